@@ -1,0 +1,153 @@
+//! The life of an interaction as an explicit state machine: every change goes through
+//! `InteractionState::transition`, and every accepted event is appended to the interaction's log.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionState {
+    /// Waiting in a queue for an agent.
+    Queued,
+    /// Offered to one agent, who has not answered yet.
+    Offered,
+    /// An agent is handling it.
+    Active,
+    /// The conversation is over; the agent is writing the wrap-up.
+    WrapUp,
+    /// Wrapped up with a disposition.
+    Closed,
+    /// The customer left before any agent took it.
+    Abandoned,
+}
+
+impl InteractionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionState::Queued => "queued",
+            InteractionState::Offered => "offered",
+            InteractionState::Active => "active",
+            InteractionState::WrapUp => "wrap_up",
+            InteractionState::Closed => "closed",
+            InteractionState::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        use InteractionState::*;
+        [Queued, Offered, Active, WrapUp, Closed, Abandoned]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+
+    /// Still waiting for an agent: the router must know of it after a restart.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, InteractionState::Queued | InteractionState::Offered)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, InteractionState::Closed | InteractionState::Abandoned)
+    }
+
+    /// The one place an interaction changes state.
+    pub fn transition(self, event: InteractionEvent) -> Result<InteractionState, InvalidTransition> {
+        use InteractionEvent as E;
+        use InteractionState as S;
+        let next = match (self, event) {
+            (S::Queued, E::Offered) => S::Offered,
+            (S::Offered, E::Declined | E::OfferTimedOut) => S::Queued,
+            (S::Queued | S::Offered, E::Overflowed) => S::Queued,
+            (S::Offered, E::Accepted) => S::Active,
+            (S::Queued | S::Offered, E::Abandoned) => S::Abandoned,
+            (S::Active, E::Ended) => S::WrapUp,
+            (S::Active | S::WrapUp, E::WrappedUp) => S::Closed,
+            (from, event) => return Err(InvalidTransition { from, event }),
+        };
+        Ok(next)
+    }
+}
+
+/// What can happen to an interaction; the dot-case name is its event-log type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionEvent {
+    Offered,
+    Declined,
+    OfferTimedOut,
+    Overflowed,
+    Accepted,
+    Abandoned,
+    Ended,
+    WrappedUp,
+}
+
+impl InteractionEvent {
+    pub fn log_type(self) -> &'static str {
+        match self {
+            InteractionEvent::Offered => "interaction.offered",
+            InteractionEvent::Declined => "interaction.declined",
+            InteractionEvent::OfferTimedOut => "interaction.offer_timed_out",
+            InteractionEvent::Overflowed => "interaction.overflowed",
+            InteractionEvent::Accepted => "interaction.accepted",
+            InteractionEvent::Abandoned => "interaction.abandoned",
+            InteractionEvent::Ended => "interaction.ended",
+            InteractionEvent::WrappedUp => "interaction.wrapped_up",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an interaction that is {} cannot be {}", from.as_str(), event.log_type())]
+pub struct InvalidTransition {
+    pub from: InteractionState,
+    pub event: InteractionEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InteractionEvent as E;
+    use super::InteractionState as S;
+
+    #[test]
+    fn transitions_table() {
+        let allowed = [
+            (S::Queued, E::Offered, S::Offered),
+            (S::Offered, E::Declined, S::Queued),
+            (S::Offered, E::OfferTimedOut, S::Queued),
+            (S::Queued, E::Overflowed, S::Queued),
+            (S::Offered, E::Overflowed, S::Queued),
+            (S::Offered, E::Accepted, S::Active),
+            (S::Queued, E::Abandoned, S::Abandoned),
+            (S::Offered, E::Abandoned, S::Abandoned),
+            (S::Active, E::Ended, S::WrapUp),
+            (S::Active, E::WrappedUp, S::Closed),
+            (S::WrapUp, E::WrappedUp, S::Closed),
+        ];
+        let states = [
+            S::Queued,
+            S::Offered,
+            S::Active,
+            S::WrapUp,
+            S::Closed,
+            S::Abandoned,
+        ];
+        let events = [
+            E::Offered,
+            E::Declined,
+            E::OfferTimedOut,
+            E::Overflowed,
+            E::Accepted,
+            E::Abandoned,
+            E::Ended,
+            E::WrappedUp,
+        ];
+        for from in states {
+            for event in events {
+                let want = allowed
+                    .iter()
+                    .find(|(f, e, _)| *f == from && *e == event)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(from.transition(event).ok(), want, "{from:?} + {event:?}");
+            }
+        }
+    }
+}

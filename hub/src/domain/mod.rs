@@ -1,0 +1,304 @@
+//! Plain types every part of the hub shares: ids, agents, queues, customers, interactions and
+//! their state machine. No IO here; the router, the store and the API all speak these.
+
+mod identity;
+mod interaction;
+
+pub use identity::{EmailAddress, IdentityError, PhoneE164, normalise_identity};
+pub use interaction::{InteractionEvent, InteractionState, InvalidTransition};
+pub use plugboard_channel::{Channel, RawIdentity};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// Milliseconds since the Unix epoch. Time is a plain number everywhere in the hub so the router
+/// and the state machines can be driven by a test clock.
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+macro_rules! id_type {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new time-ordered (v7) id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    /// A tenant: every row belongs to one.
+    AccountId,
+    /// An agent, supervisor or admin: anyone who logs in to the console.
+    AgentId,
+    QueueId,
+    CustomerId,
+    InteractionId,
+    MessageId,
+);
+
+impl AccountId {
+    /// The account a fresh install works in until someone creates another.
+    pub const DEFAULT: AccountId = AccountId(Uuid::from_u128(1));
+}
+
+/// What a console user may do; each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Agent, Role::Supervisor, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// The presence an agent chose. Busy and wrap-up are not states an agent picks: they follow from
+/// the interactions the agent holds. Presence is explicit, never guessed from a socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+pub enum AgentState {
+    Offline,
+    Available,
+    Break(String),
+}
+
+/// The reason the router puts on an agent who let an offer time out (RONA).
+pub const MISSED_OFFER: &str = "missed offer";
+
+/// Concurrent interactions an agent can hold, per channel. A voice interaction blocks new offers
+/// on every other channel while it lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Capacity {
+    pub voice: u16,
+    pub chat: u16,
+    pub email: u16,
+    pub messaging: u16,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            voice: 1,
+            chat: 3,
+            email: 5,
+            messaging: 3,
+        }
+    }
+}
+
+impl Capacity {
+    pub fn of(&self, channel: Channel) -> u16 {
+        match channel {
+            Channel::Voice => self.voice,
+            Channel::Chat => self.chat,
+            Channel::Email => self.email,
+            Channel::Messaging => self.messaging,
+        }
+    }
+}
+
+/// Skill name → level (1 = basic … 10 = expert).
+pub type Skills = BTreeMap<String, u8>;
+
+/// A skill a queue requires, at least at `min_level`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SkillRequirement {
+    pub skill: String,
+    #[serde(default = "one")]
+    pub min_level: u8,
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// True when `skills` meets every requirement.
+pub fn has_skills(skills: &Skills, required: &[SkillRequirement]) -> bool {
+    required
+        .iter()
+        .all(|r| skills.get(&r.skill).is_some_and(|level| *level >= r.min_level))
+}
+
+/// Someone who logs in to the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Agent {
+    #[schema(value_type = String)]
+    pub id: AgentId,
+    #[schema(value_type = String)]
+    pub account_id: AccountId,
+    /// Login name, lower-cased.
+    pub email: String,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// Message catalogue for the console: "en" or "zh-CN".
+    pub locale: String,
+    pub skills: Skills,
+    pub capacity: Capacity,
+}
+
+/// A waiting line with the rules for what waits in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Queue {
+    #[schema(value_type = String)]
+    pub id: QueueId,
+    #[schema(value_type = String)]
+    pub account_id: AccountId,
+    pub name: String,
+    pub required_skills: Vec<SkillRequirement>,
+    /// Higher is served first; contacts inherit it when they enter the queue.
+    pub priority: i32,
+    /// The service-level target: answered within this many seconds.
+    pub sl_target_secs: u32,
+    /// After this long waiting here, a contact moves to `overflow_queue` (keeping its arrival time).
+    pub max_wait_secs: Option<u32>,
+    #[schema(value_type = Option<String>)]
+    pub overflow_queue: Option<QueueId>,
+    /// How long an agent has to accept an offer before it moves on (RONA).
+    pub offer_timeout_secs: u32,
+    /// How long after an interaction ends the agent's slot stays held for wrap-up, at most.
+    pub wrap_up_secs: u32,
+}
+
+/// A disposition (wrap-up) code an agent picks when closing an interaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Disposition {
+    pub code: String,
+    pub label: String,
+}
+
+/// One person, however many channels they reach us by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Customer {
+    #[schema(value_type = String)]
+    pub id: CustomerId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// A service tier such as "gold"; free text set by the business.
+    pub tier: Option<String>,
+    /// The owning salesperson or account manager, free text.
+    pub owner: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: Millis,
+}
+
+/// One contact: a call, a chat session, an email thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Interaction {
+    #[schema(value_type = String)]
+    pub id: InteractionId,
+    #[schema(value_type = String)]
+    pub customer_id: CustomerId,
+    #[schema(value_type = String)]
+    pub channel: Channel,
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
+    #[schema(value_type = String)]
+    pub state: InteractionState,
+    pub priority: i32,
+    /// When the contact first arrived; overflow keeps it, so order survives moves.
+    pub arrived_at: Millis,
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<AgentId>,
+    pub entry_point: String,
+    /// Left while nobody could take it (the widget's offline form).
+    pub offline: bool,
+    pub disposition: Option<String>,
+    pub wrap_up_note: Option<String>,
+    pub ended_at: Option<Millis>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    Customer,
+    Agent,
+    System,
+}
+
+impl Sender {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sender::Customer => "customer",
+            Sender::Agent => "agent",
+            Sender::System => "system",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Sender> {
+        [Sender::Customer, Sender::Agent, Sender::System]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// The most text one chat message may carry.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// One message in an interaction. `seq` orders an interaction's messages and lets a reconnecting
+/// client ask for "everything after n".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Message {
+    #[schema(value_type = String)]
+    pub id: MessageId,
+    #[schema(value_type = String)]
+    pub interaction_id: InteractionId,
+    pub seq: i64,
+    #[schema(value_type = String)]
+    pub sender: Sender,
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<AgentId>,
+    pub body: String,
+    /// The id the sending client chose, so a resend after a dropped network is stored once.
+    pub client_id: String,
+    pub created_at: Millis,
+}
