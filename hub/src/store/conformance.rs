@@ -1,0 +1,1228 @@
+//! The `Store` contract as scenarios, each run against a fresh SQLite file and a fresh PostgreSQL
+//! database (`store::conformance::sqlite::x`, `store::conformance::postgres::x`). PostgreSQL runs
+//! when `PLUGBOARD_TEST_POSTGRES` names a server (`postgres://root@127.0.0.1:5432/test`); each
+//! test creates its own database there and drops it afterwards. Without it the PostgreSQL tests
+//! are skipped with a notice, unless `CI=true`, where a missing database is a failure.
+
+use super::{
+    AgentPatch, ChatSession, CustomerPatch, DynStore, NewAgent, NewInteraction, NewMessage, QueueSpec,
+    StoreError, TransitionDetails,
+};
+use crate::domain::{
+    AccountId, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction, InteractionEvent,
+    InteractionId, InteractionState, InvalidTransition, Queue, QueueId, Role, Sender, SkillRequirement,
+};
+use serde_json::json;
+use sqlx::Connection;
+use std::fmt::Debug;
+use uuid::Uuid;
+
+const DEFAULT: AccountId = AccountId::DEFAULT;
+/// A second tenant. The trait cannot create accounts yet, so the fixture inserts its row.
+const OTHER: AccountId = AccountId(Uuid::from_u128(2));
+const INSERT_OTHER: &str = "INSERT INTO accounts (id, name, created_at) VALUES ($1, 'Other', 0)";
+
+/// A migrated store on a database of its own, removed when the test ends (even by a panic).
+struct TestDb {
+    store: DynStore,
+    _dir: Option<tempfile::TempDir>,
+    _database: Option<DropDatabase>,
+}
+
+impl TestDb {
+    async fn sqlite() -> Option<TestDb> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A directory that does not exist yet: `connect` creates it.
+        let url = format!("sqlite://{}/data/hub.db", dir.path().display());
+        let store = super::connect(&url).await.expect("open SQLite");
+        store.migrate().await.expect("migrate SQLite");
+        let mut conn = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("second SQLite connection");
+        sqlx::query(INSERT_OTHER)
+            .bind(OTHER.to_string())
+            .execute(&mut conn)
+            .await
+            .expect("add account");
+        Some(TestDb {
+            store,
+            _dir: Some(dir),
+            _database: None,
+        })
+    }
+
+    async fn postgres() -> Option<TestDb> {
+        let Ok(server) = std::env::var("PLUGBOARD_TEST_POSTGRES") else {
+            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                panic!(
+                    "CI=true but PLUGBOARD_TEST_POSTGRES is not set: PostgreSQL store tests must run in CI"
+                );
+            }
+            eprintln!(
+                "skipping the PostgreSQL store test: set PLUGBOARD_TEST_POSTGRES \
+                 (e.g. postgres://root@127.0.0.1:5432/test) to run it"
+            );
+            return None;
+        };
+        let name = format!("pb_test_{:016x}", rand::random::<u64>());
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .expect("connect to PLUGBOARD_TEST_POSTGRES");
+        // The name is made of our own hex digits, so it is safe to splice into the statement.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create a test database");
+        let url = with_database(&server, &name);
+        let database = DropDatabase { server, name };
+        let store = super::connect(&url).await.expect("open PostgreSQL");
+        store.migrate().await.expect("migrate PostgreSQL");
+        let mut conn = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("second PostgreSQL connection");
+        sqlx::query(INSERT_OTHER)
+            .bind(OTHER.to_string())
+            .execute(&mut conn)
+            .await
+            .expect("add account");
+        Some(TestDb {
+            store,
+            _dir: None,
+            _database: Some(database),
+        })
+    }
+}
+
+/// Drops a test database, best effort, on a thread of its own (`Drop` cannot await).
+struct DropDatabase {
+    server: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&server).await.ok()?;
+                // FORCE ends the store's pooled connections, still open at this point.
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
+    }
+}
+
+/// The server URL with its database replaced by `name`, keeping any `?options`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, options) = url.split_once('?').map_or((url, None), |(b, o)| (b, Some(o)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    let mut out = format!("{}/{name}", &base[..path]);
+    if let Some(options) = options {
+        out.push('?');
+        out.push_str(options);
+    }
+    out
+}
+
+/// Turns each scenario `async fn x(store: DynStore)` into `sqlite::x` and `postgres::x`.
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        scenarios!(@backend sqlite, sqlite, [$($name),*]);
+        scenarios!(@backend postgres, postgres, [$($name),*]);
+    };
+    (@backend $module:ident, $open:ident, [$($name:ident),*]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::$open().await else { return };
+                    super::$name(db.store.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+scenarios!(
+    migrations_are_idempotent,
+    agents,
+    sessions,
+    queues,
+    dispositions,
+    resolve_customer,
+    concurrent_resolves_make_one_customer,
+    search_customers,
+    update_customer,
+    waiting_interactions_in_arrival_order,
+    transitions,
+    event_log,
+    held_and_agent_interactions,
+    messages,
+    concurrent_messages,
+    notes,
+    chat_sessions,
+    account_isolation,
+);
+
+// --- helpers ---
+
+fn not_found<T: Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "expected NotFound, got {result:?}"
+    );
+}
+
+fn conflict<T: Debug>(result: Result<T, StoreError>, want: &str) {
+    match result {
+        Err(StoreError::Conflict { constraint }) => assert_eq!(constraint, want),
+        other => panic!("expected a conflict on {want}, got {other:?}"),
+    }
+}
+
+fn new_agent(email: &str) -> NewAgent {
+    NewAgent {
+        email: email.into(),
+        name: email.split('@').next().unwrap_or_default().into(),
+        role: Role::Agent,
+        locale: "en".into(),
+        skills: [("english".to_string(), 5)].into(),
+        capacity: Capacity::default(),
+        password_hash: "$argon2id$v=19$stub".into(),
+    }
+}
+
+fn ids(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn customer(store: &DynStore, account: AccountId, email: &str, name: &str) -> Customer {
+    store
+        .resolve_customer(account, &ids(&[("email", email)]), Some(name))
+        .await
+        .unwrap()
+}
+
+/// A queue and a customer to hang interactions on.
+async fn setup(store: &DynStore, account: AccountId) -> (Queue, Customer) {
+    let queue = store
+        .create_queue(account, QueueSpec::named("support"))
+        .await
+        .unwrap();
+    let customer = customer(store, account, "li.wei@example.com", "Li Wei").await;
+    (queue, customer)
+}
+
+async fn arrive(store: &DynStore, account: AccountId, (q, c): &(Queue, Customer), at: i64) -> Interaction {
+    let new = NewInteraction {
+        customer_id: c.id,
+        channel: Channel::Chat,
+        queue_id: q.id,
+        priority: 0,
+        entry_point: "widget:home".into(),
+        offline: false,
+        arrived_at: at,
+    };
+    store.create_interaction(account, new).await.unwrap()
+}
+
+async fn step(
+    store: &DynStore,
+    account: AccountId,
+    id: InteractionId,
+    event: InteractionEvent,
+    agent: Option<AgentId>,
+    at: i64,
+) -> Interaction {
+    let details = TransitionDetails {
+        agent_id: agent,
+        ..Default::default()
+    };
+    store.transition(account, id, event, details, at).await.unwrap()
+}
+
+/// Offers and accepts: the interaction becomes active with `agent`.
+async fn take(store: &DynStore, account: AccountId, id: InteractionId, agent: AgentId) -> Interaction {
+    step(store, account, id, InteractionEvent::Offered, Some(agent), 1).await;
+    step(store, account, id, InteractionEvent::Accepted, Some(agent), 2).await
+}
+
+fn chat(interaction: InteractionId, sender: Sender, client_id: &str, body: &str) -> NewMessage {
+    NewMessage {
+        interaction_id: interaction,
+        sender,
+        agent_id: None,
+        body: body.into(),
+        client_id: client_id.into(),
+    }
+}
+
+// --- scenarios ---
+
+async fn migrations_are_idempotent(store: DynStore) {
+    // The fixture migrated once; the default account exists (queues reference it).
+    let queue = store
+        .create_queue(DEFAULT, QueueSpec::named("support"))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.queue(DEFAULT, queue.id).await.unwrap(), queue);
+    assert_eq!(store.queues(DEFAULT).await.unwrap().len(), 1);
+}
+
+async fn agents(store: DynStore) {
+    let alice = store
+        .create_agent(DEFAULT, new_agent(" Alice@Example.COM "))
+        .await
+        .unwrap();
+    assert_eq!(alice.email, "alice@example.com");
+    assert_eq!(alice.account_id, DEFAULT);
+    assert_eq!(store.agent(DEFAULT, alice.id).await.unwrap(), alice);
+    let (found, hash) = store.agent_by_email("ALICE@example.com").await.unwrap();
+    assert_eq!((found, hash.as_str()), (alice.clone(), "$argon2id$v=19$stub"));
+
+    // Login is by email alone, so an address is taken in every account, in any case.
+    conflict(
+        store.create_agent(DEFAULT, new_agent("alice@EXAMPLE.com")).await,
+        "agents_email_key",
+    );
+    conflict(
+        store.create_agent(OTHER, new_agent("alice@example.com")).await,
+        "agents_email_key",
+    );
+
+    let patch = AgentPatch {
+        name: Some("Alice Liddell".into()),
+        role: Some(Role::Supervisor),
+        skills: Some([("mandarin".to_string(), 7)].into()),
+        capacity: Some(Capacity {
+            voice: 1,
+            chat: 5,
+            email: 2,
+            messaging: 0,
+        }),
+        password_hash: Some("$argon2id$new".into()),
+        ..Default::default()
+    };
+    let updated = store.update_agent(DEFAULT, alice.id, patch).await.unwrap();
+    assert_eq!(updated.name, "Alice Liddell");
+    assert_eq!(updated.role, Role::Supervisor);
+    assert_eq!(updated.skills.get("mandarin"), Some(&7));
+    assert_eq!(updated.capacity.chat, 5);
+    assert_eq!(
+        (updated.locale.as_str(), updated.email.as_str()),
+        ("en", "alice@example.com"),
+        "untouched"
+    );
+    assert_eq!(store.agent(DEFAULT, alice.id).await.unwrap(), updated);
+    assert_eq!(
+        store.agent_by_email("alice@example.com").await.unwrap().1,
+        "$argon2id$new"
+    );
+    let locale = AgentPatch {
+        locale: Some("zh-CN".into()),
+        ..Default::default()
+    };
+    let updated = store.update_agent(DEFAULT, alice.id, locale).await.unwrap();
+    assert_eq!(
+        (updated.locale.as_str(), updated.name.as_str()),
+        ("zh-CN", "Alice Liddell")
+    );
+
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@example.com"))
+        .await
+        .unwrap();
+    let carol = store
+        .create_agent(OTHER, new_agent("carol@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(store.count_agents(DEFAULT).await.unwrap(), 2);
+    assert_eq!(store.count_agents(OTHER).await.unwrap(), 1);
+    assert_eq!(store.agents(DEFAULT).await.unwrap(), vec![updated, bob]);
+    assert_eq!(store.agents(OTHER).await.unwrap(), vec![carol]);
+
+    not_found(store.agent(DEFAULT, AgentId::new()).await);
+    not_found(store.agent_by_email("nobody@example.com").await);
+    not_found(
+        store
+            .update_agent(DEFAULT, AgentId::new(), AgentPatch::default())
+            .await,
+    );
+}
+
+async fn sessions(store: DynStore) {
+    let alice = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    let live: &[u8] = &[0xff, 0x00, 0x10, 0x80];
+    store.create_session(live, &alice, 1_000).await.unwrap();
+    assert_eq!(store.session_agent(live, 999).await.unwrap(), alice);
+    not_found(store.session_agent(live, 1_000).await);
+    conflict(store.create_session(live, &alice, 5_000).await, "sessions_pkey");
+
+    store.delete_session(live).await.unwrap();
+    not_found(store.session_agent(live, 0).await);
+    store.delete_session(live).await.unwrap();
+    not_found(store.session_agent(b"never issued", 0).await);
+
+    // A session follows later changes to its agent.
+    store.create_session(b"second", &alice, 1_000).await.unwrap();
+    let patch = AgentPatch {
+        role: Some(Role::Admin),
+        ..Default::default()
+    };
+    store.update_agent(DEFAULT, alice.id, patch).await.unwrap();
+    assert_eq!(store.session_agent(b"second", 0).await.unwrap().role, Role::Admin);
+}
+
+async fn queues(store: DynStore) {
+    let overflow = store
+        .create_queue(DEFAULT, QueueSpec::named("overflow"))
+        .await
+        .unwrap();
+    let spec = QueueSpec {
+        required_skills: vec![SkillRequirement {
+            skill: "mandarin".into(),
+            min_level: 3,
+        }],
+        priority: 5,
+        sl_target_secs: 30,
+        max_wait_secs: Some(120),
+        overflow_queue: Some(overflow.id),
+        offer_timeout_secs: 15,
+        wrap_up_secs: 90,
+        ..QueueSpec::named("sales")
+    };
+    let sales = store.create_queue(DEFAULT, spec).await.unwrap();
+    assert_eq!(
+        (sales.max_wait_secs, sales.overflow_queue),
+        (Some(120), Some(overflow.id))
+    );
+    assert_eq!(store.queue(DEFAULT, sales.id).await.unwrap(), sales);
+    assert_eq!(store.queue_by_name(DEFAULT, "sales").await.unwrap(), sales);
+
+    let renamed = store
+        .update_queue(DEFAULT, sales.id, QueueSpec::named("sales-cn"))
+        .await
+        .unwrap();
+    assert_eq!(renamed.id, sales.id);
+    assert_eq!(
+        (renamed.max_wait_secs, renamed.overflow_queue, renamed.priority),
+        (None, None, 0)
+    );
+    assert_eq!(store.queue(DEFAULT, sales.id).await.unwrap(), renamed);
+    not_found(store.queue_by_name(DEFAULT, "sales").await);
+    let names: Vec<String> = store
+        .queues(DEFAULT)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.name)
+        .collect();
+    assert_eq!(names, ["overflow", "sales-cn"]);
+
+    conflict(
+        store.create_queue(DEFAULT, QueueSpec::named("overflow")).await,
+        "queues_account_id_name_key",
+    );
+    conflict(
+        store
+            .update_queue(DEFAULT, sales.id, QueueSpec::named("overflow"))
+            .await,
+        "queues_account_id_name_key",
+    );
+    // Names are per account.
+    let theirs = store
+        .create_queue(OTHER, QueueSpec::named("overflow"))
+        .await
+        .unwrap();
+    // An overflow target must exist in the same account.
+    let to = |queue: QueueId| QueueSpec {
+        overflow_queue: Some(queue),
+        ..QueueSpec::named("x")
+    };
+    not_found(store.create_queue(DEFAULT, to(QueueId::new())).await);
+    not_found(store.create_queue(DEFAULT, to(theirs.id)).await);
+    not_found(
+        store
+            .update_queue(DEFAULT, QueueId::new(), QueueSpec::named("ghost"))
+            .await,
+    );
+    not_found(store.queue(DEFAULT, QueueId::new()).await);
+}
+
+async fn dispositions(store: DynStore) {
+    let d = |code: &str, label: &str| Disposition {
+        code: code.into(),
+        label: label.into(),
+    };
+    store
+        .upsert_disposition(DEFAULT, d("sale", "Sale"))
+        .await
+        .unwrap();
+    store
+        .upsert_disposition(DEFAULT, d("callback", "Call back"))
+        .await
+        .unwrap();
+    store
+        .upsert_disposition(DEFAULT, d("sale", "Sold"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.dispositions(DEFAULT).await.unwrap(),
+        vec![d("callback", "Call back"), d("sale", "Sold")]
+    );
+    assert_eq!(store.dispositions(OTHER).await.unwrap(), vec![]);
+
+    store.delete_disposition(DEFAULT, "callback").await.unwrap();
+    assert_eq!(
+        store.dispositions(DEFAULT).await.unwrap(),
+        vec![d("sale", "Sold")]
+    );
+    not_found(store.delete_disposition(DEFAULT, "callback").await);
+    not_found(store.delete_disposition(OTHER, "sale").await);
+}
+
+async fn resolve_customer(store: DynStore) {
+    let li = customer(&store, DEFAULT, "li.wei@example.com", "Li Wei").await;
+    assert_eq!(
+        (li.name.as_str(), li.email.as_deref(), li.phone.as_deref()),
+        ("Li Wei", Some("li.wei@example.com"), None)
+    );
+    assert_eq!(li.tags, Vec::<String>::new());
+
+    // The same address in another case is the same person.
+    let again = store
+        .resolve_customer(DEFAULT, &ids(&[("email", "Li.Wei@Example.COM")]), None)
+        .await
+        .unwrap();
+    assert_eq!(again, li);
+
+    // A phone arriving together with a known email joins that customer; the name stays.
+    let phone = "+8613800138000";
+    let both = ids(&[("phone", phone), ("email", "li.wei@example.com")]);
+    let merged = store
+        .resolve_customer(DEFAULT, &both, Some("Someone Else"))
+        .await
+        .unwrap();
+    assert_eq!((merged.id, merged.name.as_str()), (li.id, "Li Wei"));
+    assert_eq!(
+        (merged.email.as_deref(), merged.phone.as_deref()),
+        (Some("li.wei@example.com"), Some(phone))
+    );
+    let by_phone = store
+        .resolve_customer(DEFAULT, &ids(&[("phone", phone)]), None)
+        .await
+        .unwrap();
+    assert_eq!(by_phone, merged);
+    assert_eq!(store.customer(DEFAULT, li.id).await.unwrap(), merged);
+
+    // A second email is attached but the customer's email stays the first one.
+    let work = ids(&[("email", "li.wei@example.com"), ("email", "wei@work.example")]);
+    assert_eq!(
+        store.resolve_customer(DEFAULT, &work, None).await.unwrap(),
+        merged
+    );
+    let by_work = store
+        .resolve_customer(DEFAULT, &ids(&[("email", "wei@work.example")]), None)
+        .await
+        .unwrap();
+    assert_eq!(by_work, merged);
+
+    // Someone new, known only by a visitor id, is named after it.
+    let visitor = store
+        .resolve_customer(DEFAULT, &ids(&[("visitor", "v-123")]), None)
+        .await
+        .unwrap();
+    assert_ne!(visitor.id, li.id);
+    assert_eq!((visitor.name.as_str(), visitor.email.as_deref()), ("v-123", None));
+    // Identities owned by two customers resolve to the first one listed; nothing moves.
+    let split = ids(&[("visitor", "v-123"), ("phone", phone)]);
+    assert_eq!(
+        store.resolve_customer(DEFAULT, &split, None).await.unwrap().id,
+        visitor.id
+    );
+    assert_eq!(
+        store
+            .resolve_customer(DEFAULT, &ids(&[("phone", phone)]), None)
+            .await
+            .unwrap()
+            .id,
+        li.id
+    );
+
+    // A customer whose name was cleared takes the next name given.
+    let blank = CustomerPatch {
+        name: Some(String::new()),
+        ..Default::default()
+    };
+    store.update_customer(DEFAULT, visitor.id, blank).await.unwrap();
+    let named = store
+        .resolve_customer(DEFAULT, &ids(&[("visitor", "v-123")]), Some("Ana"))
+        .await
+        .unwrap();
+    assert_eq!(named.name, "Ana");
+
+    // Identities belong to an account: the same address elsewhere is someone else.
+    let theirs = customer(&store, OTHER, "li.wei@example.com", "Li Wei").await;
+    assert_ne!(theirs.id, li.id);
+}
+
+async fn concurrent_resolves_make_one_customer(store: DynStore) {
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let identities = ids(&[("email", "rush@example.com"), ("visitor", &format!("v-{i}"))]);
+                store.resolve_customer(DEFAULT, &identities, None).await.unwrap()
+            })
+        })
+        .collect();
+    let customers: Vec<Customer> = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let first = customers[0].id;
+    assert!(customers.iter().all(|c| c.id == first), "{customers:#?}");
+    for i in 0..10 {
+        let visitor = ids(&[("visitor", &format!("v-{i}"))]);
+        assert_eq!(
+            store.resolve_customer(DEFAULT, &visitor, None).await.unwrap().id,
+            first,
+            "v-{i}"
+        );
+    }
+    assert_eq!(
+        store
+            .search_customers(DEFAULT, "rush@example.com", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn search_customers(store: DynStore) {
+    let phone = "+8613800138000";
+    let li = store
+        .resolve_customer(
+            DEFAULT,
+            &ids(&[("email", "li.wei@example.com"), ("phone", phone)]),
+            Some("Li Wei"),
+        )
+        .await
+        .unwrap();
+    let zhang = store
+        .resolve_customer(DEFAULT, &ids(&[("visitor", "w-1")]), Some("Wei Zhang"))
+        .await
+        .unwrap();
+    let elodie = customer(&store, DEFAULT, "elodie@example.fr", "ÉLODIE Dupont").await;
+    customer(&store, OTHER, "wei@other.example", "Wei Other").await;
+
+    let search = |query: &'static str, limit: u32| {
+        let store = store.clone();
+        async move {
+            let found = store.search_customers(DEFAULT, query, limit).await.unwrap();
+            found.into_iter().map(|c| c.id).collect::<Vec<CustomerId>>()
+        }
+    };
+    // Name substrings in any case, newest first.
+    assert_eq!(search("wei", 10).await, [zhang.id, li.id]);
+    assert_eq!(search(" WEI ", 10).await, [zhang.id, li.id]);
+    assert_eq!(search("wei", 1).await, [zhang.id]);
+    assert_eq!(search("élodie", 10).await, [elodie.id]);
+    // Identities match exactly.
+    assert_eq!(search("li.wei@example.com", 10).await, [li.id]);
+    assert_eq!(search("Li.Wei@Example.com", 10).await, [li.id]);
+    assert_eq!(search(phone, 10).await, [li.id]);
+    assert_eq!(search("w-1", 10).await, [zhang.id]);
+    assert_eq!(search("example.com", 10).await, Vec::<CustomerId>::new());
+    // LIKE wildcards are plain characters.
+    assert_eq!(search("%", 10).await, Vec::<CustomerId>::new());
+    assert_eq!(search("_", 10).await, Vec::<CustomerId>::new());
+    assert_eq!(search("nobody", 10).await, Vec::<CustomerId>::new());
+    assert!(store.search_customers(OTHER, "li", 10).await.unwrap().is_empty());
+}
+
+async fn update_customer(store: DynStore) {
+    let li = customer(&store, DEFAULT, "li.wei@example.com", "Li Wei").await;
+    let patch = CustomerPatch {
+        name: Some("Wei Li".into()),
+        tier: Some("gold".into()),
+        owner: Some("sales-7".into()),
+        tags: Some(vec!["vip".into(), "beta".into()]),
+    };
+    let updated = store.update_customer(DEFAULT, li.id, patch).await.unwrap();
+    let want = Customer {
+        name: "Wei Li".into(),
+        tier: Some("gold".into()),
+        owner: Some("sales-7".into()),
+        tags: vec!["vip".into(), "beta".into()],
+        ..li.clone()
+    };
+    assert_eq!(updated, want);
+    assert_eq!(store.customer(DEFAULT, li.id).await.unwrap(), want);
+
+    // `None` leaves a field; an empty tier clears it.
+    let clear_tier = CustomerPatch {
+        tier: Some(String::new()),
+        ..Default::default()
+    };
+    let updated = store.update_customer(DEFAULT, li.id, clear_tier).await.unwrap();
+    assert_eq!(updated, Customer { tier: None, ..want });
+    let found = store.search_customers(DEFAULT, "wei li", 10).await.unwrap();
+    assert_eq!(found, vec![updated]);
+    assert!(
+        store
+            .search_customers(DEFAULT, "li wei", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    not_found(
+        store
+            .update_customer(DEFAULT, CustomerId::new(), CustomerPatch::default())
+            .await,
+    );
+    not_found(store.customer(DEFAULT, CustomerId::new()).await);
+}
+
+async fn waiting_interactions_in_arrival_order(store: DynStore) {
+    let ours = setup(&store, DEFAULT).await;
+    let theirs = setup(&store, OTHER).await;
+    let late = arrive(&store, DEFAULT, &ours, 300).await;
+    let first = arrive(&store, OTHER, &theirs, 100).await;
+    let middle = arrive(&store, DEFAULT, &ours, 200).await;
+    // Same millisecond as `middle`, created after it: it stays behind after a restart.
+    let tie = arrive(&store, OTHER, &theirs, 200).await;
+    assert_eq!(
+        (late.state, late.agent_id, late.ended_at, late.queue_id),
+        (InteractionState::Queued, None, None, ours.0.id)
+    );
+    assert_eq!(store.interaction(DEFAULT, late.id).await.unwrap(), late);
+
+    let waiting = store.waiting_interactions().await.unwrap();
+    let want = vec![
+        (OTHER, first.clone()),
+        (DEFAULT, middle.clone()),
+        (OTHER, tie.clone()),
+        (DEFAULT, late.clone()),
+    ];
+    assert_eq!(waiting, want);
+
+    // Offered still waits (with its agent); accepted and abandoned do not.
+    let agent = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    let offered = step(
+        &store,
+        DEFAULT,
+        middle.id,
+        InteractionEvent::Offered,
+        Some(agent.id),
+        400,
+    )
+    .await;
+    take(&store, DEFAULT, late.id, agent.id).await;
+    step(&store, OTHER, tie.id, InteractionEvent::Abandoned, None, 500).await;
+    let waiting = store.waiting_interactions().await.unwrap();
+    assert_eq!(waiting, vec![(OTHER, first), (DEFAULT, offered)]);
+
+    // A customer's history, newest first.
+    let history = store.customer_interactions(DEFAULT, ours.1.id, 10).await.unwrap();
+    assert_eq!(
+        history.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [late.id, middle.id]
+    );
+    assert_eq!(
+        store
+            .customer_interactions(DEFAULT, ours.1.id, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .customer_interactions(OTHER, ours.1.id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn transitions(store: DynStore) {
+    use InteractionEvent as E;
+    use InteractionState as S;
+    let fixture = setup(&store, DEFAULT).await;
+    let second = store
+        .create_queue(DEFAULT, QueueSpec::named("second line"))
+        .await
+        .unwrap();
+    let agent = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await;
+
+    // Illegal: refused, nothing written.
+    let refused = store
+        .transition(DEFAULT, i.id, E::Accepted, TransitionDetails::default(), 1_001)
+        .await;
+    match refused {
+        Err(StoreError::InvalidTransition(InvalidTransition {
+            from: S::Queued,
+            event: E::Accepted,
+        })) => {}
+        other => panic!("expected an invalid transition, got {other:?}"),
+    }
+    assert_eq!(store.interaction(DEFAULT, i.id).await.unwrap(), i);
+    assert_eq!(store.events(DEFAULT, i.id).await.unwrap().len(), 1);
+
+    let offered = step(&store, DEFAULT, i.id, E::Offered, Some(agent), 1_002).await;
+    assert_eq!((offered.state, offered.agent_id), (S::Offered, Some(agent)));
+    // Back in the queue, nobody holds it.
+    let declined = step(&store, DEFAULT, i.id, E::Declined, None, 1_003).await;
+    assert_eq!((declined.state, declined.agent_id), (S::Queued, None));
+    let details = TransitionDetails {
+        queue_id: Some(second.id),
+        ..Default::default()
+    };
+    let moved = store
+        .transition(DEFAULT, i.id, E::Overflowed, details, 1_004)
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.state, moved.queue_id, moved.arrived_at),
+        (S::Queued, second.id, 1_000)
+    );
+
+    take(&store, DEFAULT, i.id, agent).await;
+    let ended = step(&store, DEFAULT, i.id, E::Ended, None, 2_000).await;
+    assert_eq!(
+        (ended.state, ended.agent_id, ended.ended_at),
+        (S::WrapUp, Some(agent), Some(2_000))
+    );
+    let details = TransitionDetails {
+        disposition: Some("sale".into()),
+        wrap_up_note: Some("wants the blue one".into()),
+        ..Default::default()
+    };
+    let closed = store
+        .transition(DEFAULT, i.id, E::WrappedUp, details, 2_500)
+        .await
+        .unwrap();
+    assert_eq!(
+        (closed.state, closed.ended_at),
+        (S::Closed, Some(2_000)),
+        "wrap-up keeps the end time"
+    );
+    assert_eq!(
+        (closed.disposition.as_deref(), closed.wrap_up_note.as_deref()),
+        (Some("sale"), Some("wants the blue one"))
+    );
+    assert_eq!(store.interaction(DEFAULT, i.id).await.unwrap(), closed);
+    let events = store.events(DEFAULT, i.id).await.unwrap().len();
+    assert!(
+        store
+            .transition(DEFAULT, i.id, E::Offered, TransitionDetails::default(), 3_000)
+            .await
+            .is_err()
+    );
+    assert_eq!(store.interaction(DEFAULT, i.id).await.unwrap(), closed);
+    assert_eq!(store.events(DEFAULT, i.id).await.unwrap().len(), events);
+
+    // Abandoning ends it; wrapping up straight from active sets the end time.
+    let j = arrive(&store, DEFAULT, &fixture, 3_000).await;
+    let abandoned = step(&store, DEFAULT, j.id, E::Abandoned, None, 3_100).await;
+    assert_eq!((abandoned.state, abandoned.ended_at), (S::Abandoned, Some(3_100)));
+    let k = arrive(&store, DEFAULT, &fixture, 4_000).await;
+    take(&store, DEFAULT, k.id, agent).await;
+    let wrapped = step(&store, DEFAULT, k.id, E::WrappedUp, None, 4_500).await;
+    assert_eq!((wrapped.state, wrapped.ended_at), (S::Closed, Some(4_500)));
+
+    let nowhere = store
+        .transition(
+            DEFAULT,
+            InteractionId::new(),
+            E::Offered,
+            TransitionDetails::default(),
+            1,
+        )
+        .await;
+    not_found(nowhere);
+    // An agent that does not exist (here: of another account) cannot be given the interaction.
+    let stranger = store
+        .create_agent(OTHER, new_agent("carol@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let l = arrive(&store, DEFAULT, &fixture, 5_000).await;
+    let details = TransitionDetails {
+        agent_id: Some(stranger),
+        ..Default::default()
+    };
+    not_found(store.transition(DEFAULT, l.id, E::Offered, details, 5_001).await);
+    assert_eq!(store.interaction(DEFAULT, l.id).await.unwrap(), l);
+}
+
+async fn event_log(store: DynStore) {
+    use InteractionEvent as E;
+    let fixture = setup(&store, DEFAULT).await;
+    let agent = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await;
+    let steps = [
+        (E::Offered, json!({"agent_id": agent, "expires_at": 1_020})),
+        (
+            E::OfferTimedOut,
+            json!({"agent_id": agent, "reason": "timed_out"}),
+        ),
+        (E::Offered, json!({"agent_id": agent})),
+        (E::Accepted, json!({"agent_id": agent})),
+        (E::Ended, json!({"by": "customer"})),
+        (E::WrappedUp, serde_json::Value::Null),
+    ];
+    for (n, (event, data)) in steps.iter().enumerate() {
+        let details = TransitionDetails {
+            agent_id: Some(agent),
+            data: data.clone(),
+            ..Default::default()
+        };
+        store
+            .transition(DEFAULT, i.id, *event, details, 1_001 + n as i64)
+            .await
+            .unwrap();
+    }
+    store
+        .log_event(DEFAULT, i.id, "interaction.note_added", json!({"note": 7}), 2_000)
+        .await
+        .unwrap();
+
+    let log = store.events(DEFAULT, i.id).await.unwrap();
+    let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "interaction.queued",
+            "interaction.offered",
+            "interaction.offer_timed_out",
+            "interaction.offered",
+            "interaction.accepted",
+            "interaction.ended",
+            "interaction.wrapped_up",
+            "interaction.note_added"
+        ]
+    );
+    assert_eq!(log[0].data["queue_id"], json!(fixture.0.id));
+    assert_eq!(log[0].at, 1_000);
+    for (n, (_, data)) in steps.iter().enumerate() {
+        let want = if data.is_null() { json!({}) } else { data.clone() };
+        assert_eq!((&log[n + 1].data, log[n + 1].at), (&want, 1_001 + n as i64));
+    }
+    assert_eq!(log[7].data, json!({"note": 7}));
+    assert!(log.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(log.iter().all(|e| e.interaction_id == i.id));
+
+    not_found(
+        store
+            .log_event(DEFAULT, InteractionId::new(), "x.y", json!({}), 1)
+            .await,
+    );
+    not_found(store.log_event(OTHER, i.id, "x.y", json!({}), 1).await);
+    assert!(store.events(OTHER, i.id).await.unwrap().is_empty());
+}
+
+async fn held_and_agent_interactions(store: DynStore) {
+    use InteractionEvent as E;
+    let fixture = setup(&store, DEFAULT).await;
+    let theirs = setup(&store, OTHER).await;
+    let alice = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let carol = store
+        .create_agent(OTHER, new_agent("carol@example.com"))
+        .await
+        .unwrap()
+        .id;
+
+    let active = arrive(&store, DEFAULT, &fixture, 100).await;
+    let wrapping = arrive(&store, DEFAULT, &fixture, 200).await;
+    let closed = arrive(&store, DEFAULT, &fixture, 300).await;
+    let queued = arrive(&store, DEFAULT, &fixture, 400).await;
+    let elsewhere = arrive(&store, OTHER, &theirs, 150).await;
+    let later = arrive(&store, DEFAULT, &fixture, 500).await;
+    let active = take(&store, DEFAULT, active.id, alice).await;
+    take(&store, DEFAULT, wrapping.id, bob).await;
+    let wrapping = step(&store, DEFAULT, wrapping.id, E::Ended, None, 10).await;
+    take(&store, DEFAULT, closed.id, alice).await;
+    step(&store, DEFAULT, closed.id, E::WrappedUp, None, 11).await;
+    step(&store, DEFAULT, queued.id, E::Offered, Some(alice), 12).await;
+    let elsewhere = take(&store, OTHER, elsewhere.id, carol).await;
+    let later = take(&store, DEFAULT, later.id, alice).await;
+
+    let held = store.held_interactions().await.unwrap();
+    assert_eq!(
+        held,
+        vec![
+            (DEFAULT, active.clone()),
+            (OTHER, elsewhere.clone()),
+            (DEFAULT, wrapping.clone()),
+            (DEFAULT, later.clone())
+        ]
+    );
+    assert_eq!(
+        store.agent_interactions(DEFAULT, alice).await.unwrap(),
+        vec![active, later]
+    );
+    assert_eq!(
+        store.agent_interactions(DEFAULT, bob).await.unwrap(),
+        vec![wrapping]
+    );
+    assert_eq!(
+        store.agent_interactions(OTHER, carol).await.unwrap(),
+        vec![elsewhere]
+    );
+    assert!(store.agent_interactions(OTHER, alice).await.unwrap().is_empty());
+}
+
+async fn messages(store: DynStore) {
+    let fixture = setup(&store, DEFAULT).await;
+    let agent = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await.id;
+    for n in 1..=3 {
+        let (m, new) = store
+            .append_message(
+                DEFAULT,
+                chat(i, Sender::Customer, &format!("c{n}"), "hi"),
+                1_000 + n,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (m.seq, new, m.created_at, m.interaction_id),
+            (n, true, 1_000 + n, i)
+        );
+    }
+    let first = store.messages(DEFAULT, i, 0).await.unwrap();
+    // A resend after a dropped connection is stored once, and its seq is not used up.
+    let (resent, new) = store
+        .append_message(DEFAULT, chat(i, Sender::Customer, "c2", "hi again"), 2_000)
+        .await
+        .unwrap();
+    assert!(!new);
+    assert_eq!(resent, first[1]);
+    let reply = NewMessage {
+        agent_id: Some(agent),
+        ..chat(i, Sender::Agent, "c2", "Hello, how can I help?")
+    };
+    let (reply, new) = store.append_message(DEFAULT, reply, 2_001).await.unwrap();
+    assert_eq!(
+        (reply.seq, new, reply.agent_id, reply.sender),
+        (4, true, Some(agent), Sender::Agent)
+    );
+
+    let all = store.messages(DEFAULT, i, 0).await.unwrap();
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(all[3], reply);
+    assert_eq!(all[1].body, "hi");
+    assert_eq!(store.messages(DEFAULT, i, 2).await.unwrap(), all[2..].to_vec());
+    assert!(store.messages(DEFAULT, i, 4).await.unwrap().is_empty());
+
+    not_found(
+        store
+            .append_message(DEFAULT, chat(InteractionId::new(), Sender::Customer, "x", "?"), 1)
+            .await,
+    );
+    not_found(
+        store
+            .append_message(OTHER, chat(i, Sender::Customer, "x", "?"), 1)
+            .await,
+    );
+    assert!(store.messages(OTHER, i, 0).await.unwrap().is_empty());
+    assert_eq!(store.messages(DEFAULT, i, 0).await.unwrap().len(), 4);
+}
+
+async fn concurrent_messages(store: DynStore) {
+    let fixture = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await.id;
+    let send = |client_id: String| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append_message(DEFAULT, chat(i, Sender::Customer, &client_id, "hi"), 1_000)
+                .await
+                .unwrap()
+        })
+    };
+    let distinct = futures_util::future::join_all((0..20).map(|n| send(format!("m{n}")))).await;
+    let mut seqs: Vec<i64> = distinct
+        .into_iter()
+        .map(|r| r.unwrap())
+        .map(|(m, new)| {
+            assert!(new);
+            m.seq
+        })
+        .collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=20).collect::<Vec<i64>>());
+
+    // The same message sent five times at once is stored once.
+    let dupes = futures_util::future::join_all((0..5).map(|_| send("same".into()))).await;
+    let dupes: Vec<_> = dupes.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(dupes.iter().filter(|(_, new)| *new).count(), 1);
+    assert!(dupes.iter().all(|(m, _)| m.id == dupes[0].0.id && m.seq == 21));
+    let stored = store.messages(DEFAULT, i, 0).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=21).collect::<Vec<i64>>()
+    );
+}
+
+async fn notes(store: DynStore) {
+    let fixture = setup(&store, DEFAULT).await;
+    let customer = fixture.1.id;
+    let agent = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await.id;
+    let general = store
+        .add_note(DEFAULT, customer, None, agent, "prefers email")
+        .await
+        .unwrap();
+    let about = store
+        .add_note(DEFAULT, customer, Some(i), agent, "asked for a refund")
+        .await
+        .unwrap();
+    assert_eq!(
+        (general.customer_id, general.interaction_id, general.agent_id),
+        (customer, None, agent)
+    );
+    assert_eq!(about.interaction_id, Some(i));
+    assert!(about.id > general.id);
+    assert_eq!(
+        store.notes(DEFAULT, customer).await.unwrap(),
+        vec![general, about]
+    );
+    assert!(store.notes(OTHER, customer).await.unwrap().is_empty());
+
+    not_found(store.add_note(DEFAULT, CustomerId::new(), None, agent, "?").await);
+    not_found(
+        store
+            .add_note(DEFAULT, customer, Some(InteractionId::new()), agent, "?")
+            .await,
+    );
+    not_found(store.add_note(OTHER, customer, None, agent, "?").await);
+}
+
+async fn chat_sessions(store: DynStore) {
+    let fixture = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await.id;
+    let session = ChatSession {
+        account_id: DEFAULT,
+        customer_id: fixture.1.id,
+        interaction_id: i,
+    };
+    let token: &[u8] = &[0x00, 0xfe, 0x7f, 0x80];
+    store.create_chat_session(token, &session, 1_000).await.unwrap();
+    assert_eq!(store.chat_session(token).await.unwrap(), session);
+    conflict(
+        store.create_chat_session(token, &session, 1_001).await,
+        "chat_sessions_pkey",
+    );
+    not_found(store.chat_session(b"unknown").await);
+    let elsewhere = ChatSession {
+        account_id: OTHER,
+        ..session
+    };
+    not_found(store.create_chat_session(b"other", &elsewhere, 1_000).await);
+}
+
+async fn account_isolation(store: DynStore) {
+    use InteractionEvent as E;
+    let (queue, customer) = setup(&store, DEFAULT).await;
+    let agent = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    let i = arrive(&store, DEFAULT, &(queue.clone(), customer.clone()), 1_000).await;
+
+    not_found(store.customer(OTHER, customer.id).await);
+    not_found(store.interaction(OTHER, i.id).await);
+    not_found(store.queue(OTHER, queue.id).await);
+    not_found(store.queue_by_name(OTHER, &queue.name).await);
+    not_found(store.agent(OTHER, agent.id).await);
+    assert!(store.queues(OTHER).await.unwrap().is_empty());
+    assert!(store.agents(OTHER).await.unwrap().is_empty());
+    not_found(
+        store
+            .update_customer(OTHER, customer.id, CustomerPatch::default())
+            .await,
+    );
+    not_found(
+        store
+            .update_queue(OTHER, queue.id, QueueSpec::named("mine now"))
+            .await,
+    );
+    not_found(store.update_agent(OTHER, agent.id, AgentPatch::default()).await);
+    not_found(
+        store
+            .transition(OTHER, i.id, E::Abandoned, TransitionDetails::default(), 2_000)
+            .await,
+    );
+    let borrowed = NewInteraction {
+        customer_id: customer.id,
+        channel: Channel::Voice,
+        queue_id: queue.id,
+        priority: 0,
+        entry_point: "sip:support".into(),
+        offline: false,
+        arrived_at: 1_000,
+    };
+    not_found(store.create_interaction(OTHER, borrowed).await);
+
+    // Nothing above touched the owner's rows.
+    assert_eq!(store.customer(DEFAULT, customer.id).await.unwrap(), customer);
+    assert_eq!(store.queue(DEFAULT, queue.id).await.unwrap(), queue);
+    assert_eq!(store.interaction(DEFAULT, i.id).await.unwrap(), i);
+    assert_eq!(store.agent(DEFAULT, agent.id).await.unwrap(), agent);
+}

@@ -1,0 +1,296 @@
+//! Durable state behind one `Store` trait: SQLite (the embedded default) and PostgreSQL (for
+//! several nodes). The hub commits here before it tells anyone something happened; every change
+//! of an interaction's state is appended to that interaction's event log, the source for reports.
+
+#[cfg(test)]
+mod conformance;
+mod sql;
+
+use crate::domain::{
+    AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,
+    InteractionEvent, InteractionId, InvalidTransition, Message, Millis, Queue, QueueId, Role, Sender,
+    SkillRequirement, Skills,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub use sql::connect;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists ({constraint})")]
+    Conflict { constraint: String },
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub type DynStore = Arc<dyn Store>;
+
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub locale: String,
+    pub skills: Skills,
+    pub capacity: Capacity,
+    /// argon2 PHC string.
+    pub password_hash: String,
+}
+
+/// Fields an admin (or the agent, for locale) may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct AgentPatch {
+    pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub role: Option<Role>,
+    pub locale: Option<String>,
+    #[schema(value_type = Option<std::collections::BTreeMap<String, u8>>)]
+    pub skills: Option<Skills>,
+    pub capacity: Option<Capacity>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct QueueSpec {
+    pub name: String,
+    #[serde(default)]
+    pub required_skills: Vec<SkillRequirement>,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default = "QueueSpec::default_sl")]
+    pub sl_target_secs: u32,
+    #[serde(default)]
+    pub max_wait_secs: Option<u32>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub overflow_queue: Option<QueueId>,
+    #[serde(default = "QueueSpec::default_offer_timeout")]
+    pub offer_timeout_secs: u32,
+    #[serde(default = "QueueSpec::default_wrap_up")]
+    pub wrap_up_secs: u32,
+}
+
+impl QueueSpec {
+    fn default_sl() -> u32 {
+        20
+    }
+    fn default_offer_timeout() -> u32 {
+        20
+    }
+    fn default_wrap_up() -> u32 {
+        60
+    }
+    pub fn named(name: &str) -> Self {
+        QueueSpec {
+            name: name.to_string(),
+            required_skills: vec![],
+            priority: 0,
+            sl_target_secs: Self::default_sl(),
+            max_wait_secs: None,
+            overflow_queue: None,
+            offer_timeout_secs: Self::default_offer_timeout(),
+            wrap_up_secs: Self::default_wrap_up(),
+        }
+    }
+}
+
+/// Editable customer fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub tier: Option<String>,
+    pub owner: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInteraction {
+    pub customer_id: CustomerId,
+    pub channel: Channel,
+    pub queue_id: QueueId,
+    pub priority: i32,
+    pub entry_point: String,
+    pub offline: bool,
+    pub arrived_at: Millis,
+}
+
+/// What changes alongside a state transition.
+#[derive(Debug, Clone, Default)]
+pub struct TransitionDetails {
+    pub agent_id: Option<AgentId>,
+    /// Moves the interaction to another queue (overflow, transfer).
+    pub queue_id: Option<QueueId>,
+    pub disposition: Option<String>,
+    pub wrap_up_note: Option<String>,
+    /// Extra facts for the event log (reason, from/to queue...).
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub interaction_id: InteractionId,
+    pub sender: Sender,
+    pub agent_id: Option<AgentId>,
+    pub body: String,
+    pub client_id: String,
+}
+
+/// One line of an interaction's event log.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EventRecord {
+    pub id: i64,
+    #[schema(value_type = String)]
+    pub interaction_id: InteractionId,
+    /// Dot-case, e.g. `interaction.offered`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Note {
+    pub id: i64,
+    #[schema(value_type = String)]
+    pub customer_id: CustomerId,
+    #[schema(value_type = Option<String>)]
+    pub interaction_id: Option<InteractionId>,
+    #[schema(value_type = String)]
+    pub agent_id: AgentId,
+    pub body: String,
+    pub created_at: Millis,
+}
+
+/// A widget's handle on its conversation, kept in the visitor's browser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatSession {
+    pub account_id: AccountId,
+    pub customer_id: CustomerId,
+    pub interaction_id: InteractionId,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations and makes sure the default account exists.
+    async fn migrate(&self) -> Result<()>;
+
+    // --- agents and their sessions ---
+    async fn create_agent(&self, account: AccountId, agent: NewAgent) -> Result<Agent>;
+    async fn update_agent(&self, account: AccountId, id: AgentId, patch: AgentPatch) -> Result<Agent>;
+    async fn agent(&self, account: AccountId, id: AgentId) -> Result<Agent>;
+    /// The agent and its password hash, for login. Email is matched lower-cased.
+    async fn agent_by_email(&self, email: &str) -> Result<(Agent, String)>;
+    async fn agents(&self, account: AccountId) -> Result<Vec<Agent>>;
+    async fn count_agents(&self, account: AccountId) -> Result<u64>;
+    async fn create_session(&self, token_hash: &[u8], agent: &Agent, expires_at: Millis) -> Result<()>;
+    /// The agent a live (unexpired) session token hash belongs to.
+    async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<Agent>;
+    async fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
+
+    // --- configuration ---
+    async fn create_queue(&self, account: AccountId, spec: QueueSpec) -> Result<Queue>;
+    async fn update_queue(&self, account: AccountId, id: QueueId, spec: QueueSpec) -> Result<Queue>;
+    async fn queue(&self, account: AccountId, id: QueueId) -> Result<Queue>;
+    async fn queue_by_name(&self, account: AccountId, name: &str) -> Result<Queue>;
+    async fn queues(&self, account: AccountId) -> Result<Vec<Queue>>;
+    async fn upsert_disposition(&self, account: AccountId, disposition: Disposition) -> Result<()>;
+    async fn delete_disposition(&self, account: AccountId, code: &str) -> Result<()>;
+    async fn dispositions(&self, account: AccountId) -> Result<Vec<Disposition>>;
+
+    // --- customers ---
+    /// Finds the customer owning any of these normalised `(kind, value)` identities, or creates
+    /// one; attaches the identities not yet known. Atomic: two concurrent contacts with the same
+    /// identity resolve to one customer.
+    async fn resolve_customer(
+        &self,
+        account: AccountId,
+        identities: &[(String, String)],
+        name: Option<&str>,
+    ) -> Result<Customer>;
+    async fn customer(&self, account: AccountId, id: CustomerId) -> Result<Customer>;
+    async fn update_customer(
+        &self,
+        account: AccountId,
+        id: CustomerId,
+        patch: CustomerPatch,
+    ) -> Result<Customer>;
+    /// Matches a substring of the name, or an email or phone (given in any case or format the
+    /// caller already normalised), newest first.
+    async fn search_customers(&self, account: AccountId, query: &str, limit: u32) -> Result<Vec<Customer>>;
+    async fn customer_interactions(
+        &self,
+        account: AccountId,
+        id: CustomerId,
+        limit: u32,
+    ) -> Result<Vec<Interaction>>;
+    async fn add_note(
+        &self,
+        account: AccountId,
+        customer: CustomerId,
+        interaction: Option<InteractionId>,
+        agent: AgentId,
+        body: &str,
+    ) -> Result<Note>;
+    async fn notes(&self, account: AccountId, customer: CustomerId) -> Result<Vec<Note>>;
+
+    // --- interactions ---
+    /// Creates a queued interaction and logs `interaction.queued`.
+    async fn create_interaction(&self, account: AccountId, new: NewInteraction) -> Result<Interaction>;
+    async fn interaction(&self, account: AccountId, id: InteractionId) -> Result<Interaction>;
+    /// Applies `event` through the interaction state machine and appends it to the event log,
+    /// in one transaction. Ending events set `ended_at`.
+    async fn transition(
+        &self,
+        account: AccountId,
+        id: InteractionId,
+        event: InteractionEvent,
+        details: TransitionDetails,
+        at: Millis,
+    ) -> Result<Interaction>;
+    /// Appends an event that does not change state (a note, a transfer request...).
+    async fn log_event(
+        &self,
+        account: AccountId,
+        id: InteractionId,
+        kind: &str,
+        data: serde_json::Value,
+        at: Millis,
+    ) -> Result<()>;
+    async fn events(&self, account: AccountId, id: InteractionId) -> Result<Vec<EventRecord>>;
+    /// Every queued or offered interaction of every account, in arrival order: what the router
+    /// must hold again after a restart.
+    async fn waiting_interactions(&self) -> Result<Vec<(AccountId, Interaction)>>;
+    /// Every active or wrapping-up interaction with an agent, for the router after a restart.
+    async fn held_interactions(&self) -> Result<Vec<(AccountId, Interaction)>>;
+    /// Interactions an agent holds (active or in wrap-up), oldest first.
+    async fn agent_interactions(&self, account: AccountId, agent: AgentId) -> Result<Vec<Interaction>>;
+
+    // --- messages ---
+    /// Commits a message and gives it the next `seq` of its interaction. Idempotent on
+    /// `(interaction, sender, client_id)`: a resend returns the stored message and `false`.
+    async fn append_message(
+        &self,
+        account: AccountId,
+        message: NewMessage,
+        at: Millis,
+    ) -> Result<(Message, bool)>;
+    /// Messages of an interaction with `seq > after`, in order.
+    async fn messages(&self, account: AccountId, id: InteractionId, after: i64) -> Result<Vec<Message>>;
+
+    // --- widget conversations ---
+    async fn create_chat_session(&self, token_hash: &[u8], session: &ChatSession, at: Millis) -> Result<()>;
+    async fn chat_session(&self, token_hash: &[u8]) -> Result<ChatSession>;
+}

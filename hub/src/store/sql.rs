@@ -1,0 +1,1096 @@
+//! The `Store` on SQLite (one file next to the binary; WAL, `synchronous=FULL`, so whatever was
+//! acknowledged survives a kill -9) or PostgreSQL (several hub nodes on one database).
+//!
+//! Both backends run the same SQL text (`queries.rs`) and the same method bodies: `impl_store!`
+//! below expands one `impl Store` for `SqlStore<Sqlite>` and one for `SqlStore<Postgres>`. What
+//! differs is only the connection set-up, the migration folder and how a write transaction
+//! begins (`BEGIN IMMEDIATE` on SQLite, so writers queue on the busy timeout instead of failing
+//! when they upgrade from reading).
+
+mod queries;
+mod rows;
+
+use super::{
+    AgentPatch, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewInteraction, NewMessage,
+    Note, QueueSpec, Result, Store, StoreError, TransitionDetails,
+};
+use crate::domain::{
+    AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionEvent,
+    InteractionId, InteractionState, Message, MessageId, Millis, Queue, QueueId, now_millis,
+};
+use queries as q;
+use rows::{
+    AgentLoginRow, AgentRow, ChatSessionRow, CustomerRow, DispositionRow, EventRow, InteractionRow,
+    MessageRow, NoteRow, QueueRow, all, to_json,
+};
+use sqlx::postgres::{PgPoolOptions, Postgres};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Database, Pool, Sqlite};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How many times `resolve_customer` starts over after losing a race to insert an identity
+/// (PostgreSQL only: SQLite's writers never overlap).
+const RESOLVE_ATTEMPTS: usize = 4;
+
+/// Opens the database a URL names: `sqlite://path/to/hub.db` (created, with its directory, when
+/// missing) or `postgres://user@host/db`. Does not migrate; call `Store::migrate` next.
+pub async fn connect(url: &str) -> Result<DynStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqlStore {
+            pool: sqlite_pool(url).await?,
+        }))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let pool = PgPoolOptions::new().connect(url).await.map_err(db)?;
+        Ok(Arc::new(SqlStore { pool }))
+    } else {
+        let scheme = url.split(':').next().unwrap_or_default();
+        Err(StoreError::Database(sqlx::Error::Configuration(
+            format!("unsupported database URL scheme {scheme:?}: use sqlite:// or postgres://").into(),
+        )))
+    }
+}
+
+async fn sqlite_pool(url: &str) -> Result<Pool<Sqlite>> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(StoreError::Database)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // Durability first: a message is on disk before the customer is told it was sent.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let file = options.get_filename();
+    let in_memory = file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
+    if let Some(dir) = file.parent().filter(|d| !in_memory && !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+    }
+    SqlitePoolOptions::new().connect_with(options).await.map_err(db)
+}
+
+/// A pool of one backend; `impl_store!` gives each backend its `Store`.
+struct SqlStore<DB: Database> {
+    pool: Pool<DB>,
+}
+
+/// Maps sqlx errors onto the store's: a missing row is `NotFound`, a broken unique constraint a
+/// `Conflict` naming it, and a broken foreign key `NotFound` too (the row it points at is not
+/// there, or belongs to another account: every reference includes `account_id`).
+fn db(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Conflict {
+            constraint: e.constraint().map(str::to_string).unwrap_or_else(|| {
+                sqlite_constraint(
+                    e.message(),
+                    e.code().as_deref() == Some(SQLITE_CONSTRAINT_PRIMARYKEY),
+                )
+            }),
+        },
+        sqlx::Error::Database(e) if e.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::Database(error),
+    }
+}
+
+/// SQLite's extended result code for a duplicate primary key (a plain UNIQUE one is 2067).
+const SQLITE_CONSTRAINT_PRIMARYKEY: &str = "1555";
+
+/// SQLite names the columns, not the constraint: "UNIQUE constraint failed: queues.account_id,
+/// queues.name" becomes `queues_account_id_name_key` (or `<table>_pkey` for a primary key), the
+/// name PostgreSQL gives that constraint.
+fn sqlite_constraint(message: &str, primary_key: bool) -> String {
+    let Some(columns) = message.strip_prefix("UNIQUE constraint failed: ") else {
+        return message.to_string();
+    };
+    let table = columns.split_once('.').map_or("", |(t, _)| t);
+    if primary_key {
+        return format!("{table}_pkey");
+    }
+    let mut name = table.to_string();
+    for qualified in columns.split(", ") {
+        name.push('_');
+        name.push_str(qualified.split_once('.').map_or(qualified, |(_, column)| column));
+    }
+    name + "_key"
+}
+
+/// Escapes LIKE's wildcards so a search for "50%" looks for those characters.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Identity values as the store keys them. Callers normalise already; lower-casing email again
+/// keeps one customer per address even when a caller forgets.
+fn identity_key(kind: &str, value: &str) -> (String, String) {
+    let value = value.trim();
+    let value = if kind == "email" {
+        value.to_lowercase()
+    } else {
+        value.to_string()
+    };
+    (kind.to_string(), value)
+}
+
+/// The customer `resolve_customer` leaves behind: `existing` (or a new one) with its name filled
+/// in and its first email and phone taken from the identities being attached.
+fn resolved_customer(
+    existing: Option<Customer>,
+    attach: &[(String, String)],
+    name: Option<&str>,
+    now: Millis,
+) -> Customer {
+    let mut c = existing.unwrap_or_else(|| Customer {
+        id: CustomerId::new(),
+        name: String::new(),
+        email: None,
+        phone: None,
+        tier: None,
+        owner: None,
+        tags: vec![],
+        created_at: now,
+    });
+    if c.name.trim().is_empty() {
+        let given = name.map(str::trim).filter(|n| !n.is_empty());
+        let fallback = attach.first().map(|(_, v)| v.as_str());
+        c.name = given.or(fallback).unwrap_or(&c.name).to_string();
+    }
+    for (kind, value) in attach {
+        match kind.as_str() {
+            "email" if c.email.is_none() => c.email = Some(value.clone()),
+            "phone" if c.phone.is_none() => c.phone = Some(value.clone()),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Applies a state-machine step and its details to an interaction, as `transition` stores it.
+fn apply_transition(
+    i: &mut Interaction,
+    event: InteractionEvent,
+    details: &TransitionDetails,
+    at: Millis,
+) -> Result<()> {
+    i.state = i.state.transition(event)?;
+    if let Some(queue) = details.queue_id {
+        i.queue_id = queue;
+    }
+    if i.state == InteractionState::Queued {
+        // Back in the queue (declined, timed out, overflowed): no agent holds it any more.
+        i.agent_id = None;
+    }
+    if let Some(agent) = details.agent_id {
+        i.agent_id = Some(agent);
+    }
+    if let Some(code) = &details.disposition {
+        i.disposition = Some(code.clone());
+    }
+    if let Some(note) = &details.wrap_up_note {
+        i.wrap_up_note = Some(note.clone());
+    }
+    match event {
+        InteractionEvent::Abandoned | InteractionEvent::Ended => i.ended_at = Some(at),
+        InteractionEvent::WrappedUp => i.ended_at = i.ended_at.or(Some(at)),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Event data as stored: always a JSON object, `{}` when there is nothing to add.
+fn event_data(data: &serde_json::Value) -> String {
+    if data.is_null() {
+        "{}".to_string()
+    } else {
+        to_json(data)
+    }
+}
+
+/// One `impl Store` body for a backend. `$begin` is the statement that opens a write transaction.
+macro_rules! impl_store {
+    ($db:ty, $migrations:expr, $begin:literal) => {
+        impl SqlStore<$db> {
+            async fn write(&self) -> Result<sqlx::Transaction<'static, $db>> {
+                self.pool.begin_with($begin).await.map_err(db)
+            }
+
+            /// The row of `account` that a key (an id, or a queue's name) picks, as a domain type.
+            async fn one<'e, R, T>(
+                executor: impl sqlx::Executor<'e, Database = $db>,
+                sql: &'static str,
+                account: AccountId,
+                key: String,
+            ) -> Result<T>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as Database>::Row> + Send + Unpin,
+                T: TryFrom<R, Error = StoreError>,
+            {
+                let query = sqlx::query_as::<_, R>(sql)
+                    .bind(account.to_string())
+                    .bind(key);
+                query.fetch_one(executor).await.map_err(db)?.try_into()
+            }
+
+            /// The rows of `account`, or those under one key (a customer's notes...), in order.
+            async fn many<R, T>(
+                &self,
+                sql: &'static str,
+                account: AccountId,
+                key: Option<String>,
+            ) -> Result<Vec<T>>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as Database>::Row> + Send + Unpin,
+                T: TryFrom<R, Error = StoreError>,
+            {
+                let mut query = sqlx::query_as::<_, R>(sql).bind(account.to_string());
+                if let Some(key) = key {
+                    query = query.bind(key);
+                }
+                all(query.fetch_all(&self.pool).await.map_err(db)?)
+            }
+
+            async fn write_customer<'e, E>(
+                executor: E,
+                account: AccountId,
+                c: &Customer,
+                now: Millis,
+            ) -> Result<()>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                let done = sqlx::query(q::UPDATE_CUSTOMER)
+                    .bind(account.to_string())
+                    .bind(c.id.to_string())
+                    .bind(&c.name)
+                    .bind(c.name.to_lowercase())
+                    .bind(&c.email)
+                    .bind(&c.phone)
+                    .bind(&c.tier)
+                    .bind(&c.owner)
+                    .bind(to_json(&c.tags))
+                    .bind(now)
+                    .execute(executor)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            }
+
+            async fn insert_event<'e, E>(
+                executor: E,
+                account: AccountId,
+                id: InteractionId,
+                kind: &str,
+                data: &serde_json::Value,
+                at: Millis,
+            ) -> Result<()>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                sqlx::query(q::INSERT_EVENT)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .bind(kind)
+                    .bind(event_data(data))
+                    .bind(at)
+                    .execute(executor)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            /// One attempt at `resolve_customer`; a `Conflict` means a concurrent transaction
+            /// attached one of the identities first, and the caller tries again.
+            async fn try_resolve(
+                &self,
+                account: AccountId,
+                identities: &[(String, String)],
+                name: Option<&str>,
+            ) -> Result<Customer> {
+                let now = now_millis();
+                let mut tx = self.write().await?;
+                let mut owner: Option<String> = None;
+                let mut unknown: Vec<(String, String)> = vec![];
+                for (kind, value) in identities.iter().map(|(k, v)| identity_key(k, v)) {
+                    let found: Option<String> = sqlx::query_scalar(q::IDENTITY_OWNER)
+                        .bind(account.to_string())
+                        .bind(&kind)
+                        .bind(&value)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    match found {
+                        Some(customer) => {
+                            owner.get_or_insert(customer);
+                        }
+                        None if !unknown.contains(&(kind.clone(), value.clone())) => {
+                            unknown.push((kind, value))
+                        }
+                        None => {}
+                    }
+                }
+                let existing = match owner {
+                    Some(id) => Some(Self::one::<CustomerRow, _>(&mut *tx, q::CUSTOMER, account, id).await?),
+                    None => None,
+                };
+                let customer = resolved_customer(existing.clone(), &unknown, name, now);
+                if existing.is_none() {
+                    sqlx::query(q::INSERT_CUSTOMER)
+                        .bind(customer.id.to_string())
+                        .bind(account.to_string())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                if existing.as_ref() != Some(&customer) {
+                    Self::write_customer(&mut *tx, account, &customer, now).await?;
+                }
+                for (kind, value) in &unknown {
+                    sqlx::query(q::INSERT_IDENTITY)
+                        .bind(account.to_string())
+                        .bind(kind)
+                        .bind(value)
+                        .bind(customer.id.to_string())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                tx.commit().await.map_err(db)?;
+                Ok(customer)
+            }
+
+            async fn interactions_in(
+                &self,
+                states: [InteractionState; 2],
+            ) -> Result<Vec<(AccountId, Interaction)>> {
+                sqlx::query_as::<_, InteractionRow>(q::INTERACTIONS_IN_STATES)
+                    .bind(states[0].as_str())
+                    .bind(states[1].as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?
+                    .into_iter()
+                    .map(InteractionRow::into_owned)
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for SqlStore<$db> {
+            async fn migrate(&self) -> Result<()> {
+                $migrations.run(&self.pool).await?;
+                sqlx::query(q::INSERT_ACCOUNT)
+                    .bind(AccountId::DEFAULT.to_string())
+                    .bind("Default")
+                    .bind(now_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            // --- agents and their sessions ---
+
+            async fn create_agent(&self, account: AccountId, new: NewAgent) -> Result<Agent> {
+                let agent = Agent {
+                    id: AgentId::new(),
+                    account_id: account,
+                    email: new.email.trim().to_lowercase(),
+                    name: new.name,
+                    role: new.role,
+                    locale: new.locale,
+                    skills: new.skills,
+                    capacity: new.capacity,
+                };
+                sqlx::query(q::INSERT_AGENT)
+                    .bind(agent.id.to_string())
+                    .bind(account.to_string())
+                    .bind(&agent.email)
+                    .bind(&agent.name)
+                    .bind(agent.role.as_str())
+                    .bind(&agent.locale)
+                    .bind(to_json(&agent.skills))
+                    .bind(to_json(&agent.capacity))
+                    .bind(&new.password_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(agent)
+            }
+
+            async fn update_agent(
+                &self,
+                account: AccountId,
+                id: AgentId,
+                patch: AgentPatch,
+            ) -> Result<Agent> {
+                sqlx::query_as::<_, AgentRow>(q::UPDATE_AGENT)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .bind(patch.name)
+                    .bind(patch.role.map(|r| r.as_str()))
+                    .bind(patch.locale)
+                    .bind(patch.skills.as_ref().map(to_json))
+                    .bind(patch.capacity.as_ref().map(to_json))
+                    .bind(patch.password_hash)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?
+                    .try_into()
+            }
+
+            async fn agent(&self, account: AccountId, id: AgentId) -> Result<Agent> {
+                Self::one::<AgentRow, _>(&self.pool, q::AGENT, account, id.to_string()).await
+            }
+
+            async fn agent_by_email(&self, email: &str) -> Result<(Agent, String)> {
+                let row = sqlx::query_as::<_, AgentLoginRow>(q::AGENT_BY_EMAIL)
+                    .bind(email.trim().to_lowercase())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok((row.agent.try_into()?, row.password_hash))
+            }
+
+            async fn agents(&self, account: AccountId) -> Result<Vec<Agent>> {
+                self.many::<AgentRow, _>(q::AGENTS, account, None).await
+            }
+
+            async fn count_agents(&self, account: AccountId) -> Result<u64> {
+                let n: i64 = sqlx::query_scalar(q::COUNT_AGENTS)
+                    .bind(account.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(n.max(0) as u64)
+            }
+
+            async fn create_session(
+                &self,
+                token_hash: &[u8],
+                agent: &Agent,
+                expires_at: Millis,
+            ) -> Result<()> {
+                sqlx::query(q::INSERT_SESSION)
+                    .bind(token_hash)
+                    .bind(agent.account_id.to_string())
+                    .bind(agent.id.to_string())
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<Agent> {
+                sqlx::query_as::<_, AgentRow>(q::SESSION_AGENT)
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?
+                    .try_into()
+            }
+
+            async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
+                sqlx::query(q::DELETE_SESSION)
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            // --- configuration ---
+
+            async fn create_queue(&self, account: AccountId, spec: QueueSpec) -> Result<Queue> {
+                let id = QueueId::new();
+                self.write_queue(q::INSERT_QUEUE, account, id, &spec).await?;
+                Ok(queue_from_spec(account, id, spec))
+            }
+
+            async fn update_queue(&self, account: AccountId, id: QueueId, spec: QueueSpec) -> Result<Queue> {
+                let changed = self.write_queue(q::UPDATE_QUEUE, account, id, &spec).await?;
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(queue_from_spec(account, id, spec))
+            }
+
+            async fn queue(&self, account: AccountId, id: QueueId) -> Result<Queue> {
+                Self::one::<QueueRow, _>(&self.pool, q::QUEUE, account, id.to_string()).await
+            }
+
+            async fn queue_by_name(&self, account: AccountId, name: &str) -> Result<Queue> {
+                Self::one::<QueueRow, _>(&self.pool, q::QUEUE_BY_NAME, account, name.into()).await
+            }
+
+            async fn queues(&self, account: AccountId) -> Result<Vec<Queue>> {
+                self.many::<QueueRow, _>(q::QUEUES, account, None).await
+            }
+
+            async fn upsert_disposition(&self, account: AccountId, d: Disposition) -> Result<()> {
+                sqlx::query(q::UPSERT_DISPOSITION)
+                    .bind(account.to_string())
+                    .bind(&d.code)
+                    .bind(&d.label)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            async fn delete_disposition(&self, account: AccountId, code: &str) -> Result<()> {
+                let done = sqlx::query(q::DELETE_DISPOSITION)
+                    .bind(account.to_string())
+                    .bind(code)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            }
+
+            async fn dispositions(&self, account: AccountId) -> Result<Vec<Disposition>> {
+                self.many::<DispositionRow, _>(q::DISPOSITIONS, account, None)
+                    .await
+            }
+
+            // --- customers ---
+
+            async fn resolve_customer(
+                &self,
+                account: AccountId,
+                identities: &[(String, String)],
+                name: Option<&str>,
+            ) -> Result<Customer> {
+                let mut attempt = 1;
+                loop {
+                    match self.try_resolve(account, identities, name).await {
+                        Err(StoreError::Conflict { .. }) if attempt < RESOLVE_ATTEMPTS => attempt += 1,
+                        result => return result,
+                    }
+                }
+            }
+
+            async fn customer(&self, account: AccountId, id: CustomerId) -> Result<Customer> {
+                Self::one::<CustomerRow, _>(&self.pool, q::CUSTOMER, account, id.to_string()).await
+            }
+
+            async fn update_customer(
+                &self,
+                account: AccountId,
+                id: CustomerId,
+                patch: CustomerPatch,
+            ) -> Result<Customer> {
+                let mut tx = self.write().await?;
+                let mut c: Customer =
+                    Self::one::<CustomerRow, _>(&mut *tx, q::CUSTOMER, account, id.to_string()).await?;
+                patch_customer(&mut c, patch);
+                Self::write_customer(&mut *tx, account, &c, now_millis()).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(c)
+            }
+
+            async fn search_customers(
+                &self,
+                account: AccountId,
+                query: &str,
+                limit: u32,
+            ) -> Result<Vec<Customer>> {
+                let query = query.trim();
+                let lower = query.to_lowercase();
+                let rows = sqlx::query_as::<_, CustomerRow>(q::SEARCH_CUSTOMERS)
+                    .bind(account.to_string())
+                    .bind(format!("%{}%", like_escape(&lower)))
+                    .bind(query)
+                    .bind(&lower)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                all(rows)
+            }
+
+            async fn customer_interactions(
+                &self,
+                account: AccountId,
+                id: CustomerId,
+                limit: u32,
+            ) -> Result<Vec<Interaction>> {
+                let rows = sqlx::query_as::<_, InteractionRow>(q::CUSTOMER_INTERACTIONS)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                all(rows)
+            }
+
+            async fn add_note(
+                &self,
+                account: AccountId,
+                customer: CustomerId,
+                interaction: Option<InteractionId>,
+                agent: AgentId,
+                body: &str,
+            ) -> Result<Note> {
+                let created_at = now_millis();
+                let id: i64 = sqlx::query_scalar(q::INSERT_NOTE)
+                    .bind(account.to_string())
+                    .bind(customer.to_string())
+                    .bind(interaction.map(|i| i.to_string()))
+                    .bind(agent.to_string())
+                    .bind(body)
+                    .bind(created_at)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(Note {
+                    id,
+                    customer_id: customer,
+                    interaction_id: interaction,
+                    agent_id: agent,
+                    body: body.into(),
+                    created_at,
+                })
+            }
+
+            async fn notes(&self, account: AccountId, customer: CustomerId) -> Result<Vec<Note>> {
+                self.many::<NoteRow, _>(q::NOTES, account, Some(customer.to_string()))
+                    .await
+            }
+
+            // --- interactions ---
+
+            async fn create_interaction(
+                &self,
+                account: AccountId,
+                new: NewInteraction,
+            ) -> Result<Interaction> {
+                let i = Interaction {
+                    id: InteractionId::new(),
+                    customer_id: new.customer_id,
+                    channel: new.channel,
+                    queue_id: new.queue_id,
+                    state: InteractionState::Queued,
+                    priority: new.priority,
+                    arrived_at: new.arrived_at,
+                    agent_id: None,
+                    entry_point: new.entry_point,
+                    offline: new.offline,
+                    disposition: None,
+                    wrap_up_note: None,
+                    ended_at: None,
+                };
+                let mut tx = self.write().await?;
+                sqlx::query(q::INSERT_INTERACTION)
+                    .bind(i.id.to_string())
+                    .bind(account.to_string())
+                    .bind(i.customer_id.to_string())
+                    .bind(i.channel.as_str())
+                    .bind(i.queue_id.to_string())
+                    .bind(i.state.as_str())
+                    .bind(i.priority)
+                    .bind(i.arrived_at)
+                    .bind(&i.entry_point)
+                    .bind(i.offline)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let data = serde_json::json!({
+                    "queue_id": i.queue_id,
+                    "channel": i.channel.as_str(),
+                    "priority": i.priority,
+                    "entry_point": i.entry_point,
+                    "offline": i.offline,
+                });
+                Self::insert_event(
+                    &mut *tx,
+                    account,
+                    i.id,
+                    "interaction.queued",
+                    &data,
+                    i.arrived_at,
+                )
+                .await?;
+                tx.commit().await.map_err(db)?;
+                Ok(i)
+            }
+
+            async fn interaction(&self, account: AccountId, id: InteractionId) -> Result<Interaction> {
+                Self::one::<InteractionRow, _>(&self.pool, q::INTERACTION, account, id.to_string()).await
+            }
+
+            async fn transition(
+                &self,
+                account: AccountId,
+                id: InteractionId,
+                event: InteractionEvent,
+                details: TransitionDetails,
+                at: Millis,
+            ) -> Result<Interaction> {
+                let mut tx = self.write().await?;
+                let mut i: Interaction = sqlx::query_as::<_, InteractionRow>(q::LOCK_INTERACTION)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .try_into()?;
+                // An illegal step returns here; dropping `tx` rolls back, so nothing is written.
+                apply_transition(&mut i, event, &details, at)?;
+                sqlx::query(q::UPDATE_INTERACTION)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .bind(i.state.as_str())
+                    .bind(i.queue_id.to_string())
+                    .bind(i.agent_id.map(|a| a.to_string()))
+                    .bind(&i.disposition)
+                    .bind(&i.wrap_up_note)
+                    .bind(i.ended_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                Self::insert_event(&mut *tx, account, id, event.log_type(), &details.data, at).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(i)
+            }
+
+            async fn log_event(
+                &self,
+                account: AccountId,
+                id: InteractionId,
+                kind: &str,
+                data: serde_json::Value,
+                at: Millis,
+            ) -> Result<()> {
+                Self::insert_event(&self.pool, account, id, kind, &data, at).await
+            }
+
+            async fn events(&self, account: AccountId, id: InteractionId) -> Result<Vec<EventRecord>> {
+                self.many::<EventRow, _>(q::EVENTS, account, Some(id.to_string()))
+                    .await
+            }
+
+            async fn waiting_interactions(&self) -> Result<Vec<(AccountId, Interaction)>> {
+                self.interactions_in([InteractionState::Queued, InteractionState::Offered])
+                    .await
+            }
+
+            async fn held_interactions(&self) -> Result<Vec<(AccountId, Interaction)>> {
+                let held = self
+                    .interactions_in([InteractionState::Active, InteractionState::WrapUp])
+                    .await?;
+                Ok(held
+                    .into_iter()
+                    .filter(|(_, i)| i.agent_id.is_some())
+                    .collect())
+            }
+
+            async fn agent_interactions(
+                &self,
+                account: AccountId,
+                agent: AgentId,
+            ) -> Result<Vec<Interaction>> {
+                let rows = sqlx::query_as::<_, InteractionRow>(q::AGENT_INTERACTIONS)
+                    .bind(account.to_string())
+                    .bind(agent.to_string())
+                    .bind(InteractionState::Active.as_str())
+                    .bind(InteractionState::WrapUp.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                all(rows)
+            }
+
+            // --- messages ---
+
+            async fn append_message(
+                &self,
+                account: AccountId,
+                m: NewMessage,
+                at: Millis,
+            ) -> Result<(Message, bool)> {
+                let mut tx = self.write().await?;
+                // Taking the seq first also locks the interaction, so a resend racing its original
+                // sees the original's row once it gets the lock.
+                let seq: i64 = sqlx::query_scalar(q::NEXT_SEQ)
+                    .bind(account.to_string())
+                    .bind(m.interaction_id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let stored = sqlx::query_as::<_, MessageRow>(q::MESSAGE_BY_CLIENT_ID)
+                    .bind(account.to_string())
+                    .bind(m.interaction_id.to_string())
+                    .bind(m.sender.as_str())
+                    .bind(&m.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if let Some(stored) = stored {
+                    // A resend: give the seq back.
+                    tx.rollback().await.map_err(db)?;
+                    return Ok((stored.try_into()?, false));
+                }
+                let message = Message {
+                    id: MessageId::new(),
+                    interaction_id: m.interaction_id,
+                    seq,
+                    sender: m.sender,
+                    agent_id: m.agent_id,
+                    body: m.body,
+                    client_id: m.client_id,
+                    created_at: at,
+                };
+                sqlx::query(q::INSERT_MESSAGE)
+                    .bind(message.id.to_string())
+                    .bind(account.to_string())
+                    .bind(message.interaction_id.to_string())
+                    .bind(message.seq)
+                    .bind(message.sender.as_str())
+                    .bind(message.agent_id.map(|a| a.to_string()))
+                    .bind(&message.body)
+                    .bind(&message.client_id)
+                    .bind(message.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok((message, true))
+            }
+
+            async fn messages(
+                &self,
+                account: AccountId,
+                id: InteractionId,
+                after: i64,
+            ) -> Result<Vec<Message>> {
+                let rows = sqlx::query_as::<_, MessageRow>(q::MESSAGES)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .bind(after)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                all(rows)
+            }
+
+            // --- widget conversations ---
+
+            async fn create_chat_session(
+                &self,
+                token_hash: &[u8],
+                s: &ChatSession,
+                at: Millis,
+            ) -> Result<()> {
+                sqlx::query(q::INSERT_CHAT_SESSION)
+                    .bind(token_hash)
+                    .bind(s.account_id.to_string())
+                    .bind(s.customer_id.to_string())
+                    .bind(s.interaction_id.to_string())
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            async fn chat_session(&self, token_hash: &[u8]) -> Result<ChatSession> {
+                sqlx::query_as::<_, ChatSessionRow>(q::CHAT_SESSION)
+                    .bind(token_hash)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?
+                    .try_into()
+            }
+        }
+
+        impl SqlStore<$db> {
+            /// Runs `INSERT_QUEUE` or `UPDATE_QUEUE` (same parameters) and returns the rows changed.
+            async fn write_queue(
+                &self,
+                sql: &'static str,
+                account: AccountId,
+                id: QueueId,
+                s: &QueueSpec,
+            ) -> Result<u64> {
+                let done = sqlx::query(sql)
+                    .bind(id.to_string())
+                    .bind(account.to_string())
+                    .bind(&s.name)
+                    .bind(to_json(&s.required_skills))
+                    .bind(s.priority)
+                    .bind(i64::from(s.sl_target_secs))
+                    .bind(s.max_wait_secs.map(i64::from))
+                    .bind(s.overflow_queue.map(|q| q.to_string()))
+                    .bind(i64::from(s.offer_timeout_secs))
+                    .bind(i64::from(s.wrap_up_secs))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected())
+            }
+        }
+    };
+}
+
+impl_store!(Sqlite, SQLITE_MIGRATIONS, "BEGIN IMMEDIATE");
+impl_store!(Postgres, POSTGRES_MIGRATIONS, "BEGIN");
+
+fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
+    Queue {
+        id,
+        account_id: account,
+        name: s.name,
+        required_skills: s.required_skills,
+        priority: s.priority,
+        sl_target_secs: s.sl_target_secs,
+        max_wait_secs: s.max_wait_secs,
+        overflow_queue: s.overflow_queue,
+        offer_timeout_secs: s.offer_timeout_secs,
+        wrap_up_secs: s.wrap_up_secs,
+    }
+}
+
+/// Applies an edit; `None` leaves a field alone and an empty tier or owner clears it.
+fn patch_customer(c: &mut Customer, patch: CustomerPatch) {
+    if let Some(name) = patch.name {
+        c.name = name.trim().to_string();
+    }
+    if let Some(tier) = patch.tier {
+        c.tier = Some(tier.trim().to_string()).filter(|t| !t.is_empty());
+    }
+    if let Some(owner) = patch.owner {
+        c.owner = Some(owner.trim().to_string()).filter(|o| !o.is_empty());
+    }
+    if let Some(tags) = patch.tags {
+        let mut tags: Vec<String> = tags
+            .into_iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        tags.dedup();
+        c.tags = tags;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    /// The store's SQL relies on SQLite binding `$N` to the N-th argument, in any order and
+    /// more than once, as PostgreSQL does.
+    #[tokio::test]
+    async fn sqlite_binds_dollar_placeholders_by_number() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let (a, b): (String, String) = sqlx::query_as("SELECT $2 || $1, $1 || $1")
+            .bind("x")
+            .bind("y")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!((a.as_str(), b.as_str()), ("yx", "xx"));
+    }
+
+    /// Each pooled SQLite connection gets the durability and integrity settings, and a missing
+    /// directory is created.
+    #[tokio::test]
+    async fn sqlite_connections_are_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/a/b/hub.db", dir.path().display());
+        let pool = sqlite_pool(&url).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            (journal.as_str(), synchronous, foreign_keys, busy),
+            ("wal", 2, 1, 5_000)
+        );
+        assert!(dir.path().join("a/b/hub.db").is_file());
+    }
+
+    #[tokio::test]
+    async fn unknown_url_schemes_are_refused() {
+        assert!(matches!(
+            connect("mysql://localhost/x").await,
+            Err(StoreError::Database(_))
+        ));
+    }
+
+    #[test]
+    fn sqlite_unique_errors_get_postgres_constraint_names() {
+        assert_eq!(
+            sqlite_constraint("UNIQUE constraint failed: agents.email", false),
+            "agents_email_key"
+        );
+        assert_eq!(
+            sqlite_constraint("UNIQUE constraint failed: queues.account_id, queues.name", false),
+            "queues_account_id_name_key"
+        );
+        assert_eq!(
+            sqlite_constraint("UNIQUE constraint failed: sessions.token_hash", true),
+            "sessions_pkey"
+        );
+    }
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_escape(r"50%_off\"), r"50\%\_off\\");
+    }
+
+    #[test]
+    fn resolved_customer_keeps_a_name_and_fills_email_and_phone_once() {
+        let attach = [("phone".to_string(), "+14155552671".to_string())];
+        let new = resolved_customer(None, &attach, None, 1);
+        assert_eq!(
+            (new.name.as_str(), new.phone.as_deref()),
+            ("+14155552671", Some("+14155552671"))
+        );
+        let named = resolved_customer(Some(new.clone()), &[], Some("Li Wei"), 2);
+        assert_eq!(named.name, "+14155552671", "an existing name is kept");
+        let blank = Customer {
+            name: String::new(),
+            ..new
+        };
+        assert_eq!(
+            resolved_customer(Some(blank), &[], Some(" Li Wei "), 2).name,
+            "Li Wei"
+        );
+    }
+}

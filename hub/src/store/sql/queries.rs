@@ -1,0 +1,205 @@
+//! Every statement the store runs, one text for SQLite and PostgreSQL alike: `$N` placeholders
+//! (SQLite binds `$N` to the N-th argument too), `ON CONFLICT`, `RETURNING`, no vendor functions.
+//! Each statement filters by `account_id` except the few global lookups the trait asks for
+//! (login by email, token hashes, the restart lists).
+
+macro_rules! agent_columns {
+    () => {
+        "id, account_id, email, name, role, locale, skills, capacity"
+    };
+}
+
+macro_rules! queue_columns {
+    () => {
+        "id, account_id, name, required_skills, priority, sl_target_secs, max_wait_secs, overflow_queue, \
+         offer_timeout_secs, wrap_up_secs"
+    };
+}
+
+macro_rules! customer_columns {
+    () => {
+        "id, name, email, phone, tier, owner, tags, created_at"
+    };
+}
+
+macro_rules! interaction_columns {
+    () => {
+        "id, account_id, customer_id, channel, queue_id, state, priority, arrived_at, agent_id, entry_point, \
+         offline, disposition, wrap_up_note, ended_at"
+    };
+}
+
+macro_rules! message_columns {
+    () => {
+        "id, interaction_id, seq, sender, agent_id, body, client_id, created_at"
+    };
+}
+
+pub const INSERT_ACCOUNT: &str =
+    "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
+
+// --- agents and sessions ---
+
+pub const INSERT_AGENT: &str = "INSERT INTO agents \
+     (id, account_id, email, name, role, locale, skills, capacity, password_hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const UPDATE_AGENT: &str = concat!(
+    "UPDATE agents SET name = COALESCE($3, name), role = COALESCE($4, role), locale = COALESCE($5, locale), \
+     skills = COALESCE($6, skills), capacity = COALESCE($7, capacity), \
+     password_hash = COALESCE($8, password_hash) \
+     WHERE account_id = $1 AND id = $2 RETURNING ",
+    agent_columns!()
+);
+pub const AGENT: &str = concat!(
+    "SELECT ",
+    agent_columns!(),
+    " FROM agents WHERE account_id = $1 AND id = $2"
+);
+pub const AGENT_BY_EMAIL: &str = concat!(
+    "SELECT ",
+    agent_columns!(),
+    ", password_hash FROM agents WHERE email = $1"
+);
+pub const AGENTS: &str = concat!(
+    "SELECT ",
+    agent_columns!(),
+    " FROM agents WHERE account_id = $1 ORDER BY name, email"
+);
+pub const COUNT_AGENTS: &str = "SELECT COUNT(*) FROM agents WHERE account_id = $1";
+pub const INSERT_SESSION: &str =
+    "INSERT INTO sessions (token_hash, account_id, agent_id, expires_at) VALUES ($1, $2, $3, $4)";
+pub const SESSION_AGENT: &str = concat!(
+    "SELECT ",
+    agent_columns!(),
+    " FROM agents WHERE (account_id, id) = \
+     (SELECT account_id, agent_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
+);
+pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
+
+// --- queues and dispositions ---
+
+pub const INSERT_QUEUE: &str = "INSERT INTO queues \
+     (id, account_id, name, required_skills, priority, sl_target_secs, max_wait_secs, overflow_queue, \
+     offer_timeout_secs, wrap_up_secs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+pub const UPDATE_QUEUE: &str = "UPDATE queues SET name = $3, required_skills = $4, priority = $5, \
+     sl_target_secs = $6, max_wait_secs = $7, overflow_queue = $8, offer_timeout_secs = $9, \
+     wrap_up_secs = $10 WHERE account_id = $2 AND id = $1";
+pub const QUEUE: &str = concat!(
+    "SELECT ",
+    queue_columns!(),
+    " FROM queues WHERE account_id = $1 AND id = $2"
+);
+pub const QUEUE_BY_NAME: &str = concat!(
+    "SELECT ",
+    queue_columns!(),
+    " FROM queues WHERE account_id = $1 AND name = $2"
+);
+pub const QUEUES: &str = concat!(
+    "SELECT ",
+    queue_columns!(),
+    " FROM queues WHERE account_id = $1 ORDER BY name"
+);
+pub const UPSERT_DISPOSITION: &str = "INSERT INTO dispositions (account_id, code, label) VALUES ($1, $2, $3) \
+     ON CONFLICT (account_id, code) DO UPDATE SET label = excluded.label";
+pub const DELETE_DISPOSITION: &str = "DELETE FROM dispositions WHERE account_id = $1 AND code = $2";
+pub const DISPOSITIONS: &str = "SELECT code, label FROM dispositions WHERE account_id = $1 ORDER BY code";
+
+// --- customers ---
+
+pub const IDENTITY_OWNER: &str =
+    "SELECT customer_id FROM identities WHERE account_id = $1 AND kind = $2 AND value = $3";
+pub const INSERT_IDENTITY: &str = "INSERT INTO identities (account_id, kind, value, customer_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+/// A blank customer; `UPDATE_CUSTOMER` fills it in the same transaction.
+pub const INSERT_CUSTOMER: &str = "INSERT INTO customers \
+     (id, account_id, name, name_search, tags, created_at, updated_at) VALUES ($1, $2, '', '', '[]', $3, $3)";
+/// Writes back every editable field: callers read the row in the same transaction first.
+pub const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = $3, name_search = $4, email = $5, phone = $6, \
+     tier = $7, owner = $8, tags = $9, updated_at = $10 WHERE account_id = $1 AND id = $2";
+pub const CUSTOMER: &str = concat!(
+    "SELECT ",
+    customer_columns!(),
+    " FROM customers WHERE account_id = $1 AND id = $2"
+);
+/// `$2` is a LIKE pattern over the lower-cased name; `$3` and `$4` are the query as typed and
+/// lower-cased, matched exactly against identity values.
+pub const SEARCH_CUSTOMERS: &str = concat!(
+    "SELECT ",
+    customer_columns!(),
+    " FROM customers WHERE account_id = $1 AND (name_search LIKE $2 ESCAPE '\\' OR id IN \
+     (SELECT customer_id FROM identities WHERE account_id = $1 AND value IN ($3, $4))) \
+     ORDER BY created_at DESC, id DESC LIMIT $5"
+);
+pub const CUSTOMER_INTERACTIONS: &str = concat!(
+    "SELECT ",
+    interaction_columns!(),
+    " FROM interactions WHERE account_id = $1 AND customer_id = $2 \
+     ORDER BY arrived_at DESC, arrival_seq DESC LIMIT $3"
+);
+pub const INSERT_NOTE: &str = "INSERT INTO notes (account_id, customer_id, interaction_id, agent_id, body, \
+     created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+pub const NOTES: &str = "SELECT id, customer_id, interaction_id, agent_id, body, created_at FROM notes \
+     WHERE account_id = $1 AND customer_id = $2 ORDER BY id";
+
+// --- interactions ---
+
+pub const INSERT_INTERACTION: &str = "INSERT INTO interactions \
+     (id, account_id, customer_id, channel, queue_id, state, priority, arrived_at, entry_point, offline) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+pub const INTERACTION: &str = concat!(
+    "SELECT ",
+    interaction_columns!(),
+    " FROM interactions WHERE account_id = $1 AND id = $2"
+);
+/// Reads the row while holding its write lock (PostgreSQL has no `SELECT ... FOR UPDATE` twin
+/// in SQLite; a no-op update takes the same row lock on one and runs under `BEGIN IMMEDIATE` on
+/// the other), so a transition decides on the state it replaces.
+pub const LOCK_INTERACTION: &str = concat!(
+    "UPDATE interactions SET last_seq = last_seq WHERE account_id = $1 AND id = $2 RETURNING ",
+    interaction_columns!()
+);
+pub const UPDATE_INTERACTION: &str = "UPDATE interactions SET state = $3, queue_id = $4, agent_id = $5, \
+     disposition = $6, wrap_up_note = $7, ended_at = $8 WHERE account_id = $1 AND id = $2";
+pub const INSERT_EVENT: &str = "INSERT INTO interaction_events (account_id, interaction_id, type, data, at) \
+     VALUES ($1, $2, $3, $4, $5)";
+pub const EVENTS: &str = "SELECT id, interaction_id, type, data, at FROM interaction_events \
+     WHERE account_id = $1 AND interaction_id = $2 ORDER BY id";
+/// Every account's interactions in two states, in arrival order.
+pub const INTERACTIONS_IN_STATES: &str = concat!(
+    "SELECT ",
+    interaction_columns!(),
+    " FROM interactions WHERE state IN ($1, $2) ORDER BY arrived_at, arrival_seq"
+);
+pub const AGENT_INTERACTIONS: &str = concat!(
+    "SELECT ",
+    interaction_columns!(),
+    " FROM interactions WHERE account_id = $1 AND agent_id = $2 AND state IN ($3, $4) \
+     ORDER BY arrived_at, arrival_seq"
+);
+
+// --- messages ---
+
+/// Takes the next seq of an interaction; the row lock it holds until commit orders concurrent
+/// appends to one interaction (PostgreSQL) as `BEGIN IMMEDIATE` does for all writers (SQLite).
+pub const NEXT_SEQ: &str =
+    "UPDATE interactions SET last_seq = last_seq + 1 WHERE account_id = $1 AND id = $2 RETURNING last_seq";
+pub const MESSAGE_BY_CLIENT_ID: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE account_id = $1 AND interaction_id = $2 AND sender = $3 AND client_id = $4"
+);
+pub const INSERT_MESSAGE: &str = "INSERT INTO messages \
+     (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const MESSAGES: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE account_id = $1 AND interaction_id = $2 AND seq > $3 ORDER BY seq"
+);
+
+// --- widget conversations ---
+
+pub const INSERT_CHAT_SESSION: &str = "INSERT INTO chat_sessions \
+     (token_hash, account_id, customer_id, interaction_id, created_at) VALUES ($1, $2, $3, $4, $5)";
+pub const CHAT_SESSION: &str =
+    "SELECT account_id, customer_id, interaction_id FROM chat_sessions WHERE token_hash = $1";

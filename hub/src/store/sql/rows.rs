@@ -1,0 +1,298 @@
+//! Rows as the database returns them, and the checked conversions into domain types. Shared by
+//! both backends: every column is TEXT, an integer or a boolean on either side.
+
+use super::super::{ChatSession, EventRecord, Note, Result, StoreError};
+use crate::domain::{
+    Agent, Channel, Customer, Disposition, Interaction, InteractionState, Message, Queue, Role, Sender,
+};
+use std::str::FromStr;
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value:?}"))
+}
+
+/// Parses an id or other `FromStr` column, naming the column when the stored text is bad.
+fn parse<T: FromStr>(what: &str, value: &str) -> Result<T> {
+    value.parse().map_err(|_| corrupt(what, value))
+}
+
+fn parse_opt<T: FromStr>(what: &str, value: Option<&str>) -> Result<Option<T>> {
+    value.map(|v| parse(what, v)).transpose()
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, value: &str) -> Result<T> {
+    serde_json::from_str(value).map_err(|_| corrupt(what, value))
+}
+
+fn secs(what: &str, value: i64) -> Result<u32> {
+    u32::try_from(value).map_err(|_| corrupt(what, &value.to_string()))
+}
+
+/// JSON text for a column. The types stored this way (maps with string keys, vectors of strings,
+/// plain structs, `serde_json::Value`) always serialise.
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises to JSON")
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AgentRow {
+    id: String,
+    account_id: String,
+    email: String,
+    name: String,
+    role: String,
+    locale: String,
+    skills: String,
+    capacity: String,
+}
+
+impl TryFrom<AgentRow> for Agent {
+    type Error = StoreError;
+    fn try_from(r: AgentRow) -> Result<Agent> {
+        Ok(Agent {
+            id: parse("agents.id", &r.id)?,
+            account_id: parse("agents.account_id", &r.account_id)?,
+            role: Role::parse(&r.role).ok_or_else(|| corrupt("agents.role", &r.role))?,
+            skills: json("agents.skills", &r.skills)?,
+            capacity: json("agents.capacity", &r.capacity)?,
+            email: r.email,
+            name: r.name,
+            locale: r.locale,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AgentLoginRow {
+    #[sqlx(flatten)]
+    pub agent: AgentRow,
+    pub password_hash: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct QueueRow {
+    id: String,
+    account_id: String,
+    name: String,
+    required_skills: String,
+    priority: i32,
+    sl_target_secs: i64,
+    max_wait_secs: Option<i64>,
+    overflow_queue: Option<String>,
+    offer_timeout_secs: i64,
+    wrap_up_secs: i64,
+}
+
+impl TryFrom<QueueRow> for Queue {
+    type Error = StoreError;
+    fn try_from(r: QueueRow) -> Result<Queue> {
+        Ok(Queue {
+            id: parse("queues.id", &r.id)?,
+            account_id: parse("queues.account_id", &r.account_id)?,
+            required_skills: json("queues.required_skills", &r.required_skills)?,
+            priority: r.priority,
+            sl_target_secs: secs("queues.sl_target_secs", r.sl_target_secs)?,
+            max_wait_secs: r
+                .max_wait_secs
+                .map(|s| secs("queues.max_wait_secs", s))
+                .transpose()?,
+            overflow_queue: parse_opt("queues.overflow_queue", r.overflow_queue.as_deref())?,
+            offer_timeout_secs: secs("queues.offer_timeout_secs", r.offer_timeout_secs)?,
+            wrap_up_secs: secs("queues.wrap_up_secs", r.wrap_up_secs)?,
+            name: r.name,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct DispositionRow {
+    code: String,
+    label: String,
+}
+
+impl TryFrom<DispositionRow> for Disposition {
+    type Error = StoreError;
+    fn try_from(r: DispositionRow) -> Result<Disposition> {
+        Ok(Disposition {
+            code: r.code,
+            label: r.label,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct CustomerRow {
+    id: String,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    tier: Option<String>,
+    owner: Option<String>,
+    tags: String,
+    created_at: i64,
+}
+
+impl TryFrom<CustomerRow> for Customer {
+    type Error = StoreError;
+    fn try_from(r: CustomerRow) -> Result<Customer> {
+        Ok(Customer {
+            id: parse("customers.id", &r.id)?,
+            tags: json("customers.tags", &r.tags)?,
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            tier: r.tier,
+            owner: r.owner,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct InteractionRow {
+    id: String,
+    account_id: String,
+    customer_id: String,
+    channel: String,
+    queue_id: String,
+    state: String,
+    priority: i32,
+    arrived_at: i64,
+    agent_id: Option<String>,
+    entry_point: String,
+    offline: bool,
+    disposition: Option<String>,
+    wrap_up_note: Option<String>,
+    ended_at: Option<i64>,
+}
+
+impl InteractionRow {
+    /// The interaction and the account it belongs to (for the cross-account restart lists).
+    pub fn into_owned(self) -> Result<(crate::domain::AccountId, Interaction)> {
+        let account = parse("interactions.account_id", &self.account_id)?;
+        Ok((account, self.try_into()?))
+    }
+}
+
+impl TryFrom<InteractionRow> for Interaction {
+    type Error = StoreError;
+    fn try_from(r: InteractionRow) -> Result<Interaction> {
+        Ok(Interaction {
+            id: parse("interactions.id", &r.id)?,
+            customer_id: parse("interactions.customer_id", &r.customer_id)?,
+            channel: Channel::parse(&r.channel).ok_or_else(|| corrupt("interactions.channel", &r.channel))?,
+            queue_id: parse("interactions.queue_id", &r.queue_id)?,
+            state: InteractionState::parse(&r.state)
+                .ok_or_else(|| corrupt("interactions.state", &r.state))?,
+            priority: r.priority,
+            arrived_at: r.arrived_at,
+            agent_id: parse_opt("interactions.agent_id", r.agent_id.as_deref())?,
+            entry_point: r.entry_point,
+            offline: r.offline,
+            disposition: r.disposition,
+            wrap_up_note: r.wrap_up_note,
+            ended_at: r.ended_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct EventRow {
+    id: i64,
+    interaction_id: String,
+    #[sqlx(rename = "type")]
+    kind: String,
+    data: String,
+    at: i64,
+}
+
+impl TryFrom<EventRow> for EventRecord {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<EventRecord> {
+        Ok(EventRecord {
+            id: r.id,
+            interaction_id: parse("interaction_events.interaction_id", &r.interaction_id)?,
+            data: json("interaction_events.data", &r.data)?,
+            kind: r.kind,
+            at: r.at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    id: String,
+    interaction_id: String,
+    seq: i64,
+    sender: String,
+    agent_id: Option<String>,
+    body: String,
+    client_id: String,
+    created_at: i64,
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = StoreError;
+    fn try_from(r: MessageRow) -> Result<Message> {
+        Ok(Message {
+            id: parse("messages.id", &r.id)?,
+            interaction_id: parse("messages.interaction_id", &r.interaction_id)?,
+            sender: Sender::parse(&r.sender).ok_or_else(|| corrupt("messages.sender", &r.sender))?,
+            agent_id: parse_opt("messages.agent_id", r.agent_id.as_deref())?,
+            seq: r.seq,
+            body: r.body,
+            client_id: r.client_id,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct NoteRow {
+    id: i64,
+    customer_id: String,
+    interaction_id: Option<String>,
+    agent_id: String,
+    body: String,
+    created_at: i64,
+}
+
+impl TryFrom<NoteRow> for Note {
+    type Error = StoreError;
+    fn try_from(r: NoteRow) -> Result<Note> {
+        Ok(Note {
+            id: r.id,
+            customer_id: parse("notes.customer_id", &r.customer_id)?,
+            interaction_id: parse_opt("notes.interaction_id", r.interaction_id.as_deref())?,
+            agent_id: parse("notes.agent_id", &r.agent_id)?,
+            body: r.body,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ChatSessionRow {
+    account_id: String,
+    customer_id: String,
+    interaction_id: String,
+}
+
+impl TryFrom<ChatSessionRow> for ChatSession {
+    type Error = StoreError;
+    fn try_from(r: ChatSessionRow) -> Result<ChatSession> {
+        Ok(ChatSession {
+            account_id: parse("chat_sessions.account_id", &r.account_id)?,
+            customer_id: parse("chat_sessions.customer_id", &r.customer_id)?,
+            interaction_id: parse("chat_sessions.interaction_id", &r.interaction_id)?,
+        })
+    }
+}
+
+/// Converts every row, stopping at the first corrupt one.
+pub(super) fn all<R, T>(rows: Vec<R>) -> Result<Vec<T>>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}
