@@ -1,0 +1,993 @@
+//! The router: the pure core between intake and the agent console. The hub feeds it what happened
+//! (queue and agent changes, arrivals, accepts, ends) together with the current time, carries out
+//! the decisions it returns (offers, revocations, assignments, releases), and sleeps until
+//! `next_deadline` to send a `Tick`. No IO, no clock, no randomness: the same inputs at the same
+//! times give the same decisions, which the scenario tables and property tests rely on.
+//!
+//! Policy: longest-idle agent among the eligible ones (Available, skilled, room on the channel, no
+//! call in hand, never declined this contact); contacts served by priority, then arrival time;
+//! one outstanding offer per contact, RONA on timeout; wrap-up holds the slot; overflow after
+//! `max_wait_ms` keeps the arrival time.
+
+use crate::domain::{
+    AgentId, AgentState, Capacity, Channel, InteractionId, MISSED_OFFER, Millis, QueueId, SkillRequirement,
+    Skills, has_skills,
+};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod tests;
+
+/// What the router needs to know about a queue; the store's `Queue` carries more (names, SL target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRules {
+    pub id: QueueId,
+    pub required_skills: Vec<SkillRequirement>,
+    /// After waiting this long in this queue a contact moves to `overflow_queue`. Must be positive.
+    pub max_wait_ms: Option<Millis>,
+    pub overflow_queue: Option<QueueId>,
+    /// How long an agent has to accept an offer before RONA. Must be positive.
+    pub offer_timeout_ms: Millis,
+    /// The longest an agent's slot stays held for wrap-up after an interaction ends.
+    pub wrap_up_ms: Millis,
+}
+
+/// Something that happened, as the hub tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    UpsertQueue(QueueRules),
+    /// Contacts still waiting in a removed queue stay there (never offered, never overflowed)
+    /// until they are abandoned; offers and assignments already made carry on.
+    RemoveQueue(QueueId),
+    /// New agents start Offline; an existing agent keeps its state and what it holds.
+    UpsertAgent {
+        agent: AgentId,
+        skills: Skills,
+        capacity: Capacity,
+    },
+    SetState {
+        agent: AgentId,
+        state: AgentState,
+    },
+    Arrive {
+        interaction: InteractionId,
+        queue: QueueId,
+        channel: Channel,
+        priority: i32,
+        arrived_at: Millis,
+    },
+    Accept {
+        interaction: InteractionId,
+        agent: AgentId,
+    },
+    Decline {
+        interaction: InteractionId,
+        agent: AgentId,
+    },
+    /// The customer left while queued or offered.
+    Abandon {
+        interaction: InteractionId,
+    },
+    /// The conversation is over: the agent's slot enters wrap-up.
+    End {
+        interaction: InteractionId,
+    },
+    /// The agent submitted the wrap-up (or closed without one): the slot is free.
+    WrapUpDone {
+        interaction: InteractionId,
+    },
+    /// An active interaction goes back to waiting in `queue`, keeping its arrival time; the
+    /// agent's slot is free at once and the interaction is never offered back to that agent.
+    Transfer {
+        interaction: InteractionId,
+        queue: QueueId,
+    },
+    /// After a restart: an interaction an agent already holds. It counts against the agent's
+    /// capacity even past the limit (the agent has it, whatever the limit says).
+    Restore {
+        interaction: InteractionId,
+        agent: AgentId,
+        queue: QueueId,
+        channel: Channel,
+        wrapping_up: bool,
+    },
+    /// Only time passed.
+    Tick,
+}
+
+/// Why an offer was taken back from an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevokeReason {
+    Declined,
+    /// Redirect on no answer: the agent is put on Break(MISSED_OFFER).
+    TimedOut,
+    /// The customer left.
+    Abandoned,
+    /// The agent left Available, or missed another offer.
+    AgentUnavailable,
+    /// The contact waited `max_wait_ms` and moves to the overflow queue.
+    Overflowed,
+}
+
+/// What the hub must do (and tell the console) as a result of an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Ring the agent; the offer holds one of the agent's slots until it is accepted or revoked.
+    Offer {
+        interaction: InteractionId,
+        agent: AgentId,
+        queue: QueueId,
+        expires_at: Millis,
+    },
+    OfferRevoked {
+        interaction: InteractionId,
+        agent: AgentId,
+        reason: RevokeReason,
+    },
+    Assigned {
+        interaction: InteractionId,
+        agent: AgentId,
+    },
+    /// Only for changes the router makes itself (RONA → Break(MISSED_OFFER)).
+    AgentStateChanged { agent: AgentId, state: AgentState },
+    Overflowed {
+        interaction: InteractionId,
+        from: QueueId,
+        to: QueueId,
+    },
+    /// The agent's slot for the interaction is free: wrap-up submitted or wrap-up time elapsed.
+    Released {
+        interaction: InteractionId,
+        agent: AgentId,
+    },
+}
+
+/// An input the router refused; the router's state is unchanged when one is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouterError {
+    #[error("unknown interaction {0}")]
+    UnknownInteraction(InteractionId),
+    #[error("unknown agent {0}")]
+    UnknownAgent(AgentId),
+    #[error("unknown queue {0}")]
+    UnknownQueue(QueueId),
+    #[error("interaction {0} is already known to the router")]
+    AlreadyKnown(InteractionId),
+    #[error("interaction {interaction} is not offered to agent {agent}")]
+    NotOfferedTo {
+        interaction: InteractionId,
+        agent: AgentId,
+    },
+    #[error("interaction {0} is not assigned to an agent")]
+    NotAssigned(InteractionId),
+    #[error("interaction {0} is already assigned to an agent")]
+    AlreadyAssigned(InteractionId),
+    #[error("interaction {0} has already ended")]
+    AlreadyEnded(InteractionId),
+    #[error("invalid rules for queue {queue}: {reason}")]
+    InvalidRules { queue: QueueId, reason: &'static str },
+}
+
+/// What a supervisor's wallboard shows for a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    /// Contacts queued and not currently offered to anyone.
+    pub waiting: usize,
+    pub oldest_arrived_at: Option<Millis>,
+    /// Available agents with the queue's skills.
+    pub agents_available: usize,
+    /// Agents not Offline with the queue's skills.
+    pub agents_staffed: usize,
+}
+
+/// Service order inside a queue: higher priority, then earlier arrival, then arrival sequence
+/// (which also breaks ties between equal timestamps deterministically).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct WaitKey {
+    priority: Reverse<i32>,
+    arrived_at: Millis,
+    seq: u64,
+    id: InteractionId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Waiting,
+    Offered { agent: AgentId, expires_at: Millis },
+    Active { agent: AgentId },
+    WrappingUp { agent: AgentId, release_at: Millis },
+}
+
+#[derive(Debug, Clone)]
+struct Interaction {
+    queue: QueueId,
+    channel: Channel,
+    key: WaitKey,
+    /// Overflow is measured from here, not from arrival.
+    entered_queue_at: Millis,
+    overflow_at: Option<Millis>,
+    /// Agents who declined it (or transferred it away); cleared when it overflows.
+    declined: BTreeSet<AgentId>,
+    stage: Stage,
+}
+
+#[derive(Debug, Clone)]
+struct Agent {
+    skills: Skills,
+    capacity: Capacity,
+    state: AgentState,
+    /// When the agent last became Available or last had a slot released: longest idle goes first.
+    idle_since: Millis,
+    /// Offered + active + wrapping-up interactions per channel (indexed by `slot`).
+    load: [u16; 4],
+    /// Outstanding offers, revoked together when the agent leaves Available.
+    offers: BTreeSet<InteractionId>,
+}
+
+impl Agent {
+    fn holds_call(&self) -> bool {
+        self.load[slot(Channel::Voice)] > 0
+    }
+
+    fn has_room(&self, channel: Channel) -> bool {
+        !self.holds_call() && self.load[slot(channel)] < self.capacity.of(channel)
+    }
+
+    fn held(&self) -> u32 {
+        self.load.iter().map(|n| u32::from(*n)).sum()
+    }
+
+    /// Could take some offer on some channel, skills aside.
+    fn is_open(&self) -> bool {
+        self.state == AgentState::Available && Channel::ALL.into_iter().any(|c| self.has_room(c))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct QueueEntry {
+    rules: QueueRules,
+    /// Removed queues keep their rules so the wrap-up of what they already routed is still timed.
+    live: bool,
+}
+
+/// Deadlines due at the same millisecond run in this order: free slots before moving contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum DeadlineKind {
+    Release,
+    OfferExpiry,
+    Overflow,
+}
+
+fn slot(channel: Channel) -> usize {
+    match channel {
+        Channel::Voice => 0,
+        Channel::Chat => 1,
+        Channel::Email => 2,
+        Channel::Messaging => 3,
+    }
+}
+
+/// The routing state of one hub. See the module docs for the policy.
+#[derive(Debug, Default)]
+pub struct Router {
+    queues: BTreeMap<QueueId, QueueEntry>,
+    agents: BTreeMap<AgentId, Agent>,
+    interactions: BTreeMap<InteractionId, Interaction>,
+    /// Queued (not offered) contacts per queue and channel, in service order. Kept for removed
+    /// queues too, so their contacts are never lost.
+    waiting: BTreeMap<QueueId, [BTreeSet<WaitKey>; 4]>,
+    deadlines: BTreeSet<(Millis, DeadlineKind, InteractionId)>,
+    /// Agents for whom `Agent::is_open` holds: the only ones an offer can go to.
+    open: BTreeSet<AgentId>,
+    next_seq: u64,
+    /// Contacts that became waiting during this input: dispatch looks for agents for them.
+    fresh_interactions: Vec<InteractionId>,
+    /// Agents who may have gained room or eligibility during this input.
+    fresh_agents: BTreeSet<AgentId>,
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies `input`, then processes every deadline due at `now`, then offers waiting contacts to
+    /// eligible agents. On error nothing changed and no deadline was processed.
+    pub fn handle(&mut self, input: Input, now: Millis) -> Result<Vec<Decision>, RouterError> {
+        let mut out = Vec::new();
+        self.apply(input, now, &mut out)?;
+        self.run_deadlines(now, &mut out);
+        self.dispatch(now, &mut out);
+        Ok(out)
+    }
+
+    /// The earliest time at which a `Tick` would change something.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.deadlines.first().map(|(at, _, _)| *at)
+    }
+
+    /// The contacts queued in `queue` and not currently offered, in service order.
+    pub fn waiting(&self, queue: QueueId) -> Vec<InteractionId> {
+        let Some(sets) = self.waiting.get(&queue) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<WaitKey> = sets.iter().flatten().copied().collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|k| k.id).collect()
+    }
+
+    pub fn queue_stats(&self, queue: QueueId) -> QueueStats {
+        let mut stats = QueueStats::default();
+        if let Some(sets) = self.waiting.get(&queue) {
+            stats.waiting = sets.iter().map(BTreeSet::len).sum();
+            stats.oldest_arrived_at = sets.iter().flatten().map(|k| k.arrived_at).min();
+        }
+        if let Some(rules) = self.live_rules(queue) {
+            for agent in self.agents.values() {
+                if agent.state != AgentState::Offline && has_skills(&agent.skills, &rules.required_skills) {
+                    stats.agents_staffed += 1;
+                    if agent.state == AgentState::Available {
+                        stats.agents_available += 1;
+                    }
+                }
+            }
+        }
+        stats
+    }
+
+    /// Some Available agent has the queue's skills (busy or not): when false the chat widget shows
+    /// the offline form instead of queueing the customer.
+    pub fn can_serve(&self, queue: QueueId) -> bool {
+        self.live_rules(queue).is_some_and(|rules| {
+            self.agents
+                .values()
+                .any(|a| a.state == AgentState::Available && has_skills(&a.skills, &rules.required_skills))
+        })
+    }
+
+    fn live_rules(&self, queue: QueueId) -> Option<&QueueRules> {
+        self.queues.get(&queue).filter(|q| q.live).map(|q| &q.rules)
+    }
+
+    fn interaction(&self, id: InteractionId) -> Result<&Interaction, RouterError> {
+        self.interactions
+            .get(&id)
+            .ok_or(RouterError::UnknownInteraction(id))
+    }
+
+    fn require_agent(&self, id: AgentId) -> Result<(), RouterError> {
+        if self.agents.contains_key(&id) {
+            Ok(())
+        } else {
+            Err(RouterError::UnknownAgent(id))
+        }
+    }
+
+    fn require_live_queue(&self, id: QueueId) -> Result<(), RouterError> {
+        self.live_rules(id)
+            .map(|_| ())
+            .ok_or(RouterError::UnknownQueue(id))
+    }
+
+    /// Validates first and only then mutates, so an error leaves everything as it was.
+    fn apply(&mut self, input: Input, now: Millis, out: &mut Vec<Decision>) -> Result<(), RouterError> {
+        match input {
+            Input::UpsertQueue(rules) => {
+                validate_rules(&rules)?;
+                let id = rules.id;
+                self.queues.insert(id, QueueEntry { rules, live: true });
+                self.waiting.entry(id).or_default();
+                // Skills may have loosened: everything waiting here gets another look.
+                let ids: Vec<InteractionId> = self.waiting[&id].iter().flatten().map(|k| k.id).collect();
+                self.fresh_interactions.extend(ids);
+                self.reschedule_overflows();
+            }
+            Input::RemoveQueue(id) => {
+                self.require_live_queue(id)?;
+                if let Some(q) = self.queues.get_mut(&id) {
+                    q.live = false;
+                }
+                self.reschedule_overflows();
+            }
+            Input::UpsertAgent {
+                agent: id,
+                skills,
+                capacity,
+            } => {
+                let agent = self.agents.entry(id).or_insert_with(|| Agent {
+                    skills: Skills::new(),
+                    capacity,
+                    state: AgentState::Offline,
+                    idle_since: now,
+                    load: [0; 4],
+                    offers: BTreeSet::new(),
+                });
+                agent.skills = skills;
+                agent.capacity = capacity;
+                self.refresh_open(id);
+                self.fresh_agents.insert(id);
+            }
+            Input::SetState { agent: id, state } => {
+                let agent = self.agents.get(&id).ok_or(RouterError::UnknownAgent(id))?;
+                if agent.state == state {
+                    return Ok(());
+                }
+                let was_available = agent.state == AgentState::Available;
+                if was_available {
+                    self.revoke_all_offers(id, out);
+                }
+                let agent = self.agents.get_mut(&id).expect("checked above");
+                if state == AgentState::Available {
+                    agent.idle_since = now;
+                    self.fresh_agents.insert(id);
+                }
+                agent.state = state;
+                self.refresh_open(id);
+            }
+            Input::Arrive {
+                interaction: id,
+                queue,
+                channel,
+                priority,
+                arrived_at,
+            } => {
+                if self.interactions.contains_key(&id) {
+                    return Err(RouterError::AlreadyKnown(id));
+                }
+                self.require_live_queue(queue)?;
+                let key = WaitKey {
+                    priority: Reverse(priority),
+                    arrived_at,
+                    seq: self.take_seq(),
+                    id,
+                };
+                self.interactions
+                    .insert(id, new_interaction(queue, channel, key, Stage::Waiting));
+                // After a restart the hub re-sends waiting contacts: time already waited counts.
+                self.enter_queue(id, queue, arrived_at);
+                self.put_waiting(id);
+            }
+            Input::Accept {
+                interaction: id,
+                agent,
+            } => {
+                self.require_offered_to(id, agent)?;
+                self.unschedule_stage(id);
+                self.unschedule_overflow(id);
+                self.agents
+                    .get_mut(&agent)
+                    .expect("offered to a known agent")
+                    .offers
+                    .remove(&id);
+                self.interactions.get_mut(&id).expect("checked").stage = Stage::Active { agent };
+                out.push(Decision::Assigned {
+                    interaction: id,
+                    agent,
+                });
+            }
+            Input::Decline {
+                interaction: id,
+                agent,
+            } => {
+                self.require_offered_to(id, agent)?;
+                self.revoke(id, RevokeReason::Declined, out);
+                self.interactions
+                    .get_mut(&id)
+                    .expect("checked")
+                    .declined
+                    .insert(agent);
+                self.put_waiting(id);
+            }
+            Input::Abandon { interaction: id } => {
+                match self.interaction(id)?.stage {
+                    Stage::Waiting => self.take_waiting(id),
+                    Stage::Offered { .. } => {
+                        self.revoke(id, RevokeReason::Abandoned, out);
+                    }
+                    Stage::Active { .. } | Stage::WrappingUp { .. } => {
+                        return Err(RouterError::AlreadyAssigned(id));
+                    }
+                }
+                self.unschedule_overflow(id);
+                self.interactions.remove(&id);
+            }
+            Input::End { interaction: id } => {
+                let inter = self.interaction(id)?;
+                let agent = match inter.stage {
+                    Stage::Active { agent } => agent,
+                    Stage::WrappingUp { .. } => return Err(RouterError::AlreadyEnded(id)),
+                    Stage::Waiting | Stage::Offered { .. } => return Err(RouterError::NotAssigned(id)),
+                };
+                let wrap_up = self.queues.get(&inter.queue).map_or(0, |q| q.rules.wrap_up_ms);
+                self.set_stage(
+                    id,
+                    Stage::WrappingUp {
+                        agent,
+                        release_at: now.saturating_add(wrap_up),
+                    },
+                );
+            }
+            Input::WrapUpDone { interaction: id } => match self.interaction(id)?.stage {
+                Stage::Active { .. } | Stage::WrappingUp { .. } => self.release(id, now, out),
+                Stage::Waiting | Stage::Offered { .. } => return Err(RouterError::NotAssigned(id)),
+            },
+            Input::Transfer {
+                interaction: id,
+                queue,
+            } => {
+                let agent = match self.interaction(id)?.stage {
+                    Stage::Active { agent } => agent,
+                    Stage::WrappingUp { .. } => return Err(RouterError::AlreadyEnded(id)),
+                    Stage::Waiting | Stage::Offered { .. } => return Err(RouterError::NotAssigned(id)),
+                };
+                self.require_live_queue(queue)?;
+                let channel = self.interactions[&id].channel;
+                self.free_slot(agent, channel, now);
+                let inter = self.interactions.get_mut(&id).expect("checked");
+                inter.declined = BTreeSet::from([agent]);
+                inter.stage = Stage::Waiting;
+                self.enter_queue(id, queue, now);
+                self.put_waiting(id);
+            }
+            Input::Restore {
+                interaction: id,
+                agent,
+                queue,
+                channel,
+                wrapping_up,
+            } => {
+                if self.interactions.contains_key(&id) {
+                    return Err(RouterError::AlreadyKnown(id));
+                }
+                self.require_agent(agent)?;
+                self.require_live_queue(queue)?;
+                // The original arrival time is not part of a restore: it queues as of now if
+                // transferred later.
+                let key = WaitKey {
+                    priority: Reverse(0),
+                    arrived_at: now,
+                    seq: self.take_seq(),
+                    id,
+                };
+                let stage = Stage::Active { agent };
+                self.interactions
+                    .insert(id, new_interaction(queue, channel, key, stage));
+                if wrapping_up {
+                    let release_at = now.saturating_add(self.queues[&queue].rules.wrap_up_ms);
+                    self.set_stage(id, Stage::WrappingUp { agent, release_at });
+                }
+                let a = self.agents.get_mut(&agent).expect("checked");
+                a.load[slot(channel)] = a.load[slot(channel)].saturating_add(1);
+                self.refresh_open(agent);
+            }
+            Input::Tick => {}
+        }
+        Ok(())
+    }
+
+    fn require_offered_to(&self, id: InteractionId, agent: AgentId) -> Result<(), RouterError> {
+        let inter = self.interaction(id)?;
+        self.require_agent(agent)?;
+        match inter.stage {
+            Stage::Offered { agent: to, .. } if to == agent => Ok(()),
+            _ => Err(RouterError::NotOfferedTo {
+                interaction: id,
+                agent,
+            }),
+        }
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    fn run_deadlines(&mut self, now: Millis, out: &mut Vec<Decision>) {
+        while let Some(&(at, kind, id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            match kind {
+                DeadlineKind::Release => self.release(id, now, out),
+                DeadlineKind::OfferExpiry => self.time_out(id, out),
+                DeadlineKind::Overflow => self.overflow(id, now, out),
+            }
+        }
+    }
+
+    /// RONA: the offer goes to the next agent and the agent who missed it goes on break.
+    fn time_out(&mut self, id: InteractionId, out: &mut Vec<Decision>) {
+        let Some(agent) = self.revoke(id, RevokeReason::TimedOut, out) else {
+            return;
+        };
+        self.put_waiting(id);
+        let Some(a) = self.agents.get_mut(&agent) else {
+            return;
+        };
+        if a.state == AgentState::Available {
+            let state = AgentState::Break(MISSED_OFFER.to_string());
+            a.state = state.clone();
+            out.push(Decision::AgentStateChanged { agent, state });
+            self.revoke_all_offers(agent, out);
+            self.refresh_open(agent);
+        }
+    }
+
+    fn overflow(&mut self, id: InteractionId, now: Millis, out: &mut Vec<Decision>) {
+        let Some(inter) = self.interactions.get_mut(&id) else {
+            return;
+        };
+        inter.overflow_at = None;
+        let from = inter.queue;
+        let Some(to) = self.overflow_target(from) else {
+            return;
+        };
+        match self.interactions[&id].stage {
+            Stage::Waiting => self.take_waiting(id),
+            Stage::Offered { .. } => {
+                self.revoke(id, RevokeReason::Overflowed, out);
+            }
+            Stage::Active { .. } | Stage::WrappingUp { .. } => return,
+        }
+        out.push(Decision::Overflowed {
+            interaction: id,
+            from,
+            to,
+        });
+        self.interactions.get_mut(&id).expect("present").declined.clear();
+        self.enter_queue(id, to, now);
+        self.put_waiting(id);
+    }
+
+    /// Frees the agent's slot for an active or wrapping-up interaction and forgets it.
+    fn release(&mut self, id: InteractionId, now: Millis, out: &mut Vec<Decision>) {
+        let Some(inter) = self.interactions.get(&id) else {
+            return;
+        };
+        let agent = match inter.stage {
+            Stage::Active { agent } | Stage::WrappingUp { agent, .. } => agent,
+            Stage::Waiting | Stage::Offered { .. } => return,
+        };
+        let channel = inter.channel;
+        self.unschedule_stage(id);
+        self.interactions.remove(&id);
+        self.free_slot(agent, channel, now);
+        out.push(Decision::Released {
+            interaction: id,
+            agent,
+        });
+    }
+
+    fn free_slot(&mut self, agent: AgentId, channel: Channel, now: Millis) {
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.load[slot(channel)] = a.load[slot(channel)].saturating_sub(1);
+            a.idle_since = now;
+            self.refresh_open(agent);
+            self.fresh_agents.insert(agent);
+        }
+    }
+
+    /// Takes back an outstanding offer; the interaction is left Waiting but not yet in a waiting
+    /// set (the caller requeues it or forgets it). Returns the agent it was offered to.
+    fn revoke(
+        &mut self,
+        id: InteractionId,
+        reason: RevokeReason,
+        out: &mut Vec<Decision>,
+    ) -> Option<AgentId> {
+        let Stage::Offered { agent, .. } = self.interactions.get(&id)?.stage else {
+            return None;
+        };
+        self.unschedule_stage(id);
+        self.interactions.get_mut(&id).expect("present").stage = Stage::Waiting;
+        let channel = self.interactions[&id].channel;
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.offers.remove(&id);
+            a.load[slot(channel)] = a.load[slot(channel)].saturating_sub(1);
+            self.refresh_open(agent);
+            self.fresh_agents.insert(agent);
+        }
+        out.push(Decision::OfferRevoked {
+            interaction: id,
+            agent,
+            reason,
+        });
+        Some(agent)
+    }
+
+    /// Revokes every offer an agent has (AgentUnavailable) and requeues them where they were.
+    fn revoke_all_offers(&mut self, agent: AgentId, out: &mut Vec<Decision>) {
+        let offers = self
+            .agents
+            .get_mut(&agent)
+            .map(|a| std::mem::take(&mut a.offers))
+            .unwrap_or_default();
+        for id in offers {
+            if self.revoke(id, RevokeReason::AgentUnavailable, out).is_some() {
+                self.put_waiting(id);
+            }
+        }
+    }
+
+    /// Makes `queue` the interaction's current queue as of `at` and schedules its overflow.
+    fn enter_queue(&mut self, id: InteractionId, queue: QueueId, at: Millis) {
+        let inter = self.interactions.get_mut(&id).expect("present");
+        inter.queue = queue;
+        inter.entered_queue_at = at;
+        self.reschedule_overflow(id);
+    }
+
+    fn put_waiting(&mut self, id: InteractionId) {
+        let inter = &self.interactions[&id];
+        self.waiting.entry(inter.queue).or_default()[slot(inter.channel)].insert(inter.key);
+        self.fresh_interactions.push(id);
+    }
+
+    fn take_waiting(&mut self, id: InteractionId) {
+        let inter = &self.interactions[&id];
+        if let Some(sets) = self.waiting.get_mut(&inter.queue) {
+            sets[slot(inter.channel)].remove(&inter.key);
+        }
+    }
+
+    fn overflow_target(&self, from: QueueId) -> Option<QueueId> {
+        let to = self.live_rules(from)?.overflow_queue?;
+        (to != from && self.live_rules(to).is_some()).then_some(to)
+    }
+
+    fn reschedule_overflow(&mut self, id: InteractionId) {
+        let inter = &self.interactions[&id];
+        let due = match inter.stage {
+            Stage::Waiting | Stage::Offered { .. } => self
+                .overflow_target(inter.queue)
+                .and(self.live_rules(inter.queue).and_then(|r| r.max_wait_ms))
+                .map(|wait| inter.entered_queue_at.saturating_add(wait)),
+            Stage::Active { .. } | Stage::WrappingUp { .. } => None,
+        };
+        if due != inter.overflow_at {
+            self.unschedule_overflow(id);
+            if let Some(at) = due {
+                self.deadlines.insert((at, DeadlineKind::Overflow, id));
+            }
+            self.interactions.get_mut(&id).expect("present").overflow_at = due;
+        }
+    }
+
+    /// Queue rules changed: overflow times of everything not yet assigned may have too.
+    fn reschedule_overflows(&mut self) {
+        let ids: Vec<InteractionId> = self
+            .interactions
+            .iter()
+            .filter(|(_, i)| matches!(i.stage, Stage::Waiting | Stage::Offered { .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.reschedule_overflow(id);
+        }
+    }
+
+    fn unschedule_overflow(&mut self, id: InteractionId) {
+        if let Some(inter) = self.interactions.get_mut(&id)
+            && let Some(at) = inter.overflow_at.take()
+        {
+            self.deadlines.remove(&(at, DeadlineKind::Overflow, id));
+        }
+    }
+
+    fn unschedule_stage(&mut self, id: InteractionId) {
+        match self.interactions.get(&id).map(|i| i.stage) {
+            Some(Stage::Offered { expires_at, .. }) => {
+                self.deadlines
+                    .remove(&(expires_at, DeadlineKind::OfferExpiry, id));
+            }
+            Some(Stage::WrappingUp { release_at, .. }) => {
+                self.deadlines.remove(&(release_at, DeadlineKind::Release, id));
+            }
+            _ => {}
+        }
+    }
+
+    /// Replaces the stage along with its deadline (load accounting is the caller's).
+    fn set_stage(&mut self, id: InteractionId, stage: Stage) {
+        self.unschedule_stage(id);
+        match stage {
+            Stage::Offered { expires_at, .. } => {
+                self.deadlines.insert((expires_at, DeadlineKind::OfferExpiry, id));
+            }
+            Stage::WrappingUp { release_at, .. } => {
+                self.deadlines.insert((release_at, DeadlineKind::Release, id));
+            }
+            Stage::Waiting | Stage::Active { .. } => {}
+        }
+        self.interactions.get_mut(&id).expect("present").stage = stage;
+    }
+
+    fn refresh_open(&mut self, agent: AgentId) {
+        if self.agents.get(&agent).is_some_and(Agent::is_open) {
+            self.open.insert(agent);
+        } else {
+            self.open.remove(&agent);
+        }
+    }
+
+    /// Agent `a` could be offered interaction `id` right now.
+    fn can_take(&self, a: AgentId, id: InteractionId) -> bool {
+        let (Some(agent), Some(inter)) = (self.agents.get(&a), self.interactions.get(&id)) else {
+            return false;
+        };
+        inter.stage == Stage::Waiting
+            && agent.state == AgentState::Available
+            && agent.has_room(inter.channel)
+            && !inter.declined.contains(&a)
+            && self
+                .live_rules(inter.queue)
+                .is_some_and(|r| has_skills(&agent.skills, &r.required_skills))
+    }
+
+    /// The longest-idle eligible agent: fewest held interactions, then earliest idle_since, then id.
+    fn best_agent_for(&self, id: InteractionId) -> Option<AgentId> {
+        let inter = self.interactions.get(&id)?;
+        let rules = self.live_rules(inter.queue)?;
+        self.open
+            .iter()
+            .filter(|a| !inter.declined.contains(a))
+            .filter_map(|a| self.agents.get(a).map(|agent| (*a, agent)))
+            .filter(|(_, agent)| {
+                agent.has_room(inter.channel) && has_skills(&agent.skills, &rules.required_skills)
+            })
+            .min_by_key(|(a, agent)| (agent.held(), agent.idle_since, *a))
+            .map(|(a, _)| a)
+    }
+
+    /// The first waiting contact, across every live queue the agent is skilled for and every
+    /// channel it has room on, that it has not declined.
+    fn best_waiting_for(&self, a: AgentId) -> Option<WaitKey> {
+        let agent = self.agents.get(&a).filter(|agent| agent.is_open())?;
+        let mut best: Option<WaitKey> = None;
+        for (qid, q) in &self.queues {
+            if !q.live || !has_skills(&agent.skills, &q.rules.required_skills) {
+                continue;
+            }
+            let Some(sets) = self.waiting.get(qid) else {
+                continue;
+            };
+            for channel in Channel::ALL {
+                if !agent.has_room(channel) {
+                    continue;
+                }
+                let first = sets[slot(channel)]
+                    .iter()
+                    .take_while(|k| best.is_none_or(|b| **k < b))
+                    .find(|k| !self.interactions[&k.id].declined.contains(&a));
+                if let Some(k) = first {
+                    best = Some(*k);
+                }
+            }
+        }
+        best
+    }
+
+    /// Offers waiting contacts until no waiting contact has an eligible agent, best contact first.
+    ///
+    /// Invariant between inputs: no waiting contact has an eligible agent. So a pair can only have
+    /// become possible through a contact that became waiting (`fresh_interactions`) or an agent that
+    /// gained room or eligibility (`fresh_agents`), and the best contact with any eligible agent is
+    /// the better of the first fresh contact that has one and the best contact of a fresh agent.
+    /// Offering only ever removes possibilities, so a fresh contact or agent found with nothing to
+    /// do can be dropped for the rest of the pass.
+    fn dispatch(&mut self, now: Millis, out: &mut Vec<Decision>) {
+        let mut fresh: Vec<WaitKey> = std::mem::take(&mut self.fresh_interactions)
+            .into_iter()
+            .filter_map(|id| self.interactions.get(&id))
+            .filter(|i| i.stage == Stage::Waiting)
+            .map(|i| i.key)
+            .collect();
+        fresh.sort_unstable();
+        fresh.dedup();
+        let mut cursor = 0;
+        let mut by_agent: BTreeSet<(WaitKey, AgentId)> = BTreeSet::new();
+        for a in std::mem::take(&mut self.fresh_agents) {
+            if let Some(key) = self.best_waiting_for(a) {
+                by_agent.insert((key, a));
+            }
+        }
+        loop {
+            let mut from_fresh = None;
+            while let Some(key) = fresh.get(cursor) {
+                if self.is_waiting(key.id)
+                    && let Some(agent) = self.best_agent_for(key.id)
+                {
+                    from_fresh = Some((*key, agent));
+                    break;
+                }
+                cursor += 1;
+            }
+            let mut from_agents = None;
+            while let Some(&(key, a)) = by_agent.first() {
+                if self.can_take(a, key.id) {
+                    from_agents = Some(key);
+                    break;
+                }
+                by_agent.pop_first();
+                if let Some(key) = self.best_waiting_for(a) {
+                    by_agent.insert((key, a));
+                }
+            }
+            // A fresh agent's contact always has an eligible agent (that one), so `None` below
+            // only ends the pass when there is nothing left to offer.
+            let pick = match (from_fresh, from_agents) {
+                (Some((key, _)), Some(theirs)) if theirs < key => {
+                    self.best_agent_for(theirs.id).map(|a| (theirs.id, a))
+                }
+                (Some((key, agent)), _) => Some((key.id, agent)),
+                (None, Some(theirs)) => self.best_agent_for(theirs.id).map(|a| (theirs.id, a)),
+                (None, None) => None,
+            };
+            let Some((id, agent)) = pick else {
+                break;
+            };
+            self.offer(id, agent, now, out);
+        }
+    }
+
+    fn is_waiting(&self, id: InteractionId) -> bool {
+        self.interactions
+            .get(&id)
+            .is_some_and(|i| i.stage == Stage::Waiting)
+    }
+
+    fn offer(&mut self, id: InteractionId, agent: AgentId, now: Millis, out: &mut Vec<Decision>) {
+        self.take_waiting(id);
+        let inter = &self.interactions[&id];
+        let (queue, channel) = (inter.queue, inter.channel);
+        let timeout = self.queues.get(&queue).map_or(0, |q| q.rules.offer_timeout_ms);
+        let expires_at = now.saturating_add(timeout);
+        self.set_stage(id, Stage::Offered { agent, expires_at });
+        let a = self.agents.get_mut(&agent).expect("an eligible agent exists");
+        a.load[slot(channel)] += 1;
+        a.offers.insert(id);
+        self.refresh_open(agent);
+        out.push(Decision::Offer {
+            interaction: id,
+            agent,
+            queue,
+            expires_at,
+        });
+    }
+}
+
+fn new_interaction(queue: QueueId, channel: Channel, key: WaitKey, stage: Stage) -> Interaction {
+    Interaction {
+        queue,
+        channel,
+        key,
+        entered_queue_at: key.arrived_at,
+        overflow_at: None,
+        declined: BTreeSet::new(),
+        stage,
+    }
+}
+
+fn validate_rules(rules: &QueueRules) -> Result<(), RouterError> {
+    let invalid = |reason| {
+        Err(RouterError::InvalidRules {
+            queue: rules.id,
+            reason,
+        })
+    };
+    if rules.offer_timeout_ms <= 0 {
+        return invalid("offer_timeout_ms must be positive");
+    }
+    if rules.wrap_up_ms < 0 {
+        return invalid("wrap_up_ms must not be negative");
+    }
+    // Zero would let two queues overflowing into each other bounce a contact forever in one tick.
+    if rules.max_wait_ms.is_some_and(|w| w <= 0) {
+        return invalid("max_wait_ms must be positive");
+    }
+    Ok(())
+}

@@ -1,0 +1,783 @@
+//! Scenario tables: each step is (time, input, what the router must decide), read top to bottom.
+
+use super::*;
+use uuid::Uuid;
+
+const OFFER_TIMEOUT: Millis = 10_000;
+const WRAP_UP: Millis = 30_000;
+
+fn a(n: u128) -> AgentId {
+    AgentId(Uuid::from_u128(0xa000 + n))
+}
+fn q(n: u128) -> QueueId {
+    QueueId(Uuid::from_u128(0xb000 + n))
+}
+fn i(n: u128) -> InteractionId {
+    InteractionId(Uuid::from_u128(0xc000 + n))
+}
+
+fn rules(queue: u128, skills: &[(&str, u8)]) -> QueueRules {
+    QueueRules {
+        id: q(queue),
+        required_skills: skills
+            .iter()
+            .map(|(skill, min_level)| SkillRequirement {
+                skill: skill.to_string(),
+                min_level: *min_level,
+            })
+            .collect(),
+        max_wait_ms: None,
+        overflow_queue: None,
+        offer_timeout_ms: OFFER_TIMEOUT,
+        wrap_up_ms: WRAP_UP,
+    }
+}
+fn queue(n: u128) -> Input {
+    Input::UpsertQueue(rules(n, &[]))
+}
+fn skilled_queue(n: u128, skills: &[(&str, u8)]) -> Input {
+    Input::UpsertQueue(rules(n, skills))
+}
+fn cap(voice: u16, chat: u16) -> Capacity {
+    Capacity {
+        voice,
+        chat,
+        email: 0,
+        messaging: 0,
+    }
+}
+fn agent(n: u128, capacity: Capacity) -> Input {
+    Input::UpsertAgent {
+        agent: a(n),
+        skills: Skills::new(),
+        capacity,
+    }
+}
+fn skilled_agent(n: u128, skills: &[(&str, u8)], capacity: Capacity) -> Input {
+    let skills = skills.iter().map(|(s, l)| (s.to_string(), *l)).collect();
+    Input::UpsertAgent {
+        agent: a(n),
+        skills,
+        capacity,
+    }
+}
+fn available(n: u128) -> Input {
+    Input::SetState {
+        agent: a(n),
+        state: AgentState::Available,
+    }
+}
+fn on_break(n: u128, reason: &str) -> Input {
+    Input::SetState {
+        agent: a(n),
+        state: AgentState::Break(reason.to_string()),
+    }
+}
+fn arrive(n: u128, queue: u128, channel: Channel, priority: i32, arrived_at: Millis) -> Input {
+    Input::Arrive {
+        interaction: i(n),
+        queue: q(queue),
+        channel,
+        priority,
+        arrived_at,
+    }
+}
+fn chat(n: u128, queue: u128, arrived_at: Millis) -> Input {
+    arrive(n, queue, Channel::Chat, 0, arrived_at)
+}
+fn call(n: u128, queue: u128, arrived_at: Millis) -> Input {
+    arrive(n, queue, Channel::Voice, 0, arrived_at)
+}
+fn accept(n: u128, agent: u128) -> Input {
+    Input::Accept {
+        interaction: i(n),
+        agent: a(agent),
+    }
+}
+fn decline(n: u128, agent: u128) -> Input {
+    Input::Decline {
+        interaction: i(n),
+        agent: a(agent),
+    }
+}
+fn end(n: u128) -> Input {
+    Input::End { interaction: i(n) }
+}
+fn wrap_up_done(n: u128) -> Input {
+    Input::WrapUpDone { interaction: i(n) }
+}
+
+fn offer(n: u128, agent: u128, queue: u128, expires_at: Millis) -> Decision {
+    Decision::Offer {
+        interaction: i(n),
+        agent: a(agent),
+        queue: q(queue),
+        expires_at,
+    }
+}
+fn revoked(n: u128, agent: u128, reason: RevokeReason) -> Decision {
+    Decision::OfferRevoked {
+        interaction: i(n),
+        agent: a(agent),
+        reason,
+    }
+}
+fn assigned(n: u128, agent: u128) -> Decision {
+    Decision::Assigned {
+        interaction: i(n),
+        agent: a(agent),
+    }
+}
+fn released(n: u128, agent: u128) -> Decision {
+    Decision::Released {
+        interaction: i(n),
+        agent: a(agent),
+    }
+}
+
+type Step = (Millis, Input, Result<Vec<Decision>, RouterError>);
+
+/// Runs the steps in order and checks each outcome exactly; an error must change nothing.
+fn play(steps: Vec<Step>) -> Router {
+    let mut router = Router::new();
+    for (n, (now, input, expected)) in steps.into_iter().enumerate() {
+        let before = format!("{router:?}");
+        let shown = format!("{input:?}");
+        let got = router.handle(input, now);
+        assert_eq!(got, expected, "step {n} at {now}: {shown}");
+        if got.is_err() {
+            assert_eq!(
+                format!("{router:?}"),
+                before,
+                "step {n}: an error changed the router"
+            );
+        }
+    }
+    router
+}
+
+#[test]
+fn longest_idle_agent_wins() {
+    let e = OFFER_TIMEOUT;
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 3)), Ok(vec![])),
+        (0, agent(2, cap(0, 3)), Ok(vec![])),
+        (0, agent(3, cap(0, 3)), Ok(vec![])),
+        (10, available(2), Ok(vec![])),
+        (20, available(1), Ok(vec![])),
+        (30, available(3), Ok(vec![])),
+        // Agent 2 has been idle longest.
+        (100, chat(1, 1, 100), Ok(vec![offer(1, 2, 1, 100 + e)])),
+        (110, accept(1, 2), Ok(vec![assigned(1, 2)])),
+        // Fewest held first: agents 1 and 3 hold nothing, 1 has been idle longer.
+        (200, chat(2, 1, 200), Ok(vec![offer(2, 1, 1, 200 + e)])),
+        (300, chat(3, 1, 300), Ok(vec![offer(3, 3, 1, 300 + e)])),
+        // Everyone holds one: back to agent 2, idle since 10.
+        (400, chat(4, 1, 400), Ok(vec![offer(4, 2, 1, 400 + e)])),
+        // A released slot resets idle time: agent 2 (2 held) releases one at 500 and is then
+        // the most recently idle among agents holding one.
+        (500, wrap_up_done(1), Ok(vec![released(1, 2)])),
+        (600, chat(5, 1, 600), Ok(vec![offer(5, 1, 1, 600 + e)])),
+        (700, chat(6, 1, 700), Ok(vec![offer(6, 3, 1, 700 + e)])),
+        (800, chat(7, 1, 800), Ok(vec![offer(7, 2, 1, 800 + e)])),
+    ]);
+}
+
+#[test]
+fn skills_filter_agents() {
+    let router = play(vec![
+        (0, skilled_queue(1, &[("billing", 5)]), Ok(vec![])),
+        (0, skilled_agent(1, &[("billing", 3)], cap(0, 3)), Ok(vec![])),
+        (
+            0,
+            skilled_agent(2, &[("billing", 7), ("french", 2)], cap(0, 3)),
+            Ok(vec![]),
+        ),
+        (0, agent(3, cap(0, 3)), Ok(vec![])),
+        (10, available(1), Ok(vec![])),
+        (10, available(3), Ok(vec![])),
+        // Only under-skilled agents are on: the contact waits.
+        (20, chat(1, 1, 20), Ok(vec![])),
+        (30, available(2), Ok(vec![offer(1, 2, 1, 30 + OFFER_TIMEOUT)])),
+    ]);
+    assert!(router.can_serve(q(1)));
+    let stats = router.queue_stats(q(1));
+    assert_eq!(
+        stats,
+        QueueStats {
+            waiting: 0,
+            oldest_arrived_at: None,
+            agents_available: 1,
+            agents_staffed: 1
+        }
+    );
+}
+
+#[test]
+fn can_serve_follows_skilled_available_agents() {
+    let mut router = play(vec![
+        (0, skilled_queue(1, &[("billing", 5)]), Ok(vec![])),
+        (0, skilled_agent(1, &[("billing", 5)], cap(0, 3)), Ok(vec![])),
+        (0, agent(2, cap(0, 3)), Ok(vec![])),
+        (0, available(2), Ok(vec![])),
+    ]);
+    assert!(!router.can_serve(q(1)), "only an unskilled agent is available");
+    router.handle(available(1), 1).unwrap();
+    assert!(router.can_serve(q(1)));
+    router.handle(on_break(1, "lunch"), 2).unwrap();
+    assert!(!router.can_serve(q(1)));
+    assert_eq!(router.queue_stats(q(1)).agents_staffed, 1);
+    assert!(!router.can_serve(q(9)), "unknown queue");
+}
+
+#[test]
+fn priority_then_fifo_then_arrival_order() {
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 1)), Ok(vec![])),
+        (1, arrive(1, 1, Channel::Chat, 0, 1), Ok(vec![])),
+        (2, arrive(2, 1, Channel::Chat, 5, 2), Ok(vec![])),
+        (3, arrive(3, 1, Channel::Chat, 0, 3), Ok(vec![])),
+        (4, arrive(4, 1, Channel::Chat, 5, 4), Ok(vec![])),
+        // Same timestamp as 4: arrival sequence decides.
+        (4, arrive(5, 1, Channel::Chat, 5, 4), Ok(vec![])),
+    ]);
+    assert_eq!(router.waiting(q(1)), vec![i(2), i(4), i(5), i(1), i(3)]);
+    let stats = router.queue_stats(q(1));
+    assert_eq!((stats.waiting, stats.oldest_arrived_at), (5, Some(1)));
+
+    let e = OFFER_TIMEOUT;
+    let mut steps = vec![(10, available(1), Ok(vec![offer(2, 1, 1, 10 + e)]))];
+    for (t, (done, next)) in [(2, 4), (4, 5), (5, 1), (1, 3)].into_iter().enumerate() {
+        let t = 100 * (t as Millis + 1);
+        steps.push((t, accept(done, 1), Ok(vec![assigned(done, 1)])));
+        steps.push((
+            t + 1,
+            wrap_up_done(done),
+            Ok(vec![released(done, 1), offer(next, 1, 1, t + 1 + e)]),
+        ));
+    }
+    let mut router = router;
+    for (n, (now, input, expected)) in steps.into_iter().enumerate() {
+        assert_eq!(router.handle(input, now), expected, "step {n}");
+    }
+}
+
+#[test]
+fn chat_capacity_fills_then_stops() {
+    let e = OFFER_TIMEOUT;
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 3)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1, chat(1, 1, 1), Ok(vec![offer(1, 1, 1, 1 + e)])),
+        (2, chat(2, 1, 2), Ok(vec![offer(2, 1, 1, 2 + e)])),
+        (3, chat(3, 1, 3), Ok(vec![offer(3, 1, 1, 3 + e)])),
+        (4, chat(4, 1, 4), Ok(vec![])),
+        (5, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (6, accept(2, 1), Ok(vec![assigned(2, 1)])),
+        // Wrap-up still holds the slot.
+        (7, end(1), Ok(vec![])),
+        (
+            8,
+            wrap_up_done(1),
+            Ok(vec![released(1, 1), offer(4, 1, 1, 8 + e)]),
+        ),
+    ]);
+    assert!(router.waiting(q(1)).is_empty());
+}
+
+#[test]
+fn a_call_blocks_chats() {
+    let e = OFFER_TIMEOUT;
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 3)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1, call(1, 1, 1), Ok(vec![offer(1, 1, 1, 1 + e)])),
+        // Even the voice offer blocks: no chat while the phone rings.
+        (2, chat(2, 1, 2), Ok(vec![])),
+        (3, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (4, chat(3, 1, 4), Ok(vec![])),
+        // Wrap-up of the call still blocks.
+        (5, end(1), Ok(vec![])),
+        (
+            6,
+            wrap_up_done(1),
+            Ok(vec![released(1, 1), offer(2, 1, 1, 6 + e), offer(3, 1, 1, 6 + e)]),
+        ),
+    ]);
+}
+
+#[test]
+fn a_call_needs_voice_capacity_and_chats_do_not_block_it() {
+    let e = OFFER_TIMEOUT;
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 3)), Ok(vec![])),
+        (0, agent(2, cap(1, 3)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1, available(2), Ok(vec![])),
+        // Agent 1 is idle longer but takes no calls.
+        (2, call(1, 1, 2), Ok(vec![offer(1, 2, 1, 2 + e)])),
+        (3, decline(1, 2), Ok(vec![revoked(1, 2, RevokeReason::Declined)])),
+        (4, chat(2, 1, 4), Ok(vec![offer(2, 1, 1, 4 + e)])),
+        (5, chat(3, 1, 5), Ok(vec![offer(3, 2, 1, 5 + e)])),
+        (6, accept(3, 2), Ok(vec![assigned(3, 2)])),
+        // Agent 2 holds a chat and still gets a call.
+        (7, call(4, 1, 7), Ok(vec![offer(4, 2, 1, 7 + e)])),
+    ]);
+}
+
+#[test]
+fn decline_moves_on_and_never_comes_back() {
+    let e = OFFER_TIMEOUT;
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 3)), Ok(vec![])),
+        (0, agent(2, cap(0, 3)), Ok(vec![])),
+        (0, agent(3, cap(0, 3)), Ok(vec![])),
+        (1, available(1), Ok(vec![])),
+        (2, available(2), Ok(vec![])),
+        (3, chat(1, 1, 3), Ok(vec![offer(1, 1, 1, 3 + e)])),
+        (
+            4,
+            decline(1, 1),
+            Ok(vec![revoked(1, 1, RevokeReason::Declined), offer(1, 2, 1, 4 + e)]),
+        ),
+        (5, decline(1, 2), Ok(vec![revoked(1, 2, RevokeReason::Declined)])),
+        // Both decliners stay Available and get other work; contact 1 keeps waiting.
+        (6, chat(2, 1, 6), Ok(vec![offer(2, 1, 1, 6 + e)])),
+        (7, wrap_up_done(2), Err(RouterError::NotAssigned(i(2)))),
+        (
+            8,
+            accept(1, 1),
+            Err(RouterError::NotOfferedTo {
+                interaction: i(1),
+                agent: a(1),
+            }),
+        ),
+        (9, available(3), Ok(vec![offer(1, 3, 1, 9 + e)])),
+    ]);
+    assert!(router.waiting(q(1)).is_empty());
+}
+
+#[test]
+fn offer_timeout_puts_the_agent_on_break_and_moves_on() {
+    let e = OFFER_TIMEOUT;
+    let missed = AgentState::Break(MISSED_OFFER.to_string());
+    let mut router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 3)), Ok(vec![])),
+        (0, agent(2, cap(0, 3)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (0, chat(1, 1, 0), Ok(vec![offer(1, 1, 1, e)])),
+        (1_000, chat(2, 1, 1_000), Ok(vec![offer(2, 1, 1, 1_000 + e)])),
+        (5_000, available(2), Ok(vec![])),
+        (9_999, Input::Tick, Ok(vec![])),
+        (
+            e,
+            Input::Tick,
+            Ok(vec![
+                revoked(1, 1, RevokeReason::TimedOut),
+                Decision::AgentStateChanged {
+                    agent: a(1),
+                    state: missed,
+                },
+                revoked(2, 1, RevokeReason::AgentUnavailable),
+                offer(1, 2, 1, 2 * e),
+                offer(2, 2, 1, 2 * e),
+            ]),
+        ),
+    ]);
+    assert_eq!(router.next_deadline(), Some(2 * e));
+    assert_eq!(router.queue_stats(q(1)).agents_available, 1);
+    // Back from the break, agent 1 is eligible again.
+    router.handle(available(1), 2 * e - 1).unwrap();
+    assert_eq!(
+        router.handle(chat(3, 1, 2 * e), 2 * e - 1),
+        Ok(vec![offer(3, 1, 1, 3 * e - 1)])
+    );
+}
+
+#[test]
+fn wrap_up_holds_the_slot_until_done_or_time() {
+    let e = OFFER_TIMEOUT;
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (0, chat(1, 1, 0), Ok(vec![offer(1, 1, 1, e)])),
+        (100, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (1_000, end(1), Ok(vec![])),
+        (1_001, end(1), Err(RouterError::AlreadyEnded(i(1)))),
+        (2_000, chat(2, 1, 2_000), Ok(vec![])),
+        // Submitted early: released at once.
+        (
+            5_000,
+            wrap_up_done(1),
+            Ok(vec![released(1, 1), offer(2, 1, 1, 5_000 + e)]),
+        ),
+        (6_000, accept(2, 1), Ok(vec![assigned(2, 1)])),
+        (7_000, end(2), Ok(vec![])),
+        (7_100, chat(3, 1, 7_100), Ok(vec![])),
+        (7_000 + WRAP_UP - 1, Input::Tick, Ok(vec![])),
+        // Never submitted: released when the wrap-up time is up, once.
+        (
+            7_000 + WRAP_UP,
+            Input::Tick,
+            Ok(vec![released(2, 1), offer(3, 1, 1, 7_000 + WRAP_UP + e)]),
+        ),
+        (
+            40_000,
+            wrap_up_done(2),
+            Err(RouterError::UnknownInteraction(i(2))),
+        ),
+        (40_000, accept(3, 1), Ok(vec![assigned(3, 1)])),
+        // Wrap-up submitted straight from active, without an End.
+        (41_000, wrap_up_done(3), Ok(vec![released(3, 1)])),
+    ]);
+    assert_eq!(router.next_deadline(), None);
+}
+
+#[test]
+fn overflow_keeps_arrival_time_and_clears_declines() {
+    let e = OFFER_TIMEOUT;
+    let mut first = rules(1, &[("billing", 1)]);
+    first.max_wait_ms = Some(60_000);
+    first.overflow_queue = Some(q(2));
+    let router = play(vec![
+        (0, Input::UpsertQueue(first), Ok(vec![])),
+        (0, queue(2), Ok(vec![])),
+        (0, skilled_agent(1, &[("billing", 1)], cap(0, 1)), Ok(vec![])),
+        (0, agent(2, cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (0, chat(1, 1, 0), Ok(vec![offer(1, 1, 1, e)])),
+        (
+            1_000,
+            decline(1, 1),
+            Ok(vec![revoked(1, 1, RevokeReason::Declined)]),
+        ),
+        (2_000, chat(3, 1, 2_000), Ok(vec![offer(3, 1, 1, 2_000 + e)])),
+        (2_500, accept(3, 1), Ok(vec![assigned(3, 1)])),
+        (5_000, chat(2, 2, 5_000), Ok(vec![])),
+        (59_999, Input::Tick, Ok(vec![])),
+        (
+            60_000,
+            Input::Tick,
+            Ok(vec![Decision::Overflowed {
+                interaction: i(1),
+                from: q(1),
+                to: q(2),
+            }]),
+        ),
+    ]);
+    // Contact 1 arrived before contact 2, so it is ahead in the new queue.
+    assert_eq!(router.waiting(q(2)), vec![i(1), i(2)]);
+    assert!(router.waiting(q(1)).is_empty());
+    let mut router = router;
+    // Agent 1 declined it in queue 1; after overflow it may be offered to them again.
+    assert_eq!(
+        router.handle(wrap_up_done(3), 61_000),
+        Ok(vec![released(3, 1), offer(1, 1, 2, 61_000 + e)])
+    );
+    assert_eq!(
+        router.handle(available(2), 61_001),
+        Ok(vec![offer(2, 2, 2, 61_001 + e)])
+    );
+}
+
+#[test]
+fn overflow_revokes_a_pending_offer_first() {
+    let e = OFFER_TIMEOUT;
+    let mut first = rules(1, &[]);
+    first.max_wait_ms = Some(5_000);
+    first.overflow_queue = Some(q(2));
+    let router = play(vec![
+        (0, Input::UpsertQueue(first), Ok(vec![])),
+        (0, skilled_queue(2, &[("tier2", 1)]), Ok(vec![])),
+        (0, agent(1, cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1_000, chat(1, 1, 1_000), Ok(vec![offer(1, 1, 1, 1_000 + e)])),
+        (
+            6_000,
+            Input::Tick,
+            Ok(vec![
+                revoked(1, 1, RevokeReason::Overflowed),
+                Decision::Overflowed {
+                    interaction: i(1),
+                    from: q(1),
+                    to: q(2),
+                },
+            ]),
+        ),
+    ]);
+    assert_eq!(router.waiting(q(2)), vec![i(1)]);
+    // Queue 2 has no overflow of its own: it stays there.
+    assert_eq!(router.next_deadline(), None);
+}
+
+#[test]
+fn abandon_while_offered_or_queued() {
+    let e = OFFER_TIMEOUT;
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1, chat(1, 1, 1), Ok(vec![offer(1, 1, 1, 1 + e)])),
+        (2, chat(2, 1, 2), Ok(vec![])),
+        (3, chat(3, 1, 3), Ok(vec![])),
+        (4, Input::Abandon { interaction: i(2) }, Ok(vec![])),
+        (
+            5,
+            Input::Abandon { interaction: i(1) },
+            Ok(vec![
+                revoked(1, 1, RevokeReason::Abandoned),
+                offer(3, 1, 1, 5 + e),
+            ]),
+        ),
+        (6, accept(3, 1), Ok(vec![assigned(3, 1)])),
+        (
+            7,
+            Input::Abandon { interaction: i(3) },
+            Err(RouterError::AlreadyAssigned(i(3))),
+        ),
+        (
+            8,
+            Input::Abandon { interaction: i(1) },
+            Err(RouterError::UnknownInteraction(i(1))),
+        ),
+    ]);
+    assert_eq!(router.queue_stats(q(1)).waiting, 0);
+}
+
+#[test]
+fn going_on_break_revokes_offers_and_keeps_held_work() {
+    let e = OFFER_TIMEOUT;
+    let mut router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 3)), Ok(vec![])),
+        (0, agent(2, cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1, chat(1, 1, 1), Ok(vec![offer(1, 1, 1, 1 + e)])),
+        (2, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (3, chat(2, 1, 3), Ok(vec![offer(2, 1, 1, 3 + e)])),
+        (4, chat(3, 1, 4), Ok(vec![offer(3, 1, 1, 4 + e)])),
+        (5, chat(4, 1, 5), Ok(vec![])),
+        (
+            6,
+            on_break(1, "lunch"),
+            Ok(vec![
+                revoked(2, 1, RevokeReason::AgentUnavailable),
+                revoked(3, 1, RevokeReason::AgentUnavailable),
+            ]),
+        ),
+    ]);
+    // Requeued at their original positions, ahead of contact 4.
+    assert_eq!(router.waiting(q(1)), vec![i(2), i(3), i(4)]);
+    assert_eq!(router.handle(available(2), 7), Ok(vec![offer(2, 2, 1, 7 + e)]));
+    // Agent 1 went offline holding contact 1: it still counts when they come back.
+    router
+        .handle(
+            Input::SetState {
+                agent: a(1),
+                state: AgentState::Offline,
+            },
+            8,
+        )
+        .unwrap();
+    assert_eq!(router.handle(end(1), 9), Ok(vec![]));
+    assert_eq!(router.handle(chat(5, 1, 9), 9), Ok(vec![]));
+    assert_eq!(
+        router.handle(available(1), 10),
+        Ok(vec![offer(3, 1, 1, 10 + e), offer(4, 1, 1, 10 + e)])
+    );
+}
+
+#[test]
+fn transfer_requeues_with_arrival_time_and_frees_the_slot() {
+    let e = OFFER_TIMEOUT;
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, skilled_queue(2, &[("sales", 1)]), Ok(vec![])),
+        (0, skilled_agent(1, &[("sales", 1)], cap(0, 1)), Ok(vec![])),
+        (0, skilled_agent(2, &[("sales", 1)], cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (100, chat(1, 1, 100), Ok(vec![offer(1, 1, 1, 100 + e)])),
+        (200, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (300, chat(2, 2, 300), Ok(vec![])),
+        (400, chat(3, 1, 400), Ok(vec![])),
+        // The slot is free at once: agent 1 gets the best contact it can take (not the one it
+        // transferred); contact 1 keeps its place ahead of contact 2 in queue 2.
+        (
+            500,
+            Input::Transfer {
+                interaction: i(1),
+                queue: q(2),
+            },
+            Ok(vec![offer(2, 1, 2, 500 + e)]),
+        ),
+        (600, available(2), Ok(vec![offer(1, 2, 2, 600 + e)])),
+        (
+            700,
+            Input::Transfer {
+                interaction: i(1),
+                queue: q(1),
+            },
+            Err(RouterError::NotAssigned(i(1))),
+        ),
+        (700, accept(1, 2), Ok(vec![assigned(1, 2)])),
+        (
+            800,
+            Input::Transfer {
+                interaction: i(1),
+                queue: q(9),
+            },
+            Err(RouterError::UnknownQueue(q(9))),
+        ),
+    ]);
+}
+
+#[test]
+fn restored_interactions_count_against_capacity() {
+    let e = OFFER_TIMEOUT;
+    let restore = |n, agent, channel, wrapping_up| Input::Restore {
+        interaction: i(n),
+        agent: a(agent),
+        queue: q(1),
+        channel,
+        wrapping_up,
+    };
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 2)), Ok(vec![])),
+        (0, agent(2, cap(1, 2)), Ok(vec![])),
+        (0, restore(1, 1, Channel::Chat, false), Ok(vec![])),
+        (0, restore(2, 1, Channel::Chat, true), Ok(vec![])),
+        (0, restore(3, 2, Channel::Voice, false), Ok(vec![])),
+        (
+            0,
+            restore(3, 2, Channel::Voice, false),
+            Err(RouterError::AlreadyKnown(i(3))),
+        ),
+        (1, available(1), Ok(vec![])),
+        (1, available(2), Ok(vec![])),
+        // Agent 1 is full of chats, agent 2 is on a call.
+        (2, chat(4, 1, 2), Ok(vec![])),
+        (3, end(1), Ok(vec![])),
+        // The restored wrap-up runs a full wrap-up time from the restore.
+        (
+            WRAP_UP,
+            Input::Tick,
+            Ok(vec![released(2, 1), offer(4, 1, 1, WRAP_UP + e)]),
+        ),
+    ]);
+    assert_eq!(router.next_deadline(), Some(WRAP_UP + 3));
+}
+
+#[test]
+fn unknown_ids_are_errors_and_change_nothing() {
+    use RouterError::*;
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 3)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1, chat(1, 1, 1), Ok(vec![offer(1, 1, 1, 1 + OFFER_TIMEOUT)])),
+        (2, available(9), Err(UnknownAgent(a(9)))),
+        (2, chat(2, 9, 2), Err(UnknownQueue(q(9)))),
+        (2, chat(1, 1, 2), Err(AlreadyKnown(i(1)))),
+        (2, accept(9, 1), Err(UnknownInteraction(i(9)))),
+        (2, accept(1, 9), Err(UnknownAgent(a(9)))),
+        (2, decline(1, 9), Err(UnknownAgent(a(9)))),
+        (2, end(9), Err(UnknownInteraction(i(9)))),
+        (2, end(1), Err(NotAssigned(i(1)))),
+        (2, wrap_up_done(9), Err(UnknownInteraction(i(9)))),
+        (
+            2,
+            Input::Abandon { interaction: i(9) },
+            Err(UnknownInteraction(i(9))),
+        ),
+        (
+            2,
+            Input::Transfer {
+                interaction: i(9),
+                queue: q(1),
+            },
+            Err(UnknownInteraction(i(9))),
+        ),
+        (2, Input::RemoveQueue(q(9)), Err(UnknownQueue(q(9)))),
+        (
+            2,
+            Input::Restore {
+                interaction: i(5),
+                agent: a(9),
+                queue: q(1),
+                channel: Channel::Chat,
+                wrapping_up: false,
+            },
+            Err(UnknownAgent(a(9))),
+        ),
+        (
+            2,
+            Input::Restore {
+                interaction: i(5),
+                agent: a(1),
+                queue: q(9),
+                channel: Channel::Chat,
+                wrapping_up: false,
+            },
+            Err(UnknownQueue(q(9))),
+        ),
+        // Errors do not process deadlines either: the offer is still there after its expiry time.
+        (OFFER_TIMEOUT + 5, accept(9, 1), Err(UnknownInteraction(i(9)))),
+        (OFFER_TIMEOUT + 5, accept(1, 1), Ok(vec![assigned(1, 1)])),
+    ]);
+}
+
+#[test]
+fn invalid_queue_rules_are_refused() {
+    let mut bad = rules(1, &[]);
+    bad.offer_timeout_ms = 0;
+    let mut bouncing = rules(2, &[]);
+    bouncing.max_wait_ms = Some(0);
+    play(vec![
+        (
+            0,
+            Input::UpsertQueue(bad),
+            Err(RouterError::InvalidRules {
+                queue: q(1),
+                reason: "offer_timeout_ms must be positive",
+            }),
+        ),
+        (
+            0,
+            Input::UpsertQueue(bouncing),
+            Err(RouterError::InvalidRules {
+                queue: q(2),
+                reason: "max_wait_ms must be positive",
+            }),
+        ),
+    ]);
+}
+
+#[test]
+fn a_removed_queue_keeps_its_contacts_without_routing_them() {
+    let e = OFFER_TIMEOUT;
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1, chat(1, 1, 1), Ok(vec![offer(1, 1, 1, 1 + e)])),
+        (2, chat(2, 1, 2), Ok(vec![])),
+        (3, Input::RemoveQueue(q(1)), Ok(vec![])),
+        (4, chat(3, 1, 4), Err(RouterError::UnknownQueue(q(1)))),
+        // The offer made before the removal carries on; the waiting contact is not offered.
+        (5, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (6, end(1), Ok(vec![])),
+        (7, wrap_up_done(1), Ok(vec![released(1, 1)])),
+        (8, Input::Abandon { interaction: i(2) }, Ok(vec![])),
+    ]);
+    assert!(router.waiting(q(1)).is_empty());
+    assert!(!router.can_serve(q(1)));
+}
