@@ -1,0 +1,142 @@
+//! One error type for REST and websockets: each variant has one code and one HTTP status, in one
+//! table; the body is `{"code": "...", "message": "..."}`. Details of 5xx errors are logged, never sent.
+
+use crate::dispatcher::DispatchError;
+use crate::profile::ProfileError;
+use crate::routing::RouterError;
+use crate::store::StoreError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("a message may carry at most {0} bytes")]
+    TooLarge(usize),
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("too many requests; try again in a minute")]
+    RateLimited,
+    #[error("the service is not ready")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The table: code and status of every variant.
+    pub fn code_and_status(&self) -> (&'static str, StatusCode) {
+        match self {
+            ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
+            ApiError::TooLarge(_) => ("too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::Unauthorized => ("unauthorized", StatusCode::UNAUTHORIZED),
+            ApiError::Forbidden => ("forbidden", StatusCode::FORBIDDEN),
+            ApiError::NotFound => ("not_found", StatusCode::NOT_FOUND),
+            ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
+            ApiError::InvalidState(_) => ("invalid_state", StatusCode::CONFLICT),
+            ApiError::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            ApiError::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code_and_status().0
+    }
+
+    /// What the client is told: the error's text, except for internal errors.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                "internal error".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code_and_status();
+        let body = serde_json::json!({"code": code, "message": self.public_message()});
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict { constraint } => {
+                ApiError::Conflict(format!("already exists ({constraint})"))
+            }
+            StoreError::InvalidTransition(t) => ApiError::InvalidState(t.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<DispatchError> for ApiError {
+    fn from(e: DispatchError) -> Self {
+        match e {
+            DispatchError::Store(e) => e.into(),
+            DispatchError::Router(e) => e.into(),
+            DispatchError::NotYours => ApiError::Forbidden,
+            DispatchError::Stopped => ApiError::Unavailable,
+        }
+    }
+}
+
+impl From<RouterError> for ApiError {
+    fn from(e: RouterError) -> Self {
+        ApiError::InvalidState(e.to_string())
+    }
+}
+
+impl From<ProfileError> for ApiError {
+    fn from(e: ProfileError) -> Self {
+        match e {
+            ProfileError::Store(e) => e.into(),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(e: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
+/// `axum::Json` whose rejections come back as the API's error body.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

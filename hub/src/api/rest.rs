@@ -1,0 +1,524 @@
+//! REST under `/api/v1`: login, configuration (queues, agents, dispositions), the customer
+//! profile and interaction history. Each handler is annotated for the OpenAPI document.
+
+use super::error::ApiJson;
+use super::{ApiError, AppState, ClientIp};
+use crate::auth::{self, Admin, AuthAgent, MIN_PASSWORD_LEN, RequireRole, Supervisor};
+use crate::bus::frames::Card;
+use crate::dispatcher::{AgentLive, QueueLive};
+use crate::domain::{
+    Agent, AgentId, Capacity, Customer, CustomerId, Disposition, EmailAddress, Interaction, InteractionId,
+    Message, PhoneE164, Queue, QueueId, Role, Skills, now_millis,
+};
+use crate::profile;
+use crate::store::{AgentPatch, CustomerPatch, EventRecord, NewAgent, Note, QueueSpec, StoreError};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Plugboard", description = "The contact-center hub's REST API. Websockets: see docs/protocol.md."),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every REST route under `/api/v1`, with the OpenAPI document describing them.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", routes())
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me, update_me))
+        .routes(routes!(list_queues, create_queue))
+        .routes(routes!(update_queue))
+        .routes(routes!(queue_stats))
+        .routes(routes!(list_agents, create_agent))
+        .routes(routes!(update_agent))
+        .routes(routes!(list_dispositions, create_disposition))
+        .routes(routes!(delete_disposition))
+        .routes(routes!(search_customers))
+        .routes(routes!(customer_card, update_customer))
+        .routes(routes!(customer_timeline))
+        .routes(routes!(interaction_detail))
+}
+
+fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
+    s.parse().map_err(|_| ApiError::NotFound)
+}
+
+fn check_locale(locale: &str) -> Result<(), ApiError> {
+    match locale {
+        "en" | "zh-CN" => Ok(()),
+        other => Err(ApiError::BadRequest(format!(
+            "unsupported locale {other:?}; use \"en\" or \"zh-CN\""
+        ))),
+    }
+}
+
+// --- sessions ---
+
+#[derive(Deserialize, ToSchema)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct LoginResponse {
+    token: String,
+    agent: Agent,
+}
+
+/// Log in to the console; answers a session token. Rate-limited per client address.
+#[utoipa::path(post, path = "/auth/login", security(()), request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401), (status = 429)))]
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<ApiJson<LoginResponse>, ApiError> {
+    if state.login_limiter.check_key(&ip).is_err() {
+        return Err(ApiError::RateLimited);
+    }
+    let (agent, hash) = match state.store.agent_by_email(req.email.trim()).await {
+        Ok(found) => found,
+        Err(StoreError::NotFound) => return Err(ApiError::Unauthorized),
+        Err(e) => return Err(e.into()),
+    };
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !ok {
+        return Err(ApiError::Unauthorized);
+    }
+    let (token, token_hash) = auth::new_token();
+    let expires = now_millis() + i64::from(state.config.auth.session_hours) * 3_600_000;
+    state.store.create_session(&token_hash, &agent, expires).await?;
+    Ok(ApiJson(LoginResponse { token, agent }))
+}
+
+/// End this session.
+#[utoipa::path(post, path = "/auth/logout", responses((status = 204), (status = 401)))]
+async fn logout(
+    State(state): State<AppState>,
+    _agent: AuthAgent,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    if let Some(token) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        state.store.delete_session(&auth::hash_token(token)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The logged-in user.
+#[utoipa::path(get, path = "/me", responses((status = 200, body = Agent), (status = 401)))]
+async fn me(AuthAgent(agent): AuthAgent) -> ApiJson<Agent> {
+    ApiJson(agent)
+}
+
+#[derive(Deserialize, ToSchema)]
+struct MePatch {
+    locale: Option<String>,
+}
+
+/// Change the logged-in user's own settings (the console's language).
+#[utoipa::path(patch, path = "/me", request_body = MePatch, responses((status = 200, body = Agent)))]
+async fn update_me(
+    State(state): State<AppState>,
+    AuthAgent(agent): AuthAgent,
+    ApiJson(patch): ApiJson<MePatch>,
+) -> Result<ApiJson<Agent>, ApiError> {
+    if let Some(locale) = &patch.locale {
+        check_locale(locale)?;
+    }
+    let patch = AgentPatch {
+        locale: patch.locale,
+        ..Default::default()
+    };
+    Ok(ApiJson(
+        state
+            .store
+            .update_agent(agent.account_id, agent.id, patch)
+            .await?,
+    ))
+}
+
+// --- queues ---
+
+/// Every queue of the account.
+#[utoipa::path(get, path = "/queues", responses((status = 200, body = [Queue])))]
+async fn list_queues(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+) -> Result<ApiJson<Vec<Queue>>, ApiError> {
+    Ok(ApiJson(state.store.queues(me.account_id).await?))
+}
+
+async fn validate_queue(
+    state: &AppState,
+    me: &Agent,
+    spec: &QueueSpec,
+    this: Option<QueueId>,
+) -> Result<(), ApiError> {
+    if spec.name.trim().is_empty() {
+        return Err(ApiError::BadRequest("a queue needs a name".into()));
+    }
+    if spec.offer_timeout_secs == 0 {
+        return Err(ApiError::BadRequest(
+            "offer_timeout_secs must be at least 1".into(),
+        ));
+    }
+    if let Some(overflow) = spec.overflow_queue {
+        if Some(overflow) == this {
+            return Err(ApiError::BadRequest("a queue cannot overflow into itself".into()));
+        }
+        state
+            .store
+            .queue(me.account_id, overflow)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ApiError::BadRequest("overflow_queue does not exist".into()),
+                e => e.into(),
+            })?;
+    }
+    Ok(())
+}
+
+/// Create a queue.
+#[utoipa::path(post, path = "/queues", request_body = QueueSpec, responses((status = 200, body = Queue), (status = 403)))]
+async fn create_queue(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    ApiJson(spec): ApiJson<QueueSpec>,
+) -> Result<ApiJson<Queue>, ApiError> {
+    validate_queue(&state, &me, &spec, None).await?;
+    let queue = state.store.create_queue(me.account_id, spec).await?;
+    state.dispatcher.upsert_queue(me.account_id, queue.clone()).await;
+    Ok(ApiJson(queue))
+}
+
+/// Replace a queue's settings.
+#[utoipa::path(put, path = "/queues/{id}", request_body = QueueSpec, responses((status = 200, body = Queue)))]
+async fn update_queue(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+    ApiJson(spec): ApiJson<QueueSpec>,
+) -> Result<ApiJson<Queue>, ApiError> {
+    let id: QueueId = parse_id(&id)?;
+    validate_queue(&state, &me, &spec, Some(id)).await?;
+    let queue = state.store.update_queue(me.account_id, id, spec).await?;
+    state.dispatcher.upsert_queue(me.account_id, queue.clone()).await;
+    Ok(ApiJson(queue))
+}
+
+#[derive(Serialize, ToSchema)]
+struct LiveStats {
+    queues: Vec<QueueLive>,
+    agents: Vec<AgentLive>,
+}
+
+/// Live figures: waiting contacts and longest wait per queue, every agent's state.
+#[utoipa::path(get, path = "/queues/stats", responses((status = 200, body = LiveStats)))]
+async fn queue_stats(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+) -> Result<ApiJson<LiveStats>, ApiError> {
+    let (queues, agents) = state.dispatcher.live(me.account_id).await?;
+    Ok(ApiJson(LiveStats { queues, agents }))
+}
+
+// --- agents ---
+
+/// Every console user of the account.
+#[utoipa::path(get, path = "/agents", responses((status = 200, body = [Agent])))]
+async fn list_agents(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+) -> Result<ApiJson<Vec<Agent>>, ApiError> {
+    Ok(ApiJson(state.store.agents(me.account_id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct CreateAgent {
+    email: String,
+    name: String,
+    password: String,
+    #[serde(default = "agent_role")]
+    #[schema(value_type = String)]
+    role: Role,
+    #[serde(default = "english")]
+    locale: String,
+    #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, u8>)]
+    skills: Skills,
+    #[serde(default)]
+    capacity: Capacity,
+}
+
+fn agent_role() -> Role {
+    Role::Agent
+}
+fn english() -> String {
+    "en".into()
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(ApiError::BadRequest(format!(
+            "a password needs at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    Ok(())
+}
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Create a console user (agent, supervisor or admin).
+#[utoipa::path(post, path = "/agents", request_body = CreateAgent, responses((status = 200, body = Agent), (status = 409)))]
+async fn create_agent(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    ApiJson(req): ApiJson<CreateAgent>,
+) -> Result<ApiJson<Agent>, ApiError> {
+    let email = EmailAddress::parse(&req.email).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    check_locale(&req.locale)?;
+    check_password(&req.password)?;
+    if req.name.trim().is_empty() {
+        return Err(ApiError::BadRequest("an agent needs a name".into()));
+    }
+    let new = NewAgent {
+        email: email.to_string(),
+        name: req.name.trim().to_string(),
+        role: req.role,
+        locale: req.locale,
+        skills: req.skills,
+        capacity: req.capacity,
+        password_hash: hash(req.password).await?,
+    };
+    let agent = state.store.create_agent(me.account_id, new).await?;
+    state.dispatcher.upsert_agent(me.account_id, agent.clone()).await;
+    Ok(ApiJson(agent))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct UpdateAgent {
+    #[serde(flatten)]
+    patch: AgentPatch,
+    password: Option<String>,
+}
+
+/// Change a console user: name, role, locale, skills, capacity, password.
+#[utoipa::path(patch, path = "/agents/{id}", request_body = UpdateAgent, responses((status = 200, body = Agent)))]
+async fn update_agent(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateAgent>,
+) -> Result<ApiJson<Agent>, ApiError> {
+    let id: AgentId = parse_id(&id)?;
+    let mut patch = req.patch;
+    if let Some(locale) = &patch.locale {
+        check_locale(locale)?;
+    }
+    if let Some(password) = req.password {
+        check_password(&password)?;
+        patch.password_hash = Some(hash(password).await?);
+    }
+    let agent = state.store.update_agent(me.account_id, id, patch).await?;
+    state.dispatcher.upsert_agent(me.account_id, agent.clone()).await;
+    Ok(ApiJson(agent))
+}
+
+// --- dispositions ---
+
+/// The wrap-up codes agents choose from.
+#[utoipa::path(get, path = "/dispositions", responses((status = 200, body = [Disposition])))]
+async fn list_dispositions(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+) -> Result<ApiJson<Vec<Disposition>>, ApiError> {
+    Ok(ApiJson(state.store.dispositions(me.account_id).await?))
+}
+
+/// Add or relabel a wrap-up code.
+#[utoipa::path(post, path = "/dispositions", request_body = Disposition, responses((status = 200, body = Disposition)))]
+async fn create_disposition(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    ApiJson(d): ApiJson<Disposition>,
+) -> Result<ApiJson<Disposition>, ApiError> {
+    let valid = !d.code.is_empty()
+        && d.code.len() <= 64
+        && d.code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid || d.label.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "a disposition needs a code (letters, digits, _ or -) and a label".into(),
+        ));
+    }
+    state.store.upsert_disposition(me.account_id, d.clone()).await?;
+    Ok(ApiJson(d))
+}
+
+/// Remove a wrap-up code (interactions keep the code they were closed with).
+#[utoipa::path(delete, path = "/dispositions/{code}", responses((status = 204), (status = 404)))]
+async fn delete_disposition(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(code): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.delete_disposition(me.account_id, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- customers ---
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct SearchQuery {
+    /// A name (or part of one), an email address or a phone number in any format.
+    q: Option<String>,
+}
+
+/// Find customers by name, email or phone.
+#[utoipa::path(get, path = "/customers", params(SearchQuery), responses((status = 200, body = [Customer])))]
+async fn search_customers(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Query(query): Query<SearchQuery>,
+) -> Result<ApiJson<Vec<Customer>>, ApiError> {
+    let q = query.q.unwrap_or_default();
+    let q = q.trim();
+    // Normalise what looks like an email or a phone number so it matches the stored identity.
+    let q = if let Ok(email) = EmailAddress::parse(q) {
+        email.to_string()
+    } else if let Ok(phone) = PhoneE164::parse(q, &state.config.default_region) {
+        phone.to_string()
+    } else {
+        q.to_string()
+    };
+    Ok(ApiJson(
+        state.store.search_customers(me.account_id, &q, 50).await?,
+    ))
+}
+
+/// The customer card: profile, last contacts across channels, notes.
+#[utoipa::path(get, path = "/customers/{id}", responses((status = 200, body = Card), (status = 404)))]
+async fn customer_card(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Card>, ApiError> {
+    let id: CustomerId = parse_id(&id)?;
+    Ok(ApiJson(profile::card(&state.store, me.account_id, id).await?))
+}
+
+/// Edit a customer's name, tier, owner or tags.
+#[utoipa::path(patch, path = "/customers/{id}", request_body = CustomerPatch, responses((status = 200, body = Customer)))]
+async fn update_customer(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+    ApiJson(mut patch): ApiJson<CustomerPatch>,
+) -> Result<ApiJson<Customer>, ApiError> {
+    let id: CustomerId = parse_id(&id)?;
+    if let Some(tags) = &mut patch.tags {
+        for tag in tags.iter_mut() {
+            *tag = tag.trim().to_string();
+        }
+        tags.retain(|t| !t.is_empty());
+        tags.sort();
+        tags.dedup();
+    }
+    Ok(ApiJson(
+        state.store.update_customer(me.account_id, id, patch).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+struct TimelineEntry {
+    interaction: Interaction,
+    messages: Vec<Message>,
+    events: Vec<EventRecord>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Timeline {
+    customer: Customer,
+    /// Newest first.
+    entries: Vec<TimelineEntry>,
+    notes: Vec<Note>,
+}
+
+/// Every interaction of a customer with its messages and events, newest first.
+#[utoipa::path(get, path = "/customers/{id}/timeline", responses((status = 200, body = Timeline)))]
+async fn customer_timeline(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Timeline>, ApiError> {
+    let id: CustomerId = parse_id(&id)?;
+    let account = me.account_id;
+    let customer = state.store.customer(account, id).await?;
+    let mut entries = Vec::new();
+    for interaction in state.store.customer_interactions(account, id, 200).await? {
+        entries.push(TimelineEntry {
+            messages: state.store.messages(account, interaction.id, 0).await?,
+            events: state.store.events(account, interaction.id).await?,
+            interaction,
+        });
+    }
+    let notes = state.store.notes(account, id).await?;
+    Ok(ApiJson(Timeline {
+        customer,
+        entries,
+        notes,
+    }))
+}
+
+/// One interaction with its messages and event log.
+#[utoipa::path(get, path = "/interactions/{id}", responses((status = 200, body = TimelineEntry), (status = 404)))]
+async fn interaction_detail(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+) -> Result<ApiJson<TimelineEntry>, ApiError> {
+    let id: InteractionId = parse_id(&id)?;
+    let account = me.account_id;
+    Ok(ApiJson(TimelineEntry {
+        interaction: state.store.interaction(account, id).await?,
+        messages: state.store.messages(account, id, 0).await?,
+        events: state.store.events(account, id).await?,
+    }))
+}

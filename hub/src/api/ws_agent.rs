@@ -1,0 +1,290 @@
+//! `/ws/agent`: one agent console. Authenticates with the first frame, sends a full snapshot
+//! (so a reconnecting console catches up), then relays the agent's actions to the dispatcher and
+//! the store, and the agent's bus frames to the browser.
+
+use super::ws::{self, Incoming, Sink};
+use super::{ApiError, AppState};
+use crate::bus::AgentFrame;
+use crate::bus::ChatFrame;
+use crate::bus::frames::{AgentProfile, Held, StateView};
+use crate::domain::{Agent, AgentState, CustomerId, InteractionId, Sender, now_millis};
+use crate::profile;
+use crate::store::NewMessage;
+use axum::extract::State;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+pub async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    ws::configure(upgrade).on_upgrade(move |socket| session(socket, state))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum ClientFrame {
+    #[serde(rename = "auth")]
+    Auth { token: String },
+    #[serde(rename = "state.set")]
+    SetState { state: String, reason: Option<String> },
+    #[serde(rename = "offer.accept")]
+    Accept { interaction_id: InteractionId },
+    #[serde(rename = "offer.decline")]
+    Decline { interaction_id: InteractionId },
+    #[serde(rename = "message")]
+    Message {
+        interaction_id: InteractionId,
+        client_id: String,
+        body: String,
+    },
+    #[serde(rename = "typing")]
+    Typing {
+        interaction_id: InteractionId,
+        typing: bool,
+    },
+    #[serde(rename = "interaction.end")]
+    End { interaction_id: InteractionId },
+    #[serde(rename = "wrap_up")]
+    WrapUp {
+        interaction_id: InteractionId,
+        disposition: String,
+        note: Option<String>,
+    },
+    #[serde(rename = "note.add")]
+    AddNote {
+        customer_id: CustomerId,
+        interaction_id: Option<InteractionId>,
+        body: String,
+    },
+}
+
+/// Reads the first frame: it must be a valid `auth`.
+pub(super) async fn authenticate(
+    state: &AppState,
+    sink: &mut Sink,
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+) -> Option<Agent> {
+    let first = tokio::time::timeout(ws::HELLO_TIMEOUT, stream.next())
+        .await
+        .ok()?;
+    let agent = match ws::parse::<ClientFrame>(first) {
+        Incoming::Frame(ClientFrame::Auth { token }) => state.agent_for_token(&token).await,
+        _ => Err(ApiError::Unauthorized),
+    };
+    match agent {
+        Ok(agent) => Some(agent),
+        Err(e) => {
+            ws::send_error(sink, &e, None).await;
+            None
+        }
+    }
+}
+
+async fn session(socket: WebSocket, state: AppState) {
+    let (mut sink, mut stream) = socket.split();
+    let Some(agent) = authenticate(&state, &mut sink, &mut stream).await else {
+        return;
+    };
+    // Subscribe before reading the snapshot so nothing falls between the two.
+    let mut subscription = state.bus.subscribe_agent(agent.id);
+    match snapshot(&state, &agent).await {
+        Ok(frame) => {
+            if !ws::send(&mut sink, &frame).await {
+                return;
+            }
+        }
+        Err(e) => {
+            ws::send_error(&mut sink, &e, None).await;
+            return;
+        }
+    }
+    metrics::gauge!("plugboard_agent_sockets").increment(1.0);
+    loop {
+        tokio::select! {
+            frame = subscription.rx.recv() => match frame {
+                Some(frame) => if !ws::send(&mut sink, frame.as_ref()).await { break },
+                // Dropped for falling behind: the console reconnects and gets a fresh snapshot.
+                None => break,
+            },
+            message = stream.next() => match ws::parse::<ClientFrame>(message) {
+                Incoming::Closed => break,
+                Incoming::Skip => {}
+                Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }
+                Incoming::Frame(frame) => {
+                    let client_id = match &frame { ClientFrame::Message { client_id, .. } => Some(client_id.clone()), _ => None };
+                    if let Err(e) = handle(&state, &agent, &mut sink, frame).await
+                        && !ws::send_error(&mut sink, &e, client_id).await
+                    {
+                        break;
+                    }
+                }
+            },
+        }
+    }
+    metrics::gauge!("plugboard_agent_sockets").decrement(1.0);
+}
+
+async fn snapshot(state: &AppState, agent: &Agent) -> Result<AgentFrame, ApiError> {
+    let account = agent.account_id;
+    let (presence, offers) = state.dispatcher.agent_view(agent.id).await?;
+    let mut interactions = Vec::new();
+    for interaction in state.store.agent_interactions(account, agent.id).await? {
+        interactions.push(Held {
+            card: profile::card(&state.store, account, interaction.customer_id).await?,
+            messages: state.store.messages(account, interaction.id, 0).await?,
+            interaction,
+        });
+    }
+    Ok(AgentFrame::Snapshot {
+        agent: AgentProfile {
+            id: agent.id,
+            name: agent.name.clone(),
+            email: agent.email.clone(),
+            role: agent.role,
+            locale: agent.locale.clone(),
+            capacity: agent.capacity,
+            skills: agent.skills.clone(),
+        },
+        state: StateView::from(&presence),
+        offers,
+        interactions,
+        dispositions: state.store.dispositions(account).await?,
+    })
+}
+
+fn parse_state(state: &str, reason: Option<String>) -> Result<AgentState, ApiError> {
+    match state {
+        "available" => Ok(AgentState::Available),
+        "offline" => Ok(AgentState::Offline),
+        "break" => {
+            let reason = reason
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .unwrap_or("break".into());
+            if reason.len() > 100 {
+                return Err(ApiError::BadRequest(
+                    "a break reason has at most 100 bytes".into(),
+                ));
+            }
+            Ok(AgentState::Break(reason))
+        }
+        other => Err(ApiError::BadRequest(format!("unknown state {other:?}"))),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    agent: &Agent,
+    sink: &mut Sink,
+    frame: ClientFrame,
+) -> Result<(), ApiError> {
+    let account = agent.account_id;
+    let dispatcher = &state.dispatcher;
+    match frame {
+        ClientFrame::Auth { .. } => return Err(ApiError::BadRequest("already authenticated".into())),
+        ClientFrame::SetState { state: s, reason } => {
+            dispatcher
+                .set_state(account, agent.id, parse_state(&s, reason)?)
+                .await?;
+        }
+        ClientFrame::Accept { interaction_id } => {
+            dispatcher.accept(account, agent.id, interaction_id).await?
+        }
+        ClientFrame::Decline { interaction_id } => {
+            dispatcher.decline(account, agent.id, interaction_id).await?
+        }
+        ClientFrame::Message {
+            interaction_id,
+            client_id,
+            body,
+        } => {
+            ws::check_body(&body)?;
+            ws::check_client_id(&client_id)?;
+            if dispatcher.holder(interaction_id) != Some(agent.id) {
+                return Err(ApiError::Forbidden);
+            }
+            let started = std::time::Instant::now();
+            let new = NewMessage {
+                interaction_id,
+                sender: Sender::Agent,
+                agent_id: Some(agent.id),
+                body,
+                client_id: client_id.clone(),
+            };
+            let (message, created) = state.store.append_message(account, new, now_millis()).await?;
+            metrics::histogram!("plugboard_message_commit_seconds").record(started.elapsed().as_secs_f64());
+            ws::send(
+                sink,
+                &AgentFrame::MessageAck {
+                    client_id,
+                    message: message.clone(),
+                },
+            )
+            .await;
+            if created {
+                metrics::counter!("plugboard_messages_total", "sender" => "agent").increment(1);
+                state.bus.to_chat(
+                    interaction_id,
+                    ChatFrame::Message {
+                        message: message.clone(),
+                    },
+                );
+                state.bus.to_agent(agent.id, AgentFrame::Message { message });
+            }
+        }
+        ClientFrame::Typing {
+            interaction_id,
+            typing,
+        } => {
+            if dispatcher.holder(interaction_id) != Some(agent.id) {
+                return Err(ApiError::Forbidden);
+            }
+            state.bus.to_chat(interaction_id, ChatFrame::Typing { typing });
+        }
+        ClientFrame::End { interaction_id } => dispatcher.end(account, agent.id, interaction_id).await?,
+        ClientFrame::WrapUp {
+            interaction_id,
+            disposition,
+            note,
+        } => {
+            let known = state
+                .store
+                .dispositions(account)
+                .await?
+                .iter()
+                .any(|d| d.code == disposition);
+            if !known {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown disposition {disposition:?}"
+                )));
+            }
+            if let Some(note) = &note {
+                ws::check_body(note).or_else(|e| if note.trim().is_empty() { Ok(()) } else { Err(e) })?;
+            }
+            let note = note.filter(|n| !n.trim().is_empty());
+            dispatcher
+                .wrap_up(account, agent.id, interaction_id, disposition, note)
+                .await?;
+        }
+        ClientFrame::AddNote {
+            customer_id,
+            interaction_id,
+            body,
+        } => {
+            ws::check_body(&body)?;
+            if let Some(id) = interaction_id
+                && state.store.interaction(account, id).await?.customer_id != customer_id
+            {
+                return Err(ApiError::BadRequest(
+                    "that interaction is another customer's".into(),
+                ));
+            }
+            let note = state
+                .store
+                .add_note(account, customer_id, interaction_id, agent.id, body.trim())
+                .await?;
+            state.bus.to_agent(agent.id, AgentFrame::NoteAdded { note });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! `/ws/chat`: the customer's widget, the web-chat channel. A visitor starts a conversation with
+//! the pre-chat form (which resolves them to a customer and queues the chat) and keeps it with a
+//! token that reaches that one conversation only. Every message is committed before its ack.
+
+use super::ws::{self, Incoming, Sink};
+use super::{ApiError, AppState, ClientIp};
+use crate::auth;
+use crate::bus::frames::ChatFrame;
+use crate::bus::{AgentFrame, Subscription};
+use crate::domain::{
+    AccountId, Channel, InteractionId, InteractionState, Message, RawIdentity, Sender, now_millis,
+};
+use crate::profile;
+use crate::store::{ChatSession, NewInteraction, NewMessage, StoreError};
+use axum::extract::State;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use std::net::IpAddr;
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    ws::configure(upgrade).on_upgrade(move |socket| session(socket, state, ip))
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type")]
+enum ClientFrame {
+    #[serde(rename = "hello")]
+    Hello {
+        queue: Option<String>,
+        token: Option<String>,
+        after: Option<i64>,
+    },
+    #[serde(rename = "start")]
+    Start {
+        name: String,
+        email: String,
+        phone: Option<String>,
+        message: Option<String>,
+        #[serde(default)]
+        offline: bool,
+        client_id: Option<String>,
+    },
+    #[serde(rename = "message")]
+    Message { client_id: String, body: String },
+    #[serde(rename = "typing")]
+    Typing { typing: bool },
+    #[serde(rename = "leave")]
+    Leave,
+}
+
+/// One widget connection: which queue it talks to, and its conversation once there is one.
+struct Conversation {
+    account: AccountId,
+    queue: String,
+    interaction: Option<InteractionId>,
+    subscription: Option<Subscription<InteractionId, ChatFrame>>,
+}
+
+async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
+    let (mut sink, mut stream) = socket.split();
+    let mut conversation = Conversation {
+        account: AccountId::DEFAULT,
+        queue: state.config.chat.default_queue.clone(),
+        interaction: None,
+        subscription: None,
+    };
+    metrics::gauge!("plugboard_chat_sockets").increment(1.0);
+    loop {
+        let next_frame = async {
+            match conversation.subscription.as_mut() {
+                Some(s) => s.rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            frame = next_frame => match frame {
+                Some(frame) => if !ws::send(&mut sink, frame.as_ref()).await { break },
+                None => break,
+            },
+            message = stream.next() => match ws::parse::<ClientFrame>(message) {
+                Incoming::Closed => break,
+                Incoming::Skip => {}
+                Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }
+                Incoming::Frame(frame) => {
+                    let client_id = match &frame {
+                        ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
+                        ClientFrame::Start { client_id, .. } => client_id.clone(),
+                        _ => None,
+                    };
+                    if let Err(e) = handle(&state, ip, &mut conversation, &mut sink, frame).await
+                        && !ws::send_error(&mut sink, &e, client_id).await
+                    {
+                        break;
+                    }
+                }
+            },
+        }
+    }
+    metrics::gauge!("plugboard_chat_sockets").decrement(1.0);
+}
+
+async fn handle(
+    state: &AppState,
+    ip: IpAddr,
+    conversation: &mut Conversation,
+    sink: &mut Sink,
+    frame: ClientFrame,
+) -> Result<(), ApiError> {
+    match frame {
+        ClientFrame::Hello { queue, token, after } => {
+            if conversation.interaction.is_some() {
+                return Err(ApiError::BadRequest(
+                    "this socket already has a conversation".into(),
+                ));
+            }
+            if let Some(queue) = queue.filter(|q| !q.trim().is_empty()) {
+                conversation.queue = queue;
+            }
+            if let Some(token) = token {
+                match state.store.chat_session(&auth::hash_token(&token)).await {
+                    Ok(session) => {
+                        return resume(state, conversation, sink, session, after.unwrap_or(0)).await;
+                    }
+                    Err(StoreError::NotFound) => {} // a stale token: start afresh
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let queue = state
+                .store
+                .queue_by_name(conversation.account, &conversation.queue)
+                .await?;
+            let agents_available = state.dispatcher.can_serve(conversation.account, queue.id).await?;
+            ws::send(
+                sink,
+                &ChatFrame::Ready {
+                    agents_available,
+                    queue: queue.name,
+                },
+            )
+            .await;
+        }
+        ClientFrame::Start {
+            name,
+            email,
+            phone,
+            message,
+            offline,
+            client_id,
+        } => {
+            if conversation.interaction.is_some() {
+                return Err(ApiError::BadRequest(
+                    "this socket already has a conversation".into(),
+                ));
+            }
+            if state.start_limiter.check_key(&ip).is_err() {
+                return Err(ApiError::RateLimited);
+            }
+            if name.trim().is_empty() || name.len() > 200 {
+                return Err(ApiError::BadRequest(
+                    "please give a name (at most 200 bytes)".into(),
+                ));
+            }
+            if let Some(body) = &message {
+                ws::check_body(body)?;
+            }
+            if offline && message.as_deref().is_none_or(|m| m.trim().is_empty()) {
+                return Err(ApiError::BadRequest("an offline message needs a message".into()));
+            }
+            let mut identities = vec![RawIdentity::Email(email)];
+            if let Some(phone) = phone.filter(|p| !p.trim().is_empty()) {
+                identities.push(RawIdentity::Phone(phone));
+            }
+            let account = conversation.account;
+            let queue = state.store.queue_by_name(account, &conversation.queue).await?;
+            let customer = profile::resolve(
+                &state.store,
+                account,
+                &identities,
+                Some(&name),
+                &state.config.default_region,
+            )
+            .await?;
+            let now = now_millis();
+            let interaction = state
+                .store
+                .create_interaction(
+                    account,
+                    NewInteraction {
+                        customer_id: customer.id,
+                        channel: Channel::Chat,
+                        queue_id: queue.id,
+                        priority: queue.priority,
+                        entry_point: format!("widget:{}", queue.name),
+                        offline,
+                        arrived_at: now,
+                    },
+                )
+                .await?;
+            let (token, token_hash) = auth::new_token();
+            let session = ChatSession {
+                account_id: account,
+                customer_id: customer.id,
+                interaction_id: interaction.id,
+            };
+            state
+                .store
+                .create_chat_session(&token_hash, &session, now)
+                .await?;
+            let first = match message.filter(|m| !m.trim().is_empty()) {
+                Some(body) => {
+                    let client_id = client_id.unwrap_or_else(|| format!("start-{}", interaction.id));
+                    Some(
+                        customer_message(state, account, interaction.id, client_id, body)
+                            .await?
+                            .0,
+                    )
+                }
+                None => None,
+            };
+            conversation.interaction = Some(interaction.id);
+            conversation.subscription = Some(state.bus.subscribe_chat(interaction.id));
+            let started = ChatFrame::Started {
+                token,
+                interaction_id: interaction.id,
+                offline,
+                message: first,
+            };
+            ws::send(sink, &started).await;
+            metrics::counter!("plugboard_interactions_total", "channel" => "chat").increment(1);
+            state.dispatcher.arrive(account, interaction).await?;
+        }
+        ClientFrame::Message { client_id, body } => {
+            ws::check_body(&body)?;
+            ws::check_client_id(&client_id)?;
+            let id = conversation.interaction.ok_or_else(no_conversation)?;
+            let (message, created) =
+                customer_message(state, conversation.account, id, client_id.clone(), body).await?;
+            ws::send(
+                sink,
+                &ChatFrame::MessageAck {
+                    client_id,
+                    message: message.clone(),
+                },
+            )
+            .await;
+            if created && let Some(agent) = state.dispatcher.holder(id) {
+                state.bus.to_agent(agent, AgentFrame::Message { message });
+            }
+        }
+        ClientFrame::Typing { typing } => {
+            let id = conversation.interaction.ok_or_else(no_conversation)?;
+            if let Some(agent) = state.dispatcher.holder(id) {
+                state.bus.to_agent(
+                    agent,
+                    AgentFrame::Typing {
+                        interaction_id: id,
+                        typing,
+                    },
+                );
+            }
+        }
+        ClientFrame::Leave => {
+            let id = conversation.interaction.ok_or_else(no_conversation)?;
+            state.dispatcher.leave(conversation.account, id).await?;
+        }
+    }
+    Ok(())
+}
+
+fn no_conversation() -> ApiError {
+    ApiError::BadRequest("start a conversation first".into())
+}
+
+/// Commits a customer's message (once per `client_id`), refusing it once the conversation is over.
+async fn customer_message(
+    state: &AppState,
+    account: AccountId,
+    interaction: InteractionId,
+    client_id: String,
+    body: String,
+) -> Result<(Message, bool), ApiError> {
+    let current = state.store.interaction(account, interaction).await?;
+    if current.state.is_terminal() || current.state == InteractionState::WrapUp {
+        // A resend of something already stored still gets its ack.
+        let stored = state.store.messages(account, interaction, 0).await?;
+        if let Some(m) = stored
+            .into_iter()
+            .find(|m| m.sender == Sender::Customer && m.client_id == client_id)
+        {
+            return Ok((m, false));
+        }
+        return Err(ApiError::InvalidState("this conversation has ended".into()));
+    }
+    let started = std::time::Instant::now();
+    let new = NewMessage {
+        interaction_id: interaction,
+        sender: Sender::Customer,
+        agent_id: None,
+        body,
+        client_id,
+    };
+    let result = state.store.append_message(account, new, now_millis()).await?;
+    metrics::histogram!("plugboard_message_commit_seconds").record(started.elapsed().as_secs_f64());
+    if result.1 {
+        metrics::counter!("plugboard_messages_total", "sender" => "customer").increment(1);
+    }
+    Ok(result)
+}
+
+async fn resume(
+    state: &AppState,
+    conversation: &mut Conversation,
+    sink: &mut Sink,
+    session: ChatSession,
+    after: i64,
+) -> Result<(), ApiError> {
+    let account = session.account_id;
+    let interaction = state.store.interaction(account, session.interaction_id).await?;
+    let agent_name = match interaction.agent_id {
+        Some(agent) if interaction.state == InteractionState::Active => {
+            Some(state.store.agent(account, agent).await?.name)
+        }
+        _ => None,
+    };
+    conversation.account = account;
+    conversation.interaction = Some(interaction.id);
+    // Subscribe before reading the messages so nothing falls between the two.
+    conversation.subscription = Some(state.bus.subscribe_chat(interaction.id));
+    let messages = state.store.messages(account, interaction.id, after).await?;
+    let frame = ChatFrame::Resumed {
+        interaction_id: interaction.id,
+        state: interaction.state,
+        agent_name,
+        messages,
+    };
+    ws::send(sink, &frame).await;
+    Ok(())
+}

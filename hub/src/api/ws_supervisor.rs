@@ -1,0 +1,47 @@
+//! `/ws/supervisor`: live queue and agent figures, pushed every second to supervisors' screens.
+
+use super::ws::{self, Incoming};
+use super::{ApiError, AppState};
+use crate::domain::Role;
+use axum::extract::State;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use std::time::Duration;
+
+pub async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    ws::configure(upgrade).on_upgrade(move |socket| session(socket, state))
+}
+
+/// Supervisors only listen; anything they send after `auth` is answered with an error.
+#[derive(Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+enum ClientFrame {}
+
+async fn session(socket: WebSocket, state: AppState) {
+    let (mut sink, mut stream) = socket.split();
+    let Some(me) = super::ws_agent::authenticate(&state, &mut sink, &mut stream).await else {
+        return;
+    };
+    if me.role < Role::Supervisor {
+        ws::send_error(&mut sink, &ApiError::Forbidden, None).await;
+        return;
+    }
+    let mut every_second = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = every_second.tick() => {
+                let Ok((queues, agents)) = state.dispatcher.live(me.account_id).await else { break };
+                let frame = serde_json::json!({"type": "queues", "queues": queues, "agents": agents});
+                if !ws::send(&mut sink, &frame).await { break }
+            }
+            message = stream.next() => match ws::parse::<ClientFrame>(message) {
+                Incoming::Closed => break,
+                Incoming::Frame(never) => match never {},
+                Incoming::Skip => {}
+                Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }
+            },
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! What the server sends on `/ws/agent` and `/ws/chat`, as typed frames (docs/protocol.md).
+
+use crate::domain::{
+    AgentState, Capacity, Customer, Disposition, Interaction, InteractionId, Message, Skills,
+};
+use crate::store::Note;
+use serde::Serialize;
+
+/// The screen pop: who the customer is and what happened before.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Card {
+    pub customer: Customer,
+    /// Last contacts across every channel, newest first.
+    pub recent: Vec<Interaction>,
+    pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Offer {
+    pub interaction: Interaction,
+    pub card: Card,
+    pub expires_at: i64,
+    /// What the customer wrote so far.
+    pub preview: Vec<Message>,
+}
+
+/// An interaction the agent holds, with everything needed to show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Held {
+    pub interaction: Interaction,
+    pub card: Card,
+    pub messages: Vec<Message>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentProfile {
+    pub id: crate::domain::AgentId,
+    pub name: String,
+    pub email: String,
+    pub role: crate::domain::Role,
+    pub locale: String,
+    pub capacity: Capacity,
+    pub skills: Skills,
+}
+
+/// `AgentState` as the wire shows it: `{state, reason}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateView {
+    pub state: &'static str,
+    pub reason: Option<String>,
+}
+
+impl From<&AgentState> for StateView {
+    fn from(s: &AgentState) -> Self {
+        match s {
+            AgentState::Offline => StateView {
+                state: "offline",
+                reason: None,
+            },
+            AgentState::Available => StateView {
+                state: "available",
+                reason: None,
+            },
+            AgentState::Break(r) => StateView {
+                state: "break",
+                reason: Some(r.clone()),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type")]
+pub enum AgentFrame {
+    #[serde(rename = "snapshot")]
+    Snapshot {
+        agent: AgentProfile,
+        state: StateView,
+        offers: Vec<Offer>,
+        interactions: Vec<Held>,
+        dispositions: Vec<Disposition>,
+    },
+    #[serde(rename = "offer")]
+    Offer(Offer),
+    #[serde(rename = "offer.revoked")]
+    OfferRevoked {
+        interaction_id: InteractionId,
+        reason: &'static str,
+    },
+    #[serde(rename = "interaction.assigned")]
+    Assigned(Held),
+    #[serde(rename = "interaction.updated")]
+    Updated { interaction: Interaction },
+    #[serde(rename = "message")]
+    Message { message: Message },
+    #[serde(rename = "message.ack")]
+    MessageAck { client_id: String, message: Message },
+    #[serde(rename = "typing")]
+    Typing {
+        interaction_id: InteractionId,
+        typing: bool,
+    },
+    #[serde(rename = "agent.state")]
+    State(StateView),
+    #[serde(rename = "note.added")]
+    NoteAdded { note: Note },
+    #[serde(rename = "error")]
+    Error {
+        code: String,
+        message: String,
+        r#ref: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type")]
+pub enum ChatFrame {
+    #[serde(rename = "ready")]
+    Ready { agents_available: bool, queue: String },
+    #[serde(rename = "started")]
+    Started {
+        token: String,
+        interaction_id: InteractionId,
+        offline: bool,
+        message: Option<Message>,
+    },
+    #[serde(rename = "resumed")]
+    Resumed {
+        interaction_id: InteractionId,
+        state: crate::domain::InteractionState,
+        agent_name: Option<String>,
+        messages: Vec<Message>,
+    },
+    #[serde(rename = "message.ack")]
+    MessageAck { client_id: String, message: Message },
+    #[serde(rename = "message")]
+    Message { message: Message },
+    #[serde(rename = "typing")]
+    Typing { typing: bool },
+    #[serde(rename = "agent.joined")]
+    AgentJoined { agent_name: String },
+    #[serde(rename = "ended")]
+    Ended,
+    #[serde(rename = "error")]
+    Error {
+        code: String,
+        message: String,
+        r#ref: Option<String>,
+    },
+}

@@ -1,0 +1,156 @@
+//! Settings: one TOML file with environment overrides (`PLUGBOARD_HTTP__LISTEN=...`), every
+//! setting with a default, so `plugboard serve` runs with no file at all.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded SQLite database lives; created on first start.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; empty means SQLite in `data_dir`.
+    pub database_url: String,
+    /// Region used to read phone numbers written without a country code (ISO 3166, e.g. "CN").
+    pub default_region: String,
+    pub http: Http,
+    pub auth: Auth,
+    pub chat: Chat,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Auth {
+    pub session_hours: u32,
+    /// Login attempts allowed per client address per minute (a burst of as many).
+    pub login_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Chat {
+    /// The queue a widget's chats go to when its script tag names none.
+    pub default_queue: String,
+    /// New conversations a single client address may start per minute.
+    pub starts_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("plugboard-data"),
+            database_url: String::new(),
+            default_region: "US".into(),
+            http: Http::default(),
+            auth: Auth::default(),
+            chat: Chat::default(),
+        }
+    }
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            session_hours: 12,
+            login_per_minute: 20,
+        }
+    }
+}
+
+impl Default for Chat {
+    fn default() -> Self {
+        Chat {
+            default_queue: "Support".into(),
+            starts_per_minute: 30,
+        }
+    }
+}
+
+/// The top-level names of the settings, for picking them out of the environment.
+const SECTIONS: [&str; 6] = [
+    "data_dir",
+    "database_url",
+    "default_region",
+    "http",
+    "auth",
+    "chat",
+];
+
+impl Config {
+    /// Defaults, then the file (if given), then `PLUGBOARD_*` environment variables
+    /// (`__` separates sections: `PLUGBOARD_AUTH__LOGIN_PER_MINUTE=100`).
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        use figment::Figment;
+        use figment::providers::{Env, Format, Serialized, Toml};
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // Only variables naming a setting: PLUGBOARD_CONFIG, PLUGBOARD_BIN and the tests' own
+        // PLUGBOARD_TEST_* share the prefix without being settings.
+        let env = Env::prefixed("PLUGBOARD_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            SECTIONS
+                .iter()
+                .any(|s| key == *s || key.starts_with(&format!("{s}__")) || key.starts_with(&format!("{s}.")))
+        });
+        figment.merge(env).extract().map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("plugboard.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_and_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "plugboard.toml",
+                "default_region = \"CN\"\n[http]\nlisten = \"0.0.0.0:9000\"\n",
+            )?;
+            jail.set_env("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "99");
+            jail.set_env("PLUGBOARD_TEST_POSTGRES", "not a setting");
+            jail.set_env("PLUGBOARD_CONFIG", "not a setting either");
+            let c = Config::load(Some(Path::new("plugboard.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.default_region, "CN");
+            assert_eq!(c.http.listen.port(), 9000);
+            assert_eq!(c.auth.login_per_minute, 99);
+            assert_eq!(c.chat.default_queue, "Support");
+            assert_eq!(c.database_url(), "sqlite://plugboard-data/plugboard.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[http]\nlisen = \"1.2.3.4:5\"\n")?;
+            assert!(Config::load(Some(Path::new("bad.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,14 @@
+//! Plugboard's hub: identity resolution, the router, the store, the event bus and the API that
+//! connectors, the agent console and the chat widget talk to. The binary `plugboard` wires it up.
+
+pub mod api;
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod demo;
+pub mod dispatcher;
+pub mod domain;
+pub mod profile;
+pub mod routing;
+pub mod server;
+pub mod store;

@@ -1,0 +1,92 @@
+//! The `plugboard` command: `serve` runs the hub; `admin create` adds an administrator.
+
+use clap::{Parser, Subcommand};
+use plugboard_hub::config::Config;
+use plugboard_hub::server;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "plugboard",
+    version,
+    about = "The contact-center hub: phone, email, chat and messaging in one"
+)]
+struct Cli {
+    /// A TOML config file; PLUGBOARD_* environment variables override it.
+    #[arg(long, global = true, env = "PLUGBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the embedded SQLite database lives (overrides the config file).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub.
+    Serve {
+        /// Seed a demo contact center (queues, agents, customers) and the widget page at /demo.
+        #[arg(long)]
+        demo: bool,
+        /// The HTTP address, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator; without --password a random one is printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Admin")]
+        name: String,
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    match cli.command {
+        Command::Serve { demo, listen } => {
+            if let Some(listen) = listen {
+                config.http.listen = listen;
+            }
+            server::serve(config, demo).await?;
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    name,
+                    password,
+                },
+        } => {
+            let store = server::open_store(&config).await?;
+            server::create_admin(&store, &email, &name, password).await?;
+        }
+    }
+    std::io::stdout().flush()?;
+    Ok(())
+}

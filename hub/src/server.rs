@@ -1,0 +1,113 @@
+//! Start-up: open the store, make sure someone can log in, rebuild the router's queues from the
+//! store, and serve HTTP until asked to stop.
+
+use crate::api::{self, AppState};
+use crate::auth;
+use crate::bus::Bus;
+use crate::config::Config;
+use crate::dispatcher::Dispatcher;
+use crate::domain::{AccountId, Capacity, Role};
+use crate::store::{self, DynStore, NewAgent};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+    let url = config.database_url();
+    let store = store::connect(&url)
+        .await
+        .with_context(|| format!("opening the database {url}"))?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// Creates an admin; prints the credentials when it made up the password.
+pub async fn create_admin(
+    store: &DynStore,
+    email: &str,
+    name: &str,
+    password: Option<String>,
+) -> anyhow::Result<()> {
+    let shown = password.is_none();
+    let password = password.unwrap_or_else(auth::random_password);
+    anyhow::ensure!(
+        password.chars().count() >= auth::MIN_PASSWORD_LEN,
+        "the password is too short"
+    );
+    let hash = tokio::task::spawn_blocking({
+        let password = password.clone();
+        move || auth::hash_password(&password)
+    })
+    .await??;
+    let agent = NewAgent {
+        email: email.trim().to_lowercase(),
+        name: name.into(),
+        role: Role::Admin,
+        locale: "en".into(),
+        skills: Default::default(),
+        capacity: Capacity::default(),
+        password_hash: hash,
+    };
+    store
+        .create_agent(AccountId::DEFAULT, agent)
+        .await
+        .context("creating the admin")?;
+    if shown {
+        println!("admin created: email {email} password {password} (shown once; change it in the console)");
+    } else {
+        println!("admin created: {email}");
+    }
+    Ok(())
+}
+
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    let store = open_store(&config).await?;
+    if demo {
+        crate::demo::seed(&store).await.context("seeding the demo")?;
+        println!(
+            "demo: log in at /, password {} for every demo user (e.g. bob@plugboard.example)",
+            crate::demo::PASSWORD
+        );
+    } else if store.count_agents(AccountId::DEFAULT).await? == 0 {
+        create_admin(&store, "admin@localhost", "Admin", None).await?;
+    }
+    let bus = Bus::default();
+    let dispatcher = Dispatcher::start(store.clone(), bus.clone())
+        .await
+        .context("rebuilding the queues")?;
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.http.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(Arc::new(config), store, bus, dispatcher, metrics);
+    // Tests and scripts read this line to find the port when started with port 0.
+    println!("plugboard listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(
+        listener,
+        api::app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("serving HTTP")
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
