@@ -1,0 +1,88 @@
+// REST client for /api/v1 (docs/protocol.md). The only module besides socket.js that touches the
+// network. The session token lives in sessionStorage: it ends with the tab, and each tab logs in
+// on its own.
+
+const TOKEN_KEY = 'plugboard.token';
+const BASE = '/api/v1';
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || 'internal';
+  }
+}
+
+let onUnauthorized = () => {};
+
+/** Called when a request comes back 401: the session is gone, show the login screen. */
+export function setUnauthorizedHandler(f) {
+  onUnauthorized = f;
+}
+
+export function getToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(token) {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+async function request(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, 'unavailable', e.message);
+  }
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    if (res.status === 401 && path !== '/auth/login') onUnauthorized();
+    throw new ApiError(res.status, data && data.code, data && data.message);
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const login = (email, password) => request('POST', '/auth/login', { email, password });
+export const logout = () => request('POST', '/auth/logout');
+export const me = () => request('GET', '/me');
+export const updateMe = (patch) => request('PATCH', '/me', patch);
+
+export const listQueues = () => request('GET', '/queues');
+export const createQueue = (spec) => request('POST', '/queues', spec);
+export const updateQueue = (id, spec) => request('PUT', `/queues/${enc(id)}`, spec);
+export const queueStats = () => request('GET', '/queues/stats');
+
+export const listAgents = () => request('GET', '/agents');
+export const createAgent = (spec) => request('POST', '/agents', spec);
+export const updateAgent = (id, patch) => request('PATCH', `/agents/${enc(id)}`, patch);
+
+export const listDispositions = () => request('GET', '/dispositions');
+export const createDisposition = (code, label) => request('POST', '/dispositions', { code, label });
+export const deleteDisposition = (code) => request('DELETE', `/dispositions/${enc(code)}`);
+
+export const searchCustomers = (q) => request('GET', `/customers?q=${enc(q)}`);
+export const customerCard = (id) => request('GET', `/customers/${enc(id)}`);
+export const updateCustomer = (id, patch) => request('PATCH', `/customers/${enc(id)}`, patch);
+export const customerTimeline = (id) => request('GET', `/customers/${enc(id)}/timeline`);
+export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);

@@ -1,0 +1,101 @@
+// Admin: queues and their rules (GET/POST/PUT /queues). Skills are typed as "support:2, sales".
+import { useState, useEffect } from 'preact/hooks';
+import { html } from '../html.js';
+import * as api from '../api.js';
+import { t } from '../i18n.js';
+import { formatSkillRequirements, parseSkillRequirements } from '../skills.js';
+
+const EMPTY = { name: '', skills: '', priority: '0', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60' };
+
+function toForm(q) {
+  return {
+    name: q.name,
+    skills: formatSkillRequirements(q.required_skills),
+    priority: String(q.priority),
+    sl_target_secs: String(q.sl_target_secs),
+    max_wait_secs: q.max_wait_secs == null ? '' : String(q.max_wait_secs),
+    overflow_queue: q.overflow_queue || '',
+    offer_timeout_secs: String(q.offer_timeout_secs),
+    wrap_up_secs: String(q.wrap_up_secs),
+  };
+}
+
+function toSpec(f) {
+  return {
+    name: f.name.trim(),
+    required_skills: parseSkillRequirements(f.skills),
+    priority: Number(f.priority) || 0,
+    sl_target_secs: Number(f.sl_target_secs) || 0,
+    max_wait_secs: f.max_wait_secs === '' ? null : Number(f.max_wait_secs),
+    overflow_queue: f.overflow_queue || null,
+    offer_timeout_secs: Number(f.offer_timeout_secs) || 1,
+    wrap_up_secs: Number(f.wrap_up_secs) || 0,
+  };
+}
+
+export function AdminQueues({ onChanged }) {
+  const [queues, setQueues] = useState([]);
+  const [editing, setEditing] = useState(null); // null: new queue; else the queue's id
+  const [form, setForm] = useState(EMPTY);
+  const [error, setError] = useState(null);
+
+  const load = () => api.listQueues().then((qs) => { setQueues(qs); onChanged(qs); }).catch(() => setError(t('error.generic')));
+  useEffect(() => {
+    load();
+  }, []);
+
+  const field = (name) => ({ value: form[name], onInput: (e) => setForm({ ...form, [name]: e.currentTarget.value }) });
+
+  async function save(e) {
+    e.preventDefault();
+    setError(null);
+    try {
+      if (editing) await api.updateQueue(editing, toSpec(form));
+      else await api.createQueue(toSpec(form));
+      setEditing(null);
+      setForm(EMPTY);
+      load();
+    } catch (err) {
+      setError(err.message || t('error.generic'));
+    }
+  }
+
+  return html`
+    <div class="wide-page" data-testid="admin-queues">
+      <h1>${t('nav.queues')}</h1>
+      <table class="table">
+        <thead><tr>
+          <th>${t('admin.name')}</th><th>${t('admin.skills')}</th><th>${t('admin.priority')}</th>
+          <th>${t('admin.sl_target')}</th><th>${t('admin.offer_timeout')}</th><th>${t('admin.wrap_up')}</th><th></th>
+        </tr></thead>
+        <tbody>
+          ${queues.map((q) => html`<tr key=${q.id} data-testid="queue-row">
+            <td>${q.name}</td><td>${formatSkillRequirements(q.required_skills)}</td><td>${q.priority}</td>
+            <td>${q.sl_target_secs}</td><td>${q.offer_timeout_secs}</td><td>${q.wrap_up_secs}</td>
+            <td class="row-actions"><button class="link" onClick=${() => { setEditing(q.id); setForm(toForm(q)); }} data-testid="queue-edit">${t('action.edit')}</button></td>
+          </tr>`)}
+        </tbody>
+      </table>
+      <form class="edit-form grid-form" onSubmit=${save} data-testid="queue-form">
+        <h2 class="section-title full">${editing ? t('admin.edit_queue') : t('admin.new_queue')}</h2>
+        <label><span>${t('admin.name')}</span><input required ...${field('name')} data-testid="queue-name" /></label>
+        <label><span>${t('admin.skills')}</span><input placeholder="support:2, sales" ...${field('skills')} data-testid="queue-skills" /></label>
+        <label><span>${t('admin.priority')}</span><input type="number" ...${field('priority')} data-testid="queue-priority" /></label>
+        <label><span>${t('admin.sl_target')}</span><input type="number" min="0" ...${field('sl_target_secs')} data-testid="queue-sl" /></label>
+        <label><span>${t('admin.max_wait')}</span><input type="number" min="0" ...${field('max_wait_secs')} data-testid="queue-max-wait" /></label>
+        <label><span>${t('admin.overflow')}</span>
+          <select value=${form.overflow_queue} onChange=${(e) => setForm({ ...form, overflow_queue: e.currentTarget.value })} data-testid="queue-overflow">
+            <option value="">—</option>
+            ${queues.filter((q) => q.id !== editing).map((q) => html`<option key=${q.id} value=${q.id}>${q.name}</option>`)}
+          </select></label>
+        <label><span>${t('admin.offer_timeout')}</span><input type="number" min="1" ...${field('offer_timeout_secs')} data-testid="queue-offer-timeout" /></label>
+        <label><span>${t('admin.wrap_up')}</span><input type="number" min="0" ...${field('wrap_up_secs')} data-testid="queue-wrap-up" /></label>
+        <div class="form-actions full">
+          <button class="primary" type="submit" data-testid="queue-save">${editing ? t('action.save') : t('action.add')}</button>
+          ${editing && html`<button type="button" onClick=${() => { setEditing(null); setForm(EMPTY); }} data-testid="queue-cancel">${t('action.cancel')}</button>`}
+        </div>
+        ${error && html`<p class="form-error full" role="alert">${error}</p>`}
+      </form>
+    </div>
+  `;
+}

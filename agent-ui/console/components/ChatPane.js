@@ -1,0 +1,34 @@
+// The selected chat: its messages, the customer's typing, the composer, and "End chat"; once the
+// chat has ended, the wrap-up form takes the composer's place.
+import { html } from '../html.js';
+import { t, label } from '../i18n.js';
+import { conversation } from '../state.js';
+import { MessageList } from './MessageList.js';
+import { Composer } from './Composer.js';
+import { WrapUpForm } from './WrapUpForm.js';
+
+export function ChatPane({ state, entry, actions, queueName }) {
+  const it = entry.interaction;
+  const customer = entry.card.customer;
+  const active = it.state === 'active';
+  return html`
+    <div class="chat-pane" data-testid="chat-pane" data-interaction-id=${it.id} data-state=${it.state}>
+      <header class="chat-head">
+        <div>
+          <div class="chat-title" data-testid="chat-title">${customer.name}</div>
+          <div class="muted small-text">${label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
+        </div>
+        ${active && html`<button class="danger-outline" onClick=${() => actions.end(it.id)} data-testid="end-chat">${t('chat.end')}</button>`}
+      </header>
+      <${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />
+      <div class="typing-line" aria-live="polite">
+        ${entry.customerTyping && html`<span data-testid="typing-indicator">${t('chat.customer_typing', { name: customer.name })}</span>`}
+      </div>
+      ${active
+        ? html`<${Composer} onSend=${(body) => actions.sendMessage(it.id, body)} onTyping=${(typing) => actions.typing(it.id, typing)} />`
+        : it.state === 'wrap_up'
+          ? html`<${WrapUpForm} dispositions=${state.dispositions} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`
+          : null}
+    </div>
+  `;
+}

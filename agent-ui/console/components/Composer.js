@@ -1,0 +1,57 @@
+// The reply box: Enter sends, Shift+Enter starts a new line. Tells the customer the agent is
+// typing (at most every few seconds) and that they stopped.
+import { useState, useRef, useEffect } from 'preact/hooks';
+import { html } from '../html.js';
+import { t } from '../i18n.js';
+
+const TYPING_REFRESH_MS = 3000;
+const TYPING_IDLE_MS = 2500;
+
+export function Composer({ onSend, onTyping }) {
+  const [text, setText] = useState('');
+  const typingSent = useRef(0);
+  const idle = useRef(null);
+
+  function stopTyping() {
+    clearTimeout(idle.current);
+    if (typingSent.current) {
+      typingSent.current = 0;
+      onTyping(false);
+    }
+  }
+
+  useEffect(() => stopTyping, []);
+
+  function input(e) {
+    setText(e.currentTarget.value);
+    if (!e.currentTarget.value) {
+      stopTyping();
+      return;
+    }
+    const now = Date.now();
+    if (now - typingSent.current > TYPING_REFRESH_MS) {
+      typingSent.current = now;
+      onTyping(true);
+    }
+    clearTimeout(idle.current);
+    idle.current = setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+
+  function send() {
+    const body = text.trim();
+    if (!body) return;
+    onSend(body);
+    setText('');
+    stopTyping();
+  }
+
+  return html`
+    <form class="composer" onSubmit=${(e) => { e.preventDefault(); send(); }}>
+      <textarea rows="2" value=${text} placeholder=${t('chat.placeholder')} aria-label=${t('chat.placeholder')}
+        onInput=${input}
+        onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); } }}
+        data-testid="composer-input"></textarea>
+      <button class="primary" type="submit" disabled=${!text.trim()} data-testid="composer-send">${t('chat.send')}</button>
+    </form>
+  `;
+}

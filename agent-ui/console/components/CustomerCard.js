@@ -1,0 +1,41 @@
+// The screen pop beside a chat: who the customer is, their last contacts on every channel, and
+// the notes agents left, with a box to add one.
+import { html } from '../html.js';
+import { t } from '../i18n.js';
+import { customerHref } from '../route.js';
+import { RecentContacts } from './RecentContacts.js';
+import { NoteList } from './NoteList.js';
+import { NoteForm } from './NoteForm.js';
+
+function field(name, value, testid) {
+  return html`<div class="field"><dt>${t(`customer.${name}`)}</dt><dd data-testid=${testid}>${value || html`<span class="muted">—</span>`}</dd></div>`;
+}
+
+export function CustomerCard({ card, interactionId, queueName, dispositionName, onAddNote }) {
+  const c = card.customer;
+  return html`
+    <div class="customer-card" data-testid="customer-card" data-customer-id=${c.id}>
+      <header class="card-head">
+        <div class="avatar" aria-hidden="true">${(c.name || '?').trim().charAt(0).toUpperCase()}</div>
+        <div>
+          <div class="card-name" data-testid="card-name">${c.name}</div>
+          ${c.tier && html`<span class="badge badge-tier" data-testid="card-tier">${c.tier}</span>`}
+        </div>
+      </header>
+      <dl class="fields">
+        ${field('email', c.email, 'card-email')}
+        ${field('phone', c.phone, 'card-phone')}
+        ${field('owner', c.owner, 'card-owner')}
+      </dl>
+      <div class="tags" data-testid="card-tags">
+        ${(c.tags || []).map((tag) => html`<span class="tag" key=${tag}>${tag}</span>`)}
+      </div>
+      <a class="link small-text" href=${customerHref(c.id)} data-testid="card-open-profile">${t('customer.open_profile')}</a>
+      <h3 class="section-title">${t('customer.recent')}</h3>
+      <${RecentContacts} interactions=${(card.recent || []).filter((i) => i.id !== interactionId)} queueName=${queueName} dispositionName=${dispositionName} />
+      <h3 class="section-title">${t('notes.title')}</h3>
+      <${NoteList} notes=${card.notes || []} />
+      <${NoteForm} onAdd=${(body) => onAddNote(c.id, interactionId, body)} />
+    </div>
+  `;
+}

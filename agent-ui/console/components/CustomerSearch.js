@@ -1,0 +1,46 @@
+// Find a customer by name, email or phone (GET /customers?q=).
+import { useState } from 'preact/hooks';
+import { html } from '../html.js';
+import * as api from '../api.js';
+import { t } from '../i18n.js';
+import { customerHref } from '../route.js';
+
+export function CustomerSearch() {
+  const [q, setQ] = useState('');
+  const [results, setResults] = useState(null);
+  const [error, setError] = useState(null);
+
+  async function search(e) {
+    e.preventDefault();
+    setError(null);
+    try {
+      setResults(await api.searchCustomers(q.trim()));
+    } catch {
+      setError(t('error.generic'));
+    }
+  }
+
+  return html`
+    <div class="narrow-page">
+      <h1>${t('customers.title')}</h1>
+      <form class="search-form" onSubmit=${search} role="search">
+        <input type="search" value=${q} placeholder=${t('customers.search_placeholder')} aria-label=${t('customers.search_placeholder')}
+          onInput=${(e) => setQ(e.currentTarget.value)} data-testid="customer-search-input" />
+        <button class="primary" type="submit" data-testid="customer-search-submit">${t('customers.search')}</button>
+      </form>
+      ${error && html`<p class="form-error" role="alert">${error}</p>`}
+      ${results && results.length === 0 && html`<p class="muted" data-testid="customer-search-empty">${t('customers.none')}</p>`}
+      ${results && results.length > 0 && html`
+        <ul class="result-list">
+          ${results.map((c) => html`
+            <li key=${c.id}>
+              <a class="result" href=${customerHref(c.id)} data-testid="customer-result" data-customer-id=${c.id}>
+                <span class="result-name">${c.name}</span>
+                <span class="muted small-text">${[c.email, c.phone].filter(Boolean).join(' · ')}</span>
+                ${c.tier && html`<span class="badge badge-tier">${c.tier}</span>`}
+              </a>
+            </li>`)}
+        </ul>`}
+    </div>
+  `;
+}

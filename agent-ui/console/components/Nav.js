@@ -1,0 +1,25 @@
+// Links to the console's pages; supervisors and admins see theirs.
+import { html } from '../html.js';
+import { t } from '../i18n.js';
+
+export function Nav({ role, route }) {
+  const links = [
+    { href: '#/', name: 'workspace', label: t('nav.workspace') },
+    { href: '#/customers', name: 'customers', label: t('nav.customers'), also: ['customer'] },
+  ];
+  if (role === 'supervisor' || role === 'admin') links.push({ href: '#/supervisor', name: 'supervisor', label: t('nav.supervisor') });
+  if (role === 'admin') {
+    links.push({ href: '#/admin/queues', name: 'admin-queues', label: t('nav.queues') });
+    links.push({ href: '#/admin/agents', name: 'admin-agents', label: t('nav.agents') });
+    links.push({ href: '#/admin/dispositions', name: 'admin-dispositions', label: t('nav.dispositions') });
+  }
+  return html`
+    <nav class="nav">
+      ${links.map((l) => {
+        const active = route.name === l.name || (l.also || []).includes(route.name);
+        return html`<a key=${l.name} href=${l.href} class=${active ? 'active' : ''}
+          aria-current=${active ? 'page' : undefined} data-testid=${`nav-${l.name}`}>${l.label}</a>`;
+      })}
+    </nav>
+  `;
+}

@@ -1,0 +1,25 @@
+// One offer: who, from which queue, what they wrote so far, and how long is left to answer.
+import { html } from '../html.js';
+import { t, label } from '../i18n.js';
+import { Countdown } from './Countdown.js';
+
+export function OfferCard({ offer, queueName, onAccept, onDecline }) {
+  const it = offer.interaction;
+  const customer = (offer.card && offer.card.customer) || {};
+  const preview = (offer.preview || []).filter((m) => m.sender === 'customer').map((m) => m.body).join('\n');
+  return html`
+    <article class="offer-card" data-testid="offer-card" data-interaction-id=${it.id}>
+      <header class="offer-head">
+        <span class="offer-label">${t('offer.incoming', { channel: label('channel', it.channel) })}</span>
+        <${Countdown} until=${offer.expires_at} />
+      </header>
+      <div class="offer-customer" data-testid="offer-customer">${customer.name || t('customer.unknown')}</div>
+      <div class="offer-queue muted" data-testid="offer-queue">${queueName(it.queue_id) || it.entry_point}</div>
+      ${preview && html`<p class="offer-preview" data-testid="offer-preview">${preview}</p>`}
+      <div class="offer-actions">
+        <button class="primary" onClick=${() => onAccept(it.id)} data-testid="offer-accept">${t('offer.accept')}</button>
+        <button onClick=${() => onDecline(it.id)} data-testid="offer-decline">${t('offer.decline')}</button>
+      </div>
+    </article>
+  `;
+}

@@ -1,0 +1,156 @@
+// A logged-in console: the /ws/agent socket, the model built from its frames (state.js), and the
+// page the hash route asks for. Components below only render and call the actions passed down.
+import { useState, useEffect, useReducer, useRef } from 'preact/hooks';
+import { html } from '../html.js';
+import * as api from '../api.js';
+import { connect } from '../socket.js';
+import { apply, initialState, unsent } from '../state.js';
+import { parseRoute } from '../route.js';
+import { newId } from '../ids.js';
+import { dispositionLabel } from '../i18n.js';
+import { chime } from '../sound.js';
+import { TopBar } from './TopBar.js';
+import { ErrorBar } from './ErrorBar.js';
+import { Workspace } from './Workspace.js';
+import { CustomerSearch } from './CustomerSearch.js';
+import { CustomerProfile } from './CustomerProfile.js';
+import { SupervisorView } from './SupervisorView.js';
+import { AdminQueues } from './AdminQueues.js';
+import { AdminAgents } from './AdminAgents.js';
+import { AdminDispositions } from './AdminDispositions.js';
+
+export function Session({ token, locale, onLocale, onSignedOut }) {
+  const [state, dispatch] = useReducer(apply, undefined, initialState);
+  const [route, setRoute] = useState(parseRoute(location.hash));
+  const [me, setMe] = useState(null);
+  const [queues, setQueues] = useState([]);
+  const [snapshots, setSnapshots] = useState(0);
+  const socket = useRef(null);
+  const ringed = useRef(new Set());
+
+  useEffect(() => {
+    const onHash = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+
+  useEffect(() => {
+    api.me().then((agent) => {
+      setMe(agent);
+      if (agent.locale) onLocale(agent.locale);
+    }).catch(() => {});
+    api.listQueues().then(setQueues).catch(() => {});
+    socket.current = connect('/ws/agent', token, {
+      onFrame: (frame) => {
+        dispatch(frame);
+        if (frame.type === 'snapshot') setSnapshots((n) => n + 1);
+      },
+      onStatus: (status) => dispatch({ type: 'local.connection', status }),
+      onUnauthorized: onSignedOut,
+    });
+    return () => socket.current.close();
+  }, [token]);
+
+  // After every snapshot: take the profile's locale, and resend what was never acknowledged
+  // (the server stores each client_id once, so a resend cannot duplicate).
+  useEffect(() => {
+    if (!snapshots) return;
+    if (state.agent && state.agent.locale) onLocale(state.agent.locale);
+    for (const p of unsent(state)) socket.current.send({ type: 'message', interaction_id: p.interaction_id, client_id: p.client_id, body: p.body });
+  }, [snapshots]);
+
+  // Chime once for each new offer.
+  useEffect(() => {
+    let fresh = false;
+    for (const id of state.offerOrder) {
+      if (!ringed.current.has(id)) {
+        ringed.current.add(id);
+        fresh = true;
+      }
+    }
+    if (fresh) chime();
+  }, [state.offerOrder]);
+
+  const send = (frame) => socket.current && socket.current.send(frame);
+  const actions = {
+    setState: (s, reason) => send(reason ? { type: 'state.set', state: s, reason } : { type: 'state.set', state: s }),
+    accept: (id) => send({ type: 'offer.accept', interaction_id: id }),
+    decline: (id) => send({ type: 'offer.decline', interaction_id: id }),
+    select: (id) => dispatch({ type: 'local.select', interaction_id: id }),
+    sendMessage: (id, body) => {
+      const client_id = newId();
+      dispatch({ type: 'local.send', interaction_id: id, client_id, body, at: Date.now() });
+      send({ type: 'message', interaction_id: id, client_id, body });
+    },
+    typing: (id, typing) => send({ type: 'typing', interaction_id: id, typing }),
+    end: (id) => send({ type: 'interaction.end', interaction_id: id }),
+    wrapUp: (id, disposition, note) => send(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
+    addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
+    dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),
+  };
+
+  async function changeLocale(tag) {
+    onLocale(tag);
+    try {
+      setMe(await api.updateMe({ locale: tag }));
+    } catch {
+      // The console still switches; the profile keeps the old locale until the next try.
+    }
+  }
+
+  async function logout() {
+    try {
+      await api.logout();
+    } catch {
+      // The session may already be gone; the token is dropped either way.
+    }
+    onSignedOut();
+  }
+
+  const role = (state.agent && state.agent.role) || (me && me.role) || 'agent';
+  const agent = state.agent || me;
+  const queueName = (id) => (queues.find((q) => q.id === id) || {}).name || '';
+  const dispositionName = (code) => dispositionLabel(code, (state.dispositions.find((d) => d.code === code) || {}).label);
+
+  let page;
+  switch (route.name) {
+    case 'customers':
+      page = html`<${CustomerSearch} />`;
+      break;
+    case 'customer':
+      page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} key=${route.id} />`;
+      break;
+    case 'supervisor':
+      page = html`<${SupervisorView} token=${token} />`;
+      break;
+    case 'admin-queues':
+      page = html`<${AdminQueues} onChanged=${setQueues} />`;
+      break;
+    case 'admin-agents':
+      page = html`<${AdminAgents} />`;
+      break;
+    case 'admin-dispositions':
+      page = html`<${AdminDispositions} />`;
+      break;
+    default:
+      page = html`<${Workspace} state=${state} actions=${actions} queueName=${queueName} dispositionName=${dispositionName} />`;
+  }
+
+  return html`
+    <div class="console" data-testid="console">
+      <${TopBar}
+        agent=${agent}
+        role=${role}
+        route=${route}
+        agentState=${state.agentState}
+        connection=${state.connection}
+        locale=${locale}
+        onState=${actions.setState}
+        onLocale=${changeLocale}
+        onLogout=${logout}
+      />
+      <${ErrorBar} errors=${state.errors} onDismiss=${actions.dismissError} />
+      <main class="page">${page}</main>
+    </div>
+  `;
+}

@@ -1,0 +1,40 @@
+// Every interaction of a customer, newest first: channel, how it ended, its messages and events.
+import { html } from '../html.js';
+import { t, label, formatDateTime, formatTime } from '../i18n.js';
+
+export function Timeline({ entries, queueName, dispositionName }) {
+  if (!entries.length) return html`<p class="muted">${t('timeline.none')}</p>`;
+  return html`
+    <ol class="timeline">
+      ${entries.map(({ interaction: i, messages, events }) => html`
+        <li key=${i.id} class="timeline-entry" data-testid="timeline-entry" data-interaction-id=${i.id}
+          data-state=${i.state} data-disposition=${i.disposition || ''}>
+          <header class="timeline-head">
+            <span class=${`channel-icon channel-${i.channel}`}>${label('channel', i.channel)}</span>
+            <span>${formatDateTime(i.arrived_at)}</span>
+            <span class="muted">${queueName(i.queue_id)}</span>
+            <span class=${`badge badge-${i.state}`} data-testid="timeline-state">${label('istate', i.state)}</span>
+            ${i.offline && html`<span class="badge">${t('timeline.offline')}</span>`}
+            ${i.disposition && html`<span class="badge badge-disposition" data-testid="timeline-disposition">${dispositionName(i.disposition)}</span>`}
+          </header>
+          ${i.wrap_up_note && html`<p class="wrapup-note">${i.wrap_up_note}</p>`}
+          ${messages && messages.length > 0 && html`
+            <details class="timeline-messages">
+              <summary data-testid="timeline-toggle">${t('timeline.messages', { n: messages.length })}</summary>
+              <ol>
+                ${messages.map((m) => html`
+                  <li key=${m.id} class=${`tl-message tl-${m.sender}`}>
+                    <span class="muted small-text">${formatTime(m.created_at)} · ${label('sender', m.sender)}</span>
+                    <div class="message-body">${m.body}</div>
+                  </li>`)}
+              </ol>
+            </details>`}
+          ${events && events.length > 0 && html`
+            <details class="timeline-events">
+              <summary>${t('timeline.events', { n: events.length })}</summary>
+              <ul>${events.map((e) => html`<li key=${e.id}><span class="muted small-text">${formatTime(e.at)}</span> ${label('event', e.type)}</li>`)}</ul>
+            </details>`}
+        </li>`)}
+    </ol>
+  `;
+}

@@ -1,0 +1,23 @@
+// The bar across the top: brand, navigation, the agent's presence, language, who is logged in.
+import { html } from '../html.js';
+import { t } from '../i18n.js';
+import { Nav } from './Nav.js';
+import { StatePicker } from './StatePicker.js';
+import { LocalePicker } from './LocalePicker.js';
+
+export function TopBar({ agent, role, route, agentState, connection, locale, onState, onLocale, onLogout }) {
+  return html`
+    <header class="topbar">
+      <div class="brand"><span class="brand-mark"></span>${t('app.name')}</div>
+      <${Nav} role=${role} route=${route} />
+      <div class="topbar-right">
+        <span class=${`connection connection-${connection}`} data-testid="connection-status"
+          title=${t(`connection.${connection}`)}>${connection === 'open' ? '' : t(`connection.${connection}`)}</span>
+        <${StatePicker} agentState=${agentState} onState=${onState} disabled=${connection !== 'open'} />
+        <${LocalePicker} locale=${locale} onLocale=${onLocale} />
+        <span class="whoami" data-testid="agent-name">${agent ? agent.name : ''}</span>
+        <button class="link" onClick=${onLogout} data-testid="logout">${t('nav.logout')}</button>
+      </div>
+    </header>
+  `;
+}

@@ -1,0 +1,33 @@
+// The agent's main page: offers waiting for an answer, the chats held, the selected chat and the
+// card of its customer.
+import { html } from '../html.js';
+import { t } from '../i18n.js';
+import { OfferList } from './OfferList.js';
+import { InteractionList } from './InteractionList.js';
+import { ChatPane } from './ChatPane.js';
+import { CustomerCard } from './CustomerCard.js';
+
+export function Workspace({ state, actions, queueName, dispositionName }) {
+  const selected = state.selected ? state.held[state.selected] : null;
+  return html`
+    <div class="workspace">
+      <aside class="column column-left">
+        <${OfferList} offers=${state.offerOrder.map((id) => state.offers[id])} queueName=${queueName}
+          onAccept=${actions.accept} onDecline=${actions.decline} />
+        <${InteractionList} state=${state} onSelect=${actions.select} />
+      </aside>
+      <section class="column column-main">
+        ${selected
+          ? html`<${ChatPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queueName=${queueName} />`
+          : html`<div class="empty-state" data-testid="no-chat">
+              <p class="empty-title">${t('workspace.empty_title')}</p>
+              <p class="muted">${state.agentState.state === 'available' ? t('workspace.empty_available') : t('workspace.empty_unavailable')}</p>
+            </div>`}
+      </section>
+      <aside class="column column-right">
+        ${selected && html`<${CustomerCard} card=${selected.card} interactionId=${selected.interaction.id}
+          queueName=${queueName} dispositionName=${dispositionName} onAddNote=${actions.addNote} />`}
+      </aside>
+    </div>
+  `;
+}

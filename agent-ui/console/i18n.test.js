@@ -1,0 +1,45 @@
+// Every string the console shows must exist in both catalogues, with the same placeholders.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import en from './i18n/en.js';
+import zhCN from './i18n/zh-CN.js';
+import { t, setLocale, normalizeLocale, label, dispositionLabel, formatDuration } from './i18n.js';
+
+const placeholders = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+test('both catalogues have the same keys and placeholders', () => {
+  assert.deepEqual(Object.keys(zhCN).sort(), Object.keys(en).sort());
+  for (const key of Object.keys(en)) assert.deepEqual(placeholders(zhCN[key]), placeholders(en[key]), key);
+});
+
+test('every literal key the components use is in the catalogue', () => {
+  const dir = new URL('./components/', import.meta.url);
+  for (const file of readdirSync(dir)) {
+    const src = readFileSync(new URL(file, dir), 'utf8');
+    for (const [, key] of src.matchAll(/\bt\('([^']+)'/g)) assert.ok(key in en, `${file}: ${key}`);
+  }
+});
+
+test('locales: zh* becomes zh-CN, the rest English; placeholders are filled', () => {
+  assert.equal(normalizeLocale('zh-TW'), 'zh-CN');
+  assert.equal(normalizeLocale('zh'), 'zh-CN');
+  assert.equal(normalizeLocale('fr-FR'), 'en');
+  assert.equal(normalizeLocale(undefined), 'en');
+  setLocale('zh-CN');
+  assert.equal(t('chat.customer_typing', { name: '李伟' }), '李伟 正在输入…');
+  assert.equal(label('istate', 'closed'), '已关闭');
+  assert.equal(label('reason', 'something custom'), 'something custom');
+  assert.equal(dispositionLabel('resolved', 'Resolved'), '已解决');
+  assert.equal(dispositionLabel('custom_code', 'Custom'), 'Custom');
+  setLocale('en');
+  assert.equal(t('offer.seconds', { n: 12 }), '12s');
+  assert.equal(dispositionLabel('resolved', 'Fixed it'), 'Fixed it');
+  assert.equal(t('no.such.key'), 'no.such.key');
+});
+
+test('durations read as m:ss or h:mm:ss', () => {
+  assert.equal(formatDuration(245000), '4:05');
+  assert.equal(formatDuration(3723000), '1:02:03');
+  assert.equal(formatDuration(-5), '0:00');
+});

@@ -1,0 +1,247 @@
+// The console's model: everything the agent sees, rebuilt from the frames of /ws/agent
+// (docs/protocol.md) plus a few local events. Pure: `apply(state, event)` returns a new state and
+// never touches the network, the clock or the DOM, so it runs under `node --test` as it is.
+//
+// Local events (never sent by the server) have a `type` starting with "local.":
+//   local.connection {status}            the socket's status: "connecting" | "open" | "closed"
+//   local.select {interaction_id}        the agent picked a held interaction
+//   local.send {interaction_id, client_id, body, at}   a message the agent is sending (pending
+//                                        until the server's ack; resent after a reconnect)
+//   local.dismiss_error {index}
+
+/** The state before the first snapshot. */
+export function initialState() {
+  return {
+    connection: 'connecting',
+    agent: null,
+    agentState: { state: 'offline', reason: null },
+    // interaction_id -> Offer, and arrival order for display.
+    offers: {},
+    offerOrder: [],
+    // interaction_id -> { interaction, card, messages: [Message] (by seq), customerTyping }
+    held: {},
+    heldOrder: [],
+    selected: null,
+    dispositions: [],
+    // client_id -> { interaction_id, client_id, body, at }: sent, not yet acknowledged.
+    outbox: {},
+    errors: [],
+  };
+}
+
+const MAX_ERRORS = 5;
+
+/** Insert `incoming` messages into `list`: one per id (and per client_id), ordered by seq. */
+export function mergeMessages(list, incoming) {
+  const byId = new Map();
+  for (const m of list) byId.set(m.id, m);
+  for (const m of incoming) {
+    if (!m || !m.id) continue;
+    byId.set(m.id, m);
+  }
+  const seenClient = new Set();
+  const out = [];
+  for (const m of [...byId.values()].sort((a, b) => a.seq - b.seq)) {
+    // The same client_id twice can only be the same message stored once; keep the first.
+    if (m.client_id) {
+      if (seenClient.has(m.client_id)) continue;
+      seenClient.add(m.client_id);
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+function heldEntry(h, previous) {
+  return {
+    interaction: h.interaction,
+    card: h.card,
+    messages: mergeMessages(previous ? previous.messages : [], h.messages || []),
+    customerTyping: previous ? previous.customerTyping : false,
+  };
+}
+
+function withoutKey(obj, key) {
+  if (!(key in obj)) return obj;
+  const copy = { ...obj };
+  delete copy[key];
+  return copy;
+}
+
+function dropOffer(state, id) {
+  if (!(id in state.offers)) return state;
+  return { ...state, offers: withoutKey(state.offers, id), offerOrder: state.offerOrder.filter((x) => x !== id) };
+}
+
+function dropHeld(state, id) {
+  if (!(id in state.held)) return state;
+  const heldOrder = state.heldOrder.filter((x) => x !== id);
+  const selected = state.selected === id ? heldOrder[0] || null : state.selected;
+  let outbox = state.outbox;
+  for (const [cid, p] of Object.entries(outbox)) {
+    if (p.interaction_id === id) outbox = withoutKey(outbox, cid);
+  }
+  return { ...state, held: withoutKey(state.held, id), heldOrder, selected, outbox };
+}
+
+function addMessage(state, message) {
+  if (!message) return state;
+  const id = message.interaction_id;
+  let next = state;
+  if (message.client_id && message.client_id in state.outbox) {
+    next = { ...next, outbox: withoutKey(next.outbox, message.client_id) };
+  }
+  const entry = next.held[id];
+  if (!entry) return next;
+  const messages = mergeMessages(entry.messages, [message]);
+  const customerTyping = message.sender === 'customer' ? false : entry.customerTyping;
+  return { ...next, held: { ...next.held, [id]: { ...entry, messages, customerTyping } } };
+}
+
+/** Replace a card's notes with `notes` plus `note`, once per note id, oldest first. */
+function addNote(card, note) {
+  if (!card || !card.customer || card.customer.id !== note.customer_id) return card;
+  const notes = card.notes || [];
+  if (notes.some((n) => n.id === note.id)) return card;
+  return { ...card, notes: [...notes, note].sort((a, b) => a.created_at - b.created_at) };
+}
+
+function mapValues(obj, f) {
+  const out = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = f(v);
+  return out;
+}
+
+/** The next state after `event`; unknown events leave the state as it was. */
+export function apply(state, event) {
+  if (!event || typeof event.type !== 'string') return state;
+  switch (event.type) {
+    case 'snapshot': {
+      // A fresh snapshot replaces what the server owns; only the agent's selection and
+      // still-unacknowledged messages (which the socket resends) survive it.
+      const held = {};
+      const heldOrder = [];
+      for (const h of event.interactions || []) {
+        held[h.interaction.id] = heldEntry(h, null);
+        heldOrder.push(h.interaction.id);
+      }
+      const offers = {};
+      const offerOrder = [];
+      for (const o of event.offers || []) {
+        offers[o.interaction.id] = o;
+        offerOrder.push(o.interaction.id);
+      }
+      const committed = new Set();
+      for (const h of Object.values(held)) for (const m of h.messages) if (m.client_id) committed.add(m.client_id);
+      const outbox = {};
+      for (const [cid, p] of Object.entries(state.outbox)) {
+        if (!committed.has(cid) && held[p.interaction_id]) outbox[cid] = p;
+      }
+      const selected = state.selected && held[state.selected] ? state.selected : heldOrder[0] || null;
+      return {
+        ...state,
+        agent: event.agent || null,
+        agentState: event.state || { state: 'offline', reason: null },
+        offers,
+        offerOrder,
+        held,
+        heldOrder,
+        selected,
+        dispositions: event.dispositions || [],
+        outbox,
+      };
+    }
+    case 'offer': {
+      const id = event.interaction && event.interaction.id;
+      if (!id || state.held[id]) return state;
+      const offer = { interaction: event.interaction, card: event.card, expires_at: event.expires_at, preview: event.preview || [] };
+      const offerOrder = state.offerOrder.includes(id) ? state.offerOrder : [...state.offerOrder, id];
+      return { ...state, offers: { ...state.offers, [id]: offer }, offerOrder };
+    }
+    case 'offer.revoked':
+      return dropOffer(state, event.interaction_id);
+    case 'interaction.assigned': {
+      const id = event.interaction && event.interaction.id;
+      if (!id) return state;
+      const next = dropOffer(state, id);
+      const held = { ...next.held, [id]: heldEntry(event, next.held[id]) };
+      const heldOrder = next.heldOrder.includes(id) ? next.heldOrder : [...next.heldOrder, id];
+      return { ...next, held, heldOrder, selected: next.selected || id };
+    }
+    case 'interaction.updated': {
+      const it = event.interaction;
+      if (!it || !it.id) return state;
+      if (it.state === 'closed' || it.state === 'abandoned') {
+        return dropHeld(dropOffer(state, it.id), it.id);
+      }
+      let next = state;
+      if (next.offers[it.id]) {
+        next = { ...next, offers: { ...next.offers, [it.id]: { ...next.offers[it.id], interaction: it } } };
+      }
+      const entry = next.held[it.id];
+      if (entry) {
+        const customerTyping = it.state === 'active' ? entry.customerTyping : false;
+        next = { ...next, held: { ...next.held, [it.id]: { ...entry, interaction: it, customerTyping } } };
+      }
+      return next;
+    }
+    case 'message':
+    case 'message.ack':
+      return addMessage(state, event.message);
+    case 'typing': {
+      const entry = state.held[event.interaction_id];
+      if (!entry) return state;
+      const customerTyping = Boolean(event.typing);
+      if (entry.customerTyping === customerTyping) return state;
+      return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, customerTyping } } };
+    }
+    case 'agent.state':
+      return { ...state, agentState: { state: event.state, reason: event.reason ?? null } };
+    case 'note.added': {
+      const note = event.note;
+      if (!note) return state;
+      return {
+        ...state,
+        held: mapValues(state.held, (h) => ({ ...h, card: addNote(h.card, note) })),
+        offers: mapValues(state.offers, (o) => ({ ...o, card: addNote(o.card, note) })),
+      };
+    }
+    case 'error': {
+      const error = { code: event.code, message: event.message, ref: event.ref ?? null };
+      let outbox = state.outbox;
+      if (error.ref && outbox[error.ref]) outbox = { ...outbox, [error.ref]: { ...outbox[error.ref], failed: error.code } };
+      return { ...state, outbox, errors: [...state.errors, error].slice(-MAX_ERRORS) };
+    }
+    case 'local.connection':
+      return { ...state, connection: event.status };
+    case 'local.select':
+      return state.held[event.interaction_id] ? { ...state, selected: event.interaction_id } : state;
+    case 'local.send': {
+      if (!state.held[event.interaction_id]) return state;
+      const pending = { interaction_id: event.interaction_id, client_id: event.client_id, body: event.body, at: event.at };
+      return { ...state, outbox: { ...state.outbox, [event.client_id]: pending } };
+    }
+    case 'local.dismiss_error':
+      return { ...state, errors: state.errors.filter((_, i) => i !== event.index) };
+    default:
+      return state;
+  }
+}
+
+/** Messages of one held interaction followed by its still-pending ones, for display. */
+export function conversation(state, interactionId) {
+  const entry = state.held[interactionId];
+  if (!entry) return [];
+  const pending = Object.values(state.outbox)
+    .filter((p) => p.interaction_id === interactionId)
+    .sort((a, b) => a.at - b.at)
+    .map((p) => ({ id: `pending:${p.client_id}`, client_id: p.client_id, sender: 'agent', body: p.body, created_at: p.at, pending: true, failed: p.failed || null }));
+  return [...entry.messages, ...pending];
+}
+
+/** Pending messages to resend after a reconnect, oldest first. */
+export function unsent(state) {
+  return Object.values(state.outbox)
+    .filter((p) => !p.failed)
+    .sort((a, b) => a.at - b.at);
+}

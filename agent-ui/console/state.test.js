@@ -1,0 +1,184 @@
+// Unit tests for the console's pure model: each test feeds frames as the server sends them
+// (docs/protocol.md, /ws/agent) and checks what the agent would see.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { apply, initialState, conversation, unsent, mergeMessages } from './state.js';
+
+const CUSTOMER = { id: 'c1', name: 'Li Wei', email: 'li.wei@example.com', phone: '+8613800138000', tier: 'gold', owner: null, tags: ['vip'], created_at: 1 };
+const card = (notes = []) => ({ customer: CUSTOMER, recent: [], notes });
+const interaction = (id, state = 'active') => ({
+  id, customer_id: 'c1', channel: 'chat', queue_id: 'q1', state, priority: 0, arrived_at: 10,
+  agent_id: 'a1', entry_point: 'widget', offline: false, disposition: null, wrap_up_note: null, ended_at: null,
+});
+const msg = (id, seq, extra = {}) => ({
+  id, interaction_id: 'i1', seq, sender: 'customer', agent_id: null, body: `m${seq}`, client_id: `c-${id}`, created_at: seq, ...extra,
+});
+const snapshot = (extra = {}) => ({
+  type: 'snapshot',
+  agent: { id: 'a1', name: 'Bob Martin', email: 'bob@plugboard.example', role: 'agent', locale: 'en', capacity: {}, skills: {} },
+  state: { state: 'offline', reason: null },
+  offers: [],
+  interactions: [],
+  dispositions: [{ code: 'resolved', label: 'Resolved' }],
+  ...extra,
+});
+const run = (...events) => events.reduce(apply, initialState());
+
+test('a snapshot fills the model', () => {
+  const s = run(snapshot({ state: { state: 'break', reason: 'lunch' }, interactions: [{ interaction: interaction('i1'), card: card(), messages: [msg('m1', 1)] }] }));
+  assert.equal(s.agent.name, 'Bob Martin');
+  assert.deepEqual(s.agentState, { state: 'break', reason: 'lunch' });
+  assert.deepEqual(s.heldOrder, ['i1']);
+  assert.equal(s.selected, 'i1');
+  assert.equal(s.dispositions[0].code, 'resolved');
+});
+
+test('a snapshot after a reconnect replaces state instead of merging it', () => {
+  const before = run(
+    snapshot({ offers: [{ interaction: interaction('i9', 'offered'), card: card(), expires_at: 99, preview: [] }], interactions: [{ interaction: interaction('i1'), card: card(), messages: [] }] }),
+    { type: 'agent.state', state: 'available', reason: null },
+  );
+  const after = apply(before, snapshot({ state: { state: 'available', reason: null } }));
+  assert.deepEqual(after.offerOrder, []);
+  assert.deepEqual(after.heldOrder, []);
+  assert.deepEqual(after.offers, {});
+  assert.equal(after.selected, null);
+});
+
+test('an offer, then accepted: the offer goes and the interaction is held and selected', () => {
+  let s = run(snapshot(), { type: 'offer', interaction: interaction('i1', 'offered'), card: card(), expires_at: 5000, preview: [msg('m1', 1)] });
+  assert.deepEqual(s.offerOrder, ['i1']);
+  assert.equal(s.offers.i1.expires_at, 5000);
+  s = apply(s, { type: 'interaction.assigned', interaction: interaction('i1'), card: card(), messages: [msg('m1', 1)] });
+  assert.deepEqual(s.offerOrder, []);
+  assert.deepEqual(s.heldOrder, ['i1']);
+  assert.equal(s.selected, 'i1');
+});
+
+test('offer.revoked removes the offer for every reason', () => {
+  for (const reason of ['declined', 'timed_out', 'abandoned', 'agent_unavailable']) {
+    const s = run(snapshot(), { type: 'offer', interaction: interaction('i1', 'offered'), card: card(), expires_at: 1, preview: [] }, { type: 'offer.revoked', interaction_id: 'i1', reason });
+    assert.deepEqual(s.offerOrder, [], reason);
+    assert.deepEqual(s.offers, {}, reason);
+  }
+});
+
+test('messages are kept once per id and in seq order whatever order they arrive in', () => {
+  const s = run(
+    snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [msg('m1', 1)] }] }),
+    { type: 'message', message: msg('m3', 3) },
+    { type: 'message', message: msg('m2', 2) },
+    { type: 'message', message: msg('m3', 3) },
+    { type: 'message', message: msg('m1', 1) },
+  );
+  assert.deepEqual(s.held.i1.messages.map((m) => m.id), ['m1', 'm2', 'm3']);
+});
+
+test('a message for an interaction the agent does not hold is ignored', () => {
+  const s = run(snapshot(), { type: 'message', message: msg('m1', 1, { interaction_id: 'other' }) });
+  assert.deepEqual(s.held, {});
+});
+
+test('the agent\'s own message is pending until acked, then shown once', () => {
+  let s = run(snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [msg('m1', 1)] }] }));
+  s = apply(s, { type: 'local.send', interaction_id: 'i1', client_id: 'k1', body: 'Happy to help', at: 50 });
+  let shown = conversation(s, 'i1');
+  assert.equal(shown.length, 2);
+  assert.equal(shown[1].pending, true);
+  assert.equal(unsent(s).length, 1);
+  const stored = msg('m2', 2, { sender: 'agent', agent_id: 'a1', body: 'Happy to help', client_id: 'k1' });
+  // The broadcast copy and the ack may both arrive, in either order.
+  s = apply(s, { type: 'message', message: stored });
+  s = apply(s, { type: 'message.ack', client_id: 'k1', message: stored });
+  shown = conversation(s, 'i1');
+  assert.deepEqual(shown.map((m) => m.body), ['m1', 'Happy to help']);
+  assert.equal(shown[1].pending, undefined);
+  assert.equal(unsent(s).length, 0);
+});
+
+test('an error that refers to a pending message marks it failed and it is not resent', () => {
+  let s = run(snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [] }] }));
+  s = apply(s, { type: 'local.send', interaction_id: 'i1', client_id: 'k1', body: 'x', at: 1 });
+  s = apply(s, { type: 'error', code: 'too_large', message: 'too long', ref: 'k1' });
+  assert.equal(conversation(s, 'i1')[0].failed, 'too_large');
+  assert.equal(unsent(s).length, 0);
+  assert.equal(s.errors.length, 1);
+});
+
+test('a snapshot keeps unacknowledged messages to resend, and drops the ones it shows committed', () => {
+  let s = run(snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [] }] }));
+  s = apply(s, { type: 'local.send', interaction_id: 'i1', client_id: 'k1', body: 'one', at: 1 });
+  s = apply(s, { type: 'local.send', interaction_id: 'i1', client_id: 'k2', body: 'two', at: 2 });
+  s = apply(s, snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [msg('m1', 1, { sender: 'agent', client_id: 'k1', body: 'one' })] }] }));
+  assert.deepEqual(unsent(s).map((p) => p.client_id), ['k2']);
+  assert.deepEqual(conversation(s, 'i1').map((m) => m.body), ['one', 'two']);
+});
+
+test('customer typing shows until it stops or the customer\'s message arrives', () => {
+  let s = run(snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [] }] }), { type: 'typing', interaction_id: 'i1', typing: true });
+  assert.equal(s.held.i1.customerTyping, true);
+  s = apply(s, { type: 'message', message: msg('m1', 1) });
+  assert.equal(s.held.i1.customerTyping, false);
+  s = apply(s, { type: 'typing', interaction_id: 'i1', typing: true });
+  s = apply(s, { type: 'typing', interaction_id: 'i1', typing: false });
+  assert.equal(s.held.i1.customerTyping, false);
+});
+
+test('the customer leaving puts the chat in wrap-up; closing it removes it and moves the selection', () => {
+  let s = run(snapshot({ interactions: [
+    { interaction: interaction('i1'), card: card(), messages: [] },
+    { interaction: interaction('i2'), card: card(), messages: [] },
+  ] }));
+  assert.equal(s.selected, 'i1');
+  s = apply(s, { type: 'interaction.updated', interaction: interaction('i1', 'wrap_up') });
+  assert.equal(s.held.i1.interaction.state, 'wrap_up');
+  s = apply(s, { type: 'interaction.updated', interaction: { ...interaction('i1', 'closed'), disposition: 'resolved' } });
+  assert.deepEqual(s.heldOrder, ['i2']);
+  assert.equal(s.selected, 'i2');
+});
+
+test('agent.state follows the router, including a missed offer', () => {
+  const s = run(snapshot(), { type: 'agent.state', state: 'available', reason: null }, { type: 'agent.state', state: 'break', reason: 'missed offer' });
+  assert.deepEqual(s.agentState, { state: 'break', reason: 'missed offer' });
+});
+
+test('note.added reaches every card of that customer, once', () => {
+  const note = { id: 7, customer_id: 'c1', interaction_id: 'i1', agent_id: 'a1', body: 'Prefers email', created_at: 3 };
+  const s = run(
+    snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [] }] }),
+    { type: 'note.added', note },
+    { type: 'note.added', note },
+    { type: 'note.added', note: { ...note, id: 8, customer_id: 'someone-else' } },
+  );
+  assert.deepEqual(s.held.i1.card.notes.map((n) => n.id), [7]);
+});
+
+test('errors are kept, at most five, and can be dismissed', () => {
+  let s = run(snapshot());
+  for (let i = 0; i < 7; i++) s = apply(s, { type: 'error', code: 'bad_request', message: `e${i}` });
+  assert.equal(s.errors.length, 5);
+  assert.equal(s.errors[0].message, 'e2');
+  s = apply(s, { type: 'local.dismiss_error', index: 0 });
+  assert.equal(s.errors[0].message, 'e3');
+});
+
+test('unknown frames and local selection of unknown ids change nothing', () => {
+  const s = run(snapshot());
+  assert.equal(apply(s, { type: 'something.new' }), s);
+  assert.equal(apply(s, { type: 'local.select', interaction_id: 'nope' }), s);
+  assert.equal(apply(s, null), s);
+});
+
+test('mergeMessages never shows one client_id twice', () => {
+  const out = mergeMessages([msg('m1', 1, { client_id: 'same' })], [msg('m1b', 2, { client_id: 'same' }), msg('m3', 3, { client_id: '' }), msg('m4', 4, { client_id: '' })]);
+  assert.deepEqual(out.map((m) => m.id), ['m1', 'm3', 'm4']);
+});
+
+test('the state is never mutated in place', () => {
+  const s0 = run(snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [] }] }));
+  const frozen = JSON.stringify(s0);
+  apply(s0, { type: 'message', message: msg('m1', 1) });
+  apply(s0, { type: 'typing', interaction_id: 'i1', typing: true });
+  apply(s0, { type: 'interaction.updated', interaction: interaction('i1', 'closed') });
+  assert.equal(JSON.stringify(s0), frozen);
+});

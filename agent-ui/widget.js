@@ -1,0 +1,623 @@
+/*
+ * Plugboard chat widget. A website embeds it with one tag:
+ *
+ *   <script src="https://HUB/widget.js" data-queue="Support" async></script>
+ *
+ * Self-contained on purpose (no imports, no framework): it runs on other people's pages. It
+ * finds the hub from its own `src`, draws a launcher and a panel inside an open shadow root (so
+ * the page's CSS and ours never mix), loads HUB/widget.css there, and speaks /ws/chat as
+ * docs/protocol.md describes: hello → ready → pre-chat form → start → chat, or the offline form
+ * when nobody is available.
+ *
+ * What survives a reload or a dropped network lives in localStorage: the conversation's token,
+ * the messages seen (with the last seq, sent as `after` on resume), and an outbox of messages not
+ * yet acknowledged, each with its client_id. On reconnect the widget resumes with
+ * hello {token, after} and resends the outbox; the server stores each client_id once, and the
+ * widget shows each message once (by id, and by client_id for its own).
+ */
+(function () {
+  'use strict';
+
+  var script = document.currentScript ||
+    document.querySelector('script[src*="widget.js"][data-queue]') ||
+    document.querySelector('script[src*="widget.js"]');
+  if (!script || window.__plugboardWidget) return;
+  window.__plugboardWidget = true;
+
+  var src = new URL(script.getAttribute('src'), location.href);
+  var HUB = src.origin;
+  var QUEUE = script.getAttribute('data-queue') || '';
+  var WS_URL = (src.protocol === 'https:' ? 'wss://' : 'ws://') + src.host + '/ws/chat';
+  var STORE_KEY = 'plugboard.chat:' + HUB + ':' + QUEUE;
+  var MAX_KEPT = 200;
+  var TYPING_REFRESH_MS = 3000;
+  var TYPING_IDLE_MS = 2500;
+  var AGENT_TYPING_TIMEOUT_MS = 8000;
+
+  // ---- strings ---------------------------------------------------------------------------
+
+  var STRINGS = {
+    en: {
+      launcher: 'Chat with us',
+      title: 'Chat with us',
+      close: 'Minimise chat',
+      intro: 'Ask us anything. We usually reply within a few minutes.',
+      name: 'Your name',
+      email: 'Email',
+      phone: 'Phone (optional)',
+      message: 'How can we help?',
+      start: 'Start chat',
+      offlineIntro: 'Nobody is available right now. Leave us a message and we will get back to you by email.',
+      offlineSend: 'Send message',
+      offlineReceived: 'Thank you, your message was received. We will reply by email as soon as we can.',
+      waiting: 'Thanks! An agent will be with you shortly.',
+      joined: '{name} joined the chat',
+      chattingWith: 'You are chatting with {name}',
+      agentTyping: '{name} is typing…',
+      someone: 'Agent',
+      you: 'You',
+      placeholder: 'Type a message…',
+      send: 'Send',
+      sending: 'Sending…',
+      notSent: 'Not sent',
+      leave: 'End chat',
+      ended: 'This chat has ended.',
+      newChat: 'Start a new chat',
+      connecting: 'Connecting…',
+      reconnecting: 'Reconnecting…',
+      error: 'Something went wrong. Please try again.',
+    },
+    'zh-CN': {
+      launcher: '在线咨询',
+      title: '在线客服',
+      close: '最小化',
+      intro: '有任何问题都可以问我们，通常几分钟内回复。',
+      name: '您的姓名',
+      email: '邮箱',
+      phone: '电话（可选）',
+      message: '请问有什么可以帮您？',
+      start: '开始咨询',
+      offlineIntro: '目前没有客服在线。请留言，我们会通过邮件回复您。',
+      offlineSend: '提交留言',
+      offlineReceived: '谢谢，我们已收到您的留言，会尽快通过邮件回复您。',
+      waiting: '谢谢！客服马上为您服务。',
+      joined: '{name} 已加入会话',
+      chattingWith: '正在为您服务：{name}',
+      agentTyping: '{name} 正在输入…',
+      someone: '客服',
+      you: '我',
+      placeholder: '输入消息…',
+      send: '发送',
+      sending: '发送中…',
+      notSent: '未发送',
+      leave: '结束会话',
+      ended: '本次会话已结束。',
+      newChat: '开始新的会话',
+      connecting: '正在连接…',
+      reconnecting: '正在重新连接…',
+      error: '出了点问题，请重试。',
+    },
+  };
+  var LOCALE = /^zh/i.test(navigator.language || '') ? 'zh-CN' : 'en';
+  function t(key, params) {
+    var s = STRINGS[LOCALE][key] || STRINGS.en[key] || key;
+    return s.replace(/\{(\w+)\}/g, function (m, k) { return params && k in params ? String(params[k]) : m; });
+  }
+
+  // ---- persistence -----------------------------------------------------------------------
+
+  function emptyStore() {
+    return { token: null, interactionId: null, phase: null, agentName: null, messages: [], outbox: [], open: false };
+  }
+  function load() {
+    try {
+      var raw = localStorage.getItem(STORE_KEY);
+      if (!raw) return emptyStore();
+      var s = JSON.parse(raw);
+      var base = emptyStore();
+      for (var k in base) if (s && k in s) base[k] = s[k];
+      return base;
+    } catch (e) {
+      return emptyStore();
+    }
+  }
+  function save() {
+    try {
+      localStorage.setItem(STORE_KEY, JSON.stringify(store));
+    } catch (e) {
+      // Private mode or a full quota: the chat still works, it just will not survive a reload.
+    }
+  }
+
+  var store = load();
+
+  function newId() {
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
+    return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
+  }
+
+  function lastSeq() {
+    var max = 0;
+    store.messages.forEach(function (m) { if (m.seq > max) max = m.seq; });
+    return max;
+  }
+
+  /** Keep one copy of each message (by id, and by client_id), in seq order; drop acked outbox. */
+  function addMessages(list) {
+    var byId = {};
+    store.messages.forEach(function (m) { byId[m.id] = m; });
+    list.forEach(function (m) {
+      if (m && m.id) byId[m.id] = { id: m.id, seq: m.seq, sender: m.sender, body: m.body, client_id: m.client_id || '', created_at: m.created_at };
+    });
+    var seen = {};
+    store.messages = Object.keys(byId).map(function (k) { return byId[k]; })
+      .sort(function (a, b) { return a.seq - b.seq; })
+      .filter(function (m) {
+        if (!m.client_id) return true;
+        if (seen[m.client_id]) return false;
+        seen[m.client_id] = true;
+        return true;
+      })
+      .slice(-MAX_KEPT);
+    store.outbox = store.outbox.filter(function (p) { return !seen[p.client_id]; });
+    save();
+  }
+
+  // ---- DOM -------------------------------------------------------------------------------
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v == null || v === false) return;
+        if (k === 'text') node.textContent = v;
+        else if (k.slice(0, 2) === 'on') node.addEventListener(k.slice(2), v);
+        else node.setAttribute(k, v === true ? '' : v);
+      });
+    }
+    (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+    return node;
+  }
+
+  var host = el('div', { id: 'plugboard-chat-widget' });
+  var root = host.attachShadow({ mode: 'open' });
+  var frame = el('div', { class: 'pb-root', hidden: true });
+  var link = el('link', { rel: 'stylesheet', href: HUB + '/widget.css' });
+  function reveal() { frame.removeAttribute('hidden'); }
+  link.addEventListener('load', reveal);
+  link.addEventListener('error', reveal);
+  root.appendChild(link);
+  root.appendChild(frame);
+
+  var launcher = el('button', { class: 'pb-launcher', type: 'button', 'data-testid': 'widget-launcher', 'aria-label': t('launcher'), onclick: function () { setOpen(!store.open); } }, [
+    el('span', { class: 'pb-launcher-icon', 'aria-hidden': 'true' }),
+    el('span', { class: 'pb-launcher-text', text: t('launcher') }),
+  ]);
+  var statusLine = el('div', { class: 'pb-status', 'data-testid': 'widget-status', 'aria-live': 'polite' });
+  var headerSub = el('div', { class: 'pb-header-sub', 'data-testid': 'widget-agent' });
+  var body = el('div', { class: 'pb-body' });
+  var panel = el('section', { class: 'pb-panel', role: 'dialog', 'aria-label': t('title'), 'data-testid': 'widget-panel', hidden: true }, [
+    el('header', { class: 'pb-header' }, [
+      el('div', null, [el('div', { class: 'pb-header-title', text: t('title') }), headerSub]),
+      el('button', { class: 'pb-icon-button', type: 'button', 'aria-label': t('close'), title: t('close'), 'data-testid': 'widget-close', onclick: function () { setOpen(false); } }, [el('span', { class: 'pb-minimise', 'aria-hidden': 'true' })]),
+    ]),
+    statusLine,
+    body,
+  ]);
+  frame.appendChild(panel);
+  frame.appendChild(launcher);
+
+  function setOpen(open) {
+    store.open = open;
+    save();
+    if (open) panel.removeAttribute('hidden');
+    else panel.setAttribute('hidden', '');
+    launcher.setAttribute('aria-expanded', open ? 'true' : 'false');
+    launcher.classList.toggle('pb-launcher-open', open);
+    if (open) focusFirst();
+  }
+
+  function focusFirst() {
+    var target = body.querySelector('input, textarea');
+    if (target) setTimeout(function () { target.focus(); }, 0);
+  }
+
+  // ---- views -----------------------------------------------------------------------------
+
+  var ready = null; // the last `ready` frame: {agents_available, queue}
+  var phase = 'connecting'; // connecting | prechat | offline | offline_sent | chat | ended
+  var draft = { name: '', email: '', phone: '', message: '' };
+  var formBusy = false;
+  var agentTyping = false;
+  var agentTypingTimer = null;
+  var messageList = null;
+  var typingLine = null;
+  var composerInput = null;
+
+  function field(name, label, type, required, multiline) {
+    var testPrefix = phase === 'offline' ? 'offline-' : 'prechat-';
+    var attrs = { name: name, required: required, 'data-testid': testPrefix + name };
+    attrs.oninput = function (e) { draft[name] = e.target.value; };
+    var input;
+    if (multiline) {
+      attrs.rows = '3';
+      input = el('textarea', attrs);
+    } else {
+      attrs.type = type;
+      attrs.autocomplete = name === 'name' ? 'name' : name === 'email' ? 'email' : name === 'phone' ? 'tel' : 'off';
+      input = el('input', attrs);
+    }
+    input.value = draft[name] || '';
+    return el('label', { class: 'pb-field' }, [el('span', { text: label }), input]);
+  }
+
+  function renderForm(offline) {
+    var prefix = offline ? 'offline-' : 'prechat-';
+    var form = el('form', { class: 'pb-form', 'data-testid': offline ? 'offline-form' : 'prechat-form', onsubmit: function (e) {
+      e.preventDefault();
+      if (formBusy) return;
+      start(offline);
+    } }, [
+      el('p', { class: offline ? 'pb-intro pb-intro-offline' : 'pb-intro', text: offline ? t('offlineIntro') : t('intro'), 'data-testid': offline ? 'offline-intro' : 'prechat-intro' }),
+      field('name', t('name'), 'text', true),
+      field('email', t('email'), 'email', true),
+      field('phone', t('phone'), 'tel', false),
+      field('message', t('message'), null, offline, true),
+      el('button', { class: 'pb-primary', type: 'submit', 'data-testid': prefix + 'submit', text: offline ? t('offlineSend') : t('start') }),
+    ]);
+    return form;
+  }
+
+  function renderChat() {
+    messageList = el('ol', { class: 'pb-messages', 'data-testid': 'widget-messages', 'aria-live': 'polite' });
+    typingLine = el('div', { class: 'pb-typing', 'data-testid': 'widget-typing' });
+    var children = [messageList, typingLine];
+    if (phase === 'chat') {
+      composerInput = el('textarea', { rows: '1', class: 'pb-input', placeholder: t('placeholder'), 'aria-label': t('placeholder'), 'data-testid': 'widget-input',
+        oninput: onComposerInput,
+        onkeydown: function (e) {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            sendComposer();
+          }
+        } });
+      children.push(el('form', { class: 'pb-composer', onsubmit: function (e) { e.preventDefault(); sendComposer(); } }, [
+        composerInput,
+        el('button', { class: 'pb-primary', type: 'submit', 'data-testid': 'widget-send', text: t('send') }),
+      ]));
+      children.push(el('button', { class: 'pb-link', type: 'button', 'data-testid': 'widget-leave', text: t('leave'), onclick: leave }));
+    } else {
+      composerInput = null;
+      children.push(el('div', { class: 'pb-ended', 'data-testid': 'widget-ended' }, [
+        el('p', { text: t('ended') }),
+        el('button', { class: 'pb-primary', type: 'button', 'data-testid': 'widget-new-chat', text: t('newChat'), onclick: newChat }),
+      ]));
+    }
+    return el('div', { class: 'pb-chat' }, children);
+  }
+
+  function renderMessages() {
+    if (!messageList) return;
+    var items = [];
+    var noticeShown = false;
+    function notice() {
+      noticeShown = true;
+      items.push(el('li', { class: 'pb-note', 'data-testid': 'widget-notice', text: store.agentName ? t('joined', { name: store.agentName }) : t('waiting') }));
+    }
+    store.messages.forEach(function (m) {
+      // Who joined goes just before the agent's first line.
+      if (!noticeShown && m.sender === 'agent') notice();
+      items.push(messageItem(m.sender, m.body, m.id, null));
+    });
+    store.outbox.forEach(function (p) { items.push(messageItem('customer', p.body, null, p.failed ? 'failed' : 'pending')); });
+    if (!noticeShown && phase === 'chat') notice();
+    messageList.textContent = '';
+    items.forEach(function (i) { messageList.appendChild(i); });
+    messageList.scrollTop = messageList.scrollHeight;
+  }
+
+  function messageItem(sender, text, id, pending) {
+    var who = sender === 'customer' ? t('you') : sender === 'agent' ? (store.agentName || t('someone')) : '';
+    return el('li', { class: 'pb-message pb-' + sender + (pending ? ' pb-' + pending : ''), 'data-testid': 'widget-message', 'data-sender': sender, 'data-message-id': id || '' }, [
+      who ? el('span', { class: 'pb-author', text: who }) : null,
+      el('div', { class: 'pb-bubble', text: text }),
+      pending ? el('span', { class: 'pb-meta', text: pending === 'failed' ? t('notSent') : t('sending') }) : null,
+    ]);
+  }
+
+  function renderTyping() {
+    if (!typingLine) return;
+    typingLine.textContent = agentTyping ? t('agentTyping', { name: store.agentName || t('someone') }) : '';
+  }
+
+  function renderHeader() {
+    headerSub.textContent = store.agentName && (phase === 'chat' || phase === 'ended') ? t('chattingWith', { name: store.agentName }) : '';
+  }
+
+  function render() {
+    body.textContent = '';
+    messageList = typingLine = composerInput = null;
+    if (phase === 'connecting') body.appendChild(el('p', { class: 'pb-intro', text: t('connecting') }));
+    else if (phase === 'prechat') body.appendChild(renderForm(false));
+    else if (phase === 'offline') body.appendChild(renderForm(true));
+    else if (phase === 'offline_sent') {
+      body.appendChild(el('div', { class: 'pb-received', 'data-testid': 'offline-received' }, [
+        el('p', { text: t('offlineReceived') }),
+        el('button', { class: 'pb-link', type: 'button', 'data-testid': 'widget-new-chat', text: t('newChat'), onclick: newChat }),
+      ]));
+    } else {
+      body.appendChild(renderChat());
+      renderMessages();
+      renderTyping();
+    }
+    renderHeader();
+    if (store.open) focusFirst();
+  }
+
+  function setPhase(p) {
+    if (phase === p) return;
+    phase = p;
+    if (p === 'chat' || p === 'ended' || p === 'offline_sent') store.phase = p;
+    save();
+    render();
+  }
+
+  function showStatus(text) {
+    statusLine.textContent = text || '';
+    statusLine.classList.toggle('pb-status-on', Boolean(text));
+  }
+
+  // ---- socket ----------------------------------------------------------------------------
+
+  var ws = null;
+  var attempt = 0;
+  var retryTimer = null;
+  var everOpened = false;
+
+  function connect() {
+    clearTimeout(retryTimer);
+    if (ws) return;
+    if (everOpened) showStatus(t('reconnecting'));
+    var sock = new WebSocket(WS_URL);
+    ws = sock;
+    sock.addEventListener('open', function () {
+      attempt = 0;
+      everOpened = true;
+      showStatus('');
+      var hello = { type: 'hello' };
+      if (QUEUE) hello.queue = QUEUE;
+      if (store.token) {
+        hello.token = store.token;
+        hello.after = lastSeq();
+      }
+      sock.send(JSON.stringify(hello));
+    });
+    sock.addEventListener('message', function (ev) {
+      var f;
+      try {
+        f = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      onFrame(f);
+    });
+    sock.addEventListener('close', function () {
+      if (ws !== sock) return; // replaced on purpose (a new chat): its successor is already open
+      ws = null;
+      if (everOpened) showStatus(t('reconnecting'));
+      var delay = Math.min(15000, 500 * Math.pow(2, attempt)) * (0.75 + Math.random() * 0.5);
+      attempt += 1;
+      retryTimer = setTimeout(connect, delay);
+    });
+  }
+
+  window.addEventListener('online', function () {
+    if (!ws) {
+      attempt = 0;
+      connect();
+    }
+  });
+
+  function send(frame) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function flushOutbox() {
+    store.outbox.forEach(function (p) {
+      if (!p.failed) send({ type: 'message', client_id: p.client_id, body: p.body });
+    });
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case 'ready':
+        ready = f;
+        formBusy = false;
+        if (store.token) {
+          // The token no longer opens a conversation: start afresh, keeping nothing unsent.
+          store = emptyStore();
+          store.open = !panel.hasAttribute('hidden');
+          save();
+        }
+        if (store.phase === 'ended' || store.phase === 'offline_sent') {
+          phase = store.phase;
+          render();
+          return;
+        }
+        setPhase(f.agents_available ? 'prechat' : 'offline');
+        return;
+      case 'started':
+        formBusy = false;
+        draft = { name: draft.name, email: draft.email, phone: draft.phone, message: '' };
+        if (f.offline) {
+          // A message left while nobody was there: the reply comes by email, nothing to resume.
+          store.token = null;
+          setPhase('offline_sent');
+          return;
+        }
+        store.token = f.token;
+        store.interactionId = f.interaction_id;
+        if (f.message) addMessages([f.message]);
+        save();
+        setPhase('chat');
+        return;
+      case 'resumed':
+        store.interactionId = f.interaction_id;
+        if (f.agent_name) store.agentName = f.agent_name;
+        addMessages(f.messages || []);
+        var live = f.state === 'queued' || f.state === 'offered' || f.state === 'active';
+        if (live) {
+          phase = 'chat';
+          store.phase = 'chat';
+        } else {
+          store.token = null;
+          phase = store.phase === 'offline_sent' ? 'offline_sent' : 'ended';
+          store.phase = phase;
+        }
+        save();
+        render();
+        if (live) flushOutbox();
+        return;
+      case 'message.ack':
+        addMessages([f.message]);
+        renderMessages();
+        return;
+      case 'message':
+        if (f.message && f.message.sender === 'agent') {
+          agentTyping = false;
+          renderTyping();
+        }
+        addMessages([f.message]);
+        renderMessages();
+        return;
+      case 'typing':
+        agentTyping = Boolean(f.typing);
+        clearTimeout(agentTypingTimer);
+        if (agentTyping) agentTypingTimer = setTimeout(function () { agentTyping = false; renderTyping(); }, AGENT_TYPING_TIMEOUT_MS);
+        renderTyping();
+        return;
+      case 'agent.joined':
+        store.agentName = f.agent_name;
+        save();
+        renderHeader();
+        renderMessages();
+        return;
+      case 'ended':
+        agentTyping = false;
+        store.token = null;
+        store.outbox = [];
+        save();
+        setPhase('ended');
+        return;
+      case 'error':
+        formBusy = false;
+        if (f.ref) {
+          store.outbox.forEach(function (p) { if (p.client_id === f.ref) p.failed = f.code || true; });
+          save();
+          renderMessages();
+        } else {
+          showStatus(f.message || t('error'));
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- actions ---------------------------------------------------------------------------
+
+  function start(offline) {
+    var frame = { type: 'start', name: draft.name.trim(), email: draft.email.trim(), locale: LOCALE };
+    if (draft.phone.trim()) frame.phone = draft.phone.trim();
+    if (draft.message.trim()) {
+      frame.message = draft.message.trim();
+      frame.client_id = newId();
+    }
+    if (offline) frame.offline = true;
+    store.messages = [];
+    store.outbox = [];
+    store.agentName = null;
+    if (send(frame)) {
+      formBusy = true;
+      showStatus('');
+    } else {
+      showStatus(t('reconnecting'));
+    }
+  }
+
+  function sendComposer() {
+    if (!composerInput) return;
+    var text = composerInput.value.trim();
+    if (!text) return;
+    var p = { client_id: newId(), body: text, at: Date.now() };
+    store.outbox.push(p);
+    save();
+    composerInput.value = '';
+    stopTyping();
+    renderMessages();
+    send({ type: 'message', client_id: p.client_id, body: p.body });
+  }
+
+  var typingSentAt = 0;
+  var typingIdle = null;
+  function onComposerInput() {
+    if (!composerInput.value) {
+      stopTyping();
+      return;
+    }
+    var now = Date.now();
+    if (now - typingSentAt > TYPING_REFRESH_MS) {
+      typingSentAt = now;
+      send({ type: 'typing', typing: true });
+    }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingSentAt) {
+      typingSentAt = 0;
+      send({ type: 'typing', typing: false });
+    }
+  }
+
+  function leave() {
+    stopTyping();
+    send({ type: 'leave' });
+  }
+
+  function newChat() {
+    var open = store.open;
+    store = emptyStore();
+    store.open = open;
+    save();
+    phase = 'connecting';
+    if (ready) setPhase(ready.agents_available ? 'prechat' : 'offline');
+    else render();
+    // Start over on a fresh socket: availability may have changed since the last `ready`.
+    var old = ws;
+    ws = null;
+    if (old) old.close();
+    attempt = 0;
+    connect();
+  }
+
+  // ---- boot ------------------------------------------------------------------------------
+
+  function boot() {
+    document.body.appendChild(host);
+    if (store.token && store.phase === 'chat') phase = 'chat';
+    render();
+    setOpen(store.open);
+    connect();
+  }
+
+  if (document.body) boot();
+  else document.addEventListener('DOMContentLoaded', boot);
+})();
