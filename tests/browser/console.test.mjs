@@ -1,0 +1,323 @@
+// End to end, as people use it: the real hub (`plugboard serve --demo` on a free port with a
+// fresh data directory), the agent console and the chat widget in Debian's Chromium.
+//
+// Run: cd tests/browser && npm ci && node --test
+// The hub binary is $PLUGBOARD_BIN, else ../../target/debug/plugboard (cargo build --bin plugboard).
+// PLUGBOARD_URL=http://127.0.0.1:PORT uses a hub that is already running (seeded like --demo)
+// instead of starting one. Screenshots go to tests/browser/artifacts/.
+//
+// Scenario: Bob logs in and goes Available; a visitor opens /demo, fills the widget's pre-chat
+// form and writes a line with HTML in it; Bob gets the offer, accepts, sees the customer card and
+// the line as text; they type and reply both ways; the visitor reloads and the conversation is
+// still there, once; Bob ends the chat and wraps it up; the customer's timeline shows it closed
+// with that disposition.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const BIN = process.env.PLUGBOARD_BIN ? path.resolve(process.env.PLUGBOARD_BIN) : path.resolve(HERE, '../../target/debug/plugboard');
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const IN_CI = process.env.CI === 'true';
+
+const BOB = { email: 'bob@plugboard.example', password: 'plugboard-demo', name: 'Bob Martin' };
+const VISITOR = { name: 'Mia Fischer', email: 'mia.fischer@example.net', phone: '+4915112345678' };
+const OPENING = 'Hello, I need help with my order <b>now</b>';
+const REPLY = 'Happy to help';
+const AFTER_RELOAD = 'Order 4471, it has not arrived';
+
+// Without a browser there is nothing to test: skip on a developer's machine, fail in CI.
+const missingChromium = !existsSync(CHROMIUM);
+if (missingChromium && IN_CI) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (CI=true never skips)`);
+const skip = missingChromium ? `${CHROMIUM} is not installed` : false;
+
+let hub;
+let hubLog = '';
+let base;
+let dataDir;
+let browser;
+let agentCtx;
+let visitorCtx;
+let agent;
+let visitor;
+let interactionId;
+const pageErrors = [];
+
+async function startHub() {
+  if (process.env.PLUGBOARD_URL) {
+    base = process.env.PLUGBOARD_URL.replace(/\/$/, '');
+    return;
+  }
+  if (!existsSync(BIN)) throw new Error(`hub binary not found at ${BIN}: run \`cargo build --bin plugboard\` or set PLUGBOARD_BIN`);
+  dataDir = await mkdtemp(path.join(tmpdir(), 'plugboard-browser-'));
+  hub = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
+  });
+  hub.stderr.on('data', (d) => {
+    // Keep the tail only: enough to explain a failure without drowning it.
+    hubLog = (hubLog + d).slice(-8000);
+  });
+  const exited = new Promise((_, reject) => hub.once('exit', (code) => reject(new Error(`hub exited early (${code}):\n${hubLog}`))));
+  exited.catch(() => {}); // after start-up, an exit is ours (the after hook)
+  const listening = new Promise((resolve) => {
+    createInterface({ input: hub.stdout }).on('line', (line) => {
+      hubLog += `${line}\n`;
+      const m = line.match(/plugboard listening on (http:\/\/\S+)/);
+      if (m) resolve(m[1].replace(/\/$/, ''));
+    });
+  });
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no "plugboard listening on" line within 60 s:\n${hubLog}`)), 60_000);
+  });
+  try {
+    base = await Promise.race([listening, exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  // Ready when /healthz answers 200; polled, never a fixed sleep.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.status === 200) break;
+    } catch {
+      // not accepting yet
+    }
+    if (Date.now() > deadline) throw new Error(`/healthz never answered 200:\n${hubLog}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function watch(page, who) {
+  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`${who}: ${m.text()}`);
+  });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
+}
+
+/** Message texts in the console's open chat (system lines aside). */
+const consoleBodies = () => agent.locator('[data-testid="messages"] [data-testid="message"]:not([data-sender="system"]) [data-testid="message-body"]').allTextContents();
+/** Message texts in the widget (system lines aside). */
+const widgetBodies = () => visitor.locator('[data-testid="widget-messages"] [data-testid="widget-message"]:not([data-sender="system"]) .pb-bubble').allTextContents();
+
+/** A locator for a data-testid whose attribute `attr` equals `value`. */
+const byTestId = (page, id, attr, value) => page.locator(`[data-testid="${id}"][${attr}="${value}"]`);
+
+before(async () => {
+  if (skip) return;
+  await mkdir(ARTIFACTS, { recursive: true });
+  await startHub();
+  browser = await (await import('playwright-core')).chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  agentCtx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
+  visitorCtx = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' });
+  agentCtx.setDefaultTimeout(15_000);
+  visitorCtx.setDefaultTimeout(15_000);
+  agent = await agentCtx.newPage();
+  visitor = await visitorCtx.newPage();
+  watch(agent, 'console');
+  watch(visitor, 'widget');
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  if (hub && hub.exitCode === null) {
+    const gone = new Promise((r) => hub.once('exit', r));
+    hub.kill('SIGTERM');
+    const timer = setTimeout(() => hub.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+test('the console and the demo page are served under the strict CSP', { skip }, async () => {
+  const res = await fetch(`${base}/`);
+  assert.equal(res.status, 200);
+  const csp = res.headers.get('content-security-policy') || '';
+  assert.match(csp, /default-src 'self'/, `CSP was: ${csp}`);
+  assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/, `CSP was: ${csp}`);
+  const demo = await fetch(`${base}/demo`);
+  assert.equal(demo.status, 200);
+  assert.match(await demo.text(), /<script src="\/widget\.js" data-queue="Support" async><\/script>/);
+});
+
+test('Bob logs in and goes Available', { skip }, async () => {
+  await agent.goto(`${base}/`);
+  await agent.getByTestId('login-email').fill(BOB.email);
+  await agent.getByTestId('login-password').fill(BOB.password);
+  await agent.getByTestId('login-submit').click();
+  await agent.locator('[data-testid="connection-status"].connection-open').waitFor();
+  // Agents start Offline on a fresh hub (a hub given by PLUGBOARD_URL may remember otherwise).
+  if (!process.env.PLUGBOARD_URL) await byTestId(agent, 'state-current', 'data-state', 'offline').waitFor();
+  assert.equal(await agent.getByTestId('agent-name').textContent(), BOB.name);
+  await agent.getByTestId('state-available').click();
+  await byTestId(agent, 'state-current', 'data-state', 'available').waitFor();
+});
+
+test('a visitor starts a chat from the widget on /demo', { skip }, async () => {
+  await visitor.goto(`${base}/demo`);
+  await visitor.getByTestId('widget-launcher').click();
+  await visitor.getByTestId('prechat-form').waitFor();
+  await visitor.getByTestId('prechat-name').fill(VISITOR.name);
+  await visitor.getByTestId('prechat-email').fill(VISITOR.email);
+  await visitor.getByTestId('prechat-phone').fill(VISITOR.phone);
+  await visitor.getByTestId('prechat-message').fill(OPENING);
+  await visitor.getByTestId('prechat-submit').click();
+  await byTestId(visitor, 'widget-message', 'data-sender', 'customer').filter({ hasText: OPENING }).waitFor();
+});
+
+test('Bob sees the offer and accepts it; the card and the message are shown as text', { skip }, async () => {
+  const offer = agent.getByTestId('offer-card');
+  await offer.waitFor();
+  interactionId = await offer.getAttribute('data-interaction-id');
+  assert.ok(interactionId, 'the offer names its interaction');
+  assert.equal(await offer.getByTestId('offer-customer').textContent(), VISITOR.name);
+  assert.equal(await offer.getByTestId('offer-queue').textContent(), 'Support');
+  assert.equal(await offer.getByTestId('offer-preview').textContent(), OPENING);
+  assert.match(await offer.getByTestId('offer-countdown').textContent(), /^\d+s$/);
+  await shot(agent, 'console-offer');
+  await offer.getByTestId('offer-accept').click();
+
+  await byTestId(agent, 'chat-pane', 'data-interaction-id', interactionId).waitFor();
+  await agent.getByTestId('offer-card').waitFor({ state: 'detached' });
+  assert.equal(await agent.getByTestId('card-name').textContent(), VISITOR.name);
+  assert.equal(await agent.getByTestId('card-email').textContent(), VISITOR.email);
+  assert.deepEqual(await consoleBodies(), [OPENING], 'the literal <b> text, once');
+  assert.equal(await agent.getByTestId('messages').locator('b').count(), 0, 'no <b> element: the body is text, not HTML');
+  // The widget learns who joined.
+  await visitor.getByTestId('widget-agent').filter({ hasText: 'Bob' }).waitFor();
+  // The phone typed in E.164 comes back as it was typed.
+  assert.equal(await agent.getByTestId('card-phone').textContent(), VISITOR.phone);
+});
+
+test('typing shows on both sides', { skip }, async () => {
+  await visitor.getByTestId('widget-input').pressSequentially('Are you th', { delay: 20 });
+  await agent.getByTestId('typing-indicator').waitFor();
+  await agent.getByTestId('composer-input').pressSequentially('One mo', { delay: 20 });
+  await visitor.getByTestId('widget-typing').filter({ hasText: 'typing' }).waitFor();
+  await visitor.getByTestId('widget-input').fill('');
+  await agent.getByTestId('composer-input').fill('');
+});
+
+test('Bob replies with Enter and the widget shows the reply', { skip }, async () => {
+  await agent.getByTestId('composer-input').fill(REPLY);
+  await agent.getByTestId('composer-input').press('Enter');
+  await byTestId(visitor, 'widget-message', 'data-sender', 'agent').filter({ hasText: REPLY }).waitFor();
+  // In the console the reply is committed (no longer pending) and shown once.
+  await agent.locator('[data-testid="message"][data-sender="agent"]:not(.pending)').filter({ hasText: REPLY }).waitFor();
+  assert.deepEqual(await consoleBodies(), [OPENING, REPLY]);
+  assert.equal(await agent.getByTestId('composer-input').inputValue(), '', 'Enter sent and cleared the composer');
+  await shot(agent, 'console-chat');
+  await shot(visitor, 'widget-chat');
+});
+
+test('a reload of the widget page keeps the conversation, with nothing twice', { skip }, async () => {
+  await visitor.reload();
+  const messages = visitor.getByTestId('widget-messages').getByTestId('widget-message');
+  await messages.filter({ hasText: REPLY }).waitFor();
+  assert.deepEqual(await widgetBodies(), [OPENING, REPLY]);
+  // The resumed conversation is live: a new line reaches Bob, once, and the widget shows it once.
+  await visitor.getByTestId('widget-input').fill(AFTER_RELOAD);
+  await visitor.getByTestId('widget-input').press('Enter');
+  await agent.getByTestId('messages').getByTestId('message-body').filter({ hasText: AFTER_RELOAD }).waitFor();
+  await visitor.locator('[data-testid="widget-message"]:not(.pb-pending)').filter({ hasText: AFTER_RELOAD }).waitFor();
+  assert.deepEqual(await widgetBodies(), [OPENING, REPLY, AFTER_RELOAD]);
+  assert.deepEqual(await consoleBodies(), [OPENING, REPLY, AFTER_RELOAD]);
+  await shot(visitor, 'widget-after-reload');
+});
+
+test('Bob ends the chat and wraps it up with a disposition', { skip }, async () => {
+  await agent.getByTestId('end-chat').click();
+  await agent.getByTestId('wrapup-form').waitFor();
+  await visitor.getByTestId('widget-ended').waitFor();
+  await agent.getByTestId('wrapup-disposition').selectOption('resolved');
+  await agent.getByTestId('wrapup-note').fill('Found the parcel at the depot');
+  await shot(agent, 'console-wrapup');
+  await agent.getByTestId('wrapup-submit').click();
+  await agent.getByTestId('chat-pane').waitFor({ state: 'detached' });
+  await agent.getByTestId('no-chat').waitFor();
+  await shot(visitor, 'widget-ended');
+});
+
+test('the customer\'s timeline shows the interaction closed with that disposition', { skip }, async () => {
+  await agent.getByTestId('nav-customers').click();
+  await agent.getByTestId('customer-search-input').fill(VISITOR.email);
+  await agent.getByTestId('customer-search-submit').click();
+  await agent.getByTestId('customer-result').filter({ hasText: VISITOR.name }).click();
+  const entry = byTestId(agent, 'timeline-entry', 'data-interaction-id', interactionId);
+  await entry.waitFor();
+  assert.equal(await entry.getAttribute('data-state'), 'closed');
+  assert.equal(await entry.getAttribute('data-disposition'), 'resolved');
+  assert.equal(await entry.getByTestId('timeline-disposition').textContent(), 'Resolved');
+  await entry.getByTestId('timeline-toggle').click();
+  await shot(agent, 'console-timeline');
+
+  // The same through REST, with the console's own session.
+  const customerId = await agent.getByTestId('customer-profile').getAttribute('data-customer-id');
+  const timeline = await agent.evaluate(async (id) => {
+    const res = await fetch(`/api/v1/customers/${id}/timeline`, { headers: { Authorization: `Bearer ${sessionStorage.getItem('plugboard.token')}` } });
+    return res.json();
+  }, customerId);
+  const found = timeline.entries.find((e) => e.interaction.id === interactionId);
+  assert.ok(found, 'the interaction is on the timeline');
+  assert.equal(found.interaction.state, 'closed');
+  assert.equal(found.interaction.disposition, 'resolved');
+  assert.deepEqual(found.messages.filter((m) => m.sender !== 'system').map((m) => m.body), [OPENING, REPLY, AFTER_RELOAD], 'each message stored once');
+});
+
+test('Bob switches the console to Chinese; it stays so after a reload (his profile)', { skip }, async () => {
+  await agent.getByTestId('nav-workspace').click();
+  await agent.getByTestId('locale-select').selectOption('zh-CN');
+  await agent.getByTestId('nav-workspace').filter({ hasText: '工作台' }).waitFor();
+  await agent.waitForResponse((r) => r.url().endsWith('/api/v1/me') && r.request().method() === 'PATCH').catch(() => {});
+  await agent.reload();
+  await agent.getByTestId('state-available').filter({ hasText: '空闲' }).waitFor();
+  assert.equal(await agent.locator('html').getAttribute('lang'), 'zh-CN');
+  await shot(agent, 'console-zh-CN');
+  await agent.getByTestId('locale-select').selectOption('en');
+  await agent.getByTestId('nav-workspace').filter({ hasText: 'Workspace' }).waitFor();
+});
+
+test('with nobody available the widget takes a message instead', { skip }, async () => {
+  await agent.getByTestId('state-offline').click();
+  await byTestId(agent, 'state-current', 'data-state', 'offline').waitFor();
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' });
+  try {
+    const page = await ctx.newPage();
+    watch(page, 'offline widget');
+    await page.goto(`${base}/demo`);
+    await page.getByTestId('widget-launcher').click();
+    await page.getByTestId('offline-form').waitFor();
+    assert.match(await page.getByTestId('offline-intro').textContent(), /Nobody is available/);
+    await page.getByTestId('offline-name').fill('Ola Nordmann');
+    await page.getByTestId('offline-email').fill('ola@example.no');
+    await page.getByTestId('offline-message').fill('Please call me back about my invoice');
+    await page.getByTestId('offline-submit').click();
+    await page.getByTestId('offline-received').waitFor();
+    await shot(page, 'widget-offline-received');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('no page logged an error (CSP violations included)', { skip }, () => {
+  assert.deepEqual(pageErrors, []);
+});

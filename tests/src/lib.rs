@@ -1,0 +1,236 @@
+//! Drives the real `plugboard` binary the way its users do: starts it on a free port with its own
+//! data directory, logs agents in over REST, and talks websockets as the console and the widget.
+//! Shared by the end-to-end tests and the load generator.
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const DEMO_PASSWORD: &str = "plugboard-demo";
+
+/// The built binary: `$PLUGBOARD_BIN`, else `target/debug/plugboard` of this workspace.
+pub fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("PLUGBOARD_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug/plugboard")
+}
+
+/// A running hub; killed when dropped.
+pub struct Hub {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+}
+
+impl Hub {
+    /// Starts `plugboard serve --demo` on a free port in `data_dir`, with extra environment.
+    pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Result<Hub> {
+        let bin = binary();
+        if !bin.exists() {
+            bail!(
+                "{} is missing: run `cargo build --bin plugboard` first",
+                bin.display()
+            );
+        }
+        let mut command = Command::new(&bin);
+        command
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env(
+                "RUST_LOG",
+                std::env::var("PLUGBOARD_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        // The hub prints its address once it listens; keep draining stdout afterwards.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("plugboard listening on ") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+            .await?
+            .context("the hub did not say where it listens")?;
+        let hub = Hub {
+            child,
+            base,
+            data_dir: data_dir.to_path_buf(),
+        };
+        hub.wait_healthy().await?;
+        Ok(hub)
+    }
+
+    async fn wait_healthy(&self) -> Result<()> {
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(r) = client.get(format!("{}/healthz", self.base)).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the hub never became healthy")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `kill -9`: no chance to flush or say goodbye.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{}", self.base.replacen("http", "ws", 1), path)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<String> {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?;
+        let status = r.status();
+        let body: Value = r.json().await?;
+        if !status.is_success() {
+            bail!("login {email}: {status} {body}");
+        }
+        Ok(body["token"].as_str().context("no token")?.to_string())
+    }
+
+    /// A REST call with a bearer token; answers (status, body).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1{}", self.base, path);
+        let mut request = client.request(method.parse()?, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let r = request.send().await?;
+        let status = r.status().as_u16();
+        let text = r.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    pub async fn agent(&self, email: &str) -> Result<Socket> {
+        let token = self.login(email, DEMO_PASSWORD).await?;
+        let mut socket = Socket::connect(&self.ws_url("/ws/agent")).await?;
+        socket.send(json!({"type": "auth", "token": token})).await?;
+        socket.expect("snapshot").await?;
+        Ok(socket)
+    }
+
+    pub async fn widget(&self) -> Result<Socket> {
+        Socket::connect(&self.ws_url("/ws/chat")).await
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A websocket client speaking the hub's JSON frames.
+pub struct Socket {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+pub const WAIT: Duration = Duration::from_secs(15);
+
+impl Socket {
+    pub async fn connect(url: &str) -> Result<Socket> {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .with_context(|| format!("connecting {url}"))?;
+        Ok(Socket { ws })
+    }
+
+    pub async fn send(&mut self, frame: Value) -> Result<()> {
+        self.send_text(frame.to_string()).await
+    }
+
+    pub async fn send_text(&mut self, text: String) -> Result<()> {
+        self.ws.send(WsMessage::Text(text.into())).await?;
+        Ok(())
+    }
+
+    /// The next JSON frame, waiting at most `WAIT`.
+    pub async fn recv(&mut self) -> Result<Value> {
+        self.recv_within(WAIT).await
+    }
+
+    pub async fn recv_within(&mut self, wait: Duration) -> Result<Value> {
+        loop {
+            let message = tokio::time::timeout(wait, self.ws.next())
+                .await
+                .map_err(|_| anyhow!("no frame within {wait:?}"))?
+                .ok_or_else(|| anyhow!("socket closed"))??;
+            match message {
+                WsMessage::Text(text) => return Ok(serde_json::from_str(text.as_str())?),
+                WsMessage::Close(_) => bail!("socket closed"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one of type `kind` arrives (an `error` frame fails unless expected).
+    pub async fn expect(&mut self, kind: &str) -> Result<Value> {
+        loop {
+            let frame = self.recv().await?;
+            if frame["type"] == kind {
+                return Ok(frame);
+            }
+            if frame["type"] == "error" {
+                bail!("expected {kind}, got error {frame}");
+            }
+        }
+    }
+
+    /// Whether a frame of type `kind` arrives within `wait` (others are skipped).
+    pub async fn gets_within(&mut self, kind: &str, wait: Duration) -> Option<Value> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let left = until.checked_duration_since(tokio::time::Instant::now())?;
+            match self.recv_within(left).await {
+                Ok(frame) if frame["type"] == kind => return Some(frame),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+}

@@ -1,0 +1,450 @@
+//! End to end: the real binary, one customer's widget and two agents' consoles, as users use them.
+
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn hub() -> (Hub, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    (hub, dir)
+}
+
+/// Makes the Support queue's offers time out after `secs` seconds.
+async fn set_offer_timeout(hub: &Hub, secs: u32) {
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, queues) = hub.call("GET", "/queues", Some(&admin), None).await.unwrap();
+    let mut support = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "Support")
+        .unwrap()
+        .clone();
+    support["offer_timeout_secs"] = json!(secs);
+    let id = support["id"].as_str().unwrap().to_string();
+    let (status, body) = hub
+        .call("PUT", &format!("/queues/{id}"), Some(&admin), Some(support))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn available(agent: &mut Socket) {
+    agent
+        .send(json!({"type": "state.set", "state": "available"}))
+        .await
+        .unwrap();
+    let state = agent.expect("agent.state").await.unwrap();
+    assert_eq!(state["state"], "available");
+}
+
+async fn start_chat(widget: &mut Socket, name: &str, email: &str, message: &str) -> Value {
+    widget
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    let ready = widget.expect("ready").await.unwrap();
+    assert_eq!(ready["queue"], "Support");
+    widget
+        .send(json!({"type": "start", "name": name, "email": email, "message": message, "client_id": "c0"}))
+        .await
+        .unwrap();
+    widget.expect("started").await.unwrap()
+}
+
+#[tokio::test]
+async fn a_chat_goes_to_the_longest_idle_agent_moves_on_when_missed_and_lands_on_the_timeline() {
+    let (hub, _dir) = hub().await;
+    set_offer_timeout(&hub, 2).await;
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    // Dana has been idle longer: she became available first.
+    available(&mut dana).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    available(&mut bob).await;
+
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(
+        &mut widget,
+        "Wang Fang",
+        "Wang.Fang@Example.com",
+        "Where is my parcel?",
+    )
+    .await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    assert_eq!(started["message"]["body"], "Where is my parcel?");
+
+    // 1. Offered to Dana, with the screen pop.
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    assert_eq!(offer["card"]["customer"]["name"], "Wang Fang");
+    assert_eq!(offer["card"]["customer"]["email"], "wang.fang@example.com");
+    assert_eq!(offer["preview"][0]["body"], "Where is my parcel?");
+    assert!(
+        bob.gets_within("offer", Duration::from_millis(300))
+            .await
+            .is_none(),
+        "offered to two agents at once"
+    );
+
+    // 2. Dana lets it ring out: she is put on a break and it moves to Bob.
+    let revoked = dana.expect("offer.revoked").await.unwrap();
+    assert_eq!(revoked["reason"], "timed_out");
+    let state = dana.expect("agent.state").await.unwrap();
+    assert_eq!(
+        (state["state"].as_str(), state["reason"].as_str()),
+        (Some("break"), Some("missed offer"))
+    );
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+
+    // 3. Bob declines; nobody else is available, so it waits until Dana is back.
+    bob.send(json!({"type": "offer.decline", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    assert_eq!(bob.expect("offer.revoked").await.unwrap()["reason"], "declined");
+    available(&mut dana).await;
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    dana.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    let held = dana.expect("interaction.assigned").await.unwrap();
+    assert_eq!(held["interaction"]["state"], "active");
+    assert_eq!(held["messages"][0]["body"], "Where is my parcel?");
+    assert_eq!(
+        widget.expect("agent.joined").await.unwrap()["agent_name"],
+        "Dana Silva"
+    );
+
+    // 4. Messages both ways, each acked after commit, typing relayed.
+    widget
+        .send(json!({"type": "typing", "typing": true}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect("typing").await.unwrap()["typing"], true);
+    widget
+        .send(json!({"type": "message", "client_id": "c1", "body": "Order 42, <b>urgent</b>"}))
+        .await
+        .unwrap();
+    let ack = widget.expect("message.ack").await.unwrap();
+    assert_eq!(
+        (ack["client_id"].as_str(), ack["message"]["seq"].as_i64()),
+        (Some("c1"), Some(2))
+    );
+    let got = dana.expect("message").await.unwrap();
+    assert_eq!(
+        got["message"]["body"], "Order 42, <b>urgent</b>",
+        "stored and relayed verbatim, as text"
+    );
+    dana.send(json!({"type": "message", "interaction_id": interaction, "client_id": "a1", "body": "It ships today."}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect("message.ack").await.unwrap()["message"]["seq"], 3);
+    // Every console of Dana's (other tabs too) sees her own message.
+    assert_eq!(dana.expect("message").await.unwrap()["message"]["seq"], 3);
+    let reply = widget.expect("message").await.unwrap();
+    assert_eq!(
+        (
+            reply["message"]["body"].as_str(),
+            reply["message"]["sender"].as_str()
+        ),
+        (Some("It ships today."), Some("agent"))
+    );
+
+    // A resend of the same client id is acked again but stored once.
+    widget
+        .send(json!({"type": "message", "client_id": "c1", "body": "Order 42, <b>urgent</b>"}))
+        .await
+        .unwrap();
+    assert_eq!(widget.expect("message.ack").await.unwrap()["message"]["seq"], 2);
+    assert!(
+        dana.gets_within("message", Duration::from_millis(300))
+            .await
+            .is_none(),
+        "a resend was shown twice"
+    );
+
+    // Bob cannot write into Dana's chat.
+    bob.send(json!({"type": "message", "interaction_id": interaction, "client_id": "x", "body": "hi"}))
+        .await
+        .unwrap();
+    assert_eq!(bob.expect("error").await.unwrap()["code"], "forbidden");
+
+    // 5. Dana ends and wraps up; the contact is on the customer's timeline.
+    dana.send(json!({"type": "interaction.end", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    assert_eq!(
+        dana.expect("interaction.updated").await.unwrap()["interaction"]["state"],
+        "wrap_up"
+    );
+    widget.expect("ended").await.unwrap();
+    dana.send(json!({"type": "wrap_up", "interaction_id": interaction, "disposition": "nope"}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect("error").await.unwrap()["code"], "bad_request");
+    dana.send(json!({"type": "wrap_up", "interaction_id": interaction, "disposition": "resolved", "note": "Shipping date given"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        dana.expect("interaction.updated").await.unwrap()["interaction"]["state"],
+        "closed"
+    );
+
+    let token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, found) = hub
+        .call("GET", "/customers?q=WANG.FANG@example.com", Some(&token), None)
+        .await
+        .unwrap();
+    let customer = found[0]["id"].as_str().unwrap().to_string();
+    let (status, timeline) = hub
+        .call(
+            "GET",
+            &format!("/customers/{customer}/timeline"),
+            Some(&token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let entry = &timeline["entries"][0];
+    assert_eq!(entry["interaction"]["state"], "closed");
+    assert_eq!(entry["interaction"]["disposition"], "resolved");
+    assert_eq!(entry["interaction"]["wrap_up_note"], "Shipping date given");
+    let bodies: Vec<&str> = entry["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            "Where is my parcel?",
+            "Order 42, <b>urgent</b>",
+            "It ships today."
+        ]
+    );
+    let events: Vec<&str> = entry["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "interaction.queued",
+            "interaction.offered",
+            "interaction.offer_timed_out",
+            "interaction.offered",
+            "interaction.declined",
+            "interaction.offered",
+            "interaction.accepted",
+            "interaction.ended",
+            "interaction.wrapped_up"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_widget_resumes_its_conversation_and_nothing_else() {
+    let (hub, _dir) = hub().await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Ana", "ana@example.com", "first").await;
+    let token = started["token"].as_str().unwrap().to_string();
+    widget
+        .send(json!({"type": "message", "client_id": "m2", "body": "second"}))
+        .await
+        .unwrap();
+    widget.expect("message.ack").await.unwrap();
+    drop(widget);
+
+    // A reload: resume with the token, asking for what came after seq 1.
+    let mut again = hub.widget().await.unwrap();
+    again
+        .send(json!({"type": "hello", "token": token, "after": 1}))
+        .await
+        .unwrap();
+    let resumed = again.expect("resumed").await.unwrap();
+    assert_eq!(resumed["state"], "queued");
+    let bodies: Vec<&str> = resumed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["second"]);
+
+    // A made-up token opens nothing.
+    let mut stranger = hub.widget().await.unwrap();
+    stranger
+        .send(json!({"type": "hello", "token": "not-a-token"}))
+        .await
+        .unwrap();
+    assert_eq!(stranger.expect("ready").await.unwrap()["agents_available"], false);
+    stranger
+        .send(json!({"type": "message", "client_id": "z", "body": "hello?"}))
+        .await
+        .unwrap();
+    assert_eq!(stranger.expect("error").await.unwrap()["code"], "bad_request");
+
+    // The customer leaves while queued: the interaction is abandoned.
+    again.send(json!({"type": "leave"})).await.unwrap();
+    again.expect("ended").await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = started["interaction_id"].as_str().unwrap();
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{id}"), Some(&admin), None)
+        .await
+        .unwrap();
+    assert_eq!(detail["interaction"]["state"], "abandoned");
+    assert!(detail["events"].as_array().unwrap().last().unwrap()["data"]["wait_ms"].is_i64());
+}
+
+#[tokio::test]
+async fn with_nobody_available_the_widget_takes_an_offline_message_into_the_queue() {
+    let (hub, _dir) = hub().await;
+    let mut widget = hub.widget().await.unwrap();
+    widget
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    assert_eq!(widget.expect("ready").await.unwrap()["agents_available"], false);
+    widget
+        .send(json!({"type": "start", "name": "Night Owl", "email": "owl@example.com", "offline": true, "message": "Call me back tomorrow"}))
+        .await
+        .unwrap();
+    let started = widget.expect("started").await.unwrap();
+    assert_eq!(started["offline"], true);
+
+    // It waits in the queue and is offered once someone comes in.
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["offline"], true);
+    assert_eq!(offer["preview"][0]["body"], "Call me back tomorrow");
+}
+
+#[tokio::test]
+async fn bad_input_gets_an_error_and_hurts_nobody() {
+    let (hub, _dir) = hub().await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Eve", "eve@example.com", "hi").await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    bob.expect("offer").await.unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+
+    // Malformed JSON, unknown types, missing fields: an error frame, the socket lives on.
+    widget.send_text("{not json".into()).await.unwrap();
+    assert_eq!(widget.expect("error").await.unwrap()["code"], "bad_request");
+    widget.send(json!({"type": "launch_missiles"})).await.unwrap();
+    assert_eq!(widget.expect("error").await.unwrap()["code"], "bad_request");
+    bob.send(json!({"type": "message", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    assert_eq!(bob.expect("error").await.unwrap()["code"], "bad_request");
+
+    // Over 64 KiB: refused with a clear error, carrying the client id.
+    let huge = "x".repeat(64 * 1024 + 1);
+    widget
+        .send(json!({"type": "message", "client_id": "big", "body": huge}))
+        .await
+        .unwrap();
+    let error = widget.expect("error").await.unwrap();
+    assert_eq!(
+        (error["code"].as_str(), error["ref"].as_str()),
+        (Some("too_large"), Some("big"))
+    );
+
+    // And everything still works for both.
+    widget
+        .send(json!({"type": "message", "client_id": "ok", "body": "<script>alert(1)</script>"}))
+        .await
+        .unwrap();
+    widget.expect("message.ack").await.unwrap();
+    assert_eq!(
+        bob.expect("message").await.unwrap()["message"]["body"],
+        "<script>alert(1)</script>"
+    );
+
+    // An agent socket that does not authenticate first is turned away.
+    let mut anonymous = Socket::connect(&hub.ws_url("/ws/agent")).await.unwrap();
+    anonymous
+        .send(json!({"type": "state.set", "state": "available"}))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.expect("error").await.unwrap()["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn rest_refuses_strangers_and_the_wrong_role() {
+    let (hub, _dir) = hub().await;
+    assert_eq!(hub.call("GET", "/queues", None, None).await.unwrap().0, 401);
+    assert_eq!(
+        hub.call("GET", "/queues", Some("forged"), None).await.unwrap().0,
+        401
+    );
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(hub.call("GET", "/queues", Some(&bob), None).await.unwrap().0, 200);
+    let (status, body) = hub
+        .call("POST", "/queues", Some(&bob), Some(json!({"name": "Mine"})))
+        .await
+        .unwrap();
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(hub.call("GET", "/agents", Some(&bob), None).await.unwrap().0, 403);
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(hub.call("GET", "/agents", Some(&sam), None).await.unwrap().0, 200);
+    assert_eq!(
+        hub.call("GET", "/queues/stats", Some(&sam), None)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, body) = hub
+        .call("POST", "/queues", Some(&admin), Some(json!({"name": 7})))
+        .await
+        .unwrap();
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    let (status, _) = hub
+        .call("POST", "/queues", Some(&admin), Some(json!({"name": "Billing"})))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = hub
+        .call("POST", "/queues", Some(&admin), Some(json!({"name": "Billing"})))
+        .await
+        .unwrap();
+    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")));
+    let (status, openapi) = hub.call("GET", "/openapi.json", None, None).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        openapi["paths"]["/api/v1/customers/{id}/timeline"].is_object(),
+        "{}",
+        openapi["paths"]
+    );
+}
+
+#[tokio::test]
+async fn login_attempts_are_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "5")])
+        .await
+        .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let body = json!({"email": "bob@plugboard.example", "password": "guess-guess"});
+        statuses.push(hub.call("POST", "/auth/login", None, Some(body)).await.unwrap().0);
+    }
+    assert_eq!(statuses[..5], [401; 5]);
+    assert_eq!(statuses[5..], [429; 2]);
+}
