@@ -14,6 +14,26 @@ use std::marker::PhantomData;
 
 pub const MIN_PASSWORD_LEN: usize = 8;
 
+/// Hashes running at once: each takes 19 MiB and a core for tens of milliseconds, so a burst of
+/// logins queues here instead of taking the machine.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// `hash_password` off the async threads, at most `HASHING` at a time.
+pub async fn hash_password_async(password: String) -> anyhow::Result<String> {
+    let _permit = HASHING.acquire().await?;
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// `verify_password` off the async threads, at most `HASHING` at a time.
+pub async fn verify_password_async(password: String, phc: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else { return false };
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false)
+}
+
+/// A hash no password matches, checked against when the login names nobody.
+pub static UNKNOWN_USER_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&random_password()).unwrap_or_default());
+
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes())

@@ -38,10 +38,7 @@ pub async fn seed(store: &DynStore) -> anyhow::Result<()> {
         .await
         .context("creating the Support queue")?;
 
-    let hash = {
-        let password = PASSWORD.to_string();
-        tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??
-    };
+    let hash = auth::hash_password_async(PASSWORD.to_string()).await?;
     let people: [(&str, &str, Role, &str, &[(&str, u8)]); 6] = [
         ("alice", "Alice Wong", Role::Agent, "en", &[("sales", 5)]),
         ("bob", "Bob Martin", Role::Agent, "en", &[("support", 5)]),

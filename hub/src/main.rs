@@ -54,8 +54,23 @@ enum AdminCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Password hashing allocates 19 MiB a time; glibc's adaptive mmap threshold would keep each of
+/// those in a per-thread arena for good (20 concurrent logins measured at 414 MiB of RSS). A fixed
+/// threshold sends every large buffer straight back to the system when freed.
+fn return_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning and is called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    return_large_allocations();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

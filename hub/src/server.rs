@@ -34,11 +34,7 @@ pub async fn create_admin(
         password.chars().count() >= auth::MIN_PASSWORD_LEN,
         "the password is too short"
     );
-    let hash = tokio::task::spawn_blocking({
-        let password = password.clone();
-        move || auth::hash_password(&password)
-    })
-    .await??;
+    let hash = auth::hash_password_async(password.clone()).await?;
     let agent = NewAgent {
         email: email.trim().to_lowercase(),
         name: name.into(),

@@ -102,14 +102,14 @@ async fn login(
     }
     let (agent, hash) = match state.store.agent_by_email(req.email.trim()).await {
         Ok(found) => found,
-        Err(StoreError::NotFound) => return Err(ApiError::Unauthorized),
+        Err(StoreError::NotFound) => {
+            // Take as long as a wrong password would, so logins don't tell which emails exist.
+            auth::verify_password_async(req.password, auth::UNKNOWN_USER_HASH.clone()).await;
+            return Err(ApiError::Unauthorized);
+        }
         Err(e) => return Err(e.into()),
     };
-    let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if !ok {
+    if !auth::verify_password_async(req.password, hash).await {
         return Err(ApiError::Unauthorized);
     }
     let (token, token_hash) = auth::new_token();
@@ -298,10 +298,7 @@ fn check_password(password: &str) -> Result<(), ApiError> {
 }
 
 async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    auth::hash_password_async(password).await.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Create a console user (agent, supervisor or admin).

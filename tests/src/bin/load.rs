@@ -230,8 +230,9 @@ async fn main() -> Result<()> {
         peak,
         cpu / elapsed * 100.0
     );
+    drop(hub); // the last handle: stops the hub
     std::fs::remove_dir_all(&dir).ok();
-    std::process::exit(0);
+    Ok(())
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf> {
