@@ -26,8 +26,12 @@ pub async fn hash_password_async(password: String) -> anyhow::Result<String> {
 
 /// `verify_password` off the async threads, at most `HASHING` at a time.
 pub async fn verify_password_async(password: String, phc: String) -> bool {
-    let Ok(_permit) = HASHING.acquire().await else { return false };
-    tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false)
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .unwrap_or(false)
 }
 
 /// A hash no password matches, checked against when the login names nobody.

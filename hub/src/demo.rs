@@ -39,7 +39,14 @@ pub async fn seed(store: &DynStore) -> anyhow::Result<()> {
         .context("creating the Support queue")?;
 
     let hash = auth::hash_password_async(PASSWORD.to_string()).await?;
-    let people: [(&str, &str, Role, &str, &[(&str, u8)]); 6] = [
+    type Person = (
+        &'static str,
+        &'static str,
+        Role,
+        &'static str,
+        &'static [(&'static str, u8)],
+    );
+    let people: [Person; 6] = [
         ("alice", "Alice Wong", Role::Agent, "en", &[("sales", 5)]),
         ("bob", "Bob Martin", Role::Agent, "en", &[("support", 5)]),
         (

@@ -389,7 +389,7 @@ impl Task {
     }
 
     fn router(&mut self, account: AccountId) -> &mut Router {
-        self.routers.entry(account).or_insert_with(Router::new)
+        self.routers.entry(account).or_default()
     }
 
     fn holder(&self, id: InteractionId) -> Option<AgentId> {

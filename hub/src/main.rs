@@ -67,7 +67,10 @@ fn return_large_allocations() {
 
 fn main() -> anyhow::Result<()> {
     return_large_allocations();
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -298,7 +298,9 @@ fn check_password(password: &str) -> Result<(), ApiError> {
 }
 
 async fn hash(password: String) -> Result<String, ApiError> {
-    auth::hash_password_async(password).await.map_err(|e| ApiError::Internal(e.to_string()))
+    auth::hash_password_async(password)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Create a console user (agent, supervisor or admin).

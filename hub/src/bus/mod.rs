@@ -42,8 +42,11 @@ impl Bus {
     }
 }
 
+/// Every open subscription of every key, each with its id so it can remove itself.
+type Subscribers<K, V> = HashMap<K, Vec<(u64, mpsc::Sender<Arc<V>>)>>;
+
 struct Topic<K, V> {
-    subscribers: Mutex<HashMap<K, Vec<(u64, mpsc::Sender<Arc<V>>)>>>,
+    subscribers: Mutex<Subscribers<K, V>>,
     next_id: AtomicU64,
 }
 
@@ -85,7 +88,7 @@ impl<K: Hash + Eq + Copy, V> Topic<K, V> {
         self.lock().get(key).map_or(0, |subs| subs.len())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Vec<(u64, mpsc::Sender<Arc<V>>)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Subscribers<K, V>> {
         self.subscribers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

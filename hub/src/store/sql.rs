@@ -45,7 +45,10 @@ pub async fn connect(url: &str) -> Result<DynStore> {
         Ok(Arc::new(SqlStore { pool, writer }))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let pool = PgPoolOptions::new().connect(url).await.map_err(db)?;
-        Ok(Arc::new(SqlStore { writer: pool.clone(), pool }))
+        Ok(Arc::new(SqlStore {
+            writer: pool.clone(),
+            pool,
+        }))
     } else {
         let scheme = url.split(':').next().unwrap_or_default();
         Err(StoreError::Database(sqlx::Error::Configuration(
