@@ -172,6 +172,7 @@ scenarios!(
     held_and_agent_interactions,
     messages,
     concurrent_messages,
+    a_failing_message_fails_alone,
     notes,
     chat_sessions,
     account_isolation,
@@ -1113,6 +1114,43 @@ async fn concurrent_messages(store: DynStore) {
     assert_eq!(
         stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
         (1..=21).collect::<Vec<i64>>()
+    );
+}
+
+/// Messages committed together (SQLite's group commit) still succeed or fail one by one: a
+/// message for an unknown interaction among good ones fails alone and takes no seq.
+async fn a_failing_message_fails_alone(store: DynStore) {
+    let fixture = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await.id;
+    let sends = (0..30).map(|n| {
+        let store = store.clone();
+        let target = if n % 3 == 0 { InteractionId::new() } else { i };
+        tokio::spawn(async move {
+            store
+                .append_message(
+                    DEFAULT,
+                    chat(target, Sender::Customer, &format!("m{n}"), "hi"),
+                    1_000,
+                )
+                .await
+        })
+    });
+    let results: Vec<_> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    for (n, result) in results.into_iter().enumerate() {
+        if n % 3 == 0 {
+            not_found(result);
+        } else {
+            assert!(result.unwrap().1);
+        }
+    }
+    let stored = store.messages(DEFAULT, i, 0).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=20).collect::<Vec<i64>>()
     );
 }
 

@@ -29,6 +29,7 @@ use sqlx::{Database, Pool, Sqlite};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -42,12 +43,19 @@ const RESOLVE_ATTEMPTS: usize = 4;
 pub async fn connect(url: &str) -> Result<DynStore> {
     if url.starts_with("sqlite:") {
         let (pool, writer) = sqlite_pools(url).await?;
-        Ok(Arc::new(SqlStore { pool, writer }))
+        let messages = Some(spawn_message_writer(writer.clone()));
+        Ok(Arc::new(SqlStore {
+            pool,
+            writer,
+            messages,
+        }))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let pool = PgPoolOptions::new().connect(url).await.map_err(db)?;
+        // PostgreSQL already commits concurrent connections as a group.
         Ok(Arc::new(SqlStore {
             writer: pool.clone(),
             pool,
+            messages: None,
         }))
     } else {
         let scheme = url.split(':').next().unwrap_or_default();
@@ -90,6 +98,76 @@ struct SqlStore<DB: Database> {
     pool: Pool<DB>,
     /// For writes: on SQLite a pool of one connection, on PostgreSQL the same pool.
     writer: Pool<DB>,
+    /// SQLite's group commit for chat messages (see `spawn_message_writer`).
+    messages: Option<mpsc::Sender<MessageJob>>,
+}
+
+/// A message waiting for the next group commit, and who to tell once it is on disk.
+struct MessageJob {
+    account: AccountId,
+    message: NewMessage,
+    at: Millis,
+    done: oneshot::Sender<Result<(Message, bool)>>,
+}
+
+/// The most messages one SQLite transaction commits.
+const MAX_GROUP: usize = 128;
+
+/// Group commit: every message is durable before its ack, but one fsync covers all the messages
+/// that arrived while the previous commit was on its way to disk, instead of one fsync each (the
+/// single writer measured saturated at about 1,300 messages/s that way). Each message runs in its
+/// own savepoint, so one that fails (an unknown interaction) fails alone.
+fn spawn_message_writer(writer: Pool<Sqlite>) -> mpsc::Sender<MessageJob> {
+    let (tx, mut rx) = mpsc::channel::<MessageJob>(4 * MAX_GROUP);
+    tokio::spawn(async move {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while let Some(first) = rx.recv().await {
+            group.push(first);
+            while group.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            commit_group(&writer, group.drain(..)).await;
+        }
+    });
+    tx
+}
+
+async fn commit_group(writer: &Pool<Sqlite>, group: impl Iterator<Item = MessageJob>) {
+    let fail = |e: &sqlx::Error| StoreError::Database(sqlx::Error::Protocol(e.to_string()));
+    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => {
+            for job in group {
+                let _ = job.done.send(Err(fail(&e)));
+            }
+            return;
+        }
+    };
+    let mut results = Vec::with_capacity(MAX_GROUP);
+    for MessageJob {
+        account,
+        message,
+        at,
+        done,
+    } in group
+    {
+        results.push((
+            done,
+            SqlStore::<Sqlite>::append_in(&mut tx, account, message, at).await,
+        ));
+    }
+    // Nobody hears of a message before the commit that made it durable.
+    match tx.commit().await {
+        Ok(()) => results.into_iter().for_each(|(done, result)| {
+            let _ = done.send(result);
+        }),
+        Err(e) => results.into_iter().for_each(|(done, _)| {
+            let _ = done.send(Err(fail(&e)));
+        }),
+    }
 }
 
 /// Maps sqlx errors onto the store's: a missing row is `NotFound`, a broken unique constraint a
@@ -237,6 +315,63 @@ macro_rules! impl_store {
         impl SqlStore<$db> {
             async fn write(&self) -> Result<sqlx::Transaction<'static, $db>> {
                 self.writer.begin_with($begin).await.map_err(db)
+            }
+
+            /// Appends one message inside the caller's transaction, in a savepoint of its own.
+            async fn append_in(
+                conn: &mut <$db as Database>::Connection,
+                account: AccountId,
+                m: NewMessage,
+                at: Millis,
+            ) -> Result<(Message, bool)> {
+                use sqlx::Connection;
+                let mut tx = conn.begin().await.map_err(db)?;
+                // Taking the seq first also locks the interaction, so a resend racing its original
+                // sees the original's row once it gets the lock.
+                let seq: i64 = sqlx::query_scalar(q::NEXT_SEQ)
+                    .bind(account.to_string())
+                    .bind(m.interaction_id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let stored = sqlx::query_as::<_, MessageRow>(q::MESSAGE_BY_CLIENT_ID)
+                    .bind(account.to_string())
+                    .bind(m.interaction_id.to_string())
+                    .bind(m.sender.as_str())
+                    .bind(&m.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if let Some(stored) = stored {
+                    // A resend: give the seq back.
+                    tx.rollback().await.map_err(db)?;
+                    return Ok((stored.try_into()?, false));
+                }
+                let message = Message {
+                    id: MessageId::new(),
+                    interaction_id: m.interaction_id,
+                    seq,
+                    sender: m.sender,
+                    agent_id: m.agent_id,
+                    body: m.body,
+                    client_id: m.client_id,
+                    created_at: at,
+                };
+                sqlx::query(q::INSERT_MESSAGE)
+                    .bind(message.id.to_string())
+                    .bind(account.to_string())
+                    .bind(message.interaction_id.to_string())
+                    .bind(message.seq)
+                    .bind(message.sender.as_str())
+                    .bind(message.agent_id.map(|a| a.to_string()))
+                    .bind(&message.body)
+                    .bind(&message.client_id)
+                    .bind(message.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok((message, true))
             }
 
             /// The row of `account` that a key (an id, or a queue's name) picks, as a domain type.
@@ -846,53 +981,17 @@ macro_rules! impl_store {
                 m: NewMessage,
                 at: Millis,
             ) -> Result<(Message, bool)> {
-                let mut tx = self.write().await?;
-                // Taking the seq first also locks the interaction, so a resend racing its original
-                // sees the original's row once it gets the lock.
-                let seq: i64 = sqlx::query_scalar(q::NEXT_SEQ)
-                    .bind(account.to_string())
-                    .bind(m.interaction_id.to_string())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                let stored = sqlx::query_as::<_, MessageRow>(q::MESSAGE_BY_CLIENT_ID)
-                    .bind(account.to_string())
-                    .bind(m.interaction_id.to_string())
-                    .bind(m.sender.as_str())
-                    .bind(&m.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                if let Some(stored) = stored {
-                    // A resend: give the seq back.
-                    tx.rollback().await.map_err(db)?;
-                    return Ok((stored.try_into()?, false));
+                if let Some(group) = &self.messages {
+                    let (done, result) = oneshot::channel();
+                    let job = MessageJob { account, message: m, at, done };
+                    let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
+                    group.send(job).await.map_err(|_| stopped())?;
+                    return result.await.map_err(|_| stopped())?;
                 }
-                let message = Message {
-                    id: MessageId::new(),
-                    interaction_id: m.interaction_id,
-                    seq,
-                    sender: m.sender,
-                    agent_id: m.agent_id,
-                    body: m.body,
-                    client_id: m.client_id,
-                    created_at: at,
-                };
-                sqlx::query(q::INSERT_MESSAGE)
-                    .bind(message.id.to_string())
-                    .bind(account.to_string())
-                    .bind(message.interaction_id.to_string())
-                    .bind(message.seq)
-                    .bind(message.sender.as_str())
-                    .bind(message.agent_id.map(|a| a.to_string()))
-                    .bind(&message.body)
-                    .bind(&message.client_id)
-                    .bind(message.created_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                let mut tx = self.write().await?;
+                let result = Self::append_in(&mut tx, account, m, at).await?;
                 tx.commit().await.map_err(db)?;
-                Ok((message, true))
+                Ok(result)
             }
 
             async fn messages(
