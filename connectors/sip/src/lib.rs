@@ -1,0 +1,25 @@
+//! Plugboard's telephony connector. It sits where a phone call enters the flow: SIP signalling and
+//! RTP media come in from trunks and agents' phones, and the connector turns each call into the
+//! hub's `Inbound` events (the contract in `connectors/channel`), then bridges the caller to the
+//! agent the router picks. Of Plugboard's crates it may depend on `connectors/channel` only,
+//! never on the hub (the cores here need neither yet).
+//!
+//! This crate is built sans-IO: every module here is a pure core (values in, values or decisions
+//! out, time passed in as a parameter) so that the transport, the B2BUA and the hub wiring can be a
+//! thin shell on top, and every protocol rule can be tested as a table.
+//!
+//! - [`g711`]: µ-law and A-law sample codecs (ITU-T G.711).
+//! - [`rtp`]: RTP header parsing and the stream rewriter used when a leg switches source.
+//! - [`dtmf`]: RFC 4733 telephone-events and a digit detector.
+//! - [`sdp`]: SDP offer parsing and the G.711 offer/answer negotiation.
+//! - [`digest`]: server-side digest authentication with stateless, expiring nonces.
+//! - [`registrar`]: the RFC 3261 §10.3 bindings table.
+//! - [`recording`]: stereo WAV recording of a bridged call.
+
+pub mod digest;
+pub mod dtmf;
+pub mod g711;
+pub mod recording;
+pub mod registrar;
+pub mod rtp;
+pub mod sdp;

@@ -1,0 +1,544 @@
+//! The registrar's bindings table (RFC 3261 §10.3): which phones an agent's address-of-record can
+//! be reached at, until when. The transport parses a REGISTER (after digest authentication) into
+//! a [`RegisterRequest`] and sends back the response the [`RegisterOutcome`] describes; the B2BUA
+//! asks [`Registrar::lookup`] where to ring an agent. Time is always passed in.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// One `Contact` header value of a REGISTER, as the transport parsed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactParam {
+    /// The contact URI as received, or `*` for the wildcard.
+    pub uri: String,
+    /// Its `expires` parameter, which overrides the `Expires` header.
+    pub expires: Option<u32>,
+    /// Its `q` parameter in thousandths (`q=0.5` is 500), for the order of [`Registrar::lookup`].
+    pub q: Option<u16>,
+}
+
+/// What the registrar needs of a REGISTER request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterRequest {
+    /// The address-of-record, from the To header, canonicalised by the caller (`sip:1001@host`).
+    pub aor: String,
+    /// The Contact header values; none means "tell me my bindings" (RFC 3261 §10.2.3).
+    pub contacts: Vec<ContactParam>,
+    /// The `Expires` header.
+    pub expires: Option<u32>,
+    pub call_id: String,
+    pub cseq: u32,
+}
+
+/// A binding as the 200 OK lists it: the contact and the seconds it has left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactView {
+    pub uri: String,
+    pub expires: u32,
+    pub q: Option<u16>,
+}
+
+/// The response to send, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterOutcome {
+    /// 200 OK listing every current binding of the AOR, with `expires` on each.
+    Ok { bindings: Vec<ContactView> },
+    /// 423 Interval Too Brief with a `Min-Expires` header (RFC 3261 §10.3 step 7).
+    IntervalTooBrief { min_expires: u32 },
+    /// 400 Bad Request: the request breaks a rule of §10.3 (the reason goes in the phrase).
+    Invalid(&'static str),
+    /// A request older than the binding it would change (same Call-ID, CSeq not higher): the
+    /// update is aborted (§10.3 step 7) and nothing changes. Answered 500, as other registrars do.
+    OutOfOrder,
+}
+
+impl RegisterOutcome {
+    pub fn status(&self) -> u16 {
+        match self {
+            RegisterOutcome::Ok { .. } => 200,
+            RegisterOutcome::IntervalTooBrief { .. } => 423,
+            RegisterOutcome::Invalid(_) => 400,
+            RegisterOutcome::OutOfOrder => 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrarConfig {
+    /// Shorter non-zero registrations are refused with 423.
+    pub min_expires: u32,
+    /// Longer ones are cut down to this (§10.3 step 7 allows the registrar to shorten).
+    pub max_expires: u32,
+    /// Used when neither the contact nor the request says.
+    pub default_expires: u32,
+}
+
+impl Default for RegistrarConfig {
+    fn default() -> Self {
+        RegistrarConfig {
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Binding {
+    uri: String,
+    key: String,
+    call_id: String,
+    cseq: u32,
+    q: Option<u16>,
+    until: Instant,
+}
+
+impl Binding {
+    fn view(&self, now: Instant) -> ContactView {
+        let left = self.until.saturating_duration_since(now);
+        // Rounded up, so a binding listed in a response is never shown as already lapsed.
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        ContactView {
+            uri: self.uri.clone(),
+            expires: u32::try_from(secs).unwrap_or(u32::MAX),
+            q: self.q,
+        }
+    }
+}
+
+/// The bindings of every address-of-record.
+#[derive(Debug, Default)]
+pub struct Registrar {
+    config: RegistrarConfig,
+    bindings: HashMap<String, Vec<Binding>>,
+}
+
+impl Registrar {
+    pub fn new(config: RegistrarConfig) -> Self {
+        Registrar {
+            config,
+            bindings: HashMap::new(),
+        }
+    }
+
+    /// Applies one REGISTER (RFC 3261 §10.3 steps 6 to 8). All or nothing: a request that fails
+    /// for one contact changes no binding.
+    pub fn handle(&mut self, request: &RegisterRequest, now: Instant) -> RegisterOutcome {
+        if request.aor.is_empty() {
+            return RegisterOutcome::Invalid("missing address-of-record");
+        }
+        if request.contacts.iter().any(|c| c.uri.trim().is_empty()) {
+            return RegisterOutcome::Invalid("empty Contact");
+        }
+        let current: Vec<Binding> = self
+            .bindings
+            .get(&request.aor)
+            .map(|list| list.iter().filter(|b| b.until > now).cloned().collect())
+            .unwrap_or_default();
+        let is_stale = |b: &Binding| b.call_id == request.call_id && request.cseq <= b.cseq;
+
+        // Step 6: "*" is valid only alone and with Expires: 0, and removes every binding.
+        if request.contacts.iter().any(|c| c.uri.trim() == "*") {
+            if request.contacts.len() != 1
+                || request.expires != Some(0)
+                || request.contacts[0].expires.is_some()
+            {
+                return RegisterOutcome::Invalid("Contact: * needs Expires: 0 and no other contact");
+            }
+            if current.iter().any(is_stale) {
+                return RegisterOutcome::OutOfOrder;
+            }
+            self.bindings.remove(&request.aor);
+            return RegisterOutcome::Ok { bindings: Vec::new() };
+        }
+
+        // Step 7, checked for every contact before anything changes.
+        let mut next = current.clone();
+        for contact in &request.contacts {
+            let requested = contact
+                .expires
+                .or(request.expires)
+                .unwrap_or(self.config.default_expires);
+            if requested != 0 && requested < self.config.min_expires {
+                return RegisterOutcome::IntervalTooBrief {
+                    min_expires: self.config.min_expires,
+                };
+            }
+            let expires = requested.min(self.config.max_expires);
+            let key = uri_key(&contact.uri);
+            if current.iter().any(|b| b.key == key && is_stale(b)) {
+                return RegisterOutcome::OutOfOrder;
+            }
+            next.retain(|b| b.key != key);
+            if expires > 0 {
+                next.push(Binding {
+                    uri: contact.uri.trim().to_owned(),
+                    key,
+                    call_id: request.call_id.clone(),
+                    cseq: request.cseq,
+                    q: contact.q,
+                    until: now + Duration::from_secs(u64::from(expires)),
+                });
+            }
+        }
+
+        // Step 8: the response lists all current bindings.
+        let bindings = next.iter().map(|b| b.view(now)).collect();
+        if next.is_empty() {
+            self.bindings.remove(&request.aor);
+        } else {
+            self.bindings.insert(request.aor.clone(), next);
+        }
+        RegisterOutcome::Ok { bindings }
+    }
+
+    /// Drops lapsed bindings and returns them as (AOR, contact URI), so the hub can mark an
+    /// agent's phone as gone.
+    pub fn expire(&mut self, now: Instant) -> Vec<(String, String)> {
+        let mut lapsed = Vec::new();
+        self.bindings.retain(|aor, list| {
+            list.retain(|b| {
+                let alive = b.until > now;
+                if !alive {
+                    lapsed.push((aor.clone(), b.uri.clone()));
+                }
+                alive
+            });
+            !list.is_empty()
+        });
+        lapsed.sort();
+        lapsed
+    }
+
+    /// Where to ring `aor` now: its live bindings, highest `q` first (no `q` counts as 1.0).
+    pub fn lookup(&self, aor: &str, now: Instant) -> Vec<ContactView> {
+        let mut live: Vec<ContactView> = self
+            .bindings
+            .get(aor)
+            .into_iter()
+            .flatten()
+            .filter(|b| b.until > now)
+            .map(|b| b.view(now))
+            .collect();
+        live.sort_by_key(|c| std::cmp::Reverse(c.q.unwrap_or(1000)));
+        live
+    }
+}
+
+/// A comparison key for contact URIs, a practical subset of RFC 3261 §19.1.4: scheme and host
+/// compare without case, the user part with case, URI parameters in any order and without case,
+/// headers (`?…`) and the enclosing `<>` ignored.
+fn uri_key(uri: &str) -> String {
+    let uri = uri.trim().trim_start_matches('<').trim_end_matches('>');
+    let uri = uri.split('?').next().unwrap_or(uri);
+    let mut parts = uri.split(';');
+    let base = parts.next().unwrap_or("");
+    let (scheme, rest) = base.split_once(':').unwrap_or(("", base));
+    let (user, host) = match rest.rsplit_once('@') {
+        Some((user, host)) => (user, host),
+        None => ("", rest),
+    };
+    let mut params: Vec<String> = parts.map(str::to_ascii_lowercase).collect();
+    params.sort();
+    let mut key = format!(
+        "{}:{user}@{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    );
+    for p in params {
+        key.push(';');
+        key.push_str(&p);
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AOR: &str = "sip:1001@pbx.example.com";
+
+    fn contact(uri: &str, expires: Option<u32>) -> ContactParam {
+        ContactParam {
+            uri: uri.into(),
+            expires,
+            q: None,
+        }
+    }
+
+    fn register(
+        contacts: Vec<ContactParam>,
+        expires: Option<u32>,
+        call_id: &str,
+        cseq: u32,
+    ) -> RegisterRequest {
+        RegisterRequest {
+            aor: AOR.into(),
+            contacts,
+            expires,
+            call_id: call_id.into(),
+            cseq,
+        }
+    }
+
+    fn ok(bindings: &[(&str, u32)]) -> RegisterOutcome {
+        RegisterOutcome::Ok {
+            bindings: bindings
+                .iter()
+                .map(|&(uri, expires)| ContactView {
+                    uri: uri.into(),
+                    expires,
+                    q: None,
+                })
+                .collect(),
+        }
+    }
+
+    const DESK: &str = "<sip:1001@192.0.2.20:5060>";
+    const SOFT: &str = "<sip:1001@198.51.100.3:5062;transport=tcp>";
+
+    /// One registrar, requests in order: (what, seconds since start, request, outcome).
+    #[test]
+    fn rfc3261_section_10_3_scenarios() {
+        let rows: Vec<(&str, u64, RegisterRequest, RegisterOutcome)> = vec![
+            (
+                "first registration",
+                0,
+                register(vec![contact(DESK, None)], Some(600), "a", 1),
+                ok(&[(DESK, 600)]),
+            ),
+            (
+                "second phone, contact expires param wins over header",
+                10,
+                register(vec![contact(SOFT, Some(300))], Some(600), "b", 1),
+                ok(&[(DESK, 590), (SOFT, 300)]),
+            ),
+            (
+                "query lists both with time left",
+                20,
+                register(vec![], None, "q", 1),
+                ok(&[(DESK, 580), (SOFT, 290)]),
+            ),
+            (
+                "refresh with higher CSeq",
+                30,
+                register(vec![contact(DESK, None)], Some(600), "a", 2),
+                ok(&[(SOFT, 280), (DESK, 600)]),
+            ),
+            (
+                "same Call-ID, same CSeq: out of order",
+                31,
+                register(vec![contact(DESK, None)], Some(600), "a", 2),
+                RegisterOutcome::OutOfOrder,
+            ),
+            (
+                "same Call-ID, lower CSeq: out of order",
+                32,
+                register(vec![contact(DESK, Some(0))], None, "a", 1),
+                RegisterOutcome::OutOfOrder,
+            ),
+            (
+                "other Call-ID may update regardless of CSeq",
+                33,
+                register(vec![contact(DESK, None)], Some(900), "c", 1),
+                ok(&[(SOFT, 277), (DESK, 900)]),
+            ),
+            (
+                "too brief",
+                40,
+                register(vec![contact(SOFT, Some(30))], None, "b", 2),
+                RegisterOutcome::IntervalTooBrief { min_expires: 60 },
+            ),
+            (
+                "423 for one contact changes nothing for another",
+                41,
+                register(
+                    vec![contact(SOFT, Some(0)), contact(DESK, Some(10))],
+                    None,
+                    "c",
+                    2,
+                ),
+                RegisterOutcome::IntervalTooBrief { min_expires: 60 },
+            ),
+            (
+                "still both",
+                42,
+                register(vec![], None, "q", 2),
+                ok(&[(SOFT, 268), (DESK, 891)]),
+            ),
+            (
+                "too long is clamped to max",
+                50,
+                register(vec![contact(SOFT, Some(86_400))], None, "b", 3),
+                ok(&[(DESK, 883), (SOFT, 3600)]),
+            ),
+            (
+                "URI comparison ignores host case, param order, brackets",
+                60,
+                register(
+                    vec![contact("sip:1001@PBX-Phone.example.com;transport=tcp;lr", None)],
+                    Some(120),
+                    "d",
+                    1,
+                ),
+                ok(&[
+                    (DESK, 873),
+                    (SOFT, 3590),
+                    ("sip:1001@PBX-Phone.example.com;transport=tcp;lr", 120),
+                ]),
+            ),
+            (
+                "same phone, other spelling: refresh, not a new binding",
+                61,
+                register(
+                    vec![contact("<sip:1001@pbx-phone.EXAMPLE.com;LR;transport=TCP>", None)],
+                    Some(0),
+                    "d",
+                    2,
+                ),
+                ok(&[(DESK, 872), (SOFT, 3589)]),
+            ),
+            (
+                "removing one with expires=0",
+                70,
+                register(vec![contact(SOFT, Some(0))], Some(600), "b", 4),
+                ok(&[(DESK, 863)]),
+            ),
+            (
+                "star without Expires: 0",
+                80,
+                register(vec![contact("*", None)], Some(60), "e", 1),
+                bad(),
+            ),
+            (
+                "star without Expires at all",
+                80,
+                register(vec![contact("*", None)], None, "e", 1),
+                bad(),
+            ),
+            (
+                "star with another contact",
+                80,
+                register(vec![contact("*", None), contact(SOFT, None)], Some(0), "e", 1),
+                bad(),
+            ),
+            (
+                "star with expires param",
+                80,
+                register(vec![contact("*", Some(0))], Some(0), "e", 1),
+                bad(),
+            ),
+            (
+                "star from the Call-ID of a binding with a stale CSeq",
+                80,
+                register(vec![contact("*", None)], Some(0), "c", 1),
+                RegisterOutcome::OutOfOrder,
+            ),
+            (
+                "star removes all",
+                81,
+                register(vec![contact("*", None)], Some(0), "e", 1),
+                ok(&[]),
+            ),
+            ("nothing left", 82, register(vec![], None, "q", 3), ok(&[])),
+            (
+                "empty contact URI",
+                83,
+                register(vec![contact(" ", None)], None, "f", 1),
+                bad_contact(),
+            ),
+        ];
+        let t0 = Instant::now();
+        let mut registrar = Registrar::new(RegistrarConfig::default());
+        for (what, secs, request, want) in rows {
+            let got = registrar.handle(&request, t0 + Duration::from_secs(secs));
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    fn bad() -> RegisterOutcome {
+        RegisterOutcome::Invalid("Contact: * needs Expires: 0 and no other contact")
+    }
+
+    fn bad_contact() -> RegisterOutcome {
+        RegisterOutcome::Invalid("empty Contact")
+    }
+
+    #[test]
+    fn expire_and_lookup() {
+        let t0 = Instant::now();
+        let mut r = Registrar::new(RegistrarConfig {
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 120,
+        });
+        let mut low = contact(SOFT, Some(300));
+        low.q = Some(100);
+        r.handle(&register(vec![contact(DESK, None), low], None, "a", 1), t0);
+        let other = RegisterRequest {
+            aor: "sip:1002@pbx.example.com".into(),
+            ..register(vec![], None, "z", 1)
+        };
+        r.handle(
+            &RegisterRequest {
+                contacts: vec![contact("<sip:1002@192.0.2.30>", Some(60))],
+                ..other
+            },
+            t0,
+        );
+
+        let at = |s| t0 + Duration::from_secs(s);
+        let uris = |v: Vec<ContactView>| v.into_iter().map(|c| (c.uri, c.expires)).collect::<Vec<_>>();
+        assert_eq!(
+            uris(r.lookup(AOR, at(0))),
+            [(DESK.to_owned(), 120), (SOFT.to_owned(), 300)]
+        );
+        assert_eq!(
+            uris(r.lookup(AOR, at(120))),
+            [(SOFT.to_owned(), 180)],
+            "lapsed binding hidden"
+        );
+        assert!(r.lookup("sip:nobody@pbx.example.com", at(0)).is_empty());
+
+        assert_eq!(r.expire(at(59)), []);
+        assert_eq!(
+            r.expire(at(120)),
+            [
+                (AOR.to_owned(), DESK.to_owned()),
+                (
+                    "sip:1002@pbx.example.com".to_owned(),
+                    "<sip:1002@192.0.2.30>".to_owned()
+                )
+            ]
+        );
+        assert_eq!(r.expire(at(121)), [], "reported once");
+        assert_eq!(r.expire(at(300)), [(AOR.to_owned(), SOFT.to_owned())]);
+        assert!(r.lookup(AOR, at(300)).is_empty());
+    }
+
+    #[test]
+    fn a_lapsed_binding_does_not_block_a_new_registration() {
+        // The phone rebooted: same Call-ID is unlikely, but a lapsed binding must not count.
+        let t0 = Instant::now();
+        let mut r = Registrar::new(RegistrarConfig::default());
+        r.handle(&register(vec![contact(DESK, Some(60))], None, "a", 5), t0);
+        let got = r.handle(
+            &register(vec![contact(DESK, Some(60))], None, "a", 1),
+            t0 + Duration::from_secs(61),
+        );
+        assert_eq!(got, ok(&[(DESK, 60)]));
+    }
+
+    #[test]
+    fn status_codes() {
+        let cases = [
+            (ok(&[]), 200),
+            (RegisterOutcome::IntervalTooBrief { min_expires: 60 }, 423),
+            (bad(), 400),
+            (RegisterOutcome::OutOfOrder, 500),
+        ];
+        for (outcome, status) in cases {
+            assert_eq!(outcome.status(), status, "{outcome:?}");
+        }
+    }
+}
