@@ -376,8 +376,16 @@ async fn bad_input_gets_an_error_and_hurts_nobody() {
     );
 
     // What happened shows in the Prometheus metrics.
-    let metrics = reqwest::get(format!("{}/metrics", hub.base)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("plugboard_messages_total{sender=\"customer\"}"), "{metrics}");
+    let metrics = reqwest::get(format!("{}/metrics", hub.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("plugboard_messages_total{sender=\"customer\"}"),
+        "{metrics}"
+    );
 
     // An agent socket that does not authenticate first is turned away.
     let mut anonymous = Socket::connect(&hub.ws_url("/ws/agent")).await.unwrap();
