@@ -40,6 +40,9 @@ pub struct Chat {
     pub default_queue: String,
     /// New conversations a single client address may start per minute.
     pub starts_per_minute: u32,
+    /// A waiting chat whose visitor has had no widget open this long is abandoned (they closed
+    /// the tab); a reload or a reconnect within it keeps the chat's place.
+    pub abandon_after_secs: u32,
 }
 
 impl Default for Config {
@@ -77,6 +80,7 @@ impl Default for Chat {
         Chat {
             default_queue: "Support".into(),
             starts_per_minute: 30,
+            abandon_after_secs: 60,
         }
     }
 }

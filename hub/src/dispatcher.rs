@@ -60,8 +60,9 @@ enum Command {
     SetState(AccountId, AgentId, AgentState, Reply<()>),
     /// The agent ends the conversation: wrap-up follows.
     End(AccountId, AgentId, InteractionId, Reply<()>),
-    /// The customer left: abandoned if still waiting, ended if an agent had it.
-    Leave(AccountId, InteractionId, Reply<()>),
+    /// The customer left: abandoned if still waiting, ended if an agent had it (unless
+    /// `only_waiting`: then an interaction an agent has is left alone).
+    Leave(AccountId, InteractionId, bool, Reply<()>),
     WrapUp(
         AccountId,
         AgentId,
@@ -150,7 +151,15 @@ impl Dispatcher {
         ask!(self, End, account, agent, id)
     }
     pub async fn leave(&self, account: AccountId, id: InteractionId) -> Result<(), DispatchError> {
-        ask!(self, Leave, account, id)
+        ask!(self, Leave, account, id, false)
+    }
+    /// Abandons the interaction if it is still waiting for an agent; otherwise changes nothing.
+    pub async fn abandon_if_waiting(
+        &self,
+        account: AccountId,
+        id: InteractionId,
+    ) -> Result<(), DispatchError> {
+        ask!(self, Leave, account, id, true)
     }
     pub async fn wrap_up(
         &self,
@@ -352,8 +361,8 @@ impl Task {
                 };
                 let _ = reply.send(result);
             }
-            Command::Leave(account, interaction, reply) => {
-                let _ = reply.send(self.leave(account, interaction).await);
+            Command::Leave(account, interaction, only_waiting, reply) => {
+                let _ = reply.send(self.leave(account, interaction, only_waiting).await);
             }
             Command::WrapUp(account, agent, interaction, disposition, note, reply) => {
                 let _ = reply.send(self.wrap_up(account, agent, interaction, disposition, note).await);
@@ -594,7 +603,12 @@ impl Task {
         Ok(())
     }
 
-    async fn leave(&mut self, account: AccountId, interaction: InteractionId) -> Result<(), DispatchError> {
+    async fn leave(
+        &mut self,
+        account: AccountId,
+        interaction: InteractionId,
+        only_waiting: bool,
+    ) -> Result<(), DispatchError> {
         let i = self.store.interaction(account, interaction).await?;
         match i.state {
             InteractionState::Queued | InteractionState::Offered => {
@@ -616,7 +630,8 @@ impl Task {
                 self.bus.to_chat(interaction, ChatFrame::Ended);
                 Ok(())
             }
-            InteractionState::Active => self.end(account, interaction).await,
+            InteractionState::Active if !only_waiting => self.end(account, interaction).await,
+            InteractionState::Active => Ok(()),
             InteractionState::WrapUp | InteractionState::Closed | InteractionState::Abandoned => Ok(()),
         }
     }

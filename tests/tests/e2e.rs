@@ -460,3 +460,51 @@ async fn login_attempts_are_rate_limited() {
     assert_eq!(statuses[..5], [401; 5]);
     assert_eq!(statuses[5..], [429; 2]);
 }
+
+#[tokio::test]
+async fn a_waiting_chat_whose_visitor_closed_the_tab_is_abandoned_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CHAT__ABANDON_AFTER_SECS", "1")])
+        .await
+        .unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let state = |id: String| {
+        let (hub, admin) = (&hub, &admin);
+        async move {
+            let (_, detail) = hub
+                .call("GET", &format!("/interactions/{id}"), Some(admin), None)
+                .await
+                .unwrap();
+            detail["interaction"]["state"].as_str().unwrap().to_string()
+        }
+    };
+
+    // One visitor reloads within the grace period: the chat keeps its place.
+    let mut stays = hub.widget().await.unwrap();
+    let kept = start_chat(&mut stays, "Stays", "stays@example.com", "hello").await;
+    let token = kept["token"].as_str().unwrap().to_string();
+    drop(stays);
+    let mut back = hub.widget().await.unwrap();
+    back.send(json!({"type": "hello", "token": token})).await.unwrap();
+    back.expect("resumed").await.unwrap();
+
+    // Another closes the tab for good.
+    let mut gone = hub.widget().await.unwrap();
+    let left = start_chat(&mut gone, "Gone", "gone@example.com", "hello?").await;
+    drop(gone);
+
+    let left = left["interaction_id"].as_str().unwrap().to_string();
+    let mut abandoned = false;
+    for _ in 0..100 {
+        if state(left.clone()).await == "abandoned" {
+            abandoned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(abandoned, "the chat of a visitor who left is still waiting");
+    assert_eq!(
+        state(kept["interaction_id"].as_str().unwrap().to_string()).await,
+        "queued"
+    );
+}

@@ -103,6 +103,25 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
         }
     }
     metrics::gauge!("plugboard_chat_sockets").decrement(1.0);
+    if let Some(interaction) = conversation.interaction {
+        drop(conversation.subscription);
+        abandon_unless_back(state, conversation.account, interaction);
+    }
+}
+
+/// A visitor whose last widget closed while the chat still waits has probably left: unless a
+/// widget is open on the conversation again after the grace period, the chat is abandoned, so
+/// no agent is offered a customer who is gone and the abandonment counts.
+fn abandon_unless_back(state: AppState, account: AccountId, interaction: InteractionId) {
+    let grace = std::time::Duration::from_secs(u64::from(state.config.chat.abandon_after_secs));
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        if state.bus.chat_sessions(interaction) == 0
+            && let Err(e) = state.dispatcher.abandon_if_waiting(account, interaction).await
+        {
+            tracing::warn!(%interaction, error = %e, "could not abandon a chat whose visitor left");
+        }
+    });
 }
 
 async fn handle(

@@ -36,6 +36,10 @@ impl Bus {
     pub fn to_chat(&self, interaction: InteractionId, frame: ChatFrame) {
         self.chats.publish(&interaction, frame);
     }
+    /// Widgets open on a conversation right now.
+    pub fn chat_sessions(&self, interaction: InteractionId) -> usize {
+        self.chats.count(&interaction)
+    }
     /// Consoles an agent has open right now.
     pub fn agent_sessions(&self, agent: AgentId) -> usize {
         self.agents.count(&agent)
