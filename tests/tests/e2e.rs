@@ -508,3 +508,43 @@ async fn a_waiting_chat_whose_visitor_closed_the_tab_is_abandoned_after_the_grac
         "queued"
     );
 }
+
+#[tokio::test]
+async fn a_console_that_reconnects_catches_up_on_what_it_missed() {
+    let (hub, _dir) = hub().await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Kim", "kim@example.com", "first").await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    bob.expect("offer").await.unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+
+    // Bob's network drops; the customer writes meanwhile.
+    drop(bob);
+    widget
+        .send(json!({"type": "message", "client_id": "while-away", "body": "are you there?"}))
+        .await
+        .unwrap();
+    widget.expect("message.ack").await.unwrap();
+
+    // The reconnected console's snapshot has the chat, its messages and his state.
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut again = Socket::connect(&hub.ws_url("/ws/agent")).await.unwrap();
+    again.send(json!({"type": "auth", "token": token})).await.unwrap();
+    let snapshot = again.expect("snapshot").await.unwrap();
+    assert_eq!(snapshot["state"]["state"], "available");
+    let held = &snapshot["interactions"][0];
+    assert_eq!(held["interaction"]["id"], interaction.as_str());
+    let bodies: Vec<&str> = held["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["first", "are you there?"]);
+    assert_eq!(held["card"]["customer"]["name"], "Kim");
+}
