@@ -18,7 +18,8 @@ export function initialState() {
     // interaction_id -> Offer, and arrival order for display.
     offers: {},
     offerOrder: [],
-    // interaction_id -> { interaction, card, messages: [Message] (by seq), customerTyping }
+    // interaction_id -> { interaction, card, messages: [Message] (by seq), customerTyping,
+    //                     customerOnline (null when the channel has no such notion) }
     held: {},
     heldOrder: [],
     selected: null,
@@ -58,6 +59,7 @@ function heldEntry(h, previous) {
     card: h.card,
     messages: mergeMessages(previous ? previous.messages : [], h.messages || []),
     customerTyping: previous ? previous.customerTyping : false,
+    customerOnline: h.customer_online ?? null,
   };
 }
 
@@ -92,7 +94,13 @@ function addMessage(state, message) {
     next = { ...next, outbox: withoutKey(next.outbox, message.client_id) };
   }
   const entry = next.held[id];
-  if (!entry) return next;
+  if (!entry) {
+    // What the customer writes while the offer rings joins its preview.
+    const offer = next.offers[id];
+    if (!offer) return next;
+    const preview = mergeMessages(offer.preview || [], [message]);
+    return { ...next, offers: { ...next.offers, [id]: { ...offer, preview } } };
+  }
   const messages = mergeMessages(entry.messages, [message]);
   const customerTyping = message.sender === 'customer' ? false : entry.customerTyping;
   return { ...next, held: { ...next.held, [id]: { ...entry, messages, customerTyping } } };
@@ -194,6 +202,13 @@ export function apply(state, event) {
       const customerTyping = Boolean(event.typing);
       if (entry.customerTyping === customerTyping) return state;
       return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, customerTyping } } };
+    }
+    case 'customer.presence': {
+      const entry = state.held[event.interaction_id];
+      if (!entry) return state;
+      const customerOnline = Boolean(event.online);
+      const customerTyping = customerOnline ? entry.customerTyping : false;
+      return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, customerOnline, customerTyping } } };
     }
     case 'agent.state':
       return { ...state, agentState: { state: event.state, reason: event.reason ?? null } };

@@ -182,3 +182,25 @@ test('the state is never mutated in place', () => {
   apply(s0, { type: 'interaction.updated', interaction: interaction('i1', 'closed') });
   assert.equal(JSON.stringify(s0), frozen);
 });
+
+test('what the customer writes while the offer rings joins its preview, once', () => {
+  const offered = { ...interaction('i1', 'offered') };
+  const s = run(
+    snapshot({ offers: [{ interaction: offered, card: card(), expires_at: 99, preview: [msg('m1', 1)] }] }),
+    { type: 'message', message: msg('m2', 2) },
+    { type: 'message', message: msg('m2', 2) },
+  );
+  assert.deepEqual(s.offers.i1.preview.map((m) => m.body), ['m1', 'm2']);
+});
+
+test('the customer closing and reopening the widget shows on the held chat', () => {
+  const held = { interaction: interaction('i1'), card: card(), messages: [], customer_online: true };
+  let s = run(snapshot({ interactions: [held] }), { type: 'typing', interaction_id: 'i1', typing: true });
+  assert.equal(s.held.i1.customerOnline, true);
+  s = apply(s, { type: 'customer.presence', interaction_id: 'i1', online: false });
+  assert.equal(s.held.i1.customerOnline, false);
+  assert.equal(s.held.i1.customerTyping, false, 'someone who left is not typing');
+  s = apply(s, { type: 'customer.presence', interaction_id: 'i1', online: true });
+  assert.equal(s.held.i1.customerOnline, true);
+  assert.equal(apply(s, { type: 'customer.presence', interaction_id: 'nope', online: false }), s);
+});

@@ -85,6 +85,9 @@ pub struct Dispatcher {
     /// Who holds each active interaction. Only the dispatcher task writes it; message handlers
     /// read it to route a message without a store round trip.
     assignments: Arc<RwLock<HashMap<InteractionId, AgentId>>>,
+    /// Who is being offered each ringing interaction, likewise: what the customer writes while
+    /// it rings reaches that console's preview.
+    ringing: Arc<RwLock<HashMap<InteractionId, AgentId>>>,
 }
 
 macro_rules! ask {
@@ -100,6 +103,7 @@ impl Dispatcher {
     /// order, every held one) and starts the task.
     pub async fn start(store: DynStore, bus: Bus) -> Result<Dispatcher, StoreError> {
         let assignments = Arc::new(RwLock::new(HashMap::new()));
+        let ringing = Arc::new(RwLock::new(HashMap::new()));
         let mut task = Task {
             store: store.clone(),
             bus,
@@ -108,11 +112,16 @@ impl Dispatcher {
             agents: HashMap::new(),
             offers: HashMap::new(),
             assignments: assignments.clone(),
+            ringing: ringing.clone(),
         };
         task.restore().await?;
         let (tx, rx) = mpsc::channel(4096);
         tokio::spawn(task.run(rx));
-        Ok(Dispatcher { tx, assignments })
+        Ok(Dispatcher {
+            tx,
+            assignments,
+            ringing,
+        })
     }
 
     pub async fn arrive(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
@@ -196,6 +205,17 @@ impl Dispatcher {
             .get(&id)
             .copied()
     }
+    /// The agent whose console shows the interaction: its holder, or the agent it rings for.
+    pub fn watcher(&self, id: InteractionId) -> Option<AgentId> {
+        let ringing = || {
+            self.ringing
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&id)
+                .copied()
+        };
+        self.holder(id).or_else(ringing)
+    }
     /// Whether the dispatcher task is running (for `/readyz`).
     pub fn is_running(&self) -> bool {
         !self.tx.is_closed()
@@ -217,6 +237,7 @@ struct Task {
     /// Pending offers, for consoles that (re)connect while one is ringing.
     offers: HashMap<InteractionId, (AgentId, Offer)>,
     assignments: Arc<RwLock<HashMap<InteractionId, AgentId>>>,
+    ringing: Arc<RwLock<HashMap<InteractionId, AgentId>>>,
 }
 
 fn rules(q: &Queue) -> QueueRules {
@@ -416,6 +437,14 @@ impl Task {
             .insert(id, agent);
     }
 
+    fn stop_ringing(&mut self, id: InteractionId) {
+        self.offers.remove(&id);
+        self.ringing
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
     fn unassign(&self, id: InteractionId) {
         self.assignments
             .write()
@@ -502,6 +531,10 @@ impl Task {
                     expires_at,
                 };
                 self.offers.insert(interaction, (agent, offer.clone()));
+                self.ringing
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(interaction, agent);
                 self.bus.to_agent(agent, AgentFrame::Offer(offer));
             }
             Decision::OfferRevoked {
@@ -509,7 +542,7 @@ impl Task {
                 agent,
                 reason,
             } => {
-                self.offers.remove(&interaction);
+                self.stop_ringing(interaction);
                 let (event, why) = match reason {
                     RevokeReason::Declined => (Some(InteractionEvent::Declined), "declined"),
                     RevokeReason::TimedOut => (Some(InteractionEvent::OfferTimedOut), "timed_out"),
@@ -537,7 +570,7 @@ impl Task {
                 );
             }
             Decision::Assigned { interaction, agent } => {
-                self.offers.remove(&interaction);
+                self.stop_ringing(interaction);
                 let details = TransitionDetails {
                     agent_id: Some(agent),
                     data: json!({"agent_id": agent}),
@@ -549,6 +582,7 @@ impl Task {
                     .await?;
                 self.assign(interaction, agent);
                 let held = Held {
+                    customer_online: crate::bus::frames::customer_online(&self.bus, &i),
                     card: profile::card(&self.store, account, i.customer_id).await?,
                     messages: self.store.messages(account, interaction, 0).await?,
                     interaction: i,

@@ -548,3 +548,43 @@ async fn a_console_that_reconnects_catches_up_on_what_it_missed() {
     assert_eq!(bodies, ["first", "are you there?"]);
     assert_eq!(held["card"]["customer"]["name"], "Kim");
 }
+
+#[tokio::test]
+async fn the_agent_sees_lines_typed_while_the_offer_rings_and_when_the_customer_leaves_the_page() {
+    let (hub, _dir) = hub().await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Ola", "ola@example.com", "hi").await;
+    let token = started["token"].as_str().unwrap().to_string();
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    bob.expect("offer").await.unwrap();
+
+    // While it rings, the customer adds a line: it reaches Bob's offer.
+    widget
+        .send(json!({"type": "message", "client_id": "more", "body": "it's about a refund"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.expect("message").await.unwrap()["message"]["body"],
+        "it's about a refund"
+    );
+
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    let held = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(held["customer_online"], true);
+
+    // The customer closes the page, then comes back.
+    drop(widget);
+    let away = bob.expect("customer.presence").await.unwrap();
+    assert_eq!(
+        (away["interaction_id"].as_str(), away["online"].as_bool()),
+        (Some(interaction.as_str()), Some(false))
+    );
+    let mut back = hub.widget().await.unwrap();
+    back.send(json!({"type": "hello", "token": token})).await.unwrap();
+    back.expect("resumed").await.unwrap();
+    assert_eq!(bob.expect("customer.presence").await.unwrap()["online"], true);
+}

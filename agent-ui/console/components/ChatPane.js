@@ -22,6 +22,7 @@ export function ChatPane({ state, entry, actions, queueName }) {
       </header>
       <${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />
       <div class="typing-line" aria-live="polite">
+        ${active && entry.customerOnline === false && html`<span class="customer-away" data-testid="customer-away">${t('chat.customer_away', { name: customer.name })}</span>`}
         ${entry.customerTyping && html`<span data-testid="typing-indicator">${t('chat.customer_typing', { name: customer.name })}</span>`}
       </div>
       ${active

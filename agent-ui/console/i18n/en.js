@@ -56,6 +56,7 @@ export default {
   'chat.not_sent': 'Not sent',
   'chat.you': 'You',
   'chat.customer_typing': '{name} is typing…',
+  'chat.customer_away': '{name} has closed the chat window; they see your replies when they come back.',
   'chat.typing_short': 'typing…',
 
   'wrapup.title': 'Wrap up',

@@ -130,6 +130,7 @@ async fn snapshot(state: &AppState, agent: &Agent) -> Result<AgentFrame, ApiErro
     let mut interactions = Vec::new();
     for interaction in state.store.agent_interactions(account, agent.id).await? {
         interactions.push(Held {
+            customer_online: crate::bus::frames::customer_online(&state.bus, &interaction),
             card: profile::card(&state.store, account, interaction.customer_id).await?,
             messages: state.store.messages(account, interaction.id, 0).await?,
             interaction,

@@ -105,7 +105,22 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
     metrics::gauge!("plugboard_chat_sockets").decrement(1.0);
     if let Some(interaction) = conversation.interaction {
         drop(conversation.subscription);
+        tell_presence(&state, interaction);
         abandon_unless_back(state, conversation.account, interaction);
+    }
+}
+
+/// Tells the agent holding the chat whether the customer still has a widget open on it.
+fn tell_presence(state: &AppState, interaction: InteractionId) {
+    if let Some(agent) = state.dispatcher.holder(interaction) {
+        let online = state.bus.chat_sessions(interaction) > 0;
+        state.bus.to_agent(
+            agent,
+            AgentFrame::CustomerPresence {
+                interaction_id: interaction,
+                online,
+            },
+        );
     }
 }
 
@@ -268,7 +283,7 @@ async fn handle(
                 },
             )
             .await;
-            if created && let Some(agent) = state.dispatcher.holder(id) {
+            if created && let Some(agent) = state.dispatcher.watcher(id) {
                 state.bus.to_agent(agent, AgentFrame::Message { message });
             }
         }
@@ -351,6 +366,7 @@ async fn resume(
     conversation.interaction = Some(interaction.id);
     // Subscribe before reading the messages so nothing falls between the two.
     conversation.subscription = Some(state.bus.subscribe_chat(interaction.id));
+    tell_presence(state, interaction.id);
     let messages = state.store.messages(account, interaction.id, after).await?;
     let frame = ChatFrame::Resumed {
         interaction_id: interaction.id,

@@ -30,6 +30,13 @@ pub struct Held {
     pub interaction: Interaction,
     pub card: Card,
     pub messages: Vec<Message>,
+    /// For a chat: whether the customer has the widget open right now.
+    pub customer_online: Option<bool>,
+}
+
+/// Whether a chat's customer has a widget open; `None` for channels without that notion.
+pub fn customer_online(bus: &super::Bus, interaction: &Interaction) -> Option<bool> {
+    (interaction.channel == crate::domain::Channel::Chat).then(|| bus.chat_sessions(interaction.id) > 0)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,6 +106,12 @@ pub enum AgentFrame {
     Typing {
         interaction_id: InteractionId,
         typing: bool,
+    },
+    /// The customer opened or closed the last widget on a chat the agent holds.
+    #[serde(rename = "customer.presence")]
+    CustomerPresence {
+        interaction_id: InteractionId,
+        online: bool,
     },
     #[serde(rename = "agent.state")]
     State(StateView),
