@@ -179,7 +179,8 @@ export function apply(state, event) {
     case 'interaction.updated': {
       const it = event.interaction;
       if (!it || !it.id) return state;
-      if (it.state === 'closed' || it.state === 'abandoned') {
+      // Closed, abandoned, or transferred away (waiting again, for someone else).
+      if (it.state === 'closed' || it.state === 'abandoned' || (it.state === 'queued' && state.held[it.id])) {
         return dropHeld(dropOffer(state, it.id), it.id);
       }
       let next = state;

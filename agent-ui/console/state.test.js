@@ -204,3 +204,10 @@ test('the customer closing and reopening the widget shows on the held chat', () 
   assert.equal(s.held.i1.customerOnline, true);
   assert.equal(apply(s, { type: 'customer.presence', interaction_id: 'nope', online: false }), s);
 });
+
+test('a chat transferred to another queue leaves the console', () => {
+  const held = { interaction: interaction('i1'), card: card(), messages: [] };
+  const s = run(snapshot({ interactions: [held] }), { type: 'interaction.updated', interaction: { ...interaction('i1', 'queued'), agent_id: null } });
+  assert.deepEqual(s.heldOrder, []);
+  assert.equal(s.selected, null);
+});

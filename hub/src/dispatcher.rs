@@ -60,6 +60,8 @@ enum Command {
     SetState(AccountId, AgentId, AgentState, Reply<()>),
     /// The agent ends the conversation: wrap-up follows.
     End(AccountId, AgentId, InteractionId, Reply<()>),
+    /// The agent sends the interaction to another queue (a blind transfer).
+    Transfer(AccountId, AgentId, InteractionId, QueueId, Reply<()>),
     /// The customer left: abandoned if still waiting, ended if an agent had it (unless
     /// `only_waiting`: then an interaction an agent has is left alone).
     Leave(AccountId, InteractionId, bool, Reply<()>),
@@ -158,6 +160,15 @@ impl Dispatcher {
         id: InteractionId,
     ) -> Result<(), DispatchError> {
         ask!(self, End, account, agent, id)
+    }
+    pub async fn transfer(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        id: InteractionId,
+        queue: QueueId,
+    ) -> Result<(), DispatchError> {
+        ask!(self, Transfer, account, agent, id, queue)
     }
     pub async fn leave(&self, account: AccountId, id: InteractionId) -> Result<(), DispatchError> {
         ask!(self, Leave, account, id, false)
@@ -378,6 +389,15 @@ impl Task {
             Command::End(account, agent, interaction, reply) => {
                 let result = match self.holder(interaction) {
                     Some(holder) if holder == agent => self.end(account, interaction).await,
+                    _ => Err(DispatchError::NotYours),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Transfer(account, agent, interaction, queue, reply) => {
+                let result = match self.holder(interaction) {
+                    Some(holder) if holder == agent => {
+                        self.transfer(account, agent, interaction, queue).await
+                    }
                     _ => Err(DispatchError::NotYours),
                 };
                 let _ = reply.send(result);
@@ -635,6 +655,37 @@ impl Task {
         }
         self.bus.to_chat(interaction, ChatFrame::Ended);
         Ok(())
+    }
+
+    /// Back to waiting, in `queue`, with its original arrival time; the agent's slot is free.
+    async fn transfer(
+        &mut self,
+        account: AccountId,
+        agent: AgentId,
+        interaction: InteractionId,
+        queue: QueueId,
+    ) -> Result<(), DispatchError> {
+        // Refuse an unknown queue before anything changes.
+        self.store.queue(account, queue).await?;
+        let before = self.store.interaction(account, interaction).await?;
+        let details = TransitionDetails {
+            queue_id: Some(queue),
+            data: json!({"agent_id": agent, "from": before.queue_id, "to": queue}),
+            ..Default::default()
+        };
+        let i = self
+            .store
+            .transition(
+                account,
+                interaction,
+                InteractionEvent::Transferred,
+                details,
+                now_millis(),
+            )
+            .await?;
+        self.unassign(interaction);
+        self.bus.to_agent(agent, AgentFrame::Updated { interaction: i });
+        self.route(account, Input::Transfer { interaction, queue }).await
     }
 
     async fn leave(

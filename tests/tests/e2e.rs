@@ -588,3 +588,75 @@ async fn the_agent_sees_lines_typed_while_the_offer_rings_and_when_the_customer_
     back.expect("resumed").await.unwrap();
     assert_eq!(bob.expect("customer.presence").await.unwrap()["online"], true);
 }
+
+#[tokio::test]
+async fn an_agent_transfers_a_chat_to_another_queue_and_it_keeps_its_place() {
+    let (hub, _dir) = hub().await;
+    let mut alice = hub.agent("alice@plugboard.example").await.unwrap();
+    available(&mut alice).await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Lee", "lee@example.com", "I'd like to buy 50 seats").await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    let offer = bob.expect("offer").await.unwrap();
+    let arrived_at = offer["interaction"]["arrived_at"].clone();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(
+        widget.expect("agent.joined").await.unwrap()["agent_name"],
+        "Bob Martin"
+    );
+
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, queues) = hub.call("GET", "/queues", Some(&admin), None).await.unwrap();
+    let sales = queues
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "Sales")
+        .unwrap()["id"]
+        .clone();
+
+    // Alice can't move Bob's chat; Bob can.
+    alice
+        .send(json!({"type": "interaction.transfer", "interaction_id": interaction, "queue_id": sales}))
+        .await
+        .unwrap();
+    assert_eq!(alice.expect("error").await.unwrap()["code"], "forbidden");
+    bob.send(json!({"type": "interaction.transfer", "interaction_id": interaction, "queue_id": sales}))
+        .await
+        .unwrap();
+    let updated = bob.expect("interaction.updated").await.unwrap();
+    assert_eq!(updated["interaction"]["state"], "queued");
+
+    // Sales' agent is offered it with its original arrival time and the whole conversation.
+    let offer = alice.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    assert_eq!(offer["interaction"]["queue_id"], sales);
+    assert_eq!(offer["interaction"]["arrived_at"], arrived_at);
+    assert_eq!(offer["preview"][0]["body"], "I'd like to buy 50 seats");
+    alice
+        .send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    alice.expect("interaction.assigned").await.unwrap();
+    assert_eq!(
+        widget.expect("agent.joined").await.unwrap()["agent_name"],
+        "Alice Wong"
+    );
+
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{interaction}"), Some(&admin), None)
+        .await
+        .unwrap();
+    let transferred = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "interaction.transferred")
+        .unwrap();
+    assert_eq!(transferred["data"]["to"], sales);
+}

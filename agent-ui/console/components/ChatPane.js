@@ -6,8 +6,9 @@ import { conversation } from '../state.js';
 import { MessageList } from './MessageList.js';
 import { Composer } from './Composer.js';
 import { WrapUpForm } from './WrapUpForm.js';
+import { TransferControl } from './TransferControl.js';
 
-export function ChatPane({ state, entry, actions, queueName }) {
+export function ChatPane({ state, entry, actions, queues, queueName }) {
   const it = entry.interaction;
   const customer = entry.card.customer;
   const active = it.state === 'active';
@@ -18,7 +19,10 @@ export function ChatPane({ state, entry, actions, queueName }) {
           <div class="chat-title" data-testid="chat-title">${customer.name}</div>
           <div class="muted small-text">${label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
         </div>
-        ${active && html`<button class="danger-outline" onClick=${() => actions.end(it.id)} data-testid="end-chat">${t('chat.end')}</button>`}
+        ${active && html`<div class="chat-actions">
+          <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
+          <button class="danger-outline" onClick=${() => actions.end(it.id)} data-testid="end-chat">${t('chat.end')}</button>
+        </div>`}
       </header>
       <${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />
       <div class="typing-line" aria-live="polite">

@@ -84,6 +84,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     },
     typing: (id, typing) => send({ type: 'typing', interaction_id: id, typing }),
     end: (id) => send({ type: 'interaction.end', interaction_id: id }),
+    transfer: (id, queueId) => send({ type: 'interaction.transfer', interaction_id: id, queue_id: queueId }),
     wrapUp: (id, disposition, note) => send(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
     dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),
@@ -133,7 +134,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${AdminDispositions} />`;
       break;
     default:
-      page = html`<${Workspace} state=${state} actions=${actions} queueName=${queueName} dispositionName=${dispositionName} />`;
+      page = html`<${Workspace} state=${state} actions=${actions} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} />`;
   }
 
   return html`

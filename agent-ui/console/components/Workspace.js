@@ -7,7 +7,7 @@ import { InteractionList } from './InteractionList.js';
 import { ChatPane } from './ChatPane.js';
 import { CustomerCard } from './CustomerCard.js';
 
-export function Workspace({ state, actions, queueName, dispositionName }) {
+export function Workspace({ state, actions, queues, queueName, dispositionName }) {
   const selected = state.selected ? state.held[state.selected] : null;
   return html`
     <div class="workspace">
@@ -18,7 +18,7 @@ export function Workspace({ state, actions, queueName, dispositionName }) {
       </aside>
       <section class="column column-main">
         ${selected
-          ? html`<${ChatPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queueName=${queueName} />`
+          ? html`<${ChatPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} />`
           : html`<div class="empty-state" data-testid="no-chat">
               <p class="empty-title">${t('workspace.empty_title')}</p>
               <p class="muted">${state.agentState.state === 'available' ? t('workspace.empty_available') : t('workspace.empty_unavailable')}</p>

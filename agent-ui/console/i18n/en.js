@@ -56,6 +56,8 @@ export default {
   'chat.not_sent': 'Not sent',
   'chat.you': 'You',
   'chat.customer_typing': '{name} is typing…',
+  'chat.transfer_to': 'Transfer to…',
+  'chat.transfer': 'Transfer',
   'chat.customer_away': '{name} has closed the chat window; they see your replies when they come back.',
   'chat.typing_short': 'typing…',
 

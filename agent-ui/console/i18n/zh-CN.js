@@ -56,6 +56,8 @@ export default {
   'chat.not_sent': '未发送',
   'chat.you': '我',
   'chat.customer_typing': '{name} 正在输入…',
+  'chat.transfer_to': '转接到…',
+  'chat.transfer': '转接',
   'chat.customer_away': '{name} 已关闭聊天窗口；回来后会看到您的回复。',
   'chat.typing_short': '正在输入…',
 

@@ -7,7 +7,7 @@ use super::{ApiError, AppState};
 use crate::bus::AgentFrame;
 use crate::bus::ChatFrame;
 use crate::bus::frames::{AgentProfile, Held, StateView};
-use crate::domain::{Agent, AgentState, CustomerId, InteractionId, Sender, now_millis};
+use crate::domain::{Agent, AgentState, CustomerId, InteractionId, QueueId, Sender, now_millis};
 use crate::profile;
 use crate::store::NewMessage;
 use axum::extract::State;
@@ -44,6 +44,11 @@ enum ClientFrame {
     },
     #[serde(rename = "interaction.end")]
     End { interaction_id: InteractionId },
+    #[serde(rename = "interaction.transfer")]
+    Transfer {
+        interaction_id: InteractionId,
+        queue_id: QueueId,
+    },
     #[serde(rename = "wrap_up")]
     WrapUp {
         interaction_id: InteractionId,
@@ -243,6 +248,14 @@ async fn handle(
             state.bus.to_chat(interaction_id, ChatFrame::Typing { typing });
         }
         ClientFrame::End { interaction_id } => dispatcher.end(account, agent.id, interaction_id).await?,
+        ClientFrame::Transfer {
+            interaction_id,
+            queue_id,
+        } => {
+            dispatcher
+                .transfer(account, agent.id, interaction_id, queue_id)
+                .await?
+        }
         ClientFrame::WrapUp {
             interaction_id,
             disposition,

@@ -59,6 +59,7 @@ impl InteractionState {
             (S::Offered, E::Accepted) => S::Active,
             (S::Queued | S::Offered, E::Abandoned) => S::Abandoned,
             (S::Active, E::Ended) => S::WrapUp,
+            (S::Active, E::Transferred) => S::Queued,
             (S::Active | S::WrapUp, E::WrappedUp) => S::Closed,
             (from, event) => return Err(InvalidTransition { from, event }),
         };
@@ -78,6 +79,8 @@ pub enum InteractionEvent {
     Abandoned,
     Ended,
     WrappedUp,
+    /// The agent sent it to another queue: it waits there, keeping its arrival time.
+    Transferred,
 }
 
 impl InteractionEvent {
@@ -91,6 +94,7 @@ impl InteractionEvent {
             InteractionEvent::Abandoned => "interaction.abandoned",
             InteractionEvent::Ended => "interaction.ended",
             InteractionEvent::WrappedUp => "interaction.wrapped_up",
+            InteractionEvent::Transferred => "interaction.transferred",
         }
     }
 }
@@ -121,6 +125,7 @@ mod tests {
             (S::Active, E::Ended, S::WrapUp),
             (S::Active, E::WrappedUp, S::Closed),
             (S::WrapUp, E::WrappedUp, S::Closed),
+            (S::Active, E::Transferred, S::Queued),
         ];
         let states = [
             S::Queued,
@@ -131,6 +136,7 @@ mod tests {
             S::Abandoned,
         ];
         let events = [
+            E::Transferred,
             E::Offered,
             E::Declined,
             E::OfferTimedOut,
