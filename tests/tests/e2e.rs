@@ -53,6 +53,28 @@ async fn start_chat(widget: &mut Socket, name: &str, email: &str, message: &str)
     widget.expect("started").await.unwrap()
 }
 
+/// An available agent who has accepted a chat a new widget started: (agent, widget, interaction).
+async fn accepted_chat(
+    hub: &Hub,
+    agent: &str,
+    name: &str,
+    email: &str,
+    first: &str,
+) -> (Socket, Socket, String) {
+    let mut console = hub.agent(agent).await.unwrap();
+    available(&mut console).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, name, email, first).await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    console.expect("offer").await.unwrap();
+    console
+        .send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    console.expect("interaction.assigned").await.unwrap();
+    (console, widget, interaction)
+}
+
 #[tokio::test]
 async fn a_chat_goes_to_the_longest_idle_agent_moves_on_when_missed_and_lands_on_the_timeline() {
     let (hub, _dir) = hub().await;
@@ -331,16 +353,8 @@ async fn with_nobody_available_the_widget_takes_an_offline_message_into_the_queu
 #[tokio::test]
 async fn bad_input_gets_an_error_and_hurts_nobody() {
     let (hub, _dir) = hub().await;
-    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
-    available(&mut bob).await;
-    let mut widget = hub.widget().await.unwrap();
-    let started = start_chat(&mut widget, "Eve", "eve@example.com", "hi").await;
-    let interaction = started["interaction_id"].as_str().unwrap().to_string();
-    bob.expect("offer").await.unwrap();
-    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
-        .await
-        .unwrap();
-    bob.expect("interaction.assigned").await.unwrap();
+    let (mut bob, mut widget, interaction) =
+        accepted_chat(&hub, "bob@plugboard.example", "Eve", "eve@example.com", "hi").await;
 
     // Malformed JSON, unknown types, missing fields: an error frame, the socket lives on.
     widget.send_text("{not json".into()).await.unwrap();
@@ -512,16 +526,8 @@ async fn a_waiting_chat_whose_visitor_closed_the_tab_is_abandoned_after_the_grac
 #[tokio::test]
 async fn a_console_that_reconnects_catches_up_on_what_it_missed() {
     let (hub, _dir) = hub().await;
-    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
-    available(&mut bob).await;
-    let mut widget = hub.widget().await.unwrap();
-    let started = start_chat(&mut widget, "Kim", "kim@example.com", "first").await;
-    let interaction = started["interaction_id"].as_str().unwrap().to_string();
-    bob.expect("offer").await.unwrap();
-    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
-        .await
-        .unwrap();
-    bob.expect("interaction.assigned").await.unwrap();
+    let (bob, mut widget, interaction) =
+        accepted_chat(&hub, "bob@plugboard.example", "Kim", "kim@example.com", "first").await;
 
     // Bob's network drops; the customer writes meanwhile.
     drop(bob);
