@@ -110,7 +110,7 @@ impl Dispatcher {
             store: store.clone(),
             bus,
             routers: HashMap::new(),
-            queue_names: HashMap::new(),
+            queues: HashMap::new(),
             agents: HashMap::new(),
             offers: HashMap::new(),
             assignments: assignments.clone(),
@@ -243,7 +243,8 @@ struct Task {
     store: DynStore,
     bus: Bus,
     routers: HashMap<AccountId, Router>,
-    queue_names: HashMap<QueueId, (String, u32)>,
+    /// Every queue as last configured, for the live figures without a store read.
+    queues: HashMap<QueueId, Queue>,
     agents: HashMap<AgentId, AgentEntry>,
     /// Pending offers, for consoles that (re)connect while one is ringing.
     offers: HashMap<InteractionId, (AgentId, Offer)>,
@@ -473,11 +474,10 @@ impl Task {
     }
 
     fn upsert_queue(&mut self, account: AccountId, queue: Queue) {
-        self.queue_names
-            .insert(queue.id, (queue.name.clone(), queue.sl_target_secs));
         let _ = self
             .router(account)
             .handle(Input::UpsertQueue(rules(&queue)), now_millis());
+        self.queues.insert(queue.id, queue);
     }
 
     fn upsert_agent(&mut self, account: AccountId, agent: Agent) {
@@ -770,8 +770,9 @@ impl Task {
 
     async fn live(&mut self, account: AccountId) -> Result<(Vec<QueueLive>, Vec<AgentLive>), DispatchError> {
         let now = now_millis();
-        let queues = self.store.queues(account).await?;
-        let router = self.router(account);
+        let mut queues: Vec<&Queue> = self.queues.values().filter(|q| q.account_id == account).collect();
+        queues.sort_by(|a, b| a.name.cmp(&b.name));
+        let router = self.routers.entry(account).or_default();
         let queues = queues
             .into_iter()
             .map(|q| {
@@ -783,7 +784,7 @@ impl Task {
                 } = router.queue_stats(q.id);
                 QueueLive {
                     id: q.id,
-                    name: q.name,
+                    name: q.name.clone(),
                     waiting,
                     oldest_wait_ms: oldest_arrived_at.map(|t| now - t),
                     agents_available,

@@ -342,6 +342,21 @@ async fn with_nobody_available_the_widget_takes_an_offline_message_into_the_queu
     let started = widget.expect("started").await.unwrap();
     assert_eq!(started["offline"], true);
 
+    // Supervisors see it waiting.
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, live) = hub.call("GET", "/queues/stats", Some(&sam), None).await.unwrap();
+    let support = live["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "Support")
+        .unwrap();
+    assert_eq!(
+        (support["waiting"].as_u64(), support["agents_available"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert!(support["oldest_wait_ms"].as_i64().unwrap() >= 0);
+
     // It waits in the queue and is offered once someone comes in.
     let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
     available(&mut bob).await;
