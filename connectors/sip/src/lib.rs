@@ -4,9 +4,9 @@
 //! agent the router picks. Of Plugboard's crates it may depend on `connectors/channel` only,
 //! never on the hub (the cores here need neither yet).
 //!
-//! This crate is built sans-IO: every module here is a pure core (values in, values or decisions
-//! out, time passed in as a parameter) so that the transport, the B2BUA and the hub wiring can be a
-//! thin shell on top, and every protocol rule can be tested as a table.
+//! This crate is built sans-IO: every module but [`server`] is a pure core (values in, values or
+//! decisions out, time passed in as a parameter) so that the transport, the B2BUA and the hub
+//! wiring are a thin shell on top, and every protocol rule can be tested as a table.
 //!
 //! - [`g711`]: µ-law and A-law sample codecs (ITU-T G.711).
 //! - [`rtp`]: RTP header parsing and the stream rewriter used when a leg switches source.
@@ -15,11 +15,23 @@
 //! - [`digest`]: server-side digest authentication with stateless, expiring nonces.
 //! - [`registrar`]: the RFC 3261 §10.3 bindings table.
 //! - [`recording`]: stereo WAV recording of a bridged call.
+//! - [`message`]: SIP request parsing (rsipstack's rsip fork, kept inside) and response writing.
+//! - [`framing`]: Content-Length framing of stream transports.
+//! - [`transaction`]: non-INVITE server transactions (retransmissions, Timer J).
+//! - [`limiter`]: the per-address limit on failed authentications.
+//! - [`service`]: one message in, one response out: OPTIONS, REGISTER and the refusals.
+//! - [`server`]: the UDP/TCP shell around [`service`], the one module with IO.
 
 pub mod digest;
 pub mod dtmf;
+pub mod framing;
 pub mod g711;
+pub mod limiter;
+pub mod message;
 pub mod recording;
 pub mod registrar;
 pub mod rtp;
 pub mod sdp;
+pub mod server;
+pub mod service;
+pub mod transaction;

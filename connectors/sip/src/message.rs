@@ -1,0 +1,582 @@
+//! SIP requests as the rest of the crate sees them, and the responses it sends. The transport hands
+//! each framed message here first: [`parse`] turns bytes into a [`SipRequest`] (or says why not),
+//! and [`ResponseBuilder`] writes the answer. rsipstack's fork of the rsip parser does the line
+//! work (header folding, compact names); its types stay inside this module.
+//!
+//! Also here: the header-value parsers the registrar needs (`Contact` lists, the address-of-record
+//! of a `To` header), written by hand because the fork's typed `Contact` loses URI parameters of
+//! IPv6 hosts and does not split several contacts in one header.
+
+use std::fmt::Write as _;
+
+use rsipstack::rsip;
+use thiserror::Error;
+
+use crate::registrar::ContactParam;
+
+/// The request methods this crate tells apart. `Other` keeps any other token, so that an unknown
+/// method can be answered 501 instead of being dropped (RFC 3261 §8.2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Method {
+    Ack,
+    Bye,
+    Cancel,
+    Info,
+    Invite,
+    Message,
+    Notify,
+    Options,
+    Prack,
+    Publish,
+    Refer,
+    Register,
+    Subscribe,
+    Update,
+    Other(String),
+}
+
+impl Method {
+    fn from_rsip(m: &rsip::Method) -> Self {
+        match m {
+            rsip::Method::Ack => Method::Ack,
+            rsip::Method::Bye => Method::Bye,
+            rsip::Method::Cancel => Method::Cancel,
+            rsip::Method::Info => Method::Info,
+            rsip::Method::Invite => Method::Invite,
+            rsip::Method::Message => Method::Message,
+            rsip::Method::Notify => Method::Notify,
+            rsip::Method::Options => Method::Options,
+            rsip::Method::PRack => Method::Prack,
+            rsip::Method::Publish => Method::Publish,
+            rsip::Method::Refer => Method::Refer,
+            rsip::Method::Register => Method::Register,
+            rsip::Method::Subscribe => Method::Subscribe,
+            rsip::Method::Update => Method::Update,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Info => "INFO",
+            Method::Invite => "INVITE",
+            Method::Message => "MESSAGE",
+            Method::Notify => "NOTIFY",
+            Method::Options => "OPTIONS",
+            Method::Prack => "PRACK",
+            Method::Publish => "PUBLISH",
+            Method::Refer => "REFER",
+            Method::Register => "REGISTER",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Update => "UPDATE",
+            Method::Other(m) => m,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParseError {
+    #[error("not a SIP request: {0}")]
+    NotSip(String),
+    #[error("a response, not a request")]
+    Response,
+}
+
+/// A parsed request. Header lookups go through canonical names (`Via`, not `v`).
+#[derive(Debug, Clone)]
+pub struct SipRequest {
+    pub method: Method,
+    pub uri: String,
+    headers: Vec<(String, String)>,
+}
+
+/// Why a parseable request is still not one we can act on: answered 400 (RFC 3261 §21.4.1).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InvalidRequest {
+    #[error("Missing {0} header")]
+    Missing(&'static str),
+    #[error("Bad CSeq")]
+    BadCseq,
+    #[error("CSeq method does not match")]
+    CseqMethodMismatch,
+}
+
+/// RFC 3261 §25.1 `token`.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+}
+
+/// Parses one whole message (the transport has framed it). A request line whose method the fork
+/// does not know is parsed with a stand-in method and the original token kept, so the request still
+/// reaches the 501 answer.
+pub fn parse(bytes: &[u8]) -> Result<SipRequest, ParseError> {
+    let not_sip = |e: &dyn std::fmt::Display| ParseError::NotSip(e.to_string());
+    let line_end = bytes
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .ok_or_else(|| not_sip(&"no CRLF"))?;
+    let start = std::str::from_utf8(&bytes[..line_end]).map_err(|e| not_sip(&e))?;
+    if start.starts_with("SIP/") {
+        return Err(ParseError::Response);
+    }
+    let token = start.split(' ').next().unwrap_or("");
+    if !is_token(token) {
+        return Err(not_sip(&"bad method token"));
+    }
+    let known = token.parse::<rsip::Method>().is_ok();
+    let parsed = if known {
+        rsip::SipMessage::try_from(bytes)
+    } else {
+        let mut patched = b"OPTIONS".to_vec();
+        patched.extend_from_slice(&bytes[token.len()..]);
+        rsip::SipMessage::try_from(patched.as_slice())
+    }
+    .map_err(|e| not_sip(&e))?;
+    let rsip::SipMessage::Request(request) = parsed else {
+        return Err(ParseError::Response);
+    };
+    if request.version != rsip::Version::V2 {
+        return Err(not_sip(&"not SIP/2.0"));
+    }
+    let method = if known {
+        Method::from_rsip(&request.method)
+    } else {
+        Method::Other(token.to_owned())
+    };
+    Ok(SipRequest {
+        method,
+        uri: request.uri.to_string(),
+        headers: request
+            .headers
+            .iter()
+            .map(|h| (h.name().to_owned(), h.value().trim().to_owned()))
+            .collect(),
+    })
+}
+
+impl SipRequest {
+    /// Every value of a header, in order (canonical name, any case).
+    pub fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The checks of RFC 3261 §8.1.1 / §8.2 that every request must pass before anything else.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+            if self.header(name).is_none_or(|v| v.is_empty()) {
+                return Err(InvalidRequest::Missing(name));
+            }
+        }
+        let (_, method) = self.cseq()?;
+        if !method.eq_ignore_ascii_case(self.method.as_str()) {
+            return Err(InvalidRequest::CseqMethodMismatch);
+        }
+        Ok(())
+    }
+
+    /// `CSeq: 1 REGISTER` as (number, method), RFC 3261 §20.16 (the number below 2**31).
+    pub fn cseq(&self) -> Result<(u32, &str), InvalidRequest> {
+        let value = self.header("CSeq").ok_or(InvalidRequest::Missing("CSeq"))?;
+        let mut parts = value.split_whitespace();
+        let number = parts
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| *n < 1 << 31)
+            .ok_or(InvalidRequest::BadCseq)?;
+        let method = parts.next().ok_or(InvalidRequest::BadCseq)?;
+        if parts.next().is_some() {
+            return Err(InvalidRequest::BadCseq);
+        }
+        Ok((number, method))
+    }
+
+    pub fn call_id(&self) -> &str {
+        self.header("Call-ID").unwrap_or("")
+    }
+
+    /// The top Via's `branch` parameter and sent-by, the server transaction key parts of RFC 3261
+    /// §17.2.3.
+    pub fn top_via(&self) -> Option<(&str, Option<&str>)> {
+        let via = self.header("Via")?;
+        // Several Vias may share one header line; the first is the top one.
+        let top = via.split(',').next()?.trim();
+        let mut parts = top.split(';');
+        let sent_by = parts.next()?.split_whitespace().nth(1).unwrap_or_default();
+        let branch = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("branch"))
+            .map(|(_, v)| v.trim());
+        Some((sent_by, branch))
+    }
+
+    /// The `tag` parameter of the From header (RFC 3261 §19.3).
+    pub fn from_tag(&self) -> Option<&str> {
+        header_params(self.header("From")?)
+            .find(|(k, _)| k.eq_ignore_ascii_case("tag"))
+            .and_then(|(_, v)| v)
+    }
+}
+
+/// The parameters after a name-addr or addr-spec header value (`<uri>;a=b;c`), RFC 3261 §20.
+fn header_params(value: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    let rest = match value.rfind('>') {
+        Some(end) => &value[end + 1..],
+        None => value.split_once(';').map_or("", |(_, p)| p),
+    };
+    rest.split(';')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.trim(), Some(v.trim())),
+            None => (p.trim(), None),
+        })
+}
+
+/// The URI of a name-addr (`"Bob" <sip:bob@x>;tag=1`) or addr-spec (`sip:bob@x;tag=1`) value:
+/// without brackets, parameters belong to the header, not the URI (RFC 3261 §20.10).
+fn addr_uri(value: &str) -> &str {
+    match (value.find('<'), value.rfind('>')) {
+        (Some(start), Some(end)) if start < end => value[start + 1..end].trim(),
+        _ => value.split(';').next().unwrap_or("").trim(),
+    }
+}
+
+/// The address-of-record of a REGISTER's To header in canonical form (RFC 3261 §10.3 step 5):
+/// `scheme:user@host`, display name, port, parameters and headers dropped, scheme and host in
+/// lower case. `None` when the URI has no user part or is not sip/sips.
+pub fn address_of_record(to: &str) -> Option<String> {
+    let uri = addr_uri(to);
+    let (scheme, rest) = uri.split_once(':')?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "sip" && scheme != "sips" {
+        return None;
+    }
+    let rest = rest.split([';', '?']).next()?;
+    let (user, hostport) = rest.rsplit_once('@')?;
+    let user = user.split(':').next()?; // a password in the userinfo is not part of the AOR
+    let host = if hostport.starts_with('[') {
+        hostport.split_inclusive(']').next()?
+    } else {
+        hostport.split(':').next()?
+    };
+    if user.is_empty() || host.is_empty() {
+        return None;
+    }
+    Some(format!("{scheme}:{user}@{}", host.to_ascii_lowercase()))
+}
+
+/// The user part of a canonical AOR.
+pub fn aor_user(aor: &str) -> &str {
+    aor.split_once(':')
+        .and_then(|(_, r)| r.rsplit_once('@'))
+        .map_or("", |(u, _)| u)
+}
+
+/// Splits a header value on commas that are outside quotes and angle brackets (RFC 3261 §7.3.1).
+fn split_list(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut quoted, mut bracket, mut escaped, mut start) = (false, false, false, 0);
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => bracket = true,
+            '>' if !quoted => bracket = false,
+            ',' if !quoted && !bracket => {
+                out.push(value[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(value[start..].trim());
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// Why a Contact list cannot be used (answered 400).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ContactError {
+    #[error("Bad Contact expires")]
+    BadExpires,
+    #[error("Bad Contact q")]
+    BadQ,
+}
+
+/// Every Contact of a request, across headers and comma lists (RFC 3261 §20.10), as the
+/// registrar takes them: `<uri>` (or `*`) with its `expires` and `q` parameters.
+pub fn contacts(request: &SipRequest) -> Result<Vec<ContactParam>, ContactError> {
+    let mut out = Vec::new();
+    for value in request.headers("Contact") {
+        for contact in split_list(value) {
+            if contact == "*" {
+                out.push(ContactParam {
+                    uri: "*".into(),
+                    expires: None,
+                    q: None,
+                });
+                continue;
+            }
+            let mut expires = None;
+            let mut q = None;
+            for (k, v) in header_params(contact) {
+                if k.eq_ignore_ascii_case("expires") {
+                    // RFC 3261 §10.2.1.1: a huge value counts as the largest we would give anyway.
+                    let v = v.ok_or(ContactError::BadExpires)?;
+                    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(ContactError::BadExpires);
+                    }
+                    expires = Some(v.parse::<u32>().unwrap_or(u32::MAX));
+                } else if k.eq_ignore_ascii_case("q") {
+                    q = Some(parse_q(v.ok_or(ContactError::BadQ)?).ok_or(ContactError::BadQ)?);
+                }
+            }
+            out.push(ContactParam {
+                uri: format!("<{}>", addr_uri(contact)),
+                expires,
+                q,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `qvalue` of RFC 3261 §25.1 (`0`, `0.5`, `1.000`) in thousandths.
+fn parse_q(v: &str) -> Option<u16> {
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_value = format!("{frac:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(frac_value),
+        "1" if frac_value == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// The `Expires` header as a number (RFC 3261 §20.19); `Err` for anything else.
+pub fn expires(request: &SipRequest) -> Result<Option<u32>, ContactError> {
+    match request.header("Expires") {
+        None => Ok(None),
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(v.parse::<u32>().unwrap_or(u32::MAX)))
+        }
+        Some(_) => Err(ContactError::BadExpires),
+    }
+}
+
+/// A response to one request, written by hand: Via, From, To, Call-ID and CSeq copied from the
+/// request (RFC 3261 §8.2.6.2), a To tag added when the request had none.
+#[derive(Debug, Clone)]
+pub struct ResponseBuilder {
+    status: u16,
+    reason: String,
+    headers: Vec<(String, String)>,
+}
+
+impl ResponseBuilder {
+    pub fn new(status: u16, reason: impl Into<String>) -> Self {
+        ResponseBuilder {
+            status,
+            reason: reason.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// The wire form, answering `request`. `to_tag` is used only if the To header has no tag.
+    pub fn build(&self, request: &SipRequest, to_tag: &str) -> Vec<u8> {
+        let mut out = format!("SIP/2.0 {} {}\r\n", self.status, self.reason);
+        for via in request.headers("Via") {
+            let _ = write!(out, "Via: {via}\r\n");
+        }
+        for name in ["From", "To", "Call-ID", "CSeq"] {
+            let Some(value) = request.header(name) else {
+                continue;
+            };
+            let _ = write!(out, "{name}: {value}");
+            let has_tag = || header_params(value).any(|(k, _)| k.eq_ignore_ascii_case("tag"));
+            // RFC 3261 §8.2.6.2: a UAS adds a tag to the To of a response, except 100 Trying.
+            if name == "To" && self.status > 100 && !has_tag() {
+                let _ = write!(out, ";tag={to_tag}");
+            }
+            out.push_str("\r\n");
+        }
+        for (name, value) in &self.headers {
+            let _ = write!(out, "{name}: {value}\r\n");
+        }
+        out.push_str("Server: Plugboard\r\nContent-Length: 0\r\n\r\n");
+        out.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(text: &str) -> SipRequest {
+        parse(text.replace('\n', "\r\n").as_bytes()).unwrap()
+    }
+
+    const OPTIONS: &str = "OPTIONS sip:pbx.example.com SIP/2.0\n\
+        v: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\n\
+        f: <sip:a@example.com>;tag=x\n\
+        t: <sip:pbx.example.com>\n\
+        i: abc\n\
+        CSeq: 7 OPTIONS\n\
+        l: 0\n\n";
+
+    #[test]
+    fn parses_compact_headers_and_unknown_methods() {
+        let r = req(OPTIONS);
+        assert_eq!(r.method, Method::Options);
+        assert_eq!(r.call_id(), "abc");
+        assert_eq!(r.cseq(), Ok((7, "OPTIONS")));
+        assert_eq!(r.top_via(), Some(("192.0.2.1:5060", Some("z9hG4bK1"))));
+        assert_eq!(r.from_tag(), Some("x"));
+        assert_eq!(r.validate(), Ok(()));
+
+        let r = req(&OPTIONS.replace("OPTIONS", "FROB"));
+        assert_eq!(r.method, Method::Other("FROB".into()));
+        assert_eq!(r.validate(), Ok(()));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_request() {
+        let cases: &[(&[u8], bool)] = &[
+            (b"\x00\x01garbage", false),
+            (b"hello world\r\n\r\n", false),
+            (b"SIP/2.0 200 OK\r\nCSeq: 1 OPTIONS\r\n\r\n", true),
+            (b"OPTIONS sip:x SIP/3.0\r\n\r\n", false),
+            (b"OPT(IONS sip:x SIP/2.0\r\n\r\n", false),
+        ];
+        for (bytes, response) in cases {
+            let got = parse(bytes);
+            assert_eq!(matches!(got, Err(ParseError::Response)), *response, "{bytes:?}");
+            assert!(got.is_err(), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn validation_table() {
+        let cases = [
+            (
+                "v: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\n",
+                InvalidRequest::Missing("Via"),
+            ),
+            ("i: abc\n", InvalidRequest::Missing("Call-ID")),
+            ("CSeq: 7 OPTIONS\n", InvalidRequest::Missing("CSeq")),
+            ("t: <sip:pbx.example.com>\n", InvalidRequest::Missing("To")),
+        ];
+        for (line, want) in cases {
+            let r = req(&OPTIONS.replace(line, ""));
+            assert_eq!(r.validate(), Err(want), "{line}");
+        }
+        let cseq = |v: &str| req(&OPTIONS.replace("7 OPTIONS", v)).validate();
+        assert_eq!(cseq("7 INVITE"), Err(InvalidRequest::CseqMethodMismatch));
+        assert_eq!(cseq("x OPTIONS"), Err(InvalidRequest::BadCseq));
+        assert_eq!(cseq("2147483648 OPTIONS"), Err(InvalidRequest::BadCseq));
+        assert_eq!(cseq("7"), Err(InvalidRequest::BadCseq));
+    }
+
+    #[test]
+    fn address_of_record_table() {
+        let cases = [
+            ("<sip:1001@PBX.example.com>", Some("sip:1001@pbx.example.com")),
+            (
+                "\"Desk\" <sip:1001@pbx.example.com:5070;transport=tcp>;tag=9",
+                Some("sip:1001@pbx.example.com"),
+            ),
+            ("sip:1001@127.0.0.1:5060;tag=9", Some("sip:1001@127.0.0.1")),
+            ("<sips:ann:pw@[2001:db8::1]:5061>", Some("sips:ann@[2001:db8::1]")),
+            ("<sip:pbx.example.com>", None),
+            ("<tel:+15551234>", None),
+            ("garbage", None),
+        ];
+        for (to, want) in cases {
+            assert_eq!(address_of_record(to).as_deref(), want, "{to}");
+        }
+        assert_eq!(aor_user("sip:1001@pbx"), "1001");
+    }
+
+    #[test]
+    fn contact_lists() {
+        let r = req(&OPTIONS.replace(
+            "l: 0\n",
+            "m: \"A, B\" <sip:1001@192.0.2.20;transport=tcp>;expires=60;q=0.5, sip:1001@[2001:db8::2]:5062;expires=99999999999\n\
+             Contact: *\nl: 0\n",
+        ));
+        let got = contacts(&r).unwrap();
+        let want = [
+            ("<sip:1001@192.0.2.20;transport=tcp>", Some(60), Some(500)),
+            ("<sip:1001@[2001:db8::2]:5062>", Some(u32::MAX), None),
+            ("*", None, None),
+        ];
+        assert_eq!(got.len(), want.len());
+        for (c, (uri, expires, q)) in got.iter().zip(want) {
+            assert_eq!((c.uri.as_str(), c.expires, c.q), (uri, expires, q));
+        }
+        for bad in ["<sip:a@b>;expires=soon", "<sip:a@b>;q=2", "<sip:a@b>;q=0.5555"] {
+            let r = req(&OPTIONS.replace("l: 0\n", &format!("Contact: {bad}\nl: 0\n")));
+            assert!(contacts(&r).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn q_values() {
+        let cases = [
+            ("0", Some(0)),
+            ("1", Some(1000)),
+            ("0.25", Some(250)),
+            ("1.000", Some(1000)),
+            ("1.5", None),
+            ("0.", Some(0)),
+            ("x", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(parse_q(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn response_copies_dialog_headers_and_tags_to() {
+        let r = req(OPTIONS);
+        let bytes = ResponseBuilder::new(200, "OK")
+            .header("Allow", "OPTIONS")
+            .build(&r, "T1");
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            text,
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+             From: <sip:a@example.com>;tag=x\r\nTo: <sip:pbx.example.com>;tag=T1\r\n\
+             Call-ID: abc\r\nCSeq: 7 OPTIONS\r\nAllow: OPTIONS\r\n\
+             Server: Plugboard\r\nContent-Length: 0\r\n\r\n"
+        );
+        let tagged = req(&OPTIONS.replace("t: <sip:pbx.example.com>", "t: <sip:pbx.example.com>;tag=old"));
+        let text = String::from_utf8(ResponseBuilder::new(200, "OK").build(&tagged, "T1")).unwrap();
+        assert!(text.contains("To: <sip:pbx.example.com>;tag=old\r\n"), "{text}");
+    }
+}

@@ -1,0 +1,632 @@
+//! The SIP service: one framed message in, at most one response out. The transport
+//! ([`crate::server`]) hands every message it receives here with its source address and the time;
+//! this module runs it through the server transactions, validates it, and answers OPTIONS, REGISTER
+//! (digest challenge, [`crate::digest`], then the [`crate::registrar`] table) and everything else.
+//! Pure: no sockets, no clock, no randomness of its own (the shell passes them in).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::digest::{self, Algorithm, AuthError, Credentials, DigestAuth, Secret};
+use crate::limiter::{AuthLimiter, LimiterConfig};
+use crate::message::{self, Method, ParseError, ResponseBuilder, SipRequest};
+use crate::registrar::{ContactView, RegisterOutcome, RegisterRequest, Registrar, RegistrarConfig};
+use crate::transaction::{Lookup, ServerTransactions, TransactionKey};
+
+/// What an agent's phone authenticates with. The directory hands out HA1 values (one per digest
+/// algorithm), not passwords: the hub then never has to store a SIP password in clear, and an HA1
+/// that leaks opens this realm only, not the user's other accounts (RFC 7616 §5.13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneCredentials {
+    pub username: String,
+    /// The realm the HA1 values were computed for; a phone of another realm cannot log in here.
+    pub realm: String,
+    pub ha1_md5: String,
+    pub ha1_sha256: String,
+}
+
+impl PhoneCredentials {
+    pub fn from_password(username: &str, realm: &str, password: &str) -> Self {
+        PhoneCredentials {
+            username: username.to_owned(),
+            realm: realm.to_owned(),
+            ha1_md5: digest::ha1(Algorithm::Md5, username, realm, password),
+            ha1_sha256: digest::ha1(Algorithm::Sha256, username, realm, password),
+        }
+    }
+
+    fn ha1(&self, algorithm: Algorithm) -> &str {
+        match algorithm {
+            Algorithm::Md5 => &self.ha1_md5,
+            Algorithm::Sha256 => &self.ha1_sha256,
+        }
+    }
+}
+
+/// Where phone accounts come from; the hub implements it over its agents (a phone belongs to an
+/// agent account). Called with the digest `username`, which is also the user part of the phone's
+/// address-of-record.
+pub trait PhoneDirectory: Send + Sync {
+    fn credentials(&self, user: &str) -> Option<PhoneCredentials>;
+}
+
+/// A fixed directory, for tests and for running the connector alone.
+#[derive(Debug, Default, Clone)]
+pub struct InMemoryDirectory {
+    phones: HashMap<String, PhoneCredentials>,
+}
+
+impl InMemoryDirectory {
+    pub fn with_phone(mut self, username: &str, realm: &str, password: &str) -> Self {
+        self.phones.insert(
+            username.to_owned(),
+            PhoneCredentials::from_password(username, realm, password),
+        );
+        self
+    }
+}
+
+impl PhoneDirectory for InMemoryDirectory {
+    fn credentials(&self, user: &str) -> Option<PhoneCredentials> {
+        self.phones.get(user).cloned()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The digest realm phones authenticate in.
+    pub realm: String,
+    pub registrar: RegistrarConfig,
+    pub limiter: LimiterConfig,
+    /// How long a nonce stays good before a phone is asked again with `stale=true`.
+    pub nonce_lifetime: Duration,
+    /// The digest algorithms offered, one `WWW-Authenticate` each, in this order. RFC 8760 §2.4
+    /// puts the preferred first, hence SHA-256 then MD5 by default; but some phones (and sipp
+    /// 3.6) answer the first challenge whatever it is and know only MD5, so a site with such
+    /// phones lists MD5 first. Credentials with an algorithm not listed are challenged again.
+    pub algorithms: Vec<Algorithm>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            realm: "plugboard".into(),
+            registrar: RegistrarConfig::default(),
+            limiter: LimiterConfig::default(),
+            nonce_lifetime: Duration::from_secs(300),
+            algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    fn reliable(self) -> bool {
+        self == Transport::Tcp
+    }
+}
+
+/// What the shell does with one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Reply(Vec<u8>),
+    /// Nothing to send (an ACK, a stray response).
+    Nothing,
+    /// Not SIP at all: dropped on UDP, the connection closed on TCP (RFC 3261 §18.3).
+    Unparseable,
+}
+
+/// The clock readings and randomness one call needs, so the service stays deterministic.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub source: SocketAddr,
+    pub transport: Transport,
+    /// For timers (transactions, bindings, the limiter).
+    pub now: Instant,
+    /// For nonces, which carry their issue time.
+    pub wall: SystemTime,
+    /// Fresh random bits: the nonce salt and the To tag.
+    pub entropy: u64,
+}
+
+/// Methods answered here, for `Allow` (RFC 3261 §20.5).
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
+
+pub struct SipService {
+    directory: Arc<dyn PhoneDirectory>,
+    auth: DigestAuth,
+    algorithms: Vec<Algorithm>,
+    registrar: Registrar,
+    transactions: ServerTransactions,
+    limiter: AuthLimiter,
+}
+
+impl SipService {
+    /// `nonce_key` signs nonces; random at each start is fine.
+    pub fn new(config: ServiceConfig, directory: Arc<dyn PhoneDirectory>, nonce_key: &[u8]) -> Self {
+        SipService {
+            directory,
+            auth: DigestAuth::new(config.realm, nonce_key, config.nonce_lifetime),
+            algorithms: config.algorithms,
+            registrar: Registrar::new(config.registrar),
+            transactions: ServerTransactions::default(),
+            limiter: AuthLimiter::new(config.limiter),
+        }
+    }
+
+    pub fn handle(&mut self, bytes: &[u8], cx: Context) -> Outcome {
+        let request = match message::parse(bytes) {
+            Ok(r) => r,
+            // We send no requests yet, so a response matches no client transaction (§18.1.2).
+            Err(ParseError::Response) => return Outcome::Nothing,
+            Err(ParseError::NotSip(_)) => return Outcome::Unparseable,
+        };
+        let key = TransactionKey::of(&request);
+        let is_ack = request.method == Method::Ack;
+        match self.transactions.lookup(&key, is_ack, cx.now) {
+            Lookup::Retransmission(response) => return Outcome::Reply(response),
+            Lookup::Absorbed => return Outcome::Nothing,
+            Lookup::New => {}
+        }
+        // §17.2.1 / §8.2: an ACK is never answered.
+        if is_ack {
+            return Outcome::Nothing;
+        }
+        let response = self.respond(&request, cx);
+        let bytes = response.build(&request, &format!("{:016x}", cx.entropy));
+        self.transactions
+            .completed(key, bytes.clone(), cx.transport.reliable(), cx.now);
+        Outcome::Reply(bytes)
+    }
+
+    fn respond(&mut self, request: &SipRequest, cx: Context) -> ResponseBuilder {
+        // RFC 3261 §21.4.1 (400) for what §8.1.1 requires; the reason phrase says what was wrong.
+        if let Err(e) = request.validate() {
+            return ResponseBuilder::new(400, e.to_string());
+        }
+        // §8.2.1: a method we do not know is 501; one we know but do not serve is 405 with Allow.
+        match request.method {
+            Method::Other(_) => return ResponseBuilder::new(501, "Not Implemented").header("Allow", ALLOW),
+            Method::Info
+            | Method::Message
+            | Method::Notify
+            | Method::Prack
+            | Method::Publish
+            | Method::Refer
+            | Method::Subscribe
+            | Method::Update => {
+                return ResponseBuilder::new(405, "Method Not Allowed").header("Allow", ALLOW);
+            }
+            _ => {}
+        }
+        // §8.2.2.3: we support no extension, so any Require is refused (never for CANCEL).
+        if request.method != Method::Cancel
+            && let Some(required) = request.header("Require")
+        {
+            return ResponseBuilder::new(420, "Bad Extension").header("Unsupported", required);
+        }
+        match request.method {
+            // §11.2: what we would accept for a request of the same kind.
+            Method::Options => ResponseBuilder::new(200, "OK")
+                .header("Allow", ALLOW)
+                .header("Accept", "application/sdp")
+                .header("Accept-Encoding", "identity")
+                .header("Supported", ""),
+            Method::Register => self.register(request, cx),
+            // Calls are not routed yet: the trunk allow-list, queues and the B2BUA come next.
+            // Until then every INVITE is refused as "nobody available" (§21.4.18).
+            Method::Invite => ResponseBuilder::new(480, "Temporarily Unavailable"),
+            // No INVITE transaction or dialog exists yet for these to refer to (§9.2, §15.1.2).
+            Method::Cancel | Method::Bye => ResponseBuilder::new(481, "Call/Transaction Does Not Exist"),
+            _ => ResponseBuilder::new(500, "Server Internal Error"),
+        }
+    }
+
+    fn challenge(&self, cx: Context, stale: bool) -> ResponseBuilder {
+        // One nonce for every algorithm offered (RFC 7616 §3.7).
+        let nonce = self.auth.nonce(cx.wall, cx.entropy.to_be_bytes());
+        let mut response = ResponseBuilder::new(401, "Unauthorized");
+        for algorithm in &self.algorithms {
+            response = response.header("WWW-Authenticate", self.auth.challenge(*algorithm, &nonce, stale));
+        }
+        response
+    }
+
+    /// RFC 3261 §10.3: authenticate (steps 3 and 4), find the AOR (step 5), then the bindings
+    /// table (steps 6 to 8).
+    fn register(&mut self, request: &SipRequest, cx: Context) -> ResponseBuilder {
+        let ip = cx.source.ip();
+        if let Some(wait) = self.limiter.blocked_for(ip, cx.now) {
+            // §21.5.4: 503 with Retry-After tells a legitimate phone behind the same address when
+            // to come back; no digest work is done for a blocked address.
+            return ResponseBuilder::new(503, "Service Unavailable")
+                .header("Retry-After", (wait.as_secs() + 1).to_string());
+        }
+        let Some(aor) = request.header("To").and_then(message::address_of_record) else {
+            return ResponseBuilder::new(400, "Bad To header");
+        };
+        let Some(authorization) = request.header("Authorization") else {
+            return self.challenge(cx, false);
+        };
+        let Ok(credentials) = Credentials::parse(authorization) else {
+            self.limiter.failed(ip, cx.now);
+            return ResponseBuilder::new(400, "Bad Authorization header");
+        };
+        if let Err(refusal) = self.authenticate(&credentials, &aor, ip, cx) {
+            return refusal;
+        }
+
+        let contacts = match message::contacts(request) {
+            Ok(c) => c,
+            Err(e) => return ResponseBuilder::new(400, e.to_string()),
+        };
+        let expires = match message::expires(request) {
+            Ok(e) => e,
+            Err(e) => return ResponseBuilder::new(400, e.to_string()),
+        };
+        let cseq = request.cseq().map_or(0, |(n, _)| n);
+        let outcome = self.registrar.handle(
+            &RegisterRequest {
+                aor,
+                contacts,
+                expires,
+                call_id: request.call_id().to_owned(),
+                cseq,
+            },
+            cx.now,
+        );
+        match outcome {
+            RegisterOutcome::Ok { bindings } => {
+                let mut response = ResponseBuilder::new(200, "OK");
+                for binding in bindings {
+                    response = response.header("Contact", contact_value(&binding));
+                }
+                response
+            }
+            RegisterOutcome::IntervalTooBrief { min_expires } => {
+                ResponseBuilder::new(423, "Interval Too Brief").header("Min-Expires", min_expires.to_string())
+            }
+            RegisterOutcome::Invalid(reason) => ResponseBuilder::new(400, reason),
+            RegisterOutcome::OutOfOrder => ResponseBuilder::new(500, "Request Out Of Order"),
+        }
+    }
+
+    /// RFC 3261 §22.4 and §10.3 steps 3-4. A wrong password, an unknown user and a user that does
+    /// not own the AOR all get 403, alike, so the answer does not tell which accounts exist; the
+    /// phone has already been challenged once, and §22.2 tells it not to retry the same
+    /// credentials, so another 401 would only make it loop or prompt. A nonce we cannot use
+    /// (expired, foreign, replayed) gets a fresh 401 challenge instead: the password may be right.
+    fn authenticate(
+        &mut self,
+        credentials: &Credentials,
+        aor: &str,
+        ip: IpAddr,
+        cx: Context,
+    ) -> Result<(), ResponseBuilder> {
+        let forbidden = || ResponseBuilder::new(403, "Forbidden");
+        if !self.algorithms.contains(&credentials.algorithm) {
+            return Err(self.challenge(cx, false));
+        }
+        let account = self
+            .directory
+            .credentials(&credentials.username)
+            .filter(|a| a.realm == self.auth.realm() && a.username == credentials.username);
+        let Some(account) = account else {
+            self.limiter.failed(ip, cx.now);
+            return Err(forbidden());
+        };
+        let secret = Secret::Ha1(account.ha1(credentials.algorithm));
+        match self.auth.verify(credentials, "REGISTER", secret, cx.wall) {
+            Ok(()) => {}
+            Err(AuthError::WrongResponse) => {
+                self.limiter.failed(ip, cx.now);
+                return Err(forbidden());
+            }
+            Err(AuthError::Stale) => return Err(self.challenge(cx, true)),
+            Err(
+                AuthError::ForeignNonce
+                | AuthError::WrongRealm(_)
+                | AuthError::Replay { .. }
+                | AuthError::QopRequired,
+            ) => return Err(self.challenge(cx, false)),
+        }
+        // §10.3 step 4: the authenticated user may change the bindings of its own AOR only.
+        if message::aor_user(aor) != credentials.username {
+            return Err(forbidden());
+        }
+        Ok(())
+    }
+
+    /// Timers: bindings that lapsed (returned as (AOR, contact) so the hub can mark the phone
+    /// gone), Timer J, nonce counts of expired nonces, ended limiter windows.
+    pub fn tick(&mut self, now: Instant, wall: SystemTime) -> Vec<(String, String)> {
+        self.transactions.expire(now);
+        self.auth.purge(wall);
+        self.limiter.purge(now);
+        self.registrar.expire(now)
+    }
+
+    /// Where `aor` can be reached now (the B2BUA will ask this).
+    pub fn lookup(&self, aor: &str, now: Instant) -> Vec<ContactView> {
+        self.registrar.lookup(aor, now)
+    }
+}
+
+/// A binding as a 200 OK lists it (RFC 3261 §10.3 step 8).
+fn contact_value(binding: &ContactView) -> String {
+    let mut value = format!("{};expires={}", binding.uri, binding.expires);
+    if let Some(q) = binding.q {
+        value.push_str(&format!(";q={}.{:03}", q / 1000, q % 1000));
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REALM: &str = "plugboard";
+
+    fn service(max_failures: u32) -> SipService {
+        let directory = InMemoryDirectory::default()
+            .with_phone("1001", REALM, "s3cret")
+            .with_phone("1002", REALM, "other");
+        SipService::new(
+            ServiceConfig {
+                limiter: LimiterConfig {
+                    max_failures,
+                    window: Duration::from_secs(60),
+                },
+                ..ServiceConfig::default()
+            },
+            Arc::new(directory),
+            b"test key",
+        )
+    }
+
+    fn cx(source: &str, t0: Instant, secs: u64, entropy: u64) -> Context {
+        Context {
+            source: source.parse().unwrap(),
+            transport: Transport::Udp,
+            now: t0 + Duration::from_secs(secs),
+            wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs),
+            entropy,
+        }
+    }
+
+    fn register(user: &str, branch: &str, cseq: u32, extra: &str) -> String {
+        format!(
+            "REGISTER sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch={branch}\r\n\
+             From: <sip:{user}@pbx>;tag=f\r\nTo: <sip:{user}@pbx>\r\nCall-ID: reg-{user}\r\n\
+             CSeq: {cseq} REGISTER\r\nContact: <sip:{user}@192.0.2.1:5060>\r\n{extra}Content-Length: 0\r\n\r\n"
+        )
+    }
+
+    fn status(outcome: &Outcome) -> (u16, String) {
+        let Outcome::Reply(bytes) = outcome else {
+            panic!("no reply: {outcome:?}");
+        };
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        (text[8..11].parse().unwrap(), text)
+    }
+
+    /// The nonce of the SHA-256 challenge in a 401.
+    fn nonce(text: &str) -> String {
+        let start = text.find("nonce=\"").unwrap() + 7;
+        text[start..].split('"').next().unwrap().to_owned()
+    }
+
+    fn authorization(user: &str, password: &str, nonce: &str, nc: u32) -> String {
+        let alg = Algorithm::Sha256;
+        let ha1 = digest::ha1(alg, user, REALM, password);
+        let nc_text = format!("{nc:08x}");
+        let count = digest::NonceCount::parse(&nc_text).unwrap();
+        let response = digest::request_digest(alg, &ha1, nonce, Some((&count, "cn")), "REGISTER", "sip:pbx");
+        format!(
+            "Authorization: Digest username=\"{user}\", realm=\"{REALM}\", nonce=\"{nonce}\", \
+             uri=\"sip:pbx\", response=\"{response}\", algorithm=SHA-256, qop=auth, nc={nc_text}, cnonce=\"cn\"\r\n"
+        )
+    }
+
+    #[test]
+    fn register_flow() {
+        let t0 = Instant::now();
+        let mut s = service(10);
+        let phone = "192.0.2.1:5060";
+
+        let (code, text) = status(&s.handle(
+            register("1001", "z9hG4bK1", 1, "").as_bytes(),
+            cx(phone, t0, 0, 1),
+        ));
+        assert_eq!(code, 401);
+        assert!(
+            text.contains("algorithm=SHA-256") && text.contains("algorithm=MD5"),
+            "{text}"
+        );
+        let n = nonce(&text);
+
+        let ok = register("1001", "z9hG4bK2", 2, &authorization("1001", "s3cret", &n, 1));
+        let (code, text) = status(&s.handle(ok.as_bytes(), cx(phone, t0, 1, 2)));
+        assert_eq!(code, 200, "{text}");
+        assert!(
+            text.contains("Contact: <sip:1001@192.0.2.1:5060>;expires=3600\r\n"),
+            "{text}"
+        );
+        assert_eq!(s.lookup("sip:1001@pbx", t0).len(), 1);
+
+        // A retransmission of the same request gets the same answer and changes nothing.
+        let (code, again) = status(&s.handle(ok.as_bytes(), cx(phone, t0, 2, 3)));
+        assert_eq!((code, &again), (200, &text));
+
+        // The same nonce count again is a replay: new challenge, not 403.
+        let replay = register("1001", "z9hG4bK3", 3, &authorization("1001", "s3cret", &n, 1));
+        assert_eq!(status(&s.handle(replay.as_bytes(), cx(phone, t0, 3, 4))).0, 401);
+
+        // A valid user may not register another user's AOR.
+        let theft = register("1002", "z9hG4bK4", 1, &authorization("1001", "s3cret", &n, 2));
+        assert_eq!(status(&s.handle(theft.as_bytes(), cx(phone, t0, 4, 5))).0, 403);
+
+        let wrong = register("1001", "z9hG4bK5", 4, &authorization("1001", "guess", &n, 3));
+        assert_eq!(status(&s.handle(wrong.as_bytes(), cx(phone, t0, 5, 6))).0, 403);
+        let unknown = register("9999", "z9hG4bK6", 1, &authorization("9999", "guess", &n, 4));
+        assert_eq!(status(&s.handle(unknown.as_bytes(), cx(phone, t0, 6, 7))).0, 403);
+
+        // Too brief, then un-REGISTER.
+        let brief = register(
+            "1001",
+            "z9hG4bK7",
+            5,
+            &format!("Expires: 10\r\n{}", authorization("1001", "s3cret", &n, 5)),
+        );
+        let (code, text) = status(&s.handle(brief.as_bytes(), cx(phone, t0, 7, 8)));
+        assert_eq!(code, 423);
+        assert!(text.contains("Min-Expires: 60\r\n"), "{text}");
+        let remove = register(
+            "1001",
+            "z9hG4bK8",
+            6,
+            &format!("Expires: 0\r\n{}", authorization("1001", "s3cret", &n, 6)),
+        );
+        let (code, text) = status(&s.handle(remove.as_bytes(), cx(phone, t0, 8, 9)));
+        assert_eq!(code, 200);
+        assert!(!text.contains("Contact:"), "{text}");
+        assert!(s.lookup("sip:1001@pbx", t0 + Duration::from_secs(8)).is_empty());
+    }
+
+    #[test]
+    fn an_expired_nonce_with_the_right_password_is_stale() {
+        let t0 = Instant::now();
+        let mut s = service(10);
+        let phone = "192.0.2.1:5060";
+        let (_, text) = status(&s.handle(
+            register("1001", "z9hG4bK1", 1, "").as_bytes(),
+            cx(phone, t0, 0, 1),
+        ));
+        let late = register(
+            "1001",
+            "z9hG4bK2",
+            2,
+            &authorization("1001", "s3cret", &nonce(&text), 1),
+        );
+        let (code, text) = status(&s.handle(late.as_bytes(), cx(phone, t0, 301, 2)));
+        assert_eq!(code, 401);
+        assert!(text.contains("stale=true"), "{text}");
+    }
+
+    #[test]
+    fn bindings_lapse_on_tick() {
+        let t0 = Instant::now();
+        let mut s = service(10);
+        let phone = "192.0.2.1:5060";
+        let (_, text) = status(&s.handle(
+            register("1001", "z9hG4bK1", 1, "").as_bytes(),
+            cx(phone, t0, 0, 1),
+        ));
+        let ok = register(
+            "1001",
+            "z9hG4bK2",
+            2,
+            &format!(
+                "Expires: 60\r\n{}",
+                authorization("1001", "s3cret", &nonce(&text), 1)
+            ),
+        );
+        assert_eq!(status(&s.handle(ok.as_bytes(), cx(phone, t0, 0, 2))).0, 200);
+        let wall = SystemTime::UNIX_EPOCH;
+        assert!(s.tick(t0 + Duration::from_secs(59), wall).is_empty());
+        assert_eq!(
+            s.tick(t0 + Duration::from_secs(60), wall),
+            [("sip:1001@pbx".to_owned(), "<sip:1001@192.0.2.1:5060>".to_owned())]
+        );
+    }
+
+    #[test]
+    fn failed_authentications_block_only_their_source() {
+        let t0 = Instant::now();
+        let mut s = service(3);
+        let (attacker, phone) = ("198.51.100.7:5060", "192.0.2.1:5060");
+        let (_, text) = status(&s.handle(
+            register("1001", "z9hG4bK0", 1, "").as_bytes(),
+            cx(phone, t0, 0, 1),
+        ));
+        let n = nonce(&text);
+        let codes: Vec<u16> = (0..5)
+            .map(|i| {
+                let guess = register(
+                    "1001",
+                    &format!("z9hG4bKx{i}"),
+                    1,
+                    &authorization("1001", &format!("guess{i}"), &n, i + 1),
+                );
+                status(&s.handle(guess.as_bytes(), cx(attacker, t0, 1, 10 + u64::from(i)))).0
+            })
+            .collect();
+        assert_eq!(codes, [403, 403, 403, 503, 503]);
+        let ok = register("1001", "z9hG4bK9", 2, &authorization("1001", "s3cret", &n, 9));
+        assert_eq!(status(&s.handle(ok.as_bytes(), cx(phone, t0, 2, 20))).0, 200);
+        // The window ends and the address may try again.
+        let later = register("1001", "z9hG4bKy", 1, "");
+        assert_eq!(
+            status(&s.handle(later.as_bytes(), cx(attacker, t0, 61, 30))).0,
+            401
+        );
+    }
+
+    #[test]
+    fn method_table() {
+        let t0 = Instant::now();
+        let mut s = service(10);
+        let request = |method: &str, extra: &str| {
+            format!(
+                "{method} sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK{method}{}\r\n\
+                 From: <sip:a@x>;tag=f\r\nTo: <sip:pbx>\r\nCall-ID: c\r\nCSeq: 1 {method}\r\n{extra}Content-Length: 0\r\n\r\n",
+                extra.len()
+            )
+        };
+        let cases = [
+            ("OPTIONS", "", Some(200)),
+            ("INVITE", "", Some(480)),
+            ("BYE", "", Some(481)),
+            ("CANCEL", "", Some(481)),
+            ("SUBSCRIBE", "", Some(405)),
+            ("FROB", "", Some(501)),
+            ("OPTIONS", "Require: 100rel\r\n", Some(420)),
+            ("ACK", "", None),
+        ];
+        for (i, (method, extra, want)) in cases.into_iter().enumerate() {
+            let got = s.handle(
+                request(method, extra).as_bytes(),
+                cx("192.0.2.1:5060", t0, 0, i as u64),
+            );
+            assert_eq!(
+                match &got {
+                    Outcome::Reply(_) => Some(status(&got).0),
+                    _ => None,
+                },
+                want,
+                "{method} {extra}"
+            );
+            if want == Some(405) || want == Some(501) {
+                assert!(status(&got).1.contains(&format!("Allow: {ALLOW}\r\n")));
+            }
+        }
+        assert_eq!(
+            s.handle(b"\x16\x03\x01garbage", cx("192.0.2.1:5060", t0, 0, 0)),
+            Outcome::Unparseable
+        );
+        assert_eq!(
+            s.handle(
+                b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+                cx("192.0.2.1:5060", t0, 0, 0)
+            ),
+            Outcome::Nothing
+        );
+    }
+}

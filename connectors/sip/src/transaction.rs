@@ -1,0 +1,243 @@
+//! Server transactions (RFC 3261 §17.2) for the requests this server answers at once with a final
+//! response. Every parsed request passes through here before the service: a retransmission of a
+//! request already answered gets the same response again (§17.2.2, "Completed" state) instead of
+//! being handled twice, and the entry is forgotten when Timer J fires (64*T1 on UDP, at once on a
+//! reliable transport). Pure: time is a parameter, the server calls [`ServerTransactions::expire`].
+//!
+//! Since every response here is final and immediate, the Trying and Proceeding states never last
+//! past one call and are not represented. An INVITE answered with a final error is kept the same
+//! way so a retransmitted INVITE gets the same answer; retransmitting that response on Timer G
+//! until the ACK arrives (§17.2.1) is left to the B2BUA's INVITE transaction.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::message::SipRequest;
+
+/// RFC 3261 §17.1.1.1: T1, the round-trip estimate.
+pub const T1: Duration = Duration::from_millis(500);
+/// RFC 3261 §17.2.2: Timer J on an unreliable transport.
+pub const TIMER_J: Duration = Duration::from_millis(64 * 500);
+
+/// What identifies a server transaction (RFC 3261 §17.2.3): the top Via's branch and sent-by and
+/// the method, or for pre-RFC 3261 peers (no `z9hG4bK` cookie) the request's identifying headers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TransactionKey(String);
+
+impl TransactionKey {
+    pub fn of(request: &SipRequest) -> Self {
+        // ACK belongs to the INVITE transaction it acknowledges (§17.2.3).
+        let method = match request.method.as_str() {
+            "ACK" => "INVITE",
+            m => m,
+        };
+        match request.top_via() {
+            Some((sent_by, Some(branch))) if branch.starts_with("z9hG4bK") => {
+                TransactionKey(format!("{branch}\n{}\n{method}", sent_by.to_ascii_lowercase()))
+            }
+            _ => TransactionKey(format!(
+                "2543\n{}\n{}\n{}\n{}\n{method}",
+                request.call_id(),
+                request.cseq().map_or(0, |(n, _)| n),
+                request.from_tag().unwrap_or(""),
+                request.header("Via").unwrap_or(""),
+            )),
+        }
+    }
+}
+
+/// What to do with an incoming request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// A new transaction: handle it, then [`ServerTransactions::completed`].
+    New,
+    /// A retransmission: send this response again, and nothing else.
+    Retransmission(Vec<u8>),
+    /// An ACK for a transaction we hold: absorbed, no response (§17.2.1).
+    Absorbed,
+}
+
+#[derive(Debug)]
+struct Completed {
+    response: Vec<u8>,
+    until: Instant,
+}
+
+/// The completed transactions still waiting for Timer J.
+#[derive(Debug, Default)]
+pub struct ServerTransactions {
+    completed: HashMap<TransactionKey, Completed>,
+}
+
+impl ServerTransactions {
+    pub fn lookup(&self, key: &TransactionKey, is_ack: bool, now: Instant) -> Lookup {
+        match self.completed.get(key).filter(|c| c.until > now) {
+            Some(_) if is_ack => Lookup::Absorbed,
+            Some(c) => Lookup::Retransmission(c.response.clone()),
+            None => Lookup::New,
+        }
+    }
+
+    /// The final response has been sent: keep it for retransmissions until Timer J, which is
+    /// zero on a reliable transport (§17.2.2), so nothing is kept there.
+    pub fn completed(&mut self, key: TransactionKey, response: Vec<u8>, reliable: bool, now: Instant) {
+        if !reliable {
+            self.completed.insert(
+                key,
+                Completed {
+                    response,
+                    until: now + TIMER_J,
+                },
+            );
+        }
+    }
+
+    /// Timer J: forgets transactions whose time is up.
+    pub fn expire(&mut self, now: Instant) {
+        self.completed.retain(|_, c| c.until > now);
+    }
+
+    pub fn len(&self) -> usize {
+        self.completed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.completed.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::parse;
+
+    fn request(method: &str, branch: &str, cseq: u32) -> SipRequest {
+        let cseq_method = if method == "ACK" { "ACK" } else { method };
+        let text = format!(
+            "{method} sip:pbx SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch={branch}\r\n\
+             From: <sip:a@x>;tag=f\r\nTo: <sip:pbx>\r\nCall-ID: c\r\nCSeq: {cseq} {cseq_method}\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        parse(text.as_bytes()).unwrap()
+    }
+
+    /// (what, request, reliable, ms since start, expected lookup); a `New` is completed with a
+    /// response named after the row.
+    #[test]
+    fn rfc3261_section_17_2_table() {
+        let rows: Vec<(&str, SipRequest, bool, u64, Lookup)> = vec![
+            (
+                "first OPTIONS",
+                request("OPTIONS", "z9hG4bKa", 1),
+                false,
+                0,
+                Lookup::New,
+            ),
+            (
+                "retransmitted OPTIONS",
+                request("OPTIONS", "z9hG4bKa", 1),
+                false,
+                500,
+                Lookup::Retransmission(b"first OPTIONS".to_vec()),
+            ),
+            (
+                "other branch",
+                request("OPTIONS", "z9hG4bKb", 2),
+                false,
+                600,
+                Lookup::New,
+            ),
+            (
+                "same branch, other method",
+                request("REGISTER", "z9hG4bKa", 1),
+                false,
+                700,
+                Lookup::New,
+            ),
+            (
+                "INVITE",
+                request("INVITE", "z9hG4bKi", 1),
+                false,
+                800,
+                Lookup::New,
+            ),
+            (
+                "its ACK",
+                request("ACK", "z9hG4bKi", 1),
+                false,
+                900,
+                Lookup::Absorbed,
+            ),
+            (
+                "stray ACK",
+                request("ACK", "z9hG4bKz", 1),
+                false,
+                900,
+                Lookup::New,
+            ),
+            (
+                "RFC 2543 peer",
+                request("OPTIONS", "old", 5),
+                false,
+                1000,
+                Lookup::New,
+            ),
+            (
+                "RFC 2543 retransmission",
+                request("OPTIONS", "old", 5),
+                false,
+                1100,
+                Lookup::Retransmission(b"RFC 2543 peer".to_vec()),
+            ),
+            (
+                "RFC 2543 next request",
+                request("OPTIONS", "old", 6),
+                false,
+                1200,
+                Lookup::New,
+            ),
+            (
+                "over TCP",
+                request("OPTIONS", "z9hG4bKt", 1),
+                true,
+                1300,
+                Lookup::New,
+            ),
+            (
+                "over TCP again: nothing kept",
+                request("OPTIONS", "z9hG4bKt", 1),
+                true,
+                1400,
+                Lookup::New,
+            ),
+            (
+                "just before Timer J",
+                request("OPTIONS", "z9hG4bKa", 1),
+                false,
+                31_999,
+                Lookup::Retransmission(b"first OPTIONS".to_vec()),
+            ),
+            (
+                "after Timer J: a new transaction",
+                request("OPTIONS", "z9hG4bKa", 1),
+                false,
+                32_000,
+                Lookup::New,
+            ),
+        ];
+        let t0 = Instant::now();
+        let mut table = ServerTransactions::default();
+        for (what, req, reliable, ms, want) in rows {
+            let now = t0 + Duration::from_millis(ms);
+            table.expire(now);
+            let key = TransactionKey::of(&req);
+            let got = table.lookup(&key, req.method.as_str() == "ACK", now);
+            assert_eq!(got, want, "{what}");
+            if got == Lookup::New && req.method.as_str() != "ACK" {
+                table.completed(key, what.as_bytes().to_vec(), reliable, now);
+            }
+        }
+        table.expire(t0 + Duration::from_secs(64));
+        assert!(table.is_empty());
+    }
+}
