@@ -17,6 +17,7 @@ pub struct Config {
     pub http: Http,
     pub auth: Auth,
     pub chat: Chat,
+    pub sip: Sip,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +46,22 @@ pub struct Chat {
     pub abandon_after_secs: u32,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sip {
+    /// The digest realm agents' phones authenticate in. Phones' secrets are kept as digests of
+    /// this realm, so changing it means setting every phone's password again.
+    pub realm: String,
+}
+
+impl Default for Sip {
+    fn default() -> Self {
+        Sip {
+            realm: "plugboard".into(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -54,6 +71,7 @@ impl Default for Config {
             http: Http::default(),
             auth: Auth::default(),
             chat: Chat::default(),
+            sip: Sip::default(),
         }
     }
 }
@@ -86,7 +104,8 @@ impl Default for Chat {
 }
 
 /// The top-level names of the settings, for picking them out of the environment.
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
+    "sip",
     "data_dir",
     "database_url",
     "default_region",

@@ -681,3 +681,78 @@ async fn an_agent_transfers_a_chat_to_another_queue_and_it_keeps_its_place() {
         .unwrap();
     assert_eq!(transferred["data"]["to"], sales);
 }
+
+#[tokio::test]
+async fn an_admin_gives_an_agent_a_sip_phone_and_only_its_digests_are_kept() {
+    let (hub, _dir) = hub().await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, agents) = hub.call("GET", "/agents", Some(&admin), None).await.unwrap();
+    let bob_id = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Bob Martin")
+        .unwrap()["id"]
+        .clone();
+    let phone = json!({"agent_id": bob_id, "username": "bob-desk", "password": "phone-secret-1"});
+
+    assert_eq!(
+        hub.call("POST", "/phones", Some(&bob), Some(phone.clone()))
+            .await
+            .unwrap()
+            .0,
+        403
+    );
+    let (status, created) = hub
+        .call("POST", "/phones", Some(&admin), Some(phone.clone()))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(
+        (created["username"].as_str(), created["realm"].as_str()),
+        (Some("bob-desk"), Some("plugboard"))
+    );
+    assert!(!created.to_string().contains("phone-secret-1") && !created.to_string().contains("ha1"));
+    assert_eq!(
+        hub.call("POST", "/phones", Some(&admin), Some(phone))
+            .await
+            .unwrap()
+            .0,
+        409
+    );
+    let bad = json!({"agent_id": bob_id, "username": "bob desk<>", "password": "phone-secret-1"});
+    assert_eq!(
+        hub.call("POST", "/phones", Some(&admin), Some(bad))
+            .await
+            .unwrap()
+            .0,
+        400
+    );
+    let nobody = json!({"agent_id": "01a2025c-0000-7000-8000-000000000000", "username": "x", "password": "phone-secret-1"});
+    assert_eq!(
+        hub.call("POST", "/phones", Some(&admin), Some(nobody))
+            .await
+            .unwrap()
+            .0,
+        400
+    );
+
+    let (_, listed) = hub.call("GET", "/phones", Some(&admin), None).await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        hub.call("DELETE", &format!("/phones/{id}"), Some(&admin), None)
+            .await
+            .unwrap()
+            .0,
+        204
+    );
+    assert_eq!(
+        hub.call("DELETE", &format!("/phones/{id}"), Some(&admin), None)
+            .await
+            .unwrap()
+            .0,
+        404
+    );
+}

@@ -11,7 +11,9 @@ use crate::domain::{
     Message, PhoneE164, Queue, QueueId, Role, Skills, now_millis,
 };
 use crate::profile;
-use crate::store::{AgentPatch, CustomerPatch, EventRecord, NewAgent, Note, QueueSpec, StoreError};
+use crate::store::{
+    AgentPatch, CustomerPatch, EventRecord, NewAgent, NewPhone, Note, Phone, QueueSpec, StoreError,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_agent))
         .routes(routes!(list_dispositions, create_disposition))
         .routes(routes!(delete_disposition))
+        .routes(routes!(list_phones, create_phone))
+        .routes(routes!(delete_phone))
         .routes(routes!(search_customers))
         .routes(routes!(customer_card, update_customer))
         .routes(routes!(customer_timeline))
@@ -399,6 +403,73 @@ async fn delete_disposition(
     Path(code): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_disposition(me.account_id, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- phones ---
+
+/// Every SIP phone of the account and the agent it rings.
+#[utoipa::path(get, path = "/phones", responses((status = 200, body = [Phone])))]
+async fn list_phones(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+) -> Result<ApiJson<Vec<Phone>>, ApiError> {
+    Ok(ApiJson(state.store.phones(me.account_id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct CreatePhone {
+    #[schema(value_type = String)]
+    agent_id: AgentId,
+    /// The SIP user the phone registers as: letters, digits, `.`, `-`, `_`.
+    username: String,
+    password: String,
+}
+
+/// Give an agent a SIP phone. Only the digest hashes of its password for the configured realm
+/// are stored.
+#[utoipa::path(post, path = "/phones", request_body = CreatePhone,
+    responses((status = 200, body = Phone), (status = 400), (status = 409)))]
+async fn create_phone(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    ApiJson(req): ApiJson<CreatePhone>,
+) -> Result<ApiJson<Phone>, ApiError> {
+    let username = req.username.trim();
+    let valid = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !valid {
+        return Err(ApiError::BadRequest(
+            "a phone's username has 1 to 64 letters, digits, '.', '-' or '_'".into(),
+        ));
+    }
+    check_password(&req.password)?;
+    let realm = &state.config.sip.realm;
+    let secrets = plugboard_sip::service::PhoneCredentials::from_password(username, realm, &req.password);
+    let new = NewPhone {
+        agent_id: req.agent_id,
+        username: username.to_string(),
+        realm: realm.clone(),
+        ha1_md5: secrets.ha1_md5,
+        ha1_sha256: secrets.ha1_sha256,
+    };
+    match state.store.create_phone(me.account_id, new).await {
+        Err(StoreError::NotFound) => Err(ApiError::BadRequest("no such agent".into())),
+        other => Ok(ApiJson(other?)),
+    }
+}
+
+/// Take a phone away; it can no longer register.
+#[utoipa::path(delete, path = "/phones/{id}", responses((status = 204), (status = 404)))]
+async fn delete_phone(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.delete_phone(me.account_id, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

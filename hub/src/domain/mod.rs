@@ -69,6 +69,8 @@ id_type!(
     CustomerId,
     InteractionId,
     MessageId,
+    /// A SIP phone an agent is called on.
+    PhoneId,
 );
 
 impl AccountId {

@@ -5,8 +5,8 @@
 //! are skipped with a notice, unless `CI=true`, where a missing database is a failure.
 
 use super::{
-    AgentPatch, ChatSession, CustomerPatch, DynStore, NewAgent, NewInteraction, NewMessage, QueueSpec,
-    StoreError, TransitionDetails,
+    AgentPatch, ChatSession, CustomerPatch, DynStore, NewAgent, NewInteraction, NewMessage, NewPhone,
+    QueueSpec, StoreError, TransitionDetails,
 };
 use crate::domain::{
     AccountId, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction, InteractionEvent,
@@ -162,6 +162,7 @@ scenarios!(
     sessions,
     queues,
     dispositions,
+    phones,
     resolve_customer,
     concurrent_resolves_make_one_customer,
     search_customers,
@@ -469,6 +470,44 @@ async fn queues(store: DynStore) {
             .await,
     );
     not_found(store.queue(DEFAULT, QueueId::new()).await);
+}
+
+async fn phones(store: DynStore) {
+    let alice = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    let phone = |agent, username: &str| NewPhone {
+        agent_id: agent,
+        username: username.into(),
+        realm: "plugboard".into(),
+        ha1_md5: "md5".into(),
+        ha1_sha256: "sha".into(),
+    };
+    let desk = store
+        .create_phone(DEFAULT, phone(alice.id, "alice-desk"))
+        .await
+        .unwrap();
+    let soft = store
+        .create_phone(DEFAULT, phone(alice.id, "alice-soft"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.phones(DEFAULT).await.unwrap(),
+        vec![desk.clone(), soft.clone()]
+    );
+    conflict(
+        store.create_phone(DEFAULT, phone(alice.id, "alice-desk")).await,
+        "phones_username_key",
+    );
+    // An agent the account does not have, or another account's agent: nothing to hang it on.
+    not_found(store.create_phone(DEFAULT, phone(AgentId::new(), "ghost")).await);
+    not_found(store.create_phone(OTHER, phone(alice.id, "borrowed")).await);
+    assert_eq!(store.phones(OTHER).await.unwrap(), vec![]);
+    not_found(store.delete_phone(OTHER, desk.id).await);
+    store.delete_phone(DEFAULT, desk.id).await.unwrap();
+    not_found(store.delete_phone(DEFAULT, desk.id).await);
+    assert_eq!(store.phones(DEFAULT).await.unwrap(), vec![soft]);
 }
 
 async fn dispositions(store: DynStore) {

@@ -8,8 +8,8 @@ mod sql;
 
 use crate::domain::{
     AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,
-    InteractionEvent, InteractionId, InvalidTransition, Message, Millis, Queue, QueueId, Role, Sender,
-    SkillRequirement, Skills,
+    InteractionEvent, InteractionId, InvalidTransition, Message, Millis, PhoneId, Queue, QueueId, Role,
+    Sender, SkillRequirement, Skills,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -147,6 +147,28 @@ pub struct NewMessage {
     pub client_id: String,
 }
 
+/// A SIP phone to register: its HA1 digests for `realm` are all the store keeps of its password.
+#[derive(Debug, Clone)]
+pub struct NewPhone {
+    pub agent_id: AgentId,
+    pub username: String,
+    pub realm: String,
+    pub ha1_md5: String,
+    pub ha1_sha256: String,
+}
+
+/// A SIP phone as admins see it (no secrets).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Phone {
+    #[schema(value_type = String)]
+    pub id: PhoneId,
+    #[schema(value_type = String)]
+    pub agent_id: AgentId,
+    pub username: String,
+    pub realm: String,
+    pub created_at: Millis,
+}
+
 /// One line of an interaction's event log.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventRecord {
@@ -209,6 +231,10 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_disposition(&self, account: AccountId, disposition: Disposition) -> Result<()>;
     async fn delete_disposition(&self, account: AccountId, code: &str) -> Result<()>;
     async fn dispositions(&self, account: AccountId) -> Result<Vec<Disposition>>;
+    /// Conflict when the username is taken (in any account); NotFound for an unknown agent.
+    async fn create_phone(&self, account: AccountId, phone: NewPhone) -> Result<Phone>;
+    async fn phones(&self, account: AccountId) -> Result<Vec<Phone>>;
+    async fn delete_phone(&self, account: AccountId, id: PhoneId) -> Result<()>;
 
     // --- customers ---
     /// Finds the customer owning any of these normalised `(kind, value)` identities, or creates

@@ -12,16 +12,16 @@ mod rows;
 
 use super::{
     AgentPatch, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewInteraction, NewMessage,
-    Note, QueueSpec, Result, Store, StoreError, TransitionDetails,
+    NewPhone, Note, Phone, QueueSpec, Result, Store, StoreError, TransitionDetails,
 };
 use crate::domain::{
     AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionEvent,
-    InteractionId, InteractionState, Message, MessageId, Millis, Queue, QueueId, now_millis,
+    InteractionId, InteractionState, Message, MessageId, Millis, PhoneId, Queue, QueueId, now_millis,
 };
 use queries as q;
 use rows::{
     AgentLoginRow, AgentRow, ChatSessionRow, CustomerRow, DispositionRow, EventRow, InteractionRow,
-    MessageRow, NoteRow, QueueRow, all, to_json,
+    MessageRow, NoteRow, PhoneRow, QueueRow, all, to_json,
 };
 use sqlx::postgres::{PgPoolOptions, Postgres};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -722,6 +722,43 @@ macro_rules! impl_store {
             async fn dispositions(&self, account: AccountId) -> Result<Vec<Disposition>> {
                 self.many::<DispositionRow, _>(q::DISPOSITIONS, account, None)
                     .await
+            }
+
+            async fn create_phone(&self, account: AccountId, new: NewPhone) -> Result<Phone> {
+                let phone = Phone {
+                    id: PhoneId::new(),
+                    agent_id: new.agent_id,
+                    username: new.username,
+                    realm: new.realm,
+                    created_at: now_millis(),
+                };
+                sqlx::query(q::INSERT_PHONE)
+                    .bind(phone.id.to_string())
+                    .bind(account.to_string())
+                    .bind(phone.agent_id.to_string())
+                    .bind(&phone.username)
+                    .bind(&phone.realm)
+                    .bind(&new.ha1_md5)
+                    .bind(&new.ha1_sha256)
+                    .bind(phone.created_at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(phone)
+            }
+
+            async fn phones(&self, account: AccountId) -> Result<Vec<Phone>> {
+                self.many::<PhoneRow, _>(q::PHONES, account, None).await
+            }
+
+            async fn delete_phone(&self, account: AccountId, id: PhoneId) -> Result<()> {
+                let done = sqlx::query(q::DELETE_PHONE)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
             }
 
             // --- customers ---

@@ -104,6 +104,15 @@ pub const UPSERT_DISPOSITION: &str = "INSERT INTO dispositions (account_id, code
 pub const DELETE_DISPOSITION: &str = "DELETE FROM dispositions WHERE account_id = $1 AND code = $2";
 pub const DISPOSITIONS: &str = "SELECT code, label FROM dispositions WHERE account_id = $1 ORDER BY code";
 
+// --- phones ---
+
+pub const INSERT_PHONE: &str = "INSERT INTO phones \
+     (id, account_id, agent_id, username, realm, ha1_md5, ha1_sha256, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const PHONES: &str = "SELECT id, agent_id, username, realm, created_at FROM phones \
+     WHERE account_id = $1 ORDER BY username";
+pub const DELETE_PHONE: &str = "DELETE FROM phones WHERE account_id = $1 AND id = $2";
+
 // --- customers ---
 
 pub const IDENTITY_OWNER: &str =

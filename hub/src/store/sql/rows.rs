@@ -1,7 +1,7 @@
 //! Rows as the database returns them, and the checked conversions into domain types. Shared by
 //! both backends: every column is TEXT, an integer or a boolean on either side.
 
-use super::super::{ChatSession, EventRecord, Note, Result, StoreError};
+use super::super::{ChatSession, EventRecord, Note, Phone, Result, StoreError};
 use crate::domain::{
     Agent, Channel, Customer, Disposition, Interaction, InteractionState, Message, Queue, Role, Sender,
 };
@@ -116,6 +116,28 @@ impl TryFrom<DispositionRow> for Disposition {
         Ok(Disposition {
             code: r.code,
             label: r.label,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PhoneRow {
+    id: String,
+    agent_id: String,
+    username: String,
+    realm: String,
+    created_at: i64,
+}
+
+impl TryFrom<PhoneRow> for Phone {
+    type Error = StoreError;
+    fn try_from(r: PhoneRow) -> Result<Phone> {
+        Ok(Phone {
+            id: parse("phones.id", &r.id)?,
+            agent_id: parse("phones.agent_id", &r.agent_id)?,
+            username: r.username,
+            realm: r.realm,
+            created_at: r.created_at,
         })
     }
 }
