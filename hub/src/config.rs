@@ -52,12 +52,19 @@ pub struct Sip {
     /// The digest realm agents' phones authenticate in. Phones' secrets are kept as digests of
     /// this realm, so changing it means setting every phone's password again.
     pub realm: String,
+    /// Where agents' phones register, over UDP and TCP (e.g. "127.0.0.1:5060"); unset: no SIP.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Digest algorithms offered to phones, one challenge each, in this order: "SHA-256", "MD5".
+    /// Phones that answer only the first challenge and know only MD5 need MD5 first.
+    pub algorithms: Vec<String>,
 }
 
 impl Default for Sip {
     fn default() -> Self {
         Sip {
             realm: "plugboard".into(),
+            listen: None,
+            algorithms: vec!["SHA-256".into(), "MD5".into()],
         }
     }
 }

@@ -12,3 +12,4 @@ pub mod profile;
 pub mod routing;
 pub mod server;
 pub mod store;
+pub mod telephony;

@@ -70,6 +70,18 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     } else if store.count_agents(AccountId::DEFAULT).await? == 0 {
         create_admin(&store, "admin@localhost", "Admin", None).await?;
     }
+    let phones = crate::telephony::Phones::load(&store)
+        .await
+        .context("loading agents' phones")?;
+    // Kept for as long as the hub serves; dropping it stops the SIP tasks.
+    let sip = crate::telephony::start(&config.sip, phones.clone()).await?;
+    if let Some(sip) = &sip {
+        println!(
+            "plugboard sip on udp://{} tcp://{}",
+            sip.udp_addr(),
+            sip.tcp_addr()
+        );
+    }
     let bus = Bus::default();
     let dispatcher = Dispatcher::start(store.clone(), bus.clone())
         .await
@@ -78,7 +90,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(Arc::new(config), store, bus, dispatcher, metrics);
+    let state = AppState::new(Arc::new(config), store, bus, dispatcher, phones, metrics);
     // Tests and scripts read this line to find the port when started with port 0.
     println!("plugboard listening on http://{addr}");
     tracing::info!(%addr, "listening");

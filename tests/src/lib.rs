@@ -30,6 +30,8 @@ pub fn binary() -> PathBuf {
 pub struct Hub {
     child: Child,
     pub base: String,
+    /// The SIP server's UDP address, when started with `PLUGBOARD_SIP__LISTEN`.
+    pub sip_udp: Option<String>,
     pub data_dir: PathBuf,
 }
 
@@ -60,21 +62,32 @@ impl Hub {
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
-        // The hub prints its address once it listens; keep draining stdout afterwards.
+        // The hub prints its addresses (SIP first, then HTTP once it listens); keep draining
+        // stdout afterwards.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("plugboard listening on ") {
-                    let _ = tx.send(addr.to_string());
-                }
+                let _ = tx.send(line);
             }
         });
-        let base = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
-            .await?
-            .context("the hub did not say where it listens")?;
+        let (base, sip_udp) = tokio::task::spawn_blocking(move || {
+            let mut sip_udp = None;
+            loop {
+                let line = rx.recv_timeout(Duration::from_secs(60))?;
+                if let Some(rest) = line.strip_prefix("plugboard sip on udp://") {
+                    sip_udp = rest.split_whitespace().next().map(str::to_owned);
+                }
+                if let Some(addr) = line.strip_prefix("plugboard listening on ") {
+                    return Ok::<_, std::sync::mpsc::RecvTimeoutError>((addr.to_string(), sip_udp));
+                }
+            }
+        })
+        .await?
+        .context("the hub did not say where it listens")?;
         let hub = Hub {
             child,
             base,
+            sip_udp,
             data_dir: data_dir.to_path_buf(),
         };
         hub.wait_healthy().await?;

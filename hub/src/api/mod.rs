@@ -34,6 +34,8 @@ pub struct AppState {
     pub store: DynStore,
     pub bus: Bus,
     pub dispatcher: Dispatcher,
+    /// Agents' phones as the SIP registrar sees them; the phones API keeps it current.
+    pub phones: Arc<crate::telephony::Phones>,
     metrics: Option<PrometheusHandle>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     start_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
@@ -50,6 +52,7 @@ impl AppState {
         store: DynStore,
         bus: Bus,
         dispatcher: Dispatcher,
+        phones: Arc<crate::telephony::Phones>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
         AppState {
@@ -59,6 +62,7 @@ impl AppState {
             store,
             bus,
             dispatcher,
+            phones,
             metrics,
         }
     }

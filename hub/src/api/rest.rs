@@ -456,9 +456,13 @@ async fn create_phone(
         ha1_md5: secrets.ha1_md5,
         ha1_sha256: secrets.ha1_sha256,
     };
-    match state.store.create_phone(me.account_id, new).await {
+    match state.store.create_phone(me.account_id, new.clone()).await {
         Err(StoreError::NotFound) => Err(ApiError::BadRequest("no such agent".into())),
-        other => Ok(ApiJson(other?)),
+        Err(e) => Err(e.into()),
+        Ok(phone) => {
+            state.phones.put(&new);
+            Ok(ApiJson(phone))
+        }
     }
 }
 
@@ -469,7 +473,11 @@ async fn delete_phone(
     RequireRole(me, ..): RequireRole<Admin>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_phone(me.account_id, parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    let phones = state.store.phones(me.account_id).await?;
+    let phone = phones.iter().find(|p| p.id == id).ok_or(ApiError::NotFound)?;
+    state.store.delete_phone(me.account_id, id).await?;
+    state.phones.remove(&phone.username);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -508,6 +508,12 @@ async fn phones(store: DynStore) {
     store.delete_phone(DEFAULT, desk.id).await.unwrap();
     not_found(store.delete_phone(DEFAULT, desk.id).await);
     assert_eq!(store.phones(DEFAULT).await.unwrap(), vec![soft]);
+    let secrets = store.phone_secrets().await.unwrap();
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(
+        (secrets[0].username.as_str(), secrets[0].ha1_md5.as_str()),
+        ("alice-soft", "md5")
+    );
 }
 
 async fn dispositions(store: DynStore) {

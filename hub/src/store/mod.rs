@@ -235,6 +235,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_phone(&self, account: AccountId, phone: NewPhone) -> Result<Phone>;
     async fn phones(&self, account: AccountId) -> Result<Vec<Phone>>;
     async fn delete_phone(&self, account: AccountId, id: PhoneId) -> Result<()>;
+    /// Every phone of every account with its digests: what the SIP registrar checks against.
+    async fn phone_secrets(&self) -> Result<Vec<NewPhone>>;
 
     // --- customers ---
     /// Finds the customer owning any of these normalised `(kind, value)` identities, or creates

@@ -21,7 +21,7 @@ use crate::domain::{
 use queries as q;
 use rows::{
     AgentLoginRow, AgentRow, ChatSessionRow, CustomerRow, DispositionRow, EventRow, InteractionRow,
-    MessageRow, NoteRow, PhoneRow, QueueRow, all, to_json,
+    MessageRow, NoteRow, PhoneRow, PhoneSecretRow, QueueRow, all, to_json,
 };
 use sqlx::postgres::{PgPoolOptions, Postgres};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -759,6 +759,14 @@ macro_rules! impl_store {
                     .await
                     .map_err(db)?;
                 if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn phone_secrets(&self) -> Result<Vec<NewPhone>> {
+                let rows = sqlx::query_as::<_, PhoneSecretRow>(q::PHONE_SECRETS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                all(rows)
             }
 
             // --- customers ---

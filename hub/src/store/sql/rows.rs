@@ -1,7 +1,7 @@
 //! Rows as the database returns them, and the checked conversions into domain types. Shared by
 //! both backends: every column is TEXT, an integer or a boolean on either side.
 
-use super::super::{ChatSession, EventRecord, Note, Phone, Result, StoreError};
+use super::super::{ChatSession, EventRecord, NewPhone, Note, Phone, Result, StoreError};
 use crate::domain::{
     Agent, Channel, Customer, Disposition, Interaction, InteractionState, Message, Queue, Role, Sender,
 };
@@ -138,6 +138,28 @@ impl TryFrom<PhoneRow> for Phone {
             username: r.username,
             realm: r.realm,
             created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PhoneSecretRow {
+    agent_id: String,
+    username: String,
+    realm: String,
+    ha1_md5: String,
+    ha1_sha256: String,
+}
+
+impl TryFrom<PhoneSecretRow> for NewPhone {
+    type Error = StoreError;
+    fn try_from(r: PhoneSecretRow) -> Result<NewPhone> {
+        Ok(NewPhone {
+            agent_id: parse("phones.agent_id", &r.agent_id)?,
+            username: r.username,
+            realm: r.realm,
+            ha1_md5: r.ha1_md5,
+            ha1_sha256: r.ha1_sha256,
         })
     }
 }
