@@ -473,10 +473,7 @@ async fn delete_phone(
     RequireRole(me, ..): RequireRole<Admin>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id)?;
-    let phones = state.store.phones(me.account_id).await?;
-    let phone = phones.iter().find(|p| p.id == id).ok_or(ApiError::NotFound)?;
-    state.store.delete_phone(me.account_id, id).await?;
+    let phone = state.store.delete_phone(me.account_id, parse_id(&id)?).await?;
     state.phones.remove(&phone.username);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -505,7 +505,7 @@ async fn phones(store: DynStore) {
     not_found(store.create_phone(OTHER, phone(alice.id, "borrowed")).await);
     assert_eq!(store.phones(OTHER).await.unwrap(), vec![]);
     not_found(store.delete_phone(OTHER, desk.id).await);
-    store.delete_phone(DEFAULT, desk.id).await.unwrap();
+    assert_eq!(store.delete_phone(DEFAULT, desk.id).await.unwrap(), desk);
     not_found(store.delete_phone(DEFAULT, desk.id).await);
     assert_eq!(store.phones(DEFAULT).await.unwrap(), vec![soft]);
     let secrets = store.phone_secrets().await.unwrap();

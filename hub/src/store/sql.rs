@@ -751,14 +751,14 @@ macro_rules! impl_store {
                 self.many::<PhoneRow, _>(q::PHONES, account, None).await
             }
 
-            async fn delete_phone(&self, account: AccountId, id: PhoneId) -> Result<()> {
-                let done = sqlx::query(q::DELETE_PHONE)
+            async fn delete_phone(&self, account: AccountId, id: PhoneId) -> Result<Phone> {
+                sqlx::query_as::<_, PhoneRow>(q::DELETE_PHONE)
                     .bind(account.to_string())
                     .bind(id.to_string())
-                    .execute(&self.writer)
+                    .fetch_one(&self.writer)
                     .await
-                    .map_err(db)?;
-                if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+                    .map_err(db)?
+                    .try_into()
             }
 
             async fn phone_secrets(&self) -> Result<Vec<NewPhone>> {

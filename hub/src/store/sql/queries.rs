@@ -113,7 +113,8 @@ pub const PHONES: &str = "SELECT id, agent_id, username, realm, created_at FROM 
      WHERE account_id = $1 ORDER BY username";
 pub const PHONE_SECRETS: &str =
     "SELECT agent_id, username, realm, ha1_md5, ha1_sha256 FROM phones ORDER BY username";
-pub const DELETE_PHONE: &str = "DELETE FROM phones WHERE account_id = $1 AND id = $2";
+pub const DELETE_PHONE: &str = "DELETE FROM phones WHERE account_id = $1 AND id = $2 \
+     RETURNING id, agent_id, username, realm, created_at";
 
 // --- customers ---
 
