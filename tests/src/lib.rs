@@ -26,6 +26,13 @@ pub fn binary() -> PathBuf {
     target.join("debug/plugboard")
 }
 
+/// The item of a JSON list whose `name` is `name` (panics when there is none: a test failure).
+pub fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|items| items.iter().find(|item| item["name"] == name))
+        .unwrap_or_else(|| panic!("nothing named {name:?} in {list}"))
+}
+
 /// A running hub; killed when dropped.
 pub struct Hub {
     child: Child,
@@ -156,6 +163,12 @@ impl Hub {
         let status = r.status().as_u16();
         let text = r.text().await?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// GETs a list under `/api/v1` and answers its item called `name`.
+    pub async fn named(&self, token: &str, path: &str, name: &str) -> Result<Value> {
+        let (_, list) = self.call("GET", path, Some(token), None).await?;
+        Ok(named(&list, name).clone())
     }
 
     pub async fn agent(&self, email: &str) -> Result<Socket> {

@@ -1,6 +1,6 @@
 //! End to end: the real binary, one customer's widget and two agents' consoles, as users use them.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -13,14 +13,7 @@ async fn hub() -> (Hub, tempfile::TempDir) {
 /// Makes the Support queue's offers time out after `secs` seconds.
 async fn set_offer_timeout(hub: &Hub, secs: u32) {
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let (_, queues) = hub.call("GET", "/queues", Some(&admin), None).await.unwrap();
-    let mut support = queues
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "Support")
-        .unwrap()
-        .clone();
+    let mut support = hub.named(&admin, "/queues", "Support").await.unwrap();
     support["offer_timeout_secs"] = json!(secs);
     let id = support["id"].as_str().unwrap().to_string();
     let (status, body) = hub
@@ -345,12 +338,7 @@ async fn with_nobody_available_the_widget_takes_an_offline_message_into_the_queu
     // Supervisors see it waiting.
     let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let (_, live) = hub.call("GET", "/queues/stats", Some(&sam), None).await.unwrap();
-    let support = live["queues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "Support")
-        .unwrap();
+    let support = named(&live["queues"], "Support");
     assert_eq!(
         (support["waiting"].as_u64(), support["agents_available"].as_u64()),
         (Some(1), Some(0))
@@ -632,14 +620,7 @@ async fn an_agent_transfers_a_chat_to_another_queue_and_it_keeps_its_place() {
     );
 
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let (_, queues) = hub.call("GET", "/queues", Some(&admin), None).await.unwrap();
-    let sales = queues
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["name"] == "Sales")
-        .unwrap()["id"]
-        .clone();
+    let sales = hub.named(&admin, "/queues", "Sales").await.unwrap()["id"].clone();
 
     // Alice can't move Bob's chat; Bob can.
     alice
@@ -687,14 +668,7 @@ async fn an_admin_gives_an_agent_a_sip_phone_and_only_its_digests_are_kept() {
     let (hub, _dir) = hub().await;
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let (_, agents) = hub.call("GET", "/agents", Some(&admin), None).await.unwrap();
-    let bob_id = agents
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "Bob Martin")
-        .unwrap()["id"]
-        .clone();
+    let bob_id = hub.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"].clone();
     let phone = json!({"agent_id": bob_id, "username": "bob-desk", "password": "phone-secret-1"});
 
     assert_eq!(

@@ -74,14 +74,7 @@ async fn an_agents_phone_registers_with_the_hub() {
     let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
 
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let (_, agents) = hub.call("GET", "/agents", Some(&admin), None).await.unwrap();
-    let bob = agents
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["name"] == "Bob Martin")
-        .unwrap()["id"]
-        .clone();
+    let bob = hub.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"].clone();
     let phone = json!({"agent_id": bob, "username": "bob-desk", "password": "desk-phone-1"});
     let (status, created) = hub
         .call("POST", "/phones", Some(&admin), Some(phone))
