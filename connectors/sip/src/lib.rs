@@ -1,12 +1,12 @@
 //! Plugboard's telephony connector. It sits where a phone call enters the flow: SIP signalling and
 //! RTP media come in from trunks and agents' phones, and the connector turns each call into the
-//! hub's `Inbound` events (the contract in `connectors/channel`), then bridges the caller to the
-//! agent the router picks. Of Plugboard's crates it may depend on `connectors/channel` only,
-//! never on the hub (the cores here need neither yet).
+//! hub's call events ([`b2bua::CallEvent`]), then bridges the caller to the agent the router
+//! picks when the hub says so ([`b2bua::CallCommand`]). Of Plugboard's crates it may depend on
+//! `connectors/channel` only, never on the hub.
 //!
-//! This crate is built sans-IO: every module but [`server`] is a pure core (values in, values or
-//! decisions out, time passed in as a parameter) so that the transport, the B2BUA and the hub
-//! wiring are a thin shell on top, and every protocol rule can be tested as a table.
+//! This crate is built sans-IO: every module but [`server`] and [`media`] is a pure core (values
+//! in, values or decisions out, time passed in as a parameter) so that the transport, the media
+//! and the hub wiring are a thin shell on top, and every protocol rule can be tested as a table.
 //!
 //! - [`g711`]: µ-law and A-law sample codecs (ITU-T G.711).
 //! - [`rtp`]: RTP header parsing and the stream rewriter used when a leg switches source.
@@ -19,14 +19,18 @@
 //! - [`framing`]: Content-Length framing of stream transports.
 //! - [`transaction`]: non-INVITE server transactions (retransmissions, Timer J).
 //! - [`limiter`]: the per-address limit on failed authentications.
-//! - [`service`]: one message in, one response out: OPTIONS, REGISTER and the refusals.
-//! - [`server`]: the UDP/TCP shell around [`service`], the one module with IO.
+//! - [`service`]: one message in, one response out: OPTIONS, REGISTER, INVITE admission, refusals.
+//! - [`b2bua`]: the calls: the caller's dialog, the agent's leg, bridging, CANCEL and BYE.
+//! - [`server`] and [`media`]: the shells with IO: UDP/TCP around [`service`], and one RTP task
+//!   per call (prompts, hold music, relay, recording, DTMF).
 
+pub mod b2bua;
 pub mod digest;
 pub mod dtmf;
 pub mod framing;
 pub mod g711;
 pub mod limiter;
+pub mod media;
 pub mod message;
 pub mod recording;
 pub mod registrar;

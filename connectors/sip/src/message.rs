@@ -1,7 +1,8 @@
-//! SIP requests as the rest of the crate sees them, and the responses it sends. The transport hands
-//! each framed message here first: [`parse`] turns bytes into a [`SipRequest`] (or says why not),
-//! and [`ResponseBuilder`] writes the answer. rsipstack's fork of the rsip parser does the line
-//! work (header folding, compact names); its types stay inside this module.
+//! SIP messages as the rest of the crate sees them, and the ones it sends. The transport hands each
+//! framed message here first: [`parse`] turns bytes into a [`SipRequest`] or [`SipResponse`] (or
+//! says why not); [`ResponseBuilder`] writes answers and [`RequestBuilder`] the requests the B2BUA
+//! sends. rsipstack's fork of the rsip parser does the line work (header folding, compact names);
+//! its types stay inside this module.
 //!
 //! Also here: the header-value parsers the registrar needs (`Contact` lists, the address-of-record
 //! of a `To` header), written by hand because the fork's typed `Contact` loses URI parameters of
@@ -78,18 +79,96 @@ impl Method {
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ParseError {
-    #[error("not a SIP request: {0}")]
+    #[error("not a SIP message: {0}")]
     NotSip(String),
-    #[error("a response, not a request")]
-    Response,
 }
 
-/// A parsed request. Header lookups go through canonical names (`Via`, not `v`).
+/// A parsed message of either kind.
+#[derive(Debug, Clone)]
+pub enum SipMessage {
+    Request(SipRequest),
+    Response(SipResponse),
+}
+
+/// Header fields in order, under their canonical names (`Via`, not `v`).
+#[derive(Debug, Clone, Default)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    fn of(headers: &rsip::Headers) -> Self {
+        Headers(
+            headers
+                .iter()
+                .map(|h| (h.name().to_owned(), h.value().trim().to_owned()))
+                .collect(),
+        )
+    }
+
+    /// Every value of a header, in order (canonical name, any case).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `CSeq: 1 REGISTER` as (number, method), RFC 3261 §20.16 (the number below 2**31).
+    pub fn cseq(&self) -> Result<(u32, &str), InvalidRequest> {
+        let value = self.get("CSeq").ok_or(InvalidRequest::Missing("CSeq"))?;
+        let mut parts = value.split_whitespace();
+        let number = parts
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|n| *n < 1 << 31)
+            .ok_or(InvalidRequest::BadCseq)?;
+        let method = parts.next().ok_or(InvalidRequest::BadCseq)?;
+        if parts.next().is_some() {
+            return Err(InvalidRequest::BadCseq);
+        }
+        Ok((number, method))
+    }
+
+    /// A parameter of a name-addr header (`tag` of From or To, RFC 3261 §19.3).
+    pub fn param(&self, header: &str, name: &str) -> Option<&str> {
+        header_params(self.get(header)?)
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v)
+    }
+}
+
+/// A parsed request.
 #[derive(Debug, Clone)]
 pub struct SipRequest {
     pub method: Method,
     pub uri: String,
-    headers: Vec<(String, String)>,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+/// A parsed response (to a request the B2BUA sent).
+#[derive(Debug, Clone)]
+pub struct SipResponse {
+    pub status: u16,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+impl SipResponse {
+    /// The top Via's branch: the client transaction it answers (RFC 3261 §17.1.3).
+    pub fn branch(&self) -> Option<&str> {
+        via_branch(self.headers.get("Via")?)
+    }
+
+    pub fn to_tag(&self) -> Option<&str> {
+        self.headers.param("To", "tag")
+    }
 }
 
 /// Why a parseable request is still not one we can act on: answered 400 (RFC 3261 §21.4.1).
@@ -113,15 +192,29 @@ fn is_token(s: &str) -> bool {
 /// Parses one whole message (the transport has framed it). A request line whose method the fork
 /// does not know is parsed with a stand-in method and the original token kept, so the request still
 /// reaches the 501 answer.
-pub fn parse(bytes: &[u8]) -> Result<SipRequest, ParseError> {
+pub fn parse(bytes: &[u8]) -> Result<SipMessage, ParseError> {
     let not_sip = |e: &dyn std::fmt::Display| ParseError::NotSip(e.to_string());
     let line_end = bytes
         .windows(2)
         .position(|w| w == b"\r\n")
         .ok_or_else(|| not_sip(&"no CRLF"))?;
     let start = std::str::from_utf8(&bytes[..line_end]).map_err(|e| not_sip(&e))?;
-    if start.starts_with("SIP/") {
-        return Err(ParseError::Response);
+    if let Some(status) = start.strip_prefix("SIP/2.0 ") {
+        let status = status
+            .get(..3)
+            .and_then(|s| s.parse::<u16>().ok())
+            .filter(|s| (100..700).contains(s))
+            .ok_or_else(|| not_sip(&"bad status code"))?;
+        let rsip::SipMessage::Response(response) =
+            rsip::SipMessage::try_from(bytes).map_err(|e| not_sip(&e))?
+        else {
+            return Err(not_sip(&"not a response"));
+        };
+        return Ok(SipMessage::Response(SipResponse {
+            status,
+            headers: Headers::of(&response.headers),
+            body: response.body,
+        }));
     }
     let token = start.split(' ').next().unwrap_or("");
     if !is_token(token) {
@@ -137,7 +230,7 @@ pub fn parse(bytes: &[u8]) -> Result<SipRequest, ParseError> {
     }
     .map_err(|e| not_sip(&e))?;
     let rsip::SipMessage::Request(request) = parsed else {
-        return Err(ParseError::Response);
+        return Err(not_sip(&"not a request"));
     };
     if request.version != rsip::Version::V2 {
         return Err(not_sip(&"not SIP/2.0"));
@@ -147,31 +240,17 @@ pub fn parse(bytes: &[u8]) -> Result<SipRequest, ParseError> {
     } else {
         Method::Other(token.to_owned())
     };
-    Ok(SipRequest {
+    Ok(SipMessage::Request(SipRequest {
         method,
         uri: request.uri.to_string(),
-        headers: request
-            .headers
-            .iter()
-            .map(|h| (h.name().to_owned(), h.value().trim().to_owned()))
-            .collect(),
-    })
+        headers: Headers::of(&request.headers),
+        body: request.body,
+    }))
 }
 
 impl SipRequest {
-    /// Every value of a header, in order (canonical name, any case).
-    pub fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 
     /// The checks of RFC 3261 §8.1.1 / §8.2 that every request must pass before anything else.
@@ -188,20 +267,8 @@ impl SipRequest {
         Ok(())
     }
 
-    /// `CSeq: 1 REGISTER` as (number, method), RFC 3261 §20.16 (the number below 2**31).
     pub fn cseq(&self) -> Result<(u32, &str), InvalidRequest> {
-        let value = self.header("CSeq").ok_or(InvalidRequest::Missing("CSeq"))?;
-        let mut parts = value.split_whitespace();
-        let number = parts
-            .next()
-            .and_then(|n| n.parse::<u32>().ok())
-            .filter(|n| *n < 1 << 31)
-            .ok_or(InvalidRequest::BadCseq)?;
-        let method = parts.next().ok_or(InvalidRequest::BadCseq)?;
-        if parts.next().is_some() {
-            return Err(InvalidRequest::BadCseq);
-        }
-        Ok((number, method))
+        self.headers.cseq()
     }
 
     pub fn call_id(&self) -> &str {
@@ -214,21 +281,33 @@ impl SipRequest {
         let via = self.header("Via")?;
         // Several Vias may share one header line; the first is the top one.
         let top = via.split(',').next()?.trim();
-        let mut parts = top.split(';');
-        let sent_by = parts.next()?.split_whitespace().nth(1).unwrap_or_default();
-        let branch = parts
-            .filter_map(|p| p.split_once('='))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case("branch"))
-            .map(|(_, v)| v.trim());
-        Some((sent_by, branch))
+        let sent_by = top
+            .split(';')
+            .next()?
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default();
+        Some((sent_by, via_branch(top)))
     }
 
     /// The `tag` parameter of the From header (RFC 3261 §19.3).
     pub fn from_tag(&self) -> Option<&str> {
-        header_params(self.header("From")?)
-            .find(|(k, _)| k.eq_ignore_ascii_case("tag"))
-            .and_then(|(_, v)| v)
+        self.headers.param("From", "tag")
     }
+
+    pub fn to_tag(&self) -> Option<&str> {
+        self.headers.param("To", "tag")
+    }
+}
+
+/// The `branch` parameter of the first Via in a header value.
+fn via_branch(via: &str) -> Option<&str> {
+    let top = via.split(',').next()?.trim();
+    top.split(';')
+        .skip(1)
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("branch"))
+        .map(|(_, v)| v.trim())
 }
 
 /// The parameters after a name-addr or addr-spec header value (`<uri>;a=b;c`), RFC 3261 §20.
@@ -247,7 +326,7 @@ fn header_params(value: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
 
 /// The URI of a name-addr (`"Bob" <sip:bob@x>;tag=1`) or addr-spec (`sip:bob@x;tag=1`) value:
 /// without brackets, parameters belong to the header, not the URI (RFC 3261 §20.10).
-fn addr_uri(value: &str) -> &str {
+pub fn addr_uri(value: &str) -> &str {
     match (value.find('<'), value.rfind('>')) {
         (Some(start), Some(end)) if start < end => value[start + 1..end].trim(),
         _ => value.split(';').next().unwrap_or("").trim(),
@@ -276,6 +355,41 @@ pub fn address_of_record(to: &str) -> Option<String> {
         return None;
     }
     Some(format!("{scheme}:{user}@{}", host.to_ascii_lowercase()))
+}
+
+/// The user part of a SIP URI or name-addr (`sip:+15551234@host;user=phone` → `+15551234`).
+pub fn uri_user(value: &str) -> Option<&str> {
+    let uri = addr_uri(value);
+    let (_, rest) = uri.split_once(':')?;
+    let (user, _) = rest.split_once('@')?;
+    let user = user.split([';', ':']).next()?;
+    (!user.is_empty()).then_some(user)
+}
+
+/// The display name of a name-addr (`"Ann Lee" <sip:...>`), unquoted.
+pub fn display_name(value: &str) -> Option<&str> {
+    let (name, _) = value.split_once('<')?;
+    let name = name.trim().trim_matches('"').trim();
+    (!name.is_empty()).then_some(name)
+}
+
+/// Where to send requests for a SIP URI whose host is an IP literal (`sip:1001@127.0.0.1:5062`);
+/// the default port is 5060. Host names are not resolved.
+pub fn uri_socket(value: &str) -> Option<std::net::SocketAddr> {
+    let uri = addr_uri(value);
+    let (scheme, rest) = uri.split_once(':')?;
+    if !scheme.eq_ignore_ascii_case("sip") {
+        return None;
+    }
+    let rest = rest.split([';', '?']).next()?;
+    let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    if let Ok(addr) = hostport.parse() {
+        return Some(addr);
+    }
+    let host = hostport.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| std::net::SocketAddr::new(ip, 5060))
 }
 
 /// The user part of a canonical AOR.
@@ -321,7 +435,7 @@ pub enum ContactError {
 /// registrar takes them: `<uri>` (or `*`) with its `expires` and `q` parameters.
 pub fn contacts(request: &SipRequest) -> Result<Vec<ContactParam>, ContactError> {
     let mut out = Vec::new();
-    for value in request.headers("Contact") {
+    for value in request.headers.all("Contact") {
         for contact in split_list(value) {
             if contact == "*" {
                 out.push(ContactParam {
@@ -387,6 +501,83 @@ pub struct ResponseBuilder {
     status: u16,
     reason: String,
     headers: Vec<(String, String)>,
+    body: Option<Body>,
+}
+
+/// A message body with its type (RFC 3261 §20.15).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl Body {
+    pub fn sdp(text: &str) -> Self {
+        Body {
+            content_type: "application/sdp",
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+}
+
+/// Writes the end of a message: the body's headers, then the body (or an empty one).
+fn finish(out: &mut String, body: Option<&Body>) -> Vec<u8> {
+    match body {
+        Some(body) => {
+            let _ = write!(
+                out,
+                "Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
+                body.content_type,
+                body.bytes.len()
+            );
+            let mut bytes = std::mem::take(out).into_bytes();
+            bytes.extend_from_slice(&body.bytes);
+            bytes
+        }
+        None => {
+            out.push_str("Content-Length: 0\r\n\r\n");
+            std::mem::take(out).into_bytes()
+        }
+    }
+}
+
+/// A request the B2BUA sends, header by header in the order given.
+#[derive(Debug, Clone)]
+pub struct RequestBuilder {
+    method: Method,
+    uri: String,
+    headers: Vec<(String, String)>,
+    body: Option<Body>,
+}
+
+impl RequestBuilder {
+    pub fn new(method: Method, uri: impl Into<String>) -> Self {
+        RequestBuilder {
+            method,
+            uri: uri.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: Option<Body>) -> Self {
+        self.body = body;
+        self
+    }
+
+    pub fn build(&self) -> Vec<u8> {
+        let mut out = format!("{} {} SIP/2.0\r\n", self.method.as_str(), self.uri);
+        for (name, value) in &self.headers {
+            let _ = write!(out, "{name}: {value}\r\n");
+        }
+        out.push_str("Max-Forwards: 70\r\nUser-Agent: Plugboard\r\n");
+        finish(&mut out, self.body.as_ref())
+    }
 }
 
 impl ResponseBuilder {
@@ -395,7 +586,13 @@ impl ResponseBuilder {
             status,
             reason: reason.into(),
             headers: Vec::new(),
+            body: None,
         }
+    }
+
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = Some(body);
+        self
     }
 
     pub fn status(&self) -> u16 {
@@ -410,7 +607,7 @@ impl ResponseBuilder {
     /// The wire form, answering `request`. `to_tag` is used only if the To header has no tag.
     pub fn build(&self, request: &SipRequest, to_tag: &str) -> Vec<u8> {
         let mut out = format!("SIP/2.0 {} {}\r\n", self.status, self.reason);
-        for via in request.headers("Via") {
+        for via in request.headers.all("Via") {
             let _ = write!(out, "Via: {via}\r\n");
         }
         for name in ["From", "To", "Call-ID", "CSeq"] {
@@ -428,8 +625,8 @@ impl ResponseBuilder {
         for (name, value) in &self.headers {
             let _ = write!(out, "{name}: {value}\r\n");
         }
-        out.push_str("Server: Plugboard\r\nContent-Length: 0\r\n\r\n");
-        out.into_bytes()
+        out.push_str("Server: Plugboard\r\n");
+        finish(&mut out, self.body.as_ref())
     }
 }
 
@@ -438,7 +635,10 @@ mod tests {
     use super::*;
 
     fn req(text: &str) -> SipRequest {
-        parse(text.replace('\n', "\r\n").as_bytes()).unwrap()
+        match parse(text.replace('\n', "\r\n").as_bytes()).unwrap() {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(_) => panic!("a response"),
+        }
     }
 
     const OPTIONS: &str = "OPTIONS sip:pbx.example.com SIP/2.0\n\
@@ -470,14 +670,65 @@ mod tests {
             (b"\x00\x01garbage", false),
             (b"hello world\r\n\r\n", false),
             (b"SIP/2.0 200 OK\r\nCSeq: 1 OPTIONS\r\n\r\n", true),
+            (b"SIP/2.0 2x0 OK\r\nCSeq: 1 OPTIONS\r\n\r\n", false),
             (b"OPTIONS sip:x SIP/3.0\r\n\r\n", false),
             (b"OPT(IONS sip:x SIP/2.0\r\n\r\n", false),
         ];
         for (bytes, response) in cases {
             let got = parse(bytes);
-            assert_eq!(matches!(got, Err(ParseError::Response)), *response, "{bytes:?}");
-            assert!(got.is_err(), "{bytes:?}");
+            assert_eq!(matches!(got, Ok(SipMessage::Response(_))), *response, "{bytes:?}");
+            assert!(got.is_err() || *response, "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn responses_and_bodies() {
+        let text = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKab\r\n\
+                    From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\
+                    Content-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n";
+        let Ok(SipMessage::Response(r)) = parse(text.as_bytes()) else {
+            panic!("not parsed");
+        };
+        assert_eq!(
+            (r.status, r.branch(), r.to_tag()),
+            (200, Some("z9hG4bKab"), Some("2"))
+        );
+        assert_eq!(r.headers.cseq(), Ok((1, "INVITE")));
+        assert_eq!(r.body, b"v=0\n");
+    }
+
+    #[test]
+    fn uri_parts() {
+        assert_eq!(
+            uri_user("\"Ann\" <sip:+15551234@pbx;user=phone>;tag=1"),
+            Some("+15551234")
+        );
+        assert_eq!(uri_user("<sip:pbx>"), None);
+        assert_eq!(display_name("\"Ann Lee\" <sip:a@b>"), Some("Ann Lee"));
+        assert_eq!(display_name("<sip:a@b>"), None);
+        let cases = [
+            ("<sip:1001@127.0.0.1:5062;transport=udp>", Some("127.0.0.1:5062")),
+            ("sip:1001@127.0.0.1", Some("127.0.0.1:5060")),
+            ("<sip:a@[::1]:5070>", Some("[::1]:5070")),
+            ("<sip:a@phone.example.com>", None),
+            ("<tel:+1555>", None),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(uri_socket(uri), want.map(|w| w.parse().unwrap()), "{uri}");
+        }
+    }
+
+    #[test]
+    fn requests_are_written_with_their_body() {
+        let bytes = RequestBuilder::new(Method::Invite, "sip:1001@127.0.0.1:5062")
+            .header("Call-ID", "c")
+            .body(Some(Body::sdp("v=0\r\n")))
+            .build();
+        let Ok(SipMessage::Request(r)) = parse(&bytes) else {
+            panic!("not parsed back");
+        };
+        assert_eq!((&r.method, r.header("Call-ID")), (&Method::Invite, Some("c")));
+        assert_eq!(r.body, b"v=0\r\n");
     }
 
     #[test]

@@ -223,6 +223,18 @@ impl Registrar {
         live.sort_by_key(|c| std::cmp::Reverse(c.q.unwrap_or(1000)));
         live
     }
+
+    /// Where to ring a phone account: the live bindings of every AOR with that user part (a phone
+    /// may register under any host name of ours; the registrar only lets a user bind its own).
+    pub fn lookup_user(&self, user: &str, now: Instant) -> Vec<ContactView> {
+        let mut aors: Vec<&String> = self
+            .bindings
+            .keys()
+            .filter(|aor| crate::message::aor_user(aor) == user)
+            .collect();
+        aors.sort();
+        aors.into_iter().flat_map(|aor| self.lookup(aor, now)).collect()
+    }
 }
 
 /// A comparison key for contact URIs, a practical subset of RFC 3261 §19.1.4: scheme and host

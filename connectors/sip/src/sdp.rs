@@ -332,6 +332,42 @@ pub fn negotiate(offer: &SessionDescription, local: &LocalMedia) -> Result<Negot
     })
 }
 
+/// Our offer to an agent's phone (RFC 3264 §5): the one codec the caller's leg uses, so packets
+/// are relayed untouched, plus telephone-events.
+pub fn offer(local: &LocalMedia, codec: Codec) -> String {
+    let family = if local.addr.is_ipv4() { "IP4" } else { "IP6" };
+    let (ip, port, pt) = (local.addr.ip(), local.addr.port(), codec.payload_type());
+    format!(
+        "v=0\r\no=plugboard {} {} IN {family} {ip}\r\ns=plugboard\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP {pt} 101\r\na=rtpmap:{pt} {}/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
+        local.session_id,
+        local.session_version,
+        codec.encoding_name()
+    )
+}
+
+/// Reads the answer to [`offer`]: where the phone wants our RTP, and the payload type it uses for
+/// `codec`. An answer that refused the stream or picked something else has no common codec.
+pub fn accepted(answer: &SessionDescription, codec: Codec) -> Result<(SocketAddr, u8), SdpError> {
+    let media = answer
+        .media
+        .iter()
+        .find(|m| m.kind == "audio" && m.port != 0)
+        .ok_or(SdpError::NoCommonCodec)?;
+    let (_, pt) = media
+        .formats
+        .iter()
+        .filter_map(|f| g711_format(media, f))
+        .find(|(c, _)| *c == codec)
+        .ok_or(SdpError::NoCommonCodec)?;
+    let ip = media
+        .connection
+        .or(answer.connection)
+        .ok_or(SdpError::NoConnection)?;
+    Ok((SocketAddr::new(ip, media.port), pt))
+}
+
 /// The G.711 codec a format of `media` stands for: by its rtpmap when it has one, else by the
 /// static payload types of RFC 3551.
 fn g711_format(media: &Media, format: &str) -> Option<(Codec, u8)> {
@@ -372,6 +408,31 @@ mod tests {
         a=fmtp:101 0-15\r\n\
         a=ptime:30\r\n\
         a=sendrecv\r\n";
+
+    #[test]
+    fn our_offer_is_answered_and_read_back() {
+        let text = offer(&local(), Codec::Pcma);
+        let parsed = SessionDescription::parse(&text).unwrap();
+        let answer = negotiate(
+            &parsed,
+            &LocalMedia {
+                addr: "198.51.100.9:50000".parse().unwrap(),
+                session_id: 7,
+                session_version: 1,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (answer.codec, answer.payload_type, answer.telephone_event),
+            (Codec::Pcma, 8, Some(101))
+        );
+        let back = SessionDescription::parse(&answer.answer).unwrap();
+        assert_eq!(
+            accepted(&back, Codec::Pcma),
+            Ok(("198.51.100.9:50000".parse().unwrap(), 8))
+        );
+        assert_eq!(accepted(&back, Codec::Pcmu), Err(SdpError::NoCommonCodec));
+    }
 
     #[test]
     fn parses_an_offer() {

@@ -1,17 +1,21 @@
-//! The SIP service: one framed message in, at most one response out. The transport
-//! ([`crate::server`]) hands every message it receives here with its source address and the time;
-//! this module runs it through the server transactions, validates it, and answers OPTIONS, REGISTER
-//! (digest challenge, [`crate::digest`], then the [`crate::registrar`] table) and everything else.
-//! Pure: no sockets, no clock, no randomness of its own (the shell passes them in).
+//! The SIP service: one framed message in, at most one response out, plus whatever the B2BUA
+//! decided ([`SipService::take_actions`]). The transport ([`crate::server`]) hands every message
+//! it receives here with its source address and the time; this module runs it through the server
+//! transactions, validates it, and answers OPTIONS, REGISTER (digest challenge, [`crate::digest`],
+//! then the [`crate::registrar`] table), lets INVITEs in (a trunk address, or digest credentials)
+//! and hands calls to the [`crate::b2bua`]. Pure: no sockets, no clock, no randomness of its own
+//! (the shell passes them in).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+
+use crate::b2bua::{Action, B2bua, B2buaConfig, CallCommand, CallId, Destination, MediaPorts};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::digest::{self, Algorithm, AuthError, Credentials, DigestAuth, Secret};
 use crate::limiter::{AuthLimiter, LimiterConfig};
-use crate::message::{self, Method, ParseError, ResponseBuilder, SipRequest};
+use crate::message::{self, Method, ParseError, ResponseBuilder, SipMessage, SipRequest};
 use crate::registrar::{ContactView, RegisterOutcome, RegisterRequest, Registrar, RegistrarConfig};
 use crate::transaction::{Lookup, ServerTransactions, TransactionKey};
 
@@ -87,6 +91,12 @@ pub struct ServiceConfig {
     /// 3.6) answer the first challenge whatever it is and know only MD5, so a site with such
     /// phones lists MD5 first. Credentials with an algorithm not listed are challenged again.
     pub algorithms: Vec<Algorithm>,
+    /// Addresses whose INVITEs are let in without digest credentials (the carriers' trunks).
+    pub trunks: Vec<IpAddr>,
+    /// Dialled numbers and where they lead; anything else is 404.
+    pub numbers: HashMap<String, Destination>,
+    /// The address in our SDP; the SIP listening address when unset.
+    pub media_ip: Option<IpAddr>,
 }
 
 impl Default for ServiceConfig {
@@ -97,11 +107,14 @@ impl Default for ServiceConfig {
             limiter: LimiterConfig::default(),
             nonce_lifetime: Duration::from_secs(300),
             algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
+            trunks: Vec::new(),
+            numbers: HashMap::new(),
+            media_ip: None,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
     Udp,
     Tcp,
@@ -146,11 +159,21 @@ pub struct SipService {
     registrar: Registrar,
     transactions: ServerTransactions,
     limiter: AuthLimiter,
+    trunks: Vec<IpAddr>,
+    b2bua: B2bua,
+    ports: Box<dyn MediaPorts>,
 }
 
 impl SipService {
-    /// `nonce_key` signs nonces; random at each start is fine.
-    pub fn new(config: ServiceConfig, directory: Arc<dyn PhoneDirectory>, nonce_key: &[u8]) -> Self {
+    /// `nonce_key` signs nonces; random at each start is fine. `local` is where the transport
+    /// listens (for Via and Contact); `ports` binds RTP ports for new calls.
+    pub fn new(
+        config: ServiceConfig,
+        directory: Arc<dyn PhoneDirectory>,
+        nonce_key: &[u8],
+        local: SocketAddr,
+        ports: Box<dyn MediaPorts>,
+    ) -> Self {
         SipService {
             directory,
             auth: DigestAuth::new(config.realm, nonce_key, config.nonce_lifetime),
@@ -158,14 +181,41 @@ impl SipService {
             registrar: Registrar::new(config.registrar),
             transactions: ServerTransactions::default(),
             limiter: AuthLimiter::new(config.limiter),
+            trunks: config.trunks,
+            b2bua: B2bua::new(B2buaConfig {
+                numbers: config.numbers,
+                local,
+                media_ip: config.media_ip.unwrap_or(local.ip()),
+            }),
+            ports,
         }
+    }
+
+    /// What the B2BUA decided since the last call: datagrams, events, media commands.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        self.b2bua.take_actions()
+    }
+
+    pub fn command(&mut self, command: CallCommand, now: Instant, entropy: u64) {
+        self.b2bua.command(command, now, entropy);
+    }
+
+    pub fn digit(&mut self, call: CallId, key: char) {
+        self.b2bua.digit(call, key);
+    }
+
+    /// Calls in progress.
+    pub fn calls(&self) -> usize {
+        self.b2bua.calls()
     }
 
     pub fn handle(&mut self, bytes: &[u8], cx: Context) -> Outcome {
         let request = match message::parse(bytes) {
-            Ok(r) => r,
-            // We send no requests yet, so a response matches no client transaction (§18.1.2).
-            Err(ParseError::Response) => return Outcome::Nothing,
+            Ok(SipMessage::Request(r)) => r,
+            Ok(SipMessage::Response(r)) => {
+                self.b2bua.response(&r, cx);
+                return Outcome::Nothing;
+            }
             Err(ParseError::NotSip(_)) => return Outcome::Unparseable,
         };
         let key = TransactionKey::of(&request);
@@ -175,18 +225,20 @@ impl SipService {
             Lookup::Absorbed => return Outcome::Nothing,
             Lookup::New => {}
         }
-        // §17.2.1 / §8.2: an ACK is never answered.
+        // §17.2.1 / §8.2: an ACK is never answered; one for a 2xx belongs to its dialog.
         if is_ack {
+            self.b2bua.in_dialog(&request, cx);
             return Outcome::Nothing;
         }
-        let response = self.respond(&request, cx);
-        let bytes = response.build(&request, &format!("{:016x}", cx.entropy));
+        let tag = format!("{:016x}", cx.entropy);
+        let response = self.respond(&request, cx, &tag);
+        let bytes = response.build(&request, &tag);
         self.transactions
             .completed(key, bytes.clone(), cx.transport.reliable(), cx.now);
         Outcome::Reply(bytes)
     }
 
-    fn respond(&mut self, request: &SipRequest, cx: Context) -> ResponseBuilder {
+    fn respond(&mut self, request: &SipRequest, cx: Context, tag: &str) -> ResponseBuilder {
         // RFC 3261 §21.4.1 (400) for what §8.1.1 requires; the reason phrase says what was wrong.
         if let Err(e) = request.validate() {
             return ResponseBuilder::new(400, e.to_string());
@@ -212,6 +264,12 @@ impl SipService {
         {
             return ResponseBuilder::new(420, "Bad Extension").header("Unsupported", required);
         }
+        // A request inside a call's dialog (BYE, ACK, re-INVITE...) or a CANCEL of its INVITE.
+        if (request.to_tag().is_some() || request.method == Method::Cancel)
+            && let Some(response) = self.b2bua.in_dialog(request, cx)
+        {
+            return response;
+        }
         match request.method {
             // §11.2: what we would accept for a request of the same kind.
             Method::Options => ResponseBuilder::new(200, "OK")
@@ -220,23 +278,56 @@ impl SipService {
                 .header("Accept-Encoding", "identity")
                 .header("Supported", ""),
             Method::Register => self.register(request, cx),
-            // Calls are not routed yet: the trunk allow-list, queues and the B2BUA come next.
-            // Until then every INVITE is refused as "nobody available" (§21.4.18).
-            Method::Invite => ResponseBuilder::new(480, "Temporarily Unavailable"),
-            // No INVITE transaction or dialog exists yet for these to refer to (§9.2, §15.1.2).
+            // §12.2.2: a re-INVITE of a dialog we do not have.
+            Method::Invite if request.to_tag().is_some() => {
+                ResponseBuilder::new(481, "Call/Transaction Does Not Exist")
+            }
+            Method::Invite => self.invite(request, cx, tag),
+            // No INVITE transaction or dialog for these to refer to (§9.2, §15.1.2).
             Method::Cancel | Method::Bye => ResponseBuilder::new(481, "Call/Transaction Does Not Exist"),
             _ => ResponseBuilder::new(500, "Server Internal Error"),
         }
     }
 
-    fn challenge(&self, cx: Context, stale: bool) -> ResponseBuilder {
+    /// 401 with `WWW-Authenticate` for a REGISTER, 407 with `Proxy-Authenticate` for an INVITE
+    /// (RFC 3261 §22.3).
+    fn challenge(&self, cx: Context, stale: bool, method: &Method) -> ResponseBuilder {
         // One nonce for every algorithm offered (RFC 7616 §3.7).
         let nonce = self.auth.nonce(cx.wall, cx.entropy.to_be_bytes());
-        let mut response = ResponseBuilder::new(401, "Unauthorized");
+        let (mut response, header) = match method {
+            Method::Register => (ResponseBuilder::new(401, "Unauthorized"), "WWW-Authenticate"),
+            _ => (
+                ResponseBuilder::new(407, "Proxy Authentication Required"),
+                "Proxy-Authenticate",
+            ),
+        };
         for algorithm in &self.algorithms {
-            response = response.header("WWW-Authenticate", self.auth.challenge(*algorithm, &nonce, stale));
+            response = response.header(header, self.auth.challenge(*algorithm, &nonce, stale));
         }
         response
+    }
+
+    /// A new call: from a trunk address, or with the digest credentials of a phone or trunk
+    /// account (the same limiter as for REGISTER); then the B2BUA answers it.
+    fn invite(&mut self, request: &SipRequest, cx: Context, tag: &str) -> ResponseBuilder {
+        let ip = cx.source.ip();
+        if !self.trunks.contains(&ip) {
+            if let Some(wait) = self.limiter.blocked_for(ip, cx.now) {
+                return ResponseBuilder::new(503, "Service Unavailable")
+                    .header("Retry-After", (wait.as_secs() + 1).to_string());
+            }
+            let Some(authorization) = request.header("Proxy-Authorization") else {
+                return self.challenge(cx, false, &request.method);
+            };
+            let Ok(credentials) = Credentials::parse(authorization) else {
+                self.limiter.failed(ip, cx.now);
+                return ResponseBuilder::new(400, "Bad Proxy-Authorization header");
+            };
+            if let Err(refusal) = self.authenticate(&credentials, request, None, cx) {
+                return refusal;
+            }
+        }
+        self.b2bua.invite(request, cx, tag, &mut *self.ports)
     }
 
     /// RFC 3261 §10.3: authenticate (steps 3 and 4), find the AOR (step 5), then the bindings
@@ -253,13 +344,13 @@ impl SipService {
             return ResponseBuilder::new(400, "Bad To header");
         };
         let Some(authorization) = request.header("Authorization") else {
-            return self.challenge(cx, false);
+            return self.challenge(cx, false, &request.method);
         };
         let Ok(credentials) = Credentials::parse(authorization) else {
             self.limiter.failed(ip, cx.now);
             return ResponseBuilder::new(400, "Bad Authorization header");
         };
-        if let Err(refusal) = self.authenticate(&credentials, &aor, ip, cx) {
+        if let Err(refusal) = self.authenticate(&credentials, request, Some(&aor), cx) {
             return refusal;
         }
 
@@ -306,13 +397,14 @@ impl SipService {
     fn authenticate(
         &mut self,
         credentials: &Credentials,
-        aor: &str,
-        ip: IpAddr,
+        request: &SipRequest,
+        aor: Option<&str>,
         cx: Context,
     ) -> Result<(), ResponseBuilder> {
+        let ip = cx.source.ip();
         let forbidden = || ResponseBuilder::new(403, "Forbidden");
         if !self.algorithms.contains(&credentials.algorithm) {
-            return Err(self.challenge(cx, false));
+            return Err(self.challenge(cx, false, &request.method));
         }
         let account = self
             .directory
@@ -323,22 +415,25 @@ impl SipService {
             return Err(forbidden());
         };
         let secret = Secret::Ha1(account.ha1(credentials.algorithm));
-        match self.auth.verify(credentials, "REGISTER", secret, cx.wall) {
+        match self
+            .auth
+            .verify(credentials, request.method.as_str(), secret, cx.wall)
+        {
             Ok(()) => {}
             Err(AuthError::WrongResponse) => {
                 self.limiter.failed(ip, cx.now);
                 return Err(forbidden());
             }
-            Err(AuthError::Stale) => return Err(self.challenge(cx, true)),
+            Err(AuthError::Stale) => return Err(self.challenge(cx, true, &request.method)),
             Err(
                 AuthError::ForeignNonce
                 | AuthError::WrongRealm(_)
                 | AuthError::Replay { .. }
                 | AuthError::QopRequired,
-            ) => return Err(self.challenge(cx, false)),
+            ) => return Err(self.challenge(cx, false, &request.method)),
         }
         // §10.3 step 4: the authenticated user may change the bindings of its own AOR only.
-        if message::aor_user(aor) != credentials.username {
+        if aor.is_some_and(|aor| message::aor_user(aor) != credentials.username) {
             return Err(forbidden());
         }
         Ok(())
@@ -347,15 +442,21 @@ impl SipService {
     /// Timers: bindings that lapsed (returned as (AOR, contact) so the hub can mark the phone
     /// gone), Timer J, nonce counts of expired nonces, ended limiter windows.
     pub fn tick(&mut self, now: Instant, wall: SystemTime) -> Vec<(String, String)> {
+        self.b2bua.tick(now);
         self.transactions.expire(now);
         self.auth.purge(wall);
         self.limiter.purge(now);
         self.registrar.expire(now)
     }
 
-    /// Where `aor` can be reached now (the B2BUA will ask this).
+    /// Where `aor` can be reached now.
     pub fn lookup(&self, aor: &str, now: Instant) -> Vec<ContactView> {
         self.registrar.lookup(aor, now)
+    }
+
+    /// Where the phone account `user` can be reached now.
+    pub fn lookup_user(&self, user: &str, now: Instant) -> Vec<ContactView> {
+        self.registrar.lookup_user(user, now)
     }
 }
 
@@ -388,6 +489,8 @@ mod tests {
             },
             Arc::new(directory),
             b"test key",
+            "127.0.0.1:5060".parse().unwrap(),
+            Box::new(crate::b2bua::tests::Ports::default()),
         )
     }
 
@@ -592,7 +695,8 @@ mod tests {
         };
         let cases = [
             ("OPTIONS", "", Some(200)),
-            ("INVITE", "", Some(480)),
+            // Not from a trunk and no credentials: challenged like a proxy would (§22.3).
+            ("INVITE", "", Some(407)),
             ("BYE", "", Some(481)),
             ("CANCEL", "", Some(481)),
             ("SUBSCRIBE", "", Some(405)),

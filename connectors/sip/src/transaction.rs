@@ -109,7 +109,7 @@ impl ServerTransactions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::parse;
+    use crate::message::{SipMessage, parse};
 
     fn request(method: &str, branch: &str, cseq: u32) -> SipRequest {
         let cseq_method = if method == "ACK" { "ACK" } else { method };
@@ -118,7 +118,10 @@ mod tests {
              From: <sip:a@x>;tag=f\r\nTo: <sip:pbx>\r\nCall-ID: c\r\nCSeq: {cseq} {cseq_method}\r\n\
              Content-Length: 0\r\n\r\n"
         );
-        parse(text.as_bytes()).unwrap()
+        match parse(text.as_bytes()).unwrap() {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(_) => unreachable!(),
+        }
     }
 
     /// (what, request, reliable, ms since start, expected lookup); a `New` is completed with a

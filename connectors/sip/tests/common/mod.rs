@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use plugboard_sip::b2bua::CallEvent;
 use plugboard_sip::server::{ServerConfig, SipServer};
 use plugboard_sip::service::{InMemoryDirectory, ServiceConfig};
 use tokio::net::UdpSocket;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 pub const REALM: &str = "plugboard";
 pub const USER: &str = "1001";
@@ -17,6 +19,12 @@ pub const ANSWER: Duration = Duration::from_secs(3);
 
 #[allow(dead_code)] // each test binary uses its own part of this module
 pub async fn start(service: ServiceConfig) -> SipServer {
+    start_with_events(service).await.0
+}
+
+/// A server and the call events it reports.
+#[allow(dead_code)]
+pub async fn start_with_events(service: ServiceConfig) -> (SipServer, UnboundedReceiver<CallEvent>) {
     let loopback = ([127, 0, 0, 1], 0).into();
     let directory = InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD);
     SipServer::start(
@@ -24,6 +32,7 @@ pub async fn start(service: ServiceConfig) -> SipServer {
             udp: loopback,
             tcp: loopback,
             service,
+            ..ServerConfig::default()
         },
         Arc::new(directory),
     )

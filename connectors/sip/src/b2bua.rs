@@ -1,0 +1,1513 @@
+//! The back-to-back user agent: where a call becomes a contact. A caller's INVITE (already let in
+//! by [`crate::service`]: a trunk address or digest credentials) is answered here with our own
+//! media, and the hub hears of it as a [`CallEvent`]; when the hub's router offers the call to an
+//! agent, the hub sends [`CallCommand::Ring`] and this module calls the agent's phone as a second,
+//! independent dialog, then bridges the two. Either side's BYE ends both.
+//!
+//! Pure, like the rest of the crate: every input (a request, a response, a command, a DTMF digit,
+//! the clock) comes in as a value and everything to do goes out as [`Action`]s — datagrams to send,
+//! events for the hub, commands for the media shell. The RFC 3261 parts it carries:
+//! the UAS side of the caller's dialog (§12.1.1, 2xx retransmission until the ACK, §13.3.1.4), the
+//! agent leg's INVITE client transaction (Timers A and B, §17.1.1; ACK for non-2xx by the
+//! transaction, for 2xx by us, §13.2.2.4), CANCEL (§9.1) and BYE client transactions (Timers E and
+//! F, §17.1.2).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::g711::Codec;
+use crate::message::{self, Body, Method, RequestBuilder, ResponseBuilder, SipRequest, SipResponse};
+use crate::sdp::{self, LocalMedia, SessionDescription};
+use crate::service::{Context, Transport};
+use crate::transaction::T1;
+
+/// RFC 3261 §17.1.2.2: the cap on retransmission intervals.
+const T2: Duration = Duration::from_secs(4);
+/// Timers B, F and the wait for the ACK of a 2xx: 64*T1.
+const GIVE_UP: Duration = Duration::from_secs(32);
+
+/// The B2BUA's handle on one call (both legs), shared with the hub and the media shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+impl std::fmt::Display for CallId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "call-{}", self.0)
+    }
+}
+
+/// Where a dialled number leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Straight into a queue (by name).
+    Queue(String),
+    /// An IVR menu: the caller hears the `menu` prompt and presses a key.
+    Menu(Menu),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Menu {
+    /// Key → queue name, e.g. ('1', "Sales").
+    pub options: Vec<(char, String)>,
+}
+
+/// A recorded prompt the media shell plays, by name: `greeting`, `menu`, `position`, `0`…`9`.
+pub type Prompt = &'static str;
+
+/// What the hub hears about calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEvent {
+    /// A caller is connected and waiting for `queue`.
+    Incoming {
+        call: CallId,
+        /// The caller's number or user as the network gave it (P-Asserted-Identity, else From).
+        caller: Option<String>,
+        display_name: Option<String>,
+        dialled: String,
+        queue: String,
+    },
+    /// The agent's phone answered: the legs are bridged.
+    AgentAnswered { call: CallId },
+    /// The agent's phone refused, was busy or did not answer (the SIP status; 408 for no answer).
+    AgentFailed { call: CallId, status: u16 },
+    /// The call is over; `by` hung up first.
+    Ended { call: CallId, by: Party },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Caller,
+    Agent,
+    /// Plugboard (a command, or a leg that stopped answering).
+    Hub,
+}
+
+/// What the hub asks of a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallCommand {
+    /// Call the agent's phone at `contact` (a registered Contact URI); record the bridged call to
+    /// `record` when set.
+    Ring {
+        call: CallId,
+        contact: String,
+        record: Option<PathBuf>,
+    },
+    /// Stop ringing the agent (the offer was declined or timed out): CANCEL.
+    StopRinging { call: CallId },
+    /// Release the agent's leg and put the caller back on music (a transfer to a queue).
+    Release { call: CallId },
+    /// The caller hears music (`true`) or the agent again (`false`).
+    Hold { call: CallId, on: bool },
+    /// Tell the caller their place in the queue.
+    Announce { call: CallId, position: usize },
+    /// Hang up both legs.
+    Hangup { call: CallId },
+}
+
+/// What the media shell does for a call. Ports come from [`MediaPorts::open`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaCommand {
+    /// Start the caller's stream: the prompts, then music in a loop.
+    Start {
+        call: CallId,
+        remote: SocketAddr,
+        codec: Codec,
+        payload_type: u8,
+        telephone_event: Option<u8>,
+        prompts: Vec<Prompt>,
+    },
+    /// Play prompts to the caller, then go back to what it was hearing.
+    Play {
+        call: CallId,
+        prompts: Vec<Prompt>,
+    },
+    /// Relay between the caller and the agent's phone at `remote`.
+    Bridge {
+        call: CallId,
+        remote: SocketAddr,
+        record: Option<PathBuf>,
+    },
+    /// The agent's leg is gone: the caller hears music again.
+    Unbridge {
+        call: CallId,
+    },
+    Hold {
+        call: CallId,
+        on: bool,
+    },
+    /// The call is over: stop, finish the recording, free the ports.
+    Close {
+        call: CallId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Send {
+        to: SocketAddr,
+        transport: Transport,
+        bytes: Vec<u8>,
+    },
+    Event(CallEvent),
+    Media(MediaCommand),
+}
+
+/// The shell's side of port allocation: two RTP ports for a call (the caller's leg, the agent's),
+/// bound and kept until [`MediaCommand::Close`]. `None` when none are free.
+pub trait MediaPorts: Send {
+    fn open(&mut self, call: CallId) -> Option<(u16, u16)>;
+}
+
+#[derive(Debug, Clone)]
+pub struct B2buaConfig {
+    /// Dialled number (the Request-URI's user part) → where it leads.
+    pub numbers: HashMap<String, Destination>,
+    /// Our SIP address: Via, Contact and the agent leg's From.
+    pub local: SocketAddr,
+    /// The address in our SDP (where phones send RTP).
+    pub media_ip: IpAddr,
+}
+
+/// A retransmitted message: sent again at `next`, the interval doubling up to T2, until `until`.
+#[derive(Debug, Clone)]
+struct Retransmit {
+    to: SocketAddr,
+    transport: Transport,
+    bytes: Vec<u8>,
+    next: Instant,
+    interval: Duration,
+    until: Instant,
+}
+
+impl Retransmit {
+    fn new(to: SocketAddr, transport: Transport, bytes: Vec<u8>, now: Instant) -> Self {
+        Retransmit {
+            to,
+            transport,
+            bytes,
+            next: now + T1,
+            interval: T1,
+            until: now + GIVE_UP,
+        }
+    }
+
+    fn send(&self) -> Action {
+        Action::Send {
+            to: self.to,
+            transport: self.transport,
+            bytes: self.bytes.clone(),
+        }
+    }
+
+    /// The datagram to send again now, if due (never on a reliable transport).
+    fn due(&mut self, now: Instant) -> Option<Action> {
+        if self.transport == Transport::Tcp || now < self.next {
+            return None;
+        }
+        self.interval = (self.interval * 2).min(T2);
+        self.next = now + self.interval;
+        Some(self.send())
+    }
+}
+
+/// The caller's dialog, where we are the UAS.
+#[derive(Debug)]
+struct CallerLeg {
+    source: SocketAddr,
+    transport: Transport,
+    call_id: String,
+    /// The INVITE's From (the remote party) and To with our tag added (us).
+    remote: String,
+    local: String,
+    /// Where in-dialog requests go (the caller's Contact) and through which Record-Route.
+    target: String,
+    route: Vec<String>,
+    cseq: u32,
+    /// The 200 OK, sent again until the ACK (§13.3.1.4).
+    unacked: Option<Retransmit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AgentState {
+    /// INVITE sent, no response yet (Timer A retransmits).
+    Calling,
+    /// A provisional response came.
+    Ringing,
+    /// Answered and ACKed.
+    Talking,
+    /// CANCEL sent (or to be sent at the first provisional response).
+    Cancelling,
+}
+
+/// The agent's dialog, where we are the UAC.
+#[derive(Debug)]
+struct AgentLeg {
+    state: AgentState,
+    to: SocketAddr,
+    uri: String,
+    call_id: String,
+    branch: String,
+    local: String,
+    /// The To as sent; with the phone's tag once it answered.
+    remote: String,
+    target: String,
+    cseq: u32,
+    invite: Retransmit,
+    /// The ACK of the 2xx, sent again if the 2xx is.
+    ack: Option<Vec<u8>>,
+    record: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// In the IVR menu: no interaction in the hub yet.
+    Menu,
+    Queued,
+    Bridged,
+}
+
+#[derive(Debug)]
+struct Call {
+    caller: CallerLeg,
+    agent: Option<AgentLeg>,
+    stage: Stage,
+    menu: Option<Menu>,
+    dialled: String,
+    identity: (Option<String>, Option<String>),
+    codec: Codec,
+    ports: (u16, u16),
+    session_id: u64,
+}
+
+/// Which leg a Call-ID belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Caller,
+    Agent,
+}
+
+pub struct B2bua {
+    config: B2buaConfig,
+    calls: HashMap<CallId, Call>,
+    dialogs: HashMap<String, (CallId, Side)>,
+    /// BYE and CANCEL client transactions by branch, until their response or Timer F.
+    requests: HashMap<String, Retransmit>,
+    next_call: u64,
+    actions: Vec<Action>,
+}
+
+/// A token from the shell's entropy and a counter, so one input can mint several.
+fn token(entropy: u64, n: u64) -> String {
+    // SplitMix64's finaliser: distinct counters give unrelated tokens.
+    let mut z = entropy.wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    format!("{:016x}", z ^ (z >> 31))
+}
+
+impl B2bua {
+    pub fn new(config: B2buaConfig) -> Self {
+        B2bua {
+            config,
+            calls: HashMap::new(),
+            dialogs: HashMap::new(),
+            requests: HashMap::new(),
+            next_call: 1,
+            actions: Vec::new(),
+        }
+    }
+
+    /// Everything decided since the last call.
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.actions)
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether a request belongs to a dialog or transaction we hold (as opposed to a new call).
+    pub fn knows(&self, request: &SipRequest) -> bool {
+        self.dialogs.contains_key(request.call_id())
+    }
+
+    fn emit(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+
+    /// A new INVITE (no To tag) that the service has let in: answered at once with our media (the
+    /// caller hears the greeting and music while queued). `tag` is our To tag, the one the service
+    /// writes into the response returned here.
+    pub fn invite(
+        &mut self,
+        request: &SipRequest,
+        cx: Context,
+        tag: &str,
+        ports: &mut dyn MediaPorts,
+    ) -> ResponseBuilder {
+        let refuse = |why: &dyn std::fmt::Display| {
+            ResponseBuilder::new(488, "Not Acceptable Here")
+                .header("Warning", format!("399 plugboard \"{why}\""))
+        };
+        if self.knows(request) {
+            // Same Call-ID, new transaction, no To tag: a fork or a loop (§8.2.2.2).
+            return ResponseBuilder::new(482, "Loop Detected");
+        }
+        let dialled = message::uri_user(&request.uri).unwrap_or("").to_owned();
+        let Some(destination) = self.config.numbers.get(&dialled).cloned() else {
+            return ResponseBuilder::new(404, "Not Found");
+        };
+        let offer = match std::str::from_utf8(&request.body)
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .map(SessionDescription::parse)
+        {
+            Some(Ok(offer)) => offer,
+            // No offer: we would have to offer in the 200 and take the answer from the ACK.
+            None => return refuse(&"no SDP offer"),
+            Some(Err(e)) => return refuse(&e),
+        };
+        let call = CallId(self.next_call);
+        let session_id = cx.entropy >> 16;
+        let mut local = LocalMedia {
+            addr: SocketAddr::new(self.config.media_ip, 9),
+            session_id,
+            session_version: 1,
+        };
+        // Negotiate before taking ports, so a refused offer costs nothing.
+        if let Err(e) = sdp::negotiate(&offer, &local) {
+            return refuse(&e);
+        }
+        let Some(ports) = ports.open(call) else {
+            return ResponseBuilder::new(503, "Service Unavailable").header("Retry-After", "5");
+        };
+        self.next_call += 1;
+        local.addr.set_port(ports.0);
+        let negotiated = sdp::negotiate(&offer, &local).expect("negotiated above with the same offer");
+
+        let identity_header = request.header("P-Asserted-Identity").or(request.header("From"));
+        let identity = (
+            identity_header.and_then(message::uri_user).map(str::to_owned),
+            identity_header.and_then(message::display_name).map(str::to_owned),
+        );
+        let route: Vec<String> = request.headers.all("Record-Route").map(str::to_owned).collect();
+        let mut response = ResponseBuilder::new(200, "OK")
+            .header("Contact", format!("<sip:plugboard@{}>", self.config.local))
+            .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+            .body(Body::sdp(&negotiated.answer));
+        for rr in &route {
+            response = response.header("Record-Route", rr.clone());
+        }
+        let caller = CallerLeg {
+            source: cx.source,
+            transport: cx.transport,
+            call_id: request.call_id().to_owned(),
+            remote: request.header("From").unwrap_or_default().to_owned(),
+            local: format!("{};tag={tag}", request.header("To").unwrap_or_default()),
+            target: request
+                .header("Contact")
+                .map(|c| format!("<{}>", message::addr_uri(c)))
+                .unwrap_or_else(|| request.uri.clone()),
+            route,
+            cseq: 0,
+            // The service sends the first copy; we send it again until the ACK.
+            unacked: Some(Retransmit::new(
+                cx.source,
+                cx.transport,
+                response.build(request, tag),
+                cx.now,
+            )),
+        };
+        let (stage, menu, prompts) = match &destination {
+            Destination::Queue(_) => (Stage::Queued, None, vec!["greeting"]),
+            Destination::Menu(menu) => (Stage::Menu, Some(menu.clone()), vec!["greeting", "menu"]),
+        };
+        self.dialogs.insert(caller.call_id.clone(), (call, Side::Caller));
+        self.calls.insert(
+            call,
+            Call {
+                caller,
+                agent: None,
+                stage,
+                menu,
+                dialled,
+                identity,
+                codec: negotiated.codec,
+                ports,
+                session_id,
+            },
+        );
+        self.emit(Action::Media(MediaCommand::Start {
+            call,
+            remote: negotiated.remote,
+            codec: negotiated.codec,
+            payload_type: negotiated.payload_type,
+            telephone_event: negotiated.telephone_event,
+            prompts,
+        }));
+        if let Destination::Queue(queue) = destination {
+            self.incoming(call, queue);
+        }
+        response
+    }
+
+    fn incoming(&mut self, id: CallId, queue: String) {
+        let Some(call) = self.calls.get(&id) else { return };
+        let event = CallEvent::Incoming {
+            call: id,
+            caller: call.identity.0.clone(),
+            display_name: call.identity.1.clone(),
+            dialled: call.dialled.clone(),
+            queue,
+        };
+        self.emit(Action::Event(event));
+    }
+
+    /// A request inside one of our dialogs (ACK, BYE, re-INVITE, CANCEL, anything else).
+    pub fn in_dialog(&mut self, request: &SipRequest, cx: Context) -> Option<ResponseBuilder> {
+        let &(id, side) = self.dialogs.get(request.call_id())?;
+        match (&request.method, side) {
+            (Method::Ack, Side::Caller) => {
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.caller.unacked = None;
+                }
+                None
+            }
+            // Our ACKs go to the phone; one coming from it is not ours to answer.
+            (Method::Ack, Side::Agent) => None,
+            // A BYE on either leg ends both.
+            (Method::Bye, side) => {
+                let by = if side == Side::Caller {
+                    Party::Caller
+                } else {
+                    Party::Agent
+                };
+                self.end(id, by, cx.now);
+                Some(ResponseBuilder::new(200, "OK"))
+            }
+            // §9.2: the INVITE was answered at once, so there is nothing left to cancel.
+            (Method::Cancel, _) => Some(ResponseBuilder::new(200, "OK")),
+            (Method::Invite, _) => Some(self.reinvite(id, side, request)),
+            (Method::Options, _) => Some(ResponseBuilder::new(200, "OK")),
+            _ => Some(
+                ResponseBuilder::new(405, "Method Not Allowed")
+                    .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"),
+            ),
+        }
+    }
+
+    /// A re-INVITE (a phone putting us on hold, or refreshing): answered with the same media, the
+    /// direction mirrored; a caller on hold hears nothing from us until it resumes.
+    fn reinvite(&mut self, id: CallId, side: Side, request: &SipRequest) -> ResponseBuilder {
+        let Some(call) = self.calls.get(&id) else {
+            return ResponseBuilder::new(481, "Call/Transaction Does Not Exist");
+        };
+        let port = if side == Side::Caller {
+            call.ports.0
+        } else {
+            call.ports.1
+        };
+        let offer = std::str::from_utf8(&request.body)
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .map(SessionDescription::parse);
+        let Some(Ok(offer)) = offer else {
+            return ResponseBuilder::new(488, "Not Acceptable Here");
+        };
+        let local = LocalMedia {
+            addr: SocketAddr::new(self.config.media_ip, port),
+            session_id: call.session_id,
+            session_version: 2,
+        };
+        match sdp::negotiate(&offer, &local) {
+            Ok(n) if n.codec == call.codec => ResponseBuilder::new(200, "OK")
+                .header("Contact", format!("<sip:plugboard@{}>", self.config.local))
+                .body(Body::sdp(&n.answer)),
+            _ => ResponseBuilder::new(488, "Not Acceptable Here"),
+        }
+    }
+
+    /// A response to something we sent: the agent leg's INVITE, a CANCEL or a BYE.
+    pub fn response(&mut self, response: &SipResponse, cx: Context) {
+        let Ok((_, method)) = response.headers.cseq() else {
+            return;
+        };
+        if method != "INVITE" {
+            // BYE or CANCEL: their transaction is done.
+            if let Some(branch) = response.branch() {
+                self.requests.remove(branch);
+            }
+            return;
+        }
+        let leg = response
+            .headers
+            .get("Call-ID")
+            .and_then(|c| self.dialogs.get(c))
+            .copied()
+            .filter(|(_, side)| *side == Side::Agent)
+            .and_then(|(id, _)| Some((id, self.calls.get_mut(&id)?.agent.as_mut()?)))
+            .filter(|(_, leg)| response.branch() == Some(leg.branch.as_str()));
+        let Some((id, leg)) = leg else {
+            self.orphan_response(response, cx.source);
+            return;
+        };
+        match response.status {
+            100..=199 => match leg.state {
+                AgentState::Calling => leg.state = AgentState::Ringing,
+                AgentState::Cancelling => {
+                    self.send_cancel(id, cx.now);
+                    self.drop_agent(id);
+                }
+                AgentState::Ringing | AgentState::Talking => {}
+            },
+            200..=299 => self.agent_answered(id, response, cx.now),
+            status => {
+                let state = self.drop_agent(id);
+                self.orphan_response(response, cx.source);
+                if state != Some(AgentState::Cancelling) {
+                    self.emit(Action::Event(CallEvent::AgentFailed { call: id, status }));
+                }
+            }
+        }
+    }
+
+    fn agent_answered(&mut self, id: CallId, response: &SipResponse, now: Instant) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let codec = call.codec;
+        let Some(leg) = call.agent.as_mut() else { return };
+        if let Some(ack) = &leg.ack {
+            // A retransmitted 2xx: our ACK was lost (§13.2.2.4).
+            let (to, bytes) = (leg.to, ack.clone());
+            self.send(to, Transport::Udp, bytes);
+            return;
+        }
+        leg.remote = response.headers.get("To").unwrap_or_default().to_owned();
+        if let Some(contact) = response.headers.get("Contact") {
+            leg.target = format!("<{}>", message::addr_uri(contact));
+            if let Some(to) = message::uri_socket(contact) {
+                leg.to = to;
+            }
+        }
+        leg.state = AgentState::Talking;
+        let Some((to, ack)) = self.agent_request(id, Method::Ack, now) else {
+            return;
+        };
+        if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.agent.as_mut()) {
+            leg.ack = Some(ack.clone());
+        }
+        self.send(to, Transport::Udp, ack);
+        let media = std::str::from_utf8(&response.body)
+            .ok()
+            .and_then(|b| SessionDescription::parse(b).ok())
+            .and_then(|answer| sdp::accepted(&answer, codec).ok());
+        match media {
+            Some((remote, _)) => {
+                let call = self.calls.get_mut(&id).expect("checked above");
+                call.stage = Stage::Bridged;
+                let record = call.agent.as_mut().and_then(|l| l.record.take());
+                self.emit(Action::Media(MediaCommand::Bridge {
+                    call: id,
+                    remote,
+                    record,
+                }));
+                self.emit(Action::Event(CallEvent::AgentAnswered { call: id }));
+            }
+            None => {
+                self.hang_up_agent(id, now);
+                self.emit(Action::Event(CallEvent::AgentFailed {
+                    call: id,
+                    status: 488,
+                }));
+            }
+        }
+    }
+
+    /// Builds a request on the agent leg: the ACK of its 2xx, a CANCEL (the INVITE's branch and
+    /// CSeq, §9.1) or a BYE (next CSeq). CANCEL and BYE are retransmitted until answered.
+    fn agent_request(&mut self, id: CallId, method: Method, now: Instant) -> Option<(SocketAddr, Vec<u8>)> {
+        let local = self.config.local;
+        let leg = self.calls.get_mut(&id)?.agent.as_mut()?;
+        let (branch, cseq, uri, to) = match method {
+            Method::Cancel => (
+                leg.branch.clone(),
+                leg.cseq,
+                leg.uri.clone(),
+                format!("<{}>", leg.uri),
+            ),
+            Method::Bye => {
+                leg.cseq += 1;
+                let branch = format!("{}-{}", leg.branch, leg.cseq);
+                (
+                    branch,
+                    leg.cseq,
+                    message::addr_uri(&leg.target).to_owned(),
+                    leg.remote.clone(),
+                )
+            }
+            _ => (
+                format!("{}-ack", leg.branch),
+                leg.cseq,
+                message::addr_uri(&leg.target).to_owned(),
+                leg.remote.clone(),
+            ),
+        };
+        let bytes = RequestBuilder::new(method.clone(), uri)
+            .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+            .header("From", leg.local.clone())
+            .header("To", to)
+            .header("Call-ID", leg.call_id.clone())
+            .header("CSeq", format!("{cseq} {}", method.as_str()))
+            .build();
+        let to = leg.to;
+        if method != Method::Ack {
+            self.requests
+                .insert(branch, Retransmit::new(to, Transport::Udp, bytes.clone(), now));
+        }
+        Some((to, bytes))
+    }
+
+    fn send(&mut self, to: SocketAddr, transport: Transport, bytes: Vec<u8>) {
+        self.emit(Action::Send { to, transport, bytes });
+    }
+
+    fn send_cancel(&mut self, id: CallId, now: Instant) {
+        if let Some((to, bytes)) = self.agent_request(id, Method::Cancel, now) {
+            self.send(to, Transport::Udp, bytes);
+        }
+    }
+
+    /// Forgets the agent leg; answers the state it was in.
+    fn drop_agent(&mut self, id: CallId) -> Option<AgentState> {
+        let leg = self.calls.get_mut(&id)?.agent.take()?;
+        self.dialogs.remove(&leg.call_id);
+        Some(leg.state)
+    }
+
+    /// Ends the agent leg whatever its state: BYE when answered, CANCEL while ringing (a leg not
+    /// yet ringing is cancelled at its first provisional response, or given up by Timer B).
+    fn hang_up_agent(&mut self, id: CallId, now: Instant) {
+        let Some(state) = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.agent.as_ref())
+            .map(|l| l.state)
+        else {
+            return;
+        };
+        match state {
+            AgentState::Talking => {
+                if let Some((to, bytes)) = self.agent_request(id, Method::Bye, now) {
+                    self.send(to, Transport::Udp, bytes);
+                }
+                self.drop_agent(id);
+            }
+            AgentState::Ringing => {
+                self.send_cancel(id, now);
+                // Its 487 (or a 2xx that crossed the CANCEL) is then answered statelessly.
+                self.drop_agent(id);
+            }
+            AgentState::Calling => {
+                if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.agent.as_mut()) {
+                    leg.state = AgentState::Cancelling;
+                }
+            }
+            AgentState::Cancelling => {}
+        }
+    }
+
+    /// A BYE to the caller on our side of its dialog (§15.1.1), through its Record-Route.
+    fn bye_caller(&mut self, id: CallId, now: Instant) {
+        let local = self.config.local;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let leg = &mut call.caller;
+        leg.cseq += 1;
+        let branch = format!(
+            "z9hG4bK{}-{}",
+            leg.call_id.len(),
+            token(id.0, u64::from(leg.cseq))
+        );
+        let transport = if leg.transport == Transport::Tcp {
+            "TCP"
+        } else {
+            "UDP"
+        };
+        let mut request = RequestBuilder::new(Method::Bye, message::addr_uri(&leg.target).to_owned()).header(
+            "Via",
+            format!("SIP/2.0/{transport} {local};branch={branch};rport"),
+        );
+        for route in &leg.route {
+            request = request.header("Route", route.clone());
+        }
+        let bytes = request
+            .header("From", leg.local.clone())
+            .header("To", leg.remote.clone())
+            .header("Call-ID", leg.call_id.clone())
+            .header("CSeq", format!("{} BYE", leg.cseq))
+            .build();
+        let (to, transport) = (leg.source, leg.transport);
+        self.requests
+            .insert(branch, Retransmit::new(to, transport, bytes.clone(), now));
+        self.send(to, transport, bytes);
+    }
+
+    /// The call is over: the other legs are hung up, the media closed, the hub told.
+    fn end(&mut self, id: CallId, by: Party, now: Instant) {
+        if !self.calls.contains_key(&id) {
+            return;
+        }
+        if by != Party::Agent {
+            self.hang_up_agent(id, now);
+        } else {
+            self.drop_agent(id);
+        }
+        if by != Party::Caller {
+            self.bye_caller(id, now);
+        }
+        let Some(call) = self.calls.remove(&id) else {
+            return;
+        };
+        self.dialogs.remove(&call.caller.call_id);
+        if let Some(leg) = &call.agent {
+            self.dialogs.remove(&leg.call_id);
+        }
+        self.emit(Action::Media(MediaCommand::Close { call: id }));
+        self.emit(Action::Event(CallEvent::Ended { call: id, by }));
+    }
+
+    /// A response to an INVITE of ours whose leg we no longer hold (cancelled, or the call
+    /// ended): a final error is ACKed from the response alone (§17.1.1.3 matches the ACK by the
+    /// branch), a 2xx is ACKed and hung up at once (§9.1, §15).
+    fn orphan_response(&mut self, response: &SipResponse, source: SocketAddr) {
+        if response.status < 200 {
+            return;
+        }
+        let local = self.config.local;
+        let (Some(from), Some(to), Some(call_id), Ok((cseq, _))) = (
+            response.headers.get("From"),
+            response.headers.get("To"),
+            response.headers.get("Call-ID"),
+            response.headers.cseq(),
+        ) else {
+            return;
+        };
+        let contact = response.headers.get("Contact").unwrap_or(to);
+        let uri = message::addr_uri(contact).to_owned();
+        let branch = match response.branch() {
+            Some(b) if response.status >= 300 => b.to_owned(),
+            Some(b) => format!("{b}-ack"),
+            None => return,
+        };
+        let build = |method: Method, branch: &str, cseq: u32| {
+            RequestBuilder::new(method.clone(), uri.clone())
+                .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+                .header("From", from.to_owned())
+                .header("To", to.to_owned())
+                .header("Call-ID", call_id.to_owned())
+                .header("CSeq", format!("{cseq} {}", method.as_str()))
+                .build()
+        };
+        let ack = build(Method::Ack, &branch, cseq);
+        self.send(source, Transport::Udp, ack);
+        if response.status < 300 {
+            let bye = build(Method::Bye, &format!("{branch}-bye"), cseq + 1);
+            self.send(source, Transport::Udp, bye);
+        }
+    }
+
+    /// A command from the hub.
+    pub fn command(&mut self, command: CallCommand, now: Instant, entropy: u64) {
+        match command {
+            CallCommand::Ring {
+                call,
+                contact,
+                record,
+            } => self.ring(call, &contact, record, now, entropy),
+            CallCommand::StopRinging { call } => {
+                let talking = self
+                    .calls
+                    .get(&call)
+                    .and_then(|c| c.agent.as_ref())
+                    .is_some_and(|l| l.state == AgentState::Talking);
+                if !talking {
+                    self.hang_up_agent(call, now);
+                }
+            }
+            CallCommand::Release { call } => {
+                let bridged = self.calls.get(&call).is_some_and(|c| c.stage == Stage::Bridged);
+                self.hang_up_agent(call, now);
+                if bridged {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.stage = Stage::Queued;
+                    }
+                    self.emit(Action::Media(MediaCommand::Unbridge { call }));
+                }
+            }
+            CallCommand::Hold { call, on } => {
+                if self.calls.get(&call).is_some_and(|c| c.stage == Stage::Bridged) {
+                    self.emit(Action::Media(MediaCommand::Hold { call, on }));
+                }
+            }
+            CallCommand::Announce { call, position } => {
+                if self.calls.get(&call).is_some_and(|c| c.stage == Stage::Queued) {
+                    let mut prompts = vec!["position"];
+                    prompts.extend(position.to_string().chars().map(digit_prompt));
+                    self.emit(Action::Media(MediaCommand::Play { call, prompts }));
+                }
+            }
+            CallCommand::Hangup { call } => self.end(call, Party::Hub, now),
+        }
+    }
+
+    fn ring(&mut self, id: CallId, contact: &str, record: Option<PathBuf>, now: Instant, entropy: u64) {
+        let local = self.config.local;
+        let media_ip = self.config.media_ip;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.agent.is_some() {
+            return;
+        }
+        let Some(to) = message::uri_socket(contact) else {
+            self.emit(Action::Event(CallEvent::AgentFailed {
+                call: id,
+                status: 404,
+            }));
+            return;
+        };
+        let uri = message::addr_uri(contact).to_owned();
+        let call_id = format!("{}@plugboard", token(entropy, 1));
+        let branch = format!("z9hG4bK{}", token(entropy, 2));
+        let user = call.identity.0.as_deref().unwrap_or("anonymous");
+        let from = match &call.identity.1 {
+            Some(name) => format!(
+                "\"{}\" <sip:{user}@{}>;tag={}",
+                name.replace('"', ""),
+                local.ip(),
+                token(entropy, 3)
+            ),
+            None => format!("<sip:{user}@{}>;tag={}", local.ip(), token(entropy, 3)),
+        };
+        let offer = sdp::offer(
+            &LocalMedia {
+                addr: SocketAddr::new(media_ip, call.ports.1),
+                session_id: call.session_id,
+                session_version: 1,
+            },
+            call.codec,
+        );
+        let bytes = RequestBuilder::new(Method::Invite, uri.clone())
+            .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+            .header("From", from.clone())
+            .header("To", format!("<{uri}>"))
+            .header("Call-ID", call_id.clone())
+            .header("CSeq", "1 INVITE")
+            .header("Contact", format!("<sip:plugboard@{local}>"))
+            .body(Some(Body::sdp(&offer)))
+            .build();
+        let invite = Retransmit::new(to, Transport::Udp, bytes, now);
+        self.actions.push(invite.send());
+        call.agent = Some(AgentLeg {
+            state: AgentState::Calling,
+            to,
+            uri: uri.clone(),
+            call_id: call_id.clone(),
+            branch,
+            local: from,
+            remote: format!("<{uri}>"),
+            target: format!("<{uri}>"),
+            cseq: 1,
+            invite,
+            ack: None,
+            record,
+        });
+        self.dialogs.insert(call_id, (id, Side::Agent));
+    }
+
+    /// A DTMF key the caller pressed (the media shell detects them).
+    pub fn digit(&mut self, id: CallId, key: char) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.stage != Stage::Menu {
+            return;
+        }
+        let chosen = call
+            .menu
+            .as_ref()
+            .and_then(|m| m.options.iter().find(|(k, _)| *k == key))
+            .map(|(_, queue)| queue.clone());
+        match chosen {
+            Some(queue) => {
+                call.stage = Stage::Queued;
+                call.menu = None;
+                // Cut the menu prompt short: music while waiting.
+                self.emit(Action::Media(MediaCommand::Play {
+                    call: id,
+                    prompts: vec![],
+                }));
+                self.incoming(id, queue);
+            }
+            None => self.emit(Action::Media(MediaCommand::Play {
+                call: id,
+                prompts: vec!["menu"],
+            })),
+        }
+    }
+
+    /// Retransmissions and timeouts; the shell calls it often (every 50 ms or so).
+    pub fn tick(&mut self, now: Instant) {
+        let mut sends = Vec::new();
+        let mut unacked = Vec::new();
+        let mut no_answer = Vec::new();
+        for (id, call) in &mut self.calls {
+            if let Some(r) = &mut call.caller.unacked {
+                if now >= r.until {
+                    unacked.push(*id);
+                } else {
+                    sends.extend(r.due(now));
+                }
+            }
+            if let Some(leg) = &mut call.agent
+                && matches!(leg.state, AgentState::Calling | AgentState::Cancelling)
+            {
+                if now >= leg.invite.until {
+                    no_answer.push((*id, leg.state));
+                } else {
+                    sends.extend(leg.invite.due(now));
+                }
+            }
+        }
+        self.requests.retain(|_, r| {
+            sends.extend(r.due(now));
+            now < r.until
+        });
+        self.actions.extend(sends);
+        for (id, state) in no_answer {
+            // Timer B: the phone never answered at all.
+            self.drop_agent(id);
+            if state != AgentState::Cancelling {
+                self.emit(Action::Event(CallEvent::AgentFailed {
+                    call: id,
+                    status: 408,
+                }));
+            }
+        }
+        for id in unacked {
+            // §13.3.1.4: no ACK for our 2xx; the caller is gone.
+            self.end(id, Party::Hub, now);
+        }
+    }
+}
+
+fn digit_prompt(c: char) -> Prompt {
+    const DIGITS: [Prompt; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    DIGITS[c.to_digit(10).unwrap_or(0) as usize]
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::message::{SipMessage, parse};
+    use std::time::SystemTime;
+
+    /// Ports 40000, 40002, … as if bound.
+    #[derive(Default)]
+    pub(crate) struct Ports(u16);
+
+    impl MediaPorts for Ports {
+        fn open(&mut self, _call: CallId) -> Option<(u16, u16)> {
+            self.0 += 1;
+            Some((40_000 + 4 * self.0, 40_002 + 4 * self.0))
+        }
+    }
+
+    const CALLER: &str = "198.51.100.7:5060";
+    const PHONE: &str = "127.0.0.1:5062";
+    const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n\
+                         m=audio 30000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+    struct Harness {
+        b2bua: B2bua,
+        ports: Ports,
+        t0: Instant,
+    }
+
+    fn harness() -> Harness {
+        let mut numbers = HashMap::new();
+        numbers.insert("100".to_owned(), Destination::Queue("Support".into()));
+        numbers.insert(
+            "200".to_owned(),
+            Destination::Menu(Menu {
+                options: vec![('1', "Sales".into()), ('2', "Support".into())],
+            }),
+        );
+        Harness {
+            b2bua: B2bua::new(B2buaConfig {
+                numbers,
+                local: "127.0.0.1:5060".parse().unwrap(),
+                media_ip: "127.0.0.1".parse().unwrap(),
+            }),
+            ports: Ports::default(),
+            t0: Instant::now(),
+        }
+    }
+
+    fn cx(h: &Harness, source: &str, ms: u64) -> Context {
+        Context {
+            source: source.parse().unwrap(),
+            transport: Transport::Udp,
+            now: h.t0 + Duration::from_millis(ms),
+            wall: SystemTime::now(),
+            entropy: 0x1234_5678_9abc_def0 + ms,
+        }
+    }
+
+    fn request(text: &str) -> SipRequest {
+        match parse(text.as_bytes()).unwrap() {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(_) => panic!("a response"),
+        }
+    }
+
+    fn invite(number: &str, body: &str) -> SipRequest {
+        request(&format!(
+            "INVITE sip:{number}@pbx SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bKc1\r\n\
+             From: \"Ann Lee\" <sip:+15551230001@carrier>;tag=a\r\nTo: <sip:{number}@pbx>\r\n\
+             Call-ID: caller-1\r\nCSeq: 1 INVITE\r\nContact: <sip:ann@{CALLER}>\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+    }
+
+    fn in_dialog(method: &str, call_id: &str, from_caller: bool) -> SipRequest {
+        let (from, to) = if from_caller {
+            ("<sip:+15551230001@carrier>;tag=a", "<sip:100@pbx>;tag=ours")
+        } else {
+            ("<sip:1001@127.0.0.1>;tag=p", "<sip:x@127.0.0.1>;tag=ours")
+        };
+        request(&format!(
+            "{method} sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bK{method}\r\n\
+             From: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: 2 {method}\r\nContent-Length: 0\r\n\r\n"
+        ))
+    }
+
+    /// The phone's response to the last INVITE sent to it.
+    fn phone_response(sent: &[u8], status: u16, body: &str) -> SipResponse {
+        let SipMessage::Request(invite) = parse(sent).unwrap() else {
+            panic!("not a request")
+        };
+        let text = format!(
+            "SIP/2.0 {status} X\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=p\r\nCall-ID: {}\r\nCSeq: 1 INVITE\r\n\
+             Contact: <sip:1001@{PHONE}>\r\nContent-Length: {}\r\n\r\n{body}",
+            invite.header("Via").unwrap(),
+            invite.header("From").unwrap(),
+            invite.header("To").unwrap(),
+            invite.call_id(),
+            body.len()
+        );
+        let SipMessage::Response(r) = parse(text.as_bytes()).unwrap() else {
+            panic!("not a response")
+        };
+        r
+    }
+
+    /// The start line of every message sent, and the events and media commands, in order.
+    fn summary(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .map(|a| match a {
+                Action::Send { to, bytes, .. } => {
+                    let text = String::from_utf8_lossy(bytes);
+                    format!("{} -> {to}", text.lines().next().unwrap_or(""))
+                }
+                Action::Event(e) => format!("{e:?}"),
+                Action::Media(m) => format!("{m:?}").split([' ', '{']).next().unwrap().to_owned(),
+            })
+            .collect()
+    }
+
+    fn sent(actions: &[Action], method: &str) -> Vec<u8> {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Send { bytes, .. } if bytes.starts_with(method.as_bytes()) => Some(bytes.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {method} in {:?}", summary(actions)))
+    }
+
+    /// A caller in the Support queue: call-1.
+    fn queued(h: &mut Harness) -> ResponseBuilder {
+        let c = cx(h, CALLER, 0);
+        let response = h.b2bua.invite(&invite("100", OFFER), c, "ours", &mut h.ports);
+        assert_eq!(response.status(), 200);
+        response
+    }
+
+    /// call-1 (answered and ACKed) ringing the phone; answers what was sent.
+    fn ringing(h: &mut Harness) -> Vec<u8> {
+        queued(h);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(h, CALLER, 5));
+        h.b2bua.take_actions();
+        h.b2bua.command(
+            CallCommand::Ring {
+                call: CallId(1),
+                contact: format!("<sip:1001@{PHONE};transport=udp>"),
+                record: Some("/rec/1.wav".into()),
+            },
+            h.t0,
+            7,
+        );
+        let actions = h.b2bua.take_actions();
+        let invite = sent(&actions, "INVITE");
+        let ringing = phone_response(&invite, 180, "");
+        h.b2bua.response(&ringing, cx(h, PHONE, 10));
+        assert!(h.b2bua.take_actions().is_empty());
+        invite
+    }
+
+    fn answer_sdp() -> String {
+        "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 31000 RTP/AVP 0\r\n"
+            .into()
+    }
+
+    #[test]
+    fn a_caller_is_answered_with_music_and_reported() {
+        let mut h = harness();
+        let response = queued(&mut h);
+        let text = String::from_utf8(response.build(&invite("100", OFFER), "ours")).unwrap();
+        assert!(text.contains("m=audio 40004 RTP/AVP 0 101"), "{text}");
+        assert!(text.contains("To: <sip:100@pbx>;tag=ours"), "{text}");
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                "Start".to_owned(),
+                format!(
+                    "{:?}",
+                    CallEvent::Incoming {
+                        call: CallId(1),
+                        caller: Some("+15551230001".into()),
+                        display_name: Some("Ann Lee".into()),
+                        dialled: "100".into(),
+                        queue: "Support".into(),
+                    }
+                )
+            ]
+        );
+        // The 200 goes again on T1, 2*T1… until the ACK.
+        h.b2bua.tick(h.t0 + Duration::from_millis(499));
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.tick(h.t0 + Duration::from_millis(500));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![format!("SIP/2.0 200 OK -> {CALLER}")]
+        );
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 600));
+        h.b2bua.tick(h.t0 + Duration::from_secs(10));
+        assert!(h.b2bua.take_actions().is_empty());
+        assert_eq!(h.b2bua.calls(), 1);
+    }
+
+    #[test]
+    fn refusals() {
+        let mut h = harness();
+        let c = cx(&h, CALLER, 0);
+        let cases = [
+            (invite("999", OFFER), 404),
+            (invite("100", ""), 488),
+            (invite("100", &OFFER.replace("RTP/AVP 0 101", "RTP/AVP 9")), 488),
+            (invite("100", "garbage"), 488),
+        ];
+        for (request, status) in cases {
+            let got = h.b2bua.invite(&request, c, "t", &mut h.ports).status();
+            assert_eq!(got, status, "{}", String::from_utf8_lossy(&request.body));
+        }
+        assert_eq!(h.b2bua.calls(), 0);
+        assert!(h.b2bua.take_actions().is_empty());
+        // No ports taken for a refused call.
+        assert_eq!(h.ports.0, 0);
+    }
+
+    #[test]
+    fn no_ack_for_our_200_ends_the_call() {
+        let mut h = harness();
+        queued(&mut h);
+        h.b2bua.take_actions();
+        h.b2bua.tick(h.t0 + GIVE_UP);
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("BYE sip:ann@{CALLER} SIP/2.0 -> {CALLER}"),
+                "Close".into(),
+                "Ended { call: CallId(1), by: Hub }".into()
+            ]
+        );
+    }
+
+    #[test]
+    fn the_agent_answers_and_the_caller_hangs_up() {
+        let mut h = harness();
+        let invite = ringing(&mut h);
+        let text = String::from_utf8_lossy(&invite);
+        assert!(
+            text.starts_with("INVITE sip:1001@127.0.0.1:5062;transport=udp SIP/2.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("From: \"Ann Lee\" <sip:+15551230001@127.0.0.1>;tag="),
+            "{text}"
+        );
+        assert!(text.contains("m=audio 40006 RTP/AVP 0 101"), "{text}");
+
+        let ok = phone_response(&invite, 200, &answer_sdp());
+        h.b2bua.response(&ok, cx(&h, PHONE, 20));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                "Bridge".into(),
+                "AgentAnswered { call: CallId(1) }".into()
+            ]
+        );
+        assert!(actions.contains(&Action::Media(MediaCommand::Bridge {
+            call: CallId(1),
+            remote: "127.0.0.1:31000".parse().unwrap(),
+            record: Some("/rec/1.wav".into()),
+        })));
+        // A retransmitted 200 gets the same ACK again.
+        h.b2bua.response(&ok, cx(&h, PHONE, 30));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}")]
+        );
+
+        let response = h
+            .b2bua
+            .in_dialog(&in_dialog("BYE", "caller-1", true), cx(&h, CALLER, 40));
+        assert_eq!(response.map(|r| r.status()), Some(200));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("BYE sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                "Close".into(),
+                "Ended { call: CallId(1), by: Caller }".into()
+            ]
+        );
+        // The agent's BYE is retransmitted until its 200 comes.
+        h.b2bua.tick(h.t0 + Duration::from_millis(600));
+        let again = h.b2bua.take_actions();
+        assert_eq!(summary(&again).len(), 1);
+        let bye = String::from_utf8(sent(&actions, "BYE")).unwrap();
+        let branch = bye.split("branch=").nth(1).unwrap().split(';').next().unwrap();
+        let ok = format!(
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch={branch}\r\nFrom: <sip:a@b>;tag=1\r\n\
+             To: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+        );
+        let SipMessage::Response(ok) = parse(ok.as_bytes()).unwrap() else {
+            panic!()
+        };
+        h.b2bua.response(&ok, cx(&h, PHONE, 700));
+        h.b2bua.tick(h.t0 + Duration::from_secs(5));
+        assert!(h.b2bua.take_actions().is_empty());
+        assert_eq!(h.b2bua.calls(), 0);
+    }
+
+    #[test]
+    fn the_agents_bye_ends_the_callers_leg_too() {
+        let mut h = harness();
+        let invite = ringing(&mut h);
+        h.b2bua
+            .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 20));
+        h.b2bua.take_actions();
+        let call_id = parse_call_id(&invite);
+        let response = h
+            .b2bua
+            .in_dialog(&in_dialog("BYE", &call_id, false), cx(&h, PHONE, 40));
+        assert_eq!(response.map(|r| r.status()), Some(200));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("BYE sip:ann@{CALLER} SIP/2.0 -> {CALLER}"),
+                "Close".into(),
+                "Ended { call: CallId(1), by: Agent }".into()
+            ]
+        );
+        let bye = String::from_utf8(sent(&actions, "BYE")).unwrap();
+        assert!(bye.contains("From: <sip:100@pbx>;tag=ours\r\n"), "{bye}");
+        assert!(
+            bye.contains("To: \"Ann Lee\" <sip:+15551230001@carrier>;tag=a\r\n"),
+            "{bye}"
+        );
+    }
+
+    fn parse_call_id(bytes: &[u8]) -> String {
+        let SipMessage::Request(r) = parse(bytes).unwrap() else {
+            panic!()
+        };
+        r.call_id().to_owned()
+    }
+
+    #[test]
+    fn an_offer_that_is_withdrawn_cancels_the_ringing_phone() {
+        let mut h = harness();
+        let invite = ringing(&mut h);
+        h.b2bua
+            .command(CallCommand::StopRinging { call: CallId(1) }, h.t0, 1);
+        let actions = h.b2bua.take_actions();
+        let cancel = String::from_utf8(sent(&actions, "CANCEL")).unwrap();
+        let invite_text = String::from_utf8_lossy(&invite);
+        let branch = |t: &str| {
+            t.split("branch=")
+                .nth(1)
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(branch(&cancel), branch(&invite_text), "§9.1: the INVITE's branch");
+        assert!(cancel.contains("CSeq: 1 CANCEL"), "{cancel}");
+        // The phone's 487 is ACKed on the INVITE's branch, and nothing is reported.
+        h.b2bua
+            .response(&phone_response(&invite, 487, ""), cx(&h, PHONE, 50));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}")]
+        );
+        let ack = String::from_utf8(sent(&actions, "ACK")).unwrap();
+        assert_eq!(branch(&ack), branch(&invite_text));
+        // The caller still waits; another agent can be rung.
+        assert_eq!(h.b2bua.calls(), 1);
+    }
+
+    #[test]
+    fn a_busy_or_silent_phone_is_reported() {
+        let mut h = harness();
+        let invite = ringing(&mut h);
+        h.b2bua
+            .response(&phone_response(&invite, 486, ""), cx(&h, PHONE, 50));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                "AgentFailed { call: CallId(1), status: 486 }".into()
+            ]
+        );
+        // A phone that never answers at all: Timer A retransmits, Timer B gives up.
+        h.b2bua.command(
+            CallCommand::Ring {
+                call: CallId(1),
+                contact: format!("<sip:1001@{PHONE}>"),
+                record: None,
+            },
+            h.t0,
+            9,
+        );
+        h.b2bua.take_actions();
+        h.b2bua.tick(h.t0 + T1);
+        assert_eq!(summary(&h.b2bua.take_actions()).len(), 1);
+        h.b2bua.tick(h.t0 + GIVE_UP);
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec!["AgentFailed { call: CallId(1), status: 408 }".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_caller_hangs_up_while_the_phone_rings() {
+        let mut h = harness();
+        let invite = ringing(&mut h);
+        h.b2bua
+            .in_dialog(&in_dialog("BYE", "caller-1", true), cx(&h, CALLER, 40));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("CANCEL sip:1001@{PHONE};transport=udp SIP/2.0 -> {PHONE}"),
+                "Close".into(),
+                "Ended { call: CallId(1), by: Caller }".into()
+            ]
+        );
+        // A 200 that crossed the CANCEL: ACKed and hung up, statelessly.
+        h.b2bua
+            .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 50));
+        let summary = summary(&h.b2bua.take_actions());
+        assert_eq!(
+            summary,
+            vec![
+                format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                format!("BYE sip:1001@{PHONE} SIP/2.0 -> {PHONE}")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_ivr_menu_routes_by_key() {
+        let mut h = harness();
+        let c = cx(&h, CALLER, 0);
+        assert_eq!(
+            h.b2bua
+                .invite(&invite("200", OFFER), c, "t", &mut h.ports)
+                .status(),
+            200
+        );
+        let actions = h.b2bua.take_actions();
+        let Some(Action::Media(MediaCommand::Start { prompts, .. })) = actions.first() else {
+            panic!("{:?}", summary(&actions));
+        };
+        assert_eq!(prompts, &vec!["greeting", "menu"]);
+        assert_eq!(actions.len(), 1, "no interaction before a choice");
+        h.b2bua.digit(CallId(1), '7');
+        assert_eq!(
+            h.b2bua.take_actions(),
+            vec![Action::Media(MediaCommand::Play {
+                call: CallId(1),
+                prompts: vec!["menu"]
+            })]
+        );
+        h.b2bua.digit(CallId(1), '1');
+        let actions = summary(&h.b2bua.take_actions());
+        assert_eq!(actions[0], "Play");
+        assert!(actions[1].contains("queue: \"Sales\""), "{actions:?}");
+        // Keys after the choice are not the menu's any more.
+        h.b2bua.digit(CallId(1), '2');
+        assert!(h.b2bua.take_actions().is_empty());
+    }
+
+    #[test]
+    fn position_announcements_only_while_queued() {
+        let mut h = harness();
+        queued(&mut h);
+        h.b2bua.take_actions();
+        h.b2bua.command(
+            CallCommand::Announce {
+                call: CallId(1),
+                position: 12,
+            },
+            h.t0,
+            1,
+        );
+        assert_eq!(
+            h.b2bua.take_actions(),
+            vec![Action::Media(MediaCommand::Play {
+                call: CallId(1),
+                prompts: vec!["position", "1", "2"]
+            })]
+        );
+    }
+}

@@ -1,0 +1,513 @@
+//! The RTP shell of the B2BUA: where a call's audio flows. The B2BUA decides ([`MediaCommand`]s);
+//! here one task per call owns the call's two RTP sockets (the caller's leg, the agent's), plays
+//! prompts and hold music to the caller, relays packets both ways once bridged (through an
+//! [`rtp::Rewriter`], so the caller's phone sees one continuous stream from music to agent and
+//! back), records the bridged call in stereo, and reports DTMF keys back to the B2BUA.
+//!
+//! Media is anchored: phones only ever talk to our ports. Each leg latches onto the address its
+//! packets come from (symmetric RTP), so phones behind NAT are heard and answered.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::b2bua::{CallId, MediaCommand, MediaPorts, Prompt};
+use crate::dtmf::DtmfDetector;
+use crate::g711::{self, Codec};
+use crate::recording::{Leg, StereoRecorder};
+use crate::rtp::{Rewriter, RtpHeader, RtpPacket};
+
+/// Samples in one 20 ms packet at 8 kHz.
+const FRAME: usize = 160;
+
+/// The sounds a caller hears, as 8 kHz linear samples: the prompts by name, and the music.
+#[derive(Debug, Clone)]
+pub struct Audio {
+    prompts: HashMap<Prompt, Arc<[i16]>>,
+    music: Arc<[i16]>,
+}
+
+/// Every prompt name the B2BUA uses.
+const PROMPTS: [Prompt; 13] = [
+    "greeting", "menu", "position", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+];
+
+fn builtin(name: &str) -> &'static [u8] {
+    match name {
+        "greeting" => include_bytes!("../media/greeting.ul"),
+        "menu" => include_bytes!("../media/menu.ul"),
+        "position" => include_bytes!("../media/position.ul"),
+        "0" => include_bytes!("../media/0.ul"),
+        "1" => include_bytes!("../media/1.ul"),
+        "2" => include_bytes!("../media/2.ul"),
+        "3" => include_bytes!("../media/3.ul"),
+        "4" => include_bytes!("../media/4.ul"),
+        "5" => include_bytes!("../media/5.ul"),
+        "6" => include_bytes!("../media/6.ul"),
+        "7" => include_bytes!("../media/7.ul"),
+        "8" => include_bytes!("../media/8.ul"),
+        "9" => include_bytes!("../media/9.ul"),
+        _ => include_bytes!("../media/music.ul"),
+    }
+}
+
+fn decode_ulaw(bytes: &[u8]) -> Arc<[i16]> {
+    bytes.iter().map(|b| g711::ulaw_decode(*b)).collect()
+}
+
+/// A WAV file of ours must be what the phone hears: 8 kHz, mono, 16-bit.
+fn read_wav(path: &Path) -> io::Result<Arc<[i16]>> {
+    let bad = |why: String| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {why}", path.display()));
+    let reader = hound::WavReader::open(path).map_err(|e| bad(e.to_string()))?;
+    let spec = reader.spec();
+    if spec.sample_rate != 8000 || spec.channels != 1 || spec.bits_per_sample != 16 {
+        return Err(bad(format!(
+            "{} Hz, {} channel(s), {} bits; convert it with `sox IN -r 8000 -c 1 -b 16 OUT.wav`",
+            spec.sample_rate, spec.channels, spec.bits_per_sample
+        )));
+    }
+    reader
+        .into_samples::<i16>()
+        .collect::<Result<Arc<[i16]>, _>>()
+        .map_err(|e| bad(e.to_string()))
+}
+
+impl Audio {
+    /// The built-in English prompts and music.
+    pub fn builtin() -> Self {
+        Audio {
+            prompts: PROMPTS.iter().map(|p| (*p, decode_ulaw(builtin(p)))).collect(),
+            music: decode_ulaw(builtin("music")),
+        }
+    }
+
+    /// The built-ins, with any of `greeting.wav`, `menu.wav`, `position.wav`, `0.wav`…`9.wav`
+    /// and `music.wav` found in `dir` used instead.
+    pub fn load(dir: &Path) -> io::Result<Self> {
+        let mut audio = Audio::builtin();
+        for name in PROMPTS.iter().chain(&["music"]) {
+            let path = dir.join(format!("{name}.wav"));
+            if !path.exists() {
+                continue;
+            }
+            let samples = read_wav(&path)?;
+            match *name {
+                "music" => audio.music = samples,
+                name => {
+                    let key = PROMPTS.iter().find(|p| **p == name).expect("from PROMPTS");
+                    audio.prompts.insert(key, samples);
+                }
+            }
+        }
+        Ok(audio)
+    }
+}
+
+/// What the caller hears from us when not bridged: prompts in order, then music in a loop.
+#[derive(Debug)]
+struct Player {
+    audio: Arc<Audio>,
+    prompts: VecDeque<Prompt>,
+    /// Position in the current prompt (the front of `prompts`) or, with none, in the music.
+    at: usize,
+    music_at: usize,
+}
+
+impl Player {
+    fn play(&mut self, prompts: Vec<Prompt>) {
+        self.prompts = prompts.into();
+        self.at = 0;
+    }
+
+    /// The next 20 ms of samples.
+    fn frame(&mut self, out: &mut Vec<i16>) {
+        out.clear();
+        while out.len() < FRAME {
+            let need = FRAME - out.len();
+            match self.prompts.front() {
+                Some(p) => {
+                    let samples = self
+                        .audio
+                        .prompts
+                        .get(p)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from([]));
+                    let take = need.min(samples.len().saturating_sub(self.at));
+                    out.extend_from_slice(&samples[self.at..self.at + take]);
+                    self.at += take;
+                    if self.at >= samples.len() {
+                        self.prompts.pop_front();
+                        self.at = 0;
+                    }
+                }
+                None => {
+                    let music = &self.audio.music;
+                    if music.is_empty() {
+                        out.resize(FRAME, 0);
+                        return;
+                    }
+                    let take = need.min(music.len() - self.music_at);
+                    out.extend_from_slice(&music[self.music_at..self.music_at + take]);
+                    self.music_at = (self.music_at + take) % music.len();
+                }
+            }
+        }
+    }
+}
+
+/// A call's sockets until its media task starts, then the task's mailbox.
+enum Slot {
+    Bound(std::net::UdpSocket, std::net::UdpSocket),
+    Running(mpsc::UnboundedSender<MediaCommand>),
+}
+
+/// Every call's media; shared by the SIP server (commands) and the port allocator.
+pub struct Media {
+    ip: IpAddr,
+    audio: Arc<Audio>,
+    slots: Mutex<HashMap<CallId, Slot>>,
+    digits: mpsc::UnboundedSender<(CallId, char)>,
+}
+
+impl Media {
+    /// `digits` receives every DTMF key a caller presses.
+    pub fn new(ip: IpAddr, audio: Audio, digits: mpsc::UnboundedSender<(CallId, char)>) -> Arc<Self> {
+        Arc::new(Media {
+            ip,
+            audio: Arc::new(audio),
+            slots: Mutex::new(HashMap::new()),
+            digits,
+        })
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<CallId, Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Calls with media open.
+    pub fn calls(&self) -> usize {
+        self.slots().len()
+    }
+
+    /// Carries out one of the B2BUA's media commands. Must run inside the tokio runtime.
+    pub fn execute(&self, command: MediaCommand) {
+        let mut slots = self.slots();
+        match command {
+            MediaCommand::Start {
+                call,
+                remote,
+                codec,
+                payload_type,
+                telephone_event,
+                prompts,
+            } => {
+                let Some(Slot::Bound(caller, agent)) = slots.remove(&call) else {
+                    return;
+                };
+                let sockets = (|| -> io::Result<_> {
+                    Ok((UdpSocket::from_std(caller)?, UdpSocket::from_std(agent)?))
+                })();
+                let (caller, agent) = match sockets {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(%call, error = %e, "could not start a call's media");
+                        return;
+                    }
+                };
+                let (tx, rx) = mpsc::unbounded_channel();
+                let player = Player {
+                    audio: self.audio.clone(),
+                    prompts: prompts.into(),
+                    at: 0,
+                    music_at: 0,
+                };
+                let stream = Stream {
+                    call,
+                    caller,
+                    agent,
+                    caller_remote: remote,
+                    agent_remote: None,
+                    codec,
+                    payload_type,
+                    telephone_event,
+                    mode: Mode::Music,
+                    player,
+                    out: Rewriter::new(rand::random(), 8000, rand::random(), rand::random()),
+                    music_header: RtpHeader::new(
+                        payload_type,
+                        rand::random(),
+                        rand::random(),
+                        rand::random(),
+                    ),
+                    recorder: None,
+                    dtmf: DtmfDetector::new(),
+                    digits: self.digits.clone(),
+                };
+                tokio::spawn(stream.run(rx));
+                slots.insert(call, Slot::Running(tx));
+            }
+            MediaCommand::Close { call } => {
+                if let Some(Slot::Running(tx)) = slots.remove(&call) {
+                    let _ = tx.send(MediaCommand::Close { call });
+                }
+            }
+            other => {
+                let call = match &other {
+                    MediaCommand::Play { call, .. }
+                    | MediaCommand::Bridge { call, .. }
+                    | MediaCommand::Unbridge { call }
+                    | MediaCommand::Hold { call, .. } => *call,
+                    MediaCommand::Start { .. } | MediaCommand::Close { .. } => unreachable!("matched above"),
+                };
+                if let Some(Slot::Running(tx)) = slots.get(&call) {
+                    let _ = tx.send(other);
+                }
+            }
+        }
+    }
+}
+
+/// Binds a call's two RTP ports on the media address (the kernel picks free ones).
+pub struct PortOpener(pub Arc<Media>);
+
+impl MediaPorts for PortOpener {
+    fn open(&mut self, call: CallId) -> Option<(u16, u16)> {
+        let bind = || -> io::Result<std::net::UdpSocket> {
+            let socket = std::net::UdpSocket::bind(SocketAddr::new(self.0.ip, 0))?;
+            socket.set_nonblocking(true)?;
+            Ok(socket)
+        };
+        let (caller, agent) = match (bind(), bind()) {
+            (Ok(c), Ok(a)) => (c, a),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "no RTP port for a new call");
+                return None;
+            }
+        };
+        let ports = (caller.local_addr().ok()?.port(), agent.local_addr().ok()?.port());
+        self.0.slots().insert(call, Slot::Bound(caller, agent));
+        Some(ports)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Prompts and music to the caller; the agent's port is quiet.
+    Music,
+    Bridged,
+    /// Bridged, but the caller hears music and the agent nothing.
+    Hold,
+}
+
+/// One call's audio.
+struct Stream {
+    call: CallId,
+    caller: UdpSocket,
+    agent: UdpSocket,
+    caller_remote: SocketAddr,
+    agent_remote: Option<SocketAddr>,
+    codec: Codec,
+    payload_type: u8,
+    telephone_event: Option<u8>,
+    mode: Mode,
+    player: Player,
+    /// Everything the caller hears passes through here: music and agent alike.
+    out: Rewriter,
+    /// The header of our own (music) packets before rewriting.
+    music_header: RtpHeader,
+    recorder: Option<(PathBuf, StereoRecorder<std::io::BufWriter<std::fs::File>>)>,
+    dtmf: DtmfDetector,
+    digits: mpsc::UnboundedSender<(CallId, char)>,
+}
+
+impl Stream {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<MediaCommand>) {
+        let mut from_caller = vec![0u8; 2048];
+        let mut from_agent = vec![0u8; 2048];
+        let mut clock = tokio::time::interval(Duration::from_millis(20));
+        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut samples = Vec::with_capacity(FRAME);
+        let mut packet = Vec::with_capacity(FRAME + 12);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(MediaCommand::Close { .. }) | None => break,
+                    Some(command) => self.command(command),
+                },
+                received = self.caller.recv_from(&mut from_caller) => {
+                    if let Ok((len, source)) = received {
+                        self.caller_packet(&mut from_caller[..len], source).await;
+                    }
+                },
+                received = self.agent.recv_from(&mut from_agent) => {
+                    if let Ok((len, source)) = received {
+                        self.agent_packet(&mut from_agent[..len], source).await;
+                    }
+                },
+                _ = clock.tick(), if self.mode != Mode::Bridged => {
+                    self.player.frame(&mut samples);
+                    packet.clear();
+                    self.music_header.write(&[], &mut packet);
+                    self.codec.encode_into(&samples, &mut packet);
+                    self.music_header.sequence = self.music_header.sequence.wrapping_add(1);
+                    self.music_header.timestamp = self.music_header.timestamp.wrapping_add(FRAME as u32);
+                    if self.out.rewrite(&mut packet, Instant::now()).is_ok() {
+                        let _ = self.caller.send_to(&packet, self.caller_remote).await;
+                    }
+                },
+            }
+        }
+        self.finish_recording();
+    }
+
+    fn command(&mut self, command: MediaCommand) {
+        match command {
+            MediaCommand::Play { prompts, .. } => self.player.play(prompts),
+            MediaCommand::Bridge { remote, record, .. } => {
+                self.agent_remote = Some(remote);
+                self.mode = Mode::Bridged;
+                if let Some(path) = record {
+                    match StereoRecorder::create(&path, Instant::now()) {
+                        Ok(r) => self.recorder = Some((path, r)),
+                        Err(e) => tracing::warn!(call = %self.call, error = %e, "cannot record"),
+                    }
+                }
+            }
+            MediaCommand::Unbridge { .. } => {
+                self.mode = Mode::Music;
+                self.agent_remote = None;
+                self.finish_recording();
+            }
+            MediaCommand::Hold { on, .. } if self.mode != Mode::Music => {
+                self.mode = if on { Mode::Hold } else { Mode::Bridged };
+            }
+            MediaCommand::Hold { .. } | MediaCommand::Start { .. } | MediaCommand::Close { .. } => {}
+        }
+    }
+
+    async fn caller_packet(&mut self, packet: &mut [u8], source: SocketAddr) {
+        let Ok(parsed) = RtpPacket::parse(packet) else {
+            return;
+        };
+        self.caller_remote = source;
+        let header = parsed.header;
+        if Some(header.payload_type) == self.telephone_event {
+            if let Ok(digits) = self.dtmf.push(header.timestamp, parsed.payload) {
+                for digit in digits {
+                    let _ = self.digits.send((self.call, digit.key));
+                }
+            }
+        } else if header.payload_type == self.payload_type
+            && let Some((_, recorder)) = &mut self.recorder
+        {
+            let _ = recorder.push_g711(
+                Leg::Caller,
+                self.codec,
+                header.ssrc,
+                header.timestamp,
+                parsed.payload,
+                Instant::now(),
+            );
+        }
+        if self.mode == Mode::Bridged
+            && let Some(agent) = self.agent_remote
+        {
+            let _ = self.agent.send_to(packet, agent).await;
+        }
+    }
+
+    async fn agent_packet(&mut self, packet: &mut [u8], source: SocketAddr) {
+        if self.mode == Mode::Music {
+            return;
+        }
+        let Ok(parsed) = RtpPacket::parse(packet) else {
+            return;
+        };
+        self.agent_remote = Some(source);
+        let header = parsed.header;
+        if header.payload_type == self.payload_type
+            && let Some((_, recorder)) = &mut self.recorder
+        {
+            let _ = recorder.push_g711(
+                Leg::Agent,
+                self.codec,
+                header.ssrc,
+                header.timestamp,
+                parsed.payload,
+                Instant::now(),
+            );
+        }
+        if self.mode == Mode::Bridged && self.out.rewrite(packet, Instant::now()).is_ok() {
+            let _ = self.caller.send_to(packet, self.caller_remote).await;
+        }
+    }
+
+    fn finish_recording(&mut self) {
+        if let Some((path, recorder)) = self.recorder.take() {
+            match recorder.finish() {
+                Ok(frames) => {
+                    tracing::info!(call = %self.call, path = %path.display(), frames, "recording saved")
+                }
+                Err(e) => tracing::warn!(call = %self.call, error = %e, "recording failed"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audio() -> Arc<Audio> {
+        let mut prompts = HashMap::new();
+        prompts.insert("greeting", Arc::from(vec![1i16; 200]));
+        Arc::new(Audio {
+            prompts,
+            music: Arc::from((0..300).map(|i| i as i16).collect::<Vec<_>>()),
+        })
+    }
+
+    #[test]
+    fn prompts_then_music_in_a_loop() {
+        let mut player = Player {
+            audio: audio(),
+            prompts: VecDeque::from(vec!["greeting"]),
+            at: 0,
+            music_at: 0,
+        };
+        let mut frame = Vec::new();
+        player.frame(&mut frame);
+        assert_eq!(frame, vec![1; FRAME]);
+        player.frame(&mut frame);
+        // 40 samples of greeting left, then the music from its start.
+        assert_eq!(&frame[..40], &[1; 40]);
+        assert_eq!(&frame[40..], &(0..120).collect::<Vec<i16>>()[..]);
+        player.frame(&mut frame);
+        player.frame(&mut frame);
+        // 120 + 160 = 280, then 20 to the end of the music and the loop starts again.
+        assert_eq!(frame[19], 299);
+        assert_eq!(frame[20], 0);
+        // An unknown prompt is skipped, an empty list cuts the current one short.
+        player.play(vec!["nope", "greeting"]);
+        player.frame(&mut frame);
+        assert_eq!(frame, vec![1; FRAME]);
+        player.play(vec![]);
+        player.frame(&mut frame);
+        assert_ne!(frame, vec![1; FRAME]);
+    }
+
+    #[test]
+    fn builtin_prompts_are_all_there() {
+        let audio = Audio::builtin();
+        for name in PROMPTS {
+            assert!(audio.prompts[name].len() > 2000, "{name}");
+        }
+        assert_eq!(audio.music.len(), 12 * 8000);
+    }
+}
