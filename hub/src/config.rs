@@ -57,6 +57,21 @@ pub struct Sip {
     /// Digest algorithms offered to phones, one challenge each, in this order: "SHA-256", "MD5".
     /// Phones that answer only the first challenge and know only MD5 need MD5 first.
     pub algorithms: Vec<String>,
+    /// Addresses of the carriers' trunks: their INVITEs need no credentials. Anyone else calling
+    /// in must authenticate as a phone.
+    pub trunks: Vec<std::net::IpAddr>,
+    /// Dialled number → queue name (`"+15550100" = "Support"`).
+    pub numbers: std::collections::BTreeMap<String, String>,
+    /// Dialled number → IVR menu of key → queue name (`[sip.menus."+15550200"]` `"1" = "Sales"`).
+    pub menus: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// The address phones send RTP to; the `listen` address when unset (set it when listening
+    /// on 0.0.0.0).
+    pub media_ip: Option<std::net::IpAddr>,
+    /// A folder of 8 kHz mono WAV files replacing the built-in prompts and music:
+    /// `greeting.wav`, `menu.wav`, `position.wav`, `0.wav`…`9.wav`, `music.wav`.
+    pub prompts: Option<PathBuf>,
+    /// Record bridged calls (stereo WAV under `data_dir/recordings`).
+    pub record: bool,
 }
 
 impl Default for Sip {
@@ -65,6 +80,12 @@ impl Default for Sip {
             realm: "plugboard".into(),
             listen: None,
             algorithms: vec!["SHA-256".into(), "MD5".into()],
+            trunks: Vec::new(),
+            numbers: Default::default(),
+            menus: Default::default(),
+            media_ip: None,
+            prompts: None,
+            record: true,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! of an interaction's state goes through this task, so they are serialised and never race.
 
 use crate::bus::frames::{Held, Offer, StateView};
-use crate::bus::{AgentFrame, Bus, ChatFrame};
+use crate::bus::{AgentFrame, Bus, ChatFrame, ConnectorFrame};
 use crate::domain::{
     AccountId, Agent, AgentId, AgentState, Interaction, InteractionEvent, InteractionId, InteractionState,
     Millis, Queue, QueueId, now_millis,
@@ -550,18 +550,27 @@ impl Task {
                     interaction: i,
                     expires_at,
                 };
+                let channel = offer.interaction.channel;
                 self.offers.insert(interaction, (agent, offer.clone()));
                 self.ringing
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(interaction, agent);
                 self.bus.to_agent(agent, AgentFrame::Offer(offer));
+                self.bus
+                    .to_connector(channel, ConnectorFrame::Offered { interaction, agent });
             }
             Decision::OfferRevoked {
                 interaction,
                 agent,
                 reason,
             } => {
+                if let Some((_, offer)) = self.offers.get(&interaction) {
+                    self.bus.to_connector(
+                        offer.interaction.channel,
+                        ConnectorFrame::OfferRevoked { interaction, agent },
+                    );
+                }
                 self.stop_ringing(interaction);
                 let (event, why) = match reason {
                     RevokeReason::Declined => (Some(InteractionEvent::Declined), "declined"),
@@ -650,6 +659,8 @@ impl Task {
             .await?;
         self.unassign(interaction);
         self.route(account, Input::End { interaction }).await?;
+        self.bus
+            .to_connector(i.channel, ConnectorFrame::Ended { interaction });
         if let Some(agent) = i.agent_id {
             self.bus.to_agent(agent, AgentFrame::Updated { interaction: i });
         }
@@ -684,6 +695,8 @@ impl Task {
             )
             .await?;
         self.unassign(interaction);
+        self.bus
+            .to_connector(i.channel, ConnectorFrame::Transferred { interaction });
         self.bus.to_agent(agent, AgentFrame::Updated { interaction: i });
         self.route(account, Input::Transfer { interaction, queue }).await
     }

@@ -73,8 +73,13 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let phones = crate::telephony::Phones::load(&store)
         .await
         .context("loading agents' phones")?;
+    let bus = Bus::default();
+    let dispatcher = Dispatcher::start(store.clone(), bus.clone())
+        .await
+        .context("rebuilding the queues")?;
     // Kept for as long as the hub serves; dropping it stops the SIP tasks.
-    let sip = crate::telephony::start(&config.sip, phones.clone()).await?;
+    let sip =
+        crate::telephony::start(&config, phones.clone(), store.clone(), &bus, dispatcher.clone()).await?;
     if let Some(sip) = &sip {
         println!(
             "plugboard sip on udp://{} tcp://{}",
@@ -82,10 +87,6 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             sip.tcp_addr()
         );
     }
-    let bus = Bus::default();
-    let dispatcher = Dispatcher::start(store.clone(), bus.clone())
-        .await
-        .context("rebuilding the queues")?;
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;

@@ -1,21 +1,39 @@
-//! Where the SIP connector plugs into the hub: agents' phones, kept in the store, are the
-//! registrar's directory, and `serve` starts the SIP server when `sip.listen` is set. Calls are
-//! not routed yet: the connector answers INVITE 480 until its B2BUA lands.
+//! Where the SIP connector plugs into the hub. Agents' phones, kept in the store, are the
+//! registrar's directory; `serve` starts the SIP server when `sip.listen` is set, and one task
+//! here turns calls into interactions and back:
+//!
+//! - a caller the B2BUA answered (`CallEvent::Incoming`) is resolved to a customer by their
+//!   number and queued through the dispatcher like any contact;
+//! - the router's offer of a call rings the agent's registered phone; the phone answering is the
+//!   agent accepting, a phone that refuses declines, and an offer that times out (RONA) or is
+//!   declined in the console cancels the ringing;
+//! - a hang-up on either leg ends the interaction (abandoned, with its wait, if nobody had
+//!   answered yet), and the agent ending the call in the console hangs up both legs;
+//! - a transfer puts the caller back on hold music until the next agent answers.
 
-use crate::config::Sip;
-use crate::store::{DynStore, NewPhone, StoreError};
+use crate::bus::{Bus, ConnectorFrame};
+use crate::config::Config;
+use crate::dispatcher::Dispatcher;
+use crate::domain::{AccountId, AgentId, Channel, InteractionId, RawIdentity, now_millis};
+use crate::store::{DynStore, NewInteraction, NewPhone, StoreError};
 use anyhow::Context;
+use plugboard_sip::b2bua::{CallCommand, CallEvent, CallId, Destination, Menu, Party};
 use plugboard_sip::digest::Algorithm;
+use plugboard_sip::media::Audio;
 use plugboard_sip::server::{ServerConfig, SipServer};
 use plugboard_sip::service::{PhoneCredentials, PhoneDirectory, ServiceConfig};
+use serde_json::json;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use tokio::sync::mpsc;
 
-/// Every phone's digests by SIP username. The registrar asks on each REGISTER, synchronously, so
-/// they live in memory: loaded at start, changed by the phones API in the same process.
+/// Every phone's digests by SIP username, and whose phone it is. The registrar asks on each
+/// REGISTER, synchronously, so they live in memory: loaded at start, changed by the phones API in
+/// the same process.
 #[derive(Default)]
 pub struct Phones {
-    by_username: RwLock<HashMap<String, PhoneCredentials>>,
+    by_username: RwLock<HashMap<String, (AgentId, PhoneCredentials)>>,
 }
 
 impl Phones {
@@ -34,14 +52,26 @@ impl Phones {
             ha1_md5: phone.ha1_md5.clone(),
             ha1_sha256: phone.ha1_sha256.clone(),
         };
-        self.write().insert(phone.username.clone(), credentials);
+        self.write()
+            .insert(phone.username.clone(), (phone.agent_id, credentials));
     }
 
     pub fn remove(&self, username: &str) {
         self.write().remove(username);
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, PhoneCredentials>> {
+    /// The SIP usernames of an agent's phones.
+    fn of_agent(&self, agent: AgentId) -> Vec<String> {
+        self.by_username
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, (owner, _))| *owner == agent)
+            .map(|(username, _)| username.clone())
+            .collect()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, (AgentId, PhoneCredentials)>> {
         self.by_username.write().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -52,7 +82,7 @@ impl PhoneDirectory for Phones {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(user)
-            .cloned()
+            .map(|(_, c)| c.clone())
     }
 }
 
@@ -66,12 +96,48 @@ fn algorithm(name: &str) -> anyhow::Result<Algorithm> {
     }
 }
 
-/// Starts the SIP server on `sip.listen`, or nothing when it is unset.
-pub async fn start(config: &Sip, phones: Arc<Phones>) -> anyhow::Result<Option<SipServer>> {
-    let Some(listen) = config.listen else {
+/// `sip.numbers` and `sip.menus` as the B2BUA takes them.
+fn destinations(config: &crate::config::Sip) -> anyhow::Result<HashMap<String, Destination>> {
+    let mut numbers: HashMap<String, Destination> = config
+        .numbers
+        .iter()
+        .map(|(number, queue)| (number.clone(), Destination::Queue(queue.clone())))
+        .collect();
+    for (number, options) in &config.menus {
+        let options = options
+            .iter()
+            .map(|(key, queue)| {
+                let mut chars = key.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(k), None) if k.is_ascii_digit() || k == '*' || k == '#' => Ok((k, queue.clone())),
+                    _ => anyhow::bail!("sip.menus.{number:?}: {key:?} is not a phone key"),
+                }
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(
+            numbers
+                .insert(number.clone(), Destination::Menu(Menu { options }))
+                .is_none(),
+            "sip: {number:?} is both a number and a menu"
+        );
+    }
+    Ok(numbers)
+}
+
+/// Starts the SIP server on `sip.listen` and the task that connects calls to the dispatcher, or
+/// nothing when `sip.listen` is unset. The server stops when the returned value is dropped.
+pub async fn start(
+    config: &Config,
+    phones: Arc<Phones>,
+    store: DynStore,
+    bus: &Bus,
+    dispatcher: Dispatcher,
+) -> anyhow::Result<Option<Arc<SipServer>>> {
+    let sip = &config.sip;
+    let Some(listen) = sip.listen else {
         return Ok(None);
     };
-    let algorithms = config
+    let algorithms = sip
         .algorithms
         .iter()
         .map(|a| algorithm(a))
@@ -80,20 +146,322 @@ pub async fn start(config: &Sip, phones: Arc<Phones>) -> anyhow::Result<Option<S
         !algorithms.is_empty(),
         "sip.algorithms: offer at least one digest algorithm"
     );
+    let audio = match &sip.prompts {
+        Some(dir) => Audio::load(dir).context("sip.prompts")?,
+        None => Audio::builtin(),
+    };
+    let recordings = config.data_dir.join("recordings");
+    if sip.record {
+        std::fs::create_dir_all(&recordings).with_context(|| format!("creating {}", recordings.display()))?;
+    }
     let service = ServiceConfig {
-        realm: config.realm.clone(),
+        realm: sip.realm.clone(),
         algorithms,
+        trunks: sip.trunks.clone(),
+        numbers: destinations(sip)?,
+        media_ip: sip.media_ip,
         ..ServiceConfig::default()
     };
-    let server = SipServer::start(
+    let (server, events) = SipServer::start(
         ServerConfig {
             udp: listen,
             tcp: listen,
             service,
+            audio,
         },
-        phones,
+        phones.clone(),
     )
     .await
     .with_context(|| format!("listening for SIP on {listen}"))?;
+    let server = Arc::new(server);
+    // Calls do not survive a restart (their media died with the process): whatever the store
+    // still has waiting or in progress was hung up, and counts as such.
+    let (waiting, held) = (
+        store.waiting_interactions().await?,
+        store.held_interactions().await?,
+    );
+    for (account, i) in waiting.into_iter().chain(held) {
+        if i.channel == Channel::Voice && i.state != crate::domain::InteractionState::WrapUp {
+            let data = json!({ "by": "restart" });
+            store
+                .log_event(account, i.id, "call.ended", data, now_millis())
+                .await?;
+            dispatcher.leave(account, i.id).await?;
+        }
+    }
+    let calls = Calls {
+        server: server.clone(),
+        store,
+        dispatcher,
+        phones,
+        default_region: config.default_region.clone(),
+        recordings: sip.record.then_some(recordings),
+        calls: HashMap::new(),
+        by_interaction: HashMap::new(),
+    };
+    tokio::spawn(calls.run(events, bus.subscribe_connector(Channel::Voice)));
     Ok(Some(server))
+}
+
+/// A call the hub knows as an interaction.
+struct Call {
+    account: AccountId,
+    interaction: InteractionId,
+    /// The agent whose phone rings for it now.
+    ringing: Option<AgentId>,
+    /// When the legs were bridged, and with whom.
+    answered: Option<(i64, AgentId)>,
+    recording: Option<PathBuf>,
+}
+
+struct Calls {
+    server: Arc<SipServer>,
+    store: DynStore,
+    dispatcher: Dispatcher,
+    phones: Arc<Phones>,
+    default_region: String,
+    recordings: Option<PathBuf>,
+    calls: HashMap<CallId, Call>,
+    by_interaction: HashMap<InteractionId, CallId>,
+}
+
+impl Calls {
+    async fn run(
+        mut self,
+        mut events: mpsc::UnboundedReceiver<CallEvent>,
+        mut frames: crate::bus::Subscription<Channel, ConnectorFrame>,
+    ) {
+        loop {
+            let result = tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => self.event(event).await,
+                    None => return,
+                },
+                frame = frames.rx.recv() => match frame {
+                    Some(frame) => self.frame(&frame).await,
+                    None => return,
+                },
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "telephony");
+            }
+        }
+    }
+
+    async fn event(&mut self, event: CallEvent) -> anyhow::Result<()> {
+        match event {
+            CallEvent::Incoming {
+                call,
+                caller,
+                display_name,
+                dialled,
+                queue,
+            } => {
+                if let Err(e) = self.incoming(call, caller, display_name, &dialled, &queue).await {
+                    // Nobody can take it: say so with a hang-up rather than music for ever.
+                    self.server.command(CallCommand::Hangup { call });
+                    return Err(e.context(format!("queueing a call to {dialled} for {queue:?}")));
+                }
+            }
+            CallEvent::AgentAnswered { call } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return Ok(());
+                };
+                let Some(agent) = c.ringing.take() else {
+                    // The offer was withdrawn as the phone answered: the caller waits on.
+                    self.server.command(CallCommand::Release { call });
+                    return Ok(());
+                };
+                let (account, interaction) = (c.account, c.interaction);
+                // The phone answering is the agent accepting, unless the console accepted first.
+                let accepted = self.dispatcher.holder(interaction) == Some(agent)
+                    || self.dispatcher.accept(account, agent, interaction).await.is_ok();
+                if accepted {
+                    c.answered = Some((now_millis(), agent));
+                } else {
+                    self.server.command(CallCommand::Release { call });
+                }
+            }
+            CallEvent::AgentFailed { call, status } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return Ok(());
+                };
+                let Some(agent) = c.ringing.take() else {
+                    return Ok(());
+                };
+                let (account, interaction) = (c.account, c.interaction);
+                tracing::info!(%interaction, %agent, status, "the agent's phone did not take the call");
+                if self.dispatcher.holder(interaction) == Some(agent) {
+                    // Accepted in the console, but the phone cannot take it: back to the queue.
+                    let queue = self.store.interaction(account, interaction).await?.queue_id;
+                    self.dispatcher
+                        .transfer(account, agent, interaction, queue)
+                        .await?;
+                } else {
+                    // Already revoked (timed out) is fine: the router moved on.
+                    let _ = self.dispatcher.decline(account, agent, interaction).await;
+                }
+            }
+            CallEvent::Ended { call, by } => {
+                let Some(c) = self.calls.remove(&call) else {
+                    return Ok(());
+                };
+                self.by_interaction.remove(&c.interaction);
+                let now = now_millis();
+                let mut data = json!({ "by": party(by) });
+                if let Some((at, agent)) = c.answered {
+                    data["talk_ms"] = json!(now - at);
+                    data["agent_id"] = json!(agent);
+                    if let Some(path) = &c.recording {
+                        data["recording"] = json!(path.file_name().map(|n| n.to_string_lossy()));
+                    }
+                }
+                self.store
+                    .log_event(c.account, c.interaction, "call.ended", data, now)
+                    .await?;
+                self.dispatcher.leave(c.account, c.interaction).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn incoming(
+        &mut self,
+        call: CallId,
+        caller: Option<String>,
+        display_name: Option<String>,
+        dialled: &str,
+        queue: &str,
+    ) -> anyhow::Result<()> {
+        let account = AccountId::DEFAULT;
+        let queue = self.store.queue_by_name(account, queue).await?;
+        // A number we can read becomes the customer's phone identity; anything else (an
+        // anonymous or non-numeric caller) is known only by what the network called it.
+        let identities = match caller.as_deref().filter(|c| !c.is_empty()) {
+            Some(number) => vec![RawIdentity::Phone(number.to_owned())],
+            None => vec![RawIdentity::Visitor(format!(
+                "sip-anonymous-{call}-{}",
+                now_millis()
+            ))],
+        };
+        let customer = match crate::profile::resolve(
+            &self.store,
+            account,
+            &identities,
+            display_name.as_deref(),
+            &self.default_region,
+        )
+        .await
+        {
+            Ok(customer) => customer,
+            Err(crate::profile::ProfileError::Identity(_)) => {
+                let visitor = RawIdentity::Visitor(format!("sip:{}", caller.unwrap_or_default()));
+                crate::profile::resolve(
+                    &self.store,
+                    account,
+                    &[visitor],
+                    display_name.as_deref(),
+                    &self.default_region,
+                )
+                .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let now = now_millis();
+        let interaction = self
+            .store
+            .create_interaction(
+                account,
+                NewInteraction {
+                    customer_id: customer.id,
+                    channel: Channel::Voice,
+                    queue_id: queue.id,
+                    priority: queue.priority,
+                    entry_point: format!("sip:{dialled}"),
+                    offline: false,
+                    arrived_at: now,
+                },
+            )
+            .await?;
+        let recording = self
+            .recordings
+            .as_ref()
+            .map(|dir| dir.join(format!("{}.wav", interaction.id)));
+        self.calls.insert(
+            call,
+            Call {
+                account,
+                interaction: interaction.id,
+                ringing: None,
+                answered: None,
+                recording,
+            },
+        );
+        self.by_interaction.insert(interaction.id, call);
+        metrics::counter!("plugboard_interactions_total", "channel" => "voice").increment(1);
+        self.dispatcher.arrive(account, interaction).await?;
+        Ok(())
+    }
+
+    async fn frame(&mut self, frame: &ConnectorFrame) -> anyhow::Result<()> {
+        let interaction = match frame {
+            ConnectorFrame::Offered { interaction, .. }
+            | ConnectorFrame::OfferRevoked { interaction, .. }
+            | ConnectorFrame::Ended { interaction }
+            | ConnectorFrame::Transferred { interaction } => *interaction,
+        };
+        let Some(&call) = self.by_interaction.get(&interaction) else {
+            return Ok(());
+        };
+        let Some(c) = self.calls.get_mut(&call) else {
+            return Ok(());
+        };
+        match frame {
+            ConnectorFrame::Offered { agent, .. } => {
+                let contact = self
+                    .phones
+                    .of_agent(*agent)
+                    .iter()
+                    .find_map(|username| self.server.bindings_of(username).into_iter().next());
+                match contact {
+                    Some(contact) => {
+                        c.ringing = Some(*agent);
+                        let record = c.recording.clone();
+                        self.server.command(CallCommand::Ring {
+                            call,
+                            contact: contact.uri,
+                            record,
+                        });
+                    }
+                    None => {
+                        // No registered phone: this agent cannot take calls right now.
+                        tracing::info!(%interaction, %agent, "the agent has no registered phone");
+                        let account = c.account;
+                        let _ = self.dispatcher.decline(account, *agent, interaction).await;
+                    }
+                }
+            }
+            ConnectorFrame::OfferRevoked { agent, .. } => {
+                if c.ringing == Some(*agent) {
+                    c.ringing = None;
+                    self.server.command(CallCommand::StopRinging { call });
+                }
+            }
+            ConnectorFrame::Ended { .. } => self.server.command(CallCommand::Hangup { call }),
+            ConnectorFrame::Transferred { .. } => {
+                c.ringing = None;
+                c.answered = None;
+                self.server.command(CallCommand::Release { call });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn party(by: Party) -> &'static str {
+    match by {
+        Party::Caller => "caller",
+        Party::Agent => "agent",
+        Party::Hub => "hub",
+    }
 }

@@ -1,10 +1,14 @@
-//! The telephony connector inside the real hub: a phone an admin gave an agent registers with
-//! digest auth from a real sipp, and a wrong password is refused.
+//! The telephony connector inside the real hub, against real sipp peers: a phone an admin gave an
+//! agent registers with digest auth (a wrong password is refused); a caller dialling a queue's
+//! number is offered to the available agent, whose phone rings and answers, and the call lands on
+//! the customer's timeline with its talk time and recording; a caller who hangs up before anyone
+//! answers is counted as abandoned with the wait.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub};
-use serde_json::json;
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 /// sipp, or `None` (a failure when CI=true: a missing peer in CI is never a silent skip).
 fn sipp() -> Option<()> {
@@ -27,7 +31,14 @@ fn scenario(name: &str) -> PathBuf {
 
 /// Runs one sipp scenario as `user` with `password` against the hub; true when it passed.
 fn run(target: &str, name: &str, user: &str, password: &str) -> (bool, String) {
+    run_with(target, name, user, password, &[])
+}
+
+fn run_with(target: &str, name: &str, user: &str, password: &str, extra: &[&str]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
+    // What a caller says: one of the hub's own prompts, raw µ-law.
+    let voice = Path::new(env!("CARGO_MANIFEST_DIR")).join("../connectors/sip/media/greeting.ul");
+    std::fs::copy(voice, dir.path().join("caller.ul")).unwrap();
     let out = Command::new("sipp")
         .arg(target)
         .args([
@@ -50,6 +61,7 @@ fn run(target: &str, name: &str, user: &str, password: &str) -> (bool, String) {
             "-timeout_error",
             "-nostdin",
         ])
+        .args(extra)
         .current_dir(dir.path())
         .output()
         .expect("sipp runs");
@@ -103,4 +115,220 @@ async fn an_agents_phone_registers_with_the_hub() {
     );
     let (ok, _) = run(&target, "register.xml", "bob-desk", "desk-phone-1");
     assert!(!ok, "a removed phone still registers");
+}
+
+/// A UDP port nobody uses right now.
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A sipp desk phone answering one call on `port` (agent_phone.xml), echoing the audio.
+fn desk_phone(target: &str, port: u16, dir: &Path) -> Child {
+    Command::new("sipp")
+        .arg(target)
+        .args(["-sf", scenario("agent_phone.xml").to_str().unwrap()])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-mp",
+            &free_port().to_string(),
+        ])
+        .args([
+            "-m",
+            "1",
+            "-rtp_echo",
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            "-nostdin",
+        ])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sipp runs")
+}
+
+/// A hub taking calls for the demo's Support queue on number 100 from a trunk at 127.0.0.1,
+/// with Bob's desk phone registered (answered by a sipp UAS on the returned port).
+async fn hub_with_a_desk_phone(dir: &Path) -> (Hub, String, u16) {
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let hub = Hub::start(dir, &env).await.unwrap();
+    let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob = hub.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"].clone();
+    let phone = json!({"agent_id": bob, "username": "bob-desk", "password": "desk-phone-1"});
+    let (status, _) = hub
+        .call("POST", "/phones", Some(&admin), Some(phone))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let port = free_port();
+    let key = port.to_string();
+    let (ok, log) = run_with(
+        &target,
+        "register_as.xml",
+        "bob-desk",
+        "desk-phone-1",
+        &["-key", "contact_port", &key],
+    );
+    assert!(ok, "the desk phone registers:\n{log}");
+    (hub, target, port)
+}
+
+/// A caller from +1 415 555 2671 (the demo's Maria Garcia) dialling `number`, staying `ms` after the answer.
+fn call(target: &str, number: &str, ms: u64) -> tokio::task::JoinHandle<(bool, String)> {
+    let target = target.to_owned();
+    let number = number.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let media_port = free_port().to_string();
+        run_with(
+            &target,
+            "caller.xml",
+            &number,
+            "",
+            &["-d", &ms.to_string(), "-mp", &media_port],
+        )
+    })
+}
+
+async fn available(agent: &mut Socket) {
+    agent
+        .send(json!({"type": "state.set", "state": "available"}))
+        .await
+        .unwrap();
+    assert_eq!(agent.expect("agent.state").await.unwrap()["state"], "available");
+}
+
+async fn timeline_of_the_caller(hub: &Hub, token: &str) -> Value {
+    let (status, found) = hub
+        .call("GET", "/customers?q=%2B14155552671", Some(token), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{found}");
+    let customer = found[0]["id"]
+        .as_str()
+        .expect("the caller became a customer")
+        .to_owned();
+    let (status, timeline) = hub
+        .call(
+            "GET",
+            &format!("/customers/{customer}/timeline"),
+            Some(token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{timeline}");
+    timeline
+}
+
+#[tokio::test]
+async fn a_call_rings_the_available_agents_phone_and_lands_on_the_timeline() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, port) = hub_with_a_desk_phone(dir.path()).await;
+    let phone_dir = tempfile::tempdir().unwrap();
+    let phone = desk_phone(&target, port, phone_dir.path());
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let caller = call(&target, "100", 3000);
+    // The screen pop comes with the offer, before the phone is even answered: the caller's
+    // number is the demo customer Maria's, so her card pops, not a stranger's.
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["channel"], "voice");
+    assert_eq!(offer["card"]["customer"]["name"], "Maria Garcia");
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    // The phone answering is Bob accepting.
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], interaction.as_str());
+
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "the caller's call went through:\n{log}");
+    let status = tokio::task::spawn_blocking(move || phone.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "the desk phone: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    // The caller hung up: Bob wraps up, and the call is on Ann's timeline.
+    let updated = bob.expect("interaction.updated").await.unwrap();
+    assert_eq!(updated["interaction"]["state"], "wrap_up");
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, detail) = hub
+        .call("GET", &format!("/interactions/{interaction}"), Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{detail}");
+    let events = detail["events"].as_array().unwrap();
+    let ended = events
+        .iter()
+        .find(|e| e["type"] == "call.ended")
+        .unwrap_or_else(|| panic!("no call.ended in {detail}"));
+    assert_eq!(ended["data"]["by"], "caller");
+    let talk = ended["data"]["talk_ms"].as_i64().unwrap();
+    assert!((2000..10_000).contains(&talk), "talk time {talk} ms");
+    let file = dir.path().join("recordings").join(format!("{interaction}.wav"));
+    let wav = hound::WavReader::open(&file).expect("the call was recorded");
+    assert_eq!(wav.spec().channels, 2);
+    assert!(wav.duration() > 8000, "{} frames", wav.duration());
+    // Caller left, agent right: both heard (the desk phone echoes the caller).
+    let samples: Vec<i16> = wav.into_samples().map(Result::unwrap).collect();
+    let loudness = |channel: usize| {
+        let side: Vec<f64> = samples
+            .iter()
+            .skip(channel)
+            .step_by(2)
+            .map(|s| f64::from(*s))
+            .collect();
+        (side.iter().map(|s| s * s).sum::<f64>() / side.len() as f64).sqrt()
+    };
+    assert!(loudness(0) > 300.0, "the caller is silent: {}", loudness(0));
+    assert!(loudness(1) > 300.0, "the agent is silent: {}", loudness(1));
+    let timeline = timeline_of_the_caller(&hub, &token).await;
+    assert!(timeline.to_string().contains(&interaction), "{timeline}");
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_in_the_queue_is_abandoned_with_the_wait() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, _) = hub_with_a_desk_phone(dir.path()).await;
+    // Nobody is available: the caller hears music for a second and a half, then gives up.
+    let (ok, log) = call(&target, "100", 1500).await.unwrap();
+    assert!(ok, "{log}");
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut timeline = Value::Null;
+    for _ in 0..50 {
+        timeline = timeline_of_the_caller(&hub, &token).await;
+        if timeline.to_string().contains("abandoned") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(timeline.to_string().contains("\"abandoned\""), "{timeline}");
+
+    // A number nobody configured is refused.
+    let (ok, log) = call(&target, "999", 100).await.unwrap();
+    assert!(!ok && log.contains("404"), "{log}");
 }

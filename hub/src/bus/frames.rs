@@ -6,6 +6,27 @@ use crate::domain::{
 use crate::store::Note;
 use serde::Serialize;
 
+/// What a channel's connector hears from the dispatcher about its interactions: the phone
+/// connector rings the agent's phone on an offer, stops on a revocation, hangs up when the agent
+/// ends the call in the console, and puts the caller back on hold music on a transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorFrame {
+    Offered {
+        interaction: InteractionId,
+        agent: crate::domain::AgentId,
+    },
+    OfferRevoked {
+        interaction: InteractionId,
+        agent: crate::domain::AgentId,
+    },
+    Ended {
+        interaction: InteractionId,
+    },
+    Transferred {
+        interaction: InteractionId,
+    },
+}
+
 /// The screen pop: who the customer is and what happened before.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Card {

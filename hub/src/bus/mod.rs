@@ -1,14 +1,15 @@
-//! Fan-out of live events to websocket sessions, keyed by who they are for: one agent's consoles
-//! (every open tab), or one chat conversation's widget. In-process for a single node.
+//! Fan-out of live events, keyed by who they are for: one agent's consoles (every open tab), one
+//! chat conversation's widget, or one channel's connector. In-process for a single node.
 //!
-//! A subscriber that falls behind by more than `BUFFER` frames is dropped rather than allowed to
-//! hold memory; its socket closes and the client reconnects and resynchronises from the store.
+//! A websocket subscriber that falls behind by more than `BUFFER` frames is dropped rather than
+//! allowed to hold memory; its socket closes and the client reconnects and resynchronises from the
+//! store. A connector is in-process and must hear everything, so its buffer is far larger.
 
 pub mod frames;
 
-pub use frames::{AgentFrame, ChatFrame};
+pub use frames::{AgentFrame, ChatFrame, ConnectorFrame};
 
-use crate::domain::{AgentId, InteractionId};
+use crate::domain::{AgentId, Channel, InteractionId};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,14 +17,33 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 const BUFFER: usize = 256;
+/// A connector's backlog: a burst of calls at a thousand a second fits many times over.
+const CONNECTOR_BUFFER: usize = 1 << 16;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Bus {
     agents: Arc<Topic<AgentId, AgentFrame>>,
     chats: Arc<Topic<InteractionId, ChatFrame>>,
+    connectors: Arc<Topic<Channel, ConnectorFrame>>,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Bus {
+            agents: Arc::new(Topic::new(BUFFER)),
+            chats: Arc::new(Topic::new(BUFFER)),
+            connectors: Arc::new(Topic::new(CONNECTOR_BUFFER)),
+        }
+    }
 }
 
 impl Bus {
+    pub fn subscribe_connector(&self, channel: Channel) -> Subscription<Channel, ConnectorFrame> {
+        Topic::subscribe(&self.connectors, channel)
+    }
+    pub fn to_connector(&self, channel: Channel, frame: ConnectorFrame) {
+        self.connectors.publish(&channel, frame);
+    }
     pub fn subscribe_agent(&self, agent: AgentId) -> Subscription<AgentId, AgentFrame> {
         Topic::subscribe(&self.agents, agent)
     }
@@ -52,20 +72,20 @@ type Subscribers<K, V> = HashMap<K, Vec<(u64, mpsc::Sender<Arc<V>>)>>;
 struct Topic<K, V> {
     subscribers: Mutex<Subscribers<K, V>>,
     next_id: AtomicU64,
-}
-
-impl<K, V> Default for Topic<K, V> {
-    fn default() -> Self {
-        Topic {
-            subscribers: Mutex::new(HashMap::new()),
-            next_id: AtomicU64::new(0),
-        }
-    }
+    buffer: usize,
 }
 
 impl<K: Hash + Eq + Copy, V> Topic<K, V> {
+    fn new(buffer: usize) -> Self {
+        Topic {
+            subscribers: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            buffer,
+        }
+    }
+
     fn subscribe(this: &Arc<Self>, key: K) -> Subscription<K, V> {
-        let (tx, rx) = mpsc::channel(BUFFER);
+        let (tx, rx) = mpsc::channel(this.buffer);
         let id = this.next_id.fetch_add(1, Ordering::Relaxed);
         this.lock().entry(key).or_default().push((id, tx));
         Subscription {
