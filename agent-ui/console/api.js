@@ -86,3 +86,12 @@ export const customerCard = (id) => request('GET', `/customers/${enc(id)}`);
 export const updateCustomer = (id, patch) => request('PATCH', `/customers/${enc(id)}`, patch);
 export const customerTimeline = (id) => request('GET', `/customers/${enc(id)}/timeline`);
 export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
+
+/** A call's recording as an object URL for an <audio> element (the request needs the token). */
+export async function recordingUrl(id) {
+  const res = await fetch(`${BASE}/interactions/${enc(id)}/recording`, {
+    headers: { Authorization: `Bearer ${getToken()}` },
+  });
+  if (!res.ok) throw new ApiError(res.status, res.status === 404 ? 'not_found' : 'internal');
+  return URL.createObjectURL(await res.blob());
+}

@@ -60,6 +60,7 @@ function heldEntry(h, previous) {
     messages: mergeMessages(previous ? previous.messages : [], h.messages || []),
     customerTyping: previous ? previous.customerTyping : false,
     customerOnline: h.customer_online ?? null,
+    onHold: previous ? previous.onHold : false,
   };
 }
 
@@ -210,6 +211,11 @@ export function apply(state, event) {
       const customerOnline = Boolean(event.online);
       const customerTyping = customerOnline ? entry.customerTyping : false;
       return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, customerOnline, customerTyping } } };
+    }
+    case 'call.hold': {
+      const entry = state.held[event.interaction_id];
+      if (!entry) return state;
+      return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, onHold: Boolean(event.on) } } };
     }
     case 'agent.state':
       return { ...state, agentState: { state: event.state, reason: event.reason ?? null } };

@@ -211,3 +211,15 @@ test('a chat transferred to another queue leaves the console', () => {
   assert.deepEqual(s.heldOrder, []);
   assert.equal(s.selected, null);
 });
+
+test('a call on hold is shown as such, on every tab, until resumed', () => {
+  const held = { interaction: { ...interaction('c1'), channel: 'voice' }, card: card(), messages: [] };
+  let s = run(snapshot({ interactions: [held] }), { type: 'call.hold', interaction_id: 'c1', on: true });
+  assert.equal(s.held.c1.onHold, true);
+  // A later update of the interaction keeps the hold.
+  s = apply(s, { type: 'interaction.assigned', ...held });
+  assert.equal(s.held.c1.onHold, true);
+  s = apply(s, { type: 'call.hold', interaction_id: 'c1', on: false });
+  assert.equal(s.held.c1.onHold, false);
+  assert.equal(apply(s, { type: 'call.hold', interaction_id: 'nope', on: true }), s);
+});

@@ -9,7 +9,8 @@
 //!   declined in the console cancels the ringing;
 //! - a hang-up on either leg ends the interaction (abandoned, with its wait, if nobody had
 //!   answered yet), and the agent ending the call in the console hangs up both legs;
-//! - a transfer puts the caller back on hold music until the next agent answers.
+//! - a transfer puts the caller back on hold music until the next agent answers, and hold does
+//!   the same for as long as the agent keeps the call on hold.
 
 use crate::bus::{Bus, ConnectorFrame};
 use crate::config::Config;
@@ -211,6 +212,9 @@ struct Call {
     ringing: Option<AgentId>,
     /// When the legs were bridged, and with whom.
     answered: Option<(i64, AgentId)>,
+    /// Since when the caller is on hold, and the hold time before that.
+    held_since: Option<i64>,
+    hold_ms: i64,
     recording: Option<PathBuf>,
 }
 
@@ -310,7 +314,9 @@ impl Calls {
                 let now = now_millis();
                 let mut data = json!({ "by": party(by) });
                 if let Some((at, agent)) = c.answered {
-                    data["talk_ms"] = json!(now - at);
+                    let hold_ms = c.hold_ms + c.held_since.map_or(0, |since| now - since);
+                    data["talk_ms"] = json!(now - at - hold_ms);
+                    data["hold_ms"] = json!(hold_ms);
                     data["agent_id"] = json!(agent);
                     if let Some(path) = &c.recording {
                         data["recording"] = json!(path.file_name().map(|n| n.to_string_lossy()));
@@ -394,6 +400,8 @@ impl Calls {
                 interaction: interaction.id,
                 ringing: None,
                 answered: None,
+                held_since: None,
+                hold_ms: 0,
                 recording,
             },
         );
@@ -408,7 +416,8 @@ impl Calls {
             ConnectorFrame::Offered { interaction, .. }
             | ConnectorFrame::OfferRevoked { interaction, .. }
             | ConnectorFrame::Ended { interaction }
-            | ConnectorFrame::Transferred { interaction } => *interaction,
+            | ConnectorFrame::Transferred { interaction }
+            | ConnectorFrame::Hold { interaction, .. } => *interaction,
         };
         let Some(&call) = self.by_interaction.get(&interaction) else {
             return Ok(());
@@ -451,7 +460,21 @@ impl Calls {
             ConnectorFrame::Transferred { .. } => {
                 c.ringing = None;
                 c.answered = None;
+                c.held_since = None;
+                c.hold_ms = 0;
                 self.server.command(CallCommand::Release { call });
+            }
+            ConnectorFrame::Hold { on, .. } => {
+                let now = now_millis();
+                match (*on, c.held_since) {
+                    (true, None) => c.held_since = Some(now),
+                    (false, Some(since)) => {
+                        c.hold_ms += now - since;
+                        c.held_since = None;
+                    }
+                    _ => return Ok(()),
+                }
+                self.server.command(CallCommand::Hold { call, on: *on });
             }
         }
         Ok(())

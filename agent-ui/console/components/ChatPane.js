@@ -1,5 +1,6 @@
-// The selected chat: its messages, the customer's typing, the composer, and "End chat"; once the
-// chat has ended, the wrap-up form takes the composer's place.
+// The selected chat or call: a chat's messages, the customer's typing, the composer and "End
+// chat"; a call's hold and hang-up buttons (the talking happens on the agent's phone). Once it has
+// ended, the wrap-up form takes their place.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { conversation } from '../state.js';
@@ -12,6 +13,7 @@ export function ChatPane({ state, entry, actions, queues, queueName }) {
   const it = entry.interaction;
   const customer = entry.card.customer;
   const active = it.state === 'active';
+  const call = it.channel === 'voice';
   return html`
     <div class="chat-pane" data-testid="chat-pane" data-interaction-id=${it.id} data-state=${it.state}>
       <header class="chat-head">
@@ -20,16 +22,22 @@ export function ChatPane({ state, entry, actions, queues, queueName }) {
           <div class="muted small-text">${label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
         </div>
         ${active && html`<div class="chat-actions">
+          ${call && html`<button onClick=${() => actions.hold(it.id, !entry.onHold)} data-testid="call-hold"
+            aria-pressed=${entry.onHold ? 'true' : 'false'}>${entry.onHold ? t('call.resume') : t('call.hold')}</button>`}
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
-          <button class="danger-outline" onClick=${() => actions.end(it.id)} data-testid="end-chat">${t('chat.end')}</button>
+          <button class="danger-outline" onClick=${() => actions.end(it.id)} data-testid="end-chat">${call ? t('call.hang_up') : t('chat.end')}</button>
         </div>`}
       </header>
-      <${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />
+      ${call
+        ? html`<p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
+        : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />`}
       <div class="typing-line" aria-live="polite">
         ${active && entry.customerOnline === false && html`<span class="customer-away" data-testid="customer-away">${t('chat.customer_away', { name: customer.name })}</span>`}
         ${entry.customerTyping && html`<span data-testid="typing-indicator">${t('chat.customer_typing', { name: customer.name })}</span>`}
       </div>
-      ${active
+      ${active && call
+        ? null
+        : active
         ? html`<${Composer} onSend=${(body) => actions.sendMessage(it.id, body)} onTyping=${(typing) => actions.typing(it.id, typing)} />`
         : it.state === 'wrap_up'
           ? html`<${WrapUpForm} dispositions=${state.dispositions} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`

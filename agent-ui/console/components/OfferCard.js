@@ -16,6 +16,7 @@ export function OfferCard({ offer, queueName, onAccept, onDecline }) {
       <div class="offer-customer" data-testid="offer-customer">${customer.name || t('customer.unknown')}</div>
       <div class="offer-queue muted" data-testid="offer-queue">${queueName(it.queue_id) || it.entry_point}</div>
       ${preview && html`<p class="offer-preview" data-testid="offer-preview">${preview}</p>`}
+      ${it.channel === 'voice' && html`<p class="offer-preview" data-testid="offer-phone">${t('offer.pick_up')}</p>`}
       <div class="offer-actions">
         <button class="primary" onClick=${() => onAccept(it.id)} data-testid="offer-accept">${t('offer.accept')}</button>
         <button onClick=${() => onDecline(it.id)} data-testid="offer-decline">${t('offer.decline')}</button>

@@ -85,6 +85,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     typing: (id, typing) => send({ type: 'typing', interaction_id: id, typing }),
     end: (id) => send({ type: 'interaction.end', interaction_id: id }),
     transfer: (id, queueId) => send({ type: 'interaction.transfer', interaction_id: id, queue_id: queueId }),
+    hold: (id, on) => send({ type: 'call.hold', interaction_id: id, on }),
     wrapUp: (id, disposition, note) => send(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
     dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),

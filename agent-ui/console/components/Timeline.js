@@ -1,6 +1,24 @@
-// Every interaction of a customer, newest first: channel, how it ended, its messages and events.
+// Every interaction of a customer, newest first: channel, how it ended, its messages and events,
+// and a call's talk and hold time with its recording.
 import { html } from '../html.js';
+import { useState } from 'preact/hooks';
 import { t, label, formatDateTime, formatTime } from '../i18n.js';
+import { recordingUrl } from '../api.js';
+
+/** Loads the recording when asked (it needs the session token), then plays it. */
+function Recording({ id }) {
+  const [url, setUrl] = useState(null);
+  const [failed, setFailed] = useState(false);
+  if (url) return html`<audio controls src=${url} data-testid="recording-audio"></audio>`;
+  const load = () => recordingUrl(id).then(setUrl, () => setFailed(true));
+  return failed
+    ? html`<span class="muted small-text">${t('call.no_recording')}</span>`
+    : html`<button class="link" onClick=${load} data-testid="recording-play">${t('call.play_recording')}</button>`;
+}
+
+function seconds(ms) {
+  return Math.round((ms || 0) / 1000);
+}
 
 export function Timeline({ entries, queueName, dispositionName }) {
   if (!entries.length) return html`<p class="muted">${t('timeline.none')}</p>`;
@@ -18,6 +36,11 @@ export function Timeline({ entries, queueName, dispositionName }) {
             ${i.disposition && html`<span class="badge badge-disposition" data-testid="timeline-disposition">${dispositionName(i.disposition)}</span>`}
           </header>
           ${i.wrap_up_note && html`<p class="wrapup-note">${i.wrap_up_note}</p>`}
+          ${(events || []).filter((e) => e.type === 'call.ended' && e.data && e.data.talk_ms !== undefined).map((e) => html`
+            <p key=${e.id} class="call-summary" data-testid="call-summary">
+              ${t('call.summary', { talk: seconds(e.data.talk_ms), hold: seconds(e.data.hold_ms) })}
+              ${' '}${e.data.recording && html`<${Recording} id=${i.id} />`}
+            </p>`)}
           ${messages && messages.length > 0 && html`
             <details class="timeline-messages">
               <summary data-testid="timeline-toggle">${t('timeline.messages', { n: messages.length })}</summary>

@@ -64,6 +64,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customer_card, update_customer))
         .routes(routes!(customer_timeline))
         .routes(routes!(interaction_detail))
+        .routes(routes!(interaction_recording))
 }
 
 fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
@@ -596,4 +597,20 @@ async fn interaction_detail(
         messages: state.store.messages(account, id, 0).await?,
         events: state.store.events(account, id).await?,
     }))
+}
+
+/// A call's recording: stereo WAV, the caller left and the agent right.
+#[utoipa::path(get, path = "/interactions/{id}/recording",
+    responses((status = 200, content_type = "audio/wav", body = Vec<u8>), (status = 404)))]
+async fn interaction_recording(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+) -> Result<([(axum::http::header::HeaderName, &'static str); 1], Vec<u8>), ApiError> {
+    let id: InteractionId = parse_id(&id)?;
+    // The interaction must be this account's: the file name alone proves nothing.
+    state.store.interaction(me.account_id, id).await?;
+    let path = state.config.data_dir.join("recordings").join(format!("{id}.wav"));
+    let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::NotFound)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes))
 }

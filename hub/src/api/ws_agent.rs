@@ -4,10 +4,9 @@
 
 use super::ws::{self, Incoming, Sink};
 use super::{ApiError, AppState};
-use crate::bus::AgentFrame;
-use crate::bus::ChatFrame;
 use crate::bus::frames::{AgentProfile, Held, StateView};
-use crate::domain::{Agent, AgentState, CustomerId, InteractionId, QueueId, Sender, now_millis};
+use crate::bus::{AgentFrame, ChatFrame, ConnectorFrame};
+use crate::domain::{Agent, AgentState, Channel, CustomerId, InteractionId, QueueId, Sender, now_millis};
 use crate::profile;
 use crate::store::NewMessage;
 use axum::extract::State;
@@ -44,6 +43,8 @@ enum ClientFrame {
     },
     #[serde(rename = "interaction.end")]
     End { interaction_id: InteractionId },
+    #[serde(rename = "call.hold")]
+    Hold { interaction_id: InteractionId, on: bool },
     #[serde(rename = "interaction.transfer")]
     Transfer {
         interaction_id: InteractionId,
@@ -248,6 +249,31 @@ async fn handle(
             state.bus.to_chat(interaction_id, ChatFrame::Typing { typing });
         }
         ClientFrame::End { interaction_id } => dispatcher.end(account, agent.id, interaction_id).await?,
+        ClientFrame::Hold { interaction_id, on } => {
+            if dispatcher.holder(interaction_id) != Some(agent.id) {
+                return Err(ApiError::Forbidden);
+            }
+            let interaction = state.store.interaction(account, interaction_id).await?;
+            if interaction.channel != Channel::Voice {
+                return Err(ApiError::BadRequest("only a call can be put on hold".into()));
+            }
+            let kind = if on { "call.held" } else { "call.resumed" };
+            let data = serde_json::json!({ "agent_id": agent.id });
+            state
+                .store
+                .log_event(account, interaction_id, kind, data, now_millis())
+                .await?;
+            state.bus.to_connector(
+                Channel::Voice,
+                ConnectorFrame::Hold {
+                    interaction: interaction_id,
+                    on,
+                },
+            );
+            state
+                .bus
+                .to_agent(agent.id, AgentFrame::CallHold { interaction_id, on });
+        }
         ClientFrame::Transfer {
             interaction_id,
             queue_id,

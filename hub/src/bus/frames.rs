@@ -25,6 +25,11 @@ pub enum ConnectorFrame {
     Transferred {
         interaction: InteractionId,
     },
+    /// The agent put the call on hold (`on`) or resumed it.
+    Hold {
+        interaction: InteractionId,
+        on: bool,
+    },
 }
 
 /// The screen pop: who the customer is and what happened before.
@@ -134,6 +139,9 @@ pub enum AgentFrame {
         interaction_id: InteractionId,
         online: bool,
     },
+    /// A call the agent holds was put on hold (the caller hears music) or taken off it.
+    #[serde(rename = "call.hold")]
+    CallHold { interaction_id: InteractionId, on: bool },
     #[serde(rename = "agent.state")]
     State(StateView),
     #[serde(rename = "note.added")]
