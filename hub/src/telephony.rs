@@ -35,6 +35,8 @@ use tokio::sync::mpsc;
 #[derive(Default)]
 pub struct Phones {
     by_username: RwLock<HashMap<String, (AgentId, PhoneCredentials)>>,
+    /// The registrar, once SIP has started (weak: the server holds this directory).
+    server: std::sync::OnceLock<std::sync::Weak<SipServer>>,
 }
 
 impl Phones {
@@ -59,6 +61,15 @@ impl Phones {
 
     pub fn remove(&self, username: &str) {
         self.write().remove(username);
+    }
+
+    /// Where a phone is registered now (empty when SIP is off or the phone is not registered).
+    pub fn contacts(&self, username: &str) -> Vec<String> {
+        self.server
+            .get()
+            .and_then(std::sync::Weak::upgrade)
+            .map(|server| server.bindings_of(username).into_iter().map(|b| b.uri).collect())
+            .unwrap_or_default()
     }
 
     /// The SIP usernames of an agent's phones.
@@ -175,6 +186,7 @@ pub async fn start(
     .await
     .with_context(|| format!("listening for SIP on {listen}"))?;
     let server = Arc::new(server);
+    let _ = phones.server.set(Arc::downgrade(&server));
     // Calls do not survive a restart (their media died with the process): whatever the store
     // still has waiting or in progress was hung up, and counts as such.
     let (waiting, held) = (

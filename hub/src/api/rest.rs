@@ -409,13 +409,31 @@ async fn delete_disposition(
 
 // --- phones ---
 
-/// Every SIP phone of the account and the agent it rings.
-#[utoipa::path(get, path = "/phones", responses((status = 200, body = [Phone])))]
+/// A phone and where it is registered right now.
+#[derive(Serialize, ToSchema)]
+struct PhoneStatus {
+    #[serde(flatten)]
+    phone: Phone,
+    /// The contacts it registered (empty: not registered, it cannot ring).
+    contacts: Vec<String>,
+}
+
+/// Every SIP phone of the account, the agent it rings, and whether it is registered.
+#[utoipa::path(get, path = "/phones", responses((status = 200, body = [PhoneStatus])))]
 async fn list_phones(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
-) -> Result<ApiJson<Vec<Phone>>, ApiError> {
-    Ok(ApiJson(state.store.phones(me.account_id).await?))
+) -> Result<ApiJson<Vec<PhoneStatus>>, ApiError> {
+    let phones = state.store.phones(me.account_id).await?;
+    Ok(ApiJson(
+        phones
+            .into_iter()
+            .map(|phone| PhoneStatus {
+                contacts: state.phones.contacts(&phone.username),
+                phone,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
