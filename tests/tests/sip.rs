@@ -39,6 +39,8 @@ fn run_with(target: &str, name: &str, user: &str, password: &str, extra: &[&str]
     // What a caller says: one of the hub's own prompts, raw µ-law.
     let voice = Path::new(env!("CARGO_MANIFEST_DIR")).join("../connectors/sip/media/greeting.ul");
     std::fs::copy(voice, dir.path().join("caller.ul")).unwrap();
+    // A caller pressing 2: the RFC 4733 event sipp ships.
+    let _ = std::fs::copy("/usr/share/sip-tester/dtmf_2833_2.pcap", dir.path().join("dtmf.pcap"));
     let out = Command::new("sipp")
         .arg(target)
         .args([
@@ -524,4 +526,35 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
         agent_rms > 0.05,
         "the agent is silent in the recording: {agent_rms}"
     );
+}
+
+#[tokio::test]
+async fn the_ivr_menu_sends_a_caller_who_presses_2_to_support() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__MENUS__200__1", "Sales"),
+        ("PLUGBOARD_SIP__MENUS__200__2", "Support"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let target = hub.sip_udp.clone().unwrap();
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let support = hub.named(&token, "/queues", "Support").await.unwrap()["id"].clone();
+    // Bob (support) is available but has no phone: the offer reaches his console, and since his
+    // phone cannot ring, it is declined for him and the call waits on.
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let caller = tokio::task::spawn_blocking(move || {
+        let media_port = free_port().to_string();
+        run_with(&target, "caller_ivr.xml", "200", "", &["-d", "2000", "-mp", &media_port])
+    });
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["queue_id"], support);
+    assert_eq!(offer["interaction"]["entry_point"], "sip:200");
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "{log}");
 }
