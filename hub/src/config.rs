@@ -72,6 +72,8 @@ pub struct Sip {
     pub prompts: Option<PathBuf>,
     /// Record bridged calls (stereo WAV under `data_dir/recordings`).
     pub record: bool,
+    /// Every this many seconds a waiting caller hears their place in the queue; 0: never.
+    pub announce_position_secs: u32,
 }
 
 impl Default for Sip {
@@ -86,6 +88,7 @@ impl Default for Sip {
             media_ip: None,
             prompts: None,
             record: true,
+            announce_position_secs: 30,
         }
     }
 }

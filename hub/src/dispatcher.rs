@@ -78,6 +78,7 @@ enum Command {
     AgentView(AgentId, Reply<(AgentState, Vec<Offer>)>),
     Live(AccountId, Reply<(Vec<QueueLive>, Vec<AgentLive>)>),
     CanServe(AccountId, QueueId, Reply<bool>),
+    Positions(AccountId, Reply<HashMap<InteractionId, usize>>),
 }
 
 /// The handle the API and connectors use; cheap to clone.
@@ -205,6 +206,14 @@ impl Dispatcher {
         ask!(self, Live, account)
     }
     /// Whether some agent is available with the queue's skills right now.
+    /// Every waiting contact's place in its queue (1 is next), for callers' announcements.
+    pub async fn positions(
+        &self,
+        account: AccountId,
+    ) -> Result<HashMap<InteractionId, usize>, DispatchError> {
+        ask!(self, Positions, account)
+    }
+
     pub async fn can_serve(&self, account: AccountId, queue: QueueId) -> Result<bool, DispatchError> {
         ask!(self, CanServe, account, queue)
     }
@@ -435,6 +444,20 @@ impl Task {
             }
             Command::CanServe(account, queue, reply) => {
                 let _ = reply.send(Ok(self.router(account).can_serve(queue)));
+            }
+            Command::Positions(account, reply) => {
+                let queues: Vec<QueueId> = self
+                    .queues
+                    .values()
+                    .filter(|q| q.account_id == account)
+                    .map(|q| q.id)
+                    .collect();
+                let router = self.router(account);
+                let positions = queues
+                    .into_iter()
+                    .flat_map(|q| router.waiting(q).into_iter().zip(1..))
+                    .collect();
+                let _ = reply.send(Ok(positions));
             }
         }
     }

@@ -209,6 +209,7 @@ pub async fn start(
         phones,
         default_region: config.default_region.clone(),
         recordings: sip.record.then_some(recordings),
+        announce_every: std::time::Duration::from_secs(u64::from(sip.announce_position_secs)),
         calls: HashMap::new(),
         by_interaction: HashMap::new(),
     };
@@ -237,6 +238,8 @@ struct Calls {
     phones: Arc<Phones>,
     default_region: String,
     recordings: Option<PathBuf>,
+    /// Zero: no position announcements.
+    announce_every: std::time::Duration,
     calls: HashMap<CallId, Call>,
     by_interaction: HashMap<InteractionId, CallId>,
 }
@@ -247,8 +250,11 @@ impl Calls {
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut frames: crate::bus::Subscription<Channel, ConnectorFrame>,
     ) {
+        let every = self.announce_every.max(std::time::Duration::from_secs(1));
+        let mut announce = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             let result = tokio::select! {
+                _ = announce.tick(), if !self.announce_every.is_zero() => self.announce().await,
                 event = events.recv() => match event {
                     Some(event) => self.event(event).await,
                     None => return,
@@ -338,6 +344,26 @@ impl Calls {
                     .log_event(c.account, c.interaction, "call.ended", data, now)
                     .await?;
                 self.dispatcher.leave(c.account, c.interaction).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells every caller still waiting (not ringing anyone) their place in the queue.
+    async fn announce(&mut self) -> anyhow::Result<()> {
+        if self.calls.is_empty() {
+            return Ok(());
+        }
+        let positions = self.dispatcher.positions(AccountId::DEFAULT).await?;
+        for (call, c) in &self.calls {
+            if c.ringing.is_some() || c.answered.is_some() {
+                continue;
+            }
+            if let Some(&position) = positions.get(&c.interaction) {
+                self.server.command(CallCommand::Announce {
+                    call: *call,
+                    position,
+                });
             }
         }
         Ok(())
