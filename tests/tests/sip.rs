@@ -40,7 +40,10 @@ fn run_with(target: &str, name: &str, user: &str, password: &str, extra: &[&str]
     let voice = Path::new(env!("CARGO_MANIFEST_DIR")).join("../connectors/sip/media/greeting.ul");
     std::fs::copy(voice, dir.path().join("caller.ul")).unwrap();
     // A caller pressing 2: the RFC 4733 event sipp ships.
-    let _ = std::fs::copy("/usr/share/sip-tester/dtmf_2833_2.pcap", dir.path().join("dtmf.pcap"));
+    let _ = std::fs::copy(
+        "/usr/share/sip-tester/dtmf_2833_2.pcap",
+        dir.path().join("dtmf.pcap"),
+    );
     let out = Command::new("sipp")
         .arg(target)
         .args([
@@ -550,7 +553,13 @@ async fn the_ivr_menu_sends_a_caller_who_presses_2_to_support() {
     available(&mut bob).await;
     let caller = tokio::task::spawn_blocking(move || {
         let media_port = free_port().to_string();
-        run_with(&target, "caller_ivr.xml", "200", "", &["-d", "2000", "-mp", &media_port])
+        run_with(
+            &target,
+            "caller_ivr.xml",
+            "200",
+            "",
+            &["-d", "2000", "-mp", &media_port],
+        )
     });
     let offer = bob.expect("offer").await.unwrap();
     assert_eq!(offer["interaction"]["queue_id"], support);

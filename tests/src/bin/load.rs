@@ -5,7 +5,7 @@
 //! PLUGBOARD_BIN=target/release/plugboard target/release/plugboard-load --widgets 2000 --agents 200 --rate 1000 --seconds 30
 
 use anyhow::{Context, Result, bail};
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, cpu_secs, rss_mib, scratch_dir};
 use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,29 +42,6 @@ fn args() -> Result<Args> {
     Ok(a)
 }
 
-/// Resident memory of a process: (current, peak) in MiB.
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// CPU seconds a process has used (user + system).
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -76,7 +53,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = args()?;
-    let dir = tempfile_dir()?;
+    let dir = scratch_dir("load")?;
     let env = [
         ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "1000000"),
         ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "1000000"),
@@ -233,10 +210,4 @@ async fn main() -> Result<()> {
     drop(hub); // the last handle: stops the hub
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("plugboard-load-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
