@@ -74,6 +74,11 @@ pub struct Sip {
     pub record: bool,
     /// Every this many seconds a waiting caller hears their place in the queue; 0: never.
     pub announce_position_secs: u32,
+    /// The carrier's trunk that click-to-call dials through (e.g. "203.0.113.5:5060"); unset:
+    /// agents cannot call out.
+    pub outbound_trunk: Option<std::net::SocketAddr>,
+    /// The queue outbound calls are counted in (reports, wrap-up codes).
+    pub outbound_queue: String,
 }
 
 impl Default for Sip {
@@ -89,6 +94,8 @@ impl Default for Sip {
             prompts: None,
             record: true,
             announce_position_secs: 30,
+            outbound_trunk: None,
+            outbound_queue: "Support".into(),
         }
     }
 }

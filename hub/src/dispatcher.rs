@@ -79,6 +79,8 @@ enum Command {
     Live(AccountId, Reply<(Vec<QueueLive>, Vec<AgentLive>)>),
     CanServe(AccountId, QueueId, Reply<bool>),
     Positions(AccountId, Reply<HashMap<InteractionId, usize>>),
+    /// The agent started this interaction (click-to-call): theirs at once.
+    Dialled(AccountId, AgentId, InteractionId, Reply<()>),
 }
 
 /// The handle the API and connectors use; cheap to clone.
@@ -206,6 +208,16 @@ impl Dispatcher {
         ask!(self, Live, account)
     }
     /// Whether some agent is available with the queue's skills right now.
+    /// An interaction the agent started (a click-to-call): assigned to them without an offer.
+    pub async fn dialled(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        interaction: InteractionId,
+    ) -> Result<(), DispatchError> {
+        ask!(self, Dialled, account, agent, interaction)
+    }
+
     /// Every waiting contact's place in its queue (1 is next), for callers' announcements.
     pub async fn positions(
         &self,
@@ -445,6 +457,9 @@ impl Task {
             Command::CanServe(account, queue, reply) => {
                 let _ = reply.send(Ok(self.router(account).can_serve(queue)));
             }
+            Command::Dialled(account, agent, interaction, reply) => {
+                let _ = reply.send(self.dialled(account, agent, interaction).await);
+            }
             Command::Positions(account, reply) => {
                 let queues: Vec<QueueId> = self
                     .queues
@@ -632,14 +647,7 @@ impl Task {
                     .store
                     .transition(account, interaction, InteractionEvent::Accepted, details, now)
                     .await?;
-                self.assign(interaction, agent);
-                let held = Held {
-                    customer_online: crate::bus::frames::customer_online(&self.bus, &i),
-                    card: profile::card(&self.store, account, i.customer_id).await?,
-                    messages: self.store.messages(account, interaction, 0).await?,
-                    interaction: i,
-                };
-                self.bus.to_agent(agent, AgentFrame::Assigned(held));
+                self.assigned(account, i, agent).await?;
                 let agent_name = self
                     .agents
                     .get(&agent)
@@ -665,6 +673,62 @@ impl Task {
             }
             Decision::Released { .. } => {}
         }
+        Ok(())
+    }
+
+    /// The agent has it now: the screen pop goes to their consoles.
+    async fn assigned(
+        &mut self,
+        account: AccountId,
+        i: Interaction,
+        agent: AgentId,
+    ) -> Result<(), DispatchError> {
+        let interaction = i.id;
+        self.assign(interaction, agent);
+        let held = Held {
+            customer_online: crate::bus::frames::customer_online(&self.bus, &i),
+            card: profile::card(&self.store, account, i.customer_id).await?,
+            messages: self.store.messages(account, interaction, 0).await?,
+            interaction: i,
+        };
+        self.bus.to_agent(agent, AgentFrame::Assigned(held));
+        Ok(())
+    }
+
+    /// An interaction the agent started (click-to-call): it takes the agent's slot for its
+    /// channel at once, without ever being offered.
+    async fn dialled(
+        &mut self,
+        account: AccountId,
+        agent: AgentId,
+        interaction: InteractionId,
+    ) -> Result<(), DispatchError> {
+        let i = self.store.interaction(account, interaction).await?;
+        let input = Input::Restore {
+            interaction,
+            agent,
+            queue: i.queue_id,
+            channel: i.channel,
+            wrapping_up: false,
+        };
+        let decisions = self.decide(account, input)?;
+        let details = TransitionDetails {
+            agent_id: Some(agent),
+            data: json!({"agent_id": agent}),
+            ..Default::default()
+        };
+        let i = self
+            .store
+            .transition(
+                account,
+                interaction,
+                InteractionEvent::Dialled,
+                details,
+                now_millis(),
+            )
+            .await?;
+        self.assigned(account, i, agent).await?;
+        self.carry_out_all(account, decisions).await;
         Ok(())
     }
 

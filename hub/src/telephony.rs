@@ -10,7 +10,9 @@
 //! - a hang-up on either leg ends the interaction (abandoned, with its wait, if nobody had
 //!   answered yet), and the agent ending the call in the console hangs up both legs;
 //! - a transfer puts the caller back on hold music until the next agent answers, and hold does
-//!   the same for as long as the agent keeps the call on hold.
+//!   the same for as long as the agent keeps the call on hold;
+//! - click-to-call: the agent's phone rings first, then the customer's number through the
+//!   outbound trunk; the interaction is the agent's from the start and logged like any call.
 
 use crate::bus::{Bus, ConnectorFrame};
 use crate::config::Config;
@@ -172,6 +174,7 @@ pub async fn start(
         trunks: sip.trunks.clone(),
         numbers: destinations(sip)?,
         media_ip: sip.media_ip,
+        outbound: sip.outbound_trunk,
         ..ServiceConfig::default()
     };
     let (server, events) = SipServer::start(
@@ -204,6 +207,8 @@ pub async fn start(
     }
     let calls = Calls {
         server: server.clone(),
+        bus: bus.clone(),
+        outbound_queue: sip.outbound_queue.clone(),
         store,
         dispatcher,
         phones,
@@ -223,6 +228,8 @@ struct Call {
     interaction: InteractionId,
     /// The agent whose phone rings for it now.
     ringing: Option<AgentId>,
+    /// A click-to-call's agent (the call is theirs from the start).
+    dialled_by: Option<AgentId>,
     /// When the legs were bridged, and with whom.
     answered: Option<(i64, AgentId)>,
     /// Since when the caller is on hold, and the hold time before that.
@@ -233,6 +240,8 @@ struct Call {
 
 struct Calls {
     server: Arc<SipServer>,
+    bus: Bus,
+    outbound_queue: String,
     store: DynStore,
     dispatcher: Dispatcher,
     phones: Arc<Phones>,
@@ -289,6 +298,10 @@ impl Calls {
                 let Some(c) = self.calls.get_mut(&call) else {
                     return Ok(());
                 };
+                if c.dialled_by.is_some() {
+                    // Click-to-call: the agent picked up; the customer is being called.
+                    return Ok(());
+                }
                 let Some(agent) = c.ringing.take() else {
                     // The offer was withdrawn as the phone answered: the caller waits on.
                     self.server.command(CallCommand::Release { call });
@@ -304,10 +317,29 @@ impl Calls {
                     self.server.command(CallCommand::Release { call });
                 }
             }
+            CallEvent::CustomerAnswered { call } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.answered = c.dialled_by.map(|agent| (now_millis(), agent));
+                }
+            }
+            CallEvent::CustomerFailed { call, status } => {
+                if let Some(c) = self.calls.get(&call) {
+                    let data = json!({ "status": status });
+                    self.store
+                        .log_event(c.account, c.interaction, "call.failed", data, now_millis())
+                        .await?;
+                }
+            }
             CallEvent::AgentFailed { call, status } => {
                 let Some(c) = self.calls.get_mut(&call) else {
                     return Ok(());
                 };
+                if c.dialled_by.is_some() {
+                    // The agent did not pick up their own call: it ends here.
+                    tracing::info!(status, "the agent's phone did not take a click-to-call");
+                    self.server.command(CallCommand::Hangup { call });
+                    return Ok(());
+                }
                 let Some(agent) = c.ringing.take() else {
                     return Ok(());
                 };
@@ -346,6 +378,74 @@ impl Calls {
                 self.dispatcher.leave(c.account, c.interaction).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Click-to-call: the agent's registered phone first, then the customer; the interaction is
+    /// the agent's at once (it takes their voice slot) and is logged like an inbound call.
+    async fn dial(
+        &mut self,
+        account: AccountId,
+        agent: AgentId,
+        customer: crate::domain::CustomerId,
+        number: &str,
+    ) -> anyhow::Result<()> {
+        let busy = self.calls.values().any(|c| {
+            c.dialled_by == Some(agent)
+                || c.ringing == Some(agent)
+                || c.answered.is_some_and(|(_, a)| a == agent)
+        });
+        anyhow::ensure!(!busy, "you are already on a call");
+        let contact = self
+            .phones
+            .of_agent(agent)
+            .iter()
+            .find_map(|username| self.server.bindings_of(username).into_iter().next())
+            .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?;
+        let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
+        let interaction = self
+            .store
+            .create_interaction(
+                account,
+                NewInteraction {
+                    customer_id: customer,
+                    channel: Channel::Voice,
+                    queue_id: queue.id,
+                    priority: queue.priority,
+                    entry_point: format!("sip:outbound:{number}"),
+                    offline: false,
+                    arrived_at: now_millis(),
+                },
+            )
+            .await?;
+        let recording = self
+            .recordings
+            .as_ref()
+            .map(|dir| dir.join(format!("{}.wav", interaction.id)));
+        let Some(call) = self.server.dial(&contact.uri, number, recording.clone()) else {
+            // It never started: closed as abandoned, not left waiting in a queue.
+            let details = crate::store::TransitionDetails::default();
+            let abandoned = crate::domain::InteractionEvent::Abandoned;
+            self.store
+                .transition(account, interaction.id, abandoned, details, now_millis())
+                .await?;
+            anyhow::bail!("calling out is not set up (sip.outbound_trunk), or {number} cannot be dialled");
+        };
+        self.calls.insert(
+            call,
+            Call {
+                account,
+                interaction: interaction.id,
+                ringing: None,
+                dialled_by: Some(agent),
+                answered: None,
+                held_since: None,
+                hold_ms: 0,
+                recording,
+            },
+        );
+        self.by_interaction.insert(interaction.id, call);
+        self.dispatcher.dialled(account, agent, interaction.id).await?;
         Ok(())
     }
 
@@ -437,6 +537,7 @@ impl Calls {
                 account,
                 interaction: interaction.id,
                 ringing: None,
+                dialled_by: None,
                 answered: None,
                 held_since: None,
                 hold_ms: 0,
@@ -450,12 +551,32 @@ impl Calls {
     }
 
     async fn frame(&mut self, frame: &ConnectorFrame) -> anyhow::Result<()> {
+        if let ConnectorFrame::Dial {
+            account,
+            agent,
+            customer,
+            number,
+        } = frame
+        {
+            if let Err(e) = self.dial(*account, *agent, *customer, number).await {
+                self.bus.to_agent(
+                    *agent,
+                    crate::bus::AgentFrame::Error {
+                        code: "call_failed".into(),
+                        message: format!("{e:#}"),
+                        r#ref: None,
+                    },
+                );
+            }
+            return Ok(());
+        }
         let interaction = match frame {
             ConnectorFrame::Offered { interaction, .. }
             | ConnectorFrame::OfferRevoked { interaction, .. }
             | ConnectorFrame::Ended { interaction }
             | ConnectorFrame::Transferred { interaction }
             | ConnectorFrame::Hold { interaction, .. } => *interaction,
+            ConnectorFrame::Dial { .. } => return Ok(()),
         };
         let Some(&call) = self.by_interaction.get(&interaction) else {
             return Ok(());
@@ -502,6 +623,7 @@ impl Calls {
                 c.hold_ms = 0;
                 self.server.command(CallCommand::Release { call });
             }
+            ConnectorFrame::Dial { .. } => {}
             ConnectorFrame::Hold { on, .. } => {
                 let now = now_millis();
                 match (*on, c.held_since) {

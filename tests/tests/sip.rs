@@ -163,12 +163,17 @@ fn desk_phone(target: &str, port: u16, dir: &Path) -> Child {
 /// A hub taking calls for the demo's Support queue on number 100 from a trunk at 127.0.0.1,
 /// with Bob's desk phone registered (answered by a sipp UAS on the returned port).
 async fn hub_with_a_desk_phone(dir: &Path) -> (Hub, String, u16) {
-    let env = [
+    hub_with_a_desk_phone_and(dir, &[]).await
+}
+
+async fn hub_with_a_desk_phone_and(dir: &Path, extra: &[(&str, &str)]) -> (Hub, String, u16) {
+    let mut env = vec![
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
+    env.extend_from_slice(extra);
     let hub = Hub::start(dir, &env).await.unwrap();
     let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
@@ -566,4 +571,112 @@ async fn the_ivr_menu_sends_a_caller_who_presses_2_to_support() {
     assert_eq!(offer["interaction"]["entry_point"], "sip:200");
     let (ok, log) = caller.await.unwrap();
     assert!(ok, "{log}");
+}
+
+#[tokio::test]
+async fn click_to_call_rings_the_agents_phone_then_the_customer() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The carrier: a sipp UAS that answers as the customer and hangs up after 1.5 s.
+    let carrier = free_sip_port();
+    let trunk = format!("127.0.0.1:{carrier}");
+    let (hub, target, port) =
+        hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__OUTBOUND_TRUNK", &trunk)]).await;
+    let work = tempfile::tempdir().unwrap();
+    let desk = desk_phone(&target, port, work.path());
+    let customer = Command::new("sipp")
+        .arg(&target)
+        .args(["-sf", scenario("phone_hangs_up.xml").to_str().unwrap()])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &carrier.to_string(),
+            "-mp",
+            &free_port().to_string(),
+        ])
+        .args([
+            "-m",
+            "1",
+            "-d",
+            "1500",
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            "-nostdin",
+        ])
+        .current_dir(work.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, found) = hub
+        .call("GET", "/customers?q=Maria", Some(&token), None)
+        .await
+        .unwrap();
+    let maria = found[0]["id"].clone();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    bob.send(json!({"type": "call.dial", "customer_id": maria}))
+        .await
+        .unwrap();
+    // The call is Bob's at once, with Maria's card.
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["channel"], "voice");
+    assert_eq!(
+        assigned["interaction"]["entry_point"],
+        "sip:outbound:+14155552671"
+    );
+    assert_eq!(assigned["card"]["customer"]["name"], "Maria Garcia");
+    let interaction = assigned["interaction"]["id"].as_str().unwrap().to_owned();
+    // Maria hangs up; Bob wraps up.
+    let updated = bob
+        .gets_within("interaction.updated", Duration::from_secs(20))
+        .await;
+    assert_eq!(updated.unwrap()["interaction"]["state"], "wrap_up");
+    for (name, child) in [("the desk phone", desk), ("the customer", customer)] {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{interaction}"), Some(&token), None)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert!(kinds.contains(&"interaction.dialled"), "{kinds:?}");
+    let ended = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "call.ended")
+        .unwrap();
+    assert_eq!(ended["data"]["by"], "caller", "the customer hung up");
+    assert!(ended["data"]["talk_ms"].as_i64().unwrap() >= 1000, "{ended}");
+
+    // A customer without a phone number cannot be called, and says so.
+    let (_, found) = hub
+        .call("GET", "/customers?q=Chen", Some(&token), None)
+        .await
+        .unwrap();
+    if let Some(without) = found.as_array().unwrap().iter().find(|c| c["phone"].is_null()) {
+        bob.send(json!({"type": "call.dial", "customer_id": without["id"]}))
+            .await
+            .unwrap();
+        assert_eq!(bob.expect("error").await.unwrap()["code"], "bad_request");
+    }
 }

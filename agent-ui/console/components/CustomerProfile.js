@@ -1,5 +1,6 @@
-// One customer's page: the editable profile and the timeline of every interaction
-// (GET /customers/{id}/timeline), newest first.
+// One customer's page: the editable profile, a button to call them (click-to-call: the agent's
+// phone rings first), and the timeline of every interaction (GET /customers/{id}/timeline),
+// newest first.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -8,7 +9,7 @@ import { CustomerEditForm } from './CustomerEditForm.js';
 import { Timeline } from './Timeline.js';
 import { NoteList } from './NoteList.js';
 
-export function CustomerProfile({ id, queueName, dispositionName }) {
+export function CustomerProfile({ id, queueName, dispositionName, onDial }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
 
@@ -33,6 +34,7 @@ export function CustomerProfile({ id, queueName, dispositionName }) {
         <a class="link small-text" href="#/customers" data-testid="profile-back">← ${t('customers.back')}</a>
         <h1 data-testid="profile-name">${c.name}</h1>
         <p class="muted">${[c.email, c.phone].filter(Boolean).join(' · ')}</p>
+        ${c.phone && onDial && html`<button class="primary small" onClick=${() => onDial(c.id)} data-testid="profile-call">${t('call.dial', { number: c.phone })}</button>`}
         <${CustomerEditForm} customer=${c} onSaved=${(updated) => setData({ ...data, customer: updated })} />
         <h2 class="section-title">${t('notes.title')}</h2>
         <${NoteList} notes=${data.notes || []} />

@@ -86,6 +86,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     end: (id) => send({ type: 'interaction.end', interaction_id: id }),
     transfer: (id, queueId) => send({ type: 'interaction.transfer', interaction_id: id, queue_id: queueId }),
     hold: (id, on) => send({ type: 'call.hold', interaction_id: id, on }),
+    dial: (customerId) => send({ type: 'call.dial', customer_id: customerId }),
     wrapUp: (id, disposition, note) => send(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
     dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),
@@ -120,7 +121,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${CustomerSearch} />`;
       break;
     case 'customer':
-      page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} key=${route.id} />`;
+      page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} onDial=${actions.dial} key=${route.id} />`;
       break;
     case 'supervisor':
       page = html`<${SupervisorView} token=${token} />`;

@@ -46,6 +46,7 @@ export default {
   'offer.accept': 'Accept',
   'offer.decline': 'Decline',
   'offer.pick_up': 'Your phone is ringing: pick it up to answer.',
+  'call.dial': 'Call {number}',
   'call.hold': 'Hold',
   'call.resume': 'Resume',
   'call.hang_up': 'Hang up',
@@ -58,6 +59,8 @@ export default {
   'event.call.ended': 'Call ended',
   'event.call.held': 'Put on hold',
   'event.call.resumed': 'Resumed',
+  'event.call.failed': 'Call not answered',
+  'event.interaction.dialled': 'Dialled by the agent',
 
   'held.title': 'My contacts',
   'held.none': 'No chats yet.',

@@ -46,6 +46,7 @@ export default {
   'offer.accept': '接受',
   'offer.decline': '拒绝',
   'offer.pick_up': '您的话机正在振铃：拿起听筒即可接听。',
+  'call.dial': '呼叫 {number}',
   'call.hold': '保持',
   'call.resume': '恢复',
   'call.hang_up': '挂断',
@@ -58,6 +59,8 @@ export default {
   'event.call.ended': '通话结束',
   'event.call.held': '已保持',
   'event.call.resumed': '已恢复',
+  'event.call.failed': '呼叫未接通',
+  'event.interaction.dialled': '坐席外呼',
 
   'held.title': '我的会话',
   'held.none': '暂无会话。',

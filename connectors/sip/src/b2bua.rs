@@ -2,7 +2,9 @@
 //! by [`crate::service`]: a trunk address or digest credentials) is answered here with our own
 //! media, and the hub hears of it as a [`CallEvent`]; when the hub's router offers the call to an
 //! agent, the hub sends [`CallCommand::Ring`] and this module calls the agent's phone as a second,
-//! independent dialog, then bridges the two. Either side's BYE ends both.
+//! independent dialog, then bridges the two. Either side's BYE ends both. Click-to-call
+//! ([`B2bua::dial`]) runs the other way: the agent's phone first, then the customer through the
+//! trunk, then the bridge.
 //!
 //! Pure, like the rest of the crate: every input (a request, a response, a command, a DTMF digit,
 //! the clock) comes in as a value and everything to do goes out as [`Action`]s — datagrams to send,
@@ -68,8 +70,13 @@ pub enum CallEvent {
         dialled: String,
         queue: String,
     },
-    /// The agent's phone answered: the legs are bridged.
+    /// The agent's phone answered: the legs are bridged (for click-to-call: the customer is
+    /// being called now).
     AgentAnswered { call: CallId },
+    /// Click-to-call: the customer answered, the legs are bridged.
+    CustomerAnswered { call: CallId },
+    /// Click-to-call: the customer's number refused, was busy or did not answer; the call ends.
+    CustomerFailed { call: CallId, status: u16 },
     /// The agent's phone refused, was busy or did not answer (the SIP status; 408 for no answer).
     AgentFailed { call: CallId, status: u16 },
     /// The call is over; `by` hung up first.
@@ -168,6 +175,8 @@ pub struct B2buaConfig {
     pub local: SocketAddr,
     /// The address in our SDP (where phones send RTP).
     pub media_ip: IpAddr,
+    /// Where click-to-call sends its INVITEs (the carrier's trunk); none: no outbound calls.
+    pub outbound: Option<SocketAddr>,
 }
 
 /// A retransmitted message: sent again at `next`, the interval doubling up to T2, until `until`.
@@ -230,7 +239,7 @@ struct CallerLeg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AgentState {
+enum LegState {
     /// INVITE sent, no response yet (Timer A retransmits).
     Calling,
     /// A provisional response came.
@@ -241,10 +250,10 @@ enum AgentState {
     Cancelling,
 }
 
-/// The agent's dialog, where we are the UAC.
+/// A dialog where we are the UAC: the agent's phone, or the customer a click-to-call dials.
 #[derive(Debug)]
-struct AgentLeg {
-    state: AgentState,
+struct UacLeg {
+    state: LegState,
     to: SocketAddr,
     uri: String,
     call_id: String,
@@ -265,13 +274,20 @@ enum Stage {
     /// In the IVR menu: no interaction in the hub yet.
     Menu,
     Queued,
+    /// Click-to-call, before the bridge.
+    Dialling,
     Bridged,
 }
 
 #[derive(Debug)]
 struct Call {
-    caller: CallerLeg,
-    agent: Option<AgentLeg>,
+    /// The customer who called in; none for click-to-call.
+    caller: Option<CallerLeg>,
+    agent: Option<UacLeg>,
+    /// The customer a click-to-call dials, once the agent's phone answered.
+    callee: Option<UacLeg>,
+    /// Click-to-call: where the agent's phone takes its RTP, kept until the customer answers.
+    agent_media: Option<SocketAddr>,
     stage: Stage,
     menu: Option<Menu>,
     dialled: String,
@@ -286,6 +302,8 @@ struct Call {
 enum Side {
     Caller,
     Agent,
+    /// The customer a click-to-call dials.
+    Callee,
 }
 
 pub struct B2bua {
@@ -428,8 +446,10 @@ impl B2bua {
         self.calls.insert(
             call,
             Call {
-                caller,
+                caller: Some(caller),
                 agent: None,
+                callee: None,
+                agent_media: None,
                 stage,
                 menu,
                 dialled,
@@ -470,19 +490,20 @@ impl B2bua {
         let &(id, side) = self.dialogs.get(request.call_id())?;
         match (&request.method, side) {
             (Method::Ack, Side::Caller) => {
-                if let Some(call) = self.calls.get_mut(&id) {
-                    call.caller.unacked = None;
+                if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.caller.as_mut()) {
+                    leg.unacked = None;
                 }
                 None
             }
-            // Our ACKs go to the phone; one coming from it is not ours to answer.
-            (Method::Ack, Side::Agent) => None,
+            // Our ACKs go to the phones; one coming from them is not ours to answer.
+            (Method::Ack, Side::Agent | Side::Callee) => None,
             // A BYE on either leg ends both.
             (Method::Bye, side) => {
-                let by = if side == Side::Caller {
-                    Party::Caller
-                } else {
+                // The customer is the caller, or the callee of a click-to-call.
+                let by = if side == Side::Agent {
                     Party::Agent
+                } else {
+                    Party::Caller
                 };
                 self.end(id, by, cx.now);
                 Some(ResponseBuilder::new(200, "OK"))
@@ -504,10 +525,10 @@ impl B2bua {
         let Some(call) = self.calls.get(&id) else {
             return ResponseBuilder::new(481, "Call/Transaction Does Not Exist");
         };
-        let port = if side == Side::Caller {
-            call.ports.0
-        } else {
+        let port = if side == Side::Agent {
             call.ports.1
+        } else {
+            call.ports.0
         };
         let offer = std::str::from_utf8(&request.body)
             .ok()
@@ -546,44 +567,71 @@ impl B2bua {
             .get("Call-ID")
             .and_then(|c| self.dialogs.get(c))
             .copied()
-            .filter(|(_, side)| *side == Side::Agent)
-            .and_then(|(id, _)| Some((id, self.calls.get_mut(&id)?.agent.as_mut()?)))
-            .filter(|(_, leg)| response.branch() == Some(leg.branch.as_str()));
-        let Some((id, leg)) = leg else {
+            .filter(|(_, side)| *side != Side::Caller);
+        let Some((id, side)) = leg.filter(|&(id, side)| {
+            self.leg(id, side)
+                .is_some_and(|leg| response.branch() == Some(leg.branch.as_str()))
+        }) else {
             self.orphan_response(response, cx.source);
             return;
         };
+        let state = self.leg(id, side).map(|l| l.state);
         match response.status {
-            100..=199 => match leg.state {
-                AgentState::Calling => leg.state = AgentState::Ringing,
-                AgentState::Cancelling => {
-                    self.send_cancel(id, cx.now);
-                    self.drop_agent(id);
+            100..=199 => match state {
+                Some(LegState::Calling) => {
+                    if let Some(leg) = self.leg(id, side) {
+                        leg.state = LegState::Ringing;
+                    }
                 }
-                AgentState::Ringing | AgentState::Talking => {}
+                Some(LegState::Cancelling) => {
+                    self.send_cancel(id, side, cx.now);
+                    self.drop_leg(id, side);
+                }
+                _ => {}
             },
-            200..=299 => self.agent_answered(id, response, cx.now),
+            200..=299 if side == Side::Agent => self.agent_answered(id, response, cx),
+            200..=299 => self.callee_answered(id, response, cx.now),
             status => {
-                let state = self.drop_agent(id);
+                let state = self.drop_leg(id, side);
                 self.orphan_response(response, cx.source);
-                if state != Some(AgentState::Cancelling) {
+                if state == Some(LegState::Cancelling) {
+                    return;
+                }
+                if side == Side::Agent {
                     self.emit(Action::Event(CallEvent::AgentFailed { call: id, status }));
+                } else {
+                    self.emit(Action::Event(CallEvent::CustomerFailed { call: id, status }));
+                    self.end(id, Party::Hub, cx.now);
                 }
             }
         }
     }
 
-    fn agent_answered(&mut self, id: CallId, response: &SipResponse, now: Instant) {
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let codec = call.codec;
-        let Some(leg) = call.agent.as_mut() else { return };
+    /// The agent leg or the callee leg of a call.
+    fn leg(&mut self, id: CallId, side: Side) -> Option<&mut UacLeg> {
+        let call = self.calls.get_mut(&id)?;
+        match side {
+            Side::Agent => call.agent.as_mut(),
+            Side::Callee => call.callee.as_mut(),
+            Side::Caller => None,
+        }
+    }
+
+    /// A 2xx to one of our INVITEs: ACKed (again, for a retransmission, §13.2.2.4), the dialog
+    /// completed from it. Answers where the phone wants our RTP, unless it was a retransmission.
+    fn answered(
+        &mut self,
+        id: CallId,
+        side: Side,
+        response: &SipResponse,
+        now: Instant,
+    ) -> Option<Option<SocketAddr>> {
+        let codec = self.calls.get(&id)?.codec;
+        let leg = self.leg(id, side)?;
         if let Some(ack) = &leg.ack {
-            // A retransmitted 2xx: our ACK was lost (§13.2.2.4).
             let (to, bytes) = (leg.to, ack.clone());
             self.send(to, Transport::Udp, bytes);
-            return;
+            return None;
         }
         leg.remote = response.headers.get("To").unwrap_or_default().to_owned();
         if let Some(contact) = response.headers.get("Contact") {
@@ -592,45 +640,98 @@ impl B2bua {
                 leg.to = to;
             }
         }
-        leg.state = AgentState::Talking;
-        let Some((to, ack)) = self.agent_request(id, Method::Ack, now) else {
-            return;
-        };
-        if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.agent.as_mut()) {
+        leg.state = LegState::Talking;
+        let (to, ack) = self.uac_request(id, side, Method::Ack, now)?;
+        if let Some(leg) = self.leg(id, side) {
             leg.ack = Some(ack.clone());
         }
         self.send(to, Transport::Udp, ack);
         let media = std::str::from_utf8(&response.body)
             .ok()
             .and_then(|b| SessionDescription::parse(b).ok())
-            .and_then(|answer| sdp::accepted(&answer, codec).ok());
-        match media {
-            Some((remote, _)) => {
-                let call = self.calls.get_mut(&id).expect("checked above");
-                call.stage = Stage::Bridged;
-                let record = call.agent.as_mut().and_then(|l| l.record.take());
-                self.emit(Action::Media(MediaCommand::Bridge {
-                    call: id,
-                    remote,
-                    record,
-                }));
-                self.emit(Action::Event(CallEvent::AgentAnswered { call: id }));
-            }
-            None => {
-                self.hang_up_agent(id, now);
-                self.emit(Action::Event(CallEvent::AgentFailed {
-                    call: id,
-                    status: 488,
-                }));
-            }
-        }
+            .and_then(|answer| sdp::accepted(&answer, codec).ok())
+            .map(|(remote, _)| remote);
+        Some(media)
     }
 
-    /// Builds a request on the agent leg: the ACK of its 2xx, a CANCEL (the INVITE's branch and
+    fn agent_answered(&mut self, id: CallId, response: &SipResponse, cx: Context) {
+        let Some(media) = self.answered(id, Side::Agent, response, cx.now) else {
+            return;
+        };
+        let Some(remote) = media else {
+            self.hang_up_leg(id, Side::Agent, cx.now);
+            self.emit(Action::Event(CallEvent::AgentFailed {
+                call: id,
+                status: 488,
+            }));
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.stage == Stage::Dialling {
+            // Click-to-call: the agent is on the line; now the customer.
+            call.agent_media = Some(remote);
+            self.emit(Action::Event(CallEvent::AgentAnswered { call: id }));
+            self.dial_callee(id, cx.now, cx.entropy);
+            return;
+        }
+        call.stage = Stage::Bridged;
+        let record = call.agent.as_mut().and_then(|l| l.record.take());
+        self.emit(Action::Media(MediaCommand::Bridge {
+            call: id,
+            remote,
+            record,
+        }));
+        self.emit(Action::Event(CallEvent::AgentAnswered { call: id }));
+    }
+
+    /// Click-to-call: the customer answered. Their stream starts (no prompts) and is bridged to
+    /// the agent's at once.
+    fn callee_answered(&mut self, id: CallId, response: &SipResponse, now: Instant) {
+        let Some(media) = self.answered(id, Side::Callee, response, now) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let (Some(remote), Some(agent)) = (media, call.agent_media) else {
+            self.emit(Action::Event(CallEvent::CustomerFailed {
+                call: id,
+                status: 488,
+            }));
+            self.end(id, Party::Hub, now);
+            return;
+        };
+        call.stage = Stage::Bridged;
+        let (codec, record) = (call.codec, call.agent.as_mut().and_then(|l| l.record.take()));
+        self.emit(Action::Media(MediaCommand::Start {
+            call: id,
+            remote,
+            codec,
+            payload_type: codec.payload_type(),
+            telephone_event: None,
+            prompts: vec![],
+        }));
+        self.emit(Action::Media(MediaCommand::Bridge {
+            call: id,
+            remote: agent,
+            record,
+        }));
+        self.emit(Action::Event(CallEvent::CustomerAnswered { call: id }));
+    }
+
+    /// Builds a request on a leg of ours: the ACK of its 2xx, a CANCEL (the INVITE's branch and
     /// CSeq, §9.1) or a BYE (next CSeq). CANCEL and BYE are retransmitted until answered.
-    fn agent_request(&mut self, id: CallId, method: Method, now: Instant) -> Option<(SocketAddr, Vec<u8>)> {
+    fn uac_request(
+        &mut self,
+        id: CallId,
+        side: Side,
+        method: Method,
+        now: Instant,
+    ) -> Option<(SocketAddr, Vec<u8>)> {
         let local = self.config.local;
-        let leg = self.calls.get_mut(&id)?.agent.as_mut()?;
+        let leg = self.leg(id, side)?;
         let (branch, cseq, uri, to) = match method {
             Method::Cancel => (
                 leg.branch.clone(),
@@ -674,58 +775,57 @@ impl B2bua {
         self.emit(Action::Send { to, transport, bytes });
     }
 
-    fn send_cancel(&mut self, id: CallId, now: Instant) {
-        if let Some((to, bytes)) = self.agent_request(id, Method::Cancel, now) {
+    fn send_cancel(&mut self, id: CallId, side: Side, now: Instant) {
+        if let Some((to, bytes)) = self.uac_request(id, side, Method::Cancel, now) {
             self.send(to, Transport::Udp, bytes);
         }
     }
 
-    /// Forgets the agent leg; answers the state it was in.
-    fn drop_agent(&mut self, id: CallId) -> Option<AgentState> {
-        let leg = self.calls.get_mut(&id)?.agent.take()?;
+    /// Forgets a leg of ours; answers the state it was in.
+    fn drop_leg(&mut self, id: CallId, side: Side) -> Option<LegState> {
+        let call = self.calls.get_mut(&id)?;
+        let leg = match side {
+            Side::Agent => call.agent.take(),
+            Side::Callee => call.callee.take(),
+            Side::Caller => None,
+        }?;
         self.dialogs.remove(&leg.call_id);
         Some(leg.state)
     }
 
-    /// Ends the agent leg whatever its state: BYE when answered, CANCEL while ringing (a leg not
+    /// Ends a leg of ours whatever its state: BYE when answered, CANCEL while ringing (a leg not
     /// yet ringing is cancelled at its first provisional response, or given up by Timer B).
-    fn hang_up_agent(&mut self, id: CallId, now: Instant) {
-        let Some(state) = self
-            .calls
-            .get(&id)
-            .and_then(|c| c.agent.as_ref())
-            .map(|l| l.state)
-        else {
+    fn hang_up_leg(&mut self, id: CallId, side: Side, now: Instant) {
+        let Some(state) = self.leg(id, side).map(|l| l.state) else {
             return;
         };
         match state {
-            AgentState::Talking => {
-                if let Some((to, bytes)) = self.agent_request(id, Method::Bye, now) {
+            LegState::Talking => {
+                if let Some((to, bytes)) = self.uac_request(id, side, Method::Bye, now) {
                     self.send(to, Transport::Udp, bytes);
                 }
-                self.drop_agent(id);
+                self.drop_leg(id, side);
             }
-            AgentState::Ringing => {
-                self.send_cancel(id, now);
+            LegState::Ringing => {
+                self.send_cancel(id, side, now);
                 // Its 487 (or a 2xx that crossed the CANCEL) is then answered statelessly.
-                self.drop_agent(id);
+                self.drop_leg(id, side);
             }
-            AgentState::Calling => {
-                if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.agent.as_mut()) {
-                    leg.state = AgentState::Cancelling;
+            LegState::Calling => {
+                if let Some(leg) = self.leg(id, side) {
+                    leg.state = LegState::Cancelling;
                 }
             }
-            AgentState::Cancelling => {}
+            LegState::Cancelling => {}
         }
     }
 
     /// A BYE to the caller on our side of its dialog (§15.1.1), through its Record-Route.
     fn bye_caller(&mut self, id: CallId, now: Instant) {
         let local = self.config.local;
-        let Some(call) = self.calls.get_mut(&id) else {
+        let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.caller.as_mut()) else {
             return;
         };
-        let leg = &mut call.caller;
         leg.cseq += 1;
         let branch = format!(
             "z9hG4bK{}-{}",
@@ -762,18 +862,23 @@ impl B2bua {
             return;
         }
         if by != Party::Agent {
-            self.hang_up_agent(id, now);
+            self.hang_up_leg(id, Side::Agent, now);
         } else {
-            self.drop_agent(id);
+            self.drop_leg(id, Side::Agent);
         }
         if by != Party::Caller {
             self.bye_caller(id, now);
+            self.hang_up_leg(id, Side::Callee, now);
+        } else {
+            self.drop_leg(id, Side::Callee);
         }
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
-        self.dialogs.remove(&call.caller.call_id);
-        if let Some(leg) = &call.agent {
+        for leg in [call.agent.as_ref(), call.callee.as_ref()].into_iter().flatten() {
+            self.dialogs.remove(&leg.call_id);
+        }
+        if let Some(leg) = &call.caller {
             self.dialogs.remove(&leg.call_id);
         }
         self.emit(Action::Media(MediaCommand::Close { call: id }));
@@ -833,14 +938,14 @@ impl B2bua {
                     .calls
                     .get(&call)
                     .and_then(|c| c.agent.as_ref())
-                    .is_some_and(|l| l.state == AgentState::Talking);
+                    .is_some_and(|l| l.state == LegState::Talking);
                 if !talking {
-                    self.hang_up_agent(call, now);
+                    self.hang_up_leg(call, Side::Agent, now);
                 }
             }
             CallCommand::Release { call } => {
                 let bridged = self.calls.get(&call).is_some_and(|c| c.stage == Stage::Bridged);
-                self.hang_up_agent(call, now);
+                self.hang_up_leg(call, Side::Agent, now);
                 if bridged {
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.stage = Stage::Queued;
@@ -866,10 +971,7 @@ impl B2bua {
 
     fn ring(&mut self, id: CallId, contact: &str, record: Option<PathBuf>, now: Instant, entropy: u64) {
         let local = self.config.local;
-        let media_ip = self.config.media_ip;
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
+        let Some(call) = self.calls.get(&id) else { return };
         if call.agent.is_some() {
             return;
         }
@@ -880,22 +982,44 @@ impl B2bua {
             }));
             return;
         };
+        // The agent's phone shows who is calling.
+        let user = call.identity.0.as_deref().unwrap_or("anonymous").to_owned();
+        let from = match &call.identity.1 {
+            Some(name) => format!("\"{}\" <sip:{user}@{}>", name.replace('"', ""), local.ip()),
+            None => format!("<sip:{user}@{}>", local.ip()),
+        };
         let uri = message::addr_uri(contact).to_owned();
+        self.invite_leg(id, Side::Agent, uri, to, from, record, now, entropy);
+    }
+
+    /// Sends an INVITE of ours (agent or callee leg) offering the call's codec on that leg's port.
+    #[allow(clippy::too_many_arguments)]
+    fn invite_leg(
+        &mut self,
+        id: CallId,
+        side: Side,
+        uri: String,
+        to: SocketAddr,
+        from: String,
+        record: Option<PathBuf>,
+        now: Instant,
+        entropy: u64,
+    ) {
+        let (local, media_ip) = (self.config.local, self.config.media_ip);
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         let call_id = format!("{}@plugboard", token(entropy, 1));
         let branch = format!("z9hG4bK{}", token(entropy, 2));
-        let user = call.identity.0.as_deref().unwrap_or("anonymous");
-        let from = match &call.identity.1 {
-            Some(name) => format!(
-                "\"{}\" <sip:{user}@{}>;tag={}",
-                name.replace('"', ""),
-                local.ip(),
-                token(entropy, 3)
-            ),
-            None => format!("<sip:{user}@{}>;tag={}", local.ip(), token(entropy, 3)),
+        let from = format!("{from};tag={}", token(entropy, 3));
+        let port = if side == Side::Agent {
+            call.ports.1
+        } else {
+            call.ports.0
         };
         let offer = sdp::offer(
             &LocalMedia {
-                addr: SocketAddr::new(media_ip, call.ports.1),
+                addr: SocketAddr::new(media_ip, port),
                 session_id: call.session_id,
                 session_version: 1,
             },
@@ -912,8 +1036,8 @@ impl B2bua {
             .build();
         let invite = Retransmit::new(to, Transport::Udp, bytes, now);
         self.actions.push(invite.send());
-        call.agent = Some(AgentLeg {
-            state: AgentState::Calling,
+        let leg = UacLeg {
+            state: LegState::Calling,
             to,
             uri: uri.clone(),
             call_id: call_id.clone(),
@@ -925,8 +1049,75 @@ impl B2bua {
             invite,
             ack: None,
             record,
-        });
-        self.dialogs.insert(call_id, (id, Side::Agent));
+        };
+        match side {
+            Side::Agent => call.agent = Some(leg),
+            Side::Callee => call.callee = Some(leg),
+            Side::Caller => return,
+        }
+        self.dialogs.insert(call_id, (id, side));
+    }
+
+    /// Click-to-call: rings the agent's phone at `contact` first; when it answers, calls `number`
+    /// through the outbound trunk and bridges the two. `None` when there is no trunk, no usable
+    /// contact, or no free port.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dial(
+        &mut self,
+        contact: &str,
+        number: &str,
+        record: Option<PathBuf>,
+        now: Instant,
+        entropy: u64,
+        ports: &mut dyn MediaPorts,
+    ) -> Option<CallId> {
+        self.config.outbound?;
+        message::uri_socket(contact)?;
+        let valid = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'+');
+        if !valid {
+            return None;
+        }
+        let id = CallId(self.next_call);
+        let ports = ports.open(id)?;
+        self.next_call += 1;
+        self.calls.insert(
+            id,
+            Call {
+                caller: None,
+                agent: None,
+                callee: None,
+                agent_media: None,
+                stage: Stage::Dialling,
+                menu: None,
+                dialled: number.to_owned(),
+                // The agent's phone shows the number it is about to call.
+                identity: (Some(number.to_owned()), Some(format!("Calling {number}"))),
+                codec: Codec::Pcmu,
+                ports,
+                session_id: entropy >> 16,
+            },
+        );
+        self.ring(id, contact, record, now, entropy);
+        Some(id)
+    }
+
+    /// Click-to-call, the agent's phone answered: INVITE the customer through the trunk.
+    fn dial_callee(&mut self, id: CallId, now: Instant, entropy: u64) {
+        let (Some(trunk), Some(call)) = (self.config.outbound, self.calls.get(&id)) else {
+            return;
+        };
+        let uri = format!("sip:{}@{trunk}", call.dialled);
+        let from = format!("<sip:plugboard@{}>", self.config.local);
+        self.invite_leg(
+            id,
+            Side::Callee,
+            uri,
+            trunk,
+            from,
+            None,
+            now,
+            entropy ^ 0x5bd1_e995,
+        );
     }
 
     /// A DTMF key the caller pressed (the media shell detects them).
@@ -966,20 +1157,22 @@ impl B2bua {
         let mut unacked = Vec::new();
         let mut no_answer = Vec::new();
         for (id, call) in &mut self.calls {
-            if let Some(r) = &mut call.caller.unacked {
+            if let Some(r) = call.caller.as_mut().and_then(|c| c.unacked.as_mut()) {
                 if now >= r.until {
                     unacked.push(*id);
                 } else {
                     sends.extend(r.due(now));
                 }
             }
-            if let Some(leg) = &mut call.agent
-                && matches!(leg.state, AgentState::Calling | AgentState::Cancelling)
-            {
-                if now >= leg.invite.until {
-                    no_answer.push((*id, leg.state));
-                } else {
-                    sends.extend(leg.invite.due(now));
+            for (side, leg) in [(Side::Agent, &mut call.agent), (Side::Callee, &mut call.callee)] {
+                if let Some(leg) = leg
+                    && matches!(leg.state, LegState::Calling | LegState::Cancelling)
+                {
+                    if now >= leg.invite.until {
+                        no_answer.push((*id, side, leg.state));
+                    } else {
+                        sends.extend(leg.invite.due(now));
+                    }
                 }
             }
         }
@@ -988,14 +1181,22 @@ impl B2bua {
             now < r.until
         });
         self.actions.extend(sends);
-        for (id, state) in no_answer {
+        for (id, side, state) in no_answer {
             // Timer B: the phone never answered at all.
-            self.drop_agent(id);
-            if state != AgentState::Cancelling {
-                self.emit(Action::Event(CallEvent::AgentFailed {
+            self.drop_leg(id, side);
+            match (side, state) {
+                (_, LegState::Cancelling) => {}
+                (Side::Callee, _) => {
+                    self.emit(Action::Event(CallEvent::CustomerFailed {
+                        call: id,
+                        status: 408,
+                    }));
+                    self.end(id, Party::Hub, now);
+                }
+                _ => self.emit(Action::Event(CallEvent::AgentFailed {
                     call: id,
                     status: 408,
-                }));
+                })),
             }
         }
         for id in unacked {
@@ -1028,6 +1229,7 @@ pub(crate) mod tests {
     }
 
     const CALLER: &str = "198.51.100.7:5060";
+    const TRUNK: &str = "203.0.113.5:5060";
     const PHONE: &str = "127.0.0.1:5062";
     const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n\
                          m=audio 30000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
@@ -1052,6 +1254,7 @@ pub(crate) mod tests {
                 numbers,
                 local: "127.0.0.1:5060".parse().unwrap(),
                 media_ip: "127.0.0.1".parse().unwrap(),
+                outbound: Some(TRUNK.parse().unwrap()),
             }),
             ports: Ports::default(),
             t0: Instant::now(),
@@ -1099,12 +1302,17 @@ pub(crate) mod tests {
 
     /// The phone's response to the last INVITE sent to it.
     fn phone_response(sent: &[u8], status: u16, body: &str) -> SipResponse {
+        response_from(sent, status, body, PHONE)
+    }
+
+    /// A response to an INVITE we sent, from whoever is at `contact`.
+    fn response_from(sent: &[u8], status: u16, body: &str, contact: &str) -> SipResponse {
         let SipMessage::Request(invite) = parse(sent).unwrap() else {
             panic!("not a request")
         };
         let text = format!(
             "SIP/2.0 {status} X\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=p\r\nCall-ID: {}\r\nCSeq: 1 INVITE\r\n\
-             Contact: <sip:1001@{PHONE}>\r\nContent-Length: {}\r\n\r\n{body}",
+             Contact: <sip:x@{contact}>\r\nContent-Length: {}\r\n\r\n{body}",
             invite.header("Via").unwrap(),
             invite.header("From").unwrap(),
             invite.header("To").unwrap(),
@@ -1275,7 +1483,7 @@ pub(crate) mod tests {
         assert_eq!(
             summary(&actions),
             vec![
-                format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                format!("ACK sip:x@{PHONE} SIP/2.0 -> {PHONE}"),
                 "Bridge".into(),
                 "AgentAnswered { call: CallId(1) }".into()
             ]
@@ -1289,7 +1497,7 @@ pub(crate) mod tests {
         h.b2bua.response(&ok, cx(&h, PHONE, 30));
         assert_eq!(
             summary(&h.b2bua.take_actions()),
-            vec![format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}")]
+            vec![format!("ACK sip:x@{PHONE} SIP/2.0 -> {PHONE}")]
         );
 
         let response = h
@@ -1300,7 +1508,7 @@ pub(crate) mod tests {
         assert_eq!(
             summary(&actions),
             vec![
-                format!("BYE sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                format!("BYE sip:x@{PHONE} SIP/2.0 -> {PHONE}"),
                 "Close".into(),
                 "Ended { call: CallId(1), by: Caller }".into()
             ]
@@ -1386,7 +1594,7 @@ pub(crate) mod tests {
         let actions = h.b2bua.take_actions();
         assert_eq!(
             summary(&actions),
-            vec![format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}")]
+            vec![format!("ACK sip:x@{PHONE} SIP/2.0 -> {PHONE}")]
         );
         let ack = String::from_utf8(sent(&actions, "ACK")).unwrap();
         assert_eq!(branch(&ack), branch(&invite_text));
@@ -1404,7 +1612,7 @@ pub(crate) mod tests {
         assert_eq!(
             summary(&actions),
             vec![
-                format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                format!("ACK sip:x@{PHONE} SIP/2.0 -> {PHONE}"),
                 "AgentFailed { call: CallId(1), status: 486 }".into()
             ]
         );
@@ -1450,8 +1658,8 @@ pub(crate) mod tests {
         assert_eq!(
             summary,
             vec![
-                format!("ACK sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
-                format!("BYE sip:1001@{PHONE} SIP/2.0 -> {PHONE}")
+                format!("ACK sip:x@{PHONE} SIP/2.0 -> {PHONE}"),
+                format!("BYE sip:x@{PHONE} SIP/2.0 -> {PHONE}")
             ]
         );
     }
@@ -1508,6 +1716,141 @@ pub(crate) mod tests {
                 call: CallId(1),
                 prompts: vec!["position", "1", "2"]
             })]
+        );
+    }
+
+    #[test]
+    fn click_to_call_rings_the_agent_then_the_customer_and_bridges() {
+        let mut h = harness();
+        let contact = format!("<sip:1001@{PHONE}>");
+        let id = h
+            .b2bua
+            .dial(
+                &contact,
+                "+15551230002",
+                Some("/rec/o.wav".into()),
+                h.t0,
+                11,
+                &mut h.ports,
+            )
+            .unwrap();
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![format!("INVITE sip:1001@{PHONE} SIP/2.0 -> {PHONE}")]
+        );
+        let to_agent = sent(&actions, "INVITE");
+        assert!(String::from_utf8_lossy(&to_agent).contains("From: \"Calling +15551230002\""));
+
+        h.b2bua
+            .response(&phone_response(&to_agent, 200, &answer_sdp()), cx(&h, PHONE, 10));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("ACK sip:x@{PHONE} SIP/2.0 -> {PHONE}"),
+                format!("{:?}", CallEvent::AgentAnswered { call: id }),
+                format!("INVITE sip:+15551230002@{TRUNK} SIP/2.0 -> {TRUNK}"),
+            ]
+        );
+        let to_customer = sent(&actions, "INVITE");
+        let customer_sdp = "v=0\r\no=- 3 3 IN IP4 203.0.113.9\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\nm=audio 32000 RTP/AVP 0\r\n";
+        h.b2bua
+            .response(&response_from(&to_customer, 180, "", TRUNK), cx(&h, TRUNK, 20));
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.response(
+            &response_from(&to_customer, 200, customer_sdp, TRUNK),
+            cx(&h, TRUNK, 30),
+        );
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("ACK sip:x@{TRUNK} SIP/2.0 -> {TRUNK}"),
+                "Start".into(),
+                "Bridge".into(),
+                format!("{:?}", CallEvent::CustomerAnswered { call: id }),
+            ]
+        );
+        assert!(actions.contains(&Action::Media(MediaCommand::Bridge {
+            call: id,
+            remote: "127.0.0.1:31000".parse().unwrap(),
+            record: Some("/rec/o.wav".into()),
+        })));
+        // The customer hangs up: the agent's leg is hung up too.
+        let call_id = parse_call_id(&to_customer);
+        h.b2bua
+            .in_dialog(&in_dialog("BYE", &call_id, false), cx(&h, TRUNK, 40));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("BYE sip:x@{PHONE} SIP/2.0 -> {PHONE}"),
+                "Close".into(),
+                format!(
+                    "{:?}",
+                    CallEvent::Ended {
+                        call: id,
+                        by: Party::Caller
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_busy_customer_ends_the_click_to_call() {
+        let mut h = harness();
+        let id = h
+            .b2bua
+            .dial(
+                &format!("<sip:1001@{PHONE}>"),
+                "+15551230002",
+                None,
+                h.t0,
+                11,
+                &mut h.ports,
+            )
+            .unwrap();
+        let to_agent = sent(&h.b2bua.take_actions(), "INVITE");
+        h.b2bua
+            .response(&phone_response(&to_agent, 200, &answer_sdp()), cx(&h, PHONE, 10));
+        let to_customer = sent(&h.b2bua.take_actions(), "INVITE");
+        h.b2bua
+            .response(&response_from(&to_customer, 486, "", TRUNK), cx(&h, TRUNK, 20));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("ACK sip:x@{TRUNK} SIP/2.0 -> {TRUNK}"),
+                format!(
+                    "{:?}",
+                    CallEvent::CustomerFailed {
+                        call: id,
+                        status: 486
+                    }
+                ),
+                format!("BYE sip:x@{PHONE} SIP/2.0 -> {PHONE}"),
+                "Close".into(),
+                format!(
+                    "{:?}",
+                    CallEvent::Ended {
+                        call: id,
+                        by: Party::Hub
+                    }
+                ),
+            ]
+        );
+        // Without a trunk, or to something that is not a number, there is no call.
+        assert!(
+            h.b2bua
+                .dial(
+                    &format!("<sip:1001@{PHONE}>"),
+                    "x@evil",
+                    None,
+                    h.t0,
+                    1,
+                    &mut h.ports
+                )
+                .is_none()
         );
     }
 }

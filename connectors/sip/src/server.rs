@@ -190,6 +190,15 @@ impl SipServer {
         self.shared.perform(actions);
     }
 
+    /// Click-to-call: rings the agent's phone at `contact`, then `number` through the trunk.
+    pub fn dial(&self, contact: &str, number: &str, record: Option<std::path::PathBuf>) -> Option<CallId> {
+        let (call, actions) = self
+            .shared
+            .with_service(|s| s.dial(contact, number, record, Instant::now(), rand::random()));
+        self.shared.perform(actions);
+        call
+    }
+
     /// Calls in progress, and calls with media open (the same, unless something leaks).
     pub fn calls(&self) -> (usize, usize) {
         let (calls, _) = self.shared.with_service(|s| s.calls());

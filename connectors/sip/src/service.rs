@@ -97,6 +97,8 @@ pub struct ServiceConfig {
     pub numbers: HashMap<String, Destination>,
     /// The address in our SDP; the SIP listening address when unset.
     pub media_ip: Option<IpAddr>,
+    /// The carrier's trunk for click-to-call; none: no outbound calls.
+    pub outbound: Option<SocketAddr>,
 }
 
 impl Default for ServiceConfig {
@@ -110,6 +112,7 @@ impl Default for ServiceConfig {
             trunks: Vec::new(),
             numbers: HashMap::new(),
             media_ip: None,
+            outbound: None,
         }
     }
 }
@@ -186,6 +189,7 @@ impl SipService {
                 numbers: config.numbers,
                 local,
                 media_ip: config.media_ip.unwrap_or(local.ip()),
+                outbound: config.outbound,
             }),
             ports,
         }
@@ -198,6 +202,19 @@ impl SipService {
 
     pub fn command(&mut self, command: CallCommand, now: Instant, entropy: u64) {
         self.b2bua.command(command, now, entropy);
+    }
+
+    /// Click-to-call (see [`B2bua::dial`]).
+    pub fn dial(
+        &mut self,
+        contact: &str,
+        number: &str,
+        record: Option<std::path::PathBuf>,
+        now: Instant,
+        entropy: u64,
+    ) -> Option<CallId> {
+        self.b2bua
+            .dial(contact, number, record, now, entropy, &mut *self.ports)
     }
 
     pub fn digit(&mut self, call: CallId, key: char) {

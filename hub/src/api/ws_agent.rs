@@ -45,6 +45,8 @@ enum ClientFrame {
     End { interaction_id: InteractionId },
     #[serde(rename = "call.hold")]
     Hold { interaction_id: InteractionId, on: bool },
+    #[serde(rename = "call.dial")]
+    Dial { customer_id: CustomerId },
     #[serde(rename = "interaction.transfer")]
     Transfer {
         interaction_id: InteractionId,
@@ -249,6 +251,21 @@ async fn handle(
             state.bus.to_chat(interaction_id, ChatFrame::Typing { typing });
         }
         ClientFrame::End { interaction_id } => dispatcher.end(account, agent.id, interaction_id).await?,
+        ClientFrame::Dial { customer_id } => {
+            let customer = state.store.customer(account, customer_id).await?;
+            let number = customer
+                .phone
+                .ok_or_else(|| ApiError::BadRequest("this customer has no phone number".into()))?;
+            state.bus.to_connector(
+                Channel::Voice,
+                ConnectorFrame::Dial {
+                    account,
+                    agent: agent.id,
+                    customer: customer_id,
+                    number,
+                },
+            );
+        }
         ClientFrame::Hold { interaction_id, on } => {
             if dispatcher.holder(interaction_id) != Some(agent.id) {
                 return Err(ApiError::Forbidden);

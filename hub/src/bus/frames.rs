@@ -30,6 +30,13 @@ pub enum ConnectorFrame {
         interaction: InteractionId,
         on: bool,
     },
+    /// The agent asks to call the customer (click-to-call) at this number.
+    Dial {
+        account: crate::domain::AccountId,
+        agent: crate::domain::AgentId,
+        customer: crate::domain::CustomerId,
+        number: String,
+    },
 }
 
 /// The screen pop: who the customer is and what happened before.

@@ -60,6 +60,7 @@ impl InteractionState {
             (S::Queued | S::Offered, E::Abandoned) => S::Abandoned,
             (S::Active, E::Ended) => S::WrapUp,
             (S::Active, E::Transferred) => S::Queued,
+            (S::Queued, E::Dialled) => S::Active,
             (S::Active | S::WrapUp, E::WrappedUp) => S::Closed,
             (from, event) => return Err(InvalidTransition { from, event }),
         };
@@ -81,6 +82,8 @@ pub enum InteractionEvent {
     WrappedUp,
     /// The agent sent it to another queue: it waits there, keeping its arrival time.
     Transferred,
+    /// The agent started it (click-to-call): theirs from the start, never queued for anyone.
+    Dialled,
 }
 
 impl InteractionEvent {
@@ -95,6 +98,7 @@ impl InteractionEvent {
             InteractionEvent::Ended => "interaction.ended",
             InteractionEvent::WrappedUp => "interaction.wrapped_up",
             InteractionEvent::Transferred => "interaction.transferred",
+            InteractionEvent::Dialled => "interaction.dialled",
         }
     }
 }
@@ -126,6 +130,7 @@ mod tests {
             (S::Active, E::WrappedUp, S::Closed),
             (S::WrapUp, E::WrappedUp, S::Closed),
             (S::Active, E::Transferred, S::Queued),
+            (S::Queued, E::Dialled, S::Active),
         ];
         let states = [
             S::Queued,
@@ -136,6 +141,7 @@ mod tests {
             S::Abandoned,
         ];
         let events = [
+            E::Dialled,
             E::Transferred,
             E::Offered,
             E::Declined,

@@ -1,8 +1,10 @@
 //! The call benchmark: one hub on SQLite with its SIP B2BUA, a sipp caller dialling a queue's
 //! number through a trunk at a fixed rate, a sipp UAS answering for every agent's desk phone, and
 //! one console per agent, Available. Every call goes the whole way: answered with music, queued,
-//! offered, the agent's phone rung and answered, bridged, hung up, wrapped up. Reports the calls
-//! that succeeded and failed (sipp's own count), and the hub's CPU and memory.
+//! offered, the agent's phone rung and answered, bridged; the agent's phone hangs up after the
+//! talk time and the hub's BYE reaches the caller. A call succeeds (sipp's own count) only when the
+//! caller got that BYE: one that never reached an agent times out and fails. Reports those counts,
+//! the time from dialling to the agent answering, and the hub's CPU and memory.
 //!
 //! cargo build --release --bin plugboard --bin plugboard-callload
 //! PLUGBOARD_BIN=target/release/plugboard target/release/plugboard-callload --agents 200 --rate 100 --seconds 20 --talk-ms 500
@@ -44,7 +46,9 @@ fn args() -> Result<Args> {
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
-        let [flag, value] = pair else { bail!("flags take a value") };
+        let [flag, value] = pair else {
+            bail!("flags take a value")
+        };
         let number = || value.parse::<u64>().with_context(|| format!("{flag} {value}"));
         match flag.as_str() {
             "--agents" => a.agents = number()? as usize,
@@ -78,7 +82,13 @@ fn param<'a>(challenge: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Registers one desk phone, as a phone would: REGISTER, 401, REGISTER with MD5 digest, 200.
-async fn register(socket: &UdpSocket, hub: &str, user: &str, password: &str, contact_port: u16) -> Result<()> {
+async fn register(
+    socket: &UdpSocket,
+    hub: &str,
+    user: &str,
+    password: &str,
+    contact_port: u16,
+) -> Result<()> {
     let local = socket.local_addr()?;
     let uri = format!("sip:{hub}");
     let request = |cseq: u32, authorization: &str| {
@@ -100,7 +110,14 @@ async fn register(socket: &UdpSocket, hub: &str, user: &str, password: &str, con
     );
     let nc = NonceCount::parse("00000001").context("nc")?;
     let ha1 = digest::ha1(Algorithm::Md5, user, realm, password);
-    let response = digest::request_digest(Algorithm::Md5, &ha1, nonce, Some((&nc, "bench")), "REGISTER", &uri);
+    let response = digest::request_digest(
+        Algorithm::Md5,
+        &ha1,
+        nonce,
+        Some((&nc, "bench")),
+        "REGISTER",
+        &uri,
+    );
     let authorization = format!(
         "Authorization: Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
          response=\"{response}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"bench\"\r\n"
@@ -147,28 +164,54 @@ async fn main() -> Result<()> {
 
     let phone_port = free_port()?;
     let registrar = UdpSocket::bind("127.0.0.1:0").await?;
-    eprintln!("creating {} agents with desk phones on port {phone_port}", a.agents);
+    eprintln!(
+        "creating {} agents with desk phones on port {phone_port}",
+        a.agents
+    );
     for n in 0..a.agents {
         let agent = json!({"email": format!("bench{n}@plugboard.example"), "name": format!("Bench {n}"),
             "password": DEMO_PASSWORD, "skills": {"bench": 1}});
         let (status, body) = hub.call("POST", "/agents", Some(&admin), Some(agent)).await?;
         ensure!(status == 200, "creating an agent: {body}");
-        let phone = json!({"agent_id": body["id"], "username": format!("desk{n}"), "password": "desk-secret"});
+        let phone =
+            json!({"agent_id": body["id"], "username": format!("desk{n}"), "password": "desk-secret"});
         let (status, body) = hub.call("POST", "/phones", Some(&admin), Some(phone)).await?;
         ensure!(status == 200, "creating a phone: {body}");
-        register(&registrar, &target, &format!("desk{n}"), "desk-secret", phone_port).await?;
+        register(
+            &registrar,
+            &target,
+            &format!("desk{n}"),
+            "desk-secret",
+            phone_port,
+        )
+        .await?;
     }
 
     let offers = Arc::new(AtomicU64::new(0));
+    // Dialled → the agent's phone answered (the interaction's arrival → its assignment), in ms.
+    let setups = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
     eprintln!("agents log in and go Available");
     for n in 0..a.agents {
         let mut socket = hub.agent(&format!("bench{n}@plugboard.example")).await?;
-        socket.send(json!({"type": "state.set", "state": "available"})).await?;
-        let offers = offers.clone();
+        socket
+            .send(json!({"type": "state.set", "state": "available"}))
+            .await?;
+        let (offers, setups) = (offers.clone(), setups.clone());
         tokio::spawn(async move {
             while let Ok(frame) = socket.recv_within(Duration::from_secs(3600)).await {
                 if frame["type"] == "offer" {
                     offers.fetch_add(1, Ordering::Relaxed);
+                }
+                if frame["type"] == "interaction.assigned"
+                    && let Some(arrived) = frame["interaction"]["arrived_at"].as_i64()
+                {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64);
+                    setups
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(now - arrived);
                 }
             }
         });
@@ -182,14 +225,18 @@ async fn main() -> Result<()> {
     )?;
     let mut phones = Command::new("sipp");
     phones
-        .args(["-sf", scenario("agent_phone.xml").to_str().unwrap_or_default()])
-        .args(["-i", "127.0.0.1", "-p", &phone_port.to_string(), "-nostdin", "-bg"])
+        .args(["-sf", scenario("phone_hangs_up.xml").to_str().unwrap_or_default()])
+        .args(["-i", "127.0.0.1", "-p", &phone_port.to_string(), "-nostdin"])
+        .args(["-d", &a.talk_ms.to_string()])
         .arg(&target);
     if a.media {
         phones.args(["-rtp_echo", "-mp", &free_port()?.to_string()]);
     }
-    let status = phones.current_dir(&work).stdout(Stdio::null()).status()?;
-    ensure!(status.success(), "the sipp desk phones did not start");
+    let mut phones = phones
+        .current_dir(&work)
+        .stdout(Stdio::null())
+        .spawn()
+        .context("the sipp desk phones")?;
     let capture = match &a.capture {
         Some(file) => Some(
             Command::new("tcpdump")
@@ -209,7 +256,11 @@ async fn main() -> Result<()> {
         "calling: {} calls/s for {} s, {} ms each, media {}",
         a.rate, a.seconds, a.talk_ms, a.media
     );
-    let caller = if a.media { "caller.xml" } else { "caller_silent.xml" };
+    let caller = if a.media {
+        "caller_talks.xml"
+    } else {
+        "caller_waits.xml"
+    };
     let cpu_before = cpu_secs(hub.pid());
     let started = Instant::now();
     let out = Command::new("sipp")
@@ -217,7 +268,7 @@ async fn main() -> Result<()> {
         .args(["-sf", scenario(caller).to_str().unwrap_or_default()])
         .args(["-i", "127.0.0.1", "-s", "100", "-nostdin"])
         .args(["-r", &a.rate.to_string(), "-m", &calls.to_string()])
-        .args(["-l", &a.agents.to_string(), "-d", &a.talk_ms.to_string()])
+        .args(["-l", &(a.agents * 4).to_string(), "-recv_timeout", "30s"])
         .args(["-mp", &free_port()?.to_string()])
         .args(["-timeout", &format!("{}s", a.seconds * 3 + 30), "-timeout_error"])
         .current_dir(&work)
@@ -226,25 +277,52 @@ async fn main() -> Result<()> {
     let cpu = cpu_secs(hub.pid()) - cpu_before;
     let (rss, peak) = rss_mib(hub.pid());
     if let Some(mut tcpdump) = capture {
-        let _ = Command::new("kill").args(["-INT", &tcpdump.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &tcpdump.id().to_string()])
+            .status();
         let _ = tcpdump.wait();
     }
-    let _ = Command::new("pkill").args(["-f", &format!("-p {phone_port}")]).status();
+    let _ = phones.kill();
+    let _ = phones.wait();
     let screen = String::from_utf8_lossy(&out.stdout);
-    let (ok, failed) = (sipp_count(&screen, "Successful call"), sipp_count(&screen, "Failed call"));
+    let mut setups = setups.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    setups.sort_unstable();
+    let at = |p: f64| {
+        setups
+            .get(((setups.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+            .unwrap_or(-1)
+    };
+    let (ok, failed) = (
+        sipp_count(&screen, "Successful call"),
+        sipp_count(&screen, "Failed call"),
+    );
     println!(
-        "| {} calls/s × {} s, {} ms talk, media {}, recording {} | {ok} ok, {failed} failed of {calls} | {:.0} calls/s completed | {} offers | hub CPU {:.0} % of one core | hub RSS {rss:.0} MiB (peak {peak:.0}) |",
+        "| {} calls/s × {} s, {} ms talk, media {}, recording {} | {ok} ok, {failed} failed of {calls} | {:.0} calls/s completed | {} offers | dialled→answered p50 {} ms, p99 {} ms | hub CPU {:.0} % of one core | hub RSS {rss:.0} MiB (peak {peak:.0}) |",
         a.rate,
         a.seconds,
         a.talk_ms,
         if a.media { "yes" } else { "no" },
-        if a.media && a.record { "yes" } else { "no" },
+        if a.record { "yes" } else { "no" },
         ok as f64 / elapsed,
         offers.load(Ordering::Relaxed),
+        at(0.5),
+        at(0.99),
         cpu / elapsed * 100.0,
     );
     if failed > 0 || ok < calls {
-        eprintln!("{}", screen.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+        eprintln!(
+            "{}",
+            screen
+                .lines()
+                .rev()
+                .take(60)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
     drop(hub);
     std::fs::remove_dir_all(&dir).ok();
