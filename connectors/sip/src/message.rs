@@ -180,6 +180,25 @@ pub enum InvalidRequest {
     BadCseq,
     #[error("CSeq method does not match")]
     CseqMethodMismatch,
+    #[error("Bad Request-URI")]
+    BadRequestUri,
+    /// A name-addr header with an unterminated quoted string or no URI (RFC 3261 §20.10).
+    #[error("Bad {0} header")]
+    BadAddress(&'static str),
+}
+
+/// Every quoted string (RFC 3261 §25.1 `quoted-string`, with `\` escapes) is closed.
+fn quotes_balanced(value: &str) -> bool {
+    let (mut quoted, mut escaped) = (false, false);
+    for c in value.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            _ => {}
+        }
+    }
+    !quoted
 }
 
 /// RFC 3261 §25.1 `token`.
@@ -232,19 +251,41 @@ pub fn parse(bytes: &[u8]) -> Result<SipMessage, ParseError> {
     let rsip::SipMessage::Request(request) = parsed else {
         return Err(not_sip(&"not a request"));
     };
-    if request.version != rsip::Version::V2 {
+    // The fork reads any version as 2.0; the request line is the authority (RFC 3261 §7.1).
+    if request.version != rsip::Version::V2 || !start.ends_with(" SIP/2.0") {
         return Err(not_sip(&"not SIP/2.0"));
+    }
+    let mut body = request.body;
+    // §18.3: on a datagram, a Content-Length past the end is a broken message; octets after it
+    // are not part of this one. The fork does not check either.
+    if let Some(length) = request
+        .headers
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case("Content-Length"))
+        .map(|h| h.value().trim().to_owned())
+    {
+        let length: usize = length.parse().map_err(|_| not_sip(&"bad Content-Length"))?;
+        if length > body.len() {
+            return Err(not_sip(&"Content-Length is larger than the body"));
+        }
+        body.truncate(length);
     }
     let method = if known {
         Method::from_rsip(&request.method)
     } else {
         Method::Other(token.to_owned())
     };
+    // The Request-URI as sent (the fork re-renders it): exactly method, URI and version,
+    // separated by single spaces (RFC 3261 §7.1).
+    let parts: Vec<&str> = start.split(' ').collect();
+    let [_, uri, _] = parts.as_slice() else {
+        return Err(not_sip(&"bad request line"));
+    };
     Ok(SipMessage::Request(SipRequest {
         method,
-        uri: request.uri.to_string(),
+        uri: (*uri).to_owned(),
         headers: Headers::of(&request.headers),
-        body: request.body,
+        body,
     }))
 }
 
@@ -263,6 +304,23 @@ impl SipRequest {
         let (_, method) = self.cseq()?;
         if !method.eq_ignore_ascii_case(self.method.as_str()) {
             return Err(InvalidRequest::CseqMethodMismatch);
+        }
+        // RFC 3261 §25.1: `scheme ":" ...`, no brackets, no whitespace (a Request-URI is never a
+        // name-addr, RFC 4475 §3.1.2.4).
+        let scheme = self.uri.split(':').next().unwrap_or("");
+        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        if !scheme_ok || !self.uri.contains(':') || self.uri.contains(['<', '>', ' ', '\t']) {
+            return Err(InvalidRequest::BadRequestUri);
+        }
+        for name in ["From", "To", "Contact"] {
+            for value in self.headers.all(name) {
+                if !quotes_balanced(value) || (name != "Contact" && !addr_uri(value).contains(':')) {
+                    return Err(InvalidRequest::BadAddress(name));
+                }
+            }
         }
         Ok(())
     }
@@ -679,6 +737,47 @@ mod tests {
             assert_eq!(matches!(got, Ok(SipMessage::Response(_))), *response, "{bytes:?}");
             assert!(got.is_err() || *response, "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn what_rfc_4475_says_to_refuse() {
+        let with = |edit: &dyn Fn(&str) -> String| parse(edit(OPTIONS).replace('\n', "\r\n").as_bytes());
+        // Content-Length past the end, negative, or not a number: broken on a datagram.
+        for cl in ["l: 9999\n\nshort", "l: -999\n\n", "l: ten\n\n"] {
+            assert!(with(&|m| m.replace("l: 0\n\n", cl)).is_err(), "{cl}");
+        }
+        // Octets after the body are not part of the message.
+        let Ok(SipMessage::Request(r)) = with(&|m| m.replace("l: 0\n\n", "l: 2\n\nokJUNK")) else {
+            panic!("not parsed");
+        };
+        assert_eq!(r.body, b"ok");
+        // Other versions, spaces in the Request-URI: not ours to parse.
+        assert!(with(&|m| m.replace(" SIP/2.0\n", " SIP/7.0\n")).is_err());
+        assert!(with(&|m| m.replace("sip:pbx.example.com SIP", "sip:pbx.example.com;a=b c SIP")).is_err());
+        // Parseable, but invalid: answered 400.
+        let cases = [
+            (
+                OPTIONS.replace("OPTIONS sip:pbx.example.com", "OPTIONS <sip:pbx.example.com>"),
+                InvalidRequest::BadRequestUri,
+            ),
+            (
+                OPTIONS.replace("f: <sip:a@example.com>", "f: \"Bob <sip:a@example.com>"),
+                InvalidRequest::BadAddress("From"),
+            ),
+            (
+                OPTIONS.replace("t: <sip:pbx.example.com>", "t: \"pbx\""),
+                InvalidRequest::BadAddress("To"),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(req(&text).validate(), Err(want), "{text}");
+        }
+        // An escaped quote inside a display name is fine.
+        let fine = OPTIONS.replace(
+            "f: <sip:a@example.com>",
+            "f: \"Ann \\\"A\\\" Lee\" <sip:a@example.com>",
+        );
+        assert_eq!(req(&fine).validate(), Ok(()));
     }
 
     #[test]
