@@ -266,6 +266,14 @@ async fn a_call_rings_the_available_agents_phone_and_lands_on_the_timeline() {
     // The phone answering is Bob accepting.
     let assigned = bob.expect("interaction.assigned").await.unwrap();
     assert_eq!(assigned["interaction"]["id"], interaction.as_str());
+    // Bob puts Maria on hold (she hears music) and takes her back.
+    for on in [true, false] {
+        bob.send(json!({"type": "call.hold", "interaction_id": interaction, "on": on}))
+            .await
+            .unwrap();
+        let hold = bob.expect("call.hold").await.unwrap();
+        assert_eq!(hold["on"], on);
+    }
 
     let (ok, log) = caller.await.unwrap();
     assert!(ok, "the caller's call went through:\n{log}");
@@ -294,6 +302,10 @@ async fn a_call_rings_the_available_agents_phone_and_lands_on_the_timeline() {
         .find(|e| e["type"] == "call.ended")
         .unwrap_or_else(|| panic!("no call.ended in {detail}"));
     assert_eq!(ended["data"]["by"], "caller");
+    assert!(ended["data"]["hold_ms"].as_i64().is_some(), "{ended}");
+    for kind in ["call.held", "call.resumed"] {
+        assert!(events.iter().any(|e| e["type"] == kind), "no {kind} in {detail}");
+    }
     let talk = ended["data"]["talk_ms"].as_i64().unwrap();
     assert!((2000..10_000).contains(&talk), "talk time {talk} ms");
     let file = dir.path().join("recordings").join(format!("{interaction}.wav"));

@@ -1853,4 +1853,45 @@ pub(crate) mod tests {
                 .is_none()
         );
     }
+
+    #[test]
+    fn a_transfer_releases_the_agent_and_the_caller_can_be_rung_again() {
+        let mut h = harness();
+        let invite = ringing(&mut h);
+        h.b2bua
+            .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 20));
+        h.b2bua.take_actions();
+        h.b2bua.command(CallCommand::Release { call: CallId(1) }, h.t0, 3);
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("BYE sip:x@{PHONE} SIP/2.0 -> {PHONE}"),
+                "Unbridge".to_owned()
+            ]
+        );
+        // Back on music, waiting: the next offer rings another phone.
+        h.b2bua.command(
+            CallCommand::Ring {
+                call: CallId(1),
+                contact: "<sip:1002@127.0.0.1:5064>".into(),
+                record: None,
+            },
+            h.t0,
+            4,
+        );
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec!["INVITE sip:1002@127.0.0.1:5064 SIP/2.0 -> 127.0.0.1:5064".to_owned()]
+        );
+        // Hold only means something while bridged.
+        h.b2bua.command(
+            CallCommand::Hold {
+                call: CallId(1),
+                on: true,
+            },
+            h.t0,
+            5,
+        );
+        assert!(h.b2bua.take_actions().is_empty());
+    }
 }
