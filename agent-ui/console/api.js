@@ -77,6 +77,10 @@ export const listAgents = () => request('GET', '/agents');
 export const createAgent = (spec) => request('POST', '/agents', spec);
 export const updateAgent = (id, patch) => request('PATCH', `/agents/${enc(id)}`, patch);
 
+export const listPhones = () => request('GET', '/phones');
+export const createPhone = (spec) => request('POST', '/phones', spec);
+export const deletePhone = (id) => request('DELETE', `/phones/${enc(id)}`);
+
 export const listDispositions = () => request('GET', '/dispositions');
 export const createDisposition = (code, label) => request('POST', '/dispositions', { code, label });
 export const deleteDisposition = (code) => request('DELETE', `/dispositions/${enc(code)}`);

@@ -318,6 +318,31 @@ test('with nobody available the widget takes a message instead', { skip }, async
   }
 });
 
+test('the admin gives Bob a desk phone; it is listed, not registered yet', { skip }, async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
+  try {
+    const page = await ctx.newPage();
+    watch(page, 'admin');
+    await page.goto(base);
+    await page.getByTestId('login-email').fill('admin@plugboard.example');
+    await page.getByTestId('login-password').fill('plugboard-demo');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('nav-admin-phones').click();
+    await page.getByTestId('admin-phones').waitFor();
+    await page.getByTestId('phone-agent').selectOption({ label: 'Bob Martin' });
+    await page.getByTestId('phone-username').fill('bob-desk');
+    await page.getByTestId('phone-password').fill('desk-phone-1');
+    await page.getByTestId('phone-add').click();
+    const row = page.getByTestId('phone-row').filter({ hasText: 'bob-desk' });
+    await row.waitFor();
+    assert.match(await row.textContent(), /Bob Martin/);
+    assert.match(await row.getByTestId('phone-registered').textContent(), /not registered/);
+    await shot(page, 'admin-phones');
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('no page logged an error (CSP violations included)', { skip }, () => {
   assert.deepEqual(pageErrors, []);
 });

@@ -12,6 +12,7 @@ export function Nav({ role, route }) {
     links.push({ href: '#/admin/queues', name: 'admin-queues', label: t('nav.queues') });
     links.push({ href: '#/admin/agents', name: 'admin-agents', label: t('nav.agents') });
     links.push({ href: '#/admin/dispositions', name: 'admin-dispositions', label: t('nav.dispositions') });
+    links.push({ href: '#/admin/phones', name: 'admin-phones', label: t('nav.phones') });
   }
   return html`
     <nav class="nav">

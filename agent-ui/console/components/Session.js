@@ -18,6 +18,7 @@ import { SupervisorView } from './SupervisorView.js';
 import { AdminQueues } from './AdminQueues.js';
 import { AdminAgents } from './AdminAgents.js';
 import { AdminDispositions } from './AdminDispositions.js';
+import { AdminPhones } from './AdminPhones.js';
 
 export function Session({ token, locale, onLocale, onSignedOut }) {
   const [state, dispatch] = useReducer(apply, undefined, initialState);
@@ -134,6 +135,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       break;
     case 'admin-dispositions':
       page = html`<${AdminDispositions} />`;
+      break;
+    case 'admin-phones':
+      page = html`<${AdminPhones} />`;
       break;
     default:
       page = html`<${Workspace} state=${state} actions=${actions} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} />`;

@@ -16,6 +16,7 @@ export default {
   'nav.queues': 'Queues',
   'nav.agents': 'Agents',
   'nav.dispositions': 'Dispositions',
+  'nav.phones': 'Phones',
   'nav.logout': 'Sign out',
 
   'connection.connecting': 'Connecting…',
@@ -172,6 +173,10 @@ export default {
   'admin.overflow': 'Overflow to',
   'admin.offer_timeout': 'Offer timeout (s)',
   'admin.wrap_up': 'Wrap-up (s)',
+  'phones.username': 'SIP user',
+  'phones.agent': 'Agent',
+  'phones.registered': 'Registered at',
+  'phones.not_registered': 'not registered',
   'admin.code': 'Code',
   'admin.label': 'Label',
 

@@ -16,6 +16,7 @@ export default {
   'nav.queues': '队列',
   'nav.agents': '坐席',
   'nav.dispositions': '处理结果',
+  'nav.phones': '话机',
   'nav.logout': '退出登录',
 
   'connection.connecting': '正在连接…',
@@ -172,6 +173,10 @@ export default {
   'admin.overflow': '溢出到',
   'admin.offer_timeout': '分配超时（秒）',
   'admin.wrap_up': '话后处理（秒）',
+  'phones.username': 'SIP 用户名',
+  'phones.agent': '坐席',
+  'phones.registered': '注册地址',
+  'phones.not_registered': '未注册',
   'admin.code': '代码',
   'admin.label': '名称',
 
