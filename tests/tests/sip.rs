@@ -692,3 +692,21 @@ async fn click_to_call_rings_the_agents_phone_then_the_customer() {
         assert_eq!(bob.expect("error").await.unwrap()["code"], "bad_request");
     }
 }
+
+#[tokio::test]
+async fn a_caller_from_no_trunk_must_authenticate() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // No trunk addresses: every INVITE is challenged (407), and only a known account gets in.
+    let (hub, target, _) = hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__TRUNKS", "[]")]).await;
+    let extra = ["-au", "bob-desk", "-d", "500", "-mp"];
+    let port = free_port().to_string();
+    let with_port: Vec<&str> = extra.iter().copied().chain([port.as_str()]).collect();
+    let (ok, log) = run_with(&target, "caller_auth.xml", "100", "desk-phone-1", &with_port);
+    assert!(ok, "an authenticated caller gets through:\n{log}");
+    let (ok, log) = run_with(&target, "caller_auth.xml", "100", "wrong-password", &with_port);
+    assert!(!ok && log.contains("403"), "a wrong password is refused:\n{log}");
+    drop(hub);
+}
