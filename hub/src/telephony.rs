@@ -617,7 +617,9 @@ impl Calls {
             }
             ConnectorFrame::Ended { .. } => self.server.command(CallCommand::Hangup { call }),
             ConnectorFrame::Transferred { .. } => {
+                // From here on it is an ordinary queued call, whoever started it.
                 c.ringing = None;
+                c.dialled_by = None;
                 c.answered = None;
                 c.held_since = None;
                 c.hold_ms = 0;

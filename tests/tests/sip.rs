@@ -508,27 +508,34 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
         rtp + 200,
     );
     let dial = format!("/dial sip:100@{target}");
+    let caller_log = work.path().join("caller.log");
     let calling = Command::new("baresip")
         .arg("-f")
         .arg(&caller)
         .args(["-e", &dial, "-t", "15"])
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(&caller_log).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
 
-    let offer = console.expect("offer").await.unwrap();
+    let Ok(offer) = console.expect("offer").await else {
+        panic!(
+            "no offer; the caller said:\n{}\nthe desk phone said:\n{}",
+            std::fs::read_to_string(&caller_log).unwrap_or_default(),
+            std::fs::read_to_string(&desk_log).unwrap_or_default()
+        );
+    };
     let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
     console.expect("interaction.assigned").await.unwrap();
     let updated = console
         .gets_within("interaction.updated", Duration::from_secs(20))
         .await;
     assert_eq!(updated.unwrap()["interaction"]["state"], "wrap_up");
-    let out = tokio::task::spawn_blocking(move || calling.wait_with_output())
+    tokio::task::spawn_blocking(move || calling.wait_with_output())
         .await
         .unwrap()
         .unwrap();
-    let log = String::from_utf8_lossy(&out.stdout);
+    let log = std::fs::read_to_string(&caller_log).unwrap_or_default();
     assert!(log.contains("Call established"), "{log}");
     let _ = desk_phone.kill();
     let _ = desk_phone.wait();
@@ -709,4 +716,55 @@ async fn a_caller_from_no_trunk_must_authenticate() {
     let (ok, log) = run_with(&target, "caller_auth.xml", "100", "wrong-password", &with_port);
     assert!(!ok && log.contains("403"), "a wrong password is refused:\n{log}");
     drop(hub);
+}
+
+#[tokio::test]
+async fn a_call_waiting_when_the_hub_dies_is_ended_at_restart_not_offered() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, _) = hub_with_a_desk_phone(dir.path()).await;
+    // Nobody is available: the caller waits with music, for longer than this test lasts.
+    let caller = call(&target, "100", 20_000);
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut waiting = false;
+    for _ in 0..50 {
+        let (status, found) = hub
+            .call("GET", "/customers?q=%2B14155552671", Some(&token), None)
+            .await
+            .unwrap();
+        if status == 200 && found.as_array().is_some_and(|f| !f.is_empty()) {
+            waiting = timeline_of_the_caller(&hub, &token)
+                .await
+                .to_string()
+                .contains("\"queued\"");
+            if waiting {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(waiting, "the call never queued");
+    hub.kill9();
+
+    // The call's media died with the process: at restart it is ended, and nobody is offered a
+    // caller who is no longer there.
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let timeline = timeline_of_the_caller(&hub, &token).await;
+    let text = timeline.to_string();
+    assert!(
+        text.contains("\"abandoned\"") && text.contains("\"restart\""),
+        "{timeline}"
+    );
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    assert!(bob.gets_within("offer", Duration::from_secs(2)).await.is_none());
+    caller.abort();
 }
