@@ -403,25 +403,9 @@ impl Calls {
             .find_map(|username| self.server.bindings_of(username).into_iter().next())
             .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?;
         let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
-        let interaction = self
-            .store
-            .create_interaction(
-                account,
-                NewInteraction {
-                    customer_id: customer,
-                    channel: Channel::Voice,
-                    queue_id: queue.id,
-                    priority: queue.priority,
-                    entry_point: format!("sip:outbound:{number}"),
-                    offline: false,
-                    arrived_at: now_millis(),
-                },
-            )
+        let (interaction, recording) = self
+            .open(account, customer, &queue, format!("sip:outbound:{number}"))
             .await?;
-        let recording = self
-            .recordings
-            .as_ref()
-            .map(|dir| dir.join(format!("{}.wav", interaction.id)));
         let Some(call) = self.server.dial(&contact.uri, number, recording.clone()) else {
             // It never started: closed as abandoned, not left waiting in a queue.
             let details = crate::store::TransitionDetails::default();
@@ -431,22 +415,57 @@ impl Calls {
                 .await?;
             anyhow::bail!("calling out is not set up (sip.outbound_trunk), or {number} cannot be dialled");
         };
-        self.calls.insert(
-            call,
-            Call {
-                account,
-                interaction: interaction.id,
-                ringing: None,
-                dialled_by: Some(agent),
-                answered: None,
-                held_since: None,
-                hold_ms: 0,
-                recording,
-            },
-        );
-        self.by_interaction.insert(interaction.id, call);
+        self.track(call, account, interaction.id, Some(agent), recording);
         self.dispatcher.dialled(account, agent, interaction.id).await?;
         Ok(())
+    }
+
+    /// A voice interaction for the customer in `queue`, and where its recording goes.
+    async fn open(
+        &self,
+        account: AccountId,
+        customer: crate::domain::CustomerId,
+        queue: &crate::domain::Queue,
+        entry_point: String,
+    ) -> anyhow::Result<(crate::domain::Interaction, Option<PathBuf>)> {
+        let new = NewInteraction {
+            customer_id: customer,
+            channel: Channel::Voice,
+            queue_id: queue.id,
+            priority: queue.priority,
+            entry_point,
+            offline: false,
+            arrived_at: now_millis(),
+        };
+        let interaction = self.store.create_interaction(account, new).await?;
+        let recording = self
+            .recordings
+            .as_ref()
+            .map(|dir| dir.join(format!("{}.wav", interaction.id)));
+        Ok((interaction, recording))
+    }
+
+    /// From now on the call and its interaction are one.
+    fn track(
+        &mut self,
+        call: CallId,
+        account: AccountId,
+        interaction: InteractionId,
+        dialled_by: Option<AgentId>,
+        recording: Option<PathBuf>,
+    ) {
+        let c = Call {
+            account,
+            interaction,
+            ringing: None,
+            dialled_by,
+            answered: None,
+            held_since: None,
+            hold_ms: 0,
+            recording,
+        };
+        self.calls.insert(call, c);
+        self.by_interaction.insert(interaction, call);
     }
 
     /// Tells every caller still waiting (not ringing anyone) their place in the queue.
@@ -511,40 +530,10 @@ impl Calls {
             }
             Err(e) => return Err(e.into()),
         };
-        let now = now_millis();
-        let interaction = self
-            .store
-            .create_interaction(
-                account,
-                NewInteraction {
-                    customer_id: customer.id,
-                    channel: Channel::Voice,
-                    queue_id: queue.id,
-                    priority: queue.priority,
-                    entry_point: format!("sip:{dialled}"),
-                    offline: false,
-                    arrived_at: now,
-                },
-            )
+        let (interaction, recording) = self
+            .open(account, customer.id, &queue, format!("sip:{dialled}"))
             .await?;
-        let recording = self
-            .recordings
-            .as_ref()
-            .map(|dir| dir.join(format!("{}.wav", interaction.id)));
-        self.calls.insert(
-            call,
-            Call {
-                account,
-                interaction: interaction.id,
-                ringing: None,
-                dialled_by: None,
-                answered: None,
-                held_since: None,
-                hold_ms: 0,
-                recording,
-            },
-        );
-        self.by_interaction.insert(interaction.id, call);
+        self.track(call, account, interaction.id, None, recording);
         metrics::counter!("plugboard_interactions_total", "channel" => "voice").increment(1);
         self.dispatcher.arrive(account, interaction).await?;
         Ok(())
