@@ -154,6 +154,8 @@ test('the console and the demo page are served under the strict CSP', { skip }, 
   const csp = res.headers.get('content-security-policy') || '';
   assert.match(csp, /default-src 'self'/, `CSP was: ${csp}`);
   assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/, `CSP was: ${csp}`);
+  // Call recordings play from blob URLs (fetched with the session token).
+  assert.match(csp, /media-src 'self' blob:/, `CSP was: ${csp}`);
   const demo = await fetch(`${base}/demo`);
   assert.equal(demo.status, 200);
   assert.match(await demo.text(), /<script src="\/widget\.js" data-queue="Support" async><\/script>/);

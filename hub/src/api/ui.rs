@@ -30,8 +30,10 @@ static CSP: LazyLock<String> = LazyLock::new(|| {
             )
         })
         .unwrap_or_default();
+    // media-src blob: — a call's recording is fetched with the session token and played from a
+    // blob URL (an <audio src> cannot send the token).
     format!(
-        "default-src 'self'; script-src 'self'{import_map}; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self'{import_map}; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     )
 });
