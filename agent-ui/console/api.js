@@ -74,6 +74,7 @@ export const updateQueue = (id, spec) => request('PUT', `/queues/${enc(id)}`, sp
 export const queueStats = () => request('GET', '/queues/stats');
 
 export const listAgents = () => request('GET', '/agents');
+export const colleagues = () => request('GET', '/colleagues');
 export const createAgent = (spec) => request('POST', '/agents', spec);
 export const updateAgent = (id, patch) => request('PATCH', `/agents/${enc(id)}`, patch);
 

@@ -62,6 +62,8 @@ enum Command {
     End(AccountId, AgentId, InteractionId, Reply<()>),
     /// The agent sends the interaction to another queue (a blind transfer).
     Transfer(AccountId, AgentId, InteractionId, QueueId, Reply<()>),
+    /// The agent sends the interaction to a named colleague (a blind transfer).
+    TransferTo(AccountId, AgentId, InteractionId, AgentId, Reply<()>),
     /// The customer left: abandoned if still waiting, ended if an agent had it (unless
     /// `only_waiting`: then an interaction an agent has is left alone).
     Leave(AccountId, InteractionId, bool, Reply<()>),
@@ -173,6 +175,17 @@ impl Dispatcher {
     ) -> Result<(), DispatchError> {
         ask!(self, Transfer, account, agent, id, queue)
     }
+    /// A blind transfer to a named, Available colleague; if they do not take it, anyone may.
+    pub async fn transfer_to(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        interaction: InteractionId,
+        to: AgentId,
+    ) -> Result<(), DispatchError> {
+        ask!(self, TransferTo, account, agent, interaction, to)
+    }
+
     pub async fn leave(&self, account: AccountId, id: InteractionId) -> Result<(), DispatchError> {
         ask!(self, Leave, account, id, false)
     }
@@ -419,6 +432,15 @@ impl Task {
                 let result = match self.holder(interaction) {
                     Some(holder) if holder == agent => {
                         self.transfer(account, agent, interaction, queue).await
+                    }
+                    _ => Err(DispatchError::NotYours),
+                };
+                let _ = reply.send(result);
+            }
+            Command::TransferTo(account, agent, interaction, to, reply) => {
+                let result = match self.holder(interaction) {
+                    Some(holder) if holder == agent => {
+                        self.transfer_to(account, agent, interaction, to).await
                     }
                     _ => Err(DispatchError::NotYours),
                 };
@@ -786,6 +808,38 @@ impl Task {
             .to_connector(i.channel, ConnectorFrame::Transferred { interaction });
         self.bus.to_agent(agent, AgentFrame::Updated { interaction: i });
         self.route(account, Input::Transfer { interaction, queue }).await
+    }
+
+    /// The router decides first (the colleague must be Available), then the transfer is logged,
+    /// then the offer to them goes out.
+    async fn transfer_to(
+        &mut self,
+        account: AccountId,
+        agent: AgentId,
+        interaction: InteractionId,
+        to: AgentId,
+    ) -> Result<(), DispatchError> {
+        let decisions = self.decide(account, Input::TransferTo { interaction, to })?;
+        let details = TransitionDetails {
+            data: json!({"agent_id": agent, "to_agent": to}),
+            ..Default::default()
+        };
+        let i = self
+            .store
+            .transition(
+                account,
+                interaction,
+                InteractionEvent::Transferred,
+                details,
+                now_millis(),
+            )
+            .await?;
+        self.unassign(interaction);
+        self.bus
+            .to_connector(i.channel, ConnectorFrame::Transferred { interaction });
+        self.bus.to_agent(agent, AgentFrame::Updated { interaction: i });
+        self.carry_out_all(account, decisions).await;
+        Ok(())
     }
 
     async fn leave(

@@ -664,6 +664,49 @@ async fn an_agent_transfers_a_chat_to_another_queue_and_it_keeps_its_place() {
 }
 
 #[tokio::test]
+async fn an_agent_transfers_a_chat_to_a_named_colleague() {
+    let (hub, _dir) = hub().await;
+    let (mut bob, _widget, interaction) = accepted_chat(
+        &hub,
+        "bob@plugboard.example",
+        "Kim",
+        "kim@example.com",
+        "Invoice question",
+    )
+    .await;
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let alice_id = hub.named(&admin, "/agents", "Alice Wong").await.unwrap()["id"].clone();
+    // Alice (Sales) is not Available yet: she is not listed, and a transfer to her is refused.
+    let (_, listed) = hub
+        .call("GET", "/colleagues", Some(&bob_token), None)
+        .await
+        .unwrap();
+    assert!(!listed.to_string().contains("Alice Wong"), "{listed}");
+    let to_alice =
+        json!({"type": "interaction.transfer", "interaction_id": interaction, "agent_id": alice_id});
+    bob.send(to_alice.clone()).await.unwrap();
+    assert_eq!(bob.expect("error").await.unwrap()["code"], "invalid_state");
+
+    // Once she is, Bob picks her by name: she is offered the Support chat though she is Sales.
+    let mut alice = hub.agent("alice@plugboard.example").await.unwrap();
+    available(&mut alice).await;
+    let (_, listed) = hub
+        .call("GET", "/colleagues", Some(&bob_token), None)
+        .await
+        .unwrap();
+    assert!(listed.to_string().contains("Alice Wong"), "{listed}");
+    bob.send(to_alice).await.unwrap();
+    assert_eq!(
+        bob.expect("interaction.updated").await.unwrap()["interaction"]["state"],
+        "queued"
+    );
+    let offer = alice.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    assert_eq!(offer["preview"][0]["body"], "Invoice question");
+}
+
+#[tokio::test]
 async fn an_admin_gives_an_agent_a_sip_phone_and_only_its_digests_are_kept() {
     let (hub, _dir) = hub().await;
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();

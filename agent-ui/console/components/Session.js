@@ -85,7 +85,13 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     },
     typing: (id, typing) => send({ type: 'typing', interaction_id: id, typing }),
     end: (id) => send({ type: 'interaction.end', interaction_id: id }),
-    transfer: (id, queueId) => send({ type: 'interaction.transfer', interaction_id: id, queue_id: queueId }),
+    // `target` is "queue:<id>" or "agent:<id>".
+    transfer: (id, target) => {
+      const [kind, targetId] = target.split(':');
+      send(kind === 'agent'
+        ? { type: 'interaction.transfer', interaction_id: id, agent_id: targetId }
+        : { type: 'interaction.transfer', interaction_id: id, queue_id: targetId });
+    },
     hold: (id, on) => send({ type: 'call.hold', interaction_id: id, on }),
     dial: (customerId) => send({ type: 'call.dial', customer_id: customerId }),
     wrapUp: (id, disposition, note) => send(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),

@@ -74,6 +74,8 @@ export default {
   'chat.you': 'You',
   'chat.customer_typing': '{name} is typing…',
   'chat.transfer_to': 'Transfer to…',
+  'chat.transfer_queues': 'Queues',
+  'chat.transfer_people': 'Available colleagues',
   'chat.transfer': 'Transfer',
   'chat.customer_away': '{name} has closed the chat window; they see your replies when they come back.',
   'chat.typing_short': 'typing…',

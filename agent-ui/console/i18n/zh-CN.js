@@ -74,6 +74,8 @@ export default {
   'chat.you': '我',
   'chat.customer_typing': '{name} 正在输入…',
   'chat.transfer_to': '转接到…',
+  'chat.transfer_queues': '队列',
+  'chat.transfer_people': '空闲的同事',
   'chat.transfer': '转接',
   'chat.customer_away': '{name} 已关闭聊天窗口；回来后会看到您的回复。',
   'chat.typing_short': '正在输入…',

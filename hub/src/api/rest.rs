@@ -55,6 +55,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update_queue))
         .routes(routes!(queue_stats))
         .routes(routes!(list_agents, create_agent))
+        .routes(routes!(colleagues))
         .routes(routes!(update_agent))
         .routes(routes!(list_dispositions, create_disposition))
         .routes(routes!(delete_disposition))
@@ -259,6 +260,21 @@ async fn queue_stats(
 }
 
 // --- agents ---
+
+/// The colleagues an agent may transfer to by name: every other agent who is Available now.
+#[utoipa::path(get, path = "/colleagues", responses((status = 200, body = [AgentLive])))]
+async fn colleagues(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+) -> Result<ApiJson<Vec<AgentLive>>, ApiError> {
+    let (_, agents) = state.dispatcher.live(me.account_id).await?;
+    Ok(ApiJson(
+        agents
+            .into_iter()
+            .filter(|a| a.id != me.id && a.state == "available")
+            .collect(),
+    ))
+}
 
 /// Every console user of the account.
 #[utoipa::path(get, path = "/agents", responses((status = 200, body = [Agent])))]

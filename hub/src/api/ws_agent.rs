@@ -6,7 +6,9 @@ use super::ws::{self, Incoming, Sink};
 use super::{ApiError, AppState};
 use crate::bus::frames::{AgentProfile, Held, StateView};
 use crate::bus::{AgentFrame, ChatFrame, ConnectorFrame};
-use crate::domain::{Agent, AgentState, Channel, CustomerId, InteractionId, QueueId, Sender, now_millis};
+use crate::domain::{
+    Agent, AgentId, AgentState, Channel, CustomerId, InteractionId, QueueId, Sender, now_millis,
+};
 use crate::profile;
 use crate::store::NewMessage;
 use axum::extract::State;
@@ -47,10 +49,12 @@ enum ClientFrame {
     Hold { interaction_id: InteractionId, on: bool },
     #[serde(rename = "call.dial")]
     Dial { customer_id: CustomerId },
+    /// To a queue (`queue_id`) or to a named colleague (`agent_id`).
     #[serde(rename = "interaction.transfer")]
     Transfer {
         interaction_id: InteractionId,
-        queue_id: QueueId,
+        queue_id: Option<QueueId>,
+        agent_id: Option<AgentId>,
     },
     #[serde(rename = "wrap_up")]
     WrapUp {
@@ -294,11 +298,24 @@ async fn handle(
         ClientFrame::Transfer {
             interaction_id,
             queue_id,
-        } => {
-            dispatcher
-                .transfer(account, agent.id, interaction_id, queue_id)
-                .await?
-        }
+            agent_id,
+        } => match (queue_id, agent_id) {
+            (Some(queue), None) => {
+                dispatcher
+                    .transfer(account, agent.id, interaction_id, queue)
+                    .await?
+            }
+            (None, Some(to)) => {
+                dispatcher
+                    .transfer_to(account, agent.id, interaction_id, to)
+                    .await?
+            }
+            _ => {
+                return Err(ApiError::BadRequest(
+                    "transfer to a queue_id or to an agent_id".into(),
+                ));
+            }
+        },
         ClientFrame::WrapUp {
             interaction_id,
             disposition,

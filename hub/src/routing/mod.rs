@@ -85,6 +85,13 @@ pub enum Input {
         interaction: InteractionId,
         queue: QueueId,
     },
+    /// A blind transfer to a named agent: like `Transfer` into the same queue, but only `to` is
+    /// offered it (whatever their skills). If `to` declines or misses it, it waits for anyone.
+    /// `to` must be Available now.
+    TransferTo {
+        interaction: InteractionId,
+        to: AgentId,
+    },
     /// After a restart: an interaction an agent already holds. It counts against the agent's
     /// capacity even past the limit (the agent has it, whatever the limit says).
     Restore {
@@ -169,6 +176,8 @@ pub enum RouterError {
     AlreadyEnded(InteractionId),
     #[error("invalid rules for queue {queue}: {reason}")]
     InvalidRules { queue: QueueId, reason: &'static str },
+    #[error("agent {0} is not available")]
+    NotAvailable(AgentId),
 }
 
 /// What a supervisor's wallboard shows for a queue.
@@ -211,6 +220,8 @@ struct Interaction {
     overflow_at: Option<Millis>,
     /// Agents who declined it (or transferred it away); cleared when it overflows.
     declined: BTreeSet<AgentId>,
+    /// Transferred to this agent by name: only they are offered it, until they decline or miss it.
+    reserved: Option<AgentId>,
     stage: Stage,
 }
 
@@ -287,6 +298,9 @@ pub struct Router {
     fresh_interactions: Vec<InteractionId>,
     /// Agents who may have gained room or eligibility during this input.
     fresh_agents: BTreeSet<AgentId>,
+    /// Contacts transferred to a named agent (some may have been taken or released since): the
+    /// few `best_waiting_for` must look at beyond the agent's own queues.
+    reserved: BTreeSet<InteractionId>,
 }
 
 impl Router {
@@ -528,9 +542,34 @@ impl Router {
                 self.free_slot(agent, channel, now);
                 let inter = self.interactions.get_mut(&id).expect("checked");
                 inter.declined = BTreeSet::from([agent]);
+                inter.reserved = None;
                 inter.stage = Stage::Waiting;
                 self.enter_queue(id, queue, now);
                 self.put_waiting(id);
+            }
+            Input::TransferTo { interaction: id, to } => {
+                let agent = match self.interaction(id)?.stage {
+                    Stage::Active { agent } => agent,
+                    Stage::WrappingUp { .. } => return Err(RouterError::AlreadyEnded(id)),
+                    Stage::Waiting | Stage::Offered { .. } => return Err(RouterError::NotAssigned(id)),
+                };
+                let channel = self.interactions[&id].channel;
+                let open =
+                    self.agents.get(&to).ok_or(RouterError::UnknownAgent(to))?.state == AgentState::Available;
+                if !open || to == agent || !self.agents[&to].has_room(channel) {
+                    return Err(RouterError::NotAvailable(to));
+                }
+                let queue = self.interactions[&id].queue;
+                self.free_slot(agent, channel, now);
+                let inter = self.interactions.get_mut(&id).expect("checked");
+                inter.declined = BTreeSet::from([agent]);
+                inter.reserved = Some(to);
+                self.reserved.insert(id);
+                let inter = self.interactions.get_mut(&id).expect("checked");
+                inter.stage = Stage::Waiting;
+                self.enter_queue(id, queue, now);
+                self.put_waiting(id);
+                self.fresh_agents.insert(to);
             }
             Input::Restore {
                 interaction: id,
@@ -638,7 +677,9 @@ impl Router {
             from,
             to,
         });
-        self.interactions.get_mut(&id).expect("present").declined.clear();
+        let inter = self.interactions.get_mut(&id).expect("present");
+        inter.declined.clear();
+        inter.reserved = None;
         self.enter_queue(id, to, now);
         self.put_waiting(id);
     }
@@ -683,7 +724,10 @@ impl Router {
             return None;
         };
         self.unschedule_stage(id);
-        self.interactions.get_mut(&id).expect("present").stage = Stage::Waiting;
+        let inter = self.interactions.get_mut(&id).expect("present");
+        inter.stage = Stage::Waiting;
+        // A transfer to a named agent who did not take it goes to everyone else.
+        inter.reserved = None;
         let channel = self.interactions[&id].channel;
         if let Some(a) = self.agents.get_mut(&agent) {
             a.offers.remove(&id);
@@ -819,18 +863,25 @@ impl Router {
         let (Some(agent), Some(inter)) = (self.agents.get(&a), self.interactions.get(&id)) else {
             return false;
         };
+        let eligible = match inter.reserved {
+            Some(r) => r == a,
+            None => self
+                .live_rules(inter.queue)
+                .is_some_and(|r| has_skills(&agent.skills, &r.required_skills)),
+        };
         inter.stage == Stage::Waiting
             && agent.state == AgentState::Available
             && agent.has_room(inter.channel)
             && !inter.declined.contains(&a)
-            && self
-                .live_rules(inter.queue)
-                .is_some_and(|r| has_skills(&agent.skills, &r.required_skills))
+            && eligible
     }
 
     /// The longest-idle eligible agent: fewest held interactions, then earliest idle_since, then id.
     fn best_agent_for(&self, id: InteractionId) -> Option<AgentId> {
         let inter = self.interactions.get(&id)?;
+        if let Some(r) = inter.reserved {
+            return (self.open.contains(&r) && self.can_take(r, id)).then_some(r);
+        }
         let rules = self.live_rules(inter.queue)?;
         self.open
             .iter()
@@ -862,13 +913,27 @@ impl Router {
                 let first = sets[slot(channel)]
                     .iter()
                     .take_while(|k| best.is_none_or(|b| **k < b))
-                    .find(|k| !self.interactions[&k.id].declined.contains(&a));
+                    .find(|k| {
+                        let inter = &self.interactions[&k.id];
+                        !inter.declined.contains(&a) && inter.reserved.is_none_or(|r| r == a)
+                    });
                 if let Some(k) = first {
                     best = Some(*k);
                 }
             }
         }
-        best
+        // Contacts transferred to this agent by name, in queues they may not be skilled for.
+        let reserved = self
+            .reserved
+            .iter()
+            .filter_map(|id| self.interactions.get(id).map(|i| (id, i)))
+            .filter(|(id, i)| i.reserved == Some(a) && self.can_take(a, **id))
+            .map(|(_, i)| i.key)
+            .min();
+        match (best, reserved) {
+            (Some(b), Some(r)) => Some(b.min(r)),
+            (b, r) => b.or(r),
+        }
     }
 
     /// Offers waiting contacts until no waiting contact has an eligible agent, best contact first.
@@ -880,6 +945,9 @@ impl Router {
     /// Offering only ever removes possibilities, so a fresh contact or agent found with nothing to
     /// do can be dropped for the rest of the pass.
     fn dispatch(&mut self, now: Millis, out: &mut Vec<Decision>) {
+        let interactions = &self.interactions;
+        self.reserved
+            .retain(|id| interactions.get(id).is_some_and(|i| i.reserved.is_some()));
         let mut fresh: Vec<WaitKey> = std::mem::take(&mut self.fresh_interactions)
             .into_iter()
             .filter_map(|id| self.interactions.get(&id))
@@ -968,6 +1036,7 @@ fn new_interaction(queue: QueueId, channel: Channel, key: WaitKey, stage: Stage)
         entered_queue_at: key.arrived_at,
         overflow_at: None,
         declined: BTreeSet::new(),
+        reserved: None,
         stage,
     }
 }

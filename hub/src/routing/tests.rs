@@ -640,6 +640,45 @@ fn transfer_requeues_with_arrival_time_and_frees_the_slot() {
 }
 
 #[test]
+fn transfer_to_a_named_agent_offers_it_to_them_only_then_to_anyone() {
+    let e = OFFER_TIMEOUT;
+    let to = |n, agent| Input::TransferTo {
+        interaction: i(n),
+        to: a(agent),
+    };
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, skilled_queue(2, &[("sales", 1)]), Ok(vec![])),
+        (0, skilled_agent(1, &[("sales", 1)], cap(1, 1)), Ok(vec![])),
+        // Agent 2 lacks the queue's skill, agent 3 has it; agent 3 has been idle longest.
+        (0, agent(2, cap(1, 1)), Ok(vec![])),
+        (0, skilled_agent(3, &[("sales", 1)], cap(1, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (100, call(1, 2, 100), Ok(vec![offer(1, 1, 2, 100 + e)])),
+        (200, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        // Agent 2 is not available yet: the transfer is refused and nothing changes.
+        (300, to(1, 2), Err(RouterError::NotAvailable(a(2)))),
+        (300, to(1, 1), Err(RouterError::NotAvailable(a(1)))),
+        (310, available(3), Ok(vec![])),
+        (320, available(2), Ok(vec![])),
+        // Named: agent 2 gets it though agent 3 is skilled and idle longer.
+        (400, to(1, 2), Ok(vec![offer(1, 2, 2, 400 + e)])),
+        // Agent 2 declines: it goes to whoever may take it, never back to agent 1 who sent it.
+        (
+            500,
+            decline(1, 2),
+            Ok(vec![
+                revoked(1, 2, RevokeReason::Declined),
+                offer(1, 3, 2, 500 + e),
+            ]),
+        ),
+        (600, accept(1, 3), Ok(vec![assigned(1, 3)])),
+        (700, to(1, 9), Err(RouterError::UnknownAgent(a(9)))),
+        (700, to(9, 2), Err(RouterError::UnknownInteraction(i(9)))),
+    ]);
+}
+
+#[test]
 fn restored_interactions_count_against_capacity() {
     let e = OFFER_TIMEOUT;
     let restore = |n, agent, channel, wrapping_up| Input::Restore {
