@@ -1,19 +1,31 @@
-//! The router's shell: one task owns the routers (one per account), feeds them inputs and the
-//! clock, commits every decision to the store and only then publishes it on the bus. Every change
-//! of an interaction's state goes through this task, so they are serialised and never race.
+//! The router's shell, and the one way every change of an interaction's state is made. One rule:
+//! the router decides, the writes its decision needs are committed, and only then is anyone told
+//! (consoles, widgets, connectors, the caller of the API). Three tasks in a pipeline:
+//!
+//! - the **router task** owns the routers (one per account) and a mirror of every live
+//!   interaction; it feeds inputs and the clock to the router and stages, per input, the writes
+//!   and the effects that follow from its decisions;
+//! - the **committer** commits everything staged since its last commit in one transaction (group
+//!   commit: one fsync for all the calls and chats that moved meanwhile);
+//! - the **publisher** carries out the effects of committed work in order (screen pops read from
+//!   the store, frames on the bus) and answers the callers.
+//!
+//! A commit that fails fails everything staged after it, and the routers are rebuilt from the
+//! store: nobody was told of the decisions that were lost, so nothing shown disagrees with what
+//! is on disk.
 
 use crate::bus::frames::{Held, Offer, StateView};
 use crate::bus::{AgentFrame, Bus, ChatFrame, ConnectorFrame};
 use crate::domain::{
-    AccountId, Agent, AgentId, AgentState, Interaction, InteractionEvent, InteractionId, InteractionState,
-    Millis, Queue, QueueId, now_millis,
+    AccountId, Agent, AgentId, AgentState, Channel, Interaction, InteractionEvent, InteractionId,
+    InteractionState, Millis, Queue, QueueId, now_millis,
 };
 use crate::profile;
 use crate::routing::{Decision, Input, QueueRules, QueueStats, RevokeReason, Router, RouterError};
-use crate::store::{DynStore, StoreError, TransitionDetails};
+use crate::store::{DynStore, StoreError, TransitionDetails, Write, apply_transition};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +36,8 @@ pub enum DispatchError {
     Store(#[from] StoreError),
     #[error("this interaction is not yours")]
     NotYours,
+    #[error("only a call can be put on hold")]
+    NotACall,
     #[error("the dispatcher has stopped")]
     Stopped,
 }
@@ -53,6 +67,13 @@ pub struct AgentLive {
     pub held: usize,
 }
 
+/// A line for the interaction's event log that changes no state (`call.ended`, `call.held`...).
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    pub kind: &'static str,
+    pub data: serde_json::Value,
+}
+
 enum Command {
     Arrive(AccountId, Interaction, Reply<()>),
     Accept(AccountId, AgentId, InteractionId, Reply<()>),
@@ -64,17 +85,13 @@ enum Command {
     Transfer(AccountId, AgentId, InteractionId, QueueId, Reply<()>),
     /// The agent sends the interaction to a named colleague (a blind transfer).
     TransferTo(AccountId, AgentId, InteractionId, AgentId, Reply<()>),
-    /// The customer left: abandoned if still waiting, ended if an agent had it (unless
-    /// `only_waiting`: then an interaction an agent has is left alone).
-    Leave(AccountId, InteractionId, bool, Reply<()>),
-    WrapUp(
-        AccountId,
-        AgentId,
-        InteractionId,
-        String,
-        Option<String>,
-        Reply<Interaction>,
-    ),
+    /// The customer left: abandoned if still waiting, ended if an agent had it.
+    Leave(AccountId, InteractionId, Leaving, Reply<()>),
+    WrapUp(AccountId, AgentId, InteractionId, WrapUp, Reply<Interaction>),
+    /// A call the agent holds goes on hold (`true`) or comes off it.
+    Hold(AccountId, AgentId, InteractionId, bool, Reply<()>),
+    /// A fact for the event log, committed in order with the transitions around it.
+    Log(AccountId, InteractionId, LogLine, Reply<()>),
     UpsertQueue(AccountId, Queue),
     UpsertAgent(AccountId, Agent),
     AgentView(AgentId, Reply<(AgentState, Vec<Offer>)>),
@@ -82,19 +99,39 @@ enum Command {
     CanServe(AccountId, QueueId, Reply<bool>),
     Positions(AccountId, Reply<HashMap<InteractionId, usize>>),
     /// The agent started this interaction (click-to-call): theirs at once.
-    Dialled(AccountId, AgentId, InteractionId, Reply<()>),
+    Dialled(AccountId, AgentId, Interaction, Reply<()>),
+}
+
+struct Leaving {
+    /// Leave an interaction an agent has alone; only a waiting one is abandoned.
+    only_waiting: bool,
+    /// Committed with the leaving (a call's `call.ended` with its talk time).
+    log: Option<LogLine>,
+}
+
+struct WrapUp {
+    disposition: String,
+    note: Option<String>,
 }
 
 /// The handle the API and connectors use; cheap to clone.
 #[derive(Clone)]
 pub struct Dispatcher {
     tx: mpsc::Sender<Command>,
-    /// Who holds each active interaction. Only the dispatcher task writes it; message handlers
-    /// read it to route a message without a store round trip.
-    assignments: Arc<RwLock<HashMap<InteractionId, AgentId>>>,
-    /// Who is being offered each ringing interaction, likewise: what the customer writes while
-    /// it rings reaches that console's preview.
-    ringing: Arc<RwLock<HashMap<InteractionId, AgentId>>>,
+    /// What has been published: who holds each active interaction, and who is being offered each
+    /// ringing one. Only the publisher writes them; message handlers read them to route a
+    /// message without a store round trip.
+    published: Arc<Published>,
+}
+
+#[derive(Default)]
+struct Published {
+    assignments: RwLock<HashMap<InteractionId, AgentId>>,
+    ringing: RwLock<HashMap<InteractionId, AgentId>>,
+    /// Each agent's presence as their consoles were last told it: a rebuild starts from it.
+    presence: Mutex<HashMap<AgentId, AgentState>>,
+    /// Set while every pipeline task runs.
+    tasks_alive: std::sync::atomic::AtomicUsize,
 }
 
 macro_rules! ask {
@@ -105,30 +142,68 @@ macro_rules! ask {
     }};
 }
 
+/// Staged groups waiting for the committer; a full queue holds the router task back.
+const STAGED: usize = 4096;
+/// Committed groups waiting for the publisher.
+const COMMITTED: usize = 256;
+/// The most writes one transaction takes.
+const MAX_GROUP_WRITES: usize = 2048;
+const PIPELINE_TASKS: usize = 3;
+
 impl Dispatcher {
     /// Rebuilds the routers from the store (queues, agents, every waiting contact in its original
-    /// order, every held one) and starts the task.
+    /// order, every held one) and starts the pipeline.
     pub async fn start(store: DynStore, bus: Bus) -> Result<Dispatcher, StoreError> {
-        let assignments = Arc::new(RwLock::new(HashMap::new()));
-        let ringing = Arc::new(RwLock::new(HashMap::new()));
+        let published = Arc::new(Published::default());
+        let (staged_tx, staged_rx) = mpsc::channel(STAGED);
+        let (committed_tx, committed_rx) = mpsc::channel(COMMITTED);
+        let (rebuild_tx, rebuild_rx) = mpsc::unbounded_channel();
         let mut task = Task {
             store: store.clone(),
-            bus,
             routers: HashMap::new(),
             queues: HashMap::new(),
             agents: HashMap::new(),
-            offers: HashMap::new(),
-            assignments: assignments.clone(),
-            ringing: ringing.clone(),
+            live: HashMap::new(),
+            epoch: 0,
+            last_rebuild: None,
+            backoff: std::time::Duration::ZERO,
+            staged: staged_tx,
+            published: published.clone(),
         };
+        let committer = Committer {
+            store: store.clone(),
+            committed: committed_tx,
+            rebuild: rebuild_tx,
+            discard_through: None,
+        };
+        let publisher = Publisher {
+            store,
+            bus,
+            offers: HashMap::new(),
+            published: published.clone(),
+        };
+        let alive = |published: &Arc<Published>| {
+            published
+                .tasks_alive
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            TaskAlive(published.clone())
+        };
+        let (a, b, c) = (alive(&published), alive(&published), alive(&published));
+        tokio::spawn(async move {
+            let _alive = b;
+            committer.run(staged_rx).await
+        });
+        tokio::spawn(async move {
+            let _alive = c;
+            publisher.run(committed_rx).await
+        });
         task.restore().await?;
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(task.run(rx));
-        Ok(Dispatcher {
-            tx,
-            assignments,
-            ringing,
-        })
+        tokio::spawn(async move {
+            let _alive = a;
+            task.run(rx, rebuild_rx).await
+        });
+        Ok(Dispatcher { tx, published })
     }
 
     pub async fn arrive(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
@@ -186,8 +261,18 @@ impl Dispatcher {
         ask!(self, TransferTo, account, agent, interaction, to)
     }
 
-    pub async fn leave(&self, account: AccountId, id: InteractionId) -> Result<(), DispatchError> {
-        ask!(self, Leave, account, id, false)
+    /// The customer left (closed the chat, hung up), with an optional log line committed with it.
+    pub async fn leave(
+        &self,
+        account: AccountId,
+        id: InteractionId,
+        log: Option<LogLine>,
+    ) -> Result<(), DispatchError> {
+        let leaving = Leaving {
+            only_waiting: false,
+            log,
+        };
+        ask!(self, Leave, account, id, leaving)
     }
     /// Abandons the interaction if it is still waiting for an agent; otherwise changes nothing.
     pub async fn abandon_if_waiting(
@@ -195,7 +280,11 @@ impl Dispatcher {
         account: AccountId,
         id: InteractionId,
     ) -> Result<(), DispatchError> {
-        ask!(self, Leave, account, id, true)
+        let leaving = Leaving {
+            only_waiting: true,
+            log: None,
+        };
+        ask!(self, Leave, account, id, leaving)
     }
     pub async fn wrap_up(
         &self,
@@ -205,7 +294,22 @@ impl Dispatcher {
         disposition: String,
         note: Option<String>,
     ) -> Result<Interaction, DispatchError> {
-        ask!(self, WrapUp, account, agent, id, disposition, note)
+        let wrap = WrapUp { disposition, note };
+        ask!(self, WrapUp, account, agent, id, wrap)
+    }
+    /// Puts a call the agent holds on hold (the caller hears music) or takes it off.
+    pub async fn hold(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        id: InteractionId,
+        on: bool,
+    ) -> Result<(), DispatchError> {
+        ask!(self, Hold, account, agent, id, on)
+    }
+    /// Appends a fact to the interaction's log, in order with its transitions.
+    pub async fn log(&self, account: AccountId, id: InteractionId, line: LogLine) -> Result<(), DispatchError> {
+        ask!(self, Log, account, id, line)
     }
     pub async fn upsert_queue(&self, account: AccountId, queue: Queue) {
         let _ = self.tx.send(Command::UpsertQueue(account, queue)).await;
@@ -213,20 +317,19 @@ impl Dispatcher {
     pub async fn upsert_agent(&self, account: AccountId, agent: Agent) {
         let _ = self.tx.send(Command::UpsertAgent(account, agent)).await;
     }
-    /// The agent's presence and pending offers, for a console's snapshot.
+    /// The agent's presence and pending offers, as published, for a console's snapshot.
     pub async fn agent_view(&self, agent: AgentId) -> Result<(AgentState, Vec<Offer>), DispatchError> {
         ask!(self, AgentView, agent)
     }
     pub async fn live(&self, account: AccountId) -> Result<(Vec<QueueLive>, Vec<AgentLive>), DispatchError> {
         ask!(self, Live, account)
     }
-    /// Whether some agent is available with the queue's skills right now.
     /// An interaction the agent started (a click-to-call): assigned to them without an offer.
     pub async fn dialled(
         &self,
         account: AccountId,
         agent: AgentId,
-        interaction: InteractionId,
+        interaction: Interaction,
     ) -> Result<(), DispatchError> {
         ask!(self, Dialled, account, agent, interaction)
     }
@@ -239,33 +342,108 @@ impl Dispatcher {
         ask!(self, Positions, account)
     }
 
+    /// Whether some agent is available with the queue's skills right now.
     pub async fn can_serve(&self, account: AccountId, queue: QueueId) -> Result<bool, DispatchError> {
         ask!(self, CanServe, account, queue)
     }
     /// The agent holding an active interaction, if any.
     pub fn holder(&self, id: InteractionId) -> Option<AgentId> {
-        self.assignments
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .copied()
+        read_lock(&self.published.assignments).get(&id).copied()
     }
     /// The agent whose console shows the interaction: its holder, or the agent it rings for.
     pub fn watcher(&self, id: InteractionId) -> Option<AgentId> {
-        let ringing = || {
-            self.ringing
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&id)
-                .copied()
-        };
-        self.holder(id).or_else(ringing)
+        self.holder(id)
+            .or_else(|| read_lock(&self.published.ringing).get(&id).copied())
     }
-    /// Whether the dispatcher task is running (for `/readyz`).
+    /// Whether every task of the pipeline is running (for `/readyz`).
     pub fn is_running(&self) -> bool {
         !self.tx.is_closed()
+            && self
+                .published
+                .tasks_alive
+                .load(std::sync::atomic::Ordering::SeqCst)
+                == PIPELINE_TASKS
     }
 }
+
+/// Counts a pipeline task as alive until it ends, however it ends (a panic included).
+struct TaskAlive(Arc<Published>);
+
+impl Drop for TaskAlive {
+    fn drop(&mut self) {
+        self.0
+            .tasks_alive
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        tracing::error!("a dispatcher task stopped");
+    }
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+// --- staged work ---
+
+/// What is carried out once a staged group's writes are durable, in order. `write` is the index
+/// of the transition whose result (the interaction as it left it) the effect shows.
+enum Effect {
+    /// The screen pop (card, what the customer wrote) goes to the agent's consoles; the
+    /// connector rings.
+    Offer {
+        account: AccountId,
+        agent: AgentId,
+        expires_at: Millis,
+        write: usize,
+    },
+    Revoked {
+        interaction: InteractionId,
+        agent: AgentId,
+        channel: Channel,
+        reason: &'static str,
+    },
+    /// The agent has it now: the screen pop, and the widget hears who joined.
+    Assigned {
+        account: AccountId,
+        agent: AgentId,
+        write: usize,
+        joined: Option<String>,
+    },
+    /// Restored from the store: the agent holds it (their consoles load it themselves).
+    Holder(InteractionId, AgentId),
+    Unassigned(InteractionId),
+    Presence(AgentId, AgentState),
+    /// The agent's consoles get the interaction as the write left it.
+    Updated { agent: AgentId, write: usize },
+    Agent(AgentId, Box<AgentFrame>),
+    Connector(Channel, ConnectorFrame),
+    Chat(InteractionId, ChatFrame),
+}
+
+enum Answer {
+    Nobody,
+    Done(Reply<()>),
+    Interaction(Reply<Interaction>, usize),
+    View(AgentId, Reply<(AgentState, Vec<Offer>)>),
+}
+
+/// One input's writes and effects; committed and carried out as a unit.
+struct Staged {
+    epoch: u64,
+    writes: Vec<Write>,
+    effects: Vec<Effect>,
+    answer: Answer,
+}
+
+impl Staged {
+    fn effect(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+}
+
+// --- the router task ---
 
 struct AgentEntry {
     account: AccountId,
@@ -275,15 +453,19 @@ struct AgentEntry {
 
 struct Task {
     store: DynStore,
-    bus: Bus,
     routers: HashMap<AccountId, Router>,
     /// Every queue as last configured, for the live figures without a store read.
     queues: HashMap<QueueId, Queue>,
     agents: HashMap<AgentId, AgentEntry>,
-    /// Pending offers, for consoles that (re)connect while one is ringing.
-    offers: HashMap<InteractionId, (AgentId, Offer)>,
-    assignments: Arc<RwLock<HashMap<InteractionId, AgentId>>>,
-    ringing: Arc<RwLock<HashMap<InteractionId, AgentId>>>,
+    /// Every interaction not yet closed, as the staged writes leave it: what the router task
+    /// checks a request against without a store read.
+    live: HashMap<InteractionId, (AccountId, Interaction)>,
+    /// Bumped on every rebuild; the committer discards what older epochs staged after a failure.
+    epoch: u64,
+    last_rebuild: Option<tokio::time::Instant>,
+    backoff: std::time::Duration,
+    staged: mpsc::Sender<Staged>,
+    published: Arc<Published>,
 }
 
 fn rules(q: &Queue) -> QueueRules {
@@ -298,8 +480,14 @@ fn rules(q: &Queue) -> QueueRules {
 }
 
 impl Task {
+    /// Loads everything the routers hold from the store. At start every agent is Offline; on a
+    /// rebuild after a failed commit, agents keep the presence their consoles were last told.
     async fn restore(&mut self) -> Result<(), StoreError> {
         let now = now_millis();
+        self.routers.clear();
+        self.queues.clear();
+        self.agents.clear();
+        self.live.clear();
         let waiting = self.store.waiting_interactions().await?;
         let held = self.store.held_interactions().await?;
         let mut accounts: Vec<AccountId> = vec![AccountId::DEFAULT];
@@ -314,6 +502,7 @@ impl Task {
                 self.upsert_agent(account, agent);
             }
         }
+        let mut s = self.stage(Answer::Nobody);
         for (account, i) in held {
             let Some(agent) = i.agent_id else { continue };
             let input = Input::Restore {
@@ -327,35 +516,68 @@ impl Task {
                 tracing::warn!(interaction = %i.id, error = %e, "could not restore a held interaction");
             }
             if i.state == InteractionState::Active {
-                self.assign(i.id, agent);
+                s.effect(Effect::Holder(i.id, agent));
             }
+            self.live.insert(i.id, (account, i));
         }
         for (account, i) in waiting {
-            if i.state == InteractionState::Offered {
-                // The offer died with the previous process; it waits again in its place.
+            let id = i.id;
+            let (queue, channel, priority, arrived_at, offered_to) =
+                (i.queue_id, i.channel, i.priority, i.arrived_at, i.agent_id);
+            self.live.insert(id, (account, i));
+            if let Some(agent) = offered_to.filter(|_| self.live[&id].1.state == InteractionState::Offered) {
+                // The offer's decision is gone with the router that made it; it waits again in
+                // its place, and a console still showing it is told.
                 let details = TransitionDetails {
-                    data: json!({"reason": "restart"}),
+                    data: json!({"agent_id": agent, "reason": "restart"}),
                     ..Default::default()
                 };
-                self.store
-                    .transition(account, i.id, InteractionEvent::OfferTimedOut, details, now)
-                    .await?;
+                self.transition(account, id, InteractionEvent::OfferTimedOut, details, now, &mut s);
+                s.effect(Effect::Revoked {
+                    interaction: id,
+                    agent,
+                    channel,
+                    reason: "timed_out",
+                });
             }
             let input = Input::Arrive {
-                interaction: i.id,
-                queue: i.queue_id,
-                channel: i.channel,
-                priority: i.priority,
-                arrived_at: i.arrived_at,
+                interaction: id,
+                queue,
+                channel,
+                priority,
+                arrived_at,
             };
             if let Err(e) = self.router(account).handle(input, now) {
-                tracing::warn!(interaction = %i.id, error = %e, "could not requeue a waiting interaction");
+                tracing::warn!(interaction = %id, error = %e, "could not requeue a waiting interaction");
             }
         }
+        // Agents keep their published presence (empty at start: everyone is Offline).
+        let presence: Vec<(AgentId, AgentState)> = self
+            .published
+            .presence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(a, s)| (*a, s.clone()))
+            .collect();
+        for (agent, state) in presence {
+            let Some(account) = self.agents.get(&agent).map(|a| a.account) else {
+                continue;
+            };
+            let input = Input::SetState {
+                agent,
+                state: state.clone(),
+            };
+            if let Ok(decisions) = self.decide(account, input) {
+                self.presence(agent, state, &mut s);
+                self.stage_decisions(account, decisions, &mut s);
+            }
+        }
+        self.send(s).await;
         Ok(())
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>, mut rebuild: mpsc::UnboundedReceiver<u64>) {
         loop {
             let deadline = self.routers.values().filter_map(Router::next_deadline).min();
             let sleep = async {
@@ -368,6 +590,12 @@ impl Task {
                 }
             };
             tokio::select! {
+                biased;
+                failed = rebuild.recv() => match failed {
+                    Some(epoch) if epoch == self.epoch => self.rebuild().await,
+                    Some(_) => {}
+                    None => return,
+                },
                 command = rx.recv() => match command {
                     Some(command) => self.command(command).await,
                     None => return,
@@ -375,12 +603,51 @@ impl Task {
                 () = sleep => {
                     let accounts: Vec<AccountId> = self.routers.keys().copied().collect();
                     for account in accounts {
-                        if let Err(e) = self.route(account, Input::Tick).await {
-                            tracing::error!(error = %e, "router tick failed");
-                        }
+                        self.route(account, Input::Tick, Answer::Nobody).await;
                     }
                 }
             }
+        }
+    }
+
+    /// A commit failed: what the routers decided since is lost, so they start again from what
+    /// the store has.
+    async fn rebuild(&mut self) {
+        self.epoch += 1;
+        metrics::counter!("plugboard_router_rebuilds_total").increment(1);
+        // A store that keeps refusing (a full disk) is not hammered: each rebuild soon after the
+        // last waits twice as long, up to 5 s, before it starts again.
+        let now = tokio::time::Instant::now();
+        self.backoff = match self.last_rebuild {
+            Some(last) if now - last < std::time::Duration::from_secs(10) => {
+                (self.backoff * 2).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_secs(5))
+            }
+            _ => std::time::Duration::ZERO,
+        };
+        tokio::time::sleep(self.backoff).await;
+        self.last_rebuild = Some(tokio::time::Instant::now());
+        let mut wait = std::time::Duration::from_millis(50);
+        while let Err(e) = self.restore().await {
+            tracing::error!(error = %e, "rebuilding the routers from the store");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_secs(5));
+        }
+        tracing::warn!(epoch = self.epoch, "routers rebuilt from the store after a failed commit");
+    }
+
+    fn stage(&self, answer: Answer) -> Staged {
+        Staged {
+            epoch: self.epoch,
+            writes: Vec::new(),
+            effects: Vec::new(),
+            answer,
+        }
+    }
+
+    /// Hands staged work to the committer; waits while it is behind (back-pressure).
+    async fn send(&self, staged: Staged) {
+        if self.staged.send(staged).await.is_err() {
+            tracing::error!("the committer has stopped");
         }
     }
 
@@ -394,27 +661,41 @@ impl Task {
                     priority: i.priority,
                     arrived_at: i.arrived_at,
                 };
-                let _ = reply.send(self.route(account, input).await);
+                let id = i.id;
+                let known = self.live.insert(id, (account, i)).is_some();
+                if !known {
+                    metrics::gauge!("plugboard_live_interactions").set(self.live.len() as f64);
+                }
+                match self.decide(account, input) {
+                    Ok(decisions) => self.staged_decisions(account, decisions, Answer::Done(reply)).await,
+                    Err(e) => {
+                        if !known {
+                            self.live.remove(&id);
+                        }
+                        let _ = reply.send(Err(e));
+                    }
+                }
             }
             Command::Accept(account, agent, interaction, reply) => {
-                let _ = reply.send(self.route(account, Input::Accept { interaction, agent }).await);
+                self.route(account, Input::Accept { interaction, agent }, Answer::Done(reply))
+                    .await;
             }
             Command::Decline(account, agent, interaction, reply) => {
-                let _ = reply.send(self.route(account, Input::Decline { interaction, agent }).await);
+                self.route(account, Input::Decline { interaction, agent }, Answer::Done(reply))
+                    .await;
             }
             Command::SetState(account, agent, state, reply) => {
-                match self.decide(
-                    account,
-                    Input::SetState {
-                        agent,
-                        state: state.clone(),
-                    },
-                ) {
+                let input = Input::SetState {
+                    agent,
+                    state: state.clone(),
+                };
+                match self.decide(account, input) {
                     Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
                         // The console hears it is available before it hears of the offer that follows.
-                        self.agent_state_changed(agent, state);
-                        self.carry_out_all(account, decisions).await;
-                        let _ = reply.send(Ok(()));
+                        self.presence(agent, state, &mut s);
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
                     }
                     Err(e) => {
                         let _ = reply.send(Err(e));
@@ -422,65 +703,239 @@ impl Task {
                 }
             }
             Command::End(account, agent, interaction, reply) => {
-                let result = match self.holder(interaction) {
-                    Some(holder) if holder == agent => self.end(account, interaction).await,
-                    _ => Err(DispatchError::NotYours),
-                };
-                let _ = reply.send(result);
+                if !self.holds(agent, interaction) {
+                    let _ = reply.send(Err(DispatchError::NotYours));
+                    return;
+                }
+                let mut s = self.stage(Answer::Done(reply));
+                self.end(account, interaction, None, &mut s);
+                self.send(s).await;
             }
             Command::Transfer(account, agent, interaction, queue, reply) => {
-                let result = match self.holder(interaction) {
-                    Some(holder) if holder == agent => {
-                        self.transfer(account, agent, interaction, queue).await
-                    }
-                    _ => Err(DispatchError::NotYours),
+                let result = if !self.holds(agent, interaction) {
+                    Err(DispatchError::NotYours)
+                } else if self.queues.get(&queue).is_none_or(|q| q.account_id != account) {
+                    Err(StoreError::NotFound.into())
+                } else {
+                    Ok(())
                 };
-                let _ = reply.send(result);
+                if let Err(e) = result {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+                let mut s = self.stage(Answer::Done(reply));
+                let from = self.live.get(&interaction).map(|(_, i)| i.queue_id);
+                let details = TransitionDetails {
+                    queue_id: Some(queue),
+                    data: json!({"agent_id": agent, "from": from, "to": queue}),
+                    ..Default::default()
+                };
+                self.transferred(account, agent, interaction, details, &mut s);
+                match self.decide(account, Input::Transfer { interaction, queue }) {
+                    Ok(decisions) => self.stage_decisions(account, decisions, &mut s),
+                    Err(e) => tracing::error!(error = %e, "the router refused a transfer it was told of"),
+                }
+                self.send(s).await;
             }
             Command::TransferTo(account, agent, interaction, to, reply) => {
-                let result = match self.holder(interaction) {
-                    Some(holder) if holder == agent => {
-                        self.transfer_to(account, agent, interaction, to).await
+                if !self.holds(agent, interaction) {
+                    let _ = reply.send(Err(DispatchError::NotYours));
+                    return;
+                }
+                // The router decides first: the colleague must be Available.
+                match self.decide(account, Input::TransferTo { interaction, to }) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        let details = TransitionDetails {
+                            data: json!({"agent_id": agent, "to_agent": to}),
+                            ..Default::default()
+                        };
+                        self.transferred(account, agent, interaction, details, &mut s);
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
                     }
-                    _ => Err(DispatchError::NotYours),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Command::Leave(account, interaction, leaving, reply) => {
+                let state = match self.known(account, interaction).await {
+                    Ok(state) => state,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
                 };
-                let _ = reply.send(result);
+                let mut s = self.stage(Answer::Done(reply));
+                let now = now_millis();
+                match state {
+                    InteractionState::Queued | InteractionState::Offered => {
+                        let wait = self
+                            .live
+                            .get(&interaction)
+                            .map_or(0, |(_, i)| now - i.arrived_at);
+                        if let Some(line) = leaving.log {
+                            log(account, interaction, line, now, &mut s);
+                        }
+                        let details = TransitionDetails {
+                            data: json!({"wait_ms": wait}),
+                            ..Default::default()
+                        };
+                        self.transition(account, interaction, InteractionEvent::Abandoned, details, now, &mut s);
+                        match self.decide(account, Input::Abandon { interaction }) {
+                            Ok(decisions) => self.stage_decisions(account, decisions, &mut s),
+                            // A contact the router never held (a call out that never started).
+                            Err(DispatchError::Router(RouterError::UnknownInteraction(_))) => {}
+                            Err(e) => tracing::error!(error = %e, "the router refused an abandon"),
+                        }
+                        s.effect(Effect::Chat(interaction, ChatFrame::Ended));
+                    }
+                    InteractionState::Active if !leaving.only_waiting => {
+                        self.end(account, interaction, leaving.log, &mut s);
+                    }
+                    _ => {
+                        if let Some(line) = leaving.log {
+                            log(account, interaction, line, now, &mut s);
+                        }
+                    }
+                }
+                self.send(s).await;
             }
-            Command::Leave(account, interaction, only_waiting, reply) => {
-                let _ = reply.send(self.leave(account, interaction, only_waiting).await);
+            Command::WrapUp(account, agent, interaction, wrap, reply) => {
+                let current = match self.live.get(&interaction) {
+                    Some((a, i)) if *a == account => Some((i.agent_id, i.state)),
+                    _ => None,
+                };
+                let was_active = match current {
+                    Some((Some(holder), state)) if holder == agent => state == InteractionState::Active,
+                    Some(_) => {
+                        let _ = reply.send(Err(DispatchError::NotYours));
+                        return;
+                    }
+                    // Closed already (a second wrap-up) or not ours to know: the store says why.
+                    None => match self.store.interaction(account, interaction).await {
+                        Ok(i) if i.agent_id != Some(agent) => {
+                            let _ = reply.send(Err(DispatchError::NotYours));
+                            return;
+                        }
+                        Ok(i) => i.state == InteractionState::Active,
+                        Err(e) => {
+                            let _ = reply.send(Err(e.into()));
+                            return;
+                        }
+                    },
+                };
+                let mut s = self.stage(Answer::Nobody);
+                let details = TransitionDetails {
+                    disposition: Some(wrap.disposition.clone()),
+                    wrap_up_note: wrap.note,
+                    data: json!({"agent_id": agent, "disposition": wrap.disposition}),
+                    ..Default::default()
+                };
+                let w = self.transition(
+                    account,
+                    interaction,
+                    InteractionEvent::WrappedUp,
+                    details,
+                    now_millis(),
+                    &mut s,
+                );
+                s.answer = Answer::Interaction(reply, w);
+                s.effect(Effect::Unassigned(interaction));
+                // The router may already have released the slot when the wrap-up time ran out.
+                match self.decide(account, Input::WrapUpDone { interaction }) {
+                    Ok(decisions) => self.stage_decisions(account, decisions, &mut s),
+                    Err(DispatchError::Router(RouterError::UnknownInteraction(_))) => {}
+                    Err(e) => tracing::error!(error = %e, "the router refused a wrap-up"),
+                }
+                s.effect(Effect::Updated { agent, write: w });
+                if was_active {
+                    s.effect(Effect::Chat(interaction, ChatFrame::Ended));
+                }
+                self.send(s).await;
             }
-            Command::WrapUp(account, agent, interaction, disposition, note, reply) => {
-                let _ = reply.send(self.wrap_up(account, agent, interaction, disposition, note).await);
+            Command::Hold(account, agent, interaction, on, reply) => {
+                if !self.holds(agent, interaction) {
+                    let _ = reply.send(Err(DispatchError::NotYours));
+                    return;
+                }
+                if self.live[&interaction].1.channel != Channel::Voice {
+                    let _ = reply.send(Err(DispatchError::NotACall));
+                    return;
+                }
+                let mut s = self.stage(Answer::Done(reply));
+                let line = LogLine {
+                    kind: if on { "call.held" } else { "call.resumed" },
+                    data: json!({ "agent_id": agent }),
+                };
+                log(account, interaction, line, now_millis(), &mut s);
+                s.effect(Effect::Connector(Channel::Voice, ConnectorFrame::Hold { interaction, on }));
+                s.effect(Effect::Agent(
+                    agent,
+                    Box::new(AgentFrame::CallHold {
+                        interaction_id: interaction,
+                        on,
+                    }),
+                ));
+                self.send(s).await;
+            }
+            Command::Log(account, interaction, line, reply) => {
+                let mut s = self.stage(Answer::Done(reply));
+                log(account, interaction, line, now_millis(), &mut s);
+                self.send(s).await;
             }
             Command::UpsertQueue(account, queue) => {
                 self.upsert_queue(account, queue);
-                let _ = self.route(account, Input::Tick).await;
+                self.route(account, Input::Tick, Answer::Nobody).await;
             }
             Command::UpsertAgent(account, agent) => {
                 self.upsert_agent(account, agent);
-                let _ = self.route(account, Input::Tick).await;
+                self.route(account, Input::Tick, Answer::Nobody).await;
             }
             Command::AgentView(agent, reply) => {
-                let state = self
-                    .agents
-                    .get(&agent)
-                    .map_or(AgentState::Offline, |a| a.state.clone());
-                let offers = self
-                    .offers
-                    .values()
-                    .filter(|(a, _)| *a == agent)
-                    .map(|(_, offer)| offer.clone())
-                    .collect();
-                let _ = reply.send(Ok((state, offers)));
+                // Answered by the publisher, in order with what it has published.
+                self.send(self.stage(Answer::View(agent, reply))).await;
             }
             Command::Live(account, reply) => {
-                let _ = reply.send(self.live(account).await);
+                let _ = reply.send(Ok(self.live_figures(account)));
             }
             Command::CanServe(account, queue, reply) => {
                 let _ = reply.send(Ok(self.router(account).can_serve(queue)));
             }
-            Command::Dialled(account, agent, interaction, reply) => {
-                let _ = reply.send(self.dialled(account, agent, interaction).await);
+            Command::Dialled(account, agent, i, reply) => {
+                let input = Input::Restore {
+                    interaction: i.id,
+                    agent,
+                    queue: i.queue_id,
+                    channel: i.channel,
+                    wrapping_up: false,
+                };
+                let id = i.id;
+                self.live.insert(id, (account, i));
+                match self.decide(account, input) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        let details = TransitionDetails {
+                            agent_id: Some(agent),
+                            data: json!({"agent_id": agent}),
+                            ..Default::default()
+                        };
+                        let w = self.transition(account, id, InteractionEvent::Dialled, details, now_millis(), &mut s);
+                        s.effect(Effect::Assigned {
+                            account,
+                            agent,
+                            write: w,
+                            joined: None,
+                        });
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
+                        self.live.remove(&id);
+                        let _ = reply.send(Err(e));
+                    }
+                }
             }
             Command::Positions(account, reply) => {
                 let queues: Vec<QueueId> = self
@@ -499,38 +954,245 @@ impl Task {
         }
     }
 
+    /// The interaction's state as staged; one the dispatcher has not seen (a call out that never
+    /// started) is read from the store.
+    async fn known(&mut self, account: AccountId, id: InteractionId) -> Result<InteractionState, DispatchError> {
+        match self.live.get(&id) {
+            Some((a, i)) if *a == account => Ok(i.state),
+            Some(_) => Err(StoreError::NotFound.into()),
+            None => {
+                let i = self.store.interaction(account, id).await?;
+                let state = i.state;
+                if !matches!(state, InteractionState::Closed | InteractionState::Abandoned) {
+                    self.live.insert(id, (account, i));
+                }
+                Ok(state)
+            }
+        }
+    }
+
+    /// Whether the agent has the interaction active (as staged).
+    fn holds(&self, agent: AgentId, id: InteractionId) -> bool {
+        self.live
+            .get(&id)
+            .is_some_and(|(_, i)| i.state == InteractionState::Active && i.agent_id == Some(agent))
+    }
+
+    /// Stages a transition, applied at once to the mirror. One the state machine refuses is
+    /// staged all the same: the store refuses it too, and the rebuild that follows sets both
+    /// straight.
+    fn transition(
+        &mut self,
+        account: AccountId,
+        id: InteractionId,
+        event: InteractionEvent,
+        details: TransitionDetails,
+        at: Millis,
+        s: &mut Staged,
+    ) -> usize {
+        if let Some((_, i)) = self.live.get_mut(&id) {
+            match apply_transition(i, event, &details, at) {
+                Ok(()) if matches!(i.state, InteractionState::Closed | InteractionState::Abandoned) => {
+                    self.live.remove(&id);
+                    metrics::gauge!("plugboard_live_interactions").set(self.live.len() as f64);
+                }
+                Ok(()) => {}
+                Err(e) => tracing::error!(%id, error = %e, "the router and the store disagree"),
+            }
+        }
+        s.writes.push(Write::Transition {
+            account,
+            id,
+            event,
+            details,
+            at,
+        });
+        s.writes.len() - 1
+    }
+
+    /// The conversation is over; wrap-up follows.
+    fn end(&mut self, account: AccountId, interaction: InteractionId, line: Option<LogLine>, s: &mut Staged) {
+        let now = now_millis();
+        if let Some(line) = line {
+            log(account, interaction, line, now, s);
+        }
+        let (channel, agent) = self
+            .live
+            .get(&interaction)
+            .map_or((Channel::Chat, None), |(_, i)| (i.channel, i.agent_id));
+        let w = self.transition(
+            account,
+            interaction,
+            InteractionEvent::Ended,
+            TransitionDetails::default(),
+            now,
+            s,
+        );
+        s.effect(Effect::Unassigned(interaction));
+        match self.decide(account, Input::End { interaction }) {
+            Ok(decisions) => self.stage_decisions(account, decisions, s),
+            Err(e) => tracing::error!(error = %e, "the router refused an end"),
+        }
+        s.effect(Effect::Connector(channel, ConnectorFrame::Ended { interaction }));
+        if let Some(agent) = agent {
+            s.effect(Effect::Updated { agent, write: w });
+        }
+        s.effect(Effect::Chat(interaction, ChatFrame::Ended));
+    }
+
+    /// The agent let go of it: it waits again (in another queue, or for a named colleague).
+    fn transferred(
+        &mut self,
+        account: AccountId,
+        agent: AgentId,
+        interaction: InteractionId,
+        details: TransitionDetails,
+        s: &mut Staged,
+    ) {
+        let channel = self.live[&interaction].1.channel;
+        let w = self.transition(
+            account,
+            interaction,
+            InteractionEvent::Transferred,
+            details,
+            now_millis(),
+            s,
+        );
+        s.effect(Effect::Unassigned(interaction));
+        s.effect(Effect::Connector(channel, ConnectorFrame::Transferred { interaction }));
+        s.effect(Effect::Updated { agent, write: w });
+    }
+
+    fn presence(&mut self, agent: AgentId, state: AgentState, s: &mut Staged) {
+        if let Some(entry) = self.agents.get_mut(&agent) {
+            entry.state = state.clone();
+        }
+        s.effect(Effect::Presence(agent, state));
+    }
+
+    /// Feeds one input to the account's router and stages what it decides.
+    async fn route(&mut self, account: AccountId, input: Input, answer: Answer) {
+        match self.decide(account, input) {
+            Ok(decisions) => self.staged_decisions(account, decisions, answer).await,
+            Err(e) => match answer {
+                Answer::Done(reply) => {
+                    let _ = reply.send(Err(e));
+                }
+                _ => tracing::error!(error = %e, "routing"),
+            },
+        }
+    }
+
+    async fn staged_decisions(&mut self, account: AccountId, decisions: Vec<Decision>, answer: Answer) {
+        if decisions.is_empty() && matches!(answer, Answer::Nobody) {
+            return;
+        }
+        let mut s = self.stage(answer);
+        self.stage_decisions(account, decisions, &mut s);
+        self.send(s).await;
+    }
+
+    fn decide(&mut self, account: AccountId, input: Input) -> Result<Vec<Decision>, DispatchError> {
+        tracing::debug!(?input, "routing");
+        Ok(self.router(account).handle(input, now_millis())?)
+    }
+
+    fn stage_decisions(&mut self, account: AccountId, decisions: Vec<Decision>, s: &mut Staged) {
+        let now = now_millis();
+        for decision in decisions {
+            tracing::debug!(?decision, "staging");
+            match decision {
+                Decision::Offer {
+                    interaction,
+                    agent,
+                    queue: _,
+                    expires_at,
+                } => {
+                    let details = TransitionDetails {
+                        agent_id: Some(agent),
+                        data: json!({"agent_id": agent, "expires_at": expires_at}),
+                        ..Default::default()
+                    };
+                    let write = self.transition(account, interaction, InteractionEvent::Offered, details, now, s);
+                    s.effect(Effect::Offer {
+                        account,
+                        agent,
+                        expires_at,
+                        write,
+                    });
+                }
+                Decision::OfferRevoked {
+                    interaction,
+                    agent,
+                    reason,
+                } => {
+                    let channel = self
+                        .live
+                        .get(&interaction)
+                        .map_or(Channel::Chat, |(_, i)| i.channel);
+                    let (event, why) = match reason {
+                        RevokeReason::Declined => (Some(InteractionEvent::Declined), "declined"),
+                        RevokeReason::TimedOut => (Some(InteractionEvent::OfferTimedOut), "timed_out"),
+                        RevokeReason::AgentUnavailable => (Some(InteractionEvent::Declined), "agent_unavailable"),
+                        // The abandon itself is staged by `leave`.
+                        RevokeReason::Abandoned => (None, "abandoned"),
+                        // The `Overflowed` decision that follows moves it back to waiting.
+                        RevokeReason::Overflowed => (None, "overflowed"),
+                    };
+                    if let Some(event) = event {
+                        let details = TransitionDetails {
+                            data: json!({"agent_id": agent, "reason": why}),
+                            ..Default::default()
+                        };
+                        self.transition(account, interaction, event, details, now, s);
+                    }
+                    s.effect(Effect::Revoked {
+                        interaction,
+                        agent,
+                        channel,
+                        reason: why,
+                    });
+                }
+                Decision::Assigned { interaction, agent } => {
+                    let details = TransitionDetails {
+                        agent_id: Some(agent),
+                        data: json!({"agent_id": agent}),
+                        ..Default::default()
+                    };
+                    let write = self.transition(account, interaction, InteractionEvent::Accepted, details, now, s);
+                    let joined = Some(
+                        self.agents
+                            .get(&agent)
+                            .map(|a| a.name.clone())
+                            .unwrap_or_default(),
+                    );
+                    s.effect(Effect::Assigned {
+                        account,
+                        agent,
+                        write,
+                        joined,
+                    });
+                }
+                Decision::AgentStateChanged { agent, state } => self.presence(agent, state, s),
+                Decision::Overflowed {
+                    interaction,
+                    from,
+                    to,
+                } => {
+                    let details = TransitionDetails {
+                        queue_id: Some(to),
+                        data: json!({"from": from, "to": to}),
+                        ..Default::default()
+                    };
+                    self.transition(account, interaction, InteractionEvent::Overflowed, details, now, s);
+                }
+                Decision::Released { .. } => {}
+            }
+        }
+    }
+
     fn router(&mut self, account: AccountId) -> &mut Router {
         self.routers.entry(account).or_default()
-    }
-
-    fn holder(&self, id: InteractionId) -> Option<AgentId> {
-        self.assignments
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .copied()
-    }
-
-    fn assign(&self, id: InteractionId, agent: AgentId) {
-        self.assignments
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, agent);
-    }
-
-    fn stop_ringing(&mut self, id: InteractionId) {
-        self.offers.remove(&id);
-        self.ringing
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-    }
-
-    fn unassign(&self, id: InteractionId) {
-        self.assignments
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
     }
 
     fn upsert_queue(&mut self, account: AccountId, queue: Queue) {
@@ -557,374 +1219,14 @@ impl Task {
             });
     }
 
-    fn agent_state_changed(&mut self, agent: AgentId, state: AgentState) {
-        self.bus
-            .to_agent(agent, AgentFrame::State(StateView::from(&state)));
-        if let Some(entry) = self.agents.get_mut(&agent) {
-            entry.state = state;
-        }
-    }
-
-    /// Feeds one input to the account's router and carries out what it decides.
-    async fn route(&mut self, account: AccountId, input: Input) -> Result<(), DispatchError> {
-        let decisions = self.decide(account, input)?;
-        self.carry_out_all(account, decisions).await;
-        Ok(())
-    }
-
-    fn decide(&mut self, account: AccountId, input: Input) -> Result<Vec<Decision>, DispatchError> {
-        tracing::debug!(?input, "routing");
-        Ok(self.router(account).handle(input, now_millis())?)
-    }
-
-    async fn carry_out_all(&mut self, account: AccountId, decisions: Vec<Decision>) {
-        for decision in decisions {
-            tracing::debug!(?decision, "carrying out");
-            if let Err(e) = self.carry_out(account, decision).await {
-                tracing::error!(error = %e, "could not carry out a routing decision");
-            }
-        }
-    }
-
-    async fn carry_out(&mut self, account: AccountId, decision: Decision) -> Result<(), DispatchError> {
+    fn live_figures(&mut self, account: AccountId) -> (Vec<QueueLive>, Vec<AgentLive>) {
         let now = now_millis();
-        match decision {
-            Decision::Offer {
-                interaction,
-                agent,
-                queue: _,
-                expires_at,
-            } => {
-                let details = TransitionDetails {
-                    agent_id: Some(agent),
-                    data: json!({"agent_id": agent, "expires_at": expires_at}),
-                    ..Default::default()
-                };
-                let i = self
-                    .store
-                    .transition(account, interaction, InteractionEvent::Offered, details, now)
-                    .await?;
-                let offer = Offer {
-                    card: profile::card(&self.store, account, i.customer_id).await?,
-                    preview: self.store.messages(account, interaction, 0).await?,
-                    interaction: i,
-                    expires_at,
-                };
-                let channel = offer.interaction.channel;
-                self.offers.insert(interaction, (agent, offer.clone()));
-                self.ringing
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(interaction, agent);
-                self.bus.to_agent(agent, AgentFrame::Offer(offer));
-                self.bus
-                    .to_connector(channel, ConnectorFrame::Offered { interaction, agent });
-            }
-            Decision::OfferRevoked {
-                interaction,
-                agent,
-                reason,
-            } => {
-                if let Some((_, offer)) = self.offers.get(&interaction) {
-                    self.bus.to_connector(
-                        offer.interaction.channel,
-                        ConnectorFrame::OfferRevoked { interaction, agent },
-                    );
-                }
-                self.stop_ringing(interaction);
-                let (event, why) = match reason {
-                    RevokeReason::Declined => (Some(InteractionEvent::Declined), "declined"),
-                    RevokeReason::TimedOut => (Some(InteractionEvent::OfferTimedOut), "timed_out"),
-                    RevokeReason::AgentUnavailable => (Some(InteractionEvent::Declined), "agent_unavailable"),
-                    // The abandon itself was already committed by `leave`.
-                    RevokeReason::Abandoned => (None, "abandoned"),
-                    // The `Overflowed` decision that follows moves it back to waiting.
-                    RevokeReason::Overflowed => (None, "overflowed"),
-                };
-                if let Some(event) = event {
-                    let details = TransitionDetails {
-                        data: json!({"agent_id": agent, "reason": why}),
-                        ..Default::default()
-                    };
-                    self.store
-                        .transition(account, interaction, event, details, now)
-                        .await?;
-                }
-                self.bus.to_agent(
-                    agent,
-                    AgentFrame::OfferRevoked {
-                        interaction_id: interaction,
-                        reason: why,
-                    },
-                );
-            }
-            Decision::Assigned { interaction, agent } => {
-                self.stop_ringing(interaction);
-                let details = TransitionDetails {
-                    agent_id: Some(agent),
-                    data: json!({"agent_id": agent}),
-                    ..Default::default()
-                };
-                let i = self
-                    .store
-                    .transition(account, interaction, InteractionEvent::Accepted, details, now)
-                    .await?;
-                self.assigned(account, i, agent).await?;
-                let agent_name = self
-                    .agents
-                    .get(&agent)
-                    .map(|a| a.name.clone())
-                    .unwrap_or_default();
-                self.bus
-                    .to_chat(interaction, ChatFrame::AgentJoined { agent_name });
-            }
-            Decision::AgentStateChanged { agent, state } => self.agent_state_changed(agent, state),
-            Decision::Overflowed {
-                interaction,
-                from,
-                to,
-            } => {
-                let details = TransitionDetails {
-                    queue_id: Some(to),
-                    data: json!({"from": from, "to": to}),
-                    ..Default::default()
-                };
-                self.store
-                    .transition(account, interaction, InteractionEvent::Overflowed, details, now)
-                    .await?;
-            }
-            Decision::Released { .. } => {}
-        }
-        Ok(())
-    }
-
-    /// The agent has it now: the screen pop goes to their consoles.
-    async fn assigned(
-        &mut self,
-        account: AccountId,
-        i: Interaction,
-        agent: AgentId,
-    ) -> Result<(), DispatchError> {
-        let interaction = i.id;
-        self.assign(interaction, agent);
-        let held = Held {
-            customer_online: crate::bus::frames::customer_online(&self.bus, &i),
-            card: profile::card(&self.store, account, i.customer_id).await?,
-            messages: self.store.messages(account, interaction, 0).await?,
-            interaction: i,
-        };
-        self.bus.to_agent(agent, AgentFrame::Assigned(held));
-        Ok(())
-    }
-
-    /// An interaction the agent started (click-to-call): it takes the agent's slot for its
-    /// channel at once, without ever being offered.
-    async fn dialled(
-        &mut self,
-        account: AccountId,
-        agent: AgentId,
-        interaction: InteractionId,
-    ) -> Result<(), DispatchError> {
-        let i = self.store.interaction(account, interaction).await?;
-        let input = Input::Restore {
-            interaction,
-            agent,
-            queue: i.queue_id,
-            channel: i.channel,
-            wrapping_up: false,
-        };
-        let decisions = self.decide(account, input)?;
-        let details = TransitionDetails {
-            agent_id: Some(agent),
-            data: json!({"agent_id": agent}),
-            ..Default::default()
-        };
-        let i = self
-            .store
-            .transition(
-                account,
-                interaction,
-                InteractionEvent::Dialled,
-                details,
-                now_millis(),
-            )
-            .await?;
-        self.assigned(account, i, agent).await?;
-        self.carry_out_all(account, decisions).await;
-        Ok(())
-    }
-
-    async fn end(&mut self, account: AccountId, interaction: InteractionId) -> Result<(), DispatchError> {
-        let now = now_millis();
-        let i = self
-            .store
-            .transition(
-                account,
-                interaction,
-                InteractionEvent::Ended,
-                TransitionDetails::default(),
-                now,
-            )
-            .await?;
-        self.unassign(interaction);
-        self.route(account, Input::End { interaction }).await?;
-        self.bus
-            .to_connector(i.channel, ConnectorFrame::Ended { interaction });
-        if let Some(agent) = i.agent_id {
-            self.bus.to_agent(agent, AgentFrame::Updated { interaction: i });
-        }
-        self.bus.to_chat(interaction, ChatFrame::Ended);
-        Ok(())
-    }
-
-    /// Back to waiting, in `queue`, with its original arrival time; the agent's slot is free.
-    async fn transfer(
-        &mut self,
-        account: AccountId,
-        agent: AgentId,
-        interaction: InteractionId,
-        queue: QueueId,
-    ) -> Result<(), DispatchError> {
-        // Refuse an unknown queue before anything changes.
-        self.store.queue(account, queue).await?;
-        let before = self.store.interaction(account, interaction).await?;
-        let details = TransitionDetails {
-            queue_id: Some(queue),
-            data: json!({"agent_id": agent, "from": before.queue_id, "to": queue}),
-            ..Default::default()
-        };
-        let i = self
-            .store
-            .transition(
-                account,
-                interaction,
-                InteractionEvent::Transferred,
-                details,
-                now_millis(),
-            )
-            .await?;
-        self.unassign(interaction);
-        self.bus
-            .to_connector(i.channel, ConnectorFrame::Transferred { interaction });
-        self.bus.to_agent(agent, AgentFrame::Updated { interaction: i });
-        self.route(account, Input::Transfer { interaction, queue }).await
-    }
-
-    /// The router decides first (the colleague must be Available), then the transfer is logged,
-    /// then the offer to them goes out.
-    async fn transfer_to(
-        &mut self,
-        account: AccountId,
-        agent: AgentId,
-        interaction: InteractionId,
-        to: AgentId,
-    ) -> Result<(), DispatchError> {
-        let decisions = self.decide(account, Input::TransferTo { interaction, to })?;
-        let details = TransitionDetails {
-            data: json!({"agent_id": agent, "to_agent": to}),
-            ..Default::default()
-        };
-        let i = self
-            .store
-            .transition(
-                account,
-                interaction,
-                InteractionEvent::Transferred,
-                details,
-                now_millis(),
-            )
-            .await?;
-        self.unassign(interaction);
-        self.bus
-            .to_connector(i.channel, ConnectorFrame::Transferred { interaction });
-        self.bus.to_agent(agent, AgentFrame::Updated { interaction: i });
-        self.carry_out_all(account, decisions).await;
-        Ok(())
-    }
-
-    async fn leave(
-        &mut self,
-        account: AccountId,
-        interaction: InteractionId,
-        only_waiting: bool,
-    ) -> Result<(), DispatchError> {
-        let i = self.store.interaction(account, interaction).await?;
-        match i.state {
-            InteractionState::Queued | InteractionState::Offered => {
-                let wait = now_millis() - i.arrived_at;
-                let details = TransitionDetails {
-                    data: json!({"wait_ms": wait}),
-                    ..Default::default()
-                };
-                self.store
-                    .transition(
-                        account,
-                        interaction,
-                        InteractionEvent::Abandoned,
-                        details,
-                        now_millis(),
-                    )
-                    .await?;
-                self.route(account, Input::Abandon { interaction }).await?;
-                self.bus.to_chat(interaction, ChatFrame::Ended);
-                Ok(())
-            }
-            InteractionState::Active if !only_waiting => self.end(account, interaction).await,
-            InteractionState::Active => Ok(()),
-            InteractionState::WrapUp | InteractionState::Closed | InteractionState::Abandoned => Ok(()),
-        }
-    }
-
-    async fn wrap_up(
-        &mut self,
-        account: AccountId,
-        agent: AgentId,
-        interaction: InteractionId,
-        disposition: String,
-        note: Option<String>,
-    ) -> Result<Interaction, DispatchError> {
-        let current = self.store.interaction(account, interaction).await?;
-        if current.agent_id != Some(agent) {
-            return Err(DispatchError::NotYours);
-        }
-        let was_active = current.state == InteractionState::Active;
-        let details = TransitionDetails {
-            disposition: Some(disposition.clone()),
-            wrap_up_note: note,
-            data: json!({"agent_id": agent, "disposition": disposition}),
-            ..Default::default()
-        };
-        let i = self
-            .store
-            .transition(
-                account,
-                interaction,
-                InteractionEvent::WrappedUp,
-                details,
-                now_millis(),
-            )
-            .await?;
-        self.unassign(interaction);
-        // The router may already have released the slot when the wrap-up time ran out.
-        match self.route(account, Input::WrapUpDone { interaction }).await {
-            Ok(()) | Err(DispatchError::Router(RouterError::UnknownInteraction(_))) => {}
-            Err(e) => return Err(e),
-        }
-        self.bus.to_agent(
-            agent,
-            AgentFrame::Updated {
-                interaction: i.clone(),
-            },
-        );
-        if was_active {
-            self.bus.to_chat(interaction, ChatFrame::Ended);
-        }
-        Ok(i)
-    }
-
-    async fn live(&mut self, account: AccountId) -> Result<(Vec<QueueLive>, Vec<AgentLive>), DispatchError> {
-        let now = now_millis();
-        let mut queues: Vec<&Queue> = self.queues.values().filter(|q| q.account_id == account).collect();
+        let mut queues: Vec<Queue> = self
+            .queues
+            .values()
+            .filter(|q| q.account_id == account)
+            .cloned()
+            .collect();
         queues.sort_by(|a, b| a.name.cmp(&b.name));
         let router = self.routers.entry(account).or_default();
         let queues = queues
@@ -938,7 +1240,7 @@ impl Task {
                 } = router.queue_stats(q.id);
                 QueueLive {
                     id: q.id,
-                    name: q.name.clone(),
+                    name: q.name,
                     waiting,
                     oldest_wait_ms: oldest_arrived_at.map(|t| now - t),
                     agents_available,
@@ -947,14 +1249,12 @@ impl Task {
                 }
             })
             .collect();
-        let held = {
-            let map = self.assignments.read().unwrap_or_else(|p| p.into_inner());
-            let mut counts: HashMap<AgentId, usize> = HashMap::new();
-            for agent in map.values() {
-                *counts.entry(*agent).or_default() += 1;
+        let mut held: HashMap<AgentId, usize> = HashMap::new();
+        for (_, i) in self.live.values() {
+            if let (InteractionState::Active, Some(agent)) = (i.state, i.agent_id) {
+                *held.entry(agent).or_default() += 1;
             }
-            counts
-        };
+        }
         let mut agents: Vec<AgentLive> = self
             .agents
             .iter()
@@ -971,6 +1271,447 @@ impl Task {
             })
             .collect();
         agents.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok((queues, agents))
+        (queues, agents)
+    }
+}
+
+fn log(account: AccountId, id: InteractionId, line: LogLine, at: Millis, s: &mut Staged) {
+    s.writes.push(Write::Log {
+        account,
+        id,
+        kind: line.kind,
+        data: line.data,
+        at,
+    });
+}
+
+// --- the committer ---
+
+/// A staged group as the committer left it: its writes' results, or why they are not on disk.
+type Committed = (Staged, Result<Vec<Option<Interaction>>, Arc<StoreError>>);
+
+struct Committer {
+    store: DynStore,
+    committed: mpsc::Sender<Committed>,
+    rebuild: mpsc::UnboundedSender<u64>,
+    /// After a failed commit: everything staged by this epoch or before is discarded.
+    discard_through: Option<u64>,
+}
+
+impl Committer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Staged>) {
+        let mut group: Vec<Staged> = Vec::new();
+        while let Some(first) = rx.recv().await {
+            group.push(first);
+            let mut writes = group[0].writes.len();
+            while writes < MAX_GROUP_WRITES {
+                match rx.try_recv() {
+                    Ok(staged) => {
+                        writes += staged.writes.len();
+                        group.push(staged);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(std::mem::take(&mut group)).await;
+        }
+    }
+
+    async fn commit(&mut self, group: Vec<Staged>) {
+        let (stale, group): (Vec<Staged>, Vec<Staged>) = group
+            .into_iter()
+            .partition(|s| self.discard_through.is_some_and(|through| s.epoch <= through));
+        for s in stale {
+            let lost = Arc::new(StoreError::Corrupt("lost with a failed commit before it".into()));
+            self.forward(s, Err(lost)).await;
+        }
+        if group.is_empty() {
+            return;
+        }
+        let writes: Vec<Write> = group.iter().flat_map(|s| s.writes.iter().cloned()).collect();
+        let started = std::time::Instant::now();
+        let result = if writes.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.store.commit(&writes).await
+        };
+        metrics::histogram!("plugboard_dispatch_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("plugboard_dispatch_group_writes").record(writes.len() as f64);
+        match result {
+            Ok(done) => {
+                let mut done = done.into_iter();
+                for s in group {
+                    let mine: Vec<Option<Interaction>> = done.by_ref().take(s.writes.len()).collect();
+                    self.forward(s, Ok(mine)).await;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writes = writes.len(), "a dispatcher commit failed; rebuilding the routers");
+                metrics::counter!("plugboard_dispatch_commit_failures_total").increment(1);
+                let epoch = group.iter().map(|s| s.epoch).max().unwrap_or_default();
+                self.discard_through = Some(epoch);
+                let _ = self.rebuild.send(epoch);
+                let e = Arc::new(e);
+                for s in group {
+                    self.forward(s, Err(e.clone())).await;
+                }
+            }
+        }
+    }
+
+    async fn forward(&self, s: Staged, result: Result<Vec<Option<Interaction>>, Arc<StoreError>>) {
+        if self.committed.send((s, result)).await.is_err() {
+            tracing::error!("the publisher has stopped");
+        }
+    }
+}
+
+// --- the publisher ---
+
+struct Publisher {
+    store: DynStore,
+    bus: Bus,
+    /// Pending offers, for consoles that (re)connect while one is ringing.
+    offers: HashMap<InteractionId, (AgentId, Offer)>,
+    published: Arc<Published>,
+}
+
+impl Publisher {
+    async fn run(mut self, mut rx: mpsc::Receiver<Committed>) {
+        while let Some((staged, result)) = rx.recv().await {
+            let done = match result {
+                Ok(done) => done,
+                Err(e) => {
+                    let failed = || DispatchError::Store(StoreError::Corrupt(format!("not committed: {e}")));
+                    match staged.answer {
+                        Answer::Nobody => {}
+                        Answer::Done(reply) => {
+                            let _ = reply.send(Err(failed()));
+                        }
+                        Answer::Interaction(reply, _) => {
+                            let _ = reply.send(Err(failed()));
+                        }
+                        Answer::View(agent, reply) => {
+                            let _ = reply.send(Ok(self.view(agent)));
+                        }
+                    }
+                    continue;
+                }
+            };
+            for effect in staged.effects {
+                if let Err(e) = self.effect(effect, &done).await {
+                    tracing::error!(error = %e, "could not carry out a committed decision");
+                }
+            }
+            match staged.answer {
+                Answer::Nobody => {}
+                Answer::Done(reply) => {
+                    let _ = reply.send(Ok(()));
+                }
+                Answer::Interaction(reply, w) => {
+                    let _ = reply.send(result_of(&done, w).cloned());
+                }
+                Answer::View(agent, reply) => {
+                    let _ = reply.send(Ok(self.view(agent)));
+                }
+            }
+        }
+    }
+
+    fn view(&self, agent: AgentId) -> (AgentState, Vec<Offer>) {
+        let state = self
+            .published
+            .presence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&agent)
+            .cloned()
+            .unwrap_or(AgentState::Offline);
+        let offers = self
+            .offers
+            .values()
+            .filter(|(a, _)| *a == agent)
+            .map(|(_, offer)| offer.clone())
+            .collect();
+        (state, offers)
+    }
+
+    async fn effect(&mut self, effect: Effect, done: &[Option<Interaction>]) -> Result<(), DispatchError> {
+        match effect {
+            Effect::Offer {
+                account,
+                agent,
+                expires_at,
+                write,
+            } => {
+                let i = result_of(done, write)?.clone();
+                let (interaction, channel) = (i.id, i.channel);
+                let offer = Offer {
+                    card: profile::card(&self.store, account, i.customer_id).await?,
+                    preview: self.store.messages(account, interaction, 0).await?,
+                    interaction: i,
+                    expires_at,
+                };
+                self.offers.insert(interaction, (agent, offer.clone()));
+                write_lock(&self.published.ringing).insert(interaction, agent);
+                self.bus.to_agent(agent, AgentFrame::Offer(offer));
+                self.bus
+                    .to_connector(channel, ConnectorFrame::Offered { interaction, agent });
+            }
+            Effect::Revoked {
+                interaction,
+                agent,
+                channel,
+                reason,
+            } => {
+                self.offers.remove(&interaction);
+                write_lock(&self.published.ringing).remove(&interaction);
+                self.bus
+                    .to_connector(channel, ConnectorFrame::OfferRevoked { interaction, agent });
+                self.bus.to_agent(
+                    agent,
+                    AgentFrame::OfferRevoked {
+                        interaction_id: interaction,
+                        reason,
+                    },
+                );
+            }
+            Effect::Assigned {
+                account,
+                agent,
+                write: w,
+                joined,
+            } => {
+                let i = result_of(done, w)?.clone();
+                let interaction = i.id;
+                self.offers.remove(&interaction);
+                write_lock(&self.published.ringing).remove(&interaction);
+                write_lock(&self.published.assignments).insert(interaction, agent);
+                let held = Held {
+                    customer_online: crate::bus::frames::customer_online(&self.bus, &i),
+                    card: profile::card(&self.store, account, i.customer_id).await?,
+                    messages: self.store.messages(account, interaction, 0).await?,
+                    interaction: i,
+                };
+                self.bus.to_agent(agent, AgentFrame::Assigned(held));
+                if let Some(agent_name) = joined {
+                    self.bus
+                        .to_chat(interaction, ChatFrame::AgentJoined { agent_name });
+                }
+            }
+            Effect::Holder(interaction, agent) => {
+                write_lock(&self.published.assignments).insert(interaction, agent);
+            }
+            Effect::Unassigned(interaction) => {
+                write_lock(&self.published.assignments).remove(&interaction);
+            }
+            Effect::Presence(agent, state) => {
+                self.bus
+                    .to_agent(agent, AgentFrame::State(StateView::from(&state)));
+                let mut presence = self
+                    .published
+                    .presence
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if state == AgentState::Offline {
+                    presence.remove(&agent);
+                } else {
+                    presence.insert(agent, state);
+                }
+            }
+            Effect::Updated { agent, write } => {
+                let interaction = result_of(done, write)?.clone();
+                self.bus.to_agent(agent, AgentFrame::Updated { interaction });
+            }
+            Effect::Agent(agent, frame) => self.bus.to_agent(agent, *frame),
+            Effect::Connector(channel, frame) => self.bus.to_connector(channel, frame),
+            Effect::Chat(interaction, frame) => self.bus.to_chat(interaction, frame),
+        }
+        Ok(())
+    }
+}
+
+fn result_of(done: &[Option<Interaction>], write: usize) -> Result<&Interaction, DispatchError> {
+    done.get(write)
+        .and_then(Option::as_ref)
+        .ok_or_else(|| StoreError::Corrupt("a committed transition answered no interaction".into()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Capacity, Role};
+    use crate::store::{NewAgent, NewInteraction, QueueSpec};
+    use sqlx::Connection;
+    use std::time::Duration;
+
+    struct Site {
+        _dir: tempfile::TempDir,
+        url: String,
+        store: DynStore,
+        queue: Queue,
+        agent: AgentId,
+        customer: crate::domain::CustomerId,
+    }
+
+    async fn site() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let store = crate::store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let account = AccountId::DEFAULT;
+        let queue = store.create_queue(account, QueueSpec::named("Support")).await.unwrap();
+        let agent = NewAgent {
+            email: "bob@example.com".into(),
+            name: "Bob".into(),
+            role: Role::Agent,
+            locale: "en".into(),
+            skills: Default::default(),
+            capacity: Capacity::default(),
+            password_hash: "$argon2id$v=19$stub".into(),
+        };
+        let agent = store.create_agent(account, agent).await.unwrap().id;
+        let identity = [("email".to_string(), "maria@example.com".to_string())];
+        let customer = store
+            .resolve_customer(account, &identity, Some("Maria"))
+            .await
+            .unwrap()
+            .id;
+        Site {
+            _dir: dir,
+            url,
+            store,
+            queue,
+            agent,
+            customer,
+        }
+    }
+
+    async fn chat(site: &Site) -> Interaction {
+        let new = NewInteraction {
+            customer_id: site.customer,
+            channel: Channel::Chat,
+            queue_id: site.queue.id,
+            priority: 0,
+            entry_point: "widget:Support".into(),
+            offline: false,
+            arrived_at: now_millis(),
+        };
+        site.store.create_interaction(AccountId::DEFAULT, new).await.unwrap()
+    }
+
+    /// While set, the database refuses every change of an interaction (a full disk, a lost
+    /// PostgreSQL primary): a real failure of a real commit.
+    async fn refuse_transitions(url: &str, refuse: bool) {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let sql = if refuse {
+            "CREATE TRIGGER refuse BEFORE UPDATE ON interactions BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        } else {
+            "DROP TRIGGER refuse"
+        };
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+
+    async fn next_frame(rx: &mut mpsc::Receiver<Arc<AgentFrame>>) -> Arc<AgentFrame> {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a frame within 10 s")
+            .expect("subscribed")
+    }
+
+    /// The old dispatcher applied the offer in the router before its write, and only logged the
+    /// failed write: the router held an offer no console saw, and put the agent on Break for
+    /// missing it. Now nobody hears of a decision that is not on disk, and the routers start
+    /// again from the store: once the database takes writes again, the chat is offered.
+    #[tokio::test]
+    async fn a_failed_commit_offers_nothing_and_the_chat_is_offered_once_the_store_recovers() {
+        let site = site().await;
+        let bus = Bus::default();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone()).await.unwrap();
+        let mut consoles = bus.subscribe_agent(site.agent);
+        let account = AccountId::DEFAULT;
+        dispatcher
+            .set_state(account, site.agent, AgentState::Available)
+            .await
+            .unwrap();
+        assert!(matches!(*next_frame(&mut consoles.rx).await, AgentFrame::State(_)));
+
+        refuse_transitions(&site.url, true).await;
+        let i = chat(&site).await;
+        let refused = dispatcher.arrive(account, i.clone()).await;
+        assert!(refused.is_err(), "the arrival's offer could not be committed");
+        // Longer than nothing: no offer, no revocation, no Break reaches the console.
+        let quiet = tokio::time::timeout(Duration::from_millis(500), consoles.rx.recv()).await;
+        assert!(quiet.is_err(), "the console heard of an uncommitted decision: {quiet:?}");
+
+        refuse_transitions(&site.url, false).await;
+        loop {
+            match &*next_frame(&mut consoles.rx).await {
+                AgentFrame::Offer(offer) => {
+                    assert_eq!(offer.interaction.id, i.id);
+                    break;
+                }
+                AgentFrame::State(view) => assert_eq!(view.state, "available", "never on Break"),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        dispatcher.accept(account, site.agent, i.id).await.unwrap();
+        let kinds: Vec<String> = site
+            .store
+            .events(account, i.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            ["interaction.queued", "interaction.offered", "interaction.accepted"],
+            "the refused offer left no trace"
+        );
+        assert!(dispatcher.is_running());
+    }
+
+    /// A hundred contacts arriving at once (committed together in a few groups): each is offered
+    /// exactly once, and never before its offer is on disk.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_arrivals_are_each_offered_once_and_only_after_their_commit() {
+        let site = site().await;
+        let account = AccountId::DEFAULT;
+        let mut capacity = Capacity::default();
+        capacity.chat = 200;
+        let patch = crate::store::AgentPatch {
+            capacity: Some(capacity),
+            ..Default::default()
+        };
+        let agent = site.store.update_agent(account, site.agent, patch).await.unwrap();
+        let bus = Bus::default();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone()).await.unwrap();
+        dispatcher.upsert_agent(account, agent).await;
+        let mut consoles = bus.subscribe_agent(site.agent);
+        dispatcher
+            .set_state(account, site.agent, AgentState::Available)
+            .await
+            .unwrap();
+        let mut chats = Vec::new();
+        for _ in 0..100 {
+            chats.push(chat(&site).await);
+        }
+        let arrivals = chats.iter().map(|i| {
+            let d = dispatcher.clone();
+            let i = i.clone();
+            tokio::spawn(async move { d.arrive(account, i).await })
+        });
+        for arrival in arrivals.collect::<Vec<_>>() {
+            arrival.await.unwrap().unwrap();
+        }
+        let mut offered = std::collections::HashSet::new();
+        while offered.len() < chats.len() {
+            if let AgentFrame::Offer(offer) = &*next_frame(&mut consoles.rx).await {
+                assert!(offered.insert(offer.interaction.id), "offered twice");
+                let stored = site.store.interaction(account, offer.interaction.id).await.unwrap();
+                assert_eq!(stored.state, InteractionState::Offered, "published before it was on disk");
+            }
+        }
     }
 }

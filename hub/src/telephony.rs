@@ -16,7 +16,7 @@
 
 use crate::bus::{Bus, ConnectorFrame};
 use crate::config::Config;
-use crate::dispatcher::Dispatcher;
+use crate::dispatcher::{Dispatcher, LogLine};
 use crate::domain::{AccountId, AgentId, Channel, InteractionId, RawIdentity, now_millis};
 use crate::store::{DynStore, NewInteraction, NewPhone, StoreError};
 use anyhow::Context;
@@ -198,11 +198,11 @@ pub async fn start(
     );
     for (account, i) in waiting.into_iter().chain(held) {
         if i.channel == Channel::Voice && i.state != crate::domain::InteractionState::WrapUp {
-            let data = json!({ "by": "restart" });
-            store
-                .log_event(account, i.id, "call.ended", data, now_millis())
-                .await?;
-            dispatcher.leave(account, i.id).await?;
+            let line = LogLine {
+                kind: "call.ended",
+                data: json!({ "by": "restart" }),
+            };
+            dispatcher.leave(account, i.id, Some(line)).await?;
         }
     }
     let calls = Calls {
@@ -324,10 +324,11 @@ impl Calls {
             }
             CallEvent::CustomerFailed { call, status } => {
                 if let Some(c) = self.calls.get(&call) {
-                    let data = json!({ "status": status });
-                    self.store
-                        .log_event(c.account, c.interaction, "call.failed", data, now_millis())
-                        .await?;
+                    let line = LogLine {
+                        kind: "call.failed",
+                        data: json!({ "status": status }),
+                    };
+                    self.dispatcher.log(c.account, c.interaction, line).await?;
                 }
             }
             CallEvent::AgentFailed { call, status } => {
@@ -372,10 +373,14 @@ impl Calls {
                         data["recording"] = json!(path.file_name().map(|n| n.to_string_lossy()));
                     }
                 }
-                self.store
-                    .log_event(c.account, c.interaction, "call.ended", data, now)
+                let line = LogLine {
+                    kind: "call.ended",
+                    data,
+                };
+                // One commit: the call's log line and the interaction's end.
+                self.dispatcher
+                    .leave(c.account, c.interaction, Some(line))
                     .await?;
-                self.dispatcher.leave(c.account, c.interaction).await?;
             }
         }
         Ok(())
@@ -408,15 +413,11 @@ impl Calls {
             .await?;
         let Some(call) = self.server.dial(&contact.uri, number, recording.clone()) else {
             // It never started: closed as abandoned, not left waiting in a queue.
-            let details = crate::store::TransitionDetails::default();
-            let abandoned = crate::domain::InteractionEvent::Abandoned;
-            self.store
-                .transition(account, interaction.id, abandoned, details, now_millis())
-                .await?;
+            self.dispatcher.leave(account, interaction.id, None).await?;
             anyhow::bail!("calling out is not set up (sip.outbound_trunk), or {number} cannot be dialled");
         };
         self.track(call, account, interaction.id, Some(agent), recording);
-        self.dispatcher.dialled(account, agent, interaction.id).await?;
+        self.dispatcher.dialled(account, agent, interaction).await?;
         Ok(())
     }
 

@@ -92,6 +92,7 @@ impl From<DispatchError> for ApiError {
             DispatchError::Store(e) => e.into(),
             DispatchError::Router(e) => e.into(),
             DispatchError::NotYours => ApiError::Forbidden,
+            DispatchError::NotACall => ApiError::BadRequest("only a call can be put on hold".into()),
             DispatchError::Stopped => ApiError::Unavailable,
         }
     }

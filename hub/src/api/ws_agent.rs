@@ -271,29 +271,7 @@ async fn handle(
             );
         }
         ClientFrame::Hold { interaction_id, on } => {
-            if dispatcher.holder(interaction_id) != Some(agent.id) {
-                return Err(ApiError::Forbidden);
-            }
-            let interaction = state.store.interaction(account, interaction_id).await?;
-            if interaction.channel != Channel::Voice {
-                return Err(ApiError::BadRequest("only a call can be put on hold".into()));
-            }
-            let kind = if on { "call.held" } else { "call.resumed" };
-            let data = serde_json::json!({ "agent_id": agent.id });
-            state
-                .store
-                .log_event(account, interaction_id, kind, data, now_millis())
-                .await?;
-            state.bus.to_connector(
-                Channel::Voice,
-                ConnectorFrame::Hold {
-                    interaction: interaction_id,
-                    on,
-                },
-            );
-            state
-                .bus
-                .to_agent(agent.id, AgentFrame::CallHold { interaction_id, on });
+            dispatcher.hold(account, agent.id, interaction_id, on).await?
         }
         ClientFrame::Transfer {
             interaction_id,

@@ -301,7 +301,7 @@ async fn handle(
         }
         ClientFrame::Leave => {
             let id = conversation.interaction.ok_or_else(no_conversation)?;
-            state.dispatcher.leave(conversation.account, id).await?;
+            state.dispatcher.leave(conversation.account, id, None).await?;
         }
     }
     Ok(())

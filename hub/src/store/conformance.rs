@@ -6,7 +6,7 @@
 
 use super::{
     AgentPatch, ChatSession, CustomerPatch, DynStore, NewAgent, NewInteraction, NewMessage, NewPhone,
-    QueueSpec, StoreError, TransitionDetails,
+    QueueSpec, StoreError, TransitionDetails, Write,
 };
 use crate::domain::{
     AccountId, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction, InteractionEvent,
@@ -170,6 +170,7 @@ scenarios!(
     waiting_interactions_in_arrival_order,
     transitions,
     event_log,
+    a_group_commits_in_order_and_all_or_none,
     held_and_agent_interactions,
     messages,
     concurrent_messages,
@@ -966,8 +967,7 @@ async fn event_log(store: DynStore) {
             .await
             .unwrap();
     }
-    store
-        .log_event(DEFAULT, i.id, "interaction.note_added", json!({"note": 7}), 2_000)
+    log_line(&store, DEFAULT, i.id, "interaction.note_added", json!({"note": 7}), 2_000)
         .await
         .unwrap();
 
@@ -996,13 +996,95 @@ async fn event_log(store: DynStore) {
     assert!(log.windows(2).all(|w| w[0].id < w[1].id));
     assert!(log.iter().all(|e| e.interaction_id == i.id));
 
-    not_found(
-        store
-            .log_event(DEFAULT, InteractionId::new(), "x.y", json!({}), 1)
-            .await,
-    );
-    not_found(store.log_event(OTHER, i.id, "x.y", json!({}), 1).await);
+    not_found(log_line(&store, DEFAULT, InteractionId::new(), "x.y", json!({}), 1).await);
+    not_found(log_line(&store, OTHER, i.id, "x.y", json!({}), 1).await);
     assert!(store.events(OTHER, i.id).await.unwrap().is_empty());
+}
+
+async fn log_line(
+    store: &DynStore,
+    account: AccountId,
+    id: InteractionId,
+    kind: &'static str,
+    data: serde_json::Value,
+    at: i64,
+) -> Result<(), StoreError> {
+    let write = Write::Log {
+        account,
+        id,
+        kind,
+        data,
+        at,
+    };
+    store.commit(&[write]).await.map(|_| ())
+}
+
+/// The dispatcher's group commit: many interactions' steps in one transaction, in order, all
+/// or none.
+async fn a_group_commits_in_order_and_all_or_none(store: DynStore) {
+    use InteractionEvent as E;
+    let fixture = setup(&store, DEFAULT).await;
+    let agent = store
+        .create_agent(DEFAULT, new_agent("group@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let (a, b) = (
+        arrive(&store, DEFAULT, &fixture, 1_000).await,
+        arrive(&store, DEFAULT, &fixture, 1_001).await,
+    );
+    let step = |id, event, at| Write::Transition {
+        account: DEFAULT,
+        id,
+        event,
+        details: TransitionDetails {
+            agent_id: Some(agent),
+            ..Default::default()
+        },
+        at,
+    };
+    let done = store
+        .commit(&[
+            step(a.id, E::Offered, 2_000),
+            step(b.id, E::Offered, 2_001),
+            step(a.id, E::Accepted, 2_002),
+            Write::Log {
+                account: DEFAULT,
+                id: b.id,
+                kind: "call.failed",
+                data: json!({"status": 486}),
+                at: 2_003,
+            },
+        ])
+        .await
+        .unwrap();
+    let states: Vec<Option<InteractionState>> = done.iter().map(|i| i.as_ref().map(|i| i.state)).collect();
+    assert_eq!(
+        states,
+        [
+            Some(InteractionState::Offered),
+            Some(InteractionState::Offered),
+            Some(InteractionState::Active),
+            None
+        ]
+    );
+    // One illegal step (b cannot be wrapped up while offered) undoes the whole group.
+    let refused = store
+        .commit(&[step(a.id, E::Ended, 3_000), step(b.id, E::WrappedUp, 3_001)])
+        .await;
+    assert!(matches!(refused, Err(StoreError::InvalidTransition(_))), "{refused:?}");
+    assert_eq!(
+        store.interaction(DEFAULT, a.id).await.unwrap().state,
+        InteractionState::Active
+    );
+    let kinds: Vec<String> = store
+        .events(DEFAULT, b.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["interaction.queued", "interaction.offered", "call.failed"]);
 }
 
 async fn held_and_agent_interactions(store: DynStore) {

@@ -8,7 +8,7 @@ mod sql;
 
 use crate::domain::{
     AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,
-    InteractionEvent, InteractionId, InvalidTransition, Message, Millis, PhoneId, Queue, QueueId, Role,
+    InteractionEvent, InteractionId, InteractionState, InvalidTransition, Message, Millis, PhoneId, Queue, QueueId, Role,
     Sender, SkillRequirement, Skills,
 };
 use serde::{Deserialize, Serialize};
@@ -138,6 +138,27 @@ pub struct TransitionDetails {
     pub data: serde_json::Value,
 }
 
+/// One durable change the dispatcher commits as part of a group (see `Store::commit`).
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// A step of the interaction state machine, appended to the interaction's event log.
+    Transition {
+        account: AccountId,
+        id: InteractionId,
+        event: InteractionEvent,
+        details: TransitionDetails,
+        at: Millis,
+    },
+    /// An event that changes no state (`call.ended`, `call.held`...), appended to the log.
+    Log {
+        account: AccountId,
+        id: InteractionId,
+        kind: &'static str,
+        data: serde_json::Value,
+        at: Millis,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub interaction_id: InteractionId,
@@ -202,6 +223,39 @@ pub struct ChatSession {
     pub account_id: AccountId,
     pub customer_id: CustomerId,
     pub interaction_id: InteractionId,
+}
+
+/// Applies a state-machine step and its details to an interaction, as `commit` stores it. Pure:
+/// the dispatcher keeps its mirror of live interactions with the same function.
+pub fn apply_transition(
+    i: &mut Interaction,
+    event: InteractionEvent,
+    details: &TransitionDetails,
+    at: Millis,
+) -> Result<()> {
+    i.state = i.state.transition(event)?;
+    if let Some(queue) = details.queue_id {
+        i.queue_id = queue;
+    }
+    if i.state == InteractionState::Queued {
+        // Back in the queue (declined, timed out, overflowed): no agent holds it any more.
+        i.agent_id = None;
+    }
+    if let Some(agent) = details.agent_id {
+        i.agent_id = Some(agent);
+    }
+    if let Some(code) = &details.disposition {
+        i.disposition = Some(code.clone());
+    }
+    if let Some(note) = &details.wrap_up_note {
+        i.wrap_up_note = Some(note.clone());
+    }
+    match event {
+        InteractionEvent::Abandoned | InteractionEvent::Ended => i.ended_at = Some(at),
+        InteractionEvent::WrappedUp => i.ended_at = i.ended_at.or(Some(at)),
+        _ => {}
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -279,8 +333,14 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a queued interaction and logs `interaction.queued`.
     async fn create_interaction(&self, account: AccountId, new: NewInteraction) -> Result<Interaction>;
     async fn interaction(&self, account: AccountId, id: InteractionId) -> Result<Interaction>;
-    /// Applies `event` through the interaction state machine and appends it to the event log,
-    /// in one transaction. Ending events set `ended_at`.
+    /// Commits a group of writes in one transaction, in order, all or none: each transition
+    /// goes through the interaction state machine (ending events set `ended_at`) and every write
+    /// is appended to its interaction's event log. Answers, per write, the interaction as a
+    /// transition left it (`None` for a log line). One commit (one fsync) for the whole group is
+    /// what lets the dispatcher keep up: it hands over every write that piled up while the
+    /// previous group was on its way to disk.
+    async fn commit(&self, writes: &[Write]) -> Result<Vec<Option<Interaction>>>;
+    /// One transition, committed alone (set-up, tests); the dispatcher groups them with `commit`.
     async fn transition(
         &self,
         account: AccountId,
@@ -288,16 +348,19 @@ pub trait Store: Send + Sync + 'static {
         event: InteractionEvent,
         details: TransitionDetails,
         at: Millis,
-    ) -> Result<Interaction>;
-    /// Appends an event that does not change state (a note, a transfer request...).
-    async fn log_event(
-        &self,
-        account: AccountId,
-        id: InteractionId,
-        kind: &str,
-        data: serde_json::Value,
-        at: Millis,
-    ) -> Result<()>;
+    ) -> Result<Interaction> {
+        let write = Write::Transition {
+            account,
+            id,
+            event,
+            details,
+            at,
+        };
+        match self.commit(std::slice::from_ref(&write)).await?.pop() {
+            Some(Some(i)) => Ok(i),
+            _ => Err(StoreError::Corrupt("a transition answered no interaction".into())),
+        }
+    }
     async fn events(&self, account: AccountId, id: InteractionId) -> Result<Vec<EventRecord>>;
     /// Every queued or offered interaction of every account, in arrival order: what the router
     /// must hold again after a restart.

@@ -12,10 +12,10 @@ mod rows;
 
 use super::{
     AgentPatch, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewInteraction, NewMessage,
-    NewPhone, Note, Phone, QueueSpec, Result, Store, StoreError, TransitionDetails,
+    NewPhone, Note, Phone, QueueSpec, Result, Store, StoreError, Write, apply_transition,
 };
 use crate::domain::{
-    AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionEvent,
+    AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction,
     InteractionId, InteractionState, Message, MessageId, Millis, PhoneId, Queue, QueueId, now_millis,
 };
 use queries as q;
@@ -268,38 +268,6 @@ fn resolved_customer(
     c
 }
 
-/// Applies a state-machine step and its details to an interaction, as `transition` stores it.
-fn apply_transition(
-    i: &mut Interaction,
-    event: InteractionEvent,
-    details: &TransitionDetails,
-    at: Millis,
-) -> Result<()> {
-    i.state = i.state.transition(event)?;
-    if let Some(queue) = details.queue_id {
-        i.queue_id = queue;
-    }
-    if i.state == InteractionState::Queued {
-        // Back in the queue (declined, timed out, overflowed): no agent holds it any more.
-        i.agent_id = None;
-    }
-    if let Some(agent) = details.agent_id {
-        i.agent_id = Some(agent);
-    }
-    if let Some(code) = &details.disposition {
-        i.disposition = Some(code.clone());
-    }
-    if let Some(note) = &details.wrap_up_note {
-        i.wrap_up_note = Some(note.clone());
-    }
-    match event {
-        InteractionEvent::Abandoned | InteractionEvent::Ended => i.ended_at = Some(at),
-        InteractionEvent::WrappedUp => i.ended_at = i.ended_at.or(Some(at)),
-        _ => {}
-    }
-    Ok(())
-}
-
 /// Event data as stored: always a JSON object, `{}` when there is nothing to add.
 fn event_data(data: &serde_json::Value) -> String {
     if data.is_null() {
@@ -375,6 +343,45 @@ macro_rules! impl_store {
             }
 
             /// The row of `account` that a key (an id, or a queue's name) picks, as a domain type.
+            /// One write of a group, inside the caller's transaction.
+            async fn write_in(
+                tx: &mut <$db as Database>::Connection,
+                w: &Write,
+            ) -> Result<Option<Interaction>> {
+                match w {
+                    Write::Log { account, id, kind, data, at } => {
+                        Self::insert_event(&mut *tx, *account, *id, kind, data, *at).await?;
+                        Ok(None)
+                    }
+                    Write::Transition { account, id, event, details, at } => {
+                        let (account, id) = (*account, *id);
+                        let mut i: Interaction = sqlx::query_as::<_, InteractionRow>(q::LOCK_INTERACTION)
+                            .bind(account.to_string())
+                            .bind(id.to_string())
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db)?
+                            .try_into()?;
+                        apply_transition(&mut i, *event, details, *at)?;
+                        sqlx::query(q::UPDATE_INTERACTION)
+                            .bind(account.to_string())
+                            .bind(id.to_string())
+                            .bind(i.state.as_str())
+                            .bind(i.queue_id.to_string())
+                            .bind(i.agent_id.map(|a| a.to_string()))
+                            .bind(&i.disposition)
+                            .bind(&i.wrap_up_note)
+                            .bind(i.ended_at)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        Self::insert_event(&mut *tx, account, id, event.log_type(), &details.data, *at)
+                            .await?;
+                        Ok(Some(i))
+                    }
+                }
+            }
+
             async fn one<'e, R, T>(
                 executor: impl sqlx::Executor<'e, Database = $db>,
                 sql: &'static str,
@@ -936,50 +943,15 @@ macro_rules! impl_store {
                 Self::one::<InteractionRow, _>(&self.pool, q::INTERACTION, account, id.to_string()).await
             }
 
-            async fn transition(
-                &self,
-                account: AccountId,
-                id: InteractionId,
-                event: InteractionEvent,
-                details: TransitionDetails,
-                at: Millis,
-            ) -> Result<Interaction> {
+            async fn commit(&self, writes: &[Write]) -> Result<Vec<Option<Interaction>>> {
                 let mut tx = self.write().await?;
-                let mut i: Interaction = sqlx::query_as::<_, InteractionRow>(q::LOCK_INTERACTION)
-                    .bind(account.to_string())
-                    .bind(id.to_string())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?
-                    .try_into()?;
-                // An illegal step returns here; dropping `tx` rolls back, so nothing is written.
-                apply_transition(&mut i, event, &details, at)?;
-                sqlx::query(q::UPDATE_INTERACTION)
-                    .bind(account.to_string())
-                    .bind(id.to_string())
-                    .bind(i.state.as_str())
-                    .bind(i.queue_id.to_string())
-                    .bind(i.agent_id.map(|a| a.to_string()))
-                    .bind(&i.disposition)
-                    .bind(&i.wrap_up_note)
-                    .bind(i.ended_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                Self::insert_event(&mut *tx, account, id, event.log_type(), &details.data, at).await?;
+                let mut done = Vec::with_capacity(writes.len());
+                for w in writes {
+                    done.push(Self::write_in(&mut tx, w).await?);
+                }
+                // An illegal step returned above; dropping `tx` rolled everything back.
                 tx.commit().await.map_err(db)?;
-                Ok(i)
-            }
-
-            async fn log_event(
-                &self,
-                account: AccountId,
-                id: InteractionId,
-                kind: &str,
-                data: serde_json::Value,
-                at: Millis,
-            ) -> Result<()> {
-                Self::insert_event(&self.writer, account, id, kind, &data, at).await
+                Ok(done)
             }
 
             async fn events(&self, account: AccountId, id: InteractionId) -> Result<Vec<EventRecord>> {
