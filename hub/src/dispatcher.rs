@@ -75,7 +75,8 @@ pub struct LogLine {
 }
 
 enum Command {
-    Arrive(AccountId, Interaction, Reply<()>),
+    /// A contact to route; `true`: a new one, created in the same commit as its routing.
+    Arrive(AccountId, Interaction, bool, Reply<()>),
     Accept(AccountId, AgentId, InteractionId, Reply<()>),
     Decline(AccountId, AgentId, InteractionId, Reply<()>),
     SetState(AccountId, AgentId, AgentState, Reply<()>),
@@ -206,8 +207,20 @@ impl Dispatcher {
         Ok(Dispatcher { tx, published })
     }
 
+    /// Routes a contact the store already has.
     pub async fn arrive(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
-        ask!(self, Arrive, account, interaction)
+        ask!(self, Arrive, account, interaction, false)
+    }
+    /// A new contact: created and routed in one commit (for a call, the queued interaction and
+    /// its offer cost one fsync, shared with every other call arriving meanwhile).
+    pub async fn open(
+        &self,
+        account: AccountId,
+        new: crate::store::NewInteraction,
+    ) -> Result<Interaction, DispatchError> {
+        let interaction = new.queued();
+        ask!(self, Arrive, account, interaction.clone(), true)?;
+        Ok(interaction)
     }
     pub async fn accept(
         &self,
@@ -653,7 +666,11 @@ impl Task {
 
     async fn command(&mut self, command: Command) {
         match command {
-            Command::Arrive(account, i, reply) => {
+            Command::Arrive(account, i, open, reply) => {
+                let opened = open.then(|| Write::Open {
+                    account,
+                    interaction: i.clone(),
+                });
                 let input = Input::Arrive {
                     interaction: i.id,
                     queue: i.queue_id,
@@ -667,7 +684,12 @@ impl Task {
                     metrics::gauge!("plugboard_live_interactions").set(self.live.len() as f64);
                 }
                 match self.decide(account, input) {
-                    Ok(decisions) => self.staged_decisions(account, decisions, Answer::Done(reply)).await,
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        s.writes.extend(opened);
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
                     Err(e) => {
                         if !known {
                             self.live.remove(&id);

@@ -409,7 +409,7 @@ impl Calls {
             .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?;
         let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
         let (interaction, recording) = self
-            .open(account, customer, &queue, format!("sip:outbound:{number}"))
+            .open(account, customer, &queue, format!("sip:outbound:{number}"), false)
             .await?;
         let Some(call) = self.server.dial(&contact.uri, number, recording.clone()) else {
             // It never started: closed as abandoned, not left waiting in a queue.
@@ -421,13 +421,16 @@ impl Calls {
         Ok(())
     }
 
-    /// A voice interaction for the customer in `queue`, and where its recording goes.
+    /// A voice interaction for the customer in `queue`, and where its recording goes. An inbound
+    /// call is created and routed in one commit (`route`); a click-to-call is created alone, as
+    /// it is the agent's from the start.
     async fn open(
         &self,
         account: AccountId,
         customer: crate::domain::CustomerId,
         queue: &crate::domain::Queue,
         entry_point: String,
+        route: bool,
     ) -> anyhow::Result<(crate::domain::Interaction, Option<PathBuf>)> {
         let new = NewInteraction {
             customer_id: customer,
@@ -438,7 +441,11 @@ impl Calls {
             offline: false,
             arrived_at: now_millis(),
         };
-        let interaction = self.store.create_interaction(account, new).await?;
+        let interaction = if route {
+            self.dispatcher.open(account, new).await?
+        } else {
+            self.store.create_interaction(account, new).await?
+        };
         let recording = self
             .recordings
             .as_ref()
@@ -532,11 +539,10 @@ impl Calls {
             Err(e) => return Err(e.into()),
         };
         let (interaction, recording) = self
-            .open(account, customer.id, &queue, format!("sip:{dialled}"))
+            .open(account, customer.id, &queue, format!("sip:{dialled}"), true)
             .await?;
         self.track(call, account, interaction.id, None, recording);
         metrics::counter!("plugboard_interactions_total", "channel" => "voice").increment(1);
-        self.dispatcher.arrive(account, interaction).await?;
         Ok(())
     }
 

@@ -126,6 +126,27 @@ pub struct NewInteraction {
     pub arrived_at: Millis,
 }
 
+impl NewInteraction {
+    /// The interaction as it starts: queued, with a fresh id.
+    pub fn queued(self) -> Interaction {
+        Interaction {
+            id: InteractionId::new(),
+            customer_id: self.customer_id,
+            channel: self.channel,
+            queue_id: self.queue_id,
+            state: InteractionState::Queued,
+            priority: self.priority,
+            arrived_at: self.arrived_at,
+            agent_id: None,
+            entry_point: self.entry_point,
+            offline: self.offline,
+            disposition: None,
+            wrap_up_note: None,
+            ended_at: None,
+        }
+    }
+}
+
 /// What changes alongside a state transition.
 #[derive(Debug, Clone, Default)]
 pub struct TransitionDetails {
@@ -141,6 +162,11 @@ pub struct TransitionDetails {
 /// One durable change the dispatcher commits as part of a group (see `Store::commit`).
 #[derive(Debug, Clone)]
 pub enum Write {
+    /// A new interaction, queued, with `interaction.queued` as the first line of its log.
+    Open {
+        account: AccountId,
+        interaction: Interaction,
+    },
     /// A step of the interaction state machine, appended to the interaction's event log.
     Transition {
         account: AccountId,
@@ -330,8 +356,17 @@ pub trait Store: Send + Sync + 'static {
     async fn notes(&self, account: AccountId, customer: CustomerId) -> Result<Vec<Note>>;
 
     // --- interactions ---
-    /// Creates a queued interaction and logs `interaction.queued`.
-    async fn create_interaction(&self, account: AccountId, new: NewInteraction) -> Result<Interaction>;
+    /// Creates a queued interaction and logs `interaction.queued`, committed alone; the
+    /// dispatcher's `open` commits it with the offer that follows instead.
+    async fn create_interaction(&self, account: AccountId, new: NewInteraction) -> Result<Interaction> {
+        let interaction = new.queued();
+        self.commit(&[Write::Open {
+            account,
+            interaction: interaction.clone(),
+        }])
+        .await?;
+        Ok(interaction)
+    }
     async fn interaction(&self, account: AccountId, id: InteractionId) -> Result<Interaction>;
     /// Commits a group of writes in one transaction, in order, all or none: each transition
     /// goes through the interaction state machine (ending events set `ended_at`) and every write

@@ -11,7 +11,7 @@ mod queries;
 mod rows;
 
 use super::{
-    AgentPatch, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewInteraction, NewMessage,
+    AgentPatch, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewMessage,
     NewPhone, Note, Phone, QueueSpec, Result, Store, StoreError, Write, apply_transition,
 };
 use crate::domain::{
@@ -349,6 +349,32 @@ macro_rules! impl_store {
                 w: &Write,
             ) -> Result<Option<Interaction>> {
                 match w {
+                    Write::Open { account, interaction: i } => {
+                        sqlx::query(q::INSERT_INTERACTION)
+                            .bind(i.id.to_string())
+                            .bind(account.to_string())
+                            .bind(i.customer_id.to_string())
+                            .bind(i.channel.as_str())
+                            .bind(i.queue_id.to_string())
+                            .bind(i.state.as_str())
+                            .bind(i.priority)
+                            .bind(i.arrived_at)
+                            .bind(&i.entry_point)
+                            .bind(i.offline)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        let data = serde_json::json!({
+                            "queue_id": i.queue_id,
+                            "channel": i.channel.as_str(),
+                            "priority": i.priority,
+                            "entry_point": i.entry_point,
+                            "offline": i.offline,
+                        });
+                        Self::insert_event(&mut *tx, *account, i.id, "interaction.queued", &data, i.arrived_at)
+                            .await?;
+                        Ok(Some(i.clone()))
+                    }
                     Write::Log { account, id, kind, data, at } => {
                         Self::insert_event(&mut *tx, *account, *id, kind, data, *at).await?;
                         Ok(None)
@@ -883,61 +909,6 @@ macro_rules! impl_store {
             }
 
             // --- interactions ---
-
-            async fn create_interaction(
-                &self,
-                account: AccountId,
-                new: NewInteraction,
-            ) -> Result<Interaction> {
-                let i = Interaction {
-                    id: InteractionId::new(),
-                    customer_id: new.customer_id,
-                    channel: new.channel,
-                    queue_id: new.queue_id,
-                    state: InteractionState::Queued,
-                    priority: new.priority,
-                    arrived_at: new.arrived_at,
-                    agent_id: None,
-                    entry_point: new.entry_point,
-                    offline: new.offline,
-                    disposition: None,
-                    wrap_up_note: None,
-                    ended_at: None,
-                };
-                let mut tx = self.write().await?;
-                sqlx::query(q::INSERT_INTERACTION)
-                    .bind(i.id.to_string())
-                    .bind(account.to_string())
-                    .bind(i.customer_id.to_string())
-                    .bind(i.channel.as_str())
-                    .bind(i.queue_id.to_string())
-                    .bind(i.state.as_str())
-                    .bind(i.priority)
-                    .bind(i.arrived_at)
-                    .bind(&i.entry_point)
-                    .bind(i.offline)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                let data = serde_json::json!({
-                    "queue_id": i.queue_id,
-                    "channel": i.channel.as_str(),
-                    "priority": i.priority,
-                    "entry_point": i.entry_point,
-                    "offline": i.offline,
-                });
-                Self::insert_event(
-                    &mut *tx,
-                    account,
-                    i.id,
-                    "interaction.queued",
-                    &data,
-                    i.arrived_at,
-                )
-                .await?;
-                tx.commit().await.map_err(db)?;
-                Ok(i)
-            }
 
             async fn interaction(&self, account: AccountId, id: InteractionId) -> Result<Interaction> {
                 Self::one::<InteractionRow, _>(&self.pool, q::INTERACTION, account, id.to_string()).await
