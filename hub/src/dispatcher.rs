@@ -16,6 +16,7 @@
 
 use crate::bus::frames::{Held, Offer, StateView};
 use crate::bus::{AgentFrame, Bus, ChatFrame, ConnectorFrame};
+use crate::health::Health;
 use crate::domain::{
     AccountId, Agent, AgentId, AgentState, Channel, Interaction, InteractionEvent, InteractionId,
     InteractionState, Millis, Queue, QueueId, now_millis,
@@ -131,8 +132,6 @@ struct Published {
     ringing: RwLock<HashMap<InteractionId, AgentId>>,
     /// Each agent's presence as their consoles were last told it: a rebuild starts from it.
     presence: Mutex<HashMap<AgentId, AgentState>>,
-    /// Set while every pipeline task runs.
-    tasks_alive: std::sync::atomic::AtomicUsize,
 }
 
 macro_rules! ask {
@@ -149,12 +148,11 @@ const STAGED: usize = 4096;
 const COMMITTED: usize = 256;
 /// The most writes one transaction takes.
 const MAX_GROUP_WRITES: usize = 2048;
-const PIPELINE_TASKS: usize = 3;
 
 impl Dispatcher {
     /// Rebuilds the routers from the store (queues, agents, every waiting contact in its original
     /// order, every held one) and starts the pipeline.
-    pub async fn start(store: DynStore, bus: Bus) -> Result<Dispatcher, StoreError> {
+    pub async fn start(store: DynStore, bus: Bus, health: Health) -> Result<Dispatcher, StoreError> {
         let published = Arc::new(Published::default());
         let (staged_tx, staged_rx) = mpsc::channel(STAGED);
         let (committed_tx, committed_rx) = mpsc::channel(COMMITTED);
@@ -174,35 +172,33 @@ impl Dispatcher {
         let committer = Committer {
             store: store.clone(),
             committed: committed_tx,
-            rebuild: rebuild_tx,
+            rebuild: rebuild_tx.clone(),
             discard_through: None,
+            health: health.clone(),
         };
         let publisher = Publisher {
             store,
             bus,
             offers: HashMap::new(),
             published: published.clone(),
+            health: health.clone(),
         };
-        let alive = |published: &Arc<Published>| {
-            published
-                .tasks_alive
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            TaskAlive(published.clone())
-        };
-        let (a, b, c) = (alive(&published), alive(&published), alive(&published));
+        let running = health.running("dispatcher.committer");
         tokio::spawn(async move {
-            let _alive = b;
+            let _running = running;
             committer.run(staged_rx).await
         });
+        let running = health.running("dispatcher.publisher");
         tokio::spawn(async move {
-            let _alive = c;
+            let _running = running;
             publisher.run(committed_rx).await
         });
         task.restore().await?;
         let (tx, rx) = mpsc::channel(4096);
+        let running = health.running("dispatcher.router");
         tokio::spawn(async move {
-            let _alive = a;
-            task.run(rx, rebuild_rx).await
+            let _running = running;
+            task.run(rx, rebuild_rx, health).await
         });
         Ok(Dispatcher { tx, published })
     }
@@ -367,27 +363,6 @@ impl Dispatcher {
     pub fn watcher(&self, id: InteractionId) -> Option<AgentId> {
         self.holder(id)
             .or_else(|| read_lock(&self.published.ringing).get(&id).copied())
-    }
-    /// Whether every task of the pipeline is running (for `/readyz`).
-    pub fn is_running(&self) -> bool {
-        !self.tx.is_closed()
-            && self
-                .published
-                .tasks_alive
-                .load(std::sync::atomic::Ordering::SeqCst)
-                == PIPELINE_TASKS
-    }
-}
-
-/// Counts a pipeline task as alive until it ends, however it ends (a panic included).
-struct TaskAlive(Arc<Published>);
-
-impl Drop for TaskAlive {
-    fn drop(&mut self) {
-        self.0
-            .tasks_alive
-            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        tracing::error!("a dispatcher task stopped");
     }
 }
 
@@ -590,7 +565,12 @@ impl Task {
         Ok(())
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>, mut rebuild: mpsc::UnboundedReceiver<u64>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        mut rebuild: mpsc::UnboundedReceiver<u64>,
+        health: Health,
+    ) {
         loop {
             let deadline = self.routers.values().filter_map(Router::next_deadline).min();
             let sleep = async {
@@ -610,7 +590,13 @@ impl Task {
                     None => return,
                 },
                 command = rx.recv() => match command {
-                    Some(command) => self.command(command).await,
+                    Some(command) => {
+                        // A panic left the routers half-way through a decision: start again
+                        // from the store.
+                        if health.guard("dispatcher.router", self.command(command)).await.is_none() {
+                            self.rebuild().await;
+                        }
+                    }
                     None => return,
                 },
                 () = sleep => {
@@ -1318,6 +1304,7 @@ struct Committer {
     rebuild: mpsc::UnboundedSender<u64>,
     /// After a failed commit: everything staged by this epoch or before is discarded.
     discard_through: Option<u64>,
+    health: Health,
 }
 
 impl Committer {
@@ -1335,7 +1322,17 @@ impl Committer {
                     Err(_) => break,
                 }
             }
-            self.commit(std::mem::take(&mut group)).await;
+            let epoch = group.iter().map(|s| s.epoch).max().unwrap_or_default();
+            let health = self.health.clone();
+            if health
+                .guard("dispatcher.committer", self.commit(std::mem::take(&mut group)))
+                .await
+                .is_none()
+            {
+                // Whether that group is on disk is unknown: the routers read it back.
+                self.discard_through = Some(epoch);
+                let _ = self.rebuild.send(epoch);
+            }
         }
     }
 
@@ -1396,6 +1393,7 @@ struct Publisher {
     /// Pending offers, for consoles that (re)connect while one is ringing.
     offers: HashMap<InteractionId, (AgentId, Offer)>,
     published: Arc<Published>,
+    health: Health,
 }
 
 impl Publisher {
@@ -1421,8 +1419,10 @@ impl Publisher {
                 }
             };
             for effect in staged.effects {
-                if let Err(e) = self.effect(effect, &done).await {
-                    tracing::error!(error = %e, "could not carry out a committed decision");
+                let health = self.health.clone();
+                match health.guard("dispatcher.publisher", self.effect(effect, &done)).await {
+                    Some(Ok(())) | None => {}
+                    Some(Err(e)) => tracing::error!(error = %e, "could not carry out a committed decision"),
                 }
             }
             match staged.answer {
@@ -1649,7 +1649,7 @@ mod tests {
     async fn a_failed_commit_offers_nothing_and_the_chat_is_offered_once_the_store_recovers() {
         let site = site().await;
         let bus = Bus::default();
-        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone()).await.unwrap();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default()).await.unwrap();
         let mut consoles = bus.subscribe_agent(site.agent);
         let account = AccountId::DEFAULT;
         dispatcher
@@ -1691,7 +1691,6 @@ mod tests {
             ["interaction.queued", "interaction.offered", "interaction.accepted"],
             "the refused offer left no trace"
         );
-        assert!(dispatcher.is_running());
     }
 
     /// A hundred contacts arriving at once (committed together in a few groups): each is offered
@@ -1708,7 +1707,7 @@ mod tests {
         };
         let agent = site.store.update_agent(account, site.agent, patch).await.unwrap();
         let bus = Bus::default();
-        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone()).await.unwrap();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default()).await.unwrap();
         dispatcher.upsert_agent(account, agent).await;
         let mut consoles = bus.subscribe_agent(site.agent);
         dispatcher

@@ -74,12 +74,14 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .await
         .context("loading agents' phones")?;
     let bus = Bus::default();
-    let dispatcher = Dispatcher::start(store.clone(), bus.clone())
+    let health = crate::health::Health::default();
+    let dispatcher = Dispatcher::start(store.clone(), bus.clone(), health.clone())
         .await
         .context("rebuilding the queues")?;
     // Kept for as long as the hub serves; dropping it stops the SIP tasks.
     let sip =
-        crate::telephony::start(&config, phones.clone(), store.clone(), &bus, dispatcher.clone()).await?;
+        crate::telephony::start(&config, phones.clone(), store.clone(), &bus, dispatcher.clone(), &health)
+            .await?;
     if let Some(sip) = &sip {
         println!(
             "plugboard sip on udp://{} tcp://{}",
@@ -91,7 +93,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(Arc::new(config), store, bus, dispatcher, phones, metrics);
+    let state = AppState::new(Arc::new(config), store, bus, dispatcher, health, phones, metrics);
     // Tests and scripts read this line to find the port when started with port 0.
     println!("plugboard listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -146,6 +146,7 @@ pub async fn start(
     store: DynStore,
     bus: &Bus,
     dispatcher: Dispatcher,
+    health: &crate::health::Health,
 ) -> anyhow::Result<Option<Arc<SipServer>>> {
     let sip = &config.sip;
     let Some(listen) = sip.listen else {
@@ -218,7 +219,13 @@ pub async fn start(
         calls: HashMap::new(),
         by_interaction: HashMap::new(),
     };
-    tokio::spawn(calls.run(events, bus.subscribe_connector(Channel::Voice)));
+    let running = health.running("telephony");
+    let health = health.clone();
+    let frames = bus.subscribe_connector(Channel::Voice);
+    tokio::spawn(async move {
+        let _running = running;
+        calls.run(events, frames, health).await
+    });
     Ok(Some(server))
 }
 
@@ -258,22 +265,25 @@ impl Calls {
         mut self,
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut frames: crate::bus::Subscription<Channel, ConnectorFrame>,
+        health: crate::health::Health,
     ) {
         let every = self.announce_every.max(std::time::Duration::from_secs(1));
         let mut announce = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             let result = tokio::select! {
-                _ = announce.tick(), if !self.announce_every.is_zero() => self.announce().await,
+                _ = announce.tick(), if !self.announce_every.is_zero() => {
+                    health.guard("telephony", self.announce()).await
+                }
                 event = events.recv() => match event {
-                    Some(event) => self.event(event).await,
+                    Some(event) => health.guard("telephony", self.event(event)).await,
                     None => return,
                 },
                 frame = frames.rx.recv() => match frame {
-                    Some(frame) => self.frame(&frame).await,
+                    Some(frame) => health.guard("telephony", self.frame(&frame)).await,
                     None => return,
                 },
             };
-            if let Err(e) = result {
+            if let Some(Err(e)) = result {
                 tracing::error!(error = %e, "telephony");
             }
         }

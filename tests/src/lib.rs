@@ -195,6 +195,12 @@ impl Hub {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
+    /// `/readyz`: (status, body).
+    pub async fn readyz(&self) -> Result<(u16, Value)> {
+        let r = reqwest::get(format!("{}/readyz", self.base)).await?;
+        Ok((r.status().as_u16(), r.json().await?))
+    }
+
     /// GETs a list under `/api/v1` and answers its item called `name`.
     pub async fn named(&self, token: &str, path: &str, name: &str) -> Result<Value> {
         let (_, list) = self.call("GET", path, Some(token), None).await?;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub store: DynStore,
     pub bus: Bus,
     pub dispatcher: Dispatcher,
+    /// The long-running tasks, for `/readyz`.
+    pub health: crate::health::Health,
     /// Agents' phones as the SIP registrar sees them; the phones API keeps it current.
     pub phones: Arc<crate::telephony::Phones>,
     metrics: Option<PrometheusHandle>,
@@ -52,6 +54,7 @@ impl AppState {
         store: DynStore,
         bus: Bus,
         dispatcher: Dispatcher,
+        health: crate::health::Health,
         phones: Arc<crate::telephony::Phones>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
@@ -62,6 +65,7 @@ impl AppState {
             store,
             bus,
             dispatcher,
+            health,
             phones,
             metrics,
         }
@@ -118,12 +122,23 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    if !state.dispatcher.is_running() {
-        return Err(ApiError::Unavailable);
-    }
-    state.store.queues(crate::domain::AccountId::DEFAULT).await?;
-    Ok("ready")
+/// 200 when the store answers and every long-running task runs, 503 otherwise; the body names
+/// each task, whether it runs and how many inputs it dropped on a panic.
+async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let store = state.store.queues(crate::domain::AccountId::DEFAULT).await.is_ok();
+    let ready = store && state.health.ready();
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "ready": ready,
+        "store": store,
+        "tasks": state.health.report(),
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> String {
