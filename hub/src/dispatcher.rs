@@ -1699,10 +1699,11 @@ mod tests {
     async fn concurrent_arrivals_are_each_offered_once_and_only_after_their_commit() {
         let site = site().await;
         let account = AccountId::DEFAULT;
-        let mut capacity = Capacity::default();
-        capacity.chat = 200;
         let patch = crate::store::AgentPatch {
-            capacity: Some(capacity),
+            capacity: Some(Capacity {
+                chat: 200,
+                ..Capacity::default()
+            }),
             ..Default::default()
         };
         let agent = site.store.update_agent(account, site.agent, patch).await.unwrap();
