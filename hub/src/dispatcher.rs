@@ -1352,7 +1352,7 @@ impl Committer {
         let result = if writes.is_empty() {
             Ok(Vec::new())
         } else {
-            self.store.commit(&writes).await
+            self.store.commit(None, &writes).await
         };
         metrics::histogram!("plugboard_dispatch_commit_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("plugboard_dispatch_group_writes").record(writes.len() as f64);

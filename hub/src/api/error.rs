@@ -81,6 +81,8 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict(format!("already exists ({constraint})"))
             }
             StoreError::InvalidTransition(t) => ApiError::InvalidState(t.to_string()),
+            // Another node leads the routers now: try again (it will reach the new leader).
+            StoreError::Deposed { .. } => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -171,6 +171,7 @@ scenarios!(
     transitions,
     event_log,
     a_group_commits_in_order_and_all_or_none,
+    a_deposed_leaders_commits_are_refused,
     held_and_agent_interactions,
     messages,
     concurrent_messages,
@@ -1016,7 +1017,7 @@ async fn log_line(
         data,
         at,
     };
-    store.commit(&[write]).await.map(|_| ())
+    store.commit(None, &[write]).await.map(|_| ())
 }
 
 /// The dispatcher's group commit: many interactions' steps in one transaction, in order, all
@@ -1044,7 +1045,7 @@ async fn a_group_commits_in_order_and_all_or_none(store: DynStore) {
         at,
     };
     let done = store
-        .commit(&[
+        .commit(None, &[
             step(a.id, E::Offered, 2_000),
             step(b.id, E::Offered, 2_001),
             step(a.id, E::Accepted, 2_002),
@@ -1070,7 +1071,7 @@ async fn a_group_commits_in_order_and_all_or_none(store: DynStore) {
     );
     // One illegal step (b cannot be wrapped up while offered) undoes the whole group.
     let refused = store
-        .commit(&[step(a.id, E::Ended, 3_000), step(b.id, E::WrappedUp, 3_001)])
+        .commit(None, &[step(a.id, E::Ended, 3_000), step(b.id, E::WrappedUp, 3_001)])
         .await;
     assert!(matches!(refused, Err(StoreError::InvalidTransition(_))), "{refused:?}");
     assert_eq!(
@@ -1390,4 +1391,38 @@ async fn account_isolation(store: DynStore) {
     assert_eq!(store.queue(DEFAULT, queue.id).await.unwrap(), queue);
     assert_eq!(store.interaction(DEFAULT, i.id).await.unwrap(), i);
     assert_eq!(store.agent(DEFAULT, agent.id).await.unwrap(), agent);
+}
+
+/// Fencing: a node that took over the routers raised the token; the old leader's late commits
+/// fail and write nothing.
+async fn a_deposed_leaders_commits_are_refused(store: DynStore) {
+    let fixture = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await;
+    let line = |at| Write::Log {
+        account: DEFAULT,
+        id: i.id,
+        kind: "call.held",
+        data: json!({}),
+        at,
+    };
+    store.fence(5).await.unwrap();
+    store.commit(Some(5), &[line(2_000)]).await.unwrap();
+    // Node B takes over with a newer token.
+    store.fence(7).await.unwrap();
+    let late = store.commit(Some(5), &[line(2_001)]).await;
+    assert!(
+        matches!(late, Err(StoreError::Deposed { token: 5, current: 7 })),
+        "{late:?}"
+    );
+    // A leader older than the current one cannot take the fence back.
+    assert!(matches!(store.fence(6).await, Err(StoreError::Deposed { .. })));
+    store.commit(Some(7), &[line(2_002)]).await.unwrap();
+    let at: Vec<i64> = store
+        .events(DEFAULT, i.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(at, [1_000, 2_000, 2_002]);
 }

@@ -28,6 +28,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A newer leader of the routers took over (fencing token `current`): this node's writes
+    /// as leader, made with `token`, are refused.
+    #[error("deposed: this node led the routers with token {token}, the leader now has {current}")]
+    Deposed { token: i64, current: i64 },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -360,7 +364,7 @@ pub trait Store: Send + Sync + 'static {
     /// dispatcher's `open` commits it with the offer that follows instead.
     async fn create_interaction(&self, account: AccountId, new: NewInteraction) -> Result<Interaction> {
         let interaction = new.queued();
-        self.commit(&[Write::Open {
+        self.commit(None, &[Write::Open {
             account,
             interaction: interaction.clone(),
         }])
@@ -374,7 +378,14 @@ pub trait Store: Send + Sync + 'static {
     /// transition left it (`None` for a log line). One commit (one fsync) for the whole group is
     /// what lets the dispatcher keep up: it hands over every write that piled up while the
     /// previous group was on its way to disk.
-    async fn commit(&self, writes: &[Write]) -> Result<Vec<Option<Interaction>>>;
+    /// With `fence`, the group commits only while that is still the routers' fencing token
+    /// (`Deposed` otherwise, and nothing is written).
+    async fn commit(&self, fence: Option<i64>, writes: &[Write]) -> Result<Vec<Option<Interaction>>>;
+    /// Raises the routers' fencing token to `token`, as a node taking over the routers does
+    /// before it reads them back; `Deposed` when a newer leader already raised it further. On
+    /// PostgreSQL it waits for the previous leader's commits under way, so the read that follows
+    /// sees them, and every later commit of the previous leader is refused.
+    async fn fence(&self, token: i64) -> Result<()>;
     /// One transition, committed alone (set-up, tests); the dispatcher groups them with `commit`.
     async fn transition(
         &self,
@@ -391,7 +402,7 @@ pub trait Store: Send + Sync + 'static {
             details,
             at,
         };
-        match self.commit(std::slice::from_ref(&write)).await?.pop() {
+        match self.commit(None, std::slice::from_ref(&write)).await?.pop() {
             Some(Some(i)) => Ok(i),
             _ => Err(StoreError::Corrupt("a transition answered no interaction".into())),
         }

@@ -279,7 +279,7 @@ fn event_data(data: &serde_json::Value) -> String {
 
 /// One `impl Store` body for a backend. `$begin` is the statement that opens a write transaction.
 macro_rules! impl_store {
-    ($db:ty, $migrations:expr, $begin:literal) => {
+    ($db:ty, $migrations:expr, $begin:literal, $fence_token:expr) => {
         impl SqlStore<$db> {
             async fn write(&self) -> Result<sqlx::Transaction<'static, $db>> {
                 self.writer.begin_with($begin).await.map_err(db)
@@ -914,8 +914,17 @@ macro_rules! impl_store {
                 Self::one::<InteractionRow, _>(&self.pool, q::INTERACTION, account, id.to_string()).await
             }
 
-            async fn commit(&self, writes: &[Write]) -> Result<Vec<Option<Interaction>>> {
+            async fn commit(&self, fence: Option<i64>, writes: &[Write]) -> Result<Vec<Option<Interaction>>> {
                 let mut tx = self.write().await?;
+                if let Some(token) = fence {
+                    let current: i64 = sqlx::query_scalar($fence_token)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    if current != token {
+                        return Err(StoreError::Deposed { token, current });
+                    }
+                }
                 let mut done = Vec::with_capacity(writes.len());
                 for w in writes {
                     done.push(Self::write_in(&mut tx, w).await?);
@@ -923,6 +932,23 @@ macro_rules! impl_store {
                 // An illegal step returned above; dropping `tx` rolled everything back.
                 tx.commit().await.map_err(db)?;
                 Ok(done)
+            }
+
+            async fn fence(&self, token: i64) -> Result<()> {
+                let raised = sqlx::query(q::RAISE_FENCE)
+                    .bind(token)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if raised == 0 {
+                    let current: i64 = sqlx::query_scalar(q::FENCE_TOKEN)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    return Err(StoreError::Deposed { token, current });
+                }
+                Ok(())
             }
 
             async fn events(&self, account: AccountId, id: InteractionId) -> Result<Vec<EventRecord>> {
@@ -1057,8 +1083,10 @@ macro_rules! impl_store {
     };
 }
 
-impl_store!(Sqlite, SQLITE_MIGRATIONS, "BEGIN IMMEDIATE");
-impl_store!(Postgres, POSTGRES_MIGRATIONS, "BEGIN");
+// SQLite's writers never overlap; on PostgreSQL the row lock makes a new leader's `fence` wait
+// for the commits of the old leader already under way.
+impl_store!(Sqlite, SQLITE_MIGRATIONS, "BEGIN IMMEDIATE", q::FENCE_TOKEN);
+impl_store!(Postgres, POSTGRES_MIGRATIONS, "BEGIN", q::FENCE_TOKEN_SHARED);
 
 fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
     Queue {

@@ -189,6 +189,13 @@ pub const AGENT_INTERACTIONS: &str = concat!(
      ORDER BY arrived_at, arrival_seq"
 );
 
+// --- the routers' leader ---
+
+pub const FENCE_TOKEN: &str = "SELECT token FROM router_lease WHERE id = 1";
+/// PostgreSQL: held until commit, so raising the fence waits for commits under way.
+pub const FENCE_TOKEN_SHARED: &str = "SELECT token FROM router_lease WHERE id = 1 FOR SHARE";
+pub const RAISE_FENCE: &str = "UPDATE router_lease SET token = $1 WHERE id = 1 AND token <= $1";
+
 // --- messages ---
 
 /// Takes the next seq of an interaction; the row lock it holds until commit orders concurrent
