@@ -129,13 +129,127 @@ fn spawn_message_writer(writer: Pool<Sqlite>) -> mpsc::Sender<MessageJob> {
                     Err(_) => break,
                 }
             }
-            commit_group(&writer, group.drain(..)).await;
+            commit_group(&writer, std::mem::take(&mut group)).await;
         }
     });
     tx
 }
 
-async fn commit_group(writer: &Pool<Sqlite>, group: impl Iterator<Item = MessageJob>) {
+async fn commit_group(writer: &Pool<Sqlite>, group: Vec<MessageJob>) {
+    match commit_group_at_once(writer, &group).await {
+        Ok(results) => group.into_iter().zip(results).for_each(|(job, result)| {
+            let _ = job.done.send(result);
+        }),
+        // Something in the group needs one message at a time (a resend of a message in the same
+        // group, a row the database refuses): each in a savepoint, so one fails alone.
+        Err(_) => commit_group_one_by_one(writer, group).await,
+    }
+}
+
+/// The whole group in three statements (`GROUP_*`): resends found, seqs taken, new messages
+/// inserted. Nobody hears of a message before the commit that made it durable.
+async fn commit_group_at_once(
+    writer: &Pool<Sqlite>,
+    group: &[MessageJob],
+) -> std::result::Result<Vec<Result<(Message, bool)>>, sqlx::Error> {
+    use serde_json::json;
+    use std::collections::HashMap;
+    let key = |j: &MessageJob| {
+        (
+            j.message.interaction_id.to_string(),
+            j.message.sender.as_str(),
+            j.message.client_id.clone(),
+        )
+    };
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let keys: Vec<serde_json::Value> = group
+        .iter()
+        .map(|j| {
+            let (i, s, c) = key(j);
+            json!({"a": j.account.to_string(), "i": i, "s": s, "c": c})
+        })
+        .collect();
+    let mut stored: HashMap<(String, &'static str, String), Message> = HashMap::new();
+    for row in sqlx::query_as::<_, MessageRow>(q::GROUP_RESENDS)
+        .bind(serde_json::Value::Array(keys).to_string())
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        let m: Message = row
+            .try_into()
+            .map_err(|e: StoreError| sqlx::Error::Protocol(e.to_string()))?;
+        stored.insert((m.interaction_id.to_string(), m.sender.as_str(), m.client_id.clone()), m);
+    }
+    // New messages per interaction, in arrival order; the same message twice in one group goes
+    // the slow way.
+    let mut counts: Vec<(AccountId, String, i64)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for j in group.iter().filter(|j| !stored.contains_key(&key(j))) {
+        if !seen.insert(key(j)) {
+            return Err(sqlx::Error::Protocol("a message twice in one group".into()));
+        }
+        let interaction = j.message.interaction_id.to_string();
+        match counts.iter_mut().find(|(a, i, _)| *a == j.account && *i == interaction) {
+            Some((_, _, n)) => *n += 1,
+            None => counts.push((j.account, interaction, 1)),
+        }
+    }
+    let mut next: HashMap<String, i64> = HashMap::new();
+    if !counts.is_empty() {
+        let wanted: Vec<serde_json::Value> = counts
+            .iter()
+            .map(|(a, i, n)| json!({"a": a.to_string(), "i": i, "n": n}))
+            .collect();
+        let rows: Vec<(String, i64)> = sqlx::query_as(q::GROUP_SEQS)
+            .bind(serde_json::Value::Array(wanted).to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+        for (interaction, last) in rows {
+            let n = counts.iter().find(|(_, i, _)| *i == interaction).map_or(0, |c| c.2);
+            next.insert(interaction, last - n + 1);
+        }
+    }
+    let mut results = Vec::with_capacity(group.len());
+    let mut rows = Vec::new();
+    for j in group {
+        if let Some(m) = stored.get(&key(j)) {
+            results.push(Ok((m.clone(), false)));
+            continue;
+        }
+        // An unknown interaction (or another account's) took no seq: it fails alone.
+        let Some(seq) = next.get_mut(&j.message.interaction_id.to_string()) else {
+            results.push(Err(StoreError::NotFound));
+            continue;
+        };
+        let m = Message {
+            id: MessageId::new(),
+            interaction_id: j.message.interaction_id,
+            seq: *seq,
+            sender: j.message.sender,
+            agent_id: j.message.agent_id,
+            body: j.message.body.clone(),
+            client_id: j.message.client_id.clone(),
+            created_at: j.at,
+        };
+        *seq += 1;
+        rows.push(json!({
+            "id": m.id.to_string(), "a": j.account.to_string(), "i": m.interaction_id.to_string(),
+            "q": m.seq, "s": m.sender.as_str(), "g": m.agent_id.map(|a| a.to_string()),
+            "b": m.body, "c": m.client_id, "t": m.created_at,
+        }));
+        results.push(Ok((m, true)));
+    }
+    if !rows.is_empty() {
+        sqlx::query(q::GROUP_INSERT)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn commit_group_one_by_one(writer: &Pool<Sqlite>, group: Vec<MessageJob>) {
     let fail = |e: &sqlx::Error| StoreError::Database(sqlx::Error::Protocol(e.to_string()));
     let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
@@ -159,7 +273,6 @@ async fn commit_group(writer: &Pool<Sqlite>, group: impl Iterator<Item = Message
             SqlStore::<Sqlite>::append_in(&mut tx, account, message, at).await,
         ));
     }
-    // Nobody hears of a message before the commit that made it durable.
     match tx.commit().await {
         Ok(()) => results.into_iter().for_each(|(done, result)| {
             let _ = done.send(result);

@@ -210,6 +210,23 @@ pub const MESSAGE_BY_CLIENT_ID: &str = concat!(
 pub const INSERT_MESSAGE: &str = "INSERT INTO messages \
      (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+// A group of messages in three statements, whatever its size (SQLite's group commit): each takes
+// the whole group as one JSON array, so the statements stay prepared and the writer thread is
+// handed three statements a group instead of five a message.
+
+/// Messages of the group already stored (resends), by `[{i: interaction, s: sender, c: client_id}]`.
+pub const GROUP_RESENDS: &str = "SELECT m.id, m.interaction_id, m.seq, m.sender, m.agent_id, m.body, \
+     m.client_id, m.created_at FROM json_each($1) AS j JOIN messages AS m \
+     ON m.interaction_id = j.value ->> 'i' AND m.sender = j.value ->> 's' AND m.client_id = j.value ->> 'c' \
+     AND m.account_id = j.value ->> 'a'";
+/// Takes `n` seqs for each interaction of `[{a: account, i: interaction, n}]`; answers the last.
+pub const GROUP_SEQS: &str = "UPDATE interactions SET last_seq = last_seq + (j.value ->> 'n') \
+     FROM json_each($1) AS j WHERE interactions.account_id = j.value ->> 'a' \
+     AND interactions.id = j.value ->> 'i' RETURNING interactions.id, interactions.last_seq";
+pub const GROUP_INSERT: &str = "INSERT INTO messages \
+     (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
+     SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', j.value ->> 'q', j.value ->> 's', \
+     j.value ->> 'g', j.value ->> 'b', j.value ->> 'c', j.value ->> 't' FROM json_each($1) AS j";
 pub const MESSAGES: &str = concat!(
     "SELECT ",
     message_columns!(),
