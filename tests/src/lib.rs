@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub mod measure;
+pub mod sipp;
 
 pub const DEMO_PASSWORD: &str = "plugboard-demo";
 
