@@ -23,7 +23,7 @@ the 1/16-gain estimator settles, are left out), and the jitter the hub added at 
 out estimate minus the in estimate at the same packet). Each as p50 / p99 / max over all packets
 of all calls.
 
-usage: rtpstat.py capture.pcap
+usage: rtpstat.py capture.pcap [LABEL]   (LABEL starts each row, e.g. "--rate 10")
 """
 import math
 import struct
@@ -204,16 +204,17 @@ def spread(values):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__.strip().splitlines()[-1])
+    label = f"{sys.argv[2]}, " if len(sys.argv) == 3 else ""
     calls, directions = analyse(packets(sys.argv[1]))
     print(f"calls found in the capture: {calls}")
-    print("| direction | packets into the hub | relayed | lost | forwarding delay p50 / p99 / max ms "
+    print("| run, direction | packets into the hub | relayed | lost | forwarding delay p50 / p99 / max ms "
           "| jitter in p50 / p99 / max ms | jitter out p50 / p99 / max ms | added jitter p50 / p99 / max ms |")
     print("|---|---|---|---|---|---|---|---|")
     for name, d in directions.items():
         lost = f"{d.lost} ({d.lost / max(d.into, 1) * 100:.3f} %)"
-        print(f"| {name} | {d.into:,} | {d.relayed:,} | {lost} | {spread(d.delay)} | {spread(d.jitter_in)} "
+        print(f"| {label}{name} | {d.into:,} | {d.relayed:,} | {lost} | {spread(d.delay)} | {spread(d.jitter_in)} "
               f"| {spread(d.jitter_out)} | {spread(d.added)} |")
 
 
