@@ -1,20 +1,45 @@
 #!/usr/bin/env python3
-"""Loss and added jitter of the RTP the hub relays, from a loopback capture (tcpdump -i lo).
+"""Loss, forwarding delay and jitter of the RTP the hub relays, both ways, from a loopback capture.
 
-Part of the SIP call benchmark (plugboard-callload --media 1 --capture FILE). Every caller's
-packet crosses the loopback twice: caller -> hub, then hub -> the agent's phone, unchanged (same
-SSRC and sequence number); the phone's echo is a third copy. For each packet of each relayed
-stream: lost if the hub never sent it on, else its forwarding delay. Per stream, the RFC 3550
-interarrival jitter on the way in and on the way out; the added jitter is the difference.
+Part of the SIP call benchmark (plugboard-callload --media 1 --capture FILE, tcpdump -i lo). Each
+call has two legs anchored on the hub, and each packet is seen on the loopback as it enters the
+hub and as it leaves:
 
-usage: rtpstat.py capture.pcap
+- caller -> agent: the caller's packet to the hub's caller-leg port, then the same packet (same
+  SSRC and sequence number) from the hub's agent-leg port to the desk phone;
+- agent -> caller: the desk phone echoes what it hears (sipp -rtp_echo) to the hub's agent-leg
+  port, and the hub relays it to the caller rewritten into the caller's one continuous stream
+  (its own SSRC, sequence numbers and timestamps shifted by a constant). Which input packet an
+  output packet is comes from the payload (unchanged by the relay): the shift most pairs of
+  identical payloads agree on.
+
+Which flow is which is read from the packets themselves: for every caller packet seen twice, the
+first copy is caller -> hub and the second hub -> phone, so the hub's two ports and both peers of
+each call are known, and the other direction is the reverse flows. Per direction, over the span
+from the first to the last packet the hub relayed: packets in, relayed, lost (went in, never came
+out); forwarding delay (out - in); the RFC 3550 A.8 interarrival jitter estimate of the stream
+going in and of the stream coming out at every packet (the first 16 packets of a stream, while
+the 1/16-gain estimator settles, are left out), and the jitter the hub added at each packet (the
+out estimate minus the in estimate at the same packet). Each as p50 / p99 / max over all packets
+of all calls.
+
+usage: rtpstat.py capture.pcap [LABEL]   (LABEL starts each row, e.g. "--rate 10")
 """
+import math
 import struct
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict, namedtuple
+
+# src and dst are (ip bytes, port); payload is what the capture kept of the RTP payload.
+Packet = namedtuple("Packet", "t src dst pt seq ts ssrc payload")
+
+PCMU = 0
+CLOCK = 8000
+SETTLE = 16
 
 
 def packets(path):
+    """Every RTP-looking UDP/IPv4 packet of a pcap file, in capture order."""
     with open(path, "rb") as f:
         header = f.read(24)
         magic, = struct.unpack("<I", header[:4])
@@ -36,72 +61,161 @@ def packets(path):
                 continue
             ihl = (ip[0] & 0x0F) * 4
             udp = ip[ihl:]
+            if len(udp) < 8:
+                continue
             sport, dport = struct.unpack(">HH", udp[:4])
             rtp = udp[8:]
             if len(rtp) < 12 or rtp[0] >> 6 != 2:
                 continue
             pt = rtp[1] & 0x7F
             seq, ts, ssrc = struct.unpack(">HII", rtp[2:12])
-            yield t, sport, dport, pt, seq, ts, ssrc
+            cc = rtp[0] & 0x0F
+            payload = bytes(rtp[12 + 4 * cc:])
+            yield Packet(t, (bytes(ip[12:16]), sport), (bytes(ip[16:20]), dport), pt, seq, ts, ssrc, payload)
 
 
-def jitter(arrivals):
-    """RFC 3550 A.8 interarrival jitter in ms, for (arrival s, RTP timestamp) in send order."""
-    j, prev = 0.0, None
+def jitter_series(arrivals):
+    """RFC 3550 A.8: the interarrival jitter estimate in ms after each packet, for
+    (arrival time s, RTP timestamp) pairs in order of arrival."""
+    j, prev, out = 0.0, None, []
     for t, ts in arrivals:
         if prev is not None:
-            d = (t - prev[0]) * 8000 - (ts - prev[1])
-            j += (abs(d) - j) / 16
+            transit_change = (t - prev[0]) * CLOCK - ((ts - prev[1] + 2**31) % 2**32 - 2**31)
+            j += (abs(transit_change) - j) / 16
+        out.append(j * 1000 / CLOCK)
         prev = (t, ts)
-    return j / 8.0
+    return out
 
 
 def pct(values, p):
+    """Nearest-rank percentile (p in 0..1) of a list; NaN when empty."""
     if not values:
         return float("nan")
     values = sorted(values)
-    return values[min(len(values) - 1, int(p * (len(values) - 1) + 0.5))]
+    rank = math.ceil(round(p * len(values), 9))
+    return values[max(1, min(len(values), rank)) - 1]
+
+
+class Direction:
+    def __init__(self):
+        self.into = 0       # packets into the hub, inside the relayed span
+        self.relayed = 0
+        self.lost = 0
+        self.delay = []     # ms
+        self.jitter_in = []
+        self.jitter_out = []
+        self.added = []
+
+    def add(self, ins, match):
+        """`ins`: one call's packets into the hub in arrival order; `match`: in packet -> its out
+        packet or None."""
+        pairs = [(p, match(p)) for p in ins]
+        relayed = [i for i, (_, q) in enumerate(pairs) if q is not None]
+        if not relayed:
+            return
+        span = pairs[relayed[0]:relayed[-1] + 1]
+        self.into += len(span)
+        done = [(p, q) for p, q in span if q is not None]
+        self.relayed += len(done)
+        self.lost += len(span) - len(done)
+        self.delay += [(q.t - p.t) * 1000 for p, q in done]
+        j_in = jitter_series([(p.t, p.ts) for p, _ in done])
+        by_out = sorted(range(len(done)), key=lambda i: done[i][1].t)
+        j_out_sorted = jitter_series([(done[i][1].t, done[i][1].ts) for i in by_out])
+        j_out = [0.0] * len(done)
+        for rank, i in enumerate(by_out):
+            j_out[i] = j_out_sorted[rank]
+        self.jitter_in += j_in[SETTLE:]
+        self.jitter_out += j_out_sorted[SETTLE:]
+        self.added += [j_out[i] - j_in[i] for i in range(SETTLE, len(done))]
+
+
+def shift(ins, outs):
+    """The constant the hub added to the sequence numbers of the echo it relayed: the one most
+    (in, out) pairs with the same payload agree on, out after in by less than a second; else
+    the first out packet is the first in packet."""
+    by_payload = defaultdict(list)
+    for p in ins:
+        if p.payload:
+            by_payload[p.payload].append(p)
+    votes = Counter()
+    for q in outs:
+        for p in by_payload.get(q.payload, ()):
+            if 0 <= q.t - p.t < 1.0:
+                votes[(q.seq - p.seq) % 65536] += 1
+    if votes:
+        return votes.most_common(1)[0][0]
+    return (outs[0].seq - ins[0].seq) % 65536 if ins and outs else None
+
+
+def analyse(pkts):
+    """Per direction, the figures over every call found in the packets."""
+    pcmu = sorted((p for p in pkts if p.pt == PCMU), key=lambda p: p.t)
+    flows = defaultdict(list)
+    copies = defaultdict(list)
+    for p in pcmu:
+        flows[(p.src, p.dst)].append(p)
+        copies[(p.ssrc, p.seq, p.ts)].append(p)
+    # A caller's packet seen twice: caller -> hub, then hub -> phone. Each call's flows are the
+    # pair most of its packets agree on (sipp gives some calls the same SSRC, so the key is the
+    # whole of SSRC, sequence number and timestamp).
+    votes = Counter()
+    for cs in copies.values():
+        if len(cs) >= 2:
+            votes[((cs[0].src, cs[0].dst), (cs[1].src, cs[1].dst))] += 1
+    calls = {}
+    for (into, out), n in votes.items():
+        if n > calls.get(into, (None, 0))[1]:
+            calls[into] = (out, n)
+    to_agent, to_caller = Direction(), Direction()
+    for (caller, hub_caller), ((hub_agent, phone), _) in calls.items():
+        ins, outs = flows[(caller, hub_caller)], flows[(hub_agent, phone)]
+        first_out = {}
+        for q in outs:
+            first_out.setdefault((q.ssrc, q.seq, q.ts), q)
+
+        def forwarded(p, first_out=first_out):
+            q = first_out.get((p.ssrc, p.seq, p.ts))
+            return q if q is not None and q.t >= p.t else None
+
+        to_agent.add(ins, forwarded)
+        # The other way: the phone's echo in, the caller's stream out once bridged (before the
+        # first packet to the phone the hub was playing its own music to the caller).
+        bridged = outs[0].t if outs else float("inf")
+        echo = flows.get((phone, hub_agent), [])
+        back = [q for q in flows.get((hub_caller, caller), []) if q.t >= bridged]
+        k = shift(echo, back)
+        if k is None:
+            continue
+        by_seq = {}
+        for q in back:
+            by_seq.setdefault(q.seq, q)
+
+        def returned(p, by_seq=by_seq, k=k):
+            q = by_seq.get((p.seq + k) % 65536)
+            return q if q is not None and 0 <= q.t - p.t < 5.0 else None
+
+        to_caller.add(echo, returned)
+    return len(calls), {"caller → agent": to_agent, "agent → caller": to_caller}
+
+
+def spread(values):
+    return f"{pct(values, 0.5):.3f} / {pct(values, 0.99):.3f} / {max(values, default=float('nan')):.3f}"
 
 
 def main():
-    seen = defaultdict(list)
-    for t, sport, dport, pt, seq, ts, ssrc in packets(sys.argv[1]):
-        if pt == 0:
-            seen[(ssrc, seq)].append((t, ts))
-    streams = defaultdict(lambda: ([], []))
-    # Per stream, the sequence numbers between its first and last relayed packet: before the
-    # bridge the caller talks over the music (nothing to relay), after a hang-up the leg is gone.
-    window = {}
-    for (ssrc, seq), copies in seen.items():
-        if len(copies) >= 2:
-            lo, hi = window.get(ssrc, (seq, seq))
-            window[ssrc] = (min(lo, seq), max(hi, seq))
-    lost = delays = 0
-    delay_values = []
-    for (ssrc, seq), copies in seen.items():
-        if ssrc not in window or not window[ssrc][0] <= seq <= window[ssrc][1]:
-            continue  # music (ours), rewritten echo, or outside the bridge
-        copies.sort()
-        streams[ssrc][0].append((seq, copies[0]))
-        if len(copies) < 2:
-            lost += 1
-            continue
-        streams[ssrc][1].append((seq, copies[1]))
-        delay_values.append((copies[1][0] - copies[0][0]) * 1000)
-        delays += 1
-    added = []
-    for ins, outs in streams.values():
-        ins.sort()
-        outs.sort()
-        if len(outs) < 50:
-            continue
-        j_in = jitter([x for _, x in ins])
-        j_out = jitter([x for _, x in outs])
-        added.append(j_out - j_in)
-    total = lost + delays
-    print(f"relayed streams {len(streams)}, packets {total}, lost {lost} ({lost / max(total, 1) * 100:.3f} %)")
-    print(f"forwarding delay ms: p50 {pct(delay_values, 0.5):.3f}, p99 {pct(delay_values, 0.99):.3f}, max {max(delay_values or [0]):.3f}")
-    print(f"added jitter ms (RFC 3550, out - in, per stream): p50 {pct(added, 0.5):.3f}, p99 {pct(added, 0.99):.3f}, max {max(added or [0]):.3f}")
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__.strip().splitlines()[-1])
+    label = f"{sys.argv[2]}, " if len(sys.argv) == 3 else ""
+    calls, directions = analyse(packets(sys.argv[1]))
+    print(f"calls found in the capture: {calls}")
+    print("| run, direction | packets into the hub | relayed | lost | forwarding delay p50 / p99 / max ms "
+          "| jitter in p50 / p99 / max ms | jitter out p50 / p99 / max ms | added jitter p50 / p99 / max ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, d in directions.items():
+        lost = f"{d.lost} ({d.lost / max(d.into, 1) * 100:.3f} %)"
+        print(f"| {label}{name} | {d.into:,} | {d.relayed:,} | {lost} | {spread(d.delay)} | {spread(d.jitter_in)} "
+              f"| {spread(d.jitter_out)} | {spread(d.added)} |")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod measure;
+pub mod sipp;
+
 pub const DEMO_PASSWORD: &str = "plugboard-demo";
 
 /// The built binary: `$PLUGBOARD_BIN`, else `target/debug/plugboard` of this workspace.

@@ -2,25 +2,44 @@
 //! number through a trunk at a fixed rate, a sipp UAS answering for every agent's desk phone, and
 //! one console per agent, Available. Every call goes the whole way: answered with music, queued,
 //! offered, the agent's phone rung and answered, bridged; the agent's phone hangs up after the
-//! talk time and the hub's BYE reaches the caller. A call succeeds (sipp's own count) only when the
-//! caller got that BYE: one that never reached an agent times out and fails. Reports those counts,
-//! the time from dialling to the agent answering, and the hub's CPU and memory.
+//! talk time and the hub's BYE reaches the caller.
+//!
+//! What counts: a call is answered when the hub's own records say an agent took it (its
+//! interaction has `interaction.accepted` and a `call.ended` with talk time, read back over the
+//! REST API after the run) and the caller was still on the line for the agent's BYE; a BYE alone
+//! proves nothing, since the hub also hangs up on a caller it could not queue, and an agent
+//! picking up after the caller gave up (sipp's 30 s `-recv_timeout`) is no answer. Each call dials from its own number (tests/src/sipp.rs), which ties sipp's
+//! log of it to the hub's record; "dialled → answered" runs from sipp's INVITE to the hub's
+//! `interaction.accepted`, so time spent in the hub's own queues counts. sipp is not capped in
+//! calls in flight (`-l` is the whole run), so every rate is offered in full; the row says how
+//! many INVITEs went out at what rate, and how far sipp fell behind its schedule.
 //!
 //! cargo build --release --bin plugboard --bin plugboard-callload
 //! PLUGBOARD_BIN=target/release/plugboard target/release/plugboard-callload --agents 200 --rate 100 --seconds 20 --talk-ms 500
 //!
 //! `--media 1`: the caller sends audio (PCMU) and each desk phone echoes it, so every call relays
 //! RTP both ways (and records it, unless `--record 0`); `--capture FILE` also writes a pcap of the
-//! relayed streams (tcpdump) for `bench/sip/rtpstat.py`.
+//! relayed streams (tcpdump) for `bench/sip/rtpstat.py`. `--json FILE` appends the figures as one
+//! JSON object.
+//!
+//! For the Kamailio reference in `bench/sip/run.sh`, the same caller bookkeeping without a hub:
+//! `--injection-file FILE` writes the caller numbers for `--rate` × `--seconds` calls and exits;
+//! `--summarise-log FILE` reads that caller's sipp log and prints the row's middle cells (a call
+//! through a proxy is answered when the desk phone's 200 reached the caller and its BYE followed).
 
 use anyhow::{Context, Result, bail, ensure};
+use futures_util::StreamExt;
 use plugboard_sip::digest::{self, Algorithm, NonceCount};
+use plugboard_tests::measure::percentile;
+use plugboard_tests::sipp::{self, CallTimes};
 use plugboard_tests::{DEMO_PASSWORD, Hub, cpu_secs, rss_mib, scratch_dir};
-use serde_json::json;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 
@@ -32,6 +51,9 @@ struct Args {
     media: bool,
     record: bool,
     capture: Option<PathBuf>,
+    json: Option<PathBuf>,
+    injection_file: Option<PathBuf>,
+    summarise_log: Option<PathBuf>,
 }
 
 fn args() -> Result<Args> {
@@ -43,6 +65,9 @@ fn args() -> Result<Args> {
         media: false,
         record: true,
         capture: None,
+        json: None,
+        injection_file: None,
+        summarise_log: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -58,9 +83,13 @@ fn args() -> Result<Args> {
             "--media" => a.media = number()? != 0,
             "--record" => a.record = number()? != 0,
             "--capture" => a.capture = Some(PathBuf::from(value)),
+            "--json" => a.json = Some(PathBuf::from(value)),
+            "--injection-file" => a.injection_file = Some(PathBuf::from(value)),
+            "--summarise-log" => a.summarise_log = Some(PathBuf::from(value)),
             other => bail!("unknown flag {other}"),
         }
     }
+    ensure!(a.rate > 0 && a.seconds > 0, "nothing to run");
     Ok(a)
 }
 
@@ -140,9 +169,136 @@ fn sipp_count(screen: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// What the hub's records say of one call.
+#[derive(Debug, Default, Clone, Copy)]
+struct Record {
+    /// `interaction.accepted`: the agent's phone answered (epoch ms).
+    accepted_ms: Option<i64>,
+    /// `call.ended` with talk time: the call was bridged to that agent.
+    talk_ms: Option<i64>,
+    /// `call.ended` at all.
+    ended: bool,
+}
+
+fn record(detail: &Value) -> Record {
+    let mut r = Record::default();
+    for e in detail["events"].as_array().into_iter().flatten() {
+        match e["type"].as_str() {
+            Some("interaction.accepted") if r.accepted_ms.is_none() => r.accepted_ms = e["at"].as_i64(),
+            Some("call.ended") => {
+                r.ended = true;
+                r.talk_ms = e["data"]["talk_ms"].as_i64();
+            }
+            _ => {}
+        }
+    }
+    r
+}
+
+/// Reads back every interaction the consoles were offered (`GET /api/v1/interactions/{id}`);
+/// those not ended yet (the hub logs `call.ended` as the BYEs cross) are read again for up to 5 s.
+async fn records(hub: &Hub, token: &str, ids: Vec<String>) -> Result<HashMap<String, Record>> {
+    let client = reqwest::Client::new();
+    let mut out = HashMap::new();
+    let mut pending = ids;
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let fetches = pending.iter().map(|id| {
+            let request = client
+                .get(format!("{}/api/v1/interactions/{id}", hub.base))
+                .bearer_auth(token);
+            async move {
+                let r = request.send().await?;
+                ensure!(r.status().is_success(), "GET interaction {id}: {}", r.status());
+                anyhow::Ok((id.clone(), record(&r.json::<Value>().await?)))
+            }
+        });
+        let mut stream = futures_util::stream::iter(fetches).buffer_unordered(8);
+        let mut again = Vec::new();
+        while let Some(fetched) = stream.next().await {
+            let (id, r) = fetched?;
+            if !r.ended {
+                again.push(id.clone());
+            }
+            out.insert(id, r);
+        }
+        drop(stream);
+        if again.is_empty() || Instant::now() >= until {
+            return Ok(out);
+        }
+        pending = again;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn ms(v: Option<u64>) -> String {
+    v.map_or("–".into(), |us| format!("{:.1}", us as f64 / 1000.0))
+}
+
+/// p50 / p99 / max of µs values, in ms.
+fn spread(sorted: &[u64]) -> String {
+    format!(
+        "{} / {} / {} ms",
+        ms(percentile(sorted, 0.5)),
+        ms(percentile(sorted, 0.99)),
+        ms(percentile(sorted, 1.0))
+    )
+}
+
+/// The "offered" cell: INVITEs sipp sent, at what rate, how far behind its schedule.
+fn offered_cell(o: &sipp::Offered, calls: u64) -> String {
+    format!(
+        "{} of {calls} INVITEs at {:.0}/s (sipp behind schedule p99 {} ms)",
+        o.invites,
+        o.per_sec,
+        ms(percentile(&o.lag_us, 0.99))
+    )
+}
+
+/// Answered calls per second: from the first INVITE to the last answer.
+fn answered_per_sec(answered: &HashMap<u64, i64>, o: &sipp::Offered) -> f64 {
+    let last = answered.values().copied().max().unwrap_or(o.first_us);
+    answered.len() as f64 / ((last - o.first_us) as f64 / 1e6).max(1e-9)
+}
+
+/// The Kamailio rows' middle cells (run.sh), from the caller's sipp log alone: a call is
+/// answered when the desk phone's 200 came back through the proxy and its BYE followed.
+fn summarise_proxy(a: &Args, log: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+    let calls = sipp::parse_log(&text);
+    let offered = sipp::offered(&calls, a.rate as f64);
+    let answered: HashMap<u64, i64> = calls
+        .iter()
+        .filter(|(_, c)| c.bye_us.is_some())
+        .filter_map(|(&i, c)| Some((i, c.answered_us?)))
+        .collect();
+    let setups = sipp::setup_us(&calls, &answered);
+    let no_answer = calls.values().filter(|c| c.answered_us.is_none()).count();
+    let no_bye = calls
+        .values()
+        .filter(|c| c.answered_us.is_some() && c.bye_us.is_none())
+        .count();
+    println!(
+        "| {} | {} | {:.0}/s | {} | callers: {} never answered, {no_bye} answered without a BYE |",
+        offered_cell(&offered, a.rate * a.seconds),
+        answered.len(),
+        answered_per_sec(&answered, &offered),
+        spread(&setups),
+        no_answer,
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = args()?;
+    if let Some(file) = &a.injection_file {
+        std::fs::write(file, sipp::injection_file(a.rate * a.seconds))?;
+        return Ok(());
+    }
+    if let Some(log) = &a.summarise_log {
+        return summarise_proxy(&a, log);
+    }
     let dir = scratch_dir("callload")?;
     let record = if a.record { "true" } else { "false" };
     let env = [
@@ -188,30 +344,26 @@ async fn main() -> Result<()> {
     }
 
     let offers = Arc::new(AtomicU64::new(0));
-    // Dialled → the agent's phone answered (the interaction's arrival → its assignment), in ms.
-    let setups = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    // Every interaction the consoles were offered, and the caller's number on its card.
+    let offered_calls = Arc::new(Mutex::new(HashMap::<String, Option<String>>::new()));
     eprintln!("agents log in and go Available");
     for n in 0..a.agents {
         let mut socket = hub.agent(&format!("bench{n}@plugboard.example")).await?;
         socket
             .send(json!({"type": "state.set", "state": "available"}))
             .await?;
-        let (offers, setups) = (offers.clone(), setups.clone());
+        let (offers, offered_calls) = (offers.clone(), offered_calls.clone());
         tokio::spawn(async move {
             while let Ok(frame) = socket.recv_within(Duration::from_secs(3600)).await {
-                if frame["type"] == "offer" {
-                    offers.fetch_add(1, Ordering::Relaxed);
-                }
-                if frame["type"] == "interaction.assigned"
-                    && let Some(arrived) = frame["interaction"]["arrived_at"].as_i64()
+                if frame["type"] == "offer"
+                    && let Some(id) = frame["interaction"]["id"].as_str()
                 {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_millis() as i64);
-                    setups
+                    offers.fetch_add(1, Ordering::Relaxed);
+                    let phone = frame["card"]["customer"]["phone"].as_str().map(str::to_owned);
+                    offered_calls
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .push(now - arrived);
+                        .insert(id.to_owned(), phone);
                 }
             }
         });
@@ -223,14 +375,18 @@ async fn main() -> Result<()> {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../connectors/sip/media/greeting.ul"),
         work.join("caller.ul"),
     )?;
+    let calls = a.rate * a.seconds;
+    std::fs::write(work.join("calls.csv"), sipp::injection_file(calls))?;
     let mut phones = Command::new("sipp");
     phones
         .args(["-sf", scenario("phone_hangs_up.xml").to_str().unwrap_or_default()])
         .args(["-i", "127.0.0.1", "-p", &phone_port.to_string(), "-nostdin"])
         .args(["-d", &a.talk_ms.to_string()])
         .arg(&target);
+    // The two sipps' RTP ports: every relayed packet goes to or from one of them.
+    let (phone_media, caller_media) = (free_port()?, free_port()?);
     if a.media {
-        phones.args(["-rtp_echo", "-mp", &free_port()?.to_string()]);
+        phones.args(["-rtp_echo", "-mp", &phone_media.to_string()]);
     }
     let mut phones = phones
         .current_dir(&work)
@@ -242,7 +398,9 @@ async fn main() -> Result<()> {
             Command::new("tcpdump")
                 .args(["-i", "lo", "-w"])
                 .arg(file)
-                .args(["-s", "96", "-B", "16384", "udp and not port 5060"])
+                .args(["-s", "96", "-B", "16384"])
+                // Only this run's calls: other programs on the machine may be talking RTP too.
+                .arg(format!("udp and (port {phone_media} or port {caller_media})"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -251,7 +409,6 @@ async fn main() -> Result<()> {
         None => None,
     };
 
-    let calls = a.rate * a.seconds;
     eprintln!(
         "calling: {} calls/s for {} s, {} ms each, media {}",
         a.rate, a.seconds, a.talk_ms, a.media
@@ -263,13 +420,16 @@ async fn main() -> Result<()> {
     };
     let cpu_before = cpu_secs(hub.pid());
     let started = Instant::now();
+    // No cap on calls in flight: `-l` is the whole run, so a hub that falls behind is still
+    // offered every call at the rate asked for.
     let out = Command::new("sipp")
         .arg(&target)
         .args(["-sf", scenario(caller).to_str().unwrap_or_default()])
+        .args(["-inf", "calls.csv", "-trace_logs", "-log_file", "caller.log"])
         .args(["-i", "127.0.0.1", "-s", "100", "-nostdin"])
         .args(["-r", &a.rate.to_string(), "-m", &calls.to_string()])
-        .args(["-l", &(a.agents * 4).to_string(), "-recv_timeout", "30s"])
-        .args(["-mp", &free_port()?.to_string()])
+        .args(["-l", &calls.to_string(), "-recv_timeout", "30s"])
+        .args(["-mp", &caller_media.to_string()])
         .args(["-timeout", &format!("{}s", a.seconds * 3 + 30), "-timeout_error"])
         .current_dir(&work)
         .output()?;
@@ -285,32 +445,69 @@ async fn main() -> Result<()> {
     let _ = phones.kill();
     let _ = phones.wait();
     let screen = String::from_utf8_lossy(&out.stdout);
-    let mut setups = setups.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    setups.sort_unstable();
-    let at = |p: f64| {
-        setups
-            .get(((setups.len().max(1) - 1) as f64 * p) as usize)
-            .copied()
-            .unwrap_or(-1)
-    };
-    let (ok, failed) = (
+    let (sipp_ok, sipp_failed) = (
         sipp_count(&screen, "Successful call"),
         sipp_count(&screen, "Failed call"),
     );
+
+    // The caller's side, from sipp's log; the hub's, from its records.
+    let log: HashMap<u64, CallTimes> =
+        sipp::parse_log(&std::fs::read_to_string(work.join("caller.log")).unwrap_or_default());
+    let offered = sipp::offered(&log, a.rate as f64);
+    let offered_calls = offered_calls.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let hub_records = records(&hub, &admin, offered_calls.keys().cloned().collect()).await?;
+    let (mut accepted, mut bridged, mut unmatched) = (0u64, 0u64, 0u64);
+    let mut talk: Vec<u64> = Vec::new();
+    // Answered calls, by call index: when the hub recorded the agent's acceptance (epoch µs).
+    let mut answered: HashMap<u64, i64> = HashMap::new();
+    for (id, r) in &hub_records {
+        accepted += u64::from(r.accepted_ms.is_some());
+        let (Some(at), Some(t)) = (r.accepted_ms, r.talk_ms) else {
+            continue;
+        };
+        bridged += 1;
+        talk.push(t.max(0) as u64 * 1000);
+        match offered_calls[id].as_deref().and_then(sipp::call_index) {
+            Some(index) => {
+                answered.insert(index, at * 1000);
+            }
+            None => unmatched += 1,
+        }
+    }
+    talk.sort_unstable();
+    // An agent answering a caller who had already given up (sipp's -recv_timeout) is no answer:
+    // the hub's record counts only if the caller was still there for the agent's BYE.
+    let late = answered
+        .keys()
+        .filter(|i| log.get(i).is_none_or(|c| c.bye_us.is_none()))
+        .count();
+    answered.retain(|i, _| log.get(i).is_some_and(|c| c.bye_us.is_some()));
+    let setups = sipp::setup_us(&log, &answered);
+    let bye = log.values().filter(|c| c.bye_us.is_some()).count();
+    let bye_unanswered = log
+        .iter()
+        .filter(|(i, c)| c.bye_us.is_some() && !answered.contains_key(i))
+        .count();
+    let per_sec = answered_per_sec(&answered, &offered);
     println!(
-        "| {} calls/s × {} s, {} ms talk, media {}, recording {} | {ok} ok, {failed} failed of {calls} | {:.0} calls/s completed | {} offers | dialled→answered p50 {} ms, p99 {} ms | hub CPU {:.0} % of one core | hub RSS {rss:.0} MiB (peak {peak:.0}) |",
+        "| {} calls/s × {} s, {} ms talk, media {}, recording {} | {} | {} | {per_sec:.0}/s | {} | hub: {accepted} accepted, {bridged} ended with talk time (median {} ms), {late} of them after the caller gave up; callers: {bye} got a BYE, {bye_unanswered} of them never answered; sipp {sipp_ok} ok, {sipp_failed} failed; {} offers | {:.0} % of one core, {:.1} ms per answered call | {rss:.0} MiB (peak {peak:.0}) |",
         a.rate,
         a.seconds,
         a.talk_ms,
         if a.media { "yes" } else { "no" },
         if a.record { "yes" } else { "no" },
-        ok as f64 / elapsed,
+        offered_cell(&offered, calls),
+        answered.len(),
+        spread(&setups),
+        ms(percentile(&talk, 0.5)),
         offers.load(Ordering::Relaxed),
-        at(0.5),
-        at(0.99),
         cpu / elapsed * 100.0,
+        cpu * 1000.0 / answered.len().max(1) as f64,
     );
-    if failed > 0 || ok < calls {
+    if unmatched > 0 {
+        eprintln!("{unmatched} answered interactions had no caller number of ours on their card");
+    }
+    if sipp_failed > 0 || (answered.len() as u64) < calls {
         eprintln!(
             "{}",
             screen
@@ -323,6 +520,30 @@ async fn main() -> Result<()> {
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+    }
+    if let Some(path) = &a.json {
+        let p = |q: f64| percentile(&setups, q);
+        let record = json!({
+            "tool": "plugboard-callload", "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
+            "agents": a.agents, "media": a.media, "recording": a.record,
+            "calls": calls, "invites": offered.invites, "offered_per_s": offered.per_sec,
+            "sipp_lag_p99_us": percentile(&offered.lag_us, 0.99),
+            "answered": answered.len(), "answered_per_s": per_sec,
+            "dialled_to_answered_p50_us": p(0.5), "dialled_to_answered_p99_us": p(0.99),
+            "dialled_to_answered_max_us": p(1.0),
+            "hub_accepted": accepted, "hub_ended_with_talk": bridged, "hub_answered_after_caller_gave_up": late, "talk_p50_us": percentile(&talk, 0.5),
+            "callers_bye": bye, "callers_bye_unanswered": bye_unanswered,
+            "sipp_ok": sipp_ok, "sipp_failed": sipp_failed, "offers": offers.load(Ordering::Relaxed),
+            "hub_cpu_pct": cpu / elapsed * 100.0,
+            "hub_cpu_ms_per_answered": cpu * 1000.0 / answered.len().max(1) as f64,
+            "hub_rss_mib": rss, "hub_peak_rss_mib": peak,
+        });
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        writeln!(file, "{record}")?;
     }
     drop(hub);
     std::fs::remove_dir_all(&dir).ok();
