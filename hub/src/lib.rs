@@ -13,3 +13,5 @@ pub mod routing;
 pub mod server;
 pub mod store;
 pub mod telephony;
+#[cfg(test)]
+mod test_redis;
