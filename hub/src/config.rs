@@ -14,6 +14,9 @@ pub struct Config {
     pub database_url: String,
     /// Region used to read phone numbers written without a country code (ISO 3166, e.g. "CN").
     pub default_region: String,
+    /// `redis://host:port`: live frames and presence shared with every other node on the same
+    /// Redis. Unset: in-process, for a single node with no Redis at all.
+    pub redis_url: Option<String>,
     pub http: Http,
     pub auth: Auth,
     pub chat: Chat,
@@ -106,6 +109,7 @@ impl Default for Config {
             data_dir: PathBuf::from("plugboard-data"),
             database_url: String::new(),
             default_region: "US".into(),
+            redis_url: None,
             http: Http::default(),
             auth: Auth::default(),
             chat: Chat::default(),
@@ -142,11 +146,12 @@ impl Default for Chat {
 }
 
 /// The top-level names of the settings, for picking them out of the environment.
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "sip",
     "data_dir",
     "database_url",
     "default_region",
+    "redis_url",
     "http",
     "auth",
     "chat",
@@ -196,6 +201,7 @@ mod tests {
             )?;
             jail.set_env("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "99");
             jail.set_env("PLUGBOARD_TEST_POSTGRES", "not a setting");
+            jail.set_env("PLUGBOARD_TEST_REDIS", "not a setting either");
             jail.set_env("PLUGBOARD_CONFIG", "not a setting either");
             let c = Config::load(Some(Path::new("plugboard.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.default_region, "CN");
@@ -203,6 +209,10 @@ mod tests {
             assert_eq!(c.auth.login_per_minute, 99);
             assert_eq!(c.chat.default_queue, "Support");
             assert_eq!(c.database_url(), "sqlite://plugboard-data/plugboard.db");
+            assert_eq!(c.redis_url, None);
+            jail.set_env("PLUGBOARD_REDIS_URL", "redis://127.0.0.1:6379");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
             Ok(())
         });
     }

@@ -1634,7 +1634,7 @@ mod tests {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
 
-    async fn next_frame(rx: &mut mpsc::Receiver<Arc<AgentFrame>>) -> Arc<AgentFrame> {
+    async fn next_frame(rx: &mut crate::bus::Receiver<AgentFrame>) -> Arc<AgentFrame> {
         tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .expect("a frame within 10 s")

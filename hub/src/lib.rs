@@ -9,8 +9,11 @@ pub mod demo;
 pub mod dispatcher;
 pub mod domain;
 pub mod health;
+pub mod lease;
 pub mod profile;
 pub mod routing;
 pub mod server;
 pub mod store;
 pub mod telephony;
+#[cfg(test)]
+mod test_redis;

@@ -73,7 +73,12 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let phones = crate::telephony::Phones::load(&store)
         .await
         .context("loading agents' phones")?;
-    let bus = Bus::default();
+    let bus = match &config.redis_url {
+        Some(url) => Bus::redis(crate::bus::RedisSettings::new(url))
+            .await
+            .context("connecting the bus to Redis (redis_url)")?,
+        None => Bus::default(),
+    };
     let health = crate::health::Health::default();
     let dispatcher = Dispatcher::start(store.clone(), bus.clone(), health.clone())
         .await

@@ -4,12 +4,12 @@ use crate::domain::{
     AgentState, Capacity, Customer, Disposition, Interaction, InteractionId, Message, Skills,
 };
 use crate::store::Note;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// What a channel's connector hears from the dispatcher about its interactions: the phone
 /// connector rings the agent's phone on an offer, stops on a revocation, hangs up when the agent
 /// ends the call in the console, and puts the caller back on hold music on a transfer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConnectorFrame {
     Offered {
         interaction: InteractionId,
@@ -40,7 +40,7 @@ pub enum ConnectorFrame {
 }
 
 /// The screen pop: who the customer is and what happened before.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Card {
     pub customer: Customer,
     /// Last contacts across every channel, newest first.
@@ -48,7 +48,7 @@ pub struct Card {
     pub notes: Vec<Note>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Offer {
     pub interaction: Interaction,
     pub card: Card,
@@ -58,7 +58,7 @@ pub struct Offer {
 }
 
 /// An interaction the agent holds, with everything needed to show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Held {
     pub interaction: Interaction,
     pub card: Card,
@@ -72,7 +72,7 @@ pub fn customer_online(bus: &super::Bus, interaction: &Interaction) -> Option<bo
     (interaction.channel == crate::domain::Channel::Chat).then(|| bus.chat_sessions(interaction.id) > 0)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AgentProfile {
     pub id: crate::domain::AgentId,
     pub name: String,
@@ -84,9 +84,10 @@ pub struct AgentProfile {
 }
 
 /// `AgentState` as the wire shows it: `{state, reason}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StateView {
-    pub state: &'static str,
+    #[serde(deserialize_with = "agent_state_word")]
+    pub state: Word,
     pub reason: Option<String>,
 }
 
@@ -109,7 +110,46 @@ impl From<&AgentState> for StateView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A word from a fixed set. Named rather than written `&'static str` in the frames because serde's
+/// derive borrows every `&str` field from its input, which would tie a frame read back from Redis
+/// to the buffer it was read from.
+pub type Word = &'static str;
+
+/// The words `StateView::state` can hold.
+const AGENT_STATES: [&str; 3] = ["offline", "available", "break"];
+/// The words the dispatcher gives as an `offer.revoked` reason. A frame read back from Redis with a
+/// word not listed here fails to decode, and its subscribers resynchronise rather than see it.
+const REVOKE_REASONS: [&str; 5] = [
+    "declined",
+    "timed_out",
+    "agent_unavailable",
+    "abandoned",
+    "overflowed",
+];
+
+/// Frames hold some words as `&'static str` (no allocation on the hot path); read back from
+/// another node they map onto the same static words.
+fn known_word<'de, D: Deserializer<'de>>(
+    words: &'static [&'static str],
+    d: D,
+) -> Result<&'static str, D::Error> {
+    let word = std::borrow::Cow::<str>::deserialize(d)?;
+    words
+        .iter()
+        .find(|w| **w == word)
+        .copied()
+        .ok_or_else(|| serde::de::Error::unknown_variant(&word, words))
+}
+
+fn agent_state_word<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    known_word(&AGENT_STATES, d)
+}
+
+fn revoke_reason_word<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    known_word(&REVOKE_REASONS, d)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum AgentFrame {
     #[serde(rename = "snapshot")]
@@ -125,7 +165,8 @@ pub enum AgentFrame {
     #[serde(rename = "offer.revoked")]
     OfferRevoked {
         interaction_id: InteractionId,
-        reason: &'static str,
+        #[serde(deserialize_with = "revoke_reason_word")]
+        reason: Word,
     },
     #[serde(rename = "interaction.assigned")]
     Assigned(Held),
@@ -161,7 +202,7 @@ pub enum AgentFrame {
     },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ChatFrame {
     #[serde(rename = "ready")]
@@ -196,4 +237,45 @@ pub enum ChatFrame {
         message: String,
         r#ref: Option<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_agent_state_and_revoke_reason_reads_back() {
+        for state in [
+            AgentState::Offline,
+            AgentState::Available,
+            AgentState::Break("lunch".into()),
+        ] {
+            let json = serde_json::to_string(&AgentFrame::State(StateView::from(&state))).unwrap();
+            let AgentFrame::State(view) = serde_json::from_str(&json).unwrap() else {
+                panic!("not a state frame: {json}");
+            };
+            assert_eq!(view.state, StateView::from(&state).state);
+        }
+        for reason in REVOKE_REASONS {
+            let frame = AgentFrame::OfferRevoked {
+                interaction_id: InteractionId::new(),
+                reason,
+            };
+            let json = serde_json::to_string(&frame).unwrap();
+            let back: AgentFrame = serde_json::from_str(&json).unwrap();
+            assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        }
+        let unknown = r#"{"type":"offer.revoked","interaction_id":"0190b0a0-0000-7000-8000-000000000000","reason":"bored"}"#;
+        assert!(serde_json::from_str::<AgentFrame>(unknown).is_err());
+    }
+
+    #[test]
+    fn connector_frames_read_back() {
+        let frame = ConnectorFrame::Hold {
+            interaction: InteractionId::new(),
+            on: true,
+        };
+        let json = serde_json::to_vec(&frame).unwrap();
+        assert_eq!(serde_json::from_slice::<ConnectorFrame>(&json).unwrap(), frame);
+    }
 }

@@ -234,7 +234,7 @@ pub struct EventRecord {
     pub at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Note {
     pub id: i64,
     #[schema(value_type = String)]
