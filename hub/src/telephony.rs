@@ -221,7 +221,8 @@ pub async fn start(
     };
     let running = health.running("telephony");
     let health = health.clone();
-    let frames = bus.subscribe_connector(Channel::Voice);
+    let mut frames = bus.subscribe_connector(Channel::Voice);
+    frames.ready().await;
     tokio::spawn(async move {
         let _running = running;
         calls.run(events, frames, health).await

@@ -99,6 +99,8 @@ async fn session(socket: WebSocket, state: AppState) {
     };
     // Subscribe before reading the snapshot so nothing falls between the two.
     let mut subscription = state.bus.subscribe_agent(agent.id);
+    // With Redis, until the subscription is confirmed a frame could pass unseen.
+    subscription.ready().await;
     match snapshot(&state, &agent).await {
         Ok(frame) => {
             if !ws::send(&mut sink, &frame).await {

@@ -60,6 +60,9 @@ struct Conversation {
     queue: String,
     interaction: Option<InteractionId>,
     subscription: Option<Subscription<InteractionId, ChatFrame>>,
+    /// The conversation is over (seen on resume, or its `ended` frame went by): a message now
+    /// is only a resend's ack or refused. Kept here so an open chat's messages cost no read.
+    ended: bool,
 }
 
 async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
@@ -69,6 +72,7 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
         queue: state.config.chat.default_queue.clone(),
         interaction: None,
         subscription: None,
+        ended: false,
     };
     metrics::gauge!("plugboard_chat_sockets").increment(1.0);
     loop {
@@ -80,7 +84,10 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
         };
         tokio::select! {
             frame = next_frame => match frame {
-                Some(frame) => if !ws::send(&mut sink, frame.as_ref()).await { break },
+                Some(frame) => {
+                    conversation.ended |= matches!(*frame, ChatFrame::Ended);
+                    if !ws::send(&mut sink, frame.as_ref()).await { break }
+                }
                 None => break,
             },
             message = stream.next() => match ws::parse::<ClientFrame>(message) {
@@ -250,7 +257,7 @@ async fn handle(
                 Some(body) => {
                     let client_id = client_id.unwrap_or_else(|| format!("start-{}", interaction.id));
                     Some(
-                        customer_message(state, account, interaction.id, client_id, body)
+                        customer_message(state, account, interaction.id, false, client_id, body)
                             .await?
                             .0,
                     )
@@ -258,7 +265,9 @@ async fn handle(
                 None => None,
             };
             conversation.interaction = Some(interaction.id);
-            conversation.subscription = Some(state.bus.subscribe_chat(interaction.id));
+            let mut subscription = state.bus.subscribe_chat(interaction.id);
+            subscription.ready().await;
+            conversation.subscription = Some(subscription);
             let started = ChatFrame::Started {
                 token,
                 interaction_id: interaction.id,
@@ -274,7 +283,8 @@ async fn handle(
             ws::check_client_id(&client_id)?;
             let id = conversation.interaction.ok_or_else(no_conversation)?;
             let (message, created) =
-                customer_message(state, conversation.account, id, client_id.clone(), body).await?;
+                customer_message(state, conversation.account, id, conversation.ended, client_id.clone(), body)
+                    .await?;
             ws::send(
                 sink,
                 &ChatFrame::MessageAck {
@@ -316,11 +326,11 @@ async fn customer_message(
     state: &AppState,
     account: AccountId,
     interaction: InteractionId,
+    ended: bool,
     client_id: String,
     body: String,
 ) -> Result<(Message, bool), ApiError> {
-    let current = state.store.interaction(account, interaction).await?;
-    if current.state.is_terminal() || current.state == InteractionState::WrapUp {
+    if ended {
         // A resend of something already stored still gets its ack.
         let stored = state.store.messages(account, interaction, 0).await?;
         if let Some(m) = stored
@@ -364,8 +374,12 @@ async fn resume(
     };
     conversation.account = account;
     conversation.interaction = Some(interaction.id);
+    conversation.ended = interaction.state.is_terminal() || interaction.state == InteractionState::WrapUp;
     // Subscribe before reading the messages so nothing falls between the two.
-    conversation.subscription = Some(state.bus.subscribe_chat(interaction.id));
+    let mut subscription = state.bus.subscribe_chat(interaction.id);
+    // With Redis, until the subscription is confirmed a frame could pass unseen.
+    subscription.ready().await;
+    conversation.subscription = Some(subscription);
     tell_presence(state, interaction.id);
     let messages = state.store.messages(account, interaction.id, after).await?;
     let frame = ChatFrame::Resumed {
