@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod dispatcher;
 pub mod domain;
+pub mod ops;
 pub mod profile;
 pub mod routing;
 pub mod server;

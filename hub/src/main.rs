@@ -1,8 +1,9 @@
-//! The `plugboard` command: `serve` runs the hub; `admin create` adds an administrator.
+//! The `plugboard` command: `serve` runs the hub; `admin create` adds an administrator; `migrate`,
+//! `backup` and `copy` are the operator's (hub/src/ops).
 
 use clap::{Parser, Subcommand};
 use plugboard_hub::config::Config;
-use plugboard_hub::server;
+use plugboard_hub::{ops, server};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -39,6 +40,8 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Apply the database migrations this version needs, then exit (`serve` does it too).
+    Migrate,
 }
 
 #[derive(Subcommand)]
@@ -103,6 +106,22 @@ async fn run() -> anyhow::Result<()> {
         } => {
             let store = server::open_store(&config).await?;
             server::create_admin(&store, &email, &name, password).await?;
+        }
+        Command::Migrate => {
+            let done = ops::migrate(&config).await?;
+            if done.applied.is_empty() {
+                println!(
+                    "{} is up to date: migrations {}",
+                    done.url,
+                    ops::describe(&done.now)
+                );
+            } else {
+                println!(
+                    "{}: applied migrations {}",
+                    done.url,
+                    ops::describe(&done.applied)
+                );
+            }
         }
     }
     std::io::stdout().flush()?;
