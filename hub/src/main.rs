@@ -42,6 +42,12 @@ enum Command {
     },
     /// Apply the database migrations this version needs, then exit (`serve` does it too).
     Migrate,
+    /// Copy the SQLite database to FILE, consistently, while the hub may be running.
+    Backup {
+        /// The new file; an existing one is never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +126,29 @@ async fn run() -> anyhow::Result<()> {
                     "{}: applied migrations {}",
                     done.url,
                     ops::describe(&done.applied)
+                );
+            }
+        }
+        Command::Backup { to } => {
+            let started = std::time::Instant::now();
+            let done = ops::backup::backup(&config, &to).await?;
+            let rows: i64 = done.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "backed up {} to {} ({} bytes, {} tables, {rows} rows, integrity ok) in {:.1} s",
+                ops::redact(&config.database_url()),
+                done.file.display(),
+                done.bytes,
+                done.tables.len(),
+                started.elapsed().as_secs_f64()
+            );
+            for (table, n) in &done.tables {
+                println!("  {table:<20} {n:>10}");
+            }
+            if done.recordings > 0 {
+                println!(
+                    "not in the file: {} call recordings under {}; copy them too (they never change)",
+                    done.recordings,
+                    config.data_dir.join("recordings").display()
                 );
             }
         }

@@ -26,6 +26,25 @@ pub fn binary() -> PathBuf {
     target.join("debug/plugboard")
 }
 
+/// Runs `plugboard ARGS` (an operator's command: migrate, backup, copy...) to its end; answers what
+/// it printed, or fails with what it said on stderr.
+pub fn plugboard(args: &[&str]) -> Result<String> {
+    let output = Command::new(binary())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .with_context(|| format!("running plugboard {args:?}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        bail!(
+            "plugboard {args:?} failed ({}): {stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(stdout)
+}
+
 /// The item of a JSON list whose `name` is `name` (panics when there is none: a test failure).
 pub fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
     list.as_array()

@@ -3,6 +3,8 @@
 //! (a whole site from one database into another, e.g. SQLite into PostgreSQL). They run beside
 //! or instead of `serve`, on one plain connection each, never through the hub's pools or router.
 
+pub mod backup;
+
 use crate::config::Config;
 use anyhow::Context;
 use sqlx::sqlite::SqliteConnectOptions;
