@@ -48,6 +48,15 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Copy a whole site into a new database, e.g. from SQLite into PostgreSQL; stop the hub first.
+    Copy {
+        /// The database to read (sqlite://... or postgres://...); the configured one when omitted.
+        #[arg(long)]
+        from: Option<String>,
+        /// The database to fill: migrated here, and refused unless it is empty.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -150,6 +159,25 @@ async fn run() -> anyhow::Result<()> {
                     done.recordings,
                     config.data_dir.join("recordings").display()
                 );
+            }
+        }
+        Command::Copy { from, to } => {
+            let from = from.unwrap_or_else(|| config.database_url());
+            let started = std::time::Instant::now();
+            let done = ops::copy::copy(&from, &to).await?;
+            let rows: u64 = done.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "copied {} to {} (migrations {}): {rows} rows in {:.1} s",
+                done.from,
+                done.to,
+                done.migrations,
+                started.elapsed().as_secs_f64()
+            );
+            for (table, n) in &done.tables {
+                println!("  {table:<20} {n:>10}");
+            }
+            for (counter, at) in &done.counters {
+                println!("  next {counter} after {at}");
             }
         }
     }

@@ -4,11 +4,12 @@
 //! or instead of `serve`, on one plain connection each, never through the hub's pools or router.
 
 pub mod backup;
+pub mod copy;
 
 use crate::config::Config;
 use anyhow::Context;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, PgConnection, Row, SqliteConnection};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, Row, SqliteConnection};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -69,6 +70,18 @@ impl Conn {
             Ok(Conn::Postgres(conn))
         } else {
             anyhow::bail!("{}: not a sqlite:// or postgres:// URL", redact(url))
+        }
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Conn::Postgres(_))
+    }
+
+    pub(crate) async fn execute(&mut self, sql: &str) -> sqlx::Result<()> {
+        let sql = AssertSqlSafe(sql.to_string());
+        match self {
+            Conn::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
+            Conn::Postgres(c) => sqlx::raw_sql(sql).execute(c).await.map(drop),
         }
     }
 
