@@ -24,6 +24,11 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct Http {
     pub listen: SocketAddr,
+    /// Reverse proxies in front of the hub (e.g. `["127.0.0.1"]` for nginx on the same host).
+    /// For requests from them the client is the nearest address in `X-Forwarded-For` that is not
+    /// a proxy, so per-client limits (logins, chat starts) see customers, not the proxy. Empty:
+    /// the header is ignored, since a client can write anything in it.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,6 +123,7 @@ impl Default for Http {
     fn default() -> Self {
         Http {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_proxies: Vec::new(),
         }
     }
 }

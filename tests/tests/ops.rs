@@ -467,3 +467,40 @@ async fn migrate_brings_a_new_database_up_and_then_has_nothing_to_do() {
     let again = plugboard(&["migrate", "--data-dir", &data]).unwrap();
     assert!(again.contains("is up to date"), "{again}");
 }
+
+/// Behind nginx every request comes from 127.0.0.1: with the proxy trusted, one customer's
+/// failed logins use up their own allowance, not everyone's.
+#[tokio::test]
+async fn behind_a_trusted_proxy_login_limits_count_each_client_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_HTTP__TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "2"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let client = reqwest::Client::new();
+    let login = |from: &'static str, password: &'static str| {
+        client
+            .post(format!("{}/api/v1/auth/login", hub.base))
+            .header("X-Forwarded-For", from)
+            .json(&json!({"email": "bob@plugboard.example", "password": password}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            login("203.0.113.9", "wrong-password")
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [401, 401, 429], "the guesser runs out");
+    let other = login("198.51.100.7", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(
+        other.status().as_u16(),
+        200,
+        "another client behind the same proxy still gets in"
+    );
+}
