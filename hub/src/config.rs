@@ -69,8 +69,9 @@ pub struct Sip {
     pub numbers: std::collections::BTreeMap<String, String>,
     /// Dialled number → IVR menu of key → queue name (`[sip.menus."+15550200"]` `"1" = "Sales"`).
     pub menus: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
-    /// The address phones send RTP to; the `listen` address when unset (set it when listening
-    /// on 0.0.0.0).
+    /// The address phones and trunks send RTP to, written in our SDP; the `listen` address when
+    /// unset (set it when listening on 0.0.0.0). Behind 1:1 NAT, the public address: RTP ports
+    /// then open on the `listen` address, where the NAT forwards them.
     pub media_ip: Option<std::net::IpAddr>,
     /// A folder of 8 kHz mono WAV files replacing the built-in prompts and music:
     /// `greeting.wav`, `menu.wav`, `position.wav`, `0.wav`…`9.wav`, `music.wav`.
