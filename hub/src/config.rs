@@ -214,6 +214,20 @@ mod tests {
         });
     }
 
+    /// deploy/plugboard.toml is what operators copy: it must load as it is, every key a setting.
+    #[test]
+    fn the_production_example_loads() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/plugboard.toml");
+        let c = Config::load(Some(&example)).expect("deploy/plugboard.toml");
+        assert!(c.database_url().starts_with("postgres://"));
+        assert_eq!(
+            c.http.trusted_proxies,
+            ["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert!(c.sip.listen.is_some() && c.sip.media_ip.is_some());
+        assert_eq!(c.sip.menus["+15550200"]["2"], "Support");
+    }
+
     #[test]
     fn unknown_settings_are_refused() {
         figment::Jail::expect_with(|jail| {
