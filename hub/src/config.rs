@@ -27,6 +27,11 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct Http {
     pub listen: SocketAddr,
+    /// Reverse proxies in front of the hub (e.g. `["127.0.0.1"]` for nginx on the same host).
+    /// For requests from them the client is the nearest address in `X-Forwarded-For` that is not
+    /// a proxy, so per-client limits (logins, chat starts) see customers, not the proxy. Empty:
+    /// the header is ignored, since a client can write anything in it.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,8 +72,9 @@ pub struct Sip {
     pub numbers: std::collections::BTreeMap<String, String>,
     /// Dialled number → IVR menu of key → queue name (`[sip.menus."+15550200"]` `"1" = "Sales"`).
     pub menus: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
-    /// The address phones send RTP to; the `listen` address when unset (set it when listening
-    /// on 0.0.0.0).
+    /// The address phones and trunks send RTP to, written in our SDP; the `listen` address when
+    /// unset (set it when listening on 0.0.0.0). Behind 1:1 NAT, the public address: RTP ports
+    /// then open on the `listen` address, where the NAT forwards them.
     pub media_ip: Option<std::net::IpAddr>,
     /// A folder of 8 kHz mono WAV files replacing the built-in prompts and music:
     /// `greeting.wav`, `menu.wav`, `position.wav`, `0.wav`…`9.wav`, `music.wav`.
@@ -122,6 +128,7 @@ impl Default for Http {
     fn default() -> Self {
         Http {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -215,6 +222,20 @@ mod tests {
             assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
             Ok(())
         });
+    }
+
+    /// deploy/plugboard.toml is what operators copy: it must load as it is, every key a setting.
+    #[test]
+    fn the_production_example_loads() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/plugboard.toml");
+        let c = Config::load(Some(&example)).expect("deploy/plugboard.toml");
+        assert!(c.database_url().starts_with("postgres://"));
+        assert_eq!(
+            c.http.trusted_proxies,
+            ["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert!(c.sip.listen.is_some() && c.sip.media_ip.is_some());
+        assert_eq!(c.sip.menus["+15550200"]["2"], "Support");
     }
 
     #[test]

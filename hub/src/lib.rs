@@ -10,6 +10,7 @@ pub mod dispatcher;
 pub mod domain;
 pub mod health;
 pub mod lease;
+pub mod ops;
 pub mod profile;
 pub mod routing;
 pub mod server;

@@ -1,8 +1,9 @@
-//! The `plugboard` command: `serve` runs the hub; `admin create` adds an administrator.
+//! The `plugboard` command: `serve` runs the hub; `admin create` adds an administrator; `migrate`,
+//! `backup` and `copy` are the operator's (hub/src/ops).
 
 use clap::{Parser, Subcommand};
 use plugboard_hub::config::Config;
-use plugboard_hub::server;
+use plugboard_hub::{ops, server};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -38,6 +39,23 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Apply the database migrations this version needs, then exit (`serve` does it too).
+    Migrate,
+    /// Copy the SQLite database to FILE, consistently, while the hub may be running.
+    Backup {
+        /// The new file; an existing one is never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Copy a whole site into a new database, e.g. from SQLite into PostgreSQL; stop the hub first.
+    Copy {
+        /// The database to read (sqlite://... or postgres://...); the configured one when omitted.
+        #[arg(long)]
+        from: Option<String>,
+        /// The database to fill: migrated here, and refused unless it is empty.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -103,6 +121,64 @@ async fn run() -> anyhow::Result<()> {
         } => {
             let store = server::open_store(&config).await?;
             server::create_admin(&store, &email, &name, password).await?;
+        }
+        Command::Migrate => {
+            let done = ops::migrate(&config).await?;
+            if done.applied.is_empty() {
+                println!(
+                    "{} is up to date: migrations {}",
+                    done.url,
+                    ops::describe(&done.now)
+                );
+            } else {
+                println!(
+                    "{}: applied migrations {}",
+                    done.url,
+                    ops::describe(&done.applied)
+                );
+            }
+        }
+        Command::Backup { to } => {
+            let started = std::time::Instant::now();
+            let done = ops::backup::backup(&config, &to).await?;
+            let rows: i64 = done.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "backed up {} to {} ({} bytes, {} tables, {rows} rows, integrity ok) in {:.1} s",
+                ops::redact(&config.database_url()),
+                done.file.display(),
+                done.bytes,
+                done.tables.len(),
+                started.elapsed().as_secs_f64()
+            );
+            for (table, n) in &done.tables {
+                println!("  {table:<20} {n:>10}");
+            }
+            if done.recordings > 0 {
+                println!(
+                    "not in the file: {} call recordings under {}; copy them too (they never change)",
+                    done.recordings,
+                    config.data_dir.join("recordings").display()
+                );
+            }
+        }
+        Command::Copy { from, to } => {
+            let from = from.unwrap_or_else(|| config.database_url());
+            let started = std::time::Instant::now();
+            let done = ops::copy::copy(&from, &to).await?;
+            let rows: u64 = done.tables.iter().map(|(_, n)| n).sum();
+            println!(
+                "copied {} to {} (migrations {}): {rows} rows in {:.1} s",
+                done.from,
+                done.to,
+                done.migrations,
+                started.elapsed().as_secs_f64()
+            );
+            for (table, n) in &done.tables {
+                println!("  {table:<20} {n:>10}");
+            }
+            for (counter, at) in &done.counters {
+                println!("  next {counter} after {at}");
+            }
         }
     }
     std::io::stdout().flush()?;

@@ -29,6 +29,102 @@ pub fn binary() -> PathBuf {
     target.join("debug/plugboard")
 }
 
+/// Runs `plugboard ARGS` (an operator's command: migrate, backup, copy...) to its end; answers what
+/// it printed, or fails with what it said on stderr.
+pub fn plugboard(args: &[&str]) -> Result<String> {
+    let output = Command::new(binary())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .with_context(|| format!("running plugboard {args:?}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        bail!(
+            "plugboard {args:?} failed ({}): {stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(stdout)
+}
+
+/// A database of one test's own on the PostgreSQL server `PLUGBOARD_TEST_POSTGRES` names, dropped
+/// when the test ends.
+pub struct Postgres {
+    pub url: String,
+    server: String,
+    name: String,
+}
+
+impl Postgres {
+    /// A new empty database; `None` (the test skips, saying so) without a server, unless
+    /// `CI=true`, where a missing PostgreSQL fails the test.
+    pub async fn fresh() -> Result<Option<Postgres>> {
+        use sqlx::Connection;
+        let Ok(server) = std::env::var("PLUGBOARD_TEST_POSTGRES") else {
+            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                bail!("CI=true but PLUGBOARD_TEST_POSTGRES is not set: PostgreSQL tests must run in CI");
+            }
+            eprintln!(
+                "skipping: set PLUGBOARD_TEST_POSTGRES (e.g. postgres://root@127.0.0.1:5432/test) to run this test"
+            );
+            return Ok(None);
+        };
+        let name = format!("pb_e2e_{:016x}", uuid::Uuid::now_v7().as_u128() as u64);
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .context("connecting to PLUGBOARD_TEST_POSTGRES")?;
+        // Our own hex digits: safe to splice into the statement.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await?;
+        Ok(Some(Postgres {
+            url: with_database(&server, &name),
+            server,
+            name,
+        }))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        use sqlx::Connection;
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop cannot await, and may run inside the test's runtime: a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&server).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
+    }
+}
+
+/// The server URL with its database replaced by `name`, keeping any `?options`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, options) = url.split_once('?').map_or((url, None), |(b, o)| (b, Some(o)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    let mut out = format!("{}/{name}", &base[..path]);
+    if let Some(options) = options {
+        out.push('?');
+        out.push_str(options);
+    }
+    out
+}
+
 /// The item of a JSON list whose `name` is `name` (panics when there is none: a test failure).
 pub fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
     list.as_array()

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -127,6 +127,21 @@ impl Shared {
     }
 }
 
+/// Where calls' RTP ports are opened. The media address is advertised in our SDP; when it is on
+/// this machine, RTP is bound there too. When it is not (a node behind 1:1 NAT advertising its
+/// public address, which only the NAT holds), RTP is bound on the address SIP listens on, where
+/// the NAT delivers the packets; binding the public address would fail every call.
+fn rtp_bind_ip(media_ip: IpAddr, listen_ip: IpAddr) -> IpAddr {
+    match std::net::UdpSocket::bind(SocketAddr::new(media_ip, 0)) {
+        Ok(_) => media_ip,
+        Err(e) => {
+            tracing::info!(%media_ip, %listen_ip, error = %e,
+                "the media address is not on this machine (NAT): RTP opens on the SIP address");
+            listen_ip
+        }
+    }
+}
+
 /// A running SIP server; dropping it stops every task.
 pub struct SipServer {
     shared: Arc<Shared>,
@@ -148,7 +163,7 @@ impl SipServer {
         let (digits_tx, digits) = mpsc::unbounded_channel();
         let (events, events_rx) = mpsc::unbounded_channel();
         let media_ip = config.service.media_ip.unwrap_or(udp_addr.ip());
-        let media = Media::new(media_ip, config.audio, digits_tx);
+        let media = Media::new(rtp_bind_ip(media_ip, udp_addr.ip()), config.audio, digits_tx);
         let service = SipService::new(
             config.service,
             directory,

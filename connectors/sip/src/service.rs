@@ -95,7 +95,8 @@ pub struct ServiceConfig {
     pub trunks: Vec<IpAddr>,
     /// Dialled numbers and where they lead; anything else is 404.
     pub numbers: HashMap<String, Destination>,
-    /// The address in our SDP; the SIP listening address when unset.
+    /// The address in our SDP; the SIP listening address when unset. It may be one this machine
+    /// does not have (the public side of a 1:1 NAT): RTP then opens on the listening address.
     pub media_ip: Option<IpAddr>,
     /// The carrier's trunk for click-to-call; none: no outbound calls.
     pub outbound: Option<SocketAddr>,

@@ -236,3 +236,49 @@ async fn a_password_guessing_flood_is_limited_to_its_source() {
     assert_eq!(status(&ok), "200", "{ok}");
     assert_eq!(server.bindings("sip:1001@127.0.0.1").len(), 1);
 }
+
+/// A node behind 1:1 NAT advertises its public address (192.0.2.10, which no machine here has)
+/// in its SDP, and still takes the call: RTP opens on the address SIP listens on.
+#[tokio::test]
+async fn behind_nat_the_sdp_names_the_public_address_and_rtp_opens_on_ours() {
+    let mut numbers = std::collections::HashMap::new();
+    numbers.insert(
+        "100".to_owned(),
+        plugboard_sip::b2bua::Destination::Queue("Support".into()),
+    );
+    let service = ServiceConfig {
+        trunks: vec!["127.0.0.1".parse().unwrap()],
+        numbers,
+        media_ip: Some("192.0.2.10".parse().unwrap()),
+        ..ServiceConfig::default()
+    };
+    let server = start(service).await;
+    let socket = client(server.udp_addr()).await;
+    let sdp = "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+    let invite = format!(
+        "INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKnat\r\n\
+         From: <sip:carrier@127.0.0.1>;tag=nat\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: nat@test\r\n\
+         CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    socket.send(invite.as_bytes()).await.unwrap();
+    let mut answer = recv(&socket).await;
+    while status(&answer) == "100" {
+        answer = recv(&socket).await;
+    }
+    assert_eq!(status(&answer), "200", "{answer}");
+    assert!(answer.contains("c=IN IP4 192.0.2.10\r\n"), "{answer}");
+    let port: u16 = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .expect("an m=audio line with a port");
+    // The advertised port is held on the listening address: nobody else can bind it there.
+    let taken = std::net::UdpSocket::bind(("127.0.0.1", port));
+    assert_eq!(
+        taken.err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::AddrInUse),
+        "RTP port {port} is not open on 127.0.0.1"
+    );
+}

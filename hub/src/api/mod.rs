@@ -85,20 +85,58 @@ impl AppState {
     }
 }
 
-/// The address a request came from (loopback when the server was not started with connect
-/// info, as in `oneshot` tests).
+/// The address a request came from: the peer, or behind a reverse proxy named in
+/// `http.trusted_proxies`, the client it forwarded for (loopback when the server was not started
+/// with connect info, as in `oneshot` tests). Rate limits are keyed on it.
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip());
-        Ok(ClientIp(ip))
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.config.http.trusted_proxies,
+        )))
     }
+}
+
+/// Walks `X-Forwarded-For` back from the nearest hop while the hop is one of our proxies; the
+/// first address that is not is the client. Anything before it was written by the client and
+/// proves nothing; a request straight from an untrusted peer keeps the peer, whatever it claims.
+fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let mut client = peer;
+    if !trusted.contains(&peer) {
+        return client;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        let parsed = hop
+            .parse::<IpAddr>()
+            .or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip()));
+        match parsed {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            // A hop we cannot read: the nearest one we could is as far as we can trust.
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 pub fn app(state: AppState) -> Router {
@@ -147,4 +185,84 @@ async fn metrics(State(state): State<AppState>) -> String {
         .as_ref()
         .map(PrometheusHandle::render)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use super::client_ip;
+    use axum::http::HeaderMap;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_behind_a_trusted_proxy_is_the_first_untrusted_hop() {
+        let proxy = ip("127.0.0.1");
+        let lb = ip("10.0.0.2");
+        let cases: [(&str, &str, &[&str], &str); 8] = [
+            (
+                "no proxies configured: the header is ignored",
+                "198.51.100.7",
+                &["203.0.113.9"],
+                "198.51.100.7",
+            ),
+            (
+                "an untrusted peer cannot claim an address",
+                "198.51.100.7",
+                &["203.0.113.9"],
+                "198.51.100.7",
+            ),
+            (
+                "nginx on the same host",
+                "127.0.0.1",
+                &["203.0.113.9"],
+                "203.0.113.9",
+            ),
+            (
+                "a forged first hop is skipped",
+                "127.0.0.1",
+                &["1.1.1.1, 203.0.113.9"],
+                "203.0.113.9",
+            ),
+            (
+                "two proxies of ours",
+                "127.0.0.1",
+                &["203.0.113.9, 10.0.0.2"],
+                "203.0.113.9",
+            ),
+            (
+                "several header lines",
+                "127.0.0.1",
+                &["1.1.1.1", "203.0.113.9"],
+                "203.0.113.9",
+            ),
+            (
+                "an unreadable hop stops the walk",
+                "127.0.0.1",
+                &["203.0.113.9, garbage"],
+                "127.0.0.1",
+            ),
+            (
+                "a port on the hop",
+                "127.0.0.1",
+                &["[2001:db8::1]:4711"],
+                "2001:db8::1",
+            ),
+        ];
+        for (n, (what, peer, forwarded, expected)) in cases.into_iter().enumerate() {
+            let mut headers = HeaderMap::new();
+            for line in forwarded {
+                headers.append("x-forwarded-for", line.parse().unwrap());
+            }
+            let trusted = if n == 0 { vec![] } else { vec![proxy, lb] };
+            assert_eq!(client_ip(ip(peer), &headers, &trusted), ip(expected), "{what}");
+        }
+        assert_eq!(
+            client_ip(proxy, &HeaderMap::new(), &[proxy]),
+            proxy,
+            "no header: the proxy itself"
+        );
+    }
 }

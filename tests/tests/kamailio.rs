@@ -1,0 +1,294 @@
+//! deploy/kamailio.cfg, as operators get it, in front of the real hub: Kamailio accepts the file,
+//! a carrier's call goes through it to the hub and the rest of the call follows the recorded
+//! route, registrations reach the hub's registrar, and an INVITE from outside the carriers'
+//! network never reaches the hub (which would take it as a trunk call).
+
+use plugboard_tests::{DEMO_PASSWORD, Hub};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Kamailio, or `None` (a failure when CI=true: a missing peer in CI is never a silent skip).
+fn kamailio() -> Option<()> {
+    if Command::new("kamailio").arg("-v").output().is_ok() {
+        return Some(());
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "kamailio is missing (apt-get install kamailio)"
+    );
+    eprintln!("skipped: kamailio is not installed");
+    None
+}
+
+/// A port free on both UDP and TCP at 127.0.0.1 (Kamailio listens on both).
+fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A running Kamailio; stopped with SIGTERM (its main process takes its children along).
+struct Kamailio {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// deploy/kamailio.cfg with this machine's addresses: everything on loopback, the carriers'
+/// network being 127.0.0.1 alone, listening on `port`, the hub at `hub` as the one node.
+fn configure(dir: &Path, port: u16, hub: &str) -> PathBuf {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kamailio.cfg");
+    let text = std::fs::read_to_string(example).unwrap();
+    let replace = |text: String, from: &str, to: &str| {
+        assert!(text.contains(from), "deploy/kamailio.cfg no longer has {from:?}");
+        text.replace(from, to)
+    };
+    let list = dir.join("dispatcher.list");
+    std::fs::write(&list, format!("1 sip:{hub} 0 0 duid=hub-a\n")).unwrap();
+    let mut text = replace(text, "!PUBLIC_IP!198.51.100.5!g", "!PUBLIC_IP!127.0.0.1!g");
+    text = replace(text, "!CARRIERS!203.0.113.0/24!g", "!CARRIERS!127.0.0.1/32!g");
+    text = replace(
+        text,
+        "PRIVATE_IP:5060 advertise PUBLIC_IP:5060",
+        &format!("PRIVATE_IP:{port}"),
+    );
+    text = replace(
+        text,
+        "alias=\"PUBLIC_IP:5060\"",
+        &format!("alias=\"PUBLIC_IP:{port}\""),
+    );
+    text = replace(text, "/etc/kamailio/dispatcher.list", &list.display().to_string());
+    text = replace(
+        text,
+        "# Set 1 holds the hub nodes.",
+        &format!("modparam(\"ctl\", \"binrpc\", \"unix:{}/ctl\")", dir.display()),
+    );
+    let file = dir.join("kamailio.cfg");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+fn start_kamailio(port: u16, hub: &str) -> Kamailio {
+    let dir = tempfile::tempdir().unwrap();
+    let file = configure(dir.path(), port, hub);
+    let check = Command::new("kamailio")
+        .arg("-c")
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "kamailio -c refuses the config:\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(&file)
+        .args(["-DD", "-E", "-m", "64", "-M", "8", "-Y"])
+        .arg(dir.path())
+        .arg("-P")
+        .arg(dir.path().join("kamailio.pid"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kamailio starts");
+    Kamailio { child, _dir: dir }
+}
+
+/// A SIP peer on UDP that talks to the proxy.
+struct Peer {
+    socket: UdpSocket,
+    ip: String,
+    port: u16,
+    proxy: String,
+}
+
+impl Peer {
+    fn new(ip: &str, proxy: &str) -> Peer {
+        let socket = UdpSocket::bind((ip, 0)).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        Peer {
+            socket,
+            ip: ip.into(),
+            port,
+            proxy: proxy.into(),
+        }
+    }
+
+    fn send(&self, text: &str) {
+        self.socket.send_to(text.as_bytes(), &self.proxy).unwrap();
+    }
+
+    /// The next final response (provisional ones are skipped).
+    fn answer(&self) -> String {
+        self.answer_within(Duration::from_secs(5))
+            .expect("an answer through Kamailio")
+    }
+
+    fn answer_within(&self, wait: Duration) -> Option<String> {
+        self.socket.set_read_timeout(Some(wait)).unwrap();
+        let mut buf = vec![0; 65_535];
+        loop {
+            let (len, _) = self.socket.recv_from(&mut buf).ok()?;
+            let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+            if text.starts_with("SIP/2.0 ") && !text.starts_with("SIP/2.0 1") {
+                return Some(text);
+            }
+        }
+    }
+
+    /// Waits until the proxy answers its own keep-alive OPTIONS: it has started.
+    fn wait_for_proxy(&self) {
+        for n in 0..100 {
+            self.send(&format!(
+                "OPTIONS sip:{proxy} SIP/2.0\r\nVia: SIP/2.0/UDP {ip}:{port};branch=z9hG4bKping{n}\r\n\
+                 From: <sip:probe@{ip}>;tag=p\r\nTo: <sip:{proxy}>\r\nCall-ID: ping{n}\r\nCSeq: 1 OPTIONS\r\n\
+                 Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+                proxy = self.proxy,
+                ip = self.ip,
+                port = self.port
+            ));
+            if self.answer_within(Duration::from_millis(100)).is_some() {
+                return;
+            }
+        }
+        panic!("kamailio never answered");
+    }
+
+    fn invite(&self, call_id: &str) -> String {
+        let sdp = format!(
+            "v=0\r\no=c 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio 41000 RTP/AVP 0\r\n",
+            ip = self.ip
+        );
+        format!(
+            "INVITE sip:100@{proxy} SIP/2.0\r\nVia: SIP/2.0/UDP {ip}:{port};branch=z9hG4bK{call_id}\r\n\
+             From: <sip:+14155552671@{ip}>;tag=f{call_id}\r\nTo: <sip:100@{proxy}>\r\nCall-ID: {call_id}\r\n\
+             CSeq: 1 INVITE\r\nContact: <sip:caller@{ip}:{port}>\r\nMax-Forwards: 70\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            sdp.len(),
+            proxy = self.proxy,
+            ip = self.ip,
+            port = self.port
+        )
+    }
+}
+
+fn header<'a>(message: &'a str, name: &str) -> Vec<&'a str> {
+    message
+        .split("\r\n")
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_example_kamailio_config_fronts_the_hub() {
+    if kamailio().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let hub_sip = hub.sip_udp.clone().expect("the hub says where SIP listens");
+    let port = free_port();
+    let _kamailio = start_kamailio(port, &hub_sip);
+    let proxy = format!("127.0.0.1:{port}");
+
+    // A carrier's call: the hub answers through Kamailio, which record-routes it.
+    let carrier = Peer::new("127.0.0.1", &proxy);
+    carrier.wait_for_proxy();
+    carrier.send(&carrier.invite("kam-call-1"));
+    let ok = carrier.answer();
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    let record_route = header(&ok, "Record-Route");
+    assert_eq!(record_route.len(), 1, "{ok}");
+    assert!(record_route[0].contains(&proxy), "{ok}");
+    let contact = header(&ok, "Contact")[0].trim_matches(['<', '>']).to_string();
+    let to = header(&ok, "To")[0].to_string();
+    // The rest of the call follows the recorded route back through Kamailio to the same node.
+    let in_dialog = |method: &str, cseq: u32| {
+        format!(
+            "{method} {contact} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{method}{cseq}\r\n\
+             Route: {route}\r\nFrom: <sip:+14155552671@127.0.0.1>;tag=fkam-call-1\r\nTo: {to}\r\n\
+             Call-ID: kam-call-1\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            port = carrier.port,
+            route = record_route[0]
+        )
+    };
+    carrier.send(&in_dialog("ACK", 1));
+    carrier.send(&in_dialog("BYE", 2));
+    let bye = carrier.answer();
+    assert!(bye.starts_with("SIP/2.0 200"), "{bye}");
+
+    // A REGISTER reaches the hub's registrar: the challenge is the hub's realm.
+    let phone = Peer::new("127.0.0.1", &proxy);
+    phone.send(&format!(
+        "REGISTER sip:{proxy} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKreg\r\n\
+         From: <sip:bob-desk@{proxy}>;tag=r\r\nTo: <sip:bob-desk@{proxy}>\r\nCall-ID: kam-reg\r\nCSeq: 1 REGISTER\r\n\
+         Contact: <sip:bob-desk@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n",
+        port = phone.port
+    ));
+    let challenge = phone.answer();
+    assert!(challenge.starts_with("SIP/2.0 401"), "{challenge}");
+    assert!(
+        header(&challenge, "WWW-Authenticate")[0].contains("realm=\"plugboard\""),
+        "{challenge}"
+    );
+
+    // An INVITE from outside the carriers' network is turned away at the proxy.
+    let stranger = Peer::new("127.0.0.2", &proxy);
+    stranger.send(&stranger.invite("kam-call-2"));
+    let refused = stranger.answer();
+    assert!(refused.starts_with("SIP/2.0 403"), "{refused}");
+
+    // The hub heard of the carrier's call alone: one call on Maria's timeline, ended by the caller.
+    let token = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, found) = hub
+        .call("GET", "/customers?q=%2B14155552671", Some(&token), None)
+        .await
+        .unwrap();
+    let customer = found[0]["id"].as_str().unwrap().to_string();
+    let mut states = Vec::new();
+    for _ in 0..50 {
+        let (_, timeline) = hub
+            .call(
+                "GET",
+                &format!("/customers/{customer}/timeline"),
+                Some(&token),
+                None,
+            )
+            .await
+            .unwrap();
+        states = timeline["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["interaction"]["channel"] == "voice")
+            .map(|e| e["interaction"]["state"].as_str().unwrap().to_string())
+            .collect();
+        if states == ["abandoned"] {
+            break;
+        }
+        // The hub ends the call a moment after the BYE's 200.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(states, ["abandoned"]);
+}

@@ -1,0 +1,506 @@
+//! The operator's side, end to end with the real binary: a backup taken while a chat goes on
+//! restores to a hub that has every message and event of it, and a SQLite site copied into
+//! PostgreSQL keeps every row and serves from there (deploy/README.md describes both).
+
+use plugboard_tests::{DEMO_PASSWORD, Hub, Postgres, Socket, plugboard};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Column, Connection, Row, TypeInfo, ValueRef};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+async fn available(agent: &mut Socket) {
+    agent
+        .send(json!({"type": "state.set", "state": "available"}))
+        .await
+        .unwrap();
+    assert_eq!(agent.expect("agent.state").await.unwrap()["state"], "available");
+}
+
+/// A widget's new chat in `queue`: (widget, started frame).
+async fn chat(hub: &Hub, queue: &str, name: &str, email: &str, first: &str) -> (Socket, Value) {
+    let mut widget = hub.widget().await.unwrap();
+    widget
+        .send(json!({"type": "hello", "queue": queue}))
+        .await
+        .unwrap();
+    widget.expect("ready").await.unwrap();
+    widget
+        .send(json!({"type": "start", "name": name, "email": email, "message": first, "client_id": "c0"}))
+        .await
+        .unwrap();
+    let started = widget.expect("started").await.unwrap();
+    (widget, started)
+}
+
+/// The widget's view of its conversation after a reload: the resumed frame with every message.
+async fn resume(hub: &Hub, token: &str) -> (Socket, Value) {
+    let mut widget = hub.widget().await.unwrap();
+    widget
+        .send(json!({"type": "hello", "token": token, "after": 0}))
+        .await
+        .unwrap();
+    let resumed = widget.expect("resumed").await.unwrap();
+    (widget, resumed)
+}
+
+fn client_ids(resumed: &Value) -> Vec<String> {
+    resumed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["client_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn event_types(detail: &Value) -> Vec<String> {
+    detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+const BURST: usize = 120;
+
+#[tokio::test]
+async fn a_backup_taken_during_a_chat_restores_every_message_and_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let (mut widget, started) =
+        chat(&hub, "Support", "Ivy Chen", "ivy@example.com", "My order is late").await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    let token = started["token"].as_str().unwrap().to_string();
+    bob.expect("offer").await.unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+    bob.send(
+        json!({"type": "message", "interaction_id": interaction, "client_id": "a1", "body": "Let me look."}),
+    )
+    .await
+    .unwrap();
+    bob.expect("message.ack").await.unwrap();
+
+    // The customer keeps typing; the backup starts while those messages are being committed.
+    for n in 0..BURST {
+        widget
+            .send(json!({"type": "message", "client_id": format!("b{n}"), "body": format!("detail {n}")}))
+            .await
+            .unwrap();
+    }
+    let mut acked = Vec::new();
+    while acked.len() < BURST / 4 {
+        acked.push(
+            widget.expect("message.ack").await.unwrap()["client_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let acked_before = acked.clone();
+    let file = dir.path().join("backup.db");
+    let args = [
+        "backup".to_string(),
+        "--to".into(),
+        file.display().to_string(),
+        "--data-dir".into(),
+        dir.path().display().to_string(),
+    ];
+    let backup =
+        tokio::task::spawn_blocking(move || plugboard(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    while acked.len() < BURST {
+        acked.push(
+            widget.expect("message.ack").await.unwrap()["client_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let printed = backup.await.unwrap().unwrap();
+    assert!(printed.contains("integrity ok"), "{printed}");
+    let (_, live) = resume(&hub, &token).await;
+    let live_count = client_ids(&live).len();
+
+    // Restore as deploy/README.md says: stop, move the database and its WAL aside, put the
+    // backup in its place, start.
+    hub.kill9();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("plugboard.db{suffix}")));
+    }
+    std::fs::copy(&file, dir.path().join("plugboard.db")).unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+
+    // Every message acknowledged before the backup began is there, in order and without a gap.
+    let (mut widget, resumed) = resume(&hub, &token).await;
+    assert_eq!(resumed["state"], "active");
+    let restored = client_ids(&resumed);
+    for id in ["c0", "a1"].iter().map(|s| s.to_string()).chain(acked_before) {
+        assert!(
+            restored.contains(&id),
+            "{id} was acknowledged before the backup but is missing"
+        );
+    }
+    assert!(restored.len() <= live_count);
+    let seqs: Vec<i64> = resumed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+
+    // The chat's events are there, and it is Bob's again: it goes on where the backup left it.
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, detail) = hub
+        .call("GET", &format!("/interactions/{interaction}"), Some(&admin), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(
+        event_types(&detail),
+        [
+            "interaction.queued",
+            "interaction.offered",
+            "interaction.accepted"
+        ]
+    );
+    assert_eq!(detail["interaction"]["state"], "active");
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    widget
+        .send(json!({"type": "message", "client_id": "after", "body": "Are you still there?"}))
+        .await
+        .unwrap();
+    let ack = widget.expect("message.ack").await.unwrap();
+    assert_eq!(ack["message"]["seq"], seqs.len() as i64 + 1);
+    let got = bob.expect("message").await.unwrap();
+    assert_eq!(got["message"]["body"], "Are you still there?");
+}
+
+#[tokio::test]
+async fn the_backup_command_refuses_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(plugboard_tests::binary())
+        .args(["backup", "--to"])
+        .arg(dir.path().join("b.db"))
+        .env(
+            "PLUGBOARD_DATABASE_URL",
+            "postgres://plugboard:secret@db.internal/plugboard",
+        )
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(said.contains("pg_dump"), "{said}");
+    assert!(!said.contains("secret"), "the password was printed: {said}");
+    assert!(!dir.path().join("b.db").exists());
+}
+
+/// Every row of every table, each value written out the same way whichever database holds it
+/// (PostgreSQL's BOOLEAN as SQLite's 0/1), sorted.
+async fn dump(url: &str, tables: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        for (table, columns) in tables {
+            let sql = format!("SELECT {} FROM {table}", columns.join(", "));
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            let mut lines: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    (0..row.columns().len())
+                        .map(|i| {
+                            let raw = row.try_get_raw(i).unwrap();
+                            if raw.is_null() {
+                                return "NULL".to_string();
+                            }
+                            match raw.type_info().name() {
+                                "INTEGER" => row.get::<i64, _>(i).to_string(),
+                                "TEXT" => format!("{:?}", row.get::<String, _>(i)),
+                                "BLOB" => format!("{:x?}", row.get::<Vec<u8>, _>(i)),
+                                other => panic!("{table}: a value of type {other}"),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                })
+                .collect();
+            lines.sort();
+            out.push((table.clone(), lines));
+        }
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        for (table, columns) in tables {
+            let sql = format!("SELECT {} FROM {table}", columns.join(", "));
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            let mut lines: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    (0..row.columns().len())
+                        .map(|i| {
+                            let raw = row.try_get_raw(i).unwrap();
+                            if raw.is_null() {
+                                return "NULL".to_string();
+                            }
+                            match row.column(i).type_info().name() {
+                                "INT8" => row.get::<i64, _>(i).to_string(),
+                                "INT4" => row.get::<i32, _>(i).to_string(),
+                                "BOOL" => i64::from(row.get::<bool, _>(i)).to_string(),
+                                "TEXT" => format!("{:?}", row.get::<String, _>(i)),
+                                "BYTEA" => format!("{:x?}", row.get::<Vec<u8>, _>(i)),
+                                other => panic!("{table}: a value of type {other}"),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                })
+                .collect();
+            lines.sort();
+            out.push((table.clone(), lines));
+        }
+    }
+    out
+}
+
+/// The site's tables in a SQLite database (the migrator's and SQLite's own left out), each with
+/// its columns.
+async fn sqlite_tables(url: &str) -> Vec<(String, Vec<String>)> {
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name <> '_sqlx_migrations' ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut tables = Vec::new();
+    for name in names {
+        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+            .bind(&name)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        tables.push((name, columns));
+    }
+    tables
+}
+
+async fn timeline(hub: &Hub, token: &str, email: &str) -> Value {
+    let (_, found) = hub
+        .call("GET", &format!("/customers?q={email}"), Some(token), None)
+        .await
+        .unwrap();
+    let customer = found[0]["id"].as_str().unwrap().to_string();
+    let (status, timeline) = hub
+        .call(
+            "GET",
+            &format!("/customers/{customer}/timeline"),
+            Some(token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{timeline}");
+    timeline
+}
+
+#[tokio::test]
+async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_there() {
+    let Some(pg) = Postgres::fresh().await.unwrap() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+
+    // A chat served, noted and wrapped up; another still waiting in Sales, where nobody is.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+    let (mut widget, started) = chat(
+        &hub,
+        "Support",
+        "Olu Ade",
+        "olu@example.com",
+        "Can I change my plan?",
+    )
+    .await;
+    let served = started["interaction_id"].as_str().unwrap().to_string();
+    dana.expect("offer").await.unwrap();
+    dana.send(json!({"type": "offer.accept", "interaction_id": served}))
+        .await
+        .unwrap();
+    dana.expect("interaction.assigned").await.unwrap();
+    dana.send(
+        json!({"type": "message", "interaction_id": served, "client_id": "d1", "body": "Yes — which one?"}),
+    )
+    .await
+    .unwrap();
+    dana.expect("message.ack").await.unwrap();
+    widget
+        .send(json!({"type": "message", "client_id": "c1", "body": "The team plan, 团队版"}))
+        .await
+        .unwrap();
+    widget.expect("message.ack").await.unwrap();
+    dana.send(json!({"type": "interaction.end", "interaction_id": served}))
+        .await
+        .unwrap();
+    dana.expect("interaction.updated").await.unwrap();
+    dana.send(
+        json!({"type": "wrap_up", "interaction_id": served, "disposition": "sale", "note": "Moved to Team"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        dana.expect("interaction.updated").await.unwrap()["interaction"]["state"],
+        "closed"
+    );
+    let token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let before = timeline(&hub, &token, "olu@example.com").await;
+    let customer_id = before["customer"]["id"].as_str().unwrap().to_string();
+    dana.send(json!({"type": "note.add", "customer_id": customer_id, "body": "Call back in June"}))
+        .await
+        .unwrap();
+    dana.expect("note.added").await.unwrap();
+    let before = timeline(&hub, &token, "olu@example.com").await;
+    let (_, waiting) = chat(&hub, "Sales", "Pia Berg", "pia@example.com", "A quote, please").await;
+    let waiting_id = waiting["interaction_id"].as_str().unwrap().to_string();
+    let waiting_token = waiting["token"].as_str().unwrap().to_string();
+
+    // Stopped hard (its WAL not checkpointed), then copied.
+    hub.kill9();
+    let sqlite = format!("sqlite://{}", dir.path().join("plugboard.db").display());
+    let printed = plugboard(&["copy", "--from", &sqlite, "--to", &pg.url]).unwrap();
+    assert!(printed.contains("interaction_events"), "{printed}");
+
+    let tables = sqlite_tables(&sqlite).await;
+    assert!(tables.len() >= 13, "{tables:?}");
+    let (theirs, ours) = (dump(&sqlite, &tables).await, dump(&pg.url, &tables).await);
+    for ((table, a), (_, b)) in theirs.iter().zip(&ours) {
+        assert!(
+            !a.is_empty() || table == "phones",
+            "the fixture leaves {table} empty"
+        );
+        assert_eq!(a, b, "{table} differs after the copy");
+    }
+    let sequences: BTreeSet<String> = printed
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("next "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        sequences,
+        [
+            "identities.id",
+            "interaction_events.id",
+            "interactions.arrival_seq",
+            "notes.id"
+        ]
+        .map(String::from)
+        .into(),
+        "{printed}"
+    );
+
+    // A second copy into the now full database is refused.
+    let refused = plugboard(&["copy", "--from", &sqlite, "--to", &pg.url]).unwrap_err();
+    assert!(format!("{refused:#}").contains("is not empty"), "{refused:#}");
+
+    // The hub serves from PostgreSQL: same logins, the same timeline, the waiting chat still waits.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let hub = Hub::start(elsewhere.path(), &[("PLUGBOARD_DATABASE_URL", pg.url.as_str())])
+        .await
+        .unwrap();
+    let token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(timeline(&hub, &token, "olu@example.com").await, before);
+    let (_, resumed) = resume(&hub, &waiting_token).await;
+    assert_eq!(resumed["state"], "queued");
+    let mut alice = hub.agent("alice@plugboard.example").await.unwrap();
+    available(&mut alice).await;
+    let offer = alice.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], waiting_id.as_str());
+
+    // New contacts are numbered after the copied ones (a stale sequence would collide here).
+    let (_, fresh) = chat(
+        &hub,
+        "Support",
+        "Quinn Roe",
+        "quinn@example.com",
+        "Hello from the new database",
+    )
+    .await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = fresh["interaction_id"].as_str().unwrap();
+    let (status, detail) = hub
+        .call("GET", &format!("/interactions/{id}"), Some(&admin), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{detail}");
+    let newest = detail["events"][0]["id"].as_i64().unwrap();
+    let copied_max = before["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["events"].as_array().unwrap())
+        .map(|e| e["id"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        newest > copied_max,
+        "event {newest} numbered before the copied {copied_max}"
+    );
+}
+
+#[tokio::test]
+async fn migrate_brings_a_new_database_up_and_then_has_nothing_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let first = plugboard(&["migrate", "--data-dir", &data]).unwrap();
+    assert!(first.contains("applied migrations 1 init"), "{first}");
+    assert!(Path::new(&data).join("plugboard.db").exists());
+    let again = plugboard(&["migrate", "--data-dir", &data]).unwrap();
+    assert!(again.contains("is up to date"), "{again}");
+}
+
+/// Behind nginx every request comes from 127.0.0.1: with the proxy trusted, one customer's
+/// failed logins use up their own allowance, not everyone's.
+#[tokio::test]
+async fn behind_a_trusted_proxy_login_limits_count_each_client_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_HTTP__TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "2"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let client = reqwest::Client::new();
+    let login = |from: &'static str, password: &'static str| {
+        client
+            .post(format!("{}/api/v1/auth/login", hub.base))
+            .header("X-Forwarded-For", from)
+            .json(&json!({"email": "bob@plugboard.example", "password": password}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            login("203.0.113.9", "wrong-password")
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [401, 401, 429], "the guesser runs out");
+    let other = login("198.51.100.7", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(
+        other.status().as_u16(),
+        200,
+        "another client behind the same proxy still gets in"
+    );
+}
