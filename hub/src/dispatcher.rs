@@ -207,16 +207,11 @@ impl Dispatcher {
     pub async fn arrive(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
         ask!(self, Arrive, account, interaction, false)
     }
-    /// A new contact: created and routed in one commit (for a call, the queued interaction and
-    /// its offer cost one fsync, shared with every other call arriving meanwhile).
-    pub async fn open(
-        &self,
-        account: AccountId,
-        new: crate::store::NewInteraction,
-    ) -> Result<Interaction, DispatchError> {
-        let interaction = new.queued();
-        ask!(self, Arrive, account, interaction.clone(), true)?;
-        Ok(interaction)
+    /// A new contact (`NewInteraction::queued`): created and routed in one commit (for a call,
+    /// the queued interaction and its offer cost one fsync, shared with every other call
+    /// arriving meanwhile).
+    pub async fn open(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
+        ask!(self, Arrive, account, interaction, true)
     }
     pub async fn accept(
         &self,

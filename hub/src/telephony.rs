@@ -206,6 +206,7 @@ pub async fn start(
             dispatcher.leave(account, i.id, Some(line)).await?;
         }
     }
+    let (later_tx, later_rx) = mpsc::unbounded_channel();
     let calls = Calls {
         server: server.clone(),
         bus: bus.clone(),
@@ -218,6 +219,7 @@ pub async fn start(
         announce_every: std::time::Duration::from_secs(u64::from(sip.announce_position_secs)),
         calls: HashMap::new(),
         by_interaction: HashMap::new(),
+        later: later_tx,
     };
     let running = health.running("telephony");
     let health = health.clone();
@@ -225,7 +227,7 @@ pub async fn start(
     frames.ready().await;
     tokio::spawn(async move {
         let _running = running;
-        calls.run(events, frames, health).await
+        calls.run(events, frames, health, later_rx).await
     });
     Ok(Some(server))
 }
@@ -244,6 +246,17 @@ struct Call {
     held_since: Option<i64>,
     hold_ms: i64,
     recording: Option<PathBuf>,
+    /// The call's latest request to the dispatcher, still under way: the next waits for it, so
+    /// a call's requests arrive in order while the loop goes on with other calls.
+    last: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What a request handed off (`Calls::in_order`) tells the loop when it did not go through.
+enum Later {
+    /// The call could not be queued: nobody can take it.
+    HangUp { call: CallId, error: anyhow::Error },
+    /// The phone answered but the dispatcher did not give the agent the call.
+    NotAccepted { call: CallId },
 }
 
 struct Calls {
@@ -259,6 +272,7 @@ struct Calls {
     announce_every: std::time::Duration,
     calls: HashMap<CallId, Call>,
     by_interaction: HashMap<InteractionId, CallId>,
+    later: mpsc::UnboundedSender<Later>,
 }
 
 impl Calls {
@@ -267,6 +281,7 @@ impl Calls {
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut frames: crate::bus::Subscription<Channel, ConnectorFrame>,
         health: crate::health::Health,
+        mut later: mpsc::UnboundedReceiver<Later>,
     ) {
         let every = self.announce_every.max(std::time::Duration::from_secs(1));
         let mut announce = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -283,10 +298,45 @@ impl Calls {
                     Some(frame) => health.guard("telephony", self.frame(&frame)).await,
                     None => return,
                 },
+                Some(news) = later.recv() => Some(Ok(self.later(news))),
             };
             if let Some(Err(e)) = result {
                 tracing::error!(error = %e, "telephony");
             }
+        }
+    }
+
+    fn later(&mut self, news: Later) {
+        match news {
+            Later::HangUp { call, error } => {
+                // Nobody can take it: say so with a hang-up rather than music for ever.
+                tracing::error!(error = %format!("{error:#}"), "a call could not be queued");
+                if let Some(c) = self.calls.remove(&call) {
+                    self.by_interaction.remove(&c.interaction);
+                }
+                self.server.command(CallCommand::Hangup { call });
+            }
+            Later::NotAccepted { call } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.answered = None;
+                }
+                self.server.command(CallCommand::Release { call });
+            }
+        }
+    }
+
+    /// Hands a dispatcher request for `call` off to a task of its own, after the call's earlier
+    /// requests: the loop never waits for a commit, so the calls arriving meanwhile share it.
+    fn in_order(&mut self, call: CallId, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let before = self.calls.get_mut(&call).and_then(|c| c.last.take());
+        let task = tokio::spawn(async move {
+            if let Some(before) = before {
+                let _ = before.await;
+            }
+            work.await
+        });
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.last = Some(task);
         }
     }
 
@@ -299,11 +349,30 @@ impl Calls {
                 dialled,
                 queue,
             } => {
-                if let Err(e) = self.incoming(call, caller, display_name, &dialled, &queue).await {
-                    // Nobody can take it: say so with a hang-up rather than music for ever.
-                    self.server.command(CallCommand::Hangup { call });
-                    return Err(e.context(format!("queueing a call to {dialled} for {queue:?}")));
-                }
+                let account = AccountId::DEFAULT;
+                // The interaction's id is known before it exists, so the call is tracked before
+                // its offer can come back.
+                let id = InteractionId::new();
+                let recording = self
+                    .recordings
+                    .as_ref()
+                    .map(|dir| dir.join(format!("{id}.wav")));
+                self.track(call, account, id, None, recording);
+                let intake = Intake {
+                    store: self.store.clone(),
+                    dispatcher: self.dispatcher.clone(),
+                    default_region: self.default_region.clone(),
+                };
+                let later = self.later.clone();
+                self.in_order(call, async move {
+                    let queued = intake
+                        .queue(account, id, call, caller, display_name, &dialled, &queue)
+                        .await;
+                    if let Err(e) = queued {
+                        let error = e.context(format!("queueing a call to {dialled} for {queue:?}"));
+                        let _ = later.send(Later::HangUp { call, error });
+                    }
+                });
             }
             CallEvent::AgentAnswered { call } => {
                 let Some(c) = self.calls.get_mut(&call) else {
@@ -319,13 +388,15 @@ impl Calls {
                     return Ok(());
                 };
                 let (account, interaction) = (c.account, c.interaction);
+                c.answered = Some((now_millis(), agent));
                 // The phone answering is the agent accepting, unless the console accepted first.
-                let accepted = self.dispatcher.holder(interaction) == Some(agent)
-                    || self.dispatcher.accept(account, agent, interaction).await.is_ok();
-                if accepted {
-                    c.answered = Some((now_millis(), agent));
-                } else {
-                    self.server.command(CallCommand::Release { call });
+                if self.dispatcher.holder(interaction) != Some(agent) {
+                    let (dispatcher, later) = (self.dispatcher.clone(), self.later.clone());
+                    self.in_order(call, async move {
+                        if dispatcher.accept(account, agent, interaction).await.is_err() {
+                            let _ = later.send(Later::NotAccepted { call });
+                        }
+                    });
                 }
             }
             CallEvent::CustomerAnswered { call } => {
@@ -339,7 +410,13 @@ impl Calls {
                         kind: "call.failed",
                         data: json!({ "status": status }),
                     };
-                    self.dispatcher.log(c.account, c.interaction, line).await?;
+                    let (account, interaction) = (c.account, c.interaction);
+                    let dispatcher = self.dispatcher.clone();
+                    self.in_order(call, async move {
+                        if let Err(e) = dispatcher.log(account, interaction, line).await {
+                            tracing::error!(error = %e, "logging a failed call");
+                        }
+                    });
                 }
             }
             CallEvent::AgentFailed { call, status } => {
@@ -357,16 +434,22 @@ impl Calls {
                 };
                 let (account, interaction) = (c.account, c.interaction);
                 tracing::info!(%interaction, %agent, status, "the agent's phone did not take the call");
-                if self.dispatcher.holder(interaction) == Some(agent) {
-                    // Accepted in the console, but the phone cannot take it: back to the queue.
-                    let queue = self.store.interaction(account, interaction).await?.queue_id;
-                    self.dispatcher
-                        .transfer(account, agent, interaction, queue)
-                        .await?;
-                } else {
-                    // Already revoked (timed out) is fine: the router moved on.
-                    let _ = self.dispatcher.decline(account, agent, interaction).await;
-                }
+                let (dispatcher, store) = (self.dispatcher.clone(), self.store.clone());
+                self.in_order(call, async move {
+                    if dispatcher.holder(interaction) == Some(agent) {
+                        // Accepted in the console, but the phone cannot take it: back to the queue.
+                        let moved = match store.interaction(account, interaction).await {
+                            Ok(i) => dispatcher.transfer(account, agent, interaction, i.queue_id).await,
+                            Err(e) => Err(e.into()),
+                        };
+                        if let Err(e) = moved {
+                            tracing::error!(error = %e, "requeueing a call the agent's phone refused");
+                        }
+                    } else {
+                        // Already revoked (timed out) is fine: the router moved on.
+                        let _ = dispatcher.decline(account, agent, interaction).await;
+                    }
+                });
             }
             CallEvent::Ended { call, by } => {
                 let Some(c) = self.calls.remove(&call) else {
@@ -388,10 +471,17 @@ impl Calls {
                     kind: "call.ended",
                     data,
                 };
-                // One commit: the call's log line and the interaction's end.
-                self.dispatcher
-                    .leave(c.account, c.interaction, Some(line))
-                    .await?;
+                // One commit: the call's log line and the interaction's end, after the call's
+                // requests still under way.
+                let dispatcher = self.dispatcher.clone();
+                tokio::spawn(async move {
+                    if let Some(before) = c.last {
+                        let _ = before.await;
+                    }
+                    if let Err(e) = dispatcher.leave(c.account, c.interaction, Some(line)).await {
+                        tracing::error!(error = %e, "ending a call's interaction");
+                    }
+                });
             }
         }
         Ok(())
@@ -420,7 +510,7 @@ impl Calls {
             .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?;
         let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
         let (interaction, recording) = self
-            .open(account, customer, &queue, format!("sip:outbound:{number}"), false)
+            .open(account, customer, &queue, format!("sip:outbound:{number}"))
             .await?;
         let Some(call) = self.server.dial(&contact.uri, number, recording.clone()) else {
             // It never started: closed as abandoned, not left waiting in a queue.
@@ -432,16 +522,14 @@ impl Calls {
         Ok(())
     }
 
-    /// A voice interaction for the customer in `queue`, and where its recording goes. An inbound
-    /// call is created and routed in one commit (`route`); a click-to-call is created alone, as
-    /// it is the agent's from the start.
+    /// A click-to-call's interaction for the customer in `queue` (created alone: it is the
+    /// agent's from the start), and where its recording goes.
     async fn open(
         &self,
         account: AccountId,
         customer: crate::domain::CustomerId,
         queue: &crate::domain::Queue,
         entry_point: String,
-        route: bool,
     ) -> anyhow::Result<(crate::domain::Interaction, Option<PathBuf>)> {
         let new = NewInteraction {
             customer_id: customer,
@@ -452,11 +540,7 @@ impl Calls {
             offline: false,
             arrived_at: now_millis(),
         };
-        let interaction = if route {
-            self.dispatcher.open(account, new).await?
-        } else {
-            self.store.create_interaction(account, new).await?
-        };
+        let interaction = self.store.create_interaction(account, new).await?;
         let recording = self
             .recordings
             .as_ref()
@@ -482,6 +566,7 @@ impl Calls {
             held_since: None,
             hold_ms: 0,
             recording,
+            last: None,
         };
         self.calls.insert(call, c);
         self.by_interaction.insert(interaction, call);
@@ -504,56 +589,6 @@ impl Calls {
                 });
             }
         }
-        Ok(())
-    }
-
-    async fn incoming(
-        &mut self,
-        call: CallId,
-        caller: Option<String>,
-        display_name: Option<String>,
-        dialled: &str,
-        queue: &str,
-    ) -> anyhow::Result<()> {
-        let account = AccountId::DEFAULT;
-        let queue = self.store.queue_by_name(account, queue).await?;
-        // A number we can read becomes the customer's phone identity; anything else (an
-        // anonymous or non-numeric caller) is known only by what the network called it.
-        let identities = match caller.as_deref().filter(|c| !c.is_empty()) {
-            Some(number) => vec![RawIdentity::Phone(number.to_owned())],
-            None => vec![RawIdentity::Visitor(format!(
-                "sip-anonymous-{call}-{}",
-                now_millis()
-            ))],
-        };
-        let customer = match crate::profile::resolve(
-            &self.store,
-            account,
-            &identities,
-            display_name.as_deref(),
-            &self.default_region,
-        )
-        .await
-        {
-            Ok(customer) => customer,
-            Err(crate::profile::ProfileError::Identity(_)) => {
-                let visitor = RawIdentity::Visitor(format!("sip:{}", caller.unwrap_or_default()));
-                crate::profile::resolve(
-                    &self.store,
-                    account,
-                    &[visitor],
-                    display_name.as_deref(),
-                    &self.default_region,
-                )
-                .await?
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let (interaction, recording) = self
-            .open(account, customer.id, &queue, format!("sip:{dialled}"), true)
-            .await?;
-        self.track(call, account, interaction.id, None, recording);
-        metrics::counter!("plugboard_interactions_total", "channel" => "voice").increment(1);
         Ok(())
     }
 
@@ -646,6 +681,63 @@ impl Calls {
                 self.server.command(CallCommand::Hold { call, on: *on });
             }
         }
+        Ok(())
+    }
+}
+
+/// What queueing a new call needs, apart from the loop: who the caller is, then the
+/// interaction created and routed in one commit.
+struct Intake {
+    store: DynStore,
+    dispatcher: Dispatcher,
+    default_region: String,
+}
+
+impl Intake {
+    #[allow(clippy::too_many_arguments)]
+    async fn queue(
+        &self,
+        account: AccountId,
+        id: InteractionId,
+        call: CallId,
+        caller: Option<String>,
+        display_name: Option<String>,
+        dialled: &str,
+        queue: &str,
+    ) -> anyhow::Result<()> {
+        let queue = self.store.queue_by_name(account, queue).await?;
+        // A number we can read becomes the customer's phone identity; anything else (an
+        // anonymous or non-numeric caller) is known only by what the network called it.
+        let identities = match caller.as_deref().filter(|c| !c.is_empty()) {
+            Some(number) => vec![RawIdentity::Phone(number.to_owned())],
+            None => vec![RawIdentity::Visitor(format!(
+                "sip-anonymous-{call}-{}",
+                now_millis()
+            ))],
+        };
+        let resolve = |identities: Vec<RawIdentity>| {
+            let (store, region, name) = (&self.store, &self.default_region, display_name.as_deref());
+            async move { crate::profile::resolve(store, account, &identities, name, region).await }
+        };
+        let customer = match resolve(identities).await {
+            Ok(customer) => customer,
+            Err(crate::profile::ProfileError::Identity(_)) => {
+                let visitor = RawIdentity::Visitor(format!("sip:{}", caller.unwrap_or_default()));
+                resolve(vec![visitor]).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let new = NewInteraction {
+            customer_id: customer.id,
+            channel: Channel::Voice,
+            queue_id: queue.id,
+            priority: queue.priority,
+            entry_point: format!("sip:{dialled}"),
+            offline: false,
+            arrived_at: now_millis(),
+        };
+        self.dispatcher.open(account, new.queued_as(id)).await?;
+        metrics::counter!("plugboard_interactions_total", "channel" => "voice").increment(1);
         Ok(())
     }
 }

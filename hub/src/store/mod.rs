@@ -133,8 +133,13 @@ pub struct NewInteraction {
 impl NewInteraction {
     /// The interaction as it starts: queued, with a fresh id.
     pub fn queued(self) -> Interaction {
+        self.queued_as(InteractionId::new())
+    }
+
+    /// The same, under an id chosen beforehand (a call is tracked by it before it exists).
+    pub fn queued_as(self, id: InteractionId) -> Interaction {
         Interaction {
-            id: InteractionId::new(),
+            id,
             customer_id: self.customer_id,
             channel: self.channel,
             queue_id: self.queue_id,
