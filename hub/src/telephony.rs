@@ -298,7 +298,10 @@ impl Calls {
                     Some(frame) => health.guard("telephony", self.frame(&frame)).await,
                     None => return,
                 },
-                Some(news) = later.recv() => Some(Ok(self.later(news))),
+                Some(news) = later.recv() => {
+                    self.later(news);
+                    None
+                }
             };
             if let Some(Err(e)) = result {
                 tracing::error!(error = %e, "telephony");
