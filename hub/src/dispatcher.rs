@@ -822,6 +822,16 @@ impl Task {
                             let _ = reply.send(Err(DispatchError::NotYours));
                             return;
                         }
+                        // A second wrap-up (a double click) is the client's mistake: refused
+                        // here, it never reaches a commit whose failure would rebuild the routers.
+                        Ok(i) if i.state.is_terminal() => {
+                            let refused = crate::domain::InvalidTransition {
+                                from: i.state,
+                                event: InteractionEvent::WrappedUp,
+                            };
+                            let _ = reply.send(Err(StoreError::InvalidTransition(refused).into()));
+                            return;
+                        }
                         Ok(i) => i.state == InteractionState::Active,
                         Err(e) => {
                             let _ = reply.send(Err(e.into()));
@@ -1686,6 +1696,35 @@ mod tests {
             ["interaction.queued", "interaction.offered", "interaction.accepted"],
             "the refused offer left no trace"
         );
+    }
+
+    /// A console that wraps up twice (a double click) gets a clear refusal, not a failed group
+    /// commit (which would have failed everyone else's work in it and rebuilt the routers).
+    #[tokio::test]
+    async fn a_second_wrap_up_is_refused_before_it_reaches_the_store() {
+        let site = site().await;
+        let bus = Bus::default();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default()).await.unwrap();
+        let account = AccountId::DEFAULT;
+        dispatcher
+            .set_state(account, site.agent, AgentState::Available)
+            .await
+            .unwrap();
+        let i = chat(&site).await;
+        dispatcher.arrive(account, i.clone()).await.unwrap();
+        dispatcher.accept(account, site.agent, i.id).await.unwrap();
+        dispatcher.end(account, site.agent, i.id).await.unwrap();
+        let wrap = |d: Dispatcher| async move { d.wrap_up(account, site.agent, i.id, "resolved".into(), None).await };
+        wrap(dispatcher.clone()).await.unwrap();
+        let again = wrap(dispatcher.clone()).await;
+        assert!(
+            matches!(again, Err(DispatchError::Store(StoreError::InvalidTransition(_)))),
+            "{again:?}"
+        );
+        // And the next contact is routed as usual.
+        let next = chat(&site).await;
+        dispatcher.arrive(account, next.clone()).await.unwrap();
+        dispatcher.accept(account, site.agent, next.id).await.unwrap();
     }
 
     /// A hundred contacts arriving at once (committed together in a few groups): each is offered
