@@ -1511,12 +1511,17 @@ impl Publisher {
             } => {
                 let i = result_of(done, w)?.clone();
                 let interaction = i.id;
-                self.offers.remove(&interaction);
+                // The card the offer popped a moment ago is the card: three reads fewer a contact.
+                let offered = self.offers.remove(&interaction).map(|(_, offer)| offer.card);
                 write_lock(&self.published.ringing).remove(&interaction);
                 write_lock(&self.published.assignments).insert(interaction, agent);
+                let card = match offered {
+                    Some(card) => card,
+                    None => profile::card(&self.store, account, i.customer_id).await?,
+                };
                 let held = Held {
                     customer_online: crate::bus::frames::customer_online(&self.bus, &i),
-                    card: profile::card(&self.store, account, i.customer_id).await?,
+                    card,
                     messages: self.store.messages(account, interaction, 0).await?,
                     interaction: i,
                 };
