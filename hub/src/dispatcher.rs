@@ -16,11 +16,11 @@
 
 use crate::bus::frames::{Held, Offer, StateView};
 use crate::bus::{AgentFrame, Bus, ChatFrame, ConnectorFrame};
-use crate::health::Health;
 use crate::domain::{
     AccountId, Agent, AgentId, AgentState, Channel, Interaction, InteractionEvent, InteractionId,
     InteractionState, Millis, Queue, QueueId, now_millis,
 };
+use crate::health::Health;
 use crate::profile;
 use crate::routing::{Decision, Input, QueueRules, QueueStats, RevokeReason, Router, RouterError};
 use crate::store::{DynStore, StoreError, TransitionDetails, Write, apply_transition};
@@ -312,7 +312,12 @@ impl Dispatcher {
         ask!(self, Hold, account, agent, id, on)
     }
     /// Appends a fact to the interaction's log, in order with its transitions.
-    pub async fn log(&self, account: AccountId, id: InteractionId, line: LogLine) -> Result<(), DispatchError> {
+    pub async fn log(
+        &self,
+        account: AccountId,
+        id: InteractionId,
+        line: LogLine,
+    ) -> Result<(), DispatchError> {
         ask!(self, Log, account, id, line)
     }
     pub async fn upsert_queue(&self, account: AccountId, queue: Queue) {
@@ -399,7 +404,10 @@ enum Effect {
     Unassigned(InteractionId),
     Presence(AgentId, AgentState),
     /// The agent's consoles get the interaction as the write left it.
-    Updated { agent: AgentId, write: usize },
+    Updated {
+        agent: AgentId,
+        write: usize,
+    },
     Agent(AgentId, Box<AgentFrame>),
     Connector(Channel, ConnectorFrame),
     Chat(InteractionId, ChatFrame),
@@ -613,9 +621,10 @@ impl Task {
         // last waits twice as long, up to 5 s, before it starts again.
         let now = tokio::time::Instant::now();
         self.backoff = match self.last_rebuild {
-            Some(last) if now - last < std::time::Duration::from_secs(10) => {
-                (self.backoff * 2).clamp(std::time::Duration::from_millis(50), std::time::Duration::from_secs(5))
-            }
+            Some(last) if now - last < std::time::Duration::from_secs(10) => (self.backoff * 2).clamp(
+                std::time::Duration::from_millis(50),
+                std::time::Duration::from_secs(5),
+            ),
             _ => std::time::Duration::ZERO,
         };
         tokio::time::sleep(self.backoff).await;
@@ -626,7 +635,10 @@ impl Task {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(std::time::Duration::from_secs(5));
         }
-        tracing::warn!(epoch = self.epoch, "routers rebuilt from the store after a failed commit");
+        tracing::warn!(
+            epoch = self.epoch,
+            "routers rebuilt from the store after a failed commit"
+        );
     }
 
     fn stage(&self, answer: Answer) -> Staged {
@@ -684,8 +696,12 @@ impl Task {
                     .await;
             }
             Command::Decline(account, agent, interaction, reply) => {
-                self.route(account, Input::Decline { interaction, agent }, Answer::Done(reply))
-                    .await;
+                self.route(
+                    account,
+                    Input::Decline { interaction, agent },
+                    Answer::Done(reply),
+                )
+                .await;
             }
             Command::SetState(account, agent, state, reply) => {
                 let input = Input::SetState {
@@ -774,10 +790,7 @@ impl Task {
                 let now = now_millis();
                 match state {
                     InteractionState::Queued | InteractionState::Offered => {
-                        let wait = self
-                            .live
-                            .get(&interaction)
-                            .map_or(0, |(_, i)| now - i.arrived_at);
+                        let wait = self.live.get(&interaction).map_or(0, |(_, i)| now - i.arrived_at);
                         if let Some(line) = leaving.log {
                             log(account, interaction, line, now, &mut s);
                         }
@@ -785,7 +798,14 @@ impl Task {
                             data: json!({"wait_ms": wait}),
                             ..Default::default()
                         };
-                        self.transition(account, interaction, InteractionEvent::Abandoned, details, now, &mut s);
+                        self.transition(
+                            account,
+                            interaction,
+                            InteractionEvent::Abandoned,
+                            details,
+                            now,
+                            &mut s,
+                        );
                         match self.decide(account, Input::Abandon { interaction }) {
                             Ok(decisions) => self.stage_decisions(account, decisions, &mut s),
                             // A contact the router never held (a call out that never started).
@@ -883,7 +903,10 @@ impl Task {
                     data: json!({ "agent_id": agent }),
                 };
                 log(account, interaction, line, now_millis(), &mut s);
-                s.effect(Effect::Connector(Channel::Voice, ConnectorFrame::Hold { interaction, on }));
+                s.effect(Effect::Connector(
+                    Channel::Voice,
+                    ConnectorFrame::Hold { interaction, on },
+                ));
                 s.effect(Effect::Agent(
                     agent,
                     Box::new(AgentFrame::CallHold {
@@ -934,7 +957,14 @@ impl Task {
                             data: json!({"agent_id": agent}),
                             ..Default::default()
                         };
-                        let w = self.transition(account, id, InteractionEvent::Dialled, details, now_millis(), &mut s);
+                        let w = self.transition(
+                            account,
+                            id,
+                            InteractionEvent::Dialled,
+                            details,
+                            now_millis(),
+                            &mut s,
+                        );
                         s.effect(Effect::Assigned {
                             account,
                             agent,
@@ -969,7 +999,11 @@ impl Task {
 
     /// The interaction's state as staged; one the dispatcher has not seen (a call out that never
     /// started) is read from the store.
-    async fn known(&mut self, account: AccountId, id: InteractionId) -> Result<InteractionState, DispatchError> {
+    async fn known(
+        &mut self,
+        account: AccountId,
+        id: InteractionId,
+    ) -> Result<InteractionState, DispatchError> {
         match self.live.get(&id) {
             Some((a, i)) if *a == account => Ok(i.state),
             Some(_) => Err(StoreError::NotFound.into()),
@@ -1072,7 +1106,10 @@ impl Task {
             s,
         );
         s.effect(Effect::Unassigned(interaction));
-        s.effect(Effect::Connector(channel, ConnectorFrame::Transferred { interaction }));
+        s.effect(Effect::Connector(
+            channel,
+            ConnectorFrame::Transferred { interaction },
+        ));
         s.effect(Effect::Updated { agent, write: w });
     }
 
@@ -1126,7 +1163,8 @@ impl Task {
                         data: json!({"agent_id": agent, "expires_at": expires_at}),
                         ..Default::default()
                     };
-                    let write = self.transition(account, interaction, InteractionEvent::Offered, details, now, s);
+                    let write =
+                        self.transition(account, interaction, InteractionEvent::Offered, details, now, s);
                     s.effect(Effect::Offer {
                         account,
                         agent,
@@ -1146,7 +1184,9 @@ impl Task {
                     let (event, why) = match reason {
                         RevokeReason::Declined => (Some(InteractionEvent::Declined), "declined"),
                         RevokeReason::TimedOut => (Some(InteractionEvent::OfferTimedOut), "timed_out"),
-                        RevokeReason::AgentUnavailable => (Some(InteractionEvent::Declined), "agent_unavailable"),
+                        RevokeReason::AgentUnavailable => {
+                            (Some(InteractionEvent::Declined), "agent_unavailable")
+                        }
                         // The abandon itself is staged by `leave`.
                         RevokeReason::Abandoned => (None, "abandoned"),
                         // The `Overflowed` decision that follows moves it back to waiting.
@@ -1172,7 +1212,8 @@ impl Task {
                         data: json!({"agent_id": agent}),
                         ..Default::default()
                     };
-                    let write = self.transition(account, interaction, InteractionEvent::Accepted, details, now, s);
+                    let write =
+                        self.transition(account, interaction, InteractionEvent::Accepted, details, now, s);
                     let joined = Some(
                         self.agents
                             .get(&agent)
@@ -1197,7 +1238,14 @@ impl Task {
                         data: json!({"from": from, "to": to}),
                         ..Default::default()
                     };
-                    self.transition(account, interaction, InteractionEvent::Overflowed, details, now, s);
+                    self.transition(
+                        account,
+                        interaction,
+                        InteractionEvent::Overflowed,
+                        details,
+                        now,
+                        s,
+                    );
                 }
                 Decision::Released { .. } => {}
             }
@@ -1425,7 +1473,10 @@ impl Publisher {
             };
             for effect in staged.effects {
                 let health = self.health.clone();
-                match health.guard("dispatcher.publisher", self.effect(effect, &done)).await {
+                match health
+                    .guard("dispatcher.publisher", self.effect(effect, &done))
+                    .await
+                {
                     Some(Ok(())) | None => {}
                     Some(Err(e)) => tracing::error!(error = %e, "could not carry out a committed decision"),
                 }
@@ -1540,11 +1591,7 @@ impl Publisher {
             Effect::Presence(agent, state) => {
                 self.bus
                     .to_agent(agent, AgentFrame::State(StateView::from(&state)));
-                let mut presence = self
-                    .published
-                    .presence
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
+                let mut presence = self.published.presence.lock().unwrap_or_else(|p| p.into_inner());
                 if state == AgentState::Offline {
                     presence.remove(&agent);
                 } else {
@@ -1592,7 +1639,10 @@ mod tests {
         let store = crate::store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let account = AccountId::DEFAULT;
-        let queue = store.create_queue(account, QueueSpec::named("Support")).await.unwrap();
+        let queue = store
+            .create_queue(account, QueueSpec::named("Support"))
+            .await
+            .unwrap();
         let agent = NewAgent {
             email: "bob@example.com".into(),
             name: "Bob".into(),
@@ -1629,7 +1679,10 @@ mod tests {
             offline: false,
             arrived_at: now_millis(),
         };
-        site.store.create_interaction(AccountId::DEFAULT, new).await.unwrap()
+        site.store
+            .create_interaction(AccountId::DEFAULT, new)
+            .await
+            .unwrap()
     }
 
     /// While set, the database refuses every change of an interaction (a full disk, a lost
@@ -1659,14 +1712,19 @@ mod tests {
     async fn a_failed_commit_offers_nothing_and_the_chat_is_offered_once_the_store_recovers() {
         let site = site().await;
         let bus = Bus::default();
-        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default()).await.unwrap();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default())
+            .await
+            .unwrap();
         let mut consoles = bus.subscribe_agent(site.agent);
         let account = AccountId::DEFAULT;
         dispatcher
             .set_state(account, site.agent, AgentState::Available)
             .await
             .unwrap();
-        assert!(matches!(*next_frame(&mut consoles.rx).await, AgentFrame::State(_)));
+        assert!(matches!(
+            *next_frame(&mut consoles.rx).await,
+            AgentFrame::State(_)
+        ));
 
         refuse_transitions(&site.url, true).await;
         let i = chat(&site).await;
@@ -1674,7 +1732,10 @@ mod tests {
         assert!(refused.is_err(), "the arrival's offer could not be committed");
         // Longer than nothing: no offer, no revocation, no Break reaches the console.
         let quiet = tokio::time::timeout(Duration::from_millis(500), consoles.rx.recv()).await;
-        assert!(quiet.is_err(), "the console heard of an uncommitted decision: {quiet:?}");
+        assert!(
+            quiet.is_err(),
+            "the console heard of an uncommitted decision: {quiet:?}"
+        );
 
         refuse_transitions(&site.url, false).await;
         loop {
@@ -1698,7 +1759,11 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["interaction.queued", "interaction.offered", "interaction.accepted"],
+            [
+                "interaction.queued",
+                "interaction.offered",
+                "interaction.accepted"
+            ],
             "the refused offer left no trace"
         );
     }
@@ -1709,7 +1774,9 @@ mod tests {
     async fn a_second_wrap_up_is_refused_before_it_reaches_the_store() {
         let site = site().await;
         let bus = Bus::default();
-        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default()).await.unwrap();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default())
+            .await
+            .unwrap();
         let account = AccountId::DEFAULT;
         dispatcher
             .set_state(account, site.agent, AgentState::Available)
@@ -1719,7 +1786,10 @@ mod tests {
         dispatcher.arrive(account, i.clone()).await.unwrap();
         dispatcher.accept(account, site.agent, i.id).await.unwrap();
         dispatcher.end(account, site.agent, i.id).await.unwrap();
-        let wrap = |d: Dispatcher| async move { d.wrap_up(account, site.agent, i.id, "resolved".into(), None).await };
+        let wrap = |d: Dispatcher| async move {
+            d.wrap_up(account, site.agent, i.id, "resolved".into(), None)
+                .await
+        };
         wrap(dispatcher.clone()).await.unwrap();
         let again = wrap(dispatcher.clone()).await;
         assert!(
@@ -1747,7 +1817,9 @@ mod tests {
         };
         let agent = site.store.update_agent(account, site.agent, patch).await.unwrap();
         let bus = Bus::default();
-        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default()).await.unwrap();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default())
+            .await
+            .unwrap();
         dispatcher.upsert_agent(account, agent).await;
         let mut consoles = bus.subscribe_agent(site.agent);
         dispatcher
@@ -1770,8 +1842,16 @@ mod tests {
         while offered.len() < chats.len() {
             if let AgentFrame::Offer(offer) = &*next_frame(&mut consoles.rx).await {
                 assert!(offered.insert(offer.interaction.id), "offered twice");
-                let stored = site.store.interaction(account, offer.interaction.id).await.unwrap();
-                assert_eq!(stored.state, InteractionState::Offered, "published before it was on disk");
+                let stored = site
+                    .store
+                    .interaction(account, offer.interaction.id)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    stored.state,
+                    InteractionState::Offered,
+                    "published before it was on disk"
+                );
             }
         }
     }

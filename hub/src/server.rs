@@ -84,9 +84,15 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .await
         .context("rebuilding the queues")?;
     // Kept for as long as the hub serves; dropping it stops the SIP tasks.
-    let sip =
-        crate::telephony::start(&config, phones.clone(), store.clone(), &bus, dispatcher.clone(), &health)
-            .await?;
+    let sip = crate::telephony::start(
+        &config,
+        phones.clone(),
+        store.clone(),
+        &bus,
+        dispatcher.clone(),
+        &health,
+    )
+    .await?;
     if let Some(sip) = &sip {
         println!(
             "plugboard sip on udp://{} tcp://{}",

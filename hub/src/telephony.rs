@@ -356,10 +356,7 @@ impl Calls {
                 // The interaction's id is known before it exists, so the call is tracked before
                 // its offer can come back.
                 let id = InteractionId::new();
-                let recording = self
-                    .recordings
-                    .as_ref()
-                    .map(|dir| dir.join(format!("{id}.wav")));
+                let recording = self.recordings.as_ref().map(|dir| dir.join(format!("{id}.wav")));
                 self.track(call, account, id, None, recording);
                 let intake = Intake {
                     store: self.store.clone(),

@@ -259,8 +259,17 @@ async fn a_call_rings_the_available_agents_phone_and_lands_on_the_timeline() {
     // Ready: the dispatcher's pipeline and the telephony task run.
     let (status, ready) = hub.readyz().await.unwrap();
     assert_eq!(status, 200, "{ready}");
-    for task in ["dispatcher.router", "dispatcher.committer", "dispatcher.publisher", "telephony"] {
-        assert_eq!(ready["tasks"][task], json!({"running": true, "panics": 0}), "{ready}");
+    for task in [
+        "dispatcher.router",
+        "dispatcher.committer",
+        "dispatcher.publisher",
+        "telephony",
+    ] {
+        assert_eq!(
+            ready["tasks"][task],
+            json!({"running": true, "panics": 0}),
+            "{ready}"
+        );
     }
 
     let caller = call(&target, "100", 3000);

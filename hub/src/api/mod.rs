@@ -164,7 +164,11 @@ pub fn app(state: AppState) -> Router {
 /// each task, whether it runs and how many inputs it dropped on a panic.
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let store = state.store.queues(crate::domain::AccountId::DEFAULT).await.is_ok();
+    let store = state
+        .store
+        .queues(crate::domain::AccountId::DEFAULT)
+        .await
+        .is_ok();
     let ready = store && state.health.ready();
     let status = if ready {
         axum::http::StatusCode::OK

@@ -282,9 +282,15 @@ async fn handle(
             ws::check_body(&body)?;
             ws::check_client_id(&client_id)?;
             let id = conversation.interaction.ok_or_else(no_conversation)?;
-            let (message, created) =
-                customer_message(state, conversation.account, id, conversation.ended, client_id.clone(), body)
-                    .await?;
+            let (message, created) = customer_message(
+                state,
+                conversation.account,
+                id,
+                conversation.ended,
+                client_id.clone(),
+                body,
+            )
+            .await?;
             ws::send(
                 sink,
                 &ChatFrame::MessageAck {

@@ -968,9 +968,16 @@ async fn event_log(store: DynStore) {
             .await
             .unwrap();
     }
-    log_line(&store, DEFAULT, i.id, "interaction.note_added", json!({"note": 7}), 2_000)
-        .await
-        .unwrap();
+    log_line(
+        &store,
+        DEFAULT,
+        i.id,
+        "interaction.note_added",
+        json!({"note": 7}),
+        2_000,
+    )
+    .await
+    .unwrap();
 
     let log = store.events(DEFAULT, i.id).await.unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
@@ -1045,18 +1052,21 @@ async fn a_group_commits_in_order_and_all_or_none(store: DynStore) {
         at,
     };
     let done = store
-        .commit(None, &[
-            step(a.id, E::Offered, 2_000),
-            step(b.id, E::Offered, 2_001),
-            step(a.id, E::Accepted, 2_002),
-            Write::Log {
-                account: DEFAULT,
-                id: b.id,
-                kind: "call.failed",
-                data: json!({"status": 486}),
-                at: 2_003,
-            },
-        ])
+        .commit(
+            None,
+            &[
+                step(a.id, E::Offered, 2_000),
+                step(b.id, E::Offered, 2_001),
+                step(a.id, E::Accepted, 2_002),
+                Write::Log {
+                    account: DEFAULT,
+                    id: b.id,
+                    kind: "call.failed",
+                    data: json!({"status": 486}),
+                    at: 2_003,
+                },
+            ],
+        )
         .await
         .unwrap();
     let states: Vec<Option<InteractionState>> = done.iter().map(|i| i.as_ref().map(|i| i.state)).collect();
@@ -1071,9 +1081,15 @@ async fn a_group_commits_in_order_and_all_or_none(store: DynStore) {
     );
     // One illegal step (b cannot be wrapped up while offered) undoes the whole group.
     let refused = store
-        .commit(None, &[step(a.id, E::Ended, 3_000), step(b.id, E::WrappedUp, 3_001)])
+        .commit(
+            None,
+            &[step(a.id, E::Ended, 3_000), step(b.id, E::WrappedUp, 3_001)],
+        )
         .await;
-    assert!(matches!(refused, Err(StoreError::InvalidTransition(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::InvalidTransition(_))),
+        "{refused:?}"
+    );
     assert_eq!(
         store.interaction(DEFAULT, a.id).await.unwrap().state,
         InteractionState::Active
@@ -1085,7 +1101,10 @@ async fn a_group_commits_in_order_and_all_or_none(store: DynStore) {
         .into_iter()
         .map(|e| e.kind)
         .collect();
-    assert_eq!(kinds, ["interaction.queued", "interaction.offered", "call.failed"]);
+    assert_eq!(
+        kinds,
+        ["interaction.queued", "interaction.offered", "call.failed"]
+    );
 }
 
 async fn held_and_agent_interactions(store: DynStore) {

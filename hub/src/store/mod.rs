@@ -8,8 +8,8 @@ mod sql;
 
 use crate::domain::{
     AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,
-    InteractionEvent, InteractionId, InteractionState, InvalidTransition, Message, Millis, PhoneId, Queue, QueueId, Role,
-    Sender, SkillRequirement, Skills,
+    InteractionEvent, InteractionId, InteractionState, InvalidTransition, Message, Millis, PhoneId, Queue,
+    QueueId, Role, Sender, SkillRequirement, Skills,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -369,10 +369,13 @@ pub trait Store: Send + Sync + 'static {
     /// dispatcher's `open` commits it with the offer that follows instead.
     async fn create_interaction(&self, account: AccountId, new: NewInteraction) -> Result<Interaction> {
         let interaction = new.queued();
-        self.commit(None, &[Write::Open {
-            account,
-            interaction: interaction.clone(),
-        }])
+        self.commit(
+            None,
+            &[Write::Open {
+                account,
+                interaction: interaction.clone(),
+            }],
+        )
         .await?;
         Ok(interaction)
     }

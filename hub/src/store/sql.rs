@@ -11,12 +11,12 @@ mod queries;
 mod rows;
 
 use super::{
-    AgentPatch, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewMessage,
-    NewPhone, Note, Phone, QueueSpec, Result, Store, StoreError, Write, apply_transition,
+    AgentPatch, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewMessage, NewPhone, Note,
+    Phone, QueueSpec, Result, Store, StoreError, Write, apply_transition,
 };
 use crate::domain::{
-    AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction,
-    InteractionId, InteractionState, Message, MessageId, Millis, PhoneId, Queue, QueueId, now_millis,
+    AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionId,
+    InteractionState, Message, MessageId, Millis, PhoneId, Queue, QueueId, now_millis,
 };
 use queries as q;
 use rows::{
@@ -181,7 +181,14 @@ async fn commit_group_at_once(
         let m: Message = row
             .try_into()
             .map_err(|e: StoreError| sqlx::Error::Protocol(e.to_string()))?;
-        stored.insert((m.interaction_id.to_string(), m.sender.as_str(), m.client_id.clone()), m);
+        stored.insert(
+            (
+                m.interaction_id.to_string(),
+                m.sender.as_str(),
+                m.client_id.clone(),
+            ),
+            m,
+        );
     }
     // New messages per interaction, in arrival order; the same message twice in one group goes
     // the slow way.
@@ -192,7 +199,10 @@ async fn commit_group_at_once(
             return Err(sqlx::Error::Protocol("a message twice in one group".into()));
         }
         let interaction = j.message.interaction_id.to_string();
-        match counts.iter_mut().find(|(a, i, _)| *a == j.account && *i == interaction) {
+        match counts
+            .iter_mut()
+            .find(|(a, i, _)| *a == j.account && *i == interaction)
+        {
             Some((_, _, n)) => *n += 1,
             None => counts.push((j.account, interaction, 1)),
         }
@@ -208,7 +218,10 @@ async fn commit_group_at_once(
             .fetch_all(&mut *tx)
             .await?;
         for (interaction, last) in rows {
-            let n = counts.iter().find(|(_, i, _)| *i == interaction).map_or(0, |c| c.2);
+            let n = counts
+                .iter()
+                .find(|(_, i, _)| *i == interaction)
+                .map_or(0, |c| c.2);
             next.insert(interaction, last - n + 1);
         }
     }
