@@ -162,6 +162,18 @@ pub fn scratch_dir(what: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Appends one JSON object as a line of a load tool's `--json` file.
+pub fn append_json_line(path: &Path, record: &Value) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    writeln!(file, "{record}")?;
+    Ok(())
+}
+
 /// A running hub; killed when dropped.
 pub struct Hub {
     child: Child,

@@ -35,7 +35,6 @@ use plugboard_tests::sipp::{self, CallTimes};
 use plugboard_tests::{DEMO_PASSWORD, Hub, cpu_secs, rss_mib, scratch_dir};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -538,12 +537,7 @@ async fn main() -> Result<()> {
             "hub_cpu_ms_per_answered": cpu * 1000.0 / answered.len().max(1) as f64,
             "hub_rss_mib": rss, "hub_peak_rss_mib": peak,
         });
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        writeln!(file, "{record}")?;
+        plugboard_tests::append_json_line(path, &record)?;
     }
     drop(hub);
     std::fs::remove_dir_all(&dir).ok();

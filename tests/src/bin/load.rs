@@ -22,7 +22,6 @@ use plugboard_tests::measure::{self, MessageId, Receipt, Scheduled, Window};
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, cpu_secs, rss_mib, scratch_dir};
 use serde_json::{Value, json};
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -400,12 +399,7 @@ async fn main() -> Result<()> {
             "received_in_window": during, "load_tool_cpu_pct": own_cpu / secs * 100.0,
             "hub_rss_mib": rss, "hub_peak_rss_mib": peak,
         });
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        writeln!(file, "{record}")?;
+        plugboard_tests::append_json_line(path, &record)?;
     }
     drop(hub); // the last handle: stops the hub
     std::fs::remove_dir_all(&dir).ok();
