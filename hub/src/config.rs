@@ -17,6 +17,9 @@ pub struct Config {
     /// `redis://host:port`: live frames and presence shared with every other node on the same
     /// Redis. Unset: in-process, for a single node with no Redis at all.
     pub redis_url: Option<String>,
+    /// Put before every Redis key and channel name, so several deployments (or test runs) can
+    /// share one Redis. Nodes of one deployment must use the same.
+    pub redis_prefix: String,
     pub http: Http,
     pub auth: Auth,
     pub chat: Chat,
@@ -116,6 +119,7 @@ impl Default for Config {
             database_url: String::new(),
             default_region: "US".into(),
             redis_url: None,
+            redis_prefix: "plugboard:".into(),
             http: Http::default(),
             auth: Auth::default(),
             chat: Chat::default(),
@@ -153,12 +157,13 @@ impl Default for Chat {
 }
 
 /// The top-level names of the settings, for picking them out of the environment.
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "sip",
     "data_dir",
     "database_url",
     "default_region",
     "redis_url",
+    "redis_prefix",
     "http",
     "auth",
     "chat",

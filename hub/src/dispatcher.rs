@@ -41,12 +41,17 @@ pub enum DispatchError {
     NotACall,
     #[error("the dispatcher has stopped")]
     Stopped,
+    /// The leading node refused the request (a routing rule, a transition out of order).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
 }
 
-type Reply<T> = oneshot::Sender<Result<T, DispatchError>>;
+pub(crate) type Reply = oneshot::Sender<Result<Response, DispatchError>>;
 
 /// Live figures of one queue for supervisors and the widget.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct QueueLive {
     #[schema(value_type = String)]
     pub id: QueueId,
@@ -58,60 +63,84 @@ pub struct QueueLive {
     pub sl_target_secs: u32,
 }
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AgentLive {
     #[schema(value_type = String)]
     pub id: AgentId,
     pub name: String,
-    pub state: &'static str,
+    pub state: std::borrow::Cow<'static, str>,
     pub reason: Option<String>,
     pub held: usize,
 }
 
 /// A line for the interaction's event log that changes no state (`call.ended`, `call.held`...).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {
-    pub kind: &'static str,
+    pub kind: std::borrow::Cow<'static, str>,
     pub data: serde_json::Value,
 }
 
-enum Command {
+/// What the dispatcher is asked; crosses nodes as JSON when the router leads elsewhere.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Request {
     /// A contact to route; `true`: a new one, created in the same commit as its routing.
-    Arrive(AccountId, Interaction, bool, Reply<()>),
-    Accept(AccountId, AgentId, InteractionId, Reply<()>),
-    Decline(AccountId, AgentId, InteractionId, Reply<()>),
-    SetState(AccountId, AgentId, AgentState, Reply<()>),
+    Arrive(AccountId, Interaction, bool),
+    Accept(AccountId, AgentId, InteractionId),
+    Decline(AccountId, AgentId, InteractionId),
+    SetState(AccountId, AgentId, AgentState),
     /// The agent ends the conversation: wrap-up follows.
-    End(AccountId, AgentId, InteractionId, Reply<()>),
+    End(AccountId, AgentId, InteractionId),
     /// The agent sends the interaction to another queue (a blind transfer).
-    Transfer(AccountId, AgentId, InteractionId, QueueId, Reply<()>),
+    Transfer(AccountId, AgentId, InteractionId, QueueId),
     /// The agent sends the interaction to a named colleague (a blind transfer).
-    TransferTo(AccountId, AgentId, InteractionId, AgentId, Reply<()>),
+    TransferTo(AccountId, AgentId, InteractionId, AgentId),
     /// The customer left: abandoned if still waiting, ended if an agent had it.
-    Leave(AccountId, InteractionId, Leaving, Reply<()>),
-    WrapUp(AccountId, AgentId, InteractionId, WrapUp, Reply<Interaction>),
+    Leave(AccountId, InteractionId, Leaving),
+    WrapUp(AccountId, AgentId, InteractionId, WrapUp),
     /// A call the agent holds goes on hold (`true`) or comes off it.
-    Hold(AccountId, AgentId, InteractionId, bool, Reply<()>),
+    Hold(AccountId, AgentId, InteractionId, bool),
     /// A fact for the event log, committed in order with the transitions around it.
-    Log(AccountId, InteractionId, LogLine, Reply<()>),
+    Log(AccountId, InteractionId, LogLine),
     UpsertQueue(AccountId, Queue),
     UpsertAgent(AccountId, Agent),
-    AgentView(AgentId, Reply<(AgentState, Vec<Offer>)>),
-    Live(AccountId, Reply<(Vec<QueueLive>, Vec<AgentLive>)>),
-    CanServe(AccountId, QueueId, Reply<bool>),
-    Positions(AccountId, Reply<HashMap<InteractionId, usize>>),
+    AgentView(AgentId),
+    Live(AccountId),
+    CanServe(AccountId, QueueId),
+    Positions(AccountId),
     /// The agent started this interaction (click-to-call): theirs at once.
-    Dialled(AccountId, AgentId, Interaction, Reply<()>),
+    Dialled(AccountId, AgentId, Interaction),
+    /// Who holds the interaction (`true`: or is being offered it), as published.
+    Watcher(InteractionId, bool),
 }
 
-struct Leaving {
+/// The answer to a `Request`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Response {
+    Done,
+    Interaction(Box<Interaction>),
+    View(AgentState, Vec<Offer>),
+    Live(Vec<QueueLive>, Vec<AgentLive>),
+    CanServe(bool),
+    Positions(Vec<(InteractionId, usize)>),
+    Agent(Option<AgentId>),
+}
+
+/// A request and where its answer goes.
+pub(crate) struct Command {
+    pub request: Request,
+    pub reply: Reply,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Leaving {
     /// Leave an interaction an agent has alone; only a waiting one is abandoned.
     only_waiting: bool,
     /// Committed with the leaving (a call's `call.ended` with its talk time).
     log: Option<LogLine>,
 }
 
-struct WrapUp {
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct WrapUp {
     disposition: String,
     note: Option<String>,
 }
@@ -119,41 +148,73 @@ struct WrapUp {
 /// The handle the API and connectors use; cheap to clone.
 #[derive(Clone)]
 pub struct Dispatcher {
-    tx: mpsc::Sender<Command>,
+    route: Route,
     /// What has been published: who holds each active interaction, and who is being offered each
     /// ringing one. Only the publisher writes them; message handlers read them to route a
     /// message without a store round trip.
     published: Arc<Published>,
 }
 
+/// Where requests go: the router task of this node, or whichever node leads (`cluster`).
+#[derive(Clone)]
+enum Route {
+    Local(mpsc::Sender<Command>),
+    Cluster(Arc<crate::cluster::Node>),
+}
+
 #[derive(Default)]
-struct Published {
+pub(crate) struct Published {
     assignments: RwLock<HashMap<InteractionId, AgentId>>,
     ringing: RwLock<HashMap<InteractionId, AgentId>>,
     /// Each agent's presence as their consoles were last told it: a rebuild starts from it.
     presence: Mutex<HashMap<AgentId, AgentState>>,
+    /// Where presence is copied for the next leader (several nodes).
+    presence_out: Option<mpsc::UnboundedSender<(AgentId, AgentState)>>,
 }
 
-macro_rules! ask {
-    ($self:ident, $variant:ident $(, $arg:expr)*) => {{
-        let (tx, rx) = oneshot::channel();
-        $self.tx.send(Command::$variant($($arg,)* tx)).await.map_err(|_| DispatchError::Stopped)?;
-        rx.await.map_err(|_| DispatchError::Stopped)?
-    }};
+impl Published {
+    pub(crate) fn new(presence_out: Option<mpsc::UnboundedSender<(AgentId, AgentState)>>) -> Published {
+        Published {
+            presence_out,
+            ..Default::default()
+        }
+    }
+
+    /// This node stopped leading: what it published is someone else's to say now. `presence`
+    /// is what the next term starts from.
+    pub(crate) fn reset(&self, presence: HashMap<AgentId, AgentState>) {
+        write_lock(&self.assignments).clear();
+        write_lock(&self.ringing).clear();
+        *self.presence.lock().unwrap_or_else(|p| p.into_inner()) = presence;
+    }
+
+    fn watcher(&self, id: InteractionId, ringing: bool) -> Option<AgentId> {
+        let held = read_lock(&self.assignments).get(&id).copied();
+        held.or_else(|| {
+            ringing
+                .then(|| read_lock(&self.ringing).get(&id).copied())
+                .flatten()
+        })
+    }
 }
 
-/// Staged groups waiting for the committer; a full queue holds the router task back.
-const STAGED: usize = 4096;
-/// Committed groups waiting for the publisher.
-const COMMITTED: usize = 256;
-/// The most writes one transaction takes.
-const MAX_GROUP_WRITES: usize = 2048;
+/// A running router task, committer and publisher.
+pub(crate) struct Pipeline {
+    pub tx: mpsc::Sender<Command>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
 
-impl Dispatcher {
+impl Pipeline {
     /// Rebuilds the routers from the store (queues, agents, every waiting contact in its original
-    /// order, every held one) and starts the pipeline.
-    pub async fn start(store: DynStore, bus: Bus, health: Health) -> Result<Dispatcher, StoreError> {
-        let published = Arc::new(Published::default());
+    /// order, every held one) and starts the tasks. With `fence`, every commit carries the
+    /// leader's token, and fails once a newer leader has raised the store's fence.
+    pub(crate) async fn start(
+        store: DynStore,
+        bus: Bus,
+        health: Health,
+        published: Arc<Published>,
+        fence: Option<i64>,
+    ) -> Result<Pipeline, StoreError> {
         let (staged_tx, staged_rx) = mpsc::channel(STAGED);
         let (committed_tx, committed_rx) = mpsc::channel(COMMITTED);
         let (rebuild_tx, rebuild_rx) = mpsc::unbounded_channel();
@@ -171,6 +232,7 @@ impl Dispatcher {
         };
         let committer = Committer {
             store: store.clone(),
+            fence,
             committed: committed_tx,
             rebuild: rebuild_tx.clone(),
             discard_through: None,
@@ -180,38 +242,115 @@ impl Dispatcher {
             store,
             bus,
             offers: HashMap::new(),
-            published: published.clone(),
+            published,
             health: health.clone(),
         };
+        let mut tasks = Vec::new();
         let running = health.running("dispatcher.committer");
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let _running = running;
             committer.run(staged_rx).await
-        });
+        }));
         let running = health.running("dispatcher.publisher");
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let _running = running;
             publisher.run(committed_rx).await
-        });
-        task.restore().await?;
+        }));
+        if let Err(e) = task.restore().await {
+            tasks.iter().for_each(|t| t.abort());
+            return Err(e);
+        }
         let (tx, rx) = mpsc::channel(4096);
         let running = health.running("dispatcher.router");
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let _running = running;
             task.run(rx, rebuild_rx, health).await
-        });
-        Ok(Dispatcher { tx, published })
+        }));
+        Ok(Pipeline { tx, tasks })
+    }
+
+    /// Stops at once: whatever was staged and not yet committed is dropped with it, and its
+    /// callers hear that the dispatcher stopped.
+    pub(crate) fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Hands a request to a router task of this node and waits for its answer.
+pub(crate) async fn ask_local(
+    tx: &mpsc::Sender<Command>,
+    request: Request,
+) -> Result<Response, DispatchError> {
+    let (reply, answer) = oneshot::channel();
+    tx.send(Command { request, reply })
+        .await
+        .map_err(|_| DispatchError::Stopped)?;
+    answer.await.map_err(|_| DispatchError::Stopped)?
+}
+
+/// Staged groups waiting for the committer; a full queue holds the router task back.
+const STAGED: usize = 4096;
+/// Committed groups waiting for the publisher.
+const COMMITTED: usize = 256;
+/// The most writes one transaction takes.
+const MAX_GROUP_WRITES: usize = 2048;
+
+fn unexpected(response: Response) -> DispatchError {
+    DispatchError::Failed(format!("an answer of the wrong kind: {response:?}"))
+}
+
+impl Dispatcher {
+    /// A single node: rebuilds the routers from the store and starts them here.
+    pub async fn start(store: DynStore, bus: Bus, health: Health) -> Result<Dispatcher, StoreError> {
+        let published = Arc::new(Published::default());
+        let pipeline = Pipeline::start(store, bus, health, published.clone(), None).await?;
+        Ok(Dispatcher {
+            route: Route::Local(pipeline.tx),
+            published,
+        })
+    }
+
+    /// One of several nodes: requests go to whichever node leads (this one, or another).
+    pub(crate) fn clustered(node: Arc<crate::cluster::Node>, published: Arc<Published>) -> Dispatcher {
+        Dispatcher {
+            route: Route::Cluster(node),
+            published,
+        }
+    }
+
+    /// Where the routers run: `"here"`, or `"elsewhere"` (another node leads, or none does yet).
+    pub fn router(&self) -> &'static str {
+        match &self.route {
+            Route::Cluster(node) if !node.leading() => "elsewhere",
+            _ => "here",
+        }
+    }
+
+    async fn ask(&self, request: Request) -> Result<Response, DispatchError> {
+        match &self.route {
+            Route::Local(tx) => ask_local(tx, request).await,
+            Route::Cluster(node) => node.ask(request).await,
+        }
+    }
+
+    async fn done(&self, request: Request) -> Result<(), DispatchError> {
+        match self.ask(request).await? {
+            Response::Done => Ok(()),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Routes a contact the store already has.
     pub async fn arrive(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
-        ask!(self, Arrive, account, interaction, false)
+        self.done(Request::Arrive(account, interaction, false)).await
     }
     /// A new contact (`NewInteraction::queued`): created and routed in one commit (for a call,
     /// the queued interaction and its offer cost one fsync, shared with every other call
     /// arriving meanwhile).
     pub async fn open(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
-        ask!(self, Arrive, account, interaction, true)
+        self.done(Request::Arrive(account, interaction, true)).await
     }
     pub async fn accept(
         &self,
@@ -219,7 +358,7 @@ impl Dispatcher {
         agent: AgentId,
         id: InteractionId,
     ) -> Result<(), DispatchError> {
-        ask!(self, Accept, account, agent, id)
+        self.done(Request::Accept(account, agent, id)).await
     }
     pub async fn decline(
         &self,
@@ -227,7 +366,7 @@ impl Dispatcher {
         agent: AgentId,
         id: InteractionId,
     ) -> Result<(), DispatchError> {
-        ask!(self, Decline, account, agent, id)
+        self.done(Request::Decline(account, agent, id)).await
     }
     pub async fn set_state(
         &self,
@@ -235,7 +374,7 @@ impl Dispatcher {
         agent: AgentId,
         state: AgentState,
     ) -> Result<(), DispatchError> {
-        ask!(self, SetState, account, agent, state)
+        self.done(Request::SetState(account, agent, state)).await
     }
     pub async fn end(
         &self,
@@ -243,7 +382,7 @@ impl Dispatcher {
         agent: AgentId,
         id: InteractionId,
     ) -> Result<(), DispatchError> {
-        ask!(self, End, account, agent, id)
+        self.done(Request::End(account, agent, id)).await
     }
     pub async fn transfer(
         &self,
@@ -252,7 +391,7 @@ impl Dispatcher {
         id: InteractionId,
         queue: QueueId,
     ) -> Result<(), DispatchError> {
-        ask!(self, Transfer, account, agent, id, queue)
+        self.done(Request::Transfer(account, agent, id, queue)).await
     }
     /// A blind transfer to a named, Available colleague; if they do not take it, anyone may.
     pub async fn transfer_to(
@@ -262,7 +401,8 @@ impl Dispatcher {
         interaction: InteractionId,
         to: AgentId,
     ) -> Result<(), DispatchError> {
-        ask!(self, TransferTo, account, agent, interaction, to)
+        self.done(Request::TransferTo(account, agent, interaction, to))
+            .await
     }
 
     /// The customer left (closed the chat, hung up), with an optional log line committed with it.
@@ -276,7 +416,7 @@ impl Dispatcher {
             only_waiting: false,
             log,
         };
-        ask!(self, Leave, account, id, leaving)
+        self.done(Request::Leave(account, id, leaving)).await
     }
     /// Abandons the interaction if it is still waiting for an agent; otherwise changes nothing.
     pub async fn abandon_if_waiting(
@@ -288,7 +428,7 @@ impl Dispatcher {
             only_waiting: true,
             log: None,
         };
-        ask!(self, Leave, account, id, leaving)
+        self.done(Request::Leave(account, id, leaving)).await
     }
     pub async fn wrap_up(
         &self,
@@ -299,7 +439,10 @@ impl Dispatcher {
         note: Option<String>,
     ) -> Result<Interaction, DispatchError> {
         let wrap = WrapUp { disposition, note };
-        ask!(self, WrapUp, account, agent, id, wrap)
+        match self.ask(Request::WrapUp(account, agent, id, wrap)).await? {
+            Response::Interaction(i) => Ok(*i),
+            other => Err(unexpected(other)),
+        }
     }
     /// Puts a call the agent holds on hold (the caller hears music) or takes it off.
     pub async fn hold(
@@ -309,7 +452,7 @@ impl Dispatcher {
         id: InteractionId,
         on: bool,
     ) -> Result<(), DispatchError> {
-        ask!(self, Hold, account, agent, id, on)
+        self.done(Request::Hold(account, agent, id, on)).await
     }
     /// Appends a fact to the interaction's log, in order with its transitions.
     pub async fn log(
@@ -318,20 +461,30 @@ impl Dispatcher {
         id: InteractionId,
         line: LogLine,
     ) -> Result<(), DispatchError> {
-        ask!(self, Log, account, id, line)
+        self.done(Request::Log(account, id, line)).await
     }
     pub async fn upsert_queue(&self, account: AccountId, queue: Queue) {
-        let _ = self.tx.send(Command::UpsertQueue(account, queue)).await;
+        if let Err(e) = self.done(Request::UpsertQueue(account, queue)).await {
+            tracing::error!(error = %e, "the router did not hear of a queue's change");
+        }
     }
     pub async fn upsert_agent(&self, account: AccountId, agent: Agent) {
-        let _ = self.tx.send(Command::UpsertAgent(account, agent)).await;
+        if let Err(e) = self.done(Request::UpsertAgent(account, agent)).await {
+            tracing::error!(error = %e, "the router did not hear of an agent's change");
+        }
     }
     /// The agent's presence and pending offers, as published, for a console's snapshot.
     pub async fn agent_view(&self, agent: AgentId) -> Result<(AgentState, Vec<Offer>), DispatchError> {
-        ask!(self, AgentView, agent)
+        match self.ask(Request::AgentView(agent)).await? {
+            Response::View(state, offers) => Ok((state, offers)),
+            other => Err(unexpected(other)),
+        }
     }
     pub async fn live(&self, account: AccountId) -> Result<(Vec<QueueLive>, Vec<AgentLive>), DispatchError> {
-        ask!(self, Live, account)
+        match self.ask(Request::Live(account)).await? {
+            Response::Live(queues, agents) => Ok((queues, agents)),
+            other => Err(unexpected(other)),
+        }
     }
     /// An interaction the agent started (a click-to-call): assigned to them without an offer.
     pub async fn dialled(
@@ -340,7 +493,7 @@ impl Dispatcher {
         agent: AgentId,
         interaction: Interaction,
     ) -> Result<(), DispatchError> {
-        ask!(self, Dialled, account, agent, interaction)
+        self.done(Request::Dialled(account, agent, interaction)).await
     }
 
     /// Every waiting contact's place in its queue (1 is next), for callers' announcements.
@@ -348,21 +501,44 @@ impl Dispatcher {
         &self,
         account: AccountId,
     ) -> Result<HashMap<InteractionId, usize>, DispatchError> {
-        ask!(self, Positions, account)
+        match self.ask(Request::Positions(account)).await? {
+            Response::Positions(p) => Ok(p.into_iter().collect()),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Whether some agent is available with the queue's skills right now.
     pub async fn can_serve(&self, account: AccountId, queue: QueueId) -> Result<bool, DispatchError> {
-        ask!(self, CanServe, account, queue)
+        match self.ask(Request::CanServe(account, queue)).await? {
+            Response::CanServe(yes) => Ok(yes),
+            other => Err(unexpected(other)),
+        }
     }
     /// The agent holding an active interaction, if any.
-    pub fn holder(&self, id: InteractionId) -> Option<AgentId> {
-        read_lock(&self.published.assignments).get(&id).copied()
+    pub async fn holder(&self, id: InteractionId) -> Option<AgentId> {
+        self.watching(id, false).await
     }
     /// The agent whose console shows the interaction: its holder, or the agent it rings for.
-    pub fn watcher(&self, id: InteractionId) -> Option<AgentId> {
-        self.holder(id)
-            .or_else(|| read_lock(&self.published.ringing).get(&id).copied())
+    pub async fn watcher(&self, id: InteractionId) -> Option<AgentId> {
+        self.watching(id, true).await
+    }
+
+    /// Read from what this node published; a node that does not lead asks the leader.
+    async fn watching(&self, id: InteractionId, ringing: bool) -> Option<AgentId> {
+        match &self.route {
+            Route::Cluster(node) if !node.leading() => match node.ask(Request::Watcher(id, ringing)).await {
+                Ok(Response::Agent(agent)) => agent,
+                Ok(other) => {
+                    tracing::error!(error = %unexpected(other), "asking who holds an interaction");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "asking the leader who holds an interaction");
+                    None
+                }
+            },
+            _ => self.published.watcher(id, ringing),
+        }
     }
 }
 
@@ -415,9 +591,9 @@ enum Effect {
 
 enum Answer {
     Nobody,
-    Done(Reply<()>),
-    Interaction(Reply<Interaction>, usize),
-    View(AgentId, Reply<(AgentState, Vec<Offer>)>),
+    Done(Reply),
+    Interaction(Reply, usize),
+    View(AgentId, Reply),
 }
 
 /// One input's writes and effects; committed and carried out as a unit.
@@ -658,8 +834,15 @@ impl Task {
     }
 
     async fn command(&mut self, command: Command) {
-        match command {
-            Command::Arrive(account, i, open, reply) => {
+        let Command { request, reply } = command;
+        match request {
+            Request::Arrive(account, i, open) => {
+                // Already routed: a rebuild found it in the store before its arrival reached
+                // this node (a takeover while it was forwarded). It is in its place already.
+                if self.live.contains_key(&i.id) {
+                    let _ = reply.send(Ok(Response::Done));
+                    return;
+                }
                 let opened = open.then(|| Write::Open {
                     account,
                     interaction: i.clone(),
@@ -672,10 +855,8 @@ impl Task {
                     arrived_at: i.arrived_at,
                 };
                 let id = i.id;
-                let known = self.live.insert(id, (account, i)).is_some();
-                if !known {
-                    metrics::gauge!("plugboard_live_interactions").set(self.live.len() as f64);
-                }
+                self.live.insert(id, (account, i));
+                metrics::gauge!("plugboard_live_interactions").set(self.live.len() as f64);
                 match self.decide(account, input) {
                     Ok(decisions) => {
                         let mut s = self.stage(Answer::Done(reply));
@@ -684,18 +865,16 @@ impl Task {
                         self.send(s).await;
                     }
                     Err(e) => {
-                        if !known {
-                            self.live.remove(&id);
-                        }
+                        self.live.remove(&id);
                         let _ = reply.send(Err(e));
                     }
                 }
             }
-            Command::Accept(account, agent, interaction, reply) => {
+            Request::Accept(account, agent, interaction) => {
                 self.route(account, Input::Accept { interaction, agent }, Answer::Done(reply))
                     .await;
             }
-            Command::Decline(account, agent, interaction, reply) => {
+            Request::Decline(account, agent, interaction) => {
                 self.route(
                     account,
                     Input::Decline { interaction, agent },
@@ -703,7 +882,7 @@ impl Task {
                 )
                 .await;
             }
-            Command::SetState(account, agent, state, reply) => {
+            Request::SetState(account, agent, state) => {
                 let input = Input::SetState {
                     agent,
                     state: state.clone(),
@@ -721,7 +900,7 @@ impl Task {
                     }
                 }
             }
-            Command::End(account, agent, interaction, reply) => {
+            Request::End(account, agent, interaction) => {
                 if !self.holds(agent, interaction) {
                     let _ = reply.send(Err(DispatchError::NotYours));
                     return;
@@ -730,7 +909,7 @@ impl Task {
                 self.end(account, interaction, None, &mut s);
                 self.send(s).await;
             }
-            Command::Transfer(account, agent, interaction, queue, reply) => {
+            Request::Transfer(account, agent, interaction, queue) => {
                 let result = if !self.holds(agent, interaction) {
                     Err(DispatchError::NotYours)
                 } else if self.queues.get(&queue).is_none_or(|q| q.account_id != account) {
@@ -756,7 +935,7 @@ impl Task {
                 }
                 self.send(s).await;
             }
-            Command::TransferTo(account, agent, interaction, to, reply) => {
+            Request::TransferTo(account, agent, interaction, to) => {
                 if !self.holds(agent, interaction) {
                     let _ = reply.send(Err(DispatchError::NotYours));
                     return;
@@ -778,7 +957,7 @@ impl Task {
                     }
                 }
             }
-            Command::Leave(account, interaction, leaving, reply) => {
+            Request::Leave(account, interaction, leaving) => {
                 let state = match self.known(account, interaction).await {
                     Ok(state) => state,
                     Err(e) => {
@@ -825,7 +1004,7 @@ impl Task {
                 }
                 self.send(s).await;
             }
-            Command::WrapUp(account, agent, interaction, wrap, reply) => {
+            Request::WrapUp(account, agent, interaction, wrap) => {
                 let current = match self.live.get(&interaction) {
                     Some((a, i)) if *a == account => Some((i.agent_id, i.state)),
                     _ => None,
@@ -888,7 +1067,7 @@ impl Task {
                 }
                 self.send(s).await;
             }
-            Command::Hold(account, agent, interaction, on, reply) => {
+            Request::Hold(account, agent, interaction, on) => {
                 if !self.holds(agent, interaction) {
                     let _ = reply.send(Err(DispatchError::NotYours));
                     return;
@@ -899,7 +1078,7 @@ impl Task {
                 }
                 let mut s = self.stage(Answer::Done(reply));
                 let line = LogLine {
-                    kind: if on { "call.held" } else { "call.resumed" },
+                    kind: if on { "call.held" } else { "call.resumed" }.into(),
                     data: json!({ "agent_id": agent }),
                 };
                 log(account, interaction, line, now_millis(), &mut s);
@@ -916,30 +1095,33 @@ impl Task {
                 ));
                 self.send(s).await;
             }
-            Command::Log(account, interaction, line, reply) => {
+            Request::Log(account, interaction, line) => {
                 let mut s = self.stage(Answer::Done(reply));
                 log(account, interaction, line, now_millis(), &mut s);
                 self.send(s).await;
             }
-            Command::UpsertQueue(account, queue) => {
+            Request::UpsertQueue(account, queue) => {
+                let _ = reply.send(Ok(Response::Done));
                 self.upsert_queue(account, queue);
                 self.route(account, Input::Tick, Answer::Nobody).await;
             }
-            Command::UpsertAgent(account, agent) => {
+            Request::UpsertAgent(account, agent) => {
+                let _ = reply.send(Ok(Response::Done));
                 self.upsert_agent(account, agent);
                 self.route(account, Input::Tick, Answer::Nobody).await;
             }
-            Command::AgentView(agent, reply) => {
+            Request::AgentView(agent) => {
                 // Answered by the publisher, in order with what it has published.
                 self.send(self.stage(Answer::View(agent, reply))).await;
             }
-            Command::Live(account, reply) => {
-                let _ = reply.send(Ok(self.live_figures(account)));
+            Request::Live(account) => {
+                let (queues, agents) = self.live_figures(account);
+                let _ = reply.send(Ok(Response::Live(queues, agents)));
             }
-            Command::CanServe(account, queue, reply) => {
-                let _ = reply.send(Ok(self.router(account).can_serve(queue)));
+            Request::CanServe(account, queue) => {
+                let _ = reply.send(Ok(Response::CanServe(self.router(account).can_serve(queue))));
             }
-            Command::Dialled(account, agent, i, reply) => {
+            Request::Dialled(account, agent, i) => {
                 let input = Input::Restore {
                     interaction: i.id,
                     agent,
@@ -980,7 +1162,10 @@ impl Task {
                     }
                 }
             }
-            Command::Positions(account, reply) => {
+            Request::Watcher(id, ringing) => {
+                let _ = reply.send(Ok(Response::Agent(self.published.watcher(id, ringing))));
+            }
+            Request::Positions(account) => {
                 let queues: Vec<QueueId> = self
                     .queues
                     .values()
@@ -992,7 +1177,7 @@ impl Task {
                     .into_iter()
                     .flat_map(|q| router.waiting(q).into_iter().zip(1..))
                     .collect();
-                let _ = reply.send(Ok(positions));
+                let _ = reply.send(Ok(Response::Positions(positions)));
             }
         }
     }
@@ -1325,7 +1510,7 @@ impl Task {
                 AgentLive {
                     id: *id,
                     name: a.name.clone(),
-                    state: view.state,
+                    state: view.state.into(),
                     reason: view.reason,
                     held: held.get(id).copied().unwrap_or(0),
                 }
@@ -1353,6 +1538,8 @@ type Committed = (Staged, Result<Vec<Option<Interaction>>, Arc<StoreError>>);
 
 struct Committer {
     store: DynStore,
+    /// The leader's fencing token when several nodes share the store.
+    fence: Option<i64>,
     committed: mpsc::Sender<Committed>,
     rebuild: mpsc::UnboundedSender<u64>,
     /// After a failed commit: everything staged by this epoch or before is discarded.
@@ -1405,7 +1592,7 @@ impl Committer {
         let result = if writes.is_empty() {
             Ok(Vec::new())
         } else {
-            self.store.commit(None, &writes).await
+            self.store.commit(self.fence, &writes).await
         };
         metrics::histogram!("plugboard_dispatch_commit_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("plugboard_dispatch_group_writes").record(writes.len() as f64);
@@ -1465,7 +1652,8 @@ impl Publisher {
                             let _ = reply.send(Err(failed()));
                         }
                         Answer::View(agent, reply) => {
-                            let _ = reply.send(Ok(self.view(agent)));
+                            let (state, offers) = self.view(agent);
+                            let _ = reply.send(Ok(Response::View(state, offers)));
                         }
                     }
                     continue;
@@ -1484,13 +1672,15 @@ impl Publisher {
             match staged.answer {
                 Answer::Nobody => {}
                 Answer::Done(reply) => {
-                    let _ = reply.send(Ok(()));
+                    let _ = reply.send(Ok(Response::Done));
                 }
                 Answer::Interaction(reply, w) => {
-                    let _ = reply.send(result_of(&done, w).cloned());
+                    let answer = result_of(&done, w).map(|i| Response::Interaction(Box::new(i.clone())));
+                    let _ = reply.send(answer);
                 }
                 Answer::View(agent, reply) => {
-                    let _ = reply.send(Ok(self.view(agent)));
+                    let (state, offers) = self.view(agent);
+                    let _ = reply.send(Ok(Response::View(state, offers)));
                 }
             }
         }
@@ -1591,6 +1781,9 @@ impl Publisher {
             Effect::Presence(agent, state) => {
                 self.bus
                     .to_agent(agent, AgentFrame::State(StateView::from(&state)));
+                if let Some(out) = &self.published.presence_out {
+                    let _ = out.send((agent, state.clone()));
+                }
                 let mut presence = self.published.presence.lock().unwrap_or_else(|p| p.into_inner());
                 if state == AgentState::Offline {
                     presence.remove(&agent);
@@ -1800,6 +1993,32 @@ mod tests {
         let next = chat(&site).await;
         dispatcher.arrive(account, next.clone()).await.unwrap();
         dispatcher.accept(account, site.agent, next.id).await.unwrap();
+    }
+
+    /// With several nodes, a chat's arrival can reach a new leader after its rebuild has already
+    /// found the chat in the store and offered it. The old code took the late arrival as news:
+    /// it reset its own record of the chat to queued, and the agent who accepted the offer was
+    /// then told the chat was not theirs to end.
+    #[tokio::test]
+    async fn an_arrival_already_restored_from_the_store_changes_nothing() {
+        let site = site().await;
+        let account = AccountId::DEFAULT;
+        let i = chat(&site).await;
+        let dispatcher = Dispatcher::start(site.store.clone(), Bus::default(), Health::default())
+            .await
+            .unwrap();
+        dispatcher
+            .set_state(account, site.agent, AgentState::Available)
+            .await
+            .unwrap();
+        dispatcher.arrive(account, i.clone()).await.unwrap();
+        dispatcher.accept(account, site.agent, i.id).await.unwrap();
+        dispatcher.end(account, site.agent, i.id).await.unwrap();
+        let closed = dispatcher
+            .wrap_up(account, site.agent, i.id, "resolved".into(), None)
+            .await
+            .unwrap();
+        assert_eq!(closed.state, InteractionState::Closed);
     }
 
     /// A hundred contacts arriving at once (committed together in a few groups): each is offered

@@ -1,5 +1,5 @@
-//! The router's lease: each account's router runs on exactly one node at a time, the node that
-//! holds the account's lease in Redis; when that node dies or is cut off, another takes the lease
+//! The router's lease: the routers run on exactly one node at a time, the node that holds the
+//! lease in Redis; when that node dies or is cut off, another takes the lease
 //! within seconds and rebuilds the router from the store.
 //!
 //! Taking the lease (`SET NX PX` in a Lua script) also draws a fencing token from a counter that
@@ -205,9 +205,11 @@ end
 return 0
 ";
 
-/// The Redis key of an account's router lease (its token counter is this plus `:fence`).
-pub fn router_key(prefix: &str, account: crate::domain::AccountId) -> String {
-    format!("{prefix}lease:router:{account}")
+/// The Redis key of the routers' lease (its token counter is this plus `:fence`). One lease for
+/// every account's router: routing is cheap next to the work every node shares (sockets,
+/// messages, media), so one leader is enough and a takeover has one thing to move.
+pub fn router_key(prefix: &str) -> String {
+    format!("{prefix}lease:router")
 }
 
 /// A node campaigning for one lease, holding it when it can. Dropping it stops the campaign
@@ -563,7 +565,7 @@ mod against_redis {
     }
 
     fn key(redis: &TestRedis) -> String {
-        router_key(&redis.prefix, crate::domain::AccountId::DEFAULT)
+        router_key(&redis.prefix)
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod bus;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod dispatcher;

@@ -73,16 +73,29 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let phones = crate::telephony::Phones::load(&store)
         .await
         .context("loading agents' phones")?;
-    let bus = match &config.redis_url {
-        Some(url) => Bus::redis(crate::bus::RedisSettings::new(url))
-            .await
-            .context("connecting the bus to Redis (redis_url)")?,
-        None => Bus::default(),
-    };
     let health = crate::health::Health::default();
-    let dispatcher = Dispatcher::start(store.clone(), bus.clone(), health.clone())
-        .await
-        .context("rebuilding the queues")?;
+    let (bus, dispatcher) = match &config.redis_url {
+        Some(url) => {
+            let settings = crate::bus::RedisSettings {
+                prefix: config.redis_prefix.clone(),
+                ..crate::bus::RedisSettings::new(url)
+            };
+            let bus = Bus::redis(settings.clone())
+                .await
+                .context("connecting the bus to Redis (redis_url)")?;
+            let dispatcher = crate::cluster::start(settings, store.clone(), bus.clone(), health.clone())
+                .await
+                .context("joining the other nodes through Redis (redis_url)")?;
+            (bus, dispatcher)
+        }
+        None => {
+            let bus = Bus::default();
+            let dispatcher = Dispatcher::start(store.clone(), bus.clone(), health.clone())
+                .await
+                .context("rebuilding the queues")?;
+            (bus, dispatcher)
+        }
+    };
     // Kept for as long as the hub serves; dropping it stops the SIP tasks.
     let sip = crate::telephony::start(
         &config,

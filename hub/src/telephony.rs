@@ -200,7 +200,7 @@ pub async fn start(
     for (account, i) in waiting.into_iter().chain(held) {
         if i.channel == Channel::Voice && i.state != crate::domain::InteractionState::WrapUp {
             let line = LogLine {
-                kind: "call.ended",
+                kind: "call.ended".into(),
                 data: json!({ "by": "restart" }),
             };
             dispatcher.leave(account, i.id, Some(line)).await?;
@@ -390,7 +390,7 @@ impl Calls {
                 let (account, interaction) = (c.account, c.interaction);
                 c.answered = Some((now_millis(), agent));
                 // The phone answering is the agent accepting, unless the console accepted first.
-                if self.dispatcher.holder(interaction) != Some(agent) {
+                if self.dispatcher.holder(interaction).await != Some(agent) {
                     let (dispatcher, later) = (self.dispatcher.clone(), self.later.clone());
                     self.in_order(call, async move {
                         if dispatcher.accept(account, agent, interaction).await.is_err() {
@@ -407,7 +407,7 @@ impl Calls {
             CallEvent::CustomerFailed { call, status } => {
                 if let Some(c) = self.calls.get(&call) {
                     let line = LogLine {
-                        kind: "call.failed",
+                        kind: "call.failed".into(),
                         data: json!({ "status": status }),
                     };
                     let (account, interaction) = (c.account, c.interaction);
@@ -436,7 +436,7 @@ impl Calls {
                 tracing::info!(%interaction, %agent, status, "the agent's phone did not take the call");
                 let (dispatcher, store) = (self.dispatcher.clone(), self.store.clone());
                 self.in_order(call, async move {
-                    if dispatcher.holder(interaction) == Some(agent) {
+                    if dispatcher.holder(interaction).await == Some(agent) {
                         // Accepted in the console, but the phone cannot take it: back to the queue.
                         let moved = match store.interaction(account, interaction).await {
                             Ok(i) => dispatcher.transfer(account, agent, interaction, i.queue_id).await,
@@ -468,7 +468,7 @@ impl Calls {
                     }
                 }
                 let line = LogLine {
-                    kind: "call.ended",
+                    kind: "call.ended".into(),
                     data,
                 };
                 // One commit: the call's log line and the interaction's end, after the call's

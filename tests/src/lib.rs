@@ -112,6 +112,20 @@ impl Drop for Postgres {
     }
 }
 
+/// The Redis server `PLUGBOARD_TEST_REDIS` names, with a key prefix of this test's own; `None`
+/// (the test skips, saying so) without one, unless `CI=true`, where a missing Redis fails.
+pub fn redis() -> Result<Option<(String, String)>> {
+    let Ok(url) = std::env::var("PLUGBOARD_TEST_REDIS") else {
+        if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+            bail!("CI=true but PLUGBOARD_TEST_REDIS is not set: Redis tests must run in CI");
+        }
+        eprintln!("skipping: set PLUGBOARD_TEST_REDIS (e.g. redis://127.0.0.1:6379) to run this test");
+        return Ok(None);
+    };
+    let prefix = format!("pbe2e:{:016x}:", uuid::Uuid::now_v7().as_u128() as u64);
+    Ok(Some((url, prefix)))
+}
+
 /// The server URL with its database replaced by `name`, keeping any `?options`.
 fn with_database(url: &str, name: &str) -> String {
     let (base, options) = url.split_once('?').map_or((url, None), |(b, o)| (b, Some(o)));

@@ -96,6 +96,8 @@ impl From<DispatchError> for ApiError {
             DispatchError::NotYours => ApiError::Forbidden,
             DispatchError::NotACall => ApiError::BadRequest("only a call can be put on hold".into()),
             DispatchError::Stopped => ApiError::Unavailable,
+            DispatchError::Refused(m) => ApiError::InvalidState(m),
+            DispatchError::Failed(m) => ApiError::Internal(m),
         }
     }
 }

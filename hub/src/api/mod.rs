@@ -178,6 +178,7 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     let body = serde_json::json!({
         "ready": ready,
         "store": store,
+        "router": state.dispatcher.router(),
         "tasks": state.health.report(),
     });
     (status, axum::Json(body)).into_response()

@@ -215,7 +215,7 @@ async fn handle(
         } => {
             ws::check_body(&body)?;
             ws::check_client_id(&client_id)?;
-            if dispatcher.holder(interaction_id) != Some(agent.id) {
+            if dispatcher.holder(interaction_id).await != Some(agent.id) {
                 return Err(ApiError::Forbidden);
             }
             let started = std::time::Instant::now();
@@ -251,7 +251,7 @@ async fn handle(
             interaction_id,
             typing,
         } => {
-            if dispatcher.holder(interaction_id) != Some(agent.id) {
+            if dispatcher.holder(interaction_id).await != Some(agent.id) {
                 return Err(ApiError::Forbidden);
             }
             state.bus.to_chat(interaction_id, ChatFrame::Typing { typing });

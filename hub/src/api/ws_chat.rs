@@ -112,14 +112,14 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
     metrics::gauge!("plugboard_chat_sockets").decrement(1.0);
     if let Some(interaction) = conversation.interaction {
         drop(conversation.subscription);
-        tell_presence(&state, interaction);
+        tell_presence(&state, interaction).await;
         abandon_unless_back(state, conversation.account, interaction);
     }
 }
 
 /// Tells the agent holding the chat whether the customer still has a widget open on it.
-fn tell_presence(state: &AppState, interaction: InteractionId) {
-    if let Some(agent) = state.dispatcher.holder(interaction) {
+async fn tell_presence(state: &AppState, interaction: InteractionId) {
+    if let Some(agent) = state.dispatcher.holder(interaction).await {
         let online = state.bus.chat_sessions(interaction) > 0;
         state.bus.to_agent(
             agent,
@@ -299,13 +299,13 @@ async fn handle(
                 },
             )
             .await;
-            if created && let Some(agent) = state.dispatcher.watcher(id) {
+            if created && let Some(agent) = state.dispatcher.watcher(id).await {
                 state.bus.to_agent(agent, AgentFrame::Message { message });
             }
         }
         ClientFrame::Typing { typing } => {
             let id = conversation.interaction.ok_or_else(no_conversation)?;
-            if let Some(agent) = state.dispatcher.holder(id) {
+            if let Some(agent) = state.dispatcher.holder(id).await {
                 state.bus.to_agent(
                     agent,
                     AgentFrame::Typing {
@@ -386,7 +386,7 @@ async fn resume(
     // With Redis, until the subscription is confirmed a frame could pass unseen.
     subscription.ready().await;
     conversation.subscription = Some(subscription);
-    tell_presence(state, interaction.id);
+    tell_presence(state, interaction.id).await;
     let messages = state.store.messages(account, interaction.id, after).await?;
     let frame = ChatFrame::Resumed {
         interaction_id: interaction.id,

@@ -1020,7 +1020,7 @@ async fn log_line(
     let write = Write::Log {
         account,
         id,
-        kind,
+        kind: kind.into(),
         data,
         at,
     };
@@ -1061,7 +1061,7 @@ async fn a_group_commits_in_order_and_all_or_none(store: DynStore) {
                 Write::Log {
                     account: DEFAULT,
                     id: b.id,
-                    kind: "call.failed",
+                    kind: "call.failed".into(),
                     data: json!({"status": 486}),
                     at: 2_003,
                 },
@@ -1420,7 +1420,7 @@ async fn a_deposed_leaders_commits_are_refused(store: DynStore) {
     let line = |at| Write::Log {
         account: DEFAULT,
         id: i.id,
-        kind: "call.held",
+        kind: "call.held".into(),
         data: json!({}),
         at,
     };

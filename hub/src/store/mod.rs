@@ -188,7 +188,7 @@ pub enum Write {
     Log {
         account: AccountId,
         id: InteractionId,
-        kind: &'static str,
+        kind: std::borrow::Cow<'static, str>,
         data: serde_json::Value,
         at: Millis,
     },

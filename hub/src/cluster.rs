@@ -1,0 +1,671 @@
+//! Several nodes on one PostgreSQL and one Redis: the routers run on exactly one node at a time,
+//! the one holding the router lease (`lease.rs`); every node takes requests (consoles, widgets,
+//! calls) and hands them to the dispatcher through `Node::ask`, which runs them here while this
+//! node leads and forwards them to the leader otherwise.
+//!
+//! Forwarding goes through Redis: a request is pushed onto one list that only the leader pops,
+//! in order, and its answer is published on the asking node's reply channel. A request pushed
+//! while no node leads waits in the list for the next leader, which is why a takeover loses no
+//! arrival; one older than `FORWARD_TIMEOUT` when popped is answered "stopped" rather than
+//! carried out, since its caller has already given up on it.
+//!
+//! Taking the lease, the new leader raises the store's fence to its token (so a deposed leader
+//! that has not noticed yet cannot commit anything more), restores the agents' presence from
+//! Redis, and rebuilds the routers from the store: every waiting contact in its original order.
+//! Losing the lease stops the routers at once.
+
+use crate::bus::{Bus, RedisSettings};
+use crate::dispatcher::{
+    Command, DispatchError, Dispatcher, Pipeline, Published, Request, Response, ask_local,
+};
+use crate::domain::{AgentId, AgentState, now_millis};
+use crate::health::Health;
+use crate::lease::{FencingToken, Lease, LeaseTiming, router_key};
+use crate::store::{DynStore, StoreError};
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a node waits for the leader's answer; long enough to cover a takeover.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests the leader takes off the list per round trip at most.
+const BATCH: usize = 256;
+const RETRY: Duration = Duration::from_millis(200);
+
+/// A request on its way to the leader.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Forwarded {
+    node: String,
+    id: u64,
+    /// Milliseconds since the epoch after which the asking node no longer waits.
+    until: i64,
+    request: Request,
+}
+
+/// The leader's answer, published on the asking node's reply channel.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Answered {
+    id: u64,
+    result: Result<Response, WireError>,
+}
+
+/// A `DispatchError` as it crosses nodes.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+enum WireError {
+    Refused(String),
+    NotFound,
+    Conflict(String),
+    NotYours,
+    NotACall,
+    Stopped,
+    Failed(String),
+}
+
+impl From<DispatchError> for WireError {
+    fn from(e: DispatchError) -> Self {
+        match e {
+            DispatchError::Router(e) => WireError::Refused(e.to_string()),
+            DispatchError::Refused(m) => WireError::Refused(m),
+            DispatchError::Store(StoreError::NotFound) => WireError::NotFound,
+            DispatchError::Store(StoreError::Conflict { constraint }) => WireError::Conflict(constraint),
+            DispatchError::Store(e @ StoreError::InvalidTransition(_)) => WireError::Refused(e.to_string()),
+            DispatchError::Store(StoreError::Deposed { .. }) | DispatchError::Stopped => WireError::Stopped,
+            DispatchError::Store(e) => WireError::Failed(e.to_string()),
+            DispatchError::NotYours => WireError::NotYours,
+            DispatchError::NotACall => WireError::NotACall,
+            DispatchError::Failed(m) => WireError::Failed(m),
+        }
+    }
+}
+
+impl From<WireError> for DispatchError {
+    fn from(e: WireError) -> Self {
+        match e {
+            WireError::Refused(m) => DispatchError::Refused(m),
+            WireError::NotFound => DispatchError::Store(StoreError::NotFound),
+            WireError::Conflict(constraint) => DispatchError::Store(StoreError::Conflict { constraint }),
+            WireError::NotYours => DispatchError::NotYours,
+            WireError::NotACall => DispatchError::NotACall,
+            WireError::Stopped => DispatchError::Stopped,
+            WireError::Failed(m) => DispatchError::Failed(m),
+        }
+    }
+}
+
+/// Redis key and channel names.
+struct Names {
+    requests: String,
+    presence: String,
+    lease: String,
+    prefix: String,
+}
+
+impl Names {
+    fn new(prefix: &str) -> Names {
+        Names {
+            requests: format!("{prefix}router:requests"),
+            presence: format!("{prefix}router:presence"),
+            lease: router_key(prefix),
+            prefix: prefix.into(),
+        }
+    }
+    fn replies(&self, node: &str) -> String {
+        format!("{}router:replies:{node}", self.prefix)
+    }
+}
+
+/// This node's part in the cluster.
+pub(crate) struct Node {
+    name: String,
+    names: Names,
+    conn: ConnectionManager,
+    /// The router task, while this node leads.
+    leading: RwLock<Option<mpsc::Sender<Command>>>,
+    /// Forwarded requests waiting for their answers.
+    pending: Mutex<HashMap<u64, oneshot::Sender<Result<Response, DispatchError>>>>,
+    next: AtomicU64,
+}
+
+impl Node {
+    /// Whether the routers run here now.
+    pub(crate) fn leading(&self) -> bool {
+        self.leading.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    pub(crate) async fn ask(&self, request: Request) -> Result<Response, DispatchError> {
+        let local = self.leading.read().unwrap_or_else(|p| p.into_inner()).clone();
+        match local {
+            Some(tx) => ask_local(&tx, request).await,
+            None => self.forward(request).await,
+        }
+    }
+
+    async fn forward(&self, request: Request) -> Result<Response, DispatchError> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let forwarded = Forwarded {
+            node: self.name.clone(),
+            id,
+            until: now_millis() + FORWARD_TIMEOUT.as_millis() as i64,
+            request,
+        };
+        let json = serde_json::to_vec(&forwarded).map_err(|e| DispatchError::Failed(e.to_string()))?;
+        let (tx, rx) = oneshot::channel();
+        self.lock_pending().insert(id, tx);
+        let mut conn = self.conn.clone();
+        let pushed: redis::RedisResult<()> = conn.rpush(&self.names.requests, json).await;
+        if let Err(e) = pushed {
+            self.lock_pending().remove(&id);
+            tracing::warn!(error = %e, "could not forward a request to the leading node");
+            return Err(DispatchError::Stopped);
+        }
+        match tokio::time::timeout(FORWARD_TIMEOUT, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(DispatchError::Stopped),
+            Err(_) => {
+                self.lock_pending().remove(&id);
+                metrics::counter!("plugboard_cluster_forward_timeouts_total").increment(1);
+                Err(DispatchError::Stopped)
+            }
+        }
+    }
+
+    fn lock_pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Result<Response, DispatchError>>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_leading(&self, tx: Option<mpsc::Sender<Command>>) {
+        *self.leading.write().unwrap_or_else(|p| p.into_inner()) = tx;
+    }
+}
+
+/// Joins the cluster: answers for this node's forwarded requests, campaigns for the router lease
+/// and runs the routers while it holds it.
+pub async fn start(
+    settings: RedisSettings,
+    store: DynStore,
+    bus: Bus,
+    health: Health,
+) -> anyhow::Result<Dispatcher> {
+    start_with(settings, store, bus, health, LeaseTiming::default()).await
+}
+
+pub(crate) async fn start_with(
+    settings: RedisSettings,
+    store: DynStore,
+    bus: Bus,
+    health: Health,
+    timing: LeaseTiming,
+) -> anyhow::Result<Dispatcher> {
+    let client = redis::Client::open(settings.url.as_str())?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(3)))
+        .set_response_timeout(Some(Duration::from_secs(3)));
+    let conn = client.get_connection_manager_with_config(config).await?;
+    let names = Names::new(&settings.prefix);
+    let node = Arc::new(Node {
+        name: settings.node.clone(),
+        names,
+        conn: conn.clone(),
+        leading: RwLock::new(None),
+        pending: Mutex::new(HashMap::new()),
+        next: AtomicU64::new(0),
+    });
+    let replies = node.names.replies(&node.name);
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(&replies).await?;
+    let running = health.running("cluster.replies");
+    tokio::spawn({
+        let (node, client) = (node.clone(), client.clone());
+        async move {
+            let _running = running;
+            hear_replies(node, client, replies, pubsub).await
+        }
+    });
+
+    let (presence_tx, presence_rx) = mpsc::unbounded_channel();
+    let published = Arc::new(Published::new(Some(presence_tx)));
+    tokio::spawn(keep_presence(
+        conn.clone(),
+        node.names.presence.clone(),
+        presence_rx,
+    ));
+
+    let running = health.running("cluster.leadership");
+    let leader = Leadership {
+        node: node.clone(),
+        client,
+        store,
+        bus,
+        published: published.clone(),
+        timing,
+    };
+    tokio::spawn(async move {
+        let _running = running;
+        leader.run().await
+    });
+    Ok(Dispatcher::clustered(node, published))
+}
+
+/// Hands each answer published on this node's reply channel to the request waiting for it.
+async fn hear_replies(node: Arc<Node>, client: redis::Client, channel: String, first: redis::aio::PubSub) {
+    let mut pubsub = Some(first);
+    loop {
+        let mut current = match pubsub.take() {
+            Some(p) => p,
+            None => match client.get_async_pubsub().await {
+                Ok(mut p) => match p.subscribe(&channel).await {
+                    Ok(()) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "subscribing to this node's replies");
+                        tokio::time::sleep(RETRY).await;
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "connecting to Redis for this node's replies");
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            },
+        };
+        let mut messages = current.on_message();
+        while let Some(message) = messages.next().await {
+            let answered: Answered = match serde_json::from_slice(message.get_payload_bytes()) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(error = %e, "an unreadable answer from the leading node");
+                    continue;
+                }
+            };
+            if let Some(waiting) = node.lock_pending().remove(&answered.id) {
+                let _ = waiting.send(answered.result.map_err(DispatchError::from));
+            }
+        }
+        // The connection dropped: answers sent meanwhile are lost and their requests time out.
+        tracing::warn!("lost the reply channel; reconnecting");
+    }
+}
+
+/// Copies each agent's published presence into a Redis hash, in order, for the next leader.
+async fn keep_presence(
+    mut conn: ConnectionManager,
+    key: String,
+    mut rx: mpsc::UnboundedReceiver<(AgentId, AgentState)>,
+) {
+    while let Some((agent, state)) = rx.recv().await {
+        let field = agent.to_string();
+        loop {
+            let written: redis::RedisResult<()> = if state == AgentState::Offline {
+                conn.hdel(&key, &field).await
+            } else {
+                match serde_json::to_string(&state) {
+                    Ok(json) => conn.hset(&key, &field, json).await,
+                    Err(_) => Ok(()),
+                }
+            };
+            match written {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "copying an agent's presence to Redis");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+    }
+}
+
+/// The campaign for the router lease and the terms this node leads.
+struct Leadership {
+    node: Arc<Node>,
+    client: redis::Client,
+    store: DynStore,
+    bus: Bus,
+    published: Arc<Published>,
+    timing: LeaseTiming,
+}
+
+impl Leadership {
+    async fn run(self) {
+        let mut lease = self.campaign();
+        loop {
+            let token = lease.acquired().await;
+            let started = std::time::Instant::now();
+            match self.lead(&mut lease, token).await {
+                Ok(()) => tracing::warn!(token = token.0, "this node no longer leads the routers"),
+                Err(Refusal::Deposed(current)) => {
+                    // The store knows a newer leader than Redis does (Redis lost its counter):
+                    // draw a token above it.
+                    tracing::warn!(
+                        token = token.0,
+                        current,
+                        "the store knows a newer leader; campaigning again"
+                    );
+                    lease.raise_floor(FencingToken(current as u64));
+                    lease.release().await;
+                    lease = self.campaign();
+                }
+                Err(Refusal::Failed(e)) => {
+                    tracing::error!(error = %e, "could not start leading the routers; giving the lease up");
+                    lease.release().await;
+                    tokio::time::sleep(self.timing.retry_every).await;
+                    lease = self.campaign();
+                }
+            }
+            metrics::histogram!("plugboard_cluster_term_seconds").record(started.elapsed().as_secs_f64());
+        }
+    }
+
+    fn campaign(&self) -> Lease {
+        Lease::campaign(
+            self.node.conn.clone(),
+            self.node.names.lease.clone(),
+            self.node.name.clone(),
+            self.timing,
+        )
+    }
+
+    /// One term: fence, rebuild, serve forwarded requests until the lease is lost.
+    async fn lead(&self, lease: &mut Lease, token: FencingToken) -> Result<(), Refusal> {
+        let fence = token.0 as i64;
+        match self.store.fence(fence).await {
+            Ok(()) => {}
+            Err(StoreError::Deposed { current, .. }) => return Err(Refusal::Deposed(current)),
+            Err(e) => return Err(Refusal::Failed(e.to_string())),
+        }
+        let presence = self
+            .presence()
+            .await
+            .map_err(|e| Refusal::Failed(e.to_string()))?;
+        self.published.reset(presence);
+        let health = Health::default();
+        let pipeline = Pipeline::start(
+            self.store.clone(),
+            self.bus.clone(),
+            health.clone(),
+            self.published.clone(),
+            Some(fence),
+        )
+        .await
+        .map_err(|e| Refusal::Failed(e.to_string()))?;
+        self.node.set_leading(Some(pipeline.tx.clone()));
+        tracing::warn!(token = token.0, node = %self.node.name, "this node leads the routers");
+        metrics::counter!("plugboard_cluster_terms_total").increment(1);
+        let serving = tokio::spawn(serve_forwarded(
+            self.client.clone(),
+            self.node.conn.clone(),
+            self.node.names.requests.clone(),
+            self.node.names.prefix.clone(),
+            pipeline.tx.clone(),
+        ));
+        let stopped = async {
+            // A pipeline task that died (it is not restarted mid-term) ends the term, so another
+            // node, or this one afresh, rebuilds.
+            while health.ready() {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        };
+        let result = tokio::select! {
+            () = lease.lost() => Ok(()),
+            () = stopped => Err(Refusal::Failed("a dispatcher task stopped".into())),
+        };
+        self.node.set_leading(None);
+        serving.abort();
+        pipeline.stop();
+        self.published.reset(HashMap::new());
+        result
+    }
+
+    async fn presence(&self) -> redis::RedisResult<HashMap<AgentId, AgentState>> {
+        let mut conn = self.node.conn.clone();
+        let stored: HashMap<String, String> = conn.hgetall(&self.node.names.presence).await?;
+        Ok(stored
+            .into_iter()
+            .filter_map(|(agent, state)| Some((agent.parse().ok()?, serde_json::from_str(&state).ok()?)))
+            .collect())
+    }
+}
+
+enum Refusal {
+    Deposed(i64),
+    Failed(String),
+}
+
+/// Takes forwarded requests off the list in order and hands them to the router task; each
+/// answer is published to the node that asked.
+async fn serve_forwarded(
+    client: redis::Client,
+    conn: ConnectionManager,
+    key: String,
+    prefix: String,
+    tx: mpsc::Sender<Command>,
+) {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(3)))
+        .set_response_timeout(Some(Duration::from_secs(5)));
+    let mut blocking = None;
+    loop {
+        let mut link = match blocking.take() {
+            Some(link) => link,
+            None => match client.get_multiplexed_async_connection_with_config(&config).await {
+                Ok(link) => link,
+                Err(e) => {
+                    tracing::warn!(error = %e, "connecting to Redis for forwarded requests");
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            },
+        };
+        let first: redis::RedisResult<Option<(String, Vec<u8>)>> = redis::cmd("BLPOP")
+            .arg(&key)
+            .arg(1.0)
+            .query_async(&mut link)
+            .await;
+        let mut items = match first {
+            Ok(Some((_, item))) => vec![item],
+            Ok(None) => {
+                blocking = Some(link);
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "waiting for forwarded requests");
+                tokio::time::sleep(RETRY).await;
+                continue;
+            }
+        };
+        let more: redis::RedisResult<Option<Vec<Vec<u8>>>> = redis::cmd("LPOP")
+            .arg(&key)
+            .arg(BATCH)
+            .query_async(&mut link)
+            .await;
+        items.extend(more.ok().flatten().unwrap_or_default());
+        blocking = Some(link);
+        for item in items {
+            let forwarded: Forwarded = match serde_json::from_slice(&item) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::error!(error = %e, "an unreadable forwarded request");
+                    continue;
+                }
+            };
+            let channel = format!("{prefix}router:replies:{}", forwarded.node);
+            let conn = conn.clone();
+            let id = forwarded.id;
+            let result = if forwarded.until < now_millis() {
+                // Its caller gave up on it: carrying it out now would surprise everyone.
+                metrics::counter!("plugboard_cluster_stale_requests_total").increment(1);
+                answer(conn, channel, id, Err(DispatchError::Stopped)).await;
+                continue;
+            } else {
+                let (reply, answered) = oneshot::channel();
+                let command = Command {
+                    request: forwarded.request,
+                    reply,
+                };
+                if tx.send(command).await.is_err() {
+                    return;
+                }
+                answered
+            };
+            tokio::spawn(async move {
+                let outcome = result.await.unwrap_or(Err(DispatchError::Stopped));
+                answer(conn, channel, id, outcome).await;
+            });
+        }
+    }
+}
+
+async fn answer(
+    mut conn: ConnectionManager,
+    channel: String,
+    id: u64,
+    outcome: Result<Response, DispatchError>,
+) {
+    let answered = Answered {
+        id,
+        result: outcome.map_err(WireError::from),
+    };
+    match serde_json::to_vec(&answered) {
+        Ok(json) => {
+            let sent: redis::RedisResult<()> = conn.publish(&channel, json).await;
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "could not answer a forwarded request");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "could not serialise an answer"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Two nodes in one process on one real Redis (`PLUGBOARD_TEST_REDIS`) and one store, each
+    //! with its own Redis connections, as two hub processes would have.
+
+    use super::*;
+    use crate::domain::{AccountId, Channel, Interaction, InteractionId};
+    use crate::store::{NewInteraction, QueueSpec};
+    use crate::test_redis::TestRedis;
+
+    const TAKEOVER: Duration = Duration::from_secs(5);
+
+    async fn node(redis: &TestRedis, url: String, name: &str, store: &DynStore) -> Dispatcher {
+        let settings = RedisSettings {
+            url,
+            ..redis.settings(name)
+        };
+        let bus = Bus::redis(settings.clone()).await.expect("the bus");
+        start(settings, store.clone(), bus, Health::default())
+            .await
+            .expect("joining")
+    }
+
+    async fn until(what: &str, within: Duration, check: impl Fn() -> bool) -> Duration {
+        let started = tokio::time::Instant::now();
+        while !check() {
+            assert!(started.elapsed() < within, "not {what} within {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        started.elapsed()
+    }
+
+    /// The leader loses Redis but not the store: within 5 s the other node leads, with every
+    /// queued contact in its place; the old leader stops routing, and what it would still have
+    /// committed under its old token is refused by the store.
+    #[tokio::test]
+    async fn a_leader_cut_off_from_redis_is_replaced_and_its_late_writes_are_fenced() {
+        let Some(redis) = TestRedis::get() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let store = crate::store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let account = AccountId::DEFAULT;
+        let queue = store
+            .create_queue(account, QueueSpec::named("Support"))
+            .await
+            .unwrap();
+        let identity = [("email".to_string(), "maria@example.com".to_string())];
+        let customer = store
+            .resolve_customer(account, &identity, Some("Maria"))
+            .await
+            .unwrap()
+            .id;
+        let chat = || {
+            NewInteraction {
+                customer_id: customer,
+                channel: Channel::Chat,
+                queue_id: queue.id,
+                priority: 0,
+                entry_point: "widget:Support".into(),
+                offline: false,
+                arrived_at: now_millis(),
+            }
+            .queued()
+        };
+
+        let a = node(&redis, redis.user("node-a").await, "node-a", &store).await;
+        until("node a leads", TAKEOVER, || a.router() == "here").await;
+        let b = node(&redis, redis.url.clone(), "node-b", &store).await;
+        assert_eq!(b.router(), "elsewhere");
+
+        // Five chats arrive on node b and are routed by node a, in order.
+        let mut order: Vec<InteractionId> = Vec::new();
+        for _ in 0..5 {
+            let i: Interaction = chat();
+            order.push(i.id);
+            b.open(account, i).await.expect("forwarded to the leader");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let positions = b.positions(account).await.unwrap();
+        let mut by_place: Vec<(usize, InteractionId)> = positions.iter().map(|(i, p)| (*p, *i)).collect();
+        by_place.sort();
+        assert_eq!(by_place.into_iter().map(|(_, i)| i).collect::<Vec<_>>(), order);
+
+        // Node a is cut off from Redis (and refused if it tries again); the store still answers it.
+        redis.acl("node-a", &["off"]).await;
+        redis.kill("node-a").await;
+        let took = until("node b leads", TAKEOVER, || b.router() == "here").await;
+        until("node a stops leading", TAKEOVER, || a.router() == "elsewhere").await;
+        eprintln!("node b led {} ms after node a was cut off", took.as_millis());
+
+        // Node b has every queued chat, in its original order.
+        let positions = b.positions(account).await.unwrap();
+        let mut by_place: Vec<(usize, InteractionId)> = positions.iter().map(|(i, p)| (*p, *i)).collect();
+        by_place.sort();
+        assert_eq!(by_place.into_iter().map(|(_, i)| i).collect::<Vec<_>>(), order);
+
+        // Node a no longer routes: it can only forward, and cannot reach Redis.
+        assert!(a.open(account, chat()).await.is_err());
+
+        // A deposed leader that had not noticed (paused between its last renewal and a commit)
+        // writes with its old token, 1: the store refuses, and nothing it decided is told.
+        let stale = Pipeline::start(
+            store.clone(),
+            Bus::default(),
+            Health::default(),
+            Arc::new(Published::default()),
+            Some(1),
+        )
+        .await
+        .unwrap();
+        let late = chat();
+        let late_id = late.id;
+        let refused = ask_local(&stale.tx, Request::Arrive(account, late, true)).await;
+        assert!(
+            refused.is_err(),
+            "a deposed leader's write was accepted: {refused:?}"
+        );
+        stale.stop();
+        assert!(matches!(
+            store.interaction(account, late_id).await,
+            Err(StoreError::NotFound)
+        ));
+        // The new leader still serves.
+        b.open(account, chat()).await.expect("the new leader routes");
+    }
+}
