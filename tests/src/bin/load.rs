@@ -14,7 +14,13 @@
 //! PLUGBOARD_BIN=target/release/plugboard target/release/plugboard-load --widgets 2000 --agents 200 --rate 1000 --seconds 30
 //!
 //! Flags (all optional): --widgets N --agents N --rate MSG_PER_S --seconds S --warmup S
-//! --grace S --body-bytes N --json FILE (appends one JSON object per run).
+//! --grace S --body-bytes N --json FILE (appends one JSON object per run) --nodes N.
+//!
+//! With `--nodes 2` (or more) the hubs run as one site on PostgreSQL and Redis
+//! (`PLUGBOARD_TEST_POSTGRES`, `PLUGBOARD_TEST_REDIS`, a fresh database and key prefix per run);
+//! agent n's console is on node n mod N and widget n on node n+1 mod N, so with two nodes every
+//! message crosses from one node to the other. CPU and memory are the sum over the nodes.
+//! `--shared 1` runs a single node the same way (PostgreSQL and Redis), to compare with.
 
 use anyhow::{Context, Result, bail, ensure};
 use futures_util::StreamExt;
@@ -36,6 +42,8 @@ struct Args {
     grace: u64,
     body_bytes: usize,
     json: Option<PathBuf>,
+    nodes: usize,
+    shared: bool,
 }
 
 fn args() -> Result<Args> {
@@ -48,6 +56,8 @@ fn args() -> Result<Args> {
         grace: 10,
         body_bytes: 100,
         json: None,
+        nodes: 1,
+        shared: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -64,11 +74,13 @@ fn args() -> Result<Args> {
             "--grace" => a.grace = number()?,
             "--body-bytes" => a.body_bytes = number()? as usize,
             "--json" => a.json = Some(PathBuf::from(value)),
+            "--nodes" => a.nodes = number()? as usize,
+            "--shared" => a.shared = number()? > 0,
             other => bail!("unknown flag {other}"),
         }
     }
     ensure!(
-        a.widgets > 0 && a.agents > 0 && a.rate > 0.0 && a.seconds > 0,
+        a.widgets > 0 && a.agents > 0 && a.rate > 0.0 && a.seconds > 0 && a.nodes > 0,
         "nothing to run"
     );
     ensure!((1..=4000).contains(&a.body_bytes), "--body-bytes 1 to 4000");
@@ -174,11 +186,36 @@ fn ms(v: Option<u64>) -> String {
 async fn main() -> Result<()> {
     let a = args()?;
     let dir = scratch_dir("load")?;
-    let env = [
-        ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "1000000"),
-        ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "1000000"),
+    let mut env = vec![
+        ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE".to_string(), "1000000".to_string()),
+        ("PLUGBOARD_CHAT__STARTS_PER_MINUTE".to_string(), "1000000".to_string()),
     ];
-    let hub = Arc::new(Hub::start(&dir, &env).await?);
+    let mut _site_db = None;
+    if a.nodes > 1 || a.shared {
+        let pg = plugboard_tests::Postgres::fresh()
+            .await?
+            .context("--nodes needs PLUGBOARD_TEST_POSTGRES")?;
+        let (redis, prefix) = plugboard_tests::redis()?.context("--nodes needs PLUGBOARD_TEST_REDIS")?;
+        env.push(("PLUGBOARD_DATABASE_URL".into(), pg.url.clone()));
+        env.push(("PLUGBOARD_REDIS_URL".into(), redis));
+        env.push(("PLUGBOARD_REDIS_PREFIX".into(), prefix));
+        _site_db = Some(pg);
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut hubs = Vec::new();
+    for n in 0..a.nodes {
+        let node_dir = dir.join(format!("node{n}"));
+        std::fs::create_dir_all(&node_dir)?;
+        hubs.push(Arc::new(Hub::start(&node_dir, &env).await?));
+    }
+    let hub = hubs[0].clone();
+    let pids: Vec<u32> = hubs.iter().map(|h| h.pid()).collect();
+    let cpu = |pids: &[u32]| pids.iter().map(|p| cpu_secs(*p)).sum::<f64>();
+    let memory = |pids: &[u32]| {
+        pids.iter()
+            .map(|p| rss_mib(*p))
+            .fold((0.0, 0.0), |(r, k), (a, b)| (r + a, k + b))
+    };
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await?;
     let queue = json!({"name": "Load", "required_skills": [{"skill": "load"}], "offer_timeout_secs": 600});
     let (status, body) = hub.call("POST", "/queues", Some(&admin), Some(queue)).await?;
@@ -198,7 +235,9 @@ async fn main() -> Result<()> {
     let joined = Arc::new(AtomicU64::new(0));
     eprintln!("agents log in");
     for n in 0..a.agents {
-        let mut socket = hub.agent(&format!("load{n}@plugboard.example")).await?;
+        let mut socket = hubs[n % a.nodes]
+            .agent(&format!("load{n}@plugboard.example"))
+            .await?;
         socket
             .send(json!({"type": "state.set", "state": "available"}))
             .await?;
@@ -236,7 +275,7 @@ async fn main() -> Result<()> {
     let mut interactions = Vec::with_capacity(a.widgets);
     for chunk in (0..a.widgets).collect::<Vec<_>>().chunks(50) {
         let starts = chunk.iter().map(|n| {
-            let hub = hub.clone();
+            let hub = hubs[(n + 1) % a.nodes].clone();
             async move {
                 let mut w: Socket = hub.widget().await?;
                 w.send(json!({"type": "hello", "queue": "Load"})).await?;
@@ -264,7 +303,7 @@ async fn main() -> Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (rss_idle, _) = rss_mib(hub.pid());
+    let (rss_idle, _) = memory(&pids);
 
     // The schedule: widget n's k-th message is due at start + (n / widgets + k) × period.
     let period_us = a.widgets as f64 * 1e6 / a.rate;
@@ -305,11 +344,11 @@ async fn main() -> Result<()> {
     }
 
     tokio::time::sleep_until(at(epoch, window.start_us)).await;
-    let (cpu_before, own_before) = (cpu_secs(hub.pid()), cpu_secs(std::process::id()));
+    let (cpu_before, own_before) = (cpu(&pids), cpu_secs(std::process::id()));
     tokio::time::sleep_until(at(epoch, window.end_us)).await;
-    let hub_cpu = cpu_secs(hub.pid()) - cpu_before;
+    let hub_cpu = cpu(&pids) - cpu_before;
     let own_cpu = cpu_secs(std::process::id()) - own_before;
-    let (rss, peak) = rss_mib(hub.pid());
+    let (rss, peak) = memory(&pids);
 
     let mut scheduled = Vec::new();
     for task in tasks {
@@ -350,7 +389,12 @@ async fn main() -> Result<()> {
     let lag99 = measure::percentile(&d.send_lag_us, 0.99);
 
     println!(
-        "| {} widgets, {} agents, {} msg/s, {} s | {} due, {} sent ({:.0}/s), {} acked | {} ({:.0}/s) | {} lost, {} duplicated, {} unacked | {} stored | {} / {} / {} / {} ms | {} ms | {:.0} %, {:.0} µs/msg | {:.0} % | {rss:.0} MiB (peak {peak:.0}) |",
+        "| {}{} widgets, {} agents, {} msg/s, {} s | {} due, {} sent ({:.0}/s), {} acked | {} ({:.0}/s) | {} lost, {} duplicated, {} unacked | {} stored | {} / {} / {} / {} ms | {} ms | {:.0} %, {:.0} µs/msg | {:.0} % | {rss:.0} MiB (peak {peak:.0}) |",
+        match (a.nodes, a.nodes > 1 || a.shared) {
+            (1, false) => String::new(),
+            (1, true) => "1 node on PostgreSQL + Redis, ".into(),
+            (n, _) => format!("{n} nodes on PostgreSQL + Redis, "),
+        },
         a.widgets,
         a.agents,
         a.rate,
@@ -385,7 +429,7 @@ async fn main() -> Result<()> {
     }
     if let Some(path) = &a.json {
         let record = json!({
-            "tool": "plugboard-load", "widgets": a.widgets, "agents": a.agents, "rate": a.rate,
+            "tool": "plugboard-load", "nodes": a.nodes, "shared": a.nodes > 1 || a.shared, "widgets": a.widgets, "agents": a.agents, "rate": a.rate,
             "seconds": a.seconds, "warmup_s": a.warmup, "grace_s": a.grace, "body_bytes": a.body_bytes,
             "scheduled": d.scheduled, "sent": d.sent, "acked": d.acked, "delivered": d.delivered,
             "delivered_per_s": d.delivered_per_sec(window), "lost": d.lost, "duplicated": d.duplicated,
@@ -401,7 +445,7 @@ async fn main() -> Result<()> {
         });
         plugboard_tests::append_json_line(path, &record)?;
     }
-    drop(hub); // the last handle: stops the hub
+    drop((hub, hubs)); // the last handles: stop the hubs
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
