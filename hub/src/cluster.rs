@@ -13,10 +13,15 @@
 //! that has not noticed yet cannot commit anything more), restores the agents' presence from
 //! Redis, and rebuilds the routers from the store: every waiting contact in its original order.
 //! Losing the lease stops the routers at once.
+//!
+//! Who holds each interaction (what a chat message is routed to) is read on every message; the
+//! leader publishes each change of it, and the other nodes keep a mirror that answers without a
+//! round trip. The mirror may be behind: what it does not know is asked of the leader, and after
+//! a gap in the leader's numbering (or a new leader, or a lost connection) it starts again empty.
 
 use crate::bus::{Bus, RedisSettings};
 use crate::dispatcher::{
-    Command, DispatchError, Dispatcher, Pipeline, Published, Request, Response, ask_local,
+    Command, DispatchError, Dispatcher, Pipeline, Published, Request, Response, Watching, ask_local,
 };
 use crate::domain::{AgentId, AgentState, now_millis};
 use crate::health::Health;
@@ -52,6 +57,14 @@ struct Forwarded {
 struct Answered {
     id: u64,
     result: Result<Response, WireError>,
+}
+
+/// A change of who holds or is offered an interaction, numbered within the leader's term.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Numbered {
+    term: u64,
+    seq: u64,
+    watching: Watching,
 }
 
 /// A `DispatchError` as it crosses nodes.
@@ -100,6 +113,7 @@ impl From<WireError> for DispatchError {
 /// Redis key and channel names.
 struct Names {
     requests: String,
+    watching: String,
     presence: String,
     lease: String,
     prefix: String,
@@ -109,6 +123,7 @@ impl Names {
     fn new(prefix: &str) -> Names {
         Names {
             requests: format!("{prefix}router:requests"),
+            watching: format!("{prefix}router:watching"),
             presence: format!("{prefix}router:presence"),
             lease: router_key(prefix),
             prefix: prefix.into(),
@@ -129,6 +144,8 @@ pub(crate) struct Node {
     /// Forwarded requests waiting for their answers.
     pending: Mutex<HashMap<u64, oneshot::Sender<Result<Response, DispatchError>>>>,
     next: AtomicU64,
+    /// The fencing token of this node's term while it leads.
+    term: AtomicU64,
 }
 
 impl Node {
@@ -216,26 +233,28 @@ pub(crate) async fn start_with(
         leading: RwLock::new(None),
         pending: Mutex::new(HashMap::new()),
         next: AtomicU64::new(0),
+        term: AtomicU64::new(0),
     });
-    let replies = node.names.replies(&node.name);
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(&replies).await?;
-    let running = health.running("cluster.replies");
-    tokio::spawn({
-        let (node, client) = (node.clone(), client.clone());
-        async move {
-            let _running = running;
-            hear_replies(node, client, replies, pubsub).await
-        }
-    });
-
     let (presence_tx, presence_rx) = mpsc::unbounded_channel();
-    let published = Arc::new(Published::new(Some(presence_tx)));
+    let (watching_tx, watching_rx) = mpsc::unbounded_channel();
+    let published = Arc::new(Published::new(Some(presence_tx), Some(watching_tx)));
     tokio::spawn(keep_presence(
         conn.clone(),
         node.names.presence.clone(),
         presence_rx,
     ));
+    tokio::spawn(share_watching(node.clone(), watching_rx));
+    let channels = [node.names.replies(&node.name), node.names.watching.clone()];
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(&channels).await?;
+    let running = health.running("cluster.replies");
+    tokio::spawn({
+        let (node, client, published) = (node.clone(), client.clone(), published.clone());
+        async move {
+            let _running = running;
+            hear(node, published, client, channels, pubsub).await
+        }
+    });
 
     let running = health.running("cluster.leadership");
     let leader = Leadership {
@@ -253,14 +272,21 @@ pub(crate) async fn start_with(
     Ok(Dispatcher::clustered(node, published))
 }
 
-/// Hands each answer published on this node's reply channel to the request waiting for it.
-async fn hear_replies(node: Arc<Node>, client: redis::Client, channel: String, first: redis::aio::PubSub) {
+/// Hands each answer published on this node's reply channel to the request waiting for it, and
+/// keeps the mirror of who holds what while another node leads.
+async fn hear(
+    node: Arc<Node>,
+    published: Arc<Published>,
+    client: redis::Client,
+    channels: [String; 2],
+    first: redis::aio::PubSub,
+) {
     let mut pubsub = Some(first);
     loop {
         let mut current = match pubsub.take() {
             Some(p) => p,
             None => match client.get_async_pubsub().await {
-                Ok(mut p) => match p.subscribe(&channel).await {
+                Ok(mut p) => match p.subscribe(&channels).await {
                     Ok(()) => p,
                     Err(e) => {
                         tracing::warn!(error = %e, "subscribing to this node's replies");
@@ -275,8 +301,28 @@ async fn hear_replies(node: Arc<Node>, client: redis::Client, channel: String, f
                 }
             },
         };
+        // Whatever was published while this node was not listening is unknown.
+        if !node.leading() {
+            published.forget();
+        }
+        let mut last = (0, 0);
         let mut messages = current.on_message();
         while let Some(message) = messages.next().await {
+            if message.get_channel_name() == channels[1] {
+                let Ok(numbered) = serde_json::from_slice::<Numbered>(message.get_payload_bytes()) else {
+                    tracing::error!("an unreadable change from the leading node");
+                    continue;
+                };
+                if node.leading() {
+                    continue;
+                }
+                if (numbered.term, numbered.seq) != (last.0, last.1 + 1) {
+                    published.forget();
+                }
+                last = (numbered.term, numbered.seq);
+                published.mirror(numbered.watching);
+                continue;
+            }
             let answered: Answered = match serde_json::from_slice(message.get_payload_bytes()) {
                 Ok(a) => a,
                 Err(e) => {
@@ -290,6 +336,31 @@ async fn hear_replies(node: Arc<Node>, client: redis::Client, channel: String, f
         }
         // The connection dropped: answers sent meanwhile are lost and their requests time out.
         tracing::warn!("lost the reply channel; reconnecting");
+    }
+}
+
+/// Publishes each change of who holds what while this node leads, numbered within its term.
+async fn share_watching(node: Arc<Node>, mut rx: mpsc::UnboundedReceiver<Watching>) {
+    let mut conn = node.conn.clone();
+    let (mut term, mut seq) = (0, 0);
+    while let Some(watching) = rx.recv().await {
+        if !node.leading() {
+            continue;
+        }
+        let now = node.term.load(Ordering::Relaxed);
+        if now != term {
+            (term, seq) = (now, 0);
+        }
+        seq += 1;
+        let numbered = Numbered { term, seq, watching };
+        let Ok(json) = serde_json::to_vec(&numbered) else {
+            continue;
+        };
+        let sent: redis::RedisResult<()> = conn.publish(&node.names.watching, json).await;
+        if let Err(e) = sent {
+            // The followers see the gap in the numbering and start their mirrors again.
+            tracing::warn!(error = %e, "could not publish who holds an interaction");
+        }
     }
 }
 
@@ -394,6 +465,7 @@ impl Leadership {
         )
         .await
         .map_err(|e| Refusal::Failed(e.to_string()))?;
+        self.node.term.store(token.0, Ordering::Relaxed);
         self.node.set_leading(Some(pipeline.tx.clone()));
         tracing::warn!(token = token.0, node = %self.node.name, "this node leads the routers");
         metrics::counter!("plugboard_cluster_terms_total").increment(1);
@@ -572,6 +644,67 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         started.elapsed()
+    }
+
+    /// A follower answers who holds a chat from its mirror of the leader's, and follows its
+    /// changes: an accepted chat, then one ended and wrapped up.
+    #[tokio::test]
+    async fn a_follower_mirrors_who_holds_each_chat() {
+        let Some(redis) = TestRedis::get() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let store = crate::store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let account = AccountId::DEFAULT;
+        let queue = store
+            .create_queue(account, QueueSpec::named("Support"))
+            .await
+            .unwrap();
+        let bob = crate::store::NewAgent {
+            email: "bob@example.com".into(),
+            name: "Bob".into(),
+            role: crate::domain::Role::Agent,
+            locale: "en".into(),
+            skills: Default::default(),
+            capacity: Default::default(),
+            password_hash: "$argon2id$v=19$stub".into(),
+        };
+        let bob = store.create_agent(account, bob).await.unwrap().id;
+        let identity = [("email".to_string(), "maria@example.com".to_string())];
+        let customer = store
+            .resolve_customer(account, &identity, Some("Maria"))
+            .await
+            .unwrap()
+            .id;
+        let a = node(&redis, redis.url.clone(), "node-a", &store).await;
+        until("node a leads", TAKEOVER, || a.router() == "here").await;
+        let b = node(&redis, redis.url.clone(), "node-b", &store).await;
+
+        b.set_state(account, bob, AgentState::Available).await.unwrap();
+        let chat = NewInteraction {
+            customer_id: customer,
+            channel: Channel::Chat,
+            queue_id: queue.id,
+            priority: 0,
+            entry_point: "widget:Support".into(),
+            offline: false,
+            arrived_at: now_millis(),
+        }
+        .queued();
+        let id = chat.id;
+        b.open(account, chat).await.unwrap();
+        b.accept(account, bob, id).await.unwrap();
+        until("node b's mirror has bob holding it", TAKEOVER, || {
+            b.mirrored(id) == Some(bob)
+        })
+        .await;
+        assert_eq!(b.holder(id).await, Some(bob));
+        b.end(account, bob, id).await.unwrap();
+        until("node b's mirror lets go of it", TAKEOVER, || {
+            b.mirrored(id).is_none()
+        })
+        .await;
+        assert_eq!(b.holder(id).await, None);
     }
 
     /// The leader loses Redis but not the store: within 5 s the other node leads, with every

@@ -170,14 +170,76 @@ pub(crate) struct Published {
     presence: Mutex<HashMap<AgentId, AgentState>>,
     /// Where presence is copied for the next leader (several nodes).
     presence_out: Option<mpsc::UnboundedSender<(AgentId, AgentState)>>,
+    /// Where each change of who holds or is offered an interaction goes, for the other nodes'
+    /// mirrors (several nodes).
+    watching_out: Option<mpsc::UnboundedSender<Watching>>,
+}
+
+/// Who holds an interaction and who is being offered it, after a change: what another node's
+/// mirror of `Published` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Watching {
+    pub id: InteractionId,
+    pub holder: Option<AgentId>,
+    pub ringing: Option<AgentId>,
 }
 
 impl Published {
-    pub(crate) fn new(presence_out: Option<mpsc::UnboundedSender<(AgentId, AgentState)>>) -> Published {
+    pub(crate) fn new(
+        presence_out: Option<mpsc::UnboundedSender<(AgentId, AgentState)>>,
+        watching_out: Option<mpsc::UnboundedSender<Watching>>,
+    ) -> Published {
         Published {
             presence_out,
+            watching_out,
             ..Default::default()
         }
+    }
+
+    fn ring(&self, id: InteractionId, agent: Option<AgentId>) {
+        match agent {
+            Some(agent) => write_lock(&self.ringing).insert(id, agent),
+            None => write_lock(&self.ringing).remove(&id),
+        };
+        self.changed(id);
+    }
+
+    fn hold(&self, id: InteractionId, agent: Option<AgentId>) {
+        match agent {
+            Some(agent) => write_lock(&self.assignments).insert(id, agent),
+            None => write_lock(&self.assignments).remove(&id),
+        };
+        self.changed(id);
+    }
+
+    fn changed(&self, id: InteractionId) {
+        if let Some(out) = &self.watching_out {
+            let _ = out.send(Watching {
+                id,
+                holder: read_lock(&self.assignments).get(&id).copied(),
+                ringing: read_lock(&self.ringing).get(&id).copied(),
+            });
+        }
+    }
+
+    /// A follower's mirror takes the leader's change.
+    pub(crate) fn mirror(&self, w: Watching) {
+        let mut held = write_lock(&self.assignments);
+        let mut ringing = write_lock(&self.ringing);
+        match w.holder {
+            Some(agent) => held.insert(w.id, agent),
+            None => held.remove(&w.id),
+        };
+        match w.ringing {
+            Some(agent) => ringing.insert(w.id, agent),
+            None => ringing.remove(&w.id),
+        };
+    }
+
+    /// A follower's mirror may have missed changes: it starts again empty.
+    pub(crate) fn forget(&self) {
+        write_lock(&self.assignments).clear();
+        write_lock(&self.ringing).clear();
     }
 
     /// This node stopped leading: what it published is someone else's to say now. `presence`
@@ -523,21 +585,31 @@ impl Dispatcher {
         self.watching(id, true).await
     }
 
-    /// Read from what this node published; a node that does not lead asks the leader.
+    /// Who holds the interaction by this node's own record (a follower's mirror), asking nobody.
+    #[cfg(test)]
+    pub(crate) fn mirrored(&self, id: InteractionId) -> Option<AgentId> {
+        self.published.watcher(id, false)
+    }
+
+    /// Read from what this node published; a node that does not lead reads its mirror of the
+    /// leader's, and asks the leader what the mirror does not know (it may be behind).
     async fn watching(&self, id: InteractionId, ringing: bool) -> Option<AgentId> {
+        let known = self.published.watcher(id, ringing);
         match &self.route {
-            Route::Cluster(node) if !node.leading() => match node.ask(Request::Watcher(id, ringing)).await {
-                Ok(Response::Agent(agent)) => agent,
-                Ok(other) => {
-                    tracing::error!(error = %unexpected(other), "asking who holds an interaction");
-                    None
+            Route::Cluster(node) if known.is_none() && !node.leading() => {
+                match node.ask(Request::Watcher(id, ringing)).await {
+                    Ok(Response::Agent(agent)) => agent,
+                    Ok(other) => {
+                        tracing::error!(error = %unexpected(other), "asking who holds an interaction");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "asking the leader who holds an interaction");
+                        None
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "asking the leader who holds an interaction");
-                    None
-                }
-            },
-            _ => self.published.watcher(id, ringing),
+            }
+            _ => known,
         }
     }
 }
@@ -1721,7 +1793,7 @@ impl Publisher {
                     expires_at,
                 };
                 self.offers.insert(interaction, (agent, offer.clone()));
-                write_lock(&self.published.ringing).insert(interaction, agent);
+                self.published.ring(interaction, Some(agent));
                 self.bus.to_agent(agent, AgentFrame::Offer(offer));
                 self.bus
                     .to_connector(channel, ConnectorFrame::Offered { interaction, agent });
@@ -1733,7 +1805,7 @@ impl Publisher {
                 reason,
             } => {
                 self.offers.remove(&interaction);
-                write_lock(&self.published.ringing).remove(&interaction);
+                self.published.ring(interaction, None);
                 self.bus
                     .to_connector(channel, ConnectorFrame::OfferRevoked { interaction, agent });
                 self.bus.to_agent(
@@ -1755,7 +1827,7 @@ impl Publisher {
                 // The card the offer popped a moment ago is the card: three reads fewer a contact.
                 let offered = self.offers.remove(&interaction).map(|(_, offer)| offer.card);
                 write_lock(&self.published.ringing).remove(&interaction);
-                write_lock(&self.published.assignments).insert(interaction, agent);
+                self.published.hold(interaction, Some(agent));
                 let card = match offered {
                     Some(card) => card,
                     None => profile::card(&self.store, account, i.customer_id).await?,
@@ -1772,12 +1844,8 @@ impl Publisher {
                         .to_chat(interaction, ChatFrame::AgentJoined { agent_name });
                 }
             }
-            Effect::Holder(interaction, agent) => {
-                write_lock(&self.published.assignments).insert(interaction, agent);
-            }
-            Effect::Unassigned(interaction) => {
-                write_lock(&self.published.assignments).remove(&interaction);
-            }
+            Effect::Holder(interaction, agent) => self.published.hold(interaction, Some(agent)),
+            Effect::Unassigned(interaction) => self.published.hold(interaction, None),
             Effect::Presence(agent, state) => {
                 self.bus
                     .to_agent(agent, AgentFrame::State(StateView::from(&state)));
