@@ -38,6 +38,21 @@ pub struct ContactView {
     pub q: Option<u16>,
 }
 
+/// One change to the bindings table, as data: what the hub shares with its other nodes, so a
+/// phone registered through one node can be rung from another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingChange {
+    /// A contact bound or refreshed: reachable for `contact.expires` seconds from now.
+    Bound { aor: String, contact: ContactView },
+    /// The phone removed one contact (`expires=0`).
+    Removed { aor: String, uri: String },
+    /// The phone removed every contact of its AOR (`Contact: *`).
+    RemovedAll { aor: String },
+    /// A binding ran out without a refresh (here: it may have been refreshed through another
+    /// node, which is why this is not the same as `Removed`).
+    Lapsed { aor: String, uri: String },
+}
+
 /// The response to send, as data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegisterOutcome {
@@ -111,6 +126,8 @@ impl Binding {
 pub struct Registrar {
     config: RegistrarConfig,
     bindings: HashMap<String, Vec<Binding>>,
+    /// What changed since the last [`Registrar::take_changes`], in order.
+    changes: Vec<BindingChange>,
 }
 
 impl Registrar {
@@ -118,7 +135,15 @@ impl Registrar {
         Registrar {
             config,
             bindings: HashMap::new(),
+            changes: Vec::new(),
         }
+    }
+
+    /// The changes made since the last call, oldest first: binds, refreshes and removals by
+    /// REGISTER, and lapses found by [`Registrar::expire`]. A REGISTER that changes nothing (a
+    /// query, a refused request) adds none.
+    pub fn take_changes(&mut self) -> Vec<BindingChange> {
+        std::mem::take(&mut self.changes)
     }
 
     /// Applies one REGISTER (RFC 3261 §10.3 steps 6 to 8). All or nothing: a request that fails
@@ -149,11 +174,15 @@ impl Registrar {
                 return RegisterOutcome::OutOfOrder;
             }
             self.bindings.remove(&request.aor);
+            self.changes.push(BindingChange::RemovedAll {
+                aor: request.aor.clone(),
+            });
             return RegisterOutcome::Ok { bindings: Vec::new() };
         }
 
         // Step 7, checked for every contact before anything changes.
         let mut next = current.clone();
+        let mut changes = Vec::new();
         for contact in &request.contacts {
             let requested = contact
                 .expires
@@ -170,17 +199,28 @@ impl Registrar {
                 return RegisterOutcome::OutOfOrder;
             }
             next.retain(|b| b.key != key);
+            let aor = request.aor.clone();
             if expires > 0 {
-                next.push(Binding {
+                let binding = Binding {
                     uri: contact.uri.trim().to_owned(),
                     key,
                     call_id: request.call_id.clone(),
                     cseq: request.cseq,
                     q: contact.q,
                     until: now + Duration::from_secs(u64::from(expires)),
+                };
+                changes.push(BindingChange::Bound {
+                    aor,
+                    contact: binding.view(now),
                 });
+                next.push(binding);
+            } else {
+                let uri = contact.uri.trim().to_owned();
+                changes.push(BindingChange::Removed { aor, uri });
             }
         }
+        // Only now: a request refused for a later contact changed nothing.
+        self.changes.extend(changes);
 
         // Step 8: the response lists all current bindings.
         let bindings = next.iter().map(|b| b.view(now)).collect();
@@ -207,6 +247,11 @@ impl Registrar {
             !list.is_empty()
         });
         lapsed.sort();
+        self.changes
+            .extend(lapsed.iter().map(|(aor, uri)| BindingChange::Lapsed {
+                aor: aor.clone(),
+                uri: uri.clone(),
+            }));
         lapsed
     }
 
@@ -539,6 +584,72 @@ mod tests {
             t0 + Duration::from_secs(61),
         );
         assert_eq!(got, ok(&[(DESK, 60)]));
+    }
+
+    /// What the hub shares with its other nodes: every bind, refresh, removal and lapse, in
+    /// order, and nothing for a query or a refused request.
+    #[test]
+    fn changes_are_reported_in_order() {
+        let t0 = Instant::now();
+        let at = |s| t0 + Duration::from_secs(s);
+        let mut r = Registrar::new(RegistrarConfig::default());
+        let view = |uri: &str, expires| ContactView {
+            uri: uri.into(),
+            expires,
+            q: None,
+        };
+        let bound = |uri: &str, expires| BindingChange::Bound {
+            aor: AOR.into(),
+            contact: view(uri, expires),
+        };
+        r.handle(&register(vec![contact(DESK, Some(600))], None, "a", 1), at(0));
+        r.handle(&register(vec![contact(DESK, Some(300))], None, "a", 2), at(10));
+        assert_eq!(r.take_changes(), [bound(DESK, 600), bound(DESK, 300)]);
+        assert_eq!(r.take_changes(), [], "taken once");
+
+        // A query, a too-brief interval and a request refused for its second contact change
+        // nothing, so they report nothing.
+        r.handle(&register(vec![], None, "q", 1), at(20));
+        r.handle(&register(vec![contact(SOFT, Some(5))], None, "b", 1), at(20));
+        r.handle(
+            &register(vec![contact(SOFT, Some(300)), contact(" ", None)], None, "b", 2),
+            at(20),
+        );
+        assert_eq!(r.take_changes(), []);
+
+        r.handle(
+            &register(
+                vec![contact(SOFT, Some(300)), contact(DESK, Some(0))],
+                None,
+                "b",
+                3,
+            ),
+            at(30),
+        );
+        assert_eq!(
+            r.take_changes(),
+            [
+                bound(SOFT, 300),
+                BindingChange::Removed {
+                    aor: AOR.into(),
+                    uri: DESK.into()
+                }
+            ]
+        );
+        r.expire(at(330));
+        assert_eq!(
+            r.take_changes(),
+            [BindingChange::Lapsed {
+                aor: AOR.into(),
+                uri: SOFT.into()
+            }]
+        );
+        r.handle(&register(vec![contact(DESK, None)], None, "c", 1), at(400));
+        r.handle(&register(vec![contact("*", None)], Some(0), "c", 2), at(401));
+        assert_eq!(
+            r.take_changes(),
+            [bound(DESK, 3600), BindingChange::RemovedAll { aor: AOR.into() }]
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::digest::{self, Algorithm, AuthError, Credentials, DigestAuth, Secret};
 use crate::limiter::{AuthLimiter, LimiterConfig};
 use crate::message::{self, Method, ParseError, ResponseBuilder, SipMessage, SipRequest};
-use crate::registrar::{ContactView, RegisterOutcome, RegisterRequest, Registrar, RegistrarConfig};
+use crate::registrar::{
+    BindingChange, ContactView, RegisterOutcome, RegisterRequest, Registrar, RegistrarConfig,
+};
 use crate::transaction::{Lookup, ServerTransactions, TransactionKey};
 
 /// What an agent's phone authenticates with. The directory hands out HA1 values (one per digest
@@ -54,6 +56,13 @@ impl PhoneCredentials {
 /// address-of-record.
 pub trait PhoneDirectory: Send + Sync {
     fn credentials(&self, user: &str) -> Option<PhoneCredentials>;
+
+    /// Told of every change to the registrar's bindings, in order, as it happens (under the
+    /// service's lock: it must not block). The hub records them where its other nodes can see
+    /// them, so a phone registered through one node can be rung from any.
+    fn bindings_changed(&self, change: BindingChange) {
+        let _ = change;
+    }
 }
 
 /// A fixed directory, for tests and for running the connector alone.
@@ -391,6 +400,7 @@ impl SipService {
             },
             cx.now,
         );
+        self.report_changes();
         match outcome {
             RegisterOutcome::Ok { bindings } => {
                 let mut response = ResponseBuilder::new(200, "OK");
@@ -464,7 +474,16 @@ impl SipService {
         self.transactions.expire(now);
         self.auth.purge(wall);
         self.limiter.purge(now);
-        self.registrar.expire(now)
+        let lapsed = self.registrar.expire(now);
+        self.report_changes();
+        lapsed
+    }
+
+    /// Hands the registrar's changes to the directory, in order.
+    fn report_changes(&mut self) {
+        for change in self.registrar.take_changes() {
+            self.directory.bindings_changed(change);
+        }
     }
 
     /// Where `aor` can be reached now.
@@ -619,6 +638,77 @@ mod tests {
         assert_eq!(code, 200);
         assert!(!text.contains("Contact:"), "{text}");
         assert!(s.lookup("sip:1001@pbx", t0 + Duration::from_secs(8)).is_empty());
+    }
+
+    /// A directory that keeps what it is told about bindings, as the hub's does.
+    #[derive(Default)]
+    struct Watching {
+        phones: InMemoryDirectory,
+        told: std::sync::Mutex<Vec<BindingChange>>,
+    }
+
+    impl PhoneDirectory for Watching {
+        fn credentials(&self, user: &str) -> Option<PhoneCredentials> {
+            self.phones.credentials(user)
+        }
+
+        fn bindings_changed(&self, change: BindingChange) {
+            self.told.lock().unwrap().push(change);
+        }
+    }
+
+    /// The directory hears of a registration once (not of its retransmission, nor of a refused
+    /// one), and of its lapse when the timers find it.
+    #[test]
+    fn the_directory_is_told_of_binding_changes() {
+        let t0 = Instant::now();
+        let directory = Arc::new(Watching {
+            phones: InMemoryDirectory::default().with_phone("1001", REALM, "s3cret"),
+            ..Watching::default()
+        });
+        let mut s = SipService::new(
+            ServiceConfig::default(),
+            directory.clone(),
+            b"test key",
+            "127.0.0.1:5060".parse().unwrap(),
+            Box::new(crate::b2bua::tests::Ports::default()),
+        );
+        let phone = "192.0.2.1:5060";
+        let (_, text) = status(&s.handle(
+            register("1001", "z9hG4bK1", 1, "").as_bytes(),
+            cx(phone, t0, 0, 1),
+        ));
+        let n = nonce(&text);
+        let ok = register(
+            "1001",
+            "z9hG4bK2",
+            2,
+            &format!("Expires: 60\r\n{}", authorization("1001", "s3cret", &n, 1)),
+        );
+        assert_eq!(status(&s.handle(ok.as_bytes(), cx(phone, t0, 0, 2))).0, 200);
+        assert_eq!(status(&s.handle(ok.as_bytes(), cx(phone, t0, 1, 3))).0, 200);
+        let wrong = register("1001", "z9hG4bK3", 3, &authorization("1001", "guess", &n, 2));
+        assert_eq!(status(&s.handle(wrong.as_bytes(), cx(phone, t0, 2, 4))).0, 403);
+        let uri = "<sip:1001@192.0.2.1:5060>";
+        assert_eq!(
+            *directory.told.lock().unwrap(),
+            [BindingChange::Bound {
+                aor: "sip:1001@pbx".into(),
+                contact: ContactView {
+                    uri: uri.into(),
+                    expires: 60,
+                    q: None
+                }
+            }]
+        );
+        s.tick(t0 + Duration::from_secs(61), SystemTime::UNIX_EPOCH);
+        assert_eq!(
+            directory.told.lock().unwrap().last(),
+            Some(&BindingChange::Lapsed {
+                aor: "sip:1001@pbx".into(),
+                uri: uri.into()
+            })
+        );
     }
 
     #[test]
