@@ -5,8 +5,8 @@
 //! are skipped with a notice, unless `CI=true`, where a missing database is a failure.
 
 use super::{
-    AgentPatch, ChatSession, CustomerPatch, DynStore, NewAgent, NewInteraction, NewMessage, NewPhone,
-    QueueSpec, StoreError, TransitionDetails, Write,
+    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, NewAgent, NewInteraction, NewMessage,
+    NewPhone, PhoneBinding, QueueSpec, StoreError, TransitionDetails, Write,
 };
 use crate::domain::{
     AccountId, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction, InteractionEvent,
@@ -163,6 +163,7 @@ scenarios!(
     queues,
     dispositions,
     phones,
+    phone_bindings,
     resolve_customer,
     concurrent_resolves_make_one_customer,
     search_customers,
@@ -515,6 +516,105 @@ async fn phones(store: DynStore) {
     assert_eq!(
         (secrets[0].username.as_str(), secrets[0].ha1_md5.as_str()),
         ("alice-soft", "md5")
+    );
+}
+
+/// Registrations shared between nodes: binds and refreshes replace, removals remove, a lapse
+/// removes only what is no longer live, and lookups see only live bindings, best first.
+async fn phone_bindings(store: DynStore) {
+    let mut phones = Vec::new();
+    for (email, username) in [("bob@example.com", "bob-desk"), ("ann@example.com", "ann-desk")] {
+        let agent = store.create_agent(DEFAULT, new_agent(email)).await.unwrap();
+        let phone = NewPhone {
+            agent_id: agent.id,
+            username: username.into(),
+            realm: "plugboard".into(),
+            ha1_md5: "md5".into(),
+            ha1_sha256: "sha".into(),
+        };
+        store.create_phone(DEFAULT, phone).await.unwrap();
+        phones.push(agent.id);
+    }
+    let (bob, ann) = (phones[0], phones[1]);
+    let desk = |contact: &str, q: Option<u16>, expires_at| PhoneBinding {
+        aor: "sip:bob-desk@pbx".into(),
+        contact: contact.into(),
+        username: "bob-desk".into(),
+        q,
+        expires_at,
+    };
+    let (a, b) = ("<sip:bob-desk@192.0.2.20:5060>", "<sip:bob-desk@192.0.2.21:5060>");
+    let other = PhoneBinding {
+        aor: "sip:ann-desk@pbx".into(),
+        username: "ann-desk".into(),
+        ..desk("<sip:ann-desk@192.0.2.30>", None, 60_000)
+    };
+    store.update_bindings(&[]).await.unwrap();
+    store
+        .update_bindings(&[
+            BindingUpdate::Bound(desk(a, Some(500), 60_000)),
+            BindingUpdate::Bound(desk(b, None, 30_000)),
+            BindingUpdate::Bound(other.clone()),
+            // A refresh replaces: later expiry, and the q the phone sends now.
+            BindingUpdate::Bound(desk(a, Some(200), 90_000)),
+        ])
+        .await
+        .unwrap();
+    let live = |now| {
+        let store = store.clone();
+        async move { store.phone_bindings(DEFAULT, bob, now).await.unwrap() }
+    };
+    assert_eq!(
+        live(1_000).await,
+        [desk(b, None, 30_000), desk(a, Some(200), 90_000)]
+    );
+    assert_eq!(live(30_000).await, [desk(a, Some(200), 90_000)], "lapsed: hidden");
+    assert_eq!(
+        store.phone_bindings(DEFAULT, AgentId::new(), 0).await.unwrap(),
+        []
+    );
+    assert_eq!(
+        store.phone_bindings(OTHER, bob, 0).await.unwrap(),
+        [],
+        "another account's agent"
+    );
+
+    // Node A saw `a` lapse at 60 s, but the phone had refreshed it (through node B) until 90 s:
+    // it stays. `b` lapsed for real: gone, even for a reader whose clock is behind.
+    let lapsed = |contact: &str, at| BindingUpdate::Lapsed {
+        aor: "sip:bob-desk@pbx".into(),
+        contact: contact.into(),
+        at,
+    };
+    store
+        .update_bindings(&[lapsed(a, 60_000), lapsed(b, 30_000)])
+        .await
+        .unwrap();
+    assert_eq!(live(0).await, [desk(a, Some(200), 90_000)]);
+
+    store
+        .update_bindings(&[
+            BindingUpdate::Bound(desk(b, None, 120_000)),
+            BindingUpdate::Removed {
+                aor: "sip:bob-desk@pbx".into(),
+                contact: Some(a.into()),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(live(1_000).await, [desk(b, None, 120_000)]);
+    store
+        .update_bindings(&[BindingUpdate::Removed {
+            aor: "sip:bob-desk@pbx".into(),
+            contact: None,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(live(1_000).await, []);
+    assert_eq!(
+        store.phone_bindings(DEFAULT, ann, 1_000).await.unwrap(),
+        [other],
+        "another phone's bindings are untouched"
     );
 }
 

@@ -225,6 +225,37 @@ pub struct Phone {
     pub created_at: Millis,
 }
 
+/// Where a phone is registered, as every hub node sees it (the shared copy of a registrar's
+/// binding: see `phone_bindings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneBinding {
+    /// The address-of-record (`sip:bob-desk@host`).
+    pub aor: String,
+    /// Where to send the INVITE: the contact URI as the phone registered it.
+    pub contact: String,
+    /// The phone's username (the AOR's user part).
+    pub username: String,
+    /// The contact's `q` in thousandths; `None` counts as 1.0.
+    pub q: Option<u16>,
+    pub expires_at: Millis,
+}
+
+/// One change to the shared bindings, as a node's registrar made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindingUpdate {
+    /// Bound or refreshed (insert or replace).
+    Bound(PhoneBinding),
+    /// The phone removed this contact, or with `None` every contact of the AOR.
+    Removed { aor: String, contact: Option<String> },
+    /// The binding lapsed on the node that took it: removed unless it is still live at `at`
+    /// (the phone refreshed it through another node meanwhile).
+    Lapsed {
+        aor: String,
+        contact: String,
+        at: Millis,
+    },
+}
+
 /// One line of an interaction's event log.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventRecord {
@@ -327,6 +358,17 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_phone(&self, account: AccountId, id: PhoneId) -> Result<Phone>;
     /// Every phone of every account with its digests: what the SIP registrar checks against.
     async fn phone_secrets(&self) -> Result<Vec<NewPhone>>;
+    /// Applies registrars' binding changes in order, all or none: how every node learns where
+    /// a phone registered through any of them can be rung.
+    async fn update_bindings(&self, updates: &[BindingUpdate]) -> Result<()>;
+    /// Where an agent's phones are registered, through any node: the bindings still live at
+    /// `now`, highest `q` first.
+    async fn phone_bindings(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        now: Millis,
+    ) -> Result<Vec<PhoneBinding>>;
 
     // --- customers ---
     /// Finds the customer owning any of these normalised `(kind, value)` identities, or creates

@@ -11,8 +11,8 @@ mod queries;
 mod rows;
 
 use super::{
-    AgentPatch, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewMessage, NewPhone, Note,
-    Phone, QueueSpec, Result, Store, StoreError, Write, apply_transition,
+    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewMessage,
+    NewPhone, Note, Phone, PhoneBinding, QueueSpec, Result, Store, StoreError, Write, apply_transition,
 };
 use crate::domain::{
     AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionId,
@@ -21,7 +21,7 @@ use crate::domain::{
 use queries as q;
 use rows::{
     AgentLoginRow, AgentRow, ChatSessionRow, CustomerRow, DispositionRow, EventRow, InteractionRow,
-    MessageRow, NoteRow, PhoneRow, PhoneSecretRow, QueueRow, all, to_json,
+    MessageRow, NoteRow, PhoneBindingRow, PhoneRow, PhoneSecretRow, QueueRow, all, to_json,
 };
 use sqlx::postgres::{PgPoolOptions, Postgres};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -925,6 +925,52 @@ macro_rules! impl_store {
 
             async fn phone_secrets(&self) -> Result<Vec<NewPhone>> {
                 let rows = sqlx::query_as::<_, PhoneSecretRow>(q::PHONE_SECRETS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                all(rows)
+            }
+
+            async fn update_bindings(&self, updates: &[BindingUpdate]) -> Result<()> {
+                if updates.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.write().await?;
+                for update in updates {
+                    let query = match update {
+                        BindingUpdate::Bound(b) => sqlx::query(q::BIND_PHONE)
+                            .bind(&b.aor)
+                            .bind(&b.contact)
+                            .bind(&b.username)
+                            .bind(b.q.map(i32::from))
+                            .bind(b.expires_at),
+                        BindingUpdate::Removed {
+                            aor,
+                            contact: Some(contact),
+                        } => sqlx::query(q::UNBIND_PHONE).bind(aor).bind(contact),
+                        BindingUpdate::Removed { aor, contact: None } => {
+                            sqlx::query(q::UNBIND_AOR).bind(aor)
+                        }
+                        BindingUpdate::Lapsed { aor, contact, at } => sqlx::query(q::LAPSE_BINDING)
+                            .bind(aor)
+                            .bind(contact)
+                            .bind(*at),
+                    };
+                    query.execute(&mut *tx).await.map_err(db)?;
+                }
+                tx.commit().await.map_err(db)
+            }
+
+            async fn phone_bindings(
+                &self,
+                account: AccountId,
+                agent: AgentId,
+                now: Millis,
+            ) -> Result<Vec<PhoneBinding>> {
+                let rows = sqlx::query_as::<_, PhoneBindingRow>(q::PHONE_BINDINGS)
+                    .bind(account.to_string())
+                    .bind(agent.to_string())
+                    .bind(now)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db)?;

@@ -113,6 +113,17 @@ pub const PHONES: &str = "SELECT id, agent_id, username, realm, created_at FROM 
      WHERE account_id = $1 ORDER BY username";
 pub const PHONE_SECRETS: &str =
     "SELECT agent_id, username, realm, ha1_md5, ha1_sha256 FROM phones ORDER BY username";
+pub const BIND_PHONE: &str = "INSERT INTO phone_bindings (aor, contact, username, q, expires_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (aor, contact) DO UPDATE \
+     SET username = excluded.username, q = excluded.q, expires_at = excluded.expires_at";
+pub const UNBIND_PHONE: &str = "DELETE FROM phone_bindings WHERE aor = $1 AND contact = $2";
+pub const UNBIND_AOR: &str = "DELETE FROM phone_bindings WHERE aor = $1";
+pub const LAPSE_BINDING: &str =
+    "DELETE FROM phone_bindings WHERE aor = $1 AND contact = $2 AND expires_at <= $3";
+pub const PHONE_BINDINGS: &str = "SELECT b.aor, b.contact, b.username, b.q, b.expires_at \
+     FROM phone_bindings b JOIN phones p ON p.username = b.username \
+     WHERE p.account_id = $1 AND p.agent_id = $2 AND b.expires_at > $3 \
+     ORDER BY COALESCE(b.q, 1000) DESC, b.expires_at DESC, b.aor, b.contact";
 pub const DELETE_PHONE: &str = "DELETE FROM phones WHERE account_id = $1 AND id = $2 \
      RETURNING id, agent_id, username, realm, created_at";
 

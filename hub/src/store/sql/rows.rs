@@ -1,7 +1,7 @@
 //! Rows as the database returns them, and the checked conversions into domain types. Shared by
 //! both backends: every column is TEXT, an integer or a boolean on either side.
 
-use super::super::{ChatSession, EventRecord, NewPhone, Note, Phone, Result, StoreError};
+use super::super::{ChatSession, EventRecord, NewPhone, Note, Phone, PhoneBinding, Result, StoreError};
 use crate::domain::{
     Agent, Channel, Customer, Disposition, Interaction, InteractionState, Message, Queue, Role, Sender,
 };
@@ -160,6 +160,31 @@ impl TryFrom<PhoneSecretRow> for NewPhone {
             realm: r.realm,
             ha1_md5: r.ha1_md5,
             ha1_sha256: r.ha1_sha256,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct PhoneBindingRow {
+    aor: String,
+    contact: String,
+    username: String,
+    q: Option<i32>,
+    expires_at: i64,
+}
+
+impl TryFrom<PhoneBindingRow> for PhoneBinding {
+    type Error = StoreError;
+    fn try_from(r: PhoneBindingRow) -> Result<PhoneBinding> {
+        let q =
+            r.q.map(|q| u16::try_from(q).map_err(|_| corrupt("phone_bindings.q", &q.to_string())))
+                .transpose()?;
+        Ok(PhoneBinding {
+            aor: r.aor,
+            contact: r.contact,
+            username: r.username,
+            q,
+            expires_at: r.expires_at,
         })
     }
 }
