@@ -13,22 +13,28 @@
 //!   the same for as long as the agent keeps the call on hold;
 //! - click-to-call: the agent's phone rings first, then the customer's number through the
 //!   outbound trunk; the interaction is the agent's from the start and logged like any call.
+//!
+//! Several nodes: a call stays on the node that answered it, and a phone registers through
+//! whichever node Kamailio sent its REGISTER to. Each registrar change is recorded in the store
+//! (`phone_bindings`), so the node ringing an agent looks in its own registrar first and in the
+//! shared table otherwise, and sends the INVITE straight to the phone's contact.
 
 use crate::bus::{Bus, ConnectorFrame};
 use crate::config::Config;
 use crate::dispatcher::{Dispatcher, LogLine};
 use crate::domain::{AccountId, AgentId, Channel, InteractionId, RawIdentity, now_millis};
-use crate::store::{DynStore, NewInteraction, NewPhone, StoreError};
+use crate::store::{BindingUpdate, DynStore, NewInteraction, NewPhone, PhoneBinding, StoreError};
 use anyhow::Context;
 use plugboard_sip::b2bua::{CallCommand, CallEvent, CallId, Destination, Menu, Party};
 use plugboard_sip::digest::Algorithm;
 use plugboard_sip::media::Audio;
+use plugboard_sip::registrar::BindingChange;
 use plugboard_sip::server::{ServerConfig, SipServer};
 use plugboard_sip::service::{PhoneCredentials, PhoneDirectory, ServiceConfig};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
 
 /// Every phone's digests by SIP username, and whose phone it is. The registrar asks on each
@@ -39,6 +45,53 @@ pub struct Phones {
     by_username: RwLock<HashMap<String, (AgentId, PhoneCredentials)>>,
     /// The registrar, once SIP has started (weak: the server holds this directory).
     server: std::sync::OnceLock<std::sync::Weak<SipServer>>,
+    /// The registrar's changes not yet in the store, oldest first, at most one per binding (a
+    /// newer change of a binding replaces the older one): `record_bindings` takes them.
+    unrecorded: Mutex<Vec<BindingUpdate>>,
+    changed: tokio::sync::Notify,
+}
+
+/// How much later than its own registrar a node counts a binding as lapsed in the shared table:
+/// the row's expiry was stamped by the wall clock when the REGISTER came in, the lapse by the
+/// registrar's monotonic clock, and the two may disagree by a moment. A refresh through another
+/// node moves the row's expiry at least a registration interval (60 s or more) further.
+const LAPSE_GRACE_MS: i64 = 2_000;
+
+/// Whether `newer` makes the unrecorded `older` pointless: it changes the same binding (or, for
+/// an AOR-wide removal, every binding of the AOR).
+fn supersedes(newer: &BindingUpdate, older: &BindingUpdate) -> bool {
+    let key = |u: &BindingUpdate| -> (String, Option<String>) {
+        match u {
+            BindingUpdate::Bound(b) => (b.aor.clone(), Some(b.contact.clone())),
+            BindingUpdate::Removed { aor, contact } => (aor.clone(), contact.clone()),
+            BindingUpdate::Lapsed { aor, contact, .. } => (aor.clone(), Some(contact.clone())),
+        }
+    };
+    let ((new_aor, new_contact), (old_aor, old_contact)) = (key(newer), key(older));
+    new_aor == old_aor && (new_contact.is_none() || new_contact == old_contact)
+}
+
+/// The store's form of a registrar change, stamped with the wall clock `now`.
+fn binding_update(change: BindingChange, now: i64) -> BindingUpdate {
+    match change {
+        BindingChange::Bound { aor, contact } => BindingUpdate::Bound(PhoneBinding {
+            username: plugboard_sip::message::aor_user(&aor).to_owned(),
+            aor,
+            contact: contact.uri,
+            q: contact.q,
+            expires_at: now + i64::from(contact.expires) * 1000,
+        }),
+        BindingChange::Removed { aor, uri } => BindingUpdate::Removed {
+            aor,
+            contact: Some(uri),
+        },
+        BindingChange::RemovedAll { aor } => BindingUpdate::Removed { aor, contact: None },
+        BindingChange::Lapsed { aor, uri } => BindingUpdate::Lapsed {
+            aor,
+            contact: uri,
+            at: now + LAPSE_GRACE_MS,
+        },
+    }
 }
 
 impl Phones {
@@ -74,6 +127,28 @@ impl Phones {
             .unwrap_or_default()
     }
 
+    /// Queues a registrar change for `record_bindings`.
+    fn unrecorded(&self, update: BindingUpdate) {
+        let mut unrecorded = self.unrecorded.lock().unwrap_or_else(|p| p.into_inner());
+        unrecorded.retain(|older| !supersedes(&update, older));
+        unrecorded.push(update);
+        drop(unrecorded);
+        self.changed.notify_one();
+    }
+
+    /// Puts back changes the store refused, before those that came meanwhile, unless one of
+    /// those replaced them.
+    fn requeue(&self, batch: Vec<BindingUpdate>) {
+        let mut unrecorded = self.unrecorded.lock().unwrap_or_else(|p| p.into_inner());
+        let newer = std::mem::take(&mut *unrecorded);
+        let mut kept: Vec<BindingUpdate> = batch
+            .into_iter()
+            .filter(|older| !newer.iter().any(|n| supersedes(n, older)))
+            .collect();
+        kept.extend(newer);
+        *unrecorded = kept;
+    }
+
     /// The SIP usernames of an agent's phones.
     fn of_agent(&self, agent: AgentId) -> Vec<String> {
         self.by_username
@@ -97,6 +172,31 @@ impl PhoneDirectory for Phones {
             .unwrap_or_else(|p| p.into_inner())
             .get(user)
             .map(|(_, c)| c.clone())
+    }
+
+    /// Called under the SIP service's lock: queued here, written by `record_bindings`.
+    fn bindings_changed(&self, change: BindingChange) {
+        self.unrecorded(binding_update(change, now_millis()));
+    }
+}
+
+/// Records the registrar's changes in the store, in order, so every node can ring a phone that
+/// registered through this one. What piled up during a write goes in the next, in one
+/// transaction; a failed write is retried (newer changes of the same bindings win) rather than
+/// dropped, or the other nodes would ring a phone that left, or never find one that came.
+async fn record_bindings(phones: Arc<Phones>, store: DynStore) {
+    loop {
+        phones.changed.notified().await;
+        let batch = std::mem::take(&mut *phones.unrecorded.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() {
+            continue;
+        }
+        if let Err(e) = store.update_bindings(&batch).await {
+            tracing::error!(error = %e, "recording phones' registrations; retrying in a second");
+            phones.requeue(batch);
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            phones.changed.notify_one();
+        }
     }
 }
 
@@ -191,6 +291,12 @@ pub async fn start(
     .with_context(|| format!("listening for SIP on {listen}"))?;
     let server = Arc::new(server);
     let _ = phones.server.set(Arc::downgrade(&server));
+    let recording = health.running("telephony.registrations");
+    let (recorder, recorder_store) = (phones.clone(), store.clone());
+    tokio::spawn(async move {
+        let _running = recording;
+        record_bindings(recorder, recorder_store).await
+    });
     // Calls do not survive a restart (their media died with the process): whatever the store
     // still has waiting or in progress was hung up, and counts as such.
     let (waiting, held) = (
@@ -503,16 +609,14 @@ impl Calls {
         });
         anyhow::ensure!(!busy, "you are already on a call");
         let contact = self
-            .phones
-            .of_agent(agent)
-            .iter()
-            .find_map(|username| self.server.bindings_of(username).into_iter().next())
+            .contact_of(account, agent)
+            .await
             .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?;
         let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
         let (interaction, recording) = self
             .open(account, customer, &queue, format!("sip:outbound:{number}"))
             .await?;
-        let Some(call) = self.server.dial(&contact.uri, number, recording.clone()) else {
+        let Some(call) = self.server.dial(&contact, number, recording.clone()) else {
             // It never started: closed as abandoned, not left waiting in a queue.
             self.dispatcher.leave(account, interaction.id, None).await?;
             anyhow::bail!("calling out is not set up (sip.outbound_trunk), or {number} cannot be dialled");
@@ -520,6 +624,27 @@ impl Calls {
         self.track(call, account, interaction.id, Some(agent), recording);
         self.dispatcher.dialled(account, agent, interaction).await?;
         Ok(())
+    }
+
+    /// Where to ring an agent: a phone registered through this node, else one registered through
+    /// another (the shared table, which also knows phones added on another node since this one
+    /// started), best first. The INVITE goes straight to that contact.
+    async fn contact_of(&self, account: AccountId, agent: AgentId) -> Option<String> {
+        let here = self
+            .phones
+            .of_agent(agent)
+            .iter()
+            .find_map(|username| self.server.bindings_of(username).into_iter().next());
+        if let Some(contact) = here {
+            return Some(contact.uri);
+        }
+        match self.store.phone_bindings(account, agent, now_millis()).await {
+            Ok(bindings) => bindings.into_iter().next().map(|b| b.contact),
+            Err(e) => {
+                tracing::error!(error = %e, %agent, "looking up where a phone is registered");
+                None
+            }
+        }
     }
 
     /// A click-to-call's interaction for the customer in `queue` (created alone: it is the
@@ -623,23 +748,23 @@ impl Calls {
         let Some(&call) = self.by_interaction.get(&interaction) else {
             return Ok(());
         };
+        // Found before the call is borrowed: the shared table is a read away.
+        let contact = match (frame, self.calls.get(&call)) {
+            (ConnectorFrame::Offered { agent, .. }, Some(c)) => self.contact_of(c.account, *agent).await,
+            _ => None,
+        };
         let Some(c) = self.calls.get_mut(&call) else {
             return Ok(());
         };
         match frame {
             ConnectorFrame::Offered { agent, .. } => {
-                let contact = self
-                    .phones
-                    .of_agent(*agent)
-                    .iter()
-                    .find_map(|username| self.server.bindings_of(username).into_iter().next());
                 match contact {
                     Some(contact) => {
                         c.ringing = Some(*agent);
                         let record = c.recording.clone();
                         self.server.command(CallCommand::Ring {
                             call,
-                            contact: contact.uri,
+                            contact,
                             record,
                         });
                     }
@@ -747,5 +872,66 @@ fn party(by: Party) -> &'static str {
         Party::Caller => "caller",
         Party::Agent => "agent",
         Party::Hub => "hub",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plugboard_sip::registrar::ContactView;
+
+    fn bound(aor: &str, uri: &str, expires: u32) -> BindingChange {
+        BindingChange::Bound {
+            aor: aor.into(),
+            contact: ContactView {
+                uri: uri.into(),
+                expires,
+                q: None,
+            },
+        }
+    }
+
+    /// What waits for the store is the latest change of each binding, in order; an AOR-wide
+    /// removal replaces every earlier change of that AOR, and later ones stay.
+    #[test]
+    fn unrecorded_changes_keep_the_latest_of_each_binding() {
+        let phones = Phones::default();
+        let (bob, ann) = ("sip:bob-desk@pbx", "sip:ann-desk@pbx");
+        for change in [
+            bound(bob, "<sip:bob-desk@192.0.2.1>", 60),
+            bound(ann, "<sip:ann-desk@192.0.2.2>", 60),
+            bound(bob, "<sip:bob-desk@192.0.2.3>", 60),
+            bound(bob, "<sip:bob-desk@192.0.2.1>", 120),
+            BindingChange::RemovedAll { aor: bob.into() },
+            bound(bob, "<sip:bob-desk@192.0.2.4>", 60),
+            BindingChange::Lapsed {
+                aor: ann.into(),
+                uri: "<sip:ann-desk@192.0.2.2>".into(),
+            },
+        ] {
+            phones.unrecorded(binding_update(change, 1_000));
+        }
+        let unrecorded = phones.unrecorded.lock().unwrap().clone();
+        assert_eq!(
+            unrecorded,
+            [
+                BindingUpdate::Removed {
+                    aor: bob.into(),
+                    contact: None
+                },
+                BindingUpdate::Bound(PhoneBinding {
+                    aor: bob.into(),
+                    contact: "<sip:bob-desk@192.0.2.4>".into(),
+                    username: "bob-desk".into(),
+                    q: None,
+                    expires_at: 61_000,
+                }),
+                BindingUpdate::Lapsed {
+                    aor: ann.into(),
+                    contact: "<sip:ann-desk@192.0.2.2>".into(),
+                    at: 1_000 + LAPSE_GRACE_MS,
+                },
+            ]
+        );
     }
 }

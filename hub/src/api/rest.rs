@@ -430,7 +430,7 @@ async fn delete_disposition(
 struct PhoneStatus {
     #[serde(flatten)]
     phone: Phone,
-    /// The contacts it registered (empty: not registered, it cannot ring).
+    /// The contacts it registered, through any node (empty: not registered, it cannot ring).
     contacts: Vec<String>,
 }
 
@@ -441,15 +441,23 @@ async fn list_phones(
     RequireRole(me, ..): RequireRole<Supervisor>,
 ) -> Result<ApiJson<Vec<PhoneStatus>>, ApiError> {
     let phones = state.store.phones(me.account_id).await?;
-    Ok(ApiJson(
-        phones
-            .into_iter()
-            .map(|phone| PhoneStatus {
-                contacts: state.phones.contacts(&phone.username),
-                phone,
-            })
-            .collect(),
-    ))
+    let mut list = Vec::with_capacity(phones.len());
+    for phone in phones {
+        // Registered through this node, else through another (as the database has it).
+        let mut contacts = state.phones.contacts(&phone.username);
+        if contacts.is_empty() {
+            contacts = state
+                .store
+                .phone_bindings(me.account_id, phone.agent_id, now_millis())
+                .await?
+                .into_iter()
+                .filter(|b| b.username == phone.username)
+                .map(|b| b.contact)
+                .collect();
+        }
+        list.push(PhoneStatus { phone, contacts });
+    }
+    Ok(ApiJson(list))
 }
 
 #[derive(Deserialize, ToSchema)]
