@@ -12,7 +12,9 @@
 //! - a transfer puts the caller back on hold music until the next agent answers, and hold does
 //!   the same for as long as the agent keeps the call on hold;
 //! - click-to-call: the agent's phone rings first, then the customer's number through the
-//!   outbound trunk; the interaction is the agent's from the start and logged like any call.
+//!   outbound trunk; the interaction is the agent's from the start and logged like any call. The
+//!   click reaches this node's task straight from the console's socket (`Phones::dial`), never
+//!   over the bus, which every node hears: one click, one call.
 //!
 //! Several nodes: a call stays on the node that answered it, and a phone registers through
 //! whichever node Kamailio sent its REGISTER to. Each registrar change is recorded in the store
@@ -49,6 +51,17 @@ pub struct Phones {
     /// newer change of a binding replaces the older one): `record_bindings` takes them.
     unrecorded: Mutex<Vec<BindingUpdate>>,
     changed: tokio::sync::Notify,
+    /// This node's telephony task, once SIP has started: where click-to-call goes.
+    dials: std::sync::OnceLock<mpsc::Sender<Dial>>,
+}
+
+/// A click-to-call, from an agent's console on this node.
+#[derive(Debug)]
+pub struct Dial {
+    pub account: AccountId,
+    pub agent: AgentId,
+    pub customer: crate::domain::CustomerId,
+    pub number: String,
 }
 
 /// How much later than its own registrar a node counts a binding as lapsed in the shared table:
@@ -125,6 +138,14 @@ impl Phones {
             .and_then(std::sync::Weak::upgrade)
             .map(|server| server.bindings_of(username).into_iter().map(|b| b.uri).collect())
             .unwrap_or_default()
+    }
+
+    /// Starts a click-to-call on this node. `false` when telephony is not running here.
+    pub async fn dial(&self, dial: Dial) -> bool {
+        match self.dials.get() {
+            Some(tx) => tx.send(dial).await.is_ok(),
+            None => false,
+        }
     }
 
     /// Queues a registrar change for `record_bindings`.
@@ -297,6 +318,8 @@ pub async fn start(
         let _running = recording;
         record_bindings(recorder, recorder_store).await
     });
+    let (dial_tx, dials) = mpsc::channel(64);
+    let _ = phones.dials.set(dial_tx);
     // Calls do not survive a restart (their media died with the process): whatever the store
     // still has waiting or in progress was hung up, and counts as such.
     let (waiting, held) = (
@@ -333,7 +356,7 @@ pub async fn start(
     frames.ready().await;
     tokio::spawn(async move {
         let _running = running;
-        calls.run(events, frames, health, later_rx).await
+        calls.run(events, frames, dials, health, later_rx).await
     });
     Ok(Some(server))
 }
@@ -386,6 +409,7 @@ impl Calls {
         mut self,
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut frames: crate::bus::Subscription<Channel, ConnectorFrame>,
+        mut dials: mpsc::Receiver<Dial>,
         health: crate::health::Health,
         mut later: mpsc::UnboundedReceiver<Later>,
     ) {
@@ -404,6 +428,9 @@ impl Calls {
                     Some(frame) => health.guard("telephony", self.frame(&frame)).await,
                     None => return,
                 },
+                Some(dial) = dials.recv() => {
+                    health.guard("telephony", self.click(dial)).await.map(Ok)
+                }
                 Some(news) = later.recv() => {
                     self.later(news);
                     None
@@ -717,33 +744,30 @@ impl Calls {
         Ok(())
     }
 
-    async fn frame(&mut self, frame: &ConnectorFrame) -> anyhow::Result<()> {
-        if let ConnectorFrame::Dial {
-            account,
-            agent,
-            customer,
-            number,
-        } = frame
+    /// A click from this node's console: the call starts here, or the agent hears why not.
+    async fn click(&mut self, dial: Dial) {
+        if let Err(e) = self
+            .dial(dial.account, dial.agent, dial.customer, &dial.number)
+            .await
         {
-            if let Err(e) = self.dial(*account, *agent, *customer, number).await {
-                self.bus.to_agent(
-                    *agent,
-                    crate::bus::AgentFrame::Error {
-                        code: "call_failed".into(),
-                        message: format!("{e:#}"),
-                        r#ref: None,
-                    },
-                );
-            }
-            return Ok(());
+            self.bus.to_agent(
+                dial.agent,
+                crate::bus::AgentFrame::Error {
+                    code: "call_failed".into(),
+                    message: format!("{e:#}"),
+                    r#ref: None,
+                },
+            );
         }
+    }
+
+    async fn frame(&mut self, frame: &ConnectorFrame) -> anyhow::Result<()> {
         let interaction = match frame {
             ConnectorFrame::Offered { interaction, .. }
             | ConnectorFrame::OfferRevoked { interaction, .. }
             | ConnectorFrame::Ended { interaction }
             | ConnectorFrame::Transferred { interaction }
             | ConnectorFrame::Hold { interaction, .. } => *interaction,
-            ConnectorFrame::Dial { .. } => return Ok(()),
         };
         let Some(&call) = self.by_interaction.get(&interaction) else {
             return Ok(());
@@ -792,7 +816,6 @@ impl Calls {
                 c.hold_ms = 0;
                 self.server.command(CallCommand::Release { call });
             }
-            ConnectorFrame::Dial { .. } => {}
             ConnectorFrame::Hold { on, .. } => {
                 let now = now_millis();
                 match (*on, c.held_since) {

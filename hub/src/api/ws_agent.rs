@@ -5,10 +5,8 @@
 use super::ws::{self, Incoming, Sink};
 use super::{ApiError, AppState};
 use crate::bus::frames::{AgentProfile, Held, StateView};
-use crate::bus::{AgentFrame, ChatFrame, ConnectorFrame};
-use crate::domain::{
-    Agent, AgentId, AgentState, Channel, CustomerId, InteractionId, QueueId, Sender, now_millis,
-};
+use crate::bus::{AgentFrame, ChatFrame};
+use crate::domain::{Agent, AgentId, AgentState, CustomerId, InteractionId, QueueId, Sender, now_millis};
 use crate::profile;
 use crate::store::NewMessage;
 use axum::extract::State;
@@ -262,15 +260,18 @@ async fn handle(
             let number = customer
                 .phone
                 .ok_or_else(|| ApiError::BadRequest("this customer has no phone number".into()))?;
-            state.bus.to_connector(
-                Channel::Voice,
-                ConnectorFrame::Dial {
-                    account,
-                    agent: agent.id,
-                    customer: customer_id,
-                    number,
-                },
-            );
+            // This node's telephony, not the bus: every node hears the bus, and each would call.
+            let dial = crate::telephony::Dial {
+                account,
+                agent: agent.id,
+                customer: customer_id,
+                number,
+            };
+            if !state.phones.dial(dial).await {
+                return Err(ApiError::InvalidState(
+                    "calling out is not set up on this hub".into(),
+                ));
+            }
         }
         ClientFrame::Hold { interaction_id, on } => {
             dispatcher.hold(account, agent.id, interaction_id, on).await?

@@ -8,7 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// What a channel's connector hears from the dispatcher about its interactions: the phone
 /// connector rings the agent's phone on an offer, stops on a revocation, hangs up when the agent
-/// ends the call in the console, and puts the caller back on hold music on a transfer.
+/// ends the call in the console, and puts the caller back on hold music on a transfer. Every
+/// node hears these (with Redis), and only the node holding the call acts; a click-to-call is not
+/// one of them, since every node would start it (see `telephony::Phones::dial`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConnectorFrame {
     Offered {
@@ -29,13 +31,6 @@ pub enum ConnectorFrame {
     Hold {
         interaction: InteractionId,
         on: bool,
-    },
-    /// The agent asks to call the customer (click-to-call) at this number.
-    Dial {
-        account: crate::domain::AccountId,
-        agent: crate::domain::AgentId,
-        customer: crate::domain::CustomerId,
-        number: String,
     },
 }
 
