@@ -4,7 +4,7 @@
 //! the customer's timeline with its talk time and recording; a caller who hangs up before anyone
 //! answers is counted as abandoned with the wait.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Postgres, Socket};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -783,4 +783,167 @@ async fn a_call_waiting_when_the_hub_dies_is_ended_at_restart_not_offered() {
     available(&mut bob).await;
     assert!(bob.gets_within("offer", Duration::from_secs(2)).await.is_none());
     caller.abort();
+}
+
+/// Two hub nodes on one PostgreSQL database and one Redis, as behind Kamailio: Bob's desk phone
+/// registers through node A, a carrier's call reaches node B, and B rings the phone at the
+/// contact A's registrar recorded, bridges the call and records it. Then Bob clicks to call Maria
+/// from his console on node B: both nodes hear the bus, and still she gets one call, placed by B.
+#[tokio::test]
+async fn a_phone_registered_through_one_node_is_rung_from_another() {
+    if sipp().is_none() {
+        return;
+    }
+    let Some(pg) = Postgres::fresh().await.unwrap() else {
+        return;
+    };
+    let Some((redis, prefix)) = plugboard_tests::redis().unwrap() else {
+        return;
+    };
+    let carrier = free_sip_port();
+    let trunk = format!("127.0.0.1:{carrier}");
+    let env = [
+        ("PLUGBOARD_DATABASE_URL", pg.url.as_str()),
+        ("PLUGBOARD_REDIS_URL", redis.as_str()),
+        ("PLUGBOARD_REDIS_PREFIX", prefix.as_str()),
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+        ("PLUGBOARD_SIP__OUTBOUND_TRUNK", trunk.as_str()),
+    ];
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Hub::start(dir_a.path(), &env).await.unwrap();
+    let b = Hub::start(dir_b.path(), &env).await.unwrap();
+    let (sip_a, sip_b) = (a.sip_udp.clone().unwrap(), b.sip_udp.clone().unwrap());
+
+    // Bob's phone is added on node A, after node B started, and registers through A.
+    let admin = a.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob_id = a.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"].clone();
+    let phone = json!({"agent_id": bob_id, "username": "bob-desk", "password": "desk-phone-1"});
+    let (status, created) = a
+        .call("POST", "/phones", Some(&admin), Some(phone))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{created}");
+    let port = free_port();
+    let key = port.to_string();
+    let (ok, log) = run_with(
+        &sip_a,
+        "register_as.xml",
+        "bob-desk",
+        "desk-phone-1",
+        &["-key", "contact_port", &key],
+    );
+    assert!(ok, "the desk phone registers through node A:\n{log}");
+
+    // The carrier's call arrives at node B, where Bob's console is too.
+    let work = tempfile::tempdir().unwrap();
+    let desk = desk_phone(&sip_a, port, work.path());
+    let mut bob = b.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let caller = call(&sip_b, "100", 3000);
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["card"]["customer"]["name"], "Maria Garcia");
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    // Node B rang the phone, and its answering is Bob accepting.
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], interaction.as_str());
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "the caller's call went through node B:\n{log}");
+    let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the desk phone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let updated = bob
+        .gets_within("interaction.updated", Duration::from_secs(20))
+        .await
+        .expect("the call ends");
+    assert_eq!(updated["interaction"]["state"], "wrap_up");
+    // The call stayed on node B: B bridged and recorded it.
+    let wav = format!("recordings/{interaction}.wav");
+    assert!(dir_b.path().join(&wav).exists(), "node B did not record the call");
+    assert!(
+        !dir_a.path().join(&wav).exists(),
+        "node A recorded a call it never had"
+    );
+    bob.send(json!({"type": "wrap_up", "interaction_id": interaction, "disposition": "resolved"}))
+        .await
+        .unwrap();
+    let closed = bob.expect("interaction.updated").await.unwrap();
+    assert_eq!(closed["interaction"]["state"], "closed");
+
+    // Click-to-call from Bob's console on node B: the phone (registered through A) rings once,
+    // then Maria, once.
+    let desk = desk_phone(&sip_a, port, work.path());
+    let customer = Command::new("sipp")
+        .arg(&sip_b)
+        .args(["-sf", scenario("phone_hangs_up.xml").to_str().unwrap()])
+        .args([
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &carrier.to_string(),
+            "-mp",
+            &free_port().to_string(),
+        ])
+        .args([
+            "-m",
+            "1",
+            "-d",
+            "1500",
+            "-timeout",
+            "30s",
+            "-timeout_error",
+            "-nostdin",
+        ])
+        .current_dir(work.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let token = b.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let maria = offer["card"]["customer"]["id"].clone();
+    bob.send(json!({"type": "call.dial", "customer_id": maria}))
+        .await
+        .unwrap();
+    // Everything Bob's console hears until the call ends: no error from a second node.
+    let mut assigned = 0;
+    loop {
+        let frame = bob.recv_within(Duration::from_secs(20)).await.unwrap();
+        assert_ne!(frame["type"], "error", "{frame}");
+        match frame["type"].as_str() {
+            Some("interaction.assigned") => {
+                assert_eq!(frame["interaction"]["entry_point"], "sip:outbound:+14155552671");
+                assigned += 1;
+            }
+            Some("interaction.updated") if frame["interaction"]["state"] == "wrap_up" => break,
+            _ => {}
+        }
+    }
+    assert_eq!(assigned, 1);
+    for (name, child) in [("the desk phone", desk), ("the customer", customer)] {
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let timeline = timeline_of_the_caller(&b, &token).await;
+    let outbound = timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["interaction"]["entry_point"] == "sip:outbound:+14155552671")
+        .count();
+    assert_eq!(outbound, 1, "one click, one call: {timeline}");
 }
