@@ -613,9 +613,23 @@ async fn phone_bindings(store: DynStore) {
     assert_eq!(live(1_000).await, []);
     assert_eq!(
         store.phone_bindings(DEFAULT, ann, 1_000).await.unwrap(),
-        [other],
+        [other.clone()],
         "another phone's bindings are untouched"
     );
+
+    // A phone taken away takes its registrations along; a new phone of that name starts bare.
+    let ann_desk = store.phones(DEFAULT).await.unwrap();
+    let ann_desk = ann_desk.iter().find(|p| p.username == "ann-desk").unwrap();
+    store.delete_phone(DEFAULT, ann_desk.id).await.unwrap();
+    let again = NewPhone {
+        agent_id: ann,
+        username: "ann-desk".into(),
+        realm: "plugboard".into(),
+        ha1_md5: "md5".into(),
+        ha1_sha256: "sha".into(),
+    };
+    store.create_phone(DEFAULT, again).await.unwrap();
+    assert_eq!(store.phone_bindings(DEFAULT, ann, 1_000).await.unwrap(), []);
 }
 
 async fn dispositions(store: DynStore) {

@@ -354,7 +354,8 @@ pub trait Store: Send + Sync + 'static {
     /// Conflict when the username is taken (in any account); NotFound for an unknown agent.
     async fn create_phone(&self, account: AccountId, phone: NewPhone) -> Result<Phone>;
     async fn phones(&self, account: AccountId) -> Result<Vec<Phone>>;
-    /// Removes a phone and answers what it was (the registrar forgets it by username).
+    /// Removes a phone, and where it was registered, and answers what it was (the registrar
+    /// forgets it by username).
     async fn delete_phone(&self, account: AccountId, id: PhoneId) -> Result<Phone>;
     /// Every phone of every account with its digests: what the SIP registrar checks against.
     async fn phone_secrets(&self) -> Result<Vec<NewPhone>>;

@@ -914,13 +914,23 @@ macro_rules! impl_store {
             }
 
             async fn delete_phone(&self, account: AccountId, id: PhoneId) -> Result<Phone> {
-                sqlx::query_as::<_, PhoneRow>(q::DELETE_PHONE)
+                let mut tx = self.write().await?;
+                let phone: Phone = sqlx::query_as::<_, PhoneRow>(q::DELETE_PHONE)
                     .bind(account.to_string())
                     .bind(id.to_string())
-                    .fetch_one(&self.writer)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?
-                    .try_into()
+                    .try_into()?;
+                // Its registrations go with it: a phone of the same name added later is another
+                // device, to be found where it registers.
+                sqlx::query(q::UNBIND_USERNAME)
+                    .bind(&phone.username)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok(phone)
             }
 
             async fn phone_secrets(&self) -> Result<Vec<NewPhone>> {

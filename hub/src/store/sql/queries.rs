@@ -118,6 +118,7 @@ pub const BIND_PHONE: &str = "INSERT INTO phone_bindings (aor, contact, username
      SET username = excluded.username, q = excluded.q, expires_at = excluded.expires_at";
 pub const UNBIND_PHONE: &str = "DELETE FROM phone_bindings WHERE aor = $1 AND contact = $2";
 pub const UNBIND_AOR: &str = "DELETE FROM phone_bindings WHERE aor = $1";
+pub const UNBIND_USERNAME: &str = "DELETE FROM phone_bindings WHERE username = $1";
 pub const LAPSE_BINDING: &str =
     "DELETE FROM phone_bindings WHERE aor = $1 AND contact = $2 AND expires_at <= $3";
 pub const PHONE_BINDINGS: &str = "SELECT b.aor, b.contact, b.username, b.q, b.expires_at \
