@@ -41,10 +41,14 @@ use tokio::sync::mpsc;
 
 /// Every phone's digests by SIP username, and whose phone it is. The registrar asks on each
 /// REGISTER, synchronously, so they live in memory: loaded at start, changed by the phones API in
-/// the same process.
+/// the same process, and read again from the store every few seconds (`refresh_directory`) for
+/// the phones added or taken away through another node.
 #[derive(Default)]
 pub struct Phones {
     by_username: RwLock<HashMap<String, (AgentId, PhoneCredentials)>>,
+    /// Counts this process's own changes (`put`, `remove`), so a reload read before one does not
+    /// undo it.
+    edits: std::sync::atomic::AtomicU64,
     /// The registrar, once SIP has started (weak: the server holds this directory).
     server: std::sync::OnceLock<std::sync::Weak<SipServer>>,
     /// The registrar's changes not yet in the store, oldest first, at most one per binding (a
@@ -63,6 +67,10 @@ pub struct Dial {
     pub customer: crate::domain::CustomerId,
     pub number: String,
 }
+
+/// How often a node reads every phone again, to let in phones added through another node (and
+/// turn away those taken away there).
+const DIRECTORY_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How much later than its own registrar a node counts a binding as lapsed in the shared table:
 /// the row's expiry was stamped by the wall clock when the REGISTER came in, the lapse by the
@@ -117,18 +125,28 @@ impl Phones {
     }
 
     pub fn put(&self, phone: &NewPhone) {
-        let credentials = PhoneCredentials {
-            username: phone.username.clone(),
-            realm: phone.realm.clone(),
-            ha1_md5: phone.ha1_md5.clone(),
-            ha1_sha256: phone.ha1_sha256.clone(),
-        };
-        self.write()
-            .insert(phone.username.clone(), (phone.agent_id, credentials));
+        let mut phones = self.write();
+        phones.insert(phone.username.clone(), entry(phone));
+        self.edits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn remove(&self, username: &str) {
-        self.write().remove(username);
+        let mut phones = self.write();
+        phones.remove(username);
+        self.edits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Replaces the directory with the store's phones; `false` (nothing changed) when this
+    /// process changed it meanwhile, since what was read may predate that change.
+    async fn reload(&self, store: &DynStore) -> Result<bool, StoreError> {
+        let before = self.edits.load(std::sync::atomic::Ordering::SeqCst);
+        let stored = store.phone_secrets().await?;
+        let mut phones = self.write();
+        if self.edits.load(std::sync::atomic::Ordering::SeqCst) != before {
+            return Ok(false);
+        }
+        *phones = stored.iter().map(|p| (p.username.clone(), entry(p))).collect();
+        Ok(true)
     }
 
     /// Where a phone is registered now (empty when SIP is off or the phone is not registered).
@@ -183,6 +201,31 @@ impl Phones {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, (AgentId, PhoneCredentials)>> {
         self.by_username.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn entry(phone: &NewPhone) -> (AgentId, PhoneCredentials) {
+    let credentials = PhoneCredentials {
+        username: phone.username.clone(),
+        realm: phone.realm.clone(),
+        ha1_md5: phone.ha1_md5.clone(),
+        ha1_sha256: phone.ha1_sha256.clone(),
+    };
+    (phone.agent_id, credentials)
+}
+
+/// Reads the phones again every `DIRECTORY_REFRESH`: with several nodes, an admin adds or takes
+/// away a phone through one of them, while Kamailio sends its REGISTERs to whichever node its
+/// address hashes to.
+async fn refresh_directory(phones: Arc<Phones>, store: DynStore) {
+    let mut every = tokio::time::interval(DIRECTORY_REFRESH);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(e) = phones.reload(&store).await {
+            tracing::error!(error = %e, "reading agents' phones again");
+        }
     }
 }
 
@@ -317,6 +360,12 @@ pub async fn start(
     tokio::spawn(async move {
         let _running = recording;
         record_bindings(recorder, recorder_store).await
+    });
+    let refreshing = health.running("telephony.directory");
+    let (refresher, refresher_store) = (phones.clone(), store.clone());
+    tokio::spawn(async move {
+        let _running = refreshing;
+        refresh_directory(refresher, refresher_store).await
     });
     let (dial_tx, dials) = mpsc::channel(64);
     let _ = phones.dials.set(dial_tx);
@@ -912,6 +961,44 @@ mod tests {
                 q: None,
             },
         }
+    }
+
+    /// A phone added or taken away through another node (straight in the store, here) is let in
+    /// or turned away here once the directory is read again.
+    #[tokio::test]
+    async fn the_directory_learns_phones_added_through_another_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/hub.db", dir.path().display());
+        let store = crate::store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let agent = crate::store::NewAgent {
+            email: "ann@example.com".into(),
+            name: "Ann".into(),
+            role: crate::domain::Role::Agent,
+            locale: "en".into(),
+            skills: Default::default(),
+            capacity: Default::default(),
+            password_hash: "$argon2id$v=19$stub".into(),
+        };
+        let ann = store.create_agent(AccountId::DEFAULT, agent).await.unwrap();
+        let phones = Phones::load(&store).await.unwrap();
+        let secrets = PhoneCredentials::from_password("ann-desk", "plugboard", "desk-phone-1");
+        let phone = NewPhone {
+            agent_id: ann.id,
+            username: "ann-desk".into(),
+            realm: "plugboard".into(),
+            ha1_md5: secrets.ha1_md5.clone(),
+            ha1_sha256: secrets.ha1_sha256.clone(),
+        };
+        let added = store.create_phone(AccountId::DEFAULT, phone).await.unwrap();
+        assert_eq!(phones.credentials("ann-desk"), None);
+        assert!(phones.reload(&store).await.unwrap());
+        assert_eq!(phones.credentials("ann-desk"), Some(secrets));
+        assert_eq!(phones.of_agent(ann.id), ["ann-desk"]);
+
+        store.delete_phone(AccountId::DEFAULT, added.id).await.unwrap();
+        assert!(phones.reload(&store).await.unwrap());
+        assert_eq!(phones.credentials("ann-desk"), None);
     }
 
     /// What waits for the store is the latest change of each binding, in order; an AOR-wide
