@@ -11,7 +11,7 @@ CREATE TABLE phone_bindings (
     username TEXT NOT NULL,
     -- The contact's `q` in thousandths; NULL counts as 1.0.
     q INTEGER,
-    expires_at BIGINT NOT NULL,
+    expires_at INTEGER NOT NULL,
     PRIMARY KEY (aor, contact)
 );
 CREATE INDEX phone_bindings_username ON phone_bindings (username);
