@@ -384,8 +384,9 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
     assert!(tables.len() >= 13, "{tables:?}");
     let (theirs, ours) = (dump(&sqlite, &tables).await, dump(&pg.url, &tables).await);
     for ((table, a), (_, b)) in theirs.iter().zip(&ours) {
+        // The site has no SIP phones, so nothing registered either.
         assert!(
-            !a.is_empty() || table == "phones",
+            !a.is_empty() || table == "phones" || table == "phone_bindings",
             "the fixture leaves {table} empty"
         );
         assert_eq!(a, b, "{table} differs after the copy");
