@@ -787,8 +787,9 @@ async fn a_call_waiting_when_the_hub_dies_is_ended_at_restart_not_offered() {
 
 /// Two hub nodes on one PostgreSQL database and one Redis, as behind Kamailio: Bob's desk phone,
 /// added through node B, registers through node A; a carrier's call reaches node B, and B rings the phone at the
-/// contact A's registrar recorded, bridges the call and records it. Then Bob clicks to call Maria
-/// from his console on node B: both nodes hear the bus, and still she gets one call, placed by B.
+/// contact A's registrar recorded, bridges the call and records it, while Bob's console is on
+/// node A. Then Bob clicks to call Maria from a console on node B: both nodes hear the bus, and
+/// still she gets one call, placed by B.
 #[tokio::test]
 async fn a_phone_registered_through_one_node_is_rung_from_another() {
     if sipp().is_none() {
@@ -857,10 +858,10 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
         "{phones}"
     );
 
-    // The carrier's call arrives at node B, where Bob's console is too.
+    // Bob's console is on node A; the carrier's call arrives at node B.
     let work = tempfile::tempdir().unwrap();
     let desk = desk_phone(&sip_a, port, work.path());
-    let mut bob = b.agent("bob@plugboard.example").await.unwrap();
+    let mut bob = a.agent("bob@plugboard.example").await.unwrap();
     available(&mut bob).await;
     let caller = call(&sip_b, "100", 3000);
     let offer = bob.expect("offer").await.unwrap();
@@ -898,8 +899,8 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
     let closed = bob.expect("interaction.updated").await.unwrap();
     assert_eq!(closed["interaction"]["state"], "closed");
 
-    // Click-to-call from Bob's console on node B: the phone (registered through A) rings once,
-    // then Maria, once.
+    // Click-to-call from a console Bob opens on node B: the phone (registered through A) rings
+    // once, then Maria, once.
     let desk = desk_phone(&sip_a, port, work.path());
     let customer = Command::new("sipp")
         .arg(&sip_b)
@@ -929,13 +930,15 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
         .unwrap();
     let token = b.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let maria = offer["card"]["customer"]["id"].clone();
-    bob.send(json!({"type": "call.dial", "customer_id": maria}))
+    let mut bob_b = b.agent("bob@plugboard.example").await.unwrap();
+    bob_b
+        .send(json!({"type": "call.dial", "customer_id": maria}))
         .await
         .unwrap();
-    // Everything Bob's console hears until the call ends: no error from a second node.
+    // Everything Bob's console on B hears until the call ends: no error from another node.
     let mut assigned = 0;
     loop {
-        let frame = bob.recv_within(Duration::from_secs(20)).await.unwrap();
+        let frame = bob_b.recv_within(Duration::from_secs(20)).await.unwrap();
         assert_ne!(frame["type"], "error", "{frame}");
         match frame["type"].as_str() {
             Some("interaction.assigned") => {
