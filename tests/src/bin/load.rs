@@ -187,8 +187,14 @@ async fn main() -> Result<()> {
     let a = args()?;
     let dir = scratch_dir("load")?;
     let mut env = vec![
-        ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE".to_string(), "1000000".to_string()),
-        ("PLUGBOARD_CHAT__STARTS_PER_MINUTE".to_string(), "1000000".to_string()),
+        (
+            "PLUGBOARD_AUTH__LOGIN_PER_MINUTE".to_string(),
+            "1000000".to_string(),
+        ),
+        (
+            "PLUGBOARD_CHAT__STARTS_PER_MINUTE".to_string(),
+            "1000000".to_string(),
+        ),
     ];
     let mut _site_db = None;
     if a.nodes > 1 || a.shared {
