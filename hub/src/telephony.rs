@@ -34,7 +34,7 @@ use plugboard_sip::registrar::BindingChange;
 use plugboard_sip::server::{ServerConfig, SipServer};
 use plugboard_sip::service::{PhoneCredentials, PhoneDirectory, ServiceConfig};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
@@ -71,6 +71,8 @@ pub struct Dial {
 /// How often a node reads every phone again, to let in phones added through another node (and
 /// turn away those taken away there).
 const DIRECTORY_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often the leader looks for calls whose node died (with several nodes).
+const LOST_CALL_SWEEP: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How much later than its own registrar a node counts a binding as lapsed in the shared table:
 /// the row's expiry was stamped by the wall clock when the REGISTER came in, the lapse by the
@@ -212,6 +214,71 @@ fn entry(phone: &NewPhone) -> (AgentId, PhoneCredentials) {
         ha1_sha256: phone.ha1_sha256.clone(),
     };
     (phone.agent_id, credentials)
+}
+
+/// Voice interactions waiting or in progress whose media no node holds.
+async fn lost_calls(store: &DynStore, bus: &Bus) -> anyhow::Result<Vec<(AccountId, InteractionId)>> {
+    let (waiting, held) = (
+        store.waiting_interactions().await?,
+        store.held_interactions().await?,
+    );
+    Ok(waiting
+        .into_iter()
+        .chain(held)
+        .filter(|(_, i)| {
+            i.channel == Channel::Voice
+                && i.state != crate::domain::InteractionState::WrapUp
+                && bus.call_nodes(i.id) == 0
+        })
+        .map(|(account, i)| (account, i.id))
+        .collect())
+}
+
+async fn end_lost_call(
+    dispatcher: &Dispatcher,
+    account: AccountId,
+    id: InteractionId,
+    by: &str,
+) -> Result<(), crate::dispatcher::DispatchError> {
+    let line = LogLine {
+        kind: "call.ended".into(),
+        data: json!({ "by": by }),
+    };
+    dispatcher.leave(account, id, Some(line)).await
+}
+
+/// With several nodes: every `LOST_CALL_SWEEP`, the node leading the routers ends the calls no
+/// live node holds (their node died; its presence lapses after the bus's expiry). A call must be
+/// found unheld by two sweeps in a row: one just taken may not have been announced yet.
+async fn sweep_lost_calls(store: DynStore, dispatcher: Dispatcher, bus: Bus) {
+    let mut every = tokio::time::interval(LOST_CALL_SWEEP);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut unheld: HashSet<InteractionId> = HashSet::new();
+    loop {
+        every.tick().await;
+        if dispatcher.router() != "here" {
+            unheld.clear();
+            continue;
+        }
+        let found = match lost_calls(&store, &bus).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::error!(error = %e, "looking for calls whose node died");
+                continue;
+            }
+        };
+        let mut now_unheld = HashSet::new();
+        for (account, id) in found {
+            if unheld.contains(&id) {
+                if let Err(e) = end_lost_call(&dispatcher, account, id, "node_lost").await {
+                    tracing::error!(error = %e, %id, "ending a call whose node died");
+                }
+            } else {
+                now_unheld.insert(id);
+            }
+        }
+        unheld = now_unheld;
+    }
 }
 
 /// Reads the phones again every `DIRECTORY_REFRESH`: with several nodes, an admin adds or takes
@@ -369,19 +436,15 @@ pub async fn start(
     });
     let (dial_tx, dials) = mpsc::channel(64);
     let _ = phones.dials.set(dial_tx);
-    // Calls do not survive a restart (their media died with the process): whatever the store
-    // still has waiting or in progress was hung up, and counts as such.
-    let (waiting, held) = (
-        store.waiting_interactions().await?,
-        store.held_interactions().await?,
-    );
-    for (account, i) in waiting.into_iter().chain(held) {
-        if i.channel == Channel::Voice && i.state != crate::domain::InteractionState::WrapUp {
-            let line = LogLine {
-                kind: "call.ended".into(),
-                data: json!({ "by": "restart" }),
-            };
-            dispatcher.leave(account, i.id, Some(line)).await?;
+    // Calls do not survive their node (their media died with the process). A single node at
+    // start holds no call yet: whatever the store still has waiting or in progress was hung up.
+    // With several nodes, a starting node must not touch the others' calls: the leader ends
+    // those no live node holds (`sweep_lost_calls`).
+    if bus.shared() {
+        tokio::spawn(sweep_lost_calls(store.clone(), dispatcher.clone(), bus.clone()));
+    } else {
+        for (account, id) in lost_calls(&store, bus).await? {
+            end_lost_call(&dispatcher, account, id, "restart").await?;
         }
     }
     let (later_tx, later_rx) = mpsc::unbounded_channel();
@@ -424,6 +487,8 @@ struct Call {
     held_since: Option<i64>,
     hold_ms: i64,
     recording: Option<PathBuf>,
+    /// Tells every node this one holds the call's media.
+    _held_here: crate::bus::Subscription<InteractionId, ()>,
     /// The call's latest request to the dispatcher, still under way: the next waits for it, so
     /// a call's requests arrive in order while the loop goes on with other calls.
     last: Option<tokio::task::JoinHandle<()>>,
@@ -767,6 +832,7 @@ impl Calls {
             held_since: None,
             hold_ms: 0,
             recording,
+            _held_here: self.bus.hold_call(interaction),
             last: None,
         };
         self.calls.insert(call, c);

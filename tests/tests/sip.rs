@@ -970,3 +970,81 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
         .count();
     assert_eq!(outbound, 1, "one click, one call: {timeline}");
 }
+
+/// Calls belong to the node that answered them. A node starting on a shared database leaves the
+/// other nodes' calls alone (the old code hung them all up at start); the calls of a node that
+/// died are ended by the leader once the node's presence lapses, and nobody is offered them.
+#[tokio::test]
+async fn a_starting_node_leaves_other_nodes_calls_alone_and_a_dead_nodes_calls_are_ended() {
+    if sipp().is_none() {
+        return;
+    }
+    let Some(pg) = Postgres::fresh().await.unwrap() else {
+        return;
+    };
+    let Some((redis, prefix)) = plugboard_tests::redis().unwrap() else {
+        return;
+    };
+    let env = [
+        ("PLUGBOARD_DATABASE_URL", pg.url.as_str()),
+        ("PLUGBOARD_REDIS_URL", redis.as_str()),
+        ("PLUGBOARD_REDIS_PREFIX", prefix.as_str()),
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let dirs = [(); 3].map(|()| tempfile::tempdir().unwrap());
+    let a = Hub::start(dirs[0].path(), &env).await.unwrap();
+    let b = Hub::start(dirs[1].path(), &env).await.unwrap();
+    let token = a.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+
+    // Nobody is available: a carrier's caller waits on node B.
+    let caller = call(b.sip_udp.as_ref().unwrap(), "100", 60_000);
+    let mut waiting = false;
+    for _ in 0..50 {
+        let (status, found) = a
+            .call("GET", "/customers?q=%2B14155552671", Some(&token), None)
+            .await
+            .unwrap();
+        if status == 200 && found.as_array().is_some_and(|f| !f.is_empty()) {
+            waiting = timeline_of_the_caller(&a, &token)
+                .await
+                .to_string()
+                .contains("\"queued\"");
+            if waiting {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(waiting, "the call never queued");
+
+    // A third node starts: the call on node B goes on.
+    let c = Hub::start(dirs[2].path(), &env).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let timeline = timeline_of_the_caller(&a, &token).await.to_string();
+    assert!(
+        !timeline.contains("\"abandoned\"") && !timeline.contains("call.ended"),
+        "a starting node ended another node's call: {timeline}"
+    );
+
+    // Node B dies with the call: the leader ends it once B's presence lapses.
+    b.kill9();
+    let died = std::time::Instant::now();
+    loop {
+        let timeline = timeline_of_the_caller(&a, &token).await.to_string();
+        if timeline.contains("\"abandoned\"") {
+            assert!(timeline.contains("node_lost"), "{timeline}");
+            break;
+        }
+        assert!(
+            died.elapsed() < Duration::from_secs(60),
+            "the dead node's call was never ended: {timeline}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut bob = c.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    assert!(bob.gets_within("offer", Duration::from_secs(2)).await.is_none());
+    caller.abort();
+}

@@ -37,6 +37,9 @@ pub struct Bus {
     agents: Arc<Topic<AgentId, AgentFrame>>,
     chats: Arc<Topic<InteractionId, ChatFrame>>,
     connectors: Arc<Topic<Channel, ConnectorFrame>>,
+    /// Carries no frames: a node subscribes to a call's key while it holds the call's media, so
+    /// every node can tell a live call from one whose node died.
+    calls: Arc<Topic<InteractionId, ()>>,
     /// Unset: in-process, a single node.
     redis: Option<Arc<redis::Link>>,
 }
@@ -48,6 +51,7 @@ impl Default for Bus {
             agents: Arc::new(Topic::new("agent", Queue::Bounded(BUFFER))),
             chats: Arc::new(Topic::new("chat", Queue::Bounded(BUFFER))),
             connectors: Arc::new(Topic::new("connector", Queue::Unbounded)),
+            calls: Arc::new(Topic::new("call", Queue::Bounded(1))),
             redis: None,
         }
     }
@@ -70,6 +74,7 @@ impl Bus {
                 bus.agents.clone() as Arc<dyn Fanout>,
                 bus.chats.clone(),
                 bus.connectors.clone(),
+                bus.calls.clone(),
             ],
         )
         .await?;
@@ -98,6 +103,19 @@ impl Bus {
     /// Widgets open on a conversation right now, on every node.
     pub fn chat_sessions(&self, interaction: InteractionId) -> usize {
         self.sessions(&self.chats, interaction)
+    }
+    /// Marks this node as holding the call's media for as long as the answer is kept.
+    pub fn hold_call(&self, interaction: InteractionId) -> Subscription<InteractionId, ()> {
+        Topic::subscribe(&self.calls, interaction)
+    }
+    /// Nodes holding the call's media right now (as last announced: a node that died counts
+    /// until its presence expires).
+    pub fn call_nodes(&self, interaction: InteractionId) -> usize {
+        self.sessions(&self.calls, interaction)
+    }
+    /// Whether other nodes share this bus (Redis).
+    pub fn shared(&self) -> bool {
+        self.redis.is_some()
     }
     /// Consoles an agent has open right now, on every node.
     pub fn agent_sessions(&self, agent: AgentId) -> usize {
