@@ -1048,3 +1048,122 @@ async fn a_starting_node_leaves_other_nodes_calls_alone_and_a_dead_nodes_calls_a
     assert!(bob.gets_within("offer", Duration::from_secs(2)).await.is_none());
     caller.abort();
 }
+
+/// Two nodes behind deploy/kamailio.cfg: Bob's desk phone registers through Kamailio (which
+/// hashes it to one node), carriers' calls come through Kamailio (hashed by Call-ID over both),
+/// and whichever node answers a call rings the phone, bridges and records it there.
+#[tokio::test]
+async fn two_nodes_behind_kamailio_each_ring_a_phone_registered_through_it() {
+    if sipp().is_none() || plugboard_tests::kamailio::kamailio().is_none() {
+        return;
+    }
+    let Some(pg) = Postgres::fresh().await.unwrap() else {
+        return;
+    };
+    let Some((redis, prefix)) = plugboard_tests::redis().unwrap() else {
+        return;
+    };
+    let env = [
+        ("PLUGBOARD_DATABASE_URL", pg.url.as_str()),
+        ("PLUGBOARD_REDIS_URL", redis.as_str()),
+        ("PLUGBOARD_REDIS_PREFIX", prefix.as_str()),
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let a = Hub::start(dirs[0].path(), &env).await.unwrap();
+    let b = Hub::start(dirs[1].path(), &env).await.unwrap();
+    let port = plugboard_tests::kamailio::free_port();
+    let nodes = [a.sip_udp.clone().unwrap(), b.sip_udp.clone().unwrap()];
+    let _kamailio = plugboard_tests::kamailio::start_kamailio(port, &[&nodes[0], &nodes[1]]);
+    let proxy = format!("127.0.0.1:{port}");
+
+    let admin = a.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob_id = a.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"].clone();
+    let phone = json!({"agent_id": bob_id, "username": "bob-desk", "password": "desk-phone-1"});
+    let (status, created) = a
+        .call("POST", "/phones", Some(&admin), Some(phone))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{created}");
+    // Kamailio may hash the phone to node B, which learns of the new phone within seconds.
+    let desk_port = free_port();
+    let key = desk_port.to_string();
+    let mut registered = (false, String::new());
+    for _ in 0..8 {
+        registered = run_with(
+            &proxy,
+            "register_as.xml",
+            "bob-desk",
+            "desk-phone-1",
+            &["-key", "contact_port", &key],
+        );
+        if registered.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    assert!(
+        registered.0,
+        "the desk phone registers through Kamailio:\n{}",
+        registered.1
+    );
+
+    let mut bob = a.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let work = tempfile::tempdir().unwrap();
+    let mut recorded_by = [0, 0];
+    for _ in 0..12 {
+        let desk = desk_phone(&proxy, desk_port, work.path());
+        let caller = call(&proxy, "100", 3000);
+        let offer = bob.expect("offer").await.unwrap();
+        let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+        let assigned = bob.expect("interaction.assigned").await;
+        let (ok, log) = caller.await.unwrap();
+        assert!(
+            ok && assigned.is_ok(),
+            "the caller's call through Kamailio ({assigned:?}):\n{log}"
+        );
+        let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the desk phone: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        loop {
+            let updated = bob.expect("interaction.updated").await.unwrap();
+            if updated["interaction"]["state"] == "wrap_up" {
+                break;
+            }
+        }
+        bob.send(json!({"type": "wrap_up", "interaction_id": interaction, "disposition": "resolved"}))
+            .await
+            .unwrap();
+        loop {
+            let updated = bob.expect("interaction.updated").await.unwrap();
+            if updated["interaction"]["state"] == "closed" {
+                break;
+            }
+        }
+        let wav = format!("recordings/{interaction}.wav");
+        let here: Vec<bool> = dirs.iter().map(|d| d.path().join(&wav).exists()).collect();
+        assert_eq!(
+            here.iter().filter(|h| **h).count(),
+            1,
+            "one node recorded the call"
+        );
+        recorded_by[usize::from(here[1])] += 1;
+        if recorded_by.iter().all(|n| *n > 0) {
+            break;
+        }
+    }
+    assert!(
+        recorded_by.iter().all(|n| *n > 0),
+        "Kamailio never sent a call to one of the nodes: {recorded_by:?}"
+    );
+}
