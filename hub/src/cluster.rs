@@ -210,16 +210,6 @@ pub async fn start(
     bus: Bus,
     health: Health,
 ) -> anyhow::Result<Dispatcher> {
-    start_with(settings, store, bus, health, LeaseTiming::default()).await
-}
-
-pub(crate) async fn start_with(
-    settings: RedisSettings,
-    store: DynStore,
-    bus: Bus,
-    health: Health,
-    timing: LeaseTiming,
-) -> anyhow::Result<Dispatcher> {
     let client = redis::Client::open(settings.url.as_str())?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(3)))
@@ -263,7 +253,7 @@ pub(crate) async fn start_with(
         store,
         bus,
         published: published.clone(),
-        timing,
+        timing: LeaseTiming::default(),
     };
     tokio::spawn(async move {
         let _running = running;
@@ -569,24 +559,22 @@ async fn serve_forwarded(
             let channel = format!("{prefix}router:replies:{}", forwarded.node);
             let conn = conn.clone();
             let id = forwarded.id;
-            let result = if forwarded.until < now_millis() {
+            if forwarded.until < now_millis() {
                 // Its caller gave up on it: carrying it out now would surprise everyone.
                 metrics::counter!("plugboard_cluster_stale_requests_total").increment(1);
                 answer(conn, channel, id, Err(DispatchError::Stopped)).await;
                 continue;
-            } else {
-                let (reply, answered) = oneshot::channel();
-                let command = Command {
-                    request: forwarded.request,
-                    reply,
-                };
-                if tx.send(command).await.is_err() {
-                    return;
-                }
-                answered
+            }
+            let (reply, answered) = oneshot::channel();
+            let command = Command {
+                request: forwarded.request,
+                reply,
             };
+            if tx.send(command).await.is_err() {
+                return;
+            }
             tokio::spawn(async move {
-                let outcome = result.await.unwrap_or(Err(DispatchError::Stopped));
+                let outcome = answered.await.unwrap_or(Err(DispatchError::Stopped));
                 answer(conn, channel, id, outcome).await;
             });
         }
@@ -620,8 +608,8 @@ mod tests {
     //! with its own Redis connections, as two hub processes would have.
 
     use super::*;
-    use crate::domain::{AccountId, Channel, Interaction, InteractionId};
-    use crate::store::{NewInteraction, QueueSpec};
+    use crate::dispatcher::tests::{new_chat, site};
+    use crate::domain::{AccountId, Interaction, InteractionId};
     use crate::test_redis::TestRedis;
 
     const TAKEOVER: Duration = Duration::from_secs(5);
@@ -651,46 +639,14 @@ mod tests {
     #[tokio::test]
     async fn a_follower_mirrors_who_holds_each_chat() {
         let Some(redis) = TestRedis::get() else { return };
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-        let store = crate::store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let account = AccountId::DEFAULT;
-        let queue = store
-            .create_queue(account, QueueSpec::named("Support"))
-            .await
-            .unwrap();
-        let bob = crate::store::NewAgent {
-            email: "bob@example.com".into(),
-            name: "Bob".into(),
-            role: crate::domain::Role::Agent,
-            locale: "en".into(),
-            skills: Default::default(),
-            capacity: Default::default(),
-            password_hash: "$argon2id$v=19$stub".into(),
-        };
-        let bob = store.create_agent(account, bob).await.unwrap().id;
-        let identity = [("email".to_string(), "maria@example.com".to_string())];
-        let customer = store
-            .resolve_customer(account, &identity, Some("Maria"))
-            .await
-            .unwrap()
-            .id;
+        let site = site().await;
+        let (store, account, bob) = (site.store.clone(), AccountId::DEFAULT, site.agent);
         let a = node(&redis, redis.url.clone(), "node-a", &store).await;
         until("node a leads", TAKEOVER, || a.router() == "here").await;
         let b = node(&redis, redis.url.clone(), "node-b", &store).await;
 
         b.set_state(account, bob, AgentState::Available).await.unwrap();
-        let chat = NewInteraction {
-            customer_id: customer,
-            channel: Channel::Chat,
-            queue_id: queue.id,
-            priority: 0,
-            entry_point: "widget:Support".into(),
-            offline: false,
-            arrived_at: now_millis(),
-        }
-        .queued();
+        let chat = new_chat(&site).queued();
         let id = chat.id;
         b.open(account, chat).await.unwrap();
         b.accept(account, bob, id).await.unwrap();
@@ -713,33 +669,9 @@ mod tests {
     #[tokio::test]
     async fn a_leader_cut_off_from_redis_is_replaced_and_its_late_writes_are_fenced() {
         let Some(redis) = TestRedis::get() else { return };
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-        let store = crate::store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let account = AccountId::DEFAULT;
-        let queue = store
-            .create_queue(account, QueueSpec::named("Support"))
-            .await
-            .unwrap();
-        let identity = [("email".to_string(), "maria@example.com".to_string())];
-        let customer = store
-            .resolve_customer(account, &identity, Some("Maria"))
-            .await
-            .unwrap()
-            .id;
-        let chat = || {
-            NewInteraction {
-                customer_id: customer,
-                channel: Channel::Chat,
-                queue_id: queue.id,
-                priority: 0,
-                entry_point: "widget:Support".into(),
-                offline: false,
-                arrived_at: now_millis(),
-            }
-            .queued()
-        };
+        let site = site().await;
+        let (store, account) = (site.store.clone(), AccountId::DEFAULT);
+        let chat = || new_chat(&site).queued();
 
         let a = node(&redis, redis.user("node-a").await, "node-a", &store).await;
         until("node a leads", TAKEOVER, || a.router() == "here").await;

@@ -245,8 +245,7 @@ impl Published {
     /// This node stopped leading: what it published is someone else's to say now. `presence`
     /// is what the next term starts from.
     pub(crate) fn reset(&self, presence: HashMap<AgentId, AgentState>) {
-        write_lock(&self.assignments).clear();
-        write_lock(&self.ringing).clear();
+        self.forget();
         *self.presence.lock().unwrap_or_else(|p| p.into_inner()) = presence;
     }
 
@@ -1878,23 +1877,24 @@ fn result_of(done: &[Option<Interaction>], write: usize) -> Result<&Interaction,
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::{Capacity, Role};
     use crate::store::{NewAgent, NewInteraction, QueueSpec};
     use sqlx::Connection;
     use std::time::Duration;
 
-    struct Site {
+    /// A store on SQLite with a Support queue, Bob (an agent) and Maria (a customer).
+    pub(crate) struct Site {
         _dir: tempfile::TempDir,
         url: String,
-        store: DynStore,
-        queue: Queue,
-        agent: AgentId,
-        customer: crate::domain::CustomerId,
+        pub store: DynStore,
+        pub queue: Queue,
+        pub agent: AgentId,
+        pub customer: crate::domain::CustomerId,
     }
 
-    async fn site() -> Site {
+    pub(crate) async fn site() -> Site {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("hub.db").display());
         let store = crate::store::connect(&url).await.unwrap();
@@ -1930,8 +1930,9 @@ mod tests {
         }
     }
 
-    async fn chat(site: &Site) -> Interaction {
-        let new = NewInteraction {
+    /// Maria's chat to Support, arriving now.
+    pub(crate) fn new_chat(site: &Site) -> NewInteraction {
+        NewInteraction {
             customer_id: site.customer,
             channel: Channel::Chat,
             queue_id: site.queue.id,
@@ -1939,9 +1940,13 @@ mod tests {
             entry_point: "widget:Support".into(),
             offline: false,
             arrived_at: now_millis(),
-        };
+        }
+    }
+
+    /// The same, already in the store.
+    async fn chat(site: &Site) -> Interaction {
         site.store
-            .create_interaction(AccountId::DEFAULT, new)
+            .create_interaction(AccountId::DEFAULT, new_chat(site))
             .await
             .unwrap()
     }

@@ -49,6 +49,21 @@ pub fn plugboard(args: &[&str]) -> Result<String> {
     Ok(stdout)
 }
 
+/// The URL of a test peer's server from `var`; `None` after saying how to set it, except with
+/// `CI=true`, where a peer that is not configured fails the test rather than skipping it.
+fn test_server(var: &str, example: &str) -> Result<Option<String>> {
+    match std::env::var(var) {
+        Ok(url) => Ok(Some(url)),
+        Err(_) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            bail!("CI=true but {var} is not set: the tests that need it must run in CI")
+        }
+        Err(_) => {
+            eprintln!("skipping: set {var} (e.g. {example}) to run this test");
+            Ok(None)
+        }
+    }
+}
+
 /// A database of one test's own on the PostgreSQL server `PLUGBOARD_TEST_POSTGRES` names, dropped
 /// when the test ends.
 pub struct Postgres {
@@ -62,13 +77,8 @@ impl Postgres {
     /// `CI=true`, where a missing PostgreSQL fails the test.
     pub async fn fresh() -> Result<Option<Postgres>> {
         use sqlx::Connection;
-        let Ok(server) = std::env::var("PLUGBOARD_TEST_POSTGRES") else {
-            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-                bail!("CI=true but PLUGBOARD_TEST_POSTGRES is not set: PostgreSQL tests must run in CI");
-            }
-            eprintln!(
-                "skipping: set PLUGBOARD_TEST_POSTGRES (e.g. postgres://root@127.0.0.1:5432/test) to run this test"
-            );
+        let Some(server) = test_server("PLUGBOARD_TEST_POSTGRES", "postgres://root@127.0.0.1:5432/test")?
+        else {
             return Ok(None);
         };
         let name = format!("pb_e2e_{:016x}", uuid::Uuid::now_v7().as_u128() as u64);
@@ -113,18 +123,36 @@ impl Drop for Postgres {
     }
 }
 
-/// The Redis server `PLUGBOARD_TEST_REDIS` names, with a key prefix of this test's own; `None`
-/// (the test skips, saying so) without one, unless `CI=true`, where a missing Redis fails.
-pub fn redis() -> Result<Option<(String, String)>> {
-    let Ok(url) = std::env::var("PLUGBOARD_TEST_REDIS") else {
-        if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-            bail!("CI=true but PLUGBOARD_TEST_REDIS is not set: Redis tests must run in CI");
-        }
-        eprintln!("skipping: set PLUGBOARD_TEST_REDIS (e.g. redis://127.0.0.1:6379) to run this test");
-        return Ok(None);
-    };
-    let prefix = format!("pbe2e:{:016x}:", uuid::Uuid::now_v7().as_u128() as u64);
-    Ok(Some((url, prefix)))
+/// What the nodes of one multi-node test or load run share: a fresh PostgreSQL database and a
+/// Redis key prefix of their own. `None` (the caller skips, saying so) when
+/// `PLUGBOARD_TEST_POSTGRES` or `PLUGBOARD_TEST_REDIS` is not set, unless `CI=true`, where a
+/// missing server is a failure.
+pub struct SharedSite {
+    pub db: Postgres,
+    redis: String,
+    prefix: String,
+}
+
+impl SharedSite {
+    pub async fn fresh() -> Result<Option<SharedSite>> {
+        let Some(redis) = test_server("PLUGBOARD_TEST_REDIS", "redis://127.0.0.1:6379")? else {
+            return Ok(None);
+        };
+        let Some(db) = Postgres::fresh().await? else {
+            return Ok(None);
+        };
+        let prefix = format!("pbe2e:{:016x}:", uuid::Uuid::now_v7().as_u128() as u64);
+        Ok(Some(SharedSite { db, redis, prefix }))
+    }
+
+    /// The settings every node of the site starts with.
+    pub fn env(&self) -> [(&'static str, &str); 3] {
+        [
+            ("PLUGBOARD_DATABASE_URL", self.db.url.as_str()),
+            ("PLUGBOARD_REDIS_URL", self.redis.as_str()),
+            ("PLUGBOARD_REDIS_PREFIX", self.prefix.as_str()),
+        ]
+    }
 }
 
 /// The server URL with its database replaced by `name`, keeping any `?options`.

@@ -4,7 +4,7 @@
 //! within 5 s with every chat still queued in order, every acknowledged message there once and
 //! no chat offered twice.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Postgres, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -51,18 +51,14 @@ async fn start(widget: &mut Socket, n: usize, message: &str) -> Value {
 
 #[tokio::test]
 async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss() {
-    let Some(pg) = Postgres::fresh().await.unwrap() else {
-        return;
-    };
-    let Some((redis, prefix)) = plugboard_tests::redis().unwrap() else {
+    let Some(site) = SharedSite::fresh().await.unwrap() else {
         return;
     };
     let env = [
-        ("PLUGBOARD_DATABASE_URL", pg.url.as_str()),
-        ("PLUGBOARD_REDIS_URL", redis.as_str()),
-        ("PLUGBOARD_REDIS_PREFIX", prefix.as_str()),
-        ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "10000"),
-    ];
+        site.env().as_slice(),
+        &[("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "10000")],
+    ]
+    .concat();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = Hub::start(dir_a.path(), &env).await.unwrap();
     router_is(&a, "here", Duration::from_secs(10)).await;

@@ -4,7 +4,7 @@
 //! the customer's timeline with its talk time and recording; a caller who hangs up before anyone
 //! answers is counted as abandoned with the wait.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Postgres, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -211,6 +211,26 @@ fn call(target: &str, number: &str, ms: u64) -> tokio::task::JoinHandle<(bool, S
             &["-d", &ms.to_string(), "-mp", &media_port],
         )
     })
+}
+
+/// Registers Bob's desk phone (`bob-desk`, contact on port `contact_port`) through `target`,
+/// trying again for a while: a node learns of a phone added through another within seconds.
+async fn register_bob_desk(target: &str, contact_port: &str) -> (bool, String) {
+    let mut registered = (false, String::new());
+    for _ in 0..8 {
+        registered = run_with(
+            target,
+            "register_as.xml",
+            "bob-desk",
+            "desk-phone-1",
+            &["-key", "contact_port", contact_port],
+        );
+        if registered.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    registered
 }
 
 async fn available(agent: &mut Socket) {
@@ -795,24 +815,22 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
     if sipp().is_none() {
         return;
     }
-    let Some(pg) = Postgres::fresh().await.unwrap() else {
-        return;
-    };
-    let Some((redis, prefix)) = plugboard_tests::redis().unwrap() else {
+    let Some(site) = SharedSite::fresh().await.unwrap() else {
         return;
     };
     let carrier = free_sip_port();
     let trunk = format!("127.0.0.1:{carrier}");
     let env = [
-        ("PLUGBOARD_DATABASE_URL", pg.url.as_str()),
-        ("PLUGBOARD_REDIS_URL", redis.as_str()),
-        ("PLUGBOARD_REDIS_PREFIX", prefix.as_str()),
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
-        ("PLUGBOARD_SIP__OUTBOUND_TRUNK", trunk.as_str()),
-    ];
+        site.env().as_slice(),
+        &[
+            ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+            ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+            ("PLUGBOARD_SIP__OUTBOUND_TRUNK", trunk.as_str()),
+        ],
+    ]
+    .concat();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = Hub::start(dir_a.path(), &env).await.unwrap();
     let b = Hub::start(dir_b.path(), &env).await.unwrap();
@@ -830,20 +848,7 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
     assert_eq!(status, 200, "{created}");
     let port = free_port();
     let key = port.to_string();
-    let mut registered = (false, String::new());
-    for _ in 0..8 {
-        registered = run_with(
-            &sip_a,
-            "register_as.xml",
-            "bob-desk",
-            "desk-phone-1",
-            &["-key", "contact_port", &key],
-        );
-        if registered.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-    }
+    let registered = register_bob_desk(&sip_a, &key).await;
     assert!(
         registered.0,
         "the desk phone registers through node A:\n{}",
@@ -979,20 +984,18 @@ async fn a_starting_node_leaves_other_nodes_calls_alone_and_a_dead_nodes_calls_a
     if sipp().is_none() {
         return;
     }
-    let Some(pg) = Postgres::fresh().await.unwrap() else {
-        return;
-    };
-    let Some((redis, prefix)) = plugboard_tests::redis().unwrap() else {
+    let Some(site) = SharedSite::fresh().await.unwrap() else {
         return;
     };
     let env = [
-        ("PLUGBOARD_DATABASE_URL", pg.url.as_str()),
-        ("PLUGBOARD_REDIS_URL", redis.as_str()),
-        ("PLUGBOARD_REDIS_PREFIX", prefix.as_str()),
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
-    ];
+        site.env().as_slice(),
+        &[
+            ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+        ],
+    ]
+    .concat();
     let dirs = [(); 3].map(|()| tempfile::tempdir().unwrap());
     let a = Hub::start(dirs[0].path(), &env).await.unwrap();
     let b = Hub::start(dirs[1].path(), &env).await.unwrap();
@@ -1057,21 +1060,19 @@ async fn two_nodes_behind_kamailio_each_ring_a_phone_registered_through_it() {
     if sipp().is_none() || plugboard_tests::kamailio::kamailio().is_none() {
         return;
     }
-    let Some(pg) = Postgres::fresh().await.unwrap() else {
-        return;
-    };
-    let Some((redis, prefix)) = plugboard_tests::redis().unwrap() else {
+    let Some(site) = SharedSite::fresh().await.unwrap() else {
         return;
     };
     let env = [
-        ("PLUGBOARD_DATABASE_URL", pg.url.as_str()),
-        ("PLUGBOARD_REDIS_URL", redis.as_str()),
-        ("PLUGBOARD_REDIS_PREFIX", prefix.as_str()),
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
-    ];
+        site.env().as_slice(),
+        &[
+            ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+            ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+        ],
+    ]
+    .concat();
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let a = Hub::start(dirs[0].path(), &env).await.unwrap();
     let b = Hub::start(dirs[1].path(), &env).await.unwrap();
@@ -1091,20 +1092,7 @@ async fn two_nodes_behind_kamailio_each_ring_a_phone_registered_through_it() {
     // Kamailio may hash the phone to node B, which learns of the new phone within seconds.
     let desk_port = free_port();
     let key = desk_port.to_string();
-    let mut registered = (false, String::new());
-    for _ in 0..8 {
-        registered = run_with(
-            &proxy,
-            "register_as.xml",
-            "bob-desk",
-            "desk-phone-1",
-            &["-key", "contact_port", &key],
-        );
-        if registered.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-    }
+    let registered = register_bob_desk(&proxy, &key).await;
     assert!(
         registered.0,
         "the desk phone registers through Kamailio:\n{}",

@@ -12,7 +12,7 @@
 
 use anyhow::{Context, Result, bail};
 use plugboard_tests::measure::percentile;
-use plugboard_tests::{DEMO_PASSWORD, Hub, Postgres, Socket, scratch_dir};
+use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket, scratch_dir};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -43,16 +43,14 @@ async fn main() -> Result<()> {
             _ => bail!("flags: --kills N --json FILE"),
         }
     }
-    let pg = Postgres::fresh()
+    let site = SharedSite::fresh()
         .await?
-        .context("PLUGBOARD_TEST_POSTGRES is needed")?;
-    let (redis, prefix) = plugboard_tests::redis()?.context("PLUGBOARD_TEST_REDIS is needed")?;
+        .context("PLUGBOARD_TEST_POSTGRES and PLUGBOARD_TEST_REDIS are needed")?;
     let env = [
-        ("PLUGBOARD_DATABASE_URL", pg.url.as_str()),
-        ("PLUGBOARD_REDIS_URL", redis.as_str()),
-        ("PLUGBOARD_REDIS_PREFIX", prefix.as_str()),
-        ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "10000"),
-    ];
+        site.env().as_slice(),
+        &[("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "10000")],
+    ]
+    .concat();
     let dirs = [scratch_dir("failover-a")?, scratch_dir("failover-b")?];
     let mut nodes: [Option<Hub>; 2] = [None, None];
     nodes[0] = Some(Hub::start(&dirs[0], &env).await?);

@@ -196,16 +196,13 @@ async fn main() -> Result<()> {
             "1000000".to_string(),
         ),
     ];
-    let mut _site_db = None;
+    let mut _site = None;
     if a.nodes > 1 || a.shared {
-        let pg = plugboard_tests::Postgres::fresh()
+        let site = plugboard_tests::SharedSite::fresh()
             .await?
-            .context("--nodes needs PLUGBOARD_TEST_POSTGRES")?;
-        let (redis, prefix) = plugboard_tests::redis()?.context("--nodes needs PLUGBOARD_TEST_REDIS")?;
-        env.push(("PLUGBOARD_DATABASE_URL".into(), pg.url.clone()));
-        env.push(("PLUGBOARD_REDIS_URL".into(), redis));
-        env.push(("PLUGBOARD_REDIS_PREFIX".into(), prefix));
-        _site_db = Some(pg);
+            .context("--nodes needs PLUGBOARD_TEST_POSTGRES and PLUGBOARD_TEST_REDIS")?;
+        env.extend(site.env().map(|(k, v)| (k.to_string(), v.to_string())));
+        _site = Some(site);
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut hubs = Vec::new();
