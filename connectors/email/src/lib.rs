@@ -1,0 +1,12 @@
+//! Plugboard's email connector. A mailbox's mail arrives over IMAP (`imap`), becomes a `Mail`
+//! (`parse`, with `html` sanitising what the console shows and `classify` spotting machines) and
+//! the hub's `Inbound` with its thread keys (`thread`); the hub's `Outbound` replies become RFC 5322
+//! mail (`compose`) sent over SMTP (`smtp`). The pure modules do no IO; `imap` and `smtp` are the
+//! thin async shells around the network. Depends on `plugboard-channel`, never on the hub.
+
+pub mod classify;
+pub mod html;
+pub mod parse;
+pub mod thread;
+
+pub use parse::{Address, Mail, ParseError, parse};
