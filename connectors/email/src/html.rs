@@ -283,8 +283,8 @@ pub fn to_text(html: &str) -> String {
                         "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "table" | "ul"
                         | "ol" | "hr" => self.newlines(2),
                         "div" | "tr" | "li" | "dl" | "dt" | "dd" | "section" | "article" | "header"
-                        | "footer" | "address" | "center" | "body" => self.newlines(1),
-                        "td" | "th" if !start => self.out.borrow_mut().push(' '),
+                        | "footer" | "address" | "center" | "body" | "form" => self.newlines(1),
+                        "td" | "th" | "button" if !start => self.out.borrow_mut().push(' '),
                         _ => {}
                     }
                     if start && *self.hidden.borrow() == 0 && name == "li" {

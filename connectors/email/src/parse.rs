@@ -197,12 +197,17 @@ fn date(message: &Message<'_>) -> Option<i64> {
 fn check_parts(message: &Message<'_>, path: &str) -> Result<(), ParseError> {
     for (n, part) in message.parts.iter().enumerate() {
         let here = format!("{path}{n}");
-        if part.is_encoding_problem && !matches!(part.body, PartType::Message(_)) {
-            let encoding = part
+        // mail-parser flags a part whose transfer encoding does not decode, and also one whose
+        // multipart boundary never closes. A cut-off 7bit or 8bit part is still readable as it
+        // is (and shown); a base64 or quoted-printable one is not.
+        if part.is_encoding_problem
+            && let Some(encoding) = part
                 .content_transfer_encoding()
-                .unwrap_or("its transfer encoding");
+                .map(|e| e.trim().to_ascii_lowercase())
+                .filter(|e| e == "base64" || e == "quoted-printable")
+        {
             return Err(ParseError::Malformed(format!(
-                "part {here} does not decode as {encoding}"
+                "part {here} does not decode as {encoding}, or is cut off before its boundary"
             )));
         }
         if matches!(part.body, PartType::Text(_) | PartType::Html(_))
@@ -276,6 +281,11 @@ fn text_of(message: &Message<'_>) -> String {
             _ => {}
         }
     }
+    for part in attached(message).filter(|p| recovered(p)) {
+        if let PartType::Text(cut_off) = &part.body {
+            parts.push(normalise_newlines(cut_off));
+        }
+    }
     let mut text = parts.join("\n").trim_end().to_owned();
     for part in attached(message) {
         if let PartType::Message(forwarded) = &part.body {
@@ -318,6 +328,12 @@ fn normalise_newlines(text: &str) -> String {
     text.replace("\r\n", "\n")
 }
 
+/// A text part mail-parser read to the end of the mail because its boundary never closed: it
+/// set it aside as an attachment, but it is the text the sender wrote.
+fn recovered(part: &MessagePart<'_>) -> bool {
+    part.is_encoding_problem && matches!(part.body, PartType::Text(_)) && part.attachment_name().is_none()
+}
+
 fn attached<'a>(message: &'a Message<'a>) -> impl Iterator<Item = &'a MessagePart<'a>> {
     message
         .attachments
@@ -327,7 +343,7 @@ fn attached<'a>(message: &'a Message<'a>) -> impl Iterator<Item = &'a MessagePar
 
 fn attachments(message: &Message<'_>) -> Vec<Attachment> {
     let mut out = Vec::new();
-    for part in attached(message) {
+    for part in attached(message).filter(|p| !recovered(p)) {
         let content_type = content_type(part);
         let (data, made_up) = match &part.body {
             PartType::Message(forwarded) => (forwarded.raw_message().to_vec(), "forwarded.eml"),
@@ -388,13 +404,19 @@ fn made_up_name(made_up: &str, content_type: &str, n: usize) -> String {
     if made_up != "attachment" {
         return made_up.to_owned();
     }
+    // A bounce's machine-readable parts (RFC 3464, RFC 6522).
+    match content_type {
+        "message/delivery-status" => return "delivery-status.txt".to_owned(),
+        "text/rfc822-headers" => return "returned-headers.txt".to_owned(),
+        _ => {}
+    }
     let extension = match content_type {
         "image/png" => "png",
         "image/jpeg" | "image/jpg" => "jpg",
         "image/gif" => "gif",
         "image/webp" => "webp",
         "application/pdf" => "pdf",
-        "text/plain" => "txt",
+        "text/plain" | "text/csv" => "txt",
         "text/html" => "html",
         "text/calendar" => "ics",
         "message/rfc822" => "eml",
