@@ -5,6 +5,7 @@
 //! thin async shells around the network. Depends on `plugboard-channel`, never on the hub.
 
 pub mod classify;
+pub mod compose;
 pub mod html;
 pub mod parse;
 pub mod thread;
