@@ -79,7 +79,8 @@ mod tests {
 
     #[test]
     fn the_rules_as_a_table() {
-        let table: &[(&[(&str, &str)], Option<&str>)] = &[
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        let table: &[(Headers, Option<&str>)] = &[
             // A person's mail.
             (
                 &[("From", "Alice <alice@example.com>"), ("Subject", "Help")],

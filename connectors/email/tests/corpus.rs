@@ -105,23 +105,41 @@ fn recipients_and_dates() {
 #[test]
 fn attachments_keep_their_names_types_and_inline_ids() {
     #[rustfmt::skip]
-    let table: &[(&str, &[(&str, &str, Option<&str>)])] = &[
+    type Files<'a> = &'a [(&'a str, &'a str, Option<&'a str>)];
+    let table: &[(&str, Files)] = &[
         ("gmail_alternative.eml", &[]),
-        ("apple_related.eml", &[("part.png", "image/png", Some("3F1E5C2A-0B9D-4E47-9C31-7E2B1D0F5A6C@home"))]),
-        ("attachment_rfc2231.eml", &[
-            // RFC 2231 with a charset.
-            ("报价单.pdf", "application/pdf", None),
-            // RFC 2047 inside quotes, in GB18030, as Outlook and Foxmail write it.
-            ("合同草案.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", None),
-            // RFC 2231 §3 continuations.
-            ("客户名单-2024年第四季度.csv", "text/csv", None),
-        ]),
+        (
+            "apple_related.eml",
+            &[(
+                "part.png",
+                "image/png",
+                Some("3F1E5C2A-0B9D-4E47-9C31-7E2B1D0F5A6C@home"),
+            )],
+        ),
+        (
+            "attachment_rfc2231.eml",
+            &[
+                // RFC 2231 with a charset.
+                ("报价单.pdf", "application/pdf", None),
+                // RFC 2047 inside quotes, in GB18030, as Outlook and Foxmail write it.
+                (
+                    "合同草案.docx",
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    None,
+                ),
+                // RFC 2231 §3 continuations.
+                ("客户名单-2024年第四季度.csv", "text/csv", None),
+            ],
+        ),
         ("forward_rfc822.eml", &[("forwarded.eml", "message/rfc822", None)]),
         ("calendar_invite.eml", &[("invite.ics", "text/calendar", None)]),
-        ("bounce_report.eml", &[
-            ("delivery-status.txt", "message/delivery-status", None),
-            ("returned-headers.txt", "text/rfc822-headers", None),
-        ]),
+        (
+            "bounce_report.eml",
+            &[
+                ("delivery-status.txt", "message/delivery-status", None),
+                ("returned-headers.txt", "text/rfc822-headers", None),
+            ],
+        ),
     ];
     for (file, expected) in table {
         let mail = mail(file);
