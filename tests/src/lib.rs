@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub mod kamailio;
+pub mod mail;
 pub mod measure;
 pub mod sipp;
 

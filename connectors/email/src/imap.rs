@@ -142,6 +142,12 @@ impl Session {
         if max == 0 || last_uid == u32::MAX {
             return Ok(Vec::new());
         }
+        // RFC 3501 §6.1.2: NOOP is how a client asks for new mail. Servers (Dovecot among them)
+        // bring a selected folder up to date between commands, so without it a search would not
+        // see mail delivered since the last one. What it announces, the search below covers; news
+        // arriving after it stays queued for `wait`.
+        step(limit, session.noop()).await?;
+        while session.unsolicited_responses.try_recv().is_ok() {}
         // RFC 3501 §6.4.8: `n:*` always includes the last mail, even when its UID is below n.
         let found = step(limit, session.uid_search(format!("UID {}:*", last_uid + 1))).await?;
         let mut uids: Vec<u32> = found.into_iter().filter(|uid| *uid > last_uid).collect();
