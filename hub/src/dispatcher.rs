@@ -111,6 +111,9 @@ pub(crate) enum Request {
     Dialled(AccountId, AgentId, Interaction),
     /// Who holds the interaction (`true`: or is being offered it), as published.
     Watcher(InteractionId, bool),
+    /// The customer wrote again in this closed interaction: it waits again, kept for the agent
+    /// who had it if they are free.
+    Reopen(AccountId, Interaction),
 }
 
 /// The answer to a `Request`.
@@ -546,6 +549,11 @@ impl Dispatcher {
             Response::Live(queues, agents) => Ok((queues, agents)),
             other => Err(unexpected(other)),
         }
+    }
+    /// A closed interaction the customer wrote in again (an email reply): queued again, offered
+    /// first to the agent who had it when they are Available, else to anyone.
+    pub async fn reopen(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
+        self.done(Request::Reopen(account, interaction)).await
     }
     /// An interaction the agent started (a click-to-call): assigned to them without an offer.
     pub async fn dialled(
@@ -1224,6 +1232,40 @@ impl Task {
                             write: w,
                             joined: None,
                         });
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
+                        self.live.remove(&id);
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Request::Reopen(account, i) => {
+                // Reopened already (the same reply delivered twice): nothing more to do.
+                if self.live.contains_key(&i.id) {
+                    let _ = reply.send(Ok(Response::Done));
+                    return;
+                }
+                let now = now_millis();
+                let input = Input::Return {
+                    interaction: i.id,
+                    queue: i.queue_id,
+                    channel: i.channel,
+                    priority: i.priority,
+                    arrived_at: now,
+                    agent: i.agent_id,
+                };
+                let (id, last_agent) = (i.id, i.agent_id);
+                self.live.insert(id, (account, i));
+                match self.decide(account, input) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        let details = TransitionDetails {
+                            data: json!({"last_agent": last_agent}),
+                            ..Default::default()
+                        };
+                        self.transition(account, id, InteractionEvent::Reopened, details, now, &mut s);
                         self.stage_decisions(account, decisions, &mut s);
                         self.send(s).await;
                     }

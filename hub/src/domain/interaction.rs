@@ -62,6 +62,8 @@ impl InteractionState {
             (S::Active, E::Transferred) => S::Queued,
             (S::Queued, E::Dialled) => S::Active,
             (S::Active | S::WrapUp, E::WrappedUp) => S::Closed,
+            (S::Closed | S::Abandoned, E::Reopened) => S::Queued,
+            (S::Queued, E::Filed) => S::Closed,
             (from, event) => return Err(InvalidTransition { from, event }),
         };
         Ok(next)
@@ -84,6 +86,10 @@ pub enum InteractionEvent {
     Transferred,
     /// The agent started it (click-to-call): theirs from the start, never queued for anyone.
     Dialled,
+    /// The customer wrote again in a closed conversation (an email reply): it waits again.
+    Reopened,
+    /// Kept on the timeline but never routed: it came from a machine (an auto-reply, a bounce).
+    Filed,
 }
 
 impl InteractionEvent {
@@ -99,6 +105,8 @@ impl InteractionEvent {
             InteractionEvent::WrappedUp => "interaction.wrapped_up",
             InteractionEvent::Transferred => "interaction.transferred",
             InteractionEvent::Dialled => "interaction.dialled",
+            InteractionEvent::Reopened => "interaction.reopened",
+            InteractionEvent::Filed => "interaction.filed",
         }
     }
 }
@@ -131,6 +139,9 @@ mod tests {
             (S::WrapUp, E::WrappedUp, S::Closed),
             (S::Active, E::Transferred, S::Queued),
             (S::Queued, E::Dialled, S::Active),
+            (S::Closed, E::Reopened, S::Queued),
+            (S::Abandoned, E::Reopened, S::Queued),
+            (S::Queued, E::Filed, S::Closed),
         ];
         let states = [
             S::Queued,
@@ -141,6 +152,8 @@ mod tests {
             S::Abandoned,
         ];
         let events = [
+            E::Reopened,
+            E::Filed,
             E::Dialled,
             E::Transferred,
             E::Offered,

@@ -303,4 +303,66 @@ pub struct Message {
     /// The id the sending client chose, so a resend after a dropped network is stored once.
     pub client_id: String,
     pub created_at: Millis,
+    /// What a message of a channel other than chat carries besides its text (an email's
+    /// headers, attachments, delivery state); absent on chat messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub channel: Option<Box<ChannelParts>>,
+}
+
+/// The parts of a message only some channels have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelParts {
+    /// The entry point it came in through or goes out from (`mailbox:<id>`).
+    pub entry_point: String,
+    /// The platform's id for it (an email's Message-ID), once known.
+    pub external_id: Option<String>,
+    /// Channel-specific fields for the console (an email's subject, from, to, cc, HTML).
+    pub details: serde_json::Value,
+    /// For a message we send: queued, sent or failed (with `delivery_error`).
+    pub delivery: Option<DeliveryState>,
+    pub delivery_error: Option<String>,
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+/// Where a message we send through a connector stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Queued, Self::Sent, Self::Failed]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+id_type!(
+    /// A file attached to a message.
+    AttachmentId,
+    /// A support mailbox.
+    MailboxId,
+);
+
+/// A file attached to a message, as the console lists it (its bytes are fetched by id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    pub id: AttachmentId,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    /// For an image shown inside an email's HTML (`cid:`).
+    pub content_id: Option<String>,
 }

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 14] = [
+const TABLES: [Table; 20] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -75,6 +75,14 @@ const TABLES: [Table; 14] = [
     table("messages", "interaction_id, seq"),
     counted("notes", "id"),
     table("chat_sessions", "token_hash"),
+    // Email: what messages carry beyond text, the files (their bytes stay in the data directory:
+    // copy `attachments/` along), what waits to be sent, and the mailboxes with their place.
+    table("message_details", "message_id"),
+    table("attachments", "id"),
+    table("outbox", "message_id"),
+    table("mailboxes", "id"),
+    table("mailbox_sync", "mailbox_id"),
+    table("inbound_failures", "id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
@@ -754,6 +762,77 @@ mod tests {
             .append_message(ACCOUNT, message, now_millis())
             .await
             .unwrap();
+        // Email: a mailbox where it stands, a mail with a file, a reply waiting to go, a failure.
+        let mailbox = crate::store::Mailbox {
+            id: crate::domain::MailboxId::new(),
+            address: "support@plugboard.example".into(),
+            display_name: "Support".into(),
+            queue_id: first.id,
+            imap: crate::store::MailServer {
+                host: "imap.example".into(),
+                port: 993,
+                security: "tls".into(),
+                user: "support".into(),
+            },
+            folder: "INBOX".into(),
+            done_folder: None,
+            smtp: crate::store::MailServer {
+                host: "smtp.example".into(),
+                port: 465,
+                security: "tls".into(),
+                user: "support".into(),
+            },
+            signature: None,
+            created_at: 1,
+        };
+        let sealed = crate::store::MailboxSecrets {
+            account: ACCOUNT,
+            mailbox: mailbox.clone(),
+            imap_password: vec![1, 2, 3],
+            smtp_password: vec![4, 5, 6],
+        };
+        store.create_mailbox(ACCOUNT, sealed).await.unwrap();
+        store.set_mailbox_sync(mailbox.id, 9, 41).await.unwrap();
+        let mail = |sender, external: Option<&str>, outbound| crate::store::NewChannelMessage {
+            opening: vec![],
+            message: NewMessage {
+                interaction_id: waiting.id,
+                sender,
+                agent_id: None,
+                body: "Order 1001".into(),
+                client_id: external.unwrap_or("r1").into(),
+            },
+            entry_point: mailbox.entry_point(),
+            external_id: external.map(str::to_owned),
+            details: serde_json::json!({"subject": "Order"}),
+            attachments: vec![crate::store::NewAttachment {
+                filename: "a.pdf".into(),
+                content_type: "application/pdf".into(),
+                size: 1,
+                sha256: "0".repeat(64),
+                content_id: None,
+            }],
+            outbound,
+        };
+        store
+            .append_channel_message(ACCOUNT, mail(Sender::Customer, Some("m1@x.example"), None), 2)
+            .await
+            .unwrap();
+        let reply = mail(
+            Sender::Agent,
+            None,
+            Some(serde_json::json!({"to": ["m@x.example"]})),
+        );
+        store.append_channel_message(ACCOUNT, reply, 3).await.unwrap();
+        let failure = crate::store::InboundFailure {
+            id: "f1".into(),
+            entry_point: mailbox.entry_point(),
+            reference: "uid 40 in INBOX".into(),
+            reason: "no From".into(),
+            size: 10,
+            at: 4,
+        };
+        store.record_inbound_failure(ACCOUNT, &failure).await.unwrap();
         let chat = ChatSession {
             account_id: ACCOUNT,
             customer_id: maria.id,

@@ -92,6 +92,17 @@ pub enum Input {
         interaction: InteractionId,
         to: AgentId,
     },
+    /// The customer answered a closed conversation (an email reply): it waits in `queue` as an
+    /// arrival does, kept for `agent` (who had it last) while they are Available with room;
+    /// otherwise, or once they decline or miss it, for anyone.
+    Return {
+        interaction: InteractionId,
+        queue: QueueId,
+        channel: Channel,
+        priority: i32,
+        arrived_at: Millis,
+        agent: Option<AgentId>,
+    },
     /// After a restart: an interaction an agent already holds. It counts against the agent's
     /// capacity even past the limit (the agent has it, whatever the limit says).
     Restore {
@@ -461,6 +472,39 @@ impl Router {
                 self.interactions
                     .insert(id, new_interaction(queue, channel, key, Stage::Waiting));
                 // After a restart the hub re-sends waiting contacts: time already waited counts.
+                self.enter_queue(id, queue, arrived_at);
+                self.put_waiting(id);
+            }
+            Input::Return {
+                interaction: id,
+                queue,
+                channel,
+                priority,
+                arrived_at,
+                agent,
+            } => {
+                if self.interactions.contains_key(&id) {
+                    return Err(RouterError::AlreadyKnown(id));
+                }
+                self.require_live_queue(queue)?;
+                let key = WaitKey {
+                    priority: Reverse(priority),
+                    arrived_at,
+                    seq: self.take_seq(),
+                    id,
+                };
+                let mut inter = new_interaction(queue, channel, key, Stage::Waiting);
+                let theirs = agent.filter(|a| {
+                    self.agents
+                        .get(a)
+                        .is_some_and(|x| x.state == AgentState::Available && x.has_room(channel))
+                });
+                if let Some(to) = theirs {
+                    inter.reserved = Some(to);
+                    self.reserved.insert(id);
+                    self.fresh_agents.insert(to);
+                }
+                self.interactions.insert(id, inter);
                 self.enter_queue(id, queue, arrived_at);
                 self.put_waiting(id);
             }

@@ -514,8 +514,8 @@ fn record_input(shadow: &mut Shadow, input: &Input, now: Millis) {
             shadow.agents.get_mut(agent).expect("known").may_exceed = true;
         }
         Input::Accept { .. } | Input::End { .. } | Input::WrapUpDone { .. } | Input::Tick => {}
-        // Not generated here: a named transfer's rules are in the scenario table.
-        Input::TransferTo { .. } => unreachable!("not generated"),
+        // Not generated here: a named transfer's and a return's rules are in the scenario table.
+        Input::TransferTo { .. } | Input::Return { .. } => unreachable!("not generated"),
     }
 }
 

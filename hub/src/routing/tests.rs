@@ -679,6 +679,42 @@ fn transfer_to_a_named_agent_offers_it_to_them_only_then_to_anyone() {
 }
 
 #[test]
+fn a_returning_conversation_goes_to_the_agent_who_had_it_if_free_else_to_anyone() {
+    let e = OFFER_TIMEOUT;
+    let back = |n, agent: Option<u128>, at| Input::Return {
+        interaction: i(n),
+        queue: q(1),
+        channel: Channel::Email,
+        priority: 0,
+        arrived_at: at,
+        agent: agent.map(a),
+    };
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, Capacity::default()), Ok(vec![])),
+        (0, agent(2, Capacity::default()), Ok(vec![])),
+        (0, available(2), Ok(vec![])),
+        (10, available(1), Ok(vec![])),
+        // Agent 2 has been idle longest, but agent 1 had this thread: it is theirs first.
+        (100, back(1, Some(1), 100), Ok(vec![offer(1, 1, 1, 100 + e)])),
+        (100, back(1, Some(1), 100), Err(RouterError::AlreadyKnown(i(1)))),
+        // Agent 1 declines: anyone may have it.
+        (
+            200,
+            decline(1, 1),
+            Ok(vec![
+                revoked(1, 1, RevokeReason::Declined),
+                offer(1, 2, 1, 200 + e),
+            ]),
+        ),
+        (300, accept(1, 2), Ok(vec![assigned(1, 2)])),
+        // The agent who had it is on a break: it goes to whoever is free, at once.
+        (400, on_break(1, "lunch"), Ok(vec![])),
+        (500, back(2, Some(1), 500), Ok(vec![offer(2, 2, 1, 500 + e)])),
+    ]);
+}
+
+#[test]
 fn restored_interactions_count_against_capacity() {
     let e = OFFER_TIMEOUT;
     let restore = |n, agent, channel, wrapping_up| Input::Restore {

@@ -180,6 +180,10 @@ scenarios!(
     notes,
     chat_sessions,
     account_isolation,
+    channel_messages_are_stored_once_and_thread,
+    a_new_conversation_and_its_first_mail_commit_together,
+    the_outbox_claims_retries_and_records_delivery,
+    mailboxes_and_their_sync_and_failures,
 );
 
 // --- helpers ---
@@ -1558,4 +1562,328 @@ async fn a_deposed_leaders_commits_are_refused(store: DynStore) {
         .map(|e| e.at)
         .collect();
     assert_eq!(at, [1_000, 2_000, 2_002]);
+}
+
+// --- channels (email) ---
+
+fn mail(interaction: InteractionId, external: &str, body: &str) -> super::NewChannelMessage {
+    super::NewChannelMessage {
+        opening: vec![],
+        message: chat(interaction, Sender::Customer, external, body),
+        entry_point: "mailbox:one".into(),
+        external_id: Some(external.into()),
+        details: json!({"subject": "Order 1001", "from": {"email": "li.wei@example.com"}}),
+        attachments: vec![super::NewAttachment {
+            filename: "发票.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 3,
+            sha256: "ab".repeat(32),
+            content_id: None,
+        }],
+        outbound: None,
+    }
+}
+
+async fn channel_messages_are_stored_once_and_thread(store: DynStore) {
+    let site = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &site, 1).await;
+    let (first, created) = store
+        .append_channel_message(DEFAULT, mail(i.id, "a@mail.example", "hello"), 10)
+        .await
+        .unwrap();
+    assert!(created);
+    let parts = first.channel.clone().unwrap();
+    assert_eq!(parts.external_id.as_deref(), Some("a@mail.example"));
+    assert_eq!(parts.attachments[0].filename, "发票.pdf");
+    // The same mail fetched again, even into another interaction: the stored one, unchanged.
+    let other = arrive(&store, DEFAULT, &site, 2).await;
+    let (again, created) = store
+        .append_channel_message(DEFAULT, mail(other.id, "a@mail.example", "hello again"), 20)
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again, first);
+    assert!(store.messages(DEFAULT, other.id, 0).await.unwrap().is_empty());
+    // Threading: by any quoted id, in the order given; only within the entry point and account.
+    let quoted = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        store
+            .thread_of(DEFAULT, "mailbox:one", &quoted(&["unknown@x", "a@mail.example"]))
+            .await
+            .unwrap(),
+        Some(i.id)
+    );
+    assert_eq!(
+        store
+            .thread_of(DEFAULT, "mailbox:two", &quoted(&["a@mail.example"]))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .thread_of(OTHER, "mailbox:one", &quoted(&["a@mail.example"]))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .has_external(DEFAULT, "mailbox:one", "a@mail.example")
+            .await
+            .unwrap()
+    );
+    // A chat line and a mail in one interaction: each read back with what it has.
+    store
+        .append_message(DEFAULT, chat(i.id, Sender::Customer, "c1", "a chat line"), 30)
+        .await
+        .unwrap();
+    let all = store.messages(DEFAULT, i.id, 0).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].channel, first.channel);
+    assert_eq!(all[1].channel, None);
+    let file = store.attachment(DEFAULT, parts.attachments[0].id).await.unwrap();
+    assert_eq!((file.interaction_id, file.sha256.len()), (i.id, 64));
+    not_found(store.attachment(OTHER, parts.attachments[0].id).await);
+}
+
+async fn a_new_conversation_and_its_first_mail_commit_together(store: DynStore) {
+    let (q, c) = setup(&store, DEFAULT).await;
+    let open = |at| {
+        NewInteraction {
+            customer_id: c.id,
+            channel: Channel::Email,
+            queue_id: q.id,
+            priority: 0,
+            entry_point: "mailbox:one".into(),
+            offline: false,
+            arrived_at: at,
+        }
+        .queued()
+    };
+    let i = open(1);
+    let mut m = mail(i.id, "first@mail.example", "hi");
+    m.opening = vec![Write::Open {
+        account: DEFAULT,
+        interaction: i.clone(),
+    }];
+    store.append_channel_message(DEFAULT, m, 1).await.unwrap();
+    assert_eq!(
+        store.interaction(DEFAULT, i.id).await.unwrap().state,
+        InteractionState::Queued
+    );
+    // The same mail again with a new interaction to open: nothing is opened.
+    let j = open(2);
+    let mut m = mail(j.id, "first@mail.example", "hi");
+    m.opening = vec![Write::Open {
+        account: DEFAULT,
+        interaction: j.clone(),
+    }];
+    let (stored, created) = store.append_channel_message(DEFAULT, m, 2).await.unwrap();
+    assert!(!created);
+    assert_eq!(stored.interaction_id, i.id);
+    not_found(store.interaction(DEFAULT, j.id).await);
+    // Filed on arrival: closed in the same commit, its log says why.
+    let k = open(3);
+    let mut m = mail(k.id, "auto@mail.example", "I am out of office");
+    let filed = TransitionDetails {
+        data: json!({"reason": "auto-submitted: auto-replied"}),
+        ..Default::default()
+    };
+    m.opening = vec![
+        Write::Open {
+            account: DEFAULT,
+            interaction: k.clone(),
+        },
+        Write::Transition {
+            account: DEFAULT,
+            id: k.id,
+            event: InteractionEvent::Filed,
+            details: filed,
+            at: 3,
+        },
+    ];
+    store.append_channel_message(DEFAULT, m, 3).await.unwrap();
+    assert_eq!(
+        store.interaction(DEFAULT, k.id).await.unwrap().state,
+        InteractionState::Closed
+    );
+    let log: Vec<_> = store
+        .events(DEFAULT, k.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(log, ["interaction.queued", "interaction.filed"]);
+    assert!(
+        !store
+            .waiting_interactions()
+            .await
+            .unwrap()
+            .iter()
+            .any(|(_, w)| w.id == k.id)
+    );
+}
+
+async fn the_outbox_claims_retries_and_records_delivery(store: DynStore) {
+    use super::DeliveryUpdate;
+    use crate::domain::DeliveryState;
+    let site = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &site, 1).await;
+    let mut reply = mail(i.id, "unused", "Thanks, it ships today.");
+    reply.message.sender = Sender::Agent;
+    reply.external_id = None;
+    reply.attachments = vec![];
+    reply.outbound = Some(json!({"to": ["li.wei@example.com"], "subject": "Order 1001"}));
+    let (queued, _) = store.append_channel_message(DEFAULT, reply, 100).await.unwrap();
+    assert_eq!(
+        queued.channel.as_ref().unwrap().delivery,
+        Some(DeliveryState::Queued)
+    );
+    assert!(
+        store.claim_outbox(99, 1_000, 10).await.unwrap().is_empty(),
+        "not due yet"
+    );
+    let claimed = store.claim_outbox(100, 1_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].payload["to"][0], "li.wei@example.com");
+    assert_eq!(claimed[0].message.id, queued.id);
+    // Claimed: another sender sees nothing until the claim runs out.
+    assert!(store.claim_outbox(500, 2_000, 10).await.unwrap().is_empty());
+    let retry = DeliveryUpdate::Retry {
+        attempts: 1,
+        next_at: 5_000,
+        reason: "451 try later".into(),
+    };
+    let m = store.record_delivery(DEFAULT, queued.id, retry).await.unwrap();
+    assert_eq!(
+        m.channel.as_ref().unwrap().delivery_error.as_deref(),
+        Some("451 try later")
+    );
+    assert!(store.claim_outbox(4_999, 9_000, 10).await.unwrap().is_empty());
+    let again = store.claim_outbox(5_000, 9_000, 10).await.unwrap();
+    assert_eq!(again[0].attempts, 1);
+    let sent = DeliveryUpdate::Sent {
+        external_id: "pb.reply@shop.example".into(),
+    };
+    let m = store.record_delivery(DEFAULT, queued.id, sent).await.unwrap();
+    let parts = m.channel.unwrap();
+    assert_eq!(parts.delivery, Some(DeliveryState::Sent));
+    assert_eq!(parts.external_id.as_deref(), Some("pb.reply@shop.example"));
+    assert!(
+        store
+            .claim_outbox(i64::MAX, i64::MAX, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "sent: gone"
+    );
+    // A customer's answer quoting our reply threads into the same interaction.
+    assert_eq!(
+        store
+            .thread_of(DEFAULT, "mailbox:one", &["pb.reply@shop.example".to_string()])
+            .await
+            .unwrap(),
+        Some(i.id)
+    );
+}
+
+async fn mailboxes_and_their_sync_and_failures(store: DynStore) {
+    use super::{InboundFailure, MailServer, Mailbox, MailboxSecrets};
+    use crate::domain::MailboxId;
+    let (q, _) = setup(&store, DEFAULT).await;
+    let server = |host: &str| MailServer {
+        host: host.into(),
+        port: 993,
+        security: "tls".into(),
+        user: "support".into(),
+    };
+    let mailbox = Mailbox {
+        id: MailboxId::new(),
+        address: "support@shop.example".into(),
+        display_name: "Shop support".into(),
+        queue_id: q.id,
+        imap: server("imap.shop.example"),
+        folder: "INBOX".into(),
+        done_folder: None,
+        smtp: server("smtp.shop.example"),
+        signature: Some("The shop".into()),
+        created_at: 1,
+    };
+    let secrets = MailboxSecrets {
+        account: DEFAULT,
+        mailbox: mailbox.clone(),
+        imap_password: vec![1, 2, 3],
+        smtp_password: vec![4, 5, 6],
+    };
+    store.create_mailbox(DEFAULT, secrets.clone()).await.unwrap();
+    conflict(
+        store
+            .create_mailbox(
+                DEFAULT,
+                MailboxSecrets {
+                    mailbox: Mailbox {
+                        id: MailboxId::new(),
+                        ..mailbox.clone()
+                    },
+                    ..secrets.clone()
+                },
+            )
+            .await,
+        "mailboxes_account_id_address_key",
+    );
+    assert_eq!(
+        store.mailboxes(DEFAULT).await.unwrap(),
+        std::slice::from_ref(&mailbox)
+    );
+    assert!(store.mailboxes(OTHER).await.unwrap().is_empty());
+    let mut changed = mailbox.clone();
+    changed.folder = "Support".into();
+    store
+        .update_mailbox(DEFAULT, changed.clone(), None, Some(vec![9]))
+        .await
+        .unwrap();
+    let all = store.mailbox_secrets().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].mailbox, changed);
+    assert_eq!(
+        (all[0].imap_password.clone(), all[0].smtp_password.clone()),
+        (vec![1, 2, 3], vec![9])
+    );
+    not_found(store.update_mailbox(OTHER, changed.clone(), None, None).await);
+
+    assert_eq!(store.mailbox_sync(mailbox.id).await.unwrap(), None);
+    store.set_mailbox_sync(mailbox.id, 7, 40).await.unwrap();
+    store.set_mailbox_sync(mailbox.id, 7, 42).await.unwrap();
+    assert_eq!(store.mailbox_sync(mailbox.id).await.unwrap(), Some((7, 42)));
+
+    let failure = InboundFailure {
+        id: "f1".into(),
+        entry_point: mailbox.entry_point(),
+        reference: "uid 42 in INBOX".into(),
+        reason: "the mail has no From address".into(),
+        size: 512,
+        at: 5,
+    };
+    store.record_inbound_failure(DEFAULT, &failure).await.unwrap();
+    assert_eq!(
+        store
+            .inbound_failures(DEFAULT, &mailbox.entry_point(), 10)
+            .await
+            .unwrap(),
+        [failure]
+    );
+    assert!(
+        store
+            .inbound_failures(OTHER, &mailbox.entry_point(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    not_found(store.delete_mailbox(OTHER, mailbox.id).await);
+    store.delete_mailbox(DEFAULT, mailbox.id).await.unwrap();
+    assert!(store.mailboxes(DEFAULT).await.unwrap().is_empty());
+    assert_eq!(store.mailbox_sync(mailbox.id).await.unwrap(), None);
 }

@@ -2,9 +2,15 @@
 //! several nodes). The hub commits here before it tells anyone something happened; every change
 //! of an interaction's state is appended to that interaction's event log, the source for reports.
 
+mod channels;
 #[cfg(test)]
 mod conformance;
 mod sql;
+
+pub use channels::{
+    ChannelStore, DeliveryUpdate, InboundFailure, MailServer, Mailbox, MailboxSecrets, NewAttachment,
+    NewChannelMessage, OutboxItem, StoredAttachment,
+};
 
 use crate::domain::{
     AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,
@@ -319,13 +325,19 @@ pub fn apply_transition(
     match event {
         InteractionEvent::Abandoned | InteractionEvent::Ended => i.ended_at = Some(at),
         InteractionEvent::WrappedUp => i.ended_at = i.ended_at.or(Some(at)),
+        // Open again: the last wrap-up stays in the event log, the next one replaces it here.
+        InteractionEvent::Reopened => {
+            i.ended_at = None;
+            i.disposition = None;
+            i.wrap_up_note = None;
+        }
         _ => {}
     }
     Ok(())
 }
 
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ChannelStore + Send + Sync + 'static {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;
 

@@ -7,6 +7,7 @@
 //! begins (`BEGIN IMMEDIATE` on SQLite, so writers queue on the busy timeout instead of failing
 //! when they upgrade from reading).
 
+mod channels;
 mod queries;
 mod rows;
 
@@ -246,6 +247,7 @@ async fn commit_group_at_once(
             body: j.message.body.clone(),
             client_id: j.message.client_id.clone(),
             created_at: j.at,
+            channel: None,
         };
         *seq += 1;
         rows.push(json!({
@@ -453,6 +455,7 @@ macro_rules! impl_store {
                     body: m.body,
                     client_id: m.client_id,
                     created_at: at,
+                    channel: None,
                 };
                 sqlx::query(q::INSERT_MESSAGE)
                     .bind(message.id.to_string())
@@ -1206,7 +1209,9 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db)?;
-                all(rows)
+                let mut messages: Vec<Message> = all(rows)?;
+                Self::with_parts(&self.pool, account, id, &mut messages).await?;
+                Ok(messages)
             }
 
             // --- widget conversations ---

@@ -312,6 +312,7 @@ impl TryFrom<MessageRow> for Message {
             body: r.body,
             client_id: r.client_id,
             created_at: r.created_at,
+            channel: None,
         })
     }
 }

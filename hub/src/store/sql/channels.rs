@@ -1,0 +1,664 @@
+//! `ChannelStore` on both backends: the same statements and bodies for SQLite and PostgreSQL,
+//! expanded by `impl_channel_store!` as `impl_store!` does for the rest of the store.
+
+use super::super::channels::{
+    ChannelStore, DeliveryUpdate, InboundFailure, Mailbox, MailboxSecrets, NewChannelMessage, OutboxItem,
+    StoredAttachment,
+};
+use super::super::{Result, StoreError};
+use super::rows::to_json;
+use super::{SqlStore, db};
+use crate::domain::{
+    AccountId, AttachmentId, AttachmentInfo, ChannelParts, DeliveryState, InteractionId, MailboxId, Message,
+    MessageId, Millis,
+};
+use sqlx::postgres::Postgres;
+use sqlx::{Database, Pool, Sqlite};
+use std::collections::HashMap;
+
+mod q {
+    pub const DETAILS_BY_EXTERNAL: &str = "SELECT message_id FROM message_details \
+         WHERE account_id = $1 AND entry_point = $2 AND external_id = $3";
+    pub const THREAD_OF: &str = "SELECT interaction_id FROM message_details \
+         WHERE account_id = $1 AND entry_point = $2 AND external_id = $3";
+    pub const INSERT_DETAILS: &str = "INSERT INTO message_details \
+         (message_id, account_id, interaction_id, entry_point, external_id, details, delivery) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    pub const INSERT_ATTACHMENT: &str = "INSERT INTO attachments \
+         (id, account_id, interaction_id, message_id, filename, content_type, size, sha256, content_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    pub const INSERT_OUTBOX: &str = "INSERT INTO outbox (message_id, account_id, entry_point, payload, next_at) \
+         VALUES ($1, $2, $3, $4, $5)";
+    pub const MESSAGE: &str = "SELECT id, interaction_id, seq, sender, agent_id, body, client_id, created_at \
+         FROM messages WHERE account_id = $1 AND id = $2";
+    pub const PARTS_OF_INTERACTION: &str = "SELECT message_id, entry_point, external_id, details, delivery, \
+         delivery_error FROM message_details WHERE account_id = $1 AND interaction_id = $2";
+    pub const ATTACHMENTS_OF_INTERACTION: &str = "SELECT id, message_id, interaction_id, filename, content_type, \
+         size, sha256, content_id FROM attachments WHERE account_id = $1 AND interaction_id = $2 ORDER BY id";
+    pub const ATTACHMENT: &str = "SELECT id, message_id, interaction_id, filename, content_type, size, sha256, \
+         content_id FROM attachments WHERE account_id = $1 AND id = $2";
+    pub const DUE_OUTBOX: &str = "SELECT message_id, account_id, entry_point, payload, attempts, next_at \
+         FROM outbox WHERE next_at <= $1 ORDER BY next_at LIMIT $2";
+    /// Claims a row only if nobody moved it since it was read.
+    pub const CLAIM_OUTBOX: &str = "UPDATE outbox SET next_at = $2 WHERE message_id = $1 AND next_at = $3";
+    pub const DELETE_OUTBOX: &str = "DELETE FROM outbox WHERE account_id = $1 AND message_id = $2";
+    pub const RETRY_OUTBOX: &str =
+        "UPDATE outbox SET attempts = $3, next_at = $4 WHERE account_id = $1 AND message_id = $2";
+    pub const SET_DELIVERY: &str = "UPDATE message_details SET delivery = $3, delivery_error = $4, \
+         external_id = COALESCE($5, external_id) WHERE account_id = $1 AND message_id = $2";
+    pub const INSERT_MAILBOX: &str = "INSERT INTO mailboxes (id, account_id, address, display_name, queue_id, \
+         imap, imap_password, folder, done_folder, smtp, smtp_password, signature, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    pub const UPDATE_MAILBOX: &str = "UPDATE mailboxes SET address = $3, display_name = $4, queue_id = $5, \
+         imap = $6, imap_password = COALESCE($7, imap_password), folder = $8, done_folder = $9, smtp = $10, \
+         smtp_password = COALESCE($11, smtp_password), signature = $12 WHERE account_id = $1 AND id = $2";
+    pub const DELETE_MAILBOX: &str = "DELETE FROM mailboxes WHERE account_id = $1 AND id = $2";
+    pub const MAILBOXES: &str = "SELECT id, account_id, address, display_name, queue_id, imap, imap_password, \
+         folder, done_folder, smtp, smtp_password, signature, created_at FROM mailboxes \
+         WHERE account_id = $1 ORDER BY address";
+    pub const ALL_MAILBOXES: &str = "SELECT id, account_id, address, display_name, queue_id, imap, imap_password, \
+         folder, done_folder, smtp, smtp_password, signature, created_at FROM mailboxes ORDER BY account_id, address";
+    pub const MAILBOX_SYNC: &str = "SELECT uid_validity, last_uid FROM mailbox_sync WHERE mailbox_id = $1";
+    pub const SET_MAILBOX_SYNC: &str = "INSERT INTO mailbox_sync (mailbox_id, uid_validity, last_uid) \
+         VALUES ($1, $2, $3) ON CONFLICT (mailbox_id) DO UPDATE SET uid_validity = $2, last_uid = $3";
+    pub const INSERT_FAILURE: &str = "INSERT INTO inbound_failures \
+         (id, account_id, entry_point, reference, reason, size, at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    pub const FAILURES: &str = "SELECT id, entry_point, reference, reason, size, at FROM inbound_failures \
+         WHERE account_id = $1 AND entry_point = $2 ORDER BY at DESC LIMIT $3";
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value:?}"))
+}
+
+fn parse<T: std::str::FromStr>(what: &str, value: &str) -> Result<T> {
+    value.parse().map_err(|_| corrupt(what, value))
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, value: &str) -> Result<T> {
+    serde_json::from_str(value).map_err(|_| corrupt(what, value))
+}
+
+#[derive(sqlx::FromRow)]
+struct PartsRow {
+    message_id: String,
+    entry_point: String,
+    external_id: Option<String>,
+    details: String,
+    delivery: Option<String>,
+    delivery_error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttachmentRow {
+    id: String,
+    message_id: String,
+    interaction_id: String,
+    filename: String,
+    content_type: String,
+    size: i64,
+    sha256: String,
+    content_id: Option<String>,
+}
+
+impl AttachmentRow {
+    fn stored(self) -> Result<(String, StoredAttachment)> {
+        Ok((
+            self.message_id,
+            StoredAttachment {
+                info: AttachmentInfo {
+                    id: parse("attachments.id", &self.id)?,
+                    filename: self.filename,
+                    content_type: self.content_type,
+                    size: self.size,
+                    content_id: self.content_id,
+                },
+                interaction_id: parse("attachments.interaction_id", &self.interaction_id)?,
+                sha256: self.sha256,
+            },
+        ))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    message_id: String,
+    account_id: String,
+    entry_point: String,
+    payload: String,
+    attempts: i64,
+    next_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MailboxRow {
+    id: String,
+    account_id: String,
+    address: String,
+    display_name: String,
+    queue_id: String,
+    imap: String,
+    imap_password: Vec<u8>,
+    folder: String,
+    done_folder: Option<String>,
+    smtp: String,
+    smtp_password: Vec<u8>,
+    signature: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<MailboxRow> for MailboxSecrets {
+    type Error = StoreError;
+    fn try_from(r: MailboxRow) -> Result<MailboxSecrets> {
+        Ok(MailboxSecrets {
+            account: parse("mailboxes.account_id", &r.account_id)?,
+            mailbox: Mailbox {
+                id: parse("mailboxes.id", &r.id)?,
+                address: r.address,
+                display_name: r.display_name,
+                queue_id: parse("mailboxes.queue_id", &r.queue_id)?,
+                imap: json("mailboxes.imap", &r.imap)?,
+                folder: r.folder,
+                done_folder: r.done_folder,
+                smtp: json("mailboxes.smtp", &r.smtp)?,
+                signature: r.signature,
+                created_at: r.created_at,
+            },
+            imap_password: r.imap_password,
+            smtp_password: r.smtp_password,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FailureRow {
+    id: String,
+    entry_point: String,
+    reference: String,
+    reason: String,
+    size: i64,
+    at: i64,
+}
+
+/// Puts each message's channel parts (and attachments) on it, from the rows of its interaction.
+fn attach_parts(
+    messages: &mut [Message],
+    parts: Vec<PartsRow>,
+    attachments: Vec<AttachmentRow>,
+) -> Result<()> {
+    let mut files: HashMap<String, Vec<AttachmentInfo>> = HashMap::new();
+    for row in attachments {
+        let (message, stored) = row.stored()?;
+        files.entry(message).or_default().push(stored.info);
+    }
+    let mut parts: HashMap<String, PartsRow> = parts.into_iter().map(|p| (p.message_id.clone(), p)).collect();
+    for m in messages {
+        let key = m.id.to_string();
+        let Some(p) = parts.remove(&key) else { continue };
+        let delivery = match p.delivery.as_deref() {
+            None => None,
+            Some(d) => Some(DeliveryState::parse(d).ok_or_else(|| corrupt("message_details.delivery", d))?),
+        };
+        m.channel = Some(Box::new(ChannelParts {
+            entry_point: p.entry_point,
+            external_id: p.external_id,
+            details: json("message_details.details", &p.details)?,
+            delivery,
+            delivery_error: p.delivery_error,
+            attachments: files.remove(&key).unwrap_or_default(),
+        }));
+    }
+    Ok(())
+}
+
+macro_rules! impl_channel_store {
+    ($db:ty) => {
+        impl SqlStore<$db> {
+            /// Fills in the channel parts of messages of one interaction.
+            pub(super) async fn with_parts(
+                pool: &Pool<$db>,
+                account: AccountId,
+                interaction: InteractionId,
+                messages: &mut [Message],
+            ) -> Result<()> {
+                if messages.is_empty() {
+                    return Ok(());
+                }
+                let parts = sqlx::query_as::<_, PartsRow>(q::PARTS_OF_INTERACTION)
+                    .bind(account.to_string())
+                    .bind(interaction.to_string())
+                    .fetch_all(pool)
+                    .await
+                    .map_err(db)?;
+                if parts.is_empty() {
+                    return Ok(());
+                }
+                let files = sqlx::query_as::<_, AttachmentRow>(q::ATTACHMENTS_OF_INTERACTION)
+                    .bind(account.to_string())
+                    .bind(interaction.to_string())
+                    .fetch_all(pool)
+                    .await
+                    .map_err(db)?;
+                attach_parts(messages, parts, files)
+            }
+
+            async fn message_by_id(
+                conn: &mut <$db as Database>::Connection,
+                account: AccountId,
+                id: &str,
+            ) -> Result<Message> {
+                let row = sqlx::query_as::<_, super::rows::MessageRow>(q::MESSAGE)
+                    .bind(account.to_string())
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                row.try_into()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl ChannelStore for SqlStore<$db> {
+            async fn append_channel_message(
+                &self,
+                account: AccountId,
+                m: NewChannelMessage,
+                at: Millis,
+            ) -> Result<(Message, bool)> {
+                let interaction = m.message.interaction_id;
+                let mut tx = self.write().await?;
+                if let Some(external) = &m.external_id {
+                    let stored: Option<String> = sqlx::query_scalar(q::DETAILS_BY_EXTERNAL)
+                        .bind(account.to_string())
+                        .bind(&m.entry_point)
+                        .bind(external)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    if let Some(id) = stored {
+                        let mut message = Self::message_by_id(&mut *tx, account, &id).await?;
+                        tx.rollback().await.map_err(db)?;
+                        let found = message.interaction_id;
+                        Self::with_parts(
+                            &self.pool,
+                            account,
+                            found,
+                            std::slice::from_mut(&mut message),
+                        )
+                        .await?;
+                        return Ok((message, false));
+                    }
+                }
+                for w in &m.opening {
+                    Self::write_in(&mut tx, w).await?;
+                }
+                let (mut message, created) = Self::append_in(&mut *tx, account, m.message, at).await?;
+                if !created {
+                    tx.rollback().await.map_err(db)?;
+                    Self::with_parts(
+                        &self.pool,
+                        account,
+                        interaction,
+                        std::slice::from_mut(&mut message),
+                    )
+                    .await?;
+                    return Ok((message, false));
+                }
+                let delivery = m.outbound.as_ref().map(|_| DeliveryState::Queued);
+                sqlx::query(q::INSERT_DETAILS)
+                    .bind(message.id.to_string())
+                    .bind(account.to_string())
+                    .bind(interaction.to_string())
+                    .bind(&m.entry_point)
+                    .bind(&m.external_id)
+                    .bind(to_json(&m.details))
+                    .bind(delivery.map(DeliveryState::as_str))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let mut files = Vec::with_capacity(m.attachments.len());
+                for a in m.attachments {
+                    let id = AttachmentId::new();
+                    sqlx::query(q::INSERT_ATTACHMENT)
+                        .bind(id.to_string())
+                        .bind(account.to_string())
+                        .bind(interaction.to_string())
+                        .bind(message.id.to_string())
+                        .bind(&a.filename)
+                        .bind(&a.content_type)
+                        .bind(a.size)
+                        .bind(&a.sha256)
+                        .bind(&a.content_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    files.push(AttachmentInfo {
+                        id,
+                        filename: a.filename,
+                        content_type: a.content_type,
+                        size: a.size,
+                        content_id: a.content_id,
+                    });
+                }
+                if let Some(payload) = &m.outbound {
+                    sqlx::query(q::INSERT_OUTBOX)
+                        .bind(message.id.to_string())
+                        .bind(account.to_string())
+                        .bind(&m.entry_point)
+                        .bind(to_json(payload))
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                tx.commit().await.map_err(db)?;
+                message.channel = Some(Box::new(ChannelParts {
+                    entry_point: m.entry_point,
+                    external_id: m.external_id,
+                    details: m.details,
+                    delivery,
+                    delivery_error: None,
+                    attachments: files,
+                }));
+                Ok((message, true))
+            }
+
+            async fn thread_of(
+                &self,
+                account: AccountId,
+                entry_point: &str,
+                external_ids: &[String],
+            ) -> Result<Option<InteractionId>> {
+                for id in external_ids {
+                    let found: Option<String> = sqlx::query_scalar(q::THREAD_OF)
+                        .bind(account.to_string())
+                        .bind(entry_point)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    if let Some(found) = found {
+                        return Ok(Some(parse("message_details.interaction_id", &found)?));
+                    }
+                }
+                Ok(None)
+            }
+
+            async fn has_external(
+                &self,
+                account: AccountId,
+                entry_point: &str,
+                external_id: &str,
+            ) -> Result<bool> {
+                let found: Option<String> = sqlx::query_scalar(q::DETAILS_BY_EXTERNAL)
+                    .bind(account.to_string())
+                    .bind(entry_point)
+                    .bind(external_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(found.is_some())
+            }
+
+            async fn attachment(&self, account: AccountId, id: AttachmentId) -> Result<StoredAttachment> {
+                let row = sqlx::query_as::<_, AttachmentRow>(q::ATTACHMENT)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(row.stored()?.1)
+            }
+
+            async fn claim_outbox(
+                &self,
+                now: Millis,
+                claimed_until: Millis,
+                limit: u32,
+            ) -> Result<Vec<OutboxItem>> {
+                let rows = sqlx::query_as::<_, OutboxRow>(q::DUE_OUTBOX)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                let mut items = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let claimed = sqlx::query(q::CLAIM_OUTBOX)
+                        .bind(&row.message_id)
+                        .bind(claimed_until)
+                        .bind(row.next_at)
+                        .execute(&self.writer)
+                        .await
+                        .map_err(db)?
+                        .rows_affected();
+                    if claimed == 0 {
+                        continue;
+                    }
+                    let account: AccountId = parse("outbox.account_id", &row.account_id)?;
+                    let mut conn = self.pool.acquire().await.map_err(db)?;
+                    let mut message = Self::message_by_id(&mut *conn, account, &row.message_id).await?;
+                    drop(conn);
+                    let interaction = message.interaction_id;
+                    Self::with_parts(
+                        &self.pool,
+                        account,
+                        interaction,
+                        std::slice::from_mut(&mut message),
+                    )
+                    .await?;
+                    items.push(OutboxItem {
+                        account,
+                        message,
+                        entry_point: row.entry_point,
+                        payload: json("outbox.payload", &row.payload)?,
+                        attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+                    });
+                }
+                Ok(items)
+            }
+
+            async fn record_delivery(
+                &self,
+                account: AccountId,
+                message: MessageId,
+                update: DeliveryUpdate,
+            ) -> Result<Message> {
+                let id = message.to_string();
+                let mut tx = self.write().await?;
+                let (state, error, external) = match &update {
+                    DeliveryUpdate::Sent { external_id } => {
+                        (DeliveryState::Sent, None, Some(external_id.as_str()))
+                    }
+                    DeliveryUpdate::Retry { reason, .. } => {
+                        (DeliveryState::Queued, Some(reason.as_str()), None)
+                    }
+                    DeliveryUpdate::Failed { reason } => (DeliveryState::Failed, Some(reason.as_str()), None),
+                };
+                match &update {
+                    DeliveryUpdate::Retry {
+                        attempts, next_at, ..
+                    } => sqlx::query(q::RETRY_OUTBOX)
+                        .bind(account.to_string())
+                        .bind(&id)
+                        .bind(i64::from(*attempts))
+                        .bind(*next_at),
+                    _ => sqlx::query(q::DELETE_OUTBOX)
+                        .bind(account.to_string())
+                        .bind(&id),
+                }
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                sqlx::query(q::SET_DELIVERY)
+                    .bind(account.to_string())
+                    .bind(&id)
+                    .bind(state.as_str())
+                    .bind(error)
+                    .bind(external)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let mut stored = Self::message_by_id(&mut *tx, account, &id).await?;
+                tx.commit().await.map_err(db)?;
+                let interaction = stored.interaction_id;
+                Self::with_parts(
+                    &self.pool,
+                    account,
+                    interaction,
+                    std::slice::from_mut(&mut stored),
+                )
+                .await?;
+                Ok(stored)
+            }
+
+            async fn create_mailbox(&self, account: AccountId, m: MailboxSecrets) -> Result<Mailbox> {
+                let b = &m.mailbox;
+                sqlx::query(q::INSERT_MAILBOX)
+                    .bind(b.id.to_string())
+                    .bind(account.to_string())
+                    .bind(&b.address)
+                    .bind(&b.display_name)
+                    .bind(b.queue_id.to_string())
+                    .bind(to_json(&b.imap))
+                    .bind(&m.imap_password)
+                    .bind(&b.folder)
+                    .bind(&b.done_folder)
+                    .bind(to_json(&b.smtp))
+                    .bind(&m.smtp_password)
+                    .bind(&b.signature)
+                    .bind(b.created_at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(m.mailbox)
+            }
+
+            async fn update_mailbox(
+                &self,
+                account: AccountId,
+                b: Mailbox,
+                imap_password: Option<Vec<u8>>,
+                smtp_password: Option<Vec<u8>>,
+            ) -> Result<Mailbox> {
+                let changed = sqlx::query(q::UPDATE_MAILBOX)
+                    .bind(account.to_string())
+                    .bind(b.id.to_string())
+                    .bind(&b.address)
+                    .bind(&b.display_name)
+                    .bind(b.queue_id.to_string())
+                    .bind(to_json(&b.imap))
+                    .bind(imap_password)
+                    .bind(&b.folder)
+                    .bind(&b.done_folder)
+                    .bind(to_json(&b.smtp))
+                    .bind(smtp_password)
+                    .bind(&b.signature)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(b)
+            }
+
+            async fn delete_mailbox(&self, account: AccountId, id: MailboxId) -> Result<()> {
+                let gone = sqlx::query(q::DELETE_MAILBOX)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if gone == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn mailboxes(&self, account: AccountId) -> Result<Vec<Mailbox>> {
+                let rows = sqlx::query_as::<_, MailboxRow>(q::MAILBOXES)
+                    .bind(account.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                rows.into_iter()
+                    .map(|r| MailboxSecrets::try_from(r).map(|s| s.mailbox))
+                    .collect()
+            }
+
+            async fn mailbox_secrets(&self) -> Result<Vec<MailboxSecrets>> {
+                let rows = sqlx::query_as::<_, MailboxRow>(q::ALL_MAILBOXES)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                rows.into_iter().map(MailboxSecrets::try_from).collect()
+            }
+
+            async fn mailbox_sync(&self, id: MailboxId) -> Result<Option<(i64, i64)>> {
+                sqlx::query_as::<_, (i64, i64)>(q::MAILBOX_SYNC)
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)
+            }
+
+            async fn set_mailbox_sync(&self, id: MailboxId, uid_validity: i64, last_uid: i64) -> Result<()> {
+                sqlx::query(q::SET_MAILBOX_SYNC)
+                    .bind(id.to_string())
+                    .bind(uid_validity)
+                    .bind(last_uid)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            async fn record_inbound_failure(&self, account: AccountId, f: &InboundFailure) -> Result<()> {
+                sqlx::query(q::INSERT_FAILURE)
+                    .bind(&f.id)
+                    .bind(account.to_string())
+                    .bind(&f.entry_point)
+                    .bind(&f.reference)
+                    .bind(&f.reason)
+                    .bind(f.size)
+                    .bind(f.at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            async fn inbound_failures(
+                &self,
+                account: AccountId,
+                entry_point: &str,
+                limit: u32,
+            ) -> Result<Vec<InboundFailure>> {
+                let rows = sqlx::query_as::<_, FailureRow>(q::FAILURES)
+                    .bind(account.to_string())
+                    .bind(entry_point)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| InboundFailure {
+                        id: r.id,
+                        entry_point: r.entry_point,
+                        reference: r.reference,
+                        reason: r.reason,
+                        size: r.size,
+                        at: r.at,
+                    })
+                    .collect())
+            }
+        }
+    };
+}
+
+impl_channel_store!(Sqlite);
+impl_channel_store!(Postgres);
