@@ -20,10 +20,42 @@ pub struct Config {
     /// Put before every Redis key and channel name, so several deployments (or test runs) can
     /// share one Redis. Nodes of one deployment must use the same.
     pub redis_prefix: String,
+    /// The key that seals stored secrets (mailbox passwords): 32 bytes, base64. Unset: a key is
+    /// made on first start and kept in `data_dir/secret.key`. Several nodes must share one, so
+    /// with `database_url` on PostgreSQL set it here (or in `PLUGBOARD_SECRET_KEY`).
+    pub secret_key: Option<String>,
     pub http: Http,
     pub auth: Auth,
     pub chat: Chat,
     pub sip: Sip,
+    pub email: Email,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Email {
+    /// Mail larger than this (the whole message, attachments included) is not taken in: it is
+    /// kept as a failed item with its reason, visible to admins.
+    pub max_bytes: usize,
+    /// Without IMAP IDLE, a mailbox is fetched this often; with it, at least this often.
+    pub poll_secs: u32,
+    /// What a customer's reply to a closed conversation does: `reopen` it (it waits for the
+    /// agent who had it, else the queue) or start a `new` one that names the old.
+    pub closed_reply: crate::intake::ClosedReply,
+    /// The domain in the Message-IDs of the mail we send (`<pb.…@domain>`); unset: each
+    /// mailbox's own domain.
+    pub message_id_domain: Option<String>,
+}
+
+impl Default for Email {
+    fn default() -> Self {
+        Email {
+            max_bytes: 25 * 1024 * 1024,
+            poll_secs: 60,
+            closed_reply: crate::intake::ClosedReply::Reopen,
+            message_id_domain: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,10 +152,12 @@ impl Default for Config {
             default_region: "US".into(),
             redis_url: None,
             redis_prefix: "plugboard:".into(),
+            secret_key: None,
             http: Http::default(),
             auth: Auth::default(),
             chat: Chat::default(),
             sip: Sip::default(),
+            email: Email::default(),
         }
     }
 }
@@ -157,8 +191,10 @@ impl Default for Chat {
 }
 
 /// The top-level names of the settings, for picking them out of the environment.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 11] = [
     "sip",
+    "email",
+    "secret_key",
     "data_dir",
     "database_url",
     "default_region",

@@ -117,7 +117,35 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.http.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(Arc::new(config), store, bus, dispatcher, health, phones, metrics);
+    let sealer = crate::secrets::Sealer::load(config.secret_key.as_deref(), &config.data_dir)
+        .context("loading the secret key (secret_key)")?;
+    let intake = crate::intake::Intake {
+        store: store.clone(),
+        dispatcher: dispatcher.clone(),
+        bus: bus.clone(),
+        files: crate::intake::Files::new(&config.data_dir),
+        default_region: config.default_region.clone(),
+        closed_reply: config.email.closed_reply,
+    };
+    let email = crate::email::Email::new(
+        store.clone(),
+        intake,
+        sealer,
+        bus.clone(),
+        dispatcher.clone(),
+        config.email.clone(),
+    );
+    email.start(&health).await.context("starting the mailboxes")?;
+    let state = AppState::new(
+        Arc::new(config),
+        store,
+        bus,
+        dispatcher,
+        health,
+        phones,
+        email,
+        metrics,
+    );
     // Tests and scripts read this line to find the port when started with port 0.
     println!("plugboard listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -2,6 +2,7 @@
 //! agents, supervisors and the chat widget, health and metrics, and the console's files.
 //! Handlers validate and delegate; routing and state live in the dispatcher and the store.
 
+mod email;
 mod error;
 mod rest;
 mod ui;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub health: crate::health::Health,
     /// Agents' phones as the SIP registrar sees them; the phones API keeps it current.
     pub phones: Arc<crate::telephony::Phones>,
+    /// Mailboxes' fetch loops and the outbox sender.
+    pub email: Arc<crate::email::Email>,
     metrics: Option<PrometheusHandle>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     start_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
@@ -49,6 +52,7 @@ fn per_minute(n: u32) -> Arc<DefaultKeyedRateLimiter<IpAddr>> {
 }
 
 impl AppState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Arc<Config>,
         store: DynStore,
@@ -56,9 +60,11 @@ impl AppState {
         dispatcher: Dispatcher,
         health: crate::health::Health,
         phones: Arc<crate::telephony::Phones>,
+        email: Arc<crate::email::Email>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
         AppState {
+            email,
             login_limiter: per_minute(config.auth.login_per_minute),
             start_limiter: per_minute(config.chat.starts_per_minute),
             config,
@@ -180,6 +186,11 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
         "store": store,
         "router": state.dispatcher.router(),
         "tasks": state.health.report(),
+        // A mailbox that cannot fetch is named here, but does not take the node out of service:
+        // the cause (a password, the mail server) is not this node's.
+        "mailboxes_failing": state.email.failing().into_iter()
+            .map(|(address, reason)| serde_json::json!({"address": address, "error": reason}))
+            .collect::<Vec<_>>(),
     });
     (status, axum::Json(body)).into_response()
 }

@@ -66,6 +66,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customer_timeline))
         .routes(routes!(interaction_detail))
         .routes(routes!(interaction_recording))
+        .merge(super::email::routes())
 }
 
 fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {

@@ -1,0 +1,482 @@
+//! Email on the hub's side, beside telephony: one fetch loop per mailbox (IMAP IDLE where the
+//! server offers it, polling otherwise; each mail committed through the intake before it is marked
+//! seen on the server) and the outbox sender, which hands queued replies to SMTP and records what
+//! became of each (sent, retried with backoff, failed with the server's reason).
+
+use crate::bus::Bus;
+use crate::bus::frames::AgentFrame;
+use crate::dispatcher::Dispatcher;
+use crate::domain::{AccountId, MailboxId, Message, Millis, now_millis};
+use crate::intake::{Files, Intake, IntakeError};
+use crate::secrets::Sealer;
+use crate::store::{
+    DeliveryUpdate, DynStore, InboundFailure, MailServer, Mailbox, MailboxSecrets, OutboxItem,
+};
+use plugboard_channel::{Attachment, Channel, Delivery, Outbound, retry_delay};
+use plugboard_email::imap::{MailError, Session};
+use plugboard_email::{Address, Security, Server};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// Mails fetched per round trip.
+const FETCH_BATCH: usize = 100;
+/// How long a sender holds a claimed outbox row before another may try it.
+const CLAIM_MS: Millis = 120_000;
+/// The longest a failing mailbox waits before trying again (a wrong password waits this long).
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What the admin page and `/readyz` show of a mailbox.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct MailboxStatus {
+    /// `connecting`, `connected` (fetching, or waiting for new mail), `failing`, or `standby`
+    /// (several nodes: another node fetches).
+    pub state: String,
+    pub last_fetch_at: Option<Millis>,
+    pub last_error: Option<String>,
+    /// Mails taken in since the hub started.
+    pub fetched: u64,
+    /// Whether the server offers IMAP IDLE (new mail arrives at once) or is polled.
+    pub idle: bool,
+}
+
+/// Email's running parts: the fetch loops (restarted when an admin changes a mailbox) and the
+/// outbox sender.
+pub struct Email {
+    store: DynStore,
+    intake: Intake,
+    sealer: Sealer,
+    bus: Bus,
+    dispatcher: Dispatcher,
+    settings: crate::config::Email,
+    status: Mutex<HashMap<MailboxId, MailboxStatus>>,
+    loops: Mutex<HashMap<MailboxId, (MailboxSecrets, JoinHandle<()>)>>,
+    /// Wakes the sender: something was queued.
+    queued: Notify,
+}
+
+impl Email {
+    pub fn new(
+        store: DynStore,
+        intake: Intake,
+        sealer: Sealer,
+        bus: Bus,
+        dispatcher: Dispatcher,
+        settings: crate::config::Email,
+    ) -> Arc<Email> {
+        Arc::new(Email {
+            store,
+            intake,
+            sealer,
+            bus,
+            dispatcher,
+            settings,
+            status: Mutex::default(),
+            loops: Mutex::default(),
+            queued: Notify::new(),
+        })
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    pub fn files(&self) -> &Files {
+        &self.intake.files
+    }
+
+    /// Starts the sender and a fetch loop for every mailbox.
+    pub async fn start(
+        self: &Arc<Self>,
+        health: &crate::health::Health,
+    ) -> Result<(), crate::store::StoreError> {
+        self.reload().await?;
+        let email = self.clone();
+        let running = health.running("email outbox");
+        tokio::spawn(async move {
+            let _running = running;
+            email.send_forever().await;
+        });
+        Ok(())
+    }
+
+    /// Brings the fetch loops in line with the stored mailboxes: new ones start, changed ones
+    /// restart, removed ones stop.
+    pub async fn reload(self: &Arc<Self>) -> Result<(), crate::store::StoreError> {
+        let stored = self.store.mailbox_secrets().await?;
+        let mut loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
+        let wanted: HashMap<MailboxId, MailboxSecrets> =
+            stored.into_iter().map(|m| (m.mailbox.id, m)).collect();
+        loops.retain(|id, (running, task)| {
+            let same = wanted.get(id).is_some_and(|w| same_settings(w, running));
+            if !same {
+                task.abort();
+            }
+            same
+        });
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|id, _| wanted.contains_key(id));
+        for (id, mailbox) in wanted {
+            if loops.contains_key(&id) {
+                continue;
+            }
+            let email = self.clone();
+            let settings = mailbox.clone();
+            let task = tokio::spawn(async move { email.fetch_forever(settings).await });
+            loops.insert(id, (mailbox, task));
+        }
+        Ok(())
+    }
+
+    pub fn status(&self, id: MailboxId) -> MailboxStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| MailboxStatus {
+                state: "connecting".into(),
+                ..Default::default()
+            })
+    }
+
+    /// Mailboxes that cannot fetch now, by address, with the reason: for `/readyz`.
+    pub fn failing(&self) -> Vec<(String, String)> {
+        let loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
+        let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        loops
+            .iter()
+            .filter_map(|(id, (m, _))| {
+                let s = status.get(id)?;
+                (s.state == "failing").then(|| {
+                    (
+                        m.mailbox.address.clone(),
+                        s.last_error.clone().unwrap_or_default(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// A reply was queued: send it now rather than at the next round.
+    pub fn wake_sender(&self) {
+        self.queued.notify_one();
+    }
+
+    fn set_status(&self, id: MailboxId, change: impl FnOnce(&mut MailboxStatus)) {
+        let mut all = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        change(all.entry(id).or_default());
+    }
+
+    fn server(&self, s: &MailServer, sealed: &[u8]) -> Result<Server, String> {
+        let password = self.sealer.open(sealed).map_err(|e| e.to_string())?;
+        let security = match s.security.as_str() {
+            "tls" => Security::Tls,
+            "starttls" => Security::StartTls,
+            "plain" => Security::Plain,
+            other => return Err(format!("unknown security {other:?}: use tls, starttls or plain")),
+        };
+        Ok(Server::new(
+            s.host.clone(),
+            s.port,
+            security,
+            s.user.clone(),
+            password,
+        ))
+    }
+
+    // --- fetching ---
+
+    async fn fetch_forever(self: Arc<Self>, m: MailboxSecrets) {
+        let id = m.mailbox.id;
+        let mut failures = 0u32;
+        loop {
+            // With several nodes, the node leading the routers fetches; the others stand by.
+            while self.dispatcher.router() != "here" {
+                self.set_status(id, |s| s.state = "standby".into());
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            self.set_status(id, |s| s.state = "connecting".into());
+            let Err(error) = self.fetch_session(&m, &mut failures).await;
+            if matches!(error, Failure::NotLeading) {
+                continue;
+            }
+            failures = failures.saturating_add(1);
+            let wait = match &error {
+                Failure::Auth => MAX_BACKOFF,
+                _ => Duration::from_secs(1u64 << failures.min(8)).min(MAX_BACKOFF),
+            };
+            let reason = error.to_string();
+            tracing::warn!(mailbox = %m.mailbox.address, error = %reason, retry_in = ?wait, "mailbox failing");
+            self.set_status(id, |s| {
+                s.state = "failing".into();
+                s.last_error = Some(reason);
+            });
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One connection's life: fetch what is new, wait for more, until something fails.
+    async fn fetch_session(&self, m: &MailboxSecrets, failures: &mut u32) -> Result<Infallible, Failure> {
+        let b = &m.mailbox;
+        let server = self
+            .server(&b.imap, &m.imap_password)
+            .map_err(Failure::Settings)?;
+        let mut session = Session::connect(&server, &b.folder).await?;
+        let queue = self.store.queue(m.account, b.queue_id).await?;
+        let validity = i64::from(session.uid_validity());
+        let mut last = match self.store.mailbox_sync(b.id).await? {
+            Some((v, last)) if v == validity => last,
+            // New, or the server renumbered the folder: fetch it all again. What was stored
+            // before is found by its Message-ID and not stored twice.
+            _ => 0,
+        };
+        let idle = session.supports_idle();
+        *failures = 0;
+        self.set_status(b.id, |s| {
+            s.state = "connected".into();
+            s.last_error = None;
+            s.idle = idle;
+        });
+        loop {
+            let fetched = session.fetch_after(last as u32, FETCH_BATCH).await?;
+            let full = fetched.len() == FETCH_BATCH;
+            let mut done = Vec::with_capacity(fetched.len());
+            for mail in fetched {
+                // Stops at the first mail the hub could not commit: it stays unseen, and the
+                // next session fetches it again.
+                self.take_in(m.account, b, &queue, mail.uid, &mail.raw).await?;
+                done.push(mail.uid);
+            }
+            if let Some(&newest) = done.iter().max() {
+                match &b.done_folder {
+                    Some(folder) => session.move_to(&done, folder).await?,
+                    None => session.mark_seen(&done).await?,
+                }
+                last = i64::from(newest);
+                self.store.set_mailbox_sync(b.id, validity, last).await?;
+            }
+            let count = done.len() as u64;
+            self.set_status(b.id, |s| {
+                s.state = "connected".into();
+                s.last_fetch_at = Some(now_millis());
+                s.fetched += count;
+            });
+            if self.dispatcher.router() != "here" {
+                return Err(Failure::NotLeading);
+            }
+            if !full {
+                session
+                    .wait(Duration::from_secs(u64::from(self.settings.poll_secs.max(1))))
+                    .await?;
+            }
+        }
+    }
+
+    /// One fetched mail into the hub. A mail that cannot be read is kept as a failed item (and
+    /// counts as done); only the hub failing to commit is an error.
+    async fn take_in(
+        &self,
+        account: AccountId,
+        mailbox: &Mailbox,
+        queue: &crate::domain::Queue,
+        uid: u32,
+        raw: &[u8],
+    ) -> Result<(), Failure> {
+        let entry_point = mailbox.entry_point();
+        match plugboard_email::parse(raw, self.settings.max_bytes) {
+            Ok(mail) => {
+                let arrived = self
+                    .intake
+                    .take(account, mail.inbound(&entry_point), queue)
+                    .await?;
+                metrics::counter!("plugboard_emails_total", "outcome" => format!("{:?}", arrived.outcome).to_lowercase())
+                    .increment(1);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(mailbox = %mailbox.address, uid, error = %e, "a mail could not be taken in");
+                metrics::counter!("plugboard_emails_total", "outcome" => "failed").increment(1);
+                let failure = InboundFailure {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    entry_point,
+                    reference: format!("uid {uid} in {}", mailbox.folder),
+                    reason: e.to_string(),
+                    size: raw.len() as i64,
+                    at: now_millis(),
+                };
+                self.store.record_inbound_failure(account, &failure).await?;
+                Ok(())
+            }
+        }
+    }
+
+    // --- sending ---
+
+    async fn send_forever(self: Arc<Self>) {
+        loop {
+            let now = now_millis();
+            let due = match self.store.claim_outbox(now, now + CLAIM_MS, 32).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the outbox");
+                    Vec::new()
+                }
+            };
+            let busy = !due.is_empty();
+            for item in due {
+                self.send_one(item).await;
+            }
+            if !busy {
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.queued.notified()).await;
+            }
+        }
+    }
+
+    async fn send_one(&self, item: OutboxItem) {
+        let update = match self.try_send(&item).await {
+            Delivery::Sent { external_id } => DeliveryUpdate::Sent { external_id },
+            Delivery::Failed { reason, permanent } => {
+                let attempts = item.attempts + 1;
+                match retry_delay(attempts).filter(|_| !permanent) {
+                    Some(wait) => DeliveryUpdate::Retry {
+                        attempts,
+                        next_at: now_millis() + wait.as_millis() as Millis,
+                        reason,
+                    },
+                    None => DeliveryUpdate::Failed { reason },
+                }
+            }
+        };
+        tracing::info!(message = %item.message.id, ?update, "email delivery");
+        match self
+            .store
+            .record_delivery(item.account, item.message.id, update)
+            .await
+        {
+            Ok(message) => self.tell_holder(message).await,
+            Err(e) => tracing::error!(error = %e, message = %item.message.id, "recording a delivery"),
+        }
+    }
+
+    async fn try_send(&self, item: &OutboxItem) -> Delivery {
+        let failed = |reason: String| Delivery::Failed {
+            reason,
+            permanent: true,
+        };
+        let Some(id) = item
+            .entry_point
+            .strip_prefix("mailbox:")
+            .and_then(|id| id.parse::<MailboxId>().ok())
+        else {
+            return failed(format!("not a mailbox: {}", item.entry_point));
+        };
+        let mailboxes = match self.store.mailbox_secrets().await {
+            Ok(all) => all,
+            Err(e) => {
+                return Delivery::Failed {
+                    reason: e.to_string(),
+                    permanent: false,
+                };
+            }
+        };
+        let Some(m) = mailboxes.into_iter().find(|m| m.mailbox.id == id) else {
+            return failed("the mailbox was removed".into());
+        };
+        let server = match self.server(&m.mailbox.smtp, &m.smtp_password) {
+            Ok(server) => server,
+            Err(reason) => return failed(reason),
+        };
+        let mut attachments = Vec::new();
+        if let Some(parts) = &item.message.channel {
+            for a in &parts.attachments {
+                let Ok(stored) = self.store.attachment(item.account, a.id).await else {
+                    return failed(format!("attachment {} is missing", a.filename));
+                };
+                match tokio::fs::read(self.intake.files.path(&stored.sha256)).await {
+                    Ok(data) => attachments.push(Attachment {
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        content_id: a.content_id.clone(),
+                        data,
+                    }),
+                    Err(e) => return failed(format!("attachment {}: {e}", a.filename)),
+                }
+            }
+        }
+        let to = item
+            .payload
+            .get("to")
+            .and_then(|t| t.as_array())
+            .map(|t| t.iter().filter_map(|a| a.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        let out = Outbound {
+            id: item.message.id.to_string(),
+            channel: Channel::Email,
+            entry_point: item.entry_point.clone(),
+            to,
+            body: item.message.body.clone(),
+            details: item.payload.clone(),
+            attachments,
+        };
+        let from = Address {
+            name: Some(m.mailbox.display_name.clone()).filter(|n| !n.is_empty()),
+            email: m.mailbox.address.clone(),
+        };
+        let domain = self.settings.message_id_domain.clone().unwrap_or_else(|| {
+            m.mailbox
+                .address
+                .rsplit('@')
+                .next()
+                .unwrap_or("localhost")
+                .to_owned()
+        });
+        plugboard_email::smtp::Sender::new(&server)
+            .send(&out, &from, m.mailbox.signature.as_deref(), &domain)
+            .await
+    }
+
+    /// The agent holding the interaction sees the delivery state change.
+    async fn tell_holder(&self, message: Message) {
+        if let Some(agent) = self.dispatcher.holder(message.interaction_id).await {
+            self.bus.to_agent(agent, AgentFrame::Message { message });
+        }
+    }
+}
+
+/// Whether a running loop still matches the stored mailbox (settings and passwords).
+fn same_settings(a: &MailboxSecrets, b: &MailboxSecrets) -> bool {
+    a.mailbox == b.mailbox && a.imap_password == b.imap_password && a.smtp_password == b.smtp_password
+}
+
+/// Why a mailbox's session ended.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("the server refused the login: check the user and password")]
+    Auth,
+    #[error("{0}")]
+    Mail(String),
+    #[error("{0}")]
+    Settings(String),
+    #[error("the hub could not store mail: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("the hub could not take mail in: {0}")]
+    Intake(#[from] IntakeError),
+    #[error("another node leads the routers now: it fetches")]
+    NotLeading,
+}
+
+impl From<MailError> for Failure {
+    fn from(e: MailError) -> Failure {
+        match e {
+            MailError::Auth => Failure::Auth,
+            other => Failure::Mail(other.to_string()),
+        }
+    }
+}
