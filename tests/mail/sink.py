@@ -6,13 +6,16 @@ It refuses some recipients the way real servers do, so the tests see both kinds 
   reject...@  550 (permanent: no such user)
   later...@   451 (transient: try again later)
 
-    python3 tests/mail/sink.py --port 2525 --maildir /tmp/sink
+    python3 tests/mail/sink.py --port 2525 --maildir /tmp/sink [--tls-cert C --tls-key K]
+
+With a certificate it offers STARTTLS and requires it before MAIL FROM (RFC 3207).
 """
 
 import argparse
 import asyncio
 import mailbox
 import signal
+import ssl
 
 from aiosmtpd.smtp import SMTP
 
@@ -44,10 +47,20 @@ async def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--maildir", required=True)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     sink = Sink(args.maildir)
+    tls = None
+    if args.tls_cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(sink, hostname="sink.test"), args.host, args.port)
+    server = await loop.create_server(
+        lambda: SMTP(sink, hostname="sink.test", tls_context=tls, require_starttls=tls is not None),
+        args.host,
+        args.port,
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -90,11 +90,58 @@ pub struct Dovecot {
     child: Child,
     dir: tempfile::TempDir,
     port: u16,
+    /// IMAPS, when started with `start_tls`.
+    tls_port: Option<u16>,
+}
+
+/// Makes a CA and a certificate it signs for 127.0.0.1 in `dir`, with openssl: `ca.pem`,
+/// `server.pem`, `server.key`.
+fn make_certificates(dir: &Path) {
+    let openssl = |line: &str| {
+        let out = Command::new("openssl")
+            .args(line.split_whitespace())
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         extendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    openssl(&format!(
+        "req -x509 {key} -days 2 -keyout ca.key -out ca.pem -subj /CN=Plugboard-test-CA \
+         -addext basicConstraints=critical,CA:TRUE"
+    ));
+    openssl(&format!(
+        "req {key} -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+    ));
+    openssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+         -out server.pem -extfile server.ext",
+    );
 }
 
 impl Dovecot {
     /// `None` (the test skips) when Dovecot is not installed, unless CI=true.
     pub fn start() -> Option<Dovecot> {
+        Dovecot::launch(false)
+    }
+
+    /// Also offering TLS: STARTTLS on the IMAP port, and IMAPS on `tls_port`, with a certificate
+    /// from a CA of its own (`ca_file`).
+    pub fn start_tls() -> Option<Dovecot> {
+        Dovecot::launch(true)
+    }
+
+    fn launch(tls: bool) -> Option<Dovecot> {
         if !dovecot_available() {
             return None;
         }
@@ -131,6 +178,20 @@ impl Dovecot {
             }
         }
         let port = crate::kamailio::free_port();
+        let tls_port = tls.then(crate::kamailio::free_port);
+        let (ssl, imaps) = match tls_port {
+            Some(tls_port) => {
+                make_certificates(path);
+                (
+                    format!(
+                        "ssl = yes\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key\n",
+                        d = path.display()
+                    ),
+                    format!("address = 127.0.0.1\n    port = {tls_port}"),
+                )
+            }
+            None => ("ssl = no\n".to_owned(), "port = 0".to_owned()),
+        };
         let passwd = path.join("passwd");
         std::fs::write(&passwd, format!("{USER}:{{PLAIN}}{PASSWORD}\n")).unwrap();
         let group = id("-gn", Some(&internal));
@@ -141,7 +202,6 @@ impl Dovecot {
              base_dir = {d}/run\n\
              state_dir = {d}/state\n\
              log_path = {d}/dovecot.log\n\
-             ssl = no\n\
              disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\n\
              default_internal_user = {internal}\n\
@@ -151,8 +211,9 @@ impl Dovecot {
              mail_location = maildir:{d}/Maildir\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {passwd}\n}}\n\
              userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/home\n}}\n\
+             {ssl}\
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-             \x20 inet_listener imaps {{\n    port = 0\n  }}\n}}\n",
+             \x20 inet_listener imaps {{\n    {imaps}\n  }}\n}}\n",
             passwd = passwd.display(),
         );
         let file = path.join("dovecot.conf");
@@ -166,7 +227,37 @@ impl Dovecot {
             .spawn()
             .expect("dovecot starts");
         wait_for_port(port, &mut child, "dovecot", &path.join("dovecot.log"));
-        Some(Dovecot { child, dir, port })
+        if let Some(tls_port) = tls_port {
+            wait_for_port(tls_port, &mut child, "dovecot (IMAPS)", &path.join("dovecot.log"));
+        }
+        Some(Dovecot {
+            child,
+            dir,
+            port,
+            tls_port,
+        })
+    }
+
+    /// IMAPS on its own port, trusting the test CA (`start_tls` only).
+    pub fn tls_server(&self) -> Server {
+        let mut server = self.server();
+        server.port = self.tls_port.expect("started with start_tls");
+        server.security = Security::Tls;
+        server.ca_file = Some(self.ca_file());
+        server
+    }
+
+    /// STARTTLS on the IMAP port, trusting the test CA (`start_tls` only).
+    pub fn starttls_server(&self) -> Server {
+        let mut server = self.server();
+        server.security = Security::StartTls;
+        server.ca_file = Some(self.ca_file());
+        server
+    }
+
+    /// The CA that signed the server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// The mailbox as the connector is configured with it.
@@ -295,11 +386,21 @@ pub struct SmtpSink {
     child: Child,
     dir: tempfile::TempDir,
     port: u16,
+    tls: bool,
 }
 
 impl SmtpSink {
     /// `None` (the test skips) when aiosmtpd is not installed, unless CI=true.
     pub fn start() -> Option<SmtpSink> {
+        SmtpSink::launch(false)
+    }
+
+    /// Requiring STARTTLS, with a certificate from a CA of its own (`ca_file`).
+    pub fn start_tls() -> Option<SmtpSink> {
+        SmtpSink::launch(true)
+    }
+
+    fn launch(tls: bool) -> Option<SmtpSink> {
         if !aiosmtpd_available() {
             return None;
         }
@@ -307,8 +408,17 @@ impl SmtpSink {
         let port = crate::kamailio::free_port();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("mail/sink.py");
         let log = dir.path().join("sink.log");
-        let mut child = Command::new("python3")
-            .arg(script)
+        let mut command = Command::new("python3");
+        command.arg(script);
+        if tls {
+            make_certificates(dir.path());
+            command
+                .arg("--tls-cert")
+                .arg(dir.path().join("server.pem"))
+                .arg("--tls-key")
+                .arg(dir.path().join("server.key"));
+        }
+        let mut child = command
             .arg("--port")
             .arg(port.to_string())
             .arg("--maildir")
@@ -318,13 +428,27 @@ impl SmtpSink {
             .spawn()
             .expect("python3 runs");
         wait_for_port(port, &mut child, "the SMTP sink", &dir.path().join("sink.err"));
-        Some(SmtpSink { child, dir, port })
+        Some(SmtpSink {
+            child,
+            dir,
+            port,
+            tls,
+        })
     }
 
-    /// The sink as a mailbox's SMTP settings (no TLS, no login: it is on loopback).
+    /// The sink as a mailbox's SMTP settings: no login; STARTTLS trusting its CA when started
+    /// with `start_tls`.
     pub fn server(&self) -> Server {
-        let mut server = Server::new("127.0.0.1", self.port, Security::Plain, "", "");
+        let security = if self.tls {
+            Security::StartTls
+        } else {
+            Security::Plain
+        };
+        let mut server = Server::new("127.0.0.1", self.port, security, "", "");
         server.timeout = Duration::from_secs(10);
+        if self.tls {
+            server.ca_file = Some(self.dir.path().join("ca.pem"));
+        }
         server
     }
 

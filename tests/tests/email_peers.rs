@@ -188,6 +188,33 @@ async fn committed_mail_can_be_moved_out_of_the_inbox() {
 }
 
 #[tokio::test]
+async fn imaps_and_starttls_verify_the_server_against_the_sites_ca() {
+    let Some(dovecot) = Dovecot::start_tls() else {
+        return;
+    };
+    dovecot.append(&customer_mail(1)).await;
+    for server in [dovecot.tls_server(), dovecot.starttls_server()] {
+        let mut session = Session::connect(&server, "INBOX")
+            .await
+            .unwrap_or_else(|e| panic!("{:?}: {e}\n{}", server.security, dovecot.log()));
+        assert_eq!(session.fetch_after(0, 10).await.unwrap().len(), 1);
+        // Without the site's CA, the certificate is a stranger's: no session, no password sent.
+        let mut untrusted = server.clone();
+        untrusted.ca_file = None;
+        match Session::connect(&untrusted, "INBOX").await {
+            Err(MailError::Connect(reason)) => {
+                assert!(
+                    reason.contains("TLS") && reason.contains("certificate"),
+                    "{reason}"
+                );
+                assert!(!reason.contains(&server.password));
+            }
+            other => panic!("{:?}: {other:?}", server.security),
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_an_auth_error_promptly() {
     let Some(dovecot) = Dovecot::start() else { return };
     let mut server = dovecot.server();
@@ -366,6 +393,33 @@ async fn a_refused_recipient_fails_for_good_and_a_busy_one_for_now() {
         )
         .await;
     assert!(matches!(delivery, Delivery::Sent { .. }), "{delivery:?}");
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn starttls_is_used_and_checked_against_the_sites_ca() {
+    let Some(sink) = SmtpSink::start_tls() else { return };
+    let details = json!({"interaction_id": INTERACTION, "subject": "Over TLS"});
+    let out = reply_to("customer@example.net", details);
+    let delivery = Sender::new(&sink.server())
+        .send(&out, &support(), None, "example.com")
+        .await;
+    assert!(matches!(delivery, Delivery::Sent { .. }), "{delivery:?}");
+    assert_eq!(sink.messages().len(), 1);
+    // Without the site's CA the server is a stranger: nothing is sent, and it may pass (the
+    // admin adds the CA), so it is not a permanent failure.
+    let mut untrusted = sink.server();
+    untrusted.ca_file = None;
+    let delivery = Sender::new(&untrusted)
+        .send(&out, &support(), None, "example.com")
+        .await;
+    match delivery {
+        Delivery::Failed { reason, permanent } => {
+            assert!(!permanent);
+            assert!(reason.contains("certificate"), "{reason}");
+        }
+        sent => panic!("{sent:?}"),
+    }
     assert_eq!(sink.messages().len(), 1);
 }
 
