@@ -185,6 +185,11 @@ async fn committed_mail_can_be_moved_out_of_the_inbox() {
         Err(MailError::Protocol(_)) => {}
         other => panic!("{other:?}"),
     }
+    // A folder named in Chinese: on the wire in modified UTF-7 (RFC 3501 §5.1.3).
+    dovecot.create_folder("&XfJZBHQG-").await;
+    session.move_to(&[mails[1].uid], "已处理").await.unwrap();
+    assert_eq!(dovecot.counts("&XfJZBHQG-").await.0, 1);
+    assert_eq!(dovecot.counts("INBOX").await.0, 0);
 }
 
 #[tokio::test]

@@ -74,7 +74,10 @@ pub fn compose(
         references.drain(1..references.len() - (MAX_REFERENCES - 1));
     }
 
-    let subject = string(details, "subject")?.unwrap_or_default().trim();
+    // A header is one line (RFC 5322 §2.2): a line break in what the agent typed must not start
+    // another header.
+    let subject = one_line(string(details, "subject")?.unwrap_or_default());
+    let subject = subject.trim();
     let subject = if in_reply_to.is_some() && !is_reply_subject(subject) {
         format!("Re: {subject}")
     } else {
@@ -202,7 +205,14 @@ fn mailbox_of(address: &Address) -> Result<Mailbox, ComposeError> {
         .trim()
         .parse()
         .map_err(|_| ComposeError::Address(address.email.clone()))?;
-    Ok(Mailbox::new(address.name.clone(), email))
+    let name = address.name.as_deref().map(one_line);
+    Ok(Mailbox::new(name, email))
+}
+
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -369,6 +379,29 @@ mod tests {
             ]
         );
         assert!(mail.text.ends_with("\n-- \nSupport"), "{:?}", mail.text);
+    }
+
+    #[test]
+    fn a_line_break_in_the_subject_or_name_adds_no_header() {
+        let out = reply(json!({
+            "interaction_id": INTERACTION,
+            "subject": "Hello\r\nBcc: everyone@example.org",
+        }));
+        let from = Address {
+            name: Some("Support\r\nX-Injected: yes".into()),
+            email: "support@example.com".into(),
+        };
+        let (raw, _) = compose(&out, &from, None, "example.com").unwrap();
+        let wire = String::from_utf8_lossy(&raw);
+        let head = wire.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !head
+                .lines()
+                .any(|l| l.starts_with("Bcc:") || l.starts_with("X-Injected:")),
+            "{head}"
+        );
+        let mail = parse(&raw, 1 << 20).unwrap();
+        assert_eq!(mail.subject, "Hello  Bcc: everyone@example.org");
     }
 
     #[test]

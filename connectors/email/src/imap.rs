@@ -102,12 +102,14 @@ impl Session {
             Ok(Err((e, _))) => return Err(imap_error(e)),
         };
         let capabilities = step(limit, session.capabilities()).await?;
-        let mailbox = step(limit, session.select(folder)).await.map_err(|e| match e {
-            MailError::Protocol(reason) => {
-                MailError::Protocol(format!("cannot open folder {folder:?}: {reason}"))
-            }
-            other => other,
-        })?;
+        let mailbox = step(limit, session.select(mailbox_name(folder)))
+            .await
+            .map_err(|e| match e {
+                MailError::Protocol(reason) => {
+                    MailError::Protocol(format!("cannot open folder {folder:?}: {reason}"))
+                }
+                other => other,
+            })?;
         let uid_validity = mailbox
             .uid_validity
             .ok_or_else(|| MailError::Protocol(format!("folder {folder:?} has no UIDVALIDITY")))?;
@@ -195,12 +197,13 @@ impl Session {
         }
         let limit = self.timeout;
         let set = uid_set(uids);
+        let folder = mailbox_name(folder);
         let (can_move, uidplus) = (self.can_move, self.uidplus);
         let session = self.session()?;
         if can_move {
-            return step(limit, session.uid_mv(&set, folder)).await;
+            return step(limit, session.uid_mv(&set, &folder)).await;
         }
-        step(limit, session.uid_copy(&set, folder)).await?;
+        step(limit, session.uid_copy(&set, &folder)).await?;
         self.store(uids, "+FLAGS.SILENT (\\Deleted)").await?;
         let session = self.session()?;
         if uidplus {
@@ -266,6 +269,49 @@ impl Session {
         let updates = step(limit, session.uid_store(uid_set(uids), change)).await?;
         drain(limit, updates).await
     }
+}
+
+/// A folder name as IMAP carries it (RFC 3501 §5.1.3, "modified UTF-7"): ASCII as it is but `&`
+/// as `&-`, every other run of characters as UTF-16 in base64 (with `,` for `/`) between `&` and
+/// `-`. So a site can name its folder "已处理".
+pub fn mailbox_name(name: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    fn flush(utf16: &mut Vec<u8>, out: &mut String) {
+        if utf16.is_empty() {
+            return;
+        }
+        out.push('&');
+        for chunk in utf16.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        out.push('-');
+        utf16.clear();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut utf16 = Vec::new();
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut utf16, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                utf16.extend_from_slice(&unit.to_be_bytes());
+            }
+        }
+    }
+    flush(&mut utf16, &mut out);
+    out
 }
 
 /// RFC 3501 §9 sequence-set of UIDs: runs as `a:b`, the rest comma-separated.
@@ -416,6 +462,20 @@ impl AsyncWrite for Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folder_names_in_modified_utf7() {
+        // RFC 3501 §5.1.3's own example.
+        assert_eq!(
+            mailbox_name("~peter/mail/台北/日本語"),
+            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+        );
+        assert_eq!(mailbox_name("INBOX"), "INBOX");
+        assert_eq!(mailbox_name("Tom & Jerry"), "Tom &- Jerry");
+        assert_eq!(mailbox_name("已处理"), "&XfJZBHQG-");
+        assert_eq!(mailbox_name("Entwürfe"), "Entw&APw-rfe");
+        assert_eq!(mailbox_name("😀"), "&2D3eAA-");
+    }
 
     #[test]
     fn uid_sets_are_compact() {
