@@ -8,6 +8,13 @@
 //   local.send {interaction_id, client_id, body, at}   a message the agent is sending (pending
 //                                        until the server's ack; resent after a reconnect)
 //   local.dismiss_error {index}
+//   local.draft {interaction_id, patch, defaults}   the agent edits an email reply: `patch` over
+//                                        the draft there is, else over `defaults` (the thread's
+//                                        recipients and subject)
+//   local.email_sending {interaction_id, client_id}  the draft is posted with this client_id
+//   local.email_failed {interaction_id, client_id, code, message}   the post failed: the draft
+//                                        and its client_id stay, so Send again cannot send twice
+//   local.email_sent {interaction_id, client_id, body, message}     the hub stored `message`
 
 /** The state before the first snapshot. */
 export function initialState() {
@@ -26,11 +33,22 @@ export function initialState() {
     dispositions: [],
     // client_id -> { interaction_id, client_id, body, at }: sent, not yet acknowledged.
     outbox: {},
+    // interaction_id -> the email reply being written (see emptyDraft).
+    drafts: {},
     errors: [],
   };
 }
 
 const MAX_ERRORS = 5;
+
+/**
+ * An email reply being written. `client_id` is chosen on the first Send and kept until the hub has
+ * stored the reply, so a retry after a failed request is the same reply, never a second mail.
+ * `notice` is "earlier_sent" when a retry found an earlier try already stored with other text.
+ */
+export function emptyDraft() {
+  return { mode: 'reply', to: '', cc: '', subject: '', body: '', client_id: null, sending: false, error: null, notice: null };
+}
 
 /** Insert `incoming` messages into `list`: one per id (and per client_id), ordered by seq. */
 export function mergeMessages(list, incoming) {
@@ -84,7 +102,14 @@ function dropHeld(state, id) {
   for (const [cid, p] of Object.entries(outbox)) {
     if (p.interaction_id === id) outbox = withoutKey(outbox, cid);
   }
-  return { ...state, held: withoutKey(state.held, id), heldOrder, selected, outbox };
+  return { ...state, held: withoutKey(state.held, id), heldOrder, selected, outbox, drafts: withoutKey(state.drafts, id) };
+}
+
+function withDraft(state, id, f) {
+  if (!state.held[id]) return state;
+  const draft = state.drafts[id];
+  if (!draft) return state;
+  return { ...state, drafts: { ...state.drafts, [id]: f(draft) } };
 }
 
 function addMessage(state, message) {
@@ -147,7 +172,10 @@ export function apply(state, event) {
         if (!committed.has(cid) && held[p.interaction_id]) outbox[cid] = p;
       }
       const selected = state.selected && held[state.selected] ? state.selected : heldOrder[0] || null;
+      const drafts = {};
+      for (const [id, d] of Object.entries(state.drafts)) if (held[id]) drafts[id] = d;
       return {
+        drafts,
         ...state,
         agent: event.agent || null,
         agentState: event.state || { state: 'offline', reason: null },
@@ -242,6 +270,30 @@ export function apply(state, event) {
       if (!state.held[event.interaction_id]) return state;
       const pending = { interaction_id: event.interaction_id, client_id: event.client_id, body: event.body, at: event.at };
       return { ...state, outbox: { ...state.outbox, [event.client_id]: pending } };
+    }
+    case 'local.draft': {
+      const id = event.interaction_id;
+      if (!state.held[id]) return state;
+      const base = state.drafts[id] || { ...emptyDraft(), ...(event.defaults || {}) };
+      const draft = { ...base, ...event.patch, notice: 'body' in (event.patch || {}) ? null : base.notice };
+      return { ...state, drafts: { ...state.drafts, [id]: draft } };
+    }
+    case 'local.email_sending':
+      return withDraft(state, event.interaction_id, (d) => ({ ...d, client_id: event.client_id, sending: true, error: null, notice: null }));
+    case 'local.email_failed':
+      return withDraft(state, event.interaction_id, (d) =>
+        d.client_id === event.client_id ? { ...d, sending: false, error: { code: event.code || 'internal', message: event.message || null } } : d);
+    case 'local.email_sent': {
+      const next = addMessage(state, event.message);
+      const id = event.interaction_id;
+      const draft = next.drafts[id];
+      if (!draft || draft.client_id !== event.client_id) return next;
+      // The hub answers a repeated client_id with what it stored the first time: if that was other
+      // text (the agent edited after a try that did reach the hub), this text was not sent.
+      if (event.message && event.message.body !== event.body) {
+        return { ...next, drafts: { ...next.drafts, [id]: { ...draft, client_id: null, sending: false, error: null, notice: 'earlier_sent' } } };
+      }
+      return { ...next, drafts: withoutKey(next.drafts, id) };
     }
     case 'local.dismiss_error':
       return { ...state, errors: state.errors.filter((_, i) => i !== event.index) };

@@ -223,3 +223,79 @@ test('a call on hold is shown as such, on every tab, until resumed', () => {
   assert.equal(s.held.c1.onHold, false);
   assert.equal(apply(s, { type: 'call.hold', interaction_id: 'nope', on: true }), s);
 });
+
+// Email: a thread is an interaction whose messages carry `channel`; the agent's reply is posted
+// over REST and its delivery state arrives later as the same message again.
+const mailThread = () => ({ interaction: { ...interaction('e1'), channel: 'email', entry_point: 'mailbox:mb1' }, card: card(), messages: [
+  msg('m1', 1, { interaction_id: 'e1', client_id: '', body: 'Where is my order?', channel: { entry_point: 'mailbox:mb1', external_id: 'a@qq.example', details: { subject: 'Order' }, delivery: null, delivery_error: null, attachments: [] } }),
+] });
+const reply = (delivery, extra = {}) => msg('m2', 2, {
+  interaction_id: 'e1', sender: 'agent', agent_id: 'a1', body: 'It ships today', client_id: 'k1',
+  channel: { entry_point: 'mailbox:mb1', external_id: null, details: { subject: 'Re: Order', to: [{ email: 'li@qq.example' }], cc: [] }, delivery, delivery_error: null, attachments: [] },
+  ...extra,
+});
+
+test('a reply\'s delivery state replaces it in place: queued, then sent, shown once', () => {
+  let s = run(snapshot({ interactions: [mailThread()] }));
+  s = apply(s, { type: 'message', message: reply('queued') });
+  s = apply(s, { type: 'message', message: reply('queued') });
+  s = apply(s, { type: 'message', message: reply('sent', { channel: { ...reply('sent').channel, external_id: 'r1@shop.example' } }) });
+  assert.deepEqual(s.held.e1.messages.map((m) => [m.id, m.channel.delivery]), [['m1', null], ['m2', 'sent']]);
+  s = apply(s, { type: 'message', message: reply('failed', { channel: { ...reply('failed').channel, delivery_error: '550 mailbox unavailable' } }) });
+  assert.equal(s.held.e1.messages.length, 2);
+  assert.equal(s.held.e1.messages[1].channel.delivery_error, '550 mailbox unavailable');
+});
+
+test('an email draft starts from the thread\'s defaults and keeps the agent\'s edits', () => {
+  let s = run(snapshot({ interactions: [mailThread()] }));
+  const defaults = { to: 'li@qq.example', subject: 'Re: Order' };
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { body: 'It ships' }, defaults });
+  assert.equal(s.drafts.e1.to, 'li@qq.example');
+  assert.equal(s.drafts.e1.body, 'It ships');
+  // Once there is a draft, new defaults (a newer mail) do not overwrite what the agent has.
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { cc: 'boss@qq.example' }, defaults: { to: 'other@qq.example' } });
+  assert.deepEqual([s.drafts.e1.to, s.drafts.e1.cc, s.drafts.e1.body], ['li@qq.example', 'boss@qq.example', 'It ships']);
+  assert.equal(apply(s, { type: 'local.draft', interaction_id: 'nope', patch: { body: 'x' } }), s);
+});
+
+test('a failed send keeps the draft and its client_id, so sending again is the same reply', () => {
+  let s = run(snapshot({ interactions: [mailThread()] }));
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { body: 'It ships today' }, defaults: { to: 'li@qq.example' } });
+  s = apply(s, { type: 'local.email_sending', interaction_id: 'e1', client_id: 'k1' });
+  assert.equal(s.drafts.e1.sending, true);
+  s = apply(s, { type: 'local.email_failed', interaction_id: 'e1', client_id: 'k1', code: 'unavailable', message: 'Failed to fetch' });
+  assert.deepEqual([s.drafts.e1.sending, s.drafts.e1.client_id, s.drafts.e1.body, s.drafts.e1.error.code], [false, 'k1', 'It ships today', 'unavailable']);
+  s = apply(s, { type: 'local.email_sending', interaction_id: 'e1', client_id: s.drafts.e1.client_id });
+  assert.equal(s.drafts.e1.error, null);
+  s = apply(s, { type: 'local.email_sent', interaction_id: 'e1', client_id: 'k1', body: 'It ships today', message: reply('queued') });
+  assert.equal(s.drafts.e1, undefined, 'sent: the composer starts afresh');
+  assert.deepEqual(s.held.e1.messages.map((m) => m.id), ['m1', 'm2']);
+  // The socket's copy of the same reply does not show it twice.
+  s = apply(s, { type: 'message', message: reply('queued') });
+  assert.deepEqual(s.held.e1.messages.map((m) => m.id), ['m1', 'm2']);
+});
+
+test('a retry that finds an earlier try stored with other text keeps the new text unsent and says so', () => {
+  let s = run(snapshot({ interactions: [mailThread()] }));
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { body: 'It ships today, sorry for the wait' }, defaults: {} });
+  s = apply(s, { type: 'local.email_sending', interaction_id: 'e1', client_id: 'k1' });
+  s = apply(s, { type: 'local.email_sent', interaction_id: 'e1', client_id: 'k1', body: 'It ships today, sorry for the wait', message: reply('queued') });
+  assert.equal(s.drafts.e1.notice, 'earlier_sent');
+  assert.equal(s.drafts.e1.client_id, null, 'the next Send is a new reply');
+  assert.equal(s.drafts.e1.body, 'It ships today, sorry for the wait');
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { body: 'Sorry for the wait' } });
+  assert.equal(s.drafts.e1.notice, null);
+});
+
+test('a late answer for another client_id leaves the draft alone; closing the thread drops its draft', () => {
+  let s = run(snapshot({ interactions: [mailThread()] }));
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { body: 'x' }, defaults: {} });
+  s = apply(s, { type: 'local.email_sending', interaction_id: 'e1', client_id: 'k2' });
+  s = apply(s, { type: 'local.email_failed', interaction_id: 'e1', client_id: 'k1', code: 'internal' });
+  assert.equal(s.drafts.e1.sending, true);
+  // A reconnect's snapshot keeps drafts of threads still held.
+  s = apply(s, snapshot({ interactions: [mailThread()] }));
+  assert.equal(s.drafts.e1.body, 'x');
+  s = apply(s, { type: 'interaction.updated', interaction: { ...mailThread().interaction, state: 'closed' } });
+  assert.equal(s.drafts.e1, undefined);
+});
