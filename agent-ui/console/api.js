@@ -92,6 +92,32 @@ export const updateCustomer = (id, patch) => request('PATCH', `/customers/${enc(
 export const customerTimeline = (id) => request('GET', `/customers/${enc(id)}/timeline`);
 export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
 
+/**
+ * Reply in an email thread: `{client_id, body, to?, cc?, subject?}`. The hub stores it once per
+ * client_id and answers 202 with the stored message (delivery "queued").
+ */
+export const sendEmail = (interactionId, reply) => request('POST', `/interactions/${enc(interactionId)}/emails`, reply);
+
+export const listMailboxes = () => request('GET', '/mailboxes');
+export const createMailbox = (spec) => request('POST', '/mailboxes', spec);
+export const updateMailbox = (id, spec) => request('PUT', `/mailboxes/${enc(id)}`, spec);
+export const deleteMailbox = (id) => request('DELETE', `/mailboxes/${enc(id)}`);
+export const mailboxFailures = (id) => request('GET', `/mailboxes/${enc(id)}/failures`);
+
+/** An attachment's bytes as a Blob of `type` (the hub sends them as octet-stream, with the token). */
+export async function attachmentBlob(id, type) {
+  let res;
+  try {
+    res = await fetch(`${BASE}/attachments/${enc(id)}`, { headers: { Authorization: `Bearer ${getToken()}` } });
+  } catch (e) {
+    throw new ApiError(0, 'unavailable', e.message);
+  }
+  if (res.status === 401) onUnauthorized();
+  if (!res.ok) throw new ApiError(res.status, res.status === 404 ? 'not_found' : res.status === 403 ? 'forbidden' : 'internal');
+  const blob = await res.blob();
+  return type ? new Blob([blob], { type }) : blob;
+}
+
 /** A call's recording as an object URL for an <audio> element (the request needs the token). */
 export async function recordingUrl(id) {
   const res = await fetch(`${BASE}/interactions/${enc(id)}/recording`, {

@@ -283,3 +283,14 @@ export function deliveryOf(message) {
   const c = message && message.channel;
   return (c && c.delivery) || null;
 }
+
+/**
+ * What a new reply starts with: the recipients for `mode` ("reply" or "all") as the fields show
+ * them, and "Re: " the thread's subject (empty when the thread has none: the hub then uses its own).
+ */
+export function draftDefaults(messages, mode, own = []) {
+  const last = lastCustomerMail(messages || []);
+  const { to, cc } = replyRecipients(last && mailOf(last), mode, own);
+  const subject = threadSubject(messages);
+  return { mode, to: to.join(', '), cc: cc.join(', '), subject: subject ? replySubject(subject) : '' };
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import {
   splitQuoted, displaySegments, freshText, replyRecipients, replySubject, threadSubject, lastCustomerMail,
   parseAddressList, looksLikeAddress, formatSize, rewriteImages, frameDocument, frameCsp, hasRemoteImages,
-  inlineImages, filedKind, FRAME_SANDBOX,
+  inlineImages, filedKind, draftDefaults, FRAME_SANDBOX,
 } from './email.js';
 
 const visible = (text) => splitQuoted(text).filter((s) => !s.quoted).map((s) => s.text).join('\n').trim();
@@ -195,4 +195,15 @@ test('a filed mail\'s reason reads as a kind the agent knows', () => {
     [undefined, 'automated'],
   ];
   for (const [reason, kind] of cases) assert.equal(filedKind(reason), kind, String(reason));
+});
+
+test('a new reply starts addressed to the customer\'s last mail, with the thread\'s subject', () => {
+  const messages = [
+    { sender: 'customer', body: 'a', channel: { details: { subject: 'Order 4471', from: { email: 'old@qq.example' }, to: [], cc: [] } } },
+    { sender: 'agent', body: 'b', channel: { details: { subject: 'Re: Order 4471', to: [{ email: 'old@qq.example' }], cc: [] } } },
+    { sender: 'customer', body: 'c', channel: { details: { subject: 'Re: Order 4471', ...MAIL, subject: 'Re: Order 4471' } } },
+  ];
+  assert.deepEqual(draftDefaults(messages, 'reply', ['support@shop.example']), { mode: 'reply', to: 'Li.Wei@qq.example', cc: '', subject: 'Re: Order 4471' });
+  assert.deepEqual(draftDefaults(messages, 'all', ['support@shop.example']).cc, 'zhang@qq.example, boss@qq.example');
+  assert.deepEqual(draftDefaults([], 'reply'), { mode: 'reply', to: '', cc: '', subject: '' });
 });

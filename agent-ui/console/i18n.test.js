@@ -43,3 +43,19 @@ test('durations read as m:ss or h:mm:ss', () => {
   assert.equal(formatDuration(3723000), '1:02:03');
   assert.equal(formatDuration(-5), '0:00');
 });
+
+test('every word the hub sends for email has a label in both languages', async () => {
+  const { filedKind } = await import('./email.js');
+  const words = [
+    ...['queued', 'sent', 'failed'].map((w) => `delivery.${w}`),
+    ...['connecting', 'connected', 'failing'].map((w) => `mailbox_state.${w}`),
+    ...['tls', 'starttls', 'plain'].map((w) => `security.${w}`),
+    ...['auto-submitted: auto-replied', 'return-path: <>', 'list-id', 'auto-submitted: auto-generated'].map((r) => `filed.${filedKind(r)}`),
+    ...['reopened', 'filed', 'transferred', 'overflowed', 'offer_timed_out', 'note_added'].map((w) => `event.interaction.${w}`),
+    'mailboxes.imap', 'mailboxes.smtp',
+  ];
+  for (const key of words) {
+    assert.ok(key in en, `en: ${key}`);
+    assert.ok(key in zhCN, `zh-CN: ${key}`);
+  }
+});

@@ -41,7 +41,7 @@ export function CustomerProfile({ id, queueName, dispositionName, onDial }) {
       </div>
       <div class="profile-main">
         <h2 class="section-title">${t('timeline.title')}</h2>
-        <${Timeline} entries=${data.entries || []} queueName=${queueName} dispositionName=${dispositionName} />
+        <${Timeline} entries=${data.entries || []} queueName=${queueName} dispositionName=${dispositionName} customerName=${c.name} />
       </div>
     </div>
   `;

@@ -1,8 +1,10 @@
-// The chats this agent holds; several at once. Each shows the customer, the last line and a mark
-// when the customer is typing or the chat waits for wrap-up.
+// The chats, calls and email threads this agent holds; several at once. Each shows the customer,
+// the last line (an email thread: an envelope and its subject) and a mark when the customer is
+// typing, the chat waits for wrap-up, or the agent's last reply could not be delivered.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { conversation } from '../state.js';
+import { isEmail, threadSubject, deliveryOf } from '../email.js';
 
 export function InteractionList({ state, onSelect }) {
   return html`
@@ -15,16 +17,22 @@ export function InteractionList({ state, onSelect }) {
           const msgs = conversation(state, id);
           const last = msgs[msgs.length - 1];
           const s = h.interaction.state;
+          const email = isEmail(h.interaction);
+          const lastReply = email ? [...h.messages].reverse().find((m) => m.sender === 'agent' && deliveryOf(m)) : null;
+          const undelivered = lastReply && deliveryOf(lastReply) === 'failed';
           return html`
             <li key=${id}>
               <button class=${`held-item ${state.selected === id ? 'selected' : ''}`} onClick=${() => onSelect(id)}
-                data-testid="held-item" data-interaction-id=${id} data-state=${s}>
+                data-testid="held-item" data-interaction-id=${id} data-state=${s} data-channel=${h.interaction.channel}>
                 <span class="held-name">${h.card.customer.name}</span>
                 <span class="held-meta">
                   ${s !== 'active' && html`<span class=${`badge badge-${s}`}>${label('istate', s)}</span>`}
                   ${h.customerTyping && html`<span class="badge badge-typing">${t('chat.typing_short')}</span>`}
+                  ${undelivered && html`<span class="badge badge-abandoned" data-testid="held-undelivered">${t('email.undelivered_short')}</span>`}
                 </span>
-                <span class="held-last">${last ? last.body : ''}</span>
+                ${email
+                  ? html`<span class="held-last" data-testid="held-subject"><span class="channel-mark" aria-hidden="true">✉</span><span class="visually-hidden">${label('channel', 'email')}: </span> ${threadSubject(h.messages) || t('email.no_subject')}</span>`
+                  : html`<span class="held-last">${last ? last.body : ''}</span>`}
               </button>
             </li>`;
         })}

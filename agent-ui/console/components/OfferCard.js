@@ -1,20 +1,28 @@
-// One offer: who, from which queue, what they wrote so far, and how long is left to answer.
+// One offer: who, from which queue, what they wrote so far, and how long is left to answer. An
+// email offer says so with an envelope and shows the thread's subject and the customer's latest
+// mail without its quoted history (the offer's preview is the thread's messages so far).
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
+import { isEmail, threadSubject, lastCustomerMail, freshText } from '../email.js';
 import { Countdown } from './Countdown.js';
 
 export function OfferCard({ offer, queueName, onAccept, onDecline }) {
   const it = offer.interaction;
   const customer = (offer.card && offer.card.customer) || {};
-  const preview = (offer.preview || []).filter((m) => m.sender === 'customer').map((m) => m.body).join('\n');
+  const email = isEmail(it);
+  const mail = email ? lastCustomerMail(offer.preview || []) : null;
+  const preview = email
+    ? (mail ? freshText(mail.body) : '')
+    : (offer.preview || []).filter((m) => m.sender === 'customer').map((m) => m.body).join('\n');
   return html`
-    <article class="offer-card" data-testid="offer-card" data-interaction-id=${it.id}>
+    <article class=${`offer-card offer-${it.channel}`} data-testid="offer-card" data-interaction-id=${it.id} data-channel=${it.channel}>
       <header class="offer-head">
-        <span class="offer-label">${t('offer.incoming', { channel: label('channel', it.channel) })}</span>
+        <span class="offer-label">${email && html`<span class="channel-mark" aria-hidden="true">✉ </span>`}${t('offer.incoming', { channel: label('channel', it.channel) })}</span>
         <${Countdown} until=${offer.expires_at} />
       </header>
       <div class="offer-customer" data-testid="offer-customer">${customer.name || t('customer.unknown')}</div>
       <div class="offer-queue muted" data-testid="offer-queue">${queueName(it.queue_id) || it.entry_point}</div>
+      ${email && html`<div class="offer-subject" data-testid="offer-subject">${threadSubject(offer.preview || []) || t('email.no_subject')}</div>`}
       ${preview && html`<p class="offer-preview" data-testid="offer-preview">${preview}</p>`}
       ${it.channel === 'voice' && html`<p class="offer-preview" data-testid="offer-phone">${t('offer.pick_up')}</p>`}
       <div class="offer-actions">

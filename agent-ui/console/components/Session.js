@@ -19,6 +19,8 @@ import { AdminQueues } from './AdminQueues.js';
 import { AdminAgents } from './AdminAgents.js';
 import { AdminDispositions } from './AdminDispositions.js';
 import { AdminPhones } from './AdminPhones.js';
+import { AdminMailboxes } from './AdminMailboxes.js';
+import { parseAddressList } from '../email.js';
 
 export function Session({ token, locale, onLocale, onSignedOut }) {
   const [state, dispatch] = useReducer(apply, undefined, initialState);
@@ -26,8 +28,14 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const [me, setMe] = useState(null);
   const [queues, setQueues] = useState([]);
   const [snapshots, setSnapshots] = useState(0);
+  // entry point ("mailbox:<id>") -> the mailbox's own address, for reply-all. Only admins may
+  // list mailboxes; for others reply-all cannot tell the mailbox from the other recipients.
+  const [mailboxes, setMailboxes] = useState({});
   const socket = useRef(null);
   const ringed = useRef(new Set());
+  // The model as last rendered, for actions that run after an await.
+  const latest = useRef(state);
+  latest.current = state;
 
   useEffect(() => {
     const onHash = () => setRoute(parseRoute(location.hash));
@@ -39,6 +47,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     api.me().then((agent) => {
       setMe(agent);
       if (agent.locale) onLocale(agent.locale);
+      if (agent.role === 'admin') {
+        api.listMailboxes()
+          .then((list) => setMailboxes(Object.fromEntries(list.map((m) => [`mailbox:${m.id}`, m.address]))))
+          .catch(() => {});
+      }
     }).catch(() => {});
     api.listQueues().then(setQueues).catch(() => {});
     socket.current = connect('/ws/agent', token, {
@@ -97,7 +110,31 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     wrapUp: (id, disposition, note) => send(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
     dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),
+    emailDraft: (id, patch, defaults) => dispatch({ type: 'local.draft', interaction_id: id, patch, defaults }),
+    // Posts the thread's draft. The client_id is the draft's own from an earlier try, else a new
+    // one: a retry after a lost answer is the same reply to the hub.
+    sendEmail: async (id) => {
+      const draft = latest.current.drafts[id];
+      if (!draft || draft.sending) return;
+      const body = draft.body.trim();
+      if (!body) return;
+      const client_id = draft.client_id || newId();
+      dispatch({ type: 'local.email_sending', interaction_id: id, client_id });
+      const reply = { client_id, body };
+      const to = parseAddressList(draft.to);
+      const cc = parseAddressList(draft.cc);
+      if (to.length) reply.to = to;
+      if (cc.length) reply.cc = cc;
+      if (draft.subject.trim()) reply.subject = draft.subject.trim();
+      try {
+        const message = await api.sendEmail(id, reply);
+        dispatch({ type: 'local.email_sent', interaction_id: id, client_id, body, message });
+      } catch (e) {
+        dispatch({ type: 'local.email_failed', interaction_id: id, client_id, code: e.code, message: e.message });
+      }
+    },
   };
+  const ownAddresses = (entryPoint) => (mailboxes[entryPoint] ? [mailboxes[entryPoint]] : []);
 
   async function changeLocale(tag) {
     onLocale(tag);
@@ -145,8 +182,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     case 'admin-phones':
       page = html`<${AdminPhones} />`;
       break;
+    case 'admin-mailboxes':
+      page = html`<${AdminMailboxes} queues=${queues} onChanged=${(list) => setMailboxes(Object.fromEntries(list.map((m) => [`mailbox:${m.id}`, m.address])))} />`;
+      break;
     default:
-      page = html`<${Workspace} state=${state} actions=${actions} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} />`;
+      page = html`<${Workspace} state=${state} actions=${actions} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;
   }
 
   return html`

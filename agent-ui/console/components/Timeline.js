@@ -1,9 +1,12 @@
 // Every interaction of a customer, newest first: channel, how it ended, its messages and events,
-// and a call's talk and hold time with its recording.
+// a call's talk and hold time with its recording, and an email thread's mails as the workspace
+// shows them.
 import { html } from '../html.js';
 import { useState } from 'preact/hooks';
 import { t, label, formatDateTime, formatTime } from '../i18n.js';
 import { recordingUrl } from '../api.js';
+import { mailOf, threadSubject, filedKind } from '../email.js';
+import { EmailCard } from './EmailCard.js';
 
 /** Loads the recording when asked (it needs the session token), then plays it. */
 function Recording({ id }) {
@@ -20,7 +23,17 @@ function seconds(ms) {
   return Math.round((ms || 0) / 1000);
 }
 
-export function Timeline({ entries, queueName, dispositionName }) {
+/** An event as a line of the log: its label, and for a filed mail why it was not routed. */
+function eventText(e) {
+  const name = label('event', e.type);
+  if (e.type === 'interaction.filed') {
+    const reason = e.data && e.data.reason;
+    return `${name}: ${t(`filed.${filedKind(reason)}`)}${reason ? ` (${reason})` : ''}`;
+  }
+  return name;
+}
+
+export function Timeline({ entries, queueName, dispositionName, customerName }) {
   if (!entries.length) return html`<p class="muted">${t('timeline.none')}</p>`;
   return html`
     <ol class="timeline">
@@ -35,6 +48,7 @@ export function Timeline({ entries, queueName, dispositionName }) {
             ${i.offline && html`<span class="badge">${t('timeline.offline')}</span>`}
             ${i.disposition && html`<span class="badge badge-disposition" data-testid="timeline-disposition">${dispositionName(i.disposition)}</span>`}
           </header>
+          ${i.channel === 'email' && threadSubject(messages) && html`<p class="timeline-subject" data-testid="timeline-subject">${threadSubject(messages)}</p>`}
           ${i.wrap_up_note && html`<p class="wrapup-note">${i.wrap_up_note}</p>`}
           ${(events || []).filter((e) => e.type === 'call.ended' && e.data && e.data.talk_ms !== undefined).map((e) => html`
             <p key=${e.id} class="call-summary" data-testid="call-summary">
@@ -45,17 +59,19 @@ export function Timeline({ entries, queueName, dispositionName }) {
             <details class="timeline-messages">
               <summary data-testid="timeline-toggle">${t('timeline.messages', { n: messages.length })}</summary>
               <ol>
-                ${messages.map((m) => html`
+                ${messages.map((m) => (mailOf(m)
+                  ? html`<li key=${m.id} class="tl-mail"><${EmailCard} message=${m} customerName=${customerName} /></li>`
+                  : html`
                   <li key=${m.id} class=${`tl-message tl-${m.sender}`}>
                     <span class="muted small-text">${formatTime(m.created_at)} · ${label('sender', m.sender)}</span>
                     <div class="message-body">${m.body}</div>
-                  </li>`)}
+                  </li>`))}
               </ol>
             </details>`}
           ${events && events.length > 0 && html`
             <details class="timeline-events">
               <summary>${t('timeline.events', { n: events.length })}</summary>
-              <ul>${events.map((e) => html`<li key=${e.id}><span class="muted small-text">${formatTime(e.at)}</span> ${label('event', e.type)}</li>`)}</ul>
+              <ul>${events.map((e) => html`<li key=${e.id} data-testid="timeline-event" data-type=${e.type}><span class="muted small-text">${formatTime(e.at)}</span> ${eventText(e)}</li>`)}</ul>
             </details>`}
         </li>`)}
     </ol>

@@ -1,13 +1,15 @@
-// The agent's main page: offers waiting for an answer, the chats held, the selected chat and the
-// card of its customer.
+// The agent's main page: offers waiting for an answer, the chats, calls and email threads held,
+// the selected one (an email thread in its own pane) and the card of its customer.
 import { html } from '../html.js';
 import { t } from '../i18n.js';
 import { OfferList } from './OfferList.js';
 import { InteractionList } from './InteractionList.js';
 import { ChatPane } from './ChatPane.js';
+import { EmailPane } from './EmailPane.js';
+import { isEmail } from '../email.js';
 import { CustomerCard } from './CustomerCard.js';
 
-export function Workspace({ state, actions, queues, queueName, dispositionName }) {
+export function Workspace({ state, actions, queues, queueName, dispositionName, ownAddresses }) {
   const selected = state.selected ? state.held[state.selected] : null;
   return html`
     <div class="workspace">
@@ -17,7 +19,9 @@ export function Workspace({ state, actions, queues, queueName, dispositionName }
         <${InteractionList} state=${state} onSelect=${actions.select} />
       </aside>
       <section class="column column-main">
-        ${selected
+        ${selected && isEmail(selected.interaction)
+          ? html`<${EmailPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} ownAddresses=${ownAddresses} />`
+          : selected
           ? html`<${ChatPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} />`
           : html`<div class="empty-state" data-testid="no-chat">
               <p class="empty-title">${t('workspace.empty_title')}</p>
