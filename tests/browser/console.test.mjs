@@ -14,19 +14,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const BIN = process.env.PLUGBOARD_BIN ? path.resolve(process.env.PLUGBOARD_BIN) : path.resolve(HERE, '../../target/debug/plugboard');
-const ARTIFACTS = path.join(HERE, 'artifacts');
-const IN_CI = process.env.CI === 'true';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId } from './harness.mjs';
 
 const BOB = { email: 'bob@plugboard.example', password: 'plugboard-demo', name: 'Bob Martin' };
 const VISITOR = { name: 'Mia Fischer', email: 'mia.fischer@example.net', phone: '+4915112345678' };
@@ -35,14 +23,10 @@ const REPLY = 'Happy to help';
 const AFTER_RELOAD = 'Order 4471, it has not arrived';
 
 // Without a browser there is nothing to test: skip on a developer's machine, fail in CI.
-const missingChromium = !existsSync(CHROMIUM);
-if (missingChromium && IN_CI) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (CI=true never skips)`);
-const skip = missingChromium ? `${CHROMIUM} is not installed` : false;
+const skip = chromiumSkip();
 
 let hub;
-let hubLog = '';
 let base;
-let dataDir;
 let browser;
 let agentCtx;
 let visitorCtx;
@@ -51,81 +35,18 @@ let visitor;
 let interactionId;
 const pageErrors = [];
 
-async function startHub() {
-  if (process.env.PLUGBOARD_URL) {
-    base = process.env.PLUGBOARD_URL.replace(/\/$/, '');
-    return;
-  }
-  if (!existsSync(BIN)) throw new Error(`hub binary not found at ${BIN}: run \`cargo build --bin plugboard\` or set PLUGBOARD_BIN`);
-  dataDir = await mkdtemp(path.join(tmpdir(), 'plugboard-browser-'));
-  hub = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info' },
-  });
-  hub.stderr.on('data', (d) => {
-    // Keep the tail only: enough to explain a failure without drowning it.
-    hubLog = (hubLog + d).slice(-8000);
-  });
-  const exited = new Promise((_, reject) => hub.once('exit', (code) => reject(new Error(`hub exited early (${code}):\n${hubLog}`))));
-  exited.catch(() => {}); // after start-up, an exit is ours (the after hook)
-  const listening = new Promise((resolve) => {
-    createInterface({ input: hub.stdout }).on('line', (line) => {
-      hubLog += `${line}\n`;
-      const m = line.match(/plugboard listening on (http:\/\/\S+)/);
-      if (m) resolve(m[1].replace(/\/$/, ''));
-    });
-  });
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no "plugboard listening on" line within 60 s:\n${hubLog}`)), 60_000);
-  });
-  try {
-    base = await Promise.race([listening, exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-  // Ready when /healthz answers 200; polled, never a fixed sleep.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const res = await fetch(`${base}/healthz`);
-      if (res.status === 200) break;
-    } catch {
-      // not accepting yet
-    }
-    if (Date.now() > deadline) throw new Error(`/healthz never answered 200:\n${hubLog}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function watch(page, who) {
-  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`${who}: ${m.text()}`);
-  });
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
-}
+const watch = (page, who) => watchPage(page, who, pageErrors);
 
 /** Message texts in the console's open chat (system lines aside). */
 const consoleBodies = () => agent.locator('[data-testid="messages"] [data-testid="message"]:not([data-sender="system"]) [data-testid="message-body"]').allTextContents();
 /** Message texts in the widget (system lines aside). */
 const widgetBodies = () => visitor.locator('[data-testid="widget-messages"] [data-testid="widget-message"]:not([data-sender="system"]) .pb-bubble').allTextContents();
 
-/** A locator for a data-testid whose attribute `attr` equals `value`. */
-const byTestId = (page, id, attr, value) => page.locator(`[data-testid="${id}"][${attr}="${value}"]`);
-
 before(async () => {
   if (skip) return;
-  await mkdir(ARTIFACTS, { recursive: true });
-  await startHub();
-  browser = await (await import('playwright-core')).chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  hub = await startHub();
+  base = hub.base;
+  browser = await launchBrowser();
   agentCtx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
   visitorCtx = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' });
   agentCtx.setDefaultTimeout(15_000);
@@ -138,14 +59,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close().catch(() => {});
-  if (hub && hub.exitCode === null) {
-    const gone = new Promise((r) => hub.once('exit', r));
-    hub.kill('SIGTERM');
-    const timer = setTimeout(() => hub.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(timer);
-  }
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  if (hub) await hub.stop();
 });
 
 test('the console and the demo page are served under the strict CSP', { skip }, async () => {

@@ -1,0 +1,161 @@
+// What every browser test file needs: the real hub (`plugboard serve --demo` on a free port with a
+// fresh data directory, ready when /healthz answers), Debian's Chromium through playwright-core,
+// page error collection and screenshots. One copy, used by each *.test.mjs here.
+//
+// The hub binary is $PLUGBOARD_BIN, else ../../target/debug/plugboard (cargo build --bin plugboard).
+// PLUGBOARD_URL=http://127.0.0.1:PORT uses a hub that is already running (seeded like --demo).
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const CHROMIUM = '/usr/bin/chromium';
+export const BIN = process.env.PLUGBOARD_BIN ? path.resolve(process.env.PLUGBOARD_BIN) : path.resolve(HERE, '../../target/debug/plugboard');
+export const ARTIFACTS = path.join(HERE, 'artifacts');
+export const IN_CI = process.env.CI === 'true';
+export const DEMO_PASSWORD = 'plugboard-demo';
+
+/**
+ * Why a test file cannot run here, or false. A missing peer skips on a developer's machine and
+ * fails in CI (CI=true never skips).
+ */
+export function missing(what, present, install) {
+  if (present) return false;
+  if (IN_CI) throw new Error(`${what} is missing: ${install} (CI=true never skips)`);
+  return `${what} is not installed`;
+}
+
+export const chromiumSkip = () => missing(CHROMIUM, existsSync(CHROMIUM), "install Debian's chromium package");
+
+/**
+ * Starts the hub (or takes PLUGBOARD_URL) and resolves once /healthz answers 200. `env` is added to
+ * the hub's environment. Returns `{ base, stop }`; `log()` is the tail of its output.
+ */
+export async function startHub({ env = {} } = {}) {
+  if (process.env.PLUGBOARD_URL) {
+    return { base: process.env.PLUGBOARD_URL.replace(/\/$/, ''), stop: async () => {}, log: () => '', own: false };
+  }
+  if (!existsSync(BIN)) throw new Error(`hub binary not found at ${BIN}: run \`cargo build --bin plugboard\` or set PLUGBOARD_BIN`);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'plugboard-browser-'));
+  let hubLog = '';
+  const hub = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info', ...env },
+  });
+  hub.stderr.on('data', (d) => {
+    // Keep the tail only: enough to explain a failure without drowning it.
+    hubLog = (hubLog + d).slice(-8000);
+  });
+  const exited = new Promise((_, reject) => hub.once('exit', (code) => reject(new Error(`hub exited early (${code}):\n${hubLog}`))));
+  exited.catch(() => {}); // after start-up, an exit is ours (stop)
+  const listening = new Promise((resolve) => {
+    createInterface({ input: hub.stdout }).on('line', (line) => {
+      hubLog += `${line}\n`;
+      const m = line.match(/plugboard listening on (http:\/\/\S+)/);
+      if (m) resolve(m[1].replace(/\/$/, ''));
+    });
+  });
+  async function stop() {
+    if (hub.exitCode === null) {
+      const gone = new Promise((r) => hub.once('exit', r));
+      hub.kill('SIGTERM');
+      const timer = setTimeout(() => hub.kill('SIGKILL'), 5000);
+      await gone;
+      clearTimeout(timer);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no "plugboard listening on" line within 60 s:\n${hubLog}`)), 60_000);
+  });
+  let base;
+  try {
+    base = await Promise.race([listening, exited, timeout]);
+  } catch (e) {
+    await stop();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  // Ready when /healthz answers 200; polled, never a fixed sleep.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.status === 200) break;
+    } catch {
+      // not accepting yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`/healthz never answered 200:\n${hubLog}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, stop, log: () => hubLog, own: true };
+}
+
+export async function launchBrowser() {
+  await mkdir(ARTIFACTS, { recursive: true });
+  return (await import('playwright-core')).chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/**
+ * Collects a page's uncaught errors and console errors into `errors`. `ignore(message)` may excuse
+ * some (each caller says why).
+ */
+export function watch(page, who, errors, ignore = () => false) {
+  page.on('pageerror', (e) => errors.push(`${who}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !ignore(m)) errors.push(`${who}: ${m.text()}`);
+  });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
+}
+
+/** A locator for a data-testid whose attribute `attr` equals `value`. */
+export const byTestId = (page, id, attr, value) => page.locator(`[data-testid="${id}"][${attr}="${value}"]`);
+
+/** Signs in through the login page and waits for the socket to be open. */
+export async function signIn(page, base, email, password = DEMO_PASSWORD) {
+  await page.goto(`${base}/`);
+  await page.getByTestId('login-email').fill(email);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.locator('[data-testid="connection-status"].connection-open').waitFor();
+}
+
+/** The hub's REST API with a token, as a test's own client (not the browser's). */
+export async function call(base, method, apiPath, token, body) {
+  const res = await fetch(`${base}/api/v1${apiPath}`, {
+    method,
+    headers: { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  return { status: res.status, body: data };
+}
+
+export async function login(base, email, password = DEMO_PASSWORD) {
+  const { status, body } = await call(base, 'POST', '/auth/login', null, { email, password });
+  if (status !== 200) throw new Error(`login ${email}: ${status} ${JSON.stringify(body)}`);
+  return body.token;
+}
