@@ -16,7 +16,8 @@ export function EmailComposer({ interactionId, draft, recipientsFor, onDraft, on
   const bad = badAddress(draft);
   const canSend = !draft.sending && draft.body.trim() !== '' && !bad && (parseAddressList(draft.to).length > 0);
   const id = (name) => `reply-${interactionId}-${name}`;
-  const field = (name) => ({ id: id(name), value: draft[name], onInput: (e) => onDraft({ [name]: e.currentTarget.value }) });
+  // Read-only while the hub has the reply: what it stores is what was sent, not later edits.
+  const field = (name) => ({ id: id(name), value: draft[name], readOnly: draft.sending, onInput: (e) => onDraft({ [name]: e.currentTarget.value }) });
 
   function send() {
     if (canSend) onSend();
