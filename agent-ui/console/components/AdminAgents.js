@@ -4,6 +4,7 @@ import { html } from '../html.js';
 import * as api from '../api.js';
 import { t, LOCALES } from '../i18n.js';
 import { formatSkills, parseSkills } from '../skills.js';
+import { useForm } from '../forms.js';
 
 const ROLES = ['agent', 'supervisor', 'admin'];
 const EMPTY = { email: '', name: '', password: '', role: 'agent', locale: 'en', skills: '', chat: '3' };
@@ -11,16 +12,13 @@ const EMPTY = { email: '', name: '', password: '', role: 'agent', locale: 'en', 
 export function AdminAgents() {
   const [agents, setAgents] = useState([]);
   const [editing, setEditing] = useState(null);
-  const [form, setForm] = useState(EMPTY);
+  const { form, reset: setForm, field, pick } = useForm(EMPTY);
   const [error, setError] = useState(null);
 
   const load = () => api.listAgents().then(setAgents).catch(() => setError(t('error.generic')));
   useEffect(() => {
     load();
   }, []);
-
-  const field = (name) => ({ value: form[name], onInput: (e) => setForm({ ...form, [name]: e.currentTarget.value }) });
-  const pick = (name) => ({ value: form[name], onChange: (e) => setForm({ ...form, [name]: e.currentTarget.value }) });
 
   function edit(a) {
     setEditing(a);

@@ -4,6 +4,7 @@ import { html } from '../html.js';
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { formatSkillRequirements, parseSkillRequirements } from '../skills.js';
+import { useForm } from '../forms.js';
 
 const EMPTY = { name: '', skills: '', priority: '0', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60' };
 
@@ -36,15 +37,13 @@ function toSpec(f) {
 export function AdminQueues({ onChanged }) {
   const [queues, setQueues] = useState([]);
   const [editing, setEditing] = useState(null); // null: new queue; else the queue's id
-  const [form, setForm] = useState(EMPTY);
+  const { form, reset: setForm, field, pick } = useForm(EMPTY);
   const [error, setError] = useState(null);
 
   const load = () => api.listQueues().then((qs) => { setQueues(qs); onChanged(qs); }).catch(() => setError(t('error.generic')));
   useEffect(() => {
     load();
   }, []);
-
-  const field = (name) => ({ value: form[name], onInput: (e) => setForm({ ...form, [name]: e.currentTarget.value }) });
 
   async function save(e) {
     e.preventDefault();
@@ -84,7 +83,7 @@ export function AdminQueues({ onChanged }) {
         <label><span>${t('admin.sl_target')}</span><input type="number" min="0" ...${field('sl_target_secs')} data-testid="queue-sl" /></label>
         <label><span>${t('admin.max_wait')}</span><input type="number" min="0" ...${field('max_wait_secs')} data-testid="queue-max-wait" /></label>
         <label><span>${t('admin.overflow')}</span>
-          <select value=${form.overflow_queue} onChange=${(e) => setForm({ ...form, overflow_queue: e.currentTarget.value })} data-testid="queue-overflow">
+          <select ...${pick('overflow_queue')} data-testid="queue-overflow">
             <option value="">—</option>
             ${queues.filter((q) => q.id !== editing).map((q) => html`<option key=${q.id} value=${q.id}>${q.name}</option>`)}
           </select></label>
