@@ -50,13 +50,26 @@ export function emptyDraft() {
   return { mode: 'reply', to: '', cc: '', subject: '', body: '', client_id: null, sending: false, error: null, notice: null };
 }
 
+const deliveryOf = (m) => (m.channel && m.channel.delivery) || null;
+
+/**
+ * Whether `incoming` may replace `known`, the same message seen before. A reply's delivery only
+ * moves forward (queued, then sent or failed): the hub's 202 answer (queued) can arrive after the
+ * socket already said "sent" or "failed", and must not undo it.
+ */
+function newer(known, incoming) {
+  const was = deliveryOf(known);
+  return !(was && was !== 'queued' && deliveryOf(incoming) === 'queued');
+}
+
 /** Insert `incoming` messages into `list`: one per id (and per client_id), ordered by seq. */
 export function mergeMessages(list, incoming) {
   const byId = new Map();
   for (const m of list) byId.set(m.id, m);
   for (const m of incoming) {
     if (!m || !m.id) continue;
-    byId.set(m.id, m);
+    const known = byId.get(m.id);
+    if (!known || newer(known, m)) byId.set(m.id, m);
   }
   const seenClient = new Set();
   const out = [];

@@ -299,3 +299,15 @@ test('a late answer for another client_id leaves the draft alone; closing the th
   s = apply(s, { type: 'interaction.updated', interaction: { ...mailThread().interaction, state: 'closed' } });
   assert.equal(s.drafts.e1, undefined);
 });
+
+test('a delivery state never goes back: the 202 answer (queued) arriving after "failed" leaves it failed', () => {
+  let s = run(snapshot({ interactions: [mailThread()] }));
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { body: 'It ships today' }, defaults: {} });
+  s = apply(s, { type: 'local.email_sending', interaction_id: 'e1', client_id: 'k1' });
+  s = apply(s, { type: 'message', message: reply('queued') });
+  s = apply(s, { type: 'message', message: reply('failed', { channel: { ...reply('failed').channel, delivery_error: '550 no such user' } }) });
+  s = apply(s, { type: 'local.email_sent', interaction_id: 'e1', client_id: 'k1', body: 'It ships today', message: reply('queued') });
+  assert.equal(s.held.e1.messages[1].channel.delivery, 'failed');
+  assert.equal(s.held.e1.messages[1].channel.delivery_error, '550 no such user');
+  assert.equal(s.drafts.e1, undefined);
+});
