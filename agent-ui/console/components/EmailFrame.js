@@ -8,6 +8,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
+import { t } from '../i18n.js';
 import { frameDocument, inlineImages, FRAME_SANDBOX } from '../email.js';
 
 function dataUrl(blob) {
@@ -19,31 +20,39 @@ function dataUrl(blob) {
   });
 }
 
-/** The data: URLs of the inline images `markup` refers to, by content id; {} until loaded. */
+/**
+ * The data: URLs of the inline images `markup` refers to, by content id; null while they load (the
+ * frame waits for them rather than load its document twice). An image that cannot be fetched is
+ * left out: the mail shows its alt text, and the attachment list still offers the file.
+ */
 function useInlineImages(markup, attachments) {
-  const [urls, setUrls] = useState({});
+  const wanted = Object.entries(inlineImages(attachments))
+    .filter(([cid]) => markup.includes(`cid:${cid}`) || markup.includes(`cid:${encodeURIComponent(cid)}`));
+  const key = wanted.map(([cid, a]) => `${cid}=${a.id}`).join(' ');
+  const [loaded, setLoaded] = useState({ key: '', urls: {} });
   useEffect(() => {
+    if (!key) return undefined;
     let live = true;
-    const wanted = Object.entries(inlineImages(attachments)).filter(([cid]) => markup.includes(`cid:${cid}`) || markup.includes(`cid:${encodeURIComponent(cid)}`));
-    if (wanted.length === 0) return undefined;
     Promise.all(wanted.map(async ([cid, a]) => {
       try {
         return [cid, await dataUrl(await api.attachmentBlob(a.id, a.content_type))];
       } catch {
-        return null; // shown as a missing image; the attachment list still offers the file
+        return null;
       }
     })).then((pairs) => {
-      if (live) setUrls(Object.fromEntries(pairs.filter(Boolean)));
+      if (live) setLoaded({ key, urls: Object.fromEntries(pairs.filter(Boolean)) });
     });
     return () => {
       live = false;
     };
-  }, [markup, attachments]);
-  return urls;
+  }, [key]);
+  if (!key) return {};
+  return loaded.key === key ? loaded.urls : null;
 }
 
 export function EmailFrame({ markup, attachments, showRemote, title }) {
   const cidUrls = useInlineImages(markup, attachments || []);
+  if (cidUrls === null) return html`<div class="email-frame-wrap email-frame-loading muted" data-testid="email-frame-loading">${t('common.loading')}</div>`;
   // `sandbox` comes first so it is in place before the frame ever loads its document.
   return html`
     <div class="email-frame-wrap">
