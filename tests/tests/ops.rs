@@ -384,9 +384,20 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
     assert!(tables.len() >= 13, "{tables:?}");
     let (theirs, ours) = (dump(&sqlite, &tables).await, dump(&pg.url, &tables).await);
     for ((table, a), (_, b)) in theirs.iter().zip(&ours) {
-        // The site has no SIP phones, so nothing registered either.
+        // The site has no SIP phones (so nothing registered) and no mailbox (so no mail): the
+        // copy of those tables is covered by `ops::copy`'s own fixture.
+        let unused = [
+            "phones",
+            "phone_bindings",
+            "mailboxes",
+            "mailbox_sync",
+            "message_details",
+            "attachments",
+            "outbox",
+            "inbound_failures",
+        ];
         assert!(
-            !a.is_empty() || table == "phones" || table == "phone_bindings",
+            !a.is_empty() || unused.contains(&table.as_str()),
             "the fixture leaves {table} empty"
         );
         assert_eq!(a, b, "{table} differs after the copy");

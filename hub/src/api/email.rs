@@ -263,14 +263,27 @@ async fn reply(
         let customer = state.store.customer(account, interaction.customer_id).await?;
         to.extend(back.or(customer.email));
     }
+    let mut cc = Vec::new();
+    for a in &req.cc {
+        cc.push(checked(a)?);
+    }
+    // Reply-all copies the thread's recipients, the mailbox among them: it never mails itself.
+    let mailbox_id = entry_point.strip_prefix("mailbox:").unwrap_or_default();
+    if let Some(own) = state
+        .store
+        .mailboxes(account)
+        .await?
+        .into_iter()
+        .find(|m| m.id.to_string() == mailbox_id)
+        .map(|m| m.address)
+    {
+        to.retain(|a| *a != own);
+        cc.retain(|a| *a != own && !to.contains(a));
+    }
     if to.is_empty() {
         return Err(ApiError::BadRequest(
             "nobody to send it to: give an address".into(),
         ));
-    }
-    let mut cc = Vec::new();
-    for a in &req.cc {
-        cc.push(checked(a)?);
     }
     let subject = req.subject.clone().unwrap_or_else(|| {
         thread

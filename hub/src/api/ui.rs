@@ -32,8 +32,14 @@ static CSP: LazyLock<String> = LazyLock::new(|| {
         .unwrap_or_default();
     // media-src blob: — a call's recording is fetched with the session token and played from a
     // blob URL (an <audio src> cannot send the token).
+    // style-src 'unsafe-inline' and img-src blob: https: — an email's formatted view is a
+    // sandboxed `srcdoc` frame (no scripts, no same origin, its own stricter CSP first), and a
+    // srcdoc frame also inherits this policy: without them the mail loses its inline styles, its
+    // inline images and, after the agent's "show images", its remote ones. The console itself
+    // never turns text into markup (Preact sets text and `element.style`), so this admits no
+    // script; scripts stay 'self' only.
     format!(
-        "default-src 'self'; script-src 'self'{import_map}; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; \
+        "default-src 'self'; script-src 'self'{import_map}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; media-src 'self' blob:; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     )
 });
