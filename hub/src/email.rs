@@ -292,9 +292,15 @@ impl Email {
         let entry_point = mailbox.entry_point();
         match plugboard_email::parse(raw, self.settings.max_bytes) {
             Ok(mail) => {
+                let entry = crate::intake::Entry::on(queue);
                 let arrived = self
                     .intake
-                    .take(account, mail.inbound(&entry_point), queue)
+                    .take(
+                        account,
+                        mail.inbound(&entry_point),
+                        entry,
+                        crate::intake::no_preparation,
+                    )
                     .await?;
                 metrics::counter!("plugboard_emails_total", "outcome" => format!("{:?}", arrived.outcome).to_lowercase())
                     .increment(1);

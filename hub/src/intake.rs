@@ -64,6 +64,48 @@ pub enum ClosedReply {
     New,
 }
 
+/// How a new conversation on an entry point starts, beyond what the connector said.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The queue the entry point routes to.
+    pub queue: &'a Queue,
+    /// The id a new interaction gets when the channel tracks it before it exists (a call's
+    /// telephony knows it by this id from its first SIP message); otherwise a fresh one.
+    pub id: Option<InteractionId>,
+    /// Left while nobody could take it (a chat's offline message): it waits all the same.
+    pub offline: bool,
+    pub commit: Commit,
+    /// Who the contact is when none of its identities can be read (a caller id that is no
+    /// number): without it, unreadable identities are an error.
+    pub fallback: Option<&'a RawIdentity>,
+}
+
+impl<'a> Entry<'a> {
+    pub fn on(queue: &'a Queue) -> Entry<'a> {
+        Entry {
+            queue,
+            id: None,
+            offline: false,
+            commit: Commit::BeforeReady,
+            fallback: None,
+        }
+    }
+}
+
+/// When a new interaction is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Before `ready` runs, so what it stores may point at the interaction (a chat's session).
+    BeforeReady,
+    /// With its routing, in one commit (a call: one commit fewer per call).
+    WithRouting,
+}
+
+/// For a channel with nothing to do before a new contact is routed.
+pub async fn no_preparation(_: &Arrived) -> Result<(), IntakeError> {
+    Ok(())
+}
+
 /// The intake's collaborators.
 #[derive(Clone)]
 pub struct Intake {
@@ -77,14 +119,19 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Takes in one contact on `queue`. A message already stored under its external id in this
-    /// entry point changes nothing (`Outcome::Duplicate`): a platform may deliver twice.
-    pub async fn take(
+    /// Takes in one contact: resolves the customer, continues the conversation its thread keys
+    /// name (when the sender may), or opens a new one on the entry's queue and routes it. For a
+    /// new one, `ready` runs once it is committed (see `Commit`) and before it is routed: what the
+    /// channel must have in place before an agent can be offered it (a chat's session and first
+    /// line). A message already stored under its external id in this entry point changes
+    /// nothing (`Outcome::Duplicate`): a platform may deliver twice.
+    pub async fn take<E: From<IntakeError>>(
         &self,
         account: AccountId,
         inbound: Inbound,
-        queue: &Queue,
-    ) -> Result<Arrived, IntakeError> {
+        entry: Entry<'_>,
+        ready: impl AsyncFnOnce(&Arrived) -> Result<(), E>,
+    ) -> Result<Arrived, E> {
         let Inbound {
             channel,
             entry_point,
@@ -95,12 +142,20 @@ impl Intake {
             message,
         } = inbound;
         let customer = self
-            .customer(account, &identities, display_name.as_deref())
-            .await?;
+            .customer(account, &identities, display_name.as_deref(), entry.fallback)
+            .await
+            .map_err(IntakeError::from)?;
         if let Some(m) = &message
-            && let Some(found) = self.stored(account, &entry_point, &m.external_id).await?
+            && let Some(found) = self
+                .stored(account, &entry_point, &m.external_id)
+                .await
+                .map_err(IntakeError::from)?
         {
-            let interaction = self.store.interaction(account, found.interaction_id).await?;
+            let interaction = self
+                .store
+                .interaction(account, found.interaction_id)
+                .await
+                .map_err(IntakeError::from)?;
             return Ok(Arrived {
                 outcome: Outcome::Duplicate,
                 customer,
@@ -111,7 +166,8 @@ impl Intake {
         let mut earlier = self
             .store
             .thread_of(account, &entry_point, &thread.replies_to)
-            .await?;
+            .await
+            .map_err(IntakeError::from)?;
         if earlier.is_none()
             && let Some(id) = thread
                 .token
@@ -124,34 +180,36 @@ impl Intake {
         if let Some(id) = earlier {
             match self.store.interaction(account, id).await {
                 Ok(i)
-                    if i.entry_point == entry_point && self.may_continue(account, &i, &customer).await? =>
+                    if i.entry_point == entry_point
+                        && self
+                            .may_continue(account, &i, &customer)
+                            .await
+                            .map_err(IntakeError::from)? =>
                 {
                     let closed = i.state.is_terminal();
                     if closed && automated.is_none() && self.closed_reply == ClosedReply::New {
                         follows = Some(i.id);
                     } else {
-                        return self
+                        return Ok(self
                             .continue_in(account, i, customer, message, automated.is_some())
-                            .await;
+                            .await?);
                     }
                 }
                 // Another customer's conversation, another entry point's, or none at all: a
                 // quoted id never shows a stranger someone else's thread.
                 Ok(_) | Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(IntakeError::from(e).into()),
             }
         }
-        self.open(
-            account,
+        let new = New {
             channel,
-            &entry_point,
-            queue,
+            entry_point: &entry_point,
             customer,
             message,
             automated,
             follows,
-        )
-        .await
+        };
+        self.open(account, entry, new, ready).await
     }
 
     async fn customer(
@@ -159,8 +217,15 @@ impl Intake {
         account: AccountId,
         identities: &[RawIdentity],
         name: Option<&str>,
+        fallback: Option<&RawIdentity>,
     ) -> Result<Customer, ProfileError> {
-        profile::resolve(&self.store, account, identities, name, &self.default_region).await
+        let region = &self.default_region;
+        match profile::resolve(&self.store, account, identities, name, region).await {
+            Err(ProfileError::Identity(_)) if let Some(known_as) = fallback => {
+                profile::resolve(&self.store, account, std::slice::from_ref(known_as), name, region).await
+            }
+            result => result,
+        }
     }
 
     async fn stored(
@@ -256,40 +321,44 @@ impl Intake {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn open(
+    async fn open<E: From<IntakeError>>(
         &self,
         account: AccountId,
-        channel: Channel,
-        entry_point: &str,
-        queue: &Queue,
-        customer: Customer,
-        message: Option<plugboard_channel::InboundMessage>,
-        automated: Option<String>,
-        follows: Option<InteractionId>,
-    ) -> Result<Arrived, IntakeError> {
+        entry: Entry<'_>,
+        new: New<'_>,
+        ready: impl AsyncFnOnce(&Arrived) -> Result<(), E>,
+    ) -> Result<Arrived, E> {
+        let New {
+            channel,
+            entry_point,
+            customer,
+            message,
+            automated,
+            follows,
+        } = new;
         let now = now_millis();
-        let interaction = NewInteraction {
+        let queue = entry.queue;
+        let fresh = NewInteraction {
             customer_id: customer.id,
             channel,
             queue_id: queue.id,
             priority: queue.priority,
             entry_point: entry_point.to_owned(),
-            offline: false,
+            offline: entry.offline,
             arrived_at: now,
-        }
-        .queued();
+        };
+        let mut interaction = fresh.queued_as(entry.id.unwrap_or_default());
         let mut opening = vec![Write::Open {
             account,
             interaction: interaction.clone(),
         }];
-        let mut interaction = interaction;
         if let Some(reason) = &automated {
             let details = TransitionDetails {
                 data: serde_json::json!({ "reason": reason }),
                 ..Default::default()
             };
-            crate::store::apply_transition(&mut interaction, InteractionEvent::Filed, &details, now)?;
+            crate::store::apply_transition(&mut interaction, InteractionEvent::Filed, &details, now)
+                .map_err(IntakeError::from)?;
             opening.push(Write::Transition {
                 account,
                 id: interaction.id,
@@ -298,18 +367,27 @@ impl Intake {
                 at: now,
             });
         }
+        let mut committed = false;
         let stored = match message {
             Some(mut inbound) => {
                 if let (Some(previous), Some(details)) = (follows, inbound.details.as_object_mut()) {
                     details.insert("follows".into(), serde_json::json!(previous));
                 }
                 let new = self
-                    .channel_message(interaction.id, entry_point, inbound, opening)
+                    .channel_message(interaction.id, entry_point, inbound, std::mem::take(&mut opening))
                     .await?;
-                let (stored, created) = self.store.append_channel_message(account, new, now).await?;
+                let (stored, created) = self
+                    .store
+                    .append_channel_message(account, new, now)
+                    .await
+                    .map_err(IntakeError::from)?;
                 if !created {
                     // Stored meanwhile by another fetch of the same message: that one counts.
-                    let interaction = self.store.interaction(account, stored.interaction_id).await?;
+                    let interaction = self
+                        .store
+                        .interaction(account, stored.interaction_id)
+                        .await
+                        .map_err(IntakeError::from)?;
                     return Ok(Arrived {
                         outcome: Outcome::Duplicate,
                         customer,
@@ -317,26 +395,37 @@ impl Intake {
                         message: Some(stored),
                     });
                 }
+                committed = true;
                 Some(stored)
             }
-            None => {
-                self.store.commit(None, &opening).await?;
-                None
-            }
+            None => None,
         };
-        let outcome = if automated.is_some() {
-            Outcome::Filed
-        } else {
-            self.dispatcher.arrive(account, interaction.clone()).await?;
-            metrics::counter!("plugboard_interactions_total", "channel" => channel.as_str()).increment(1);
-            Outcome::New
-        };
-        Ok(Arrived {
-            outcome,
+        if !committed && (entry.commit == Commit::BeforeReady || automated.is_some()) {
+            self.store
+                .commit(None, &opening)
+                .await
+                .map_err(IntakeError::from)?;
+            committed = true;
+        }
+        let mut arrived = Arrived {
+            outcome: Outcome::Filed,
             customer,
             interaction,
             message: stored,
-        })
+        };
+        if automated.is_some() {
+            return Ok(arrived);
+        }
+        ready(&arrived).await?;
+        let routed = if committed {
+            self.dispatcher.arrive(account, arrived.interaction.clone()).await
+        } else {
+            self.dispatcher.open(account, arrived.interaction.clone()).await
+        };
+        routed.map_err(IntakeError::from)?;
+        metrics::counter!("plugboard_interactions_total", "channel" => channel.as_str()).increment(1);
+        arrived.outcome = Outcome::New;
+        Ok(arrived)
     }
 
     async fn channel_message(
@@ -366,6 +455,16 @@ impl Intake {
             outbound: None,
         })
     }
+}
+
+/// A new conversation, as `take` found it.
+struct New<'a> {
+    channel: Channel,
+    entry_point: &'a str,
+    customer: Customer,
+    message: Option<plugboard_channel::InboundMessage>,
+    automated: Option<String>,
+    follows: Option<InteractionId>,
 }
 
 /// Every address an email's details name (from, to, cc).

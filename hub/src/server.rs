@@ -96,6 +96,14 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             (bus, dispatcher)
         }
     };
+    let intake = crate::intake::Intake {
+        store: store.clone(),
+        dispatcher: dispatcher.clone(),
+        bus: bus.clone(),
+        files: crate::intake::Files::new(&config.data_dir),
+        default_region: config.default_region.clone(),
+        closed_reply: config.email.closed_reply,
+    };
     // Kept for as long as the hub serves; dropping it stops the SIP tasks.
     let sip = crate::telephony::start(
         &config,
@@ -103,6 +111,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         store.clone(),
         &bus,
         dispatcher.clone(),
+        intake.clone(),
         &health,
     )
     .await?;
@@ -119,17 +128,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let sealer = crate::secrets::Sealer::load(config.secret_key.as_deref(), &config.data_dir)
         .context("loading the secret key (secret_key)")?;
-    let intake = crate::intake::Intake {
-        store: store.clone(),
-        dispatcher: dispatcher.clone(),
-        bus: bus.clone(),
-        files: crate::intake::Files::new(&config.data_dir),
-        default_region: config.default_region.clone(),
-        closed_reply: config.email.closed_reply,
-    };
     let email = crate::email::Email::new(
         store.clone(),
-        intake,
+        intake.clone(),
         sealer,
         bus.clone(),
         dispatcher.clone(),
@@ -143,6 +144,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         dispatcher,
         health,
         phones,
+        intake,
         email,
         metrics,
     );

@@ -27,6 +27,7 @@ use crate::dispatcher::{Dispatcher, LogLine};
 use crate::domain::{AccountId, AgentId, Channel, InteractionId, RawIdentity, now_millis};
 use crate::store::{BindingUpdate, DynStore, NewInteraction, NewPhone, PhoneBinding, StoreError};
 use anyhow::Context;
+use plugboard_channel::Inbound;
 use plugboard_sip::b2bua::{CallCommand, CallEvent, CallId, Destination, Menu, Party};
 use plugboard_sip::digest::Algorithm;
 use plugboard_sip::media::Audio;
@@ -377,6 +378,7 @@ pub async fn start(
     store: DynStore,
     bus: &Bus,
     dispatcher: Dispatcher,
+    intake: crate::intake::Intake,
     health: &crate::health::Health,
 ) -> anyhow::Result<Option<Arc<SipServer>>> {
     let sip = &config.sip;
@@ -455,7 +457,7 @@ pub async fn start(
         store,
         dispatcher,
         phones,
-        default_region: config.default_region.clone(),
+        intake,
         recordings: sip.record.then_some(recordings),
         announce_every: std::time::Duration::from_secs(u64::from(sip.announce_position_secs)),
         calls: HashMap::new(),
@@ -509,7 +511,7 @@ struct Calls {
     store: DynStore,
     dispatcher: Dispatcher,
     phones: Arc<Phones>,
-    default_region: String,
+    intake: crate::intake::Intake,
     recordings: Option<PathBuf>,
     /// Zero: no position announcements.
     announce_every: std::time::Duration,
@@ -605,16 +607,11 @@ impl Calls {
                 let id = InteractionId::new();
                 let recording = self.recordings.as_ref().map(|dir| dir.join(format!("{id}.wav")));
                 self.track(call, account, id, None, recording);
-                let intake = Intake {
-                    store: self.store.clone(),
-                    dispatcher: self.dispatcher.clone(),
-                    default_region: self.default_region.clone(),
-                };
+                let intake = self.intake.clone();
                 let later = self.later.clone();
                 self.in_order(call, async move {
-                    let queued = intake
-                        .queue(account, id, call, caller, display_name, &dialled, &queue)
-                        .await;
+                    let queued =
+                        queue_call(&intake, account, id, call, caller, display_name, &dialled, &queue).await;
                     if let Err(e) = queued {
                         let error = e.context(format!("queueing a call to {dialled} for {queue:?}"));
                         let _ = later.send(Later::HangUp { call, error });
@@ -948,61 +945,50 @@ impl Calls {
     }
 }
 
-/// What queueing a new call needs, apart from the loop: who the caller is, then the
-/// interaction created and routed in one commit.
-struct Intake {
-    store: DynStore,
-    dispatcher: Dispatcher,
-    default_region: String,
-}
-
-impl Intake {
-    #[allow(clippy::too_many_arguments)]
-    async fn queue(
-        &self,
-        account: AccountId,
-        id: InteractionId,
-        call: CallId,
-        caller: Option<String>,
-        display_name: Option<String>,
-        dialled: &str,
-        queue: &str,
-    ) -> anyhow::Result<()> {
-        let queue = self.store.queue_by_name(account, queue).await?;
-        // A number we can read becomes the customer's phone identity; anything else (an
-        // anonymous or non-numeric caller) is known only by what the network called it.
-        let identities = match caller.as_deref().filter(|c| !c.is_empty()) {
-            Some(number) => vec![RawIdentity::Phone(number.to_owned())],
-            None => vec![RawIdentity::Visitor(format!(
-                "sip-anonymous-{call}-{}",
-                now_millis()
-            ))],
-        };
-        let resolve = |identities: Vec<RawIdentity>| {
-            let (store, region, name) = (&self.store, &self.default_region, display_name.as_deref());
-            async move { crate::profile::resolve(store, account, &identities, name, region).await }
-        };
-        let customer = match resolve(identities).await {
-            Ok(customer) => customer,
-            Err(crate::profile::ProfileError::Identity(_)) => {
-                let visitor = RawIdentity::Visitor(format!("sip:{}", caller.unwrap_or_default()));
-                resolve(vec![visitor]).await?
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let new = NewInteraction {
-            customer_id: customer.id,
-            channel: Channel::Voice,
-            queue_id: queue.id,
-            priority: queue.priority,
-            entry_point: format!("sip:{dialled}"),
-            offline: false,
-            arrived_at: now_millis(),
-        };
-        self.dispatcher.open(account, new.queued_as(id)).await?;
-        metrics::counter!("plugboard_interactions_total", "channel" => "voice").increment(1);
-        Ok(())
-    }
+/// Queues a new call through the intake: the caller resolved by their number (an anonymous or
+/// unreadable caller id is known by what the network called it), the interaction created and
+/// routed in one commit, under the id the call is already tracked by.
+#[allow(clippy::too_many_arguments)]
+async fn queue_call(
+    intake: &crate::intake::Intake,
+    account: AccountId,
+    id: InteractionId,
+    call: CallId,
+    caller: Option<String>,
+    display_name: Option<String>,
+    dialled: &str,
+    queue: &str,
+) -> anyhow::Result<()> {
+    let queue = intake.store.queue_by_name(account, queue).await?;
+    let (identities, fallback) = match caller.as_deref().filter(|c| !c.is_empty()) {
+        Some(number) => (
+            vec![RawIdentity::Phone(number.to_owned())],
+            RawIdentity::Visitor(format!("sip:{number}")),
+        ),
+        None => {
+            let anonymous = RawIdentity::Visitor(format!("sip-anonymous-{call}-{}", now_millis()));
+            (vec![anonymous.clone()], anonymous)
+        }
+    };
+    let inbound = Inbound {
+        channel: Channel::Voice,
+        entry_point: format!("sip:{dialled}"),
+        identities,
+        display_name,
+        thread: Default::default(),
+        automated: None,
+        message: None,
+    };
+    let entry = crate::intake::Entry {
+        id: Some(id),
+        commit: crate::intake::Commit::WithRouting,
+        fallback: Some(&fallback),
+        ..crate::intake::Entry::on(&queue)
+    };
+    intake
+        .take(account, inbound, entry, crate::intake::no_preparation)
+        .await?;
+    Ok(())
 }
 
 fn party(by: Party) -> &'static str {

@@ -117,6 +117,18 @@ impl From<ProfileError> for ApiError {
     }
 }
 
+impl From<crate::intake::IntakeError> for ApiError {
+    fn from(e: crate::intake::IntakeError) -> Self {
+        use crate::intake::IntakeError;
+        match e {
+            IntakeError::Profile(e) => e.into(),
+            IntakeError::Store(e) => e.into(),
+            IntakeError::Dispatch(e) => e.into(),
+            IntakeError::Files(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
         ApiError::BadRequest(e.body_text())

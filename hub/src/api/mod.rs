@@ -39,6 +39,8 @@ pub struct AppState {
     pub health: crate::health::Health,
     /// Agents' phones as the SIP registrar sees them; the phones API keeps it current.
     pub phones: Arc<crate::telephony::Phones>,
+    /// The one way in for a new contact (a widget's chat here).
+    pub intake: crate::intake::Intake,
     /// Mailboxes' fetch loops and the outbox sender.
     pub email: Arc<crate::email::Email>,
     metrics: Option<PrometheusHandle>,
@@ -60,10 +62,12 @@ impl AppState {
         dispatcher: Dispatcher,
         health: crate::health::Health,
         phones: Arc<crate::telephony::Phones>,
+        intake: crate::intake::Intake,
         email: Arc<crate::email::Email>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
         AppState {
+            intake,
             email,
             login_limiter: per_minute(config.auth.login_per_minute),
             start_limiter: per_minute(config.chat.starts_per_minute),

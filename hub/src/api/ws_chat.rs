@@ -10,12 +10,13 @@ use crate::bus::{AgentFrame, Subscription};
 use crate::domain::{
     AccountId, Channel, InteractionId, InteractionState, Message, RawIdentity, Sender, now_millis,
 };
-use crate::profile;
-use crate::store::{ChatSession, NewInteraction, NewMessage, StoreError};
+use crate::intake::{Arrived, Entry};
+use crate::store::{ChatSession, NewMessage, StoreError};
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::StreamExt;
+use plugboard_channel::Inbound;
 use serde::Deserialize;
 use std::net::IpAddr;
 
@@ -219,64 +220,59 @@ async fn handle(
             }
             let account = conversation.account;
             let queue = state.store.queue_by_name(account, &conversation.queue).await?;
-            let customer = profile::resolve(
-                &state.store,
-                account,
-                &identities,
-                Some(&name),
-                &state.config.default_region,
-            )
-            .await?;
-            let now = now_millis();
-            let interaction = state
-                .store
-                .create_interaction(
-                    account,
-                    NewInteraction {
-                        customer_id: customer.id,
-                        channel: Channel::Chat,
-                        queue_id: queue.id,
-                        priority: queue.priority,
-                        entry_point: format!("widget:{}", queue.name),
-                        offline,
-                        arrived_at: now,
-                    },
-                )
-                .await?;
-            let (token, token_hash) = auth::new_token();
-            let session = ChatSession {
-                account_id: account,
-                customer_id: customer.id,
-                interaction_id: interaction.id,
+            let inbound = Inbound {
+                channel: Channel::Chat,
+                entry_point: format!("widget:{}", queue.name),
+                identities,
+                display_name: Some(name),
+                thread: Default::default(),
+                automated: None,
+                message: None,
             };
-            state
-                .store
-                .create_chat_session(&token_hash, &session, now)
-                .await?;
-            let first = match message.filter(|m| !m.trim().is_empty()) {
-                Some(body) => {
-                    let client_id = client_id.unwrap_or_else(|| format!("start-{}", interaction.id));
-                    Some(
-                        customer_message(state, account, interaction.id, false, client_id, body)
-                            .await?
-                            .0,
-                    )
-                }
-                None => None,
-            };
-            conversation.interaction = Some(interaction.id);
-            let mut subscription = state.bus.subscribe_chat(interaction.id);
-            subscription.ready().await;
-            conversation.subscription = Some(subscription);
-            let started = ChatFrame::Started {
-                token,
-                interaction_id: interaction.id,
+            let entry = Entry {
                 offline,
-                message: first,
+                ..Entry::on(&queue)
             };
-            ws::send(sink, &started).await;
-            metrics::counter!("plugboard_interactions_total", "channel" => "chat").increment(1);
-            state.dispatcher.arrive(account, interaction).await?;
+            // Before the chat is routed: its session (the widget's token), its first line (the
+            // offer's preview) and the widget's subscription, so no frame about it can be missed.
+            let ready = async |arrived: &Arrived| -> Result<(), ApiError> {
+                let interaction = &arrived.interaction;
+                let now = now_millis();
+                let (token, token_hash) = auth::new_token();
+                let session = ChatSession {
+                    account_id: account,
+                    customer_id: arrived.customer.id,
+                    interaction_id: interaction.id,
+                };
+                state
+                    .store
+                    .create_chat_session(&token_hash, &session, now)
+                    .await?;
+                let first = match message.filter(|m| !m.trim().is_empty()) {
+                    Some(body) => {
+                        let client_id = client_id.unwrap_or_else(|| format!("start-{}", interaction.id));
+                        Some(
+                            customer_message(state, account, interaction.id, false, client_id, body)
+                                .await?
+                                .0,
+                        )
+                    }
+                    None => None,
+                };
+                conversation.interaction = Some(interaction.id);
+                let mut subscription = state.bus.subscribe_chat(interaction.id);
+                subscription.ready().await;
+                conversation.subscription = Some(subscription);
+                let started = ChatFrame::Started {
+                    token,
+                    interaction_id: interaction.id,
+                    offline,
+                    message: first,
+                };
+                ws::send(sink, &started).await;
+                Ok(())
+            };
+            state.intake.take(account, inbound, entry, ready).await?;
         }
         ClientFrame::Message { client_id, body } => {
             ws::check_body(&body)?;
