@@ -294,3 +294,16 @@ export function draftDefaults(messages, mode, own = []) {
   const subject = threadSubject(messages);
   return { mode, to: to.join(', '), cc: cc.join(', '), subject: subject ? replySubject(subject) : '' };
 }
+
+/** "Fwd: subject", unless it already says it is a forward (the hub's rule for its default too). */
+export function forwardSubject(subject) {
+  const s = String(subject || '').trim();
+  if (/^(fwd?|转发|轉寄)\s*[:：]/i.test(s)) return s;
+  return `Fwd: ${s}`;
+}
+
+/** Whether one of our mails is a forward (the hub marks its details with `forward_of`). */
+export function isForward(message) {
+  const d = mailOf(message);
+  return Boolean(d && d.forward_of);
+}

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  forwardSubject, isForward,
   splitQuoted, displaySegments, freshText, replyRecipients, replySubject, threadSubject, lastCustomerMail,
   parseAddressList, looksLikeAddress, formatSize, rewriteImages, frameDocument, frameCsp, hasRemoteImages,
   inlineImages, filedKind, draftDefaults, FRAME_SANDBOX,
@@ -206,4 +207,15 @@ test('a new reply starts addressed to the customer\'s last mail, with the thread
   assert.deepEqual(draftDefaults(messages, 'reply', ['support@shop.example']), { mode: 'reply', to: 'Li.Wei@qq.example', cc: '', subject: 'Re: Order 4471' });
   assert.deepEqual(draftDefaults(messages, 'all', ['support@shop.example']).cc, 'zhang@qq.example, boss@qq.example');
   assert.deepEqual(draftDefaults([], 'reply'), { mode: 'reply', to: '', cc: '', subject: '' });
+});
+
+test('a forward says Fwd: once, in the prefixes clients write', () => {
+  assert.equal(forwardSubject('订单 1001'), 'Fwd: 订单 1001');
+  assert.equal(forwardSubject('Re: Order'), 'Fwd: Re: Order');
+  assert.equal(forwardSubject('FW: Order'), 'FW: Order');
+  assert.equal(forwardSubject('转发：订单'), '转发：订单');
+  assert.equal(forwardSubject(''), 'Fwd: ');
+  assert.equal(isForward({ channel: { details: { forward_of: 'm1' } } }), true);
+  assert.equal(isForward({ channel: { details: { subject: 'x' } } }), false);
+  assert.equal(isForward({ body: 'chat' }), false);
 });
