@@ -285,12 +285,23 @@ export function deliveryOf(message) {
 }
 
 /**
+ * Who a follow-up goes to in a thread the agent opened (a new email) that the customer has not
+ * answered yet: whoever the opening mail went to (and, for reply-all, was copied to).
+ */
+function openingRecipients(messages, mode) {
+  const opening = (messages || []).find((m) => m.sender === 'agent' && mailOf(m) && !mailOf(m).forward_of);
+  const d = opening ? mailOf(opening) : {};
+  const emails = (list) => (list || []).map((a) => a && a.email).filter(Boolean);
+  return { to: emails(d.to), cc: mode === 'all' ? emails(d.cc) : [] };
+}
+
+/**
  * What a new reply starts with: the recipients for `mode` ("reply" or "all") as the fields show
  * them, and "Re: " the thread's subject (empty when the thread has none: the hub then uses its own).
  */
 export function draftDefaults(messages, mode, own = []) {
   const last = lastCustomerMail(messages || []);
-  const { to, cc } = replyRecipients(last && mailOf(last), mode, own);
+  const { to, cc } = last ? replyRecipients(mailOf(last), mode, own) : openingRecipients(messages, mode);
   const subject = threadSubject(messages);
   return { mode, to: to.join(', '), cc: cc.join(', '), subject: subject ? replySubject(subject) : '' };
 }

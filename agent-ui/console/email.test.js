@@ -219,3 +219,12 @@ test('a forward says Fwd: once, in the prefixes clients write', () => {
   assert.equal(isForward({ channel: { details: { subject: 'x' } } }), false);
   assert.equal(isForward({ body: 'chat' }), false);
 });
+
+test('in a thread the agent opened, a follow-up goes where the opening mail went until the customer answers', () => {
+  const opening = { sender: 'agent', channel: { details: { subject: 'Your refund', to: [{ email: 'li@qq.example' }], cc: [{ email: 'boss@qq.example' }] } } };
+  const forward = { sender: 'agent', channel: { details: { subject: 'Fwd: x', to: [{ email: 'warehouse@shop.example' }], forward_of: 'm0' } } };
+  assert.deepEqual(draftDefaults([forward, opening], 'reply'), { mode: 'reply', to: 'li@qq.example', cc: '', subject: 'Re: Fwd: x' });
+  assert.deepEqual(draftDefaults([opening], 'all'), { mode: 'all', to: 'li@qq.example', cc: 'boss@qq.example', subject: 'Re: Your refund' });
+  const answer = { sender: 'customer', channel: { details: { subject: 'Re: Your refund', from: { email: 'li.wei@qq.example' } } } };
+  assert.equal(draftDefaults([opening, answer], 'reply').to, 'li.wei@qq.example');
+});

@@ -294,11 +294,11 @@ function decode(body, encoding) {
 }
 
 /**
- * The files of a mail the sink kept (RFC 2046 multipart, RFC 2183 Content-Disposition), each
- * `{filename, type, data}` with its bytes decoded, in order. Enough MIME for what the hub sends;
- * file names are read as ASCII `filename="…"` (the tests use such names).
+ * The leaf parts of a mail the sink kept (RFC 2046 multipart, RFC 2183 Content-Disposition), each
+ * `{filename, type, attachment, data}` with its bytes decoded, in order. Enough MIME for what the
+ * hub sends; file names are read as ASCII `filename="…"` (the tests use such names).
  */
-export function attachmentsOf(raw) {
+function partsOf(raw) {
   const out = [];
   const walk = (text) => {
     const { headers, body } = splitPart(text);
@@ -313,11 +313,21 @@ export function attachmentsOf(raw) {
       return;
     }
     const disposition = headers['content-disposition'] || '';
-    if (/^attachment/i.test(disposition)) {
-      const filename = (disposition.match(/filename="?([^";]+)"?/i) || [])[1] || '';
-      out.push({ filename, type: type.split(';')[0].trim(), data: decode(body, headers['content-transfer-encoding']) });
-    }
+    const filename = (disposition.match(/filename="?([^";]+)"?/i) || [])[1] || '';
+    const attachment = /^attachment/i.test(disposition);
+    out.push({ filename, type: type.split(';')[0].trim().toLowerCase(), attachment, data: decode(body, headers['content-transfer-encoding']) });
   };
   walk(raw);
   return out;
+}
+
+/** The files of a mail the sink kept: `{filename, type, data}`. */
+export function attachmentsOf(raw) {
+  return partsOf(raw).filter((p) => p.attachment).map(({ filename, type, data }) => ({ filename, type, data }));
+}
+
+/** A mail's plain text (its first text/plain part that is not a file), decoded. */
+export function textOf(raw) {
+  const text = partsOf(raw).find((p) => !p.attachment && p.type === 'text/plain');
+  return text ? text.data.toString('utf8').replace(/\r\n/g, '\n') : '';
 }

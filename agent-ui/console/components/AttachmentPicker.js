@@ -23,7 +23,7 @@ export function AttachmentPicker({ idPrefix, attachments, disabled, onPick, onRe
         onChange=${(e) => { const picked = [...e.currentTarget.files]; e.currentTarget.value = ''; if (picked.length) onPick(picked); }}
         data-testid="attach-input" />
       <label for=${inputId} class=${`button-like small${disabled ? ' disabled' : ''}`} data-testid="attach-button">
-        <span aria-hidden="true">📎</span> ${t('email.attach')}</label>
+        ${t('email.attach')}</label>
       ${files.length > 0 && html`
         <ul class="attach-list" aria-label=${t('email.attachments_to_send')} data-testid="attach-list">
           ${files.map((a) => html`
