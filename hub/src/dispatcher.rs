@@ -1240,8 +1240,16 @@ impl Task {
                     account,
                     interaction: i.clone(),
                 };
-                self.started(account, agent, i, input, InteractionEvent::Started, Some(opened), reply)
-                    .await;
+                self.started(
+                    account,
+                    agent,
+                    i,
+                    input,
+                    InteractionEvent::Started,
+                    Some(opened),
+                    reply,
+                )
+                .await;
             }
             Request::Reopen(account, i) => {
                 // Reopened already (the same reply delivered twice): nothing more to do.
@@ -2263,7 +2271,10 @@ pub(crate) mod tests {
         };
         // Offline does not matter: the agent chose to write.
         let first = new_email();
-        dispatcher.start_for(account, site.agent, first.clone()).await.unwrap();
+        dispatcher
+            .start_for(account, site.agent, first.clone())
+            .await
+            .unwrap();
         match &*next_frame(&mut consoles.rx).await {
             AgentFrame::Assigned(held) => assert_eq!(held.interaction.id, first.id),
             other => panic!("unexpected {other:?}"),
@@ -2301,7 +2312,12 @@ pub(crate) mod tests {
             Err(StoreError::NotFound)
         ));
         // Starting the same one twice is refused too, and changes nothing.
-        assert!(dispatcher.start_for(account, site.agent, first.clone()).await.is_err());
+        assert!(
+            dispatcher
+                .start_for(account, site.agent, first.clone())
+                .await
+                .is_err()
+        );
         assert_eq!(dispatcher.holder(first.id).await, Some(site.agent));
     }
 }

@@ -460,7 +460,10 @@ fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -531,24 +534,44 @@ async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
         .upload(&token, "huge.bin", "application/octet-stream", binary(2_200_000))
         .await
         .unwrap();
-    assert_eq!((status, refused["code"].as_str()), (413, Some("too_large")), "{refused}");
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (413, Some("too_large")),
+        "{refused}"
+    );
     let quote = binary(1_500_000);
     let (status, uploaded) = s
         .hub
-        .upload(&token, "C:\\Users\\bob\\报价单 2026.pdf", "application/pdf", quote.clone())
+        .upload(
+            &token,
+            "C:\\Users\\bob\\报价单 2026.pdf",
+            "application/pdf",
+            quote.clone(),
+        )
         .await
         .unwrap();
     assert_eq!(status, 201, "{uploaded}");
-    assert_eq!(uploaded["filename"], "报价单 2026.pdf", "the path is not part of the name");
+    assert_eq!(
+        uploaded["filename"], "报价单 2026.pdf",
+        "the path is not part of the name"
+    );
     assert_eq!(uploaded["size"], 1_500_000);
-    assert!(uploaded.get("sha256").is_none(), "uploads are named by id only: {uploaded}");
+    assert!(
+        uploaded.get("sha256").is_none(),
+        "uploads are named by id only: {uploaded}"
+    );
     let upload = uploaded["id"].as_str().unwrap().to_owned();
 
     // The reply carries it, byte for byte, under its name.
     let reply = json!({"client_id": "r1", "body": "Our quote is attached.", "attachments": [upload]});
     let (status, sent) = s
         .hub
-        .call("POST", &format!("/interactions/{id}/emails"), Some(&token), Some(reply))
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(reply),
+        )
         .await
         .unwrap();
     assert_eq!(status, 202, "{sent}");
@@ -560,7 +583,10 @@ async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
         .map(|a| (a.filename.as_str(), a.content_type.as_str()))
         .collect();
     assert_eq!(files, [("报价单 2026.pdf", "application/pdf")]);
-    assert!(out.attachments[0].data == quote, "the file arrives byte-identical");
+    assert!(
+        out.attachments[0].data == quote,
+        "the file arrives byte-identical"
+    );
     assert_eq!(out.in_reply_to, ["order.2001@mail.example"]);
 
     // Forward the customer's mail to the warehouse: Fwd:, quoted under the note, the invoice along.
@@ -570,16 +596,28 @@ async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
     });
     let (status, forwarded) = s
         .hub
-        .call("POST", &format!("/interactions/{id}/emails"), Some(&token), Some(forward))
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(forward),
+        )
         .await
         .unwrap();
     assert_eq!(status, 202, "{forwarded}");
-    assert_eq!(forwarded["interaction_id"], id.as_str(), "an outgoing message of the same thread");
+    assert_eq!(
+        forwarded["interaction_id"],
+        id.as_str(),
+        "an outgoing message of the same thread"
+    );
     assert_eq!(forwarded["channel"]["delivery"], "queued");
     assert_eq!(forwarded["channel"]["details"]["forward_of"], first["id"]);
     let out = mail_at_sink(&s.sink, "Fwd: Order 2001").await;
     assert_eq!(out.to[0].email, "warehouse@shop.example");
-    assert!(out.in_reply_to.is_empty() && out.references.is_empty(), "a thread of its own");
+    assert!(
+        out.in_reply_to.is_empty() && out.references.is_empty(),
+        "a thread of its own"
+    );
     let text = out.text.replace("\r\n", "\n");
     assert!(
         text.starts_with(
@@ -591,7 +629,10 @@ async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
     );
     assert_eq!(out.attachments.len(), 1);
     assert_eq!(out.attachments[0].filename, "invoice.pdf");
-    assert!(out.attachments[0].data == invoice, "the forwarded file arrives byte-identical");
+    assert!(
+        out.attachments[0].data == invoice,
+        "the forwarded file arrives byte-identical"
+    );
 
     // Dana holds another customer's thread. She cannot send Bob's upload, nor forward a mail of
     // Bob's thread from hers; Bob cannot send a customer's file by naming its attachment id.
@@ -604,22 +645,62 @@ async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
     let (theirs, _) = held_by(
         &s,
         &mut dana,
-        &gmail("other.1@mail.example", "carl@mail.example", "Carl's question", "Hello?", ""),
+        &gmail(
+            "other.1@mail.example",
+            "carl@mail.example",
+            "Carl's question",
+            "Hello?",
+            "",
+        ),
     )
     .await;
-    let dana_token = s.hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let dana_token = s
+        .hub
+        .login("dana@plugboard.example", DEMO_PASSWORD)
+        .await
+        .unwrap();
     let before = s.sink.messages().len();
     let attempts = [
-        (&dana_token, &theirs, json!({"client_id": "x1", "body": "Here.", "attachments": [upload]}), 403),
-        (&dana_token, &theirs, json!({"client_id": "x2", "body": "FYI", "to": ["me@evil.example"], "forward_of": first["id"]}), 400),
-        (&dana_token, &id, json!({"client_id": "x3", "body": "Mine now."}), 403),
-        (&token, &id, json!({"client_id": "x4", "body": "Here.", "attachments": [first["channel"]["attachments"][0]["id"]]}), 400),
-        (&token, &id, json!({"client_id": "x5", "body": "Here.", "attachments": ["ab".repeat(32)]}), 400),
+        (
+            &dana_token,
+            &theirs,
+            json!({"client_id": "x1", "body": "Here.", "attachments": [upload]}),
+            403,
+        ),
+        (
+            &dana_token,
+            &theirs,
+            json!({"client_id": "x2", "body": "FYI", "to": ["me@evil.example"], "forward_of": first["id"]}),
+            400,
+        ),
+        (
+            &dana_token,
+            &id,
+            json!({"client_id": "x3", "body": "Mine now."}),
+            403,
+        ),
+        (
+            &token,
+            &id,
+            json!({"client_id": "x4", "body": "Here.", "attachments": [first["channel"]["attachments"][0]["id"]]}),
+            400,
+        ),
+        (
+            &token,
+            &id,
+            json!({"client_id": "x5", "body": "Here.", "attachments": ["ab".repeat(32)]}),
+            400,
+        ),
     ];
     for (who, thread, body, want) in attempts {
         let (status, answer) = s
             .hub
-            .call("POST", &format!("/interactions/{thread}/emails"), Some(who), Some(body.clone()))
+            .call(
+                "POST",
+                &format!("/interactions/{thread}/emails"),
+                Some(who),
+                Some(body.clone()),
+            )
             .await
             .unwrap();
         assert_eq!(status, want, "{body} → {answer}");
@@ -629,7 +710,11 @@ async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
         .call("GET", &format!("/interactions/{theirs}"), Some(&s.admin), None)
         .await
         .unwrap();
-    assert_eq!(carl["messages"].as_array().unwrap().len(), 1, "nothing was added: {carl}");
+    assert_eq!(
+        carl["messages"].as_array().unwrap().len(),
+        1,
+        "nothing was added: {carl}"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.sink.messages().len(), before, "nothing more was sent");
 }
@@ -641,7 +726,11 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
     let token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
 
     // Any agent sees which mailboxes there are, and nothing of their servers.
-    let (status, boxes) = s.hub.call("GET", "/mailboxes/addresses", Some(&token), None).await.unwrap();
+    let (status, boxes) = s
+        .hub
+        .call("GET", "/mailboxes/addresses", Some(&token), None)
+        .await
+        .unwrap();
     assert_eq!(status, 200, "{boxes}");
     assert_eq!(
         boxes,
@@ -667,7 +756,12 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
     });
     let (status, sent) = s
         .hub
-        .call("POST", &format!("/customers/{tom}/emails"), Some(&token), Some(new.clone()))
+        .call(
+            "POST",
+            &format!("/customers/{tom}/emails"),
+            Some(&token),
+            Some(new.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(status, 202, "{sent}");
@@ -681,7 +775,12 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
     // Sending again (a lost answer) is the same mail in the same thread.
     let (status, again) = s
         .hub
-        .call("POST", &format!("/customers/{tom}/emails"), Some(&token), Some(new))
+        .call(
+            "POST",
+            &format!("/customers/{tom}/emails"),
+            Some(&token),
+            Some(new),
+        )
         .await
         .unwrap();
     assert_eq!((status, &again["id"]), (202, &sent["id"]));
@@ -704,7 +803,12 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
         .filter(|e| e["interaction"]["channel"] == "email")
         .collect();
     assert_eq!(opened.len(), 1, "one thread: {timeline}");
-    let kinds: Vec<_> = opened[0]["events"].as_array().unwrap().iter().map(|e| e["type"].clone()).collect();
+    let kinds: Vec<_> = opened[0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].clone())
+        .collect();
     assert!(kinds.contains(&json!("interaction.started")), "{kinds:?}");
 
     // Tom answers from his mail client: into the same thread, to Bob who holds it.
@@ -714,7 +818,10 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
             "tom.baker@example.com",
             "Re: Your trial ends Friday",
             "Yes please!",
-            &format!("In-Reply-To: <{}>\r\nReferences: <{}>\r\n", out.message_id, out.message_id),
+            &format!(
+                "In-Reply-To: <{}>\r\nReferences: <{}>\r\n",
+                out.message_id, out.message_id
+            ),
         ))
         .await;
     let answer = loop {
@@ -744,10 +851,19 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
     let another = json!({"mailbox_id": s.mailbox, "subject": "One more", "body": "Hi", "client_id": "n2"});
     let (status, refused) = s
         .hub
-        .call("POST", &format!("/customers/{tom}/emails"), Some(&token), Some(another))
+        .call(
+            "POST",
+            &format!("/customers/{tom}/emails"),
+            Some(&token),
+            Some(another),
+        )
         .await
         .unwrap();
-    assert_eq!((status, refused["code"].as_str()), (409, Some("no_room")), "{refused}");
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("no_room")),
+        "{refused}"
+    );
     let (_, timeline) = s
         .hub
         .call("GET", &format!("/customers/{tom}/timeline"), Some(&token), None)
@@ -768,7 +884,12 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
     ] {
         let (status, answer) = s
             .hub
-            .call("POST", &format!("/customers/{tom}/emails"), Some(&token), Some(bad))
+            .call(
+                "POST",
+                &format!("/customers/{tom}/emails"),
+                Some(&token),
+                Some(bad),
+            )
             .await
             .unwrap();
         assert_eq!(status, 400, "{answer}");

@@ -31,9 +31,18 @@ pub fn subject(original: &str) -> String {
         .collect();
     let subject = subject.trim();
     let lower = subject.to_lowercase();
-    let forwarded = ["fwd:", "fw:", "fwd：", "fw：", "转发:", "转发：", "轉寄:", "轉寄："]
-        .iter()
-        .any(|prefix| lower.starts_with(prefix));
+    let forwarded = [
+        "fwd:",
+        "fw:",
+        "fwd：",
+        "fw：",
+        "转发:",
+        "转发：",
+        "轉寄:",
+        "轉寄：",
+    ]
+    .iter()
+    .any(|prefix| lower.starts_with(prefix));
     if forwarded {
         subject.to_owned()
     } else {

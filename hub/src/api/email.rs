@@ -357,9 +357,7 @@ async fn upload(
         return Err(too_large());
     }
     let data = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let kept = state
         .email
         .keep_upload(&me, &query.filename, content_type, data.to_vec())

@@ -45,7 +45,8 @@ impl utoipa::Modify for BearerAuth {
 /// are JSON of at most `BODY_LIMIT`, except uploads', which are files (their own limit).
 pub fn router() -> OpenApiRouter<AppState> {
     let limited = routes().layer(tower_http::limit::RequestBodyLimitLayer::new(super::BODY_LIMIT));
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", limited.merge(super::email::upload_routes()))
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", limited.merge(super::email::upload_routes()))
 }
 
 fn routes() -> OpenApiRouter<AppState> {

@@ -84,7 +84,11 @@ pub struct Draft {
 /// A reply's recipients and a forward's: what the agent typed, checked and lower-cased, without
 /// the mailbox's own address (reply-all copies it from the thread; it never mails itself) and
 /// without anyone twice.
-fn recipients(to: &[String], cc: &[String], own: Option<&str>) -> Result<(Vec<String>, Vec<String>), ComposeError> {
+fn recipients(
+    to: &[String],
+    cc: &[String],
+    own: Option<&str>,
+) -> Result<(Vec<String>, Vec<String>), ComposeError> {
     let checked = |list: &[String]| -> Result<Vec<String>, ComposeError> {
         list.iter()
             .map(|a| {
@@ -160,10 +164,11 @@ fn original(message: &Message, mailbox: Option<&Address>) -> forward::Original {
         .as_ref()
         .map(|c| &c.details)
         .unwrap_or(&Value::Null);
-    let from = details
-        .get("from")
-        .and_then(address_of)
-        .or_else(|| (message.sender == Sender::Agent).then(|| mailbox.cloned()).flatten());
+    let from = details.get("from").and_then(address_of).or_else(|| {
+        (message.sender == Sender::Agent)
+            .then(|| mailbox.cloned())
+            .flatten()
+    });
     forward::Original {
         from,
         date: details
@@ -322,11 +327,10 @@ impl Email {
         let forwarded = match forward_of {
             None => None,
             Some(raw) => {
-                let found = raw.parse::<MessageId>().ok().and_then(|mid| {
-                    thread
-                        .iter()
-                        .find(|m| m.id == mid && m.channel.is_some())
-                });
+                let found = raw
+                    .parse::<MessageId>()
+                    .ok()
+                    .and_then(|mid| thread.iter().find(|m| m.id == mid && m.channel.is_some()));
                 Some(found.ok_or_else(|| ComposeError::NoSuchMail(raw.to_owned()))?)
             }
         };
@@ -458,8 +462,16 @@ impl Email {
             .agent_message(account, agent.id, &draft.client_id)
             .await?
         {
-            let same = sent.channel.as_ref().is_some_and(|c| c.entry_point == entry_point)
-                && self.store.interaction(account, sent.interaction_id).await?.customer_id == customer.id;
+            let same = sent
+                .channel
+                .as_ref()
+                .is_some_and(|c| c.entry_point == entry_point)
+                && self
+                    .store
+                    .interaction(account, sent.interaction_id)
+                    .await?
+                    .customer_id
+                    == customer.id;
             return if same {
                 Ok((sent, false))
             } else {
@@ -630,7 +642,10 @@ mod tests {
         for (raw, want) in names {
             assert_eq!(clean_filename(raw), want, "{raw:?}");
         }
-        assert_eq!(clean_filename(&"長".repeat(300)).chars().count(), MAX_FILENAME_CHARS);
+        assert_eq!(
+            clean_filename(&"長".repeat(300)).chars().count(),
+            MAX_FILENAME_CHARS
+        );
         let types = [
             (Some("application/pdf"), "application/pdf"),
             (Some("Text/Plain; charset=utf-8"), "text/plain"),
@@ -685,7 +700,10 @@ mod tests {
         assert_eq!(quoted.from.unwrap().email, "li@qq.example");
         assert_eq!(quoted.date, Some(1_795_827_600_000));
         assert_eq!(quoted.to[0].email, "support@shop.example");
-        let ours = message(Sender::Agent, json!({"subject": "Re: Order", "to": [{"email": "li@qq.example"}]}));
+        let ours = message(
+            Sender::Agent,
+            json!({"subject": "Re: Order", "to": [{"email": "li@qq.example"}]}),
+        );
         let quoted = original(&ours, Some(&support));
         assert_eq!(quoted.from, Some(support));
         assert_eq!(quoted.date, Some(1_000), "ours: when it was written");

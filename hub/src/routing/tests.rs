@@ -796,7 +796,11 @@ fn an_agent_starts_an_email_only_with_room_for_it() {
         (5, start(4, 9), Err(RouterError::UnknownAgent(a(9)))),
         // Ended and wrapped up like any other: the slot goes to the mail waiting.
         (6, end(1), Ok(vec![])),
-        (7, wrap_up_done(1), Ok(vec![released(1, 1), offer(3, 1, 1, 7 + e)])),
+        (
+            7,
+            wrap_up_done(1),
+            Ok(vec![released(1, 1), offer(3, 1, 1, 7 + e)]),
+        ),
     ]);
     assert_eq!(router.waiting(q(1)), Vec::<InteractionId>::new());
 }

@@ -1893,7 +1893,10 @@ async fn mailboxes_and_their_sync_and_failures(store: DynStore) {
 async fn uploads_belong_to_their_agent(store: DynStore) {
     use super::Upload;
     use crate::domain::UploadId;
-    let bob = store.create_agent(DEFAULT, new_agent("bob@x.example")).await.unwrap();
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@x.example"))
+        .await
+        .unwrap();
     let upload = Upload {
         id: UploadId::new(),
         agent_id: bob.id,
@@ -1919,8 +1922,14 @@ async fn uploads_belong_to_their_agent(store: DynStore) {
 
 async fn an_agents_message_is_found_by_its_client_id(store: DynStore) {
     let site = setup(&store, DEFAULT).await;
-    let bob = store.create_agent(DEFAULT, new_agent("bob@x.example")).await.unwrap();
-    let dana = store.create_agent(DEFAULT, new_agent("dana@x.example")).await.unwrap();
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@x.example"))
+        .await
+        .unwrap();
+    let dana = store
+        .create_agent(DEFAULT, new_agent("dana@x.example"))
+        .await
+        .unwrap();
     let i = arrive(&store, DEFAULT, &site, 1).await;
     let mut new = mail(i.id, "unused", "A new mail to Li Wei");
     new.message.sender = Sender::Agent;
@@ -1929,11 +1938,18 @@ async fn an_agents_message_is_found_by_its_client_id(store: DynStore) {
     new.external_id = None;
     new.outbound = Some(json!({"to": ["li.wei@example.com"]}));
     let (sent, _) = store.append_channel_message(DEFAULT, new, 10).await.unwrap();
-    let found = store.agent_message(DEFAULT, bob.id, "new-1").await.unwrap().unwrap();
+    let found = store
+        .agent_message(DEFAULT, bob.id, "new-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, sent);
     assert_eq!(found.channel.unwrap().attachments.len(), 1);
     // Only that agent's, only in that account; a customer's message with the same id is not it.
-    assert_eq!(store.agent_message(DEFAULT, dana.id, "new-1").await.unwrap(), None);
+    assert_eq!(
+        store.agent_message(DEFAULT, dana.id, "new-1").await.unwrap(),
+        None
+    );
     assert_eq!(store.agent_message(OTHER, bob.id, "new-1").await.unwrap(), None);
     store
         .append_message(DEFAULT, chat(i.id, Sender::Customer, "c-9", "hi"), 20)
