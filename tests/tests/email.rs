@@ -539,6 +539,19 @@ async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
         (413, Some("too_large")),
         "{refused}"
     );
+    // JSON elsewhere keeps the API's 1 MiB (an ignored field pads it past that).
+    let padded = json!({"client_id": "pad", "body": "hi", "padding": "x".repeat(1_200_000)});
+    let (status, _) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(padded),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 413, "the API's own limit still holds");
     let quote = binary(1_500_000);
     let (status, uploaded) = s
         .hub
