@@ -321,8 +321,8 @@ async fn new_email(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 struct UploadQuery {
-    /// The file's name as the agent's computer has it.
-    filename: String,
+    /// The file's name as the agent's computer has it (`attachment` if not given).
+    filename: Option<String>,
 }
 
 /// An uploaded file, to name in a mail's `attachments`.
@@ -360,7 +360,12 @@ async fn upload(
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let kept = state
         .email
-        .keep_upload(&me, &query.filename, content_type, data.to_vec())
+        .keep_upload(
+            &me,
+            query.filename.as_deref().unwrap_or_default(),
+            content_type,
+            data.to_vec(),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -529,8 +529,8 @@ impl Email {
             .inspect_err(|e| {
                 tracing::error!(interaction = %id, error = %e, "a new mail's thread is open without its mail");
             })?;
-        metrics::counter!("plugboard_interactions_total", "channel" => "email").increment(1);
         if created {
+            metrics::counter!("plugboard_interactions_total", "channel" => "email").increment(1);
             self.queued(agent, &message);
         }
         Ok((message, created))
