@@ -98,6 +98,52 @@ export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
  */
 export const sendEmail = (interactionId, reply) => request('POST', `/interactions/${enc(interactionId)}/emails`, reply);
 
+/**
+ * A new email to a customer: `{mailbox_id, to?, cc?, subject, body, client_id, attachments?}`. It
+ * opens a thread that is the agent's at once; 202 with the stored message (409 no_room when the
+ * agent holds as many email threads as they may).
+ */
+export const newEmail = (customerId, mail) => request('POST', `/customers/${enc(customerId)}/emails`, mail);
+
+/** Every mailbox's `{id, address, display_name}`, for any agent. */
+export const mailboxAddresses = () => request('GET', '/mailboxes/addresses');
+
+/**
+ * Uploads a file (a File or Blob with a name) for a mail; `onProgress(loaded)` hears how many
+ * bytes went. Resolves to `{id, filename, content_type, size}`, the id to name in `attachments`.
+ * XMLHttpRequest rather than fetch: only it reports an upload's progress.
+ */
+export function uploadFile(file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `${BASE}/uploads?filename=${enc(file.name || 'attachment')}`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    const token = getToken();
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    xhr.upload.onprogress = (e) => onProgress(e.loaded);
+    xhr.onerror = () => reject(new ApiError(0, 'unavailable', 'the hub could not be reached'));
+    xhr.onabort = () => reject(new ApiError(0, 'unavailable', 'aborted'));
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(data);
+        return;
+      }
+      if (xhr.status === 401) onUnauthorized();
+      // A proxy in front of the hub may refuse a large body with its own page, not our JSON.
+      const code = (data && data.code) || (xhr.status === 413 ? 'too_large' : 'internal');
+      reject(new ApiError(xhr.status, code, data && data.message));
+    };
+    xhr.send(file);
+  });
+}
+
 export const listMailboxes = () => request('GET', '/mailboxes');
 export const createMailbox = (spec) => request('POST', '/mailboxes', spec);
 export const updateMailbox = (id, spec) => request('PUT', `/mailboxes/${enc(id)}`, spec);

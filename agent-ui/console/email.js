@@ -285,12 +285,36 @@ export function deliveryOf(message) {
 }
 
 /**
+ * Who a follow-up goes to in a thread the agent opened (a new email) that the customer has not
+ * answered yet: whoever the opening mail went to (and, for reply-all, was copied to).
+ */
+function openingRecipients(messages, mode) {
+  const opening = (messages || []).find((m) => m.sender === 'agent' && mailOf(m) && !mailOf(m).forward_of);
+  const d = opening ? mailOf(opening) : {};
+  const emails = (list) => (list || []).map((a) => a && a.email).filter(Boolean);
+  return { to: emails(d.to), cc: mode === 'all' ? emails(d.cc) : [] };
+}
+
+/**
  * What a new reply starts with: the recipients for `mode` ("reply" or "all") as the fields show
  * them, and "Re: " the thread's subject (empty when the thread has none: the hub then uses its own).
  */
 export function draftDefaults(messages, mode, own = []) {
   const last = lastCustomerMail(messages || []);
-  const { to, cc } = replyRecipients(last && mailOf(last), mode, own);
+  const { to, cc } = last ? replyRecipients(mailOf(last), mode, own) : openingRecipients(messages, mode);
   const subject = threadSubject(messages);
   return { mode, to: to.join(', '), cc: cc.join(', '), subject: subject ? replySubject(subject) : '' };
+}
+
+/** "Fwd: subject", unless it already says it is a forward (the hub's rule for its default too). */
+export function forwardSubject(subject) {
+  const s = String(subject || '').trim();
+  if (/^(fwd?|转发|轉寄)\s*[:：]/i.test(s)) return s;
+  return `Fwd: ${s}`;
+}
+
+/** Whether one of our mails is a forward (the hub marks its details with `forward_of`). */
+export function isForward(message) {
+  const d = mailOf(message);
+  return Boolean(d && d.forward_of);
 }

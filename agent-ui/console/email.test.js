@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  forwardSubject, isForward,
   splitQuoted, displaySegments, freshText, replyRecipients, replySubject, threadSubject, lastCustomerMail,
   parseAddressList, looksLikeAddress, formatSize, rewriteImages, frameDocument, frameCsp, hasRemoteImages,
   inlineImages, filedKind, draftDefaults, FRAME_SANDBOX,
@@ -206,4 +207,24 @@ test('a new reply starts addressed to the customer\'s last mail, with the thread
   assert.deepEqual(draftDefaults(messages, 'reply', ['support@shop.example']), { mode: 'reply', to: 'Li.Wei@qq.example', cc: '', subject: 'Re: Order 4471' });
   assert.deepEqual(draftDefaults(messages, 'all', ['support@shop.example']).cc, 'zhang@qq.example, boss@qq.example');
   assert.deepEqual(draftDefaults([], 'reply'), { mode: 'reply', to: '', cc: '', subject: '' });
+});
+
+test('a forward says Fwd: once, in the prefixes clients write', () => {
+  assert.equal(forwardSubject('订单 1001'), 'Fwd: 订单 1001');
+  assert.equal(forwardSubject('Re: Order'), 'Fwd: Re: Order');
+  assert.equal(forwardSubject('FW: Order'), 'FW: Order');
+  assert.equal(forwardSubject('转发：订单'), '转发：订单');
+  assert.equal(forwardSubject(''), 'Fwd: ');
+  assert.equal(isForward({ channel: { details: { forward_of: 'm1' } } }), true);
+  assert.equal(isForward({ channel: { details: { subject: 'x' } } }), false);
+  assert.equal(isForward({ body: 'chat' }), false);
+});
+
+test('in a thread the agent opened, a follow-up goes where the opening mail went until the customer answers', () => {
+  const opening = { sender: 'agent', channel: { details: { subject: 'Your refund', to: [{ email: 'li@qq.example' }], cc: [{ email: 'boss@qq.example' }] } } };
+  const forward = { sender: 'agent', channel: { details: { subject: 'Fwd: x', to: [{ email: 'warehouse@shop.example' }], forward_of: 'm0' } } };
+  assert.deepEqual(draftDefaults([forward, opening], 'reply'), { mode: 'reply', to: 'li@qq.example', cc: '', subject: 'Re: Fwd: x' });
+  assert.deepEqual(draftDefaults([opening], 'all'), { mode: 'all', to: 'li@qq.example', cc: 'boss@qq.example', subject: 'Re: Your refund' });
+  const answer = { sender: 'customer', channel: { details: { subject: 'Re: Your refund', from: { email: 'li.wei@qq.example' } } } };
+  assert.equal(draftDefaults([opening, answer], 'reply').to, 'li.wei@qq.example');
 });

@@ -14,7 +14,18 @@
 //   local.email_sending {interaction_id, client_id}  the draft is posted with this client_id
 //   local.email_failed {interaction_id, client_id, code, message}   the post failed: the draft
 //                                        and its client_id stay, so Send again cannot send twice
-//   local.email_sent {interaction_id, client_id, body, message}     the hub stored `message`
+//   local.email_sent {interaction_id, client_id, body, message, forward}   the hub stored
+//                                        `message` (a forward's body is the note, which the hub
+//                                        stored with the forwarded mail below it)
+//   local.forward {interaction_id, message_id, subject, defaults}   the draft forwards that mail
+//                                        of the thread (recipients cleared, "Fwd: " subject)
+//   local.attach {interaction_id, files, defaults}   files picked for the draft, each uploading
+//   local.attach_progress {interaction_id, key, loaded}
+//   local.attached {interaction_id, key, upload}      the hub kept the file (`upload.id`)
+//   local.attach_failed {interaction_id, key, code, message}
+//   local.detach {interaction_id, key}   the agent took a file off the draft
+
+import { addFiles, progress, uploaded, failed, removeFile } from './attachments.js';
 
 /** The state before the first snapshot. */
 export function initialState() {
@@ -33,7 +44,7 @@ export function initialState() {
     dispositions: [],
     // client_id -> { interaction_id, client_id, body, at }: sent, not yet acknowledged.
     outbox: {},
-    // interaction_id -> the email reply being written (see emptyDraft).
+    // interaction_id -> the email reply (or forward) being written (see emptyDraft).
     drafts: {},
     errors: [],
   };
@@ -45,9 +56,11 @@ const MAX_ERRORS = 5;
  * An email reply being written. `client_id` is chosen on the first Send and kept until the hub has
  * stored the reply, so a retry after a failed request is the same reply, never a second mail.
  * `notice` is "earlier_sent" when a retry found an earlier try already stored with other text.
+ * `mode` is "reply", "all" or "forward" (then `forward_of` is the forwarded mail's id and `body`
+ * the note above it); `attachments` are the files going with it (attachments.js).
  */
 export function emptyDraft() {
-  return { mode: 'reply', to: '', cc: '', subject: '', body: '', client_id: null, sending: false, error: null, notice: null };
+  return { mode: 'reply', to: '', cc: '', subject: '', body: '', client_id: null, sending: false, error: null, notice: null, forward_of: null, attachments: [] };
 }
 
 const deliveryOf = (m) => (m.channel && m.channel.delivery) || null;
@@ -123,6 +136,24 @@ function withDraft(state, id, f) {
   const draft = state.drafts[id];
   if (!draft) return state;
   return { ...state, drafts: { ...state.drafts, [id]: f(draft) } };
+}
+
+/** Whether the hub stored the text that was sent (a forward: the note, then the forwarded mail). */
+function sameText(stored, sent, forward) {
+  if (!forward) return stored === sent;
+  const note = String(sent || '').replace(/\r\n/g, '\n').trimEnd();
+  return String(stored || '').startsWith(note);
+}
+
+/** The draft of a held interaction, started from `defaults` if there is none yet. */
+function withDraftOrNew(state, id, defaults, f) {
+  if (!state.held[id]) return state;
+  const draft = state.drafts[id] || { ...emptyDraft(), ...(defaults || {}) };
+  return { ...state, drafts: { ...state.drafts, [id]: f(draft) } };
+}
+
+function withFiles(state, id, f) {
+  return withDraft(state, id, (d) => ({ ...d, attachments: f(d.attachments || []) }));
 }
 
 function addMessage(state, message) {
@@ -291,6 +322,20 @@ export function apply(state, event) {
       const draft = { ...base, ...event.patch, notice: 'body' in (event.patch || {}) ? null : base.notice };
       return { ...state, drafts: { ...state.drafts, [id]: draft } };
     }
+    case 'local.forward':
+      return withDraftOrNew(state, event.interaction_id, event.defaults, (d) => ({
+        ...d, mode: 'forward', forward_of: event.message_id, to: '', cc: '', subject: event.subject || '', error: null, notice: null,
+      }));
+    case 'local.attach':
+      return withDraftOrNew(state, event.interaction_id, event.defaults, (d) => ({ ...d, attachments: addFiles(d.attachments || [], event.files) }));
+    case 'local.attach_progress':
+      return withFiles(state, event.interaction_id, (list) => progress(list, event.key, event.loaded));
+    case 'local.attached':
+      return withFiles(state, event.interaction_id, (list) => uploaded(list, event.key, event.upload));
+    case 'local.attach_failed':
+      return withFiles(state, event.interaction_id, (list) => failed(list, event.key, { code: event.code, message: event.message }));
+    case 'local.detach':
+      return withFiles(state, event.interaction_id, (list) => removeFile(list, event.key));
     case 'local.email_sending':
       return withDraft(state, event.interaction_id, (d) => ({ ...d, client_id: event.client_id, sending: true, error: null, notice: null }));
     case 'local.email_failed':
@@ -303,7 +348,7 @@ export function apply(state, event) {
       if (!draft || draft.client_id !== event.client_id) return next;
       // The hub answers a repeated client_id with what it stored the first time: if that was other
       // text (the agent edited after a try that did reach the hub), this text was not sent.
-      if (event.message && event.message.body !== event.body) {
+      if (event.message && !sameText(event.message.body, event.body, event.forward)) {
         return { ...next, drafts: { ...next.drafts, [id]: { ...draft, client_id: null, sending: false, error: null, notice: 'earlier_sent' } } };
       }
       return { ...next, drafts: withoutKey(next.drafts, id) };

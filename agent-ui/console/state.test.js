@@ -311,3 +311,39 @@ test('a delivery state never goes back: the 202 answer (queued) arriving after "
   assert.equal(s.held.e1.messages[1].channel.delivery_error, '550 no such user');
   assert.equal(s.drafts.e1, undefined);
 });
+
+test('files picked for a reply upload on the draft and go with it; a failed one is explained and removable', () => {
+  let s = run(snapshot({ interactions: [mailThread()] }));
+  const files = [{ key: 'f1', name: 'invoice.pdf', size: 2048, type: 'application/pdf' }, { key: 'f2', name: 'big.zip', size: 9e9, type: '' }];
+  // Attaching before typing starts the draft from the thread's defaults.
+  s = apply(s, { type: 'local.attach', interaction_id: 'e1', files, defaults: { to: 'li@qq.example' } });
+  assert.equal(s.drafts.e1.to, 'li@qq.example');
+  assert.deepEqual(s.drafts.e1.attachments.map((a) => a.status), ['uploading', 'uploading']);
+  s = apply(s, { type: 'local.attach_progress', interaction_id: 'e1', key: 'f1', loaded: 1024 });
+  assert.equal(s.drafts.e1.attachments[0].loaded, 1024);
+  s = apply(s, { type: 'local.attached', interaction_id: 'e1', key: 'f1', upload: { id: 'u1', filename: 'invoice.pdf', size: 2048 } });
+  s = apply(s, { type: 'local.attach_failed', interaction_id: 'e1', key: 'f2', code: 'too_large', message: 'a file may be at most 26214400 bytes' });
+  assert.deepEqual(s.drafts.e1.attachments.map((a) => [a.status, a.upload_id, a.error && a.error.code]), [['done', 'u1', null], ['failed', null, 'too_large']]);
+  s = apply(s, { type: 'local.detach', interaction_id: 'e1', key: 'f2' });
+  assert.deepEqual(s.drafts.e1.attachments.map((a) => a.key), ['f1']);
+  // The draft and its files go once the hub has the reply.
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { body: 'Here is the invoice' } });
+  s = apply(s, { type: 'local.email_sending', interaction_id: 'e1', client_id: 'k1' });
+  s = apply(s, { type: 'local.email_sent', interaction_id: 'e1', client_id: 'k1', body: 'It ships today', message: reply('queued') });
+  assert.equal(s.drafts.e1, undefined);
+  assert.equal(apply(s, { type: 'local.attach', interaction_id: 'nope', files }), s, 'only on a held thread');
+});
+
+test('forwarding a mail clears the recipients, says Fwd:, keeps the note; the stored forward is the note and more', () => {
+  let s = run(snapshot({ interactions: [mailThread()] }));
+  s = apply(s, { type: 'local.draft', interaction_id: 'e1', patch: { body: 'Warehouse, please check' }, defaults: { to: 'li@qq.example', subject: 'Re: Order' } });
+  s = apply(s, { type: 'local.forward', interaction_id: 'e1', message_id: 'm1', subject: 'Fwd: Order' });
+  assert.deepEqual(
+    [s.drafts.e1.mode, s.drafts.e1.forward_of, s.drafts.e1.to, s.drafts.e1.subject, s.drafts.e1.body],
+    ['forward', 'm1', '', 'Fwd: Order', 'Warehouse, please check'],
+  );
+  s = apply(s, { type: 'local.email_sending', interaction_id: 'e1', client_id: 'k9' });
+  const stored = reply('queued', { id: 'm3', seq: 3, client_id: 'k9', body: 'Warehouse, please check\n\n---------- Forwarded message ----------\nSubject: Order\n\nWhere is my order?\n' });
+  s = apply(s, { type: 'local.email_sent', interaction_id: 'e1', client_id: 'k9', body: 'Warehouse, please check', message: stored, forward: true });
+  assert.equal(s.drafts.e1, undefined, 'sent as written: no "earlier try" notice');
+});

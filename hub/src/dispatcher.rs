@@ -109,6 +109,9 @@ pub(crate) enum Request {
     Positions(AccountId),
     /// The agent started this interaction (click-to-call): theirs at once.
     Dialled(AccountId, AgentId, Interaction),
+    /// A new interaction the agent starts (a new email), created in the same commit as its
+    /// assignment: theirs at once if they have room for it.
+    Start(AccountId, AgentId, Interaction),
     /// Who holds the interaction (`true`: or is being offered it), as published.
     Watcher(InteractionId, bool),
     /// The customer wrote again in this closed interaction: it waits again, kept for the agent
@@ -563,6 +566,17 @@ impl Dispatcher {
         interaction: Interaction,
     ) -> Result<(), DispatchError> {
         self.done(Request::Dialled(account, agent, interaction)).await
+    }
+    /// A new contact the agent starts themselves (`NewInteraction::queued`, a new email to a
+    /// customer): created and assigned to them in one commit, without an offer, if they have room
+    /// on its channel (`RouterError::NoRoom` otherwise, and nothing is stored).
+    pub async fn start_for(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        interaction: Interaction,
+    ) -> Result<(), DispatchError> {
+        self.done(Request::Start(account, agent, interaction)).await
     }
 
     /// Every waiting contact's place in its queue (1 is next), for callers' announcements.
@@ -1208,38 +1222,34 @@ impl Task {
                     channel: i.channel,
                     wrapping_up: false,
                 };
-                let id = i.id;
-                self.live.insert(id, (account, i));
-                match self.decide(account, input) {
-                    Ok(decisions) => {
-                        let mut s = self.stage(Answer::Done(reply));
-                        let details = TransitionDetails {
-                            agent_id: Some(agent),
-                            data: json!({"agent_id": agent}),
-                            ..Default::default()
-                        };
-                        let w = self.transition(
-                            account,
-                            id,
-                            InteractionEvent::Dialled,
-                            details,
-                            now_millis(),
-                            &mut s,
-                        );
-                        s.effect(Effect::Assigned {
-                            account,
-                            agent,
-                            write: w,
-                            joined: None,
-                        });
-                        self.stage_decisions(account, decisions, &mut s);
-                        self.send(s).await;
-                    }
-                    Err(e) => {
-                        self.live.remove(&id);
-                        let _ = reply.send(Err(e));
-                    }
+                self.started(account, agent, i, input, InteractionEvent::Dialled, None, reply)
+                    .await;
+            }
+            Request::Start(account, agent, i) => {
+                if self.live.contains_key(&i.id) {
+                    let _ = reply.send(Err(RouterError::AlreadyKnown(i.id).into()));
+                    return;
                 }
+                let input = Input::Start {
+                    interaction: i.id,
+                    agent,
+                    queue: i.queue_id,
+                    channel: i.channel,
+                };
+                let opened = Write::Open {
+                    account,
+                    interaction: i.clone(),
+                };
+                self.started(
+                    account,
+                    agent,
+                    i,
+                    input,
+                    InteractionEvent::Started,
+                    Some(opened),
+                    reply,
+                )
+                .await;
             }
             Request::Reopen(account, i) => {
                 // Reopened already (the same reply delivered twice): nothing more to do.
@@ -1353,6 +1363,47 @@ impl Task {
             at,
         });
         s.writes.len() - 1
+    }
+
+    /// An interaction the agent started (dialled, or a new email): the router gives it to them
+    /// (`input`), and the commit holds its opening (if new), `event` and the assignment.
+    #[allow(clippy::too_many_arguments)]
+    async fn started(
+        &mut self,
+        account: AccountId,
+        agent: AgentId,
+        i: Interaction,
+        input: Input,
+        event: InteractionEvent,
+        opened: Option<Write>,
+        reply: Reply,
+    ) {
+        let id = i.id;
+        self.live.insert(id, (account, i));
+        match self.decide(account, input) {
+            Ok(decisions) => {
+                let mut s = self.stage(Answer::Done(reply));
+                s.writes.extend(opened);
+                let details = TransitionDetails {
+                    agent_id: Some(agent),
+                    data: json!({"agent_id": agent}),
+                    ..Default::default()
+                };
+                let w = self.transition(account, id, event, details, now_millis(), &mut s);
+                s.effect(Effect::Assigned {
+                    account,
+                    agent,
+                    write: w,
+                    joined: None,
+                });
+                self.stage_decisions(account, decisions, &mut s);
+                self.send(s).await;
+            }
+            Err(e) => {
+                self.live.remove(&id);
+                let _ = reply.send(Err(e));
+            }
+        }
     }
 
     /// The conversation is over; wrap-up follows.
@@ -2188,5 +2239,85 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    /// A new email the agent writes: the interaction is created and theirs in one commit, with no
+    /// offer; with no room for another email, nothing at all is stored.
+    #[tokio::test]
+    async fn a_started_email_is_the_agents_at_once_or_not_stored_at_all() {
+        let site = site().await;
+        let account = AccountId::DEFAULT;
+        let patch = crate::store::AgentPatch {
+            capacity: Some(Capacity {
+                email: 1,
+                ..Capacity::default()
+            }),
+            ..Default::default()
+        };
+        let agent = site.store.update_agent(account, site.agent, patch).await.unwrap();
+        let bus = Bus::default();
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default())
+            .await
+            .unwrap();
+        dispatcher.upsert_agent(account, agent).await;
+        let mut consoles = bus.subscribe_agent(site.agent);
+        let new_email = || {
+            NewInteraction {
+                channel: Channel::Email,
+                entry_point: "mailbox:support".into(),
+                ..new_chat(&site)
+            }
+            .queued()
+        };
+        // Offline does not matter: the agent chose to write.
+        let first = new_email();
+        dispatcher
+            .start_for(account, site.agent, first.clone())
+            .await
+            .unwrap();
+        match &*next_frame(&mut consoles.rx).await {
+            AgentFrame::Assigned(held) => assert_eq!(held.interaction.id, first.id),
+            other => panic!("unexpected {other:?}"),
+        }
+        let stored = site.store.interaction(account, first.id).await.unwrap();
+        assert_eq!(
+            (stored.state, stored.agent_id),
+            (InteractionState::Active, Some(site.agent))
+        );
+        assert_eq!(dispatcher.holder(first.id).await, Some(site.agent));
+        let kinds: Vec<String> = site
+            .store
+            .events(account, first.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["interaction.queued", "interaction.started"]);
+
+        let second = new_email();
+        let refused = dispatcher.start_for(account, site.agent, second.clone()).await;
+        assert!(
+            matches!(
+                refused,
+                Err(DispatchError::Router(RouterError::NoRoom {
+                    channel: Channel::Email,
+                    ..
+                }))
+            ),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            site.store.interaction(account, second.id).await,
+            Err(StoreError::NotFound)
+        ));
+        // Starting the same one twice is refused too, and changes nothing.
+        assert!(
+            dispatcher
+                .start_for(account, site.agent, first.clone())
+                .await
+                .is_err()
+        );
+        assert_eq!(dispatcher.holder(first.id).await, Some(site.agent));
     }
 }

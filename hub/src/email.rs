@@ -1,7 +1,8 @@
 //! Email on the hub's side, beside telephony: one fetch loop per mailbox (IMAP IDLE where the
 //! server offers it, polling otherwise; each mail committed through the intake before it is marked
 //! seen on the server) and the outbox sender, which hands queued replies to SMTP and records what
-//! became of each (sent, retried with backoff, failed with the server's reason).
+//! became of each (sent, retried with backoff, failed with the server's reason). What agents
+//! send (replies, forwards, new mails, the files they upload for them) is queued by `compose`.
 
 use crate::bus::Bus;
 use crate::bus::frames::AgentFrame;
@@ -22,6 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+
+mod compose;
+pub use compose::{ComposeError, Draft};
 
 /// Mails fetched per round trip.
 const FETCH_BATCH: usize = 100;

@@ -263,3 +263,71 @@ export async function startSmtpSink({ refuse = {} } = {}) {
 }
 
 export const haveDovecot = () => existsSync(DOVECOT);
+
+/** A part's header block (folded lines unfolded) and its body. */
+function splitPart(text) {
+  const at = text.indexOf('\r\n\r\n');
+  const head = (at < 0 ? text : text.slice(0, at)).replace(/\r\n[ \t]+/g, ' ');
+  const headers = {};
+  for (const line of head.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { headers, body: at < 0 ? '' : text.slice(at + 4) };
+}
+
+function decode(body, encoding) {
+  const e = String(encoding || '7bit').toLowerCase();
+  if (e === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64');
+  if (e === 'quoted-printable') {
+    const soft = body.replace(/=\r\n/g, '');
+    const bytes = [];
+    for (let i = 0; i < soft.length; i += 1) {
+      if (soft[i] === '=' && /^[0-9A-F]{2}$/i.test(soft.slice(i + 1, i + 3))) {
+        bytes.push(parseInt(soft.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else bytes.push(...Buffer.from(soft[i], 'utf8'));
+    }
+    return Buffer.from(bytes);
+  }
+  return Buffer.from(body.replace(/\r\n$/, ''), 'utf8');
+}
+
+/**
+ * The leaf parts of a mail the sink kept (RFC 2046 multipart, RFC 2183 Content-Disposition), each
+ * `{filename, type, attachment, data}` with its bytes decoded, in order. Enough MIME for what the
+ * hub sends; file names are read as ASCII `filename="…"` (the tests use such names).
+ */
+function partsOf(raw) {
+  const out = [];
+  const walk = (text) => {
+    const { headers, body } = splitPart(text);
+    const type = headers['content-type'] || 'text/plain';
+    const boundary = (type.match(/boundary="?([^";]+)"?/i) || [])[1];
+    if (/^multipart\//i.test(type) && boundary) {
+      const pieces = body.split(`--${boundary}`);
+      for (const piece of pieces.slice(1)) {
+        if (piece.startsWith('--')) break;
+        walk(piece.replace(/^\r\n/, ''));
+      }
+      return;
+    }
+    const disposition = headers['content-disposition'] || '';
+    const filename = (disposition.match(/filename="?([^";]+)"?/i) || [])[1] || '';
+    const attachment = /^attachment/i.test(disposition);
+    out.push({ filename, type: type.split(';')[0].trim().toLowerCase(), attachment, data: decode(body, headers['content-transfer-encoding']) });
+  };
+  walk(raw);
+  return out;
+}
+
+/** The files of a mail the sink kept: `{filename, type, data}`. */
+export function attachmentsOf(raw) {
+  return partsOf(raw).filter((p) => p.attachment).map(({ filename, type, data }) => ({ filename, type, data }));
+}
+
+/** A mail's plain text (its first text/plain part that is not a file), decoded. */
+export function textOf(raw) {
+  const text = partsOf(raw).find((p) => !p.attachment && p.type === 'text/plain');
+  return text ? text.data.toString('utf8').replace(/\r\n/g, '\n') : '';
+}

@@ -350,6 +350,28 @@ impl Hub {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
+    /// A file uploaded for a mail, as the console sends one (`POST /uploads`, the raw bytes):
+    /// (status, body).
+    pub async fn upload(
+        &self,
+        token: &str,
+        filename: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(u16, Value)> {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v1/uploads", self.base))
+            .query(&[("filename", filename)])
+            .bearer_auth(token)
+            .header("Content-Type", content_type)
+            .body(bytes)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let text = r.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
     /// `/readyz`: (status, body).
     pub async fn readyz(&self) -> Result<(u16, Value)> {
         let r = reqwest::get(format!("{}/readyz", self.base)).await?;

@@ -1,7 +1,9 @@
 //! Email end to end: the real binary fetching from a real Dovecot and sending through a real SMTP
 //! sink (aiosmtpd), with agents' consoles on websockets. A mail to support is offered, answered
 //! in its thread, and the customer's answer joins it; machines' mail, broken mail and a forged
-//! thread are kept apart; a kill -9 in a burst loses nothing and shows nothing twice.
+//! thread are kept apart; a kill -9 in a burst loses nothing and shows nothing twice. Agents
+//! attach files they upload (only their own), forward a thread's mail with its files, and write a
+//! new email to a customer whose answer joins the thread it opened.
 
 use plugboard_tests::mail::{Dovecot, SmtpSink};
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
@@ -18,13 +20,17 @@ struct Site {
 }
 
 async fn site() -> Option<Site> {
+    site_with(&[]).await
+}
+
+async fn site_with(env: &[(&str, &str)]) -> Option<Site> {
     let dovecot = Dovecot::start()?;
     let sink = SmtpSink::start()?;
     let dir = tempfile::tempdir().unwrap();
     // Poll often: what IDLE does not wake is fetched within a second.
-    let hub = Hub::start(dir.path(), &[("PLUGBOARD_EMAIL__POLL_SECS", "1")])
-        .await
-        .unwrap();
+    let mut env = env.to_vec();
+    env.push(("PLUGBOARD_EMAIL__POLL_SECS", "1"));
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let support = hub.named(&admin, "/queues", "Support").await.unwrap();
     let imap = dovecot.server();
@@ -429,4 +435,476 @@ async fn a_kill_during_a_burst_loses_no_mail_and_stores_none_twice() {
         .map(|n| (format!("burst.{n}@mail.example"), 1))
         .collect();
     assert_eq!(seen, want);
+}
+
+/// A mail as Gmail sends one with a file: text and a PDF.
+fn with_file(message_id: &str, from: &str, subject: &str, body: &str, file: &str, data: &[u8]) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut b64 = String::new();
+    for chunk in base64(data).as_bytes().chunks(76) {
+        let _ = write!(b64, "{}\r\n", std::str::from_utf8(chunk).unwrap());
+    }
+    format!(
+        "From: Customer <{from}>\r\nTo: support@shop.example\r\nSubject: {subject}\r\n\
+         Date: Sat, 28 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n\r\n{body}\r\n\
+         --b1\r\nContent-Type: application/pdf; name=\"{file}\"\r\n\
+         Content-Disposition: attachment; filename=\"{file}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {b64}--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Bytes no text encoding would leave alone: every byte value, then a pattern.
+fn binary(len: usize) -> Vec<u8> {
+    (0..len).map(|n| (n % 256) as u8 ^ (n / 256 % 7) as u8).collect()
+}
+
+/// Waits until the sink holds a mail whose subject is `subject`, and answers it parsed.
+async fn mail_at_sink(sink: &SmtpSink, subject: &str) -> plugboard_email::Mail {
+    eventually(&format!("{subject:?} at the sink"), || async {
+        sink.messages()
+            .into_iter()
+            .filter_map(|raw| plugboard_email::parse(&raw, 64 << 20).ok())
+            .find(|m| m.subject == subject)
+    })
+    .await
+}
+
+/// Bob holds a thread opened by `mail`; answers its id and the first message.
+async fn held_by(s: &Site, agent: &mut Socket, mail: &[u8]) -> (String, serde_json::Value) {
+    s.dovecot.append(mail).await;
+    let id = offered(agent).await;
+    agent
+        .send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    let assigned = agent.expect("interaction.assigned").await.unwrap();
+    (id, assigned["messages"][0].clone())
+}
+
+#[tokio::test]
+async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
+    // Two MiB of mail: more than the API's 1 MiB for JSON, as a file upload may be.
+    let Some(s) = site_with(&[("PLUGBOARD_EMAIL__MAX_BYTES", "2097152")]).await else {
+        return;
+    };
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let invoice = binary(3_000);
+    let (id, first) = held_by(
+        &s,
+        &mut bob,
+        &with_file(
+            "order.2001@mail.example",
+            "ann@mail.example",
+            "Order 2001",
+            "The invoice is attached.",
+            "invoice.pdf",
+            &invoice,
+        ),
+    )
+    .await;
+    assert_eq!(first["channel"]["attachments"][0]["filename"], "invoice.pdf");
+    let token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+
+    // An upload over the mail limit is refused; one over the API's 1 MiB but within it is kept.
+    let (status, refused) = s
+        .hub
+        .upload(&token, "huge.bin", "application/octet-stream", binary(2_200_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (413, Some("too_large")),
+        "{refused}"
+    );
+    // JSON elsewhere keeps the API's 1 MiB (an ignored field pads it past that).
+    let padded = json!({"client_id": "pad", "body": "hi", "padding": "x".repeat(1_200_000)});
+    let (status, _) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(padded),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 413, "the API's own limit still holds");
+    let quote = binary(1_500_000);
+    let (status, uploaded) = s
+        .hub
+        .upload(
+            &token,
+            "C:\\Users\\bob\\报价单 2026.pdf",
+            "application/pdf",
+            quote.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{uploaded}");
+    assert_eq!(
+        uploaded["filename"], "报价单 2026.pdf",
+        "the path is not part of the name"
+    );
+    assert_eq!(uploaded["size"], 1_500_000);
+    assert!(
+        uploaded.get("sha256").is_none(),
+        "uploads are named by id only: {uploaded}"
+    );
+    let upload = uploaded["id"].as_str().unwrap().to_owned();
+
+    // The reply carries it, byte for byte, under its name.
+    let reply = json!({"client_id": "r1", "body": "Our quote is attached.", "attachments": [upload]});
+    let (status, sent) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(reply),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{sent}");
+    assert_eq!(sent["channel"]["attachments"][0]["filename"], "报价单 2026.pdf");
+    let out = mail_at_sink(&s.sink, "Re: Order 2001").await;
+    let files: Vec<_> = out
+        .attachments
+        .iter()
+        .map(|a| (a.filename.as_str(), a.content_type.as_str()))
+        .collect();
+    assert_eq!(files, [("报价单 2026.pdf", "application/pdf")]);
+    assert!(
+        out.attachments[0].data == quote,
+        "the file arrives byte-identical"
+    );
+    assert_eq!(out.in_reply_to, ["order.2001@mail.example"]);
+
+    // Forward the customer's mail to the warehouse: Fwd:, quoted under the note, the invoice along.
+    let forward = json!({
+        "client_id": "f1", "body": "Warehouse: please check this order.",
+        "to": ["warehouse@shop.example"], "forward_of": first["id"],
+    });
+    let (status, forwarded) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(forward),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{forwarded}");
+    assert_eq!(
+        forwarded["interaction_id"],
+        id.as_str(),
+        "an outgoing message of the same thread"
+    );
+    assert_eq!(forwarded["channel"]["delivery"], "queued");
+    assert_eq!(forwarded["channel"]["details"]["forward_of"], first["id"]);
+    let out = mail_at_sink(&s.sink, "Fwd: Order 2001").await;
+    assert_eq!(out.to[0].email, "warehouse@shop.example");
+    assert!(
+        out.in_reply_to.is_empty() && out.references.is_empty(),
+        "a thread of its own"
+    );
+    let text = out.text.replace("\r\n", "\n");
+    assert!(
+        text.starts_with(
+            "Warehouse: please check this order.\n\n---------- Forwarded message ----------\n\
+             From: Customer <ann@mail.example>\nDate: Sat, 28 Nov 2026 10:00:00 +0000\n\
+             Subject: Order 2001\nTo: support@shop.example\n\nThe invoice is attached."
+        ),
+        "{text}"
+    );
+    assert_eq!(out.attachments.len(), 1);
+    assert_eq!(out.attachments[0].filename, "invoice.pdf");
+    assert!(
+        out.attachments[0].data == invoice,
+        "the forwarded file arrives byte-identical"
+    );
+
+    // Dana holds another customer's thread. She cannot send Bob's upload, nor forward a mail of
+    // Bob's thread from hers; Bob cannot send a customer's file by naming its attachment id.
+    bob.send(json!({"type": "state.set", "state": "break", "reason": "lunch"}))
+        .await
+        .unwrap();
+    bob.expect("agent.state").await.unwrap();
+    let mut dana = s.hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+    let (theirs, _) = held_by(
+        &s,
+        &mut dana,
+        &gmail(
+            "other.1@mail.example",
+            "carl@mail.example",
+            "Carl's question",
+            "Hello?",
+            "",
+        ),
+    )
+    .await;
+    let dana_token = s
+        .hub
+        .login("dana@plugboard.example", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let before = s.sink.messages().len();
+    let attempts = [
+        (
+            &dana_token,
+            &theirs,
+            json!({"client_id": "x1", "body": "Here.", "attachments": [upload]}),
+            403,
+        ),
+        (
+            &dana_token,
+            &theirs,
+            json!({"client_id": "x2", "body": "FYI", "to": ["me@evil.example"], "forward_of": first["id"]}),
+            400,
+        ),
+        (
+            &dana_token,
+            &id,
+            json!({"client_id": "x3", "body": "Mine now."}),
+            403,
+        ),
+        (
+            &token,
+            &id,
+            json!({"client_id": "x4", "body": "Here.", "attachments": [first["channel"]["attachments"][0]["id"]]}),
+            400,
+        ),
+        (
+            &token,
+            &id,
+            json!({"client_id": "x5", "body": "Here.", "attachments": ["ab".repeat(32)]}),
+            400,
+        ),
+    ];
+    for (who, thread, body, want) in attempts {
+        let (status, answer) = s
+            .hub
+            .call(
+                "POST",
+                &format!("/interactions/{thread}/emails"),
+                Some(who),
+                Some(body.clone()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, want, "{body} → {answer}");
+    }
+    let (_, carl) = s
+        .hub
+        .call("GET", &format!("/interactions/{theirs}"), Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        carl["messages"].as_array().unwrap().len(),
+        1,
+        "nothing was added: {carl}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(s.sink.messages().len(), before, "nothing more was sent");
+}
+
+#[tokio::test]
+async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
+    let Some(s) = site().await else { return };
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    let token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+
+    // Any agent sees which mailboxes there are, and nothing of their servers.
+    let (status, boxes) = s
+        .hub
+        .call("GET", "/mailboxes/addresses", Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{boxes}");
+    assert_eq!(
+        boxes,
+        json!([{"id": s.mailbox, "address": "support@shop.example", "display_name": "Shop Support"}])
+    );
+    let (status, _) = s.hub.call("GET", "/mailboxes", Some(&token), None).await.unwrap();
+    assert_eq!(status, 403, "the full settings stay the admins'");
+
+    let (_, found) = s
+        .hub
+        .call("GET", "/customers?q=tom.baker%40example.com", Some(&token), None)
+        .await
+        .unwrap();
+    let tom = found[0]["id"].as_str().unwrap().to_owned();
+    let (_, uploaded) = s
+        .hub
+        .upload(&token, "terms.txt", "text/plain", b"Terms: 30 days.\n".to_vec())
+        .await
+        .unwrap();
+    let new = json!({
+        "mailbox_id": s.mailbox, "subject": "Your trial ends Friday", "body": "Hello Tom,\n\nShall we extend it?",
+        "client_id": "n1", "attachments": [uploaded["id"]],
+    });
+    let (status, sent) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/customers/{tom}/emails"),
+            Some(&token),
+            Some(new.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{sent}");
+    assert_eq!(sent["channel"]["delivery"], "queued");
+    let id = sent["interaction_id"].as_str().unwrap().to_owned();
+    // Bob's from the start: no offer, the thread in his console, Active.
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], id.as_str());
+    assert_eq!(assigned["interaction"]["channel"], "email");
+    assert_eq!(assigned["interaction"]["state"], "active");
+    // Sending again (a lost answer) is the same mail in the same thread.
+    let (status, again) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/customers/{tom}/emails"),
+            Some(&token),
+            Some(new),
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, &again["id"]), (202, &sent["id"]));
+
+    let out = mail_at_sink(&s.sink, "Your trial ends Friday").await;
+    assert_eq!(out.to[0].email, "tom.baker@example.com");
+    assert_eq!(out.from.email, "support@shop.example");
+    assert!(out.in_reply_to.is_empty());
+    assert_eq!(out.attachments[0].data, b"Terms: 30 days.\n");
+    let sent_ids = s.sink.messages().len();
+    let (_, timeline) = s
+        .hub
+        .call("GET", &format!("/customers/{tom}/timeline"), Some(&token), None)
+        .await
+        .unwrap();
+    let opened: Vec<_> = timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["interaction"]["channel"] == "email")
+        .collect();
+    assert_eq!(opened.len(), 1, "one thread: {timeline}");
+    let kinds: Vec<_> = opened[0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].clone())
+        .collect();
+    assert!(kinds.contains(&json!("interaction.started")), "{kinds:?}");
+
+    // Tom answers from his mail client: into the same thread, to Bob who holds it.
+    s.dovecot
+        .append(&gmail(
+            "tom.answer@example.com",
+            "tom.baker@example.com",
+            "Re: Your trial ends Friday",
+            "Yes please!",
+            &format!(
+                "In-Reply-To: <{}>\r\nReferences: <{}>\r\n",
+                out.message_id, out.message_id
+            ),
+        ))
+        .await;
+    let answer = loop {
+        let m = bob.expect("message").await.unwrap();
+        if m["message"]["sender"] == "customer" {
+            break m;
+        }
+    };
+    assert_eq!(answer["message"]["interaction_id"], id.as_str());
+    assert_eq!(answer["message"]["body"].as_str().unwrap().trim(), "Yes please!");
+
+    // With no room for another email thread, a new one is refused and nothing is stored or sent.
+    let (_, bob_agent) = s.hub.call("GET", "/me", Some(&token), None).await.unwrap();
+    let mut capacity = bob_agent["capacity"].clone();
+    capacity["email"] = json!(1);
+    let (status, _) = s
+        .hub
+        .call(
+            "PATCH",
+            &format!("/agents/{}", bob_agent["id"].as_str().unwrap()),
+            Some(&s.admin),
+            Some(json!({"capacity": capacity})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let another = json!({"mailbox_id": s.mailbox, "subject": "One more", "body": "Hi", "client_id": "n2"});
+    let (status, refused) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/customers/{tom}/emails"),
+            Some(&token),
+            Some(another),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("no_room")),
+        "{refused}"
+    );
+    let (_, timeline) = s
+        .hub
+        .call("GET", &format!("/customers/{tom}/timeline"), Some(&token), None)
+        .await
+        .unwrap();
+    let threads = timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["interaction"]["channel"] == "email")
+        .count();
+    assert_eq!(threads, 1);
+    assert_eq!(s.sink.messages().len(), sent_ids);
+    // A mailbox of nobody's, or no subject: refused before anything happens.
+    for bad in [
+        json!({"mailbox_id": uuid::Uuid::now_v7(), "subject": "x", "body": "x", "client_id": "n3"}),
+        json!({"mailbox_id": s.mailbox, "subject": " ", "body": "x", "client_id": "n4"}),
+    ] {
+        let (status, answer) = s
+            .hub
+            .call(
+                "POST",
+                &format!("/customers/{tom}/emails"),
+                Some(&token),
+                Some(bad),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 400, "{answer}");
+    }
 }

@@ -395,6 +395,7 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
             "attachments",
             "outbox",
             "inbound_failures",
+            "uploads",
         ];
         assert!(
             !a.is_empty() || unused.contains(&table.as_str()),

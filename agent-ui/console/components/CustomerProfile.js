@@ -1,6 +1,7 @@
 // One customer's page: the editable profile, a button to call them (click-to-call: the agent's
-// phone rings first), and the timeline of every interaction (GET /customers/{id}/timeline),
-// newest first.
+// phone rings first), one to write them a new email (NewEmailForm: the thread it opens is the
+// agent's, in the workspace), and the timeline of every interaction
+// (GET /customers/{id}/timeline), newest first.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -8,10 +9,13 @@ import { t } from '../i18n.js';
 import { CustomerEditForm } from './CustomerEditForm.js';
 import { Timeline } from './Timeline.js';
 import { NoteList } from './NoteList.js';
+import { NewEmailForm } from './NewEmailForm.js';
 
-export function CustomerProfile({ id, queueName, dispositionName, onDial }) {
+export function CustomerProfile({ id, queueName, dispositionName, onDial, mailboxes = [] }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
+  const [writing, setWriting] = useState(false);
+  const [sent, setSent] = useState(false);
 
   async function load() {
     try {
@@ -35,11 +39,17 @@ export function CustomerProfile({ id, queueName, dispositionName, onDial }) {
         <h1 data-testid="profile-name">${c.name}</h1>
         <p class="muted">${[c.email, c.phone].filter(Boolean).join(' · ')}</p>
         ${c.phone && onDial && html`<button class="primary small" onClick=${() => onDial(c.id)} data-testid="profile-call">${t('call.dial', { number: c.phone })}</button>`}
+        ${mailboxes.length > 0 && html`<button class="small" aria-expanded=${writing ? 'true' : 'false'} disabled=${writing}
+          onClick=${() => { setWriting(true); setSent(false); }} data-testid="profile-new-email">✉ ${t('email.new')}</button>`}
         <${CustomerEditForm} customer=${c} onSaved=${(updated) => setData({ ...data, customer: updated })} />
         <h2 class="section-title">${t('notes.title')}</h2>
         <${NoteList} notes=${data.notes || []} />
       </div>
       <div class="profile-main">
+        ${writing && html`<${NewEmailForm} customer=${c} mailboxes=${mailboxes} onCancel=${() => setWriting(false)}
+          onSent=${() => { setWriting(false); setSent(true); load(); }} />`}
+        ${sent && html`<p class="notice" role="status" data-testid="new-email-sent">${t('email.new_sent')}
+          <a href="#/" data-testid="new-email-workspace">${t('email.open_workspace')}</a></p>`}
         <h2 class="section-title">${t('timeline.title')}</h2>
         <${Timeline} entries=${data.entries || []} queueName=${queueName} dispositionName=${dispositionName} customerName=${c.name} />
       </div>

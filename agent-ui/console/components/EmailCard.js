@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { t, label, formatDateTime } from '../i18n.js';
-import { mailOf, displaySegments, hasVisibleText, formatAddress, hasRemoteImages, deliveryOf } from '../email.js';
+import { mailOf, displaySegments, hasVisibleText, formatAddress, hasRemoteImages, deliveryOf, isForward } from '../email.js';
 import { EmailFrame } from './EmailFrame.js';
 import { AttachmentList } from './AttachmentList.js';
 
@@ -23,7 +23,7 @@ function Delivery({ message }) {
   `;
 }
 
-export function EmailCard({ message, customerName }) {
+export function EmailCard({ message, customerName, onForward }) {
   const d = mailOf(message) || {};
   const attachments = (message.channel && message.channel.attachments) || [];
   const [showQuoted, setShowQuoted] = useState(false);
@@ -43,7 +43,8 @@ export function EmailCard({ message, customerName }) {
     <article class=${`email-card email-${message.sender}`} aria-labelledby=${headingId}
       data-testid="email-card" data-message-id=${message.id} data-sender=${message.sender}>
       <header class="email-head">
-        <h3 class="email-subject" id=${headingId} data-testid="email-subject">${subject}</h3>
+        <h3 class="email-subject" id=${headingId}><span data-testid="email-subject">${subject}</span>
+          ${isForward(message) && html`<span class="email-tag" data-testid="email-forwarded">${t('email.forwarded_mark')}</span>`}</h3>
         <dl class="email-meta">
           <div><dt>${t('email.from')}</dt><dd data-testid="email-from">${from}</dd></div>
           ${d.to && d.to.length > 0 && html`<div><dt>${t('email.to')}</dt><dd data-testid="email-to">${addresses(d.to)}</dd></div>`}
@@ -66,6 +67,8 @@ export function EmailCard({ message, customerName }) {
         ${formatted && markup && hasRemoteImages(markup) && (images
           ? html`<span class="muted small-text" data-testid="email-images-shown">${t('email.images_shown')}</span>`
           : html`<button class="link small" onClick=${() => setImages(true)} data-testid="email-show-images">${t('email.show_images')}</button>`)}
+        ${onForward && html`<button class="link small" onClick=${() => onForward(message)}
+          aria-label=${t('email.forward_this', { subject })} data-testid="email-forward">${t('email.forward')}</button>`}
       </div>
       <${AttachmentList} attachments=${attachments} />
       <${Delivery} message=${message} />

@@ -3,7 +3,7 @@
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { emptyDraft } from '../state.js';
-import { threadSubject, draftDefaults } from '../email.js';
+import { threadSubject, draftDefaults, mailOf, forwardSubject } from '../email.js';
 import { EmailThread } from './EmailThread.js';
 import { EmailComposer } from './EmailComposer.js';
 import { WrapUpForm } from './WrapUpForm.js';
@@ -20,8 +20,10 @@ export function EmailPane({ state, entry, actions, queues, queueName, ownAddress
   const draft = state.drafts[it.id] || { ...emptyDraft(), ...defaults };
   const recipientsFor = (mode) => {
     const d = draftDefaults(messages, mode, own);
-    return { to: d.to, cc: d.cc };
+    return { to: d.to, cc: d.cc, subject: d.subject };
   };
+  const forwarded = draft.mode === 'forward' ? messages.find((m) => m.id === draft.forward_of) : null;
+  const forward = (m) => actions.emailForward(it.id, m.id, forwardSubject((mailOf(m) || {}).subject), defaults);
   return html`
     <div class="chat-pane email-pane" data-testid="email-pane" data-interaction-id=${it.id} data-state=${it.state}>
       <header class="chat-head">
@@ -36,10 +38,12 @@ export function EmailPane({ state, entry, actions, queues, queueName, ownAddress
           <button class="danger-outline" onClick=${() => actions.end(it.id)} data-testid="end-chat">${t('email.end')}</button>
         </div>`}
       </header>
-      <${EmailThread} messages=${messages} customerName=${customer.name} />
+      <${EmailThread} messages=${messages} customerName=${customer.name} onForward=${active ? forward : null} />
       ${active
         ? html`<${EmailComposer} key=${it.id} interactionId=${it.id} draft=${draft} recipientsFor=${recipientsFor}
-            onDraft=${(patch) => actions.emailDraft(it.id, patch, defaults)} onSend=${() => actions.sendEmail(it.id)} />`
+            forwarded=${forwarded} customerName=${customer.name}
+            onDraft=${(patch) => actions.emailDraft(it.id, patch, defaults)} onSend=${() => actions.sendEmail(it.id)}
+            onAttach=${(files) => actions.emailAttach(it.id, files, defaults)} onDetach=${(key) => actions.emailDetach(it.id, key)} />`
         : it.state === 'wrap_up'
           ? html`<${WrapUpForm} dispositions=${state.dispositions} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`
           : null}

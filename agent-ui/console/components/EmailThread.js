@@ -22,7 +22,7 @@ function news(seen, messages, customerName) {
   return out.join(' ');
 }
 
-export function EmailThread({ messages, customerName }) {
+export function EmailThread({ messages, customerName, onForward }) {
   const end = useRef(null);
   const seen = useRef(null);
   const [announcement, setAnnouncement] = useState('');
@@ -45,7 +45,7 @@ export function EmailThread({ messages, customerName }) {
       <ol class="email-list">
         ${messages.map((m) => html`<li key=${m.id}>
           ${mailOf(m)
-            ? html`<${EmailCard} message=${m} customerName=${customerName} />`
+            ? html`<${EmailCard} message=${m} customerName=${customerName} onForward=${onForward} />`
             : html`<p class="email-system muted small-text" data-testid="email-system">${m.body}</p>`}
         </li>`)}
         <li class="messages-end" ref=${end} aria-hidden="true"></li>

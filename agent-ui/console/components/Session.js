@@ -21,6 +21,7 @@ import { AdminDispositions } from './AdminDispositions.js';
 import { AdminPhones } from './AdminPhones.js';
 import { AdminMailboxes } from './AdminMailboxes.js';
 import { parseAddressList } from '../email.js';
+import { uploadIds } from '../attachments.js';
 
 export function Session({ token, locale, onLocale, onSignedOut }) {
   const [state, dispatch] = useReducer(apply, undefined, initialState);
@@ -28,9 +29,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const [me, setMe] = useState(null);
   const [queues, setQueues] = useState([]);
   const [snapshots, setSnapshots] = useState(0);
-  // entry point ("mailbox:<id>") -> the mailbox's own address, for reply-all. Only admins may
-  // list mailboxes; for others reply-all cannot tell the mailbox from the other recipients.
-  const [mailboxes, setMailboxes] = useState({});
+  // The account's mailboxes as any agent sees them ({id, address, display_name}): to write a new
+  // email from one, and to leave the mailbox's own address out of a reply-all.
+  const [mailboxes, setMailboxes] = useState([]);
   const socket = useRef(null);
   const ringed = useRef(new Set());
   // The model as last rendered, for actions that run after an await.
@@ -47,12 +48,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     api.me().then((agent) => {
       setMe(agent);
       if (agent.locale) onLocale(agent.locale);
-      if (agent.role === 'admin') {
-        api.listMailboxes()
-          .then((list) => setMailboxes(Object.fromEntries(list.map((m) => [`mailbox:${m.id}`, m.address]))))
-          .catch(() => {});
-      }
     }).catch(() => {});
+    api.mailboxAddresses().then(setMailboxes).catch(() => {});
     api.listQueues().then(setQueues).catch(() => {});
     socket.current = connect('/ws/agent', token, {
       onFrame: (frame) => {
@@ -111,16 +108,32 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
     dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),
     emailDraft: (id, patch, defaults) => dispatch({ type: 'local.draft', interaction_id: id, patch, defaults }),
+    emailForward: (id, messageId, subject, defaults) => dispatch({ type: 'local.forward', interaction_id: id, message_id: messageId, subject, defaults }),
+    // Each file uploads at once, its progress and outcome kept on the draft.
+    emailAttach: (id, files, defaults) => {
+      const picked = files.map((file) => ({ file, key: newId() }));
+      dispatch({ type: 'local.attach', interaction_id: id, defaults, files: picked.map(({ file, key }) => ({ key, name: file.name, size: file.size, type: file.type })) });
+      for (const { file, key } of picked) {
+        api.uploadFile(file, (loaded) => dispatch({ type: 'local.attach_progress', interaction_id: id, key, loaded }))
+          .then((upload) => dispatch({ type: 'local.attached', interaction_id: id, key, upload }))
+          .catch((e) => dispatch({ type: 'local.attach_failed', interaction_id: id, key, code: e.code, message: e.message }));
+      }
+    },
+    emailDetach: (id, key) => dispatch({ type: 'local.detach', interaction_id: id, key }),
     // Posts the thread's draft. The client_id is the draft's own from an earlier try, else a new
     // one: a retry after a lost answer is the same reply to the hub.
     sendEmail: async (id) => {
       const draft = latest.current.drafts[id];
       if (!draft || draft.sending) return;
+      const forward = draft.mode === 'forward' && draft.forward_of;
       const body = draft.body.trim();
-      if (!body) return;
+      if (!body && !forward) return;
       const client_id = draft.client_id || newId();
       dispatch({ type: 'local.email_sending', interaction_id: id, client_id });
       const reply = { client_id, body };
+      if (forward) reply.forward_of = draft.forward_of;
+      const attachments = uploadIds(draft.attachments);
+      if (attachments.length) reply.attachments = attachments;
       const to = parseAddressList(draft.to);
       const cc = parseAddressList(draft.cc);
       if (to.length) reply.to = to;
@@ -128,13 +141,13 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       if (draft.subject.trim()) reply.subject = draft.subject.trim();
       try {
         const message = await api.sendEmail(id, reply);
-        dispatch({ type: 'local.email_sent', interaction_id: id, client_id, body, message });
+        dispatch({ type: 'local.email_sent', interaction_id: id, client_id, body, message, forward: Boolean(forward) });
       } catch (e) {
         dispatch({ type: 'local.email_failed', interaction_id: id, client_id, code: e.code, message: e.message });
       }
     },
   };
-  const ownAddresses = (entryPoint) => (mailboxes[entryPoint] ? [mailboxes[entryPoint]] : []);
+  const ownAddresses = (entryPoint) => mailboxes.filter((m) => `mailbox:${m.id}` === entryPoint).map((m) => m.address);
 
   async function changeLocale(tag) {
     onLocale(tag);
@@ -165,7 +178,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${CustomerSearch} />`;
       break;
     case 'customer':
-      page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} onDial=${actions.dial} key=${route.id} />`;
+      page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} onDial=${actions.dial}
+        mailboxes=${mailboxes} key=${route.id} />`;
       break;
     case 'supervisor':
       page = html`<${SupervisorView} token=${token} />`;
@@ -183,7 +197,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${AdminPhones} />`;
       break;
     case 'admin-mailboxes':
-      page = html`<${AdminMailboxes} queues=${queues} onChanged=${(list) => setMailboxes(Object.fromEntries(list.map((m) => [`mailbox:${m.id}`, m.address])))} />`;
+      page = html`<${AdminMailboxes} queues=${queues} onChanged=${(list) => setMailboxes(list.map(({ id, address, display_name }) => ({ id, address, display_name })))} />`;
       break;
     default:
       page = html`<${Workspace} state=${state} actions=${actions} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;

@@ -1,21 +1,20 @@
 //! REST for email under `/api/v1`: admins manage mailboxes (passwords sealed, never returned;
-//! each mailbox's fetch state and failed mails shown), agents reply to a thread they hold, and
-//! anyone in the account downloads an interaction's attachments.
+//! each mailbox's fetch state and failed mails shown); agents see the mailboxes' addresses, upload
+//! files, reply in or forward from a thread they hold and write a new email to a customer (what
+//! each sends is decided in `email::compose`); anyone in the account downloads an interaction's
+//! attachments.
 
 use super::error::ApiJson;
 use super::{ApiError, AppState};
 use crate::auth::{Admin, AuthAgent, RequireRole};
 use crate::domain::{
-    AttachmentId, EmailAddress, InteractionId, MailboxId, Message, QueueId, Sender, now_millis,
+    AttachmentId, CustomerId, EmailAddress, InteractionId, MailboxId, Message, QueueId, UploadId, now_millis,
 };
-use crate::email::MailboxStatus;
-use crate::store::{
-    InboundFailure, MailServer, Mailbox, MailboxSecrets, NewChannelMessage, NewMessage, StoreError,
-};
-use axum::extract::{Path, State};
+use crate::email::{Draft, MailboxStatus};
+use crate::store::{InboundFailure, MailServer, Mailbox, MailboxSecrets, StoreError};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,8 +24,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_mailboxes, create_mailbox))
         .routes(routes!(update_mailbox, delete_mailbox))
         .routes(routes!(mailbox_failures))
+        .routes(routes!(mailbox_addresses))
         .routes(routes!(reply))
+        .routes(routes!(new_email))
         .routes(routes!(download_attachment))
+}
+
+/// Uploads, apart: their bodies are files up to `email.max_bytes`, not the API's 1 MiB of JSON.
+pub fn upload_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upload))
 }
 
 /// A mail server as an admin gives it: the password is write-only.
@@ -208,20 +214,39 @@ async fn mailbox_failures(
 struct Reply {
     /// Chosen by the console: sending twice with the same id sends once.
     client_id: String,
+    /// The reply's text; for a forward, the note above the forwarded mail (may be empty).
+    #[serde(default)]
     body: String,
-    /// Recipients; by default whoever the customer's last mail came from (its Reply-To if set).
+    /// Recipients; for a reply, by default whoever the customer's last mail came from (its
+    /// Reply-To if set); a forward needs them.
     #[serde(default)]
     to: Vec<String>,
     #[serde(default)]
     cc: Vec<String>,
-    /// By default the thread's subject, with `Re: `.
+    /// By default the thread's subject (with `Re: `), or for a forward `Fwd: ` and the
+    /// forwarded mail's.
     subject: Option<String>,
+    /// Files the agent uploaded (`POST /uploads`), by the ids it answered.
+    #[serde(default)]
+    attachments: Vec<String>,
+    /// Forward this mail of the thread (a message id) instead of replying: quoted under the
+    /// note, its files along, no In-Reply-To.
+    forward_of: Option<String>,
 }
 
-/// Reply in an email thread the agent holds. The reply is committed as queued and sent by the
-/// outbox (its delivery state follows on the agent's socket).
+/// A note above a forward may be empty; a reply's text may not.
+fn check_text(body: &str, forward: bool) -> Result<(), ApiError> {
+    if forward && body.trim().is_empty() {
+        return Ok(());
+    }
+    super::ws::check_body(body)
+}
+
+/// Reply in an email thread the agent holds, or forward one of its mails (`forward_of`). The
+/// mail is committed as queued and sent by the outbox (its delivery state follows on the agent's
+/// socket); it is an outgoing message of the same interaction.
 #[utoipa::path(post, path = "/interactions/{id}/emails", request_body = Reply,
-    responses((status = 202, body = Message), (status = 400), (status = 403)))]
+    responses((status = 202, body = Message), (status = 400), (status = 403), (status = 413)))]
 async fn reply(
     State(state): State<AppState>,
     AuthAgent(me): AuthAgent,
@@ -229,125 +254,156 @@ async fn reply(
     ApiJson(req): ApiJson<Reply>,
 ) -> Result<(StatusCode, ApiJson<Message>), ApiError> {
     let id: InteractionId = id.parse().map_err(|_| ApiError::NotFound)?;
-    super::ws::check_body(&req.body)?;
+    check_text(&req.body, req.forward_of.is_some())?;
     super::ws::check_client_id(&req.client_id)?;
-    let account = me.account_id;
-    if state.dispatcher.holder(id).await != Some(me.id) {
-        return Err(ApiError::Forbidden);
-    }
-    let interaction = state.store.interaction(account, id).await?;
-    let thread = state.store.messages(account, id, 0).await?;
-    let last_in = thread
-        .iter()
-        .rev()
-        .find(|m| m.sender == Sender::Customer)
-        .and_then(|m| m.channel.as_ref());
-    let entry_point = interaction.entry_point.clone();
-    if !entry_point.starts_with("mailbox:") {
-        return Err(ApiError::BadRequest(
-            "this conversation is not an email thread".into(),
-        ));
-    }
-    let address = |v: &serde_json::Value| v.get("email").and_then(|e| e.as_str()).map(str::to_owned);
-    let mut to = Vec::new();
-    for a in &req.to {
-        to.push(checked(a)?);
-    }
-    if to.is_empty() {
-        let back = last_in.and_then(|c| {
-            c.details
-                .get("reply_to")
-                .and_then(address)
-                .or_else(|| c.details.get("from").and_then(address))
-        });
-        let customer = state.store.customer(account, interaction.customer_id).await?;
-        to.extend(back.or(customer.email));
-    }
-    let mut cc = Vec::new();
-    for a in &req.cc {
-        cc.push(checked(a)?);
-    }
-    // Reply-all copies the thread's recipients, the mailbox among them: it never mails itself.
-    let mailbox_id = entry_point.strip_prefix("mailbox:").unwrap_or_default();
-    if let Some(own) = state
-        .store
-        .mailboxes(account)
-        .await?
-        .into_iter()
-        .find(|m| m.id.to_string() == mailbox_id)
-        .map(|m| m.address)
-    {
-        to.retain(|a| *a != own);
-        cc.retain(|a| *a != own && !to.contains(a));
-    }
-    if to.is_empty() {
-        return Err(ApiError::BadRequest(
-            "nobody to send it to: give an address".into(),
-        ));
-    }
-    let subject = req.subject.clone().unwrap_or_else(|| {
-        thread
-            .iter()
-            .filter_map(|m| m.channel.as_ref()?.details.get("subject")?.as_str())
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    });
-    // Every id the thread has gone by, oldest first: the reply's References.
-    let references: Vec<String> = thread
-        .iter()
-        .filter_map(|m| m.channel.as_ref()?.external_id.clone())
-        .collect();
-    let in_reply_to = last_in.and_then(|c| c.external_id.clone());
-    let payload = json!({
-        "interaction_id": id,
-        "to": to,
-        "cc": cc,
-        "subject": subject,
-        "in_reply_to": in_reply_to,
-        "references": references,
-    });
-    let details = json!({
-        "subject": subject,
-        "to": to.iter().map(|a| json!({"email": a})).collect::<Vec<_>>(),
-        "cc": cc.iter().map(|a| json!({"email": a})).collect::<Vec<_>>(),
-        "in_reply_to": in_reply_to,
-    });
-    let new = NewChannelMessage {
-        opening: vec![],
-        message: NewMessage {
-            interaction_id: id,
-            sender: Sender::Agent,
-            agent_id: Some(me.id),
-            body: req.body,
-            client_id: req.client_id,
-        },
-        entry_point,
-        external_id: None,
-        details,
-        attachments: vec![],
-        outbound: Some(payload),
+    let draft = Draft {
+        client_id: req.client_id,
+        body: req.body,
+        to: req.to,
+        cc: req.cc,
+        subject: req.subject,
+        attachments: req.attachments,
     };
-    let (message, created) = state
-        .store
-        .append_channel_message(account, new, now_millis())
+    let (message, _) = state
+        .email
+        .reply(&me, id, draft, req.forward_of.as_deref())
         .await?;
-    if created {
-        state.email.wake_sender();
-        state.bus.to_agent(
-            me.id,
-            crate::bus::frames::AgentFrame::Message {
-                message: message.clone(),
-            },
-        );
-    }
     Ok((StatusCode::ACCEPTED, ApiJson(message)))
 }
 
-fn checked(address: &str) -> Result<String, ApiError> {
-    EmailAddress::parse(address)
-        .map(|a| a.as_str().to_owned())
-        .map_err(|_| ApiError::BadRequest(format!("{address:?} is not an email address")))
+#[derive(Debug, Deserialize, ToSchema)]
+struct NewEmail {
+    /// The mailbox it is sent from (`GET /mailboxes/addresses`); the thread is on its queue.
+    #[schema(value_type = String)]
+    mailbox_id: MailboxId,
+    /// Recipients; by default the customer's address.
+    #[serde(default)]
+    to: Vec<String>,
+    #[serde(default)]
+    cc: Vec<String>,
+    subject: String,
+    body: String,
+    /// Chosen by the console: sending twice with the same id sends once (one thread, one mail).
+    client_id: String,
+    /// Files the agent uploaded (`POST /uploads`), by the ids it answered.
+    #[serde(default)]
+    attachments: Vec<String>,
+}
+
+/// Write a new email to a customer. It opens an email thread on the mailbox's queue that is the
+/// agent's at once (it takes one of their email slots: 409 when they have none free), its first
+/// mail queued in the outbox; the customer's answer joins the thread.
+#[utoipa::path(post, path = "/customers/{id}/emails", request_body = NewEmail,
+    responses((status = 202, body = Message), (status = 400), (status = 404), (status = 409), (status = 413)))]
+async fn new_email(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<NewEmail>,
+) -> Result<(StatusCode, ApiJson<Message>), ApiError> {
+    let customer: CustomerId = id.parse().map_err(|_| ApiError::NotFound)?;
+    super::ws::check_body(&req.body)?;
+    super::ws::check_client_id(&req.client_id)?;
+    let draft = Draft {
+        client_id: req.client_id,
+        body: req.body,
+        to: req.to,
+        cc: req.cc,
+        subject: Some(req.subject),
+        attachments: req.attachments,
+    };
+    let (message, _) = state
+        .email
+        .write_new(&me, customer, req.mailbox_id, draft)
+        .await?;
+    Ok((StatusCode::ACCEPTED, ApiJson(message)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct UploadQuery {
+    /// The file's name as the agent's computer has it (`attachment` if not given).
+    filename: Option<String>,
+}
+
+/// An uploaded file, to name in a mail's `attachments`.
+#[derive(Debug, Serialize, ToSchema)]
+struct Uploaded {
+    #[schema(value_type = String)]
+    id: UploadId,
+    filename: String,
+    content_type: String,
+    size: i64,
+}
+
+/// Upload a file for a mail the agent is writing: the body is the file's bytes, its type the
+/// Content-Type header, at most `email.max_bytes`. Only this agent may send it.
+#[utoipa::path(post, path = "/uploads", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Uploaded), (status = 400), (status = 413)))]
+async fn upload(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Query(query): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<(StatusCode, ApiJson<Uploaded>), ApiError> {
+    let limit = state.email.max_bytes();
+    let too_large = || ApiError::FileTooLarge(format!("a file may be at most {limit} bytes"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let data = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let kept = state
+        .email
+        .keep_upload(
+            &me,
+            query.filename.as_deref().unwrap_or_default(),
+            content_type,
+            data.to_vec(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(Uploaded {
+            id: kept.id,
+            filename: kept.filename,
+            content_type: kept.content_type,
+            size: kept.size,
+        }),
+    ))
+}
+
+/// A mailbox as every agent may see it: enough to pick one to write from, nothing of its servers.
+#[derive(Debug, Serialize, ToSchema)]
+struct MailboxAddress {
+    #[schema(value_type = String)]
+    id: MailboxId,
+    address: String,
+    display_name: String,
+}
+
+/// The account's mailboxes' addresses, for any agent: to write a new email from one, and to
+/// leave the mailbox itself out of a reply-all.
+#[utoipa::path(get, path = "/mailboxes/addresses", responses((status = 200, body = Vec<MailboxAddress>)))]
+async fn mailbox_addresses(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+) -> Result<ApiJson<Vec<MailboxAddress>>, ApiError> {
+    let all = state.store.mailboxes(me.account_id).await?;
+    Ok(ApiJson(
+        all.into_iter()
+            .map(|m| MailboxAddress {
+                id: m.id,
+                address: m.address,
+                display_name: m.display_name,
+            })
+            .collect(),
+    ))
 }
 
 /// An attachment's bytes, for anyone in the account of its interaction.

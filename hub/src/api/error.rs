@@ -14,6 +14,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("a message may carry at most {0} bytes")]
     TooLarge(usize),
+    /// A file, or a mail's files together, over `email.max_bytes`.
+    #[error("{0}")]
+    FileTooLarge(String),
     #[error("missing or invalid credentials")]
     Unauthorized,
     #[error("your role does not allow this")]
@@ -24,6 +27,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     InvalidState(String),
+    /// The agent has no room for another interaction of that channel (capacity).
+    #[error("{0}")]
+    NoRoom(String),
     #[error("too many requests; try again in a minute")]
     RateLimited,
     #[error("the service is not ready")]
@@ -37,12 +43,13 @@ impl ApiError {
     pub fn code_and_status(&self) -> (&'static str, StatusCode) {
         match self {
             ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
-            ApiError::TooLarge(_) => ("too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::TooLarge(_) | ApiError::FileTooLarge(_) => ("too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::Unauthorized => ("unauthorized", StatusCode::UNAUTHORIZED),
             ApiError::Forbidden => ("forbidden", StatusCode::FORBIDDEN),
             ApiError::NotFound => ("not_found", StatusCode::NOT_FOUND),
             ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
             ApiError::InvalidState(_) => ("invalid_state", StatusCode::CONFLICT),
+            ApiError::NoRoom(_) => ("no_room", StatusCode::CONFLICT),
             ApiError::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
             ApiError::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
@@ -98,6 +105,28 @@ impl From<DispatchError> for ApiError {
             DispatchError::Stopped => ApiError::Unavailable,
             DispatchError::Refused(m) => ApiError::InvalidState(m),
             DispatchError::Failed(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<crate::email::ComposeError> for ApiError {
+    fn from(e: crate::email::ComposeError) -> Self {
+        use crate::email::ComposeError as C;
+        match e {
+            C::NotYours | C::NotYourUpload(_) => ApiError::Forbidden,
+            C::TooLarge { .. } => ApiError::FileTooLarge(e.to_string()),
+            C::NoRoom => ApiError::NoRoom(e.to_string()),
+            C::ClientIdTaken => ApiError::Conflict(e.to_string()),
+            C::NotEmail
+            | C::Address(_)
+            | C::NoRecipient
+            | C::NoSubject
+            | C::NoSuchMailbox
+            | C::NoSuchUpload(_)
+            | C::NoSuchMail(_) => ApiError::BadRequest(e.to_string()),
+            C::Store(e) => e.into(),
+            C::Dispatch(e) => e.into(),
+            C::MissingFile(_) | C::Files(_) => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -149,11 +149,13 @@ fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[IpAddr]) 
     client
 }
 
+/// The most a request body may carry (REST's JSON, websocket upgrades), uploads aside.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = rest::router().split_for_parts();
     let openapi = Arc::new(openapi);
     Router::new()
-        .merge(api)
         .route(
             "/api/v1/openapi.json",
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),
@@ -165,7 +167,9 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(ui::router())
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        // After the layer above: REST sets its own limits (`rest::router`), uploads a larger one.
+        .merge(api)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -41,9 +41,12 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Every REST route under `/api/v1`, with the OpenAPI document describing them.
+/// Every REST route under `/api/v1`, with the OpenAPI document describing them. Request bodies
+/// are JSON of at most `BODY_LIMIT`, except uploads', which are files (their own limit).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", routes())
+    let limited = routes().layer(tower_http::limit::RequestBodyLimitLayer::new(super::BODY_LIMIT));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", limited.merge(super::email::upload_routes()))
 }
 
 fn routes() -> OpenApiRouter<AppState> {

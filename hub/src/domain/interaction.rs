@@ -60,7 +60,7 @@ impl InteractionState {
             (S::Queued | S::Offered, E::Abandoned) => S::Abandoned,
             (S::Active, E::Ended) => S::WrapUp,
             (S::Active, E::Transferred) => S::Queued,
-            (S::Queued, E::Dialled) => S::Active,
+            (S::Queued, E::Dialled | E::Started) => S::Active,
             (S::Active | S::WrapUp, E::WrappedUp) => S::Closed,
             (S::Closed | S::Abandoned, E::Reopened) => S::Queued,
             (S::Queued, E::Filed) => S::Closed,
@@ -86,6 +86,9 @@ pub enum InteractionEvent {
     Transferred,
     /// The agent started it (click-to-call): theirs from the start, never queued for anyone.
     Dialled,
+    /// The agent wrote to the customer first (a new email): theirs from the start, as a call
+    /// they dial is.
+    Started,
     /// The customer wrote again in a closed conversation (an email reply): it waits again.
     Reopened,
     /// Kept on the timeline but never routed: it came from a machine (an auto-reply, a bounce).
@@ -105,6 +108,7 @@ impl InteractionEvent {
             InteractionEvent::WrappedUp => "interaction.wrapped_up",
             InteractionEvent::Transferred => "interaction.transferred",
             InteractionEvent::Dialled => "interaction.dialled",
+            InteractionEvent::Started => "interaction.started",
             InteractionEvent::Reopened => "interaction.reopened",
             InteractionEvent::Filed => "interaction.filed",
         }
@@ -139,6 +143,7 @@ mod tests {
             (S::WrapUp, E::WrappedUp, S::Closed),
             (S::Active, E::Transferred, S::Queued),
             (S::Queued, E::Dialled, S::Active),
+            (S::Queued, E::Started, S::Active),
             (S::Closed, E::Reopened, S::Queued),
             (S::Abandoned, E::Reopened, S::Queued),
             (S::Queued, E::Filed, S::Closed),
@@ -155,6 +160,7 @@ mod tests {
             E::Reopened,
             E::Filed,
             E::Dialled,
+            E::Started,
             E::Transferred,
             E::Offered,
             E::Declined,

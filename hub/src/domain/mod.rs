@@ -354,6 +354,8 @@ id_type!(
     AttachmentId,
     /// A support mailbox.
     MailboxId,
+    /// A file an agent uploaded to send by email.
+    UploadId,
 );
 
 /// A file attached to a message, as the console lists it (its bytes are fetched by id).

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 20] = [
+const TABLES: [Table; 21] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -83,6 +83,8 @@ const TABLES: [Table; 20] = [
     table("mailboxes", "id"),
     table("mailbox_sync", "mailbox_id"),
     table("inbound_failures", "id"),
+    // Files agents uploaded for mails (their bytes in `attachments/` too).
+    table("uploads", "id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
@@ -833,6 +835,16 @@ mod tests {
             at: 4,
         };
         store.record_inbound_failure(ACCOUNT, &failure).await.unwrap();
+        let upload = crate::store::Upload {
+            id: crate::domain::UploadId::new(),
+            agent_id: bob.id,
+            filename: "quote.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 1,
+            sha256: "1".repeat(64),
+            created_at: 5,
+        };
+        store.create_upload(ACCOUNT, &upload).await.unwrap();
         let chat = ChatSession {
             account_id: ACCOUNT,
             customer_id: maria.id,

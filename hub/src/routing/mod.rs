@@ -112,6 +112,15 @@ pub enum Input {
         channel: Channel,
         wrapping_up: bool,
     },
+    /// The agent starts an interaction themselves (a new email to a customer): theirs at once,
+    /// without an offer, if they have room for one more on its channel. A call in hand does not
+    /// stop it, as it stops offers: an agent on the phone may write the customer a mail.
+    Start {
+        interaction: InteractionId,
+        agent: AgentId,
+        queue: QueueId,
+        channel: Channel,
+    },
     /// Only time passed.
     Tick,
 }
@@ -189,6 +198,8 @@ pub enum RouterError {
     InvalidRules { queue: QueueId, reason: &'static str },
     #[error("agent {0} is not available")]
     NotAvailable(AgentId),
+    #[error("agent {agent} holds as many {} interactions as their capacity allows", channel.as_str())]
+    NoRoom { agent: AgentId, channel: Channel },
 }
 
 /// What a supervisor's wallboard shows for a queue.
@@ -644,6 +655,33 @@ impl Router {
                 }
                 let a = self.agents.get_mut(&agent).expect("checked");
                 a.load[slot(channel)] = a.load[slot(channel)].saturating_add(1);
+                self.refresh_open(agent);
+            }
+            Input::Start {
+                interaction: id,
+                agent,
+                queue,
+                channel,
+            } => {
+                if self.interactions.contains_key(&id) {
+                    return Err(RouterError::AlreadyKnown(id));
+                }
+                self.require_agent(agent)?;
+                self.require_live_queue(queue)?;
+                let a = &self.agents[&agent];
+                if a.load[slot(channel)] >= a.capacity.of(channel) {
+                    return Err(RouterError::NoRoom { agent, channel });
+                }
+                let key = WaitKey {
+                    priority: Reverse(0),
+                    arrived_at: now,
+                    seq: self.take_seq(),
+                    id,
+                };
+                self.interactions
+                    .insert(id, new_interaction(queue, channel, key, Stage::Active { agent }));
+                let a = self.agents.get_mut(&agent).expect("checked");
+                a.load[slot(channel)] += 1;
                 self.refresh_open(agent);
             }
             Input::Tick => {}

@@ -63,6 +63,12 @@ enum Action {
         channel: Channel,
         wrapping_up: bool,
     },
+    Start {
+        interaction: u128,
+        agent: u128,
+        queue: u128,
+        channel: Channel,
+    },
     RawAccept(u128, u128),
     RawEnd(u128),
     Tick,
@@ -128,6 +134,9 @@ fn action() -> impl Strategy<Value = Action> {
             |(interaction, agent, queue, channel, wrapping_up)| Action::Restore {
                 interaction, agent, queue, channel, wrapping_up
             }
+        ),
+        2 => (0..INTERACTIONS, 0..AGENTS, 0..QUEUES, channel()).prop_map(
+            |(interaction, agent, queue, channel)| Action::Start { interaction, agent, queue, channel }
         ),
         1 => (0..INTERACTIONS, 0..AGENTS).prop_map(|(i, a)| Action::RawAccept(i, a)),
         1 => (0..INTERACTIONS).prop_map(Action::RawEnd),
@@ -415,6 +424,17 @@ fn input_for(action: &Action, shadow: &Shadow, now: Millis) -> Option<Input> {
             channel,
             wrapping_up,
         },
+        Action::Start {
+            interaction,
+            agent,
+            queue,
+            channel,
+        } => Input::Start {
+            interaction: interaction_id(interaction),
+            agent: agent_id(agent),
+            queue: queue_id(queue),
+            channel,
+        },
         Action::RawAccept(i, a) => Input::Accept {
             interaction: interaction_id(i),
             agent: agent_id(a),
@@ -512,6 +532,23 @@ fn record_input(shadow: &mut Shadow, input: &Input, now: Millis) {
             };
             shadow.interactions.insert(*interaction, inter);
             shadow.agents.get_mut(agent).expect("known").may_exceed = true;
+        }
+        Input::Start {
+            interaction,
+            agent,
+            queue,
+            channel,
+        } => {
+            // Started only with room for it: unlike a restore, never above capacity.
+            shadow.seq += 1;
+            let inter = ShadowInteraction {
+                queue: *queue,
+                channel: *channel,
+                key: (Reverse(0), now, shadow.seq),
+                declined: BTreeSet::new(),
+                stage: ShadowStage::Held(*agent),
+            };
+            shadow.interactions.insert(*interaction, inter);
         }
         Input::Accept { .. } | Input::End { .. } | Input::WrapUpDone { .. } | Input::Tick => {}
         // Not generated here: a named transfer's and a return's rules are in the scenario table.
@@ -661,7 +698,14 @@ proptest! {
                         }
                     }
                 }
-                Err(_) => prop_assert_eq!(format!("{router:?}"), before, "step {} changed state", n),
+                Err(e) => {
+                    prop_assert_eq!(format!("{router:?}"), before, "step {} changed state", n);
+                    // Refused for want of room only when the agent has none.
+                    if let RouterError::NoRoom { agent, channel } = e {
+                        let room = shadow.agents[&agent].capacity.of(channel);
+                        prop_assert!(shadow.held(agent, channel) >= room, "step {} refused with room", n);
+                    }
+                }
             }
             let checked = check_router(&router, last_accepted).and_then(|()| check_shadow(&router, &shadow));
             if let Err(e) = checked {

@@ -752,6 +752,60 @@ fn restored_interactions_count_against_capacity() {
 }
 
 #[test]
+fn an_agent_starts_an_email_only_with_room_for_it() {
+    let e = OFFER_TIMEOUT;
+    let start = |n, agent| Input::Start {
+        interaction: i(n),
+        agent: a(agent),
+        queue: q(1),
+        channel: Channel::Email,
+    };
+    let email = |n, at| arrive(n, 1, Channel::Email, 0, at);
+    let two_mails = Capacity {
+        email: 2,
+        ..cap(1, 0)
+    };
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, two_mails), Ok(vec![])),
+        (0, agent(2, cap(1, 3)), Ok(vec![])),
+        (1, available(1), Ok(vec![])),
+        // Theirs at once, no offer; a call in hand would not stop it (offers, yes).
+        (2, start(1, 1), Ok(vec![])),
+        (2, start(1, 1), Err(RouterError::AlreadyKnown(i(1)))),
+        // The started mail takes a slot: one more arriving mail is offered, then none.
+        (3, email(2, 3), Ok(vec![offer(2, 1, 1, 3 + e)])),
+        (4, email(3, 4), Ok(vec![])),
+        (
+            5,
+            start(4, 1),
+            Err(RouterError::NoRoom {
+                agent: a(1),
+                channel: Channel::Email,
+            }),
+        ),
+        // An agent who may not take email at all cannot start one either.
+        (
+            5,
+            start(4, 2),
+            Err(RouterError::NoRoom {
+                agent: a(2),
+                channel: Channel::Email,
+            }),
+        ),
+        (5, start(4, 9), Err(RouterError::UnknownAgent(a(9)))),
+        // Ended and wrapped up like any other: the slot goes to the mail waiting.
+        (6, end(1), Ok(vec![])),
+        (
+            7,
+            wrap_up_done(1),
+            Ok(vec![released(1, 1), offer(3, 1, 1, 7 + e)]),
+        ),
+    ]);
+    assert_eq!(router.waiting(q(1)), Vec::<InteractionId>::new());
+}
+
+#[test]
 fn unknown_ids_are_errors_and_change_nothing() {
     use RouterError::*;
     play(vec![

@@ -4,7 +4,8 @@
 
 use super::{NewMessage, Result, Write};
 use crate::domain::{
-    AccountId, AttachmentId, AttachmentInfo, InteractionId, MailboxId, Message, MessageId, Millis, QueueId,
+    AccountId, AgentId, AttachmentId, AttachmentInfo, InteractionId, MailboxId, Message, MessageId, Millis,
+    QueueId, UploadId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,20 @@ pub struct StoredAttachment {
     pub info: AttachmentInfo,
     pub interaction_id: InteractionId,
     pub sha256: String,
+}
+
+/// A file an agent uploaded for a mail they are writing, its bytes already in the data directory
+/// under `sha256`. Only `agent_id` may send it: a mail names uploads by id, never by hash, so no
+/// one can attach a file they did not upload themselves (another customer's, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: UploadId,
+    pub agent_id: AgentId,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: Millis,
 }
 
 /// A message due to be sent, claimed by one sender until `claimed_until`.
@@ -151,6 +166,17 @@ pub trait ChannelStore: Send + Sync + 'static {
     /// Whether a message with this external id is stored in this entry point.
     async fn has_external(&self, account: AccountId, entry_point: &str, external_id: &str) -> Result<bool>;
     async fn attachment(&self, account: AccountId, id: AttachmentId) -> Result<StoredAttachment>;
+    /// An agent's message found by the client_id their console chose, in any interaction (the
+    /// oldest, should there be several): how a retried new mail finds the one it already sent.
+    async fn agent_message(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        client_id: &str,
+    ) -> Result<Option<Message>>;
+
+    async fn create_upload(&self, account: AccountId, upload: &Upload) -> Result<()>;
+    async fn upload(&self, account: AccountId, id: UploadId) -> Result<Upload>;
 
     /// Claims up to `limit` messages due by `now`, each until `claimed_until` (another node's
     /// sender skips them meanwhile).

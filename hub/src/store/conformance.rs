@@ -184,6 +184,8 @@ scenarios!(
     a_new_conversation_and_its_first_mail_commit_together,
     the_outbox_claims_retries_and_records_delivery,
     mailboxes_and_their_sync_and_failures,
+    uploads_belong_to_their_agent,
+    an_agents_message_is_found_by_its_client_id,
 );
 
 // --- helpers ---
@@ -1886,4 +1888,72 @@ async fn mailboxes_and_their_sync_and_failures(store: DynStore) {
     store.delete_mailbox(DEFAULT, mailbox.id).await.unwrap();
     assert!(store.mailboxes(DEFAULT).await.unwrap().is_empty());
     assert_eq!(store.mailbox_sync(mailbox.id).await.unwrap(), None);
+}
+
+async fn uploads_belong_to_their_agent(store: DynStore) {
+    use super::Upload;
+    use crate::domain::UploadId;
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@x.example"))
+        .await
+        .unwrap();
+    let upload = Upload {
+        id: UploadId::new(),
+        agent_id: bob.id,
+        filename: "报价单 2026.pdf".into(),
+        content_type: "application/pdf".into(),
+        size: 12,
+        sha256: "cd".repeat(32),
+        created_at: 7,
+    };
+    store.create_upload(DEFAULT, &upload).await.unwrap();
+    assert_eq!(store.upload(DEFAULT, upload.id).await.unwrap(), upload);
+    // Another account cannot see it, and an id that was never handed out finds nothing.
+    not_found(store.upload(OTHER, upload.id).await);
+    not_found(store.upload(DEFAULT, UploadId::new()).await);
+    // An upload names an agent of its account.
+    let stranger = Upload {
+        id: UploadId::new(),
+        agent_id: AgentId::new(),
+        ..upload.clone()
+    };
+    assert!(store.create_upload(DEFAULT, &stranger).await.is_err());
+}
+
+async fn an_agents_message_is_found_by_its_client_id(store: DynStore) {
+    let site = setup(&store, DEFAULT).await;
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@x.example"))
+        .await
+        .unwrap();
+    let dana = store
+        .create_agent(DEFAULT, new_agent("dana@x.example"))
+        .await
+        .unwrap();
+    let i = arrive(&store, DEFAULT, &site, 1).await;
+    let mut new = mail(i.id, "unused", "A new mail to Li Wei");
+    new.message.sender = Sender::Agent;
+    new.message.agent_id = Some(bob.id);
+    new.message.client_id = "new-1".into();
+    new.external_id = None;
+    new.outbound = Some(json!({"to": ["li.wei@example.com"]}));
+    let (sent, _) = store.append_channel_message(DEFAULT, new, 10).await.unwrap();
+    let found = store
+        .agent_message(DEFAULT, bob.id, "new-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, sent);
+    assert_eq!(found.channel.unwrap().attachments.len(), 1);
+    // Only that agent's, only in that account; a customer's message with the same id is not it.
+    assert_eq!(
+        store.agent_message(DEFAULT, dana.id, "new-1").await.unwrap(),
+        None
+    );
+    assert_eq!(store.agent_message(OTHER, bob.id, "new-1").await.unwrap(), None);
+    store
+        .append_message(DEFAULT, chat(i.id, Sender::Customer, "c-9", "hi"), 20)
+        .await
+        .unwrap();
+    assert_eq!(store.agent_message(DEFAULT, bob.id, "c-9").await.unwrap(), None);
 }

@@ -9,7 +9,7 @@ mod sql;
 
 pub use channels::{
     ChannelStore, DeliveryUpdate, InboundFailure, MailServer, Mailbox, MailboxSecrets, NewAttachment,
-    NewChannelMessage, OutboxItem, StoredAttachment,
+    NewChannelMessage, OutboxItem, StoredAttachment, Upload,
 };
 
 use crate::domain::{

@@ -3,14 +3,14 @@
 
 use super::super::channels::{
     ChannelStore, DeliveryUpdate, InboundFailure, Mailbox, MailboxSecrets, NewChannelMessage, OutboxItem,
-    StoredAttachment,
+    StoredAttachment, Upload,
 };
 use super::super::{Result, StoreError};
 use super::rows::to_json;
 use super::{SqlStore, db};
 use crate::domain::{
-    AccountId, AttachmentId, AttachmentInfo, ChannelParts, DeliveryState, InteractionId, MailboxId, Message,
-    MessageId, Millis,
+    AccountId, AgentId, AttachmentId, AttachmentInfo, ChannelParts, DeliveryState, InteractionId, MailboxId,
+    Message, MessageId, Millis, UploadId,
 };
 use sqlx::postgres::Postgres;
 use sqlx::{Database, Pool, Sqlite};
@@ -37,6 +37,14 @@ mod q {
          size, sha256, content_id FROM attachments WHERE account_id = $1 AND interaction_id = $2 ORDER BY id";
     pub const ATTACHMENT: &str = "SELECT id, message_id, interaction_id, filename, content_type, size, sha256, \
          content_id FROM attachments WHERE account_id = $1 AND id = $2";
+    pub const AGENT_MESSAGE: &str = "SELECT id FROM messages \
+         WHERE account_id = $1 AND agent_id = $2 AND client_id = $3 AND sender = 'agent' \
+         ORDER BY created_at, id LIMIT 1";
+    pub const INSERT_UPLOAD: &str = "INSERT INTO uploads \
+         (id, account_id, agent_id, filename, content_type, size, sha256, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub const UPLOAD: &str = "SELECT id, agent_id, filename, content_type, size, sha256, created_at \
+         FROM uploads WHERE account_id = $1 AND id = $2";
     pub const DUE_OUTBOX: &str = "SELECT message_id, account_id, entry_point, payload, attempts, next_at \
          FROM outbox WHERE next_at <= $1 ORDER BY next_at LIMIT $2";
     /// Claims a row only if nobody moved it since it was read.
@@ -117,6 +125,32 @@ impl AttachmentRow {
                 sha256: self.sha256,
             },
         ))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UploadRow {
+    id: String,
+    agent_id: String,
+    filename: String,
+    content_type: String,
+    size: i64,
+    sha256: String,
+    created_at: i64,
+}
+
+impl TryFrom<UploadRow> for Upload {
+    type Error = StoreError;
+    fn try_from(r: UploadRow) -> Result<Upload> {
+        Ok(Upload {
+            id: parse("uploads.id", &r.id)?,
+            agent_id: parse("uploads.agent_id", &r.agent_id)?,
+            filename: r.filename,
+            content_type: r.content_type,
+            size: r.size,
+            sha256: r.sha256,
+            created_at: r.created_at,
+        })
     }
 }
 
@@ -408,6 +442,62 @@ macro_rules! impl_channel_store {
                     .await
                     .map_err(db)?;
                 Ok(row.stored()?.1)
+            }
+
+            async fn agent_message(
+                &self,
+                account: AccountId,
+                agent: AgentId,
+                client_id: &str,
+            ) -> Result<Option<Message>> {
+                let found: Option<String> = sqlx::query_scalar(q::AGENT_MESSAGE)
+                    .bind(account.to_string())
+                    .bind(agent.to_string())
+                    .bind(client_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                let Some(id) = found else {
+                    return Ok(None);
+                };
+                let mut conn = self.pool.acquire().await.map_err(db)?;
+                let mut message = Self::message_by_id(&mut *conn, account, &id).await?;
+                drop(conn);
+                let interaction = message.interaction_id;
+                Self::with_parts(
+                    &self.pool,
+                    account,
+                    interaction,
+                    std::slice::from_mut(&mut message),
+                )
+                .await?;
+                Ok(Some(message))
+            }
+
+            async fn create_upload(&self, account: AccountId, u: &Upload) -> Result<()> {
+                sqlx::query(q::INSERT_UPLOAD)
+                    .bind(u.id.to_string())
+                    .bind(account.to_string())
+                    .bind(u.agent_id.to_string())
+                    .bind(&u.filename)
+                    .bind(&u.content_type)
+                    .bind(u.size)
+                    .bind(&u.sha256)
+                    .bind(u.created_at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            async fn upload(&self, account: AccountId, id: UploadId) -> Result<Upload> {
+                sqlx::query_as::<_, UploadRow>(q::UPLOAD)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?
+                    .try_into()
             }
 
             async fn claim_outbox(
