@@ -647,6 +647,40 @@ async fn files_go_out_with_a_reply_and_a_forward_and_only_the_uploaders_own() {
         "the forwarded file arrives byte-identical"
     );
 
+    // Replying to Ann afterwards threads on her mail and ours, never on the forward to others.
+    eventually("the forward recorded as sent", || async {
+        let (_, d) = s
+            .hub
+            .call("GET", &format!("/interactions/{id}"), Some(&token), None)
+            .await
+            .ok()?;
+        let sent = d["messages"].as_array()?.iter().any(|m| {
+            m["channel"]["details"]["forward_of"] == first["id"] && m["channel"]["delivery"] == "sent"
+        });
+        sent.then_some(())
+    })
+    .await;
+    let (_, later) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(json!({"client_id": "r2", "body": "Anything else?", "subject": "Order 2001, again"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(later["channel"]["delivery"], "queued", "{later}");
+    let later = mail_at_sink(&s.sink, "Re: Order 2001, again").await;
+    assert_eq!(later.in_reply_to, ["order.2001@mail.example"]);
+    assert_eq!(
+        later.references.len(),
+        2,
+        "Ann's mail and our reply: {:?}",
+        later.references
+    );
+    assert!(!later.references.contains(&out.message_id));
+
     // Dana holds another customer's thread. She cannot send Bob's upload, nor forward a mail of
     // Bob's thread from hers; Bob cannot send a customer's file by naming its attachment id.
     bob.send(json!({"type": "state.set", "state": "break", "reason": "lunch"}))
@@ -803,7 +837,6 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
     assert_eq!(out.from.email, "support@shop.example");
     assert!(out.in_reply_to.is_empty());
     assert_eq!(out.attachments[0].data, b"Terms: 30 days.\n");
-    let sent_ids = s.sink.messages().len();
     let (_, timeline) = s
         .hub
         .call("GET", &format!("/customers/{tom}/timeline"), Some(&token), None)
@@ -823,6 +856,24 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
         .map(|e| e["type"].clone())
         .collect();
     assert!(kinds.contains(&json!("interaction.started")), "{kinds:?}");
+
+    // A follow-up before Tom answers goes to him, answering our first mail.
+    let follow = json!({"client_id": "n1b", "body": "Just checking you got this."});
+    let (status, _) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(follow),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 202);
+    let again = mail_at_sink(&s.sink, "Re: Your trial ends Friday").await;
+    assert_eq!(again.to[0].email, "tom.baker@example.com");
+    assert_eq!(again.in_reply_to, std::slice::from_ref(&out.message_id));
+    let sent_ids = s.sink.messages().len();
 
     // Tom answers from his mail client: into the same thread, to Bob who holds it.
     s.dovecot

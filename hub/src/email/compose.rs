@@ -396,12 +396,21 @@ impl Email {
             }
             None => {
                 let subject = draft.subject.clone().unwrap_or_else(|| thread_subject(&thread));
-                // Every id the thread has gone by, oldest first: the reply's References.
-                let references: Vec<String> = thread
-                    .iter()
-                    .filter_map(|m| m.channel.as_ref()?.external_id.clone())
-                    .collect();
-                let in_reply_to = last_in.and_then(|c| c.external_id.clone());
+                // Every id the thread has gone by with the customer, oldest first: the reply's
+                // References (forwards went to others, in threads of their own).
+                let with_customer = || {
+                    thread
+                        .iter()
+                        .filter_map(|m| m.channel.as_ref())
+                        .filter(|c| c.details.get("forward_of").is_none_or(Value::is_null))
+                };
+                let references: Vec<String> = with_customer().filter_map(|c| c.external_id.clone()).collect();
+                // It answers the customer's last mail; in a thread the agent opened that the
+                // customer has not answered yet, our own last mail (a follow-up).
+                let in_reply_to = match last_in {
+                    Some(c) => c.external_id.clone(),
+                    None => with_customer().filter_map(|c| c.external_id.clone()).next_back(),
+                };
                 (
                     subject,
                     draft.body.clone(),
