@@ -872,8 +872,12 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
     let offer = bob.expect("offer").await.unwrap();
     assert_eq!(offer["card"]["customer"]["name"], "Maria Garcia");
     let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
-    // Node B rang the phone, and its answering is Bob accepting.
-    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    // Node B rang the phone, and its answering is Bob accepting. Generous: on a loaded machine
+    // the desk phone (baresip) and node B's reload of the shared bindings both run late.
+    let assigned = bob
+        .gets_within("interaction.assigned", Duration::from_secs(40))
+        .await
+        .expect("the desk phone answered through node B");
     assert_eq!(assigned["interaction"]["id"], interaction.as_str());
     let (ok, log) = caller.await.unwrap();
     assert!(ok, "the caller's call went through node B:\n{log}");
