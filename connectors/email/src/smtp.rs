@@ -5,48 +5,64 @@
 //! is the server's own reply text, never the password.
 
 use crate::compose::compose;
-use crate::imap::MailError;
 use crate::parse::Address;
+use crate::server::tls_config;
 pub use crate::server::{Security, Server};
 use lettre::address::Envelope;
-use lettre::transport::smtp::AsyncSmtpTransport;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use plugboard_channel::{Delivery, Outbound};
-use std::time::Duration;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
-/// Sends a mailbox's mail through its SMTP server, reusing connections between sends.
+/// Connections kept open between sends, at most.
+const MAX_IDLE: usize = 4;
+/// An idle connection older than this is not reused: servers drop idle clients (RFC 5321
+/// §4.5.3.2.7 suggests after 5 minutes), and a fresh one costs less than a failed send.
+const IDLE_FOR: Duration = Duration::from_secs(30);
+
+/// Sends a mailbox's mail through its SMTP server, reusing connections between sends. Clones
+/// share the connections.
+///
+/// The connections are ours rather than lettre's pool, to set TCP_NODELAY: lettre writes a
+/// mail's end (`.`) apart from its text, and with Nagle's algorithm that last write waits for the
+/// server's delayed ACK, about 40 ms a mail (22 mails/s measured, whatever the server).
 #[derive(Clone)]
 pub struct Sender {
-    transport: Result<AsyncSmtpTransport<Tokio1Executor>, String>,
-    timeout: Duration,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    server: Server,
+    /// For STARTTLS and implicit TLS; an unreadable CA file is a reason every send fails with
+    /// (transiently, so fixing it lets the queued mail go).
+    tls: Result<Option<TlsParameters>, String>,
+    idle: Mutex<Vec<(Instant, AsyncSmtpConnection)>>,
 }
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sender")
-            .field("usable", &self.transport.is_ok())
+            .field("server", &self.inner.server)
             .finish_non_exhaustive()
     }
 }
 
 impl Sender {
-    /// A sender for `server`. Settings that cannot work (an unreadable CA file) make every send
-    /// fail with the reason, transiently, so fixing them lets the queued mail go; `try_new` tells
-    /// at once, for an admin saving the settings.
     pub fn new(server: &Server) -> Sender {
         Sender {
-            transport: transport(server),
-            timeout: server.timeout,
-        }
-    }
-
-    pub fn try_new(server: &Server) -> Result<Sender, MailError> {
-        let sender = Sender::new(server);
-        match &sender.transport {
-            Ok(_) => Ok(sender),
-            Err(reason) => Err(MailError::Connect(reason.clone())),
+            inner: Arc::new(Inner {
+                server: server.clone(),
+                tls: tls_parameters(server),
+                idle: Mutex::default(),
+            }),
         }
     }
 
@@ -80,63 +96,189 @@ impl Sender {
     }
 
     /// Sends mail already composed, with this envelope (RFC 5321 §3.3): `from` the return
-    /// path, each of `recipients` (`a@b` or `Name <a@b>`) a RCPT TO.
+    /// path, each of `recipients` (`a@b` or `Name <a@b>`) a RCPT TO. A kept connection the
+    /// server has closed meanwhile is replaced once, without counting as a failed attempt.
     pub async fn send_raw(&self, from: &str, recipients: &[String], raw: &[u8]) -> Result<(), Delivery> {
-        let failed = |reason: String, permanent| Delivery::Failed { reason, permanent };
-        let transport = self
-            .transport
-            .as_ref()
-            .map_err(|reason| failed(format!("mailbox SMTP settings: {reason}"), false))?;
-        let envelope = envelope(from, recipients).map_err(|reason| failed(reason, true))?;
-        // lettre bounds only the connect on tokio; this bounds the whole conversation, with time
-        // for a large mail on a slow link.
-        let limit = self.timeout * 4 + Duration::from_secs(raw.len() as u64 / 65_536);
-        match tokio::time::timeout(limit, transport.send_raw(&envelope, raw)).await {
-            Err(_) => Err(failed("the SMTP server did not answer in time".into(), false)),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(delivery_failure(&e)),
+        let envelope = envelope(from, recipients).map_err(|reason| Delivery::Failed {
+            reason,
+            permanent: true,
+        })?;
+        if let Some(mut kept) = self.kept() {
+            match self.send_on(&mut kept, &envelope, raw).await {
+                Ok(()) => {
+                    self.keep(kept);
+                    return Ok(());
+                }
+                // The server answered: that is the answer. Otherwise the connection was stale.
+                Err(Some(e)) if e.status().is_some() => return Err(delivery_failure(&e)),
+                Err(_) => {}
+            }
+        }
+        let mut fresh = self.connect().await?;
+        match self.send_on(&mut fresh, &envelope, raw).await {
+            Ok(()) => {
+                self.keep(fresh);
+                Ok(())
+            }
+            Err(Some(e)) => Err(delivery_failure(&e)),
+            Err(None) => Err(transient("the SMTP server did not answer in time".into())),
         }
     }
 
-    /// Connects, says EHLO, logs in and leaves: whether this server takes our mail, for the
-    /// mailbox's admin page.
-    pub async fn check(&self) -> Result<(), MailError> {
-        let transport = self
-            .transport
-            .as_ref()
-            .map_err(|r| MailError::Connect(r.clone()))?;
-        match tokio::time::timeout(self.timeout * 2, transport.test_connection()).await {
-            Err(_) => Err(MailError::Timeout),
-            Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => Err(MailError::Connect("the SMTP server did not accept us".into())),
-            Ok(Err(e)) if e.status().is_some_and(|c| c.to_string() == "535") => Err(MailError::Auth),
-            Ok(Err(e)) if e.is_timeout() => Err(MailError::Timeout),
-            Ok(Err(e)) => Err(MailError::Connect(reply_text(&e))),
+    /// One mail on one connection, bounded in time; `Err(None)` is a timeout.
+    async fn send_on(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<(), Option<lettre::transport::smtp::Error>> {
+        // Time for a large mail on a slow link.
+        let limit = self.inner.server.timeout * 4 + Duration::from_secs(raw.len() as u64 / 65_536);
+        match tokio::time::timeout(limit, connection.send(envelope, raw)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Some(e)),
+            Err(_) => Err(None),
+        }
+    }
+
+    fn kept(&self) -> Option<AsyncSmtpConnection> {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some((since, connection)) = idle.pop() {
+            if since.elapsed() < IDLE_FOR && !connection.has_broken() {
+                return Some(connection);
+            }
+        }
+        None
+    }
+
+    fn keep(&self, connection: AsyncSmtpConnection) {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE && !connection.has_broken() {
+            idle.push((Instant::now(), connection));
+        }
+    }
+
+    /// A new connection: TCP (with TCP_NODELAY), TLS at once or after STARTTLS as the server's
+    /// settings say, EHLO, and the login when there is a user.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Delivery> {
+        let server = &self.inner.server;
+        let tls = self
+            .inner
+            .tls
+            .clone()
+            .map_err(|reason| transient(format!("mailbox SMTP settings: {reason}")))?;
+        let limit = server.timeout;
+        let within = |what: &str| transient(format!("{what}: the SMTP server did not answer in time"));
+        let tcp = tokio::time::timeout(limit, TcpStream::connect((server.host.as_str(), server.port)))
+            .await
+            .map_err(|_| within("connecting"))?
+            .map_err(|e| transient(format!("connecting to {}:{}: {e}", server.host, server.port)))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| transient(format!("connecting to {}: {e}", server.host)))?;
+        let stream: Box<dyn AsyncTokioStream> = if server.security == Security::Tls {
+            Box::new(implicit_tls(server, tcp).await?)
+        } else {
+            Box::new(tcp)
+        };
+        let hello = ClientId::default();
+        let mut connection =
+            tokio::time::timeout(limit, AsyncSmtpConnection::connect_with_transport(stream, &hello))
+                .await
+                .map_err(|_| within("greeting"))?
+                .map_err(|e| delivery_failure(&e))?;
+        // Parameters are there for STARTTLS only.
+        if let Some(parameters) = tls {
+            tokio::time::timeout(limit, connection.starttls(parameters, &hello))
+                .await
+                .map_err(|_| within("STARTTLS"))?
+                .map_err(|e| delivery_failure(&e))?;
+        }
+        if !server.user.is_empty() {
+            let credentials = Credentials::new(server.user.clone(), server.password.clone());
+            tokio::time::timeout(
+                limit,
+                connection.auth(&[Mechanism::Plain, Mechanism::Login], &credentials),
+            )
+            .await
+            .map_err(|_| within("login"))?
+            .map_err(|e| delivery_failure(&e))?;
+        }
+        Ok(connection)
+    }
+}
+
+fn transient(reason: String) -> Delivery {
+    Delivery::Failed {
+        reason,
+        permanent: false,
+    }
+}
+
+/// lettre's TLS settings for STARTTLS (the server's CA when one is given), `None` for plain
+/// connections and for implicit TLS (which we set up ourselves, with `tls_config`).
+fn tls_parameters(server: &Server) -> Result<Option<TlsParameters>, String> {
+    match server.security {
+        Security::Plain => Ok(None),
+        Security::Tls => tls_config(server).map(|_| None),
+        Security::StartTls => {
+            let mut tls = TlsParameters::builder(server.host.clone());
+            if let Some(path) = &server.ca_file {
+                let pem =
+                    std::fs::read(path).map_err(|e| format!("reading CA file {}: {e}", path.display()))?;
+                let ca =
+                    Certificate::from_pem(&pem).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+                tls = tls.add_root_certificate(ca);
+            }
+            tls.build_rustls().map(Some).map_err(|e| e.to_string())
         }
     }
 }
 
-fn transport(server: &Server) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host.as_str())
-        .port(server.port)
-        .timeout(Some(server.timeout));
-    if server.security != Security::Plain {
-        let mut tls = TlsParameters::builder(server.host.clone());
-        if let Some(path) = &server.ca_file {
-            let pem = std::fs::read(path).map_err(|e| format!("reading CA file {}: {e}", path.display()))?;
-            let ca = Certificate::from_pem(&pem).map_err(|e| format!("CA file {}: {e}", path.display()))?;
-            tls = tls.add_root_certificate(ca);
-        }
-        let tls = tls.build_rustls().map_err(|e| e.to_string())?;
-        builder = builder.tls(match server.security {
-            Security::StartTls => Tls::Required(tls),
-            _ => Tls::Wrapper(tls),
-        });
+/// SMTP over TLS from the first byte (RFC 8314, port 465).
+async fn implicit_tls(server: &Server, tcp: TcpStream) -> Result<TlsConnection, Delivery> {
+    let config =
+        tls_config(server).map_err(|reason| transient(format!("mailbox SMTP settings: {reason}")))?;
+    let name =
+        rustls::pki_types::ServerName::try_from(server.host.clone()).map_err(|_| Delivery::Failed {
+            reason: format!("{:?} is not a host name", server.host),
+            permanent: true,
+        })?;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let stream = tokio::time::timeout(server.timeout, connector.connect(name, tcp))
+        .await
+        .map_err(|_| transient("TLS: the SMTP server did not answer in time".into()))?
+        .map_err(|e| transient(format!("TLS with {}: {e}", server.host)))?;
+    Ok(TlsConnection(stream))
+}
+
+/// A TLS connection as lettre takes one.
+#[derive(Debug)]
+struct TlsConnection(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl AsyncTokioStream for TlsConnection {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().0.peer_addr()
     }
-    if !server.user.is_empty() {
-        builder = builder.credentials(Credentials::new(server.user.clone(), server.password.clone()));
+}
+
+impl AsyncRead for TlsConnection {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
     }
-    Ok(builder.build())
+}
+
+impl AsyncWrite for TlsConnection {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
 }
 
 fn envelope(from: &str, recipients: &[String]) -> Result<Envelope, String> {
@@ -278,12 +420,20 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_password_is_not_in_the_settings_error() {
-        let mut server = Server::new("smtp.example.com", 465, Security::Tls, "u", "s3cret-pass");
+    #[tokio::test]
+    async fn an_unreadable_ca_file_fails_sends_with_its_name_and_never_the_password() {
+        let mut server = Server::new("127.0.0.1", 9, Security::StartTls, "u", "s3cret-pass");
         server.ca_file = Some("/nonexistent/ca.pem".into());
-        let err = Sender::try_new(&server).unwrap_err();
-        assert!(!err.to_string().contains("s3cret-pass"));
-        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+        match Sender::new(&server)
+            .send(&out(), &support(), None, "example.com")
+            .await
+        {
+            Delivery::Failed { reason, permanent } => {
+                assert!(!permanent, "fixing the settings lets the mail go");
+                assert!(reason.contains("/nonexistent/ca.pem"), "{reason}");
+                assert!(!reason.contains("s3cret-pass"), "{reason}");
+            }
+            sent => panic!("{sent:?}"),
+        }
     }
 }
