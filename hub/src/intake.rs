@@ -457,6 +457,59 @@ impl Intake {
     }
 }
 
+/// Splits contacts that arrived together (an email fetch) into runs the intake may take side by
+/// side: contacts that could touch the same customer or conversation (a sender in common, one
+/// quoting another's id, two answering the same thread) share a run, in their arrival order;
+/// runs share nothing, so taking them concurrently lets their commits share an fsync without
+/// changing what any of them finds.
+pub fn independent_runs(contacts: &[&Inbound]) -> Vec<Vec<usize>> {
+    use std::collections::HashMap;
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut parent: Vec<usize> = (0..contacts.len()).collect();
+    let mut first_with: HashMap<String, usize> = HashMap::new();
+    for (i, c) in contacts.iter().enumerate() {
+        let identities = c.identities.iter().map(|id| match id {
+            RawIdentity::Email(a) => format!("email:{}", a.to_lowercase()),
+            other => format!("{other:?}"),
+        });
+        let ids = c
+            .message
+            .iter()
+            .map(|m| &m.external_id)
+            .chain(&c.thread.replies_to)
+            .chain(&c.thread.token)
+            .map(|id| format!("id:{id}"));
+        for key in identities.chain(ids) {
+            match first_with.get(&key) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    first_with.insert(key, i);
+                }
+            }
+        }
+    }
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    let mut run_of: HashMap<usize, usize> = HashMap::new();
+    for i in 0..contacts.len() {
+        let r = root(&mut parent, i);
+        let n = *run_of.entry(r).or_insert_with(|| {
+            runs.push(Vec::new());
+            runs.len() - 1
+        });
+        runs[n].push(i);
+    }
+    runs
+}
+
 /// A new conversation, as `take` found it.
 struct New<'a> {
     channel: Channel,
@@ -541,8 +594,80 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::participants;
+    use super::{independent_runs, participants};
+    use plugboard_channel::{Channel, Inbound, InboundMessage, RawIdentity, Thread};
     use serde_json::json;
+
+    fn mail(from: &str, id: &str, replies_to: &[&str]) -> Inbound {
+        Inbound {
+            channel: Channel::Email,
+            entry_point: "mailbox:1".into(),
+            identities: vec![RawIdentity::Email(from.into())],
+            display_name: None,
+            thread: Thread {
+                replies_to: replies_to.iter().map(|r| r.to_string()).collect(),
+                token: None,
+            },
+            automated: None,
+            message: Some(InboundMessage {
+                external_id: id.into(),
+                body: String::new(),
+                details: json!({}),
+                attachments: vec![],
+                sent_at: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn contacts_that_could_meet_share_a_run_in_arrival_order() {
+        type Case = (&'static str, Vec<Inbound>, Vec<Vec<usize>>);
+        let table: &[Case] = &[
+            (
+                "strangers run side by side",
+                vec![mail("a@x", "1", &[]), mail("b@x", "2", &[])],
+                vec![vec![0], vec![1]],
+            ),
+            (
+                "one sender, whatever the case of the address",
+                vec![
+                    mail("a@x", "1", &[]),
+                    mail("b@x", "2", &[]),
+                    mail("A@X", "3", &[]),
+                ],
+                vec![vec![0, 2], vec![1]],
+            ),
+            (
+                "a cc'd colleague answering a mail of the same fetch",
+                vec![mail("a@x", "1", &[]), mail("boss@x", "2", &["1"])],
+                vec![vec![0, 1]],
+            ),
+            (
+                "two answers to one earlier thread",
+                vec![
+                    mail("a@x", "1", &["old"]),
+                    mail("b@x", "2", &["old"]),
+                    mail("c@x", "3", &[]),
+                ],
+                vec![vec![0, 1], vec![2]],
+            ),
+            (
+                "chains join: a-b by sender, b-c by thread",
+                vec![
+                    mail("a@x", "1", &[]),
+                    mail("c@x", "3", &["t"]),
+                    mail("a@x", "2", &["t"]),
+                    mail("d@x", "4", &[]),
+                ],
+                vec![vec![0, 1, 2], vec![3]],
+            ),
+        ];
+        for (case, mails, want) in table {
+            let refs: Vec<&Inbound> = mails.iter().collect();
+            assert_eq!(&independent_runs(&refs), want, "{case}");
+        }
+        assert!(independent_runs(&[]).is_empty());
+    }
 
     #[test]
     fn an_emails_participants_are_its_from_to_and_cc() {

@@ -46,7 +46,7 @@ async fn fetching_gets_new_mail_in_order_and_leaves_it_unseen_until_marked() {
     let mut session = connect(&dovecot).await;
     assert_ne!(session.uid_validity(), 0);
 
-    let mails = session.fetch_after(0, 10).await.unwrap();
+    let mails = session.fetch_after(0, 10, u64::MAX).await.unwrap();
     let subjects: Vec<String> = mails
         .iter()
         .map(|m| parse(&m.raw, LIMIT).unwrap().subject)
@@ -68,14 +68,20 @@ async fn fetching_gets_new_mail_in_order_and_leaves_it_unseen_until_marked() {
 async fn nothing_new_is_nothing_even_though_n_star_names_the_last_mail() {
     let Some(dovecot) = Dovecot::start() else { return };
     let mut session = connect(&dovecot).await;
-    assert!(session.fetch_after(0, 10).await.unwrap().is_empty());
+    assert!(session.fetch_after(0, 10, u64::MAX).await.unwrap().is_empty());
     dovecot.append(&customer_mail(1)).await;
-    let first = session.fetch_after(0, 10).await.unwrap();
+    let first = session.fetch_after(0, 10, u64::MAX).await.unwrap();
     assert_eq!(first.len(), 1);
     let last = first[0].uid;
     // `UID last+1:*` matches the last mail too (RFC 3501 §6.4.8); it is not new.
-    assert!(session.fetch_after(last, 10).await.unwrap().is_empty());
-    assert!(session.fetch_after(last + 100, 10).await.unwrap().is_empty());
+    assert!(session.fetch_after(last, 10, u64::MAX).await.unwrap().is_empty());
+    assert!(
+        session
+            .fetch_after(last + 100, 10, u64::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -88,7 +94,7 @@ async fn a_backlog_comes_in_batches_of_at_most_max() {
     let mut seen = Vec::new();
     let mut last = 0;
     loop {
-        let batch = session.fetch_after(last, 2).await.unwrap();
+        let batch = session.fetch_after(last, 2, u64::MAX).await.unwrap();
         if batch.is_empty() {
             break;
         }
@@ -106,6 +112,25 @@ async fn a_backlog_comes_in_batches_of_at_most_max() {
             "q5@example.net"
         ]
     );
+}
+
+/// A fetch holds no more bytes than asked, by the sizes Dovecot gives, but always at least one
+/// mail: a backlog of big mails comes a few at a time.
+#[tokio::test]
+async fn a_fetch_stays_within_its_bytes() {
+    let Some(dovecot) = Dovecot::start() else { return };
+    let mails: Vec<Vec<u8>> = (1..=4).map(customer_mail).collect();
+    for mail in &mails {
+        dovecot.append(mail).await;
+    }
+    let size = mails[0].len() as u64;
+    let mut session = connect(&dovecot).await;
+    let two = session.fetch_after(0, 10, size * 2 + size / 2).await.unwrap();
+    assert_eq!(two.len(), 2);
+    let one = session.fetch_after(0, 10, 1).await.unwrap();
+    assert_eq!(one.len(), 1, "the first mail comes however small the budget");
+    let rest = session.fetch_after(two[1].uid, 10, u64::MAX).await.unwrap();
+    assert_eq!(rest.len(), 2);
 }
 
 #[tokio::test]
@@ -137,7 +162,7 @@ async fn idle_wakes_the_loop_soon_after_mail_arrives() {
         started.elapsed()
     );
     // The session is usable after IDLE, and the mail is there.
-    let mails = session.fetch_after(0, 10).await.unwrap();
+    let mails = session.fetch_after(0, 10, u64::MAX).await.unwrap();
     assert_eq!(mails.len(), 1);
 
     // Mail that arrived while the loop was busy (announced during another command) does not
@@ -151,7 +176,14 @@ async fn idle_wakes_the_loop_soon_after_mail_arrives() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(session.fetch_after(mails[0].uid, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        session
+            .fetch_after(mails[0].uid, 10, u64::MAX)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -164,7 +196,7 @@ async fn a_uidvalidity_change_is_visible_on_the_next_connection() {
     let mut session = connect(&dovecot).await;
     assert_eq!(session.uid_validity(), changed);
     // The mail is still there, under the new UIDVALIDITY.
-    assert_eq!(session.fetch_after(0, 10).await.unwrap().len(), 1);
+    assert_eq!(session.fetch_after(0, 10, u64::MAX).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -174,11 +206,11 @@ async fn committed_mail_can_be_moved_out_of_the_inbox() {
     dovecot.append(&customer_mail(1)).await;
     dovecot.append(&customer_mail(2)).await;
     let mut session = connect(&dovecot).await;
-    let mails = session.fetch_after(0, 10).await.unwrap();
+    let mails = session.fetch_after(0, 10, u64::MAX).await.unwrap();
     session.move_to(&[mails[0].uid], "Processed").await.unwrap();
     assert_eq!(dovecot.counts("INBOX").await.0, 1);
     assert_eq!(dovecot.counts("Processed").await.0, 1);
-    let left = session.fetch_after(0, 10).await.unwrap();
+    let left = session.fetch_after(0, 10, u64::MAX).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].uid, mails[1].uid);
     match session.move_to(&[mails[1].uid], "No Such Folder").await {
@@ -202,7 +234,7 @@ async fn imaps_and_starttls_verify_the_server_against_the_sites_ca() {
         let mut session = Session::connect(&server, "INBOX")
             .await
             .unwrap_or_else(|e| panic!("{:?}: {e}\n{}", server.security, dovecot.log()));
-        assert_eq!(session.fetch_after(0, 10).await.unwrap().len(), 1);
+        assert_eq!(session.fetch_after(0, 10, u64::MAX).await.unwrap().len(), 1);
         // Without the site's CA, the certificate is a stranger's: no session, no password sent.
         let mut untrusted = server.clone();
         untrusted.ca_file = None;
@@ -283,7 +315,7 @@ async fn a_reply_reaches_the_customer_threaded_and_their_answer_finds_the_intera
     // The customer writes in; the connector fetches and parses it as the hub would.
     dovecot.append(&corpus("foxmail_gb18030.eml")).await;
     let mut session = connect(&dovecot).await;
-    let fetched = session.fetch_after(0, 10).await.unwrap();
+    let fetched = session.fetch_after(0, 10, u64::MAX).await.unwrap();
     let mail = parse(&fetched[0].raw, LIMIT).unwrap();
     let inbound = mail.inbound("mailbox:support");
     assert!(inbound.thread.replies_to.is_empty());
@@ -338,7 +370,7 @@ async fn a_reply_reaches_the_customer_threaded_and_their_answer_finds_the_intera
          Content-Type: text/plain; charset=utf-8\r\n\r\n收到了，谢谢！\r\n"
     );
     dovecot.append(answer.as_bytes()).await;
-    let next = session.fetch_after(fetched[0].uid, 10).await.unwrap();
+    let next = session.fetch_after(fetched[0].uid, 10, u64::MAX).await.unwrap();
     let back = parse(&next[0].raw, LIMIT).unwrap().inbound("mailbox:support");
     assert_eq!(back.thread.replies_to[0], external_id);
     assert_eq!(back.thread.token.as_deref(), Some(INTERACTION));

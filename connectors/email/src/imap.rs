@@ -137,8 +137,16 @@ impl Session {
     }
 
     /// Up to `max` mails with a UID above `last_uid`, oldest first, without marking them `\Seen`
-    /// (BODY.PEEK): a mail is only marked once the hub has committed it.
-    pub async fn fetch_after(&mut self, last_uid: u32, max: usize) -> Result<Vec<Fetched>, MailError> {
+    /// (BODY.PEEK): a mail is only marked once the hub has committed it. No more than `max_bytes`
+    /// in all, by the sizes the server gives, except that the first mail always comes (however
+    /// big: the caller refuses it by its own limit), so a run of huge mails is fetched a few at a
+    /// time rather than all at once.
+    pub async fn fetch_after(
+        &mut self,
+        last_uid: u32,
+        max: usize,
+        max_bytes: u64,
+    ) -> Result<Vec<Fetched>, MailError> {
         let limit = self.timeout;
         let session = self.session()?;
         if max == 0 || last_uid == u32::MAX {
@@ -157,6 +165,35 @@ impl Session {
         uids.truncate(max);
         if uids.is_empty() {
             return Ok(Vec::new());
+        }
+        if uids.len() > 1 {
+            let mut sizes = Vec::with_capacity(uids.len());
+            let mut answers = step(limit, session.uid_fetch(uid_set(&uids), "(UID RFC822.SIZE)")).await?;
+            loop {
+                let next = timeout(limit, answers.next())
+                    .await
+                    .map_err(|_| MailError::Timeout)?;
+                let Some(fetch) = next else { break };
+                let fetch = fetch.map_err(imap_error)?;
+                if let (Some(uid), Some(size)) = (fetch.uid, fetch.size) {
+                    sizes.push((uid, u64::from(size)));
+                }
+            }
+            drop(answers);
+            sizes.sort_unstable();
+            let mut total = 0u64;
+            let within = sizes
+                .iter()
+                .take_while(|(_, size)| {
+                    total = total.saturating_add(*size);
+                    total <= max_bytes
+                })
+                .count()
+                .max(1);
+            let last_within = sizes.get(within - 1).map(|(uid, _)| *uid);
+            if let Some(last_within) = last_within {
+                uids.retain(|uid| *uid <= last_within);
+            }
         }
         let mut fetches = step(limit, session.uid_fetch(uid_set(&uids), "(UID BODY.PEEK[])")).await?;
         let mut mails = Vec::with_capacity(uids.len());

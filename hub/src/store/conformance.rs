@@ -181,6 +181,7 @@ scenarios!(
     chat_sessions,
     account_isolation,
     channel_messages_are_stored_once_and_thread,
+    a_mail_delivered_twice_at_once_is_stored_once,
     a_new_conversation_and_its_first_mail_commit_together,
     the_outbox_claims_retries_and_records_delivery,
     mailboxes_and_their_sync_and_failures,
@@ -1647,6 +1648,36 @@ async fn channel_messages_are_stored_once_and_thread(store: DynStore) {
     let file = store.attachment(DEFAULT, parts.attachments[0].id).await.unwrap();
     assert_eq!((file.interaction_id, file.sha256.len()), (i.id, 64));
     not_found(store.attachment(OTHER, parts.attachments[0].id).await);
+}
+
+/// The same mail taken in by two fetches at once (and other mails beside it, as in one group
+/// commit): stored once, and both hear of that one message.
+async fn a_mail_delivered_twice_at_once_is_stored_once(store: DynStore) {
+    let site = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &site, 1).await;
+    let appends = (0..8).map(|n| {
+        let store = store.clone();
+        let external = if n % 2 == 0 {
+            "twice@mail.example".to_owned()
+        } else {
+            format!("m{n}@mail.example")
+        };
+        async move {
+            store
+                .append_channel_message(DEFAULT, mail(i.id, &external, "hello"), 10 + n)
+                .await
+                .unwrap()
+        }
+    });
+    let results = futures_util::future::join_all(appends).await;
+    let twice: Vec<&(crate::domain::Message, bool)> = results.iter().step_by(2).collect();
+    assert_eq!(twice.iter().filter(|(_, created)| *created).count(), 1);
+    assert!(
+        twice
+            .iter()
+            .all(|(m, _)| m.id == twice[0].0.id && m.channel.is_some())
+    );
+    assert_eq!(store.messages(DEFAULT, i.id, 0).await.unwrap().len(), 5);
 }
 
 async fn a_new_conversation_and_its_first_mail_commit_together(store: DynStore) {

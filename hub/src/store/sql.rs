@@ -12,8 +12,9 @@ mod queries;
 mod rows;
 
 use super::{
-    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewMessage,
-    NewPhone, Note, Phone, PhoneBinding, QueueSpec, Result, Store, StoreError, Write, apply_transition,
+    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent,
+    NewChannelMessage, NewMessage, NewPhone, Note, Phone, PhoneBinding, QueueSpec, Result, Store, StoreError,
+    Write, apply_transition,
 };
 use crate::domain::{
     AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionId,
@@ -44,19 +45,15 @@ const RESOLVE_ATTEMPTS: usize = 4;
 pub async fn connect(url: &str) -> Result<DynStore> {
     if url.starts_with("sqlite:") {
         let (pool, writer) = sqlite_pools(url).await?;
-        let messages = Some(spawn_message_writer(writer.clone()));
-        Ok(Arc::new(SqlStore {
-            pool,
-            writer,
-            messages,
-        }))
+        let group = Some(GroupWriter::spawn(writer.clone()));
+        Ok(Arc::new(SqlStore { pool, writer, group }))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let pool = PgPoolOptions::new().connect(url).await.map_err(db)?;
         // PostgreSQL already commits concurrent connections as a group.
         Ok(Arc::new(SqlStore {
             writer: pool.clone(),
             pool,
-            messages: None,
+            group: None,
         }))
     } else {
         let scheme = url.split(':').next().unwrap_or_default();
@@ -99,11 +96,17 @@ struct SqlStore<DB: Database> {
     pool: Pool<DB>,
     /// For writes: on SQLite a pool of one connection, on PostgreSQL the same pool.
     writer: Pool<DB>,
-    /// SQLite's group commit for chat messages (see `spawn_message_writer`).
-    messages: Option<mpsc::Sender<MessageJob>>,
+    /// SQLite's group commit (see `GroupWriter`).
+    group: Option<GroupWriter>,
 }
 
-/// A message waiting for the next group commit, and who to tell once it is on disk.
+impl<DB: Database> SqlStore<DB> {
+    fn group_writer(&self) -> Option<&GroupWriter> {
+        self.group.as_ref()
+    }
+}
+
+/// A chat message waiting for the next group commit, and who to tell once it is on disk.
 struct MessageJob {
     account: AccountId,
     message: NewMessage,
@@ -111,42 +114,131 @@ struct MessageJob {
     done: oneshot::Sender<Result<(Message, bool)>>,
 }
 
-/// The most messages one SQLite transaction commits.
+/// A write waiting for the next group commit: a chat message, a channel's message (an email with
+/// the writes that open its interaction), or a customer resolved (created) by identity.
+enum Job {
+    Chat(MessageJob),
+    Channel {
+        account: AccountId,
+        message: Box<NewChannelMessage>,
+        at: Millis,
+        done: oneshot::Sender<Result<(Message, bool)>>,
+    },
+    Resolve {
+        account: AccountId,
+        identities: Vec<(String, String)>,
+        name: Option<String>,
+        done: oneshot::Sender<Result<Customer>>,
+    },
+}
+
+/// The most writes one SQLite transaction commits.
 /// A group is as large as what piled up during the previous commit: an fsync here takes tens of
 /// milliseconds when the disk is busy, and a cap of 128 held the hub at about 3,000 messages/s
 /// with a core to spare.
 const MAX_GROUP: usize = 4096;
 
-/// Group commit: every message is durable before its ack, but one fsync covers all the messages
-/// that arrived while the previous commit was on its way to disk, instead of one fsync each (the
-/// single writer measured saturated at about 1,300 messages/s that way). Each message runs in its
-/// own savepoint, so one that fails (an unknown interaction) fails alone.
-fn spawn_message_writer(writer: Pool<Sqlite>) -> mpsc::Sender<MessageJob> {
-    let (tx, mut rx) = mpsc::channel::<MessageJob>(2 * MAX_GROUP);
-    tokio::spawn(async move {
-        let mut group = Vec::with_capacity(MAX_GROUP);
-        while let Some(first) = rx.recv().await {
-            group.push(first);
-            while group.len() < MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
+/// Group commit on SQLite: every write is durable before anyone hears of it, but one fsync covers
+/// all the writes that arrived while the previous commit was on its way to disk, instead of one
+/// fsync each (the single writer measured saturated at about 1,300 commits/s that way). Each
+/// write runs in its own savepoint, so one that fails (an unknown interaction) fails alone, and
+/// each sees the ones before it (two mails from one new sender make one customer).
+#[derive(Clone)]
+struct GroupWriter(mpsc::Sender<Job>);
+
+impl GroupWriter {
+    fn spawn(writer: Pool<Sqlite>) -> GroupWriter {
+        let (tx, mut rx) = mpsc::channel::<Job>(2 * MAX_GROUP);
+        tokio::spawn(async move {
+            let mut group = Vec::with_capacity(MAX_GROUP);
+            while let Some(first) = rx.recv().await {
+                group.push(first);
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(job) => group.push(job),
+                        Err(_) => break,
+                    }
                 }
+                commit_group(&writer, std::mem::take(&mut group)).await;
             }
-            commit_group(&writer, std::mem::take(&mut group)).await;
-        }
-    });
-    tx
+        });
+        GroupWriter(tx)
+    }
+
+    async fn run<T>(&self, job: impl FnOnce(oneshot::Sender<Result<T>>) -> Job) -> Result<T> {
+        let (done, result) = oneshot::channel();
+        let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
+        self.0.send(job(done)).await.map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
+
+    async fn append_chat(
+        &self,
+        account: AccountId,
+        message: NewMessage,
+        at: Millis,
+    ) -> Result<(Message, bool)> {
+        self.run(|done| {
+            Job::Chat(MessageJob {
+                account,
+                message,
+                at,
+                done,
+            })
+        })
+        .await
+    }
+
+    async fn append_channel(
+        &self,
+        account: AccountId,
+        message: NewChannelMessage,
+        at: Millis,
+    ) -> Result<(Message, bool)> {
+        self.run(|done| Job::Channel {
+            account,
+            message: Box::new(message),
+            at,
+            done,
+        })
+        .await
+    }
+
+    async fn resolve(
+        &self,
+        account: AccountId,
+        identities: Vec<(String, String)>,
+        name: Option<String>,
+    ) -> Result<Customer> {
+        self.run(|done| Job::Resolve {
+            account,
+            identities,
+            name,
+            done,
+        })
+        .await
+    }
 }
 
-async fn commit_group(writer: &Pool<Sqlite>, group: Vec<MessageJob>) {
-    match commit_group_at_once(writer, &group).await {
-        Ok(results) => group.into_iter().zip(results).for_each(|(job, result)| {
-            let _ = job.done.send(result);
-        }),
-        // Something in the group needs one message at a time (a resend of a message in the same
-        // group, a row the database refuses): each in a savepoint, so one fails alone.
-        Err(_) => commit_group_one_by_one(writer, group).await,
+async fn commit_group(writer: &Pool<Sqlite>, group: Vec<Job>) {
+    if group.iter().all(|job| matches!(job, Job::Chat(_))) {
+        let chats: Vec<MessageJob> = group
+            .into_iter()
+            .filter_map(|job| match job {
+                Job::Chat(chat) => Some(chat),
+                _ => None,
+            })
+            .collect();
+        match commit_group_at_once(writer, &chats).await {
+            Ok(results) => chats.into_iter().zip(results).for_each(|(job, result)| {
+                let _ = job.done.send(result);
+            }),
+            // Something in the group needs one message at a time (a resend of a message in the
+            // same group, a row the database refuses): each in a savepoint, so one fails alone.
+            Err(_) => commit_group_one_by_one(writer, chats.into_iter().map(Job::Chat).collect()).await,
+        }
+    } else {
+        commit_group_one_by_one(writer, group).await;
     }
 }
 
@@ -267,37 +359,78 @@ async fn commit_group_at_once(
     Ok(results)
 }
 
-async fn commit_group_one_by_one(writer: &Pool<Sqlite>, group: Vec<MessageJob>) {
+/// What one job of a group answers, kept until the group's commit decides it.
+enum Done {
+    Message(oneshot::Sender<Result<(Message, bool)>>, Result<(Message, bool)>),
+    Customer(oneshot::Sender<Result<Customer>>, Result<Customer>),
+}
+
+async fn commit_group_one_by_one(writer: &Pool<Sqlite>, group: Vec<Job>) {
     let fail = |e: &sqlx::Error| StoreError::Database(sqlx::Error::Protocol(e.to_string()));
     let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => {
             for job in group {
-                let _ = job.done.send(Err(fail(&e)));
+                match job {
+                    Job::Chat(MessageJob { done, .. }) | Job::Channel { done, .. } => {
+                        let _ = done.send(Err(fail(&e)));
+                    }
+                    Job::Resolve { done, .. } => {
+                        let _ = done.send(Err(fail(&e)));
+                    }
+                }
             }
             return;
         }
     };
-    let mut results = Vec::with_capacity(MAX_GROUP);
-    for MessageJob {
-        account,
-        message,
-        at,
-        done,
-    } in group
-    {
-        results.push((
-            done,
-            SqlStore::<Sqlite>::append_in(&mut tx, account, message, at).await,
-        ));
+    let mut results = Vec::with_capacity(group.len());
+    for job in group {
+        results.push(match job {
+            Job::Chat(MessageJob {
+                account,
+                message,
+                at,
+                done,
+            }) => Done::Message(
+                done,
+                SqlStore::<Sqlite>::append_in(&mut tx, account, message, at).await,
+            ),
+            Job::Channel {
+                account,
+                message,
+                at,
+                done,
+            } => Done::Message(
+                done,
+                SqlStore::<Sqlite>::append_channel_in(&mut tx, account, *message, at).await,
+            ),
+            Job::Resolve {
+                account,
+                identities,
+                name,
+                done,
+            } => Done::Customer(
+                done,
+                SqlStore::<Sqlite>::resolve_in(&mut tx, account, &identities, name.as_deref()).await,
+            ),
+        });
     }
-    match tx.commit().await {
-        Ok(()) => results.into_iter().for_each(|(done, result)| {
-            let _ = done.send(result);
-        }),
-        Err(e) => results.into_iter().for_each(|(done, _)| {
-            let _ = done.send(Err(fail(&e)));
-        }),
+    let committed = tx.commit().await;
+    for done in results {
+        match (done, &committed) {
+            (Done::Message(done, result), Ok(())) => {
+                let _ = done.send(result);
+            }
+            (Done::Customer(done, result), Ok(())) => {
+                let _ = done.send(result);
+            }
+            (Done::Message(done, _), Err(e)) => {
+                let _ = done.send(Err(fail(e)));
+            }
+            (Done::Customer(done, _), Err(e)) => {
+                let _ = done.send(Err(fail(e)));
+            }
+        }
     }
 }
 
@@ -627,16 +760,46 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            /// One attempt at `resolve_customer`; a `Conflict` means a concurrent transaction
-            /// attached one of the identities first, and the caller tries again.
-            async fn try_resolve(
+            /// The customer all these identities already belong to, when resolving would change
+            /// nothing (no identity to attach, no name to fill in); `None` when it would.
+            async fn known_customer(
                 &self,
                 account: AccountId,
                 identities: &[(String, String)],
                 name: Option<&str>,
+            ) -> Result<Option<Customer>> {
+                let mut owner: Option<String> = None;
+                for (kind, value) in identities.iter().map(|(k, v)| identity_key(k, v)) {
+                    let found: Option<String> = sqlx::query_scalar(q::IDENTITY_OWNER)
+                        .bind(account.to_string())
+                        .bind(&kind)
+                        .bind(&value)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    match found {
+                        Some(customer) if owner.as_ref().is_none_or(|o| *o == customer) => owner = Some(customer),
+                        _ => return Ok(None),
+                    }
+                }
+                let Some(id) = owner else { return Ok(None) };
+                let existing: Customer = Self::one::<CustomerRow, _>(&self.pool, q::CUSTOMER, account, id).await?;
+                let resolved = resolved_customer(Some(existing.clone()), &[], name, now_millis());
+                Ok((resolved == existing).then_some(existing))
+            }
+
+            /// One attempt at `resolve_customer` inside the caller's transaction, in a savepoint
+            /// of its own; a `Conflict` means a concurrent transaction attached one of the
+            /// identities first (PostgreSQL), and the caller tries again.
+            async fn resolve_in(
+                conn: &mut <$db as Database>::Connection,
+                account: AccountId,
+                identities: &[(String, String)],
+                name: Option<&str>,
             ) -> Result<Customer> {
+                use sqlx::Connection;
                 let now = now_millis();
-                let mut tx = self.write().await?;
+                let mut tx = conn.begin().await.map_err(db)?;
                 let mut owner: Option<String> = None;
                 let mut unknown: Vec<(String, String)> = vec![];
                 for (kind, value) in identities.iter().map(|(k, v)| identity_key(k, v)) {
@@ -998,9 +1161,22 @@ macro_rules! impl_store {
                 identities: &[(String, String)],
                 name: Option<&str>,
             ) -> Result<Customer> {
+                if let Some(group) = &self.group {
+                    // Most contacts come from customers already known: a read tells, and only
+                    // what must change waits for the writer.
+                    if let Some(known) = self.known_customer(account, identities, name).await? {
+                        return Ok(known);
+                    }
+                    return group.resolve(account, identities.to_vec(), name.map(str::to_owned)).await;
+                }
                 let mut attempt = 1;
                 loop {
-                    match self.try_resolve(account, identities, name).await {
+                    let mut tx = self.write().await?;
+                    let result = match Self::resolve_in(&mut tx, account, identities, name).await {
+                        Ok(customer) => tx.commit().await.map_err(db).map(|()| customer),
+                        Err(e) => Err(e),
+                    };
+                    match result {
                         Err(StoreError::Conflict { .. }) if attempt < RESOLVE_ATTEMPTS => attempt += 1,
                         result => return result,
                     }
@@ -1183,12 +1359,8 @@ macro_rules! impl_store {
                 m: NewMessage,
                 at: Millis,
             ) -> Result<(Message, bool)> {
-                if let Some(group) = &self.messages {
-                    let (done, result) = oneshot::channel();
-                    let job = MessageJob { account, message: m, at, done };
-                    let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
-                    group.send(job).await.map_err(|_| stopped())?;
-                    return result.await.map_err(|_| stopped())?;
+                if let Some(group) = &self.group {
+                    return group.append_chat(account, m, at).await;
                 }
                 let mut tx = self.write().await?;
                 let result = Self::append_in(&mut tx, account, m, at).await?;

@@ -276,31 +276,19 @@ macro_rules! impl_channel_store {
                 attach_parts(messages, parts, files)
             }
 
-            async fn message_by_id(
+            /// Appends a channel message (and the writes that open its interaction) inside the
+            /// caller's transaction, in a savepoint of its own. A message already stored (the same
+            /// external id, or the same sender's client id) comes back with `false` and without its
+            /// channel parts: the caller reads those once the transaction is over.
+            pub(super) async fn append_channel_in(
                 conn: &mut <$db as Database>::Connection,
-                account: AccountId,
-                id: &str,
-            ) -> Result<Message> {
-                let row = sqlx::query_as::<_, super::rows::MessageRow>(q::MESSAGE)
-                    .bind(account.to_string())
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(db)?;
-                row.try_into()
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl ChannelStore for SqlStore<$db> {
-            async fn append_channel_message(
-                &self,
                 account: AccountId,
                 m: NewChannelMessage,
                 at: Millis,
             ) -> Result<(Message, bool)> {
                 let interaction = m.message.interaction_id;
-                let mut tx = self.write().await?;
+                use sqlx::Connection;
+                let mut tx = conn.begin().await.map_err(db)?;
                 if let Some(external) = &m.external_id {
                     let stored: Option<String> = sqlx::query_scalar(q::DETAILS_BY_EXTERNAL)
                         .bind(account.to_string())
@@ -310,16 +298,8 @@ macro_rules! impl_channel_store {
                         .await
                         .map_err(db)?;
                     if let Some(id) = stored {
-                        let mut message = Self::message_by_id(&mut *tx, account, &id).await?;
+                        let message = Self::message_by_id(&mut *tx, account, &id).await?;
                         tx.rollback().await.map_err(db)?;
-                        let found = message.interaction_id;
-                        Self::with_parts(
-                            &self.pool,
-                            account,
-                            found,
-                            std::slice::from_mut(&mut message),
-                        )
-                        .await?;
                         return Ok((message, false));
                     }
                 }
@@ -329,13 +309,6 @@ macro_rules! impl_channel_store {
                 let (mut message, created) = Self::append_in(&mut *tx, account, m.message, at).await?;
                 if !created {
                     tx.rollback().await.map_err(db)?;
-                    Self::with_parts(
-                        &self.pool,
-                        account,
-                        interaction,
-                        std::slice::from_mut(&mut message),
-                    )
-                    .await?;
                     return Ok((message, false));
                 }
                 let delivery = m.outbound.as_ref().map(|_| DeliveryState::Queued);
@@ -395,6 +368,51 @@ macro_rules! impl_channel_store {
                     attachments: files,
                 }));
                 Ok((message, true))
+            }
+
+            async fn message_by_id(
+                conn: &mut <$db as Database>::Connection,
+                account: AccountId,
+                id: &str,
+            ) -> Result<Message> {
+                let row = sqlx::query_as::<_, super::rows::MessageRow>(q::MESSAGE)
+                    .bind(account.to_string())
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db)?;
+                row.try_into()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl ChannelStore for SqlStore<$db> {
+            async fn append_channel_message(
+                &self,
+                account: AccountId,
+                m: NewChannelMessage,
+                at: Millis,
+            ) -> Result<(Message, bool)> {
+                let (mut message, created) = match self.group_writer() {
+                    Some(group) => group.append_channel(account, m, at).await?,
+                    None => {
+                        let mut tx = self.write().await?;
+                        let appended = Self::append_channel_in(&mut tx, account, m, at).await?;
+                        tx.commit().await.map_err(db)?;
+                        appended
+                    }
+                };
+                if !created {
+                    let interaction = message.interaction_id;
+                    Self::with_parts(
+                        &self.pool,
+                        account,
+                        interaction,
+                        std::slice::from_mut(&mut message),
+                    )
+                    .await?;
+                }
+                Ok((message, created))
             }
 
             async fn thread_of(
