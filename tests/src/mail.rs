@@ -307,6 +307,19 @@ impl Dovecot {
         session.logout().await.ok();
     }
 
+    /// Delivers every one of `raws` into INBOX over one session, in order (UIDs follow it):
+    /// for the benchmark's mailbox of thousands.
+    pub async fn append_all(&self, raws: &[Vec<u8>]) {
+        let mut session = self.session().await;
+        for raw in raws {
+            session
+                .append("INBOX", None, None, raw)
+                .await
+                .expect("APPEND works");
+        }
+        session.logout().await.ok();
+    }
+
     pub async fn create_folder(&self, folder: &str) {
         let mut session = self.session().await;
         session.create(folder).await.expect("CREATE works");
@@ -450,6 +463,15 @@ impl SmtpSink {
             server.ca_file = Some(self.dir.path().join("ca.pem"));
         }
         server
+    }
+
+    /// How many mails it has accepted so far.
+    pub fn count(&self) -> usize {
+        ["new", "cur"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(self.dir.path().join("maildir").join(sub)).ok())
+            .map(|dir| dir.count())
+            .sum()
     }
 
     /// Every mail accepted so far, oldest first, each with the envelope headers the sink put in
