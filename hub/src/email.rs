@@ -387,7 +387,7 @@ impl Email {
     async fn send_forever(self: Arc<Self>) {
         loop {
             let now = now_millis();
-            let due = match self.store.claim_outbox(now, now + CLAIM_MS, 32).await {
+            let due = match self.store.claim_outbox("mailbox:", now, now + CLAIM_MS, 32).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the outbox");

@@ -331,6 +331,10 @@ pub struct ChannelParts {
 pub enum DeliveryState {
     Queued,
     Sent,
+    /// On the customer's device (messaging apps say so).
+    Delivered,
+    /// Seen by the customer (messaging apps say so).
+    Read,
     Failed,
 }
 
@@ -339,13 +343,35 @@ impl DeliveryState {
         match self {
             DeliveryState::Queued => "queued",
             DeliveryState::Sent => "sent",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Read => "read",
             DeliveryState::Failed => "failed",
         }
     }
+
+    /// Whether a platform's later report may replace `self` with `next`: states only move
+    /// forward (reports arrive out of order), and a failure is final.
+    pub fn may_become(self, next: DeliveryState) -> bool {
+        let rank = |s: DeliveryState| match s {
+            DeliveryState::Queued => 0,
+            DeliveryState::Sent => 1,
+            DeliveryState::Delivered => 2,
+            DeliveryState::Read => 3,
+            DeliveryState::Failed => 4,
+        };
+        self != DeliveryState::Failed && rank(next) > rank(self)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Queued, Self::Sent, Self::Failed]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            Self::Queued,
+            Self::Sent,
+            Self::Delivered,
+            Self::Read,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
@@ -356,6 +382,8 @@ id_type!(
     MailboxId,
     /// A file an agent uploaded to send by email.
     UploadId,
+    /// A messaging app inbox (a WhatsApp number, a Telegram bot).
+    InboxId,
 );
 
 /// A file attached to a message, as the console lists it (its bytes are fetched by id).

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 21] = [
+const TABLES: [Table; 22] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -85,6 +85,8 @@ const TABLES: [Table; 21] = [
     table("inbound_failures", "id"),
     // Files agents uploaded for mails (their bytes in `attachments/` too).
     table("uploads", "id"),
+    // Messaging apps' inboxes.
+    table("inboxes", "id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
@@ -795,6 +797,19 @@ mod tests {
         };
         store.create_mailbox(ACCOUNT, sealed).await.unwrap();
         store.set_mailbox_sync(mailbox.id, 9, 41).await.unwrap();
+        let inbox = crate::store::InboxSecrets {
+            account: ACCOUNT,
+            inbox: crate::store::Inbox {
+                id: crate::domain::InboxId::new(),
+                platform: "whatsapp".into(),
+                name: "Shop WhatsApp".into(),
+                queue_id: mailbox.queue_id,
+                settings: serde_json::json!({"phone_number_id": "106540352242922"}),
+                created_at: 1,
+            },
+            secrets: vec![7, 8, 9],
+        };
+        store.create_inbox(ACCOUNT, inbox).await.unwrap();
         let mail = |sender, external: Option<&str>, outbound| crate::store::NewChannelMessage {
             opening: vec![],
             message: NewMessage {

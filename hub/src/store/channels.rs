@@ -1,11 +1,12 @@
-//! The store's side of the channels that carry messages with ids of their own (email now,
-//! messaging apps next): messages stored once per entry point and external id, their attachments,
-//! the outbox their connectors send from, threading lookups, and the mailboxes themselves.
+//! The store's side of the channels that carry messages with ids of their own (email and
+//! messaging apps): messages stored once per entry point and external id, their attachments, the
+//! outbox their connectors send from, threading lookups, the platforms' delivery reports, and the
+//! mailboxes and inboxes themselves.
 
 use super::{NewMessage, Result, Write};
 use crate::domain::{
-    AccountId, AgentId, AttachmentId, AttachmentInfo, InteractionId, MailboxId, Message, MessageId, Millis,
-    QueueId, UploadId,
+    AccountId, AgentId, AttachmentId, AttachmentInfo, CustomerId, DeliveryState, InboxId, InteractionId,
+    MailboxId, Message, MessageId, Millis, QueueId, UploadId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -124,6 +125,38 @@ impl Mailbox {
     }
 }
 
+/// A messaging app inbox as admins see it (no secrets): one WhatsApp number or Telegram bot,
+/// whose conversations go to one queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Inbox {
+    #[schema(value_type = String)]
+    pub id: InboxId,
+    /// `whatsapp` or `telegram`.
+    pub platform: String,
+    pub name: String,
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
+    /// What is not secret: the API's address, the WhatsApp number's id.
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    pub created_at: Millis,
+}
+
+impl Inbox {
+    /// The entry point its conversations come in through.
+    pub fn entry_point(&self) -> String {
+        format!("inbox:{}", self.id)
+    }
+}
+
+/// An inbox with its secrets (a JSON object of tokens), sealed with the hub's secret key.
+#[derive(Debug, Clone)]
+pub struct InboxSecrets {
+    pub account: AccountId,
+    pub inbox: Inbox,
+    pub secrets: Vec<u8>,
+}
+
 /// A mailbox with its passwords, sealed with the hub's secret key.
 #[derive(Debug, Clone)]
 pub struct MailboxSecrets {
@@ -178,9 +211,41 @@ pub trait ChannelStore: Send + Sync + 'static {
     async fn create_upload(&self, account: AccountId, upload: &Upload) -> Result<()>;
     async fn upload(&self, account: AccountId, id: UploadId) -> Result<Upload>;
 
-    /// Claims up to `limit` messages due by `now`, each until `claimed_until` (another node's
-    /// sender skips them meanwhile).
-    async fn claim_outbox(&self, now: Millis, claimed_until: Millis, limit: u32) -> Result<Vec<OutboxItem>>;
+    /// Claims up to `limit` messages due by `now` from entry points starting with `kind`
+    /// (`mailbox:`, `inbox:`: each channel's sender claims its own), each until `claimed_until`
+    /// (another node's sender skips them meanwhile).
+    async fn claim_outbox(
+        &self,
+        kind: &str,
+        now: Millis,
+        claimed_until: Millis,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>>;
+    /// A platform's report on a message we sent (delivered, read, failed), found by the id the
+    /// platform gave it: recorded when it moves the state forward (`DeliveryState::may_become`),
+    /// and then answered; `None` for an unknown message or a report that came late.
+    async fn record_report(
+        &self,
+        account: AccountId,
+        entry_point: &str,
+        external_id: &str,
+        state: DeliveryState,
+        error: Option<String>,
+    ) -> Result<Option<Message>>;
+    /// The customer's newest conversation on this entry point that is not over, if any: where
+    /// their next message on a messaging app goes.
+    async fn open_conversation(
+        &self,
+        account: AccountId,
+        entry_point: &str,
+        customer: CustomerId,
+    ) -> Result<Option<InteractionId>>;
+
+    async fn create_inbox(&self, account: AccountId, inbox: InboxSecrets) -> Result<Inbox>;
+    async fn delete_inbox(&self, account: AccountId, id: InboxId) -> Result<()>;
+    async fn inboxes(&self, account: AccountId) -> Result<Vec<Inbox>>;
+    /// One inbox with its sealed secrets, whatever its account: a webhook names only the inbox.
+    async fn inbox(&self, id: InboxId) -> Result<InboxSecrets>;
     /// Records what became of a send; answers the message as it now is.
     async fn record_delivery(
         &self,

@@ -184,6 +184,7 @@ scenarios!(
     a_mail_delivered_twice_at_once_is_stored_once,
     a_new_conversation_and_its_first_mail_commit_together,
     the_outbox_claims_retries_and_records_delivery,
+    inboxes_and_open_conversations,
     mailboxes_and_their_sync_and_failures,
     uploads_belong_to_their_agent,
     an_agents_message_is_found_by_its_client_id,
@@ -1775,15 +1776,33 @@ async fn the_outbox_claims_retries_and_records_delivery(store: DynStore) {
         Some(DeliveryState::Queued)
     );
     assert!(
-        store.claim_outbox(99, 1_000, 10).await.unwrap().is_empty(),
+        store
+            .claim_outbox("mailbox:", 99, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "not due yet"
     );
-    let claimed = store.claim_outbox(100, 1_000, 10).await.unwrap();
+    assert!(
+        store
+            .claim_outbox("inbox:", 100, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another channel's sender leaves it"
+    );
+    let claimed = store.claim_outbox("mailbox:", 100, 1_000, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].payload["to"][0], "li.wei@example.com");
     assert_eq!(claimed[0].message.id, queued.id);
     // Claimed: another sender sees nothing until the claim runs out.
-    assert!(store.claim_outbox(500, 2_000, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_outbox("mailbox:", 500, 2_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let retry = DeliveryUpdate::Retry {
         attempts: 1,
         next_at: 5_000,
@@ -1794,8 +1813,14 @@ async fn the_outbox_claims_retries_and_records_delivery(store: DynStore) {
         m.channel.as_ref().unwrap().delivery_error.as_deref(),
         Some("451 try later")
     );
-    assert!(store.claim_outbox(4_999, 9_000, 10).await.unwrap().is_empty());
-    let again = store.claim_outbox(5_000, 9_000, 10).await.unwrap();
+    assert!(
+        store
+            .claim_outbox("mailbox:", 4_999, 9_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_outbox("mailbox:", 5_000, 9_000, 10).await.unwrap();
     assert_eq!(again[0].attempts, 1);
     let sent = DeliveryUpdate::Sent {
         external_id: "pb.reply@shop.example".into(),
@@ -1806,7 +1831,7 @@ async fn the_outbox_claims_retries_and_records_delivery(store: DynStore) {
     assert_eq!(parts.external_id.as_deref(), Some("pb.reply@shop.example"));
     assert!(
         store
-            .claim_outbox(i64::MAX, i64::MAX, 10)
+            .claim_outbox("mailbox:", i64::MAX, i64::MAX, 10)
             .await
             .unwrap()
             .is_empty(),
@@ -1820,6 +1845,102 @@ async fn the_outbox_claims_retries_and_records_delivery(store: DynStore) {
             .unwrap(),
         Some(i.id)
     );
+    // A platform's reports move the state forward only, and name the message by its id there.
+    let report = |state, error: Option<&str>| {
+        let store = store.clone();
+        let error = error.map(str::to_owned);
+        async move {
+            store
+                .record_report(DEFAULT, "mailbox:one", "pb.reply@shop.example", state, error)
+                .await
+                .unwrap()
+                .map(|m| m.channel.unwrap().delivery)
+        }
+    };
+    assert_eq!(
+        report(DeliveryState::Read, None).await,
+        Some(Some(DeliveryState::Read))
+    );
+    assert_eq!(
+        report(DeliveryState::Delivered, None).await,
+        None,
+        "late: ignored"
+    );
+    assert_eq!(
+        store
+            .record_report(DEFAULT, "mailbox:one", "unknown", DeliveryState::Read, None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .record_report(
+                OTHER,
+                "mailbox:one",
+                "pb.reply@shop.example",
+                DeliveryState::Failed,
+                None
+            )
+            .await
+            .unwrap(),
+        None,
+        "another account's"
+    );
+}
+
+async fn inboxes_and_open_conversations(store: DynStore) {
+    use super::{Inbox, InboxSecrets};
+    use crate::domain::InboxId;
+    let site = setup(&store, DEFAULT).await;
+    let inbox = Inbox {
+        id: InboxId::new(),
+        platform: "telegram".into(),
+        name: "Shop bot".into(),
+        queue_id: site.0.id,
+        settings: json!({"api_base": "https://api.telegram.org"}),
+        created_at: 5,
+    };
+    let sealed = InboxSecrets {
+        account: DEFAULT,
+        inbox: inbox.clone(),
+        secrets: vec![1, 2, 3],
+    };
+    assert_eq!(store.create_inbox(DEFAULT, sealed).await.unwrap(), inbox);
+    assert_eq!(store.inboxes(DEFAULT).await.unwrap(), vec![inbox.clone()]);
+    assert!(store.inboxes(OTHER).await.unwrap().is_empty());
+    let found = store.inbox(inbox.id).await.unwrap();
+    assert_eq!(
+        (found.account, found.inbox, found.secrets),
+        (DEFAULT, inbox.clone(), vec![1, 2, 3])
+    );
+    not_found(store.delete_inbox(OTHER, inbox.id).await);
+    // A customer's open conversation on an entry point; none once it is over.
+    let i = arrive(&store, DEFAULT, &site, 1).await;
+    let entry = i.entry_point.clone();
+    assert_eq!(
+        store
+            .open_conversation(DEFAULT, &entry, i.customer_id)
+            .await
+            .unwrap(),
+        Some(i.id)
+    );
+    assert_eq!(
+        store
+            .open_conversation(DEFAULT, "inbox:other", i.customer_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .open_conversation(OTHER, &entry, i.customer_id)
+            .await
+            .unwrap(),
+        None
+    );
+    store.delete_inbox(DEFAULT, inbox.id).await.unwrap();
+    not_found(store.inbox(inbox.id).await.map(|_| ()));
 }
 
 async fn mailboxes_and_their_sync_and_failures(store: DynStore) {

@@ -2,15 +2,15 @@
 //! expanded by `impl_channel_store!` as `impl_store!` does for the rest of the store.
 
 use super::super::channels::{
-    ChannelStore, DeliveryUpdate, InboundFailure, Mailbox, MailboxSecrets, NewChannelMessage, OutboxItem,
-    StoredAttachment, Upload,
+    ChannelStore, DeliveryUpdate, InboundFailure, Inbox, InboxSecrets, Mailbox, MailboxSecrets,
+    NewChannelMessage, OutboxItem, StoredAttachment, Upload,
 };
 use super::super::{Result, StoreError};
 use super::rows::to_json;
 use super::{SqlStore, db};
 use crate::domain::{
-    AccountId, AgentId, AttachmentId, AttachmentInfo, ChannelParts, DeliveryState, InteractionId, MailboxId,
-    Message, MessageId, Millis, UploadId,
+    AccountId, AgentId, AttachmentId, AttachmentInfo, ChannelParts, CustomerId, DeliveryState, InboxId,
+    InteractionId, MailboxId, Message, MessageId, Millis, UploadId,
 };
 use sqlx::postgres::Postgres;
 use sqlx::{Database, Pool, Sqlite};
@@ -46,7 +46,23 @@ mod q {
     pub const UPLOAD: &str = "SELECT id, agent_id, filename, content_type, size, sha256, created_at \
          FROM uploads WHERE account_id = $1 AND id = $2";
     pub const DUE_OUTBOX: &str = "SELECT message_id, account_id, entry_point, payload, attempts, next_at \
-         FROM outbox WHERE next_at <= $1 ORDER BY next_at LIMIT $2";
+         FROM outbox WHERE next_at <= $1 AND substr(entry_point, 1, length($3)) = $3 \
+         ORDER BY next_at LIMIT $2";
+    pub const DETAILS_OF_EXTERNAL: &str = "SELECT message_id, delivery FROM message_details \
+         WHERE account_id = $1 AND entry_point = $2 AND external_id = $3";
+    pub const SET_REPORT: &str = "UPDATE message_details SET delivery = $3, delivery_error = $4 \
+         WHERE account_id = $1 AND message_id = $2";
+    pub const OPEN_CONVERSATION: &str = "SELECT id FROM interactions \
+         WHERE account_id = $1 AND customer_id = $2 AND entry_point = $3 AND state NOT IN ('closed', 'abandoned') \
+         ORDER BY arrived_at DESC LIMIT 1";
+    pub const INSERT_INBOX: &str = "INSERT INTO inboxes \
+         (id, account_id, platform, name, queue_id, settings, secrets, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub const DELETE_INBOX: &str = "DELETE FROM inboxes WHERE account_id = $1 AND id = $2";
+    pub const INBOXES: &str = "SELECT id, account_id, platform, name, queue_id, settings, secrets, created_at \
+         FROM inboxes WHERE account_id = $1 ORDER BY name";
+    pub const INBOX: &str = "SELECT id, account_id, platform, name, queue_id, settings, secrets, created_at \
+         FROM inboxes WHERE id = $1";
     /// Claims a row only if nobody moved it since it was read.
     pub const CLAIM_OUTBOX: &str = "UPDATE outbox SET next_at = $2 WHERE message_id = $1 AND next_at = $3";
     pub const DELETE_OUTBOX: &str = "DELETE FROM outbox WHERE account_id = $1 AND message_id = $2";
@@ -200,6 +216,36 @@ impl TryFrom<MailboxRow> for MailboxSecrets {
             },
             imap_password: r.imap_password,
             smtp_password: r.smtp_password,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct InboxRow {
+    id: String,
+    account_id: String,
+    platform: String,
+    name: String,
+    queue_id: String,
+    settings: String,
+    secrets: Vec<u8>,
+    created_at: i64,
+}
+
+impl TryFrom<InboxRow> for InboxSecrets {
+    type Error = StoreError;
+    fn try_from(r: InboxRow) -> Result<InboxSecrets> {
+        Ok(InboxSecrets {
+            account: parse("inboxes.account_id", &r.account_id)?,
+            inbox: Inbox {
+                id: parse("inboxes.id", &r.id)?,
+                platform: r.platform,
+                name: r.name,
+                queue_id: parse("inboxes.queue_id", &r.queue_id)?,
+                settings: json("inboxes.settings", &r.settings)?,
+                created_at: r.created_at,
+            },
+            secrets: r.secrets,
         })
     }
 }
@@ -520,6 +566,7 @@ macro_rules! impl_channel_store {
 
             async fn claim_outbox(
                 &self,
+                kind: &str,
                 now: Millis,
                 claimed_until: Millis,
                 limit: u32,
@@ -527,6 +574,7 @@ macro_rules! impl_channel_store {
                 let rows = sqlx::query_as::<_, OutboxRow>(q::DUE_OUTBOX)
                     .bind(now)
                     .bind(i64::from(limit))
+                    .bind(kind)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db)?;
@@ -670,6 +718,120 @@ macro_rules! impl_channel_store {
                     return Err(StoreError::NotFound);
                 }
                 Ok(b)
+            }
+
+            async fn record_report(
+                &self,
+                account: AccountId,
+                entry_point: &str,
+                external_id: &str,
+                state: DeliveryState,
+                error: Option<String>,
+            ) -> Result<Option<Message>> {
+                let mut tx = self.write().await?;
+                let found: Option<(String, Option<String>)> = sqlx::query_as(q::DETAILS_OF_EXTERNAL)
+                    .bind(account.to_string())
+                    .bind(entry_point)
+                    .bind(external_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let Some((id, Some(now))) = found else {
+                    return Ok(None);
+                };
+                let Some(now) = DeliveryState::parse(&now) else {
+                    return Ok(None);
+                };
+                if !now.may_become(state) {
+                    return Ok(None);
+                }
+                sqlx::query(q::SET_REPORT)
+                    .bind(account.to_string())
+                    .bind(&id)
+                    .bind(state.as_str())
+                    .bind(&error)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let mut message = Self::message_by_id(&mut tx, account, &id).await?;
+                tx.commit().await.map_err(db)?;
+                let interaction = message.interaction_id;
+                Self::with_parts(
+                    &self.pool,
+                    account,
+                    interaction,
+                    std::slice::from_mut(&mut message),
+                )
+                .await?;
+                Ok(Some(message))
+            }
+
+            async fn open_conversation(
+                &self,
+                account: AccountId,
+                entry_point: &str,
+                customer: CustomerId,
+            ) -> Result<Option<InteractionId>> {
+                let found: Option<String> = sqlx::query_scalar(q::OPEN_CONVERSATION)
+                    .bind(account.to_string())
+                    .bind(customer.to_string())
+                    .bind(entry_point)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                found.map(|id| parse("interactions.id", &id)).transpose()
+            }
+
+            async fn create_inbox(&self, account: AccountId, i: InboxSecrets) -> Result<Inbox> {
+                let b = &i.inbox;
+                sqlx::query(q::INSERT_INBOX)
+                    .bind(b.id.to_string())
+                    .bind(account.to_string())
+                    .bind(&b.platform)
+                    .bind(&b.name)
+                    .bind(b.queue_id.to_string())
+                    .bind(to_json(&b.settings))
+                    .bind(&i.secrets)
+                    .bind(b.created_at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(i.inbox)
+            }
+
+            async fn delete_inbox(&self, account: AccountId, id: InboxId) -> Result<()> {
+                let gone = sqlx::query(q::DELETE_INBOX)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if gone == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn inboxes(&self, account: AccountId) -> Result<Vec<Inbox>> {
+                let rows = sqlx::query_as::<_, InboxRow>(q::INBOXES)
+                    .bind(account.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                rows.into_iter()
+                    .map(|r| InboxSecrets::try_from(r).map(|s| s.inbox))
+                    .collect()
+            }
+
+            async fn inbox(&self, id: InboxId) -> Result<InboxSecrets> {
+                let row = sqlx::query_as::<_, InboxRow>(q::INBOX)
+                    .bind(id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?
+                    .ok_or(StoreError::NotFound)?;
+                row.try_into()
             }
 
             async fn delete_mailbox(&self, account: AccountId, id: MailboxId) -> Result<()> {
