@@ -1,7 +1,7 @@
 //! The one way in for every channel: what a connector received (`plugboard_channel::Inbound`)
 //! becomes a customer (resolved by identity), an interaction (the open conversation the message
-//! continues, found by its thread keys, or a new one on the entry point's queue) and a message
-//! committed with its attachments, then routed. Chat, calls, email and messaging all come here.
+//! continues, found by its thread keys or, on a messaging app, by its customer; or a new one on
+//! the entry point's queue) and a message committed with its attachments, then routed. Chat, calls, email and messaging all come here.
 
 use crate::bus::Bus;
 use crate::bus::frames::AgentFrame;
@@ -175,6 +175,15 @@ impl Intake {
                 .and_then(|t| t.parse::<InteractionId>().ok())
         {
             earlier = Some(id);
+        }
+        // Messaging apps name no thread: the customer's next message continues their open
+        // conversation on the inbox.
+        if earlier.is_none() && channel == Channel::Messaging {
+            earlier = self
+                .store
+                .open_conversation(account, &entry_point, customer.id)
+                .await
+                .map_err(IntakeError::from)?;
         }
         let mut follows = None;
         if let Some(id) = earlier {

@@ -13,6 +13,7 @@ pub mod email;
 pub mod health;
 pub mod intake;
 pub mod lease;
+pub mod messaging;
 pub mod ops;
 pub mod profile;
 pub mod routing;

@@ -131,12 +131,20 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let email = crate::email::Email::new(
         store.clone(),
         intake.clone(),
-        sealer,
+        sealer.clone(),
         bus.clone(),
         dispatcher.clone(),
         config.email.clone(),
     );
     email.start(&health).await.context("starting the mailboxes")?;
+    let messaging = crate::messaging::Messaging::new(
+        store.clone(),
+        intake.clone(),
+        sealer,
+        bus.clone(),
+        dispatcher.clone(),
+    );
+    messaging.start(&health);
     let state = AppState::new(
         Arc::new(config),
         store,
@@ -146,6 +154,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         phones,
         intake,
         email,
+        messaging,
         metrics,
     );
     // Tests and scripts read this line to find the port when started with port 0.

@@ -4,6 +4,7 @@
 
 mod email;
 mod error;
+mod messaging;
 mod rest;
 mod ui;
 mod ws;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub intake: crate::intake::Intake,
     /// Mailboxes' fetch loops and the outbox sender.
     pub email: Arc<crate::email::Email>,
+    /// Messaging apps' webhook intake and outbox sender.
+    pub messaging: Arc<crate::messaging::Messaging>,
     metrics: Option<PrometheusHandle>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     start_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
@@ -64,11 +67,13 @@ impl AppState {
         phones: Arc<crate::telephony::Phones>,
         intake: crate::intake::Intake,
         email: Arc<crate::email::Email>,
+        messaging: Arc<crate::messaging::Messaging>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
         AppState {
             intake,
             email,
+            messaging,
             login_limiter: per_minute(config.auth.login_per_minute),
             start_limiter: per_minute(config.chat.starts_per_minute),
             config,
@@ -166,6 +171,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(messaging::webhook_routes())
         .merge(ui::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         // After the layer above: REST sets its own limits (`rest::router`), uploads a larger one.

@@ -70,6 +70,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(interaction_detail))
         .routes(routes!(interaction_recording))
         .merge(super::email::routes())
+        .merge(super::messaging::routes())
 }
 
 fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {

@@ -1,0 +1,274 @@
+//! REST for messaging apps under `/api/v1` (admins manage inboxes, their secrets sealed and never
+//! returned; an agent replies in a conversation they hold) and the platforms' webhook,
+//! `/webhooks/{inbox}`, outside it: public, answered only after what it carried is committed.
+
+use super::error::ApiJson;
+use super::{ApiError, AppState};
+use crate::auth::{Admin, AuthAgent, RequireRole};
+use crate::domain::{InboxId, InteractionId, Message, QueueId, now_millis};
+use crate::messaging::{MessagingError, PLATFORMS};
+use crate::store::{Inbox, InboxSecrets, StoreError};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_inboxes, create_inbox))
+        .routes(routes!(delete_inbox))
+        .routes(routes!(reply))
+}
+
+/// The webhook, as platforms reach it (not under `/api/v1`: no login, and each platform's own
+/// verification instead).
+pub fn webhook_routes() -> axum::Router<AppState> {
+    axum::Router::new().route(
+        "/webhooks/{id}",
+        axum::routing::get(webhook_get).post(webhook_post),
+    )
+}
+
+/// The secrets each platform needs, by name; all strings.
+fn secret_names(platform: &str) -> &'static [&'static str] {
+    match platform {
+        // The Graph API's access token, the app secret deliveries are signed with, and the token
+        // an admin makes up and gives Meta for the subscription handshake.
+        "whatsapp" => &["access_token", "app_secret", "verify_token"],
+        // The bot's token, and the secret Telegram sends back with every delivery.
+        "telegram" => &["bot_token", "secret_token"],
+        _ => &[],
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct InboxSettings {
+    /// `whatsapp` or `telegram`.
+    platform: String,
+    name: String,
+    #[schema(value_type = String)]
+    queue_id: QueueId,
+    /// WhatsApp: `phone_number_id` (required), `api_base`, `api_version`. Telegram: `api_base`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    settings: Value,
+    /// WhatsApp: `access_token`, `app_secret`, `verify_token`. Telegram: `bot_token`,
+    /// `secret_token`. Write-only.
+    #[schema(value_type = Object)]
+    secrets: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct InboxView {
+    #[serde(flatten)]
+    inbox: Inbox,
+    /// Where the platform posts: this path on the hub's public address.
+    webhook_path: String,
+}
+
+fn view(inbox: Inbox) -> InboxView {
+    InboxView {
+        webhook_path: format!("/webhooks/{}", inbox.id),
+        inbox,
+    }
+}
+
+/// The account's messaging inboxes.
+#[utoipa::path(get, path = "/inboxes", responses((status = 200, body = Vec<InboxView>)))]
+async fn list_inboxes(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+) -> Result<ApiJson<Vec<InboxView>>, ApiError> {
+    let all = state.store.inboxes(me.account_id).await?;
+    Ok(ApiJson(all.into_iter().map(view).collect()))
+}
+
+/// Add an inbox on a messaging app: its conversations are routed to its queue as soon as the
+/// platform posts to its webhook.
+#[utoipa::path(post, path = "/inboxes", request_body = InboxSettings,
+    responses((status = 201, body = InboxView), (status = 400), (status = 409)))]
+async fn create_inbox(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    ApiJson(req): ApiJson<InboxSettings>,
+) -> Result<(StatusCode, ApiJson<InboxView>), ApiError> {
+    if !PLATFORMS.contains(&req.platform.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "unknown platform {:?}: use {}",
+            req.platform,
+            PLATFORMS.join(" or ")
+        )));
+    }
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::BadRequest(
+            "an inbox needs a name of at most 100 characters".into(),
+        ));
+    }
+    let settings = match req.settings {
+        Value::Null => Value::Object(Default::default()),
+        Value::Object(map) if map.values().all(Value::is_string) => Value::Object(map),
+        _ => return Err(ApiError::BadRequest("settings are an object of strings".into())),
+    };
+    if req.platform == "whatsapp"
+        && settings
+            .get("phone_number_id")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
+        return Err(ApiError::BadRequest(
+            "a WhatsApp inbox needs settings.phone_number_id".into(),
+        ));
+    }
+    let names = secret_names(&req.platform);
+    for name in names {
+        if req
+            .secrets
+            .get(*name)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(ApiError::BadRequest(format!("secrets.{name} is required")));
+        }
+    }
+    if let Some(extra) = req.secrets.keys().find(|k| !names.contains(&k.as_str())) {
+        return Err(ApiError::BadRequest(format!(
+            "secrets.{extra} is not one of {}",
+            names.join(", ")
+        )));
+    }
+    let inbox = Inbox {
+        id: InboxId::new(),
+        platform: req.platform,
+        name: name.to_owned(),
+        queue_id: req.queue_id,
+        settings,
+        created_at: now_millis(),
+    };
+    let sealed = InboxSecrets {
+        account: me.account_id,
+        inbox,
+        secrets: state
+            .messaging
+            .sealer()
+            .seal(&Value::Object(req.secrets).to_string()),
+    };
+    let created = match state.store.create_inbox(me.account_id, sealed).await {
+        Err(StoreError::NotFound) => return Err(ApiError::BadRequest("no such queue".into())),
+        other => other?,
+    };
+    Ok((StatusCode::CREATED, ApiJson(view(created))))
+}
+
+#[utoipa::path(delete, path = "/inboxes/{id}", responses((status = 204), (status = 404)))]
+async fn delete_inbox(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: InboxId = id.parse().map_err(|_| ApiError::NotFound)?;
+    state.store.delete_inbox(me.account_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct Reply {
+    body: String,
+    /// Chosen by the console: sending twice with the same id sends once.
+    client_id: String,
+}
+
+/// Reply in a messaging conversation the agent holds. The message is committed as queued and
+/// sent by the outbox; its delivery (sent, delivered, read, failed with the platform's reason)
+/// follows on the agent's socket.
+#[utoipa::path(post, path = "/interactions/{id}/messages", request_body = Reply,
+    responses((status = 202, body = Message), (status = 400), (status = 403)))]
+async fn reply(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Reply>,
+) -> Result<(StatusCode, ApiJson<Message>), ApiError> {
+    let id: InteractionId = id.parse().map_err(|_| ApiError::NotFound)?;
+    super::ws::check_body(&req.body)?;
+    super::ws::check_client_id(&req.client_id)?;
+    if req.body.trim().is_empty() {
+        return Err(ApiError::BadRequest("a reply needs some text".into()));
+    }
+    let (message, _) = state.messaging.reply(&me, id, req.client_id, req.body).await?;
+    Ok((StatusCode::ACCEPTED, ApiJson(message)))
+}
+
+async fn webhook_get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    webhook_answer(&state, &id, false, query.as_deref().unwrap_or(""), &headers, &[]).await
+}
+
+async fn webhook_post(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    webhook_answer(&state, &id, true, query.as_deref().unwrap_or(""), &headers, &body).await
+}
+
+async fn webhook_answer(
+    state: &AppState,
+    id: &str,
+    post: bool,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let Ok(id) = id.parse::<InboxId>() else {
+        return (StatusCode::NOT_FOUND, "no such inbox").into_response();
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    match state.messaging.receive(id, post, query, header, body).await {
+        Ok(answer) => (
+            StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+            [(header::CONTENT_TYPE, answer.content_type)],
+            answer.body,
+        )
+            .into_response(),
+        Err(e) => {
+            let status = match &e {
+                MessagingError::Refused(refused) => {
+                    tracing::warn!(inbox = %id, error = %refused, "a webhook delivery was refused");
+                    StatusCode::from_u16(refused.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+                }
+                MessagingError::NoSuchInbox => StatusCode::NOT_FOUND,
+                MessagingError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
+                other => {
+                    // The platform retries what it did not get a 200 for: nothing is lost.
+                    tracing::error!(inbox = %id, error = %other, "a webhook delivery could not be taken in");
+                    return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+                }
+            };
+            (status, e.to_string()).into_response()
+        }
+    }
+}
+
+impl From<MessagingError> for ApiError {
+    fn from(e: MessagingError) -> Self {
+        match e {
+            MessagingError::NotYours => ApiError::Forbidden,
+            MessagingError::NotMessaging | MessagingError::NoRecipient => ApiError::BadRequest(e.to_string()),
+            MessagingError::NoSuchInbox => ApiError::NotFound,
+            MessagingError::Store(e) => e.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

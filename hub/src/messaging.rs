@@ -1,0 +1,528 @@
+//! Messaging apps on the hub's side, beside email: a platform's webhook delivery (`receive`) is
+//! verified and read by `plugboard_im`, each message committed through the intake (a customer's
+//! next message joins their open conversation on the inbox) and each delivery report recorded,
+//! all before the platform hears 200; an agent's reply (`reply`) is committed as queued and the
+//! outbox sender hands it to the platform's API, recording what became of it (sent, retried as
+//! the platform asks, failed with its reason).
+
+use crate::bus::Bus;
+use crate::bus::frames::AgentFrame;
+use crate::dispatcher::Dispatcher;
+use crate::domain::{Agent, Channel, InboxId, InteractionId, Message, Millis, Sender, now_millis};
+use crate::intake::{Entry, Intake, IntakeError, no_preparation};
+use crate::secrets::Sealer;
+use crate::store::{
+    DeliveryUpdate, DynStore, InboxSecrets, NewChannelMessage, NewMessage, OutboxItem, StoreError,
+};
+use futures_util::StreamExt;
+use plugboard_channel::{Delivery, Outbound, RawIdentity, retry_delay};
+use plugboard_im::{Answer, Body, Event, HttpRequest, Method, SendOutcome, telegram, whatsapp};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The platforms an inbox can be on.
+pub const PLATFORMS: [&str; 2] = ["whatsapp", "telegram"];
+/// How long a sender holds a claimed outbox row before another may try it.
+const CLAIM_MS: Millis = 60_000;
+/// Replies sent at once.
+const SENDING: usize = 8;
+/// The longest a platform's answer may take.
+const API_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessagingError {
+    /// A delivery that failed verification or could not be read: nothing was stored.
+    #[error("{0}")]
+    Refused(#[from] plugboard_im::Error),
+    #[error("no such inbox")]
+    NoSuchInbox,
+    #[error("this inbox's secrets cannot be opened: {0}")]
+    Secrets(String),
+    #[error("this inbox takes no {0} requests")]
+    Method(&'static str),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the customer has not written on this inbox yet: there is nobody to answer")]
+    NoRecipient,
+    #[error("this conversation is not on a messaging app")]
+    NotMessaging,
+    #[error("this conversation is not yours")]
+    NotYours,
+}
+
+/// What the webhook answers the platform.
+pub struct Answered {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl From<Answer> for Answered {
+    fn from(a: Answer) -> Answered {
+        Answered {
+            status: a.status,
+            content_type: a.content_type,
+            body: a.body,
+        }
+    }
+}
+
+/// Messaging's running parts: the webhook intake and the outbox sender.
+pub struct Messaging {
+    store: DynStore,
+    intake: Intake,
+    sealer: Sealer,
+    bus: Bus,
+    dispatcher: Dispatcher,
+    http: reqwest::Client,
+    /// Wakes the sender: a reply was queued.
+    queued: Notify,
+    /// One sender's messages are taken in one after another, so their first two messages sent at
+    /// once make one conversation, not two.
+    senders: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Messaging {
+    pub fn new(
+        store: DynStore,
+        intake: Intake,
+        sealer: Sealer,
+        bus: Bus,
+        dispatcher: Dispatcher,
+    ) -> Arc<Messaging> {
+        Arc::new(Messaging {
+            store,
+            intake,
+            sealer,
+            bus,
+            dispatcher,
+            http: http_client(),
+            queued: Notify::new(),
+            senders: Mutex::default(),
+        })
+    }
+
+    /// Starts the outbox sender.
+    pub fn start(self: &Arc<Self>, health: &crate::health::Health) {
+        let messaging = self.clone();
+        let running = health.running("messaging outbox");
+        tokio::spawn(async move {
+            let _running = running;
+            messaging.send_forever().await;
+        });
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    // --- in ---
+
+    /// A request to an inbox's webhook (`/webhooks/{id}`): a platform's verification handshake
+    /// (GET) or a delivery (POST). A delivery is answered only once everything in it is
+    /// committed; one that fails verification stores nothing.
+    pub async fn receive(
+        &self,
+        id: InboxId,
+        post: bool,
+        query: &str,
+        header: impl Fn(&str) -> Option<String>,
+        body: &[u8],
+    ) -> Result<Answered, MessagingError> {
+        let inbox = match self.store.inbox(id).await {
+            Ok(inbox) => inbox,
+            Err(StoreError::NotFound) => return Err(MessagingError::NoSuchInbox),
+            Err(e) => return Err(e.into()),
+        };
+        let secrets = self.secrets(&inbox)?;
+        let secret = |name: &str| {
+            secrets
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let entry_point = inbox.inbox.entry_point();
+        let (answer, events) = match (inbox.inbox.platform.as_str(), post) {
+            ("whatsapp", false) => (
+                whatsapp::verify_subscription(&secret("verify_token"), query)?,
+                vec![],
+            ),
+            ("whatsapp", true) => {
+                let number = setting(&inbox, "phone_number_id");
+                whatsapp::receive(
+                    &secret("app_secret"),
+                    header("x-hub-signature-256").as_deref(),
+                    body,
+                    |id| (id == number).then(|| entry_point.clone()),
+                )?
+            }
+            ("telegram", true) => {
+                let (answer, update) = telegram::receive(
+                    &secret("secret_token"),
+                    header("x-telegram-bot-api-secret-token").as_deref(),
+                    body,
+                    &entry_point,
+                )?;
+                (answer, vec![update.event])
+            }
+            (_, false) => return Err(MessagingError::Method("GET")),
+            (_, true) => return Err(MessagingError::Method("POST")),
+        };
+        for event in events {
+            self.take(&inbox, event).await?;
+        }
+        Ok(answer.into())
+    }
+
+    async fn take(&self, inbox: &InboxSecrets, event: Event) -> Result<(), MessagingError> {
+        let account = inbox.account;
+        match event {
+            Event::Message(mut inbound) => {
+                // Who to answer: the sender's id on the platform, kept with their message.
+                let from = inbound.identities.iter().find_map(|i| match i {
+                    RawIdentity::Platform { id, .. } => Some(id.clone()),
+                    _ => None,
+                });
+                if let (Some(from), Some(m)) = (&from, inbound.message.as_mut())
+                    && let Some(details) = m.details.as_object_mut()
+                {
+                    details.insert("from_id".into(), json!(from));
+                }
+                let lock = self.sender_lock(&format!("{}:{}", inbox.inbox.id, from.unwrap_or_default()));
+                let _one_at_a_time = lock.lock().await;
+                let queue = self.store.queue(account, inbox.inbox.queue_id).await?;
+                let arrived = self
+                    .intake
+                    .take(account, inbound, Entry::on(&queue), no_preparation)
+                    .await?;
+                metrics::counter!("plugboard_messaging_total", "platform" => inbox.inbox.platform.clone(),
+                    "outcome" => format!("{:?}", arrived.outcome).to_lowercase())
+                .increment(1);
+                Ok(())
+            }
+            Event::Status {
+                external_id, state, ..
+            } => {
+                let (state, error) = match state {
+                    plugboard_im::DeliveryState::Sent => (crate::domain::DeliveryState::Sent, None),
+                    plugboard_im::DeliveryState::Delivered => (crate::domain::DeliveryState::Delivered, None),
+                    plugboard_im::DeliveryState::Read => (crate::domain::DeliveryState::Read, None),
+                    plugboard_im::DeliveryState::Failed { reason } => {
+                        (crate::domain::DeliveryState::Failed, Some(reason))
+                    }
+                };
+                let entry_point = inbox.inbox.entry_point();
+                if let Some(message) = self
+                    .store
+                    .record_report(account, &entry_point, &external_id, state, error)
+                    .await?
+                {
+                    self.tell_holder(message).await;
+                }
+                Ok(())
+            }
+            Event::Ignored(reason) => {
+                tracing::debug!(inbox = %inbox.inbox.id, %reason, "a delivery with nothing for us");
+                Ok(())
+            }
+        }
+    }
+
+    /// The lock one sender's messages on one inbox are taken under; dropped from the table once
+    /// nobody holds it.
+    fn sender_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut all = self.senders.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|_, lock| Arc::strong_count(lock) > 1);
+        all.entry(key.to_owned()).or_default().clone()
+    }
+
+    fn secrets(&self, inbox: &InboxSecrets) -> Result<Value, MessagingError> {
+        let opened = self
+            .sealer
+            .open(&inbox.secrets)
+            .map_err(|e| MessagingError::Secrets(e.to_string()))?;
+        serde_json::from_str(&opened).map_err(|e| MessagingError::Secrets(e.to_string()))
+    }
+
+    // --- out ---
+
+    /// An agent's reply in a messaging conversation they hold: committed as queued (its delivery
+    /// follows on the agent's socket), then sent by the outbox. Sending the same `client_id`
+    /// twice sends once.
+    pub async fn reply(
+        &self,
+        agent: &Agent,
+        id: InteractionId,
+        client_id: String,
+        body: String,
+    ) -> Result<(Message, bool), MessagingError> {
+        let account = agent.account_id;
+        if self.dispatcher.holder(id).await != Some(agent.id) {
+            return Err(MessagingError::NotYours);
+        }
+        let interaction = self.store.interaction(account, id).await?;
+        if interaction.channel != Channel::Messaging {
+            return Err(MessagingError::NotMessaging);
+        }
+        let to = self
+            .store
+            .messages(account, id, 0)
+            .await?
+            .iter()
+            .rev()
+            .filter(|m| m.sender == Sender::Customer)
+            .find_map(|m| {
+                m.channel
+                    .as_ref()?
+                    .details
+                    .get("from_id")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .ok_or(MessagingError::NoRecipient)?;
+        let new = NewChannelMessage {
+            opening: vec![],
+            message: NewMessage {
+                interaction_id: id,
+                sender: Sender::Agent,
+                agent_id: Some(agent.id),
+                body,
+                client_id,
+            },
+            entry_point: interaction.entry_point.clone(),
+            external_id: None,
+            details: json!({}),
+            attachments: vec![],
+            outbound: Some(json!({"to": [to]})),
+        };
+        let (message, created) = self
+            .store
+            .append_channel_message(account, new, now_millis())
+            .await?;
+        if created {
+            self.queued.notify_one();
+            self.bus.to_agent(
+                agent.id,
+                AgentFrame::Message {
+                    message: message.clone(),
+                },
+            );
+        }
+        Ok((message, created))
+    }
+
+    async fn send_forever(self: Arc<Self>) {
+        loop {
+            let now = now_millis();
+            let due = match self.store.claim_outbox("inbox:", now, now + CLAIM_MS, 64).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the outbox");
+                    Vec::new()
+                }
+            };
+            let busy = !due.is_empty();
+            futures_util::stream::iter(due)
+                .for_each_concurrent(SENDING, |item| self.send_one(item))
+                .await;
+            if !busy {
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.queued.notified()).await;
+            }
+        }
+    }
+
+    async fn send_one(&self, item: OutboxItem) {
+        let attempts = item.attempts + 1;
+        let retry = |after: Duration, reason: String| DeliveryUpdate::Retry {
+            attempts,
+            next_at: now_millis() + after.as_millis() as Millis,
+            reason,
+        };
+        let update = match self.try_send(&item).await {
+            SendOutcome::Sent { external_id } => DeliveryUpdate::Sent { external_id },
+            // The platform said when: that is when, and it does not count against the attempts'
+            // schedule running out.
+            SendOutcome::Retry {
+                after: Some(after),
+                reason,
+            } => retry(after, reason),
+            outcome => match outcome.delivery() {
+                Delivery::Sent { external_id } => DeliveryUpdate::Sent { external_id },
+                Delivery::Failed { reason, permanent } => {
+                    match retry_delay(attempts).filter(|_| !permanent) {
+                        Some(wait) => retry(wait, reason),
+                        None => DeliveryUpdate::Failed { reason },
+                    }
+                }
+            },
+        };
+        tracing::info!(message = %item.message.id, ?update, "messaging delivery");
+        match self
+            .store
+            .record_delivery(item.account, item.message.id, update)
+            .await
+        {
+            Ok(message) => self.tell_holder(message).await,
+            Err(e) => tracing::error!(error = %e, message = %item.message.id, "recording a delivery"),
+        }
+    }
+
+    async fn try_send(&self, item: &OutboxItem) -> SendOutcome {
+        let failed = |reason: String| SendOutcome::Failed { reason };
+        let Some(id) = item
+            .entry_point
+            .strip_prefix("inbox:")
+            .and_then(|id| id.parse::<InboxId>().ok())
+        else {
+            return failed(format!("not an inbox: {}", item.entry_point));
+        };
+        let inbox = match self.store.inbox(id).await {
+            Ok(inbox) => inbox,
+            Err(StoreError::NotFound) => return failed("the inbox was removed".into()),
+            Err(e) => {
+                return SendOutcome::Retry {
+                    reason: e.to_string(),
+                    after: None,
+                };
+            }
+        };
+        let secrets = match self.secrets(&inbox) {
+            Ok(secrets) => secrets,
+            Err(e) => return failed(e.to_string()),
+        };
+        let secret = |name: &str| {
+            secrets
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let Some(to) = item.payload["to"][0].as_str() else {
+            return failed("no recipient".into());
+        };
+        let out = Outbound {
+            id: item.message.id.to_string(),
+            channel: Channel::Messaging,
+            entry_point: item.entry_point.clone(),
+            to: vec![to.to_owned()],
+            body: item.message.body.clone(),
+            details: item.payload.clone(),
+            attachments: vec![],
+        };
+        match inbox.inbox.platform.as_str() {
+            "whatsapp" => {
+                let api = whatsapp::Api {
+                    base: setting_or(&inbox, "api_base", "https://graph.facebook.com"),
+                    version: setting_or(&inbox, "api_version", "v21.0"),
+                    phone_number_id: setting(&inbox, "phone_number_id"),
+                    access_token: secret("access_token"),
+                    media_host: setting_or(&inbox, "media_host", "lookaside.fbsbx.com"),
+                };
+                let message = match whatsapp::OutMessage::from_outbound(&out) {
+                    Ok(message) => message,
+                    Err(e) => return failed(e.to_string()),
+                };
+                match self.call(&api.send(to, &message)).await {
+                    Ok((status, body)) => whatsapp::read_send_response(status, &body),
+                    Err(outcome) => outcome,
+                }
+            }
+            "telegram" => {
+                let bot = telegram::Bot::new(
+                    &setting_or(&inbox, "api_base", "https://api.telegram.org"),
+                    &secret("bot_token"),
+                );
+                match self.call(&bot.send_message(to, &out.body, None)).await {
+                    Ok((status, body)) => telegram::read_send_response(status, &body),
+                    Err(outcome) => outcome,
+                }
+            }
+            other => failed(format!("unknown platform {other:?}")),
+        }
+    }
+
+    /// One request to a platform; a network failure or timeout is a retry.
+    async fn call(&self, request: &HttpRequest) -> Result<(u16, Vec<u8>), SendOutcome> {
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut builder = self.http.request(method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        builder = match &request.body {
+            Body::Empty => builder,
+            Body::Bytes(data) => builder.body(data.clone()),
+            Body::Multipart(_) => {
+                return Err(SendOutcome::Failed {
+                    reason: "files are not sent on messaging apps yet".into(),
+                });
+            }
+        };
+        let unreachable = |e: reqwest::Error| SendOutcome::Retry {
+            after: None,
+            reason: format!("the platform did not answer: {}", without_url(&e)),
+        };
+        let response = builder.send().await.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(unreachable)?;
+        Ok((status, body.to_vec()))
+    }
+
+    /// The agent holding the interaction sees the message's delivery state change.
+    async fn tell_holder(&self, message: Message) {
+        if let Some(agent) = self.dispatcher.holder(message.interaction_id).await {
+            self.bus.to_agent(agent, AgentFrame::Message { message });
+        }
+    }
+}
+
+/// A platform's error without the request's URL: a Telegram URL carries the bot's token.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut e = e.to_string();
+    if let Some(start) = e.find(" for url (") {
+        e.truncate(start);
+    }
+    e
+}
+
+fn setting(inbox: &InboxSecrets, name: &str) -> String {
+    setting_or(inbox, name, "")
+}
+
+fn setting_or(inbox: &InboxSecrets, name: &str, default: &str) -> String {
+    inbox
+        .inbox
+        .settings
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// HTTPS with rustls and ring (as for mail), the web PKI roots, no redirects (an API answers
+/// where it is asked), and a bound on every call.
+fn http_client() -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(API_TIMEOUT)
+        .build()
+        .expect("a client with these settings builds")
+}

@@ -1,0 +1,324 @@
+//! Messaging apps end to end: the real binary, a fake of each platform's API (`plugboard_tests::im`)
+//! and the documented webhook payloads, signed as the platforms sign them. A WhatsApp or Telegram
+//! message is offered to an agent, the customer's next message joins the conversation, the
+//! agent's reply reaches the platform and its delivery reports show on it; forged and replayed
+//! deliveries store nothing, and a platform that refuses a reply leaves it failed with its reason.
+
+use plugboard_tests::im::{FakePlatform, payload};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const PHONE_NUMBER_ID: &str = "106540352242922";
+const APP_SECRET: &str = "whatsapp-app-secret";
+const TELEGRAM_SECRET: &str = "telegram-webhook-secret";
+
+struct Site {
+    hub: Hub,
+    admin: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn site() -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    Site {
+        hub,
+        admin,
+        _dir: dir,
+    }
+}
+
+impl Site {
+    /// Adds an inbox on the fake; answers its webhook URL.
+    async fn inbox(&self, platform: &str, fake: &FakePlatform) -> String {
+        let support = self.hub.named(&self.admin, "/queues", "Support").await.unwrap();
+        let (settings, secrets) = match platform {
+            "whatsapp" => (
+                json!({"phone_number_id": PHONE_NUMBER_ID, "api_base": fake.base}),
+                json!({"access_token": "graph-token", "app_secret": APP_SECRET, "verify_token": "let-me-in"}),
+            ),
+            _ => (
+                json!({"api_base": fake.base}),
+                json!({"bot_token": "123456:bot-token", "secret_token": TELEGRAM_SECRET}),
+            ),
+        };
+        let (status, body) = self
+            .hub
+            .call(
+                "POST",
+                "/inboxes",
+                Some(&self.admin),
+                Some(json!({"platform": platform, "name": format!("Shop {platform}"),
+                    "queue_id": support["id"], "settings": settings, "secrets": secrets})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{body}");
+        assert!(body.get("secrets").is_none(), "never returned: {body}");
+        format!("{}{}", self.hub.base, body["webhook_path"].as_str().unwrap())
+    }
+
+    async fn messages(&self, id: &str) -> Vec<Value> {
+        let (_, detail) = self
+            .hub
+            .call("GET", &format!("/interactions/{id}"), Some(&self.admin), None)
+            .await
+            .unwrap();
+        detail["messages"].as_array().unwrap().clone()
+    }
+}
+
+/// POSTs a delivery as a platform does: (status, body).
+async fn deliver(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, String) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn whatsapp(url: &str, body: Vec<u8>) -> (u16, String) {
+    let signature = plugboard_im::whatsapp::sign(APP_SECRET, &body);
+    deliver(url, &[("x-hub-signature-256", signature)], body).await
+}
+
+/// The documented text message, with this id and text.
+fn whatsapp_text(id: &str, text: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&payload("whatsapp", "text.json")).unwrap();
+    let m = &mut v["entry"][0]["changes"][0]["value"]["messages"][0];
+    m["id"] = json!(id);
+    m["text"]["body"] = json!(text);
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn whatsapp_status(message: &str, status: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&payload("whatsapp", "status_read.json")).unwrap();
+    let s = &mut v["entry"][0]["changes"][0]["value"]["statuses"][0];
+    s["id"] = json!(message);
+    s["status"] = json!(status);
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn telegram_text(update: i64, message: i64, text: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&payload("telegram", "text.json")).unwrap();
+    v["update_id"] = json!(update);
+    v["message"]["message_id"] = json!(message);
+    v["message"]["text"] = json!(text);
+    serde_json::to_vec(&v).unwrap()
+}
+
+async fn available(agent: &mut Socket) {
+    agent
+        .send(json!({"type": "state.set", "state": "available"}))
+        .await
+        .unwrap();
+    agent.expect("agent.state").await.unwrap();
+}
+
+/// Accepts the next offer (a messaging conversation); answers its id.
+async fn accept_offer(agent: &mut Socket) -> String {
+    let offer = agent.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["channel"], "messaging", "{offer}");
+    let id = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    agent
+        .send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    agent.expect("interaction.assigned").await.unwrap();
+    id
+}
+
+/// Waits for the agent's copy of their message `client_id` in `state`.
+async fn delivery(agent: &mut Socket, client_id: &str, state: &str) -> Value {
+    loop {
+        let frame = agent
+            .gets_within("message", Duration::from_secs(15))
+            .await
+            .unwrap_or_else(|| panic!("no message {client_id} {state}"));
+        let m = &frame["message"];
+        if m["client_id"] == client_id && m["channel"]["delivery"] == state {
+            return m.clone();
+        }
+    }
+}
+
+async fn reply(s: &Site, id: &str, client_id: &str, body: &str) -> (u16, Value) {
+    let token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    s.hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/messages"),
+            Some(&token),
+            Some(json!({"client_id": client_id, "body": body})),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_whatsapp_conversation_is_offered_answered_and_its_reply_reported_read() {
+    let s = site().await;
+    let fake = FakePlatform::whatsapp().await;
+    let url = s.inbox("whatsapp", &fake).await;
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    // Meta's subscription handshake: the verify token the admin gave, the challenge echoed.
+    let handshake = reqwest::get(format!(
+        "{url}?hub.mode=subscribe&hub.verify_token=let-me-in&hub.challenge=1158201444"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(handshake.status(), 200);
+    assert_eq!(handshake.text().await.unwrap(), "1158201444");
+
+    let (status, _) = whatsapp(
+        &url,
+        whatsapp_text("wamid.first", "Does it come in another color?"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let id = accept_offer(&mut bob).await;
+    // Delivered again (Meta retries on a timeout): one message. The next one joins the chat.
+    whatsapp(
+        &url,
+        whatsapp_text("wamid.first", "Does it come in another color?"),
+    )
+    .await;
+    whatsapp(&url, whatsapp_text("wamid.second", "Blue would be great")).await;
+    let next = bob.expect("message").await.unwrap();
+    assert_eq!(next["message"]["body"], "Blue would be great");
+    assert_eq!(next["message"]["interaction_id"], id.as_str());
+    let stored = s.messages(&id).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(stored[0]["channel"]["details"]["from_id"], "16505551234");
+
+    let (status, queued) = reply(&s, &id, "r1", "Yes, in blue and green.").await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["channel"]["delivery"], "queued");
+    let sent = fake.nth_request(1, 15).await;
+    assert_eq!(sent.path, format!("/v21.0/{PHONE_NUMBER_ID}/messages"));
+    assert_eq!(sent.header("authorization"), Some("Bearer graph-token"));
+    assert_eq!(sent.body["to"], "16505551234");
+    assert_eq!(sent.body["text"]["body"], "Yes, in blue and green.");
+    let m = delivery(&mut bob, "r1", "sent").await;
+    assert_eq!(m["channel"]["external_id"], "wamid.fake1");
+    // Reports arrive out of order: read stays read.
+    whatsapp(&url, whatsapp_status("wamid.fake1", "read")).await;
+    delivery(&mut bob, "r1", "read").await;
+    whatsapp(&url, whatsapp_status("wamid.fake1", "delivered")).await;
+    let stored = s.messages(&id).await;
+    assert_eq!(stored[2]["channel"]["delivery"], "read");
+    assert_eq!(fake.requests().len(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn forged_deliveries_store_nothing() {
+    let s = site().await;
+    let fake = FakePlatform::whatsapp().await;
+    let url = s.inbox("whatsapp", &fake).await;
+    let tg = FakePlatform::telegram().await;
+    let tg_url = s.inbox("telegram", &tg).await;
+    let body = whatsapp_text("wamid.forged", "I am someone else");
+    let forged = plugboard_im::whatsapp::sign("not-the-app-secret", &body);
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, String)>, Vec<u8>);
+    let cases: Vec<Case> = vec![
+        ("no signature", &url, vec![], body.clone()),
+        (
+            "another secret",
+            &url,
+            vec![("x-hub-signature-256", forged)],
+            body.clone(),
+        ),
+        (
+            "not JSON",
+            &url,
+            vec![(
+                "x-hub-signature-256",
+                plugboard_im::whatsapp::sign(APP_SECRET, b"{"),
+            )],
+            b"{".to_vec(),
+        ),
+        ("no telegram secret", &tg_url, vec![], telegram_text(1, 1, "hi")),
+        (
+            "a wrong telegram secret",
+            &tg_url,
+            vec![("x-telegram-bot-api-secret-token", "guess".into())],
+            telegram_text(1, 1, "hi"),
+        ),
+    ];
+    for (case, url, headers, body) in cases {
+        let (status, text) = deliver(url, &headers, body).await;
+        assert!((400..500).contains(&status), "{case}: {status} {text}");
+    }
+    let wrong_token = reqwest::get(format!(
+        "{url}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(wrong_token.status(), 403);
+    let unknown = deliver(
+        &format!("{}/webhooks/0190f3a2-9000-7abc-9def-0123456789ab", s.hub.base),
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(unknown.0, 404);
+    let (_, found) = s
+        .hub
+        .call("GET", "/customers?q=Sheena", Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(found, json!([]), "nobody was created");
+}
+
+#[tokio::test]
+async fn a_telegram_chat_continues_and_a_refused_reply_fails_with_the_reason() {
+    let s = site().await;
+    let fake = FakePlatform::telegram().await;
+    let url = s.inbox("telegram", &fake).await;
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let secret = || vec![("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.to_owned())];
+
+    let (status, _) = deliver(
+        &url,
+        &secret(),
+        telegram_text(905130001, 4821, "Hello, my order #4411 has not arrived"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let id = accept_offer(&mut bob).await;
+    deliver(
+        &url,
+        &secret(),
+        telegram_text(905130002, 4822, "It was due Monday"),
+    )
+    .await;
+    let next = bob.expect("message").await.unwrap();
+    assert_eq!(next["message"]["interaction_id"], id.as_str());
+
+    reply(&s, &id, "t1", "Sorry! It ships today.").await;
+    let sent = fake.nth_request(1, 15).await;
+    assert_eq!(sent.path, "/bot123456:bot-token/sendMessage");
+    assert_eq!(sent.body["chat_id"], "111222333");
+    assert_eq!(sent.body["text"], "Sorry! It ships today.");
+    delivery(&mut bob, "t1", "sent").await;
+
+    // The customer blocked the bot: Telegram's 403 is final, and the agent sees why.
+    fake.answer_next(
+        403,
+        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    );
+    reply(&s, &id, "t2", "Anything else?").await;
+    let failed = delivery(&mut bob, "t2", "failed").await;
+    let reason = failed["channel"]["delivery_error"].as_str().unwrap();
+    assert!(reason.contains("blocked"), "{reason}");
+    assert!(!reason.contains("bot-token"), "the token never shows: {reason}");
+}
