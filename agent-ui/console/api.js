@@ -99,6 +99,12 @@ export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
 export const sendEmail = (interactionId, reply) => request('POST', `/interactions/${enc(interactionId)}/emails`, reply);
 
 /**
+ * A reply in a messaging conversation the agent holds: `{client_id, body}`; 202 with the stored
+ * message (delivery "queued"), whose delivery then follows on the socket.
+ */
+export const sendReply = (interactionId, reply) => request('POST', `/interactions/${enc(interactionId)}/messages`, reply);
+
+/**
  * A new email to a customer: `{mailbox_id, to?, cc?, subject, body, client_id, attachments?}`. It
  * opens a thread that is the agent's at once; 202 with the stored message (409 no_room when the
  * agent holds as many email threads as they may).

@@ -65,14 +65,17 @@ export function emptyDraft() {
 
 const deliveryOf = (m) => (m.channel && m.channel.delivery) || null;
 
+const DELIVERY_RANK = { queued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
+
 /**
  * Whether `incoming` may replace `known`, the same message seen before. A reply's delivery only
- * moves forward (queued, then sent or failed): the hub's 202 answer (queued) can arrive after the
- * socket already said "sent" or "failed", and must not undo it.
+ * moves forward (queued, sent, delivered, read; or failed): the hub's 202 answer (queued) can
+ * arrive after the socket already said "sent", and a platform's reports out of order.
  */
 function newer(known, incoming) {
   const was = deliveryOf(known);
-  return !(was && was !== 'queued' && deliveryOf(incoming) === 'queued');
+  const now = deliveryOf(incoming);
+  return !(was && now && DELIVERY_RANK[now] < DELIVERY_RANK[was]);
 }
 
 /** Insert `incoming` messages into `list`: one per id (and per client_id), ordered by seq. */
@@ -313,6 +316,8 @@ export function apply(state, event) {
     case 'local.send': {
       if (!state.held[event.interaction_id]) return state;
       const pending = { interaction_id: event.interaction_id, client_id: event.client_id, body: event.body, at: event.at };
+      // Sent over REST (a messaging app's reply): never resent on the socket.
+      if (event.rest) pending.rest = true;
       return { ...state, outbox: { ...state.outbox, [event.client_id]: pending } };
     }
     case 'local.draft': {
@@ -374,6 +379,6 @@ export function conversation(state, interactionId) {
 /** Pending messages to resend after a reconnect, oldest first. */
 export function unsent(state) {
   return Object.values(state.outbox)
-    .filter((p) => !p.failed)
+    .filter((p) => !p.failed && !p.rest)
     .sort((a, b) => a.at - b.at);
 }

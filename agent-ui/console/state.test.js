@@ -347,3 +347,21 @@ test('forwarding a mail clears the recipients, says Fwd:, keeps the note; the st
   s = apply(s, { type: 'local.email_sent', interaction_id: 'e1', client_id: 'k9', body: 'Warehouse, please check', message: stored, forward: true });
   assert.equal(s.drafts.e1, undefined, 'sent as written: no "earlier try" notice');
 });
+
+// Messaging apps: the agent's reply goes over REST (never resent on the socket) and the
+// platform's reports arrive out of order.
+test('a messaging reply is never resent on the socket, and its delivery only moves forward', () => {
+  const chat = { interaction: { ...interaction('w1'), channel: 'messaging', entry_point: 'inbox:in1' }, card: card(), messages: [] };
+  let s = run(snapshot({ interactions: [chat] }));
+  s = apply(s, { type: 'local.send', interaction_id: 'w1', client_id: 'k9', body: 'Blue it is', at: 1, rest: true });
+  assert.deepEqual(unsent(s), []);
+  assert.equal(conversation(s, 'w1')[0].pending, true);
+  const out = (delivery) => msg('m9', 1, {
+    interaction_id: 'w1', sender: 'agent', agent_id: 'a1', body: 'Blue it is', client_id: 'k9',
+    channel: { entry_point: 'inbox:in1', external_id: 'wamid.1', details: {}, delivery, delivery_error: null, attachments: [] },
+  });
+  s = apply(s, { type: 'message', message: out('read') });
+  s = apply(s, { type: 'message', message: out('delivered') });
+  s = apply(s, { type: 'message', message: out('queued') });
+  assert.deepEqual(conversation(s, 'w1').map((m) => [m.id, m.channel.delivery]), [['m9', 'read']]);
+});

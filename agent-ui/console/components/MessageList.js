@@ -2,7 +2,17 @@
 // escapes them, and nothing here ever sets HTML.
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
-import { t, formatTime } from '../i18n.js';
+import { t, label, formatTime } from '../i18n.js';
+
+/** Where an agent's message on a messaging app stands (queued, sent, delivered, read, or failed
+ * with the platform's reason); chat lines have no delivery. */
+function delivery(m) {
+  const state = m.channel && m.channel.delivery;
+  if (!state || m.sender !== 'agent') return null;
+  const reason = state === 'failed' && m.channel.delivery_error;
+  return html`<span class=${`delivery delivery-${state}`} data-testid="message-delivery" data-delivery=${state}
+    title=${reason || ''}>${label('delivery', state)}${reason ? `: ${reason}` : ''}</span>`;
+}
 
 export function MessageList({ messages, customerName }) {
   const end = useRef(null);
@@ -17,6 +27,7 @@ export function MessageList({ messages, customerName }) {
           ${m.sender !== 'system' && html`<span class="message-author">${m.sender === 'customer' ? customerName : t('chat.you')}</span>`}
           <div class="message-body" data-testid="message-body">${m.body}</div>
           <span class="message-time">${m.failed ? t('chat.not_sent') : m.pending ? t('chat.sending') : formatTime(m.created_at)}</span>
+          ${delivery(m)}
         </li>`)}
       <li class="messages-end" ref=${end} aria-hidden="true"></li>
     </ol>

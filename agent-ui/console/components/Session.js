@@ -90,6 +90,15 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     select: (id) => dispatch({ type: 'local.select', interaction_id: id }),
     sendMessage: (id, body) => {
       const client_id = newId();
+      const entry = latest.current.held[id];
+      if (entry && entry.interaction.channel === 'messaging') {
+        // Out through the platform: the hub queues it, and its delivery follows on the socket.
+        dispatch({ type: 'local.send', interaction_id: id, client_id, body, at: Date.now(), rest: true });
+        api.sendReply(id, { client_id, body })
+          .then((message) => dispatch({ type: 'message', message }))
+          .catch((e) => dispatch({ type: 'error', code: e.code, message: e.message, ref: client_id }));
+        return;
+      }
       dispatch({ type: 'local.send', interaction_id: id, client_id, body, at: Date.now() });
       send({ type: 'message', interaction_id: id, client_id, body });
     },

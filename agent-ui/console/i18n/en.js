@@ -151,6 +151,8 @@ export default {
   'delivery.queued': 'Queued',
   'delivery.sent': 'Sent',
   'delivery.failed': 'Not delivered',
+  'delivery.delivered': 'Delivered',
+  'delivery.read': 'Read',
   'event.interaction.reopened': 'Reopened: the customer wrote again',
   'event.interaction.filed': 'Filed, not routed',
   'event.interaction.transferred': 'Transferred',

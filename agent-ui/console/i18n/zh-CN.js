@@ -151,6 +151,8 @@ export default {
   'delivery.queued': '排队中',
   'delivery.sent': '已发送',
   'delivery.failed': '未送达',
+  'delivery.delivered': '已送达',
+  'delivery.read': '已读',
   'event.interaction.reopened': '重新打开：客户再次来信',
   'event.interaction.filed': '已归档，未分配',
   'event.interaction.transferred': '已转接',
