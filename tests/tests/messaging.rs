@@ -1,8 +1,9 @@
 //! Messaging apps end to end: the real binary, a fake of each platform's API (`plugboard_tests::im`)
 //! and the documented webhook payloads, signed as the platforms sign them. A WhatsApp or Telegram
 //! message is offered to an agent, the customer's next message joins the conversation, the
-//! agent's reply reaches the platform and its delivery reports show on it; forged and replayed
-//! deliveries store nothing, and a platform that refuses a reply leaves it failed with its reason.
+//! agent's reply reaches the platform and its delivery reports show on it; forged deliveries
+//! store nothing, a delivery made twice stores one message, a platform that refuses a reply leaves
+//! it failed with its reason, and a kill -9 in a burst loses nothing and stores nothing twice.
 
 use plugboard_tests::im::{FakePlatform, payload};
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
@@ -321,4 +322,98 @@ async fn a_telegram_chat_continues_and_a_refused_reply_fails_with_the_reason() {
     let reason = failed["channel"]["delivery_error"].as_str().unwrap();
     assert!(reason.contains("blocked"), "{reason}");
     assert!(!reason.contains("bot-token"), "the token never shows: {reason}");
+}
+
+/// A burst of Telegram deliveries with a `kill -9` in the middle: after a restart, with Telegram
+/// delivering again everything (it retries whatever it got no 200 for, and a 200 lost on the way
+/// looks the same to it), every message is on its customer's timeline exactly once, in one
+/// conversation per chat.
+#[tokio::test]
+async fn a_kill_during_a_burst_of_deliveries_loses_none_and_stores_none_twice() {
+    const CHATS: i64 = 20;
+    const EACH: i64 = 5;
+    let s = site().await;
+    let fake = FakePlatform::telegram().await;
+    let url = s.inbox("telegram", &fake).await;
+    let update = |chat: i64, n: i64| {
+        let mut v: Value =
+            serde_json::from_slice(&telegram_text(chat * 100 + n, n + 1, &format!("message {n}"))).unwrap();
+        v["message"]["chat"]["id"] = json!(500 + chat);
+        v["message"]["from"]["id"] = json!(500 + chat);
+        v["message"]["from"]["first_name"] = json!(format!("Kunde{chat:02}"));
+        v["message"]["chat"]["first_name"] = json!(format!("Kunde{chat:02}"));
+        serde_json::to_vec(&v).unwrap()
+    };
+    let all: Vec<(i64, i64)> = (0..EACH).flat_map(|n| (0..CHATS).map(move |c| (c, n))).collect();
+    let secret = vec![("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.to_owned())];
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let burst = {
+        use futures_util::StreamExt;
+        let (url, secret, answered) = (url.clone(), secret.clone(), answered.clone());
+        let updates: Vec<Vec<u8>> = all.iter().map(|&(c, n)| update(c, n)).collect();
+        tokio::spawn(async move {
+            futures_util::stream::iter(updates)
+                .for_each_concurrent(8, |body| {
+                    let (url, secret, answered) = (url.clone(), secret.clone(), answered.clone());
+                    async move {
+                        let client = reqwest::Client::new();
+                        let mut request = client.post(&url).body(body);
+                        for (name, value) in &secret {
+                            request = request.header(*name, value);
+                        }
+                        if let Ok(r) = request.send().await
+                            && r.status() == 200
+                        {
+                            answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                })
+                .await;
+        })
+    };
+    while answered.load(std::sync::atomic::Ordering::SeqCst) < 30 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let Site { hub, _dir, .. } = s;
+    hub.kill9();
+    burst.await.unwrap();
+    let hub = Hub::start(_dir.path(), &[]).await.unwrap();
+    let url = format!("{}{}", hub.base, &url[url.find("/webhooks").unwrap()..]);
+    for &(c, n) in &all {
+        let (status, body) = deliver(&url, &secret, update(c, n)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    for c in 0..CHATS {
+        let (_, found) = hub
+            .call("GET", &format!("/customers?q=Kunde{c:02}"), Some(&admin), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            found.as_array().unwrap().len(),
+            1,
+            "one customer for chat {c}: {found}"
+        );
+        let customer = found[0]["id"].as_str().unwrap();
+        let (_, timeline) = hub
+            .call(
+                "GET",
+                &format!("/customers/{customer}/timeline"),
+                Some(&admin),
+                None,
+            )
+            .await
+            .unwrap();
+        let entries = timeline["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "one conversation for chat {c}");
+        let mut bodies: Vec<&str> = entries[0]["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["body"].as_str().unwrap())
+            .collect();
+        bodies.sort_unstable();
+        let want: Vec<String> = (0..EACH).map(|n| format!("message {n}")).collect();
+        assert_eq!(bodies, want, "chat {c}");
+    }
 }
