@@ -562,18 +562,10 @@ fn setting_or(inbox: &InboxSecrets, name: &str, default: &str) -> String {
         .to_owned()
 }
 
-/// HTTPS with rustls and ring (as for mail), the web PKI roots, no redirects (an API answers
-/// where it is asked), and a bound on every call.
+/// HTTPS (rustls with ring, the web PKI roots), no redirects (an API answers where it is asked),
+/// and a bound on every call.
 fn http_client() -> reqwest::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(API_TIMEOUT)
         .build()
