@@ -12,11 +12,17 @@ import { InboxAdded } from './InboxAdded.js';
 import { CopyField } from './CopyField.js';
 import { WebhookRegistration } from './WebhookRegistration.js';
 
-/** The hub's refusal in words: the code's label where the console has one, and its message. */
+/**
+ * The hub's refusal in words: the code's label where the console has one, and its message. Kept
+ * as the error and put in words when shown, so a change of language reaches it.
+ */
 const explain = (err) => `${label('error', err.code)}${err.message ? ` — ${err.message}` : ''}`;
+
+const words = (state) => (state && state.error ? { error: explain(state.error) } : state);
 
 export function AdminInboxes({ queues }) {
   const [list, setList] = useState([]);
+  // Errors are kept as {code, message}, put in words when shown.
   const [error, setError] = useState(null);
   const [formKey, setFormKey] = useState(0);
   const [formError, setFormError] = useState(null);
@@ -34,7 +40,7 @@ export function AdminInboxes({ queues }) {
     if (confirming && keep.current) keep.current.focus();
   }, [confirming]);
 
-  const load = () => api.listInboxes().then(setList, (err) => setError(explain(err)));
+  const load = () => api.listInboxes().then(setList, setError);
   useEffect(() => {
     load();
   }, []);
@@ -52,7 +58,7 @@ export function AdminInboxes({ queues }) {
       setFormKey((k) => k + 1);
       load();
     } catch (err) {
-      setFormError({ text: explain(err), field: fieldOfError(err.message) });
+      setFormError({ err, field: fieldOfError(err.message) });
     } finally {
       setSaving(false);
     }
@@ -65,7 +71,7 @@ export function AdminInboxes({ queues }) {
       const answer = await api.registerWebhook(inbox.id, location.origin);
       set({ url: (answer && answer.url) || urlOf(inbox) });
     } catch (err) {
-      set({ error: explain(err) });
+      set({ error: err });
     }
   }
 
@@ -79,7 +85,7 @@ export function AdminInboxes({ queues }) {
       if (heading.current) heading.current.focus();
       load();
     } catch (err) {
-      setError(explain(err));
+      setError(err);
     }
   }
 
@@ -102,7 +108,7 @@ export function AdminInboxes({ queues }) {
                 <td class="webhook-cell">
                   <${CopyField} id=${`inbox-url-${m.id}`} hideLabel label=${t('inboxes.webhook_url_of', { name: m.name })} value=${urlOf(m)} testid="inbox-row-url" />
                   ${m.platform === 'whatsapp' && html`<p class="hint" data-testid="inbox-row-reminder">${t('inboxes.whatsapp_reminder')}</p>`}
-                  ${m.platform === 'telegram' && html`<${WebhookRegistration} name=${m.name} state=${registrations[m.id]} onRegister=${() => register(m)} />`}
+                  ${m.platform === 'telegram' && html`<${WebhookRegistration} name=${m.name} state=${words(registrations[m.id])} onRegister=${() => register(m)} />`}
                 </td>
                 <td class="row-actions">
                   ${confirming === m.id
@@ -116,10 +122,11 @@ export function AdminInboxes({ queues }) {
               </tr>`)}
           </tbody>
         </table>`}
-      ${error && html`<p class="form-error" role="alert" data-testid="inboxes-error">${error}</p>`}
+      ${error && html`<p class="form-error" role="alert" data-testid="inboxes-error">${explain(error)}</p>`}
       ${added && html`<${InboxAdded} inbox=${added.inbox} url=${urlOf(added.inbox)} verifyToken=${added.verifyToken}
-        registration=${registrations[added.inbox.id]} onRegister=${() => register(added.inbox)} onDismiss=${() => setAdded(null)} />`}
-      <${InboxForm} key=${formKey} queues=${queues} onSave=${save} saving=${saving} error=${formError} />
+        registration=${words(registrations[added.inbox.id])} onRegister=${() => register(added.inbox)} onDismiss=${() => setAdded(null)} />`}
+      <${InboxForm} key=${formKey} queues=${queues} onSave=${save} saving=${saving}
+        error=${formError} errorText=${formError && explain(formError.err)} />
     </div>
   `;
 }

@@ -38,8 +38,11 @@ function Field({ kind, spec, f, shown, onShow, invalid, problem }) {
   `;
 }
 
-/** `error`: the hub's refusal, `{text, field}` (field: the form path it names, or null). */
-export function InboxForm({ queues, onSave, saving, error }) {
+/**
+ * `error`: the hub's refusal, `{err, field}` (field: the form path it names, or null), and
+ * `errorText` the same in words.
+ */
+export function InboxForm({ queues, onSave, saving, error, errorText }) {
   const f = useForm(emptyInboxForm((queues[0] || {}).id || ''));
   const [problems, setProblems] = useState([]);
   const [shown, setShown] = useState({});
@@ -103,7 +106,7 @@ export function InboxForm({ queues, onSave, saving, error }) {
       <div class="form-actions full">
         <button class="primary" type="submit" disabled=${saving} data-testid="inbox-save">${t('action.add')}</button>
       </div>
-      ${error && html`<p class="form-error full" role="alert" data-testid="inbox-form-error">${error.text}</p>`}
+      ${error && html`<p class="form-error full" role="alert" data-testid="inbox-form-error">${errorText}</p>`}
     </form>
   `;
 }
