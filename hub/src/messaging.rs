@@ -55,6 +55,17 @@ pub enum MessagingError {
     NotYours,
 }
 
+/// Why a webhook could not be registered with the platform.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// Not something the hub can do (WhatsApp's dashboard, an http URL): the admin does it.
+    #[error("{0}")]
+    ByHand(String),
+    /// The platform said no, or could not be reached.
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// What the webhook answers the platform.
 pub struct Answered {
     pub status: u16,
@@ -474,6 +485,48 @@ impl Messaging {
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(unreachable)?;
         Ok((status, body.to_vec()))
+    }
+
+    /// Tells Telegram where to post this inbox's updates (`setWebhook`, with the inbox's secret
+    /// token), `url` being the webhook's public HTTPS address. Answers Telegram's refusal as is.
+    pub async fn register_webhook(&self, inbox: &InboxSecrets, url: &str) -> Result<(), RegisterError> {
+        if inbox.inbox.platform != "telegram" {
+            return Err(RegisterError::ByHand(format!(
+                "WhatsApp takes its webhook in Meta's app dashboard: give it {url} and this inbox's verify token"
+            )));
+        }
+        let secrets = self
+            .secrets(inbox)
+            .map_err(|e| RegisterError::Refused(e.to_string()))?;
+        let secret = |name: &str| {
+            secrets
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let bot = telegram::Bot::new(
+            &setting_or(inbox, "api_base", "https://api.telegram.org"),
+            &secret("bot_token"),
+        );
+        let request = bot
+            .set_webhook(url, &secret("secret_token"))
+            .map_err(|e| RegisterError::ByHand(e.to_string()))?;
+        let (status, body) = self
+            .call(&request)
+            .await
+            .map_err(|outcome| match outcome.delivery() {
+                Delivery::Failed { reason, .. } => RegisterError::Refused(reason),
+                Delivery::Sent { .. } => RegisterError::Refused("no answer".into()),
+            })?;
+        let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if status == 200 && answer["ok"] == true {
+            return Ok(());
+        }
+        let said = answer["description"].as_str().unwrap_or("no reason given");
+        Err(RegisterError::Refused(format!(
+            "Telegram answered {status}: {said}"
+        )))
     }
 
     /// The agent holding the interaction sees the message's delivery state change.

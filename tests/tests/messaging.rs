@@ -417,3 +417,51 @@ async fn a_kill_during_a_burst_of_deliveries_loses_none_and_stores_none_twice() 
         assert_eq!(bodies, want, "chat {c}");
     }
 }
+
+/// The admin registers a Telegram inbox's webhook from the hub (setWebhook with its secret
+/// token); an http address, and a WhatsApp inbox (set in Meta's dashboard), are refused with why.
+#[tokio::test]
+async fn a_telegram_webhook_is_registered_from_the_hub() {
+    let s = site().await;
+    let fake = FakePlatform::telegram().await;
+    let url = s.inbox("telegram", &fake).await;
+    let id = url.rsplit('/').next().unwrap();
+    fake.answer_next(
+        200,
+        json!({"ok": true, "result": true, "description": "Webhook was set"}),
+    );
+    let register = |public: &str, id: &str| {
+        let body = json!({"public_url": public});
+        let path = format!("/inboxes/{id}/webhook");
+        let (hub, admin) = (&s.hub, &s.admin);
+        async move { hub.call("POST", &path, Some(admin), Some(body)).await.unwrap() }
+    };
+    let (status, body) = register("https://hub.example.com/", id).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["url"], format!("https://hub.example.com/webhooks/{id}"));
+    let set = fake.nth_request(1, 5).await;
+    assert_eq!(set.path, "/bot123456:bot-token/setWebhook");
+    assert_eq!(set.body["url"], format!("https://hub.example.com/webhooks/{id}"));
+    assert_eq!(set.body["secret_token"], TELEGRAM_SECRET);
+
+    let (status, body) = register("http://hub.example.com", id).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("https"), "{body}");
+    fake.answer_next(
+        401,
+        json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+    );
+    let (status, body) = register("https://hub.example.com", id).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("Unauthorized"),
+        "{body}"
+    );
+
+    let wa = FakePlatform::whatsapp().await;
+    let wa_url = s.inbox("whatsapp", &wa).await;
+    let (status, body) = register("https://hub.example.com", wa_url.rsplit('/').next().unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("dashboard"), "{body}");
+    assert!(wa.requests().is_empty());
+}

@@ -6,7 +6,7 @@ use super::error::ApiJson;
 use super::{ApiError, AppState};
 use crate::auth::{Admin, AuthAgent, RequireRole};
 use crate::domain::{InboxId, InteractionId, Message, QueueId, now_millis};
-use crate::messaging::{MessagingError, PLATFORMS};
+use crate::messaging::{MessagingError, PLATFORMS, RegisterError};
 use crate::store::{Inbox, InboxSecrets, StoreError};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_inboxes, create_inbox))
         .routes(routes!(delete_inbox))
+        .routes(routes!(register_webhook))
         .routes(routes!(reply))
 }
 
@@ -136,6 +137,17 @@ async fn create_inbox(
             return Err(ApiError::BadRequest(format!("secrets.{name} is required")));
         }
     }
+    // Telegram sends the secret token back in a header: it takes 1 to 256 of these.
+    if let Some(token) = req.secrets.get("secret_token").and_then(Value::as_str)
+        && !(token.len() <= 256
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    {
+        return Err(ApiError::BadRequest(
+            "secrets.secret_token is letters, digits, _ and - (at most 256)".into(),
+        ));
+    }
     if let Some(extra) = req.secrets.keys().find(|k| !names.contains(&k.as_str())) {
         return Err(ApiError::BadRequest(format!(
             "secrets.{extra} is not one of {}",
@@ -174,6 +186,53 @@ async fn delete_inbox(
     let id: InboxId = id.parse().map_err(|_| ApiError::NotFound)?;
     state.store.delete_inbox(me.account_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct Register {
+    /// The hub's public address (`https://hub.example.com`): the webhook is this plus
+    /// `webhook_path`.
+    public_url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Registered {
+    registered: bool,
+    url: String,
+}
+
+/// Tell the platform where to post (Telegram's `setWebhook`, with the inbox's secret token).
+/// WhatsApp's webhook is set in Meta's dashboard: 400 says what to paste there.
+#[utoipa::path(post, path = "/inboxes/{id}/webhook", request_body = Register,
+    responses((status = 200, body = Registered), (status = 400), (status = 404), (status = 502)))]
+async fn register_webhook(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Register>,
+) -> Result<ApiJson<Registered>, Response> {
+    let id: InboxId = id.parse().map_err(|_| ApiError::NotFound.into_response())?;
+    let inbox = match state.store.inbox(id).await {
+        Ok(inbox) if inbox.account == me.account_id => inbox,
+        Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::NotFound.into_response()),
+        Err(e) => return Err(ApiError::from(e).into_response()),
+    };
+    let url = format!(
+        "{}/webhooks/{}",
+        req.public_url.trim().trim_end_matches('/'),
+        inbox.inbox.id
+    );
+    match state.messaging.register_webhook(&inbox, &url).await {
+        Ok(()) => Ok(ApiJson(Registered {
+            registered: true,
+            url,
+        })),
+        Err(RegisterError::ByHand(why)) => Err(ApiError::BadRequest(why).into_response()),
+        Err(RegisterError::Refused(why)) => {
+            let body = serde_json::json!({"code": "platform_refused", "message": why});
+            Err((StatusCode::BAD_GATEWAY, axum::Json(body)).into_response())
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
