@@ -1,5 +1,7 @@
-// Admin → Inboxes end to end: the real hub, a local fake of Telegram's Bot API (it answers
-// setWebhook as Telegram documents and keeps what it got), and Debian's Chromium.
+// Admin → Inboxes end to end: the real hub behind an HTTPS front (openssl's self-signed
+// certificate: Telegram only posts to https, and the page gives the hub the address it is reached
+// at), a local fake of Telegram's Bot API (it answers setWebhook as Telegram documents and keeps
+// what it got), and Debian's Chromium.
 //
 // Run: cd tests/browser && npm ci && node --test inboxes.test.mjs   (Screenshots: artifacts/inboxes-*.png)
 //
@@ -13,16 +15,26 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { startHub, launchBrowser, chromiumSkip, watch, shot, signIn, call, login } from './harness.mjs';
+import { createServer, request as httpRequest } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import nodePath from 'node:path';
+import { startHub, launchBrowser, chromiumSkip, missing, watch, shot, signIn, call, login } from './harness.mjs';
 
 const ADMIN = 'admin@plugboard.example';
 const BOT_TOKEN = '123456:ABC-browser-test';
 const PHONE_NUMBER_ID = '106540352242922';
 
-const skip = chromiumSkip();
+const skip = chromiumSkip() || missing('openssl', existsSync('/usr/bin/openssl'), 'install openssl');
 
 let hub;
+// The hub as the admin reaches it: behind a TLS-terminating proxy, as in production, since
+// Telegram only posts to an https URL and the page gives the hub its own address.
+let front;
 let fake;
 let browser;
 let page;
@@ -55,6 +67,48 @@ async function startFakeTelegram() {
   return { base: `http://127.0.0.1:${server.address().port}`, requests, stop: () => new Promise((r) => server.close(r)) };
 }
 
+/**
+ * An HTTPS front for the hub (a self-signed certificate for 127.0.0.1, made by openssl), passing
+ * requests and the console's websocket upgrades through as they are.
+ */
+async function startTlsFront(target) {
+  const dir = await mkdtemp(nodePath.join(tmpdir(), 'plugboard-tls-'));
+  const key = nodePath.join(dir, 'key.pem');
+  const cert = nodePath.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const to = new URL(target);
+  const server = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
+    const upstream = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const upstream = connect(Number(to.port), to.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `https://127.0.0.1:${server.address().port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 // The 400 this test asks for on purpose (an inbox without its phone number id) is the page
 // working, not failing.
 const excused = (m) => /\b400\b/.test(m.text()) && /\/api\/v1\/inboxes$/.test(m.location().url);
@@ -62,11 +116,12 @@ const excused = (m) => /\b400\b/.test(m.text()) && /\/api\/v1\/inboxes$/.test(m.
 before(async () => {
   if (skip) return;
   hub = await startHub();
+  front = await startTlsFront(hub.base);
   fake = await startFakeTelegram();
   token = await login(hub.base, ADMIN);
   browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: hub.base });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US', ignoreHTTPSErrors: true });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: front.base });
   context.setDefaultTimeout(20_000);
   page = await context.newPage();
   watch(page, 'admin', pageErrors, excused);
@@ -75,6 +130,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close().catch(() => {});
   if (fake) await fake.stop();
+  if (front) await front.stop();
   if (hub) await hub.stop();
 });
 
@@ -84,7 +140,7 @@ const top = () => page.evaluate(() => document.querySelector('main.page').scroll
 const row = (name) => page.getByTestId('inbox-row').filter({ has: page.getByTestId('inbox-row-name').filter({ hasText: name }) });
 
 test('the admin adds a WhatsApp inbox: the hub\'s refusal first, then its webhook URL and verify token', { skip }, async () => {
-  await signIn(page, hub.base, ADMIN);
+  await signIn(page, front.base, ADMIN);
   await page.getByTestId('nav-admin-inboxes').click();
   await page.getByTestId('admin-inboxes').waitFor();
   await page.getByTestId('inboxes-none').waitFor();
@@ -121,7 +177,7 @@ test('the admin adds a WhatsApp inbox: the hub\'s refusal first, then its webhoo
   await listed.waitFor();
   assert.equal(await page.getByTestId('inbox-form-error').count(), 0);
   const id = await listed.getAttribute('data-inbox-id');
-  const url = `${hub.base}/webhooks/${id}`;
+  const url = `${front.base}/webhooks/${id}`;
   assert.equal(await listed.getByTestId('inbox-row-url').textContent(), url);
   assert.equal(await listed.getByTestId('inbox-row-platform').textContent(), 'WhatsApp');
   assert.equal(await listed.getByTestId('inbox-row-queue').textContent(), 'Support');
@@ -135,20 +191,20 @@ test('the admin adds a WhatsApp inbox: the hub\'s refusal first, then its webhoo
   assert.notEqual(await page.getByTestId('inbox-secret-verify_token').inputValue(), verifyToken);
 
   await listed.getByTestId('inbox-row-url-copy').click();
-  // 127.0.0.1 is a secure context: the clipboard is there (on a LAN's plain http it is not, and the
+  // https is a secure context: the clipboard is there (on a LAN's plain http it is not, and the
   // URL is selected for Ctrl+C instead).
   await listed.getByTestId('inbox-row-url-copy-status').filter({ hasText: 'Copied' }).waitFor();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), url);
   await shot(page, 'inboxes-whatsapp-added');
 
   // The token shown is the one the hub keeps: Meta's handshake with it is answered.
-  const handshake = await fetch(`${url}?hub.mode=subscribe&hub.verify_token=${encodeURIComponent(verifyToken)}&hub.challenge=1158201444`);
+  const handshake = await fetch(`${hub.base}/webhooks/${id}?hub.mode=subscribe&hub.verify_token=${encodeURIComponent(verifyToken)}&hub.challenge=1158201444`);
   assert.equal(handshake.status, 200);
   assert.equal(await handshake.text(), '1158201444');
   // Secrets never come back.
   const inboxes = await call(hub.base, 'GET', '/inboxes', token);
   assert.ok(!JSON.stringify(inboxes.body).includes('graph-token') && !JSON.stringify(inboxes.body).includes(verifyToken), JSON.stringify(inboxes.body));
-  whatsapp = { id, url };
+  whatsapp = { id, direct: `${hub.base}/webhooks/${id}` };
 });
 
 test('the admin adds a Telegram bot and registers its webhook with Telegram', { skip }, async () => {
@@ -172,7 +228,7 @@ test('the admin adds a Telegram bot and registers its webhook with Telegram', { 
   await listed.waitFor();
   const id = await listed.getAttribute('data-inbox-id');
   const path = `/webhooks/${id}`;
-  assert.equal(await listed.getByTestId('inbox-row-url').textContent(), `${hub.base}${path}`);
+  assert.equal(await listed.getByTestId('inbox-row-url').textContent(), `${front.base}${path}`);
   assert.equal(await listed.getByTestId('inbox-row-platform').textContent(), 'Telegram');
   assert.equal(await listed.getByTestId('inbox-row-reminder').count(), 0);
   assert.equal((await call(hub.base, 'GET', '/inboxes', token)).body.find((i) => i.id === id).settings.api_base, fake.base);
@@ -190,7 +246,7 @@ test('the admin adds a Telegram bot and registers its webhook with Telegram', { 
   const set = fake.requests.find((r) => r.url === `/bot${BOT_TOKEN}/setWebhook`);
   assert.ok(set, `Telegram got no setWebhook: ${JSON.stringify(fake.requests)}`);
   assert.equal(set.method, 'POST');
-  assert.ok(set.body.url.endsWith(path), set.body.url);
+  assert.equal(set.body.url, `${front.base}${path}`, 'the address the admin reaches the hub at');
   assert.equal(set.body.secret_token, secretToken);
 });
 
@@ -221,7 +277,7 @@ test('the admin deletes the WhatsApp inbox, after a confirm; its webhook is gone
   await listed.waitFor({ state: 'detached' });
   await row('Shop bot').waitFor();
   assert.deepEqual((await call(hub.base, 'GET', '/inboxes', token)).body.map((i) => i.name), ['Shop bot']);
-  const handshake = await fetch(`${whatsapp.url}?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1`);
+  const handshake = await fetch(`${whatsapp.direct}?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1`);
   assert.equal(handshake.status, 404);
   assert.deepEqual(pageErrors, []);
 });
