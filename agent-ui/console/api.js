@@ -156,6 +156,18 @@ export const updateMailbox = (id, spec) => request('PUT', `/mailboxes/${enc(id)}
 export const deleteMailbox = (id) => request('DELETE', `/mailboxes/${enc(id)}`);
 export const mailboxFailures = (id) => request('GET', `/mailboxes/${enc(id)}/failures`);
 
+/** Messaging inboxes (admin): `{id, platform, name, queue_id, settings, created_at, webhook_path}`, never their secrets. */
+export const listInboxes = () => request('GET', '/inboxes');
+/** `{platform, name, queue_id, settings, secrets}`: 201 with the inbox, 400 naming what is missing, 409 for a name in use. */
+export const createInbox = (spec) => request('POST', '/inboxes', spec);
+export const deleteInbox = (id) => request('DELETE', `/inboxes/${enc(id)}`);
+/**
+ * Has the hub tell the platform where to post (`public_url` is the hub's address as the platform
+ * reaches it): `{registered, url}` for Telegram; a 400 for WhatsApp, whose webhook is set by hand
+ * in Meta's dashboard; the platform's reason when it refuses.
+ */
+export const registerWebhook = (id, publicUrl) => request('POST', `/inboxes/${enc(id)}/webhook`, { public_url: publicUrl });
+
 /** An attachment's bytes as a Blob of `type` (the hub sends them as octet-stream, with the token). */
 export async function attachmentBlob(id, type) {
   let res;

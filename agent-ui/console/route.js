@@ -1,12 +1,13 @@
 // Hash routes, so the hub serves one index.html for every page:
 //   #/ workspace · #/customers · #/customers/<id> · #/supervisor
 //   #/admin/queues · #/admin/agents · #/admin/dispositions · #/admin/phones · #/admin/mailboxes
+//   #/admin/inboxes
 
 export function parseRoute(hash) {
   const parts = (hash || '').replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'customers') return parts[1] ? { name: 'customer', id: parts[1] } : { name: 'customers' };
   if (parts[0] === 'supervisor') return { name: 'supervisor' };
-  if (parts[0] === 'admin' && ['queues', 'agents', 'dispositions', 'phones', 'mailboxes'].includes(parts[1])) return { name: `admin-${parts[1]}` };
+  if (parts[0] === 'admin' && ['queues', 'agents', 'dispositions', 'phones', 'mailboxes', 'inboxes'].includes(parts[1])) return { name: `admin-${parts[1]}` };
   return { name: 'workspace' };
 }
 

@@ -14,6 +14,7 @@ export function Nav({ role, route }) {
     links.push({ href: '#/admin/dispositions', name: 'admin-dispositions', label: t('nav.dispositions') });
     links.push({ href: '#/admin/phones', name: 'admin-phones', label: t('nav.phones') });
     links.push({ href: '#/admin/mailboxes', name: 'admin-mailboxes', label: t('nav.mailboxes') });
+    links.push({ href: '#/admin/inboxes', name: 'admin-inboxes', label: t('nav.inboxes') });
   }
   return html`
     <nav class="nav">

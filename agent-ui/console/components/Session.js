@@ -20,6 +20,7 @@ import { AdminAgents } from './AdminAgents.js';
 import { AdminDispositions } from './AdminDispositions.js';
 import { AdminPhones } from './AdminPhones.js';
 import { AdminMailboxes } from './AdminMailboxes.js';
+import { AdminInboxes } from './AdminInboxes.js';
 import { parseAddressList } from '../email.js';
 import { uploadIds } from '../attachments.js';
 
@@ -207,6 +208,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       break;
     case 'admin-mailboxes':
       page = html`<${AdminMailboxes} queues=${queues} onChanged=${(list) => setMailboxes(list.map(({ id, address, display_name }) => ({ id, address, display_name })))} />`;
+      break;
+    case 'admin-inboxes':
+      page = html`<${AdminInboxes} queues=${queues} />`;
       break;
     default:
       page = html`<${Workspace} state=${state} actions=${actions} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;
