@@ -195,6 +195,14 @@ impl Messaging {
         let account = inbox.account;
         match event {
             Event::Message(mut inbound) => {
+                // The platform's account id is who they are; a phone number beside it (a
+                // WhatsApp wa_id) is kept only when it reads as one, so a number our parser
+                // does not know never turns a delivery away (the platform would retry it for ever).
+                let region = self.intake.default_region.clone();
+                inbound.identities.retain(|identity| {
+                    !matches!(identity, RawIdentity::Phone(_))
+                        || crate::domain::normalise_identity(identity, &region).is_ok()
+                });
                 // Who to answer: the sender's id on the platform, kept with their message.
                 let from = inbound.identities.iter().find_map(|i| match i {
                     RawIdentity::Platform { id, .. } => Some(id.clone()),

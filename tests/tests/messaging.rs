@@ -465,3 +465,25 @@ async fn a_telegram_webhook_is_registered_from_the_hub() {
     assert!(body["message"].as_str().unwrap().contains("dashboard"), "{body}");
     assert!(wa.requests().is_empty());
 }
+
+/// A wa_id that is no phone number we can read (WhatsApp says it is one) still starts a
+/// conversation, by the WhatsApp account alone: refusing it would have Meta retry it for ever.
+#[tokio::test]
+async fn a_whatsapp_number_we_cannot_read_still_comes_in() {
+    let s = site().await;
+    let fake = FakePlatform::whatsapp().await;
+    let url = s.inbox("whatsapp", &fake).await;
+    let mut v: Value = serde_json::from_slice(&whatsapp_text("wamid.odd", "Hello?")).unwrap();
+    let value = &mut v["entry"][0]["changes"][0]["value"];
+    value["contacts"][0]["wa_id"] = json!("16500001998");
+    value["messages"][0]["from"] = json!("16500001998");
+    let (status, body) = whatsapp(&url, serde_json::to_vec(&v).unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, found) = s
+        .hub
+        .call("GET", "/customers?q=Sheena", Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["phone"], Value::Null);
+}

@@ -64,7 +64,8 @@ fn args() -> Result<Args> {
 /// Delivery `i`: a text from customer `i % customers`, signed.
 fn delivery(template: &Value, i: usize, customers: usize) -> (String, Vec<u8>, String) {
     let mut v = template.clone();
-    let customer = format!("1650{:07}", i % customers);
+    // Chinese mobile numbers (+86 138…): WhatsApp's wa_id is the number without its plus.
+    let customer = format!("86138{:08}", i % customers);
     let value = &mut v["entry"][0]["changes"][0]["value"];
     value["contacts"][0]["wa_id"] = json!(customer);
     value["contacts"][0]["profile"]["name"] = json!(format!("Customer {}", i % customers));
