@@ -96,7 +96,19 @@ pub struct Messaging {
     /// One sender's messages are taken in one after another, so their first two messages sent at
     /// once make one conversation, not two.
     senders: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Inboxes as the webhook last read them.
+    opened: Mutex<HashMap<InboxId, (std::time::Instant, Arc<Opened>)>>,
 }
+
+/// An inbox as the webhook needs it (settings, opened secrets, queue), kept for a few seconds so
+/// a burst of deliveries does not read and unseal it for each.
+struct Opened {
+    inbox: InboxSecrets,
+    secrets: Value,
+    queue: crate::domain::Queue,
+}
+
+const KEEP_OPENED: Duration = Duration::from_secs(5);
 
 impl Messaging {
     pub fn new(
@@ -115,6 +127,7 @@ impl Messaging {
             http: http_client(),
             queued: Notify::new(),
             senders: Mutex::default(),
+            opened: Mutex::default(),
         })
     }
 
@@ -145,12 +158,8 @@ impl Messaging {
         header: impl Fn(&str) -> Option<String>,
         body: &[u8],
     ) -> Result<Answered, MessagingError> {
-        let inbox = match self.store.inbox(id).await {
-            Ok(inbox) => inbox,
-            Err(StoreError::NotFound) => return Err(MessagingError::NoSuchInbox),
-            Err(e) => return Err(e.into()),
-        };
-        let secrets = self.secrets(&inbox)?;
+        let opened = self.opened(id).await?;
+        let (inbox, secrets) = (&opened.inbox, &opened.secrets);
         let secret = |name: &str| {
             secrets
                 .get(name)
@@ -165,7 +174,7 @@ impl Messaging {
                 vec![],
             ),
             ("whatsapp", true) => {
-                let number = setting(&inbox, "phone_number_id");
+                let number = setting(inbox, "phone_number_id");
                 whatsapp::receive(
                     &secret("app_secret"),
                     header("x-hub-signature-256").as_deref(),
@@ -186,12 +195,13 @@ impl Messaging {
             (_, true) => return Err(MessagingError::Method("POST")),
         };
         for event in events {
-            self.take(&inbox, event).await?;
+            self.take(&opened, event).await?;
         }
         Ok(answer.into())
     }
 
-    async fn take(&self, inbox: &InboxSecrets, event: Event) -> Result<(), MessagingError> {
+    async fn take(&self, opened: &Opened, event: Event) -> Result<(), MessagingError> {
+        let inbox = &opened.inbox;
         let account = inbox.account;
         match event {
             Event::Message(mut inbound) => {
@@ -215,10 +225,9 @@ impl Messaging {
                 }
                 let lock = self.sender_lock(&format!("{}:{}", inbox.inbox.id, from.unwrap_or_default()));
                 let _one_at_a_time = lock.lock().await;
-                let queue = self.store.queue(account, inbox.inbox.queue_id).await?;
                 let arrived = self
                     .intake
-                    .take(account, inbound, Entry::on(&queue), no_preparation)
+                    .take(account, inbound, Entry::on(&opened.queue), no_preparation)
                     .await?;
                 metrics::counter!("plugboard_messaging_total", "platform" => inbox.inbox.platform.clone(),
                     "outcome" => format!("{:?}", arrived.outcome).to_lowercase())
@@ -253,12 +262,45 @@ impl Messaging {
         }
     }
 
-    /// The lock one sender's messages on one inbox are taken under; dropped from the table once
-    /// nobody holds it.
+    /// The lock one sender's messages on one inbox are taken under; the table forgets the locks
+    /// nobody holds once it has grown.
     fn sender_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut all = self.senders.lock().unwrap_or_else(|p| p.into_inner());
-        all.retain(|_, lock| Arc::strong_count(lock) > 1);
+        if all.len() >= 4096 {
+            all.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
         all.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// The inbox with its secrets opened and its queue, as kept for `KEEP_OPENED`.
+    async fn opened(&self, id: InboxId) -> Result<Arc<Opened>, MessagingError> {
+        if let Some((at, opened)) = self.opened.lock().unwrap_or_else(|p| p.into_inner()).get(&id)
+            && at.elapsed() < KEEP_OPENED
+        {
+            return Ok(opened.clone());
+        }
+        let inbox = match self.store.inbox(id).await {
+            Ok(inbox) => inbox,
+            Err(StoreError::NotFound) => return Err(MessagingError::NoSuchInbox),
+            Err(e) => return Err(e.into()),
+        };
+        let secrets = self.secrets(&inbox)?;
+        let queue = self.store.queue(inbox.account, inbox.inbox.queue_id).await?;
+        let opened = Arc::new(Opened {
+            inbox,
+            secrets,
+            queue,
+        });
+        let mut all = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|_, (at, _)| at.elapsed() < KEEP_OPENED);
+        all.insert(id, (std::time::Instant::now(), opened.clone()));
+        Ok(opened)
+    }
+
+    /// An admin removed the inbox: this node stops taking its deliveries at once (others within
+    /// `KEEP_OPENED`).
+    pub fn forget(&self, id: InboxId) {
+        self.opened.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }
 
     fn secrets(&self, inbox: &InboxSecrets) -> Result<Value, MessagingError> {

@@ -185,6 +185,7 @@ async fn delete_inbox(
 ) -> Result<StatusCode, ApiError> {
     let id: InboxId = id.parse().map_err(|_| ApiError::NotFound)?;
     state.store.delete_inbox(me.account_id, id).await?;
+    state.messaging.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }
 
