@@ -16,7 +16,7 @@ use crate::store::{
 };
 use futures_util::StreamExt;
 use plugboard_channel::{Delivery, Outbound, RawIdentity, retry_delay};
-use plugboard_im::{Answer, Body, Event, HttpRequest, Method, SendOutcome, telegram, whatsapp};
+use plugboard_im::{Answer, Body, Event, HttpRequest, Method, SendOutcome, telegram, wechat, whatsapp};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// The platforms an inbox can be on.
-pub const PLATFORMS: [&str; 2] = ["whatsapp", "telegram"];
+pub const PLATFORMS: [&str; 3] = ["whatsapp", "telegram", "wechat"];
 /// How long a sender holds a claimed outbox row before another may try it.
 const CLAIM_MS: Millis = 60_000;
 /// Replies sent at once.
@@ -98,6 +98,8 @@ pub struct Messaging {
     senders: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Inboxes as the webhook last read them.
     opened: Mutex<HashMap<InboxId, (std::time::Instant, Arc<Opened>)>>,
+    /// WeChat accounts' access tokens.
+    wechat_tokens: tokio::sync::Mutex<HashMap<InboxId, wechat::AccessToken>>,
 }
 
 /// An inbox as the webhook needs it (settings, opened secrets, queue), kept for a few seconds so
@@ -128,6 +130,7 @@ impl Messaging {
             queued: Notify::new(),
             senders: Mutex::default(),
             opened: Mutex::default(),
+            wechat_tokens: tokio::sync::Mutex::default(),
         })
     }
 
@@ -190,6 +193,22 @@ impl Messaging {
                     &entry_point,
                 )?;
                 (answer, vec![update.event])
+            }
+            // WeChat's server check (GET with signature, timestamp, nonce, echostr), then pushes,
+            // plaintext or sealed (safe mode), with the signature in the query.
+            ("wechat", false) => (wechat::verify_url(&secret("token"), query)?, vec![]),
+            ("wechat", true) => {
+                let aes_key = match secret("encoding_aes_key") {
+                    key if key.is_empty() => None,
+                    key => Some(wechat::AesKey::parse(&key)?),
+                };
+                let account = wechat::Account {
+                    token: secret("token"),
+                    app_id: setting(inbox, "app_id"),
+                    aes_key,
+                };
+                let (answer, event) = wechat::receive(&account, query, body, &entry_point)?;
+                (answer, vec![event])
             }
             (_, false) => return Err(MessagingError::Method("GET")),
             (_, true) => return Err(MessagingError::Method("POST")),
@@ -380,6 +399,11 @@ impl Messaging {
 
     async fn send_forever(self: Arc<Self>) {
         loop {
+            // With several nodes, the node leading the routers sends: one holder of each WeChat
+            // access token, and one sender honouring each platform's rate limits.
+            while self.dispatcher.router() != "here" {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
             let now = now_millis();
             let due = match self.store.claim_outbox("inbox:", now, now + CLAIM_MS, 64).await {
                 Ok(due) => due,
@@ -504,8 +528,60 @@ impl Messaging {
                     Err(outcome) => outcome,
                 }
             }
+            "wechat" => {
+                let api = wechat::Api::new(
+                    &setting_or(&inbox, "api_base", "https://api.weixin.qq.com"),
+                    &setting(&inbox, "app_id"),
+                    &secret("app_secret"),
+                );
+                let message = match wechat::OutMessage::from_outbound(&out) {
+                    Ok(message) => message,
+                    Err(e) => return failed(e.to_string()),
+                };
+                // A token WeChat took back is fetched again and the send tried once more, which
+                // does not count as an attempt.
+                let mut outcome = SendOutcome::Failed {
+                    reason: "no access token".into(),
+                };
+                for _ in 0..2 {
+                    let token = match self.wechat_token(inbox.inbox.id, &api).await {
+                        Ok(token) => token,
+                        Err(outcome) => return outcome,
+                    };
+                    outcome = match self.call(&api.send(&token, to, &message)).await {
+                        Ok((status, body)) => wechat::read_send_response(status, &body, &out.id),
+                        Err(outcome) => outcome,
+                    };
+                    if !matches!(outcome, SendOutcome::RefreshToken { .. }) {
+                        break;
+                    }
+                    self.wechat_tokens
+                        .lock()
+                        .await
+                        .entry(inbox.inbox.id)
+                        .or_default()
+                        .observe(&outcome);
+                }
+                outcome
+            }
             other => failed(format!("unknown platform {other:?}")),
         }
+    }
+
+    /// The account's access token, fetched when there is none or it is about to expire. One
+    /// fetch at a time: WeChat takes back the older token when a new one is fetched.
+    async fn wechat_token(&self, id: InboxId, api: &wechat::Api) -> Result<String, SendOutcome> {
+        let mut tokens = self.wechat_tokens.lock().await;
+        let token = tokens.entry(id).or_default();
+        let now = std::time::SystemTime::now();
+        if token.needs_refresh(now) {
+            let (status, body) = self.call(&api.token_request()).await?;
+            token.store(status, &body, now)?;
+        }
+        token.get(now).map(str::to_owned).ok_or(SendOutcome::Retry {
+            reason: "WeChat gave no access token".into(),
+            after: None,
+        })
     }
 
     /// One request to a platform; a network failure or timeout is a retry.

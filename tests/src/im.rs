@@ -1,6 +1,7 @@
 //! The messaging tests' stand-ins for platforms that cannot be reached from here: a local HTTP
 //! server answering the endpoints the hub calls (WhatsApp's Graph API `/{version}/{number}/messages`,
-//! Telegram's `/bot{token}/sendMessage`) as their documentation says they answer, and recording
+//! Telegram's `/bot{token}/sendMessage`, WeChat's `/cgi-bin/token` and
+//! `/cgi-bin/message/custom/send`) as their documentation says they answer, and recording
 //! every request it got. What a platform posts to the hub is the documented payloads in
 //! `connectors/im/tests/payloads`, signed as the platform signs them.
 
@@ -47,7 +48,7 @@ pub struct FakePlatform {
 impl FakePlatform {
     /// WhatsApp's Graph API: a send answers the message's `wamid`.
     pub async fn whatsapp() -> FakePlatform {
-        FakePlatform::start(|n, _| {
+        FakePlatform::start(|n, _, _| {
             (
                 200,
                 json!({"messaging_product": "whatsapp",
@@ -60,7 +61,7 @@ impl FakePlatform {
 
     /// Telegram's Bot API: a send answers the sent message.
     pub async fn telegram() -> FakePlatform {
-        FakePlatform::start(|n, body| {
+        FakePlatform::start(|n, _, body| {
             (
                 200,
                 json!({"ok": true, "result": {"message_id": 9000 + n, "date": 1718035300,
@@ -70,7 +71,23 @@ impl FakePlatform {
         .await
     }
 
-    async fn start(answer: fn(usize, &Value) -> (u16, Value)) -> FakePlatform {
+    /// WeChat's API: a token request answers a new access token (`TOKEN<n>`, two hours), a
+    /// customer-service message `{"errcode": 0}`.
+    pub async fn wechat() -> FakePlatform {
+        FakePlatform::start(|n, path, _| {
+            if path == "/cgi-bin/token" {
+                (
+                    200,
+                    json!({"access_token": format!("TOKEN{n}"), "expires_in": 7200}),
+                )
+            } else {
+                (200, json!({"errcode": 0, "errmsg": "ok"}))
+            }
+        })
+        .await
+    }
+
+    async fn start(answer: fn(usize, &str, &Value) -> (u16, Value)) -> FakePlatform {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let app = axum::Router::new()
             .fallback(
@@ -91,7 +108,8 @@ impl FakePlatform {
                         body: body.clone(),
                     });
                     let n = s.requests.len();
-                    let (status, reply) = s.scripted.pop_front().unwrap_or_else(|| answer(n, &body));
+                    let path = uri.path().to_owned();
+                    let (status, reply) = s.scripted.pop_front().unwrap_or_else(|| answer(n, &path, &body));
                     (StatusCode::from_u16(status).unwrap(), axum::Json(reply))
                 },
             )

@@ -13,6 +13,10 @@ use std::time::Duration;
 const PHONE_NUMBER_ID: &str = "106540352242922";
 const APP_SECRET: &str = "whatsapp-app-secret";
 const TELEGRAM_SECRET: &str = "telegram-webhook-secret";
+const WECHAT_TOKEN: &str = "wechatservertoken";
+const WECHAT_APP_ID: &str = "wx5823bf96d3bd56c7";
+/// The EncodingAESKey of Tencent's own sample code.
+const WECHAT_AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
 struct Site {
     hub: Hub,
@@ -39,6 +43,10 @@ impl Site {
             "whatsapp" => (
                 json!({"phone_number_id": PHONE_NUMBER_ID, "api_base": fake.base}),
                 json!({"access_token": "graph-token", "app_secret": APP_SECRET, "verify_token": "let-me-in"}),
+            ),
+            "wechat" => (
+                json!({"app_id": WECHAT_APP_ID, "api_base": fake.base}),
+                json!({"token": WECHAT_TOKEN, "app_secret": "wechat-app-secret", "encoding_aes_key": WECHAT_AES_KEY}),
             ),
             _ => (
                 json!({"api_base": fake.base}),
@@ -486,4 +494,114 @@ async fn a_whatsapp_number_we_cannot_read_still_comes_in() {
         .unwrap();
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     assert_eq!(found[0]["phone"], Value::Null);
+}
+
+/// A WeChat push in safe mode, sealed with the EncodingAESKey and signed as WeChat signs it:
+/// (query string, body).
+fn wechat_push(msg_id: u64, text: &str) -> (String, Vec<u8>) {
+    use plugboard_im::wechat;
+    let xml = String::from_utf8(payload("wechat", "text.xml"))
+        .unwrap()
+        .replace("this is a test", text)
+        .replace("1234567890123456", &msg_id.to_string());
+    let key = wechat::AesKey::parse(WECHAT_AES_KEY).unwrap();
+    let sealed = wechat::encrypt(&key, WECHAT_APP_ID, &xml, [7; 16]);
+    let (timestamp, nonce) = ("1409304348", "xxxxxx");
+    let msg_signature = wechat::signature(&[WECHAT_TOKEN, timestamp, nonce, &sealed]);
+    let body = format!(
+        "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[{sealed}]]></Encrypt></xml>"
+    );
+    let query = format!(
+        "signature={}&timestamp={timestamp}&nonce={nonce}&openid=oia2TjjewbmiOUlr6X-1crbLOvLw&encrypt_type=aes&msg_signature={msg_signature}",
+        wechat::signature(&[WECHAT_TOKEN, timestamp, nonce])
+    );
+    (query, body.into_bytes())
+}
+
+/// WeChat in safe mode: the server check echoes, a sealed push is offered and the next joins it,
+/// a push sealed for another account is refused, the reply goes out with an access token, a
+/// token WeChat took back is fetched again and the reply resent, and outside the 48-hour window
+/// the reply fails with that reason.
+#[tokio::test]
+async fn a_wechat_conversation_in_safe_mode_with_its_access_token() {
+    use plugboard_im::wechat;
+    let s = site().await;
+    let fake = FakePlatform::wechat().await;
+    let url = s.inbox("wechat", &fake).await;
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let check = wechat::signature(&[WECHAT_TOKEN, "1409304348", "nonce1"]);
+    let echo = reqwest::get(format!(
+        "{url}?signature={check}&timestamp=1409304348&nonce=nonce1&echostr=4321"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(echo.status(), 200);
+    assert_eq!(echo.text().await.unwrap(), "4321");
+
+    let post = |(query, body): (String, Vec<u8>)| {
+        let url = format!("{url}?{query}");
+        async move {
+            let r = reqwest::Client::new().post(url).body(body).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        post(wechat_push(1001, "你好，我的订单还没到")).await,
+        (200, "success".to_owned())
+    );
+    let id = accept_offer(&mut bob).await;
+    post(wechat_push(1002, "订单号 4411")).await;
+    let next = bob.expect("message").await.unwrap();
+    assert_eq!(next["message"]["body"], "订单号 4411");
+    assert_eq!(next["message"]["interaction_id"], id.as_str());
+    // Sealed for another app id: refused, nothing stored.
+    let key = wechat::AesKey::parse(WECHAT_AES_KEY).unwrap();
+    let xml = String::from_utf8(payload("wechat", "text.xml")).unwrap();
+    let other = wechat::encrypt(&key, "wxSomeoneElse", &xml, [1; 16]);
+    let sig = wechat::signature(&[WECHAT_TOKEN, "1", "n", &other]);
+    let (status, _) = post((
+        format!("timestamp=1&nonce=n&encrypt_type=aes&msg_signature={sig}"),
+        format!("<xml><Encrypt><![CDATA[{other}]]></Encrypt></xml>").into_bytes(),
+    ))
+    .await;
+    assert!((400..500).contains(&status), "{status}");
+    assert_eq!(s.messages(&id).await.len(), 2);
+
+    reply(&s, &id, "w1", "您好，今天发货。").await;
+    let token = fake.nth_request(1, 15).await;
+    assert_eq!(token.path, "/cgi-bin/token");
+    let sent = fake.nth_request(2, 15).await;
+    assert_eq!(sent.path, "/cgi-bin/message/custom/send");
+    assert_eq!(sent.body["touser"], "oia2TjjewbmiOUlr6X-1crbLOvLw");
+    assert_eq!(sent.body["text"]["content"], "您好，今天发货。");
+    delivery(&mut bob, "w1", "sent").await;
+
+    // WeChat took the token back (another holder fetched one): fetched again, sent again.
+    fake.answer_next(
+        200,
+        json!({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}),
+    );
+    reply(&s, &id, "w2", "还有别的问题吗？").await;
+    delivery(&mut bob, "w2", "sent").await;
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths[2..],
+        [
+            "/cgi-bin/message/custom/send",
+            "/cgi-bin/token",
+            "/cgi-bin/message/custom/send"
+        ],
+        "{paths:?}"
+    );
+
+    fake.answer_next(
+        200,
+        json!({"errcode": 45015, "errmsg": "response out of time limit"}),
+    );
+    reply(&s, &id, "w3", "在吗？").await;
+    let failed = delivery(&mut bob, "w3", "failed").await;
+    let reason = failed["channel"]["delivery_error"].as_str().unwrap();
+    assert!(reason.contains("48"), "{reason}");
 }

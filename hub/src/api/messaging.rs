@@ -43,23 +43,28 @@ fn secret_names(platform: &str) -> &'static [&'static str] {
         "whatsapp" => &["access_token", "app_secret", "verify_token"],
         // The bot's token, and the secret Telegram sends back with every delivery.
         "telegram" => &["bot_token", "secret_token"],
+        // The Token of the account's server configuration, the AppSecret (for access tokens),
+        // and in safe mode the EncodingAESKey (left out: plaintext mode).
+        "wechat" => &["token", "app_secret", "encoding_aes_key"],
         _ => &[],
     }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 struct InboxSettings {
-    /// `whatsapp` or `telegram`.
+    /// `whatsapp`, `telegram` or `wechat`.
     platform: String,
     name: String,
     #[schema(value_type = String)]
     queue_id: QueueId,
     /// WhatsApp: `phone_number_id` (required), `api_base`, `api_version`. Telegram: `api_base`.
+    /// WeChat: `app_id` (required), `api_base`.
     #[serde(default)]
     #[schema(value_type = Object)]
     settings: Value,
     /// WhatsApp: `access_token`, `app_secret`, `verify_token`. Telegram: `bot_token`,
-    /// `secret_token`. Write-only.
+    /// `secret_token`. WeChat: `token`, `app_secret`, and `encoding_aes_key` for safe mode.
+    /// Write-only.
     #[schema(value_type = Object)]
     secrets: serde_json::Map<String, Value>,
 }
@@ -126,8 +131,26 @@ async fn create_inbox(
             "a WhatsApp inbox needs settings.phone_number_id".into(),
         ));
     }
+    if req.platform == "wechat"
+        && settings
+            .get("app_id")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
+        return Err(ApiError::BadRequest(
+            "a WeChat inbox needs settings.app_id".into(),
+        ));
+    }
+    if let Some(key) = req.secrets.get("encoding_aes_key").and_then(Value::as_str)
+        && plugboard_im::wechat::AesKey::parse(key).is_err()
+    {
+        return Err(ApiError::BadRequest(
+            "secrets.encoding_aes_key is the 43 characters WeChat shows".into(),
+        ));
+    }
     let names = secret_names(&req.platform);
-    for name in names {
+    let optional = ["encoding_aes_key"];
+    for name in names.iter().filter(|n| !optional.contains(n)) {
         if req
             .secrets
             .get(*name)

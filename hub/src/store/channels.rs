@@ -131,7 +131,7 @@ impl Mailbox {
 pub struct Inbox {
     #[schema(value_type = String)]
     pub id: InboxId,
-    /// `whatsapp` or `telegram`.
+    /// `whatsapp`, `telegram` or `wechat`.
     pub platform: String,
     pub name: String,
     #[schema(value_type = String)]
