@@ -6,7 +6,7 @@
 // would fail later, far from this form: an API base that is no http(s) URL (every send would
 // fail), and a Telegram secret token that Telegram's setWebhook refuses.
 
-export const PLATFORMS = ['whatsapp', 'telegram'];
+export const PLATFORMS = ['whatsapp', 'telegram', 'wechat'];
 
 /**
  * The settings and secrets each platform's form shows, in order. `required`: the hub refuses the
@@ -23,7 +23,16 @@ export const FIELDS = {
     settings: [{ name: 'api_base', hint: true }],
     secrets: [{ name: 'bot_token', required: true, hint: true }, { name: 'secret_token', required: true, generated: true, hint: true }],
   },
+  // WeChat's Token is 3 to 32 letters or digits (`alnum`); without an EncodingAESKey the account
+  // runs in plaintext mode.
+  wechat: {
+    settings: [{ name: 'app_id', required: true, hint: true }, { name: 'api_base', hint: true }],
+    secrets: [{ name: 'token', required: true, generated: true, alnum: true, hint: true }, { name: 'app_secret', required: true }, { name: 'encoding_aes_key', hint: true }],
+  },
 };
+
+/** The secret the admin gives the platform themselves with the webhook URL, if any. */
+export const HANDED_OVER = { whatsapp: 'verify_token', wechat: 'token' };
 
 const TOKEN_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -36,8 +45,8 @@ const browserRandom = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)
  * A random token of `length` characters from A-Z a-z 0-9 - _ (6 bits each), which both Telegram
  * and Meta take. `random(n)` gives n random bytes.
  */
-export function randomToken(length = 32, random = browserRandom) {
-  return [...random(length)].map((b) => TOKEN_ALPHABET[b & 63]).join('');
+export function randomToken(length = 32, random = browserRandom, alnum = false) {
+  return [...random(length)].map((b) => (alnum ? TOKEN_ALPHABET[b % 62] : TOKEN_ALPHABET[b & 63])).join('');
 }
 
 const namesOf = (kind) => [...new Set(PLATFORMS.flatMap((p) => FIELDS[p][kind].map((f) => f.name)))];
@@ -50,7 +59,7 @@ export function emptyInboxForm(queueId = '', platform = 'whatsapp', random = bro
   const settings = Object.fromEntries(namesOf('settings').map((n) => [n, '']));
   const secrets = Object.fromEntries(namesOf('secrets').map((n) => [n, '']));
   for (const p of PLATFORMS) {
-    for (const f of FIELDS[p].secrets) if (f.generated) secrets[f.name] = randomToken(32, random);
+    for (const f of FIELDS[p].secrets) if (f.generated) secrets[f.name] = randomToken(32, random, Boolean(f.alnum));
   }
   return { platform, name: '', queue_id: queueId, settings, secrets };
 }

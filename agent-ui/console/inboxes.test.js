@@ -20,6 +20,9 @@ test('a new form suggests both tokens, random and of characters Telegram and Met
   assert.equal(form.settings.phone_number_id, '');
   assert.equal(randomToken(4, counting), 'ABCD');
   assert.equal(randomToken(2, () => Uint8Array.of(255, 62)), '_-');
+  // WeChat's Token: letters and digits only.
+  assert.equal(randomToken(2, () => Uint8Array.of(255, 62), true), 'HA');
+  assert.match(emptyInboxForm('q1', 'wechat').secrets.token, /^[A-Za-z0-9]{32}$/);
 });
 
 test('a WhatsApp inbox sends only WhatsApp fields, trimmed, empty ones left for the hub to default', () => {
@@ -69,7 +72,7 @@ test('refused before sending: an API base that is no http(s) URL, a secret token
   assert.deepEqual(inboxProblems(with_({}, { secret_token: 'x'.repeat(257) })).map((p) => p.field), ['secrets.secret_token']);
   // Meta's verify token is any string: only Telegram's rule applies, and only to Telegram.
   assert.deepEqual(inboxProblems({ ...with_({}, { secret_token: 'has spaces' }), platform: 'whatsapp' }), []);
-  assert.deepEqual(inboxProblems({ ...form, platform: 'wechat' }).map((p) => p.field), ['platform']);
+  assert.deepEqual(inboxProblems({ ...form, platform: 'line' }).map((p) => p.field), ['platform']);
 });
 
 test('the webhook URL is the console\'s origin and the hub\'s path, one slash between', () => {
@@ -96,4 +99,15 @@ test('every platform, field and problem has a label in both languages', () => {
     assert.ok(key in en, `en: ${key}`);
     assert.ok(key in zhCN, `zh-CN: ${key}`);
   }
+});
+
+test('a WeChat inbox sends its AppID, Token and AppSecret, and its EncodingAESKey only when given', () => {
+  const form = emptyInboxForm('q1', 'wechat');
+  const filled = { ...form, name: 'Shop 公众号', settings: { ...form.settings, app_id: ' wx5823bf96d3bd56c7 ' }, secrets: { ...form.secrets, app_secret: 's3cret' } };
+  const spec = inboxSpec(filled);
+  assert.equal(spec.platform, 'wechat');
+  assert.deepEqual(spec.settings, { app_id: 'wx5823bf96d3bd56c7' });
+  assert.deepEqual(Object.keys(spec.secrets).sort(), ['app_secret', 'token']);
+  const sealed = inboxSpec({ ...filled, secrets: { ...filled.secrets, encoding_aes_key: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C' } });
+  assert.equal(sealed.secrets.encoding_aes_key, 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C');
 });

@@ -6,7 +6,7 @@ import { useState, useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t, label } from '../i18n.js';
-import { inboxSpec, webhookUrl, fieldOfError } from '../inboxes.js';
+import { inboxSpec, webhookUrl, fieldOfError, HANDED_OVER } from '../inboxes.js';
 import { InboxForm } from './InboxForm.js';
 import { InboxAdded } from './InboxAdded.js';
 import { CopyField } from './CopyField.js';
@@ -54,7 +54,7 @@ export function AdminInboxes({ queues }) {
     const spec = inboxSpec(form);
     try {
       const inbox = await api.createInbox(spec);
-      setAdded({ inbox, verifyToken: spec.secrets.verify_token });
+      setAdded({ inbox, verifyToken: spec.secrets[HANDED_OVER[inbox.platform]] });
       setFormKey((k) => k + 1);
       load();
     } catch (err) {
@@ -108,6 +108,7 @@ export function AdminInboxes({ queues }) {
                 <td class="webhook-cell">
                   <${CopyField} id=${`inbox-url-${m.id}`} hideLabel label=${t('inboxes.webhook_url_of', { name: m.name })} value=${urlOf(m)} testid="inbox-row-url" />
                   ${m.platform === 'whatsapp' && html`<p class="hint" data-testid="inbox-row-reminder">${t('inboxes.whatsapp_reminder')}</p>`}
+                  ${m.platform === 'wechat' && html`<p class="hint" data-testid="inbox-row-reminder">${t('inboxes.wechat_reminder')}</p>`}
                   ${m.platform === 'telegram' && html`<${WebhookRegistration} name=${m.name} state=${words(registrations[m.id])} onRegister=${() => register(m)} />`}
                 </td>
                 <td class="row-actions">

@@ -10,16 +10,19 @@ import { WebhookRegistration } from './WebhookRegistration.js';
 export function InboxAdded({ inbox, url, verifyToken, registration, onRegister, onDismiss }) {
   const box = useRef(null);
   useEffect(() => box.current && box.current.focus(), [inbox.id]);
-  const whatsapp = inbox.platform === 'whatsapp';
+  // WhatsApp and WeChat take their webhook by hand, with a token shown here once; Telegram's is
+  // registered from here.
+  const byHand = inbox.platform !== 'telegram';
+  const handed = inbox.platform === 'wechat' ? 'inboxes.secret.token' : 'inboxes.secret.verify_token';
   return html`
     <section class="inbox-added" tabIndex="-1" ref=${box} aria-labelledby="inbox-added-text" data-testid="inbox-added" data-platform=${inbox.platform}>
-      <p id="inbox-added-text">${t(whatsapp ? 'inboxes.added_whatsapp' : 'inboxes.added_telegram', { name: inbox.name })}</p>
+      <p id="inbox-added-text">${t(`inboxes.added_${inbox.platform}`, { name: inbox.name })}</p>
       <div class="inbox-added-fields">
         <${CopyField} id="inbox-added-url" label=${t('inboxes.webhook_url')} value=${url} testid="inbox-added-url" />
-        ${whatsapp && verifyToken && html`<${CopyField} id="inbox-added-verify" label=${t('inboxes.secret.verify_token')} value=${verifyToken} testid="inbox-added-verify-token" />`}
+        ${byHand && verifyToken && html`<${CopyField} id="inbox-added-verify" label=${t(handed)} value=${verifyToken} testid="inbox-added-verify-token" />`}
       </div>
       <div class="form-actions">
-        ${!whatsapp && html`<${WebhookRegistration} name=${inbox.name} state=${registration} onRegister=${onRegister} />`}
+        ${!byHand && html`<${WebhookRegistration} name=${inbox.name} state=${registration} onRegister=${onRegister} />`}
         <button type="button" class="link" onClick=${onDismiss} data-testid="inbox-added-dismiss">${t('action.dismiss')}</button>
       </div>
     </section>
