@@ -6,7 +6,7 @@
 // would fail later, far from this form: an API base that is no http(s) URL (every send would
 // fail), and a Telegram secret token that Telegram's setWebhook refuses.
 
-export const PLATFORMS = ['whatsapp', 'telegram', 'wechat'];
+export const PLATFORMS = ['whatsapp', 'telegram', 'wechat', 'sms', 'webhook'];
 
 /**
  * The settings and secrets each platform's form shows, in order. `required`: the hub refuses the
@@ -29,10 +29,20 @@ export const FIELDS = {
     settings: [{ name: 'app_id', required: true, hint: true }, { name: 'api_base', hint: true }],
     secrets: [{ name: 'token', required: true, generated: true, alnum: true, hint: true }, { name: 'app_secret', required: true }, { name: 'encoding_aes_key', hint: true }],
   },
+  // A Twilio-style provider signs the URL it posts to: the hub must know its public address.
+  sms: {
+    settings: [{ name: 'account_sid', required: true }, { name: 'from', required: true, hint: true }, { name: 'public_url', required: true, hint: true }, { name: 'api_base', hint: true }],
+    secrets: [{ name: 'auth_token', required: true }],
+  },
+  // Our own signed webhook, for any other system: replies are posted to its URL.
+  webhook: {
+    settings: [{ name: 'url', required: true, hint: true }],
+    secrets: [{ name: 'secret', required: true, generated: true, hint: true }],
+  },
 };
 
 /** The secret the admin gives the platform themselves with the webhook URL, if any. */
-export const HANDED_OVER = { whatsapp: 'verify_token', wechat: 'token' };
+export const HANDED_OVER = { whatsapp: 'verify_token', wechat: 'token', webhook: 'secret' };
 
 const TOKEN_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

@@ -16,7 +16,9 @@ use crate::store::{
 };
 use futures_util::StreamExt;
 use plugboard_channel::{Delivery, Outbound, RawIdentity, retry_delay};
-use plugboard_im::{Answer, Body, Event, HttpRequest, Method, SendOutcome, telegram, wechat, whatsapp};
+use plugboard_im::{
+    Answer, Body, Event, HttpRequest, Method, SendOutcome, sms, telegram, webhook, wechat, whatsapp,
+};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,7 +26,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// The platforms an inbox can be on.
-pub const PLATFORMS: [&str; 3] = ["whatsapp", "telegram", "wechat"];
+pub const PLATFORMS: [&str; 5] = ["whatsapp", "telegram", "wechat", "sms", "webhook"];
 /// How long a sender holds a claimed outbox row before another may try it.
 const CLAIM_MS: Millis = 60_000;
 /// Replies sent at once.
@@ -210,6 +212,32 @@ impl Messaging {
                 let (answer, event) = wechat::receive(&account, query, body, &entry_point)?;
                 (answer, vec![event])
             }
+            // SMS: the provider signs the URL it was given, so the hub checks against the public
+            // address the admin configured, not the one the request arrived at.
+            ("sms", true) => {
+                let mut url = format!("{}/webhooks/{}", setting(inbox, "public_url"), inbox.inbox.id);
+                if !query.is_empty() {
+                    url = format!("{url}?{query}");
+                }
+                let (answer, event) = sms::receive(
+                    &secret("auth_token"),
+                    &url,
+                    header("x-twilio-signature").as_deref(),
+                    body,
+                    &entry_point,
+                )?;
+                (answer, vec![event])
+            }
+            ("webhook", true) => {
+                let (answer, event) = webhook::receive(
+                    &secret("secret"),
+                    header("x-plugboard-signature").as_deref(),
+                    body,
+                    std::time::SystemTime::now(),
+                    &entry_point,
+                )?;
+                (answer, vec![event])
+            }
             (_, false) => return Err(MessagingError::Method("GET")),
             (_, true) => return Err(MessagingError::Method("POST")),
         };
@@ -232,11 +260,21 @@ impl Messaging {
                     !matches!(identity, RawIdentity::Phone(_))
                         || crate::domain::normalise_identity(identity, &region).is_ok()
                 });
-                // Who to answer: the sender's id on the platform, kept with their message.
-                let from = inbound.identities.iter().find_map(|i| match i {
-                    RawIdentity::Platform { id, .. } => Some(id.clone()),
-                    _ => None,
-                });
+                // Who to answer: the sender's id on the platform (for SMS, their number), kept with
+                // their message.
+                let from = inbound
+                    .identities
+                    .iter()
+                    .find_map(|i| match i {
+                        RawIdentity::Platform { id, .. } => Some(id.clone()),
+                        _ => None,
+                    })
+                    .or_else(|| {
+                        inbound.identities.iter().find_map(|i| match i {
+                            RawIdentity::Phone(number) => Some(number.clone()),
+                            _ => None,
+                        })
+                    });
                 if let (Some(from), Some(m)) = (&from, inbound.message.as_mut())
                     && let Some(details) = m.details.as_object_mut()
                 {
@@ -514,7 +552,7 @@ impl Messaging {
                     Err(e) => return failed(e.to_string()),
                 };
                 match self.call(&api.send(to, &message)).await {
-                    Ok((status, body)) => whatsapp::read_send_response(status, &body),
+                    Ok((status, body, _)) => whatsapp::read_send_response(status, &body),
                     Err(outcome) => outcome,
                 }
             }
@@ -524,7 +562,7 @@ impl Messaging {
                     &secret("bot_token"),
                 );
                 match self.call(&bot.send_message(to, &out.body, None)).await {
-                    Ok((status, body)) => telegram::read_send_response(status, &body),
+                    Ok((status, body, _)) => telegram::read_send_response(status, &body),
                     Err(outcome) => outcome,
                 }
             }
@@ -549,7 +587,7 @@ impl Messaging {
                         Err(outcome) => return outcome,
                     };
                     outcome = match self.call(&api.send(&token, to, &message)).await {
-                        Ok((status, body)) => wechat::read_send_response(status, &body, &out.id),
+                        Ok((status, body, _)) => wechat::read_send_response(status, &body, &out.id),
                         Err(outcome) => outcome,
                     };
                     if !matches!(outcome, SendOutcome::RefreshToken { .. }) {
@@ -564,6 +602,45 @@ impl Messaging {
                 }
                 outcome
             }
+            "sms" => {
+                let api = sms::Api {
+                    base: setting_or(&inbox, "api_base", "https://api.twilio.com"),
+                    account_sid: setting(&inbox, "account_sid"),
+                    auth_token: secret("auth_token"),
+                    from: setting(&inbox, "from"),
+                    status_callback: Some(format!(
+                        "{}/webhooks/{}",
+                        setting(&inbox, "public_url"),
+                        inbox.inbox.id
+                    )),
+                };
+                let request = match api.request_for(&out) {
+                    Ok(request) => request,
+                    Err(e) => return failed(e.to_string()),
+                };
+                match self.call(&request).await {
+                    Ok((status, body, retry_after)) => {
+                        sms::read_send_response(status, &body, retry_after.as_deref())
+                    }
+                    Err(outcome) => outcome,
+                }
+            }
+            "webhook" => {
+                let endpoint = webhook::Endpoint {
+                    url: setting(&inbox, "url"),
+                    secret: secret("secret"),
+                };
+                let request = match endpoint.request(&out, std::time::SystemTime::now()) {
+                    Ok(request) => request,
+                    Err(e) => return failed(e.to_string()),
+                };
+                match self.call(&request).await {
+                    Ok((status, body, retry_after)) => {
+                        webhook::read_response(status, &body, retry_after.as_deref(), &out.id)
+                    }
+                    Err(outcome) => outcome,
+                }
+            }
             other => failed(format!("unknown platform {other:?}")),
         }
     }
@@ -575,7 +652,7 @@ impl Messaging {
         let token = tokens.entry(id).or_default();
         let now = std::time::SystemTime::now();
         if token.needs_refresh(now) {
-            let (status, body) = self.call(&api.token_request()).await?;
+            let (status, body, _) = self.call(&api.token_request()).await?;
             token.store(status, &body, now)?;
         }
         token.get(now).map(str::to_owned).ok_or(SendOutcome::Retry {
@@ -585,7 +662,7 @@ impl Messaging {
     }
 
     /// One request to a platform; a network failure or timeout is a retry.
-    async fn call(&self, request: &HttpRequest) -> Result<(u16, Vec<u8>), SendOutcome> {
+    async fn call(&self, request: &HttpRequest) -> Result<(u16, Vec<u8>, Option<String>), SendOutcome> {
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -609,8 +686,13 @@ impl Messaging {
         };
         let response = builder.send().await.map_err(unreachable)?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response.bytes().await.map_err(unreachable)?;
-        Ok((status, body.to_vec()))
+        Ok((status, body.to_vec(), retry_after))
     }
 
     /// Tells Telegram where to post this inbox's updates (`setWebhook`, with the inbox's secret
@@ -638,7 +720,7 @@ impl Messaging {
         let request = bot
             .set_webhook(url, &secret("secret_token"))
             .map_err(|e| RegisterError::ByHand(e.to_string()))?;
-        let (status, body) = self
+        let (status, body, _) = self
             .call(&request)
             .await
             .map_err(|outcome| match outcome.delivery() {

@@ -19,7 +19,9 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
+    /// The body as JSON (`Null` when it is not).
     pub body: Value,
+    pub raw: Vec<u8>,
 }
 
 impl Recorded {
@@ -87,6 +89,16 @@ impl FakePlatform {
         .await
     }
 
+    /// A Twilio-style SMS provider: a send answers the message's sid, queued.
+    pub async fn sms() -> FakePlatform {
+        FakePlatform::start(|n, _, _| (201, json!({"sid": format!("SMfake{n}"), "status": "queued"}))).await
+    }
+
+    /// A system on the other end of our signed webhook: it takes a reply and names it.
+    pub async fn receiver() -> FakePlatform {
+        FakePlatform::start(|n, _, _| (200, json!({"id": format!("ext-{n}")}))).await
+    }
+
     async fn start(answer: fn(usize, &str, &Value) -> (u16, Value)) -> FakePlatform {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let app = axum::Router::new()
@@ -96,6 +108,7 @@ impl FakePlatform {
                       uri: Uri,
                       headers: HeaderMap,
                       body: Bytes| async move {
+                    let raw = body.to_vec();
                     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let mut s = shared.lock().unwrap();
                     s.requests.push(Recorded {
@@ -106,6 +119,7 @@ impl FakePlatform {
                             .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
                             .collect(),
                         body: body.clone(),
+                        raw,
                     });
                     let n = s.requests.len();
                     let path = uri.path().to_owned();

@@ -13,6 +13,8 @@ use std::time::Duration;
 const PHONE_NUMBER_ID: &str = "106540352242922";
 const APP_SECRET: &str = "whatsapp-app-secret";
 const TELEGRAM_SECRET: &str = "telegram-webhook-secret";
+const SMS_AUTH_TOKEN: &str = "12345";
+const WEBHOOK_SECRET: &str = "whsec-plugboard-test";
 const WECHAT_TOKEN: &str = "wechatservertoken";
 const WECHAT_APP_ID: &str = "wx5823bf96d3bd56c7";
 /// The EncodingAESKey of Tencent's own sample code.
@@ -47,6 +49,15 @@ impl Site {
             "wechat" => (
                 json!({"app_id": WECHAT_APP_ID, "api_base": fake.base}),
                 json!({"token": WECHAT_TOKEN, "app_secret": "wechat-app-secret", "encoding_aes_key": WECHAT_AES_KEY}),
+            ),
+            "sms" => (
+                json!({"account_sid": "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "from": "+14155552671",
+                       "public_url": self.hub.base, "api_base": fake.base}),
+                json!({"auth_token": SMS_AUTH_TOKEN}),
+            ),
+            "webhook" => (
+                json!({"url": format!("{}/replies", fake.base)}),
+                json!({"secret": WEBHOOK_SECRET}),
             ),
             _ => (
                 json!({"api_base": fake.base}),
@@ -604,4 +615,112 @@ async fn a_wechat_conversation_in_safe_mode_with_its_access_token() {
     let failed = delivery(&mut bob, "w3", "failed").await;
     let reason = failed["channel"]["delivery_error"].as_str().unwrap();
     assert!(reason.contains("48"), "{reason}");
+}
+
+/// A form the provider posts, signed over the inbox's public URL and the sorted fields.
+async fn sms_post(url: &str, form: &[u8], token: &str) -> (u16, String) {
+    let params: Vec<(String, String)> = form_urlencoded::parse(form).into_owned().collect();
+    let signature = plugboard_im::sms::signature(token, url, &params);
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", signature)
+        .body(form.to_vec())
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// An SMS through a Twilio-style provider: the sender resolves by their number (as a call would),
+/// the reply goes out from our number with a status callback, and the callback marks it
+/// delivered; a form signed with another token is refused.
+#[tokio::test]
+async fn an_sms_conversation_with_its_status_callback() {
+    let s = site().await;
+    let fake = FakePlatform::sms().await;
+    let url = s.inbox("sms", &fake).await;
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let inbound = payload("sms", "inbound_sms.form");
+    let (status, _) = sms_post(&url, &inbound, "not-the-token").await;
+    assert_eq!(status, 401);
+    let (status, answer) = sms_post(&url, &inbound, SMS_AUTH_TOKEN).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("<Response>"), "{answer}");
+    let id = accept_offer(&mut bob).await;
+    let (_, found) = s
+        .hub
+        .call("GET", "/customers?q=%2B14155551234", Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(found[0]["phone"], "+14155551234", "{found}");
+
+    reply(&s, &id, "s1", "Yes, it is ready.").await;
+    let sent = fake.nth_request(1, 15).await;
+    assert_eq!(
+        sent.path,
+        "/2010-04-01/Accounts/ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX/Messages.json"
+    );
+    let form: Vec<(String, String)> = form_urlencoded::parse(&sent.raw).into_owned().collect();
+    let field = |name: &str| form.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(field("To").as_deref(), Some("+14155551234"));
+    assert_eq!(field("From").as_deref(), Some("+14155552671"));
+    assert_eq!(field("Body").as_deref(), Some("Yes, it is ready."));
+    assert_eq!(field("StatusCallback"), Some(url.clone()));
+    delivery(&mut bob, "s1", "sent").await;
+    let callback = String::from_utf8(payload("sms", "status_delivered.form"))
+        .unwrap()
+        .replace("SMb7c0a2ce80504485a6f653a7110836f5", "SMfake1");
+    let (status, _) = sms_post(&url, callback.as_bytes(), SMS_AUTH_TOKEN).await;
+    assert_eq!(status, 200);
+    delivery(&mut bob, "s1", "delivered").await;
+}
+
+/// Our own signed webhook: a signed post is a conversation, a replayed old one and a wrong
+/// signature are refused, and the reply is posted to the system's URL signed the same way.
+#[tokio::test]
+async fn a_signed_webhook_conversation_both_ways() {
+    use plugboard_im::webhook;
+    use std::time::{Duration as D, SystemTime};
+    let s = site().await;
+    let fake = FakePlatform::receiver().await;
+    let url = s.inbox("webhook", &fake).await;
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let body = payload("webhook", "text.json");
+    let signed =
+        |at: SystemTime, secret: &str| vec![("x-plugboard-signature", webhook::sign(secret, &body, at))];
+    let stale = SystemTime::now() - D::from_secs(600);
+    assert_eq!(
+        deliver(&url, &signed(stale, WEBHOOK_SECRET), body.clone())
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        deliver(&url, &signed(SystemTime::now(), "other"), body.clone())
+            .await
+            .0,
+        401
+    );
+    let (status, text) = deliver(&url, &signed(SystemTime::now(), WEBHOOK_SECRET), body.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let id = accept_offer(&mut bob).await;
+
+    reply(&s, &id, "h1", "It ships today.").await;
+    let sent = fake.nth_request(1, 15).await;
+    assert_eq!(sent.path, "/replies");
+    webhook::verify(
+        WEBHOOK_SECRET,
+        sent.header("x-plugboard-signature"),
+        &sent.raw,
+        SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(sent.body["to"], "customer-42");
+    assert_eq!(sent.body["text"], "It ships today.");
+    let m = delivery(&mut bob, "h1", "sent").await;
+    assert_eq!(m["channel"]["external_id"], "ext-1");
 }

@@ -108,7 +108,7 @@ export function AdminInboxes({ queues }) {
                 <td class="webhook-cell">
                   <${CopyField} id=${`inbox-url-${m.id}`} hideLabel label=${t('inboxes.webhook_url_of', { name: m.name })} value=${urlOf(m)} testid="inbox-row-url" />
                   ${m.platform === 'whatsapp' && html`<p class="hint" data-testid="inbox-row-reminder">${t('inboxes.whatsapp_reminder')}</p>`}
-                  ${m.platform === 'wechat' && html`<p class="hint" data-testid="inbox-row-reminder">${t('inboxes.wechat_reminder')}</p>`}
+                  ${['wechat', 'sms', 'webhook'].includes(m.platform) && html`<p class="hint" data-testid="inbox-row-reminder">${t(`inboxes.${m.platform}_reminder`)}</p>`}
                   ${m.platform === 'telegram' && html`<${WebhookRegistration} name=${m.name} state=${words(registrations[m.id])} onRegister=${() => register(m)} />`}
                 </td>
                 <td class="row-actions">

@@ -13,7 +13,7 @@ export function InboxAdded({ inbox, url, verifyToken, registration, onRegister, 
   // WhatsApp and WeChat take their webhook by hand, with a token shown here once; Telegram's is
   // registered from here.
   const byHand = inbox.platform !== 'telegram';
-  const handed = inbox.platform === 'wechat' ? 'inboxes.secret.token' : 'inboxes.secret.verify_token';
+  const handed = `inboxes.secret.${{ wechat: 'token', webhook: 'secret' }[inbox.platform] || 'verify_token'}`;
   return html`
     <section class="inbox-added" tabIndex="-1" ref=${box} aria-labelledby="inbox-added-text" data-testid="inbox-added" data-platform=${inbox.platform}>
       <p id="inbox-added-text">${t(`inboxes.added_${inbox.platform}`, { name: inbox.name })}</p>

@@ -46,24 +46,32 @@ fn secret_names(platform: &str) -> &'static [&'static str] {
         // The Token of the account's server configuration, the AppSecret (for access tokens),
         // and in safe mode the EncodingAESKey (left out: plaintext mode).
         "wechat" => &["token", "app_secret", "encoding_aes_key"],
+        // The provider's auth token: it signs webhooks and logs the hub in.
+        "sms" => &["auth_token"],
+        // The secret both directions are signed with.
+        "webhook" => &["secret"],
         _ => &[],
     }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 struct InboxSettings {
-    /// `whatsapp`, `telegram` or `wechat`.
+    /// `whatsapp`, `telegram`, `wechat`, `sms` (a Twilio-style provider) or `webhook` (our own
+    /// signed webhook, for any other system).
     platform: String,
     name: String,
     #[schema(value_type = String)]
     queue_id: QueueId,
     /// WhatsApp: `phone_number_id` (required), `api_base`, `api_version`. Telegram: `api_base`.
-    /// WeChat: `app_id` (required), `api_base`.
+    /// WeChat: `app_id` (required), `api_base`. SMS: `account_sid`, `from` (our number),
+    /// `public_url` (the hub's address as the provider reaches it), `api_base`. Webhook: `url`
+    /// (where replies are posted).
     #[serde(default)]
     #[schema(value_type = Object)]
     settings: Value,
     /// WhatsApp: `access_token`, `app_secret`, `verify_token`. Telegram: `bot_token`,
-    /// `secret_token`. WeChat: `token`, `app_secret`, and `encoding_aes_key` for safe mode.
+    /// `secret_token`. WeChat: `token`, `app_secret`, and `encoding_aes_key` for safe mode. SMS:
+    /// `auth_token`. Webhook: `secret`.
     /// Write-only.
     #[schema(value_type = Object)]
     secrets: serde_json::Map<String, Value>,
@@ -130,6 +138,21 @@ async fn create_inbox(
         return Err(ApiError::BadRequest(
             "a WhatsApp inbox needs settings.phone_number_id".into(),
         ));
+    }
+    let required: &[&str] = match req.platform.as_str() {
+        // The provider signs the URL it posts to: the hub must know it as the provider does.
+        "sms" => &["account_sid", "from", "public_url"],
+        "webhook" => &["url"],
+        _ => &[],
+    };
+    for name in required {
+        if settings
+            .get(*name)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(ApiError::BadRequest(format!("settings.{name} is required")));
+        }
     }
     if req.platform == "wechat"
         && settings
