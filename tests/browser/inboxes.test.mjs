@@ -165,7 +165,8 @@ test('the admin adds a WhatsApp inbox: the hub\'s refusal first, then its webhoo
   assert.match(await refusal.textContent(), /Request refused — .*phone_number_id/);
   const phone = page.getByTestId('inbox-setting-phone_number_id');
   assert.equal(await phone.getAttribute('aria-invalid'), 'true');
-  assert.ok(await phone.evaluate((el) => el === document.activeElement), 'the field the hub names is focused');
+  // The field the hub names is focused (once the refusal has rendered).
+  await page.waitForFunction((el) => el === document.activeElement, await phone.elementHandle());
   assert.equal(await page.getByTestId('inbox-row').count(), 0);
 
   // Typed where the focus already is.
@@ -270,7 +271,8 @@ test('the admin deletes the WhatsApp inbox, after a confirm; its webhook is gone
   await listed.getByTestId('inbox-delete').click();
   // Asked first; the safe answer has the focus.
   const cancel = listed.getByTestId('inbox-delete-cancel');
-  assert.ok(await cancel.evaluate((el) => el === document.activeElement));
+  // The focus moves once the confirm has rendered: wait for it rather than look once.
+  await page.waitForFunction((el) => el === document.activeElement, await cancel.elementHandle());
   await cancel.click();
   await listed.getByTestId('inbox-delete').click();
   await listed.getByTestId('inbox-delete-confirm').click();
