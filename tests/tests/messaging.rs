@@ -323,6 +323,15 @@ async fn a_telegram_chat_continues_and_a_refused_reply_fails_with_the_reason() {
     .await;
     let next = bob.expect("message").await.unwrap();
     assert_eq!(next["message"]["interaction_id"], id.as_str());
+    // The customer edits their first message: the edit joins the conversation, marked as one, once.
+    for _ in 0..2 {
+        deliver(&url, &secret(), payload("telegram", "edited_message.json")).await;
+    }
+    let edit = bob.expect("message").await.unwrap();
+    assert_eq!(edit["message"]["interaction_id"], id.as_str());
+    assert_eq!(edit["message"]["body"], "Hello, my order #4412 has not arrived");
+    assert_eq!(edit["message"]["channel"]["details"]["edited"], true);
+    assert_eq!(s.messages(&id).await.len(), 3);
 
     reply(&s, &id, "t1", "Sorry! It ships today.").await;
     let sent = fake.nth_request(1, 15).await;

@@ -26,6 +26,7 @@ export function MessageList({ messages, customerName }) {
           data-testid="message" data-sender=${m.sender} data-message-id=${m.pending ? '' : m.id}>
           ${m.sender !== 'system' && html`<span class="message-author">${m.sender === 'customer' ? customerName : t('chat.you')}</span>`}
           <div class="message-body" data-testid="message-body">${m.body}</div>
+          ${m.channel && m.channel.details && m.channel.details.edited && html`<span class="message-edited" data-testid="message-edited">${t('chat.edited')}</span>`}
           <span class="message-time">${m.failed ? t('chat.not_sent') : m.pending ? t('chat.sending') : formatTime(m.created_at)}</span>
           ${delivery(m)}
         </li>`)}

@@ -153,6 +153,7 @@ export default {
   'delivery.sent': 'Sent',
   'delivery.failed': 'Not delivered',
   'delivery.delivered': 'Delivered',
+  'chat.edited': 'edited: the customer changed their message',
   'delivery.read': 'Read',
   'event.interaction.reopened': 'Reopened: the customer wrote again',
   'event.interaction.filed': 'Filed, not routed',

@@ -153,6 +153,7 @@ export default {
   'delivery.sent': '已发送',
   'delivery.failed': '未送达',
   'delivery.delivered': '已送达',
+  'chat.edited': '已编辑：客户修改了这条消息',
   'delivery.read': '已读',
   'event.interaction.reopened': '重新打开：客户再次来信',
   'event.interaction.filed': '已归档，未分配',

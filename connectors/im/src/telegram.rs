@@ -234,12 +234,25 @@ fn message_event(message: &Value, entry_point: &str, edited: bool) -> Result<Eve
             .and_then(|s| s.checked_mul(1000))
             .map_or(Value::Null, |ms| json!(ms));
     }
-    let replies_to = message
+    let mut replies_to: Vec<String> = message
         .get("reply_to_message")
         .and_then(|r| r.get("message_id"))
         .and_then(Value::as_i64)
         .map(|id| vec![format!("{chat_id}:{id}")])
         .unwrap_or_default();
+    // An edit is a message of its own on the timeline (the customer changed what they said;
+    // both stay): its id names the original and the edit's time, so a redelivered edit is still
+    // stored once, and it joins the original's conversation.
+    let mut external_id = format!("{chat_id}:{message_id}");
+    if edited {
+        let at = message
+            .get("edit_date")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
+        replies_to.insert(0, external_id.clone());
+        details["edits"] = json!(external_id);
+        external_id = format!("{external_id}:edited:{at}");
+    }
 
     Ok(Event::Message(Inbound {
         channel: Channel::Messaging,
@@ -255,7 +268,7 @@ fn message_event(message: &Value, entry_point: &str, edited: bool) -> Result<Eve
         },
         automated: None,
         message: Some(InboundMessage {
-            external_id: format!("{chat_id}:{message_id}"),
+            external_id,
             body,
             details,
             attachments: Vec::new(),

@@ -136,7 +136,18 @@ fn an_edit_names_the_message_it_changes() {
     let edit = receive("edited_message.json");
     let m = message(&edit.event);
     assert_eq!(edit.update_id, 905130012);
-    assert_eq!(m.external_id, "111222333:4821", "the same id as the original");
+    assert_eq!(
+        m.external_id, "111222333:4821:edited:1718035260",
+        "a message of its own"
+    );
+    assert_eq!(m.details["edits"], "111222333:4821");
+    let Event::Message(inbound) = &edit.event else {
+        unreachable!()
+    };
+    assert_eq!(
+        inbound.thread.replies_to[0], "111222333:4821",
+        "joins the original's conversation"
+    );
     assert_eq!(m.details["edited"], true);
     assert_eq!(m.details["edit_date"], 1_718_035_260_000i64);
     assert_eq!(m.body, "Hello, my order #4412 has not arrived");
