@@ -55,6 +55,8 @@ pub enum MessagingError {
     NotMessaging,
     #[error("this conversation is not yours")]
     NotYours,
+    #[error("only WhatsApp sends message templates")]
+    NoTemplates,
 }
 
 /// Why a webhook could not be registered with the platform.
@@ -379,6 +381,7 @@ impl Messaging {
         id: InteractionId,
         client_id: String,
         body: String,
+        template: Option<Value>,
     ) -> Result<(Message, bool), MessagingError> {
         let account = agent.account_id;
         if self.dispatcher.holder(id).await != Some(agent.id) {
@@ -404,6 +407,37 @@ impl Messaging {
                     .map(str::to_owned)
             })
             .ok_or(MessagingError::NoRecipient)?;
+        let (body, details, outbound) = match template {
+            Some(template) => {
+                let inbox = interaction
+                    .entry_point
+                    .strip_prefix("inbox:")
+                    .and_then(|i| i.parse::<InboxId>().ok())
+                    .ok_or(MessagingError::NotMessaging)?;
+                if self.store.inbox(inbox).await?.inbox.platform != "whatsapp" {
+                    return Err(MessagingError::NoTemplates);
+                }
+                let shown = if body.trim().is_empty() {
+                    let params: Vec<&str> = template["params"]
+                        .as_array()
+                        .map(|ps| ps.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    format!(
+                        "[{}] {}",
+                        template["name"].as_str().unwrap_or_default(),
+                        params.join(" · ")
+                    )
+                } else {
+                    body
+                };
+                (
+                    shown,
+                    json!({"template": template}),
+                    json!({"to": [to], "template": template}),
+                )
+            }
+            None => (body, json!({}), json!({"to": [to]})),
+        };
         let new = NewChannelMessage {
             opening: vec![],
             message: NewMessage {
@@ -415,9 +449,9 @@ impl Messaging {
             },
             entry_point: interaction.entry_point.clone(),
             external_id: None,
-            details: json!({}),
+            details,
             attachments: vec![],
-            outbound: Some(json!({"to": [to]})),
+            outbound: Some(outbound),
         };
         let (message, created) = self
             .store

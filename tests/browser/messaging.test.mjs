@@ -8,7 +8,8 @@
 // messaging conversation with the customer's WhatsApp name and the text, accepts, and answers in
 // the composer. The reply reaches the fake's /messages endpoint for the customer's number, shows
 // "Sent", then "Read" when WhatsApp reports it read; the customer's next message joins the same
-// conversation.
+// conversation. The conversation's 24 hours being over (the documented payload is old), the
+// console says so, and Bob sends an approved template from its form.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -134,6 +135,18 @@ test('a WhatsApp message is offered, answered from the console, and its reply sh
   await byTestId(page, 'message', 'data-sender', 'customer').filter({ hasText: 'Great, blue please' }).waitFor();
   assert.equal(await page.getByTestId('message').count(), 3, 'one conversation: two from the customer, one reply');
   assert.equal(fake.requests.length, 1, 'sent once');
+  // The documented message is from 2025: its 24 hours are long over, and the console says so and
+  // offers an approved template instead.
+  await byTestId(page, 'reply-window', 'data-open', 'false').waitFor();
+  await page.getByTestId('template-name').fill('order_update');
+  await page.getByTestId('template-language').fill('en_US');
+  await page.getByTestId('template-params').fill('4411\nMonday');
+  await page.getByTestId('template-send').click();
+  const template = await eventually('the template at the fake', () => fake.requests.filter((r) => r.method === 'POST')[1]);
+  assert.equal(template.body.type, 'template');
+  assert.equal(template.body.template.name, 'order_update');
+  assert.deepEqual(template.body.template.components[0].parameters.map((p) => p.text), ['4411', 'Monday']);
+  await page.getByTestId('message-body').filter({ hasText: '[order_update] 4411 · Monday' }).waitFor();
   await shot(page, 'messaging-whatsapp');
   assert.deepEqual(pageErrors, []);
 });

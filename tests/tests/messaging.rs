@@ -236,6 +236,51 @@ async fn a_whatsapp_conversation_is_offered_answered_and_its_reply_reported_read
     let stored = s.messages(&id).await;
     assert_eq!(stored[2]["channel"]["delivery"], "read");
     assert_eq!(fake.requests().len(), 1, "sent once");
+
+    // A day later WhatsApp refuses free text (re-engagement): the agent is told to use a
+    // template, and an approved one goes out.
+    fake.answer_next(
+        400,
+        json!({"error": {"message": "(#131047) Re-engagement message", "type": "OAuthException", "code": 131047,
+            "error_data": {"messaging_product": "whatsapp", "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}}),
+    );
+    reply(&s, &id, "r2", "Are you still there?").await;
+    let failed = delivery(&mut bob, "r2", "failed").await;
+    let reason = failed["channel"]["delivery_error"].as_str().unwrap();
+    assert!(reason.contains("template"), "{reason}");
+    let token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, queued) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/messages"),
+            Some(&token),
+            Some(json!({"client_id": "r3", "template": {"name": "order_update", "language": "en_US", "params": ["4411", "Monday"]}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["body"], "[order_update] 4411 · Monday");
+    let sent = fake.nth_request(3, 15).await;
+    assert_eq!(sent.body["type"], "template");
+    assert_eq!(sent.body["template"]["name"], "order_update");
+    assert_eq!(sent.body["template"]["language"]["code"], "en_US");
+    assert_eq!(
+        sent.body["template"]["components"][0]["parameters"][1]["text"],
+        "Monday"
+    );
+    delivery(&mut bob, "r3", "sent").await;
+    let (status, _) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/messages"),
+            Some(&token),
+            Some(json!({"client_id": "r4", "template": {"name": "Bad Name!", "language": "en_US"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]

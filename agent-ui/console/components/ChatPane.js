@@ -8,6 +8,7 @@ import { MessageList } from './MessageList.js';
 import { Composer } from './Composer.js';
 import { WrapUpForm } from './WrapUpForm.js';
 import { TransferControl } from './TransferControl.js';
+import { ReplyWindow } from './ReplyWindow.js';
 
 export function ChatPane({ state, entry, actions, queues, queueName }) {
   const it = entry.interaction;
@@ -35,6 +36,7 @@ export function ChatPane({ state, entry, actions, queues, queueName }) {
         ${active && entry.customerOnline === false && html`<span class="customer-away" data-testid="customer-away">${t('chat.customer_away', { name: customer.name })}</span>`}
         ${entry.customerTyping && html`<span data-testid="typing-indicator">${t('chat.customer_typing', { name: customer.name })}</span>`}
       </div>
+      ${active && it.channel === 'messaging' && html`<${ReplyWindow} messages=${entry.messages} onTemplate=${(template) => actions.sendTemplate(it.id, template)} />`}
       ${active && call
         ? null
         : active

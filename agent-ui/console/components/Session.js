@@ -103,6 +103,13 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       dispatch({ type: 'local.send', interaction_id: id, client_id, body, at: Date.now() });
       send({ type: 'message', interaction_id: id, client_id, body });
     },
+    // An approved WhatsApp template, for a conversation whose 24 hours have passed.
+    sendTemplate: (id, template) => {
+      const client_id = newId();
+      api.sendReply(id, { client_id, body: '', template })
+        .then((message) => dispatch({ type: 'message', message }))
+        .catch((e) => dispatch({ type: 'error', code: e.code, message: e.message }));
+    },
     typing: (id, typing) => send({ type: 'typing', interaction_id: id, typing }),
     end: (id) => send({ type: 'interaction.end', interaction_id: id }),
     // `target` is "queue:<id>" or "agent:<id>".

@@ -284,9 +284,24 @@ async fn register_webhook(
 
 #[derive(Debug, Deserialize, ToSchema)]
 struct Reply {
+    /// The text; with a template, what the timeline shows (the template's own text if empty).
+    #[serde(default)]
     body: String,
     /// Chosen by the console: sending twice with the same id sends once.
     client_id: String,
+    /// An approved WhatsApp template instead of free text: the only thing WhatsApp delivers once
+    /// 24 hours have passed since the customer last wrote.
+    template: Option<Template>,
+}
+
+/// An approved WhatsApp message template, with its body's `{{1}}`, `{{2}}`… in order.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+struct Template {
+    name: String,
+    /// The template's language code, e.g. `en_US`, `zh_CN`.
+    language: String,
+    #[serde(default)]
+    params: Vec<String>,
 }
 
 /// Reply in a messaging conversation the agent holds. The message is committed as queued and
@@ -301,12 +316,34 @@ async fn reply(
     ApiJson(req): ApiJson<Reply>,
 ) -> Result<(StatusCode, ApiJson<Message>), ApiError> {
     let id: InteractionId = id.parse().map_err(|_| ApiError::NotFound)?;
-    super::ws::check_body(&req.body)?;
-    super::ws::check_client_id(&req.client_id)?;
-    if req.body.trim().is_empty() {
-        return Err(ApiError::BadRequest("a reply needs some text".into()));
+    if !req.body.is_empty() || req.template.is_none() {
+        super::ws::check_body(&req.body)?;
     }
-    let (message, _) = state.messaging.reply(&me, id, req.client_id, req.body).await?;
+    super::ws::check_client_id(&req.client_id)?;
+    let template = match req.template {
+        Some(t) => {
+            let name_ok = !t.name.is_empty()
+                && t.name.len() <= 512
+                && t.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !name_ok || t.language.trim().is_empty() || t.params.len() > 20 {
+                return Err(ApiError::BadRequest(
+                    "a template has a name (lower-case letters, digits, _), a language and at most 20 params"
+                        .into(),
+                ));
+            }
+            Some(serde_json::json!(t))
+        }
+        None if req.body.trim().is_empty() => {
+            return Err(ApiError::BadRequest("a reply needs some text".into()));
+        }
+        None => None,
+    };
+    let (message, _) = state
+        .messaging
+        .reply(&me, id, req.client_id, req.body, template)
+        .await?;
     Ok((StatusCode::ACCEPTED, ApiJson(message)))
 }
 
@@ -371,7 +408,9 @@ impl From<MessagingError> for ApiError {
     fn from(e: MessagingError) -> Self {
         match e {
             MessagingError::NotYours => ApiError::Forbidden,
-            MessagingError::NotMessaging | MessagingError::NoRecipient => ApiError::BadRequest(e.to_string()),
+            MessagingError::NotMessaging | MessagingError::NoRecipient | MessagingError::NoTemplates => {
+                ApiError::BadRequest(e.to_string())
+            }
             MessagingError::NoSuchInbox => ApiError::NotFound,
             MessagingError::Store(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
