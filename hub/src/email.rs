@@ -13,7 +13,6 @@ use crate::secrets::Sealer;
 use crate::store::{
     DeliveryUpdate, DynStore, InboundFailure, MailServer, Mailbox, MailboxSecrets, OutboxItem,
 };
-use futures_util::StreamExt;
 use plugboard_channel::{Attachment, Channel, Delivery, Outbound, retry_delay};
 use plugboard_email::imap::{MailError, Session};
 use plugboard_email::smtp::Sender;
@@ -385,24 +384,15 @@ impl Email {
     // --- sending ---
 
     async fn send_forever(self: Arc<Self>) {
-        loop {
-            let now = now_millis();
-            let due = match self.store.claim_outbox("mailbox:", now, now + CLAIM_MS, 32).await {
-                Ok(due) => due,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the outbox");
-                    Vec::new()
-                }
-            };
-            let busy = !due.is_empty();
+        let sending = crate::outbox::Sending {
+            kind: "mailbox:",
+            claim: 32,
+            claim_ms: CLAIM_MS,
             // A few at a time: each mailbox's sender keeps as many connections open.
-            futures_util::stream::iter(due)
-                .for_each_concurrent(SENDING, |item| self.send_one(item))
-                .await;
-            if !busy {
-                let _ = tokio::time::timeout(Duration::from_secs(5), self.queued.notified()).await;
-            }
-        }
+            at_once: SENDING,
+            queued: &self.queued,
+        };
+        crate::outbox::send_forever(&self.store, sending, || true, |item| self.send_one(item)).await;
     }
 
     async fn send_one(&self, item: OutboxItem) {

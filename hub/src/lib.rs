@@ -15,6 +15,7 @@ pub mod intake;
 pub mod lease;
 pub mod messaging;
 pub mod ops;
+pub mod outbox;
 pub mod profile;
 pub mod routing;
 pub mod secrets;

@@ -14,7 +14,6 @@ use crate::secrets::Sealer;
 use crate::store::{
     DeliveryUpdate, DynStore, InboxSecrets, NewChannelMessage, NewMessage, OutboxItem, StoreError,
 };
-use futures_util::StreamExt;
 use plugboard_channel::{Delivery, Outbound, RawIdentity, retry_delay};
 use plugboard_im::{
     Answer, Body, Event, HttpRequest, Method, SendOutcome, sms, telegram, webhook, wechat, whatsapp,
@@ -167,13 +166,7 @@ impl Messaging {
     ) -> Result<Answered, MessagingError> {
         let opened = self.opened(id).await?;
         let (inbox, secrets) = (&opened.inbox, &opened.secrets);
-        let secret = |name: &str| {
-            secrets
-                .get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let secret = |name: &str| secret_of(&secrets, name);
         let entry_point = inbox.inbox.entry_point();
         let (answer, events) = match (inbox.inbox.platform.as_str(), post) {
             ("whatsapp", false) => (
@@ -470,28 +463,17 @@ impl Messaging {
     }
 
     async fn send_forever(self: Arc<Self>) {
-        loop {
-            // With several nodes, the node leading the routers sends: one holder of each WeChat
-            // access token, and one sender honouring each platform's rate limits.
-            while self.dispatcher.router() != "here" {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            let now = now_millis();
-            let due = match self.store.claim_outbox("inbox:", now, now + CLAIM_MS, 64).await {
-                Ok(due) => due,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading the outbox");
-                    Vec::new()
-                }
-            };
-            let busy = !due.is_empty();
-            futures_util::stream::iter(due)
-                .for_each_concurrent(SENDING, |item| self.send_one(item))
-                .await;
-            if !busy {
-                let _ = tokio::time::timeout(Duration::from_secs(5), self.queued.notified()).await;
-            }
-        }
+        let sending = crate::outbox::Sending {
+            kind: "inbox:",
+            claim: 64,
+            claim_ms: CLAIM_MS,
+            at_once: SENDING,
+            queued: &self.queued,
+        };
+        // With several nodes, the node leading the routers sends: one holder of each WeChat
+        // access token, and one sender honouring each platform's rate limits.
+        let leading = || self.dispatcher.router() == "here";
+        crate::outbox::send_forever(&self.store, sending, leading, |item| self.send_one(item)).await;
     }
 
     async fn send_one(&self, item: OutboxItem) {
@@ -553,13 +535,7 @@ impl Messaging {
             Ok(secrets) => secrets,
             Err(e) => return failed(e.to_string()),
         };
-        let secret = |name: &str| {
-            secrets
-                .get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let secret = |name: &str| secret_of(&secrets, name);
         let Some(to) = item.payload["to"][0].as_str() else {
             return failed("no recipient".into());
         };
@@ -740,13 +716,7 @@ impl Messaging {
         let secrets = self
             .secrets(inbox)
             .map_err(|e| RegisterError::Refused(e.to_string()))?;
-        let secret = |name: &str| {
-            secrets
-                .get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let secret = |name: &str| secret_of(&secrets, name);
         let bot = telegram::Bot::new(
             &setting_or(inbox, "api_base", "https://api.telegram.org"),
             &secret("bot_token"),
@@ -786,6 +756,15 @@ fn without_url(e: &reqwest::Error) -> String {
         e.truncate(start);
     }
     e
+}
+
+/// One of an inbox's opened secrets; empty when it has none by that name.
+fn secret_of(secrets: &Value, name: &str) -> String {
+    secrets
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn setting(inbox: &InboxSecrets, name: &str) -> String {

@@ -416,6 +416,22 @@ macro_rules! impl_channel_store {
                 Ok((message, true))
             }
 
+            /// Deletes one of an account's rows (`sql` takes the account and the id); `NotFound`
+            /// when there is none.
+            async fn delete_owned(&self, sql: &'static str, account: AccountId, id: String) -> Result<()> {
+                let gone = sqlx::query(sql)
+                    .bind(account.to_string())
+                    .bind(id)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if gone == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn message_by_id(
                 conn: &mut <$db as Database>::Connection,
                 account: AccountId,
@@ -800,17 +816,8 @@ macro_rules! impl_channel_store {
             }
 
             async fn delete_inbox(&self, account: AccountId, id: InboxId) -> Result<()> {
-                let gone = sqlx::query(q::DELETE_INBOX)
-                    .bind(account.to_string())
-                    .bind(id.to_string())
-                    .execute(&self.writer)
+                self.delete_owned(q::DELETE_INBOX, account, id.to_string())
                     .await
-                    .map_err(db)?
-                    .rows_affected();
-                if gone == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
             }
 
             async fn inboxes(&self, account: AccountId) -> Result<Vec<Inbox>> {
@@ -835,17 +842,8 @@ macro_rules! impl_channel_store {
             }
 
             async fn delete_mailbox(&self, account: AccountId, id: MailboxId) -> Result<()> {
-                let gone = sqlx::query(q::DELETE_MAILBOX)
-                    .bind(account.to_string())
-                    .bind(id.to_string())
-                    .execute(&self.writer)
+                self.delete_owned(q::DELETE_MAILBOX, account, id.to_string())
                     .await
-                    .map_err(db)?
-                    .rows_affected();
-                if gone == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
             }
 
             async fn mailboxes(&self, account: AccountId) -> Result<Vec<Mailbox>> {
