@@ -621,7 +621,15 @@ async fn the_ivr_menu_sends_a_caller_who_presses_2_to_support() {
             &["-d", "2000", "-mp", &media_port],
         )
     });
-    let offer = bob.expect("offer").await.unwrap();
+    // Under load the prompt, the key press and the queue take a while; when no offer comes,
+    // what sipp saw says why.
+    let Some(offer) = bob.gets_within("offer", Duration::from_secs(40)).await else {
+        let (ok, log) = caller.await.unwrap();
+        panic!(
+            "no offer within 40 s; sipp {}:\n{log}",
+            if ok { "passed" } else { "failed" }
+        );
+    };
     assert_eq!(offer["interaction"]["queue_id"], support);
     assert_eq!(offer["interaction"]["entry_point"], "sip:200");
     let (ok, log) = caller.await.unwrap();
