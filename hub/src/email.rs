@@ -5,15 +5,12 @@
 //! send (replies, forwards, new mails, the files they upload for them) is queued by `compose`.
 
 use crate::bus::Bus;
-use crate::bus::frames::AgentFrame;
 use crate::dispatcher::Dispatcher;
-use crate::domain::{AccountId, MailboxId, Message, Millis, now_millis};
+use crate::domain::{AccountId, MailboxId, Millis, now_millis};
 use crate::intake::{Files, Intake, IntakeError};
 use crate::secrets::Sealer;
-use crate::store::{
-    DeliveryUpdate, DynStore, InboundFailure, MailServer, Mailbox, MailboxSecrets, OutboxItem,
-};
-use plugboard_channel::{Attachment, Channel, Delivery, Outbound, retry_delay};
+use crate::store::{DynStore, InboundFailure, MailServer, Mailbox, MailboxSecrets, OutboxItem};
+use plugboard_channel::{Attachment, Channel, Delivery, Outbound};
 use plugboard_email::imap::{MailError, Session};
 use plugboard_email::smtp::Sender;
 use plugboard_email::{Address, Security, Server};
@@ -396,29 +393,8 @@ impl Email {
     }
 
     async fn send_one(&self, item: OutboxItem) {
-        let update = match self.try_send(&item).await {
-            Delivery::Sent { external_id } => DeliveryUpdate::Sent { external_id },
-            Delivery::Failed { reason, permanent } => {
-                let attempts = item.attempts + 1;
-                match retry_delay(attempts).filter(|_| !permanent) {
-                    Some(wait) => DeliveryUpdate::Retry {
-                        attempts,
-                        next_at: now_millis() + wait.as_millis() as Millis,
-                        reason,
-                    },
-                    None => DeliveryUpdate::Failed { reason },
-                }
-            }
-        };
-        tracing::info!(message = %item.message.id, ?update, "email delivery");
-        match self
-            .store
-            .record_delivery(item.account, item.message.id, update)
-            .await
-        {
-            Ok(message) => self.tell_holder(message).await,
-            Err(e) => tracing::error!(error = %e, message = %item.message.id, "recording a delivery"),
-        }
+        let update = crate::outbox::next_step(&item, self.try_send(&item).await, None);
+        crate::outbox::record(&self.store, &self.dispatcher, &self.bus, &item, update).await;
     }
 
     async fn try_send(&self, item: &OutboxItem) -> Delivery {
@@ -510,13 +486,6 @@ impl Email {
                 senders.insert(m.mailbox.id, (settings, sender.clone()));
                 sender
             }
-        }
-    }
-
-    /// The agent holding the interaction sees the delivery state change.
-    async fn tell_holder(&self, message: Message) {
-        if let Some(agent) = self.dispatcher.holder(message.interaction_id).await {
-            self.bus.to_agent(agent, AgentFrame::Message { message });
         }
     }
 }

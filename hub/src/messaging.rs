@@ -11,10 +11,8 @@ use crate::dispatcher::Dispatcher;
 use crate::domain::{Agent, Channel, InboxId, InteractionId, Message, Millis, Sender, now_millis};
 use crate::intake::{Entry, Intake, IntakeError, no_preparation};
 use crate::secrets::Sealer;
-use crate::store::{
-    DeliveryUpdate, DynStore, InboxSecrets, NewChannelMessage, NewMessage, OutboxItem, StoreError,
-};
-use plugboard_channel::{Delivery, Outbound, RawIdentity, retry_delay};
+use crate::store::{DynStore, InboxSecrets, NewChannelMessage, NewMessage, OutboxItem, StoreError};
+use plugboard_channel::{Delivery, Outbound, RawIdentity};
 use plugboard_im::{
     Answer, Body, Event, HttpRequest, Method, SendOutcome, sms, telegram, webhook, wechat, whatsapp,
 };
@@ -67,23 +65,6 @@ pub enum RegisterError {
     /// The platform said no, or could not be reached.
     #[error("{0}")]
     Refused(String),
-}
-
-/// What the webhook answers the platform.
-pub struct Answered {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: String,
-}
-
-impl From<Answer> for Answered {
-    fn from(a: Answer) -> Answered {
-        Answered {
-            status: a.status,
-            content_type: a.content_type,
-            body: a.body,
-        }
-    }
 }
 
 /// Messaging's running parts: the webhook intake and the outbox sender.
@@ -163,10 +144,10 @@ impl Messaging {
         query: &str,
         header: impl Fn(&str) -> Option<String>,
         body: &[u8],
-    ) -> Result<Answered, MessagingError> {
+    ) -> Result<Answer, MessagingError> {
         let opened = self.opened(id).await?;
         let (inbox, secrets) = (&opened.inbox, &opened.secrets);
-        let secret = |name: &str| secret_of(&secrets, name);
+        let secret = |name: &str| secret_of(secrets, name);
         let entry_point = inbox.inbox.entry_point();
         let (answer, events) = match (inbox.inbox.platform.as_str(), post) {
             ("whatsapp", false) => (
@@ -239,7 +220,7 @@ impl Messaging {
         for event in events {
             self.take(&opened, event).await?;
         }
-        Ok(answer.into())
+        Ok(answer)
     }
 
     async fn take(&self, opened: &Opened, event: Event) -> Result<(), MessagingError> {
@@ -303,7 +284,7 @@ impl Messaging {
                     .record_report(account, &entry_point, &external_id, state, error)
                     .await?
                 {
-                    self.tell_holder(message).await;
+                    crate::outbox::tell_holder(&self.dispatcher, &self.bus, message).await;
                 }
                 Ok(())
             }
@@ -477,39 +458,14 @@ impl Messaging {
     }
 
     async fn send_one(&self, item: OutboxItem) {
-        let attempts = item.attempts + 1;
-        let retry = |after: Duration, reason: String| DeliveryUpdate::Retry {
-            attempts,
-            next_at: now_millis() + after.as_millis() as Millis,
-            reason,
+        let outcome = self.try_send(&item).await;
+        // The platform said when (Telegram's retry_after, Retry-After): that is when.
+        let after = match &outcome {
+            SendOutcome::Retry { after, .. } => *after,
+            _ => None,
         };
-        let update = match self.try_send(&item).await {
-            SendOutcome::Sent { external_id } => DeliveryUpdate::Sent { external_id },
-            // The platform said when: that is when, and it does not count against the attempts'
-            // schedule running out.
-            SendOutcome::Retry {
-                after: Some(after),
-                reason,
-            } => retry(after, reason),
-            outcome => match outcome.delivery() {
-                Delivery::Sent { external_id } => DeliveryUpdate::Sent { external_id },
-                Delivery::Failed { reason, permanent } => {
-                    match retry_delay(attempts).filter(|_| !permanent) {
-                        Some(wait) => retry(wait, reason),
-                        None => DeliveryUpdate::Failed { reason },
-                    }
-                }
-            },
-        };
-        tracing::info!(message = %item.message.id, ?update, "messaging delivery");
-        match self
-            .store
-            .record_delivery(item.account, item.message.id, update)
-            .await
-        {
-            Ok(message) => self.tell_holder(message).await,
-            Err(e) => tracing::error!(error = %e, message = %item.message.id, "recording a delivery"),
-        }
+        let update = crate::outbox::next_step(&item, outcome.delivery(), after);
+        crate::outbox::record(&self.store, &self.dispatcher, &self.bus, &item, update).await;
     }
 
     async fn try_send(&self, item: &OutboxItem) -> SendOutcome {
@@ -521,9 +477,11 @@ impl Messaging {
         else {
             return failed(format!("not an inbox: {}", item.entry_point));
         };
-        let inbox = match self.store.inbox(id).await {
-            Ok(inbox) => inbox,
-            Err(StoreError::NotFound) => return failed("the inbox was removed".into()),
+        // The inbox as the webhook keeps it opened: a burst of replies reads and unseals it once.
+        let opened = match self.opened(id).await {
+            Ok(opened) => opened,
+            Err(MessagingError::NoSuchInbox) => return failed("the inbox was removed".into()),
+            Err(e @ MessagingError::Secrets(_)) => return failed(e.to_string()),
             Err(e) => {
                 return SendOutcome::Retry {
                     reason: e.to_string(),
@@ -531,11 +489,8 @@ impl Messaging {
                 };
             }
         };
-        let secrets = match self.secrets(&inbox) {
-            Ok(secrets) => secrets,
-            Err(e) => return failed(e.to_string()),
-        };
-        let secret = |name: &str| secret_of(&secrets, name);
+        let (inbox, secrets) = (&opened.inbox, &opened.secrets);
+        let secret = |name: &str| secret_of(secrets, name);
         let Some(to) = item.payload["to"][0].as_str() else {
             return failed("no recipient".into());
         };
@@ -551,11 +506,11 @@ impl Messaging {
         match inbox.inbox.platform.as_str() {
             "whatsapp" => {
                 let api = whatsapp::Api {
-                    base: setting_or(&inbox, "api_base", "https://graph.facebook.com"),
-                    version: setting_or(&inbox, "api_version", "v21.0"),
-                    phone_number_id: setting(&inbox, "phone_number_id"),
+                    base: setting_or(inbox, "api_base", "https://graph.facebook.com"),
+                    version: setting_or(inbox, "api_version", "v21.0"),
+                    phone_number_id: setting(inbox, "phone_number_id"),
                     access_token: secret("access_token"),
-                    media_host: setting_or(&inbox, "media_host", "lookaside.fbsbx.com"),
+                    media_host: setting_or(inbox, "media_host", "lookaside.fbsbx.com"),
                 };
                 let message = match whatsapp::OutMessage::from_outbound(&out) {
                     Ok(message) => message,
@@ -568,7 +523,7 @@ impl Messaging {
             }
             "telegram" => {
                 let bot = telegram::Bot::new(
-                    &setting_or(&inbox, "api_base", "https://api.telegram.org"),
+                    &setting_or(inbox, "api_base", "https://api.telegram.org"),
                     &secret("bot_token"),
                 );
                 match self.call(&bot.send_message(to, &out.body, None)).await {
@@ -578,8 +533,8 @@ impl Messaging {
             }
             "wechat" => {
                 let api = wechat::Api::new(
-                    &setting_or(&inbox, "api_base", "https://api.weixin.qq.com"),
-                    &setting(&inbox, "app_id"),
+                    &setting_or(inbox, "api_base", "https://api.weixin.qq.com"),
+                    &setting(inbox, "app_id"),
                     &secret("app_secret"),
                 );
                 let message = match wechat::OutMessage::from_outbound(&out) {
@@ -614,13 +569,13 @@ impl Messaging {
             }
             "sms" => {
                 let api = sms::Api {
-                    base: setting_or(&inbox, "api_base", "https://api.twilio.com"),
-                    account_sid: setting(&inbox, "account_sid"),
+                    base: setting_or(inbox, "api_base", "https://api.twilio.com"),
+                    account_sid: setting(inbox, "account_sid"),
                     auth_token: secret("auth_token"),
-                    from: setting(&inbox, "from"),
+                    from: setting(inbox, "from"),
                     status_callback: Some(format!(
                         "{}/webhooks/{}",
-                        setting(&inbox, "public_url"),
+                        setting(inbox, "public_url"),
                         inbox.inbox.id
                     )),
                 };
@@ -637,7 +592,7 @@ impl Messaging {
             }
             "webhook" => {
                 let endpoint = webhook::Endpoint {
-                    url: setting(&inbox, "url"),
+                    url: setting(inbox, "url"),
                     secret: secret("secret"),
                 };
                 let request = match endpoint.request(&out, std::time::SystemTime::now()) {
@@ -739,13 +694,6 @@ impl Messaging {
         Err(RegisterError::Refused(format!(
             "Telegram answered {status}: {said}"
         )))
-    }
-
-    /// The agent holding the interaction sees the message's delivery state change.
-    async fn tell_holder(&self, message: Message) {
-        if let Some(agent) = self.dispatcher.holder(message.interaction_id).await {
-            self.bus.to_agent(agent, AgentFrame::Message { message });
-        }
     }
 }
 

@@ -1,11 +1,16 @@
 //! The outbox's sending loop, one per channel that sends through a connector (email, messaging
 //! apps): claim what is due from the channel's entry points, send a few at a time, and wait for
-//! more (a queued message wakes it at once). What sending means, and what is recorded after, is
-//! the channel's.
+//! more (a queued message wakes it at once); then what a send's outcome makes of the message
+//! (sent, tried again, failed), recorded and shown to the agent. What sending means is the
+//! channel's.
 
-use crate::domain::{Millis, now_millis};
-use crate::store::{DynStore, OutboxItem};
+use crate::bus::Bus;
+use crate::bus::frames::AgentFrame;
+use crate::dispatcher::Dispatcher;
+use crate::domain::{Message, Millis, now_millis};
+use crate::store::{DeliveryUpdate, DynStore, OutboxItem};
 use futures_util::StreamExt;
+use plugboard_channel::{Delivery, retry_delay};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -54,5 +59,47 @@ pub async fn send_forever<F>(
         if !busy {
             let _ = tokio::time::timeout(Duration::from_secs(5), sending.queued.notified()).await;
         }
+    }
+}
+
+/// What a send's outcome makes of a message tried `item.attempts` times before: sent; tried again
+/// when the connector said when (`after`), else on the shared schedule (`retry_delay`) while it
+/// lasts and the failure may pass; failed for good otherwise.
+pub fn next_step(item: &OutboxItem, delivery: Delivery, after: Option<Duration>) -> DeliveryUpdate {
+    let attempts = item.attempts + 1;
+    match delivery {
+        Delivery::Sent { external_id } => DeliveryUpdate::Sent { external_id },
+        Delivery::Failed { reason, permanent } => {
+            match after.or_else(|| retry_delay(attempts).filter(|_| !permanent)) {
+                Some(wait) => DeliveryUpdate::Retry {
+                    attempts,
+                    next_at: now_millis() + wait.as_millis() as Millis,
+                    reason,
+                },
+                None => DeliveryUpdate::Failed { reason },
+            }
+        }
+    }
+}
+
+/// Records what became of a send; the agent holding the conversation sees it.
+pub async fn record(
+    store: &DynStore,
+    dispatcher: &Dispatcher,
+    bus: &Bus,
+    item: &OutboxItem,
+    update: DeliveryUpdate,
+) {
+    tracing::info!(message = %item.message.id, entry_point = %item.entry_point, ?update, "delivery");
+    match store.record_delivery(item.account, item.message.id, update).await {
+        Ok(message) => tell_holder(dispatcher, bus, message).await,
+        Err(e) => tracing::error!(error = %e, message = %item.message.id, "recording a delivery"),
+    }
+}
+
+/// The agent holding the interaction sees the message as it now is (its delivery state).
+pub async fn tell_holder(dispatcher: &Dispatcher, bus: &Bus, message: Message) {
+    if let Some(agent) = dispatcher.holder(message.interaction_id).await {
+        bus.to_agent(agent, AgentFrame::Message { message });
     }
 }
