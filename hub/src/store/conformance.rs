@@ -1227,6 +1227,103 @@ async fn a_group_commits_in_order_and_all_or_none(store: DynStore) {
         kinds,
         ["interaction.queued", "interaction.offered", "call.failed"]
     );
+
+    // A new interaction and its steps in the group that opens it, interleaved with another's,
+    // each log in the order of the writes.
+    let c = NewInteraction {
+        customer_id: fixture.1.id,
+        channel: Channel::Voice,
+        queue_id: fixture.0.id,
+        priority: 3,
+        entry_point: "sip:100".into(),
+        offline: true,
+        arrived_at: 4_000,
+    }
+    .queued();
+    let log = |id, kind: &'static str, at| Write::Log {
+        account: DEFAULT,
+        id,
+        kind: kind.into(),
+        data: json!({"at": at}),
+        at,
+    };
+    let done = store
+        .commit(
+            None,
+            &[
+                Write::Open {
+                    account: DEFAULT,
+                    interaction: c.clone(),
+                },
+                step(c.id, E::Offered, 4_001),
+                log(a.id, "call.held", 4_002),
+                step(c.id, E::Accepted, 4_003),
+                log(c.id, "call.answered", 4_004),
+                step(a.id, E::Ended, 4_005),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done[0].as_ref(), Some(&c));
+    assert_eq!(done[3].as_ref().map(|i| i.state), Some(InteractionState::Active));
+    let stored = store.interaction(DEFAULT, c.id).await.unwrap();
+    assert_eq!(
+        (
+            stored.state,
+            stored.agent_id,
+            stored.priority,
+            stored.offline,
+            stored.channel
+        ),
+        (InteractionState::Active, Some(agent), 3, true, Channel::Voice)
+    );
+    let ended = store.interaction(DEFAULT, a.id).await.unwrap();
+    assert_eq!(
+        (ended.state, ended.ended_at),
+        (InteractionState::WrapUp, Some(4_005))
+    );
+    let log_of = |id| {
+        let store = store.clone();
+        async move {
+            store
+                .events(DEFAULT, id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.kind, e.at))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        log_of(c.id).await,
+        [
+            ("interaction.queued".to_string(), 4_000),
+            ("interaction.offered".to_string(), 4_001),
+            ("interaction.accepted".to_string(), 4_003),
+            ("call.answered".to_string(), 4_004),
+        ]
+    );
+    assert_eq!(
+        log_of(a.id).await[3..],
+        [
+            ("call.held".to_string(), 4_002),
+            ("interaction.ended".to_string(), 4_005),
+        ]
+    );
+
+    // Another account's interaction is nobody's here: the group fails and writes nothing.
+    let elsewhere = Write::Transition {
+        account: OTHER,
+        id: b.id,
+        event: E::Accepted,
+        details: TransitionDetails::default(),
+        at: 5_000,
+    };
+    let refused = store
+        .commit(None, &[log(b.id, "call.held", 5_000), elsewhere])
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
+    assert_eq!(log_of(b.id).await.len(), 3);
 }
 
 async fn held_and_agent_interactions(store: DynStore) {

@@ -48,7 +48,14 @@ pub async fn connect(url: &str) -> Result<DynStore> {
         let group = Some(GroupWriter::spawn(writer.clone()));
         Ok(Arc::new(SqlStore { pool, writer, group }))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let pool = PgPoolOptions::new().connect(url).await.map_err(db)?;
+        // More than sqlx's default of 10: a node taking a few hundred calls a second keeps
+        // more than ten statements in flight (reads, customers resolved, the routers' commits),
+        // and they queued for a connection while the server sat idle.
+        let pool = PgPoolOptions::new()
+            .max_connections(32)
+            .connect(url)
+            .await
+            .map_err(db)?;
         // PostgreSQL already commits concurrent connections as a group.
         Ok(Arc::new(SqlStore {
             writer: pool.clone(),
@@ -541,9 +548,10 @@ fn event_data(data: &serde_json::Value) -> String {
     }
 }
 
-/// One `impl Store` body for a backend. `$begin` is the statement that opens a write transaction.
+/// One `impl Store` body for a backend. `$begin` is the statement that opens a write transaction;
+/// `$writes` the backend's `WriteBatch`.
 macro_rules! impl_store {
-    ($db:ty, $migrations:expr, $begin:literal, $fence_token:expr) => {
+    ($db:ty, $migrations:expr, $begin:literal, $fence_token:expr, $writes:expr) => {
         impl SqlStore<$db> {
             async fn write(&self) -> Result<sqlx::Transaction<'static, $db>> {
                 self.writer.begin_with($begin).await.map_err(db)
@@ -607,72 +615,122 @@ macro_rules! impl_store {
                 Ok((message, true))
             }
 
-            /// The row of `account` that a key (an id, or a queue's name) picks, as a domain type.
-            /// One write of a group, inside the caller's transaction.
-            async fn write_in(
+            /// The writes of one commit, inside the caller's transaction, in the four statements
+            /// of `$writes` whatever their number: the interactions that change read under their
+            /// locks, the steps applied here in order, then new interactions, final states and
+            /// every log line written. Answers what each write left (see `Store::commit`); an
+            /// illegal step or an unknown interaction fails them all.
+            async fn write_all(
                 tx: &mut <$db as Database>::Connection,
-                w: &Write,
-            ) -> Result<Option<Interaction>> {
-                match w {
-                    Write::Open { account, interaction: i } => {
-                        sqlx::query(q::INSERT_INTERACTION)
-                            .bind(i.id.to_string())
-                            .bind(account.to_string())
-                            .bind(i.customer_id.to_string())
-                            .bind(i.channel.as_str())
-                            .bind(i.queue_id.to_string())
-                            .bind(i.state.as_str())
-                            .bind(i.priority)
-                            .bind(i.arrived_at)
-                            .bind(&i.entry_point)
-                            .bind(i.offline)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
-                        let data = serde_json::json!({
-                            "queue_id": i.queue_id,
-                            "channel": i.channel.as_str(),
-                            "priority": i.priority,
-                            "entry_point": i.entry_point,
-                            "offline": i.offline,
-                        });
-                        Self::insert_event(&mut *tx, *account, i.id, "interaction.queued", &data, i.arrived_at)
-                            .await?;
-                        Ok(Some(i.clone()))
-                    }
-                    Write::Log { account, id, kind, data, at } => {
-                        Self::insert_event(&mut *tx, *account, *id, kind, data, *at).await?;
-                        Ok(None)
-                    }
-                    Write::Transition { account, id, event, details, at } => {
-                        let (account, id) = (*account, *id);
-                        let mut i: Interaction = sqlx::query_as::<_, InteractionRow>(q::LOCK_INTERACTION)
-                            .bind(account.to_string())
-                            .bind(id.to_string())
-                            .fetch_one(&mut *tx)
-                            .await
-                            .map_err(db)?
-                            .try_into()?;
-                        apply_transition(&mut i, *event, details, *at)?;
-                        sqlx::query(q::UPDATE_INTERACTION)
-                            .bind(account.to_string())
-                            .bind(id.to_string())
-                            .bind(i.state.as_str())
-                            .bind(i.queue_id.to_string())
-                            .bind(i.agent_id.map(|a| a.to_string()))
-                            .bind(&i.disposition)
-                            .bind(&i.wrap_up_note)
-                            .bind(i.ended_at)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
-                        Self::insert_event(&mut *tx, account, id, event.log_type(), &details.data, *at)
-                            .await?;
-                        Ok(Some(i))
+                writes: &[Write],
+            ) -> Result<Vec<Option<Interaction>>> {
+                use serde_json::json;
+                use std::collections::{HashMap, HashSet};
+                let key = |a: &AccountId, i: &InteractionId| (a.to_string(), i.to_string());
+                let mut opened = HashSet::new();
+                let mut wanted = Vec::new();
+                for w in writes {
+                    match w {
+                        Write::Open { account, interaction } => {
+                            opened.insert(key(account, &interaction.id));
+                        }
+                        Write::Transition { account, id, .. } => {
+                            let k = key(account, id);
+                            if !opened.contains(&k) && !wanted.contains(&k) {
+                                wanted.push(k);
+                            }
+                        }
+                        Write::Log { .. } => {}
                     }
                 }
+                let mut current: HashMap<(String, String), Interaction> = HashMap::new();
+                if !wanted.is_empty() {
+                    let rows: Vec<serde_json::Value> =
+                        wanted.iter().map(|(a, i)| json!({"a": a, "i": i})).collect();
+                    for row in sqlx::query_as::<_, InteractionRow>($writes.lock)
+                        .bind(serde_json::Value::Array(rows).to_string())
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?
+                    {
+                        let (account, i) = row.into_owned()?;
+                        current.insert(key(&account, &i.id), i);
+                    }
+                }
+                let (mut opens, mut events, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+                let mut done = Vec::with_capacity(writes.len());
+                for w in writes {
+                    match w {
+                        Write::Open { account, interaction: i } => {
+                            opens.push(json!({
+                                "i": i.id.to_string(), "a": account.to_string(),
+                                "c": i.customer_id.to_string(), "ch": i.channel.as_str(),
+                                "q": i.queue_id.to_string(), "s": i.state.as_str(), "p": i.priority,
+                                "t": i.arrived_at, "e": i.entry_point, "o": i.offline,
+                            }));
+                            let data = json!({
+                                "queue_id": i.queue_id,
+                                "channel": i.channel.as_str(),
+                                "priority": i.priority,
+                                "entry_point": i.entry_point,
+                                "offline": i.offline,
+                            });
+                            events.push(json!({
+                                "a": account.to_string(), "i": i.id.to_string(),
+                                "k": "interaction.queued", "d": event_data(&data), "t": i.arrived_at,
+                            }));
+                            current.insert(key(account, &i.id), i.clone());
+                            done.push(Some(i.clone()));
+                        }
+                        Write::Log { account, id, kind, data, at } => {
+                            events.push(json!({
+                                "a": account.to_string(), "i": id.to_string(),
+                                "k": kind, "d": event_data(data), "t": at,
+                            }));
+                            done.push(None);
+                        }
+                        Write::Transition { account, id, event, details, at } => {
+                            let k = key(account, id);
+                            let i = current.get_mut(&k).ok_or(StoreError::NotFound)?;
+                            apply_transition(i, *event, details, *at)?;
+                            events.push(json!({
+                                "a": k.0, "i": k.1,
+                                "k": event.log_type(), "d": event_data(&details.data), "t": at,
+                            }));
+                            done.push(Some(i.clone()));
+                            if !changed.contains(&k) {
+                                changed.push(k);
+                            }
+                        }
+                    }
+                }
+                let run = |sql: &'static str, rows: Vec<serde_json::Value>| {
+                    sqlx::query(sql).bind(serde_json::Value::Array(rows).to_string())
+                };
+                if !opens.is_empty() {
+                    run($writes.open, opens).execute(&mut *tx).await.map_err(db)?;
+                }
+                if !changed.is_empty() {
+                    let states = changed
+                        .iter()
+                        .map(|k| {
+                            let i = &current[k];
+                            json!({
+                                "a": k.0, "i": k.1, "s": i.state.as_str(),
+                                "q": i.queue_id.to_string(), "g": i.agent_id.map(|a| a.to_string()),
+                                "d": i.disposition, "w": i.wrap_up_note, "x": i.ended_at,
+                            })
+                        })
+                        .collect();
+                    run($writes.update, states).execute(&mut *tx).await.map_err(db)?;
+                }
+                if !events.is_empty() {
+                    run($writes.events, events).execute(&mut *tx).await.map_err(db)?;
+                }
+                Ok(done)
             }
 
+            /// The row of `account` that a key (an id, or a queue's name) picks, as a domain type.
             async fn one<'e, R, T>(
                 executor: impl sqlx::Executor<'e, Database = $db>,
                 sql: &'static str,
@@ -735,29 +793,6 @@ macro_rules! impl_store {
                 } else {
                     Ok(())
                 }
-            }
-
-            async fn insert_event<'e, E>(
-                executor: E,
-                account: AccountId,
-                id: InteractionId,
-                kind: &str,
-                data: &serde_json::Value,
-                at: Millis,
-            ) -> Result<()>
-            where
-                E: sqlx::Executor<'e, Database = $db>,
-            {
-                sqlx::query(q::INSERT_EVENT)
-                    .bind(account.to_string())
-                    .bind(id.to_string())
-                    .bind(kind)
-                    .bind(event_data(data))
-                    .bind(at)
-                    .execute(executor)
-                    .await
-                    .map_err(db)?;
-                Ok(())
             }
 
             /// The customer all these identities already belong to, when resolving would change
@@ -1289,10 +1324,7 @@ macro_rules! impl_store {
                         return Err(StoreError::Deposed { token, current });
                     }
                 }
-                let mut done = Vec::with_capacity(writes.len());
-                for w in writes {
-                    done.push(Self::write_in(&mut tx, w).await?);
-                }
+                let done = Self::write_all(&mut tx, writes).await?;
                 // An illegal step returned above; dropping `tx` rolled everything back.
                 tx.commit().await.map_err(db)?;
                 Ok(done)
@@ -1447,8 +1479,20 @@ macro_rules! impl_store {
 
 // SQLite's writers never overlap; on PostgreSQL the row lock makes a new leader's `fence` wait
 // for the commits of the old leader already under way.
-impl_store!(Sqlite, SQLITE_MIGRATIONS, "BEGIN IMMEDIATE", q::FENCE_TOKEN);
-impl_store!(Postgres, POSTGRES_MIGRATIONS, "BEGIN", q::FENCE_TOKEN_SHARED);
+impl_store!(
+    Sqlite,
+    SQLITE_MIGRATIONS,
+    "BEGIN IMMEDIATE",
+    q::FENCE_TOKEN,
+    q::SQLITE_WRITES
+);
+impl_store!(
+    Postgres,
+    POSTGRES_MIGRATIONS,
+    "BEGIN",
+    q::FENCE_TOKEN_SHARED,
+    q::POSTGRES_WRITES
+);
 
 fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
     Queue {

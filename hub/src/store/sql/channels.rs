@@ -349,9 +349,7 @@ macro_rules! impl_channel_store {
                         return Ok((message, false));
                     }
                 }
-                for w in &m.opening {
-                    Self::write_in(&mut tx, w).await?;
-                }
+                Self::write_all(&mut tx, &m.opening).await?;
                 let (mut message, created) = Self::append_in(&mut *tx, account, m.message, at).await?;
                 if !created {
                     tx.rollback().await.map_err(db)?;

@@ -167,25 +167,67 @@ pub const NOTES: &str = "SELECT id, customer_id, interaction_id, agent_id, body,
 
 // --- interactions ---
 
-pub const INSERT_INTERACTION: &str = "INSERT INTO interactions \
-     (id, account_id, customer_id, channel, queue_id, state, priority, arrived_at, entry_point, offline) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 pub const INTERACTION: &str = concat!(
     "SELECT ",
     interaction_columns!(),
     " FROM interactions WHERE account_id = $1 AND id = $2"
 );
-/// Reads the row while holding its write lock (PostgreSQL has no `SELECT ... FOR UPDATE` twin
-/// in SQLite; a no-op update takes the same row lock on one and runs under `BEGIN IMMEDIATE` on
-/// the other), so a transition decides on the state it replaces.
-pub const LOCK_INTERACTION: &str = concat!(
-    "UPDATE interactions SET last_seq = last_seq WHERE account_id = $1 AND id = $2 RETURNING ",
-    interaction_columns!()
-);
-pub const UPDATE_INTERACTION: &str = "UPDATE interactions SET state = $3, queue_id = $4, agent_id = $5, \
-     disposition = $6, wrap_up_note = $7, ended_at = $8 WHERE account_id = $1 AND id = $2";
-pub const INSERT_EVENT: &str = "INSERT INTO interaction_events (account_id, interaction_id, type, data, at) \
-     VALUES ($1, $2, $3, $4, $5)";
+/// The dispatcher's writes of one commit as four set statements, however many writes there are
+/// (one statement each cost a round trip to SQLite's connection thread, or to PostgreSQL). Each
+/// takes one JSON array as `$1`, read as rows `j(value, key)`, `key` being the position.
+pub struct WriteBatch {
+    /// New interactions.
+    pub open: &'static str,
+    /// Reads the interactions that change while holding their write locks (PostgreSQL has no
+    /// `SELECT ... FOR UPDATE` twin in SQLite; a no-op update takes the same row locks on one and
+    /// runs under `BEGIN IMMEDIATE` on the other), so each step decides on the state it replaces.
+    pub lock: &'static str,
+    /// Each changed interaction's state after the commit's last step.
+    pub update: &'static str,
+    /// The log lines, in the order of the writes.
+    pub events: &'static str,
+}
+
+/// `WriteBatch` over `$rows`, the backend's table function over a JSON array.
+macro_rules! write_batch {
+    ($rows:literal) => {
+        WriteBatch {
+            open: concat!(
+                "INSERT INTO interactions (id, account_id, customer_id, channel, queue_id, state, priority, \
+                 arrived_at, entry_point, offline) SELECT j.value ->> 'i', j.value ->> 'a', j.value ->> 'c', \
+                 j.value ->> 'ch', j.value ->> 'q', j.value ->> 's', CAST(j.value ->> 'p' AS INTEGER), \
+                 CAST(j.value ->> 't' AS BIGINT), j.value ->> 'e', CAST(j.value ->> 'o' AS BOOLEAN) FROM ",
+                $rows,
+                " ORDER BY j.key"
+            ),
+            lock: concat!(
+                "UPDATE interactions SET last_seq = last_seq WHERE (account_id, id) IN \
+                 (SELECT j.value ->> 'a', j.value ->> 'i' FROM ",
+                $rows,
+                ") RETURNING ",
+                interaction_columns!()
+            ),
+            update: concat!(
+                "UPDATE interactions SET state = j.value ->> 's', queue_id = j.value ->> 'q', \
+                 agent_id = j.value ->> 'g', disposition = j.value ->> 'd', wrap_up_note = j.value ->> 'w', \
+                 ended_at = CAST(j.value ->> 'x' AS BIGINT) FROM ",
+                $rows,
+                " WHERE interactions.account_id = j.value ->> 'a' AND interactions.id = j.value ->> 'i'"
+            ),
+            events: concat!(
+                "INSERT INTO interaction_events (account_id, interaction_id, type, data, at) \
+                 SELECT j.value ->> 'a', j.value ->> 'i', j.value ->> 'k', j.value ->> 'd', \
+                 CAST(j.value ->> 't' AS BIGINT) FROM ",
+                $rows,
+                " ORDER BY j.key"
+            ),
+        }
+    };
+}
+
+pub const SQLITE_WRITES: WriteBatch = write_batch!("json_each($1) AS j");
+pub const POSTGRES_WRITES: WriteBatch =
+    write_batch!("json_array_elements(CAST($1 AS json)) WITH ORDINALITY AS j(value, key)");
 pub const EVENTS: &str = "SELECT id, interaction_id, type, data, at FROM interaction_events \
      WHERE account_id = $1 AND interaction_id = $2 ORDER BY id";
 /// Every account's interactions in two states, in arrival order.
