@@ -16,6 +16,9 @@
 #   cargo build --release --bin plugboard --bin plugboard-callload
 #   bash bench/sip/run.sh 100 200 400 800 1600 3200
 #
+# NODES=2 adds, after each rate's single SQLite hub, one node and then two nodes as one site on
+# PostgreSQL and Redis (PLUGBOARD_TEST_POSTGRES, PLUGBOARD_TEST_REDIS) behind Kamailio configured
+# as deploy/kamailio.cfg, phones registering and calls arriving through it.
 # ONLY=kamailio or ONLY=plugboard runs one side; SECONDS_PER_RATE, TALK_MS, AGENTS tune a run;
 # JSON=FILE makes plugboard-callload append its figures there. The binaries are taken from
 # $CARGO_TARGET_DIR/release (target/release by default). Needs sipp (sip-tester) and kamailio:
@@ -44,6 +47,8 @@ talk_ms=${TALK_MS:-200}
 agents=${AGENTS:-200}
 scenarios=$PWD/connectors/sip/tests/sipp
 work=$(mktemp -d)
+# Each hub's data directory (and its recordings) stays until the end: see plugboard-callload.
+export TMPDIR=$work
 cleanup() {
   if [ -n "${kamailio_pid:-}" ]; then pkill -P "$kamailio_pid" || true; kill "$kamailio_pid" || true; fi 2>/dev/null
   if [ -n "${phone_pid:-}" ]; then kill "$phone_pid" || true; fi 2>/dev/null
@@ -103,7 +108,12 @@ rates=("$@")
 for rate in "${rates[@]}"; do
   [ "$only" = plugboard ] || kamailio_run "$rate"
   [ "$only" = kamailio ] && continue
-  PLUGBOARD_BIN=$bin/plugboard "$bin/plugboard-callload" "${json[@]}" \
-    --agents "$agents" --rate "$rate" --seconds "$seconds" --talk-ms "$talk_ms" 2>"$work/callload.err" | sed 's/^| /| Plugboard, /' \
-    || { echo "plugboard-callload failed:" >&2; tail -20 "$work/callload.err" >&2; }
+  sites=("--nodes 1")
+  [ -n "${NODES:-}" ] && sites+=("--shared 1" "--nodes $NODES")
+  for site in "${sites[@]}"; do
+    # shellcheck disable=SC2086 # $site is two words on purpose
+    PLUGBOARD_BIN=$bin/plugboard "$bin/plugboard-callload" "${json[@]}" $site \
+      --agents "$agents" --rate "$rate" --seconds "$seconds" --talk-ms "$talk_ms" 2>"$work/callload.err" | sed 's/^| /| Plugboard, /' \
+      || { echo "plugboard-callload failed:" >&2; tail -20 "$work/callload.err" >&2; }
+  done
 done

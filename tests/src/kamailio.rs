@@ -41,6 +41,19 @@ impl Drop for Kamailio {
     }
 }
 
+/// Kamailio's processes: the main one and the children it forks (for CPU figures).
+pub fn processes(kamailio: &Kamailio) -> Vec<u32> {
+    let main = kamailio.child.id();
+    let children = Command::new("pgrep")
+        .args(["-P", &main.to_string()])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    std::iter::once(main)
+        .chain(children.lines().filter_map(|l| l.trim().parse().ok()))
+        .collect()
+}
+
 /// deploy/kamailio.cfg with this machine's addresses: everything on loopback, the carriers'
 /// network being 127.0.0.1 alone, listening on `port`, the hub nodes at `hubs`.
 fn configure(dir: &Path, port: u16, hubs: &[&str]) -> PathBuf {
@@ -94,10 +107,12 @@ pub fn start_kamailio(port: u16, hubs: &[&str]) -> Kamailio {
         "kamailio -c refuses the config:\n{}",
         String::from_utf8_lossy(&check.stderr)
     );
+    // 256 MiB of shared memory: the default 64 MiB runs out of transactions at a few hundred
+    // calls a second (the call benchmark runs through this too).
     let child = Command::new("kamailio")
         .arg("-f")
         .arg(&file)
-        .args(["-DD", "-E", "-m", "64", "-M", "8", "-Y"])
+        .args(["-DD", "-E", "-m", "256", "-M", "8", "-Y"])
         .arg(dir.path())
         .arg("-P")
         .arg(dir.path().join("kamailio.pid"))

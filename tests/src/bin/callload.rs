@@ -22,6 +22,13 @@
 //! relayed streams (tcpdump) for `bench/sip/rtpstat.py`. `--json FILE` appends the figures as one
 //! JSON object.
 //!
+//! `--nodes N` runs N hub nodes as one site on PostgreSQL and Redis (`PLUGBOARD_TEST_POSTGRES`,
+//! `PLUGBOARD_TEST_REDIS`) behind Kamailio configured as `deploy/kamailio.cfg` (tests/src/kamailio.rs):
+//! the desk phones register and the carrier calls through Kamailio, which hashes registrations
+//! by AOR and calls by Call-ID over the nodes; agent n's console is on node n mod N. `--shared 1`
+//! runs one node the same way, to compare with. CPU and memory are the sum over the nodes;
+//! Kamailio's CPU is given beside them.
+//!
 //! For the Kamailio reference in `bench/sip/run.sh`, the same caller bookkeeping without a hub:
 //! `--injection-file FILE` writes the caller numbers for `--rate` × `--seconds` calls and exits;
 //! `--summarise-log FILE` reads that caller's sipp log and prints the row's middle cells (a call
@@ -53,6 +60,8 @@ struct Args {
     json: Option<PathBuf>,
     injection_file: Option<PathBuf>,
     summarise_log: Option<PathBuf>,
+    nodes: usize,
+    shared: bool,
 }
 
 fn args() -> Result<Args> {
@@ -67,6 +76,8 @@ fn args() -> Result<Args> {
         json: None,
         injection_file: None,
         summarise_log: None,
+        nodes: 1,
+        shared: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -85,10 +96,12 @@ fn args() -> Result<Args> {
             "--json" => a.json = Some(PathBuf::from(value)),
             "--injection-file" => a.injection_file = Some(PathBuf::from(value)),
             "--summarise-log" => a.summarise_log = Some(PathBuf::from(value)),
+            "--nodes" => a.nodes = number()? as usize,
+            "--shared" => a.shared = number()? != 0,
             other => bail!("unknown flag {other}"),
         }
     }
-    ensure!(a.rate > 0 && a.seconds > 0, "nothing to run");
+    ensure!(a.rate > 0 && a.seconds > 0 && a.nodes > 0, "nothing to run");
     Ok(a)
 }
 
@@ -117,9 +130,13 @@ async fn register(
     password: &str,
     contact_port: u16,
 ) -> Result<()> {
+    // A new transaction each time, also when a phone registers again: a branch seen before is a
+    // retransmission, answered with the first answer.
+    static TRANSACTIONS: AtomicU64 = AtomicU64::new(0);
+    let first = TRANSACTIONS.fetch_add(2, Ordering::Relaxed) + 1;
     let local = socket.local_addr()?;
     let uri = format!("sip:{hub}");
-    let request = |cseq: u32, authorization: &str| {
+    let request = |cseq: u64, authorization: &str| {
         format!(
             "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{user}-{cseq}\r\n\
              From: <sip:{user}@{hub}>;tag={user}\r\nTo: <sip:{user}@{hub}>\r\nCall-ID: reg-{user}\r\n\
@@ -128,7 +145,7 @@ async fn register(
         )
     };
     let mut buf = vec![0u8; 4096];
-    socket.send_to(request(1, "").as_bytes(), hub).await?;
+    socket.send_to(request(first, "").as_bytes(), hub).await?;
     let len = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf)).await??;
     let challenge = String::from_utf8_lossy(&buf[..len]).into_owned();
     ensure!(challenge.starts_with("SIP/2.0 401"), "expected 401: {challenge}");
@@ -150,7 +167,9 @@ async fn register(
         "Authorization: Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
          response=\"{response}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"bench\"\r\n"
     );
-    socket.send_to(request(2, &authorization).as_bytes(), hub).await?;
+    socket
+        .send_to(request(first + 1, &authorization).as_bytes(), hub)
+        .await?;
     let len = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf)).await??;
     let answer = String::from_utf8_lossy(&buf[..len]);
     ensure!(answer.starts_with("SIP/2.0 200"), "registering {user}: {answer}");
@@ -309,8 +328,45 @@ async fn main() -> Result<()> {
         ("PLUGBOARD_SIP__ANNOUNCE_POSITION_SECS", "0"),
         ("PLUGBOARD_SIP__RECORD", record),
     ];
-    let hub = Arc::new(Hub::start(&dir, &env).await?);
-    let target = hub.sip_udp.clone().context("the hub did not start SIP")?;
+    let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut _site = None;
+    if a.nodes > 1 || a.shared {
+        let site = plugboard_tests::SharedSite::fresh()
+            .await?
+            .context("--nodes and --shared need PLUGBOARD_TEST_POSTGRES and PLUGBOARD_TEST_REDIS")?;
+        env.extend(site.env().map(|(k, v)| (k.to_string(), v.to_string())));
+        _site = Some(site);
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut hubs = Vec::new();
+    for n in 0..a.nodes {
+        let node_dir = dir.join(format!("node{n}"));
+        std::fs::create_dir_all(&node_dir)?;
+        hubs.push(Arc::new(Hub::start(&node_dir, &env).await?));
+    }
+    let hub = hubs[0].clone();
+    let pids: Vec<u32> = hubs.iter().map(|h| h.pid()).collect();
+    let nodes: Vec<String> = hubs
+        .iter()
+        .map(|h| h.sip_udp.clone().context("the hub did not start SIP"))
+        .collect::<Result<_>>()?;
+    // A site of several nodes (or one on the shared store, to compare with) is run as deployed:
+    // Kamailio in front (deploy/kamailio.cfg), the phones registering and the carrier calling
+    // through it.
+    let kamailio = if a.nodes > 1 || a.shared {
+        plugboard_tests::kamailio::kamailio().context("--nodes and --shared need kamailio")?;
+        let port = plugboard_tests::kamailio::free_port();
+        let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        Some((
+            plugboard_tests::kamailio::start_kamailio(port, &nodes),
+            format!("127.0.0.1:{port}"),
+        ))
+    } else {
+        None
+    };
+    let target = kamailio
+        .as_ref()
+        .map_or_else(|| nodes[0].clone(), |(_, proxy)| proxy.clone());
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await?;
     let queue = json!({"name": "Bench", "required_skills": [{"skill": "bench"}],
         "offer_timeout_secs": 30, "wrap_up_secs": 0});
@@ -332,14 +388,29 @@ async fn main() -> Result<()> {
             json!({"agent_id": body["id"], "username": format!("desk{n}"), "password": "desk-secret"});
         let (status, body) = hub.call("POST", "/phones", Some(&admin), Some(phone)).await?;
         ensure!(status == 200, "creating a phone: {body}");
-        register(
-            &registrar,
-            &target,
-            &format!("desk{n}"),
-            "desk-secret",
-            phone_port,
-        )
-        .await?;
+    }
+    // Through Kamailio a phone may reach a node that has not read the new phones yet (every
+    // node reads them again every 5 s): it registers again, as a phone would.
+    for n in 0..a.agents {
+        let until = Instant::now() + Duration::from_secs(15);
+        loop {
+            match register(
+                &registrar,
+                &target,
+                &format!("desk{n}"),
+                "desk-secret",
+                phone_port,
+            )
+            .await
+            {
+                Ok(()) => break,
+                Err(e) if Instant::now() < until => {
+                    eprintln!("desk{n} registers again: {e:#}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     let offers = Arc::new(AtomicU64::new(0));
@@ -347,7 +418,9 @@ async fn main() -> Result<()> {
     let offered_calls = Arc::new(Mutex::new(HashMap::<String, Option<String>>::new()));
     eprintln!("agents log in and go Available");
     for n in 0..a.agents {
-        let mut socket = hub.agent(&format!("bench{n}@plugboard.example")).await?;
+        let mut socket = hubs[n % a.nodes]
+            .agent(&format!("bench{n}@plugboard.example"))
+            .await?;
         socket
             .send(json!({"type": "state.set", "state": "available"}))
             .await?;
@@ -417,7 +490,14 @@ async fn main() -> Result<()> {
     } else {
         "caller_waits.xml"
     };
-    let cpu_before = cpu_secs(hub.pid());
+    let cpu_of = |pids: &[u32]| pids.iter().map(|p| cpu_secs(*p)).sum::<f64>();
+    let proxy_pids = || {
+        kamailio
+            .as_ref()
+            .map_or_else(Vec::new, |(k, _)| plugboard_tests::kamailio::processes(k))
+    };
+    let cpu_before = cpu_of(&pids);
+    let proxy_before = cpu_of(&proxy_pids());
     let started = Instant::now();
     // No cap on calls in flight: `-l` is the whole run, so a hub that falls behind is still
     // offered every call at the rate asked for.
@@ -433,8 +513,12 @@ async fn main() -> Result<()> {
         .current_dir(&work)
         .output()?;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_secs(hub.pid()) - cpu_before;
-    let (rss, peak) = rss_mib(hub.pid());
+    let cpu = cpu_of(&pids) - cpu_before;
+    let proxy_cpu = cpu_of(&proxy_pids()) - proxy_before;
+    let (rss, peak) = pids
+        .iter()
+        .map(|p| rss_mib(*p))
+        .fold((0.0, 0.0), |(r, k), (a, b)| (r + a, k + b));
     if let Some(mut tcpdump) = capture {
         let _ = Command::new("kill")
             .args(["-INT", &tcpdump.id().to_string()])
@@ -488,8 +572,18 @@ async fn main() -> Result<()> {
         .filter(|(i, c)| c.bye_us.is_some() && !answered.contains_key(i))
         .count();
     let per_sec = answered_per_sec(&answered, &offered);
+    let site = match (a.nodes, kamailio.is_some()) {
+        (_, false) => String::new(),
+        (1, true) => "1 node on PostgreSQL + Redis behind Kamailio, ".to_owned(),
+        (n, true) => format!("{n} nodes on PostgreSQL + Redis behind Kamailio, "),
+    };
+    let proxy = if kamailio.is_some() {
+        format!(" (nodes together; Kamailio {:.0} %)", proxy_cpu / elapsed * 100.0)
+    } else {
+        String::new()
+    };
     println!(
-        "| {} calls/s × {} s, {} ms talk, media {}, recording {} | {} | {} | {per_sec:.0}/s | {} | hub: {accepted} accepted, {bridged} ended with talk time (median {} ms), {late} of them after the caller gave up; callers: {bye} got a BYE, {bye_unanswered} of them never answered; sipp {sipp_ok} ok, {sipp_failed} failed; {} offers | {:.0} % of one core, {:.1} ms per answered call | {rss:.0} MiB (peak {peak:.0}) |",
+        "| {site}{} calls/s × {} s, {} ms talk, media {}, recording {} | {} | {} | {per_sec:.0}/s | {} | hub: {accepted} accepted, {bridged} ended with talk time (median {} ms), {late} of them after the caller gave up; callers: {bye} got a BYE, {bye_unanswered} of them never answered; sipp {sipp_ok} ok, {sipp_failed} failed; {} offers | {:.0} % of one core, {:.1} ms per answered call{proxy} | {rss:.0} MiB (peak {peak:.0}) |",
         a.rate,
         a.seconds,
         a.talk_ms,
@@ -523,7 +617,7 @@ async fn main() -> Result<()> {
     if let Some(path) = &a.json {
         let p = |q: f64| percentile(&setups, q);
         let record = json!({
-            "tool": "plugboard-callload", "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
+            "tool": "plugboard-callload", "nodes": a.nodes, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
             "agents": a.agents, "media": a.media, "recording": a.record,
             "calls": calls, "invites": offered.invites, "offered_per_s": offered.per_sec,
             "sipp_lag_p99_us": percentile(&offered.lag_us, 0.99),
@@ -535,11 +629,17 @@ async fn main() -> Result<()> {
             "sipp_ok": sipp_ok, "sipp_failed": sipp_failed, "offers": offers.load(Ordering::Relaxed),
             "hub_cpu_pct": cpu / elapsed * 100.0,
             "hub_cpu_ms_per_answered": cpu * 1000.0 / answered.len().max(1) as f64,
+            "kamailio_cpu_pct": kamailio.as_ref().map(|_| proxy_cpu / elapsed * 100.0),
             "hub_rss_mib": rss, "hub_peak_rss_mib": peak,
         });
         plugboard_tests::append_json_line(path, &record)?;
     }
-    drop(hub);
-    std::fs::remove_dir_all(&dir).ok();
+    drop(kamailio);
+    drop((hub, hubs));
+    // Left for whoever runs this to delete (bench/sip/run.sh does, at its end): on a filesystem
+    // without a journal (this machine's ext4), creating files soon after deleting thousands
+    // makes the kernel step over every recently freed inode, which the next run's recordings
+    // would pay for.
+    eprintln!("this run's data and recordings are in {}", dir.display());
     Ok(())
 }
