@@ -377,6 +377,10 @@ async fn listen(
     for (i, topic) in shared.topics.iter().enumerate() {
         dirty.extend(topic.keys().into_iter().map(|key| (i, key)));
     }
+    // At most one change of subscriptions under way; frames keep being heard meanwhile (a node
+    // taking hundreds of calls a second changes its subscriptions hundreds of times a second,
+    // and every frame waited behind those round trips when this loop awaited them).
+    let mut changing: Option<Subscribing> = None;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -385,12 +389,11 @@ async fn listen(
                 dirty.insert((i, change.key));
             }
         }
-        if !dirty.is_empty() {
-            let work = reconcile(shared, &mut sink, conn, &mut subscribed, &mut dirty, durable_last);
-            match tokio::time::timeout(REQUEST_TIMEOUT, work).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return e,
-                Err(_) => return timed_out(),
+        if changing.is_none() && !dirty.is_empty() {
+            let (unwanted, wanted) = reconcile(shared, &mut subscribed, &mut dirty, durable_last);
+            if !unwanted.is_empty() || !wanted.is_empty() {
+                let work = resubscribe(sink.clone(), conn.clone(), unwanted, wanted);
+                changing = Some(Box::pin(tokio::time::timeout(REQUEST_TIMEOUT, work)));
             }
         }
         tokio::select! {
@@ -404,6 +407,14 @@ async fn listen(
             Some(change) = changes.recv() => if let Some(i) = shared.topic(change.topic) {
                 dirty.insert((i, change.key));
             },
+            done = async { changing.as_mut().expect("guarded").await }, if changing.is_some() => {
+                changing = None;
+                match done {
+                    Ok(Ok(counters)) => went_live(shared, &mut subscribed, durable_last, counters),
+                    Ok(Err(e)) => return e,
+                    Err(_) => return timed_out(),
+                }
+            }
             _ = ping.tick() => {
                 match tokio::time::timeout(REQUEST_TIMEOUT, sink.ping::<::redis::Value>()).await {
                     Ok(Ok(_)) => {}
@@ -415,22 +426,41 @@ async fn listen(
     }
 }
 
-/// Brings this node's subscriptions in line with its local subscribers for the keys in `dirty`.
-async fn reconcile(
+/// A change of this node's subscriptions on its way: each newly subscribed channel's counter,
+/// read once the subscription took effect.
+type Subscribing = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<RedisResult<Vec<(String, u64)>>, tokio::time::error::Elapsed>>
+            + Send,
+    >,
+>;
+
+/// Decides how this node's subscriptions change for the keys in `dirty`, as its local
+/// subscribers now stand: the channels to leave, and those to join (already listed in
+/// `subscribed`, so frames heard before their counter is read are kept in order).
+fn reconcile(
     shared: &Shared,
-    sink: &mut PubSubSink,
-    conn: &mut ConnectionManager,
     subscribed: &mut HashMap<String, Subscribed>,
     dirty: &mut HashSet<(usize, String)>,
     durable_last: &mut HashMap<String, u64>,
-) -> RedisResult<()> {
+) -> (Vec<String>, Vec<String>) {
     let mut wanted = Vec::new();
     let mut unwanted = Vec::new();
     for (i, key) in dirty.drain() {
         let topic = &shared.topics[i];
         let channel = shared.names.channel(topic.name(), &key);
         match (topic.count(&key) > 0, subscribed.get(&channel)) {
-            (true, None) => wanted.push((i, key, channel)),
+            (true, None) => {
+                subscribed.insert(
+                    channel.clone(),
+                    Subscribed {
+                        topic: i,
+                        key,
+                        feed: Feed::new(),
+                    },
+                );
+                wanted.push(channel);
+            }
             // Subscribers that arrived after the channel went live (or after a gap was handled).
             (true, Some(s)) => {
                 if matches!(s.feed, Feed::Live { .. }) {
@@ -445,40 +475,55 @@ async fn reconcile(
             (false, None) => {}
         }
     }
+    (unwanted, wanted)
+}
+
+/// Leaves and joins channels, and reads each joined channel's counter after the subscription
+/// took effect: anything numbered above it is sure to arrive.
+async fn resubscribe(
+    mut sink: PubSubSink,
+    mut conn: ConnectionManager,
+    unwanted: Vec<String>,
+    wanted: Vec<String>,
+) -> RedisResult<Vec<(String, u64)>> {
     for chunk in unwanted.chunks(SUBSCRIBE_BATCH) {
         sink.unsubscribe(chunk).await?;
     }
+    let mut counted = Vec::with_capacity(wanted.len());
     for chunk in wanted.chunks(SUBSCRIBE_BATCH) {
-        let channels: Vec<&String> = chunk.iter().map(|(_, _, channel)| channel).collect();
-        for (i, key, channel) in chunk {
-            subscribed.insert(
-                channel.clone(),
-                Subscribed {
-                    topic: *i,
-                    key: key.clone(),
-                    feed: Feed::new(),
-                },
-            );
-        }
-        sink.subscribe(&channels).await?;
-        // Read after the subscriptions took effect: anything numbered above is sure to arrive.
-        let counters: Vec<Option<u64>> = ::redis::cmd("MGET").arg(&channels).query_async(conn).await?;
-        for ((i, key, channel), counter) in chunk.iter().zip(counters) {
-            let counter = counter.unwrap_or(0);
-            if let Some(s) = subscribed.get_mut(channel) {
-                s.feed.counted(counter);
-            }
-            let topic = &shared.topics[*i];
-            if topic.durable()
-                && let Some(last) = durable_last.get(channel)
-                && counter > *last
-            {
-                lost_connector_frames(topic.name(), key, counter - last);
-            }
-            topic.go_live(key);
-        }
+        sink.subscribe(chunk).await?;
+        let counters: Vec<Option<u64>> = ::redis::cmd("MGET").arg(chunk).query_async(&mut conn).await?;
+        counted.extend(
+            chunk
+                .iter()
+                .cloned()
+                .zip(counters.into_iter().map(|c| c.unwrap_or(0))),
+        );
     }
-    Ok(())
+    Ok(counted)
+}
+
+/// Newly joined channels go live from their counters.
+fn went_live(
+    shared: &Shared,
+    subscribed: &mut HashMap<String, Subscribed>,
+    durable_last: &mut HashMap<String, u64>,
+    counters: Vec<(String, u64)>,
+) {
+    for (channel, counter) in counters {
+        let Some(s) = subscribed.get_mut(&channel) else {
+            continue;
+        };
+        s.feed.counted(counter);
+        let topic = &shared.topics[s.topic];
+        if topic.durable()
+            && let Some(last) = durable_last.get(&channel)
+            && counter > *last
+        {
+            lost_connector_frames(topic.name(), &s.key, counter - last);
+        }
+        topic.go_live(&s.key);
+    }
 }
 
 fn lost_connector_frames(topic: &str, key: &str, n: u64) {
