@@ -1868,6 +1868,18 @@ impl Publisher {
         (state, offers)
     }
 
+    /// An interaction's messages for a frame; a call has none, and is not read for them.
+    async fn messages(
+        &self,
+        account: AccountId,
+        i: &Interaction,
+    ) -> Result<Vec<crate::domain::Message>, StoreError> {
+        if i.channel == Channel::Voice {
+            return Ok(Vec::new());
+        }
+        self.store.messages(account, i.id, 0).await
+    }
+
     async fn effect(&mut self, effect: Effect, done: &[Option<Interaction>]) -> Result<(), DispatchError> {
         match effect {
             Effect::Offer {
@@ -1878,9 +1890,13 @@ impl Publisher {
             } => {
                 let i = result_of(done, write)?.clone();
                 let (interaction, channel) = (i.id, i.channel);
+                let (card, preview) = futures_util::try_join!(
+                    profile::card(&self.store, account, i.customer_id),
+                    self.messages(account, &i),
+                )?;
                 let offer = Offer {
-                    card: profile::card(&self.store, account, i.customer_id).await?,
-                    preview: self.store.messages(account, interaction, 0).await?,
+                    card,
+                    preview,
                     interaction: i,
                     expires_at,
                 };
@@ -1920,14 +1936,17 @@ impl Publisher {
                 let offered = self.offers.remove(&interaction).map(|(_, offer)| offer.card);
                 write_lock(&self.published.ringing).remove(&interaction);
                 self.published.hold(interaction, Some(agent));
-                let card = match offered {
-                    Some(card) => card,
-                    None => profile::card(&self.store, account, i.customer_id).await?,
+                let (card, messages) = match offered {
+                    Some(card) => (card, self.messages(account, &i).await?),
+                    None => futures_util::try_join!(
+                        profile::card(&self.store, account, i.customer_id),
+                        self.messages(account, &i),
+                    )?,
                 };
                 let held = Held {
                     customer_online: crate::bus::frames::customer_online(&self.bus, &i),
                     card,
-                    messages: self.store.messages(account, interaction, 0).await?,
+                    messages,
                     interaction: i,
                 };
                 self.bus.to_agent(agent, AgentFrame::Assigned(held));

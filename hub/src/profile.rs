@@ -38,11 +38,15 @@ pub async fn resolve(
 }
 
 pub async fn card(store: &DynStore, account: AccountId, customer: CustomerId) -> Result<Card, StoreError> {
+    // Read side by side: the dispatcher's publisher waits for the card before the next frame.
+    let (customer, recent, notes) = futures_util::try_join!(
+        store.customer(account, customer),
+        store.customer_interactions(account, customer, CARD_RECENT),
+        store.notes(account, customer),
+    )?;
     Ok(Card {
-        customer: store.customer(account, customer).await?,
-        recent: store
-            .customer_interactions(account, customer, CARD_RECENT)
-            .await?,
-        notes: store.notes(account, customer).await?,
+        customer,
+        recent,
+        notes,
     })
 }
