@@ -185,6 +185,7 @@ scenarios!(
     a_new_conversation_and_its_first_mail_commit_together,
     the_outbox_claims_retries_and_records_delivery,
     inboxes_and_open_conversations,
+    first_mails_of_many_conversations_commit_together,
     mailboxes_and_their_sync_and_failures,
     uploads_belong_to_their_agent,
     an_agents_message_is_found_by_its_client_id,
@@ -1941,6 +1942,86 @@ async fn inboxes_and_open_conversations(store: DynStore) {
     );
     store.delete_inbox(DEFAULT, inbox.id).await.unwrap();
     not_found(store.inbox(inbox.id).await.map(|_| ()));
+}
+
+/// Many conversations' first mails committed at once (SQLite's group commit takes them in a few
+/// statements): each opens its interaction with its log line, in arrival order; a mail for an
+/// unknown interaction fails alone, and a mail filed on arrival commits beside them.
+async fn first_mails_of_many_conversations_commit_together(store: DynStore) {
+    let (q, c) = setup(&store, DEFAULT).await;
+    let opening = |n: i64| {
+        let i = NewInteraction {
+            customer_id: c.id,
+            channel: Channel::Email,
+            queue_id: q.id,
+            priority: 0,
+            entry_point: "mailbox:one".into(),
+            offline: false,
+            arrived_at: 100 + n,
+        }
+        .queued();
+        let mut m = mail(i.id, &format!("first{n}@mail.example"), "hi");
+        m.opening = vec![Write::Open {
+            account: DEFAULT,
+            interaction: i.clone(),
+        }];
+        if n % 10 == 9 {
+            m.opening.push(Write::Transition {
+                account: DEFAULT,
+                id: i.id,
+                event: InteractionEvent::Filed,
+                details: TransitionDetails::default(),
+                at: 100 + n,
+            });
+        }
+        if n % 10 == 4 {
+            m.opening.clear();
+        }
+        (i, m)
+    };
+    let sends = (0..40).map(|n| {
+        let store = store.clone();
+        let (i, m) = opening(n);
+        tokio::spawn(async move { (n, i, store.append_channel_message(DEFAULT, m, 100 + n).await) })
+    });
+    let mut opened = vec![];
+    for sent in futures_util::future::join_all(sends).await {
+        let (n, i, result) = sent.unwrap();
+        if n % 10 == 4 {
+            not_found(result);
+            not_found(store.interaction(DEFAULT, i.id).await);
+            continue;
+        }
+        let (m, created) = result.unwrap();
+        assert!(created);
+        assert_eq!((m.interaction_id, m.seq), (i.id, 1));
+        assert_eq!(m.channel.as_ref().unwrap().attachments.len(), 1);
+        let log: Vec<_> = store
+            .events(DEFAULT, i.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.data))
+            .collect();
+        let queued = json!({
+            "queue_id": q.id, "channel": "email", "priority": 0, "entry_point": "mailbox:one", "offline": false,
+        });
+        assert_eq!(log[0], ("interaction.queued".to_string(), queued));
+        assert_eq!(log.len(), if n % 10 == 9 { 2 } else { 1 });
+        assert_eq!(store.messages(DEFAULT, i.id, 0).await.unwrap(), vec![m]);
+        if n % 10 != 9 {
+            opened.push(i);
+        }
+    }
+    let waiting: Vec<Interaction> = store
+        .waiting_interactions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect();
+    opened.sort_by_key(|i| i.arrived_at);
+    assert_eq!(waiting, opened);
 }
 
 async fn mailboxes_and_their_sync_and_failures(store: DynStore) {

@@ -204,6 +204,20 @@ fn resolved_customer(
     c
 }
 
+/// The first line of every interaction's log.
+const QUEUED: &str = "interaction.queued";
+
+/// What `interaction.queued` says of a new interaction.
+fn queued_data(i: &Interaction) -> serde_json::Value {
+    serde_json::json!({
+        "queue_id": i.queue_id,
+        "channel": i.channel.as_str(),
+        "priority": i.priority,
+        "entry_point": i.entry_point,
+        "offline": i.offline,
+    })
+}
+
 /// Event data as stored: always a JSON object, `{}` when there is nothing to add.
 fn event_data(data: &serde_json::Value) -> String {
     if data.is_null() {
@@ -286,7 +300,10 @@ macro_rules! impl_store {
                 w: &Write,
             ) -> Result<Option<Interaction>> {
                 match w {
-                    Write::Open { account, interaction: i } => {
+                    Write::Open {
+                        account,
+                        interaction: i,
+                    } => {
                         sqlx::query(q::INSERT_INTERACTION)
                             .bind(i.id.to_string())
                             .bind(account.to_string())
@@ -301,22 +318,34 @@ macro_rules! impl_store {
                             .execute(&mut *tx)
                             .await
                             .map_err(db)?;
-                        let data = serde_json::json!({
-                            "queue_id": i.queue_id,
-                            "channel": i.channel.as_str(),
-                            "priority": i.priority,
-                            "entry_point": i.entry_point,
-                            "offline": i.offline,
-                        });
-                        Self::insert_event(&mut *tx, *account, i.id, "interaction.queued", &data, i.arrived_at)
-                            .await?;
+                        Self::insert_event(
+                            &mut *tx,
+                            *account,
+                            i.id,
+                            QUEUED,
+                            &queued_data(i),
+                            i.arrived_at,
+                        )
+                        .await?;
                         Ok(Some(i.clone()))
                     }
-                    Write::Log { account, id, kind, data, at } => {
+                    Write::Log {
+                        account,
+                        id,
+                        kind,
+                        data,
+                        at,
+                    } => {
                         Self::insert_event(&mut *tx, *account, *id, kind, data, *at).await?;
                         Ok(None)
                     }
-                    Write::Transition { account, id, event, details, at } => {
+                    Write::Transition {
+                        account,
+                        id,
+                        event,
+                        details,
+                        at,
+                    } => {
                         let (account, id) = (*account, *id);
                         let mut i: Interaction = sqlx::query_as::<_, InteractionRow>(q::LOCK_INTERACTION)
                             .bind(account.to_string())
@@ -450,12 +479,15 @@ macro_rules! impl_store {
                         .await
                         .map_err(db)?;
                     match found {
-                        Some(customer) if owner.as_ref().is_none_or(|o| *o == customer) => owner = Some(customer),
+                        Some(customer) if owner.as_ref().is_none_or(|o| *o == customer) => {
+                            owner = Some(customer)
+                        }
                         _ => return Ok(None),
                     }
                 }
                 let Some(id) = owner else { return Ok(None) };
-                let existing: Customer = Self::one::<CustomerRow, _>(&self.pool, q::CUSTOMER, account, id).await?;
+                let existing: Customer =
+                    Self::one::<CustomerRow, _>(&self.pool, q::CUSTOMER, account, id).await?;
                 let resolved = resolved_customer(Some(existing.clone()), &[], name, now_millis());
                 Ok((resolved == existing).then_some(existing))
             }
@@ -670,12 +702,15 @@ macro_rules! impl_store {
 
             async fn create_queue(&self, account: AccountId, spec: QueueSpec) -> Result<Queue> {
                 let id = QueueId::new();
-                self.write_queue(q::INSERT_QUEUE, account, id, &spec).await?;
+                self.write_queue(q::INSERT_QUEUE, account, id, &spec)
+                    .await?;
                 Ok(queue_from_spec(account, id, spec))
             }
 
             async fn update_queue(&self, account: AccountId, id: QueueId, spec: QueueSpec) -> Result<Queue> {
-                let changed = self.write_queue(q::UPDATE_QUEUE, account, id, &spec).await?;
+                let changed = self
+                    .write_queue(q::UPDATE_QUEUE, account, id, &spec)
+                    .await?;
                 if changed == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -796,9 +831,7 @@ macro_rules! impl_store {
                             aor,
                             contact: Some(contact),
                         } => sqlx::query(q::UNBIND_PHONE).bind(aor).bind(contact),
-                        BindingUpdate::Removed { aor, contact: None } => {
-                            sqlx::query(q::UNBIND_AOR).bind(aor)
-                        }
+                        BindingUpdate::Removed { aor, contact: None } => sqlx::query(q::UNBIND_AOR).bind(aor),
                         BindingUpdate::Lapsed { aor, contact, at } => sqlx::query(q::LAPSE_BINDING)
                             .bind(aor)
                             .bind(contact)
@@ -839,7 +872,9 @@ macro_rules! impl_store {
                     if let Some(known) = self.known_customer(account, identities, name).await? {
                         return Ok(known);
                     }
-                    return group.resolve(account, identities.to_vec(), name.map(str::to_owned)).await;
+                    return group
+                        .resolve(account, identities.to_vec(), name.map(str::to_owned))
+                        .await;
                 }
                 let mut attempt = 1;
                 loop {

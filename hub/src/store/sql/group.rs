@@ -1,11 +1,16 @@
 //! SQLite's group commit: the writes that pile up while one commit is on its way to disk are
 //! committed together by the one writer connection (`SqlStore::group_writer`).
 
-use super::super::{NewChannelMessage, NewMessage, Result, StoreError};
-use super::rows::MessageRow;
-use super::{SqlStore, q};
-use crate::domain::{AccountId, Customer, Message, MessageId, Millis};
-use sqlx::{Pool, Sqlite};
+use super::super::{NewChannelMessage, NewMessage, Result, StoreError, Write};
+use super::rows::{StoredRow, to_json};
+use super::{QUEUED, SqlStore, event_data, q, queued_data};
+use crate::domain::{
+    AccountId, AttachmentId, AttachmentInfo, ChannelParts, Customer, Interaction, InteractionId, Message,
+    MessageId, Millis,
+};
+use serde_json::json;
+use sqlx::{Pool, Sqlite, SqliteConnection};
+use std::collections::{HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
 
 /// A chat message waiting for the next group commit, and who to tell once it is on disk.
@@ -42,9 +47,11 @@ const MAX_GROUP: usize = 4096;
 
 /// Group commit on SQLite: every write is durable before anyone hears of it, but one fsync covers
 /// all the writes that arrived while the previous commit was on its way to disk, instead of one
-/// fsync each (the single writer measured saturated at about 1,300 commits/s that way). Each
-/// write runs in its own savepoint, so one that fails (an unknown interaction) fails alone, and
-/// each sees the ones before it (two mails from one new sender make one customer).
+/// fsync each (the single writer measured saturated at about 1,300 commits/s that way). The
+/// group's messages go in a few statements whatever their number (`commit_at_once`: sqlx hands
+/// each statement to the connection's thread and back, so statements, not rows, are the cost);
+/// anything unusual goes one write at a time, each in a savepoint, so one that fails (an unknown
+/// interaction) fails alone.
 #[derive(Clone)]
 pub(super) struct GroupWriter(mpsc::Sender<Job>);
 
@@ -122,85 +129,235 @@ impl GroupWriter {
     }
 }
 
-async fn commit_group(writer: &Pool<Sqlite>, group: Vec<Job>) {
-    if group.iter().all(|job| matches!(job, Job::Chat(_))) {
-        let chats: Vec<MessageJob> = group
-            .into_iter()
-            .filter_map(|job| match job {
-                Job::Chat(chat) => Some(chat),
-                _ => None,
-            })
-            .collect();
-        match commit_group_at_once(writer, &chats).await {
-            Ok(results) => chats.into_iter().zip(results).for_each(|(job, result)| {
-                let _ = job.done.send(result);
+impl Job {
+    /// The job as `commit_at_once` takes it; `None` for what goes one by one in a savepoint of
+    /// its own: a customer to resolve, a message queued to be sent, an opening with more in it
+    /// than the interaction (an automated mail, filed in the same commit).
+    fn at_once(&self) -> Option<Item<'_>> {
+        match self {
+            Job::Chat(chat) => Some(Item {
+                account: chat.account,
+                message: &chat.message,
+                at: chat.at,
+                channel: None,
+                opens: None,
             }),
-            // Something in the group needs one message at a time (a resend of a message in the
-            // same group, a row the database refuses): each in a savepoint, so one fails alone.
-            Err(_) => commit_group_one_by_one(writer, chats.into_iter().map(Job::Chat).collect()).await,
+            Job::Channel {
+                account, message, at, ..
+            } => {
+                if message.outbound.is_some() {
+                    return None;
+                }
+                let opens = match message.opening.as_slice() {
+                    [] => None,
+                    [
+                        Write::Open {
+                            account: a,
+                            interaction,
+                        },
+                    ] if a == account && interaction.id == message.message.interaction_id => {
+                        Some(interaction)
+                    }
+                    _ => return None,
+                };
+                Some(Item {
+                    account: *account,
+                    message: &message.message,
+                    at: *at,
+                    channel: Some(message),
+                    opens,
+                })
+            }
+            Job::Resolve { .. } => None,
         }
-    } else {
-        commit_group_one_by_one(writer, group).await;
+    }
+
+    fn fail(self, error: StoreError) {
+        match self {
+            Job::Chat(MessageJob { done, .. }) | Job::Channel { done, .. } => {
+                let _ = done.send(Err(error));
+            }
+            Job::Resolve { done, .. } => {
+                let _ = done.send(Err(error));
+            }
+        }
     }
 }
 
-/// The whole group in three statements (`GROUP_*`): resends found, seqs taken, new messages
-/// inserted. Nobody hears of a message before the commit that made it durable.
-async fn commit_group_at_once(
-    writer: &Pool<Sqlite>,
-    group: &[MessageJob],
-) -> std::result::Result<Vec<Result<(Message, bool)>>, sqlx::Error> {
-    use serde_json::json;
-    use std::collections::HashMap;
-    let key = |j: &MessageJob| {
-        (
-            j.message.interaction_id.to_string(),
-            j.message.sender.as_str(),
-            j.message.client_id.clone(),
-        )
+/// A message of a group as `commit_at_once` sees it: a chat line, or a channel's message with
+/// its details and attachments and, for the first of a conversation, the interaction it opens.
+struct Item<'a> {
+    account: AccountId,
+    message: &'a NewMessage,
+    at: Millis,
+    channel: Option<&'a NewChannelMessage>,
+    opens: Option<&'a Interaction>,
+}
+
+impl Item<'_> {
+    /// What makes two messages the same message: the sender's client id in its interaction, and
+    /// a channel's external id in its entry point.
+    fn keys(&self) -> impl Iterator<Item = Same<'_>> {
+        let m = self.message;
+        let external = self.channel.and_then(|c| {
+            Some(Same::External(
+                self.account,
+                &c.entry_point,
+                c.external_id.as_deref()?,
+            ))
+        });
+        std::iter::once(Same::Client(m.interaction_id, m.sender.as_str(), &m.client_id)).chain(external)
+    }
+}
+
+/// A key two messages of one group must not share (see `Item::keys`).
+#[derive(PartialEq, Eq, Hash)]
+enum Same<'a> {
+    Client(InteractionId, &'static str, &'a str),
+    External(AccountId, &'a str, &'a str),
+}
+
+/// Commits one group in one transaction: the messages that can go at once in a few statements
+/// (`commit_at_once`), the rest one by one, each in a savepoint of its own. Nobody hears of a
+/// write before the commit that made it durable.
+async fn commit_group(writer: &Pool<Sqlite>, group: Vec<Job>) {
+    let fail = |e: &sqlx::Error| StoreError::Database(sqlx::Error::Protocol(e.to_string()));
+    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(e) => {
+            group.into_iter().for_each(|job| job.fail(fail(&e)));
+            return;
+        }
     };
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let keys: Vec<serde_json::Value> = group
+    let (batch, rest): (Vec<Job>, Vec<Job>) = group.into_iter().partition(|job| job.at_once().is_some());
+    let mut results = Vec::with_capacity(batch.len() + rest.len());
+    match commit_at_once(&mut tx, &batch).await {
+        Ok(answers) => results.extend(
+            batch
+                .into_iter()
+                .zip(answers)
+                .filter_map(|(job, answer)| match job {
+                    Job::Chat(MessageJob { done, .. }) | Job::Channel { done, .. } => {
+                        Some(Done::Message(done, answer))
+                    }
+                    Job::Resolve { .. } => None,
+                }),
+        ),
+        // Something in the batch needs one message at a time (a resend of a message in the
+        // same group, a row the database refuses): its savepoint is undone, and each message
+        // goes in a savepoint of its own, so one fails alone.
+        Err(_) => results.extend(one_by_one(&mut tx, batch).await),
+    }
+    results.extend(one_by_one(&mut tx, rest).await);
+    let committed = tx.commit().await;
+    for done in results {
+        match (done, &committed) {
+            (Done::Message(done, result), Ok(())) => {
+                let _ = done.send(result);
+            }
+            (Done::Customer(done, result), Ok(())) => {
+                let _ = done.send(result);
+            }
+            (Done::Message(done, _), Err(e)) => {
+                let _ = done.send(Err(fail(e)));
+            }
+            (Done::Customer(done, _), Err(e)) => {
+                let _ = done.send(Err(fail(e)));
+            }
+        }
+    }
+}
+
+/// Every message of `batch` (jobs `Job::at_once` takes) in a savepoint and a few statements,
+/// whatever their number (`GROUP_*`): those already stored found, the interactions they open
+/// inserted with their first log line, seqs taken, messages inserted with their details and
+/// attachments. Answers one result per job, in order; an error means none of it was written.
+async fn commit_at_once(
+    conn: &mut SqliteConnection,
+    batch: &[Job],
+) -> std::result::Result<Vec<Result<(Message, bool)>>, sqlx::Error> {
+    use sqlx::Connection;
+    let items: Vec<Item<'_>> = batch.iter().filter_map(Job::at_once).collect();
+    if items.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut tx = conn.begin().await?;
+    let keys: Vec<serde_json::Value> = items
         .iter()
-        .map(|j| {
-            let (i, s, c) = key(j);
-            json!({"a": j.account.to_string(), "i": i, "s": s, "c": c})
+        .map(|it| {
+            let m = it.message;
+            let c = it.channel;
+            json!({
+                "a": it.account.to_string(), "i": m.interaction_id.to_string(), "s": m.sender.as_str(),
+                "c": m.client_id, "e": c.map(|c| &c.entry_point), "x": c.and_then(|c| c.external_id.as_ref()),
+            })
         })
         .collect();
-    let mut stored: HashMap<(String, &'static str, String), Message> = HashMap::new();
-    for row in sqlx::query_as::<_, MessageRow>(q::GROUP_RESENDS)
+    let mut stored: Vec<Option<Message>> = vec![None; items.len()];
+    for row in sqlx::query_as::<_, StoredRow>(q::GROUP_STORED)
         .bind(serde_json::Value::Array(keys).to_string())
         .fetch_all(&mut *tx)
         .await?
     {
+        let protocol = |e: String| sqlx::Error::Protocol(e);
+        let k = usize::try_from(row.k)
+            .ok()
+            .filter(|k| *k < items.len())
+            .ok_or_else(|| protocol(format!("no job {} in the group", row.k)))?;
+        let by_external = row.by_external;
         let m: Message = row
+            .message
             .try_into()
-            .map_err(|e: StoreError| sqlx::Error::Protocol(e.to_string()))?;
-        stored.insert(
-            (
-                m.interaction_id.to_string(),
-                m.sender.as_str(),
-                m.client_id.clone(),
-            ),
-            m,
-        );
+            .map_err(|e: StoreError| protocol(e.to_string()))?;
+        // As one by one: a message found by its external id comes first.
+        if by_external || stored[k].is_none() {
+            stored[k] = Some(m);
+        }
     }
     // New messages per interaction, in arrival order; the same message twice in one group goes
     // the slow way.
     let mut counts: Vec<(AccountId, String, i64)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for j in group.iter().filter(|j| !stored.contains_key(&key(j))) {
-        if !seen.insert(key(j)) {
+    let mut seen = HashSet::new();
+    let mut opens = Vec::new();
+    let mut opened = Vec::new();
+    for it in items
+        .iter()
+        .zip(&stored)
+        .filter(|(_, s)| s.is_none())
+        .map(|(it, _)| it)
+    {
+        if !it.keys().all(|key| seen.insert(key)) {
             return Err(sqlx::Error::Protocol("a message twice in one group".into()));
         }
-        let interaction = j.message.interaction_id.to_string();
+        if let Some(i) = it.opens {
+            opens.push(json!({
+                "id": i.id.to_string(), "a": it.account.to_string(), "c": i.customer_id.to_string(),
+                "ch": i.channel.as_str(), "q": i.queue_id.to_string(), "s": i.state.as_str(),
+                "p": i.priority, "t": i.arrived_at, "e": i.entry_point, "o": i64::from(i.offline),
+            }));
+            opened.push(json!({
+                "a": it.account.to_string(), "i": i.id.to_string(), "k": QUEUED,
+                "d": event_data(&queued_data(i)), "t": i.arrived_at,
+            }));
+        }
+        let interaction = it.message.interaction_id.to_string();
         match counts
             .iter_mut()
-            .find(|(a, i, _)| *a == j.account && *i == interaction)
+            .find(|(a, i, _)| *a == it.account && *i == interaction)
         {
             Some((_, _, n)) => *n += 1,
-            None => counts.push((j.account, interaction, 1)),
+            None => counts.push((it.account, interaction, 1)),
         }
+    }
+    if !opens.is_empty() {
+        sqlx::query(q::GROUP_OPEN)
+            .bind(serde_json::Value::Array(opens).to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(q::GROUP_EVENTS)
+            .bind(serde_json::Value::Array(opened).to_string())
+            .execute(&mut *tx)
+            .await?;
     }
     let mut next: HashMap<String, i64> = HashMap::new();
     if !counts.is_empty() {
@@ -220,42 +377,83 @@ async fn commit_group_at_once(
             next.insert(interaction, last - n + 1);
         }
     }
-    let mut results = Vec::with_capacity(group.len());
-    let mut rows = Vec::new();
-    for j in group {
-        if let Some(m) = stored.get(&key(j)) {
-            results.push(Ok((m.clone(), false)));
+    let mut results = Vec::with_capacity(items.len());
+    let (mut messages, mut details, mut files) = (Vec::new(), Vec::new(), Vec::new());
+    for (it, found) in items.iter().zip(stored) {
+        if let Some(m) = found {
+            results.push(Ok((m, false)));
             continue;
         }
         // An unknown interaction (or another account's) took no seq: it fails alone.
-        let Some(seq) = next.get_mut(&j.message.interaction_id.to_string()) else {
+        let Some(seq) = next.get_mut(&it.message.interaction_id.to_string()) else {
             results.push(Err(StoreError::NotFound));
             continue;
         };
-        let m = Message {
+        let new = it.message;
+        let mut m = Message {
             id: MessageId::new(),
-            interaction_id: j.message.interaction_id,
+            interaction_id: new.interaction_id,
             seq: *seq,
-            sender: j.message.sender,
-            agent_id: j.message.agent_id,
-            body: j.message.body.clone(),
-            client_id: j.message.client_id.clone(),
-            created_at: j.at,
+            sender: new.sender,
+            agent_id: new.agent_id,
+            body: new.body.clone(),
+            client_id: new.client_id.clone(),
+            created_at: it.at,
             channel: None,
         };
         *seq += 1;
-        rows.push(json!({
-            "id": m.id.to_string(), "a": j.account.to_string(), "i": m.interaction_id.to_string(),
-            "q": m.seq, "s": m.sender.as_str(), "g": m.agent_id.map(|a| a.to_string()),
-            "b": m.body, "c": m.client_id, "t": m.created_at,
+        let (id, account, interaction) = (
+            m.id.to_string(),
+            it.account.to_string(),
+            m.interaction_id.to_string(),
+        );
+        messages.push(json!({
+            "id": id, "a": account, "i": interaction, "q": m.seq, "s": m.sender.as_str(),
+            "g": m.agent_id.map(|a| a.to_string()), "b": m.body, "c": m.client_id, "t": m.created_at,
         }));
+        if let Some(c) = it.channel {
+            details.push(json!({
+                "m": id, "a": account, "i": interaction, "e": c.entry_point, "x": c.external_id,
+                "d": to_json(&c.details),
+            }));
+            let mut attachments = Vec::with_capacity(c.attachments.len());
+            for a in &c.attachments {
+                let info = AttachmentInfo {
+                    id: AttachmentId::new(),
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                    content_id: a.content_id.clone(),
+                };
+                files.push(json!({
+                    "id": info.id.to_string(), "a": account, "i": interaction, "m": id,
+                    "f": info.filename, "ct": info.content_type, "z": info.size, "h": a.sha256,
+                    "cid": info.content_id,
+                }));
+                attachments.push(info);
+            }
+            m.channel = Some(Box::new(ChannelParts {
+                entry_point: c.entry_point.clone(),
+                external_id: c.external_id.clone(),
+                details: c.details.clone(),
+                delivery: None,
+                delivery_error: None,
+                attachments,
+            }));
+        }
         results.push(Ok((m, true)));
     }
-    if !rows.is_empty() {
-        sqlx::query(q::GROUP_INSERT)
-            .bind(serde_json::Value::Array(rows).to_string())
-            .execute(&mut *tx)
-            .await?;
+    for (sql, rows) in [
+        (q::GROUP_INSERT, messages),
+        (q::GROUP_DETAILS, details),
+        (q::GROUP_ATTACHMENTS, files),
+    ] {
+        if !rows.is_empty() {
+            sqlx::query(sql)
+                .bind(serde_json::Value::Array(rows).to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok(results)
@@ -267,26 +465,11 @@ enum Done {
     Customer(oneshot::Sender<Result<Customer>>, Result<Customer>),
 }
 
-async fn commit_group_one_by_one(writer: &Pool<Sqlite>, group: Vec<Job>) {
-    let fail = |e: &sqlx::Error| StoreError::Database(sqlx::Error::Protocol(e.to_string()));
-    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => {
-            for job in group {
-                match job {
-                    Job::Chat(MessageJob { done, .. }) | Job::Channel { done, .. } => {
-                        let _ = done.send(Err(fail(&e)));
-                    }
-                    Job::Resolve { done, .. } => {
-                        let _ = done.send(Err(fail(&e)));
-                    }
-                }
-            }
-            return;
-        }
-    };
-    let mut results = Vec::with_capacity(group.len());
-    for job in group {
+/// Each job in a savepoint of its own, so one that fails fails alone, and each sees the ones
+/// before it (two mails from one new sender make one customer).
+async fn one_by_one(conn: &mut SqliteConnection, jobs: Vec<Job>) -> Vec<Done> {
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
         results.push(match job {
             Job::Chat(MessageJob {
                 account,
@@ -295,7 +478,7 @@ async fn commit_group_one_by_one(writer: &Pool<Sqlite>, group: Vec<Job>) {
                 done,
             }) => Done::Message(
                 done,
-                SqlStore::<Sqlite>::append_in(&mut tx, account, message, at).await,
+                SqlStore::<Sqlite>::append_in(conn, account, message, at).await,
             ),
             Job::Channel {
                 account,
@@ -304,7 +487,7 @@ async fn commit_group_one_by_one(writer: &Pool<Sqlite>, group: Vec<Job>) {
                 done,
             } => Done::Message(
                 done,
-                SqlStore::<Sqlite>::append_channel_in(&mut tx, account, *message, at).await,
+                SqlStore::<Sqlite>::append_channel_in(conn, account, *message, at).await,
             ),
             Job::Resolve {
                 account,
@@ -313,25 +496,9 @@ async fn commit_group_one_by_one(writer: &Pool<Sqlite>, group: Vec<Job>) {
                 done,
             } => Done::Customer(
                 done,
-                SqlStore::<Sqlite>::resolve_in(&mut tx, account, &identities, name.as_deref()).await,
+                SqlStore::<Sqlite>::resolve_in(conn, account, &identities, name.as_deref()).await,
             ),
         });
     }
-    let committed = tx.commit().await;
-    for done in results {
-        match (done, &committed) {
-            (Done::Message(done, result), Ok(())) => {
-                let _ = done.send(result);
-            }
-            (Done::Customer(done, result), Ok(())) => {
-                let _ = done.send(result);
-            }
-            (Done::Message(done, _), Err(e)) => {
-                let _ = done.send(Err(fail(e)));
-            }
-            (Done::Customer(done, _), Err(e)) => {
-                let _ = done.send(Err(fail(e)));
-            }
-        }
-    }
+    results
 }

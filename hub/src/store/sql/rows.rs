@@ -300,6 +300,16 @@ pub(super) struct MessageRow {
     created_at: i64,
 }
 
+/// A message a group commit finds already stored, with the index of the job it answers (see
+/// `GROUP_STORED`).
+#[derive(sqlx::FromRow)]
+pub(super) struct StoredRow {
+    pub k: i64,
+    #[sqlx(flatten)]
+    pub message: MessageRow,
+    pub by_external: bool,
+}
+
 impl TryFrom<MessageRow> for Message {
     type Error = StoreError;
     fn try_from(r: MessageRow) -> Result<Message> {
