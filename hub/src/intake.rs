@@ -12,8 +12,8 @@ use crate::domain::{
 };
 use crate::profile::{self, ProfileError};
 use crate::store::{
-    DynStore, NewAttachment, NewChannelMessage, NewInteraction, NewMessage, StoreError, TransitionDetails,
-    Write,
+    DynStore, Known, NewAttachment, NewChannelMessage, NewInteraction, NewMessage, StoreError,
+    TransitionDetails, Write,
 };
 use plugboard_channel::{Attachment, Inbound};
 use sha2::{Digest, Sha256};
@@ -141,11 +141,31 @@ impl Intake {
             automated,
             message,
         } = inbound;
-        let customer = self
-            .customer(account, &identities, display_name.as_deref(), entry.fallback)
-            .await
-            .map_err(IntakeError::from)?;
+        // A known customer writing again (the common case) is read at once with whether the
+        // message is stored and, on a messaging app, their open conversation.
+        let known = match &message {
+            Some(m) => {
+                self.known(
+                    account,
+                    channel,
+                    &entry_point,
+                    &identities,
+                    display_name.as_deref(),
+                    &m.external_id,
+                )
+                .await?
+            }
+            None => None,
+        };
+        let customer = match known.as_ref().and_then(|k| k.customer.clone()) {
+            Some(customer) => customer,
+            None => self
+                .customer(account, &identities, display_name.as_deref(), entry.fallback)
+                .await
+                .map_err(IntakeError::from)?,
+        };
         if let Some(m) = &message
+            && known.as_ref().is_none_or(|k| k.stored)
             && let Some(found) = self
                 .stored(account, &entry_point, &m.external_id)
                 .await
@@ -177,17 +197,27 @@ impl Intake {
             earlier = Some(id);
         }
         // Messaging apps name no thread: the customer's next message continues their open
-        // conversation on the inbox.
-        if earlier.is_none() && channel == Channel::Messaging {
+        // conversation on the inbox (read with the customer, when they were known).
+        if earlier.is_none()
+            && channel == Channel::Messaging
+            && known.as_ref().is_none_or(|k| k.customer.is_none())
+        {
             earlier = self
                 .store
                 .open_conversation(account, &entry_point, customer.id)
                 .await
                 .map_err(IntakeError::from)?;
         }
+        let earlier = match (earlier, known) {
+            (Some(id), _) => Some(self.store.interaction(account, id).await),
+            (None, Some(known)) if channel == Channel::Messaging && known.customer.is_some() => {
+                known.open.map(Ok)
+            }
+            (None, _) => None,
+        };
         let mut follows = None;
-        if let Some(id) = earlier {
-            match self.store.interaction(account, id).await {
+        if let Some(found) = earlier {
+            match found {
                 Ok(i)
                     if i.entry_point == entry_point
                         && self
@@ -235,6 +265,28 @@ impl Intake {
             }
             result => result,
         }
+    }
+
+    /// What the store can tell of this contact in one read (`ChannelStore::known_contact`);
+    /// `None` when its identities cannot be read as they are (`customer` says why, or falls back).
+    async fn known(
+        &self,
+        account: AccountId,
+        channel: Channel,
+        entry_point: &str,
+        identities: &[RawIdentity],
+        name: Option<&str>,
+        external_id: &str,
+    ) -> Result<Option<Known>, IntakeError> {
+        let Ok(normalised) = profile::normalise(identities, &self.default_region) else {
+            return Ok(None);
+        };
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        let open = channel == Channel::Messaging;
+        Ok(self
+            .store
+            .known_contact(account, entry_point, &normalised, name, external_id, open)
+            .await?)
     }
 
     async fn stored(

@@ -26,6 +26,16 @@ pub async fn resolve(
     name: Option<&str>,
     default_region: &str,
 ) -> Result<crate::domain::Customer, ProfileError> {
+    let normalised = normalise(identities, default_region)?;
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    Ok(store.resolve_customer(account, &normalised, name).await?)
+}
+
+/// Identities as the store keys them (`kind`, `value`); a contact needs at least one.
+pub fn normalise(
+    identities: &[RawIdentity],
+    default_region: &str,
+) -> Result<Vec<(String, String)>, ProfileError> {
     let normalised = identities
         .iter()
         .map(|raw| normalise_identity(raw, default_region))
@@ -33,8 +43,7 @@ pub async fn resolve(
     if normalised.is_empty() {
         return Err(ProfileError::NoIdentity);
     }
-    let name = name.map(str::trim).filter(|n| !n.is_empty());
-    Ok(store.resolve_customer(account, &normalised, name).await?)
+    Ok(normalised)
 }
 
 pub async fn card(store: &DynStore, account: AccountId, customer: CustomerId) -> Result<Card, StoreError> {
