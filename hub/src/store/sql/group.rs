@@ -222,15 +222,15 @@ enum Same<'a> {
 /// write before the commit that made it durable.
 async fn commit_group(writer: &Pool<Sqlite>, group: Vec<Job>) {
     let fail = |e: &sqlx::Error| StoreError::Database(sqlx::Error::Protocol(e.to_string()));
+    let (batch, mut slow): (Vec<Job>, Vec<Job>) = group.into_iter().partition(|job| job.at_once().is_some());
     let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => {
-            group.into_iter().for_each(|job| job.fail(fail(&e)));
+            batch.into_iter().chain(slow).for_each(|job| job.fail(fail(&e)));
             return;
         }
     };
-    let (batch, rest): (Vec<Job>, Vec<Job>) = group.into_iter().partition(|job| job.at_once().is_some());
-    let mut results = Vec::with_capacity(batch.len() + rest.len());
+    let mut results = Vec::with_capacity(batch.len() + slow.len());
     match commit_at_once(&mut tx, &batch).await {
         Ok(answers) => results.extend(
             batch
@@ -244,11 +244,21 @@ async fn commit_group(writer: &Pool<Sqlite>, group: Vec<Job>) {
                 }),
         ),
         // Something in the batch needs one message at a time (a resend of a message in the
-        // same group, a row the database refuses): its savepoint is undone, and each message
-        // goes in a savepoint of its own, so one fails alone.
-        Err(_) => results.extend(one_by_one(&mut tx, batch).await),
+        // same group, a row the database refuses): what it wrote is undone (it ran first, so
+        // nothing else is), and each message goes in a savepoint of its own, so one fails alone.
+        Err(_) => {
+            let _ = tx.rollback().await;
+            tx = match writer.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => tx,
+                Err(e) => {
+                    batch.into_iter().chain(slow).for_each(|job| job.fail(fail(&e)));
+                    return;
+                }
+            };
+            slow.splice(0..0, batch);
+        }
     }
-    results.extend(one_by_one(&mut tx, rest).await);
+    results.extend(one_by_one(&mut tx, slow).await);
     let committed = tx.commit().await;
     for done in results {
         match (done, &committed) {
@@ -268,20 +278,20 @@ async fn commit_group(writer: &Pool<Sqlite>, group: Vec<Job>) {
     }
 }
 
-/// Every message of `batch` (jobs `Job::at_once` takes) in a savepoint and a few statements,
-/// whatever their number (`GROUP_*`): those already stored found, the interactions they open
-/// inserted with their first log line, seqs taken, messages inserted with their details and
-/// attachments. Answers one result per job, in order; an error means none of it was written.
+/// Every message of `batch` (jobs `Job::at_once` takes) in a few statements, whatever their
+/// number (`GROUP_*`): those already stored found, the interactions they open inserted with
+/// their first log line, seqs taken, messages inserted with their details and attachments.
+/// Answers one result per job, in order. It runs first in its transaction and without a
+/// savepoint (SQLite copies every page a savepoint touches): after an error the caller rolls the
+/// transaction back.
 async fn commit_at_once(
     conn: &mut SqliteConnection,
     batch: &[Job],
 ) -> std::result::Result<Vec<Result<(Message, bool)>>, sqlx::Error> {
-    use sqlx::Connection;
     let items: Vec<Item<'_>> = batch.iter().filter_map(Job::at_once).collect();
     if items.is_empty() {
         return Ok(vec![]);
     }
-    let mut tx = conn.begin().await?;
     let keys: Vec<serde_json::Value> = items
         .iter()
         .map(|it| {
@@ -296,7 +306,7 @@ async fn commit_at_once(
     let mut stored: Vec<Option<Message>> = vec![None; items.len()];
     for row in sqlx::query_as::<_, StoredRow>(q::GROUP_STORED)
         .bind(serde_json::Value::Array(keys).to_string())
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?
     {
         let protocol = |e: String| sqlx::Error::Protocol(e);
@@ -352,11 +362,11 @@ async fn commit_at_once(
     if !opens.is_empty() {
         sqlx::query(q::GROUP_OPEN)
             .bind(serde_json::Value::Array(opens).to_string())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         sqlx::query(q::GROUP_EVENTS)
             .bind(serde_json::Value::Array(opened).to_string())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
     let mut next: HashMap<String, i64> = HashMap::new();
@@ -367,7 +377,7 @@ async fn commit_at_once(
             .collect();
         let rows: Vec<(String, i64)> = sqlx::query_as(q::GROUP_SEQS)
             .bind(serde_json::Value::Array(wanted).to_string())
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?;
         for (interaction, last) in rows {
             let n = counts
@@ -451,11 +461,10 @@ async fn commit_at_once(
         if !rows.is_empty() {
             sqlx::query(sql)
                 .bind(serde_json::Value::Array(rows).to_string())
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
         }
     }
-    tx.commit().await?;
     Ok(results)
 }
 
