@@ -12,8 +12,8 @@ use crate::domain::{
 };
 use crate::profile::{self, ProfileError};
 use crate::store::{
-    DynStore, Known, NewAttachment, NewChannelMessage, NewInteraction, NewMessage, StoreError,
-    TransitionDetails, Write,
+    DynStore, NewAttachment, NewChannelMessage, NewInteraction, NewMessage, StoreError, TransitionDetails,
+    Write,
 };
 use plugboard_channel::{Attachment, Inbound};
 use sha2::{Digest, Sha256};
@@ -78,6 +78,10 @@ pub struct Entry<'a> {
     /// Who the contact is when none of its identities can be read (a caller id that is no
     /// number): without it, unreadable identities are an error.
     pub fallback: Option<&'a RawIdentity>,
+    /// Identities that cannot be read are left out, as long as one can be: a messaging app's
+    /// account id is who they are, and a phone number beside it that our parser does not know
+    /// must not turn a delivery away (the platform would retry it for ever).
+    pub readable_only: bool,
 }
 
 impl<'a> Entry<'a> {
@@ -88,6 +92,7 @@ impl<'a> Entry<'a> {
             offline: false,
             commit: Commit::BeforeReady,
             fallback: None,
+            readable_only: false,
         }
     }
 }
@@ -141,26 +146,25 @@ impl Intake {
             automated,
             message,
         } = inbound;
+        // Normalised once (a phone number is parsed against the numbering plan's metadata).
+        let normalised = profile::normalise(&identities, &self.default_region, entry.readable_only);
         // A known customer writing again (the common case) is read at once with whether the
         // message is stored and, on a messaging app, their open conversation.
-        let known = match &message {
-            Some(m) => {
-                self.known(
-                    account,
-                    channel,
-                    &entry_point,
-                    &identities,
-                    display_name.as_deref(),
-                    &m.external_id,
-                )
-                .await?
+        let known = match (&message, &normalised) {
+            (Some(m), Ok(normalised)) => {
+                let name = display_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+                let open = channel == Channel::Messaging;
+                self.store
+                    .known_contact(account, &entry_point, normalised, name, &m.external_id, open)
+                    .await
+                    .map_err(IntakeError::from)?
             }
-            None => None,
+            _ => None,
         };
         let customer = match known.as_ref().and_then(|k| k.customer.clone()) {
             Some(customer) => customer,
             None => self
-                .customer(account, &identities, display_name.as_deref(), entry.fallback)
+                .customer(account, normalised, display_name.as_deref(), entry.fallback)
                 .await
                 .map_err(IntakeError::from)?,
         };
@@ -251,42 +255,22 @@ impl Intake {
         self.open(account, entry, new, ready).await
     }
 
+    /// The customer the contact's identities (as `normalise` left them) resolve to, or its
+    /// fallback's when none could be read.
     async fn customer(
         &self,
         account: AccountId,
-        identities: &[RawIdentity],
+        normalised: Result<Vec<(String, String)>, ProfileError>,
         name: Option<&str>,
         fallback: Option<&RawIdentity>,
     ) -> Result<Customer, ProfileError> {
-        let region = &self.default_region;
-        match profile::resolve(&self.store, account, identities, name, region).await {
+        let identities = match normalised {
             Err(ProfileError::Identity(_)) if let Some(known_as) = fallback => {
-                profile::resolve(&self.store, account, std::slice::from_ref(known_as), name, region).await
+                profile::normalise(std::slice::from_ref(known_as), &self.default_region, false)?
             }
-            result => result,
-        }
-    }
-
-    /// What the store can tell of this contact in one read (`ChannelStore::known_contact`);
-    /// `None` when its identities cannot be read as they are (`customer` says why, or falls back).
-    async fn known(
-        &self,
-        account: AccountId,
-        channel: Channel,
-        entry_point: &str,
-        identities: &[RawIdentity],
-        name: Option<&str>,
-        external_id: &str,
-    ) -> Result<Option<Known>, IntakeError> {
-        let Ok(normalised) = profile::normalise(identities, &self.default_region) else {
-            return Ok(None);
+            normalised => normalised?,
         };
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
-        let open = channel == Channel::Messaging;
-        Ok(self
-            .store
-            .known_contact(account, entry_point, &normalised, name, external_id, open)
-            .await?)
+        profile::resolve_normalised(&self.store, account, &identities, name).await
     }
 
     async fn stored(
