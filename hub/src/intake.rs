@@ -78,6 +78,10 @@ pub struct Entry<'a> {
     /// Who the contact is when none of its identities can be read (a caller id that is no
     /// number): without it, unreadable identities are an error.
     pub fallback: Option<&'a RawIdentity>,
+    /// Identities that cannot be read are left out, as long as one can be: a messaging app's
+    /// account id is who they are, and a phone number beside it that our parser does not know
+    /// must not turn a delivery away (the platform would retry it for ever).
+    pub readable_only: bool,
 }
 
 impl<'a> Entry<'a> {
@@ -88,6 +92,7 @@ impl<'a> Entry<'a> {
             offline: false,
             commit: Commit::BeforeReady,
             fallback: None,
+            readable_only: false,
         }
     }
 }
@@ -141,11 +146,30 @@ impl Intake {
             automated,
             message,
         } = inbound;
-        let customer = self
-            .customer(account, &identities, display_name.as_deref(), entry.fallback)
-            .await
-            .map_err(IntakeError::from)?;
+        // Normalised once (a phone number is parsed against the numbering plan's metadata).
+        let normalised = profile::normalise(&identities, &self.default_region, entry.readable_only);
+        // A known customer writing again (the common case) is read at once with whether the
+        // message is stored and, on a messaging app, their open conversation.
+        let known = match (&message, &normalised) {
+            (Some(m), Ok(normalised)) => {
+                let name = display_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+                let open = channel == Channel::Messaging;
+                self.store
+                    .known_contact(account, &entry_point, normalised, name, &m.external_id, open)
+                    .await
+                    .map_err(IntakeError::from)?
+            }
+            _ => None,
+        };
+        let customer = match known.as_ref().and_then(|k| k.customer.clone()) {
+            Some(customer) => customer,
+            None => self
+                .customer(account, normalised, display_name.as_deref(), entry.fallback)
+                .await
+                .map_err(IntakeError::from)?,
+        };
         if let Some(m) = &message
+            && known.as_ref().is_none_or(|k| k.stored)
             && let Some(found) = self
                 .stored(account, &entry_point, &m.external_id)
                 .await
@@ -177,17 +201,27 @@ impl Intake {
             earlier = Some(id);
         }
         // Messaging apps name no thread: the customer's next message continues their open
-        // conversation on the inbox.
-        if earlier.is_none() && channel == Channel::Messaging {
+        // conversation on the inbox (read with the customer, when they were known).
+        if earlier.is_none()
+            && channel == Channel::Messaging
+            && known.as_ref().is_none_or(|k| k.customer.is_none())
+        {
             earlier = self
                 .store
                 .open_conversation(account, &entry_point, customer.id)
                 .await
                 .map_err(IntakeError::from)?;
         }
+        let earlier = match (earlier, known) {
+            (Some(id), _) => Some(self.store.interaction(account, id).await),
+            (None, Some(known)) if channel == Channel::Messaging && known.customer.is_some() => {
+                known.open.map(Ok)
+            }
+            (None, _) => None,
+        };
         let mut follows = None;
-        if let Some(id) = earlier {
-            match self.store.interaction(account, id).await {
+        if let Some(found) = earlier {
+            match found {
                 Ok(i)
                     if i.entry_point == entry_point
                         && self
@@ -221,20 +255,22 @@ impl Intake {
         self.open(account, entry, new, ready).await
     }
 
+    /// The customer the contact's identities (as `normalise` left them) resolve to, or its
+    /// fallback's when none could be read.
     async fn customer(
         &self,
         account: AccountId,
-        identities: &[RawIdentity],
+        normalised: Result<Vec<(String, String)>, ProfileError>,
         name: Option<&str>,
         fallback: Option<&RawIdentity>,
     ) -> Result<Customer, ProfileError> {
-        let region = &self.default_region;
-        match profile::resolve(&self.store, account, identities, name, region).await {
+        let identities = match normalised {
             Err(ProfileError::Identity(_)) if let Some(known_as) = fallback => {
-                profile::resolve(&self.store, account, std::slice::from_ref(known_as), name, region).await
+                profile::normalise(std::slice::from_ref(known_as), &self.default_region, false)?
             }
-            result => result,
-        }
+            normalised => normalised?,
+        };
+        profile::resolve_normalised(&self.store, account, &identities, name).await
     }
 
     async fn stored(

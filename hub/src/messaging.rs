@@ -228,14 +228,6 @@ impl Messaging {
         let account = inbox.account;
         match event {
             Event::Message(mut inbound) => {
-                // The platform's account id is who they are; a phone number beside it (a
-                // WhatsApp wa_id) is kept only when it reads as one, so a number our parser
-                // does not know never turns a delivery away (the platform would retry it for ever).
-                let region = self.intake.default_region.clone();
-                inbound.identities.retain(|identity| {
-                    !matches!(identity, RawIdentity::Phone(_))
-                        || crate::domain::normalise_identity(identity, &region).is_ok()
-                });
                 // Who to answer: the sender's id on the platform (for SMS, their number), kept with
                 // their message.
                 let from = inbound
@@ -256,12 +248,15 @@ impl Messaging {
                 {
                     details.insert("from_id".into(), json!(from));
                 }
+                // The platform's account id is who they are; a phone number beside it (a
+                // WhatsApp wa_id) counts only when it reads as one (see `Entry::readable_only`).
+                let entry = Entry {
+                    readable_only: true,
+                    ..Entry::on(&opened.queue)
+                };
                 let lock = self.sender_lock(&format!("{}:{}", inbox.inbox.id, from.unwrap_or_default()));
                 let _one_at_a_time = lock.lock().await;
-                let arrived = self
-                    .intake
-                    .take(account, inbound, Entry::on(&opened.queue), no_preparation)
-                    .await?;
+                let arrived = self.intake.take(account, inbound, entry, no_preparation).await?;
                 metrics::counter!("plugboard_messaging_total", "platform" => inbox.inbox.platform.clone(),
                     "outcome" => format!("{:?}", arrived.outcome).to_lowercase())
                 .increment(1);

@@ -26,15 +26,44 @@ pub async fn resolve(
     name: Option<&str>,
     default_region: &str,
 ) -> Result<crate::domain::Customer, ProfileError> {
-    let normalised = identities
-        .iter()
-        .map(|raw| normalise_identity(raw, default_region))
-        .collect::<Result<Vec<_>, _>>()?;
-    if normalised.is_empty() {
-        return Err(ProfileError::NoIdentity);
-    }
+    let normalised = normalise(identities, default_region, false)?;
+    resolve_normalised(store, account, &normalised, name).await
+}
+
+/// `resolve` for identities already normalised.
+pub async fn resolve_normalised(
+    store: &DynStore,
+    account: AccountId,
+    identities: &[(String, String)],
+    name: Option<&str>,
+) -> Result<crate::domain::Customer, ProfileError> {
     let name = name.map(str::trim).filter(|n| !n.is_empty());
-    Ok(store.resolve_customer(account, &normalised, name).await?)
+    Ok(store.resolve_customer(account, identities, name).await?)
+}
+
+/// Identities as the store keys them (`kind`, `value`); a contact needs at least one. With
+/// `readable_only`, those that cannot be read are left out, as long as one can be.
+pub fn normalise(
+    identities: &[RawIdentity],
+    default_region: &str,
+    readable_only: bool,
+) -> Result<Vec<(String, String)>, ProfileError> {
+    let mut normalised = Vec::with_capacity(identities.len());
+    let mut unreadable = None;
+    for raw in identities {
+        match normalise_identity(raw, default_region) {
+            Ok(identity) => normalised.push(identity),
+            Err(e) if readable_only => {
+                unreadable.get_or_insert(e);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match unreadable {
+        Some(e) if normalised.is_empty() => Err(e.into()),
+        _ if normalised.is_empty() => Err(ProfileError::NoIdentity),
+        _ => Ok(normalised),
+    }
 }
 
 pub async fn card(store: &DynStore, account: AccountId, customer: CustomerId) -> Result<Card, StoreError> {
@@ -49,4 +78,42 @@ pub async fn card(store: &DynStore, account: AccountId, customer: CustomerId) ->
         recent,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ProfileError, normalise};
+    use crate::domain::RawIdentity;
+
+    #[test]
+    fn unreadable_identities_are_left_out_only_when_asked_and_one_is_readable() {
+        let wa = RawIdentity::Platform {
+            platform: "whatsapp".into(),
+            id: "999123".into(),
+        };
+        let odd_number = RawIdentity::Phone("999123".into());
+        let number = RawIdentity::Phone("+86 138 0013 8000".into());
+        let platform = ("platform:whatsapp".to_string(), "999123".to_string());
+        let phone = ("phone".to_string(), "+8613800138000".to_string());
+        assert_eq!(
+            normalise(&[wa.clone(), odd_number.clone()], "US", true).unwrap(),
+            vec![platform.clone()]
+        );
+        assert_eq!(
+            normalise(&[wa.clone(), number], "US", true).unwrap(),
+            vec![platform, phone]
+        );
+        assert!(matches!(
+            normalise(&[wa, odd_number.clone()], "US", false),
+            Err(ProfileError::Identity(_))
+        ));
+        assert!(matches!(
+            normalise(std::slice::from_ref(&odd_number), "US", true),
+            Err(ProfileError::Identity(_))
+        ));
+        assert!(matches!(
+            normalise(&[], "US", true),
+            Err(ProfileError::NoIdentity)
+        ));
+    }
 }

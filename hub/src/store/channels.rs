@@ -5,8 +5,8 @@
 
 use super::{NewMessage, Result, Write};
 use crate::domain::{
-    AccountId, AgentId, AttachmentId, AttachmentInfo, CustomerId, DeliveryState, InboxId, InteractionId,
-    MailboxId, Message, MessageId, Millis, QueueId, UploadId,
+    AccountId, AgentId, AttachmentId, AttachmentInfo, Customer, CustomerId, DeliveryState, InboxId,
+    Interaction, InteractionId, MailboxId, Message, MessageId, Millis, QueueId, UploadId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +59,19 @@ pub struct Upload {
     pub size: i64,
     pub sha256: String,
     pub created_at: Millis,
+}
+
+/// What the intake needs to know of an arriving contact, read at once (`known_contact`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Known {
+    /// The customer every identity already belongs to, when resolving them would change nothing
+    /// (no identity to attach, no name to fill in).
+    pub customer: Option<Customer>,
+    /// Whether a message with this external id is stored in the entry point already.
+    pub stored: bool,
+    /// That customer's newest conversation on the entry point that is not over, when asked for
+    /// (as `open_conversation` finds it).
+    pub open: Option<Interaction>,
 }
 
 /// A message due to be sent, claimed by one sender until `claimed_until`.
@@ -232,6 +245,18 @@ pub trait ChannelStore: Send + Sync + 'static {
         state: DeliveryState,
         error: Option<String>,
     ) -> Result<Option<Message>>;
+    /// In one read, what a contact arriving on an entry point needs when its customer is known:
+    /// see `Known` (`open` looks for the open conversation). `identities` are normalised, as
+    /// `resolve_customer` takes them; `None` for more than four of them (a WhatsApp contact has two).
+    async fn known_contact(
+        &self,
+        account: AccountId,
+        entry_point: &str,
+        identities: &[(String, String)],
+        name: Option<&str>,
+        external_id: &str,
+        open: bool,
+    ) -> Result<Option<Known>>;
     /// The customer's newest conversation on this entry point that is not over, if any: where
     /// their next message on a messaging app goes.
     async fn open_conversation(

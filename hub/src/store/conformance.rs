@@ -185,6 +185,8 @@ scenarios!(
     a_new_conversation_and_its_first_mail_commit_together,
     the_outbox_claims_retries_and_records_delivery,
     inboxes_and_open_conversations,
+    a_known_contact_is_read_at_once,
+    first_mails_of_many_conversations_commit_together,
     mailboxes_and_their_sync_and_failures,
     uploads_belong_to_their_agent,
     an_agents_message_is_found_by_its_client_id,
@@ -2038,6 +2040,192 @@ async fn inboxes_and_open_conversations(store: DynStore) {
     );
     store.delete_inbox(DEFAULT, inbox.id).await.unwrap();
     not_found(store.inbox(inbox.id).await.map(|_| ()));
+}
+
+/// `known_contact`: a customer known by every identity given, with whether the message is
+/// stored and their open conversation on the entry point; nothing known when resolving would
+/// change something.
+async fn a_known_contact_is_read_at_once(store: DynStore) {
+    let site = setup(&store, DEFAULT).await;
+    let li = &site.1;
+    let phone = "+8613800138000";
+    let both = ids(&[("email", "Li.Wei@example.com"), ("phone", phone)]);
+    store.resolve_customer(DEFAULT, &both, None).await.unwrap();
+    let li = store.customer(DEFAULT, li.id).await.unwrap();
+    let entry = "inbox:one";
+    let known = |identities: Vec<(String, String)>, external: &'static str, open: bool| {
+        let store = store.clone();
+        async move {
+            store
+                .known_contact(DEFAULT, entry, &identities, Some("Someone Else"), external, open)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let nothing = super::Known {
+        customer: None,
+        stored: false,
+        open: None,
+    };
+    // Known, with no conversation open yet.
+    let found = known(both.clone(), "m1", true).await;
+    assert_eq!(
+        (found.customer.as_ref(), found.stored, found.open.as_ref()),
+        (Some(&li), false, None)
+    );
+    // Their open conversation on this entry point, the newest; none once it is over.
+    let open = |at| NewInteraction {
+        customer_id: li.id,
+        channel: Channel::Messaging,
+        queue_id: site.0.id,
+        priority: 0,
+        entry_point: entry.into(),
+        offline: false,
+        arrived_at: at,
+    };
+    let older = store.create_interaction(DEFAULT, open(1)).await.unwrap();
+    let newer = store.create_interaction(DEFAULT, open(2)).await.unwrap();
+    arrive(&store, DEFAULT, &site, 3).await;
+    assert_eq!(known(both.clone(), "m1", true).await.open, Some(newer.clone()));
+    assert_eq!(known(both.clone(), "m1", false).await.open, None);
+    step(&store, DEFAULT, newer.id, InteractionEvent::Abandoned, None, 4).await;
+    assert_eq!(
+        known(both.clone(), "m1", true).await.open.map(|i| i.id),
+        Some(older.id)
+    );
+    // The message once stored, by its external id in this entry point only.
+    let mut m = mail(older.id, "m1", "hello");
+    m.entry_point = entry.into();
+    store.append_channel_message(DEFAULT, m, 5).await.unwrap();
+    assert!(known(both.clone(), "m1", true).await.stored);
+    let elsewhere = store
+        .known_contact(DEFAULT, "inbox:two", &both, None, "m1", true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (elsewhere.customer, elsewhere.stored, elsewhere.open),
+        (Some(li.clone()), false, None)
+    );
+    // Resolving would attach an identity, or two customers share them: not known here.
+    let visitor = ids(&[("visitor", "v-9")]);
+    store.resolve_customer(DEFAULT, &visitor, None).await.unwrap();
+    for identities in [
+        ids(&[("email", "li.wei@example.com"), ("visitor", "v-new")]),
+        ids(&[("email", "li.wei@example.com"), ("visitor", "v-9")]),
+        ids(&[("visitor", "v-new")]),
+    ] {
+        assert_eq!(known(identities, "m2", true).await, nothing);
+    }
+    // Known in one account only.
+    let theirs = store
+        .known_contact(OTHER, entry, &both, None, "m1", true)
+        .await
+        .unwrap();
+    assert_eq!(theirs, Some(nothing));
+    // A customer whose name was cleared takes the next name given: that needs the writer.
+    let blank = CustomerPatch {
+        name: Some(String::new()),
+        ..Default::default()
+    };
+    store.update_customer(DEFAULT, li.id, blank).await.unwrap();
+    assert_eq!(known(both.clone(), "m1", true).await.customer, None);
+    // More identities than one read takes: the caller resolves them the usual way.
+    let many = ids(&[
+        ("email", "a@x"),
+        ("email", "b@x"),
+        ("email", "c@x"),
+        ("email", "d@x"),
+        ("email", "e@x"),
+    ]);
+    assert_eq!(
+        store
+            .known_contact(DEFAULT, entry, &many, None, "m1", true)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Many conversations' first mails committed at once (SQLite's group commit takes them in a few
+/// statements): each opens its interaction with its log line, in arrival order; a mail for an
+/// unknown interaction fails alone, and a mail filed on arrival commits beside them.
+async fn first_mails_of_many_conversations_commit_together(store: DynStore) {
+    let (q, c) = setup(&store, DEFAULT).await;
+    let opening = |n: i64| {
+        let i = NewInteraction {
+            customer_id: c.id,
+            channel: Channel::Email,
+            queue_id: q.id,
+            priority: 0,
+            entry_point: "mailbox:one".into(),
+            offline: false,
+            arrived_at: 100 + n,
+        }
+        .queued();
+        let mut m = mail(i.id, &format!("first{n}@mail.example"), "hi");
+        m.opening = vec![Write::Open {
+            account: DEFAULT,
+            interaction: i.clone(),
+        }];
+        if n % 10 == 9 {
+            m.opening.push(Write::Transition {
+                account: DEFAULT,
+                id: i.id,
+                event: InteractionEvent::Filed,
+                details: TransitionDetails::default(),
+                at: 100 + n,
+            });
+        }
+        if n % 10 == 4 {
+            m.opening.clear();
+        }
+        (i, m)
+    };
+    let sends = (0..40).map(|n| {
+        let store = store.clone();
+        let (i, m) = opening(n);
+        tokio::spawn(async move { (n, i, store.append_channel_message(DEFAULT, m, 100 + n).await) })
+    });
+    let mut opened = vec![];
+    for sent in futures_util::future::join_all(sends).await {
+        let (n, i, result) = sent.unwrap();
+        if n % 10 == 4 {
+            not_found(result);
+            not_found(store.interaction(DEFAULT, i.id).await);
+            continue;
+        }
+        let (m, created) = result.unwrap();
+        assert!(created);
+        assert_eq!((m.interaction_id, m.seq), (i.id, 1));
+        assert_eq!(m.channel.as_ref().unwrap().attachments.len(), 1);
+        let log: Vec<_> = store
+            .events(DEFAULT, i.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.data))
+            .collect();
+        let queued = json!({
+            "queue_id": q.id, "channel": "email", "priority": 0, "entry_point": "mailbox:one", "offline": false,
+        });
+        assert_eq!(log[0], ("interaction.queued".to_string(), queued));
+        assert_eq!(log.len(), if n % 10 == 9 { 2 } else { 1 });
+        assert_eq!(store.messages(DEFAULT, i.id, 0).await.unwrap(), vec![m]);
+        if n % 10 != 9 {
+            opened.push(i);
+        }
+    }
+    let waiting: Vec<Interaction> = store
+        .waiting_interactions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect();
+    opened.sort_by_key(|i| i.arrived_at);
+    assert_eq!(waiting, opened);
 }
 
 async fn mailboxes_and_their_sync_and_failures(store: DynStore) {

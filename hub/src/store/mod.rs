@@ -8,8 +8,8 @@ mod conformance;
 mod sql;
 
 pub use channels::{
-    ChannelStore, DeliveryUpdate, InboundFailure, Inbox, InboxSecrets, MailServer, Mailbox, MailboxSecrets,
-    NewAttachment, NewChannelMessage, OutboxItem, StoredAttachment, Upload,
+    ChannelStore, DeliveryUpdate, InboundFailure, Inbox, InboxSecrets, Known, MailServer, Mailbox,
+    MailboxSecrets, NewAttachment, NewChannelMessage, OutboxItem, StoredAttachment, Upload,
 };
 
 use crate::domain::{

@@ -2,12 +2,12 @@
 //! expanded by `impl_channel_store!` as `impl_store!` does for the rest of the store.
 
 use super::super::channels::{
-    ChannelStore, DeliveryUpdate, InboundFailure, Inbox, InboxSecrets, Mailbox, MailboxSecrets,
+    ChannelStore, DeliveryUpdate, InboundFailure, Inbox, InboxSecrets, Known, Mailbox, MailboxSecrets,
     NewChannelMessage, OutboxItem, StoredAttachment, Upload,
 };
 use super::super::{Result, StoreError};
-use super::rows::to_json;
-use super::{SqlStore, db};
+use super::rows::{KnownRow, to_json};
+use super::{SqlStore, db, identity_key, resolved_customer};
 use crate::domain::{
     AccountId, AgentId, AttachmentId, AttachmentInfo, ChannelParts, CustomerId, DeliveryState, InboxId,
     InteractionId, MailboxId, Message, MessageId, Millis, UploadId,
@@ -15,6 +15,7 @@ use crate::domain::{
 use sqlx::postgres::Postgres;
 use sqlx::{Database, Pool, Sqlite};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 mod q {
     pub const DETAILS_BY_EXTERNAL: &str = "SELECT message_id FROM message_details \
@@ -90,6 +91,42 @@ mod q {
     pub const FAILURES: &str = "SELECT id, entry_point, reference, reason, size, at FROM inbound_failures \
          WHERE account_id = $1 AND entry_point = $2 ORDER BY at DESC LIMIT $3";
 }
+
+/// The most identities `known_contact` looks up in one read.
+const KNOWN_IDENTITIES: usize = 4;
+
+/// `known_contact`'s read for 1 to `KNOWN_IDENTITIES` identities (`$5`, `$6` the first one's kind
+/// and value, then the others' in pairs): the customer the first identity belongs to, how many of
+/// the identities are theirs, whether `$3` is stored in entry point `$2`, and when `$4` is true
+/// their newest conversation there that is not over. One row whatever is found.
+static KNOWN_CONTACT: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (1..=KNOWN_IDENTITIES)
+        .map(|n| {
+            let theirs = (0..n)
+                .map(|k| format!("(k.kind = ${} AND k.value = ${})", 5 + 2 * k, 6 + 2 * k))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            format!(
+                "SELECT c.id, c.name, c.email, c.phone, c.tier, c.owner, c.tags, c.created_at, \
+                 (SELECT COUNT(*) FROM identities AS k WHERE k.account_id = $1 AND k.customer_id = c.id \
+                 AND ({theirs})) AS owned, \
+                 EXISTS (SELECT 1 FROM message_details AS d WHERE d.account_id = $1 AND d.entry_point = $2 \
+                 AND d.external_id = $3) AS stored, \
+                 i.id AS i_id, i.account_id AS i_account_id, i.customer_id AS i_customer_id, \
+                 i.channel AS i_channel, i.queue_id AS i_queue_id, \
+                 i.state AS i_state, i.priority AS i_priority, i.arrived_at AS i_arrived_at, \
+                 i.agent_id AS i_agent_id, i.entry_point AS i_entry_point, i.offline AS i_offline, \
+                 i.disposition AS i_disposition, i.wrap_up_note AS i_wrap_up_note, i.ended_at AS i_ended_at \
+                 FROM (SELECT 1 AS one) AS one \
+                 LEFT JOIN identities AS o ON o.account_id = $1 AND o.kind = $5 AND o.value = $6 \
+                 LEFT JOIN customers AS c ON c.account_id = o.account_id AND c.id = o.customer_id \
+                 LEFT JOIN interactions AS i ON $4 AND i.account_id = o.account_id \
+                 AND i.customer_id = o.customer_id AND i.entry_point = $2 AND i.state NOT IN ('closed', 'abandoned') \
+                 ORDER BY i.arrived_at DESC LIMIT 1"
+            )
+        })
+        .collect()
+});
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value:?}"))
@@ -778,6 +815,49 @@ macro_rules! impl_channel_store {
                 )
                 .await?;
                 Ok(Some(message))
+            }
+
+            async fn known_contact(
+                &self,
+                account: AccountId,
+                entry_point: &str,
+                identities: &[(String, String)],
+                name: Option<&str>,
+                external_id: &str,
+                open: bool,
+            ) -> Result<Option<Known>> {
+                let mut keys: Vec<(String, String)> = Vec::with_capacity(identities.len());
+                for key in identities.iter().map(|(k, v)| identity_key(k, v)) {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+                if keys.is_empty() || keys.len() > KNOWN_IDENTITIES {
+                    return Ok(None);
+                }
+                let mut query = sqlx::query_as::<_, KnownRow>(KNOWN_CONTACT[keys.len() - 1].as_str())
+                    .bind(account.to_string())
+                    .bind(entry_point)
+                    .bind(external_id)
+                    .bind(open);
+                for (kind, value) in &keys {
+                    query = query.bind(kind).bind(value);
+                }
+                let row = query.fetch_one(&self.pool).await.map_err(db)?;
+                let owned = usize::try_from(row.owned).unwrap_or(0);
+                let stored = row.stored;
+                let (customer, open) = row.parts()?;
+                // Known only if resolving would change nothing: every identity theirs already,
+                // no name to fill in.
+                let customer = customer.filter(|c| {
+                    owned == keys.len() && resolved_customer(Some(c.clone()), &[], name, 0) == *c
+                });
+                let open = open.filter(|_| customer.is_some());
+                Ok(Some(Known {
+                    customer,
+                    stored,
+                    open,
+                }))
             }
 
             async fn open_conversation(

@@ -264,15 +264,30 @@ pub const MESSAGE_BY_CLIENT_ID: &str = concat!(
 pub const INSERT_MESSAGE: &str = "INSERT INTO messages \
      (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-// A group of messages in three statements, whatever its size (SQLite's group commit): each takes
+// A group of messages in a few statements, whatever its size (SQLite's group commit): each takes
 // the whole group as one JSON array, so the statements stay prepared and the writer thread is
-// handed three statements a group instead of five a message.
+// handed a few statements a group instead of several a message.
 
-/// Messages of the group already stored (resends), by `[{i: interaction, s: sender, c: client_id}]`.
-pub const GROUP_RESENDS: &str = "SELECT m.id, m.interaction_id, m.seq, m.sender, m.agent_id, m.body, \
-     m.client_id, m.created_at FROM json_each($1) AS j JOIN messages AS m \
+/// Messages of the group already stored, by `[{a: account, i: interaction, s: sender, c: client_id,
+/// e: entry point, x: external id}]`: each row names the job it answers (`k`, its index) and
+/// whether it was found by its external id (a channel's message) or by its client id (a resend).
+pub const GROUP_STORED: &str = "SELECT j.key AS k, m.id, m.interaction_id, m.seq, m.sender, m.agent_id, \
+     m.body, m.client_id, m.created_at, 0 AS by_external FROM json_each($1) AS j JOIN messages AS m \
      ON m.interaction_id = j.value ->> 'i' AND m.sender = j.value ->> 's' AND m.client_id = j.value ->> 'c' \
-     AND m.account_id = j.value ->> 'a'";
+     AND m.account_id = j.value ->> 'a' \
+     UNION ALL SELECT j.key, m.id, m.interaction_id, m.seq, m.sender, m.agent_id, m.body, m.client_id, \
+     m.created_at, 1 FROM json_each($1) AS j JOIN message_details AS d ON d.account_id = j.value ->> 'a' \
+     AND d.entry_point = j.value ->> 'e' AND d.external_id = j.value ->> 'x' JOIN messages AS m \
+     ON m.id = d.message_id";
+/// The interactions a group's first messages open, in the group's order (`arrival_seq`).
+pub const GROUP_OPEN: &str = "INSERT INTO interactions \
+     (id, account_id, customer_id, channel, queue_id, state, priority, arrived_at, entry_point, offline) \
+     SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'c', j.value ->> 'ch', j.value ->> 'q', \
+     j.value ->> 's', j.value ->> 'p', j.value ->> 't', j.value ->> 'e', j.value ->> 'o' \
+     FROM json_each($1) AS j ORDER BY j.key";
+pub const GROUP_EVENTS: &str = "INSERT INTO interaction_events (account_id, interaction_id, type, data, at) \
+     SELECT j.value ->> 'a', j.value ->> 'i', j.value ->> 'k', j.value ->> 'd', j.value ->> 't' \
+     FROM json_each($1) AS j ORDER BY j.key";
 /// Takes `n` seqs for each interaction of `[{a: account, i: interaction, n}]`; answers the last.
 pub const GROUP_SEQS: &str = "UPDATE interactions SET last_seq = last_seq + (j.value ->> 'n') \
      FROM json_each($1) AS j WHERE interactions.account_id = j.value ->> 'a' \
@@ -281,6 +296,15 @@ pub const GROUP_INSERT: &str = "INSERT INTO messages \
      (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
      SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', j.value ->> 'q', j.value ->> 's', \
      j.value ->> 'g', j.value ->> 'b', j.value ->> 'c', j.value ->> 't' FROM json_each($1) AS j";
+/// A channel's messages' details (what arrived: no delivery state).
+pub const GROUP_DETAILS: &str = "INSERT INTO message_details \
+     (message_id, account_id, interaction_id, entry_point, external_id, details) \
+     SELECT j.value ->> 'm', j.value ->> 'a', j.value ->> 'i', j.value ->> 'e', j.value ->> 'x', \
+     j.value ->> 'd' FROM json_each($1) AS j";
+pub const GROUP_ATTACHMENTS: &str = "INSERT INTO attachments \
+     (id, account_id, interaction_id, message_id, filename, content_type, size, sha256, content_id) \
+     SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', j.value ->> 'm', j.value ->> 'f', \
+     j.value ->> 'ct', j.value ->> 'z', j.value ->> 'h', j.value ->> 'cid' FROM json_each($1) AS j";
 pub const MESSAGES: &str = concat!(
     "SELECT ",
     message_columns!(),

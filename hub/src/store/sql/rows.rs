@@ -300,6 +300,16 @@ pub(super) struct MessageRow {
     created_at: i64,
 }
 
+/// A message a group commit finds already stored, with the index of the job it answers (see
+/// `GROUP_STORED`).
+#[derive(sqlx::FromRow)]
+pub(super) struct StoredRow {
+    pub k: i64,
+    #[sqlx(flatten)]
+    pub message: MessageRow,
+    pub by_external: bool,
+}
+
 impl TryFrom<MessageRow> for Message {
     type Error = StoreError;
     fn try_from(r: MessageRow) -> Result<Message> {
@@ -365,4 +375,82 @@ where
     T: TryFrom<R, Error = StoreError>,
 {
     rows.into_iter().map(T::try_from).collect()
+}
+
+/// `known_contact`'s one row: a customer (or none), how many of the identities looked up are
+/// theirs, whether the message is stored, and their open conversation (`i_*`, or none).
+#[derive(sqlx::FromRow)]
+pub(super) struct KnownRow {
+    id: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    tier: Option<String>,
+    owner: Option<String>,
+    tags: Option<String>,
+    created_at: Option<i64>,
+    pub owned: i64,
+    pub stored: bool,
+    i_id: Option<String>,
+    i_account_id: Option<String>,
+    i_customer_id: Option<String>,
+    i_channel: Option<String>,
+    i_queue_id: Option<String>,
+    i_state: Option<String>,
+    i_priority: Option<i32>,
+    i_arrived_at: Option<i64>,
+    i_agent_id: Option<String>,
+    i_entry_point: Option<String>,
+    i_offline: Option<bool>,
+    i_disposition: Option<String>,
+    i_wrap_up_note: Option<String>,
+    i_ended_at: Option<i64>,
+}
+
+impl KnownRow {
+    /// The customer and the conversation, each when the row has one.
+    pub fn parts(self) -> Result<(Option<Customer>, Option<Interaction>)> {
+        let missing = |column: &str| corrupt(column, "NULL");
+        let customer = match self.id {
+            None => None,
+            Some(id) => Some(Customer::try_from(CustomerRow {
+                id,
+                name: self.name.ok_or_else(|| missing("customers.name"))?,
+                email: self.email,
+                phone: self.phone,
+                tier: self.tier,
+                owner: self.owner,
+                tags: self.tags.ok_or_else(|| missing("customers.tags"))?,
+                created_at: self.created_at.ok_or_else(|| missing("customers.created_at"))?,
+            })?),
+        };
+        let open = match self.i_id {
+            None => None,
+            Some(id) => Some(Interaction::try_from(InteractionRow {
+                id,
+                account_id: self
+                    .i_account_id
+                    .ok_or_else(|| missing("interactions.account_id"))?,
+                customer_id: self
+                    .i_customer_id
+                    .ok_or_else(|| missing("interactions.customer_id"))?,
+                channel: self.i_channel.ok_or_else(|| missing("interactions.channel"))?,
+                queue_id: self.i_queue_id.ok_or_else(|| missing("interactions.queue_id"))?,
+                state: self.i_state.ok_or_else(|| missing("interactions.state"))?,
+                priority: self.i_priority.ok_or_else(|| missing("interactions.priority"))?,
+                arrived_at: self
+                    .i_arrived_at
+                    .ok_or_else(|| missing("interactions.arrived_at"))?,
+                agent_id: self.i_agent_id,
+                entry_point: self
+                    .i_entry_point
+                    .ok_or_else(|| missing("interactions.entry_point"))?,
+                offline: self.i_offline.ok_or_else(|| missing("interactions.offline"))?,
+                disposition: self.i_disposition,
+                wrap_up_note: self.i_wrap_up_note,
+                ended_at: self.i_ended_at,
+            })?),
+        };
+        Ok((customer, open))
+    }
 }
