@@ -123,6 +123,10 @@ pub struct Sip {
     pub outbound_trunk: Option<std::net::SocketAddr>,
     /// The queue outbound calls are counted in (reports, wrap-up codes).
     pub outbound_queue: String,
+    /// The most calls the hub holds at once (waiting with music, ringing or bridged). A caller
+    /// beyond it is answered 503 with Retry-After, so the carrier can route them elsewhere, rather
+    /// than queued with music the machine has no CPU left to play (docs/benchmarks.md, Calls).
+    pub max_calls: u32,
 }
 
 impl Default for Sip {
@@ -140,6 +144,7 @@ impl Default for Sip {
             announce_position_secs: 30,
             outbound_trunk: None,
             outbound_queue: "Support".into(),
+            max_calls: 2_000,
         }
     }
 }

@@ -409,6 +409,7 @@ pub async fn start(
         numbers: destinations(sip)?,
         media_ip: sip.media_ip,
         outbound: sip.outbound_trunk,
+        max_calls: sip.max_calls as usize,
         ..ServiceConfig::default()
     };
     let (server, events) = SipServer::start(

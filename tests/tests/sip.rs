@@ -391,6 +391,24 @@ async fn a_caller_who_hangs_up_in_the_queue_is_abandoned_with_the_wait() {
     assert!(!ok && log.contains("404"), "{log}");
 }
 
+/// With `sip.max_calls` calls held, the next caller is answered 503 (with Retry-After, checked
+/// in the B2BUA's own test) instead of being queued, and the call already held goes on.
+#[tokio::test]
+async fn a_caller_beyond_the_ceiling_on_calls_is_turned_away() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_hub, target, _) = hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__MAX_CALLS", "1")]).await;
+    // Nobody is available: the first caller waits with music for 4 s.
+    let first = call(&target, "100", 4000);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (ok, log) = call(&target, "100", 100).await.unwrap();
+    assert!(!ok && log.contains("503"), "{log}");
+    let (ok, log) = first.await.unwrap();
+    assert!(ok, "the caller held before keeps their call:\n{log}");
+}
+
 /// baresip, or `None` (a failure when CI=true).
 fn baresip() -> Option<()> {
     let found = Command::new("baresip").arg("-h").output().is_ok()

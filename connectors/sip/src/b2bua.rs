@@ -177,7 +177,14 @@ pub struct B2buaConfig {
     pub media_ip: IpAddr,
     /// Where click-to-call sends its INVITEs (the carrier's trunk); none: no outbound calls.
     pub outbound: Option<SocketAddr>,
+    /// The most calls held at once (waiting, ringing or bridged): a new caller beyond it gets
+    /// 503 with Retry-After, so the carrier can try another route, instead of music the hub has
+    /// no CPU left to play.
+    pub max_calls: usize,
 }
+
+/// What a caller turned away for the ceiling on calls is told to wait (RFC 3261 §21.5.4).
+const FULL_RETRY_AFTER_SECS: u32 = 30;
 
 /// A retransmitted message: sent again at `next`, the interval doubling up to T2, until `until`.
 #[derive(Debug, Clone)]
@@ -372,6 +379,10 @@ impl B2bua {
         if self.knows(request) {
             // Same Call-ID, new transaction, no To tag: a fork or a loop (§8.2.2.2).
             return ResponseBuilder::new(482, "Loop Detected");
+        }
+        if self.calls.len() >= self.config.max_calls {
+            return ResponseBuilder::new(503, "Service Unavailable")
+                .header("Retry-After", FULL_RETRY_AFTER_SECS.to_string());
         }
         let dialled = message::uri_user(&request.uri).unwrap_or("").to_owned();
         let Some(destination) = self.config.numbers.get(&dialled).cloned() else {
@@ -1255,6 +1266,7 @@ pub(crate) mod tests {
                 local: "127.0.0.1:5060".parse().unwrap(),
                 media_ip: "127.0.0.1".parse().unwrap(),
                 outbound: Some(TRUNK.parse().unwrap()),
+                max_calls: 2,
             }),
             ports: Ports::default(),
             t0: Instant::now(),
@@ -1279,10 +1291,15 @@ pub(crate) mod tests {
     }
 
     fn invite(number: &str, body: &str) -> SipRequest {
+        invite_on("caller-1", "c1", number, body)
+    }
+
+    /// An INVITE with its own Call-ID and branch.
+    fn invite_on(call_id: &str, branch: &str, number: &str, body: &str) -> SipRequest {
         request(&format!(
-            "INVITE sip:{number}@pbx SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bKc1\r\n\
+            "INVITE sip:{number}@pbx SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bK{branch}\r\n\
              From: \"Ann Lee\" <sip:+15551230001@carrier>;tag=a\r\nTo: <sip:{number}@pbx>\r\n\
-             Call-ID: caller-1\r\nCSeq: 1 INVITE\r\nContact: <sip:ann@{CALLER}>\r\n\
+             Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:ann@{CALLER}>\r\n\
              Content-Length: {}\r\n\r\n{body}",
             body.len()
         ))
@@ -1443,6 +1460,26 @@ pub(crate) mod tests {
         assert!(h.b2bua.take_actions().is_empty());
         // No ports taken for a refused call.
         assert_eq!(h.ports.0, 0);
+    }
+
+    #[test]
+    fn a_caller_beyond_the_ceiling_on_calls_is_turned_away_with_retry_after() {
+        let mut h = harness();
+        let second = invite_on("caller-2", "c2", "100", OFFER);
+        let third = invite_on("caller-3", "c3", "100", OFFER);
+        queued(&mut h);
+        let c = cx(&h, CALLER, 1);
+        assert_eq!(h.b2bua.invite(&second, c, "t2", &mut h.ports).status(), 200);
+        let ports = h.ports.0;
+        h.b2bua.take_actions();
+        let full = h.b2bua.invite(&third, c, "t3", &mut h.ports);
+        let text = String::from_utf8(full.build(&third, "t3")).unwrap();
+        assert!(text.starts_with("SIP/2.0 503 "), "{text}");
+        assert!(text.contains("Retry-After: 30\r\n"), "{text}");
+        // Nothing started for it: no event, no media, no ports.
+        assert_eq!(h.b2bua.calls(), 2);
+        assert!(h.b2bua.take_actions().is_empty());
+        assert_eq!(h.ports.0, ports);
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub struct ServiceConfig {
     pub media_ip: Option<IpAddr>,
     /// The carrier's trunk for click-to-call; none: no outbound calls.
     pub outbound: Option<SocketAddr>,
+    /// The most calls held at once; beyond it a new caller gets 503 with Retry-After.
+    pub max_calls: usize,
 }
 
 impl Default for ServiceConfig {
@@ -123,6 +125,7 @@ impl Default for ServiceConfig {
             numbers: HashMap::new(),
             media_ip: None,
             outbound: None,
+            max_calls: 2_000,
         }
     }
 }
@@ -200,6 +203,7 @@ impl SipService {
                 local,
                 media_ip: config.media_ip.unwrap_or(local.ip()),
                 outbound: config.outbound,
+                max_calls: config.max_calls,
             }),
             ports,
         }
