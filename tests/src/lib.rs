@@ -157,6 +157,34 @@ impl SharedSite {
     }
 }
 
+/// A load tool's hubs: one on SQLite in `dir`, or (`nodes` > 1, or `shared`) `nodes` of them as
+/// one site on a fresh PostgreSQL database and Redis prefix, each in `dir/node<n>`. The site is
+/// returned to be kept alive as long as the hubs.
+pub async fn start_site(
+    dir: &Path,
+    env: &[(&str, &str)],
+    nodes: usize,
+    shared: bool,
+) -> Result<(Option<SharedSite>, Vec<std::sync::Arc<Hub>>)> {
+    let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut site = None;
+    if nodes > 1 || shared {
+        let fresh = SharedSite::fresh()
+            .await?
+            .context("several nodes need PLUGBOARD_TEST_POSTGRES and PLUGBOARD_TEST_REDIS")?;
+        env.extend(fresh.env().map(|(k, v)| (k.to_string(), v.to_string())));
+        site = Some(fresh);
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut hubs = Vec::new();
+    for n in 0..nodes {
+        let node_dir = dir.join(format!("node{n}"));
+        std::fs::create_dir_all(&node_dir)?;
+        hubs.push(std::sync::Arc::new(Hub::start(&node_dir, &env).await?));
+    }
+    Ok((site, hubs))
+}
+
 /// The server URL with its database replaced by `name`, keeping any `?options`.
 fn with_database(url: &str, name: &str) -> String {
     let (base, options) = url.split_once('?').map_or((url, None), |(b, o)| (b, Some(o)));

@@ -328,22 +328,7 @@ async fn main() -> Result<()> {
         ("PLUGBOARD_SIP__ANNOUNCE_POSITION_SECS", "0"),
         ("PLUGBOARD_SIP__RECORD", record),
     ];
-    let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let mut _site = None;
-    if a.nodes > 1 || a.shared {
-        let site = plugboard_tests::SharedSite::fresh()
-            .await?
-            .context("--nodes and --shared need PLUGBOARD_TEST_POSTGRES and PLUGBOARD_TEST_REDIS")?;
-        env.extend(site.env().map(|(k, v)| (k.to_string(), v.to_string())));
-        _site = Some(site);
-    }
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut hubs = Vec::new();
-    for n in 0..a.nodes {
-        let node_dir = dir.join(format!("node{n}"));
-        std::fs::create_dir_all(&node_dir)?;
-        hubs.push(Arc::new(Hub::start(&node_dir, &env).await?));
-    }
+    let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared).await?;
     let hub = hubs[0].clone();
     let pids: Vec<u32> = hubs.iter().map(|h| h.pid()).collect();
     let nodes: Vec<String> = hubs

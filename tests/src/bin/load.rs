@@ -186,31 +186,11 @@ fn ms(v: Option<u64>) -> String {
 async fn main() -> Result<()> {
     let a = args()?;
     let dir = scratch_dir("load")?;
-    let mut env = vec![
-        (
-            "PLUGBOARD_AUTH__LOGIN_PER_MINUTE".to_string(),
-            "1000000".to_string(),
-        ),
-        (
-            "PLUGBOARD_CHAT__STARTS_PER_MINUTE".to_string(),
-            "1000000".to_string(),
-        ),
+    let env = [
+        ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "1000000"),
+        ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "1000000"),
     ];
-    let mut _site = None;
-    if a.nodes > 1 || a.shared {
-        let site = plugboard_tests::SharedSite::fresh()
-            .await?
-            .context("--nodes needs PLUGBOARD_TEST_POSTGRES and PLUGBOARD_TEST_REDIS")?;
-        env.extend(site.env().map(|(k, v)| (k.to_string(), v.to_string())));
-        _site = Some(site);
-    }
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut hubs = Vec::new();
-    for n in 0..a.nodes {
-        let node_dir = dir.join(format!("node{n}"));
-        std::fs::create_dir_all(&node_dir)?;
-        hubs.push(Arc::new(Hub::start(&node_dir, &env).await?));
-    }
+    let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared).await?;
     let hub = hubs[0].clone();
     let pids: Vec<u32> = hubs.iter().map(|h| h.pid()).collect();
     let cpu = |pids: &[u32]| pids.iter().map(|p| cpu_secs(*p)).sum::<f64>();
