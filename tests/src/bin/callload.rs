@@ -29,6 +29,9 @@
 //! runs one node the same way, to compare with. CPU and memory are the sum over the nodes;
 //! Kamailio's CPU is given beside them.
 //!
+//! `--max-calls N` sets the hub's ceiling on calls held at once (`sip.max_calls`): callers beyond
+//! it are answered 503 and count as never answered.
+//!
 //! For the Kamailio reference in `bench/sip/run.sh`, the same caller bookkeeping without a hub:
 //! `--injection-file FILE` writes the caller numbers for `--rate` × `--seconds` calls and exits;
 //! `--summarise-log FILE` reads that caller's sipp log and prints the row's middle cells (a call
@@ -62,6 +65,7 @@ struct Args {
     summarise_log: Option<PathBuf>,
     nodes: usize,
     shared: bool,
+    max_calls: Option<u64>,
 }
 
 fn args() -> Result<Args> {
@@ -78,6 +82,7 @@ fn args() -> Result<Args> {
         summarise_log: None,
         nodes: 1,
         shared: false,
+        max_calls: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -98,6 +103,7 @@ fn args() -> Result<Args> {
             "--summarise-log" => a.summarise_log = Some(PathBuf::from(value)),
             "--nodes" => a.nodes = number()? as usize,
             "--shared" => a.shared = number()? != 0,
+            "--max-calls" => a.max_calls = Some(number()?),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -328,6 +334,11 @@ async fn main() -> Result<()> {
         ("PLUGBOARD_SIP__ANNOUNCE_POSITION_SECS", "0"),
         ("PLUGBOARD_SIP__RECORD", record),
     ];
+    let max_calls = a.max_calls.map(|n| n.to_string());
+    let env: Vec<(&str, &str)> = env
+        .into_iter()
+        .chain(max_calls.as_deref().map(|n| ("PLUGBOARD_SIP__MAX_CALLS", n)))
+        .collect();
     let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared).await?;
     let hub = hubs[0].clone();
     let pids: Vec<u32> = hubs.iter().map(|h| h.pid()).collect();
@@ -602,7 +613,7 @@ async fn main() -> Result<()> {
     if let Some(path) = &a.json {
         let p = |q: f64| percentile(&setups, q);
         let record = json!({
-            "tool": "plugboard-callload", "nodes": a.nodes, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
+            "tool": "plugboard-callload", "nodes": a.nodes, "max_calls": a.max_calls, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
             "agents": a.agents, "media": a.media, "recording": a.record,
             "calls": calls, "invites": offered.invites, "offered_per_s": offered.per_sec,
             "sipp_lag_p99_us": percentile(&offered.lag_us, 0.99),
