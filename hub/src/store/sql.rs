@@ -314,7 +314,7 @@ macro_rules! impl_store {
                 use std::collections::{HashMap, HashSet};
                 let key = |a: &AccountId, i: &InteractionId| (a.to_string(), i.to_string());
                 let mut opened = HashSet::new();
-                let mut wanted = Vec::new();
+                let mut wanted = HashSet::new();
                 for w in writes {
                     match w {
                         Write::Open { account, interaction } => {
@@ -322,8 +322,8 @@ macro_rules! impl_store {
                         }
                         Write::Transition { account, id, .. } => {
                             let k = key(account, id);
-                            if !opened.contains(&k) && !wanted.contains(&k) {
-                                wanted.push(k);
+                            if !opened.contains(&k) {
+                                wanted.insert(k);
                             }
                         }
                         Write::Log { .. } => {}
@@ -343,7 +343,7 @@ macro_rules! impl_store {
                         current.insert(key(&account, &i.id), i);
                     }
                 }
-                let (mut opens, mut events, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut opens, mut events, mut changed) = (Vec::new(), Vec::new(), HashSet::new());
                 let mut done = Vec::with_capacity(writes.len());
                 for w in writes {
                     match w {
@@ -377,9 +377,7 @@ macro_rules! impl_store {
                                 "k": event.log_type(), "d": event_data(&details.data), "t": at,
                             }));
                             done.push(Some(i.clone()));
-                            if !changed.contains(&k) {
-                                changed.push(k);
-                            }
+                            changed.insert(k);
                         }
                     }
                 }
