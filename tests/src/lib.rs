@@ -2,7 +2,7 @@
 //! data directory, logs agents in over REST, and talks websockets as the console and the widget.
 //! Shared by the end-to-end tests and the load generator.
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -158,21 +158,30 @@ impl SharedSite {
 }
 
 /// A load tool's hubs: one on SQLite in `dir`, or (`nodes` > 1, or `shared`) `nodes` of them as
-/// one site on a fresh PostgreSQL database and Redis prefix, each in `dir/node<n>`. The site is
-/// returned to be kept alive as long as the hubs.
+/// one site on a fresh PostgreSQL database and Redis prefix, each in `dir/node<n>`. Without
+/// `redis`, a single shared node runs on PostgreSQL alone (to tell the store's cost from the
+/// bus's). The site is returned to be kept alive as long as the hubs.
 pub async fn start_site(
     dir: &Path,
     env: &[(&str, &str)],
     nodes: usize,
     shared: bool,
+    redis: bool,
 ) -> Result<(Option<SharedSite>, Vec<std::sync::Arc<Hub>>)> {
+    ensure!(redis || nodes == 1, "several nodes need Redis");
     let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let mut site = None;
     if nodes > 1 || shared {
         let fresh = SharedSite::fresh()
             .await?
             .context("several nodes need PLUGBOARD_TEST_POSTGRES and PLUGBOARD_TEST_REDIS")?;
-        env.extend(fresh.env().map(|(k, v)| (k.to_string(), v.to_string())));
+        let settings = fresh.env();
+        env.extend(
+            settings
+                .iter()
+                .filter(|(k, _)| redis || !k.contains("REDIS"))
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         site = Some(fresh);
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

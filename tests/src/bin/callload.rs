@@ -29,6 +29,8 @@
 //! runs one node the same way, to compare with. CPU and memory are the sum over the nodes;
 //! Kamailio's CPU is given beside them.
 //!
+//! `--shared 1 --redis 0` runs that one node on PostgreSQL alone, with no Redis.
+//!
 //! `--max-calls N` sets the hub's ceiling on calls held at once (`sip.max_calls`): callers beyond
 //! it are answered 503 and count as never answered.
 //!
@@ -66,6 +68,7 @@ struct Args {
     nodes: usize,
     shared: bool,
     max_calls: Option<u64>,
+    redis: bool,
 }
 
 fn args() -> Result<Args> {
@@ -83,6 +86,7 @@ fn args() -> Result<Args> {
         nodes: 1,
         shared: false,
         max_calls: None,
+        redis: true,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -104,6 +108,7 @@ fn args() -> Result<Args> {
             "--nodes" => a.nodes = number()? as usize,
             "--shared" => a.shared = number()? != 0,
             "--max-calls" => a.max_calls = Some(number()?),
+            "--redis" => a.redis = number()? != 0,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -339,7 +344,7 @@ async fn main() -> Result<()> {
         .into_iter()
         .chain(max_calls.as_deref().map(|n| ("PLUGBOARD_SIP__MAX_CALLS", n)))
         .collect();
-    let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared).await?;
+    let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared, a.redis).await?;
     let hub = hubs[0].clone();
     let pids: Vec<u32> = hubs.iter().map(|h| h.pid()).collect();
     let nodes: Vec<String> = hubs
@@ -570,6 +575,7 @@ async fn main() -> Result<()> {
     let per_sec = answered_per_sec(&answered, &offered);
     let site = match (a.nodes, kamailio.is_some()) {
         (_, false) => String::new(),
+        (1, true) if !a.redis => "1 node on PostgreSQL (no Redis) behind Kamailio, ".to_owned(),
         (1, true) => "1 node on PostgreSQL + Redis behind Kamailio, ".to_owned(),
         (n, true) => format!("{n} nodes on PostgreSQL + Redis behind Kamailio, "),
     };
@@ -613,7 +619,7 @@ async fn main() -> Result<()> {
     if let Some(path) = &a.json {
         let p = |q: f64| percentile(&setups, q);
         let record = json!({
-            "tool": "plugboard-callload", "nodes": a.nodes, "max_calls": a.max_calls, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
+            "tool": "plugboard-callload", "nodes": a.nodes, "max_calls": a.max_calls, "redis": a.redis, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
             "agents": a.agents, "media": a.media, "recording": a.record,
             "calls": calls, "invites": offered.invites, "offered_per_s": offered.per_sec,
             "sipp_lag_p99_us": percentile(&offered.lag_us, 0.99),

@@ -190,7 +190,7 @@ async fn main() -> Result<()> {
         ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "1000000"),
         ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "1000000"),
     ];
-    let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared).await?;
+    let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared, true).await?;
     let hub = hubs[0].clone();
     let pids: Vec<u32> = hubs.iter().map(|h| h.pid()).collect();
     let cpu = |pids: &[u32]| pids.iter().map(|p| cpu_secs(*p)).sum::<f64>();
