@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use crate::g711::Codec;
 use crate::message::{self, Body, Method, RequestBuilder, ResponseBuilder, SipRequest, SipResponse};
-use crate::sdp::{self, LocalMedia, SessionDescription};
+use crate::recording::Leg;
+use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
 use crate::service::{Context, Transport};
 use crate::transaction::T1;
 
@@ -116,10 +117,13 @@ pub enum CallCommand {
 /// What the media shell does for a call. Ports come from [`MediaPorts::open`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaCommand {
-    /// Start the caller's stream: the prompts, then music in a loop.
+    /// Start the caller's stream: the prompts, then music in a loop. Sent on the caller's ACK,
+    /// never before (§13.3.1.4): a forged INVITE starts no media.
     Start {
         call: CallId,
         remote: SocketAddr,
+        /// The caller's signalling address: the one host whose RTP may latch (see [`crate::media`]).
+        peer: IpAddr,
         codec: Codec,
         payload_type: u8,
         telephone_event: Option<u8>,
@@ -134,7 +138,18 @@ pub enum MediaCommand {
     Bridge {
         call: CallId,
         remote: SocketAddr,
+        /// The agent's phone's signalling address.
+        peer: IpAddr,
         record: Option<PathBuf>,
+    },
+    /// The phone on `leg` renegotiated (a re-INVITE, or the answer in an ACK): where its RTP goes
+    /// now, and whether it wants ours (not while it holds us: `sendonly` or `inactive`, RFC 3264
+    /// §8.4).
+    Update {
+        call: CallId,
+        leg: Leg,
+        remote: SocketAddr,
+        sending: bool,
     },
     /// The agent's leg is gone: the caller hears music again.
     Unbridge {
@@ -243,6 +258,80 @@ struct CallerLeg {
     cseq: u32,
     /// The 200 OK, sent again until the ACK (§13.3.1.4).
     unacked: Option<Retransmit>,
+    /// RFC 4028, when the caller asked for it: the caller refreshes the session by this deadline.
+    timer: Option<SessionTimer>,
+}
+
+/// A session timer (RFC 4028) on the caller's dialog. We always let the caller refresh
+/// (`refresher=uac`): a re-INVITE or UPDATE within `interval`, or the call is ended.
+#[derive(Debug, Clone, Copy)]
+struct SessionTimer {
+    interval: Duration,
+    refreshed: Instant,
+}
+
+/// RFC 4028 §4: the smallest session interval we accept, and our Min-SE.
+const MIN_SE_SECS: u32 = 90;
+
+impl SessionTimer {
+    /// §10: without a refresh, the non-refresher ends the session min(32 s, interval/3) before
+    /// it expires.
+    fn expired(&self, now: Instant) -> bool {
+        let margin = (self.interval / 3).min(Duration::from_secs(32));
+        now >= self.refreshed + self.interval - margin
+    }
+
+    /// The headers a 2xx carries to keep the timer on (§9).
+    fn headers(&self, response: ResponseBuilder) -> ResponseBuilder {
+        response
+            .header(
+                "Session-Expires",
+                format!("{};refresher=uac", self.interval.as_secs()),
+            )
+            .header("Require", "timer")
+    }
+}
+
+/// What a request asks of the session timer (RFC 4028 §9): none when it has no Session-Expires
+/// or the caller does not support the extension (then neither do we, for this call); `Err` when
+/// the interval is below our Min-SE (answered 422).
+fn requested_timer(request: &SipRequest) -> Result<Option<Duration>, ResponseBuilder> {
+    let Some(value) = request.header("Session-Expires").or(request.header("x")) else {
+        return Ok(None);
+    };
+    let secs: u32 = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .map_err(|_| ResponseBuilder::new(400, "Bad Session-Expires header"))?;
+    if secs < MIN_SE_SECS {
+        return Err(
+            ResponseBuilder::new(422, "Session Interval Too Small").header("Min-SE", MIN_SE_SECS.to_string())
+        );
+    }
+    let supports = ["Supported", "k", "Require"].iter().any(|name| {
+        request
+            .headers
+            .all(name)
+            .flat_map(|v| v.split(','))
+            .any(|o| o.trim().eq_ignore_ascii_case("timer"))
+    });
+    Ok(supports.then(|| Duration::from_secs(u64::from(secs))))
+}
+
+/// A caller's call between our 200 and their ACK (§13.3.1.4): nothing starts before the dialog
+/// is confirmed, so an INVITE from a forged source (which never sees our To tag) costs no media
+/// and no contact in the hub.
+#[derive(Debug)]
+struct Pending {
+    /// The media negotiated from the INVITE's offer; none for a late offer, whose answer comes in
+    /// the ACK.
+    media: Option<Negotiated>,
+    prompts: Vec<Prompt>,
+    /// The queue the call waits in (none for the IVR menu, which chooses it on a key).
+    queue: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,6 +391,13 @@ struct Call {
     codec: Codec,
     ports: (u16, u16),
     session_id: u64,
+    /// The `o=` version of the SDP we last sent on any leg (RFC 3264 §8: up with each change).
+    session_version: u64,
+    pending: Option<Pending>,
+    /// Whether the hub knows the call (it was announced, or the hub placed it).
+    announced: bool,
+    /// A leg whose re-INVITE had no offer: we offered in the 200, its answer comes in the ACK.
+    reoffered: Option<Side>,
 }
 
 /// Which leg a Call-ID belongs to.
@@ -388,15 +484,15 @@ impl B2bua {
         let Some(destination) = self.config.numbers.get(&dialled).cloned() else {
             return ResponseBuilder::new(404, "Not Found");
         };
-        let offer = match std::str::from_utf8(&request.body)
-            .ok()
-            .filter(|b| !b.trim().is_empty())
-            .map(SessionDescription::parse)
-        {
-            Some(Ok(offer)) => offer,
-            // No offer: we would have to offer in the 200 and take the answer from the ACK.
-            None => return refuse(&"no SDP offer"),
+        let offer = match sdp_body(request).map(SessionDescription::parse) {
+            Some(Ok(offer)) => Some(offer),
+            // A late offer (§13.2.1): we offer in the 200 and take the answer from the ACK.
+            None => None,
             Some(Err(e)) => return refuse(&e),
+        };
+        let timer = match requested_timer(request) {
+            Ok(timer) => timer,
+            Err(refusal) => return refusal,
         };
         let call = CallId(self.next_call);
         let session_id = cx.entropy >> 16;
@@ -406,7 +502,9 @@ impl B2bua {
             session_version: 1,
         };
         // Negotiate before taking ports, so a refused offer costs nothing.
-        if let Err(e) = sdp::negotiate(&offer, &local) {
+        if let Some(offer) = &offer
+            && let Err(e) = sdp::negotiate(offer, &local)
+        {
             return refuse(&e);
         }
         let Some(ports) = ports.open(call) else {
@@ -414,7 +512,14 @@ impl B2bua {
         };
         self.next_call += 1;
         local.addr.set_port(ports.0);
-        let negotiated = sdp::negotiate(&offer, &local).expect("negotiated above with the same offer");
+        let (negotiated, sdp) = match &offer {
+            Some(offer) => {
+                let n = sdp::negotiate(offer, &local).expect("negotiated above with the same offer");
+                let answer = n.answer.clone();
+                (Some(n), answer)
+            }
+            None => (None, sdp::offer(&local, &[Codec::Pcmu, Codec::Pcma])),
+        };
 
         let identity_header = request.header("P-Asserted-Identity").or(request.header("From"));
         let identity = (
@@ -424,10 +529,17 @@ impl B2bua {
         let route: Vec<String> = request.headers.all("Record-Route").map(str::to_owned).collect();
         let mut response = ResponseBuilder::new(200, "OK")
             .header("Contact", format!("<sip:plugboard@{}>", self.config.local))
-            .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
-            .body(Body::sdp(&negotiated.answer));
+            .header("Allow", ALLOW_IN_DIALOG)
+            .body(Body::sdp(&sdp));
         for rr in &route {
             response = response.header("Record-Route", rr.clone());
+        }
+        let timer = timer.map(|interval| SessionTimer {
+            interval,
+            refreshed: cx.now,
+        });
+        if let Some(timer) = &timer {
+            response = timer.headers(response);
         }
         let caller = CallerLeg {
             source: cx.source,
@@ -448,10 +560,11 @@ impl B2bua {
                 response.build(request, tag),
                 cx.now,
             )),
+            timer,
         };
-        let (stage, menu, prompts) = match &destination {
-            Destination::Queue(_) => (Stage::Queued, None, vec!["greeting"]),
-            Destination::Menu(menu) => (Stage::Menu, Some(menu.clone()), vec!["greeting", "menu"]),
+        let (stage, menu, prompts, queue) = match destination {
+            Destination::Queue(queue) => (Stage::Queued, None, vec!["greeting"], Some(queue)),
+            Destination::Menu(menu) => (Stage::Menu, Some(menu), vec!["greeting", "menu"], None),
         };
         self.dialogs.insert(caller.call_id.clone(), (call, Side::Caller));
         self.calls.insert(
@@ -465,27 +578,76 @@ impl B2bua {
                 menu,
                 dialled,
                 identity,
-                codec: negotiated.codec,
+                codec: negotiated.as_ref().map_or(Codec::Pcmu, |n| n.codec),
                 ports,
                 session_id,
+                session_version: 1,
+                pending: Some(Pending {
+                    media: negotiated,
+                    prompts,
+                    queue,
+                }),
+                announced: false,
+                reoffered: None,
             },
         );
-        self.emit(Action::Media(MediaCommand::Start {
-            call,
-            remote: negotiated.remote,
-            codec: negotiated.codec,
-            payload_type: negotiated.payload_type,
-            telephone_event: negotiated.telephone_event,
-            prompts,
-        }));
-        if let Destination::Queue(queue) = destination {
-            self.incoming(call, queue);
-        }
         response
     }
 
+    /// The caller's ACK confirmed the dialog: their media starts, and the hub hears of the call
+    /// (for a late offer, once the ACK's answer is read; a caller whose ACK has no usable answer
+    /// is hung up).
+    fn confirmed(&mut self, id: CallId, ack: &SipRequest, now: Instant) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(pending) = call.pending.take() else {
+            return;
+        };
+        let local = LocalMedia {
+            addr: SocketAddr::new(self.config.media_ip, call.ports.0),
+            session_id: call.session_id,
+            session_version: call.session_version,
+        };
+        // The answer to our offer reads like an offer restricted to what we offered.
+        let media = pending.media.or_else(|| {
+            sdp_body(ack)
+                .and_then(|b| SessionDescription::parse(b).ok())
+                .and_then(|answer| sdp::negotiate(&answer, &local).ok())
+        });
+        let Some(media) = media else {
+            self.end(id, Party::Hub, now);
+            return;
+        };
+        call.codec = media.codec;
+        let peer = call.caller.as_ref().map_or(media.remote.ip(), |c| c.source.ip());
+        self.emit(Action::Media(MediaCommand::Start {
+            call: id,
+            remote: media.remote,
+            peer,
+            codec: media.codec,
+            payload_type: media.payload_type,
+            telephone_event: media.telephone_event,
+            prompts: pending.prompts,
+        }));
+        if !sends(&media) {
+            self.emit(Action::Media(MediaCommand::Update {
+                call: id,
+                leg: Leg::Caller,
+                remote: media.remote,
+                sending: false,
+            }));
+        }
+        if let Some(queue) = pending.queue {
+            self.incoming(id, queue);
+        }
+    }
+
     fn incoming(&mut self, id: CallId, queue: String) {
-        let Some(call) = self.calls.get(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.announced = true;
         let event = CallEvent::Incoming {
             call: id,
             caller: call.identity.0.clone(),
@@ -496,18 +658,63 @@ impl B2bua {
         self.emit(Action::Event(event));
     }
 
-    /// A request inside one of our dialogs (ACK, BYE, re-INVITE, CANCEL, anything else).
+    /// Whether a request's tags are those of the dialog it names by Call-ID (RFC 3261 §12.2.2):
+    /// From carries the remote tag and To ours. A CANCEL has no To tag yet and is matched on its
+    /// From tag (§9.2).
+    fn matches_dialog(&self, id: CallId, side: Side, request: &SipRequest) -> bool {
+        let Some(call) = self.calls.get(&id) else {
+            return false;
+        };
+        let (remote, local) = match side {
+            Side::Caller => match &call.caller {
+                Some(leg) => (&leg.remote, &leg.local),
+                None => return false,
+            },
+            Side::Agent | Side::Callee => {
+                let leg = if side == Side::Agent {
+                    &call.agent
+                } else {
+                    &call.callee
+                };
+                match leg {
+                    Some(leg) => (&leg.remote, &leg.local),
+                    None => return false,
+                }
+            }
+        };
+        let theirs = message::param(remote, "tag");
+        let ours = message::param(local, "tag");
+        let to_matches = request.method == Method::Cancel || request.to_tag() == ours;
+        theirs.is_some() && request.from_tag() == theirs && to_matches
+    }
+
+    /// A request inside one of our dialogs (ACK, BYE, re-INVITE, UPDATE, INFO, CANCEL, anything
+    /// else). One whose tags do not match the dialog is answered 481 and changes nothing.
     pub fn in_dialog(&mut self, request: &SipRequest, cx: Context) -> Option<ResponseBuilder> {
         let &(id, side) = self.dialogs.get(request.call_id())?;
+        if !self.matches_dialog(id, side, request) {
+            return (request.method != Method::Ack)
+                .then(|| ResponseBuilder::new(481, "Call/Transaction Does Not Exist"));
+        }
         match (&request.method, side) {
-            (Method::Ack, Side::Caller) => {
-                if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.caller.as_mut()) {
+            (Method::Ack, _) => {
+                if side == Side::Caller
+                    && let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.caller.as_mut())
+                {
                     leg.unacked = None;
+                }
+                let call = self.calls.get_mut(&id)?;
+                if side == Side::Caller && call.pending.is_some() {
+                    self.confirmed(id, request, cx.now);
+                } else if call.reoffered == Some(side) {
+                    call.reoffered = None;
+                    let answer = sdp_body(request).and_then(|b| SessionDescription::parse(b).ok());
+                    if let Some(answer) = answer {
+                        self.renegotiate(id, side, &answer);
+                    }
                 }
                 None
             }
-            // Our ACKs go to the phones; one coming from them is not ours to answer.
-            (Method::Ack, Side::Agent | Side::Callee) => None,
             // A BYE on either leg ends both.
             (Method::Bye, side) => {
                 // The customer is the caller, or the callee of a click-to-call.
@@ -521,43 +728,139 @@ impl B2bua {
             }
             // §9.2: the INVITE was answered at once, so there is nothing left to cancel.
             (Method::Cancel, _) => Some(ResponseBuilder::new(200, "OK")),
-            (Method::Invite, _) => Some(self.reinvite(id, side, request)),
+            (Method::Invite | Method::Update, _) => Some(self.reinvite(id, side, request, cx.now)),
+            (Method::Info, Side::Caller | Side::Callee) => Some(self.info(id, request)),
             (Method::Options, _) => Some(ResponseBuilder::new(200, "OK")),
-            _ => Some(
-                ResponseBuilder::new(405, "Method Not Allowed")
-                    .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"),
-            ),
+            _ => Some(ResponseBuilder::new(405, "Method Not Allowed").header("Allow", ALLOW_IN_DIALOG)),
         }
     }
 
-    /// A re-INVITE (a phone putting us on hold, or refreshing): answered with the same media, the
-    /// direction mirrored; a caller on hold hears nothing from us until it resumes.
-    fn reinvite(&mut self, id: CallId, side: Side, request: &SipRequest) -> ResponseBuilder {
-        let Some(call) = self.calls.get(&id) else {
+    /// A re-INVITE or UPDATE: a phone putting us on hold or taking us off it, moving its media,
+    /// or refreshing the session timer. An offer is answered with the same codec, the direction
+    /// mirrored, and the media follows it (a caller holding us hears nothing from us until they
+    /// resume). A re-INVITE without an offer gets ours, and its answer comes in the ACK; an UPDATE
+    /// without one only refreshes.
+    fn reinvite(&mut self, id: CallId, side: Side, request: &SipRequest, now: Instant) -> ResponseBuilder {
+        let contact = format!("<sip:plugboard@{}>", self.config.local);
+        let media_ip = self.config.media_ip;
+        let Some(call) = self.calls.get_mut(&id) else {
             return ResponseBuilder::new(481, "Call/Transaction Does Not Exist");
+        };
+        if side == Side::Caller && call.pending.is_some() {
+            // §14.2: the INVITE that made the dialog is not acknowledged yet.
+            return ResponseBuilder::new(491, "Request Pending");
+        }
+        let timer = match (side, requested_timer(request)) {
+            (_, Err(refusal)) => return refusal,
+            (Side::Caller, Ok(asked)) => call.caller.as_mut().and_then(|leg| {
+                let timer = leg.timer.as_mut()?;
+                timer.interval = asked.unwrap_or(timer.interval);
+                timer.refreshed = now;
+                Some(*timer)
+            }),
+            _ => None,
         };
         let port = if side == Side::Agent {
             call.ports.1
         } else {
             call.ports.0
         };
-        let offer = std::str::from_utf8(&request.body)
-            .ok()
-            .filter(|b| !b.trim().is_empty())
-            .map(SessionDescription::parse);
-        let Some(Ok(offer)) = offer else {
-            return ResponseBuilder::new(488, "Not Acceptable Here");
+        let mut response = ResponseBuilder::new(200, "OK").header("Contact", contact);
+        if let Some(timer) = &timer {
+            response = timer.headers(response);
+        }
+        let body = sdp_body(request);
+        if body.is_none() && request.method == Method::Update {
+            return response;
+        }
+        call.session_version += 1;
+        let local = LocalMedia {
+            addr: SocketAddr::new(media_ip, port),
+            session_id: call.session_id,
+            session_version: call.session_version,
+        };
+        let Some(body) = body else {
+            call.reoffered = Some(side);
+            return response.body(Body::sdp(&sdp::offer(&local, &[call.codec])));
+        };
+        let codec = call.codec;
+        match SessionDescription::parse(body).map(|offer| (sdp::negotiate(&offer, &local), offer)) {
+            Ok((Ok(n), offer)) if n.codec == codec => {
+                self.renegotiate(id, side, &offer);
+                response.body(Body::sdp(&n.answer))
+            }
+            _ => ResponseBuilder::new(488, "Not Acceptable Here"),
+        }
+    }
+
+    /// A leg's new session description (an offer in a re-INVITE or an answer in an ACK): the media
+    /// shell is told where the phone now takes RTP and whether it wants it. Before the media for
+    /// that leg runs, there is nothing to tell.
+    fn renegotiate(&mut self, id: CallId, side: Side, description: &SessionDescription) {
+        let Some(call) = self.calls.get(&id) else { return };
+        let running = match side {
+            Side::Caller => call.pending.is_none(),
+            Side::Agent | Side::Callee => call.stage == Stage::Bridged,
         };
         let local = LocalMedia {
-            addr: SocketAddr::new(self.config.media_ip, port),
+            addr: SocketAddr::new(self.config.media_ip, 9),
             session_id: call.session_id,
-            session_version: 2,
+            session_version: call.session_version,
         };
-        match sdp::negotiate(&offer, &local) {
-            Ok(n) if n.codec == call.codec => ResponseBuilder::new(200, "OK")
-                .header("Contact", format!("<sip:plugboard@{}>", self.config.local))
-                .body(Body::sdp(&n.answer)),
-            _ => ResponseBuilder::new(488, "Not Acceptable Here"),
+        let Ok(n) = sdp::negotiate(description, &local) else {
+            return;
+        };
+        if running {
+            let leg = if side == Side::Agent {
+                Leg::Agent
+            } else {
+                Leg::Caller
+            };
+            self.emit(Action::Media(MediaCommand::Update {
+                call: id,
+                leg,
+                remote: n.remote,
+                sending: sends(&n),
+            }));
+        }
+    }
+
+    /// SIP INFO carrying a key the caller pressed (`application/dtmf-relay` as Cisco phones and
+    /// carriers send it, or `application/dtmf`), taken like an RFC 4733 event.
+    fn info(&mut self, id: CallId, request: &SipRequest) -> ResponseBuilder {
+        let content_type = request
+            .header("Content-Type")
+            .or(request.header("c"))
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let body = std::str::from_utf8(&request.body).unwrap_or("");
+        let signal = match content_type.as_str() {
+            "application/dtmf-relay" => body
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("signal"))
+                .map(|(_, v)| v.trim()),
+            "application/dtmf" => Some(body.trim()),
+            _ => {
+                return ResponseBuilder::new(415, "Unsupported Media Type")
+                    .header("Accept", "application/dtmf-relay, application/dtmf");
+            }
+        };
+        let key = signal
+            .filter(|s| s.chars().count() == 1)
+            .and_then(|s| s.chars().next())
+            .map(|c| c.to_ascii_uppercase())
+            .filter(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'));
+        match key {
+            Some(key) => {
+                self.digit(id, key);
+                ResponseBuilder::new(200, "OK")
+            }
+            None => ResponseBuilder::new(400, "No DTMF key in the INFO body"),
         }
     }
 
@@ -688,10 +991,12 @@ impl B2bua {
             return;
         }
         call.stage = Stage::Bridged;
-        let record = call.agent.as_mut().and_then(|l| l.record.take());
+        let Some(agent) = call.agent.as_mut() else { return };
+        let (record, peer) = (agent.record.take(), agent.to.ip());
         self.emit(Action::Media(MediaCommand::Bridge {
             call: id,
             remote,
+            peer,
             record,
         }));
         self.emit(Action::Event(CallEvent::AgentAnswered { call: id }));
@@ -716,9 +1021,12 @@ impl B2bua {
         };
         call.stage = Stage::Bridged;
         let (codec, record) = (call.codec, call.agent.as_mut().and_then(|l| l.record.take()));
+        let customer = call.callee.as_ref().map_or(remote.ip(), |l| l.to.ip());
+        let phone = call.agent.as_ref().map_or(agent.ip(), |l| l.to.ip());
         self.emit(Action::Media(MediaCommand::Start {
             call: id,
             remote,
+            peer: customer,
             codec,
             payload_type: codec.payload_type(),
             telephone_event: None,
@@ -727,6 +1035,7 @@ impl B2bua {
         self.emit(Action::Media(MediaCommand::Bridge {
             call: id,
             remote: agent,
+            peer: phone,
             record,
         }));
         self.emit(Action::Event(CallEvent::CustomerAnswered { call: id }));
@@ -893,7 +1202,9 @@ impl B2bua {
             self.dialogs.remove(&leg.call_id);
         }
         self.emit(Action::Media(MediaCommand::Close { call: id }));
-        self.emit(Action::Event(CallEvent::Ended { call: id, by }));
+        if call.announced {
+            self.emit(Action::Event(CallEvent::Ended { call: id, by }));
+        }
     }
 
     /// A response to an INVITE of ours whose leg we no longer hold (cancelled, or the call
@@ -1034,7 +1345,7 @@ impl B2bua {
                 session_id: call.session_id,
                 session_version: 1,
             },
-            call.codec,
+            &[call.codec],
         );
         let bytes = RequestBuilder::new(Method::Invite, uri.clone())
             .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
@@ -1106,6 +1417,11 @@ impl B2bua {
                 codec: Codec::Pcmu,
                 ports,
                 session_id: entropy >> 16,
+                session_version: 1,
+                pending: None,
+                // The hub placed it.
+                announced: true,
+                reoffered: None,
             },
         );
         self.ring(id, contact, record, now, entropy);
@@ -1167,6 +1483,7 @@ impl B2bua {
         let mut sends = Vec::new();
         let mut unacked = Vec::new();
         let mut no_answer = Vec::new();
+        let mut unrefreshed = Vec::new();
         for (id, call) in &mut self.calls {
             if let Some(r) = call.caller.as_mut().and_then(|c| c.unacked.as_mut()) {
                 if now >= r.until {
@@ -1174,6 +1491,14 @@ impl B2bua {
                 } else {
                     sends.extend(r.due(now));
                 }
+            }
+            if call
+                .caller
+                .as_ref()
+                .and_then(|c| c.timer)
+                .is_some_and(|t| t.expired(now))
+            {
+                unrefreshed.push(*id);
             }
             for (side, leg) in [(Side::Agent, &mut call.agent), (Side::Callee, &mut call.callee)] {
                 if let Some(leg) = leg
@@ -1214,7 +1539,27 @@ impl B2bua {
             // §13.3.1.4: no ACK for our 2xx; the caller is gone.
             self.end(id, Party::Hub, now);
         }
+        for id in unrefreshed {
+            // RFC 4028 §10: the caller stopped refreshing the session; its network lost the call.
+            self.end(id, Party::Hub, now);
+        }
     }
+}
+
+/// What we allow inside a call's dialogs (RFC 3261 §20.5).
+const ALLOW_IN_DIALOG: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO";
+
+/// A request's body when it has a session description in it (none when empty).
+fn sdp_body(request: &SipRequest) -> Option<&str> {
+    std::str::from_utf8(&request.body)
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+}
+
+/// Whether we send RTP to a leg after this negotiation: not while it holds us (RFC 3264 §8.4:
+/// its offer was `sendonly` or `inactive`, or the RFC 2543 way, a connection address of 0.0.0.0).
+fn sends(n: &Negotiated) -> bool {
+    matches!(n.direction, Direction::SendRecv | Direction::SendOnly) && !n.remote.ip().is_unspecified()
 }
 
 fn digit_prompt(c: char) -> Prompt {
@@ -1305,6 +1650,22 @@ pub(crate) mod tests {
         ))
     }
 
+    /// A request from the caller inside call-1's dialog with `extra` headers and a body.
+    fn from_caller(method: &str, extra: &str, content_type: &str, body: &str) -> SipRequest {
+        let typed = if body.is_empty() {
+            String::new()
+        } else {
+            format!("Content-Type: {content_type}\r\n")
+        };
+        request(&format!(
+            "{method} sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bK{method}{}\r\n\
+             From: <sip:+15551230001@carrier>;tag=a\r\nTo: <sip:100@pbx>;tag=ours\r\nCall-ID: caller-1\r\n\
+             CSeq: 3 {method}\r\n{extra}{typed}Content-Length: {}\r\n\r\n{body}",
+            body.len(),
+            body.len()
+        ))
+    }
+
     fn in_dialog(method: &str, call_id: &str, from_caller: bool) -> SipRequest {
         let (from, to) = if from_caller {
             ("<sip:+15551230001@carrier>;tag=a", "<sip:100@pbx>;tag=ours")
@@ -1314,6 +1675,20 @@ pub(crate) mod tests {
         request(&format!(
             "{method} sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bK{method}\r\n\
              From: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: 2 {method}\r\nContent-Length: 0\r\n\r\n"
+        ))
+    }
+
+    /// A request from the phone (or trunk) we sent `invite` to, inside the dialog its 2xx made
+    /// (the phone's tag is `p`, as in [`response_from`]).
+    fn from_phone(method: &str, invite: &[u8]) -> SipRequest {
+        let SipMessage::Request(invite) = parse(invite).unwrap() else {
+            panic!("not a request")
+        };
+        request(&format!(
+            "{method} sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PHONE};branch=z9hG4bKp{method}\r\n\
+             From: <sip:x@{PHONE}>;tag=p\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 9 {method}\r\nContent-Length: 0\r\n\r\n",
+            invite.header("From").unwrap(),
+            invite.call_id(),
         ))
     }
 
@@ -1410,6 +1785,19 @@ pub(crate) mod tests {
         let text = String::from_utf8(response.build(&invite("100", OFFER), "ours")).unwrap();
         assert!(text.contains("m=audio 40004 RTP/AVP 0 101"), "{text}");
         assert!(text.contains("To: <sip:100@pbx>;tag=ours"), "{text}");
+        // Nothing starts before the ACK confirms the dialog (§13.3.1.4): a forged INVITE, whose
+        // sender never sees our 200, costs no media and no contact.
+        assert!(h.b2bua.take_actions().is_empty());
+        // The 200 goes again on T1, 2*T1… until the ACK.
+        h.b2bua.tick(h.t0 + Duration::from_millis(499));
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.tick(h.t0 + Duration::from_millis(500));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![format!("SIP/2.0 200 OK -> {CALLER}")]
+        );
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 600));
         let actions = h.b2bua.take_actions();
         assert_eq!(
             summary(&actions),
@@ -1427,16 +1815,6 @@ pub(crate) mod tests {
                 )
             ]
         );
-        // The 200 goes again on T1, 2*T1… until the ACK.
-        h.b2bua.tick(h.t0 + Duration::from_millis(499));
-        assert!(h.b2bua.take_actions().is_empty());
-        h.b2bua.tick(h.t0 + Duration::from_millis(500));
-        assert_eq!(
-            summary(&h.b2bua.take_actions()),
-            vec![format!("SIP/2.0 200 OK -> {CALLER}")]
-        );
-        h.b2bua
-            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 600));
         h.b2bua.tick(h.t0 + Duration::from_secs(10));
         assert!(h.b2bua.take_actions().is_empty());
         assert_eq!(h.b2bua.calls(), 1);
@@ -1448,7 +1826,6 @@ pub(crate) mod tests {
         let c = cx(&h, CALLER, 0);
         let cases = [
             (invite("999", OFFER), 404),
-            (invite("100", ""), 488),
             (invite("100", &OFFER.replace("RTP/AVP 0 101", "RTP/AVP 9")), 488),
             (invite("100", "garbage"), 488),
         ];
@@ -1489,12 +1866,12 @@ pub(crate) mod tests {
         h.b2bua.take_actions();
         h.b2bua.tick(h.t0 + GIVE_UP);
         let actions = h.b2bua.take_actions();
+        // The hub never heard of it: its ports are freed and nothing else is said.
         assert_eq!(
             summary(&actions),
             vec![
                 format!("BYE sip:ann@{CALLER} SIP/2.0 -> {CALLER}"),
                 "Close".into(),
-                "Ended { call: CallId(1), by: Hub }".into()
             ]
         );
     }
@@ -1527,6 +1904,7 @@ pub(crate) mod tests {
         );
         assert!(actions.contains(&Action::Media(MediaCommand::Bridge {
             call: CallId(1),
+            peer: PHONE.parse::<SocketAddr>().unwrap().ip(),
             remote: "127.0.0.1:31000".parse().unwrap(),
             record: Some("/rec/1.wav".into()),
         })));
@@ -1576,10 +1954,7 @@ pub(crate) mod tests {
         h.b2bua
             .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 20));
         h.b2bua.take_actions();
-        let call_id = parse_call_id(&invite);
-        let response = h
-            .b2bua
-            .in_dialog(&in_dialog("BYE", &call_id, false), cx(&h, PHONE, 40));
+        let response = h.b2bua.in_dialog(&from_phone("BYE", &invite), cx(&h, PHONE, 40));
         assert_eq!(response.map(|r| r.status()), Some(200));
         let actions = h.b2bua.take_actions();
         assert_eq!(
@@ -1596,13 +1971,6 @@ pub(crate) mod tests {
             bye.contains("To: \"Ann Lee\" <sip:+15551230001@carrier>;tag=a\r\n"),
             "{bye}"
         );
-    }
-
-    fn parse_call_id(bytes: &[u8]) -> String {
-        let SipMessage::Request(r) = parse(bytes).unwrap() else {
-            panic!()
-        };
-        r.call_id().to_owned()
     }
 
     #[test]
@@ -1707,10 +2075,12 @@ pub(crate) mod tests {
         let c = cx(&h, CALLER, 0);
         assert_eq!(
             h.b2bua
-                .invite(&invite("200", OFFER), c, "t", &mut h.ports)
+                .invite(&invite("200", OFFER), c, "ours", &mut h.ports)
                 .status(),
             200
         );
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
         let actions = h.b2bua.take_actions();
         let Some(Action::Media(MediaCommand::Start { prompts, .. })) = actions.first() else {
             panic!("{:?}", summary(&actions));
@@ -1811,13 +2181,13 @@ pub(crate) mod tests {
         );
         assert!(actions.contains(&Action::Media(MediaCommand::Bridge {
             call: id,
+            peer: PHONE.parse::<SocketAddr>().unwrap().ip(),
             remote: "127.0.0.1:31000".parse().unwrap(),
             record: Some("/rec/o.wav".into()),
         })));
         // The customer hangs up: the agent's leg is hung up too.
-        let call_id = parse_call_id(&to_customer);
         h.b2bua
-            .in_dialog(&in_dialog("BYE", &call_id, false), cx(&h, TRUNK, 40));
+            .in_dialog(&from_phone("BYE", &to_customer), cx(&h, TRUNK, 40));
         assert_eq!(
             summary(&h.b2bua.take_actions()),
             vec![
@@ -1930,5 +2300,276 @@ pub(crate) mod tests {
             5,
         );
         assert!(h.b2bua.take_actions().is_empty());
+    }
+
+    /// RFC 3261 §12.2.2: a request naming a call's Call-ID but not both its tags is not in the
+    /// dialog. Each row gets 481 (an ACK, nothing) and the call goes on untouched.
+    #[test]
+    fn requests_with_the_wrong_tags_get_481_and_touch_nothing() {
+        let mut h = harness();
+        let invite = ringing(&mut h);
+        h.b2bua
+            .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 20));
+        h.b2bua.take_actions();
+        let ours = from_phone("BYE", &invite);
+        let our_tag = ours.to_tag().unwrap().to_owned();
+        let call_id = ours.call_id().to_owned();
+        let caller = |from: &str, to: &str| {
+            request(&format!(
+                "BYE sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bKx\r\n\
+                 From: <sip:+15551230001@carrier>{from}\r\nTo: <sip:100@pbx>{to}\r\nCall-ID: caller-1\r\n\
+                 CSeq: 5 BYE\r\nContent-Length: 0\r\n\r\n"
+            ))
+        };
+        let phone = |from: &str, to: &str| {
+            request(&format!(
+                "BYE sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {PHONE};branch=z9hG4bKy\r\n\
+                 From: <sip:x@{PHONE}>{from}\r\nTo: <sip:1001@{PHONE}>{to}\r\nCall-ID: {call_id}\r\n\
+                 CSeq: 5 BYE\r\nContent-Length: 0\r\n\r\n"
+            ))
+        };
+        let rows = [
+            ("caller: wrong From tag", caller(";tag=zz", ";tag=ours")),
+            ("caller: wrong To tag", caller(";tag=a", ";tag=zz")),
+            ("caller: no To tag", caller(";tag=a", "")),
+            ("caller: no From tag", caller("", ";tag=ours")),
+            ("caller: tags swapped", caller(";tag=ours", ";tag=a")),
+            (
+                "phone: wrong From tag",
+                phone(";tag=zz", &format!(";tag={our_tag}")),
+            ),
+            ("phone: wrong To tag", phone(";tag=p", ";tag=zz")),
+            ("phone: the caller's tags", phone(";tag=a", ";tag=ours")),
+        ];
+        for (what, bye) in rows {
+            let response = h.b2bua.in_dialog(&bye, cx(&h, CALLER, 40));
+            assert_eq!(response.map(|r| r.status()), Some(481), "{what}");
+            assert!(h.b2bua.take_actions().is_empty(), "{what}");
+        }
+        let stray_ack = request(&format!(
+            "ACK sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bKs\r\n\
+             From: <sip:+15551230001@carrier>;tag=zz\r\nTo: <sip:100@pbx>;tag=ours\r\nCall-ID: caller-1\r\n\
+             CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(h.b2bua.in_dialog(&stray_ack, cx(&h, CALLER, 41)).is_none());
+        assert!(h.b2bua.take_actions().is_empty());
+        assert_eq!(h.b2bua.calls(), 1);
+        // The right tags end it.
+        let response = h.b2bua.in_dialog(&ours, cx(&h, PHONE, 50));
+        assert_eq!(response.map(|r| r.status()), Some(200));
+        assert_eq!(h.b2bua.calls(), 0);
+    }
+
+    /// An INVITE without SDP (§13.2.1, as some carriers and PBXes send): we offer both G.711
+    /// laws in the 200 and the caller answers in the ACK; the call starts with what they chose.
+    /// An ACK without an answer we can use ends the call, and the hub never hears of it.
+    #[test]
+    fn a_late_offer_is_answered_with_ours_and_the_answer_comes_in_the_ack() {
+        let mut h = harness();
+        let late = invite("100", "");
+        let response = h.b2bua.invite(&late, cx(&h, CALLER, 0), "ours", &mut h.ports);
+        let text = String::from_utf8(response.build(&late, "ours")).unwrap();
+        assert!(text.starts_with("SIP/2.0 200 OK"), "{text}");
+        assert!(text.contains("m=audio 40004 RTP/AVP 0 8 101\r\n"), "{text}");
+        assert!(h.b2bua.take_actions().is_empty());
+        let answer = "v=0\r\no=- 1 1 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n\
+                      m=audio 30002 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+        h.b2bua.in_dialog(
+            &from_caller("ACK", "", "application/sdp", answer),
+            cx(&h, CALLER, 5),
+        );
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            actions[0],
+            Action::Media(MediaCommand::Start {
+                call: CallId(1),
+                remote: "198.51.100.7:30002".parse().unwrap(),
+                peer: CALLER.parse::<SocketAddr>().unwrap().ip(),
+                codec: Codec::Pcma,
+                payload_type: 8,
+                telephone_event: Some(101),
+                prompts: vec!["greeting"],
+            })
+        );
+        assert!(
+            summary(&actions)[1].starts_with("Incoming"),
+            "{:?}",
+            summary(&actions)
+        );
+
+        // A second caller whose ACK brings no answer.
+        let late = invite_on("caller-2", "c2", "100", "");
+        h.b2bua.invite(&late, cx(&h, CALLER, 10), "ours", &mut h.ports);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-2", true), cx(&h, CALLER, 15));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("BYE sip:ann@{CALLER} SIP/2.0 -> {CALLER}"),
+                "Close".into()
+            ]
+        );
+        assert_eq!(h.b2bua.calls(), 1);
+    }
+
+    /// A caller's hold (RFC 3264 §8.4: `sendonly`, `inactive` or the old 0.0.0.0) stops our RTP
+    /// to them until they resume; a re-INVITE without SDP gets our offer and its answer in the
+    /// ACK moves the media the same way.
+    #[test]
+    fn a_caller_on_hold_gets_no_audio_until_they_resume() {
+        let mut h = harness();
+        queued(&mut h);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        let update = |remote: &str, sending: bool| {
+            vec![Action::Media(MediaCommand::Update {
+                call: CallId(1),
+                leg: Leg::Caller,
+                remote: remote.parse().unwrap(),
+                sending,
+            })]
+        };
+        let rows = [
+            (
+                "sendonly",
+                OFFER.replace("101\r\n", "101\r\na=sendonly\r\n"),
+                "a=recvonly",
+                false,
+            ),
+            ("resume", OFFER.to_owned(), "a=sendrecv", true),
+            (
+                "inactive",
+                OFFER.replace("101\r\n", "101\r\na=inactive\r\n"),
+                "a=inactive",
+                false,
+            ),
+            (
+                "moved and resumed",
+                OFFER.replace("30000", "30010"),
+                "a=sendrecv",
+                true,
+            ),
+            (
+                "RFC 2543 hold",
+                OFFER.replace("c=IN IP4 198.51.100.7", "c=IN IP4 0.0.0.0"),
+                "a=sendrecv",
+                false,
+            ),
+        ];
+        for (what, offer, direction, sending) in rows {
+            let reinvite = from_caller("INVITE", "", "application/sdp", &offer);
+            let response = h.b2bua.in_dialog(&reinvite, cx(&h, CALLER, 100)).unwrap();
+            let text = String::from_utf8(response.build(&reinvite, "ours")).unwrap();
+            assert!(text.starts_with("SIP/2.0 200"), "{what}: {text}");
+            assert!(text.contains(direction), "{what}: {text}");
+            let remote = if what == "RFC 2543 hold" {
+                "0.0.0.0:30000"
+            } else if what == "moved and resumed" {
+                "198.51.100.7:30010"
+            } else {
+                "198.51.100.7:30000"
+            };
+            assert_eq!(h.b2bua.take_actions(), update(remote, sending), "{what}");
+        }
+        // Without an offer: ours in the 200 (the call's codec only), their answer in the ACK.
+        let reinvite = from_caller("INVITE", "", "", "");
+        let response = h.b2bua.in_dialog(&reinvite, cx(&h, CALLER, 200)).unwrap();
+        let text = String::from_utf8(response.build(&reinvite, "ours")).unwrap();
+        assert!(text.contains("m=audio 40004 RTP/AVP 0 101\r\n"), "{text}");
+        assert!(h.b2bua.take_actions().is_empty());
+        let held = OFFER.replace("101\r\n", "101\r\na=inactive\r\n");
+        h.b2bua.in_dialog(
+            &from_caller("ACK", "", "application/sdp", &held),
+            cx(&h, CALLER, 210),
+        );
+        assert_eq!(h.b2bua.take_actions(), update("198.51.100.7:30000", false));
+        // An UPDATE with no body only refreshes; one with an offer changes the media.
+        let refresh = from_caller("UPDATE", "", "", "");
+        let response = h.b2bua.in_dialog(&refresh, cx(&h, CALLER, 300)).unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(h.b2bua.take_actions().is_empty());
+        let resume = from_caller("UPDATE", "", "application/sdp", OFFER);
+        assert_eq!(
+            h.b2bua.in_dialog(&resume, cx(&h, CALLER, 310)).unwrap().status(),
+            200
+        );
+        assert_eq!(h.b2bua.take_actions(), update("198.51.100.7:30000", true));
+    }
+
+    /// RFC 4028 as carriers use it: a caller asking for a session timer gets it with
+    /// `refresher=uac`; too short an interval is refused 422 with our Min-SE; each re-INVITE or
+    /// UPDATE refreshes it; without a refresh the call is ended before it expires.
+    #[test]
+    fn session_timers_are_kept_by_the_callers_refreshes() {
+        let mut h = harness();
+        let timed = |call_id: &str, secs: u32| {
+            request(&format!(
+                "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bK{call_id}\r\n\
+                 From: <sip:+15551230001@carrier>;tag=a\r\nTo: <sip:100@pbx>\r\nCall-ID: {call_id}\r\n\
+                 CSeq: 1 INVITE\r\nContact: <sip:ann@{CALLER}>\r\nSupported: timer, 100rel\r\n\
+                 Session-Expires: {secs}\r\nMin-SE: 60\r\nContent-Length: {}\r\n\r\n{OFFER}",
+                OFFER.len()
+            ))
+        };
+        let short = timed("short", 60);
+        let refused = h.b2bua.invite(&short, cx(&h, CALLER, 0), "t", &mut h.ports);
+        let text = String::from_utf8(refused.build(&short, "t")).unwrap();
+        assert!(text.starts_with("SIP/2.0 422 "), "{text}");
+        assert!(text.contains("Min-SE: 90\r\n"), "{text}");
+        assert_eq!(h.b2bua.calls(), 0);
+
+        let asked = timed("caller-1", 600);
+        let response = h.b2bua.invite(&asked, cx(&h, CALLER, 0), "ours", &mut h.ports);
+        let text = String::from_utf8(response.build(&asked, "ours")).unwrap();
+        assert!(text.contains("Session-Expires: 600;refresher=uac\r\n"), "{text}");
+        assert!(text.contains("Require: timer\r\n"), "{text}");
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        // Refreshed at 300 s: the deadline moves to 300 + 600 - 32.
+        let refresh = from_caller("UPDATE", "Session-Expires: 600;refresher=uac\r\n", "", "");
+        let response = h.b2bua.in_dialog(&refresh, cx(&h, CALLER, 300_000)).unwrap();
+        let text = String::from_utf8(response.build(&refresh, "ours")).unwrap();
+        assert!(text.contains("Session-Expires: 600;refresher=uac\r\n"), "{text}");
+        h.b2bua.tick(h.t0 + Duration::from_secs(600));
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.tick(h.t0 + Duration::from_secs(300 + 600 - 32));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("BYE sip:ann@{CALLER} SIP/2.0 -> {CALLER}"),
+                "Close".into(),
+                "Ended { call: CallId(1), by: Hub }".into()
+            ]
+        );
+    }
+
+    /// DTMF by SIP INFO, in both bodies phones and carriers use, drives the IVR like RFC 4733.
+    #[test]
+    fn keys_sent_by_sip_info_choose_in_the_menu() {
+        let mut h = harness();
+        h.b2bua
+            .invite(&invite("200", OFFER), cx(&h, CALLER, 0), "ours", &mut h.ports);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        let rows = [
+            ("text/plain", "1", 415),
+            ("application/dtmf-relay", "Duration=160\r\n", 400),
+            ("application/dtmf", "12", 400),
+            ("application/dtmf", "7\r\n", 200),
+            ("application/dtmf-relay", "Signal=2\r\nDuration=160\r\n", 200),
+        ];
+        for (content_type, body, status) in rows {
+            let info = from_caller("INFO", "", content_type, body);
+            let response = h.b2bua.in_dialog(&info, cx(&h, CALLER, 10)).unwrap();
+            assert_eq!(response.status(), status, "{content_type} {body:?}");
+        }
+        let actions = summary(&h.b2bua.take_actions());
+        // 7 is not on the menu (it is played again); 2 is Support.
+        assert_eq!(actions[0], "Play");
+        assert_eq!(actions[1], "Play");
+        assert!(actions[2].contains("queue: \"Support\""), "{actions:?}");
     }
 }

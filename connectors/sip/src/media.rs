@@ -4,8 +4,9 @@
 //! [`rtp::Rewriter`], so the caller's phone sees one continuous stream from music to agent and
 //! back), records the bridged call in stereo, and reports DTMF keys back to the B2BUA.
 //!
-//! Media is anchored: phones only ever talk to our ports. Each leg latches onto the address its
-//! packets come from (symmetric RTP), so phones behind NAT are heard and answered.
+//! Media is anchored: phones only ever talk to our ports. Each leg takes RTP only from the address
+//! its SDP gave, or, once and early, from another port of the phone's signalling host (symmetric
+//! RTP for phones behind NAT), so nobody else can take over a call's audio ([`Latch`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -125,6 +126,16 @@ impl Player {
         self.at = 0;
     }
 
+    /// Whether a prompt is playing (not music).
+    fn in_prompt(&self) -> bool {
+        !self.prompts.is_empty()
+    }
+
+    /// The prompt playing now is finished; the ones after it are dropped.
+    fn finish_current(&mut self) {
+        self.prompts.truncate(1);
+    }
+
     /// The next 20 ms of samples.
     fn frame(&mut self, out: &mut Vec<i16>) {
         out.clear();
@@ -202,6 +213,7 @@ impl Media {
             MediaCommand::Start {
                 call,
                 remote,
+                peer,
                 codec,
                 payload_type,
                 telephone_event,
@@ -231,8 +243,10 @@ impl Media {
                     call,
                     caller,
                     agent,
-                    caller_remote: remote,
+                    caller_remote: Latch::new(remote, peer, Instant::now()),
                     agent_remote: None,
+                    caller_sending: true,
+                    agent_sending: true,
                     codec,
                     payload_type,
                     telephone_event,
@@ -262,6 +276,7 @@ impl Media {
                     MediaCommand::Play { call, .. }
                     | MediaCommand::Bridge { call, .. }
                     | MediaCommand::Unbridge { call }
+                    | MediaCommand::Update { call, .. }
                     | MediaCommand::Hold { call, .. } => *call,
                     MediaCommand::Start { .. } | MediaCommand::Close { .. } => unreachable!("matched above"),
                 };
@@ -305,13 +320,58 @@ enum Mode {
     Hold,
 }
 
+/// How long after a leg's media is (re)negotiated its RTP may still latch onto another port of
+/// the phone's host: phones send their first packet as soon as they answer.
+const LATCH_WINDOW: Duration = Duration::from_secs(5);
+
+/// Where one leg's RTP is taken from and sent to, as RTPEngine's strict-source mode does it: the
+/// address the phone's SDP gave; or, once and only within [`LATCH_WINDOW`], another port or
+/// address of the phone's signalling host (behind NAT, the one its packets really come from).
+/// Everything else is dropped: no stranger can take over the audio by sending to our port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Latch {
+    remote: SocketAddr,
+    peer: IpAddr,
+    open_until: Instant,
+    /// Packets came from `remote`: it is settled.
+    settled: bool,
+}
+
+impl Latch {
+    fn new(remote: SocketAddr, peer: IpAddr, now: Instant) -> Self {
+        Latch {
+            remote,
+            peer,
+            open_until: now + LATCH_WINDOW,
+            settled: false,
+        }
+    }
+
+    /// Whether a packet from `source` is the phone's; it may move `remote` (once).
+    fn accept(&mut self, source: SocketAddr, now: Instant) -> bool {
+        if source == self.remote {
+            self.settled = true;
+            return true;
+        }
+        if self.settled || now >= self.open_until || source.ip() != self.peer {
+            return false;
+        }
+        self.remote = source;
+        self.settled = true;
+        true
+    }
+}
+
 /// One call's audio.
 struct Stream {
     call: CallId,
     caller: UdpSocket,
     agent: UdpSocket,
-    caller_remote: SocketAddr,
-    agent_remote: Option<SocketAddr>,
+    caller_remote: Latch,
+    agent_remote: Option<Latch>,
+    /// Whether each phone wants our RTP (not while it holds us).
+    caller_sending: bool,
+    agent_sending: bool,
     codec: Codec,
     payload_type: u8,
     telephone_event: Option<u8>,
@@ -331,7 +391,9 @@ impl Stream {
         let mut from_caller = vec![0u8; 2048];
         let mut from_agent = vec![0u8; 2048];
         let mut clock = tokio::time::interval(Duration::from_millis(20));
-        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        // Paced: after a stretch bridged (the clock not polled), music resumes at one packet per
+        // 20 ms, not with a burst of every tick missed meanwhile.
+        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut samples = Vec::with_capacity(FRAME);
         let mut packet = Vec::with_capacity(FRAME + 12);
         loop {
@@ -350,15 +412,15 @@ impl Stream {
                         self.agent_packet(&mut from_agent[..len], source).await;
                     }
                 },
-                _ = clock.tick(), if self.mode != Mode::Bridged => {
+                _ = clock.tick(), if self.mode != Mode::Bridged || self.player.in_prompt() => {
                     self.player.frame(&mut samples);
                     packet.clear();
                     self.music_header.write(&[], &mut packet);
                     self.codec.encode_into(&samples, &mut packet);
                     self.music_header.sequence = self.music_header.sequence.wrapping_add(1);
                     self.music_header.timestamp = self.music_header.timestamp.wrapping_add(FRAME as u32);
-                    if self.out.rewrite(&mut packet, Instant::now()).is_ok() {
-                        let _ = self.caller.send_to(&packet, self.caller_remote).await;
+                    if self.caller_sending && self.out.rewrite(&mut packet, Instant::now()).is_ok() {
+                        let _ = self.caller.send_to(&packet, self.caller_remote.remote).await;
                     }
                 },
             }
@@ -369,9 +431,15 @@ impl Stream {
     fn command(&mut self, command: MediaCommand) {
         match command {
             MediaCommand::Play { prompts, .. } => self.player.play(prompts),
-            MediaCommand::Bridge { remote, record, .. } => {
-                self.agent_remote = Some(remote);
+            MediaCommand::Bridge {
+                remote, peer, record, ..
+            } => {
+                self.agent_remote = Some(Latch::new(remote, peer, Instant::now()));
+                self.agent_sending = true;
                 self.mode = Mode::Bridged;
+                // An agent whose phone answers at once does not cut the greeting short: it
+                // finishes, then the two are connected.
+                self.player.finish_current();
                 if let Some(path) = record {
                     match StereoRecorder::create(&path, Instant::now()) {
                         Ok(r) => self.recorder = Some((path, r)),
@@ -387,6 +455,23 @@ impl Stream {
             MediaCommand::Hold { on, .. } if self.mode != Mode::Music => {
                 self.mode = if on { Mode::Hold } else { Mode::Bridged };
             }
+            MediaCommand::Update {
+                leg, remote, sending, ..
+            } => {
+                let now = Instant::now();
+                match leg {
+                    Leg::Caller => {
+                        self.caller_remote = Latch::new(remote, self.caller_remote.peer, now);
+                        self.caller_sending = sending;
+                    }
+                    Leg::Agent => {
+                        if let Some(latch) = &mut self.agent_remote {
+                            *latch = Latch::new(remote, latch.peer, now);
+                        }
+                        self.agent_sending = sending;
+                    }
+                }
+            }
             MediaCommand::Hold { .. } | MediaCommand::Start { .. } | MediaCommand::Close { .. } => {}
         }
     }
@@ -395,7 +480,9 @@ impl Stream {
         let Ok(parsed) = RtpPacket::parse(packet) else {
             return;
         };
-        self.caller_remote = source;
+        if !self.caller_remote.accept(source, Instant::now()) {
+            return;
+        }
         let header = parsed.header;
         if Some(header.payload_type) == self.telephone_event {
             if let Ok(digits) = self.dtmf.push(header.timestamp, parsed.payload) {
@@ -416,9 +503,10 @@ impl Stream {
             );
         }
         if self.mode == Mode::Bridged
+            && self.agent_sending
             && let Some(agent) = self.agent_remote
         {
-            let _ = self.agent.send_to(packet, agent).await;
+            let _ = self.agent.send_to(packet, agent.remote).await;
         }
     }
 
@@ -429,7 +517,10 @@ impl Stream {
         let Ok(parsed) = RtpPacket::parse(packet) else {
             return;
         };
-        self.agent_remote = Some(source);
+        let now = Instant::now();
+        if !self.agent_remote.as_mut().is_some_and(|l| l.accept(source, now)) {
+            return;
+        }
         let header = parsed.header;
         if header.payload_type == self.payload_type
             && let Some((_, recorder)) = &mut self.recorder
@@ -443,8 +534,9 @@ impl Stream {
                 Instant::now(),
             );
         }
-        if self.mode == Mode::Bridged && self.out.rewrite(packet, Instant::now()).is_ok() {
-            let _ = self.caller.send_to(packet, self.caller_remote).await;
+        let relay = self.mode == Mode::Bridged && self.caller_sending && !self.player.in_prompt();
+        if relay && self.out.rewrite(packet, now).is_ok() {
+            let _ = self.caller.send_to(packet, self.caller_remote.remote).await;
         }
     }
 
@@ -500,6 +592,168 @@ mod tests {
         player.play(vec![]);
         player.frame(&mut frame);
         assert_ne!(frame, vec![1; FRAME]);
+    }
+
+    /// Strict source with one early latch (what the call's RTP may come from), as a table of
+    /// packets in arrival order: (what, source, ms after the media was negotiated, taken).
+    #[test]
+    fn rtp_is_taken_only_from_the_phone() {
+        let t0 = Instant::now();
+        let rows: [(&str, &str, u64, bool); 7] = [
+            (
+                "a stranger first, before the phone",
+                "203.0.113.66:4000",
+                10,
+                false,
+            ),
+            (
+                "the phone's host, from its NAT port",
+                "198.51.100.7:61000",
+                20,
+                true,
+            ),
+            ("the phone again", "198.51.100.7:61000", 40, true),
+            (
+                "the SDP address, now latched elsewhere",
+                "198.51.100.7:30000",
+                60,
+                false,
+            ),
+            ("the phone's host, another port", "198.51.100.7:61002", 80, false),
+            ("a stranger later", "203.0.113.66:4000", 100, false),
+            ("the phone much later", "198.51.100.7:61000", 60_000, true),
+        ];
+        let mut latch = Latch::new(
+            "198.51.100.7:30000".parse().unwrap(),
+            "198.51.100.7".parse().unwrap(),
+            t0,
+        );
+        for (what, source, ms, taken) in rows {
+            let got = latch.accept(source.parse().unwrap(), t0 + Duration::from_millis(ms));
+            assert_eq!(got, taken, "{what}");
+        }
+        // Packets from the SDP address settle it: no latch afterwards, even early.
+        let mut latch = Latch::new(
+            "198.51.100.7:30000".parse().unwrap(),
+            "198.51.100.7".parse().unwrap(),
+            t0,
+        );
+        assert!(latch.accept("198.51.100.7:30000".parse().unwrap(), t0));
+        assert!(!latch.accept("198.51.100.7:61000".parse().unwrap(), t0));
+        // Nothing latches after the window.
+        let mut latch = Latch::new(
+            "198.51.100.7:30000".parse().unwrap(),
+            "198.51.100.7".parse().unwrap(),
+            t0,
+        );
+        assert!(!latch.accept("198.51.100.7:61000".parse().unwrap(), t0 + LATCH_WINDOW));
+    }
+
+    /// A call's media on loopback: the hub's two ports, a caller's phone and an agent's phone.
+    struct Loopback {
+        media: Arc<Media>,
+        ports: (u16, u16),
+        caller: UdpSocket,
+        agent: UdpSocket,
+    }
+
+    const CALL: CallId = CallId(1);
+
+    async fn loopback(prompts: Vec<Prompt>) -> Loopback {
+        let (digits, _) = mpsc::unbounded_channel();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let media = Media::new(ip, Audio::builtin(), digits);
+        let ports = PortOpener(media.clone()).open(CALL).unwrap();
+        let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let agent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        media.execute(MediaCommand::Start {
+            call: CALL,
+            remote: caller.local_addr().unwrap(),
+            peer: ip,
+            codec: Codec::Pcmu,
+            payload_type: 0,
+            telephone_event: None,
+            prompts,
+        });
+        Loopback {
+            media,
+            ports,
+            caller,
+            agent,
+        }
+    }
+
+    impl Loopback {
+        fn bridge(&self) {
+            self.media.execute(MediaCommand::Bridge {
+                call: CALL,
+                remote: self.agent.local_addr().unwrap(),
+                peer: "127.0.0.1".parse().unwrap(),
+                record: None,
+            });
+        }
+
+        /// The payloads `socket` receives within `wait`.
+        async fn heard(socket: &UdpSocket, wait: Duration) -> Vec<Vec<u8>> {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 2048];
+            let until = tokio::time::Instant::now() + wait;
+            while let Ok(Ok(len)) = tokio::time::timeout_at(until, socket.recv(&mut buf)).await {
+                got.push(buf[12..len].to_vec());
+            }
+            got
+        }
+    }
+
+    /// After a stretch bridged, the caller's music resumes at one packet per 20 ms: it used to
+    /// come as a burst of every tick missed meanwhile (260–330 packets within 100 ms after a
+    /// hold or a transfer).
+    #[tokio::test]
+    async fn music_after_a_bridge_is_paced_without_a_burst() {
+        let call = loopback(vec![]).await;
+        call.bridge();
+        Loopback::heard(&call.caller, Duration::from_millis(1500)).await;
+        call.media.execute(MediaCommand::Unbridge { call: CALL });
+        let burst = Loopback::heard(&call.caller, Duration::from_millis(100)).await;
+        assert!(burst.len() <= 7, "{} packets within 100 ms", burst.len());
+        let steady = Loopback::heard(&call.caller, Duration::from_millis(400)).await;
+        assert!(
+            (15..=25).contains(&steady.len()),
+            "{} packets in 400 ms",
+            steady.len()
+        );
+    }
+
+    /// An agent's phone that answers at once does not cut the greeting: the caller hears it to
+    /// its end, then the agent.
+    #[tokio::test]
+    async fn the_greeting_is_finished_before_the_agent_is_heard() {
+        let call = loopback(vec!["greeting"]).await;
+        call.bridge();
+        let hub_agent_port = SocketAddr::new("127.0.0.1".parse().unwrap(), call.ports.1);
+        let agent = call.agent;
+        let talking = tokio::spawn(async move {
+            let mut sequence = 0u16;
+            loop {
+                let mut packet = Vec::new();
+                RtpHeader::new(0, sequence, u32::from(sequence) * 160, 7).write(&[], &mut packet);
+                packet.extend_from_slice(&[0x2a; 160]);
+                let _ = agent.send_to(&packet, hub_agent_port).await;
+                sequence = sequence.wrapping_add(1);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        let agent_voice = |payload: &Vec<u8>| payload.iter().all(|b| *b == 0x2a);
+        // The greeting lasts five seconds.
+        let first = Loopback::heard(&call.caller, Duration::from_secs(3)).await;
+        assert!(first.len() > 100, "{} packets", first.len());
+        assert!(
+            !first.iter().any(agent_voice),
+            "the agent was heard over the greeting"
+        );
+        let later = Loopback::heard(&call.caller, Duration::from_secs(4)).await;
+        assert!(later.iter().any(agent_voice), "the agent is never heard");
+        talking.abort();
     }
 
     #[test]

@@ -137,9 +137,7 @@ impl Headers {
 
     /// A parameter of a name-addr header (`tag` of From or To, RFC 3261 §19.3).
     pub fn param(&self, header: &str, name: &str) -> Option<&str> {
-        header_params(self.get(header)?)
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v)
+        param(self.get(header)?, name)
     }
 }
 
@@ -380,6 +378,13 @@ fn header_params(value: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
             Some((k, v)) => (k.trim(), Some(v.trim())),
             None => (p.trim(), None),
         })
+}
+
+/// A parameter of a name-addr or addr-spec header value: `param("<sip:a@b>;tag=1", "tag")`.
+pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
+    header_params(value)
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v)
 }
 
 /// The URI of a name-addr (`"Bob" <sip:bob@x>;tag=1`) or addr-spec (`sip:bob@x;tag=1`) value:

@@ -332,19 +332,31 @@ pub fn negotiate(offer: &SessionDescription, local: &LocalMedia) -> Result<Negot
     })
 }
 
-/// Our offer to an agent's phone (RFC 3264 §5): the one codec the caller's leg uses, so packets
-/// are relayed untouched, plus telephone-events.
-pub fn offer(local: &LocalMedia, codec: Codec) -> String {
+/// An offer of ours (RFC 3264 §5), `codecs` in order of preference plus telephone-events: to an
+/// agent's phone, the one codec the caller's leg uses, so packets are relayed untouched; to a
+/// caller who sent no offer (a late offer, RFC 3261 §13.2.1), both G.711 laws.
+pub fn offer(local: &LocalMedia, codecs: &[Codec]) -> String {
     let family = if local.addr.is_ipv4() { "IP4" } else { "IP6" };
-    let (ip, port, pt) = (local.addr.ip(), local.addr.port(), codec.payload_type());
-    format!(
+    let (ip, port) = (local.addr.ip(), local.addr.port());
+    let mut sdp = format!(
         "v=0\r\no=plugboard {} {} IN {family} {ip}\r\ns=plugboard\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP {pt} 101\r\na=rtpmap:{pt} {}/8000\r\n\
-         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n",
-        local.session_id,
-        local.session_version,
-        codec.encoding_name()
-    )
+         m=audio {port} RTP/AVP",
+        local.session_id, local.session_version,
+    );
+    for codec in codecs {
+        let _ = write!(sdp, " {}", codec.payload_type());
+    }
+    sdp.push_str(" 101\r\n");
+    for codec in codecs {
+        let _ = write!(
+            sdp,
+            "a=rtpmap:{} {}/8000\r\n",
+            codec.payload_type(),
+            codec.encoding_name()
+        );
+    }
+    sdp.push_str("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n");
+    sdp
 }
 
 /// Reads the answer to [`offer`]: where the phone wants our RTP, and the payload type it uses for
@@ -411,7 +423,7 @@ mod tests {
 
     #[test]
     fn our_offer_is_answered_and_read_back() {
-        let text = offer(&local(), Codec::Pcma);
+        let text = offer(&local(), &[Codec::Pcma]);
         let parsed = SessionDescription::parse(&text).unwrap();
         let answer = negotiate(
             &parsed,

@@ -166,7 +166,7 @@ pub struct Context {
 }
 
 /// Methods answered here, for `Allow` (RFC 3261 §20.5).
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO";
 
 pub struct SipService {
     directory: Arc<dyn PhoneDirectory>,
@@ -178,6 +178,8 @@ pub struct SipService {
     trunks: Vec<IpAddr>,
     b2bua: B2bua,
     ports: Box<dyn MediaPorts>,
+    /// Timer G's retransmissions, handed out with the B2BUA's actions.
+    resends: Vec<Action>,
 }
 
 impl SipService {
@@ -206,12 +208,15 @@ impl SipService {
                 max_calls: config.max_calls,
             }),
             ports,
+            resends: Vec::new(),
         }
     }
 
     /// What the B2BUA decided since the last call: datagrams, events, media commands.
     pub fn take_actions(&mut self) -> Vec<Action> {
-        self.b2bua.take_actions()
+        let mut actions = self.b2bua.take_actions();
+        actions.append(&mut self.resends);
+        actions
     }
 
     pub fn command(&mut self, command: CallCommand, now: Instant, entropy: u64) {
@@ -264,8 +269,10 @@ impl SipService {
         let tag = format!("{:016x}", cx.entropy);
         let response = self.respond(&request, cx, &tag);
         let bytes = response.build(&request, &tag);
+        // §17.2.1: an INVITE's final error is sent again until its ACK (Timer G).
+        let resend = (request.method == Method::Invite && response.status() >= 300).then_some(cx.source);
         self.transactions
-            .completed(key, bytes.clone(), cx.transport.reliable(), cx.now);
+            .completed(key, bytes.clone(), cx.transport.reliable(), cx.now, resend);
         Outcome::Reply(bytes)
     }
 
@@ -277,23 +284,27 @@ impl SipService {
         // §8.2.1: a method we do not know is 501; one we know but do not serve is 405 with Allow.
         match request.method {
             Method::Other(_) => return ResponseBuilder::new(501, "Not Implemented").header("Allow", ALLOW),
-            Method::Info
-            | Method::Message
+            Method::Message
             | Method::Notify
             | Method::Prack
             | Method::Publish
             | Method::Refer
-            | Method::Subscribe
-            | Method::Update => {
+            | Method::Subscribe => {
                 return ResponseBuilder::new(405, "Method Not Allowed").header("Allow", ALLOW);
             }
             _ => {}
         }
-        // §8.2.2.3: we support no extension, so any Require is refused (never for CANCEL).
-        if request.method != Method::Cancel
-            && let Some(required) = request.header("Require")
-        {
-            return ResponseBuilder::new(420, "Bad Extension").header("Unsupported", required);
+        // §8.2.2.3: of the extensions, we support only session timers (RFC 4028), so any other
+        // in Require is refused (never for CANCEL).
+        let unsupported: Vec<&str> = request
+            .headers
+            .all("Require")
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|o| !o.is_empty() && !o.eq_ignore_ascii_case("timer"))
+            .collect();
+        if request.method != Method::Cancel && !unsupported.is_empty() {
+            return ResponseBuilder::new(420, "Bad Extension").header("Unsupported", unsupported.join(", "));
         }
         // A request inside a call's dialog (BYE, ACK, re-INVITE...) or a CANCEL of its INVITE.
         if (request.to_tag().is_some() || request.method == Method::Cancel)
@@ -307,7 +318,7 @@ impl SipService {
                 .header("Allow", ALLOW)
                 .header("Accept", "application/sdp")
                 .header("Accept-Encoding", "identity")
-                .header("Supported", ""),
+                .header("Supported", "timer"),
             Method::Register => self.register(request, cx),
             // §12.2.2: a re-INVITE of a dialog we do not have.
             Method::Invite if request.to_tag().is_some() => {
@@ -315,7 +326,9 @@ impl SipService {
             }
             Method::Invite => self.invite(request, cx, tag),
             // No INVITE transaction or dialog for these to refer to (§9.2, §15.1.2).
-            Method::Cancel | Method::Bye => ResponseBuilder::new(481, "Call/Transaction Does Not Exist"),
+            Method::Cancel | Method::Bye | Method::Info | Method::Update => {
+                ResponseBuilder::new(481, "Call/Transaction Does Not Exist")
+            }
             _ => ResponseBuilder::new(500, "Server Internal Error"),
         }
     }
@@ -475,6 +488,16 @@ impl SipService {
     /// gone), Timer J, nonce counts of expired nonces, ended limiter windows.
     pub fn tick(&mut self, now: Instant, wall: SystemTime) -> Vec<(String, String)> {
         self.b2bua.tick(now);
+        self.resends.extend(
+            self.transactions
+                .due(now)
+                .into_iter()
+                .map(|(to, bytes)| Action::Send {
+                    to,
+                    transport: Transport::Udp,
+                    bytes,
+                }),
+        );
         self.transactions.expire(now);
         self.auth.purge(wall);
         self.limiter.purge(now);

@@ -5,11 +5,12 @@
 //! reliable transport). Pure: time is a parameter, the server calls [`ServerTransactions::expire`].
 //!
 //! Since every response here is final and immediate, the Trying and Proceeding states never last
-//! past one call and are not represented. An INVITE answered with a final error is kept the same
-//! way so a retransmitted INVITE gets the same answer; retransmitting that response on Timer G
-//! until the ACK arrives (§17.2.1) is left to the B2BUA's INVITE transaction.
+//! past one call and are not represented. An INVITE answered with a final error over UDP is kept
+//! the same way, and its response is also sent again on Timer G (T1, doubling up to T2) until the
+//! ACK arrives or Timer H (64*T1) gives up (§17.2.1); its 2xx is the B2BUA's to retransmit.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::message::SipRequest;
@@ -18,6 +19,8 @@ use crate::message::SipRequest;
 pub const T1: Duration = Duration::from_millis(500);
 /// RFC 3261 §17.2.2: Timer J on an unreliable transport.
 pub const TIMER_J: Duration = Duration::from_millis(64 * 500);
+/// RFC 3261 §17.1.2.2: the cap on retransmission intervals.
+const T2: Duration = Duration::from_secs(4);
 
 /// What identifies a server transaction (RFC 3261 §17.2.3): the top Via's branch and sent-by and
 /// the method, or for pre-RFC 3261 peers (no `z9hG4bK` cookie) the request's identifying headers.
@@ -61,6 +64,15 @@ pub enum Lookup {
 struct Completed {
     response: Vec<u8>,
     until: Instant,
+    /// An INVITE's final error over UDP, until its ACK: where and when Timer G sends it again.
+    resend: Option<Resend>,
+}
+
+#[derive(Debug)]
+struct Resend {
+    to: SocketAddr,
+    next: Instant,
+    interval: Duration,
 }
 
 /// The completed transactions still waiting for Timer J.
@@ -70,26 +82,56 @@ pub struct ServerTransactions {
 }
 
 impl ServerTransactions {
-    pub fn lookup(&self, key: &TransactionKey, is_ack: bool, now: Instant) -> Lookup {
-        match self.completed.get(key).filter(|c| c.until > now) {
-            Some(_) if is_ack => Lookup::Absorbed,
+    /// An ACK for a completed INVITE stops Timer G (§17.2.1, the Confirmed state).
+    pub fn lookup(&mut self, key: &TransactionKey, is_ack: bool, now: Instant) -> Lookup {
+        match self.completed.get_mut(key).filter(|c| c.until > now) {
+            Some(c) if is_ack => {
+                c.resend = None;
+                Lookup::Absorbed
+            }
             Some(c) => Lookup::Retransmission(c.response.clone()),
             None => Lookup::New,
         }
     }
 
     /// The final response has been sent: keep it for retransmissions until Timer J, which is
-    /// zero on a reliable transport (§17.2.2), so nothing is kept there.
-    pub fn completed(&mut self, key: TransactionKey, response: Vec<u8>, reliable: bool, now: Instant) {
+    /// zero on a reliable transport (§17.2.2), so nothing is kept there. `resend_to` is where an
+    /// INVITE's final error goes again on Timer G until its ACK (UDP only).
+    pub fn completed(
+        &mut self,
+        key: TransactionKey,
+        response: Vec<u8>,
+        reliable: bool,
+        now: Instant,
+        resend_to: Option<SocketAddr>,
+    ) {
         if !reliable {
             self.completed.insert(
                 key,
                 Completed {
                     response,
                     until: now + TIMER_J,
+                    resend: resend_to.map(|to| Resend {
+                        to,
+                        next: now + T1,
+                        interval: T1,
+                    }),
                 },
             );
         }
+    }
+
+    /// Timer G: the final errors to send again now, and where.
+    pub fn due(&mut self, now: Instant) -> Vec<(SocketAddr, Vec<u8>)> {
+        let mut due = Vec::new();
+        for c in self.completed.values_mut().filter(|c| c.until > now) {
+            if let Some(r) = c.resend.as_mut().filter(|r| r.next <= now) {
+                due.push((r.to, c.response.clone()));
+                r.interval = (r.interval * 2).min(T2);
+                r.next = now + r.interval;
+            }
+        }
+        due
     }
 
     /// Timer J: forgets transactions whose time is up.
@@ -237,10 +279,38 @@ mod tests {
             let got = table.lookup(&key, req.method.as_str() == "ACK", now);
             assert_eq!(got, want, "{what}");
             if got == Lookup::New && req.method.as_str() != "ACK" {
-                table.completed(key, what.as_bytes().to_vec(), reliable, now);
+                table.completed(key, what.as_bytes().to_vec(), reliable, now, None);
             }
         }
         table.expire(t0 + Duration::from_secs(64));
         assert!(table.is_empty());
+    }
+
+    /// §17.2.1: an INVITE's final error over UDP goes again at T1, 2*T1, 4*T1… capped at T2,
+    /// until its ACK (which is absorbed) or Timer H.
+    #[test]
+    fn timer_g_resends_an_invites_error_until_the_ack() {
+        let t0 = Instant::now();
+        let to: SocketAddr = "192.0.2.1:5060".parse().unwrap();
+        let mut table = ServerTransactions::default();
+        let invite = TransactionKey::of(&request("INVITE", "z9hG4bKg", 1));
+        table.completed(invite.clone(), b"486".to_vec(), false, t0, Some(to));
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut sent = Vec::new();
+        for ms in (0..=9_000).step_by(50) {
+            if !table.due(at(ms)).is_empty() {
+                sent.push(ms);
+            }
+        }
+        assert_eq!(sent, vec![500, 1500, 3500, 7500]);
+        assert_eq!(table.due(at(11_500)), vec![(to, b"486".to_vec())]);
+        let ack = TransactionKey::of(&request("ACK", "z9hG4bKg", 1));
+        assert_eq!(table.lookup(&ack, true, at(12_000)), Lookup::Absorbed);
+        assert!(table.due(at(20_000)).is_empty());
+        // Timer H: without an ACK the resends end with the transaction.
+        let other = TransactionKey::of(&request("INVITE", "z9hG4bKh", 1));
+        table.completed(other, b"404".to_vec(), false, t0, Some(to));
+        assert!(!table.due(at(31_000)).is_empty());
+        assert!(table.due(at(40_000)).is_empty());
     }
 }

@@ -156,8 +156,10 @@ fn replace_header(message: Vec<u8>, name: &str, value: Option<&str>) -> Vec<u8> 
         .into_bytes()
 }
 
-/// The status of the answer to `bytes`, or `None` when nothing comes back. A 200 to an INVITE
-/// is ACKed, as a caller would, so that its retransmissions do not arrive as later answers.
+/// The status of the answer to `bytes`, or `None` when nothing comes back. Any final answer to
+/// an INVITE is ACKed, as a caller would, so that its retransmissions (the B2BUA's for a 200,
+/// Timer G's for an error) do not arrive as later answers. The ACK of an error is part of the
+/// INVITE's transaction and carries its Via (§17.1.1.3).
 async fn send(socket: &UdpSocket, bytes: &[u8]) -> Option<u16> {
     socket.send(bytes).await.expect("send");
     let mut buf = vec![0; 65_535];
@@ -167,7 +169,7 @@ async fn send(socket: &UdpSocket, bytes: &[u8]) -> Option<u16> {
         .ok()?;
     let text = String::from_utf8_lossy(&buf[..len]).into_owned();
     let status = text.get(8..11).and_then(|s| s.parse().ok());
-    if status == Some(200) && text.contains(" INVITE\r\n") {
+    if status.is_some_and(|s| s >= 200) && text.contains(" INVITE\r\n") {
         let header = |name: &str| {
             text.lines()
                 .find(|l| l.starts_with(&format!("{name}:")))
@@ -175,9 +177,12 @@ async fn send(socket: &UdpSocket, bytes: &[u8]) -> Option<u16> {
                 .to_owned()
         };
         let cseq = header("CSeq").replace("INVITE", "ACK");
+        let via = match status {
+            Some(200) => format!("Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKack{}", text.len()),
+            _ => header("Via"),
+        };
         let ack = format!(
-            "ACK sip:plugboard@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKack{}\r\n{}\r\n{}\r\n{}\r\n{cseq}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-            text.len(),
+            "ACK sip:plugboard@127.0.0.1 SIP/2.0\r\n{via}\r\n{}\r\n{}\r\n{}\r\n{cseq}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
             header("From"),
             header("To"),
             header("Call-ID"),
