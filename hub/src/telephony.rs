@@ -486,15 +486,57 @@ struct Call {
     dialled_by: Option<AgentId>,
     /// When the legs were bridged, and with whom.
     answered: Option<(i64, AgentId)>,
-    /// Since when the caller is on hold, and the hold time before that.
+    /// Since when the caller is on hold, and the hold time before that, with this agent.
     held_since: Option<i64>,
     hold_ms: i64,
+    /// The agents who had the call before this one (a transfer ends a leg).
+    legs: Vec<AgentLeg>,
     recording: Option<PathBuf>,
     /// Tells every node this one holds the call's media.
     _held_here: crate::bus::Subscription<InteractionId, ()>,
     /// The call's latest request to the dispatcher, still under way: the next waits for it, so
     /// a call's requests arrive in order while the loop goes on with other calls.
     last: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// One agent's part of a call: from their phone's answer to their hang-up or transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+struct AgentLeg {
+    agent_id: AgentId,
+    talk_ms: i64,
+    hold_ms: i64,
+}
+
+impl Call {
+    /// The agent's part ends now (a transfer, or the end of the call): counted into `legs`.
+    fn close_leg(&mut self, now: i64) {
+        let held = self.held_since.take().map_or(0, |since| now - since);
+        let hold_ms = std::mem::take(&mut self.hold_ms) + held;
+        if let Some((at, agent_id)) = self.answered.take() {
+            self.legs.push(AgentLeg {
+                agent_id,
+                talk_ms: now - at - hold_ms,
+                hold_ms,
+            });
+        }
+    }
+
+    /// `call.ended`'s figures: talk and hold time summed over every agent's leg, the last agent,
+    /// each leg, and the one recording of them all.
+    fn ended(&mut self, now: i64, by: Party) -> serde_json::Value {
+        self.close_leg(now);
+        let mut data = json!({ "by": party(by) });
+        if let Some(last) = self.legs.last() {
+            data["talk_ms"] = json!(self.legs.iter().map(|l| l.talk_ms).sum::<i64>());
+            data["hold_ms"] = json!(self.legs.iter().map(|l| l.hold_ms).sum::<i64>());
+            data["agent_id"] = json!(last.agent_id);
+            data["legs"] = json!(self.legs);
+            if let Some(path) = &self.recording {
+                data["recording"] = json!(path.file_name().map(|n| n.to_string_lossy()));
+            }
+        }
+        data
+    }
 }
 
 /// What a request handed off (`Calls::in_order`) tells the loop when it did not go through.
@@ -697,21 +739,11 @@ impl Calls {
                 });
             }
             CallEvent::Ended { call, by } => {
-                let Some(c) = self.calls.remove(&call) else {
+                let Some(mut c) = self.calls.remove(&call) else {
                     return Ok(());
                 };
                 self.by_interaction.remove(&c.interaction);
-                let now = now_millis();
-                let mut data = json!({ "by": party(by) });
-                if let Some((at, agent)) = c.answered {
-                    let hold_ms = c.hold_ms + c.held_since.map_or(0, |since| now - since);
-                    data["talk_ms"] = json!(now - at - hold_ms);
-                    data["hold_ms"] = json!(hold_ms);
-                    data["agent_id"] = json!(agent);
-                    if let Some(path) = &c.recording {
-                        data["recording"] = json!(path.file_name().map(|n| n.to_string_lossy()));
-                    }
-                }
+                let data = c.ended(now_millis(), by);
                 let line = LogLine {
                     kind: "call.ended".into(),
                     data,
@@ -829,6 +861,7 @@ impl Calls {
             answered: None,
             held_since: None,
             hold_ms: 0,
+            legs: Vec::new(),
             recording,
             _held_here: self.bus.hold_call(interaction),
             last: None,
@@ -924,9 +957,7 @@ impl Calls {
                 // From here on it is an ordinary queued call, whoever started it.
                 c.ringing = None;
                 c.dialled_by = None;
-                c.answered = None;
-                c.held_since = None;
-                c.hold_ms = 0;
+                c.close_leg(now_millis());
                 self.server.command(CallCommand::Release { call });
             }
             ConnectorFrame::Hold { on, .. } => {

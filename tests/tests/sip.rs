@@ -1185,3 +1185,119 @@ async fn two_nodes_behind_kamailio_each_ring_a_phone_registered_through_it() {
         "Kamailio never sent a call to one of the nodes: {recorded_by:?}"
     );
 }
+
+/// A blind transfer to a colleague (issue 10): the call is one recording with both agents in it,
+/// and its talk time is both agents' (each leg on its own in `legs`). The second bridge used to
+/// start the file again, and the first agent's talk and hold time were lost.
+#[tokio::test]
+async fn a_call_transferred_to_a_colleague_keeps_one_recording_and_both_talk_times() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, bob_port) = hub_with_a_desk_phone(dir.path()).await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let dana_id = hub.named(&admin, "/agents", "Dana Silva").await.unwrap()["id"].clone();
+    let phone = json!({"agent_id": dana_id, "username": "dana-desk", "password": "desk-phone-2"});
+    let (status, _) = hub
+        .call("POST", "/phones", Some(&admin), Some(phone))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let dana_port = free_port();
+    let key = dana_port.to_string();
+    let (ok, log) = run_with(
+        &target,
+        "register_as.xml",
+        "dana-desk",
+        "desk-phone-2",
+        &["-key", "contact_port", &key],
+    );
+    assert!(ok, "Dana's desk phone registers:\n{log}");
+    let (bob_dir, dana_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bob_phone = desk_phone(&target, bob_port, bob_dir.path());
+    let dana_phone = desk_phone(&target, dana_port, dana_dir.path());
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let caller = call(&target, "100", 9000);
+    let offer = bob.expect("offer").await.unwrap();
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    bob.expect("interaction.assigned").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Dana comes in now, so the first offer was Bob's.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+    bob.send(json!({"type": "interaction.transfer", "interaction_id": interaction, "agent_id": dana_id}))
+        .await
+        .unwrap();
+    let offered = dana.expect("offer").await.unwrap();
+    assert_eq!(offered["interaction"]["id"], interaction.as_str());
+    dana.expect("interaction.assigned").await.unwrap();
+
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "the caller's call went through:\n{log}");
+    for phone in [bob_phone, dana_phone] {
+        let out = tokio::task::spawn_blocking(move || phone.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "a desk phone: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    dana.expect("interaction.updated").await.unwrap();
+
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut ended = Value::Null;
+    for _ in 0..50 {
+        let (_, detail) = hub
+            .call("GET", &format!("/interactions/{interaction}"), Some(&token), None)
+            .await
+            .unwrap();
+        if let Some(e) = detail["events"]
+            .as_array()
+            .and_then(|events| events.iter().find(|e| e["type"] == "call.ended"))
+        {
+            ended = e.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let data = &ended["data"];
+    let legs = data["legs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no legs in {ended}"));
+    assert_eq!(legs.len(), 2, "{ended}");
+    let bob_id = hub.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"].clone();
+    assert_eq!(legs[0]["agent_id"], bob_id, "{ended}");
+    assert_eq!(legs[1]["agent_id"], dana_id, "{ended}");
+    assert_eq!(data["agent_id"], dana_id, "{ended}");
+    let (bob_talk, dana_talk) = (
+        legs[0]["talk_ms"].as_i64().unwrap(),
+        legs[1]["talk_ms"].as_i64().unwrap(),
+    );
+    assert!(bob_talk > 2000, "{ended}");
+    assert!(dana_talk > 1000, "{ended}");
+    assert_eq!(data["talk_ms"].as_i64(), Some(bob_talk + dana_talk), "{ended}");
+
+    // One file, both agents: Bob's echo at its start and Dana's near its end.
+    let file = dir.path().join("recordings").join(format!("{interaction}.wav"));
+    let wav = hound::WavReader::open(&file).expect("the call was recorded");
+    let agent: Vec<f64> = wav
+        .into_samples::<i16>()
+        .map(Result::unwrap)
+        .skip(1)
+        .step_by(2)
+        .map(f64::from)
+        .collect();
+    let seconds = agent.len() as f64 / 8000.0;
+    assert!(seconds > 6.0, "{seconds} s recorded");
+    let loudness = |part: &[f64]| (part.iter().map(|s| s * s).sum::<f64>() / part.len() as f64).sqrt();
+    let first = loudness(&agent[..8000]);
+    let last = loudness(&agent[agent.len() - 8000..]);
+    assert!(first > 300.0, "Bob is missing from the recording: {first}");
+    assert!(last > 300.0, "Dana is missing from the recording: {last}");
+}

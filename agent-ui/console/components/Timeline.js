@@ -1,6 +1,6 @@
 // Every interaction of a customer, newest first: channel, how it ended, its messages and events,
-// a call's talk and hold time with its recording, and an email thread's mails as the workspace
-// shows them.
+// a call's talk and hold time with its recording (and each agent's part of a transferred call),
+// and an email thread's mails as the workspace shows them.
 import { html } from '../html.js';
 import { useState } from 'preact/hooks';
 import { t, label, formatDateTime, formatTime } from '../i18n.js';
@@ -51,10 +51,14 @@ export function Timeline({ entries, queueName, dispositionName, customerName }) 
           ${i.channel === 'email' && threadSubject(messages) && html`<p class="timeline-subject" data-testid="timeline-subject">${threadSubject(messages)}</p>`}
           ${i.wrap_up_note && html`<p class="wrapup-note">${i.wrap_up_note}</p>`}
           ${(events || []).filter((e) => e.type === 'call.ended' && e.data && e.data.talk_ms !== undefined).map((e) => html`
-            <p key=${e.id} class="call-summary" data-testid="call-summary">
+            <div key=${e.id} class="call-summary" data-testid="call-summary">
               ${t('call.summary', { talk: seconds(e.data.talk_ms), hold: seconds(e.data.hold_ms) })}
               ${' '}${e.data.recording && html`<${Recording} id=${i.id} />`}
-            </p>`)}
+              ${e.data.legs && e.data.legs.length > 1 && html`
+                <ol class="call-legs small-text" data-testid="call-legs">
+                  ${e.data.legs.map((leg, n) => html`<li key=${n}>${t('call.leg', { n: n + 1, talk: seconds(leg.talk_ms), hold: seconds(leg.hold_ms) })}</li>`)}
+                </ol>`}
+            </div>`)}
           ${messages && messages.length > 0 && html`
             <details class="timeline-messages">
               <summary data-testid="timeline-toggle">${t('timeline.messages', { n: messages.length })}</summary>

@@ -57,6 +57,7 @@ export default {
   'call.on_hold': '{name} is on hold and hears music',
   'call.ended': 'The call has ended.',
   'call.summary': 'Talked {talk}s, on hold {hold}s',
+  'call.leg': 'Agent {n}: talked {talk}s, on hold {hold}s',
   'call.play_recording': 'Play recording',
   'call.no_recording': 'No recording',
   'event.call.ended': 'Call ended',

@@ -57,6 +57,7 @@ export default {
   'call.on_hold': '{name} 正在保持中，听到等待音乐',
   'call.ended': '通话已结束。',
   'call.summary': '通话 {talk} 秒，保持 {hold} 秒',
+  'call.leg': '第 {n} 位坐席：通话 {talk} 秒，保持 {hold} 秒',
   'call.play_recording': '播放录音',
   'call.no_recording': '没有录音',
   'event.call.ended': '通话结束',

@@ -440,7 +440,15 @@ impl Stream {
                 // An agent whose phone answers at once does not cut the greeting short: it
                 // finishes, then the two are connected.
                 self.player.finish_current();
-                if let Some(path) = record {
+                // A call bridged again (after a transfer) goes on in the same recording: the
+                // caller's side never stopped, the new agent's phone is placed by its arrival.
+                if let Some(path) = record
+                    && self
+                        .recorder
+                        .as_ref()
+                        .is_none_or(|(recording, _)| *recording != path)
+                {
+                    self.finish_recording();
                     match StereoRecorder::create(&path, Instant::now()) {
                         Ok(r) => self.recorder = Some((path, r)),
                         Err(e) => tracing::warn!(call = %self.call, error = %e, "cannot record"),
@@ -448,9 +456,9 @@ impl Stream {
                 }
             }
             MediaCommand::Unbridge { .. } => {
+                // The recording goes on (the caller waiting, then the next agent) until Close.
                 self.mode = Mode::Music;
                 self.agent_remote = None;
-                self.finish_recording();
             }
             MediaCommand::Hold { on, .. } if self.mode != Mode::Music => {
                 self.mode = if on { Mode::Hold } else { Mode::Bridged };
@@ -685,12 +693,29 @@ mod tests {
 
     impl Loopback {
         fn bridge(&self) {
+            self.bridge_recorded(None);
+        }
+
+        fn bridge_recorded(&self, record: Option<PathBuf>) {
             self.media.execute(MediaCommand::Bridge {
                 call: CALL,
                 remote: self.agent.local_addr().unwrap(),
                 peer: "127.0.0.1".parse().unwrap(),
-                record: None,
+                record,
             });
+        }
+
+        /// The agent's phone talks for `packets` × 20 ms: a loud square wave.
+        async fn agent_talks(&self, packets: u16) {
+            let hub = SocketAddr::new("127.0.0.1".parse().unwrap(), self.ports.1);
+            let ssrc = rand::random();
+            for sequence in 0..packets {
+                let mut packet = Vec::new();
+                RtpHeader::new(0, sequence, u32::from(sequence) * 160, ssrc).write(&[], &mut packet);
+                packet.extend((0..160).map(|i| if i % 20 < 10 { 0x80 } else { 0x00 }));
+                let _ = self.agent.send_to(&packet, hub).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
 
         /// The payloads `socket` receives within `wait`.
@@ -754,6 +779,40 @@ mod tests {
         let later = Loopback::heard(&call.caller, Duration::from_secs(4)).await;
         assert!(later.iter().any(agent_voice), "the agent is never heard");
         talking.abort();
+    }
+
+    /// A transfer re-bridges the call to the next agent: the recording goes on in the same file
+    /// with both agents in it (it used to start the file again and lose the first agent).
+    #[tokio::test]
+    async fn a_call_bridged_twice_is_one_recording_with_both_agents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("call.wav");
+        let call = loopback(vec![]).await;
+        call.bridge_recorded(Some(path.clone()));
+        call.agent_talks(50).await;
+        call.media.execute(MediaCommand::Unbridge { call: CALL });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        call.bridge_recorded(Some(path.clone()));
+        call.agent_talks(50).await;
+        call.media.execute(MediaCommand::Close { call: CALL });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let wav = hound::WavReader::open(&path).unwrap();
+        let agent: Vec<i16> = wav
+            .into_samples()
+            .map(Result::unwrap)
+            .skip(1)
+            .step_by(2)
+            .collect();
+        // About 2.5 s: the first agent (1 s), the wait (0.5 s), the second agent (1 s).
+        assert!(agent.len() > 8000 * 2, "{} samples", agent.len());
+        let loud = |part: &[i16]| part.iter().filter(|s| s.abs() > 1000).count();
+        let (first, second) = agent.split_at(agent.len() / 2);
+        assert!(loud(first) > 4000, "the first agent is missing: {}", loud(first));
+        assert!(
+            loud(second) > 4000,
+            "the second agent is missing: {}",
+            loud(second)
+        );
     }
 
     #[test]
