@@ -779,15 +779,15 @@ impl Calls {
                 || c.answered.is_some_and(|(_, a)| a == agent)
         });
         anyhow::ensure!(!busy, "you are already on a call");
-        let contact = self
-            .contact_of(account, agent)
-            .await
+        let contacts = self.contacts_of(account, agent).await;
+        let contact = contacts
+            .first()
             .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?;
         let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
         let (interaction, recording) = self
             .open(account, customer, &queue, format!("sip:outbound:{number}"))
             .await?;
-        let Some(call) = self.server.dial(&contact, number, recording.clone()) else {
+        let Some(call) = self.server.dial(contact, number, recording.clone()) else {
             // It never started: closed as abandoned, not left waiting in a queue.
             self.dispatcher.leave(account, interaction.id, None).await?;
             anyhow::bail!("calling out is not set up (sip.outbound_trunk), or {number} cannot be dialled");
@@ -797,23 +797,25 @@ impl Calls {
         Ok(())
     }
 
-    /// Where to ring an agent: a phone registered through this node, else one registered through
-    /// another (the shared table, which also knows phones added on another node since this one
-    /// started), best first. The INVITE goes straight to that contact.
-    async fn contact_of(&self, account: AccountId, agent: AgentId) -> Option<String> {
-        let here = self
+    /// Where to ring an agent: every device their phones registered through this node, else
+    /// through another (the shared table, which also knows phones added on another node since
+    /// this one started), best first. The INVITEs go straight to those contacts.
+    async fn contacts_of(&self, account: AccountId, agent: AgentId) -> Vec<String> {
+        let here: Vec<String> = self
             .phones
             .of_agent(agent)
             .iter()
-            .find_map(|username| self.server.bindings_of(username).into_iter().next());
-        if let Some(contact) = here {
-            return Some(contact.uri);
+            .flat_map(|username| self.server.bindings_of(username))
+            .map(|binding| binding.uri)
+            .collect();
+        if !here.is_empty() {
+            return here;
         }
         match self.store.phone_bindings(account, agent, now_millis()).await {
-            Ok(bindings) => bindings.into_iter().next().map(|b| b.contact),
+            Ok(bindings) => bindings.into_iter().map(|b| b.contact).collect(),
             Err(e) => {
                 tracing::error!(error = %e, %agent, "looking up where a phone is registered");
-                None
+                Vec::new()
             }
         }
     }
@@ -919,31 +921,30 @@ impl Calls {
             return Ok(());
         };
         // Found before the call is borrowed: the shared table is a read away.
-        let contact = match (frame, self.calls.get(&call)) {
-            (ConnectorFrame::Offered { agent, .. }, Some(c)) => self.contact_of(c.account, *agent).await,
-            _ => None,
+        let contacts = match (frame, self.calls.get(&call)) {
+            (ConnectorFrame::Offered { agent, .. }, Some(c)) => self.contacts_of(c.account, *agent).await,
+            _ => Vec::new(),
         };
         let Some(c) = self.calls.get_mut(&call) else {
             return Ok(());
         };
         match frame {
             ConnectorFrame::Offered { agent, .. } => {
-                match contact {
-                    Some(contact) => {
-                        c.ringing = Some(*agent);
-                        let record = c.recording.clone();
-                        self.server.command(CallCommand::Ring {
-                            call,
-                            contact,
-                            record,
-                        });
-                    }
-                    None => {
-                        // No registered phone: this agent cannot take calls right now.
-                        tracing::info!(%interaction, %agent, "the agent has no registered phone");
-                        let account = c.account;
-                        let _ = self.dispatcher.decline(account, *agent, interaction).await;
-                    }
+                if contacts.is_empty() {
+                    // No registered phone: this agent cannot take calls right now.
+                    tracing::info!(%interaction, %agent, "the agent has no registered phone");
+                    let account = c.account;
+                    let _ = self.dispatcher.decline(account, *agent, interaction).await;
+                } else {
+                    // Every device the agent's phones registered rings; the first to answer
+                    // takes the call.
+                    c.ringing = Some(*agent);
+                    let record = c.recording.clone();
+                    self.server.command(CallCommand::Ring {
+                        call,
+                        contacts,
+                        record,
+                    });
                 }
             }
             ConnectorFrame::OfferRevoked { agent, .. } => {

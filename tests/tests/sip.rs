@@ -133,9 +133,14 @@ fn free_port() -> u16 {
 
 /// A sipp desk phone answering one call on `port` (agent_phone.xml), echoing the audio.
 fn desk_phone(target: &str, port: u16, dir: &Path) -> Child {
+    phone_device(target, port, dir, "agent_phone.xml")
+}
+
+/// A sipp device on `port` playing one call of `name`.
+fn phone_device(target: &str, port: u16, dir: &Path, name: &str) -> Child {
     Command::new("sipp")
         .arg(target)
-        .args(["-sf", scenario("agent_phone.xml").to_str().unwrap()])
+        .args(["-sf", scenario(name).to_str().unwrap()])
         .args([
             "-i",
             "127.0.0.1",
@@ -1300,4 +1305,72 @@ async fn a_call_transferred_to_a_colleague_keeps_one_recording_and_both_talk_tim
     let last = loudness(&agent[agent.len() - 8000..]);
     assert!(first > 300.0, "Bob is missing from the recording: {first}");
     assert!(last > 300.0, "Dana is missing from the recording: {last}");
+}
+
+/// One phone account registered from two devices (issue 10): both ring at once, the one that
+/// answers takes the call and the other is cancelled (its sipp scenario passes only on a CANCEL).
+/// Only the first registered device used to ring.
+#[tokio::test]
+async fn every_device_of_the_agents_phone_rings_and_the_first_to_answer_takes_the_call() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, answering_port) = hub_with_a_desk_phone(dir.path()).await;
+    let ringing_port = free_port();
+    let key = ringing_port.to_string();
+    let (ok, log) = run_with(
+        &target,
+        "register_as.xml",
+        "bob-desk",
+        "desk-phone-1",
+        &["-key", "contact_port", &key],
+    );
+    assert!(ok, "the second device registers:\n{log}");
+    let (answering_dir, ringing_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let answering = desk_phone(&target, answering_port, answering_dir.path());
+    let ringing = phone_device(
+        &target,
+        ringing_port,
+        ringing_dir.path(),
+        "phone_rings_until_cancelled.xml",
+    );
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let caller = call(&target, "100", 2000);
+    let offer = bob.expect("offer").await.unwrap();
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    bob.expect("interaction.assigned").await.unwrap();
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "the caller's call went through:\n{log}");
+    // One offer, taken at once: not a first device left ringing until the offer timed out and a
+    // second offer rang the other one.
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{interaction}"), Some(&token), None)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    let offers = kinds.iter().filter(|k| **k == "interaction.offered").count();
+    assert_eq!(offers, 1, "{kinds:?}");
+    for (what, device) in [
+        ("the device that answered", answering),
+        ("the device that rang", ringing),
+    ] {
+        let out = tokio::task::spawn_blocking(move || device.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

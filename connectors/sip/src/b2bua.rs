@@ -95,11 +95,12 @@ pub enum Party {
 /// What the hub asks of a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallCommand {
-    /// Call the agent's phone at `contact` (a registered Contact URI); record the bridged call to
-    /// `record` when set.
+    /// Call the agent's phone at every one of `contacts` (the Contact URIs the agent's phones
+    /// registered) at once; the first to answer takes the call and the others are cancelled.
+    /// Record the bridged call to `record` when set.
     Ring {
         call: CallId,
-        contact: String,
+        contacts: Vec<String>,
         record: Option<PathBuf>,
     },
     /// Stop ringing the agent (the offer was declined or timed out): CANCEL.
@@ -380,6 +381,8 @@ struct Call {
     /// The customer who called in; none for click-to-call.
     caller: Option<CallerLeg>,
     agent: Option<UacLeg>,
+    /// The agent's other devices, ringing beside `agent` until one of them answers.
+    forks: Vec<UacLeg>,
     /// The customer a click-to-call dials, once the agent's phone answered.
     callee: Option<UacLeg>,
     /// Click-to-call: where the agent's phone takes its RTP, kept until the customer answers.
@@ -407,6 +410,9 @@ enum Side {
     Agent,
     /// The customer a click-to-call dials.
     Callee,
+    /// Another device of the agent's, rung beside the first (a parallel fork): it becomes the
+    /// agent's leg if it answers first.
+    Fork,
 }
 
 pub struct B2bua {
@@ -572,6 +578,7 @@ impl B2bua {
             Call {
                 caller: Some(caller),
                 agent: None,
+                forks: Vec::new(),
                 callee: None,
                 agent_media: None,
                 stage,
@@ -670,6 +677,8 @@ impl B2bua {
                 Some(leg) => (&leg.remote, &leg.local),
                 None => return false,
             },
+            // A device still ringing has no dialog yet.
+            Side::Fork => return false,
             Side::Agent | Side::Callee => {
                 let leg = if side == Side::Agent {
                     &call.agent
@@ -801,6 +810,7 @@ impl B2bua {
         let running = match side {
             Side::Caller => call.pending.is_none(),
             Side::Agent | Side::Callee => call.stage == Stage::Bridged,
+            Side::Fork => false,
         };
         let local = LocalMedia {
             addr: SocketAddr::new(self.config.media_ip, 9),
@@ -882,6 +892,10 @@ impl B2bua {
             .and_then(|c| self.dialogs.get(c))
             .copied()
             .filter(|(_, side)| *side != Side::Caller);
+        if let Some((id, Side::Fork)) = leg {
+            self.fork_response(id, response, cx);
+            return;
+        }
         let Some((id, side)) = leg.filter(|&(id, side)| {
             self.leg(id, side)
                 .is_some_and(|leg| response.branch() == Some(leg.branch.as_str()))
@@ -911,6 +925,10 @@ impl B2bua {
                 if state == Some(LegState::Cancelling) {
                     return;
                 }
+                if side == Side::Agent && self.next_fork(id) {
+                    // Another of the agent's devices still rings.
+                    return;
+                }
                 if side == Side::Agent {
                     self.emit(Action::Event(CallEvent::AgentFailed { call: id, status }));
                 } else {
@@ -921,13 +939,110 @@ impl B2bua {
         }
     }
 
+    /// A response from one of the agent's other devices: it rings, or it answered first and
+    /// becomes the agent's leg (the one rung first and the others are cancelled), or it refused
+    /// and is forgotten (the others ring on).
+    fn fork_response(&mut self, id: CallId, response: &SipResponse, cx: Context) {
+        let call_id = response.headers.get("Call-ID").unwrap_or_default();
+        let position = self.calls.get(&id).and_then(|c| {
+            c.forks
+                .iter()
+                .position(|f| f.call_id == call_id && response.branch() == Some(f.branch.as_str()))
+        });
+        let (Some(call), Some(i)) = (self.calls.get_mut(&id), position) else {
+            self.orphan_response(response, cx.source);
+            return;
+        };
+        match response.status {
+            100..=199 => match call.forks[i].state {
+                LegState::Calling => call.forks[i].state = LegState::Ringing,
+                LegState::Cancelling => {
+                    let mut fork = call.forks.remove(i);
+                    self.dialogs.remove(&fork.call_id);
+                    self.cancel(&mut fork, cx.now);
+                }
+                _ => {}
+            },
+            200..=299 => {
+                let winner = call.forks.remove(i);
+                let first = call.agent.take();
+                self.dialogs.insert(winner.call_id.clone(), (id, Side::Agent));
+                if let Some(mut first) = first {
+                    self.dialogs.remove(&first.call_id);
+                    if first.state == LegState::Ringing {
+                        self.cancel(&mut first, cx.now);
+                    }
+                }
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.agent = Some(winner);
+                }
+                self.agent_answered(id, response, cx);
+            }
+            _ => {
+                let fork = call.forks.remove(i);
+                self.dialogs.remove(&fork.call_id);
+                self.orphan_response(response, cx.source);
+            }
+        }
+    }
+
+    /// The agent's first device is gone (refused, or Timer B): one still ringing takes its place.
+    /// False when none is left.
+    fn next_fork(&mut self, id: CallId) -> bool {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        let Some(next) = call.forks.pop() else {
+            return false;
+        };
+        self.dialogs.insert(next.call_id.clone(), (id, Side::Agent));
+        call.agent = Some(next);
+        true
+    }
+
+    /// Stops ringing the agent's other devices: CANCEL where one rings; one not ringing yet is
+    /// cancelled at its first provisional response (or given up by Timer B).
+    fn cancel_forks(&mut self, id: CallId, now: Instant) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let forks = std::mem::take(&mut call.forks);
+        let mut kept = Vec::new();
+        for mut fork in forks {
+            match fork.state {
+                LegState::Ringing => {
+                    self.dialogs.remove(&fork.call_id);
+                    self.cancel(&mut fork, now);
+                }
+                LegState::Calling | LegState::Cancelling => {
+                    fork.state = LegState::Cancelling;
+                    kept.push(fork);
+                }
+                LegState::Talking => {
+                    self.dialogs.remove(&fork.call_id);
+                }
+            }
+        }
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.forks = kept;
+        }
+    }
+
+    /// Sends a CANCEL for a leg's INVITE, retransmitted until answered.
+    fn cancel(&mut self, leg: &mut UacLeg, now: Instant) {
+        let (branch, to, bytes) = leg_request(self.config.local, leg, Method::Cancel);
+        self.requests
+            .insert(branch, Retransmit::new(to, Transport::Udp, bytes.clone(), now));
+        self.send(to, Transport::Udp, bytes);
+    }
+
     /// The agent leg or the callee leg of a call.
     fn leg(&mut self, id: CallId, side: Side) -> Option<&mut UacLeg> {
         let call = self.calls.get_mut(&id)?;
         match side {
             Side::Agent => call.agent.as_mut(),
             Side::Callee => call.callee.as_mut(),
-            Side::Caller => None,
+            Side::Caller | Side::Fork => None,
         }
     }
 
@@ -1052,38 +1167,7 @@ impl B2bua {
     ) -> Option<(SocketAddr, Vec<u8>)> {
         let local = self.config.local;
         let leg = self.leg(id, side)?;
-        let (branch, cseq, uri, to) = match method {
-            Method::Cancel => (
-                leg.branch.clone(),
-                leg.cseq,
-                leg.uri.clone(),
-                format!("<{}>", leg.uri),
-            ),
-            Method::Bye => {
-                leg.cseq += 1;
-                let branch = format!("{}-{}", leg.branch, leg.cseq);
-                (
-                    branch,
-                    leg.cseq,
-                    message::addr_uri(&leg.target).to_owned(),
-                    leg.remote.clone(),
-                )
-            }
-            _ => (
-                format!("{}-ack", leg.branch),
-                leg.cseq,
-                message::addr_uri(&leg.target).to_owned(),
-                leg.remote.clone(),
-            ),
-        };
-        let bytes = RequestBuilder::new(method.clone(), uri)
-            .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
-            .header("From", leg.local.clone())
-            .header("To", to)
-            .header("Call-ID", leg.call_id.clone())
-            .header("CSeq", format!("{cseq} {}", method.as_str()))
-            .build();
-        let to = leg.to;
+        let (branch, to, bytes) = leg_request(local, leg, method.clone());
         if method != Method::Ack {
             self.requests
                 .insert(branch, Retransmit::new(to, Transport::Udp, bytes.clone(), now));
@@ -1107,7 +1191,7 @@ impl B2bua {
         let leg = match side {
             Side::Agent => call.agent.take(),
             Side::Callee => call.callee.take(),
-            Side::Caller => None,
+            Side::Caller | Side::Fork => None,
         }?;
         self.dialogs.remove(&leg.call_id);
         Some(leg.state)
@@ -1116,6 +1200,9 @@ impl B2bua {
     /// Ends a leg of ours whatever its state: BYE when answered, CANCEL while ringing (a leg not
     /// yet ringing is cancelled at its first provisional response, or given up by Timer B).
     fn hang_up_leg(&mut self, id: CallId, side: Side, now: Instant) {
+        if side == Side::Agent {
+            self.cancel_forks(id, now);
+        }
         let Some(state) = self.leg(id, side).map(|l| l.state) else {
             return;
         };
@@ -1195,7 +1282,11 @@ impl B2bua {
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
-        for leg in [call.agent.as_ref(), call.callee.as_ref()].into_iter().flatten() {
+        for leg in [call.agent.as_ref(), call.callee.as_ref()]
+            .into_iter()
+            .flatten()
+            .chain(&call.forks)
+        {
             self.dialogs.remove(&leg.call_id);
         }
         if let Some(leg) = &call.caller {
@@ -1252,9 +1343,9 @@ impl B2bua {
         match command {
             CallCommand::Ring {
                 call,
-                contact,
+                contacts,
                 record,
-            } => self.ring(call, &contact, record, now, entropy),
+            } => self.ring(call, &contacts, record, now, entropy),
             CallCommand::StopRinging { call } => {
                 let talking = self
                     .calls
@@ -1291,27 +1382,35 @@ impl B2bua {
         }
     }
 
-    fn ring(&mut self, id: CallId, contact: &str, record: Option<PathBuf>, now: Instant, entropy: u64) {
+    fn ring(&mut self, id: CallId, contacts: &[String], record: Option<PathBuf>, now: Instant, entropy: u64) {
         let local = self.config.local;
         let Some(call) = self.calls.get(&id) else { return };
         if call.agent.is_some() {
             return;
         }
-        let Some(to) = message::uri_socket(contact) else {
+        let reachable: Vec<(&String, SocketAddr)> = contacts
+            .iter()
+            .filter_map(|c| Some((c, message::uri_socket(c)?)))
+            .collect();
+        if reachable.is_empty() {
             self.emit(Action::Event(CallEvent::AgentFailed {
                 call: id,
                 status: 404,
             }));
             return;
-        };
+        }
         // The agent's phone shows who is calling.
         let user = call.identity.0.as_deref().unwrap_or("anonymous").to_owned();
         let from = match &call.identity.1 {
             Some(name) => format!("\"{}\" <sip:{user}@{}>", name.replace('"', ""), local.ip()),
             None => format!("<sip:{user}@{}>", local.ip()),
         };
-        let uri = message::addr_uri(contact).to_owned();
-        self.invite_leg(id, Side::Agent, uri, to, from, record, now, entropy);
+        for (n, (contact, to)) in reachable.into_iter().enumerate() {
+            let uri = message::addr_uri(contact).to_owned();
+            let side = if n == 0 { Side::Agent } else { Side::Fork };
+            let entropy = entropy ^ (n as u64).wrapping_mul(0xa076_1d64_78bd_642f);
+            self.invite_leg(id, side, uri, to, from.clone(), record.clone(), now, entropy);
+        }
     }
 
     /// Sends an INVITE of ours (agent or callee leg) offering the call's codec on that leg's port.
@@ -1374,6 +1473,7 @@ impl B2bua {
         };
         match side {
             Side::Agent => call.agent = Some(leg),
+            Side::Fork => call.forks.push(leg),
             Side::Callee => call.callee = Some(leg),
             Side::Caller => return,
         }
@@ -1407,6 +1507,7 @@ impl B2bua {
             Call {
                 caller: None,
                 agent: None,
+                forks: Vec::new(),
                 callee: None,
                 agent_media: None,
                 stage: Stage::Dialling,
@@ -1424,7 +1525,7 @@ impl B2bua {
                 reoffered: None,
             },
         );
-        self.ring(id, contact, record, now, entropy);
+        self.ring(id, &[contact.to_owned()], record, now, entropy);
         Some(id)
     }
 
@@ -1484,6 +1585,7 @@ impl B2bua {
         let mut unacked = Vec::new();
         let mut no_answer = Vec::new();
         let mut unrefreshed = Vec::new();
+        let mut lapsed_forks = Vec::new();
         for (id, call) in &mut self.calls {
             if let Some(r) = call.caller.as_mut().and_then(|c| c.unacked.as_mut()) {
                 if now >= r.until {
@@ -1500,6 +1602,18 @@ impl B2bua {
             {
                 unrefreshed.push(*id);
             }
+            // Timer B on a fork: that device is forgotten, the others ring on.
+            call.forks.retain_mut(|fork| {
+                if !matches!(fork.state, LegState::Calling | LegState::Cancelling) {
+                    return true;
+                }
+                if now < fork.invite.until {
+                    sends.extend(fork.invite.due(now));
+                    return true;
+                }
+                lapsed_forks.push(fork.call_id.clone());
+                false
+            });
             for (side, leg) in [(Side::Agent, &mut call.agent), (Side::Callee, &mut call.callee)] {
                 if let Some(leg) = leg
                     && matches!(leg.state, LegState::Calling | LegState::Cancelling)
@@ -1517,11 +1631,15 @@ impl B2bua {
             now < r.until
         });
         self.actions.extend(sends);
+        for call_id in lapsed_forks {
+            self.dialogs.remove(&call_id);
+        }
         for (id, side, state) in no_answer {
             // Timer B: the phone never answered at all.
             self.drop_leg(id, side);
             match (side, state) {
                 (_, LegState::Cancelling) => {}
+                (Side::Agent, _) if self.next_fork(id) => {}
                 (Side::Callee, _) => {
                     self.emit(Action::Event(CallEvent::CustomerFailed {
                         call: id,
@@ -1544,6 +1662,43 @@ impl B2bua {
             self.end(id, Party::Hub, now);
         }
     }
+}
+
+/// A request on a leg of ours, with its branch and where it goes: the ACK of its 2xx, a CANCEL
+/// (the INVITE's branch and CSeq, §9.1) or a BYE (next CSeq).
+fn leg_request(local: SocketAddr, leg: &mut UacLeg, method: Method) -> (String, SocketAddr, Vec<u8>) {
+    let (branch, cseq, uri, to) = match method {
+        Method::Cancel => (
+            leg.branch.clone(),
+            leg.cseq,
+            leg.uri.clone(),
+            format!("<{}>", leg.uri),
+        ),
+        Method::Bye => {
+            leg.cseq += 1;
+            let branch = format!("{}-{}", leg.branch, leg.cseq);
+            (
+                branch,
+                leg.cseq,
+                message::addr_uri(&leg.target).to_owned(),
+                leg.remote.clone(),
+            )
+        }
+        _ => (
+            format!("{}-ack", leg.branch),
+            leg.cseq,
+            message::addr_uri(&leg.target).to_owned(),
+            leg.remote.clone(),
+        ),
+    };
+    let bytes = RequestBuilder::new(method.clone(), uri)
+        .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+        .header("From", leg.local.clone())
+        .header("To", to)
+        .header("Call-ID", leg.call_id.clone())
+        .header("CSeq", format!("{cseq} {}", method.as_str()))
+        .build();
+    (branch, leg.to, bytes)
 }
 
 /// What we allow inside a call's dialogs (RFC 3261 §20.5).
@@ -1759,7 +1914,7 @@ pub(crate) mod tests {
         h.b2bua.command(
             CallCommand::Ring {
                 call: CallId(1),
-                contact: format!("<sip:1001@{PHONE};transport=udp>"),
+                contacts: vec![format!("<sip:1001@{PHONE};transport=udp>")],
                 record: Some("/rec/1.wav".into()),
             },
             h.t0,
@@ -2025,7 +2180,7 @@ pub(crate) mod tests {
         h.b2bua.command(
             CallCommand::Ring {
                 call: CallId(1),
-                contact: format!("<sip:1001@{PHONE}>"),
+                contacts: vec![format!("<sip:1001@{PHONE}>")],
                 record: None,
             },
             h.t0,
@@ -2280,7 +2435,7 @@ pub(crate) mod tests {
         h.b2bua.command(
             CallCommand::Ring {
                 call: CallId(1),
-                contact: "<sip:1002@127.0.0.1:5064>".into(),
+                contacts: vec!["<sip:1002@127.0.0.1:5064>".into()],
                 record: None,
             },
             h.t0,
@@ -2571,5 +2726,114 @@ pub(crate) mod tests {
         assert_eq!(actions[0], "Play");
         assert_eq!(actions[1], "Play");
         assert!(actions[2].contains("queue: \"Support\""), "{actions:?}");
+    }
+
+    /// An agent with two registered devices: both ring (a parallel fork); the first to answer
+    /// takes the call and the other is cancelled. One refusing leaves the other ringing; only
+    /// when every device refused is the agent reported failed; a withdrawn offer cancels all.
+    #[test]
+    fn every_device_of_the_agent_rings_and_the_first_to_answer_wins() {
+        const DESK: &str = "127.0.0.1:5066";
+        let ring_both = |h: &mut Harness, call: u64| -> (Vec<u8>, Vec<u8>) {
+            h.b2bua.command(
+                CallCommand::Ring {
+                    call: CallId(call),
+                    contacts: vec![
+                        format!("<sip:1001@{PHONE}>"),
+                        format!("<sip:1001@{DESK}>"),
+                        "<junk>".into(),
+                    ],
+                    record: None,
+                },
+                h.t0,
+                7 + call,
+            );
+            let actions = h.b2bua.take_actions();
+            let invites: Vec<Vec<u8>> = actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Send { bytes, .. } if bytes.starts_with(b"INVITE") => Some(bytes.clone()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(invites.len(), 2, "{:?}", summary(&actions));
+            (invites[0].clone(), invites[1].clone())
+        };
+        let mut h = harness();
+        queued(&mut h);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        let (phone, desk) = ring_both(&mut h, 1);
+        for invite in [&phone, &desk] {
+            h.b2bua
+                .response(&phone_response(invite, 180, ""), cx(&h, PHONE, 10));
+        }
+        assert!(h.b2bua.take_actions().is_empty());
+        // The desk phone answers first.
+        h.b2bua
+            .response(&response_from(&desk, 200, &answer_sdp(), DESK), cx(&h, DESK, 20));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("CANCEL sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                format!("ACK sip:x@{DESK} SIP/2.0 -> {DESK}"),
+                "Bridge".into(),
+                "AgentAnswered { call: CallId(1) }".into()
+            ]
+        );
+        // The cancelled phone's 487 is ACKed and changes nothing; the desk phone's BYE ends it.
+        h.b2bua
+            .response(&phone_response(&phone, 487, ""), cx(&h, PHONE, 30));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![format!("ACK sip:x@{PHONE} SIP/2.0 -> {PHONE}")]
+        );
+        let bye = from_phone("BYE", &desk);
+        assert_eq!(
+            h.b2bua.in_dialog(&bye, cx(&h, DESK, 40)).map(|r| r.status()),
+            Some(200)
+        );
+        assert_eq!(h.b2bua.calls(), 0);
+
+        // A second caller: one device refuses, the other rings on, then refuses too.
+        let mut h = harness();
+        queued(&mut h);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        let (phone, desk) = ring_both(&mut h, 1);
+        h.b2bua
+            .response(&phone_response(&phone, 486, ""), cx(&h, PHONE, 10));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![format!("ACK sip:x@{PHONE} SIP/2.0 -> {PHONE}")]
+        );
+        h.b2bua
+            .response(&response_from(&desk, 486, "", DESK), cx(&h, DESK, 20));
+        let actions = summary(&h.b2bua.take_actions());
+        assert_eq!(
+            actions[1], "AgentFailed { call: CallId(1), status: 486 }",
+            "{actions:?}"
+        );
+
+        // A third: the offer is withdrawn while both ring.
+        let (phone, desk) = ring_both(&mut h, 1);
+        for invite in [&phone, &desk] {
+            h.b2bua
+                .response(&phone_response(invite, 180, ""), cx(&h, PHONE, 30));
+        }
+        h.b2bua.take_actions();
+        h.b2bua
+            .command(CallCommand::StopRinging { call: CallId(1) }, h.t0, 9);
+        let mut cancels = summary(&h.b2bua.take_actions());
+        cancels.sort();
+        assert_eq!(
+            cancels,
+            vec![
+                format!("CANCEL sip:1001@{PHONE} SIP/2.0 -> {PHONE}"),
+                format!("CANCEL sip:1001@{DESK} SIP/2.0 -> {DESK}"),
+            ]
+        );
     }
 }
