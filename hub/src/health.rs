@@ -1,11 +1,13 @@
 //! Which long-running tasks are up, for `/readyz`: the dispatcher's pipeline and the connectors'
 //! loops register here. A panic while handling one input is caught where the task handles it
 //! (`Health::guard`), counted and logged, and the task carries on with the next input; a task
-//! that ends shows as stopped and the node reports itself not ready.
+//! that ends shows as stopped and the node reports itself not ready. When the node is shutting
+//! down (SIGTERM, Ctrl-C), tasks ending is expected and said at info level, not as errors.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
@@ -18,7 +20,13 @@ pub struct TaskHealth {
 }
 
 #[derive(Clone, Default)]
-pub struct Health(Arc<Mutex<BTreeMap<&'static str, TaskHealth>>>);
+pub struct Health(Arc<Tasks>);
+
+#[derive(Default)]
+struct Tasks {
+    tasks: Mutex<BTreeMap<&'static str, TaskHealth>>,
+    stopping: AtomicBool,
+}
 
 /// Marks its task running until dropped, however the task ends.
 pub struct Running {
@@ -29,7 +37,11 @@ pub struct Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.health.lock().entry(self.name).or_default().running = false;
-        tracing::error!(task = self.name, "a task stopped");
+        if self.health.stopping() {
+            tracing::info!(task = self.name, "a task stopped for the shutdown");
+        } else {
+            tracing::error!(task = self.name, "a task stopped");
+        }
     }
 }
 
@@ -65,13 +77,22 @@ impl Health {
         self.lock().clone()
     }
 
+    /// The node is shutting down: tasks that end now are not failures.
+    pub fn stop(&self) {
+        self.0.stopping.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.0.stopping.load(Ordering::Relaxed)
+    }
+
     /// Whether every registered task is running.
     pub fn ready(&self) -> bool {
         self.lock().values().all(|t| t.running)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, TaskHealth>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.tasks.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -99,5 +120,8 @@ mod tests {
         assert!(health.ready(), "one bad input does not stop the task");
         drop(running);
         assert!(!health.ready());
+        assert!(!health.stopping());
+        health.stop();
+        assert!(health.stopping(), "a clone sees the shutdown too");
     }
 }

@@ -145,6 +145,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         dispatcher.clone(),
     );
     messaging.start(&health);
+    let stopping = health.clone();
     let state = AppState::new(
         Arc::new(config),
         store,
@@ -164,7 +165,10 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         listener,
         api::app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown())
+    .with_graceful_shutdown(async move {
+        shutdown().await;
+        stopping.stop();
+    })
     .await
     .context("serving HTTP")
 }

@@ -358,7 +358,10 @@ async fn a_call_rings_the_available_agents_phone_and_lands_on_the_timeline() {
     // (which a loaded machine stretches).
     let talk = ended["data"]["talk_ms"].as_i64().unwrap();
     let hold = ended["data"]["hold_ms"].as_i64().unwrap();
-    assert!((1500..10_000).contains(&(talk + hold)), "talk {talk} ms, hold {hold} ms");
+    assert!(
+        (1500..10_000).contains(&(talk + hold)),
+        "talk {talk} ms, hold {hold} ms"
+    );
     assert!(talk > 0, "talk {talk} ms, hold {hold} ms");
     let file = dir.path().join("recordings").join(format!("{interaction}.wav"));
     let wav = hound::WavReader::open(&file).expect("the call was recorded");
