@@ -125,7 +125,7 @@ impl Default for ServiceConfig {
             numbers: HashMap::new(),
             media_ip: None,
             outbound: None,
-            max_calls: 2_000,
+            max_calls: 800,
         }
     }
 }
