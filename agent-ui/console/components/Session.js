@@ -236,7 +236,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const onKey = useRef(null);
   onKey.current = (e) => {
     const action = shortcutFor(e);
-    if (!action) return;
+    // Behind the open list, only `?` (which closes it) acts.
+    if (!action || (help && action !== 'help')) return;
     const s = latest.current;
     const offer = s.offerOrder[0];
     const selected = s.selected ? s.held[s.selected] : null;
