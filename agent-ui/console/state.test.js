@@ -2,7 +2,9 @@
 // (docs/protocol.md, /ws/agent) and checks what the agent would see.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apply, initialState, conversation, unsent, mergeMessages, unreadCount, totalUnread, queuedAction, actionOutcome } from './state.js';
+import { apply, initialState, conversation, unsent, mergeMessages, unreadCount, totalUnread, queuedAction, actionOutcome, ACTION_GROUPS } from './state.js';
+import en from './i18n/en.js';
+import zhCN from './i18n/zh-CN.js';
 
 const CUSTOMER = { id: 'c1', name: 'Li Wei', email: 'li.wei@example.com', phone: '+8613800138000', tier: 'gold', owner: null, tags: ['vip'], created_at: 1 };
 const card = (notes = []) => ({ customer: CUSTOMER, recent: [], notes });
@@ -461,4 +463,12 @@ test('what the hub did before the socket fell is not sent again', () => {
   assert.equal(actionOutcome({ type: 'wrap_up', interaction_id: 'i9' }, {}, {}), 'done', 'closed: wrapped up already');
   assert.equal(actionOutcome({ type: 'offer.decline', interaction_id: 'i9' }, {}, {}), 'done');
   assert.equal(actionOutcome({ type: 'interaction.transfer', interaction_id: 'i9' }, {}, wrapping), 'expired', 'the customer left first');
+});
+
+test('every queueable action has a name in both catalogues (the banner lists them)', () => {
+  for (const type of Object.keys(ACTION_GROUPS)) {
+    assert.ok(`queued.${type}` in en, type);
+    assert.ok(`queued.${type}` in zhCN, type);
+  }
+  assert.ok('error.action_expired' in en && 'error.action_expired' in zhCN);
 });
