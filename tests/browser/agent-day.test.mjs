@@ -286,8 +286,16 @@ test('socket cut: an end and a wrap-up are kept, shown, and reach the hub once a
   assert.equal(await agent.getByTestId('queued-actions').textContent(), 'End');
   assert.equal(await pane(second).getByTestId('end-chat').isDisabled(), true, 'a second click cannot queue it again');
   assert.equal(framesOf('interaction.end', second).length, 0, 'nothing went out while cut');
+  // A note has no id to make a resend safe: it is not queued, and its text stays to add again.
+  await agent.getByTestId('note-input').fill('Moving house on the 3rd');
+  await agent.getByTestId('note-add').click();
+  await agent.getByTestId('note-unsent').waitFor();
+  assert.equal(await agent.getByTestId('note-input').inputValue(), 'Moving house on the 3rd');
   blocked = false;
   await byTestId(agent, 'chat-pane', 'data-state', 'wrap_up').waitFor();
+  await agent.getByTestId('note-add').click();
+  await agent.getByTestId('note-item').filter({ hasText: 'Moving house on the 3rd' }).waitFor();
+  await agent.getByTestId('note-unsent').waitFor({ state: 'detached' });
   await banner.waitFor({ state: 'detached' });
   await noah.getByTestId('widget-ended').waitFor();
   assert.equal(framesOf('interaction.end', second).length, 1);

@@ -189,6 +189,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     hold: (id, on) => act({ type: 'call.hold', interaction_id: id, on }),
     dial: (customerId) => send({ type: 'call.dial', customer_id: customerId }),
     wrapUp: (id, disposition, note) => act(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
+    // No client_id to make a resend safe: while the socket is down the form keeps the text.
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
     dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),
     emailDraft: (id, patch, defaults) => dispatch({ type: 'local.draft', interaction_id: id, patch, defaults }),
