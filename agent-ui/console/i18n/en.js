@@ -442,4 +442,5 @@ export default {
   'queued.wrap_up': 'Wrap-up',
   'error.action_expired': 'An action taken while reconnecting no longer applied (the offer or conversation had moved on) and was not sent',
   'notes.not_sent': 'Not added: the connection is down. The note is kept here; add it again once reconnected.',
+  'call.dial_not_sent': 'Not called: the connection is down. Try again once reconnected.',
 };

@@ -442,4 +442,5 @@ export default {
   'queued.wrap_up': '话后处理',
   'error.action_expired': '重连期间的一个操作已不再适用（待接入或会话已变化），未发送',
   'notes.not_sent': '未添加：连接已中断。备注仍保留在此，重新连接后请再次添加。',
+  'call.dial_not_sent': '未拨出：连接已中断。重新连接后请再试。',
 };
