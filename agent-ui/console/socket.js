@@ -1,7 +1,9 @@
 // Websockets to the hub on the page's own origin: /ws/agent for the console, /ws/supervisor for
 // the live queue view. The first frame is always `auth`; a dropped connection is reopened with
 // exponential backoff, and the server answers every (re)connection with a fresh snapshot (or,
-// for supervisors, the next `queues` frame), so nothing here keeps protocol state.
+// for supervisors, the next `queues` frame), so nothing here keeps protocol state. The socket is
+// "open" only once that first answer came: before it, the hub has not taken the token, and a frame
+// sent then could fall with the connection unseen (the console queues actions instead).
 
 const MIN_DELAY = 500;
 const MAX_DELAY = 15000;
@@ -14,12 +16,12 @@ function wsUrl(path) {
 /**
  * Open a socket that keeps itself open until `close()`.
  * - onFrame(frame): every JSON frame from the server
- * - onStatus(status): "connecting" | "open" | "closed"
- * - onOpen(send): after auth was sent on each (re)connection
+ * - onStatus(status): "connecting" | "open" (the server's first frame came) | "closed"
  * - onUnauthorized(): the server refused the token; no further reconnects
  */
-export function connect(path, token, { onFrame, onStatus = () => {}, onOpen = () => {}, onUnauthorized = () => {} }) {
+export function connect(path, token, { onFrame, onStatus = () => {}, onUnauthorized = () => {} }) {
   let ws = null;
+  let ready = false;
   let attempt = 0;
   let timer = null;
   let stopped = false;
@@ -27,12 +29,10 @@ export function connect(path, token, { onFrame, onStatus = () => {}, onOpen = ()
   function open() {
     if (stopped) return;
     onStatus('connecting');
+    ready = false;
     ws = new WebSocket(wsUrl(path));
     ws.addEventListener('open', () => {
-      attempt = 0;
       ws.send(JSON.stringify({ type: 'auth', token }));
-      onStatus('open');
-      onOpen(send);
     });
     ws.addEventListener('message', (ev) => {
       let frame;
@@ -44,11 +44,16 @@ export function connect(path, token, { onFrame, onStatus = () => {}, onOpen = ()
       if (frame && frame.type === 'error' && frame.code === 'unauthorized') {
         stopped = true;
         onUnauthorized();
+      } else if (!ready) {
+        ready = true;
+        attempt = 0;
+        onStatus('open');
       }
       onFrame(frame);
     });
     ws.addEventListener('close', () => {
       ws = null;
+      ready = false;
       onStatus('closed');
       if (stopped) return;
       const delay = Math.min(MAX_DELAY, MIN_DELAY * 2 ** attempt) * (0.75 + Math.random() * 0.5);
@@ -59,7 +64,7 @@ export function connect(path, token, { onFrame, onStatus = () => {}, onOpen = ()
 
   /** Send one frame; false when the socket is not open (the caller keeps it to resend). */
   function send(frame) {
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    if (!ws || !ready || ws.readyState !== WebSocket.OPEN) return false;
     ws.send(JSON.stringify(frame));
     return true;
   }

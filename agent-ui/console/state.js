@@ -24,6 +24,11 @@
 //   local.attached {interaction_id, key, upload}      the hub kept the file (`upload.id`)
 //   local.attach_failed {interaction_id, key, code, message}
 //   local.detach {interaction_id, key}   the agent took a file off the draft
+//   local.visibility {visible}           the page was hidden or shown again (unread counts)
+//   local.act {frame}                    an action (accept, decline, end, wrap-up, transfer, hold)
+//                                        the socket could not take: kept until a snapshot says
+//                                        whether it still applies (see ACTION_GROUPS)
+//   local.acted {keys}                   those queued actions went out on the socket
 
 import { addFiles, progress, uploaded, failed, removeFile } from './attachments.js';
 
@@ -47,6 +52,11 @@ export function initialState() {
     // interaction_id -> the email reply (or forward) being written (see emptyDraft).
     drafts: {},
     errors: [],
+    // Whether the agent can see the page (document.visibilityState): a message in the selected
+    // conversation counts as read only then.
+    visible: true,
+    // Actions taken while the socket was down, oldest first: [{key, frame}] (see queueAction).
+    actions: [],
   };
 }
 
@@ -100,11 +110,22 @@ export function mergeMessages(list, incoming) {
   return out;
 }
 
+/** The highest seq among `messages` from the customer (0 when there is none). */
+function lastCustomerSeq(messages) {
+  let seq = 0;
+  for (const m of messages) if (m.sender === 'customer' && m.seq > seq) seq = m.seq;
+  return seq;
+}
+
 function heldEntry(h, previous) {
+  const messages = mergeMessages(previous ? previous.messages : [], h.messages || []);
   return {
     interaction: h.interaction,
     card: h.card,
-    messages: mergeMessages(previous ? previous.messages : [], h.messages || []),
+    messages,
+    // The customer's messages up to this seq were seen by the agent. A conversation first met in
+    // a snapshot or accepted from an offer (whose preview the agent read) starts all seen.
+    seen: previous ? previous.seen : lastCustomerSeq(messages),
     customerTyping: previous ? previous.customerTyping : false,
     customerOnline: h.customer_online ?? null,
     onHold: previous ? previous.onHold : false,
@@ -193,8 +214,86 @@ function mapValues(obj, f) {
   return out;
 }
 
+/**
+ * Actions the console queues while the socket is down, by `type`, each with the group it belongs
+ * to: a later action of the same group on the same interaction replaces the earlier one (Decline
+ * after Accept on one offer, Hold then Resume), so at most one per group goes out.
+ */
+export const ACTION_GROUPS = {
+  'offer.accept': 'offer',
+  'offer.decline': 'offer',
+  'interaction.end': 'end',
+  'interaction.transfer': 'transfer',
+  'call.hold': 'hold',
+  wrap_up: 'wrap_up',
+};
+
+/** The queue key of an action frame: one per group and interaction. */
+export const actionKey = (frame) => `${ACTION_GROUPS[frame.type]}:${frame.interaction_id}`;
+
+/**
+ * What becomes of a queued action once a reconnect's snapshot shows the world as it now is:
+ * "send" (an answer to an offer still ringing; an end, transfer or hold of a conversation still
+ * active; a wrap-up of one still held), "done" (the snapshot already shows what the agent asked
+ * for: an accept that reached the hub before the socket fell is held, a declined offer is gone,
+ * an ended conversation is in wrap-up), or "expired" (it can no longer happen: the offer timed
+ * out before the accept, the customer left before the transfer). Nothing is sent twice.
+ */
+export function actionOutcome(frame, offers, held) {
+  const id = frame.interaction_id;
+  const state = held[id] ? held[id].interaction.state : null;
+  const active = state === 'active';
+  switch (ACTION_GROUPS[frame.type]) {
+    case 'offer':
+      if (offers[id]) return 'send';
+      return frame.type === 'offer.decline' || held[id] ? 'done' : 'expired';
+    case 'end':
+    case 'hold':
+      return active ? 'send' : 'done';
+    case 'transfer':
+      return active ? 'send' : state ? 'expired' : 'done';
+    case 'wrap_up':
+      return active || state === 'wrap_up' ? 'send' : 'done';
+    default:
+      return 'expired';
+  }
+}
+
+/** The queued action of `group` on an interaction, or null. */
+export function queuedAction(state, interactionId, group) {
+  const a = state.actions.find((x) => x.key === `${group}:${interactionId}`);
+  return a ? a.frame : null;
+}
+
+/** Customer messages of a held conversation the agent has not seen yet. */
+export function unreadCount(state, interactionId) {
+  const entry = state.held[interactionId];
+  if (!entry) return 0;
+  return entry.messages.filter((m) => m.sender === 'customer' && m.seq > entry.seen).length;
+}
+
+/** Unread customer messages over every held conversation. */
+export function totalUnread(state) {
+  return state.heldOrder.reduce((n, id) => n + unreadCount(state, id), 0);
+}
+
+/** The selected conversation, while the page is visible, is read up to its newest message. */
+function seeSelected(state) {
+  const id = state.selected;
+  const entry = id && state.visible ? state.held[id] : null;
+  if (!entry) return state;
+  const seen = lastCustomerSeq(entry.messages);
+  if (seen <= entry.seen) return state;
+  return { ...state, held: { ...state.held, [id]: { ...entry, seen } } };
+}
+
 /** The next state after `event`; unknown events leave the state as it was. */
 export function apply(state, event) {
+  const next = step(state, event);
+  return next === state ? state : seeSelected(next);
+}
+
+function step(state, event) {
   if (!event || typeof event.type !== 'string') return state;
   switch (event.type) {
     case 'snapshot': {
@@ -203,8 +302,10 @@ export function apply(state, event) {
       const held = {};
       const heldOrder = [];
       for (const h of event.interactions || []) {
-        held[h.interaction.id] = heldEntry(h, null);
-        heldOrder.push(h.interaction.id);
+        const id = h.interaction.id;
+        held[id] = heldEntry(h, null);
+        if (state.held[id]) held[id].seen = state.held[id].seen;
+        heldOrder.push(id);
       }
       const offers = {};
       const offerOrder = [];
@@ -221,9 +322,15 @@ export function apply(state, event) {
       const selected = state.selected && held[state.selected] ? state.selected : heldOrder[0] || null;
       const drafts = {};
       for (const [id, d] of Object.entries(state.drafts)) if (held[id]) drafts[id] = d;
+      // Queued actions meet the world as it now is: what no longer applies is dropped, and said.
+      const actions = state.actions.filter((a) => actionOutcome(a.frame, offers, held) === 'send');
+      const expired = state.actions.some((a) => actionOutcome(a.frame, offers, held) === 'expired');
+      const errors = expired ? [...state.errors, { code: 'action_expired', message: null, ref: null }].slice(-MAX_ERRORS) : state.errors;
       return {
         drafts,
         ...state,
+        actions,
+        errors,
         agent: event.agent || null,
         agentState: event.state || { state: 'offline', reason: null },
         offers,
@@ -357,6 +464,18 @@ export function apply(state, event) {
         return { ...next, drafts: { ...next.drafts, [id]: { ...draft, client_id: null, sending: false, error: null, notice: 'earlier_sent' } } };
       }
       return { ...next, drafts: withoutKey(next.drafts, id) };
+    }
+    case 'local.visibility':
+      return state.visible === Boolean(event.visible) ? state : { ...state, visible: Boolean(event.visible) };
+    case 'local.act': {
+      const frame = event.frame;
+      if (!frame || !ACTION_GROUPS[frame.type] || !frame.interaction_id) return state;
+      const key = actionKey(frame);
+      return { ...state, actions: [...state.actions.filter((a) => a.key !== key), { key, frame }] };
+    }
+    case 'local.acted': {
+      const sent = new Set(event.keys || []);
+      return { ...state, actions: state.actions.filter((a) => !sent.has(a.key)) };
     }
     case 'local.dismiss_error':
       return { ...state, errors: state.errors.filter((_, i) => i !== event.index) };

@@ -2,7 +2,9 @@
 // (docs/protocol.md, /ws/agent) and checks what the agent would see.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apply, initialState, conversation, unsent, mergeMessages } from './state.js';
+import { apply, initialState, conversation, unsent, mergeMessages, unreadCount, totalUnread, queuedAction, actionOutcome, ACTION_GROUPS } from './state.js';
+import en from './i18n/en.js';
+import zhCN from './i18n/zh-CN.js';
 
 const CUSTOMER = { id: 'c1', name: 'Li Wei', email: 'li.wei@example.com', phone: '+8613800138000', tier: 'gold', owner: null, tags: ['vip'], created_at: 1 };
 const card = (notes = []) => ({ customer: CUSTOMER, recent: [], notes });
@@ -364,4 +366,109 @@ test('a messaging reply is never resent on the socket, and its delivery only mov
   s = apply(s, { type: 'message', message: out('delivered') });
   s = apply(s, { type: 'message', message: out('queued') });
   assert.deepEqual(conversation(s, 'w1').map((m) => [m.id, m.channel.delivery]), [['m9', 'read']]);
+});
+
+// Unread counts: customer messages the agent has not seen in each held conversation.
+
+const held = (id, messages = []) => ({ interaction: { ...interaction(id), id }, card: card(), messages });
+const cmsg = (id, iid, seq, sender = 'customer') => ({ ...msg(id, seq), interaction_id: iid, sender });
+
+test('a customer message in a conversation not selected is unread until the agent selects it', () => {
+  let s = run(snapshot({ interactions: [held('i1', [cmsg('a', 'i1', 1)]), held('i2', [cmsg('b', 'i2', 1)])] }));
+  assert.equal(s.selected, 'i1');
+  assert.equal(unreadCount(s, 'i1'), 0, 'what a snapshot first brings counts as seen');
+  assert.equal(unreadCount(s, 'i2'), 0);
+  s = apply(s, { type: 'message', message: cmsg('c', 'i2', 2) });
+  s = apply(s, { type: 'message', message: cmsg('d', 'i2', 3) });
+  s = apply(s, { type: 'message', message: cmsg('e', 'i2', 4, 'agent') });
+  assert.equal(unreadCount(s, 'i2'), 2, "the agent's own lines are not unread");
+  s = apply(s, { type: 'message', message: cmsg('f', 'i1', 2) });
+  assert.equal(unreadCount(s, 'i1'), 0, 'the selected conversation on a visible page is read as it comes');
+  assert.equal(totalUnread(s), 2);
+  s = apply(s, { type: 'local.select', interaction_id: 'i2' });
+  assert.equal(unreadCount(s, 'i2'), 0);
+  assert.equal(totalUnread(s), 0);
+});
+
+test('while the page is hidden the selected conversation collects unread messages; showing it clears them', () => {
+  let s = run(snapshot({ interactions: [held('i1', [cmsg('a', 'i1', 1)])] }), { type: 'local.visibility', visible: false });
+  s = apply(s, { type: 'message', message: cmsg('b', 'i1', 2) });
+  assert.equal(unreadCount(s, 'i1'), 1);
+  s = apply(s, { type: 'local.visibility', visible: true });
+  assert.equal(unreadCount(s, 'i1'), 0);
+});
+
+test('a reconnect keeps what was seen, and counts what came while away as unread', () => {
+  let s = run(snapshot({ interactions: [held('i1', [cmsg('a', 'i1', 1)])] }), { type: 'local.visibility', visible: false });
+  s = apply(s, snapshot({ interactions: [held('i1', [cmsg('a', 'i1', 1), cmsg('b', 'i1', 2), cmsg('c', 'i1', 3)])] }));
+  assert.equal(unreadCount(s, 'i1'), 2);
+});
+
+test('an accepted offer starts read: the agent saw its preview', () => {
+  let s = run(snapshot(), { type: 'offer', interaction: interaction('i1', 'offered'), card: card(), expires_at: 5, preview: [msg('m1', 1)] });
+  s = apply(s, { type: 'local.select', interaction_id: 'i0' });
+  s = apply(s, { type: 'interaction.assigned', interaction: interaction('i1'), card: card(), messages: [msg('m1', 1)] });
+  assert.equal(unreadCount(s, 'i1'), 0);
+});
+
+// Actions taken while the socket is down.
+
+const offerFrame = (id) => ({ interaction: interaction(id, 'offered'), card: card(), expires_at: 99, preview: [] });
+
+test('actions queue one per group and interaction; a later answer to an offer replaces the earlier', () => {
+  let s = run(snapshot({ offers: [offerFrame('i9')], interactions: [held('i1')] }));
+  s = apply(s, { type: 'local.act', frame: { type: 'offer.accept', interaction_id: 'i9' } });
+  s = apply(s, { type: 'local.act', frame: { type: 'offer.accept', interaction_id: 'i9' } });
+  assert.equal(s.actions.length, 1, 'two clicks, one accept');
+  s = apply(s, { type: 'local.act', frame: { type: 'offer.decline', interaction_id: 'i9' } });
+  assert.deepEqual(s.actions.map((a) => a.frame.type), ['offer.decline']);
+  s = apply(s, { type: 'local.act', frame: { type: 'interaction.end', interaction_id: 'i1' } });
+  s = apply(s, { type: 'local.act', frame: { type: 'wrap_up', interaction_id: 'i1', disposition: 'resolved' } });
+  assert.deepEqual(s.actions.map((a) => a.key), ['offer:i9', 'end:i1', 'wrap_up:i1'], 'kept in the order taken');
+  assert.equal(queuedAction(s, 'i9', 'offer').type, 'offer.decline');
+  assert.equal(queuedAction(s, 'i1', 'hold'), null);
+  // Frames that are not queueable actions are ignored.
+  assert.equal(apply(s, { type: 'local.act', frame: { type: 'message', interaction_id: 'i1' } }), s);
+  s = apply(s, { type: 'local.acted', keys: ['offer:i9', 'end:i1'] });
+  assert.deepEqual(s.actions.map((a) => a.key), ['wrap_up:i1']);
+});
+
+test('the snapshot after a reconnect keeps the actions that still apply and says when one expired', () => {
+  let s = run(snapshot({ offers: [offerFrame('i8'), offerFrame('i9')], interactions: [held('i1'), held('i2')] }));
+  for (const frame of [
+    { type: 'offer.accept', interaction_id: 'i8' }, // still ringing: kept
+    { type: 'interaction.end', interaction_id: 'i1' }, // still active: kept
+    { type: 'call.hold', interaction_id: 'i2', on: true }, // the customer left (wrap_up): nothing to hold
+    { type: 'wrap_up', interaction_id: 'i2', disposition: 'resolved' }, // in wrap-up: kept
+  ]) s = apply(s, { type: 'local.act', frame });
+  const wrapping = { ...held('i2'), interaction: { ...interaction('i2', 'wrap_up'), id: 'i2' } };
+  const after = apply(s, snapshot({ offers: [offerFrame('i8')], interactions: [held('i1'), wrapping] }));
+  assert.deepEqual(after.actions.map((a) => a.key), ['offer:i8', 'end:i1', 'wrap_up:i2']);
+  assert.deepEqual(after.errors, [], 'nothing the agent needs to hear of');
+  // The offer timed out before the accept could go: dropped, and the agent is told.
+  const timedOut = apply(s, snapshot({ interactions: [held('i1'), wrapping] }));
+  assert.deepEqual(timedOut.actions.map((a) => a.key), ['end:i1', 'wrap_up:i2']);
+  assert.equal(timedOut.errors.at(-1).code, 'action_expired');
+});
+
+test('what the hub did before the socket fell is not sent again', () => {
+  let s = run(snapshot({ offers: [offerFrame('i9')] }));
+  s = apply(s, { type: 'local.act', frame: { type: 'offer.accept', interaction_id: 'i9' } });
+  // The snapshot shows it held: the accept reached the hub.
+  s = apply(s, snapshot({ interactions: [held('i9')] }));
+  assert.deepEqual(s.actions, []);
+  assert.deepEqual(s.errors, []);
+  const wrapping = { i9: { interaction: interaction('i9', 'wrap_up') } };
+  assert.equal(actionOutcome({ type: 'interaction.end', interaction_id: 'i9' }, {}, wrapping), 'done');
+  assert.equal(actionOutcome({ type: 'wrap_up', interaction_id: 'i9' }, {}, {}), 'done', 'closed: wrapped up already');
+  assert.equal(actionOutcome({ type: 'offer.decline', interaction_id: 'i9' }, {}, {}), 'done');
+  assert.equal(actionOutcome({ type: 'interaction.transfer', interaction_id: 'i9' }, {}, wrapping), 'expired', 'the customer left first');
+});
+
+test('every queueable action has a name in both catalogues (the banner lists them)', () => {
+  for (const type of Object.keys(ACTION_GROUPS)) {
+    assert.ok(`queued.${type}` in en, type);
+    assert.ok(`queued.${type}` in zhCN, type);
+  }
+  assert.ok('error.action_expired' in en && 'error.action_expired' in zhCN);
 });

@@ -9,6 +9,8 @@ import { Composer } from './Composer.js';
 import { WrapUpForm } from './WrapUpForm.js';
 import { TransferControl } from './TransferControl.js';
 import { ReplyWindow } from './ReplyWindow.js';
+import { QueuedNote } from './QueuedNote.js';
+import { queuedAction } from '../state.js';
 
 export function ChatPane({ state, entry, actions, queues, queueName }) {
   const it = entry.interaction;
@@ -26,9 +28,11 @@ export function ChatPane({ state, entry, actions, queues, queueName }) {
           ${call && html`<button onClick=${() => actions.hold(it.id, !entry.onHold)} data-testid="call-hold"
             aria-pressed=${entry.onHold ? 'true' : 'false'}>${entry.onHold ? t('call.resume') : t('call.hold')}</button>`}
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
-          <button class="danger-outline" onClick=${() => actions.end(it.id)} data-testid="end-chat">${call ? t('call.hang_up') : t('chat.end')}</button>
+          <button class="danger-outline" onClick=${() => actions.end(it.id)} disabled=${Boolean(queuedAction(state, it.id, 'end'))}
+            data-testid="end-chat">${call ? t('call.hang_up') : t('chat.end')}</button>
         </div>`}
       </header>
+      <${QueuedNote} state=${state} interactionId=${it.id} />
       ${call
         ? html`<p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
         : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />`}
@@ -42,7 +46,7 @@ export function ChatPane({ state, entry, actions, queues, queueName }) {
         : active
         ? html`<${Composer} onSend=${(body) => actions.sendMessage(it.id, body)} onTyping=${(typing) => actions.typing(it.id, typing)} />`
         : it.state === 'wrap_up'
-          ? html`<${WrapUpForm} dispositions=${state.dispositions} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`
+          ? html`<${WrapUpForm} dispositions=${state.dispositions} queued=${Boolean(queuedAction(state, it.id, 'wrap_up'))} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`
           : null}
     </div>
   `;

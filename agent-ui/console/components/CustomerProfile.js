@@ -16,6 +16,8 @@ export function CustomerProfile({ id, queueName, dispositionName, onDial, mailbo
   const [error, setError] = useState(null);
   const [writing, setWriting] = useState(false);
   const [sent, setSent] = useState(false);
+  // The call button's click could not go out (the socket is down): said, to click again later.
+  const [dialUnsent, setDialUnsent] = useState(false);
 
   async function load() {
     try {
@@ -38,7 +40,8 @@ export function CustomerProfile({ id, queueName, dispositionName, onDial, mailbo
         <a class="link small-text" href="#/customers" data-testid="profile-back">← ${t('customers.back')}</a>
         <h1 data-testid="profile-name">${c.name}</h1>
         <p class="muted">${[c.email, c.phone].filter(Boolean).join(' · ')}</p>
-        ${c.phone && onDial && html`<button class="primary small" onClick=${() => onDial(c.id)} data-testid="profile-call">${t('call.dial', { number: c.phone })}</button>`}
+        ${c.phone && onDial && html`<button class="primary small" onClick=${() => setDialUnsent(!onDial(c.id))} data-testid="profile-call">${t('call.dial', { number: c.phone })}</button>`}
+        ${dialUnsent && html`<p class="form-error" role="alert" data-testid="profile-call-unsent">${t('call.dial_not_sent')}</p>`}
         ${mailboxes.length > 0 && html`<button class="small" aria-expanded=${writing ? 'true' : 'false'} disabled=${writing}
           onClick=${() => { setWriting(true); setSent(false); }} data-testid="profile-new-email">✉ ${t('email.new')}</button>`}
         <${CustomerEditForm} customer=${c} onSaved=${(updated) => setData({ ...data, customer: updated })} />

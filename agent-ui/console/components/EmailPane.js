@@ -2,12 +2,13 @@
 // active the reply form; transfer and "Close thread" as for a chat; the wrap-up form once closed.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
-import { emptyDraft } from '../state.js';
+import { emptyDraft, queuedAction } from '../state.js';
 import { threadSubject, draftDefaults, mailOf, forwardSubject } from '../email.js';
 import { EmailThread } from './EmailThread.js';
 import { EmailComposer } from './EmailComposer.js';
 import { WrapUpForm } from './WrapUpForm.js';
 import { TransferControl } from './TransferControl.js';
+import { QueuedNote } from './QueuedNote.js';
 
 export function EmailPane({ state, entry, actions, queues, queueName, ownAddresses }) {
   const it = entry.interaction;
@@ -35,9 +36,11 @@ export function EmailPane({ state, entry, actions, queues, queueName, ownAddress
         </div>
         ${active && html`<div class="chat-actions">
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
-          <button class="danger-outline" onClick=${() => actions.end(it.id)} data-testid="end-chat">${t('email.end')}</button>
+          <button class="danger-outline" onClick=${() => actions.end(it.id)} disabled=${Boolean(queuedAction(state, it.id, 'end'))}
+            data-testid="end-chat">${t('email.end')}</button>
         </div>`}
       </header>
+      <${QueuedNote} state=${state} interactionId=${it.id} />
       <${EmailThread} messages=${messages} customerName=${customer.name} onForward=${active ? forward : null} />
       ${active
         ? html`<${EmailComposer} key=${it.id} interactionId=${it.id} draft=${draft} recipientsFor=${recipientsFor}
@@ -45,7 +48,7 @@ export function EmailPane({ state, entry, actions, queues, queueName, ownAddress
             onDraft=${(patch) => actions.emailDraft(it.id, patch, defaults)} onSend=${() => actions.sendEmail(it.id)}
             onAttach=${(files) => actions.emailAttach(it.id, files, defaults)} onDetach=${(key) => actions.emailDetach(it.id, key)} />`
         : it.state === 'wrap_up'
-          ? html`<${WrapUpForm} dispositions=${state.dispositions} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`
+          ? html`<${WrapUpForm} dispositions=${state.dispositions} queued=${Boolean(queuedAction(state, it.id, 'wrap_up'))} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`
           : null}
     </div>
   `;

@@ -1,12 +1,13 @@
 // One offer: who, from which queue, what they wrote so far, and how long is left to answer. An
 // email offer says so with an envelope and shows the thread's subject and the customer's latest
-// mail without its quoted history (the offer's preview is the thread's messages so far).
+// mail without its quoted history (the offer's preview is the thread's messages so far). An answer
+// given while the socket is down is shown as waiting to be sent (`queued`, an action frame).
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { isEmail, threadSubject, lastCustomerMail, freshText } from '../email.js';
 import { Countdown } from './Countdown.js';
 
-export function OfferCard({ offer, queueName, onAccept, onDecline }) {
+export function OfferCard({ offer, queueName, queued, onAccept, onDecline }) {
   const it = offer.interaction;
   const customer = (offer.card && offer.card.customer) || {};
   const email = isEmail(it);
@@ -26,9 +27,12 @@ export function OfferCard({ offer, queueName, onAccept, onDecline }) {
       ${preview && html`<p class="offer-preview" data-testid="offer-preview">${preview}</p>`}
       ${it.channel === 'voice' && html`<p class="offer-preview" data-testid="offer-phone">${t('offer.pick_up')}</p>`}
       <div class="offer-actions">
-        <button class="primary" onClick=${() => onAccept(it.id)} data-testid="offer-accept">${t('offer.accept')}</button>
-        <button onClick=${() => onDecline(it.id)} data-testid="offer-decline">${t('offer.decline')}</button>
+        <button class="primary" onClick=${() => onAccept(it.id)} aria-pressed=${queued ? String(queued.type === 'offer.accept') : undefined}
+          data-testid="offer-accept">${t('offer.accept')}</button>
+        <button onClick=${() => onDecline(it.id)} aria-pressed=${queued ? String(queued.type === 'offer.decline') : undefined}
+          data-testid="offer-decline">${t('offer.decline')}</button>
       </div>
+      ${queued && html`<p class="queued-note" role="status" data-testid="offer-queued" data-action=${queued.type}>${t('queued.will_send', { action: label('queued', queued.type) })}</p>`}
     </article>
   `;
 }

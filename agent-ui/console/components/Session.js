@@ -1,16 +1,24 @@
 // A logged-in console: the /ws/agent socket, the model built from its frames (state.js), and the
-// page the hash route asks for. Components below only render and call the actions passed down.
+// page the hash route asks for, and what reaches the agent beyond the page: the tab's title and
+// favicon, desktop notifications, the ring and the keyboard shortcuts. Components below only render
+// and call the actions passed down.
 import { useState, useEffect, useReducer, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { connect } from '../socket.js';
 import { apply, initialState, unsent } from '../state.js';
+import { attentionCounts, pageTitle, iconHref, announcements } from '../attention.js';
+import { loadPrefs, savePrefs } from '../prefs.js';
+import { notify, askPermission, permission } from '../notifications.js';
+import { shortcutFor, neighbour } from '../shortcuts.js';
 import { parseRoute } from '../route.js';
 import { newId } from '../ids.js';
 import { dispositionLabel } from '../i18n.js';
 import { chime } from '../sound.js';
 import { TopBar } from './TopBar.js';
 import { ErrorBar } from './ErrorBar.js';
+import { QueuedBanner } from './QueuedBanner.js';
+import { ShortcutHelp } from './ShortcutHelp.js';
 import { Workspace } from './Workspace.js';
 import { CustomerSearch } from './CustomerSearch.js';
 import { CustomerProfile } from './CustomerProfile.js';
@@ -34,7 +42,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   // email from one, and to leave the mailbox's own address out of a reply-all.
   const [mailboxes, setMailboxes] = useState([]);
   const socket = useRef(null);
-  const ringed = useRef(new Set());
+  const [prefs, setPrefsState] = useState(() => loadPrefs(localStorage));
+  const [notifyPermission, setNotifyPermission] = useState(permission);
+  const [help, setHelp] = useState(false);
+  // The model before the latest change, to tell what is new (attention.js).
+  const previous = useRef(state);
   // The model as last rendered, for actions that run after an await.
   const latest = useRef(state);
   latest.current = state;
@@ -63,31 +75,86 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     return () => socket.current.close();
   }, [token]);
 
-  // After every snapshot: take the profile's locale, and resend what was never acknowledged
-  // (the server stores each client_id once, so a resend cannot duplicate).
+  // After every snapshot: take the profile's locale, resend what was never acknowledged (the
+  // server stores each client_id once, so a resend cannot duplicate), and send the actions queued
+  // while the socket was down that the snapshot says still apply (state.js dropped the others).
   useEffect(() => {
     if (!snapshots) return;
     if (state.agent && state.agent.locale) onLocale(state.agent.locale);
     for (const p of unsent(state)) socket.current.send({ type: 'message', interaction_id: p.interaction_id, client_id: p.client_id, body: p.body });
+    const keys = [];
+    for (const a of state.actions) {
+      if (!socket.current.send(a.frame)) break;
+      keys.push(a.key);
+    }
+    if (keys.length) dispatch({ type: 'local.acted', keys });
   }, [snapshots]);
 
-  // Chime once for each new offer.
+  // Unread counts need to know whether the agent can see the page.
   useEffect(() => {
-    let fresh = false;
-    for (const id of state.offerOrder) {
-      if (!ringed.current.has(id)) {
-        ringed.current.add(id);
-        fresh = true;
+    const onVisibility = () => dispatch({ type: 'local.visibility', visible: document.visibilityState === 'visible' });
+    onVisibility();
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => document.removeEventListener('visibilitychange', onVisibility);
+  }, []);
+
+  // A new offer rings (if the agent wants the sound); while the tab is hidden, offers and new
+  // customer messages in held conversations are also desktop notifications (if enabled).
+  useEffect(() => {
+    const news = announcements(previous.current, state);
+    previous.current = state;
+    if (!news.length) return;
+    if (prefs.sound && news.some((n) => n.kind === 'offer')) chime();
+    if (prefs.notify && document.visibilityState === 'hidden') {
+      for (const item of news) {
+        notify(item, (it) => {
+          if (it.kind === 'message') dispatch({ type: 'local.select', interaction_id: it.id });
+          location.hash = '#/';
+        });
       }
     }
-    if (fresh) chime();
-  }, [state.offerOrder]);
+  }, [state]);
+
+  // The tab's title and favicon: ringing offers, else unread messages.
+  const counts = attentionCounts(state);
+  useEffect(() => {
+    document.title = pageTitle(counts);
+    const icon = document.querySelector('link[rel="icon"]');
+    if (icon) icon.setAttribute('href', iconHref(counts));
+  }, [counts.ringing, counts.unread, locale]);
+  useEffect(() => () => {
+    document.title = pageTitle({ ringing: 0, unread: 0 });
+    const icon = document.querySelector('link[rel="icon"]');
+    if (icon) icon.setAttribute('href', '/favicon.svg');
+  }, []);
+
+  function setPrefs(next) {
+    setPrefsState(next);
+    savePrefs(localStorage, next);
+  }
+
+  // Called from the checkbox's click, so the browser accepts the permission request.
+  function setNotify(on) {
+    if (!on) {
+      setPrefs({ ...prefs, notify: false });
+      return;
+    }
+    askPermission().then((p) => {
+      setNotifyPermission(p);
+      setPrefs({ ...prefs, notify: p === 'granted' });
+    });
+  }
 
   const send = (frame) => socket.current && socket.current.send(frame);
+  // An action the socket cannot take now waits in the model, shown as queued, until the next
+  // snapshot (see the effect above): never dropped unseen.
+  const act = (frame) => {
+    if (!send(frame)) dispatch({ type: 'local.act', frame });
+  };
   const actions = {
     setState: (s, reason) => send(reason ? { type: 'state.set', state: s, reason } : { type: 'state.set', state: s }),
-    accept: (id) => send({ type: 'offer.accept', interaction_id: id }),
-    decline: (id) => send({ type: 'offer.decline', interaction_id: id }),
+    accept: (id) => act({ type: 'offer.accept', interaction_id: id }),
+    decline: (id) => act({ type: 'offer.decline', interaction_id: id }),
     select: (id) => dispatch({ type: 'local.select', interaction_id: id }),
     sendMessage: (id, body) => {
       const client_id = newId();
@@ -111,17 +178,18 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         .catch((e) => dispatch({ type: 'error', code: e.code, message: e.message }));
     },
     typing: (id, typing) => send({ type: 'typing', interaction_id: id, typing }),
-    end: (id) => send({ type: 'interaction.end', interaction_id: id }),
+    end: (id) => act({ type: 'interaction.end', interaction_id: id }),
     // `target` is "queue:<id>" or "agent:<id>".
     transfer: (id, target) => {
       const [kind, targetId] = target.split(':');
-      send(kind === 'agent'
+      act(kind === 'agent'
         ? { type: 'interaction.transfer', interaction_id: id, agent_id: targetId }
         : { type: 'interaction.transfer', interaction_id: id, queue_id: targetId });
     },
-    hold: (id, on) => send({ type: 'call.hold', interaction_id: id, on }),
+    hold: (id, on) => act({ type: 'call.hold', interaction_id: id, on }),
     dial: (customerId) => send({ type: 'call.dial', customer_id: customerId }),
-    wrapUp: (id, disposition, note) => send(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
+    wrapUp: (id, disposition, note) => act(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
+    // No client_id to make a resend safe: while the socket is down the form keeps the text.
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
     dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),
     emailDraft: (id, patch, defaults) => dispatch({ type: 'local.draft', interaction_id: id, patch, defaults }),
@@ -164,6 +232,69 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       }
     },
   };
+
+  // Keyboard shortcuts (shortcuts.js). The listener is added once and calls the newest handler.
+  const onKey = useRef(null);
+  onKey.current = (e) => {
+    const action = shortcutFor(e);
+    // Behind the open list, only `?` (which closes it) acts.
+    if (!action || (help && action !== 'help')) return;
+    const s = latest.current;
+    const offer = s.offerOrder[0];
+    const selected = s.selected ? s.held[s.selected] : null;
+    const selectedState = selected ? selected.interaction.state : null;
+    const toWorkspace = () => {
+      if (parseRoute(location.hash).name !== 'workspace') location.hash = '#/';
+    };
+    switch (action) {
+      case 'accept':
+        if (!offer) return;
+        actions.accept(offer);
+        break;
+      case 'decline':
+        if (!offer) return;
+        actions.decline(offer);
+        break;
+      case 'next':
+      case 'previous': {
+        const id = neighbour(s.heldOrder, s.selected, action === 'next' ? 1 : -1);
+        if (!id) return;
+        toWorkspace();
+        actions.select(id);
+        break;
+      }
+      case 'end':
+        if (selectedState !== 'active') return;
+        actions.end(s.selected);
+        break;
+      case 'wrapup':
+        if (selectedState !== 'wrap_up') return;
+        toWorkspace();
+        focusSoon('[data-testid="wrapup-disposition"]');
+        break;
+      case 'composer':
+        if (selectedState !== 'active') return;
+        toWorkspace();
+        focusSoon('[data-testid="composer-input"], [data-testid="email-body-input"]');
+        break;
+      case 'search':
+        location.hash = '#/customers';
+        focusSoon('[data-testid="customer-search-input"]');
+        break;
+      case 'help':
+        setHelp((open) => !open);
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  };
+  useEffect(() => {
+    const listener = (e) => onKey.current(e);
+    addEventListener('keydown', listener);
+    return () => removeEventListener('keydown', listener);
+  }, []);
+
   const ownAddresses = (entryPoint) => mailboxes.filter((m) => `mailbox:${m.id}` === entryPoint).map((m) => m.address);
 
   async function changeLocale(tag) {
@@ -235,9 +366,27 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         onState=${actions.setState}
         onLocale=${changeLocale}
         onLogout=${logout}
+        prefs=${prefs}
+        notifyPermission=${notifyPermission}
+        onNotify=${setNotify}
+        onSound=${(on) => setPrefs({ ...prefs, sound: on })}
+        onHelp=${() => setHelp(true)}
       />
       <${ErrorBar} errors=${state.errors} onDismiss=${actions.dismissError} />
+      <${QueuedBanner} connection=${state.connection} actions=${state.actions} />
       <main class="page">${page}</main>
+      ${help && html`<${ShortcutHelp} onClose=${() => setHelp(false)} />`}
     </div>
   `;
+}
+
+/** Focuses the first element matching `selector` once the page shows it (after a route change or
+ * a render), giving up after a few frames. */
+function focusSoon(selector, frames = 10) {
+  const el = document.querySelector(selector);
+  if (el) {
+    el.focus();
+    return;
+  }
+  if (frames > 0) requestAnimationFrame(() => focusSoon(selector, frames - 1));
 }

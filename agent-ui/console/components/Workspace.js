@@ -8,6 +8,7 @@ import { ChatPane } from './ChatPane.js';
 import { EmailPane } from './EmailPane.js';
 import { isEmail } from '../email.js';
 import { CustomerCard } from './CustomerCard.js';
+import { queuedAction } from '../state.js';
 
 export function Workspace({ state, actions, queues, queueName, dispositionName, ownAddresses }) {
   const selected = state.selected ? state.held[state.selected] : null;
@@ -15,7 +16,7 @@ export function Workspace({ state, actions, queues, queueName, dispositionName, 
     <div class="workspace">
       <aside class="column column-left">
         <${OfferList} offers=${state.offerOrder.map((id) => state.offers[id])} queueName=${queueName}
-          onAccept=${actions.accept} onDecline=${actions.decline} />
+          queuedFor=${(id) => queuedAction(state, id, 'offer')} onAccept=${actions.accept} onDecline=${actions.decline} />
         <${InteractionList} state=${state} onSelect=${actions.select} />
       </aside>
       <section class="column column-main">

@@ -1,14 +1,15 @@
-// After a chat ends: pick a disposition, optionally add a note, close it.
+// After a chat ends: pick a disposition, optionally add a note, close it. A wrap-up given while
+// the socket is down (`queued`) waits to be sent; the form says so and is not sent twice.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { t, dispositionLabel } from '../i18n.js';
 
-export function WrapUpForm({ dispositions, onSubmit }) {
+export function WrapUpForm({ dispositions, queued, onSubmit }) {
   const [code, setCode] = useState('');
   const [note, setNote] = useState('');
   return html`
     <form class="wrapup" data-testid="wrapup-form"
-      onSubmit=${(e) => { e.preventDefault(); if (!code) return; onSubmit(code, note.trim()); }}>
+      onSubmit=${(e) => { e.preventDefault(); if (!code || queued) return; onSubmit(code, note.trim()); }}>
       <h3>${t('wrapup.title')}</h3>
       <label>
         <span>${t('wrapup.disposition')}</span>
@@ -21,7 +22,7 @@ export function WrapUpForm({ dispositions, onSubmit }) {
         <span>${t('wrapup.note')}</span>
         <textarea rows="2" value=${note} onInput=${(e) => setNote(e.currentTarget.value)} data-testid="wrapup-note"></textarea>
       </label>
-      <button class="primary" type="submit" disabled=${!code} data-testid="wrapup-submit">${t('wrapup.submit')}</button>
+      <button class="primary" type="submit" disabled=${!code || queued} data-testid="wrapup-submit">${t('wrapup.submit')}</button>
     </form>
   `;
 }
