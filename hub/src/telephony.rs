@@ -406,6 +406,7 @@ pub async fn start(
         realm: sip.realm.clone(),
         algorithms,
         trunks: sip.trunks.clone(),
+        trust_trunks_over_udp: sip.trust_trunks_over_udp,
         numbers: destinations(sip)?,
         media_ip: sip.media_ip,
         outbound: sip.outbound_trunk,
@@ -1011,7 +1012,7 @@ mod tests {
             contact: ContactView {
                 uri: uri.into(),
                 expires,
-                q: None,
+                ..ContactView::default()
             },
         }
     }

@@ -171,6 +171,7 @@ async fn hub_with_a_desk_phone_and(dir: &Path, extra: &[(&str, &str)]) -> (Hub, 
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
     env.extend_from_slice(extra);
@@ -497,6 +498,7 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
     let hub = Hub::start(dir.path(), &env).await.unwrap();
@@ -618,6 +620,7 @@ async fn the_ivr_menu_sends_a_caller_who_presses_2_to_support() {
     let env = [
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__MENUS__200__1", "Sales"),
         ("PLUGBOARD_SIP__MENUS__200__2", "Support"),
     ];
@@ -815,6 +818,7 @@ async fn a_call_waiting_when_the_hub_dies_is_ended_at_restart_not_offered() {
     let env = [
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
     let hub = Hub::start(dir.path(), &env).await.unwrap();
@@ -852,6 +856,7 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
             ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
             ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
             ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
             ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
             ("PLUGBOARD_SIP__OUTBOUND_TRUNK", trunk.as_str()),
         ],
@@ -1022,6 +1027,7 @@ async fn a_starting_node_leaves_other_nodes_calls_alone_and_a_dead_nodes_calls_a
         &[
             ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
             ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
             ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
         ],
     ]
@@ -1099,6 +1105,7 @@ async fn two_nodes_behind_kamailio_each_ring_a_phone_registered_through_it() {
             ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
             ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
             ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
             ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
         ],
     ]

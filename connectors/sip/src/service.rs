@@ -17,7 +17,7 @@ use crate::digest::{self, Algorithm, AuthError, Credentials, DigestAuth, Secret}
 use crate::limiter::{AuthLimiter, LimiterConfig};
 use crate::message::{self, Method, ParseError, ResponseBuilder, SipMessage, SipRequest};
 use crate::registrar::{
-    BindingChange, ContactView, RegisterOutcome, RegisterRequest, Registrar, RegistrarConfig,
+    BindingChange, ContactView, Flow, RegisterOutcome, RegisterRequest, Registrar, RegistrarConfig,
 };
 use crate::transaction::{Lookup, ServerTransactions, TransactionKey};
 
@@ -100,8 +100,14 @@ pub struct ServiceConfig {
     /// 3.6) answer the first challenge whatever it is and know only MD5, so a site with such
     /// phones lists MD5 first. Credentials with an algorithm not listed are challenged again.
     pub algorithms: Vec<Algorithm>,
-    /// Addresses whose INVITEs are let in without digest credentials (the carriers' trunks).
+    /// Addresses whose INVITEs are let in without digest credentials (the carriers' trunks):
+    /// over TCP, whose handshake proves the address, and over UDP only with
+    /// [`ServiceConfig::trust_trunks_over_udp`].
     pub trunks: Vec<IpAddr>,
+    /// Let trunks in by their UDP source address too. One forged datagram carries any source
+    /// address, so this is for a network nobody else can send to (Kamailio's private side);
+    /// elsewhere a trunk uses TCP or digest credentials.
+    pub trust_trunks_over_udp: bool,
     /// Dialled numbers and where they lead; anything else is 404.
     pub numbers: HashMap<String, Destination>,
     /// The address in our SDP; the SIP listening address when unset. It may be one this machine
@@ -122,6 +128,7 @@ impl Default for ServiceConfig {
             nonce_lifetime: Duration::from_secs(300),
             algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
             trunks: Vec::new(),
+            trust_trunks_over_udp: false,
             numbers: HashMap::new(),
             media_ip: None,
             outbound: None,
@@ -176,6 +183,7 @@ pub struct SipService {
     transactions: ServerTransactions,
     limiter: AuthLimiter,
     trunks: Vec<IpAddr>,
+    trust_trunks_over_udp: bool,
     b2bua: B2bua,
     ports: Box<dyn MediaPorts>,
 }
@@ -198,6 +206,7 @@ impl SipService {
             transactions: ServerTransactions::default(),
             limiter: AuthLimiter::new(config.limiter),
             trunks: config.trunks,
+            trust_trunks_over_udp: config.trust_trunks_over_udp,
             b2bua: B2bua::new(B2buaConfig {
                 numbers: config.numbers,
                 local,
@@ -338,11 +347,18 @@ impl SipService {
         response
     }
 
-    /// A new call: from a trunk address, or with the digest credentials of a phone or trunk
-    /// account (the same limiter as for REGISTER); then the B2BUA answers it.
+    /// Whether a request comes from a trunk: its address, proven by TCP's handshake, or taken on
+    /// trust over UDP when the settings say so.
+    fn is_trunk(&self, cx: Context) -> bool {
+        self.trunks.contains(&cx.source.ip())
+            && (cx.transport == Transport::Tcp || self.trust_trunks_over_udp)
+    }
+
+    /// A new call: from a trunk, or with the digest credentials of a phone or trunk account (the
+    /// same limiter as for REGISTER); then the B2BUA answers it.
     fn invite(&mut self, request: &SipRequest, cx: Context, tag: &str) -> ResponseBuilder {
         let ip = cx.source.ip();
-        if !self.trunks.contains(&ip) {
+        if !self.is_trunk(cx) {
             if let Some(wait) = self.limiter.blocked_for(ip, cx.now) {
                 return ResponseBuilder::new(503, "Service Unavailable")
                     .header("Retry-After", (wait.as_secs() + 1).to_string());
@@ -401,6 +417,10 @@ impl SipService {
                 expires,
                 call_id: request.call_id().to_owned(),
                 cseq,
+                flow: Some(Flow {
+                    source: cx.source,
+                    transport: cx.transport,
+                }),
             },
             cx.now,
         );
@@ -503,7 +523,7 @@ impl SipService {
 
 /// A binding as a 200 OK lists it (RFC 3261 §10.3 step 8).
 fn contact_value(binding: &ContactView) -> String {
-    let mut value = format!("{};expires={}", binding.uri, binding.expires);
+    let mut value = format!("{}{};expires={}", binding.uri, binding.params, binding.expires);
     if let Some(q) = binding.q {
         value.push_str(&format!(";q={}.{:03}", q / 1000, q % 1000));
     }
@@ -644,6 +664,75 @@ mod tests {
         assert!(s.lookup("sip:1001@pbx", t0 + Duration::from_secs(8)).is_empty());
     }
 
+    /// A phone's Contact comes back in the 200 OK with every parameter it sent (RFC 5626 §6:
+    /// the instance and reg-id tell the phone its flow is registered), its own expires applied.
+    #[test]
+    fn a_real_phones_contact_comes_back_intact() {
+        let t0 = Instant::now();
+        let mut s = service(10);
+        let phone = "192.0.2.1:5060";
+        let contact = "Contact: <sip:1001@192.0.2.1:5060>\r\n";
+        let linphone = "Contact: <sip:1001@192.0.2.1:40312;transport=udp>;+sip.instance=\"<urn:uuid:5b1a-42>\";reg-id=1;+sip.ice;expires=600;+org.linphone.specs=\"lime;v=1\"\r\n";
+        let (_, text) = status(
+            &s.handle(
+                register("1001", "z9hG4bK1", 1, "")
+                    .replace(contact, linphone)
+                    .as_bytes(),
+                cx(phone, t0, 0, 1),
+            ),
+        );
+        let ok = register(
+            "1001",
+            "z9hG4bK2",
+            2,
+            &authorization("1001", "s3cret", &nonce(&text), 1),
+        )
+        .replace(contact, linphone);
+        let (code, text) = status(&s.handle(ok.as_bytes(), cx(phone, t0, 1, 2)));
+        assert_eq!(code, 200, "{text}");
+        assert!(
+            text.contains(
+                "Contact: <sip:1001@192.0.2.1:40312;transport=udp>;+sip.instance=\"<urn:uuid:5b1a-42>\";reg-id=1;+sip.ice;+org.linphone.specs=\"lime;v=1\";expires=600\r\n"
+            ),
+            "{text}"
+        );
+    }
+
+    /// A trunk's address lets its INVITE in over TCP; over UDP, where the source address is
+    /// forged with one datagram, only when the settings say so. Otherwise it is challenged.
+    #[test]
+    fn a_trunk_is_trusted_by_its_udp_address_only_when_told_to() {
+        let t0 = Instant::now();
+        let invite = "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.5;branch=z9hG4bKt{n}\r\n\
+             From: <sip:+15550100@carrier>;tag=c\r\nTo: <sip:100@pbx>\r\nCall-ID: t{n}\r\n\
+             CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let rows = [
+            ("UDP, by default", Transport::Udp, false, 407),
+            ("TCP", Transport::Tcp, false, 404),
+            ("UDP, trusted by the settings", Transport::Udp, true, 404),
+        ];
+        for (n, (what, transport, trust, want)) in rows.into_iter().enumerate() {
+            let mut s = SipService::new(
+                ServiceConfig {
+                    trunks: vec!["203.0.113.5".parse().unwrap()],
+                    trust_trunks_over_udp: trust,
+                    ..ServiceConfig::default()
+                },
+                Arc::new(InMemoryDirectory::default()),
+                b"test key",
+                "127.0.0.1:5060".parse().unwrap(),
+                Box::new(crate::b2bua::tests::Ports::default()),
+            );
+            let cx = Context {
+                transport,
+                ..cx("203.0.113.5:5060", t0, 0, n as u64)
+            };
+            let request = invite.replace("{n}", &n.to_string());
+            // 404: let in, and the B2BUA knows no number 100 here.
+            assert_eq!(status(&s.handle(request.as_bytes(), cx)).0, want, "{what}");
+        }
+    }
+
     /// A directory that keeps what it is told about bindings, as the hub's does.
     #[derive(Default)]
     struct Watching {
@@ -701,7 +790,12 @@ mod tests {
                 contact: ContactView {
                     uri: uri.into(),
                     expires: 60,
-                    q: None
+                    q: None,
+                    params: String::new(),
+                    flow: Some(Flow {
+                        source: phone.parse().unwrap(),
+                        transport: Transport::Udp
+                    }),
                 }
             }]
         );
