@@ -419,6 +419,7 @@ pub async fn start(
             tcp: listen,
             service,
             audio,
+            tcp_limits: Default::default(),
         },
         phones.clone(),
     )

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::g711::Codec;
 use crate::message::{self, Body, Method, RequestBuilder, ResponseBuilder, SipRequest, SipResponse};
+use crate::registrar::Flow;
 use crate::sdp::{self, LocalMedia, SessionDescription};
 use crate::service::{Context, Transport};
 use crate::transaction::T1;
@@ -262,6 +263,8 @@ enum LegState {
 struct UacLeg {
     state: LegState,
     to: SocketAddr,
+    /// How `to` is reached: over TCP, the phone's own connection when it registered on one.
+    transport: Transport,
     uri: String,
     call_id: String,
     branch: String,
@@ -423,7 +426,7 @@ impl B2bua {
         );
         let route: Vec<String> = request.headers.all("Record-Route").map(str::to_owned).collect();
         let mut response = ResponseBuilder::new(200, "OK")
-            .header("Contact", format!("<sip:plugboard@{}>", self.config.local))
+            .header("Contact", contact(cx.transport, self.config.local))
             .header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
             .body(Body::sdp(&negotiated.answer));
         for rr in &route {
@@ -583,7 +586,7 @@ impl B2bua {
             self.leg(id, side)
                 .is_some_and(|leg| response.branch() == Some(leg.branch.as_str()))
         }) else {
-            self.orphan_response(response, cx.source);
+            self.orphan_response(response, cx.source, cx.transport);
             return;
         };
         let state = self.leg(id, side).map(|l| l.state);
@@ -604,7 +607,7 @@ impl B2bua {
             200..=299 => self.callee_answered(id, response, cx.now),
             status => {
                 let state = self.drop_leg(id, side);
-                self.orphan_response(response, cx.source);
+                self.orphan_response(response, cx.source, cx.transport);
                 if state == Some(LegState::Cancelling) {
                     return;
                 }
@@ -640,23 +643,26 @@ impl B2bua {
         let codec = self.calls.get(&id)?.codec;
         let leg = self.leg(id, side)?;
         if let Some(ack) = &leg.ack {
-            let (to, bytes) = (leg.to, ack.clone());
-            self.send(to, Transport::Udp, bytes);
+            let (to, transport, bytes) = (leg.to, leg.transport, ack.clone());
+            self.send(to, transport, bytes);
             return None;
         }
         leg.remote = response.headers.get("To").unwrap_or_default().to_owned();
         if let Some(contact) = response.headers.get("Contact") {
             leg.target = format!("<{}>", message::addr_uri(contact));
-            if let Some(to) = message::uri_socket(contact) {
+            // Over TCP the dialog stays on the connection the phone answered on (RFC 5626 §5.3).
+            if leg.transport == Transport::Udp
+                && let Some(to) = message::uri_socket(contact)
+            {
                 leg.to = to;
             }
         }
         leg.state = LegState::Talking;
-        let (to, ack) = self.uac_request(id, side, Method::Ack, now)?;
+        let (to, transport, ack) = self.uac_request(id, side, Method::Ack, now)?;
         if let Some(leg) = self.leg(id, side) {
             leg.ack = Some(ack.clone());
         }
-        self.send(to, Transport::Udp, ack);
+        self.send(to, transport, ack);
         let media = std::str::from_utf8(&response.body)
             .ok()
             .and_then(|b| SessionDescription::parse(b).ok())
@@ -740,7 +746,7 @@ impl B2bua {
         side: Side,
         method: Method,
         now: Instant,
-    ) -> Option<(SocketAddr, Vec<u8>)> {
+    ) -> Option<(SocketAddr, Transport, Vec<u8>)> {
         let local = self.config.local;
         let leg = self.leg(id, side)?;
         let (branch, cseq, uri, to) = match method {
@@ -768,18 +774,18 @@ impl B2bua {
             ),
         };
         let bytes = RequestBuilder::new(method.clone(), uri)
-            .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+            .header("Via", via(leg.transport, local, &branch))
             .header("From", leg.local.clone())
             .header("To", to)
             .header("Call-ID", leg.call_id.clone())
             .header("CSeq", format!("{cseq} {}", method.as_str()))
             .build();
-        let to = leg.to;
+        let (to, transport) = (leg.to, leg.transport);
         if method != Method::Ack {
             self.requests
-                .insert(branch, Retransmit::new(to, Transport::Udp, bytes.clone(), now));
+                .insert(branch, Retransmit::new(to, transport, bytes.clone(), now));
         }
-        Some((to, bytes))
+        Some((to, transport, bytes))
     }
 
     fn send(&mut self, to: SocketAddr, transport: Transport, bytes: Vec<u8>) {
@@ -787,8 +793,8 @@ impl B2bua {
     }
 
     fn send_cancel(&mut self, id: CallId, side: Side, now: Instant) {
-        if let Some((to, bytes)) = self.uac_request(id, side, Method::Cancel, now) {
-            self.send(to, Transport::Udp, bytes);
+        if let Some((to, transport, bytes)) = self.uac_request(id, side, Method::Cancel, now) {
+            self.send(to, transport, bytes);
         }
     }
 
@@ -812,8 +818,8 @@ impl B2bua {
         };
         match state {
             LegState::Talking => {
-                if let Some((to, bytes)) = self.uac_request(id, side, Method::Bye, now) {
-                    self.send(to, Transport::Udp, bytes);
+                if let Some((to, transport, bytes)) = self.uac_request(id, side, Method::Bye, now) {
+                    self.send(to, transport, bytes);
                 }
                 self.drop_leg(id, side);
             }
@@ -899,7 +905,7 @@ impl B2bua {
     /// A response to an INVITE of ours whose leg we no longer hold (cancelled, or the call
     /// ended): a final error is ACKed from the response alone (§17.1.1.3 matches the ACK by the
     /// branch), a 2xx is ACKed and hung up at once (§9.1, §15).
-    fn orphan_response(&mut self, response: &SipResponse, source: SocketAddr) {
+    fn orphan_response(&mut self, response: &SipResponse, source: SocketAddr, transport: Transport) {
         if response.status < 200 {
             return;
         }
@@ -921,7 +927,7 @@ impl B2bua {
         };
         let build = |method: Method, branch: &str, cseq: u32| {
             RequestBuilder::new(method.clone(), uri.clone())
-                .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+                .header("Via", via(transport, local, branch))
                 .header("From", from.to_owned())
                 .header("To", to.to_owned())
                 .header("Call-ID", call_id.to_owned())
@@ -929,10 +935,10 @@ impl B2bua {
                 .build()
         };
         let ack = build(Method::Ack, &branch, cseq);
-        self.send(source, Transport::Udp, ack);
+        self.send(source, transport, ack);
         if response.status < 300 {
             let bye = build(Method::Bye, &format!("{branch}-bye"), cseq + 1);
-            self.send(source, Transport::Udp, bye);
+            self.send(source, transport, bye);
         }
     }
 
@@ -943,7 +949,7 @@ impl B2bua {
                 call,
                 contact,
                 record,
-            } => self.ring(call, &contact, record, now, entropy),
+            } => self.ring(call, &contact, None, record, now, entropy),
             CallCommand::StopRinging { call } => {
                 let talking = self
                     .calls
@@ -980,13 +986,29 @@ impl B2bua {
         }
     }
 
-    fn ring(&mut self, id: CallId, contact: &str, record: Option<PathBuf>, now: Instant, entropy: u64) {
+    /// Rings the agent's phone at `contact`: over the TCP connection it registered on when
+    /// `flow` is one (RFC 5626 §5.3: its Contact port may be one nothing listens on), else at
+    /// the Contact's address over the transport its `transport` parameter names (RFC 3261
+    /// §19.1.1, UDP when none).
+    pub fn ring(
+        &mut self,
+        id: CallId,
+        contact: &str,
+        flow: Option<Flow>,
+        record: Option<PathBuf>,
+        now: Instant,
+        entropy: u64,
+    ) {
         let local = self.config.local;
         let Some(call) = self.calls.get(&id) else { return };
         if call.agent.is_some() {
             return;
         }
-        let Some(to) = message::uri_socket(contact) else {
+        let target = match flow.filter(|f| f.transport == Transport::Tcp) {
+            Some(flow) => Some((flow.source, Transport::Tcp)),
+            None => message::uri_socket(contact).map(|to| (to, message::uri_transport(contact))),
+        };
+        let Some((to, transport)) = target else {
             self.emit(Action::Event(CallEvent::AgentFailed {
                 call: id,
                 status: 404,
@@ -1000,7 +1022,7 @@ impl B2bua {
             None => format!("<sip:{user}@{}>", local.ip()),
         };
         let uri = message::addr_uri(contact).to_owned();
-        self.invite_leg(id, Side::Agent, uri, to, from, record, now, entropy);
+        self.invite_leg(id, Side::Agent, uri, (to, transport), from, record, now, entropy);
     }
 
     /// Sends an INVITE of ours (agent or callee leg) offering the call's codec on that leg's port.
@@ -1010,7 +1032,7 @@ impl B2bua {
         id: CallId,
         side: Side,
         uri: String,
-        to: SocketAddr,
+        (to, transport): (SocketAddr, Transport),
         from: String,
         record: Option<PathBuf>,
         now: Instant,
@@ -1037,19 +1059,20 @@ impl B2bua {
             call.codec,
         );
         let bytes = RequestBuilder::new(Method::Invite, uri.clone())
-            .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+            .header("Via", via(transport, local, &branch))
             .header("From", from.clone())
             .header("To", format!("<{uri}>"))
             .header("Call-ID", call_id.clone())
             .header("CSeq", "1 INVITE")
-            .header("Contact", format!("<sip:plugboard@{local}>"))
+            .header("Contact", contact(transport, local))
             .body(Some(Body::sdp(&offer)))
             .build();
-        let invite = Retransmit::new(to, Transport::Udp, bytes, now);
+        let invite = Retransmit::new(to, transport, bytes, now);
         self.actions.push(invite.send());
         let leg = UacLeg {
             state: LegState::Calling,
             to,
+            transport,
             uri: uri.clone(),
             call_id: call_id.clone(),
             branch,
@@ -1076,6 +1099,7 @@ impl B2bua {
     pub fn dial(
         &mut self,
         contact: &str,
+        flow: Option<Flow>,
         number: &str,
         record: Option<PathBuf>,
         now: Instant,
@@ -1083,7 +1107,7 @@ impl B2bua {
         ports: &mut dyn MediaPorts,
     ) -> Option<CallId> {
         self.config.outbound?;
-        message::uri_socket(contact)?;
+        flow.map(|f| f.source).or_else(|| message::uri_socket(contact))?;
         let valid = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'+');
         if !valid {
             return None;
@@ -1108,7 +1132,7 @@ impl B2bua {
                 session_id: entropy >> 16,
             },
         );
-        self.ring(id, contact, record, now, entropy);
+        self.ring(id, contact, flow, record, now, entropy);
         Some(id)
     }
 
@@ -1123,7 +1147,7 @@ impl B2bua {
             id,
             Side::Callee,
             uri,
-            trunk,
+            (trunk, Transport::Udp),
             from,
             None,
             now,
@@ -1214,6 +1238,19 @@ impl B2bua {
             // §13.3.1.4: no ACK for our 2xx; the caller is gone.
             self.end(id, Party::Hub, now);
         }
+    }
+}
+
+/// Our Via for a request sent over `transport` (RFC 3261 §18.1.1: the Via names it).
+fn via(transport: Transport, local: SocketAddr, branch: &str) -> String {
+    format!("SIP/2.0/{} {local};branch={branch};rport", transport.as_str())
+}
+
+/// Our Contact on a dialog over `transport`: the phone's requests come back the same way.
+fn contact(transport: Transport, local: SocketAddr) -> String {
+    match transport {
+        Transport::Udp => format!("<sip:plugboard@{local}>"),
+        Transport::Tcp => format!("<sip:plugboard@{local};transport=tcp>"),
     }
 }
 
@@ -1764,6 +1801,7 @@ pub(crate) mod tests {
             .b2bua
             .dial(
                 &contact,
+                None,
                 "+15551230002",
                 Some("/rec/o.wav".into()),
                 h.t0,
@@ -1841,6 +1879,7 @@ pub(crate) mod tests {
             .b2bua
             .dial(
                 &format!("<sip:1001@{PHONE}>"),
+                None,
                 "+15551230002",
                 None,
                 h.t0,
@@ -1881,6 +1920,7 @@ pub(crate) mod tests {
             h.b2bua
                 .dial(
                     &format!("<sip:1001@{PHONE}>"),
+                    None,
                     "x@evil",
                     None,
                     h.t0,

@@ -520,6 +520,25 @@ pub fn uri_socket(value: &str) -> Option<std::net::SocketAddr> {
         .map(|ip| std::net::SocketAddr::new(ip, 5060))
 }
 
+/// The transport a SIP URI's `transport` parameter names (RFC 3261 §19.1.1); UDP when none, or
+/// one we do not speak.
+pub fn uri_transport(value: &str) -> crate::service::Transport {
+    let uri = addr_uri(value);
+    let tcp = uri
+        .split('?')
+        .next()
+        .unwrap_or(uri)
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.split_once('='))
+        .any(|(k, v)| k.trim().eq_ignore_ascii_case("transport") && v.trim().eq_ignore_ascii_case("tcp"));
+    if tcp {
+        crate::service::Transport::Tcp
+    } else {
+        crate::service::Transport::Udp
+    }
+}
+
 /// The user part of a canonical AOR.
 pub fn aor_user(aor: &str) -> &str {
     aor.split_once(':')
@@ -528,7 +547,7 @@ pub fn aor_user(aor: &str) -> &str {
 }
 
 /// Splits a header value on commas that are outside quotes and angle brackets (RFC 3261 §7.3.1).
-fn split_list(value: &str) -> Vec<&str> {
+pub fn split_list(value: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut quoted, mut bracket, mut escaped, mut start) = (false, false, false, 0);
     for (i, c) in value.char_indices() {
@@ -916,6 +935,23 @@ mod tests {
         ];
         for (uri, want) in cases {
             assert_eq!(uri_socket(uri), want.map(|w| w.parse().unwrap()), "{uri}");
+        }
+    }
+
+    #[test]
+    fn uri_transports() {
+        use crate::service::Transport::{Tcp, Udp};
+        let cases = [
+            ("<sip:1001@127.0.0.1:5062;transport=tcp>", Tcp),
+            ("<sip:1001@127.0.0.1:5062;lr;Transport=TCP>;expires=60", Tcp),
+            // Without brackets the parameter is the header's, not the URI's (RFC 3261 §20.10).
+            ("sip:1001@127.0.0.1;transport=tcp", Udp),
+            ("<sip:1001@127.0.0.1:5062;transport=udp>", Udp),
+            ("<sip:1001@127.0.0.1:5062>;transport=tcp", Udp),
+            ("<sip:1001@127.0.0.1:5062;transport=sctp>", Udp),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(uri_transport(uri), want, "{uri}");
         }
     }
 

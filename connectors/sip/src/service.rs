@@ -147,6 +147,14 @@ impl Transport {
     fn reliable(self) -> bool {
         self == Transport::Tcp
     }
+
+    /// As a Via names it (RFC 3261 §20.42).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
 }
 
 /// What the shell does with one message.
@@ -223,8 +231,20 @@ impl SipService {
         self.b2bua.take_actions()
     }
 
+    /// A command of the hub's. An agent's phone is rung back on the flow it registered on,
+    /// which only this registrar knows (the hub names the phone by its Contact).
     pub fn command(&mut self, command: CallCommand, now: Instant, entropy: u64) {
-        self.b2bua.command(command, now, entropy);
+        match command {
+            CallCommand::Ring {
+                call,
+                contact,
+                record,
+            } => {
+                let flow = self.registrar.flow_of(&contact, now);
+                self.b2bua.ring(call, &contact, flow, record, now, entropy);
+            }
+            command => self.b2bua.command(command, now, entropy),
+        }
     }
 
     /// Click-to-call (see [`B2bua::dial`]).
@@ -236,8 +256,9 @@ impl SipService {
         now: Instant,
         entropy: u64,
     ) -> Option<CallId> {
+        let flow = self.registrar.flow_of(contact, now);
         self.b2bua
-            .dial(contact, number, record, now, entropy, &mut *self.ports)
+            .dial(contact, flow, number, record, now, entropy, &mut *self.ports)
     }
 
     pub fn digit(&mut self, call: CallId, key: char) {
@@ -417,10 +438,14 @@ impl SipService {
                 expires,
                 call_id: request.call_id().to_owned(),
                 cseq,
-                flow: Some(Flow {
-                    source: cx.source,
-                    transport: cx.transport,
-                }),
+                // The phone's own connection, unless a proxy stands between (RFC 5626 §5.3
+                // applies to the first hop only).
+                flow: (request.headers.all("Via").flat_map(message::split_list).count() == 1).then_some(
+                    Flow {
+                        source: cx.source,
+                        transport: cx.transport,
+                    },
+                ),
             },
             cx.now,
         );
@@ -730,6 +755,175 @@ mod tests {
             let request = invite.replace("{n}", &n.to_string());
             // 404: let in, and the B2BUA knows no number 100 here.
             assert_eq!(status(&s.handle(request.as_bytes(), cx)).0, want, "{what}");
+        }
+    }
+
+    const SDP: &str = "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+
+    /// The request of `method` among the actions, with where and how it goes.
+    fn sent(actions: &[Action], method: &str) -> (SocketAddr, Transport, String) {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Send { to, transport, bytes } if bytes.starts_with(method.as_bytes()) => {
+                    Some((*to, *transport, String::from_utf8(bytes.clone()).unwrap()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {method} in {actions:?}"))
+    }
+
+    /// An agent's phone is rung the way it registered (RFC 5626 §5.3, RFC 3261 §18): over the
+    /// TCP connection its REGISTER came on, whatever port its Contact names; over TCP to its
+    /// Contact when that says `transport=tcp` and the flow is not ours (it registered through
+    /// another node, or a proxy); over UDP otherwise. Our Via and Contact name the transport, and
+    /// the ACK of its answer goes the same way.
+    #[test]
+    fn an_agents_phone_is_rung_over_the_transport_it_registered_on() {
+        let tcp_contact = "<sip:1001@192.0.2.1:5062;transport=tcp>";
+        let rows = [
+            (
+                "registered over TCP",
+                Transport::Tcp,
+                "",
+                tcp_contact,
+                ("192.0.2.1:40001", Transport::Tcp),
+            ),
+            (
+                "over TCP through a proxy",
+                Transport::Tcp,
+                "Via: SIP/2.0/TCP 192.0.2.99;branch=z9hG4bKproxy\r\n",
+                tcp_contact,
+                ("192.0.2.1:5062", Transport::Tcp),
+            ),
+            (
+                "over UDP, Contact says TCP",
+                Transport::Udp,
+                "",
+                tcp_contact,
+                ("192.0.2.1:5062", Transport::Tcp),
+            ),
+            (
+                "over UDP",
+                Transport::Udp,
+                "",
+                "<sip:1001@192.0.2.1:5062>",
+                ("192.0.2.1:5062", Transport::Udp),
+            ),
+        ];
+        for (n, (what, transport, proxy, contact, (to, how))) in rows.into_iter().enumerate() {
+            let t0 = Instant::now();
+            let mut numbers = HashMap::new();
+            numbers.insert("100".to_owned(), Destination::Queue("Support".into()));
+            let mut s = SipService::new(
+                ServiceConfig {
+                    trunks: vec!["203.0.113.5".parse().unwrap()],
+                    numbers,
+                    ..ServiceConfig::default()
+                },
+                Arc::new(InMemoryDirectory::default().with_phone("1001", REALM, "s3cret")),
+                b"test key",
+                "127.0.0.1:5060".parse().unwrap(),
+                Box::new(crate::b2bua::tests::Ports::default()),
+            );
+            let phone = Context {
+                transport,
+                ..cx("192.0.2.1:40001", t0, 0, 1)
+            };
+            let with_contact = |text: String| {
+                text.replace(
+                    "Contact: <sip:1001@192.0.2.1:5060>",
+                    &format!("Contact: {contact}"),
+                )
+                .replacen("Via:", &format!("{proxy}Via:"), 1)
+            };
+            let (_, text) = status(&s.handle(
+                with_contact(register("1001", "z9hG4bK1", 1, "")).as_bytes(),
+                phone,
+            ));
+            let ok = register(
+                "1001",
+                "z9hG4bK2",
+                2,
+                &authorization("1001", "s3cret", &nonce(&text), 1),
+            );
+            assert_eq!(
+                status(&s.handle(with_contact(ok).as_bytes(), phone)).0,
+                200,
+                "{what}"
+            );
+
+            let invite = format!(
+                "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/TCP 203.0.113.5;branch=z9hG4bKin\r\n\
+                 From: <sip:+15550100@carrier>;tag=c\r\nTo: <sip:100@pbx>\r\nCall-ID: in{n}\r\n\
+                 CSeq: 1 INVITE\r\nContact: <sip:carrier@203.0.113.5;transport=tcp>\r\n\
+                 Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+                SDP.len()
+            );
+            let trunk = Context {
+                transport: Transport::Tcp,
+                ..cx("203.0.113.5:5060", t0, 1, 2)
+            };
+            let (code, answer) = status(&s.handle(invite.as_bytes(), trunk));
+            assert_eq!(code, 200, "{what}: {answer}");
+            assert!(
+                answer.contains("Contact: <sip:plugboard@127.0.0.1:5060;transport=tcp>\r\n"),
+                "{answer}"
+            );
+            s.take_actions();
+
+            s.command(
+                CallCommand::Ring {
+                    call: CallId(1),
+                    contact: contact.into(),
+                    record: None,
+                },
+                t0,
+                3,
+            );
+            let (got_to, got_how, invite) = sent(&s.take_actions(), "INVITE");
+            assert_eq!((got_to, got_how), (to.parse().unwrap(), how), "{what}");
+            let (via, ours) = match how {
+                Transport::Tcp => (
+                    "Via: SIP/2.0/TCP 127.0.0.1:5060;",
+                    "<sip:plugboard@127.0.0.1:5060;transport=tcp>",
+                ),
+                Transport::Udp => (
+                    "Via: SIP/2.0/UDP 127.0.0.1:5060;",
+                    "<sip:plugboard@127.0.0.1:5060>",
+                ),
+            };
+            assert!(invite.contains(via), "{what}: {invite}");
+            assert!(
+                invite.contains(&format!("Contact: {ours}\r\n")),
+                "{what}: {invite}"
+            );
+
+            // The phone answers (its Contact names its listening port): the ACK goes the same way.
+            let header = |name: &str| {
+                invite
+                    .lines()
+                    .find(|l| l.starts_with(&format!("{name}:")))
+                    .unwrap()
+                    .to_owned()
+            };
+            let answer = format!(
+                "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=phone\r\n{}\r\nCSeq: 1 INVITE\r\n\
+                 Contact: {contact}\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+                header("Via"),
+                header("From"),
+                header("To"),
+                header("Call-ID"),
+                SDP.len()
+            );
+            let from_phone = Context {
+                source: got_to,
+                transport: got_how,
+                ..phone
+            };
+            assert_eq!(s.handle(answer.as_bytes(), from_phone), Outcome::Nothing);
+            let (ack_to, ack_how, _) = sent(&s.take_actions(), "ACK");
+            assert_eq!((ack_to, ack_how), (got_to, got_how), "{what}");
         }
     }
 
