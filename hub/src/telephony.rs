@@ -56,7 +56,8 @@ pub struct Phones {
     /// newer change of a binding replaces the older one): `record_bindings` takes them.
     unrecorded: Mutex<Vec<BindingUpdate>>,
     changed: tokio::sync::Notify,
-    /// This node's telephony task, once SIP has started: where click-to-call goes.
+    /// This node's telephony task, once SIP has started with a trunk to call out through:
+    /// where click-to-call goes.
     dials: std::sync::OnceLock<mpsc::Sender<Dial>>,
 }
 
@@ -161,7 +162,13 @@ impl Phones {
             .unwrap_or_default()
     }
 
-    /// Starts a click-to-call on this node. `false` when telephony is not running here.
+    /// Whether this node can call out: SIP runs here, with an outbound trunk.
+    pub fn can_dial(&self) -> bool {
+        self.dials.get().is_some()
+    }
+
+    /// Starts a click-to-call on this node. `false` (before anything is written) when it
+    /// cannot call out.
     pub async fn dial(&self, dial: Dial) -> bool {
         match self.dials.get() {
             Some(tx) => tx.send(dial).await.is_ok(),
@@ -440,7 +447,9 @@ pub async fn start(
         refresh_directory(refresher, refresher_store).await
     });
     let (dial_tx, dials) = mpsc::channel(64);
-    let _ = phones.dials.set(dial_tx);
+    if sip.outbound_trunk.is_some() {
+        let _ = phones.dials.set(dial_tx);
+    }
     // Calls do not survive their node (their media died with the process). A single node at
     // start holds no call yet: whatever the store still has waiting or in progress was hung up.
     // With several nodes, a starting node must not touch the others' calls: the leader ends
@@ -760,7 +769,7 @@ impl Calls {
         let Some(call) = self.server.dial(&contact, number, recording.clone()) else {
             // It never started: closed as abandoned, not left waiting in a queue.
             self.dispatcher.leave(account, interaction.id, None).await?;
-            anyhow::bail!("calling out is not set up (sip.outbound_trunk), or {number} cannot be dialled");
+            anyhow::bail!("{number} cannot be dialled, or no port is free for the call");
         };
         self.track(call, account, interaction.id, Some(agent), recording);
         self.dispatcher.dialled(account, agent, interaction).await?;

@@ -698,6 +698,12 @@ async fn click_to_call_rings_the_agents_phone_then_the_customer() {
         .unwrap();
 
     let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, calling) = hub.call("GET", "/me/calling", Some(&token), None).await.unwrap();
+    assert_eq!(
+        (status, &calling["click_to_call"]),
+        (200, &json!(true)),
+        "{calling}"
+    );
     let (_, found) = hub
         .call("GET", "/customers?q=Maria", Some(&token), None)
         .await
@@ -763,6 +769,50 @@ async fn click_to_call_rings_the_agents_phone_then_the_customer() {
             .unwrap();
         assert_eq!(bob.expect("error").await.unwrap()["code"], "bad_request");
     }
+}
+
+/// Without a carrier trunk to call out through, the console is told click-to-call is off (it
+/// hides its call buttons), and a click anyway is answered with an error saying what is missing,
+/// with no interaction opened for it. Before, the hub opened an interaction, abandoned it, and
+/// the console showed the button.
+#[tokio::test]
+async fn click_to_call_without_a_trunk_says_so() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, _, _) = hub_with_a_desk_phone(dir.path()).await;
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, calling) = hub.call("GET", "/me/calling", Some(&token), None).await.unwrap();
+    assert_eq!(
+        (status, &calling["click_to_call"]),
+        (200, &json!(false)),
+        "{calling}"
+    );
+
+    let (_, found) = hub
+        .call("GET", "/customers?q=Maria", Some(&token), None)
+        .await
+        .unwrap();
+    let maria = found[0]["id"].as_str().unwrap().to_owned();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    bob.send(json!({"type": "call.dial", "customer_id": maria}))
+        .await
+        .unwrap();
+    let error = bob.expect("error").await.unwrap();
+    assert_eq!(error["code"], "invalid_state", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("sip.outbound_trunk"),
+        "{error}"
+    );
+    let (_, timeline) = hub
+        .call("GET", &format!("/customers/{maria}/timeline"), Some(&token), None)
+        .await
+        .unwrap();
+    assert!(
+        !timeline.to_string().contains("sip:outbound:"),
+        "no outbound interaction was opened: {timeline}"
+    );
 }
 
 #[tokio::test]
