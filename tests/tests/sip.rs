@@ -4,6 +4,7 @@
 //! the customer's timeline with its talk time and recording; a caller who hangs up before anyone
 //! answers is counted as abandoned with the wait.
 
+use plugboard_tests::linphone::{self, Linphone, Transport};
 use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -1241,4 +1242,178 @@ async fn two_nodes_behind_kamailio_each_ring_a_phone_registered_through_it() {
         recorded_by.iter().all(|n| *n > 0),
         "Kamailio never sent a call to one of the nodes: {recorded_by:?}"
     );
+}
+
+/// Gives `agent` (by name) a phone account `username` with `password`.
+async fn give_phone(hub: &Hub, agent: &str, username: &str, password: &str) {
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = hub.named(&admin, "/agents", agent).await.unwrap()["id"].clone();
+    let phone = json!({"agent_id": id, "username": username, "password": password});
+    let (status, created) = hub
+        .call("POST", "/phones", Some(&admin), Some(phone))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{created}");
+}
+
+/// The contacts a phone account is registered at, once there is one (or none after 15 s).
+async fn registered_contacts(hub: &Hub, username: &str) -> Vec<String> {
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    for _ in 0..150 {
+        let (_, phones) = hub.call("GET", "/phones", Some(&admin), None).await.unwrap();
+        let contacts: Vec<String> = phones
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["username"] == username)
+            .flat_map(|p| p["contacts"].as_array().cloned().unwrap_or_default())
+            .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned))
+            .collect();
+        if !contacts.is_empty() {
+            return contacts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Vec::new()
+}
+
+/// A Linphone desk phone (linphonec, auto-answer) registered by digest for Bob, over UDP and
+/// over TCP, is rung when a caller is offered to Bob and answers: the answer is Bob accepting.
+/// Its Contact carries `+sip.instance` (in quotes, with `<` and `>` inside), which the registrar
+/// used to garble, and over TCP it listens on no UDP port at all: it rang only once the hub
+/// rang it on the connection it registered on.
+#[tokio::test]
+async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
+    if sipp().is_none() || linphone::available().is_none() {
+        return;
+    }
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [
+            ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+            ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+        ];
+        let hub = Hub::start(dir.path(), &env).await.unwrap();
+        let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
+        give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
+
+        let phone_dir = tempfile::tempdir().unwrap();
+        let voice = phone_dir.path().join("voice.wav");
+        tone(&voice, 660, 10);
+        let mut phone = Linphone::start(phone_dir.path(), transport, &voice, true).unwrap();
+        let registrar = match transport {
+            Transport::Udp => target.clone(),
+            Transport::Tcp => hub
+                .sip_tcp
+                .clone()
+                .expect("the hub says where SIP listens on TCP"),
+        };
+        phone
+            .register("bob-desk", "desk-phone-1", &registrar, transport)
+            .unwrap();
+        let contacts = registered_contacts(&hub, "bob-desk").await;
+        assert_eq!(
+            contacts.len(),
+            1,
+            "{transport:?}: linphonec did not register: {}",
+            phone.log()
+        );
+        assert_eq!(
+            contacts[0].contains(";transport=tcp"),
+            transport == Transport::Tcp,
+            "{contacts:?}"
+        );
+
+        let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+        available(&mut bob).await;
+        let caller = call(&target, "100", 3000);
+        let offer = bob.expect("offer").await.unwrap();
+        assert_eq!(offer["interaction"]["channel"], "voice");
+        let assigned = bob
+            .gets_within("interaction.assigned", Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "{transport:?}: the Linphone phone never answered:\n{}",
+                    phone.said()
+                )
+            });
+        assert_eq!(assigned["interaction"]["id"], offer["interaction"]["id"]);
+        let (ok, log) = caller.await.unwrap();
+        assert!(ok, "{transport:?}: the caller's call went through:\n{log}");
+        let updated = bob.expect("interaction.updated").await.unwrap();
+        assert_eq!(updated["interaction"]["state"], "wrap_up");
+        phone.wait_for("ended", Duration::from_secs(5)).await.unwrap();
+    }
+}
+
+/// Linphone as a caller: with no trunk, it registers by digest as Alice's softphone and calls the
+/// queue's number; its INVITE is challenged (407), it answers the challenge, waits in the queue,
+/// and talks to Bob once his desk phone answers; its hang-up ends the call.
+#[tokio::test]
+async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
+    if sipp().is_none() || linphone::available().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, port) = hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__TRUNKS", "[]")]).await;
+    give_phone(&hub, "Alice Wong", "alice-soft", "soft-phone-1").await;
+    let work = tempfile::tempdir().unwrap();
+    let desk = desk_phone(&target, port, work.path());
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let caller_dir = tempfile::tempdir().unwrap();
+    let voice = caller_dir.path().join("voice.wav");
+    tone(&voice, 440, 10);
+    let mut caller = Linphone::start(caller_dir.path(), Transport::Udp, &voice, false).unwrap();
+    caller
+        .register("alice-soft", "soft-phone-1", &target, Transport::Udp)
+        .unwrap();
+    assert_eq!(
+        registered_contacts(&hub, "alice-soft").await.len(),
+        1,
+        "{}",
+        caller.log()
+    );
+    caller.send(&format!("call sip:100@{target}")).unwrap();
+
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["channel"], "voice");
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], offer["interaction"]["id"]);
+    caller
+        .wait_for("connected", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(caller.log().contains("SIP/2.0 407 "), "the INVITE was challenged");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    caller.send("terminate").unwrap();
+    let updated = bob.expect("interaction.updated").await.unwrap();
+    assert_eq!(updated["interaction"]["state"], "wrap_up");
+    let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the desk phone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let interaction = offer["interaction"]["id"].as_str().unwrap();
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{interaction}"), Some(&token), None)
+        .await
+        .unwrap();
+    let ended = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "call.ended")
+        .cloned()
+        .unwrap_or_else(|| panic!("no call.ended in {detail}"));
+    assert_eq!(ended["data"]["by"], "caller", "{ended}");
 }
