@@ -59,6 +59,9 @@ pub struct Phones {
     /// This node's telephony task, once SIP has started with a trunk to call out through:
     /// where click-to-call goes.
     dials: std::sync::OnceLock<mpsc::Sender<Dial>>,
+    /// This node's telephony task, once SIP has started: told of every phone account that
+    /// registers here, so its agent is offered calls again.
+    registered: std::sync::OnceLock<mpsc::UnboundedSender<String>>,
 }
 
 /// A click-to-call, from an agent's console on this node.
@@ -313,8 +316,14 @@ impl PhoneDirectory for Phones {
             .map(|(_, c)| c.clone())
     }
 
-    /// Called under the SIP service's lock: queued here, written by `record_bindings`.
+    /// Called under the SIP service's lock: queued here, written by `record_bindings`; a phone
+    /// that registers is reachable again (`Calls::registered`).
     fn bindings_changed(&self, change: BindingChange) {
+        if let BindingChange::Bound { aor, .. } = &change
+            && let Some(registered) = self.registered.get()
+        {
+            let _ = registered.send(plugboard_sip::message::aor_user(aor).to_owned());
+        }
         self.unrecorded(binding_update(change, now_millis()));
     }
 }
@@ -446,6 +455,8 @@ pub async fn start(
         let _running = refreshing;
         refresh_directory(refresher, refresher_store).await
     });
+    let (registered_tx, registered) = mpsc::unbounded_channel();
+    let _ = phones.registered.set(registered_tx);
     let (dial_tx, dials) = mpsc::channel(64);
     if sip.outbound_trunk.is_some() {
         let _ = phones.dials.set(dial_tx);
@@ -482,7 +493,9 @@ pub async fn start(
     frames.ready().await;
     tokio::spawn(async move {
         let _running = running;
-        calls.run(events, frames, dials, health, later_rx).await
+        calls
+            .run(events, frames, dials, registered, health, later_rx)
+            .await
     });
     Ok(Some(server))
 }
@@ -538,6 +551,7 @@ impl Calls {
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut frames: crate::bus::Subscription<Channel, ConnectorFrame>,
         mut dials: mpsc::Receiver<Dial>,
+        mut registered: mpsc::UnboundedReceiver<String>,
         health: crate::health::Health,
         mut later: mpsc::UnboundedReceiver<Later>,
     ) {
@@ -558,6 +572,9 @@ impl Calls {
                 },
                 Some(dial) = dials.recv() => {
                     health.guard("telephony", self.click(dial)).await.map(Ok)
+                }
+                Some(username) = registered.recv() => {
+                    health.guard("telephony", self.registered(&username)).await
                 }
                 Some(news) = later.recv() => {
                     self.later(news);
@@ -868,6 +885,24 @@ impl Calls {
         Ok(())
     }
 
+    /// A phone account registered through this node: its agent can be offered calls again.
+    async fn registered(&mut self, username: &str) -> anyhow::Result<()> {
+        let agent = self
+            .phones
+            .by_username
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(username)
+            .map(|(agent, _)| *agent);
+        if let Some(agent) = agent {
+            self.dispatcher
+                .set_reachable(AccountId::DEFAULT, agent, Channel::Voice, true)
+                .await
+                .context("telling the router a phone registered")?;
+        }
+        Ok(())
+    }
+
     /// A click from this node's console: the call starts here, or the agent hears why not.
     async fn click(&mut self, dial: Dial) {
         if let Err(e) = self
@@ -917,10 +952,24 @@ impl Calls {
                         });
                     }
                     None => {
-                        // No registered phone: this agent cannot take calls right now.
+                        // No registered phone: this agent cannot take calls until it registers.
+                        // Not their decline, and not a missed offer: the router takes the offer
+                        // back and offers them no calls meanwhile; the console says why.
                         tracing::info!(%interaction, %agent, "the agent has no registered phone");
                         let account = c.account;
-                        let _ = self.dispatcher.decline(account, *agent, interaction).await;
+                        self.bus.to_agent(
+                            *agent,
+                            crate::bus::AgentFrame::Error {
+                                code: "no_phone".into(),
+                                message: "your phone is not registered: calls are not offered to you until it registers"
+                                    .into(),
+                                r#ref: None,
+                            },
+                        );
+                        self.dispatcher
+                            .set_reachable(account, *agent, Channel::Voice, false)
+                            .await
+                            .context("telling the router an agent has no phone")?;
                     }
                 }
             }

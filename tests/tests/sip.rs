@@ -1417,3 +1417,86 @@ async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
         .unwrap_or_else(|| panic!("no call.ended in {detail}"));
     assert_eq!(ended["data"]["by"], "caller", "{ended}");
 }
+
+/// Bob is Available but his phone is not registered: the call offered to him is taken back at
+/// once with the reason (not as his decline, and he is not put on Break), his console says his
+/// phone is not registered, and no call is offered to him meanwhile. When his phone registers,
+/// the waiting call is offered to him again, and his phone answers it.
+#[tokio::test]
+async fn an_agent_with_no_registered_phone_is_told_and_offered_calls_once_it_registers() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
+    give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let caller = call(&target, "100", 8000);
+    let offer = bob.expect("offer").await.unwrap();
+    let interaction = offer["interaction"]["id"].clone();
+    let mut seen = Vec::new();
+    while !(seen.iter().any(|f: &Value| f["type"] == "offer.revoked")
+        && seen.iter().any(|f: &Value| f["type"] == "error"))
+    {
+        let frame = bob
+            .recv_within(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {seen:?}"));
+        seen.push(frame);
+    }
+    let revoked = seen.iter().find(|f| f["type"] == "offer.revoked").unwrap();
+    assert_eq!(revoked["reason"], "unreachable", "{revoked}");
+    let error = seen.iter().find(|f| f["type"] == "error").unwrap();
+    assert_eq!(error["code"], "no_phone", "{error}");
+    assert!(
+        !seen
+            .iter()
+            .any(|f| f["type"] == "agent.state" && f["state"] != "available"),
+        "never on Break: {seen:?}"
+    );
+    // No call is offered to him while he has no phone.
+    assert!(
+        bob.gets_within("offer", Duration::from_millis(1500))
+            .await
+            .is_none(),
+        "offered again with no phone"
+    );
+
+    // His desk phone registers: the call still waiting is his, and the phone answers.
+    let port = free_port();
+    let (ok, log) = run_with(
+        &target,
+        "register_as.xml",
+        "bob-desk",
+        "desk-phone-1",
+        &["-key", "contact_port", &port.to_string()],
+    );
+    assert!(ok, "the desk phone registers:\n{log}");
+    let work = tempfile::tempdir().unwrap();
+    let desk = desk_phone(&target, port, work.path());
+    let again = bob.expect("offer").await.unwrap();
+    assert_eq!(again["interaction"]["id"], interaction);
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], interaction);
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "the caller's call went through:\n{log}");
+    let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the desk phone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
