@@ -1320,6 +1320,17 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
             "{transport:?}: linphonec did not register: {}",
             phone.log()
         );
+        // The 200 OK gives its Contact back intact, instance and all (RFC 5626 §6).
+        assert!(
+            phone
+                .log()
+                .lines()
+                .any(|l| l.starts_with("Contact: <sip:bob-desk@")
+                    && l.contains(";+sip.instance=\"<urn:uuid:")
+                    && l.contains(">\";expires=")),
+            "{transport:?}: no intact Contact in the 200 OK: {}",
+            phone.log()
+        );
         assert_eq!(
             contacts[0].contains(";transport=tcp"),
             transport == Transport::Tcp,
@@ -1351,7 +1362,7 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
 
 /// Linphone as a caller: with no trunk, it registers by digest as Alice's softphone and calls the
 /// queue's number; its INVITE is challenged (407), it answers the challenge, waits in the queue,
-/// and talks to Bob once his desk phone answers; its hang-up ends the call.
+/// and talks to Bob once his desk phone answers; when Bob ends the call, the hub's BYE reaches it.
 #[tokio::test]
 async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
     if sipp().is_none() || linphone::available().is_none() {
@@ -1390,9 +1401,17 @@ async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
         .unwrap();
     assert!(caller.log().contains("SIP/2.0 407 "), "the INVITE was challenged");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    caller.send("terminate").unwrap();
+    // Bob ends the call: the hub's BYE reaches Linphone at the Contact it gave (which holds a
+    // quoted +sip.instance with '<' and '>' in it) and Linphone hangs up.
+    bob.send(json!({"type": "interaction.end", "interaction_id": offer["interaction"]["id"]}))
+        .await
+        .unwrap();
     let updated = bob.expect("interaction.updated").await.unwrap();
     assert_eq!(updated["interaction"]["state"], "wrap_up");
+    caller
+        .wait_for("ended", Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("Linphone did not take the hub's BYE: {e}\n{}", caller.log()));
     let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
         .await
         .unwrap()
@@ -1402,20 +1421,6 @@ async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
         "the desk phone: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let interaction = offer["interaction"]["id"].as_str().unwrap();
-    let (_, detail) = hub
-        .call("GET", &format!("/interactions/{interaction}"), Some(&token), None)
-        .await
-        .unwrap();
-    let ended = detail["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["type"] == "call.ended")
-        .cloned()
-        .unwrap_or_else(|| panic!("no call.ended in {detail}"));
-    assert_eq!(ended["data"]["by"], "caller", "{ended}");
 }
 
 /// Bob is Available but his phone is not registered: the call offered to him is taken back at
@@ -1498,5 +1503,54 @@ async fn an_agent_with_no_registered_phone_is_told_and_offered_calls_once_it_reg
         out.status.success(),
         "the desk phone: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An INVITE from a trunk's address over UDP, where the source address is forged with one
+/// datagram, is not let in on that address unless the settings say so: it is challenged (407),
+/// and one with a wrong password refused (403). Neither writes anything: no customer, no
+/// interaction. Before, the address alone let the call in, and its caller id became a customer.
+#[tokio::test]
+async fn an_invite_from_a_trunks_address_over_udp_is_challenged_and_writes_nothing() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, _) =
+        hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "false")]).await;
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let before = timeline_of_the_caller(&hub, &token).await;
+
+    let (ok, log) = call(&target, "100", 500).await.unwrap();
+    assert!(
+        !ok && log.contains("407"),
+        "the forged trunk INVITE is challenged:\n{log}"
+    );
+    let port = free_port().to_string();
+    let extra = ["-au", "bob-desk", "-d", "500", "-mp", &port];
+    let (ok, log) = run_with(&target, "caller_auth.xml", "100", "wrong-password", &extra);
+    assert!(!ok && log.contains("403"), "a wrong password is refused:\n{log}");
+
+    assert!(
+        bob.gets_within("offer", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "no call reached the queue"
+    );
+    assert_eq!(
+        timeline_of_the_caller(&hub, &token).await,
+        before,
+        "nothing was written"
+    );
+    let (_, found) = hub
+        .call("GET", "/customers?q=%2B14155552671", Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        Some(1),
+        "no new customer: {found}"
     );
 }
