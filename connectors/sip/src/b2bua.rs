@@ -1186,6 +1186,44 @@ impl B2bua {
         }
     }
 
+    /// The shell could not reach `to` over TCP (RFC 3261 §8.1.3.1: a transport error is a 503):
+    /// an INVITE of ours still waiting for its first answer there fails now, rather than at
+    /// Timer B half a minute later, past the offer's timeout.
+    pub fn unreachable(&mut self, to: SocketAddr, now: Instant) {
+        let failed: Vec<(CallId, Side)> = self
+            .calls
+            .iter()
+            .flat_map(|(id, call)| {
+                [(Side::Agent, &call.agent), (Side::Callee, &call.callee)]
+                    .into_iter()
+                    .filter_map(move |(side, leg)| leg.as_ref().map(|leg| (*id, side, leg)))
+            })
+            .filter(|(_, _, leg)| {
+                leg.to == to
+                    && leg.transport == Transport::Tcp
+                    && matches!(leg.state, LegState::Calling | LegState::Cancelling)
+            })
+            .map(|(id, side, _)| (id, side))
+            .collect();
+        for (id, side) in failed {
+            if self.drop_leg(id, side) == Some(LegState::Cancelling) {
+                continue;
+            }
+            if side == Side::Agent {
+                self.emit(Action::Event(CallEvent::AgentFailed {
+                    call: id,
+                    status: 503,
+                }));
+            } else {
+                self.emit(Action::Event(CallEvent::CustomerFailed {
+                    call: id,
+                    status: 503,
+                }));
+                self.end(id, Party::Hub, now);
+            }
+        }
+    }
+
     /// Retransmissions and timeouts; the shell calls it often (every 50 ms or so).
     pub fn tick(&mut self, now: Instant) {
         let mut sends = Vec::new();

@@ -193,11 +193,23 @@ impl Shared {
             let connecting = tokio::time::timeout(shared.tcp_limits.write_timeout, TcpStream::connect(to));
             match connecting.await {
                 Ok(Ok(stream)) => read_connection(stream, to, &shared, rx).await,
-                Ok(Err(e)) => tracing::info!(%to, error = %e, "could not connect over TCP"),
-                Err(_) => tracing::info!(%to, "timed out connecting over TCP"),
+                Ok(Err(e)) => {
+                    tracing::info!(%to, error = %e, "could not connect over TCP");
+                    shared.unreachable(to);
+                }
+                Err(_) => {
+                    tracing::info!(%to, "timed out connecting over TCP");
+                    shared.unreachable(to);
+                }
             }
             shared.forget(to);
         });
+    }
+
+    /// Nothing could be sent to `to`: the B2BUA fails what waited on it.
+    fn unreachable(self: &Arc<Self>, to: SocketAddr) {
+        let ((), actions) = self.with_service(|s| s.unreachable(to, Instant::now()));
+        self.perform(actions);
     }
 
     /// A connection ended: its queue goes, unless a newer connection to the peer took its place.
@@ -441,12 +453,26 @@ async fn serve_connection(stream: TcpStream, source: SocketAddr, shared: Arc<Sha
 }
 
 /// Reads and answers messages on a connection, and writes what is queued for it, until the peer
-/// closes it, breaks the framing, stays idle past the limits, or stops reading.
+/// closes it, breaks the framing, stays idle past the limits, or stops reading. Requests still
+/// queued then never reach the peer: the B2BUA hears so.
 async fn read_connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     source: SocketAddr,
     shared: &Arc<Shared>,
     mut outgoing: mpsc::Receiver<Vec<u8>>,
+) {
+    serve_stream(stream, source, shared, &mut outgoing).await;
+    outgoing.close();
+    if outgoing.try_recv().is_ok() {
+        shared.unreachable(source);
+    }
+}
+
+async fn serve_stream(
+    mut stream: TcpStream,
+    source: SocketAddr,
+    shared: &Arc<Shared>,
+    outgoing: &mut mpsc::Receiver<Vec<u8>>,
 ) {
     let limits = shared.tcp_limits;
     let mut buf = Vec::with_capacity(4096);

@@ -247,6 +247,11 @@ impl SipService {
         }
     }
 
+    /// The shell could not connect to `to` over TCP: what we were sending there failed.
+    pub fn unreachable(&mut self, to: SocketAddr, now: Instant) {
+        self.b2bua.unreachable(to, now);
+    }
+
     /// Click-to-call (see [`B2bua::dial`]).
     pub fn dial(
         &mut self,

@@ -203,6 +203,64 @@ async fn a_phone_registered_over_tcp_is_rung_on_its_connection() {
     );
 }
 
+/// The phone's connection is gone when the hub rings it (it went away without unregistering):
+/// connecting again fails, and that is the phone failing the call at once (503, RFC 3261
+/// §8.1.3.1), not half a minute later by Timer B, after the offer has timed out.
+#[tokio::test]
+async fn a_tcp_phone_whose_connection_is_gone_fails_the_call_at_once() {
+    let mut numbers = std::collections::HashMap::new();
+    numbers.insert("100".to_owned(), Destination::Queue("Support".into()));
+    let service = ServiceConfig {
+        trunks: vec!["127.0.0.1".parse().unwrap()],
+        trust_trunks_over_udp: true,
+        numbers,
+        ..ServiceConfig::default()
+    };
+    let directory = Arc::new(InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD));
+    let (server, mut events) = server(service, TcpLimits::default(), directory).await;
+    let mut phone = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    let local = phone.local_addr().unwrap();
+    let mut buf = Vec::new();
+    phone
+        .write_all(register(local, "TCP", USER, 1, None).as_bytes())
+        .await
+        .unwrap();
+    let challenge = next_message(&mut phone, &mut buf).await;
+    phone
+        .write_all(register(local, "TCP", USER, 2, Some(&nonce(&challenge))).as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status(&next_message(&mut phone, &mut buf).await), "200");
+    drop(phone);
+
+    let carrier = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    carrier.connect(server.udp_addr()).await.unwrap();
+    let invite = format!(
+        "INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKc2\r\n\
+         From: <sip:+15550100@127.0.0.1>;tag=c\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: c2@carrier\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:carrier@{0}>\r\nMax-Forwards: 70\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {1}\r\n\r\n{SDP}",
+        carrier.local_addr().unwrap(),
+        SDP.len()
+    );
+    carrier.send(invite.as_bytes()).await.unwrap();
+    let call = match tokio::time::timeout(ANSWER, events.recv()).await {
+        Ok(Some(CallEvent::Incoming { call, .. })) => call,
+        other => panic!("no incoming call: {other:?}"),
+    };
+    let contact = server.bindings_of(USER)[0].uri.clone();
+    server.command(CallCommand::Ring {
+        call,
+        contact,
+        record: None,
+    });
+    let failed = tokio::time::timeout(ANSWER, events.recv()).await;
+    assert!(
+        matches!(failed, Ok(Some(CallEvent::AgentFailed { status: 503, .. }))),
+        "{failed:?}"
+    );
+}
+
 /// A directory whose lookup of one user panics, standing in for any bug met while handling one
 /// message.
 struct Panicking(InMemoryDirectory);
