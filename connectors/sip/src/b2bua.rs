@@ -1107,7 +1107,9 @@ impl B2bua {
         ports: &mut dyn MediaPorts,
     ) -> Option<CallId> {
         self.config.outbound?;
-        flow.map(|f| f.source).or_else(|| message::uri_socket(contact))?;
+        flow.filter(|f| f.transport == Transport::Tcp)
+            .map(|f| f.source)
+            .or_else(|| message::uri_socket(contact))?;
         let valid = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'+');
         if !valid {
             return None;

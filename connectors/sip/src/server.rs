@@ -104,8 +104,8 @@ struct Shared {
 }
 
 impl Shared {
-    /// [`Shared::handle_message`], with a panic caught: logged, counted as unparseable, the
-    /// message dropped (and a TCP connection closed), the listener unharmed. The service's lock
+    /// [`Shared::handle_message`], with a panic caught: logged, and the message dropped as an
+    /// unparseable one is (a TCP connection closed), the listener unharmed. The service's lock
     /// is not poisoned for good: every lock here takes the state a panic left.
     fn handle(self: &Arc<Self>, bytes: &[u8], source: SocketAddr, transport: Transport) -> Outcome {
         let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
