@@ -692,38 +692,8 @@ impl Calls {
                     });
                 }
             }
-            CallEvent::AgentFailed { call, status } => {
-                let Some(c) = self.calls.get_mut(&call) else {
-                    return Ok(());
-                };
-                if c.dialled_by.is_some() {
-                    // The agent did not pick up their own call: it ends here.
-                    tracing::info!(status, "the agent's phone did not take a click-to-call");
-                    self.server.command(CallCommand::Hangup { call });
-                    return Ok(());
-                }
-                let Some(agent) = c.ringing.take() else {
-                    return Ok(());
-                };
-                let (account, interaction) = (c.account, c.interaction);
-                tracing::info!(%interaction, %agent, status, "the agent's phone did not take the call");
-                let (dispatcher, store) = (self.dispatcher.clone(), self.store.clone());
-                self.in_order(call, async move {
-                    if dispatcher.holder(interaction).await == Some(agent) {
-                        // Accepted in the console, but the phone cannot take it: back to the queue.
-                        let moved = match store.interaction(account, interaction).await {
-                            Ok(i) => dispatcher.transfer(account, agent, interaction, i.queue_id).await,
-                            Err(e) => Err(e.into()),
-                        };
-                        if let Err(e) = moved {
-                            tracing::error!(error = %e, "requeueing a call the agent's phone refused");
-                        }
-                    } else {
-                        // Already revoked (timed out) is fine: the router moved on.
-                        let _ = dispatcher.decline(account, agent, interaction).await;
-                    }
-                });
-            }
+            CallEvent::AgentFailed { call, status } => self.agent_failed(call, Some(status)),
+            CallEvent::AgentUnreachable { call } => self.agent_failed(call, None),
             CallEvent::Ended { call, by } => {
                 let Some(c) = self.calls.remove(&call) else {
                     return Ok(());
@@ -758,6 +728,57 @@ impl Calls {
             }
         }
         Ok(())
+    }
+
+    /// The agent's phone did not take the call: it answered `status` (refused, busy, no
+    /// answer), or, with none, it could not be reached at all (its connection is gone). A call
+    /// the agent had accepted in the console goes back to the queue; otherwise the offer is
+    /// declined, or for a phone out of reach taken back with no more calls offered to the agent
+    /// until the phone registers again (as with no phone at all).
+    fn agent_failed(&mut self, call: CallId, status: Option<u16>) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if c.dialled_by.is_some() {
+            // The agent did not pick up their own call: it ends here.
+            tracing::info!(?status, "the agent's phone did not take a click-to-call");
+            self.server.command(CallCommand::Hangup { call });
+            return;
+        }
+        let Some(agent) = c.ringing.take() else {
+            return;
+        };
+        let (account, interaction) = (c.account, c.interaction);
+        tracing::info!(%interaction, %agent, ?status, "the agent's phone did not take the call");
+        if status.is_none() {
+            self.bus.to_agent(agent, no_phone());
+        }
+        let (dispatcher, store) = (self.dispatcher.clone(), self.store.clone());
+        self.in_order(call, async move {
+            if dispatcher.holder(interaction).await == Some(agent) {
+                // Accepted in the console, but the phone cannot take it: back to the queue.
+                let moved = match store.interaction(account, interaction).await {
+                    Ok(i) => dispatcher.transfer(account, agent, interaction, i.queue_id).await,
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(e) = moved {
+                    tracing::error!(error = %e, "requeueing a call the agent's phone refused");
+                }
+                if status.is_some() {
+                    return;
+                }
+            } else if status.is_some() {
+                // Already revoked (timed out) is fine: the router moved on.
+                let _ = dispatcher.decline(account, agent, interaction).await;
+                return;
+            }
+            if let Err(e) = dispatcher
+                .set_reachable(account, agent, Channel::Voice, false)
+                .await
+            {
+                tracing::error!(error = %e, "telling the router an agent's phone is out of reach");
+            }
+        });
     }
 
     /// Click-to-call: the agent's registered phone first, then the customer; the interaction is
@@ -957,15 +978,7 @@ impl Calls {
                         // back and offers them no calls meanwhile; the console says why.
                         tracing::info!(%interaction, %agent, "the agent has no registered phone");
                         let account = c.account;
-                        self.bus.to_agent(
-                            *agent,
-                            crate::bus::AgentFrame::Error {
-                                code: "no_phone".into(),
-                                message: "your phone is not registered: calls are not offered to you until it registers"
-                                    .into(),
-                                r#ref: None,
-                            },
-                        );
+                        self.bus.to_agent(*agent, no_phone());
                         self.dispatcher
                             .set_reachable(account, *agent, Channel::Voice, false)
                             .await
@@ -1050,6 +1063,16 @@ async fn queue_call(
         .take(account, inbound, entry, crate::intake::no_preparation)
         .await?;
     Ok(())
+}
+
+/// What an agent's console hears when their phone cannot be rung.
+fn no_phone() -> crate::bus::AgentFrame {
+    crate::bus::AgentFrame::Error {
+        code: "no_phone".into(),
+        message: "your phone is not registered or cannot be reached: calls are not offered to you until it registers"
+            .into(),
+        r#ref: None,
+    }
 }
 
 fn party(by: Party) -> &'static str {

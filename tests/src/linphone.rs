@@ -134,6 +134,12 @@ impl Linphone {
         )
     }
 
+    /// Kills it outright: a phone that goes away without unregistering (its connection drops).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// What it printed so far.
     pub fn said(&self) -> String {
         self.said.lock().unwrap().clone()

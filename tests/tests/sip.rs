@@ -1554,3 +1554,74 @@ async fn an_invite_from_a_trunks_address_over_udp_is_challenged_and_writes_nothi
         "no new customer: {found}"
     );
 }
+
+/// Bob's Linphone desk phone registered over TCP, then went away without unregistering (killed:
+/// its connection dropped, its binding stays). The call offered to Bob cannot reach it: the hub
+/// takes the offer back at once as unreachable and tells Bob's console why, rather than waiting
+/// out Timer B past the offer's timeout and putting him on Break for a missed offer.
+#[tokio::test]
+async fn a_tcp_phone_that_went_away_is_found_out_at_once() {
+    if sipp().is_none() || linphone::available().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
+    let registrar = hub
+        .sip_tcp
+        .clone()
+        .expect("the hub says where SIP listens on TCP");
+    give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
+    let phone_dir = tempfile::tempdir().unwrap();
+    let voice = phone_dir.path().join("voice.wav");
+    tone(&voice, 660, 3);
+    let mut phone = Linphone::start(phone_dir.path(), Transport::Tcp, &voice, true).unwrap();
+    phone
+        .register("bob-desk", "desk-phone-1", &registrar, Transport::Tcp)
+        .unwrap();
+    assert_eq!(
+        registered_contacts(&hub, "bob-desk").await.len(),
+        1,
+        "{}",
+        phone.log()
+    );
+    phone.kill();
+
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let caller = call(&target, "100", 1000);
+    let offered = tokio::time::Instant::now();
+    bob.expect("offer").await.unwrap();
+    let mut seen = Vec::new();
+    while !(seen.iter().any(|f: &Value| f["type"] == "offer.revoked")
+        && seen.iter().any(|f: &Value| f["type"] == "error"))
+    {
+        let frame = bob
+            .recv_within(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {seen:?}"));
+        seen.push(frame);
+    }
+    assert!(
+        offered.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        offered.elapsed()
+    );
+    let revoked = seen.iter().find(|f| f["type"] == "offer.revoked").unwrap();
+    assert_eq!(revoked["reason"], "unreachable", "{revoked}");
+    let error = seen.iter().find(|f| f["type"] == "error").unwrap();
+    assert_eq!(error["code"], "no_phone", "{error}");
+    assert!(
+        !seen
+            .iter()
+            .any(|f| f["type"] == "agent.state" && f["state"] != "available"),
+        "never on Break: {seen:?}"
+    );
+    let _ = caller.await;
+}

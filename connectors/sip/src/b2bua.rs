@@ -80,6 +80,10 @@ pub enum CallEvent {
     CustomerFailed { call: CallId, status: u16 },
     /// The agent's phone refused, was busy or did not answer (the SIP status; 408 for no answer).
     AgentFailed { call: CallId, status: u16 },
+    /// The agent's phone could not be reached at all: the TCP connection it registered on is
+    /// gone and none could be opened (a transport error, RFC 3261 §8.1.3.1). It stays so until
+    /// the phone registers again.
+    AgentUnreachable { call: CallId },
     /// The call is over; `by` hung up first.
     Ended { call: CallId, by: Party },
 }
@@ -1212,10 +1216,7 @@ impl B2bua {
                 continue;
             }
             if side == Side::Agent {
-                self.emit(Action::Event(CallEvent::AgentFailed {
-                    call: id,
-                    status: 503,
-                }));
+                self.emit(Action::Event(CallEvent::AgentUnreachable { call: id }));
             } else {
                 self.emit(Action::Event(CallEvent::CustomerFailed {
                     call: id,

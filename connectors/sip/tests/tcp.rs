@@ -204,8 +204,9 @@ async fn a_phone_registered_over_tcp_is_rung_on_its_connection() {
 }
 
 /// The phone's connection is gone when the hub rings it (it went away without unregistering):
-/// connecting again fails, and that is the phone failing the call at once (503, RFC 3261
-/// §8.1.3.1), not half a minute later by Timer B, after the offer has timed out.
+/// connecting again fails, and the hub hears at once that the phone cannot be reached (a
+/// transport error, RFC 3261 §8.1.3.1), not half a minute later by Timer B, after the offer
+/// has timed out.
 #[tokio::test]
 async fn a_tcp_phone_whose_connection_is_gone_fails_the_call_at_once() {
     let mut numbers = std::collections::HashMap::new();
@@ -256,7 +257,7 @@ async fn a_tcp_phone_whose_connection_is_gone_fails_the_call_at_once() {
     });
     let failed = tokio::time::timeout(ANSWER, events.recv()).await;
     assert!(
-        matches!(failed, Ok(Some(CallEvent::AgentFailed { status: 503, .. }))),
+        matches!(failed, Ok(Some(CallEvent::AgentUnreachable { call: c })) if c == call),
         "{failed:?}"
     );
 }
