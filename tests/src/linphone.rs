@@ -140,6 +140,22 @@ impl Linphone {
         let _ = self.child.wait();
     }
 
+    /// Waits until a line of its log (the SIP it sent and received) matches.
+    pub async fn wait_for_log(&self, matches: impl Fn(&str) -> bool, wait: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < deadline {
+            if self.log().lines().any(&matches) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "no such line in {}:\n{}",
+            self.dir.join("linphone.log").display(),
+            self.log()
+        )
+    }
+
     /// What it printed so far.
     pub fn said(&self) -> String {
         self.said.lock().unwrap().clone()
