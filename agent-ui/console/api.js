@@ -66,6 +66,7 @@ const enc = encodeURIComponent;
 export const login = (email, password) => request('POST', '/auth/login', { email, password });
 export const logout = () => request('POST', '/auth/logout');
 export const me = () => request('GET', '/me');
+export const calling = () => request('GET', '/me/calling');
 export const updateMe = (patch) => request('PATCH', '/me', patch);
 
 export const listQueues = () => request('GET', '/queues');

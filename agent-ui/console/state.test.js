@@ -58,7 +58,7 @@ test('an offer, then accepted: the offer goes and the interaction is held and se
 });
 
 test('offer.revoked removes the offer for every reason', () => {
-  for (const reason of ['declined', 'timed_out', 'abandoned', 'agent_unavailable']) {
+  for (const reason of ['declined', 'timed_out', 'abandoned', 'agent_unavailable', 'unreachable']) {
     const s = run(snapshot(), { type: 'offer', interaction: interaction('i1', 'offered'), card: card(), expires_at: 1, preview: [] }, { type: 'offer.revoked', interaction_id: 'i1', reason });
     assert.deepEqual(s.offerOrder, [], reason);
     assert.deepEqual(s.offers, {}, reason);

@@ -100,9 +100,13 @@ pub struct Sip {
     /// Digest algorithms offered to phones, one challenge each, in this order: "SHA-256", "MD5".
     /// Phones that answer only the first challenge and know only MD5 need MD5 first.
     pub algorithms: Vec<String>,
-    /// Addresses of the carriers' trunks: their INVITEs need no credentials. Anyone else calling
-    /// in must authenticate as a phone.
+    /// Addresses of the carriers' trunks: their INVITEs need no credentials over TCP (and over
+    /// UDP with `trust_trunks_over_udp`). Anyone else calling in must authenticate by digest.
     pub trunks: Vec<std::net::IpAddr>,
+    /// Let trunks in by their UDP source address alone. A UDP source address is forged with one
+    /// datagram: set this only where nobody else can send to the SIP port (the private network
+    /// behind Kamailio); otherwise trunks connect over TCP or authenticate.
+    pub trust_trunks_over_udp: bool,
     /// Dialled number → queue name (`"+15550100" = "Support"`).
     pub numbers: std::collections::BTreeMap<String, String>,
     /// Dialled number → IVR menu of key → queue name (`[sip.menus."+15550200"]` `"1" = "Sales"`).
@@ -138,6 +142,7 @@ impl Default for Sip {
             listen: None,
             algorithms: vec!["SHA-256".into(), "MD5".into()],
             trunks: Vec::new(),
+            trust_trunks_over_udp: false,
             numbers: Default::default(),
             menus: Default::default(),
             media_ip: None,

@@ -88,6 +88,8 @@ pub(crate) enum Request {
     Accept(AccountId, AgentId, InteractionId),
     Decline(AccountId, AgentId, InteractionId),
     SetState(AccountId, AgentId, AgentState),
+    /// Whether the agent can be reached on a channel (a call needs a registered phone).
+    SetReachable(AccountId, AgentId, Channel, bool),
     /// The agent ends the conversation: wrap-up follows.
     End(AccountId, AgentId, InteractionId),
     /// The agent sends the interaction to another queue (a blind transfer).
@@ -434,6 +436,18 @@ impl Dispatcher {
         id: InteractionId,
     ) -> Result<(), DispatchError> {
         self.done(Request::Decline(account, agent, id)).await
+    }
+    /// Tells the router whether `agent` can be reached on `channel` now: with no registered
+    /// phone, calls are not offered to them (and one offered is taken back) until it registers.
+    pub async fn set_reachable(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        channel: Channel,
+        reachable: bool,
+    ) -> Result<(), DispatchError> {
+        self.done(Request::SetReachable(account, agent, channel, reachable))
+            .await
     }
     pub async fn set_state(
         &self,
@@ -974,6 +988,14 @@ impl Task {
                     Answer::Done(reply),
                 )
                 .await;
+            }
+            Request::SetReachable(account, agent, channel, reachable) => {
+                let input = Input::SetReachable {
+                    agent,
+                    channel,
+                    reachable,
+                };
+                self.route(account, input, Answer::Done(reply)).await;
             }
             Request::SetState(account, agent, state) => {
                 let input = Input::SetState {
@@ -1536,6 +1558,7 @@ impl Task {
                         RevokeReason::AgentUnavailable => {
                             (Some(InteractionEvent::Declined), "agent_unavailable")
                         }
+                        RevokeReason::Unreachable => (Some(InteractionEvent::Declined), "unreachable"),
                         // The abandon itself is staged by `leave`.
                         RevokeReason::Abandoned => (None, "abandoned"),
                         // The `Overflowed` decision that follows moves it back to waiting.

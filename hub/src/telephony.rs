@@ -56,8 +56,12 @@ pub struct Phones {
     /// newer change of a binding replaces the older one): `record_bindings` takes them.
     unrecorded: Mutex<Vec<BindingUpdate>>,
     changed: tokio::sync::Notify,
-    /// This node's telephony task, once SIP has started: where click-to-call goes.
+    /// This node's telephony task, once SIP has started with a trunk to call out through:
+    /// where click-to-call goes.
     dials: std::sync::OnceLock<mpsc::Sender<Dial>>,
+    /// This node's telephony task, once SIP has started: told of every phone account that
+    /// registers here, so its agent is offered calls again.
+    registered: std::sync::OnceLock<mpsc::UnboundedSender<String>>,
 }
 
 /// A click-to-call, from an agent's console on this node.
@@ -161,7 +165,13 @@ impl Phones {
             .unwrap_or_default()
     }
 
-    /// Starts a click-to-call on this node. `false` when telephony is not running here.
+    /// Whether this node can call out: SIP runs here, with an outbound trunk.
+    pub fn can_dial(&self) -> bool {
+        self.dials.get().is_some()
+    }
+
+    /// Starts a click-to-call on this node. `false` (before anything is written) when it
+    /// cannot call out.
     pub async fn dial(&self, dial: Dial) -> bool {
         match self.dials.get() {
             Some(tx) => tx.send(dial).await.is_ok(),
@@ -306,8 +316,14 @@ impl PhoneDirectory for Phones {
             .map(|(_, c)| c.clone())
     }
 
-    /// Called under the SIP service's lock: queued here, written by `record_bindings`.
+    /// Called under the SIP service's lock: queued here, written by `record_bindings`; a phone
+    /// that registers is reachable again (`Calls::registered`).
     fn bindings_changed(&self, change: BindingChange) {
+        if let BindingChange::Bound { aor, .. } = &change
+            && let Some(registered) = self.registered.get()
+        {
+            let _ = registered.send(plugboard_sip::message::aor_user(aor).to_owned());
+        }
         self.unrecorded(binding_update(change, now_millis()));
     }
 }
@@ -406,6 +422,7 @@ pub async fn start(
         realm: sip.realm.clone(),
         algorithms,
         trunks: sip.trunks.clone(),
+        trust_trunks_over_udp: sip.trust_trunks_over_udp,
         numbers: destinations(sip)?,
         media_ip: sip.media_ip,
         outbound: sip.outbound_trunk,
@@ -418,6 +435,7 @@ pub async fn start(
             tcp: listen,
             service,
             audio,
+            tcp_limits: Default::default(),
         },
         phones.clone(),
     )
@@ -437,8 +455,12 @@ pub async fn start(
         let _running = refreshing;
         refresh_directory(refresher, refresher_store).await
     });
+    let (registered_tx, registered) = mpsc::unbounded_channel();
+    let _ = phones.registered.set(registered_tx);
     let (dial_tx, dials) = mpsc::channel(64);
-    let _ = phones.dials.set(dial_tx);
+    if sip.outbound_trunk.is_some() {
+        let _ = phones.dials.set(dial_tx);
+    }
     // Calls do not survive their node (their media died with the process). A single node at
     // start holds no call yet: whatever the store still has waiting or in progress was hung up.
     // With several nodes, a starting node must not touch the others' calls: the leader ends
@@ -471,7 +493,9 @@ pub async fn start(
     frames.ready().await;
     tokio::spawn(async move {
         let _running = running;
-        calls.run(events, frames, dials, health, later_rx).await
+        calls
+            .run(events, frames, dials, registered, health, later_rx)
+            .await
     });
     Ok(Some(server))
 }
@@ -569,6 +593,7 @@ impl Calls {
         mut events: mpsc::UnboundedReceiver<CallEvent>,
         mut frames: crate::bus::Subscription<Channel, ConnectorFrame>,
         mut dials: mpsc::Receiver<Dial>,
+        mut registered: mpsc::UnboundedReceiver<String>,
         health: crate::health::Health,
         mut later: mpsc::UnboundedReceiver<Later>,
     ) {
@@ -589,6 +614,9 @@ impl Calls {
                 },
                 Some(dial) = dials.recv() => {
                     health.guard("telephony", self.click(dial)).await.map(Ok)
+                }
+                Some(username) = registered.recv() => {
+                    health.guard("telephony", self.registered(&username)).await
                 }
                 Some(news) = later.recv() => {
                     self.later(news);
@@ -706,38 +734,8 @@ impl Calls {
                     });
                 }
             }
-            CallEvent::AgentFailed { call, status } => {
-                let Some(c) = self.calls.get_mut(&call) else {
-                    return Ok(());
-                };
-                if c.dialled_by.is_some() {
-                    // The agent did not pick up their own call: it ends here.
-                    tracing::info!(status, "the agent's phone did not take a click-to-call");
-                    self.server.command(CallCommand::Hangup { call });
-                    return Ok(());
-                }
-                let Some(agent) = c.ringing.take() else {
-                    return Ok(());
-                };
-                let (account, interaction) = (c.account, c.interaction);
-                tracing::info!(%interaction, %agent, status, "the agent's phone did not take the call");
-                let (dispatcher, store) = (self.dispatcher.clone(), self.store.clone());
-                self.in_order(call, async move {
-                    if dispatcher.holder(interaction).await == Some(agent) {
-                        // Accepted in the console, but the phone cannot take it: back to the queue.
-                        let moved = match store.interaction(account, interaction).await {
-                            Ok(i) => dispatcher.transfer(account, agent, interaction, i.queue_id).await,
-                            Err(e) => Err(e.into()),
-                        };
-                        if let Err(e) = moved {
-                            tracing::error!(error = %e, "requeueing a call the agent's phone refused");
-                        }
-                    } else {
-                        // Already revoked (timed out) is fine: the router moved on.
-                        let _ = dispatcher.decline(account, agent, interaction).await;
-                    }
-                });
-            }
+            CallEvent::AgentFailed { call, status } => self.agent_failed(call, Some(status)),
+            CallEvent::AgentUnreachable { call } => self.agent_failed(call, None),
             CallEvent::Ended { call, by } => {
                 let Some(mut c) = self.calls.remove(&call) else {
                     return Ok(());
@@ -762,6 +760,57 @@ impl Calls {
             }
         }
         Ok(())
+    }
+
+    /// The agent's phone did not take the call: it answered `status` (refused, busy, no
+    /// answer), or, with none, it could not be reached at all (its connection is gone). A call
+    /// the agent had accepted in the console goes back to the queue; otherwise the offer is
+    /// declined, or for a phone out of reach taken back with no more calls offered to the agent
+    /// until the phone registers again (as with no phone at all).
+    fn agent_failed(&mut self, call: CallId, status: Option<u16>) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        if c.dialled_by.is_some() {
+            // The agent did not pick up their own call: it ends here.
+            tracing::info!(?status, "the agent's phone did not take a click-to-call");
+            self.server.command(CallCommand::Hangup { call });
+            return;
+        }
+        let Some(agent) = c.ringing.take() else {
+            return;
+        };
+        let (account, interaction) = (c.account, c.interaction);
+        tracing::info!(%interaction, %agent, ?status, "the agent's phone did not take the call");
+        if status.is_none() {
+            self.bus.to_agent(agent, no_phone());
+        }
+        let (dispatcher, store) = (self.dispatcher.clone(), self.store.clone());
+        self.in_order(call, async move {
+            if dispatcher.holder(interaction).await == Some(agent) {
+                // Accepted in the console, but the phone cannot take it: back to the queue.
+                let moved = match store.interaction(account, interaction).await {
+                    Ok(i) => dispatcher.transfer(account, agent, interaction, i.queue_id).await,
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(e) = moved {
+                    tracing::error!(error = %e, "requeueing a call the agent's phone refused");
+                }
+                if status.is_some() {
+                    return;
+                }
+            } else if status.is_some() {
+                // Already revoked (timed out) is fine: the router moved on.
+                let _ = dispatcher.decline(account, agent, interaction).await;
+                return;
+            }
+            if let Err(e) = dispatcher
+                .set_reachable(account, agent, Channel::Voice, false)
+                .await
+            {
+                tracing::error!(error = %e, "telling the router an agent's phone is out of reach");
+            }
+        });
     }
 
     /// Click-to-call: the agent's registered phone first, then the customer; the interaction is
@@ -790,7 +839,7 @@ impl Calls {
         let Some(call) = self.server.dial(contact, number, recording.clone()) else {
             // It never started: closed as abandoned, not left waiting in a queue.
             self.dispatcher.leave(account, interaction.id, None).await?;
-            anyhow::bail!("calling out is not set up (sip.outbound_trunk), or {number} cannot be dialled");
+            anyhow::bail!("{number} cannot be dialled, or no port is free for the call");
         };
         self.track(call, account, interaction.id, Some(agent), recording);
         self.dispatcher.dialled(account, agent, interaction).await?;
@@ -892,6 +941,24 @@ impl Calls {
         Ok(())
     }
 
+    /// A phone account registered through this node: its agent can be offered calls again.
+    async fn registered(&mut self, username: &str) -> anyhow::Result<()> {
+        let agent = self
+            .phones
+            .by_username
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(username)
+            .map(|(agent, _)| *agent);
+        if let Some(agent) = agent {
+            self.dispatcher
+                .set_reachable(AccountId::DEFAULT, agent, Channel::Voice, true)
+                .await
+                .context("telling the router a phone registered")?;
+        }
+        Ok(())
+    }
+
     /// A click from this node's console: the call starts here, or the agent hears why not.
     async fn click(&mut self, dial: Dial) {
         if let Err(e) = self
@@ -931,10 +998,16 @@ impl Calls {
         match frame {
             ConnectorFrame::Offered { agent, .. } => {
                 if contacts.is_empty() {
-                    // No registered phone: this agent cannot take calls right now.
+                    // No registered phone: this agent cannot take calls until it registers.
+                    // Not their decline, and not a missed offer: the router takes the offer
+                    // back and offers them no calls meanwhile; the console says why.
                     tracing::info!(%interaction, %agent, "the agent has no registered phone");
                     let account = c.account;
-                    let _ = self.dispatcher.decline(account, *agent, interaction).await;
+                    self.bus.to_agent(*agent, no_phone());
+                    self.dispatcher
+                        .set_reachable(account, *agent, Channel::Voice, false)
+                        .await
+                        .context("telling the router an agent has no phone")?;
                 } else {
                     // Every device the agent's phones registered rings; the first to answer
                     // takes the call.
@@ -1024,6 +1097,16 @@ async fn queue_call(
     Ok(())
 }
 
+/// What an agent's console hears when their phone cannot be rung.
+fn no_phone() -> crate::bus::AgentFrame {
+    crate::bus::AgentFrame::Error {
+        code: "no_phone".into(),
+        message: "your phone is not registered or cannot be reached: calls are not offered to you until it registers"
+            .into(),
+        r#ref: None,
+    }
+}
+
 fn party(by: Party) -> &'static str {
     match by {
         Party::Caller => "caller",
@@ -1043,7 +1126,7 @@ mod tests {
             contact: ContactView {
                 uri: uri.into(),
                 expires,
-                q: None,
+                ..ContactView::default()
             },
         }
     }

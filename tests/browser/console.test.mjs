@@ -186,6 +186,8 @@ test('the customer\'s timeline shows the interaction closed with that dispositio
   assert.equal(await entry.getByTestId('timeline-disposition').textContent(), 'Resolved');
   await entry.getByTestId('timeline-toggle').click();
   await shot(agent, 'console-timeline');
+  // This hub has no carrier trunk (nor SIP): no call button, though the customer has a number.
+  assert.equal(await agent.getByTestId('profile-call').count(), 0, 'no click-to-call without a trunk');
 
   // The same through REST, with the console's own session.
   const customerId = await agent.getByTestId('customer-profile').getAttribute('data-customer-id');

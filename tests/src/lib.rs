@@ -15,6 +15,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub mod im;
 pub mod kamailio;
+pub mod linphone;
 pub mod mail;
 pub mod measure;
 pub mod sipp;
@@ -262,6 +263,8 @@ pub struct Hub {
     pub base: String,
     /// The SIP server's UDP address, when started with `PLUGBOARD_SIP__LISTEN`.
     pub sip_udp: Option<String>,
+    /// And its TCP address (another port than UDP's when the listen port is 0).
+    pub sip_tcp: Option<String>,
     pub data_dir: PathBuf,
 }
 
@@ -300,15 +303,20 @@ impl Hub {
                 let _ = tx.send(line);
             }
         });
-        let (base, sip_udp) = tokio::task::spawn_blocking(move || {
-            let mut sip_udp = None;
+        let (base, sip_udp, sip_tcp) = tokio::task::spawn_blocking(move || {
+            let (mut sip_udp, mut sip_tcp) = (None, None);
             loop {
                 let line = rx.recv_timeout(Duration::from_secs(60))?;
                 if let Some(rest) = line.strip_prefix("plugboard sip on udp://") {
-                    sip_udp = rest.split_whitespace().next().map(str::to_owned);
+                    let mut parts = rest.split_whitespace();
+                    sip_udp = parts.next().map(str::to_owned);
+                    sip_tcp = parts
+                        .next()
+                        .and_then(|t| t.strip_prefix("tcp://"))
+                        .map(str::to_owned);
                 }
                 if let Some(addr) = line.strip_prefix("plugboard listening on ") {
-                    return Ok::<_, std::sync::mpsc::RecvTimeoutError>((addr.to_string(), sip_udp));
+                    return Ok::<_, std::sync::mpsc::RecvTimeoutError>((addr.to_string(), sip_udp, sip_tcp));
                 }
             }
         })
@@ -318,6 +326,7 @@ impl Hub {
             child,
             base,
             sip_udp,
+            sip_tcp,
             data_dir: data_dir.to_path_buf(),
         };
         hub.wait_healthy().await?;

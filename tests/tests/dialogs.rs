@@ -15,6 +15,7 @@ async fn hub(dir: &std::path::Path) -> (Hub, SocketAddr) {
     let env = [
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
         ("PLUGBOARD_SIP__MENUS__200__2", "Support"),
     ];

@@ -104,6 +104,7 @@ async fn the_example_kamailio_config_fronts_the_hub() {
     let env = [
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
     let hub = Hub::start(dir.path(), &env).await.unwrap();

@@ -4,6 +4,7 @@
 //! the customer's timeline with its talk time and recording; a caller who hangs up before anyone
 //! answers is counted as abandoned with the wait.
 
+use plugboard_tests::linphone::{self, Linphone, Transport};
 use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -176,6 +177,7 @@ async fn hub_with_a_desk_phone_and(dir: &Path, extra: &[(&str, &str)]) -> (Hub, 
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
     env.extend_from_slice(extra);
@@ -188,14 +190,7 @@ async fn hub_with_a_desk_phone_and(dir: &Path, extra: &[(&str, &str)]) -> (Hub, 
 /// The admin gives the agent named `agent` a desk phone `username`, and it registers through
 /// `target` with its contact on the returned port.
 async fn give_a_desk_phone(hub: &Hub, target: &str, agent: &str, username: &str, password: &str) -> u16 {
-    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let id = hub.named(&admin, "/agents", agent).await.unwrap()["id"].clone();
-    let phone = json!({"agent_id": id, "username": username, "password": password});
-    let (status, _) = hub
-        .call("POST", "/phones", Some(&admin), Some(phone))
-        .await
-        .unwrap();
-    assert_eq!(status, 200);
+    give_phone(hub, agent, username, password).await;
     let port = free_port();
     let key = port.to_string();
     let (ok, log) = run_with(
@@ -516,6 +511,7 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
     let hub = Hub::start(dir.path(), &env).await.unwrap();
@@ -637,6 +633,7 @@ async fn the_ivr_menu_sends_a_caller_who_presses_2_to_support() {
     let env = [
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__MENUS__200__1", "Sales"),
         ("PLUGBOARD_SIP__MENUS__200__2", "Support"),
     ];
@@ -714,6 +711,12 @@ async fn click_to_call_rings_the_agents_phone_then_the_customer() {
         .unwrap();
 
     let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, calling) = hub.call("GET", "/me/calling", Some(&token), None).await.unwrap();
+    assert_eq!(
+        (status, &calling["click_to_call"]),
+        (200, &json!(true)),
+        "{calling}"
+    );
     let (_, found) = hub
         .call("GET", "/customers?q=Maria", Some(&token), None)
         .await
@@ -781,6 +784,50 @@ async fn click_to_call_rings_the_agents_phone_then_the_customer() {
     }
 }
 
+/// Without a carrier trunk to call out through, the console is told click-to-call is off (it
+/// hides its call buttons), and a click anyway is answered with an error saying what is missing,
+/// with no interaction opened for it. Before, the hub opened an interaction, abandoned it, and
+/// the console showed the button.
+#[tokio::test]
+async fn click_to_call_without_a_trunk_says_so() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, _, _) = hub_with_a_desk_phone(dir.path()).await;
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, calling) = hub.call("GET", "/me/calling", Some(&token), None).await.unwrap();
+    assert_eq!(
+        (status, &calling["click_to_call"]),
+        (200, &json!(false)),
+        "{calling}"
+    );
+
+    let (_, found) = hub
+        .call("GET", "/customers?q=Maria", Some(&token), None)
+        .await
+        .unwrap();
+    let maria = found[0]["id"].as_str().unwrap().to_owned();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    bob.send(json!({"type": "call.dial", "customer_id": maria}))
+        .await
+        .unwrap();
+    let error = bob.expect("error").await.unwrap();
+    assert_eq!(error["code"], "invalid_state", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("sip.outbound_trunk"),
+        "{error}"
+    );
+    let (_, timeline) = hub
+        .call("GET", &format!("/customers/{maria}/timeline"), Some(&token), None)
+        .await
+        .unwrap();
+    assert!(
+        !timeline.to_string().contains("sip:outbound:"),
+        "no outbound interaction was opened: {timeline}"
+    );
+}
+
 #[tokio::test]
 async fn a_caller_from_no_trunk_must_authenticate() {
     if sipp().is_none() {
@@ -834,6 +881,7 @@ async fn a_call_waiting_when_the_hub_dies_is_ended_at_restart_not_offered() {
     let env = [
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
     let hub = Hub::start(dir.path(), &env).await.unwrap();
@@ -871,6 +919,7 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
             ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
             ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
             ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
             ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
             ("PLUGBOARD_SIP__OUTBOUND_TRUNK", trunk.as_str()),
         ],
@@ -899,8 +948,19 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
         "the desk phone registers through node A:\n{}",
         registered.1
     );
-    // Node B lists it as registered (through A).
-    let (_, phones) = b.call("GET", "/phones", Some(&admin), None).await.unwrap();
+    // Node B lists it as registered (through A), once A has recorded the binding in the
+    // database, which it does just after answering the REGISTER.
+    let mut phones = Value::Null;
+    for _ in 0..50 {
+        phones = b.call("GET", "/phones", Some(&admin), None).await.unwrap().1;
+        if phones[0]["contacts"]
+            .to_string()
+            .contains(&format!("127.0.0.1:{port}"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         phones[0]["contacts"]
             .to_string()
@@ -1041,6 +1101,7 @@ async fn a_starting_node_leaves_other_nodes_calls_alone_and_a_dead_nodes_calls_a
         &[
             ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
             ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
             ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
         ],
     ]
@@ -1118,6 +1179,7 @@ async fn two_nodes_behind_kamailio_each_ring_a_phone_registered_through_it() {
             ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
             ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
             ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
             ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
         ],
     ]
@@ -1372,4 +1434,387 @@ async fn every_device_of_the_agents_phone_rings_and_the_first_to_answer_takes_th
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Gives `agent` (by name) a phone account `username` with `password`.
+async fn give_phone(hub: &Hub, agent: &str, username: &str, password: &str) {
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = hub.named(&admin, "/agents", agent).await.unwrap()["id"].clone();
+    let phone = json!({"agent_id": id, "username": username, "password": password});
+    let (status, created) = hub
+        .call("POST", "/phones", Some(&admin), Some(phone))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{created}");
+}
+
+/// The contacts a phone account is registered at, once there is one (or none after 15 s).
+async fn registered_contacts(hub: &Hub, username: &str) -> Vec<String> {
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    for _ in 0..150 {
+        let (_, phones) = hub.call("GET", "/phones", Some(&admin), None).await.unwrap();
+        let contacts: Vec<String> = phones
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["username"] == username)
+            .flat_map(|p| p["contacts"].as_array().cloned().unwrap_or_default())
+            .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned))
+            .collect();
+        if !contacts.is_empty() {
+            return contacts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Vec::new()
+}
+
+/// A Linphone desk phone (linphonec, auto-answer) registered by digest for Bob, over UDP and
+/// over TCP, is rung when a caller is offered to Bob and answers: the answer is Bob accepting.
+/// Its Contact carries `+sip.instance` (in quotes, with `<` and `>` inside), which the registrar
+/// used to garble, and over TCP it listens on no UDP port at all: it rang only once the hub
+/// rang it on the connection it registered on.
+#[tokio::test]
+async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
+    if sipp().is_none() || linphone::available().is_none() {
+        return;
+    }
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [
+            ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+            ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+            ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+        ];
+        let hub = Hub::start(dir.path(), &env).await.unwrap();
+        let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
+        give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
+
+        let phone_dir = tempfile::tempdir().unwrap();
+        let voice = phone_dir.path().join("voice.wav");
+        tone(&voice, 660, 10);
+        let mut phone = Linphone::start(phone_dir.path(), transport, &voice, true).unwrap();
+        let registrar = match transport {
+            Transport::Udp => target.clone(),
+            Transport::Tcp => hub
+                .sip_tcp
+                .clone()
+                .expect("the hub says where SIP listens on TCP"),
+        };
+        phone
+            .register("bob-desk", "desk-phone-1", &registrar, transport)
+            .unwrap();
+        let contacts = registered_contacts(&hub, "bob-desk").await;
+        assert_eq!(
+            contacts.len(),
+            1,
+            "{transport:?}: linphonec did not register: {}",
+            phone.log()
+        );
+        // The 200 OK gives its Contact back intact, instance and all (RFC 5626 §6).
+        phone
+            .wait_for_log(
+                |l| {
+                    l.starts_with("Contact: <sip:bob-desk@")
+                        && l.contains(";+sip.instance=\"<urn:uuid:")
+                        && l.contains(">\";expires=")
+                },
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{transport:?}: no intact Contact in the 200 OK: {e}"));
+        assert_eq!(
+            contacts[0].contains(";transport=tcp"),
+            transport == Transport::Tcp,
+            "{contacts:?}"
+        );
+
+        let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+        available(&mut bob).await;
+        let caller = call(&target, "100", 3000);
+        let offer = bob.expect("offer").await.unwrap();
+        assert_eq!(offer["interaction"]["channel"], "voice");
+        let assigned = bob
+            .gets_within("interaction.assigned", Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "{transport:?}: the Linphone phone never answered:\n{}",
+                    phone.said()
+                )
+            });
+        assert_eq!(assigned["interaction"]["id"], offer["interaction"]["id"]);
+        let (ok, log) = caller.await.unwrap();
+        assert!(ok, "{transport:?}: the caller's call went through:\n{log}");
+        let updated = bob.expect("interaction.updated").await.unwrap();
+        assert_eq!(updated["interaction"]["state"], "wrap_up");
+        phone.wait_for("ended", Duration::from_secs(5)).await.unwrap();
+    }
+}
+
+/// Linphone as a caller: with no trunk, it registers by digest as Alice's softphone and calls the
+/// queue's number; its INVITE is challenged (407), it answers the challenge, waits in the queue,
+/// and talks to Bob once his desk phone answers; when Bob ends the call, the hub's BYE reaches it.
+#[tokio::test]
+async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
+    if sipp().is_none() || linphone::available().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, port) = hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__TRUNKS", "[]")]).await;
+    give_phone(&hub, "Alice Wong", "alice-soft", "soft-phone-1").await;
+    let work = tempfile::tempdir().unwrap();
+    let desk = desk_phone(&target, port, work.path());
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let caller_dir = tempfile::tempdir().unwrap();
+    let voice = caller_dir.path().join("voice.wav");
+    tone(&voice, 440, 10);
+    let mut caller = Linphone::start(caller_dir.path(), Transport::Udp, &voice, false).unwrap();
+    caller
+        .register("alice-soft", "soft-phone-1", &target, Transport::Udp)
+        .unwrap();
+    assert_eq!(
+        registered_contacts(&hub, "alice-soft").await.len(),
+        1,
+        "{}",
+        caller.log()
+    );
+    caller.send(&format!("call sip:100@{target}")).unwrap();
+
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["channel"], "voice");
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], offer["interaction"]["id"]);
+    caller
+        .wait_for("connected", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(caller.log().contains("SIP/2.0 407 "), "the INVITE was challenged");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Bob ends the call: the hub's BYE reaches Linphone at the Contact it gave (which holds a
+    // quoted +sip.instance with '<' and '>' in it) and Linphone hangs up.
+    bob.send(json!({"type": "interaction.end", "interaction_id": offer["interaction"]["id"]}))
+        .await
+        .unwrap();
+    let updated = bob.expect("interaction.updated").await.unwrap();
+    assert_eq!(updated["interaction"]["state"], "wrap_up");
+    caller
+        .wait_for("ended", Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|e| panic!("Linphone did not take the hub's BYE: {e}\n{}", caller.log()));
+    let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the desk phone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Bob is Available but his phone is not registered: the call offered to him is taken back at
+/// once with the reason (not as his decline, and he is not put on Break), his console says his
+/// phone is not registered, and no call is offered to him meanwhile. When his phone registers,
+/// the waiting call is offered to him again, and his phone answers it.
+#[tokio::test]
+async fn an_agent_with_no_registered_phone_is_told_and_offered_calls_once_it_registers() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
+    give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let caller = call(&target, "100", 8000);
+    let offer = bob.expect("offer").await.unwrap();
+    let interaction = offer["interaction"]["id"].clone();
+    let mut seen = Vec::new();
+    while !(seen.iter().any(|f: &Value| f["type"] == "offer.revoked")
+        && seen.iter().any(|f: &Value| f["type"] == "error"))
+    {
+        let frame = bob
+            .recv_within(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {seen:?}"));
+        seen.push(frame);
+    }
+    let revoked = seen.iter().find(|f| f["type"] == "offer.revoked").unwrap();
+    assert_eq!(revoked["reason"], "unreachable", "{revoked}");
+    let error = seen.iter().find(|f| f["type"] == "error").unwrap();
+    assert_eq!(error["code"], "no_phone", "{error}");
+    assert!(
+        !seen
+            .iter()
+            .any(|f| f["type"] == "agent.state" && f["state"] != "available"),
+        "never on Break: {seen:?}"
+    );
+    // No call is offered to him while he has no phone.
+    assert!(
+        bob.gets_within("offer", Duration::from_millis(1500))
+            .await
+            .is_none(),
+        "offered again with no phone"
+    );
+
+    // His desk phone registers: the call still waiting is his, and the phone answers.
+    let port = free_port();
+    let (ok, log) = run_with(
+        &target,
+        "register_as.xml",
+        "bob-desk",
+        "desk-phone-1",
+        &["-key", "contact_port", &port.to_string()],
+    );
+    assert!(ok, "the desk phone registers:\n{log}");
+    let work = tempfile::tempdir().unwrap();
+    let desk = desk_phone(&target, port, work.path());
+    let again = bob.expect("offer").await.unwrap();
+    assert_eq!(again["interaction"]["id"], interaction);
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], interaction);
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "the caller's call went through:\n{log}");
+    let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the desk phone: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An INVITE from a trunk's address over UDP, where the source address is forged with one
+/// datagram, is not let in on that address unless the settings say so: it is challenged (407),
+/// and one with a wrong password refused (403). Neither writes anything: no customer, no
+/// interaction. Before, the address alone let the call in, and its caller id became a customer.
+#[tokio::test]
+async fn an_invite_from_a_trunks_address_over_udp_is_challenged_and_writes_nothing() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, _) =
+        hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "false")]).await;
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let before = timeline_of_the_caller(&hub, &token).await;
+
+    let (ok, log) = call(&target, "100", 500).await.unwrap();
+    assert!(
+        !ok && log.contains("407"),
+        "the forged trunk INVITE is challenged:\n{log}"
+    );
+    let port = free_port().to_string();
+    let extra = ["-au", "bob-desk", "-d", "500", "-mp", &port];
+    let (ok, log) = run_with(&target, "caller_auth.xml", "100", "wrong-password", &extra);
+    assert!(!ok && log.contains("403"), "a wrong password is refused:\n{log}");
+
+    assert!(
+        bob.gets_within("offer", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "no call reached the queue"
+    );
+    assert_eq!(
+        timeline_of_the_caller(&hub, &token).await,
+        before,
+        "nothing was written"
+    );
+    let (_, found) = hub
+        .call("GET", "/customers?q=%2B14155552671", Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        Some(1),
+        "no new customer: {found}"
+    );
+}
+
+/// Bob's Linphone desk phone registered over TCP, then went away without unregistering (killed:
+/// its connection dropped, its binding stays). The call offered to Bob cannot reach it: the hub
+/// takes the offer back at once as unreachable and tells Bob's console why, rather than waiting
+/// out Timer B past the offer's timeout and putting him on Break for a missed offer.
+#[tokio::test]
+async fn a_tcp_phone_that_went_away_is_found_out_at_once() {
+    if sipp().is_none() || linphone::available().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
+    let registrar = hub
+        .sip_tcp
+        .clone()
+        .expect("the hub says where SIP listens on TCP");
+    give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
+    let phone_dir = tempfile::tempdir().unwrap();
+    let voice = phone_dir.path().join("voice.wav");
+    tone(&voice, 660, 3);
+    let mut phone = Linphone::start(phone_dir.path(), Transport::Tcp, &voice, true).unwrap();
+    phone
+        .register("bob-desk", "desk-phone-1", &registrar, Transport::Tcp)
+        .unwrap();
+    assert_eq!(
+        registered_contacts(&hub, "bob-desk").await.len(),
+        1,
+        "{}",
+        phone.log()
+    );
+    phone.kill();
+
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let caller = call(&target, "100", 1000);
+    let offered = tokio::time::Instant::now();
+    bob.expect("offer").await.unwrap();
+    let mut seen = Vec::new();
+    while !(seen.iter().any(|f: &Value| f["type"] == "offer.revoked")
+        && seen.iter().any(|f: &Value| f["type"] == "error"))
+    {
+        let frame = bob
+            .recv_within(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {seen:?}"));
+        seen.push(frame);
+    }
+    assert!(
+        offered.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        offered.elapsed()
+    );
+    let revoked = seen.iter().find(|f| f["type"] == "offer.revoked").unwrap();
+    assert_eq!(revoked["reason"], "unreachable", "{revoked}");
+    let error = seen.iter().find(|f| f["type"] == "error").unwrap();
+    assert_eq!(error["code"], "no_phone", "{error}");
+    assert!(
+        !seen
+            .iter()
+            .any(|f| f["type"] == "agent.state" && f["state"] != "available"),
+        "never on Break: {seen:?}"
+    );
+    let _ = caller.await;
 }

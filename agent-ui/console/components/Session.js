@@ -41,6 +41,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   // The account's mailboxes as any agent sees them ({id, address, display_name}): to write a new
   // email from one, and to leave the mailbox's own address out of a reply-all.
   const [mailboxes, setMailboxes] = useState([]);
+  // Click-to-call needs a carrier trunk on the hub: without one, no call buttons.
+  const [canDial, setCanDial] = useState(false);
   const socket = useRef(null);
   const [prefs, setPrefsState] = useState(() => loadPrefs(localStorage));
   const [notifyPermission, setNotifyPermission] = useState(permission);
@@ -63,6 +65,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       if (agent.locale) onLocale(agent.locale);
     }).catch(() => {});
     api.mailboxAddresses().then(setMailboxes).catch(() => {});
+    api.calling().then((c) => setCanDial(c.click_to_call === true)).catch(() => {});
     api.listQueues().then(setQueues).catch(() => {});
     socket.current = connect('/ws/agent', token, {
       onFrame: (frame) => {
@@ -326,7 +329,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${CustomerSearch} />`;
       break;
     case 'customer':
-      page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} onDial=${actions.dial}
+      page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} onDial=${canDial ? actions.dial : null}
         mailboxes=${mailboxes} key=${route.id} />`;
       break;
     case 'supervisor':

@@ -66,6 +66,7 @@ export default {
   'event.call.failed': 'Call not answered',
   'event.interaction.dialled': 'Dialled by the agent',
   'event.interaction.started': 'Started by the agent',
+  'error.no_phone': 'No phone registered',
   'error.no_room': 'No room',
 
   'held.title': 'My contacts',

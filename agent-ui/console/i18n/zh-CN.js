@@ -66,6 +66,7 @@ export default {
   'event.call.failed': '呼叫未接通',
   'event.interaction.dialled': '坐席外呼',
   'event.interaction.started': '坐席发起',
+  'error.no_phone': '话机未注册',
   'error.no_room': '已达上限',
 
   'held.title': '我的会话',

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use crate::g711::Codec;
 use crate::message::{self, Body, Method, RequestBuilder, ResponseBuilder, SipRequest, SipResponse};
 use crate::recording::Leg;
+use crate::registrar::Flow;
 use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
 use crate::service::{Context, Transport};
 use crate::transaction::T1;
@@ -80,6 +81,10 @@ pub enum CallEvent {
     CustomerFailed { call: CallId, status: u16 },
     /// The agent's phone refused, was busy or did not answer (the SIP status; 408 for no answer).
     AgentFailed { call: CallId, status: u16 },
+    /// The agent's phone could not be reached at all: the TCP connection it registered on is
+    /// gone and none could be opened (a transport error, RFC 3261 §8.1.3.1). It stays so until
+    /// the phone registers again.
+    AgentUnreachable { call: CallId },
     /// The call is over; `by` hung up first.
     Ended { call: CallId, by: Party },
 }
@@ -352,6 +357,8 @@ enum LegState {
 struct UacLeg {
     state: LegState,
     to: SocketAddr,
+    /// How `to` is reached: over TCP, the phone's own connection when it registered on one.
+    transport: Transport,
     uri: String,
     call_id: String,
     branch: String,
@@ -534,7 +541,7 @@ impl B2bua {
         );
         let route: Vec<String> = request.headers.all("Record-Route").map(str::to_owned).collect();
         let mut response = ResponseBuilder::new(200, "OK")
-            .header("Contact", format!("<sip:plugboard@{}>", self.config.local))
+            .header("Contact", contact(cx.transport, self.config.local))
             .header("Allow", ALLOW_IN_DIALOG)
             .body(Body::sdp(&sdp));
         for rr in &route {
@@ -900,7 +907,7 @@ impl B2bua {
             self.leg(id, side)
                 .is_some_and(|leg| response.branch() == Some(leg.branch.as_str()))
         }) else {
-            self.orphan_response(response, cx.source);
+            self.orphan_response(response, cx.source, cx.transport);
             return;
         };
         let state = self.leg(id, side).map(|l| l.state);
@@ -921,7 +928,7 @@ impl B2bua {
             200..=299 => self.callee_answered(id, response, cx.now),
             status => {
                 let state = self.drop_leg(id, side);
-                self.orphan_response(response, cx.source);
+                self.orphan_response(response, cx.source, cx.transport);
                 if state == Some(LegState::Cancelling) {
                     return;
                 }
@@ -950,7 +957,7 @@ impl B2bua {
                 .position(|f| f.call_id == call_id && response.branch() == Some(f.branch.as_str()))
         });
         let (Some(call), Some(i)) = (self.calls.get_mut(&id), position) else {
-            self.orphan_response(response, cx.source);
+            self.orphan_response(response, cx.source, cx.transport);
             return;
         };
         match response.status {
@@ -981,7 +988,7 @@ impl B2bua {
             _ => {
                 let fork = call.forks.remove(i);
                 self.dialogs.remove(&fork.call_id);
-                self.orphan_response(response, cx.source);
+                self.orphan_response(response, cx.source, cx.transport);
             }
         }
     }
@@ -1030,10 +1037,10 @@ impl B2bua {
 
     /// Sends a CANCEL for a leg's INVITE, retransmitted until answered.
     fn cancel(&mut self, leg: &mut UacLeg, now: Instant) {
-        let (branch, to, bytes) = leg_request(self.config.local, leg, Method::Cancel);
+        let (branch, to, transport, bytes) = leg_request(self.config.local, leg, Method::Cancel);
         self.requests
-            .insert(branch, Retransmit::new(to, Transport::Udp, bytes.clone(), now));
-        self.send(to, Transport::Udp, bytes);
+            .insert(branch, Retransmit::new(to, transport, bytes.clone(), now));
+        self.send(to, transport, bytes);
     }
 
     /// The agent leg or the callee leg of a call.
@@ -1058,23 +1065,26 @@ impl B2bua {
         let codec = self.calls.get(&id)?.codec;
         let leg = self.leg(id, side)?;
         if let Some(ack) = &leg.ack {
-            let (to, bytes) = (leg.to, ack.clone());
-            self.send(to, Transport::Udp, bytes);
+            let (to, transport, bytes) = (leg.to, leg.transport, ack.clone());
+            self.send(to, transport, bytes);
             return None;
         }
         leg.remote = response.headers.get("To").unwrap_or_default().to_owned();
         if let Some(contact) = response.headers.get("Contact") {
             leg.target = format!("<{}>", message::addr_uri(contact));
-            if let Some(to) = message::uri_socket(contact) {
+            // Over TCP the dialog stays on the connection the phone answered on (RFC 5626 §5.3).
+            if leg.transport == Transport::Udp
+                && let Some(to) = message::uri_socket(contact)
+            {
                 leg.to = to;
             }
         }
         leg.state = LegState::Talking;
-        let (to, ack) = self.uac_request(id, side, Method::Ack, now)?;
+        let (to, transport, ack) = self.uac_request(id, side, Method::Ack, now)?;
         if let Some(leg) = self.leg(id, side) {
             leg.ack = Some(ack.clone());
         }
-        self.send(to, Transport::Udp, ack);
+        self.send(to, transport, ack);
         let media = std::str::from_utf8(&response.body)
             .ok()
             .and_then(|b| SessionDescription::parse(b).ok())
@@ -1164,15 +1174,15 @@ impl B2bua {
         side: Side,
         method: Method,
         now: Instant,
-    ) -> Option<(SocketAddr, Vec<u8>)> {
+    ) -> Option<(SocketAddr, Transport, Vec<u8>)> {
         let local = self.config.local;
         let leg = self.leg(id, side)?;
-        let (branch, to, bytes) = leg_request(local, leg, method.clone());
+        let (branch, to, transport, bytes) = leg_request(local, leg, method.clone());
         if method != Method::Ack {
             self.requests
-                .insert(branch, Retransmit::new(to, Transport::Udp, bytes.clone(), now));
+                .insert(branch, Retransmit::new(to, transport, bytes.clone(), now));
         }
-        Some((to, bytes))
+        Some((to, transport, bytes))
     }
 
     fn send(&mut self, to: SocketAddr, transport: Transport, bytes: Vec<u8>) {
@@ -1180,8 +1190,8 @@ impl B2bua {
     }
 
     fn send_cancel(&mut self, id: CallId, side: Side, now: Instant) {
-        if let Some((to, bytes)) = self.uac_request(id, side, Method::Cancel, now) {
-            self.send(to, Transport::Udp, bytes);
+        if let Some((to, transport, bytes)) = self.uac_request(id, side, Method::Cancel, now) {
+            self.send(to, transport, bytes);
         }
     }
 
@@ -1208,8 +1218,8 @@ impl B2bua {
         };
         match state {
             LegState::Talking => {
-                if let Some((to, bytes)) = self.uac_request(id, side, Method::Bye, now) {
-                    self.send(to, Transport::Udp, bytes);
+                if let Some((to, transport, bytes)) = self.uac_request(id, side, Method::Bye, now) {
+                    self.send(to, transport, bytes);
                 }
                 self.drop_leg(id, side);
             }
@@ -1301,7 +1311,7 @@ impl B2bua {
     /// A response to an INVITE of ours whose leg we no longer hold (cancelled, or the call
     /// ended): a final error is ACKed from the response alone (§17.1.1.3 matches the ACK by the
     /// branch), a 2xx is ACKed and hung up at once (§9.1, §15).
-    fn orphan_response(&mut self, response: &SipResponse, source: SocketAddr) {
+    fn orphan_response(&mut self, response: &SipResponse, source: SocketAddr, transport: Transport) {
         if response.status < 200 {
             return;
         }
@@ -1323,7 +1333,7 @@ impl B2bua {
         };
         let build = |method: Method, branch: &str, cseq: u32| {
             RequestBuilder::new(method.clone(), uri.clone())
-                .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+                .header("Via", via(transport, local, branch))
                 .header("From", from.to_owned())
                 .header("To", to.to_owned())
                 .header("Call-ID", call_id.to_owned())
@@ -1331,10 +1341,10 @@ impl B2bua {
                 .build()
         };
         let ack = build(Method::Ack, &branch, cseq);
-        self.send(source, Transport::Udp, ack);
+        self.send(source, transport, ack);
         if response.status < 300 {
             let bye = build(Method::Bye, &format!("{branch}-bye"), cseq + 1);
-            self.send(source, Transport::Udp, bye);
+            self.send(source, transport, bye);
         }
     }
 
@@ -1345,7 +1355,10 @@ impl B2bua {
                 call,
                 contacts,
                 record,
-            } => self.ring(call, &contacts, record, now, entropy),
+            } => {
+                let targets: Vec<(String, Option<Flow>)> = contacts.into_iter().map(|c| (c, None)).collect();
+                self.ring(call, &targets, record, now, entropy)
+            }
             CallCommand::StopRinging { call } => {
                 let talking = self
                     .calls
@@ -1382,15 +1395,32 @@ impl B2bua {
         }
     }
 
-    fn ring(&mut self, id: CallId, contacts: &[String], record: Option<PathBuf>, now: Instant, entropy: u64) {
+    /// Rings every device of the agent's phones at once (a parallel fork: the first to answer
+    /// takes the call): each over the TCP connection it registered on when its flow is one (RFC
+    /// 5626 §5.3: its Contact port may be one nothing listens on), else at the Contact's address
+    /// over the transport its `transport` parameter names (RFC 3261 §19.1.1, UDP when none).
+    pub fn ring(
+        &mut self,
+        id: CallId,
+        targets: &[(String, Option<Flow>)],
+        record: Option<PathBuf>,
+        now: Instant,
+        entropy: u64,
+    ) {
         let local = self.config.local;
         let Some(call) = self.calls.get(&id) else { return };
         if call.agent.is_some() {
             return;
         }
-        let reachable: Vec<(&String, SocketAddr)> = contacts
+        let reachable: Vec<(&String, (SocketAddr, Transport))> = targets
             .iter()
-            .filter_map(|c| Some((c, message::uri_socket(c)?)))
+            .filter_map(|(contact, flow)| {
+                let target = match flow.filter(|f| f.transport == Transport::Tcp) {
+                    Some(flow) => (flow.source, Transport::Tcp),
+                    None => (message::uri_socket(contact)?, message::uri_transport(contact)),
+                };
+                Some((contact, target))
+            })
             .collect();
         if reachable.is_empty() {
             self.emit(Action::Event(CallEvent::AgentFailed {
@@ -1405,11 +1435,11 @@ impl B2bua {
             Some(name) => format!("\"{}\" <sip:{user}@{}>", name.replace('"', ""), local.ip()),
             None => format!("<sip:{user}@{}>", local.ip()),
         };
-        for (n, (contact, to)) in reachable.into_iter().enumerate() {
+        for (n, (contact, target)) in reachable.into_iter().enumerate() {
             let uri = message::addr_uri(contact).to_owned();
             let side = if n == 0 { Side::Agent } else { Side::Fork };
             let entropy = entropy ^ (n as u64).wrapping_mul(0xa076_1d64_78bd_642f);
-            self.invite_leg(id, side, uri, to, from.clone(), record.clone(), now, entropy);
+            self.invite_leg(id, side, uri, target, from.clone(), record.clone(), now, entropy);
         }
     }
 
@@ -1420,7 +1450,7 @@ impl B2bua {
         id: CallId,
         side: Side,
         uri: String,
-        to: SocketAddr,
+        (to, transport): (SocketAddr, Transport),
         from: String,
         record: Option<PathBuf>,
         now: Instant,
@@ -1447,19 +1477,20 @@ impl B2bua {
             &[call.codec],
         );
         let bytes = RequestBuilder::new(Method::Invite, uri.clone())
-            .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+            .header("Via", via(transport, local, &branch))
             .header("From", from.clone())
             .header("To", format!("<{uri}>"))
             .header("Call-ID", call_id.clone())
             .header("CSeq", "1 INVITE")
-            .header("Contact", format!("<sip:plugboard@{local}>"))
+            .header("Contact", contact(transport, local))
             .body(Some(Body::sdp(&offer)))
             .build();
-        let invite = Retransmit::new(to, Transport::Udp, bytes, now);
+        let invite = Retransmit::new(to, transport, bytes, now);
         self.actions.push(invite.send());
         let leg = UacLeg {
             state: LegState::Calling,
             to,
+            transport,
             uri: uri.clone(),
             call_id: call_id.clone(),
             branch,
@@ -1487,6 +1518,7 @@ impl B2bua {
     pub fn dial(
         &mut self,
         contact: &str,
+        flow: Option<Flow>,
         number: &str,
         record: Option<PathBuf>,
         now: Instant,
@@ -1494,7 +1526,9 @@ impl B2bua {
         ports: &mut dyn MediaPorts,
     ) -> Option<CallId> {
         self.config.outbound?;
-        message::uri_socket(contact)?;
+        flow.filter(|f| f.transport == Transport::Tcp)
+            .map(|f| f.source)
+            .or_else(|| message::uri_socket(contact))?;
         let valid = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'+');
         if !valid {
             return None;
@@ -1525,7 +1559,7 @@ impl B2bua {
                 reoffered: None,
             },
         );
-        self.ring(id, &[contact.to_owned()], record, now, entropy);
+        self.ring(id, &[(contact.to_owned(), flow)], record, now, entropy);
         Some(id)
     }
 
@@ -1540,7 +1574,7 @@ impl B2bua {
             id,
             Side::Callee,
             uri,
-            trunk,
+            (trunk, Transport::Udp),
             from,
             None,
             now,
@@ -1576,6 +1610,58 @@ impl B2bua {
                 call: id,
                 prompts: vec!["menu"],
             })),
+        }
+    }
+
+    /// The shell could not reach `to` over TCP (RFC 3261 §8.1.3.1: a transport error is a 503):
+    /// an INVITE of ours still waiting for its first answer there fails now, rather than at
+    /// Timer B half a minute later, past the offer's timeout.
+    pub fn unreachable(&mut self, to: SocketAddr, now: Instant) {
+        // A fork that cannot be reached is forgotten; the agent's other devices ring on.
+        let mut gone = Vec::new();
+        for call in self.calls.values_mut() {
+            call.forks.retain(|fork| {
+                let lost = fork.to == to && fork.transport == Transport::Tcp;
+                if lost {
+                    gone.push(fork.call_id.clone());
+                }
+                !lost
+            });
+        }
+        for call_id in gone {
+            self.dialogs.remove(&call_id);
+        }
+        let failed: Vec<(CallId, Side)> = self
+            .calls
+            .iter()
+            .flat_map(|(id, call)| {
+                [(Side::Agent, &call.agent), (Side::Callee, &call.callee)]
+                    .into_iter()
+                    .filter_map(move |(side, leg)| leg.as_ref().map(|leg| (*id, side, leg)))
+            })
+            .filter(|(_, _, leg)| {
+                leg.to == to
+                    && leg.transport == Transport::Tcp
+                    && matches!(leg.state, LegState::Calling | LegState::Cancelling)
+            })
+            .map(|(id, side, _)| (id, side))
+            .collect();
+        for (id, side) in failed {
+            if self.drop_leg(id, side) == Some(LegState::Cancelling) {
+                continue;
+            }
+            if side == Side::Agent && self.next_fork(id) {
+                continue;
+            }
+            if side == Side::Agent {
+                self.emit(Action::Event(CallEvent::AgentUnreachable { call: id }));
+            } else {
+                self.emit(Action::Event(CallEvent::CustomerFailed {
+                    call: id,
+                    status: 503,
+                }));
+                self.end(id, Party::Hub, now);
+            }
         }
     }
 
@@ -1666,7 +1752,11 @@ impl B2bua {
 
 /// A request on a leg of ours, with its branch and where it goes: the ACK of its 2xx, a CANCEL
 /// (the INVITE's branch and CSeq, §9.1) or a BYE (next CSeq).
-fn leg_request(local: SocketAddr, leg: &mut UacLeg, method: Method) -> (String, SocketAddr, Vec<u8>) {
+fn leg_request(
+    local: SocketAddr,
+    leg: &mut UacLeg,
+    method: Method,
+) -> (String, SocketAddr, Transport, Vec<u8>) {
     let (branch, cseq, uri, to) = match method {
         Method::Cancel => (
             leg.branch.clone(),
@@ -1692,13 +1782,13 @@ fn leg_request(local: SocketAddr, leg: &mut UacLeg, method: Method) -> (String, 
         ),
     };
     let bytes = RequestBuilder::new(method.clone(), uri)
-        .header("Via", format!("SIP/2.0/UDP {local};branch={branch};rport"))
+        .header("Via", via(leg.transport, local, &branch))
         .header("From", leg.local.clone())
         .header("To", to)
         .header("Call-ID", leg.call_id.clone())
         .header("CSeq", format!("{cseq} {}", method.as_str()))
         .build();
-    (branch, leg.to, bytes)
+    (branch, leg.to, leg.transport, bytes)
 }
 
 /// What we allow inside a call's dialogs (RFC 3261 §20.5).
@@ -1715,6 +1805,19 @@ fn sdp_body(request: &SipRequest) -> Option<&str> {
 /// its offer was `sendonly` or `inactive`, or the RFC 2543 way, a connection address of 0.0.0.0).
 fn sends(n: &Negotiated) -> bool {
     matches!(n.direction, Direction::SendRecv | Direction::SendOnly) && !n.remote.ip().is_unspecified()
+}
+
+/// Our Via for a request sent over `transport` (RFC 3261 §18.1.1: the Via names it).
+fn via(transport: Transport, local: SocketAddr, branch: &str) -> String {
+    format!("SIP/2.0/{} {local};branch={branch};rport", transport.as_str())
+}
+
+/// Our Contact on a dialog over `transport`: the phone's requests come back the same way.
+fn contact(transport: Transport, local: SocketAddr) -> String {
+    match transport {
+        Transport::Udp => format!("<sip:plugboard@{local}>"),
+        Transport::Tcp => format!("<sip:plugboard@{local};transport=tcp>"),
+    }
 }
 
 fn digit_prompt(c: char) -> Prompt {
@@ -2289,6 +2392,7 @@ pub(crate) mod tests {
             .b2bua
             .dial(
                 &contact,
+                None,
                 "+15551230002",
                 Some("/rec/o.wav".into()),
                 h.t0,
@@ -2366,6 +2470,7 @@ pub(crate) mod tests {
             .b2bua
             .dial(
                 &format!("<sip:1001@{PHONE}>"),
+                None,
                 "+15551230002",
                 None,
                 h.t0,
@@ -2406,6 +2511,7 @@ pub(crate) mod tests {
             h.b2bua
                 .dial(
                     &format!("<sip:1001@{PHONE}>"),
+                    None,
                     "x@evil",
                     None,
                     h.t0,

@@ -9,6 +9,9 @@ use thiserror::Error;
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// A body longer than this is refused (nothing we serve carries more than an SDP).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The whole message, header and body together: no larger than the largest datagram we read,
+/// so a stream cannot hand the parser more than UDP could.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FramingError {
@@ -18,6 +21,8 @@ pub enum FramingError {
     MissingContentLength,
     #[error("bad Content-Length")]
     BadContentLength,
+    #[error("message longer than {MAX_MESSAGE_BYTES} bytes")]
+    MessageTooLong,
 }
 
 /// What the front of the buffer holds.
@@ -74,6 +79,9 @@ pub fn next_message(buf: &[u8]) -> Result<Frame, FramingError> {
     }
     let body = length.ok_or(FramingError::MissingContentLength)?;
     let len = end + 4 + body;
+    if len > MAX_MESSAGE_BYTES {
+        return Err(FramingError::MessageTooLong);
+    }
     if rest.len() < len {
         return Ok(Frame::NeedMore);
     }
@@ -142,6 +150,15 @@ mod tests {
             (
                 "x".repeat(MAX_HEADER_BYTES + 1),
                 Err(FramingError::HeadersTooLong),
+            ),
+            // Header and body each under their limit, together over the message's: refused as
+            // soon as the header says so, before the body is read (a 72 KiB torture message).
+            (
+                format!(
+                    "OPTIONS sip:x SIP/2.0\r\nX-Pad: {}\r\nl: {MAX_BODY_BYTES}\r\n\r\n",
+                    "p".repeat(8 * 1024)
+                ),
+                Err(FramingError::MessageTooLong),
             ),
         ];
         for (input, want) in cases {

@@ -216,6 +216,18 @@ pub fn parse(bytes: &[u8]) -> Result<SipMessage, ParseError> {
         .position(|w| w == b"\r\n")
         .ok_or_else(|| not_sip(&"no CRLF"))?;
     let start = std::str::from_utf8(&bytes[..line_end]).map_err(|e| not_sip(&e))?;
+    // RFC 3261 §25.1: header values are TEXT-UTF8, which holds no control octet but HTAB; a NUL
+    // inside one is how values get cut short differently by two parsers.
+    let head_end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(bytes.len());
+    if bytes[..head_end]
+        .iter()
+        .any(|&b| b.is_ascii_control() && !matches!(b, b'\t' | b'\r' | b'\n'))
+    {
+        return Err(not_sip(&"control octet in the header"));
+    }
     if let Some(status) = start.strip_prefix("SIP/2.0 ") {
         let status = status
             .get(..3)
@@ -366,18 +378,79 @@ fn via_branch(via: &str) -> Option<&str> {
         .map(|(_, v)| v.trim())
 }
 
-/// The parameters after a name-addr or addr-spec header value (`<uri>;a=b;c`), RFC 3261 §20.
-fn header_params(value: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
-    let rest = match value.rfind('>') {
-        Some(end) => &value[end + 1..],
-        None => value.split_once(';').map_or("", |(_, p)| p),
-    };
-    rest.split(';')
+/// A name-addr (`"Bob" <sip:bob@x>;tag=1`) or addr-spec (`sip:bob@x;tag=1`) header value cut
+/// into its URI and the header parameters after it (RFC 3261 §20, §25.1). Quote-aware: a display
+/// name or a parameter value in quotes may hold `<`, `>`, `;` or `,` (RFC 5626's
+/// `+sip.instance="<urn:uuid:...>"` does), and none of them ends anything.
+fn split_addr(value: &str) -> (&str, &str) {
+    let value = value.trim();
+    // A name-addr: the URI is between the first `<` outside quotes and the `>` after it (a URI
+    // holds neither unescaped, RFC 3261 §25.1).
+    if let Some(open) = outside_quotes(value)
+        .find(|&(_, c)| c == '<' || c == ';')
+        .filter(|&(_, c)| c == '<')
+    {
+        let start = open.0 + 1;
+        return match value[start..].find('>') {
+            Some(len) => (value[start..start + len].trim(), &value[start + len + 1..]),
+            None => (value[start..].trim(), ""),
+        };
+    }
+    // An addr-spec: without brackets, parameters belong to the header, not the URI (§20.10).
+    match value.find(';') {
+        Some(i) => (value[..i].trim(), &value[i..]),
+        None => (value, ""),
+    }
+}
+
+/// The characters of `value` that are outside quoted strings (with `\` escapes), with their
+/// byte offsets.
+fn outside_quotes(value: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    let (mut quoted, mut escaped) = (false, false);
+    value.char_indices().filter(move |&(_, c)| {
+        if escaped {
+            escaped = false;
+            return false;
+        }
+        match c {
+            '\\' if quoted => {
+                escaped = true;
+                false
+            }
+            '"' => {
+                quoted = !quoted;
+                false
+            }
+            _ => !quoted,
+        }
+    })
+}
+
+/// The `;name=value` parameters of a header (what [`split_addr`] leaves after the URI), split on
+/// semicolons outside quotes; values keep their quotes.
+fn params(rest: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    let mut cuts: Vec<usize> = outside_quotes(rest)
+        .filter(|&(_, c)| c == ';')
+        .map(|(i, _)| i)
+        .collect();
+    cuts.push(rest.len());
+    let mut from = 0;
+    cuts.into_iter()
+        .map(move |to| {
+            let part = &rest[from..to];
+            from = (to + 1).min(rest.len());
+            part
+        })
         .filter(|p| !p.trim().is_empty())
         .map(|p| match p.split_once('=') {
             Some((k, v)) => (k.trim(), Some(v.trim())),
             None => (p.trim(), None),
         })
+}
+
+/// The parameters after a name-addr or addr-spec header value (`<uri>;a=b;c`), RFC 3261 §20.
+fn header_params(value: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
+    params(split_addr(value).1)
 }
 
 /// A parameter of a name-addr or addr-spec header value: `param("<sip:a@b>;tag=1", "tag")`.
@@ -390,10 +463,7 @@ pub fn param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
 /// The URI of a name-addr (`"Bob" <sip:bob@x>;tag=1`) or addr-spec (`sip:bob@x;tag=1`) value:
 /// without brackets, parameters belong to the header, not the URI (RFC 3261 §20.10).
 pub fn addr_uri(value: &str) -> &str {
-    match (value.find('<'), value.rfind('>')) {
-        (Some(start), Some(end)) if start < end => value[start + 1..end].trim(),
-        _ => value.split(';').next().unwrap_or("").trim(),
-    }
+    split_addr(value).0
 }
 
 /// The address-of-record of a REGISTER's To header in canonical form (RFC 3261 §10.3 step 5):
@@ -455,6 +525,25 @@ pub fn uri_socket(value: &str) -> Option<std::net::SocketAddr> {
         .map(|ip| std::net::SocketAddr::new(ip, 5060))
 }
 
+/// The transport a SIP URI's `transport` parameter names (RFC 3261 §19.1.1); UDP when none, or
+/// one we do not speak.
+pub fn uri_transport(value: &str) -> crate::service::Transport {
+    let uri = addr_uri(value);
+    let tcp = uri
+        .split('?')
+        .next()
+        .unwrap_or(uri)
+        .split(';')
+        .skip(1)
+        .filter_map(|p| p.split_once('='))
+        .any(|(k, v)| k.trim().eq_ignore_ascii_case("transport") && v.trim().eq_ignore_ascii_case("tcp"));
+    if tcp {
+        crate::service::Transport::Tcp
+    } else {
+        crate::service::Transport::Udp
+    }
+}
+
 /// The user part of a canonical AOR.
 pub fn aor_user(aor: &str) -> &str {
     aor.split_once(':')
@@ -463,7 +552,7 @@ pub fn aor_user(aor: &str) -> &str {
 }
 
 /// Splits a header value on commas that are outside quotes and angle brackets (RFC 3261 §7.3.1).
-fn split_list(value: &str) -> Vec<&str> {
+pub fn split_list(value: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let (mut quoted, mut bracket, mut escaped, mut start) = (false, false, false, 0);
     for (i, c) in value.char_indices() {
@@ -495,7 +584,9 @@ pub enum ContactError {
 }
 
 /// Every Contact of a request, across headers and comma lists (RFC 3261 §20.10), as the
-/// registrar takes them: `<uri>` (or `*`) with its `expires` and `q` parameters.
+/// registrar takes them: `<uri>` (or `*`) with its `expires` and `q` parameters, and every other
+/// parameter as received (`+sip.instance`, `reg-id`, `+sip.ice`...), for the 200 OK to list
+/// intact (RFC 5626 §6, RFC 5627 §3.3).
 pub fn contacts(request: &SipRequest) -> Result<Vec<ContactParam>, ContactError> {
     let mut out = Vec::new();
     for value in request.headers.all("Contact") {
@@ -503,30 +594,49 @@ pub fn contacts(request: &SipRequest) -> Result<Vec<ContactParam>, ContactError>
             if contact == "*" {
                 out.push(ContactParam {
                     uri: "*".into(),
-                    expires: None,
-                    q: None,
+                    ..ContactParam::default()
                 });
                 continue;
             }
-            let mut expires = None;
-            let mut q = None;
-            for (k, v) in header_params(contact) {
+            let (uri, rest) = split_addr(contact);
+            let mut parsed = ContactParam {
+                uri: format!("<{uri}>"),
+                ..ContactParam::default()
+            };
+            let (mut instance, mut reg_id) = (None, None);
+            for (k, v) in params(rest) {
                 if k.eq_ignore_ascii_case("expires") {
                     // RFC 3261 §10.2.1.1: a huge value counts as the largest we would give anyway.
                     let v = v.ok_or(ContactError::BadExpires)?;
                     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
                         return Err(ContactError::BadExpires);
                     }
-                    expires = Some(v.parse::<u32>().unwrap_or(u32::MAX));
-                } else if k.eq_ignore_ascii_case("q") {
-                    q = Some(parse_q(v.ok_or(ContactError::BadQ)?).ok_or(ContactError::BadQ)?);
+                    parsed.expires = Some(v.parse::<u32>().unwrap_or(u32::MAX));
+                    continue;
+                }
+                if k.eq_ignore_ascii_case("q") {
+                    parsed.q = Some(parse_q(v.ok_or(ContactError::BadQ)?).ok_or(ContactError::BadQ)?);
+                    continue;
+                }
+                if k.eq_ignore_ascii_case("+sip.instance") {
+                    instance = v.map(|v| v.trim_matches('"').trim_matches(['<', '>']).to_owned());
+                } else if k.eq_ignore_ascii_case("reg-id") {
+                    reg_id = v.map(str::to_owned);
+                }
+                parsed.params.push(';');
+                parsed.params.push_str(k);
+                if let Some(v) = v {
+                    parsed.params.push('=');
+                    parsed.params.push_str(v);
                 }
             }
-            out.push(ContactParam {
-                uri: format!("<{}>", addr_uri(contact)),
-                expires,
-                q,
+            // RFC 5626 §6: one device's flow is its instance and reg-id, whatever address it
+            // registers from this time.
+            parsed.instance = instance.map(|i| match reg_id {
+                Some(r) => format!("{i};reg-id={r}"),
+                None => i,
             });
+            out.push(parsed);
         }
     }
     Ok(out)
@@ -756,6 +866,17 @@ mod tests {
             panic!("not parsed");
         };
         assert_eq!(r.body, b"ok");
+        // A NUL (or any control octet but HTAB) inside a header value.
+        for value in ["<sip:a@example.com>;tag=x\0y", "<sip:a@exa\u{1}mple.com>;tag=x"] {
+            assert!(
+                with(&|m| m.replace("<sip:a@example.com>;tag=x", value)).is_err(),
+                "{value:?}"
+            );
+        }
+        assert!(
+            with(&|m| m.replace("f: <sip:a", "f:\t<sip:a")).is_ok(),
+            "HTAB is fine"
+        );
         // Other versions, spaces in the Request-URI: not ours to parse.
         assert!(with(&|m| m.replace(" SIP/2.0\n", " SIP/7.0\n")).is_err());
         assert!(with(&|m| m.replace("sip:pbx.example.com SIP", "sip:pbx.example.com;a=b c SIP")).is_err());
@@ -819,6 +940,23 @@ mod tests {
         ];
         for (uri, want) in cases {
             assert_eq!(uri_socket(uri), want.map(|w| w.parse().unwrap()), "{uri}");
+        }
+    }
+
+    #[test]
+    fn uri_transports() {
+        use crate::service::Transport::{Tcp, Udp};
+        let cases = [
+            ("<sip:1001@127.0.0.1:5062;transport=tcp>", Tcp),
+            ("<sip:1001@127.0.0.1:5062;lr;Transport=TCP>;expires=60", Tcp),
+            // Without brackets the parameter is the header's, not the URI's (RFC 3261 §20.10).
+            ("sip:1001@127.0.0.1;transport=tcp", Udp),
+            ("<sip:1001@127.0.0.1:5062;transport=udp>", Udp),
+            ("<sip:1001@127.0.0.1:5062>;transport=tcp", Udp),
+            ("<sip:1001@127.0.0.1:5062;transport=sctp>", Udp),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(uri_transport(uri), want, "{uri}");
         }
     }
 
@@ -897,6 +1035,56 @@ mod tests {
         for bad in ["<sip:a@b>;expires=soon", "<sip:a@b>;q=2", "<sip:a@b>;q=0.5555"] {
             let r = req(&OPTIONS.replace("l: 0\n", &format!("Contact: {bad}\nl: 0\n")));
             assert!(contacts(&r).is_err(), "{bad}");
+        }
+    }
+
+    /// What real phones put in their Contacts (Linphone, Zoiper, Bria, Yealink): RFC 5626's
+    /// instance in a quoted string holding `<` and `>`, `reg-id`, feature tags with and without
+    /// values, quoted strings holding `;` and `,`, and `expires` per contact.
+    #[test]
+    fn contacts_as_real_phones_send_them() {
+        let linphone = "<sip:1001@192.0.2.20:40001;transport=tcp>;+sip.instance=\"<urn:uuid:9b2e-11>\";reg-id=1;+sip.ice;expires=600";
+        let quoted = "\"Desk; 2, left\" <sip:1001@192.0.2.21>;+sip.instance=\"<urn:uuid:x;y>\";expires=120;q=0.7;+org.linphone.specs=\"groupchat,lime\"";
+        let r = req(&OPTIONS.replace(
+            "l: 0\n",
+            &format!("Contact: {linphone}\nm: {quoted}, <sip:1001@[2001:db8::2]:5062;transport=tcp>;expires=60\nl: 0\n"),
+        ));
+        let got = contacts(&r).unwrap();
+        let want = [
+            ContactParam {
+                uri: "<sip:1001@192.0.2.20:40001;transport=tcp>".into(),
+                expires: Some(600),
+                q: None,
+                params: ";+sip.instance=\"<urn:uuid:9b2e-11>\";reg-id=1;+sip.ice".into(),
+                instance: Some("urn:uuid:9b2e-11;reg-id=1".into()),
+            },
+            ContactParam {
+                uri: "<sip:1001@192.0.2.21>".into(),
+                expires: Some(120),
+                q: Some(700),
+                params: ";+sip.instance=\"<urn:uuid:x;y>\";+org.linphone.specs=\"groupchat,lime\"".into(),
+                instance: Some("urn:uuid:x;y".into()),
+            },
+            ContactParam {
+                uri: "<sip:1001@[2001:db8::2]:5062;transport=tcp>".into(),
+                expires: Some(60),
+                ..ContactParam::default()
+            },
+        ];
+        assert_eq!(got, want);
+        // The parts of name-addrs, quote-aware.
+        let cases = [
+            (linphone, "sip:1001@192.0.2.20:40001;transport=tcp", Some("600")),
+            (quoted, "sip:1001@192.0.2.21", Some("120")),
+            ("sip:1001@192.0.2.1;expires=5", "sip:1001@192.0.2.1", Some("5")),
+            ("\"a>b\" <sip:x@y>;expires=7", "sip:x@y", Some("7")),
+        ];
+        for (value, uri, expires) in cases {
+            assert_eq!(addr_uri(value), uri, "{value}");
+            let got = header_params(value)
+                .find(|(k, _)| *k == "expires")
+                .and_then(|(_, v)| v);
+            assert_eq!(got, expires, "{value}");
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// One `Contact` header value of a REGISTER, as the transport parsed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactParam {
     /// The contact URI as received, or `*` for the wildcard.
     pub uri: String,
@@ -15,6 +15,21 @@ pub struct ContactParam {
     pub expires: Option<u32>,
     /// Its `q` parameter in thousandths (`q=0.5` is 500), for the order of [`Registrar::lookup`].
     pub q: Option<u16>,
+    /// Its other header parameters as received (`;+sip.instance="<urn:uuid:...>";reg-id=1`),
+    /// returned intact in the 200 OK (RFC 5626 §6).
+    pub params: String,
+    /// The device behind it (`+sip.instance`, with `reg-id` when given): a device that
+    /// registers again from another address replaces its binding rather than adding one.
+    pub instance: Option<String>,
+}
+
+/// Where a REGISTER came from and over what: the flow a phone is rung back on (RFC 5626 §5.3,
+/// RFC 3261 §18.2.2). A phone on TCP keeps the connection it registered on open, and is rung
+/// over it: its Contact address is often a port nothing listens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    pub source: std::net::SocketAddr,
+    pub transport: crate::service::Transport,
 }
 
 /// What the registrar needs of a REGISTER request.
@@ -28,14 +43,20 @@ pub struct RegisterRequest {
     pub expires: Option<u32>,
     pub call_id: String,
     pub cseq: u32,
+    /// The flow it arrived on.
+    pub flow: Option<Flow>,
 }
 
 /// A binding as the 200 OK lists it: the contact and the seconds it has left.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactView {
     pub uri: String,
     pub expires: u32,
     pub q: Option<u16>,
+    /// The contact's other parameters as the phone sent them ([`ContactParam::params`]).
+    pub params: String,
+    /// The flow it registered on, to ring it back on.
+    pub flow: Option<Flow>,
 }
 
 /// One change to the bindings table, as data: what the hub shares with its other nodes, so a
@@ -101,6 +122,8 @@ impl Default for RegistrarConfig {
 #[derive(Debug, Clone)]
 struct Binding {
     uri: String,
+    params: String,
+    flow: Option<Flow>,
     key: String,
     call_id: String,
     cseq: u32,
@@ -117,6 +140,8 @@ impl Binding {
             uri: self.uri.clone(),
             expires: u32::try_from(secs).unwrap_or(u32::MAX),
             q: self.q,
+            params: self.params.clone(),
+            flow: self.flow,
         }
     }
 }
@@ -194,15 +219,30 @@ impl Registrar {
                 };
             }
             let expires = requested.min(self.config.max_expires);
-            let key = uri_key(&contact.uri);
+            let key = match &contact.instance {
+                Some(instance) => format!("instance:{instance}"),
+                None => uri_key(&contact.uri),
+            };
             if current.iter().any(|b| b.key == key && is_stale(b)) {
                 return RegisterOutcome::OutOfOrder;
             }
-            next.retain(|b| b.key != key);
             let aor = request.aor.clone();
+            // The same device from another address: its old contact is gone.
+            for moved in next
+                .iter()
+                .filter(|b| b.key == key && b.uri != contact.uri.trim())
+            {
+                changes.push(BindingChange::Removed {
+                    aor: aor.clone(),
+                    uri: moved.uri.clone(),
+                });
+            }
+            next.retain(|b| b.key != key);
             if expires > 0 {
                 let binding = Binding {
                     uri: contact.uri.trim().to_owned(),
+                    params: contact.params.clone(),
+                    flow: request.flow,
                     key,
                     call_id: request.call_id.clone(),
                     cseq: request.cseq,
@@ -269,6 +309,16 @@ impl Registrar {
         live
     }
 
+    /// The flow a live binding with this contact URI registered on, whichever AOR it is of.
+    pub fn flow_of(&self, uri: &str, now: Instant) -> Option<Flow> {
+        let key = uri_key(uri);
+        self.bindings
+            .values()
+            .flatten()
+            .find(|b| b.until > now && uri_key(&b.uri) == key)
+            .and_then(|b| b.flow)
+    }
+
     /// Where to ring a phone account: the live bindings of every AOR with that user part (a phone
     /// may register under any host name of ours; the registrar only lets a user bind its own).
     pub fn lookup_user(&self, user: &str, now: Instant) -> Vec<ContactView> {
@@ -319,7 +369,7 @@ mod tests {
         ContactParam {
             uri: uri.into(),
             expires,
-            q: None,
+            ..ContactParam::default()
         }
     }
 
@@ -335,6 +385,7 @@ mod tests {
             expires,
             call_id: call_id.into(),
             cseq,
+            flow: None,
         }
     }
 
@@ -345,7 +396,7 @@ mod tests {
                 .map(|&(uri, expires)| ContactView {
                     uri: uri.into(),
                     expires,
-                    q: None,
+                    ..ContactView::default()
                 })
                 .collect(),
         }
@@ -596,7 +647,7 @@ mod tests {
         let view = |uri: &str, expires| ContactView {
             uri: uri.into(),
             expires,
-            q: None,
+            ..ContactView::default()
         };
         let bound = |uri: &str, expires| BindingChange::Bound {
             aor: AOR.into(),
@@ -650,6 +701,65 @@ mod tests {
             r.take_changes(),
             [bound(DESK, 3600), BindingChange::RemovedAll { aor: AOR.into() }]
         );
+    }
+
+    /// RFC 5626 §6: a device (its `+sip.instance` and `reg-id`) has one binding whatever
+    /// address it registers from; its parameters and the flow it came on are kept, and an AOR
+    /// with two devices keeps both.
+    #[test]
+    fn a_device_is_one_binding_with_its_parameters_and_flow() {
+        let t0 = Instant::now();
+        let mut r = Registrar::new(RegistrarConfig::default());
+        let device = |uri: &str, instance: &str, port: u16| {
+            let params = format!(";+sip.instance=\"<urn:uuid:{instance}>\";reg-id=1;+sip.ice");
+            let request = RegisterRequest {
+                flow: Some(Flow {
+                    source: ([192, 0, 2, 20], port).into(),
+                    transport: crate::service::Transport::Tcp,
+                }),
+                ..register(
+                    vec![ContactParam {
+                        uri: uri.into(),
+                        expires: Some(600),
+                        params: params.clone(),
+                        instance: Some(format!("urn:uuid:{instance};reg-id=1")),
+                        ..ContactParam::default()
+                    }],
+                    None,
+                    instance,
+                    u32::from(port),
+                )
+            };
+            (request, params)
+        };
+        let (first, params) = device("<sip:1001@192.0.2.20:40001;transport=tcp>", "a", 40001);
+        let RegisterOutcome::Ok { bindings } = r.handle(&first, t0) else {
+            panic!("refused");
+        };
+        assert_eq!(bindings[0].params, params);
+        assert_eq!(bindings[0].flow.unwrap().source.port(), 40001);
+        r.take_changes();
+        // The phone restarted and connects from another port: same device, one binding.
+        let (moved, _) = device("<sip:1001@192.0.2.20:40002;transport=tcp>", "a", 40002);
+        let RegisterOutcome::Ok { bindings } = r.handle(&moved, t0) else {
+            panic!("refused");
+        };
+        let uris: Vec<&str> = bindings.iter().map(|b| b.uri.as_str()).collect();
+        assert_eq!(uris, ["<sip:1001@192.0.2.20:40002;transport=tcp>"]);
+        assert!(matches!(
+            &r.take_changes()[..],
+            [BindingChange::Removed { uri, .. }, BindingChange::Bound { .. }]
+                if uri == "<sip:1001@192.0.2.20:40001;transport=tcp>"
+        ));
+        let flow = r.flow_of("sip:1001@192.0.2.20:40002;transport=tcp", t0).unwrap();
+        assert_eq!(flow.source.port(), 40002);
+        assert_eq!(r.flow_of("<sip:1001@192.0.2.20:40001;transport=tcp>", t0), None);
+        // Another device of the same account is a second binding.
+        let (other, _) = device("<sip:1001@192.0.2.21:40003;transport=tcp>", "b", 40003);
+        let RegisterOutcome::Ok { bindings } = r.handle(&other, t0) else {
+            panic!("refused");
+        };
+        assert_eq!(bindings.len(), 2);
     }
 
     #[test]

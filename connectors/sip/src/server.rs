@@ -5,7 +5,14 @@
 //! every 50 ms. Nothing here decides anything about SIP.
 //!
 //! Responses go back to the address the request came from (over UDP, the symmetric response of
-//! RFC 3581 rather than the Via sent-by of §18.2.2), which is what phones behind NAT need.
+//! RFC 3581 rather than the Via sent-by of §18.2.2), which is what phones behind NAT need. A
+//! request the B2BUA sends over TCP goes on the peer's open connection (the one a phone
+//! registered on, RFC 5626 §5.3), or on a new one to that address.
+//!
+//! Each message is handled under `catch_unwind`: a panic in one request's handling is logged and
+//! that message dropped, and the listener goes on. TCP connections are limited per address, closed
+//! when idle, and their write queues bounded: a peer that does not read is disconnected rather
+//! than queued for without end.
 
 use std::collections::HashMap;
 use std::io;
@@ -32,6 +39,39 @@ pub struct ServerConfig {
     pub service: ServiceConfig,
     /// What callers hear while they wait.
     pub audio: Audio,
+    pub tcp_limits: TcpLimits,
+}
+
+/// What one peer may hold of the TCP listener.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpLimits {
+    /// Open connections from one IP address; more are closed as soon as accepted. A NAT with
+    /// many phones behind it needs one per phone.
+    pub per_address: usize,
+    /// A connection with no message in either direction for this long is closed. A phone on TCP
+    /// refreshes its registration (at most the registrar's `max_expires`, an hour) or sends
+    /// keep-alives (RFC 5626 §3.5.1) well within it.
+    pub idle: Duration,
+    /// Before its first whole message a connection gets this long: a connect that sends nothing
+    /// costs a socket until then.
+    pub first_message: Duration,
+    /// Messages waiting to be written to one connection; past it the peer, which is not reading,
+    /// is disconnected.
+    pub queue: usize,
+    /// How long one write may wait for the peer to read.
+    pub write_timeout: Duration,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            per_address: 64,
+            idle: Duration::from_secs(3_700),
+            first_message: Duration::from_secs(30),
+            queue: 64,
+            write_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -42,6 +82,7 @@ impl Default for ServerConfig {
             tcp: addr,
             service: ServiceConfig::default(),
             audio: Audio::builtin(),
+            tcp_limits: TcpLimits::default(),
         }
     }
 }
@@ -51,15 +92,32 @@ impl Default for ServerConfig {
 struct Shared {
     service: Mutex<SipService>,
     udp: Arc<UdpSocket>,
-    /// Open TCP connections by peer, for requests the B2BUA sends to a caller that came over TCP.
-    connections: Mutex<HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>>,
+    /// Open TCP connections by peer, for requests the B2BUA sends over TCP: each one's queue of
+    /// messages to write.
+    connections: Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>,
+    /// Open TCP connections by peer address, for [`TcpLimits::per_address`].
+    per_address: Mutex<HashMap<IpAddr, usize>>,
+    tcp_limits: TcpLimits,
     media: Arc<Media>,
     events: mpsc::UnboundedSender<CallEvent>,
     unparseable: AtomicU64,
 }
 
 impl Shared {
-    fn handle(&self, bytes: &[u8], source: SocketAddr, transport: Transport) -> Outcome {
+    /// [`Shared::handle_message`], with a panic caught: logged, and the message dropped as an
+    /// unparseable one is (a TCP connection closed), the listener unharmed. The service's lock
+    /// is not poisoned for good: every lock here takes the state a panic left.
+    fn handle(self: &Arc<Self>, bytes: &[u8], source: SocketAddr, transport: Transport) -> Outcome {
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.handle_message(bytes, source, transport)
+        }));
+        handled.unwrap_or_else(|_| {
+            tracing::error!(%source, len = bytes.len(), "a SIP message's handling panicked; dropped");
+            Outcome::Unparseable
+        })
+    }
+
+    fn handle_message(self: &Arc<Self>, bytes: &[u8], source: SocketAddr, transport: Transport) -> Outcome {
         let cx = Context {
             source,
             transport,
@@ -97,7 +155,72 @@ impl Shared {
         }
     }
 
-    fn perform(&self, actions: Vec<Action>) {
+    /// Queues `bytes` on the TCP connection to `to`, connecting first when there is none.
+    fn send_tcp(self: &Arc<Self>, bytes: Vec<u8>, to: SocketAddr) {
+        let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = connections.get(&to) {
+            match tx.try_send(bytes) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    // Dropping its queue's sender closes the connection (see `read_connection`).
+                    tracing::info!(%to, "a TCP peer is not reading: disconnected");
+                    connections.remove(&to);
+                    return;
+                }
+                // The connection just ended: open another.
+                Err(mpsc::error::TrySendError::Closed(bytes)) => {
+                    connections.remove(&to);
+                    return self.connect(&mut connections, bytes, to);
+                }
+            }
+        }
+        self.connect(&mut connections, bytes, to);
+    }
+
+    /// Opens a connection to `to` for the B2BUA's request `bytes` (written once connected) and
+    /// serves it like an accepted one.
+    fn connect(
+        self: &Arc<Self>,
+        connections: &mut HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+        bytes: Vec<u8>,
+        to: SocketAddr,
+    ) {
+        let (tx, rx) = mpsc::channel(self.tcp_limits.queue);
+        let _ = tx.try_send(bytes);
+        connections.insert(to, tx);
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let connecting = tokio::time::timeout(shared.tcp_limits.write_timeout, TcpStream::connect(to));
+            match connecting.await {
+                Ok(Ok(stream)) => read_connection(stream, to, &shared, rx).await,
+                Ok(Err(e)) => {
+                    tracing::info!(%to, error = %e, "could not connect over TCP");
+                    shared.unreachable(to);
+                }
+                Err(_) => {
+                    tracing::info!(%to, "timed out connecting over TCP");
+                    shared.unreachable(to);
+                }
+            }
+            shared.forget(to);
+        });
+    }
+
+    /// Nothing could be sent to `to`: the B2BUA fails what waited on it.
+    fn unreachable(self: &Arc<Self>, to: SocketAddr) {
+        let ((), actions) = self.with_service(|s| s.unreachable(to, Instant::now()));
+        self.perform(actions);
+    }
+
+    /// A connection ended: its queue goes, unless a newer connection to the peer took its place.
+    fn forget(&self, peer: SocketAddr) {
+        let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        if connections.get(&peer).is_some_and(mpsc::Sender::is_closed) {
+            connections.remove(&peer);
+        }
+    }
+
+    fn perform(self: &Arc<Self>, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::Send {
@@ -109,15 +232,7 @@ impl Shared {
                     to,
                     transport: Transport::Tcp,
                     bytes,
-                } => {
-                    let connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
-                    match connections.get(&to) {
-                        Some(tx) => {
-                            let _ = tx.send(bytes);
-                        }
-                        None => tracing::debug!(%to, "no TCP connection for a request"),
-                    }
-                }
+                } => self.send_tcp(bytes, to),
                 Action::Media(command) => self.media.execute(command),
                 Action::Event(event) => {
                     let _ = self.events.send(event);
@@ -175,6 +290,8 @@ impl SipServer {
             service: Mutex::new(service),
             udp: udp.clone(),
             connections: Mutex::new(HashMap::new()),
+            per_address: Mutex::new(HashMap::new()),
+            tcp_limits: config.tcp_limits,
             media,
             events,
             unparseable: AtomicU64::new(0),
@@ -277,49 +394,108 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((stream, source)) => {
-                tokio::spawn(serve_connection(stream, source, shared.clone()));
+                let Some(slot) = AddressSlot::take(&shared, source.ip()) else {
+                    tracing::info!(%source, "too many TCP connections from one address: closed");
+                    continue;
+                };
+                tokio::spawn(serve_connection(stream, source, shared.clone(), slot));
             }
             Err(e) => tracing::warn!(error = %e, "TCP accept failed"),
         }
     }
 }
 
-/// One TCP connection: framed by Content-Length (§18.3). A message that cannot be framed or parsed
-/// closes this connection, and only this one.
-async fn serve_connection(stream: TcpStream, source: SocketAddr, shared: Arc<Shared>) {
-    let (tx, rx) = mpsc::unbounded_channel();
+/// One of an address's [`TcpLimits::per_address`] connections, given back when dropped (also
+/// when its task ends by a panic).
+struct AddressSlot {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl AddressSlot {
+    fn take(shared: &Arc<Shared>, ip: IpAddr) -> Option<AddressSlot> {
+        let mut open = shared.per_address.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(ip).or_default();
+        if *count >= shared.tcp_limits.per_address {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            shared: shared.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.shared.per_address.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// One accepted TCP connection: framed by Content-Length (§18.3). A message that cannot be framed
+/// or parsed closes this connection, and only this one.
+async fn serve_connection(stream: TcpStream, source: SocketAddr, shared: Arc<Shared>, _slot: AddressSlot) {
+    let (tx, rx) = mpsc::channel(shared.tcp_limits.queue);
     shared
         .connections
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(source, tx);
     read_connection(stream, source, &shared, rx).await;
-    shared
-        .connections
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&source);
+    shared.forget(source);
 }
 
+/// Reads and answers messages on a connection, and writes what is queued for it, until the peer
+/// closes it, breaks the framing, stays idle past the limits, or stops reading. Requests still
+/// queued then never reach the peer: the B2BUA hears so.
 async fn read_connection(
+    stream: TcpStream,
+    source: SocketAddr,
+    shared: &Arc<Shared>,
+    mut outgoing: mpsc::Receiver<Vec<u8>>,
+) {
+    serve_stream(stream, source, shared, &mut outgoing).await;
+    outgoing.close();
+    if outgoing.try_recv().is_ok() {
+        shared.unreachable(source);
+    }
+}
+
+async fn serve_stream(
     mut stream: TcpStream,
     source: SocketAddr,
-    shared: &Shared,
-    mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
+    shared: &Arc<Shared>,
+    outgoing: &mut mpsc::Receiver<Vec<u8>>,
 ) {
+    let limits = shared.tcp_limits;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
+    let mut deadline = tokio::time::Instant::now() + limits.first_message.min(limits.idle);
     loop {
         match framing::next_message(&buf) {
             Ok(Frame::KeepAlive(n)) => {
+                // RFC 5626 §3.5.1: a double-CRLF ping is answered with a CRLF pong.
+                let ping = buf[..n].windows(4).any(|w| w == b"\r\n\r\n");
                 buf.drain(..n);
+                deadline = tokio::time::Instant::now() + limits.idle;
+                if ping && !write(&mut stream, b"\r\n", limits).await {
+                    return;
+                }
             }
             Ok(Frame::Message { skip, len }) => {
+                deadline = tokio::time::Instant::now() + limits.idle;
                 let outcome = shared.handle(&buf[skip..skip + len], source, Transport::Tcp);
                 buf.drain(..skip + len);
                 match outcome {
                     Outcome::Reply(response) => {
-                        if stream.write_all(&response).await.is_err() {
+                        if !write(&mut stream, &response, limits).await {
                             return;
                         }
                     }
@@ -335,10 +511,19 @@ async fn read_connection(
                     Ok(0) | Err(_) => return,
                     Ok(n) => buf.extend_from_slice(&chunk[..n]),
                 },
-                Some(request) = outgoing.recv() => {
-                    if stream.write_all(&request).await.is_err() {
-                        return;
+                queued = outgoing.recv() => match queued {
+                    Some(request) => {
+                        deadline = tokio::time::Instant::now() + limits.idle;
+                        if !write(&mut stream, &request, limits).await {
+                            return;
+                        }
                     }
+                    // Its queue was dropped: the peer stopped reading.
+                    None => return,
+                },
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::debug!(%source, "closing an idle TCP connection");
+                    return;
                 }
             },
             Err(e) => {
@@ -348,6 +533,14 @@ async fn read_connection(
             }
         }
     }
+}
+
+/// Writes `bytes`, giving up on a peer that does not read within the limit.
+async fn write(stream: &mut TcpStream, bytes: &[u8], limits: TcpLimits) -> bool {
+    matches!(
+        tokio::time::timeout(limits.write_timeout, stream.write_all(bytes)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Retransmissions, binding expiry, Timer J and the other clean-ups, every 50 ms.

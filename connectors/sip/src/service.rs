@@ -17,7 +17,7 @@ use crate::digest::{self, Algorithm, AuthError, Credentials, DigestAuth, Secret}
 use crate::limiter::{AuthLimiter, LimiterConfig};
 use crate::message::{self, Method, ParseError, ResponseBuilder, SipMessage, SipRequest};
 use crate::registrar::{
-    BindingChange, ContactView, RegisterOutcome, RegisterRequest, Registrar, RegistrarConfig,
+    BindingChange, ContactView, Flow, RegisterOutcome, RegisterRequest, Registrar, RegistrarConfig,
 };
 use crate::transaction::{Lookup, ServerTransactions, TransactionKey};
 
@@ -100,8 +100,14 @@ pub struct ServiceConfig {
     /// 3.6) answer the first challenge whatever it is and know only MD5, so a site with such
     /// phones lists MD5 first. Credentials with an algorithm not listed are challenged again.
     pub algorithms: Vec<Algorithm>,
-    /// Addresses whose INVITEs are let in without digest credentials (the carriers' trunks).
+    /// Addresses whose INVITEs are let in without digest credentials (the carriers' trunks):
+    /// over TCP, whose handshake proves the address, and over UDP only with
+    /// [`ServiceConfig::trust_trunks_over_udp`].
     pub trunks: Vec<IpAddr>,
+    /// Let trunks in by their UDP source address too. One forged datagram carries any source
+    /// address, so this is for a network nobody else can send to (Kamailio's private side);
+    /// elsewhere a trunk uses TCP or digest credentials.
+    pub trust_trunks_over_udp: bool,
     /// Dialled numbers and where they lead; anything else is 404.
     pub numbers: HashMap<String, Destination>,
     /// The address in our SDP; the SIP listening address when unset. It may be one this machine
@@ -122,6 +128,7 @@ impl Default for ServiceConfig {
             nonce_lifetime: Duration::from_secs(300),
             algorithms: vec![Algorithm::Sha256, Algorithm::Md5],
             trunks: Vec::new(),
+            trust_trunks_over_udp: false,
             numbers: HashMap::new(),
             media_ip: None,
             outbound: None,
@@ -139,6 +146,14 @@ pub enum Transport {
 impl Transport {
     fn reliable(self) -> bool {
         self == Transport::Tcp
+    }
+
+    /// As a Via names it (RFC 3261 §20.42).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
     }
 }
 
@@ -176,6 +191,7 @@ pub struct SipService {
     transactions: ServerTransactions,
     limiter: AuthLimiter,
     trunks: Vec<IpAddr>,
+    trust_trunks_over_udp: bool,
     b2bua: B2bua,
     ports: Box<dyn MediaPorts>,
     /// Timer G's retransmissions, handed out with the B2BUA's actions.
@@ -200,6 +216,7 @@ impl SipService {
             transactions: ServerTransactions::default(),
             limiter: AuthLimiter::new(config.limiter),
             trunks: config.trunks,
+            trust_trunks_over_udp: config.trust_trunks_over_udp,
             b2bua: B2bua::new(B2buaConfig {
                 numbers: config.numbers,
                 local,
@@ -219,8 +236,31 @@ impl SipService {
         actions
     }
 
+    /// A command of the hub's. An agent's phone is rung back on the flow it registered on,
+    /// which only this registrar knows (the hub names the phone by its Contact).
     pub fn command(&mut self, command: CallCommand, now: Instant, entropy: u64) {
-        self.b2bua.command(command, now, entropy);
+        match command {
+            CallCommand::Ring {
+                call,
+                contacts,
+                record,
+            } => {
+                let targets: Vec<_> = contacts
+                    .into_iter()
+                    .map(|contact| {
+                        let flow = self.registrar.flow_of(&contact, now);
+                        (contact, flow)
+                    })
+                    .collect();
+                self.b2bua.ring(call, &targets, record, now, entropy);
+            }
+            command => self.b2bua.command(command, now, entropy),
+        }
+    }
+
+    /// The shell could not connect to `to` over TCP: what we were sending there failed.
+    pub fn unreachable(&mut self, to: SocketAddr, now: Instant) {
+        self.b2bua.unreachable(to, now);
     }
 
     /// Click-to-call (see [`B2bua::dial`]).
@@ -232,8 +272,9 @@ impl SipService {
         now: Instant,
         entropy: u64,
     ) -> Option<CallId> {
+        let flow = self.registrar.flow_of(contact, now);
         self.b2bua
-            .dial(contact, number, record, now, entropy, &mut *self.ports)
+            .dial(contact, flow, number, record, now, entropy, &mut *self.ports)
     }
 
     pub fn digit(&mut self, call: CallId, key: char) {
@@ -351,11 +392,18 @@ impl SipService {
         response
     }
 
-    /// A new call: from a trunk address, or with the digest credentials of a phone or trunk
-    /// account (the same limiter as for REGISTER); then the B2BUA answers it.
+    /// Whether a request comes from a trunk: its address, proven by TCP's handshake, or taken on
+    /// trust over UDP when the settings say so.
+    fn is_trunk(&self, cx: Context) -> bool {
+        self.trunks.contains(&cx.source.ip())
+            && (cx.transport == Transport::Tcp || self.trust_trunks_over_udp)
+    }
+
+    /// A new call: from a trunk, or with the digest credentials of a phone or trunk account (the
+    /// same limiter as for REGISTER); then the B2BUA answers it.
     fn invite(&mut self, request: &SipRequest, cx: Context, tag: &str) -> ResponseBuilder {
         let ip = cx.source.ip();
-        if !self.trunks.contains(&ip) {
+        if !self.is_trunk(cx) {
             if let Some(wait) = self.limiter.blocked_for(ip, cx.now) {
                 return ResponseBuilder::new(503, "Service Unavailable")
                     .header("Retry-After", (wait.as_secs() + 1).to_string());
@@ -414,6 +462,14 @@ impl SipService {
                 expires,
                 call_id: request.call_id().to_owned(),
                 cseq,
+                // The phone's own connection, unless a proxy stands between (RFC 5626 §5.3
+                // applies to the first hop only).
+                flow: (request.headers.all("Via").flat_map(message::split_list).count() == 1).then_some(
+                    Flow {
+                        source: cx.source,
+                        transport: cx.transport,
+                    },
+                ),
             },
             cx.now,
         );
@@ -526,7 +582,7 @@ impl SipService {
 
 /// A binding as a 200 OK lists it (RFC 3261 §10.3 step 8).
 fn contact_value(binding: &ContactView) -> String {
-    let mut value = format!("{};expires={}", binding.uri, binding.expires);
+    let mut value = format!("{}{};expires={}", binding.uri, binding.params, binding.expires);
     if let Some(q) = binding.q {
         value.push_str(&format!(";q={}.{:03}", q / 1000, q % 1000));
     }
@@ -667,6 +723,244 @@ mod tests {
         assert!(s.lookup("sip:1001@pbx", t0 + Duration::from_secs(8)).is_empty());
     }
 
+    /// A phone's Contact comes back in the 200 OK with every parameter it sent (RFC 5626 §6:
+    /// the instance and reg-id tell the phone its flow is registered), its own expires applied.
+    #[test]
+    fn a_real_phones_contact_comes_back_intact() {
+        let t0 = Instant::now();
+        let mut s = service(10);
+        let phone = "192.0.2.1:5060";
+        let contact = "Contact: <sip:1001@192.0.2.1:5060>\r\n";
+        let linphone = "Contact: <sip:1001@192.0.2.1:40312;transport=udp>;+sip.instance=\"<urn:uuid:5b1a-42>\";reg-id=1;+sip.ice;expires=600;+org.linphone.specs=\"lime;v=1\"\r\n";
+        let (_, text) = status(
+            &s.handle(
+                register("1001", "z9hG4bK1", 1, "")
+                    .replace(contact, linphone)
+                    .as_bytes(),
+                cx(phone, t0, 0, 1),
+            ),
+        );
+        let ok = register(
+            "1001",
+            "z9hG4bK2",
+            2,
+            &authorization("1001", "s3cret", &nonce(&text), 1),
+        )
+        .replace(contact, linphone);
+        let (code, text) = status(&s.handle(ok.as_bytes(), cx(phone, t0, 1, 2)));
+        assert_eq!(code, 200, "{text}");
+        assert!(
+            text.contains(
+                "Contact: <sip:1001@192.0.2.1:40312;transport=udp>;+sip.instance=\"<urn:uuid:5b1a-42>\";reg-id=1;+sip.ice;+org.linphone.specs=\"lime;v=1\";expires=600\r\n"
+            ),
+            "{text}"
+        );
+    }
+
+    /// A trunk's address lets its INVITE in over TCP; over UDP, where the source address is
+    /// forged with one datagram, only when the settings say so. Otherwise it is challenged.
+    #[test]
+    fn a_trunk_is_trusted_by_its_udp_address_only_when_told_to() {
+        let t0 = Instant::now();
+        let invite = "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.5;branch=z9hG4bKt{n}\r\n\
+             From: <sip:+15550100@carrier>;tag=c\r\nTo: <sip:100@pbx>\r\nCall-ID: t{n}\r\n\
+             CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let rows = [
+            ("UDP, by default", Transport::Udp, false, 407),
+            ("TCP", Transport::Tcp, false, 404),
+            ("UDP, trusted by the settings", Transport::Udp, true, 404),
+        ];
+        for (n, (what, transport, trust, want)) in rows.into_iter().enumerate() {
+            let mut s = SipService::new(
+                ServiceConfig {
+                    trunks: vec!["203.0.113.5".parse().unwrap()],
+                    trust_trunks_over_udp: trust,
+                    ..ServiceConfig::default()
+                },
+                Arc::new(InMemoryDirectory::default()),
+                b"test key",
+                "127.0.0.1:5060".parse().unwrap(),
+                Box::new(crate::b2bua::tests::Ports::default()),
+            );
+            let cx = Context {
+                transport,
+                ..cx("203.0.113.5:5060", t0, 0, n as u64)
+            };
+            let request = invite.replace("{n}", &n.to_string());
+            // 404: let in, and the B2BUA knows no number 100 here.
+            assert_eq!(status(&s.handle(request.as_bytes(), cx)).0, want, "{what}");
+        }
+    }
+
+    const SDP: &str = "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+
+    /// The request of `method` among the actions, with where and how it goes.
+    fn sent(actions: &[Action], method: &str) -> (SocketAddr, Transport, String) {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Send { to, transport, bytes } if bytes.starts_with(method.as_bytes()) => {
+                    Some((*to, *transport, String::from_utf8(bytes.clone()).unwrap()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {method} in {actions:?}"))
+    }
+
+    /// An agent's phone is rung the way it registered (RFC 5626 §5.3, RFC 3261 §18): over the
+    /// TCP connection its REGISTER came on, whatever port its Contact names; over TCP to its
+    /// Contact when that says `transport=tcp` and the flow is not ours (it registered through
+    /// another node, or a proxy); over UDP otherwise. Our Via and Contact name the transport, and
+    /// the ACK of its answer goes the same way.
+    #[test]
+    fn an_agents_phone_is_rung_over_the_transport_it_registered_on() {
+        let tcp_contact = "<sip:1001@192.0.2.1:5062;transport=tcp>";
+        let rows = [
+            (
+                "registered over TCP",
+                Transport::Tcp,
+                "",
+                tcp_contact,
+                ("192.0.2.1:40001", Transport::Tcp),
+            ),
+            (
+                "over TCP through a proxy",
+                Transport::Tcp,
+                "Via: SIP/2.0/TCP 192.0.2.99;branch=z9hG4bKproxy\r\n",
+                tcp_contact,
+                ("192.0.2.1:5062", Transport::Tcp),
+            ),
+            (
+                "over UDP, Contact says TCP",
+                Transport::Udp,
+                "",
+                tcp_contact,
+                ("192.0.2.1:5062", Transport::Tcp),
+            ),
+            (
+                "over UDP",
+                Transport::Udp,
+                "",
+                "<sip:1001@192.0.2.1:5062>",
+                ("192.0.2.1:5062", Transport::Udp),
+            ),
+        ];
+        for (n, (what, transport, proxy, contact, (to, how))) in rows.into_iter().enumerate() {
+            let t0 = Instant::now();
+            let mut numbers = HashMap::new();
+            numbers.insert("100".to_owned(), Destination::Queue("Support".into()));
+            let mut s = SipService::new(
+                ServiceConfig {
+                    trunks: vec!["203.0.113.5".parse().unwrap()],
+                    numbers,
+                    ..ServiceConfig::default()
+                },
+                Arc::new(InMemoryDirectory::default().with_phone("1001", REALM, "s3cret")),
+                b"test key",
+                "127.0.0.1:5060".parse().unwrap(),
+                Box::new(crate::b2bua::tests::Ports::default()),
+            );
+            let phone = Context {
+                transport,
+                ..cx("192.0.2.1:40001", t0, 0, 1)
+            };
+            let with_contact = |text: String| {
+                text.replace(
+                    "Contact: <sip:1001@192.0.2.1:5060>",
+                    &format!("Contact: {contact}"),
+                )
+                .replacen("Via:", &format!("{proxy}Via:"), 1)
+            };
+            let (_, text) = status(&s.handle(
+                with_contact(register("1001", "z9hG4bK1", 1, "")).as_bytes(),
+                phone,
+            ));
+            let ok = register(
+                "1001",
+                "z9hG4bK2",
+                2,
+                &authorization("1001", "s3cret", &nonce(&text), 1),
+            );
+            assert_eq!(
+                status(&s.handle(with_contact(ok).as_bytes(), phone)).0,
+                200,
+                "{what}"
+            );
+
+            let invite = format!(
+                "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/TCP 203.0.113.5;branch=z9hG4bKin\r\n\
+                 From: <sip:+15550100@carrier>;tag=c\r\nTo: <sip:100@pbx>\r\nCall-ID: in{n}\r\n\
+                 CSeq: 1 INVITE\r\nContact: <sip:carrier@203.0.113.5;transport=tcp>\r\n\
+                 Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+                SDP.len()
+            );
+            let trunk = Context {
+                transport: Transport::Tcp,
+                ..cx("203.0.113.5:5060", t0, 1, 2)
+            };
+            let (code, answer) = status(&s.handle(invite.as_bytes(), trunk));
+            assert_eq!(code, 200, "{what}: {answer}");
+            assert!(
+                answer.contains("Contact: <sip:plugboard@127.0.0.1:5060;transport=tcp>\r\n"),
+                "{answer}"
+            );
+            s.take_actions();
+
+            s.command(
+                CallCommand::Ring {
+                    call: CallId(1),
+                    contacts: vec![contact.into()],
+                    record: None,
+                },
+                t0,
+                3,
+            );
+            let (got_to, got_how, invite) = sent(&s.take_actions(), "INVITE");
+            assert_eq!((got_to, got_how), (to.parse().unwrap(), how), "{what}");
+            let (via, ours) = match how {
+                Transport::Tcp => (
+                    "Via: SIP/2.0/TCP 127.0.0.1:5060;",
+                    "<sip:plugboard@127.0.0.1:5060;transport=tcp>",
+                ),
+                Transport::Udp => (
+                    "Via: SIP/2.0/UDP 127.0.0.1:5060;",
+                    "<sip:plugboard@127.0.0.1:5060>",
+                ),
+            };
+            assert!(invite.contains(via), "{what}: {invite}");
+            assert!(
+                invite.contains(&format!("Contact: {ours}\r\n")),
+                "{what}: {invite}"
+            );
+
+            // The phone answers (its Contact names its listening port): the ACK goes the same way.
+            let header = |name: &str| {
+                invite
+                    .lines()
+                    .find(|l| l.starts_with(&format!("{name}:")))
+                    .unwrap()
+                    .to_owned()
+            };
+            let answer = format!(
+                "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=phone\r\n{}\r\nCSeq: 1 INVITE\r\n\
+                 Contact: {contact}\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+                header("Via"),
+                header("From"),
+                header("To"),
+                header("Call-ID"),
+                SDP.len()
+            );
+            let from_phone = Context {
+                source: got_to,
+                transport: got_how,
+                ..phone
+            };
+            assert_eq!(s.handle(answer.as_bytes(), from_phone), Outcome::Nothing);
+            let (ack_to, ack_how, _) = sent(&s.take_actions(), "ACK");
+            assert_eq!((ack_to, ack_how), (got_to, got_how), "{what}");
+        }
+    }
+
     /// A directory that keeps what it is told about bindings, as the hub's does.
     #[derive(Default)]
     struct Watching {
@@ -724,7 +1018,12 @@ mod tests {
                 contact: ContactView {
                     uri: uri.into(),
                     expires: 60,
-                    q: None
+                    q: None,
+                    params: String::new(),
+                    flow: Some(Flow {
+                        source: phone.parse().unwrap(),
+                        transport: Transport::Udp
+                    }),
                 }
             }]
         );

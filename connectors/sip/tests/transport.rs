@@ -176,6 +176,31 @@ async fn tcp_frames_messages_and_closes_only_a_bad_connection() {
     assert_eq!(status(&answers[0]), "200", "{answers:?}");
 }
 
+/// A 72 KiB message on a stream, whose header (8 KiB) and body (64 KiB) are each within their
+/// limits: refused, the connection closed without an answer, as no datagram could be that long.
+#[tokio::test]
+async fn a_message_longer_than_any_datagram_is_refused_on_tcp() {
+    let server = start(ServiceConfig::default()).await;
+    let mut stream = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    let body = "b".repeat(64 * 1024);
+    let big = request("OPTIONS", "big", "").replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "X-Pad: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            "p".repeat(8 * 1024),
+            body.len()
+        ),
+    );
+    assert!(big.len() > 72 * 1024, "{}", big.len());
+    // The server may close before reading it all: a failed write is a refusal too.
+    let _ = stream.write_all(big.as_bytes()).await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(ANSWER, stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection stays open");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains("SIP/2.0 200"), "{answer}");
+}
+
 /// A REGISTER for 1001 from `socket`, with an `Authorization` for `password` if a nonce is given.
 async fn register(socket: &UdpSocket, branch: &str, cseq: u32, auth: Option<(&str, &str)>) -> String {
     let local = socket.local_addr().unwrap();
@@ -248,6 +273,7 @@ async fn behind_nat_the_sdp_names_the_public_address_and_rtp_opens_on_ours() {
     );
     let service = ServiceConfig {
         trunks: vec!["127.0.0.1".parse().unwrap()],
+        trust_trunks_over_udp: true,
         numbers,
         media_ip: Some("192.0.2.10".parse().unwrap()),
         ..ServiceConfig::default()

@@ -54,6 +54,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me, update_me))
+        .routes(routes!(calling))
         .routes(routes!(list_queues, create_queue))
         .routes(routes!(update_queue))
         .routes(routes!(queue_stats))
@@ -150,6 +151,22 @@ async fn logout(
 #[utoipa::path(get, path = "/me", responses((status = 200, body = Agent), (status = 401)))]
 async fn me(AuthAgent(agent): AuthAgent) -> ApiJson<Agent> {
     ApiJson(agent)
+}
+
+/// What this hub lets its agents do on the phone from the console.
+#[derive(Serialize, ToSchema)]
+struct Calling {
+    /// Click-to-call: this node runs SIP and has a carrier trunk to call out through
+    /// (`sip.outbound_trunk`). The console shows its call buttons only when it is true.
+    click_to_call: bool,
+}
+
+/// Whether the console may offer click-to-call.
+#[utoipa::path(get, path = "/me/calling", responses((status = 200, body = Calling), (status = 401)))]
+async fn calling(State(state): State<AppState>, AuthAgent(_): AuthAgent) -> ApiJson<Calling> {
+    ApiJson(Calling {
+        click_to_call: state.phones.can_dial(),
+    })
 }
 
 #[derive(Deserialize, ToSchema)]

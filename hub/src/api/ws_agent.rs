@@ -269,7 +269,8 @@ async fn handle(
             };
             if !state.phones.dial(dial).await {
                 return Err(ApiError::InvalidState(
-                    "calling out is not set up on this hub".into(),
+                    "calling out is not set up on this hub: it needs SIP and a carrier trunk to call through (sip.outbound_trunk)"
+                        .into(),
                 ));
             }
         }

@@ -52,6 +52,15 @@ pub enum Input {
         agent: AgentId,
         state: AgentState,
     },
+    /// Whether the agent can be reached on `channel` outside the console: a call rings the
+    /// agent's registered phone, so with none the agent is not offered calls (their offers on
+    /// the channel are revoked, `Unreachable`) until the phone registers again. Agents start
+    /// reachable on every channel.
+    SetReachable {
+        agent: AgentId,
+        channel: Channel,
+        reachable: bool,
+    },
     Arrive {
         interaction: InteractionId,
         queue: QueueId,
@@ -137,6 +146,8 @@ pub enum RevokeReason {
     AgentUnavailable,
     /// The contact waited `max_wait_ms` and moves to the overflow queue.
     Overflowed,
+    /// The agent cannot be reached on the contact's channel (no registered phone for a call).
+    Unreachable,
 }
 
 /// What the hub must do (and tell the console) as a result of an input.
@@ -258,6 +269,8 @@ struct Agent {
     load: [u16; 4],
     /// Outstanding offers, revoked together when the agent leaves Available.
     offers: BTreeSet<InteractionId>,
+    /// Channels the agent cannot be reached on now (`Input::SetReachable`).
+    unreachable: BTreeSet<Channel>,
 }
 
 impl Agent {
@@ -266,7 +279,9 @@ impl Agent {
     }
 
     fn has_room(&self, channel: Channel) -> bool {
-        !self.holds_call() && self.load[slot(channel)] < self.capacity.of(channel)
+        !self.holds_call()
+            && self.load[slot(channel)] < self.capacity.of(channel)
+            && !self.unreachable.contains(&channel)
     }
 
     fn held(&self) -> u32 {
@@ -440,6 +455,7 @@ impl Router {
                     idle_since: now,
                     load: [0; 4],
                     offers: BTreeSet::new(),
+                    unreachable: BTreeSet::new(),
                 });
                 agent.skills = skills;
                 agent.capacity = capacity;
@@ -461,6 +477,30 @@ impl Router {
                     self.fresh_agents.insert(id);
                 }
                 agent.state = state;
+                self.refresh_open(id);
+            }
+            Input::SetReachable {
+                agent: id,
+                channel,
+                reachable,
+            } => {
+                let agent = self.agents.get_mut(&id).ok_or(RouterError::UnknownAgent(id))?;
+                if reachable {
+                    agent.unreachable.remove(&channel);
+                    self.fresh_agents.insert(id);
+                } else if agent.unreachable.insert(channel) {
+                    let offered: Vec<InteractionId> = agent
+                        .offers
+                        .iter()
+                        .copied()
+                        .filter(|i| self.interactions.get(i).is_some_and(|i| i.channel == channel))
+                        .collect();
+                    for i in offered {
+                        if self.revoke(i, RevokeReason::Unreachable, out).is_some() {
+                            self.put_waiting(i);
+                        }
+                    }
+                }
                 self.refresh_open(id);
             }
             Input::Arrive {

@@ -475,6 +475,9 @@ fn record_input(shadow: &mut Shadow, input: &Input, now: Millis) {
         Input::SetState { agent, state } => {
             shadow.agents.get_mut(agent).expect("known").state = state.clone()
         }
+        Input::SetReachable { .. } => {
+            unreachable!("no action sets reachability: the scenario tables cover it")
+        }
         Input::Arrive {
             interaction,
             queue,

@@ -330,6 +330,56 @@ fn a_call_needs_voice_capacity_and_chats_do_not_block_it() {
     ]);
 }
 
+fn reachable(n: u128, channel: Channel, reachable: bool) -> Input {
+    Input::SetReachable {
+        agent: a(n),
+        channel,
+        reachable,
+    }
+}
+
+/// An agent whose phone is not registered: the call offered to them is taken back (not as
+/// their decline, and with no Break), goes to the next agent, and no call is offered to them
+/// while chats still are; once the phone registers, calls come to them again. Before, the hub
+/// declined every call offered to such an agent, one after the other.
+#[test]
+fn an_agent_with_no_phone_is_not_offered_calls_until_it_registers() {
+    let e = OFFER_TIMEOUT;
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 3)), Ok(vec![])),
+        (0, agent(2, cap(1, 3)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (1, available(2), Ok(vec![])),
+        (2, call(1, 1, 2), Ok(vec![offer(1, 1, 1, 2 + e)])),
+        // The hub finds no phone for agent 1.
+        (
+            3,
+            reachable(1, Channel::Voice, false),
+            Ok(vec![
+                revoked(1, 1, RevokeReason::Unreachable),
+                offer(1, 2, 1, 3 + e),
+            ]),
+        ),
+        (4, accept(1, 2), Ok(vec![assigned(1, 2)])),
+        // Agent 1 stays Available: chats yes, calls no.
+        (5, call(2, 1, 5), Ok(vec![])),
+        (6, chat(3, 1, 6), Ok(vec![offer(3, 1, 1, 6 + e)])),
+        (7, reachable(1, Channel::Voice, false), Ok(vec![])),
+        // The phone registers: the waiting call goes to agent 1.
+        (
+            8,
+            reachable(1, Channel::Voice, true),
+            Ok(vec![offer(2, 1, 1, 8 + e)]),
+        ),
+        (
+            9,
+            reachable(9, Channel::Voice, true),
+            Err(RouterError::UnknownAgent(a(9))),
+        ),
+    ]);
+}
+
 #[test]
 fn decline_moves_on_and_never_comes_back() {
     let e = OFFER_TIMEOUT;

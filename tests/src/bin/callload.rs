@@ -335,6 +335,7 @@ async fn main() -> Result<()> {
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Bench"),
         ("PLUGBOARD_SIP__ANNOUNCE_POSITION_SECS", "0"),
         ("PLUGBOARD_SIP__RECORD", record),

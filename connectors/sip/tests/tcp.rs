@@ -1,0 +1,401 @@
+//! The SIP server's TCP side over real sockets: a phone registered over TCP is rung on its own
+//! connection; a connection from an address past its limit, or idle too long, is closed; and a
+//! panic while handling one message leaves both listeners serving.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{ANSWER, PASSWORD, REALM, USER};
+use plugboard_sip::b2bua::{CallCommand, CallEvent, Destination};
+use plugboard_sip::digest::{self, Algorithm};
+use plugboard_sip::server::{ServerConfig, SipServer, TcpLimits};
+use plugboard_sip::service::{InMemoryDirectory, PhoneCredentials, PhoneDirectory, ServiceConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+const SDP: &str =
+    "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+
+async fn server(
+    service: ServiceConfig,
+    tcp_limits: TcpLimits,
+    directory: Arc<dyn PhoneDirectory>,
+) -> (SipServer, tokio::sync::mpsc::UnboundedReceiver<CallEvent>) {
+    let loopback = ([127, 0, 0, 1], 0).into();
+    let config = ServerConfig {
+        udp: loopback,
+        tcp: loopback,
+        service,
+        tcp_limits,
+        ..ServerConfig::default()
+    };
+    SipServer::start(config, directory).await.expect("server starts")
+}
+
+/// A REGISTER over `transport` from `local`, with an `Authorization` when a nonce is given.
+fn register(
+    local: std::net::SocketAddr,
+    transport: &str,
+    user: &str,
+    cseq: u32,
+    nonce: Option<&str>,
+) -> String {
+    let mut text = format!(
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{transport} {local};branch=z9hG4bKr{cseq}\r\n\
+         From: <sip:{user}@127.0.0.1>;tag=r\r\nTo: <sip:{user}@127.0.0.1>\r\nCall-ID: reg-{local}\r\n\
+         CSeq: {cseq} REGISTER\r\nMax-Forwards: 70\r\n\
+         Contact: <sip:{user}@127.0.0.1:9;transport=tcp>;+sip.instance=\"<urn:uuid:tcp-1>\";reg-id=1\r\n"
+    );
+    if let Some(nonce) = nonce {
+        let alg = Algorithm::Sha256;
+        let ha1 = digest::ha1(alg, user, REALM, PASSWORD);
+        let nc = digest::NonceCount::parse("00000001").unwrap();
+        let response =
+            digest::request_digest(alg, &ha1, nonce, Some((&nc, "c")), "REGISTER", "sip:127.0.0.1");
+        text.push_str(&format!(
+            "Authorization: Digest username=\"{user}\", realm=\"{REALM}\", nonce=\"{nonce}\", \
+             uri=\"sip:127.0.0.1\", response=\"{response}\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"c\"\r\n"
+        ));
+    }
+    text.push_str("Content-Length: 0\r\n\r\n");
+    text
+}
+
+fn nonce(challenge: &str) -> String {
+    let start = challenge.find("nonce=\"").expect("a challenge") + 7;
+    challenge[start..].split('"').next().unwrap().to_owned()
+}
+
+fn status(message: &str) -> &str {
+    message.get(8..11).unwrap_or(message)
+}
+
+/// The next message on a stream: its header, then as much body as its Content-Length says.
+async fn next_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> String {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let body: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + body {
+                let message: Vec<u8> = buf.drain(..end + 4 + body).collect();
+                return String::from_utf8(message).unwrap();
+            }
+        }
+        let mut chunk = [0; 4096];
+        let n = tokio::time::timeout(ANSWER, stream.read(&mut chunk))
+            .await
+            .expect("a message in time")
+            .expect("read");
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(buf));
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Whether the server closes `stream` within `wait` (reading nothing).
+/// The carrier ACKs the hub's 200 to its INVITE: the call starts on the ACK (RFC 3261
+/// §13.3.1.4), so only then is the hub told of it.
+async fn ack_the_answer(carrier: &UdpSocket) {
+    let mut buf = vec![0u8; 8192];
+    let ok = loop {
+        let len = tokio::time::timeout(ANSWER, carrier.recv(&mut buf))
+            .await
+            .expect("the hub answers the INVITE")
+            .unwrap();
+        let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+        if text.starts_with("SIP/2.0 200") {
+            break text;
+        }
+    };
+    let header = |name: &str| {
+        ok.lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let ack = format!(
+        "ACK sip:plugboard@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKack\r\n{}\r\n{}\r\n{}\r\n\
+         CSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        carrier.local_addr().unwrap(),
+        header("From"),
+        header("To"),
+        header("Call-ID"),
+    );
+    carrier.send(ack.as_bytes()).await.unwrap();
+}
+
+async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let mut chunk = [0; 64];
+    matches!(
+        tokio::time::timeout(wait, stream.read(&mut chunk)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+/// RFC 5626 §5.3: a phone that registered over TCP is rung on that connection, although its
+/// Contact names a port nothing listens on; our INVITE says TCP in its Via and Contact, and the
+/// phone's 200 OK on the same connection gets its ACK there too. Before, the INVITE went over UDP
+/// to the Contact and the phone never rang.
+#[tokio::test]
+async fn a_phone_registered_over_tcp_is_rung_on_its_connection() {
+    let mut numbers = std::collections::HashMap::new();
+    numbers.insert("100".to_owned(), Destination::Queue("Support".into()));
+    let service = ServiceConfig {
+        trunks: vec!["127.0.0.1".parse().unwrap()],
+        trust_trunks_over_udp: true,
+        numbers,
+        ..ServiceConfig::default()
+    };
+    let directory = Arc::new(InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD));
+    let (server, mut events) = server(service, TcpLimits::default(), directory).await;
+
+    let mut phone = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    let local = phone.local_addr().unwrap();
+    let mut buf = Vec::new();
+    phone
+        .write_all(register(local, "TCP", USER, 1, None).as_bytes())
+        .await
+        .unwrap();
+    let challenge = next_message(&mut phone, &mut buf).await;
+    assert_eq!(status(&challenge), "401", "{challenge}");
+    phone
+        .write_all(register(local, "TCP", USER, 2, Some(&nonce(&challenge))).as_bytes())
+        .await
+        .unwrap();
+    let ok = next_message(&mut phone, &mut buf).await;
+    assert_eq!(status(&ok), "200", "{ok}");
+    assert!(
+        ok.contains(";+sip.instance=\"<urn:uuid:tcp-1>\";reg-id=1;expires="),
+        "{ok}"
+    );
+
+    // A carrier's call over UDP, queued; the hub rings the phone.
+    let carrier = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    carrier.connect(server.udp_addr()).await.unwrap();
+    let invite = format!(
+        "INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKc1\r\n\
+         From: <sip:+15550100@127.0.0.1>;tag=c\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: c1@carrier\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:carrier@{}>\r\nMax-Forwards: 70\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+        carrier.local_addr().unwrap(),
+        carrier.local_addr().unwrap(),
+        SDP.len()
+    );
+    carrier.send(invite.as_bytes()).await.unwrap();
+    ack_the_answer(&carrier).await;
+    let call = match tokio::time::timeout(ANSWER, events.recv()).await {
+        Ok(Some(CallEvent::Incoming { call, .. })) => call,
+        other => panic!("no incoming call: {other:?}"),
+    };
+    let contact = server.bindings_of(USER)[0].uri.clone();
+    server.command(CallCommand::Ring {
+        call,
+        contacts: vec![contact],
+        record: None,
+    });
+    let ringing = next_message(&mut phone, &mut buf).await;
+    assert!(
+        ringing.starts_with("INVITE sip:1001@127.0.0.1:9;transport=tcp SIP/2.0\r\n"),
+        "{ringing}"
+    );
+    assert!(ringing.contains("\r\nVia: SIP/2.0/TCP "), "{ringing}");
+    assert!(ringing.contains(";transport=tcp>\r\n"), "{ringing}");
+
+    // The phone answers on the same connection.
+    let header = |name: &str| {
+        ringing
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap()
+            .to_owned()
+    };
+    let answer = format!(
+        "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=phone\r\n{}\r\nCSeq: 1 INVITE\r\n\
+         Contact: <sip:1001@127.0.0.1:9;transport=tcp>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+        header("Via"),
+        header("From"),
+        header("To"),
+        header("Call-ID"),
+        SDP.len()
+    );
+    phone.write_all(answer.as_bytes()).await.unwrap();
+    let ack = next_message(&mut phone, &mut buf).await;
+    assert!(ack.starts_with("ACK "), "{ack}");
+    assert!(
+        matches!(
+            tokio::time::timeout(ANSWER, events.recv()).await,
+            Ok(Some(CallEvent::AgentAnswered { .. }))
+        ),
+        "the agent's answer reaches the hub"
+    );
+}
+
+/// The phone's connection is gone when the hub rings it (it went away without unregistering):
+/// connecting again fails, and the hub hears at once that the phone cannot be reached (a
+/// transport error, RFC 3261 §8.1.3.1), not half a minute later by Timer B, after the offer
+/// has timed out.
+#[tokio::test]
+async fn a_tcp_phone_whose_connection_is_gone_fails_the_call_at_once() {
+    let mut numbers = std::collections::HashMap::new();
+    numbers.insert("100".to_owned(), Destination::Queue("Support".into()));
+    let service = ServiceConfig {
+        trunks: vec!["127.0.0.1".parse().unwrap()],
+        trust_trunks_over_udp: true,
+        numbers,
+        ..ServiceConfig::default()
+    };
+    let directory = Arc::new(InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD));
+    let (server, mut events) = server(service, TcpLimits::default(), directory).await;
+    let mut phone = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    let local = phone.local_addr().unwrap();
+    let mut buf = Vec::new();
+    phone
+        .write_all(register(local, "TCP", USER, 1, None).as_bytes())
+        .await
+        .unwrap();
+    let challenge = next_message(&mut phone, &mut buf).await;
+    phone
+        .write_all(register(local, "TCP", USER, 2, Some(&nonce(&challenge))).as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status(&next_message(&mut phone, &mut buf).await), "200");
+    drop(phone);
+
+    let carrier = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    carrier.connect(server.udp_addr()).await.unwrap();
+    let invite = format!(
+        "INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKc2\r\n\
+         From: <sip:+15550100@127.0.0.1>;tag=c\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: c2@carrier\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:carrier@{0}>\r\nMax-Forwards: 70\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {1}\r\n\r\n{SDP}",
+        carrier.local_addr().unwrap(),
+        SDP.len()
+    );
+    carrier.send(invite.as_bytes()).await.unwrap();
+    ack_the_answer(&carrier).await;
+    let call = match tokio::time::timeout(ANSWER, events.recv()).await {
+        Ok(Some(CallEvent::Incoming { call, .. })) => call,
+        other => panic!("no incoming call: {other:?}"),
+    };
+    let contact = server.bindings_of(USER)[0].uri.clone();
+    server.command(CallCommand::Ring {
+        call,
+        contacts: vec![contact],
+        record: None,
+    });
+    let failed = tokio::time::timeout(ANSWER, events.recv()).await;
+    assert!(
+        matches!(failed, Ok(Some(CallEvent::AgentUnreachable { call: c })) if c == call),
+        "{failed:?}"
+    );
+}
+
+/// A directory whose lookup of one user panics, standing in for any bug met while handling one
+/// message.
+struct Panicking(InMemoryDirectory);
+
+impl PhoneDirectory for Panicking {
+    fn credentials(&self, user: &str) -> Option<PhoneCredentials> {
+        assert_ne!(user, "boom", "a bug in the directory");
+        self.0.credentials(user)
+    }
+}
+
+/// A panic while handling one message drops that message (and closes its TCP connection), and
+/// both listeners go on serving. Before, the panic ended the UDP task: the hub took no more calls.
+#[tokio::test]
+async fn a_panic_in_one_message_leaves_the_listeners_serving() {
+    let directory = Arc::new(Panicking(
+        InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD),
+    ));
+    let (server, _events) = server(ServiceConfig::default(), TcpLimits::default(), directory).await;
+    let options = |branch: &str| {
+        format!(
+            "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK{branch}\r\n\
+             From: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: {branch}\r\n\
+             CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    udp.connect(server.udp_addr()).await.unwrap();
+    let boom = register(udp.local_addr().unwrap(), "UDP", "boom", 1, Some("bm9uY2U="));
+    udp.send(boom.as_bytes()).await.unwrap();
+    udp.send(options("after-udp").as_bytes()).await.unwrap();
+    let answer = common::recv(&udp).await;
+    assert!(
+        answer.starts_with("SIP/2.0 200 ") && answer.contains("Call-ID: after-udp\r\n"),
+        "{answer}"
+    );
+
+    let mut tcp = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    let boom = register(tcp.local_addr().unwrap(), "TCP", "boom", 1, Some("bm9uY2U="));
+    tcp.write_all(boom.as_bytes()).await.unwrap();
+    assert!(
+        closed_within(&mut tcp, ANSWER).await,
+        "the connection of the panic is closed"
+    );
+    let mut fresh = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    fresh.write_all(options("after-tcp").as_bytes()).await.unwrap();
+    let answer = next_message(&mut fresh, &mut Vec::new()).await;
+    assert_eq!(status(&answer), "200", "{answer}");
+}
+
+/// Past its limit, an address's next connection is closed at once; a connection that sends
+/// nothing is closed after the first-message wait, one that goes quiet after the idle time; a
+/// keep-alive ping (RFC 5626 §3.5.1) is answered and keeps it open.
+#[tokio::test]
+async fn tcp_connections_are_limited_per_address_and_closed_when_idle() {
+    let limits = TcpLimits {
+        per_address: 2,
+        first_message: Duration::from_millis(400),
+        idle: Duration::from_millis(1200),
+        ..TcpLimits::default()
+    };
+    let directory = Arc::new(InMemoryDirectory::default());
+    let (server, _events) = server(ServiceConfig::default(), limits, directory).await;
+    let mut silent = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    let mut talking = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    let mut third = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    assert!(
+        closed_within(&mut third, Duration::from_millis(300)).await,
+        "a third connection is refused"
+    );
+
+    let options = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKk\r\n\
+                   From: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: k\r\n\
+                   CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    talking.write_all(options.as_bytes()).await.unwrap();
+    assert_eq!(status(&next_message(&mut talking, &mut Vec::new()).await), "200");
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(2)).await,
+        "the silent one is closed"
+    );
+    // Its slot is free again.
+    let mut another = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    another.write_all(options.as_bytes()).await.unwrap();
+    assert_eq!(status(&next_message(&mut another, &mut Vec::new()).await), "200");
+
+    // A ping at mid-idle gets its pong and keeps the connection past its first idle deadline.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    talking.write_all(b"\r\n\r\n").await.unwrap();
+    let mut pong = [0; 2];
+    tokio::time::timeout(ANSWER, talking.read_exact(&mut pong))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&pong, b"\r\n");
+    assert!(
+        !closed_within(&mut talking, Duration::from_millis(700)).await,
+        "kept open by the ping"
+    );
+    assert!(
+        closed_within(&mut talking, Duration::from_secs(2)).await,
+        "closed once idle"
+    );
+}
