@@ -48,6 +48,7 @@ export default {
   'offer.seconds_left': '{n} seconds left to answer',
   'offer.accept': 'Accept',
   'offer.decline': 'Decline',
+  'offer.earlier': '{count} earlier messages',
   'offer.pick_up': 'Your phone is ringing: pick it up to answer.',
   'call.dial': 'Call {number}',
   'call.hold': 'Hold',

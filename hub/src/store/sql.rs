@@ -709,6 +709,26 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn end_sessions(&self, account: AccountId, agent: AgentId, keep: Option<&[u8]>) -> Result<u64> {
+                let done = sqlx::query(q::END_SESSIONS)
+                    .bind(account.to_string())
+                    .bind(agent.to_string())
+                    .bind(keep.unwrap_or_default())
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn prune_sessions(&self, now: Millis) -> Result<u64> {
+                let done = sqlx::query(q::PRUNE_SESSIONS)
+                    .bind(now)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected())
+            }
+
             // --- configuration ---
 
             async fn create_queue(&self, account: AccountId, spec: QueueSpec) -> Result<Queue> {

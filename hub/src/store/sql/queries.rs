@@ -75,6 +75,10 @@ pub const SESSION_AGENT: &str = concat!(
      (SELECT account_id, agent_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
 );
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
+/// `$3` is the session kept (an empty hash, which no token has, keeps none).
+pub const END_SESSIONS: &str =
+    "DELETE FROM sessions WHERE account_id = $1 AND agent_id = $2 AND token_hash <> $3";
+pub const PRUNE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 
 // --- queues and dispositions ---
 
