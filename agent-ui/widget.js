@@ -27,6 +27,14 @@
   var src = new URL(script.getAttribute('src'), location.href);
   var HUB = src.origin;
   var QUEUE = script.getAttribute('data-queue') || '';
+  // A site that knows its user signs them (data-user-hash: hex HMAC-SHA256 of the user id, or of
+  // the email without one, under the widget's secret); unsigned, what the form says is a claim.
+  var USER_HASH = script.getAttribute('data-user-hash') || '';
+  var SIGNED_USER = USER_HASH ? {
+    user_id: script.getAttribute('data-user-id') || undefined,
+    email: script.getAttribute('data-user-email') || undefined,
+    hash: USER_HASH,
+  } : null;
   var WS_URL = (src.protocol === 'https:' ? 'wss://' : 'ws://') + src.host + '/ws/chat';
   var STORE_KEY = 'plugboard.chat:' + HUB + ':' + QUEUE;
   var MAX_KEPT = 200;
@@ -540,6 +548,7 @@
       frame.client_id = newId();
     }
     if (offline) frame.offline = true;
+    if (SIGNED_USER) frame.identity = SIGNED_USER;
     store.messages = [];
     store.outbox = [];
     store.agentName = null;

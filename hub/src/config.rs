@@ -101,6 +101,21 @@ pub struct Chat {
     /// An ended conversation's widget token still shows its transcript for this many seconds
     /// (a reload right after the end); after that it opens nothing and the widget starts afresh.
     pub token_grace_secs: u32,
+    /// Per widget (its queue's name, matched without regard to case), the secret a site signs
+    /// its logged-in user with (`identity: {user_id | email, hash}` in `start`, the hash being the
+    /// hex HMAC-SHA256 of the value): such a visitor is that customer. Without a signature what a
+    /// visitor types is only a claim.
+    pub identity_secrets: std::collections::BTreeMap<String, String>,
+}
+
+impl Chat {
+    /// The identity secret of the widget on `queue`, if it has one.
+    pub fn identity_secret(&self, queue: &str) -> Option<&str> {
+        self.identity_secrets
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(queue))
+            .map(|(_, secret)| secret.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,6 +225,7 @@ impl Default for Chat {
             hello_timeout_secs: 30,
             idle_timeout_secs: 90,
             token_grace_secs: 3600,
+            identity_secrets: Default::default(),
         }
     }
 }

@@ -94,7 +94,12 @@ async fn a_chat_goes_to_the_longest_idle_agent_moves_on_when_missed_and_lands_on
     let offer = dana.expect("offer").await.unwrap();
     assert_eq!(offer["interaction"]["id"], interaction.as_str());
     assert_eq!(offer["card"]["customer"]["name"], "Wang Fang");
-    assert_eq!(offer["card"]["customer"]["email"], "wang.fang@example.com");
+    // What the visitor typed is a claim beside the card, not the customer's email.
+    assert_eq!(offer["card"]["customer"]["email"], Value::Null);
+    assert_eq!(
+        offer["card"]["customer"]["claimed"]["email"],
+        "wang.fang@example.com"
+    );
     assert_eq!(offer["preview"][0]["body"], "Where is my parcel?");
     assert!(
         bob.gets_within("offer", Duration::from_millis(300))
@@ -210,7 +215,7 @@ async fn a_chat_goes_to_the_longest_idle_agent_moves_on_when_missed_and_lands_on
 
     let token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let (_, found) = hub
-        .call("GET", "/customers?q=WANG.FANG@example.com", Some(&token), None)
+        .call("GET", "/customers?q=wang%20fang", Some(&token), None)
         .await
         .unwrap();
     let customer = found[0]["id"].as_str().unwrap().to_string();
@@ -1084,4 +1089,99 @@ async fn only_the_agent_who_handled_a_contact_and_supervisors_may_fetch_its_reco
         let (status, body) = hub.call("GET", &path, Some(&token), None).await.unwrap();
         assert_eq!(status, want, "{who}: {body}");
     }
+}
+
+/// Issue 11: a visitor who typed someone else's email was attached to that customer (their
+/// history beside the impostor's chat, the impostor's phone added to them for good). What a
+/// visitor types is now a claim the agent sees; a site's signed user is the customer.
+#[tokio::test]
+async fn a_typed_email_is_only_a_claim_and_a_signed_user_is_the_customer() {
+    const SECRET: &str = "widget-secret-for-support";
+    const MARIA: &str = "maria.garcia@example.com";
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PLUGBOARD_CHAT__IDENTITY_SECRETS__SUPPORT", SECRET)];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, found) = hub
+        .call("GET", &format!("/customers?q={MARIA}"), Some(&token), None)
+        .await
+        .unwrap();
+    let maria = found[0].clone();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let mut impostor = hub.widget().await.unwrap();
+    impostor
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    impostor.expect("ready").await.unwrap();
+    let start = json!({"type": "start", "name": "Maria Garcia", "email": MARIA,
+        "phone": "+1 415 555 0123", "message": "What is my address on file?"});
+    impostor.send(start).await.unwrap();
+    let started = impostor.expect("started").await.unwrap();
+    let offer = bob.expect("offer").await.unwrap();
+    let card = &offer["card"];
+    assert_ne!(
+        card["customer"]["id"], maria["id"],
+        "attached to the real customer"
+    );
+    assert_eq!(card["customer"]["email"], Value::Null);
+    assert_eq!(
+        card["customer"]["claimed"],
+        json!({"email": MARIA, "phone": "+14155550123"})
+    );
+    assert_eq!(
+        card["recent"].as_array().unwrap().len(),
+        1,
+        "only this chat: {card}"
+    );
+    let (_, after) = hub
+        .call(
+            "GET",
+            &format!("/customers/{}", maria["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(after["customer"]["phone"], maria["phone"]);
+    let (_, by_phone) = hub
+        .call("GET", "/customers?q=%2B14155550123", Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(by_phone, json!([]), "a claimed phone is no identity");
+    let id = started["interaction_id"].as_str().unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+
+    // A hash the site did not make is refused; the site's own signature makes her Maria.
+    let signed = |hash: String| {
+        json!({"type": "start", "name": "Maria Garcia", "email": MARIA, "message": "Hi, it's me",
+            "identity": {"email": MARIA, "hash": hash}})
+    };
+    let mut forger = hub.widget().await.unwrap();
+    forger
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    forger.expect("ready").await.unwrap();
+    forger.send(signed("00".repeat(32))).await.unwrap();
+    assert_eq!(forger.expect("error").await.unwrap()["code"], "unauthorized");
+    // HMAC-SHA256 under the widget's secret, hex (the same function signs WhatsApp's posts).
+    let hash = plugboard_im::whatsapp::sign(SECRET, MARIA.as_bytes())
+        .trim_start_matches("sha256=")
+        .to_string();
+    let mut real = hub.widget().await.unwrap();
+    real.send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    real.expect("ready").await.unwrap();
+    real.send(signed(hash)).await.unwrap();
+    real.expect("started").await.unwrap();
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["card"]["customer"]["id"], maria["id"]);
+    assert_eq!(offer["card"]["customer"]["claimed"], Value::Null);
 }

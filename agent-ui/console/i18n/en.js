@@ -177,6 +177,7 @@ export default {
   'customer.unknown': 'Unknown customer',
   'customer.name': 'Name',
   'customer.email': 'Email',
+  'customer.claims': 'Says they are {said} (not verified)',
   'customer.phone': 'Phone',
   'customer.tier': 'Tier',
   'customer.owner': 'Owner',

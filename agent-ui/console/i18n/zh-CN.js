@@ -176,6 +176,7 @@ export default {
 
   'customer.unknown': '未知客户',
   'customer.name': '姓名',
+  'customer.claims': '自称 {said}（未验证）',
   'customer.email': '邮箱',
   'customer.phone': '电话',
   'customer.tier': '等级',

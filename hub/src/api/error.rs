@@ -169,6 +169,16 @@ impl From<crate::intake::IntakeError> for ApiError {
     }
 }
 
+impl From<crate::visitor::VisitorError> for ApiError {
+    fn from(e: crate::visitor::VisitorError) -> Self {
+        use crate::visitor::VisitorError as V;
+        match e {
+            V::BadSignature => ApiError::Unauthorized,
+            V::NothingSigned | V::NoSecret | V::Identity(_) => ApiError::BadRequest(e.to_string()),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
         ApiError::BadRequest(e.body_text())

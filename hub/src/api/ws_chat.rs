@@ -7,9 +7,7 @@ use super::{ApiError, AppState, ClientIp};
 use crate::auth;
 use crate::bus::frames::ChatFrame;
 use crate::bus::{AgentFrame, Subscription};
-use crate::domain::{
-    AccountId, Channel, InteractionId, InteractionState, Message, RawIdentity, Sender, now_millis,
-};
+use crate::domain::{AccountId, Channel, InteractionId, InteractionState, Message, Sender, now_millis};
 use crate::intake::{Arrived, Entry};
 use crate::store::{ChatSession, NewMessage, StoreError};
 use axum::extract::State;
@@ -48,6 +46,9 @@ enum ClientFrame {
         #[serde(default)]
         offline: bool,
         client_id: Option<String>,
+        /// The site's signed user, making them that customer; without it `email` and `phone`
+        /// are only claims.
+        identity: Option<crate::visitor::SignedUser>,
     },
     #[serde(rename = "message")]
     Message { client_id: String, body: String },
@@ -243,6 +244,7 @@ async fn handle(
             message,
             offline,
             client_id,
+            identity,
         } => {
             if conversation.interaction.is_some() {
                 return Err(ApiError::BadRequest(
@@ -263,16 +265,21 @@ async fn handle(
             if offline && message.as_deref().is_none_or(|m| m.trim().is_empty()) {
                 return Err(ApiError::BadRequest("an offline message needs a message".into()));
             }
-            let mut identities = vec![RawIdentity::Email(email)];
-            if let Some(phone) = phone.filter(|p| !p.trim().is_empty()) {
-                identities.push(RawIdentity::Phone(phone));
-            }
             let account = conversation.account;
             let queue = state.store.queue_by_name(account, &conversation.queue).await?;
+            let visitor = crate::visitor::identify(
+                &email,
+                phone.as_deref(),
+                identity.as_ref(),
+                state.config.chat.identity_secret(&queue.name),
+                &uuid::Uuid::now_v7().to_string(),
+                &state.config.default_region,
+            )?;
+            let claim = visitor.claim;
             let inbound = Inbound {
                 channel: Channel::Chat,
                 entry_point: format!("widget:{}", queue.name),
-                identities,
+                identities: visitor.identities,
                 display_name: Some(name),
                 thread: Default::default(),
                 automated: None,
@@ -286,6 +293,10 @@ async fn handle(
             // offer's preview) and the widget's subscription, so no frame about it can be missed.
             let ready = async |arrived: &Arrived| -> Result<(), ApiError> {
                 let interaction = &arrived.interaction;
+                // Before the offer reads the card: the agent sees who they say they are.
+                if let Some(claim) = &claim {
+                    state.store.set_claim(account, arrived.customer.id, claim).await?;
+                }
                 let now = now_millis();
                 let (token, token_hash) = auth::new_token();
                 let session = ChatSession {

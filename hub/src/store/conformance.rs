@@ -878,6 +878,21 @@ async fn update_customer(store: DynStore) {
     assert_eq!(updated, want);
     assert_eq!(store.customer(DEFAULT, li.id).await.unwrap(), want);
 
+    // A visitor's claim is kept beside the profile, and read back with it.
+    let claim = crate::domain::Claim {
+        email: Some("maria.garcia@example.com".into()),
+        phone: None,
+    };
+    store.set_claim(DEFAULT, li.id, &claim).await.unwrap();
+    let claimed = store.customer(DEFAULT, li.id).await.unwrap();
+    assert_eq!(claimed.claimed, Some(claim.clone()));
+    assert_eq!(claimed.email, want.email, "a claim is no identity");
+    not_found(store.set_claim(OTHER, li.id, &claim).await);
+    let want = Customer {
+        claimed: Some(claim),
+        ..want
+    };
+
     // `None` leaves a field; an empty tier clears it.
     let clear_tier = CustomerPatch {
         tier: Some(String::new()),

@@ -399,6 +399,9 @@ pub trait Store: ChannelStore + Send + Sync + 'static {
         name: Option<&str>,
     ) -> Result<Customer>;
     async fn customer(&self, account: AccountId, id: CustomerId) -> Result<Customer>;
+    /// Records what a visitor claimed to be on their customer (display only).
+    async fn set_claim(&self, account: AccountId, id: CustomerId, claim: &crate::domain::Claim)
+    -> Result<()>;
     async fn update_customer(
         &self,
         account: AccountId,

@@ -18,7 +18,7 @@ macro_rules! queue_columns {
 
 macro_rules! customer_columns {
     () => {
-        "id, name, email, phone, tier, owner, tags, created_at"
+        "id, name, email, phone, tier, owner, tags, created_at, claimed"
     };
 }
 
@@ -144,6 +144,7 @@ pub const INSERT_CUSTOMER: &str = "INSERT INTO customers \
 /// Writes back every editable field: callers read the row in the same transaction first.
 pub const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = $3, name_search = $4, email = $5, phone = $6, \
      tier = $7, owner = $8, tags = $9, updated_at = $10 WHERE account_id = $1 AND id = $2";
+pub const SET_CLAIM: &str = "UPDATE customers SET claimed = $3 WHERE account_id = $1 AND id = $2";
 pub const CUSTOMER: &str = concat!(
     "SELECT ",
     customer_columns!(),
