@@ -1185,3 +1185,42 @@ async fn a_typed_email_is_only_a_claim_and_a_signed_user_is_the_customer() {
     assert_eq!(offer["card"]["customer"]["id"], maria["id"]);
     assert_eq!(offer["card"]["customer"]["claimed"], Value::Null);
 }
+
+/// The size limit holds for the conversation, not per socket: two tabs on one token share it.
+#[tokio::test]
+async fn two_widgets_on_one_conversation_share_its_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CHAT__MAX_CONVERSATION_BYTES", "2000")])
+        .await
+        .unwrap();
+    let mut first = hub.widget().await.unwrap();
+    let started = start_chat(&mut first, "Tab", "tab@example.com", "hi").await;
+    let mut second = hub.widget().await.unwrap();
+    second
+        .send(json!({"type": "hello", "token": started["token"]}))
+        .await
+        .unwrap();
+    second.expect("resumed").await.unwrap();
+    let line = "x".repeat(900);
+    first
+        .send(json!({"type": "message", "client_id": "a", "body": line}))
+        .await
+        .unwrap();
+    first.expect("message.ack").await.unwrap();
+    second
+        .send(json!({"type": "message", "client_id": "b", "body": line}))
+        .await
+        .unwrap();
+    second.expect("message.ack").await.unwrap();
+    // 2 + 900 + 900 are stored: another 900 from either tab is over 2,000.
+    first
+        .send(json!({"type": "message", "client_id": "c", "body": line}))
+        .await
+        .unwrap();
+    let error = first.expect("error").await.unwrap();
+    assert_eq!(
+        (error["code"].as_str(), error["ref"].as_str()),
+        (Some("too_large"), Some("c")),
+        "{error}"
+    );
+}

@@ -68,7 +68,8 @@ struct Conversation {
     /// is only a resend's ack or refused. Kept here so an open chat's messages cost no read.
     ended: bool,
     /// What the visitor's messages in the conversation add up to (`chat.max_conversation_bytes`):
-    /// read from the store when the socket takes the conversation up, then counted here.
+    /// read from the store when the socket takes the conversation up (and before each message
+    /// while another widget is open on it), else counted here.
     sent_bytes: usize,
 }
 
@@ -343,6 +344,12 @@ async fn handle(
                 if state.message_limiter.check_key(&id).is_err() {
                     return Err(ApiError::RateLimited);
                 }
+                // Another widget (a second tab) on the conversation writes too: count from the
+                // store, which sees both. Alone, this socket's count is the whole story.
+                if state.bus.chat_sessions(id) > 1 {
+                    let stored = state.store.messages(conversation.account, id, 0).await?;
+                    conversation.sent_bytes = visitor_bytes(&stored);
+                }
                 let most = state.config.chat.max_conversation_bytes;
                 if conversation.sent_bytes + body.len() > most {
                     return Err(ApiError::ConversationFull(most));
@@ -433,6 +440,15 @@ async fn customer_message(
     Ok(result)
 }
 
+/// What the visitor's messages add up to (`chat.max_conversation_bytes`).
+fn visitor_bytes(messages: &[Message]) -> usize {
+    messages
+        .iter()
+        .filter(|m| m.sender == Sender::Customer)
+        .map(|m| m.body.len())
+        .sum()
+}
+
 async fn resume(
     state: &AppState,
     conversation: &mut Conversation,
@@ -458,11 +474,7 @@ async fn resume(
     tell_presence(state, interaction.id).await;
     // All of them, to count what the visitor has sent (bounded by the very limit counted).
     let mut messages = state.store.messages(account, interaction.id, 0).await?;
-    conversation.sent_bytes = messages
-        .iter()
-        .filter(|m| m.sender == Sender::Customer)
-        .map(|m| m.body.len())
-        .sum();
+    conversation.sent_bytes = visitor_bytes(&messages);
     messages.retain(|m| m.seq > after);
     let frame = ChatFrame::Resumed {
         interaction_id: interaction.id,
