@@ -156,3 +156,48 @@ pub fn check_client_id(client_id: &str) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(tag = "type")]
+    enum Frame {
+        #[serde(rename = "message")]
+        Message { body: String },
+    }
+
+    fn text(s: String) -> Option<Result<WsMessage, axum::Error>> {
+        Some(Ok(WsMessage::Text(Utf8Bytes::from(s))))
+    }
+
+    #[test]
+    fn a_frame_is_read_up_to_64_kib_refused_whole_past_it_and_not_read_past_the_cap() {
+        let frame = |pad: usize| {
+            serde_json::json!({"type": "message", "client_id": "c7", "body": "hi", "pad": "p".repeat(pad)})
+                .to_string()
+        };
+        let fits = frame(MAX_FRAME - frame(0).len());
+        assert_eq!(fits.len(), MAX_FRAME);
+        match parse::<Frame>(text(fits)) {
+            Incoming::Frame(Frame::Message { body }) => assert_eq!(body, "hi"),
+            _ => panic!("a frame of exactly 64 KiB was refused"),
+        }
+        match parse::<Frame>(text(frame(MAX_FRAME))) {
+            Incoming::Invalid(ApiError::FrameTooLarge(MAX_FRAME), Some(r)) => assert_eq!(r, "c7"),
+            _ => panic!("a frame over 64 KiB was read"),
+        }
+        // What tungstenite says when a frame passes the cap it was configured with.
+        let capacity = tungstenite::Error::Capacity(tungstenite::error::CapacityError::MessageTooLong {
+            size: 10 << 20,
+            max_size: HARD_CAP,
+        });
+        assert!(matches!(
+            parse::<Frame>(Some(Err(axum::Error::new(capacity)))),
+            Incoming::TooBig
+        ));
+        let broken = axum::Error::new(tungstenite::Error::ConnectionClosed);
+        assert!(matches!(parse::<Frame>(Some(Err(broken))), Incoming::Closed));
+    }
+}
