@@ -27,6 +27,14 @@
   var src = new URL(script.getAttribute('src'), location.href);
   var HUB = src.origin;
   var QUEUE = script.getAttribute('data-queue') || '';
+  // A site that knows its user signs them (data-user-hash: hex HMAC-SHA256 of the user id, or of
+  // the email without one, under the widget's secret); unsigned, what the form says is a claim.
+  var USER_HASH = script.getAttribute('data-user-hash') || '';
+  var SIGNED_USER = USER_HASH ? {
+    user_id: script.getAttribute('data-user-id') || undefined,
+    email: script.getAttribute('data-user-email') || undefined,
+    hash: USER_HASH,
+  } : null;
   var WS_URL = (src.protocol === 'https:' ? 'wss://' : 'ws://') + src.host + '/ws/chat';
   var STORE_KEY = 'plugboard.chat:' + HUB + ':' + QUEUE;
   var MAX_KEPT = 200;
@@ -60,6 +68,8 @@
       send: 'Send',
       sending: 'Sending…',
       notSent: 'Not sent',
+      notSentTooFast: 'Not sent: too many messages at once. Wait a minute, then send it again.',
+      notSentTooLarge: 'Not sent: too long, or this chat has reached its size limit.',
       leave: 'End chat',
       ended: 'This chat has ended.',
       newChat: 'Start a new chat',
@@ -90,6 +100,8 @@
       send: '发送',
       sending: '发送中…',
       notSent: '未发送',
+      notSentTooFast: '未发送：消息太频繁，请稍等一分钟后再发。',
+      notSentTooLarge: '未发送：消息太长，或本次会话已达上限。',
       leave: '结束会话',
       ended: '本次会话已结束。',
       newChat: '开始新的会话',
@@ -313,19 +325,26 @@
       if (!noticeShown && m.sender === 'agent') notice();
       items.push(messageItem(m.sender, m.body, m.id, null));
     });
-    store.outbox.forEach(function (p) { items.push(messageItem('customer', p.body, null, p.failed ? 'failed' : 'pending')); });
+    store.outbox.forEach(function (p) { items.push(messageItem('customer', p.body, null, p.failed ? 'failed' : 'pending', p.failed)); });
     if (!noticeShown && phase === 'chat') notice();
     messageList.textContent = '';
     items.forEach(function (i) { messageList.appendChild(i); });
     messageList.scrollTop = messageList.scrollHeight;
   }
 
-  function messageItem(sender, text, id, pending) {
+  // Why the hub refused a message (the error's code), in the visitor's words.
+  function notSent(code) {
+    if (code === 'rate_limited') return t('notSentTooFast');
+    if (code === 'too_large') return t('notSentTooLarge');
+    return t('notSent');
+  }
+
+  function messageItem(sender, text, id, pending, failedCode) {
     var who = sender === 'customer' ? t('you') : sender === 'agent' ? (store.agentName || t('someone')) : '';
     return el('li', { class: 'pb-message pb-' + sender + (pending ? ' pb-' + pending : ''), 'data-testid': 'widget-message', 'data-sender': sender, 'data-message-id': id || '' }, [
       who ? el('span', { class: 'pb-author', text: who }) : null,
       el('div', { class: 'pb-bubble', text: text }),
-      pending ? el('span', { class: 'pb-meta', text: pending === 'failed' ? t('notSent') : t('sending') }) : null,
+      pending ? el('span', { class: 'pb-meta', text: pending === 'failed' ? notSent(failedCode) : t('sending') }) : null,
     ]);
   }
 
@@ -540,6 +559,7 @@
       frame.client_id = newId();
     }
     if (offline) frame.offline = true;
+    if (SIGNED_USER) frame.identity = SIGNED_USER;
     store.messages = [];
     store.outbox = [];
     store.agentName = null;

@@ -180,6 +180,15 @@ function withFiles(state, id, f) {
   return withDraft(state, id, (d) => ({ ...d, attachments: f(d.attachments || []) }));
 }
 
+// An offer shows the customer's latest few messages and how many came before, as the hub sends
+// it: a customer typing fast while it rings cannot grow it without end.
+export const OFFER_PREVIEW = 5;
+
+function withPreview(offer, messages) {
+  const dropped = Math.max(0, messages.length - OFFER_PREVIEW);
+  return { ...offer, preview: messages.slice(dropped), earlier_messages: (offer.earlier_messages || 0) + dropped };
+}
+
 function addMessage(state, message) {
   if (!message) return state;
   const id = message.interaction_id;
@@ -192,8 +201,7 @@ function addMessage(state, message) {
     // What the customer writes while the offer rings joins its preview.
     const offer = next.offers[id];
     if (!offer) return next;
-    const preview = mergeMessages(offer.preview || [], [message]);
-    return { ...next, offers: { ...next.offers, [id]: { ...offer, preview } } };
+    return { ...next, offers: { ...next.offers, [id]: withPreview(offer, mergeMessages(offer.preview || [], [message])) } };
   }
   const messages = mergeMessages(entry.messages, [message]);
   const customerTyping = message.sender === 'customer' ? false : entry.customerTyping;
@@ -345,7 +353,7 @@ function step(state, event) {
     case 'offer': {
       const id = event.interaction && event.interaction.id;
       if (!id || state.held[id]) return state;
-      const offer = { interaction: event.interaction, card: event.card, expires_at: event.expires_at, preview: event.preview || [] };
+      const offer = { interaction: event.interaction, card: event.card, expires_at: event.expires_at, preview: event.preview || [], earlier_messages: event.earlier_messages || 0 };
       const offerOrder = state.offerOrder.includes(id) ? state.offerOrder : [...state.offerOrder, id];
       return { ...state, offers: { ...state.offers, [id]: offer }, offerOrder };
     }

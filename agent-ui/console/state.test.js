@@ -195,6 +195,17 @@ test('what the customer writes while the offer rings joins its preview, once', (
   assert.deepEqual(s.offers.i1.preview.map((m) => m.body), ['m1', 'm2']);
 });
 
+test('an offer keeps the latest few lines and counts the ones before', () => {
+  const offered = { ...interaction('i1', 'offered') };
+  const s = run(
+    snapshot({ offers: [{ interaction: offered, card: card(), expires_at: 99, preview: [msg('m3', 3), msg('m4', 4), msg('m5', 5), msg('m6', 6), msg('m7', 7)], earlier_messages: 2 }] }),
+    { type: 'message', message: msg('m8', 8) },
+    { type: 'message', message: msg('m9', 9) },
+  );
+  assert.deepEqual(s.offers.i1.preview.map((m) => m.body), ['m5', 'm6', 'm7', 'm8', 'm9']);
+  assert.equal(s.offers.i1.earlier_messages, 4);
+});
+
 test('the customer closing and reopening the widget shows on the held chat', () => {
   const held = { interaction: interaction('i1'), card: card(), messages: [], customer_online: true };
   let s = run(snapshot({ interactions: [held] }), { type: 'typing', interaction_id: 'i1', typing: true });

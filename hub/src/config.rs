@@ -87,6 +87,35 @@ pub struct Chat {
     /// A waiting chat whose visitor has had no widget open this long is abandoned (they closed
     /// the tab); a reload or a reconnect within it keeps the chat's place.
     pub abandon_after_secs: u32,
+    /// Messages a visitor may send in one conversation per minute (a burst of as many); more are
+    /// refused with `rate_limited`, each named by its `client_id` so the widget can mark it.
+    pub messages_per_minute: u32,
+    /// The most a visitor's messages in one conversation may add up to, in bytes; past it each
+    /// message is refused with `too_large` (the conversation is full).
+    pub max_conversation_bytes: usize,
+    /// A widget socket must say `hello` within this many seconds, or it is closed.
+    pub hello_timeout_secs: u32,
+    /// A widget socket the hub hears nothing from (not even the pong a browser answers its pings
+    /// with) for this many seconds is closed; the widget reconnects when it is alive.
+    pub idle_timeout_secs: u32,
+    /// An ended conversation's widget token still shows its transcript for this many seconds
+    /// (a reload right after the end); after that it opens nothing and the widget starts afresh.
+    pub token_grace_secs: u32,
+    /// Per widget (its queue's name, matched without regard to case), the secret a site signs
+    /// its logged-in user with (`identity: {user_id | email, hash}` in `start`, the hash being the
+    /// hex HMAC-SHA256 of the value): such a visitor is that customer. Without a signature what a
+    /// visitor types is only a claim.
+    pub identity_secrets: std::collections::BTreeMap<String, String>,
+}
+
+impl Chat {
+    /// The identity secret of the widget on `queue`, if it has one.
+    pub fn identity_secret(&self, queue: &str) -> Option<&str> {
+        self.identity_secrets
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(queue))
+            .map(|(_, secret)| secret.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -198,6 +227,12 @@ impl Default for Chat {
             default_queue: "Support".into(),
             starts_per_minute: 30,
             abandon_after_secs: 60,
+            messages_per_minute: 30,
+            max_conversation_bytes: 256 * 1024,
+            hello_timeout_secs: 30,
+            idle_timeout_secs: 90,
+            token_grace_secs: 3600,
+            identity_secrets: Default::default(),
         }
     }
 }

@@ -1917,12 +1917,7 @@ impl Publisher {
                     profile::card(&self.store, account, i.customer_id),
                     self.messages(account, &i),
                 )?;
-                let offer = Offer {
-                    card,
-                    preview,
-                    interaction: i,
-                    expires_at,
-                };
+                let offer = Offer::new(i, card, expires_at, preview);
                 self.offers.insert(interaction, (agent, offer.clone()));
                 self.published.ring(interaction, Some(agent));
                 self.bus.to_agent(agent, AgentFrame::Offer(offer));

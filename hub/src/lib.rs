@@ -24,3 +24,4 @@ pub mod store;
 pub mod telephony;
 #[cfg(test)]
 mod test_redis;
+pub mod visitor;

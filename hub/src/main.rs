@@ -61,15 +61,40 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create an administrator; without --password a random one is printed once.
+    /// Create an administrator. The password comes from --password-file, --password-stdin or
+    /// PLUGBOARD_ADMIN_PASSWORD (never the command line, which every user can read in `ps`);
+    /// with none, a random one is written to DATA_DIR/admin-password, readable by you only.
     Create {
         #[arg(long)]
         email: String,
         #[arg(long, default_value = "Admin")]
         name: String,
+        /// Read the password from the first line of this file.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password_file: Option<PathBuf>,
+        /// Read the password from the first line of standard input.
         #[arg(long)]
-        password: Option<String>,
+        password_stdin: bool,
     },
+}
+
+/// The password `admin create` was given, if any, from a file, stdin or the environment.
+fn admin_password(file: Option<PathBuf>, stdin: bool) -> anyhow::Result<Option<String>> {
+    use anyhow::Context;
+    let line = |text: String| text.lines().next().unwrap_or_default().to_string();
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the password from {}", file.display()))?;
+        return Ok(Some(line(text)));
+    }
+    if stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_line(&mut text)
+            .context("reading the password from standard input")?;
+        return Ok(Some(line(text)));
+    }
+    Ok(std::env::var(server::ADMIN_PASSWORD_ENV).ok())
 }
 
 /// Password hashing allocates 19 MiB a time; glibc's adaptive mmap threshold would keep each of
@@ -116,11 +141,13 @@ async fn run() -> anyhow::Result<()> {
                 AdminCommand::Create {
                     email,
                     name,
-                    password,
+                    password_file,
+                    password_stdin,
                 },
         } => {
+            let password = admin_password(password_file, password_stdin)?;
             let store = server::open_store(&config).await?;
-            server::create_admin(&store, &email, &name, password).await?;
+            server::create_admin(&store, &email, &name, password, &config.data_dir).await?;
         }
         Command::Migrate => {
             let done = ops::migrate(&config).await?;

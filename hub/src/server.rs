@@ -10,29 +10,41 @@ use crate::domain::{AccountId, Capacity, Role};
 use crate::store::{self, DynStore, NewAgent};
 use anyhow::Context;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
     let url = config.database_url();
+    // The URL may carry a password: errors and logs name it redacted.
     let store = store::connect(&url)
         .await
-        .with_context(|| format!("opening the database {url}"))?;
+        .with_context(|| format!("opening the database {}", crate::ops::redact(&url)))?;
     store.migrate().await.context("migrating the database")?;
     Ok(store)
 }
 
-/// Creates an admin; prints the credentials when it made up the password.
+/// Where a generated admin password is left for the operator, readable by the hub's user only.
+pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+
+/// The environment variable that sets the first admin's password (and `admin create`'s).
+pub const ADMIN_PASSWORD_ENV: &str = "PLUGBOARD_ADMIN_PASSWORD";
+
+/// Creates an admin. Without a password, a random one is made and written to
+/// `data_dir/admin-password` (mode 0600), never to the terminal or the logs, where it would
+/// outlive its use in scrollback and journald.
 pub async fn create_admin(
     store: &DynStore,
     email: &str,
     name: &str,
     password: Option<String>,
+    data_dir: &Path,
 ) -> anyhow::Result<()> {
-    let shown = password.is_none();
+    let generated = password.is_none();
     let password = password.unwrap_or_else(auth::random_password);
     anyhow::ensure!(
         password.chars().count() >= auth::MIN_PASSWORD_LEN,
-        "the password is too short"
+        "the password is too short (at least {} characters)",
+        auth::MIN_PASSWORD_LEN
     );
     let hash = auth::hash_password_async(password.clone()).await?;
     let agent = NewAgent {
@@ -48,12 +60,36 @@ pub async fn create_admin(
         .create_agent(AccountId::DEFAULT, agent)
         .await
         .context("creating the admin")?;
-    if shown {
-        println!("admin created: email {email} password {password} (shown once; change it in the console)");
+    if generated {
+        let file = data_dir.join(ADMIN_PASSWORD_FILE);
+        write_private(&file, &format!("{password}\n"))
+            .with_context(|| format!("writing the admin's password to {}", file.display()))?;
+        println!(
+            "admin created: {email}; its password is in {} (readable by this user only: \
+             log in, change it, then delete the file)",
+            file.display()
+        );
     } else {
         println!("admin created: {email}");
     }
     Ok(())
+}
+
+/// Writes a file only its owner can read, replacing any earlier one.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // Not truncated in place: an old file may have been made readable to others.
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
@@ -68,7 +104,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             crate::demo::PASSWORD
         );
     } else if store.count_agents(AccountId::DEFAULT).await? == 0 {
-        create_admin(&store, "admin@localhost", "Admin", None).await?;
+        let password = std::env::var(ADMIN_PASSWORD_ENV).ok();
+        create_admin(&store, "admin@localhost", "Admin", password, &config.data_dir).await?;
     }
     let phones = crate::telephony::Phones::load(&store)
         .await
@@ -158,6 +195,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         messaging,
         metrics,
     );
+    state.spawn_housekeeping();
     // Tests and scripts read this line to find the port when started with port 0.
     println!("plugboard listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -116,13 +116,13 @@ test('Bob sees the offer and accepts it; the card and the message are shown as t
   await byTestId(agent, 'chat-pane', 'data-interaction-id', interactionId).waitFor();
   await agent.getByTestId('offer-card').waitFor({ state: 'detached' });
   assert.equal(await agent.getByTestId('card-name').textContent(), VISITOR.name);
-  assert.equal(await agent.getByTestId('card-email').textContent(), VISITOR.email);
+  // What the visitor typed is a claim: shown as such, never as the customer's email.
+  assert.equal(await agent.getByTestId('card-email').textContent(), '—');
+  assert.equal(await agent.getByTestId('card-claim').textContent(), `Says they are ${VISITOR.email} · ${VISITOR.phone} (not verified)`);
   assert.deepEqual(await consoleBodies(), [OPENING], 'the literal <b> text, once');
   assert.equal(await agent.getByTestId('messages').locator('b').count(), 0, 'no <b> element: the body is text, not HTML');
   // The widget learns who joined.
   await visitor.getByTestId('widget-agent').filter({ hasText: 'Bob' }).waitFor();
-  // The phone typed in E.164 comes back as it was typed.
-  assert.equal(await agent.getByTestId('card-phone').textContent(), VISITOR.phone);
 });
 
 test('typing shows on both sides', { skip }, async () => {
@@ -176,7 +176,7 @@ test('Bob ends the chat and wraps it up with a disposition', { skip }, async () 
 
 test('the customer\'s timeline shows the interaction closed with that disposition', { skip }, async () => {
   await agent.getByTestId('nav-customers').click();
-  await agent.getByTestId('customer-search-input').fill(VISITOR.email);
+  await agent.getByTestId('customer-search-input').fill(VISITOR.name);
   await agent.getByTestId('customer-search-submit').click();
   await agent.getByTestId('customer-result').filter({ hasText: VISITOR.name }).click();
   const entry = byTestId(agent, 'timeline-entry', 'data-interaction-id', interactionId);

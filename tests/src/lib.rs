@@ -271,6 +271,16 @@ pub struct Hub {
 impl Hub {
     /// Starts `plugboard serve --demo` on a free port in `data_dir`, with extra environment.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Result<Hub> {
+        Ok(Hub::launch(data_dir, env, true).await?.0)
+    }
+
+    /// Starts `plugboard serve` as an operator would, without the demo; answers the hub and what
+    /// it printed until it listened.
+    pub async fn start_plain(data_dir: &Path, env: &[(&str, &str)]) -> Result<(Hub, Vec<String>)> {
+        Hub::launch(data_dir, env, false).await
+    }
+
+    async fn launch(data_dir: &Path, env: &[(&str, &str)], demo: bool) -> Result<(Hub, Vec<String>)> {
         let bin = binary();
         if !bin.exists() {
             bail!(
@@ -280,8 +290,9 @@ impl Hub {
         }
         let mut command = Command::new(&bin);
         command
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(demo.then_some("--demo"))
             .env(
                 "RUST_LOG",
                 std::env::var("PLUGBOARD_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -303,8 +314,9 @@ impl Hub {
                 let _ = tx.send(line);
             }
         });
-        let (base, sip_udp, sip_tcp) = tokio::task::spawn_blocking(move || {
+        let (base, sip_udp, sip_tcp, printed) = tokio::task::spawn_blocking(move || {
             let (mut sip_udp, mut sip_tcp) = (None, None);
+            let mut printed = Vec::new();
             loop {
                 let line = rx.recv_timeout(Duration::from_secs(60))?;
                 if let Some(rest) = line.strip_prefix("plugboard sip on udp://") {
@@ -316,8 +328,14 @@ impl Hub {
                         .map(str::to_owned);
                 }
                 if let Some(addr) = line.strip_prefix("plugboard listening on ") {
-                    return Ok::<_, std::sync::mpsc::RecvTimeoutError>((addr.to_string(), sip_udp, sip_tcp));
+                    return Ok::<_, std::sync::mpsc::RecvTimeoutError>((
+                        addr.to_string(),
+                        sip_udp,
+                        sip_tcp,
+                        printed,
+                    ));
                 }
+                printed.push(line);
             }
         })
         .await?
@@ -330,7 +348,7 @@ impl Hub {
             data_dir: data_dir.to_path_buf(),
         };
         hub.wait_healthy().await?;
-        Ok(hub)
+        Ok((hub, printed))
     }
 
     async fn wait_healthy(&self) -> Result<()> {
@@ -481,8 +499,10 @@ impl Socket {
     }
 
     pub async fn recv_within(&mut self, wait: Duration) -> Result<Value> {
+        // One deadline for all: pings and pongs in between must not stretch the wait.
+        let until = tokio::time::Instant::now() + wait;
         loop {
-            let message = tokio::time::timeout(wait, self.ws.next())
+            let message = tokio::time::timeout_at(until, self.ws.next())
                 .await
                 .map_err(|_| anyhow!("no frame within {wait:?}"))?
                 .ok_or_else(|| anyhow!("socket closed"))??;
@@ -503,6 +523,23 @@ impl Socket {
             }
             if frame["type"] == "error" {
                 bail!("expected {kind}, got error {frame}");
+            }
+        }
+    }
+
+    /// Reads until the server closes the socket, skipping frames; answers the close code it
+    /// sent (`None`: the connection ended without a close frame). Fails if still open after `wait`.
+    pub async fn close_code(&mut self, wait: Duration) -> Result<Option<u16>> {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let left = until
+                .checked_duration_since(tokio::time::Instant::now())
+                .ok_or_else(|| anyhow!("still open after {wait:?}"))?;
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Err(_) => bail!("still open after {wait:?}"),
+                Ok(None | Some(Err(_))) => return Ok(None),
+                Ok(Some(Ok(WsMessage::Close(frame)))) => return Ok(frame.map(|f| f.code.into())),
+                Ok(Some(Ok(_))) => continue,
             }
         }
     }

@@ -56,7 +56,11 @@ async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss()
     };
     let env = [
         site.env().as_slice(),
-        &[("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "10000")],
+        &[
+            ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "10000"),
+            // The burst is faster than a person types.
+            ("PLUGBOARD_CHAT__MESSAGES_PER_MINUTE", "10000"),
+        ],
     ]
     .concat();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -94,7 +94,12 @@ async fn a_chat_goes_to_the_longest_idle_agent_moves_on_when_missed_and_lands_on
     let offer = dana.expect("offer").await.unwrap();
     assert_eq!(offer["interaction"]["id"], interaction.as_str());
     assert_eq!(offer["card"]["customer"]["name"], "Wang Fang");
-    assert_eq!(offer["card"]["customer"]["email"], "wang.fang@example.com");
+    // What the visitor typed is a claim beside the card, not the customer's email.
+    assert_eq!(offer["card"]["customer"]["email"], Value::Null);
+    assert_eq!(
+        offer["card"]["customer"]["claimed"]["email"],
+        "wang.fang@example.com"
+    );
     assert_eq!(offer["preview"][0]["body"], "Where is my parcel?");
     assert!(
         bob.gets_within("offer", Duration::from_millis(300))
@@ -210,7 +215,7 @@ async fn a_chat_goes_to_the_longest_idle_agent_moves_on_when_missed_and_lands_on
 
     let token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let (_, found) = hub
-        .call("GET", "/customers?q=WANG.FANG@example.com", Some(&token), None)
+        .call("GET", "/customers?q=wang%20fang", Some(&token), None)
         .await
         .unwrap();
     let customer = found[0]["id"].as_str().unwrap().to_string();
@@ -771,5 +776,451 @@ async fn an_admin_gives_an_agent_a_sip_phone_and_only_its_digests_are_kept() {
             .unwrap()
             .0,
         404
+    );
+}
+
+/// Issue 11: 300 messages of 64 KiB in 650 ms made a 19.7 MB offer. A visitor's messages are
+/// limited per conversation per minute and in total size, each refusal naming its message, and
+/// the offer carries the latest few lines and a count of the rest.
+#[tokio::test]
+async fn a_visitor_flooding_a_chat_is_held_back_and_the_offer_carries_only_the_latest_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_CHAT__MESSAGES_PER_MINUTE", "12"),
+        ("PLUGBOARD_CHAT__MAX_CONVERSATION_BYTES", "4096"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let mut widget = hub.widget().await.unwrap();
+    start_chat(&mut widget, "Flo", "flo@example.com", "first").await;
+    let mut send = async |client_id: String, bytes: usize| -> Value {
+        let body = "x".repeat(bytes);
+        widget
+            .send(json!({"type": "message", "client_id": client_id, "body": body}))
+            .await
+            .unwrap();
+        loop {
+            let frame = widget.recv().await.unwrap();
+            if frame["type"] == "message.ack" || frame["type"] == "error" {
+                return frame;
+            }
+        }
+    };
+    for n in 0..9 {
+        assert_eq!(send(format!("s{n}"), 100).await["type"], "message.ack");
+    }
+    // 5 + 900 + 3,000 bytes: within the 4,096 the conversation may hold.
+    assert_eq!(send("big".into(), 3_000).await["type"], "message.ack");
+    let full = send("over".into(), 300).await;
+    assert_eq!(
+        (full["code"].as_str(), full["ref"].as_str()),
+        (Some("too_large"), Some("over")),
+        "{full}"
+    );
+    assert_eq!(send("fits".into(), 50).await["type"], "message.ack");
+    // The 13th message within the minute.
+    let limited = send("fast".into(), 10).await;
+    assert_eq!(
+        (limited["code"].as_str(), limited["ref"].as_str()),
+        (Some("rate_limited"), Some("fast")),
+        "{limited}"
+    );
+
+    // Twelve lines are stored (the first, nine short, the big one, the one that fit): the offer
+    // shows the last five and says seven came before.
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let offer = bob.expect("offer").await.unwrap();
+    let preview: Vec<&str> = offer["preview"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(preview, ["s6", "s7", "s8", "big", "fits"]);
+    assert_eq!(offer["earlier_messages"], 7);
+}
+
+/// A frame over the documented 64 KiB is refused whole (not only its body), with its client id;
+/// one past the hard cap is not read at all and the socket closes with 1009.
+#[tokio::test]
+async fn frames_over_64_kib_are_refused_and_past_the_cap_the_socket_closes_with_1009() {
+    let (hub, _dir) = hub().await;
+    let mut widget = hub.widget().await.unwrap();
+    start_chat(&mut widget, "Ivy", "ivy@example.com", "hi").await;
+    let padded =
+        json!({"type": "message", "client_id": "padded", "body": "short", "pad": "p".repeat(70_000)});
+    widget.send(padded).await.unwrap();
+    let error = widget.expect("error").await.unwrap();
+    assert_eq!(
+        (error["code"].as_str(), error["ref"].as_str()),
+        (Some("too_large"), Some("padded")),
+        "{error}"
+    );
+    widget
+        .send(json!({"type": "message", "client_id": "ok", "body": "still here"}))
+        .await
+        .unwrap();
+    widget.expect("message.ack").await.unwrap();
+
+    let mut agent = Socket::connect(&hub.ws_url("/ws/agent")).await.unwrap();
+    let huge = json!({"type": "auth", "token": "t".repeat(10 * 1024 * 1024)}).to_string();
+    let _ = tokio::time::timeout(Duration::from_secs(5), agent.send_text(huge)).await;
+    assert_eq!(agent.close_code(WAIT_CLOSE).await.unwrap(), Some(1009));
+}
+
+/// Issue 11: logging out left the console's socket working, a demoted supervisor kept their
+/// live figures, and a new password left old sessions valid.
+#[tokio::test]
+async fn logging_out_demoting_and_a_new_password_end_open_sockets_at_once() {
+    let (hub, _dir) = hub().await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let console = async |token: &str, path: &str| {
+        let mut socket = Socket::connect(&hub.ws_url(path)).await.unwrap();
+        socket
+            .send(json!({"type": "auth", "token": token}))
+            .await
+            .unwrap();
+        socket
+    };
+
+    // Bob logs out: the console open on that session is told and closed.
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut bob_console = console(&bob, "/ws/agent").await;
+    bob_console.expect("snapshot").await.unwrap();
+    assert_eq!(
+        hub.call("POST", "/auth/logout", Some(&bob), None)
+            .await
+            .unwrap()
+            .0,
+        204
+    );
+    let told = bob_console
+        .gets_within("error", WAIT_CLOSE)
+        .await
+        .expect("no error frame");
+    assert_eq!(told["code"], "unauthorized");
+    assert_eq!(bob_console.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+
+    // Sam is made an agent: his supervisor stream ends.
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut wallboard = console(&sam, "/ws/supervisor").await;
+    wallboard.expect("queues").await.unwrap();
+    let sam_id = hub.named(&admin, "/agents", "Sam Lee").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = hub
+        .call(
+            "PATCH",
+            &format!("/agents/{sam_id}"),
+            Some(&admin),
+            Some(json!({"role": "agent"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let told = wallboard
+        .gets_within("error", WAIT_CLOSE)
+        .await
+        .expect("the stream went on");
+    assert_eq!(told["code"], "forbidden");
+    assert_eq!(wallboard.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+
+    // Dana's password is changed: her other sessions end, REST and sockets alike.
+    let dana = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let laptop = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut dana_console = console(&dana, "/ws/agent").await;
+    dana_console.expect("snapshot").await.unwrap();
+    let dana_id = hub.named(&admin, "/agents", "Dana Silva").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = hub
+        .call(
+            "PATCH",
+            &format!("/agents/{dana_id}"),
+            Some(&admin),
+            Some(json!({"password": "a-new-password"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let told = dana_console
+        .gets_within("error", WAIT_CLOSE)
+        .await
+        .expect("no error frame");
+    assert_eq!(told["code"], "unauthorized");
+    assert_eq!(dana_console.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+    assert_eq!(hub.call("GET", "/me", Some(&laptop), None).await.unwrap().0, 401);
+    assert!(hub.login("dana@plugboard.example", DEMO_PASSWORD).await.is_err());
+    hub.login("dana@plugboard.example", "a-new-password")
+        .await
+        .unwrap();
+    // The admin's own session was not theirs to lose.
+    assert_eq!(hub.call("GET", "/me", Some(&admin), None).await.unwrap().0, 200);
+}
+
+const WAIT_CLOSE: Duration = Duration::from_secs(5);
+
+/// Issue 11: a blank name, a 900 KB name and 50,000 tags were all stored.
+#[tokio::test]
+async fn customer_fields_refuse_blank_names_and_oversized_values() {
+    let (hub, _dir) = hub().await;
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, found) = hub
+        .call("GET", "/customers?q=Maria", Some(&bob), None)
+        .await
+        .unwrap();
+    let id = found[0]["id"].as_str().unwrap().to_string();
+    let path = format!("/customers/{id}");
+    let tags: Vec<String> = (0..50_000).map(|n| format!("t{n}")).collect();
+    for (what, patch) in [
+        ("a blank name", json!({"name": "   "})),
+        ("a 900 KB name", json!({"name": "n".repeat(900 * 1024)})),
+        ("50,000 tags", json!({"tags": tags})),
+        ("a 1 KB tag", json!({"tags": ["t".repeat(1024)]})),
+        ("a 1 KB tier", json!({"tier": "g".repeat(1024)})),
+    ] {
+        let (status, body) = hub.call("PATCH", &path, Some(&bob), Some(patch)).await.unwrap();
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_request")),
+            "{what}: {body}"
+        );
+    }
+    let (status, customer) = hub
+        .call(
+            "PATCH",
+            &path,
+            Some(&bob),
+            Some(json!({"name": "Maria García", "tags": ["vip"]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{customer}");
+    assert_eq!(customer["name"], "Maria García");
+}
+
+/// Issue 11: an ended chat's widget token replayed the whole transcript for ever. Within the
+/// grace period a reload still shows it; after, the token opens nothing.
+#[tokio::test]
+async fn an_ended_chats_token_stops_opening_it_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CHAT__TOKEN_GRACE_SECS", "1")])
+        .await
+        .unwrap();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Gus", "gus@example.com", "my secret order").await;
+    let (token, interaction) = (
+        started["token"].as_str().unwrap().to_string(),
+        started["interaction_id"].as_str().unwrap().to_string(),
+    );
+    bob.expect("offer").await.unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+    bob.send(json!({"type": "interaction.end", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    widget.expect("ended").await.unwrap();
+    let hello = json!({"type": "hello", "token": token});
+    let mut reload = hub.widget().await.unwrap();
+    reload.send(hello.clone()).await.unwrap();
+    assert_eq!(reload.expect("resumed").await.unwrap()["state"], "wrap_up");
+
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let mut later = hub.widget().await.unwrap();
+    later.send(hello).await.unwrap();
+    let answer = later.recv().await.unwrap();
+    assert_eq!(answer["type"], "ready", "the transcript was replayed: {answer}");
+}
+
+/// Issue 11: `/ws/chat` had no hello or idle timeout. A socket that never says hello is closed;
+/// so is one that stops answering pings; one that reads stays.
+#[tokio::test]
+async fn a_widget_socket_that_never_says_hello_or_stops_answering_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_CHAT__HELLO_TIMEOUT_SECS", "1"),
+        ("PLUGBOARD_CHAT__IDLE_TIMEOUT_SECS", "3"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let mut silent = hub.widget().await.unwrap();
+    assert_eq!(silent.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+
+    let hello = json!({"type": "hello", "queue": "Support"});
+    let mut asleep = hub.widget().await.unwrap();
+    asleep.send(hello.clone()).await.unwrap();
+    asleep.expect("ready").await.unwrap();
+    let mut awake = hub.widget().await.unwrap();
+    awake.send(hello.clone()).await.unwrap();
+    awake.expect("ready").await.unwrap();
+    // `awake` reads (its client answers the hub's pings); `asleep` reads nothing meanwhile.
+    assert!(
+        awake
+            .gets_within("nothing", Duration::from_secs(5))
+            .await
+            .is_none()
+    );
+    // Closed (whether its close frame is read before the client trips over its unsent pongs).
+    asleep
+        .close_code(WAIT_CLOSE)
+        .await
+        .expect("an idle socket stayed open");
+    awake.send(hello).await.unwrap();
+    awake.expect("ready").await.unwrap();
+}
+
+/// Issue 11: any agent could download any call's recording.
+#[tokio::test]
+async fn only_the_agent_who_handled_a_contact_and_supervisors_may_fetch_its_recording() {
+    let (hub, _dir) = hub().await;
+    let (_bob, _widget, interaction) =
+        accepted_chat(&hub, "bob@plugboard.example", "Hal", "hal@example.com", "hi").await;
+    let path = format!("/interactions/{interaction}/recording");
+    for (who, want) in [("dana", 403), ("bob", 404), ("sam", 404), ("admin", 404)] {
+        let token = hub
+            .login(&format!("{who}@plugboard.example"), DEMO_PASSWORD)
+            .await
+            .unwrap();
+        let (status, body) = hub.call("GET", &path, Some(&token), None).await.unwrap();
+        assert_eq!(status, want, "{who}: {body}");
+    }
+}
+
+/// Issue 11: a visitor who typed someone else's email was attached to that customer (their
+/// history beside the impostor's chat, the impostor's phone added to them for good). What a
+/// visitor types is now a claim the agent sees; a site's signed user is the customer.
+#[tokio::test]
+async fn a_typed_email_is_only_a_claim_and_a_signed_user_is_the_customer() {
+    const SECRET: &str = "widget-secret-for-support";
+    const MARIA: &str = "maria.garcia@example.com";
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PLUGBOARD_CHAT__IDENTITY_SECRETS__SUPPORT", SECRET)];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, found) = hub
+        .call("GET", &format!("/customers?q={MARIA}"), Some(&token), None)
+        .await
+        .unwrap();
+    let maria = found[0].clone();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    let mut impostor = hub.widget().await.unwrap();
+    impostor
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    impostor.expect("ready").await.unwrap();
+    let start = json!({"type": "start", "name": "Maria Garcia", "email": MARIA,
+        "phone": "+1 415 555 0123", "message": "What is my address on file?"});
+    impostor.send(start).await.unwrap();
+    let started = impostor.expect("started").await.unwrap();
+    let offer = bob.expect("offer").await.unwrap();
+    let card = &offer["card"];
+    assert_ne!(
+        card["customer"]["id"], maria["id"],
+        "attached to the real customer"
+    );
+    assert_eq!(card["customer"]["email"], Value::Null);
+    assert_eq!(
+        card["customer"]["claimed"],
+        json!({"email": MARIA, "phone": "+14155550123"})
+    );
+    assert_eq!(
+        card["recent"].as_array().unwrap().len(),
+        1,
+        "only this chat: {card}"
+    );
+    let (_, after) = hub
+        .call(
+            "GET",
+            &format!("/customers/{}", maria["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(after["customer"]["phone"], maria["phone"]);
+    let (_, by_phone) = hub
+        .call("GET", "/customers?q=%2B14155550123", Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(by_phone, json!([]), "a claimed phone is no identity");
+    let id = started["interaction_id"].as_str().unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+
+    // A hash the site did not make is refused; the site's own signature makes her Maria.
+    let signed = |hash: String| {
+        json!({"type": "start", "name": "Maria Garcia", "email": MARIA, "message": "Hi, it's me",
+            "identity": {"email": MARIA, "hash": hash}})
+    };
+    let mut forger = hub.widget().await.unwrap();
+    forger
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    forger.expect("ready").await.unwrap();
+    forger.send(signed("00".repeat(32))).await.unwrap();
+    assert_eq!(forger.expect("error").await.unwrap()["code"], "unauthorized");
+    // HMAC-SHA256 under the widget's secret, hex (the same function signs WhatsApp's posts).
+    let hash = plugboard_im::whatsapp::sign(SECRET, MARIA.as_bytes())
+        .trim_start_matches("sha256=")
+        .to_string();
+    let mut real = hub.widget().await.unwrap();
+    real.send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    real.expect("ready").await.unwrap();
+    real.send(signed(hash)).await.unwrap();
+    real.expect("started").await.unwrap();
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["card"]["customer"]["id"], maria["id"]);
+    assert_eq!(offer["card"]["customer"]["claimed"], Value::Null);
+}
+
+/// The size limit holds for the conversation, not per socket: two tabs on one token share it.
+#[tokio::test]
+async fn two_widgets_on_one_conversation_share_its_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CHAT__MAX_CONVERSATION_BYTES", "2000")])
+        .await
+        .unwrap();
+    let mut first = hub.widget().await.unwrap();
+    let started = start_chat(&mut first, "Tab", "tab@example.com", "hi").await;
+    let mut second = hub.widget().await.unwrap();
+    second
+        .send(json!({"type": "hello", "token": started["token"]}))
+        .await
+        .unwrap();
+    second.expect("resumed").await.unwrap();
+    let line = "x".repeat(900);
+    first
+        .send(json!({"type": "message", "client_id": "a", "body": line}))
+        .await
+        .unwrap();
+    first.expect("message.ack").await.unwrap();
+    second
+        .send(json!({"type": "message", "client_id": "b", "body": line}))
+        .await
+        .unwrap();
+    second.expect("message.ack").await.unwrap();
+    // 2 + 900 + 900 are stored: another 900 from either tab is over 2,000.
+    first
+        .send(json!({"type": "message", "client_id": "c", "body": line}))
+        .await
+        .unwrap();
+    let error = first.expect("error").await.unwrap();
+    assert_eq!(
+        (error["code"].as_str(), error["ref"].as_str()),
+        (Some("too_large"), Some("c")),
+        "{error}"
     );
 }

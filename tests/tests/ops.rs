@@ -66,7 +66,9 @@ const BURST: usize = 120;
 #[tokio::test]
 async fn a_backup_taken_during_a_chat_restores_every_message_and_event() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    // A burst far beyond what a person types: the per-conversation limit is lifted for it.
+    let env = [("PLUGBOARD_CHAT__MESSAGES_PER_MINUTE", "1000")];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
     let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
     available(&mut bob).await;
     let (mut widget, started) =
@@ -294,9 +296,9 @@ async fn sqlite_tables(url: &str) -> Vec<(String, Vec<String>)> {
     tables
 }
 
-async fn timeline(hub: &Hub, token: &str, email: &str) -> Value {
+async fn timeline(hub: &Hub, token: &str, name: &str) -> Value {
     let (_, found) = hub
-        .call("GET", &format!("/customers?q={email}"), Some(token), None)
+        .call("GET", &format!("/customers?q={name}"), Some(token), None)
         .await
         .unwrap();
     let customer = found[0]["id"].as_str().unwrap().to_string();
@@ -363,13 +365,13 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
         "closed"
     );
     let token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let before = timeline(&hub, &token, "olu@example.com").await;
+    let before = timeline(&hub, &token, "Olu").await;
     let customer_id = before["customer"]["id"].as_str().unwrap().to_string();
     dana.send(json!({"type": "note.add", "customer_id": customer_id, "body": "Call back in June"}))
         .await
         .unwrap();
     dana.expect("note.added").await.unwrap();
-    let before = timeline(&hub, &token, "olu@example.com").await;
+    let before = timeline(&hub, &token, "Olu").await;
     let (_, waiting) = chat(&hub, "Sales", "Pia Berg", "pia@example.com", "A quote, please").await;
     let waiting_id = waiting["interaction_id"].as_str().unwrap().to_string();
     let waiting_token = waiting["token"].as_str().unwrap().to_string();
@@ -432,7 +434,7 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
         .await
         .unwrap();
     let token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    assert_eq!(timeline(&hub, &token, "olu@example.com").await, before);
+    assert_eq!(timeline(&hub, &token, "Olu").await, before);
     let (_, resumed) = resume(&hub, &waiting_token).await;
     assert_eq!(resumed["state"], "queued");
     let mut alice = hub.agent("alice@plugboard.example").await.unwrap();
@@ -517,4 +519,88 @@ async fn behind_a_trusted_proxy_login_limits_count_each_client_apart() {
         200,
         "another client behind the same proxy still gets in"
     );
+}
+
+/// Issue 11: the first admin's password was printed to stdout (and so to journald). It is
+/// written to a file only the hub's user can read, and printed nowhere.
+#[tokio::test]
+async fn the_first_admins_password_is_written_to_a_private_file_not_printed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, printed) = Hub::start_plain(dir.path(), &[]).await.unwrap();
+    let file = dir.path().join("admin-password");
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    assert!(password.len() >= 8);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        printed.iter().all(|line| !line.contains(&password)),
+        "printed: {printed:?}"
+    );
+    hub.login("admin@localhost", &password).await.unwrap();
+}
+
+/// `admin create` takes its password from a file (or stdin, or PLUGBOARD_ADMIN_PASSWORD), never
+/// from the command line, where `ps` shows it to every user.
+#[tokio::test]
+async fn admin_create_reads_its_password_from_a_file_not_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let refused = plugboard(&[
+        "admin",
+        "create",
+        "--data-dir",
+        data,
+        "--email",
+        "ops@example.com",
+        "--password",
+        "hunter2-hunter2",
+    ]);
+    assert!(refused.is_err(), "--password was accepted");
+    let secret = dir.path().join("pw.txt");
+    std::fs::write(&secret, "from-a-file-42\n").unwrap();
+    let out = plugboard(&[
+        "admin",
+        "create",
+        "--data-dir",
+        data,
+        "--email",
+        "ops@example.com",
+        "--password-file",
+        secret.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert!(!out.contains("from-a-file-42"), "{out}");
+    let (hub, _) = Hub::start_plain(dir.path(), &[]).await.unwrap();
+    hub.login("ops@example.com", "from-a-file-42").await.unwrap();
+    assert!(
+        !dir.path().join("admin-password").exists(),
+        "an admin existed: none was made up"
+    );
+}
+
+/// Issue 11: the database URL, password and all, could end up in an error message.
+#[test]
+fn a_database_password_never_shows_in_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(plugboard_tests::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env(
+            "PLUGBOARD_DATABASE_URL",
+            "postgres://pbuser:Sup3rS3cret@127.0.0.1:1/nowhere",
+        )
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(said.contains("pbuser:***@127.0.0.1:1"), "{said}");
+    assert!(!said.contains("Sup3rS3cret"), "{said}");
 }

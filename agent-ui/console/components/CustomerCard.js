@@ -11,6 +11,12 @@ function field(name, value, testid) {
   return html`<div class="field"><dt>${t(`customer.${name}`)}</dt><dd data-testid=${testid}>${value || html`<span class="muted">—</span>`}</dd></div>`;
 }
 
+// What a web visitor typed without proof: never shown as their email or phone, only as a claim.
+function claimed(claim) {
+  const said = claim ? [claim.email, claim.phone].filter(Boolean).join(' · ') : '';
+  return said && html`<p class="claim muted" data-testid="card-claim">${t('customer.claims', { said })}</p>`;
+}
+
 export function CustomerCard({ card, interactionId, queueName, dispositionName, onAddNote }) {
   const c = card.customer;
   return html`
@@ -27,6 +33,7 @@ export function CustomerCard({ card, interactionId, queueName, dispositionName, 
         ${field('phone', c.phone, 'card-phone')}
         ${field('owner', c.owner, 'card-owner')}
       </dl>
+      ${claimed(c.claimed)}
       <div class="tags" data-testid="card-tags">
         ${(c.tags || []).map((tag) => html`<span class="tag" key=${tag}>${tag}</span>`)}
       </div>

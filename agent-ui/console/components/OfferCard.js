@@ -24,6 +24,7 @@ export function OfferCard({ offer, queueName, queued, onAccept, onDecline }) {
       <div class="offer-customer" data-testid="offer-customer">${customer.name || t('customer.unknown')}</div>
       <div class="offer-queue muted" data-testid="offer-queue">${queueName(it.queue_id) || it.entry_point}</div>
       ${email && html`<div class="offer-subject" data-testid="offer-subject">${threadSubject(offer.preview || []) || t('email.no_subject')}</div>`}
+      ${offer.earlier_messages > 0 && html`<p class="offer-earlier muted" data-testid="offer-earlier">${t('offer.earlier', { count: offer.earlier_messages })}</p>`}
       ${preview && html`<p class="offer-preview" data-testid="offer-preview">${preview}</p>`}
       ${it.channel === 'voice' && html`<p class="offer-preview" data-testid="offer-phone">${t('offer.pick_up')}</p>`}
       <div class="offer-actions">

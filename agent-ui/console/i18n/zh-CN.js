@@ -48,6 +48,7 @@ export default {
   'offer.seconds_left': '还剩 {n} 秒应答',
   'offer.accept': '接受',
   'offer.decline': '拒绝',
+  'offer.earlier': '之前还有 {count} 条消息',
   'offer.pick_up': '您的话机正在振铃：拿起听筒即可接听。',
   'call.dial': '呼叫 {number}',
   'call.hold': '保持',
@@ -177,6 +178,7 @@ export default {
 
   'customer.unknown': '未知客户',
   'customer.name': '姓名',
+  'customer.claims': '自称 {said}（未验证）',
   'customer.email': '邮箱',
   'customer.phone': '电话',
   'customer.tier': '等级',

@@ -14,11 +14,19 @@ pub enum ApiError {
     BadRequest(String),
     #[error("a message may carry at most {0} bytes")]
     TooLarge(usize),
+    #[error("a websocket frame may carry at most {0} bytes")]
+    FrameTooLarge(usize),
+    /// A visitor's messages in one conversation add up past `chat.max_conversation_bytes`.
+    #[error("this conversation has reached its limit of {0} bytes; please start a new one")]
+    ConversationFull(usize),
     /// A file, or a mail's files together, over `email.max_bytes`.
     #[error("{0}")]
     FileTooLarge(String),
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// A socket's session was ended (logged out, a new password) or expired.
+    #[error("your session has ended; please log in again")]
+    SessionEnded,
     #[error("your role does not allow this")]
     Forbidden,
     #[error("not found")]
@@ -43,8 +51,11 @@ impl ApiError {
     pub fn code_and_status(&self) -> (&'static str, StatusCode) {
         match self {
             ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
-            ApiError::TooLarge(_) | ApiError::FileTooLarge(_) => ("too_large", StatusCode::PAYLOAD_TOO_LARGE),
-            ApiError::Unauthorized => ("unauthorized", StatusCode::UNAUTHORIZED),
+            ApiError::TooLarge(_)
+            | ApiError::FrameTooLarge(_)
+            | ApiError::ConversationFull(_)
+            | ApiError::FileTooLarge(_) => ("too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::Unauthorized | ApiError::SessionEnded => ("unauthorized", StatusCode::UNAUTHORIZED),
             ApiError::Forbidden => ("forbidden", StatusCode::FORBIDDEN),
             ApiError::NotFound => ("not_found", StatusCode::NOT_FOUND),
             ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
@@ -154,6 +165,16 @@ impl From<crate::intake::IntakeError> for ApiError {
             IntakeError::Store(e) => e.into(),
             IntakeError::Dispatch(e) => e.into(),
             IntakeError::Files(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::visitor::VisitorError> for ApiError {
+    fn from(e: crate::visitor::VisitorError) -> Self {
+        use crate::visitor::VisitorError as V;
+        match e {
+            V::BadSignature => ApiError::Unauthorized,
+            V::NothingSigned | V::NoSecret | V::Identity(_) => ApiError::BadRequest(e.to_string()),
         }
     }
 }

@@ -49,12 +49,18 @@ pub struct AppState {
     metrics: Option<PrometheusHandle>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     start_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// A visitor's messages per conversation (`chat.messages_per_minute`), whichever socket
+    /// they come through.
+    message_limiter: Arc<DefaultKeyedRateLimiter<crate::domain::InteractionId>>,
 }
 
-fn per_minute(n: u32) -> Arc<DefaultKeyedRateLimiter<IpAddr>> {
+fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Arc<DefaultKeyedRateLimiter<K>> {
     let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
     Arc::new(governor::RateLimiter::keyed(Quota::per_minute(n)))
 }
+
+/// How often the limit tables and the expired sessions are cleared out.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl AppState {
     #[allow(clippy::too_many_arguments)]
@@ -76,6 +82,7 @@ impl AppState {
             messaging,
             login_limiter: per_minute(config.auth.login_per_minute),
             start_limiter: per_minute(config.chat.starts_per_minute),
+            message_limiter: per_minute(config.chat.messages_per_minute),
             config,
             store,
             bus,
@@ -84,6 +91,27 @@ impl AppState {
             phones,
             metrics,
         }
+    }
+
+    /// Forgets the limit tables' entries whose allowance is full again, so a flood of addresses
+    /// or conversations cannot grow them for good, and deletes expired sessions; every minute,
+    /// for as long as the hub serves.
+    pub fn spawn_housekeeping(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+            loop {
+                every.tick().await;
+                state.login_limiter.retain_recent();
+                state.start_limiter.retain_recent();
+                state.message_limiter.retain_recent();
+                match state.store.prune_sessions(now_millis()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(sessions = n, "expired sessions pruned"),
+                    Err(e) => tracing::warn!(error = %e, "could not prune expired sessions"),
+                }
+            }
+        });
     }
 
     /// The agent behind a session token, or 401.

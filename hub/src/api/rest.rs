@@ -4,6 +4,7 @@
 use super::error::ApiJson;
 use super::{ApiError, AppState, ClientIp};
 use crate::auth::{self, Admin, AuthAgent, MIN_PASSWORD_LEN, RequireRole, Supervisor};
+use crate::bus::AgentFrame;
 use crate::bus::frames::Card;
 use crate::dispatcher::{AgentLive, QueueLive};
 use crate::domain::{
@@ -78,6 +79,57 @@ fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound)
 }
 
+/// The longest name (a customer's, an agent's, a queue's) and free-text field (a customer's tier
+/// or owner, a disposition's label), in bytes.
+pub const MAX_NAME_BYTES: usize = 200;
+/// The most tags a customer carries, and the longest tag, in bytes.
+pub const MAX_TAGS: usize = 50;
+pub const MAX_TAG_BYTES: usize = 64;
+
+/// A name: not blank, at most `MAX_NAME_BYTES`.
+fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::BadRequest(format!("{field} must not be blank")));
+    }
+    check_length(field, value, MAX_NAME_BYTES)
+}
+
+fn check_length(field: &str, value: &str, most: usize) -> Result<(), ApiError> {
+    if value.len() > most {
+        return Err(ApiError::BadRequest(format!(
+            "{field} may have at most {most} bytes (it has {})",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+/// What an agent may write on a customer: a name that is not blank, short free text, a few
+/// short tags.
+fn check_customer_patch(patch: &CustomerPatch) -> Result<(), ApiError> {
+    if let Some(name) = &patch.name {
+        check_name("name", name)?;
+    }
+    if let Some(tier) = &patch.tier {
+        check_length("tier", tier, MAX_NAME_BYTES)?;
+    }
+    if let Some(owner) = &patch.owner {
+        check_length("owner", owner, MAX_NAME_BYTES)?;
+    }
+    if let Some(tags) = &patch.tags {
+        if tags.len() > MAX_TAGS {
+            return Err(ApiError::BadRequest(format!(
+                "a customer may have at most {MAX_TAGS} tags (this has {})",
+                tags.len()
+            )));
+        }
+        for tag in tags {
+            check_length("a tag", tag, MAX_TAG_BYTES)?;
+        }
+    }
+    Ok(())
+}
+
 fn check_locale(locale: &str) -> Result<(), ApiError> {
     match locale {
         "en" | "zh-CN" => Ok(()),
@@ -134,17 +186,22 @@ async fn login(
 #[utoipa::path(post, path = "/auth/logout", responses((status = 204), (status = 401)))]
 async fn logout(
     State(state): State<AppState>,
-    _agent: AuthAgent,
+    AuthAgent(me): AuthAgent,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    if let Some(token) = headers
+    if let Some(token) = bearer(&headers) {
+        state.store.delete_session(&auth::hash_token(token)).await?;
+        // A console left open on this session stops working now, not when it next reconnects.
+        state.bus.to_agent(me.id, AgentFrame::SessionsChanged);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        state.store.delete_session(&auth::hash_token(token)).await?;
-    }
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The logged-in user.
@@ -213,9 +270,7 @@ async fn validate_queue(
     spec: &QueueSpec,
     this: Option<QueueId>,
 ) -> Result<(), ApiError> {
-    if spec.name.trim().is_empty() {
-        return Err(ApiError::BadRequest("a queue needs a name".into()));
-    }
+    check_name("a queue's name", &spec.name)?;
     if spec.offer_timeout_secs == 0 {
         return Err(ApiError::BadRequest(
             "offer_timeout_secs must be at least 1".into(),
@@ -356,9 +411,7 @@ async fn create_agent(
     let email = EmailAddress::parse(&req.email).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     check_locale(&req.locale)?;
     check_password(&req.password)?;
-    if req.name.trim().is_empty() {
-        return Err(ApiError::BadRequest("an agent needs a name".into()));
-    }
+    check_name("an agent's name", &req.name)?;
     let new = NewAgent {
         email: email.to_string(),
         name: req.name.trim().to_string(),
@@ -386,6 +439,7 @@ async fn update_agent(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<UpdateAgent>,
 ) -> Result<ApiJson<Agent>, ApiError> {
     let id: AgentId = parse_id(&id)?;
@@ -393,11 +447,31 @@ async fn update_agent(
     if let Some(locale) = &patch.locale {
         check_locale(locale)?;
     }
+    if let Some(name) = &patch.name {
+        check_name("name", name)?;
+    }
+    let new_password = req.password.is_some();
     if let Some(password) = req.password {
         check_password(&password)?;
         patch.password_hash = Some(hash(password).await?);
     }
+    let new_role = patch.role.is_some();
     let agent = state.store.update_agent(me.account_id, id, patch).await?;
+    if new_password {
+        // Whoever held the old password (or a token got with it) is out; an admin changing
+        // their own keeps the session they are using.
+        let keep = (id == me.id)
+            .then(|| bearer(&headers).map(auth::hash_token))
+            .flatten();
+        state
+            .store
+            .end_sessions(me.account_id, id, keep.as_deref())
+            .await?;
+    }
+    if new_password || new_role {
+        // Open sockets check their session (and role) again at once.
+        state.bus.to_agent(id, AgentFrame::SessionsChanged);
+    }
     state.dispatcher.upsert_agent(me.account_id, agent.clone()).await;
     Ok(ApiJson(agent))
 }
@@ -430,6 +504,7 @@ async fn create_disposition(
             "a disposition needs a code (letters, digits, _ or -) and a label".into(),
         ));
     }
+    check_length("a disposition's label", &d.label, MAX_NAME_BYTES)?;
     state.store.upsert_disposition(me.account_id, d.clone()).await?;
     Ok(ApiJson(d))
 }
@@ -593,6 +668,7 @@ async fn update_customer(
     ApiJson(mut patch): ApiJson<CustomerPatch>,
 ) -> Result<ApiJson<Customer>, ApiError> {
     let id: CustomerId = parse_id(&id)?;
+    check_customer_patch(&patch)?;
     if let Some(tags) = &mut patch.tags {
         for tag in tags.iter_mut() {
             *tag = tag.trim().to_string();
@@ -663,9 +739,10 @@ async fn interaction_detail(
     }))
 }
 
-/// A call's recording: stereo WAV, the caller left and the agent right.
+/// A call's recording: stereo WAV, the caller left and the agent right. Only for the agent who
+/// handled the call, and supervisors and admins.
 #[utoipa::path(get, path = "/interactions/{id}/recording",
-    responses((status = 200, content_type = "audio/wav", body = Vec<u8>), (status = 404)))]
+    responses((status = 200, content_type = "audio/wav", body = Vec<u8>), (status = 403), (status = 404)))]
 async fn interaction_recording(
     State(state): State<AppState>,
     AuthAgent(me): AuthAgent,
@@ -673,7 +750,11 @@ async fn interaction_recording(
 ) -> Result<([(axum::http::header::HeaderName, &'static str); 1], Vec<u8>), ApiError> {
     let id: InteractionId = parse_id(&id)?;
     // The interaction must be this account's: the file name alone proves nothing.
-    state.store.interaction(me.account_id, id).await?;
+    let interaction = state.store.interaction(me.account_id, id).await?;
+    // A call's audio is for the agent who took it and for supervisors, not every colleague.
+    if me.role < Role::Supervisor && interaction.agent_id != Some(me.id) {
+        return Err(ApiError::Forbidden);
+    }
     let path = state.config.data_dir.join("recordings").join(format!("{id}.wav"));
     let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::NotFound)?;
     Ok(([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes))

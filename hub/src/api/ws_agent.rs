@@ -68,21 +68,49 @@ enum ClientFrame {
     },
 }
 
+/// A signed-in socket: who it is, and the session it signed in with (checked again whenever
+/// the agent's sessions change).
+pub(super) struct SignedIn {
+    pub agent: Agent,
+    session: Vec<u8>,
+}
+
+impl SignedIn {
+    /// The agent as their session stands now: `Unauthorized` once it has ended (logged out,
+    /// password changed, expired), with their current role otherwise.
+    pub async fn recheck(&self, state: &AppState) -> Result<Agent, ApiError> {
+        match state.store.session_agent(&self.session, now_millis()).await {
+            Ok(agent) => Ok(agent),
+            Err(crate::store::StoreError::NotFound) => Err(ApiError::SessionEnded),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// Reads the first frame: it must be a valid `auth`.
 pub(super) async fn authenticate(
     state: &AppState,
     sink: &mut Sink,
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
-) -> Option<Agent> {
+) -> Option<SignedIn> {
     let first = tokio::time::timeout(ws::HELLO_TIMEOUT, stream.next())
         .await
         .ok()?;
-    let agent = match ws::parse::<ClientFrame>(first) {
-        Incoming::Frame(ClientFrame::Auth { token }) => state.agent_for_token(&token).await,
+    let signed_in = match ws::parse::<ClientFrame>(first) {
+        Incoming::Frame(ClientFrame::Auth { token }) => {
+            state.agent_for_token(&token).await.map(|agent| SignedIn {
+                agent,
+                session: crate::auth::hash_token(&token),
+            })
+        }
+        Incoming::TooBig => {
+            ws::close_too_big(sink).await;
+            return None;
+        }
         _ => Err(ApiError::Unauthorized),
     };
-    match agent {
-        Ok(agent) => Some(agent),
+    match signed_in {
+        Ok(signed_in) => Some(signed_in),
         Err(e) => {
             ws::send_error(sink, &e, None).await;
             None
@@ -90,11 +118,18 @@ pub(super) async fn authenticate(
     }
 }
 
+/// Tells a socket its session is over (or its role no longer allows it) and closes it.
+pub(super) async fn turn_away(sink: &mut Sink, error: &ApiError) {
+    ws::send_error(sink, error, None).await;
+    ws::close(sink, ws::CLOSE_POLICY, "session ended").await;
+}
+
 async fn session(socket: WebSocket, state: AppState) {
     let (mut sink, mut stream) = socket.split();
-    let Some(agent) = authenticate(&state, &mut sink, &mut stream).await else {
+    let Some(signed_in) = authenticate(&state, &mut sink, &mut stream).await else {
         return;
     };
+    let agent = signed_in.agent.clone();
     // Subscribe before reading the snapshot so nothing falls between the two.
     let mut subscription = state.bus.subscribe_agent(agent.id);
     // With Redis, until the subscription is confirmed a frame could pass unseen.
@@ -114,12 +149,19 @@ async fn session(socket: WebSocket, state: AppState) {
     loop {
         tokio::select! {
             frame = subscription.rx.recv() => match frame {
+                Some(frame) if matches!(*frame, AgentFrame::SessionsChanged) => {
+                    if let Err(e) = signed_in.recheck(&state).await {
+                        turn_away(&mut sink, &e).await;
+                        break;
+                    }
+                }
                 Some(frame) => if !ws::send(&mut sink, frame.as_ref()).await { break },
                 // Dropped for falling behind: the console reconnects and gets a fresh snapshot.
                 None => break,
             },
             message = stream.next() => match ws::parse::<ClientFrame>(message) {
                 Incoming::Closed => break,
+                Incoming::TooBig => { ws::close_too_big(&mut sink).await; break }
                 Incoming::Skip => {}
                 Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }
                 Incoming::Frame(frame) => {

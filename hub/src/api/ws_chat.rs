@@ -7,9 +7,7 @@ use super::{ApiError, AppState, ClientIp};
 use crate::auth;
 use crate::bus::frames::ChatFrame;
 use crate::bus::{AgentFrame, Subscription};
-use crate::domain::{
-    AccountId, Channel, InteractionId, InteractionState, Message, RawIdentity, Sender, now_millis,
-};
+use crate::domain::{AccountId, Channel, InteractionId, InteractionState, Message, Sender, now_millis};
 use crate::intake::{Arrived, Entry};
 use crate::store::{ChatSession, NewMessage, StoreError};
 use axum::extract::State;
@@ -19,6 +17,8 @@ use futures_util::StreamExt;
 use plugboard_channel::Inbound;
 use serde::Deserialize;
 use std::net::IpAddr;
+use std::time::Duration;
+use tokio::time::Instant;
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -46,6 +46,9 @@ enum ClientFrame {
         #[serde(default)]
         offline: bool,
         client_id: Option<String>,
+        /// The site's signed user, making them that customer; without it `email` and `phone`
+        /// are only claims.
+        identity: Option<crate::visitor::SignedUser>,
     },
     #[serde(rename = "message")]
     Message { client_id: String, body: String },
@@ -64,6 +67,10 @@ struct Conversation {
     /// The conversation is over (seen on resume, or its `ended` frame went by): a message now
     /// is only a resend's ack or refused. Kept here so an open chat's messages cost no read.
     ended: bool,
+    /// What the visitor's messages in the conversation add up to (`chat.max_conversation_bytes`):
+    /// read from the store when the socket takes the conversation up (and before each message
+    /// while another widget is open on it), else counted here.
+    sent_bytes: usize,
 }
 
 async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
@@ -74,7 +81,16 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
         interaction: None,
         subscription: None,
         ended: false,
+        sent_bytes: 0,
     };
+    let chat = &state.config.chat;
+    let secs = |s: u32| Duration::from_secs(u64::from(s.max(1)));
+    let hello_by = Instant::now() + secs(chat.hello_timeout_secs);
+    let mut greeted = false;
+    let idle = secs(chat.idle_timeout_secs);
+    // Pings often enough that a live browser's pongs always land within `idle`.
+    let mut keepalive = tokio::time::interval_at(Instant::now() + idle / 3, idle / 3);
+    let mut heard = Instant::now();
     metrics::gauge!("plugboard_chat_sockets").increment(1.0);
     loop {
         let next_frame = async {
@@ -91,23 +107,39 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
                 }
                 None => break,
             },
-            message = stream.next() => match ws::parse::<ClientFrame>(message) {
-                Incoming::Closed => break,
-                Incoming::Skip => {}
-                Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }
-                Incoming::Frame(frame) => {
-                    let client_id = match &frame {
-                        ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
-                        ClientFrame::Start { client_id, .. } => client_id.clone(),
-                        _ => None,
-                    };
-                    if let Err(e) = handle(&state, ip, &mut conversation, &mut sink, frame).await
-                        && !ws::send_error(&mut sink, &e, client_id).await
-                    {
-                        break;
+            () = tokio::time::sleep_until(hello_by), if !greeted => {
+                ws::close(&mut sink, ws::CLOSE_POLICY, "no hello").await;
+                break;
+            }
+            _ = keepalive.tick() => {
+                if heard.elapsed() >= idle {
+                    ws::close(&mut sink, ws::CLOSE_POLICY, "idle").await;
+                    break;
+                }
+                if !ws::ping(&mut sink).await { break }
+            }
+            message = stream.next() => {
+                heard = Instant::now();
+                match ws::parse::<ClientFrame>(message) {
+                    Incoming::Closed => break,
+                    Incoming::TooBig => { ws::close_too_big(&mut sink).await; break }
+                    Incoming::Skip => {}
+                    Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }
+                    Incoming::Frame(frame) => {
+                        greeted |= matches!(frame, ClientFrame::Hello { .. });
+                        let client_id = match &frame {
+                            ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
+                            ClientFrame::Start { client_id, .. } => client_id.clone(),
+                            _ => None,
+                        };
+                        if let Err(e) = handle(&state, ip, &mut conversation, &mut sink, frame).await
+                            && !ws::send_error(&mut sink, &e, client_id).await
+                        {
+                            break;
+                        }
                     }
                 }
-            },
+            }
         }
     }
     metrics::gauge!("plugboard_chat_sockets").decrement(1.0);
@@ -167,7 +199,26 @@ async fn handle(
             if let Some(token) = token {
                 match state.store.chat_session(&auth::hash_token(&token)).await {
                     Ok(session) => {
-                        return resume(state, conversation, sink, session, after.unwrap_or(0)).await;
+                        let interaction = state
+                            .store
+                            .interaction(session.account_id, session.interaction_id)
+                            .await?;
+                        let grace = i64::from(state.config.chat.token_grace_secs) * 1000;
+                        let expired = interaction.ended_at.is_some_and(|t| now_millis() - t > grace);
+                        // Past its grace period an ended conversation's token opens nothing: the
+                        // transcript is not for whoever finds the browser later.
+                        if !expired {
+                            let account = session.account_id;
+                            return resume(
+                                state,
+                                conversation,
+                                sink,
+                                account,
+                                interaction,
+                                after.unwrap_or(0),
+                            )
+                            .await;
+                        }
                     }
                     Err(StoreError::NotFound) => {} // a stale token: start afresh
                     Err(e) => return Err(e.into()),
@@ -194,6 +245,7 @@ async fn handle(
             message,
             offline,
             client_id,
+            identity,
         } => {
             if conversation.interaction.is_some() {
                 return Err(ApiError::BadRequest(
@@ -214,16 +266,21 @@ async fn handle(
             if offline && message.as_deref().is_none_or(|m| m.trim().is_empty()) {
                 return Err(ApiError::BadRequest("an offline message needs a message".into()));
             }
-            let mut identities = vec![RawIdentity::Email(email)];
-            if let Some(phone) = phone.filter(|p| !p.trim().is_empty()) {
-                identities.push(RawIdentity::Phone(phone));
-            }
             let account = conversation.account;
             let queue = state.store.queue_by_name(account, &conversation.queue).await?;
+            let visitor = crate::visitor::identify(
+                &email,
+                phone.as_deref(),
+                identity.as_ref(),
+                state.config.chat.identity_secret(&queue.name),
+                &uuid::Uuid::now_v7().to_string(),
+                &state.config.default_region,
+            )?;
+            let claim = visitor.claim;
             let inbound = Inbound {
                 channel: Channel::Chat,
                 entry_point: format!("widget:{}", queue.name),
-                identities,
+                identities: visitor.identities,
                 display_name: Some(name),
                 thread: Default::default(),
                 automated: None,
@@ -237,6 +294,10 @@ async fn handle(
             // offer's preview) and the widget's subscription, so no frame about it can be missed.
             let ready = async |arrived: &Arrived| -> Result<(), ApiError> {
                 let interaction = &arrived.interaction;
+                // Before the offer reads the card: the agent sees who they say they are.
+                if let Some(claim) = &claim {
+                    state.store.set_claim(account, arrived.customer.id, claim).await?;
+                }
                 let now = now_millis();
                 let (token, token_hash) = auth::new_token();
                 let session = ChatSession {
@@ -250,6 +311,7 @@ async fn handle(
                     .await?;
                 let first = match message.filter(|m| !m.trim().is_empty()) {
                     Some(body) => {
+                        conversation.sent_bytes = body.len();
                         let client_id = client_id.unwrap_or_else(|| format!("start-{}", interaction.id));
                         Some(
                             customer_message(state, account, interaction.id, false, client_id, body)
@@ -278,6 +340,22 @@ async fn handle(
             ws::check_body(&body)?;
             ws::check_client_id(&client_id)?;
             let id = conversation.interaction.ok_or_else(no_conversation)?;
+            if !conversation.ended {
+                if state.message_limiter.check_key(&id).is_err() {
+                    return Err(ApiError::RateLimited);
+                }
+                // Another widget (a second tab) on the conversation writes too: count from the
+                // store, which sees both. Alone, this socket's count is the whole story.
+                if state.bus.chat_sessions(id) > 1 {
+                    let stored = state.store.messages(conversation.account, id, 0).await?;
+                    conversation.sent_bytes = visitor_bytes(&stored);
+                }
+                let most = state.config.chat.max_conversation_bytes;
+                if conversation.sent_bytes + body.len() > most {
+                    return Err(ApiError::ConversationFull(most));
+                }
+            }
+            let bytes = body.len();
             let (message, created) = customer_message(
                 state,
                 conversation.account,
@@ -287,6 +365,9 @@ async fn handle(
                 body,
             )
             .await?;
+            if created {
+                conversation.sent_bytes += bytes;
+            }
             ws::send(
                 sink,
                 &ChatFrame::MessageAck {
@@ -359,15 +440,23 @@ async fn customer_message(
     Ok(result)
 }
 
+/// What the visitor's messages add up to (`chat.max_conversation_bytes`).
+fn visitor_bytes(messages: &[Message]) -> usize {
+    messages
+        .iter()
+        .filter(|m| m.sender == Sender::Customer)
+        .map(|m| m.body.len())
+        .sum()
+}
+
 async fn resume(
     state: &AppState,
     conversation: &mut Conversation,
     sink: &mut Sink,
-    session: ChatSession,
+    account: AccountId,
+    interaction: crate::domain::Interaction,
     after: i64,
 ) -> Result<(), ApiError> {
-    let account = session.account_id;
-    let interaction = state.store.interaction(account, session.interaction_id).await?;
     let agent_name = match interaction.agent_id {
         Some(agent) if interaction.state == InteractionState::Active => {
             Some(state.store.agent(account, agent).await?.name)
@@ -383,7 +472,10 @@ async fn resume(
     subscription.ready().await;
     conversation.subscription = Some(subscription);
     tell_presence(state, interaction.id).await;
-    let messages = state.store.messages(account, interaction.id, after).await?;
+    // All of them, to count what the visitor has sent (bounded by the very limit counted).
+    let mut messages = state.store.messages(account, interaction.id, 0).await?;
+    conversation.sent_bytes = visitor_bytes(&messages);
+    messages.retain(|m| m.seq > after);
     let frame = ChatFrame::Resumed {
         interaction_id: interaction.id,
         state: interaction.state,

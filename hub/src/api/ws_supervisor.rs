@@ -21,9 +21,10 @@ enum ClientFrame {}
 
 async fn session(socket: WebSocket, state: AppState) {
     let (mut sink, mut stream) = socket.split();
-    let Some(me) = super::ws_agent::authenticate(&state, &mut sink, &mut stream).await else {
+    let Some(signed_in) = super::ws_agent::authenticate(&state, &mut sink, &mut stream).await else {
         return;
     };
+    let me = &signed_in.agent;
     if me.role < Role::Supervisor {
         ws::send_error(&mut sink, &ApiError::Forbidden, None).await;
         return;
@@ -32,12 +33,20 @@ async fn session(socket: WebSocket, state: AppState) {
     loop {
         tokio::select! {
             _ = every_second.tick() => {
+                // Before each push, as the session stands now: a logout, an expiry or a demotion
+                // ends the stream within the second.
+                match signed_in.recheck(&state).await {
+                    Ok(now) if now.role >= Role::Supervisor => {}
+                    Ok(_) => { super::ws_agent::turn_away(&mut sink, &ApiError::Forbidden).await; break }
+                    Err(e) => { super::ws_agent::turn_away(&mut sink, &e).await; break }
+                }
                 let Ok((queues, agents)) = state.dispatcher.live(me.account_id).await else { break };
                 let frame = serde_json::json!({"type": "queues", "queues": queues, "agents": agents});
                 if !ws::send(&mut sink, &frame).await { break }
             }
             message = stream.next() => match ws::parse::<ClientFrame>(message) {
                 Incoming::Closed => break,
+                Incoming::TooBig => { ws::close_too_big(&mut sink).await; break }
                 Incoming::Frame(never) => match never {},
                 Incoming::Skip => {}
                 Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }

@@ -43,13 +43,35 @@ pub struct Card {
     pub notes: Vec<Note>,
 }
 
+/// How many of a contact's latest messages an offer carries: enough to see what it is about,
+/// never the whole of a long (or flooded) conversation in one frame.
+pub const OFFER_PREVIEW: usize = 5;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Offer {
     pub interaction: Interaction,
     pub card: Card,
     pub expires_at: i64,
-    /// What the customer wrote so far.
+    /// The latest messages so far, at most `OFFER_PREVIEW`.
     pub preview: Vec<Message>,
+    /// How many messages came before those (the console says so; accepting shows them all).
+    #[serde(default)]
+    pub earlier_messages: usize,
+}
+
+impl Offer {
+    /// An offer whose preview is the last `OFFER_PREVIEW` of `messages`.
+    pub fn new(interaction: Interaction, card: Card, expires_at: i64, mut messages: Vec<Message>) -> Offer {
+        let earlier_messages = messages.len().saturating_sub(OFFER_PREVIEW);
+        messages.drain(..earlier_messages);
+        Offer {
+            interaction,
+            card,
+            expires_at,
+            preview: messages,
+            earlier_messages,
+        }
+    }
 }
 
 /// An interaction the agent holds, with everything needed to show it.
@@ -189,6 +211,10 @@ pub enum AgentFrame {
     State(StateView),
     #[serde(rename = "note.added")]
     NoteAdded { note: Note },
+    /// The agent's sessions changed (a logout, a new password, a new role): each open socket of
+    /// theirs checks its own session again, and closes if it has ended. Never sent to a browser.
+    #[serde(rename = "sessions.changed")]
+    SessionsChanged,
     #[serde(rename = "error")]
     Error {
         code: String,

@@ -225,12 +225,24 @@ pub struct Customer {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// What a web visitor said they are, unproven: shown as "says they are …", never used to
+    /// find this customer or another.
+    #[serde(default)]
+    pub claimed: Option<Claim>,
     /// A service tier such as "gold"; free text set by the business.
     pub tier: Option<String>,
     /// The owning salesperson or account manager, free text.
     pub owner: Option<String>,
     pub tags: Vec<String>,
     pub created_at: Millis,
+}
+
+/// An email address and a phone number a visitor typed, normalised like identities but not one:
+/// anyone can type anyone's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Claim {
+    pub email: Option<String>,
+    pub phone: Option<String>,
 }
 
 /// One contact: a call, a chat session, an email thread.

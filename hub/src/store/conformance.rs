@@ -407,6 +407,29 @@ async fn sessions(store: DynStore) {
     };
     store.update_agent(DEFAULT, alice.id, patch).await.unwrap();
     assert_eq!(store.session_agent(b"second", 0).await.unwrap().role, Role::Admin);
+
+    // A password change ends every other session of the agent, and only theirs.
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@example.com"))
+        .await
+        .unwrap();
+    store.create_session(b"third", &alice, 9_000).await.unwrap();
+    store.create_session(b"bob's", &bob, 9_000).await.unwrap();
+    let ended = store
+        .end_sessions(DEFAULT, alice.id, Some(b"third"))
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    not_found(store.session_agent(b"second", 0).await);
+    assert_eq!(store.session_agent(b"third", 0).await.unwrap().id, alice.id);
+    assert_eq!(store.end_sessions(DEFAULT, alice.id, None).await.unwrap(), 1);
+    not_found(store.session_agent(b"third", 0).await);
+
+    // Expired sessions are pruned; live ones stay.
+    store.create_session(b"expired", &bob, 2_000).await.unwrap();
+    assert_eq!(store.prune_sessions(5_000).await.unwrap(), 1);
+    assert_eq!(store.session_agent(b"bob's", 5_000).await.unwrap().id, bob.id);
+    assert_eq!(store.prune_sessions(5_000).await.unwrap(), 0);
 }
 
 async fn queues(store: DynStore) {
@@ -854,6 +877,21 @@ async fn update_customer(store: DynStore) {
     };
     assert_eq!(updated, want);
     assert_eq!(store.customer(DEFAULT, li.id).await.unwrap(), want);
+
+    // A visitor's claim is kept beside the profile, and read back with it.
+    let claim = crate::domain::Claim {
+        email: Some("maria.garcia@example.com".into()),
+        phone: None,
+    };
+    store.set_claim(DEFAULT, li.id, &claim).await.unwrap();
+    let claimed = store.customer(DEFAULT, li.id).await.unwrap();
+    assert_eq!(claimed.claimed, Some(claim.clone()));
+    assert_eq!(claimed.email, want.email, "a claim is no identity");
+    not_found(store.set_claim(OTHER, li.id, &claim).await);
+    let want = Customer {
+        claimed: Some(claim),
+        ..want
+    };
 
     // `None` leaves a field; an empty tier clears it.
     let clear_tier = CustomerPatch {

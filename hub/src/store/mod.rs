@@ -353,6 +353,11 @@ pub trait Store: ChannelStore + Send + Sync + 'static {
     /// The agent a live (unexpired) session token hash belongs to.
     async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<Agent>;
     async fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
+    /// Ends every session of an agent but `keep` (the one making the change, if it is theirs):
+    /// after a password change, a stolen token stops working. Answers how many ended.
+    async fn end_sessions(&self, account: AccountId, agent: AgentId, keep: Option<&[u8]>) -> Result<u64>;
+    /// Deletes the sessions expired at `now`; answers how many.
+    async fn prune_sessions(&self, now: Millis) -> Result<u64>;
 
     // --- configuration ---
     async fn create_queue(&self, account: AccountId, spec: QueueSpec) -> Result<Queue>;
@@ -394,6 +399,9 @@ pub trait Store: ChannelStore + Send + Sync + 'static {
         name: Option<&str>,
     ) -> Result<Customer>;
     async fn customer(&self, account: AccountId, id: CustomerId) -> Result<Customer>;
+    /// Records what a visitor claimed to be on their customer (display only).
+    async fn set_claim(&self, account: AccountId, id: CustomerId, claim: &crate::domain::Claim)
+    -> Result<()>;
     async fn update_customer(
         &self,
         account: AccountId,

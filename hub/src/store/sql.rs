@@ -195,6 +195,7 @@ fn resolved_customer(
         owner: None,
         tags: vec![],
         created_at: now,
+        claimed: None,
     });
     if c.name.trim().is_empty() {
         let given = name.map(str::trim).filter(|n| !n.is_empty());
@@ -709,6 +710,26 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn end_sessions(&self, account: AccountId, agent: AgentId, keep: Option<&[u8]>) -> Result<u64> {
+                let done = sqlx::query(q::END_SESSIONS)
+                    .bind(account.to_string())
+                    .bind(agent.to_string())
+                    .bind(keep.unwrap_or_default())
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn prune_sessions(&self, now: Millis) -> Result<u64> {
+                let done = sqlx::query(q::PRUNE_SESSIONS)
+                    .bind(now)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected())
+            }
+
             // --- configuration ---
 
             async fn create_queue(&self, account: AccountId, spec: QueueSpec) -> Result<Queue> {
@@ -903,6 +924,20 @@ macro_rules! impl_store {
 
             async fn customer(&self, account: AccountId, id: CustomerId) -> Result<Customer> {
                 Self::one::<CustomerRow, _>(&self.pool, q::CUSTOMER, account, id.to_string()).await
+            }
+
+            async fn set_claim(&self, account: AccountId, id: CustomerId, claim: &crate::domain::Claim) -> Result<()> {
+                let done = sqlx::query(q::SET_CLAIM)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .bind(to_json(claim))
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             }
 
             async fn update_customer(

@@ -189,6 +189,8 @@ async fn main() -> Result<()> {
     let env = [
         ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "1000000"),
         ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "1000000"),
+        // A generated widget may send faster than a person types (high --rate, few --widgets).
+        ("PLUGBOARD_CHAT__MESSAGES_PER_MINUTE", "1000000"),
     ];
     let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared, true).await?;
     let hub = hubs[0].clone();

@@ -107,7 +107,7 @@ static KNOWN_CONTACT: LazyLock<Vec<String>> = LazyLock::new(|| {
                 .collect::<Vec<_>>()
                 .join(" OR ");
             format!(
-                "SELECT c.id, c.name, c.email, c.phone, c.tier, c.owner, c.tags, c.created_at, \
+                "SELECT c.id, c.name, c.email, c.phone, c.tier, c.owner, c.tags, c.created_at, c.claimed, \
                  (SELECT COUNT(*) FROM identities AS k WHERE k.account_id = $1 AND k.customer_id = c.id \
                  AND ({theirs})) AS owned, \
                  EXISTS (SELECT 1 FROM message_details AS d WHERE d.account_id = $1 AND d.entry_point = $2 \

@@ -18,7 +18,7 @@ macro_rules! queue_columns {
 
 macro_rules! customer_columns {
     () => {
-        "id, name, email, phone, tier, owner, tags, created_at"
+        "id, name, email, phone, tier, owner, tags, created_at, claimed"
     };
 }
 
@@ -75,6 +75,10 @@ pub const SESSION_AGENT: &str = concat!(
      (SELECT account_id, agent_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
 );
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
+/// `$3` is the session kept (an empty hash, which no token has, keeps none).
+pub const END_SESSIONS: &str =
+    "DELETE FROM sessions WHERE account_id = $1 AND agent_id = $2 AND token_hash <> $3";
+pub const PRUNE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 
 // --- queues and dispositions ---
 
@@ -140,6 +144,7 @@ pub const INSERT_CUSTOMER: &str = "INSERT INTO customers \
 /// Writes back every editable field: callers read the row in the same transaction first.
 pub const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = $3, name_search = $4, email = $5, phone = $6, \
      tier = $7, owner = $8, tags = $9, updated_at = $10 WHERE account_id = $1 AND id = $2";
+pub const SET_CLAIM: &str = "UPDATE customers SET claimed = $3 WHERE account_id = $1 AND id = $2";
 pub const CUSTOMER: &str = concat!(
     "SELECT ",
     customer_columns!(),

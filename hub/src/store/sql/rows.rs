@@ -199,6 +199,7 @@ pub(super) struct CustomerRow {
     owner: Option<String>,
     tags: String,
     created_at: i64,
+    claimed: Option<String>,
 }
 
 impl TryFrom<CustomerRow> for Customer {
@@ -207,6 +208,11 @@ impl TryFrom<CustomerRow> for Customer {
         Ok(Customer {
             id: parse("customers.id", &r.id)?,
             tags: json("customers.tags", &r.tags)?,
+            claimed: r
+                .claimed
+                .as_deref()
+                .map(|c| json("customers.claimed", c))
+                .transpose()?,
             name: r.name,
             email: r.email,
             phone: r.phone,
@@ -389,6 +395,7 @@ pub(super) struct KnownRow {
     owner: Option<String>,
     tags: Option<String>,
     created_at: Option<i64>,
+    claimed: Option<String>,
     pub owned: i64,
     pub stored: bool,
     i_id: Option<String>,
@@ -422,6 +429,7 @@ impl KnownRow {
                 owner: self.owner,
                 tags: self.tags.ok_or_else(|| missing("customers.tags"))?,
                 created_at: self.created_at.ok_or_else(|| missing("customers.created_at"))?,
+                claimed: self.claimed,
             })?),
         };
         let open = match self.i_id {
