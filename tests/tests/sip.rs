@@ -1366,6 +1366,23 @@ async fn a_call_transferred_to_a_colleague_keeps_one_recording_and_both_talk_tim
     let last = loudness(&agent[agent.len() - 8000..]);
     assert!(first > 300.0, "Bob is missing from the recording: {first}");
     assert!(last > 300.0, "Dana is missing from the recording: {last}");
+    // Both agents may play it back; a colleague who never had the call may not.
+    for (who, allowed) in [("bob", 200), ("dana", 200), ("alice", 403)] {
+        let token = hub
+            .login(&format!("{who}@plugboard.example"), DEMO_PASSWORD)
+            .await
+            .unwrap();
+        let (status, _) = hub
+            .call(
+                "GET",
+                &format!("/interactions/{interaction}/recording"),
+                Some(&token),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, allowed, "{who}");
+    }
 }
 
 /// One phone account registered from two devices (issue 10): both ring at once, the one that

@@ -739,8 +739,9 @@ async fn interaction_detail(
     }))
 }
 
-/// A call's recording: stereo WAV, the caller left and the agent right. Only for the agent who
-/// handled the call, and supervisors and admins.
+/// A call's recording: stereo WAV, the caller left and the agent right. Only for the agents who
+/// handled the call (whoever holds it, and each agent it was transferred from), and supervisors
+/// and admins.
 #[utoipa::path(get, path = "/interactions/{id}/recording",
     responses((status = 200, content_type = "audio/wav", body = Vec<u8>), (status = 403), (status = 404)))]
 async fn interaction_recording(
@@ -753,7 +754,16 @@ async fn interaction_recording(
     let interaction = state.store.interaction(me.account_id, id).await?;
     // A call's audio is for the agent who took it and for supervisors, not every colleague.
     if me.role < Role::Supervisor && interaction.agent_id != Some(me.id) {
-        return Err(ApiError::Forbidden);
+        let mine = me.id.to_string();
+        let had_a_leg = state.store.events(me.account_id, id).await?.iter().any(|e| {
+            e.kind == "call.ended"
+                && e.data["legs"]
+                    .as_array()
+                    .is_some_and(|legs| legs.iter().any(|l| l["agent_id"] == mine.as_str()))
+        });
+        if !had_a_leg {
+            return Err(ApiError::Forbidden);
+        }
     }
     let path = state.config.data_dir.join("recordings").join(format!("{id}.wav"));
     let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::NotFound)?;
