@@ -112,7 +112,8 @@ const titleIs = (title) => agent.waitForFunction((t) => document.title === t, ti
 
 before(async () => {
   if (skip) return;
-  hub = await startHub();
+  // SIP with a carrier trunk (nothing listens there): the customer page has its Call button.
+  hub = await startHub({ env: { PLUGBOARD_SIP__LISTEN: '127.0.0.1:0', PLUGBOARD_SIP__OUTBOUND_TRUNK: '127.0.0.1:9' } });
   base = hub.base;
   browser = await launchBrowser();
   ctx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
