@@ -9,7 +9,7 @@
 //! the same way, and its response is also sent again on Timer G (T1, doubling up to T2) until the
 //! ACK arrives or Timer H (64*T1) gives up (§17.2.1); its 2xx is the B2BUA's to retransmit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -64,29 +64,35 @@ pub enum Lookup {
 struct Completed {
     response: Vec<u8>,
     until: Instant,
-    /// An INVITE's final error over UDP, until its ACK: where and when Timer G sends it again.
-    resend: Option<Resend>,
 }
 
+/// An INVITE's final error over UDP, until its ACK: where and when Timer G sends it again.
 #[derive(Debug)]
 struct Resend {
     to: SocketAddr,
     next: Instant,
     interval: Duration,
+    until: Instant,
 }
 
-/// The completed transactions still waiting for Timer J.
+/// The completed transactions still waiting for Timer J. Every call's requests pass through here
+/// and the timers run every few tens of milliseconds, so neither timer looks at more than it
+/// must: Timer J takes entries in the order they were completed (all live equally long), and
+/// Timer G looks only at the few INVITE errors not yet ACKed.
 #[derive(Debug, Default)]
 pub struct ServerTransactions {
     completed: HashMap<TransactionKey, Completed>,
+    /// Keys in the order completed, with the Timer J they were given then.
+    expiry: VecDeque<(Instant, TransactionKey)>,
+    resends: HashMap<TransactionKey, Resend>,
 }
 
 impl ServerTransactions {
     /// An ACK for a completed INVITE stops Timer G (§17.2.1, the Confirmed state).
     pub fn lookup(&mut self, key: &TransactionKey, is_ack: bool, now: Instant) -> Lookup {
-        match self.completed.get_mut(key).filter(|c| c.until > now) {
-            Some(c) if is_ack => {
-                c.resend = None;
+        match self.completed.get(key).filter(|c| c.until > now) {
+            Some(_) if is_ack => {
+                self.resends.remove(key);
                 Lookup::Absorbed
             }
             Some(c) => Lookup::Retransmission(c.response.clone()),
@@ -106,26 +112,29 @@ impl ServerTransactions {
         resend_to: Option<SocketAddr>,
     ) {
         if !reliable {
-            self.completed.insert(
-                key,
-                Completed {
-                    response,
-                    until: now + TIMER_J,
-                    resend: resend_to.map(|to| Resend {
-                        to,
-                        next: now + T1,
-                        interval: T1,
-                    }),
-                },
-            );
+            let until = now + TIMER_J;
+            if let Some(to) = resend_to {
+                let resend = Resend {
+                    to,
+                    next: now + T1,
+                    interval: T1,
+                    until,
+                };
+                self.resends.insert(key.clone(), resend);
+            }
+            self.expiry.push_back((until, key.clone()));
+            self.completed.insert(key, Completed { response, until });
         }
     }
 
     /// Timer G: the final errors to send again now, and where.
     pub fn due(&mut self, now: Instant) -> Vec<(SocketAddr, Vec<u8>)> {
         let mut due = Vec::new();
-        for c in self.completed.values_mut().filter(|c| c.until > now) {
-            if let Some(r) = c.resend.as_mut().filter(|r| r.next <= now) {
+        for (key, r) in &mut self.resends {
+            let Some(c) = self.completed.get(key) else {
+                continue;
+            };
+            if r.next <= now && r.until > now {
                 due.push((r.to, c.response.clone()));
                 r.interval = (r.interval * 2).min(T2);
                 r.next = now + r.interval;
@@ -134,9 +143,20 @@ impl ServerTransactions {
         due
     }
 
-    /// Timer J: forgets transactions whose time is up.
+    /// Timer J (and Timer H for the resends): forgets transactions whose time is up.
     pub fn expire(&mut self, now: Instant) {
-        self.completed.retain(|_, c| c.until > now);
+        while let Some((until, _)) = self.expiry.front()
+            && *until <= now
+        {
+            let Some((until, key)) = self.expiry.pop_front() else {
+                break;
+            };
+            // A key completed again later has a later Timer J of its own.
+            if self.completed.get(&key).is_some_and(|c| c.until == until) {
+                self.completed.remove(&key);
+                self.resends.remove(&key);
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
