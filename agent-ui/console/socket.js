@@ -18,6 +18,7 @@ function wsUrl(path) {
  * - onFrame(frame): every JSON frame from the server
  * - onStatus(status): "connecting" | "open" (the server's first frame came) | "closed"
  * - onUnauthorized(): the server refused the token; no further reconnects
+ * A first frame refusing the socket as `forbidden` (not for this role) stops it too.
  */
 export function connect(path, token, { onFrame, onStatus = () => {}, onUnauthorized = () => {} }) {
   let ws = null;
@@ -44,6 +45,9 @@ export function connect(path, token, { onFrame, onStatus = () => {}, onUnauthori
       if (frame && frame.type === 'error' && frame.code === 'unauthorized') {
         stopped = true;
         onUnauthorized();
+      } else if (!ready && frame && frame.type === 'error' && frame.code === 'forbidden') {
+        // Refused for this user's role (an agent on /ws/supervisor): asking again changes nothing.
+        stopped = true;
       } else if (!ready) {
         ready = true;
         attempt = 0;

@@ -338,7 +338,8 @@ test('/ goes to the customer search; a call clicked while the socket is cut says
   await agent.locator('body').focus();
   await agent.keyboard.press('/');
   await agent.getByTestId('customer-search-input').waitFor();
-  assert.equal(await agent.evaluate(() => document.activeElement.dataset.testid), 'customer-search-input');
+  // The page focuses the box once it has rendered it.
+  await agent.waitForFunction(() => document.activeElement?.dataset.testid === 'customer-search-input');
   await agent.keyboard.type('maria.garcia@example.com');
   await agent.keyboard.press('Enter');
   await agent.getByTestId('customer-result').filter({ hasText: 'Maria Garcia' }).click();
@@ -364,6 +365,19 @@ test('the shortcut list in Chinese', { skip }, async () => {
   await agent.keyboard.press('Escape');
   await agent.getByTestId('locale-select').selectOption('en');
   await agent.getByTestId('nav-workspace').filter({ hasText: 'Workspace' }).waitFor();
+});
+
+test('an agent who opens the supervisor page is told no once, not by a socket reopened forever', { skip }, async () => {
+  let opened = 0;
+  const count = (ws) => { if (ws.url().endsWith('/ws/supervisor')) opened += 1; };
+  agent.on('websocket', count);
+  await agent.evaluate(() => { location.hash = '#/supervisor'; });
+  await agent.getByTestId('supervisor-denied').waitFor();
+  await agent.waitForTimeout(3000);
+  agent.off('websocket', count);
+  assert.equal(opened, 1, 'the refused socket was opened again');
+  await agent.evaluate(() => { location.hash = '#/'; });
+  await agent.getByTestId('nav-workspace').waitFor();
 });
 
 test('no page logged an error (CSP violations included)', { skip }, () => {

@@ -26,7 +26,7 @@ export function SupervisorView({ token }) {
     return () => sock.close();
   }, [token]);
 
-  if (denied) return html`<div class="narrow-page"><p class="form-error">${t('error.forbidden')}</p></div>`;
+  if (denied) return html`<div class="narrow-page"><p class="form-error" data-testid="supervisor-denied">${t('error.forbidden')}</p></div>`;
   return html`
     <div class="wide-page" data-testid="supervisor-view">
       <h1>${t('supervisor.title')} ${status !== 'open' && html`<span class="muted small-text">${t(`connection.${status}`)}</span>`}</h1>
