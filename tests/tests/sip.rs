@@ -123,6 +123,19 @@ async fn an_agents_phone_registers_with_the_hub() {
     assert!(!ok, "a removed phone still registers");
 }
 
+/// Waits for a sipp or baresip peer to end; it must have played its scenario through.
+async fn passes(what: &str, peer: Child) {
+    let out = tokio::task::spawn_blocking(move || peer.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A UDP port nobody uses right now.
 fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
@@ -320,15 +333,7 @@ async fn a_call_rings_the_available_agents_phone_and_lands_on_the_timeline() {
 
     let (ok, log) = caller.await.unwrap();
     assert!(ok, "the caller's call went through:\n{log}");
-    let status = tokio::task::spawn_blocking(move || phone.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "the desk phone: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    passes("the desk phone", phone).await;
 
     // The caller hung up: Bob wraps up, and the call is on Ann's timeline.
     let updated = bob.expect("interaction.updated").await.unwrap();
@@ -741,15 +746,7 @@ async fn click_to_call_rings_the_agents_phone_then_the_customer() {
         .await;
     assert_eq!(updated.unwrap()["interaction"]["state"], "wrap_up");
     for (name, child) in [("the desk phone", desk), ("the customer", customer)] {
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        passes(name, child).await;
     }
     let (_, detail) = hub
         .call("GET", &format!("/interactions/{interaction}"), Some(&token), None)
@@ -986,15 +983,7 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
     assert_eq!(assigned["interaction"]["id"], interaction.as_str());
     let (ok, log) = caller.await.unwrap();
     assert!(ok, "the caller's call went through node B:\n{log}");
-    let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the desk phone: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    passes("the desk phone", desk).await;
     let updated = bob
         .gets_within("interaction.updated", Duration::from_secs(20))
         .await
@@ -1065,15 +1054,7 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
     }
     assert_eq!(assigned, 1);
     for (name, child) in [("the desk phone", desk), ("the customer", customer)] {
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        passes(name, child).await;
     }
     let timeline = timeline_of_the_caller(&b, &token).await;
     let outbound = timeline["entries"]
@@ -1225,15 +1206,7 @@ async fn two_nodes_behind_kamailio_each_ring_a_phone_registered_through_it() {
             ok && assigned.is_ok(),
             "the caller's call through Kamailio ({assigned:?}):\n{log}"
         );
-        let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "the desk phone: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        passes("the desk phone", desk).await;
         loop {
             let updated = bob.expect("interaction.updated").await.unwrap();
             if updated["interaction"]["state"] == "wrap_up" {
@@ -1304,15 +1277,7 @@ async fn a_call_transferred_to_a_colleague_keeps_one_recording_and_both_talk_tim
     let (ok, log) = caller.await.unwrap();
     assert!(ok, "the caller's call went through:\n{log}");
     for phone in [bob_phone, dana_phone] {
-        let out = tokio::task::spawn_blocking(move || phone.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "a desk phone: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        passes("a desk phone", phone).await;
     }
     dana.expect("interaction.updated").await.unwrap();
 
@@ -1441,15 +1406,7 @@ async fn every_device_of_the_agents_phone_rings_and_the_first_to_answer_takes_th
         ("the device that answered", answering),
         ("the device that rang", ringing),
     ] {
-        let out = tokio::task::spawn_blocking(move || device.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        passes(what, device).await;
     }
 }
 
@@ -1622,15 +1579,7 @@ async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
         .wait_for("ended", Duration::from_secs(5))
         .await
         .unwrap_or_else(|e| panic!("Linphone did not take the hub's BYE: {e}\n{}", caller.log()));
-    let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the desk phone: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    passes("the desk phone", desk).await;
 }
 
 /// Bob is Available but his phone is not registered: the call offered to him is taken back at
@@ -1705,15 +1654,7 @@ async fn an_agent_with_no_registered_phone_is_told_and_offered_calls_once_it_reg
     assert_eq!(assigned["interaction"]["id"], interaction);
     let (ok, log) = caller.await.unwrap();
     assert!(ok, "the caller's call went through:\n{log}");
-    let out = tokio::task::spawn_blocking(move || desk.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the desk phone: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    passes("the desk phone", desk).await;
 }
 
 /// An INVITE from a trunk's address over UDP, where the source address is forged with one

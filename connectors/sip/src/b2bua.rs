@@ -733,6 +733,12 @@ impl B2bua {
             }
             // A BYE on either leg ends both.
             (Method::Bye, side) => {
+                // A caller's BYE overtaking their ACK (a proxy's workers can reorder them) still
+                // proves the dialog theirs: the hub hears of the call, which ends at once.
+                let pending = self.calls.get_mut(&id).and_then(|c| c.pending.take());
+                if let Some(queue) = pending.and_then(|p| p.queue) {
+                    self.incoming(id, queue);
+                }
                 // The customer is the caller, or the callee of a click-to-call.
                 let by = if side == Side::Agent {
                     Party::Agent
@@ -2619,6 +2625,26 @@ pub(crate) mod tests {
         let response = h.b2bua.in_dialog(&ours, cx(&h, PHONE, 50));
         assert_eq!(response.map(|r| r.status()), Some(200));
         assert_eq!(h.b2bua.calls(), 0);
+    }
+
+    /// A BYE that overtakes the caller's ACK (through a proxy whose workers reorder them) ends a
+    /// call the hub still hears of: it was a real caller, who hung up at once.
+    #[test]
+    fn a_bye_before_the_ack_still_reports_the_call() {
+        let mut h = harness();
+        queued(&mut h);
+        assert!(h.b2bua.take_actions().is_empty());
+        let response = h
+            .b2bua
+            .in_dialog(&in_dialog("BYE", "caller-1", true), cx(&h, CALLER, 5));
+        assert_eq!(response.map(|r| r.status()), Some(200));
+        let actions = summary(&h.b2bua.take_actions());
+        assert!(actions[0].starts_with("Incoming"), "{actions:?}");
+        assert_eq!(actions[1..], ["Close", "Ended { call: CallId(1), by: Caller }"]);
+        // The ACK that comes after it finds no call.
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 6));
+        assert!(h.b2bua.take_actions().is_empty());
     }
 
     /// An INVITE without SDP (§13.2.1, as some carriers and PBXes send): we offer both G.711
