@@ -623,12 +623,7 @@ impl B2bua {
             session_id: call.session_id,
             session_version: call.session_version,
         };
-        // The answer to our offer reads like an offer restricted to what we offered.
-        let media = pending.media.or_else(|| {
-            sdp_body(ack)
-                .and_then(|b| SessionDescription::parse(b).ok())
-                .and_then(|answer| sdp::negotiate(&answer, &local).ok())
-        });
+        let media = pending.media.or_else(|| answer_in(ack, &local));
         let Some(media) = media else {
             self.end(id, Party::Hub, now);
             return;
@@ -724,8 +719,12 @@ impl B2bua {
                     self.confirmed(id, request, cx.now);
                 } else if call.reoffered == Some(side) {
                     call.reoffered = None;
-                    let answer = sdp_body(request).and_then(|b| SessionDescription::parse(b).ok());
-                    if let Some(answer) = answer {
+                    let local = LocalMedia {
+                        addr: SocketAddr::new(self.config.media_ip, call.ports.0),
+                        session_id: call.session_id,
+                        session_version: call.session_version,
+                    };
+                    if let Some(answer) = answer_in(request, &local) {
                         self.renegotiate(id, side, &answer);
                     }
                 }
@@ -806,9 +805,9 @@ impl B2bua {
             return response.body(Body::sdp(&sdp::offer(&local, &[call.codec])));
         };
         let codec = call.codec;
-        match SessionDescription::parse(body).map(|offer| (sdp::negotiate(&offer, &local), offer)) {
-            Ok((Ok(n), offer)) if n.codec == codec => {
-                self.renegotiate(id, side, &offer);
+        match SessionDescription::parse(body).map(|offer| sdp::negotiate(&offer, &local)) {
+            Ok(Ok(n)) if n.codec == codec => {
+                self.renegotiate(id, side, &n);
                 response.body(Body::sdp(&n.answer))
             }
             _ => ResponseBuilder::new(488, "Not Acceptable Here"),
@@ -818,20 +817,12 @@ impl B2bua {
     /// A leg's new session description (an offer in a re-INVITE or an answer in an ACK): the media
     /// shell is told where the phone now takes RTP and whether it wants it. Before the media for
     /// that leg runs, there is nothing to tell.
-    fn renegotiate(&mut self, id: CallId, side: Side, description: &SessionDescription) {
+    fn renegotiate(&mut self, id: CallId, side: Side, n: &Negotiated) {
         let Some(call) = self.calls.get(&id) else { return };
         let running = match side {
             Side::Caller => call.pending.is_none(),
             Side::Agent | Side::Callee => call.stage == Stage::Bridged,
             Side::Fork => false,
-        };
-        let local = LocalMedia {
-            addr: SocketAddr::new(self.config.media_ip, 9),
-            session_id: call.session_id,
-            session_version: call.session_version,
-        };
-        let Ok(n) = sdp::negotiate(description, &local) else {
-            return;
         };
         if running {
             let leg = if side == Side::Agent {
@@ -843,7 +834,7 @@ impl B2bua {
                 call: id,
                 leg,
                 remote: n.remote,
-                sending: sends(&n),
+                sending: sends(n),
             }));
         }
     }
@@ -1805,6 +1796,13 @@ fn sdp_body(request: &SipRequest) -> Option<&str> {
     std::str::from_utf8(&request.body)
         .ok()
         .filter(|b| !b.trim().is_empty())
+}
+
+/// The answer to an offer of ours in an ACK (a late offer, or a re-INVITE without one): it reads
+/// like an offer restricted to what we offered, so it is negotiated as one.
+fn answer_in(ack: &SipRequest, local: &LocalMedia) -> Option<Negotiated> {
+    let answer = SessionDescription::parse(sdp_body(ack)?).ok()?;
+    sdp::negotiate(&answer, local).ok()
 }
 
 /// Whether we send RTP to a leg after this negotiation: not while it holds us (RFC 3264 §8.4:
