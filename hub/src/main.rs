@@ -7,6 +7,9 @@ use plugboard_hub::{ops, server};
 use std::io::Write;
 use std::path::PathBuf;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "plugboard",

@@ -324,9 +324,8 @@ async fn commit_at_once(
             stored[k] = Some(m);
         }
     }
-    // New messages per interaction, in arrival order; the same message twice in one group goes
-    // the slow way.
-    let mut counts: Vec<(AccountId, String, i64)> = Vec::new();
+    // The interactions new messages go to; the same message twice in one group goes the slow way.
+    let mut interactions: HashSet<(AccountId, InteractionId)> = HashSet::new();
     let mut seen = HashSet::new();
     let mut opens = Vec::new();
     let mut opened = Vec::new();
@@ -350,14 +349,7 @@ async fn commit_at_once(
                 "d": event_data(&queued_data(i)), "t": i.arrived_at,
             }));
         }
-        let interaction = it.message.interaction_id.to_string();
-        match counts
-            .iter_mut()
-            .find(|(a, i, _)| *a == it.account && *i == interaction)
-        {
-            Some((_, _, n)) => *n += 1,
-            None => counts.push((it.account, interaction, 1)),
-        }
+        interactions.insert((it.account, it.message.interaction_id));
     }
     if !opens.is_empty() {
         sqlx::query(q::GROUP_OPEN)
@@ -369,23 +361,22 @@ async fn commit_at_once(
             .execute(&mut *conn)
             .await?;
     }
+    // Each interaction's next seq, after its newest message (the statements above opened any new
+    // interaction, with none).
     let mut next: HashMap<String, i64> = HashMap::new();
-    if !counts.is_empty() {
-        let wanted: Vec<serde_json::Value> = counts
+    if !interactions.is_empty() {
+        let wanted: Vec<serde_json::Value> = interactions
             .iter()
-            .map(|(a, i, n)| json!({"a": a.to_string(), "i": i, "n": n}))
+            .map(|(a, i)| json!({"a": a.to_string(), "i": i.to_string()}))
             .collect();
-        let rows: Vec<(String, i64)> = sqlx::query_as(q::GROUP_SEQS)
+        let rows: Vec<(String, i64)> = sqlx::query_as(q::GROUP_LAST_SEQS)
             .bind(serde_json::Value::Array(wanted).to_string())
             .fetch_all(&mut *conn)
             .await?;
-        for (interaction, last) in rows {
-            let n = counts
-                .iter()
-                .find(|(_, i, _)| *i == interaction)
-                .map_or(0, |c| c.2);
-            next.insert(interaction, last - n + 1);
-        }
+        next.extend(
+            rows.into_iter()
+                .map(|(interaction, last)| (interaction, last + 1)),
+        );
     }
     let mut results = Vec::with_capacity(items.len());
     let (mut messages, mut details, mut files) = (Vec::new(), Vec::new(), Vec::new());

@@ -206,7 +206,7 @@ macro_rules! write_batch {
                 " ORDER BY j.key"
             ),
             lock: concat!(
-                "UPDATE interactions SET last_seq = last_seq WHERE (account_id, id) IN \
+                "UPDATE interactions SET state = state WHERE (account_id, id) IN \
                  (SELECT j.value ->> 'a', j.value ->> 'i' FROM ",
                 $rows,
                 ") RETURNING ",
@@ -257,10 +257,13 @@ pub const RAISE_FENCE: &str = "UPDATE router_lease SET token = $1 WHERE id = 1 A
 
 // --- messages ---
 
-/// Takes the next seq of an interaction; the row lock it holds until commit orders concurrent
-/// appends to one interaction (PostgreSQL) as `BEGIN IMMEDIATE` does for all writers (SQLite).
-pub const NEXT_SEQ: &str =
-    "UPDATE interactions SET last_seq = last_seq + 1 WHERE account_id = $1 AND id = $2 RETURNING last_seq";
+/// Locks an interaction before a message is appended to it: the row lock, held until commit, orders
+/// concurrent appends to one interaction (PostgreSQL) as `BEGIN IMMEDIATE` does for all writers
+/// (SQLite). No row: no such interaction in the account.
+pub const LOCK_INTERACTION: &str = "UPDATE interactions SET state = state WHERE account_id = $1 AND id = $2";
+/// The next seq of an interaction, after its newest message (an index seek). A statement of its
+/// own after `LOCK_INTERACTION`, so on PostgreSQL it sees what the lock's last holder committed.
+pub const NEXT_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE interaction_id = $1";
 pub const MESSAGE_BY_CLIENT_ID: &str = concat!(
     "SELECT ",
     message_columns!(),
@@ -293,10 +296,11 @@ pub const GROUP_OPEN: &str = "INSERT INTO interactions \
 pub const GROUP_EVENTS: &str = "INSERT INTO interaction_events (account_id, interaction_id, type, data, at) \
      SELECT j.value ->> 'a', j.value ->> 'i', j.value ->> 'k', j.value ->> 'd', j.value ->> 't' \
      FROM json_each($1) AS j ORDER BY j.key";
-/// Takes `n` seqs for each interaction of `[{a: account, i: interaction, n}]`; answers the last.
-pub const GROUP_SEQS: &str = "UPDATE interactions SET last_seq = last_seq + (j.value ->> 'n') \
-     FROM json_each($1) AS j WHERE interactions.account_id = j.value ->> 'a' \
-     AND interactions.id = j.value ->> 'i' RETURNING interactions.id, interactions.last_seq";
+/// The newest seq (0 for none) of each interaction of `[{a: account, i: interaction}]` that is in
+/// that account; an interaction that is not answers no row.
+pub const GROUP_LAST_SEQS: &str = "SELECT i.id, COALESCE((SELECT MAX(m.seq) FROM messages AS m \
+     WHERE m.interaction_id = i.id), 0) FROM json_each($1) AS j JOIN interactions AS i \
+     ON i.account_id = j.value ->> 'a' AND i.id = j.value ->> 'i'";
 pub const GROUP_INSERT: &str = "INSERT INTO messages \
      (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
      SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', j.value ->> 'q', j.value ->> 's', \
