@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 22] = [
+const TABLES: [Table; 23] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -87,6 +87,8 @@ const TABLES: [Table; 22] = [
     table("uploads", "id"),
     // Messaging apps' inboxes.
     table("inboxes", "id"),
+    // Messaging apps' files still to fetch.
+    table("media_fetches", "message_id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
@@ -830,6 +832,7 @@ mod tests {
                 content_id: None,
             }],
             outbound,
+            fetch_media: false,
         };
         store
             .append_channel_message(ACCOUNT, mail(Sender::Customer, Some("m1@x.example"), None), 2)
