@@ -43,6 +43,9 @@ pub struct Messaging {
     pub media_attempts: u32,
     /// The wait before the second attempt, doubled for each one after (at most an hour).
     pub media_retry_secs: u32,
+    /// How long a node holds a message's files it started fetching: after a crash mid-fetch,
+    /// the fetch is taken up again (by any node) once this has passed.
+    pub media_claim_secs: u32,
 }
 
 impl Default for Messaging {
@@ -51,6 +54,7 @@ impl Default for Messaging {
             max_media_bytes: 64 * 1024 * 1024,
             media_attempts: 8,
             media_retry_secs: 30,
+            media_claim_secs: 600,
         }
     }
 }

@@ -21,8 +21,6 @@ use std::time::Duration;
 
 /// Messages whose files are fetched at once.
 const FETCHING: usize = 4;
-/// How long a fetcher holds a claimed message before another may try it.
-const CLAIM_MS: Millis = 5 * 60_000;
 
 /// Why a file was not fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +69,8 @@ impl Messaging {
         };
         // With several nodes the node leading the routers fetches: it holds WeChat's tokens.
         let leading = || self.dispatcher.router() == "here";
-        let claim = |now: Millis| self.store.claim_media(now, now + CLAIM_MS, 16);
+        let held = Millis::from(self.settings.media_claim_secs) * 1000;
+        let claim = |now: Millis| self.store.claim_media(now, now + held, 16);
         crate::outbox::work_forever(rounds, leading, claim, |due| self.fetch_one(due)).await;
     }
 
@@ -180,7 +179,7 @@ impl Messaging {
             .map_err(|e| Failure::Final(e.to_string()))?;
         let mut fetched = self.download(&request).await?;
         if let Some(expected) = info.sha256.as_deref()
-            && !expected.eq_ignore_ascii_case(&hex(&Sha256::digest(&fetched.data)))
+            && !same_digest(expected, &Sha256::digest(&fetched.data))
         {
             return Err(Failure::Retry(
                 "the file WhatsApp sent does not match its SHA-256".into(),
@@ -340,6 +339,14 @@ fn next_step(
     )
 }
 
+/// Whether a platform's SHA-256 (hex, or base64 as WhatsApp's webhooks write it) is `digest`.
+fn same_digest(expected: &str, digest: &[u8]) -> bool {
+    use base64::Engine as _;
+    let expected = expected.trim();
+    expected.eq_ignore_ascii_case(&hex(digest))
+        || expected == base64::engine::general_purpose::STANDARD.encode(digest)
+}
+
 /// A file name's extension for the types platforms send without a name.
 fn extension(content_type: &str) -> &'static str {
     let essence = content_type.split(';').next().unwrap_or("").trim();
@@ -377,6 +384,7 @@ mod tests {
             max_media_bytes: 10,
             media_attempts: 3,
             media_retry_secs: 2,
+            media_claim_secs: 60,
         }
     }
 
@@ -433,5 +441,15 @@ mod tests {
         assert!(matches!(Failure::status(404), Failure::Final(_)));
         assert_eq!(extension("audio/ogg; codecs=opus"), ".ogg");
         assert_eq!(extension("application/x-unknown"), "");
+        let digest = Sha256::digest(b"test");
+        assert!(same_digest(
+            "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+            &digest
+        ));
+        assert!(same_digest(
+            "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
+            &digest
+        ));
+        assert!(!same_digest("n4bQgYhMfWWaL", &digest));
     }
 }
