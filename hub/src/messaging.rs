@@ -579,12 +579,7 @@ impl Messaging {
                     if !matches!(outcome, SendOutcome::RefreshToken { .. }) {
                         break;
                     }
-                    self.wechat_tokens
-                        .lock()
-                        .await
-                        .entry(inbox.inbox.id)
-                        .or_default()
-                        .observe(&outcome);
+                    self.wechat_token_refused(inbox.inbox.id, &outcome).await;
                 }
                 outcome
             }
@@ -645,6 +640,16 @@ impl Messaging {
             reason: "WeChat gave no access token".into(),
             after: None,
         })
+    }
+
+    /// WeChat took the account's token back (`outcome` says so): the next use fetches another.
+    async fn wechat_token_refused(&self, id: InboxId, outcome: &SendOutcome) {
+        self.wechat_tokens
+            .lock()
+            .await
+            .entry(id)
+            .or_default()
+            .observe(outcome);
     }
 
     /// One request to a platform; a network failure or timeout is a retry.

@@ -8,6 +8,7 @@ import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { formatSize } from '../email.js';
 import { mediaItems } from '../messaging.js';
+import { saveAttachment } from './AttachmentList.js';
 
 /** A blob URL of the attachment's bytes, typed as the hub recorded them; null until loaded. */
 function useBlobUrl(attachment) {
@@ -47,21 +48,9 @@ function Playable({ item }) {
 
 function Download({ attachment: a }) {
   const [failed, setFailed] = useState(false);
-  async function save() {
+  function save() {
     setFailed(false);
-    try {
-      const blob = await api.attachmentBlob(a.id);
-      const url = URL.createObjectURL(blob);
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = a.filename;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 30_000);
-    } catch {
-      setFailed(true);
-    }
+    saveAttachment(a).catch(() => setFailed(true));
   }
   return html`
     <button class="attachment-button" onClick=${save} data-testid="media-download"

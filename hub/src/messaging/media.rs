@@ -225,12 +225,7 @@ impl Messaging {
         if let Some(outcome) = wechat::read_media_error(status, content_type.as_deref().unwrap_or(""), &data)
         {
             if matches!(outcome, SendOutcome::RefreshToken { .. }) {
-                self.wechat_tokens
-                    .lock()
-                    .await
-                    .entry(inbox.inbox.id)
-                    .or_default()
-                    .observe(&outcome);
+                self.wechat_token_refused(inbox.inbox.id, &outcome).await;
             }
             return Err(Failure::of(outcome));
         }

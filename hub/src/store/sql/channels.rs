@@ -531,6 +531,35 @@ macro_rules! impl_channel_store {
                 Ok(())
             }
 
+            /// Moves a due row of `table` (with `sql`: the outbox's, or media to fetch) from
+            /// `next_at` to `claimed_until`, only if nobody moved it since it was read; answers its
+            /// account and message when this caller got it.
+            async fn claim(
+                &self,
+                sql: &'static str,
+                table: &str,
+                message: &str,
+                account: &str,
+                (next_at, claimed_until): (Millis, Millis),
+            ) -> Result<Option<(AccountId, Message)>> {
+                let claimed = sqlx::query(sql)
+                    .bind(message)
+                    .bind(claimed_until)
+                    .bind(next_at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if claimed == 0 {
+                    return Ok(None);
+                }
+                let account: AccountId = parse(&format!("{table}.account_id"), account)?;
+                Ok(Some((
+                    account,
+                    self.message_with_parts(account, message).await?,
+                )))
+            }
+
             /// One message with its channel parts, read outside any transaction.
             async fn message_with_parts(&self, account: AccountId, id: &str) -> Result<Message> {
                 let mut conn = self.pool.acquire().await.map_err(db)?;
@@ -700,21 +729,21 @@ macro_rules! impl_channel_store {
                     .map_err(db)?;
                 let mut items = Vec::with_capacity(rows.len());
                 for row in rows {
-                    let claimed = sqlx::query(q::CLAIM_OUTBOX)
-                        .bind(&row.message_id)
-                        .bind(claimed_until)
-                        .bind(row.next_at)
-                        .execute(&self.writer)
-                        .await
-                        .map_err(db)?
-                        .rows_affected();
-                    if claimed == 0 {
+                    let claimed = self
+                        .claim(
+                            q::CLAIM_OUTBOX,
+                            "outbox",
+                            &row.message_id,
+                            &row.account_id,
+                            (row.next_at, claimed_until),
+                        )
+                        .await?;
+                    let Some((account, message)) = claimed else {
                         continue;
-                    }
-                    let account: AccountId = parse("outbox.account_id", &row.account_id)?;
+                    };
                     items.push(OutboxItem {
                         account,
-                        message: self.message_with_parts(account, &row.message_id).await?,
+                        message,
                         entry_point: row.entry_point,
                         payload: json("outbox.payload", &row.payload)?,
                         attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
@@ -737,21 +766,21 @@ macro_rules! impl_channel_store {
                     .map_err(db)?;
                 let mut due = Vec::with_capacity(rows.len());
                 for row in rows {
-                    let claimed = sqlx::query(q::CLAIM_MEDIA)
-                        .bind(&row.message_id)
-                        .bind(claimed_until)
-                        .bind(row.next_at)
-                        .execute(&self.writer)
-                        .await
-                        .map_err(db)?
-                        .rows_affected();
-                    if claimed == 0 {
+                    let claimed = self
+                        .claim(
+                            q::CLAIM_MEDIA,
+                            "media_fetches",
+                            &row.message_id,
+                            &row.account_id,
+                            (row.next_at, claimed_until),
+                        )
+                        .await?;
+                    let Some((account, message)) = claimed else {
                         continue;
-                    }
-                    let account: AccountId = parse("media_fetches.account_id", &row.account_id)?;
+                    };
                     due.push(MediaFetch {
                         account,
-                        message: self.message_with_parts(account, &row.message_id).await?,
+                        message,
                         entry_point: row.entry_point,
                         attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
                     });
