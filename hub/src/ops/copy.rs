@@ -811,6 +811,7 @@ mod tests {
             },
             secrets: vec![7, 8, 9],
         };
+        let inbox_entry = inbox.inbox.entry_point();
         store.create_inbox(ACCOUNT, inbox).await.unwrap();
         let mail = |sender, external: Option<&str>, outbound| crate::store::NewChannelMessage {
             opening: vec![],
@@ -844,6 +845,15 @@ mod tests {
             Some(serde_json::json!({"to": ["m@x.example"]})),
         );
         store.append_channel_message(ACCOUNT, reply, 3).await.unwrap();
+        // A WhatsApp photo still to fetch.
+        let photo = crate::store::NewChannelMessage {
+            entry_point: inbox_entry,
+            details: serde_json::json!({"media": [{"kind": "image", "id": "1003383421387256"}]}),
+            attachments: vec![],
+            fetch_media: true,
+            ..mail(Sender::Customer, Some("wamid.1"), None)
+        };
+        store.append_channel_message(ACCOUNT, photo, 3).await.unwrap();
         let failure = crate::store::InboundFailure {
             id: "f1".into(),
             entry_point: mailbox.entry_point(),
