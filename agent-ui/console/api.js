@@ -90,6 +90,8 @@ export const deleteDisposition = (code) => request('DELETE', `/dispositions/${en
 export const searchCustomers = (q) => request('GET', `/customers?q=${enc(q)}`);
 export const customerCard = (id) => request('GET', `/customers/${enc(id)}`);
 export const updateCustomer = (id, patch) => request('PATCH', `/customers/${enc(id)}`, patch);
+/** The conversation's customer is `customerId`, a customer already known: answers their card. */
+export const linkCustomer = (interactionId, customerId) => request('POST', `/interactions/${enc(interactionId)}/customer`, { customer_id: customerId });
 export const customerTimeline = (id) => request('GET', `/customers/${enc(id)}/timeline`);
 export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
 

@@ -30,3 +30,32 @@ export function templateSpec(name, language, paramsText) {
   const params = paramsText.split('\n').map((p) => p.trim()).filter(Boolean);
   return { name: n, language: l, params };
 }
+
+/** What the console shows for a type: an image inline, audio to play, video to play, or a file. */
+export function mediaKind(contentType) {
+  const type = String(contentType || '').toLowerCase();
+  if (type.startsWith('image/') && type !== 'image/svg+xml') return 'image';
+  if (type.startsWith('audio/')) return 'audio';
+  if (type.startsWith('video/')) return 'video';
+  return 'file';
+}
+
+/**
+ * The files a messaging app's message names (`channel.details.media`), each as the console shows
+ * it: `{key, state, kind, attachment, reason}`. `state` is "fetching" (the hub is getting it;
+ * `reason` says why the last attempt failed, if one did), "failed" (`reason` is why), or "kept"
+ * (`attachment` is the file the hub serves; `kind` how to show it).
+ */
+export function mediaItems(message) {
+  const channel = message && message.channel;
+  const media = channel && channel.details && Array.isArray(channel.details.media) ? channel.details.media : [];
+  const retry = channel && channel.details && channel.details.media_retry;
+  const attachments = (channel && channel.attachments) || [];
+  return media.map((m, i) => {
+    const key = `${i}:${m.id || ''}`;
+    if (m.error) return { key, state: 'failed', kind: null, attachment: null, reason: m.error };
+    const attachment = m.attachment_id && attachments.find((a) => a.id === m.attachment_id);
+    if (attachment) return { key, state: 'kept', kind: mediaKind(attachment.content_type), attachment, reason: null };
+    return { key, state: 'fetching', kind: null, attachment: null, reason: (retry && retry.reason) || null };
+  });
+}

@@ -1,7 +1,7 @@
 // A messaging conversation's reply window and templates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { replyWindow, takesTemplates, templateSpec } from './messaging.js';
+import { replyWindow, takesTemplates, templateSpec, mediaItems, mediaKind } from './messaging.js';
 
 const customer = (at, hours) => ({ sender: 'customer', channel: { details: { reply_window: { opened_at: at, closes_at: at + hours * 3_600_000, hours } } } });
 
@@ -23,4 +23,37 @@ test('a template is a name, a language and the values one per line', () => {
   assert.deepEqual(templateSpec(' order_update ', 'en_US', '4411\n\n Monday \n'), { name: 'order_update', language: 'en_US', params: ['4411', 'Monday'] });
   assert.equal(templateSpec('', 'en_US', ''), null);
   assert.equal(templateSpec('order_update', ' ', ''), null);
+});
+
+const file = (id, type) => ({ id, filename: `f-${id}`, content_type: type, size: 10 });
+const withMedia = (media, attachments = [], extra = {}) => ({ channel: { details: { media, ...extra }, attachments } });
+
+test("a message's files: fetching (with the last failure), failed with its reason, or kept and shown by type", () => {
+  const m = withMedia(
+    [
+      { kind: 'image', id: 'a', attachment_id: 'f1' },
+      { kind: 'voice', id: 'b', attachment_id: 'f2' },
+      { kind: 'document', id: 'c', attachment_id: 'f3' },
+      { kind: 'video', id: 'd', error: 'the file is 99 bytes, over the limit of 10' },
+      { kind: 'image', id: 'e' },
+    ],
+    [file('f1', 'image/jpeg'), file('f2', 'audio/ogg; codecs=opus'), file('f3', 'application/pdf')],
+    { media_retry: { attempts: 1, reason: 'HTTP 503' } },
+  );
+  assert.deepEqual(mediaItems(m).map((i) => [i.state, i.kind, i.reason, i.attachment && i.attachment.id]), [
+    ['kept', 'image', null, 'f1'],
+    ['kept', 'audio', null, 'f2'],
+    ['kept', 'file', null, 'f3'],
+    ['failed', null, 'the file is 99 bytes, over the limit of 10', null],
+    ['fetching', null, 'HTTP 503', null],
+  ]);
+  assert.deepEqual(mediaItems({ body: 'hi' }), []);
+  assert.deepEqual(mediaItems(withMedia([{ kind: 'image', id: 'a', attachment_id: 'gone' }])).map((i) => i.state), ['fetching']);
+});
+
+test('an SVG is never shown inline: it is a file to download', () => {
+  assert.equal(mediaKind('image/svg+xml'), 'file');
+  assert.equal(mediaKind('IMAGE/PNG'), 'image');
+  assert.equal(mediaKind('video/mp4'), 'video');
+  assert.equal(mediaKind(undefined), 'file');
 });

@@ -424,6 +424,13 @@ function step(state, event) {
       if (error.ref && outbox[error.ref]) outbox = { ...outbox, [error.ref]: { ...outbox[error.ref], failed: error.code } };
       return { ...state, outbox, errors: [...state.errors, error].slice(-MAX_ERRORS) };
     }
+    case 'local.linked': {
+      // The agent linked the conversation to a known customer: their card, their id on it.
+      const entry = state.held[event.interaction_id];
+      if (!entry || !event.card || !event.card.customer) return state;
+      const interaction = { ...entry.interaction, customer_id: event.card.customer.id };
+      return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, interaction, card: event.card } } };
+    }
     case 'local.connection':
       return { ...state, connection: event.status };
     case 'local.select':

@@ -483,3 +483,18 @@ test('every queueable action has a name in both catalogues (the banner lists the
   }
   assert.ok('error.action_expired' in en && 'error.action_expired' in zhCN);
 });
+
+test('a conversation linked to a known customer shows their card, and a fetched file replaces its message', () => {
+  const held = { interaction: interaction('i1'), card: card(), messages: [msg('m1', 1)] };
+  let s = run(snapshot({ interactions: [held] }));
+  const maria = { customer: { ...CUSTOMER, id: 'c2', name: 'Maria Garcia' }, recent: [], notes: [] };
+  s = apply(s, { type: 'local.linked', interaction_id: 'i1', card: maria });
+  assert.equal(s.held.i1.card.customer.name, 'Maria Garcia');
+  assert.equal(s.held.i1.interaction.customer_id, 'c2');
+  assert.equal(apply(s, { type: 'local.linked', interaction_id: 'nope', card: maria }), s);
+  // The hub pushes the message again once its photo is kept.
+  const photo = { entry_point: 'inbox:1', details: { media: [{ kind: 'image', id: 'x', attachment_id: 'f1' }] }, attachments: [{ id: 'f1', filename: 'image.jpg', content_type: 'image/jpeg', size: 3 }] };
+  s = apply(s, { type: 'message', message: msg('m1', 1, { channel: photo }) });
+  assert.equal(s.held.i1.messages.length, 1);
+  assert.equal(s.held.i1.messages[0].channel.attachments[0].id, 'f1');
+});

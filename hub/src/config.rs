@@ -29,6 +29,34 @@ pub struct Config {
     pub chat: Chat,
     pub sip: Sip,
     pub email: Email,
+    pub messaging: Messaging,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Messaging {
+    /// A file a messaging app's message names is fetched only up to this size; a larger one
+    /// shows on the message as not fetched, with the reason.
+    pub max_media_bytes: u64,
+    /// Fetches of a message's files that fail for a reason that may pass (the platform down) are
+    /// tried this many times in all, then shown as failed.
+    pub media_attempts: u32,
+    /// The wait before the second attempt, doubled for each one after (at most an hour).
+    pub media_retry_secs: u32,
+    /// How long a node holds a message's files it started fetching: after a crash mid-fetch,
+    /// the fetch is taken up again (by any node) once this has passed.
+    pub media_claim_secs: u32,
+}
+
+impl Default for Messaging {
+    fn default() -> Self {
+        Messaging {
+            max_media_bytes: 64 * 1024 * 1024,
+            media_attempts: 8,
+            media_retry_secs: 30,
+            media_claim_secs: 600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,6 +227,7 @@ impl Default for Config {
             chat: Chat::default(),
             sip: Sip::default(),
             email: Email::default(),
+            messaging: Messaging::default(),
         }
     }
 }
@@ -238,9 +267,10 @@ impl Default for Chat {
 }
 
 /// The top-level names of the settings, for picking them out of the environment.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "sip",
     "email",
+    "messaging",
     "secret_key",
     "data_dir",
     "database_url",

@@ -484,6 +484,10 @@ impl Intake {
         for a in &inbound.attachments {
             attachments.push(self.files.keep(a).await?);
         }
+        // A messaging app's files are named, not sent: they are fetched once the message is in.
+        let fetch_media = inbound.details["media"]
+            .as_array()
+            .is_some_and(|media| !media.is_empty());
         Ok(NewChannelMessage {
             opening,
             message: NewMessage {
@@ -498,6 +502,7 @@ impl Intake {
             details: inbound.details,
             attachments,
             outbound: None,
+            fetch_media,
         })
     }
 }
@@ -633,7 +638,8 @@ impl Files {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hexadecimal, as file names and checksums are written.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

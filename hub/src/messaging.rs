@@ -3,7 +3,10 @@
 //! next message joins their open conversation on the inbox) and each delivery report recorded,
 //! all before the platform hears 200; an agent's reply (`reply`) is committed as queued and the
 //! outbox sender hands it to the platform's API, recording what became of it (sent, retried as
-//! the platform asks, failed with its reason).
+//! the platform asks, failed with its reason). The files a message names are fetched after it is
+//! committed (`media`).
+
+mod media;
 
 use crate::bus::Bus;
 use crate::bus::frames::AgentFrame;
@@ -84,6 +87,10 @@ pub struct Messaging {
     opened: Mutex<HashMap<InboxId, (std::time::Instant, Arc<Opened>)>>,
     /// WeChat accounts' access tokens.
     wechat_tokens: tokio::sync::Mutex<HashMap<InboxId, wechat::AccessToken>>,
+    /// The size limit and retry schedule of media fetches.
+    settings: crate::config::Messaging,
+    /// Wakes the media fetcher: a message naming files was committed.
+    media_queued: Notify,
 }
 
 /// An inbox as the webhook needs it (settings, opened secrets, queue), kept for a few seconds so
@@ -103,6 +110,7 @@ impl Messaging {
         sealer: Sealer,
         bus: Bus,
         dispatcher: Dispatcher,
+        settings: crate::config::Messaging,
     ) -> Arc<Messaging> {
         Arc::new(Messaging {
             store,
@@ -115,16 +123,25 @@ impl Messaging {
             senders: Mutex::default(),
             opened: Mutex::default(),
             wechat_tokens: tokio::sync::Mutex::default(),
+            settings,
+            media_queued: Notify::new(),
         })
     }
 
-    /// Starts the outbox sender.
+    /// Starts the outbox sender and the media fetcher (which first takes up the fetches a
+    /// restart left).
     pub fn start(self: &Arc<Self>, health: &crate::health::Health) {
         let messaging = self.clone();
         let running = health.running("messaging outbox");
         tokio::spawn(async move {
             let _running = running;
             messaging.send_forever().await;
+        });
+        let messaging = self.clone();
+        let running = health.running("messaging media");
+        tokio::spawn(async move {
+            let _running = running;
+            messaging.fetch_forever().await;
         });
     }
 
@@ -257,6 +274,14 @@ impl Messaging {
                 let lock = self.sender_lock(&format!("{}:{}", inbox.inbox.id, from.unwrap_or_default()));
                 let _one_at_a_time = lock.lock().await;
                 let arrived = self.intake.take(account, inbound, entry, no_preparation).await?;
+                let names_media = arrived
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.channel.as_ref())
+                    .is_some_and(|c| c.details["media"].as_array().is_some_and(|m| !m.is_empty()));
+                if arrived.outcome != crate::intake::Outcome::Duplicate && names_media {
+                    self.media_queued.notify_one();
+                }
                 metrics::counter!("plugboard_messaging_total", "platform" => inbox.inbox.platform.clone(),
                     "outcome" => format!("{:?}", arrived.outcome).to_lowercase())
                 .increment(1);
@@ -421,6 +446,7 @@ impl Messaging {
             details,
             attachments: vec![],
             outbound: Some(outbound),
+            fetch_media: false,
         };
         let (message, created) = self
             .store
@@ -553,12 +579,7 @@ impl Messaging {
                     if !matches!(outcome, SendOutcome::RefreshToken { .. }) {
                         break;
                     }
-                    self.wechat_tokens
-                        .lock()
-                        .await
-                        .entry(inbox.inbox.id)
-                        .or_default()
-                        .observe(&outcome);
+                    self.wechat_token_refused(inbox.inbox.id, &outcome).await;
                 }
                 outcome
             }
@@ -619,6 +640,16 @@ impl Messaging {
             reason: "WeChat gave no access token".into(),
             after: None,
         })
+    }
+
+    /// WeChat took the account's token back (`outcome` says so): the next use fetches another.
+    async fn wechat_token_refused(&self, id: InboxId, outcome: &SendOutcome) {
+        self.wechat_tokens
+            .lock()
+            .await
+            .entry(id)
+            .or_default()
+            .observe(outcome);
     }
 
     /// One request to a platform; a network failure or timeout is a retry.

@@ -37,27 +37,53 @@ pub async fn send_forever<F>(
 ) where
     F: Future<Output = ()>,
 {
+    let claim = |now: Millis| store.claim_outbox(sending.kind, now, now + sending.claim_ms, sending.claim);
+    let rounds = Rounds {
+        what: sending.kind,
+        at_once: sending.at_once,
+        queued: sending.queued,
+    };
+    work_forever(rounds, sends_here, claim, send).await;
+}
+
+/// How a background worker takes its rows: `at_once` at a time, woken by `queued`.
+pub struct Rounds<'a> {
+    /// What it works on, for the log.
+    pub what: &'static str,
+    pub at_once: usize,
+    pub queued: &'a Notify,
+}
+
+/// The loop under every durable queue the hub works through in the background (the outbox, media
+/// to fetch): while `works_here`, claim what is due by now (`claim` marks each row as this node's
+/// for a while), handle `at_once` at a time, then wait for more; a queued row wakes it at once,
+/// and what comes due later is found within 5 seconds.
+pub async fn work_forever<T, C, F>(
+    rounds: Rounds<'_>,
+    works_here: impl Fn() -> bool,
+    claim: impl Fn(Millis) -> C,
+    handle: impl Fn(T) -> F,
+) where
+    C: Future<Output = crate::store::Result<Vec<T>>>,
+    F: Future<Output = ()>,
+{
     loop {
-        while !sends_here() {
+        while !works_here() {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        let now = now_millis();
-        let due = match store
-            .claim_outbox(sending.kind, now, now + sending.claim_ms, sending.claim)
-            .await
-        {
+        let due = match claim(now_millis()).await {
             Ok(due) => due,
             Err(e) => {
-                tracing::error!(error = %e, kind = sending.kind, "reading the outbox");
+                tracing::error!(error = %e, what = rounds.what, "claiming due work");
                 Vec::new()
             }
         };
         let busy = !due.is_empty();
         futures_util::stream::iter(due)
-            .for_each_concurrent(sending.at_once, &send)
+            .for_each_concurrent(rounds.at_once, &handle)
             .await;
         if !busy {
-            let _ = tokio::time::timeout(Duration::from_secs(5), sending.queued.notified()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), rounds.queued.notified()).await;
         }
     }
 }

@@ -66,6 +66,41 @@ pub fn normalise(
     }
 }
 
+/// The event on a conversation's log when an agent links its customer to another
+/// (`link`): who did it, and who the customer was and became.
+pub const LINKED: &str = "customer.linked";
+
+/// An agent found that the customer of conversation `interaction` is `into`, someone already
+/// known (the same person on WhatsApp and by phone, a visitor whose claim they checked): the
+/// conversation's customer is merged into `into` (`Store::merge_customer`: identities, so their
+/// next messages come to `into`, and history), with `LINKED` on the conversation's log in the
+/// same commit. Answers `into`'s card.
+pub async fn link(
+    store: &DynStore,
+    agent: &crate::domain::Agent,
+    interaction: &crate::domain::Interaction,
+    into: CustomerId,
+) -> Result<Card, StoreError> {
+    let account = agent.account_id;
+    let (from, to) = futures_util::try_join!(
+        store.customer(account, interaction.customer_id),
+        store.customer(account, into),
+    )?;
+    let log = crate::store::Write::Log {
+        account,
+        id: interaction.id,
+        kind: LINKED.into(),
+        data: serde_json::json!({
+            "agent_id": agent.id, "agent_name": agent.name,
+            "from": {"id": from.id, "name": from.name},
+            "into": {"id": to.id, "name": to.name},
+        }),
+        at: crate::domain::now_millis(),
+    };
+    store.merge_customer(account, from.id, into, &[log]).await?;
+    card(store, account, into).await
+}
+
 pub async fn card(store: &DynStore, account: AccountId, customer: CustomerId) -> Result<Card, StoreError> {
     // Read side by side: the dispatcher's publisher waits for the card before the next frame.
     let (customer, recent, notes) = futures_util::try_join!(

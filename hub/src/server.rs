@@ -180,6 +180,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         sealer,
         bus.clone(),
         dispatcher.clone(),
+        config.messaging.clone(),
     );
     messaging.start(&health);
     let stopping = health.clone();

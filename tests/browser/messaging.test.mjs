@@ -10,6 +10,11 @@
 // "Sent", then "Read" when WhatsApp reports it read; the customer's next message joins the same
 // conversation. The conversation's 24 hours being over (the documented payload is old), the
 // console says so, and Bob sends an approved template from its form.
+//
+// Then a photo, a voice note and a document arrive: the console says it is fetching them, then
+// shows the photo inline, a player for the voice note and a download for the document, each
+// fetched by the hub from the fake's media endpoints. Bob links the conversation from the card to
+// Maria Garcia, found by search: her card replaces Sheena's, and the link is on the timeline.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,14 +41,38 @@ let browser;
 let webhook;
 const pageErrors = [];
 
-/** WhatsApp's Graph API as far as the hub uses it: sends answer a wamid; every request is kept. */
+/** A 1×1 PNG: the customer's photo. */
+const PHOTO = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+/** Each documented media id's type and bytes. */
+const MEDIA = {
+  1003383421387256: ['image/png', PHOTO],
+  1003383421387257: ['audio/ogg', Buffer.from('OggS fake voice note')],
+  1003383421387259: ['application/pdf', Buffer.from('%PDF-1.4 fake invoice')],
+};
+
+/**
+ * WhatsApp's Graph API as far as the hub uses it: sends answer a wamid; a media id answers where
+ * its file is (here), and the file is served with the bearer token; every request is kept.
+ */
 async function startFakeGraph() {
   const requests = [];
+  let base;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => { body += d; });
     req.on('end', () => {
       requests.push({ method: req.method, url: req.url, headers: req.headers, body: body ? JSON.parse(body) : null });
+      const [, first, second] = req.url.split('/');
+      if (req.method === 'GET' && first === 'media' && MEDIA[second] && req.headers.authorization === 'Bearer graph-token') {
+        res.writeHead(200, { 'content-type': MEDIA[second][0] });
+        res.end(MEDIA[second][1]);
+        return;
+      }
+      if (req.method === 'GET' && MEDIA[second]) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ messaging_product: 'whatsapp', url: `${base}/media/${second}`, mime_type: MEDIA[second][0], file_size: MEDIA[second][1].length, id: second }));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({
         messaging_product: 'whatsapp',
@@ -53,7 +82,8 @@ async function startFakeGraph() {
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { base: `http://127.0.0.1:${server.address().port}`, requests, stop: () => new Promise((r) => server.close(r)) };
+  base = `http://127.0.0.1:${server.address().port}`;
+  return { base, requests, stop: () => new Promise((r) => server.close(r)) };
 }
 
 async function documented(name, change) {
@@ -69,6 +99,7 @@ async function deliver(body) {
   assert.equal(r.status, 200, await r.text());
 }
 
+const media = (name, id) => documented(name, (v) => { v.messages[0].id = id; });
 const text = (id, body) => documented('text.json', (v) => { v.messages[0].id = id; v.messages[0].text.body = body; });
 const read = (id) => documented('status_read.json', (v) => { v.statuses[0].id = id; });
 
@@ -105,8 +136,10 @@ after(async () => {
   if (hub) await hub.stop();
 });
 
+let page;
+
 test('a WhatsApp message is offered, answered from the console, and its reply shows read', { skip }, async () => {
-  const page = await browser.newPage();
+  page = await browser.newPage();
   watch(page, 'bob', pageErrors);
   await signIn(page, hub.base, BOB);
   await page.getByTestId('state-available').click();
@@ -148,5 +181,41 @@ test('a WhatsApp message is offered, answered from the console, and its reply sh
   assert.deepEqual(template.body.template.components[0].parameters.map((p) => p.text), ['4411', 'Monday']);
   await page.getByTestId('message-body').filter({ hasText: '[order_update] 4411 · Monday' }).waitFor();
   await shot(page, 'messaging-whatsapp');
+  assert.deepEqual(pageErrors, []);
+});
+
+test("a customer's photo, voice note and document show in the conversation, and Bob links it to a known customer", { skip }, async () => {
+  await deliver(await media('image.json', 'wamid.photo'));
+  await deliver(await media('audio_voice.json', 'wamid.voice'));
+  await deliver(await media('document.json', 'wamid.invoice'));
+  const image = page.getByTestId('media-image');
+  await image.waitFor();
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid="media-image"]');
+    return img && img.complete && img.naturalWidth === 1;
+  });
+  assert.match(await image.getAttribute('src'), /^blob:/);
+  await page.getByTestId('media-audio').waitFor({ state: 'attached' });
+  assert.match(await page.getByTestId('media-audio').getAttribute('src'), /^blob:/);
+  await page.getByTestId('media-download').filter({ hasText: 'invoice-4411.pdf' }).waitFor();
+  assert.equal(await page.getByTestId('media-failed').count(), 0);
+  const fetched = fake.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/media/')).map((r) => r.url).sort();
+  assert.deepEqual(fetched, ['/media/1003383421387256', '/media/1003383421387257', '/media/1003383421387259']);
+
+  // Sheena is Maria Garcia, writing from another phone: Bob finds her and links the conversation.
+  await page.getByTestId('card-link-open').click();
+  await page.getByTestId('card-link-query').fill('maria.garcia@example.com');
+  await page.getByTestId('card-link-search').click();
+  await page.getByTestId('card-link-confirm').first().click();
+  await page.getByTestId('card-name').filter({ hasText: 'Maria Garcia' }).waitFor();
+  const maria = await page.getByTestId('customer-card').getAttribute('data-customer-id');
+  const admin = await login(hub.base, ADMIN);
+  const found = await call(hub.base, 'GET', '/customers?q=16505551234', admin);
+  assert.equal(found.body.length, 1);
+  assert.equal(found.body[0].id, maria, 'the WhatsApp number is hers now');
+  const timeline = await call(hub.base, 'GET', `/customers/${maria}/timeline`, admin);
+  const linked = timeline.body.entries.flatMap((e) => e.events).find((e) => e.type === 'customer.linked');
+  assert.equal(linked.data.agent_name, 'Bob Martin');
+  await shot(page, 'messaging-media');
   assert.deepEqual(pageErrors, []);
 });

@@ -1,14 +1,17 @@
 //! The messaging tests' stand-ins for platforms that cannot be reached from here: a local HTTP
-//! server answering the endpoints the hub calls (WhatsApp's Graph API `/{version}/{number}/messages`,
-//! Telegram's `/bot{token}/sendMessage`, WeChat's `/cgi-bin/token` and
-//! `/cgi-bin/message/custom/send`) as their documentation says they answer, and recording
-//! every request it got. What a platform posts to the hub is the documented payloads in
+//! server answering the endpoints the hub calls (WhatsApp's Graph API `/{version}/{number}/messages`
+//! and media (`GET /{version}/{media-id}`, then the file from the URL it gives, with the token),
+//! Telegram's `/bot{token}/sendMessage`, `getFile` and `/file/bot{token}/{path}`, WeChat's
+//! `/cgi-bin/token`, `/cgi-bin/message/custom/send` and `/cgi-bin/media/get`, an SMS provider's
+//! media URLs) as their documentation says they answer, and recording every request it got. What a platform posts to the hub is the documented payloads in
 //! `connectors/im/tests/payloads`, signed as the platform signs them.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
+use sha2::Digest;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -35,9 +38,40 @@ impl Recorded {
 
 #[derive(Default)]
 struct Shared {
+    /// Where the fake listens: the media URLs it gives are on it.
+    base: String,
     requests: Vec<Recorded>,
     /// Answers for the next requests, before the platform's usual one.
     scripted: VecDeque<(u16, Value)>,
+    /// Requests are kept but not answered until `resume`.
+    paused: bool,
+}
+
+/// The picture every fake platform serves as a customer's photo: a 1×1 PNG.
+pub const PHOTO: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x04, 0x00, 0x00, 0x00, 0xb5, 0x1c, 0x0c, 0x02, 0x00,
+    0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0x00, 0x00, 0x00, 0x06, 0x00,
+    0x02, 0x30, 0x81, 0xd0, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// What a fake answers a request with.
+pub enum Reply {
+    Json(u16, Value),
+    /// A file: its content type and bytes.
+    File(&'static str, &'static [u8]),
+}
+
+/// A request as a fake's answer function sees it.
+pub struct Asked<'a> {
+    /// How many requests the fake has had, this one included.
+    pub n: usize,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub authorization: Option<&'a str>,
+    pub body: &'a Value,
+    /// The fake's own address.
+    pub base: &'a str,
 }
 
 /// A fake platform API on a free loopback port; stopped when dropped.
@@ -48,26 +82,51 @@ pub struct FakePlatform {
 }
 
 impl FakePlatform {
-    /// WhatsApp's Graph API: a send answers the message's `wamid`.
+    /// WhatsApp's Graph API: a send answers the message's `wamid`; a media id answers where its
+    /// file is (on the fake), and the file is `PHOTO`, for the bearer token only.
     pub async fn whatsapp() -> FakePlatform {
-        FakePlatform::start(|n, _, _| {
-            (
-                200,
-                json!({"messaging_product": "whatsapp",
-                       "contacts": [{"input": "16505551234", "wa_id": "16505551234"}],
-                       "messages": [{"id": format!("wamid.fake{n}")}]}),
-            )
+        FakePlatform::start(|a| {
+            let segments: Vec<&str> = a.path.trim_start_matches('/').split('/').collect();
+            match (a.method, segments.as_slice()) {
+                ("GET", ["media", _]) if a.authorization != Some("Bearer graph-token") => {
+                    Reply::Json(401, json!({"error": {"message": "no token", "code": 190}}))
+                }
+                ("GET", ["media", _]) => Reply::File("image/png", PHOTO),
+                ("GET", [_version, id]) => Reply::Json(
+                    200,
+                    json!({"messaging_product": "whatsapp", "url": format!("{}/media/{id}", a.base),
+                           "mime_type": "image/png", "sha256": sha256_hex(PHOTO),
+                           "file_size": PHOTO.len(), "id": id}),
+                ),
+                _ => Reply::Json(
+                    200,
+                    json!({"messaging_product": "whatsapp",
+                           "contacts": [{"input": "16505551234", "wa_id": "16505551234"}],
+                           "messages": [{"id": format!("wamid.fake{}", a.n)}]}),
+                ),
+            }
         })
         .await
     }
 
-    /// Telegram's Bot API: a send answers the sent message.
+    /// Telegram's Bot API: a send answers the sent message, `getFile` a path under `photos/`,
+    /// and the file there is `PHOTO`.
     pub async fn telegram() -> FakePlatform {
-        FakePlatform::start(|n, _, body| {
-            (
+        FakePlatform::start(|a| {
+            if a.path.starts_with("/file/bot") {
+                return Reply::File("application/octet-stream", PHOTO);
+            }
+            if a.path.ends_with("/getFile") {
+                return Reply::Json(
+                    200,
+                    json!({"ok": true, "result": {"file_id": a.body["file_id"], "file_unique_id": "AQADs3",
+                           "file_size": PHOTO.len(), "file_path": "photos/file_7.jpg"}}),
+                );
+            }
+            Reply::Json(
                 200,
-                json!({"ok": true, "result": {"message_id": 9000 + n, "date": 1718035300,
-                       "chat": {"id": body["chat_id"], "type": "private"}, "text": body["text"]}}),
+                json!({"ok": true, "result": {"message_id": 9000 + a.n, "date": 1718035300,
+                       "chat": {"id": a.body["chat_id"], "type": "private"}, "text": a.body["text"]}}),
             )
         })
         .await
@@ -76,30 +135,33 @@ impl FakePlatform {
     /// WeChat's API: a token request answers a new access token (`TOKEN<n>`, two hours), a
     /// customer-service message `{"errcode": 0}`.
     pub async fn wechat() -> FakePlatform {
-        FakePlatform::start(|n, path, _| {
-            if path == "/cgi-bin/token" {
-                (
-                    200,
-                    json!({"access_token": format!("TOKEN{n}"), "expires_in": 7200}),
-                )
-            } else {
-                (200, json!({"errcode": 0, "errmsg": "ok"}))
-            }
+        FakePlatform::start(|a| match a.path {
+            "/cgi-bin/token" => Reply::Json(
+                200,
+                json!({"access_token": format!("TOKEN{}", a.n), "expires_in": 7200}),
+            ),
+            "/cgi-bin/media/get" => Reply::File("image/png", PHOTO),
+            _ => Reply::Json(200, json!({"errcode": 0, "errmsg": "ok"})),
         })
         .await
     }
 
-    /// A Twilio-style SMS provider: a send answers the message's sid, queued.
+    /// A Twilio-style SMS provider: a send answers the message's sid, queued; a GET of a media
+    /// URL is `PHOTO`.
     pub async fn sms() -> FakePlatform {
-        FakePlatform::start(|n, _, _| (201, json!({"sid": format!("SMfake{n}"), "status": "queued"}))).await
+        FakePlatform::start(|a| match a.method {
+            "GET" => Reply::File("image/png", PHOTO),
+            _ => Reply::Json(201, json!({"sid": format!("SMfake{}", a.n), "status": "queued"})),
+        })
+        .await
     }
 
     /// A system on the other end of our signed webhook: it takes a reply and names it.
     pub async fn receiver() -> FakePlatform {
-        FakePlatform::start(|n, _, _| (200, json!({"id": format!("ext-{n}")}))).await
+        FakePlatform::start(|a| Reply::Json(200, json!({"id": format!("ext-{}", a.n)}))).await
     }
 
-    async fn start(answer: fn(usize, &str, &Value) -> (u16, Value)) -> FakePlatform {
+    async fn start(answer: fn(&Asked) -> Reply) -> FakePlatform {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let app = axum::Router::new()
             .fallback(
@@ -110,26 +172,52 @@ impl FakePlatform {
                       body: Bytes| async move {
                     let raw = body.to_vec();
                     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let n = {
+                        let mut s = shared.lock().unwrap();
+                        s.requests.push(Recorded {
+                            method: method.to_string(),
+                            path: uri.path().to_owned(),
+                            headers: headers
+                                .iter()
+                                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
+                                .collect(),
+                            body: body.clone(),
+                            raw,
+                        });
+                        s.requests.len()
+                    };
+                    while shared.lock().unwrap().paused {
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
                     let mut s = shared.lock().unwrap();
-                    s.requests.push(Recorded {
-                        method: method.to_string(),
-                        path: uri.path().to_owned(),
-                        headers: headers
-                            .iter()
-                            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
-                            .collect(),
-                        body: body.clone(),
-                        raw,
-                    });
-                    let n = s.requests.len();
-                    let path = uri.path().to_owned();
-                    let (status, reply) = s.scripted.pop_front().unwrap_or_else(|| answer(n, &path, &body));
-                    (StatusCode::from_u16(status).unwrap(), axum::Json(reply))
+                    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+                    let scripted = s.scripted.pop_front();
+                    let asked = Asked {
+                        n,
+                        method: method.as_str(),
+                        path: uri.path(),
+                        authorization,
+                        body: &body,
+                        base: &s.base,
+                    };
+                    let reply = match scripted {
+                        Some((status, body)) => Reply::Json(status, body),
+                        None => answer(&asked),
+                    };
+                    match reply {
+                        Reply::Json(status, body) => {
+                            (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+                        }
+                        Reply::File(content_type, data) => {
+                            ([(axum::http::header::CONTENT_TYPE, content_type)], data).into_response()
+                        }
+                    }
                 },
             )
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        shared.lock().unwrap().base = base.clone();
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -139,6 +227,15 @@ impl FakePlatform {
     /// The next request gets this answer instead of the usual one.
     pub fn answer_next(&self, status: u16, body: Value) {
         self.shared.lock().unwrap().scripted.push_back((status, body));
+    }
+
+    /// From now on requests wait, unanswered, until `resume`: a platform that hangs.
+    pub fn pause(&self) {
+        self.shared.lock().unwrap().paused = true;
+    }
+
+    pub fn resume(&self) {
+        self.shared.lock().unwrap().paused = false;
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -161,6 +258,14 @@ impl Drop for FakePlatform {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// A file's SHA-256 in hex, as Meta gives it with a media URL.
+pub fn sha256_hex(data: &[u8]) -> String {
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A documented payload from `connectors/im/tests/payloads/<platform>/<name>`.

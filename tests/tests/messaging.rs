@@ -778,3 +778,363 @@ async fn a_signed_webhook_conversation_both_ways() {
     let m = delivery(&mut bob, "h1", "sent").await;
     assert_eq!(m["channel"]["external_id"], "ext-1");
 }
+
+// --- media in, and linking a conversation to a known customer ---
+
+/// A site whose media fetches are retried quickly: 3 attempts, 1 s then 2 s apart, and a fetch a
+/// crash interrupted taken up again after 2 s.
+async fn quick_media_site() -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), QUICK_MEDIA).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    Site {
+        hub,
+        admin,
+        _dir: dir,
+    }
+}
+
+const QUICK_MEDIA: &[(&str, &str)] = &[
+    ("PLUGBOARD_MESSAGING__MEDIA_ATTEMPTS", "3"),
+    ("PLUGBOARD_MESSAGING__MEDIA_RETRY_SECS", "1"),
+    ("PLUGBOARD_MESSAGING__MEDIA_CLAIM_SECS", "2"),
+];
+
+/// The documented image message, with this id.
+fn whatsapp_image(id: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&payload("whatsapp", "image.json")).unwrap();
+    v["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = json!(id);
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// Waits for the customer's message `external_id` in conversation `id` to have every file's fate
+/// written (`attachment_id` or `error`); answers it.
+async fn fetched(s: &Site, id: &str, external_id: &str) -> Value {
+    for _ in 0..300 {
+        let found = s
+            .messages(id)
+            .await
+            .into_iter()
+            .find(|m| m["channel"]["external_id"] == external_id);
+        if let Some(m) = found {
+            let media = m["channel"]["details"]["media"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if !media.is_empty()
+                && media
+                    .iter()
+                    .all(|f| f.get("attachment_id").is_some() || f.get("error").is_some())
+            {
+                return m;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the files of {external_id} were never fetched nor given up")
+}
+
+/// The only interaction of the customer whose WhatsApp number is the documented one.
+async fn whatsapp_conversation(s: &Site) -> String {
+    for _ in 0..100 {
+        let (_, found) = s
+            .hub
+            .call("GET", "/customers?q=16505551234", Some(&s.admin), None)
+            .await
+            .unwrap();
+        if let Some(customer) = found[0]["id"].as_str() {
+            let (_, card) = s
+                .hub
+                .call("GET", &format!("/customers/{customer}"), Some(&s.admin), None)
+                .await
+                .unwrap();
+            if let Some(id) = card["recent"][0]["id"].as_str() {
+                return id.to_owned();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no conversation for the WhatsApp customer")
+}
+
+/// GET /attachments/{id} as `token`: (status, bytes).
+async fn download(s: &Site, token: &str, attachment: &str) -> (u16, Vec<u8>) {
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/attachments/{attachment}", s.hub.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn a_whatsapp_photo_is_fetched_after_the_200_kept_and_served_only_to_who_handled_it() {
+    use plugboard_tests::im::PHOTO;
+    let s = site().await;
+    let fake = FakePlatform::whatsapp().await;
+    let url = s.inbox("whatsapp", &fake).await;
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let (status, body) = whatsapp(&url, whatsapp_image("wamid.photo1")).await;
+    assert_eq!(status, 200, "{body}");
+    let id = accept_offer(&mut bob).await;
+    let m = fetched(&s, &id, "wamid.photo1").await;
+
+    // Meta's two steps: where the media id's file is, then the file, both with the token.
+    let requests = fake.requests();
+    let info = requests
+        .iter()
+        .find(|r| r.path == "/v21.0/1003383421387256")
+        .expect("the media id was looked up");
+    assert_eq!(
+        (info.method.as_str(), info.header("authorization")),
+        ("GET", Some("Bearer graph-token"))
+    );
+    let file = requests
+        .iter()
+        .find(|r| r.path == "/media/1003383421387256")
+        .expect("the file was downloaded");
+    assert_eq!(file.header("authorization"), Some("Bearer graph-token"));
+
+    let channel = &m["channel"];
+    let attachment = &channel["attachments"][0];
+    assert_eq!(channel["details"]["media"][0]["attachment_id"], attachment["id"]);
+    assert_eq!(attachment["content_type"], "image/jpeg", "as the message said");
+    assert_eq!(attachment["size"], PHOTO.len());
+    assert_eq!(m["body"], "Is this the one?");
+    // Bob's console got the message again, with its file.
+    loop {
+        let frame = bob
+            .gets_within("message", Duration::from_secs(10))
+            .await
+            .expect("the message with its file pushed to the agent");
+        if frame["message"]["id"] == m["id"] && !frame["message"]["channel"]["attachments"][0].is_null() {
+            break;
+        }
+    }
+
+    let attachment = attachment["id"].as_str().unwrap();
+    let bob_token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(download(&s, &bob_token, attachment).await, (200, PHOTO.to_vec()));
+    // Alice never had the conversation; a supervisor may see every contact.
+    let alice = s
+        .hub
+        .login("alice@plugboard.example", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(download(&s, &alice, attachment).await.0, 403);
+    let sam = s.hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    assert_eq!(download(&s, &sam, attachment).await.0, 200);
+    // The same redelivered: one message, one fetch.
+    let (status, _) = whatsapp(&url, whatsapp_image("wamid.photo1")).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let lookups = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v21.0/1003383421387256")
+        .count();
+    assert_eq!(lookups, 1);
+}
+
+#[tokio::test]
+async fn a_telegram_photo_is_fetched_through_getfile() {
+    use plugboard_tests::im::PHOTO;
+    let s = site().await;
+    let fake = FakePlatform::telegram().await;
+    let url = s.inbox("telegram", &fake).await;
+    let secret = [("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.to_owned())];
+    let (status, body) = deliver(&url, &secret, payload("telegram", "photo.json")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, found) = s
+        .hub
+        .call("GET", "/customers?q=Ivan", Some(&s.admin), None)
+        .await
+        .unwrap();
+    let customer = found[0]["id"].as_str().unwrap();
+    let (_, card) = s
+        .hub
+        .call("GET", &format!("/customers/{customer}"), Some(&s.admin), None)
+        .await
+        .unwrap();
+    let id = card["recent"][0]["id"].as_str().unwrap().to_owned();
+    let m = fetched(&s, &id, "111222333:4821").await;
+    let requests = fake.requests();
+    let get_file = requests
+        .iter()
+        .find(|r| r.path == "/bot123456:bot-token/getFile")
+        .expect("getFile");
+    // The largest size Telegram made.
+    assert_eq!(get_file.body["file_id"], "AgACAgIAAxkBAAIBQ2Zl-large");
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "GET" && r.path == "/file/bot123456:bot-token/photos/file_7.jpg")
+    );
+    let attachment = &m["channel"]["attachments"][0];
+    assert_eq!(attachment["content_type"], "image/jpeg");
+    assert_eq!(attachment["filename"], "image.jpg");
+    let (status, bytes) = download(&s, &s.admin, attachment["id"].as_str().unwrap()).await;
+    assert_eq!((status, bytes), (200, PHOTO.to_vec()));
+}
+
+#[tokio::test]
+async fn a_media_endpoint_that_is_down_is_retried_then_the_message_says_why() {
+    let s = quick_media_site().await;
+    let fake = FakePlatform::whatsapp().await;
+    let url = s.inbox("whatsapp", &fake).await;
+    for _ in 0..3 {
+        fake.answer_next(
+            503,
+            json!({"error": {"message": "Service temporarily unavailable", "code": 2}}),
+        );
+    }
+    let (status, body) = whatsapp(&url, whatsapp_image("wamid.down")).await;
+    assert_eq!(status, 200, "the 200 does not wait for the file: {body}");
+    let id = whatsapp_conversation(&s).await;
+    let m = fetched(&s, &id, "wamid.down").await;
+    let lookups = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v21.0/1003383421387256")
+        .count();
+    assert_eq!(lookups, 3, "three attempts in all");
+    let error = m["channel"]["details"]["media"][0]["error"].as_str().unwrap();
+    assert!(error.contains("temporarily unavailable"), "{error}");
+    assert!(m["channel"]["attachments"].as_array().unwrap().is_empty());
+    assert!(m["channel"]["details"].get("media_retry").is_none());
+}
+
+#[tokio::test]
+async fn a_media_url_off_the_platforms_host_is_never_fetched() {
+    let s = site().await;
+    let fake = FakePlatform::whatsapp().await;
+    let elsewhere = FakePlatform::sms().await;
+    let url = s.inbox("whatsapp", &fake).await;
+    // Same machine, another host name: only the Graph host and Meta's media host are fetched.
+    let off_host = elsewhere.base.replace("127.0.0.1", "localhost");
+    fake.answer_next(
+        200,
+        json!({"messaging_product": "whatsapp", "url": format!("{off_host}/steal"),
+               "mime_type": "image/jpeg", "sha256": "00", "file_size": 10, "id": "1003383421387256"}),
+    );
+    let (status, _) = whatsapp(&url, whatsapp_image("wamid.ssrf")).await;
+    assert_eq!(status, 200);
+    let id = whatsapp_conversation(&s).await;
+    let m = fetched(&s, &id, "wamid.ssrf").await;
+    let error = m["channel"]["details"]["media"][0]["error"].as_str().unwrap();
+    assert!(error.contains("not WhatsApp's host"), "{error}");
+    assert!(elsewhere.requests().is_empty(), "never fetched");
+}
+
+#[tokio::test]
+async fn a_fetch_cut_by_kill_9_is_done_after_the_restart() {
+    use plugboard_tests::im::PHOTO;
+    let s = quick_media_site().await;
+    let fake = FakePlatform::whatsapp().await;
+    let url = s.inbox("whatsapp", &fake).await;
+    fake.pause();
+    let (status, _) = whatsapp(&url, whatsapp_image("wamid.crash")).await;
+    assert_eq!(status, 200);
+    // The hub is asking WhatsApp where the file is, and WhatsApp has not answered.
+    fake.nth_request(1, 10).await;
+    let Site { hub, _dir, .. } = s;
+    hub.kill9();
+    fake.resume();
+    let hub = Hub::start(_dir.path(), QUICK_MEDIA).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let s = Site { hub, admin, _dir };
+    let id = whatsapp_conversation(&s).await;
+    let m = fetched(&s, &id, "wamid.crash").await;
+    let attachment = m["channel"]["attachments"][0]["id"].as_str().unwrap();
+    assert_eq!(download(&s, &s.admin, attachment).await, (200, PHOTO.to_vec()));
+}
+
+#[tokio::test]
+async fn an_agent_links_a_whatsapp_conversation_to_a_known_customer() {
+    let s = site().await;
+    let fake = FakePlatform::whatsapp().await;
+    let url = s.inbox("whatsapp", &fake).await;
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let (status, _) = whatsapp(
+        &url,
+        whatsapp_text("wamid.link1", "It's Maria, from my other phone"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let id = accept_offer(&mut bob).await;
+    let (_, found) = s
+        .hub
+        .call(
+            "GET",
+            "/customers?q=maria.garcia@example.com",
+            Some(&s.admin),
+            None,
+        )
+        .await
+        .unwrap();
+    let maria = found[0]["id"].as_str().unwrap().to_owned();
+    let link = |token: String, customer: String| {
+        let hub = &s.hub;
+        let id = id.clone();
+        async move {
+            hub.call(
+                "POST",
+                &format!("/interactions/{id}/customer"),
+                Some(&token),
+                Some(json!({"customer_id": customer})),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let bob_token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let alice = s
+        .hub
+        .login("alice@plugboard.example", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    // Not Alice's conversation; nobody's customer by that id in this account.
+    assert_eq!(link(alice, maria.clone()).await.0, 403);
+    let stranger = "0190a5e8-0000-7000-8000-000000000000".to_owned();
+    assert_eq!(link(bob_token.clone(), stranger).await.0, 404);
+
+    let (status, card) = link(bob_token.clone(), maria.clone()).await;
+    assert_eq!(status, 200, "{card}");
+    assert_eq!(card["customer"]["id"], maria);
+    assert_eq!(card["customer"]["name"], "Maria Garcia");
+    let (_, detail) = s
+        .hub
+        .call("GET", &format!("/interactions/{id}"), Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(detail["interaction"]["customer_id"], maria);
+    let linked = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "customer.linked")
+        .expect("the merge on the conversation's log")
+        .clone();
+    assert_eq!(linked["data"]["agent_name"], "Bob Martin");
+    assert_eq!(linked["data"]["into"]["id"], maria);
+    assert_eq!(link(bob_token, maria.clone()).await.0, 409, "linked already");
+
+    // Her next WhatsApp message is hers, in the same conversation.
+    let (status, _) = whatsapp(&url, whatsapp_text("wamid.link2", "Any news?")).await;
+    assert_eq!(status, 200);
+    let messages = s.messages(&id).await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let (_, found) = s
+        .hub
+        .call("GET", "/customers?q=16505551234", Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["id"], maria);
+}

@@ -399,6 +399,7 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
             "inbound_failures",
             "uploads",
             "inboxes",
+            "media_fetches",
         ];
         assert!(
             !a.is_empty() || unused.contains(&table.as_str()),

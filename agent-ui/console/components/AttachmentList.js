@@ -6,7 +6,8 @@ import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { formatSize } from '../email.js';
 
-async function download(a) {
+/** Saves an attachment (`{id, filename}`) under its own name. */
+export async function saveAttachment(a) {
   const blob = await api.attachmentBlob(a.id);
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
@@ -28,7 +29,7 @@ export function AttachmentList({ attachments }) {
       <ul class="attachment-list" data-testid="email-attachments">
         ${attachments.map((a) => html`
           <li key=${a.id} class="attachment" data-testid="email-attachment">
-            <button class="attachment-button" onClick=${() => { setFailed(null); download(a).catch(() => setFailed(a.id)); }}
+            <button class="attachment-button" onClick=${() => { setFailed(null); saveAttachment(a).catch(() => setFailed(a.id)); }}
               aria-label=${t('email.download', { name: a.filename, size: formatSize(a.size) })} data-testid="email-attachment-download">
               <span class="attachment-icon" aria-hidden="true">⤓</span>
               <span class="attachment-name" data-testid="email-attachment-name">${a.filename}</span>

@@ -6,6 +6,7 @@ import { customerHref } from '../route.js';
 import { RecentContacts } from './RecentContacts.js';
 import { NoteList } from './NoteList.js';
 import { NoteForm } from './NoteForm.js';
+import { LinkCustomer } from './LinkCustomer.js';
 
 function field(name, value, testid) {
   return html`<div class="field"><dt>${t(`customer.${name}`)}</dt><dd data-testid=${testid}>${value || html`<span class="muted">—</span>`}</dd></div>`;
@@ -17,7 +18,7 @@ function claimed(claim) {
   return said && html`<p class="claim muted" data-testid="card-claim">${t('customer.claims', { said })}</p>`;
 }
 
-export function CustomerCard({ card, interactionId, queueName, dispositionName, onAddNote }) {
+export function CustomerCard({ card, interactionId, queueName, dispositionName, onAddNote, onLink }) {
   const c = card.customer;
   return html`
     <div class="customer-card" data-testid="customer-card" data-customer-id=${c.id}>
@@ -34,6 +35,7 @@ export function CustomerCard({ card, interactionId, queueName, dispositionName, 
         ${field('owner', c.owner, 'card-owner')}
       </dl>
       ${claimed(c.claimed)}
+      ${onLink && interactionId && html`<${LinkCustomer} current=${c} onLink=${(customerId) => onLink(interactionId, customerId)} />`}
       <div class="tags" data-testid="card-tags">
         ${(c.tags || []).map((tag) => html`<span class="tag" key=${tag}>${tag}</span>`)}
       </div>

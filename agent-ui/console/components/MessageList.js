@@ -3,6 +3,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import { t, label, formatTime } from '../i18n.js';
+import { MessageMedia } from './MessageMedia.js';
 
 /** Where an agent's message on a messaging app stands (queued, sent, delivered, read, or failed
  * with the platform's reason); chat lines have no delivery. */
@@ -13,6 +14,9 @@ function delivery(m) {
   return html`<span class=${`delivery delivery-${state}`} data-testid="message-delivery" data-delivery=${state}
     title=${reason || ''}>${label('delivery', state)}${reason ? `: ${reason}` : ''}</span>`;
 }
+
+/** A photo or voice note sent alone has no text to show above it. */
+const hasMedia = (m) => Boolean(m.channel && m.channel.details && Array.isArray(m.channel.details.media) && m.channel.details.media.length);
 
 export function MessageList({ messages, customerName }) {
   const end = useRef(null);
@@ -25,7 +29,8 @@ export function MessageList({ messages, customerName }) {
         <li key=${m.id} class=${`message message-${m.sender}${m.pending ? ' pending' : ''}${m.failed ? ' failed' : ''}`}
           data-testid="message" data-sender=${m.sender} data-message-id=${m.pending ? '' : m.id}>
           ${m.sender !== 'system' && html`<span class="message-author">${m.sender === 'customer' ? customerName : t('chat.you')}</span>`}
-          <div class="message-body" data-testid="message-body">${m.body}</div>
+          ${(m.body || !hasMedia(m)) && html`<div class="message-body" data-testid="message-body">${m.body}</div>`}
+          <${MessageMedia} message=${m} />
           ${m.channel && m.channel.details && m.channel.details.edited && html`<span class="message-edited" data-testid="message-edited">${t('chat.edited')}</span>`}
           <span class="message-time">${m.failed ? t('chat.not_sent') : m.pending ? t('chat.sending') : formatTime(m.created_at)}</span>
           ${delivery(m)}

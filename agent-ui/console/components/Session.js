@@ -194,6 +194,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     wrapUp: (id, disposition, note) => act(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
     // No client_id to make a resend safe: while the socket is down the form keeps the text.
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
+    // Answers a promise, so the card can say why a link did not happen.
+    linkCustomer: (id, customerId) => api.linkCustomer(id, customerId)
+      .then((card) => dispatch({ type: 'local.linked', interaction_id: id, card })),
     dismissError: (index) => dispatch({ type: 'local.dismiss_error', index }),
     emailDraft: (id, patch, defaults) => dispatch({ type: 'local.draft', interaction_id: id, patch, defaults }),
     emailForward: (id, messageId, subject, defaults) => dispatch({ type: 'local.forward', interaction_id: id, message_id: messageId, subject, defaults }),

@@ -26,6 +26,9 @@ function seconds(ms) {
 /** An event as a line of the log: its label, and for a filed mail why it was not routed. */
 function eventText(e) {
   const name = label('event', e.type);
+  if (e.type === 'customer.linked' && e.data) {
+    return t('event.customer.linked_by', { agent: e.data.agent_name || '', from: (e.data.from && e.data.from.name) || '', into: (e.data.into && e.data.into.name) || '' });
+  }
   if (e.type === 'interaction.filed') {
     const reason = e.data && e.data.reason;
     return `${name}: ${t(`filed.${filedKind(reason)}`)}${reason ? ` (${reason})` : ''}`;

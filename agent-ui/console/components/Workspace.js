@@ -31,7 +31,7 @@ export function Workspace({ state, actions, queues, queueName, dispositionName, 
       </section>
       <aside class="column column-right">
         ${selected && html`<${CustomerCard} card=${selected.card} interactionId=${selected.interaction.id}
-          queueName=${queueName} dispositionName=${dispositionName} onAddNote=${actions.addNote} />`}
+          queueName=${queueName} dispositionName=${dispositionName} onAddNote=${actions.addNote} onLink=${actions.linkCustomer} />`}
       </aside>
     </div>
   `;

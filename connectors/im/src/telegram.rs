@@ -1,7 +1,7 @@
 //! Telegram Bot API, first and last hop: an `Update` posted to our webhook (checked by the secret
 //! token we gave `setWebhook`) becomes an `Event` for the hub's intake, and an agent's reply
 //! becomes `sendMessage`/`sendPhoto`/`sendDocument` requests whose answers become `SendOutcome`s.
-//! Files are fetched by the hub in two steps: `getFile` gives a path, `Bot::file_url` the download.
+//! Files are fetched by the hub in two steps: `getFile` gives a path, `Bot::file_download` the download.
 //! No IO.
 //!
 //! Shapes follow the Bot API reference ("Update", "Message", "Making requests", "setWebhook").
@@ -435,6 +435,16 @@ impl Bot {
             return Err(Error::Unsendable(format!("refusing file path {file_path:?}")));
         }
         Ok(format!("{}/file/bot{}/{file_path}", self.base, self.token))
+    }
+
+    /// The GET that downloads a `file_path` from `getFile`, from `file_url`.
+    pub fn file_download(&self, file_path: &str) -> Result<HttpRequest, Error> {
+        Ok(HttpRequest {
+            method: Method::Get,
+            url: self.file_url(file_path)?,
+            headers: Vec::new(),
+            body: Body::Empty,
+        })
     }
 
     /// `setWebhook`, done from the admin page: Telegram will post updates to `url` with

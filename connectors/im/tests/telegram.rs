@@ -6,7 +6,7 @@ mod common;
 use common::{inbound, message, payload};
 use plugboard_channel::{Attachment, Channel, Outbound, RawIdentity};
 use plugboard_im::telegram::{self, Bot, FileSource, read_get_file, read_send_response};
-use plugboard_im::{Body, Error, Event, SendOutcome};
+use plugboard_im::{Body, Error, Event, Method, SendOutcome};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -354,8 +354,10 @@ fn files_are_fetched_through_get_file_from_telegram_only() {
     );
     let answer = br#"{"ok":true,"result":{"file_id":"AwACAgIAAxkBAAIBRWZl-voice","file_unique_id":"AgADv1","file_size":15872,"file_path":"voice/file_12.oga"}}"#;
     let info = read_get_file(200, answer).unwrap();
+    let download = bot().file_download(&info.file_path).unwrap();
+    assert_eq!(download.method, Method::Get);
     assert_eq!(
-        bot().file_url(&info.file_path).unwrap(),
+        download.url,
         "https://api.telegram.org/file/bot123456:ABC-DEF/voice/file_12.oga"
     );
     for path in [

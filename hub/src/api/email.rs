@@ -406,9 +406,10 @@ async fn mailbox_addresses(
     ))
 }
 
-/// An attachment's bytes, for anyone in the account of its interaction.
+/// An attachment's bytes (a mail's, or a file a messaging app's message named), for those who
+/// may have its interaction's files (`may_have_files`).
 #[utoipa::path(get, path = "/attachments/{id}",
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404)))]
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 403), (status = 404)))]
 async fn download_attachment(
     State(state): State<AppState>,
     AuthAgent(me): AuthAgent,
@@ -417,6 +418,11 @@ async fn download_attachment(
     use axum::response::IntoResponse;
     let id: AttachmentId = id.parse().map_err(|_| ApiError::NotFound)?;
     let stored = state.store.attachment(me.account_id, id).await?;
+    let interaction = state
+        .store
+        .interaction(me.account_id, stored.interaction_id)
+        .await?;
+    super::rest::may_have_files(&state, &me, &interaction).await?;
     let bytes = tokio::fs::read(state.email.files().path(&stored.sha256))
         .await
         .map_err(|_| ApiError::NotFound)?;

@@ -71,6 +71,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customer_timeline))
         .routes(routes!(interaction_detail))
         .routes(routes!(interaction_recording))
+        .routes(routes!(link_customer))
         .merge(super::email::routes())
         .merge(super::messaging::routes())
 }
@@ -739,9 +740,71 @@ async fn interaction_detail(
     }))
 }
 
-/// A call's recording: stereo WAV, the caller left and the agent right. Only for the agents who
-/// handled the call (whoever holds it, and each agent it was transferred from), and supervisors
-/// and admins.
+/// Which customer a conversation is with.
+#[derive(Debug, Deserialize, ToSchema)]
+struct LinkRequest {
+    #[schema(value_type = String)]
+    customer_id: CustomerId,
+}
+
+/// Links a conversation's customer to a customer already known (found by search): they become
+/// one, so the conversation, the customer's history and their next messages from the same
+/// identities (a WhatsApp number, a widget visitor) are the known customer's. The merge is on the
+/// conversation's log with who did it. For the agent holding the conversation, and supervisors
+/// and admins; a customer of another account is not found. Answers the known customer's card.
+#[utoipa::path(post, path = "/interactions/{id}/customer", request_body = LinkRequest,
+    responses((status = 200, body = Card), (status = 403), (status = 404), (status = 409)))]
+async fn link_customer(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<LinkRequest>,
+) -> Result<ApiJson<Card>, ApiError> {
+    let id: InteractionId = parse_id(&id)?;
+    let interaction = state.store.interaction(me.account_id, id).await?;
+    if me.role < Role::Supervisor && state.dispatcher.holder(id).await != Some(me.id) {
+        return Err(ApiError::Forbidden);
+    }
+    if interaction.customer_id == req.customer_id {
+        return Err(ApiError::Conflict(
+            "the conversation is this customer's already".into(),
+        ));
+    }
+    Ok(ApiJson(
+        profile::link(&state.store, &me, &interaction, req.customer_id).await?,
+    ))
+}
+
+/// Whether `me` may have an interaction's files (a call's recording, a mail's attachments, a
+/// messaging app's photos and voice notes): supervisors and admins, and the agents who handled it
+/// (whoever holds it, whoever accepted it, each agent a call had a leg with), not every colleague.
+pub(super) async fn may_have_files(
+    state: &AppState,
+    me: &Agent,
+    interaction: &Interaction,
+) -> Result<(), ApiError> {
+    if me.role >= Role::Supervisor || interaction.agent_id == Some(me.id) {
+        return Ok(());
+    }
+    let mine = me.id.to_string();
+    let accepted = crate::domain::InteractionEvent::Accepted.log_type();
+    let handled = state
+        .store
+        .events(me.account_id, interaction.id)
+        .await?
+        .iter()
+        .any(|e| match e.kind.as_str() {
+            kind if kind == accepted => e.data["agent_id"] == mine.as_str(),
+            "call.ended" => e.data["legs"]
+                .as_array()
+                .is_some_and(|legs| legs.iter().any(|l| l["agent_id"] == mine.as_str())),
+            _ => false,
+        });
+    if handled { Ok(()) } else { Err(ApiError::Forbidden) }
+}
+
+/// A call's recording: stereo WAV, the caller left and the agent right. Only for those who may
+/// have the call's files (`may_have_files`).
 #[utoipa::path(get, path = "/interactions/{id}/recording",
     responses((status = 200, content_type = "audio/wav", body = Vec<u8>), (status = 403), (status = 404)))]
 async fn interaction_recording(
@@ -752,19 +815,7 @@ async fn interaction_recording(
     let id: InteractionId = parse_id(&id)?;
     // The interaction must be this account's: the file name alone proves nothing.
     let interaction = state.store.interaction(me.account_id, id).await?;
-    // A call's audio is for the agent who took it and for supervisors, not every colleague.
-    if me.role < Role::Supervisor && interaction.agent_id != Some(me.id) {
-        let mine = me.id.to_string();
-        let had_a_leg = state.store.events(me.account_id, id).await?.iter().any(|e| {
-            e.kind == "call.ended"
-                && e.data["legs"]
-                    .as_array()
-                    .is_some_and(|legs| legs.iter().any(|l| l["agent_id"] == mine.as_str()))
-        });
-        if !had_a_leg {
-            return Err(ApiError::Forbidden);
-        }
-    }
+    may_have_files(&state, &me, &interaction).await?;
     let path = state.config.data_dir.join("recordings").join(format!("{id}.wav"));
     let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::NotFound)?;
     Ok(([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes))

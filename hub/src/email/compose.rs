@@ -608,6 +608,7 @@ fn outgoing(
         details,
         attachments,
         outbound: Some(payload),
+        fetch_media: false,
     }
 }
 

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 22] = [
+const TABLES: [Table; 23] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -87,6 +87,8 @@ const TABLES: [Table; 22] = [
     table("uploads", "id"),
     // Messaging apps' inboxes.
     table("inboxes", "id"),
+    // Messaging apps' files still to fetch.
+    table("media_fetches", "message_id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
@@ -809,6 +811,7 @@ mod tests {
             },
             secrets: vec![7, 8, 9],
         };
+        let inbox_entry = inbox.inbox.entry_point();
         store.create_inbox(ACCOUNT, inbox).await.unwrap();
         let mail = |sender, external: Option<&str>, outbound| crate::store::NewChannelMessage {
             opening: vec![],
@@ -830,6 +833,7 @@ mod tests {
                 content_id: None,
             }],
             outbound,
+            fetch_media: false,
         };
         store
             .append_channel_message(ACCOUNT, mail(Sender::Customer, Some("m1@x.example"), None), 2)
@@ -841,6 +845,15 @@ mod tests {
             Some(serde_json::json!({"to": ["m@x.example"]})),
         );
         store.append_channel_message(ACCOUNT, reply, 3).await.unwrap();
+        // A WhatsApp photo still to fetch.
+        let photo = crate::store::NewChannelMessage {
+            entry_point: inbox_entry,
+            details: serde_json::json!({"media": [{"kind": "image", "id": "1003383421387256"}]}),
+            attachments: vec![],
+            fetch_media: true,
+            ..mail(Sender::Customer, Some("wamid.1"), None)
+        };
+        store.append_channel_message(ACCOUNT, photo, 3).await.unwrap();
         let failure = crate::store::InboundFailure {
             id: "f1".into(),
             entry_point: mailbox.entry_point(),

@@ -27,6 +27,9 @@ pub struct NewChannelMessage {
     pub attachments: Vec<NewAttachment>,
     /// What the connector needs to send it (recipients, an email's subject and threading).
     pub outbound: Option<serde_json::Value>,
+    /// The files its details name (`details.media`, a messaging app's) are to be fetched: a row
+    /// for the fetcher is committed with the message (`claim_media`).
+    pub fetch_media: bool,
 }
 
 /// An attachment whose bytes are already in the data directory under `sha256`.
@@ -83,6 +86,41 @@ pub struct OutboxItem {
     pub payload: serde_json::Value,
     /// Failed attempts so far.
     pub attempts: u32,
+}
+
+/// A message whose files (`details.media`) are due to be fetched, claimed by one fetcher until
+/// `claimed_until`.
+#[derive(Debug, Clone)]
+pub struct MediaFetch {
+    pub account: AccountId,
+    pub message: Message,
+    pub entry_point: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// What fetching a message's files came to, as the store records it on the message: each file
+/// of `details.media` gets `attachment_id` (kept) or `error` (failed for good); while it is
+/// tried again, `details.media_retry` says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaUpdate {
+    /// Something may pass (the platform down, a timeout): try again at `next_at`.
+    Retry {
+        attempts: u32,
+        next_at: Millis,
+        reason: String,
+    },
+    /// Done: one outcome per file of `details.media`, in order.
+    Done(Vec<MediaOutcome>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaOutcome {
+    /// On disk under its SHA-256: attached to the message.
+    Kept(NewAttachment),
+    Failed {
+        reason: String,
+    },
 }
 
 /// What became of a send, as the store records it.
@@ -234,6 +272,16 @@ pub trait ChannelStore: Send + Sync + 'static {
         claimed_until: Millis,
         limit: u32,
     ) -> Result<Vec<OutboxItem>>;
+    /// Claims up to `limit` messages whose files are due to be fetched by `now` (`fetch_media`),
+    /// each until `claimed_until`.
+    async fn claim_media(&self, now: Millis, claimed_until: Millis, limit: u32) -> Result<Vec<MediaFetch>>;
+    /// Records what a fetch came to (`MediaUpdate`); answers the message as it now is.
+    async fn record_media(
+        &self,
+        account: AccountId,
+        message: MessageId,
+        update: MediaUpdate,
+    ) -> Result<Message>;
     /// A platform's report on a message we sent (delivered, read, failed), found by the id the
     /// platform gave it: recorded when it moves the state forward (`DeliveryState::may_become`),
     /// and then answered; `None` for an unknown message or a report that came late.

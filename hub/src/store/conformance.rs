@@ -190,6 +190,8 @@ scenarios!(
     mailboxes_and_their_sync_and_failures,
     uploads_belong_to_their_agent,
     an_agents_message_is_found_by_its_client_id,
+    media_to_fetch_is_claimed_retried_and_attached,
+    a_customer_merged_into_another_leaves_them_one,
 );
 
 // --- helpers ---
@@ -1722,6 +1724,7 @@ fn mail(interaction: InteractionId, external: &str, body: &str) -> super::NewCha
             content_id: None,
         }],
         outbound: None,
+        fetch_media: false,
     }
 }
 
@@ -2431,4 +2434,172 @@ async fn an_agents_message_is_found_by_its_client_id(store: DynStore) {
         .await
         .unwrap();
     assert_eq!(store.agent_message(DEFAULT, bob.id, "c-9").await.unwrap(), None);
+}
+
+// --- messaging apps' media, and customers merged ---
+
+/// A message naming files queues their fetch in its own commit: claimed once, retried with its
+/// reason on the message, then each file attached or failed with its reason, and never claimed
+/// again. A message without files is never claimed.
+async fn media_to_fetch_is_claimed_retried_and_attached(store: DynStore) {
+    use super::{MediaOutcome, MediaUpdate, NewAttachment};
+    let site = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &site, 1).await;
+    let photo = |external: &str, fetch_media| super::NewChannelMessage {
+        entry_point: "inbox:shop".into(),
+        details: json!({"kind": "image", "media": [
+            {"kind": "image", "id": "m1", "content_type": "image/jpeg"},
+            {"kind": "document", "id": "m2"},
+        ]}),
+        attachments: vec![],
+        fetch_media,
+        ..mail(i.id, external, "")
+    };
+    let (m, _) = store
+        .append_channel_message(DEFAULT, photo("wamid.1", true), 1_000)
+        .await
+        .unwrap();
+    store
+        .append_channel_message(DEFAULT, photo("wamid.2", false), 1_000)
+        .await
+        .unwrap();
+    // Redelivered: stored once, fetched once.
+    store
+        .append_channel_message(DEFAULT, photo("wamid.1", true), 1_001)
+        .await
+        .unwrap();
+    assert!(
+        store.claim_media(999, 10_000, 10).await.unwrap().is_empty(),
+        "not due yet"
+    );
+    let due = store.claim_media(1_000, 10_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].account, due[0].message.id, due[0].attempts),
+        (DEFAULT, m.id, 0)
+    );
+    assert_eq!(due[0].entry_point, "inbox:shop");
+    assert_eq!(
+        due[0].message.channel.as_ref().unwrap().details["media"][0]["id"],
+        "m1"
+    );
+    assert!(
+        store.claim_media(5_000, 20_000, 10).await.unwrap().is_empty(),
+        "claimed"
+    );
+
+    let retry = MediaUpdate::Retry {
+        attempts: 1,
+        next_at: 12_000,
+        reason: "HTTP 503".into(),
+    };
+    let m = store.record_media(DEFAULT, m.id, retry).await.unwrap();
+    assert_eq!(
+        m.channel.as_ref().unwrap().details["media_retry"],
+        json!({"attempts": 1, "reason": "HTTP 503"})
+    );
+    assert!(store.claim_media(11_999, 30_000, 10).await.unwrap().is_empty());
+    let due = store.claim_media(12_000, 30_000, 10).await.unwrap();
+    assert_eq!(due[0].attempts, 1);
+
+    let kept = NewAttachment {
+        filename: "image.jpg".into(),
+        content_type: "image/jpeg".into(),
+        size: 4,
+        sha256: "cd".repeat(32),
+        content_id: None,
+    };
+    let done = MediaUpdate::Done(vec![
+        MediaOutcome::Kept(kept),
+        MediaOutcome::Failed {
+            reason: "over the limit".into(),
+        },
+    ]);
+    not_found(store.record_media(OTHER, m.id, done.clone()).await.map(|_| ()));
+    let m = store.record_media(DEFAULT, m.id, done).await.unwrap();
+    let parts = m.channel.as_ref().unwrap();
+    assert_eq!(parts.attachments.len(), 1);
+    let file = &parts.attachments[0];
+    assert_eq!(
+        (file.filename.as_str(), file.content_type.as_str(), file.size),
+        ("image.jpg", "image/jpeg", 4)
+    );
+    assert_eq!(parts.details["media"][0]["attachment_id"], file.id.to_string());
+    assert_eq!(parts.details["media"][1]["error"], "over the limit");
+    assert!(parts.details.get("media_retry").is_none());
+    let stored = store.attachment(DEFAULT, file.id).await.unwrap();
+    assert_eq!((stored.interaction_id, stored.sha256), (i.id, "cd".repeat(32)));
+    assert!(
+        store
+            .claim_media(i64::MAX / 2, i64::MAX / 2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Read back as the timeline reads it.
+    let read = store.messages(DEFAULT, i.id, 0).await.unwrap();
+    assert_eq!(read.iter().find(|r| r.id == m.id).unwrap(), &m);
+}
+
+/// Merging one customer into another: identities (so the next contact resolves to the one
+/// kept), interactions and notes move, the kept one takes the phone it lacked, the merged one is
+/// gone, and the log line commits with it. Never across accounts, never into itself.
+async fn a_customer_merged_into_another_leaves_them_one(store: DynStore) {
+    let site = setup(&store, DEFAULT).await;
+    let li = site.1.clone();
+    let wa = store
+        .resolve_customer(
+            DEFAULT,
+            &ids(&[("whatsapp", "8613800138000"), ("phone", "+8613800138000")]),
+            Some("Wei"),
+        )
+        .await
+        .unwrap();
+    let i = arrive(&store, DEFAULT, &(site.0.clone(), wa.clone()), 1).await;
+    let agent = store
+        .create_agent(DEFAULT, new_agent("bob@example.com"))
+        .await
+        .unwrap();
+    store
+        .add_note(DEFAULT, wa.id, Some(i.id), agent.id, "asked about 1001")
+        .await
+        .unwrap();
+    let other = setup(&store, OTHER).await.1;
+    not_found(store.merge_customer(DEFAULT, wa.id, other.id, &[]).await);
+    conflict(
+        store.merge_customer(DEFAULT, wa.id, wa.id, &[]).await,
+        "a customer merged into itself",
+    );
+    let log = Write::Log {
+        account: DEFAULT,
+        id: i.id,
+        kind: "customer.linked".into(),
+        data: json!({"agent_id": agent.id}),
+        at: 5,
+    };
+    let kept = store.merge_customer(DEFAULT, wa.id, li.id, &[log]).await.unwrap();
+    assert_eq!(kept.id, li.id);
+    assert_eq!(kept.email.as_deref(), Some("li.wei@example.com"));
+    assert_eq!(kept.phone.as_deref(), Some("+8613800138000"));
+    assert_eq!(store.customer(DEFAULT, li.id).await.unwrap(), kept);
+    not_found(store.customer(DEFAULT, wa.id).await);
+    let again = store
+        .resolve_customer(DEFAULT, &ids(&[("whatsapp", "8613800138000")]), None)
+        .await
+        .unwrap();
+    assert_eq!(again.id, li.id);
+    assert_eq!(store.interaction(DEFAULT, i.id).await.unwrap().customer_id, li.id);
+    assert_eq!(
+        store.customer_interactions(DEFAULT, li.id, 10).await.unwrap()[0].id,
+        i.id
+    );
+    assert_eq!(
+        store.notes(DEFAULT, li.id).await.unwrap()[0].body,
+        "asked about 1001"
+    );
+    let events = store.events(DEFAULT, i.id).await.unwrap();
+    let linked = events.iter().find(|e| e.kind == "customer.linked").unwrap();
+    assert_eq!(linked.data["agent_id"], json!(agent.id));
+    // The other account's customer is untouched.
+    assert_eq!(store.customer(OTHER, other.id).await.unwrap(), other);
 }

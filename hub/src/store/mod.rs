@@ -9,7 +9,8 @@ mod sql;
 
 pub use channels::{
     ChannelStore, DeliveryUpdate, InboundFailure, Inbox, InboxSecrets, Known, MailServer, Mailbox,
-    MailboxSecrets, NewAttachment, NewChannelMessage, OutboxItem, StoredAttachment, Upload,
+    MailboxSecrets, MediaFetch, MediaOutcome, MediaUpdate, NewAttachment, NewChannelMessage, OutboxItem,
+    StoredAttachment, Upload,
 };
 
 use crate::domain::{
@@ -399,6 +400,17 @@ pub trait Store: ChannelStore + Send + Sync + 'static {
         name: Option<&str>,
     ) -> Result<Customer>;
     async fn customer(&self, account: AccountId, id: CustomerId) -> Result<Customer>;
+    /// Makes `from` part of `into` (an agent found they are one person): every identity,
+    /// interaction, note and widget session of `from` becomes `into`'s, `into` takes the email
+    /// and phone it lacks, and `from` is removed; `log` (the merge on the timeline) is committed
+    /// in the same transaction. Answers `into` as it now is. `Conflict` when they are the same.
+    async fn merge_customer(
+        &self,
+        account: AccountId,
+        from: CustomerId,
+        into: CustomerId,
+        log: &[Write],
+    ) -> Result<Customer>;
     /// Records what a visitor claimed to be on their customer (display only).
     async fn set_claim(&self, account: AccountId, id: CustomerId, claim: &crate::domain::Claim)
     -> Result<()>;

@@ -937,6 +937,40 @@ macro_rules! impl_store {
                 Self::one::<CustomerRow, _>(&self.pool, q::CUSTOMER, account, id.to_string()).await
             }
 
+            async fn merge_customer(
+                &self,
+                account: AccountId,
+                from: CustomerId,
+                into: CustomerId,
+                log: &[Write],
+            ) -> Result<Customer> {
+                if from == into {
+                    return Err(StoreError::Conflict {
+                        constraint: "a customer merged into itself".into(),
+                    });
+                }
+                let mut tx = self.write().await?;
+                let gone: Customer =
+                    Self::one::<CustomerRow, _>(&mut *tx, q::CUSTOMER, account, from.to_string()).await?;
+                let mut kept: Customer =
+                    Self::one::<CustomerRow, _>(&mut *tx, q::CUSTOMER, account, into.to_string()).await?;
+                for sql in q::MERGE_CUSTOMER {
+                    sqlx::query(sql)
+                        .bind(account.to_string())
+                        .bind(from.to_string())
+                        .bind(into.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                kept.email = kept.email.or(gone.email);
+                kept.phone = kept.phone.or(gone.phone);
+                Self::write_customer(&mut *tx, account, &kept, now_millis()).await?;
+                Self::write_all(&mut tx, log).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(kept)
+            }
+
             async fn set_claim(&self, account: AccountId, id: CustomerId, claim: &crate::domain::Claim) -> Result<()> {
                 let done = sqlx::query(q::SET_CLAIM)
                     .bind(account.to_string())

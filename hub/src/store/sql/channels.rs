@@ -3,7 +3,7 @@
 
 use super::super::channels::{
     ChannelStore, DeliveryUpdate, InboundFailure, Inbox, InboxSecrets, Known, Mailbox, MailboxSecrets,
-    NewChannelMessage, OutboxItem, StoredAttachment, Upload,
+    MediaFetch, MediaOutcome, MediaUpdate, NewChannelMessage, OutboxItem, StoredAttachment, Upload,
 };
 use super::super::{Result, StoreError};
 use super::rows::{KnownRow, to_json};
@@ -30,6 +30,20 @@ mod q {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     pub const INSERT_OUTBOX: &str = "INSERT INTO outbox (message_id, account_id, entry_point, payload, next_at) \
          VALUES ($1, $2, $3, $4, $5)";
+    pub const INSERT_MEDIA_FETCH: &str = "INSERT INTO media_fetches (message_id, account_id, entry_point, next_at) \
+         VALUES ($1, $2, $3, $4)";
+    pub const DUE_MEDIA: &str = "SELECT message_id, account_id, entry_point, attempts, next_at \
+         FROM media_fetches WHERE next_at <= $1 ORDER BY next_at LIMIT $2";
+    /// Claims a row only if nobody moved it since it was read.
+    pub const CLAIM_MEDIA: &str =
+        "UPDATE media_fetches SET next_at = $2 WHERE message_id = $1 AND next_at = $3";
+    pub const RETRY_MEDIA: &str =
+        "UPDATE media_fetches SET attempts = $3, next_at = $4 WHERE account_id = $1 AND message_id = $2";
+    pub const DELETE_MEDIA: &str = "DELETE FROM media_fetches WHERE account_id = $1 AND message_id = $2";
+    pub const DETAILS_OF: &str =
+        "SELECT details FROM message_details WHERE account_id = $1 AND message_id = $2";
+    pub const SET_DETAILS: &str =
+        "UPDATE message_details SET details = $3 WHERE account_id = $1 AND message_id = $2";
     pub const MESSAGE: &str = "SELECT id, interaction_id, seq, sender, agent_id, body, client_id, created_at \
          FROM messages WHERE account_id = $1 AND id = $2";
     pub const PARTS_OF_INTERACTION: &str = "SELECT message_id, entry_point, external_id, details, delivery, \
@@ -215,6 +229,46 @@ struct OutboxRow {
     payload: String,
     attempts: i64,
     next_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MediaRow {
+    message_id: String,
+    account_id: String,
+    entry_point: String,
+    attempts: i64,
+    next_at: i64,
+}
+
+/// Writes a fetch's outcome into a message's details: `media_retry` while it is tried again;
+/// once done, each file's `attachment_id` (`kept`, in the order of `details.media`, `None` for
+/// a failed one) or `error`.
+fn media_details(details: &mut serde_json::Value, update: &MediaUpdate, kept: &[Option<AttachmentId>]) {
+    use serde_json::json;
+    let Some(object) = details.as_object_mut() else {
+        return;
+    };
+    match update {
+        MediaUpdate::Retry { attempts, reason, .. } => {
+            object.insert(
+                "media_retry".into(),
+                json!({"attempts": attempts, "reason": reason}),
+            );
+        }
+        MediaUpdate::Done(outcomes) => {
+            object.remove("media_retry");
+            let Some(media) = object.get_mut("media").and_then(|m| m.as_array_mut()) else {
+                return;
+            };
+            for ((file, outcome), id) in media.iter_mut().zip(outcomes).zip(kept) {
+                match (outcome, id) {
+                    (MediaOutcome::Kept(_), Some(id)) => file["attachment_id"] = json!(id.to_string()),
+                    (MediaOutcome::Failed { reason }, _) => file["error"] = json!(reason),
+                    (MediaOutcome::Kept(_), None) => {}
+                }
+            }
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -439,6 +493,16 @@ macro_rules! impl_channel_store {
                         .await
                         .map_err(db)?;
                 }
+                if m.fetch_media {
+                    sqlx::query(q::INSERT_MEDIA_FETCH)
+                        .bind(message.id.to_string())
+                        .bind(account.to_string())
+                        .bind(&m.entry_point)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
                 tx.commit().await.map_err(db)?;
                 message.channel = Some(Box::new(ChannelParts {
                     entry_point: m.entry_point,
@@ -465,6 +529,51 @@ macro_rules! impl_channel_store {
                     return Err(StoreError::NotFound);
                 }
                 Ok(())
+            }
+
+            /// Moves a due row of `table` (with `sql`: the outbox's, or media to fetch) from
+            /// `next_at` to `claimed_until`, only if nobody moved it since it was read; answers its
+            /// account and message when this caller got it.
+            async fn claim(
+                &self,
+                sql: &'static str,
+                table: &str,
+                message: &str,
+                account: &str,
+                (next_at, claimed_until): (Millis, Millis),
+            ) -> Result<Option<(AccountId, Message)>> {
+                let claimed = sqlx::query(sql)
+                    .bind(message)
+                    .bind(claimed_until)
+                    .bind(next_at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if claimed == 0 {
+                    return Ok(None);
+                }
+                let account: AccountId = parse(&format!("{table}.account_id"), account)?;
+                Ok(Some((
+                    account,
+                    self.message_with_parts(account, message).await?,
+                )))
+            }
+
+            /// One message with its channel parts, read outside any transaction.
+            async fn message_with_parts(&self, account: AccountId, id: &str) -> Result<Message> {
+                let mut conn = self.pool.acquire().await.map_err(db)?;
+                let mut message = Self::message_by_id(&mut *conn, account, id).await?;
+                drop(conn);
+                let interaction = message.interaction_id;
+                Self::with_parts(
+                    &self.pool,
+                    account,
+                    interaction,
+                    std::slice::from_mut(&mut message),
+                )
+                .await?;
+                Ok(message)
             }
 
             async fn message_by_id(
@@ -575,18 +684,7 @@ macro_rules! impl_channel_store {
                 let Some(id) = found else {
                     return Ok(None);
                 };
-                let mut conn = self.pool.acquire().await.map_err(db)?;
-                let mut message = Self::message_by_id(&mut *conn, account, &id).await?;
-                drop(conn);
-                let interaction = message.interaction_id;
-                Self::with_parts(
-                    &self.pool,
-                    account,
-                    interaction,
-                    std::slice::from_mut(&mut message),
-                )
-                .await?;
-                Ok(Some(message))
+                Ok(Some(self.message_with_parts(account, &id).await?))
             }
 
             async fn create_upload(&self, account: AccountId, u: &Upload) -> Result<()> {
@@ -631,29 +729,18 @@ macro_rules! impl_channel_store {
                     .map_err(db)?;
                 let mut items = Vec::with_capacity(rows.len());
                 for row in rows {
-                    let claimed = sqlx::query(q::CLAIM_OUTBOX)
-                        .bind(&row.message_id)
-                        .bind(claimed_until)
-                        .bind(row.next_at)
-                        .execute(&self.writer)
-                        .await
-                        .map_err(db)?
-                        .rows_affected();
-                    if claimed == 0 {
+                    let claimed = self
+                        .claim(
+                            q::CLAIM_OUTBOX,
+                            "outbox",
+                            &row.message_id,
+                            &row.account_id,
+                            (row.next_at, claimed_until),
+                        )
+                        .await?;
+                    let Some((account, message)) = claimed else {
                         continue;
-                    }
-                    let account: AccountId = parse("outbox.account_id", &row.account_id)?;
-                    let mut conn = self.pool.acquire().await.map_err(db)?;
-                    let mut message = Self::message_by_id(&mut *conn, account, &row.message_id).await?;
-                    drop(conn);
-                    let interaction = message.interaction_id;
-                    Self::with_parts(
-                        &self.pool,
-                        account,
-                        interaction,
-                        std::slice::from_mut(&mut message),
-                    )
-                    .await?;
+                    };
                     items.push(OutboxItem {
                         account,
                         message,
@@ -663,6 +750,115 @@ macro_rules! impl_channel_store {
                     });
                 }
                 Ok(items)
+            }
+
+            async fn claim_media(
+                &self,
+                now: Millis,
+                claimed_until: Millis,
+                limit: u32,
+            ) -> Result<Vec<MediaFetch>> {
+                let rows = sqlx::query_as::<_, MediaRow>(q::DUE_MEDIA)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                let mut due = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let claimed = self
+                        .claim(
+                            q::CLAIM_MEDIA,
+                            "media_fetches",
+                            &row.message_id,
+                            &row.account_id,
+                            (row.next_at, claimed_until),
+                        )
+                        .await?;
+                    let Some((account, message)) = claimed else {
+                        continue;
+                    };
+                    due.push(MediaFetch {
+                        account,
+                        message,
+                        entry_point: row.entry_point,
+                        attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+                    });
+                }
+                Ok(due)
+            }
+
+            async fn record_media(
+                &self,
+                account: AccountId,
+                message: MessageId,
+                update: MediaUpdate,
+            ) -> Result<Message> {
+                let id = message.to_string();
+                let mut tx = self.write().await?;
+                let details: String = sqlx::query_scalar(q::DETAILS_OF)
+                    .bind(account.to_string())
+                    .bind(&id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .ok_or(StoreError::NotFound)?;
+                let mut details: serde_json::Value = json("message_details.details", &details)?;
+                let stored = Self::message_by_id(&mut *tx, account, &id).await?;
+                let mut kept = Vec::new();
+                match &update {
+                    MediaUpdate::Retry {
+                        attempts, next_at, ..
+                    } => {
+                        sqlx::query(q::RETRY_MEDIA)
+                            .bind(account.to_string())
+                            .bind(&id)
+                            .bind(i64::from(*attempts))
+                            .bind(*next_at)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    MediaUpdate::Done(outcomes) => {
+                        for outcome in outcomes {
+                            let MediaOutcome::Kept(a) = outcome else {
+                                kept.push(None);
+                                continue;
+                            };
+                            let attachment = AttachmentId::new();
+                            sqlx::query(q::INSERT_ATTACHMENT)
+                                .bind(attachment.to_string())
+                                .bind(account.to_string())
+                                .bind(stored.interaction_id.to_string())
+                                .bind(&id)
+                                .bind(&a.filename)
+                                .bind(&a.content_type)
+                                .bind(a.size)
+                                .bind(&a.sha256)
+                                .bind(&a.content_id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db)?;
+                            kept.push(Some(attachment));
+                        }
+                        sqlx::query(q::DELETE_MEDIA)
+                            .bind(account.to_string())
+                            .bind(&id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                }
+                media_details(&mut details, &update, &kept);
+                sqlx::query(q::SET_DETAILS)
+                    .bind(account.to_string())
+                    .bind(&id)
+                    .bind(to_json(&details))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                self.message_with_parts(account, &id).await
             }
 
             async fn record_delivery(

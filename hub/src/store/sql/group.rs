@@ -379,7 +379,8 @@ async fn commit_at_once(
         );
     }
     let mut results = Vec::with_capacity(items.len());
-    let (mut messages, mut details, mut files) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut messages, mut details, mut files, mut fetches) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (it, found) in items.iter().zip(stored) {
         if let Some(m) = found {
             results.push(Ok((m, false)));
@@ -417,6 +418,9 @@ async fn commit_at_once(
                 "m": id, "a": account, "i": interaction, "e": c.entry_point, "x": c.external_id,
                 "d": to_json(&c.details),
             }));
+            if c.fetch_media {
+                fetches.push(json!({"m": id, "a": account, "e": c.entry_point, "t": it.at}));
+            }
             let mut attachments = Vec::with_capacity(c.attachments.len());
             for a in &c.attachments {
                 let info = AttachmentInfo {
@@ -448,6 +452,7 @@ async fn commit_at_once(
         (q::GROUP_INSERT, messages),
         (q::GROUP_DETAILS, details),
         (q::GROUP_ATTACHMENTS, files),
+        (q::GROUP_MEDIA_FETCHES, fetches),
     ] {
         if !rows.is_empty() {
             sqlx::query(sql)

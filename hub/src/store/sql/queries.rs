@@ -144,6 +144,15 @@ pub const INSERT_CUSTOMER: &str = "INSERT INTO customers \
 /// Writes back every editable field: callers read the row in the same transaction first.
 pub const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = $3, name_search = $4, email = $5, phone = $6, \
      tier = $7, owner = $8, tags = $9, updated_at = $10 WHERE account_id = $1 AND id = $2";
+/// `MERGE_CUSTOMER`'s statements, in order, each taking the account, `from` and `into`: what was
+/// `from`'s becomes `into`'s, then `from` goes.
+pub const MERGE_CUSTOMER: [&str; 5] = [
+    "UPDATE identities SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    "UPDATE interactions SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    "UPDATE notes SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    "UPDATE chat_sessions SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    "DELETE FROM customers WHERE account_id = $1 AND id = $2 AND $3 <> $2",
+];
 pub const SET_CLAIM: &str = "UPDATE customers SET claimed = $3 WHERE account_id = $1 AND id = $2";
 pub const CUSTOMER: &str = concat!(
     "SELECT ",
@@ -314,6 +323,9 @@ pub const GROUP_ATTACHMENTS: &str = "INSERT INTO attachments \
      (id, account_id, interaction_id, message_id, filename, content_type, size, sha256, content_id) \
      SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', j.value ->> 'm', j.value ->> 'f', \
      j.value ->> 'ct', j.value ->> 'z', j.value ->> 'h', j.value ->> 'cid' FROM json_each($1) AS j";
+/// The files those messages name, to be fetched (`NewChannelMessage::fetch_media`).
+pub const GROUP_MEDIA_FETCHES: &str = "INSERT INTO media_fetches (message_id, account_id, entry_point, next_at) \
+     SELECT j.value ->> 'm', j.value ->> 'a', j.value ->> 'e', j.value ->> 't' FROM json_each($1) AS j";
 pub const MESSAGES: &str = concat!(
     "SELECT ",
     message_columns!(),
