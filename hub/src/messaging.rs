@@ -304,7 +304,7 @@ impl Messaging {
                     .record_report(account, &entry_point, &external_id, state, error)
                     .await?
                 {
-                    crate::outbox::tell_holder(&self.dispatcher, &self.bus, message).await;
+                    crate::outbox::tell_watcher(&self.dispatcher, &self.bus, message).await;
                 }
                 Ok(())
             }

@@ -118,14 +118,15 @@ pub async fn record(
 ) {
     tracing::info!(message = %item.message.id, entry_point = %item.entry_point, ?update, "delivery");
     match store.record_delivery(item.account, item.message.id, update).await {
-        Ok(message) => tell_holder(dispatcher, bus, message).await,
+        Ok(message) => tell_watcher(dispatcher, bus, message).await,
         Err(e) => tracing::error!(error = %e, message = %item.message.id, "recording a delivery"),
     }
 }
 
-/// The agent holding the interaction sees the message as it now is (its delivery state).
-pub async fn tell_holder(dispatcher: &Dispatcher, bus: &Bus, message: Message) {
-    if let Some(agent) = dispatcher.holder(message.interaction_id).await {
+/// The agent whose console shows the interaction (its holder, or the agent it rings for) sees the
+/// message as it now is: its delivery state, or the files fetched for it while the offer rang.
+pub async fn tell_watcher(dispatcher: &Dispatcher, bus: &Bus, message: Message) {
+    if let Some(agent) = dispatcher.watcher(message.interaction_id).await {
         bus.to_agent(agent, AgentFrame::Message { message });
     }
 }

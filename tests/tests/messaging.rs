@@ -879,9 +879,12 @@ async fn a_whatsapp_photo_is_fetched_after_the_200_kept_and_served_only_to_who_h
     let url = s.inbox("whatsapp", &fake).await;
     let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
     available(&mut bob).await;
+    // Meta holds the file until Bob has the conversation, so it reaches his console as an update.
+    fake.pause();
     let (status, body) = whatsapp(&url, whatsapp_image("wamid.photo1")).await;
     assert_eq!(status, 200, "{body}");
     let id = accept_offer(&mut bob).await;
+    fake.resume();
     let m = fetched(&s, &id, "wamid.photo1").await;
 
     // Meta's two steps: where the media id's file is, then the file, both with the token.

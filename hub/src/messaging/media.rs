@@ -92,7 +92,7 @@ impl Messaging {
         let update = next_step(results, due.attempts, &self.settings, now_millis());
         tracing::info!(message = %due.message.id, entry_point = %due.entry_point, ?update, "media");
         match self.store.record_media(due.account, due.message.id, update).await {
-            Ok(message) => crate::outbox::tell_holder(&self.dispatcher, &self.bus, message).await,
+            Ok(message) => crate::outbox::tell_watcher(&self.dispatcher, &self.bus, message).await,
             Err(e) => tracing::error!(error = %e, message = %due.message.id, "recording media"),
         }
     }
