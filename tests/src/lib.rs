@@ -265,6 +265,8 @@ pub struct Hub {
     pub sip_udp: Option<String>,
     /// And its TCP address (another port than UDP's when the listen port is 0).
     pub sip_tcp: Option<String>,
+    /// And its TLS address, when started with `PLUGBOARD_SIP__TLS_LISTEN`.
+    pub sip_tls: Option<String>,
     pub data_dir: PathBuf,
 }
 
@@ -314,8 +316,8 @@ impl Hub {
                 let _ = tx.send(line);
             }
         });
-        let (base, sip_udp, sip_tcp, printed) = tokio::task::spawn_blocking(move || {
-            let (mut sip_udp, mut sip_tcp) = (None, None);
+        let (base, (sip_udp, sip_tcp, sip_tls), printed) = tokio::task::spawn_blocking(move || {
+            let (mut sip_udp, mut sip_tcp, mut sip_tls) = (None, None, None);
             let mut printed = Vec::new();
             loop {
                 let line = rx.recv_timeout(Duration::from_secs(60))?;
@@ -326,12 +328,15 @@ impl Hub {
                         .next()
                         .and_then(|t| t.strip_prefix("tcp://"))
                         .map(str::to_owned);
+                    sip_tls = parts
+                        .next()
+                        .and_then(|t| t.strip_prefix("tls://"))
+                        .map(str::to_owned);
                 }
                 if let Some(addr) = line.strip_prefix("plugboard listening on ") {
                     return Ok::<_, std::sync::mpsc::RecvTimeoutError>((
                         addr.to_string(),
-                        sip_udp,
-                        sip_tcp,
+                        (sip_udp, sip_tcp, sip_tls),
                         printed,
                     ));
                 }
@@ -345,6 +350,7 @@ impl Hub {
             base,
             sip_udp,
             sip_tcp,
+            sip_tls,
             data_dir: data_dir.to_path_buf(),
         };
         hub.wait_healthy().await?;
