@@ -563,3 +563,39 @@ impl Socket {
         }
     }
 }
+
+/// Makes a CA and a certificate it signs for 127.0.0.1 in `dir`, with openssl: `ca.pem`,
+/// `server.pem`, `server.key`: for IMAPS and SMTP against the mail peers, and SIP over TLS. The
+/// keys are the test's own, made at test time and thrown away with `dir`.
+pub fn make_certificates(dir: &Path) {
+    let openssl = |line: &str| {
+        let out = Command::new("openssl")
+            .args(line.split_whitespace())
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         extendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    openssl(&format!(
+        "req -x509 {key} -days 2 -keyout ca.key -out ca.pem -subj /CN=Plugboard-test-CA \
+         -addext basicConstraints=critical,CA:TRUE"
+    ));
+    openssl(&format!(
+        "req {key} -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+    ));
+    openssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+         -out server.pem -extfile server.ext",
+    );
+}

@@ -506,21 +506,56 @@ fn sox_stat(wav: &Path, channel: u32) -> (f64, f64) {
 
 #[tokio::test]
 async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voices_are_recorded() {
+    baresip_call_is_recorded(false).await;
+}
+
+/// The same call over TLS with SRTP on both legs: the caller dials the hub's TLS port as a trunk
+/// (trusted by its address, as over TCP), the desk phone registers over TLS and is rung on that
+/// connection; both baresips insist on SRTP (`mediaenc=srtp-mand`, SDES), and the recording holds
+/// both voices, so the hub decrypted both legs.
+#[tokio::test]
+async fn baresip_over_tls_with_srtp_calls_a_baresip_desk_phone_and_both_voices_are_recorded() {
+    baresip_call_is_recorded(true).await;
+}
+
+/// A baresip caller through the trunk calls a baresip desk phone that answers by itself; sox
+/// hears both voices in the recording. With `tls`, all of it over TLS with SRTP.
+async fn baresip_call_is_recorded(tls: bool) {
     if sipp().is_none() || baresip().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let (cert, key, ca) = (
+        certs.join("server.pem"),
+        certs.join("server.key"),
+        certs.join("ca.pem"),
+    );
     // baresip 1.0 (libre) fails on any SHA-256 challenge in the 401, even after an MD5 one
     // ("Register: Function not implemented"), so this site offers MD5 only.
-    let env = [
+    let mut env = vec![
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
         ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
+    if tls {
+        plugboard_tests::make_certificates(&certs);
+        env.extend([
+            ("PLUGBOARD_SIP__TLS_LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TLS_CERT", cert.to_str().unwrap()),
+            ("PLUGBOARD_SIP__TLS_KEY", key.to_str().unwrap()),
+        ]);
+    }
     let hub = Hub::start(dir.path(), &env).await.unwrap();
-    let target = hub.sip_udp.clone().unwrap();
+    let (target, transport, secure) = if tls {
+        let tls = hub.sip_tls.clone().expect("the hub says where TLS listens");
+        (tls, ";transport=tls", ";mediaenc=srtp-mand")
+    } else {
+        (hub.sip_udp.clone().unwrap(), "", "")
+    };
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let bob = hub.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"].clone();
     let phone = json!({"agent_id": bob, "username": "bob-desk", "password": "desk-phone-1"});
@@ -537,14 +572,19 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
     let (desk, caller) = (work.path().join("desk"), work.path().join("caller"));
     std::fs::create_dir_all(&desk).unwrap();
     std::fs::create_dir_all(&caller).unwrap();
-    let rtp = 30_000 + (std::process::id() % 50) as u16 * 400;
+    let rtp = 30_000 + (std::process::id() % 50) as u16 * 400 + u16::from(tls) * 100;
     tone(&work.path().join("agent.wav"), 660, 30);
     baresip_profile(
         &desk,
         &work.path().join("agent.wav"),
-        &format!("<sip:bob-desk@{target}>;auth_pass=desk-phone-1;answermode=auto;regint=300"),
+        &format!(
+            "<sip:bob-desk@{target}{transport}>;auth_pass=desk-phone-1;answermode=auto;regint=300{secure}"
+        ),
         rtp,
     );
+    if tls {
+        baresip_secure(&desk, &ca);
+    }
     let desk_log = work.path().join("desk.log");
     let mut desk_phone = Command::new("baresip")
         .arg("-f")
@@ -554,21 +594,27 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut registered = false;
+    let mut contacts = Vec::new();
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let (status, phones) = hub.call("GET", "/phones", Some(&admin), None).await.unwrap();
         assert_eq!(status, 200);
-        if phones[0]["contacts"].as_array().is_some_and(|c| !c.is_empty()) {
-            registered = true;
+        contacts = phones[0]["contacts"].as_array().cloned().unwrap_or_default();
+        if !contacts.is_empty() {
             break;
         }
     }
     assert!(
-        registered,
+        !contacts.is_empty(),
         "baresip did not register:\n{}",
         std::fs::read_to_string(&desk_log).unwrap_or_default()
     );
+    if tls {
+        assert!(
+            contacts[0].to_string().contains("transport=tls"),
+            "registered over TLS: {contacts:?}"
+        );
+    }
 
     let mut console = hub.agent("bob@plugboard.example").await.unwrap();
     available(&mut console).await;
@@ -578,9 +624,13 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
     baresip_profile(
         &caller,
         &work.path().join("caller.wav"),
-        "<sip:+14155550123@127.0.0.1>;regint=0",
+        &format!("<sip:+14155550123@127.0.0.1{transport}>;regint=0{secure}"),
         rtp + 200,
     );
+    if tls {
+        baresip_secure(&caller, &ca);
+    }
+    // The account's transport goes with it.
     let dial = format!("/dial sip:100@{target}");
     let caller_log = work.path().join("caller.log");
     let calling = Command::new("baresip")
@@ -613,6 +663,21 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
     assert!(log.contains("Call established"), "{log}");
     let _ = desk_phone.kill();
     let _ = desk_phone.wait();
+    if tls {
+        // Each phone keyed SRTP with the hub and took the hub's packets (an SRTP-only phone drops
+        // what it cannot authenticate).
+        let desk = std::fs::read_to_string(&desk_log).unwrap_or_default();
+        for (who, log) in [("caller", &log), ("desk phone", &desk)] {
+            assert!(
+                log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+                "{who}: {log}"
+            );
+            assert!(
+                log.contains("incoming rtp for 'audio' established"),
+                "{who}: {log}"
+            );
+        }
+    }
 
     // sox hears the caller's tone on the left and the agent's on the right, for the call's length.
     let file = dir.path().join("recordings").join(format!("{interaction}.wav"));
@@ -627,6 +692,14 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
         agent_rms > 0.05,
         "the agent is silent in the recording: {agent_rms}"
     );
+}
+
+/// A baresip profile made by [`baresip_profile`] speaking SIP over TLS (trusting the tests' CA)
+/// and SRTP (SDES): its `srtp` module.
+fn baresip_secure(dir: &Path, ca: &Path) {
+    let mut config = std::fs::read_to_string(dir.join("config")).unwrap();
+    config.push_str(&format!("sip_cafile {}\nmodule srtp.so\n", ca.display()));
+    std::fs::write(dir.join("config"), config).unwrap();
 }
 
 #[tokio::test]
