@@ -2,7 +2,8 @@
 //! agent registers with digest auth (a wrong password is refused); a caller dialling a queue's
 //! number is offered to the available agent, whose phone rings and answers, and the call lands on
 //! the customer's timeline with its talk time and recording; a caller who hangs up before anyone
-//! answers is counted as abandoned with the wait.
+//! answers is counted as abandoned with the wait. baresip and Linphone do the same over TLS with
+//! SRTP, as callers and as agents' phones.
 
 use plugboard_tests::linphone::{self, Linphone, Transport};
 use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
@@ -1522,17 +1523,22 @@ async fn registered_contacts(hub: &Hub, username: &str) -> Vec<String> {
 /// used to garble, and over TCP it listens on no UDP port at all: it rang only once the hub
 /// rang it on the connection it registered on.
 #[tokio::test]
-async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
+async fn a_linphone_desk_phone_registered_over_udp_tcp_or_tls_rings_and_answers() {
     if sipp().is_none() || linphone::available().is_none() {
         return;
     }
-    for transport in [Transport::Udp, Transport::Tcp] {
+    for transport in [Transport::Udp, Transport::Tcp, Transport::Tls] {
         let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+        plugboard_tests::make_certificates(dir.path());
         let env = [
             ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
             ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
             ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
             ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+            ("PLUGBOARD_SIP__TLS_LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TLS_CERT", cert.to_str().unwrap()),
+            ("PLUGBOARD_SIP__TLS_KEY", key.to_str().unwrap()),
         ];
         let hub = Hub::start(dir.path(), &env).await.unwrap();
         let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
@@ -1541,6 +1547,7 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
         let phone_dir = tempfile::tempdir().unwrap();
         let voice = phone_dir.path().join("voice.wav");
         tone(&voice, 660, 10);
+        std::fs::copy(dir.path().join("ca.pem"), phone_dir.path().join("ca.pem")).unwrap();
         let mut phone = Linphone::start(phone_dir.path(), transport, &voice, true).unwrap();
         let registrar = match transport {
             Transport::Udp => target.clone(),
@@ -1548,6 +1555,10 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
                 .sip_tcp
                 .clone()
                 .expect("the hub says where SIP listens on TCP"),
+            Transport::Tls => hub
+                .sip_tls
+                .clone()
+                .expect("the hub says where SIP listens on TLS"),
         };
         phone
             .register("bob-desk", "desk-phone-1", &registrar, transport)
@@ -1576,6 +1587,11 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
             transport == Transport::Tcp,
             "{contacts:?}"
         );
+        assert_eq!(
+            contacts[0].contains(";transport=tls"),
+            transport == Transport::Tls,
+            "{contacts:?}"
+        );
 
         let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
         available(&mut bob).await;
@@ -1597,6 +1613,17 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
         let updated = bob.expect("interaction.updated").await.unwrap();
         assert_eq!(updated["interaction"]["state"], "wrap_up");
         phone.wait_for("ended", Duration::from_secs(5)).await.unwrap();
+        if transport == Transport::Tls {
+            // Our INVITE offered SRTP on its TLS connection, and the phone, which will have
+            // nothing else, took it.
+            phone
+                .wait_for_log(
+                    |l| l.starts_with("a=crypto:") && l.contains("AES_CM_128_HMAC_SHA1_80 inline:"),
+                    Duration::from_secs(1),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("no SDES key in the call's SDP: {e}"));
+        }
     }
 }
 
@@ -1608,51 +1635,86 @@ async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
     if sipp().is_none() || linphone::available().is_none() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (hub, target, port) = hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__TRUNKS", "[]")]).await;
-    give_phone(&hub, "Alice Wong", "alice-soft", "soft-phone-1").await;
-    let work = tempfile::tempdir().unwrap();
-    let desk = desk_phone(&target, port, work.path());
-    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
-    available(&mut bob).await;
+    // Over TLS the caller's audio is SRTP, which Linphone is told to insist on.
+    for transport in [Transport::Udp, Transport::Tls] {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = tempfile::tempdir().unwrap();
+        plugboard_tests::make_certificates(certs.path());
+        let (cert, key) = (certs.path().join("server.pem"), certs.path().join("server.key"));
+        let env = [
+            ("PLUGBOARD_SIP__TRUNKS", "[]"),
+            ("PLUGBOARD_SIP__TLS_LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TLS_CERT", cert.to_str().unwrap()),
+            ("PLUGBOARD_SIP__TLS_KEY", key.to_str().unwrap()),
+        ];
+        let (hub, target, port) = hub_with_a_desk_phone_and(dir.path(), &env).await;
+        give_phone(&hub, "Alice Wong", "alice-soft", "soft-phone-1").await;
+        let work = tempfile::tempdir().unwrap();
+        let desk = desk_phone(&target, port, work.path());
+        let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+        available(&mut bob).await;
 
-    let caller_dir = tempfile::tempdir().unwrap();
-    let voice = caller_dir.path().join("voice.wav");
-    tone(&voice, 440, 10);
-    let mut caller = Linphone::start(caller_dir.path(), Transport::Udp, &voice, false).unwrap();
-    caller
-        .register("alice-soft", "soft-phone-1", &target, Transport::Udp)
-        .unwrap();
-    assert_eq!(
-        registered_contacts(&hub, "alice-soft").await.len(),
-        1,
-        "{}",
-        caller.log()
-    );
-    caller.send(&format!("call sip:100@{target}")).unwrap();
+        let caller_dir = tempfile::tempdir().unwrap();
+        let voice = caller_dir.path().join("voice.wav");
+        tone(&voice, 440, 10);
+        std::fs::copy(certs.path().join("ca.pem"), caller_dir.path().join("ca.pem")).unwrap();
+        let (registrar, dial) = match transport {
+            Transport::Tls => {
+                let tls = hub.sip_tls.clone().unwrap();
+                (tls.clone(), format!("sip:100@{tls};transport=tls"))
+            }
+            Transport::Udp | Transport::Tcp => (target.clone(), format!("sip:100@{target}")),
+        };
+        let mut caller = Linphone::start(caller_dir.path(), transport, &voice, false).unwrap();
+        caller
+            .register("alice-soft", "soft-phone-1", &registrar, transport)
+            .unwrap();
+        assert_eq!(
+            registered_contacts(&hub, "alice-soft").await.len(),
+            1,
+            "{transport:?}: {}",
+            caller.log()
+        );
+        caller.send(&format!("call {dial}")).unwrap();
 
-    let offer = bob.expect("offer").await.unwrap();
-    assert_eq!(offer["interaction"]["channel"], "voice");
-    let assigned = bob.expect("interaction.assigned").await.unwrap();
-    assert_eq!(assigned["interaction"]["id"], offer["interaction"]["id"]);
-    caller
-        .wait_for("connected", Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert!(caller.log().contains("SIP/2.0 407 "), "the INVITE was challenged");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // Bob ends the call: the hub's BYE reaches Linphone at the Contact it gave (which holds a
-    // quoted +sip.instance with '<' and '>' in it) and Linphone hangs up.
-    bob.send(json!({"type": "interaction.end", "interaction_id": offer["interaction"]["id"]}))
-        .await
-        .unwrap();
-    let updated = bob.expect("interaction.updated").await.unwrap();
-    assert_eq!(updated["interaction"]["state"], "wrap_up");
-    caller
-        .wait_for("ended", Duration::from_secs(5))
-        .await
-        .unwrap_or_else(|e| panic!("Linphone did not take the hub's BYE: {e}\n{}", caller.log()));
-    passes("the desk phone", desk).await;
+        let offer = bob.expect("offer").await.unwrap();
+        assert_eq!(offer["interaction"]["channel"], "voice");
+        let assigned = bob.expect("interaction.assigned").await.unwrap();
+        assert_eq!(assigned["interaction"]["id"], offer["interaction"]["id"]);
+        caller
+            .wait_for("connected", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(caller.log().contains("SIP/2.0 407 "), "the INVITE was challenged");
+        if transport == Transport::Tls {
+            // The hub answered the caller's SDES key with its own.
+            caller
+                .wait_for_log(
+                    |l| l.starts_with("a=crypto:") && l.contains("AES_CM_128_HMAC_SHA1_80 inline:"),
+                    Duration::from_secs(1),
+                )
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Bob ends the call: the hub's BYE reaches Linphone at the Contact it gave (which holds a
+        // quoted +sip.instance with '<' and '>' in it) and Linphone hangs up.
+        bob.send(json!({"type": "interaction.end", "interaction_id": offer["interaction"]["id"]}))
+            .await
+            .unwrap();
+        let updated = bob.expect("interaction.updated").await.unwrap();
+        assert_eq!(updated["interaction"]["state"], "wrap_up");
+        caller
+            .wait_for("ended", Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{transport:?}: Linphone did not take the hub's BYE: {e}\n{}",
+                    caller.log()
+                )
+            });
+        passes("the desk phone", desk).await;
+    }
 }
 
 /// Bob is Available but his phone is not registered: the call offered to him is taken back at
