@@ -170,6 +170,16 @@ impl Linphone {
         )
     }
 
+    /// Waits until its log shows an SDES key of the hub's one suite (RFC 4568 `a=crypto`) in a
+    /// call's SDP: with SRTP mandatory, a call it connected was keyed so.
+    pub async fn saw_sdes_key(&self) -> Result<()> {
+        self.wait_for_log(
+            |l| l.starts_with("a=crypto:") && l.contains("AES_CM_128_HMAC_SHA1_80 inline:"),
+            Duration::from_secs(1),
+        )
+        .await
+    }
+
     /// What it printed so far.
     pub fn said(&self) -> String {
         self.said.lock().unwrap().clone()

@@ -1617,10 +1617,7 @@ async fn a_linphone_desk_phone_registered_over_udp_tcp_or_tls_rings_and_answers(
             // Our INVITE offered SRTP on its TLS connection, and the phone, which will have
             // nothing else, took it.
             phone
-                .wait_for_log(
-                    |l| l.starts_with("a=crypto:") && l.contains("AES_CM_128_HMAC_SHA1_80 inline:"),
-                    Duration::from_secs(1),
-                )
+                .saw_sdes_key()
                 .await
                 .unwrap_or_else(|e| panic!("no SDES key in the call's SDP: {e}"));
         }
@@ -1688,13 +1685,7 @@ async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
         assert!(caller.log().contains("SIP/2.0 407 "), "the INVITE was challenged");
         if transport == Transport::Tls {
             // The hub answered the caller's SDES key with its own.
-            caller
-                .wait_for_log(
-                    |l| l.starts_with("a=crypto:") && l.contains("AES_CM_128_HMAC_SHA1_80 inline:"),
-                    Duration::from_secs(1),
-                )
-                .await
-                .unwrap();
+            caller.saw_sdes_key().await.unwrap();
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
         // Bob ends the call: the hub's BYE reaches Linphone at the Contact it gave (which holds a
