@@ -444,11 +444,13 @@ fn baresip() -> Option<()> {
     None
 }
 
-/// A port free for SIP over both UDP and TCP (baresip listens on both).
+/// A port free for SIP over both UDP and TCP, with the next one free over TCP: baresip listens
+/// on both, and for TLS on the port after its `sip_listen` port.
 fn free_sip_port() -> u16 {
     loop {
         let port = free_port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let tcp_free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if port < u16::MAX && tcp_free(port) && tcp_free(port + 1) {
             return port;
         }
     }

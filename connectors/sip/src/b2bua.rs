@@ -391,7 +391,7 @@ enum LegState {
 struct UacLeg {
     state: LegState,
     to: SocketAddr,
-    /// How `to` is reached: over TCP, the phone's own connection when it registered on one.
+    /// How `to` is reached: over TCP or TLS, the phone's own connection when it registered on one.
     transport: Transport,
     uri: String,
     call_id: String,
@@ -1678,9 +1678,9 @@ impl B2bua {
         }
     }
 
-    /// The shell could not reach `to` over TCP (RFC 3261 §8.1.3.1: a transport error is a 503):
-    /// an INVITE of ours still waiting for its first answer there fails now, rather than at
-    /// Timer B half a minute later, past the offer's timeout.
+    /// The shell could not reach `to` over TCP or TLS (RFC 3261 §8.1.3.1: a transport error is
+    /// a 503): an INVITE of ours still waiting for its first answer there fails now, rather than
+    /// at Timer B half a minute later, past the offer's timeout.
     pub fn unreachable(&mut self, to: SocketAddr, now: Instant) {
         // A fork that cannot be reached is forgotten; the agent's other devices ring on.
         let mut gone = Vec::new();

@@ -7,8 +7,8 @@
 //!
 //! Responses go back to the address the request came from (over UDP, the symmetric response of
 //! RFC 3581 rather than the Via sent-by of §18.2.2), which is what phones behind NAT need. A
-//! request the B2BUA sends over TCP goes on the peer's open connection (the one a phone
-//! registered on, RFC 5626 §5.3), or on a new one to that address.
+//! request the B2BUA sends over TCP or TLS goes on the peer's open connection (the one a phone
+//! registered on, RFC 5626 §5.3), or, over TCP only, on a new one to that address.
 //!
 //! Each message is handled under `catch_unwind`: a panic in one request's handling is logged and
 //! that message dropped, and the listener goes on. TCP connections are limited per address, closed

@@ -269,7 +269,7 @@ impl SipService {
         }
     }
 
-    /// The shell could not connect to `to` over TCP: what we were sending there failed.
+    /// The shell could not reach `to` over TCP or TLS: what we were sending there failed.
     pub fn unreachable(&mut self, to: SocketAddr, now: Instant) {
         self.b2bua.unreachable(to, now);
     }
