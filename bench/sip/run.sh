@@ -19,6 +19,8 @@
 # NODES=2 adds, after each rate's single SQLite hub, one node and then two nodes as one site on
 # PostgreSQL and Redis (PLUGBOARD_TEST_POSTGRES, PLUGBOARD_TEST_REDIS) behind Kamailio configured
 # as deploy/kamailio.cfg, phones registering and calls arriving through it.
+# CALLERS="udp tcp tls" runs Plugboard once per transport of the carrier's calls (plugboard-callload
+# --caller; TLS through socat, as sipp has no TLS), to set the TLS call-setup rate beside UDP's.
 # ONLY=kamailio or ONLY=plugboard runs one side; SECONDS_PER_RATE, TALK_MS, AGENTS tune a run;
 # JSON=FILE makes plugboard-callload append its figures there. The binaries are taken from
 # $CARGO_TARGET_DIR/release (target/release by default). Needs sipp (sip-tester) and kamailio:
@@ -29,6 +31,7 @@ cd "$(dirname "$0")/../.."
 missing=()
 command -v sipp >/dev/null || missing+=(sip-tester)
 command -v kamailio >/dev/null || missing+=(kamailio)
+case " ${CALLERS:-} " in *" tls "*) command -v socat >/dev/null || missing+=(socat) ;; esac
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${missing[*]}" >&2
@@ -108,10 +111,11 @@ rates=("$@")
 for rate in "${rates[@]}"; do
   [ "$only" = plugboard ] || kamailio_run "$rate"
   [ "$only" = kamailio ] && continue
-  sites=("--nodes 1")
+  sites=()
+  for caller in ${CALLERS:-udp}; do sites+=("--nodes 1 --caller $caller"); done
   [ -n "${NODES:-}" ] && sites+=("--shared 1" "--nodes $NODES")
   for site in "${sites[@]}"; do
-    # shellcheck disable=SC2086 # $site is two words on purpose
+    # shellcheck disable=SC2086 # $site is several words on purpose
     PLUGBOARD_BIN=$bin/plugboard "$bin/plugboard-callload" "${json[@]}" $site \
       --agents "$agents" --rate "$rate" --seconds "$seconds" --talk-ms "$talk_ms" 2>"$work/callload.err" | sed 's/^| /| Plugboard, /' \
       || { echo "plugboard-callload failed:" >&2; tail -20 "$work/callload.err" >&2; }

@@ -154,11 +154,19 @@ pub struct Sip {
     pub realm: String,
     /// Where agents' phones register, over UDP and TCP (e.g. "127.0.0.1:5060"); unset: no SIP.
     pub listen: Option<std::net::SocketAddr>,
+    /// Where phones and trunks connect for SIP over TLS (e.g. "0.0.0.0:5061"); unset: no TLS.
+    /// Needs `tls_cert` and `tls_key`. Calls on TLS may use SRTP (SDES); SRTP offered over UDP
+    /// or TCP is refused, its keys being in clear there.
+    pub tls_listen: Option<std::net::SocketAddr>,
+    /// The TLS listener's certificate chain (PEM, leaf first).
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS listener's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
     /// Digest algorithms offered to phones, one challenge each, in this order: "SHA-256", "MD5".
     /// Phones that answer only the first challenge and know only MD5 need MD5 first.
     pub algorithms: Vec<String>,
-    /// Addresses of the carriers' trunks: their INVITEs need no credentials over TCP (and over
-    /// UDP with `trust_trunks_over_udp`). Anyone else calling in must authenticate by digest.
+    /// Addresses of the carriers' trunks: their INVITEs need no credentials over TCP or TLS (and
+    /// over UDP with `trust_trunks_over_udp`). Anyone else calling in must authenticate by digest.
     pub trunks: Vec<std::net::IpAddr>,
     /// Let trunks in by their UDP source address alone. A UDP source address is forged with one
     /// datagram: set this only where nobody else can send to the SIP port (the private network
@@ -197,6 +205,9 @@ impl Default for Sip {
         Sip {
             realm: "plugboard".into(),
             listen: None,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
             algorithms: vec!["SHA-256".into(), "MD5".into()],
             trunks: Vec::new(),
             trust_trunks_over_udp: false,

@@ -153,8 +153,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     )
     .await?;
     if let Some(sip) = &sip {
+        let tls = sip.tls_addr().map(|a| format!(" tls://{a}")).unwrap_or_default();
         println!(
-            "plugboard sip on udp://{} tcp://{}",
+            "plugboard sip on udp://{} tcp://{}{tls}",
             sip.udp_addr(),
             sip.tcp_addr()
         );

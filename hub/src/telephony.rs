@@ -32,7 +32,7 @@ use plugboard_sip::b2bua::{CallCommand, CallEvent, CallId, Destination, Menu, Pa
 use plugboard_sip::digest::Algorithm;
 use plugboard_sip::media::Audio;
 use plugboard_sip::registrar::BindingChange;
-use plugboard_sip::server::{ServerConfig, SipServer};
+use plugboard_sip::server::{ServerConfig, SipServer, TlsSettings};
 use plugboard_sip::service::{PhoneCredentials, PhoneDirectory, ServiceConfig};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -429,6 +429,15 @@ pub async fn start(
         max_calls: sip.max_calls as usize,
         ..ServiceConfig::default()
     };
+    let tls = match (sip.tls_listen, &sip.tls_cert, &sip.tls_key) {
+        (None, _, _) => None,
+        (Some(listen), Some(cert), Some(key)) => Some(TlsSettings {
+            listen,
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (Some(_), _, _) => anyhow::bail!("sip.tls_listen needs sip.tls_cert and sip.tls_key"),
+    };
     let (server, events) = SipServer::start(
         ServerConfig {
             udp: listen,
@@ -436,6 +445,7 @@ pub async fn start(
             service,
             audio,
             tcp_limits: Default::default(),
+            tls,
         },
         phones.clone(),
     )

@@ -265,6 +265,8 @@ pub struct Hub {
     pub sip_udp: Option<String>,
     /// And its TCP address (another port than UDP's when the listen port is 0).
     pub sip_tcp: Option<String>,
+    /// And its TLS address, when started with `PLUGBOARD_SIP__TLS_LISTEN`.
+    pub sip_tls: Option<String>,
     pub data_dir: PathBuf,
 }
 
@@ -314,8 +316,8 @@ impl Hub {
                 let _ = tx.send(line);
             }
         });
-        let (base, sip_udp, sip_tcp, printed) = tokio::task::spawn_blocking(move || {
-            let (mut sip_udp, mut sip_tcp) = (None, None);
+        let (base, (sip_udp, sip_tcp, sip_tls), printed) = tokio::task::spawn_blocking(move || {
+            let (mut sip_udp, mut sip_tcp, mut sip_tls) = (None, None, None);
             let mut printed = Vec::new();
             loop {
                 let line = rx.recv_timeout(Duration::from_secs(60))?;
@@ -326,12 +328,15 @@ impl Hub {
                         .next()
                         .and_then(|t| t.strip_prefix("tcp://"))
                         .map(str::to_owned);
+                    sip_tls = parts
+                        .next()
+                        .and_then(|t| t.strip_prefix("tls://"))
+                        .map(str::to_owned);
                 }
                 if let Some(addr) = line.strip_prefix("plugboard listening on ") {
                     return Ok::<_, std::sync::mpsc::RecvTimeoutError>((
                         addr.to_string(),
-                        sip_udp,
-                        sip_tcp,
+                        (sip_udp, sip_tcp, sip_tls),
                         printed,
                     ));
                 }
@@ -345,6 +350,7 @@ impl Hub {
             base,
             sip_udp,
             sip_tcp,
+            sip_tls,
             data_dir: data_dir.to_path_buf(),
         };
         hub.wait_healthy().await?;
@@ -556,4 +562,40 @@ impl Socket {
             }
         }
     }
+}
+
+/// Makes a CA and a certificate it signs for 127.0.0.1 in `dir`, with openssl: `ca.pem`,
+/// `server.pem`, `server.key`: for IMAPS and SMTP against the mail peers, and SIP over TLS. The
+/// keys are the test's own, made at test time and thrown away with `dir`.
+pub fn make_certificates(dir: &Path) {
+    let openssl = |line: &str| {
+        let out = Command::new("openssl")
+            .args(line.split_whitespace())
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+         extendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    openssl(&format!(
+        "req -x509 {key} -days 2 -keyout ca.key -out ca.pem -subj /CN=Plugboard-test-CA \
+         -addext basicConstraints=critical,CA:TRUE"
+    ));
+    openssl(&format!(
+        "req {key} -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+    ));
+    openssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+         -out server.pem -extfile server.ext",
+    );
 }

@@ -1,6 +1,6 @@
 //! Linphone's console softphone (`linphonec`, Debian's `linphone-cli`) as a test peer: a real
-//! phone whose Contacts carry `+sip.instance`, which registers by digest over UDP or TCP, rings,
-//! answers by itself, and calls in.
+//! phone whose Contacts carry `+sip.instance`, which registers by digest over UDP, TCP or TLS
+//! (then with mandatory SRTP, keyed by SDES), rings, answers by itself, and calls in.
 //!
 //! Headless, it needs three things: its own HOME with `~/.local/share/linphone` (its databases;
 //! without them the core never starts its SIP stack, and nothing is sent), the network state
@@ -33,6 +33,8 @@ pub fn available() -> Option<()> {
 pub enum Transport {
     Udp,
     Tcp,
+    /// TLS, trusting the CA in `ca.pem` of the phone's directory, with SRTP (SDES) mandatory.
+    Tls,
 }
 
 /// A running linphonec; killed when dropped.
@@ -50,13 +52,24 @@ impl Linphone {
     pub fn start(dir: &Path, transport: Transport, voice: &Path, auto_answer: bool) -> Result<Linphone> {
         std::fs::create_dir_all(dir.join(".local/share/linphone"))?;
         // 0: transport off, -1: a random port.
-        let (udp, tcp) = match transport {
-            Transport::Udp => (-1, 0),
-            Transport::Tcp => (0, -1),
+        let (udp, tcp, tls) = match transport {
+            Transport::Udp => (-1, 0, 0),
+            Transport::Tcp => (0, -1, 0),
+            Transport::Tls => (0, 0, -1),
+        };
+        let secure = match transport {
+            Transport::Tls => format!(
+                // The chain is checked; the name is not: its TLS library (mbedtls) matches only
+                // DNS names, and the hub's certificate names 127.0.0.1 as an IP address.
+                "root_ca={}\nverify_server_certs=1\nverify_server_cn=0\nmedia_encryption=srtp\nmedia_encryption_mandatory=1\n\
+                 srtp_crypto_suites=AES_CM_128_HMAC_SHA1_80\n",
+                dir.join("ca.pem").display()
+            ),
+            Transport::Udp | Transport::Tcp => String::new(),
         };
         let rtp = free_udp_port();
         let config = format!(
-            "[sip]\nsip_port={udp}\nsip_tcp_port={tcp}\nsip_tls_port=0\nregister_only_when_network_is_up=1\n\
+            "[sip]\nsip_port={udp}\nsip_tcp_port={tcp}\nsip_tls_port={tls}\nregister_only_when_network_is_up=1\n{secure}\
              [rtp]\naudio_rtp_port={rtp}\n[net]\nfirewall_policy=0\n\
              [audio_codec_0]\nmime=PCMU\nrate=8000\nenabled=1\n[audio_codec_1]\nmime=PCMA\nrate=8000\nenabled=1\n"
         );
@@ -114,6 +127,7 @@ impl Linphone {
         let proxy = match transport {
             Transport::Udp => format!("sip:{target}"),
             Transport::Tcp => format!("sip:{target};transport=tcp"),
+            Transport::Tls => format!("sip:{target};transport=tls"),
         };
         self.send(&format!("register sip:{user}@{host} {proxy} {password}"))
     }
@@ -154,6 +168,16 @@ impl Linphone {
             self.dir.join("linphone.log").display(),
             self.log()
         )
+    }
+
+    /// Waits until its log shows an SDES key of the hub's one suite (RFC 4568 `a=crypto`) in a
+    /// call's SDP: with SRTP mandatory, a call it connected was keyed so.
+    pub async fn saw_sdes_key(&self) -> Result<()> {
+        self.wait_for_log(
+            |l| l.starts_with("a=crypto:") && l.contains("AES_CM_128_HMAC_SHA1_80 inline:"),
+            Duration::from_secs(1),
+        )
+        .await
     }
 
     /// What it printed so far.

@@ -94,41 +94,6 @@ pub struct Dovecot {
     tls_port: Option<u16>,
 }
 
-/// Makes a CA and a certificate it signs for 127.0.0.1 in `dir`, with openssl: `ca.pem`,
-/// `server.pem`, `server.key`.
-fn make_certificates(dir: &Path) {
-    let openssl = |line: &str| {
-        let out = Command::new("openssl")
-            .args(line.split_whitespace())
-            .current_dir(dir)
-            .output()
-            .expect("openssl runs (apt-get install openssl)");
-        assert!(
-            out.status.success(),
-            "openssl {line}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
-         extendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    let key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    openssl(&format!(
-        "req -x509 {key} -days 2 -keyout ca.key -out ca.pem -subj /CN=Plugboard-test-CA \
-         -addext basicConstraints=critical,CA:TRUE"
-    ));
-    openssl(&format!(
-        "req {key} -keyout server.key -out server.csr -subj /CN=127.0.0.1"
-    ));
-    openssl(
-        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-         -out server.pem -extfile server.ext",
-    );
-}
-
 impl Dovecot {
     /// `None` (the test skips) when Dovecot is not installed, unless CI=true.
     pub fn start() -> Option<Dovecot> {
@@ -181,7 +146,7 @@ impl Dovecot {
         let tls_port = tls.then(crate::kamailio::free_port);
         let (ssl, imaps) = match tls_port {
             Some(tls_port) => {
-                make_certificates(path);
+                crate::make_certificates(path);
                 (
                     format!(
                         "ssl = yes\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key\n",
@@ -424,7 +389,7 @@ impl SmtpSink {
         let mut command = Command::new("python3");
         command.arg(script);
         if tls {
-            make_certificates(dir.path());
+            crate::make_certificates(dir.path());
             command
                 .arg("--tls-cert")
                 .arg(dir.path().join("server.pem"))

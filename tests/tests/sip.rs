@@ -2,7 +2,8 @@
 //! agent registers with digest auth (a wrong password is refused); a caller dialling a queue's
 //! number is offered to the available agent, whose phone rings and answers, and the call lands on
 //! the customer's timeline with its talk time and recording; a caller who hangs up before anyone
-//! answers is counted as abandoned with the wait.
+//! answers is counted as abandoned with the wait. baresip and Linphone do the same over TLS with
+//! SRTP, as callers and as agents' phones.
 
 use plugboard_tests::linphone::{self, Linphone, Transport};
 use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
@@ -443,11 +444,13 @@ fn baresip() -> Option<()> {
     None
 }
 
-/// A port free for SIP over both UDP and TCP (baresip listens on both).
+/// A port free for SIP over both UDP and TCP, with the next one free over TCP: baresip listens
+/// on both, and for TLS on the port after its `sip_listen` port.
 fn free_sip_port() -> u16 {
     loop {
         let port = free_port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let tcp_free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if port < u16::MAX && tcp_free(port) && tcp_free(port + 1) {
             return port;
         }
     }
@@ -506,21 +509,56 @@ fn sox_stat(wav: &Path, channel: u32) -> (f64, f64) {
 
 #[tokio::test]
 async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voices_are_recorded() {
+    baresip_call_is_recorded(false).await;
+}
+
+/// The same call over TLS with SRTP on both legs: the caller dials the hub's TLS port as a trunk
+/// (trusted by its address, as over TCP), the desk phone registers over TLS and is rung on that
+/// connection; both baresips insist on SRTP (`mediaenc=srtp-mand`, SDES), and the recording holds
+/// both voices, so the hub decrypted both legs.
+#[tokio::test]
+async fn baresip_over_tls_with_srtp_calls_a_baresip_desk_phone_and_both_voices_are_recorded() {
+    baresip_call_is_recorded(true).await;
+}
+
+/// A baresip caller through the trunk calls a baresip desk phone that answers by itself; sox
+/// hears both voices in the recording. With `tls`, all of it over TLS with SRTP.
+async fn baresip_call_is_recorded(tls: bool) {
     if sipp().is_none() || baresip().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let (cert, key, ca) = (
+        certs.join("server.pem"),
+        certs.join("server.key"),
+        certs.join("ca.pem"),
+    );
     // baresip 1.0 (libre) fails on any SHA-256 challenge in the 401, even after an MD5 one
     // ("Register: Function not implemented"), so this site offers MD5 only.
-    let env = [
+    let mut env = vec![
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
         ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
         ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
     ];
+    if tls {
+        plugboard_tests::make_certificates(&certs);
+        env.extend([
+            ("PLUGBOARD_SIP__TLS_LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TLS_CERT", cert.to_str().unwrap()),
+            ("PLUGBOARD_SIP__TLS_KEY", key.to_str().unwrap()),
+        ]);
+    }
     let hub = Hub::start(dir.path(), &env).await.unwrap();
-    let target = hub.sip_udp.clone().unwrap();
+    let (target, transport, secure) = if tls {
+        let tls = hub.sip_tls.clone().expect("the hub says where TLS listens");
+        (tls, ";transport=tls", ";mediaenc=srtp-mand")
+    } else {
+        (hub.sip_udp.clone().unwrap(), "", "")
+    };
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let bob = hub.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"].clone();
     let phone = json!({"agent_id": bob, "username": "bob-desk", "password": "desk-phone-1"});
@@ -537,14 +575,19 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
     let (desk, caller) = (work.path().join("desk"), work.path().join("caller"));
     std::fs::create_dir_all(&desk).unwrap();
     std::fs::create_dir_all(&caller).unwrap();
-    let rtp = 30_000 + (std::process::id() % 50) as u16 * 400;
+    let rtp = 30_000 + (std::process::id() % 50) as u16 * 400 + u16::from(tls) * 100;
     tone(&work.path().join("agent.wav"), 660, 30);
     baresip_profile(
         &desk,
         &work.path().join("agent.wav"),
-        &format!("<sip:bob-desk@{target}>;auth_pass=desk-phone-1;answermode=auto;regint=300"),
+        &format!(
+            "<sip:bob-desk@{target}{transport}>;auth_pass=desk-phone-1;answermode=auto;regint=300{secure}"
+        ),
         rtp,
     );
+    if tls {
+        baresip_secure(&desk, &ca);
+    }
     let desk_log = work.path().join("desk.log");
     let mut desk_phone = Command::new("baresip")
         .arg("-f")
@@ -554,21 +597,27 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut registered = false;
+    let mut contacts = Vec::new();
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let (status, phones) = hub.call("GET", "/phones", Some(&admin), None).await.unwrap();
         assert_eq!(status, 200);
-        if phones[0]["contacts"].as_array().is_some_and(|c| !c.is_empty()) {
-            registered = true;
+        contacts = phones[0]["contacts"].as_array().cloned().unwrap_or_default();
+        if !contacts.is_empty() {
             break;
         }
     }
     assert!(
-        registered,
+        !contacts.is_empty(),
         "baresip did not register:\n{}",
         std::fs::read_to_string(&desk_log).unwrap_or_default()
     );
+    if tls {
+        assert!(
+            contacts[0].to_string().contains("transport=tls"),
+            "registered over TLS: {contacts:?}"
+        );
+    }
 
     let mut console = hub.agent("bob@plugboard.example").await.unwrap();
     available(&mut console).await;
@@ -578,9 +627,13 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
     baresip_profile(
         &caller,
         &work.path().join("caller.wav"),
-        "<sip:+14155550123@127.0.0.1>;regint=0",
+        &format!("<sip:+14155550123@127.0.0.1{transport}>;regint=0{secure}"),
         rtp + 200,
     );
+    if tls {
+        baresip_secure(&caller, &ca);
+    }
+    // The account's transport goes with it.
     let dial = format!("/dial sip:100@{target}");
     let caller_log = work.path().join("caller.log");
     let calling = Command::new("baresip")
@@ -613,6 +666,21 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
     assert!(log.contains("Call established"), "{log}");
     let _ = desk_phone.kill();
     let _ = desk_phone.wait();
+    if tls {
+        // Each phone keyed SRTP with the hub and took the hub's packets (an SRTP-only phone drops
+        // what it cannot authenticate).
+        let desk = std::fs::read_to_string(&desk_log).unwrap_or_default();
+        for (who, log) in [("caller", &log), ("desk phone", &desk)] {
+            assert!(
+                log.contains("SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)"),
+                "{who}: {log}"
+            );
+            assert!(
+                log.contains("incoming rtp for 'audio' established"),
+                "{who}: {log}"
+            );
+        }
+    }
 
     // sox hears the caller's tone on the left and the agent's on the right, for the call's length.
     let file = dir.path().join("recordings").join(format!("{interaction}.wav"));
@@ -627,6 +695,14 @@ async fn baresip_calls_a_baresip_desk_phone_that_answers_by_itself_and_both_voic
         agent_rms > 0.05,
         "the agent is silent in the recording: {agent_rms}"
     );
+}
+
+/// A baresip profile made by [`baresip_profile`] speaking SIP over TLS (trusting the tests' CA)
+/// and SRTP (SDES): its `srtp` module.
+fn baresip_secure(dir: &Path, ca: &Path) {
+    let mut config = std::fs::read_to_string(dir.join("config")).unwrap();
+    config.push_str(&format!("sip_cafile {}\nmodule srtp.so\n", ca.display()));
+    std::fs::write(dir.join("config"), config).unwrap();
 }
 
 #[tokio::test]
@@ -1449,17 +1525,22 @@ async fn registered_contacts(hub: &Hub, username: &str) -> Vec<String> {
 /// used to garble, and over TCP it listens on no UDP port at all: it rang only once the hub
 /// rang it on the connection it registered on.
 #[tokio::test]
-async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
+async fn a_linphone_desk_phone_registered_over_udp_tcp_or_tls_rings_and_answers() {
     if sipp().is_none() || linphone::available().is_none() {
         return;
     }
-    for transport in [Transport::Udp, Transport::Tcp] {
+    for transport in [Transport::Udp, Transport::Tcp, Transport::Tls] {
         let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+        plugboard_tests::make_certificates(dir.path());
         let env = [
             ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
             ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
             ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
             ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+            ("PLUGBOARD_SIP__TLS_LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TLS_CERT", cert.to_str().unwrap()),
+            ("PLUGBOARD_SIP__TLS_KEY", key.to_str().unwrap()),
         ];
         let hub = Hub::start(dir.path(), &env).await.unwrap();
         let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
@@ -1468,6 +1549,7 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
         let phone_dir = tempfile::tempdir().unwrap();
         let voice = phone_dir.path().join("voice.wav");
         tone(&voice, 660, 10);
+        std::fs::copy(dir.path().join("ca.pem"), phone_dir.path().join("ca.pem")).unwrap();
         let mut phone = Linphone::start(phone_dir.path(), transport, &voice, true).unwrap();
         let registrar = match transport {
             Transport::Udp => target.clone(),
@@ -1475,6 +1557,10 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
                 .sip_tcp
                 .clone()
                 .expect("the hub says where SIP listens on TCP"),
+            Transport::Tls => hub
+                .sip_tls
+                .clone()
+                .expect("the hub says where SIP listens on TLS"),
         };
         phone
             .register("bob-desk", "desk-phone-1", &registrar, transport)
@@ -1503,6 +1589,11 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
             transport == Transport::Tcp,
             "{contacts:?}"
         );
+        assert_eq!(
+            contacts[0].contains(";transport=tls"),
+            transport == Transport::Tls,
+            "{contacts:?}"
+        );
 
         let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
         available(&mut bob).await;
@@ -1524,6 +1615,14 @@ async fn a_linphone_desk_phone_registered_over_udp_or_tcp_rings_and_answers() {
         let updated = bob.expect("interaction.updated").await.unwrap();
         assert_eq!(updated["interaction"]["state"], "wrap_up");
         phone.wait_for("ended", Duration::from_secs(5)).await.unwrap();
+        if transport == Transport::Tls {
+            // Our INVITE offered SRTP on its TLS connection, and the phone, which will have
+            // nothing else, took it.
+            phone
+                .saw_sdes_key()
+                .await
+                .unwrap_or_else(|e| panic!("no SDES key in the call's SDP: {e}"));
+        }
     }
 }
 
@@ -1535,51 +1634,80 @@ async fn a_linphone_caller_authenticates_and_reaches_an_agent() {
     if sipp().is_none() || linphone::available().is_none() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (hub, target, port) = hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__TRUNKS", "[]")]).await;
-    give_phone(&hub, "Alice Wong", "alice-soft", "soft-phone-1").await;
-    let work = tempfile::tempdir().unwrap();
-    let desk = desk_phone(&target, port, work.path());
-    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
-    available(&mut bob).await;
+    // Over TLS the caller's audio is SRTP, which Linphone is told to insist on.
+    for transport in [Transport::Udp, Transport::Tls] {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = tempfile::tempdir().unwrap();
+        plugboard_tests::make_certificates(certs.path());
+        let (cert, key) = (certs.path().join("server.pem"), certs.path().join("server.key"));
+        let env = [
+            ("PLUGBOARD_SIP__TRUNKS", "[]"),
+            ("PLUGBOARD_SIP__TLS_LISTEN", "127.0.0.1:0"),
+            ("PLUGBOARD_SIP__TLS_CERT", cert.to_str().unwrap()),
+            ("PLUGBOARD_SIP__TLS_KEY", key.to_str().unwrap()),
+        ];
+        let (hub, target, port) = hub_with_a_desk_phone_and(dir.path(), &env).await;
+        give_phone(&hub, "Alice Wong", "alice-soft", "soft-phone-1").await;
+        let work = tempfile::tempdir().unwrap();
+        let desk = desk_phone(&target, port, work.path());
+        let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+        available(&mut bob).await;
 
-    let caller_dir = tempfile::tempdir().unwrap();
-    let voice = caller_dir.path().join("voice.wav");
-    tone(&voice, 440, 10);
-    let mut caller = Linphone::start(caller_dir.path(), Transport::Udp, &voice, false).unwrap();
-    caller
-        .register("alice-soft", "soft-phone-1", &target, Transport::Udp)
-        .unwrap();
-    assert_eq!(
-        registered_contacts(&hub, "alice-soft").await.len(),
-        1,
-        "{}",
-        caller.log()
-    );
-    caller.send(&format!("call sip:100@{target}")).unwrap();
+        let caller_dir = tempfile::tempdir().unwrap();
+        let voice = caller_dir.path().join("voice.wav");
+        tone(&voice, 440, 10);
+        std::fs::copy(certs.path().join("ca.pem"), caller_dir.path().join("ca.pem")).unwrap();
+        let (registrar, dial) = match transport {
+            Transport::Tls => {
+                let tls = hub.sip_tls.clone().unwrap();
+                (tls.clone(), format!("sip:100@{tls};transport=tls"))
+            }
+            Transport::Udp | Transport::Tcp => (target.clone(), format!("sip:100@{target}")),
+        };
+        let mut caller = Linphone::start(caller_dir.path(), transport, &voice, false).unwrap();
+        caller
+            .register("alice-soft", "soft-phone-1", &registrar, transport)
+            .unwrap();
+        assert_eq!(
+            registered_contacts(&hub, "alice-soft").await.len(),
+            1,
+            "{transport:?}: {}",
+            caller.log()
+        );
+        caller.send(&format!("call {dial}")).unwrap();
 
-    let offer = bob.expect("offer").await.unwrap();
-    assert_eq!(offer["interaction"]["channel"], "voice");
-    let assigned = bob.expect("interaction.assigned").await.unwrap();
-    assert_eq!(assigned["interaction"]["id"], offer["interaction"]["id"]);
-    caller
-        .wait_for("connected", Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert!(caller.log().contains("SIP/2.0 407 "), "the INVITE was challenged");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // Bob ends the call: the hub's BYE reaches Linphone at the Contact it gave (which holds a
-    // quoted +sip.instance with '<' and '>' in it) and Linphone hangs up.
-    bob.send(json!({"type": "interaction.end", "interaction_id": offer["interaction"]["id"]}))
-        .await
-        .unwrap();
-    let updated = bob.expect("interaction.updated").await.unwrap();
-    assert_eq!(updated["interaction"]["state"], "wrap_up");
-    caller
-        .wait_for("ended", Duration::from_secs(5))
-        .await
-        .unwrap_or_else(|e| panic!("Linphone did not take the hub's BYE: {e}\n{}", caller.log()));
-    passes("the desk phone", desk).await;
+        let offer = bob.expect("offer").await.unwrap();
+        assert_eq!(offer["interaction"]["channel"], "voice");
+        let assigned = bob.expect("interaction.assigned").await.unwrap();
+        assert_eq!(assigned["interaction"]["id"], offer["interaction"]["id"]);
+        caller
+            .wait_for("connected", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert!(caller.log().contains("SIP/2.0 407 "), "the INVITE was challenged");
+        if transport == Transport::Tls {
+            // The hub answered the caller's SDES key with its own.
+            caller.saw_sdes_key().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Bob ends the call: the hub's BYE reaches Linphone at the Contact it gave (which holds a
+        // quoted +sip.instance with '<' and '>' in it) and Linphone hangs up.
+        bob.send(json!({"type": "interaction.end", "interaction_id": offer["interaction"]["id"]}))
+            .await
+            .unwrap();
+        let updated = bob.expect("interaction.updated").await.unwrap();
+        assert_eq!(updated["interaction"]["state"], "wrap_up");
+        caller
+            .wait_for("ended", Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{transport:?}: Linphone did not take the hub's BYE: {e}\n{}",
+                    caller.log()
+                )
+            });
+        passes("the desk phone", desk).await;
+    }
 }
 
 /// Bob is Available but his phone is not registered: the call offered to him is taken back at

@@ -13,6 +13,10 @@
 //! agent leg's INVITE client transaction (Timers A and B, §17.1.1; ACK for non-2xx by the
 //! transaction, for 2xx by us, §13.2.2.4), CANCEL (§9.1) and BYE client transactions (Timers E and
 //! F, §17.1.2).
+//!
+//! A leg whose signalling is TLS may carry SRTP keyed by SDES (RFC 4568, see [`crate::sdp`]): we
+//! answer a phone's key with our own (drawn by the shell, [`MediaPorts::srtp_key`]) and offer
+//! SRTP when we ring a phone registered over TLS; the media shell gets both keys of the leg.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -25,6 +29,7 @@ use crate::recording::Leg;
 use crate::registrar::Flow;
 use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
 use crate::service::{Context, Transport};
+use crate::srtp::{LegKeys, MasterKey};
 use crate::transaction::T1;
 
 /// RFC 3261 §17.1.2.2: the cap on retransmission intervals.
@@ -134,6 +139,8 @@ pub enum MediaCommand {
         payload_type: u8,
         telephone_event: Option<u8>,
         prompts: Vec<Prompt>,
+        /// The caller's leg is SRTP with these keys.
+        srtp: Option<LegKeys>,
     },
     /// Play prompts to the caller, then go back to what it was hearing.
     Play {
@@ -147,6 +154,8 @@ pub enum MediaCommand {
         /// The agent's phone's signalling address.
         peer: IpAddr,
         record: Option<PathBuf>,
+        /// The agent's leg is SRTP with these keys.
+        srtp: Option<LegKeys>,
     },
     /// The phone on `leg` renegotiated (a re-INVITE, or the answer in an ACK): where its RTP goes
     /// now, and whether it wants ours (not while it holds us: `sendonly` or `inactive`, RFC 3264
@@ -156,6 +165,8 @@ pub enum MediaCommand {
         leg: Leg,
         remote: SocketAddr,
         sending: bool,
+        /// The leg's SRTP keys after the renegotiation (a phone may re-key, RFC 4568 §7.1.4).
+        srtp: Option<LegKeys>,
     },
     /// The agent's leg is gone: the caller hears music again.
     Unbridge {
@@ -186,6 +197,10 @@ pub enum Action {
 /// bound and kept until [`MediaCommand::Close`]. `None` when none are free.
 pub trait MediaPorts: Send {
     fn open(&mut self, call: CallId) -> Option<(u16, u16)>;
+
+    /// A fresh SRTP master key for one leg of ours (RFC 3711 §8: random, never reused): drawn
+    /// by the shell, like ports, so the B2BUA stays deterministic.
+    fn srtp_key(&mut self) -> MasterKey;
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +209,8 @@ pub struct B2buaConfig {
     pub numbers: HashMap<String, Destination>,
     /// Our SIP address: Via, Contact and the agent leg's From.
     pub local: SocketAddr,
+    /// Where we take SIP over TLS, when we do: Via and Contact on TLS legs.
+    pub tls: Option<SocketAddr>,
     /// The address in our SDP (where phones send RTP).
     pub media_ip: IpAddr,
     /// Where click-to-call sends its INVITEs (the carrier's trunk); none: no outbound calls.
@@ -202,6 +219,21 @@ pub struct B2buaConfig {
     /// 503 with Retry-After, so the carrier can try another route, instead of music the hub has
     /// no CPU left to play.
     pub max_calls: usize,
+}
+
+impl B2buaConfig {
+    fn sent_by(&self, transport: Transport) -> SocketAddr {
+        sent_by(self.local, self.tls, transport)
+    }
+}
+
+/// Our address as a request or response over `transport` names it (Via sent-by, Contact): the
+/// TLS listener's on TLS, else the one UDP and TCP share.
+fn sent_by(local: SocketAddr, tls: Option<SocketAddr>, transport: Transport) -> SocketAddr {
+    match (transport, tls) {
+        (Transport::Tls, Some(tls)) => tls,
+        _ => local,
+    }
 }
 
 /// What a caller turned away for the ceiling on calls is told to wait (RFC 3261 §21.5.4).
@@ -240,7 +272,7 @@ impl Retransmit {
 
     /// The datagram to send again now, if due (never on a reliable transport).
     fn due(&mut self, now: Instant) -> Option<Action> {
-        if self.transport == Transport::Tcp || now < self.next {
+        if self.transport.reliable() || now < self.next {
             return None;
         }
         self.interval = (self.interval * 2).min(T2);
@@ -266,6 +298,8 @@ struct CallerLeg {
     unacked: Option<Retransmit>,
     /// RFC 4028, when the caller asked for it: the caller refreshes the session by this deadline.
     timer: Option<SessionTimer>,
+    /// Our SRTP key on this leg, which is TLS; none on any other.
+    srtp: Option<MasterKey>,
 }
 
 /// A session timer (RFC 4028) on the caller's dialog. We always let the caller refresh
@@ -357,7 +391,7 @@ enum LegState {
 struct UacLeg {
     state: LegState,
     to: SocketAddr,
-    /// How `to` is reached: over TCP, the phone's own connection when it registered on one.
+    /// How `to` is reached: over TCP or TLS, the phone's own connection when it registered on one.
     transport: Transport,
     uri: String,
     call_id: String,
@@ -371,6 +405,8 @@ struct UacLeg {
     /// The ACK of the 2xx, sent again if the 2xx is.
     ack: Option<Vec<u8>>,
     record: Option<PathBuf>,
+    /// Our SRTP key, offered to a phone rung over TLS.
+    srtp: Option<MasterKey>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,8 +428,9 @@ struct Call {
     forks: Vec<UacLeg>,
     /// The customer a click-to-call dials, once the agent's phone answered.
     callee: Option<UacLeg>,
-    /// Click-to-call: where the agent's phone takes its RTP, kept until the customer answers.
-    agent_media: Option<SocketAddr>,
+    /// Click-to-call: where the agent's phone takes its RTP (and its SRTP keys), kept until the
+    /// customer answers.
+    agent_media: Option<(SocketAddr, Option<LegKeys>)>,
     stage: Stage,
     menu: Option<Menu>,
     dialled: String,
@@ -513,6 +550,7 @@ impl B2bua {
             addr: SocketAddr::new(self.config.media_ip, 9),
             session_id,
             session_version: 1,
+            srtp: (cx.transport == Transport::Tls).then(|| ports.srtp_key()),
         };
         // Negotiate before taking ports, so a refused offer costs nothing.
         if let Some(offer) = &offer
@@ -541,7 +579,10 @@ impl B2bua {
         );
         let route: Vec<String> = request.headers.all("Record-Route").map(str::to_owned).collect();
         let mut response = ResponseBuilder::new(200, "OK")
-            .header("Contact", contact(cx.transport, self.config.local))
+            .header(
+                "Contact",
+                contact(cx.transport, self.config.sent_by(cx.transport)),
+            )
             .header("Allow", ALLOW_IN_DIALOG)
             .body(Body::sdp(&sdp));
         for rr in &route {
@@ -574,6 +615,7 @@ impl B2bua {
                 cx.now,
             )),
             timer,
+            srtp: local.srtp.clone(),
         };
         let (stage, menu, prompts, queue) = match destination {
             Destination::Queue(queue) => (Stage::Queued, None, vec!["greeting"], Some(queue)),
@@ -622,6 +664,7 @@ impl B2bua {
             addr: SocketAddr::new(self.config.media_ip, call.ports.0),
             session_id: call.session_id,
             session_version: call.session_version,
+            srtp: call.caller.as_ref().and_then(|c| c.srtp.clone()),
         };
         let media = pending.media.or_else(|| answer_in(ack, &local));
         let Some(media) = media else {
@@ -638,6 +681,7 @@ impl B2bua {
             payload_type: media.payload_type,
             telephone_event: media.telephone_event,
             prompts: pending.prompts,
+            srtp: media.srtp.clone(),
         }));
         if !sends(&media) {
             self.emit(Action::Media(MediaCommand::Update {
@@ -645,6 +689,7 @@ impl B2bua {
                 leg: Leg::Caller,
                 remote: media.remote,
                 sending: false,
+                srtp: media.srtp,
             }));
         }
         if let Some(queue) = pending.queue {
@@ -723,6 +768,7 @@ impl B2bua {
                         addr: SocketAddr::new(self.config.media_ip, call.ports.0),
                         session_id: call.session_id,
                         session_version: call.session_version,
+                        srtp: our_key(call, side),
                     };
                     if let Some(answer) = answer_in(request, &local) {
                         self.renegotiate(id, side, &answer);
@@ -762,11 +808,18 @@ impl B2bua {
     /// resume). A re-INVITE without an offer gets ours, and its answer comes in the ACK; an UPDATE
     /// without one only refreshes.
     fn reinvite(&mut self, id: CallId, side: Side, request: &SipRequest, now: Instant) -> ResponseBuilder {
-        let contact = format!("<sip:plugboard@{}>", self.config.local);
         let media_ip = self.config.media_ip;
         let Some(call) = self.calls.get_mut(&id) else {
             return ResponseBuilder::new(481, "Call/Transaction Does Not Exist");
         };
+        let transport = match side {
+            Side::Caller => call.caller.as_ref().map(|l| l.transport),
+            Side::Agent => call.agent.as_ref().map(|l| l.transport),
+            Side::Callee => call.callee.as_ref().map(|l| l.transport),
+            Side::Fork => None,
+        }
+        .unwrap_or(Transport::Udp);
+        let contact = contact(transport, self.config.sent_by(transport));
         if side == Side::Caller && call.pending.is_some() {
             // §14.2: the INVITE that made the dialog is not acknowledged yet.
             return ResponseBuilder::new(491, "Request Pending");
@@ -799,6 +852,7 @@ impl B2bua {
             addr: SocketAddr::new(media_ip, port),
             session_id: call.session_id,
             session_version: call.session_version,
+            srtp: our_key(call, side),
         };
         let Some(body) = body else {
             call.reoffered = Some(side);
@@ -835,6 +889,7 @@ impl B2bua {
                 leg,
                 remote: n.remote,
                 sending: sends(n),
+                srtp: n.srtp.clone(),
             }));
         }
     }
@@ -1058,7 +1113,7 @@ impl B2bua {
         side: Side,
         response: &SipResponse,
         now: Instant,
-    ) -> Option<Option<SocketAddr>> {
+    ) -> Option<Option<(SocketAddr, Option<LegKeys>)>> {
         let codec = self.calls.get(&id)?.codec;
         let leg = self.leg(id, side)?;
         if let Some(ack) = &leg.ack {
@@ -1077,6 +1132,7 @@ impl B2bua {
             }
         }
         leg.state = LegState::Talking;
+        let ours = leg.srtp.clone();
         let (to, transport, ack) = self.uac_request(id, side, Method::Ack, now)?;
         if let Some(leg) = self.leg(id, side) {
             leg.ack = Some(ack.clone());
@@ -1085,8 +1141,11 @@ impl B2bua {
         let media = std::str::from_utf8(&response.body)
             .ok()
             .and_then(|b| SessionDescription::parse(b).ok())
-            .and_then(|answer| sdp::accepted(&answer, codec).ok())
-            .map(|(remote, _)| remote);
+            .and_then(|answer| sdp::accepted(&answer, codec, ours.is_some()).ok())
+            .map(|(remote, _, theirs)| {
+                let keys = ours.zip(theirs).map(|(ours, theirs)| LegKeys { ours, theirs });
+                (remote, keys)
+            });
         Some(media)
     }
 
@@ -1094,7 +1153,7 @@ impl B2bua {
         let Some(media) = self.answered(id, Side::Agent, response, cx.now) else {
             return;
         };
-        let Some(remote) = media else {
+        let Some((remote, srtp)) = media else {
             self.hang_up_leg(id, Side::Agent, cx.now);
             self.emit(Action::Event(CallEvent::AgentFailed {
                 call: id,
@@ -1107,7 +1166,7 @@ impl B2bua {
         };
         if call.stage == Stage::Dialling {
             // Click-to-call: the agent is on the line; now the customer.
-            call.agent_media = Some(remote);
+            call.agent_media = Some((remote, srtp));
             self.emit(Action::Event(CallEvent::AgentAnswered { call: id }));
             self.dial_callee(id, cx.now, cx.entropy);
             return;
@@ -1120,6 +1179,7 @@ impl B2bua {
             remote,
             peer,
             record,
+            srtp,
         }));
         self.emit(Action::Event(CallEvent::AgentAnswered { call: id }));
     }
@@ -1133,7 +1193,8 @@ impl B2bua {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        let (Some(remote), Some(agent)) = (media, call.agent_media) else {
+        let (Some((remote, callee_srtp)), Some((agent, agent_srtp))) = (media, call.agent_media.take())
+        else {
             self.emit(Action::Event(CallEvent::CustomerFailed {
                 call: id,
                 status: 488,
@@ -1153,12 +1214,14 @@ impl B2bua {
             payload_type: codec.payload_type(),
             telephone_event: None,
             prompts: vec![],
+            srtp: callee_srtp,
         }));
         self.emit(Action::Media(MediaCommand::Bridge {
             call: id,
             remote: agent,
             peer: phone,
             record,
+            srtp: agent_srtp,
         }));
         self.emit(Action::Event(CallEvent::CustomerAnswered { call: id }));
     }
@@ -1172,9 +1235,10 @@ impl B2bua {
         method: Method,
         now: Instant,
     ) -> Option<(SocketAddr, Transport, Vec<u8>)> {
-        let local = self.config.local;
+        let (local, tls) = (self.config.local, self.config.tls);
         let leg = self.leg(id, side)?;
-        let (branch, to, transport, bytes) = leg_request(local, leg, method.clone());
+        let (branch, to, transport, bytes) =
+            leg_request(sent_by(local, tls, leg.transport), leg, method.clone());
         if method != Method::Ack {
             self.requests
                 .insert(branch, Retransmit::new(to, transport, bytes.clone(), now));
@@ -1236,7 +1300,7 @@ impl B2bua {
 
     /// A BYE to the caller on our side of its dialog (§15.1.1), through its Record-Route.
     fn bye_caller(&mut self, id: CallId, now: Instant) {
-        let local = self.config.local;
+        let (local, tls) = (self.config.local, self.config.tls);
         let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.caller.as_mut()) else {
             return;
         };
@@ -1246,14 +1310,9 @@ impl B2bua {
             leg.call_id.len(),
             token(id.0, u64::from(leg.cseq))
         );
-        let transport = if leg.transport == Transport::Tcp {
-            "TCP"
-        } else {
-            "UDP"
-        };
         let mut request = RequestBuilder::new(Method::Bye, message::addr_uri(&leg.target).to_owned()).header(
             "Via",
-            format!("SIP/2.0/{transport} {local};branch={branch};rport"),
+            via(leg.transport, sent_by(local, tls, leg.transport), &branch),
         );
         for route in &leg.route {
             request = request.header("Route", route.clone());
@@ -1312,7 +1371,7 @@ impl B2bua {
         if response.status < 200 {
             return;
         }
-        let local = self.config.local;
+        let local = self.config.sent_by(transport);
         let (Some(from), Some(to), Some(call_id), Ok((cseq, _))) = (
             response.headers.get("From"),
             response.headers.get("To"),
@@ -1346,7 +1405,7 @@ impl B2bua {
     }
 
     /// A command from the hub.
-    pub fn command(&mut self, command: CallCommand, now: Instant, entropy: u64) {
+    pub fn command(&mut self, command: CallCommand, now: Instant, entropy: u64, ports: &mut dyn MediaPorts) {
         match command {
             CallCommand::Ring {
                 call,
@@ -1354,7 +1413,7 @@ impl B2bua {
                 record,
             } => {
                 let targets: Vec<(String, Option<Flow>)> = contacts.into_iter().map(|c| (c, None)).collect();
-                self.ring(call, &targets, record, now, entropy)
+                self.ring(call, &targets, record, now, entropy, ports)
             }
             CallCommand::StopRinging { call } => {
                 let talking = self
@@ -1403,6 +1462,7 @@ impl B2bua {
         record: Option<PathBuf>,
         now: Instant,
         entropy: u64,
+        ports: &mut dyn MediaPorts,
     ) {
         let local = self.config.local;
         let Some(call) = self.calls.get(&id) else { return };
@@ -1412,8 +1472,8 @@ impl B2bua {
         let reachable: Vec<(&String, (SocketAddr, Transport))> = targets
             .iter()
             .filter_map(|(contact, flow)| {
-                let target = match flow.filter(|f| f.transport == Transport::Tcp) {
-                    Some(flow) => (flow.source, Transport::Tcp),
+                let target = match flow.filter(|f| f.transport.reliable()) {
+                    Some(flow) => (flow.source, flow.transport),
                     None => (message::uri_socket(contact)?, message::uri_transport(contact)),
                 };
                 Some((contact, target))
@@ -1436,24 +1496,31 @@ impl B2bua {
             let uri = message::addr_uri(contact).to_owned();
             let side = if n == 0 { Side::Agent } else { Side::Fork };
             let entropy = entropy ^ (n as u64).wrapping_mul(0xa076_1d64_78bd_642f);
-            self.invite_leg(id, side, uri, target, from.clone(), record.clone(), now, entropy);
+            // A phone on TLS is offered SRTP: its keys then never cross the network in clear.
+            let srtp = (target.1 == Transport::Tls).then(|| ports.srtp_key());
+            let leg = NewLeg {
+                side,
+                uri,
+                target,
+                from: from.clone(),
+                record: record.clone(),
+                srtp,
+            };
+            self.invite_leg(id, leg, now, entropy);
         }
     }
 
     /// Sends an INVITE of ours (agent or callee leg) offering the call's codec on that leg's port.
-    #[allow(clippy::too_many_arguments)]
-    fn invite_leg(
-        &mut self,
-        id: CallId,
-        side: Side,
-        uri: String,
-        (to, transport): (SocketAddr, Transport),
-        from: String,
-        record: Option<PathBuf>,
-        now: Instant,
-        entropy: u64,
-    ) {
-        let (local, media_ip) = (self.config.local, self.config.media_ip);
+    fn invite_leg(&mut self, id: CallId, leg: NewLeg, now: Instant, entropy: u64) {
+        let NewLeg {
+            side,
+            uri,
+            target: (to, transport),
+            from,
+            record,
+            srtp,
+        } = leg;
+        let (local, media_ip) = (self.config.sent_by(transport), self.config.media_ip);
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -1470,6 +1537,7 @@ impl B2bua {
                 addr: SocketAddr::new(media_ip, port),
                 session_id: call.session_id,
                 session_version: 1,
+                srtp: srtp.clone(),
             },
             &[call.codec],
         );
@@ -1498,6 +1566,7 @@ impl B2bua {
             invite,
             ack: None,
             record,
+            srtp,
         };
         match side {
             Side::Agent => call.agent = Some(leg),
@@ -1523,7 +1592,7 @@ impl B2bua {
         ports: &mut dyn MediaPorts,
     ) -> Option<CallId> {
         self.config.outbound?;
-        flow.filter(|f| f.transport == Transport::Tcp)
+        flow.filter(|f| f.transport.reliable())
             .map(|f| f.source)
             .or_else(|| message::uri_socket(contact))?;
         let valid = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'+');
@@ -1531,7 +1600,7 @@ impl B2bua {
             return None;
         }
         let id = CallId(self.next_call);
-        let ports = ports.open(id)?;
+        let opened = ports.open(id)?;
         self.next_call += 1;
         self.calls.insert(
             id,
@@ -1547,7 +1616,7 @@ impl B2bua {
                 // The agent's phone shows the number it is about to call.
                 identity: (Some(number.to_owned()), Some(format!("Calling {number}"))),
                 codec: Codec::Pcmu,
-                ports,
+                ports: opened,
                 session_id: entropy >> 16,
                 session_version: 1,
                 pending: None,
@@ -1556,7 +1625,7 @@ impl B2bua {
                 reoffered: None,
             },
         );
-        self.ring(id, &[(contact.to_owned(), flow)], record, now, entropy);
+        self.ring(id, &[(contact.to_owned(), flow)], record, now, entropy, ports);
         Some(id)
     }
 
@@ -1567,16 +1636,15 @@ impl B2bua {
         };
         let uri = format!("sip:{}@{trunk}", call.dialled);
         let from = format!("<sip:plugboard@{}>", self.config.local);
-        self.invite_leg(
-            id,
-            Side::Callee,
+        let leg = NewLeg {
+            side: Side::Callee,
             uri,
-            (trunk, Transport::Udp),
+            target: (trunk, Transport::Udp),
             from,
-            None,
-            now,
-            entropy ^ 0x5bd1_e995,
-        );
+            record: None,
+            srtp: None,
+        };
+        self.invite_leg(id, leg, now, entropy ^ 0x5bd1_e995);
     }
 
     /// A DTMF key the caller pressed (the media shell detects them).
@@ -1610,15 +1678,15 @@ impl B2bua {
         }
     }
 
-    /// The shell could not reach `to` over TCP (RFC 3261 §8.1.3.1: a transport error is a 503):
-    /// an INVITE of ours still waiting for its first answer there fails now, rather than at
-    /// Timer B half a minute later, past the offer's timeout.
+    /// The shell could not reach `to` over TCP or TLS (RFC 3261 §8.1.3.1: a transport error is
+    /// a 503): an INVITE of ours still waiting for its first answer there fails now, rather than
+    /// at Timer B half a minute later, past the offer's timeout.
     pub fn unreachable(&mut self, to: SocketAddr, now: Instant) {
         // A fork that cannot be reached is forgotten; the agent's other devices ring on.
         let mut gone = Vec::new();
         for call in self.calls.values_mut() {
             call.forks.retain(|fork| {
-                let lost = fork.to == to && fork.transport == Transport::Tcp;
+                let lost = fork.to == to && fork.transport.reliable();
                 if lost {
                     gone.push(fork.call_id.clone());
                 }
@@ -1638,7 +1706,7 @@ impl B2bua {
             })
             .filter(|(_, _, leg)| {
                 leg.to == to
-                    && leg.transport == Transport::Tcp
+                    && leg.transport.reliable()
                     && matches!(leg.state, LegState::Calling | LegState::Cancelling)
             })
             .map(|(id, side, _)| (id, side))
@@ -1821,7 +1889,29 @@ fn contact(transport: Transport, local: SocketAddr) -> String {
     match transport {
         Transport::Udp => format!("<sip:plugboard@{local}>"),
         Transport::Tcp => format!("<sip:plugboard@{local};transport=tcp>"),
+        Transport::Tls => format!("<sip:plugboard@{local};transport=tls>"),
     }
+}
+
+/// Our SRTP key on one leg of a call, when that leg is TLS.
+fn our_key(call: &Call, side: Side) -> Option<MasterKey> {
+    match side {
+        Side::Caller => call.caller.as_ref().and_then(|l| l.srtp.clone()),
+        Side::Agent => call.agent.as_ref().and_then(|l| l.srtp.clone()),
+        Side::Callee => call.callee.as_ref().and_then(|l| l.srtp.clone()),
+        Side::Fork => None,
+    }
+}
+
+/// An INVITE of ours to send: the leg it opens, where to, and what it offers.
+struct NewLeg {
+    side: Side,
+    uri: String,
+    target: (SocketAddr, Transport),
+    from: String,
+    record: Option<PathBuf>,
+    /// Our SRTP key, offered when the leg is TLS.
+    srtp: Option<MasterKey>,
 }
 
 fn digit_prompt(c: char) -> Prompt {
@@ -1836,13 +1926,18 @@ pub(crate) mod tests {
     use std::time::SystemTime;
 
     /// Ports 40000, 40002, … as if bound.
-    #[derive(Default)]
+    #[derive(Debug, Default, PartialEq, Eq)]
     pub(crate) struct Ports(u16);
 
     impl MediaPorts for Ports {
         fn open(&mut self, _call: CallId) -> Option<(u16, u16)> {
             self.0 += 1;
             Some((40_000 + 4 * self.0, 40_002 + 4 * self.0))
+        }
+
+        fn srtp_key(&mut self) -> MasterKey {
+            self.0 += 1;
+            MasterKey::new([self.0 as u8; 30])
         }
     }
 
@@ -1871,6 +1966,7 @@ pub(crate) mod tests {
             b2bua: B2bua::new(B2buaConfig {
                 numbers,
                 local: "127.0.0.1:5060".parse().unwrap(),
+                tls: None,
                 media_ip: "127.0.0.1".parse().unwrap(),
                 outbound: Some(TRUNK.parse().unwrap()),
                 max_calls: 2,
@@ -2026,6 +2122,7 @@ pub(crate) mod tests {
             },
             h.t0,
             7,
+            &mut h.ports,
         );
         let actions = h.b2bua.take_actions();
         let invite = sent(&actions, "INVITE");
@@ -2169,6 +2266,7 @@ pub(crate) mod tests {
             peer: PHONE.parse::<SocketAddr>().unwrap().ip(),
             remote: "127.0.0.1:31000".parse().unwrap(),
             record: Some("/rec/1.wav".into()),
+            srtp: None,
         })));
         // A retransmitted 200 gets the same ACK again.
         h.b2bua.response(&ok, cx(&h, PHONE, 30));
@@ -2239,8 +2337,12 @@ pub(crate) mod tests {
     fn an_offer_that_is_withdrawn_cancels_the_ringing_phone() {
         let mut h = harness();
         let invite = ringing(&mut h);
-        h.b2bua
-            .command(CallCommand::StopRinging { call: CallId(1) }, h.t0, 1);
+        h.b2bua.command(
+            CallCommand::StopRinging { call: CallId(1) },
+            h.t0,
+            1,
+            &mut h.ports,
+        );
         let actions = h.b2bua.take_actions();
         let cancel = String::from_utf8(sent(&actions, "CANCEL")).unwrap();
         let invite_text = String::from_utf8_lossy(&invite);
@@ -2292,6 +2394,7 @@ pub(crate) mod tests {
             },
             h.t0,
             9,
+            &mut h.ports,
         );
         h.b2bua.take_actions();
         h.b2bua.tick(h.t0 + T1);
@@ -2378,6 +2481,7 @@ pub(crate) mod tests {
             },
             h.t0,
             1,
+            &mut h.ports,
         );
         assert_eq!(
             h.b2bua.take_actions(),
@@ -2447,6 +2551,7 @@ pub(crate) mod tests {
             peer: PHONE.parse::<SocketAddr>().unwrap().ip(),
             remote: "127.0.0.1:31000".parse().unwrap(),
             record: Some("/rec/o.wav".into()),
+            srtp: None,
         })));
         // The customer hangs up: the agent's leg is hung up too.
         h.b2bua
@@ -2533,7 +2638,8 @@ pub(crate) mod tests {
         h.b2bua
             .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 20));
         h.b2bua.take_actions();
-        h.b2bua.command(CallCommand::Release { call: CallId(1) }, h.t0, 3);
+        h.b2bua
+            .command(CallCommand::Release { call: CallId(1) }, h.t0, 3, &mut h.ports);
         assert_eq!(
             summary(&h.b2bua.take_actions()),
             vec![
@@ -2550,6 +2656,7 @@ pub(crate) mod tests {
             },
             h.t0,
             4,
+            &mut h.ports,
         );
         assert_eq!(
             summary(&h.b2bua.take_actions()),
@@ -2563,6 +2670,7 @@ pub(crate) mod tests {
             },
             h.t0,
             5,
+            &mut h.ports,
         );
         assert!(h.b2bua.take_actions().is_empty());
     }
@@ -2674,6 +2782,7 @@ pub(crate) mod tests {
                 payload_type: 8,
                 telephone_event: Some(101),
                 prompts: vec!["greeting"],
+                srtp: None,
             })
         );
         assert!(
@@ -2713,6 +2822,7 @@ pub(crate) mod tests {
                 leg: Leg::Caller,
                 remote: remote.parse().unwrap(),
                 sending,
+                srtp: None,
             })]
         };
         let rows = [
@@ -2877,6 +2987,7 @@ pub(crate) mod tests {
                 },
                 h.t0,
                 7 + call,
+                &mut h.ports,
             );
             let actions = h.b2bua.take_actions();
             let invites: Vec<Vec<u8>> = actions
@@ -2954,8 +3065,12 @@ pub(crate) mod tests {
                 .response(&phone_response(invite, 180, ""), cx(&h, PHONE, 30));
         }
         h.b2bua.take_actions();
-        h.b2bua
-            .command(CallCommand::StopRinging { call: CallId(1) }, h.t0, 9);
+        h.b2bua.command(
+            CallCommand::StopRinging { call: CallId(1) },
+            h.t0,
+            9,
+            &mut h.ports,
+        );
         let mut cancels = summary(&h.b2bua.take_actions());
         cancels.sort();
         assert_eq!(
@@ -2965,5 +3080,69 @@ pub(crate) mod tests {
                 format!("CANCEL sip:1001@{DESK} SIP/2.0 -> {DESK}"),
             ]
         );
+    }
+
+    /// SRTP by the caller's transport (RFC 4568 §8.3: SDES keys only under TLS): an SRTP-only
+    /// offer over UDP is refused with 488 and costs no ports; over TLS it is answered with our
+    /// key, and the caller's media starts keyed both ways.
+    #[test]
+    fn an_srtp_offer_is_taken_over_tls_and_refused_in_clear() {
+        let theirs = MasterKey::new([3; 30]);
+        let offer = OFFER.replace("RTP/AVP 0 101\r\n", "RTP/SAVP 0 101\r\n")
+            + &format!(
+                "a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:{}\r\n",
+                theirs.to_inline()
+            );
+        for (transport, status) in [
+            (Transport::Udp, 488),
+            (Transport::Tcp, 488),
+            (Transport::Tls, 200),
+        ] {
+            let mut h = harness();
+            h.b2bua.config.tls = Some("127.0.0.1:5061".parse().unwrap());
+            let c = Context {
+                transport,
+                ..cx(&h, CALLER, 0)
+            };
+            let response = h.b2bua.invite(&invite("100", &offer), c, "ours", &mut h.ports);
+            assert_eq!(response.status(), status, "{transport:?}");
+            if status != 200 {
+                assert_eq!(h.ports, Ports::default(), "a refused offer takes no ports");
+                continue;
+            }
+            let text = String::from_utf8(response.build(&invite("100", &offer), "ours")).unwrap();
+            // Our key drawn first (1), then the ports (2).
+            let ours = MasterKey::new([1; 30]);
+            assert!(text.contains("m=audio 40008 RTP/SAVP 0 101\r\n"), "{text}");
+            assert!(
+                text.contains(&format!(
+                    "a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:{}\r\n",
+                    ours.to_inline()
+                )),
+                "{text}"
+            );
+            assert!(
+                text.contains("Contact: <sip:plugboard@127.0.0.1:5061;transport=tls>\r\n"),
+                "{text}"
+            );
+            h.b2bua.in_dialog(
+                &in_dialog("ACK", "caller-1", true),
+                Context {
+                    transport,
+                    ..cx(&h, CALLER, 5)
+                },
+            );
+            let started = h.b2bua.take_actions().into_iter().find_map(|a| match a {
+                Action::Media(MediaCommand::Start { srtp, .. }) => Some(srtp),
+                _ => None,
+            });
+            assert_eq!(
+                started,
+                Some(Some(LegKeys {
+                    ours,
+                    theirs: theirs.clone()
+                }))
+            );
+        }
     }
 }

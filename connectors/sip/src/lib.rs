@@ -10,6 +10,7 @@
 //!
 //! - [`g711`]: µ-law and A-law sample codecs (ITU-T G.711).
 //! - [`rtp`]: RTP header parsing and the stream rewriter used when a leg switches source.
+//! - [`srtp`]: SRTP (RFC 3711) protect/unprotect for legs keyed by SDES over TLS.
 //! - [`dtmf`]: RFC 4733 telephone-events and a digit detector.
 //! - [`sdp`]: SDP offer parsing and the G.711 offer/answer negotiation.
 //! - [`digest`]: server-side digest authentication with stateless, expiring nonces.
@@ -21,7 +22,7 @@
 //! - [`limiter`]: the per-address limit on failed authentications.
 //! - [`service`]: one message in, one response out: OPTIONS, REGISTER, INVITE admission, refusals.
 //! - [`b2bua`]: the calls: the caller's dialog, the agent's leg, bridging, CANCEL and BYE.
-//! - [`server`] and [`media`]: the shells with IO: UDP/TCP around [`service`], and one RTP task
+//! - [`server`] and [`media`]: the shells with IO: UDP/TCP/TLS around [`service`], and one RTP task
 //!   per call (prompts, hold music, relay, recording, DTMF).
 
 pub mod b2bua;
@@ -38,4 +39,5 @@ pub mod rtp;
 pub mod sdp;
 pub mod server;
 pub mod service;
+pub mod srtp;
 pub mod transaction;

@@ -7,6 +7,9 @@
 //! Media is anchored: phones only ever talk to our ports. Each leg takes RTP only from the address
 //! its SDP gave, or, once and early, from another port of the phone's signalling host (symmetric
 //! RTP for phones behind NAT), so nobody else can take over a call's audio ([`Latch`]).
+//!
+//! A leg keyed for SRTP ([`crate::srtp`]) is decrypted as it arrives and encrypted as it leaves:
+//! in between, the relay, the DTMF detector and the recording see plain RTP.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -23,6 +26,7 @@ use crate::dtmf::DtmfDetector;
 use crate::g711::{self, Codec};
 use crate::recording::{Leg, StereoRecorder};
 use crate::rtp::{Rewriter, RtpHeader, RtpPacket};
+use crate::srtp::{self, LegKeys, MasterKey};
 
 /// Samples in one 20 ms packet at 8 kHz.
 const FRAME: usize = 160;
@@ -218,6 +222,7 @@ impl Media {
                 payload_type,
                 telephone_event,
                 prompts,
+                srtp,
             } => {
                 let Some(Slot::Bound(caller, agent)) = slots.remove(&call) else {
                     return;
@@ -262,6 +267,9 @@ impl Media {
                     recorder: None,
                     dtmf: DtmfDetector::new(),
                     digits: self.digits.clone(),
+                    caller_srtp: srtp.map(Srtp::new),
+                    agent_srtp: None,
+                    plain: Vec::with_capacity(2048),
                 };
                 tokio::spawn(stream.run(rx));
                 slots.insert(call, Slot::Running(tx));
@@ -288,6 +296,14 @@ impl Media {
     }
 }
 
+/// Copies a datagram from a leg into `plain`, decrypted when the leg is SRTP: false (and the
+/// packet dropped) when it is not authentic or is a replay.
+fn opened(srtp: &mut Option<Srtp>, datagram: &[u8], plain: &mut Vec<u8>) -> bool {
+    plain.clear();
+    plain.extend_from_slice(datagram);
+    srtp.as_mut().is_none_or(|s| s.receiver.unprotect(plain).is_ok())
+}
+
 /// Binds a call's two RTP ports on the media address (the kernel picks free ones).
 pub struct PortOpener(pub Arc<Media>);
 
@@ -309,6 +325,46 @@ impl MediaPorts for PortOpener {
         self.0.slots().insert(call, Slot::Bound(caller, agent));
         Some(ports)
     }
+
+    fn srtp_key(&mut self) -> MasterKey {
+        MasterKey::new(rand::random())
+    }
+}
+
+/// One leg's SRTP: its keys, our sending context and the phone's.
+struct Srtp {
+    keys: LegKeys,
+    sender: srtp::Sender,
+    receiver: srtp::Receiver,
+}
+
+impl Srtp {
+    fn new(keys: LegKeys) -> Self {
+        Srtp {
+            sender: srtp::Sender::new(&keys.ours),
+            receiver: srtp::Receiver::new(&keys.theirs),
+            keys,
+        }
+    }
+
+    /// After a renegotiation: the same contexts for the same keys (their rollover counters and
+    /// replay lists go on), new ones for new keys, none when the leg is plain RTP now.
+    fn rekeyed(current: Option<Srtp>, keys: Option<LegKeys>) -> Option<Srtp> {
+        match (current, keys) {
+            (Some(current), Some(keys)) if current.keys == keys => Some(current),
+            (_, keys) => keys.map(Srtp::new),
+        }
+    }
+}
+
+/// Sends `packet` (plain RTP) on `socket` to `to`, encrypted first when the leg is SRTP.
+async fn send(socket: &UdpSocket, srtp: Option<&mut Srtp>, packet: &mut Vec<u8>, to: SocketAddr) {
+    if let Some(srtp) = srtp
+        && srtp.sender.protect(packet).is_err()
+    {
+        return;
+    }
+    let _ = socket.send_to(packet, to).await;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -384,6 +440,11 @@ struct Stream {
     recorder: Option<(PathBuf, StereoRecorder<std::io::BufWriter<std::fs::File>>)>,
     dtmf: DtmfDetector,
     digits: mpsc::UnboundedSender<(CallId, char)>,
+    /// Each leg's SRTP, when it has keys.
+    caller_srtp: Option<Srtp>,
+    agent_srtp: Option<Srtp>,
+    /// The packet being handled, decrypted when its leg is SRTP.
+    plain: Vec<u8>,
 }
 
 impl Stream {
@@ -404,12 +465,20 @@ impl Stream {
                 },
                 received = self.caller.recv_from(&mut from_caller) => {
                     if let Ok((len, source)) = received {
-                        self.caller_packet(&mut from_caller[..len], source).await;
+                        let mut plain = std::mem::take(&mut self.plain);
+                        if opened(&mut self.caller_srtp, &from_caller[..len], &mut plain) {
+                            self.caller_packet(&mut plain, source).await;
+                        }
+                        self.plain = plain;
                     }
                 },
                 received = self.agent.recv_from(&mut from_agent) => {
                     if let Ok((len, source)) = received {
-                        self.agent_packet(&mut from_agent[..len], source).await;
+                        let mut plain = std::mem::take(&mut self.plain);
+                        if opened(&mut self.agent_srtp, &from_agent[..len], &mut plain) {
+                            self.agent_packet(&mut plain, source).await;
+                        }
+                        self.plain = plain;
                     }
                 },
                 _ = clock.tick(), if self.mode != Mode::Bridged || self.player.in_prompt() => {
@@ -420,7 +489,7 @@ impl Stream {
                     self.music_header.sequence = self.music_header.sequence.wrapping_add(1);
                     self.music_header.timestamp = self.music_header.timestamp.wrapping_add(FRAME as u32);
                     if self.caller_sending && self.out.rewrite(&mut packet, Instant::now()).is_ok() {
-                        let _ = self.caller.send_to(&packet, self.caller_remote.remote).await;
+                        send(&self.caller, self.caller_srtp.as_mut(), &mut packet, self.caller_remote.remote).await;
                     }
                 },
             }
@@ -432,9 +501,14 @@ impl Stream {
         match command {
             MediaCommand::Play { prompts, .. } => self.player.play(prompts),
             MediaCommand::Bridge {
-                remote, peer, record, ..
+                remote,
+                peer,
+                record,
+                srtp,
+                ..
             } => {
                 self.agent_remote = Some(Latch::new(remote, peer, Instant::now()));
+                self.agent_srtp = srtp.map(Srtp::new);
                 self.agent_sending = true;
                 self.mode = Mode::Bridged;
                 // An agent whose phone answers at once does not cut the greeting short: it
@@ -459,24 +533,31 @@ impl Stream {
                 // The recording goes on (the caller waiting, then the next agent) until Close.
                 self.mode = Mode::Music;
                 self.agent_remote = None;
+                self.agent_srtp = None;
             }
             MediaCommand::Hold { on, .. } if self.mode != Mode::Music => {
                 self.mode = if on { Mode::Hold } else { Mode::Bridged };
             }
             MediaCommand::Update {
-                leg, remote, sending, ..
+                leg,
+                remote,
+                sending,
+                srtp,
+                ..
             } => {
                 let now = Instant::now();
                 match leg {
                     Leg::Caller => {
                         self.caller_remote = Latch::new(remote, self.caller_remote.peer, now);
                         self.caller_sending = sending;
+                        self.caller_srtp = Srtp::rekeyed(self.caller_srtp.take(), srtp);
                     }
                     Leg::Agent => {
                         if let Some(latch) = &mut self.agent_remote {
                             *latch = Latch::new(remote, latch.peer, now);
                         }
                         self.agent_sending = sending;
+                        self.agent_srtp = Srtp::rekeyed(self.agent_srtp.take(), srtp);
                     }
                 }
             }
@@ -484,7 +565,7 @@ impl Stream {
         }
     }
 
-    async fn caller_packet(&mut self, packet: &mut [u8], source: SocketAddr) {
+    async fn caller_packet(&mut self, packet: &mut Vec<u8>, source: SocketAddr) {
         let Ok(parsed) = RtpPacket::parse(packet) else {
             return;
         };
@@ -514,11 +595,11 @@ impl Stream {
             && self.agent_sending
             && let Some(agent) = self.agent_remote
         {
-            let _ = self.agent.send_to(packet, agent.remote).await;
+            send(&self.agent, self.agent_srtp.as_mut(), packet, agent.remote).await;
         }
     }
 
-    async fn agent_packet(&mut self, packet: &mut [u8], source: SocketAddr) {
+    async fn agent_packet(&mut self, packet: &mut Vec<u8>, source: SocketAddr) {
         if self.mode == Mode::Music {
             return;
         }
@@ -544,7 +625,13 @@ impl Stream {
         }
         let relay = self.mode == Mode::Bridged && self.caller_sending && !self.player.in_prompt();
         if relay && self.out.rewrite(packet, now).is_ok() {
-            let _ = self.caller.send_to(packet, self.caller_remote.remote).await;
+            send(
+                &self.caller,
+                self.caller_srtp.as_mut(),
+                packet,
+                self.caller_remote.remote,
+            )
+            .await;
         }
     }
 
@@ -682,6 +769,7 @@ mod tests {
             payload_type: 0,
             telephone_event: None,
             prompts,
+            srtp: None,
         });
         Loopback {
             media,
@@ -702,6 +790,7 @@ mod tests {
                 remote: self.agent.local_addr().unwrap(),
                 peer: "127.0.0.1".parse().unwrap(),
                 record,
+                srtp: None,
             });
         }
 

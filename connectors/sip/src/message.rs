@@ -507,11 +507,11 @@ pub fn display_name(value: &str) -> Option<&str> {
 }
 
 /// Where to send requests for a SIP URI whose host is an IP literal (`sip:1001@127.0.0.1:5062`);
-/// the default port is 5060. Host names are not resolved.
+/// the default port is 5060, 5061 over TLS. Host names are not resolved.
 pub fn uri_socket(value: &str) -> Option<std::net::SocketAddr> {
     let uri = addr_uri(value);
     let (scheme, rest) = uri.split_once(':')?;
-    if !scheme.eq_ignore_ascii_case("sip") {
+    if !scheme.eq_ignore_ascii_case("sip") && !scheme.eq_ignore_ascii_case("sips") {
         return None;
     }
     let rest = rest.split([';', '?']).next()?;
@@ -519,28 +519,39 @@ pub fn uri_socket(value: &str) -> Option<std::net::SocketAddr> {
     if let Ok(addr) = hostport.parse() {
         return Some(addr);
     }
+    // RFC 3261 §19.1.2: 5061 by default over TLS, 5060 otherwise.
+    let port = if uri_transport(value) == crate::service::Transport::Tls {
+        5061
+    } else {
+        5060
+    };
     let host = hostport.trim_start_matches('[').trim_end_matches(']');
     host.parse::<std::net::IpAddr>()
         .ok()
-        .map(|ip| std::net::SocketAddr::new(ip, 5060))
+        .map(|ip| std::net::SocketAddr::new(ip, port))
 }
 
-/// The transport a SIP URI's `transport` parameter names (RFC 3261 §19.1.1); UDP when none, or
-/// one we do not speak.
+/// The transport a SIP URI asks for (RFC 3261 §19.1.1): TLS for a `sips:` URI (§19.1) or
+/// `transport=tls`, TCP for `transport=tcp`, UDP when none, or one we do not speak.
 pub fn uri_transport(value: &str) -> crate::service::Transport {
+    use crate::service::Transport;
     let uri = addr_uri(value);
-    let tcp = uri
+    if uri.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("sips:")) {
+        return Transport::Tls;
+    }
+    let named = uri
         .split('?')
         .next()
         .unwrap_or(uri)
         .split(';')
         .skip(1)
         .filter_map(|p| p.split_once('='))
-        .any(|(k, v)| k.trim().eq_ignore_ascii_case("transport") && v.trim().eq_ignore_ascii_case("tcp"));
-    if tcp {
-        crate::service::Transport::Tcp
-    } else {
-        crate::service::Transport::Udp
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("transport"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    match named.as_deref() {
+        Some("tcp") => Transport::Tcp,
+        Some("tls") => Transport::Tls,
+        _ => Transport::Udp,
     }
 }
 
@@ -937,6 +948,9 @@ mod tests {
             ("<sip:a@[::1]:5070>", Some("[::1]:5070")),
             ("<sip:a@phone.example.com>", None),
             ("<tel:+1555>", None),
+            ("<sips:1001@192.0.2.4>", Some("192.0.2.4:5061")),
+            ("<sip:1001@192.0.2.4;transport=tls>", Some("192.0.2.4:5061")),
+            ("<sips:1001@192.0.2.4:5071>", Some("192.0.2.4:5071")),
         ];
         for (uri, want) in cases {
             assert_eq!(uri_socket(uri), want.map(|w| w.parse().unwrap()), "{uri}");
@@ -945,7 +959,7 @@ mod tests {
 
     #[test]
     fn uri_transports() {
-        use crate::service::Transport::{Tcp, Udp};
+        use crate::service::Transport::{Tcp, Tls, Udp};
         let cases = [
             ("<sip:1001@127.0.0.1:5062;transport=tcp>", Tcp),
             ("<sip:1001@127.0.0.1:5062;lr;Transport=TCP>;expires=60", Tcp),
@@ -954,6 +968,9 @@ mod tests {
             ("<sip:1001@127.0.0.1:5062;transport=udp>", Udp),
             ("<sip:1001@127.0.0.1:5062>;transport=tcp", Udp),
             ("<sip:1001@127.0.0.1:5062;transport=sctp>", Udp),
+            ("<sip:1001@127.0.0.1:5062;transport=TLS>", Tls),
+            ("<sips:1001@127.0.0.1:5062>", Tls),
+            ("SIPS:1001@127.0.0.1", Tls),
         ];
         for (uri, want) in cases {
             assert_eq!(uri_transport(uri), want, "{uri}");

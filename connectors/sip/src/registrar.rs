@@ -309,18 +309,16 @@ impl Registrar {
         live
     }
 
-    /// The connection a live binding with this contact URI registered on over TCP, whichever
-    /// AOR it is of (only a TCP flow is rung back on; a phone on UDP is rung at its Contact). The
-    /// bindings on UDP are passed over without comparing their URIs: every call's ring asks.
+    /// The connection a live binding with this contact URI registered on over TCP or TLS,
+    /// whichever AOR it is of (only a connection is rung back on; a phone on UDP is rung at its
+    /// Contact). The bindings on UDP are passed over without comparing their URIs: every call's
+    /// ring asks.
     pub fn flow_of(&self, uri: &str, now: Instant) -> Option<Flow> {
         let key = uri_key(uri);
         self.bindings
             .values()
             .flatten()
-            .filter(|b| {
-                b.flow
-                    .is_some_and(|f| f.transport == crate::service::Transport::Tcp)
-            })
+            .filter(|b| b.flow.is_some_and(|f| f.transport.reliable()))
             .find(|b| b.until > now && uri_key(&b.uri) == key)
             .and_then(|b| b.flow)
     }

@@ -22,6 +22,28 @@ pub enum RtpError {
     BadPadding { padding: usize, available: usize },
 }
 
+/// Where the header of the RTP packet in `buf` ends (fixed part, CSRCs, extension), without
+/// reading the payload: SRTP ([`crate::srtp`]) needs it before the payload, and any padding in
+/// it, is decrypted.
+pub fn header_len(buf: &[u8]) -> Result<usize, RtpError> {
+    if buf.len() < FIXED_HEADER_LEN {
+        return Err(RtpError::TooShort(buf.len()));
+    }
+    let version = buf[0] >> 6;
+    if version != 2 {
+        return Err(RtpError::BadVersion(version));
+    }
+    let mut at = FIXED_HEADER_LEN + 4 * usize::from(buf[0] & 0x0F);
+    if buf[0] & 0x10 != 0 {
+        let head = buf.get(at..at + 4).ok_or(RtpError::TruncatedHeader)?;
+        at += 4 + 4 * usize::from(u16::from_be_bytes([head[2], head[3]]));
+    }
+    if at > buf.len() {
+        return Err(RtpError::TruncatedHeader);
+    }
+    Ok(at)
+}
+
 /// The header fields the relay reads or rewrites. CSRCs and the extension are kept as they came.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtpHeader {

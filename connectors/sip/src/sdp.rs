@@ -3,6 +3,10 @@
 //! of preference, plus RFC 4733 telephone-events for the IVR), and the answer text is produced for
 //! our own media address. No common codec is an error that the B2BUA answers with 488. A re-INVITE
 //! is parsed the same way to notice hold (RFC 3264 §8.4).
+//!
+//! SRTP keyed by SDES (RFC 4568): on a leg whose signalling is TLS, an `RTP/SAVP` stream with an
+//! `a=crypto` line of [`srtp::SUITE`] is answered with our own key; on any other leg the keys
+//! would cross the network in clear, so an offer of SRTP only is refused.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -10,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use thiserror::Error;
 
 use crate::g711::Codec;
+use crate::srtp::{self, LegKeys, MasterKey};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SdpError {
@@ -19,6 +24,10 @@ pub enum SdpError {
     NoCommonCodec,
     #[error("the chosen audio stream has no connection address")]
     NoConnection,
+    #[error("SRTP keys (RTP/SAVP) offered over a transport that is not TLS: they would be in clear")]
+    SrtpInClear,
+    #[error("no RTP/SAVP stream offers a key of AES_CM_128_HMAC_SHA1_80")]
+    NoCryptoSuite,
 }
 
 /// The media direction attributes of RFC 3264 §5.1; `sendrecv` when none is given.
@@ -82,6 +91,27 @@ pub struct Media {
     pub fmtps: Vec<(u8, String)>,
     pub direction: Option<Direction>,
     pub ptime: Option<u32>,
+    /// `a=crypto` lines (RFC 4568 §9.1), as `(tag, suite, key params)`.
+    pub crypto: Vec<(String, String, String)>,
+}
+
+impl Media {
+    /// Whether the stream is SRTP (`RTP/SAVP`, RFC 3711 §12) rather than plain RTP.
+    fn secure(&self) -> bool {
+        self.protocol == "RTP/SAVP"
+    }
+
+    /// The tag and key of the first `a=crypto` line of our suite with a key we can use
+    /// (RFC 4568 §6.1: `inline:<key-info>`, several keys separated by `;`, the first taken).
+    fn crypto_key(&self) -> Option<(&str, MasterKey)> {
+        self.crypto.iter().find_map(|(tag, suite, params)| {
+            if suite != srtp::SUITE {
+                return None;
+            }
+            let inline = params.split(';').next()?.strip_prefix("inline:")?;
+            Some((tag.as_str(), MasterKey::from_inline(inline).ok()?))
+        })
+    }
 }
 
 /// A parsed session description.
@@ -154,6 +184,15 @@ impl SessionDescription {
                             m.fmtps.push((pt, params.trim().to_owned()));
                         }
                         "ptime" => m.ptime = Some(arg.trim().parse().map_err(|_| err("bad a=ptime"))?),
+                        "crypto" => {
+                            let mut fields = arg.split_ascii_whitespace().map(str::to_owned);
+                            let (Some(tag), Some(suite), Some(key)) =
+                                (fields.next(), fields.next(), fields.next())
+                            else {
+                                return Err(err("bad a=crypto"));
+                            };
+                            m.crypto.push((tag, suite, key));
+                        }
                         _ => {}
                     }
                 }
@@ -201,6 +240,7 @@ fn parse_media(value: &str) -> Option<Media> {
         fmtps: Vec::new(),
         direction: None,
         ptime: None,
+        crypto: Vec::new(),
     })
 }
 
@@ -239,6 +279,9 @@ pub struct LocalMedia {
     /// The `o=` session id and version; the version goes up with each new offer or answer.
     pub session_id: u64,
     pub session_version: u64,
+    /// Our SRTP key on this leg when its signalling is TLS; none on any other (then SRTP is not
+    /// offered nor accepted).
+    pub srtp: Option<MasterKey>,
 }
 
 /// The outcome: what to send, where to send it, and the answer text.
@@ -254,6 +297,8 @@ pub struct Negotiated {
     /// Our direction in the answer.
     pub direction: Direction,
     pub ptime: u32,
+    /// The leg's SRTP keys, when the chosen stream is `RTP/SAVP`.
+    pub srtp: Option<LegKeys>,
     pub answer: String,
 }
 
@@ -261,16 +306,36 @@ pub struct Negotiated {
 /// line per offered one; all but the chosen audio stream are refused with port 0.
 pub fn negotiate(offer: &SessionDescription, local: &LocalMedia) -> Result<Negotiated, SdpError> {
     let mut chosen = None;
+    // Why no stream was taken, when none is: SRTP where it cannot be, or no key of our suite.
+    let mut refused = SdpError::NoCommonCodec;
     for (index, media) in offer.media.iter().enumerate() {
-        if media.kind != "audio" || media.port == 0 || media.protocol != "RTP/AVP" {
+        if media.kind != "audio"
+            || media.port == 0
+            || !matches!(media.protocol.as_str(), "RTP/AVP" | "RTP/SAVP")
+        {
             continue;
         }
-        if let Some((codec, pt)) = media.formats.iter().find_map(|f| g711_format(media, f)) {
-            chosen = Some((index, codec, pt));
-            break;
-        }
+        let Some((codec, pt)) = media.formats.iter().find_map(|f| g711_format(media, f)) else {
+            continue;
+        };
+        let srtp = match (media.secure(), &local.srtp) {
+            (false, _) => None,
+            (true, None) => {
+                refused = SdpError::SrtpInClear;
+                continue;
+            }
+            (true, Some(ours)) => match media.crypto_key() {
+                Some((tag, theirs)) => Some((tag.to_owned(), ours.clone(), theirs)),
+                None => {
+                    refused = SdpError::NoCryptoSuite;
+                    continue;
+                }
+            },
+        };
+        chosen = Some((index, codec, pt, srtp));
+        break;
     }
-    let (index, codec, payload_type) = chosen.ok_or(SdpError::NoCommonCodec)?;
+    let (index, codec, payload_type, srtp) = chosen.ok_or(refused)?;
     let media = &offer.media[index];
     let remote_ip = media
         .connection
@@ -306,7 +371,8 @@ pub fn negotiate(offer: &SessionDescription, local: &LocalMedia) -> Result<Negot
             let _ = write!(sdp, "m={} 0 {} {}\r\n", m.kind, m.protocol, m.formats[0]);
             continue;
         }
-        let _ = write!(sdp, "m=audio {} RTP/AVP {payload_type}", local.addr.port());
+        let protocol = if srtp.is_some() { "RTP/SAVP" } else { "RTP/AVP" };
+        let _ = write!(sdp, "m=audio {} {protocol} {payload_type}", local.addr.port());
         if let Some(te) = telephone_event {
             let _ = write!(sdp, " {te}");
         }
@@ -315,6 +381,15 @@ pub fn negotiate(offer: &SessionDescription, local: &LocalMedia) -> Result<Negot
             "\r\na=rtpmap:{payload_type} {}/8000\r\n",
             codec.encoding_name()
         );
+        // RFC 4568 §6.1: the answer takes the offer's tag and suite, with our key.
+        if let Some((tag, ours, _)) = &srtp {
+            let _ = write!(
+                sdp,
+                "a=crypto:{tag} {} inline:{}\r\n",
+                srtp::SUITE,
+                ours.to_inline()
+            );
+        }
         if let Some(te) = telephone_event {
             let _ = write!(sdp, "a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n");
         }
@@ -328,6 +403,7 @@ pub fn negotiate(offer: &SessionDescription, local: &LocalMedia) -> Result<Negot
         remote: SocketAddr::new(remote_ip, media.port),
         direction,
         ptime,
+        srtp: srtp.map(|(_, ours, theirs)| LegKeys { ours, theirs }),
         answer: sdp,
     })
 }
@@ -340,8 +416,14 @@ pub fn offer(local: &LocalMedia, codecs: &[Codec]) -> String {
     let (ip, port) = (local.addr.ip(), local.addr.port());
     let mut sdp = format!(
         "v=0\r\no=plugboard {} {} IN {family} {ip}\r\ns=plugboard\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP",
-        local.session_id, local.session_version,
+         m=audio {port} {}",
+        local.session_id,
+        local.session_version,
+        if local.srtp.is_some() {
+            "RTP/SAVP"
+        } else {
+            "RTP/AVP"
+        },
     );
     for codec in codecs {
         let _ = write!(sdp, " {}", codec.payload_type());
@@ -356,12 +438,20 @@ pub fn offer(local: &LocalMedia, codecs: &[Codec]) -> String {
         );
     }
     sdp.push_str("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n");
+    if let Some(key) = &local.srtp {
+        let _ = write!(sdp, "a=crypto:1 {} inline:{}\r\n", srtp::SUITE, key.to_inline());
+    }
     sdp
 }
 
-/// Reads the answer to [`offer`]: where the phone wants our RTP, and the payload type it uses for
-/// `codec`. An answer that refused the stream or picked something else has no common codec.
-pub fn accepted(answer: &SessionDescription, codec: Codec) -> Result<(SocketAddr, u8), SdpError> {
+/// Reads the answer to [`offer`]: where the phone wants our RTP, the payload type it uses for
+/// `codec`, and its SRTP key when we offered ours (`srtp`). An answer that refused the stream or
+/// picked something else has no common codec; one without a key to our SRTP offer has no suite.
+pub fn accepted(
+    answer: &SessionDescription,
+    codec: Codec,
+    srtp: bool,
+) -> Result<(SocketAddr, u8, Option<MasterKey>), SdpError> {
     let media = answer
         .media
         .iter()
@@ -377,7 +467,13 @@ pub fn accepted(answer: &SessionDescription, codec: Codec) -> Result<(SocketAddr
         .connection
         .or(answer.connection)
         .ok_or(SdpError::NoConnection)?;
-    Ok((SocketAddr::new(ip, media.port), pt))
+    let key = match (srtp, media.secure()) {
+        (false, false) => None,
+        (false, true) => return Err(SdpError::SrtpInClear),
+        (true, false) => return Err(SdpError::NoCryptoSuite),
+        (true, true) => Some(media.crypto_key().ok_or(SdpError::NoCryptoSuite)?.1),
+    };
+    Ok((SocketAddr::new(ip, media.port), pt, key))
 }
 
 /// The G.711 codec a format of `media` stands for: by its rtpmap when it has one, else by the
@@ -405,6 +501,7 @@ mod tests {
             addr: "192.0.2.10:40000".parse().unwrap(),
             session_id: 42,
             session_version: 1,
+            srtp: None,
         }
     }
 
@@ -431,6 +528,7 @@ mod tests {
                 addr: "198.51.100.9:50000".parse().unwrap(),
                 session_id: 7,
                 session_version: 1,
+                srtp: None,
             },
         )
         .unwrap();
@@ -440,10 +538,10 @@ mod tests {
         );
         let back = SessionDescription::parse(&answer.answer).unwrap();
         assert_eq!(
-            accepted(&back, Codec::Pcma),
-            Ok(("198.51.100.9:50000".parse().unwrap(), 8))
+            accepted(&back, Codec::Pcma, false),
+            Ok(("198.51.100.9:50000".parse().unwrap(), 8, None))
         );
-        assert_eq!(accepted(&back, Codec::Pcmu), Err(SdpError::NoCommonCodec));
+        assert_eq!(accepted(&back, Codec::Pcmu, false), Err(SdpError::NoCommonCodec));
     }
 
     #[test]
@@ -524,9 +622,9 @@ mod tests {
                 Err(SdpError::NoCommonCodec),
             ),
             (
-                "SRTP only",
+                "SRTP only, on a leg that is not TLS",
                 "m=audio 5000 RTP/SAVP 0\n",
-                Err(SdpError::NoCommonCodec),
+                Err(SdpError::SrtpInClear),
             ),
             (
                 "port 0 stream",
@@ -622,6 +720,97 @@ mod tests {
                 Err(SdpError::Syntax { line: l, .. }) => assert_eq!(l, *line, "{text:?}"),
                 other => panic!("{text:?}: {other:?}"),
             }
+        }
+    }
+
+    /// SDES (RFC 4568) by the leg's transport: `srtp` is our key when the leg is TLS.
+    #[test]
+    fn srtp_offers_by_transport() {
+        let theirs = MasterKey::new([7; 30]);
+        let ours = MasterKey::new([9; 30]);
+        let crypto = format!(
+            "a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:{}|2^31\n",
+            theirs.to_inline()
+        );
+        let savp = format!("v=0\nc=IN IP4 203.0.113.5\nm=audio 5000 RTP/SAVP 0\n{crypto}");
+        let both =
+            format!("v=0\nc=IN IP4 203.0.113.5\nm=audio 5000 RTP/SAVP 0\n{crypto}m=audio 5002 RTP/AVP 0\n");
+        let other_suite = "v=0\nc=IN IP4 203.0.113.5\nm=audio 5000 RTP/SAVP 0\n\
+                           a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:AAAA\n";
+        let tls = LocalMedia {
+            srtp: Some(ours.clone()),
+            ..local()
+        };
+        let keys = LegKeys {
+            ours: ours.clone(),
+            theirs: theirs.clone(),
+        };
+        // (offer, leg, the keys or the refusal, the answer's m= line)
+        type Expected = Result<Option<LegKeys>, SdpError>;
+        let cases: [(&str, &LocalMedia, Expected, &str); 6] = [
+            (&savp, &tls, Ok(Some(keys.clone())), "m=audio 40000 RTP/SAVP 0"),
+            (&savp, &local(), Err(SdpError::SrtpInClear), ""),
+            (&both, &local(), Ok(None), "m=audio 40000 RTP/AVP 0"),
+            (&both, &tls, Ok(Some(keys)), "m=audio 40000 RTP/SAVP 0"),
+            (other_suite, &tls, Err(SdpError::NoCryptoSuite), ""),
+            (OFFER, &tls, Ok(None), "m=audio 40000 RTP/AVP 8 101"),
+        ];
+        for (offer, leg, expected, m_line) in cases {
+            let n = negotiate(&SessionDescription::parse(offer).unwrap(), leg);
+            assert_eq!(
+                n.as_ref().map(|n| n.srtp.clone()).map_err(Clone::clone),
+                expected,
+                "{offer}"
+            );
+            let Ok(n) = n else { continue };
+            assert!(n.answer.contains(m_line), "{}", n.answer);
+            let answered_key = n.answer.contains(&format!(
+                "a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:{}",
+                ours.to_inline()
+            ));
+            assert_eq!(answered_key, n.srtp.is_some(), "{}", n.answer);
+        }
+    }
+
+    /// Our SRTP offer to a TLS phone, and what its answer must carry.
+    #[test]
+    fn our_srtp_offer_and_its_answer() {
+        let ours = MasterKey::new([9; 30]);
+        let theirs = MasterKey::new([7; 30]);
+        let tls = LocalMedia {
+            srtp: Some(ours.clone()),
+            ..local()
+        };
+        let text = offer(&tls, &[Codec::Pcmu]);
+        assert!(text.contains("m=audio 40000 RTP/SAVP 0 101\r\n"), "{text}");
+        assert!(text.contains(&format!(
+            "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{}\r\n",
+            ours.to_inline()
+        )));
+        let answer = |protocol: &str, crypto: bool| {
+            let mut a = format!("v=0\nc=IN IP4 203.0.113.5\nm=audio 6000 {protocol} 0\n");
+            if crypto {
+                a += &format!(
+                    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{}\n",
+                    theirs.to_inline()
+                );
+            }
+            SessionDescription::parse(&a).unwrap()
+        };
+        let addr: SocketAddr = "203.0.113.5:6000".parse().unwrap();
+        let cases = [
+            (
+                answer("RTP/SAVP", true),
+                true,
+                Ok((addr, 0, Some(theirs.clone()))),
+            ),
+            (answer("RTP/SAVP", false), true, Err(SdpError::NoCryptoSuite)),
+            (answer("RTP/AVP", false), true, Err(SdpError::NoCryptoSuite)),
+            (answer("RTP/SAVP", true), false, Err(SdpError::SrtpInClear)),
+            (answer("RTP/AVP", false), false, Ok((addr, 0, None))),
+        ];
+        for (answer, offered, expected) in cases {
+            assert_eq!(accepted(&answer, Codec::Pcmu, offered), expected);
         }
     }
 }

@@ -1,18 +1,26 @@
-//! The SIP transport: the async shell around [`crate::service`]. It owns the UDP socket and the TCP
-//! listener (RFC 3261 §18), frames stream bytes with [`crate::framing`], passes each message to the
+//! The SIP transport: the async shell around [`crate::service`]. It owns the UDP socket, the TCP
+//! listener (RFC 3261 §18) and, when configured, the TLS listener (§26.2: TLS over TCP, rustls with
+//! ring), frames stream bytes with [`crate::framing`], passes each message to the
 //! service with the clock and fresh randomness, sends back what the service answers, carries out
 //! what the B2BUA decided (datagrams, media commands, events for the hub), and drives the timers
 //! every 50 ms. Nothing here decides anything about SIP.
 //!
 //! Responses go back to the address the request came from (over UDP, the symmetric response of
 //! RFC 3581 rather than the Via sent-by of §18.2.2), which is what phones behind NAT need. A
-//! request the B2BUA sends over TCP goes on the peer's open connection (the one a phone
-//! registered on, RFC 5626 §5.3), or on a new one to that address.
+//! request the B2BUA sends over TCP or TLS goes on the peer's open connection (the one a phone
+//! registered on, RFC 5626 §5.3), or, over TCP only, on a new one to that address.
 //!
 //! Each message is handled under `catch_unwind`: a panic in one request's handling is logged and
 //! that message dropped, and the listener goes on. TCP connections are limited per address, closed
 //! when idle, and their write queues bounded: a peer that does not read is disconnected rather
 //! than queued for without end.
+//!
+//! TLS connections are TCP connections with a handshake first, under the same limits, and the
+//! handshake has its own deadline: a peer that connects and never finishes it, sends garbage, or
+//! speaks plain SIP to the TLS port costs one connection until then and nothing else. We accept
+//! TLS and never open it: a phone on TLS is rung on the connection it registered on (RFC 5626),
+//! and when that is gone the ring fails at once rather than falling back to a connection we
+//! could not authenticate.
 
 use std::collections::HashMap;
 use std::io;
@@ -21,10 +29,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::b2bua::{Action, CallCommand, CallEvent, CallId};
 use crate::framing::{self, Frame};
@@ -40,6 +49,40 @@ pub struct ServerConfig {
     /// What callers hear while they wait.
     pub audio: Audio,
     pub tcp_limits: TcpLimits,
+    /// SIP over TLS; none: no TLS listener.
+    pub tls: Option<TlsSettings>,
+}
+
+/// The TLS listener: where, and the certificate chain and private key it presents (PEM files).
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    pub listen: SocketAddr,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+impl TlsSettings {
+    /// The rustls configuration: the ring provider (the one every crate here uses, so no
+    /// process-wide default is needed), TLS 1.2 and 1.3, no client certificates.
+    fn acceptor(&self) -> io::Result<TlsAcceptor> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let bad = |what: &std::path::Path, e: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", what.display()))
+        };
+        let certs = CertificateDer::pem_file_iter(&self.cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| bad(&self.cert, &e))?;
+        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| bad(&self.key, &e))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad(&self.cert, &e))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| bad(&self.cert, &e))?;
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
 }
 
 /// What one peer may hold of the TCP listener.
@@ -60,6 +103,8 @@ pub struct TcpLimits {
     pub queue: usize,
     /// How long one write may wait for the peer to read.
     pub write_timeout: Duration,
+    /// How long a TLS handshake may take, from the connection's accept.
+    pub handshake: Duration,
 }
 
 impl Default for TcpLimits {
@@ -70,6 +115,7 @@ impl Default for TcpLimits {
             first_message: Duration::from_secs(30),
             queue: 64,
             write_timeout: Duration::from_secs(10),
+            handshake: Duration::from_secs(10),
         }
     }
 }
@@ -83,6 +129,7 @@ impl Default for ServerConfig {
             service: ServiceConfig::default(),
             audio: Audio::builtin(),
             tcp_limits: TcpLimits::default(),
+            tls: None,
         }
     }
 }
@@ -92,8 +139,8 @@ impl Default for ServerConfig {
 struct Shared {
     service: Mutex<SipService>,
     udp: Arc<UdpSocket>,
-    /// Open TCP connections by peer, for requests the B2BUA sends over TCP: each one's queue of
-    /// messages to write.
+    /// Open TCP and TLS connections by peer, for requests the B2BUA sends on them: each one's
+    /// queue of messages to write.
     connections: Mutex<HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>>,
     /// Open TCP connections by peer address, for [`TcpLimits::per_address`].
     per_address: Mutex<HashMap<IpAddr, usize>>,
@@ -155,9 +202,23 @@ impl Shared {
         }
     }
 
-    /// Queues `bytes` on the TCP connection to `to`, connecting first when there is none.
-    fn send_tcp(self: &Arc<Self>, bytes: Vec<u8>, to: SocketAddr) {
+    /// Queues `bytes` on the connection to `to`, connecting first over TCP when there is none.
+    /// Over TLS there is only the peer's own connection: without it, `to` is unreachable.
+    fn send_stream(self: &Arc<Self>, bytes: Vec<u8>, to: SocketAddr, transport: Transport) {
         let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        if transport == Transport::Tls {
+            let queued = connections.get(&to).map(|tx| tx.try_send(bytes));
+            if let Some(Err(mpsc::error::TrySendError::Full(_))) = queued {
+                tracing::info!(%to, "a TLS peer is not reading: disconnected");
+                connections.remove(&to);
+            }
+            if !matches!(queued, Some(Ok(()))) {
+                drop(connections);
+                let shared = self.clone();
+                tokio::spawn(async move { shared.unreachable(to) });
+            }
+            return;
+        }
         if let Some(tx) = connections.get(&to) {
             match tx.try_send(bytes) {
                 Ok(()) => return,
@@ -192,7 +253,7 @@ impl Shared {
         tokio::spawn(async move {
             let connecting = tokio::time::timeout(shared.tcp_limits.write_timeout, TcpStream::connect(to));
             match connecting.await {
-                Ok(Ok(stream)) => read_connection(stream, to, &shared, rx).await,
+                Ok(Ok(stream)) => read_connection(stream, to, Transport::Tcp, &shared, rx).await,
                 Ok(Err(e)) => {
                     tracing::info!(%to, error = %e, "could not connect over TCP");
                     shared.unreachable(to);
@@ -228,11 +289,7 @@ impl Shared {
                     transport: Transport::Udp,
                     bytes,
                 } => self.send_udp(&bytes, to),
-                Action::Send {
-                    to,
-                    transport: Transport::Tcp,
-                    bytes,
-                } => self.send_tcp(bytes, to),
+                Action::Send { to, transport, bytes } => self.send_stream(bytes, to, transport),
                 Action::Media(command) => self.media.execute(command),
                 Action::Event(event) => {
                     let _ = self.events.send(event);
@@ -262,6 +319,7 @@ pub struct SipServer {
     shared: Arc<Shared>,
     udp_addr: SocketAddr,
     tcp_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -274,13 +332,27 @@ impl SipServer {
         let udp = Arc::new(UdpSocket::bind(config.udp).await?);
         let tcp = TcpListener::bind(config.tcp).await?;
         let (udp_addr, tcp_addr) = (udp.local_addr()?, tcp.local_addr()?);
+        let tls = match &config.tls {
+            Some(settings) => {
+                let acceptor = settings.acceptor()?;
+                let listener = TcpListener::bind(settings.listen).await?;
+                Some((listener, acceptor))
+            }
+            None => None,
+        };
+        let tls_addr = match &tls {
+            Some((listener, _)) => Some(listener.local_addr()?),
+            None => None,
+        };
+        let mut service_config = config.service;
+        service_config.tls = tls_addr;
         let key: [u8; 32] = rand::random();
         let (digits_tx, digits) = mpsc::unbounded_channel();
         let (events, events_rx) = mpsc::unbounded_channel();
-        let media_ip = config.service.media_ip.unwrap_or(udp_addr.ip());
+        let media_ip = service_config.media_ip.unwrap_or(udp_addr.ip());
         let media = Media::new(rtp_bind_ip(media_ip, udp_addr.ip()), config.audio, digits_tx);
         let service = SipService::new(
-            config.service,
+            service_config,
             directory,
             &key,
             udp_addr,
@@ -296,18 +368,22 @@ impl SipServer {
             events,
             unparseable: AtomicU64::new(0),
         });
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(serve_udp(udp, shared.clone())),
-            tokio::spawn(serve_tcp(tcp, shared.clone())),
+            tokio::spawn(serve_tcp(tcp, None, shared.clone())),
             tokio::spawn(run_timers(shared.clone())),
             tokio::spawn(forward_digits(digits, shared.clone())),
         ];
-        tracing::info!(%udp_addr, %tcp_addr, "SIP server listening");
+        if let Some((listener, acceptor)) = tls {
+            tasks.push(tokio::spawn(serve_tcp(listener, Some(acceptor), shared.clone())));
+        }
+        tracing::info!(%udp_addr, %tcp_addr, ?tls_addr, "SIP server listening");
         Ok((
             SipServer {
                 shared,
                 udp_addr,
                 tcp_addr,
+                tls_addr,
                 tasks,
             },
             events_rx,
@@ -343,6 +419,11 @@ impl SipServer {
 
     pub fn tcp_addr(&self) -> SocketAddr {
         self.tcp_addr
+    }
+
+    /// Where SIP over TLS is taken, when it is.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// The live bindings of an address-of-record (`sip:1001@host`).
@@ -390,7 +471,9 @@ async fn serve_udp(socket: Arc<UdpSocket>, shared: Arc<Shared>) {
     }
 }
 
-async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
+/// The TCP listener, or with `tls` the TLS one: each connection counts against its address's
+/// limit from its accept, through the handshake, to its close.
+async fn serve_tcp(listener: TcpListener, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((stream, source)) => {
@@ -398,10 +481,40 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
                     tracing::info!(%source, "too many TCP connections from one address: closed");
                     continue;
                 };
-                tokio::spawn(serve_connection(stream, source, shared.clone(), slot));
+                match &tls {
+                    None => {
+                        tokio::spawn(serve_connection(
+                            stream,
+                            source,
+                            Transport::Tcp,
+                            shared.clone(),
+                            slot,
+                        ));
+                    }
+                    Some(acceptor) => {
+                        tokio::spawn(serve_tls(acceptor.clone(), stream, source, shared.clone(), slot));
+                    }
+                }
             }
             Err(e) => tracing::warn!(error = %e, "TCP accept failed"),
         }
+    }
+}
+
+/// One accepted TLS connection: the handshake, within [`TcpLimits::handshake`], then SIP as on
+/// TCP. A handshake that fails (garbage, plain SIP, a version or cipher we do not speak) or
+/// never ends closes this connection only.
+async fn serve_tls(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    source: SocketAddr,
+    shared: Arc<Shared>,
+    slot: AddressSlot,
+) {
+    match tokio::time::timeout(shared.tcp_limits.handshake, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => serve_connection(stream, source, Transport::Tls, shared, slot).await,
+        Ok(Err(e)) => tracing::debug!(%source, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(%source, "TLS handshake timed out"),
     }
 }
 
@@ -441,36 +554,44 @@ impl Drop for AddressSlot {
 
 /// One accepted TCP connection: framed by Content-Length (§18.3). A message that cannot be framed
 /// or parsed closes this connection, and only this one.
-async fn serve_connection(stream: TcpStream, source: SocketAddr, shared: Arc<Shared>, _slot: AddressSlot) {
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    source: SocketAddr,
+    transport: Transport,
+    shared: Arc<Shared>,
+    _slot: AddressSlot,
+) {
     let (tx, rx) = mpsc::channel(shared.tcp_limits.queue);
     shared
         .connections
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(source, tx);
-    read_connection(stream, source, &shared, rx).await;
+    read_connection(stream, source, transport, &shared, rx).await;
     shared.forget(source);
 }
 
 /// Reads and answers messages on a connection, and writes what is queued for it, until the peer
 /// closes it, breaks the framing, stays idle past the limits, or stops reading. Requests still
 /// queued then never reach the peer: the B2BUA hears so.
-async fn read_connection(
-    stream: TcpStream,
+async fn read_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     source: SocketAddr,
+    transport: Transport,
     shared: &Arc<Shared>,
     mut outgoing: mpsc::Receiver<Vec<u8>>,
 ) {
-    serve_stream(stream, source, shared, &mut outgoing).await;
+    serve_stream(stream, source, transport, shared, &mut outgoing).await;
     outgoing.close();
     if outgoing.try_recv().is_ok() {
         shared.unreachable(source);
     }
 }
 
-async fn serve_stream(
-    mut stream: TcpStream,
+async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     source: SocketAddr,
+    transport: Transport,
     shared: &Arc<Shared>,
     outgoing: &mut mpsc::Receiver<Vec<u8>>,
 ) {
@@ -491,7 +612,7 @@ async fn serve_stream(
             }
             Ok(Frame::Message { skip, len }) => {
                 deadline = tokio::time::Instant::now() + limits.idle;
-                let outcome = shared.handle(&buf[skip..skip + len], source, Transport::Tcp);
+                let outcome = shared.handle(&buf[skip..skip + len], source, transport);
                 buf.drain(..skip + len);
                 match outcome {
                     Outcome::Reply(response) => {
@@ -535,10 +656,15 @@ async fn serve_stream(
     }
 }
 
-/// Writes `bytes`, giving up on a peer that does not read within the limit.
-async fn write(stream: &mut TcpStream, bytes: &[u8], limits: TcpLimits) -> bool {
+/// Writes `bytes`, giving up on a peer that does not read within the limit. The flush pushes
+/// out what TLS holds back as records.
+async fn write<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8], limits: TcpLimits) -> bool {
+    let written = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    };
     matches!(
-        tokio::time::timeout(limits.write_timeout, stream.write_all(bytes)).await,
+        tokio::time::timeout(limits.write_timeout, written).await,
         Ok(Ok(()))
     )
 }

@@ -101,7 +101,7 @@ pub struct ServiceConfig {
     /// phones lists MD5 first. Credentials with an algorithm not listed are challenged again.
     pub algorithms: Vec<Algorithm>,
     /// Addresses whose INVITEs are let in without digest credentials (the carriers' trunks):
-    /// over TCP, whose handshake proves the address, and over UDP only with
+    /// over TCP or TLS, whose handshake proves the address, and over UDP only with
     /// [`ServiceConfig::trust_trunks_over_udp`].
     pub trunks: Vec<IpAddr>,
     /// Let trunks in by their UDP source address too. One forged datagram carries any source
@@ -117,6 +117,8 @@ pub struct ServiceConfig {
     pub outbound: Option<SocketAddr>,
     /// The most calls held at once; beyond it a new caller gets 503 with Retry-After.
     pub max_calls: usize,
+    /// Where the TLS listener is, when there is one: our Via and Contact on TLS legs.
+    pub tls: Option<SocketAddr>,
 }
 
 impl Default for ServiceConfig {
@@ -133,6 +135,7 @@ impl Default for ServiceConfig {
             media_ip: None,
             outbound: None,
             max_calls: 800,
+            tls: None,
         }
     }
 }
@@ -141,11 +144,16 @@ impl Default for ServiceConfig {
 pub enum Transport {
     Udp,
     Tcp,
+    /// TCP with TLS over it (RFC 3261 §26.2): the one transport on which SRTP keys may be
+    /// exchanged (RFC 4568 §8.3).
+    Tls,
 }
 
 impl Transport {
-    fn reliable(self) -> bool {
-        self == Transport::Tcp
+    /// A connection, not datagrams: no retransmissions (§17.1.1.2), and requests to the peer go
+    /// on the connection it opened (RFC 5626 §5.3).
+    pub fn reliable(self) -> bool {
+        matches!(self, Transport::Tcp | Transport::Tls)
     }
 
     /// As a Via names it (RFC 3261 §20.42).
@@ -153,6 +161,7 @@ impl Transport {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 }
@@ -220,6 +229,7 @@ impl SipService {
             b2bua: B2bua::new(B2buaConfig {
                 numbers: config.numbers,
                 local,
+                tls: config.tls,
                 media_ip: config.media_ip.unwrap_or(local.ip()),
                 outbound: config.outbound,
                 max_calls: config.max_calls,
@@ -252,13 +262,14 @@ impl SipService {
                         (contact, flow)
                     })
                     .collect();
-                self.b2bua.ring(call, &targets, record, now, entropy);
+                self.b2bua
+                    .ring(call, &targets, record, now, entropy, &mut *self.ports);
             }
-            command => self.b2bua.command(command, now, entropy),
+            command => self.b2bua.command(command, now, entropy, &mut *self.ports),
         }
     }
 
-    /// The shell could not connect to `to` over TCP: what we were sending there failed.
+    /// The shell could not reach `to` over TCP or TLS: what we were sending there failed.
     pub fn unreachable(&mut self, to: SocketAddr, now: Instant) {
         self.b2bua.unreachable(to, now);
     }
@@ -392,11 +403,10 @@ impl SipService {
         response
     }
 
-    /// Whether a request comes from a trunk: its address, proven by TCP's handshake, or taken on
-    /// trust over UDP when the settings say so.
+    /// Whether a request comes from a trunk: its address, proven by the TCP handshake (under TLS
+    /// too), or taken on trust over UDP when the settings say so.
     fn is_trunk(&self, cx: Context) -> bool {
-        self.trunks.contains(&cx.source.ip())
-            && (cx.transport == Transport::Tcp || self.trust_trunks_over_udp)
+        self.trunks.contains(&cx.source.ip()) && (cx.transport.reliable() || self.trust_trunks_over_udp)
     }
 
     /// A new call: from a trunk, or with the digest credentials of a phone or trunk account (the
@@ -757,10 +767,10 @@ mod tests {
         );
     }
 
-    /// A trunk's address lets its INVITE in over TCP; over UDP, where the source address is
+    /// A trunk's address lets its INVITE in over TCP or TLS; over UDP, where the source address is
     /// forged with one datagram, only when the settings say so. Otherwise it is challenged.
     #[test]
-    fn a_trunk_is_trusted_by_its_udp_address_only_when_told_to() {
+    fn a_trunk_is_trusted_by_its_tcp_or_tls_address_and_by_udp_only_when_told_to() {
         let t0 = Instant::now();
         let invite = "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/UDP 203.0.113.5;branch=z9hG4bKt{n}\r\n\
              From: <sip:+15550100@carrier>;tag=c\r\nTo: <sip:100@pbx>\r\nCall-ID: t{n}\r\n\
@@ -768,6 +778,7 @@ mod tests {
         let rows = [
             ("UDP, by default", Transport::Udp, false, 407),
             ("TCP", Transport::Tcp, false, 404),
+            ("TLS", Transport::Tls, false, 404),
             ("UDP, trusted by the settings", Transport::Udp, true, 404),
         ];
         for (n, (what, transport, trust, want)) in rows.into_iter().enumerate() {
@@ -844,6 +855,13 @@ mod tests {
                 "<sip:1001@192.0.2.1:5062>",
                 ("192.0.2.1:5062", Transport::Udp),
             ),
+            (
+                "registered over TLS",
+                Transport::Tls,
+                "",
+                "<sip:1001@192.0.2.1:5063;transport=tls>",
+                ("192.0.2.1:40001", Transport::Tls),
+            ),
         ];
         for (n, (what, transport, proxy, contact, (to, how))) in rows.into_iter().enumerate() {
             let t0 = Instant::now();
@@ -853,6 +871,7 @@ mod tests {
                 ServiceConfig {
                     trunks: vec!["203.0.113.5".parse().unwrap()],
                     numbers,
+                    tls: Some("127.0.0.1:5061".parse().unwrap()),
                     ..ServiceConfig::default()
                 },
                 Arc::new(InMemoryDirectory::default().with_phone("1001", REALM, "s3cret")),
@@ -926,7 +945,15 @@ mod tests {
                     "Via: SIP/2.0/UDP 127.0.0.1:5060;",
                     "<sip:plugboard@127.0.0.1:5060>",
                 ),
+                Transport::Tls => (
+                    "Via: SIP/2.0/TLS 127.0.0.1:5061;",
+                    "<sip:plugboard@127.0.0.1:5061;transport=tls>",
+                ),
             };
+            // A phone on TLS is offered SRTP with our key; on any other transport, plain RTP.
+            let savp = invite.contains("m=audio 40006 RTP/SAVP 0 101\r\n")
+                && invite.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:");
+            assert_eq!(savp, how == Transport::Tls, "{what}: {invite}");
             assert!(invite.contains(via), "{what}: {invite}");
             assert!(
                 invite.contains(&format!("Contact: {ours}\r\n")),

@@ -1,6 +1,8 @@
-//! The SIP server's TCP side over real sockets: a phone registered over TCP is rung on its own
-//! connection; a connection from an address past its limit, or idle too long, is closed; and a
-//! panic while handling one message leaves both listeners serving.
+//! The SIP server's TCP and TLS side over real sockets: a phone registered over TCP or TLS is
+//! rung on its own connection (over TLS with an SRTP offer); a connection from an address past its
+//! limit, or idle too long, is closed; a panic while handling one message leaves both listeners
+//! serving; and a TLS handshake that never ends, garbage, plain SIP on the TLS port or a client
+//! without SNI leave the TLS listener serving. The certificate is made with openssl at test time.
 
 mod common;
 
@@ -10,10 +12,12 @@ use std::time::Duration;
 use common::{ANSWER, PASSWORD, REALM, USER};
 use plugboard_sip::b2bua::{CallCommand, CallEvent, Destination};
 use plugboard_sip::digest::{self, Algorithm};
-use plugboard_sip::server::{ServerConfig, SipServer, TcpLimits};
+use plugboard_sip::server::{ServerConfig, SipServer, TcpLimits, TlsSettings};
 use plugboard_sip::service::{InMemoryDirectory, PhoneCredentials, PhoneDirectory, ServiceConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use plugboard_sip::srtp::MasterKey;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
+use tokio_rustls::rustls;
 
 const SDP: &str =
     "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
@@ -23,15 +27,86 @@ async fn server(
     tcp_limits: TcpLimits,
     directory: Arc<dyn PhoneDirectory>,
 ) -> (SipServer, tokio::sync::mpsc::UnboundedReceiver<CallEvent>) {
+    server_with_tls(service, tcp_limits, directory, None).await
+}
+
+async fn server_with_tls(
+    service: ServiceConfig,
+    tcp_limits: TcpLimits,
+    directory: Arc<dyn PhoneDirectory>,
+    tls: Option<TlsSettings>,
+) -> (SipServer, tokio::sync::mpsc::UnboundedReceiver<CallEvent>) {
     let loopback = ([127, 0, 0, 1], 0).into();
     let config = ServerConfig {
         udp: loopback,
         tcp: loopback,
         service,
         tcp_limits,
+        tls,
         ..ServerConfig::default()
     };
     SipServer::start(config, directory).await.expect("server starts")
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost in `dir` (a test's own, thrown away
+/// with it): the TLS listener's settings, and a client configuration trusting it.
+fn certificate(dir: &std::path::Path) -> (TlsSettings, Arc<rustls::ClientConfig>) {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args(["-days", "1", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        // webpki takes no CA certificate as a server's own.
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-keyout", "key.pem", "-out", "cert.pem"])
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (apt-get install openssl)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(dir.join("cert.pem")).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let settings = TlsSettings {
+        listen: ([127, 0, 0, 1], 0).into(),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    (settings, Arc::new(client))
+}
+
+/// A TLS connection to the server's TLS listener, as `name` (an IP address sends no SNI).
+async fn tls_connect(
+    server: &SipServer,
+    client: Arc<rustls::ClientConfig>,
+    name: &str,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let tcp = TcpStream::connect(server.tls_addr().expect("a TLS listener"))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap();
+    tokio::time::timeout(
+        ANSWER,
+        tokio_rustls::TlsConnector::from(client).connect(name, tcp),
+    )
+    .await
+    .expect("a handshake in time")
+    .expect("the handshake")
 }
 
 /// A REGISTER over `transport` from `local`, with an `Authorization` when a nonce is given.
@@ -46,7 +121,8 @@ fn register(
         "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{transport} {local};branch=z9hG4bKr{cseq}\r\n\
          From: <sip:{user}@127.0.0.1>;tag=r\r\nTo: <sip:{user}@127.0.0.1>\r\nCall-ID: reg-{local}\r\n\
          CSeq: {cseq} REGISTER\r\nMax-Forwards: 70\r\n\
-         Contact: <sip:{user}@127.0.0.1:9;transport=tcp>;+sip.instance=\"<urn:uuid:tcp-1>\";reg-id=1\r\n"
+         Contact: <sip:{user}@127.0.0.1:9;transport={}>;+sip.instance=\"<urn:uuid:tcp-1>\";reg-id=1\r\n",
+        transport.to_ascii_lowercase()
     );
     if let Some(nonce) = nonce {
         let alg = Algorithm::Sha256;
@@ -73,7 +149,7 @@ fn status(message: &str) -> &str {
 }
 
 /// The next message on a stream: its header, then as much body as its Content-Length says.
-async fn next_message(stream: &mut TcpStream, buf: &mut Vec<u8>) -> String {
+async fn next_message<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> String {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).into_owned();
@@ -129,12 +205,25 @@ async fn ack_the_answer(carrier: &UdpSocket) {
     carrier.send(ack.as_bytes()).await.unwrap();
 }
 
-async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+async fn closed_within<S: AsyncRead + Unpin>(stream: &mut S, wait: Duration) -> bool {
     let mut chunk = [0; 64];
     matches!(
         tokio::time::timeout(wait, stream.read(&mut chunk)).await,
         Ok(Ok(0) | Err(_))
     )
+}
+
+/// Whether the server ends `stream` within `wait`, after at most a TLS alert.
+async fn ended_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let ended = async {
+        let mut chunk = [0; 512];
+        while let Ok(n) = stream.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(wait, ended).await.is_ok()
 }
 
 /// RFC 5626 §5.3: a phone that registered over TCP is rung on that connection, although its
@@ -143,28 +232,59 @@ async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
 /// to the Contact and the phone never rang.
 #[tokio::test]
 async fn a_phone_registered_over_tcp_is_rung_on_its_connection() {
+    let directory = Arc::new(InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD));
+    let (server, events) = server(queue_service(), TcpLimits::default(), directory).await;
+    let phone = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    let local = phone.local_addr().unwrap();
+    rung_on_its_connection(&server, events, phone, local, "TCP").await;
+}
+
+/// The same over TLS: our Via says `SIP/2.0/TLS` with the TLS listener's address, our Contact
+/// `;transport=tls`, and the INVITE offers SRTP (RTP/SAVP with our key), which the phone's
+/// answer keys back.
+#[tokio::test]
+async fn a_phone_registered_over_tls_is_rung_on_its_connection_with_an_srtp_offer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, client) = certificate(dir.path());
+    let directory = Arc::new(InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD));
+    let (server, events) =
+        server_with_tls(queue_service(), TcpLimits::default(), directory, Some(settings)).await;
+    let phone = tls_connect(&server, client, "127.0.0.1").await;
+    let local = phone.get_ref().0.local_addr().unwrap();
+    rung_on_its_connection(&server, events, phone, local, "TLS").await;
+}
+
+/// Calls to number 100 queue in Support; trunks at 127.0.0.1.
+fn queue_service() -> ServiceConfig {
     let mut numbers = std::collections::HashMap::new();
     numbers.insert("100".to_owned(), Destination::Queue("Support".into()));
-    let service = ServiceConfig {
+    ServiceConfig {
         trunks: vec!["127.0.0.1".parse().unwrap()],
         trust_trunks_over_udp: true,
         numbers,
         ..ServiceConfig::default()
-    };
-    let directory = Arc::new(InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD));
-    let (server, mut events) = server(service, TcpLimits::default(), directory).await;
+    }
+}
 
-    let mut phone = TcpStream::connect(server.tcp_addr()).await.unwrap();
-    let local = phone.local_addr().unwrap();
+/// A phone on `phone` (a TCP or TLS connection from `local`) registers, a carrier's call comes
+/// in, and the hub rings the phone on its connection; it answers and is ACKed there.
+async fn rung_on_its_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    server: &SipServer,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<CallEvent>,
+    mut phone: S,
+    local: std::net::SocketAddr,
+    transport: &str,
+) {
+    let lower = transport.to_ascii_lowercase();
     let mut buf = Vec::new();
     phone
-        .write_all(register(local, "TCP", USER, 1, None).as_bytes())
+        .write_all(register(local, transport, USER, 1, None).as_bytes())
         .await
         .unwrap();
     let challenge = next_message(&mut phone, &mut buf).await;
     assert_eq!(status(&challenge), "401", "{challenge}");
     phone
-        .write_all(register(local, "TCP", USER, 2, Some(&nonce(&challenge))).as_bytes())
+        .write_all(register(local, transport, USER, 2, Some(&nonce(&challenge))).as_bytes())
         .await
         .unwrap();
     let ok = next_message(&mut phone, &mut buf).await;
@@ -200,13 +320,32 @@ async fn a_phone_registered_over_tcp_is_rung_on_its_connection() {
     });
     let ringing = next_message(&mut phone, &mut buf).await;
     assert!(
-        ringing.starts_with("INVITE sip:1001@127.0.0.1:9;transport=tcp SIP/2.0\r\n"),
+        ringing.starts_with(&format!(
+            "INVITE sip:1001@127.0.0.1:9;transport={lower} SIP/2.0\r\n"
+        )),
         "{ringing}"
     );
-    assert!(ringing.contains("\r\nVia: SIP/2.0/TCP "), "{ringing}");
-    assert!(ringing.contains(";transport=tcp>\r\n"), "{ringing}");
+    let ours = match transport {
+        "TLS" => server.tls_addr().unwrap(),
+        _ => server.udp_addr(),
+    };
+    assert!(
+        ringing.contains(&format!("\r\nVia: SIP/2.0/{transport} {ours};")),
+        "{ringing}"
+    );
+    assert!(
+        ringing.contains(&format!("Contact: <sip:plugboard@{ours};transport={lower}>\r\n")),
+        "{ringing}"
+    );
+    let srtp = transport == "TLS";
+    assert_eq!(ringing.contains(" RTP/SAVP 0 101\r\n"), srtp, "{ringing}");
+    assert_eq!(
+        ringing.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"),
+        srtp,
+        "{ringing}"
+    );
 
-    // The phone answers on the same connection.
+    // The phone answers on the same connection, with its own key over TLS.
     let header = |name: &str| {
         ringing
             .lines()
@@ -214,14 +353,23 @@ async fn a_phone_registered_over_tcp_is_rung_on_its_connection() {
             .unwrap()
             .to_owned()
     };
+    let sdp = if srtp {
+        let key = MasterKey::new([5; 30]).to_inline();
+        SDP.replace(
+            "RTP/AVP 0\r\n",
+            &format!("RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{key}\r\n"),
+        )
+    } else {
+        SDP.to_owned()
+    };
     let answer = format!(
         "SIP/2.0 200 OK\r\n{}\r\n{}\r\n{};tag=phone\r\n{}\r\nCSeq: 1 INVITE\r\n\
-         Contact: <sip:1001@127.0.0.1:9;transport=tcp>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+         Contact: <sip:1001@127.0.0.1:9;transport={lower}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
         header("Via"),
         header("From"),
         header("To"),
         header("Call-ID"),
-        SDP.len()
+        sdp.len()
     );
     phone.write_all(answer.as_bytes()).await.unwrap();
     let ack = next_message(&mut phone, &mut buf).await;
@@ -232,6 +380,67 @@ async fn a_phone_registered_over_tcp_is_rung_on_its_connection() {
             Ok(Some(CallEvent::AgentAnswered { .. }))
         ),
         "the agent's answer reaches the hub"
+    );
+}
+
+/// Nothing a client does before or instead of a handshake harms the TLS listener: a connection
+/// that never starts one is closed at the handshake deadline, garbage and plain SIP on the TLS
+/// port are closed at once; meanwhile a client without SNI, and one with, are served.
+#[tokio::test]
+async fn the_tls_listener_survives_stalled_garbage_and_plain_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, client) = certificate(dir.path());
+    let limits = TcpLimits {
+        handshake: Duration::from_millis(500),
+        ..TcpLimits::default()
+    };
+    let directory = Arc::new(InMemoryDirectory::default());
+    let (server, _events) =
+        server_with_tls(ServiceConfig::default(), limits, directory, Some(settings)).await;
+    let tls = server.tls_addr().unwrap();
+    let options = |transport: &str, branch: &str| {
+        format!(
+            "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/{transport} 127.0.0.1:9;branch=z9hG4bK{branch}\r\n\
+             From: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: {branch}\r\n\
+             CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+
+    let mut stalled = TcpStream::connect(tls).await.unwrap();
+    let mut garbage = TcpStream::connect(tls).await.unwrap();
+    garbage
+        .write_all(&[0x16, 0x03, 0x01, 0xff, 0xff, 0x01, 0x02, 0x03])
+        .await
+        .unwrap();
+    garbage.write_all(&[0x5a; 4096]).await.unwrap();
+    let mut plain = TcpStream::connect(tls).await.unwrap();
+    plain.write_all(options("TCP", "plain").as_bytes()).await.unwrap();
+    assert!(ended_within(&mut garbage, ANSWER).await, "garbage is closed");
+    assert!(
+        ended_within(&mut plain, ANSWER).await,
+        "plain SIP on the TLS port is closed"
+    );
+
+    // While the stalled one holds its connection: a client by IP address (no SNI) and one by
+    // name with SNI turned off, then one with SNI, each answered over TLS.
+    let no_sni = {
+        let mut config = (*client).clone();
+        config.enable_sni = false;
+        Arc::new(config)
+    };
+    for (what, config, name) in [
+        ("by address", client.clone(), "127.0.0.1"),
+        ("by name without SNI", no_sni, "localhost"),
+        ("by name with SNI", client, "localhost"),
+    ] {
+        let mut phone = tls_connect(&server, config, name).await;
+        phone.write_all(options("TLS", "ok").as_bytes()).await.unwrap();
+        let answer = next_message(&mut phone, &mut Vec::new()).await;
+        assert_eq!(status(&answer), "200", "{what}: {answer}");
+    }
+    assert!(
+        closed_within(&mut stalled, Duration::from_secs(2)).await,
+        "a handshake that never starts is closed at its deadline"
     );
 }
 

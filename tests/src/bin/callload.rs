@@ -31,6 +31,12 @@
 //!
 //! `--shared 1 --redis 0` runs that one node on PostgreSQL alone, with no Redis.
 //!
+//! `--caller udp|tcp|tls`: how the carrier's calls reach the hub (UDP by default). Over TCP,
+//! sipp keeps one connection (`-t t1`) to the hub's TCP port, as a trunk does. sipp has no TLS, so
+//! over TLS socat carries that one connection into one TLS connection to the hub's TLS port
+//! (`sip.tls_listen`, a certificate made with openssl for the run); socat's CPU is not the hub's.
+//! Only the caller's leg changes: the desk phones stay on UDP.
+//!
 //! `--max-calls N` sets the hub's ceiling on calls held at once (`sip.max_calls`): callers beyond
 //! it are answered 503 and count as never answered.
 //!
@@ -69,6 +75,15 @@ struct Args {
     shared: bool,
     max_calls: Option<u64>,
     redis: bool,
+    caller: CallerTransport,
+}
+
+/// How the carrier's sipp reaches the hub (`--caller`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallerTransport {
+    Udp,
+    Tcp,
+    Tls,
 }
 
 fn args() -> Result<Args> {
@@ -87,6 +102,7 @@ fn args() -> Result<Args> {
         shared: false,
         max_calls: None,
         redis: true,
+        caller: CallerTransport::Udp,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -109,11 +125,34 @@ fn args() -> Result<Args> {
             "--shared" => a.shared = number()? != 0,
             "--max-calls" => a.max_calls = Some(number()?),
             "--redis" => a.redis = number()? != 0,
+            "--caller" => {
+                a.caller = match value.as_str() {
+                    "udp" => CallerTransport::Udp,
+                    "tcp" => CallerTransport::Tcp,
+                    "tls" => CallerTransport::Tls,
+                    other => bail!("--caller {other}: udp, tcp or tls"),
+                }
+            }
             other => bail!("unknown flag {other}"),
         }
     }
     ensure!(a.rate > 0 && a.seconds > 0 && a.nodes > 0, "nothing to run");
+    ensure!(
+        a.caller == CallerTransport::Udp || (a.nodes == 1 && !a.shared),
+        "--caller tcp or tls runs one hub, without Kamailio"
+    );
     Ok(a)
+}
+
+/// Waits until something listens on TCP `port` of 127.0.0.1.
+async fn wait_for_listener(port: u16) -> Result<()> {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("nothing listens on port {port}")
 }
 
 fn scenario(name: &str) -> PathBuf {
@@ -341,9 +380,21 @@ async fn main() -> Result<()> {
         ("PLUGBOARD_SIP__RECORD", record),
     ];
     let max_calls = a.max_calls.map(|n| n.to_string());
+    let certs = dir.join("certs");
+    let (cert, key) = (certs.join("server.pem"), certs.join("server.key"));
+    let tls = [
+        ("PLUGBOARD_SIP__TLS_LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__TLS_CERT", cert.to_str().context("a UTF-8 path")?),
+        ("PLUGBOARD_SIP__TLS_KEY", key.to_str().context("a UTF-8 path")?),
+    ];
+    if a.caller == CallerTransport::Tls {
+        std::fs::create_dir_all(&certs)?;
+        plugboard_tests::make_certificates(&certs);
+    }
     let env: Vec<(&str, &str)> = env
         .into_iter()
         .chain(max_calls.as_deref().map(|n| ("PLUGBOARD_SIP__MAX_CALLS", n)))
+        .chain(tls.into_iter().filter(|_| a.caller == CallerTransport::Tls))
         .collect();
     let (_site, hubs) = plugboard_tests::start_site(&dir, &env, a.nodes, a.shared, a.redis).await?;
     let hub = hubs[0].clone();
@@ -492,6 +543,26 @@ async fn main() -> Result<()> {
     } else {
         "caller_waits.xml"
     };
+    // Where the carrier's sipp sends its calls, and over what.
+    let (caller_target, caller_transport, socat) = match a.caller {
+        CallerTransport::Udp => (target.clone(), "u1", None),
+        CallerTransport::Tcp => (hub.sip_tcp.clone().context("no SIP over TCP")?, "t1", None),
+        CallerTransport::Tls => {
+            let tls = hub.sip_tls.clone().context("no SIP over TLS")?;
+            let port = free_port()?;
+            let socat = Command::new("socat")
+                .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"))
+                .arg(format!(
+                    "OPENSSL:{tls},cafile={},commonname=127.0.0.1",
+                    certs.join("ca.pem").display()
+                ))
+                .stdout(Stdio::null())
+                .spawn()
+                .context("socat (apt-get install socat) carries sipp's TCP into TLS")?;
+            wait_for_listener(port).await?;
+            (format!("127.0.0.1:{port}"), "t1", Some(socat))
+        }
+    };
     let cpu_of = |pids: &[u32]| pids.iter().map(|p| cpu_secs(*p)).sum::<f64>();
     let proxy_pids = || {
         kamailio
@@ -504,7 +575,8 @@ async fn main() -> Result<()> {
     // No cap on calls in flight: `-l` is the whole run, so a hub that falls behind is still
     // offered every call at the rate asked for.
     let out = Command::new("sipp")
-        .arg(&target)
+        .arg(&caller_target)
+        .args(["-t", caller_transport])
         .args(["-sf", scenario(caller).to_str().unwrap_or_default()])
         .args(["-inf", "calls.csv", "-trace_logs", "-log_file", "caller.log"])
         .args(["-i", "127.0.0.1", "-s", "100", "-nostdin"])
@@ -529,6 +601,10 @@ async fn main() -> Result<()> {
     }
     let _ = phones.kill();
     let _ = phones.wait();
+    if let Some(mut socat) = socat {
+        let _ = socat.kill();
+        let _ = socat.wait();
+    }
     let screen = String::from_utf8_lossy(&out.stdout);
     let (sipp_ok, sipp_failed) = (
         sipp_count(&screen, "Successful call"),
@@ -580,6 +656,11 @@ async fn main() -> Result<()> {
         (1, true) => "1 node on PostgreSQL + Redis behind Kamailio, ".to_owned(),
         (n, true) => format!("{n} nodes on PostgreSQL + Redis behind Kamailio, "),
     };
+    let site = match a.caller {
+        CallerTransport::Udp => site,
+        CallerTransport::Tcp => format!("{site}caller over TCP, "),
+        CallerTransport::Tls => format!("{site}caller over TLS, "),
+    };
     let proxy = if kamailio.is_some() {
         format!(" (nodes together; Kamailio {:.0} %)", proxy_cpu / elapsed * 100.0)
     } else {
@@ -620,7 +701,7 @@ async fn main() -> Result<()> {
     if let Some(path) = &a.json {
         let p = |q: f64| percentile(&setups, q);
         let record = json!({
-            "tool": "plugboard-callload", "nodes": a.nodes, "max_calls": a.max_calls, "redis": a.redis, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
+            "tool": "plugboard-callload", "caller": format!("{:?}", a.caller).to_lowercase(), "nodes": a.nodes, "max_calls": a.max_calls, "redis": a.redis, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
             "agents": a.agents, "media": a.media, "recording": a.record,
             "calls": calls, "invites": offered.invites, "offered_per_s": offered.per_sec,
             "sipp_lag_p99_us": percentile(&offered.lag_us, 0.99),
