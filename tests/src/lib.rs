@@ -457,6 +457,11 @@ impl Hub {
 
     pub async fn agent(&self, email: &str) -> Result<Socket> {
         let token = self.login(email, DEMO_PASSWORD).await?;
+        self.agent_with(&token).await
+    }
+
+    /// An agent console signed in with a session token already had.
+    pub async fn agent_with(&self, token: &str) -> Result<Socket> {
         let mut socket = Socket::connect(&self.ws_url("/ws/agent")).await?;
         socket.send(json!({"type": "auth", "token": token})).await?;
         socket.expect("snapshot").await?;

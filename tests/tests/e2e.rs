@@ -960,6 +960,157 @@ async fn logging_out_demoting_and_a_new_password_end_open_sockets_at_once() {
     assert_eq!(hub.call("GET", "/me", Some(&admin), None).await.unwrap().0, 200);
 }
 
+#[tokio::test]
+async fn an_admin_ends_a_users_sessions_and_a_deactivated_user_is_out_at_once() {
+    let (hub, _dir) = hub().await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob_id = hub.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sessions = format!("/agents/{bob_id}/sessions");
+
+    // Bob on two machines: the admin sees both, when and where from, never a token.
+    let desk = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let laptop = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, list) = hub.call("GET", &sessions, Some(&admin), None).await.unwrap();
+    assert_eq!(status, 200, "{list}");
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["client_addr"], "127.0.0.1");
+    assert!(list[0]["created_at"].as_i64().unwrap() > 0);
+    assert!(list[0]["last_seen_at"].as_i64().unwrap() >= list[0]["created_at"].as_i64().unwrap());
+    let text = serde_json::to_string(&list).unwrap();
+    assert!(!text.contains(&desk) && !text.contains(&laptop) && !text.contains("token"));
+    // Only an admin may look.
+    assert_eq!(
+        hub.call("GET", &sessions, Some(&desk), None).await.unwrap().0,
+        403
+    );
+
+    // One ended by its id: its console closes, the other session carries on.
+    let mut console = hub.agent_with(&laptop).await.unwrap();
+    let newest = list[0]["id"].as_str().unwrap();
+    let (status, _) = hub
+        .call("DELETE", &format!("{sessions}/{newest}"), Some(&admin), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    assert_eq!(console.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+    assert_eq!(hub.call("GET", "/me", Some(&laptop), None).await.unwrap().0, 401);
+    assert_eq!(hub.call("GET", "/me", Some(&desk), None).await.unwrap().0, 200);
+    // All of them.
+    assert_eq!(
+        hub.call("DELETE", &sessions, Some(&admin), None).await.unwrap().0,
+        204
+    );
+    assert_eq!(hub.call("GET", "/me", Some(&desk), None).await.unwrap().0, 401);
+    assert_eq!(
+        hub.call("GET", &sessions, Some(&admin), None).await.unwrap().1,
+        json!([])
+    );
+
+    // Bob is handling a chat and Dana is available when an admin deactivates Bob.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+    dana.send(json!({"type": "state.set", "state": "break"}))
+        .await
+        .unwrap();
+    dana.expect("agent.state").await.unwrap();
+    let (mut bob, mut widget, interaction) = accepted_chat(
+        &hub,
+        "bob@plugboard.example",
+        "Ana Ruiz",
+        "ana@example.com",
+        "Hello?",
+    )
+    .await;
+    available(&mut dana).await;
+    let (status, deactivated) = hub
+        .call(
+            "POST",
+            &format!("/agents/{bob_id}/deactivate"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{deactivated}");
+    assert_eq!(deactivated["active"], false);
+    let told = bob
+        .gets_within("error", WAIT_CLOSE)
+        .await
+        .expect("no error frame");
+    assert_eq!(told["code"], "unauthorized");
+    assert_eq!(bob.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+    // The chat he held goes back to the queue and on to Dana, its history intact.
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    dana.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    dana.expect("interaction.assigned").await.unwrap();
+    widget
+        .send(json!({"type": "message", "body": "Still there?", "client_id": "c1"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        dana.expect("message").await.unwrap()["message"]["body"],
+        "Still there?"
+    );
+
+    // He cannot log in, and is told why; he is still listed, and no admin can lock themselves out.
+    let (status, refused) = hub
+        .call(
+            "POST",
+            "/auth/login",
+            None,
+            Some(json!({"email": "bob@plugboard.example", "password": DEMO_PASSWORD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, refused["code"].as_str()), (403, Some("deactivated")));
+    let (status, wrong) = hub
+        .call(
+            "POST",
+            "/auth/login",
+            None,
+            Some(json!({"email": "bob@plugboard.example", "password": "not his password"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, wrong["code"].as_str()), (401, Some("unauthorized")));
+    let listed = hub.named(&admin, "/agents", "Bob Martin").await.unwrap();
+    assert_eq!(listed["active"], false);
+    let admin_id = hub.call("GET", "/me", Some(&admin), None).await.unwrap().1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = hub
+        .call(
+            "POST",
+            &format!("/agents/{admin_id}/deactivate"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 409);
+
+    // Reactivated, he logs in again.
+    let (status, back) = hub
+        .call(
+            "POST",
+            &format!("/agents/{bob_id}/reactivate"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, back["active"].as_bool()), (200, Some(true)));
+    hub.agent("bob@plugboard.example").await.unwrap();
+}
+
 const WAIT_CLOSE: Duration = Duration::from_secs(5);
 
 /// Issue 11: a blank name, a 900 KB name and 50,000 tags were all stored.

@@ -59,6 +59,10 @@ fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Arc<DefaultKeyedRateLi
     Arc::new(governor::RateLimiter::keyed(Quota::per_minute(n)))
 }
 
+/// How stale a session's `last_seen_at` may get before a request writes it again: a console
+/// polling every few seconds costs one write a minute, not one per request.
+const SESSION_TOUCH_MS: i64 = 60_000;
+
 /// How often the limit tables and the expired sessions are cleared out.
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -114,14 +118,20 @@ impl AppState {
         });
     }
 
-    /// The agent behind a session token, or 401.
+    /// The agent behind a session token, or 401. Notes the session's use for its admin's list,
+    /// at most once every `SESSION_TOUCH_MS`.
     pub async fn agent_for_token(&self, token: &str) -> Result<Agent, ApiError> {
-        match self
-            .store
-            .session_agent(&crate::auth::hash_token(token), now_millis())
-            .await
-        {
-            Ok(agent) => Ok(agent),
+        let hash = crate::auth::hash_token(token);
+        let now = now_millis();
+        match self.store.session_agent(&hash, now).await {
+            Ok(live) => {
+                if now - live.last_seen_at >= SESSION_TOUCH_MS
+                    && let Err(e) = self.store.touch_session(&hash, now).await
+                {
+                    tracing::warn!(error = %e, "could not note a session's use");
+                }
+                Ok(live.agent)
+            }
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
             Err(e) => Err(e.into()),
         }
