@@ -267,6 +267,8 @@ pub struct Hub {
     pub sip_tcp: Option<String>,
     /// And its TLS address, when started with `PLUGBOARD_SIP__TLS_LISTEN`.
     pub sip_tls: Option<String>,
+    /// The Prometheus URL, when started with `PLUGBOARD_HTTP__METRICS_LISTEN`.
+    pub metrics: Option<String>,
     pub data_dir: PathBuf,
 }
 
@@ -316,8 +318,8 @@ impl Hub {
                 let _ = tx.send(line);
             }
         });
-        let (base, (sip_udp, sip_tcp, sip_tls), printed) = tokio::task::spawn_blocking(move || {
-            let (mut sip_udp, mut sip_tcp, mut sip_tls) = (None, None, None);
+        let (base, (sip_udp, sip_tcp, sip_tls), metrics, printed) = tokio::task::spawn_blocking(move || {
+            let (mut sip_udp, mut sip_tcp, mut sip_tls, mut metrics) = (None, None, None, None);
             let mut printed = Vec::new();
             loop {
                 let line = rx.recv_timeout(Duration::from_secs(60))?;
@@ -333,10 +335,14 @@ impl Hub {
                         .and_then(|t| t.strip_prefix("tls://"))
                         .map(str::to_owned);
                 }
+                if let Some(url) = line.strip_prefix("plugboard metrics on ") {
+                    metrics = Some(url.to_string());
+                }
                 if let Some(addr) = line.strip_prefix("plugboard listening on ") {
                     return Ok::<_, std::sync::mpsc::RecvTimeoutError>((
                         addr.to_string(),
                         (sip_udp, sip_tcp, sip_tls),
+                        metrics,
                         printed,
                     ));
                 }
@@ -351,6 +357,7 @@ impl Hub {
             sip_udp,
             sip_tcp,
             sip_tls,
+            metrics,
             data_dir: data_dir.to_path_buf(),
         };
         hub.wait_healthy().await?;

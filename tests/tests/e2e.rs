@@ -360,7 +360,10 @@ async fn with_nobody_available_the_widget_takes_an_offline_message_into_the_queu
 
 #[tokio::test]
 async fn bad_input_gets_an_error_and_hurts_nobody() {
-    let (hub, _dir) = hub().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_HTTP__METRICS_LISTEN", "127.0.0.1:0")])
+        .await
+        .unwrap();
     let (mut bob, mut widget, interaction) =
         accepted_chat(&hub, "bob@plugboard.example", "Eve", "eve@example.com", "hi").await;
 
@@ -397,8 +400,10 @@ async fn bad_input_gets_an_error_and_hurts_nobody() {
         "<script>alert(1)</script>"
     );
 
-    // What happened shows in the Prometheus metrics.
-    let metrics = reqwest::get(format!("{}/metrics", hub.base))
+    // What happened shows in the Prometheus metrics, on their own listener only.
+    let public = reqwest::get(format!("{}/metrics", hub.base)).await.unwrap();
+    assert_eq!(public.status(), 404);
+    let metrics = reqwest::get(hub.metrics.as_deref().expect("no metrics listener"))
         .await
         .unwrap()
         .text()

@@ -1,5 +1,6 @@
 //! The hub's HTTP face: REST under `/api/v1` (with its OpenAPI document), the websockets for
-//! agents, supervisors and the chat widget, health and metrics, and the console's files.
+//! agents, supervisors and the chat widget, health, and the console's files. Metrics have a
+//! listener of their own (`server::serve_metrics`).
 //! Handlers validate and delegate; routing and state live in the dispatcher and the store.
 
 mod email;
@@ -24,7 +25,6 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::get;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use metrics_exporter_prometheus::PrometheusHandle;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -46,7 +46,6 @@ pub struct AppState {
     pub email: Arc<crate::email::Email>,
     /// Messaging apps' webhook intake and outbox sender.
     pub messaging: Arc<crate::messaging::Messaging>,
-    metrics: Option<PrometheusHandle>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     start_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// A visitor's messages per conversation (`chat.messages_per_minute`), whichever socket
@@ -78,7 +77,6 @@ impl AppState {
         intake: crate::intake::Intake,
         email: Arc<crate::email::Email>,
         messaging: Arc<crate::messaging::Messaging>,
-        metrics: Option<PrometheusHandle>,
     ) -> Self {
         AppState {
             intake,
@@ -93,7 +91,6 @@ impl AppState {
             dispatcher,
             health,
             phones,
-            metrics,
         }
     }
 
@@ -208,7 +205,6 @@ pub fn app(state: AppState) -> Router {
         .route("/ws/supervisor", get(ws_supervisor::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .merge(messaging::webhook_routes())
         .merge(ui::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -245,14 +241,6 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
             .collect::<Vec<_>>(),
     });
     (status, axum::Json(body)).into_response()
-}
-
-async fn metrics(State(state): State<AppState>) -> String {
-    state
-        .metrics
-        .as_ref()
-        .map(PrometheusHandle::render)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
