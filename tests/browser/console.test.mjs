@@ -14,7 +14,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, call, login } from './harness.mjs';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, call, login, signIn } from './harness.mjs';
 
 const BOB = { email: 'bob@plugboard.example', password: 'plugboard-demo', name: 'Bob Martin' };
 const VISITOR = { name: 'Mia Fischer', email: 'mia.fischer@example.net', phone: '+4915112345678' };
@@ -268,10 +268,7 @@ test('the admin sees where Dana is logged in, logs her out everywhere, deactivat
   try {
     const page = await ctx.newPage();
     watch(page, 'admin');
-    await page.goto(base);
-    await page.getByTestId('login-email').fill('admin@plugboard.example');
-    await page.getByTestId('login-password').fill('plugboard-demo');
-    await page.getByTestId('login-submit').click();
+    await signIn(page, base, 'admin@plugboard.example');
     await page.getByTestId('nav-admin-agents').click();
     const row = page.getByTestId('agent-row').filter({ hasText: 'Dana Silva' });
     await row.getByTestId('agent-edit').click();

@@ -257,6 +257,53 @@ pub fn append_json_line(path: &Path, record: &Value) -> Result<()> {
     Ok(())
 }
 
+/// Puts an agent console in Available and waits until the hub says so.
+pub async fn available(agent: &mut Socket) {
+    agent
+        .send(json!({"type": "state.set", "state": "available"}))
+        .await
+        .unwrap();
+    let state = agent.expect("agent.state").await.unwrap();
+    assert_eq!(state["state"], "available");
+}
+
+/// A widget's new chat in Support with an opening line: the `started` frame.
+pub async fn start_chat(widget: &mut Socket, name: &str, email: &str, message: &str) -> Value {
+    widget
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    let ready = widget.expect("ready").await.unwrap();
+    assert_eq!(ready["queue"], "Support");
+    widget
+        .send(json!({"type": "start", "name": name, "email": email, "message": message, "client_id": "c0"}))
+        .await
+        .unwrap();
+    widget.expect("started").await.unwrap()
+}
+
+/// An available agent who has accepted a chat a new widget started: (agent, widget, interaction).
+pub async fn accepted_chat(
+    hub: &Hub,
+    agent: &str,
+    name: &str,
+    email: &str,
+    first: &str,
+) -> (Socket, Socket, String) {
+    let mut console = hub.agent(agent).await.unwrap();
+    available(&mut console).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, name, email, first).await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    console.expect("offer").await.unwrap();
+    console
+        .send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    console.expect("interaction.assigned").await.unwrap();
+    (console, widget, interaction)
+}
+
 /// A running hub; killed when dropped.
 pub struct Hub {
     child: Child,

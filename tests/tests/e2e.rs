@@ -1,6 +1,6 @@
 //! End to end: the real binary, one customer's widget and two agents' consoles, as users use them.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat, available, named, start_chat};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -21,51 +21,6 @@ async fn set_offer_timeout(hub: &Hub, secs: u32) {
         .await
         .unwrap();
     assert_eq!(status, 200, "{body}");
-}
-
-async fn available(agent: &mut Socket) {
-    agent
-        .send(json!({"type": "state.set", "state": "available"}))
-        .await
-        .unwrap();
-    let state = agent.expect("agent.state").await.unwrap();
-    assert_eq!(state["state"], "available");
-}
-
-async fn start_chat(widget: &mut Socket, name: &str, email: &str, message: &str) -> Value {
-    widget
-        .send(json!({"type": "hello", "queue": "Support"}))
-        .await
-        .unwrap();
-    let ready = widget.expect("ready").await.unwrap();
-    assert_eq!(ready["queue"], "Support");
-    widget
-        .send(json!({"type": "start", "name": name, "email": email, "message": message, "client_id": "c0"}))
-        .await
-        .unwrap();
-    widget.expect("started").await.unwrap()
-}
-
-/// An available agent who has accepted a chat a new widget started: (agent, widget, interaction).
-async fn accepted_chat(
-    hub: &Hub,
-    agent: &str,
-    name: &str,
-    email: &str,
-    first: &str,
-) -> (Socket, Socket, String) {
-    let mut console = hub.agent(agent).await.unwrap();
-    available(&mut console).await;
-    let mut widget = hub.widget().await.unwrap();
-    let started = start_chat(&mut widget, name, email, first).await;
-    let interaction = started["interaction_id"].as_str().unwrap().to_string();
-    console.expect("offer").await.unwrap();
-    console
-        .send(json!({"type": "offer.accept", "interaction_id": interaction}))
-        .await
-        .unwrap();
-    console.expect("interaction.assigned").await.unwrap();
-    (console, widget, interaction)
 }
 
 #[tokio::test]

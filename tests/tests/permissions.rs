@@ -7,7 +7,7 @@
 //! 404 for the made-up ids and empty bodies the matrix sends) is the route's own business, but
 //! never a 5xx. Ids in paths are fresh, so no call changes anything that exists.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -370,38 +370,31 @@ async fn an_agent_cannot_act_on_a_contact_another_agent_holds() {
     assert_eq!(documented, listed, "every agent frame type needs a row");
 
     // Dana holds a chat.
-    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
-    dana.send(json!({"type": "state.set", "state": "available"}))
+    let (mut dana, mut widget, interaction) =
+        accepted_chat(&hub, "dana@plugboard.example", "Ines", "ines@example.com", "hi").await;
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, detail) = hub
+        .call(
+            "GET",
+            &format!("/interactions/{interaction}"),
+            Some(&bob_token),
+            None,
+        )
         .await
         .unwrap();
-    dana.expect("agent.state").await.unwrap();
-    let mut widget = hub.widget().await.unwrap();
-    widget
-        .send(json!({"type": "hello", "queue": "Support"}))
-        .await
-        .unwrap();
-    widget.expect("ready").await.unwrap();
-    widget
-        .send(json!({"type": "start", "name": "Ines", "email": "ines@example.com", "message": "hi", "client_id": "c0"}))
-        .await
-        .unwrap();
-    let started = widget.expect("started").await.unwrap();
-    let interaction = started["interaction_id"].as_str().unwrap().to_string();
-    dana.expect("offer").await.unwrap();
-    dana.send(json!({"type": "offer.accept", "interaction_id": interaction}))
-        .await
-        .unwrap();
-    let held = dana.expect("interaction.assigned").await.unwrap();
-    let customer = held["interaction"]["customer_id"].as_str().unwrap().to_string();
+    let (customer, queue) = (
+        &detail["interaction"]["customer_id"],
+        &detail["interaction"]["queue_id"],
+    );
 
-    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    let mut bob = hub.agent_with(&bob_token).await.unwrap();
     let mut wrong = Vec::new();
     for (kind, expected) in AGENT_FRAMES {
         let frame = json!({
             "type": kind, "interaction_id": interaction, "customer_id": customer,
             "token": "x", "state": "break", "client_id": "b1", "body": "mine now",
             "typing": true, "on": true, "disposition": "resolved",
-            "queue_id": held["interaction"]["queue_id"],
+            "queue_id": queue,
         });
         bob.send(frame).await.unwrap();
         let answer = match bob.recv_within(Duration::from_secs(2)).await {

@@ -487,15 +487,8 @@ async fn update_agent(
     let new_role = patch.role.is_some();
     let agent = state.store.update_agent(me.account_id, id, patch).await?;
     if new_password {
-        // Whoever held the old password (or a token got with it) is out; an admin changing
-        // their own keeps the session they are using.
-        let keep = (id == me.id)
-            .then(|| bearer(&headers).map(auth::hash_token))
-            .flatten();
-        state
-            .store
-            .end_sessions(me.account_id, id, keep.as_deref())
-            .await?;
+        // Whoever held the old password (or a token got with it) is out.
+        end_sessions_of(&state, &me, id, &headers).await?;
     }
     if new_password || new_role {
         // Open sockets check their session (and role) again at once.
@@ -531,15 +524,27 @@ async fn end_agent_sessions(
 ) -> Result<StatusCode, ApiError> {
     let id: AgentId = parse_id(&id)?;
     state.store.agent(me.account_id, id).await?;
+    end_sessions_of(&state, &me, id, &headers).await?;
+    state.bus.to_agent(id, AgentFrame::SessionsChanged);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of the user `id`; an admin acting on themselves keeps the one they are
+/// using (the token in `headers`).
+async fn end_sessions_of(
+    state: &AppState,
+    me: &Agent,
+    id: AgentId,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let keep = (id == me.id)
-        .then(|| bearer(&headers).map(auth::hash_token))
+        .then(|| bearer(headers).map(auth::hash_token))
         .flatten();
     state
         .store
         .end_sessions(me.account_id, id, keep.as_deref())
         .await?;
-    state.bus.to_agent(id, AgentFrame::SessionsChanged);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// End one session of a user (its id from the list); the console using it is closed at once.
