@@ -78,6 +78,13 @@ export const listAgents = () => request('GET', '/agents');
 export const colleagues = () => request('GET', '/colleagues');
 export const createAgent = (spec) => request('POST', '/agents', spec);
 export const updateAgent = (id, patch) => request('PATCH', `/agents/${enc(id)}`, patch);
+/** A user's live sessions, newest first: `{id, created_at, last_seen_at, expires_at, client_addr, user_agent}`. */
+export const agentSessions = (id) => request('GET', `/agents/${enc(id)}/sessions`);
+export const endAgentSession = (id, session) => request('DELETE', `/agents/${enc(id)}/sessions/${enc(session)}`);
+export const endAgentSessions = (id) => request('DELETE', `/agents/${enc(id)}/sessions`);
+/** Ends their sessions, refuses their logins, hands their contacts on; nothing is deleted. */
+export const deactivateAgent = (id) => request('POST', `/agents/${enc(id)}/deactivate`);
+export const reactivateAgent = (id) => request('POST', `/agents/${enc(id)}/reactivate`);
 
 export const listPhones = () => request('GET', '/phones');
 export const createPhone = (spec) => request('POST', '/phones', spec);

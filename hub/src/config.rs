@@ -95,6 +95,9 @@ pub struct Http {
     /// a proxy, so per-client limits (logins, chat starts) see customers, not the proxy. Empty:
     /// the header is ignored, since a client can write anything in it.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where Prometheus scrapes `/metrics`: a listener of its own, so the figures never reach the
+    /// public side through `listen`. Unset (the default): no metrics are served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -248,6 +251,7 @@ impl Default for Http {
         Http {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             trusted_proxies: Vec::new(),
+            metrics_listen: None,
         }
     }
 }
@@ -346,6 +350,7 @@ mod tests {
             assert_eq!(c.chat.default_queue, "Support");
             assert_eq!(c.database_url(), "sqlite://plugboard-data/plugboard.db");
             assert_eq!(c.redis_url, None);
+            assert_eq!(c.http.metrics_listen, None, "metrics are served only when asked");
             jail.set_env("PLUGBOARD_REDIS_URL", "redis://127.0.0.1:6379");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
@@ -363,6 +368,7 @@ mod tests {
             c.http.trusted_proxies,
             ["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
         );
+        assert!(c.http.metrics_listen.is_some_and(|a| a.ip().is_loopback()));
         assert!(c.sip.listen.is_some() && c.sip.media_ip.is_some());
         assert_eq!(c.sip.menus["+15550200"]["2"], "Support");
     }

@@ -93,9 +93,9 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
+    if let Some(listen) = config.http.metrics_listen {
+        serve_metrics(listen).await?;
+    }
     let store = open_store(&config).await?;
     if demo {
         crate::demo::seed(&store).await.context("seeding the demo")?;
@@ -195,7 +195,6 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         intake,
         email,
         messaging,
-        metrics,
     );
     state.spawn_housekeeping();
     // Tests and scripts read this line to find the port when started with port 0.
@@ -211,6 +210,29 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     })
     .await
     .context("serving HTTP")
+}
+
+/// Records metrics and serves them at `/metrics` on `listen`, a listener of their own (see
+/// `http.metrics_listen`); prints where, as the main listener does, for tools started on port 0.
+async fn serve_metrics(listen: SocketAddr) -> anyhow::Result<()> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening for metrics on {listen} (http.metrics_listen)"))?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || std::future::ready(handle.render())),
+    );
+    println!("plugboard metrics on http://{addr}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 async fn shutdown() {

@@ -14,7 +14,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId } from './harness.mjs';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, call, login, signIn } from './harness.mjs';
 
 const BOB = { email: 'bob@plugboard.example', password: 'plugboard-demo', name: 'Bob Martin' };
 const VISITOR = { name: 'Mia Fischer', email: 'mia.fischer@example.net', phone: '+4915112345678' };
@@ -257,6 +257,38 @@ test('the admin gives Bob a desk phone; it is listed, not registered yet', { ski
     assert.match(await row.textContent(), /Bob Martin/);
     assert.match(await row.getByTestId('phone-registered').textContent(), /not registered/);
     await shot(page, 'admin-phones');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('the admin sees where Dana is logged in, logs her out everywhere, deactivates and reactivates her', { skip }, async () => {
+  const dana = await login(base, 'dana@plugboard.example');
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
+  try {
+    const page = await ctx.newPage();
+    watch(page, 'admin');
+    await signIn(page, base, 'admin@plugboard.example');
+    await page.getByTestId('nav-admin-agents').click();
+    const row = page.getByTestId('agent-row').filter({ hasText: 'Dana Silva' });
+    await row.getByTestId('agent-edit').click();
+    const sessions = page.getByTestId('agent-sessions');
+    await sessions.getByTestId('session-row').first().waitFor();
+    assert.match(await sessions.getByTestId('session-row').first().textContent(), /127\.0\.0\.1/);
+    assert.doesNotMatch(await sessions.textContent(), new RegExp(dana));
+    await shot(page, 'admin-agent-sessions');
+    await sessions.getByTestId('sessions-end-all').click();
+    await sessions.getByTestId('sessions-none').waitFor();
+    assert.equal((await call(base, 'GET', '/me', dana)).status, 401);
+
+    await row.getByTestId('agent-deactivate').click();
+    await row.getByTestId('agent-reactivate').waitFor();
+    assert.equal((await row.getByTestId('agent-status').textContent()).trim(), 'Deactivated');
+    const refused = await call(base, 'POST', '/auth/login', null, { email: 'dana@plugboard.example', password: 'plugboard-demo' });
+    assert.equal(refused.body.code, 'deactivated');
+    await row.getByTestId('agent-reactivate').click();
+    await row.getByTestId('agent-deactivate').waitFor();
+    await login(base, 'dana@plugboard.example');
   } finally {
     await ctx.close();
   }

@@ -257,6 +257,53 @@ pub fn append_json_line(path: &Path, record: &Value) -> Result<()> {
     Ok(())
 }
 
+/// Puts an agent console in Available and waits until the hub says so.
+pub async fn available(agent: &mut Socket) {
+    agent
+        .send(json!({"type": "state.set", "state": "available"}))
+        .await
+        .unwrap();
+    let state = agent.expect("agent.state").await.unwrap();
+    assert_eq!(state["state"], "available");
+}
+
+/// A widget's new chat in Support with an opening line: the `started` frame.
+pub async fn start_chat(widget: &mut Socket, name: &str, email: &str, message: &str) -> Value {
+    widget
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    let ready = widget.expect("ready").await.unwrap();
+    assert_eq!(ready["queue"], "Support");
+    widget
+        .send(json!({"type": "start", "name": name, "email": email, "message": message, "client_id": "c0"}))
+        .await
+        .unwrap();
+    widget.expect("started").await.unwrap()
+}
+
+/// An available agent who has accepted a chat a new widget started: (agent, widget, interaction).
+pub async fn accepted_chat(
+    hub: &Hub,
+    agent: &str,
+    name: &str,
+    email: &str,
+    first: &str,
+) -> (Socket, Socket, String) {
+    let mut console = hub.agent(agent).await.unwrap();
+    available(&mut console).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, name, email, first).await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    console.expect("offer").await.unwrap();
+    console
+        .send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    console.expect("interaction.assigned").await.unwrap();
+    (console, widget, interaction)
+}
+
 /// A running hub; killed when dropped.
 pub struct Hub {
     child: Child,
@@ -267,6 +314,8 @@ pub struct Hub {
     pub sip_tcp: Option<String>,
     /// And its TLS address, when started with `PLUGBOARD_SIP__TLS_LISTEN`.
     pub sip_tls: Option<String>,
+    /// The Prometheus URL, when started with `PLUGBOARD_HTTP__METRICS_LISTEN`.
+    pub metrics: Option<String>,
     pub data_dir: PathBuf,
 }
 
@@ -316,8 +365,8 @@ impl Hub {
                 let _ = tx.send(line);
             }
         });
-        let (base, (sip_udp, sip_tcp, sip_tls), printed) = tokio::task::spawn_blocking(move || {
-            let (mut sip_udp, mut sip_tcp, mut sip_tls) = (None, None, None);
+        let (base, (sip_udp, sip_tcp, sip_tls), metrics, printed) = tokio::task::spawn_blocking(move || {
+            let (mut sip_udp, mut sip_tcp, mut sip_tls, mut metrics) = (None, None, None, None);
             let mut printed = Vec::new();
             loop {
                 let line = rx.recv_timeout(Duration::from_secs(60))?;
@@ -333,10 +382,14 @@ impl Hub {
                         .and_then(|t| t.strip_prefix("tls://"))
                         .map(str::to_owned);
                 }
+                if let Some(url) = line.strip_prefix("plugboard metrics on ") {
+                    metrics = Some(url.to_string());
+                }
                 if let Some(addr) = line.strip_prefix("plugboard listening on ") {
                     return Ok::<_, std::sync::mpsc::RecvTimeoutError>((
                         addr.to_string(),
                         (sip_udp, sip_tcp, sip_tls),
+                        metrics,
                         printed,
                     ));
                 }
@@ -351,6 +404,7 @@ impl Hub {
             sip_udp,
             sip_tcp,
             sip_tls,
+            metrics,
             data_dir: data_dir.to_path_buf(),
         };
         hub.wait_healthy().await?;
@@ -457,6 +511,11 @@ impl Hub {
 
     pub async fn agent(&self, email: &str) -> Result<Socket> {
         let token = self.login(email, DEMO_PASSWORD).await?;
+        self.agent_with(&token).await
+    }
+
+    /// An agent console signed in with a session token already had.
+    pub async fn agent_with(&self, token: &str) -> Result<Socket> {
         let mut socket = Socket::connect(&self.ws_url("/ws/agent")).await?;
         socket.send(json!({"type": "auth", "token": token})).await?;
         socket.expect("snapshot").await?;

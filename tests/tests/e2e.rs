@@ -1,6 +1,6 @@
 //! End to end: the real binary, one customer's widget and two agents' consoles, as users use them.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat, available, named, start_chat};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -21,51 +21,6 @@ async fn set_offer_timeout(hub: &Hub, secs: u32) {
         .await
         .unwrap();
     assert_eq!(status, 200, "{body}");
-}
-
-async fn available(agent: &mut Socket) {
-    agent
-        .send(json!({"type": "state.set", "state": "available"}))
-        .await
-        .unwrap();
-    let state = agent.expect("agent.state").await.unwrap();
-    assert_eq!(state["state"], "available");
-}
-
-async fn start_chat(widget: &mut Socket, name: &str, email: &str, message: &str) -> Value {
-    widget
-        .send(json!({"type": "hello", "queue": "Support"}))
-        .await
-        .unwrap();
-    let ready = widget.expect("ready").await.unwrap();
-    assert_eq!(ready["queue"], "Support");
-    widget
-        .send(json!({"type": "start", "name": name, "email": email, "message": message, "client_id": "c0"}))
-        .await
-        .unwrap();
-    widget.expect("started").await.unwrap()
-}
-
-/// An available agent who has accepted a chat a new widget started: (agent, widget, interaction).
-async fn accepted_chat(
-    hub: &Hub,
-    agent: &str,
-    name: &str,
-    email: &str,
-    first: &str,
-) -> (Socket, Socket, String) {
-    let mut console = hub.agent(agent).await.unwrap();
-    available(&mut console).await;
-    let mut widget = hub.widget().await.unwrap();
-    let started = start_chat(&mut widget, name, email, first).await;
-    let interaction = started["interaction_id"].as_str().unwrap().to_string();
-    console.expect("offer").await.unwrap();
-    console
-        .send(json!({"type": "offer.accept", "interaction_id": interaction}))
-        .await
-        .unwrap();
-    console.expect("interaction.assigned").await.unwrap();
-    (console, widget, interaction)
 }
 
 #[tokio::test]
@@ -360,7 +315,10 @@ async fn with_nobody_available_the_widget_takes_an_offline_message_into_the_queu
 
 #[tokio::test]
 async fn bad_input_gets_an_error_and_hurts_nobody() {
-    let (hub, _dir) = hub().await;
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_HTTP__METRICS_LISTEN", "127.0.0.1:0")])
+        .await
+        .unwrap();
     let (mut bob, mut widget, interaction) =
         accepted_chat(&hub, "bob@plugboard.example", "Eve", "eve@example.com", "hi").await;
 
@@ -397,8 +355,10 @@ async fn bad_input_gets_an_error_and_hurts_nobody() {
         "<script>alert(1)</script>"
     );
 
-    // What happened shows in the Prometheus metrics.
-    let metrics = reqwest::get(format!("{}/metrics", hub.base))
+    // What happened shows in the Prometheus metrics, on their own listener only.
+    let public = reqwest::get(format!("{}/metrics", hub.base)).await.unwrap();
+    assert_eq!(public.status(), 404);
+    let metrics = reqwest::get(hub.metrics.as_deref().expect("no metrics listener"))
         .await
         .unwrap()
         .text()
@@ -958,6 +918,157 @@ async fn logging_out_demoting_and_a_new_password_end_open_sockets_at_once() {
         .unwrap();
     // The admin's own session was not theirs to lose.
     assert_eq!(hub.call("GET", "/me", Some(&admin), None).await.unwrap().0, 200);
+}
+
+#[tokio::test]
+async fn an_admin_ends_a_users_sessions_and_a_deactivated_user_is_out_at_once() {
+    let (hub, _dir) = hub().await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob_id = hub.named(&admin, "/agents", "Bob Martin").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sessions = format!("/agents/{bob_id}/sessions");
+
+    // Bob on two machines: the admin sees both, when and where from, never a token.
+    let desk = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let laptop = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, list) = hub.call("GET", &sessions, Some(&admin), None).await.unwrap();
+    assert_eq!(status, 200, "{list}");
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["client_addr"], "127.0.0.1");
+    assert!(list[0]["created_at"].as_i64().unwrap() > 0);
+    assert!(list[0]["last_seen_at"].as_i64().unwrap() >= list[0]["created_at"].as_i64().unwrap());
+    let text = serde_json::to_string(&list).unwrap();
+    assert!(!text.contains(&desk) && !text.contains(&laptop) && !text.contains("token"));
+    // Only an admin may look.
+    assert_eq!(
+        hub.call("GET", &sessions, Some(&desk), None).await.unwrap().0,
+        403
+    );
+
+    // One ended by its id: its console closes, the other session carries on.
+    let mut console = hub.agent_with(&laptop).await.unwrap();
+    let newest = list[0]["id"].as_str().unwrap();
+    let (status, _) = hub
+        .call("DELETE", &format!("{sessions}/{newest}"), Some(&admin), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    assert_eq!(console.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+    assert_eq!(hub.call("GET", "/me", Some(&laptop), None).await.unwrap().0, 401);
+    assert_eq!(hub.call("GET", "/me", Some(&desk), None).await.unwrap().0, 200);
+    // All of them.
+    assert_eq!(
+        hub.call("DELETE", &sessions, Some(&admin), None).await.unwrap().0,
+        204
+    );
+    assert_eq!(hub.call("GET", "/me", Some(&desk), None).await.unwrap().0, 401);
+    assert_eq!(
+        hub.call("GET", &sessions, Some(&admin), None).await.unwrap().1,
+        json!([])
+    );
+
+    // Bob is handling a chat and Dana is available when an admin deactivates Bob.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+    dana.send(json!({"type": "state.set", "state": "break"}))
+        .await
+        .unwrap();
+    dana.expect("agent.state").await.unwrap();
+    let (mut bob, mut widget, interaction) = accepted_chat(
+        &hub,
+        "bob@plugboard.example",
+        "Ana Ruiz",
+        "ana@example.com",
+        "Hello?",
+    )
+    .await;
+    available(&mut dana).await;
+    let (status, deactivated) = hub
+        .call(
+            "POST",
+            &format!("/agents/{bob_id}/deactivate"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{deactivated}");
+    assert_eq!(deactivated["active"], false);
+    let told = bob
+        .gets_within("error", WAIT_CLOSE)
+        .await
+        .expect("no error frame");
+    assert_eq!(told["code"], "unauthorized");
+    assert_eq!(bob.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+    // The chat he held goes back to the queue and on to Dana, its history intact.
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    dana.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    dana.expect("interaction.assigned").await.unwrap();
+    widget
+        .send(json!({"type": "message", "body": "Still there?", "client_id": "c1"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        dana.expect("message").await.unwrap()["message"]["body"],
+        "Still there?"
+    );
+
+    // He cannot log in, and is told why; he is still listed, and no admin can lock themselves out.
+    let (status, refused) = hub
+        .call(
+            "POST",
+            "/auth/login",
+            None,
+            Some(json!({"email": "bob@plugboard.example", "password": DEMO_PASSWORD})),
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, refused["code"].as_str()), (403, Some("deactivated")));
+    let (status, wrong) = hub
+        .call(
+            "POST",
+            "/auth/login",
+            None,
+            Some(json!({"email": "bob@plugboard.example", "password": "not his password"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, wrong["code"].as_str()), (401, Some("unauthorized")));
+    let listed = hub.named(&admin, "/agents", "Bob Martin").await.unwrap();
+    assert_eq!(listed["active"], false);
+    let admin_id = hub.call("GET", "/me", Some(&admin), None).await.unwrap().1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = hub
+        .call(
+            "POST",
+            &format!("/agents/{admin_id}/deactivate"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 409);
+
+    // Reactivated, he logs in again.
+    let (status, back) = hub
+        .call(
+            "POST",
+            &format!("/agents/{bob_id}/reactivate"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((status, back["active"].as_bool()), (200, Some(true)));
+    hub.agent("bob@plugboard.example").await.unwrap();
 }
 
 const WAIT_CLOSE: Duration = Duration::from_secs(5);

@@ -6,7 +6,7 @@
 //! new email to a customer whose answer joins the thread it opened.
 
 use plugboard_tests::mail::{Dovecot, SmtpSink};
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, available};
 use serde_json::json;
 use std::time::Duration;
 
@@ -60,14 +60,6 @@ async fn site_with(env: &[(&str, &str)]) -> Option<Site> {
         mailbox,
         _dir: dir,
     })
-}
-
-async fn available(agent: &mut Socket) {
-    agent
-        .send(json!({"type": "state.set", "state": "available"}))
-        .await
-        .unwrap();
-    agent.expect("agent.state").await.unwrap();
 }
 
 /// A mail as Foxmail writes one: GB18030 subject and body, base64.

@@ -6,7 +6,7 @@
 //! it failed with its reason, and a kill -9 in a burst loses nothing and stores nothing twice.
 
 use plugboard_tests::im::{FakePlatform, payload};
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, available};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -131,14 +131,6 @@ fn telegram_text(update: i64, message: i64, text: &str) -> Vec<u8> {
     v["message"]["message_id"] = json!(message);
     v["message"]["text"] = json!(text);
     serde_json::to_vec(&v).unwrap()
-}
-
-async fn available(agent: &mut Socket) {
-    agent
-        .send(json!({"type": "state.set", "state": "available"}))
-        .await
-        .unwrap();
-    agent.expect("agent.state").await.unwrap();
 }
 
 /// Accepts the next offer (a messaging conversation); answers its id.

@@ -2,19 +2,11 @@
 //! restores to a hub that has every message and event of it, and a SQLite site copied into
 //! PostgreSQL keeps every row and serves from there (deploy/README.md describes both).
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Postgres, Socket, plugboard};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Postgres, Socket, available, plugboard};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Column, Connection, Row, TypeInfo, ValueRef};
 use std::collections::BTreeSet;
 use std::path::Path;
-
-async fn available(agent: &mut Socket) {
-    agent
-        .send(json!({"type": "state.set", "state": "available"}))
-        .await
-        .unwrap();
-    assert_eq!(agent.expect("agent.state").await.unwrap()["state"], "available");
-}
 
 /// A widget's new chat in `queue`: (widget, started frame).
 async fn chat(hub: &Hub, queue: &str, name: &str, email: &str, first: &str) -> (Socket, Value) {

@@ -6,7 +6,7 @@
 //! SRTP, as callers and as agents' phones.
 
 use plugboard_tests::linphone::{self, Linphone, Transport};
-use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
+use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, available};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -252,14 +252,6 @@ async fn register_bob_desk(target: &str, contact_port: &str) -> (bool, String) {
         tokio::time::sleep(Duration::from_millis(1500)).await;
     }
     registered
-}
-
-async fn available(agent: &mut Socket) {
-    agent
-        .send(json!({"type": "state.set", "state": "available"}))
-        .await
-        .unwrap();
-    assert_eq!(agent.expect("agent.state").await.unwrap()["state"], "available");
 }
 
 async fn timeline_of_the_caller(hub: &Hub, token: &str) -> Value {

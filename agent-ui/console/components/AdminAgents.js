@@ -1,10 +1,12 @@
-// Admin: console users, their role, language, skills and chat capacity (GET/POST/PATCH /agents).
+// Admin: console users, their role, language, skills and chat capacity (GET/POST/PATCH /agents);
+// deactivating and reactivating them, and the sessions of the one being edited.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t, LOCALES } from '../i18n.js';
 import { formatSkills, parseSkills } from '../skills.js';
 import { useForm } from '../forms.js';
+import { AgentSessions } from './AgentSessions.js';
 
 const ROLES = ['agent', 'supervisor', 'admin'];
 const EMPTY = { email: '', name: '', password: '', role: 'agent', locale: 'en', skills: '', chat: '3' };
@@ -23,6 +25,16 @@ export function AdminAgents() {
   function edit(a) {
     setEditing(a);
     setForm({ email: a.email, name: a.name, password: '', role: a.role, locale: a.locale, skills: formatSkills(a.skills), chat: String(a.capacity.chat) });
+  }
+
+  async function setActive(a, active) {
+    setError(null);
+    try {
+      await (active ? api.reactivateAgent(a.id) : api.deactivateAgent(a.id));
+    } catch (err) {
+      setError(err.message || t('error.generic'));
+    }
+    load();
   }
 
   async function save(e) {
@@ -52,12 +64,15 @@ export function AdminAgents() {
     <div class="wide-page" data-testid="admin-agents">
       <h1>${t('nav.agents')}</h1>
       <table class="table">
-        <thead><tr><th>${t('admin.name')}</th><th>${t('admin.email')}</th><th>${t('admin.role')}</th><th>${t('admin.locale')}</th><th>${t('admin.skills')}</th><th>${t('admin.chat_capacity')}</th><th></th></tr></thead>
+        <thead><tr><th>${t('admin.name')}</th><th>${t('admin.email')}</th><th>${t('admin.role')}</th><th>${t('admin.locale')}</th><th>${t('admin.skills')}</th><th>${t('admin.chat_capacity')}</th><th>${t('admin.status')}</th><th></th></tr></thead>
         <tbody>
           ${agents.map((a) => html`<tr key=${a.id} data-testid="agent-row">
             <td>${a.name}</td><td>${a.email}</td><td>${t(`role.${a.role}`)}</td><td>${a.locale}</td>
             <td>${formatSkills(a.skills)}</td><td>${a.capacity.chat}</td>
-            <td class="row-actions"><button class="link" onClick=${() => edit(a)} data-testid="agent-edit">${t('action.edit')}</button></td>
+            <td data-testid="agent-status">${a.active ? t('admin.active') : t('admin.deactivated')}</td>
+            <td class="row-actions"><button class="link" onClick=${() => edit(a)} data-testid="agent-edit">${t('action.edit')}</button>
+              <button class="link" onClick=${() => setActive(a, !a.active)} data-testid=${a.active ? 'agent-deactivate' : 'agent-reactivate'}>
+                ${a.active ? t('admin.deactivate') : t('admin.reactivate')}</button></td>
           </tr>`)}
         </tbody>
       </table>
@@ -78,6 +93,7 @@ export function AdminAgents() {
           ${editing && html`<button type="button" onClick=${() => { setEditing(null); setForm(EMPTY); }} data-testid="agent-cancel">${t('action.cancel')}</button>`}
         </div>
         ${error && html`<p class="form-error full" role="alert">${error}</p>`}
+        ${editing && html`<${AgentSessions} agent=${editing} />`}
       </form>
     </div>
   `;

@@ -29,6 +29,9 @@ pub enum ApiError {
     SessionEnded,
     #[error("your role does not allow this")]
     Forbidden,
+    /// The right password for a user an admin deactivated.
+    #[error("this user is deactivated; ask an admin to reactivate it")]
+    Deactivated,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -57,6 +60,7 @@ impl ApiError {
             | ApiError::FileTooLarge(_) => ("too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::Unauthorized | ApiError::SessionEnded => ("unauthorized", StatusCode::UNAUTHORIZED),
             ApiError::Forbidden => ("forbidden", StatusCode::FORBIDDEN),
+            ApiError::Deactivated => ("deactivated", StatusCode::FORBIDDEN),
             ApiError::NotFound => ("not_found", StatusCode::NOT_FOUND),
             ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
             ApiError::InvalidState(_) => ("invalid_state", StatusCode::CONFLICT),

@@ -1,5 +1,6 @@
 //! The hub's HTTP face: REST under `/api/v1` (with its OpenAPI document), the websockets for
-//! agents, supervisors and the chat widget, health and metrics, and the console's files.
+//! agents, supervisors and the chat widget, health, and the console's files. Metrics have a
+//! listener of their own (`server::serve_metrics`).
 //! Handlers validate and delegate; routing and state live in the dispatcher and the store.
 
 mod email;
@@ -24,7 +25,6 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::routing::get;
 use governor::{DefaultKeyedRateLimiter, Quota};
-use metrics_exporter_prometheus::PrometheusHandle;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -46,7 +46,6 @@ pub struct AppState {
     pub email: Arc<crate::email::Email>,
     /// Messaging apps' webhook intake and outbox sender.
     pub messaging: Arc<crate::messaging::Messaging>,
-    metrics: Option<PrometheusHandle>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     start_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// A visitor's messages per conversation (`chat.messages_per_minute`), whichever socket
@@ -58,6 +57,10 @@ fn per_minute<K: std::hash::Hash + Eq + Clone>(n: u32) -> Arc<DefaultKeyedRateLi
     let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
     Arc::new(governor::RateLimiter::keyed(Quota::per_minute(n)))
 }
+
+/// How stale a session's `last_seen_at` may get before a request writes it again: a console
+/// polling every few seconds costs one write a minute, not one per request.
+const SESSION_TOUCH_MS: i64 = 60_000;
 
 /// How often the limit tables and the expired sessions are cleared out.
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -74,7 +77,6 @@ impl AppState {
         intake: crate::intake::Intake,
         email: Arc<crate::email::Email>,
         messaging: Arc<crate::messaging::Messaging>,
-        metrics: Option<PrometheusHandle>,
     ) -> Self {
         AppState {
             intake,
@@ -89,7 +91,6 @@ impl AppState {
             dispatcher,
             health,
             phones,
-            metrics,
         }
     }
 
@@ -114,14 +115,20 @@ impl AppState {
         });
     }
 
-    /// The agent behind a session token, or 401.
+    /// The agent behind a session token, or 401. Notes the session's use for its admin's list,
+    /// at most once every `SESSION_TOUCH_MS`.
     pub async fn agent_for_token(&self, token: &str) -> Result<Agent, ApiError> {
-        match self
-            .store
-            .session_agent(&crate::auth::hash_token(token), now_millis())
-            .await
-        {
-            Ok(agent) => Ok(agent),
+        let hash = crate::auth::hash_token(token);
+        let now = now_millis();
+        match self.store.session_agent(&hash, now).await {
+            Ok(live) => {
+                if now - live.last_seen_at >= SESSION_TOUCH_MS
+                    && let Err(e) = self.store.touch_session(&hash, now).await
+                {
+                    tracing::warn!(error = %e, "could not note a session's use");
+                }
+                Ok(live.agent)
+            }
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
             Err(e) => Err(e.into()),
         }
@@ -198,7 +205,6 @@ pub fn app(state: AppState) -> Router {
         .route("/ws/supervisor", get(ws_supervisor::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .merge(messaging::webhook_routes())
         .merge(ui::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -235,14 +241,6 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
             .collect::<Vec<_>>(),
     });
     (status, axum::Json(body)).into_response()
-}
-
-async fn metrics(State(state): State<AppState>) -> String {
-    state
-        .metrics
-        .as_ref()
-        .map(PrometheusHandle::render)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

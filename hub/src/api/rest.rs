@@ -13,7 +13,8 @@ use crate::domain::{
 };
 use crate::profile;
 use crate::store::{
-    AgentPatch, CustomerPatch, EventRecord, NewAgent, NewPhone, Note, Phone, QueueSpec, StoreError,
+    AgentPatch, CustomerPatch, EventRecord, NewAgent, NewPhone, NewSession, Note, Phone, QueueSpec,
+    SessionInfo, StoreError,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -62,6 +63,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_agents, create_agent))
         .routes(routes!(colleagues))
         .routes(routes!(update_agent))
+        .routes(routes!(agent_sessions, end_agent_sessions))
+        .routes(routes!(end_agent_session))
+        .routes(routes!(deactivate_agent))
+        .routes(routes!(reactivate_agent))
         .routes(routes!(list_dispositions, create_disposition))
         .routes(routes!(delete_disposition))
         .routes(routes!(list_phones, create_phone))
@@ -154,12 +159,17 @@ struct LoginResponse {
     agent: Agent,
 }
 
-/// Log in to the console; answers a session token. Rate-limited per client address.
+/// What a session keeps of the browser's `User-Agent`, for its admin's list.
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// Log in to the console; answers a session token. Rate-limited per client address. A
+/// deactivated user is told so (403 `deactivated`) once their password is right.
 #[utoipa::path(post, path = "/auth/login", security(()), request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401), (status = 429)))]
+    responses((status = 200, body = LoginResponse), (status = 401), (status = 403), (status = 429)))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<LoginResponse>, ApiError> {
     if state.login_limiter.check_key(&ip).is_err() {
@@ -177,9 +187,27 @@ async fn login(
     if !auth::verify_password_async(req.password, hash).await {
         return Err(ApiError::Unauthorized);
     }
+    // Said only to whoever knows the password: it tells them why, and nobody else anything.
+    if !agent.active {
+        return Err(ApiError::Deactivated);
+    }
     let (token, token_hash) = auth::new_token();
-    let expires = now_millis() + i64::from(state.config.auth.session_hours) * 3_600_000;
-    state.store.create_session(&token_hash, &agent, expires).await?;
+    let now = now_millis();
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(MAX_USER_AGENT_CHARS).collect());
+    state
+        .store
+        .create_session(NewSession {
+            token_hash: &token_hash,
+            agent: &agent,
+            created_at: now,
+            expires_at: now + i64::from(state.config.auth.session_hours) * 3_600_000,
+            client_addr: Some(ip.to_string()),
+            user_agent,
+        })
+        .await?;
     Ok(ApiJson(LoginResponse { token, agent }))
 }
 
@@ -459,15 +487,8 @@ async fn update_agent(
     let new_role = patch.role.is_some();
     let agent = state.store.update_agent(me.account_id, id, patch).await?;
     if new_password {
-        // Whoever held the old password (or a token got with it) is out; an admin changing
-        // their own keeps the session they are using.
-        let keep = (id == me.id)
-            .then(|| bearer(&headers).map(auth::hash_token))
-            .flatten();
-        state
-            .store
-            .end_sessions(me.account_id, id, keep.as_deref())
-            .await?;
+        // Whoever held the old password (or a token got with it) is out.
+        end_sessions_of(&state, &me, id, &headers).await?;
     }
     if new_password || new_role {
         // Open sockets check their session (and role) again at once.
@@ -475,6 +496,123 @@ async fn update_agent(
     }
     state.dispatcher.upsert_agent(me.account_id, agent.clone()).await;
     Ok(ApiJson(agent))
+}
+
+/// A user's live sessions, newest first: when each began and was last used, and from where.
+/// Never the token.
+#[utoipa::path(get, path = "/agents/{id}/sessions", responses((status = 200, body = [SessionInfo]), (status = 404)))]
+async fn agent_sessions(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Vec<SessionInfo>>, ApiError> {
+    let id: AgentId = parse_id(&id)?;
+    state.store.agent(me.account_id, id).await?;
+    Ok(ApiJson(
+        state.store.sessions(me.account_id, id, now_millis()).await?,
+    ))
+}
+
+/// End every session of a user: their consoles are closed at once and must log in again. An
+/// admin ending their own keeps the one in use.
+#[utoipa::path(delete, path = "/agents/{id}/sessions", responses((status = 204), (status = 404)))]
+async fn end_agent_sessions(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let id: AgentId = parse_id(&id)?;
+    state.store.agent(me.account_id, id).await?;
+    end_sessions_of(&state, &me, id, &headers).await?;
+    state.bus.to_agent(id, AgentFrame::SessionsChanged);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of the user `id`; an admin acting on themselves keeps the one they are
+/// using (the token in `headers`).
+async fn end_sessions_of(
+    state: &AppState,
+    me: &Agent,
+    id: AgentId,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let keep = (id == me.id)
+        .then(|| bearer(headers).map(auth::hash_token))
+        .flatten();
+    state
+        .store
+        .end_sessions(me.account_id, id, keep.as_deref())
+        .await?;
+    Ok(())
+}
+
+/// End one session of a user (its id from the list); the console using it is closed at once.
+#[utoipa::path(delete, path = "/agents/{id}/sessions/{session}", responses((status = 204), (status = 404)))]
+async fn end_agent_session(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path((id, session)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id: AgentId = parse_id(&id)?;
+    state.store.end_session(me.account_id, id, &session).await?;
+    state.bus.to_agent(id, AgentFrame::SessionsChanged);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivate a user: their sessions end and their consoles close at once, they cannot log in,
+/// they are offered nothing, and the contacts they were handling go back to their queues for
+/// someone else. Nothing of theirs is deleted: history keeps their name. Not oneself (409).
+#[utoipa::path(post, path = "/agents/{id}/deactivate", responses((status = 200, body = Agent), (status = 404), (status = 409)))]
+async fn deactivate_agent(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Agent>, ApiError> {
+    let id: AgentId = parse_id(&id)?;
+    if id == me.id {
+        return Err(ApiError::Conflict(
+            "you cannot deactivate yourself; ask another admin".into(),
+        ));
+    }
+    let account = me.account_id;
+    let agent = state
+        .store
+        .set_agent_deactivated(account, id, Some(now_millis()))
+        .await?;
+    state.store.end_sessions(account, id, None).await?;
+    state.bus.to_agent(id, AgentFrame::SessionsChanged);
+    state
+        .dispatcher
+        .set_state(account, id, crate::domain::AgentState::Offline)
+        .await?;
+    for held in state.store.agent_interactions(account, id).await? {
+        if held.state != crate::domain::InteractionState::Active {
+            continue;
+        }
+        // Someone else takes it up; one that cannot move (it just ended) stays as it is.
+        if let Err(e) = state
+            .dispatcher
+            .transfer(account, id, held.id, held.queue_id)
+            .await
+        {
+            tracing::warn!(interaction = %held.id, error = %e, "a deactivated user's contact did not go back to its queue");
+        }
+    }
+    Ok(ApiJson(agent))
+}
+
+/// Make a deactivated user active again: they can log in (their old sessions stay ended).
+#[utoipa::path(post, path = "/agents/{id}/reactivate", responses((status = 200, body = Agent), (status = 404)))]
+async fn reactivate_agent(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Agent>, ApiError> {
+    let id: AgentId = parse_id(&id)?;
+    Ok(ApiJson(
+        state.store.set_agent_deactivated(me.account_id, id, None).await?,
+    ))
 }
 
 // --- dispositions ---

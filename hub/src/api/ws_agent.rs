@@ -77,10 +77,10 @@ pub(super) struct SignedIn {
 
 impl SignedIn {
     /// The agent as their session stands now: `Unauthorized` once it has ended (logged out,
-    /// password changed, expired), with their current role otherwise.
+    /// password changed, expired, deactivated), with their current role otherwise.
     pub async fn recheck(&self, state: &AppState) -> Result<Agent, ApiError> {
         match state.store.session_agent(&self.session, now_millis()).await {
-            Ok(agent) => Ok(agent),
+            Ok(live) => Ok(live.agent),
             Err(crate::store::StoreError::NotFound) => Err(ApiError::SessionEnded),
             Err(e) => Err(e.into()),
         }
@@ -165,6 +165,14 @@ async fn session(socket: WebSocket, state: AppState) {
                 Incoming::Skip => {}
                 Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }
                 Incoming::Frame(frame) => {
+                    // Going available is checked against the session as it stands: a user
+                    // deactivated a moment ago must not come back into the routing.
+                    if matches!(frame, ClientFrame::SetState { .. })
+                        && let Err(e) = signed_in.recheck(&state).await
+                    {
+                        turn_away(&mut sink, &e).await;
+                        break;
+                    }
                     let client_id = match &frame { ClientFrame::Message { client_id, .. } => Some(client_id.clone()), _ => None };
                     if let Err(e) = handle(&state, &agent, &mut sink, frame).await
                         && !ws::send_error(&mut sink, &e, client_id).await

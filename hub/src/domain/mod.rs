@@ -185,6 +185,14 @@ pub struct Agent {
     pub locale: String,
     pub skills: Skills,
     pub capacity: Capacity,
+    /// False once an admin deactivated them: they cannot log in and are never offered contacts,
+    /// but they stay, so history keeps their name.
+    #[serde(default = "active")]
+    pub active: bool,
+}
+
+fn active() -> bool {
+    true
 }
 
 /// A waiting line with the rules for what waits in it.

@@ -720,7 +720,14 @@ mod tests {
         store.update_queue(ACCOUNT, first.id, spec).await.unwrap();
         let bob = store.agent_by_email("bob@plugboard.example").await.unwrap().0;
         store
-            .create_session(&[7; 32], &bob, now_millis() + 3_600_000)
+            .create_session(crate::store::NewSession {
+                token_hash: &[7; 32],
+                agent: &bob,
+                created_at: now_millis(),
+                expires_at: now_millis() + 3_600_000,
+                client_addr: Some("192.0.2.7".into()),
+                user_agent: Some("a browser".into()),
+            })
             .await
             .unwrap();
         let phone = NewPhone {
@@ -962,8 +969,10 @@ mod tests {
         // new rows are numbered after the old ones.
         let copy = crate::store::connect(&to).await.unwrap();
         copy.migrate().await.unwrap();
-        let bob = copy.session_agent(&[7; 32], now_millis()).await.unwrap();
+        let bob = copy.session_agent(&[7; 32], now_millis()).await.unwrap().agent;
         assert_eq!(bob.email, "bob@plugboard.example");
+        let sessions = copy.sessions(ACCOUNT, bob.id, now_millis()).await.unwrap();
+        assert_eq!(sessions[0].client_addr.as_deref(), Some("192.0.2.7"));
         let chat = copy.chat_session(&[9; 32]).await.unwrap();
         let waiting = copy.waiting_interactions().await.unwrap();
         assert_eq!(waiting.len(), 1);

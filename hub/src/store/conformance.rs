@@ -6,11 +6,12 @@
 
 use super::{
     AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, NewAgent, NewInteraction, NewMessage,
-    NewPhone, PhoneBinding, QueueSpec, StoreError, TransitionDetails, Write,
+    NewPhone, NewSession, PhoneBinding, QueueSpec, StoreError, TransitionDetails, Write,
 };
 use crate::domain::{
-    AccountId, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction, InteractionEvent,
-    InteractionId, InteractionState, InvalidTransition, Queue, QueueId, Role, Sender, SkillRequirement,
+    AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,
+    InteractionEvent, InteractionId, InteractionState, InvalidTransition, Queue, QueueId, Role, Sender,
+    SkillRequirement,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -160,6 +161,7 @@ scenarios!(
     migrations_are_idempotent,
     agents,
     sessions,
+    an_admin_lists_and_ends_sessions_and_deactivates,
     queues,
     dispositions,
     phones,
@@ -385,16 +387,35 @@ async fn agents(store: DynStore) {
     );
 }
 
+/// A session of `agent` begun at 0, as a login from a test address makes one.
+async fn log_in(
+    store: &DynStore,
+    token_hash: &[u8],
+    agent: &Agent,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    store
+        .create_session(NewSession {
+            token_hash,
+            agent,
+            created_at: 0,
+            expires_at,
+            client_addr: Some("192.0.2.1".into()),
+            user_agent: None,
+        })
+        .await
+}
+
 async fn sessions(store: DynStore) {
     let alice = store
         .create_agent(DEFAULT, new_agent("alice@example.com"))
         .await
         .unwrap();
     let live: &[u8] = &[0xff, 0x00, 0x10, 0x80];
-    store.create_session(live, &alice, 1_000).await.unwrap();
-    assert_eq!(store.session_agent(live, 999).await.unwrap(), alice);
+    log_in(&store, live, &alice, 1_000).await.unwrap();
+    assert_eq!(store.session_agent(live, 999).await.unwrap().agent, alice);
     not_found(store.session_agent(live, 1_000).await);
-    conflict(store.create_session(live, &alice, 5_000).await, "sessions_pkey");
+    conflict(log_in(&store, live, &alice, 5_000).await, "sessions_pkey");
 
     store.delete_session(live).await.unwrap();
     not_found(store.session_agent(live, 0).await);
@@ -402,36 +423,120 @@ async fn sessions(store: DynStore) {
     not_found(store.session_agent(b"never issued", 0).await);
 
     // A session follows later changes to its agent.
-    store.create_session(b"second", &alice, 1_000).await.unwrap();
+    log_in(&store, b"second", &alice, 1_000).await.unwrap();
     let patch = AgentPatch {
         role: Some(Role::Admin),
         ..Default::default()
     };
     store.update_agent(DEFAULT, alice.id, patch).await.unwrap();
-    assert_eq!(store.session_agent(b"second", 0).await.unwrap().role, Role::Admin);
+    assert_eq!(
+        store.session_agent(b"second", 0).await.unwrap().agent.role,
+        Role::Admin
+    );
 
     // A password change ends every other session of the agent, and only theirs.
     let bob = store
         .create_agent(DEFAULT, new_agent("bob@example.com"))
         .await
         .unwrap();
-    store.create_session(b"third", &alice, 9_000).await.unwrap();
-    store.create_session(b"bob's", &bob, 9_000).await.unwrap();
+    log_in(&store, b"third", &alice, 9_000).await.unwrap();
+    log_in(&store, b"bob's", &bob, 9_000).await.unwrap();
     let ended = store
         .end_sessions(DEFAULT, alice.id, Some(b"third"))
         .await
         .unwrap();
     assert_eq!(ended, 1);
     not_found(store.session_agent(b"second", 0).await);
-    assert_eq!(store.session_agent(b"third", 0).await.unwrap().id, alice.id);
+    assert_eq!(store.session_agent(b"third", 0).await.unwrap().agent.id, alice.id);
     assert_eq!(store.end_sessions(DEFAULT, alice.id, None).await.unwrap(), 1);
     not_found(store.session_agent(b"third", 0).await);
 
     // Expired sessions are pruned; live ones stay.
-    store.create_session(b"expired", &bob, 2_000).await.unwrap();
+    log_in(&store, b"expired", &bob, 2_000).await.unwrap();
     assert_eq!(store.prune_sessions(5_000).await.unwrap(), 1);
-    assert_eq!(store.session_agent(b"bob's", 5_000).await.unwrap().id, bob.id);
+    assert_eq!(
+        store.session_agent(b"bob's", 5_000).await.unwrap().agent.id,
+        bob.id
+    );
     assert_eq!(store.prune_sessions(5_000).await.unwrap(), 0);
+}
+
+async fn an_admin_lists_and_ends_sessions_and_deactivates(store: DynStore) {
+    let alice = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@example.com"))
+        .await
+        .unwrap();
+    let laptop = NewSession {
+        token_hash: b"laptop",
+        agent: &alice,
+        created_at: 100,
+        expires_at: 10_000,
+        client_addr: Some("2001:db8::7".into()),
+        user_agent: Some("Firefox".into()),
+    };
+    store.create_session(laptop).await.unwrap();
+    log_in(&store, b"old", &alice, 10_000).await.unwrap();
+    log_in(&store, b"gone", &alice, 50).await.unwrap();
+    log_in(&store, b"bob's", &bob, 10_000).await.unwrap();
+
+    // Newest first, live ones only, with where they came from; the last use starts at login.
+    let list = store.sessions(DEFAULT, alice.id, 60).await.unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0].created_at, 100);
+    assert_eq!(list[0].last_seen_at, 100);
+    assert_eq!(list[0].expires_at, 10_000);
+    assert_eq!(list[0].client_addr.as_deref(), Some("2001:db8::7"));
+    assert_eq!(list[0].user_agent.as_deref(), Some("Firefox"));
+    assert_eq!(list[1].created_at, 0);
+    assert_eq!(list[1].user_agent, None);
+    assert_ne!(list[0].id, list[1].id);
+    assert!(store.sessions(OTHER, alice.id, 60).await.unwrap().is_empty());
+
+    store.touch_session(b"laptop", 700).await.unwrap();
+    assert_eq!(
+        store.session_agent(b"laptop", 800).await.unwrap().last_seen_at,
+        700
+    );
+    assert_eq!(
+        store.sessions(DEFAULT, alice.id, 60).await.unwrap()[0].last_seen_at,
+        700
+    );
+
+    // One ended by its id, and only by its own agent's.
+    let old = list[1].id.clone();
+    not_found(store.end_session(DEFAULT, bob.id, &old).await);
+    not_found(store.end_session(OTHER, alice.id, &old).await);
+    store.end_session(DEFAULT, alice.id, &old).await.unwrap();
+    not_found(store.session_agent(b"old", 60).await);
+    not_found(store.end_session(DEFAULT, alice.id, &old).await);
+    assert!(store.session_agent(b"laptop", 60).await.is_ok());
+
+    // Deactivated: every session stops answering, though left in place; nothing else is lost.
+    let off = store
+        .set_agent_deactivated(DEFAULT, alice.id, Some(900))
+        .await
+        .unwrap();
+    assert!(!off.active);
+    assert_eq!(off.name, alice.name);
+    not_found(store.session_agent(b"laptop", 60).await);
+    assert!(!store.agent_by_email("alice@example.com").await.unwrap().0.active);
+    assert!(!store.agent(DEFAULT, alice.id).await.unwrap().active);
+    assert_eq!(store.agents(DEFAULT).await.unwrap().len(), 2);
+    assert!(store.session_agent(b"bob's", 60).await.unwrap().agent.active);
+    not_found(store.set_agent_deactivated(OTHER, alice.id, Some(900)).await);
+
+    // Active again: the sessions still there answer again (the hub ends them on deactivation).
+    let on = store
+        .set_agent_deactivated(DEFAULT, alice.id, None)
+        .await
+        .unwrap();
+    assert!(on.active);
+    assert_eq!(on, alice);
+    assert!(store.session_agent(b"laptop", 60).await.is_ok());
 }
 
 async fn queues(store: DynStore) {

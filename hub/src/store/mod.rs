@@ -73,6 +73,39 @@ pub struct AgentPatch {
     pub password_hash: Option<String>,
 }
 
+/// A login about to become a session: where it came from, as an admin will see it.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// SHA-256 of the bearer token (the token itself is never stored).
+    pub token_hash: &'a [u8],
+    pub agent: &'a Agent,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    /// The client's address (behind `http.trusted_proxies`, the one they forwarded for).
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A session token's agent, and when the session was last used (touched at most once a minute,
+/// so a busy console does not write on every request).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSession {
+    pub agent: Agent,
+    pub last_seen_at: Millis,
+}
+
+/// A session as an admin sees it: never its token, nor the token's hash.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    /// Opaque; what `DELETE /agents/{id}/sessions/{session}` ends it by.
+    pub id: String,
+    pub created_at: Millis,
+    pub last_seen_at: Millis,
+    pub expires_at: Millis,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct QueueSpec {
     pub name: String,
@@ -350,9 +383,23 @@ pub trait Store: ChannelStore + Send + Sync + 'static {
     async fn agent_by_email(&self, email: &str) -> Result<(Agent, String)>;
     async fn agents(&self, account: AccountId) -> Result<Vec<Agent>>;
     async fn count_agents(&self, account: AccountId) -> Result<u64>;
-    async fn create_session(&self, token_hash: &[u8], agent: &Agent, expires_at: Millis) -> Result<()>;
-    /// The agent a live (unexpired) session token hash belongs to.
-    async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<Agent>;
+    /// Deactivates an agent (`Some(when)`) or makes them active again (`None`). Their sessions
+    /// stop answering at once (see `session_agent`); `end_sessions` clears them out.
+    async fn set_agent_deactivated(
+        &self,
+        account: AccountId,
+        id: AgentId,
+        at: Option<Millis>,
+    ) -> Result<Agent>;
+    async fn create_session(&self, session: NewSession<'_>) -> Result<()>;
+    /// The agent a live (unexpired) session token hash belongs to, unless deactivated.
+    async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<LiveSession>;
+    /// Records that the session was used at `at`.
+    async fn touch_session(&self, token_hash: &[u8], at: Millis) -> Result<()>;
+    /// An agent's live sessions at `now`, newest first.
+    async fn sessions(&self, account: AccountId, agent: AgentId, now: Millis) -> Result<Vec<SessionInfo>>;
+    /// Ends one session of an agent by its id; `NotFound` when the agent has none by that id.
+    async fn end_session(&self, account: AccountId, agent: AgentId, id: &str) -> Result<()>;
     async fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
     /// Ends every session of an agent but `keep` (the one making the change, if it is theirs):
     /// after a password change, a stolen token stops working. Answers how many ended.

@@ -13,8 +13,9 @@ mod queries;
 mod rows;
 
 use super::{
-    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, EventRecord, NewAgent, NewMessage,
-    NewPhone, Note, Phone, PhoneBinding, QueueSpec, Result, Store, StoreError, Write, apply_transition,
+    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, EventRecord, LiveSession, NewAgent,
+    NewMessage, NewPhone, NewSession, Note, Phone, PhoneBinding, QueueSpec, Result, SessionInfo, Store,
+    StoreError, Write, apply_transition,
 };
 use crate::domain::{
     AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionId,
@@ -24,7 +25,8 @@ use group::GroupWriter;
 use queries as q;
 use rows::{
     AgentLoginRow, AgentRow, ChatSessionRow, CustomerRow, DispositionRow, EventRow, InteractionRow,
-    MessageRow, NoteRow, PhoneBindingRow, PhoneRow, PhoneSecretRow, QueueRow, all, to_json,
+    LiveSessionRow, MessageRow, NoteRow, PhoneBindingRow, PhoneRow, PhoneSecretRow, QueueRow, SessionRow,
+    all, to_json,
 };
 use sqlx::postgres::{PgPoolOptions, Postgres};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -622,6 +624,7 @@ macro_rules! impl_store {
                     locale: new.locale,
                     skills: new.skills,
                     capacity: new.capacity,
+                    active: true,
                 };
                 sqlx::query(q::INSERT_AGENT)
                     .bind(agent.id.to_string())
@@ -686,31 +689,86 @@ macro_rules! impl_store {
                 Ok(n.max(0) as u64)
             }
 
-            async fn create_session(
+            async fn set_agent_deactivated(
                 &self,
-                token_hash: &[u8],
-                agent: &Agent,
-                expires_at: Millis,
-            ) -> Result<()> {
+                account: AccountId,
+                id: AgentId,
+                at: Option<Millis>,
+            ) -> Result<Agent> {
+                sqlx::query_as::<_, AgentRow>(q::SET_AGENT_DEACTIVATED)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .bind(at)
+                    .fetch_one(&self.writer)
+                    .await
+                    .map_err(db)?
+                    .try_into()
+            }
+
+            async fn create_session(&self, session: NewSession<'_>) -> Result<()> {
                 sqlx::query(q::INSERT_SESSION)
-                    .bind(token_hash)
-                    .bind(agent.account_id.to_string())
-                    .bind(agent.id.to_string())
-                    .bind(expires_at)
+                    .bind(session.token_hash)
+                    .bind(session.agent.account_id.to_string())
+                    .bind(session.agent.id.to_string())
+                    .bind(session.expires_at)
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(session.created_at)
+                    .bind(session.client_addr)
+                    .bind(session.user_agent)
                     .execute(&self.writer)
                     .await
                     .map_err(db)?;
                 Ok(())
             }
 
-            async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<Agent> {
-                sqlx::query_as::<_, AgentRow>(q::SESSION_AGENT)
+            async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<LiveSession> {
+                sqlx::query_as::<_, LiveSessionRow>(q::SESSION_AGENT)
                     .bind(token_hash)
                     .bind(now)
                     .fetch_one(&self.pool)
                     .await
                     .map_err(db)?
                     .try_into()
+            }
+
+            async fn touch_session(&self, token_hash: &[u8], at: Millis) -> Result<()> {
+                sqlx::query(q::TOUCH_SESSION)
+                    .bind(token_hash)
+                    .bind(at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            async fn sessions(
+                &self,
+                account: AccountId,
+                agent: AgentId,
+                now: Millis,
+            ) -> Result<Vec<SessionInfo>> {
+                let rows = sqlx::query_as::<_, SessionRow>(q::SESSIONS)
+                    .bind(account.to_string())
+                    .bind(agent.to_string())
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(rows.into_iter().map(SessionInfo::from).collect())
+            }
+
+            async fn end_session(&self, account: AccountId, agent: AgentId, id: &str) -> Result<()> {
+                let done = sqlx::query(q::END_SESSION)
+                    .bind(account.to_string())
+                    .bind(agent.to_string())
+                    .bind(id)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             }
 
             async fn delete_session(&self, token_hash: &[u8]) -> Result<()> {

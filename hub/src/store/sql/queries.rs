@@ -5,7 +5,7 @@
 
 macro_rules! agent_columns {
     () => {
-        "id, account_id, email, name, role, locale, skills, capacity"
+        "id, account_id, email, name, role, locale, skills, capacity, deactivated_at"
     };
 }
 
@@ -66,14 +66,27 @@ pub const AGENTS: &str = concat!(
     " FROM agents WHERE account_id = $1 ORDER BY name, email"
 );
 pub const COUNT_AGENTS: &str = "SELECT COUNT(*) FROM agents WHERE account_id = $1";
-pub const INSERT_SESSION: &str =
-    "INSERT INTO sessions (token_hash, account_id, agent_id, expires_at) VALUES ($1, $2, $3, $4)";
+pub const SET_AGENT_DEACTIVATED: &str = concat!(
+    "UPDATE agents SET deactivated_at = $3 WHERE account_id = $1 AND id = $2 RETURNING ",
+    agent_columns!()
+);
+pub const INSERT_SESSION: &str = "INSERT INTO sessions \
+     (token_hash, account_id, agent_id, expires_at, id, created_at, last_seen_at, client_addr, user_agent) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)";
+/// A deactivated agent's sessions answer nothing, whatever is left of them.
 pub const SESSION_AGENT: &str = concat!(
     "SELECT ",
     agent_columns!(),
-    " FROM agents WHERE (account_id, id) = \
-     (SELECT account_id, agent_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
+    ", last_seen_at FROM agents, \
+     (SELECT account_id AS session_account, agent_id AS session_agent, last_seen_at FROM sessions \
+      WHERE token_hash = $1 AND expires_at > $2) AS s \
+     WHERE account_id = session_account AND id = session_agent AND deactivated_at IS NULL"
 );
+pub const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1";
+pub const SESSIONS: &str = "SELECT id, created_at, last_seen_at, expires_at, client_addr, user_agent \
+     FROM sessions WHERE account_id = $1 AND agent_id = $2 AND expires_at > $3 \
+     ORDER BY created_at DESC, id";
+pub const END_SESSION: &str = "DELETE FROM sessions WHERE account_id = $1 AND agent_id = $2 AND id = $3";
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
 /// `$3` is the session kept (an empty hash, which no token has, keeps none).
 pub const END_SESSIONS: &str =

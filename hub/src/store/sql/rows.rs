@@ -1,7 +1,10 @@
 //! Rows as the database returns them, and the checked conversions into domain types. Shared by
 //! both backends: every column is TEXT, an integer or a boolean on either side.
 
-use super::super::{ChatSession, EventRecord, NewPhone, Note, Phone, PhoneBinding, Result, StoreError};
+use super::super::{
+    ChatSession, EventRecord, LiveSession, NewPhone, Note, Phone, PhoneBinding, Result, SessionInfo,
+    StoreError,
+};
 use crate::domain::{
     Agent, Channel, Customer, Disposition, Interaction, InteractionState, Message, Queue, Role, Sender,
 };
@@ -44,6 +47,7 @@ pub(super) struct AgentRow {
     locale: String,
     skills: String,
     capacity: String,
+    deactivated_at: Option<i64>,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -58,7 +62,48 @@ impl TryFrom<AgentRow> for Agent {
             email: r.email,
             name: r.name,
             locale: r.locale,
+            active: r.deactivated_at.is_none(),
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct LiveSessionRow {
+    #[sqlx(flatten)]
+    agent: AgentRow,
+    last_seen_at: i64,
+}
+
+impl TryFrom<LiveSessionRow> for LiveSession {
+    type Error = StoreError;
+    fn try_from(r: LiveSessionRow) -> Result<LiveSession> {
+        Ok(LiveSession {
+            agent: r.agent.try_into()?,
+            last_seen_at: r.last_seen_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SessionRow {
+    id: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    client_addr: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl From<SessionRow> for SessionInfo {
+    fn from(r: SessionRow) -> SessionInfo {
+        SessionInfo {
+            id: r.id,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            client_addr: r.client_addr,
+            user_agent: r.user_agent,
+        }
     }
 }
 
