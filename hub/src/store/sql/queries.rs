@@ -228,7 +228,7 @@ macro_rules! write_batch {
                 " ORDER BY j.key"
             ),
             lock: concat!(
-                "UPDATE interactions SET state = state WHERE (account_id, id) IN \
+                "UPDATE interactions SET priority = priority WHERE (account_id, id) IN \
                  (SELECT j.value ->> 'a', j.value ->> 'i' FROM ",
                 $rows,
                 ") RETURNING ",
@@ -281,8 +281,10 @@ pub const RAISE_FENCE: &str = "UPDATE router_lease SET token = $1 WHERE id = 1 A
 
 /// Locks an interaction before a message is appended to it: the row lock, held until commit, orders
 /// concurrent appends to one interaction (PostgreSQL) as `BEGIN IMMEDIATE` does for all writers
-/// (SQLite). No row: no such interaction in the account.
-pub const LOCK_INTERACTION: &str = "UPDATE interactions SET state = state WHERE account_id = $1 AND id = $2";
+/// (SQLite). It sets `priority`, which no index holds, so SQLite rewrites no index entry (the
+/// dispatcher's `lock` does the same). No row: no such interaction in the account.
+pub const LOCK_INTERACTION: &str =
+    "UPDATE interactions SET priority = priority WHERE account_id = $1 AND id = $2";
 /// The next seq of an interaction, after its newest message (an index seek). A statement of its
 /// own after `LOCK_INTERACTION`, so on PostgreSQL it sees what the lock's last holder committed.
 pub const NEXT_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE interaction_id = $1";
