@@ -279,144 +279,18 @@ async fn commit_group(writer: &Pool<Sqlite>, group: Vec<Job>) {
 }
 
 /// Every message of `batch` (jobs `Job::at_once` takes) in a few statements, whatever their
-/// number: chat lines in one (`chats_at_once`), channels' messages in a few more
-/// (`channels_at_once`). Answers one result per job, in order. It runs first in its transaction
-/// and without a savepoint (SQLite copies every page a savepoint touches): after an error the
-/// caller rolls the transaction back.
+/// number (`GROUP_*`): those already stored found, the interactions they open inserted with
+/// their first log line, seqs taken, messages inserted with their details and attachments.
+/// Answers one result per job, in order. It runs first in its transaction and without a
+/// savepoint (SQLite copies every page a savepoint touches): after an error the caller rolls the
+/// transaction back.
 async fn commit_at_once(
     conn: &mut SqliteConnection,
     batch: &[Job],
 ) -> std::result::Result<Vec<Result<(Message, bool)>>, sqlx::Error> {
     let items: Vec<Item<'_>> = batch.iter().filter_map(Job::at_once).collect();
-    // The same message twice in one group goes the slow way, one by one.
-    let mut seen = HashSet::new();
-    if !items.iter().all(|it| it.keys().all(|key| seen.insert(key))) {
-        return Err(sqlx::Error::Protocol("a message twice in one group".into()));
-    }
-    let (chats, channels): (Vec<Indexed<'_, '_>>, Vec<Indexed<'_, '_>>) =
-        items.iter().enumerate().partition(|(_, it)| it.channel.is_none());
-    let mut answers: Vec<Option<Result<(Message, bool)>>> = items.iter().map(|_| None).collect();
-    // Chat lines first: the channels' seqs are read after them, so an interaction with both in
-    // one group numbers them all.
-    for (k, answer) in chats_at_once(conn, &chats)
-        .await?
-        .into_iter()
-        .chain(channels_at_once(conn, &channels).await?)
-    {
-        answers[k] = Some(answer);
-    }
-    answers
-        .into_iter()
-        .map(|a| a.ok_or_else(|| sqlx::Error::Protocol("a job of the group went unanswered".into())))
-        .collect()
-}
-
-/// An item with its place in the group.
-type Indexed<'i, 'j> = (usize, &'i Item<'j>);
-
-/// A chat line as `GROUP_CHAT` takes it.
-#[derive(serde::Serialize)]
-struct ChatRow<'a> {
-    id: String,
-    a: String,
-    i: String,
-    s: &'static str,
-    g: Option<String>,
-    b: &'a str,
-    c: &'a str,
-    t: Millis,
-}
-
-/// Chat lines in one statement (`GROUP_CHAT`) that inserts those not stored yet with their seqs
-/// and answers what it inserted; only the rest (a resend, an unknown interaction) is looked up
-/// after. One statement a group, because each statement is a trip to sqlx's SQLite thread and
-/// back: that trip, not the rows, was most of the writer's cost.
-async fn chats_at_once(
-    conn: &mut SqliteConnection,
-    items: &[Indexed<'_, '_>],
-) -> std::result::Result<Vec<(usize, Result<(Message, bool)>)>, sqlx::Error> {
     if items.is_empty() {
         return Ok(vec![]);
-    }
-    let messages: Vec<Message> = items
-        .iter()
-        .map(|(_, it)| Message {
-            id: MessageId::new(),
-            interaction_id: it.message.interaction_id,
-            seq: 0,
-            sender: it.message.sender,
-            agent_id: it.message.agent_id,
-            body: it.message.body.clone(),
-            client_id: it.message.client_id.clone(),
-            created_at: it.at,
-            channel: None,
-        })
-        .collect();
-    let rows: Vec<ChatRow<'_>> = items
-        .iter()
-        .zip(&messages)
-        .map(|((_, it), m)| ChatRow {
-            id: m.id.to_string(),
-            a: it.account.to_string(),
-            i: m.interaction_id.to_string(),
-            s: m.sender.as_str(),
-            g: m.agent_id.map(|a| a.to_string()),
-            b: &m.body,
-            c: &m.client_id,
-            t: m.created_at,
-        })
-        .collect();
-    let at: HashMap<&str, usize> = rows.iter().enumerate().map(|(n, r)| (r.id.as_str(), n)).collect();
-    let mut seqs: Vec<Option<i64>> = vec![None; rows.len()];
-    let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    for (id, seq) in sqlx::query_as::<_, (String, i64)>(q::GROUP_CHAT)
-        .bind(json)
-        .fetch_all(&mut *conn)
-        .await?
-    {
-        let n = at
-            .get(id.as_str())
-            .ok_or_else(|| sqlx::Error::Protocol(format!("message {id} is not of the group")))?;
-        seqs[*n] = Some(seq);
-    }
-    let missed: Vec<&Item<'_>> = items
-        .iter()
-        .zip(&seqs)
-        .filter(|(_, seq)| seq.is_none())
-        .map(|((_, it), _)| *it)
-        .collect();
-    let mut stored = stored_of(conn, &missed).await?.into_iter();
-    let mut answers = Vec::with_capacity(items.len());
-    for (((k, _), mut m), seq) in items.iter().zip(messages).zip(seqs) {
-        answers.push((
-            *k,
-            match seq {
-                Some(seq) => {
-                    m.seq = seq;
-                    Ok((m, true))
-                }
-                // Not inserted: a resend of a stored line, or an unknown interaction (or
-                // another account's), which fails alone.
-                None => stored
-                    .next()
-                    .flatten()
-                    .map(|m| (m, false))
-                    .ok_or(StoreError::NotFound),
-            },
-        ));
-    }
-    Ok(answers)
-}
-
-/// The messages of `items` already stored, by the sender's client id or a channel's external id
-/// (`GROUP_STORED`), one per item in order.
-async fn stored_of(
-    conn: &mut SqliteConnection,
-    items: &[&Item<'_>],
-) -> std::result::Result<Vec<Option<Message>>, sqlx::Error> {
-    let mut stored: Vec<Option<Message>> = vec![None; items.len()];
-    if items.is_empty() {
-        return Ok(stored);
     }
     let keys: Vec<serde_json::Value> = items
         .iter()
@@ -429,6 +303,7 @@ async fn stored_of(
             })
         })
         .collect();
+    let mut stored: Vec<Option<Message>> = vec![None; items.len()];
     for row in sqlx::query_as::<_, StoredRow>(q::GROUP_STORED)
         .bind(serde_json::Value::Array(keys).to_string())
         .fetch_all(&mut *conn)
@@ -449,31 +324,20 @@ async fn stored_of(
             stored[k] = Some(m);
         }
     }
-    Ok(stored)
-}
-
-/// Channels' messages in a few statements (`GROUP_*`): those already stored found, the
-/// interactions they open inserted with their first log line, seqs taken, messages inserted with
-/// their details and attachments.
-async fn channels_at_once(
-    conn: &mut SqliteConnection,
-    items: &[Indexed<'_, '_>],
-) -> std::result::Result<Vec<(usize, Result<(Message, bool)>)>, sqlx::Error> {
-    if items.is_empty() {
-        return Ok(vec![]);
-    }
-    let all: Vec<&Item<'_>> = items.iter().map(|(_, it)| *it).collect();
-    let stored = stored_of(conn, &all).await?;
-    // The interactions new messages go to.
+    // The interactions new messages go to; the same message twice in one group goes the slow way.
     let mut interactions: HashSet<(AccountId, InteractionId)> = HashSet::new();
+    let mut seen = HashSet::new();
     let mut opens = Vec::new();
     let mut opened = Vec::new();
-    for it in all
+    for it in items
         .iter()
         .zip(&stored)
         .filter(|(_, s)| s.is_none())
         .map(|(it, _)| it)
     {
+        if !it.keys().all(|key| seen.insert(key)) {
+            return Err(sqlx::Error::Protocol("a message twice in one group".into()));
+        }
         if let Some(i) = it.opens {
             opens.push(json!({
                 "id": i.id.to_string(), "a": it.account.to_string(), "c": i.customer_id.to_string(),
@@ -517,14 +381,14 @@ async fn channels_at_once(
     let mut results = Vec::with_capacity(items.len());
     let (mut messages, mut details, mut files, mut fetches) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for ((k, it), found) in items.iter().zip(stored) {
+    for (it, found) in items.iter().zip(stored) {
         if let Some(m) = found {
-            results.push((*k, Ok((m, false))));
+            results.push(Ok((m, false)));
             continue;
         }
         // An unknown interaction (or another account's) took no seq: it fails alone.
         let Some(seq) = next.get_mut(&it.message.interaction_id.to_string()) else {
-            results.push((*k, Err(StoreError::NotFound)));
+            results.push(Err(StoreError::NotFound));
             continue;
         };
         let new = it.message;
@@ -582,7 +446,7 @@ async fn channels_at_once(
                 attachments,
             }));
         }
-        results.push((*k, Ok((m, true))));
+        results.push(Ok((m, true)));
     }
     for (sql, rows) in [
         (q::GROUP_INSERT, messages),

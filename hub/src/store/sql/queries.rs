@@ -300,20 +300,6 @@ pub const INSERT_MESSAGE: &str = "INSERT INTO messages \
 // the whole group as one JSON array, so the statements stay prepared and the writer thread is
 // handed a few statements a group instead of several a message.
 
-/// A group's chat lines (`[{id, a: account, i: interaction, s: sender, g: agent, b: body, c: client
-/// id, t: at}]`) in one statement: each not stored yet, in an interaction of its account, is
-/// inserted after its interaction's newest message, in the group's order, and answers its id and
-/// seq. SQLite reads the whole SELECT (the seqs) before it inserts a row, as it must when the
-/// SELECT reads the table it inserts into.
-pub const GROUP_CHAT: &str = "WITH j AS (SELECT key AS k, value ->> 'id' AS id, value ->> 'a' AS a, \
-     value ->> 'i' AS i, value ->> 's' AS s, value ->> 'g' AS g, value ->> 'b' AS b, value ->> 'c' AS c, \
-     value ->> 't' AS t FROM json_each($1)), \
-     fresh AS (SELECT j.* FROM j JOIN interactions AS x ON x.account_id = j.a AND x.id = j.i \
-     WHERE NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.interaction_id = j.i AND m.sender = j.s \
-     AND m.client_id = j.c)) \
-     INSERT INTO messages (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
-     SELECT id, a, i, COALESCE((SELECT MAX(m.seq) FROM messages AS m WHERE m.interaction_id = fresh.i), 0) \
-     + row_number() OVER (PARTITION BY i ORDER BY k), s, g, b, c, t FROM fresh RETURNING id, seq";
 /// Messages of the group already stored, by `[{a: account, i: interaction, s: sender, c: client_id,
 /// e: entry point, x: external id}]`: each row names the job it answers (`k`, its index) and
 /// whether it was found by its external id (a channel's message) or by its client id (a resend).
