@@ -17,15 +17,15 @@
 use crate::bus::frames::{Held, Offer, StateView};
 use crate::bus::{AgentFrame, Bus, ChatFrame, ConnectorFrame};
 use crate::domain::{
-    AccountId, Agent, AgentId, AgentState, Channel, Interaction, InteractionEvent, InteractionId,
-    InteractionState, Millis, Queue, QueueId, now_millis,
+    AccountId, Agent, AgentId, AgentState, CALL_HELD, CALL_RESUMED, Channel, Interaction, InteractionEvent,
+    InteractionId, InteractionState, Millis, Queue, QueueId, now_millis,
 };
 use crate::health::Health;
 use crate::profile;
 use crate::routing::{Decision, Input, QueueRules, QueueStats, RevokeReason, Router, RouterError};
 use crate::store::{DynStore, StoreError, TransitionDetails, Write, apply_transition};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
@@ -834,6 +834,19 @@ impl Task {
             .iter()
             .map(|(a, s)| (*a, s.clone()))
             .collect();
+        // Whoever the hub does not know as present is Offline from now, whatever the presence
+        // log said last (a hub that stopped took its agents' presence with it).
+        let present: HashSet<AgentId> = presence.iter().map(|(a, _)| *a).collect();
+        for (agent, entry) in &self.agents {
+            if !present.contains(agent) {
+                s.writes.push(Write::Presence {
+                    account: entry.account,
+                    agent: *agent,
+                    state: AgentState::Offline,
+                    at: now,
+                });
+            }
+        }
         for (agent, state) in presence {
             let Some(account) = self.agents.get(&agent).map(|a| a.account) else {
                 continue;
@@ -1193,7 +1206,7 @@ impl Task {
                 }
                 let mut s = self.stage(Answer::Done(reply));
                 let line = LogLine {
-                    kind: if on { "call.held" } else { "call.resumed" }.into(),
+                    kind: if on { CALL_HELD } else { CALL_RESUMED }.into(),
                     data: json!({ "agent_id": agent }),
                 };
                 log(account, interaction, line, now_millis(), &mut s);
@@ -1486,6 +1499,15 @@ impl Task {
 
     fn presence(&mut self, agent: AgentId, state: AgentState, s: &mut Staged) {
         if let Some(entry) = self.agents.get_mut(&agent) {
+            if entry.state != state {
+                // The presence log reports read agent time from.
+                s.writes.push(Write::Presence {
+                    account: entry.account,
+                    agent,
+                    state: state.clone(),
+                    at: now_millis(),
+                });
+            }
             entry.state = state.clone();
         }
         s.effect(Effect::Presence(agent, state));

@@ -17,6 +17,7 @@ pub mod messaging;
 pub mod ops;
 pub mod outbox;
 pub mod profile;
+pub mod reports;
 pub mod routing;
 pub mod secrets;
 pub mod server;

@@ -78,6 +78,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(interaction_recording))
         .routes(routes!(link_customer))
         .merge(super::email::routes())
+        .merge(super::reports::routes())
         .merge(super::messaging::routes())
 }
 
