@@ -73,6 +73,24 @@ pub struct AgentLive {
     pub held: usize,
 }
 
+/// Live figures of one channel: contacts waiting for an agent, and held by one.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ChannelLive {
+    pub channel: std::borrow::Cow<'static, str>,
+    pub waiting: usize,
+    /// In conversation or wrap-up with an agent.
+    pub active: usize,
+}
+
+/// Everything live of an account, as the router holds it now.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Live {
+    pub queues: Vec<QueueLive>,
+    pub agents: Vec<AgentLive>,
+    /// Every channel, in `Channel::ALL` order.
+    pub channels: Vec<ChannelLive>,
+}
+
 /// A line for the interaction's event log that changes no state (`call.ended`, `call.held`...).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {
@@ -127,7 +145,7 @@ pub(crate) enum Response {
     Done,
     Interaction(Box<Interaction>),
     View(AgentState, Vec<Offer>),
-    Live(Vec<QueueLive>, Vec<AgentLive>),
+    Live(Live),
     CanServe(bool),
     Positions(Vec<(InteractionId, usize)>),
     Agent(Option<AgentId>),
@@ -561,9 +579,9 @@ impl Dispatcher {
             other => Err(unexpected(other)),
         }
     }
-    pub async fn live(&self, account: AccountId) -> Result<(Vec<QueueLive>, Vec<AgentLive>), DispatchError> {
+    pub async fn live(&self, account: AccountId) -> Result<Live, DispatchError> {
         match self.ask(Request::Live(account)).await? {
-            Response::Live(queues, agents) => Ok((queues, agents)),
+            Response::Live(live) => Ok(live),
             other => Err(unexpected(other)),
         }
     }
@@ -1243,8 +1261,7 @@ impl Task {
                 self.send(self.stage(Answer::View(agent, reply))).await;
             }
             Request::Live(account) => {
-                let (queues, agents) = self.live_figures(account);
-                let _ = reply.send(Ok(Response::Live(queues, agents)));
+                let _ = reply.send(Ok(Response::Live(self.live_figures(account))));
             }
             Request::CanServe(account, queue) => {
                 let _ = reply.send(Ok(Response::CanServe(self.router(account).can_serve(queue))));
@@ -1674,7 +1691,7 @@ impl Task {
             });
     }
 
-    fn live_figures(&mut self, account: AccountId) -> (Vec<QueueLive>, Vec<AgentLive>) {
+    fn live_figures(&mut self, account: AccountId) -> Live {
         let now = now_millis();
         let mut queues: Vec<Queue> = self
             .queues
@@ -1705,9 +1722,28 @@ impl Task {
             })
             .collect();
         let mut held: HashMap<AgentId, usize> = HashMap::new();
-        for (_, i) in self.live.values() {
+        let mut channels: Vec<ChannelLive> = Channel::ALL
+            .iter()
+            .map(|c| ChannelLive {
+                channel: c.as_str().into(),
+                waiting: 0,
+                active: 0,
+            })
+            .collect();
+        for (a, i) in self.live.values() {
             if let (InteractionState::Active, Some(agent)) = (i.state, i.agent_id) {
                 *held.entry(agent).or_default() += 1;
+            }
+            let Some(n) = Channel::ALL.iter().position(|c| *c == i.channel) else {
+                continue;
+            };
+            if *a != account {
+                continue;
+            }
+            if i.state.is_waiting() {
+                channels[n].waiting += 1;
+            } else if matches!(i.state, InteractionState::Active | InteractionState::WrapUp) {
+                channels[n].active += 1;
             }
         }
         let mut agents: Vec<AgentLive> = self
@@ -1726,7 +1762,11 @@ impl Task {
             })
             .collect();
         agents.sort_by(|a, b| a.name.cmp(&b.name));
-        (queues, agents)
+        Live {
+            queues,
+            agents,
+            channels,
+        }
     }
 }
 

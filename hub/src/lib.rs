@@ -10,6 +10,7 @@ pub mod demo;
 pub mod dispatcher;
 pub mod domain;
 pub mod email;
+pub mod gauges;
 pub mod health;
 pub mod intake;
 pub mod lease;

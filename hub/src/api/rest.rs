@@ -362,8 +362,11 @@ async fn queue_stats(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
 ) -> Result<ApiJson<LiveStats>, ApiError> {
-    let (queues, agents) = state.dispatcher.live(me.account_id).await?;
-    Ok(ApiJson(LiveStats { queues, agents }))
+    let live = state.dispatcher.live(me.account_id).await?;
+    Ok(ApiJson(LiveStats {
+        queues: live.queues,
+        agents: live.agents,
+    }))
 }
 
 // --- agents ---
@@ -374,9 +377,9 @@ async fn colleagues(
     State(state): State<AppState>,
     AuthAgent(me): AuthAgent,
 ) -> Result<ApiJson<Vec<AgentLive>>, ApiError> {
-    let (_, agents) = state.dispatcher.live(me.account_id).await?;
+    let live = state.dispatcher.live(me.account_id).await?;
     Ok(ApiJson(
-        agents
+        live.agents
             .into_iter()
             .filter(|a| a.id != me.id && a.state == "available")
             .collect(),

@@ -6,8 +6,8 @@ use super::super::{Result, StoreError};
 use super::{SqlStore, db};
 use crate::domain::{AccountId, AgentState, Channel, CustomerId, InteractionId, Millis};
 use crate::reports::{ContactLog, Line, PresenceLine, Step};
-use sqlx::Sqlite;
 use sqlx::postgres::Postgres;
+use sqlx::{Database, Sqlite};
 
 mod q {
     pub const SETTINGS: &str = "SELECT time_zone, CAST(short_abandon_secs AS BIGINT), \
@@ -63,6 +63,28 @@ fn logs(rows: Vec<(String, String, String, String, String, i64)>) -> Result<Vec<
 
 macro_rules! impl_report_store {
     ($db:ty) => {
+        impl SqlStore<$db> {
+            /// The rows of a statement over `account` and a range `[from, to)` (`$1`, `$2`, `$3`).
+            async fn range_rows<R>(
+                &self,
+                sql: &'static str,
+                account: AccountId,
+                from: Millis,
+                to: Millis,
+            ) -> Result<Vec<R>>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as Database>::Row> + Send + Unpin,
+            {
+                sqlx::query_as(sql)
+                    .bind(account.to_string())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)
+            }
+        }
+
         #[async_trait::async_trait]
         impl ReportStore for SqlStore<$db> {
             async fn report_settings(&self, account: AccountId) -> Result<ReportSettings> {
@@ -99,14 +121,7 @@ macro_rules! impl_report_store {
                 from: Millis,
                 to: Millis,
             ) -> Result<Vec<ContactLog>> {
-                let rows = sqlx::query_as(q::CONTACT_LOGS)
-                    .bind(account.to_string())
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db)?;
-                logs(rows)
+                logs(self.range_rows(q::CONTACT_LOGS, account, from, to).await?)
             }
 
             async fn arrivals(
@@ -115,13 +130,7 @@ macro_rules! impl_report_store {
                 from: Millis,
                 to: Millis,
             ) -> Result<Vec<(CustomerId, Millis)>> {
-                let rows: Vec<(String, i64)> = sqlx::query_as(q::ARRIVALS)
-                    .bind(account.to_string())
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db)?;
+                let rows: Vec<(String, i64)> = self.range_rows(q::ARRIVALS, account, from, to).await?;
                 rows.into_iter()
                     .map(|(c, at)| Ok((parse(&c)?, at)))
                     .collect()
@@ -133,13 +142,8 @@ macro_rules! impl_report_store {
                 from: Millis,
                 to: Millis,
             ) -> Result<Vec<PresenceLine>> {
-                let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(q::PRESENCE)
-                    .bind(account.to_string())
-                    .bind(from)
-                    .bind(to)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db)?;
+                let rows: Vec<(String, String, Option<String>, i64)> =
+                    self.range_rows(q::PRESENCE, account, from, to).await?;
                 rows.into_iter()
                     .map(|(agent, state, reason, at)| {
                         Ok(PresenceLine {
