@@ -2,7 +2,7 @@
 //! consoles, and a supervisor reads it back as figures (JSON and CSV); the settings, the what-if
 //! calculator and staffing as a manager uses them.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, accepted_chat};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,22 +33,12 @@ fn row<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn a_handled_chat_shows_in_the_reports_and_staffing() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub = Hub::start(dir.path(), &[("PLUGBOARD_HTTP__METRICS_LISTEN", "127.0.0.1:0")])
-        .await
-        .unwrap();
+    let (hub, _dir) = hub_with_metrics().await;
     let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
 
-    let (mut dana, _widget, interaction) = accepted_chat(
-        &hub,
-        "dana@plugboard.example",
-        "Ada Byron",
-        "ada@example.com",
-        "Hello",
-    )
-    .await;
+    let (mut dana, _widget, interaction) = adas_chat(&hub).await;
     dana.send(json!({"type": "interaction.end", "interaction_id": interaction}))
         .await
         .unwrap();
@@ -246,6 +236,27 @@ async fn a_handled_chat_shows_in_the_reports_and_staffing() {
     );
 }
 
+/// The demo hub, with its Prometheus listener.
+async fn hub_with_metrics() -> (Hub, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_HTTP__METRICS_LISTEN", "127.0.0.1:0")])
+        .await
+        .unwrap();
+    (hub, dir)
+}
+
+/// A visitor's chat to Support that Dana (Available) accepts: (Dana, widget, interaction).
+async fn adas_chat(hub: &Hub) -> (Socket, Socket, String) {
+    accepted_chat(
+        hub,
+        "dana@plugboard.example",
+        "Ada Byron",
+        "ada@example.com",
+        "Hello",
+    )
+    .await
+}
+
 /// What the hub answers a REST call with, its status alone.
 async fn status_of(hub: &Hub, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> u16 {
     hub.call(method, path, token, body).await.unwrap().0
@@ -262,10 +273,7 @@ async fn scrape(hub: &Hub) -> String {
 
 #[tokio::test]
 async fn metrics_carry_the_live_figures_from_the_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub = Hub::start(dir.path(), &[("PLUGBOARD_HTTP__METRICS_LISTEN", "127.0.0.1:0")])
-        .await
-        .unwrap();
+    let (hub, _dir) = hub_with_metrics().await;
     // Nothing has happened yet: every live figure is there, at zero.
     let fresh = scrape(&hub).await;
     for line in [
@@ -288,14 +296,7 @@ async fn metrics_carry_the_live_figures_from_the_start() {
     assert!(fresh.contains("plugboard_agents{state=\"offline\"} "), "{fresh}");
 
     // Dana goes Available and a chat is answered: the gauges follow at the next scrape.
-    let (_dana, _widget, _) = accepted_chat(
-        &hub,
-        "dana@plugboard.example",
-        "Ada Byron",
-        "ada@example.com",
-        "Hello",
-    )
-    .await;
+    let (_dana, _widget, _) = adas_chat(&hub).await;
     let live = scrape(&hub).await;
     for line in [
         "plugboard_agents{state=\"busy\"} 1",
