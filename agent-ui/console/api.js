@@ -200,3 +200,23 @@ export async function recordingUrl(id) {
   if (!res.ok) throw new ApiError(res.status, res.status === 404 ? 'not_found' : 'internal');
   return URL.createObjectURL(await res.blob());
 }
+
+/** A report (`dimension`: queue, agent or channel) for the query string `reportQuery` makes. */
+export const report = (dimension, query) => request('GET', `/reports/${enc(dimension)}?${query}`);
+/** The same report as a CSV file (a Blob): the request needs the token, so no plain link. */
+export async function reportCsv(dimension, query) {
+  let res;
+  try {
+    res = await fetch(`${BASE}/reports/${enc(dimension)}?${query}&format=csv`, { headers: { Authorization: `Bearer ${getToken()}` } });
+  } catch (e) {
+    throw new ApiError(0, 'unavailable', e.message);
+  }
+  if (res.status === 401) onUnauthorized();
+  if (!res.ok) throw new ApiError(res.status, res.status === 403 ? 'forbidden' : 'bad_request');
+  return res.blob();
+}
+export const reportSettings = () => request('GET', '/reports/settings');
+/** `{contacts, interval_secs, aht_secs, target, threshold_secs, patience_secs?}` → agents needed and neighbours. */
+export const whatIf = (load) => request('POST', '/staffing/what-if', load);
+/** Agents a queue needed per interval next to those staffed. */
+export const staffing = (queueId, query) => request('GET', `/staffing/${enc(queueId)}?${query}`);

@@ -154,8 +154,10 @@ pub async fn seed(store: &DynStore) -> anyhow::Result<()> {
         store
             .append_message(account, message(Sender::Customer, said, 1), at + 1_000)
             .await?;
+        // As the router logs them: reports read who answered from the event's data.
         let agent = TransitionDetails {
             agent_id: Some(alice.id),
+            data: serde_json::json!({"agent_id": alice.id}),
             ..Default::default()
         };
         store

@@ -17,15 +17,15 @@
 use crate::bus::frames::{Held, Offer, StateView};
 use crate::bus::{AgentFrame, Bus, ChatFrame, ConnectorFrame};
 use crate::domain::{
-    AccountId, Agent, AgentId, AgentState, Channel, Interaction, InteractionEvent, InteractionId,
-    InteractionState, Millis, Queue, QueueId, now_millis,
+    AccountId, Agent, AgentId, AgentState, CALL_HELD, CALL_RESUMED, Channel, Interaction, InteractionEvent,
+    InteractionId, InteractionState, Millis, Queue, QueueId, now_millis,
 };
 use crate::health::Health;
 use crate::profile;
 use crate::routing::{Decision, Input, QueueRules, QueueStats, RevokeReason, Router, RouterError};
 use crate::store::{DynStore, StoreError, TransitionDetails, Write, apply_transition};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
@@ -71,6 +71,24 @@ pub struct AgentLive {
     pub state: std::borrow::Cow<'static, str>,
     pub reason: Option<String>,
     pub held: usize,
+}
+
+/// Live figures of one channel: contacts waiting for an agent, and held by one.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ChannelLive {
+    pub channel: std::borrow::Cow<'static, str>,
+    pub waiting: usize,
+    /// In conversation or wrap-up with an agent.
+    pub active: usize,
+}
+
+/// Everything live of an account, as the router holds it now.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Live {
+    pub queues: Vec<QueueLive>,
+    pub agents: Vec<AgentLive>,
+    /// Every channel, in `Channel::ALL` order.
+    pub channels: Vec<ChannelLive>,
 }
 
 /// A line for the interaction's event log that changes no state (`call.ended`, `call.held`...).
@@ -127,7 +145,7 @@ pub(crate) enum Response {
     Done,
     Interaction(Box<Interaction>),
     View(AgentState, Vec<Offer>),
-    Live(Vec<QueueLive>, Vec<AgentLive>),
+    Live(Live),
     CanServe(bool),
     Positions(Vec<(InteractionId, usize)>),
     Agent(Option<AgentId>),
@@ -561,9 +579,9 @@ impl Dispatcher {
             other => Err(unexpected(other)),
         }
     }
-    pub async fn live(&self, account: AccountId) -> Result<(Vec<QueueLive>, Vec<AgentLive>), DispatchError> {
+    pub async fn live(&self, account: AccountId) -> Result<Live, DispatchError> {
         match self.ask(Request::Live(account)).await? {
-            Response::Live(queues, agents) => Ok((queues, agents)),
+            Response::Live(live) => Ok(live),
             other => Err(unexpected(other)),
         }
     }
@@ -834,6 +852,19 @@ impl Task {
             .iter()
             .map(|(a, s)| (*a, s.clone()))
             .collect();
+        // Whoever the hub does not know as present is Offline from now, whatever the presence
+        // log said last (a hub that stopped took its agents' presence with it).
+        let present: HashSet<AgentId> = presence.iter().map(|(a, _)| *a).collect();
+        for (agent, entry) in &self.agents {
+            if !present.contains(agent) {
+                s.writes.push(Write::Presence {
+                    account: entry.account,
+                    agent: *agent,
+                    state: AgentState::Offline,
+                    at: now,
+                });
+            }
+        }
         for (agent, state) in presence {
             let Some(account) = self.agents.get(&agent).map(|a| a.account) else {
                 continue;
@@ -1193,7 +1224,7 @@ impl Task {
                 }
                 let mut s = self.stage(Answer::Done(reply));
                 let line = LogLine {
-                    kind: if on { "call.held" } else { "call.resumed" }.into(),
+                    kind: if on { CALL_HELD } else { CALL_RESUMED }.into(),
                     data: json!({ "agent_id": agent }),
                 };
                 log(account, interaction, line, now_millis(), &mut s);
@@ -1230,8 +1261,7 @@ impl Task {
                 self.send(self.stage(Answer::View(agent, reply))).await;
             }
             Request::Live(account) => {
-                let (queues, agents) = self.live_figures(account);
-                let _ = reply.send(Ok(Response::Live(queues, agents)));
+                let _ = reply.send(Ok(Response::Live(self.live_figures(account))));
             }
             Request::CanServe(account, queue) => {
                 let _ = reply.send(Ok(Response::CanServe(self.router(account).can_serve(queue))));
@@ -1486,6 +1516,15 @@ impl Task {
 
     fn presence(&mut self, agent: AgentId, state: AgentState, s: &mut Staged) {
         if let Some(entry) = self.agents.get_mut(&agent) {
+            if entry.state != state {
+                // The presence log reports read agent time from.
+                s.writes.push(Write::Presence {
+                    account: entry.account,
+                    agent,
+                    state: state.clone(),
+                    at: now_millis(),
+                });
+            }
             entry.state = state.clone();
         }
         s.effect(Effect::Presence(agent, state));
@@ -1652,7 +1691,7 @@ impl Task {
             });
     }
 
-    fn live_figures(&mut self, account: AccountId) -> (Vec<QueueLive>, Vec<AgentLive>) {
+    fn live_figures(&mut self, account: AccountId) -> Live {
         let now = now_millis();
         let mut queues: Vec<Queue> = self
             .queues
@@ -1683,9 +1722,28 @@ impl Task {
             })
             .collect();
         let mut held: HashMap<AgentId, usize> = HashMap::new();
-        for (_, i) in self.live.values() {
+        let mut channels: Vec<ChannelLive> = Channel::ALL
+            .iter()
+            .map(|c| ChannelLive {
+                channel: c.as_str().into(),
+                waiting: 0,
+                active: 0,
+            })
+            .collect();
+        for (a, i) in self.live.values() {
             if let (InteractionState::Active, Some(agent)) = (i.state, i.agent_id) {
                 *held.entry(agent).or_default() += 1;
+            }
+            let Some(n) = Channel::ALL.iter().position(|c| *c == i.channel) else {
+                continue;
+            };
+            if *a != account {
+                continue;
+            }
+            if i.state.is_waiting() {
+                channels[n].waiting += 1;
+            } else if matches!(i.state, InteractionState::Active | InteractionState::WrapUp) {
+                channels[n].active += 1;
             }
         }
         let mut agents: Vec<AgentLive> = self
@@ -1704,7 +1762,11 @@ impl Task {
             })
             .collect();
         agents.sort_by(|a, b| a.name.cmp(&b.name));
-        (queues, agents)
+        Live {
+            queues,
+            agents,
+            channels,
+        }
     }
 }
 

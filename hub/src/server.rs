@@ -93,9 +93,10 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    if let Some(listen) = config.http.metrics_listen {
-        serve_metrics(listen).await?;
-    }
+    let metrics = match config.http.metrics_listen {
+        Some(listen) => Some(install_metrics(listen).await?),
+        None => None,
+    };
     let store = open_store(&config).await?;
     if demo {
         crate::demo::seed(&store).await.context("seeding the demo")?;
@@ -133,6 +134,10 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             (bus, dispatcher)
         }
     };
+    if let Some((handle, listener)) = metrics {
+        let gauges = crate::gauges::Gauges::new(dispatcher.clone(), store.clone());
+        serve_metrics(handle, listener, gauges)?;
+    }
     let intake = crate::intake::Intake {
         store: store.clone(),
         dispatcher: dispatcher.clone(),
@@ -212,19 +217,42 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     .context("serving HTTP")
 }
 
-/// Records metrics and serves them at `/metrics` on `listen`, a listener of their own (see
-/// `http.metrics_listen`); prints where, as the main listener does, for tools started on port 0.
-async fn serve_metrics(listen: SocketAddr) -> anyhow::Result<()> {
+/// Records metrics from here on (before the store opens, so start-up is counted too) and binds
+/// their listener (`http.metrics_listen`); every gauge starts at zero.
+async fn install_metrics(
+    listen: SocketAddr,
+) -> anyhow::Result<(
+    metrics_exporter_prometheus::PrometheusHandle,
+    tokio::net::TcpListener,
+)> {
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
+    crate::gauges::at_start();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening for metrics on {listen} (http.metrics_listen)"))?;
+    Ok((handle, listener))
+}
+
+/// Serves `/metrics` on the listener of its own, the live gauges read at each scrape; prints
+/// where, as the main listener does, for tools started on port 0.
+fn serve_metrics(
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+    listener: tokio::net::TcpListener,
+    gauges: crate::gauges::Gauges,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
+    let gauges = Arc::new(gauges);
     let app = axum::Router::new().route(
         "/metrics",
-        axum::routing::get(move || std::future::ready(handle.render())),
+        axum::routing::get(move || {
+            let (handle, gauges) = (handle.clone(), gauges.clone());
+            async move {
+                gauges.refresh().await;
+                handle.render()
+            }
+        }),
     );
     println!("plugboard metrics on http://{addr}/metrics");
     tokio::spawn(async move {

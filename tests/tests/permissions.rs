@@ -124,6 +124,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("DELETE", "/api/v1/inboxes/{id}", Admin),
     ("POST", "/api/v1/inboxes/{id}/webhook", Admin),
     ("POST", "/api/v1/interactions/{id}/messages", Agent),
+    // Reports and staffing.
+    ("GET", "/api/v1/reports/settings", Supervisor),
+    ("PUT", "/api/v1/reports/settings", Admin),
+    ("GET", "/api/v1/reports/{dimension}", Supervisor),
+    ("GET", "/api/v1/staffing/{queue}", Supervisor),
+    ("POST", "/api/v1/staffing/what-if", Supervisor),
 ];
 
 /// Fills a path's `{params}` with ids nothing has.

@@ -7,7 +7,10 @@ export function Nav({ role, route }) {
     { href: '#/', name: 'workspace', label: t('nav.workspace') },
     { href: '#/customers', name: 'customers', label: t('nav.customers'), also: ['customer'] },
   ];
-  if (role === 'supervisor' || role === 'admin') links.push({ href: '#/supervisor', name: 'supervisor', label: t('nav.supervisor') });
+  if (role === 'supervisor' || role === 'admin') {
+    links.push({ href: '#/supervisor', name: 'supervisor', label: t('nav.supervisor') });
+    links.push({ href: '#/reports', name: 'reports', label: t('nav.reports') });
+  }
   if (role === 'admin') {
     links.push({ href: '#/admin/queues', name: 'admin-queues', label: t('nav.queues') });
     links.push({ href: '#/admin/agents', name: 'admin-agents', label: t('nav.agents') });

@@ -23,6 +23,7 @@ import { Workspace } from './Workspace.js';
 import { CustomerSearch } from './CustomerSearch.js';
 import { CustomerProfile } from './CustomerProfile.js';
 import { SupervisorView } from './SupervisorView.js';
+import { ReportsView } from './ReportsView.js';
 import { AdminQueues } from './AdminQueues.js';
 import { AdminAgents } from './AdminAgents.js';
 import { AdminDispositions } from './AdminDispositions.js';
@@ -337,6 +338,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       break;
     case 'supervisor':
       page = html`<${SupervisorView} token=${token} />`;
+      break;
+    case 'reports':
+      page = html`<${ReportsView} queues=${queues} />`;
       break;
     case 'admin-queues':
       page = html`<${AdminQueues} onChanged=${setQueues} />`;

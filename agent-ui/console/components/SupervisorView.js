@@ -1,4 +1,5 @@
-// The live wallboard: per queue, who waits and for how long; per agent, presence and load. Fed by
+// The live wallboard: per queue, who waits and for how long; per channel, contacts waiting and
+// held; per agent, presence and load. Fed by
 // /ws/supervisor, which sends a `queues` frame every second.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
@@ -47,6 +48,13 @@ export function SupervisorView({ token }) {
               </section>`;
           })}
         </div>
+        ${data.channels && html`
+          <h2 class="section-title">${t('supervisor.channels')}</h2>
+          <table class="table" data-testid="supervisor-channels">
+            <thead><tr><th>${t('supervisor.channel')}</th><th>${t('supervisor.waiting')}</th><th>${t('supervisor.active')}</th></tr></thead>
+            <tbody>${data.channels.map((c) => html`<tr key=${c.channel} data-testid="supervisor-channel-row" data-channel=${c.channel}>
+              <td>${label('channel', c.channel)}</td><td>${c.waiting}</td><td>${c.active}</td></tr>`)}</tbody>
+          </table>`}
         <h2 class="section-title">${t('supervisor.agent_states')}</h2>
         <table class="table" data-testid="supervisor-agents">
           <thead><tr><th>${t('admin.name')}</th><th>${t('state.label')}</th><th>${t('supervisor.held')}</th></tr></thead>

@@ -6,6 +6,7 @@
 mod email;
 mod error;
 mod messaging;
+mod reports;
 mod rest;
 mod ui;
 mod ws;

@@ -78,6 +78,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(interaction_recording))
         .routes(routes!(link_customer))
         .merge(super::email::routes())
+        .merge(super::reports::routes())
         .merge(super::messaging::routes())
 }
 
@@ -361,8 +362,11 @@ async fn queue_stats(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
 ) -> Result<ApiJson<LiveStats>, ApiError> {
-    let (queues, agents) = state.dispatcher.live(me.account_id).await?;
-    Ok(ApiJson(LiveStats { queues, agents }))
+    let live = state.dispatcher.live(me.account_id).await?;
+    Ok(ApiJson(LiveStats {
+        queues: live.queues,
+        agents: live.agents,
+    }))
 }
 
 // --- agents ---
@@ -373,9 +377,9 @@ async fn colleagues(
     State(state): State<AppState>,
     AuthAgent(me): AuthAgent,
 ) -> Result<ApiJson<Vec<AgentLive>>, ApiError> {
-    let (_, agents) = state.dispatcher.live(me.account_id).await?;
+    let live = state.dispatcher.live(me.account_id).await?;
     Ok(ApiJson(
-        agents
+        live.agents
             .into_iter()
             .filter(|a| a.id != me.id && a.state == "available")
             .collect(),

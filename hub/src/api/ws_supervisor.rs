@@ -40,8 +40,10 @@ async fn session(socket: WebSocket, state: AppState) {
                     Ok(_) => { super::ws_agent::turn_away(&mut sink, &ApiError::Forbidden).await; break }
                     Err(e) => { super::ws_agent::turn_away(&mut sink, &e).await; break }
                 }
-                let Ok((queues, agents)) = state.dispatcher.live(me.account_id).await else { break };
-                let frame = serde_json::json!({"type": "queues", "queues": queues, "agents": agents});
+                let Ok(live) = state.dispatcher.live(me.account_id).await else { break };
+                let frame = serde_json::json!({
+                    "type": "queues", "queues": live.queues, "agents": live.agents, "channels": live.channels,
+                });
                 if !ws::send(&mut sink, &frame).await { break }
             }
             message = stream.next() => match ws::parse::<ClientFrame>(message) {

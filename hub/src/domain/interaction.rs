@@ -70,6 +70,12 @@ impl InteractionState {
     }
 }
 
+/// The first line of every interaction's log: it entered its queue.
+pub const QUEUED: &str = "interaction.queued";
+/// Log lines of a call that change no state: the agent put the caller on hold, or took them off.
+pub const CALL_HELD: &str = "call.held";
+pub const CALL_RESUMED: &str = "call.resumed";
+
 /// What can happen to an interaction; the dot-case name is its event-log type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,6 +102,27 @@ pub enum InteractionEvent {
 }
 
 impl InteractionEvent {
+    pub const ALL: [InteractionEvent; 13] = [
+        InteractionEvent::Offered,
+        InteractionEvent::Declined,
+        InteractionEvent::OfferTimedOut,
+        InteractionEvent::Overflowed,
+        InteractionEvent::Accepted,
+        InteractionEvent::Abandoned,
+        InteractionEvent::Ended,
+        InteractionEvent::WrappedUp,
+        InteractionEvent::Transferred,
+        InteractionEvent::Dialled,
+        InteractionEvent::Started,
+        InteractionEvent::Reopened,
+        InteractionEvent::Filed,
+    ];
+
+    /// The event a log line's type names, if it is a state-machine step.
+    pub fn from_log_type(s: &str) -> Option<InteractionEvent> {
+        Self::ALL.into_iter().find(|e| e.log_type() == s)
+    }
+
     pub fn log_type(self) -> &'static str {
         match self {
             InteractionEvent::Offered => "interaction.offered",

@@ -5,7 +5,9 @@ mod identity;
 mod interaction;
 
 pub use identity::{EmailAddress, IdentityError, PhoneE164, normalise_identity};
-pub use interaction::{InteractionEvent, InteractionState, InvalidTransition};
+pub use interaction::{
+    CALL_HELD, CALL_RESUMED, InteractionEvent, InteractionState, InvalidTransition, QUEUED,
+};
 pub use plugboard_channel::{Channel, RawIdentity};
 
 use serde::{Deserialize, Serialize};
@@ -110,6 +112,34 @@ pub enum AgentState {
     Offline,
     Available,
     Break(String),
+}
+
+impl AgentState {
+    /// The state's name as stored and sent (`offline`, `available`, `break`).
+    pub fn word(&self) -> &'static str {
+        match self {
+            AgentState::Offline => "offline",
+            AgentState::Available => "available",
+            AgentState::Break(_) => "break",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            AgentState::Break(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Reads a stored state back (`word` and `reason`).
+    pub fn from_word(word: &str, reason: Option<String>) -> Option<AgentState> {
+        match word {
+            "offline" => Some(AgentState::Offline),
+            "available" => Some(AgentState::Available),
+            "break" => Some(AgentState::Break(reason.unwrap_or_default())),
+            _ => None,
+        }
+    }
 }
 
 /// The reason the router puts on an agent who let an offer time out (RONA).

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 23] = [
+const TABLES: [Table; 24] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -89,6 +89,8 @@ const TABLES: [Table; 23] = [
     table("inboxes", "id"),
     // Messaging apps' files still to fetch.
     table("media_fetches", "message_id"),
+    // The agents' presence log, which reports read agent time from.
+    counted("agent_events", "id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
@@ -749,6 +751,13 @@ mod tests {
             .update_bindings(&[crate::store::BindingUpdate::Bound(binding)])
             .await
             .unwrap();
+        let on_break = crate::store::Write::Presence {
+            account: ACCOUNT,
+            agent: bob.id,
+            state: crate::domain::AgentState::Break("lunch".into()),
+            at: now_millis(),
+        };
+        store.commit(None, &[on_break]).await.unwrap();
         let maria = store
             .search_customers(ACCOUNT, "Maria", 1)
             .await

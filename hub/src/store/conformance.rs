@@ -194,6 +194,7 @@ scenarios!(
     an_agents_message_is_found_by_its_client_id,
     media_to_fetch_is_claimed_retried_and_attached,
     a_customer_merged_into_another_leaves_them_one,
+    report_settings_and_lines,
 );
 
 // --- helpers ---
@@ -2707,4 +2708,131 @@ async fn a_customer_merged_into_another_leaves_them_one(store: DynStore) {
     assert_eq!(linked.data["agent_id"], json!(agent.id));
     // The other account's customer is untouched.
     assert_eq!(store.customer(OTHER, other.id).await.unwrap(), other);
+}
+
+async fn report_settings_and_lines(store: DynStore) {
+    use crate::domain::AgentState;
+    use crate::reports::{Line, Step};
+    use crate::store::ReportSettings;
+
+    let defaults = ReportSettings {
+        time_zone: "UTC".into(),
+        short_abandon_secs: 5,
+        fcr_window_hours: 168,
+    };
+    assert_eq!(store.report_settings(DEFAULT).await.unwrap(), defaults);
+    let berlin = ReportSettings {
+        time_zone: "Europe/Berlin".into(),
+        short_abandon_secs: 10,
+        fcr_window_hours: 24,
+    };
+    store.set_report_settings(DEFAULT, &berlin).await.unwrap();
+    assert_eq!(store.report_settings(DEFAULT).await.unwrap(), berlin);
+    assert_eq!(store.report_settings(OTHER).await.unwrap(), defaults);
+    not_found(store.set_report_settings(AccountId::new(), &berlin).await);
+
+    let agent = store
+        .create_agent(DEFAULT, new_agent("ana@example.com"))
+        .await
+        .unwrap();
+    let presence = |state: AgentState, at: i64| Write::Presence {
+        account: DEFAULT,
+        agent: agent.id,
+        state,
+        at,
+    };
+    store
+        .commit(
+            None,
+            &[
+                presence(AgentState::Available, 100),
+                presence(AgentState::Break("lunch".into()), 200),
+                presence(AgentState::Offline, 5_000),
+            ],
+        )
+        .await
+        .unwrap();
+    let lines = store.presence_lines(DEFAULT, 150, 1_000).await.unwrap();
+    let seen: Vec<(i64, AgentState)> = lines.iter().map(|l| (l.at, l.state.clone())).collect();
+    assert_eq!(
+        seen,
+        [
+            (100, AgentState::Available),
+            (200, AgentState::Break("lunch".into()))
+        ],
+        "the line in force at the start, then the range's"
+    );
+    assert!(store.presence_lines(OTHER, 0, 10_000).await.unwrap().is_empty());
+
+    let fixture = setup(&store, DEFAULT).await;
+    let (queue, who) = (fixture.0.id, fixture.1.id);
+    let answered = arrive(&store, DEFAULT, &fixture, 1_000).await;
+    let by = |agent: AgentId| TransitionDetails {
+        agent_id: Some(agent),
+        data: json!({"agent_id": agent}),
+        ..Default::default()
+    };
+    let a = answered.id;
+    store
+        .transition(DEFAULT, a, InteractionEvent::Offered, by(agent.id), 1_001)
+        .await
+        .unwrap();
+    store
+        .transition(DEFAULT, a, InteractionEvent::Accepted, by(agent.id), 1_002)
+        .await
+        .unwrap();
+    log_line(
+        &store,
+        DEFAULT,
+        a,
+        crate::domain::CALL_HELD,
+        json!({"agent_id": agent.id}),
+        1_100,
+    )
+    .await
+    .unwrap();
+    store
+        .transition(DEFAULT, a, InteractionEvent::Ended, by(agent.id), 1_500)
+        .await
+        .unwrap();
+    store
+        .transition(DEFAULT, a, InteractionEvent::WrappedUp, by(agent.id), 1_600)
+        .await
+        .unwrap();
+    let abandoned = arrive(&store, DEFAULT, &fixture, 3_000).await;
+    step(
+        &store,
+        DEFAULT,
+        abandoned.id,
+        InteractionEvent::Abandoned,
+        None,
+        3_100,
+    )
+    .await;
+
+    let logs = store.contact_logs(DEFAULT, 1_400, 2_000).await.unwrap();
+    assert_eq!(logs.len(), 1, "only the interaction with a line in the range");
+    assert_eq!(
+        (logs[0].interaction, logs[0].customer, logs[0].channel),
+        (a, who, Channel::Chat)
+    );
+    let line = |at, step| Line { at, step };
+    assert_eq!(
+        logs[0].lines,
+        [
+            line(1_000, Step::Queued(Some(queue))),
+            line(1_002, Step::Answered(agent.id)),
+            line(1_100, Step::Held),
+            line(1_500, Step::Ended),
+            line(1_600, Step::WrappedUp),
+        ],
+        "the whole log, offers left out"
+    );
+    let both = store.contact_logs(DEFAULT, 0, 10_000).await.unwrap();
+    assert_eq!(both.len(), 2);
+    assert!(store.contact_logs(OTHER, 0, 10_000).await.unwrap().is_empty());
+    let mut arrivals = store.arrivals(DEFAULT, 0, 10_000).await.unwrap();
+    arrivals.sort_by_key(|(_, at)| *at);
+    assert_eq!(arrivals, [(who, 1_000), (who, 3_000)]);
+    assert_eq!(store.arrivals(DEFAULT, 1_001, 3_000).await.unwrap(), []);
 }

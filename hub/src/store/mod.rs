@@ -5,6 +5,7 @@
 mod channels;
 #[cfg(test)]
 mod conformance;
+mod reports;
 mod sql;
 
 pub use channels::{
@@ -12,6 +13,7 @@ pub use channels::{
     MailboxSecrets, MediaFetch, MediaOutcome, MediaUpdate, NewAttachment, NewChannelMessage, OutboxItem,
     StoredAttachment, Upload,
 };
+pub use reports::{ReportSettings, ReportStore};
 
 use crate::domain::{
     AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,
@@ -224,6 +226,13 @@ pub enum Write {
         details: TransitionDetails,
         at: Millis,
     },
+    /// An agent chose a presence: a line of the agents' presence log, which reports read.
+    Presence {
+        account: AccountId,
+        agent: AgentId,
+        state: crate::domain::AgentState,
+        at: Millis,
+    },
     /// An event that changes no state (`call.ended`, `call.held`...), appended to the log.
     Log {
         account: AccountId,
@@ -371,7 +380,7 @@ pub fn apply_transition(
 }
 
 #[async_trait::async_trait]
-pub trait Store: ChannelStore + Send + Sync + 'static {
+pub trait Store: ChannelStore + ReportStore + Send + Sync + 'static {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;
 

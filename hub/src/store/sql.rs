@@ -10,6 +10,7 @@
 mod channels;
 mod group;
 mod queries;
+mod reports;
 mod rows;
 
 use super::{
@@ -19,7 +20,7 @@ use super::{
 };
 use crate::domain::{
     AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionId,
-    InteractionState, Message, MessageId, Millis, PhoneId, Queue, QueueId, now_millis,
+    InteractionState, Message, MessageId, Millis, PhoneId, QUEUED, Queue, QueueId, now_millis,
 };
 use group::GroupWriter;
 use queries as q;
@@ -218,9 +219,6 @@ fn resolved_customer(
     c
 }
 
-/// The first line of every interaction's log.
-const QUEUED: &str = "interaction.queued";
-
 /// What `interaction.queued` says of a new interaction.
 fn queued_data(i: &Interaction) -> serde_json::Value {
     serde_json::json!({
@@ -341,7 +339,7 @@ macro_rules! impl_store {
                                 wanted.insert(k);
                             }
                         }
-                        Write::Log { .. } => {}
+                        Write::Log { .. } | Write::Presence { .. } => {}
                     }
                 }
                 let mut current: HashMap<(String, String), Interaction> = HashMap::new();
@@ -359,6 +357,7 @@ macro_rules! impl_store {
                     }
                 }
                 let (mut opens, mut events, mut changed) = (Vec::new(), Vec::new(), HashSet::new());
+                let mut presence = Vec::new();
                 let mut done = Vec::with_capacity(writes.len());
                 for w in writes {
                     match w {
@@ -380,6 +379,13 @@ macro_rules! impl_store {
                             events.push(json!({
                                 "a": account.to_string(), "i": id.to_string(),
                                 "k": kind, "d": event_data(data), "t": at,
+                            }));
+                            done.push(None);
+                        }
+                        Write::Presence { account, agent, state, at } => {
+                            presence.push(json!({
+                                "a": account.to_string(), "g": agent.to_string(),
+                                "s": state.word(), "r": state.reason(), "t": at,
                             }));
                             done.push(None);
                         }
@@ -418,6 +424,9 @@ macro_rules! impl_store {
                 }
                 if !events.is_empty() {
                     run($writes.events, events).execute(&mut *tx).await.map_err(db)?;
+                }
+                if !presence.is_empty() {
+                    run($writes.presence, presence).execute(&mut *tx).await.map_err(db)?;
                 }
                 Ok(done)
             }

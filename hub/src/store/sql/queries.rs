@@ -213,6 +213,8 @@ pub struct WriteBatch {
     pub update: &'static str,
     /// The log lines, in the order of the writes.
     pub events: &'static str,
+    /// The agents' presence lines, in the order of the writes.
+    pub presence: &'static str,
 }
 
 /// `WriteBatch` over `$rows`, the backend's table function over a JSON array.
@@ -244,6 +246,13 @@ macro_rules! write_batch {
             events: concat!(
                 "INSERT INTO interaction_events (account_id, interaction_id, type, data, at) \
                  SELECT j.value ->> 'a', j.value ->> 'i', j.value ->> 'k', j.value ->> 'd', \
+                 CAST(j.value ->> 't' AS BIGINT) FROM ",
+                $rows,
+                " ORDER BY j.key"
+            ),
+            presence: concat!(
+                "INSERT INTO agent_events (account_id, agent_id, state, reason, at) \
+                 SELECT j.value ->> 'a', j.value ->> 'g', j.value ->> 's', j.value ->> 'r', \
                  CAST(j.value ->> 't' AS BIGINT) FROM ",
                 $rows,
                 " ORDER BY j.key"

@@ -1,0 +1,325 @@
+//! The shell around the pure report: reads a range's lines and the account's rules from the
+//! store, runs `report`, names the rows, and derives staffing from a queue's report. The REST
+//! handlers call these and only shape the answer (JSON or CSV).
+
+use super::erlang::{self, Load, Outcome};
+use super::{
+    Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Tally, intervals, report,
+    time_zone,
+};
+use crate::domain::{AccountId, Millis, QueueId, has_skills};
+use crate::store::{DynStore, ReportSettings, StoreError};
+use jiff::civil::Date;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// The most intervals one report may have (a quarter of 15-minute intervals is 8,832).
+pub const MAX_INTERVALS: usize = 9_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Range(#[from] RangeError),
+    #[error(
+        "a report may have at most {MAX_INTERVALS} intervals; choose a longer interval or a shorter range"
+    )]
+    TooLong,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One row of a report, named, with its figures per interval and over the range.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NamedRow {
+    /// The queue's or agent's id, or the channel.
+    pub key: String,
+    pub name: String,
+    pub intervals: Vec<Figures>,
+    pub total: Figures,
+}
+
+/// A report as the API serves it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Named {
+    pub time_zone: String,
+    #[schema(value_type = String)]
+    pub dimension: Dimension,
+    #[schema(value_type = String)]
+    pub granularity: Granularity,
+    pub intervals: Vec<Interval>,
+    pub rows: Vec<NamedRow>,
+}
+
+/// What a report is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask {
+    pub dimension: Dimension,
+    pub granularity: Granularity,
+    pub from: Date,
+    pub to: Date,
+    pub now: Millis,
+}
+
+/// The account's rules and the report they give, rows unnamed.
+async fn run(store: &DynStore, account: AccountId, ask: Ask) -> Result<(ReportSettings, Report), LoadError> {
+    let settings = store.report_settings(account).await?;
+    let tz = time_zone(&settings.time_zone)?;
+    // Cheap to check before cutting: 96 quarter-hours a day at most, plus a DST hour.
+    let days = (ask.to - ask.from).get_days().max(0) as usize + 1;
+    if ask.granularity == Granularity::QuarterHour && days * 96 > MAX_INTERVALS {
+        return Err(LoadError::TooLong);
+    }
+    let ivs = intervals(&tz, ask.from, ask.to, ask.granularity)?;
+    if ivs.len() > MAX_INTERVALS {
+        return Err(LoadError::TooLong);
+    }
+    let (start, end) = match (ivs.first(), ivs.last()) {
+        (Some(first), Some(last)) => (first.start, last.end),
+        _ => return Err(LoadError::Range(RangeError::Backwards)),
+    };
+    let window = i64::from(settings.fcr_window_hours) * 3_600_000;
+    let logs = store.contact_logs(account, start, end).await?;
+    let later = store.arrivals(account, end, end + window).await?;
+    let presence = store.presence_lines(account, start, end).await?;
+    let queues = store.queues(account).await?;
+    let rules = Rules {
+        short_abandon_ms: i64::from(settings.short_abandon_secs) * 1000,
+        fcr_window_ms: window,
+        sl_threshold_ms: queues
+            .iter()
+            .map(|q| (q.id, i64::from(q.sl_target_secs) * 1000))
+            .collect(),
+        default_sl_threshold_ms: 20_000,
+    };
+    let r = report(&logs, &later, &presence, &rules, &ivs, ask.dimension, ask.now);
+    Ok((settings, r))
+}
+
+/// The report, its rows named and ordered by name.
+pub async fn named(store: &DynStore, account: AccountId, ask: Ask) -> Result<Named, LoadError> {
+    let (settings, r) = run(store, account, ask).await?;
+    let mut names: HashMap<String, String> = HashMap::new();
+    match ask.dimension {
+        Dimension::Queue => {
+            for q in store.queues(account).await? {
+                names.insert(q.id.to_string(), q.name);
+            }
+        }
+        Dimension::Agent => {
+            for a in store.agents(account).await? {
+                names.insert(a.id.to_string(), a.name);
+            }
+        }
+        Dimension::Channel => {}
+    }
+    let mut rows: Vec<NamedRow> = r
+        .rows
+        .iter()
+        .map(|(key, cells)| {
+            let id = key.id();
+            NamedRow {
+                name: names.get(&id).cloned().unwrap_or_else(|| id.clone()),
+                key: id,
+                intervals: cells.iter().map(Figures::from).collect(),
+                total: Figures::from(&Report::total(cells)),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.key.cmp(&b.key)));
+    Ok(Named {
+        time_zone: settings.time_zone,
+        dimension: ask.dimension,
+        granularity: ask.granularity,
+        intervals: r.intervals,
+        rows,
+    })
+}
+
+/// A report as CSV: a line per row and interval, then the row's total (interval `total`).
+pub fn csv(named: &Named) -> String {
+    let mut out = String::from(
+        "key,name,interval,offered,answered,answered_in_sl,abandoned,short_abandoned,service_level,\
+         service_level_answered,abandon_rate,asa_s,aht_s,avg_talk_s,avg_hold_s,avg_wrap_up_s,\
+         longest_wait_s,handled,transfers,fcr_rate,occupancy,available_s,busy_s,wrap_up_state_s,break_s\n",
+    );
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let ratio = |r: Option<f64>| r.map(|r| format!("{r:.4}")).unwrap_or_default();
+    let secs = |ms: Option<f64>| ms.map(|ms| format!("{:.1}", ms / 1000.0)).unwrap_or_default();
+    let whole = |ms: i64| format!("{:.1}", ms as f64 / 1000.0);
+    for row in &named.rows {
+        let labelled = named
+            .intervals
+            .iter()
+            .map(|i| i.label.as_str())
+            .zip(&row.intervals)
+            .chain([("total", &row.total)]);
+        for (label, f) in labelled {
+            let t = &f.tally;
+            let cells = [
+                field(&row.key),
+                field(&row.name),
+                label.to_string(),
+                t.offered.to_string(),
+                t.answered.to_string(),
+                t.answered_in_sl.to_string(),
+                t.abandoned.to_string(),
+                t.short_abandoned.to_string(),
+                ratio(f.service_level),
+                ratio(f.service_level_answered),
+                ratio(f.abandon_rate),
+                secs(f.asa_ms),
+                secs(f.aht_ms),
+                secs(f.avg_talk_ms),
+                secs(f.avg_hold_ms),
+                secs(f.avg_wrap_up_ms),
+                whole(t.longest_wait_ms),
+                t.handled.to_string(),
+                t.transfers.to_string(),
+                ratio(f.fcr_rate),
+                ratio(f.occupancy),
+                whole(t.available_ms),
+                whole(t.busy_ms),
+                whole(t.wrap_up_state_ms),
+                whole(t.break_ms),
+            ];
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Abandonment above this share makes staffing use Erlang A (callers who give up free agents).
+pub const SIGNIFICANT_ABANDONMENT: f64 = 0.05;
+
+/// One interval of a staffing report.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StaffingInterval {
+    pub interval: Interval,
+    pub offered: u64,
+    /// The AHT used: the interval's own, or the range's where it handled nothing.
+    pub aht_secs: Option<f64>,
+    /// Agents needed for the target, and what they would achieve.
+    pub needed: Option<Outcome>,
+    /// Agents who could serve the queue and were logged in and not on break, on average.
+    pub staffed: f64,
+}
+
+/// Agents needed per interval next to those staffed, from a queue's history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Staffing {
+    pub time_zone: String,
+    /// `erlang_c`, or `erlang_a` when abandonment was significant.
+    pub model: &'static str,
+    /// The callers' average patience estimated from the range (waiting time ÷ abandons), when
+    /// Erlang A is used.
+    pub patience_secs: Option<f64>,
+    pub target: f64,
+    pub threshold_secs: u32,
+    pub intervals: Vec<StaffingInterval>,
+}
+
+/// Staffing for `queue` over a range: each interval's offered contacts and AHT through Erlang C
+/// (or A), beside the agents who could take the queue's contacts and were staffed.
+pub async fn staffing(
+    store: &DynStore,
+    account: AccountId,
+    queue: QueueId,
+    ask: Ask,
+    target: f64,
+) -> Result<Staffing, LoadError> {
+    let q = store.queue(account, queue).await?;
+    let (settings, by_queue) = run(
+        store,
+        account,
+        Ask {
+            dimension: Dimension::Queue,
+            ..ask
+        },
+    )
+    .await?;
+    let (_, by_agent) = run(
+        store,
+        account,
+        Ask {
+            dimension: Dimension::Agent,
+            ..ask
+        },
+    )
+    .await?;
+    let blank = vec![Tally::default(); by_queue.intervals.len()];
+    let cells = by_queue.rows.get(&Key::Queue(queue)).unwrap_or(&blank);
+    let total = Report::total(cells);
+    let range_aht = Figures::from(&total).aht_ms.map(|ms| ms / 1000.0);
+    let abandonment = Figures::from(&total).abandon_rate.unwrap_or(0.0);
+    let waited_ms = total.answer_wait_ms + total.abandon_wait_ms;
+    let patience_secs = (abandonment >= SIGNIFICANT_ABANDONMENT && total.abandoned > 0)
+        .then(|| waited_ms as f64 / 1000.0 / total.abandoned as f64);
+    let servers: Vec<Key> = store
+        .agents(account)
+        .await?
+        .into_iter()
+        .filter(|a| has_skills(&a.skills, &q.required_skills))
+        .map(|a| Key::Agent(a.id))
+        .collect();
+    let intervals = by_queue
+        .intervals
+        .iter()
+        .enumerate()
+        .map(|(n, iv)| {
+            let cell = &cells[n];
+            let aht_secs = Figures::from(cell).aht_ms.map(|ms| ms / 1000.0).or(range_aht);
+            let length_ms = (iv.end - iv.start) as f64;
+            let load = aht_secs.map(|aht| Load {
+                contacts: cell.offered as f64,
+                interval_secs: length_ms / 1000.0,
+                aht_secs: aht,
+                patience_secs,
+            });
+            let needed = match load {
+                Some(load) => erlang::agents_needed(&load, target, f64::from(q.sl_target_secs)),
+                None if cell.offered == 0 => erlang::agents_needed(
+                    &Load {
+                        contacts: 0.0,
+                        interval_secs: length_ms / 1000.0,
+                        aht_secs: 0.0,
+                        patience_secs: None,
+                    },
+                    target,
+                    0.0,
+                ),
+                None => None,
+            };
+            let staffed_ms: i64 = servers
+                .iter()
+                .filter_map(|k| by_agent.rows.get(k))
+                .map(|cells| cells[n].available_ms + cells[n].busy_ms + cells[n].wrap_up_state_ms)
+                .sum();
+            StaffingInterval {
+                interval: iv.clone(),
+                offered: cell.offered,
+                aht_secs,
+                needed,
+                staffed: staffed_ms as f64 / length_ms,
+            }
+        })
+        .collect();
+    Ok(Staffing {
+        time_zone: settings.time_zone,
+        model: if patience_secs.is_some() {
+            "erlang_a"
+        } else {
+            "erlang_c"
+        },
+        patience_secs,
+        target,
+        threshold_secs: q.sl_target_secs,
+        intervals,
+    })
+}

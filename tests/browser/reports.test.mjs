@@ -1,0 +1,76 @@
+// Reports in the console, in Debian's Chromium against the real hub (`serve --demo`): a supervisor
+// opens Reports, reads the demo's week per queue as a table and a chart, downloads it as CSV and
+// asks the what-if calculator; an agent is not offered the page.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn } from './harness.mjs';
+
+const skip = chromiumSkip();
+
+let hub;
+let browser;
+let page;
+const pageErrors = [];
+
+before(async () => {
+  if (skip) return;
+  hub = await startHub();
+  browser = await launchBrowser();
+  page = await (await browser.newContext({ acceptDownloads: true })).newPage();
+  watchPage(page, 'sam', pageErrors);
+});
+
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+});
+
+test('a supervisor reads the week per queue as a table and a chart', { skip }, async () => {
+  await signIn(page, hub.base, 'sam@plugboard.example');
+  await page.getByTestId('nav-reports').click();
+  await page.getByTestId('reports-view').waitFor();
+  await page.getByTestId('report-show').click();
+  // The demo's three closed chats to Sales, one a day over the last three days.
+  const sales = byTestId(page, 'report-row', 'data-name', 'Sales');
+  await sales.waitFor();
+  assert.equal(await sales.locator('[data-figure="offered"]').textContent(), '3');
+  assert.equal(await sales.locator('[data-figure="answered"]').textContent(), '3');
+  assert.equal(await sales.locator('[data-figure="service_level"]').textContent(), '100.0 %');
+  assert.match(await page.getByTestId('report-zone').textContent(), /UTC/);
+  await page.getByTestId('report-chart').waitFor();
+  assert.equal(await page.locator('[data-testid="report-chart"] rect').count(), 7, 'a bar a day');
+  assert.equal(await page.locator('[data-testid="report-intervals"] tbody tr').count(), 7);
+  await shot(page, 'reports-week');
+});
+
+test('the report downloads as CSV', { skip }, async () => {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('report-csv').click()]);
+  assert.match(download.suggestedFilename(), /^plugboard-queue-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv$/);
+  const csv = await readFile(await download.path(), 'utf8');
+  const lines = csv.trim().split('\n');
+  assert.ok(lines[0].startsWith('key,name,interval,offered,answered,'), lines[0]);
+  assert.ok(lines.some((l) => l.includes(',Sales,total,3,3,3,0,0,1.0000,')), csv);
+});
+
+test('the what-if calculator staffs the published example with 14 agents', { skip }, async () => {
+  await page.getByTestId('what-if-compute').click();
+  const answer = page.getByTestId('what-if-answer');
+  await answer.waitFor();
+  assert.match(await answer.textContent(), /14/);
+  assert.equal(await page.getByTestId('what-if-row').count(), 5);
+  await shot(page, 'reports-what-if');
+});
+
+test('an agent is not offered the reports page', { skip }, async () => {
+  const bob = await (await browser.newContext()).newPage();
+  watchPage(bob, 'bob', pageErrors);
+  await signIn(bob, hub.base, 'bob@plugboard.example');
+  assert.equal(await bob.getByTestId('nav-reports').count(), 0);
+  await bob.close();
+});
+
+test('no page logged an error (CSP violations included)', { skip }, () => {
+  assert.deepEqual(pageErrors, []);
+});
