@@ -30,6 +30,22 @@ pub struct Config {
     pub sip: Sip,
     pub email: Email,
     pub messaging: Messaging,
+    pub crm: Crm,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Crm {
+    /// An open follow-up this long past its due time is escalated to the account's supervisors.
+    pub escalate_after_secs: u32,
+}
+
+impl Default for Crm {
+    fn default() -> Self {
+        Crm {
+            escalate_after_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -242,6 +258,7 @@ impl Default for Config {
             sip: Sip::default(),
             email: Email::default(),
             messaging: Messaging::default(),
+            crm: Crm::default(),
         }
     }
 }

@@ -163,10 +163,22 @@ impl Intake {
         };
         let customer = match known.as_ref().and_then(|k| k.customer.clone()) {
             Some(customer) => customer,
-            None => self
-                .customer(account, normalised, display_name.as_deref(), entry.fallback)
-                .await
-                .map_err(IntakeError::from)?,
+            None => {
+                let since = crate::domain::now_millis();
+                let mut customer = self
+                    .customer(account, normalised, display_name.as_deref(), entry.fallback)
+                    .await
+                    .map_err(IntakeError::from)?;
+                // Created by this contact: the account's rules give it an owner. A failure
+                // leaves it without one (a supervisor can assign it) rather than lose the contact.
+                if customer.created_at >= since {
+                    match crate::crm::assign_new(&self.store, account, &customer, Some(&entry_point)).await {
+                        Ok(owner) => customer.owner_id = owner.or(customer.owner_id),
+                        Err(e) => tracing::warn!(error = %e, customer = %customer.id, "assignment rules"),
+                    }
+                }
+                customer
+            }
         };
         if let Some(m) = &message
             && known.as_ref().is_none_or(|k| k.stored)

@@ -184,6 +184,16 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         config.messaging.clone(),
     );
     messaging.start(&health);
+    let scheduler = crate::crm::Scheduler {
+        store: store.clone(),
+        bus: bus.clone(),
+        escalate_after: std::time::Duration::from_secs(config.crm.escalate_after_secs.into()),
+    };
+    let running = health.running("crm scheduler");
+    tokio::spawn(async move {
+        let _running = running;
+        scheduler.run().await;
+    });
     let stopping = health.clone();
     let state = AppState::new(
         Arc::new(config),

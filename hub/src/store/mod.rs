@@ -5,6 +5,7 @@
 mod channels;
 #[cfg(test)]
 mod conformance;
+mod crm;
 mod sql;
 
 pub use channels::{
@@ -21,6 +22,10 @@ use crate::domain::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use crm::{
+    CrmStore, CustomerEvent, CustomerEventKind, Handover, Holdings, Lending, NewFollowUp, OwnerChangeBy,
+    OwnerMove,
+};
 pub use sql::connect;
 
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +160,6 @@ impl QueueSpec {
 pub struct CustomerPatch {
     pub name: Option<String>,
     pub tier: Option<String>,
-    pub owner: Option<String>,
     pub tags: Option<Vec<String>>,
 }
 
@@ -371,7 +375,7 @@ pub fn apply_transition(
 }
 
 #[async_trait::async_trait]
-pub trait Store: ChannelStore + Send + Sync + 'static {
+pub trait Store: ChannelStore + CrmStore + Send + Sync + 'static {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;
 
