@@ -299,8 +299,9 @@ impl Default for Chat {
 }
 
 /// The top-level names of the settings, for picking them out of the environment.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "sip",
+    "crm",
     "email",
     "messaging",
     "secret_key",

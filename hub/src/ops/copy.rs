@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 23] = [
+const TABLES: [Table; 27] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -89,6 +89,11 @@ const TABLES: [Table; 23] = [
     table("inboxes", "id"),
     // Messaging apps' files still to fetch.
     table("media_fetches", "message_id"),
+    // Customer relationships: customers' own logs, assignment rules, hand-overs, follow-ups.
+    counted("customer_events", "id"),
+    table("assignment_rules", "account_id"),
+    table("handovers", "id"),
+    table("follow_ups", "id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
