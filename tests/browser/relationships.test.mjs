@@ -3,7 +3,8 @@
 // Scenario: an admin's assignment rule gives every new customer to Bob; a visitor's chat offered
 // to Bob shows Bob as the owner on the customer card. Sam, a supervisor, opens Maria Garcia's
 // profile (Alice's customer in the demo data), reassigns her to Bob with a reason, and the new
-// owner and the change (from, to, who, why) show on the profile. Bob schedules a callback on Maria
+// owner and the change (from, to, who, why) show on the profile; from a search he gives Tom Baker
+// to Dana. Bob schedules a callback on Maria
 // due a few seconds later: at the due time a reminder pops up in his console, and Done closes it,
 // on Maria's history.
 
@@ -81,6 +82,19 @@ test('Sam reassigns Maria to Bob and the profile shows who, from whom and why', 
   const change = sam.locator('[data-testid="customer-event"][data-type="customer.owner_changed"]').last();
   await change.filter({ hasText: 'Alice Wong → Bob Martin by Sam Lee: Bob knows her account' }).waitFor();
   await shot(sam, 'relationships-reassigned');
+});
+
+test('Sam picks customers from a search and gives them to Dana at once', { skip }, async () => {
+  await sam.goto(`${base}/#/customers`);
+  await sam.getByTestId('customer-search-input').fill('Tom');
+  await sam.getByTestId('customer-search-submit').click();
+  const tom = sam.getByTestId('customer-result').filter({ hasText: 'Tom Baker' });
+  await tom.getByTestId('customer-result-owner').filter({ hasText: 'Alice Wong' }).waitFor();
+  await sam.locator('[data-testid="customer-pick"]').first().check();
+  await sam.getByTestId('owner-select').selectOption({ label: 'Dana Silva' });
+  await sam.getByTestId('owner-reason').fill('Dana takes the trial accounts');
+  await sam.getByTestId('owner-save').click();
+  await tom.getByTestId('customer-result-owner').filter({ hasText: 'Dana Silva' }).waitFor();
 });
 
 test('Bob schedules a callback and is reminded when it is due; Done closes it', { skip }, async () => {

@@ -45,7 +45,7 @@ export function CustomerProfile({ id, queueName, dispositionName, onDial, mailbo
         <p class="muted">${[c.email, c.phone].filter(Boolean).join(' · ')}</p>
         <p data-testid="profile-owner">${t('customer.owner')}: ${c.owner_name || html`<span class="muted">—</span>`}
           ${c.former_owner && html` <span class="muted small-text">${t('owner.former', { name: c.former_owner })}</span>`}</p>
-        ${canReassign && html`<${OwnerControl} customer=${c} onChanged=${load} />`}
+        ${canReassign && html`<${OwnerControl} customerIds=${[c.id]} current=${c.owner_id || ''} onChanged=${load} />`}
         ${c.phone && onDial && html`<button class="primary small" onClick=${() => setDialUnsent(!onDial(c.id))} data-testid="profile-call">${t('call.dial', { number: c.phone })}</button>`}
         ${dialUnsent && html`<p class="form-error" role="alert" data-testid="profile-call-unsent">${t('call.dial_not_sent')}</p>`}
         ${mailboxes.length > 0 && html`<button class="small" aria-expanded=${writing ? 'true' : 'false'} disabled=${writing}

@@ -331,7 +331,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   let page;
   switch (route.name) {
     case 'customers':
-      page = html`<${CustomerSearch} />`;
+      page = html`<${CustomerSearch} canReassign=${role !== 'agent'} />`;
       break;
     case 'customer':
       page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} onDial=${canDial ? actions.dial : null}
