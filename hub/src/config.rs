@@ -38,12 +38,16 @@ pub struct Config {
 pub struct Crm {
     /// An open follow-up this long past its due time is escalated to the account's supervisors.
     pub escalate_after_secs: u32,
+    /// A contact from a customer with an owner is offered to the owner alone for this long while
+    /// they are Available, keeping its place in the queue, then to everyone; 0: no owner routing.
+    pub owner_first_secs: u32,
 }
 
 impl Default for Crm {
     fn default() -> Self {
         Crm {
             escalate_after_secs: 3600,
+            owner_first_secs: 20,
         }
     }
 }

@@ -121,6 +121,9 @@ pub struct Intake {
     pub files: Files,
     pub default_region: String,
     pub closed_reply: ClosedReply,
+    /// How long a contact from a customer with an owner is offered to the owner alone, while
+    /// they are Available (`crm.owner_first_secs`); 0: not at all.
+    pub owner_first_ms: crate::domain::Millis,
 }
 
 impl Intake {
@@ -474,11 +477,16 @@ impl Intake {
             return Ok(arrived);
         }
         ready(&arrived).await?;
-        let routed = if committed {
-            self.dispatcher.arrive(account, arrived.interaction.clone()).await
-        } else {
-            self.dispatcher.open(account, arrived.interaction.clone()).await
-        };
+        // A customer's owner is offered their contacts first, for a while.
+        let owner = arrived
+            .customer
+            .owner_id
+            .filter(|_| self.owner_first_ms > 0)
+            .map(|o| (o, self.owner_first_ms));
+        let routed = self
+            .dispatcher
+            .route_contact(account, arrived.interaction.clone(), !committed, owner)
+            .await;
         routed.map_err(IntakeError::from)?;
         metrics::counter!("plugboard_interactions_total", "channel" => channel.as_str()).increment(1);
         arrived.outcome = Outcome::New;

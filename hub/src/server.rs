@@ -140,6 +140,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         files: crate::intake::Files::new(&config.data_dir),
         default_region: config.default_region.clone(),
         closed_reply: config.email.closed_reply,
+        owner_first_ms: i64::from(config.crm.owner_first_secs) * 1000,
     };
     // Kept for as long as the hub serves; dropping it stops the SIP tasks.
     let sip = crate::telephony::start(
