@@ -1,7 +1,8 @@
 //! Customer relationships end to end with the real binary: new customers get owners by the
 //! account's rules, a supervisor reassigns them, an agent with 300 customers, 40 follow-ups and
 //! 5 open contacts goes on leave and comes back, then leaves for good and is deactivated with
-//! nothing left owned by them anywhere in the store; a follow-up reminds its owner when due.
+//! nothing left owned by them anywhere in the store; a follow-up reminds its owner when due; a
+//! contact from an owned customer is offered to the owner first, then to the queue.
 
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named};
 use serde_json::{Value, json};
@@ -403,4 +404,47 @@ async fn a_supervisor_reassigns_and_a_follow_up_reminds_its_owner_then_escalates
         .0,
         403
     );
+}
+
+#[tokio::test]
+async fn a_contact_from_an_owned_customer_is_offered_to_the_owner_first_then_to_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CRM__OWNER_FIRST_SECS", "60")])
+        .await
+        .unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, agents) = hub.call("GET", "/agents", Some(&admin), None).await.unwrap();
+    let chen_id = id(named(&agents, "Chen Jing 陈静"));
+    // New customers are Chen's.
+    let rules = json!([{"when": {"type": "always"}, "agents": [{"agent_id": chen_id}]}]);
+    assert_eq!(
+        hub.call("PUT", "/assignment-rules", Some(&admin), Some(rules))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    // Dana has been Available longest: without an owner, she would be offered the next chat.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    plugboard_tests::available(&mut dana).await;
+    let mut chen = hub.agent("chen@plugboard.example").await.unwrap();
+    plugboard_tests::available(&mut chen).await;
+    let (_widget, interaction) = chat(&hub, "Olga Petrova").await;
+    let offer = chen.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    assert_eq!(offer["card"]["customer"]["owner_name"], "Chen Jing 陈静");
+    let arrived_at = offer["interaction"]["arrived_at"].clone();
+    assert!(
+        dana.gets_within("offer", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the owner's first"
+    );
+    // Chen declines: it goes to the queue, with the time it arrived.
+    chen.send(json!({"type": "offer.decline", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    assert_eq!(offer["interaction"]["arrived_at"], arrived_at);
 }
