@@ -322,10 +322,9 @@ impl Scheduler {
                 }
                 Some(followups::Action::Escalate) => {
                     escalated = Some(now);
-                    if !supervisors.contains_key(&account) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = supervisors.entry(account) {
                         let agents = self.store.agents(account).await?;
-                        supervisors.insert(
-                            account,
+                        e.insert(
                             agents
                                 .into_iter()
                                 .filter(|a| a.active && a.role >= Role::Supervisor)

@@ -343,12 +343,13 @@ mod tests {
         let first_two = active(&[1, 2]);
         let none = loads(&[]);
         // (facts, active agents, loads, expected owner and rule)
-        let table: Vec<(
+        type Row<'a> = (
             Facts,
-            &HashSet<AgentId>,
+            &'a HashSet<AgentId>,
             HashMap<AgentId, u64>,
             Option<(u128, usize)>,
-        )> = vec![
+        );
+        let table: Vec<Row> = vec![
             (
                 facts(Some("CN"), &["partner"], Some("VIP"), None),
                 &everyone,
