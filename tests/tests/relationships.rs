@@ -4,7 +4,7 @@
 //! nothing left owned by them anywhere in the store; a follow-up reminds its owner when due; a
 //! contact from an owned customer is offered to the owner first, then to the queue.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named, start_chat};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::collections::HashMap;
@@ -13,36 +13,25 @@ use std::time::Duration;
 /// A widget's new chat in Support: (widget, interaction id).
 async fn chat(hub: &Hub, name: &str) -> (Socket, String) {
     let mut widget = hub.widget().await.unwrap();
-    widget
-        .send(json!({"type": "hello", "queue": "Support"}))
-        .await
-        .unwrap();
-    widget.expect("ready").await.unwrap();
     let email = format!("{}@example.com", name.replace(' ', "."));
-    widget
-        .send(json!({"type": "start", "name": name, "email": email, "message": "hello", "client_id": "c0"}))
-        .await
-        .unwrap();
-    let started = widget.expect("started").await.unwrap();
+    let started = start_chat(&mut widget, name, &email, "hello").await;
     (widget, started["interaction_id"].as_str().unwrap().to_string())
 }
 
+/// A GET under `/api/v1` that must answer 200: its body.
+async fn get(hub: &Hub, token: &str, path: &str) -> Value {
+    let (status, body) = hub.call("GET", path, Some(token), None).await.unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
 async fn customer_of(hub: &Hub, token: &str, interaction: &str) -> String {
-    let (status, detail) = hub
-        .call("GET", &format!("/interactions/{interaction}"), Some(token), None)
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{detail}");
+    let detail = get(hub, token, &format!("/interactions/{interaction}")).await;
     detail["interaction"]["customer_id"].as_str().unwrap().to_string()
 }
 
 async fn holdings(hub: &Hub, token: &str, agent: &str) -> Value {
-    let (status, held) = hub
-        .call("GET", &format!("/agents/{agent}/holdings"), Some(token), None)
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{held}");
-    held
+    get(hub, token, &format!("/agents/{agent}/holdings")).await
 }
 
 fn id(v: &Value) -> String {
@@ -94,7 +83,7 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let (lee, lee_token) = user(&hub, &admin, "lee", "Lee Ver", "agent").await;
-    let (_, agents) = hub.call("GET", "/agents", Some(&admin), None).await.unwrap();
+    let agents = get(&hub, &admin, "/agents").await;
     let takers: Vec<String> = ["Bob Martin", "Chen Jing 陈静", "Dana Silva"]
         .iter()
         .map(|n| id(named(&agents, n)))
@@ -121,20 +110,9 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
     for interaction in &interactions {
         customers.push(customer_of(&hub, &sam, interaction).await);
     }
-    let (_, card) = hub
-        .call("GET", &format!("/customers/{}", customers[0]), Some(&sam), None)
-        .await
-        .unwrap();
+    let card = get(&hub, &sam, &format!("/customers/{}", customers[0])).await;
     assert_eq!(card["customer"]["owner_name"], "Lee Ver");
-    let (_, timeline) = hub
-        .call(
-            "GET",
-            &format!("/customers/{}/timeline", customers[0]),
-            Some(&sam),
-            None,
-        )
-        .await
-        .unwrap();
+    let timeline = get(&hub, &sam, &format!("/customers/{}/timeline", customers[0])).await;
     assert_eq!(timeline["events"][0]["type"], "customer.owner_changed");
     assert_eq!(timeline["events"][0]["data"]["rule"], 1);
 
@@ -188,47 +166,25 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
         follow_ups += held["follow_ups"].as_u64().unwrap();
     }
     assert_eq!(follow_ups, 40);
-    let (_, mine) = hub
-        .call(
-            "GET",
-            &format!("/follow-ups?before={}", due + 1),
-            Some(&lee_token),
-            None,
-        )
-        .await
-        .unwrap();
+    let mine = get(&hub, &lee_token, &format!("/follow-ups?before={}", due + 1)).await;
     assert_eq!(mine, json!([]));
     // The waiting contacts are intact, their customers now a colleague's.
     for interaction in &interactions[295..] {
-        let (_, detail) = hub
-            .call("GET", &format!("/interactions/{interaction}"), Some(&sam), None)
-            .await
-            .unwrap();
+        let detail = get(&hub, &sam, &format!("/interactions/{interaction}")).await;
         assert_eq!(detail["interaction"]["state"], "queued");
-        let (_, card) = hub
-            .call(
-                "GET",
-                &format!(
-                    "/customers/{}",
-                    detail["interaction"]["customer_id"].as_str().unwrap()
-                ),
-                Some(&sam),
-                None,
-            )
-            .await
-            .unwrap();
+        let card = get(
+            &hub,
+            &sam,
+            &format!(
+                "/customers/{}",
+                detail["interaction"]["customer_id"].as_str().unwrap()
+            ),
+        )
+        .await;
         assert!(takers.contains(&card["customer"]["owner_id"].as_str().unwrap().to_string()));
         assert_eq!(card["customer"]["home_owner_id"], lee.as_str());
     }
-    let (_, timeline) = hub
-        .call(
-            "GET",
-            &format!("/customers/{}/timeline", customers[7]),
-            Some(&sam),
-            None,
-        )
-        .await
-        .unwrap();
+    let timeline = get(&hub, &sam, &format!("/customers/{}/timeline", customers[7])).await;
     let moved = &timeline["events"][timeline["events"].as_array().unwrap().len() - 1];
     assert_eq!(moved["type"], "customer.owner_changed");
     assert_eq!(moved["data"]["by"]["name"], "Sam Lee");
@@ -245,17 +201,9 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(back, json!({"customers": 300, "lent_out": 0, "follow_ups": 40}));
-    let (_, mine) = hub
-        .call(
-            "GET",
-            &format!("/follow-ups?before={}", due + 1),
-            Some(&lee_token),
-            None,
-        )
-        .await
-        .unwrap();
+    let mine = get(&hub, &lee_token, &format!("/follow-ups?before={}", due + 1)).await;
     assert_eq!(mine.as_array().unwrap().len(), 40);
-    let (_, list) = hub.call("GET", "/handovers", Some(&sam), None).await.unwrap();
+    let list = get(&hub, &sam, "/handovers").await;
     assert!(list[0]["returned_at"].is_i64(), "{list}");
 
     // Lee leaves for good: the Chinese-speaking desk by rule is not asked, so spread evenly over two.
@@ -271,10 +219,7 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
     assert_eq!(orphans(&hub).await, (0, 0));
     let mut owners: HashMap<String, usize> = HashMap::new();
     for customer in &customers {
-        let (_, card) = hub
-            .call("GET", &format!("/customers/{customer}"), Some(&sam), None)
-            .await
-            .unwrap();
+        let card = get(&hub, &sam, &format!("/customers/{customer}")).await;
         *owners
             .entry(card["customer"]["owner_id"].as_str().unwrap().to_string())
             .or_default() += 1;
@@ -295,12 +240,9 @@ async fn a_supervisor_reassigns_and_a_follow_up_reminds_its_owner_then_escalates
         .unwrap();
     let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let (_, agents) = hub.call("GET", "/agents", Some(&sam), None).await.unwrap();
+    let agents = get(&hub, &sam, "/agents").await;
     let bob = id(named(&agents, "Bob Martin"));
-    let (_, found) = hub
-        .call("GET", "/customers?q=Maria", Some(&sam), None)
-        .await
-        .unwrap();
+    let found = get(&hub, &sam, "/customers?q=Maria").await;
     let maria = id(&found[0]);
     assert_eq!(found[0]["owner_name"], "Alice Wong");
 
@@ -329,10 +271,7 @@ async fn a_supervisor_reassigns_and_a_follow_up_reminds_its_owner_then_escalates
         .await
         .unwrap();
     assert_eq!(again["moved"], json!([]), "already Bob's");
-    let (_, timeline) = hub
-        .call("GET", &format!("/customers/{maria}/timeline"), Some(&sam), None)
-        .await
-        .unwrap();
+    let timeline = get(&hub, &sam, &format!("/customers/{maria}/timeline")).await;
     assert_eq!(timeline["customer"]["owner_name"], "Bob Martin");
     let last = timeline["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["data"]["reason"], "Bob knows her account");
@@ -364,10 +303,7 @@ async fn a_supervisor_reassigns_and_a_follow_up_reminds_its_owner_then_escalates
         .await
         .expect("an escalation");
     assert_eq!(escalated["follow_up"]["id"], f["id"]);
-    let (_, overdue) = hub
-        .call("GET", "/follow-ups/overdue", Some(&sam), None)
-        .await
-        .unwrap();
+    let overdue = get(&hub, &sam, "/follow-ups/overdue").await;
     assert_eq!(overdue[0]["id"], f["id"]);
     // Done, by Bob: on the timeline, and only once.
     let close = format!("/follow-ups/{}/close", id(&f));
@@ -383,10 +319,7 @@ async fn a_supervisor_reassigns_and_a_follow_up_reminds_its_owner_then_escalates
             .0,
         409
     );
-    let (_, timeline) = hub
-        .call("GET", &format!("/customers/{maria}/timeline"), Some(&sam), None)
-        .await
-        .unwrap();
+    let timeline = get(&hub, &sam, &format!("/customers/{maria}/timeline")).await;
     let last = timeline["events"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["type"], "follow_up.done");
     assert_eq!(last["data"]["by"]["name"], "Bob Martin");
@@ -413,7 +346,7 @@ async fn a_contact_from_an_owned_customer_is_offered_to_the_owner_first_then_to_
         .await
         .unwrap();
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let (_, agents) = hub.call("GET", "/agents", Some(&admin), None).await.unwrap();
+    let agents = get(&hub, &admin, "/agents").await;
     let chen_id = id(named(&agents, "Chen Jing 陈静"));
     // New customers are Chen's.
     let rules = json!([{"when": {"type": "always"}, "agents": [{"agent_id": chen_id}]}]);

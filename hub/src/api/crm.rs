@@ -3,7 +3,7 @@
 //! agents schedule and close follow-ups. Handlers check roles and input and delegate to `crm`.
 
 use super::error::ApiJson;
-use super::rest::MAX_NAME_BYTES;
+use super::rest::{MAX_NAME_BYTES, parse_id};
 use super::{ApiError, AppState};
 use crate::auth::{Admin, AuthAgent, RequireRole, Supervisor};
 use crate::crm::followups::{FollowUp, FollowUpKind};
@@ -38,10 +38,6 @@ impl From<CrmError> for ApiError {
             CrmError::Store(e) => e.into(),
         }
     }
-}
-
-fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
-    s.parse().map_err(|_| ApiError::NotFound)
 }
 
 /// The most customers one reassignment names.

@@ -83,7 +83,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(super::crm::routes())
 }
 
-fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
+pub(super) fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound)
 }
 
