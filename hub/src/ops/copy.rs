@@ -759,6 +759,42 @@ mod tests {
             .await
             .unwrap()
             .remove(0);
+        // Relationships: rules, a leave, a follow-up (the demo's owners are on customers' logs).
+        let rule = crate::crm::rules::AssignmentRule {
+            when: crate::crm::rules::Condition::Always,
+            agents: vec![crate::crm::rules::WeightedAgent {
+                agent_id: bob.id,
+                weight: 1,
+            }],
+        };
+        store
+            .set_assignment_rules(ACCOUNT, &[rule], now_millis())
+            .await
+            .unwrap();
+        let leave = crate::store::Handover {
+            id: crate::domain::HandoverId::new(),
+            from_agent: bob.id,
+            spec: serde_json::json!({"to": []}),
+            reason: "holiday".into(),
+            created_by: bob.id,
+            created_at: now_millis(),
+            until: Some(now_millis() + 86_400_000),
+            returned_at: None,
+            moved: 0,
+        };
+        store.create_handover(ACCOUNT, &leave).await.unwrap();
+        let callback = crate::store::NewFollowUp {
+            customer: maria.id,
+            owner: bob.id,
+            kind: crate::crm::followups::FollowUpKind::Callback,
+            title: "call Maria back".into(),
+            due_at: now_millis() + 3_600_000,
+            created_by: bob.id,
+        };
+        store
+            .create_follow_up(ACCOUNT, callback, now_millis())
+            .await
+            .unwrap();
         let new = NewInteraction {
             customer_id: maria.id,
             channel: Channel::Chat,
