@@ -411,6 +411,7 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
     assert_eq!(
         sequences,
         [
+            "customer_events.id",
             "identities.id",
             "interaction_events.id",
             "interactions.arrival_seq",
