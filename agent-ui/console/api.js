@@ -102,6 +102,13 @@ export const linkCustomer = (interactionId, customerId) => request('POST', `/int
 export const customerTimeline = (id) => request('GET', `/customers/${enc(id)}/timeline`);
 export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
 
+/** Gives customers to `ownerId` (null: nobody), with a reason for their timelines (supervisors). */
+export const reassignCustomers = (customerIds, ownerId, reason) => request('POST', '/customers/reassign', { customer_ids: customerIds, owner_id: ownerId, reason });
+/** A task or callback on a customer: `{kind, title, due_at, owner_id?}`. */
+export const createFollowUp = (customerId, followUp) => request('POST', `/customers/${enc(customerId)}/follow-ups`, followUp);
+/** Closes a follow-up, done (true) or cancelled (false). */
+export const closeFollowUp = (id, done) => request('POST', `/follow-ups/${enc(id)}/close`, { done });
+
 /**
  * Reply in an email thread: `{client_id, body, to?, cc?, subject?}`. The hub stores it once per
  * client_id and answers 202 with the stored message (delivery "queued").

@@ -29,6 +29,7 @@
 //                                        the socket could not take: kept until a snapshot says
 //                                        whether it still applies (see ACTION_GROUPS)
 //   local.acted {keys}                   those queued actions went out on the socket
+//   local.reminder_closed {id}           the agent dismissed (or completed) a follow-up reminder
 
 import { addFiles, progress, uploaded, failed, removeFile } from './attachments.js';
 
@@ -57,6 +58,9 @@ export function initialState() {
     visible: true,
     // Actions taken while the socket was down, oldest first: [{key, frame}] (see queueAction).
     actions: [],
+    // Follow-ups the hub said are due (the agent's) or overdue past escalation (anyone's, for a
+    // supervisor), oldest first: [{follow_up, escalated}], one per follow-up.
+    reminders: [],
   };
 }
 
@@ -418,6 +422,15 @@ function step(state, event) {
         offers: mapValues(state.offers, (o) => ({ ...o, card: addNote(o.card, note) })),
       };
     }
+    case 'follow_up.due':
+    case 'follow_up.escalated': {
+      const f = event.follow_up;
+      if (!f || state.reminders.some((r) => r.follow_up.id === f.id && r.escalated === (event.type === 'follow_up.escalated'))) return state;
+      const reminder = { follow_up: f, escalated: event.type === 'follow_up.escalated' };
+      return { ...state, reminders: [...state.reminders.filter((r) => r.follow_up.id !== f.id), reminder] };
+    }
+    case 'local.reminder_closed':
+      return { ...state, reminders: state.reminders.filter((r) => r.follow_up.id !== event.id) };
     case 'error': {
       const error = { code: event.code, message: event.message, ref: event.ref ?? null };
       let outbox = state.outbox;

@@ -498,3 +498,17 @@ test('a conversation linked to a known customer shows their card, and a fetched 
   assert.equal(s.held.i1.messages.length, 1);
   assert.equal(s.held.i1.messages[0].channel.attachments[0].id, 'f1');
 });
+
+test('a due follow-up pops a reminder once; its escalation replaces it; closing it takes it away', () => {
+  const f = { id: 'f1', customer_id: 'c1', customer_name: 'Li Wei', title: 'call back', kind: 'callback', due_at: 5 };
+  let s = apply(initialState(), { type: 'follow_up.due', follow_up: f });
+  s = apply(s, { type: 'follow_up.due', follow_up: f });
+  assert.deepEqual(s.reminders, [{ follow_up: f, escalated: false }]);
+  s = apply(s, { type: 'snapshot', agent: { id: 'a1' }, interactions: [], offers: [] });
+  assert.equal(s.reminders.length, 1, 'a reconnect keeps the reminder');
+  s = apply(s, { type: 'follow_up.escalated', follow_up: f });
+  assert.deepEqual(s.reminders, [{ follow_up: f, escalated: true }]);
+  s = apply(s, { type: 'follow_up.due', follow_up: { ...f, id: 'f2' } });
+  s = apply(s, { type: 'local.reminder_closed', id: 'f1' });
+  assert.deepEqual(s.reminders.map((r) => r.follow_up.id), ['f2']);
+});

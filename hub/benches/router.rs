@@ -51,6 +51,7 @@ impl Hub {
             channel: Channel::Chat,
             priority: (n % 3) as i32,
             arrived_at: self.now,
+            owner: None,
         })
     }
 

@@ -720,7 +720,7 @@ mod tests {
         .unwrap();
         let late = chat();
         let late_id = late.id;
-        let refused = ask_local(&stale.tx, Request::Arrive(account, late, true)).await;
+        let refused = ask_local(&stale.tx, Request::Arrive(account, late, true, None)).await;
         assert!(
             refused.is_err(),
             "a deposed leader's write was accepted: {refused:?}"

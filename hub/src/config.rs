@@ -30,6 +30,26 @@ pub struct Config {
     pub sip: Sip,
     pub email: Email,
     pub messaging: Messaging,
+    pub crm: Crm,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Crm {
+    /// An open follow-up this long past its due time is escalated to the account's supervisors.
+    pub escalate_after_secs: u32,
+    /// A contact from a customer with an owner is offered to the owner alone for this long while
+    /// they are Available, keeping its place in the queue, then to everyone; 0: no owner routing.
+    pub owner_first_secs: u32,
+}
+
+impl Default for Crm {
+    fn default() -> Self {
+        Crm {
+            escalate_after_secs: 3600,
+            owner_first_secs: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -242,6 +262,7 @@ impl Default for Config {
             sip: Sip::default(),
             email: Email::default(),
             messaging: Messaging::default(),
+            crm: Crm::default(),
         }
     }
 }
@@ -282,8 +303,9 @@ impl Default for Chat {
 }
 
 /// The top-level names of the settings, for picking them out of the environment.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "sip",
+    "crm",
     "email",
     "messaging",
     "secret_key",

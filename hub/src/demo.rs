@@ -128,11 +128,23 @@ pub async fn seed(store: &DynStore) -> anyhow::Result<()> {
         let customer = profile::resolve(store, account, &identities, Some(name), "US").await?;
         let patch = crate::store::CustomerPatch {
             tier: Some(tier.into()),
-            owner: Some("Alice Wong".into()),
             tags: Some(vec!["demo".into()]),
             ..Default::default()
         };
         store.update_customer(account, customer.id, patch).await?;
+        let owner = crate::store::OwnerMove {
+            customer: customer.id,
+            from: customer.owner_id,
+            to: Some(alice.id),
+        };
+        let by = crate::store::OwnerChangeBy {
+            agent: None,
+            reason: "demo data".into(),
+            rule: None,
+        };
+        store
+            .move_owners(account, &[owner], crate::store::Lending::None, &by, now_millis())
+            .await?;
         let at = now_millis() - (n as i64 + 1) * day;
         let new = NewInteraction {
             customer_id: customer.id,

@@ -101,8 +101,9 @@ pub struct LogLine {
 /// What the dispatcher is asked; crosses nodes as JSON when the router leads elsewhere.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Request {
-    /// A contact to route; `true`: a new one, created in the same commit as its routing.
-    Arrive(AccountId, Interaction, bool),
+    /// A contact to route; `true`: a new one, created in the same commit as its routing. With
+    /// an owner (agent, milliseconds), offered to them alone first (`routing::OwnerFirst`).
+    Arrive(AccountId, Interaction, bool, Option<(AgentId, Millis)>),
     Accept(AccountId, AgentId, InteractionId),
     Decline(AccountId, AgentId, InteractionId),
     SetState(AccountId, AgentId, AgentState),
@@ -431,13 +432,25 @@ impl Dispatcher {
 
     /// Routes a contact the store already has.
     pub async fn arrive(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
-        self.done(Request::Arrive(account, interaction, false)).await
+        self.route_contact(account, interaction, false, None).await
     }
     /// A new contact (`NewInteraction::queued`): created and routed in one commit (for a call,
     /// the queued interaction and its offer cost one fsync, shared with every other call
     /// arriving meanwhile).
     pub async fn open(&self, account: AccountId, interaction: Interaction) -> Result<(), DispatchError> {
-        self.done(Request::Arrive(account, interaction, true)).await
+        self.route_contact(account, interaction, true, None).await
+    }
+    /// `arrive` (`open`: `open`) for a customer with an owner: offered to `owner.0` alone for
+    /// `owner.1` milliseconds while they are Available, keeping its place in the queue.
+    pub async fn route_contact(
+        &self,
+        account: AccountId,
+        interaction: Interaction,
+        open: bool,
+        owner: Option<(AgentId, Millis)>,
+    ) -> Result<(), DispatchError> {
+        self.done(Request::Arrive(account, interaction, open, owner))
+            .await
     }
     pub async fn accept(
         &self,
@@ -832,12 +845,14 @@ impl Task {
                     reason: "timed_out",
                 });
             }
+            // After a restart an owner's turn is not given again: the contact waited already.
             let input = Input::Arrive {
                 interaction: id,
                 queue,
                 channel,
                 priority,
                 arrived_at,
+                owner: None,
             };
             if let Err(e) = self.router(account).handle(input, now) {
                 tracing::warn!(interaction = %id, error = %e, "could not requeue a waiting interaction");
@@ -974,7 +989,7 @@ impl Task {
     async fn command(&mut self, command: Command) {
         let Command { request, reply } = command;
         match request {
-            Request::Arrive(account, i, open) => {
+            Request::Arrive(account, i, open, owner) => {
                 // Already routed: a rebuild found it in the store before its arrival reached
                 // this node (a takeover while it was forwarded). It is in its place already.
                 if self.live.contains_key(&i.id) {
@@ -991,6 +1006,7 @@ impl Task {
                     channel: i.channel,
                     priority: i.priority,
                     arrived_at: i.arrived_at,
+                    owner: owner.map(|(agent, wait_ms)| crate::routing::OwnerFirst { agent, wait_ms }),
                 };
                 let id = i.id;
                 self.live.insert(id, (account, i));

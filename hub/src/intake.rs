@@ -121,6 +121,9 @@ pub struct Intake {
     pub files: Files,
     pub default_region: String,
     pub closed_reply: ClosedReply,
+    /// How long a contact from a customer with an owner is offered to the owner alone, while
+    /// they are Available (`crm.owner_first_secs`); 0: not at all.
+    pub owner_first_ms: crate::domain::Millis,
 }
 
 impl Intake {
@@ -163,10 +166,22 @@ impl Intake {
         };
         let customer = match known.as_ref().and_then(|k| k.customer.clone()) {
             Some(customer) => customer,
-            None => self
-                .customer(account, normalised, display_name.as_deref(), entry.fallback)
-                .await
-                .map_err(IntakeError::from)?,
+            None => {
+                let since = crate::domain::now_millis();
+                let mut customer = self
+                    .customer(account, normalised, display_name.as_deref(), entry.fallback)
+                    .await
+                    .map_err(IntakeError::from)?;
+                // Created by this contact: the account's rules give it an owner. A failure
+                // leaves it without one (a supervisor can assign it) rather than lose the contact.
+                if customer.created_at >= since {
+                    match crate::crm::assign_new(&self.store, account, &customer, Some(&entry_point)).await {
+                        Ok(owner) => customer.owner_id = owner.or(customer.owner_id),
+                        Err(e) => tracing::warn!(error = %e, customer = %customer.id, "assignment rules"),
+                    }
+                }
+                customer
+            }
         };
         if let Some(m) = &message
             && known.as_ref().is_none_or(|k| k.stored)
@@ -462,11 +477,16 @@ impl Intake {
             return Ok(arrived);
         }
         ready(&arrived).await?;
-        let routed = if committed {
-            self.dispatcher.arrive(account, arrived.interaction.clone()).await
-        } else {
-            self.dispatcher.open(account, arrived.interaction.clone()).await
-        };
+        // A customer's owner is offered their contacts first, for a while.
+        let owner = arrived
+            .customer
+            .owner_id
+            .filter(|_| self.owner_first_ms > 0)
+            .map(|o| (o, self.owner_first_ms));
+        let routed = self
+            .dispatcher
+            .route_contact(account, arrived.interaction.clone(), !committed, owner)
+            .await;
         routed.map_err(IntakeError::from)?;
         metrics::counter!("plugboard_interactions_total", "channel" => channel.as_str()).increment(1);
         arrived.outcome = Outcome::New;

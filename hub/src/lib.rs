@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bus;
 pub mod cluster;
 pub mod config;
+pub mod crm;
 pub mod demo;
 pub mod dispatcher;
 pub mod domain;

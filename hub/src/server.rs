@@ -145,6 +145,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         files: crate::intake::Files::new(&config.data_dir),
         default_region: config.default_region.clone(),
         closed_reply: config.email.closed_reply,
+        owner_first_ms: i64::from(config.crm.owner_first_secs) * 1000,
     };
     // Kept for as long as the hub serves; dropping it stops the SIP tasks.
     let sip = crate::telephony::start(
@@ -189,6 +190,16 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         config.messaging.clone(),
     );
     messaging.start(&health);
+    let scheduler = crate::crm::Scheduler {
+        store: store.clone(),
+        bus: bus.clone(),
+        escalate_after: std::time::Duration::from_secs(config.crm.escalate_after_secs.into()),
+    };
+    let running = health.running("crm scheduler");
+    tokio::spawn(async move {
+        let _running = running;
+        scheduler.run().await;
+    });
     let stopping = health.clone();
     let state = AppState::new(
         Arc::new(config),

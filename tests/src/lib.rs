@@ -257,6 +257,13 @@ pub fn append_json_line(path: &Path, record: &Value) -> Result<()> {
     Ok(())
 }
 
+/// Now in epoch milliseconds, as the hub's times are.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// Puts an agent console in Available and waits until the hub says so.
 pub async fn available(agent: &mut Socket) {
     agent

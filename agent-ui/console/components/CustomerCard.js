@@ -32,7 +32,7 @@ export function CustomerCard({ card, interactionId, queueName, dispositionName, 
       <dl class="fields">
         ${field('email', c.email, 'card-email')}
         ${field('phone', c.phone, 'card-phone')}
-        ${field('owner', c.owner, 'card-owner')}
+        ${field('owner', c.owner_name, 'card-owner')}
       </dl>
       ${claimed(c.claimed)}
       ${onLink && interactionId && html`<${LinkCustomer} current=${c} onLink=${(customerId) => onLink(interactionId, customerId)} />`}

@@ -1,4 +1,5 @@
-// Edit a customer's name, tier, owner and tags (PATCH /customers/{id}).
+// Edit a customer's name, tier and tags (PATCH /customers/{id}); the owner changes by
+// reassignment (OwnerControl), which the timeline records.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -7,7 +8,6 @@ import { t } from '../i18n.js';
 export function CustomerEditForm({ customer, onSaved }) {
   const [name, setName] = useState(customer.name || '');
   const [tier, setTier] = useState(customer.tier || '');
-  const [owner, setOwner] = useState(customer.owner || '');
   const [tags, setTags] = useState((customer.tags || []).join(', '));
   const [status, setStatus] = useState(null);
 
@@ -18,7 +18,6 @@ export function CustomerEditForm({ customer, onSaved }) {
     const patch = {};
     if (name.trim() !== customer.name) patch.name = name.trim();
     if (tier.trim() !== (customer.tier || '')) patch.tier = tier.trim();
-    if (owner.trim() !== (customer.owner || '')) patch.owner = owner.trim();
     const tagList = tags.split(/[,，]/).map((s) => s.trim()).filter(Boolean);
     if (tagList.join('\n') !== (customer.tags || []).join('\n')) patch.tags = tagList;
     try {
@@ -35,8 +34,6 @@ export function CustomerEditForm({ customer, onSaved }) {
         <input required value=${name} onInput=${(e) => setName(e.currentTarget.value)} data-testid="profile-edit-name" /></label>
       <label><span>${t('customer.tier')}</span>
         <input value=${tier} onInput=${(e) => setTier(e.currentTarget.value)} data-testid="profile-edit-tier" /></label>
-      <label><span>${t('customer.owner')}</span>
-        <input value=${owner} onInput=${(e) => setOwner(e.currentTarget.value)} data-testid="profile-edit-owner" /></label>
       <label><span>${t('customer.tags')}</span>
         <input value=${tags} placeholder=${t('customer.tags_hint')} onInput=${(e) => setTags(e.currentTarget.value)} data-testid="profile-edit-tags" /></label>
       <div class="form-actions">

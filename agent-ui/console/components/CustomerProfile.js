@@ -10,8 +10,11 @@ import { CustomerEditForm } from './CustomerEditForm.js';
 import { Timeline } from './Timeline.js';
 import { NoteList } from './NoteList.js';
 import { NewEmailForm } from './NewEmailForm.js';
+import { OwnerControl } from './OwnerControl.js';
+import { FollowUps } from './FollowUps.js';
+import { CustomerEvents } from './CustomerEvents.js';
 
-export function CustomerProfile({ id, queueName, dispositionName, onDial, mailboxes = [] }) {
+export function CustomerProfile({ id, queueName, dispositionName, onDial, mailboxes = [], canReassign = false }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [writing, setWriting] = useState(false);
@@ -40,13 +43,20 @@ export function CustomerProfile({ id, queueName, dispositionName, onDial, mailbo
         <a class="link small-text" href="#/customers" data-testid="profile-back">← ${t('customers.back')}</a>
         <h1 data-testid="profile-name">${c.name}</h1>
         <p class="muted">${[c.email, c.phone].filter(Boolean).join(' · ')}</p>
+        <p data-testid="profile-owner">${t('customer.owner')}: ${c.owner_name || html`<span class="muted">—</span>`}
+          ${c.former_owner && html` <span class="muted small-text">${t('owner.former', { name: c.former_owner })}</span>`}</p>
+        ${canReassign && html`<${OwnerControl} customerIds=${[c.id]} current=${c.owner_id || ''} onChanged=${load} />`}
         ${c.phone && onDial && html`<button class="primary small" onClick=${() => setDialUnsent(!onDial(c.id))} data-testid="profile-call">${t('call.dial', { number: c.phone })}</button>`}
         ${dialUnsent && html`<p class="form-error" role="alert" data-testid="profile-call-unsent">${t('call.dial_not_sent')}</p>`}
         ${mailboxes.length > 0 && html`<button class="small" aria-expanded=${writing ? 'true' : 'false'} disabled=${writing}
           onClick=${() => { setWriting(true); setSent(false); }} data-testid="profile-new-email">✉ ${t('email.new')}</button>`}
         <${CustomerEditForm} customer=${c} onSaved=${(updated) => setData({ ...data, customer: updated })} />
+        <h2 class="section-title">${t('followups.title_section')}</h2>
+        <${FollowUps} customerId=${c.id} followUps=${data.follow_ups || []} onChanged=${load} />
         <h2 class="section-title">${t('notes.title')}</h2>
         <${NoteList} notes=${data.notes || []} />
+        <h2 class="section-title">${t('customer_event.title')}</h2>
+        <${CustomerEvents} events=${data.events || []} />
       </div>
       <div class="profile-main">
         ${writing && html`<${NewEmailForm} customer=${c} mailboxes=${mailboxes} onCancel=${() => setWriting(false)}

@@ -1,18 +1,24 @@
-// Find a customer by name, email or phone (GET /customers?q=).
+// Find a customer by name, email or phone (GET /customers?q=); a supervisor may pick some of the
+// results and give them to another owner at once.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { customerHref } from '../route.js';
+import { OwnerControl } from './OwnerControl.js';
 
-export function CustomerSearch() {
+export function CustomerSearch({ canReassign = false }) {
   const [q, setQ] = useState('');
   const [results, setResults] = useState(null);
   const [error, setError] = useState(null);
+  const [picked, setPicked] = useState([]);
+
+  const pick = (id, on) => setPicked((ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
 
   async function search(e) {
-    e.preventDefault();
+    if (e) e.preventDefault();
     setError(null);
+    setPicked([]);
     try {
       setResults(await api.searchCustomers(q.trim()));
     } catch {
@@ -33,14 +39,18 @@ export function CustomerSearch() {
       ${results && results.length > 0 && html`
         <ul class="result-list">
           ${results.map((c) => html`
-            <li key=${c.id}>
+            <li key=${c.id} class="result-row">
+              ${canReassign && html`<input type="checkbox" checked=${picked.includes(c.id)} aria-label=${c.name}
+                onChange=${(e) => pick(c.id, e.currentTarget.checked)} data-testid="customer-pick" data-customer-id=${c.id} />`}
               <a class="result" href=${customerHref(c.id)} data-testid="customer-result" data-customer-id=${c.id}>
                 <span class="result-name">${c.name}</span>
                 <span class="muted small-text">${[c.email, c.phone].filter(Boolean).join(' · ')}</span>
                 ${c.tier && html`<span class="badge badge-tier">${c.tier}</span>`}
+                <span class="muted small-text" data-testid="customer-result-owner">${c.owner_name || ''}</span>
               </a>
             </li>`)}
-        </ul>`}
+        </ul>
+        ${canReassign && html`<${OwnerControl} customerIds=${picked} onChanged=${() => search()} />`}`}
     </div>
   `;
 }

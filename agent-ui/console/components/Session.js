@@ -19,6 +19,7 @@ import { TopBar } from './TopBar.js';
 import { ErrorBar } from './ErrorBar.js';
 import { QueuedBanner } from './QueuedBanner.js';
 import { ShortcutHelp } from './ShortcutHelp.js';
+import { Reminders } from './Reminders.js';
 import { Workspace } from './Workspace.js';
 import { CustomerSearch } from './CustomerSearch.js';
 import { CustomerProfile } from './CustomerProfile.js';
@@ -322,6 +323,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     onSignedOut();
   }
 
+  const closeReminder = (id) => dispatch({ type: 'local.reminder_closed', id });
   const role = (state.agent && state.agent.role) || (me && me.role) || 'agent';
   const agent = state.agent || me;
   const queueName = (id) => (queues.find((q) => q.id === id) || {}).name || '';
@@ -330,11 +332,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   let page;
   switch (route.name) {
     case 'customers':
-      page = html`<${CustomerSearch} />`;
+      page = html`<${CustomerSearch} canReassign=${role !== 'agent'} />`;
       break;
     case 'customer':
       page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} onDial=${canDial ? actions.dial : null}
-        mailboxes=${mailboxes} key=${route.id} />`;
+        mailboxes=${mailboxes} canReassign=${role !== 'agent'} key=${route.id} />`;
       break;
     case 'supervisor':
       page = html`<${SupervisorView} token=${token} />`;
@@ -384,6 +386,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       />
       <${ErrorBar} errors=${state.errors} onDismiss=${actions.dismissError} />
       <${QueuedBanner} connection=${state.connection} actions=${state.actions} />
+      <${Reminders} reminders=${state.reminders} onDismiss=${closeReminder}
+        onDone=${(id) => api.closeFollowUp(id, true).catch(() => {}).finally(() => closeReminder(id))} />
       <main class="page">${page}</main>
       ${help && html`<${ShortcutHelp} onClose=${() => setHelp(false)} />`}
     </div>

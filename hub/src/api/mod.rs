@@ -3,6 +3,7 @@
 //! listener of their own (`server::serve_metrics`).
 //! Handlers validate and delegate; routing and state live in the dispatcher and the store.
 
+mod crm;
 mod email;
 mod error;
 mod messaging;

@@ -6,6 +6,7 @@ use super::{ApiError, AppState, ClientIp};
 use crate::auth::{self, Admin, AuthAgent, MIN_PASSWORD_LEN, RequireRole, Supervisor};
 use crate::bus::AgentFrame;
 use crate::bus::frames::Card;
+use crate::crm::followups::FollowUp;
 use crate::dispatcher::{AgentLive, QueueLive};
 use crate::domain::{
     Agent, AgentId, Capacity, Customer, CustomerId, Disposition, EmailAddress, Interaction, InteractionId,
@@ -13,8 +14,8 @@ use crate::domain::{
 };
 use crate::profile;
 use crate::store::{
-    AgentPatch, CustomerPatch, EventRecord, NewAgent, NewPhone, NewSession, Note, Phone, QueueSpec,
-    SessionInfo, StoreError,
+    AgentPatch, CustomerEvent, CustomerPatch, EventRecord, NewAgent, NewPhone, NewSession, Note, Phone,
+    QueueSpec, SessionInfo, StoreError,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -80,9 +81,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(super::email::routes())
         .merge(super::reports::routes())
         .merge(super::messaging::routes())
+        .merge(super::crm::routes())
 }
 
-fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
+pub(super) fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound)
 }
 
@@ -119,9 +121,6 @@ fn check_customer_patch(patch: &CustomerPatch) -> Result<(), ApiError> {
     }
     if let Some(tier) = &patch.tier {
         check_length("tier", tier, MAX_NAME_BYTES)?;
-    }
-    if let Some(owner) = &patch.owner {
-        check_length("owner", owner, MAX_NAME_BYTES)?;
     }
     if let Some(tags) = &patch.tags {
         if tags.len() > MAX_TAGS {
@@ -566,7 +565,9 @@ async fn end_agent_session(
 
 /// Deactivate a user: their sessions end and their consoles close at once, they cannot log in,
 /// they are offered nothing, and the contacts they were handling go back to their queues for
-/// someone else. Nothing of theirs is deleted: history keeps their name. Not oneself (409).
+/// someone else. Nothing of theirs is deleted: history keeps their name. Not oneself, nor anyone
+/// who still owns customers or open follow-ups, or has customers lent out for a leave (409: hand
+/// them over first, `POST /agents/{id}/handover`), so no customer is left with nobody.
 #[utoipa::path(post, path = "/agents/{id}/deactivate", responses((status = 200, body = Agent), (status = 404), (status = 409)))]
 async fn deactivate_agent(
     State(state): State<AppState>,
@@ -580,6 +581,13 @@ async fn deactivate_agent(
         ));
     }
     let account = me.account_id;
+    let held = state.store.holdings(account, id).await?;
+    if held != crate::store::Holdings::default() {
+        return Err(ApiError::Conflict(format!(
+            "this user still owns {} customers ({} more lent out for a leave) and {} open follow-ups: hand them over first",
+            held.customers, held.lent_out, held.follow_ups
+        )));
+    }
     let agent = state
         .store
         .set_agent_deactivated(account, id, Some(now_millis()))
@@ -838,6 +846,11 @@ struct Timeline {
     /// Newest first.
     entries: Vec<TimelineEntry>,
     notes: Vec<Note>,
+    /// What happened to the customer outside interactions (owner changes, follow-ups done),
+    /// oldest first.
+    events: Vec<CustomerEvent>,
+    /// By due time.
+    follow_ups: Vec<FollowUp>,
 }
 
 /// Every interaction of a customer with its messages and events, newest first.
@@ -858,11 +871,17 @@ async fn customer_timeline(
             interaction,
         });
     }
-    let notes = state.store.notes(account, id).await?;
+    let (notes, events, follow_ups) = futures_util::try_join!(
+        state.store.notes(account, id),
+        state.store.customer_events(account, id),
+        state.store.customer_follow_ups(account, id),
+    )?;
     Ok(ApiJson(Timeline {
         customer,
         entries,
         notes,
+        events,
+        follow_ups,
     }))
 }
 

@@ -211,6 +211,16 @@ pub enum AgentFrame {
     State(StateView),
     #[serde(rename = "note.added")]
     NoteAdded { note: Note },
+    /// A follow-up of the agent's is due now: the console reminds them.
+    #[serde(rename = "follow_up.due")]
+    FollowUpDue {
+        follow_up: crate::crm::followups::FollowUp,
+    },
+    /// A follow-up of someone in the supervisor's account is overdue past the escalation delay.
+    #[serde(rename = "follow_up.escalated")]
+    FollowUpEscalated {
+        follow_up: crate::crm::followups::FollowUp,
+    },
     /// The agent's sessions changed (a logout, a new password, a new role): each open socket of
     /// theirs checks its own session again, and closes if it has ended. Never sent to a browser.
     #[serde(rename = "sessions.changed")]

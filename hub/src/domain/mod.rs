@@ -269,8 +269,19 @@ pub struct Customer {
     pub claimed: Option<Claim>,
     /// A service tier such as "gold"; free text set by the business.
     pub tier: Option<String>,
-    /// The owning salesperson or account manager, free text.
-    pub owner: Option<String>,
+    /// The agent who owns the relationship (assigned by the account's rules or a supervisor).
+    #[schema(value_type = Option<String>)]
+    pub owner_id: Option<AgentId>,
+    /// The owner's name, read with the customer for the card.
+    pub owner_name: Option<String>,
+    /// While the owner covers for a colleague on leave: the colleague, to whom the customer
+    /// returns when the leave ends.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub home_owner_id: Option<AgentId>,
+    /// The free-text owner of before owners were agents, kept where it named none of them.
+    #[serde(default)]
+    pub former_owner: Option<String>,
     pub tags: Vec<String>,
     pub created_at: Millis,
 }
@@ -434,6 +445,10 @@ id_type!(
     UploadId,
     /// A messaging app inbox (a WhatsApp number, a Telegram bot).
     InboxId,
+    /// A supervisor's move of an agent's customers to others (for a leave or for good).
+    HandoverId,
+    /// A task or callback on a customer.
+    FollowUpId,
 );
 
 /// A file attached to a message, as the console lists it (its bytes are fetched by id).

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 24] = [
+const TABLES: [Table; 28] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -91,6 +91,11 @@ const TABLES: [Table; 24] = [
     table("media_fetches", "message_id"),
     // The agents' presence log, which reports read agent time from.
     counted("agent_events", "id"),
+    // Customer relationships: customers' own logs, assignment rules, hand-overs, follow-ups.
+    counted("customer_events", "id"),
+    table("assignment_rules", "account_id"),
+    table("handovers", "id"),
+    table("follow_ups", "id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
@@ -763,6 +768,42 @@ mod tests {
             .await
             .unwrap()
             .remove(0);
+        // Relationships: rules, a leave, a follow-up (the demo's owners are on customers' logs).
+        let rule = crate::crm::rules::AssignmentRule {
+            when: crate::crm::rules::Condition::Always,
+            agents: vec![crate::crm::rules::WeightedAgent {
+                agent_id: bob.id,
+                weight: 1,
+            }],
+        };
+        store
+            .set_assignment_rules(ACCOUNT, &[rule], now_millis())
+            .await
+            .unwrap();
+        let leave = crate::store::Handover {
+            id: crate::domain::HandoverId::new(),
+            from_agent: bob.id,
+            spec: serde_json::json!({"to": []}),
+            reason: "holiday".into(),
+            created_by: bob.id,
+            created_at: now_millis(),
+            until: Some(now_millis() + 86_400_000),
+            returned_at: None,
+            moved: 0,
+        };
+        store.create_handover(ACCOUNT, &leave).await.unwrap();
+        let callback = crate::store::NewFollowUp {
+            customer: maria.id,
+            owner: bob.id,
+            kind: crate::crm::followups::FollowUpKind::Callback,
+            title: "call Maria back".into(),
+            due_at: now_millis() + 3_600_000,
+            created_by: bob.id,
+        };
+        store
+            .create_follow_up(ACCOUNT, callback, now_millis())
+            .await
+            .unwrap();
         let new = NewInteraction {
             customer_id: maria.id,
             channel: Channel::Chat,

@@ -7,7 +7,8 @@
 //! Policy: longest-idle agent among the eligible ones (Available, skilled, room on the channel, no
 //! call in hand, never declined this contact); contacts served by priority, then arrival time;
 //! one outstanding offer per contact, RONA on timeout; wrap-up holds the slot; overflow after
-//! `max_wait_ms` keeps the arrival time.
+//! `max_wait_ms` keeps the arrival time. A contact from a customer with an owner who is Available
+//! is offered to the owner alone for a while (`OwnerFirst`), in its place in the queue.
 
 use crate::domain::{
     AgentId, AgentState, Capacity, Channel, InteractionId, MISSED_OFFER, Millis, QueueId, SkillRequirement,
@@ -33,6 +34,15 @@ pub struct QueueRules {
     pub offer_timeout_ms: Millis,
     /// The longest an agent's slot stays held for wrap-up after an interaction ends.
     pub wrap_up_ms: Millis,
+}
+
+/// A contact's customer has an owner: while the owner is Available, only they are offered it,
+/// for `wait_ms` from its arrival; then (or once they leave Available, decline or miss it) anyone.
+/// The contact keeps its place in the queue throughout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerFirst {
+    pub agent: AgentId,
+    pub wait_ms: Millis,
 }
 
 /// Something that happened, as the hub tells it.
@@ -67,6 +77,7 @@ pub enum Input {
         channel: Channel,
         priority: i32,
         arrived_at: Millis,
+        owner: Option<OwnerFirst>,
     },
     Accept {
         interaction: InteractionId,
@@ -254,7 +265,10 @@ struct Interaction {
     /// Agents who declined it (or transferred it away); cleared when it overflows.
     declined: BTreeSet<AgentId>,
     /// Transferred to this agent by name: only they are offered it, until they decline or miss it.
+    /// Also the owner while `owner_until` runs.
     reserved: Option<AgentId>,
+    /// Reserved for the customer's owner until then (`OwnerFirst`); `None` otherwise.
+    owner_until: Option<Millis>,
     stage: Stage,
 }
 
@@ -307,6 +321,7 @@ enum DeadlineKind {
     Release,
     OfferExpiry,
     Overflow,
+    OwnerWait,
 }
 
 fn slot(channel: Channel) -> usize {
@@ -470,6 +485,7 @@ impl Router {
                 let was_available = agent.state == AgentState::Available;
                 if was_available {
                     self.revoke_all_offers(id, out);
+                    self.stop_waiting_for_owner(id);
                 }
                 let agent = self.agents.get_mut(&id).expect("checked above");
                 if state == AgentState::Available {
@@ -509,6 +525,7 @@ impl Router {
                 channel,
                 priority,
                 arrived_at,
+                owner,
             } => {
                 if self.interactions.contains_key(&id) {
                     return Err(RouterError::AlreadyKnown(id));
@@ -520,8 +537,23 @@ impl Router {
                     seq: self.take_seq(),
                     id,
                 };
-                self.interactions
-                    .insert(id, new_interaction(queue, channel, key, Stage::Waiting));
+                let mut inter = new_interaction(queue, channel, key, Stage::Waiting);
+                let owner = owner.filter(|o| {
+                    o.wait_ms > 0
+                        && self
+                            .agents
+                            .get(&o.agent)
+                            .is_some_and(|a| a.state == AgentState::Available)
+                });
+                if let Some(o) = owner {
+                    let until = now.saturating_add(o.wait_ms);
+                    inter.reserved = Some(o.agent);
+                    inter.owner_until = Some(until);
+                    self.reserved.insert(id);
+                    self.deadlines.insert((until, DeadlineKind::OwnerWait, id));
+                    self.fresh_agents.insert(o.agent);
+                }
+                self.interactions.insert(id, inter);
                 // After a restart the hub re-sends waiting contacts: time already waited counts.
                 self.enter_queue(id, queue, arrived_at);
                 self.put_waiting(id);
@@ -756,7 +788,40 @@ impl Router {
                 DeadlineKind::Release => self.release(id, now, out),
                 DeadlineKind::OfferExpiry => self.time_out(id, out),
                 DeadlineKind::Overflow => self.overflow(id, now, out),
+                DeadlineKind::OwnerWait => self.owner_wait_over(id, at),
             }
+        }
+    }
+
+    /// The owner's turn at a contact ends: anyone may be offered it (unless it is offered to the
+    /// owner now, whose answer or RONA decides).
+    fn owner_wait_over(&mut self, id: InteractionId, at: Millis) {
+        let Some(inter) = self.interactions.get_mut(&id) else {
+            return;
+        };
+        if inter.owner_until != Some(at) {
+            return;
+        }
+        inter.owner_until = None;
+        if inter.stage == Stage::Waiting {
+            inter.reserved = None;
+            self.fresh_interactions.push(id);
+        }
+    }
+
+    /// An owner left Available: the contacts waiting for them go to anyone now.
+    fn stop_waiting_for_owner(&mut self, agent: AgentId) {
+        let waiting: Vec<(InteractionId, Millis)> = self
+            .reserved
+            .iter()
+            .filter_map(|id| {
+                let i = self.interactions.get(id)?;
+                (i.reserved == Some(agent) && i.stage == Stage::Waiting).then_some((*id, i.owner_until?))
+            })
+            .collect();
+        for (id, until) in waiting {
+            self.deadlines.remove(&(until, DeadlineKind::OwnerWait, id));
+            self.owner_wait_over(id, until);
         }
     }
 
@@ -1159,6 +1224,7 @@ fn new_interaction(queue: QueueId, channel: Channel, key: WaitKey, stage: Stage)
         overflow_at: None,
         declined: BTreeSet::new(),
         reserved: None,
+        owner_until: None,
         stage,
     }
 }

@@ -380,6 +380,7 @@ fn input_for(action: &Action, shadow: &Shadow, now: Millis) -> Option<Input> {
             channel,
             priority,
             arrived_at: now - waited,
+            owner: None,
         },
         Action::AcceptOffered(n) => {
             let id = nth(&offered(), n)?;
@@ -484,6 +485,7 @@ fn record_input(shadow: &mut Shadow, input: &Input, now: Millis) {
             channel,
             priority,
             arrived_at,
+            owner: _,
         } => {
             shadow.seq += 1;
             let key = (Reverse(*priority), *arrived_at, shadow.seq);

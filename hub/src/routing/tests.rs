@@ -80,6 +80,7 @@ fn arrive(n: u128, queue: u128, channel: Channel, priority: i32, arrived_at: Mil
         channel,
         priority,
         arrived_at,
+        owner: None,
     }
 }
 fn chat(n: u128, queue: u128, arrived_at: Millis) -> Input {
@@ -959,4 +960,137 @@ fn a_removed_queue_keeps_its_contacts_without_routing_them() {
     ]);
     assert!(router.waiting(q(1)).is_empty());
     assert!(!router.can_serve(q(1)));
+}
+
+/// A chat from a customer whose owner is `owner`, who has it alone for `wait_ms`.
+fn owned_chat(n: u128, queue: u128, arrived_at: Millis, owner: u128, wait_ms: Millis) -> Input {
+    Input::Arrive {
+        interaction: i(n),
+        queue: q(queue),
+        channel: Channel::Chat,
+        priority: 0,
+        arrived_at,
+        owner: Some(OwnerFirst {
+            agent: a(owner),
+            wait_ms,
+        }),
+    }
+}
+
+/// Agents 1 and 2 (one chat each), Available, each holding a chat (91 and 92): nobody is free.
+fn both_busy() -> Vec<Step> {
+    let e = OFFER_TIMEOUT;
+    vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 1)), Ok(vec![])),
+        (0, agent(2, cap(0, 1)), Ok(vec![])),
+        (10, available(1), Ok(vec![])),
+        (20, available(2), Ok(vec![])),
+        (30, chat(91, 1, 30), Ok(vec![offer(91, 1, 1, 30 + e)])),
+        (31, accept(91, 1), Ok(vec![assigned(91, 1)])),
+        (40, chat(92, 1, 40), Ok(vec![offer(92, 2, 1, 40 + e)])),
+        (41, accept(92, 2), Ok(vec![assigned(92, 2)])),
+    ]
+}
+
+#[test]
+fn an_owned_contact_waits_for_its_owner_while_others_are_served_then_the_owner_is_offered_it() {
+    let e = OFFER_TIMEOUT;
+    let mut steps = both_busy();
+    steps.extend([
+        // The owner (1) is Available but full: the contact waits for them.
+        (100, owned_chat(1, 1, 100, 1, 60_000), Ok(vec![])),
+        (150, chat(2, 1, 150), Ok(vec![])),
+        // Agent 2 frees up: the later, unowned chat is theirs; the owned one stays the owner's.
+        (200, end(92), Ok(vec![])),
+        (
+            210,
+            wrap_up_done(92),
+            Ok(vec![released(92, 2), offer(2, 2, 1, 210 + e)]),
+        ),
+        (220, accept(2, 2), Ok(vec![assigned(2, 2)])),
+        // The owner frees up: offered the owned contact.
+        (300, end(91), Ok(vec![])),
+        (
+            310,
+            wrap_up_done(91),
+            Ok(vec![released(91, 1), offer(1, 1, 1, 310 + e)]),
+        ),
+    ]);
+    play(steps);
+}
+
+#[test]
+fn an_owned_contact_goes_to_the_queue_in_its_place_when_the_owners_time_is_up() {
+    let e = OFFER_TIMEOUT;
+    let mut steps = both_busy();
+    steps.extend([
+        (100, owned_chat(1, 1, 100, 1, 1_000), Ok(vec![])),
+        (150, chat(2, 1, 150), Ok(vec![])),
+        (1_099, Input::Tick, Ok(vec![])),
+        (1_100, Input::Tick, Ok(vec![])),
+        // Agent 2 frees up: the owned contact is first in line again, by its arrival.
+        (1_200, end(92), Ok(vec![])),
+        (
+            1_210,
+            wrap_up_done(92),
+            Ok(vec![released(92, 2), offer(1, 2, 1, 1_210 + e)]),
+        ),
+    ]);
+    let router = play(steps);
+    assert_eq!(router.next_deadline(), Some(1_210 + e));
+}
+
+#[test]
+fn an_owned_contact_goes_to_anyone_when_the_owner_is_away_leaves_or_declines() {
+    let e = OFFER_TIMEOUT;
+    let start = || {
+        vec![
+            (0, queue(1), Ok(vec![])),
+            (0, agent(1, cap(0, 1)), Ok(vec![])),
+            (0, agent(2, cap(0, 1)), Ok(vec![])),
+            (10, available(2), Ok(vec![])),
+        ]
+    };
+    // The owner is not Available: the contact is anyone's at once.
+    let mut away = start();
+    away.push((
+        100,
+        owned_chat(1, 1, 100, 1, 60_000),
+        Ok(vec![offer(1, 2, 1, 100 + e)]),
+    ));
+    play(away);
+
+    // The owner is Available with no room, then takes a break: the contact is anyone's now.
+    let mut leaves = start();
+    leaves.extend([
+        (20, available(1), Ok(vec![])),
+        (25, on_break(2, "lunch"), Ok(vec![])),
+        (30, chat(91, 1, 30), Ok(vec![offer(91, 1, 1, 30 + e)])),
+        (31, accept(91, 1), Ok(vec![assigned(91, 1)])),
+        (100, owned_chat(1, 1, 100, 1, 60_000), Ok(vec![])),
+        (110, available(2), Ok(vec![])),
+        (120, on_break(1, "meeting"), Ok(vec![offer(1, 2, 1, 120 + e)])),
+    ]);
+    play(leaves);
+
+    // The owner is offered it first and declines: the next agent gets it.
+    let mut declines = start();
+    declines.extend([
+        (20, available(1), Ok(vec![])),
+        (
+            100,
+            owned_chat(1, 1, 100, 1, 60_000),
+            Ok(vec![offer(1, 1, 1, 100 + e)]),
+        ),
+        (
+            110,
+            decline(1, 1),
+            Ok(vec![
+                revoked(1, 1, RevokeReason::Declined),
+                offer(1, 2, 1, 110 + e),
+            ]),
+        ),
+    ]);
+    play(declines);
 }

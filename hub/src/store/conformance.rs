@@ -5,11 +5,14 @@
 //! are skipped with a notice, unless `CI=true`, where a missing database is a failure.
 
 use super::{
-    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, NewAgent, NewInteraction, NewMessage,
-    NewPhone, NewSession, PhoneBinding, QueueSpec, StoreError, TransitionDetails, Write,
+    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, Handover, Holdings, Lending, NewAgent,
+    NewFollowUp, NewInteraction, NewMessage, NewPhone, NewSession, OwnerChangeBy, OwnerMove, PhoneBinding,
+    QueueSpec, StoreError, TransitionDetails, Write,
 };
+use crate::crm::followups::{FollowUp, FollowUpKind, FollowUpState};
+use crate::crm::rules::{AssignmentRule, Condition, WeightedAgent};
 use crate::domain::{
-    AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,
+    AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, HandoverId, Interaction,
     InteractionEvent, InteractionId, InteractionState, InvalidTransition, Queue, QueueId, Role, Sender,
     SkillRequirement,
 };
@@ -194,6 +197,10 @@ scenarios!(
     an_agents_message_is_found_by_its_client_id,
     media_to_fetch_is_claimed_retried_and_attached,
     a_customer_merged_into_another_leaves_them_one,
+    owners_move_with_their_follow_ups_and_every_move_is_logged,
+    a_leave_lends_customers_and_their_return_brings_them_back,
+    follow_ups_are_claimed_by_one_scheduler_stepped_and_closed,
+    assignment_rules_are_kept_per_account,
     report_settings_and_lines,
 );
 
@@ -972,14 +979,12 @@ async fn update_customer(store: DynStore) {
     let patch = CustomerPatch {
         name: Some("Wei Li".into()),
         tier: Some("gold".into()),
-        owner: Some("sales-7".into()),
         tags: Some(vec!["vip".into(), "beta".into()]),
     };
     let updated = store.update_customer(DEFAULT, li.id, patch).await.unwrap();
     let want = Customer {
         name: "Wei Li".into(),
         tier: Some("gold".into()),
-        owner: Some("sales-7".into()),
         tags: vec!["vip".into(), "beta".into()],
         ..li.clone()
     };
@@ -2708,6 +2713,430 @@ async fn a_customer_merged_into_another_leaves_them_one(store: DynStore) {
     assert_eq!(linked.data["agent_id"], json!(agent.id));
     // The other account's customer is untouched.
     assert_eq!(store.customer(OTHER, other.id).await.unwrap(), other);
+}
+
+// --- customer relationships (issue 15) ---
+
+async fn agents_named(store: &DynStore, account: AccountId, names: &[&str]) -> Vec<Agent> {
+    let mut agents = vec![];
+    for name in names {
+        let email = format!("{name}@a{}.example.com", account.0.as_u128());
+        agents.push(store.create_agent(account, new_agent(&email)).await.unwrap());
+    }
+    agents
+}
+
+fn by_hub(reason: &str) -> OwnerChangeBy {
+    OwnerChangeBy {
+        agent: None,
+        reason: reason.into(),
+        rule: Some(2),
+    }
+}
+
+fn owner_move(customer: CustomerId, from: Option<AgentId>, to: Option<AgentId>) -> OwnerMove {
+    OwnerMove { customer, from, to }
+}
+
+async fn follow_up_for(store: &DynStore, customer: CustomerId, owner: AgentId, due_at: i64) -> FollowUp {
+    let new = NewFollowUp {
+        customer,
+        owner,
+        kind: FollowUpKind::Callback,
+        title: "call back about the refund".into(),
+        due_at,
+        created_by: owner,
+    };
+    store.create_follow_up(DEFAULT, new, 1).await.unwrap()
+}
+
+async fn owners_move_with_their_follow_ups_and_every_move_is_logged(store: DynStore) {
+    let [ann, bob] = <[Agent; 2]>::try_from(agents_named(&store, DEFAULT, &["ann", "bob"]).await).unwrap();
+    let li = customer(&store, DEFAULT, "li.wei@example.com", "Li Wei").await;
+    assert_eq!((li.owner_id, li.owner_name.as_deref()), (None, None));
+    let moved = store
+        .move_owners(
+            DEFAULT,
+            &[owner_move(li.id, None, Some(ann.id))],
+            Lending::None,
+            &by_hub("rules"),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, [li.id]);
+    let owned = store.customer(DEFAULT, li.id).await.unwrap();
+    assert_eq!(
+        (owned.owner_id, owned.owner_name.as_deref()),
+        (Some(ann.id), Some("ann"))
+    );
+    assert_eq!(
+        store.owned_customers(DEFAULT, ann.id).await.unwrap(),
+        std::slice::from_ref(&owned)
+    );
+    // Someone changed it meanwhile: a move from an owner it no longer has is skipped.
+    let stale = store
+        .move_owners(
+            DEFAULT,
+            &[owner_move(li.id, None, Some(bob.id))],
+            Lending::None,
+            &by_hub("late"),
+            11,
+        )
+        .await
+        .unwrap();
+    assert!(stale.is_empty());
+    // An owner of another account is not found, and nothing moves.
+    let stranger = agents_named(&store, OTHER, &["eve"]).await.remove(0);
+    not_found(
+        store
+            .move_owners(
+                DEFAULT,
+                &[owner_move(li.id, Some(ann.id), Some(stranger.id))],
+                Lending::None,
+                &by_hub("x"),
+                12,
+            )
+            .await,
+    );
+    // Ann's open follow-up on Li moves with Li; a closed one and Bob's own stay.
+    let open = follow_up_for(&store, li.id, ann.id, 1_000).await;
+    let closed = follow_up_for(&store, li.id, ann.id, 2_000).await;
+    store
+        .close_follow_up(DEFAULT, closed.id, true, (ann.id, "ann"), 20)
+        .await
+        .unwrap();
+    let bobs = follow_up_for(&store, li.id, bob.id, 3_000).await;
+    let by = OwnerChangeBy {
+        agent: Some((bob.id, "bob".into())),
+        reason: "ann moved to another team".into(),
+        rule: None,
+    };
+    store
+        .move_owners(
+            DEFAULT,
+            &[owner_move(li.id, Some(ann.id), Some(bob.id))],
+            Lending::None,
+            &by,
+            30,
+        )
+        .await
+        .unwrap();
+    let owner = |f: &FollowUp| f.owner_id;
+    assert_eq!(owner(&store.follow_up(DEFAULT, open.id).await.unwrap()), bob.id);
+    assert_eq!(owner(&store.follow_up(DEFAULT, closed.id).await.unwrap()), ann.id);
+    assert_eq!(owner(&store.follow_up(DEFAULT, bobs.id).await.unwrap()), bob.id);
+    assert_eq!(
+        store.owner_loads(DEFAULT, &[ann.id, bob.id]).await.unwrap(),
+        [(ann.id, 0), (bob.id, 1)].into()
+    );
+    assert_eq!(
+        store.holdings(DEFAULT, ann.id).await.unwrap(),
+        Holdings::default(),
+        "ann holds nothing any more"
+    );
+    assert_eq!(
+        store.holdings(DEFAULT, bob.id).await.unwrap(),
+        Holdings {
+            customers: 1,
+            lent_out: 0,
+            follow_ups: 2
+        }
+    );
+    // Every move is on Li's log, with who, why, from and to by name.
+    let events = store.customer_events(DEFAULT, li.id).await.unwrap();
+    let moves: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "customer.owner_changed")
+        .collect();
+    assert_eq!(moves.len(), 2);
+    assert_eq!(moves[0].data["from"], serde_json::Value::Null);
+    assert_eq!(moves[0].data["to"], json!({"id": ann.id, "name": "ann"}));
+    assert_eq!(moves[0].data["rule"], json!(2));
+    assert_eq!(moves[1].data["from"]["name"], "ann");
+    assert_eq!(moves[1].data["by"], json!({"id": bob.id, "name": "bob"}));
+    assert_eq!(moves[1].data["reason"], "ann moved to another team");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "follow_up.done" && e.data["by"]["name"] == "ann")
+    );
+    // A deactivated owner is an orphan, over the whole store, until their customers move.
+    assert_eq!(store.orphans().await.unwrap(), (0, 0));
+    store
+        .set_agent_deactivated(DEFAULT, bob.id, Some(40))
+        .await
+        .unwrap();
+    assert_eq!(store.orphans().await.unwrap(), (1, 2));
+    // A customer merged into one without an owner brings theirs.
+    let wa = customer(&store, DEFAULT, "wei@example.com", "Wei").await;
+    store
+        .move_owners(
+            DEFAULT,
+            &[owner_move(li.id, Some(bob.id), Some(ann.id))],
+            Lending::None,
+            &by_hub("bob left"),
+            50,
+        )
+        .await
+        .unwrap();
+    let kept = store.merge_customer(DEFAULT, li.id, wa.id, &[]).await.unwrap();
+    assert_eq!(kept.owner_id, Some(ann.id));
+    assert_eq!(
+        store.customer(DEFAULT, wa.id).await.unwrap().owner_id,
+        Some(ann.id)
+    );
+    assert_eq!(
+        store.customer_events(DEFAULT, wa.id).await.unwrap().len(),
+        events.len() + 1
+    );
+    assert_eq!(store.customer_follow_ups(DEFAULT, wa.id).await.unwrap().len(), 3);
+}
+
+async fn a_leave_lends_customers_and_their_return_brings_them_back(store: DynStore) {
+    let [ann, bob, cat] =
+        <[Agent; 3]>::try_from(agents_named(&store, DEFAULT, &["ann", "bob", "cat"]).await).unwrap();
+    let li = customer(&store, DEFAULT, "li.wei@example.com", "Li Wei").await;
+    let mo = customer(&store, DEFAULT, "mo@example.com", "Mo").await;
+    for c in [li.id, mo.id] {
+        store
+            .move_owners(
+                DEFAULT,
+                &[owner_move(c, None, Some(ann.id))],
+                Lending::None,
+                &by_hub("rules"),
+                1,
+            )
+            .await
+            .unwrap();
+    }
+    let lent_follow_up = follow_up_for(&store, li.id, ann.id, 1_000).await;
+    let leave = Handover {
+        id: HandoverId::new(),
+        from_agent: ann.id,
+        spec: json!({"to": [bob.id]}),
+        reason: "holiday".into(),
+        created_by: cat.id,
+        created_at: 5,
+        until: Some(100),
+        returned_at: None,
+        moved: 2,
+    };
+    store.create_handover(DEFAULT, &leave).await.unwrap();
+    assert_eq!(store.handover(DEFAULT, leave.id).await.unwrap(), leave);
+    assert_eq!(
+        store.handovers(DEFAULT).await.unwrap(),
+        std::slice::from_ref(&leave)
+    );
+    not_found(store.handover(OTHER, leave.id).await);
+    let moves = [
+        owner_move(li.id, Some(ann.id), Some(bob.id)),
+        owner_move(mo.id, Some(ann.id), Some(bob.id)),
+    ];
+    store
+        .move_owners(DEFAULT, &moves, Lending::Lend(leave.id), &by_hub("holiday"), 6)
+        .await
+        .unwrap();
+    let lent = store.customer(DEFAULT, li.id).await.unwrap();
+    assert_eq!((lent.owner_id, lent.home_owner_id), (Some(bob.id), Some(ann.id)));
+    let f = store.follow_up(DEFAULT, lent_follow_up.id).await.unwrap();
+    assert_eq!((f.owner_id, f.home_owner_id), (bob.id, Some(ann.id)));
+    assert_eq!(
+        store.holdings(DEFAULT, ann.id).await.unwrap(),
+        Holdings {
+            customers: 0,
+            lent_out: 2,
+            follow_ups: 1
+        }
+    );
+    // While away, a supervisor gives Mo to Cat for good: Mo stays with Cat after the leave.
+    store
+        .move_owners(
+            DEFAULT,
+            &[owner_move(mo.id, Some(bob.id), Some(cat.id))],
+            Lending::None,
+            &by_hub("x"),
+            7,
+        )
+        .await
+        .unwrap();
+    // Bob schedules a follow-up on Li while covering: it goes home with Li.
+    let covered = follow_up_for(&store, li.id, bob.id, 2_000).await;
+    assert!(store.due_returns(99).await.unwrap().is_empty());
+    assert_eq!(store.due_returns(100).await.unwrap(), [(DEFAULT, leave.id)]);
+    assert_eq!(
+        store.lent_customers(DEFAULT, leave.id).await.unwrap(),
+        [(li.id, Some(bob.id), ann.id)]
+    );
+    assert!(store.finish_handover(DEFAULT, leave.id, 100).await.unwrap());
+    assert!(
+        !store.finish_handover(DEFAULT, leave.id, 101).await.unwrap(),
+        "returned once"
+    );
+    assert!(store.due_returns(200).await.unwrap().is_empty());
+    let back = [owner_move(li.id, Some(bob.id), Some(ann.id))];
+    store
+        .move_owners(
+            DEFAULT,
+            &back,
+            Lending::Return(leave.id),
+            &by_hub("back from leave"),
+            100,
+        )
+        .await
+        .unwrap();
+    let home = store.customer(DEFAULT, li.id).await.unwrap();
+    assert_eq!((home.owner_id, home.home_owner_id), (Some(ann.id), None));
+    for id in [lent_follow_up.id, covered.id] {
+        let f = store.follow_up(DEFAULT, id).await.unwrap();
+        assert_eq!((f.owner_id, f.home_owner_id), (ann.id, None));
+    }
+    assert_eq!(
+        store.customer(DEFAULT, mo.id).await.unwrap().owner_id,
+        Some(cat.id)
+    );
+    assert!(store.lent_customers(DEFAULT, leave.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.holdings(DEFAULT, ann.id).await.unwrap(),
+        Holdings {
+            customers: 1,
+            lent_out: 0,
+            follow_ups: 2
+        }
+    );
+}
+
+async fn follow_ups_are_claimed_by_one_scheduler_stepped_and_closed(store: DynStore) {
+    let [ann, bob] = <[Agent; 2]>::try_from(agents_named(&store, DEFAULT, &["ann", "bob"]).await).unwrap();
+    let li = customer(&store, DEFAULT, "li.wei@example.com", "Li Wei").await;
+    let soon = follow_up_for(&store, li.id, ann.id, 1_000).await;
+    let later = follow_up_for(&store, li.id, ann.id, 5_000).await;
+    follow_up_for(&store, li.id, bob.id, 500).await;
+    assert_eq!(soon.customer_name, "Li Wei");
+    assert_eq!(soon.state, FollowUpState::Open);
+    assert_eq!(store.follow_up(DEFAULT, soon.id).await.unwrap(), soon);
+    not_found(store.follow_up(OTHER, soon.id).await);
+    let created = store.customer_events(DEFAULT, li.id).await.unwrap();
+    assert_eq!(created.len(), 3);
+    assert_eq!(created[0].kind, "follow_up.created");
+    // Due lists: the agent's, by due time, and the account's overdue ones.
+    let mine: Vec<_> = store
+        .agent_follow_ups(DEFAULT, ann.id, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(mine, [soon.id, later.id]);
+    assert_eq!(
+        store
+            .agent_follow_ups(DEFAULT, ann.id, 2_000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(store.overdue_follow_ups(DEFAULT, 1_001).await.unwrap().len(), 2);
+    assert!(store.overdue_follow_ups(OTHER, 1_001).await.unwrap().is_empty());
+    // Two schedulers at once: each due row goes to one of them.
+    let (a, b) = tokio::join!(
+        store.claim_follow_ups(1_000, 61_000, 10),
+        store.claim_follow_ups(1_000, 61_000, 10)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 2, "{a:?} {b:?}");
+    assert!(
+        store
+            .claim_follow_ups(1_000, 61_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The claim lapses if nobody records a step; a step sets the next look.
+    store
+        .follow_up_stepped(DEFAULT, soon.id, Some(1_000), None, Some(4_000))
+        .await
+        .unwrap();
+    let claimed: Vec<_> = store
+        .claim_follow_ups(4_000, 64_000, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!((claimed[0].id, claimed[0].reminded_at), (soon.id, Some(1_000)));
+    store
+        .follow_up_stepped(DEFAULT, soon.id, None, Some(4_000), None)
+        .await
+        .unwrap();
+    let f = store.follow_up(DEFAULT, soon.id).await.unwrap();
+    assert_eq!((f.reminded_at, f.escalated_at), (Some(1_000), Some(4_000)));
+    assert_eq!(
+        store.claim_follow_ups(99_000, 159_000, 10).await.unwrap().len(),
+        2,
+        "the lapsed claim and `later`"
+    );
+    // Closing: once, on the customer's log with who did it.
+    let done = store
+        .close_follow_up(DEFAULT, soon.id, true, (bob.id, "bob"), 7_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.state, done.done_at, done.done_by),
+        (FollowUpState::Done, Some(7_000), Some(bob.id))
+    );
+    conflict(
+        store
+            .close_follow_up(DEFAULT, soon.id, false, (bob.id, "bob"), 7_001)
+            .await,
+        "follow_ups_closed",
+    );
+    let cancelled = store
+        .close_follow_up(DEFAULT, later.id, false, (ann.id, "ann"), 7_002)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.state, FollowUpState::Cancelled);
+    not_found(
+        store
+            .close_follow_up(OTHER, later.id, true, (ann.id, "ann"), 7_003)
+            .await,
+    );
+    let kinds: Vec<_> = store
+        .customer_events(DEFAULT, li.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(&kinds[3..], ["follow_up.done", "follow_up.cancelled"]);
+    assert!(
+        store
+            .claim_follow_ups(200_000, 260_000, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|(_, f)| f.owner_id == bob.id)
+    );
+}
+
+async fn assignment_rules_are_kept_per_account(store: DynStore) {
+    let [ann] = <[Agent; 1]>::try_from(agents_named(&store, DEFAULT, &["ann"]).await).unwrap();
+    assert!(store.assignment_rules(DEFAULT).await.unwrap().is_empty());
+    let rules = vec![AssignmentRule {
+        when: Condition::Region {
+            regions: vec!["CN".into()],
+        },
+        agents: vec![WeightedAgent {
+            agent_id: ann.id,
+            weight: 2,
+        }],
+    }];
+    store.set_assignment_rules(DEFAULT, &rules, 1).await.unwrap();
+    assert_eq!(store.assignment_rules(DEFAULT).await.unwrap(), rules);
+    assert!(store.assignment_rules(OTHER).await.unwrap().is_empty());
+    store.set_assignment_rules(DEFAULT, &[], 2).await.unwrap();
+    assert!(store.assignment_rules(DEFAULT).await.unwrap().is_empty());
 }
 
 async fn report_settings_and_lines(store: DynStore) {

@@ -5,6 +5,7 @@
 mod channels;
 #[cfg(test)]
 mod conformance;
+mod crm;
 mod reports;
 mod sql;
 
@@ -23,6 +24,10 @@ use crate::domain::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use crm::{
+    CrmStore, CustomerEvent, CustomerEventKind, Handover, Holdings, Lending, NewFollowUp, OwnerChangeBy,
+    OwnerMove,
+};
 pub use sql::connect;
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +162,6 @@ impl QueueSpec {
 pub struct CustomerPatch {
     pub name: Option<String>,
     pub tier: Option<String>,
-    pub owner: Option<String>,
     pub tags: Option<Vec<String>>,
 }
 
@@ -380,7 +384,7 @@ pub fn apply_transition(
 }
 
 #[async_trait::async_trait]
-pub trait Store: ChannelStore + ReportStore + Send + Sync + 'static {
+pub trait Store: ChannelStore + CrmStore + ReportStore + Send + Sync + 'static {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;
 

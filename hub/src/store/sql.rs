@@ -8,6 +8,7 @@
 //! when they upgrade from reading).
 
 mod channels;
+mod crm;
 mod group;
 mod queries;
 mod reports;
@@ -199,7 +200,10 @@ fn resolved_customer(
         email: None,
         phone: None,
         tier: None,
-        owner: None,
+        owner_id: None,
+        owner_name: None,
+        home_owner_id: None,
+        former_owner: None,
         tags: vec![],
         created_at: now,
         claimed: None,
@@ -483,7 +487,6 @@ macro_rules! impl_store {
                     .bind(&c.email)
                     .bind(&c.phone)
                     .bind(&c.tier)
-                    .bind(&c.owner)
                     .bind(to_json(&c.tags))
                     .bind(now)
                     .execute(executor)
@@ -1033,6 +1036,11 @@ macro_rules! impl_store {
                 }
                 kept.email = kept.email.or(gone.email);
                 kept.phone = kept.phone.or(gone.phone);
+                if kept.owner_id.is_none() {
+                    kept.owner_id = gone.owner_id;
+                    kept.owner_name = gone.owner_name;
+                    kept.home_owner_id = gone.home_owner_id;
+                }
                 Self::write_customer(&mut *tx, account, &kept, now_millis()).await?;
                 Self::write_all(&mut tx, log).await?;
                 tx.commit().await.map_err(db)?;
@@ -1340,16 +1348,13 @@ fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
     }
 }
 
-/// Applies an edit; `None` leaves a field alone and an empty tier or owner clears it.
+/// Applies an edit; `None` leaves a field alone and an empty tier clears it.
 fn patch_customer(c: &mut Customer, patch: CustomerPatch) {
     if let Some(name) = patch.name {
         c.name = name.trim().to_string();
     }
     if let Some(tier) = patch.tier {
         c.tier = Some(tier.trim().to_string()).filter(|t| !t.is_empty());
-    }
-    if let Some(owner) = patch.owner {
-        c.owner = Some(owner.trim().to_string()).filter(|o| !o.is_empty());
     }
     if let Some(tags) = patch.tags {
         let mut tags: Vec<String> = tags

@@ -18,7 +18,9 @@ macro_rules! queue_columns {
 
 macro_rules! customer_columns {
     () => {
-        "id, name, email, phone, tier, owner, tags, created_at, claimed"
+        "id, name, email, phone, tier, owner_id, \
+         (SELECT a.name FROM agents a WHERE a.account_id = customers.account_id AND a.id = customers.owner_id) \
+         AS owner_name, home_owner_id, former_owner, tags, created_at, claimed"
     };
 }
 
@@ -154,16 +156,23 @@ pub const INSERT_IDENTITY: &str = "INSERT INTO identities (account_id, kind, val
 /// A blank customer; `UPDATE_CUSTOMER` fills it in the same transaction.
 pub const INSERT_CUSTOMER: &str = "INSERT INTO customers \
      (id, account_id, name, name_search, tags, created_at, updated_at) VALUES ($1, $2, '', '', '[]', $3, $3)";
-/// Writes back every editable field: callers read the row in the same transaction first.
+/// Writes back every editable field: callers read the row in the same transaction first. The
+/// owner is not one: it changes only through `CrmStore::move_owners`, which logs who and why.
 pub const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = $3, name_search = $4, email = $5, phone = $6, \
-     tier = $7, owner = $8, tags = $9, updated_at = $10 WHERE account_id = $1 AND id = $2";
+     tier = $7, tags = $8, updated_at = $9 WHERE account_id = $1 AND id = $2";
 /// `MERGE_CUSTOMER`'s statements, in order, each taking the account, `from` and `into`: what was
 /// `from`'s becomes `into`'s, then `from` goes.
-pub const MERGE_CUSTOMER: [&str; 5] = [
+pub const MERGE_CUSTOMER: [&str; 8] = [
     "UPDATE identities SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    "UPDATE customer_events SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    "UPDATE follow_ups SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE interactions SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE notes SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE chat_sessions SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    // `into` takes `from`'s owner (and any leave it is lent for) when it has none.
+    "UPDATE customers SET (owner_id, home_owner_id, handover_id) = (SELECT f.owner_id, f.home_owner_id, \
+     f.handover_id FROM customers AS f WHERE f.account_id = $1 AND f.id = $2) \
+     WHERE account_id = $1 AND id = $3 AND owner_id IS NULL",
     "DELETE FROM customers WHERE account_id = $1 AND id = $2 AND $3 <> $2",
 ];
 pub const SET_CLAIM: &str = "UPDATE customers SET claimed = $3 WHERE account_id = $1 AND id = $2";
@@ -171,6 +180,12 @@ pub const CUSTOMER: &str = concat!(
     "SELECT ",
     customer_columns!(),
     " FROM customers WHERE account_id = $1 AND id = $2"
+);
+/// An agent's customers, oldest first (`CrmStore::owned_customers`).
+pub const OWNED_CUSTOMERS: &str = concat!(
+    "SELECT ",
+    customer_columns!(),
+    " FROM customers WHERE account_id = $1 AND owner_id = $2 ORDER BY created_at, id"
 );
 /// `$2` is a LIKE pattern over the lower-cased name; `$3` and `$4` are the query as typed and
 /// lower-cased, matched exactly against identity values.

@@ -15,15 +15,15 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 /// Parses an id or other `FromStr` column, naming the column when the stored text is bad.
-fn parse<T: FromStr>(what: &str, value: &str) -> Result<T> {
+pub(super) fn parse<T: FromStr>(what: &str, value: &str) -> Result<T> {
     value.parse().map_err(|_| corrupt(what, value))
 }
 
-fn parse_opt<T: FromStr>(what: &str, value: Option<&str>) -> Result<Option<T>> {
+pub(super) fn parse_opt<T: FromStr>(what: &str, value: Option<&str>) -> Result<Option<T>> {
     value.map(|v| parse(what, v)).transpose()
 }
 
-fn json<T: serde::de::DeserializeOwned>(what: &str, value: &str) -> Result<T> {
+pub(super) fn json<T: serde::de::DeserializeOwned>(what: &str, value: &str) -> Result<T> {
     serde_json::from_str(value).map_err(|_| corrupt(what, value))
 }
 
@@ -241,7 +241,10 @@ pub(super) struct CustomerRow {
     email: Option<String>,
     phone: Option<String>,
     tier: Option<String>,
-    owner: Option<String>,
+    owner_id: Option<String>,
+    owner_name: Option<String>,
+    home_owner_id: Option<String>,
+    former_owner: Option<String>,
     tags: String,
     created_at: i64,
     claimed: Option<String>,
@@ -262,7 +265,10 @@ impl TryFrom<CustomerRow> for Customer {
             email: r.email,
             phone: r.phone,
             tier: r.tier,
-            owner: r.owner,
+            owner_id: parse_opt("customers.owner_id", r.owner_id.as_deref())?,
+            owner_name: r.owner_name,
+            home_owner_id: parse_opt("customers.home_owner_id", r.home_owner_id.as_deref())?,
+            former_owner: r.former_owner,
             created_at: r.created_at,
         })
     }
@@ -437,7 +443,10 @@ pub(super) struct KnownRow {
     email: Option<String>,
     phone: Option<String>,
     tier: Option<String>,
-    owner: Option<String>,
+    owner_id: Option<String>,
+    owner_name: Option<String>,
+    home_owner_id: Option<String>,
+    former_owner: Option<String>,
     tags: Option<String>,
     created_at: Option<i64>,
     claimed: Option<String>,
@@ -471,7 +480,10 @@ impl KnownRow {
                 email: self.email,
                 phone: self.phone,
                 tier: self.tier,
-                owner: self.owner,
+                owner_id: self.owner_id,
+                owner_name: self.owner_name,
+                home_owner_id: self.home_owner_id,
+                former_owner: self.former_owner,
                 tags: self.tags.ok_or_else(|| missing("customers.tags"))?,
                 created_at: self.created_at.ok_or_else(|| missing("customers.created_at"))?,
                 claimed: self.claimed,

@@ -1,0 +1,39 @@
+// What happened to a customer outside their interactions, oldest first: owner changes (from, to,
+// who, why) and follow-ups scheduled and closed.
+import { html } from '../html.js';
+import { t } from '../i18n.js';
+
+const nobody = () => t('owner.nobody');
+
+function describe(e) {
+  const d = e.data || {};
+  switch (e.type) {
+    case 'customer.owner_changed':
+      return t('customer_event.owner_changed', {
+        from: (d.from && d.from.name) || nobody(),
+        to: (d.to && d.to.name) || nobody(),
+        by: (d.by && d.by.name) || t('customer_event.by_hub'),
+        reason: d.reason || '—',
+      });
+    case 'follow_up.created':
+      return t('customer_event.follow_up_created', { title: d.title || '' });
+    case 'follow_up.done':
+      return t('customer_event.follow_up_done', { title: d.title || '', by: (d.by && d.by.name) || '' });
+    case 'follow_up.cancelled':
+      return t('customer_event.follow_up_cancelled', { title: d.title || '', by: (d.by && d.by.name) || '' });
+    default:
+      return e.type;
+  }
+}
+
+export function CustomerEvents({ events }) {
+  if (!events.length) return null;
+  return html`
+    <ul class="plain-list customer-events" data-testid="customer-events">
+      ${events.map((e) => html`
+        <li key=${e.id} data-testid="customer-event" data-type=${e.type}>
+          <span class="muted small-text">${new Date(e.at).toLocaleString()}</span> ${describe(e)}
+        </li>`)}
+    </ul>
+  `;
+}

@@ -1,0 +1,310 @@
+//! REST for customer relationships under `/api/v1`: a supervisor reassigns customers and hands
+//! an agent's customers over (for a leave or for good), an admin sets the assignment rules, and
+//! agents schedule and close follow-ups. Handlers check roles and input and delegate to `crm`.
+
+use super::error::ApiJson;
+use super::rest::{MAX_NAME_BYTES, parse_id};
+use super::{ApiError, AppState};
+use crate::auth::{Admin, AuthAgent, RequireRole, Supervisor};
+use crate::crm::followups::{FollowUp, FollowUpKind};
+use crate::crm::rules::{self, AssignmentRule};
+use crate::crm::{self as relationships, CrmError, HandoverRequest};
+use crate::domain::{AgentId, CustomerId, FollowUpId, HandoverId, Millis, Role, now_millis};
+use crate::store::{Handover, Holdings, NewFollowUp};
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(reassign))
+        .routes(routes!(get_rules, set_rules))
+        .routes(routes!(handover))
+        .routes(routes!(list_handovers))
+        .routes(routes!(end_leave))
+        .routes(routes!(holdings))
+        .routes(routes!(customer_follow_ups, create_follow_up))
+        .routes(routes!(my_follow_ups))
+        .routes(routes!(overdue_follow_ups))
+        .routes(routes!(close_follow_up))
+}
+
+impl From<CrmError> for ApiError {
+    fn from(e: CrmError) -> Self {
+        match e {
+            CrmError::Invalid(why) => ApiError::BadRequest(why),
+            CrmError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The most customers one reassignment names.
+const MAX_SELECTION: usize = 10_000;
+
+fn check_reason(reason: &str) -> Result<(), ApiError> {
+    if reason.len() > MAX_NAME_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "a reason may have at most {MAX_NAME_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Customers to give to an agent (or to nobody).
+#[derive(Debug, Deserialize, ToSchema)]
+struct ReassignRequest {
+    /// One customer, or a selection (from a search).
+    #[schema(value_type = Vec<String>)]
+    customer_ids: Vec<CustomerId>,
+    /// The new owner; null leaves them without one.
+    #[schema(value_type = Option<String>)]
+    owner_id: Option<AgentId>,
+    /// Why: shown on each customer's timeline with who did it.
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Reassigned {
+    /// Those whose owner changed (one already the new owner's is left out).
+    #[schema(value_type = Vec<String>)]
+    moved: Vec<CustomerId>,
+}
+
+/// Give customers to another owner (supervisors). Every change is on the customer's timeline
+/// with who made it and why. The new owner must be an active user of the account.
+#[utoipa::path(post, path = "/customers/reassign", request_body = ReassignRequest,
+    responses((status = 200, body = Reassigned), (status = 400), (status = 403), (status = 404)))]
+async fn reassign(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    ApiJson(req): ApiJson<ReassignRequest>,
+) -> Result<ApiJson<Reassigned>, ApiError> {
+    check_reason(&req.reason)?;
+    if req.customer_ids.is_empty() || req.customer_ids.len() > MAX_SELECTION {
+        return Err(ApiError::BadRequest(format!(
+            "name between 1 and {MAX_SELECTION} customers"
+        )));
+    }
+    let moved =
+        relationships::reassign(&state.store, &me, &req.customer_ids, req.owner_id, &req.reason).await?;
+    Ok(ApiJson(Reassigned { moved }))
+}
+
+/// The account's assignment rules for new customers, in the order they are tried.
+#[utoipa::path(get, path = "/assignment-rules", responses((status = 200, body = [AssignmentRule]), (status = 403)))]
+async fn get_rules(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+) -> Result<ApiJson<Vec<AssignmentRule>>, ApiError> {
+    Ok(ApiJson(state.store.assignment_rules(me.account_id).await?))
+}
+
+/// Replace the assignment rules (admins). Each names agents of the account; a new customer goes
+/// to the least loaded (for their weight) active agent of the first rule that matches it.
+#[utoipa::path(put, path = "/assignment-rules", request_body = [AssignmentRule],
+    responses((status = 200, body = [AssignmentRule]), (status = 400), (status = 403), (status = 404)))]
+async fn set_rules(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    ApiJson(rules): ApiJson<Vec<AssignmentRule>>,
+) -> Result<ApiJson<Vec<AssignmentRule>>, ApiError> {
+    rules::check(&rules).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let account = me.account_id;
+    for agent in rules.iter().flat_map(|r| &r.agents) {
+        state.store.agent(account, agent.agent_id).await?;
+    }
+    state
+        .store
+        .set_assignment_rules(account, &rules, now_millis())
+        .await?;
+    Ok(ApiJson(rules))
+}
+
+/// Move all or some (a filter) of an agent's customers to one or several others (supervisors),
+/// spread evenly or by the assignment rules, with their open follow-ups: for a leave (`until`:
+/// they come back then) or for good. Every move is on the customer's timeline.
+#[utoipa::path(post, path = "/agents/{id}/handover", request_body = HandoverRequest,
+    responses((status = 200, body = Handover), (status = 400), (status = 403), (status = 404)))]
+async fn handover(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<HandoverRequest>,
+) -> Result<ApiJson<Handover>, ApiError> {
+    check_reason(&req.reason)?;
+    let from: AgentId = parse_id(&id)?;
+    Ok(ApiJson(
+        relationships::handover(&state.store, &me, from, req).await?,
+    ))
+}
+
+/// Hand-overs, newest first (supervisors).
+#[utoipa::path(get, path = "/handovers", responses((status = 200, body = [Handover]), (status = 403)))]
+async fn list_handovers(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+) -> Result<ApiJson<Vec<Handover>>, ApiError> {
+    Ok(ApiJson(state.store.handovers(me.account_id).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Returned {
+    /// How many customers went back to their owner.
+    returned: usize,
+}
+
+/// End a leave now (supervisors): the customers still lent by the hand-over go back to their
+/// owner with their open follow-ups. 409 when it has ended already.
+#[utoipa::path(post, path = "/handovers/{id}/return",
+    responses((status = 200, body = Returned), (status = 400), (status = 403), (status = 404), (status = 409)))]
+async fn end_leave(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Returned>, ApiError> {
+    let id: HandoverId = parse_id(&id)?;
+    let returned = relationships::return_from_leave(&state.store, me.account_id, id, Some(&me)).await?;
+    Ok(ApiJson(Returned { returned }))
+}
+
+/// What an agent is responsible for (supervisors): customers owned, lent out for a leave, open
+/// follow-ups. All three must be zero before the agent can be deactivated.
+#[utoipa::path(get, path = "/agents/{id}/holdings", responses((status = 200, body = Holdings), (status = 403), (status = 404)))]
+async fn holdings(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Holdings>, ApiError> {
+    let id: AgentId = parse_id(&id)?;
+    state.store.agent(me.account_id, id).await?;
+    Ok(ApiJson(state.store.holdings(me.account_id, id).await?))
+}
+
+/// A follow-up to schedule.
+#[derive(Debug, Deserialize, ToSchema)]
+struct FollowUpRequest {
+    kind: FollowUpKind,
+    title: String,
+    /// Epoch ms.
+    due_at: Millis,
+    /// Whose it is: yourself when absent. Only supervisors give follow-ups to others.
+    #[schema(value_type = Option<String>)]
+    owner_id: Option<AgentId>,
+}
+
+/// A customer's follow-ups, by due time.
+#[utoipa::path(get, path = "/customers/{id}/follow-ups", responses((status = 200, body = [FollowUp]), (status = 404)))]
+async fn customer_follow_ups(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Vec<FollowUp>>, ApiError> {
+    let id: CustomerId = parse_id(&id)?;
+    state.store.customer(me.account_id, id).await?;
+    Ok(ApiJson(state.store.customer_follow_ups(me.account_id, id).await?))
+}
+
+/// Schedule a task or a callback on a customer. Its owner is reminded in the console when it is
+/// due; still open `crm.escalate_after_secs` later, it goes to the supervisors.
+#[utoipa::path(post, path = "/customers/{id}/follow-ups", request_body = FollowUpRequest,
+    responses((status = 200, body = FollowUp), (status = 400), (status = 403), (status = 404)))]
+async fn create_follow_up(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<FollowUpRequest>,
+) -> Result<ApiJson<FollowUp>, ApiError> {
+    let customer: CustomerId = parse_id(&id)?;
+    let title = req.title.trim().to_string();
+    if title.is_empty() || title.len() > MAX_NAME_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "a follow-up needs a title of at most {MAX_NAME_BYTES} bytes"
+        )));
+    }
+    let owner = req.owner_id.unwrap_or(me.id);
+    if owner != me.id && me.role < Role::Supervisor {
+        return Err(ApiError::Forbidden);
+    }
+    let account = me.account_id;
+    state.store.customer(account, customer).await?;
+    if !state.store.agent(account, owner).await?.active {
+        return Err(ApiError::BadRequest("that user is deactivated".into()));
+    }
+    let new = NewFollowUp {
+        customer,
+        owner,
+        kind: req.kind,
+        title,
+        due_at: req.due_at,
+        created_by: me.id,
+    };
+    Ok(ApiJson(
+        state.store.create_follow_up(account, new, now_millis()).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct Horizon {
+    /// Follow-ups due before this (epoch ms); default: the end of the next 24 hours.
+    before: Option<Millis>,
+}
+
+/// Your open follow-ups due before a time (the overdue ones first), for your day's list.
+#[utoipa::path(get, path = "/follow-ups", params(Horizon), responses((status = 200, body = [FollowUp])))]
+async fn my_follow_ups(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Query(h): Query<Horizon>,
+) -> Result<ApiJson<Vec<FollowUp>>, ApiError> {
+    let before = h.before.unwrap_or_else(|| now_millis() + 86_400_000);
+    Ok(ApiJson(
+        state.store.agent_follow_ups(me.account_id, me.id, before).await?,
+    ))
+}
+
+/// Every open follow-up of the account past its due time (supervisors).
+#[utoipa::path(get, path = "/follow-ups/overdue", responses((status = 200, body = [FollowUp]), (status = 403)))]
+async fn overdue_follow_ups(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+) -> Result<ApiJson<Vec<FollowUp>>, ApiError> {
+    Ok(ApiJson(
+        state
+            .store
+            .overdue_follow_ups(me.account_id, now_millis())
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct CloseRequest {
+    /// True: done; false: cancelled.
+    done: bool,
+}
+
+/// Close a follow-up, done or cancelled (its owner, or a supervisor); on the customer's timeline.
+/// 409 when it is closed already.
+#[utoipa::path(post, path = "/follow-ups/{id}/close", request_body = CloseRequest,
+    responses((status = 200, body = FollowUp), (status = 403), (status = 404), (status = 409)))]
+async fn close_follow_up(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CloseRequest>,
+) -> Result<ApiJson<FollowUp>, ApiError> {
+    let id: FollowUpId = parse_id(&id)?;
+    let account = me.account_id;
+    let f = state.store.follow_up(account, id).await?;
+    if f.owner_id != me.id && me.role < Role::Supervisor {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(ApiJson(
+        state
+            .store
+            .close_follow_up(account, id, req.done, (me.id, &me.name), now_millis())
+            .await?,
+    ))
+}

@@ -1,0 +1,383 @@
+//! Customer relationships end to end with the real binary: new customers get owners by the
+//! account's rules, a supervisor reassigns them, an agent with 300 customers, 40 follow-ups and
+//! 5 open contacts goes on leave and comes back, then leaves for good and is deactivated with
+//! nothing left owned by them anywhere in the store; a follow-up reminds its owner when due; a
+//! contact from an owned customer is offered to the owner first, then to the queue.
+
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named, start_chat};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// A widget's new chat in Support: (widget, interaction id).
+async fn chat(hub: &Hub, name: &str) -> (Socket, String) {
+    let mut widget = hub.widget().await.unwrap();
+    let email = format!("{}@example.com", name.replace(' ', "."));
+    let started = start_chat(&mut widget, name, &email, "hello").await;
+    (widget, started["interaction_id"].as_str().unwrap().to_string())
+}
+
+/// A GET under `/api/v1` that must answer 200: its body.
+async fn get(hub: &Hub, token: &str, path: &str) -> Value {
+    let (status, body) = hub.call("GET", path, Some(token), None).await.unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+async fn customer_of(hub: &Hub, token: &str, interaction: &str) -> String {
+    let detail = get(hub, token, &format!("/interactions/{interaction}")).await;
+    detail["interaction"]["customer_id"].as_str().unwrap().to_string()
+}
+
+async fn holdings(hub: &Hub, token: &str, agent: &str) -> Value {
+    get(hub, token, &format!("/agents/{agent}/holdings")).await
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// A user the admin creates, logged in: (id, token).
+async fn user(hub: &Hub, admin: &str, login: &str, name: &str, role: &str) -> (String, String) {
+    let body = json!({"email": format!("{login}@plugboard.example"), "name": name, "password": DEMO_PASSWORD, "role": role});
+    let (status, created) = hub
+        .call("POST", "/agents", Some(admin), Some(body))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{created}");
+    let token = hub
+        .login(&format!("{login}@plugboard.example"), DEMO_PASSWORD)
+        .await
+        .unwrap();
+    (id(&created), token)
+}
+
+/// Over the whole store, what is owned by a deactivated user: (customers, open follow-ups).
+async fn orphans(hub: &Hub) -> (i64, i64) {
+    let url = format!("sqlite://{}", hub.data_dir.join("plugboard.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let customers: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM customers AS c JOIN agents AS a ON a.id = c.owner_id OR a.id = c.home_owner_id \
+         WHERE a.deactivated_at IS NOT NULL",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let follow_ups: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follow_ups AS f JOIN agents AS a ON a.id = f.owner_id OR a.id = f.home_owner_id \
+         WHERE a.deactivated_at IS NOT NULL AND f.state = 'open'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    (customers, follow_ups)
+}
+
+#[tokio::test]
+async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_a_leaver_orphans_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "100000")])
+        .await
+        .unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (lee, lee_token) = user(&hub, &admin, "lee", "Lee Ver", "agent").await;
+    let agents = get(&hub, &admin, "/agents").await;
+    let takers: Vec<String> = ["Bob Martin", "Chen Jing 陈静", "Dana Silva"]
+        .iter()
+        .map(|n| id(named(&agents, n)))
+        .collect();
+
+    // Every new customer is Lee's by rule.
+    let rules = json!([{"when": {"type": "always"}, "agents": [{"agent_id": lee}]}]);
+    let (status, body) = hub
+        .call("PUT", "/assignment-rules", Some(&admin), Some(rules))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let mut open = vec![];
+    let mut interactions = vec![];
+    for n in 0..300 {
+        let (widget, interaction) = chat(&hub, &format!("Customer {n}")).await;
+        // The last five keep their widget open: contacts still waiting through the hand-over.
+        if n >= 295 {
+            open.push(widget);
+        }
+        interactions.push(interaction);
+    }
+    let mut customers = vec![];
+    for interaction in &interactions {
+        customers.push(customer_of(&hub, &sam, interaction).await);
+    }
+    let card = get(&hub, &sam, &format!("/customers/{}", customers[0])).await;
+    assert_eq!(card["customer"]["owner_name"], "Lee Ver");
+    let timeline = get(&hub, &sam, &format!("/customers/{}/timeline", customers[0])).await;
+    assert_eq!(timeline["events"][0]["type"], "customer.owner_changed");
+    assert_eq!(timeline["events"][0]["data"]["rule"], 1);
+
+    // Lee schedules 40 follow-ups on their customers.
+    let due = plugboard_tests::now_ms() + 3_600_000;
+    for customer in customers.iter().take(40) {
+        let body = json!({"kind": "callback", "title": "call back", "due_at": due});
+        let (status, f) = hub
+            .call(
+                "POST",
+                &format!("/customers/{customer}/follow-ups"),
+                Some(&lee_token),
+                Some(body),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{f}");
+    }
+    assert_eq!(
+        holdings(&hub, &sam, &lee).await,
+        json!({"customers": 300, "lent_out": 0, "follow_ups": 40})
+    );
+    // An agent may not hand over, nor may Lee be deactivated while holding customers.
+    let leave = json!({"to": takers, "spread": "even", "until": plugboard_tests::now_ms() + 4_000, "reason": "holiday"});
+    let path = format!("/agents/{lee}/handover");
+    assert_eq!(
+        hub.call("POST", &path, Some(&lee_token), Some(leave.clone()))
+            .await
+            .unwrap()
+            .0,
+        403
+    );
+    let (status, refused) = hub
+        .call("POST", &format!("/agents/{lee}/deactivate"), Some(&admin), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 409, "{refused}");
+
+    // The leave: every customer and follow-up moves, evenly.
+    let (status, handover) = hub.call("POST", &path, Some(&sam), Some(leave)).await.unwrap();
+    assert_eq!(status, 200, "{handover}");
+    assert_eq!(handover["moved"], 300);
+    assert_eq!(
+        holdings(&hub, &sam, &lee).await,
+        json!({"customers": 0, "lent_out": 300, "follow_ups": 40})
+    );
+    let mut follow_ups = 0;
+    for taker in &takers {
+        let held = holdings(&hub, &sam, taker).await;
+        assert_eq!(held["customers"], 100, "{taker}: {held}");
+        follow_ups += held["follow_ups"].as_u64().unwrap();
+    }
+    assert_eq!(follow_ups, 40);
+    let mine = get(&hub, &lee_token, &format!("/follow-ups?before={}", due + 1)).await;
+    assert_eq!(mine, json!([]));
+    // The waiting contacts are intact, their customers now a colleague's.
+    for interaction in &interactions[295..] {
+        let detail = get(&hub, &sam, &format!("/interactions/{interaction}")).await;
+        assert_eq!(detail["interaction"]["state"], "queued");
+        let card = get(
+            &hub,
+            &sam,
+            &format!(
+                "/customers/{}",
+                detail["interaction"]["customer_id"].as_str().unwrap()
+            ),
+        )
+        .await;
+        assert!(takers.contains(&card["customer"]["owner_id"].as_str().unwrap().to_string()));
+        assert_eq!(card["customer"]["home_owner_id"], lee.as_str());
+    }
+    let timeline = get(&hub, &sam, &format!("/customers/{}/timeline", customers[7])).await;
+    let moved = &timeline["events"][timeline["events"].as_array().unwrap().len() - 1];
+    assert_eq!(moved["type"], "customer.owner_changed");
+    assert_eq!(moved["data"]["by"]["name"], "Sam Lee");
+    assert_eq!(moved["data"]["reason"], "holiday");
+    assert_eq!(moved["data"]["from"]["name"], "Lee Ver");
+
+    // Back from leave: the scheduler returns everything when the leave ends.
+    let mut back = json!(null);
+    for _ in 0..100 {
+        back = holdings(&hub, &sam, &lee).await;
+        if back["customers"] == 300 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(back, json!({"customers": 300, "lent_out": 0, "follow_ups": 40}));
+    let mine = get(&hub, &lee_token, &format!("/follow-ups?before={}", due + 1)).await;
+    assert_eq!(mine.as_array().unwrap().len(), 40);
+    let list = get(&hub, &sam, "/handovers").await;
+    assert!(list[0]["returned_at"].is_i64(), "{list}");
+
+    // Lee leaves for good: the Chinese-speaking desk by rule is not asked, so spread evenly over two.
+    let for_good = json!({"to": &takers[..2], "reason": "Lee left the company"});
+    let (status, handover) = hub.call("POST", &path, Some(&sam), Some(for_good)).await.unwrap();
+    assert_eq!(status, 200, "{handover}");
+    assert_eq!(handover["moved"], 300);
+    let (status, gone) = hub
+        .call("POST", &format!("/agents/{lee}/deactivate"), Some(&admin), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{gone}");
+    assert_eq!(orphans(&hub).await, (0, 0));
+    let mut owners: HashMap<String, usize> = HashMap::new();
+    for customer in &customers {
+        let card = get(&hub, &sam, &format!("/customers/{customer}")).await;
+        *owners
+            .entry(card["customer"]["owner_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    // Each taker had 0 after the return: 150 each now.
+    assert_eq!(
+        owners,
+        HashMap::from([(takers[0].clone(), 150), (takers[1].clone(), 150)])
+    );
+    drop(open);
+}
+
+#[tokio::test]
+async fn a_supervisor_reassigns_and_a_follow_up_reminds_its_owner_then_escalates() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CRM__ESCALATE_AFTER_SECS", "1")])
+        .await
+        .unwrap();
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let agents = get(&hub, &sam, "/agents").await;
+    let bob = id(named(&agents, "Bob Martin"));
+    let found = get(&hub, &sam, "/customers?q=Maria").await;
+    let maria = id(&found[0]);
+    assert_eq!(found[0]["owner_name"], "Alice Wong");
+
+    // An agent may not reassign; a supervisor may, and it is on the timeline with why.
+    let body = json!({"customer_ids": [maria], "owner_id": bob, "reason": "Bob knows her account"});
+    assert_eq!(
+        hub.call(
+            "POST",
+            "/customers/reassign",
+            Some(&bob_token),
+            Some(body.clone())
+        )
+        .await
+        .unwrap()
+        .0,
+        403
+    );
+    let (status, moved) = hub
+        .call("POST", "/customers/reassign", Some(&sam), Some(body.clone()))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["moved"], json!([maria]));
+    let (_, again) = hub
+        .call("POST", "/customers/reassign", Some(&sam), Some(body))
+        .await
+        .unwrap();
+    assert_eq!(again["moved"], json!([]), "already Bob's");
+    let timeline = get(&hub, &sam, &format!("/customers/{maria}/timeline")).await;
+    assert_eq!(timeline["customer"]["owner_name"], "Bob Martin");
+    let last = timeline["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["data"]["reason"], "Bob knows her account");
+    assert_eq!(last["data"]["from"]["name"], "Alice Wong");
+    assert_eq!(last["data"]["to"]["name"], "Bob Martin");
+
+    // Bob's callback, due in a second: his console is reminded, then Sam's is told it is overdue.
+    let mut bob_console = hub.agent_with(&bob_token).await.unwrap();
+    let mut sam_console = hub.agent_with(&sam).await.unwrap();
+    let body = json!({"kind": "callback", "title": "call Maria about the renewal", "due_at": plugboard_tests::now_ms() + 1_000});
+    let (status, f) = hub
+        .call(
+            "POST",
+            &format!("/customers/{maria}/follow-ups"),
+            Some(&bob_token),
+            Some(body),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{f}");
+    let due = bob_console
+        .gets_within("follow_up.due", Duration::from_secs(10))
+        .await
+        .expect("a reminder");
+    assert_eq!(due["follow_up"]["title"], "call Maria about the renewal");
+    assert_eq!(due["follow_up"]["customer_name"], "Maria Garcia");
+    let escalated = sam_console
+        .gets_within("follow_up.escalated", Duration::from_secs(10))
+        .await
+        .expect("an escalation");
+    assert_eq!(escalated["follow_up"]["id"], f["id"]);
+    let overdue = get(&hub, &sam, "/follow-ups/overdue").await;
+    assert_eq!(overdue[0]["id"], f["id"]);
+    // Done, by Bob: on the timeline, and only once.
+    let close = format!("/follow-ups/{}/close", id(&f));
+    let (status, done) = hub
+        .call("POST", &close, Some(&bob_token), Some(json!({"done": true})))
+        .await
+        .unwrap();
+    assert_eq!((status, done["state"].as_str()), (200, Some("done")));
+    assert_eq!(
+        hub.call("POST", &close, Some(&bob_token), Some(json!({"done": true})))
+            .await
+            .unwrap()
+            .0,
+        409
+    );
+    let timeline = get(&hub, &sam, &format!("/customers/{maria}/timeline")).await;
+    let last = timeline["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["type"], "follow_up.done");
+    assert_eq!(last["data"]["by"]["name"], "Bob Martin");
+    // Only supervisors give follow-ups to someone else.
+    let body = json!({"kind": "task", "title": "x", "due_at": 1, "owner_id": id(named(&agents, "Sam Lee"))});
+    assert_eq!(
+        hub.call(
+            "POST",
+            &format!("/customers/{maria}/follow-ups"),
+            Some(&bob_token),
+            Some(body)
+        )
+        .await
+        .unwrap()
+        .0,
+        403
+    );
+}
+
+#[tokio::test]
+async fn a_contact_from_an_owned_customer_is_offered_to_the_owner_first_then_to_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CRM__OWNER_FIRST_SECS", "60")])
+        .await
+        .unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let agents = get(&hub, &admin, "/agents").await;
+    let chen_id = id(named(&agents, "Chen Jing 陈静"));
+    // New customers are Chen's.
+    let rules = json!([{"when": {"type": "always"}, "agents": [{"agent_id": chen_id}]}]);
+    assert_eq!(
+        hub.call("PUT", "/assignment-rules", Some(&admin), Some(rules))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    // Dana has been Available longest: without an owner, she would be offered the next chat.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    plugboard_tests::available(&mut dana).await;
+    let mut chen = hub.agent("chen@plugboard.example").await.unwrap();
+    plugboard_tests::available(&mut chen).await;
+    let (_widget, interaction) = chat(&hub, "Olga Petrova").await;
+    let offer = chen.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    assert_eq!(offer["card"]["customer"]["owner_name"], "Chen Jing 陈静");
+    let arrived_at = offer["interaction"]["arrived_at"].clone();
+    assert!(
+        dana.gets_within("offer", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the owner's first"
+    );
+    // Chen declines: it goes to the queue, with the time it arrived.
+    chen.send(json!({"type": "offer.decline", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    assert_eq!(offer["interaction"]["arrived_at"], arrived_at);
+}
