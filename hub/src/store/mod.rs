@@ -5,6 +5,7 @@
 mod channels;
 #[cfg(test)]
 mod conformance;
+mod conversations;
 mod sql;
 
 pub use channels::{
@@ -21,6 +22,10 @@ use crate::domain::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use conversations::{
+    Conversation, ConversationCursor, ConversationOrder, ConversationPage, ConversationQuery,
+    ConversationStore, Folder, MessageHit, PREVIEW_CHARS, Preview, SearchPage, SearchQuery, Viewer,
+};
 pub use sql::connect;
 
 #[derive(Debug, thiserror::Error)]
@@ -371,7 +376,7 @@ pub fn apply_transition(
 }
 
 #[async_trait::async_trait]
-pub trait Store: ChannelStore + Send + Sync + 'static {
+pub trait Store: ChannelStore + ConversationStore + Send + Sync + 'static {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;
 

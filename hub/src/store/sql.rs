@@ -8,6 +8,7 @@
 //! when they upgrade from reading).
 
 mod channels;
+mod conversations;
 mod group;
 mod queries;
 mod rows;
