@@ -1,5 +1,5 @@
 // Hash routes, so the hub serves one index.html for every page:
-//   #/ workspace · #/customers · #/customers/<id> · #/supervisor
+//   #/ workspace · #/inbox · #/customers · #/customers/<id> · #/supervisor
 //   #/admin/queues · #/admin/agents · #/admin/dispositions · #/admin/phones · #/admin/mailboxes
 //   #/admin/inboxes
 
@@ -7,6 +7,7 @@ export function parseRoute(hash) {
   const parts = (hash || '').replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] === 'customers') return parts[1] ? { name: 'customer', id: parts[1] } : { name: 'customers' };
   if (parts[0] === 'supervisor') return { name: 'supervisor' };
+  if (parts[0] === 'inbox') return { name: 'inbox' };
   if (parts[0] === 'admin' && ['queues', 'agents', 'dispositions', 'phones', 'mailboxes', 'inboxes'].includes(parts[1])) return { name: `admin-${parts[1]}` };
   return { name: 'workspace' };
 }
