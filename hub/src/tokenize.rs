@@ -22,8 +22,8 @@ pub const MAX_TERMS: usize = 4096;
 /// not something anyone searches for.
 const MAX_TERM_BYTES: usize = 64;
 
-/// Whether a character is written without spaces between words (Han, kana, Hangul syllables
-/// are spaced in Korean, but pairs still serve them well, as CJK search engines do).
+/// Whether a character is searched by pairs: Han and kana, written without spaces between words,
+/// and Hangul syllables, whose words change their endings (pairs find the stem).
 fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF      // Hiragana, Katakana

@@ -11,7 +11,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn } from './harness.mjs';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn, setHidden, recordNotifications, startChat, widgetSays } from './harness.mjs';
 
 const BOB = 'bob@plugboard.example';
 const skip = chromiumSkip();
@@ -25,35 +25,8 @@ const pageErrors = [];
 const watch = (page, who) => watchPage(page, who, pageErrors);
 const visitors = [];
 
-async function setHidden(page, hidden) {
-  await page.evaluate((h) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, hidden);
-}
 
-async function startChat(name, email, line) {
-  const vctx = await browser.newContext({ viewport: { width: 1000, height: 760 }, locale: 'en-US' });
-  vctx.setDefaultTimeout(15_000);
-  const page = await vctx.newPage();
-  watch(page, `widget ${name}`);
-  visitors.push(vctx);
-  await page.goto(`${base}/demo`);
-  await page.getByTestId('widget-launcher').click();
-  await page.getByTestId('prechat-name').fill(name);
-  await page.getByTestId('prechat-email').fill(email);
-  await page.getByTestId('prechat-message').fill(line);
-  await page.getByTestId('prechat-submit').click();
-  await byTestId(page, 'widget-message', 'data-sender', 'customer').filter({ hasText: line }).waitFor();
-  return page;
-}
 
-async function widgetSays(page, line) {
-  await page.getByTestId('widget-input').fill(line);
-  await page.getByTestId('widget-input').press('Enter');
-  await page.locator('[data-testid="widget-message"]:not(.pb-pending)').filter({ hasText: line }).waitFor();
-}
 
 const offerFor = (name) => agent.getByTestId('offer-card').filter({ has: agent.getByTestId('offer-customer').filter({ hasText: name }) });
 const lineOf = (name) => agent.getByTestId('inbox-line').filter({ hasText: name });
@@ -78,24 +51,7 @@ before(async () => {
   browser = await launchBrowser();
   ctx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
   ctx.setDefaultTimeout(15_000);
-  await ctx.grantPermissions(['notifications'], { origin: base });
-  await ctx.addInitScript(() => {
-    window.recordedNotifications = [];
-    const Real = window.Notification;
-    class Recorded extends Real {
-      constructor(title, options = {}) {
-        window.recordedNotifications.push({ title, body: options.body, tag: options.tag });
-        super(title, options);
-      }
-      static get permission() {
-        return Real.permission;
-      }
-      static requestPermission(...args) {
-        return Real.requestPermission(...args);
-      }
-    }
-    window.Notification = Recorded;
-  });
+  await recordNotifications(ctx, base);
   agent = await ctx.newPage();
   watch(agent, 'console');
 });
@@ -116,7 +72,7 @@ test('Bob accepts Mia’s chat, then works from the inbox', { skip }, async () =
   await agent.getByTestId('alert-settings-toggle').click();
   await agent.getByTestId('state-available').click();
   await byTestId(agent, 'state-current', 'data-state', 'available').waitFor();
-  mia = await startChat('Mia Fischer', 'mia.inbox@example.net', '我想申请退款，订单号 A-17 still not refunded');
+  mia = await startChat(browser, base, visitors, watch, 'Mia Fischer', 'mia.inbox@example.net', '我想申请退款，订单号 A-17 still not refunded');
   await offerFor('Mia Fischer').getByTestId('offer-accept').click();
   miaId = await agent.getByTestId('chat-pane').getAttribute('data-interaction-id');
 
@@ -149,7 +105,7 @@ test('opening Mia’s line takes Bob to her conversation and clears its unread c
 test('a new chat shows under Unassigned as it rings', { skip }, async () => {
   await agent.getByTestId('inbox-folder-unassigned').click();
   await agent.getByTestId('inbox-empty').waitFor();
-  await startChat('Noah Berg', 'noah.inbox@example.net', 'Can I change my address?');
+  await startChat(browser, base, visitors, watch, 'Noah Berg', 'noah.inbox@example.net', 'Can I change my address?');
   await lineOf('Noah Berg').waitFor();
   await lineOf('Noah Berg').getByTestId('inbox-waiting').waitFor();
   await shot(agent, 'inbox-unassigned');

@@ -26,18 +26,60 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const ZH: &[&str] = &[
-    "退款", "订单", "发货", "快递", "地址", "客服", "您好", "谢谢", "请问", "什么", "时候", "收到",
-    "商品", "质量", "问题", "换货", "尺码", "颜色", "价格", "优惠", "发票", "付款", "支付", "失败",
-    "账号", "登录", "密码", "修改", "取消", "申请", "处理", "进度", "物流", "信息", "更新", "包裹",
-    "破损", "投诉", "满意", "评价", "会员", "积分", "活动", "预约", "安装", "维修", "保修", "电池",
+    "退款", "订单", "发货", "快递", "地址", "客服", "您好", "谢谢", "请问", "什么", "时候", "收到", "商品",
+    "质量", "问题", "换货", "尺码", "颜色", "价格", "优惠", "发票", "付款", "支付", "失败", "账号", "登录",
+    "密码", "修改", "取消", "申请", "处理", "进度", "物流", "信息", "更新", "包裹", "破损", "投诉", "满意",
+    "评价", "会员", "积分", "活动", "预约", "安装", "维修", "保修", "电池",
 ];
 const EN: &[&str] = &[
-    "hello", "thanks", "order", "refund", "delivery", "address", "parcel", "tracking", "please",
-    "when", "will", "arrive", "broken", "damaged", "replace", "size", "colour", "price", "discount",
-    "invoice", "payment", "failed", "account", "login", "password", "change", "cancel", "request",
-    "status", "update", "courier", "missing", "complaint", "happy", "review", "member", "points",
-    "booking", "install", "repair", "warranty", "battery", "screen", "charger", "return", "label",
-    "weekend", "morning",
+    "hello",
+    "thanks",
+    "order",
+    "refund",
+    "delivery",
+    "address",
+    "parcel",
+    "tracking",
+    "please",
+    "when",
+    "will",
+    "arrive",
+    "broken",
+    "damaged",
+    "replace",
+    "size",
+    "colour",
+    "price",
+    "discount",
+    "invoice",
+    "payment",
+    "failed",
+    "account",
+    "login",
+    "password",
+    "change",
+    "cancel",
+    "request",
+    "status",
+    "update",
+    "courier",
+    "missing",
+    "complaint",
+    "happy",
+    "review",
+    "member",
+    "points",
+    "booking",
+    "install",
+    "repair",
+    "warranty",
+    "battery",
+    "screen",
+    "charger",
+    "return",
+    "label",
+    "weekend",
+    "morning",
 ];
 
 struct Args {
@@ -94,7 +136,9 @@ impl Rng {
 fn body(rng: &mut Rng, chinese: bool, sku: &mut u64, probe: &mut Option<u64>, halfway: bool) -> String {
     let words = 6 + rng.below(9);
     let vocab = if chinese { ZH } else { EN };
-    let mut parts: Vec<String> = (0..words).map(|_| vocab[rng.skewed(vocab.len())].to_string()).collect();
+    let mut parts: Vec<String> = (0..words)
+        .map(|_| vocab[rng.skewed(vocab.len())].to_string())
+        .collect();
     if rng.below(20) == 0 {
         *sku += 1 + rng.below(2) as u64;
         if halfway && probe.is_none() {
@@ -102,7 +146,11 @@ fn body(rng: &mut Rng, chinese: bool, sku: &mut u64, probe: &mut Option<u64>, ha
         }
         parts.push(format!("sku{sku}"));
     }
-    if chinese { parts.concat() + "。" } else { parts.join(" ") + "." }
+    if chinese {
+        parts.concat() + "。"
+    } else {
+        parts.join(" ") + "."
+    }
 }
 
 /// The database, whichever it is, as the benchmark writes it.
@@ -123,7 +171,9 @@ impl Db {
                     .await?;
             }
             Db::Postgres(c) => {
-                sqlx::query(sqlx::AssertSqlSafe(sql.replace("ROWS", "jsonb_array_elements($1::jsonb) AS v(value)")))
+                sqlx::query(sqlx::AssertSqlSafe(
+                    sql.replace("ROWS", "jsonb_array_elements($1::jsonb) AS v(value)"),
+                ))
                 .bind(json)
                 .execute(c)
                 .await?;
@@ -171,8 +221,12 @@ async fn main() -> Result<()> {
         Some(server) => {
             let name = format!("pb_search_{}", std::process::id());
             let mut admin = sqlx::PgConnection::connect(server).await?;
-            admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await?;
-            let (base, _) = server.rsplit_once('/').context("a postgres URL ends in /database")?;
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await?;
+            let (base, _) = server
+                .rsplit_once('/')
+                .context("a postgres URL ends in /database")?;
             drop_db = Some((server.clone(), name.clone()));
             format!("{base}/{name}")
         }
@@ -188,7 +242,9 @@ async fn main() -> Result<()> {
     };
     let account = db.text("SELECT id FROM accounts LIMIT 1").await?;
     let queue = db.text("SELECT id FROM queues WHERE name = 'Support'").await?;
-    let bob = db.text("SELECT id FROM agents WHERE email = 'bob@plugboard.example'").await?;
+    let bob = db
+        .text("SELECT id FROM agents WHERE email = 'bob@plugboard.example'")
+        .await?;
     let before = db.scalar("SELECT COUNT(*) FROM messages").await?;
 
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -205,7 +261,11 @@ async fn main() -> Result<()> {
         for &n in chunk {
             let chinese = n % 2 == 0;
             let customer = uuid::Uuid::now_v7().to_string();
-            let name = if chinese { format!("客户{n}") } else { format!("Customer {n}") };
+            let name = if chinese {
+                format!("客户{n}")
+            } else {
+                format!("Customer {n}")
+            };
             customers.push(json!({"id": customer, "a": account, "n": name}));
             let id = uuid::Uuid::now_v7().to_string();
             let held = n % 100 == 0;
@@ -277,20 +337,68 @@ async fn main() -> Result<()> {
     let sam = token("sam@plugboard.example").await?;
     let bob_token = token("bob@plugboard.example").await?;
     let cases: Vec<(&str, &str, String)> = vec![
-        ("supervisor", "common Chinese word", "/conversations/search?q=退款".into()),
-        ("supervisor", "less common Chinese word", "/conversations/search?q=电池".into()),
-        ("supervisor", "Chinese phrase", "/conversations/search?q=申请退款".into()),
-        ("supervisor", "one Chinese character", "/conversations/search?q=退".into()),
-        ("supervisor", "common English word", "/conversations/search?q=refund".into()),
-        ("supervisor", "two English words", "/conversations/search?q=battery%20warranty".into()),
-        ("supervisor", "rare order number", format!("/conversations/search?q=sku{}", probe.unwrap_or(0))),
-        ("supervisor", "customer name", "/conversations/search?q=Customer%2012345".into()),
+        (
+            "supervisor",
+            "common Chinese word",
+            "/conversations/search?q=退款".into(),
+        ),
+        (
+            "supervisor",
+            "less common Chinese word",
+            "/conversations/search?q=电池".into(),
+        ),
+        (
+            "supervisor",
+            "Chinese phrase",
+            "/conversations/search?q=申请退款".into(),
+        ),
+        (
+            "supervisor",
+            "one Chinese character",
+            "/conversations/search?q=退".into(),
+        ),
+        (
+            "supervisor",
+            "common English word",
+            "/conversations/search?q=refund".into(),
+        ),
+        (
+            "supervisor",
+            "two English words",
+            "/conversations/search?q=battery%20warranty".into(),
+        ),
+        (
+            "supervisor",
+            "rare order number",
+            format!("/conversations/search?q=sku{}", probe.unwrap_or(0)),
+        ),
+        (
+            "supervisor",
+            "customer name",
+            "/conversations/search?q=Customer%2012345".into(),
+        ),
         ("supervisor", "no match", "/conversations/search?q=zebra".into()),
         ("supervisor", "next page", String::new()),
-        ("agent", "common Chinese word", "/conversations/search?q=退款".into()),
-        ("agent", "rare order number", format!("/conversations/search?q=sku{}", probe.unwrap_or(0))),
-        ("supervisor", "inbox: all, newest", "/conversations?folder=all".into()),
-        ("supervisor", "inbox: all, oldest, label", "/conversations?folder=all&order=oldest&label=vip".into()),
+        (
+            "agent",
+            "common Chinese word",
+            "/conversations/search?q=退款".into(),
+        ),
+        (
+            "agent",
+            "rare order number",
+            format!("/conversations/search?q=sku{}", probe.unwrap_or(0)),
+        ),
+        (
+            "supervisor",
+            "inbox: all, newest",
+            "/conversations?folder=all".into(),
+        ),
+        (
+            "supervisor",
+            "inbox: all, oldest, label",
+            "/conversations?folder=all&order=oldest&label=vip".into(),
+        ),
         ("agent", "inbox: mine", "/conversations?folder=mine".into()),
         ("agent", "inbox: closed", "/conversations?folder=closed".into()),
     ];
@@ -314,7 +422,11 @@ async fn main() -> Result<()> {
         let mut hits = 0;
         for _ in 0..a.rounds {
             let t = Instant::now();
-            let res = client.get(format!("{}/api/v1{path}", hub.base)).bearer_auth(tok).send().await?;
+            let res = client
+                .get(format!("{}/api/v1{path}", hub.base))
+                .bearer_auth(tok)
+                .send()
+                .await?;
             let status = res.status();
             let body: Value = res.json().await?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -325,9 +437,15 @@ async fn main() -> Result<()> {
             hits = count("messages") + count("conversations");
         }
         times.sort_by(f64::total_cmp);
-        let (p50, p95, max) = (percentile(&times, 0.5), percentile(&times, 0.95), times[times.len() - 1]);
+        let (p50, p95, max) = (
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            times[times.len() - 1],
+        );
         println!("| {who} | {what} | {hits} | {p50:.1} | {p95:.1} | {max:.1} |");
-        results.push(json!({"who": who, "query": what, "hits": hits, "p50_ms": p50, "p95_ms": p95, "max_ms": max}));
+        results.push(
+            json!({"who": who, "query": what, "hits": hits, "p50_ms": p50, "p95_ms": p95, "max_ms": max}),
+        );
     }
     let record = json!({
         "bench": "search", "backend": if a.postgres.is_some() { "postgres" } else { "sqlite" },
@@ -341,7 +459,9 @@ async fn main() -> Result<()> {
     drop(db);
     if let Some((server, name)) = drop_db {
         let mut admin = sqlx::PgConnection::connect(&server).await?;
-        admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+            .await?;
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

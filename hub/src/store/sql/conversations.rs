@@ -591,16 +591,19 @@ impl SqlStore<Postgres> {
 mod tests {
     use super::*;
 
-    fn t(text: &str, prefix: bool) -> QueryTerm {
-        QueryTerm {
-            text: text.into(),
-            prefix,
-        }
-    }
-
     #[test]
     fn match_expressions_quote_every_term() {
-        let terms = [t("退款", false), t("ref\"u'nd", true)];
+        // A term is letters and digits, but quoting must hold whatever comes.
+        let terms = [
+            QueryTerm {
+                text: "退款".into(),
+                prefix: false,
+            },
+            QueryTerm {
+                text: "ref\"u'nd".into(),
+                prefix: true,
+            },
+        ];
         assert_eq!(fts5_query(&terms), "\"退款\" AND \"ref\"\"u'nd\"*");
         assert_eq!(tsquery(&terms), "'退款' & 'ref\"u''nd':*");
     }
