@@ -104,7 +104,7 @@ macro_rules! by_customer_or_label {
 /// Messages matching `$1`, newest indexed first, before the doc `$2`, as the viewer may see
 /// them; `$3` the account, `$7` the limit. Visibility uses `$4`-`$6` like `visible!` does `$2`-`$4`.
 macro_rules! message_hits {
-    ($from:literal, $match:literal, $doc:literal, $queues:literal) => {
+    ($from:literal, $join:literal, $match:literal, $doc:literal, $queues:literal) => {
         concat!(
             "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
              i.arrived_at, i.agent_id, i.entry_point, i.offline, i.disposition, i.wrap_up_note, \
@@ -113,8 +113,11 @@ macro_rules! message_hits {
             $doc,
             " AS doc FROM ",
             $from,
-            " CROSS JOIN interactions i ON i.id = m.interaction_id \
-             CROSS JOIN customers c ON c.id = i.customer_id WHERE ",
+            " ",
+            $join,
+            " interactions i ON i.id = m.interaction_id ",
+            $join,
+            " customers c ON c.id = i.customer_id WHERE ",
             $match,
             " AND ",
             $doc,
@@ -164,6 +167,7 @@ const SQLITE: Sql = Sql {
     message_hits: message_hits!(
         "message_search CROSS JOIN search_docs d ON d.doc = message_search.rowid \
          CROSS JOIN messages m ON m.id = d.message_id",
+        "CROSS JOIN",
         "message_search MATCH $1",
         "message_search.rowid",
         "SELECT value FROM json_each($6)"
@@ -193,6 +197,7 @@ const POSTGRES: Sql = Sql {
     ),
     message_hits: message_hits!(
         "message_search s JOIN messages m ON m.id = s.message_id",
+        "JOIN",
         "s.terms @@ $1::tsquery AND s.account_id = $3",
         "s.doc",
         "SELECT jsonb_array_elements_text($6::jsonb)"
@@ -222,7 +227,7 @@ const POSTGRES_CLAIM: &str = "DELETE FROM search_pending WHERE message_id IN \
 const POSTGRES_BODIES: &str = "SELECT id, account_id, body FROM messages WHERE id = ANY($1)";
 const POSTGRES_INSERT_TERMS: &str = "INSERT INTO message_search (message_id, account_id, terms) \
      SELECT j ->> 'id', j ->> 'a', array_to_tsvector(ARRAY(SELECT jsonb_array_elements_text(j -> 't'))) \
-     FROM jsonb_array_elements($1::jsonb) AS j ON CONFLICT (message_id) DO NOTHING";
+     FROM jsonb_array_elements($1::jsonb) AS j WHERE true ON CONFLICT (message_id) DO NOTHING";
 
 /// An FTS5 query: every term required, quoted (a term is letters and digits, but a quote stays
 /// a quote), a prefix term starred.
