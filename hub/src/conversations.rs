@@ -94,7 +94,9 @@ mod tests {
         let chinese = queue(&[("zh", 3)]);
         let billing = queue(&[("billing", 1), ("zh", 1)]);
         let queues = [open.clone(), chinese.clone(), billing.clone()];
-        let cases: &[(Role, &[(&str, u8)], bool, Vec<QueueId>)] = &[
+        /// Role, skills, whether they see everything, the queues they see.
+        type Case<'a> = (Role, &'a [(&'a str, u8)], bool, Vec<QueueId>);
+        let cases: &[Case] = &[
             (Role::Agent, &[], false, vec![open.id]),
             (Role::Agent, &[("zh", 2)], false, vec![open.id]),
             (Role::Agent, &[("zh", 3)], false, vec![open.id, chinese.id]),

@@ -2967,7 +2967,9 @@ async fn search_finds_chinese_and_english_as_each_viewer_may_see(store: DynStore
             .map(|h| (h.interaction.id, h.message.body.clone()))
             .collect()
     };
-    let cases: &[(&super::Viewer, &str, Vec<(InteractionId, &str)>)] = &[
+    /// Who searches, for what, and the messages found (conversation, text), newest first.
+    type Case<'a> = (&'a super::Viewer, &'a str, Vec<(InteractionId, &'a str)>);
+    let cases: &[Case] = &[
         (&ann, "退款", vec![(held, "我想申请退款")]),
         (&ann, "申请退款", vec![(held, "我想申请退款")]),
         (&ann, "退", vec![(held, "我想申请退款")]),
