@@ -94,6 +94,10 @@ export const listDispositions = () => request('GET', '/dispositions');
 export const createDisposition = (code, label) => request('POST', '/dispositions', { code, label });
 export const deleteDisposition = (code) => request('DELETE', `/dispositions/${enc(code)}`);
 
+/** A page of an inbox list; `query` from conversations.js's listQuery. */
+export const conversations = (query) => request('GET', `/conversations?${query}`);
+export const searchConversations = (q, before) => request('GET', `/conversations/search?q=${enc(q)}${before ? `&before=${enc(before)}` : ''}`);
+export const markRead = (id, seq) => request('POST', `/conversations/${enc(id)}/read`, { seq });
 export const searchCustomers = (q) => request('GET', `/customers?q=${enc(q)}`);
 export const customerCard = (id) => request('GET', `/customers/${enc(id)}`);
 export const updateCustomer = (id, patch) => request('PATCH', `/customers/${enc(id)}`, patch);

@@ -1,5 +1,5 @@
 // Hash routes, so the hub serves one index.html for every page:
-//   #/ workspace · #/customers · #/customers/<id> · #/supervisor · #/reports
+//   #/ workspace · #/inbox · #/customers · #/customers/<id> · #/supervisor · #/reports
 //   #/admin/queues · #/admin/agents · #/admin/dispositions · #/admin/phones · #/admin/mailboxes
 //   #/admin/inboxes
 
@@ -8,6 +8,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'customers') return parts[1] ? { name: 'customer', id: parts[1] } : { name: 'customers' };
   if (parts[0] === 'supervisor') return { name: 'supervisor' };
   if (parts[0] === 'reports') return { name: 'reports' };
+  if (parts[0] === 'inbox') return { name: 'inbox' };
   if (parts[0] === 'admin' && ['queues', 'agents', 'dispositions', 'phones', 'mailboxes', 'inboxes'].includes(parts[1])) return { name: `admin-${parts[1]}` };
   return { name: 'workspace' };
 }

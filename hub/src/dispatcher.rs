@@ -200,6 +200,10 @@ pub(crate) struct Published {
     /// Where each change of who holds or is offered an interaction goes, for the other nodes'
     /// mirrors (several nodes).
     watching_out: Option<mpsc::UnboundedSender<Watching>>,
+    /// Bumped whenever a conversation may have moved between inbox lists (opened, offered,
+    /// taken, ended, relabelled): consoles watching their inbox hear of it and read it again.
+    /// It carries no content, so it tells nobody what they may not see.
+    conversations: tokio::sync::watch::Sender<u64>,
 }
 
 /// Who holds an interaction and who is being offered it, after a change: what another node's
@@ -240,6 +244,7 @@ impl Published {
     }
 
     fn changed(&self, id: InteractionId) {
+        self.conversations_changed();
         if let Some(out) = &self.watching_out {
             let _ = out.send(Watching {
                 id,
@@ -249,8 +254,13 @@ impl Published {
         }
     }
 
+    fn conversations_changed(&self) {
+        self.conversations.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     /// A follower's mirror takes the leader's change.
     pub(crate) fn mirror(&self, w: Watching) {
+        self.conversations_changed();
         let mut held = write_lock(&self.assignments);
         let mut ringing = write_lock(&self.ringing);
         match w.holder {
@@ -579,6 +589,14 @@ impl Dispatcher {
         if let Err(e) = self.done(Request::UpsertQueue(account, queue)).await {
             tracing::error!(error = %e, "the router did not hear of a queue's change");
         }
+    }
+    /// Changes of the inbox lists as this node hears of them (see `Published::conversations`).
+    pub fn conversations_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.conversations.subscribe()
+    }
+    /// A conversation changed outside the routers (its labels): inbox watchers read again.
+    pub fn conversations_changed(&self) {
+        self.published.conversations_changed();
     }
     pub async fn upsert_agent(&self, account: AccountId, agent: Agent) {
         if let Err(e) = self.done(Request::UpsertAgent(account, agent)).await {
@@ -1924,6 +1942,9 @@ impl Publisher {
                     continue;
                 }
             };
+            if done.iter().any(Option::is_some) {
+                self.published.conversations_changed();
+            }
             for effect in staged.effects {
                 let health = self.health.clone();
                 match health

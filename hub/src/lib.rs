@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bus;
 pub mod cluster;
 pub mod config;
+pub mod conversations;
 pub mod crm;
 pub mod demo;
 pub mod dispatcher;
@@ -27,4 +28,5 @@ pub mod store;
 pub mod telephony;
 #[cfg(test)]
 mod test_redis;
+pub mod tokenize;
 pub mod visitor;

@@ -213,6 +213,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         messaging,
     );
     state.spawn_housekeeping();
+    tokio::spawn(crate::conversations::index_forever(state.store.clone()));
     // Tests and scripts read this line to find the port when started with port 0.
     println!("plugboard listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -17,7 +17,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn, ARTIFACTS } from './harness.mjs';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn, ARTIFACTS, setHidden, recordNotifications, startChat, widgetSays } from './harness.mjs';
 
 const BOB = 'bob@plugboard.example';
 const skip = chromiumSkip();
@@ -72,38 +72,10 @@ async function cutSocket() {
 
 const framesOf = (type, id) => sentFrames.filter((f) => f.type === type && f.interaction_id === id);
 
-async function setHidden(page, hidden) {
-  await page.evaluate((h) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, hidden);
-}
 
 const notifications = () => agent.evaluate(() => window.recordedNotifications);
 
-/** A visitor on /demo starts a chat; resolves to the widget's page. */
-async function startChat(name, email, line) {
-  const vctx = await browser.newContext({ viewport: { width: 1000, height: 760 }, locale: 'en-US' });
-  vctx.setDefaultTimeout(15_000);
-  const page = await vctx.newPage();
-  watch(page, `widget ${name}`);
-  visitors.push(vctx);
-  await page.goto(`${base}/demo`);
-  await page.getByTestId('widget-launcher').click();
-  await page.getByTestId('prechat-name').fill(name);
-  await page.getByTestId('prechat-email').fill(email);
-  await page.getByTestId('prechat-message').fill(line);
-  await page.getByTestId('prechat-submit').click();
-  await byTestId(page, 'widget-message', 'data-sender', 'customer').filter({ hasText: line }).waitFor();
-  return page;
-}
 
-async function widgetSays(page, line) {
-  await page.getByTestId('widget-input').fill(line);
-  await page.getByTestId('widget-input').press('Enter');
-  await page.locator('[data-testid="widget-message"]:not(.pb-pending)').filter({ hasText: line }).waitFor();
-}
 
 const offerFor = (name) => agent.getByTestId('offer-card').filter({ has: agent.getByTestId('offer-customer').filter({ hasText: name }) });
 const heldItem = (id) => byTestId(agent, 'held-item', 'data-interaction-id', id);
@@ -118,25 +90,7 @@ before(async () => {
   browser = await launchBrowser();
   ctx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
   ctx.setDefaultTimeout(15_000);
-  await ctx.grantPermissions(['notifications'], { origin: base });
-  // Records each desktop notification the console shows, then shows it.
-  await ctx.addInitScript(() => {
-    window.recordedNotifications = [];
-    const Real = window.Notification;
-    class Recorded extends Real {
-      constructor(title, options = {}) {
-        window.recordedNotifications.push({ title, body: options.body, tag: options.tag });
-        super(title, options);
-      }
-      static get permission() {
-        return Real.permission;
-      }
-      static requestPermission(...args) {
-        return Real.requestPermission(...args);
-      }
-    }
-    window.Notification = Recorded;
-  });
+  await recordNotifications(ctx, base);
   agent = await ctx.newPage();
   watch(agent, 'console');
   await routeAgentSocket(agent);
@@ -167,7 +121,7 @@ test('Bob turns desktop notifications on and goes Available', { skip }, async ()
 
 test('an offer while the tab is hidden: the title rings, the favicon has a badge, a notification shows', { skip }, async () => {
   await setHidden(agent, true);
-  mia = await startChat('Mia Fischer', 'mia.day@example.net', 'Where is my parcel?');
+  mia = await startChat(browser, base, visitors, watch, 'Mia Fischer', 'mia.day@example.net', 'Where is my parcel?');
   await offerFor('Mia Fischer').waitFor();
   await titleIs('(1) Ringing — Plugboard');
   assert.match(await agent.locator('link[rel="icon"]').getAttribute('href'), /^data:image\/svg\+xml,/);
@@ -202,7 +156,7 @@ test('keyboard only: accept with A, the reply box with R, Enter sends', { skip }
 test('a second chat accepted with Alt+A from the reply box; the first one counts its unread line', { skip }, async () => {
   await agent.getByTestId('composer-input').focus();
   await agent.keyboard.type('One moment');
-  noah = await startChat('Noah Berg', 'noah.day@example.net', 'Can I change my address?');
+  noah = await startChat(browser, base, visitors, watch, 'Noah Berg', 'noah.day@example.net', 'Can I change my address?');
   await offerFor('Noah Berg').waitFor();
   second = await offerFor('Noah Berg').getAttribute('data-interaction-id');
   // A plain key in the reply box is text, never a shortcut.
@@ -316,7 +270,7 @@ test('socket cut: an end and a wrap-up are kept, shown, and reach the hub once a
 });
 
 test('socket cut: an accept is kept and applied once after the reconnect', { skip }, async () => {
-  const ava = await startChat('Ava Lind', 'ava.day@example.net', 'Do you ship to Norway?');
+  const ava = await startChat(browser, base, visitors, watch, 'Ava Lind', 'ava.day@example.net', 'Do you ship to Norway?');
   const offer = offerFor('Ava Lind');
   await offer.waitFor();
   const id = await offer.getAttribute('data-interaction-id');

@@ -159,3 +159,68 @@ export async function login(base, email, password = DEMO_PASSWORD) {
   if (status !== 200) throw new Error(`login ${email}: ${status} ${JSON.stringify(body)}`);
   return body.token;
 }
+
+/**
+ * Headless Chromium always reports a visible page, so "hidden" is the page's Page Visibility state
+ * set by the test (document.visibilityState and a visibilitychange event), which is all the
+ * console reads.
+ */
+export async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+/**
+ * Grants a context desktop notifications and records each one its pages show (in
+ * `window.recordedNotifications`: `{title, body, tag}`), then shows it.
+ */
+export async function recordNotifications(ctx, base) {
+  await ctx.grantPermissions(['notifications'], { origin: base });
+  await ctx.addInitScript(() => {
+    window.recordedNotifications = [];
+    const Real = window.Notification;
+    class Recorded extends Real {
+      constructor(title, options = {}) {
+        window.recordedNotifications.push({ title, body: options.body, tag: options.tag });
+        super(title, options);
+      }
+      static get permission() {
+        return Real.permission;
+      }
+      static requestPermission(...args) {
+        return Real.requestPermission(...args);
+      }
+    }
+    window.Notification = Recorded;
+  });
+}
+
+/**
+ * A visitor on /demo starts a chat in a browser context of their own (kept in `contexts`, for the
+ * test to close); resolves to the widget's page.
+ */
+export async function startChat(browser, base, contexts, watchPage, name, email, line) {
+  const vctx = await browser.newContext({ viewport: { width: 1000, height: 760 }, locale: 'en-US' });
+  vctx.setDefaultTimeout(15_000);
+  const page = await vctx.newPage();
+  watchPage(page, `widget ${name}`);
+  contexts.push(vctx);
+  await page.goto(`${base}/demo`);
+  await page.getByTestId('widget-launcher').click();
+  await page.getByTestId('prechat-name').fill(name);
+  await page.getByTestId('prechat-email').fill(email);
+  await page.getByTestId('prechat-message').fill(line);
+  await page.getByTestId('prechat-submit').click();
+  await byTestId(page, 'widget-message', 'data-sender', 'customer').filter({ hasText: line }).waitFor();
+  return page;
+}
+
+/** The customer types a line in the widget and sends it; resolves once it is sent. */
+export async function widgetSays(page, line) {
+  await page.getByTestId('widget-input').fill(line);
+  await page.getByTestId('widget-input').press('Enter');
+  await page.locator('[data-testid="widget-message"]:not(.pb-pending)').filter({ hasText: line }).waitFor();
+}

@@ -265,13 +265,15 @@ async fn dump(url: &str, tables: &[(String, Vec<String>)]) -> Vec<(String, Vec<S
     out
 }
 
-/// The site's tables in a SQLite database (the migrator's and SQLite's own left out), each with
-/// its columns.
+/// The site's tables in a SQLite database (the migrator's and SQLite's own left out, and the
+/// search index, derived from messages in a form each database has its own of), each with its
+/// columns.
 async fn sqlite_tables(url: &str) -> Vec<(String, Vec<String>)> {
     let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name <> '_sqlx_migrations' ORDER BY name",
+         AND name <> '_sqlx_migrations' AND name NOT LIKE 'message_search%' \
+         AND name NOT LIKE 'search_%' ORDER BY name",
     )
     .fetch_all(&mut conn)
     .await
@@ -396,6 +398,9 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
             "assignment_rules",
             "handovers",
             "follow_ups",
+            // Nobody used the inbox: labels and read marks are in `ops::copy`'s fixture too.
+            "interaction_labels",
+            "conversation_reads",
         ];
         assert!(
             !a.is_empty() || unused.contains(&table.as_str()),

@@ -143,6 +143,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/reports/{dimension}", Supervisor),
     ("GET", "/api/v1/staffing/{queue}", Supervisor),
     ("POST", "/api/v1/staffing/what-if", Supervisor),
+    // The inbox: each list and search is cut to what the caller may see (see
+    // `an_agent_never_sees_a_conversation_they_may_not`).
+    ("GET", "/api/v1/conversations", Agent),
+    ("GET", "/api/v1/conversations/search", Agent),
+    ("POST", "/api/v1/conversations/{id}/read", Agent),
+    ("PUT", "/api/v1/conversations/{id}/labels", Agent),
 ];
 
 /// Fills a path's `{params}` with ids nothing has.
@@ -366,6 +372,8 @@ const AGENT_FRAMES: &[(&str, &str)] = &[
     ("call.dial", "bad_request"),
     ("wrap_up", "forbidden"),
     ("note.add", "note.added"),
+    // Watching one's own inbox needs no right; its frames carry nothing.
+    ("conversations.watch", "nothing"),
 ];
 
 /// The client frame types the protocol document lists for a socket (its first table under
@@ -438,4 +446,95 @@ async fn an_agent_cannot_act_on_a_contact_another_agent_holds() {
             .await
             .is_none()
     );
+}
+
+/// The inbox's rows: Dana's chat is in her lists and found by her searches; Bob, an agent who
+/// neither holds it nor could take it now, never sees it, cannot mark or label it; Sam, a
+/// supervisor, sees it.
+#[tokio::test]
+async fn an_agent_never_sees_a_conversation_they_may_not() {
+    let (hub, _dir) = hub().await;
+    let (_dana, _widget, interaction) = accepted_chat(
+        &hub,
+        "dana@plugboard.example",
+        "Ines",
+        "ines@example.com",
+        "我要退款 refund",
+    )
+    .await;
+    let token = |email: &'static str| hub.login(email, DEMO_PASSWORD);
+    let (dana, bob, sam) = (
+        token("dana@plugboard.example").await.unwrap(),
+        token("bob@plugboard.example").await.unwrap(),
+        token("sam@plugboard.example").await.unwrap(),
+    );
+    let ids = |v: &Value, key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["interaction"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    async fn list(hub: &Hub, t: &str, folder: &str) -> anyhow::Result<(u16, Value)> {
+        hub.call("GET", &format!("/conversations?folder={folder}"), Some(t), None)
+            .await
+    }
+    async fn search(hub: &Hub, t: &str) -> anyhow::Result<(u16, Value)> {
+        hub.call("GET", "/conversations/search?q=%E9%80%80%E6%AC%BE", Some(t), None)
+            .await
+    }
+    assert_eq!(
+        ids(&list(&hub, &dana, "mine").await.unwrap().1, "conversations"),
+        std::slice::from_ref(&interaction)
+    );
+    // (The demo's history holds other conversations.)
+    assert!(ids(&list(&hub, &sam, "all").await.unwrap().1, "conversations").contains(&interaction));
+    assert!(!ids(&list(&hub, &bob, "all").await.unwrap().1, "conversations").contains(&interaction));
+
+    // Search finds it (once the indexer has filed the message) for Dana and Sam, never Bob.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ids(&search(&hub, &dana).await.unwrap().1, "messages").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the message was never indexed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        ids(&search(&hub, &sam).await.unwrap().1, "messages"),
+        std::slice::from_ref(&interaction)
+    );
+    let bobs = search(&hub, &bob).await.unwrap().1;
+    assert!(
+        ids(&bobs, "messages").is_empty() && ids(&bobs, "conversations").is_empty(),
+        "{bobs}"
+    );
+
+    for (method, path, body) in [
+        (
+            "POST",
+            format!("/conversations/{interaction}/read"),
+            json!({"seq": 1}),
+        ),
+        (
+            "PUT",
+            format!("/conversations/{interaction}/labels"),
+            json!({"labels": ["mine"]}),
+        ),
+    ] {
+        let (status, _) = hub
+            .call(method, &path, Some(&bob), Some(body.clone()))
+            .await
+            .unwrap();
+        assert_eq!(status, 404, "{method} {path} by Bob");
+        let (status, _) = hub.call(method, &path, Some(&dana), Some(body)).await.unwrap();
+        assert!(
+            status == 200 || status == 204,
+            "{method} {path} by Dana: {status}"
+        );
+    }
+    let (_, mine) = list(&hub, &dana, "mine").await.unwrap();
+    assert_eq!(mine["conversations"][0]["labels"], json!(["mine"]));
+    assert_eq!(mine["conversations"][0]["unread"], 0);
 }

@@ -5,6 +5,7 @@ import { t } from '../i18n.js';
 export function Nav({ role, route }) {
   const links = [
     { href: '#/', name: 'workspace', label: t('nav.workspace') },
+    { href: '#/inbox', name: 'inbox', label: t('nav.conversations') },
     { href: '#/customers', name: 'customers', label: t('nav.customers'), also: ['customer'] },
   ];
   if (role === 'supervisor' || role === 'admin') {

@@ -22,6 +22,8 @@ import { ShortcutHelp } from './ShortcutHelp.js';
 import { Reminders } from './Reminders.js';
 import { Workspace } from './Workspace.js';
 import { CustomerSearch } from './CustomerSearch.js';
+import { Inbox } from './Inbox.js';
+import { changesInbox } from '../conversations.js';
 import { CustomerProfile } from './CustomerProfile.js';
 import { SupervisorView } from './SupervisorView.js';
 import { ReportsView } from './ReportsView.js';
@@ -49,6 +51,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const [prefs, setPrefsState] = useState(() => loadPrefs(localStorage));
   const [notifyPermission, setNotifyPermission] = useState(permission);
   const [help, setHelp] = useState(false);
+  // Counts socket frames after which the inbox may have changed: the inbox page reads it again.
+  const [inboxTick, setInboxTick] = useState(0);
   // The model before the latest change, to tell what is new (attention.js).
   const previous = useRef(state);
   // The model as last rendered, for actions that run after an await.
@@ -73,6 +77,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       onFrame: (frame) => {
         dispatch(frame);
         if (frame.type === 'snapshot') setSnapshots((n) => n + 1);
+        if (changesInbox(frame)) setInboxTick((n) => n + 1);
       },
       onStatus: (status) => dispatch({ type: 'local.connection', status }),
       onUnauthorized: onSignedOut,
@@ -94,6 +99,21 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     }
     if (keys.length) dispatch({ type: 'local.acted', keys });
   }, [snapshots]);
+
+  // The hub says when the inbox may have changed only while it is on screen; a new socket (after
+  // a reconnect) is told again.
+  useEffect(() => {
+    if (snapshots) send({ type: 'conversations.watch', on: route.name === 'inbox' });
+  }, [route.name, snapshots]);
+
+  // What the agent has read of the conversation the workspace shows is the hub's too: the inbox's
+  // unread counts are kept there, for every tab and the next login.
+  const selectedEntry = state.selected ? state.held[state.selected] : null;
+  const selectedSeen = selectedEntry ? selectedEntry.seen : 0;
+  const onWorkspace = route.name === 'workspace';
+  useEffect(() => {
+    if (onWorkspace && state.selected && selectedSeen > 0) api.markRead(state.selected, selectedSeen).catch(() => {});
+  }, [state.selected, selectedSeen, onWorkspace]);
 
   // Unread counts need to know whether the agent can see the page.
   useEffect(() => {
@@ -331,6 +351,10 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
 
   let page;
   switch (route.name) {
+    case 'inbox':
+      page = html`<${Inbox} tick=${inboxTick} queues=${queues} heldIds=${state.heldOrder}
+        onOpenHeld=${(id) => { actions.select(id); location.hash = '#/'; }} />`;
+      break;
     case 'customers':
       page = html`<${CustomerSearch} canReassign=${role !== 'agent'} />`;
       break;

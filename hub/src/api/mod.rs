@@ -3,6 +3,7 @@
 //! listener of their own (`server::serve_metrics`).
 //! Handlers validate and delegate; routing and state live in the dispatcher and the store.
 
+mod conversations;
 mod crm;
 mod email;
 mod error;
@@ -115,6 +116,11 @@ impl AppState {
                 }
             }
         });
+    }
+
+    /// A conversation changed outside the routers: consoles watching their inbox read it again.
+    pub fn conversations_changed(&self) {
+        self.dispatcher.conversations_changed();
     }
 
     /// The agent behind a session token, or 401. Notes the session's use for its admin's list,

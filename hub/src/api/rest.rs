@@ -82,6 +82,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(super::reports::routes())
         .merge(super::messaging::routes())
         .merge(super::crm::routes())
+        .merge(super::conversations::routes())
 }
 
 pub(super) fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
@@ -784,19 +785,22 @@ async fn search_customers(
     AuthAgent(me): AuthAgent,
     Query(query): Query<SearchQuery>,
 ) -> Result<ApiJson<Vec<Customer>>, ApiError> {
-    let q = query.q.unwrap_or_default();
-    let q = q.trim();
-    // Normalise what looks like an email or a phone number so it matches the stored identity.
-    let q = if let Ok(email) = EmailAddress::parse(q) {
+    let q = identity_or_text(&state, query.q.unwrap_or_default().trim());
+    Ok(ApiJson(
+        state.store.search_customers(me.account_id, &q, 50).await?,
+    ))
+}
+
+/// What was typed, normalised like a stored identity when it looks like an email address or a
+/// phone number, so it matches one.
+pub(super) fn identity_or_text(state: &AppState, q: &str) -> String {
+    if let Ok(email) = EmailAddress::parse(q) {
         email.to_string()
     } else if let Ok(phone) = PhoneE164::parse(q, &state.config.default_region) {
         phone.to_string()
     } else {
         q.to_string()
-    };
-    Ok(ApiJson(
-        state.store.search_customers(me.account_id, &q, 50).await?,
-    ))
+    }
 }
 
 /// The customer card: profile, last contacts across channels, notes.

@@ -60,6 +60,9 @@ enum ClientFrame {
         disposition: String,
         note: Option<String>,
     },
+    /// Start (`on`) or stop hearing `conversations.changed` while the inbox is on screen.
+    #[serde(rename = "conversations.watch")]
+    WatchConversations { on: bool },
     #[serde(rename = "note.add")]
     AddNote {
         customer_id: CustomerId,
@@ -146,8 +149,21 @@ async fn session(socket: WebSocket, state: AppState) {
         }
     }
     metrics::gauge!("plugboard_agent_sockets").increment(1.0);
+    let mut changes = state.dispatcher.conversations_watch();
+    let mut watching = false;
+    // A change heard: `conversations.changed` goes out when this comes, so a burst of changes is one frame.
+    let mut changes_due: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
+            heard = changes.changed(), if watching && changes_due.is_none() => match heard {
+                Ok(()) => changes_due = Some(tokio::time::Instant::now() + CONVERSATIONS_COALESCE),
+                Err(_) => watching = false,
+            },
+            () = tokio::time::sleep_until(changes_due.unwrap_or_else(tokio::time::Instant::now)), if changes_due.is_some() => {
+                changes_due = None;
+                changes.borrow_and_update();
+                if !ws::send(&mut sink, &AgentFrame::ConversationsChanged).await { break }
+            },
             frame = subscription.rx.recv() => match frame {
                 Some(frame) if matches!(*frame, AgentFrame::SessionsChanged) => {
                     if let Err(e) = signed_in.recheck(&state).await {
@@ -164,6 +180,11 @@ async fn session(socket: WebSocket, state: AppState) {
                 Incoming::TooBig => { ws::close_too_big(&mut sink).await; break }
                 Incoming::Skip => {}
                 Incoming::Invalid(e, r) => { if !ws::send_error(&mut sink, &e, r).await { break } }
+                Incoming::Frame(ClientFrame::WatchConversations { on }) => {
+                    watching = on;
+                    changes.borrow_and_update();
+                    if !on { changes_due = None }
+                }
                 Incoming::Frame(frame) => {
                     // Going available is checked against the session as it stands: a user
                     // deactivated a moment ago must not come back into the routing.
@@ -185,6 +206,9 @@ async fn session(socket: WebSocket, state: AppState) {
     }
     metrics::gauge!("plugboard_agent_sockets").decrement(1.0);
 }
+
+/// How long `conversations.changed` waits for more changes before it goes out.
+const CONVERSATIONS_COALESCE: std::time::Duration = std::time::Duration::from_millis(300);
 
 async fn snapshot(state: &AppState, agent: &Agent) -> Result<AgentFrame, ApiError> {
     let account = agent.account_id;
@@ -245,6 +269,8 @@ async fn handle(
     let dispatcher = &state.dispatcher;
     match frame {
         ClientFrame::Auth { .. } => return Err(ApiError::BadRequest("already authenticated".into())),
+        // The session's loop keeps whether it watches the inbox.
+        ClientFrame::WatchConversations { .. } => {}
         ClientFrame::SetState { state: s, reason } => {
             dispatcher
                 .set_state(account, agent.id, parse_state(&s, reason)?)

@@ -221,6 +221,10 @@ pub enum AgentFrame {
     FollowUpEscalated {
         follow_up: crate::crm::followups::FollowUp,
     },
+    /// Something in the inbox lists may have changed (sent to a console watching its inbox, at
+    /// most every `CONVERSATIONS_COALESCE`): the console reads its list again, cut to what it may see.
+    #[serde(rename = "conversations.changed")]
+    ConversationsChanged,
     /// The agent's sessions changed (a logout, a new password, a new role): each open socket of
     /// theirs checks its own session again, and closes if it has ended. Never sent to a browser.
     #[serde(rename = "sessions.changed")]

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 28] = [
+const TABLES: [Table; 30] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -96,13 +96,23 @@ const TABLES: [Table; 28] = [
     table("assignment_rules", "account_id"),
     table("handovers", "id"),
     table("follow_ups", "id"),
+    // The inbox: labels on conversations, and how far each agent has read each.
+    table("interaction_labels", "interaction_id, label"),
+    table("conversation_reads", "agent_id, interaction_id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
 /// fencing token, which belongs to the nodes running on a database (a new one starts at 0 with the
 /// row its migration made).
 fn bookkeeping(table: &str) -> bool {
-    table == "_sqlx_migrations" || table == "router_lease" || table.starts_with("sqlite_")
+    table == "_sqlx_migrations" || table == "router_lease" || table.starts_with("sqlite_") || derived(table)
+}
+
+/// The search index (with FTS5's own tables on SQLite): derived from messages, in a form each
+/// database has its own of, so it is not copied; the target's indexer builds it again from the
+/// copied messages.
+fn derived(table: &str) -> bool {
+    table.starts_with("message_search") || table.starts_with("search_")
 }
 
 /// How a column's values are read and written; both schemas use only these.
@@ -821,8 +831,17 @@ mod tests {
             body: "Still there? 还在吗？".into(),
             client_id: "c1".into(),
         };
-        store
+        let (said, _) = store
             .append_message(ACCOUNT, message, now_millis())
+            .await
+            .unwrap();
+        // The inbox: a label, and Bob has read what Maria said.
+        store
+            .set_labels(ACCOUNT, waiting.id, &["vip".into()])
+            .await
+            .unwrap();
+        store
+            .mark_read(ACCOUNT, bob.id, waiting.id, said.seq)
             .await
             .unwrap();
         // Email: a mailbox where it stands, a mail with a file, a reply waiting to go, a failure.

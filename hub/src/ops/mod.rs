@@ -91,7 +91,7 @@ impl Conn {
             Conn::Sqlite(c) => {
                 sqlx::query_scalar(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-                     ORDER BY name",
+                     AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
                 )
                 .fetch_all(c)
                 .await

@@ -202,6 +202,8 @@ scenarios!(
     follow_ups_are_claimed_by_one_scheduler_stepped_and_closed,
     assignment_rules_are_kept_per_account,
     report_settings_and_lines,
+    the_inbox_lists_what_each_viewer_may_see,
+    search_finds_chinese_and_english_as_each_viewer_may_see,
 );
 
 // --- helpers ---
@@ -3264,4 +3266,339 @@ async fn report_settings_and_lines(store: DynStore) {
     arrivals.sort_by_key(|(_, at)| *at);
     assert_eq!(arrivals, [(who, 1_000), (who, 3_000)]);
     assert_eq!(store.arrivals(DEFAULT, 1_001, 3_000).await.unwrap(), []);
+}
+
+// --- the inbox and search ---
+
+/// Two queues (one needs a skill), an agent without it (Ann), another (Ben), a supervisor (Sue),
+/// and five conversations: Ann's, one waiting in each queue, one Ann closed, and Ben's with
+/// another customer. Answers them in that order, with the agents.
+struct InboxFixture {
+    ann: Agent,
+    sue: Agent,
+    queues: Vec<Queue>,
+    vip: Queue,
+    c: [Interaction; 5],
+}
+
+async fn inbox_fixture(store: &DynStore) -> InboxFixture {
+    let (support, li) = setup(store, DEFAULT).await;
+    let mut spec = QueueSpec::named("vip");
+    spec.required_skills = vec![SkillRequirement {
+        skill: "vip".into(),
+        min_level: 1,
+    }];
+    let vip = store.create_queue(DEFAULT, spec).await.unwrap();
+    let wang = customer(store, DEFAULT, "wang.fang@example.com", "王芳").await;
+    let ann = store
+        .create_agent(DEFAULT, new_agent("ann@example.com"))
+        .await
+        .unwrap();
+    let ben = store
+        .create_agent(DEFAULT, new_agent("ben@example.com"))
+        .await
+        .unwrap();
+    let mut sup = new_agent("sue@example.com");
+    sup.role = Role::Supervisor;
+    let sue = store.create_agent(DEFAULT, sup).await.unwrap();
+    let held = arrive(store, DEFAULT, &(support.clone(), li.clone()), 1_000).await;
+    take(store, DEFAULT, held.id, ann.id).await;
+    let waiting = arrive(store, DEFAULT, &(support.clone(), li.clone()), 2_000).await;
+    let waiting_vip = arrive(store, DEFAULT, &(vip.clone(), li.clone()), 3_000).await;
+    let closed = arrive(store, DEFAULT, &(support.clone(), li.clone()), 4_000).await;
+    take(store, DEFAULT, closed.id, ann.id).await;
+    step(store, DEFAULT, closed.id, InteractionEvent::Ended, None, 4_100).await;
+    step(
+        store,
+        DEFAULT,
+        closed.id,
+        InteractionEvent::WrappedUp,
+        None,
+        4_200,
+    )
+    .await;
+    let bens = arrive(store, DEFAULT, &(support.clone(), wang), 5_000).await;
+    take(store, DEFAULT, bens.id, ben.id).await;
+    let said = [
+        (held.id, Sender::Customer, "hello"),
+        (held.id, Sender::Agent, "Hi, how can I help?"),
+        (held.id, Sender::Customer, "我想申请退款"),
+        (bens.id, Sender::Customer, "Where is my refund?"),
+    ];
+    for (n, (id, sender, body)) in said.into_iter().enumerate() {
+        store
+            .append_message(
+                DEFAULT,
+                chat(id, sender, &format!("m{n}"), body),
+                10_000 + n as i64,
+            )
+            .await
+            .unwrap();
+    }
+    let queues = vec![support, vip.clone()];
+    let c = [held, waiting, waiting_vip, closed, bens]
+        .map(|i| i.id)
+        .map(|id| async move { store.interaction(DEFAULT, id).await.unwrap() });
+    let c = futures_util::future::join_all(c).await.try_into().unwrap();
+    InboxFixture {
+        ann,
+        sue,
+        queues,
+        vip,
+        c,
+    }
+}
+
+fn listing(folder: super::Folder) -> super::ConversationQuery {
+    super::ConversationQuery {
+        folder,
+        limit: 50,
+        ..Default::default()
+    }
+}
+
+async fn list_ids(
+    store: &DynStore,
+    viewer: &super::Viewer,
+    query: &super::ConversationQuery,
+) -> Vec<InteractionId> {
+    let page = store.conversations(DEFAULT, viewer, query).await.unwrap();
+    page.conversations.iter().map(|c| c.interaction.id).collect()
+}
+
+async fn the_inbox_lists_what_each_viewer_may_see(store: DynStore) {
+    use super::Folder::*;
+    let f = inbox_fixture(&store).await;
+    let [held, waiting, waiting_vip, closed, bens] = f.c.clone().map(|i| i.id);
+    let ann = crate::conversations::viewer_of(&f.ann, &f.queues);
+    let sue = crate::conversations::viewer_of(&f.sue, &f.queues);
+
+    // Ann's own: unread counts the customer's messages, the preview is the newest, and the
+    // customer waits since their unanswered message.
+    let page = store.conversations(DEFAULT, &ann, &listing(Mine)).await.unwrap();
+    assert_eq!(page.next, None);
+    let [line] = page.conversations.as_slice() else {
+        panic!("{page:?}")
+    };
+    assert_eq!(line.interaction.id, held);
+    assert_eq!(line.customer_name, "Li Wei");
+    assert_eq!(line.unread, 2);
+    let last = line.last_message.as_ref().unwrap();
+    assert_eq!(
+        (last.seq, last.sender, last.body.as_str()),
+        (3, Sender::Customer, "我想申请退款")
+    );
+    assert_eq!(line.waiting_since, Some(last.created_at));
+    store
+        .set_labels(DEFAULT, held, &["vip".into(), "refund".into()])
+        .await
+        .unwrap();
+    store.mark_read(DEFAULT, f.ann.id, held, 3).await.unwrap();
+    store.mark_read(DEFAULT, f.ann.id, held, 1).await.unwrap();
+    let line = store.conversation(DEFAULT, &ann, held).await.unwrap();
+    assert_eq!(
+        (line.unread, line.labels.clone()),
+        (0, vec!["refund".to_string(), "vip".to_string()])
+    );
+    // Sue has read nothing of it.
+    assert_eq!(store.conversation(DEFAULT, &sue, held).await.unwrap().unread, 2);
+
+    // Ann sees what waits in the queue she could take, not the one needing a skill she lacks;
+    // her closed one; never Ben's.
+    let cases: &[(&super::Viewer, super::Folder, Vec<InteractionId>)] = &[
+        (&ann, Unassigned, vec![waiting]),
+        (&ann, Closed, vec![closed]),
+        (&ann, All, vec![closed, waiting, held]),
+        (&sue, Mine, vec![]),
+        (&sue, Unassigned, vec![waiting_vip, waiting]),
+        (&sue, All, vec![bens, closed, waiting_vip, waiting, held]),
+    ];
+    for (viewer, folder, want) in cases {
+        assert_eq!(
+            &list_ids(&store, viewer, &listing(*folder)).await,
+            want,
+            "{folder:?} {}",
+            viewer.sees_all
+        );
+    }
+    not_found(store.conversation(DEFAULT, &ann, bens).await);
+    not_found(store.conversation(DEFAULT, &ann, waiting_vip).await);
+    not_found(
+        store
+            .conversations(OTHER, &sue, &listing(All))
+            .await
+            .map(|p| p.conversations)
+            .and_then(|c| {
+                if c.is_empty() {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(c)
+                }
+            }),
+    );
+
+    // Filters and the other order.
+    let mut q = listing(All);
+    q.label = Some("vip".into());
+    assert_eq!(list_ids(&store, &sue, &q).await, vec![held]);
+    q = listing(All);
+    q.channel = Some(Channel::Email);
+    assert_eq!(list_ids(&store, &sue, &q).await, vec![]);
+    q = listing(All);
+    q.state = Some(InteractionState::Queued);
+    assert_eq!(list_ids(&store, &sue, &q).await, vec![waiting_vip, waiting]);
+    q.queue = Some(f.vip.id);
+    assert_eq!(list_ids(&store, &sue, &q).await, vec![waiting_vip]);
+    assert_eq!(list_ids(&store, &ann, &q).await, vec![]);
+    q = listing(All);
+    q.order = super::ConversationOrder::Oldest;
+    assert_eq!(
+        list_ids(&store, &sue, &q).await,
+        vec![held, waiting, waiting_vip, closed, bens]
+    );
+
+    // Pages of two, newest first, then oldest first.
+    for order in [super::ConversationOrder::Newest, super::ConversationOrder::Oldest] {
+        let mut q = listing(All);
+        q.order = order;
+        let everything = list_ids(&store, &sue, &q).await;
+        q.limit = 2;
+        let mut seen = Vec::new();
+        loop {
+            let page = store.conversations(DEFAULT, &sue, &q).await.unwrap();
+            seen.extend(page.conversations.iter().map(|c| c.interaction.id));
+            match page.next {
+                Some(next) => q.after = Some(super::ConversationCursor::decode(&next).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, everything, "{order:?}");
+    }
+    // Labels belong to a conversation of the account.
+    not_found(store.set_labels(OTHER, held, &["x".into()]).await);
+}
+
+async fn search_finds_chinese_and_english_as_each_viewer_may_see(store: DynStore) {
+    let f = inbox_fixture(&store).await;
+    let [held, _, _, _, bens] = f.c.clone().map(|i| i.id);
+    let ann = crate::conversations::viewer_of(&f.ann, &f.queues);
+    let sue = crate::conversations::viewer_of(&f.sue, &f.queues);
+    for n in 0..5 {
+        store
+            .append_message(
+                DEFAULT,
+                chat(held, Sender::Customer, &format!("o{n}"), &format!("订单{n}号")),
+                20_000 + n,
+            )
+            .await
+            .unwrap();
+    }
+    let mut indexed = 0;
+    loop {
+        match store.index_messages(3).await.unwrap() {
+            0 => break,
+            n => indexed += n,
+        }
+    }
+    assert_eq!(indexed, 9);
+    assert_eq!(
+        store.index_messages(100).await.unwrap(),
+        0,
+        "each message is indexed once"
+    );
+    store.set_labels(DEFAULT, bens, &["refund".into()]).await.unwrap();
+
+    let search = |viewer: &super::Viewer, text: &str, before: Option<i64>, limit: u32| {
+        let (store, viewer) = (store.clone(), viewer.clone());
+        let query = super::SearchQuery {
+            terms: crate::tokenize::query(text),
+            text: text.to_lowercase(),
+            before,
+            limit,
+        };
+        async move { store.search(DEFAULT, &viewer, &query).await.unwrap() }
+    };
+    let bodies = |page: &super::SearchPage| -> Vec<(InteractionId, String)> {
+        page.messages
+            .iter()
+            .map(|h| (h.interaction.id, h.message.body.clone()))
+            .collect()
+    };
+    /// Who searches, for what, and the messages found (conversation, text), newest first.
+    type Case<'a> = (&'a super::Viewer, &'a str, Vec<(InteractionId, &'a str)>);
+    let cases: &[Case] = &[
+        (&ann, "退款", vec![(held, "我想申请退款")]),
+        (&ann, "申请退款", vec![(held, "我想申请退款")]),
+        (&ann, "退", vec![(held, "我想申请退款")]),
+        (&ann, "款申", vec![]),
+        (&ann, "HELP", vec![(held, "Hi, how can I help?")]),
+        (&ann, "hel", vec![(held, "Hi, how can I help?"), (held, "hello")]),
+        (&ann, "refund", vec![]),
+        (&sue, "refund", vec![(bens, "Where is my refund?")]),
+        (&sue, "where refund", vec![(bens, "Where is my refund?")]),
+    ];
+    for (viewer, text, want) in cases {
+        let want: Vec<(InteractionId, String)> = want.iter().map(|(i, b)| (*i, b.to_string())).collect();
+        assert_eq!(
+            bodies(&search(viewer, text, None, 20).await),
+            want,
+            "{text:?} as {}",
+            viewer.sees_all
+        );
+    }
+    // By customer name (in Chinese) and by label, on the first page.
+    let by_name = search(&sue, "王芳", None, 20).await;
+    assert_eq!(
+        by_name
+            .conversations
+            .iter()
+            .map(|c| c.interaction.id)
+            .collect::<Vec<_>>(),
+        vec![bens]
+    );
+    assert!(search(&ann, "王芳", None, 20).await.conversations.is_empty());
+    let by_label = search(&sue, "refund", None, 20).await;
+    assert_eq!(
+        by_label
+            .conversations
+            .iter()
+            .map(|c| c.interaction.id)
+            .collect::<Vec<_>>(),
+        vec![bens]
+    );
+    assert!(search(&ann, "refund", None, 20).await.conversations.is_empty());
+
+    // Pages of two, newest first, the customer matches only on the first.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = search(&ann, "订单", before, 2).await;
+        assert!(page.messages.len() <= 2);
+        seen.extend(page.messages.iter().map(|h| h.message.body.clone()));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["订单4号", "订单3号", "订单2号", "订单1号", "订单0号"]);
+    assert!(search(&sue, "订单", None, 20).await.messages.len() == 5);
+    let mut other = sue.clone();
+    other.sees_all = true;
+    assert!(
+        store
+            .search(
+                OTHER,
+                &other,
+                &super::SearchQuery {
+                    terms: crate::tokenize::query("订单"),
+                    text: "订单".into(),
+                    before: None,
+                    limit: 20
+                }
+            )
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
 }

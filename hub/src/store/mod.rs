@@ -5,6 +5,7 @@
 mod channels;
 #[cfg(test)]
 mod conformance;
+mod conversations;
 mod crm;
 mod reports;
 mod sql;
@@ -24,6 +25,10 @@ use crate::domain::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use conversations::{
+    Conversation, ConversationCursor, ConversationOrder, ConversationPage, ConversationQuery,
+    ConversationStore, Folder, MessageHit, PREVIEW_CHARS, Preview, SearchPage, SearchQuery, Viewer,
+};
 pub use crm::{
     CrmStore, CustomerEvent, CustomerEventKind, Handover, Holdings, Lending, NewFollowUp, OwnerChangeBy,
     OwnerMove,
@@ -384,7 +389,7 @@ pub fn apply_transition(
 }
 
 #[async_trait::async_trait]
-pub trait Store: ChannelStore + CrmStore + ReportStore + Send + Sync + 'static {
+pub trait Store: ChannelStore + ConversationStore + CrmStore + ReportStore + Send + Sync + 'static {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;
 

@@ -8,6 +8,7 @@
 //! when they upgrade from reading).
 
 mod channels;
+mod conversations;
 mod crm;
 mod group;
 mod queries;

@@ -1,0 +1,64 @@
+// The inbox page's pure helpers: the list's query string from the chosen filters, when to read
+// the list again after a socket frame, how long a customer has waited, and what opening a line
+// does. No network, no DOM: Inbox.js renders, api.js fetches.
+
+export const FOLDERS = ['mine', 'unassigned', 'all', 'closed'];
+export const CHANNELS = ['chat', 'email', 'messaging', 'voice'];
+export const STATES = ['queued', 'offered', 'active', 'wrap_up', 'closed', 'abandoned'];
+export const ORDERS = ['newest', 'oldest'];
+
+/** The filters a fresh inbox starts with. */
+export function defaultFilters() {
+  return { folder: 'mine', channel: '', queue: '', label: '', state: '', order: 'newest' };
+}
+
+/** `GET /conversations`'s query string for these filters (empty ones left out), and a page's
+ * cursor. */
+export function listQuery(filters, after) {
+  const params = new URLSearchParams();
+  for (const key of ['folder', 'channel', 'queue', 'label', 'state', 'order']) {
+    const value = (filters[key] || '').trim();
+    if (value) params.set(key, value);
+  }
+  if (after) params.set('after', after);
+  return params.toString();
+}
+
+/** Socket frames after which the list may have changed and is read again. */
+const CHANGES = new Set(['conversations.changed', 'message', 'offer', 'offer.revoked', 'interaction.assigned', 'interaction.updated', 'snapshot']);
+
+export function changesInbox(frame) {
+  return Boolean(frame) && CHANGES.has(frame.type);
+}
+
+/** Whole minutes since `since` (never negative), or null when nobody waits. */
+export function waitedMinutes(since, now) {
+  if (since == null) return null;
+  return Math.max(0, Math.floor((now - since) / 60000));
+}
+
+/** A glyph per channel (from fonts every desktop has: emoji are not everywhere), beside its
+ * translated name. */
+export function channelIcon(channel) {
+  return { chat: '✎', email: '✉', messaging: '✆', voice: '☎' }[channel] || '•';
+}
+
+/** Where opening a line goes: a conversation the agent holds opens in the workspace; any other
+ * opens on its customer's page (its history, read-only). */
+export function openTarget(line, heldIds) {
+  const id = line.interaction.id;
+  if (heldIds.includes(id)) return { kind: 'workspace', id };
+  return { kind: 'customer', id: line.interaction.customer_id };
+}
+
+/** The unread customer messages across a list. */
+export function unreadTotal(lines) {
+  return lines.reduce((n, line) => n + (line.unread || 0), 0);
+}
+
+/** A page appended to what is shown, each conversation once (a live refresh may have shown a
+ * line again). */
+export function appendPage(lines, page) {
+  const seen = new Set(lines.map((l) => l.interaction.id));
+  return lines.concat(page.filter((l) => !seen.has(l.interaction.id)));
+}

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon } from './conversations.js';
+
+const line = (id, unread = 0, customer = `c-${id}`) => ({ interaction: { id, customer_id: customer }, unread });
+
+test('the list query carries only the filters chosen, and the cursor', () => {
+  assert.equal(listQuery(defaultFilters()), 'folder=mine&order=newest');
+  assert.equal(
+    listQuery({ ...defaultFilters(), folder: 'all', channel: 'chat', label: ' vip ', state: '' }, '10.3'),
+    'folder=all&channel=chat&label=vip&order=newest&after=10.3',
+  );
+});
+
+test('frames that may move a conversation between lists refresh it; others do not', () => {
+  for (const type of ['conversations.changed', 'message', 'offer', 'interaction.assigned', 'interaction.updated', 'snapshot']) {
+    assert.equal(changesInbox({ type }), true, type);
+  }
+  for (const type of ['typing', 'agent.state', 'message.ack', 'note.added']) assert.equal(changesInbox({ type }), false, type);
+  assert.equal(changesInbox(null), false);
+});
+
+test('waiting time is whole minutes, never negative, none when nobody waits', () => {
+  assert.equal(waitedMinutes(null, 1000), null);
+  assert.equal(waitedMinutes(0, 59_999), 0);
+  assert.equal(waitedMinutes(0, 125_000), 2);
+  assert.equal(waitedMinutes(5000, 0), 0);
+});
+
+test('a held conversation opens in the workspace, any other on its customer', () => {
+  assert.deepEqual(openTarget(line('a'), ['a']), { kind: 'workspace', id: 'a' });
+  assert.deepEqual(openTarget(line('b', 0, 'cust'), ['a']), { kind: 'customer', id: 'cust' });
+});
+
+test('unread counts add up, and a page adds only conversations not shown', () => {
+  assert.equal(unreadTotal([line('a', 2), line('b'), line('c', 3)]), 5);
+  assert.deepEqual(appendPage([line('a')], [line('a'), line('b')]).map((l) => l.interaction.id), ['a', 'b']);
+  assert.equal(channelIcon('email'), '✉');
+  assert.equal(channelIcon('fax'), '•');
+});

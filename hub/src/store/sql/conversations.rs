@@ -1,0 +1,615 @@
+//! `ConversationStore` on both backends. The inbox lists are the same SQL on both but for how a JSON
+//! list of queue ids is read and labels are joined; search differs outright: an FTS5 table on
+//! SQLite, a tsvector under GIN on PostgreSQL, both holding the terms of `crate::tokenize`.
+
+use super::super::conversations::{
+    Conversation, ConversationCursor, ConversationOrder, ConversationPage, ConversationQuery,
+    ConversationStore, MessageHit, Preview, SearchPage, SearchQuery, Viewer,
+};
+use super::super::{Result, StoreError};
+use super::rows::{InteractionRow, to_json};
+use super::{SqlStore, db, like_escape};
+use crate::domain::{AccountId, AgentId, Interaction, InteractionId, InteractionState, Millis, Sender};
+use crate::tokenize::QueryTerm;
+use sqlx::postgres::Postgres;
+use sqlx::{Row, Sqlite};
+
+/// The columns of a conversation line. `$2` is the viewer (for their unread count).
+macro_rules! conversation_select {
+    ($labels:literal) => {
+        concat!(
+            "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
+             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.disposition, i.wrap_up_note, \
+             i.ended_at, i.arrival_seq, c.name AS customer_name, lm.seq AS last_seq, \
+             lm.sender AS last_sender, lm.body AS last_body, lm.created_at AS last_at, \
+             (SELECT COUNT(*) FROM messages u WHERE u.interaction_id = i.id AND u.sender = 'customer' \
+               AND u.seq > COALESCE((SELECT r.read_seq FROM conversation_reads r \
+               WHERE r.agent_id = $2 AND r.interaction_id = i.id), 0)) AS unread, \
+             (SELECT ",
+            $labels,
+            " FROM interaction_labels l WHERE l.interaction_id = i.id) AS labels \
+             FROM interactions i JOIN customers c ON c.id = i.customer_id \
+             LEFT JOIN messages lm ON lm.interaction_id = i.id \
+               AND lm.seq = (SELECT MAX(mx.seq) FROM messages mx WHERE mx.interaction_id = i.id) "
+        )
+    };
+}
+
+/// What the viewer may see: `$2` the agent, `$3` whether they see everything, `$4` the JSON list
+/// of queues whose waiting conversations they may take.
+macro_rules! visible {
+    ($queues:literal) => {
+        concat!(
+            " ($3 OR i.agent_id = $2 OR (i.state IN ('queued', 'offered') AND i.queue_id IN (",
+            $queues,
+            "))) "
+        )
+    };
+}
+
+/// The inbox list: `$5` folder, `$6` channel, `$7` queue, `$8` label, `$9` state, `$10`/`$11`
+/// the cursor, `$12` the limit.
+macro_rules! inbox_list {
+    ($labels:literal, $queues:literal, $after:literal, $order:literal) => {
+        concat!(
+            conversation_select!($labels),
+            "WHERE i.account_id = $1 AND",
+            visible!($queues),
+            "AND ($5 <> 'mine' OR (i.agent_id = $2 AND i.state IN ('active', 'wrap_up'))) \
+             AND ($5 <> 'unassigned' OR i.state IN ('queued', 'offered')) \
+             AND ($5 <> 'closed' OR i.state IN ('closed', 'abandoned')) \
+             AND ($6 IS NULL OR i.channel = $6) AND ($7 IS NULL OR i.queue_id = $7) \
+             AND ($8 IS NULL OR EXISTS (SELECT 1 FROM interaction_labels fl \
+               WHERE fl.interaction_id = i.id AND fl.label = $8)) \
+             AND ($9 IS NULL OR i.state = $9) AND ($10 IS NULL OR ",
+            $after,
+            ") ORDER BY ",
+            $order,
+            " LIMIT $12"
+        )
+    };
+}
+
+/// One conversation (`$5`) if the viewer may see it.
+macro_rules! one_conversation {
+    ($labels:literal, $queues:literal) => {
+        concat!(
+            conversation_select!($labels),
+            "WHERE i.account_id = $1 AND",
+            visible!($queues),
+            "AND i.id = $5"
+        )
+    };
+}
+
+/// Conversations whose customer matches by name (`$5`, a LIKE pattern) or identity (`$6`), or
+/// that carry the label `$7`; newest first, `$8` of them.
+macro_rules! by_customer_or_label {
+    ($labels:literal, $queues:literal) => {
+        concat!(
+            conversation_select!($labels),
+            "WHERE i.account_id = $1 AND",
+            visible!($queues),
+            "AND (i.customer_id IN (SELECT cs.id FROM customers cs WHERE cs.account_id = $1 \
+               AND cs.name_search LIKE $5 ESCAPE '\\') \
+             OR i.customer_id IN (SELECT ci.customer_id FROM identities ci WHERE ci.account_id = $1 \
+               AND ci.value = $6) \
+             OR EXISTS (SELECT 1 FROM interaction_labels ml WHERE ml.interaction_id = i.id \
+               AND ml.label = $7)) \
+             ORDER BY i.arrived_at DESC, i.arrival_seq DESC LIMIT $8"
+        )
+    };
+}
+
+/// Messages matching `$1`, newest indexed first, before the doc `$2`, as the viewer may see
+/// them; `$3` the account, `$7` the limit. Visibility uses `$4`-`$6` like `visible!` does `$2`-`$4`.
+macro_rules! message_hits {
+    ($from:literal, $join:literal, $match:literal, $doc:literal, $queues:literal) => {
+        concat!(
+            "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
+             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.disposition, i.wrap_up_note, \
+             i.ended_at, c.name AS customer_name, m.seq AS m_seq, m.sender AS m_sender, \
+             m.body AS m_body, m.created_at AS m_at, ",
+            $doc,
+            " AS doc FROM ",
+            $from,
+            " ",
+            $join,
+            " interactions i ON i.id = m.interaction_id ",
+            $join,
+            " customers c ON c.id = i.customer_id WHERE ",
+            $match,
+            " AND ",
+            $doc,
+            " < $2 AND i.account_id = $3 \
+             AND ($5 OR i.agent_id = $4 OR (i.state IN ('queued', 'offered') AND i.queue_id IN (",
+            $queues,
+            "))) ORDER BY ",
+            $doc,
+            " DESC LIMIT $7"
+        )
+    };
+}
+
+/// The statements that differ between the backends.
+struct Sql {
+    newest: &'static str,
+    oldest: &'static str,
+    one: &'static str,
+    by_customer_or_label: &'static str,
+    message_hits: &'static str,
+}
+
+const SQLITE: Sql = Sql {
+    newest: inbox_list!(
+        "group_concat(l.label, char(31))",
+        "SELECT value FROM json_each($4)",
+        "i.arrived_at < $10 OR (i.arrived_at = $10 AND i.arrival_seq < $11)",
+        "i.arrived_at DESC, i.arrival_seq DESC"
+    ),
+    oldest: inbox_list!(
+        "group_concat(l.label, char(31))",
+        "SELECT value FROM json_each($4)",
+        "i.arrived_at > $10 OR (i.arrived_at = $10 AND i.arrival_seq > $11)",
+        "i.arrived_at, i.arrival_seq"
+    ),
+    one: one_conversation!(
+        "group_concat(l.label, char(31))",
+        "SELECT value FROM json_each($4)"
+    ),
+    by_customer_or_label: by_customer_or_label!(
+        "group_concat(l.label, char(31))",
+        "SELECT value FROM json_each($4)"
+    ),
+    // FTS5 walks its matches by rowid, newest first, and the walk stops at the limit. CROSS JOIN
+    // keeps it the outer loop: SQLite's planner otherwise put it inside a scan of the
+    // interactions, one full-text query per conversation (a minute on 50,000 messages).
+    message_hits: message_hits!(
+        "message_search CROSS JOIN search_docs d ON d.doc = message_search.rowid \
+         CROSS JOIN messages m ON m.id = d.message_id",
+        "CROSS JOIN",
+        "message_search MATCH $1",
+        "message_search.rowid",
+        "SELECT value FROM json_each($6)"
+    ),
+};
+
+const POSTGRES: Sql = Sql {
+    newest: inbox_list!(
+        "string_agg(l.label, chr(31))",
+        "SELECT jsonb_array_elements_text($4::jsonb)",
+        "i.arrived_at < $10 OR (i.arrived_at = $10 AND i.arrival_seq < $11)",
+        "i.arrived_at DESC, i.arrival_seq DESC"
+    ),
+    oldest: inbox_list!(
+        "string_agg(l.label, chr(31))",
+        "SELECT jsonb_array_elements_text($4::jsonb)",
+        "i.arrived_at > $10 OR (i.arrived_at = $10 AND i.arrival_seq > $11)",
+        "i.arrived_at, i.arrival_seq"
+    ),
+    one: one_conversation!(
+        "string_agg(l.label, chr(31))",
+        "SELECT jsonb_array_elements_text($4::jsonb)"
+    ),
+    by_customer_or_label: by_customer_or_label!(
+        "string_agg(l.label, chr(31))",
+        "SELECT jsonb_array_elements_text($4::jsonb)"
+    ),
+    message_hits: message_hits!(
+        "message_search s JOIN messages m ON m.id = s.message_id",
+        "JOIN",
+        "s.terms @@ $1::tsquery AND s.account_id = $3",
+        "s.doc",
+        "SELECT jsonb_array_elements_text($6::jsonb)"
+    ),
+};
+
+const MARK_READ: &str = "INSERT INTO conversation_reads (account_id, agent_id, interaction_id, read_seq) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (agent_id, interaction_id) \
+     DO UPDATE SET read_seq = excluded.read_seq WHERE excluded.read_seq > conversation_reads.read_seq";
+const DELETE_LABELS: &str = "DELETE FROM interaction_labels WHERE account_id = $1 AND interaction_id = $2";
+const INSERT_LABEL: &str =
+    "INSERT INTO interaction_labels (account_id, interaction_id, label) VALUES ($1, $2, $3)";
+
+/// SQLite: the messages after the last one indexed, by rowid (the order they were written in,
+/// which VACUUM keeps even where it renumbers).
+const SQLITE_UNINDEXED: &str = "SELECT m.id, m.body FROM messages m WHERE m.rowid > COALESCE(\
+     (SELECT m2.rowid FROM search_docs d JOIN messages m2 ON m2.id = d.message_id \
+      ORDER BY d.doc DESC LIMIT 1), 0) ORDER BY m.rowid LIMIT $1";
+const SQLITE_INSERT_DOCS: &str =
+    "INSERT INTO search_docs (message_id) SELECT j.value ->> 'id' FROM json_each($1) AS j";
+const SQLITE_INSERT_TERMS: &str = "INSERT INTO message_search (rowid, terms) \
+     SELECT d.doc, j.value ->> 't' FROM json_each($1) AS j JOIN search_docs d ON d.message_id = j.value ->> 'id'";
+
+/// PostgreSQL: pending messages, claimed by this node until it commits (another node skips them).
+const POSTGRES_CLAIM: &str = "DELETE FROM search_pending WHERE message_id IN \
+     (SELECT message_id FROM search_pending LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING message_id";
+const POSTGRES_BODIES: &str = "SELECT id, account_id, body FROM messages WHERE id = ANY($1)";
+const POSTGRES_INSERT_TERMS: &str = "INSERT INTO message_search (message_id, account_id, terms) \
+     SELECT j ->> 'id', j ->> 'a', array_to_tsvector(ARRAY(SELECT jsonb_array_elements_text(j -> 't'))) \
+     FROM jsonb_array_elements($1::jsonb) AS j WHERE true ON CONFLICT (message_id) DO NOTHING";
+
+/// An FTS5 query: every term required, quoted (a term is letters and digits, but a quote stays
+/// a quote), a prefix term starred.
+fn fts5_query(terms: &[QueryTerm]) -> String {
+    terms
+        .iter()
+        .map(|t| {
+            format!(
+                "\"{}\"{}",
+                t.text.replace('"', "\"\""),
+                if t.prefix { "*" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// A tsquery: every term required, quoted as a lexeme verbatim, a prefix term `:*`.
+fn tsquery(terms: &[QueryTerm]) -> String {
+    terms
+        .iter()
+        .map(|t| {
+            let quoted = t.text.replace('\\', "\\\\").replace('\'', "''");
+            format!("'{quoted}'{}", if t.prefix { ":*" } else { "" })
+        })
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+#[derive(sqlx::FromRow)]
+struct ConversationRow {
+    #[sqlx(flatten)]
+    interaction: InteractionRow,
+    arrival_seq: i64,
+    customer_name: String,
+    last_seq: Option<i64>,
+    last_sender: Option<String>,
+    last_body: Option<String>,
+    last_at: Option<i64>,
+    unread: i64,
+    labels: Option<String>,
+}
+
+impl ConversationRow {
+    fn into_line(self) -> Result<(Conversation, ConversationCursor)> {
+        let interaction = Interaction::try_from(self.interaction)?;
+        let last_message = match (self.last_seq, self.last_sender, self.last_body, self.last_at) {
+            (Some(seq), Some(sender), Some(body), Some(at)) => {
+                Some(Preview::new(seq, sender_of(&sender)?, &body, at))
+            }
+            _ => None,
+        };
+        let waiting_since = waiting_since(&interaction, last_message.as_ref());
+        let mut labels: Vec<String> = self
+            .labels
+            .map(|l| l.split('\u{1f}').map(str::to_string).collect())
+            .unwrap_or_default();
+        labels.sort();
+        let cursor = ConversationCursor {
+            arrived_at: interaction.arrived_at,
+            arrival_seq: self.arrival_seq,
+        };
+        Ok((
+            Conversation {
+                interaction,
+                customer_name: self.customer_name,
+                labels,
+                unread: u32::try_from(self.unread).unwrap_or(u32::MAX),
+                last_message,
+                waiting_since,
+            },
+            cursor,
+        ))
+    }
+}
+
+fn sender_of(s: &str) -> Result<Sender> {
+    Sender::parse(s).ok_or_else(|| StoreError::Corrupt(format!("messages.sender {s:?}")))
+}
+
+/// See `Conversation::waiting_since`.
+fn waiting_since(i: &Interaction, last: Option<&Preview>) -> Option<Millis> {
+    match i.state {
+        InteractionState::Queued | InteractionState::Offered => Some(i.arrived_at),
+        InteractionState::Active => last
+            .filter(|m| m.sender == Sender::Customer)
+            .map(|m| m.created_at),
+        _ => None,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct HitRow {
+    #[sqlx(flatten)]
+    interaction: InteractionRow,
+    customer_name: String,
+    m_seq: i64,
+    m_sender: String,
+    m_body: String,
+    m_at: i64,
+    doc: i64,
+}
+
+fn queues_json(viewer: &Viewer) -> String {
+    to_json(&viewer.queues.iter().map(|q| q.to_string()).collect::<Vec<_>>())
+}
+
+/// The bodies shared by both backends; `$sql` names their `Sql`, `$match` turns query terms
+/// into what the backend's full-text match takes.
+macro_rules! impl_conversation_store {
+    ($db:ty, $sql:expr, $match:expr) => {
+        #[async_trait::async_trait]
+        impl ConversationStore for SqlStore<$db> {
+            async fn conversations(
+                &self,
+                account: AccountId,
+                viewer: &Viewer,
+                query: &ConversationQuery,
+            ) -> Result<ConversationPage> {
+                let sql = match query.order {
+                    ConversationOrder::Newest => $sql.newest,
+                    ConversationOrder::Oldest => $sql.oldest,
+                };
+                let limit = query.limit.clamp(1, 200);
+                let rows = sqlx::query_as::<_, ConversationRow>(sql)
+                    .bind(account.to_string())
+                    .bind(viewer.agent.to_string())
+                    .bind(viewer.sees_all)
+                    .bind(queues_json(viewer))
+                    .bind(query.folder.as_str())
+                    .bind(query.channel.map(|c| c.as_str()))
+                    .bind(query.queue.map(|q| q.to_string()))
+                    .bind(query.label.as_deref())
+                    .bind(query.state.map(|s| s.as_str()))
+                    .bind(query.after.map(|c| c.arrived_at))
+                    .bind(query.after.map(|c| c.arrival_seq))
+                    .bind(i64::from(limit) + 1)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                let more = rows.len() > limit as usize;
+                let mut conversations = Vec::with_capacity(rows.len());
+                let mut last = None;
+                for row in rows.into_iter().take(limit as usize) {
+                    let (line, cursor) = row.into_line()?;
+                    conversations.push(line);
+                    last = Some(cursor);
+                }
+                Ok(ConversationPage {
+                    conversations,
+                    next: last.filter(|_| more).map(ConversationCursor::encode),
+                })
+            }
+
+            async fn conversation(
+                &self,
+                account: AccountId,
+                viewer: &Viewer,
+                id: InteractionId,
+            ) -> Result<Conversation> {
+                let row = sqlx::query_as::<_, ConversationRow>($sql.one)
+                    .bind(account.to_string())
+                    .bind(viewer.agent.to_string())
+                    .bind(viewer.sees_all)
+                    .bind(queues_json(viewer))
+                    .bind(id.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(row.into_line()?.0)
+            }
+
+            async fn mark_read(
+                &self,
+                account: AccountId,
+                agent: AgentId,
+                id: InteractionId,
+                seq: i64,
+            ) -> Result<()> {
+                sqlx::query(MARK_READ)
+                    .bind(account.to_string())
+                    .bind(agent.to_string())
+                    .bind(id.to_string())
+                    .bind(seq)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
+            async fn set_labels(
+                &self,
+                account: AccountId,
+                id: InteractionId,
+                labels: &[String],
+            ) -> Result<()> {
+                use crate::store::Store;
+                self.interaction(account, id).await?;
+                let mut tx = self.write().await?;
+                sqlx::query(DELETE_LABELS)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                for label in labels {
+                    sqlx::query(INSERT_LABEL)
+                        .bind(account.to_string())
+                        .bind(id.to_string())
+                        .bind(label)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                tx.commit().await.map_err(db)
+            }
+
+            async fn search(
+                &self,
+                account: AccountId,
+                viewer: &Viewer,
+                query: &SearchQuery,
+            ) -> Result<SearchPage> {
+                let limit = query.limit.clamp(1, 100);
+                let queues = queues_json(viewer);
+                let mut conversations = Vec::new();
+                if query.before.is_none() && !query.text.is_empty() {
+                    let rows = sqlx::query_as::<_, ConversationRow>($sql.by_customer_or_label)
+                        .bind(account.to_string())
+                        .bind(viewer.agent.to_string())
+                        .bind(viewer.sees_all)
+                        .bind(&queues)
+                        .bind(format!("%{}%", like_escape(&query.text)))
+                        .bind(&query.text)
+                        .bind(&query.text)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    for row in rows {
+                        conversations.push(row.into_line()?.0);
+                    }
+                }
+                let mut messages = Vec::new();
+                let mut next = None;
+                if !query.terms.is_empty() {
+                    let rows = sqlx::query_as::<_, HitRow>($sql.message_hits)
+                        .bind($match(&query.terms))
+                        .bind(query.before.unwrap_or(i64::MAX))
+                        .bind(account.to_string())
+                        .bind(viewer.agent.to_string())
+                        .bind(viewer.sees_all)
+                        .bind(&queues)
+                        .bind(i64::from(limit) + 1)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    let more = rows.len() > limit as usize;
+                    for row in rows.into_iter().take(limit as usize) {
+                        next = Some(row.doc);
+                        messages.push(MessageHit {
+                            message: Preview::new(
+                                row.m_seq,
+                                sender_of(&row.m_sender)?,
+                                &row.m_body,
+                                row.m_at,
+                            ),
+                            interaction: Interaction::try_from(row.interaction)?,
+                            customer_name: row.customer_name,
+                        });
+                    }
+                    next = next.filter(|_| more);
+                }
+                Ok(SearchPage {
+                    conversations,
+                    messages,
+                    next,
+                })
+            }
+
+            async fn index_messages(&self, limit: u32) -> Result<usize> {
+                self.index_batch(i64::from(limit.max(1))).await
+            }
+        }
+    };
+}
+
+impl_conversation_store!(Sqlite, SQLITE, fts5_query);
+impl_conversation_store!(Postgres, POSTGRES, tsquery);
+
+/// One message's terms as the indexers hand them to the database.
+fn doc(id: &str, account: Option<&str>, body: &str) -> serde_json::Value {
+    let terms = crate::tokenize::terms(body);
+    match account {
+        // FTS5 takes the terms as one text, separated where the tokenizer cut.
+        None => serde_json::json!({"id": id, "t": terms.join(" ")}),
+        Some(a) => serde_json::json!({"id": id, "a": a, "t": terms}),
+    }
+}
+
+impl SqlStore<Sqlite> {
+    /// Indexes the next messages in the order they were written, in one write transaction (the
+    /// writer connection's turn, between the chat group commits).
+    async fn index_batch(&self, limit: i64) -> Result<usize> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(SQLITE_UNINDEXED)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let docs: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| doc(r.get::<&str, _>(0), None, r.get::<&str, _>(1)))
+            .collect();
+        let docs = serde_json::Value::Array(docs).to_string();
+        for sql in [SQLITE_INSERT_DOCS, SQLITE_INSERT_TERMS] {
+            sqlx::query(sql).bind(&docs).execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(rows.len())
+    }
+}
+
+impl SqlStore<Postgres> {
+    /// Claims pending messages (skipping those another node holds), files their terms, and
+    /// commits both at once: a node that dies mid-way leaves them pending.
+    async fn index_batch(&self, limit: i64) -> Result<usize> {
+        let mut tx = self.write().await?;
+        let ids: Vec<String> = sqlx::query_scalar(POSTGRES_CLAIM)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let rows = sqlx::query(POSTGRES_BODIES)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+        let docs: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                doc(
+                    r.get::<&str, _>(0),
+                    Some(r.get::<&str, _>(1)),
+                    r.get::<&str, _>(2),
+                )
+            })
+            .collect();
+        sqlx::query(POSTGRES_INSERT_TERMS)
+            .bind(serde_json::Value::Array(docs).to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(ids.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn match_expressions_quote_every_term() {
+        // A term is letters and digits, but quoting must hold whatever comes.
+        let terms = [
+            QueryTerm {
+                text: "退款".into(),
+                prefix: false,
+            },
+            QueryTerm {
+                text: "ref\"u'nd".into(),
+                prefix: true,
+            },
+        ];
+        assert_eq!(fts5_query(&terms), "\"退款\" AND \"ref\"\"u'nd\"*");
+        assert_eq!(tsquery(&terms), "'退款' & 'ref\"u''nd':*");
+    }
+}
