@@ -8,7 +8,9 @@ import { t, formatDuration } from '../i18n.js';
 import { intervalLabel, reportQuery } from '../reports.js';
 
 export function StaffingTable({ queues, range }) {
-  const [queue, setQueue] = useState('');
+  const [chosen, setQueue] = useState('');
+  // Until one is chosen, the first queue: shown in the select as well as asked for.
+  const queue = chosen || (queues[0] ? queues[0].id : '');
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
 
@@ -17,7 +19,7 @@ export function StaffingTable({ queues, range }) {
     setError(null);
     try {
       const granularity = range.granularity === '15m' ? '15m' : 'hour';
-      setData(await api.staffing(queue || queues[0].id, reportQuery({ ...range, granularity })));
+      setData(await api.staffing(queue, reportQuery({ ...range, granularity })));
     } catch (err) {
       setError(err.message || t('error.generic'));
     }
