@@ -78,14 +78,19 @@ pub fn parse<T: DeserializeOwned>(message: Option<Result<WsMessage, axum::Error>
         }
         Some(Ok(_)) => return Incoming::Skip,
     };
+    read_text(text.as_str())
+}
+
+/// A text frame as the protocol reads it: at most `MAX_FRAME` bytes of JSON of one of `T`'s types.
+pub fn read_text<T: DeserializeOwned>(text: &str) -> Incoming<T> {
     if text.len() > MAX_FRAME {
-        return Incoming::Invalid(ApiError::FrameTooLarge(MAX_FRAME), client_id_of(text.as_str()));
+        return Incoming::Invalid(ApiError::FrameTooLarge(MAX_FRAME), client_id_of(text));
     }
-    match serde_json::from_str::<T>(text.as_str()) {
+    match serde_json::from_str::<T>(text) {
         Ok(frame) => Incoming::Frame(frame),
         Err(e) => Incoming::Invalid(
             ApiError::BadRequest(format!("unreadable frame: {e}")),
-            client_id_of(text.as_str()),
+            client_id_of(text),
         ),
     }
 }

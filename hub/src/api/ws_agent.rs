@@ -420,3 +420,20 @@ async fn handle(
     }
     Ok(())
 }
+
+/// A frame as a stranger may send it, read and checked as far as `handle` goes before the
+/// dispatcher or the store (fuzz/fuzz_targets/ws_frames.rs).
+#[cfg(fuzzing)]
+pub(super) fn fuzz_frame(text: &str) {
+    let Incoming::Frame(frame) = ws::read_text::<ClientFrame>(text) else {
+        return;
+    };
+    let _ = match frame {
+        ClientFrame::SetState { state, reason } => parse_state(&state, reason).map(drop),
+        ClientFrame::Message { client_id, body, .. } => {
+            ws::check_body(&body).and_then(|()| ws::check_client_id(&client_id))
+        }
+        ClientFrame::AddNote { body, .. } => ws::check_body(&body),
+        _ => Ok(()),
+    };
+}

@@ -255,17 +255,7 @@ async fn handle(
             if state.start_limiter.check_key(&ip).is_err() {
                 return Err(ApiError::RateLimited);
             }
-            if name.trim().is_empty() || name.len() > 200 {
-                return Err(ApiError::BadRequest(
-                    "please give a name (at most 200 bytes)".into(),
-                ));
-            }
-            if let Some(body) = &message {
-                ws::check_body(body)?;
-            }
-            if offline && message.as_deref().is_none_or(|m| m.trim().is_empty()) {
-                return Err(ApiError::BadRequest("an offline message needs a message".into()));
-            }
+            check_start(&name, message.as_deref(), offline)?;
             let account = conversation.account;
             let queue = state.store.queue_by_name(account, &conversation.queue).await?;
             let visitor = crate::visitor::identify(
@@ -484,4 +474,58 @@ async fn resume(
     };
     ws::send(sink, &frame).await;
     Ok(())
+}
+
+/// What a `start` must carry before anything is stored: a name, and a message that fits (which an
+/// offline start cannot do without).
+fn check_start(name: &str, message: Option<&str>, offline: bool) -> Result<(), ApiError> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(ApiError::BadRequest(
+            "please give a name (at most 200 bytes)".into(),
+        ));
+    }
+    if let Some(body) = message {
+        ws::check_body(body)?;
+    }
+    if offline && message.is_none_or(|m| m.trim().is_empty()) {
+        return Err(ApiError::BadRequest("an offline message needs a message".into()));
+    }
+    Ok(())
+}
+
+/// A widget's frame as a stranger may send it, read and checked as far as `handle` goes before
+/// the store, the visitor's claim checked against a widget secret
+/// (fuzz/fuzz_targets/ws_frames.rs).
+#[cfg(fuzzing)]
+pub(super) fn fuzz_frame(text: &str) {
+    let Incoming::Frame(frame) = ws::read_text::<ClientFrame>(text) else {
+        return;
+    };
+    match frame {
+        ClientFrame::Start {
+            name,
+            email,
+            phone,
+            message,
+            offline,
+            identity,
+            ..
+        } => {
+            if check_start(&name, message.as_deref(), offline).is_err() {
+                return;
+            }
+            let _ = crate::visitor::identify(
+                &email,
+                phone.as_deref(),
+                identity.as_ref(),
+                Some("widget secret"),
+                "visitor",
+                "US",
+            );
+        }
+        ClientFrame::Message { client_id, body } => {
+            let _ = ws::check_body(&body).and_then(|()| ws::check_client_id(&client_id));
+        }
+        _ => {}
+    }
 }
