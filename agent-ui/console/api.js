@@ -75,6 +75,8 @@ export const updateQueue = (id, spec) => request('PUT', `/queues/${enc(id)}`, sp
 export const queueStats = () => request('GET', '/queues/stats');
 
 export const listAgents = () => request('GET', '/agents');
+// The audit log, newest first: `query` is a URLSearchParams string (actor, action, from, to, before).
+export const auditLog = (query) => request('GET', `/audit?${query}`);
 export const colleagues = () => request('GET', '/colleagues');
 export const createAgent = (spec) => request('POST', '/agents', spec);
 export const updateAgent = (id, patch) => request('PATCH', `/agents/${enc(id)}`, patch);

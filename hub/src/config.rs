@@ -126,6 +126,12 @@ pub struct Auth {
     pub session_hours: u32,
     /// Login attempts allowed per client address per minute (a burst of as many).
     pub login_per_minute: u32,
+    /// Wrong passwords in a row for one login (from any address) before it is locked.
+    pub lockout_after: u32,
+    /// The first lock, in seconds; each further wrong password doubles it.
+    pub lockout_secs: u32,
+    /// The longest lock, in seconds.
+    pub lockout_max_secs: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -282,6 +288,9 @@ impl Default for Auth {
         Auth {
             session_hours: 12,
             login_per_minute: 20,
+            lockout_after: 5,
+            lockout_secs: 30,
+            lockout_max_secs: 900,
         }
     }
 }

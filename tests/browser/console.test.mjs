@@ -70,6 +70,8 @@ test('the console and the demo page are served under the strict CSP', { skip }, 
   assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/, `CSP was: ${csp}`);
   // Call recordings play from blob URLs (fetched with the session token).
   assert.match(csp, /media-src 'self' blob:/, `CSP was: ${csp}`);
+  // Links out of the console (a mail's, a customer's website) do not tell where they came from.
+  assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
   const demo = await fetch(`${base}/demo`);
   assert.equal(demo.status, 200);
   assert.match(await demo.text(), /<script src="\/widget\.js" data-queue="Support" async><\/script>/);
@@ -289,6 +291,28 @@ test('the admin sees where Dana is logged in, logs her out everywhere, deactivat
     await row.getByTestId('agent-reactivate').click();
     await row.getByTestId('agent-deactivate').waitFor();
     await login(base, 'dana@plugboard.example');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('the admin reads the audit log: the phone, the sessions ended, Dana deactivated and back, by whom and from where', { skip }, async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
+  try {
+    const page = await ctx.newPage();
+    watch(page, 'admin');
+    await signIn(page, base, 'admin@plugboard.example');
+    await page.getByTestId('nav-admin-audit').click();
+    await page.getByTestId('audit-row').first().waitFor();
+    const actions = await page.locator('[data-testid="audit-row"] td:nth-child(3)').allTextContents();
+    for (const action of ['phone.created', 'agent.sessions_ended', 'agent.deactivated', 'agent.reactivated']) {
+      assert.ok(actions.includes(action), `${action} missing from ${actions}`);
+    }
+    assert.match(await page.getByTestId('audit-row').first().textContent(), /admin@plugboard\.example.*127\.0\.0\.1/);
+    await shot(page, 'admin-audit');
+    await page.getByTestId('audit-action').fill('agent.deactivated');
+    await page.getByTestId('audit-filter').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="audit-row"]').length === 1);
   } finally {
     await ctx.close();
   }

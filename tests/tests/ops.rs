@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Column, Connection, Row, TypeInfo, ValueRef};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::Duration;
 
 /// A widget's new chat in `queue`: (widget, started frame).
 async fn chat(hub: &Hub, queue: &str, name: &str, email: &str, first: &str) -> (Socket, Value) {
@@ -523,6 +524,87 @@ async fn behind_a_trusted_proxy_login_limits_count_each_client_apart() {
         200,
         "another client behind the same proxy still gets in"
     );
+}
+
+/// Issue 11: a guesser spread over many addresses got 20 attempts a minute from each. Wrong
+/// passwords in a row lock that login whatever address they come from, with a backoff; the right
+/// password is refused too while it lasts, and other logins are not touched.
+#[tokio::test]
+async fn wrong_passwords_from_many_addresses_lock_the_login_with_a_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_HTTP__TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_AUTH__LOCKOUT_AFTER", "3"),
+        ("PLUGBOARD_AUTH__LOCKOUT_SECS", "1"),
+        ("PLUGBOARD_AUTH__LOCKOUT_MAX_SECS", "60"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let client = reqwest::Client::new();
+    let login = |from: String, email: &'static str, password: &'static str| {
+        client
+            .post(format!("{}/api/v1/auth/login", hub.base))
+            .header("X-Forwarded-For", from)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        let r = login(format!("203.0.113.{n}"), "bob@plugboard.example", "guess")
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401]);
+    // Locked, even with the right password, from yet another address; the same for a login
+    // typed differently.
+    let locked = login("198.51.100.1".into(), " BOB@plugboard.example", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(locked.status().as_u16(), 429);
+    let body: Value = locked.json().await.unwrap();
+    assert_eq!(body["code"], "locked_out", "{body}");
+    // Dana is not.
+    let dana = login("198.51.100.1".into(), "dana@plugboard.example", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(dana.status().as_u16(), 200);
+    // An unknown login locks the same way: a lockout says nothing about who exists.
+    for n in 0..3 {
+        login(format!("192.0.2.{n}"), "nobody@plugboard.example", "guess")
+            .await
+            .unwrap();
+    }
+    let nobody = login("192.0.2.9".into(), "nobody@plugboard.example", "guess")
+        .await
+        .unwrap();
+    assert_eq!(nobody.status().as_u16(), 429);
+
+    // After the lock the right password gets in and clears the count.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let bob = login("198.51.100.1".into(), "bob@plugboard.example", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(bob.status().as_u16(), 200);
+    let once = login("198.51.100.1".into(), "bob@plugboard.example", "guess")
+        .await
+        .unwrap();
+    assert_eq!(once.status().as_u16(), 401);
+    // A wrong one after the lock doubles it: 2 s this time.
+    for _ in 0..2 {
+        login("198.51.100.2".into(), "bob@plugboard.example", "guess")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let r = login("198.51.100.3".into(), "bob@plugboard.example", "guess")
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "the first lock of the new run is 1 s");
+    let r = login("198.51.100.3".into(), "bob@plugboard.example", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "locked_out", "then 2 s: {body}");
 }
 
 /// Issue 11: the first admin's password was printed to stdout (and so to journald). It is

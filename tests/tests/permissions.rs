@@ -149,6 +149,10 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/conversations/search", Agent),
     ("POST", "/api/v1/conversations/{id}/read", Agent),
     ("PUT", "/api/v1/conversations/{id}/labels", Agent),
+    // Data protection: the audit log, and one customer's data exported or erased.
+    ("GET", "/api/v1/audit", Admin),
+    ("GET", "/api/v1/customers/{id}/export", Admin),
+    ("POST", "/api/v1/customers/{id}/erase", Admin),
 ];
 
 /// Fills a path's `{params}` with ids nothing has.

@@ -2,24 +2,9 @@
 //! consoles, and a supervisor reads it back as figures (JSON and CSV); the settings, the what-if
 //! calculator and staffing as a manager uses them.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat, utc_date};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// The UTC date `days` from today, `YYYY-MM-DD` (H. Hinnant's civil-from-days).
-fn utc_date(days: i64) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
-    let z = now / 86_400 + days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
+use std::time::{Duration, Instant};
 
 /// The report's row named `name`.
 fn row<'a>(report: &'a Value, name: &str) -> &'a Value {

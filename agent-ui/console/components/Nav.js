@@ -19,6 +19,7 @@ export function Nav({ role, route }) {
     links.push({ href: '#/admin/phones', name: 'admin-phones', label: t('nav.phones') });
     links.push({ href: '#/admin/mailboxes', name: 'admin-mailboxes', label: t('nav.mailboxes') });
     links.push({ href: '#/admin/inboxes', name: 'admin-inboxes', label: t('nav.inboxes') });
+    links.push({ href: '#/admin/audit', name: 'admin-audit', label: t('nav.audit') });
   }
   return html`
     <nav class="nav">

@@ -33,6 +33,7 @@ import { AdminDispositions } from './AdminDispositions.js';
 import { AdminPhones } from './AdminPhones.js';
 import { AdminMailboxes } from './AdminMailboxes.js';
 import { AdminInboxes } from './AdminInboxes.js';
+import { AdminAudit } from './AdminAudit.js';
 import { parseAddressList } from '../email.js';
 import { uploadIds } from '../attachments.js';
 
@@ -385,6 +386,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       break;
     case 'admin-inboxes':
       page = html`<${AdminInboxes} queues=${queues} />`;
+      break;
+    case 'admin-audit':
+      page = html`<${AdminAudit} />`;
       break;
     default:
       page = html`<${Workspace} state=${state} actions=${actions} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;

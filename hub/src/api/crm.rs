@@ -2,9 +2,10 @@
 //! an agent's customers over (for a leave or for good), an admin sets the assignment rules, and
 //! agents schedule and close follow-ups. Handlers check roles and input and delegate to `crm`.
 
+use super::audit::{audited, record};
 use super::error::ApiJson;
 use super::rest::{MAX_NAME_BYTES, parse_id};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, AuthAgent, RequireRole, Supervisor};
 use crate::crm::followups::{FollowUp, FollowUpKind};
 use crate::crm::rules::{self, AssignmentRule};
@@ -80,6 +81,7 @@ struct Reassigned {
 async fn reassign(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<ReassignRequest>,
 ) -> Result<ApiJson<Reassigned>, ApiError> {
     check_reason(&req.reason)?;
@@ -90,6 +92,8 @@ async fn reassign(
     }
     let moved =
         relationships::reassign(&state.store, &me, &req.customer_ids, req.owner_id, &req.reason).await?;
+    let detail = serde_json::json!({"customers": moved, "owner_id": req.owner_id, "reason": req.reason});
+    record(&state, &me, ip, "customers.reassigned", None, detail).await?;
     Ok(ApiJson(Reassigned { moved }))
 }
 
@@ -109,6 +113,7 @@ async fn get_rules(
 async fn set_rules(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     ApiJson(rules): ApiJson<Vec<AssignmentRule>>,
 ) -> Result<ApiJson<Vec<AssignmentRule>>, ApiError> {
     rules::check(&rules).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -116,8 +121,8 @@ async fn set_rules(
     for agent in rules.iter().flat_map(|r| &r.agents) {
         state.store.agent(account, agent.agent_id).await?;
     }
-    state
-        .store
+    let detail = serde_json::json!({"rules": rules});
+    audited(&state, &me, ip, "assignment_rules.set", None, detail)
         .set_assignment_rules(account, &rules, now_millis())
         .await?;
     Ok(ApiJson(rules))
@@ -131,14 +136,25 @@ async fn set_rules(
 async fn handover(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<HandoverRequest>,
 ) -> Result<ApiJson<Handover>, ApiError> {
     check_reason(&req.reason)?;
     let from: AgentId = parse_id(&id)?;
-    Ok(ApiJson(
-        relationships::handover(&state.store, &me, from, req).await?,
-    ))
+    let handover = relationships::handover(&state.store, &me, from, req).await?;
+    let detail =
+        serde_json::json!({"handover": handover.id, "moved": handover.moved, "until": handover.until});
+    record(
+        &state,
+        &me,
+        ip,
+        "agent.handed_over",
+        Some(from.to_string()),
+        detail,
+    )
+    .await?;
+    Ok(ApiJson(handover))
 }
 
 /// Hand-overs, newest first (supervisors).
@@ -163,10 +179,13 @@ struct Returned {
 async fn end_leave(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Returned>, ApiError> {
     let id: HandoverId = parse_id(&id)?;
     let returned = relationships::return_from_leave(&state.store, me.account_id, id, Some(&me)).await?;
+    let detail = serde_json::json!({"returned": returned});
+    record(&state, &me, ip, "handover.returned", Some(id.to_string()), detail).await?;
     Ok(ApiJson(Returned { returned }))
 }
 

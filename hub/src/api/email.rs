@@ -4,8 +4,9 @@
 //! each sends is decided in `email::compose`); anyone in the account downloads an interaction's
 //! attachments.
 
+use super::audit::audited;
 use super::error::ApiJson;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, AuthAgent, RequireRole};
 use crate::domain::{
     AttachmentId, CustomerId, EmailAddress, InteractionId, MailboxId, Message, QueueId, UploadId, now_millis,
@@ -133,6 +134,7 @@ async fn list_mailboxes(
 async fn create_mailbox(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<MailboxSettings>,
 ) -> Result<(StatusCode, ApiJson<MailboxView>), ApiError> {
     let b = mailbox(MailboxId::new(), &req)?;
@@ -148,7 +150,16 @@ async fn create_mailbox(
         imap_password: sealer.seal(imap),
         smtp_password: sealer.seal(smtp),
     };
-    let created = match state.store.create_mailbox(me.account_id, secrets).await {
+    let detail = serde_json::json!({"address": secrets.mailbox.address});
+    let store = audited(
+        &state,
+        &me,
+        ip,
+        "mailbox.created",
+        Some(secrets.mailbox.id.to_string()),
+        detail,
+    );
+    let created = match store.create_mailbox(me.account_id, secrets).await {
         Err(StoreError::NotFound) => return Err(ApiError::BadRequest("no such queue".into())),
         other => other?,
     };
@@ -162,6 +173,7 @@ async fn create_mailbox(
 async fn update_mailbox(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<MailboxSettings>,
 ) -> Result<ApiJson<MailboxView>, ApiError> {
@@ -178,7 +190,14 @@ async fn update_mailbox(
     let sealer = state.email.sealer();
     let imap = req.imap.password.as_deref().map(|p| sealer.seal(p));
     let smtp = req.smtp.password.as_deref().map(|p| sealer.seal(p));
-    let updated = state.store.update_mailbox(me.account_id, b, imap, smtp).await?;
+    let detail = serde_json::json!({
+        "address": b.address,
+        "imap_password_changed": imap.is_some(),
+        "smtp_password_changed": smtp.is_some(),
+    });
+    let updated = audited(&state, &me, ip, "mailbox.updated", Some(id.to_string()), detail)
+        .update_mailbox(me.account_id, b, imap, smtp)
+        .await?;
     state.email.reload().await?;
     Ok(ApiJson(view(&state, updated)))
 }
@@ -188,10 +207,20 @@ async fn update_mailbox(
 async fn delete_mailbox(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: MailboxId = id.parse().map_err(|_| ApiError::NotFound)?;
-    state.store.delete_mailbox(me.account_id, id).await?;
+    audited(
+        &state,
+        &me,
+        ip,
+        "mailbox.deleted",
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .delete_mailbox(me.account_id, id)
+    .await?;
     state.email.reload().await?;
     Ok(StatusCode::NO_CONTENT)
 }

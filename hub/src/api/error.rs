@@ -43,6 +43,9 @@ pub enum ApiError {
     NoRoom(String),
     #[error("too many requests; try again in a minute")]
     RateLimited,
+    /// Too many wrong passwords for one login (`crate::lockout`): this many seconds more.
+    #[error("too many wrong passwords for this login; try again in {0} seconds")]
+    LockedOut(i64),
     #[error("the service is not ready")]
     Unavailable,
     #[error("internal error")]
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::InvalidState(_) => ("invalid_state", StatusCode::CONFLICT),
             ApiError::NoRoom(_) => ("no_room", StatusCode::CONFLICT),
             ApiError::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            ApiError::LockedOut(_) => ("locked_out", StatusCode::TOO_MANY_REQUESTS),
             ApiError::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }

@@ -2,8 +2,9 @@
 //! returned; an agent replies in a conversation they hold) and the platforms' webhook,
 //! `/webhooks/{inbox}`, outside it: public, answered only after what it carried is committed.
 
+use super::audit::{audited, record};
 use super::error::ApiJson;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, AuthAgent, RequireRole};
 use crate::domain::{InboxId, InteractionId, Message, QueueId, now_millis};
 use crate::messaging::{MessagingError, PLATFORMS, RegisterError};
@@ -109,6 +110,7 @@ async fn list_inboxes(
 async fn create_inbox(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<InboxSettings>,
 ) -> Result<(StatusCode, ApiJson<InboxView>), ApiError> {
     if !PLATFORMS.contains(&req.platform.as_str()) {
@@ -216,7 +218,16 @@ async fn create_inbox(
             .sealer()
             .seal(&Value::Object(req.secrets).to_string()),
     };
-    let created = match state.store.create_inbox(me.account_id, sealed).await {
+    let detail = serde_json::json!({"platform": sealed.inbox.platform, "name": sealed.inbox.name});
+    let store = audited(
+        &state,
+        &me,
+        ip,
+        "inbox.created",
+        Some(sealed.inbox.id.to_string()),
+        detail,
+    );
+    let created = match store.create_inbox(me.account_id, sealed).await {
         Err(StoreError::NotFound) => return Err(ApiError::BadRequest("no such queue".into())),
         other => other?,
     };
@@ -227,10 +238,20 @@ async fn create_inbox(
 async fn delete_inbox(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: InboxId = id.parse().map_err(|_| ApiError::NotFound)?;
-    state.store.delete_inbox(me.account_id, id).await?;
+    audited(
+        &state,
+        &me,
+        ip,
+        "inbox.deleted",
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .delete_inbox(me.account_id, id)
+    .await?;
     state.messaging.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -255,6 +276,7 @@ struct Registered {
 async fn register_webhook(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<Register>,
 ) -> Result<ApiJson<Registered>, Response> {
@@ -270,10 +292,23 @@ async fn register_webhook(
         inbox.inbox.id
     );
     match state.messaging.register_webhook(&inbox, &url).await {
-        Ok(()) => Ok(ApiJson(Registered {
-            registered: true,
-            url,
-        })),
+        Ok(()) => {
+            let detail = serde_json::json!({"url": url});
+            record(
+                &state,
+                &me,
+                ip,
+                "inbox.webhook_registered",
+                Some(id.to_string()),
+                detail,
+            )
+            .await
+            .map_err(IntoResponse::into_response)?;
+            Ok(ApiJson(Registered {
+                registered: true,
+                url,
+            }))
+        }
         Err(RegisterError::ByHand(why)) => Err(ApiError::BadRequest(why).into_response()),
         Err(RegisterError::Refused(why)) => {
             let body = serde_json::json!({"code": "platform_refused", "message": why});

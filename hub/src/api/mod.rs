@@ -3,11 +3,15 @@
 //! listener of their own (`server::serve_metrics`).
 //! Handlers validate and delegate; routing and state live in the dispatcher and the store.
 
+mod audit;
 mod conversations;
 mod crm;
 mod email;
 mod error;
+#[cfg(fuzzing)]
+pub mod fuzz;
 mod messaging;
+mod privacy;
 mod reports;
 mod rest;
 mod ui;
@@ -50,6 +54,8 @@ pub struct AppState {
     /// Messaging apps' webhook intake and outbox sender.
     pub messaging: Arc<crate::messaging::Messaging>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Wrong passwords per login, whatever address they come from (`crate::lockout`).
+    lockout: Arc<std::sync::Mutex<crate::lockout::Lockout>>,
     start_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// A visitor's messages per conversation (`chat.messages_per_minute`), whichever socket
     /// they come through.
@@ -86,6 +92,13 @@ impl AppState {
             email,
             messaging,
             login_limiter: per_minute(config.auth.login_per_minute),
+            lockout: Arc::new(std::sync::Mutex::new(crate::lockout::Lockout::new(
+                crate::lockout::Policy {
+                    free_failures: config.auth.lockout_after,
+                    first: i64::from(config.auth.lockout_secs) * 1_000,
+                    longest: i64::from(config.auth.lockout_max_secs) * 1_000,
+                },
+            ))),
             start_limiter: per_minute(config.chat.starts_per_minute),
             message_limiter: per_minute(config.chat.messages_per_minute),
             config,
@@ -95,6 +108,13 @@ impl AppState {
             health,
             phones,
         }
+    }
+
+    /// The per-login lockout table (its lock is never held across an await).
+    fn lockouts(&self) -> std::sync::MutexGuard<'_, crate::lockout::Lockout> {
+        self.lockout
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Forgets the limit tables' entries whose allowance is full again, so a flood of addresses
@@ -107,6 +127,7 @@ impl AppState {
             loop {
                 every.tick().await;
                 state.login_limiter.retain_recent();
+                state.lockouts().prune(now_millis());
                 state.start_limiter.retain_recent();
                 state.message_limiter.retain_recent();
                 match state.store.prune_sessions(now_millis()).await {

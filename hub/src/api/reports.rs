@@ -2,8 +2,9 @@
 //! for counting them, staffing from a queue's history and the what-if calculator. Supervisors and
 //! admins only; the figures come from `crate::reports`.
 
+use super::audit::audited;
 use super::error::ApiJson;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, RequireRole, Supervisor};
 use crate::domain::{QueueId, now_millis};
 use crate::reports::erlang::{self, Load, Outcome};
@@ -54,6 +55,7 @@ const MAX_SHORT_ABANDON_SECS: u32 = 600;
 async fn set_report_settings(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     ApiJson(settings): ApiJson<ReportSettings>,
 ) -> Result<ApiJson<ReportSettings>, ApiError> {
     time_zone(&settings.time_zone).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -67,7 +69,10 @@ async fn set_report_settings(
             "fcr_window_hours must be 1 to {MAX_FCR_WINDOW_HOURS}"
         )));
     }
-    state.store.set_report_settings(me.account_id, &settings).await?;
+    let detail = serde_json::to_value(&settings).unwrap_or_default();
+    audited(&state, &me, ip, "report_settings.set", None, detail)
+        .set_report_settings(me.account_id, &settings)
+        .await?;
     Ok(ApiJson(settings))
 }
 

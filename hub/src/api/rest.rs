@@ -1,6 +1,7 @@
 //! REST under `/api/v1`: login, configuration (queues, agents, dispositions), the customer
 //! profile and interaction history. Each handler is annotated for the OpenAPI document.
 
+use super::audit::audited;
 use super::error::ApiJson;
 use super::{ApiError, AppState, ClientIp};
 use crate::auth::{self, Admin, AuthAgent, MIN_PASSWORD_LEN, RequireRole, Supervisor};
@@ -14,8 +15,8 @@ use crate::domain::{
 };
 use crate::profile;
 use crate::store::{
-    AgentPatch, CustomerEvent, CustomerPatch, EventRecord, NewAgent, NewPhone, NewSession, Note, Phone,
-    QueueSpec, SessionInfo, StoreError,
+    AgentPatch, CustomerEvent, CustomerPatch, DynStore, EventRecord, NewAgent, NewPhone, NewSession, Note,
+    Phone, QueueSpec, SessionInfo, StoreError,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -83,6 +84,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(super::messaging::routes())
         .merge(super::crm::routes())
         .merge(super::conversations::routes())
+        .merge(super::audit::routes())
+        .merge(super::privacy::routes())
 }
 
 pub(super) fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
@@ -163,8 +166,9 @@ struct LoginResponse {
 /// What a session keeps of the browser's `User-Agent`, for its admin's list.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
-/// Log in to the console; answers a session token. Rate-limited per client address. A
-/// deactivated user is told so (403 `deactivated`) once their password is right.
+/// Log in to the console; answers a session token. Rate-limited per client address, and a
+/// login with too many wrong passwords in a row is locked for a while (429 `locked_out`, from
+/// any address). A deactivated user is told so (403 `deactivated`) once their password is right.
 #[utoipa::path(post, path = "/auth/login", security(()), request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401), (status = 403), (status = 429)))]
 async fn login(
@@ -176,18 +180,26 @@ async fn login(
     if state.login_limiter.check_key(&ip).is_err() {
         return Err(ApiError::RateLimited);
     }
+    if let Err(ms) = state.lockouts().check(&req.email, now_millis()) {
+        return Err(ApiError::LockedOut((ms + 999) / 1_000));
+    }
+    let wrong = |state: &AppState| {
+        state.lockouts().failed(&req.email, now_millis());
+        ApiError::Unauthorized
+    };
     let (agent, hash) = match state.store.agent_by_email(req.email.trim()).await {
         Ok(found) => found,
         Err(StoreError::NotFound) => {
             // Take as long as a wrong password would, so logins don't tell which emails exist.
             auth::verify_password_async(req.password, auth::UNKNOWN_USER_HASH.clone()).await;
-            return Err(ApiError::Unauthorized);
+            return Err(wrong(&state));
         }
         Err(e) => return Err(e.into()),
     };
     if !auth::verify_password_async(req.password, hash).await {
-        return Err(ApiError::Unauthorized);
+        return Err(wrong(&state));
     }
+    state.lockouts().succeeded(&req.email);
     // Said only to whoever knows the password: it tells them why, and nobody else anything.
     if !agent.active {
         return Err(ApiError::Deactivated);
@@ -327,10 +339,14 @@ async fn validate_queue(
 async fn create_queue(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     ApiJson(spec): ApiJson<QueueSpec>,
 ) -> Result<ApiJson<Queue>, ApiError> {
     validate_queue(&state, &me, &spec, None).await?;
-    let queue = state.store.create_queue(me.account_id, spec).await?;
+    let detail = serde_json::json!({"name": spec.name});
+    let queue = audited(&state, &me, ip, "queue.created", None, detail)
+        .create_queue(me.account_id, spec)
+        .await?;
     state.dispatcher.upsert_queue(me.account_id, queue.clone()).await;
     Ok(ApiJson(queue))
 }
@@ -341,11 +357,15 @@ async fn update_queue(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
     Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
     ApiJson(spec): ApiJson<QueueSpec>,
 ) -> Result<ApiJson<Queue>, ApiError> {
     let id: QueueId = parse_id(&id)?;
     validate_queue(&state, &me, &spec, Some(id)).await?;
-    let queue = state.store.update_queue(me.account_id, id, spec).await?;
+    let detail = serde_json::to_value(&spec).unwrap_or_default();
+    let queue = audited(&state, &me, ip, "queue.updated", Some(id.to_string()), detail)
+        .update_queue(me.account_id, id, spec)
+        .await?;
     state.dispatcher.upsert_queue(me.account_id, queue.clone()).await;
     Ok(ApiJson(queue))
 }
@@ -439,6 +459,7 @@ async fn hash(password: String) -> Result<String, ApiError> {
 async fn create_agent(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<CreateAgent>,
 ) -> Result<ApiJson<Agent>, ApiError> {
     let email = EmailAddress::parse(&req.email).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -454,7 +475,10 @@ async fn create_agent(
         capacity: req.capacity,
         password_hash: hash(req.password).await?,
     };
-    let agent = state.store.create_agent(me.account_id, new).await?;
+    let detail = serde_json::json!({"email": new.email, "name": new.name, "role": new.role.as_str()});
+    let agent = audited(&state, &me, ip, "agent.created", None, detail)
+        .create_agent(me.account_id, new)
+        .await?;
     state.dispatcher.upsert_agent(me.account_id, agent.clone()).await;
     Ok(ApiJson(agent))
 }
@@ -472,6 +496,7 @@ async fn update_agent(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
     Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     ApiJson(req): ApiJson<UpdateAgent>,
 ) -> Result<ApiJson<Agent>, ApiError> {
@@ -489,10 +514,14 @@ async fn update_agent(
         patch.password_hash = Some(hash(password).await?);
     }
     let new_role = patch.role.is_some();
-    let agent = state.store.update_agent(me.account_id, id, patch).await?;
+    let mut detail = serde_json::to_value(&patch).unwrap_or_default();
+    detail["password_changed"] = new_password.into();
+    let agent = audited(&state, &me, ip, "agent.updated", Some(id.to_string()), detail)
+        .update_agent(me.account_id, id, patch)
+        .await?;
     if new_password {
         // Whoever held the old password (or a token got with it) is out.
-        end_sessions_of(&state, &me, id, &headers).await?;
+        end_sessions_of(&state.store, &me, id, &headers).await?;
     }
     if new_password || new_role {
         // Open sockets check their session (and role) again at once.
@@ -524,11 +553,20 @@ async fn end_agent_sessions(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
     Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let id: AgentId = parse_id(&id)?;
     state.store.agent(me.account_id, id).await?;
-    end_sessions_of(&state, &me, id, &headers).await?;
+    let store = audited(
+        &state,
+        &me,
+        ip,
+        "agent.sessions_ended",
+        Some(id.to_string()),
+        serde_json::json!({}),
+    );
+    end_sessions_of(&store, &me, id, &headers).await?;
     state.bus.to_agent(id, AgentFrame::SessionsChanged);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -536,7 +574,7 @@ async fn end_agent_sessions(
 /// Ends every session of the user `id`; an admin acting on themselves keeps the one they are
 /// using (the token in `headers`).
 async fn end_sessions_of(
-    state: &AppState,
+    store: &DynStore,
     me: &Agent,
     id: AgentId,
     headers: &HeaderMap,
@@ -544,10 +582,7 @@ async fn end_sessions_of(
     let keep = (id == me.id)
         .then(|| bearer(headers).map(auth::hash_token))
         .flatten();
-    state
-        .store
-        .end_sessions(me.account_id, id, keep.as_deref())
-        .await?;
+    store.end_sessions(me.account_id, id, keep.as_deref()).await?;
     Ok(())
 }
 
@@ -556,10 +591,21 @@ async fn end_sessions_of(
 async fn end_agent_session(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path((id, session)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id: AgentId = parse_id(&id)?;
-    state.store.end_session(me.account_id, id, &session).await?;
+    let detail = serde_json::json!({"session": session});
+    audited(
+        &state,
+        &me,
+        ip,
+        "agent.session_ended",
+        Some(id.to_string()),
+        detail,
+    )
+    .end_session(me.account_id, id, &session)
+    .await?;
     state.bus.to_agent(id, AgentFrame::SessionsChanged);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -573,6 +619,7 @@ async fn end_agent_session(
 async fn deactivate_agent(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Agent>, ApiError> {
     let id: AgentId = parse_id(&id)?;
@@ -589,10 +636,16 @@ async fn deactivate_agent(
             held.customers, held.lent_out, held.follow_ups
         )));
     }
-    let agent = state
-        .store
-        .set_agent_deactivated(account, id, Some(now_millis()))
-        .await?;
+    let agent = audited(
+        &state,
+        &me,
+        ip,
+        "agent.deactivated",
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .set_agent_deactivated(account, id, Some(now_millis()))
+    .await?;
     state.store.end_sessions(account, id, None).await?;
     state.bus.to_agent(id, AgentFrame::SessionsChanged);
     state
@@ -620,11 +673,20 @@ async fn deactivate_agent(
 async fn reactivate_agent(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Agent>, ApiError> {
     let id: AgentId = parse_id(&id)?;
+    let store = audited(
+        &state,
+        &me,
+        ip,
+        "agent.reactivated",
+        Some(id.to_string()),
+        serde_json::json!({}),
+    );
     Ok(ApiJson(
-        state.store.set_agent_deactivated(me.account_id, id, None).await?,
+        store.set_agent_deactivated(me.account_id, id, None).await?,
     ))
 }
 
@@ -644,6 +706,7 @@ async fn list_dispositions(
 async fn create_disposition(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     ApiJson(d): ApiJson<Disposition>,
 ) -> Result<ApiJson<Disposition>, ApiError> {
     let valid = !d.code.is_empty()
@@ -657,7 +720,10 @@ async fn create_disposition(
         ));
     }
     check_length("a disposition's label", &d.label, MAX_NAME_BYTES)?;
-    state.store.upsert_disposition(me.account_id, d.clone()).await?;
+    let detail = serde_json::json!({"label": d.label});
+    audited(&state, &me, ip, "disposition.saved", Some(d.code.clone()), detail)
+        .upsert_disposition(me.account_id, d.clone())
+        .await?;
     Ok(ApiJson(d))
 }
 
@@ -666,9 +732,19 @@ async fn create_disposition(
 async fn delete_disposition(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_disposition(me.account_id, &code).await?;
+    audited(
+        &state,
+        &me,
+        ip,
+        "disposition.deleted",
+        Some(code.clone()),
+        serde_json::json!({}),
+    )
+    .delete_disposition(me.account_id, &code)
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -725,6 +801,7 @@ struct CreatePhone {
 async fn create_phone(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<CreatePhone>,
 ) -> Result<ApiJson<Phone>, ApiError> {
     let username = req.username.trim();
@@ -748,7 +825,9 @@ async fn create_phone(
         ha1_md5: secrets.ha1_md5,
         ha1_sha256: secrets.ha1_sha256,
     };
-    match state.store.create_phone(me.account_id, new.clone()).await {
+    let detail = serde_json::json!({"agent_id": new.agent_id, "username": new.username});
+    let store = audited(&state, &me, ip, "phone.created", None, detail);
+    match store.create_phone(me.account_id, new.clone()).await {
         Err(StoreError::NotFound) => Err(ApiError::BadRequest("no such agent".into())),
         Err(e) => Err(e.into()),
         Ok(phone) => {
@@ -763,9 +842,19 @@ async fn create_phone(
 async fn delete_phone(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let phone = state.store.delete_phone(me.account_id, parse_id(&id)?).await?;
+    let phone = audited(
+        &state,
+        &me,
+        ip,
+        "phone.deleted",
+        Some(id.clone()),
+        serde_json::json!({}),
+    )
+    .delete_phone(me.account_id, parse_id(&id)?)
+    .await?;
     state.phones.remove(&phone.username);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -981,7 +1070,25 @@ async fn interaction_recording(
     // The interaction must be this account's: the file name alone proves nothing.
     let interaction = state.store.interaction(me.account_id, id).await?;
     may_have_files(&state, &me, &interaction).await?;
-    let path = state.config.data_dir.join("recordings").join(format!("{id}.wav"));
+    let path = crate::privacy::recording_path(&state.config.data_dir, id);
     let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::NotFound)?;
     Ok(([(axum::http::header::CONTENT_TYPE, "audio/wav")], bytes))
+}
+
+/// A body as a stranger may send it to one of the main routes (`route` picks which), read and
+/// checked as the handler does before the store (fuzz/fuzz_targets/rest_bodies.rs).
+#[cfg(fuzzing)]
+pub(super) fn fuzz_body(route: u8, body: &[u8]) {
+    let _ = match route % 4 {
+        0 => serde_json::from_slice::<LoginRequest>(body)
+            .map(|r| r.email.trim().is_empty() || r.password.is_empty()),
+        1 => serde_json::from_slice::<CustomerPatch>(body).map(|p| check_customer_patch(&p).is_ok()),
+        2 => serde_json::from_slice::<QueueSpec>(body).map(|q| check_name("a queue's name", &q.name).is_ok()),
+        _ => serde_json::from_slice::<CreateAgent>(body).map(|r| {
+            EmailAddress::parse(&r.email).is_ok()
+                && check_locale(&r.locale).is_ok()
+                && check_password(&r.password).is_ok()
+                && check_name("an agent's name", &r.name).is_ok()
+        }),
+    };
 }

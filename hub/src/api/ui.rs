@@ -1,5 +1,5 @@
 //! The console and the widget: the files of `agent-ui/`, built into the binary, served with a
-//! strict Content-Security-Policy. The console's one inline script (its import map) is allowed by
+//! strict Content-Security-Policy and no referrer. The console's one inline script (its import map) is allowed by
 //! hash, computed here from the page itself so the two never drift apart.
 
 use axum::Router;
@@ -77,6 +77,8 @@ fn serve(path: &str) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // A link followed out of the console (in a mail, on a customer's card) says nothing of it.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if let Ok(v) = HeaderValue::from_str(&CSP) {
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }

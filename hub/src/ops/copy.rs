@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 30] = [
+const TABLES: [Table; 31] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -99,6 +99,8 @@ const TABLES: [Table; 30] = [
     // The inbox: labels on conversations, and how far each agent has read each.
     table("interaction_labels", "interaction_id, label"),
     table("conversation_reads", "agent_id, interaction_id"),
+    // The audit log of admins' and supervisors' actions: it moves with the site.
+    table("audit_log", "id"),
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
@@ -734,8 +736,21 @@ mod tests {
         let mut spec = QueueSpec::named("First line");
         spec.overflow_queue = Some(second.id);
         spec.max_wait_secs = Some(30);
-        store.update_queue(ACCOUNT, first.id, spec).await.unwrap();
         let bob = store.agent_by_email("bob@plugboard.example").await.unwrap().0;
+        // An admin's change, with its line in the audit log.
+        let line = crate::store::AuditEntry::new(
+            &bob,
+            None,
+            "queue.updated",
+            Some(first.id.to_string()),
+            serde_json::json!({}),
+            5,
+        );
+        store
+            .audited(line)
+            .update_queue(ACCOUNT, first.id, spec)
+            .await
+            .unwrap();
         store
             .create_session(crate::store::NewSession {
                 token_hash: &[7; 32],

@@ -29,6 +29,8 @@ const INSERT_OTHER: &str = "INSERT INTO accounts (id, name, created_at) VALUES (
 /// A migrated store on a database of its own, removed when the test ends (even by a panic).
 struct TestDb {
     store: DynStore,
+    /// For scenarios that look at the database behind the store's back.
+    url: String,
     _dir: Option<tempfile::TempDir>,
     _database: Option<DropDatabase>,
 }
@@ -50,6 +52,7 @@ impl TestDb {
             .expect("add account");
         Some(TestDb {
             store,
+            url,
             _dir: Some(dir),
             _database: None,
         })
@@ -91,6 +94,7 @@ impl TestDb {
             .expect("add account");
         Some(TestDb {
             store,
+            url,
             _dir: None,
             _database: Some(database),
         })
@@ -146,6 +150,21 @@ macro_rules! scenarios {
     ($($name:ident),* $(,)?) => {
         scenarios!(@backend sqlite, sqlite, [$($name),*]);
         scenarios!(@backend postgres, postgres, [$($name),*]);
+    };
+    (@with_url $($name:ident),* $(,)?) => {
+        scenarios!(@url_backend sqlite_raw, sqlite, [$($name),*]);
+        scenarios!(@url_backend postgres_raw, postgres, [$($name),*]);
+    };
+    (@url_backend $module:ident, $open:ident, [$($name:ident),*]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::$open().await else { return };
+                    super::$name(db.store.clone(), db.url.clone()).await;
+                }
+            )*
+        }
     };
     (@backend $module:ident, $open:ident, [$($name:ident),*]) => {
         mod $module {
@@ -204,7 +223,11 @@ scenarios!(
     report_settings_and_lines,
     the_inbox_lists_what_each_viewer_may_see,
     search_finds_chinese_and_english_as_each_viewer_may_see,
+    an_audited_write_commits_its_line_and_a_failed_one_none,
 );
+
+// Scenarios that also read the database behind the store's back (`async fn x(store, url)`).
+scenarios!(@with_url the_audit_log_is_paged_filtered_and_append_only, an_erased_customer_leaves_a_tombstone_and_nothing_else);
 
 // --- helpers ---
 
@@ -3601,4 +3624,425 @@ async fn search_finds_chinese_and_english_as_each_viewer_may_see(store: DynStore
             .messages
             .is_empty()
     );
+}
+
+// --- the audit log and erasure ---
+
+fn audit_entry(actor: &Agent, action: &str, at: i64) -> super::AuditEntry {
+    super::AuditEntry::new(
+        actor,
+        Some("203.0.113.9".parse().unwrap()),
+        action,
+        Some("target".into()),
+        json!({"n": at}),
+        at,
+    )
+}
+
+async fn audit_actions(store: &DynStore, account: AccountId) -> Vec<String> {
+    let query = super::AuditQuery {
+        limit: 200,
+        ..Default::default()
+    };
+    let page = store.audit_log(account, &query).await.unwrap();
+    page.entries.into_iter().map(|e| e.action).collect()
+}
+
+async fn an_audited_write_commits_its_line_and_a_failed_one_none(store: DynStore) {
+    let admin = store
+        .create_agent(DEFAULT, new_agent("root@example.com"))
+        .await
+        .unwrap();
+    let queue = store
+        .audited(audit_entry(&admin, "queue.created", 1))
+        .create_queue(DEFAULT, QueueSpec::named("sales"))
+        .await
+        .unwrap();
+    // An update of a queue that is not there changes nothing, so it leaves no line.
+    not_found(
+        store
+            .audited(audit_entry(&admin, "queue.updated", 2))
+            .update_queue(DEFAULT, QueueId::new(), QueueSpec::named("x"))
+            .await,
+    );
+    // A write refused by the database leaves none either.
+    conflict(
+        store
+            .audited(audit_entry(&admin, "queue.created", 3))
+            .create_queue(DEFAULT, QueueSpec::named("sales"))
+            .await,
+        "queues_account_id_name_key",
+    );
+    store
+        .audited(audit_entry(&admin, "disposition.saved", 4))
+        .upsert_disposition(
+            DEFAULT,
+            Disposition {
+                code: "sold".into(),
+                label: "Sold".into(),
+            },
+        )
+        .await
+        .unwrap();
+    // Two writes through one view (an action of several steps) keep one line.
+    let view = store.audited(audit_entry(&admin, "agent.deactivated", 5));
+    view.set_agent_deactivated(DEFAULT, admin.id, Some(5))
+        .await
+        .unwrap();
+    view.end_sessions(DEFAULT, admin.id, None).await.unwrap();
+    // Unaudited writes write no line.
+    store
+        .update_queue(DEFAULT, queue.id, QueueSpec::named("sales 2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_actions(&store, DEFAULT).await,
+        ["agent.deactivated", "disposition.saved", "queue.created"]
+    );
+    assert!(audit_actions(&store, OTHER).await.is_empty());
+    let page = store
+        .audit_log(
+            DEFAULT,
+            &super::AuditQuery {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let line = &page.entries[0];
+    assert_eq!(
+        (
+            line.actor_id,
+            line.actor_email.as_str(),
+            line.client_addr.as_deref(),
+            line.at
+        ),
+        (admin.id, "root@example.com", Some("203.0.113.9"), 5)
+    );
+    assert_eq!(
+        (line.target.as_deref(), &line.detail),
+        (Some("target"), &json!({"n": 5}))
+    );
+}
+
+async fn the_audit_log_is_paged_filtered_and_append_only(store: DynStore, url: String) {
+    let ann = store
+        .create_agent(DEFAULT, new_agent("ann@example.com"))
+        .await
+        .unwrap();
+    let ben = store
+        .create_agent(DEFAULT, new_agent("ben@example.com"))
+        .await
+        .unwrap();
+    for n in 0..5 {
+        let who = if n % 2 == 0 { &ann } else { &ben };
+        let action = if n < 3 { "queue.updated" } else { "agent.updated" };
+        store.audit(&audit_entry(who, action, 1_000 + n)).await.unwrap();
+    }
+    let read = |query: super::AuditQuery| {
+        let store = store.clone();
+        async move {
+            let page = store.audit_log(DEFAULT, &query).await.unwrap();
+            let ats: Vec<i64> = page.entries.iter().map(|e| e.at).collect();
+            (ats, page.next)
+        }
+    };
+    // Newest first, two a page.
+    let (first, next) = read(super::AuditQuery {
+        limit: 2,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(first, [1_004, 1_003]);
+    let (second, next) = read(super::AuditQuery {
+        limit: 2,
+        before: next,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(second, [1_002, 1_001]);
+    let (third, next) = read(super::AuditQuery {
+        limit: 2,
+        before: next,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!((third, next), (vec![1_000], None));
+    // By who, what and when.
+    let (by_ann, _) = read(super::AuditQuery {
+        actor: Some(ann.id),
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_ann, [1_004, 1_002, 1_000]);
+    let (updates, _) = read(super::AuditQuery {
+        action: Some("queue.updated".into()),
+        from: Some(1_001),
+        to: Some(1_003),
+        limit: 10,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(updates, [1_002, 1_001]);
+    // The same line written twice is one line.
+    let again = audit_entry(&ann, "queue.updated", 2_000);
+    store.audit(&again).await.unwrap();
+    store.audit(&again).await.unwrap();
+    let (all, _) = read(super::AuditQuery {
+        limit: 200,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(all.len(), 6);
+    // The database itself refuses to change or remove a line.
+    for sql in ["UPDATE audit_log SET action = 'nothing'", "DELETE FROM audit_log"] {
+        assert!(raw_execute(&url, sql).await.is_err(), "{sql} was allowed");
+    }
+    let (all, _) = read(super::AuditQuery {
+        limit: 200,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(all.len(), 6);
+}
+
+async fn an_erased_customer_leaves_a_tombstone_and_nothing_else(store: DynStore, url: String) {
+    let fixture = setup(&store, DEFAULT).await;
+    let customer = fixture.1.id;
+    let agent = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    // A second identity: a phone number given alongside the email.
+    let same = store
+        .resolve_customer(
+            DEFAULT,
+            &ids(&[("email", "li.wei@example.com"), ("phone", "+4930999999")]),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(same.id, customer);
+    let patch = CustomerPatch {
+        tier: Some("gold".into()),
+        tags: Some(vec!["vip".into()]),
+        ..Default::default()
+    };
+    store.update_customer(DEFAULT, customer, patch).await.unwrap();
+    // A chat, a mail with an attachment (its file shared with another customer's mail), a call.
+    let chat_i = arrive(&store, DEFAULT, &fixture, 1_000).await.id;
+    store
+        .append_message(
+            DEFAULT,
+            chat(chat_i, Sender::Customer, "c1", "my passport X123, zanzibar"),
+            1_001,
+        )
+        .await
+        .unwrap();
+    let mail_i = arrive(&store, DEFAULT, &fixture, 1_100).await.id;
+    store
+        .append_channel_message(
+            DEFAULT,
+            mail(mail_i, "<m1@li.example>", "invoice zanzibar attached"),
+            1_101,
+        )
+        .await
+        .unwrap();
+    let other = self::customer(&store, DEFAULT, "someone@example.com", "Someone").await;
+    let other_i = arrive(&store, DEFAULT, &(fixture.0.clone(), other.clone()), 1_200)
+        .await
+        .id;
+    let mut theirs = mail(other_i, "<m2@else.example>", "same invoice");
+    theirs.details = json!({"subject": "Invoice", "from": {"email": "someone@example.com"}});
+    store
+        .append_channel_message(DEFAULT, theirs, 1_201)
+        .await
+        .unwrap();
+    let mut own_file = mail(mail_i, "<m3@li.example>", "photo");
+    own_file.attachments[0].sha256 = "ef".repeat(32);
+    store
+        .append_channel_message(DEFAULT, own_file, 1_102)
+        .await
+        .unwrap();
+    store
+        .add_note(DEFAULT, customer, Some(chat_i), agent.id, "zanzibar trip in May")
+        .await
+        .unwrap();
+    while store.index_messages(100).await.unwrap() > 0 {}
+    let viewer = super::Viewer {
+        agent: agent.id,
+        sees_all: true,
+        queues: vec![],
+    };
+    let search = |text: &str| {
+        let (store, viewer) = (store.clone(), viewer.clone());
+        let query = super::SearchQuery {
+            terms: crate::tokenize::query(text),
+            text: text.to_lowercase(),
+            before: None,
+            limit: 20,
+        };
+        async move {
+            store
+                .search(DEFAULT, &viewer, &query)
+                .await
+                .unwrap()
+                .messages
+                .len()
+        }
+    };
+    assert_eq!(search("zanzibar").await, 2);
+
+    // Not while a contact of theirs is open.
+    conflict(
+        store.erase_customer(DEFAULT, customer, 2_000).await,
+        "customer_has_open_contacts",
+    );
+    for i in [chat_i, mail_i] {
+        step(&store, DEFAULT, i, InteractionEvent::Abandoned, None, 1_500).await;
+    }
+    let erased = store.erase_customer(DEFAULT, customer, 2_000).await.unwrap();
+    assert_eq!(erased.messages, 3);
+    assert!(erased.calls.is_empty());
+    // The shared file stays for the other customer's mail; their own goes.
+    assert_eq!(erased.files, vec!["ef".repeat(32)]);
+    not_found(store.erase_customer(DEFAULT, customer, 2_001).await);
+
+    // The tombstone: nothing personal, still there for the interactions to count.
+    let tomb = store.customer(DEFAULT, customer).await.unwrap();
+    assert_eq!(
+        (
+            tomb.name.as_str(),
+            &tomb.email,
+            &tomb.phone,
+            &tomb.tier,
+            tomb.tags.is_empty(),
+            &tomb.claimed
+        ),
+        ("", &None, &None, &None, true, &None)
+    );
+    assert!(
+        store
+            .customer_identities(DEFAULT, customer)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .search_customers(DEFAULT, "li.wei", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .search_customers(DEFAULT, "", 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.id != customer)
+    );
+    let kept = store.customer_interactions(DEFAULT, customer, 10).await.unwrap();
+    assert_eq!(kept.len(), 2);
+    for i in [chat_i, mail_i] {
+        for m in store.messages(DEFAULT, i, 0).await.unwrap() {
+            assert_eq!(m.body, "");
+            assert_ne!(m.client_id, "c1");
+            if let Some(parts) = &m.channel {
+                let parts = serde_json::to_value(parts).unwrap();
+                let text = parts.to_string();
+                assert!(
+                    !text.contains("li.wei") && !text.contains("Order 1001") && !text.contains("li.example"),
+                    "{text}"
+                );
+            }
+        }
+    }
+    assert!(store.notes(DEFAULT, customer).await.unwrap().is_empty());
+    assert_eq!(search("zanzibar").await, 0);
+    assert_eq!(
+        search("invoice").await,
+        1,
+        "the other customer's mail is still found"
+    );
+    // The other customer's mail keeps its text and its file.
+    let theirs = store.messages(DEFAULT, other_i, 0).await.unwrap();
+    assert_eq!(theirs[0].body, "same invoice");
+    // Nothing of theirs left in any table, the search index included.
+    for needle in ["zanzibar", "li.wei", "li.example", "+4930999999", "gold"] {
+        let holding = raw_contains(&url, needle).await;
+        assert_eq!(holding, None, "{needle:?} is still in the database");
+    }
+    // Found again by their old email, they are someone new.
+    let again = self::customer(&store, DEFAULT, "li.wei@example.com", "Li Wei").await;
+    assert_ne!(again.id, customer);
+}
+
+/// Runs one statement on a connection of its own.
+async fn raw_execute(url: &str, sql: &'static str) -> Result<(), sqlx::Error> {
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await?;
+        sqlx::query(sql).execute(&mut conn).await.map(drop)
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query(sql).execute(&mut conn).await.map(drop)
+    }
+}
+
+/// The first table (the search index's included) with a row holding `needle`: every row read as
+/// text (PostgreSQL: the row cast to text; SQLite: each column, text or bytes).
+async fn raw_contains(url: &str, needle: &str) -> Option<String> {
+    use sqlx::Row;
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'message_search'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for table in tables {
+            let sql = format!("SELECT * FROM \"{table}\"");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            for row in rows {
+                for (i, _) in row.columns().iter().enumerate() {
+                    let text = row.try_get::<String, _>(i).ok().or_else(|| {
+                        row.try_get::<Vec<u8>, _>(i)
+                            .ok()
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    });
+                    if text.is_some_and(|t| t.contains(needle)) {
+                        return Some(table);
+                    }
+                }
+            }
+        }
+        None
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for table in tables {
+            let sql = format!("SELECT COUNT(*) FROM \"{table}\" t WHERE t::text LIKE '%' || $1 || '%'");
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(needle)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            if n > 0 {
+                return Some(table);
+            }
+        }
+        None
+    }
 }

@@ -2,19 +2,23 @@
 //! several nodes). The hub commits here before it tells anyone something happened; every change
 //! of an interaction's state is appended to that interaction's event log, the source for reports.
 
+mod audit;
 mod channels;
 #[cfg(test)]
 mod conformance;
 mod conversations;
 mod crm;
+mod privacy;
 mod reports;
 mod sql;
 
+pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore, MAX_AUDIT_PAGE};
 pub use channels::{
     ChannelStore, DeliveryUpdate, InboundFailure, Inbox, InboxSecrets, Known, MailServer, Mailbox,
     MailboxSecrets, MediaFetch, MediaOutcome, MediaUpdate, NewAttachment, NewChannelMessage, OutboxItem,
     StoredAttachment, Upload,
 };
+pub use privacy::{Erased, PrivacyStore};
 pub use reports::{ReportSettings, ReportStore};
 
 use crate::domain::{
@@ -72,7 +76,7 @@ pub struct NewAgent {
 }
 
 /// Fields an admin (or the agent, for locale) may change; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentPatch {
     pub name: Option<String>,
     #[schema(value_type = Option<String>)]
@@ -118,7 +122,7 @@ pub struct SessionInfo {
     pub user_agent: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueSpec {
     pub name: String,
     #[serde(default)]
@@ -389,9 +393,15 @@ pub fn apply_transition(
 }
 
 #[async_trait::async_trait]
-pub trait Store: ChannelStore + ConversationStore + CrmStore + ReportStore + Send + Sync + 'static {
+pub trait Store:
+    ChannelStore + ConversationStore + CrmStore + ReportStore + AuditStore + PrivacyStore + Send + Sync + 'static
+{
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;
+
+    /// This store, writing `entry` to the audit log in the same transaction as each audited write
+    /// made through it (those of configuration, agents and their sessions, and customers' erasure).
+    fn audited(&self, entry: AuditEntry) -> DynStore;
 
     // --- agents and their sessions ---
     async fn create_agent(&self, account: AccountId, agent: NewAgent) -> Result<Agent>;

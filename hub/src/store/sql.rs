@@ -7,10 +7,12 @@
 //! begins (`BEGIN IMMEDIATE` on SQLite, so writers queue on the busy timeout instead of failing
 //! when they upgrade from reading).
 
+mod audit;
 mod channels;
 mod conversations;
 mod crm;
 mod group;
+mod privacy;
 mod queries;
 mod reports;
 mod rows;
@@ -51,7 +53,12 @@ pub async fn connect(url: &str) -> Result<DynStore> {
     if url.starts_with("sqlite:") {
         let (pool, writer) = sqlite_pools(url).await?;
         let group = Some(GroupWriter::spawn(writer.clone()));
-        Ok(Arc::new(SqlStore { pool, writer, group }))
+        Ok(Arc::new(SqlStore {
+            pool,
+            writer,
+            group,
+            audit: None,
+        }))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         // More than sqlx's default of 10: a node taking a few hundred calls a second keeps
         // more than ten statements in flight (reads, customers resolved, the routers' commits),
@@ -66,6 +73,7 @@ pub async fn connect(url: &str) -> Result<DynStore> {
             writer: pool.clone(),
             pool,
             group: None,
+            audit: None,
         }))
     } else {
         let scheme = url.split(':').next().unwrap_or_default();
@@ -114,6 +122,8 @@ struct SqlStore<DB: Database> {
     writer: Pool<DB>,
     /// SQLite's group commit (see `GroupWriter`).
     group: Option<GroupWriter>,
+    /// The audit line this view writes with its next audited write (`Store::audited`).
+    audit: Option<Arc<super::AuditEntry>>,
 }
 
 impl<DB: Database> SqlStore<DB> {
@@ -613,6 +623,15 @@ macro_rules! impl_store {
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
+            fn audited(&self, entry: super::AuditEntry) -> DynStore {
+                Arc::new(SqlStore {
+                    pool: self.pool.clone(),
+                    writer: self.writer.clone(),
+                    group: self.group.clone(),
+                    audit: Some(Arc::new(entry)),
+                })
+            }
+
             async fn migrate(&self) -> Result<()> {
                 $migrations.run(&self.writer).await?;
                 sqlx::query(q::INSERT_ACCOUNT)
@@ -628,6 +647,7 @@ macro_rules! impl_store {
             // --- agents and their sessions ---
 
             async fn create_agent(&self, account: AccountId, new: NewAgent) -> Result<Agent> {
+                let mut tx = self.write().await?;
                 let agent = Agent {
                     id: AgentId::new(),
                     account_id: account,
@@ -649,9 +669,10 @@ macro_rules! impl_store {
                     .bind(to_json(&agent.skills))
                     .bind(to_json(&agent.capacity))
                     .bind(&new.password_hash)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                self.commit_audited(tx).await?;
                 Ok(agent)
             }
 
@@ -661,7 +682,8 @@ macro_rules! impl_store {
                 id: AgentId,
                 patch: AgentPatch,
             ) -> Result<Agent> {
-                sqlx::query_as::<_, AgentRow>(q::UPDATE_AGENT)
+                let mut tx = self.write().await?;
+                let agent: Agent = sqlx::query_as::<_, AgentRow>(q::UPDATE_AGENT)
                     .bind(account.to_string())
                     .bind(id.to_string())
                     .bind(patch.name)
@@ -670,10 +692,12 @@ macro_rules! impl_store {
                     .bind(patch.skills.as_ref().map(to_json))
                     .bind(patch.capacity.as_ref().map(to_json))
                     .bind(patch.password_hash)
-                    .fetch_one(&self.writer)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?
-                    .try_into()
+                    .try_into()?;
+                self.commit_audited(tx).await?;
+                Ok(agent)
             }
 
             async fn agent(&self, account: AccountId, id: AgentId) -> Result<Agent> {
@@ -708,14 +732,17 @@ macro_rules! impl_store {
                 id: AgentId,
                 at: Option<Millis>,
             ) -> Result<Agent> {
-                sqlx::query_as::<_, AgentRow>(q::SET_AGENT_DEACTIVATED)
+                let mut tx = self.write().await?;
+                let agent: Agent = sqlx::query_as::<_, AgentRow>(q::SET_AGENT_DEACTIVATED)
                     .bind(account.to_string())
                     .bind(id.to_string())
                     .bind(at)
-                    .fetch_one(&self.writer)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?
-                    .try_into()
+                    .try_into()?;
+                self.commit_audited(tx).await?;
+                Ok(agent)
             }
 
             async fn create_session(&self, session: NewSession<'_>) -> Result<()> {
@@ -771,16 +798,18 @@ macro_rules! impl_store {
             }
 
             async fn end_session(&self, account: AccountId, agent: AgentId, id: &str) -> Result<()> {
+                let mut tx = self.write().await?;
                 let done = sqlx::query(q::END_SESSION)
                     .bind(account.to_string())
                     .bind(agent.to_string())
                     .bind(id)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
+                self.commit_audited(tx).await?;
                 Ok(())
             }
 
@@ -794,13 +823,15 @@ macro_rules! impl_store {
             }
 
             async fn end_sessions(&self, account: AccountId, agent: AgentId, keep: Option<&[u8]>) -> Result<u64> {
+                let mut tx = self.write().await?;
                 let done = sqlx::query(q::END_SESSIONS)
                     .bind(account.to_string())
                     .bind(agent.to_string())
                     .bind(keep.unwrap_or_default())
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                self.commit_audited(tx).await?;
                 Ok(done.rows_affected())
             }
 
@@ -823,12 +854,8 @@ macro_rules! impl_store {
             }
 
             async fn update_queue(&self, account: AccountId, id: QueueId, spec: QueueSpec) -> Result<Queue> {
-                let changed = self
-                    .write_queue(q::UPDATE_QUEUE, account, id, &spec)
+                self.write_queue(q::UPDATE_QUEUE, account, id, &spec)
                     .await?;
-                if changed == 0 {
-                    return Err(StoreError::NotFound);
-                }
                 Ok(queue_from_spec(account, id, spec))
             }
 
@@ -845,28 +872,30 @@ macro_rules! impl_store {
             }
 
             async fn upsert_disposition(&self, account: AccountId, d: Disposition) -> Result<()> {
+                let mut tx = self.write().await?;
                 sqlx::query(q::UPSERT_DISPOSITION)
                     .bind(account.to_string())
                     .bind(&d.code)
                     .bind(&d.label)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                self.commit_audited(tx).await?;
                 Ok(())
             }
 
             async fn delete_disposition(&self, account: AccountId, code: &str) -> Result<()> {
+                let mut tx = self.write().await?;
                 let done = sqlx::query(q::DELETE_DISPOSITION)
                     .bind(account.to_string())
                     .bind(code)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
                 if done.rows_affected() == 0 {
-                    Err(StoreError::NotFound)
-                } else {
-                    Ok(())
+                    return Err(StoreError::NotFound);
                 }
+                self.commit_audited(tx).await
             }
 
             async fn dispositions(&self, account: AccountId) -> Result<Vec<Disposition>> {
@@ -875,6 +904,7 @@ macro_rules! impl_store {
             }
 
             async fn create_phone(&self, account: AccountId, new: NewPhone) -> Result<Phone> {
+                let mut tx = self.write().await?;
                 let phone = Phone {
                     id: PhoneId::new(),
                     agent_id: new.agent_id,
@@ -891,9 +921,10 @@ macro_rules! impl_store {
                     .bind(&new.ha1_md5)
                     .bind(&new.ha1_sha256)
                     .bind(phone.created_at)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                self.commit_audited(tx).await?;
                 Ok(phone)
             }
 
@@ -917,7 +948,7 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
-                tx.commit().await.map_err(db)?;
+                self.commit_audited(tx).await?;
                 Ok(phone)
             }
 
@@ -1289,14 +1320,16 @@ macro_rules! impl_store {
         }
 
         impl SqlStore<$db> {
-            /// Runs `INSERT_QUEUE` or `UPDATE_QUEUE` (same parameters) and returns the rows changed.
+            /// Runs `INSERT_QUEUE` or `UPDATE_QUEUE` (same parameters); `NotFound` when it changed
+            /// nothing.
             async fn write_queue(
                 &self,
                 sql: &'static str,
                 account: AccountId,
                 id: QueueId,
                 s: &QueueSpec,
-            ) -> Result<u64> {
+            ) -> Result<()> {
+                let mut tx = self.write().await?;
                 let done = sqlx::query(sql)
                     .bind(id.to_string())
                     .bind(account.to_string())
@@ -1308,10 +1341,13 @@ macro_rules! impl_store {
                     .bind(s.overflow_queue.map(|q| q.to_string()))
                     .bind(i64::from(s.offer_timeout_secs))
                     .bind(i64::from(s.wrap_up_secs))
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
-                Ok(done.rows_affected())
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                self.commit_audited(tx).await
             }
         }
     };

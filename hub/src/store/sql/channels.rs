@@ -520,17 +520,18 @@ macro_rules! impl_channel_store {
             /// Deletes one of an account's rows (`sql` takes the account and the id); `NotFound`
             /// when there is none.
             async fn delete_owned(&self, sql: &'static str, account: AccountId, id: String) -> Result<()> {
+                let mut tx = self.write().await?;
                 let gone = sqlx::query(sql)
                     .bind(account.to_string())
                     .bind(id)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?
                     .rows_affected();
                 if gone == 0 {
                     return Err(StoreError::NotFound);
                 }
-                Ok(())
+                self.commit_audited(tx).await
             }
 
             /// Moves a due row of `table` (with `sql`: the outbox's, or media to fetch) from
@@ -918,6 +919,7 @@ macro_rules! impl_channel_store {
             }
 
             async fn create_mailbox(&self, account: AccountId, m: MailboxSecrets) -> Result<Mailbox> {
+                let mut tx = self.write().await?;
                 let b = &m.mailbox;
                 sqlx::query(q::INSERT_MAILBOX)
                     .bind(b.id.to_string())
@@ -933,9 +935,10 @@ macro_rules! impl_channel_store {
                     .bind(&m.smtp_password)
                     .bind(&b.signature)
                     .bind(b.created_at)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                self.commit_audited(tx).await?;
                 Ok(m.mailbox)
             }
 
@@ -946,6 +949,7 @@ macro_rules! impl_channel_store {
                 imap_password: Option<Vec<u8>>,
                 smtp_password: Option<Vec<u8>>,
             ) -> Result<Mailbox> {
+                let mut tx = self.write().await?;
                 let changed = sqlx::query(q::UPDATE_MAILBOX)
                     .bind(account.to_string())
                     .bind(b.id.to_string())
@@ -959,13 +963,14 @@ macro_rules! impl_channel_store {
                     .bind(to_json(&b.smtp))
                     .bind(smtp_password)
                     .bind(&b.signature)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?
                     .rows_affected();
                 if changed == 0 {
                     return Err(StoreError::NotFound);
                 }
+                self.commit_audited(tx).await?;
                 Ok(b)
             }
 
@@ -1075,6 +1080,7 @@ macro_rules! impl_channel_store {
             }
 
             async fn create_inbox(&self, account: AccountId, i: InboxSecrets) -> Result<Inbox> {
+                let mut tx = self.write().await?;
                 let b = &i.inbox;
                 sqlx::query(q::INSERT_INBOX)
                     .bind(b.id.to_string())
@@ -1085,9 +1091,10 @@ macro_rules! impl_channel_store {
                     .bind(to_json(&b.settings))
                     .bind(&i.secrets)
                     .bind(b.created_at)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                self.commit_audited(tx).await?;
                 Ok(i.inbox)
             }
 

@@ -422,14 +422,15 @@ macro_rules! impl_crm_store {
             }
 
             async fn set_assignment_rules(&self, account: AccountId, rules: &[AssignmentRule], at: Millis) -> Result<()> {
+                let mut tx = self.write().await?;
                 sqlx::query(q::SET_RULES)
                     .bind(account.to_string())
                     .bind(to_json(&rules))
                     .bind(at)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
-                Ok(())
+                self.commit_audited(tx).await
             }
 
             async fn create_handover(&self, account: AccountId, h: &Handover) -> Result<()> {

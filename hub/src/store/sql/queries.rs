@@ -192,7 +192,7 @@ pub const OWNED_CUSTOMERS: &str = concat!(
 pub const SEARCH_CUSTOMERS: &str = concat!(
     "SELECT ",
     customer_columns!(),
-    " FROM customers WHERE account_id = $1 AND (name_search LIKE $2 ESCAPE '\\' OR id IN \
+    " FROM customers WHERE account_id = $1 AND erased_at IS NULL AND (name_search LIKE $2 ESCAPE '\\' OR id IN \
      (SELECT customer_id FROM identities WHERE account_id = $1 AND value IN ($3, $4))) \
      ORDER BY created_at DESC, id DESC LIMIT $5"
 );

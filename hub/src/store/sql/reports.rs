@@ -101,18 +101,19 @@ macro_rules! impl_report_store {
             }
 
             async fn set_report_settings(&self, account: AccountId, s: &ReportSettings) -> Result<()> {
+                let mut tx = self.write().await?;
                 let done = sqlx::query(q::SET_SETTINGS)
                     .bind(account.to_string())
                     .bind(&s.time_zone)
                     .bind(i32::try_from(s.short_abandon_secs).unwrap_or(i32::MAX))
                     .bind(i32::try_from(s.fcr_window_hours).unwrap_or(i32::MAX))
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db)?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
-                Ok(())
+                self.commit_audited(tx).await
             }
 
             async fn contact_logs(

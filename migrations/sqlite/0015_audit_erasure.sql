@@ -1,0 +1,29 @@
+-- The audit log of admins' and supervisors' actions, and erased customers (issue 11).
+
+-- One line per action: who (the user's id and email then), what (a dot-case action, what it was
+-- done to, and a JSON object of what changed, never a secret), when, and from where (the client's
+-- address as the login limits see it). Lines are only ever added.
+CREATE TABLE audit_log (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    at INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_email TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT NOT NULL DEFAULT '{}',
+    client_addr TEXT
+);
+CREATE INDEX audit_log_at ON audit_log (account_id, at, id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+
+-- An erased customer stays as an anonymous tombstone (so reports still count their contacts):
+-- when it was erased. NULL: not erased.
+ALTER TABLE customers ADD COLUMN erased_at INTEGER;
