@@ -370,6 +370,16 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
     let (_, waiting) = chat(&hub, "Sales", "Pia Berg", "pia@example.com", "A quote, please").await;
     let waiting_id = waiting["interaction_id"].as_str().unwrap().to_string();
     let waiting_token = waiting["token"].as_str().unwrap().to_string();
+    // An admin's change, with its line in the audit log.
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let code = json!({"code": "callback", "label": "Call back"});
+    assert_eq!(
+        hub.call("POST", "/dispositions", Some(&admin), Some(code))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
 
     // Stopped hard (its WAL not checkpointed), then copied.
     hub.kill9();
