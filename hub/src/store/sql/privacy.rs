@@ -90,14 +90,17 @@ mod q {
         "INSERT INTO message_search (message_search, rowid, terms) VALUES ('delete', $1, $2)";
     /// Merges every segment into one, leaving out the rows deleted.
     pub const SQLITE_OPTIMIZE: &str = "INSERT INTO message_search (message_search) VALUES ('optimize')";
+    /// Pending first: an indexer holding some of them (claimed, its terms not yet committed) is
+    /// waited for, so the second statement, which sees what committed before it began, removes
+    /// the terms it filed too; an indexer claiming later skips the rows this locks.
     pub const POSTGRES_FORGET: [&str; 2] = [
         concat!(
-            "DELETE FROM message_search WHERE message_id IN (",
+            "DELETE FROM search_pending WHERE message_id IN (",
             messages!(),
             ")"
         ),
         concat!(
-            "DELETE FROM search_pending WHERE message_id IN (",
+            "DELETE FROM message_search WHERE message_id IN (",
             messages!(),
             ")"
         ),
