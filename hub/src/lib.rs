@@ -25,6 +25,7 @@ pub mod routing;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod teams;
 pub mod telephony;
 #[cfg(test)]
 mod test_redis;

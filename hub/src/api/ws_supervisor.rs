@@ -1,4 +1,5 @@
-//! `/ws/supervisor`: live queue and agent figures, pushed every second to supervisors' screens.
+//! `/ws/supervisor`: live queue and agent figures, pushed every second to supervisors' screens,
+//! each supervisor's of the teams they lead (`crate::teams`).
 
 use super::ws::{self, Incoming};
 use super::{ApiError, AppState};
@@ -40,7 +41,10 @@ async fn session(socket: WebSocket, state: AppState) {
                     Ok(_) => { super::ws_agent::turn_away(&mut sink, &ApiError::Forbidden).await; break }
                     Err(e) => { super::ws_agent::turn_away(&mut sink, &e).await; break }
                 }
+                // Teams as they stand now: an admin's change shows within the second.
+                let Ok(scope) = super::reports::scope_of(&state, me).await else { break };
                 let Ok(live) = state.dispatcher.live(me.account_id).await else { break };
+                let live = scope.live(live);
                 let frame = serde_json::json!({
                     "type": "queues", "queues": live.queues, "agents": live.agents, "channels": live.channels,
                 });

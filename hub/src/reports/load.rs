@@ -4,11 +4,12 @@
 
 use super::erlang::{self, Load, Outcome};
 use super::{
-    Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Tally, intervals, report,
-    time_zone,
+    Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Step, Tally, intervals,
+    report, time_zone,
 };
 use crate::domain::{AccountId, Millis, QueueId, has_skills};
 use crate::store::{DynStore, ReportSettings, StoreError};
+use crate::teams::Scope;
 use jiff::civil::Date;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -60,8 +61,14 @@ pub struct Ask {
     pub now: Millis,
 }
 
-/// The account's rules and the report they give, rows unnamed.
-async fn run(store: &DynStore, account: AccountId, ask: Ask) -> Result<(ReportSettings, Report), LoadError> {
+/// The account's rules and the report they give, rows unnamed. A channel's figures count, for a
+/// supervisor who sees only their teams, the contacts that passed through those teams' queues.
+async fn run(
+    store: &DynStore,
+    account: AccountId,
+    ask: Ask,
+    scope: &Scope,
+) -> Result<(ReportSettings, Report), LoadError> {
     let settings = store.report_settings(account).await?;
     let tz = time_zone(&settings.time_zone)?;
     // Cheap to check before cutting: 96 quarter-hours a day at most, plus a DST hour.
@@ -78,7 +85,15 @@ async fn run(store: &DynStore, account: AccountId, ask: Ask) -> Result<(ReportSe
         _ => return Err(LoadError::Range(RangeError::Backwards)),
     };
     let window = i64::from(settings.fcr_window_hours) * 3_600_000;
-    let logs = store.contact_logs(account, start, end).await?;
+    let mut logs = store.contact_logs(account, start, end).await?;
+    if ask.dimension == Dimension::Channel && *scope != Scope::All {
+        logs.retain(|log| {
+            log.lines.iter().any(|l| match l.step {
+                Step::Queued(Some(q)) | Step::Overflowed(q) | Step::Transferred(Some(q)) => scope.queue(q),
+                _ => false,
+            })
+        });
+    }
     let later = store.arrivals(account, end, end + window).await?;
     let presence = store.presence_lines(account, start, end).await?;
     let queues = store.queues(account).await?;
@@ -95,9 +110,14 @@ async fn run(store: &DynStore, account: AccountId, ask: Ask) -> Result<(ReportSe
     Ok((settings, r))
 }
 
-/// The report, its rows named and ordered by name.
-pub async fn named(store: &DynStore, account: AccountId, ask: Ask) -> Result<Named, LoadError> {
-    let (settings, r) = run(store, account, ask).await?;
+/// The report, its rows named and ordered by name: the queues and agents `scope` holds.
+pub async fn named(
+    store: &DynStore,
+    account: AccountId,
+    ask: Ask,
+    scope: &Scope,
+) -> Result<Named, LoadError> {
+    let (settings, r) = run(store, account, ask, scope).await?;
     let mut names: HashMap<String, String> = HashMap::new();
     match ask.dimension {
         Dimension::Queue => {
@@ -115,6 +135,11 @@ pub async fn named(store: &DynStore, account: AccountId, ask: Ask) -> Result<Nam
     let mut rows: Vec<NamedRow> = r
         .rows
         .iter()
+        .filter(|(key, _)| match key {
+            Key::Queue(q) => scope.queue(*q),
+            Key::Agent(a) => scope.agent(*a),
+            Key::Channel(_) => true,
+        })
         .map(|(key, cells)| {
             let id = key.id();
             NamedRow {
@@ -242,6 +267,7 @@ pub async fn staffing(
             dimension: Dimension::Queue,
             ..ask
         },
+        &Scope::All,
     )
     .await?;
     let (_, by_agent) = run(
@@ -251,6 +277,7 @@ pub async fn staffing(
             dimension: Dimension::Agent,
             ..ask
         },
+        &Scope::All,
     )
     .await?;
     let blank = vec![Tally::default(); by_queue.intervals.len()];
