@@ -31,3 +31,4 @@ pub mod telephony;
 mod test_redis;
 pub mod tokenize;
 pub mod visitor;
+pub mod wallboard;

@@ -311,6 +311,11 @@ export default {
   'supervisor.seconds': '{n} s',
   'supervisor.agent_states': 'Agents',
   'supervisor.held': 'Holding',
+  'supervisor.today': 'Today',
+  'supervisor.for': 'For',
+  'supervisor.handled_today': 'Handled today',
+  'supervisor.wall_view': 'Wall screen',
+  'supervisor.normal_view': 'Normal view',
 
   'admin.name': 'Name',
   'admin.email': 'Email',

@@ -311,6 +311,11 @@ export default {
   'supervisor.seconds': '{n} 秒',
   'supervisor.agent_states': '坐席状态',
   'supervisor.held': '处理中',
+  'supervisor.today': '今日',
+  'supervisor.for': '持续',
+  'supervisor.handled_today': '今日处理',
+  'supervisor.wall_view': '大屏模式',
+  'supervisor.normal_view': '普通视图',
 
   'admin.name': '名称',
   'admin.email': '邮箱',

@@ -11,6 +11,7 @@ use crate::domain::{AccountId, Millis, QueueId, has_skills};
 use crate::store::{DynStore, ReportSettings, StoreError};
 use crate::teams::Scope;
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -61,6 +62,26 @@ pub struct Ask {
     pub now: Millis,
 }
 
+/// The account's settings, its time zone and the rules reports count by.
+pub async fn rules(
+    store: &DynStore,
+    account: AccountId,
+) -> Result<(ReportSettings, TimeZone, Rules), LoadError> {
+    let settings = store.report_settings(account).await?;
+    let tz = time_zone(&settings.time_zone)?;
+    let queues = store.queues(account).await?;
+    let rules = Rules {
+        short_abandon_ms: i64::from(settings.short_abandon_secs) * 1000,
+        fcr_window_ms: i64::from(settings.fcr_window_hours) * 3_600_000,
+        sl_threshold_ms: queues
+            .iter()
+            .map(|q| (q.id, i64::from(q.sl_target_secs) * 1000))
+            .collect(),
+        default_sl_threshold_ms: 20_000,
+    };
+    Ok((settings, tz, rules))
+}
+
 /// The account's rules and the report they give, rows unnamed. A channel's figures count, for a
 /// supervisor who sees only their teams, the contacts that passed through those teams' queues.
 async fn run(
@@ -69,8 +90,7 @@ async fn run(
     ask: Ask,
     scope: &Scope,
 ) -> Result<(ReportSettings, Report), LoadError> {
-    let settings = store.report_settings(account).await?;
-    let tz = time_zone(&settings.time_zone)?;
+    let (settings, tz, rules) = rules(store, account).await?;
     // Cheap to check before cutting: 96 quarter-hours a day at most, plus a DST hour.
     let days = (ask.to - ask.from).get_days().max(0) as usize + 1;
     if ask.granularity == Granularity::QuarterHour && days * 96 > MAX_INTERVALS {
@@ -84,7 +104,6 @@ async fn run(
         (Some(first), Some(last)) => (first.start, last.end),
         _ => return Err(LoadError::Range(RangeError::Backwards)),
     };
-    let window = i64::from(settings.fcr_window_hours) * 3_600_000;
     let mut logs = store.contact_logs(account, start, end).await?;
     if ask.dimension == Dimension::Channel && *scope != Scope::All {
         logs.retain(|log| {
@@ -94,18 +113,8 @@ async fn run(
             })
         });
     }
-    let later = store.arrivals(account, end, end + window).await?;
+    let later = store.arrivals(account, end, end + rules.fcr_window_ms).await?;
     let presence = store.presence_lines(account, start, end).await?;
-    let queues = store.queues(account).await?;
-    let rules = Rules {
-        short_abandon_ms: i64::from(settings.short_abandon_secs) * 1000,
-        fcr_window_ms: window,
-        sl_threshold_ms: queues
-            .iter()
-            .map(|q| (q.id, i64::from(q.sl_target_secs) * 1000))
-            .collect(),
-        default_sl_threshold_ms: 20_000,
-    };
     let r = report(&logs, &later, &presence, &rules, &ivs, ask.dimension, ask.now);
     Ok((settings, r))
 }
