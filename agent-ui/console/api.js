@@ -86,6 +86,9 @@ export const endAgentSessions = (id) => request('DELETE', `/agents/${enc(id)}/se
 export const deactivateAgent = (id) => request('POST', `/agents/${enc(id)}/deactivate`);
 export const reactivateAgent = (id) => request('POST', `/agents/${enc(id)}/reactivate`);
 
+/** A supervisor moves a waiting contact: `{queue_id?, agent_id?, reason}`. */
+export const moveWaiting = (id, move) => request('POST', `/interactions/${enc(id)}/move`, move);
+
 /** Teams: `{id, name, leads, members, queues}`, each list of ids. */
 export const listTeams = () => request('GET', '/teams');
 export const createTeam = (spec) => request('POST', '/teams', spec);

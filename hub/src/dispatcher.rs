@@ -95,6 +95,17 @@ pub struct Live {
     pub channels: Vec<ChannelLive>,
 }
 
+/// A supervisor's move of a contact that waits for an agent: to `queue` (its own if `None`)
+/// and, with `to`, to that Available agent alone. Logged as `interaction.moved` with who and why.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Move {
+    pub by: AgentId,
+    pub interaction: InteractionId,
+    pub queue: Option<QueueId>,
+    pub to: Option<AgentId>,
+    pub reason: String,
+}
+
 /// A line for the interaction's event log that changes no state (`call.ended`, `call.held`...).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {
@@ -119,6 +130,8 @@ pub(crate) enum Request {
     Transfer(AccountId, AgentId, InteractionId, QueueId),
     /// The agent sends the interaction to a named colleague (a blind transfer).
     TransferTo(AccountId, AgentId, InteractionId, AgentId),
+    /// A supervisor moves a waiting contact.
+    Move(AccountId, Move),
     /// The customer left: abandoned if still waiting, ended if an agent had it.
     Leave(AccountId, InteractionId, Leaving),
     WrapUp(AccountId, AgentId, InteractionId, WrapUp),
@@ -542,6 +555,12 @@ impl Dispatcher {
     ) -> Result<(), DispatchError> {
         self.done(Request::TransferTo(account, agent, interaction, to))
             .await
+    }
+
+    /// A supervisor moves a waiting contact (`Move`); `Refused` when it no longer waits or the
+    /// agent named is not Available with room.
+    pub async fn move_waiting(&self, account: AccountId, m: Move) -> Result<(), DispatchError> {
+        self.done(Request::Move(account, m)).await
     }
 
     /// The customer left (closed the chat, hung up), with an optional log line committed with it.
@@ -1160,6 +1179,52 @@ impl Task {
                     }
                 }
             }
+            Request::Move(account, m) => {
+                let from = match self.live.get(&m.interaction) {
+                    Some((a, i)) if *a == account => i.queue_id,
+                    _ => {
+                        let refused = DispatchError::Refused("it no longer waits for an agent".into());
+                        let _ = reply.send(Err(refused));
+                        return;
+                    }
+                };
+                let queue = m.queue.unwrap_or(from);
+                if self.queues.get(&queue).is_none_or(|q| q.account_id != account) {
+                    let _ = reply.send(Err(StoreError::NotFound.into()));
+                    return;
+                }
+                let input = Input::Move {
+                    interaction: m.interaction,
+                    queue,
+                    to: m.to,
+                };
+                match self.decide(account, input) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        let moved = (queue != from).then_some(queue);
+                        let by_name = self.agents.get(&m.by).map(|a| a.name.clone());
+                        let details = TransitionDetails {
+                            queue_id: moved,
+                            data: json!({"from": from, "to": moved, "to_agent": m.to, "by": m.by,
+                                "by_name": by_name, "reason": m.reason}),
+                            ..Default::default()
+                        };
+                        self.transition(
+                            account,
+                            m.interaction,
+                            InteractionEvent::Moved,
+                            details,
+                            now_millis(),
+                            &mut s,
+                        );
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
             Request::Leave(account, interaction, leaving) => {
                 let state = match self.known(account, interaction).await {
                     Ok(state) => state,
@@ -1661,6 +1726,8 @@ impl Task {
                         RevokeReason::Abandoned => (None, "abandoned"),
                         // The `Overflowed` decision that follows moves it back to waiting.
                         RevokeReason::Overflowed => (None, "overflowed"),
+                        // The supervisor's `Moved`, staged before, did.
+                        RevokeReason::Moved => (None, "moved"),
                     };
                     if let Some(event) = event {
                         let details = TransitionDetails {

@@ -147,6 +147,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/teams", Admin),
     ("PUT", "/api/v1/teams/{id}", Admin),
     ("DELETE", "/api/v1/teams/{id}", Admin),
+    ("POST", "/api/v1/interactions/{id}/move", Supervisor),
     // The inbox: each list and search is cut to what the caller may see (see
     // `an_agent_never_sees_a_conversation_they_may_not`).
     ("GET", "/api/v1/conversations", Agent),

@@ -550,3 +550,93 @@ async fn the_wallboard_is_pushed_when_something_changes_and_only_then() {
     assert_eq!(dana_row["holds"]["chat"], 1);
     assert_eq!(dana_row["today"]["answered"], 1);
 }
+
+#[tokio::test]
+async fn a_supervisor_moves_a_waiting_chat_to_another_queue_then_to_a_named_agent() {
+    let (hub, _dir) = hub_with_metrics().await;
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let sales = id(hub.named(&sam, "/queues", "Sales").await.unwrap());
+    let dana_id = id(hub.named(&sam, "/agents", "Dana Silva").await.unwrap());
+
+    // Nobody is on: Ada's chat waits in Support.
+    let mut widget = hub.widget().await.unwrap();
+    let started = plugboard_tests::start_chat(&mut widget, "Ada Byron", "ada@example.com", "Hello").await;
+    let chat = started["interaction_id"].as_str().unwrap().to_string();
+    let path = format!("/interactions/{chat}/move");
+
+    // Agents may not; a move must say where; a bad target is refused and changes nothing.
+    let to_sales = json!({"queue_id": sales, "reason": "a pricing question"});
+    assert_eq!(
+        status_of(&hub, "POST", &path, Some(&bob), Some(to_sales.clone())).await,
+        403
+    );
+    assert_eq!(
+        status_of(&hub, "POST", &path, Some(&sam), Some(json!({}))).await,
+        400
+    );
+    // Dana is not Available yet.
+    assert_eq!(
+        status_of(
+            &hub,
+            "POST",
+            &path,
+            Some(&sam),
+            Some(json!({"agent_id": dana_id}))
+        )
+        .await,
+        409
+    );
+
+    // To Sales: the log says who moved it, from where, and why.
+    assert_eq!(
+        status_of(&hub, "POST", &path, Some(&sam), Some(to_sales)).await,
+        204
+    );
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{chat}"), Some(&sam), None)
+        .await
+        .unwrap();
+    assert_eq!(detail["interaction"]["queue_id"], sales.as_str());
+    let moved = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "interaction.moved")
+        .expect("no move on the log");
+    assert_eq!(moved["data"]["to"], sales.as_str());
+    assert_eq!(moved["data"]["by_name"], "Sam Lee");
+    assert_eq!(moved["data"]["reason"], "a pricing question");
+
+    // Dana (Support's skills only) goes Available: Sales' chat is not hers, until Sam names her.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    plugboard_tests::available(&mut dana).await;
+    assert!(
+        dana.gets_within("offer", Duration::from_millis(600))
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        status_of(
+            &hub,
+            "POST",
+            &path,
+            Some(&sam),
+            Some(json!({"agent_id": dana_id}))
+        )
+        .await,
+        204
+    );
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], chat.as_str());
+    dana.send(json!({"type": "offer.accept", "interaction_id": chat}))
+        .await
+        .unwrap();
+    dana.expect("interaction.assigned").await.unwrap();
+    // Answered: no longer a supervisor's to move.
+    assert_eq!(
+        status_of(&hub, "POST", &path, Some(&sam), Some(json!({"queue_id": sales}))).await,
+        409
+    );
+}

@@ -353,7 +353,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   let page;
   switch (route.name) {
     case 'inbox':
-      page = html`<${Inbox} tick=${inboxTick} queues=${queues} heldIds=${state.heldOrder}
+      page = html`<${Inbox} tick=${inboxTick} queues=${queues} heldIds=${state.heldOrder} supervising=${role === 'supervisor' || role === 'admin'}
         onOpenHeld=${(id) => { actions.select(id); location.hash = '#/'; }} />`;
       break;
     case 'customers':

@@ -1,12 +1,12 @@
 //! REST for managers under `/api/v1`: contact-center reports (JSON or CSV), the account's rules
-//! for counting them, staffing from a queue's history, the what-if calculator, and the teams that
-//! decide which supervisor sees what (`crate::teams`). Supervisors and admins only; the figures
-//! come from `crate::reports`.
+//! for counting them, staffing from a queue's history, the what-if calculator, the teams that
+//! decide which supervisor sees what (`crate::teams`), and a supervisor's move of a waiting
+//! contact. Supervisors and admins only; the figures come from `crate::reports`.
 
 use super::error::ApiJson;
 use super::{ApiError, AppState};
 use crate::auth::{Admin, RequireRole, Supervisor};
-use crate::domain::{Agent, AgentId, QueueId, Role, TeamId, now_millis};
+use crate::domain::{Agent, AgentId, InteractionId, QueueId, Role, TeamId, now_millis};
 use crate::reports::erlang::{self, Load, Outcome};
 use crate::reports::load::{self, Ask, LoadError, Named, Staffing};
 use crate::reports::{Dimension, Granularity, time_zone};
@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(what_if))
         .routes(routes!(list_teams, create_team))
         .routes(routes!(update_team, delete_team))
+        .routes(routes!(move_waiting))
 }
 
 /// What `me` oversees: admins the whole account without a read, supervisors as their teams say.
@@ -416,5 +417,64 @@ async fn delete_team(
 ) -> Result<StatusCode, ApiError> {
     let id: TeamId = super::rest::parse_id(&id)?;
     state.store.delete_team(me.account_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Where a supervisor sends a waiting contact.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MoveRequest {
+    /// Another queue (its own if not given).
+    #[schema(value_type = Option<String>)]
+    queue_id: Option<QueueId>,
+    /// An Available agent with room, offered it alone; if they decline or miss it, anyone may
+    /// have it.
+    #[schema(value_type = Option<String>)]
+    agent_id: Option<AgentId>,
+    /// Why, for its log.
+    #[serde(default)]
+    reason: String,
+}
+
+/// Move a contact that waits for an agent (queued, or ringing someone) to another queue or to a
+/// named agent (supervisors, within their teams). It keeps its arrival time; the move is on its
+/// log with who made it and why. 409 when it no longer waits or the agent cannot take it.
+#[utoipa::path(post, path = "/interactions/{id}/move", params(("id" = String, Path)), request_body = MoveRequest,
+    responses((status = 204), (status = 400), (status = 403), (status = 404), (status = 409)))]
+async fn move_waiting(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<MoveRequest>,
+) -> Result<StatusCode, ApiError> {
+    let id: InteractionId = super::rest::parse_id(&id)?;
+    if req.queue_id.is_none() && req.agent_id.is_none() {
+        return Err(ApiError::BadRequest(
+            "name a queue_id, an agent_id or both".into(),
+        ));
+    }
+    if req.reason.len() > super::rest::MAX_NAME_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "a reason may have at most {} bytes",
+            super::rest::MAX_NAME_BYTES
+        )));
+    }
+    let interaction = state.store.interaction(me.account_id, id).await?;
+    let scope = scope_of(&state, &me).await?;
+    // Only within their teams: the contact's queue, and where it goes.
+    if !scope.queue(interaction.queue_id)
+        || req.queue_id.is_some_and(|q| !scope.queue(q))
+        || req.agent_id.is_some_and(|a| !scope.agent(a))
+    {
+        return Err(ApiError::NotFound);
+    }
+    let m = crate::dispatcher::Move {
+        by: me.id,
+        interaction: id,
+        queue: req.queue_id,
+        to: req.agent_id,
+        reason: req.reason,
+    };
+    state.dispatcher.move_waiting(me.account_id, m).await?;
     Ok(StatusCode::NO_CONTENT)
 }

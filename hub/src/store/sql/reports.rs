@@ -23,7 +23,7 @@ mod q {
          ON i.account_id = e.account_id AND i.id = e.interaction_id \
          WHERE e.account_id = $1 AND e.interaction_id IN (SELECT interaction_id FROM interaction_events \
          WHERE account_id = $1 AND at >= $2 AND at < $3) \
-         AND e.type IN ('interaction.queued', 'interaction.reopened', 'interaction.overflowed', \
+         AND e.type IN ('interaction.queued', 'interaction.reopened', 'interaction.overflowed', 'interaction.moved', \
          'interaction.transferred', 'interaction.accepted', 'interaction.abandoned', 'interaction.ended', \
          'interaction.wrapped_up', 'call.held', 'call.resumed', 'interaction.dialled', \
          'interaction.started', 'interaction.filed') \
