@@ -617,6 +617,16 @@ impl Socket {
     }
 
     /// Whether a frame of type `kind` arrives within `wait` (others are skipped).
+    /// Reads until an `error` frame, skipping others.
+    pub async fn expect_error(&mut self) -> Value {
+        loop {
+            let frame = self.recv().await.expect("a frame");
+            if frame["type"] == "error" {
+                return frame;
+            }
+        }
+    }
+
     pub async fn gets_within(&mut self, kind: &str, wait: Duration) -> Option<Value> {
         let until = tokio::time::Instant::now() + wait;
         loop {
