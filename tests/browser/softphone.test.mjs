@@ -13,7 +13,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { startHub, launchBrowser, signIn, watch, shot, byTestId, chromiumSkip, missing } from './harness.mjs';
+import { startHub, launchBrowser, signIn, watch, shot, byTestId, chromiumSkip, missing, login, call } from './harness.mjs';
 
 const has = (cmd, arg) => spawnSync(cmd, [arg]).error === undefined;
 const skip = chromiumSkip()
@@ -160,6 +160,73 @@ test('a caller is answered in the browser: both tones in the recording, mute and
     assert.ok(windows.slice(0, quiet).some((w) => w.right > 0.02), `no tone before the mute: ${JSON.stringify(windows)}`);
     assert.ok(windows.slice(quiet).some((w) => w.right > 0.02), `no tone after the mute: ${JSON.stringify(windows)}`);
     assert.deepEqual(errors, []);
+  } catch (e) {
+    const said = existsSync(callerLog) ? readFileSync(callerLog, 'utf8') : '';
+    e.message += `\n--- hub ---\n${hub.log()}\n--- caller ---\n${said.slice(-3000)}`;
+    throw e;
+  } finally {
+    if (caller && caller.exitCode === null) caller.kill('SIGTERM');
+    await browser.close();
+    await hub.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+// The agent's browser disappears mid-call (the tab is closed: no more ICE consent checks): the
+// hub takes it as the agent hanging up, as it would a desk phone's BYE. The caller is hung up on
+// and the call ends `by: "agent"`.
+test('a browser that disappears mid-call is the agent hanging up', { skip, timeout: 120_000 }, async () => {
+  const work = await mkdtemp(path.join(tmpdir(), 'plugboard-softphone-'));
+  const callerWav = path.join(work, 'caller.wav');
+  const browserWav = path.join(work, 'tone.wav');
+  tone(callerWav, 440, 60, 8000);
+  tone(browserWav, 1000, 30, 48000);
+  const hub = await startHub({
+    env: {
+      PLUGBOARD_SIP__LISTEN: '127.0.0.1:0',
+      PLUGBOARD_SIP__TRUNKS: '["127.0.0.1"]',
+      PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP: 'true',
+      PLUGBOARD_SIP__NUMBERS__100: 'Support',
+    },
+  });
+  const browser = await launchBrowser([
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${browserWav}`,
+  ]);
+  let caller = null;
+  const callerLog = path.join(work, 'caller.log');
+  try {
+    const token = await login(hub.base, 'bob@plugboard.example');
+    assert.equal((await call(hub.base, 'PATCH', '/me', token, { device: 'browser' })).status, 200);
+    const context = await browser.newContext();
+    const bob = await context.newPage();
+    await signIn(bob, hub.base, 'bob@plugboard.example');
+    assert.equal(await bob.getByTestId('device-picker').inputValue(), 'browser');
+    await bob.getByTestId('state-available').click();
+    await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+    caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+    const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
+    await offer.waitFor({ timeout: 20_000 });
+    const interaction = await offer.getAttribute('data-interaction-id');
+    await offer.getByTestId('offer-accept').click();
+    await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+
+    await context.close();
+    let ended = null;
+    const deadline = Date.now() + 45_000;
+    while (!ended && Date.now() < deadline) {
+      const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);
+      ended = (body.events || []).find((e) => e.type === 'call.ended') || null;
+      if (!ended) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(ended, `the call did not end after the browser left:\n${hub.log()}`);
+    assert.equal(ended.data.by, 'agent');
+    // The caller got the hub's BYE: baresip says the other side closed the call.
+    const byeSeen = /session closed[^\n]*\n[^\n]*Call with sip:100@\S+ terminated/;
+    const until = Date.now() + 5000;
+    while (!byeSeen.test(readFileSync(callerLog, 'utf8')) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.match(readFileSync(callerLog, 'utf8'), byeSeen);
   } catch (e) {
     const said = existsSync(callerLog) ? readFileSync(callerLog, 'utf8') : '';
     e.message += `\n--- hub ---\n${hub.log()}\n--- caller ---\n${said.slice(-3000)}`;
