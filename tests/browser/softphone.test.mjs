@@ -79,11 +79,15 @@ async function baresipCaller(dir, wav, target, log) {
   });
 }
 
-test('a caller is answered in the browser: both tones in the recording, mute and hang-up from the console', { skip, timeout: 120_000 }, async () => {
+/**
+ * A hub taking calls to 100 (Support) from the trunk at 127.0.0.1, Chromium whose microphone says
+ * a 1000 Hz tone, and the caller's voice: `callerSeconds` of 440 Hz.
+ */
+async function callCenter(callerSeconds) {
   const work = await mkdtemp(path.join(tmpdir(), 'plugboard-softphone-'));
   const callerWav = path.join(work, 'caller.wav');
   const browserWav = path.join(work, 'tone.wav');
-  tone(callerWav, 440, 30, 8000);
+  tone(callerWav, 440, callerSeconds, 8000);
   tone(browserWav, 1000, 30, 48000);
   const hub = await startHub({
     env: {
@@ -93,16 +97,34 @@ test('a caller is answered in the browser: both tones in the recording, mute and
       PLUGBOARD_SIP__NUMBERS__100: 'Support',
     },
   });
+  assert.ok(hub.sip, `the hub did not say where SIP listens:\n${hub.log()}`);
   const browser = await launchBrowser([
     '--use-fake-ui-for-media-stream',
     '--use-fake-device-for-media-stream',
     `--use-file-for-fake-audio-capture=${browserWav}`,
   ]);
+  return { work, callerWav, hub, browser, callerLog: path.join(work, 'caller.log') };
+}
+
+/** A failure with the hub's and the caller's last words. */
+function explained(e, hub, callerLog) {
+  const said = existsSync(callerLog) ? readFileSync(callerLog, 'utf8') : '';
+  e.message += `\n--- hub ---\n${hub.log()}\n--- caller ---\n${said.slice(-3000)}`;
+  return e;
+}
+
+async function closeDown(caller, browser, hub, work) {
+  if (caller && caller.exitCode === null) caller.kill('SIGTERM');
+  await browser.close();
+  await hub.stop();
+  await rm(work, { recursive: true, force: true });
+}
+
+test('a caller is answered in the browser: both tones in the recording, mute and hang-up from the console', { skip, timeout: 120_000 }, async () => {
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(30);
   let caller = null;
-  const callerLog = path.join(work, 'caller.log');
   const errors = [];
   try {
-    assert.ok(hub.sip, `the hub did not say where SIP listens:\n${hub.log()}`);
     const context = await browser.newContext();
     const bob = await context.newPage();
     watch(bob, 'bob', errors);
@@ -161,14 +183,9 @@ test('a caller is answered in the browser: both tones in the recording, mute and
     assert.ok(windows.slice(quiet).some((w) => w.right > 0.02), `no tone after the mute: ${JSON.stringify(windows)}`);
     assert.deepEqual(errors, []);
   } catch (e) {
-    const said = existsSync(callerLog) ? readFileSync(callerLog, 'utf8') : '';
-    e.message += `\n--- hub ---\n${hub.log()}\n--- caller ---\n${said.slice(-3000)}`;
-    throw e;
+    throw explained(e, hub, callerLog);
   } finally {
-    if (caller && caller.exitCode === null) caller.kill('SIGTERM');
-    await browser.close();
-    await hub.stop();
-    await rm(work, { recursive: true, force: true });
+    await closeDown(caller, browser, hub, work);
   }
 });
 
@@ -176,26 +193,8 @@ test('a caller is answered in the browser: both tones in the recording, mute and
 // hub takes it as the agent hanging up, as it would a desk phone's BYE. The caller is hung up on
 // and the call ends `by: "agent"`.
 test('a browser that disappears mid-call is the agent hanging up', { skip, timeout: 120_000 }, async () => {
-  const work = await mkdtemp(path.join(tmpdir(), 'plugboard-softphone-'));
-  const callerWav = path.join(work, 'caller.wav');
-  const browserWav = path.join(work, 'tone.wav');
-  tone(callerWav, 440, 60, 8000);
-  tone(browserWav, 1000, 30, 48000);
-  const hub = await startHub({
-    env: {
-      PLUGBOARD_SIP__LISTEN: '127.0.0.1:0',
-      PLUGBOARD_SIP__TRUNKS: '["127.0.0.1"]',
-      PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP: 'true',
-      PLUGBOARD_SIP__NUMBERS__100: 'Support',
-    },
-  });
-  const browser = await launchBrowser([
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${browserWav}`,
-  ]);
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(60);
   let caller = null;
-  const callerLog = path.join(work, 'caller.log');
   try {
     const token = await login(hub.base, 'bob@plugboard.example');
     assert.equal((await call(hub.base, 'PATCH', '/me', token, { device: 'browser' })).status, 200);
@@ -228,13 +227,8 @@ test('a browser that disappears mid-call is the agent hanging up', { skip, timeo
     while (!byeSeen.test(readFileSync(callerLog, 'utf8')) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     assert.match(readFileSync(callerLog, 'utf8'), byeSeen);
   } catch (e) {
-    const said = existsSync(callerLog) ? readFileSync(callerLog, 'utf8') : '';
-    e.message += `\n--- hub ---\n${hub.log()}\n--- caller ---\n${said.slice(-3000)}`;
-    throw e;
+    throw explained(e, hub, callerLog);
   } finally {
-    if (caller && caller.exitCode === null) caller.kill('SIGTERM');
-    await browser.close();
-    await hub.stop();
-    await rm(work, { recursive: true, force: true });
+    await closeDown(caller, browser, hub, work);
   }
 });

@@ -22,6 +22,15 @@ pub mod sipp;
 
 pub const DEMO_PASSWORD: &str = "plugboard-demo";
 
+/// SIP for the hub: on a free UDP port, a trunk at 127.0.0.1 trusted over UDP, and number 100
+/// ringing the Support queue.
+pub const SUPPORT_LINE: [(&str, &str); 4] = [
+    ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+    ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+    ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+    ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+];
+
 /// The built binary: `$PLUGBOARD_BIN`, else `target/debug/plugboard` of this workspace.
 pub fn binary() -> PathBuf {
     if let Ok(path) = std::env::var("PLUGBOARD_BIN") {

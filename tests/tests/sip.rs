@@ -6,7 +6,7 @@
 //! SRTP, as callers and as agents' phones.
 
 use plugboard_tests::linphone::{self, Linphone, Transport};
-use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, available};
+use plugboard_tests::{DEMO_PASSWORD, Hub, SUPPORT_LINE, SharedSite, available};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -1918,13 +1918,7 @@ async fn only_the_agent_holding_a_call_gives_it_browser_audio_and_bad_media_fram
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
-        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
-    ];
-    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let hub = Hub::start(dir.path(), &SUPPORT_LINE).await.unwrap();
     let target = hub.sip_udp.clone().unwrap();
     let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let (status, me) = hub

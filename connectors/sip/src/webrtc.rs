@@ -13,7 +13,6 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
@@ -130,7 +129,7 @@ impl BrowserLeg {
         let (gone_tx, gone) = oneshot::channel();
         let task = Task {
             rtc,
-            ice: Arc::new(ice),
+            ice,
             rtp,
             stream: settings.stream,
             pt: Pt::new_with_value(settings.codec.payload_type()),
@@ -173,7 +172,7 @@ impl Drop for BrowserLeg {
 
 struct Task {
     rtc: Rtc,
-    ice: Arc<UdpSocket>,
+    ice: UdpSocket,
     rtp: UdpSocket,
     /// The call's agent port: the only source of RTP for the browser.
     stream: SocketAddr,
@@ -217,15 +216,13 @@ impl Task {
                     let Ok((len, source)) = received else { continue };
                     let Ok(contents) = from_browser[..len].try_into() else { continue };
                     let receive = Receive { proto: Protocol::Udp, source, destination: local, contents };
-                    if self.rtc.handle_input(Input::Receive(Instant::now(), receive)).is_err() {
-                        // A datagram str0m cannot use changes nothing.
-                        continue;
-                    }
+                    // A datagram str0m cannot use changes nothing.
+                    let _ = self.rtc.handle_input(Input::Receive(Instant::now(), receive));
                     continue;
                 },
                 received = self.rtp.recv_from(&mut from_stream) => {
                     let Ok((len, source)) = received else { continue };
-                    self.to_browser(&from_stream[..len], source);
+                    self.relay_to_browser(&from_stream[..len], source);
                     continue;
                 },
                 candidate = candidates.recv() => match candidate {
@@ -280,7 +277,7 @@ impl Task {
     /// The caller's audio (plain RTP from the call's agent port) to the browser, as is: same
     /// codec, same timestamps. Anything from elsewhere, or before the browser connected, is
     /// dropped.
-    fn to_browser(&mut self, datagram: &[u8], source: SocketAddr) {
+    fn relay_to_browser(&mut self, datagram: &[u8], source: SocketAddr) {
         if source != self.stream || !self.connected {
             return;
         }
