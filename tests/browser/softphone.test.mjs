@@ -81,9 +81,10 @@ async function baresipCaller(dir, wav, target, log) {
 
 /**
  * A hub taking calls to 100 (Support) from the trunk at 127.0.0.1, Chromium whose microphone says
- * a 1000 Hz tone, and the caller's voice: `callerSeconds` of 440 Hz.
+ * a 1000 Hz tone (unless `media` gives other flags: a browser with no microphone, or one that
+ * refuses it), and the caller's voice: `callerSeconds` of 440 Hz.
  */
-async function callCenter(callerSeconds) {
+async function callCenter(callerSeconds, media = null) {
   const work = await mkdtemp(path.join(tmpdir(), 'plugboard-softphone-'));
   const callerWav = path.join(work, 'caller.wav');
   const browserWav = path.join(work, 'tone.wav');
@@ -98,7 +99,7 @@ async function callCenter(callerSeconds) {
     },
   });
   assert.ok(hub.sip, `the hub did not say where SIP listens:\n${hub.log()}`);
-  const browser = await launchBrowser([
+  const browser = await launchBrowser(media || [
     '--use-fake-ui-for-media-stream',
     '--use-fake-device-for-media-stream',
     `--use-file-for-fake-audio-capture=${browserWav}`,
@@ -232,3 +233,46 @@ test('a browser that disappears mid-call is the agent hanging up', { skip, timeo
     await closeDown(caller, browser, hub, work);
   }
 });
+
+// The microphone refused (no permission given: the prompt is dismissed) or missing (no fake
+// device, and this machine has no sound card): the page says what is wrong and what to do (for
+// the refusal: allowed and reloaded, the call connects), and the agent can still hang up.
+for (const [media, status, words] of [
+  [['--use-fake-device-for-media-stream'], 'mic_denied', /refused the microphone/],
+  [['--use-fake-ui-for-media-stream'], 'mic_no_device', /No microphone found/],
+]) {
+  test(`a console whose microphone is ${status.slice(4)} says so`, { skip, timeout: 120_000 }, async () => {
+    const { work, callerWav, hub, browser, callerLog } = await callCenter(30, media);
+    let caller = null;
+    try {
+      const token = await login(hub.base, 'bob@plugboard.example');
+      assert.equal((await call(hub.base, 'PATCH', '/me', token, { device: 'browser' })).status, 200);
+      const context = await browser.newContext();
+      const bob = await context.newPage();
+      await signIn(bob, hub.base, 'bob@plugboard.example');
+      await bob.getByTestId('state-available').click();
+      await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+      caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+      const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
+      await offer.waitFor({ timeout: 20_000 });
+      await offer.getByTestId('offer-accept').click();
+      await byTestId(bob, 'softphone-status', 'data-status', status).waitFor({ timeout: 20_000 });
+      assert.match(await bob.getByTestId('softphone-status').innerText(), words);
+      assert.equal(await bob.getByTestId('call-mute').count(), 0, 'no mute without a microphone');
+      await shot(bob, `softphone-${status}`);
+      if (status === 'mic_denied') {
+        // As the page says: allowed, and the page reloaded, the call's audio connects (the caller
+        // waited on hold music meanwhile).
+        await context.grantPermissions(['microphone'], { origin: hub.base });
+        await bob.reload();
+        await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+      }
+      await bob.getByTestId('end-chat').click();
+      await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+    } catch (e) {
+      throw explained(e, hub, callerLog);
+    } finally {
+      await closeDown(caller, browser, hub, work);
+    }
+  });
+}
