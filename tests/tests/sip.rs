@@ -6,7 +6,7 @@
 //! SRTP, as callers and as agents' phones.
 
 use plugboard_tests::linphone::{self, Linphone, Transport};
-use plugboard_tests::{DEMO_PASSWORD, Hub, SUPPORT_LINE, SharedSite, available};
+use plugboard_tests::{BROWSER_OFFER, DEMO_PASSWORD, Hub, SUPPORT_LINE, SharedSite, available};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -1896,15 +1896,6 @@ async fn a_tcp_phone_that_went_away_is_found_out_at_once() {
     );
     let _ = caller.await;
 }
-
-/// A Chromium audio offer with a fingerprint no browser holds: the hub answers it, but nobody
-/// will ever connect to that answer.
-const BROWSER_OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0 8\r\nc=IN IP4 0.0.0.0\r\n\
-a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:Vx9t\r\na=ice-pwd:4iHDOB3nnRMk1kH3gs6x1LQu\r\na=ice-options:trickle\r\n\
-a=fingerprint:sha-256 7B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\n\
-a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=msid:- 1c5b4b2d-7b3a-4a4c-9d0c-3f3f3f3f3f3f\r\na=rtcp-mux\r\n\
-a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=ssrc:1001 cname:abc\r\n";
 
 /// Bob takes calls in the browser (his device, on his profile): a caller's offer rings only his
 /// console, and once he holds the call only he can give it audio. Sam (who does not hold it),
