@@ -1,9 +1,10 @@
 // The browser as the agent's phone, end to end: a baresip caller dials the hub through the trunk
 // saying a 440 Hz tone; Bob chooses "This browser" as his device, his console rings with the
 // offer, he accepts, and Chromium (fake microphone: a 1000 Hz tone from a WAV made with sox)
-// carries the call's audio over WebRTC. He mutes and unmutes, then hangs up from the console. The
-// hub's recording has the caller's tone on the left and the browser's on the right, with the
-// browser's side silent for the mute (sox).
+// carries the call's audio over WebRTC. He mutes and unmutes, holds and resumes, then hangs up
+// from the console. The hub's recording has the caller's tone on the left and the browser's on
+// the right, with the browser's side silent for the mute (sox). Then: a browser that disappears
+// mid-call, and a microphone refused or missing.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -155,6 +156,11 @@ test('a caller is answered in the browser: both tones in the recording, mute and
     await bob.getByTestId('call-mute').click();
     await bob.waitForTimeout(2000);
     assert.equal(await status.getAttribute('data-status'), 'connected');
+    // Hold and resume, as for a desk phone (the caller hears music meanwhile).
+    await bob.getByTestId('call-hold').click();
+    await bob.locator('[data-testid="call-hold"][aria-pressed="true"]').waitFor();
+    await bob.getByTestId('call-hold').click();
+    await bob.locator('[data-testid="call-hold"][aria-pressed="false"]').waitFor();
 
     await bob.getByTestId('end-chat').click();
     await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
@@ -183,6 +189,13 @@ test('a caller is answered in the browser: both tones in the recording, mute and
     assert.ok(windows.slice(0, quiet).some((w) => w.right > 0.02), `no tone before the mute: ${JSON.stringify(windows)}`);
     assert.ok(windows.slice(quiet).some((w) => w.right > 0.02), `no tone after the mute: ${JSON.stringify(windows)}`);
     assert.deepEqual(errors, []);
+    const token = await login(hub.base, 'bob@plugboard.example');
+    const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);
+    const kinds = body.events.map((e) => e.type);
+    for (const kind of ['call.held', 'call.resumed', 'call.ended']) assert.ok(kinds.includes(kind), `no ${kind} in ${kinds}`);
+    const ended = body.events.find((e) => e.type === 'call.ended');
+    assert.equal(ended.data.by, 'hub', 'hung up from the console');
+    assert.equal(ended.data.recording, `${interaction}.wav`);
   } catch (e) {
     throw explained(e, hub, callerLog);
   } finally {

@@ -1466,10 +1466,12 @@ impl B2bua {
                 if let Some(c) = self.calls.get_mut(&call) {
                     c.stage = Stage::Bridged;
                 }
+                // Our own leg sends from exactly `remote`: no other port may latch (an unspecified
+                // address is never a packet's source).
                 self.emit(Action::Media(MediaCommand::Bridge {
                     call,
                     remote,
-                    peer: remote.ip(),
+                    peer: IpAddr::from([0, 0, 0, 0]),
                     record,
                     srtp: None,
                 }));
@@ -2752,7 +2754,7 @@ pub(crate) mod tests {
             vec![Action::Media(MediaCommand::Bridge {
                 call: CallId(1),
                 remote,
-                peer: remote.ip(),
+                peer: IpAddr::from([0, 0, 0, 0]),
                 record: Some("/rec/1.wav".into()),
                 srtp: None,
             })]
