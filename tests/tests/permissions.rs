@@ -143,6 +143,10 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/reports/{dimension}", Supervisor),
     ("GET", "/api/v1/staffing/{queue}", Supervisor),
     ("POST", "/api/v1/staffing/what-if", Supervisor),
+    ("GET", "/api/v1/teams", Supervisor),
+    ("POST", "/api/v1/teams", Admin),
+    ("PUT", "/api/v1/teams/{id}", Admin),
+    ("DELETE", "/api/v1/teams/{id}", Admin),
     // The inbox: each list and search is cut to what the caller may see (see
     // `an_agent_never_sees_a_conversation_they_may_not`).
     ("GET", "/api/v1/conversations", Agent),

@@ -31,6 +31,7 @@ import { ReportsView } from './ReportsView.js';
 import { AdminQueues } from './AdminQueues.js';
 import { AdminAgents } from './AdminAgents.js';
 import { AdminDispositions } from './AdminDispositions.js';
+import { AdminTeams } from './AdminTeams.js';
 import { AdminPhones } from './AdminPhones.js';
 import { AdminMailboxes } from './AdminMailboxes.js';
 import { AdminInboxes } from './AdminInboxes.js';
@@ -425,6 +426,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       break;
     case 'admin-agents':
       page = html`<${AdminAgents} />`;
+      break;
+    case 'admin-teams':
+      page = html`<${AdminTeams} queues=${queues} />`;
       break;
     case 'admin-dispositions':
       page = html`<${AdminDispositions} />`;

@@ -49,6 +49,8 @@ pub struct AppState {
     pub email: Arc<crate::email::Email>,
     /// Messaging apps' webhook intake and outbox sender.
     pub messaging: Arc<crate::messaging::Messaging>,
+    /// The wallboards' boards on this node.
+    pub wallboards: Arc<crate::wallboard::Wallboards>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     start_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// A visitor's messages per conversation (`chat.messages_per_minute`), whichever socket
@@ -85,6 +87,10 @@ impl AppState {
             intake,
             email,
             messaging,
+            wallboards: Arc::new(crate::wallboard::Wallboards::new(
+                dispatcher.clone(),
+                store.clone(),
+            )),
             login_limiter: per_minute(config.auth.login_per_minute),
             start_limiter: per_minute(config.chat.starts_per_minute),
             message_limiter: per_minute(config.chat.messages_per_minute),

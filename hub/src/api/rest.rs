@@ -97,7 +97,7 @@ pub const MAX_TAGS: usize = 50;
 pub const MAX_TAG_BYTES: usize = 64;
 
 /// A name: not blank, at most `MAX_NAME_BYTES`.
-fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
+pub(super) fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
     if value.trim().is_empty() {
         return Err(ApiError::BadRequest(format!("{field} must not be blank")));
     }
@@ -367,13 +367,15 @@ struct LiveStats {
     agents: Vec<AgentLive>,
 }
 
-/// Live figures: waiting contacts and longest wait per queue, every agent's state.
+/// Live figures: waiting contacts and longest wait per queue, every agent's state (for a
+/// supervisor, of the teams they lead).
 #[utoipa::path(get, path = "/queues/stats", responses((status = 200, body = LiveStats)))]
 async fn queue_stats(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
 ) -> Result<ApiJson<LiveStats>, ApiError> {
-    let live = state.dispatcher.live(me.account_id).await?;
+    let scope = super::reports::scope_of(&state, &me).await?;
+    let live = scope.live(state.dispatcher.live(me.account_id).await?);
     Ok(ApiJson(LiveStats {
         queues: live.queues,
         agents: live.agents,
@@ -952,15 +954,22 @@ async fn link_customer(
 }
 
 /// Whether `me` may have an interaction's files (a call's recording, a mail's attachments, a
-/// messaging app's photos and voice notes): supervisors and admins, and the agents who handled it
-/// (whoever holds it, whoever accepted it, each agent a call had a leg with), not every colleague.
+/// messaging app's photos and voice notes): admins, supervisors whose teams had it (its queue, or
+/// the agent holding it), and the agents who handled it (whoever holds it, whoever accepted it,
+/// each agent a call had a leg with), not every colleague.
 pub(super) async fn may_have_files(
     state: &AppState,
     me: &Agent,
     interaction: &Interaction,
 ) -> Result<(), ApiError> {
-    if me.role >= Role::Supervisor || interaction.agent_id == Some(me.id) {
+    if interaction.agent_id == Some(me.id) {
         return Ok(());
+    }
+    if me.role >= Role::Supervisor {
+        let scope = super::reports::scope_of(state, me).await?;
+        if scope.queue(interaction.queue_id) || interaction.agent_id.is_some_and(|a| scope.agent(a)) {
+            return Ok(());
+        }
     }
     let mine = me.id.to_string();
     let accepted = crate::domain::InteractionEvent::Accepted.log_type();

@@ -476,6 +476,8 @@ id_type!(
     HandoverId,
     /// A task or callback on a customer.
     FollowUpId,
+    /// Agents a supervisor leads, and the queues they serve.
+    TeamId,
 );
 
 /// A file attached to a message, as the console lists it (its bytes are fetched by id).
