@@ -95,6 +95,7 @@ mod tests {
             skills: Default::default(),
             capacity: Capacity::default(),
             active: true,
+            device: Default::default(),
         }
     }
 

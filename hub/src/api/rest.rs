@@ -259,9 +259,12 @@ async fn calling(State(state): State<AppState>, AuthAgent(_): AuthAgent) -> ApiJ
 #[derive(Deserialize, ToSchema)]
 struct MePatch {
     locale: Option<String>,
+    /// Where their calls ring: `desk` (their SIP phone) or `browser` (the console).
+    #[schema(value_type = Option<String>)]
+    device: Option<crate::domain::Device>,
 }
 
-/// Change the logged-in user's own settings (the console's language).
+/// Change the logged-in user's own settings (the console's language, where calls ring).
 #[utoipa::path(patch, path = "/me", request_body = MePatch, responses((status = 200, body = Agent)))]
 async fn update_me(
     State(state): State<AppState>,
@@ -271,16 +274,24 @@ async fn update_me(
     if let Some(locale) = &patch.locale {
         check_locale(locale)?;
     }
+    let device = patch.device;
     let patch = AgentPatch {
         locale: patch.locale,
+        device,
         ..Default::default()
     };
-    Ok(ApiJson(
+    let updated = state
+        .store
+        .update_agent(agent.account_id, agent.id, patch)
+        .await?;
+    if device == Some(crate::domain::Device::Browser) {
+        // The console answers from now on: no registered phone is needed to be offered calls.
         state
-            .store
-            .update_agent(agent.account_id, agent.id, patch)
-            .await?,
-    ))
+            .dispatcher
+            .set_reachable(agent.account_id, agent.id, crate::domain::Channel::Voice, true)
+            .await?;
+    }
+    Ok(ApiJson(updated))
 }
 
 // --- queues ---

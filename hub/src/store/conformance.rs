@@ -375,6 +375,21 @@ async fn agents(store: DynStore) {
         (updated.locale.as_str(), updated.name.as_str()),
         ("zh-CN", "Alice Liddell")
     );
+    // Where calls ring: the desk phone until the agent picks the browser, kept from then on.
+    assert_eq!(updated.device, crate::domain::Device::Desk);
+    let browser = AgentPatch {
+        device: Some(crate::domain::Device::Browser),
+        ..Default::default()
+    };
+    let updated = store.update_agent(DEFAULT, alice.id, browser).await.unwrap();
+    assert_eq!(
+        (updated.device, updated.locale.as_str()),
+        (crate::domain::Device::Browser, "zh-CN")
+    );
+    assert_eq!(
+        store.agent(DEFAULT, alice.id).await.unwrap().device,
+        crate::domain::Device::Browser
+    );
 
     let bob = store
         .create_agent(DEFAULT, new_agent("bob@example.com"))
