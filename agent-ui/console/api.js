@@ -88,6 +88,15 @@ export const endAgentSessions = (id) => request('DELETE', `/agents/${enc(id)}/se
 export const deactivateAgent = (id) => request('POST', `/agents/${enc(id)}/deactivate`);
 export const reactivateAgent = (id) => request('POST', `/agents/${enc(id)}/reactivate`);
 
+/** A supervisor moves a waiting contact: `{queue_id?, agent_id?, reason}`. */
+export const moveWaiting = (id, move) => request('POST', `/interactions/${enc(id)}/move`, move);
+
+/** Teams: `{id, name, leads, members, queues}`, each list of ids. */
+export const listTeams = () => request('GET', '/teams');
+export const createTeam = (spec) => request('POST', '/teams', spec);
+export const updateTeam = (id, spec) => request('PUT', `/teams/${enc(id)}`, spec);
+export const deleteTeam = (id) => request('DELETE', `/teams/${enc(id)}`);
+
 export const listPhones = () => request('GET', '/phones');
 export const createPhone = (spec) => request('POST', '/phones', spec);
 export const deletePhone = (id) => request('DELETE', `/phones/${enc(id)}`);

@@ -51,7 +51,7 @@ test('every word the hub sends for email has a label in both languages', async (
     ...['connecting', 'connected', 'failing'].map((w) => `mailbox_state.${w}`),
     ...['tls', 'starttls', 'plain'].map((w) => `security.${w}`),
     ...['auto-submitted: auto-replied', 'return-path: <>', 'list-id', 'auto-submitted: auto-generated'].map((r) => `filed.${filedKind(r)}`),
-    ...['reopened', 'filed', 'transferred', 'overflowed', 'offer_timed_out', 'note_added', 'started'].map((w) => `event.interaction.${w}`),
+    ...['reopened', 'filed', 'transferred', 'overflowed', 'moved', 'offer_timed_out', 'note_added', 'started'].map((w) => `event.interaction.${w}`),
     'error.no_room',
     'mailboxes.imap', 'mailboxes.smtp',
   ];

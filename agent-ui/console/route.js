@@ -1,7 +1,7 @@
 // Hash routes, so the hub serves one index.html for every page:
 //   #/ workspace · #/inbox · #/customers · #/customers/<id> · #/supervisor · #/reports
 //   #/admin/queues · #/admin/agents · #/admin/dispositions · #/admin/phones · #/admin/mailboxes
-//   #/admin/inboxes · #/admin/audit
+//   #/admin/inboxes · #/admin/teams · #/admin/audit
 
 export function parseRoute(hash) {
   const parts = (hash || '').replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -9,7 +9,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'supervisor') return { name: 'supervisor' };
   if (parts[0] === 'reports') return { name: 'reports' };
   if (parts[0] === 'inbox') return { name: 'inbox' };
-  if (parts[0] === 'admin' && ['queues', 'agents', 'dispositions', 'phones', 'mailboxes', 'inboxes', 'audit'].includes(parts[1])) return { name: `admin-${parts[1]}` };
+  if (parts[0] === 'admin' && ['queues', 'agents', 'teams', 'dispositions', 'phones', 'mailboxes', 'inboxes', 'audit'].includes(parts[1])) return { name: `admin-${parts[1]}` };
   return { name: 'workspace' };
 }
 

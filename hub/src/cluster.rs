@@ -59,13 +59,17 @@ struct Answered {
     result: Result<Response, WireError>,
 }
 
-/// A change of who holds or is offered an interaction, numbered within the leader's term.
+/// A change of who holds or is offered an interaction, or (`None`) of the live figures alone,
+/// numbered within the leader's term.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Numbered {
     term: u64,
     seq: u64,
-    watching: Watching,
+    watching: Option<Watching>,
 }
+
+/// The leader tells followers' wallboards that the live figures changed at most this often.
+const LIVE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A `DispatchError` as it crosses nodes.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -233,7 +237,7 @@ pub async fn start(
         node.names.presence.clone(),
         presence_rx,
     ));
-    tokio::spawn(share_watching(node.clone(), watching_rx));
+    tokio::spawn(share_watching(node.clone(), watching_rx, published.live_watch()));
     let channels = [node.names.replies(&node.name), node.names.watching.clone()];
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(&channels).await?;
@@ -310,7 +314,10 @@ async fn hear(
                     published.forget();
                 }
                 last = (numbered.term, numbered.seq);
-                published.mirror(numbered.watching);
+                match numbered.watching {
+                    Some(watching) => published.mirror(watching),
+                    None => published.live_changed(),
+                }
                 continue;
             }
             let answered: Answered = match serde_json::from_slice(message.get_payload_bytes()) {
@@ -329,11 +336,36 @@ async fn hear(
     }
 }
 
-/// Publishes each change of who holds what while this node leads, numbered within its term.
-async fn share_watching(node: Arc<Node>, mut rx: mpsc::UnboundedReceiver<Watching>) {
+/// Publishes each change of who holds what while this node leads, numbered within its term, and
+/// that the live figures changed, at most every `LIVE_EVERY`.
+async fn share_watching(
+    node: Arc<Node>,
+    mut rx: mpsc::UnboundedReceiver<Watching>,
+    mut live: tokio::sync::watch::Receiver<u64>,
+) {
     let mut conn = node.conn.clone();
     let (mut term, mut seq) = (0, 0);
-    while let Some(watching) = rx.recv().await {
+    let mut live_due: Option<tokio::time::Instant> = None;
+    let mut live_last = tokio::time::Instant::now();
+    loop {
+        let watching = tokio::select! {
+            watching = rx.recv() => match watching {
+                Some(w) => Some(w),
+                None => return,
+            },
+            changed = live.changed(), if live_due.is_none() => {
+                if changed.is_err() {
+                    return;
+                }
+                live_due = Some((live_last + LIVE_EVERY).max(tokio::time::Instant::now()));
+                continue;
+            }
+            () = tokio::time::sleep_until(live_due.unwrap_or_else(tokio::time::Instant::now)), if live_due.is_some() => {
+                live_due = None;
+                live_last = tokio::time::Instant::now();
+                None
+            }
+        };
         if !node.leading() {
             continue;
         }

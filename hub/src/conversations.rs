@@ -64,6 +64,7 @@ mod tests {
             skills: skills.iter().map(|(s, l)| (s.to_string(), *l)).collect(),
             capacity: Capacity::default(),
             active: true,
+            device: Default::default(),
         }
     }
 

@@ -70,7 +70,11 @@ pub struct AgentLive {
     pub name: String,
     pub state: std::borrow::Cow<'static, str>,
     pub reason: Option<String>,
+    /// When they took that state, epoch milliseconds.
+    pub since: Millis,
     pub held: usize,
+    /// What they hold per channel (channels with none left out).
+    pub holds: std::collections::BTreeMap<String, usize>,
 }
 
 /// Live figures of one channel: contacts waiting for an agent, and held by one.
@@ -89,6 +93,17 @@ pub struct Live {
     pub agents: Vec<AgentLive>,
     /// Every channel, in `Channel::ALL` order.
     pub channels: Vec<ChannelLive>,
+}
+
+/// A supervisor's move of a contact that waits for an agent: to `queue` (its own if `None`)
+/// and, with `to`, to that Available agent alone. Logged as `interaction.moved` with who and why.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Move {
+    pub by: AgentId,
+    pub interaction: InteractionId,
+    pub queue: Option<QueueId>,
+    pub to: Option<AgentId>,
+    pub reason: String,
 }
 
 /// A line for the interaction's event log that changes no state (`call.ended`, `call.held`...).
@@ -115,6 +130,8 @@ pub(crate) enum Request {
     Transfer(AccountId, AgentId, InteractionId, QueueId),
     /// The agent sends the interaction to a named colleague (a blind transfer).
     TransferTo(AccountId, AgentId, InteractionId, AgentId),
+    /// A supervisor moves a waiting contact.
+    Move(AccountId, Move),
     /// The customer left: abandoned if still waiting, ended if an agent had it.
     Leave(AccountId, InteractionId, Leaving),
     WrapUp(AccountId, AgentId, InteractionId, WrapUp),
@@ -204,6 +221,9 @@ pub(crate) struct Published {
     /// taken, ended, relabelled): consoles watching their inbox hear of it and read it again.
     /// It carries no content, so it tells nobody what they may not see.
     conversations: tokio::sync::watch::Sender<u64>,
+    /// Bumped whenever the live figures may have changed (a commit of the routers', or a change
+    /// the leading node shared): wallboards read them again. Carries no content.
+    live: tokio::sync::watch::Sender<u64>,
 }
 
 /// Who holds an interaction and who is being offered it, after a change: what another node's
@@ -258,9 +278,19 @@ impl Published {
         self.conversations.send_modify(|n| *n = n.wrapping_add(1));
     }
 
+    /// The live figures may have changed (on a follower: the leader said so).
+    pub(crate) fn live_changed(&self) {
+        self.live.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub(crate) fn live_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.live.subscribe()
+    }
+
     /// A follower's mirror takes the leader's change.
     pub(crate) fn mirror(&self, w: Watching) {
         self.conversations_changed();
+        self.live_changed();
         let mut held = write_lock(&self.assignments);
         let mut ringing = write_lock(&self.ringing);
         match w.holder {
@@ -527,6 +557,12 @@ impl Dispatcher {
             .await
     }
 
+    /// A supervisor moves a waiting contact (`Move`); `Refused` when it no longer waits or the
+    /// agent named is not Available with room.
+    pub async fn move_waiting(&self, account: AccountId, m: Move) -> Result<(), DispatchError> {
+        self.done(Request::Move(account, m)).await
+    }
+
     /// The customer left (closed the chat, hung up), with an optional log line committed with it.
     pub async fn leave(
         &self,
@@ -589,6 +625,10 @@ impl Dispatcher {
         if let Err(e) = self.done(Request::UpsertQueue(account, queue)).await {
             tracing::error!(error = %e, "the router did not hear of a queue's change");
         }
+    }
+    /// Changes of the live figures as this node hears of them (see `Published::live`).
+    pub fn live_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.live_watch()
     }
     /// Changes of the inbox lists as this node hears of them (see `Published::conversations`).
     pub fn conversations_watch(&self) -> tokio::sync::watch::Receiver<u64> {
@@ -772,6 +812,8 @@ struct AgentEntry {
     account: AccountId,
     name: String,
     state: AgentState,
+    /// When they took that state (since the router started, for those it found already in it).
+    since: Millis,
 }
 
 struct Task {
@@ -1129,6 +1171,52 @@ impl Task {
                             ..Default::default()
                         };
                         self.transferred(account, agent, interaction, details, &mut s);
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Request::Move(account, m) => {
+                let from = match self.live.get(&m.interaction) {
+                    Some((a, i)) if *a == account => i.queue_id,
+                    _ => {
+                        let refused = DispatchError::Refused("it no longer waits for an agent".into());
+                        let _ = reply.send(Err(refused));
+                        return;
+                    }
+                };
+                let queue = m.queue.unwrap_or(from);
+                if self.queues.get(&queue).is_none_or(|q| q.account_id != account) {
+                    let _ = reply.send(Err(StoreError::NotFound.into()));
+                    return;
+                }
+                let input = Input::Move {
+                    interaction: m.interaction,
+                    queue,
+                    to: m.to,
+                };
+                match self.decide(account, input) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        let moved = (queue != from).then_some(queue);
+                        let by_name = self.agents.get(&m.by).map(|a| a.name.clone());
+                        let details = TransitionDetails {
+                            queue_id: moved,
+                            data: json!({"from": from, "to": moved, "to_agent": m.to, "by": m.by,
+                                "by_name": by_name, "reason": m.reason}),
+                            ..Default::default()
+                        };
+                        self.transition(
+                            account,
+                            m.interaction,
+                            InteractionEvent::Moved,
+                            details,
+                            now_millis(),
+                            &mut s,
+                        );
                         self.stage_decisions(account, decisions, &mut s);
                         self.send(s).await;
                     }
@@ -1551,13 +1639,15 @@ impl Task {
     fn presence(&mut self, agent: AgentId, state: AgentState, s: &mut Staged) {
         if let Some(entry) = self.agents.get_mut(&agent) {
             if entry.state != state {
+                let at = now_millis();
                 // The presence log reports read agent time from.
                 s.writes.push(Write::Presence {
                     account: entry.account,
                     agent,
                     state: state.clone(),
-                    at: now_millis(),
+                    at,
                 });
+                entry.since = at;
             }
             entry.state = state.clone();
         }
@@ -1636,6 +1726,8 @@ impl Task {
                         RevokeReason::Abandoned => (None, "abandoned"),
                         // The `Overflowed` decision that follows moves it back to waiting.
                         RevokeReason::Overflowed => (None, "overflowed"),
+                        // The supervisor's `Moved`, staged before, did.
+                        RevokeReason::Moved => (None, "moved"),
                     };
                     if let Some(event) = event {
                         let details = TransitionDetails {
@@ -1722,6 +1814,7 @@ impl Task {
                 account,
                 name: agent.name,
                 state: AgentState::Offline,
+                since: now_millis(),
             });
     }
 
@@ -1755,7 +1848,7 @@ impl Task {
                 }
             })
             .collect();
-        let mut held: HashMap<AgentId, usize> = HashMap::new();
+        let mut held: HashMap<AgentId, std::collections::BTreeMap<String, usize>> = HashMap::new();
         let mut channels: Vec<ChannelLive> = Channel::ALL
             .iter()
             .map(|c| ChannelLive {
@@ -1766,7 +1859,11 @@ impl Task {
             .collect();
         for (a, i) in self.live.values() {
             if let (InteractionState::Active, Some(agent)) = (i.state, i.agent_id) {
-                *held.entry(agent).or_default() += 1;
+                *held
+                    .entry(agent)
+                    .or_default()
+                    .entry(i.channel.as_str().to_string())
+                    .or_default() += 1;
             }
             let Some(n) = Channel::ALL.iter().position(|c| *c == i.channel) else {
                 continue;
@@ -1786,12 +1883,15 @@ impl Task {
             .filter(|(_, a)| a.account == account)
             .map(|(id, a)| {
                 let view = StateView::from(&a.state);
+                let holds = held.remove(id).unwrap_or_default();
                 AgentLive {
                     id: *id,
                     name: a.name.clone(),
                     state: view.state.into(),
                     reason: view.reason,
-                    held: held.get(id).copied().unwrap_or(0),
+                    since: a.since,
+                    held: holds.values().sum(),
+                    holds,
                 }
             })
             .collect();
@@ -1945,6 +2045,7 @@ impl Publisher {
             if done.iter().any(Option::is_some) {
                 self.published.conversations_changed();
             }
+            let touched = !staged.effects.is_empty() || !done.is_empty();
             for effect in staged.effects {
                 let health = self.health.clone();
                 match health
@@ -1954,6 +2055,9 @@ impl Publisher {
                     Some(Ok(())) | None => {}
                     Some(Err(e)) => tracing::error!(error = %e, "could not carry out a committed decision"),
                 }
+            }
+            if touched {
+                self.published.live_changed();
             }
             match staged.answer {
                 Answer::Nobody => {}

@@ -131,7 +131,7 @@ impl Gauges {
             to: today,
             now,
         };
-        let levels: Levels = match load::named(&self.store, account, ask).await {
+        let levels: Levels = match load::named(&self.store, account, ask, &crate::teams::Scope::All).await {
             Ok(report) => report
                 .rows
                 .into_iter()

@@ -27,8 +27,10 @@ pub mod routing;
 pub mod secrets;
 pub mod server;
 pub mod store;
+pub mod teams;
 pub mod telephony;
 #[cfg(test)]
 mod test_redis;
 pub mod tokenize;
 pub mod visitor;
+pub mod wallboard;

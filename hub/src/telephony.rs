@@ -16,6 +16,11 @@
 //!   click reaches this node's task straight from the console's socket (`Phones::dial`), never
 //!   over the bus, which every node hears: one click, one call.
 //!
+//! - an agent whose device is the browser is not rung on a phone: the console rings, and once the
+//!   agent holds the call their console's WebRTC offer (`ConnectorFrame::MediaOffer`) opens a
+//!   browser leg (`plugboard_sip::webrtc`) bridged to the caller like a phone's; that leg going
+//!   away (the tab closed, the network lost) is the agent hanging up.
+//!
 //! Several nodes: a call stays on the node that answered it, and a phone registers through
 //! whichever node Kamailio sent its REGISTER to. Each registrar change is recorded in the store
 //! (`phone_bindings`), so the node ringing an agent looks in its own registrar first and in the
@@ -24,7 +29,7 @@
 use crate::bus::{Bus, ConnectorFrame};
 use crate::config::Config;
 use crate::dispatcher::{Dispatcher, LogLine};
-use crate::domain::{AccountId, AgentId, Channel, InteractionId, RawIdentity, now_millis};
+use crate::domain::{AccountId, AgentId, Channel, Device, InteractionId, RawIdentity, now_millis};
 use crate::store::{BindingUpdate, DynStore, NewInteraction, NewPhone, PhoneBinding, StoreError};
 use anyhow::Context;
 use plugboard_channel::Inbound;
@@ -34,6 +39,7 @@ use plugboard_sip::media::Audio;
 use plugboard_sip::registrar::BindingChange;
 use plugboard_sip::server::{ServerConfig, SipServer, TlsSettings};
 use plugboard_sip::service::{PhoneCredentials, PhoneDirectory, ServiceConfig};
+use plugboard_sip::webrtc::BrowserLeg;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -496,6 +502,7 @@ pub async fn start(
         calls: HashMap::new(),
         by_interaction: HashMap::new(),
         later: later_tx,
+        next_leg: 0,
     };
     let running = health.running("telephony");
     let health = health.clone();
@@ -526,6 +533,9 @@ struct Call {
     /// The agents who had the call before this one (a transfer ends a leg).
     legs: Vec<AgentLeg>,
     recording: Option<PathBuf>,
+    /// The agent's browser leg, when their console carries the call's audio, with its number
+    /// (so the news of an older leg's end is not taken for this one's).
+    browser: Option<(u64, BrowserLeg)>,
     /// Tells every node this one holds the call's media.
     _held_here: crate::bus::Subscription<InteractionId, ()>,
     /// The call's latest request to the dispatcher, still under way: the next waits for it, so
@@ -579,6 +589,8 @@ enum Later {
     HangUp { call: CallId, error: anyhow::Error },
     /// The phone answered but the dispatcher did not give the agent the call.
     NotAccepted { call: CallId },
+    /// The browser leg numbered `leg` is gone (closed tab, lost network, never connected).
+    BrowserGone { call: CallId, leg: u64 },
 }
 
 struct Calls {
@@ -595,6 +607,8 @@ struct Calls {
     calls: HashMap<CallId, Call>,
     by_interaction: HashMap<InteractionId, CallId>,
     later: mpsc::UnboundedSender<Later>,
+    /// The number of the next browser leg.
+    next_leg: u64,
 }
 
 impl Calls {
@@ -654,6 +668,16 @@ impl Calls {
                     c.answered = None;
                 }
                 self.server.command(CallCommand::Release { call });
+            }
+            Later::BrowserGone { call, leg } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if c.browser.as_ref().is_some_and(|(n, _)| *n == leg) {
+                    tracing::info!(interaction = %c.interaction, "the agent's browser left the call");
+                    c.browser = None;
+                    self.server.command(CallCommand::AgentLeft { call });
+                }
             }
         }
     }
@@ -924,6 +948,7 @@ impl Calls {
             hold_ms: 0,
             legs: Vec::new(),
             recording,
+            browser: None,
             _held_here: self.bus.hold_call(interaction),
             last: None,
         };
@@ -992,20 +1017,49 @@ impl Calls {
             | ConnectorFrame::OfferRevoked { interaction, .. }
             | ConnectorFrame::Ended { interaction }
             | ConnectorFrame::Transferred { interaction }
-            | ConnectorFrame::Hold { interaction, .. } => *interaction,
+            | ConnectorFrame::Hold { interaction, .. }
+            | ConnectorFrame::MediaOffer { interaction, .. }
+            | ConnectorFrame::MediaCandidate { interaction, .. } => *interaction,
         };
         let Some(&call) = self.by_interaction.get(&interaction) else {
             return Ok(());
         };
         // Found before the call is borrowed: the shared table is a read away.
-        let contacts = match (frame, self.calls.get(&call)) {
-            (ConnectorFrame::Offered { agent, .. }, Some(c)) => self.contacts_of(c.account, *agent).await,
-            _ => Vec::new(),
+        let (contacts, device) = match (frame, self.calls.get(&call)) {
+            (ConnectorFrame::Offered { agent, .. }, Some(c)) => {
+                let device = self.store.agent(c.account, *agent).await?.device;
+                match device {
+                    Device::Desk => (self.contacts_of(c.account, *agent).await, device),
+                    Device::Browser => (Vec::new(), device),
+                }
+            }
+            (ConnectorFrame::MediaOffer { agent, sdp, .. }, Some(_)) => {
+                return self.media_offer(call, interaction, *agent, sdp).await;
+            }
+            (ConnectorFrame::MediaCandidate { agent, candidate, .. }, Some(c)) => {
+                // Only the agent whose leg it is: the socket checked they hold the call.
+                let leg = c
+                    .browser
+                    .as_ref()
+                    .filter(|_| c.answered.is_some_and(|(_, a)| a == *agent));
+                match (leg, plugboard_sip::webrtc::parse_candidate(candidate)) {
+                    (Some((_, leg)), Ok(candidate)) => leg.add_candidate(candidate),
+                    (_, Err(e)) => self.bus.to_agent(*agent, media_error(interaction, e.to_string())),
+                    (None, Ok(_)) => {}
+                }
+                return Ok(());
+            }
+            _ => (Vec::new(), Device::Desk),
         };
         let Some(c) = self.calls.get_mut(&call) else {
             return Ok(());
         };
         match frame {
+            ConnectorFrame::Offered { agent, .. } if device == Device::Browser => {
+                // The console rings; the call is bridged once the agent holds it and their
+                // browser offers its audio.
+                c.ringing = Some(*agent);
+            }
             ConnectorFrame::Offered { agent, .. } => {
                 if contacts.is_empty() {
                     // No registered phone: this agent cannot take calls until it registers.
@@ -1041,6 +1095,7 @@ impl Calls {
                 // From here on it is an ordinary queued call, whoever started it.
                 c.ringing = None;
                 c.dialled_by = None;
+                c.browser = None;
                 c.close_leg(now_millis());
                 self.server.command(CallCommand::Release { call });
             }
@@ -1056,8 +1111,73 @@ impl Calls {
                 }
                 self.server.command(CallCommand::Hold { call, on: *on });
             }
+            ConnectorFrame::MediaOffer { .. } | ConnectorFrame::MediaCandidate { .. } => {}
         }
         Ok(())
+    }
+
+    /// The console of the agent holding a waiting call offers to carry its audio: a browser leg
+    /// opens, our answer goes back to the console, and the caller is bridged to it (recorded like
+    /// a phone's leg). Anything wrong is said to the agent and changes nothing.
+    async fn media_offer(
+        &mut self,
+        call: CallId,
+        interaction: InteractionId,
+        agent: AgentId,
+        sdp: &str,
+    ) -> anyhow::Result<()> {
+        if self.dispatcher.holder(interaction).await != Some(agent) {
+            self.bus
+                .to_agent(agent, media_error(interaction, "this call is not yours".into()));
+            return Ok(());
+        }
+        let Some(c) = self.calls.get_mut(&call) else {
+            return Ok(());
+        };
+        let opened = match self.server.open_browser_leg(call, sdp) {
+            Some(Ok(opened)) => opened,
+            Some(Err(e)) => {
+                self.bus.to_agent(agent, media_error(interaction, e.to_string()));
+                return Ok(());
+            }
+            None => {
+                let why = "this call's audio is already connected, or it is no longer waiting".into();
+                self.bus.to_agent(agent, media_error(interaction, why));
+                return Ok(());
+            }
+        };
+        let (leg, gone) = (self.next_leg, opened.gone);
+        self.next_leg += 1;
+        self.server.command(CallCommand::Attach {
+            call,
+            remote: opened.leg.rtp_addr(),
+            record: c.recording.clone(),
+        });
+        c.ringing = None;
+        c.answered = Some((now_millis(), agent));
+        c.browser = Some((leg, opened.leg));
+        let later = self.later.clone();
+        tokio::spawn(async move {
+            let _ = gone.await;
+            let _ = later.send(Later::BrowserGone { call, leg });
+        });
+        self.bus.to_agent(
+            agent,
+            crate::bus::AgentFrame::CallMediaAnswer {
+                interaction_id: interaction,
+                sdp: opened.answer,
+            },
+        );
+        Ok(())
+    }
+}
+
+/// What a console hears when its call audio cannot be connected as it asked.
+fn media_error(interaction: InteractionId, message: String) -> crate::bus::AgentFrame {
+    crate::bus::AgentFrame::Error {
+        code: "call_media".into(),
+        message,
+        r#ref: Some(interaction.to_string()),
     }
 }
 

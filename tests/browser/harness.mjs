@@ -34,7 +34,9 @@ export const chromiumSkip = () => missing(CHROMIUM, existsSync(CHROMIUM), "insta
 
 /**
  * Starts the hub (or takes PLUGBOARD_URL) and resolves once /healthz answers 200. `env` is added to
- * the hub's environment. Returns `{ base, stop }`; `log()` is the tail of its output.
+ * the hub's environment. Returns `{ base, stop }`; `log()` is the tail of its output; `sip` is
+ * where SIP listens over UDP (with `PLUGBOARD_SIP__LISTEN`) and `dataDir` the hub's data directory
+ * (removed by `stop`).
  */
 export async function startHub({ env = {} } = {}) {
   if (process.env.PLUGBOARD_URL) {
@@ -43,6 +45,7 @@ export async function startHub({ env = {} } = {}) {
   if (!existsSync(BIN)) throw new Error(`hub binary not found at ${BIN}: run \`cargo build --bin plugboard\` or set PLUGBOARD_BIN`);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'plugboard-browser-'));
   let hubLog = '';
+  let sip = null;
   const hub = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info', ...env },
@@ -56,6 +59,8 @@ export async function startHub({ env = {} } = {}) {
   const listening = new Promise((resolve) => {
     createInterface({ input: hub.stdout }).on('line', (line) => {
       hubLog += `${line}\n`;
+      const udp = line.match(/^plugboard sip on udp:\/\/(\S+)/);
+      if (udp) sip = udp[1];
       const m = line.match(/plugboard listening on (http:\/\/\S+)/);
       if (m) resolve(m[1].replace(/\/$/, ''));
     });
@@ -98,15 +103,16 @@ export async function startHub({ env = {} } = {}) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { base, stop, log: () => hubLog, own: true };
+  return { base, stop, log: () => hubLog, own: true, sip, dataDir };
 }
 
-export async function launchBrowser() {
+/** Chromium, headless; `args` are added to the usual flags (fake media devices, say). */
+export async function launchBrowser(args = []) {
   await mkdir(ARTIFACTS, { recursive: true });
   return (await import('playwright-core')).chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...args],
   });
 }
 

@@ -1,11 +1,12 @@
 // Reports in the console, in Debian's Chromium against the real hub (`serve --demo`): a supervisor
 // opens Reports, reads the demo's week per queue as a table and a chart, downloads it as CSV and
-// asks the what-if calculator; an agent is not offered the page.
+// asks the what-if calculator; an agent is not offered the page; the wallboard follows a chat
+// live; an admin makes a team, and its lead's wallboard shows only the team's queue and people.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn } from './harness.mjs';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn, startChat } from './harness.mjs';
 
 const skip = chromiumSkip();
 
@@ -69,6 +70,61 @@ test('an agent is not offered the reports page', { skip }, async () => {
   await signIn(bob, hub.base, 'bob@plugboard.example');
   assert.equal(await bob.getByTestId('nav-reports').count(), 0);
   await bob.close();
+});
+
+test('the wallboard follows a chat live: queued, offered and answered', { skip }, async () => {
+  await page.getByTestId('nav-supervisor').click();
+  const support = page.locator('[data-testid="queue-tile"][data-queue="Support"]');
+  await support.waitFor();
+  assert.equal(await support.getByTestId('queue-answered').textContent(), '0');
+
+  const dana = await (await browser.newContext()).newPage();
+  watchPage(dana, 'dana', pageErrors);
+  await signIn(dana, hub.base, 'dana@plugboard.example');
+  await dana.getByTestId('state-available').click();
+  const danaRow = byTestId(page, 'supervisor-agent-row', 'data-agent', 'Dana Silva');
+  await danaRow.locator('.state-available').waitFor();
+
+  const contexts = [];
+  await startChat(browser, hub.base, contexts, (p, who) => watchPage(p, who, pageErrors), 'Ada Byron', 'ada@example.com', 'Hello there');
+  await dana.getByTestId('offer-accept').click();
+  await support.getByTestId('queue-answered').filter({ hasText: '1' }).waitFor();
+  assert.equal(await support.getByTestId('queue-offered').textContent(), '1');
+  assert.equal(await support.getByTestId('queue-sl').textContent(), '100.0 %');
+  await danaRow.getByTestId('agent-holds').filter({ hasText: '1' }).waitFor();
+  await shot(page, 'wallboard-live');
+  await page.getByTestId('wallboard-big').click();
+  await page.locator('.wallboard-big').waitFor();
+  await shot(page, 'wallboard-big');
+  await page.getByTestId('wallboard-big').click();
+  for (const c of contexts) await c.close();
+  await dana.close();
+});
+
+test('an admin makes a team, and its lead then sees only its queue and people', { skip }, async () => {
+  const admin = await (await browser.newContext()).newPage();
+  watchPage(admin, 'admin', pageErrors);
+  await signIn(admin, hub.base, 'admin@plugboard.example');
+  await admin.getByTestId('nav-admin-teams').click();
+  await admin.getByTestId('admin-teams').waitFor();
+  await admin.getByTestId('team-name').fill('Support desk');
+  await admin.getByTestId('team-leads').getByLabel('Sam Lee').check();
+  await admin.getByTestId('team-members').getByLabel('Bob Martin').check();
+  await admin.getByTestId('team-queues').getByLabel('Support').check();
+  await admin.getByTestId('team-save').click();
+  const row = admin.getByTestId('team-row');
+  await row.waitFor();
+  assert.match(await row.textContent(), /Support desk.*Sam Lee.*Bob Martin.*Support/);
+  await shot(admin, 'admin-teams');
+  await admin.close();
+
+  // Sam's wallboard, pushed every second, now has his team's queue and people alone.
+  await page.getByTestId('nav-supervisor').click();
+  await page.locator('[data-testid="queue-tile"][data-queue="Support"]').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="queue-tile"]').length === 1);
+  const people = await page.getByTestId('supervisor-agent-row').allTextContents();
+  assert.equal(people.length, 2, people.join(' | '));
+  assert.ok(people.some((p) => p.includes('Bob Martin')) && people.some((p) => p.includes('Sam Lee')), people.join(' | '));
 });
 
 test('no page logged an error (CSP violations included)', { skip }, () => {

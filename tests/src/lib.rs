@@ -22,6 +22,24 @@ pub mod sipp;
 
 pub const DEMO_PASSWORD: &str = "plugboard-demo";
 
+/// A Chromium audio offer with a fingerprint no browser holds: the hub answers it, but nobody
+/// will ever connect to that answer.
+pub const BROWSER_OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0 8\r\nc=IN IP4 0.0.0.0\r\n\
+a=rtcp:9 IN IP4 0.0.0.0\r\na=ice-ufrag:Vx9t\r\na=ice-pwd:4iHDOB3nnRMk1kH3gs6x1LQu\r\na=ice-options:trickle\r\n\
+a=fingerprint:sha-256 7B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\n\
+a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=msid:- 1c5b4b2d-7b3a-4a4c-9d0c-3f3f3f3f3f3f\r\na=rtcp-mux\r\n\
+a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=ssrc:1001 cname:abc\r\n";
+
+/// SIP for the hub: on a free UDP port, a trunk at 127.0.0.1 trusted over UDP, and number 100
+/// ringing the Support queue.
+pub const SUPPORT_LINE: [(&str, &str); 4] = [
+    ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+    ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+    ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+    ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+];
+
 /// The built binary: `$PLUGBOARD_BIN`, else `target/debug/plugboard` of this workspace.
 pub fn binary() -> PathBuf {
     if let Ok(path) = std::env::var("PLUGBOARD_BIN") {
@@ -635,6 +653,16 @@ impl Socket {
     }
 
     /// Whether a frame of type `kind` arrives within `wait` (others are skipped).
+    /// Reads until an `error` frame, skipping others.
+    pub async fn expect_error(&mut self) -> Value {
+        loop {
+            let frame = self.recv().await.expect("a frame");
+            if frame["type"] == "error" {
+                return frame;
+            }
+        }
+    }
+
     pub async fn gets_within(&mut self, kind: &str, wait: Duration) -> Option<Value> {
         let until = tokio::time::Instant::now() + wait;
         loop {

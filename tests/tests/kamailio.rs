@@ -4,7 +4,7 @@
 //! network never reaches the hub (which would take it as a trunk call).
 
 use plugboard_tests::kamailio::{free_port, kamailio, start_kamailio};
-use plugboard_tests::{DEMO_PASSWORD, Hub};
+use plugboard_tests::{DEMO_PASSWORD, Hub, SUPPORT_LINE};
 use std::net::UdpSocket;
 use std::time::Duration;
 
@@ -101,13 +101,7 @@ async fn the_example_kamailio_config_fronts_the_hub() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
-        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
-    ];
-    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let hub = Hub::start(dir.path(), &SUPPORT_LINE).await.unwrap();
     let hub_sip = hub.sip_udp.clone().expect("the hub says where SIP listens");
     let port = free_port();
     let _kamailio = start_kamailio(port, &[&hub_sip]);

@@ -7,7 +7,7 @@
 //! 404 for the made-up ids and empty bodies the matrix sends) is the route's own business, but
 //! never a 5xx. Ids in paths are fresh, so no call changes anything that exists.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat};
+use plugboard_tests::{BROWSER_OFFER, DEMO_PASSWORD, Hub, Socket, accepted_chat};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -143,6 +143,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/reports/{dimension}", Supervisor),
     ("GET", "/api/v1/staffing/{queue}", Supervisor),
     ("POST", "/api/v1/staffing/what-if", Supervisor),
+    ("GET", "/api/v1/teams", Supervisor),
+    ("POST", "/api/v1/teams", Admin),
+    ("PUT", "/api/v1/teams/{id}", Admin),
+    ("DELETE", "/api/v1/teams/{id}", Admin),
+    ("POST", "/api/v1/interactions/{id}/move", Supervisor),
     // The inbox: each list and search is cut to what the caller may see (see
     // `an_agent_never_sees_a_conversation_they_may_not`).
     ("GET", "/api/v1/conversations", Agent),
@@ -374,6 +379,9 @@ const AGENT_FRAMES: &[(&str, &str)] = &[
     ("call.hold", "forbidden"),
     // Any agent may call a customer; this hub has no SIP trunk to call out through.
     ("call.dial", "bad_request"),
+    // Only the agent holding a call gives it audio from their browser.
+    ("call.media.offer", "forbidden"),
+    ("call.media.candidate", "forbidden"),
     ("wrap_up", "forbidden"),
     ("note.add", "note.added"),
     // Watching one's own inbox needs no right; its frames carry nothing.
@@ -425,7 +433,8 @@ async fn an_agent_cannot_act_on_a_contact_another_agent_holds() {
             "type": kind, "interaction_id": interaction, "customer_id": customer,
             "token": "x", "state": "break", "client_id": "b1", "body": "mine now",
             "typing": true, "on": true, "disposition": "resolved",
-            "queue_id": queue,
+            "queue_id": queue, "sdp": BROWSER_OFFER,
+            "candidate": "candidate:1 1 udp 2113937151 192.0.2.7 54321 typ host",
         });
         bob.send(frame).await.unwrap();
         let answer = match bob.recv_within(Duration::from_secs(2)).await {

@@ -6,16 +6,6 @@ use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat, utc_date};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-/// The report's row named `name`.
-fn row<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == name)
-        .unwrap_or_else(|| panic!("no row {name} in {report}"))
-}
-
 #[tokio::test]
 async fn a_handled_chat_shows_in_the_reports_and_staffing() {
     let (hub, _dir) = hub_with_metrics().await;
@@ -54,7 +44,7 @@ async fn a_handled_chat_shows_in_the_reports_and_staffing() {
     };
     assert_eq!(report["time_zone"], "UTC");
     assert_eq!(report["intervals"].as_array().unwrap().len(), 3);
-    let support = &row(&report, "Support")["total"];
+    let support = &named(&report["rows"], "Support")["total"];
     assert_eq!(
         (support["offered"].as_u64(), support["answered"].as_u64()),
         (Some(1), Some(1))
@@ -74,7 +64,7 @@ async fn a_handled_chat_shows_in_the_reports_and_staffing() {
         .await
         .unwrap();
     assert_eq!(status, 200, "{by_agent}");
-    let dana_row = &row(&by_agent, "Dana Silva")["total"];
+    let dana_row = &named(&by_agent["rows"], "Dana Silva")["total"];
     assert_eq!(dana_row["answered"], 1);
     let logged = ["available_ms", "busy_ms", "wrap_up_state_ms"].map(|k| dana_row[k].as_i64().unwrap());
     assert!(logged.iter().sum::<i64>() > 0, "{dana_row}");
@@ -294,4 +284,344 @@ async fn metrics_carry_the_live_figures_from_the_start() {
             "{line} missing from:\n{live}"
         );
     }
+}
+
+/// The names in a list of queues or agents, sorted.
+fn names(list: &Value) -> Vec<String> {
+    let mut names: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn teams_decide_which_queues_and_agents_each_supervisor_sees() {
+    let (hub, _dir) = hub_with_metrics().await;
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, sue) = hub
+        .call(
+            "POST",
+            "/agents",
+            Some(&admin),
+            Some(json!({"email": "sue@plugboard.example", "name": "Sue Park",
+                "password": "sue-password-1", "role": "supervisor"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{sue}");
+    let sue = hub
+        .login("sue@plugboard.example", "sue-password-1")
+        .await
+        .unwrap();
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let queue = |name| hub.named(&admin, "/queues", name);
+    let (support, sales) = (
+        id(queue("Support").await.unwrap()),
+        id(queue("Sales").await.unwrap()),
+    );
+    let mut people = Vec::new();
+    for name in ["Sam Lee", "Sue Park", "Bob Martin", "Dana Silva", "Alice Wong"] {
+        people.push(id(hub.named(&admin, "/agents", name).await.unwrap()));
+    }
+    let [sam_id, sue_id, bob, dana, alice] = <[String; 5]>::try_from(people).unwrap();
+
+    // No teams yet: a small site is one team, and every supervisor sees it all.
+    let stats = |token: String| {
+        let hub = &hub;
+        async move {
+            hub.call("GET", "/queues/stats", Some(&token), None)
+                .await
+                .unwrap()
+                .1
+        }
+    };
+    assert_eq!(names(&stats(sue.clone()).await["queues"]).len(), 2);
+
+    // Only admins make teams; a team is led by supervisors and names the account's own.
+    let support_team = json!({"name": "Support desk", "leads": [sam_id], "members": [bob, dana],
+        "queues": [support]});
+    assert_eq!(
+        status_of(&hub, "POST", "/teams", Some(&sam), Some(support_team.clone())).await,
+        403
+    );
+    for bad in [
+        json!({"name": "x", "leads": [bob]}),
+        json!({"name": "x", "queues": [sam_id]}),
+        json!({"name": "  "}),
+        json!({"name": "x", "members": ["not an id"]}),
+    ] {
+        let status = status_of(&hub, "POST", "/teams", Some(&admin), Some(bad.clone())).await;
+        assert!(status == 400 || status == 422, "{bad}: {status}");
+    }
+    let (status, team) = hub
+        .call("POST", "/teams", Some(&admin), Some(support_team.clone()))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{team}");
+    assert_eq!(
+        status_of(&hub, "POST", "/teams", Some(&admin), Some(support_team)).await,
+        409
+    );
+    let (status, sales_team) = hub
+        .call(
+            "POST",
+            "/teams",
+            Some(&admin),
+            Some(json!({"name": "Sales floor", "leads": [sue_id], "members": [alice], "queues": [sales]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{sales_team}");
+
+    // Each supervisor's live figures are their team's; the admin's the whole account's.
+    let sams = stats(sam.clone()).await;
+    assert_eq!(names(&sams["queues"]), ["Support"]);
+    assert_eq!(names(&sams["agents"]), ["Bob Martin", "Dana Silva", "Sam Lee"]);
+    let sues = stats(sue.clone()).await;
+    assert_eq!(names(&sues["queues"]), ["Sales"]);
+    assert_eq!(names(&sues["agents"]), ["Alice Wong", "Sue Park"]);
+    assert_eq!(names(&stats(admin.clone()).await["queues"]).len(), 2);
+    let mut wallboard = Socket::connect(&hub.ws_url("/ws/supervisor")).await.unwrap();
+    wallboard
+        .send(json!({"type": "auth", "token": sue}))
+        .await
+        .unwrap();
+    let frame = wallboard.expect("queues").await.unwrap();
+    assert_eq!(names(&frame["queues"]), ["Sales"]);
+
+    // A Support chat: Sam's reports have it, Sue's have neither the queue nor the contact.
+    let (mut dana_console, _widget, interaction) = adas_chat(&hub).await;
+    dana_console
+        .send(json!({"type": "interaction.end", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    let range = format!("from={}&to={}", utc_date(-1), utc_date(1));
+    let report = |token: String, dimension: &'static str| {
+        let (hub, range) = (&hub, &range);
+        async move {
+            let (status, r) = hub
+                .call(
+                    "GET",
+                    &format!("/reports/{dimension}?{range}"),
+                    Some(&token),
+                    None,
+                )
+                .await
+                .unwrap();
+            assert_eq!(status, 200, "{r}");
+            r
+        }
+    };
+    assert_eq!(names(&report(sam.clone(), "queue").await["rows"]), ["Support"]);
+    assert_eq!(names(&report(sue.clone(), "queue").await["rows"]), ["Sales"]);
+    assert!(!names(&report(sue.clone(), "agent").await["rows"]).contains(&"Dana Silva".to_string()));
+    let chat_offered = |r: Value| {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["key"] == "chat")
+            .map_or(0, |row| row["total"]["offered"].as_u64().unwrap())
+    };
+    // The demo's own chats are Sales'; Ada's is the one Support had.
+    let sams = chat_offered(report(sam.clone(), "channel").await);
+    let sues = chat_offered(report(sue.clone(), "channel").await);
+    assert_eq!(sams, 1);
+    assert_eq!(sams + sues, chat_offered(report(admin.clone(), "channel").await));
+    let staffing = format!("/staffing/{support}?from={0}&to={0}", utc_date(0));
+    assert_eq!(status_of(&hub, "GET", &staffing, Some(&sue), None).await, 404);
+    assert_eq!(status_of(&hub, "GET", &staffing, Some(&sam), None).await, 200);
+
+    // Moving Sue to lead Support too shows it to her at once; deleting the teams, everything.
+    let both = json!({"name": "Support desk", "leads": [sam_id, sue_id], "members": [bob, dana],
+        "queues": [support]});
+    let path = format!("/teams/{}", team["id"].as_str().unwrap());
+    assert_eq!(status_of(&hub, "PUT", &path, Some(&admin), Some(both)).await, 200);
+    assert_eq!(names(&stats(sue.clone()).await["queues"]), ["Sales", "Support"]);
+    let (_, teams) = hub.call("GET", "/teams", Some(&sue), None).await.unwrap();
+    assert_eq!(names(&teams), ["Sales floor", "Support desk"]);
+    for t in teams.as_array().unwrap() {
+        let path = format!("/teams/{}", t["id"].as_str().unwrap());
+        assert_eq!(status_of(&hub, "DELETE", &path, Some(&sue), None).await, 403);
+        assert_eq!(status_of(&hub, "DELETE", &path, Some(&admin), None).await, 204);
+        assert_eq!(status_of(&hub, "DELETE", &path, Some(&admin), None).await, 404);
+    }
+    assert_eq!(names(&stats(sam).await["queues"]).len(), 2);
+}
+
+/// The wallboard's next `queues` frame within `wait`, if one comes.
+async fn board_within(wallboard: &mut Socket, wait: Duration) -> Option<Value> {
+    wallboard.gets_within("queues", wait).await
+}
+
+/// The entry named `name` of a frame's list.
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {list}"))
+}
+
+#[tokio::test]
+async fn the_wallboard_is_pushed_when_something_changes_and_only_then() {
+    let (hub, _dir) = hub_with_metrics().await;
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut wallboard = Socket::connect(&hub.ws_url("/ws/supervisor")).await.unwrap();
+    wallboard
+        .send(json!({"type": "auth", "token": sam}))
+        .await
+        .unwrap();
+    let first = board_within(&mut wallboard, Duration::from_secs(5))
+        .await
+        .expect("a first board");
+    // The demo's three closed Sales chats are today's (the demo dates them in the past days, so
+    // Sales may show none today); Support has had nothing yet.
+    assert_eq!(named(&first["queues"], "Support")["today"]["offered"], 0);
+    // A fresh board may follow the first one; then nothing, while nothing changes.
+    while board_within(&mut wallboard, Duration::from_millis(700))
+        .await
+        .is_some()
+    {}
+    assert!(
+        board_within(&mut wallboard, Duration::from_millis(2500))
+            .await
+            .is_none(),
+        "a board was pushed though nothing changed"
+    );
+
+    // Dana goes Available: on the board within a second, with since when.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    let before = plugboard_tests::now_ms();
+    plugboard_tests::available(&mut dana).await;
+    let board = board_within(&mut wallboard, Duration::from_secs(1))
+        .await
+        .expect("no push for Dana");
+    let dana_row = named(&board["agents"], "Dana Silva");
+    assert_eq!(dana_row["state"], "available");
+    assert!(dana_row["since"].as_i64().unwrap() >= before - 5);
+
+    // A chat is queued, offered and answered: the board follows each step; Support's day and
+    // Dana's count what happened, and she holds a chat.
+    let mut widget = hub.widget().await.unwrap();
+    let started = plugboard_tests::start_chat(&mut widget, "Ada Byron", "ada@example.com", "Hello").await;
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    dana.expect("offer").await.unwrap();
+    dana.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    dana.expect("interaction.assigned").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let board = loop {
+        let board = board_within(&mut wallboard, Duration::from_secs(1))
+            .await
+            .expect("no push after the chat was answered");
+        if named(&board["queues"], "Support")["today"]["answered"] == 1 {
+            break board;
+        }
+        assert!(Instant::now() < deadline, "the answer never showed: {board}");
+    };
+    let support = named(&board["queues"], "Support");
+    assert_eq!(support["today"]["offered"], 1);
+    assert_eq!(support["today"]["service_level"], 1.0);
+    assert!(support["today"]["asa_ms"].as_f64().is_some());
+    assert_eq!(support["waiting"], 0);
+    let dana_row = named(&board["agents"], "Dana Silva");
+    assert_eq!(dana_row["holds"]["chat"], 1);
+    assert_eq!(dana_row["today"]["answered"], 1);
+}
+
+#[tokio::test]
+async fn a_supervisor_moves_a_waiting_chat_to_another_queue_then_to_a_named_agent() {
+    let (hub, _dir) = hub_with_metrics().await;
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let sales = id(hub.named(&sam, "/queues", "Sales").await.unwrap());
+    let dana_id = id(hub.named(&sam, "/agents", "Dana Silva").await.unwrap());
+
+    // Nobody is on: Ada's chat waits in Support.
+    let mut widget = hub.widget().await.unwrap();
+    let started = plugboard_tests::start_chat(&mut widget, "Ada Byron", "ada@example.com", "Hello").await;
+    let chat = started["interaction_id"].as_str().unwrap().to_string();
+    let path = format!("/interactions/{chat}/move");
+
+    // Agents may not; a move must say where; a bad target is refused and changes nothing.
+    let to_sales = json!({"queue_id": sales, "reason": "a pricing question"});
+    assert_eq!(
+        status_of(&hub, "POST", &path, Some(&bob), Some(to_sales.clone())).await,
+        403
+    );
+    assert_eq!(
+        status_of(&hub, "POST", &path, Some(&sam), Some(json!({}))).await,
+        400
+    );
+    // Dana is not Available yet.
+    assert_eq!(
+        status_of(
+            &hub,
+            "POST",
+            &path,
+            Some(&sam),
+            Some(json!({"agent_id": dana_id}))
+        )
+        .await,
+        409
+    );
+
+    // To Sales: the log says who moved it, from where, and why.
+    assert_eq!(
+        status_of(&hub, "POST", &path, Some(&sam), Some(to_sales)).await,
+        204
+    );
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{chat}"), Some(&sam), None)
+        .await
+        .unwrap();
+    assert_eq!(detail["interaction"]["queue_id"], sales.as_str());
+    let moved = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "interaction.moved")
+        .expect("no move on the log");
+    assert_eq!(moved["data"]["to"], sales.as_str());
+    assert_eq!(moved["data"]["by_name"], "Sam Lee");
+    assert_eq!(moved["data"]["reason"], "a pricing question");
+
+    // Dana (Support's skills only) goes Available: Sales' chat is not hers, until Sam names her.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    plugboard_tests::available(&mut dana).await;
+    assert!(
+        dana.gets_within("offer", Duration::from_millis(600))
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        status_of(
+            &hub,
+            "POST",
+            &path,
+            Some(&sam),
+            Some(json!({"agent_id": dana_id}))
+        )
+        .await,
+        204
+    );
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], chat.as_str());
+    dana.send(json!({"type": "offer.accept", "interaction_id": chat}))
+        .await
+        .unwrap();
+    dana.expect("interaction.assigned").await.unwrap();
+    // Answered: no longer a supervisor's to move.
+    assert_eq!(
+        status_of(&hub, "POST", &path, Some(&sam), Some(json!({"queue_id": sales}))).await,
+        409
+    );
 }

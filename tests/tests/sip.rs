@@ -6,7 +6,7 @@
 //! SRTP, as callers and as agents' phones.
 
 use plugboard_tests::linphone::{self, Linphone, Transport};
-use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, available};
+use plugboard_tests::{BROWSER_OFFER, DEMO_PASSWORD, Hub, SUPPORT_LINE, SharedSite, available};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -1895,4 +1895,143 @@ async fn a_tcp_phone_that_went_away_is_found_out_at_once() {
         "never on Break: {seen:?}"
     );
     let _ = caller.await;
+}
+
+/// Bob takes calls in the browser (his device, on his profile): a caller's offer rings only his
+/// console, and once he holds the call only he can give it audio. Sam (who does not hold it),
+/// malformed SDP and ICE candidates each get an error frame and change nothing: the call still
+/// waits for Bob's audio, which a good offer then connects (the hub answers, ICE-lite). No
+/// browser ever connects to that answer, so the leg is given up as Bob hanging up: the caller gets
+/// the hub's BYE and the call ends `by: "agent"`.
+#[tokio::test]
+async fn only_the_agent_holding_a_call_gives_it_browser_audio_and_bad_media_frames_change_nothing() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &SUPPORT_LINE).await.unwrap();
+    let target = hub.sip_udp.clone().unwrap();
+    let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, me) = hub
+        .call("PATCH", "/me", Some(&token), Some(json!({"device": "browser"})))
+        .await
+        .unwrap();
+    assert_eq!((status, &me["device"]), (200, &json!("browser")), "{me}");
+    let (status, refused) = hub
+        .call("PATCH", "/me", Some(&token), Some(json!({"device": "fax"})))
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{refused}");
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    // The caller waits until the hub hangs up on them.
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("callers.csv"), "SEQUENTIAL\n+14155550177;\n").unwrap();
+    let caller = {
+        let (target, work) = (target.clone(), work.path().to_owned());
+        tokio::task::spawn_blocking(move || {
+            let media_port = free_port().to_string();
+            let inf = work.join("callers.csv");
+            run_with(
+                &target,
+                "caller_waits.xml",
+                "100",
+                "",
+                &[
+                    "-inf",
+                    inf.to_str().unwrap(),
+                    "-mp",
+                    &media_port,
+                    "-timeout",
+                    "60s",
+                ],
+            )
+        })
+    };
+    let offer = bob.expect("offer").await.unwrap();
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+
+    let media_offer =
+        |sdp: &str| json!({"type": "call.media.offer", "interaction_id": interaction, "sdp": sdp});
+    let error = |frame: Value| (frame["type"].clone(), frame["code"].clone(), frame["ref"].clone());
+    // Sam does not hold the call.
+    let mut sam = hub.agent("sam@plugboard.example").await.unwrap();
+    sam.send(media_offer(BROWSER_OFFER)).await.unwrap();
+    assert_eq!(
+        error(sam.recv().await.unwrap()),
+        (json!("error"), json!("forbidden"), json!(interaction))
+    );
+    // Bob's own bad frames.
+    let candidate = |line: &str| json!({"type": "call.media.candidate", "interaction_id": interaction, "candidate": line});
+    for bad in [
+        media_offer("hello"),
+        media_offer(""),
+        media_offer(&"v=0\r\n".repeat(4000)),
+        candidate("candidate:1 1 udp x 192.0.2.7 54321 typ host"),
+        candidate("<script>"),
+    ] {
+        bob.send(bad.clone()).await.unwrap();
+        let frame = bob.recv().await.unwrap();
+        assert_eq!(
+            error(frame.clone()),
+            (json!("error"), json!("bad_request"), json!(interaction)),
+            "{bad} → {frame}"
+        );
+    }
+    // An offer without the call's codec (G.711) is refused by the node holding the call.
+    let opus_only = BROWSER_OFFER
+        .replace(" 111 0 8\r\n", " 111\r\n")
+        .replace("a=rtpmap:0 PCMU/8000\r\n", "")
+        .replace("a=rtpmap:8 PCMA/8000\r\n", "");
+    bob.send(media_offer(&opus_only)).await.unwrap();
+    let frame = bob.expect_error().await;
+    assert_eq!(
+        error(frame.clone()),
+        (json!("error"), json!("call_media"), json!(interaction)),
+        "{frame}"
+    );
+
+    // Nothing changed: the call still waits for Bob's audio, and a good offer connects it.
+    bob.send(media_offer(BROWSER_OFFER)).await.unwrap();
+    let answer = bob.expect("call.media.answer").await.unwrap();
+    let sdp = answer["sdp"].as_str().unwrap();
+    assert!(sdp.contains("a=ice-lite") && sdp.contains("typ host"), "{sdp}");
+    let media = sdp.lines().find(|l| l.starts_with("m=audio")).unwrap();
+    assert!(media.ends_with(" 0"), "PCMU only, the caller's codec: {media}");
+    // Connected once: a second offer is refused.
+    bob.send(media_offer(BROWSER_OFFER)).await.unwrap();
+    let frame = bob.expect_error().await;
+    assert_eq!(
+        error(frame.clone()),
+        (json!("error"), json!("call_media"), json!(interaction)),
+        "{frame}"
+    );
+
+    // No browser connects to that answer: within its 10 s, the leg is Bob hanging up.
+    let updated = bob
+        .gets_within("interaction.updated", Duration::from_secs(30))
+        .await
+        .expect("the call ended");
+    assert_eq!(updated["interaction"]["state"], "wrap_up");
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "the caller got the hub's BYE:\n{log}");
+    let (status, detail) = hub
+        .call("GET", &format!("/interactions/{interaction}"), Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{detail}");
+    let ended = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "call.ended")
+        .cloned()
+        .unwrap_or_else(|| panic!("no call.ended in {detail}"));
+    assert_eq!(ended["data"]["by"], "agent", "{ended}");
+    assert_eq!(ended["data"]["agent_id"], me["id"], "{ended}");
 }

@@ -1,6 +1,7 @@
 // The selected chat or call: a chat's messages, the customer's typing, the composer and "End
-// chat"; a call's hold and hang-up buttons (the talking happens on the agent's phone). Once it has
-// ended, the wrap-up form takes their place.
+// chat"; a call's hold and hang-up buttons (the talking happens on the agent's phone, or in this
+// console with the browser softphone: then its state, and a mute button). Once it has ended, the
+// wrap-up form takes their place.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { conversation } from '../state.js';
@@ -12,11 +13,12 @@ import { ReplyWindow } from './ReplyWindow.js';
 import { QueuedNote } from './QueuedNote.js';
 import { queuedAction } from '../state.js';
 
-export function ChatPane({ state, entry, actions, queues, queueName }) {
+export function ChatPane({ state, entry, actions, queues, queueName, softphone }) {
   const it = entry.interaction;
   const customer = entry.card.customer;
   const active = it.state === 'active';
   const call = it.channel === 'voice';
+  const phoneStatus = call && active && softphone ? softphone.status[it.id] || 'connecting' : null;
   return html`
     <div class="chat-pane" data-testid="chat-pane" data-interaction-id=${it.id} data-state=${it.state}>
       <header class="chat-head">
@@ -25,6 +27,8 @@ export function ChatPane({ state, entry, actions, queues, queueName }) {
           <div class="muted small-text">${label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
         </div>
         ${active && html`<div class="chat-actions">
+          ${phoneStatus === 'connected' && html`<button onClick=${() => actions.mute(it.id, !softphone.muted)} data-testid="call-mute"
+            aria-pressed=${softphone.muted ? 'true' : 'false'}>${softphone.muted ? t('call.unmute') : t('call.mute')}</button>`}
           ${call && html`<button onClick=${() => actions.hold(it.id, !entry.onHold)} data-testid="call-hold"
             aria-pressed=${entry.onHold ? 'true' : 'false'}>${entry.onHold ? t('call.resume') : t('call.hold')}</button>`}
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
@@ -33,6 +37,7 @@ export function ChatPane({ state, entry, actions, queues, queueName }) {
         </div>`}
       </header>
       <${QueuedNote} state=${state} interactionId=${it.id} />
+      ${phoneStatus && html`<p class=${`softphone-status softphone-${phoneStatus}`} data-testid="softphone-status" data-status=${phoneStatus} role="status">${t(`softphone.${phoneStatus}`)}</p>`}
       ${call
         ? html`<p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
         : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />`}

@@ -8,9 +8,10 @@ import { html } from '../html.js';
 import * as api from '../api.js';
 import { t, label, formatTime } from '../i18n.js';
 import { customerHref } from '../route.js';
+import { MoveControl } from './MoveControl.js';
 import { FOLDERS, CHANNELS, STATES, ORDERS, defaultFilters, listQuery, waitedMinutes, channelIcon, openTarget, appendPage } from '../conversations.js';
 
-export function Inbox({ tick, queues, heldIds, onOpenHeld }) {
+export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
   const [filters, setFilters] = useState(defaultFilters);
   const [lines, setLines] = useState(null);
   const [next, setNext] = useState(null);
@@ -18,7 +19,14 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld }) {
   const [q, setQ] = useState('');
   const [results, setResults] = useState(null);
   const [now, setNow] = useState(Date.now());
+  // Supervisors move waiting contacts to the people of their teams (as /queues/stats lists them).
+  const [people, setPeople] = useState([]);
   const asked = useRef(0);
+
+  useEffect(() => {
+    if (!supervising) return;
+    api.queueStats().then((s) => setPeople(s.agents)).catch(() => setPeople([]));
+  }, [supervising, tick]);
 
   // The first page for the filters; a later answer replaces an earlier one, never the reverse.
   useEffect(() => {
@@ -111,7 +119,8 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld }) {
         ${lines && lines.length === 0 && html`<p class="muted" data-testid="inbox-empty">${t('inbox.empty')}</p>`}
         ${lines && lines.length > 0 && html`
           <ul class="result-list" data-testid="inbox-list">
-            ${lines.map((line) => html`<${Line} key=${line.interaction.id} line=${line} now=${now} onOpen=${open} />`)}
+            ${lines.map((line) => html`<${Line} key=${line.interaction.id} line=${line} now=${now} onOpen=${open}
+              move=${supervising && ['queued', 'offered'].includes(line.interaction.state) && html`<${MoveControl} interaction=${line.interaction} queues=${queues} people=${people} />`} />`)}
           </ul>`}
         ${next && html`<button type="button" onClick=${more} data-testid="inbox-more">${t('inbox.more')}</button>`}
       `}
@@ -119,7 +128,7 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld }) {
   `;
 }
 
-function Line({ line, now, onOpen }) {
+function Line({ line, now, onOpen, move }) {
   const i = line.interaction;
   const waited = waitedMinutes(line.waiting_since, now);
   const last = line.last_message;
@@ -140,6 +149,7 @@ function Line({ line, now, onOpen }) {
           ${line.unread > 0 && html`<span class="badge badge-unread" data-testid="inbox-unread" aria-label=${t('inbox.unread', { count: line.unread })}>${line.unread}</span>`}
         </span>
       </button>
+      ${move}
     </li>`;
 }
 

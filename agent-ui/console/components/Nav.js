@@ -15,6 +15,7 @@ export function Nav({ role, route }) {
   if (role === 'admin') {
     links.push({ href: '#/admin/queues', name: 'admin-queues', label: t('nav.queues') });
     links.push({ href: '#/admin/agents', name: 'admin-agents', label: t('nav.agents') });
+    links.push({ href: '#/admin/teams', name: 'admin-teams', label: t('nav.teams') });
     links.push({ href: '#/admin/dispositions', name: 'admin-dispositions', label: t('nav.dispositions') });
     links.push({ href: '#/admin/phones', name: 'admin-phones', label: t('nav.phones') });
     links.push({ href: '#/admin/mailboxes', name: 'admin-mailboxes', label: t('nav.mailboxes') });

@@ -7,7 +7,7 @@ import { t, label } from '../i18n.js';
 import { isEmail, threadSubject, lastCustomerMail, freshText } from '../email.js';
 import { Countdown } from './Countdown.js';
 
-export function OfferCard({ offer, queueName, queued, onAccept, onDecline }) {
+export function OfferCard({ offer, queueName, queued, onAccept, onDecline, answerHere }) {
   const it = offer.interaction;
   const customer = (offer.card && offer.card.customer) || {};
   const email = isEmail(it);
@@ -26,7 +26,7 @@ export function OfferCard({ offer, queueName, queued, onAccept, onDecline }) {
       ${email && html`<div class="offer-subject" data-testid="offer-subject">${threadSubject(offer.preview || []) || t('email.no_subject')}</div>`}
       ${offer.earlier_messages > 0 && html`<p class="offer-earlier muted" data-testid="offer-earlier">${t('offer.earlier', { count: offer.earlier_messages })}</p>`}
       ${preview && html`<p class="offer-preview" data-testid="offer-preview">${preview}</p>`}
-      ${it.channel === 'voice' && html`<p class="offer-preview" data-testid="offer-phone">${t('offer.pick_up')}</p>`}
+      ${it.channel === 'voice' && html`<p class="offer-preview" data-testid="offer-phone">${t(answerHere ? 'offer.answer_here' : 'offer.pick_up')}</p>`}
       <div class="offer-actions">
         <button class="primary" onClick=${() => onAccept(it.id)} aria-pressed=${queued ? String(queued.type === 'offer.accept') : undefined}
           data-testid="offer-accept">${t('offer.accept')}</button>

@@ -1,7 +1,7 @@
 // Reports for supervisors and managers: per queue, agent or channel over a date range, in 15-minute,
 // hourly, daily or weekly intervals of the account's time zone; a table of totals, the intervals
 // of the chosen row with a chart, a CSV download, then staffing and the what-if calculator.
-import { useState } from 'preact/hooks';
+import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t, formatDuration } from '../i18n.js';
@@ -23,6 +23,11 @@ export function ReportsView({ queues }) {
   const [chosen, setChosen] = useState(0);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // The queues this supervisor oversees (their teams'), as the live figures list them.
+  const [overseen, setOverseen] = useState(null);
+  useEffect(() => {
+    api.queueStats().then((s) => setOverseen(new Set(s.queues.map((q) => q.id)))).catch(() => setOverseen(null));
+  }, []);
 
   async function show(e) {
     e.preventDefault();
@@ -96,7 +101,7 @@ export function ReportsView({ queues }) {
                 ${columns.map((c) => html`<td key=${c.key}>${cell(f, c)}</td>`)}
               </tr>`)}</tbody>
             </table></div>`}`}`}
-      <${StaffingTable} queues=${queues} range=${range} />
+      <${StaffingTable} queues=${overseen ? queues.filter((q) => overseen.has(q.id)) : queues} range=${range} />
       <${WhatIfCalculator} />
     </div>
   `;

@@ -15,6 +15,7 @@ import { parseRoute } from '../route.js';
 import { newId } from '../ids.js';
 import { dispositionLabel } from '../i18n.js';
 import { chime } from '../sound.js';
+import { startCall } from '../softphone.js';
 import { TopBar } from './TopBar.js';
 import { ErrorBar } from './ErrorBar.js';
 import { QueuedBanner } from './QueuedBanner.js';
@@ -30,6 +31,7 @@ import { ReportsView } from './ReportsView.js';
 import { AdminQueues } from './AdminQueues.js';
 import { AdminAgents } from './AdminAgents.js';
 import { AdminDispositions } from './AdminDispositions.js';
+import { AdminTeams } from './AdminTeams.js';
 import { AdminPhones } from './AdminPhones.js';
 import { AdminMailboxes } from './AdminMailboxes.js';
 import { AdminInboxes } from './AdminInboxes.js';
@@ -49,6 +51,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   // Click-to-call needs a carrier trunk on the hub: without one, no call buttons.
   const [canDial, setCanDial] = useState(false);
   const socket = useRef(null);
+  // The browser softphone's call (device "browser"): {id, call} while this console carries a
+  // call's audio, its status by interaction, and whether the microphone is muted.
+  const phone = useRef(null);
+  const [phoneStatus, setPhoneStatus] = useState({});
+  const [muted, setMuted] = useState(false);
   const [prefs, setPrefsState] = useState(() => loadPrefs(localStorage));
   const [notifyPermission, setNotifyPermission] = useState(permission);
   const [help, setHelp] = useState(false);
@@ -76,6 +83,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     api.listQueues().then(setQueues).catch(() => {});
     socket.current = connect('/ws/agent', token, {
       onFrame: (frame) => {
+        const call = phone.current;
+        if (call && frame.type === 'call.media.answer' && frame.interaction_id === call.id) call.call.answer(frame.sdp);
+        if (call && frame.type === 'error' && frame.code === 'call_media' && frame.ref === call.id) {
+          setPhoneStatus((s) => ({ ...s, [call.id]: 'failed' }));
+        }
         dispatch(frame);
         if (frame.type === 'snapshot') setSnapshots((n) => n + 1);
         if (changesInbox(frame)) setInboxTick((n) => n + 1);
@@ -83,8 +95,36 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       onStatus: (status) => dispatch({ type: 'local.connection', status }),
       onUnauthorized: onSignedOut,
     });
-    return () => socket.current.close();
+    return () => {
+      socket.current.close();
+      if (phone.current) phone.current.call.stop();
+      phone.current = null;
+    };
   }, [token]);
+
+  // With the browser as the agent's phone: a call they hold (accepted, talking) gets this
+  // console's audio; a call that ended (or went elsewhere) lets the microphone go.
+  const device = me ? me.device : 'desk';
+  const talking = Object.values(state.held)
+    .filter((h) => h.interaction.channel === 'voice' && h.interaction.state === 'active')
+    .map((h) => h.interaction.id);
+  const talkingKey = talking.join(',');
+  useEffect(() => {
+    const current = phone.current;
+    if (current && (!talking.includes(current.id) || device !== 'browser')) {
+      current.call.stop();
+      phone.current = null;
+      setMuted(false);
+    }
+    if (!phone.current && device === 'browser' && talking.length && snapshots) {
+      const id = talking[0];
+      const call = startCall(id, {
+        send: (frame) => Boolean(socket.current && socket.current.send(frame)),
+        onStatus: (status) => setPhoneStatus((s) => ({ ...s, [id]: status })),
+      });
+      phone.current = { id, call };
+    }
+  }, [talkingKey, device, snapshots]);
 
   // After every snapshot: take the profile's locale, resend what was never acknowledged (the
   // server stores each client_id once, so a resend cannot duplicate), and send the actions queued
@@ -213,6 +253,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         : { type: 'interaction.transfer', interaction_id: id, queue_id: targetId });
     },
     hold: (id, on) => act({ type: 'call.hold', interaction_id: id, on }),
+    mute: (id, on) => {
+      if (!phone.current || phone.current.id !== id) return;
+      phone.current.call.mute(on);
+      setMuted(on);
+    },
     dial: (customerId) => send({ type: 'call.dial', customer_id: customerId }),
     wrapUp: (id, disposition, note) => act(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
     // No client_id to make a resend safe: while the socket is down the form keeps the text.
@@ -335,6 +380,14 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     }
   }
 
+  async function changeDevice(next) {
+    try {
+      setMe(await api.updateMe({ device: next }));
+    } catch (e) {
+      dispatch({ type: 'error', code: e.code, message: e.message });
+    }
+  }
+
   async function logout() {
     try {
       await api.logout();
@@ -353,7 +406,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   let page;
   switch (route.name) {
     case 'inbox':
-      page = html`<${Inbox} tick=${inboxTick} queues=${queues} heldIds=${state.heldOrder}
+      page = html`<${Inbox} tick=${inboxTick} queues=${queues} heldIds=${state.heldOrder} supervising=${role === 'supervisor' || role === 'admin'}
         onOpenHeld=${(id) => { actions.select(id); location.hash = '#/'; }} />`;
       break;
     case 'customers':
@@ -375,6 +428,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     case 'admin-agents':
       page = html`<${AdminAgents} />`;
       break;
+    case 'admin-teams':
+      page = html`<${AdminTeams} queues=${queues} />`;
+      break;
     case 'admin-dispositions':
       page = html`<${AdminDispositions} />`;
       break;
@@ -391,7 +447,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${AdminAudit} />`;
       break;
     default:
-      page = html`<${Workspace} state=${state} actions=${actions} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;
+      page = html`<${Workspace} state=${state} actions=${actions} softphone=${device === 'browser' ? { status: phoneStatus, muted } : null} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;
   }
 
   return html`
@@ -405,6 +461,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         locale=${locale}
         onState=${actions.setState}
         onLocale=${changeLocale}
+        device=${me ? device : null}
+        onDevice=${changeDevice}
         onLogout=${logout}
         prefs=${prefs}
         notifyPermission=${notifyPermission}

@@ -1,13 +1,14 @@
-// The bar across the top: brand, navigation, the agent's presence, alerts, language, who is
-// logged in.
+// The bar across the top: brand, navigation, the agent's presence, where their calls ring,
+// alerts, language, who is logged in.
 import { html } from '../html.js';
 import { t } from '../i18n.js';
 import { Nav } from './Nav.js';
 import { StatePicker } from './StatePicker.js';
 import { LocalePicker } from './LocalePicker.js';
 import { AlertSettings } from './AlertSettings.js';
+import { DevicePicker } from './DevicePicker.js';
 
-export function TopBar({ agent, role, route, agentState, connection, locale, onState, onLocale, onLogout, prefs, notifyPermission, onNotify, onSound, onHelp }) {
+export function TopBar({ agent, role, route, agentState, connection, locale, onState, onLocale, onLogout, prefs, notifyPermission, onNotify, onSound, onHelp, device, onDevice }) {
   return html`
     <header class="topbar">
       <div class="brand"><span class="brand-mark"></span>${t('app.name')}</div>
@@ -16,6 +17,7 @@ export function TopBar({ agent, role, route, agentState, connection, locale, onS
         <span class=${`connection connection-${connection}`} data-testid="connection-status"
           title=${t(`connection.${connection}`)}>${connection === 'open' ? '' : t(`connection.${connection}`)}</span>
         <${StatePicker} agentState=${agentState} onState=${onState} disabled=${connection !== 'open'} />
+        ${device && html`<${DevicePicker} device=${device} onDevice=${onDevice} />`}
         <${AlertSettings} prefs=${prefs} permission=${notifyPermission} onNotify=${onNotify} onSound=${onSound} onHelp=${onHelp} />
         <${LocalePicker} locale=${locale} onLocale=${onLocale} />
         <span class="whoami" data-testid="agent-name">${agent ? agent.name : ''}</span>

@@ -10,20 +10,20 @@ import { isEmail } from '../email.js';
 import { CustomerCard } from './CustomerCard.js';
 import { queuedAction } from '../state.js';
 
-export function Workspace({ state, actions, queues, queueName, dispositionName, ownAddresses }) {
+export function Workspace({ state, actions, queues, queueName, dispositionName, ownAddresses, softphone }) {
   const selected = state.selected ? state.held[state.selected] : null;
   return html`
     <div class="workspace">
       <aside class="column column-left">
         <${OfferList} offers=${state.offerOrder.map((id) => state.offers[id])} queueName=${queueName}
-          queuedFor=${(id) => queuedAction(state, id, 'offer')} onAccept=${actions.accept} onDecline=${actions.decline} />
+          queuedFor=${(id) => queuedAction(state, id, 'offer')} onAccept=${actions.accept} onDecline=${actions.decline} answerHere=${Boolean(softphone)} />
         <${InteractionList} state=${state} onSelect=${actions.select} />
       </aside>
       <section class="column column-main">
         ${selected && isEmail(selected.interaction)
           ? html`<${EmailPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} ownAddresses=${ownAddresses} />`
           : selected
-          ? html`<${ChatPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} />`
+          ? html`<${ChatPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} softphone=${softphone} />`
           : html`<div class="empty-state" data-testid="no-chat">
               <p class="empty-title">${t('workspace.empty_title')}</p>
               <p class="muted">${state.agentState.state === 'available' ? t('workspace.empty_available') : t('workspace.empty_unavailable')}</p>

@@ -123,6 +123,17 @@ pub enum CallCommand {
     Announce { call: CallId, position: usize },
     /// Hang up both legs.
     Hangup { call: CallId },
+    /// Bridge a queued call to an agent leg of the hub's own instead of a phone: a browser's
+    /// WebRTC leg, whose audio reaches the call's agent port as plain RTP from `remote`. Recorded
+    /// to `record` when set. A call that is not waiting in its queue, or whose agent's phone is
+    /// ringing, is left as it is.
+    Attach {
+        call: CallId,
+        remote: SocketAddr,
+        record: Option<PathBuf>,
+    },
+    /// The agent's own leg (see `Attach`) is gone: the call ends as if their phone hung up.
+    AgentLeft { call: CallId },
 }
 
 /// What the media shell does for a call. Ports come from [`MediaPorts::open`].
@@ -1448,7 +1459,44 @@ impl B2bua {
                 }
             }
             CallCommand::Hangup { call } => self.end(call, Party::Hub, now),
+            CallCommand::Attach { call, remote, record } => {
+                if self.attachable(call).is_none() {
+                    return;
+                }
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.stage = Stage::Bridged;
+                }
+                // Our own leg sends from exactly `remote`: no other port may latch (an unspecified
+                // address is never a packet's source).
+                self.emit(Action::Media(MediaCommand::Bridge {
+                    call,
+                    remote,
+                    peer: IpAddr::from([0, 0, 0, 0]),
+                    record,
+                    srtp: None,
+                }));
+            }
+            CallCommand::AgentLeft { call } => {
+                let attached = self
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.stage == Stage::Bridged && c.agent.is_none() && c.caller.is_some());
+                if attached {
+                    self.end(call, Party::Agent, now);
+                }
+            }
         }
+    }
+
+    /// What an agent leg of the hub's own needs to join a call (see [`CallCommand::Attach`]): the
+    /// call's codec and its agent-side RTP port. `None` unless the caller's call is confirmed and
+    /// waits in a queue with no phone ringing for them.
+    pub fn attachable(&self, id: CallId) -> Option<(Codec, u16)> {
+        let call = self.calls.get(&id)?;
+        // Confirmed by the caller's ACK (its media runs) and announced to the hub.
+        let confirmed = call.pending.is_none() && call.announced && call.caller.is_some();
+        let waiting = call.stage == Stage::Queued && call.agent.is_none() && call.forks.is_empty();
+        (confirmed && waiting).then_some((call.codec, call.ports.1))
     }
 
     /// Rings every device of the agent's phones at once (a parallel fork: the first to answer
@@ -2673,6 +2721,75 @@ pub(crate) mod tests {
             &mut h.ports,
         );
         assert!(h.b2bua.take_actions().is_empty());
+    }
+
+    /// A browser agent's leg: a waiting call is bridged to the hub's own RTP address, with no
+    /// SIP towards the agent; only a waiting call is, and the leg going away ends the call as the
+    /// agent's hang-up (the caller gets a BYE).
+    #[test]
+    fn a_browser_leg_attaches_to_a_waiting_call_and_its_end_is_the_agents_hang_up() {
+        let mut h = harness();
+        let remote: SocketAddr = "127.0.0.1:47000".parse().unwrap();
+        let attach = |record: Option<&str>| CallCommand::Attach {
+            call: CallId(1),
+            remote,
+            record: record.map(PathBuf::from),
+        };
+        // Not yet confirmed by the caller's ACK: nothing to attach to.
+        queued(&mut h);
+        assert_eq!(h.b2bua.attachable(CallId(1)), None);
+        h.b2bua.command(attach(None), h.t0, 1, &mut h.ports);
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        assert_eq!(h.b2bua.attachable(CallId(1)), Some((Codec::Pcmu, 40006)));
+        // The leg going away before it was attached changes nothing.
+        h.b2bua
+            .command(CallCommand::AgentLeft { call: CallId(1) }, h.t0, 2, &mut h.ports);
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.command(attach(Some("/rec/1.wav")), h.t0, 3, &mut h.ports);
+        assert_eq!(
+            h.b2bua.take_actions(),
+            vec![Action::Media(MediaCommand::Bridge {
+                call: CallId(1),
+                remote,
+                peer: IpAddr::from([0, 0, 0, 0]),
+                record: Some("/rec/1.wav".into()),
+                srtp: None,
+            })]
+        );
+        // Attached once: a second leg, or a phone, cannot take it now.
+        assert_eq!(h.b2bua.attachable(CallId(1)), None);
+        h.b2bua.command(attach(None), h.t0, 4, &mut h.ports);
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.command(
+            CallCommand::Hold {
+                call: CallId(1),
+                on: true,
+            },
+            h.t0,
+            5,
+            &mut h.ports,
+        );
+        assert_eq!(summary(&h.b2bua.take_actions()), ["Hold"]);
+        h.b2bua
+            .command(CallCommand::AgentLeft { call: CallId(1) }, h.t0, 6, &mut h.ports);
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("BYE sip:ann@{CALLER} SIP/2.0 -> {CALLER}"),
+                "Close".to_owned(),
+                format!(
+                    "{:?}",
+                    CallEvent::Ended {
+                        call: CallId(1),
+                        by: Party::Agent
+                    }
+                ),
+            ]
+        );
+        assert_eq!(h.b2bua.calls(), 0);
     }
 
     /// RFC 3261 §12.2.2: a request naming a call's Call-ID but not both its tags is not in the

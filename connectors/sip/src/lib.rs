@@ -4,7 +4,7 @@
 //! picks when the hub says so ([`b2bua::CallCommand`]). Of Plugboard's crates it may depend on
 //! `connectors/channel` only, never on the hub.
 //!
-//! This crate is built sans-IO: every module but [`server`] and [`media`] is a pure core (values
+//! This crate is built sans-IO: every module but [`server`], [`media`] and [`webrtc`]'s task is a pure core (values
 //! in, values or decisions out, time passed in as a parameter) so that the transport, the media
 //! and the hub wiring are a thin shell on top, and every protocol rule can be tested as a table.
 //!
@@ -22,6 +22,8 @@
 //! - [`limiter`]: the per-address limit on failed authentications.
 //! - [`service`]: one message in, one response out: OPTIONS, REGISTER, INVITE admission, refusals.
 //! - [`b2bua`]: the calls: the caller's dialog, the agent's leg, bridging, CANCEL and BYE.
+//! - [`webrtc`]: a browser agent's leg (ICE-lite, DTLS-SRTP through str0m), relayed to the call's
+//!   media as plain RTP, so the browser is bridged and recorded like a phone.
 //! - [`server`] and [`media`]: the shells with IO: UDP/TCP/TLS around [`service`], and one RTP task
 //!   per call (prompts, hold music, relay, recording, DTMF).
 
@@ -41,3 +43,4 @@ pub mod server;
 pub mod service;
 pub mod srtp;
 pub mod transaction;
+pub mod webrtc;

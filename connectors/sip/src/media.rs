@@ -205,6 +205,11 @@ impl Media {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The address calls' RTP ports are bound on.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
     /// Calls with media open.
     pub fn calls(&self) -> usize {
         self.slots().len()

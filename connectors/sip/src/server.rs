@@ -40,6 +40,7 @@ use crate::framing::{self, Frame};
 use crate::media::{Audio, Media, PortOpener};
 use crate::registrar::ContactView;
 use crate::service::{Context, Outcome, PhoneDirectory, ServiceConfig, SipService, Transport};
+use crate::webrtc::{BrowserLeg, LegError, LegSettings, Opened};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -405,6 +406,21 @@ impl SipServer {
             .with_service(|s| s.dial(contact, number, record, Instant::now(), rand::random()));
         self.shared.perform(actions);
         call
+    }
+
+    /// Opens a browser's WebRTC leg for a call waiting in its queue, answering the browser's
+    /// `offer`; the hub then bridges it with [`CallCommand::Attach`] at the leg's RTP address.
+    /// `None` when the call is not waiting (gone, ringing a phone, or already answered).
+    pub fn open_browser_leg(&self, call: CallId, offer: &str) -> Option<Result<Opened, LegError>> {
+        let (attachable, _) = self.shared.with_service(|s| s.attachable(call));
+        let (codec, port) = attachable?;
+        let ip = self.shared.media.ip();
+        let settings = LegSettings {
+            ip,
+            codec,
+            stream: SocketAddr::new(ip, port),
+        };
+        Some(BrowserLeg::open(offer, settings))
     }
 
     /// Calls in progress, and calls with media open (the same, unless something leaks).

@@ -297,6 +297,11 @@ impl SipService {
         self.b2bua.calls()
     }
 
+    /// See [`B2bua::attachable`].
+    pub fn attachable(&self, call: CallId) -> Option<(crate::g711::Codec, u16)> {
+        self.b2bua.attachable(call)
+    }
+
     pub fn handle(&mut self, bytes: &[u8], cx: Context) -> Outcome {
         let request = match message::parse(bytes) {
             Ok(SipMessage::Request(r)) => r,

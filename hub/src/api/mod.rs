@@ -53,6 +53,8 @@ pub struct AppState {
     pub email: Arc<crate::email::Email>,
     /// Messaging apps' webhook intake and outbox sender.
     pub messaging: Arc<crate::messaging::Messaging>,
+    /// The wallboards' boards on this node.
+    pub wallboards: Arc<crate::wallboard::Wallboards>,
     login_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// Wrong passwords per login, whatever address they come from (`crate::lockout`).
     lockout: Arc<std::sync::Mutex<crate::lockout::Lockout>>,
@@ -91,6 +93,10 @@ impl AppState {
             intake,
             email,
             messaging,
+            wallboards: Arc::new(crate::wallboard::Wallboards::new(
+                dispatcher.clone(),
+                store.clone(),
+            )),
             login_limiter: per_minute(config.auth.login_per_minute),
             lockout: Arc::new(std::sync::Mutex::new(crate::lockout::Lockout::new(
                 crate::lockout::Policy {

@@ -1,18 +1,20 @@
 //! REST for managers under `/api/v1`: contact-center reports (JSON or CSV), the account's rules
-//! for counting them, staffing from a queue's history and the what-if calculator. Supervisors and
-//! admins only; the figures come from `crate::reports`.
+//! for counting them, staffing from a queue's history, the what-if calculator, the teams that
+//! decide which supervisor sees what (`crate::teams`), and a supervisor's move of a waiting
+//! contact. Supervisors and admins only; the figures come from `crate::reports`.
 
 use super::audit::audited;
 use super::error::ApiJson;
 use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, RequireRole, Supervisor};
-use crate::domain::{QueueId, now_millis};
+use crate::domain::{Agent, AgentId, InteractionId, QueueId, Role, TeamId, now_millis};
 use crate::reports::erlang::{self, Load, Outcome};
 use crate::reports::load::{self, Ask, LoadError, Named, Staffing};
 use crate::reports::{Dimension, Granularity, time_zone};
-use crate::store::ReportSettings;
+use crate::store::{ReportSettings, StoreError};
+use crate::teams::{self, Scope, Team};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -25,6 +27,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(report))
         .routes(routes!(staffing))
         .routes(routes!(what_if))
+        .routes(routes!(list_teams, create_team))
+        .routes(routes!(update_team, delete_team))
+        .routes(routes!(move_waiting))
+}
+
+/// What `me` oversees: admins the whole account without a read, supervisors as their teams say.
+pub(super) async fn scope_of(state: &AppState, me: &Agent) -> Result<Scope, ApiError> {
+    if me.role >= Role::Admin {
+        return Ok(Scope::All);
+    }
+    Ok(teams::scope(me, &state.store.teams(me.account_id).await?))
 }
 
 impl From<LoadError> for ApiError {
@@ -122,7 +135,8 @@ async fn report(
     Query(query): Query<RangeQuery>,
 ) -> Result<Response, ApiError> {
     let dimension = Dimension::parse(&dimension).ok_or(ApiError::NotFound)?;
-    let named = load::named(&state.store, me.account_id, ask(&query, dimension)?).await?;
+    let scope = scope_of(&state, &me).await?;
+    let named = load::named(&state.store, me.account_id, ask(&query, dimension)?, &scope).await?;
     if query.format.as_deref() == Some("csv") {
         let file = format!(
             "attachment; filename=\"plugboard-{}-{}-{}.csv\"",
@@ -177,6 +191,10 @@ async fn staffing(
     Query(query): Query<StaffingQuery>,
 ) -> Result<ApiJson<Staffing>, ApiError> {
     let queue: QueueId = queue.parse().map_err(|_| ApiError::NotFound)?;
+    // Another team's queue is not there for this supervisor.
+    if !scope_of(&state, &me).await?.queue(queue) {
+        return Err(ApiError::NotFound);
+    }
     let range = RangeQuery {
         from: query.from,
         to: query.to,
@@ -266,4 +284,202 @@ async fn what_if(
         needed,
         around,
     }))
+}
+
+/// A team as an admin writes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TeamSpec {
+    name: String,
+    /// Supervisors (or admins) who lead it.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    leads: Vec<AgentId>,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    members: Vec<AgentId>,
+    /// The queues it serves: its leads see these on the wallboard and in reports.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    queues: Vec<QueueId>,
+}
+
+/// The most people or queues one team names.
+const MAX_TEAM_SIZE: usize = 2_000;
+
+/// Checks a spec against the account (leads are supervisors or admins, every id is the
+/// account's) and makes it the team `id`, each list without repeats.
+async fn team(state: &AppState, me: &Agent, id: TeamId, spec: TeamSpec) -> Result<Team, ApiError> {
+    super::rest::check_name("a team's name", &spec.name)?;
+    if [spec.leads.len(), spec.members.len(), spec.queues.len()]
+        .iter()
+        .any(|n| *n > MAX_TEAM_SIZE)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "a team names at most {MAX_TEAM_SIZE} leads, members and queues each"
+        )));
+    }
+    let agents = state.store.agents(me.account_id).await?;
+    let role = |id: &AgentId| agents.iter().find(|a| a.id == *id).map(|a| a.role);
+    if let Some(id) = spec
+        .leads
+        .iter()
+        .chain(&spec.members)
+        .find(|id| role(id).is_none())
+    {
+        return Err(ApiError::BadRequest(format!("no user {id} in this account")));
+    }
+    if let Some(id) = spec.leads.iter().find(|id| role(id) < Some(Role::Supervisor)) {
+        return Err(ApiError::BadRequest(format!(
+            "{id} leads a team but is not a supervisor"
+        )));
+    }
+    let queues = state.store.queues(me.account_id).await?;
+    if let Some(id) = spec.queues.iter().find(|id| !queues.iter().any(|q| q.id == **id)) {
+        return Err(ApiError::BadRequest(format!("no queue {id} in this account")));
+    }
+    fn once<T: PartialEq + Copy>(list: Vec<T>) -> Vec<T> {
+        let mut out: Vec<T> = Vec::with_capacity(list.len());
+        for x in list {
+            if !out.contains(&x) {
+                out.push(x);
+            }
+        }
+        out
+    }
+    Ok(Team {
+        id,
+        name: spec.name.trim().to_string(),
+        leads: once(spec.leads),
+        members: once(spec.members),
+        queues: once(spec.queues),
+    })
+}
+
+fn name_taken(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict { .. } => ApiError::Conflict("another team has that name".into()),
+        e => e.into(),
+    }
+}
+
+/// The account's teams, by name.
+#[utoipa::path(get, path = "/teams", responses((status = 200, body = [Team]), (status = 403)))]
+async fn list_teams(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+) -> Result<ApiJson<Vec<Team>>, ApiError> {
+    Ok(ApiJson(state.store.teams(me.account_id).await?))
+}
+
+/// A new team (admins). Once an account has a team, each supervisor sees only the members and
+/// queues of the teams they lead.
+#[utoipa::path(post, path = "/teams", request_body = TeamSpec,
+    responses((status = 201, body = Team), (status = 400), (status = 403), (status = 409)))]
+async fn create_team(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    ApiJson(spec): ApiJson<TeamSpec>,
+) -> Result<(StatusCode, ApiJson<Team>), ApiError> {
+    let team = team(&state, &me, TeamId::new(), spec).await?;
+    state
+        .store
+        .put_team(me.account_id, &team, now_millis())
+        .await
+        .map_err(name_taken)?;
+    Ok((StatusCode::CREATED, ApiJson(team)))
+}
+
+/// Replace a team's name, leads, members and queues (admins).
+#[utoipa::path(put, path = "/teams/{id}", params(("id" = String, Path)), request_body = TeamSpec,
+    responses((status = 200, body = Team), (status = 400), (status = 403), (status = 404), (status = 409)))]
+async fn update_team(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+    ApiJson(spec): ApiJson<TeamSpec>,
+) -> Result<ApiJson<Team>, ApiError> {
+    let id: TeamId = super::rest::parse_id(&id)?;
+    if !state.store.teams(me.account_id).await?.iter().any(|t| t.id == id) {
+        return Err(ApiError::NotFound);
+    }
+    let team = team(&state, &me, id, spec).await?;
+    state
+        .store
+        .put_team(me.account_id, &team, now_millis())
+        .await
+        .map_err(name_taken)?;
+    Ok(ApiJson(team))
+}
+
+/// Delete a team (admins). Its people and queues stay; its leads no longer see them through it.
+#[utoipa::path(delete, path = "/teams/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 403), (status = 404)))]
+async fn delete_team(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: TeamId = super::rest::parse_id(&id)?;
+    state.store.delete_team(me.account_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Where a supervisor sends a waiting contact.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MoveRequest {
+    /// Another queue (its own if not given).
+    #[schema(value_type = Option<String>)]
+    queue_id: Option<QueueId>,
+    /// An Available agent with room, offered it alone; if they decline or miss it, anyone may
+    /// have it.
+    #[schema(value_type = Option<String>)]
+    agent_id: Option<AgentId>,
+    /// Why, for its log.
+    #[serde(default)]
+    reason: String,
+}
+
+/// Move a contact that waits for an agent (queued, or ringing someone) to another queue or to a
+/// named agent (supervisors, within their teams). It keeps its arrival time; the move is on its
+/// log with who made it and why. 409 when it no longer waits or the agent cannot take it.
+#[utoipa::path(post, path = "/interactions/{id}/move", params(("id" = String, Path)), request_body = MoveRequest,
+    responses((status = 204), (status = 400), (status = 403), (status = 404), (status = 409)))]
+async fn move_waiting(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<MoveRequest>,
+) -> Result<StatusCode, ApiError> {
+    let id: InteractionId = super::rest::parse_id(&id)?;
+    if req.queue_id.is_none() && req.agent_id.is_none() {
+        return Err(ApiError::BadRequest(
+            "name a queue_id, an agent_id or both".into(),
+        ));
+    }
+    if req.reason.len() > super::rest::MAX_NAME_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "a reason may have at most {} bytes",
+            super::rest::MAX_NAME_BYTES
+        )));
+    }
+    let interaction = state.store.interaction(me.account_id, id).await?;
+    let scope = scope_of(&state, &me).await?;
+    // Only within their teams: the contact's queue, and where it goes.
+    if !scope.queue(interaction.queue_id)
+        || req.queue_id.is_some_and(|q| !scope.queue(q))
+        || req.agent_id.is_some_and(|a| !scope.agent(a))
+    {
+        return Err(ApiError::NotFound);
+    }
+    let m = crate::dispatcher::Move {
+        by: me.id,
+        interaction: id,
+        queue: req.queue_id,
+        to: req.agent_id,
+        reason: req.reason,
+    };
+    state.dispatcher.move_waiting(me.account_id, m).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

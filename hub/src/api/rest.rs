@@ -100,7 +100,7 @@ pub const MAX_TAGS: usize = 50;
 pub const MAX_TAG_BYTES: usize = 64;
 
 /// A name: not blank, at most `MAX_NAME_BYTES`.
-fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
+pub(super) fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
     if value.trim().is_empty() {
         return Err(ApiError::BadRequest(format!("{field} must not be blank")));
     }
@@ -271,9 +271,12 @@ async fn calling(State(state): State<AppState>, AuthAgent(_): AuthAgent) -> ApiJ
 #[derive(Deserialize, ToSchema)]
 struct MePatch {
     locale: Option<String>,
+    /// Where their calls ring: `desk` (their SIP phone) or `browser` (the console).
+    #[schema(value_type = Option<String>)]
+    device: Option<crate::domain::Device>,
 }
 
-/// Change the logged-in user's own settings (the console's language).
+/// Change the logged-in user's own settings (the console's language, where calls ring).
 #[utoipa::path(patch, path = "/me", request_body = MePatch, responses((status = 200, body = Agent)))]
 async fn update_me(
     State(state): State<AppState>,
@@ -283,16 +286,24 @@ async fn update_me(
     if let Some(locale) = &patch.locale {
         check_locale(locale)?;
     }
+    let device = patch.device;
     let patch = AgentPatch {
         locale: patch.locale,
+        device,
         ..Default::default()
     };
-    Ok(ApiJson(
+    let updated = state
+        .store
+        .update_agent(agent.account_id, agent.id, patch)
+        .await?;
+    if device == Some(crate::domain::Device::Browser) {
+        // The console answers from now on: no registered phone is needed to be offered calls.
         state
-            .store
-            .update_agent(agent.account_id, agent.id, patch)
-            .await?,
-    ))
+            .dispatcher
+            .set_reachable(agent.account_id, agent.id, crate::domain::Channel::Voice, true)
+            .await?;
+    }
+    Ok(ApiJson(updated))
 }
 
 // --- queues ---
@@ -376,13 +387,15 @@ struct LiveStats {
     agents: Vec<AgentLive>,
 }
 
-/// Live figures: waiting contacts and longest wait per queue, every agent's state.
+/// Live figures: waiting contacts and longest wait per queue, every agent's state (for a
+/// supervisor, of the teams they lead).
 #[utoipa::path(get, path = "/queues/stats", responses((status = 200, body = LiveStats)))]
 async fn queue_stats(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
 ) -> Result<ApiJson<LiveStats>, ApiError> {
-    let live = state.dispatcher.live(me.account_id).await?;
+    let scope = super::reports::scope_of(&state, &me).await?;
+    let live = scope.live(state.dispatcher.live(me.account_id).await?);
     Ok(ApiJson(LiveStats {
         queues: live.queues,
         agents: live.agents,
@@ -1030,15 +1043,22 @@ async fn link_customer(
 }
 
 /// Whether `me` may have an interaction's files (a call's recording, a mail's attachments, a
-/// messaging app's photos and voice notes): supervisors and admins, and the agents who handled it
-/// (whoever holds it, whoever accepted it, each agent a call had a leg with), not every colleague.
+/// messaging app's photos and voice notes): admins, supervisors whose teams had it (its queue, or
+/// the agent holding it), and the agents who handled it (whoever holds it, whoever accepted it,
+/// each agent a call had a leg with), not every colleague.
 pub(super) async fn may_have_files(
     state: &AppState,
     me: &Agent,
     interaction: &Interaction,
 ) -> Result<(), ApiError> {
-    if me.role >= Role::Supervisor || interaction.agent_id == Some(me.id) {
+    if interaction.agent_id == Some(me.id) {
         return Ok(());
+    }
+    if me.role >= Role::Supervisor {
+        let scope = super::reports::scope_of(state, me).await?;
+        if scope.queue(interaction.queue_id) || interaction.agent_id.is_some_and(|a| scope.agent(a)) {
+            return Ok(());
+        }
     }
     let mine = me.id.to_string();
     let accepted = crate::domain::InteractionEvent::Accepted.log_type();

@@ -47,6 +47,18 @@ enum ClientFrame {
     Hold { interaction_id: InteractionId, on: bool },
     #[serde(rename = "call.dial")]
     Dial { customer_id: CustomerId },
+    /// The console's WebRTC offer to carry a call's audio (the agent's device is the browser).
+    #[serde(rename = "call.media.offer")]
+    MediaOffer {
+        interaction_id: InteractionId,
+        sdp: String,
+    },
+    /// An ICE candidate of the console's for that audio (`RTCIceCandidate.candidate`).
+    #[serde(rename = "call.media.candidate")]
+    MediaCandidate {
+        interaction_id: InteractionId,
+        candidate: String,
+    },
     /// To a queue (`queue_id`) or to a named colleague (`agent_id`).
     #[serde(rename = "interaction.transfer")]
     Transfer {
@@ -194,7 +206,12 @@ async fn session(socket: WebSocket, state: AppState) {
                         turn_away(&mut sink, &e).await;
                         break;
                     }
-                    let client_id = match &frame { ClientFrame::Message { client_id, .. } => Some(client_id.clone()), _ => None };
+                    let client_id = match &frame {
+                        ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
+                        ClientFrame::MediaOffer { interaction_id, .. }
+                        | ClientFrame::MediaCandidate { interaction_id, .. } => Some(interaction_id.to_string()),
+                        _ => None,
+                    };
                     if let Err(e) = handle(&state, &agent, &mut sink, frame).await
                         && !ws::send_error(&mut sink, &e, client_id).await
                     {
@@ -205,6 +222,23 @@ async fn session(socket: WebSocket, state: AppState) {
         }
     }
     metrics::gauge!("plugboard_agent_sockets").decrement(1.0);
+}
+
+/// The longest SDP offer a console may send (Chromium's audio-only offers are about 2 KiB).
+const MAX_SDP: usize = 16 * 1024;
+/// The longest ICE candidate line.
+const MAX_CANDIDATE: usize = 512;
+
+/// Only the agent who holds a call, and only for a call, may carry its audio.
+async fn held_call(state: &AppState, agent: &Agent, interaction: InteractionId) -> Result<(), ApiError> {
+    if state.dispatcher.holder(interaction).await != Some(agent.id) {
+        return Err(ApiError::Forbidden);
+    }
+    let held = state.store.interaction(agent.account_id, interaction).await?;
+    if held.channel != crate::domain::Channel::Voice {
+        return Err(ApiError::BadRequest("only a call carries audio".into()));
+    }
+    Ok(())
 }
 
 /// How long `conversations.changed` waits for more changes before it goes out.
@@ -231,6 +265,7 @@ async fn snapshot(state: &AppState, agent: &Agent) -> Result<AgentFrame, ApiErro
             locale: agent.locale.clone(),
             capacity: agent.capacity,
             skills: agent.skills.clone(),
+            device: agent.device,
         },
         state: StateView::from(&presence),
         offers,
@@ -352,6 +387,44 @@ async fn handle(
         }
         ClientFrame::Hold { interaction_id, on } => {
             dispatcher.hold(account, agent.id, interaction_id, on).await?
+        }
+        ClientFrame::MediaOffer { interaction_id, sdp } => {
+            if sdp.len() > MAX_SDP {
+                return Err(ApiError::BadRequest(format!(
+                    "an SDP offer has at most {MAX_SDP} bytes"
+                )));
+            }
+            plugboard_sip::webrtc::parse_offer(&sdp).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            held_call(state, agent, interaction_id).await?;
+            let frame = crate::bus::ConnectorFrame::MediaOffer {
+                interaction: interaction_id,
+                agent: agent.id,
+                sdp,
+            };
+            state.bus.to_connector(crate::domain::Channel::Voice, frame);
+        }
+        ClientFrame::MediaCandidate {
+            interaction_id,
+            candidate,
+        } => {
+            // An empty candidate is the browser's end of gathering: nothing to pass on.
+            if candidate.trim().is_empty() {
+                return Ok(());
+            }
+            if candidate.len() > MAX_CANDIDATE {
+                return Err(ApiError::BadRequest(format!(
+                    "an ICE candidate has at most {MAX_CANDIDATE} bytes"
+                )));
+            }
+            plugboard_sip::webrtc::parse_candidate(&candidate)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            held_call(state, agent, interaction_id).await?;
+            let frame = crate::bus::ConnectorFrame::MediaCandidate {
+                interaction: interaction_id,
+                agent: agent.id,
+                candidate,
+            };
+            state.bus.to_connector(crate::domain::Channel::Voice, frame);
         }
         ClientFrame::Transfer {
             interaction_id,

@@ -32,6 +32,20 @@ pub enum ConnectorFrame {
         interaction: InteractionId,
         on: bool,
     },
+    /// The agent's console offers to carry the call's audio (WebRTC): `sdp` is its offer,
+    /// already read once by the socket that took it. Only the node holding the call answers
+    /// (`AgentFrame::CallMediaAnswer`).
+    MediaOffer {
+        interaction: InteractionId,
+        agent: crate::domain::AgentId,
+        sdp: String,
+    },
+    /// An ICE candidate the agent's console trickled for that audio.
+    MediaCandidate {
+        interaction: InteractionId,
+        agent: crate::domain::AgentId,
+        candidate: String,
+    },
 }
 
 /// The screen pop: who the customer is and what happened before.
@@ -98,6 +112,8 @@ pub struct AgentProfile {
     pub locale: String,
     pub capacity: Capacity,
     pub skills: Skills,
+    /// Where their calls ring: the desk phone, or this console.
+    pub device: crate::domain::Device,
 }
 
 /// `AgentState` as the wire shows it: `{state, reason}`.
@@ -207,6 +223,13 @@ pub enum AgentFrame {
     /// A call the agent holds was put on hold (the caller hears music) or taken off it.
     #[serde(rename = "call.hold")]
     CallHold { interaction_id: InteractionId, on: bool },
+    /// The hub's SDP answer to the console's `call.media.offer`: the call's audio now flows
+    /// between this console and the caller.
+    #[serde(rename = "call.media.answer")]
+    CallMediaAnswer {
+        interaction_id: InteractionId,
+        sdp: String,
+    },
     #[serde(rename = "agent.state")]
     State(StateView),
     #[serde(rename = "note.added")]

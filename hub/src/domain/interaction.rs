@@ -55,7 +55,7 @@ impl InteractionState {
         let next = match (self, event) {
             (S::Queued, E::Offered) => S::Offered,
             (S::Offered, E::Declined | E::OfferTimedOut) => S::Queued,
-            (S::Queued | S::Offered, E::Overflowed) => S::Queued,
+            (S::Queued | S::Offered, E::Overflowed | E::Moved) => S::Queued,
             (S::Offered, E::Accepted) => S::Active,
             (S::Queued | S::Offered, E::Abandoned) => S::Abandoned,
             (S::Active, E::Ended) => S::WrapUp,
@@ -84,6 +84,8 @@ pub enum InteractionEvent {
     Declined,
     OfferTimedOut,
     Overflowed,
+    /// A supervisor moved it while it waited: to another queue, or to a named agent.
+    Moved,
     Accepted,
     Abandoned,
     Ended,
@@ -102,11 +104,12 @@ pub enum InteractionEvent {
 }
 
 impl InteractionEvent {
-    pub const ALL: [InteractionEvent; 13] = [
+    pub const ALL: [InteractionEvent; 14] = [
         InteractionEvent::Offered,
         InteractionEvent::Declined,
         InteractionEvent::OfferTimedOut,
         InteractionEvent::Overflowed,
+        InteractionEvent::Moved,
         InteractionEvent::Accepted,
         InteractionEvent::Abandoned,
         InteractionEvent::Ended,
@@ -129,6 +132,7 @@ impl InteractionEvent {
             InteractionEvent::Declined => "interaction.declined",
             InteractionEvent::OfferTimedOut => "interaction.offer_timed_out",
             InteractionEvent::Overflowed => "interaction.overflowed",
+            InteractionEvent::Moved => "interaction.moved",
             InteractionEvent::Accepted => "interaction.accepted",
             InteractionEvent::Abandoned => "interaction.abandoned",
             InteractionEvent::Ended => "interaction.ended",
@@ -162,6 +166,8 @@ mod tests {
             (S::Offered, E::OfferTimedOut, S::Queued),
             (S::Queued, E::Overflowed, S::Queued),
             (S::Offered, E::Overflowed, S::Queued),
+            (S::Queued, E::Moved, S::Queued),
+            (S::Offered, E::Moved, S::Queued),
             (S::Offered, E::Accepted, S::Active),
             (S::Queued, E::Abandoned, S::Abandoned),
             (S::Offered, E::Abandoned, S::Abandoned),
@@ -193,6 +199,7 @@ mod tests {
             E::Declined,
             E::OfferTimedOut,
             E::Overflowed,
+            E::Moved,
             E::Accepted,
             E::Abandoned,
             E::Ended,

@@ -104,6 +104,30 @@ impl Role {
     }
 }
 
+/// Where an agent takes their calls: their SIP desk phone, or the console itself (a WebRTC
+/// softphone in the browser tab).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    #[default]
+    Desk,
+    Browser,
+}
+
+impl Device {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Desk => "desk",
+            Device::Browser => "browser",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Device> {
+        [Device::Desk, Device::Browser]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+}
+
 /// The presence an agent chose. Busy and wrap-up are not states an agent picks: they follow from
 /// the interactions the agent holds. Presence is explicit, never guessed from a socket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +243,9 @@ pub struct Agent {
     /// but they stay, so history keeps their name.
     #[serde(default = "active")]
     pub active: bool,
+    /// Where calls offered to them ring.
+    #[serde(default)]
+    pub device: Device,
 }
 
 fn active() -> bool {
@@ -449,6 +476,8 @@ id_type!(
     HandoverId,
     /// A task or callback on a customer.
     FollowUpId,
+    /// Agents a supervisor leads, and the queues they serve.
+    TeamId,
 );
 
 /// A file attached to a message, as the console lists it (its bytes are fetched by id).

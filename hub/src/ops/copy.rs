@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 31] = [
+const TABLES: [Table; 32] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -96,6 +96,8 @@ const TABLES: [Table; 31] = [
     table("assignment_rules", "account_id"),
     table("handovers", "id"),
     table("follow_ups", "id"),
+    // Teams: who each supervisor oversees.
+    table("teams", "id"),
     // The inbox: labels on conversations, and how far each agent has read each.
     table("interaction_labels", "interaction_id, label"),
     table("conversation_reads", "agent_id, interaction_id"),
@@ -805,6 +807,14 @@ mod tests {
             .set_assignment_rules(ACCOUNT, &[rule], now_millis())
             .await
             .unwrap();
+        let team = crate::teams::Team {
+            id: crate::domain::TeamId::new(),
+            name: "Support desk".into(),
+            leads: vec![],
+            members: vec![bob.id],
+            queues: vec![],
+        };
+        store.put_team(ACCOUNT, &team, now_millis()).await.unwrap();
         let leave = crate::store::Handover {
             id: crate::domain::HandoverId::new(),
             from_agent: bob.id,

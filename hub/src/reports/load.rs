@@ -4,12 +4,14 @@
 
 use super::erlang::{self, Load, Outcome};
 use super::{
-    Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Tally, intervals, report,
-    time_zone,
+    Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Step, Tally, intervals,
+    report, time_zone,
 };
 use crate::domain::{AccountId, Millis, QueueId, has_skills};
 use crate::store::{DynStore, ReportSettings, StoreError};
+use crate::teams::Scope;
 use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -60,10 +62,35 @@ pub struct Ask {
     pub now: Millis,
 }
 
-/// The account's rules and the report they give, rows unnamed.
-async fn run(store: &DynStore, account: AccountId, ask: Ask) -> Result<(ReportSettings, Report), LoadError> {
+/// The account's settings, its time zone and the rules reports count by.
+pub async fn rules(
+    store: &DynStore,
+    account: AccountId,
+) -> Result<(ReportSettings, TimeZone, Rules), LoadError> {
     let settings = store.report_settings(account).await?;
     let tz = time_zone(&settings.time_zone)?;
+    let queues = store.queues(account).await?;
+    let rules = Rules {
+        short_abandon_ms: i64::from(settings.short_abandon_secs) * 1000,
+        fcr_window_ms: i64::from(settings.fcr_window_hours) * 3_600_000,
+        sl_threshold_ms: queues
+            .iter()
+            .map(|q| (q.id, i64::from(q.sl_target_secs) * 1000))
+            .collect(),
+        default_sl_threshold_ms: 20_000,
+    };
+    Ok((settings, tz, rules))
+}
+
+/// The account's rules and the report they give, rows unnamed. A channel's figures count, for a
+/// supervisor who sees only their teams, the contacts that passed through those teams' queues.
+async fn run(
+    store: &DynStore,
+    account: AccountId,
+    ask: Ask,
+    scope: &Scope,
+) -> Result<(ReportSettings, Report), LoadError> {
+    let (settings, tz, rules) = rules(store, account).await?;
     // Cheap to check before cutting: 96 quarter-hours a day at most, plus a DST hour.
     let days = (ask.to - ask.from).get_days().max(0) as usize + 1;
     if ask.granularity == Granularity::QuarterHour && days * 96 > MAX_INTERVALS {
@@ -77,27 +104,29 @@ async fn run(store: &DynStore, account: AccountId, ask: Ask) -> Result<(ReportSe
         (Some(first), Some(last)) => (first.start, last.end),
         _ => return Err(LoadError::Range(RangeError::Backwards)),
     };
-    let window = i64::from(settings.fcr_window_hours) * 3_600_000;
-    let logs = store.contact_logs(account, start, end).await?;
-    let later = store.arrivals(account, end, end + window).await?;
+    let mut logs = store.contact_logs(account, start, end).await?;
+    if ask.dimension == Dimension::Channel && *scope != Scope::All {
+        logs.retain(|log| {
+            log.lines.iter().any(|l| match l.step {
+                Step::Queued(Some(q)) | Step::Overflowed(q) | Step::Transferred(Some(q)) => scope.queue(q),
+                _ => false,
+            })
+        });
+    }
+    let later = store.arrivals(account, end, end + rules.fcr_window_ms).await?;
     let presence = store.presence_lines(account, start, end).await?;
-    let queues = store.queues(account).await?;
-    let rules = Rules {
-        short_abandon_ms: i64::from(settings.short_abandon_secs) * 1000,
-        fcr_window_ms: window,
-        sl_threshold_ms: queues
-            .iter()
-            .map(|q| (q.id, i64::from(q.sl_target_secs) * 1000))
-            .collect(),
-        default_sl_threshold_ms: 20_000,
-    };
     let r = report(&logs, &later, &presence, &rules, &ivs, ask.dimension, ask.now);
     Ok((settings, r))
 }
 
-/// The report, its rows named and ordered by name.
-pub async fn named(store: &DynStore, account: AccountId, ask: Ask) -> Result<Named, LoadError> {
-    let (settings, r) = run(store, account, ask).await?;
+/// The report, its rows named and ordered by name: the queues and agents `scope` holds.
+pub async fn named(
+    store: &DynStore,
+    account: AccountId,
+    ask: Ask,
+    scope: &Scope,
+) -> Result<Named, LoadError> {
+    let (settings, r) = run(store, account, ask, scope).await?;
     let mut names: HashMap<String, String> = HashMap::new();
     match ask.dimension {
         Dimension::Queue => {
@@ -115,6 +144,11 @@ pub async fn named(store: &DynStore, account: AccountId, ask: Ask) -> Result<Nam
     let mut rows: Vec<NamedRow> = r
         .rows
         .iter()
+        .filter(|(key, _)| match key {
+            Key::Queue(q) => scope.queue(*q),
+            Key::Agent(a) => scope.agent(*a),
+            Key::Channel(_) => true,
+        })
         .map(|(key, cells)| {
             let id = key.id();
             NamedRow {
@@ -242,6 +276,7 @@ pub async fn staffing(
             dimension: Dimension::Queue,
             ..ask
         },
+        &Scope::All,
     )
     .await?;
     let (_, by_agent) = run(
@@ -251,6 +286,7 @@ pub async fn staffing(
             dimension: Dimension::Agent,
             ..ask
         },
+        &Scope::All,
     )
     .await?;
     let blank = vec![Tally::default(); by_queue.intervals.len()];

@@ -66,6 +66,9 @@ impl Step {
         Some(match InteractionEvent::from_log_type(kind)? {
             E::Reopened => Step::Queued(None),
             E::Overflowed => Step::Overflowed(id(data, "to")?),
+            // A move to another queue ends the stay like an overflow; to a named agent in the
+            // same queue it changes no stay.
+            E::Moved => Step::Overflowed(id(data, "to")?),
             E::Transferred => Step::Transferred(id(data, "to")),
             E::Accepted => Step::Answered(id(data, "agent_id")?),
             E::Abandoned => Step::Abandoned,

@@ -340,6 +340,17 @@ fn log_lines_are_read_by_their_type() {
             Some(Step::Overflowed(q)),
         ),
         (
+            "interaction.moved",
+            serde_json::json!({"from": q, "to": q, "by": a}),
+            Some(Step::Overflowed(q)),
+        ),
+        // Moved to a named agent in the same queue: no new stay.
+        (
+            "interaction.moved",
+            serde_json::json!({"from": q, "to": null, "to_agent": a, "by": a}),
+            None,
+        ),
+        (
             "interaction.transferred",
             serde_json::json!({"to": q}),
             Some(Step::Transferred(Some(q))),

@@ -112,6 +112,14 @@ pub enum Input {
         interaction: InteractionId,
         to: AgentId,
     },
+    /// A supervisor moves a contact still waiting (queued or being offered) to `queue` (which may
+    /// be its own), keeping its arrival time, and with `to` for that agent alone, who must be
+    /// Available with room; if they decline or miss it, it waits for anyone.
+    Move {
+        interaction: InteractionId,
+        queue: QueueId,
+        to: Option<AgentId>,
+    },
     /// The customer answered a closed conversation (an email reply): it waits in `queue` as an
     /// arrival does, kept for `agent` (who had it last) while they are Available with room;
     /// otherwise, or once they decline or miss it, for anyone.
@@ -159,6 +167,8 @@ pub enum RevokeReason {
     Overflowed,
     /// The agent cannot be reached on the contact's channel (no registered phone for a call).
     Unreachable,
+    /// A supervisor moved the contact elsewhere.
+    Moved,
 }
 
 /// What the hub must do (and tell the console) as a result of an input.
@@ -697,6 +707,46 @@ impl Router {
                 self.enter_queue(id, queue, now);
                 self.put_waiting(id);
                 self.fresh_agents.insert(to);
+            }
+            Input::Move {
+                interaction: id,
+                queue,
+                to,
+            } => {
+                let offered = match self.interaction(id)?.stage {
+                    Stage::Waiting => false,
+                    Stage::Offered { .. } => true,
+                    Stage::Active { .. } => return Err(RouterError::AlreadyAssigned(id)),
+                    Stage::WrappingUp { .. } => return Err(RouterError::AlreadyEnded(id)),
+                };
+                self.require_live_queue(queue)?;
+                let channel = self.interactions[&id].channel;
+                if let Some(to) = to {
+                    let agent = self.agents.get(&to).ok_or(RouterError::UnknownAgent(to))?;
+                    let offered_to_them = agent.offers.contains(&id);
+                    if agent.state != AgentState::Available || !(offered_to_them || agent.has_room(channel)) {
+                        return Err(RouterError::NotAvailable(to));
+                    }
+                }
+                if offered {
+                    self.revoke(id, RevokeReason::Moved, out);
+                } else {
+                    self.take_waiting(id);
+                }
+                let inter = self.interactions.get_mut(&id).expect("checked");
+                inter.declined.clear();
+                inter.reserved = to;
+                let moved_queue = inter.queue != queue;
+                if to.is_some() {
+                    self.reserved.insert(id);
+                }
+                if moved_queue {
+                    self.enter_queue(id, queue, now);
+                }
+                self.put_waiting(id);
+                if let Some(to) = to {
+                    self.fresh_agents.insert(to);
+                }
             }
             Input::Restore {
                 interaction: id,

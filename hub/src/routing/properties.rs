@@ -556,8 +556,9 @@ fn record_input(shadow: &mut Shadow, input: &Input, now: Millis) {
             shadow.interactions.insert(*interaction, inter);
         }
         Input::Accept { .. } | Input::End { .. } | Input::WrapUpDone { .. } | Input::Tick => {}
-        // Not generated here: a named transfer's and a return's rules are in the scenario table.
-        Input::TransferTo { .. } | Input::Return { .. } => unreachable!("not generated"),
+        // Not generated here: a named transfer's, a return's and a supervisor's move's rules are
+        // in the scenario table.
+        Input::TransferTo { .. } | Input::Return { .. } | Input::Move { .. } => unreachable!("not generated"),
     }
 }
 

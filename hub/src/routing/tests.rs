@@ -730,6 +730,54 @@ fn transfer_to_a_named_agent_offers_it_to_them_only_then_to_anyone() {
 }
 
 #[test]
+fn a_supervisor_moves_a_waiting_contact_to_another_queue_or_to_a_named_agent() {
+    let e = OFFER_TIMEOUT;
+    let move_to = |n, queue, agent: Option<u128>| Input::Move {
+        interaction: i(n),
+        queue: q(queue),
+        to: agent.map(a),
+    };
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, skilled_queue(2, &[("sales", 1)]), Ok(vec![])),
+        (0, agent(1, cap(0, 3)), Ok(vec![])),
+        (0, skilled_agent(2, &[("sales", 1)], cap(0, 3)), Ok(vec![])),
+        (10, available(1), Ok(vec![])),
+        // Nobody on with the sales skill: it waits in queue 2.
+        (100, chat(1, 2, 100), Ok(vec![])),
+        // Moved to queue 1, whose agent 1 is free: offered at once.
+        (200, move_to(1, 1, None), Ok(vec![offer(1, 1, 1, 200 + e)])),
+        // To a named agent who is not Available: refused, nothing changes.
+        (300, move_to(1, 1, Some(2)), Err(RouterError::NotAvailable(a(2)))),
+        (300, move_to(1, 9, None), Err(RouterError::UnknownQueue(q(9)))),
+        (310, available(2), Ok(vec![])),
+        // Now to agent 2 by name: the offer to agent 1 is taken back and it rings agent 2 alone.
+        (
+            400,
+            move_to(1, 1, Some(2)),
+            Ok(vec![revoked(1, 1, RevokeReason::Moved), offer(1, 2, 1, 400 + e)]),
+        ),
+        // Agent 2 declines: anyone may have it, agent 1 too.
+        (
+            500,
+            decline(1, 2),
+            Ok(vec![
+                revoked(1, 2, RevokeReason::Declined),
+                offer(1, 1, 1, 500 + e),
+            ]),
+        ),
+        (600, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        // An agent holds it now: no longer a supervisor's to move.
+        (700, move_to(1, 2, None), Err(RouterError::AlreadyAssigned(i(1)))),
+        (
+            700,
+            move_to(9, 1, None),
+            Err(RouterError::UnknownInteraction(i(9))),
+        ),
+    ]);
+}
+
+#[test]
 fn a_returning_conversation_goes_to_the_agent_who_had_it_if_free_else_to_anyone() {
     let e = OFFER_TIMEOUT;
     let back = |n, agent: Option<u128>, at| Input::Return {

@@ -220,6 +220,7 @@ scenarios!(
     a_leave_lends_customers_and_their_return_brings_them_back,
     follow_ups_are_claimed_by_one_scheduler_stepped_and_closed,
     assignment_rules_are_kept_per_account,
+    teams_are_kept_per_account,
     report_settings_and_lines,
     the_inbox_lists_what_each_viewer_may_see,
     search_finds_chinese_and_english_as_each_viewer_may_see,
@@ -396,6 +397,21 @@ async fn agents(store: DynStore) {
     assert_eq!(
         (updated.locale.as_str(), updated.name.as_str()),
         ("zh-CN", "Alice Liddell")
+    );
+    // Where calls ring: the desk phone until the agent picks the browser, kept from then on.
+    assert_eq!(updated.device, crate::domain::Device::Desk);
+    let browser = AgentPatch {
+        device: Some(crate::domain::Device::Browser),
+        ..Default::default()
+    };
+    let updated = store.update_agent(DEFAULT, alice.id, browser).await.unwrap();
+    assert_eq!(
+        (updated.device, updated.locale.as_str()),
+        (crate::domain::Device::Browser, "zh-CN")
+    );
+    assert_eq!(
+        store.agent(DEFAULT, alice.id).await.unwrap().device,
+        crate::domain::Device::Browser
     );
 
     let bob = store
@@ -3162,6 +3178,55 @@ async fn assignment_rules_are_kept_per_account(store: DynStore) {
     assert!(store.assignment_rules(OTHER).await.unwrap().is_empty());
     store.set_assignment_rules(DEFAULT, &[], 2).await.unwrap();
     assert!(store.assignment_rules(DEFAULT).await.unwrap().is_empty());
+}
+
+async fn teams_are_kept_per_account(store: DynStore) {
+    use crate::domain::TeamId;
+    use crate::teams::Team;
+    let [sam, ann] = <[Agent; 2]>::try_from(agents_named(&store, DEFAULT, &["sam", "ann"]).await).unwrap();
+    let queue = store
+        .create_queue(DEFAULT, QueueSpec::named("sales"))
+        .await
+        .unwrap();
+    let mut sales = Team {
+        id: TeamId::new(),
+        name: "Sales".into(),
+        leads: vec![sam.id],
+        members: vec![ann.id],
+        queues: vec![queue.id],
+    };
+    let support = Team {
+        id: TeamId::new(),
+        name: "Support".into(),
+        leads: vec![],
+        members: vec![],
+        queues: vec![],
+    };
+    store.put_team(DEFAULT, &support, 1).await.unwrap();
+    store.put_team(DEFAULT, &sales, 1).await.unwrap();
+    assert_eq!(
+        store.teams(DEFAULT).await.unwrap(),
+        vec![sales.clone(), support.clone()]
+    );
+    assert!(store.teams(OTHER).await.unwrap().is_empty());
+    // Replaced whole by id; a name another team has is a conflict.
+    sales.members.clear();
+    store.put_team(DEFAULT, &sales, 2).await.unwrap();
+    assert_eq!(store.teams(DEFAULT).await.unwrap()[0], sales);
+    let clash = Team {
+        name: "Support".into(),
+        ..sales.clone()
+    };
+    conflict(
+        store.put_team(DEFAULT, &clash, 3).await,
+        "teams_account_id_name_key",
+    );
+    // Another account cannot overwrite or delete it.
+    not_found(store.put_team(OTHER, &sales, 3).await);
+    not_found(store.delete_team(OTHER, sales.id).await);
+    store.delete_team(DEFAULT, sales.id).await.unwrap();
+    assert_eq!(store.teams(DEFAULT).await.unwrap(), vec![support]);
+    not_found(store.delete_team(DEFAULT, sales.id).await);
 }
 
 async fn report_settings_and_lines(store: DynStore) {

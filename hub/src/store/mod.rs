@@ -87,6 +87,8 @@ pub struct AgentPatch {
     pub capacity: Option<Capacity>,
     #[serde(skip)]
     pub password_hash: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub device: Option<crate::domain::Device>,
 }
 
 /// A login about to become a session: where it came from, as an admin will see it.

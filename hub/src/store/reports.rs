@@ -1,9 +1,11 @@
-//! The store's side of reports: the account's rules for counting, and the lines of a date range
-//! from the interaction log and the agents' presence log, handed to `crate::reports` to count.
+//! The store's side of reports: the account's rules for counting, the lines of a date range
+//! from the interaction log and the agents' presence log, handed to `crate::reports` to count,
+//! and the teams that decide which supervisor sees which of them (`crate::teams`).
 
 use super::Result;
-use crate::domain::{AccountId, CustomerId, Millis};
+use crate::domain::{AccountId, CustomerId, Millis, TeamId};
 use crate::reports::{ContactLog, PresenceLine};
+use crate::teams::Team;
 use serde::{Deserialize, Serialize};
 
 /// How an account's reports count.
@@ -36,4 +38,11 @@ pub trait ReportStore: Send + Sync + 'static {
     /// The presence lines of `[from, to)`, after each agent's last line before `from`, in order.
     async fn presence_lines(&self, account: AccountId, from: Millis, to: Millis)
     -> Result<Vec<PresenceLine>>;
+    /// The account's teams, by name.
+    async fn teams(&self, account: AccountId) -> Result<Vec<Team>>;
+    /// Creates the team, or replaces the one with its id. `Conflict` when another team of the
+    /// account has its name.
+    async fn put_team(&self, account: AccountId, team: &Team, at: Millis) -> Result<()>;
+    /// `NotFound` when the account has no such team.
+    async fn delete_team(&self, account: AccountId, id: TeamId) -> Result<()>;
 }

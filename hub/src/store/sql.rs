@@ -658,6 +658,7 @@ macro_rules! impl_store {
                     skills: new.skills,
                     capacity: new.capacity,
                     active: true,
+                    device: Default::default(),
                 };
                 sqlx::query(q::INSERT_AGENT)
                     .bind(agent.id.to_string())
@@ -692,6 +693,7 @@ macro_rules! impl_store {
                     .bind(patch.skills.as_ref().map(to_json))
                     .bind(patch.capacity.as_ref().map(to_json))
                     .bind(patch.password_hash)
+                    .bind(patch.device.map(|d| d.as_str()))
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?

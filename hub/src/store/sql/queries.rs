@@ -5,7 +5,7 @@
 
 macro_rules! agent_columns {
     () => {
-        "id, account_id, email, name, role, locale, skills, capacity, deactivated_at"
+        "id, account_id, email, name, role, locale, skills, capacity, deactivated_at, device"
     };
 }
 
@@ -48,7 +48,7 @@ pub const INSERT_AGENT: &str = "INSERT INTO agents \
 pub const UPDATE_AGENT: &str = concat!(
     "UPDATE agents SET name = COALESCE($3, name), role = COALESCE($4, role), locale = COALESCE($5, locale), \
      skills = COALESCE($6, skills), capacity = COALESCE($7, capacity), \
-     password_hash = COALESCE($8, password_hash) \
+     password_hash = COALESCE($8, password_hash), device = COALESCE($9, device) \
      WHERE account_id = $1 AND id = $2 RETURNING ",
     agent_columns!()
 );

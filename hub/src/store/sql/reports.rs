@@ -3,9 +3,11 @@
 
 use super::super::reports::{ReportSettings, ReportStore};
 use super::super::{Result, StoreError};
+use super::rows::{json, to_json};
 use super::{SqlStore, db};
-use crate::domain::{AccountId, AgentState, Channel, CustomerId, InteractionId, Millis};
+use crate::domain::{AccountId, AgentState, Channel, CustomerId, InteractionId, Millis, TeamId};
 use crate::reports::{ContactLog, Line, PresenceLine, Step};
+use crate::teams::Team;
 use sqlx::postgres::Postgres;
 use sqlx::{Database, Sqlite};
 
@@ -21,7 +23,7 @@ mod q {
          ON i.account_id = e.account_id AND i.id = e.interaction_id \
          WHERE e.account_id = $1 AND e.interaction_id IN (SELECT interaction_id FROM interaction_events \
          WHERE account_id = $1 AND at >= $2 AND at < $3) \
-         AND e.type IN ('interaction.queued', 'interaction.reopened', 'interaction.overflowed', \
+         AND e.type IN ('interaction.queued', 'interaction.reopened', 'interaction.overflowed', 'interaction.moved', \
          'interaction.transferred', 'interaction.accepted', 'interaction.abandoned', 'interaction.ended', \
          'interaction.wrapped_up', 'call.held', 'call.resumed', 'interaction.dialled', \
          'interaction.started', 'interaction.filed') \
@@ -32,6 +34,13 @@ mod q {
          WHERE account_id = $1 AND ((at >= $2 AND at < $3) OR id IN \
          (SELECT MAX(id) FROM agent_events WHERE account_id = $1 AND at < $2 GROUP BY agent_id)) \
          ORDER BY at, id";
+    pub const TEAMS: &str =
+        "SELECT id, name, leads, members, queues FROM teams WHERE account_id = $1 ORDER BY name, id";
+    pub const PUT_TEAM: &str = "INSERT INTO teams (id, account_id, name, leads, members, queues, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+         leads = excluded.leads, members = excluded.members, queues = excluded.queues \
+         WHERE teams.account_id = excluded.account_id";
+    pub const DELETE_TEAM: &str = "DELETE FROM teams WHERE account_id = $1 AND id = $2";
 }
 
 fn parse<T: std::str::FromStr>(s: &str) -> Result<T> {
@@ -155,6 +164,57 @@ macro_rules! impl_report_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn teams(&self, account: AccountId) -> Result<Vec<Team>> {
+                let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(q::TEAMS)
+                    .bind(account.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                rows.into_iter()
+                    .map(|(id, name, leads, members, queues)| {
+                        Ok(Team {
+                            id: parse(&id)?,
+                            name,
+                            leads: json("teams.leads", &leads)?,
+                            members: json("teams.members", &members)?,
+                            queues: json("teams.queues", &queues)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn put_team(&self, account: AccountId, team: &Team, at: Millis) -> Result<()> {
+                let done = sqlx::query(q::PUT_TEAM)
+                    .bind(team.id.to_string())
+                    .bind(account.to_string())
+                    .bind(&team.name)
+                    .bind(to_json(&team.leads))
+                    .bind(to_json(&team.members))
+                    .bind(to_json(&team.queues))
+                    .bind(at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                // Another account's team with this id is left alone, and not found.
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn delete_team(&self, account: AccountId, id: TeamId) -> Result<()> {
+                let done = sqlx::query(q::DELETE_TEAM)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             }
         }
     };

@@ -6,7 +6,8 @@ use super::super::{
     StoreError,
 };
 use crate::domain::{
-    Agent, Channel, Customer, Disposition, Interaction, InteractionState, Message, Queue, Role, Sender,
+    Agent, Channel, Customer, Device, Disposition, Interaction, InteractionState, Message, Queue, Role,
+    Sender,
 };
 use std::str::FromStr;
 
@@ -48,6 +49,7 @@ pub(super) struct AgentRow {
     skills: String,
     capacity: String,
     deactivated_at: Option<i64>,
+    device: String,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -63,6 +65,7 @@ impl TryFrom<AgentRow> for Agent {
             name: r.name,
             locale: r.locale,
             active: r.deactivated_at.is_none(),
+            device: Device::parse(&r.device).ok_or_else(|| corrupt("agents.device", &r.device))?,
         })
     }
 }

@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { since, queueAlert, holdsText } from './wallboard.js';
+
+test('a wait counts on from the board to now, never back', () => {
+  assert.equal(since(5000, 1000, 4000), 8000);
+  assert.equal(since(5000, 4000, 1000), 5000, 'a clock behind the hub does not count back');
+  assert.equal(since(null, 1000, 4000), null);
+});
+
+test('queues turn amber and red by waits, staffing and today\'s service level', () => {
+  const q = (over) => ({ sl_target_secs: 20, waiting: 1, agents_available: 1, today: { service_level: null }, ...over });
+  const cases = [
+    [q({}), null, 'ok'],
+    [q({}), 9_999, 'ok'],
+    [q({}), 10_000, 'amber'],
+    [q({}), 20_000, 'red'],
+    [q({ waiting: 3, agents_available: 1 }), 1_000, 'amber'],
+    [q({ today: { service_level: 0.79 } }), null, 'amber'],
+    [q({ today: { service_level: 0.59 } }), null, 'red'],
+    [q({ today: { service_level: 0.95 } }), 0, 'ok'],
+    [q({ today: undefined }), null, 'ok'],
+  ];
+  for (const [queue, waited, want] of cases) {
+    assert.equal(queueAlert(queue, waited), want, JSON.stringify({ queue, waited }));
+  }
+});
+
+test('holdings read per channel, empty channels left out', () => {
+  const label = (c) => c.toUpperCase();
+  assert.equal(holdsText({ chat: 2, voice: 1, email: 0 }, label), 'CHAT 2 · VOICE 1');
+  assert.equal(holdsText({}, label), '');
+  assert.equal(holdsText(undefined, label), '');
+});

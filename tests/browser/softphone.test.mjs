@@ -1,0 +1,299 @@
+// The browser as the agent's phone, end to end: a baresip caller dials the hub through the trunk
+// saying a 440 Hz tone; Bob chooses "This browser" as his device, his console rings with the
+// offer, he accepts, and Chromium (fake microphone: a 1000 Hz tone from a WAV made with sox)
+// carries the call's audio over WebRTC. He mutes and unmutes, holds and resumes, then hangs up
+// from the console. The hub's recording has the caller's tone on the left and the browser's on
+// the right, with the browser's side silent for the mute (sox). Then: a browser that disappears
+// mid-call, and a microphone refused or missing.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { startHub, launchBrowser, signIn, watch, shot, byTestId, chromiumSkip, missing, login, call } from './harness.mjs';
+
+const has = (cmd, arg) => spawnSync(cmd, [arg]).error === undefined;
+const skip = chromiumSkip()
+  || missing('baresip', has('baresip', '-h'), "install Debian's baresip package")
+  || missing('sox', has('sox', '--version'), "install Debian's sox package");
+
+/** `seconds` of a `hz` sine, mono 16-bit at `rate`, as sox writes it. */
+function tone(file, hz, seconds, rate) {
+  const made = spawnSync('sox', ['-n', '-r', String(rate), '-c', '1', '-b', '16', file, 'synth', String(seconds), 'sine', String(hz), 'gain', '-6']);
+  assert.equal(made.status, 0, String(made.stderr));
+}
+
+/**
+ * sox's `stat` of one channel of a WAV (of its first `seconds`, when given): length, RMS amplitude
+ * and rough frequency.
+ */
+function stat(wav, channel, seconds = null) {
+  const trim = seconds ? ['trim', '0', String(seconds)] : [];
+  const out = spawnSync('sox', [wav, '-n', 'remix', String(channel), ...trim, 'stat'], { encoding: 'utf8' });
+  const field = (name) => {
+    const line = out.stderr.split('\n').find((l) => l.startsWith(name));
+    assert.ok(line, `no ${name} in sox's stat:\n${out.stderr}`);
+    return Number(line.split(':').pop().trim());
+  };
+  return { length: field('Length (seconds)'), rms: field('RMS     amplitude'), hz: field('Rough   frequency') };
+}
+
+/** RMS amplitude of one channel of a WAV between `start` and `start + seconds`. */
+function windowRms(wav, channel, start, seconds) {
+  const out = spawnSync('sox', [wav, '-n', 'remix', String(channel), 'trim', String(start), String(seconds), 'stat'], { encoding: 'utf8' });
+  const line = out.stderr.split('\n').find((l) => l.startsWith('RMS     amplitude'));
+  assert.ok(line, out.stderr);
+  return Number(line.split(':').pop().trim());
+}
+
+/** A UDP and TCP port nothing listens on (baresip's SIP port). */
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A baresip that dials `target` saying `wav`, G.711 only, no sound card. */
+async function baresipCaller(dir, wav, target, log) {
+  await mkdir(dir, { recursive: true });
+  const rtp = 32_000 + (process.pid % 50) * 20;
+  await writeFile(path.join(dir, 'config'), [
+    'poll_method epoll',
+    `sip_listen 127.0.0.1:${await freePort()}`,
+    `audio_source aufile,${wav}`,
+    `audio_alert aufile,${wav}`,
+    `rtp_ports ${rtp}-${rtp + 19}`,
+    'module_path /usr/lib/baresip/modules',
+    'module g711.so',
+    'module aufile.so',
+    'module_app account.so',
+    'module_app menu.so',
+    '',
+  ].join('\n'));
+  await writeFile(path.join(dir, 'accounts'), '<sip:+14155550123@127.0.0.1>;regint=0\n');
+  return spawn('baresip', ['-f', dir, '-e', `/dial sip:100@${target}`, '-t', '40'], {
+    stdio: ['ignore', openSync(log, 'w'), 'ignore'],
+  });
+}
+
+/**
+ * A hub taking calls to 100 (Support) from the trunk at 127.0.0.1, Chromium whose microphone says
+ * a 1000 Hz tone (unless `media` gives other flags: a browser with no microphone, or one that
+ * refuses it), and the caller's voice: `callerSeconds` of 440 Hz.
+ */
+async function callCenter(callerSeconds, media = null) {
+  const work = await mkdtemp(path.join(tmpdir(), 'plugboard-softphone-'));
+  const callerWav = path.join(work, 'caller.wav');
+  const browserWav = path.join(work, 'tone.wav');
+  tone(callerWav, 440, callerSeconds, 8000);
+  tone(browserWav, 1000, 30, 48000);
+  const hub = await startHub({
+    env: {
+      PLUGBOARD_SIP__LISTEN: '127.0.0.1:0',
+      PLUGBOARD_SIP__TRUNKS: '["127.0.0.1"]',
+      PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP: 'true',
+      PLUGBOARD_SIP__NUMBERS__100: 'Support',
+    },
+  });
+  assert.ok(hub.sip, `the hub did not say where SIP listens:\n${hub.log()}`);
+  const browser = await launchBrowser(media || [
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${browserWav}`,
+  ]);
+  return { work, callerWav, hub, browser, callerLog: path.join(work, 'caller.log') };
+}
+
+/** A failure with the hub's and the caller's last words. */
+function explained(e, hub, callerLog) {
+  const said = existsSync(callerLog) ? readFileSync(callerLog, 'utf8') : '';
+  e.message += `\n--- hub ---\n${hub.log()}\n--- caller ---\n${said.slice(-3000)}`;
+  return e;
+}
+
+async function closeDown(caller, browser, hub, work) {
+  if (caller && caller.exitCode === null) caller.kill('SIGTERM');
+  await browser.close();
+  await hub.stop();
+  await rm(work, { recursive: true, force: true });
+}
+
+test('a caller is answered in the browser: both tones in the recording, mute and hang-up from the console', { skip, timeout: 120_000 }, async () => {
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(30);
+  let caller = null;
+  const errors = [];
+  try {
+    const context = await browser.newContext();
+    const bob = await context.newPage();
+    watch(bob, 'bob', errors);
+    await signIn(bob, hub.base, 'bob@plugboard.example');
+    // His calls ring here from now on (kept on his profile).
+    await bob.getByTestId('device-picker').selectOption('browser');
+    await bob.waitForResponse((r) => r.url().endsWith('/api/v1/me') && r.request().method() === 'PATCH');
+    await bob.getByTestId('state-available').click();
+    await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+
+    caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+    const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
+    await offer.waitFor({ timeout: 20_000 });
+    assert.match(await offer.getByTestId('offer-phone').innerText(), /browser/);
+    const interaction = await offer.getAttribute('data-interaction-id');
+    await shot(bob, 'softphone-offer');
+    await offer.getByTestId('offer-accept').click();
+
+    const status = bob.getByTestId('softphone-status');
+    await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+    await shot(bob, 'softphone-connected');
+    // Talk a while; muted for a moment (the caller hears silence meanwhile), then on again.
+    await bob.waitForTimeout(3000);
+    await bob.getByTestId('call-mute').click();
+    assert.equal(await bob.getByTestId('call-mute').getAttribute('aria-pressed'), 'true');
+    await bob.waitForTimeout(1000);
+    await bob.getByTestId('call-mute').click();
+    await bob.waitForTimeout(2000);
+    assert.equal(await status.getAttribute('data-status'), 'connected');
+    // Hold and resume, as for a desk phone (the caller hears music meanwhile).
+    await bob.getByTestId('call-hold').click();
+    await bob.locator('[data-testid="call-hold"][aria-pressed="true"]').waitFor();
+    await bob.getByTestId('call-hold').click();
+    await bob.locator('[data-testid="call-hold"][aria-pressed="false"]').waitFor();
+
+    await bob.getByTestId('end-chat').click();
+    await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+    // The microphone is let go with the call.
+    await bob.getByTestId('softphone-status').waitFor({ state: 'detached' });
+
+    // The recording is written when the call's media closes.
+    const file = path.join(hub.dataDir, 'recordings', `${interaction}.wav`);
+    const deadline = Date.now() + 10_000;
+    while (!(existsSync(file) && statSync(file).size > 44) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(existsSync(file), `no recording at ${file}:\n${hub.log()}`);
+    const left = stat(file, 1);
+    const right = stat(file, 2);
+    assert.ok(left.length >= 5 && left.length < 20, `the recording lasts ${left.length} s`);
+    assert.ok(left.rms > 0.05, `the caller is silent in the recording: ${JSON.stringify(left)}`);
+    assert.ok(right.rms > 0.01, `the browser is silent in the recording: ${JSON.stringify(right)}`);
+    // Which tone is which, from the first two seconds (before the mute, and before Chromium's
+    // noise suppression turns the steady tone down).
+    const [callerTone, browserTone] = [stat(file, 1, 2), stat(file, 2, 2)];
+    assert.ok(Math.abs(callerTone.hz - 440) < 40, `the caller's side is not the 440 Hz tone: ${JSON.stringify(callerTone)}`);
+    assert.ok(Math.abs(browserTone.hz - 1000) < 80, `the agent's side is not the browser's 1000 Hz tone: ${JSON.stringify(browserTone)}`);
+    // The mute: a stretch where the browser's side is silent while the caller's tone goes on,
+    // with the browser's tone before and after it (quieter after a while: Chromium's noise
+    // suppression takes a steady tone for noise and turns it down, never off). Muted, the
+    // browser sends digital silence.
+    const windows = [];
+    for (let at = 0; at + 0.5 <= left.length; at += 0.25) windows.push({ at, right: windowRms(file, 2, at, 0.5), left: windowRms(file, 1, at, 0.5) });
+    const quiet = windows.findIndex((w) => w.right < 0.002 && w.left > 0.05);
+    assert.ok(quiet > 0, `no muted stretch on the browser's side: ${JSON.stringify(windows)}`);
+    assert.ok(windows.slice(0, quiet).some((w) => w.right > 0.01), `no tone before the mute: ${JSON.stringify(windows)}`);
+    assert.ok(windows.slice(quiet).some((w) => w.right > 0.01), `no tone after the mute: ${JSON.stringify(windows)}`);
+    assert.deepEqual(errors, []);
+    const token = await login(hub.base, 'bob@plugboard.example');
+    const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);
+    const kinds = body.events.map((e) => e.type);
+    for (const kind of ['call.held', 'call.resumed', 'call.ended']) assert.ok(kinds.includes(kind), `no ${kind} in ${kinds}`);
+    const ended = body.events.find((e) => e.type === 'call.ended');
+    assert.equal(ended.data.by, 'hub', 'hung up from the console');
+    assert.equal(ended.data.recording, `${interaction}.wav`);
+  } catch (e) {
+    throw explained(e, hub, callerLog);
+  } finally {
+    await closeDown(caller, browser, hub, work);
+  }
+});
+
+// The agent's browser disappears mid-call (the tab is closed: no more ICE consent checks): the
+// hub takes it as the agent hanging up, as it would a desk phone's BYE. The caller is hung up on
+// and the call ends `by: "agent"`.
+test('a browser that disappears mid-call is the agent hanging up', { skip, timeout: 120_000 }, async () => {
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(60);
+  let caller = null;
+  try {
+    const token = await login(hub.base, 'bob@plugboard.example');
+    assert.equal((await call(hub.base, 'PATCH', '/me', token, { device: 'browser' })).status, 200);
+    const context = await browser.newContext();
+    const bob = await context.newPage();
+    await signIn(bob, hub.base, 'bob@plugboard.example');
+    assert.equal(await bob.getByTestId('device-picker').inputValue(), 'browser');
+    await bob.getByTestId('state-available').click();
+    await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+    caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+    const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
+    await offer.waitFor({ timeout: 20_000 });
+    const interaction = await offer.getAttribute('data-interaction-id');
+    await offer.getByTestId('offer-accept').click();
+    await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+
+    await context.close();
+    let ended = null;
+    const deadline = Date.now() + 45_000;
+    while (!ended && Date.now() < deadline) {
+      const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);
+      ended = (body.events || []).find((e) => e.type === 'call.ended') || null;
+      if (!ended) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(ended, `the call did not end after the browser left:\n${hub.log()}`);
+    assert.equal(ended.data.by, 'agent');
+    // The caller got the hub's BYE: baresip says the other side closed the call.
+    const byeSeen = /session closed[^\n]*\n[^\n]*Call with sip:100@\S+ terminated/;
+    const until = Date.now() + 5000;
+    while (!byeSeen.test(readFileSync(callerLog, 'utf8')) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.match(readFileSync(callerLog, 'utf8'), byeSeen);
+  } catch (e) {
+    throw explained(e, hub, callerLog);
+  } finally {
+    await closeDown(caller, browser, hub, work);
+  }
+});
+
+// The microphone refused (no permission given: the prompt is dismissed) or missing (no fake
+// device, and this machine has no sound card): the page says what is wrong and what to do (for
+// the refusal: allowed and reloaded, the call connects), and the agent can still hang up.
+for (const [media, status, words] of [
+  [['--use-fake-device-for-media-stream'], 'mic_denied', /refused the microphone/],
+  [['--use-fake-ui-for-media-stream'], 'mic_no_device', /No microphone found/],
+]) {
+  test(`a console whose microphone is ${status.slice(4)} says so`, { skip, timeout: 120_000 }, async () => {
+    const { work, callerWav, hub, browser, callerLog } = await callCenter(30, media);
+    let caller = null;
+    try {
+      const token = await login(hub.base, 'bob@plugboard.example');
+      assert.equal((await call(hub.base, 'PATCH', '/me', token, { device: 'browser' })).status, 200);
+      const context = await browser.newContext();
+      const bob = await context.newPage();
+      await signIn(bob, hub.base, 'bob@plugboard.example');
+      await bob.getByTestId('state-available').click();
+      await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+      caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+      const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
+      await offer.waitFor({ timeout: 20_000 });
+      await offer.getByTestId('offer-accept').click();
+      await byTestId(bob, 'softphone-status', 'data-status', status).waitFor({ timeout: 20_000 });
+      assert.match(await bob.getByTestId('softphone-status').innerText(), words);
+      assert.equal(await bob.getByTestId('call-mute').count(), 0, 'no mute without a microphone');
+      await shot(bob, `softphone-${status}`);
+      if (status === 'mic_denied') {
+        // As the page says: allowed, and the page reloaded, the call's audio connects (the caller
+        // waited on hold music meanwhile).
+        await context.grantPermissions(['microphone'], { origin: hub.base });
+        await bob.reload();
+        await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+      }
+      await bob.getByTestId('end-chat').click();
+      await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+    } catch (e) {
+      throw explained(e, hub, callerLog);
+    } finally {
+      await closeDown(caller, browser, hub, work);
+    }
+  });
+}
