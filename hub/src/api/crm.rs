@@ -44,7 +44,8 @@ impl From<CrmError> for ApiError {
 /// The most customers one reassignment names.
 const MAX_SELECTION: usize = 10_000;
 
-fn check_reason(reason: &str) -> Result<(), ApiError> {
+/// A reason written on a log (a reassignment's, a supervisor's move): at most `MAX_NAME_BYTES`.
+pub(super) fn check_reason(reason: &str) -> Result<(), ApiError> {
     if reason.len() > MAX_NAME_BYTES {
         return Err(ApiError::BadRequest(format!(
             "a reason may have at most {MAX_NAME_BYTES} bytes"

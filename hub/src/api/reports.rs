@@ -458,12 +458,7 @@ async fn move_waiting(
             "name a queue_id, an agent_id or both".into(),
         ));
     }
-    if req.reason.len() > super::rest::MAX_NAME_BYTES {
-        return Err(ApiError::BadRequest(format!(
-            "a reason may have at most {} bytes",
-            super::rest::MAX_NAME_BYTES
-        )));
-    }
+    super::crm::check_reason(&req.reason)?;
     let interaction = state.store.interaction(me.account_id, id).await?;
     let scope = scope_of(&state, &me).await?;
     // Only within their teams: the contact's queue, and where it goes.
