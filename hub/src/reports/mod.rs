@@ -7,6 +7,7 @@
 //! intervals; ratios and averages (`Figures`) are derived from the sums last.
 
 pub mod erlang;
+pub mod generate;
 mod intervals;
 pub mod load;
 #[cfg(test)]

@@ -228,7 +228,11 @@ scenarios!(
 );
 
 // Scenarios that also read the database behind the store's back (`async fn x(store, url)`).
-scenarios!(@with_url the_audit_log_is_paged_filtered_and_append_only, an_erased_customer_leaves_a_tombstone_and_nothing_else);
+scenarios!(@with_url
+    the_audit_log_is_paged_filtered_and_append_only,
+    an_erased_customer_leaves_a_tombstone_and_nothing_else,
+    a_generated_week_reports_as_a_plain_group_by_counts_it,
+);
 
 // --- helpers ---
 
@@ -3354,6 +3358,111 @@ async fn report_settings_and_lines(store: DynStore) {
     arrivals.sort_by_key(|(_, at)| *at);
     assert_eq!(arrivals, [(who, 1_000), (who, 3_000)]);
     assert_eq!(store.arrivals(DEFAULT, 1_001, 3_000).await.unwrap(), []);
+}
+
+/// The reports benchmark's generator at a small size (2,000 interactions over a week): the
+/// report engine's queue figures per day and per quarter-hour are what the plain GROUP BY over
+/// the raw log counts, so the benchmark compares like with like.
+async fn a_generated_week_reports_as_a_plain_group_by_counts_it(store: DynStore, url: String) {
+    use crate::reports::generate::{self, Month, PlainRow, Traffic};
+    use crate::reports::load::{Ask, named};
+    use crate::reports::{Dimension, Granularity};
+    let mut queues = Vec::new();
+    for n in 0..5 {
+        let mut spec = QueueSpec::named(&format!("q{n}"));
+        spec.sl_target_secs = [20, 30, 60][n % 3];
+        let q = store.create_queue(DEFAULT, spec).await.unwrap();
+        queues.push((q.id, q.sl_target_secs));
+    }
+    let mut agents = Vec::new();
+    for n in 0..20 {
+        agents.push(
+            store
+                .create_agent(DEFAULT, new_agent(&format!("gen{n}@example.com")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let first = jiff::civil::date(2026, 11, 2);
+    let start = first
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+        .as_millisecond();
+    let mut traffic = Traffic::new(Month {
+        account: DEFAULT,
+        start,
+        days: 7,
+        interactions: 2_000,
+        seed: 1,
+        queues,
+        agents,
+    });
+    let postgres = !url.starts_with("sqlite:");
+    if postgres {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        for d in 0..7 {
+            generate::write_day_postgres(&pool, DEFAULT, &traffic.day(d))
+                .await
+                .unwrap();
+        }
+    } else {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        for d in 0..7 {
+            generate::write_day_sqlite(&pool, DEFAULT, &traffic.day(d))
+                .await
+                .unwrap();
+        }
+    }
+    let sql = generate::plain_group_by(postgres);
+    for (from, days, granularity, step) in [
+        (0, 7, Granularity::Day, generate::DAY),
+        (2, 1, Granularity::QuarterHour, 15 * 60_000),
+    ] {
+        let day = |n: i64| crate::reports::add_days(first, n).unwrap();
+        let ask = Ask {
+            dimension: Dimension::Queue,
+            granularity,
+            from: day(from),
+            to: day(from + days - 1),
+            now: start + 30 * generate::DAY,
+        };
+        let report = named(&store, DEFAULT, ask, &crate::teams::Scope::All)
+            .await
+            .unwrap();
+        let (a, b) = (
+            start + from * generate::DAY,
+            start + (from + days) * generate::DAY,
+        );
+        let rows: Vec<PlainRow> = if postgres {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            q.bind(DEFAULT.to_string())
+                .bind(a)
+                .bind(b)
+                .bind(step)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            q.bind(DEFAULT.to_string())
+                .bind(a)
+                .bind(b)
+                .bind(step)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        };
+        let offered: u64 = report.rows.iter().map(|r| r.total.tally.offered).sum();
+        assert!(
+            offered > 200,
+            "{granularity:?}: a report with traffic in it ({offered})"
+        );
+        assert_eq!(generate::disagreement(&report, &rows), None, "{granularity:?}");
+    }
 }
 
 // --- the inbox and search ---
