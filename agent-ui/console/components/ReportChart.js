@@ -14,6 +14,7 @@ export function ReportChart({ row, height = 160 }) {
       <svg viewBox=${`0 0 ${WIDTH} ${height}`} role="img" aria-label=${t('reports.chart_label', { name: row.name })}>
         ${g.bars.map((b, i) => html`<rect key=${i} x=${b.x} y=${b.y} width=${b.width} height=${b.height} class="chart-bar"><title>${b.offered}</title></rect>`)}
         ${g.lines.map((points, i) => html`<polyline key=${`l${i}`} points=${points} class="chart-line" />`)}
+        ${g.dots.map((p, i) => html`<circle key=${`d${i}`} cx=${p.x} cy=${p.y} r="5" class="chart-dot" />`)}
       </svg>
       <figcaption class="muted small-text">
         <span class="chart-key chart-key-bar"></span>${t('reports.chart_offered', { most: g.most })}
