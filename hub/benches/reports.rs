@@ -125,25 +125,20 @@ async fn fill(store: &DynStore, db: &str, interactions: u64) -> anyhow::Result<(
 async fn plain(db: &str, pool: &Plain, from: i64, to: i64, step: i64) -> anyhow::Result<Vec<PlainRow>> {
     let sql = generate::plain_group_by(!db.starts_with("sqlite:"));
     let account = ACCOUNT.to_string();
+    macro_rules! rows {
+        ($pool:expr) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(&account)
+                .bind(from)
+                .bind(to)
+                .bind(step)
+                .fetch_all($pool)
+                .await?
+        };
+    }
     Ok(match pool {
-        Plain::Sqlite(p) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(&account)
-                .bind(from)
-                .bind(to)
-                .bind(step)
-                .fetch_all(p)
-                .await?
-        }
-        Plain::Postgres(p) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(&account)
-                .bind(from)
-                .bind(to)
-                .bind(step)
-                .fetch_all(p)
-                .await?
-        }
+        Plain::Sqlite(p) => rows!(p),
+        Plain::Postgres(p) => rows!(p),
     })
 }
 

@@ -3435,26 +3435,18 @@ async fn a_generated_week_reports_as_a_plain_group_by_counts_it(store: DynStore,
             start + from * generate::DAY,
             start + (from + days) * generate::DAY,
         );
+        macro_rules! plain_rows {
+            ($conn:ty) => {{
+                let mut conn = <$conn>::connect(&url).await.unwrap();
+                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+                let q = q.bind(DEFAULT.to_string()).bind(a).bind(b).bind(step);
+                q.fetch_all(&mut conn).await.unwrap()
+            }};
+        }
         let rows: Vec<PlainRow> = if postgres {
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-            q.bind(DEFAULT.to_string())
-                .bind(a)
-                .bind(b)
-                .bind(step)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
+            plain_rows!(sqlx::PgConnection)
         } else {
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-            q.bind(DEFAULT.to_string())
-                .bind(a)
-                .bind(b)
-                .bind(step)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
+            plain_rows!(sqlx::SqliteConnection)
         };
         let offered: u64 = report.rows.iter().map(|r| r.total.tally.offered).sum();
         assert!(
