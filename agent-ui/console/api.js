@@ -90,6 +90,8 @@ export const reactivateAgent = (id) => request('POST', `/agents/${enc(id)}/react
 
 /** A supervisor moves a waiting contact: `{queue_id?, agent_id?, reason}`. */
 export const moveWaiting = (id, move) => request('POST', `/interactions/${enc(id)}/move`, move);
+/** A supervisor sets an agent's state: `{state, break_reason?, reason}`. */
+export const setAgentState = (id, change) => request('PUT', `/agents/${enc(id)}/state`, change);
 
 /** Teams: `{id, name, leads, members, queues}`, each list of ids. */
 export const listTeams = () => request('GET', '/teams');

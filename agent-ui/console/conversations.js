@@ -62,3 +62,17 @@ export function appendPage(lines, page) {
   const seen = new Set(lines.map((l) => l.interaction.id));
   return lines.concat(page.filter((l) => !seen.has(l.interaction.id)));
 }
+
+/** A supervisor may watch a conversation read-only while it is under way and not theirs. */
+export function watchable(line, heldIds) {
+  return !['closed', 'abandoned'].includes(line.interaction.state) && !heldIds.includes(line.interaction.id);
+}
+
+/** The watched conversation with a message from `watched.message`: a new one added in order, a
+ * known one (its delivery or files changed) replaced; one of another conversation ignored. */
+export function withWatchedMessage(watched, message) {
+  if (!watched || watched.interaction.id !== message.interaction_id) return watched;
+  const others = watched.messages.filter((m) => m.id !== message.id);
+  const messages = others.concat([message]).sort((a, b) => a.seq - b.seq);
+  return { ...watched, messages };
+}

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon } from './conversations.js';
+import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon, watchable, withWatchedMessage } from './conversations.js';
+import { parseRoute, watchHref } from './route.js';
 
 const line = (id, unread = 0, customer = `c-${id}`) => ({ interaction: { id, customer_id: customer }, unread });
 
@@ -37,4 +38,27 @@ test('unread counts add up, and a page adds only conversations not shown', () =>
   assert.deepEqual(appendPage([line('a')], [line('a'), line('b')]).map((l) => l.interaction.id), ['a', 'b']);
   assert.equal(channelIcon('email'), '✉');
   assert.equal(channelIcon('fax'), '•');
+});
+
+test('a supervisor watches conversations under way that are not theirs', () => {
+  const line = (id, state) => ({ interaction: { id, state } });
+  assert.equal(watchable(line('a', 'active'), []), true);
+  assert.equal(watchable(line('a', 'queued'), []), true);
+  assert.equal(watchable(line('a', 'active'), ['a']), false, 'their own is in the workspace');
+  assert.equal(watchable(line('a', 'closed'), []), false);
+  assert.equal(watchable(line('a', 'abandoned'), []), false);
+  assert.deepEqual(parseRoute(watchHref('0190-x')), { name: 'watch', id: '0190-x' });
+  assert.deepEqual(parseRoute('#/watch'), { name: 'workspace' });
+});
+
+test('the watched conversation takes new and updated messages in order, and no one else\'s', () => {
+  const m = (id, seq, body, interaction_id = 'i') => ({ id, seq, body, interaction_id });
+  const watched = { interaction: { id: 'i' }, messages: [m('1', 1, 'hi'), m('2', 2, 'hello')] };
+  const added = withWatchedMessage(watched, m('3', 3, 'new'));
+  assert.deepEqual(added.messages.map((x) => x.id), ['1', '2', '3']);
+  const updated = withWatchedMessage(added, { ...m('2', 2, 'hello'), channel: { delivery: 'read' } });
+  assert.deepEqual(updated.messages.map((x) => x.id), ['1', '2', '3']);
+  assert.equal(updated.messages[1].channel.delivery, 'read');
+  assert.equal(withWatchedMessage(watched, m('9', 1, 'x', 'other')), watched);
+  assert.equal(withWatchedMessage(null, m('3', 3, 'new')), null);
 });

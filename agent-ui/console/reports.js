@@ -77,7 +77,9 @@ export function chartGeometry(row, width, height) {
     current.push({ x: i * slot + slot / 2, y: height - c.service_level * height });
   });
   if (current.length) segments.push(current);
-  return { bars, lines: segments.map((points) => points.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')), most };
+  // A lone point draws no line: it is shown as a dot.
+  const dots = segments.filter((points) => points.length === 1).map(([p]) => p);
+  return { bars, lines: segments.map((points) => points.map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ')), dots, most };
 }
 
 /** An interval's label as the table's first column shows it: the local time, or the date. */

@@ -27,6 +27,7 @@ test('the chart scales bars to the busiest interval and breaks the SL line where
   assert.deepEqual(g.bars.map((b) => b.height), [50, 100, 0, 25]);
   assert.equal(g.bars[1].y, 0);
   assert.deepEqual(g.lines, ['50.0,0.0 150.0,50.0', '350.0,100.0']);
+  assert.deepEqual(g.dots, [{ x: 350, y: 100 }], 'a lone point is a dot');
 });
 
 test('interval labels and queries', () => {

@@ -1,6 +1,7 @@
 // The wallboard's rules, pure: how long a queue's oldest contact and an agent's state have lasted
 // by now (the hub pushes a board only when something changes, so the page counts on between
-// pushes), and when a queue turns amber or red. SupervisorView renders them.
+// pushes), when a queue turns amber or red, and its day per 15 minutes for the chart.
+// SupervisorView renders them.
 
 /** `ms` as it was at the board's time `at`, counted on to `now` (both epoch ms); null stays null. */
 export function since(ms, at, now) {
@@ -32,4 +33,16 @@ export function holdsText(holds, channelLabel) {
     .filter(([, n]) => n > 0)
     .map(([channel, n]) => `${channelLabel(channel)} ${n}`)
     .join(' · ');
+}
+
+/**
+ * A queue's day as ReportChart's cells: one per 15 minutes of the day (`quarterHours` of them),
+ * from the board's `offered_per_15m` and `service_level_per_15m`, which stop at the last interval
+ * with anything offered; the rest of the day is empty.
+ */
+export function dayCells(today, quarterHours) {
+  const offered = (today && today.offered_per_15m) || [];
+  const levels = (today && today.service_level_per_15m) || [];
+  const n = Math.max(quarterHours || 0, offered.length);
+  return Array.from({ length: n }, (_, i) => ({ offered: offered[i] ?? 0, service_level: levels[i] ?? null }));
 }

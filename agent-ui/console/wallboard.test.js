@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { since, queueAlert, holdsText } from './wallboard.js';
+import { since, queueAlert, holdsText, dayCells } from './wallboard.js';
 
 test('a wait counts on from the board to now, never back', () => {
   assert.equal(since(5000, 1000, 4000), 8000);
@@ -31,4 +31,17 @@ test('holdings read per channel, empty channels left out', () => {
   assert.equal(holdsText({ chat: 2, voice: 1, email: 0 }, label), 'CHAT 2 · VOICE 1');
   assert.equal(holdsText({}, label), '');
   assert.equal(holdsText(undefined, label), '');
+});
+
+test('a queue\'s day fills out to every 15 minutes, empty after the last with anything', () => {
+  const cells = dayCells({ offered_per_15m: [0, 3, 1], service_level_per_15m: [null, 1, 0.5] }, 96);
+  assert.equal(cells.length, 96);
+  assert.deepEqual(cells.slice(0, 4), [
+    { offered: 0, service_level: null },
+    { offered: 3, service_level: 1 },
+    { offered: 1, service_level: 0.5 },
+    { offered: 0, service_level: null },
+  ]);
+  assert.equal(dayCells(undefined, 92).length, 92, 'a DST day has 92 or 100');
+  assert.equal(dayCells({ offered_per_15m: [1, 2] }, 0).length, 2, 'an old hub without quarter_hours');
 });

@@ -4,26 +4,38 @@
 
 use crate::domain::{Agent, Queue, Role, has_skills};
 use crate::store::{DynStore, Viewer};
+use crate::teams::Scope;
 use std::time::Duration;
 
-/// What an agent may see: supervisors and admins the whole account; an agent what they hold or
-/// held last, and what waits in the queues whose skills they have (what the router could offer
-/// them).
-pub fn viewer_of(agent: &Agent, queues: &[Queue]) -> Viewer {
-    let sees_all = agent.role >= Role::Supervisor;
-    Viewer {
+/// What an agent may see: what they hold or held last, and what waits in the queues whose skills
+/// they have (what the router could offer them); a supervisor also what their `scope`
+/// (`crate::teams`) holds: every conversation of its queues and of its people, or the whole
+/// account.
+pub fn viewer_of(agent: &Agent, queues: &[Queue], scope: &Scope) -> Viewer {
+    let lead = agent.role >= Role::Supervisor;
+    let sees_all = lead && *scope == Scope::All;
+    let mut viewer = Viewer {
         agent: agent.id,
         sees_all,
-        queues: if sees_all {
-            Vec::new()
-        } else {
-            queues
-                .iter()
-                .filter(|q| has_skills(&agent.skills, &q.required_skills))
-                .map(|q| q.id)
-                .collect()
-        },
+        queues: Vec::new(),
+        team_queues: Vec::new(),
+        team_agents: Vec::new(),
+    };
+    if sees_all {
+        return viewer;
     }
+    viewer.queues = queues
+        .iter()
+        .filter(|q| has_skills(&agent.skills, &q.required_skills))
+        .map(|q| q.id)
+        .collect();
+    if let (true, Scope::Teams { agents, queues }) = (lead, scope) {
+        viewer.team_queues = queues.iter().copied().collect();
+        viewer.team_agents = agents.iter().copied().filter(|a| *a != agent.id).collect();
+        viewer.team_queues.sort_by_key(|q| q.to_string());
+        viewer.team_agents.sort_by_key(|a| a.to_string());
+    }
+    viewer
 }
 
 /// Messages indexed per write transaction.
@@ -112,12 +124,42 @@ mod tests {
         ];
         for (role, skills, sees_all, want) in cases {
             let a = agent(*role, skills);
-            let v = viewer_of(&a, &queues);
+            let v = viewer_of(&a, &queues, &Scope::All);
             assert_eq!(
                 (v.agent, v.sees_all, &v.queues),
                 (a.id, *sees_all, want),
                 "{role:?} {skills:?}"
             );
+            assert!(v.team_queues.is_empty() && v.team_agents.is_empty());
         }
+    }
+
+    #[test]
+    fn a_team_lead_sees_their_teams_queues_and_people_besides_what_they_could_take() {
+        let open = queue(&[]);
+        let billing = queue(&[("billing", 1)]);
+        let queues = [open.clone(), billing.clone()];
+        let lead = agent(Role::Supervisor, &[]);
+        let member = AgentId::new();
+        let team = Scope::Teams {
+            agents: [lead.id, member].into(),
+            queues: [billing.id].into(),
+        };
+        let v = viewer_of(&lead, &queues, &team);
+        assert_eq!(
+            (v.sees_all, v.queues, v.team_queues, v.team_agents),
+            (false, vec![open.id], vec![billing.id], vec![member])
+        );
+        // Team scope means nothing for an agent: they see what they could be offered.
+        let plain = agent(Role::Agent, &[]);
+        let v = viewer_of(&plain, &queues, &team);
+        assert!(!v.sees_all && v.team_queues.is_empty() && v.team_agents.is_empty());
+        // Leading no team, a supervisor still sees what they could take.
+        let none = Scope::Teams {
+            agents: [lead.id].into(),
+            queues: Default::default(),
+        };
+        let v = viewer_of(&lead, &queues, &none);
+        assert_eq!((v.sees_all, v.queues), (false, vec![open.id]));
     }
 }

@@ -106,6 +106,17 @@ pub struct Move {
     pub reason: String,
 }
 
+/// A supervisor's change of an agent's state: one who left for the day goes offline, one stuck on a
+/// break comes back. Going offline, every contact they hold in conversation goes back to its
+/// queue as a transfer, logged with who and why; the rest of a wrap-up ends on its timer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StateChange {
+    pub by: AgentId,
+    pub agent: AgentId,
+    pub state: AgentState,
+    pub reason: String,
+}
+
 /// A line for the interaction's event log that changes no state (`call.ended`, `call.held`...).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {
@@ -132,6 +143,8 @@ pub(crate) enum Request {
     TransferTo(AccountId, AgentId, InteractionId, AgentId),
     /// A supervisor moves a waiting contact.
     Move(AccountId, Move),
+    /// A supervisor changes an agent's state.
+    SetStateFor(AccountId, StateChange),
     /// The customer left: abandoned if still waiting, ended if an agent had it.
     Leave(AccountId, InteractionId, Leaving),
     WrapUp(AccountId, AgentId, InteractionId, WrapUp),
@@ -561,6 +574,11 @@ impl Dispatcher {
     /// agent named is not Available with room.
     pub async fn move_waiting(&self, account: AccountId, m: Move) -> Result<(), DispatchError> {
         self.done(Request::Move(account, m)).await
+    }
+
+    /// A supervisor changes an agent's state (`StateChange`).
+    pub async fn set_state_for(&self, account: AccountId, change: StateChange) -> Result<(), DispatchError> {
+        self.done(Request::SetStateFor(account, change)).await
     }
 
     /// The customer left (closed the chat, hung up), with an optional log line committed with it.
@@ -1217,6 +1235,52 @@ impl Task {
                             now_millis(),
                             &mut s,
                         );
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Request::SetStateFor(account, c) => {
+                if self.agents.get(&c.agent).is_none_or(|a| a.account != account) {
+                    let _ = reply.send(Err(StoreError::NotFound.into()));
+                    return;
+                }
+                let held: Vec<(InteractionId, QueueId)> = match c.state {
+                    AgentState::Offline => self
+                        .live
+                        .iter()
+                        .filter(|(id, _)| self.holds(c.agent, **id))
+                        .map(|(id, (_, i))| (*id, i.queue_id))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let input = Input::SetState {
+                    agent: c.agent,
+                    state: c.state.clone(),
+                };
+                match self.decide(account, input) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        let by_name = self.agents.get(&c.by).map(|a| a.name.clone());
+                        for (interaction, queue) in held {
+                            let details = TransitionDetails {
+                                queue_id: Some(queue),
+                                data: json!({"agent_id": c.agent, "from": queue, "to": queue, "by": c.by,
+                                    "by_name": by_name, "reason": c.reason}),
+                                ..Default::default()
+                            };
+                            self.transferred(account, c.agent, interaction, details, &mut s);
+                            match self.decide(account, Input::Transfer { interaction, queue }) {
+                                Ok(decisions) => self.stage_decisions(account, decisions, &mut s),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "the router refused a transfer it was told of")
+                                }
+                            }
+                        }
+                        self.presence(c.agent, c.state, &mut s);
                         self.stage_decisions(account, decisions, &mut s);
                         self.send(s).await;
                     }

@@ -4,7 +4,6 @@
 //! the entry point's queue) and a message committed with its attachments, then routed. Chat, calls, email and messaging all come here.
 
 use crate::bus::Bus;
-use crate::bus::frames::AgentFrame;
 use crate::dispatcher::{DispatchError, Dispatcher};
 use crate::domain::{
     AccountId, Channel, Customer, Interaction, InteractionEvent, InteractionId, Message, Queue, RawIdentity,
@@ -365,13 +364,9 @@ impl Intake {
         if created && interaction.state.is_terminal() && !automated {
             self.dispatcher.reopen(account, interaction.clone()).await?;
             outcome = Outcome::Reopened;
-        } else if created && let Some(agent) = self.dispatcher.watcher(interaction.id).await {
-            self.bus.to_agent(
-                agent,
-                AgentFrame::Message {
-                    message: stored.clone(),
-                },
-            );
+        } else if created {
+            let agent = self.dispatcher.watcher(interaction.id).await;
+            self.bus.to_agent_and_watchers(agent, stored.clone());
         }
         Ok(Arrived {
             outcome,

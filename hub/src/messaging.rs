@@ -9,7 +9,6 @@
 mod media;
 
 use crate::bus::Bus;
-use crate::bus::frames::AgentFrame;
 use crate::dispatcher::Dispatcher;
 use crate::domain::{Agent, Channel, InboxId, InteractionId, Message, Millis, Sender, now_millis};
 use crate::intake::{Entry, Intake, IntakeError, no_preparation};
@@ -454,12 +453,7 @@ impl Messaging {
             .await?;
         if created {
             self.queued.notify_one();
-            self.bus.to_agent(
-                agent.id,
-                AgentFrame::Message {
-                    message: message.clone(),
-                },
-            );
+            self.bus.to_agent_and_watchers(Some(agent.id), message.clone());
         }
         Ok((message, created))
     }

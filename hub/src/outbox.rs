@@ -5,7 +5,6 @@
 //! channel's.
 
 use crate::bus::Bus;
-use crate::bus::frames::AgentFrame;
 use crate::dispatcher::Dispatcher;
 use crate::domain::{Message, Millis, now_millis};
 use crate::store::{DeliveryUpdate, DynStore, OutboxItem};
@@ -124,9 +123,9 @@ pub async fn record(
 }
 
 /// The agent whose console shows the interaction (its holder, or the agent it rings for) sees the
-/// message as it now is: its delivery state, or the files fetched for it while the offer rang.
+/// message as it now is: its delivery state, or the files fetched for it while the offer rang;
+/// so does a supervisor watching the conversation.
 pub async fn tell_watcher(dispatcher: &Dispatcher, bus: &Bus, message: Message) {
-    if let Some(agent) = dispatcher.watcher(message.interaction_id).await {
-        bus.to_agent(agent, AgentFrame::Message { message });
-    }
+    let agent = dispatcher.watcher(message.interaction_id).await;
+    bus.to_agent_and_watchers(agent, message);
 }

@@ -6,14 +6,16 @@
 //! Today's totals are each queue's and agent's tallies since the account's midnight, counted by
 //! the reports' own rules (`crate::reports`), brought up to date by re-reading only the contacts
 //! whose logs moved since the last read (with an overlap for commits that land late), so a push
-//! costs what changed, not the whole day. Agents' time in each state (occupancy) comes from the
+//! costs what changed, not the whole day. Queues' totals are kept per 15 minutes, which the page
+//! draws as the day's volume and service level, and added up for the day. Agents' time in each state (occupancy) comes from the
 //! day's agent report, at most every `AGENT_TIME_EVERY`.
 
 use crate::dispatcher::{Dispatcher, Live};
 use crate::domain::{AccountId, AgentId, InteractionId, Millis, QueueId, now_millis};
 use crate::reports::load::{self, Ask, LoadError};
 use crate::reports::{
-    ContactLog, Dimension, Figures, Granularity, Interval, Key, Rules, Tally, intervals, local_date, report,
+    ContactLog, Dimension, Figures, Granularity, Interval, Key, Report, Rules, Tally, intervals, local_date,
+    report,
 };
 use crate::store::DynStore;
 use jiff::civil::Date;
@@ -45,6 +47,10 @@ pub struct QueueToday {
     pub aht_ms: Option<f64>,
     /// The longest a contact answered or abandoned today had waited.
     pub longest_wait_ms: i64,
+    /// Contacts offered per 15 minutes from the day's start, up to the last interval with any.
+    pub offered_per_15m: Vec<u64>,
+    /// The service level per 15 minutes, as `offered_per_15m`; `null` where nothing counted.
+    pub service_level_per_15m: Vec<Option<f64>>,
 }
 
 /// An agent's day so far.
@@ -60,20 +66,24 @@ pub struct AgentToday {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TodayFigures {
+    /// How many 15-minute intervals the day has (96; 92 or 100 on a DST change).
+    pub quarter_hours: usize,
     pub queues: HashMap<QueueId, QueueToday>,
     pub agents: HashMap<AgentId, AgentToday>,
 }
 
-/// What one contact adds to today's rows.
+/// What one contact adds to today's rows: to a queue's 15-minute interval (by its index), and to
+/// an agent's day.
 #[derive(Debug, Default)]
 struct Contribution {
-    queues: Vec<(QueueId, Tally)>,
+    queues: Vec<(QueueId, usize, Tally)>,
     agents: Vec<(AgentId, Tally)>,
 }
 
 struct Day {
     date: Date,
     today: Interval,
+    quarters: Vec<Interval>,
     rules: Rules,
     /// Contact logs are read up to here.
     read_to: Millis,
@@ -185,6 +195,7 @@ async fn today(
         let (_, tz, rules) = load::rules(store, account).await?;
         let date = local_date(now, &tz).ok_or(LoadError::Range(crate::reports::RangeError::Backwards))?;
         let today = intervals(&tz, date, date, Granularity::Day)?.remove(0);
+        let quarters = intervals(&tz, date, date, Granularity::QuarterHour)?;
         let ask = Ask {
             dimension: Dimension::Agent,
             granularity: Granularity::Day,
@@ -209,6 +220,7 @@ async fn today(
                     date,
                     read_to: today.start,
                     today,
+                    quarters,
                     rules,
                     contacts: HashMap::new(),
                     occupancy,
@@ -222,23 +234,33 @@ async fn today(
     };
     let from = (d.read_to - OVERLAP_MS).max(d.today.start);
     for log in store.contact_logs(account, from, Millis::MAX).await? {
-        let c = contribution(&log, &d.rules, &d.today, now);
+        let c = contribution(&log, &d.rules, &d.today, &d.quarters, now);
         d.contacts.insert(log.interaction, c);
     }
     d.read_to = now;
     Ok(d.figures())
 }
 
-/// What `log` adds to today's queue and agent rows.
-fn contribution(log: &ContactLog, rules: &Rules, today: &Interval, now: Millis) -> Contribution {
-    let ivs = std::slice::from_ref(today);
+/// What `log` adds to today's queue rows (per 15 minutes) and agent rows.
+fn contribution(
+    log: &ContactLog,
+    rules: &Rules,
+    today: &Interval,
+    quarters: &[Interval],
+    now: Millis,
+) -> Contribution {
     let logs = std::slice::from_ref(log);
     let mut c = Contribution::default();
-    for (key, cells) in report(logs, &[], &[], rules, ivs, Dimension::Queue, now).rows {
-        if let (Key::Queue(q), Some(cell)) = (key, cells.into_iter().next()) {
-            c.queues.push((q, cell));
+    for (key, cells) in report(logs, &[], &[], rules, quarters, Dimension::Queue, now).rows {
+        if let Key::Queue(q) = key {
+            let counted = cells
+                .into_iter()
+                .enumerate()
+                .filter(|(_, cell)| *cell != Tally::default());
+            c.queues.extend(counted.map(|(n, cell)| (q, n, cell)));
         }
     }
+    let ivs = std::slice::from_ref(today);
     for (key, cells) in report(logs, &[], &[], rules, ivs, Dimension::Agent, now).rows {
         if let (Key::Agent(a), Some(cell)) = (key, cells.into_iter().next()) {
             c.agents.push((a, cell));
@@ -249,18 +271,26 @@ fn contribution(log: &ContactLog, rules: &Rules, today: &Interval, now: Millis) 
 
 impl Day {
     fn figures(&self) -> TodayFigures {
-        let mut queues: HashMap<QueueId, Tally> = HashMap::new();
+        let mut queues: HashMap<QueueId, Vec<Tally>> = HashMap::new();
         let mut agents: HashMap<AgentId, Tally> = HashMap::new();
         for c in self.contacts.values() {
-            for (q, t) in &c.queues {
-                queues.entry(*q).or_default().add(t);
+            for (q, n, t) in &c.queues {
+                let cells = queues.entry(*q).or_default();
+                if cells.len() <= *n {
+                    cells.resize(n + 1, Tally::default());
+                }
+                cells[*n].add(t);
             }
             for (a, t) in &c.agents {
                 agents.entry(*a).or_default().add(t);
             }
         }
-        let mut out = TodayFigures::default();
-        for (q, t) in queues {
+        let mut out = TodayFigures {
+            quarter_hours: self.quarters.len(),
+            ..TodayFigures::default()
+        };
+        for (q, cells) in queues {
+            let t = Report::total(&cells);
             let f = Figures::from(&t);
             out.queues.insert(
                 q,
@@ -272,6 +302,8 @@ impl Day {
                     asa_ms: f.asa_ms,
                     aht_ms: f.aht_ms,
                     longest_wait_ms: t.longest_wait_ms,
+                    offered_per_15m: cells.iter().map(|c| c.offered).collect(),
+                    service_level_per_15m: cells.iter().map(|c| Figures::from(c).service_level).collect(),
                 },
             );
         }

@@ -91,6 +91,9 @@ test('the wallboard follows a chat live: queued, offered and answered', { skip }
   await support.getByTestId('queue-answered').filter({ hasText: '1' }).waitFor();
   assert.equal(await support.getByTestId('queue-offered').textContent(), '1');
   assert.equal(await support.getByTestId('queue-sl').textContent(), '100.0 %');
+  // The tile's chart: the day in 15-minute bars, one of them with the chat.
+  assert.equal(await support.locator('[data-testid="report-chart"] rect').count(), 96);
+  assert.equal(await support.locator('[data-testid="report-chart"] rect[height]:not([height="0"])').count(), 1);
   await danaRow.getByTestId('agent-holds').filter({ hasText: '1' }).waitFor();
   await shot(page, 'wallboard-live');
   await page.getByTestId('wallboard-big').click();

@@ -148,6 +148,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("PUT", "/api/v1/teams/{id}", Admin),
     ("DELETE", "/api/v1/teams/{id}", Admin),
     ("POST", "/api/v1/interactions/{id}/move", Supervisor),
+    ("PUT", "/api/v1/agents/{id}/state", Supervisor),
     // The inbox: each list and search is cut to what the caller may see (see
     // `an_agent_never_sees_a_conversation_they_may_not`).
     ("GET", "/api/v1/conversations", Agent),
@@ -387,6 +388,8 @@ const AGENT_FRAMES: &[(&str, &str)] = &[
     ("note.add", "note.added"),
     // Watching one's own inbox needs no right; its frames carry nothing.
     ("conversations.watch", "nothing"),
+    // Watching a conversation read-only is for supervisors.
+    ("conversation.watch", "forbidden"),
 ];
 
 /// The client frame types the protocol document lists for a socket (its first table under

@@ -531,6 +531,19 @@ async fn the_wallboard_is_pushed_when_something_changes_and_only_then() {
     assert_eq!(support["today"]["service_level"], 1.0);
     assert!(support["today"]["asa_ms"].as_f64().is_some());
     assert_eq!(support["waiting"], 0);
+    // The same day per 15 minutes, for the chart: the chat is in the interval it arrived in (by
+    // the account's clock, UTC in the demo), nothing before it, the whole day's length beside it.
+    let quarter = (plugboard_tests::now_ms() % 86_400_000 / 900_000) as usize;
+    let per_15m = support["today"]["offered_per_15m"].as_array().unwrap();
+    let arrived = per_15m.len() - 1;
+    assert!(
+        arrived == quarter || arrived + 1 == quarter,
+        "{per_15m:?} at interval {quarter}"
+    );
+    assert_eq!(per_15m[arrived], 1);
+    assert!(per_15m[..arrived].iter().all(|n| n == 0));
+    assert_eq!(support["today"]["service_level_per_15m"][arrived], 1.0);
+    assert_eq!(board["quarter_hours"], 96);
     let dana_row = named(&board["agents"], "Dana Silva");
     assert_eq!(dana_row["holds"]["chat"], 1);
     assert_eq!(dana_row["today"]["answered"], 1);
@@ -623,5 +636,189 @@ async fn a_supervisor_moves_a_waiting_chat_to_another_queue_then_to_a_named_agen
     assert_eq!(
         status_of(&hub, "POST", &path, Some(&sam), Some(json!({"queue_id": sales}))).await,
         409
+    );
+}
+
+#[tokio::test]
+async fn a_supervisor_watches_a_live_chat_read_only_within_their_teams() {
+    let (hub, _dir) = hub_with_metrics().await;
+    let (mut dana, mut widget, chat) = accepted_chat(
+        &hub,
+        "dana@plugboard.example",
+        "Ada Byron",
+        "ada@example.com",
+        "Hello",
+    )
+    .await;
+    let watch = |id: Option<&str>| json!({"type": "conversation.watch", "interaction_id": id});
+
+    // An agent may not watch, even a chat they could see.
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    bob.send(watch(Some(&chat))).await.unwrap();
+    assert_eq!(bob.expect_error().await["code"], "forbidden");
+
+    // Sam watches: the chat as it stands, then both sides' messages as they come; neither side
+    // hears of him.
+    let mut sam = hub.agent("sam@plugboard.example").await.unwrap();
+    sam.send(watch(Some(&chat))).await.unwrap();
+    let watched = sam.expect("watched").await.unwrap();
+    assert_eq!(watched["interaction"]["id"], chat.as_str());
+    let bodies: Vec<&str> = watched["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(bodies, ["Hello"]);
+    widget
+        .send(json!({"type": "message", "client_id": "c-2", "body": "Is my order late?"}))
+        .await
+        .unwrap();
+    let heard = sam.expect("watched.message").await.unwrap();
+    assert_eq!(
+        (
+            heard["message"]["sender"].as_str(),
+            heard["message"]["body"].as_str()
+        ),
+        (Some("customer"), Some("Is my order late?"))
+    );
+    dana.send(json!({"type": "message", "interaction_id": chat, "client_id": "a-1", "body": "Let me look."}))
+        .await
+        .unwrap();
+    let heard = sam.expect("watched.message").await.unwrap();
+    assert_eq!(heard["message"]["sender"], "agent");
+    assert!(
+        dana.gets_within("watched.message", Duration::from_millis(300))
+            .await
+            .is_none(),
+        "the agent hears only her own frames"
+    );
+
+    // Watching is an intervention: on the interaction's log with who.
+    let sam_token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{chat}"), Some(&sam_token), None)
+        .await
+        .unwrap();
+    let logged = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "interaction.watched")
+        .expect("no watch on the log");
+    assert_eq!(logged["data"]["by_name"], "Sam Lee");
+
+    // Stopping: nothing more comes.
+    sam.send(watch(None)).await.unwrap();
+    widget
+        .send(json!({"type": "message", "client_id": "c-3", "body": "Thanks"}))
+        .await
+        .unwrap();
+    assert!(
+        sam.gets_within("watched.message", Duration::from_millis(500))
+            .await
+            .is_none()
+    );
+
+    // Once teams exist, Sam leads Sales only: Support's chat is not his to watch.
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let sales = id(hub.named(&admin, "/queues", "Sales").await.unwrap());
+    let sam_id = id(hub.named(&admin, "/agents", "Sam Lee").await.unwrap());
+    let team = json!({"name": "Sales desk", "leads": [sam_id], "queues": [sales]});
+    assert_eq!(
+        status_of(&hub, "POST", "/teams", Some(&admin), Some(team)).await,
+        201
+    );
+    sam.send(watch(Some(&chat))).await.unwrap();
+    let refused = sam.expect_error().await;
+    assert_eq!(refused["code"], "not_found");
+    assert_eq!(refused["ref"], chat.as_str());
+}
+
+#[tokio::test]
+async fn a_supervisor_signs_out_an_agent_who_left_and_their_chat_goes_back_to_the_queue() {
+    let (hub, _dir) = hub_with_metrics().await;
+    let (mut dana, _widget, chat) = accepted_chat(
+        &hub,
+        "dana@plugboard.example",
+        "Ada Byron",
+        "ada@example.com",
+        "Hello",
+    )
+    .await;
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let dana_id = id(hub.named(&admin, "/agents", "Dana Silva").await.unwrap());
+    let path = format!("/agents/{dana_id}/state");
+    let offline = json!({"state": "offline", "reason": "left for the day"});
+
+    // Agents may not; nonsense is refused and changes nothing.
+    assert_eq!(
+        status_of(&hub, "PUT", &path, Some(&bob_token), Some(offline.clone())).await,
+        403
+    );
+    assert_eq!(
+        status_of(&hub, "PUT", &path, Some(&sam), Some(json!({"state": "asleep"}))).await,
+        400
+    );
+    let nobody = format!("/agents/{}/state", uuid::Uuid::now_v7());
+    assert_eq!(
+        status_of(&hub, "PUT", &nobody, Some(&sam), Some(offline.clone())).await,
+        404
+    );
+
+    // Bob is free: the chat Dana left behind goes to him.
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    plugboard_tests::available(&mut bob).await;
+    assert_eq!(
+        status_of(&hub, "PUT", &path, Some(&sam), Some(offline)).await,
+        204
+    );
+    let state = dana.expect("agent.state").await.unwrap();
+    assert_eq!(state["state"], "offline");
+    let offer = bob.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], chat.as_str());
+
+    // On the chat's log with who and why, and on the audit log.
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{chat}"), Some(&sam), None)
+        .await
+        .unwrap();
+    let handed_back = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "interaction.transferred")
+        .expect("no transfer on the log");
+    assert_eq!(handed_back["data"]["by_name"], "Sam Lee");
+    assert_eq!(handed_back["data"]["reason"], "left for the day");
+    let (_, audit) = hub
+        .call("GET", "/audit?action=agent.state_set", Some(&admin), None)
+        .await
+        .unwrap();
+    assert_eq!(audit["entries"][0]["target"], dana_id.as_str(), "{audit}");
+
+    // A break that never ended: Sam brings her back.
+    let available = json!({"state": "available", "reason": "back from lunch"});
+    assert_eq!(
+        status_of(&hub, "PUT", &path, Some(&sam), Some(available.clone())).await,
+        204
+    );
+    assert_eq!(dana.expect("agent.state").await.unwrap()["state"], "available");
+
+    // Once teams exist and Sam leads Sales only, Dana is not his to change.
+    let sales = id(hub.named(&admin, "/queues", "Sales").await.unwrap());
+    let sam_id = id(hub.named(&admin, "/agents", "Sam Lee").await.unwrap());
+    let team = json!({"name": "Sales desk", "leads": [sam_id], "queues": [sales]});
+    assert_eq!(
+        status_of(&hub, "POST", "/teams", Some(&admin), Some(team)).await,
+        201
+    );
+    assert_eq!(
+        status_of(&hub, "PUT", &path, Some(&sam), Some(available)).await,
+        404
     );
 }

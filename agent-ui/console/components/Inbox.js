@@ -7,9 +7,9 @@ import { useState, useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t, label, formatTime } from '../i18n.js';
-import { customerHref } from '../route.js';
+import { customerHref, watchHref } from '../route.js';
 import { MoveControl } from './MoveControl.js';
-import { FOLDERS, CHANNELS, STATES, ORDERS, defaultFilters, listQuery, waitedMinutes, channelIcon, openTarget, appendPage } from '../conversations.js';
+import { FOLDERS, CHANNELS, STATES, ORDERS, defaultFilters, listQuery, waitedMinutes, channelIcon, openTarget, appendPage, watchable } from '../conversations.js';
 
 export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
   const [filters, setFilters] = useState(defaultFilters);
@@ -120,7 +120,8 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
         ${lines && lines.length > 0 && html`
           <ul class="result-list" data-testid="inbox-list">
             ${lines.map((line) => html`<${Line} key=${line.interaction.id} line=${line} now=${now} onOpen=${open}
-              move=${supervising && ['queued', 'offered'].includes(line.interaction.state) && html`<${MoveControl} interaction=${line.interaction} queues=${queues} people=${people} />`} />`)}
+              move=${supervising && ['queued', 'offered'].includes(line.interaction.state) && html`<${MoveControl} interaction=${line.interaction} queues=${queues} people=${people} />`}
+              watch=${supervising && watchable(line, heldIds)} />`)}
           </ul>`}
         ${next && html`<button type="button" onClick=${more} data-testid="inbox-more">${t('inbox.more')}</button>`}
       `}
@@ -128,7 +129,7 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
   `;
 }
 
-function Line({ line, now, onOpen, move }) {
+function Line({ line, now, onOpen, move, watch }) {
   const i = line.interaction;
   const waited = waitedMinutes(line.waiting_since, now);
   const last = line.last_message;
@@ -149,6 +150,8 @@ function Line({ line, now, onOpen, move }) {
           ${line.unread > 0 && html`<span class="badge badge-unread" data-testid="inbox-unread" aria-label=${t('inbox.unread', { count: line.unread })}>${line.unread}</span>`}
         </span>
       </button>
+      ${watch && html`<a class="button-like small inbox-watch" href=${watchHref(i.id)} data-testid="inbox-watch"
+        aria-label=${t('inbox.watch_label', { name: line.customer_name })}>${t('inbox.watch')}</a>`}
       ${move}
     </li>`;
 }

@@ -24,7 +24,8 @@ import { Reminders } from './Reminders.js';
 import { Workspace } from './Workspace.js';
 import { CustomerSearch } from './CustomerSearch.js';
 import { Inbox } from './Inbox.js';
-import { changesInbox } from '../conversations.js';
+import { WatchView } from './WatchView.js';
+import { changesInbox, withWatchedMessage } from '../conversations.js';
 import { CustomerProfile } from './CustomerProfile.js';
 import { SupervisorView } from './SupervisorView.js';
 import { ReportsView } from './ReportsView.js';
@@ -63,6 +64,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const [help, setHelp] = useState(false);
   // Counts socket frames after which the inbox may have changed: the inbox page reads it again.
   const [inboxTick, setInboxTick] = useState(0);
+  // The conversation a supervisor watches read-only ({interaction, messages}), on #/watch/<id>.
+  const [watched, setWatched] = useState(null);
   // The model before the latest change, to tell what is new (attention.js).
   const previous = useRef(state);
   // The model as last rendered, for actions that run after an await.
@@ -90,6 +93,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         if (call && frame.type === 'error' && frame.code === 'call_media' && frame.ref === call.id) {
           setPhoneStatus((s) => ({ ...s, [call.id]: 'failed' }));
         }
+        if (frame.type === 'watched') setWatched({ interaction: frame.interaction, messages: frame.messages });
+        if (frame.type === 'watched.message') setWatched((w) => withWatchedMessage(w, frame.message));
         dispatch(frame);
         if (frame.type === 'snapshot') setSnapshots((n) => n + 1);
         if (changesInbox(frame)) setInboxTick((n) => n + 1);
@@ -148,6 +153,17 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   useEffect(() => {
     if (snapshots) send({ type: 'conversations.watch', on: route.name === 'inbox' });
   }, [route.name, snapshots]);
+
+  // A supervisor on #/watch/<id> watches that conversation; leaving the page stops it. A new
+  // socket is asked again (the hub answers with the conversation as it stands).
+  const watchId = route.name === 'watch' ? route.id : null;
+  const wasWatching = useRef(false);
+  useEffect(() => {
+    if (!snapshots || (!watchId && !wasWatching.current)) return;
+    wasWatching.current = Boolean(watchId);
+    if (!watchId) setWatched(null);
+    send({ type: 'conversation.watch', interaction_id: watchId });
+  }, [watchId, snapshots]);
 
   // What the agent has read of the conversation the workspace shows is the hub's too: the inbox's
   // unread counts are kept there, for every tab and the next login.
@@ -413,6 +429,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     case 'inbox':
       page = html`<${Inbox} tick=${inboxTick} queues=${queues} heldIds=${state.heldOrder} supervising=${role === 'supervisor' || role === 'admin'}
         onOpenHeld=${(id) => { actions.select(id); location.hash = '#/'; }} />`;
+      break;
+    case 'watch':
+      page = html`<${WatchView} watched=${watched} id=${route.id} />`;
       break;
     case 'customers':
       page = html`<${CustomerSearch} canReassign=${role !== 'agent'} />`;

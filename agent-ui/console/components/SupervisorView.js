@@ -1,15 +1,18 @@
 // The live wallboard: per queue, who waits and for how long, agents, and today's offered,
 // answered, abandoned, service level, ASA and AHT, coloured by wallboard.js's thresholds; per
 // channel, contacts waiting and held; per agent, state and since when, what they hold, handled
-// today and occupancy. Fed by /ws/supervisor, which pushes a `queues` board when something
-// changes; between boards the page counts the waits on. A full-screen mode with large type for a
+// today and occupancy, and a control to change a stuck agent's state. Fed by /ws/supervisor, which pushes a `queues` board when something
+// changes; between boards the page counts the waits on. Each queue's tile draws its day so far
+// per 15 minutes (offered as bars, service level as a line). A full-screen mode with large type for a
 // wall screen.
 import { useState, useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import { connect } from '../socket.js';
 import { t, label, formatDuration } from '../i18n.js';
 import { formatFigure } from '../reports.js';
-import { since, queueAlert, holdsText } from '../wallboard.js';
+import { since, queueAlert, holdsText, dayCells } from '../wallboard.js';
+import { ReportChart } from './ReportChart.js';
+import { AgentStateControl } from './AgentStateControl.js';
 
 /** protocol.md gives an agent's state as an AgentState object; accept a flat string as well. */
 function agentStateOf(a) {
@@ -80,6 +83,7 @@ export function SupervisorView({ token }) {
                   <div><dt>${t('reports.col.asa_ms')}</dt><dd>${duration(today.asa_ms)}</dd></div>
                   <div><dt>${t('reports.col.aht_ms')}</dt><dd>${duration(today.aht_ms)}</dd></div>
                 </dl>
+                <${ReportChart} row=${{ name: q.name, intervals: dayCells(today, data.quarter_hours) }} height=${320} />
               </section>`;
           })}
         </div>
@@ -94,7 +98,7 @@ export function SupervisorView({ token }) {
         <table class="table" data-testid="supervisor-agents">
           <thead><tr>
             <th>${t('admin.name')}</th><th>${t('state.label')}</th><th>${t('supervisor.for')}</th><th>${t('supervisor.held')}</th>
-            <th>${t('supervisor.handled_today')}</th><th>${t('reports.col.aht_ms')}</th><th>${t('reports.col.occupancy')}</th>
+            <th>${t('supervisor.handled_today')}</th><th>${t('reports.col.aht_ms')}</th><th>${t('reports.col.occupancy')}</th><th></th>
           </tr></thead>
           <tbody>
             ${(data.agents || []).map((a) => {
@@ -108,6 +112,7 @@ export function SupervisorView({ token }) {
                 <td data-testid="agent-handled">${today.handled ?? 0}</td>
                 <td>${duration(today.aht_ms)}</td>
                 <td>${ratio(today.occupancy)}</td>
+                <td>${!big && html`<${AgentStateControl} agent=${a} current=${s.state} />`}</td>
               </tr>`;
             })}
           </tbody>

@@ -23,7 +23,8 @@ function seconds(ms) {
   return Math.round((ms || 0) / 1000);
 }
 
-/** An event as a line of the log: its label, and for a filed mail why it was not routed. */
+/** An event as a line of the log: its label, for a filed mail why it was not routed, and for an
+ * intervention who made it. */
 function eventText(e) {
   const name = label('event', e.type);
   if (e.type === 'customer.linked' && e.data) {
@@ -33,6 +34,8 @@ function eventText(e) {
     const reason = e.data && e.data.reason;
     return `${name}: ${t(`filed.${filedKind(reason)}`)}${reason ? ` (${reason})` : ''}`;
   }
+  // A supervisor's intervention (moved, watched) says who.
+  if (e.data && e.data.by_name) return t('event.by', { event: name, name: e.data.by_name });
   return name;
 }
 

@@ -33,9 +33,10 @@ pub const MAX_LABEL_BYTES: usize = 40;
 /// The longest search, in bytes.
 const MAX_SEARCH_BYTES: usize = 200;
 
-async fn viewer(state: &AppState, me: &Agent) -> Result<Viewer, ApiError> {
+pub(super) async fn viewer(state: &AppState, me: &Agent) -> Result<Viewer, ApiError> {
     let queues = state.store.queues(me.account_id).await?;
-    Ok(crate::conversations::viewer_of(me, &queues))
+    let scope = super::reports::scope_of(state, me).await?;
+    Ok(crate::conversations::viewer_of(me, &queues, &scope))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

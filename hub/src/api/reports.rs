@@ -1,7 +1,8 @@
 //! REST for managers under `/api/v1`: contact-center reports (JSON or CSV), the account's rules
 //! for counting them, staffing from a queue's history, the what-if calculator, the teams that
-//! decide which supervisor sees what (`crate::teams`), and a supervisor's move of a waiting
-//! contact. Supervisors and admins only; the figures come from `crate::reports`.
+//! decide which supervisor sees what (`crate::teams`), and a supervisor's interventions: moving a
+//! waiting contact, changing a stuck agent's state. Supervisors and admins only; the figures come
+//! from `crate::reports`.
 
 use super::audit::audited;
 use super::error::ApiJson;
@@ -30,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_teams, create_team))
         .routes(routes!(update_team, delete_team))
         .routes(routes!(move_waiting))
+        .routes(routes!(set_agent_state))
 }
 
 /// What `me` oversees: admins the whole account without a read, supervisors as their teams say.
@@ -422,6 +424,51 @@ async fn delete_team(
 ) -> Result<StatusCode, ApiError> {
     let id: TeamId = super::rest::parse_id(&id)?;
     state.store.delete_team(me.account_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The state a supervisor puts an agent in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AgentStateRequest {
+    /// `offline`, `available` or `break`.
+    state: String,
+    /// For a break: its reason as the agent would give it.
+    break_reason: Option<String>,
+    /// Why, for the audit log and the log of every contact handed back.
+    #[serde(default)]
+    reason: String,
+}
+
+/// Change an agent's state (supervisors, for the people of their teams): log out someone who left
+/// for the day, bring back someone stuck on a break. Going offline, the contacts they hold in
+/// conversation go back to their queues as a transfer, each logged with who and why; contacts in
+/// wrap-up finish on their timer. The change is on the audit log.
+#[utoipa::path(put, path = "/agents/{id}/state", params(("id" = String, Path)), request_body = AgentStateRequest,
+    responses((status = 204), (status = 400), (status = 403), (status = 404)))]
+async fn set_agent_state(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AgentStateRequest>,
+) -> Result<StatusCode, ApiError> {
+    let id: AgentId = super::rest::parse_id(&id)?;
+    super::crm::check_reason(&req.reason)?;
+    let new_state = super::ws_agent::parse_state(&req.state, req.break_reason)?;
+    if !scope_of(&state, &me).await?.agent(id) {
+        return Err(ApiError::NotFound);
+    }
+    let agent = state.store.agent(me.account_id, id).await?;
+    let change = crate::dispatcher::StateChange {
+        by: me.id,
+        agent: agent.id,
+        state: new_state,
+        reason: req.reason.clone(),
+    };
+    state.dispatcher.set_state_for(me.account_id, change).await?;
+    let detail = serde_json::json!({"state": req.state, "reason": req.reason, "agent_name": agent.name});
+    super::audit::record(&state, &me, ip, "agent.state_set", Some(id.to_string()), detail).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,8 +5,11 @@
 use super::ws::{self, Incoming, Sink};
 use super::{ApiError, AppState};
 use crate::bus::frames::{AgentProfile, Held, StateView};
-use crate::bus::{AgentFrame, ChatFrame};
-use crate::domain::{Agent, AgentId, AgentState, CustomerId, InteractionId, QueueId, Sender, now_millis};
+use crate::bus::{AgentFrame, ChatFrame, Subscription};
+use crate::dispatcher::LogLine;
+use crate::domain::{
+    Agent, AgentId, AgentState, CustomerId, InteractionId, QueueId, Role, Sender, WATCHED, now_millis,
+};
 use crate::profile;
 use crate::store::NewMessage;
 use axum::extract::State;
@@ -14,6 +17,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::StreamExt;
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     ws::configure(upgrade).on_upgrade(move |socket| session(socket, state))
@@ -81,6 +85,9 @@ enum ClientFrame {
     /// Start (`on`) or stop hearing `conversations.changed` while the inbox is on screen.
     #[serde(rename = "conversations.watch")]
     WatchConversations { on: bool },
+    /// A supervisor watches one conversation read-only (`interaction_id`), or stops (`null`).
+    #[serde(rename = "conversation.watch")]
+    WatchConversation { interaction_id: Option<InteractionId> },
     #[serde(rename = "note.add")]
     AddNote {
         customer_id: CustomerId,
@@ -169,6 +176,8 @@ async fn session(socket: WebSocket, state: AppState) {
     metrics::gauge!("plugboard_agent_sockets").increment(1.0);
     let mut changes = state.dispatcher.conversations_watch();
     let mut watching = false;
+    // The conversation a supervisor watches read-only, if any.
+    let mut watched: Option<Subscription<InteractionId, AgentFrame>> = None;
     // A change heard: `conversations.changed` goes out when this comes, so a burst of changes is one frame.
     let mut changes_due: Option<tokio::time::Instant> = None;
     loop {
@@ -193,6 +202,11 @@ async fn session(socket: WebSocket, state: AppState) {
                 // Dropped for falling behind: the console reconnects and gets a fresh snapshot.
                 None => break,
             },
+            frame = next_watched(&mut watched), if watched.is_some() => match frame {
+                Some(frame) => if !ws::send(&mut sink, frame.as_ref()).await { break },
+                // As above: the console reconnects and asks to watch again.
+                None => break,
+            },
             message = stream.next() => match ws::parse::<ClientFrame>(message) {
                 Incoming::Closed => break,
                 Incoming::TooBig => { ws::close_too_big(&mut sink).await; break }
@@ -202,6 +216,18 @@ async fn session(socket: WebSocket, state: AppState) {
                     watching = on;
                     changes.borrow_and_update();
                     if !on { changes_due = None }
+                }
+                Incoming::Frame(ClientFrame::WatchConversation { interaction_id }) => {
+                    watched = None;
+                    if let Some(id) = interaction_id {
+                        match watch(&state, &signed_in, id).await {
+                            Ok((subscription, frame)) => {
+                                watched = Some(subscription);
+                                if !ws::send(&mut sink, &frame).await { break }
+                            }
+                            Err(e) => if !ws::send_error(&mut sink, &e, Some(id.to_string())).await { break },
+                        }
+                    }
                 }
                 Incoming::Frame(frame) => {
                     // Going available is checked against the session as it stands: a user
@@ -228,6 +254,44 @@ async fn session(socket: WebSocket, state: AppState) {
         }
     }
     metrics::gauge!("plugboard_agent_sockets").decrement(1.0);
+}
+
+async fn next_watched(
+    watched: &mut Option<Subscription<InteractionId, AgentFrame>>,
+) -> Option<Arc<AgentFrame>> {
+    match watched {
+        Some(subscription) => subscription.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A supervisor begins watching a conversation read-only: one they may see in their inbox (their
+/// teams', `crate::conversations::viewer_of`; else 404), heard from now on, logged on it with who
+/// watches, and sent as it stands (`watched`), so nothing falls between the two.
+async fn watch(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: InteractionId,
+) -> Result<(Subscription<InteractionId, AgentFrame>, AgentFrame), ApiError> {
+    let me = signed_in.recheck(state).await?;
+    if me.role < Role::Supervisor {
+        return Err(ApiError::Forbidden);
+    }
+    let viewer = super::conversations::viewer(state, &me).await?;
+    let line = state.store.conversation(me.account_id, &viewer, id).await?;
+    let mut subscription = state.bus.subscribe_watch(id);
+    subscription.ready().await;
+    let logged = LogLine {
+        kind: WATCHED.into(),
+        data: serde_json::json!({ "by": me.id, "by_name": me.name }),
+    };
+    state.dispatcher.log(me.account_id, id, logged).await?;
+    let messages = state.store.messages(me.account_id, id, 0).await?;
+    let frame = AgentFrame::Watched {
+        interaction: line.interaction,
+        messages,
+    };
+    Ok((subscription, frame))
 }
 
 /// The longest SDP offer a console may send (Chromium's audio-only offers are about 2 KiB).
@@ -302,7 +366,7 @@ async fn snapshot(state: &AppState, agent: &Agent) -> Result<AgentFrame, ApiErro
     })
 }
 
-fn parse_state(state: &str, reason: Option<String>) -> Result<AgentState, ApiError> {
+pub(super) fn parse_state(state: &str, reason: Option<String>) -> Result<AgentState, ApiError> {
     match state {
         "available" => Ok(AgentState::Available),
         "offline" => Ok(AgentState::Offline),
@@ -332,8 +396,8 @@ async fn handle(
     let dispatcher = &state.dispatcher;
     match frame {
         ClientFrame::Auth { .. } => return Err(ApiError::BadRequest("already authenticated".into())),
-        // The session's loop keeps whether it watches the inbox.
-        ClientFrame::WatchConversations { .. } => {}
+        // The session's loop keeps whether it watches the inbox, and which conversation.
+        ClientFrame::WatchConversations { .. } | ClientFrame::WatchConversation { .. } => {}
         ClientFrame::SetState { state: s, reason } => {
             dispatcher
                 .set_state(account, agent.id, parse_state(&s, reason)?)
@@ -381,7 +445,7 @@ async fn handle(
                         message: message.clone(),
                     },
                 );
-                state.bus.to_agent(agent.id, AgentFrame::Message { message });
+                state.bus.to_agent_and_watchers(Some(agent.id), message);
             }
         }
         ClientFrame::Typing {

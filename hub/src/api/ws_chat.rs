@@ -366,8 +366,9 @@ async fn handle(
                 },
             )
             .await;
-            if created && let Some(agent) = state.dispatcher.watcher(id).await {
-                state.bus.to_agent(agent, AgentFrame::Message { message });
+            if created {
+                let agent = state.dispatcher.watcher(id).await;
+                state.bus.to_agent_and_watchers(agent, message);
             }
         }
         ClientFrame::Typing { typing } => {

@@ -117,6 +117,7 @@ fn frame(board: &Board, scope: &Scope) -> Value {
         })
         .collect();
     json!({
-        "type": "queues", "at": board.at, "queues": queues, "agents": agents, "channels": board.live.channels,
+        "type": "queues", "at": board.at, "quarter_hours": board.today.quarter_hours,
+        "queues": queues, "agents": agents, "channels": board.live.channels,
     })
 }

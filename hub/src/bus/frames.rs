@@ -255,6 +255,15 @@ pub enum AgentFrame {
     /// most every `CONVERSATIONS_COALESCE`): the console reads its list again, cut to what it may see.
     #[serde(rename = "conversations.changed")]
     ConversationsChanged,
+    /// To a supervisor who asked to watch a conversation (`conversation.watch`): it as it stands,
+    /// then each of its messages as `watched.message`.
+    #[serde(rename = "watched")]
+    Watched {
+        interaction: Interaction,
+        messages: Vec<Message>,
+    },
+    #[serde(rename = "watched.message")]
+    WatchedMessage { message: Message },
     /// The agent's sessions changed (a logout, a new password, a new role): each open socket of
     /// theirs checks its own session again, and closes if it has ended. Never sent to a browser.
     #[serde(rename = "sessions.changed")]

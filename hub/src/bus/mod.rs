@@ -21,7 +21,7 @@ mod sequence;
 pub use frames::{AgentFrame, ChatFrame, ConnectorFrame};
 pub use redis::RedisSettings;
 
-use crate::domain::{AgentId, Channel, InteractionId};
+use crate::domain::{AgentId, Channel, InteractionId, Message};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -36,6 +36,8 @@ const BUFFER: usize = 256;
 pub struct Bus {
     agents: Arc<Topic<AgentId, AgentFrame>>,
     chats: Arc<Topic<InteractionId, ChatFrame>>,
+    /// Supervisors watching a conversation read-only: its messages as they come.
+    watchers: Arc<Topic<InteractionId, AgentFrame>>,
     connectors: Arc<Topic<Channel, ConnectorFrame>>,
     /// Carries no frames: a node subscribes to a call's key while it holds the call's media, so
     /// every node can tell a live call from one whose node died.
@@ -50,6 +52,7 @@ impl Default for Bus {
         Bus {
             agents: Arc::new(Topic::new("agent", Queue::Bounded(BUFFER))),
             chats: Arc::new(Topic::new("chat", Queue::Bounded(BUFFER))),
+            watchers: Arc::new(Topic::new("watch", Queue::Bounded(BUFFER))),
             connectors: Arc::new(Topic::new("connector", Queue::Unbounded)),
             calls: Arc::new(Topic::new("call", Queue::Bounded(1))),
             redis: None,
@@ -73,6 +76,7 @@ impl Bus {
             [
                 bus.agents.clone() as Arc<dyn Fanout>,
                 bus.chats.clone(),
+                bus.watchers.clone(),
                 bus.connectors.clone(),
                 bus.calls.clone(),
             ],
@@ -99,6 +103,24 @@ impl Bus {
     }
     pub fn to_chat(&self, interaction: InteractionId, frame: ChatFrame) {
         self.publish(&self.chats, interaction, frame);
+    }
+    /// Hears an interaction's messages as a supervisor watching it (`watched.message`).
+    pub fn subscribe_watch(&self, interaction: InteractionId) -> Subscription<InteractionId, AgentFrame> {
+        Topic::subscribe(&self.watchers, interaction)
+    }
+    /// A message as it now is (new, or with its delivery or files), to the agent whose console
+    /// shows its interaction, if any, and to whoever watches the interaction (only published
+    /// when someone does, so an unwatched chat costs nothing more).
+    pub fn to_agent_and_watchers(&self, agent: Option<AgentId>, message: Message) {
+        if self.sessions(&self.watchers, message.interaction_id) > 0 {
+            let frame = AgentFrame::WatchedMessage {
+                message: message.clone(),
+            };
+            self.publish(&self.watchers, message.interaction_id, frame);
+        }
+        if let Some(agent) = agent {
+            self.to_agent(agent, AgentFrame::Message { message });
+        }
     }
     /// Widgets open on a conversation right now, on every node.
     pub fn chat_sessions(&self, interaction: InteractionId) -> usize {

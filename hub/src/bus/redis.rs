@@ -139,7 +139,7 @@ impl Names {
 /// What the tasks share.
 struct Shared {
     names: Names,
-    topics: [Arc<dyn Fanout>; 4],
+    topics: [Arc<dyn Fanout>; 5],
     replica: Mutex<Replica>,
 }
 
@@ -169,7 +169,7 @@ impl Drop for Link {
 }
 
 impl Link {
-    pub(crate) async fn start(settings: RedisSettings, topics: [Arc<dyn Fanout>; 4]) -> RedisResult<Link> {
+    pub(crate) async fn start(settings: RedisSettings, topics: [Arc<dyn Fanout>; 5]) -> RedisResult<Link> {
         let client = Client::open(settings.url.as_str())?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(REQUEST_TIMEOUT))

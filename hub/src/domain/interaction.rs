@@ -75,6 +75,8 @@ pub const QUEUED: &str = "interaction.queued";
 /// Log lines of a call that change no state: the agent put the caller on hold, or took them off.
 pub const CALL_HELD: &str = "call.held";
 pub const CALL_RESUMED: &str = "call.resumed";
+/// A log line that changes no state: a supervisor began watching the conversation read-only.
+pub const WATCHED: &str = "interaction.watched";
 
 /// What can happen to an interaction; the dot-case name is its event-log type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ mod interaction;
 
 pub use identity::{EmailAddress, IdentityError, PhoneE164, normalise_identity};
 pub use interaction::{
-    CALL_HELD, CALL_RESUMED, InteractionEvent, InteractionState, InvalidTransition, QUEUED,
+    CALL_HELD, CALL_RESUMED, InteractionEvent, InteractionState, InvalidTransition, QUEUED, WATCHED,
 };
 pub use plugboard_channel::{Channel, RawIdentity};
 

@@ -548,12 +548,7 @@ impl Email {
     /// A mail was queued: the sender sends it now, and the agent's consoles show it.
     fn queued(&self, agent: &Agent, message: &Message) {
         self.wake_sender();
-        self.bus.to_agent(
-            agent.id,
-            crate::bus::frames::AgentFrame::Message {
-                message: message.clone(),
-            },
-        );
+        self.bus.to_agent_and_watchers(Some(agent.id), message.clone());
     }
 }
 

@@ -3363,6 +3363,7 @@ async fn report_settings_and_lines(store: DynStore) {
 /// another customer. Answers them in that order, with the agents.
 struct InboxFixture {
     ann: Agent,
+    ben: Agent,
     sue: Agent,
     queues: Vec<Queue>,
     vip: Queue,
@@ -3430,6 +3431,7 @@ async fn inbox_fixture(store: &DynStore) -> InboxFixture {
     let c = futures_util::future::join_all(c).await.try_into().unwrap();
     InboxFixture {
         ann,
+        ben,
         sue,
         queues,
         vip,
@@ -3458,8 +3460,13 @@ async fn the_inbox_lists_what_each_viewer_may_see(store: DynStore) {
     use super::Folder::*;
     let f = inbox_fixture(&store).await;
     let [held, waiting, waiting_vip, closed, bens] = f.c.clone().map(|i| i.id);
-    let ann = crate::conversations::viewer_of(&f.ann, &f.queues);
-    let sue = crate::conversations::viewer_of(&f.sue, &f.queues);
+    let ann = crate::conversations::viewer_of(&f.ann, &f.queues, &crate::teams::Scope::All);
+    let sue = crate::conversations::viewer_of(&f.sue, &f.queues, &crate::teams::Scope::All);
+    let team = crate::teams::Scope::Teams {
+        agents: [f.sue.id, f.ben.id].into(),
+        queues: [f.vip.id].into(),
+    };
+    let lead = crate::conversations::viewer_of(&f.sue, &f.queues, &team);
 
     // Ann's own: unread counts the customer's messages, the preview is the newest, and the
     // customer waits since their unanswered message.
@@ -3501,9 +3508,15 @@ async fn the_inbox_lists_what_each_viewer_may_see(store: DynStore) {
         (&sue, Unassigned, vec![waiting_vip, waiting]),
         (&sue, All, vec![bens, closed, waiting_vip, waiting, held]),
     ];
+    let cases = cases.iter().cloned().chain([
+        // Sue leading a team of Ben and the VIP queue: all of theirs, and what she could take.
+        (&lead, All, vec![bens, waiting_vip, waiting]),
+        (&lead, Unassigned, vec![waiting_vip, waiting]),
+        (&lead, Closed, vec![]),
+    ]);
     for (viewer, folder, want) in cases {
         assert_eq!(
-            &list_ids(&store, viewer, &listing(*folder)).await,
+            list_ids(&store, viewer, &listing(folder)).await,
             want,
             "{folder:?} {}",
             viewer.sees_all
@@ -3511,6 +3524,16 @@ async fn the_inbox_lists_what_each_viewer_may_see(store: DynStore) {
     }
     not_found(store.conversation(DEFAULT, &ann, bens).await);
     not_found(store.conversation(DEFAULT, &ann, waiting_vip).await);
+    not_found(store.conversation(DEFAULT, &lead, held).await);
+    assert_eq!(
+        store
+            .conversation(DEFAULT, &lead, bens)
+            .await
+            .unwrap()
+            .interaction
+            .id,
+        bens
+    );
     not_found(
         store
             .conversations(OTHER, &sue, &listing(All))
@@ -3569,8 +3592,8 @@ async fn the_inbox_lists_what_each_viewer_may_see(store: DynStore) {
 async fn search_finds_chinese_and_english_as_each_viewer_may_see(store: DynStore) {
     let f = inbox_fixture(&store).await;
     let [held, _, _, _, bens] = f.c.clone().map(|i| i.id);
-    let ann = crate::conversations::viewer_of(&f.ann, &f.queues);
-    let sue = crate::conversations::viewer_of(&f.sue, &f.queues);
+    let ann = crate::conversations::viewer_of(&f.ann, &f.queues, &crate::teams::Scope::All);
+    let sue = crate::conversations::viewer_of(&f.sue, &f.queues, &crate::teams::Scope::All);
     for n in 0..5 {
         store
             .append_message(
@@ -3940,6 +3963,8 @@ async fn an_erased_customer_leaves_a_tombstone_and_nothing_else(store: DynStore,
         agent: agent.id,
         sees_all: true,
         queues: vec![],
+        team_queues: vec![],
+        team_agents: vec![],
     };
     let search = |text: &str| {
         let (store, viewer) = (store.clone(), viewer.clone());

@@ -13,14 +13,19 @@ use crate::tokenize::QueryTerm;
 use serde::{Deserialize, Serialize};
 
 /// Who is looking, as the queries apply it: an agent sees the conversations they hold or held
-/// last, and the waiting ones of the queues they may take; a supervisor or admin sees the
-/// account's.
+/// last, and the waiting ones of the queues they may take; a team lead also every conversation of
+/// their teams' queues and of their teams' people; an admin, or a supervisor where there are no
+/// teams, the account's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Viewer {
     pub agent: AgentId,
     pub sees_all: bool,
     /// The queues whose waiting conversations the agent may see (ignored when `sees_all`).
     pub queues: Vec<QueueId>,
+    /// The queues whose every conversation a team lead sees (ignored when `sees_all`).
+    pub team_queues: Vec<QueueId>,
+    /// The people whose conversations (held now or last) a team lead sees.
+    pub team_agents: Vec<AgentId>,
 }
 
 /// Which list of the inbox.

@@ -35,14 +35,43 @@ macro_rules! conversation_select {
     };
 }
 
-/// What the viewer may see: `$2` the agent, `$3` whether they see everything, `$4` the JSON list
-/// of queues whose waiting conversations they may take.
-macro_rules! visible {
-    ($queues:literal) => {
+/// The ids under `$key` of the JSON object in parameter `$p` (`viewer_json`), as a subquery.
+macro_rules! sqlite_ids {
+    ($p:literal, $key:literal) => {
+        concat!("SELECT value FROM json_each(", $p, ", '$.", $key, "')")
+    };
+}
+macro_rules! postgres_ids {
+    ($p:literal, $key:literal) => {
         concat!(
-            " ($3 OR i.agent_id = $2 OR (i.state IN ('queued', 'offered') AND i.queue_id IN (",
-            $queues,
-            "))) "
+            "SELECT jsonb_array_elements_text(",
+            $p,
+            "::jsonb -> '",
+            $key,
+            "')"
+        )
+    };
+}
+
+/// What the viewer may see: `$agent` the agent, `$all` whether they see everything, `$p` the
+/// JSON object (`viewer_json`) of the queues whose waiting conversations they may take, the
+/// queues whose every conversation they see and the people whose conversations they see, read
+/// by `$ids` (`sqlite_ids` or `postgres_ids`).
+macro_rules! visible {
+    ($ids:ident, $agent:literal, $all:literal, $p:literal) => {
+        concat!(
+            " (",
+            $all,
+            " OR i.agent_id = ",
+            $agent,
+            " OR (i.state IN ('queued', 'offered') AND i.queue_id IN (",
+            $ids!($p, "waiting"),
+            "))",
+            " OR i.queue_id IN (",
+            $ids!($p, "queues"),
+            ") OR i.agent_id IN (",
+            $ids!($p, "agents"),
+            ")) "
         )
     };
 }
@@ -50,11 +79,11 @@ macro_rules! visible {
 /// The inbox list: `$5` folder, `$6` channel, `$7` queue, `$8` label, `$9` state, `$10`/`$11`
 /// the cursor, `$12` the limit.
 macro_rules! inbox_list {
-    ($labels:literal, $queues:literal, $after:literal, $order:literal) => {
+    ($labels:literal, $ids:ident, $after:literal, $order:literal) => {
         concat!(
             conversation_select!($labels),
             "WHERE i.account_id = $1 AND",
-            visible!($queues),
+            visible!($ids, "$2", "$3", "$4"),
             "AND ($5 <> 'mine' OR (i.agent_id = $2 AND i.state IN ('active', 'wrap_up'))) \
              AND ($5 <> 'unassigned' OR i.state IN ('queued', 'offered')) \
              AND ($5 <> 'closed' OR i.state IN ('closed', 'abandoned')) \
@@ -72,11 +101,11 @@ macro_rules! inbox_list {
 
 /// One conversation (`$5`) if the viewer may see it.
 macro_rules! one_conversation {
-    ($labels:literal, $queues:literal) => {
+    ($labels:literal, $ids:ident) => {
         concat!(
             conversation_select!($labels),
             "WHERE i.account_id = $1 AND",
-            visible!($queues),
+            visible!($ids, "$2", "$3", "$4"),
             "AND i.id = $5"
         )
     };
@@ -85,11 +114,11 @@ macro_rules! one_conversation {
 /// Conversations whose customer matches by name (`$5`, a LIKE pattern) or identity (`$6`), or
 /// that carry the label `$7`; newest first, `$8` of them.
 macro_rules! by_customer_or_label {
-    ($labels:literal, $queues:literal) => {
+    ($labels:literal, $ids:ident) => {
         concat!(
             conversation_select!($labels),
             "WHERE i.account_id = $1 AND",
-            visible!($queues),
+            visible!($ids, "$2", "$3", "$4"),
             "AND (i.customer_id IN (SELECT cs.id FROM customers cs WHERE cs.account_id = $1 \
                AND cs.name_search LIKE $5 ESCAPE '\\') \
              OR i.customer_id IN (SELECT ci.customer_id FROM identities ci WHERE ci.account_id = $1 \
@@ -104,7 +133,7 @@ macro_rules! by_customer_or_label {
 /// Messages matching `$1`, newest indexed first, before the doc `$2`, as the viewer may see
 /// them; `$3` the account, `$7` the limit. Visibility uses `$4`-`$6` like `visible!` does `$2`-`$4`.
 macro_rules! message_hits {
-    ($from:literal, $join:literal, $match:literal, $doc:literal, $queues:literal) => {
+    ($from:literal, $join:literal, $match:literal, $doc:literal, $ids:ident) => {
         concat!(
             "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
              i.arrived_at, i.agent_id, i.entry_point, i.offline, i.disposition, i.wrap_up_note, \
@@ -122,9 +151,9 @@ macro_rules! message_hits {
             " AND ",
             $doc,
             " < $2 AND i.account_id = $3 \
-             AND ($5 OR i.agent_id = $4 OR (i.state IN ('queued', 'offered') AND i.queue_id IN (",
-            $queues,
-            "))) ORDER BY ",
+             AND",
+            visible!($ids, "$4", "$5", "$6"),
+            "ORDER BY ",
             $doc,
             " DESC LIMIT $7"
         )
@@ -143,24 +172,18 @@ struct Sql {
 const SQLITE: Sql = Sql {
     newest: inbox_list!(
         "group_concat(l.label, char(31))",
-        "SELECT value FROM json_each($4)",
+        sqlite_ids,
         "i.arrived_at < $10 OR (i.arrived_at = $10 AND i.arrival_seq < $11)",
         "i.arrived_at DESC, i.arrival_seq DESC"
     ),
     oldest: inbox_list!(
         "group_concat(l.label, char(31))",
-        "SELECT value FROM json_each($4)",
+        sqlite_ids,
         "i.arrived_at > $10 OR (i.arrived_at = $10 AND i.arrival_seq > $11)",
         "i.arrived_at, i.arrival_seq"
     ),
-    one: one_conversation!(
-        "group_concat(l.label, char(31))",
-        "SELECT value FROM json_each($4)"
-    ),
-    by_customer_or_label: by_customer_or_label!(
-        "group_concat(l.label, char(31))",
-        "SELECT value FROM json_each($4)"
-    ),
+    one: one_conversation!("group_concat(l.label, char(31))", sqlite_ids),
+    by_customer_or_label: by_customer_or_label!("group_concat(l.label, char(31))", sqlite_ids),
     // FTS5 walks its matches by rowid, newest first, and the walk stops at the limit. CROSS JOIN
     // keeps it the outer loop: SQLite's planner otherwise put it inside a scan of the
     // interactions, one full-text query per conversation (a minute on 50,000 messages).
@@ -170,37 +193,31 @@ const SQLITE: Sql = Sql {
         "CROSS JOIN",
         "message_search MATCH $1",
         "message_search.rowid",
-        "SELECT value FROM json_each($6)"
+        sqlite_ids
     ),
 };
 
 const POSTGRES: Sql = Sql {
     newest: inbox_list!(
         "string_agg(l.label, chr(31))",
-        "SELECT jsonb_array_elements_text($4::jsonb)",
+        postgres_ids,
         "i.arrived_at < $10 OR (i.arrived_at = $10 AND i.arrival_seq < $11)",
         "i.arrived_at DESC, i.arrival_seq DESC"
     ),
     oldest: inbox_list!(
         "string_agg(l.label, chr(31))",
-        "SELECT jsonb_array_elements_text($4::jsonb)",
+        postgres_ids,
         "i.arrived_at > $10 OR (i.arrived_at = $10 AND i.arrival_seq > $11)",
         "i.arrived_at, i.arrival_seq"
     ),
-    one: one_conversation!(
-        "string_agg(l.label, chr(31))",
-        "SELECT jsonb_array_elements_text($4::jsonb)"
-    ),
-    by_customer_or_label: by_customer_or_label!(
-        "string_agg(l.label, chr(31))",
-        "SELECT jsonb_array_elements_text($4::jsonb)"
-    ),
+    one: one_conversation!("string_agg(l.label, chr(31))", postgres_ids),
+    by_customer_or_label: by_customer_or_label!("string_agg(l.label, chr(31))", postgres_ids),
     message_hits: message_hits!(
         "message_search s JOIN messages m ON m.id = s.message_id",
         "JOIN",
         "s.terms @@ $1::tsquery AND s.account_id = $3",
         "s.doc",
-        "SELECT jsonb_array_elements_text($6::jsonb)"
+        postgres_ids
     ),
 };
 
@@ -331,8 +348,14 @@ struct HitRow {
     doc: i64,
 }
 
-fn queues_json(viewer: &Viewer) -> String {
-    to_json(&viewer.queues.iter().map(|q| q.to_string()).collect::<Vec<_>>())
+/// The viewer's lists as the queries' `visible!` reads them.
+fn viewer_json(viewer: &Viewer) -> String {
+    fn ids<T: ToString>(list: &[T]) -> Vec<String> {
+        list.iter().map(T::to_string).collect()
+    }
+    to_json(&serde_json::json!({
+        "waiting": ids(&viewer.queues), "queues": ids(&viewer.team_queues), "agents": ids(&viewer.team_agents),
+    }))
 }
 
 /// The bodies shared by both backends; `$sql` names their `Sql`, `$match` turns query terms
@@ -356,7 +379,7 @@ macro_rules! impl_conversation_store {
                     .bind(account.to_string())
                     .bind(viewer.agent.to_string())
                     .bind(viewer.sees_all)
-                    .bind(queues_json(viewer))
+                    .bind(viewer_json(viewer))
                     .bind(query.folder.as_str())
                     .bind(query.channel.map(|c| c.as_str()))
                     .bind(query.queue.map(|q| q.to_string()))
@@ -392,7 +415,7 @@ macro_rules! impl_conversation_store {
                     .bind(account.to_string())
                     .bind(viewer.agent.to_string())
                     .bind(viewer.sees_all)
-                    .bind(queues_json(viewer))
+                    .bind(viewer_json(viewer))
                     .bind(id.to_string())
                     .fetch_one(&self.pool)
                     .await
@@ -452,14 +475,14 @@ macro_rules! impl_conversation_store {
                 query: &SearchQuery,
             ) -> Result<SearchPage> {
                 let limit = query.limit.clamp(1, 100);
-                let queues = queues_json(viewer);
+                let visible = viewer_json(viewer);
                 let mut conversations = Vec::new();
                 if query.before.is_none() && !query.text.is_empty() {
                     let rows = sqlx::query_as::<_, ConversationRow>($sql.by_customer_or_label)
                         .bind(account.to_string())
                         .bind(viewer.agent.to_string())
                         .bind(viewer.sees_all)
-                        .bind(&queues)
+                        .bind(&visible)
                         .bind(format!("%{}%", like_escape(&query.text)))
                         .bind(&query.text)
                         .bind(&query.text)
@@ -480,7 +503,7 @@ macro_rules! impl_conversation_store {
                         .bind(account.to_string())
                         .bind(viewer.agent.to_string())
                         .bind(viewer.sees_all)
-                        .bind(&queues)
+                        .bind(&visible)
                         .bind(i64::from(limit) + 1)
                         .fetch_all(&self.pool)
                         .await
