@@ -1068,8 +1068,9 @@ impl Calls {
                 return Ok(());
             }
             (ConnectorFrame::Keys { agent, digits, .. }, Some(c)) => {
-                // Only the agent talking on the call: the socket checked they hold it.
-                if c.agent() == Some(*agent) {
+                // The socket checked they hold the call; a call not connected yet is refused
+                // below, with a reason.
+                if c.agent().is_none_or(|a| a == *agent) {
                     let events = digits.chars().filter_map(plugboard_sip::dtmf::event_of).collect();
                     if let Err(e) = self.server.send_keys(call, events) {
                         let refused = crate::bus::AgentFrame::Error {

@@ -241,7 +241,8 @@ async fn session(socket: WebSocket, state: AppState) {
                     let client_id = match &frame {
                         ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
                         ClientFrame::MediaOffer { interaction_id, .. }
-                        | ClientFrame::MediaCandidate { interaction_id, .. } => Some(interaction_id.to_string()),
+                        | ClientFrame::MediaCandidate { interaction_id, .. }
+                        | ClientFrame::Dtmf { interaction_id, .. } => Some(interaction_id.to_string()),
                         _ => None,
                     };
                     if let Err(e) = handle(&state, &agent, &mut sink, frame).await
