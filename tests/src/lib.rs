@@ -365,16 +365,26 @@ pub struct Hub {
 impl Hub {
     /// Starts `plugboard serve --demo` on a free port in `data_dir`, with extra environment.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Result<Hub> {
-        Ok(Hub::launch(data_dir, env, true).await?.0)
+        Ok(Hub::launch(data_dir, env, true, None).await?.0)
+    }
+
+    /// As `start`, with the hub's log (its stderr) written to `log` instead of the test's output.
+    pub async fn start_logged(data_dir: &Path, env: &[(&str, &str)], log: &Path) -> Result<Hub> {
+        Ok(Hub::launch(data_dir, env, true, Some(log)).await?.0)
     }
 
     /// Starts `plugboard serve` as an operator would, without the demo; answers the hub and what
     /// it printed until it listened.
     pub async fn start_plain(data_dir: &Path, env: &[(&str, &str)]) -> Result<(Hub, Vec<String>)> {
-        Hub::launch(data_dir, env, false).await
+        Hub::launch(data_dir, env, false, None).await
     }
 
-    async fn launch(data_dir: &Path, env: &[(&str, &str)], demo: bool) -> Result<(Hub, Vec<String>)> {
+    async fn launch(
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        demo: bool,
+        log: Option<&Path>,
+    ) -> Result<(Hub, Vec<String>)> {
         let bin = binary();
         if !bin.exists() {
             bail!(
@@ -392,7 +402,10 @@ impl Hub {
                 std::env::var("PLUGBOARD_TEST_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path)?),
+                None => Stdio::inherit(),
+            });
         for (k, v) in env {
             command.env(k, v);
         }

@@ -1,5 +1,6 @@
-//! Data protection against the real binary (issue 11, item 7): the audit log of admins' and
-//! supervisors' actions, and one customer exported and erased, on SQLite and on PostgreSQL.
+//! Data protection against the real binary (issue 11, items 4 and 7): the audit log of admins' and
+//! supervisors' actions, one customer exported and erased, on SQLite and on PostgreSQL, and no
+//! secret in the hub's log.
 
 use plugboard_tests::{DEMO_PASSWORD, Hub, Postgres, accepted_chat, utc_date};
 use serde_json::{Value, json};
@@ -317,4 +318,105 @@ async fn an_erased_customer_leaves_nothing_readable_on_postgres() {
         .await
         .unwrap();
     erase_and_look_everywhere(&hub).await;
+}
+
+/// No secret reaches the hub's log, read at debug level: not the password in the database URL,
+/// not a password as it is set, used, mistyped or changed, not a session token, valid, ended or
+/// forged; nor does the error of a hub that cannot reach its database.
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let Some(db) = Postgres::fresh().await.unwrap() else {
+        return;
+    };
+    const DB_SECRET: &str = "db-pass-Zq81t";
+    const FIRST: &str = "agent-pass-Kw27x";
+    const WRONG: &str = "wrong-pass-Jd44m";
+    const CHANGED: &str = "new-pass-Pq93v";
+    const FORGED: &str = "forged-token-Lm55r";
+    // Trust authentication ignores the password, so the hub connects with it all the same.
+    let url = db.url.replacen("://root@", &format!("://root:{DB_SECRET}@"), 1);
+    assert_ne!(
+        url, db.url,
+        "the test server's URL has no user to add a password to"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("hub.log");
+    let env = [("PLUGBOARD_DATABASE_URL", url.as_str()), ("RUST_LOG", "debug")];
+    let hub = Hub::start_logged(dir.path(), &env, &log).await.unwrap();
+
+    let admin = hub.login(ADMIN, DEMO_PASSWORD).await.unwrap();
+    let new = json!({"email": "kim@plugboard.example", "name": "Kim", "password": FIRST, "role": "agent"});
+    let (status, kim) = hub
+        .call("POST", "/agents", Some(&admin), Some(new))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{kim}");
+    let first_token = hub.login("kim@plugboard.example", FIRST).await.unwrap();
+    assert!(hub.login("kim@plugboard.example", WRONG).await.is_err());
+    let path = format!("/agents/{}", kim["id"].as_str().unwrap());
+    let (status, _) = hub
+        .call("PATCH", &path, Some(&admin), Some(json!({"password": CHANGED})))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    // The old session ended with the change; the forged one never was.
+    assert_eq!(
+        hub.call("GET", "/me", Some(&first_token), None).await.unwrap().0,
+        401
+    );
+    assert_eq!(hub.call("GET", "/me", Some(FORGED), None).await.unwrap().0, 401);
+    let token = hub.login("kim@plugboard.example", CHANGED).await.unwrap();
+    let mut socket = plugboard_tests::Socket::connect(&hub.ws_url("/ws/agent"))
+        .await
+        .unwrap();
+    socket
+        .send(json!({"type": "auth", "token": FORGED}))
+        .await
+        .unwrap();
+    assert_eq!(socket.expect_error().await["code"], "unauthorized");
+    let mut socket = hub.agent_with(&token).await.unwrap();
+    socket
+        .send(json!({"type": "state.set", "state": "available"}))
+        .await
+        .unwrap();
+    socket.expect("agent.state").await.unwrap();
+    drop(socket);
+    drop(hub);
+
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.lines().count() > 20,
+        "the debug log is nearly empty:\n{written}"
+    );
+    for secret in [DB_SECRET, FIRST, WRONG, CHANGED, FORGED, &first_token, &token] {
+        let line = written.lines().find(|l| l.contains(secret));
+        assert!(
+            line.is_none(),
+            "a secret in the log: {}",
+            line.unwrap_or_default()
+        );
+    }
+
+    // A hub whose database refuses it says so, without the password.
+    let unreachable = format!("postgres://root:{DB_SECRET}@127.0.0.1:1/nowhere");
+    let data = tempfile::tempdir().unwrap();
+    let run = tokio::process::Command::new(plugboard_tests::binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("PLUGBOARD_DATABASE_URL", &unreachable)
+        .env("RUST_LOG", "debug")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("a hub without its database did not give up")
+        .unwrap();
+    assert!(!out.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!said.is_empty());
+    assert!(!said.contains(DB_SECRET), "the password in the error: {said}");
 }
