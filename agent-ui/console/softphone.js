@@ -2,8 +2,12 @@
 // microphone is opened and a WebRTC offer goes to the hub over the agent's socket
 // (`call.media.offer`, then `call.media.candidate` for each ICE candidate); the hub's answer
 // (`call.media.answer`) connects the audio to the caller. G.711 only: the hub relays the caller's
-// audio as it comes, nothing is transcoded. The pure parts (what a microphone error means, which
-// codecs to keep) are exported for tests; the rest touches the browser's media and network.
+// audio as it comes, nothing is transcoded. Keys pressed on the keypad go as `call.dtmf`: the hub
+// sends them to the other party as RFC 4733 events. The pure parts (what a microphone error means,
+// which codecs to keep, which key a key press is) are exported for tests; the rest touches the
+// browser's media and network.
+
+import { isTyping } from './shortcuts.js';
 
 /** What went wrong opening the microphone, as the page explains it. */
 export function micProblem(error) {
@@ -12,6 +16,18 @@ export function micProblem(error) {
   if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') return 'no_device';
   if (name === 'NotReadableError' || name === 'TrackStartError') return 'busy';
   return 'failed';
+}
+
+/** A phone's keypad, in the order its buttons are laid out. */
+export const KEYPAD = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+
+/**
+ * The keypad key a keyboard press stands for, or null: digits, `*` and `#`, unless the agent is
+ * typing in a field or holding a modifier (a shortcut, not a key for the call).
+ */
+export function keypadKey(event) {
+  if (!event || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return null;
+  return KEYPAD.includes(event.key) ? event.key : null;
 }
 
 /** Codec capabilities with G.711 (PCMU, PCMA) first and only: what the hub can relay as is. */

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod email;
 pub mod gauges;
 pub mod health;
+pub mod http;
 pub mod intake;
 pub mod lease;
 pub mod lockout;

@@ -217,16 +217,12 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     // Tests and scripts read this line to find the port when started with port 0.
     println!("plugboard listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        api::app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    crate::http::serve(listener, api::app(state), async move {
         shutdown().await;
         stopping.stop();
     })
-    .await
-    .context("serving HTTP")
+    .await;
+    Ok(())
 }
 
 /// Records metrics from here on (before the store opens, so start-up is counted too) and binds
@@ -268,9 +264,7 @@ fn serve_metrics(
     );
     println!("plugboard metrics on http://{addr}/metrics");
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the metrics listener stopped");
-        }
+        crate::http::serve(listener, app, std::future::pending()).await;
     });
     Ok(())
 }

@@ -19,7 +19,11 @@
 //! - an agent whose device is the browser is not rung on a phone: the console rings, and once the
 //!   agent holds the call their console's WebRTC offer (`ConnectorFrame::MediaOffer`) opens a
 //!   browser leg (`plugboard_sip::webrtc`) bridged to the caller like a phone's; that leg going
-//!   away (the tab closed, the network lost) is the agent hanging up.
+//!   away (the tab closed, the network lost) is the agent hanging up. Their click-to-call starts
+//!   the same way: the call is theirs at once, their console offers its audio, and only once
+//!   that leg is attached is the customer's number called;
+//! - keys the agent presses on the console's keypad (`ConnectorFrame::Keys`) go to the other
+//!   party as RFC 4733 events.
 //!
 //! Several nodes: a call stays on the node that answered it, and a phone registers through
 //! whichever node Kamailio sent its REGISTER to. Each registrar change is recorded in the store
@@ -552,6 +556,11 @@ struct AgentLeg {
 }
 
 impl Call {
+    /// The agent on the call: who answered it, or whose click-to-call it is.
+    fn agent(&self) -> Option<AgentId> {
+        self.answered.map(|(_, agent)| agent).or(self.dialled_by)
+    }
+
     /// The agent's part ends now (a transfer, or the end of the call): counted into `legs`.
     fn close_leg(&mut self, now: i64) {
         let held = self.held_since.take().map_or(0, |since| now - since);
@@ -862,15 +871,26 @@ impl Calls {
                 || c.answered.is_some_and(|(_, a)| a == agent)
         });
         anyhow::ensure!(!busy, "you are already on a call");
-        let contacts = self.contacts_of(account, agent).await;
-        let contact = contacts
-            .first()
-            .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?;
+        // The browser needs no registered phone: its leg comes with the console's offer.
+        let contact = match self.store.agent(account, agent).await?.device {
+            Device::Browser => None,
+            Device::Desk => Some(
+                self.contacts_of(account, agent)
+                    .await
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?,
+            ),
+        };
         let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
         let (interaction, recording) = self
             .open(account, customer, &queue, format!("sip:outbound:{number}"))
             .await?;
-        let Some(call) = self.server.dial(contact, number, recording.clone()) else {
+        let placed = match &contact {
+            Some(contact) => self.server.dial(contact, number, recording.clone()),
+            None => self.server.dial_from_browser(number),
+        };
+        let Some(call) = placed else {
             // It never started: closed as abandoned, not left waiting in a queue.
             self.dispatcher.leave(account, interaction.id, None).await?;
             anyhow::bail!("{number} cannot be dialled, or no port is free for the call");
@@ -1019,7 +1039,8 @@ impl Calls {
             | ConnectorFrame::Transferred { interaction }
             | ConnectorFrame::Hold { interaction, .. }
             | ConnectorFrame::MediaOffer { interaction, .. }
-            | ConnectorFrame::MediaCandidate { interaction, .. } => *interaction,
+            | ConnectorFrame::MediaCandidate { interaction, .. }
+            | ConnectorFrame::Keys { interaction, .. } => *interaction,
         };
         let Some(&call) = self.by_interaction.get(&interaction) else {
             return Ok(());
@@ -1038,14 +1059,27 @@ impl Calls {
             }
             (ConnectorFrame::MediaCandidate { agent, candidate, .. }, Some(c)) => {
                 // Only the agent whose leg it is: the socket checked they hold the call.
-                let leg = c
-                    .browser
-                    .as_ref()
-                    .filter(|_| c.answered.is_some_and(|(_, a)| a == *agent));
+                let leg = c.browser.as_ref().filter(|_| c.agent() == Some(*agent));
                 match (leg, plugboard_sip::webrtc::parse_candidate(candidate)) {
                     (Some((_, leg)), Ok(candidate)) => leg.add_candidate(candidate),
                     (_, Err(e)) => self.bus.to_agent(*agent, media_error(interaction, e.to_string())),
                     (None, Ok(_)) => {}
+                }
+                return Ok(());
+            }
+            (ConnectorFrame::Keys { agent, digits, .. }, Some(c)) => {
+                // The socket checked they hold the call; a call not connected yet is refused
+                // below, with a reason.
+                if c.agent().is_none_or(|a| a == *agent) {
+                    let events = digits.chars().filter_map(plugboard_sip::dtmf::event_of).collect();
+                    if let Err(e) = self.server.send_keys(call, events) {
+                        let refused = crate::bus::AgentFrame::Error {
+                            code: "call_dtmf".into(),
+                            message: e.to_string(),
+                            r#ref: Some(interaction.to_string()),
+                        };
+                        self.bus.to_agent(*agent, refused);
+                    }
                 }
                 return Ok(());
             }
@@ -1111,7 +1145,9 @@ impl Calls {
                 }
                 self.server.command(CallCommand::Hold { call, on: *on });
             }
-            ConnectorFrame::MediaOffer { .. } | ConnectorFrame::MediaCandidate { .. } => {}
+            ConnectorFrame::MediaOffer { .. }
+            | ConnectorFrame::MediaCandidate { .. }
+            | ConnectorFrame::Keys { .. } => {}
         }
         Ok(())
     }
@@ -1154,7 +1190,10 @@ impl Calls {
             record: c.recording.clone(),
         });
         c.ringing = None;
-        c.answered = Some((now_millis(), agent));
+        if c.dialled_by.is_none() {
+            // A click-to-call is answered when the customer answers.
+            c.answered = Some((now_millis(), agent));
+        }
         c.browser = Some((leg, opened.leg));
         let later = self.later.clone();
         tokio::spawn(async move {

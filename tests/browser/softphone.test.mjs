@@ -3,13 +3,15 @@
 // offer, he accepts, and Chromium (fake microphone: a 1000 Hz tone from a WAV made with sox)
 // carries the call's audio over WebRTC. He mutes and unmutes, holds and resumes, then hangs up
 // from the console. The hub's recording has the caller's tone on the left and the browser's on
-// the right, with the browser's side silent for the mute (sox). Then: a browser that disappears
-// mid-call, and a microphone refused or missing.
+// the right, with the browser's side silent for the mute (sox). Then: keys from the console's
+// keypad reaching the caller as RFC 4733 events, click-to-call with the browser as the phone (a
+// baresip callee on the outbound trunk), a browser that disappears mid-call, and a microphone
+// refused or missing.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, statSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, statSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,27 +63,38 @@ async function freePort() {
   });
 }
 
-/** A baresip that dials `target` saying `wav`, G.711 only, no sound card. */
-async function baresipCaller(dir, wav, target, log) {
+/**
+ * A baresip saying `wav`, G.711 only, no sound card, as `account` on `sip`: it runs `args` (a
+ * dial, or nothing to wait for a call). With `record`, what it hears is written there (sndfile:
+ * a `*-dec.wav` per call).
+ */
+async function baresip(dir, { wav, account, sip, args, log, record = null }) {
   await mkdir(dir, { recursive: true });
-  const rtp = 32_000 + (process.pid % 50) * 20;
+  const rtp = 32_000 + (process.pid % 50) * 20 + (record ? 1000 : 0);
   await writeFile(path.join(dir, 'config'), [
     'poll_method epoll',
-    `sip_listen 127.0.0.1:${await freePort()}`,
+    `sip_listen ${sip}`,
     `audio_source aufile,${wav}`,
     `audio_alert aufile,${wav}`,
     `rtp_ports ${rtp}-${rtp + 19}`,
     'module_path /usr/lib/baresip/modules',
     'module g711.so',
     'module aufile.so',
+    ...(record ? ['module sndfile.so', `snd_path ${record}`] : []),
     'module_app account.so',
     'module_app menu.so',
     '',
   ].join('\n'));
-  await writeFile(path.join(dir, 'accounts'), '<sip:+14155550123@127.0.0.1>;regint=0\n');
-  return spawn('baresip', ['-f', dir, '-e', `/dial sip:100@${target}`, '-t', '40'], {
+  await writeFile(path.join(dir, 'accounts'), `${account}\n`);
+  return spawn('baresip', ['-f', dir, ...args, '-t', '40'], {
     stdio: ['ignore', openSync(log, 'w'), 'ignore'],
   });
+}
+
+/** A baresip that dials `target` saying `wav`. */
+async function baresipCaller(dir, wav, target, log) {
+  const sip = `127.0.0.1:${await freePort()}`;
+  return baresip(dir, { wav, account: '<sip:+14155550123@127.0.0.1>;regint=0', sip, args: ['-e', `/dial sip:100@${target}`], log });
 }
 
 /**
@@ -89,7 +102,7 @@ async function baresipCaller(dir, wav, target, log) {
  * a 1000 Hz tone (unless `media` gives other flags: a browser with no microphone, or one that
  * refuses it), and the caller's voice: `callerSeconds` of 440 Hz.
  */
-async function callCenter(callerSeconds, media = null) {
+async function callCenter(callerSeconds, media = null, env = {}) {
   const work = await mkdtemp(path.join(tmpdir(), 'plugboard-softphone-'));
   const callerWav = path.join(work, 'caller.wav');
   const browserWav = path.join(work, 'tone.wav');
@@ -101,6 +114,7 @@ async function callCenter(callerSeconds, media = null) {
       PLUGBOARD_SIP__TRUNKS: '["127.0.0.1"]',
       PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP: 'true',
       PLUGBOARD_SIP__NUMBERS__100: 'Support',
+      ...env,
     },
   });
   assert.ok(hub.sip, `the hub did not say where SIP listens:\n${hub.log()}`);
@@ -211,6 +225,139 @@ test('a caller is answered in the browser: both tones in the recording, mute and
   }
 });
 
+/** Bob with the browser as his phone (set through the API), signed in and Available. */
+async function bobInTheBrowser(hub, browser, errors = null) {
+  const token = await login(hub.base, 'bob@plugboard.example');
+  assert.equal((await call(hub.base, 'PATCH', '/me', token, { device: 'browser' })).status, 200);
+  const context = await browser.newContext();
+  const bob = await context.newPage();
+  if (errors) watch(bob, 'bob', errors);
+  await signIn(bob, hub.base, 'bob@plugboard.example');
+  assert.equal(await bob.getByTestId('device-picker').inputValue(), 'browser');
+  await bob.getByTestId('state-available').click();
+  await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+  return { token, context, bob };
+}
+
+/** Bob's console rings with a call and he accepts it: the interaction's id. */
+async function acceptCall(bob) {
+  const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
+  await offer.waitFor({ timeout: 20_000 });
+  const interaction = await offer.getAttribute('data-interaction-id');
+  await offer.getByTestId('offer-accept').click();
+  return interaction;
+}
+
+/** Waits until `file` says all of `pattern` (a caller's or callee's log), or fails with it. */
+async function logSays(file, pattern, ms = 10_000) {
+  const until = Date.now() + ms;
+  while (!pattern.test(readFileSync(file, 'utf8')) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  assert.match(readFileSync(file, 'utf8'), pattern);
+}
+
+// The keypad: Bob, talking in the browser, presses 1 and 2 on the console's keypad, then 3 and #
+// on his keyboard with the call's card focused. The caller's phone (baresip) receives the four
+// keys as RFC 4733 events, in order, each once (one start and one end per key, as baresip logs
+// them); the console shows what was sent.
+test('keys pressed on the console keypad reach the caller as RFC 4733 events', { skip, timeout: 120_000 }, async () => {
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(30);
+  let caller = null;
+  const errors = [];
+  try {
+    const { bob } = await bobInTheBrowser(hub, browser, errors);
+    caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+    await acceptCall(bob);
+    await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+
+    await bob.getByTestId('keypad-1').click();
+    await bob.getByTestId('keypad-2').click();
+    await bob.getByTestId('chat-pane').focus();
+    await bob.keyboard.press('3');
+    await bob.keyboard.press('#');
+    await bob.getByTestId('keypad-sent').filter({ hasText: 'Sent: 123#' }).waitFor();
+    await shot(bob, 'softphone-keypad');
+    // baresip logs each RFC 4733 event's start and its end.
+    await logSays(callerLog, /received event: '#' \(end=1\)/);
+    const received = readFileSync(callerLog, 'utf8').match(/received event: '.' \(end=.\)/g);
+    const keys = ['1', '2', '3', '#'].flatMap((k) => [`received event: '${k}' (end=0)`, `received event: '${k}' (end=1)`]);
+    assert.deepEqual(received, keys, 'each key once, in order');
+    await bob.getByTestId('end-chat').click();
+    await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    throw explained(e, hub, callerLog);
+  } finally {
+    await closeDown(caller, browser, hub, work);
+  }
+});
+
+// Click-to-call with the browser as the phone: Bob opens Maria's profile and calls her. No desk
+// phone rings: the call is his at once, his console offers its audio, and then the hub calls
+// Maria through the outbound trunk (baresip answering as her number, saying 440 Hz). The hub's
+// recording has Maria's tone on the left and the browser's 1000 Hz on the right, and what Maria's
+// phone heard (sndfile) is the browser's tone.
+test('click-to-call from the browser: the customer is called through the trunk, tones both ways', { skip, timeout: 120_000 }, async () => {
+  const carrier = await freePort();
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(30, null, { PLUGBOARD_SIP__OUTBOUND_TRUNK: `127.0.0.1:${carrier}` });
+  const heard = path.join(work, 'heard');
+  let callee = null;
+  const errors = [];
+  try {
+    await mkdir(heard, { recursive: true });
+    callee = await baresip(path.join(work, 'callee'), {
+      wav: callerWav,
+      account: '<sip:+14155552671@127.0.0.1>;regint=0;answermode=auto',
+      sip: `127.0.0.1:${carrier}`,
+      args: [],
+      log: callerLog,
+      record: heard,
+    });
+    const { token, bob } = await bobInTheBrowser(hub, browser, errors);
+    const { body: found } = await call(hub.base, 'GET', '/customers?q=Maria%20Garcia', token);
+    const maria = found.find((c) => c.name === 'Maria Garcia');
+    assert.ok(maria, JSON.stringify(found));
+    await bob.goto(`${hub.base}/#/customers/${maria.id}`);
+    await bob.getByTestId('profile-call').click();
+    await bob.goto(`${hub.base}/#/`);
+    const pane = bob.getByTestId('chat-pane');
+    await pane.waitFor({ timeout: 20_000 });
+    const interaction = await pane.getAttribute('data-interaction-id');
+    await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+    await shot(bob, 'softphone-click-to-call');
+    // Maria's phone answers by itself; talk a while, then Bob hangs up.
+    await logSays(callerLog, /Call established/i, 20_000);
+    await bob.waitForTimeout(4000);
+    await bob.getByTestId('end-chat').click();
+    await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+
+    const file = path.join(hub.dataDir, 'recordings', `${interaction}.wav`);
+    const deadline = Date.now() + 10_000;
+    while (!(existsSync(file) && statSync(file).size > 44) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(existsSync(file), `no recording at ${file}:\n${hub.log()}`);
+    const [customerTone, browserTone] = [stat(file, 1, 2), stat(file, 2, 2)];
+    assert.ok(customerTone.rms > 0.05 && Math.abs(customerTone.hz - 440) < 40, `the customer's side is not their 440 Hz tone: ${JSON.stringify(customerTone)}`);
+    assert.ok(browserTone.rms > 0.01 && Math.abs(browserTone.hz - 1000) < 80, `the agent's side is not the browser's 1000 Hz tone: ${JSON.stringify(browserTone)}`);
+    // What Maria's phone heard: the browser.
+    if (callee.exitCode === null) callee.kill('SIGTERM');
+    await new Promise((r) => (callee.exitCode === null ? callee.once('exit', r) : r()));
+    const decoded = readdirSync(heard).filter((f) => f.endsWith('-dec.wav'));
+    assert.equal(decoded.length, 1, `what the callee heard: ${readdirSync(heard)}`);
+    const atMaria = stat(path.join(heard, decoded[0]), 1, 2);
+    assert.ok(atMaria.rms > 0.01 && Math.abs(atMaria.hz - 1000) < 80, `the customer did not hear the browser: ${JSON.stringify(atMaria)}`);
+    const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);
+    const kinds = body.events.map((e) => e.type);
+    assert.ok(kinds.includes('interaction.dialled'), `no interaction.dialled in ${kinds}`);
+    const ended = body.events.find((e) => e.type === 'call.ended');
+    assert.ok(ended, `no call.ended in ${kinds}`);
+    assert.equal(ended.data.recording, `${interaction}.wav`);
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    throw explained(e, hub, callerLog);
+  } finally {
+    await closeDown(callee, browser, hub, work);
+  }
+});
+
 // The agent's browser disappears mid-call (the tab is closed: no more ICE consent checks): the
 // hub takes it as the agent hanging up, as it would a desk phone's BYE. The caller is hung up on
 // and the call ends `by: "agent"`.
@@ -218,19 +365,9 @@ test('a browser that disappears mid-call is the agent hanging up', { skip, timeo
   const { work, callerWav, hub, browser, callerLog } = await callCenter(60);
   let caller = null;
   try {
-    const token = await login(hub.base, 'bob@plugboard.example');
-    assert.equal((await call(hub.base, 'PATCH', '/me', token, { device: 'browser' })).status, 200);
-    const context = await browser.newContext();
-    const bob = await context.newPage();
-    await signIn(bob, hub.base, 'bob@plugboard.example');
-    assert.equal(await bob.getByTestId('device-picker').inputValue(), 'browser');
-    await bob.getByTestId('state-available').click();
-    await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+    const { token, context, bob } = await bobInTheBrowser(hub, browser);
     caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
-    const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
-    await offer.waitFor({ timeout: 20_000 });
-    const interaction = await offer.getAttribute('data-interaction-id');
-    await offer.getByTestId('offer-accept').click();
+    const interaction = await acceptCall(bob);
     await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
 
     await context.close();
@@ -266,17 +403,9 @@ for (const [media, status, words] of [
     const { work, callerWav, hub, browser, callerLog } = await callCenter(30, media);
     let caller = null;
     try {
-      const token = await login(hub.base, 'bob@plugboard.example');
-      assert.equal((await call(hub.base, 'PATCH', '/me', token, { device: 'browser' })).status, 200);
-      const context = await browser.newContext();
-      const bob = await context.newPage();
-      await signIn(bob, hub.base, 'bob@plugboard.example');
-      await bob.getByTestId('state-available').click();
-      await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+      const { context, bob } = await bobInTheBrowser(hub, browser);
       caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
-      const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
-      await offer.waitFor({ timeout: 20_000 });
-      await offer.getByTestId('offer-accept').click();
+      await acceptCall(bob);
       await byTestId(bob, 'softphone-status', 'data-status', status).waitFor({ timeout: 20_000 });
       assert.match(await bob.getByTestId('softphone-status').innerText(), words);
       assert.equal(await bob.getByTestId('call-mute').count(), 0, 'no mute without a microphone');

@@ -1335,3 +1335,48 @@ async fn two_widgets_on_one_conversation_share_its_size_limit() {
         "{error}"
     );
 }
+
+/// A client that trickles a request's headers a line at a time (slowloris), and one that connects
+/// and sends nothing, are cut off once the header read timeout has passed (10 s), not before and
+/// not never; the hub answers everyone else meanwhile.
+#[tokio::test]
+async fn a_slowloris_client_is_cut_off_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (hub, _dir) = hub().await;
+    let addr = hub.base.strip_prefix("http://").unwrap().to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = std::time::Instant::now();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: hub\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let cut = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "still open after 30 s"
+        );
+        if slow.write_all(b"X-Slow: 1\r\n").await.is_err() {
+            break started.elapsed();
+        }
+        match tokio::time::timeout(Duration::from_secs(2), slow.read(&mut buf)).await {
+            // Closed (perhaps after a 408): either way the connection is over.
+            Ok(Ok(_)) | Ok(Err(_)) => break started.elapsed(),
+            Err(_) => {}
+        }
+        assert_eq!(
+            hub.readyz().await.unwrap().0,
+            200,
+            "the hub stopped answering others"
+        );
+    };
+    assert!(
+        cut >= Duration::from_secs(9),
+        "cut off after {cut:?}, before its time"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf)).await;
+    assert!(
+        matches!(ended, Ok(Ok(0)) | Ok(Err(_))),
+        "the silent connection is still open: {ended:?}"
+    );
+}

@@ -383,6 +383,7 @@ const AGENT_FRAMES: &[(&str, &str)] = &[
     // Only the agent holding a call gives it audio from their browser.
     ("call.media.offer", "forbidden"),
     ("call.media.candidate", "forbidden"),
+    ("call.dtmf", "forbidden"),
     ("wrap_up", "forbidden"),
     ("note.add", "note.added"),
     // Watching one's own inbox needs no right; its frames carry nothing.
@@ -436,7 +437,7 @@ async fn an_agent_cannot_act_on_a_contact_another_agent_holds() {
             "type": kind, "interaction_id": interaction, "customer_id": customer,
             "token": "x", "state": "break", "client_id": "b1", "body": "mine now",
             "typing": true, "on": true, "disposition": "resolved",
-            "queue_id": queue, "sdp": BROWSER_OFFER,
+            "queue_id": queue, "sdp": BROWSER_OFFER, "digits": "12#",
             "candidate": "candidate:1 1 udp 2113937151 192.0.2.7 54321 typ host",
         });
         bob.send(frame).await.unwrap();

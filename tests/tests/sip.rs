@@ -1966,9 +1966,27 @@ async fn only_the_agent_holding_a_call_gives_it_browser_audio_and_bad_media_fram
         error(sam.recv().await.unwrap()),
         (json!("error"), json!("forbidden"), json!(interaction))
     );
+    let dtmf = |digits: &str| json!({"type": "call.dtmf", "interaction_id": interaction, "digits": digits});
+    sam.send(dtmf("1")).await.unwrap();
+    assert_eq!(
+        error(sam.recv().await.unwrap()),
+        (json!("error"), json!("forbidden"), json!(interaction))
+    );
+    // Keys for a call whose audio is not connected yet: refused by the node holding it.
+    bob.send(dtmf("1")).await.unwrap();
+    let frame = bob.expect_error().await;
+    assert_eq!(
+        error(frame.clone()),
+        (json!("error"), json!("call_dtmf"), json!(interaction)),
+        "{frame}"
+    );
     // Bob's own bad frames.
     let candidate = |line: &str| json!({"type": "call.media.candidate", "interaction_id": interaction, "candidate": line});
     for bad in [
+        dtmf(""),
+        dtmf("12x"),
+        dtmf("<script>"),
+        dtmf(&"1".repeat(33)),
         media_offer("hello"),
         media_offer(""),
         media_offer(&"v=0\r\n".repeat(4000)),

@@ -1,7 +1,8 @@
 // The selected chat or call: a chat's messages, the customer's typing, the composer and "End
 // chat"; a call's hold and hang-up buttons (the talking happens on the agent's phone, or in this
-// console with the browser softphone: then its state, and a mute button). Once it has ended, the
-// wrap-up form takes their place.
+// console with the browser softphone: then its state, a mute button and a keypad, which the
+// keyboard's digits press too while this card has focus). Once it has ended, the wrap-up form
+// takes their place.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { conversation } from '../state.js';
@@ -12,6 +13,8 @@ import { TransferControl } from './TransferControl.js';
 import { ReplyWindow } from './ReplyWindow.js';
 import { QueuedNote } from './QueuedNote.js';
 import { queuedAction } from '../state.js';
+import { Keypad } from './Keypad.js';
+import { keypadKey } from '../softphone.js';
 
 export function ChatPane({ state, entry, actions, queues, queueName, softphone }) {
   const it = entry.interaction;
@@ -19,8 +22,18 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone }
   const active = it.state === 'active';
   const call = it.channel === 'voice';
   const phoneStatus = call && active && softphone ? softphone.status[it.id] || 'connecting' : null;
+  const keypad = phoneStatus === 'connected' && !entry.onHold;
+  const onKeyDown = keypad
+    ? (e) => {
+      const key = keypadKey(e);
+      if (!key) return;
+      e.preventDefault();
+      actions.dtmf(it.id, key);
+    }
+    : undefined;
   return html`
-    <div class="chat-pane" data-testid="chat-pane" data-interaction-id=${it.id} data-state=${it.state}>
+    <div class="chat-pane" data-testid="chat-pane" data-interaction-id=${it.id} data-state=${it.state}
+      tabIndex=${keypad ? -1 : undefined} onKeyDown=${onKeyDown}>
       <header class="chat-head">
         <div>
           <div class="chat-title" data-testid="chat-title">${customer.name}</div>
@@ -38,6 +51,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone }
       </header>
       <${QueuedNote} state=${state} interactionId=${it.id} />
       ${phoneStatus && html`<p class=${`softphone-status softphone-${phoneStatus}`} data-testid="softphone-status" data-status=${phoneStatus} role="status">${t(`softphone.${phoneStatus}`)}</p>`}
+      ${keypad && html`<${Keypad} sent=${softphone.keys[it.id] || ''} onKey=${(key) => actions.dtmf(it.id, key)} />`}
       ${call
         ? html`<p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
         : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />`}

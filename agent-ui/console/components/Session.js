@@ -57,6 +57,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const phone = useRef(null);
   const [phoneStatus, setPhoneStatus] = useState({});
   const [muted, setMuted] = useState(false);
+  // The keys sent on each call from the keypad, as the agent pressed them.
+  const [keysSent, setKeysSent] = useState({});
   const [prefs, setPrefsState] = useState(() => loadPrefs(localStorage));
   const [notifyPermission, setNotifyPermission] = useState(permission);
   const [help, setHelp] = useState(false);
@@ -275,6 +277,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       setMuted(on);
     },
     dial: (customerId) => send({ type: 'call.dial', customer_id: customerId }),
+    dtmf: (id, key) => {
+      if (send({ type: 'call.dtmf', interaction_id: id, digits: key })) setKeysSent((s) => ({ ...s, [id]: (s[id] || '') + key }));
+    },
     wrapUp: (id, disposition, note) => act(note ? { type: 'wrap_up', interaction_id: id, disposition, note } : { type: 'wrap_up', interaction_id: id, disposition }),
     // No client_id to make a resend safe: while the socket is down the form keeps the text.
     addNote: (customerId, interactionId, body) => send(interactionId ? { type: 'note.add', customer_id: customerId, interaction_id: interactionId, body } : { type: 'note.add', customer_id: customerId, body }),
@@ -466,7 +471,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${AdminAudit} />`;
       break;
     default:
-      page = html`<${Workspace} state=${state} actions=${actions} softphone=${device === 'browser' ? { status: phoneStatus, muted } : null} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;
+      page = html`<${Workspace} state=${state} actions=${actions} softphone=${device === 'browser' ? { status: phoneStatus, muted, keys: keysSent } : null} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;
   }
 
   return html`

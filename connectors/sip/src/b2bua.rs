@@ -4,7 +4,9 @@
 //! agent, the hub sends [`CallCommand::Ring`] and this module calls the agent's phone as a second,
 //! independent dialog, then bridges the two. Either side's BYE ends both. Click-to-call
 //! ([`B2bua::dial`]) runs the other way: the agent's phone first, then the customer through the
-//! trunk, then the bridge.
+//! trunk, then the bridge; from a browser ([`B2bua::dial_from_browser`]), the browser's leg is
+//! attached first and the customer called once it is. Keys the agent presses in the console go to
+//! the customer as RFC 4733 events ([`B2bua::send_keys`]).
 //!
 //! Pure, like the rest of the crate: every input (a request, a response, a command, a DTMF digit,
 //! the clock) comes in as a value and everything to do goes out as [`Action`]s — datagrams to send,
@@ -125,8 +127,9 @@ pub enum CallCommand {
     Hangup { call: CallId },
     /// Bridge a queued call to an agent leg of the hub's own instead of a phone: a browser's
     /// WebRTC leg, whose audio reaches the call's agent port as plain RTP from `remote`. Recorded
-    /// to `record` when set. A call that is not waiting in its queue, or whose agent's phone is
-    /// ringing, is left as it is.
+    /// to `record` when set. A click-to-call from a browser ([`B2bua::dial_from_browser`]) calls
+    /// the customer now, and is bridged when they answer. A call that is not waiting in its
+    /// queue, or whose agent's phone is ringing, is left as it is.
     Attach {
         call: CallId,
         remote: SocketAddr,
@@ -187,10 +190,26 @@ pub enum MediaCommand {
         call: CallId,
         on: bool,
     },
+    /// Send these telephone-events (RFC 4733 §3.2 codes: keys the agent pressed) to the
+    /// customer's leg with `payload_type`, one after the other.
+    Keys {
+        call: CallId,
+        events: Vec<u8>,
+        payload_type: u8,
+    },
     /// The call is over: stop, finish the recording, free the ports.
     Close {
         call: CallId,
     },
+}
+
+/// Why an agent's keys cannot be sent to the customer. Nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeysRefused {
+    #[error("the call is not connected: keys go to the customer while you talk")]
+    NotTalking,
+    #[error("the customer's phone did not agree to take keys as RFC 4733 telephone-events")]
+    NoTelephoneEvents,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -442,6 +461,12 @@ struct Call {
     /// Click-to-call: where the agent's phone takes its RTP (and its SRTP keys), kept until the
     /// customer answers.
     agent_media: Option<(SocketAddr, Option<LegKeys>)>,
+    /// Click-to-call from a browser: where the call is recorded once the customer answers (a
+    /// phone's leg keeps this itself).
+    record: Option<PathBuf>,
+    /// The customer's telephone-event payload type (RFC 4733), when their phone takes them:
+    /// where the agent's keys go.
+    telephone_event: Option<u8>,
     stage: Stage,
     menu: Option<Menu>,
     dialled: String,
@@ -641,6 +666,8 @@ impl B2bua {
                 forks: Vec::new(),
                 callee: None,
                 agent_media: None,
+                record: None,
+                telephone_event: None,
                 stage,
                 menu,
                 dialled,
@@ -683,6 +710,7 @@ impl B2bua {
             return;
         };
         call.codec = media.codec;
+        call.telephone_event = media.telephone_event;
         let peer = call.caller.as_ref().map_or(media.remote.ip(), |c| c.source.ip());
         self.emit(Action::Media(MediaCommand::Start {
             call: id,
@@ -1204,6 +1232,10 @@ impl B2bua {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
+        call.telephone_event = std::str::from_utf8(&response.body)
+            .ok()
+            .and_then(|b| SessionDescription::parse(b).ok())
+            .and_then(|answer| sdp::telephone_event_in(&answer));
         let (Some((remote, callee_srtp)), Some((agent, agent_srtp))) = (media, call.agent_media.take())
         else {
             self.emit(Action::Event(CallEvent::CustomerFailed {
@@ -1214,7 +1246,11 @@ impl B2bua {
             return;
         };
         call.stage = Stage::Bridged;
-        let (codec, record) = (call.codec, call.agent.as_mut().and_then(|l| l.record.take()));
+        let record = match call.agent.as_mut() {
+            Some(leg) => leg.record.take(),
+            None => call.record.take(),
+        };
+        let (codec, telephone_event) = (call.codec, call.telephone_event);
         let customer = call.callee.as_ref().map_or(remote.ip(), |l| l.to.ip());
         let phone = call.agent.as_ref().map_or(agent.ip(), |l| l.to.ip());
         self.emit(Action::Media(MediaCommand::Start {
@@ -1223,7 +1259,7 @@ impl B2bua {
             peer: customer,
             codec,
             payload_type: codec.payload_type(),
-            telephone_event: None,
+            telephone_event,
             prompts: vec![],
             srtp: callee_srtp,
         }));
@@ -1463,9 +1499,17 @@ impl B2bua {
                 if self.attachable(call).is_none() {
                     return;
                 }
-                if let Some(c) = self.calls.get_mut(&call) {
-                    c.stage = Stage::Bridged;
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if c.stage == Stage::Dialling {
+                    // Click-to-call from a browser: its leg is there, now the customer.
+                    c.agent_media = Some((remote, None));
+                    c.record = record;
+                    self.dial_callee(call, now, entropy);
+                    return;
                 }
+                c.stage = Stage::Bridged;
                 // Our own leg sends from exactly `remote`: no other port may latch (an unspecified
                 // address is never a packet's source).
                 self.emit(Action::Media(MediaCommand::Bridge {
@@ -1477,10 +1521,10 @@ impl B2bua {
                 }));
             }
             CallCommand::AgentLeft { call } => {
-                let attached = self
-                    .calls
-                    .get(&call)
-                    .is_some_and(|c| c.stage == Stage::Bridged && c.agent.is_none() && c.caller.is_some());
+                // No phone leg, bridged or (from a browser) dialling: the hub's own leg.
+                let attached = self.calls.get(&call).is_some_and(|c| {
+                    c.agent.is_none() && matches!(c.stage, Stage::Bridged | Stage::Dialling)
+                });
                 if attached {
                     self.end(call, Party::Agent, now);
                 }
@@ -1490,13 +1534,32 @@ impl B2bua {
 
     /// What an agent leg of the hub's own needs to join a call (see [`CallCommand::Attach`]): the
     /// call's codec and its agent-side RTP port. `None` unless the caller's call is confirmed and
-    /// waits in a queue with no phone ringing for them.
+    /// waits in a queue with no phone ringing for them, or it is a browser's click-to-call that
+    /// has no leg yet.
     pub fn attachable(&self, id: CallId) -> Option<(Codec, u16)> {
         let call = self.calls.get(&id)?;
         // Confirmed by the caller's ACK (its media runs) and announced to the hub.
         let confirmed = call.pending.is_none() && call.announced && call.caller.is_some();
         let waiting = call.stage == Stage::Queued && call.agent.is_none() && call.forks.is_empty();
-        (confirmed && waiting).then_some((call.codec, call.ports.1))
+        let dialling = call.stage == Stage::Dialling
+            && call.agent.is_none()
+            && call.callee.is_none()
+            && call.agent_media.is_none();
+        (confirmed && waiting || dialling).then_some((call.codec, call.ports.1))
+    }
+
+    /// Sends keys the agent pressed (RFC 4733 event codes, see [`crate::dtmf::event_of`]) to the
+    /// customer, while the two are bridged and the customer's phone takes telephone-events.
+    pub fn send_keys(&mut self, id: CallId, events: Vec<u8>) -> Result<(), KeysRefused> {
+        let call = self.calls.get(&id).filter(|c| c.stage == Stage::Bridged);
+        let call = call.ok_or(KeysRefused::NotTalking)?;
+        let payload_type = call.telephone_event.ok_or(KeysRefused::NoTelephoneEvents)?;
+        self.emit(Action::Media(MediaCommand::Keys {
+            call: id,
+            events,
+            payload_type,
+        }));
+        Ok(())
     }
 
     /// Rings every device of the agent's phones at once (a parallel fork: the first to answer
@@ -1639,10 +1702,31 @@ impl B2bua {
         entropy: u64,
         ports: &mut dyn MediaPorts,
     ) -> Option<CallId> {
-        self.config.outbound?;
         flow.filter(|f| f.transport.reliable())
             .map(|f| f.source)
             .or_else(|| message::uri_socket(contact))?;
+        let id = self.outbound(number, entropy, ports)?;
+        self.ring(id, &[(contact.to_owned(), flow)], record, now, entropy, ports);
+        Some(id)
+    }
+
+    /// Click-to-call from a browser: a call to `number` whose agent leg is the browser's. Nothing
+    /// is sent yet: once the browser's leg is attached ([`CallCommand::Attach`]) the customer is
+    /// called through the outbound trunk, and bridged to it when they answer. `None` when there
+    /// is no trunk, the number is not one, or no port is free.
+    pub fn dial_from_browser(
+        &mut self,
+        number: &str,
+        entropy: u64,
+        ports: &mut dyn MediaPorts,
+    ) -> Option<CallId> {
+        self.outbound(number, entropy, ports)
+    }
+
+    /// A click-to-call's call, before any leg: `None` when there is no trunk, `number` is not a
+    /// number (digits and `+`), or no port is free.
+    fn outbound(&mut self, number: &str, entropy: u64, ports: &mut dyn MediaPorts) -> Option<CallId> {
+        self.config.outbound?;
         let valid = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'+');
         if !valid {
             return None;
@@ -1658,6 +1742,8 @@ impl B2bua {
                 forks: Vec::new(),
                 callee: None,
                 agent_media: None,
+                record: None,
+                telephone_event: None,
                 stage: Stage::Dialling,
                 menu: None,
                 dialled: number.to_owned(),
@@ -1673,7 +1759,6 @@ impl B2bua {
                 reoffered: None,
             },
         );
-        self.ring(id, &[(contact.to_owned(), flow)], record, now, entropy, ports);
         Some(id)
     }
 
@@ -2540,6 +2625,24 @@ pub(crate) mod tests {
         );
     }
 
+    /// Click-to-call: the customer's 200 to `invite` is ACKed, their stream started and bridged
+    /// to the agent's leg, and the hub told; what was done.
+    fn customer_answers(h: &mut Harness, id: CallId, invite: &[u8], sdp: &str) -> Vec<Action> {
+        h.b2bua
+            .response(&response_from(invite, 200, sdp, TRUNK), cx(h, TRUNK, 30));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("ACK sip:x@{TRUNK} SIP/2.0 -> {TRUNK}"),
+                "Start".into(),
+                "Bridge".into(),
+                format!("{:?}", CallEvent::CustomerAnswered { call: id }),
+            ]
+        );
+        actions
+    }
+
     #[test]
     fn click_to_call_rings_the_agent_then_the_customer_and_bridges() {
         let mut h = harness();
@@ -2580,20 +2683,7 @@ pub(crate) mod tests {
         h.b2bua
             .response(&response_from(&to_customer, 180, "", TRUNK), cx(&h, TRUNK, 20));
         assert!(h.b2bua.take_actions().is_empty());
-        h.b2bua.response(
-            &response_from(&to_customer, 200, customer_sdp, TRUNK),
-            cx(&h, TRUNK, 30),
-        );
-        let actions = h.b2bua.take_actions();
-        assert_eq!(
-            summary(&actions),
-            vec![
-                format!("ACK sip:x@{TRUNK} SIP/2.0 -> {TRUNK}"),
-                "Start".into(),
-                "Bridge".into(),
-                format!("{:?}", CallEvent::CustomerAnswered { call: id }),
-            ]
-        );
+        let actions = customer_answers(&mut h, id, &to_customer, customer_sdp);
         assert!(actions.contains(&Action::Media(MediaCommand::Bridge {
             call: id,
             peer: PHONE.parse::<SocketAddr>().unwrap().ip(),
@@ -2790,6 +2880,137 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(h.b2bua.calls(), 0);
+    }
+
+    /// Click-to-call from a browser: nothing goes out until the browser's leg is attached; then
+    /// the customer is called and, once they answer, bridged to that leg and recorded. The leg
+    /// going away while the customer's phone rings cancels it.
+    #[test]
+    fn a_browsers_click_to_call_calls_the_customer_once_its_leg_is_attached() {
+        let customer_sdp = "v=0\r\no=- 3 3 IN IP4 203.0.113.9\r\ns=-\r\nc=IN IP4 203.0.113.9\r\nt=0 0\r\n\
+                            m=audio 32000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let remote: SocketAddr = "127.0.0.1:47000".parse().unwrap();
+        let attach = |call| CallCommand::Attach {
+            call,
+            remote,
+            record: Some("/rec/b.wav".into()),
+        };
+        let mut h = harness();
+        assert_eq!(h.b2bua.dial_from_browser("not a number", 11, &mut h.ports), None);
+        let id = h
+            .b2bua
+            .dial_from_browser("+15551230002", 11, &mut h.ports)
+            .unwrap();
+        assert!(
+            h.b2bua.take_actions().is_empty(),
+            "nothing before the browser's leg"
+        );
+        assert_eq!(h.b2bua.attachable(id), Some((Codec::Pcmu, 40006)));
+        assert_eq!(h.b2bua.send_keys(id, vec![1]), Err(KeysRefused::NotTalking));
+        h.b2bua.command(attach(id), h.t0, 12, &mut h.ports);
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![format!("INVITE sip:+15551230002@{TRUNK} SIP/2.0 -> {TRUNK}")]
+        );
+        assert_eq!(h.b2bua.attachable(id), None, "one leg only");
+        let to_customer = sent(&actions, "INVITE");
+        let actions = customer_answers(&mut h, id, &to_customer, customer_sdp);
+        assert!(actions.contains(&Action::Media(MediaCommand::Bridge {
+            call: id,
+            remote,
+            peer: remote.ip(),
+            record: Some("/rec/b.wav".into()),
+            srtp: None,
+        })));
+        // Keys go to the customer with the payload type their answer gave.
+        h.b2bua.send_keys(id, vec![1, 11]).unwrap();
+        assert_eq!(
+            h.b2bua.take_actions(),
+            vec![Action::Media(MediaCommand::Keys {
+                call: id,
+                events: vec![1, 11],
+                payload_type: 101,
+            })]
+        );
+
+        // Another call: the browser leaves while the customer's phone rings.
+        let id = h
+            .b2bua
+            .dial_from_browser("+15551230003", 21, &mut h.ports)
+            .unwrap();
+        h.b2bua.command(attach(id), h.t0, 22, &mut h.ports);
+        let to_customer = sent(&h.b2bua.take_actions(), "INVITE");
+        h.b2bua
+            .response(&response_from(&to_customer, 180, "", TRUNK), cx(&h, TRUNK, 40));
+        h.b2bua
+            .command(CallCommand::AgentLeft { call: id }, h.t0, 23, &mut h.ports);
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("CANCEL sip:+15551230003@{TRUNK} SIP/2.0 -> {TRUNK}"),
+                "Close".into(),
+                format!(
+                    "{:?}",
+                    CallEvent::Ended {
+                        call: id,
+                        by: Party::Agent
+                    }
+                ),
+            ]
+        );
+    }
+
+    /// Keys reach a caller only while bridged, and only when their offer listed telephone-events.
+    #[test]
+    fn keys_go_to_a_bridged_caller_that_takes_telephone_events() {
+        let mut h = harness();
+        let remote: SocketAddr = "127.0.0.1:47000".parse().unwrap();
+        let attach = CallCommand::Attach {
+            call: CallId(1),
+            remote,
+            record: None,
+        };
+        queued(&mut h);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        assert_eq!(
+            h.b2bua.send_keys(CallId(1), vec![5]),
+            Err(KeysRefused::NotTalking)
+        );
+        h.b2bua.command(attach, h.t0, 3, &mut h.ports);
+        h.b2bua.take_actions();
+        h.b2bua.send_keys(CallId(1), vec![5]).unwrap();
+        assert_eq!(summary(&h.b2bua.take_actions()), ["Keys"]);
+        assert_eq!(
+            h.b2bua.send_keys(CallId(9), vec![5]),
+            Err(KeysRefused::NotTalking)
+        );
+
+        // A caller whose offer has no telephone-event.
+        let mut h = harness();
+        let plain = OFFER.replace(" 0 101\r\na=rtpmap:101 telephone-event/8000", " 0");
+        let c = cx(&h, CALLER, 0);
+        h.b2bua.invite(&invite("100", &plain), c, "ours", &mut h.ports);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.command(
+            CallCommand::Attach {
+                call: CallId(1),
+                remote,
+                record: None,
+            },
+            h.t0,
+            3,
+            &mut h.ports,
+        );
+        h.b2bua.take_actions();
+        assert_eq!(
+            h.b2bua.send_keys(CallId(1), vec![5]),
+            Err(KeysRefused::NoTelephoneEvents)
+        );
+        assert!(h.b2bua.take_actions().is_empty());
     }
 
     /// RFC 3261 §12.2.2: a request naming a call's Call-ID but not both its tags is not in the

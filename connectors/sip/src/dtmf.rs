@@ -1,7 +1,11 @@
-//! RFC 4733 telephone-events: how a caller's key presses reach the IVR. The phone sends a packet
-//! every 50 ms or so while a key is held, all with the timestamp of the key-down, and three copies
-//! of the final "end" packet for robustness (RFC 4733 §2.5.1.4). The detector turns that stream
-//! into one digit per key press for the IVR menu.
+//! RFC 4733 telephone-events: how a caller's key presses reach the IVR, and how an agent's reach
+//! the other party. The phone sends a packet every 50 ms or so while a key is held, all with the
+//! timestamp of the key-down, and three copies of the final "end" packet for robustness (RFC 4733
+//! §2.5.1.4). The detector turns that stream into one digit per key press for the IVR menu; the
+//! [`Keypad`] makes such a stream from the keys an agent presses in the console, one packet per
+//! 20 ms tick of the media shell's clock.
+
+use std::collections::VecDeque;
 
 use thiserror::Error;
 
@@ -113,6 +117,99 @@ impl DtmfDetector {
     }
 }
 
+/// The event code of a key as printed on a phone (RFC 4733 §3.2), `None` for anything else.
+pub fn event_of(key: char) -> Option<u8> {
+    match key {
+        '0'..='9' => Some(key as u8 - b'0'),
+        '*' => Some(10),
+        '#' => Some(11),
+        'A'..='D' => Some(key as u8 - b'A' + 12),
+        _ => None,
+    }
+}
+
+/// Ticks (20 ms each) a key is held: 100 ms, long enough for every IVR we know of.
+const PRESS_TICKS: u16 = 5;
+/// Copies of the end packet (RFC 4733 §2.5.1.4).
+const END_COPIES: u16 = 3;
+/// Ticks of nothing between two keys, so the far end sees two presses.
+const GAP_TICKS: u16 = 3;
+/// Timestamp units in one tick at 8 kHz.
+const TICK: u16 = 160;
+
+/// One telephone-event packet to send: the payload, the RTP timestamp of its event's start and
+/// whether it starts the event (the marker bit, RFC 4733 §2.5.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPacket {
+    pub event: TelephoneEvent,
+    pub timestamp: u32,
+    pub marker: bool,
+}
+
+/// Turns keys into telephone-event packets, one per tick of a 20 ms clock: each key is held for
+/// [`PRESS_TICKS`] (its duration growing by a tick each packet), ended with [`END_COPIES`] end
+/// packets, then [`GAP_TICKS`] of silence before the next. Its own timestamps advance a tick per
+/// tick, so the stream it makes is paced like audio.
+#[derive(Debug, Clone, Default)]
+pub struct Keypad {
+    waiting: VecDeque<u8>,
+    /// The key being sent, and how many ticks into it we are (press, ends, then the gap).
+    current: Option<(u8, u16)>,
+    /// The timestamp of the current event's start.
+    started: u32,
+    clock: u32,
+}
+
+impl Keypad {
+    /// `first_timestamp` should be random (RFC 3550 §5.1).
+    pub fn new(first_timestamp: u32) -> Self {
+        Keypad {
+            clock: first_timestamp,
+            ..Keypad::default()
+        }
+    }
+
+    /// Queues event codes (see [`event_of`]) to send after those already waiting.
+    pub fn press(&mut self, events: impl IntoIterator<Item = u8>) {
+        self.waiting.extend(events);
+    }
+
+    /// Whether keys are being sent (gaps included): meanwhile the agent's audio is held back.
+    pub fn busy(&self) -> bool {
+        self.current.is_some() || !self.waiting.is_empty()
+    }
+
+    /// One tick: the packet to send now, if any.
+    pub fn tick(&mut self) -> Option<KeyPacket> {
+        if self.current.is_none() {
+            let event = self.waiting.pop_front()?;
+            self.current = Some((event, 0));
+            self.started = self.clock;
+        }
+        let (event, at) = self.current.expect("set above");
+        self.clock = self.clock.wrapping_add(u32::from(TICK));
+        let packet = |end: bool, duration: u16| KeyPacket {
+            event: TelephoneEvent {
+                event,
+                end,
+                volume: 10,
+                duration,
+            },
+            timestamp: self.started,
+            marker: at == 0,
+        };
+        let next = at + 1;
+        self.current = (next < PRESS_TICKS + END_COPIES + GAP_TICKS).then_some((event, next));
+        if at < PRESS_TICKS {
+            Some(packet(false, (at + 1) * TICK))
+        } else if at < PRESS_TICKS + END_COPIES {
+            Some(packet(true, PRESS_TICKS * TICK))
+        } else {
+            None
+        }
+    }
+}
+
 fn report(event: TelephoneEvent) -> Option<Digit> {
     event.key().map(|key| Digit {
         key,
@@ -213,6 +310,81 @@ mod tests {
                 duration: 960
             }]
         );
+    }
+
+    /// Two keys as the far end receives them, tick by tick: (event, end, duration, timestamp
+    /// after the first, marker); `None` for a tick with nothing to send.
+    #[test]
+    fn the_keypad_sends_each_key_as_one_event_then_a_gap() {
+        let mut keypad = Keypad::new(1000);
+        assert!(!keypad.busy());
+        assert_eq!(keypad.tick(), None, "nothing pressed: nothing sent");
+        keypad.press(['1', '#'].into_iter().filter_map(event_of));
+        assert!(keypad.busy());
+        let mut got = Vec::new();
+        while keypad.busy() {
+            got.push(keypad.tick().map(|p| {
+                let e = p.event;
+                (e.event, e.end, e.duration, p.timestamp, p.marker)
+            }));
+        }
+        #[rustfmt::skip]
+        let want = vec![
+            Some((1, false, 160, 1000, true)),
+            Some((1, false, 320, 1000, false)),
+            Some((1, false, 480, 1000, false)),
+            Some((1, false, 640, 1000, false)),
+            Some((1, false, 800, 1000, false)),
+            Some((1, true, 800, 1000, false)),
+            Some((1, true, 800, 1000, false)),
+            Some((1, true, 800, 1000, false)),
+            None, None, None,
+            // The next key starts 11 ticks (11 × 160) later.
+            Some((11, false, 160, 2760, true)),
+            Some((11, false, 320, 2760, false)),
+            Some((11, false, 480, 2760, false)),
+            Some((11, false, 640, 2760, false)),
+            Some((11, false, 800, 2760, false)),
+            Some((11, true, 800, 2760, false)),
+            Some((11, true, 800, 2760, false)),
+            Some((11, true, 800, 2760, false)),
+            None, None, None,
+        ];
+        assert_eq!(got, want);
+        // What it sends, our own detector reads as the keys pressed.
+        let mut keypad = Keypad::new(7);
+        keypad.press("*09D".chars().filter_map(event_of));
+        let mut detector = DtmfDetector::new();
+        let mut keys = String::new();
+        while keypad.busy() {
+            if let Some(p) = keypad.tick() {
+                let digits = detector.push(p.timestamp, &p.event.to_bytes()).unwrap();
+                keys.extend(digits.iter().map(|d| d.key));
+            }
+        }
+        assert_eq!(keys, "*09D");
+    }
+
+    #[test]
+    fn keys_map_to_their_event_codes() {
+        let codes: Vec<Option<u8>> = "0 9*#ADx".chars().map(event_of).collect();
+        assert_eq!(
+            codes,
+            [
+                Some(0),
+                None,
+                Some(9),
+                Some(10),
+                Some(11),
+                Some(12),
+                Some(15),
+                None
+            ]
+        );
+        for key in "0123456789*#ABCD".chars() {
+            let event = TelephoneEvent::parse(&[event_of(key).unwrap(), 0, 0, 0]).unwrap();
+            assert_eq!(event.key(), Some(key));
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! here one task per call owns the call's two RTP sockets (the caller's leg, the agent's), plays
 //! prompts and hold music to the caller, relays packets both ways once bridged (through an
 //! [`rtp::Rewriter`], so the caller's phone sees one continuous stream from music to agent and
-//! back), records the bridged call in stereo, and reports DTMF keys back to the B2BUA.
+//! back), records the bridged call in stereo, reports DTMF keys back to the B2BUA, and sends the
+//! keys an agent presses in the console to the customer as RFC 4733 events ([`Keypad`]).
 //!
 //! Media is anchored: phones only ever talk to our ports. Each leg takes RTP only from the address
 //! its SDP gave, or, once and early, from another port of the phone's signalling host (symmetric
@@ -22,7 +23,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::b2bua::{CallId, MediaCommand, MediaPorts, Prompt};
-use crate::dtmf::DtmfDetector;
+use crate::dtmf::{DtmfDetector, Keypad};
 use crate::g711::{self, Codec};
 use crate::recording::{Leg, StereoRecorder};
 use crate::rtp::{Rewriter, RtpHeader, RtpPacket};
@@ -270,6 +271,8 @@ impl Media {
                         rand::random(),
                     ),
                     recorder: None,
+                    keypad: Keypad::new(rand::random()),
+                    keypad_header: RtpHeader::new(0, rand::random(), 0, rand::random()),
                     dtmf: DtmfDetector::new(),
                     digits: self.digits.clone(),
                     caller_srtp: srtp.map(Srtp::new),
@@ -290,7 +293,8 @@ impl Media {
                     | MediaCommand::Bridge { call, .. }
                     | MediaCommand::Unbridge { call }
                     | MediaCommand::Update { call, .. }
-                    | MediaCommand::Hold { call, .. } => *call,
+                    | MediaCommand::Hold { call, .. }
+                    | MediaCommand::Keys { call, .. } => *call,
                     MediaCommand::Start { .. } | MediaCommand::Close { .. } => unreachable!("matched above"),
                 };
                 if let Some(Slot::Running(tx)) = slots.get(&call) {
@@ -443,6 +447,11 @@ struct Stream {
     /// The header of our own (music) packets before rewriting.
     music_header: RtpHeader,
     recorder: Option<(PathBuf, StereoRecorder<std::io::BufWriter<std::fs::File>>)>,
+    /// The agent's keys on their way to the customer; the agent's audio waits meanwhile.
+    keypad: Keypad,
+    /// The header of those key packets before rewriting (their own SSRC: the caller's phone
+    /// sees a switch of source, with the marker bit, each time keys start or end).
+    keypad_header: RtpHeader,
     dtmf: DtmfDetector,
     digits: mpsc::UnboundedSender<(CallId, char)>,
     /// Each leg's SRTP, when it has keys.
@@ -486,9 +495,22 @@ impl Stream {
                         self.plain = plain;
                     }
                 },
-                _ = clock.tick(), if self.mode != Mode::Bridged || self.player.in_prompt() => {
-                    self.player.frame(&mut samples);
+                _ = clock.tick(), if self.keypad.busy() || self.mode != Mode::Bridged || self.player.in_prompt() => {
                     packet.clear();
+                    if self.keypad.busy() {
+                        // Keys go first (music waits for them); a tick of their gap sends nothing.
+                        if let Some(key) = self.keypad.tick() {
+                            self.keypad_header.marker = key.marker;
+                            self.keypad_header.timestamp = key.timestamp;
+                            self.keypad_header.write(&key.event.to_bytes(), &mut packet);
+                            self.keypad_header.sequence = self.keypad_header.sequence.wrapping_add(1);
+                            if self.caller_sending && self.out.rewrite(&mut packet, Instant::now()).is_ok() {
+                                send(&self.caller, self.caller_srtp.as_mut(), &mut packet, self.caller_remote.remote).await;
+                            }
+                        }
+                        continue;
+                    }
+                    self.player.frame(&mut samples);
                     self.music_header.write(&[], &mut packet);
                     self.codec.encode_into(&samples, &mut packet);
                     self.music_header.sequence = self.music_header.sequence.wrapping_add(1);
@@ -566,6 +588,12 @@ impl Stream {
                     }
                 }
             }
+            MediaCommand::Keys {
+                events, payload_type, ..
+            } => {
+                self.keypad_header.payload_type = payload_type;
+                self.keypad.press(events);
+            }
             MediaCommand::Hold { .. } | MediaCommand::Start { .. } | MediaCommand::Close { .. } => {}
         }
     }
@@ -628,7 +656,10 @@ impl Stream {
                 Instant::now(),
             );
         }
-        let relay = self.mode == Mode::Bridged && self.caller_sending && !self.player.in_prompt();
+        let relay = self.mode == Mode::Bridged
+            && self.caller_sending
+            && !self.player.in_prompt()
+            && !self.keypad.busy();
         if relay && self.out.rewrite(packet, now).is_ok() {
             send(
                 &self.caller,

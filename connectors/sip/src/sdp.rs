@@ -341,17 +341,7 @@ pub fn negotiate(offer: &SessionDescription, local: &LocalMedia) -> Result<Negot
         .connection
         .or(offer.connection)
         .ok_or(SdpError::NoConnection)?;
-    let telephone_event = media
-        .formats
-        .iter()
-        .filter_map(|f| f.parse::<u8>().ok())
-        .find(|&pt| {
-            media.rtpmaps.iter().any(|m| {
-                m.payload_type == pt
-                    && m.encoding.eq_ignore_ascii_case("telephone-event")
-                    && m.clock_rate == 8000
-            })
-        });
+    let telephone_event = telephone_event(media);
     let direction = media.direction.or(offer.direction).unwrap_or_default().reversed();
     let ptime = media.ptime.unwrap_or(20);
 
@@ -442,6 +432,28 @@ pub fn offer(local: &LocalMedia, codecs: &[Codec]) -> String {
         let _ = write!(sdp, "a=crypto:1 {} inline:{}\r\n", srtp::SUITE, key.to_inline());
     }
     sdp
+}
+
+/// The RFC 4733 telephone-event payload type (at 8 kHz) a media line lists, if any.
+fn telephone_event(media: &Media) -> Option<u8> {
+    media
+        .formats
+        .iter()
+        .filter_map(|f| f.parse::<u8>().ok())
+        .find(|&pt| {
+            media.rtpmaps.iter().any(|m| {
+                m.payload_type == pt
+                    && m.encoding.eq_ignore_ascii_case("telephone-event")
+                    && m.clock_rate == 8000
+            })
+        })
+}
+
+/// The telephone-event payload type of an answer's audio (see [`accepted`]): where keys of ours
+/// go, when the answerer takes them.
+pub fn telephone_event_in(answer: &SessionDescription) -> Option<u8> {
+    let media = answer.media.iter().find(|m| m.kind == "audio" && m.port != 0)?;
+    telephone_event(media)
 }
 
 /// Reads the answer to [`offer`]: where the phone wants our RTP, the payload type it uses for

@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::b2bua::{Action, CallCommand, CallEvent, CallId};
+use crate::b2bua::{Action, CallCommand, CallEvent, CallId, KeysRefused};
 use crate::framing::{self, Frame};
 use crate::media::{Audio, Media, PortOpener};
 use crate::registrar::ContactView;
@@ -406,6 +406,23 @@ impl SipServer {
             .with_service(|s| s.dial(contact, number, record, Instant::now(), rand::random()));
         self.shared.perform(actions);
         call
+    }
+
+    /// Click-to-call from a browser: the call to `number`, placed once the browser's leg is
+    /// attached (see [`crate::b2bua::B2bua::dial_from_browser`]).
+    pub fn dial_from_browser(&self, number: &str) -> Option<CallId> {
+        let (call, actions) = self
+            .shared
+            .with_service(|s| s.dial_from_browser(number, rand::random()));
+        self.shared.perform(actions);
+        call
+    }
+
+    /// Sends keys the agent pressed (RFC 4733 event codes) to the customer.
+    pub fn send_keys(&self, call: CallId, events: Vec<u8>) -> Result<(), KeysRefused> {
+        let (sent, actions) = self.shared.with_service(|s| s.send_keys(call, events));
+        self.shared.perform(actions);
+        sent
     }
 
     /// Opens a browser's WebRTC leg for a call waiting in its queue, answering the browser's

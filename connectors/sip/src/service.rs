@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::b2bua::{Action, B2bua, B2buaConfig, CallCommand, CallId, Destination, MediaPorts};
+use crate::b2bua::{Action, B2bua, B2buaConfig, CallCommand, CallId, Destination, KeysRefused, MediaPorts};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -286,6 +286,16 @@ impl SipService {
         let flow = self.registrar.flow_of(contact, now);
         self.b2bua
             .dial(contact, flow, number, record, now, entropy, &mut *self.ports)
+    }
+
+    /// Click-to-call from a browser (see [`B2bua::dial_from_browser`]).
+    pub fn dial_from_browser(&mut self, number: &str, entropy: u64) -> Option<CallId> {
+        self.b2bua.dial_from_browser(number, entropy, &mut *self.ports)
+    }
+
+    /// The agent's keys to the customer (see [`B2bua::send_keys`]).
+    pub fn send_keys(&mut self, call: CallId, events: Vec<u8>) -> Result<(), KeysRefused> {
+        self.b2bua.send_keys(call, events)
     }
 
     pub fn digit(&mut self, call: CallId, key: char) {

@@ -63,6 +63,12 @@ enum ClientFrame {
         interaction_id: InteractionId,
         candidate: String,
     },
+    /// Keys the agent pressed on the console's keypad, for the other party of a call they hold.
+    #[serde(rename = "call.dtmf")]
+    Dtmf {
+        interaction_id: InteractionId,
+        digits: String,
+    },
     /// To a queue (`queue_id`) or to a named colleague (`agent_id`).
     #[serde(rename = "interaction.transfer")]
     Transfer {
@@ -235,7 +241,8 @@ async fn session(socket: WebSocket, state: AppState) {
                     let client_id = match &frame {
                         ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
                         ClientFrame::MediaOffer { interaction_id, .. }
-                        | ClientFrame::MediaCandidate { interaction_id, .. } => Some(interaction_id.to_string()),
+                        | ClientFrame::MediaCandidate { interaction_id, .. }
+                        | ClientFrame::Dtmf { interaction_id, .. } => Some(interaction_id.to_string()),
                         _ => None,
                     };
                     if let Err(e) = handle(&state, &agent, &mut sink, frame).await
@@ -292,6 +299,28 @@ async fn watch(
 const MAX_SDP: usize = 16 * 1024;
 /// The longest ICE candidate line.
 const MAX_CANDIDATE: usize = 512;
+
+/// The most keys one `call.dtmf` carries (a long account number and a PIN, with room to spare).
+const MAX_DIGITS: usize = 32;
+
+/// Keys a phone's keypad has: `0`-`9`, `*`, `#` and `A`-`D`, at least one, at most
+/// [`MAX_DIGITS`].
+fn keypad_digits(digits: &str) -> Result<(), ApiError> {
+    if digits.is_empty() || digits.chars().count() > MAX_DIGITS {
+        return Err(ApiError::BadRequest(format!(
+            "digits: from 1 to {MAX_DIGITS} keys"
+        )));
+    }
+    match digits
+        .chars()
+        .find(|&k| plugboard_sip::dtmf::event_of(k).is_none())
+    {
+        Some(key) => Err(ApiError::BadRequest(format!(
+            "digits: {key:?} is not a key of a phone's keypad (0-9, *, #, A-D)"
+        ))),
+        None => Ok(()),
+    }
+}
 
 /// Only the agent who holds a call, and only for a call, may carry its audio.
 async fn held_call(state: &AppState, agent: &Agent, interaction: InteractionId) -> Result<(), ApiError> {
@@ -487,6 +516,19 @@ async fn handle(
                 interaction: interaction_id,
                 agent: agent.id,
                 candidate,
+            };
+            state.bus.to_connector(crate::domain::Channel::Voice, frame);
+        }
+        ClientFrame::Dtmf {
+            interaction_id,
+            digits,
+        } => {
+            keypad_digits(&digits)?;
+            held_call(state, agent, interaction_id).await?;
+            let frame = crate::bus::ConnectorFrame::Keys {
+                interaction: interaction_id,
+                agent: agent.id,
+                digits,
             };
             state.bus.to_connector(crate::domain::Channel::Voice, frame);
         }

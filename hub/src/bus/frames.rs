@@ -46,6 +46,13 @@ pub enum ConnectorFrame {
         agent: crate::domain::AgentId,
         candidate: String,
     },
+    /// Keys the agent pressed on the console's keypad (already checked: keypad keys only), for
+    /// the other party as RFC 4733 events.
+    Keys {
+        interaction: InteractionId,
+        agent: crate::domain::AgentId,
+        digits: String,
+    },
 }
 
 /// The screen pop: who the customer is and what happened before.
