@@ -349,10 +349,10 @@ async fn main() -> Result<()> {
             let list = &by_agent[s.agent];
             // The latest change sent no later than `since`, with `SLACK_MS` for the two clocks
             // (an agent's changes are at least a second apart).
-            let found = list
-                .iter()
-                .rev()
-                .find(|c| c.sent_us.is_some_and(|sent| clock.wall(sent) <= s.since + SLACK_MS));
+            let found = list.iter().rev().find(|c| {
+                c.sent_us
+                    .is_some_and(|sent| clock.wall(sent) <= s.since + SLACK_MS)
+            });
             if let Some(c) = found.filter(|c| c.available == s.available) {
                 first.entry((c.agent, c.due_us)).or_insert(s.at_us);
             }
