@@ -327,3 +327,13 @@ fn inbound_is_what_the_hub_takes() {
     let oof = crate::mail("outlook_oof.eml").inbound("mailbox:support");
     assert_eq!(oof.automated.as_deref(), Some("auto-submitted: auto-replied"));
 }
+
+/// The `mime` fuzz target's find: a nested message/rfc822 part with a corrupt boundary, on which
+/// mail-parser's debug build panicked. It reads as a mail (or a clear error), never a panic.
+#[test]
+fn a_corrupt_nested_message_is_read_without_a_panic() {
+    let raw = raw("fuzz_broken_nested_rfc822.eml");
+    if let Ok(mail) = parse(&raw, LIMIT) {
+        assert_eq!(mail.from.email, "kevin@example.com");
+    }
+}
