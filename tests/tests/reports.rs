@@ -233,6 +233,19 @@ async fn adas_chat(hub: &Hub) -> (Socket, Socket, String) {
 }
 
 /// What the hub answers a REST call with, its status alone.
+/// The admin makes the first team: Sam leads the Sales queue and nobody else.
+async fn sam_leads_sales_only(hub: &Hub) {
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let id = |v: Value| v["id"].as_str().unwrap().to_string();
+    let sales = id(hub.named(&admin, "/queues", "Sales").await.unwrap());
+    let sam_id = id(hub.named(&admin, "/agents", "Sam Lee").await.unwrap());
+    let team = json!({"name": "Sales desk", "leads": [sam_id], "queues": [sales]});
+    assert_eq!(
+        status_of(hub, "POST", "/teams", Some(&admin), Some(team)).await,
+        201
+    );
+}
+
 async fn status_of(hub: &Hub, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> u16 {
     hub.call(method, path, token, body).await.unwrap().0
 }
@@ -721,15 +734,7 @@ async fn a_supervisor_watches_a_live_chat_read_only_within_their_teams() {
     );
 
     // Once teams exist, Sam leads Sales only: Support's chat is not his to watch.
-    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let id = |v: Value| v["id"].as_str().unwrap().to_string();
-    let sales = id(hub.named(&admin, "/queues", "Sales").await.unwrap());
-    let sam_id = id(hub.named(&admin, "/agents", "Sam Lee").await.unwrap());
-    let team = json!({"name": "Sales desk", "leads": [sam_id], "queues": [sales]});
-    assert_eq!(
-        status_of(&hub, "POST", "/teams", Some(&admin), Some(team)).await,
-        201
-    );
+    sam_leads_sales_only(&hub).await;
     sam.send(watch(Some(&chat))).await.unwrap();
     let refused = sam.expect_error().await;
     assert_eq!(refused["code"], "not_found");
@@ -810,13 +815,7 @@ async fn a_supervisor_signs_out_an_agent_who_left_and_their_chat_goes_back_to_th
     assert_eq!(dana.expect("agent.state").await.unwrap()["state"], "available");
 
     // Once teams exist and Sam leads Sales only, Dana is not his to change.
-    let sales = id(hub.named(&admin, "/queues", "Sales").await.unwrap());
-    let sam_id = id(hub.named(&admin, "/agents", "Sam Lee").await.unwrap());
-    let team = json!({"name": "Sales desk", "leads": [sam_id], "queues": [sales]});
-    assert_eq!(
-        status_of(&hub, "POST", "/teams", Some(&admin), Some(team)).await,
-        201
-    );
+    sam_leads_sales_only(&hub).await;
     assert_eq!(
         status_of(&hub, "PUT", &path, Some(&sam), Some(available)).await,
         404
