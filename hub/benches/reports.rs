@@ -1,8 +1,9 @@
 //! Reports over a generated month (issue 13): 1,000,000 interactions for 50 queues and 500
-//! agents written straight into the store, then a 30-day per-queue daily report and a one-day
-//! per-queue 15-minute report through the report engine (`reports::load::named`, what the REST
-//! API serves), each beside the plain SQL GROUP BY over the raw log (`generate::plain_group_by`)
-//! for the figures both compute, which must agree.
+//! agents written straight into the store, counted into per-15-minute cells from nothing (timed),
+//! then a 30-day per-queue daily report and a one-day per-queue 15-minute report from the cells
+//! (`reports::load::named`, what the REST API serves), each beside the same report counted from
+//! the raw log (`load::recount`), which must be equal, and the plain SQL GROUP BY over the raw
+//! log (`generate::plain_group_by`) for the figures it computes, which must agree.
 //!
 //! `cargo bench -p plugboard-hub --bench reports -- --db sqlite:///tmp/reports.db`
 //! (or `--db postgres://root@127.0.0.1:5432/test`; `--interactions N`, `--runs N`, `--json FILE`).
@@ -13,7 +14,7 @@ use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
 use plugboard_hub::domain::{AccountId, Capacity, Role};
 use plugboard_hub::reports::generate::{self, Month, PlainRow, Traffic};
-use plugboard_hub::reports::load::{Ask, Named, named};
+use plugboard_hub::reports::load::{Ask, Named, count, named, recount, run};
 use plugboard_hub::reports::{Dimension, Granularity, add_days};
 use plugboard_hub::store::{DynStore, NewAgent, QueueSpec, connect};
 use plugboard_hub::teams::Scope;
@@ -57,6 +58,11 @@ fn args() -> anyhow::Result<Args> {
 fn first_day() -> Date {
     // A Monday.
     date(2026, 11, 2)
+}
+
+/// "Now" for every report: a month after the generated one, when all of it is over.
+fn now() -> i64 {
+    ms(first_day()) + i64::from(DAYS + 30) * generate::DAY
 }
 
 fn ms(d: Date) -> i64 {
@@ -191,20 +197,28 @@ async fn measure(
         granularity,
         from,
         to,
-        now: end + generate::DAY * 30,
+        now: now(),
     };
-    let run = |store: DynStore| async move {
+    let cells = |store: DynStore| async move {
         let t = Instant::now();
         let r: Named = named(&store, ACCOUNT, ask, &Scope::All).await?;
         anyhow::Ok((t.elapsed(), r))
     };
-    let (first, report) = run(connect(&a.db).await?).await?;
+    let (first, report) = cells(connect(&a.db).await?).await?;
     let store = connect(&a.db).await?;
     let mut warm = Vec::new();
     for _ in 0..a.runs {
-        warm.push(run(store.clone()).await?.0);
+        warm.push(cells(store.clone()).await?.0);
     }
     let engine = timing(first, warm);
+
+    let t = Instant::now();
+    let raw = recount(&store, ACCOUNT, ask).await?;
+    let raw_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let (_, from_cells) = run(&store, ACCOUNT, ask).await?;
+    if from_cells != raw {
+        bail!("{name}: the cells and the raw log disagree");
+    }
 
     let t = Instant::now();
     let rows = plain(&a.db, &plain_pool(&a.db).await?, start, end, step).await?;
@@ -220,8 +234,8 @@ async fn measure(
     let agree = generate::disagreement(&report, &rows);
     let offered: u64 = report.rows.iter().map(|r| r.total.tally.offered).sum();
     println!(
-        "{name}: {offered} offered in {} rows × {} intervals; engine first {:.0} ms, p50 {:.0} ms, p99 {:.0} ms; \
-         GROUP BY first {:.0} ms, p50 {:.0} ms, p99 {:.0} ms; figures {}",
+        "{name}: {offered} offered in {} rows × {} intervals; cells first {:.0} ms, p50 {:.1} ms, p99 {:.1} ms; \
+         raw log {raw_ms:.0} ms (equal); GROUP BY first {:.0} ms, p50 {:.0} ms, p99 {:.0} ms; figures {}",
         report.rows.len(),
         report.intervals.len(),
         engine.first_ms,
@@ -240,7 +254,8 @@ async fn measure(
         "offered": offered,
         "rows": report.rows.len(),
         "intervals": report.intervals.len(),
-        "engine": engine,
+        "cells": engine,
+        "raw_log_ms": raw_ms,
         "group_by": group_by,
     }))
 }
@@ -261,6 +276,22 @@ async fn main() -> anyhow::Result<()> {
             a.db
         );
     }
+    // Counted from nothing: the cells of every quarter-hour of the month, as after an upgrade or
+    // `plugboard reports recount`.
+    match plain_pool(&a.db).await? {
+        Plain::Sqlite(p) => sqlx::query("DELETE FROM report_marks")
+            .execute(&p)
+            .await?
+            .rows_affected(),
+        Plain::Postgres(p) => sqlx::query("DELETE FROM report_marks")
+            .execute(&p)
+            .await?
+            .rows_affected(),
+    };
+    let t = Instant::now();
+    count(&store, ACCOUNT, now()).await?;
+    let count_s = t.elapsed().as_secs_f64();
+    println!("counted the month into cells in {count_s:.1} s");
     let month = measure(
         &a,
         "30 days, daily",
@@ -276,6 +307,7 @@ async fn main() -> anyhow::Result<()> {
         "db": if a.db.starts_with("sqlite:") { "sqlite" } else { "postgres" },
         "interactions": a.interactions,
         "runs": a.runs,
+        "count_s": count_s,
         "reports": [month, day],
     });
     if let Some(dir) = std::path::Path::new(&a.json).parent() {

@@ -45,6 +45,11 @@ enum Command {
     },
     /// Apply the database migrations this version needs, then exit (`serve` does it too).
     Migrate,
+    /// Reports' per-15-minute cells.
+    Reports {
+        #[command(subcommand)]
+        command: ReportsCommand,
+    },
     /// Copy the SQLite database to FILE, consistently, while the hub may be running.
     Backup {
         /// The new file; an existing one is never overwritten.
@@ -60,6 +65,13 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+}
+
+#[derive(Subcommand)]
+enum ReportsCommand {
+    /// Count every report cell again from the interaction and presence logs; the hub may be
+    /// running (reports count what is new on their own: this is for after a restore or a fix).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -167,6 +179,17 @@ async fn run() -> anyhow::Result<()> {
                     ops::describe(&done.applied)
                 );
             }
+        }
+        Command::Reports {
+            command: ReportsCommand::Rebuild,
+        } => {
+            let started = std::time::Instant::now();
+            let cells = ops::rebuild_reports(&config).await?;
+            println!(
+                "counted {cells} report cells from the logs of {} in {:.1} s",
+                ops::redact(&config.database_url()),
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Backup { to } => {
             let started = std::time::Instant::now();

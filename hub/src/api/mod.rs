@@ -124,8 +124,9 @@ impl AppState {
     }
 
     /// Forgets the limit tables' entries whose allowance is full again, so a flood of addresses
-    /// or conversations cannot grow them for good, and deletes expired sessions; every minute,
-    /// for as long as the hub serves.
+    /// or conversations cannot grow them for good, deletes expired sessions, and counts the
+    /// lines logged since into the report cells (so a report has at most a minute's to count);
+    /// every minute, for as long as the hub serves.
     pub fn spawn_housekeeping(&self) {
         let state = self.clone();
         tokio::spawn(async move {
@@ -140,6 +141,10 @@ impl AppState {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(sessions = n, "expired sessions pruned"),
                     Err(e) => tracing::warn!(error = %e, "could not prune expired sessions"),
+                }
+                let account = crate::domain::AccountId::DEFAULT;
+                if let Err(e) = crate::reports::load::count(&state.store, account, now_millis()).await {
+                    tracing::warn!(error = %e, "could not count the report cells");
                 }
             }
         });

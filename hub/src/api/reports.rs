@@ -142,7 +142,7 @@ async fn report(
     if query.format.as_deref() == Some("csv") {
         let file = format!(
             "attachment; filename=\"plugboard-{}-{}-{}.csv\"",
-            dimension_word(dimension),
+            dimension.as_str(),
             query.from,
             query.to
         );
@@ -153,14 +153,6 @@ async fn report(
         return Ok((headers, load::csv(&named)).into_response());
     }
     Ok(ApiJson(named).into_response())
-}
-
-fn dimension_word(d: Dimension) -> &'static str {
-    match d {
-        Dimension::Queue => "queue",
-        Dimension::Agent => "agent",
-        Dimension::Channel => "channel",
-    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

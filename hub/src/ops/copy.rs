@@ -112,11 +112,11 @@ fn bookkeeping(table: &str) -> bool {
     table == "_sqlx_migrations" || table == "router_lease" || table.starts_with("sqlite_") || derived(table)
 }
 
-/// The search index (with FTS5's own tables on SQLite): derived from messages, in a form each
-/// database has its own of, so it is not copied; the target's indexer builds it again from the
-/// copied messages.
+/// Derived tables, not copied: the search index (with FTS5's own tables on SQLite), which the
+/// target's indexer builds again from the copied messages, and the reports' per-15-minute cells,
+/// which the target's first report counts again from the copied logs.
 fn derived(table: &str) -> bool {
-    table.starts_with("message_search") || table.starts_with("search_")
+    table.starts_with("message_search") || table.starts_with("search_") || table.starts_with("report_")
 }
 
 /// How a column's values are read and written; both schemas use only these.

@@ -45,6 +45,25 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Migrated> {
     })
 }
 
+/// `plugboard reports rebuild`: forgets the default account's report cells and counts them again
+/// from the raw logs. Gives how many cells the count made.
+pub async fn rebuild_reports(config: &Config) -> anyhow::Result<usize> {
+    let store = crate::server::open_store(config).await?;
+    let account = crate::domain::AccountId::DEFAULT;
+    let now = crate::domain::now_millis();
+    if let Some(read) = store.cell_mark(account).await? {
+        // A mark of no rules: the next count finds other rules and counts everything.
+        let forgotten = crate::store::CellMark {
+            rules: String::new(),
+            ..read.clone()
+        };
+        store
+            .put_cells(account, Some(&read), &forgotten, None, &[])
+            .await?;
+    }
+    Ok(crate::reports::load::count(&store, account, now).await?)
+}
+
 /// One connection to either database, opened the way an operator's command needs it: never
 /// creating a SQLite file, never changing its journal mode (the hub owns those).
 pub(crate) enum Conn {

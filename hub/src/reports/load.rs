@@ -4,11 +4,11 @@
 
 use super::erlang::{self, Load, Outcome};
 use super::{
-    Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Step, Tally, intervals,
+    Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Tally, cells, intervals,
     report, time_zone,
 };
-use crate::domain::{AccountId, Millis, QueueId, has_skills};
-use crate::store::{DynStore, ReportSettings, StoreError};
+use crate::domain::{AccountId, InteractionId, Millis, QueueId, has_skills};
+use crate::store::{CellMark, DynStore, ReportSettings, StoreError};
 use crate::teams::Scope;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -82,41 +82,183 @@ pub async fn rules(
     Ok((settings, tz, rules))
 }
 
-/// The account's rules and the report they give, rows unnamed. A channel's figures count, for a
-/// supervisor who sees only their teams, the contacts that passed through those teams' queues.
-async fn run(
-    store: &DynStore,
-    account: AccountId,
-    ask: Ask,
-    scope: &Scope,
-) -> Result<(ReportSettings, Report), LoadError> {
-    let (settings, tz, rules) = rules(store, account).await?;
+/// The intervals `ask` cuts its range into, checked against `MAX_INTERVALS`.
+fn cut(tz: &TimeZone, ask: &Ask) -> Result<Vec<Interval>, LoadError> {
     // Cheap to check before cutting: 96 quarter-hours a day at most, plus a DST hour.
     let days = (ask.to - ask.from).get_days().max(0) as usize + 1;
     if ask.granularity == Granularity::QuarterHour && days * 96 > MAX_INTERVALS {
         return Err(LoadError::TooLong);
     }
-    let ivs = intervals(&tz, ask.from, ask.to, ask.granularity)?;
+    let ivs = intervals(tz, ask.from, ask.to, ask.granularity)?;
     if ivs.len() > MAX_INTERVALS {
         return Err(LoadError::TooLong);
     }
-    let (start, end) = match (ivs.first(), ivs.last()) {
-        (Some(first), Some(last)) => (first.start, last.end),
-        _ => return Err(LoadError::Range(RangeError::Backwards)),
-    };
-    let mut logs = store.contact_logs(account, start, end).await?;
-    if ask.dimension == Dimension::Channel && *scope != Scope::All {
-        logs.retain(|log| {
-            log.lines.iter().any(|l| match l.step {
-                Step::Queued(Some(q)) | Step::Overflowed(q) | Step::Transferred(Some(q)) => scope.queue(q),
-                _ => false,
-            })
-        });
+    if ivs.is_empty() {
+        return Err(LoadError::Range(RangeError::Backwards));
     }
-    let later = store.arrivals(account, end, end + rules.fcr_window_ms).await?;
+    Ok(ivs)
+}
+
+/// The report over `ivs` by each of `dimensions`, counted from the raw logs: every line of the
+/// interactions with a line in the range or under way across it, their customers' later
+/// arrivals (first-contact resolution) and the agents' presence lines.
+pub async fn from_logs(
+    store: &DynStore,
+    account: AccountId,
+    rules: &Rules,
+    ivs: &[Interval],
+    dimensions: &[Dimension],
+    now: Millis,
+) -> Result<Vec<Report>, LoadError> {
+    let (Some(first), Some(last)) = (ivs.first(), ivs.last()) else {
+        return Err(LoadError::Range(RangeError::Backwards));
+    };
+    let (start, end) = (first.start, last.end);
+    let logs = store.contact_logs(account, start, end).await?;
+    let mut customers: Vec<_> = logs.iter().map(|l| l.customer).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let later = store.arrivals(account, &customers, end).await?;
     let presence = store.presence_lines(account, start, end).await?;
-    let r = report(&logs, &later, &presence, &rules, &ivs, ask.dimension, ask.now);
-    Ok((settings, r))
+    Ok(dimensions
+        .iter()
+        .map(|d| report(&logs, &later, &presence, rules, ivs, *d, now))
+        .collect())
+}
+
+/// The rules as the cells remember them: other rules (or another time zone) count them anew.
+fn fingerprint(settings: &ReportSettings, rules: &Rules) -> String {
+    let thresholds: std::collections::BTreeMap<String, Millis> = rules
+        .sl_threshold_ms
+        .iter()
+        .map(|(q, ms)| (q.to_string(), *ms))
+        .collect();
+    serde_json::json!({
+        "time_zone": settings.time_zone,
+        "short_abandon_ms": rules.short_abandon_ms,
+        "fcr_window_ms": rules.fcr_window_ms,
+        "sl_threshold_ms": thresholds,
+        "default_sl_threshold_ms": rules.default_sl_threshold_ms,
+    })
+    .to_string()
+}
+
+/// Brings the account's report cells up to `now`: counts again the quarter-hours the lines
+/// written since the last count changed (`cells::recount`), or all of them when there was no
+/// count yet or it was made by other rules. When another node counted meanwhile, its count
+/// stands and this one is dropped. Gives how many cells it wrote.
+pub async fn count(store: &DynStore, account: AccountId, now: Millis) -> Result<usize, LoadError> {
+    let (settings, tz, rules) = rules(store, account).await?;
+    let fingerprint = fingerprint(&settings, &rules);
+    let read = store.cell_mark(account).await?;
+    let (runs, whole, mark) = match read.as_ref().filter(|m| m.rules == fingerprint) {
+        Some(m) => {
+            let (lines, presence) = store
+                .news(account, m, m.counted_to.min(now) - cells::RESCAN_MS)
+                .await?;
+            let mut new_from: HashMap<InteractionId, Millis> = HashMap::new();
+            for l in &lines {
+                let from = new_from.entry(l.interaction).or_insert(l.at);
+                *from = (*from).min(l.at);
+            }
+            // An interaction whose first line is new is a customer arriving (or coming back).
+            let arrivals: Vec<_> = lines
+                .iter()
+                .filter(|l| {
+                    new_from
+                        .get(&l.interaction)
+                        .is_some_and(|from| *from >= l.arrived_at)
+                })
+                .map(|l| (l.customer, l.arrived_at, l.interaction))
+                .collect();
+            let ids: Vec<InteractionId> = new_from.keys().copied().collect();
+            let touched = store.interaction_logs(account, &ids).await?;
+            let mut customers: Vec<_> = arrivals.iter().map(|a| a.0).collect();
+            customers.sort_unstable();
+            customers.dedup();
+            let visits = store.visits(account, &customers).await?;
+            let returned = cells::returned(&arrivals, &visits, rules.fcr_window_ms);
+            let returned = store.interaction_logs(account, &returned).await?;
+            let stamped: Vec<Millis> = presence.iter().map(|p| p.at).collect();
+            let changes = cells::Changes {
+                since: m.counted_to.min(now) - cells::RESCAN_MS,
+                touched: &touched,
+                new_from,
+                returned: &returned,
+                presence: &stamped,
+            };
+            let mark = CellMark {
+                rules: fingerprint,
+                event_mark: lines.iter().map(|l| l.id).fold(m.event_mark, i64::max),
+                presence_mark: presence.iter().map(|p| p.id).fold(m.presence_mark, i64::max),
+                counted_to: now,
+            };
+            let runs = cells::recount(&changes, now);
+            (Some(runs.clone()), runs, mark)
+        }
+        None => {
+            // Read the marks first: a line written while counting is read again next time.
+            let span = store.log_span(account).await?;
+            let mark = CellMark {
+                rules: fingerprint,
+                event_mark: span.event_mark,
+                presence_mark: span.presence_mark,
+                counted_to: now,
+            };
+            let whole = match span.first_at {
+                Some(first) => cells::recount(
+                    &cells::Changes {
+                        since: first,
+                        ..cells::Changes::default()
+                    },
+                    now,
+                ),
+                None => Vec::new(),
+            };
+            (None, whole, mark)
+        }
+    };
+    let mut out = Vec::new();
+    let dimensions = [Dimension::Queue, Dimension::Agent, Dimension::Channel];
+    for (start, end) in &whole {
+        let ivs = cells::quarters(*start, *end);
+        for (r, d) in from_logs(store, account, &rules, &ivs, &dimensions, now)
+            .await?
+            .iter()
+            .zip(dimensions)
+        {
+            out.extend(cells::cells(r, d, &tz));
+        }
+    }
+    store
+        .put_cells(account, read.as_ref(), &mark, runs.as_deref(), &out)
+        .await?;
+    Ok(out.len())
+}
+
+/// The account's rules and the report they give from the cells, counted up to `ask.now` first,
+/// rows unnamed.
+pub async fn run(
+    store: &DynStore,
+    account: AccountId,
+    ask: Ask,
+) -> Result<(ReportSettings, Report), LoadError> {
+    let (settings, tz, _) = rules(store, account).await?;
+    let ivs = cut(&tz, &ask)?;
+    count(store, account, ask.now).await?;
+    let (start, end) = (ivs[0].start, ivs[ivs.len() - 1].end);
+    let by_day = matches!(ask.granularity, Granularity::Day | Granularity::Week);
+    let found = store.cells(account, ask.dimension, start, end, by_day).await?;
+    Ok((settings, cells::report(found, &ivs)))
+}
+
+/// The report counted straight from the raw logs, as `named` would give it from the cells: what
+/// the cells are checked against (tests, the reports benchmark).
+pub async fn recount(store: &DynStore, account: AccountId, ask: Ask) -> Result<Report, LoadError> {
+    let (_, tz, rules) = rules(store, account).await?;
+    let ivs = cut(&tz, &ask)?;
+    let mut reports = from_logs(store, account, &rules, &ivs, &[ask.dimension], ask.now).await?;
+    Ok(reports.remove(0))
 }
 
 /// The report, its rows named and ordered by name: the queues and agents `scope` holds.
@@ -126,7 +268,7 @@ pub async fn named(
     ask: Ask,
     scope: &Scope,
 ) -> Result<Named, LoadError> {
-    let (settings, r) = run(store, account, ask, scope).await?;
+    let (settings, r) = run(store, account, ask).await?;
     let mut names: HashMap<String, String> = HashMap::new();
     match ask.dimension {
         Dimension::Queue => {
@@ -141,24 +283,29 @@ pub async fn named(
         }
         Dimension::Channel => {}
     }
-    let mut rows: Vec<NamedRow> = r
-        .rows
-        .iter()
-        .filter(|(key, _)| match key {
-            Key::Queue(q) => scope.queue(*q),
-            Key::Agent(a) => scope.agent(*a),
-            Key::Channel(_) => true,
-        })
-        .map(|(key, cells)| {
-            let id = key.id();
-            NamedRow {
-                name: names.get(&id).cloned().unwrap_or_else(|| id.clone()),
-                key: id,
-                intervals: cells.iter().map(Figures::from).collect(),
-                total: Figures::from(&Report::total(cells)),
-            }
-        })
-        .collect();
+    let named_row = |id: String, cells: &[Tally]| NamedRow {
+        name: names.get(&id).cloned().unwrap_or_else(|| id.clone()),
+        key: id,
+        intervals: cells.iter().map(Figures::from).collect(),
+        total: Figures::from(&Report::total(cells)),
+    };
+    let mut rows: Vec<NamedRow> = match ask.dimension {
+        Dimension::Channel => r
+            .channels(|q| scope.queue(q))
+            .iter()
+            .map(|(channel, cells)| named_row(channel.as_str().to_string(), cells))
+            .collect(),
+        _ => r
+            .rows
+            .iter()
+            .filter(|(key, _)| match key {
+                Key::Queue(q) => scope.queue(*q),
+                Key::Agent(a) => scope.agent(*a),
+                Key::Channel(..) => false,
+            })
+            .map(|(key, cells)| named_row(key.id(), cells))
+            .collect(),
+    };
     rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.key.cmp(&b.key)));
     Ok(Named {
         time_zone: settings.time_zone,
@@ -276,7 +423,6 @@ pub async fn staffing(
             dimension: Dimension::Queue,
             ..ask
         },
-        &Scope::All,
     )
     .await?;
     let (_, by_agent) = run(
@@ -286,7 +432,6 @@ pub async fn staffing(
             dimension: Dimension::Agent,
             ..ask
         },
-        &Scope::All,
     )
     .await?;
     let blank = vec![Tally::default(); by_queue.intervals.len()];

@@ -6,6 +6,7 @@
 //! Figures are kept as sums (`Tally`) so that a report over a range is exactly the sum of its
 //! intervals; ratios and averages (`Figures`) are derived from the sums last.
 
+pub mod cells;
 pub mod erlang;
 pub mod generate;
 mod intervals;
@@ -133,23 +134,45 @@ impl Dimension {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Queue => "queue",
+            Dimension::Agent => "agent",
+            Dimension::Channel => "channel",
+        }
+    }
 }
 
-/// A report row's key.
+/// A report row's key. Channel rows are counted per channel and queue, so that a supervisor's
+/// channel report can add up the queues of their teams (`Report::channels`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
     Queue(QueueId),
     Agent(AgentId),
-    Channel(Channel),
+    Channel(Channel, QueueId),
 }
 
 impl Key {
+    /// The key as text: a queue's or agent's id, or `voice <queue id>`.
     pub fn id(&self) -> String {
         match self {
             Key::Queue(q) => q.to_string(),
             Key::Agent(a) => a.to_string(),
-            Key::Channel(c) => c.as_str().to_string(),
+            Key::Channel(c, q) => format!("{} {q}", c.as_str()),
         }
+    }
+
+    /// Reads `id`'s text back, for a row of `dimension`.
+    pub fn parse(dimension: Dimension, s: &str) -> Option<Key> {
+        Some(match dimension {
+            Dimension::Queue => Key::Queue(s.parse().ok()?),
+            Dimension::Agent => Key::Agent(s.parse().ok()?),
+            Dimension::Channel => {
+                let (channel, queue) = s.split_once(' ')?;
+                Key::Channel(Channel::parse(channel)?, queue.parse().ok()?)
+            }
+        })
     }
 }
 
@@ -294,6 +317,26 @@ impl Report {
             total.add(cell);
         }
         total
+    }
+
+    /// The channel rows added up per channel, over the queues `keep` holds.
+    pub fn channels(&self, keep: impl Fn(QueueId) -> bool) -> BTreeMap<Channel, Vec<Tally>> {
+        let mut out: BTreeMap<Channel, Vec<Tally>> = BTreeMap::new();
+        for (key, cells) in &self.rows {
+            let Key::Channel(channel, queue) = key else {
+                continue;
+            };
+            if !keep(*queue) {
+                continue;
+            }
+            let sum = out
+                .entry(*channel)
+                .or_insert_with(|| vec![Tally::default(); cells.len()]);
+            for (s, c) in sum.iter_mut().zip(cells) {
+                s.add(c);
+            }
+        }
+        out
     }
 }
 
@@ -569,7 +612,7 @@ pub fn report(
             };
             let key = match dimension {
                 Dimension::Queue => Key::Queue(s.queue),
-                Dimension::Channel => Key::Channel(log.channel),
+                Dimension::Channel => Key::Channel(log.channel, s.queue),
                 Dimension::Agent => match answered_by {
                     Some(agent) => Key::Agent(agent),
                     None => continue,

@@ -278,8 +278,9 @@ fn the_hand_worked_day_by_hour_tells_the_repeated_hour_apart() {
 #[test]
 fn the_hand_worked_day_by_channel() {
     let r = run(Granularity::Day, Dimension::Channel);
-    let voice = &r.rows[&Key::Channel(Channel::Voice)];
-    let chat = &r.rows[&Key::Channel(Channel::Chat)];
+    let channels = r.channels(|_| true);
+    let voice = &channels[&Channel::Voice];
+    let chat = &channels[&Channel::Chat];
     // Calls 2, 3 and both stays of call 5.
     assert_eq!((voice[0].offered, voice[1].offered, voice[1].answered), (0, 4, 3));
     assert_eq!((chat[0].offered, chat[1].offered, chat[1].abandoned), (1, 1, 1));

@@ -232,6 +232,7 @@ scenarios!(@with_url
     the_audit_log_is_paged_filtered_and_append_only,
     an_erased_customer_leaves_a_tombstone_and_nothing_else,
     a_generated_week_reports_as_a_plain_group_by_counts_it,
+    report_cells_count_what_the_raw_log_counts,
 );
 
 // --- helpers ---
@@ -3351,70 +3352,48 @@ async fn report_settings_and_lines(store: DynStore) {
         ],
         "the whole log, offers left out"
     );
+    let across = store.contact_logs(DEFAULT, 1_200, 1_400).await.unwrap();
+    assert_eq!(
+        across.iter().map(|l| l.interaction).collect::<Vec<_>>(),
+        [a],
+        "a call under way across the range, without a line in it"
+    );
     let both = store.contact_logs(DEFAULT, 0, 10_000).await.unwrap();
     assert_eq!(both.len(), 2);
+    assert_eq!(store.interaction_logs(DEFAULT, &[a]).await.unwrap(), logs);
     assert!(store.contact_logs(OTHER, 0, 10_000).await.unwrap().is_empty());
-    let mut arrivals = store.arrivals(DEFAULT, 0, 10_000).await.unwrap();
+    assert!(store.interaction_logs(OTHER, &[a]).await.unwrap().is_empty());
+    let mut arrivals = store.arrivals(DEFAULT, &[who], 0).await.unwrap();
     arrivals.sort_by_key(|(_, at)| *at);
     assert_eq!(arrivals, [(who, 1_000), (who, 3_000)]);
-    assert_eq!(store.arrivals(DEFAULT, 1_001, 3_000).await.unwrap(), []);
+    assert_eq!(
+        store.arrivals(DEFAULT, &[who], 1_001).await.unwrap(),
+        [(who, 3_000)]
+    );
+    assert_eq!(store.arrivals(OTHER, &[who], 0).await.unwrap(), []);
+    let mut visits = store.visits(DEFAULT, &[who]).await.unwrap();
+    visits.sort_by_key(|v| v.arrived_at);
+    assert_eq!(
+        visits
+            .iter()
+            .map(|v| (v.interaction, v.arrived_at, v.ended_at))
+            .collect::<Vec<_>>(),
+        [(a, 1_000, Some(1_500)), (abandoned.id, 3_000, Some(3_100))]
+    );
 }
 
 /// The reports benchmark's generator at a small size (2,000 interactions over a week): the
 /// report engine's queue figures per day and per quarter-hour are what the plain GROUP BY over
 /// the raw log counts, so the benchmark compares like with like.
 async fn a_generated_week_reports_as_a_plain_group_by_counts_it(store: DynStore, url: String) {
-    use crate::reports::generate::{self, Month, PlainRow, Traffic};
+    use crate::reports::generate::{self, PlainRow};
     use crate::reports::load::{Ask, named};
     use crate::reports::{Dimension, Granularity};
-    let mut queues = Vec::new();
-    for n in 0..5 {
-        let mut spec = QueueSpec::named(&format!("q{n}"));
-        spec.sl_target_secs = [20, 30, 60][n % 3];
-        let q = store.create_queue(DEFAULT, spec).await.unwrap();
-        queues.push((q.id, q.sl_target_secs));
+    let (mut traffic, first, start) = generated_week(&store).await;
+    for d in 0..7 {
+        write_generated_day(&url, &mut traffic, d).await;
     }
-    let mut agents = Vec::new();
-    for n in 0..20 {
-        agents.push(
-            store
-                .create_agent(DEFAULT, new_agent(&format!("gen{n}@example.com")))
-                .await
-                .unwrap()
-                .id,
-        );
-    }
-    let first = jiff::civil::date(2026, 11, 2);
-    let start = first
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .unwrap()
-        .timestamp()
-        .as_millisecond();
-    let mut traffic = Traffic::new(Month {
-        account: DEFAULT,
-        start,
-        days: 7,
-        interactions: 2_000,
-        seed: 1,
-        queues,
-        agents,
-    });
     let postgres = !url.starts_with("sqlite:");
-    if postgres {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        for d in 0..7 {
-            generate::write_day_postgres(&pool, DEFAULT, &traffic.day(d))
-                .await
-                .unwrap();
-        }
-    } else {
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-        for d in 0..7 {
-            generate::write_day_sqlite(&pool, DEFAULT, &traffic.day(d))
-                .await
-                .unwrap();
-        }
-    }
     let sql = generate::plain_group_by(postgres);
     for (from, days, granularity, step) in [
         (0, 7, Granularity::Day, generate::DAY),
@@ -3455,6 +3434,117 @@ async fn a_generated_week_reports_as_a_plain_group_by_counts_it(store: DynStore,
         );
         assert_eq!(generate::disagreement(&report, &rows), None, "{granularity:?}");
     }
+}
+
+/// The reports benchmark's generator at a small size: 2,000 interactions over a week from Monday
+/// 2 November 2026 (UTC), 5 queues and 20 agents, to write day by day (`write_generated_day`).
+/// Gives the generator, the first day and its start.
+async fn generated_week(store: &DynStore) -> (crate::reports::generate::Traffic, jiff::civil::Date, i64) {
+    use crate::reports::generate::{Month, Traffic};
+    let mut queues = Vec::new();
+    for n in 0..5 {
+        let mut spec = QueueSpec::named(&format!("q{n}"));
+        spec.sl_target_secs = [20, 30, 60][n % 3];
+        let q = store.create_queue(DEFAULT, spec).await.unwrap();
+        queues.push((q.id, q.sl_target_secs));
+    }
+    let mut agents = Vec::new();
+    for n in 0..20 {
+        agents.push(
+            store
+                .create_agent(DEFAULT, new_agent(&format!("gen{n}@example.com")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let first = jiff::civil::date(2026, 11, 2);
+    let start = first
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+        .as_millisecond();
+    let traffic = Traffic::new(Month {
+        account: DEFAULT,
+        start,
+        days: 7,
+        interactions: 2_000,
+        seed: 1,
+        queues,
+        agents,
+    });
+    (traffic, first, start)
+}
+
+async fn write_generated_day(url: &str, traffic: &mut crate::reports::generate::Traffic, d: u32) {
+    use crate::reports::generate;
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        generate::write_day_sqlite(&pool, DEFAULT, &traffic.day(d))
+            .await
+            .unwrap();
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        generate::write_day_postgres(&pool, DEFAULT, &traffic.day(d))
+            .await
+            .unwrap();
+    }
+}
+
+/// Reports read per-15-minute cells, counted as the logs grow: written in two parts with a count
+/// between (so the second finds new lines, customers coming back to contacts counted already,
+/// and presence lines stamped before the last count), then with the account's time zone
+/// changed, every report by queue, agent and channel at every granularity is what counting the
+/// raw log gives.
+async fn report_cells_count_what_the_raw_log_counts(store: DynStore, url: String) {
+    use crate::reports::generate;
+    use crate::reports::load::{Ask, recount, run};
+    use crate::reports::{Dimension, Granularity, add_days};
+    let (mut traffic, first, start) = generated_week(&store).await;
+    for d in 0..3 {
+        write_generated_day(&url, &mut traffic, d).await;
+    }
+    crate::reports::load::count(&store, DEFAULT, start + 3 * generate::DAY + 3_600_000)
+        .await
+        .unwrap();
+    for d in 3..7 {
+        write_generated_day(&url, &mut traffic, d).await;
+    }
+    let now = start + 9 * generate::DAY;
+    let day = |n: i64| add_days(first, n).unwrap();
+    let compare = |when: &'static str| {
+        let store = store.clone();
+        async move {
+            for (from, to, granularity) in [
+                (0, 6, Granularity::Day),
+                (0, 8, Granularity::Week),
+                (2, 2, Granularity::QuarterHour),
+                (3, 4, Granularity::Hour),
+            ] {
+                for dimension in [Dimension::Queue, Dimension::Agent, Dimension::Channel] {
+                    let ask = Ask {
+                        dimension,
+                        granularity,
+                        from: day(from),
+                        to: day(to),
+                        now,
+                    };
+                    let (_, cells) = run(&store, DEFAULT, ask).await.unwrap();
+                    let raw = recount(&store, DEFAULT, ask).await.unwrap();
+                    assert!(
+                        !raw.rows.is_empty(),
+                        "{when} {granularity:?} {dimension:?}: traffic"
+                    );
+                    assert_eq!(cells, raw, "{when}: {granularity:?} by {dimension:?}");
+                }
+            }
+        }
+    };
+    compare("after two counts").await;
+    let mut settings = store.report_settings(DEFAULT).await.unwrap();
+    settings.time_zone = "Asia/Shanghai".into();
+    store.set_report_settings(DEFAULT, &settings).await.unwrap();
+    compare("in another time zone").await;
 }
 
 // --- the inbox and search ---

@@ -19,7 +19,7 @@ pub use channels::{
     StoredAttachment, Upload,
 };
 pub use privacy::{Erased, PrivacyStore};
-pub use reports::{ReportSettings, ReportStore};
+pub use reports::{Cell, CellMark, LogSpan, NewLine, NewPresence, ReportSettings, ReportStore, Visit};
 
 use crate::domain::{
     AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, Interaction,

@@ -1,35 +1,157 @@
 //! `ReportStore` on both backends, one set of statements, expanded for SQLite and PostgreSQL by
 //! `impl_report_store!` as `impl_store!` does for the rest of the store.
 
-use super::super::reports::{ReportSettings, ReportStore};
+use super::super::reports::{
+    Cell, CellMark, LogSpan, NewLine, NewPresence, ReportSettings, ReportStore, Visit,
+};
 use super::super::{Result, StoreError};
 use super::rows::{json, to_json};
 use super::{SqlStore, db};
 use crate::domain::{AccountId, AgentState, Channel, CustomerId, InteractionId, Millis, TeamId};
-use crate::reports::{ContactLog, Line, PresenceLine, Step};
+use crate::reports::{ContactLog, Dimension, Line, PresenceLine, Step, Tally};
 use crate::teams::Team;
 use sqlx::postgres::Postgres;
 use sqlx::{Database, Sqlite};
+use std::collections::BTreeMap;
 
 mod q {
     pub const SETTINGS: &str = "SELECT time_zone, CAST(short_abandon_secs AS BIGINT), \
          CAST(fcr_window_hours AS BIGINT) FROM accounts WHERE id = $1";
     pub const SET_SETTINGS: &str = "UPDATE accounts SET time_zone = $2, short_abandon_secs = $3, \
          fcr_window_hours = $4 WHERE id = $1";
-    /// Every counted line of the interactions with any line in the range (found by
-    /// `interaction_events_at`), in log order. Offers and notes are left in the database.
-    pub const CONTACT_LOGS: &str = "SELECT e.interaction_id, i.customer_id, i.channel, e.type, e.data, e.at \
-         FROM interaction_events AS e JOIN interactions AS i \
-         ON i.account_id = e.account_id AND i.id = e.interaction_id \
-         WHERE e.account_id = $1 AND e.interaction_id IN (SELECT interaction_id FROM interaction_events \
-         WHERE account_id = $1 AND at >= $2 AND at < $3) \
-         AND e.type IN ('interaction.queued', 'interaction.reopened', 'interaction.overflowed', 'interaction.moved', \
-         'interaction.transferred', 'interaction.accepted', 'interaction.abandoned', 'interaction.ended', \
-         'interaction.wrapped_up', 'call.held', 'call.resumed', 'interaction.dialled', \
-         'interaction.started', 'interaction.filed') \
-         ORDER BY e.interaction_id, e.id";
-    pub const ARRIVALS: &str = "SELECT customer_id, arrived_at FROM interactions \
-         WHERE account_id = $1 AND arrived_at >= $2 AND arrived_at < $3";
+    /// The log lines reports count.
+    macro_rules! counted {
+        () => {
+            "e.type IN ('interaction.queued', 'interaction.reopened', 'interaction.overflowed', \
+             'interaction.moved', 'interaction.transferred', 'interaction.accepted', 'interaction.abandoned', \
+             'interaction.ended', 'interaction.wrapped_up', 'call.held', 'call.resumed', 'interaction.dialled', \
+             'interaction.started', 'interaction.filed')"
+        };
+    }
+    /// Every counted line of the interactions `$ids` selects, in log order. Offers and notes are
+    /// left in the database.
+    macro_rules! logs_of {
+        ($ids:literal) => {
+            concat!(
+                "SELECT e.interaction_id, i.customer_id, i.channel, e.type, e.data, e.at \
+                 FROM interaction_events AS e JOIN interactions AS i \
+                 ON i.account_id = e.account_id AND i.id = e.interaction_id \
+                 WHERE e.account_id = $1 AND e.interaction_id IN (",
+                $ids,
+                ") AND ",
+                counted!(),
+                " ORDER BY e.interaction_id, e.id"
+            )
+        };
+    }
+    /// The interactions with any line in the range (found by `interaction_events_at`), and those
+    /// under way across it without one (a long call: `interactions_ended`, or still open).
+    pub const CONTACT_LOGS: &str = logs_of!(
+        "SELECT interaction_id FROM interaction_events WHERE account_id = $1 AND at >= $2 AND at < $3 \
+         UNION SELECT id FROM interactions WHERE account_id = $1 AND arrived_at < $2 AND ended_at >= $2 \
+         UNION SELECT id FROM interactions WHERE account_id = $1 AND arrived_at < $2 AND ended_at IS NULL \
+         AND state IN ('queued', 'offered', 'active', 'wrap_up')"
+    );
+    pub const SQLITE_LOGS_OF: &str = logs_of!("SELECT value FROM json_each($2)");
+    pub const POSTGRES_LOGS_OF: &str = logs_of!("SELECT jsonb_array_elements_text(CAST($2 AS jsonb))");
+    macro_rules! of_customers {
+        ($columns:literal, $ids:literal) => {
+            concat!(
+                "SELECT ",
+                $columns,
+                " FROM interactions WHERE account_id = $1 AND customer_id IN (",
+                $ids,
+                ") AND arrived_at >= $3"
+            )
+        };
+    }
+    pub const SQLITE_ARRIVALS: &str =
+        of_customers!("customer_id, arrived_at", "SELECT value FROM json_each($2)");
+    pub const POSTGRES_ARRIVALS: &str = of_customers!(
+        "customer_id, arrived_at",
+        "SELECT jsonb_array_elements_text(CAST($2 AS jsonb))"
+    );
+    pub const SQLITE_VISITS: &str = of_customers!(
+        "id, customer_id, arrived_at, ended_at",
+        "SELECT value FROM json_each($2)"
+    );
+    pub const POSTGRES_VISITS: &str = of_customers!(
+        "id, customer_id, arrived_at, ended_at",
+        "SELECT jsonb_array_elements_text(CAST($2 AS jsonb))"
+    );
+    pub const LOG_SPAN: &str = "SELECT (SELECT MIN(at) FROM (SELECT MIN(at) AS at FROM interaction_events \
+         WHERE account_id = $1 UNION ALL SELECT MIN(at) FROM agent_events WHERE account_id = $1) AS firsts), \
+         (SELECT COALESCE(MAX(id), 0) FROM interaction_events), (SELECT COALESCE(MAX(id), 0) FROM agent_events)";
+    pub const MARK: &str =
+        "SELECT rules, event_mark, presence_mark, counted_to FROM report_marks WHERE account_id = $1";
+    pub const NEW_LINES: &str = concat!(
+        "SELECT e.id, e.interaction_id, i.customer_id, i.arrived_at, e.at FROM interaction_events AS e \
+         JOIN interactions AS i ON i.account_id = e.account_id AND i.id = e.interaction_id \
+         WHERE e.account_id = $1 AND (e.id > $2 OR e.at >= $3) AND ",
+        counted!(),
+        " ORDER BY e.id"
+    );
+    pub const NEW_PRESENCE: &str = "SELECT id, agent_id, at FROM agent_events \
+         WHERE account_id = $1 AND (id > $2 OR at >= $3) ORDER BY id";
+    pub const INSERT_MARK: &str = "INSERT INTO report_marks (account_id, rules, event_mark, presence_mark, \
+         counted_to) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO NOTHING";
+    pub const MOVE_MARK: &str = "UPDATE report_marks SET rules = $2, event_mark = $3, presence_mark = $4, \
+         counted_to = $5 WHERE account_id = $1 AND rules = $6 AND event_mark = $7 AND presence_mark = $8 \
+         AND counted_to = $9";
+    pub const CLEAR_CELLS: &str = "DELETE FROM report_cells WHERE account_id = $1";
+    pub const CLEAR_RUN: &str =
+        "DELETE FROM report_cells WHERE account_id = $1 AND quarter >= $2 AND quarter < $3";
+    macro_rules! figures {
+        () => {
+            "offered, answered, answered_in_sl, abandoned, short_abandoned, answer_wait_ms, abandon_wait_ms, \
+             longest_wait_ms, handled, talk_ms, hold_ms, wrap_up_ms, transfers, fcr_judged, fcr_resolved, \
+             available_ms, busy_ms, wrap_up_state_ms, break_ms"
+        };
+    }
+    macro_rules! put_cells {
+        ($rows:literal) => {
+            concat!(
+                "INSERT INTO report_cells (account_id, dimension, quarter, key, day, ",
+                figures!(),
+                ", breaks) SELECT $1, j.value ->> 'dimension', CAST(j.value ->> 'quarter' AS BIGINT), \
+                 j.value ->> 'key', j.value ->> 'day', \
+                 CAST(j.value ->> 'offered' AS BIGINT), CAST(j.value ->> 'answered' AS BIGINT), \
+                 CAST(j.value ->> 'answered_in_sl' AS BIGINT), CAST(j.value ->> 'abandoned' AS BIGINT), \
+                 CAST(j.value ->> 'short_abandoned' AS BIGINT), CAST(j.value ->> 'answer_wait_ms' AS BIGINT), \
+                 CAST(j.value ->> 'abandon_wait_ms' AS BIGINT), CAST(j.value ->> 'longest_wait_ms' AS BIGINT), \
+                 CAST(j.value ->> 'handled' AS BIGINT), CAST(j.value ->> 'talk_ms' AS BIGINT), \
+                 CAST(j.value ->> 'hold_ms' AS BIGINT), CAST(j.value ->> 'wrap_up_ms' AS BIGINT), \
+                 CAST(j.value ->> 'transfers' AS BIGINT), CAST(j.value ->> 'fcr_judged' AS BIGINT), \
+                 CAST(j.value ->> 'fcr_resolved' AS BIGINT), CAST(j.value ->> 'available_ms' AS BIGINT), \
+                 CAST(j.value ->> 'busy_ms' AS BIGINT), CAST(j.value ->> 'wrap_up_state_ms' AS BIGINT), \
+                 CAST(j.value ->> 'break_ms' AS BIGINT), j.value ->> 'breaks' FROM ",
+                $rows
+            )
+        };
+    }
+    pub const SQLITE_PUT_CELLS: &str = put_cells!("json_each($2) AS j");
+    pub const POSTGRES_PUT_CELLS: &str = put_cells!("json_array_elements(CAST($2 AS json)) AS j");
+    pub const CELLS: &str = concat!(
+        "SELECT key, quarter, day, ",
+        figures!(),
+        ", breaks FROM report_cells WHERE account_id = $1 AND dimension = $2 AND quarter >= $3 AND quarter < $4 \
+         ORDER BY key, quarter"
+    );
+    pub const DAY_CELLS: &str = "SELECT key, MIN(quarter) AS quarter, day, CAST(SUM(offered) AS BIGINT) AS offered, \
+         CAST(SUM(answered) AS BIGINT) AS answered, CAST(SUM(answered_in_sl) AS BIGINT) AS answered_in_sl, \
+         CAST(SUM(abandoned) AS BIGINT) AS abandoned, CAST(SUM(short_abandoned) AS BIGINT) AS short_abandoned, \
+         CAST(SUM(answer_wait_ms) AS BIGINT) AS answer_wait_ms, CAST(SUM(abandon_wait_ms) AS BIGINT) AS abandon_wait_ms, \
+         CAST(MAX(longest_wait_ms) AS BIGINT) AS longest_wait_ms, CAST(SUM(handled) AS BIGINT) AS handled, \
+         CAST(SUM(talk_ms) AS BIGINT) AS talk_ms, CAST(SUM(hold_ms) AS BIGINT) AS hold_ms, \
+         CAST(SUM(wrap_up_ms) AS BIGINT) AS wrap_up_ms, CAST(SUM(transfers) AS BIGINT) AS transfers, \
+         CAST(SUM(fcr_judged) AS BIGINT) AS fcr_judged, CAST(SUM(fcr_resolved) AS BIGINT) AS fcr_resolved, \
+         CAST(SUM(available_ms) AS BIGINT) AS available_ms, CAST(SUM(busy_ms) AS BIGINT) AS busy_ms, \
+         CAST(SUM(wrap_up_state_ms) AS BIGINT) AS wrap_up_state_ms, CAST(SUM(break_ms) AS BIGINT) AS break_ms, '{}' AS breaks \
+         FROM report_cells WHERE account_id = $1 AND dimension = $2 AND quarter >= $3 AND quarter < $4 \
+         GROUP BY key, day ORDER BY key, day";
+    /// The break time per reason of a day's sum: its quarter-hours' with any.
+    pub const DAY_BREAKS: &str = "SELECT key, day, breaks FROM report_cells WHERE account_id = $1 \
+         AND dimension = $2 AND quarter >= $3 AND quarter < $4 AND break_ms > 0";
     pub const PRESENCE: &str = "SELECT agent_id, state, reason, at FROM agent_events \
          WHERE account_id = $1 AND ((at >= $2 AND at < $3) OR id IN \
          (SELECT MAX(id) FROM agent_events WHERE account_id = $1 AND at < $2 GROUP BY agent_id)) \
@@ -70,8 +192,116 @@ fn logs(rows: Vec<(String, String, String, String, String, i64)>) -> Result<Vec<
     Ok(out)
 }
 
+/// The statements that differ between the backends: a JSON array of ids read as rows.
+struct Sql {
+    logs_of: &'static str,
+    arrivals: &'static str,
+    visits: &'static str,
+    put_cells: &'static str,
+}
+
+const SQLITE: Sql = Sql {
+    logs_of: q::SQLITE_LOGS_OF,
+    arrivals: q::SQLITE_ARRIVALS,
+    visits: q::SQLITE_VISITS,
+    put_cells: q::SQLITE_PUT_CELLS,
+};
+
+const POSTGRES: Sql = Sql {
+    logs_of: q::POSTGRES_LOGS_OF,
+    arrivals: q::POSTGRES_ARRIVALS,
+    visits: q::POSTGRES_VISITS,
+    put_cells: q::POSTGRES_PUT_CELLS,
+};
+
+/// A `report_cells` row (`CELLS` and `DAY_CELLS` name their columns alike).
+#[derive(sqlx::FromRow)]
+struct CellRow {
+    key: String,
+    quarter: i64,
+    day: String,
+    offered: i64,
+    answered: i64,
+    answered_in_sl: i64,
+    abandoned: i64,
+    short_abandoned: i64,
+    answer_wait_ms: i64,
+    abandon_wait_ms: i64,
+    longest_wait_ms: i64,
+    handled: i64,
+    talk_ms: i64,
+    hold_ms: i64,
+    wrap_up_ms: i64,
+    transfers: i64,
+    fcr_judged: i64,
+    fcr_resolved: i64,
+    available_ms: i64,
+    busy_ms: i64,
+    wrap_up_state_ms: i64,
+    break_ms: i64,
+    breaks: String,
+}
+
+impl CellRow {
+    fn cell(self, dimension: Dimension) -> Result<Cell> {
+        let n = |v: i64| u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("a negative count: {v}")));
+        Ok(Cell {
+            dimension,
+            quarter: self.quarter,
+            key: self.key,
+            day: self.day,
+            tally: Tally {
+                offered: n(self.offered)?,
+                answered: n(self.answered)?,
+                answered_in_sl: n(self.answered_in_sl)?,
+                abandoned: n(self.abandoned)?,
+                short_abandoned: n(self.short_abandoned)?,
+                answer_wait_ms: self.answer_wait_ms,
+                abandon_wait_ms: self.abandon_wait_ms,
+                longest_wait_ms: self.longest_wait_ms,
+                handled: n(self.handled)?,
+                talk_ms: self.talk_ms,
+                hold_ms: self.hold_ms,
+                wrap_up_ms: self.wrap_up_ms,
+                transfers: n(self.transfers)?,
+                fcr_judged: n(self.fcr_judged)?,
+                fcr_resolved: n(self.fcr_resolved)?,
+                available_ms: self.available_ms,
+                busy_ms: self.busy_ms,
+                wrap_up_state_ms: self.wrap_up_state_ms,
+                break_ms: self.break_ms,
+                breaks: json("report_cells.breaks", &self.breaks)?,
+            },
+        })
+    }
+}
+
+/// Cells as the JSON array `PUT_CELLS` reads: the tally's fields beside the cell's place, the
+/// break reasons as JSON text.
+fn cells_json(cells: &[Cell]) -> String {
+    let rows: Vec<serde_json::Value> = cells
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::to_value(&c.tally).expect("a tally serialises");
+            if let Some(o) = v.as_object_mut() {
+                o.insert("breaks".into(), to_json(&c.tally.breaks).into());
+                o.insert("dimension".into(), c.dimension.as_str().into());
+                o.insert("quarter".into(), c.quarter.into());
+                o.insert("key".into(), c.key.clone().into());
+                o.insert("day".into(), c.day.clone().into());
+            }
+            v
+        })
+        .collect();
+    to_json(&rows)
+}
+
+fn id_list<T: ToString>(ids: &[T]) -> String {
+    to_json(&ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())
+}
+
 macro_rules! impl_report_store {
-    ($db:ty) => {
+    ($db:ty, $sql:expr) => {
         impl SqlStore<$db> {
             /// The rows of a statement over `account` and a range `[from, to)` (`$1`, `$2`, `$3`).
             async fn range_rows<R>(
@@ -134,16 +364,242 @@ macro_rules! impl_report_store {
                 logs(self.range_rows(q::CONTACT_LOGS, account, from, to).await?)
             }
 
+            async fn interaction_logs(
+                &self,
+                account: AccountId,
+                ids: &[InteractionId],
+            ) -> Result<Vec<ContactLog>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows = sqlx::query_as($sql.logs_of)
+                    .bind(account.to_string())
+                    .bind(id_list(ids))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                logs(rows)
+            }
+
             async fn arrivals(
                 &self,
                 account: AccountId,
+                customers: &[CustomerId],
                 from: Millis,
-                to: Millis,
             ) -> Result<Vec<(CustomerId, Millis)>> {
-                let rows: Vec<(String, i64)> = self.range_rows(q::ARRIVALS, account, from, to).await?;
+                if customers.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows: Vec<(String, i64)> = sqlx::query_as($sql.arrivals)
+                    .bind(account.to_string())
+                    .bind(id_list(customers))
+                    .bind(from)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
                 rows.into_iter()
                     .map(|(c, at)| Ok((parse(&c)?, at)))
                     .collect()
+            }
+
+            async fn visits(&self, account: AccountId, customers: &[CustomerId]) -> Result<Vec<Visit>> {
+                if customers.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as($sql.visits)
+                    .bind(account.to_string())
+                    .bind(id_list(customers))
+                    .bind(Millis::MIN)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                rows.into_iter()
+                    .map(|(id, customer, arrived_at, ended_at)| {
+                        Ok(Visit {
+                            interaction: parse(&id)?,
+                            customer: parse(&customer)?,
+                            arrived_at,
+                            ended_at,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn log_span(&self, account: AccountId) -> Result<LogSpan> {
+                let (first_at, event_mark, presence_mark): (Option<i64>, i64, i64) =
+                    sqlx::query_as(q::LOG_SPAN)
+                        .bind(account.to_string())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(db)?;
+                Ok(LogSpan {
+                    first_at,
+                    event_mark,
+                    presence_mark,
+                })
+            }
+
+            async fn cell_mark(&self, account: AccountId) -> Result<Option<CellMark>> {
+                let row: Option<(String, i64, i64, i64)> = sqlx::query_as(q::MARK)
+                    .bind(account.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(
+                    row.map(|(rules, event_mark, presence_mark, counted_to)| CellMark {
+                        rules,
+                        event_mark,
+                        presence_mark,
+                        counted_to,
+                    }),
+                )
+            }
+
+            async fn news(
+                &self,
+                account: AccountId,
+                mark: &CellMark,
+                rescan_from: Millis,
+            ) -> Result<(Vec<NewLine>, Vec<NewPresence>)> {
+                let lines: Vec<(i64, String, String, i64, i64)> = self
+                    .range_rows(q::NEW_LINES, account, mark.event_mark, rescan_from)
+                    .await?;
+                let presence: Vec<(i64, String, i64)> = self
+                    .range_rows(q::NEW_PRESENCE, account, mark.presence_mark, rescan_from)
+                    .await?;
+                let lines = lines
+                    .into_iter()
+                    .map(|(id, interaction, customer, arrived_at, at)| {
+                        Ok(NewLine {
+                            id,
+                            interaction: parse(&interaction)?,
+                            customer: parse(&customer)?,
+                            arrived_at,
+                            at,
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                let presence = presence
+                    .into_iter()
+                    .map(|(id, agent, at)| {
+                        Ok(NewPresence {
+                            id,
+                            agent: parse(&agent)?,
+                            at,
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                Ok((lines, presence))
+            }
+
+            async fn put_cells(
+                &self,
+                account: AccountId,
+                read: Option<&CellMark>,
+                mark: &CellMark,
+                runs: Option<&[(Millis, Millis)]>,
+                cells: &[Cell],
+            ) -> Result<bool> {
+                let mut tx = self.write().await?;
+                let set = sqlx::query(if read.is_some() {
+                    q::MOVE_MARK
+                } else {
+                    q::INSERT_MARK
+                })
+                .bind(account.to_string())
+                .bind(&mark.rules)
+                .bind(mark.event_mark)
+                .bind(mark.presence_mark)
+                .bind(mark.counted_to);
+                let set = match read {
+                    Some(read) => set
+                        .bind(&read.rules)
+                        .bind(read.event_mark)
+                        .bind(read.presence_mark)
+                        .bind(read.counted_to),
+                    None => set,
+                };
+                let moved = set.execute(&mut *tx).await.map_err(db)?;
+                if moved.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                match runs {
+                    None => {
+                        sqlx::query(q::CLEAR_CELLS)
+                            .bind(account.to_string())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    Some(runs) => {
+                        for (from, to) in runs {
+                            sqlx::query(q::CLEAR_RUN)
+                                .bind(account.to_string())
+                                .bind(from)
+                                .bind(to)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db)?;
+                        }
+                    }
+                }
+                // A few thousand cells a statement keeps each JSON argument small.
+                for chunk in cells.chunks(2_000) {
+                    sqlx::query($sql.put_cells)
+                        .bind(account.to_string())
+                        .bind(cells_json(chunk))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                tx.commit().await.map_err(db)?;
+                Ok(true)
+            }
+
+            async fn cells(
+                &self,
+                account: AccountId,
+                dimension: Dimension,
+                from: Millis,
+                to: Millis,
+                by_day: bool,
+            ) -> Result<Vec<Cell>> {
+                let rows: Vec<CellRow> = sqlx::query_as(if by_day { q::DAY_CELLS } else { q::CELLS })
+                    .bind(account.to_string())
+                    .bind(dimension.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                let mut cells = rows
+                    .into_iter()
+                    .map(|r| r.cell(dimension))
+                    .collect::<Result<Vec<_>>>()?;
+                if by_day && dimension == Dimension::Agent {
+                    let breaks: Vec<(String, String, String)> = sqlx::query_as(q::DAY_BREAKS)
+                        .bind(account.to_string())
+                        .bind(dimension.as_str())
+                        .bind(from)
+                        .bind(to)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db)?;
+                    let mut per_day: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
+                    for (key, day, reasons) in breaks {
+                        let reasons: BTreeMap<String, i64> = json("report_cells.breaks", &reasons)?;
+                        let sum = per_day.entry((key, day)).or_default();
+                        for (reason, ms) in reasons {
+                            *sum.entry(reason).or_default() += ms;
+                        }
+                    }
+                    for c in &mut cells {
+                        if let Some(b) = per_day.remove(&(c.key.clone(), c.day.clone())) {
+                            c.tally.breaks = b;
+                        }
+                    }
+                }
+                Ok(cells)
             }
 
             async fn presence_lines(
@@ -220,5 +676,5 @@ macro_rules! impl_report_store {
     };
 }
 
-impl_report_store!(Sqlite);
-impl_report_store!(Postgres);
+impl_report_store!(Sqlite, SQLITE);
+impl_report_store!(Postgres, POSTGRES);
