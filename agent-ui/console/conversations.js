@@ -68,6 +68,12 @@ export function watchable(line, heldIds) {
   return !['closed', 'abandoned'].includes(line.interaction.state) && !heldIds.includes(line.interaction.id);
 }
 
+/** The watched conversation after `watched.updated`: its new state, if it is this one. */
+export function withWatchedUpdate(watched, interaction) {
+  if (!watched || watched.interaction.id !== interaction.id) return watched;
+  return { ...watched, interaction };
+}
+
 /** The watched conversation with a message from `watched.message`: a new one added in order, a
  * known one (its delivery or files changed) replaced; one of another conversation ignored. */
 export function withWatchedMessage(watched, message) {

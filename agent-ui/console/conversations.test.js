@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon, watchable, withWatchedMessage } from './conversations.js';
+import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon, watchable, withWatchedMessage, withWatchedUpdate } from './conversations.js';
 import { parseRoute, watchHref } from './route.js';
 
 const line = (id, unread = 0, customer = `c-${id}`) => ({ interaction: { id, customer_id: customer }, unread });
@@ -61,4 +61,13 @@ test('the watched conversation takes new and updated messages in order, and no o
   assert.equal(updated.messages[1].channel.delivery, 'read');
   assert.equal(withWatchedMessage(watched, m('9', 1, 'x', 'other')), watched);
   assert.equal(withWatchedMessage(null, m('3', 3, 'new')), null);
+});
+
+test('a watched conversation takes its new state, and ignores another', () => {
+  const watched = { interaction: { id: 'i1', state: 'active' }, messages: [{ id: '1' }] };
+  const ended = withWatchedUpdate(watched, { id: 'i1', state: 'wrap_up' });
+  assert.equal(ended.interaction.state, 'wrap_up');
+  assert.deepEqual(ended.messages, watched.messages);
+  assert.equal(withWatchedUpdate(watched, { id: 'i2', state: 'closed' }), watched);
+  assert.equal(withWatchedUpdate(null, { id: 'i1', state: 'closed' }), null);
 });

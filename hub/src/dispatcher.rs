@@ -2123,6 +2123,15 @@ impl Publisher {
             if touched {
                 self.published.live_changed();
             }
+            // A supervisor watching a conversation sees each change as it lands: the last state
+            // of each interaction this commit changed.
+            let mut last: HashMap<InteractionId, &Interaction> = HashMap::new();
+            for i in done.iter().flatten() {
+                last.insert(i.id, i);
+            }
+            for i in last.values() {
+                self.bus.to_watchers(i);
+            }
             match staged.answer {
                 Answer::Nobody => {}
                 Answer::Done(reply) => {

@@ -733,6 +733,21 @@ async fn a_supervisor_watches_a_live_chat_read_only_within_their_teams() {
             .is_none()
     );
 
+    // Watching again: the chat's changes come too, as they land (Dana ends it: wrap-up).
+    sam.send(watch(Some(&chat))).await.unwrap();
+    sam.expect("watched").await.unwrap();
+    dana.send(json!({"type": "interaction.end", "interaction_id": chat}))
+        .await
+        .unwrap();
+    let changed = sam.expect("watched.updated").await.unwrap();
+    assert_eq!(
+        (
+            changed["interaction"]["id"].as_str(),
+            changed["interaction"]["state"].as_str()
+        ),
+        (Some(chat.as_str()), Some("wrap_up"))
+    );
+
     // Once teams exist, Sam leads Sales only: Support's chat is not his to watch.
     sam_leads_sales_only(&hub).await;
     sam.send(watch(Some(&chat))).await.unwrap();

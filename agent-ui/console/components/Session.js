@@ -25,7 +25,7 @@ import { Workspace } from './Workspace.js';
 import { CustomerSearch } from './CustomerSearch.js';
 import { Inbox } from './Inbox.js';
 import { WatchView } from './WatchView.js';
-import { changesInbox, withWatchedMessage } from '../conversations.js';
+import { changesInbox, withWatchedMessage, withWatchedUpdate } from '../conversations.js';
 import { CustomerProfile } from './CustomerProfile.js';
 import { SupervisorView } from './SupervisorView.js';
 import { ReportsView } from './ReportsView.js';
@@ -95,6 +95,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         }
         if (frame.type === 'watched') setWatched({ interaction: frame.interaction, messages: frame.messages });
         if (frame.type === 'watched.message') setWatched((w) => withWatchedMessage(w, frame.message));
+        if (frame.type === 'watched.updated') setWatched((w) => withWatchedUpdate(w, frame.interaction));
         dispatch(frame);
         if (frame.type === 'snapshot') setSnapshots((n) => n + 1);
         if (changesInbox(frame)) setInboxTick((n) => n + 1);

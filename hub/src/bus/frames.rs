@@ -264,6 +264,9 @@ pub enum AgentFrame {
     },
     #[serde(rename = "watched.message")]
     WatchedMessage { message: Message },
+    /// The watched conversation changed (answered, moved, transferred, ended, wrapped up...).
+    #[serde(rename = "watched.updated")]
+    WatchedUpdated { interaction: Interaction },
     /// The agent's sessions changed (a logout, a new password, a new role): each open socket of
     /// theirs checks its own session again, and closes if it has ended. Never sent to a browser.
     #[serde(rename = "sessions.changed")]

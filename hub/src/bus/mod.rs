@@ -21,7 +21,7 @@ mod sequence;
 pub use frames::{AgentFrame, ChatFrame, ConnectorFrame};
 pub use redis::RedisSettings;
 
-use crate::domain::{AgentId, Channel, InteractionId, Message};
+use crate::domain::{AgentId, Channel, Interaction, InteractionId, Message};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -120,6 +120,15 @@ impl Bus {
         }
         if let Some(agent) = agent {
             self.to_agent(agent, AgentFrame::Message { message });
+        }
+    }
+    /// An interaction as it now is, to whoever watches it (only published when someone does).
+    pub fn to_watchers(&self, interaction: &Interaction) {
+        if self.sessions(&self.watchers, interaction.id) > 0 {
+            let frame = AgentFrame::WatchedUpdated {
+                interaction: interaction.clone(),
+            };
+            self.publish(&self.watchers, interaction.id, frame);
         }
     }
     /// Widgets open on a conversation right now, on every node.
