@@ -399,6 +399,53 @@ async fn teams_decide_which_queues_and_agents_each_supervisor_sees() {
     assert_eq!(names(&sues["queues"]), ["Sales"]);
     assert_eq!(names(&sues["agents"]), ["Alice Wong", "Sue Park"]);
     assert_eq!(names(&stats(admin.clone()).await["queues"]).len(), 2);
+    // The people list, an agent's holdings and hand-overs follow the same lines.
+    let people = |token: String| {
+        let hub = &hub;
+        async move { names(&hub.call("GET", "/agents", Some(&token), None).await.unwrap().1) }
+    };
+    assert_eq!(people(sue.clone()).await, ["Alice Wong", "Sue Park"]);
+    assert!(people(admin.clone()).await.len() > 5);
+    assert_eq!(
+        status_of(
+            &hub,
+            "GET",
+            &format!("/agents/{alice}/holdings"),
+            Some(&sue),
+            None
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        status_of(&hub, "GET", &format!("/agents/{dana}/holdings"), Some(&sue), None).await,
+        404
+    );
+    let hand = |to: &str| json!({"to": [to], "reason": "cover for the week"});
+    assert_eq!(
+        status_of(
+            &hub,
+            "POST",
+            &format!("/agents/{dana}/handover"),
+            Some(&sue),
+            Some(hand(&alice))
+        )
+        .await,
+        404,
+        "another team's agent's customers"
+    );
+    assert_eq!(
+        status_of(
+            &hub,
+            "POST",
+            &format!("/agents/{alice}/handover"),
+            Some(&sue),
+            Some(hand(&bob))
+        )
+        .await,
+        404,
+        "to another team's agent"
+    );
     let mut wallboard = Socket::connect(&hub.ws_url("/ws/supervisor")).await.unwrap();
     wallboard
         .send(json!({"type": "auth", "token": sue}))

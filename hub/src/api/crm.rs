@@ -4,6 +4,7 @@
 
 use super::audit::{audited, record};
 use super::error::ApiJson;
+use super::reports::scope_of;
 use super::rest::{MAX_NAME_BYTES, parse_id};
 use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, AuthAgent, RequireRole, Supervisor};
@@ -143,6 +144,11 @@ async fn handover(
 ) -> Result<ApiJson<Handover>, ApiError> {
     check_reason(&req.reason)?;
     let from: AgentId = parse_id(&id)?;
+    // A supervisor hands over between the people of their teams only.
+    let scope = scope_of(&state, &me).await?;
+    if !scope.agent(from) || req.to.iter().any(|a| !scope.agent(*a)) {
+        return Err(ApiError::NotFound);
+    }
     let handover = relationships::handover(&state.store, &me, from, req).await?;
     let detail =
         serde_json::json!({"handover": handover.id, "moved": handover.moved, "until": handover.until});
@@ -158,13 +164,16 @@ async fn handover(
     Ok(ApiJson(handover))
 }
 
-/// Hand-overs, newest first (supervisors).
+/// Hand-overs, newest first (supervisors: those from the people of their teams).
 #[utoipa::path(get, path = "/handovers", responses((status = 200, body = [Handover]), (status = 403)))]
 async fn list_handovers(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
 ) -> Result<ApiJson<Vec<Handover>>, ApiError> {
-    Ok(ApiJson(state.store.handovers(me.account_id).await?))
+    let scope = scope_of(&state, &me).await?;
+    let mut handovers = state.store.handovers(me.account_id).await?;
+    handovers.retain(|h| scope.agent(h.from_agent));
+    Ok(ApiJson(handovers))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,6 +209,9 @@ async fn holdings(
 ) -> Result<ApiJson<Holdings>, ApiError> {
     let id: AgentId = parse_id(&id)?;
     state.store.agent(me.account_id, id).await?;
+    if !scope_of(&state, &me).await?.agent(id) {
+        return Err(ApiError::NotFound);
+    }
     Ok(ApiJson(state.store.holdings(me.account_id, id).await?))
 }
 

@@ -419,13 +419,17 @@ async fn colleagues(
     ))
 }
 
-/// Every console user of the account.
+/// The account's console users: every one for admins; for a supervisor once teams exist, the
+/// people of the teams they lead, and themselves.
 #[utoipa::path(get, path = "/agents", responses((status = 200, body = [Agent])))]
 async fn list_agents(
     State(state): State<AppState>,
     RequireRole(me, ..): RequireRole<Supervisor>,
 ) -> Result<ApiJson<Vec<Agent>>, ApiError> {
-    Ok(ApiJson(state.store.agents(me.account_id).await?))
+    let scope = super::reports::scope_of(&state, &me).await?;
+    let mut agents = state.store.agents(me.account_id).await?;
+    agents.retain(|a| a.id == me.id || scope.agent(a.id));
+    Ok(ApiJson(agents))
 }
 
 #[derive(Deserialize, ToSchema)]
