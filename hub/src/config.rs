@@ -118,6 +118,11 @@ pub struct Http {
     /// Where Prometheus scrapes `/metrics`: a listener of its own, so the figures never reach the
     /// public side through `listen`. Unset (the default): no metrics are served.
     pub metrics_listen: Option<SocketAddr>,
+    /// HTTPS on `listen`: the certificate chain and its private key (PEM files), read again when
+    /// they change (a renewal needs no restart). Both or neither; unset: plain HTTP, for a reverse
+    /// proxy in front that speaks TLS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -279,6 +284,8 @@ impl Default for Http {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             trusted_proxies: Vec::new(),
             metrics_listen: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -2,10 +2,13 @@
 //! serves each with hyper, HTTP/1.1 (with websocket upgrades) or HTTP/2, giving each request the
 //! client's address. A client gets `HEADER_READ_TIMEOUT` to start and to finish sending a
 //! request's headers, so one that sends nothing, or trickles them (slowloris), is cut off instead
-//! of holding a connection for ever.
+//! of holding a connection for ever. With a certificate (`http.tls_cert`, `http.tls_key`) it
+//! speaks HTTPS, renews the certificate as its files change, and tells browsers to stay on HTTPS
+//! (HSTS).
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::response::Response;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -13,6 +16,7 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// How long a client may take to send a request's headers, counted from when the connection
@@ -22,9 +26,37 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long connections under way may run on once the hub is asked to stop.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` until `stop` resolves, then lets the connections under way finish
-/// (at most `DRAIN`).
-pub async fn serve(listener: TcpListener, app: Router, stop: impl Future<Output = ()>) {
+/// Browsers that reached the hub over HTTPS come back only over HTTPS for a year.
+const HSTS: &str = "max-age=31536000";
+
+/// The HTTPS side of a listener: `cert` and `key` (PEM) presented, and renewed as they change.
+/// HTTP/1.1 only: websockets (the console, the widget) upgrade from it.
+pub fn tls(cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<TlsAcceptor> {
+    let mut config = plugboard_sip::certs::server_config(cert, key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
+async fn hsts(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static(HSTS),
+    );
+    response
+}
+
+/// Serves `app` on `listener` (over TLS with `tls`) until `stop` resolves, then lets the
+/// connections under way finish (at most `DRAIN`).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    stop: impl Future<Output = ()>,
+) {
+    let app = match tls {
+        Some(_) => app.layer(axum::middleware::map_response(hsts)),
+        None => app,
+    };
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -54,7 +86,7 @@ pub async fn serve(listener: TcpListener, app: Router, stop: impl Future<Output 
                 request.extensions_mut().insert(ConnectInfo(client));
                 request
             });
-        let (builder, watcher) = (builder.clone(), graceful.watcher());
+        let (builder, watcher, tls) = (builder.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
             // hyper's timeout runs from the first byte: one that never comes ends it too (as
             // does a client gone before its first byte).
@@ -63,11 +95,23 @@ pub async fn serve(listener: TcpListener, app: Router, stop: impl Future<Output 
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return,
             }
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-                .into_owned();
+            let service = TowerToHyperService::new(service);
             // A client that went away or broke the protocol ends only its own connection.
-            let _ = watcher.watch(connection).await;
+            match tls {
+                None => {
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection.into_owned()).await;
+                }
+                Some(tls) => {
+                    // The handshake has the headers' time: a client that stalls in it is cut off.
+                    let Ok(Ok(stream)) = tokio::time::timeout(HEADER_READ_TIMEOUT, tls.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection.into_owned()).await;
+                }
+            }
         });
     }
     drop(listener);

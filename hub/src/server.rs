@@ -93,6 +93,13 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let tls = match (&config.http.tls_cert, &config.http.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(crate::http::tls(cert, key).context("the HTTPS certificate (http.tls_cert, http.tls_key)")?)
+        }
+        (None, None) => None,
+        _ => anyhow::bail!("HTTPS needs both http.tls_cert and http.tls_key"),
+    };
     let metrics = match config.http.metrics_listen {
         Some(listen) => Some(install_metrics(listen).await?),
         None => None,
@@ -215,9 +222,10 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     state.spawn_housekeeping();
     tokio::spawn(crate::conversations::index_forever(state.store.clone()));
     // Tests and scripts read this line to find the port when started with port 0.
-    println!("plugboard listening on http://{addr}");
-    tracing::info!(%addr, "listening");
-    crate::http::serve(listener, api::app(state), async move {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("plugboard listening on {scheme}://{addr}");
+    tracing::info!(%addr, scheme, "listening");
+    crate::http::serve(listener, api::app(state), tls, async move {
         shutdown().await;
         stopping.stop();
     })
@@ -264,7 +272,7 @@ fn serve_metrics(
     );
     println!("plugboard metrics on http://{addr}/metrics");
     tokio::spawn(async move {
-        crate::http::serve(listener, app, std::future::pending()).await;
+        crate::http::serve(listener, app, None, std::future::pending()).await;
     });
     Ok(())
 }

@@ -1336,6 +1336,74 @@ async fn two_widgets_on_one_conversation_share_its_size_limit() {
     );
 }
 
+/// HTTPS from the hub itself: with a certificate it serves the console and the API over TLS with
+/// HSTS, plain HTTP on that port gets nothing, and a renewed certificate (another CA's, written
+/// over the files) is what new connections get within seconds, without a restart.
+#[tokio::test]
+async fn the_hub_serves_https_and_takes_a_renewed_certificate_without_a_restart() {
+    let certs = tempfile::tempdir().unwrap();
+    plugboard_tests::make_certificates(certs.path());
+    let first_ca = std::fs::read(certs.path().join("ca.pem")).unwrap();
+    let (cert, key) = (certs.path().join("server.pem"), certs.path().join("server.key"));
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(
+        dir.path(),
+        &[
+            ("PLUGBOARD_HTTP__TLS_CERT", cert.to_str().unwrap()),
+            ("PLUGBOARD_HTTP__TLS_KEY", key.to_str().unwrap()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(hub.base.starts_with("https://127.0.0.1:"), "{}", hub.base);
+    // A fresh client each time: a new connection, a new handshake.
+    let trusting = |ca: &[u8]| {
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(ca).unwrap())
+            .build()
+            .unwrap()
+    };
+    let healthz = format!("{}/healthz", hub.base);
+    let page = trusting(&first_ca).get(&healthz).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["strict-transport-security"], "max-age=31536000");
+    let login = trusting(&first_ca)
+        .post(format!("{}/api/v1/auth/login", hub.base))
+        .json(&json!({"email": "bob@plugboard.example", "password": DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let plain = healthz.replacen("https:", "http:", 1);
+    assert!(
+        reqwest::get(&plain).await.is_err(),
+        "plain HTTP on the HTTPS port gets no page"
+    );
+
+    // The renewal: another CA's certificate and key, each moved over the old file at once.
+    let renewal = tempfile::tempdir().unwrap();
+    plugboard_tests::make_certificates(renewal.path());
+    let second_ca = std::fs::read(renewal.path().join("ca.pem")).unwrap();
+    for (name, to) in [("server.key", &key), ("server.pem", &cert)] {
+        let staged = certs.path().join(format!("{name}.new"));
+        std::fs::copy(renewal.path().join(name), &staged).unwrap();
+        std::fs::rename(&staged, to).unwrap();
+    }
+    let mut renewed = false;
+    for _ in 0..50 {
+        if trusting(&second_ca).get(&healthz).send().await.is_ok() {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(renewed, "new connections never got the renewed certificate");
+    assert!(
+        trusting(&first_ca).get(&healthz).send().await.is_err(),
+        "the old certificate is no longer presented"
+    );
+}
+
 /// A client that trickles a request's headers a line at a time (slowloris), and one that connects
 /// and sends nothing, are cut off once the header read timeout has passed (10 s), not before and
 /// not never; the hub answers everyone else meanwhile.

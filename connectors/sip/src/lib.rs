@@ -28,6 +28,7 @@
 //!   per call (prompts, hold music, relay, recording, DTMF).
 
 pub mod b2bua;
+pub mod certs;
 pub mod digest;
 pub mod dtmf;
 pub mod framing;

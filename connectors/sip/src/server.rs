@@ -63,25 +63,10 @@ pub struct TlsSettings {
 }
 
 impl TlsSettings {
-    /// The rustls configuration: the ring provider (the one every crate here uses, so no
-    /// process-wide default is needed), TLS 1.2 and 1.3, no client certificates.
+    /// The rustls configuration, its certificate renewed as the files change
+    /// ([`crate::certs`]).
     fn acceptor(&self) -> io::Result<TlsAcceptor> {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let bad = |what: &std::path::Path, e: &dyn std::fmt::Display| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", what.display()))
-        };
-        let certs = CertificateDer::pem_file_iter(&self.cert)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| bad(&self.cert, &e))?;
-        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| bad(&self.key, &e))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| bad(&self.cert, &e))?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(|e| bad(&self.cert, &e))?;
+        let config = crate::certs::server_config(&self.cert, &self.key)?;
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
 }
