@@ -37,6 +37,40 @@ CREATE TABLE report_cells (
     PRIMARY KEY (account_id, dimension, quarter, key)
 );
 
+CREATE INDEX report_cells_day ON report_cells (account_id, day);
+
+-- Each local day's sums of its cells, per dimension and key, for daily and weekly reports (a
+-- month is 30 rows a key instead of 2,880): rolled up by `reports::cells` whenever a day's cells
+-- change. `quarter` is the day's first quarter-hour with anything in it. Break time per reason is
+-- read from the cells.
+CREATE TABLE report_days (
+    account_id TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    day TEXT NOT NULL,
+    key TEXT NOT NULL,
+    quarter BIGINT NOT NULL,
+    offered BIGINT NOT NULL,
+    answered BIGINT NOT NULL,
+    answered_in_sl BIGINT NOT NULL,
+    abandoned BIGINT NOT NULL,
+    short_abandoned BIGINT NOT NULL,
+    answer_wait_ms BIGINT NOT NULL,
+    abandon_wait_ms BIGINT NOT NULL,
+    longest_wait_ms BIGINT NOT NULL,
+    handled BIGINT NOT NULL,
+    talk_ms BIGINT NOT NULL,
+    hold_ms BIGINT NOT NULL,
+    wrap_up_ms BIGINT NOT NULL,
+    transfers BIGINT NOT NULL,
+    fcr_judged BIGINT NOT NULL,
+    fcr_resolved BIGINT NOT NULL,
+    available_ms BIGINT NOT NULL,
+    busy_ms BIGINT NOT NULL,
+    wrap_up_state_ms BIGINT NOT NULL,
+    break_ms BIGINT NOT NULL,
+    PRIMARY KEY (account_id, dimension, day, key)
+);
+
 -- How far each account's cells are counted: the last interaction and presence log lines read,
 -- the moment they were counted up to, and the rules and time zone they were counted by (JSON;
 -- other rules rebuild them all). Updated only if unchanged since read, so two nodes counting at

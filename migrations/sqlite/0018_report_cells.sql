@@ -37,6 +37,40 @@ CREATE TABLE report_cells (
     PRIMARY KEY (account_id, dimension, quarter, key)
 );
 
+CREATE INDEX report_cells_day ON report_cells (account_id, day);
+
+-- Each local day's sums of its cells, per dimension and key, for daily and weekly reports (a
+-- month is 30 rows a key instead of 2,880): rolled up by `reports::cells` whenever a day's cells
+-- change. `quarter` is the day's first quarter-hour with anything in it. Break time per reason is
+-- read from the cells.
+CREATE TABLE report_days (
+    account_id TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    day TEXT NOT NULL,
+    key TEXT NOT NULL,
+    quarter INTEGER NOT NULL,
+    offered INTEGER NOT NULL,
+    answered INTEGER NOT NULL,
+    answered_in_sl INTEGER NOT NULL,
+    abandoned INTEGER NOT NULL,
+    short_abandoned INTEGER NOT NULL,
+    answer_wait_ms INTEGER NOT NULL,
+    abandon_wait_ms INTEGER NOT NULL,
+    longest_wait_ms INTEGER NOT NULL,
+    handled INTEGER NOT NULL,
+    talk_ms INTEGER NOT NULL,
+    hold_ms INTEGER NOT NULL,
+    wrap_up_ms INTEGER NOT NULL,
+    transfers INTEGER NOT NULL,
+    fcr_judged INTEGER NOT NULL,
+    fcr_resolved INTEGER NOT NULL,
+    available_ms INTEGER NOT NULL,
+    busy_ms INTEGER NOT NULL,
+    wrap_up_state_ms INTEGER NOT NULL,
+    break_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, dimension, day, key)
+);
+
 -- How far each account's cells are counted: the last interaction and presence log lines read,
 -- the moment they were counted up to, and the rules and time zone they were counted by (JSON;
 -- other rules rebuild them all). Updated only if unchanged since read, so two nodes counting at

@@ -27,6 +27,10 @@ pub const RUN_QUARTERS: i64 = 96;
 /// after one with a higher id (two writers on PostgreSQL) is found by its time.
 pub const RESCAN_MS: Millis = 10_000;
 
+/// With nothing new in the logs, a count this soon after the last is skipped: the quarter-hour
+/// under way's agent time lags by at most this much, and a burst of reports counts once.
+pub const QUIET_MS: Millis = 5_000;
+
 /// The start of the quarter-hour holding `at`.
 pub fn quarter_of(at: Millis) -> Millis {
     at.div_euclid(QUARTER) * QUARTER

@@ -5,7 +5,7 @@
 use super::erlang::{self, Load, Outcome};
 use super::{
     Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Tally, cells, intervals,
-    report, time_zone,
+    local_date, report, time_zone,
 };
 use crate::domain::{AccountId, InteractionId, Millis, QueueId, has_skills};
 use crate::store::{CellMark, DynStore, ReportSettings, StoreError};
@@ -156,6 +156,10 @@ pub async fn count(store: &DynStore, account: AccountId, now: Millis) -> Result<
             let (lines, presence) = store
                 .news(account, m, m.counted_to.min(now) - cells::RESCAN_MS)
                 .await?;
+            if lines.is_empty() && presence.is_empty() && (0..cells::QUIET_MS).contains(&(now - m.counted_to))
+            {
+                return Ok(0);
+            }
             let mut new_from: HashMap<InteractionId, Millis> = HashMap::new();
             for l in &lines {
                 let from = new_from.entry(l.interaction).or_insert(l.at);
@@ -230,9 +234,14 @@ pub async fn count(store: &DynStore, account: AccountId, now: Millis) -> Result<
             out.extend(cells::cells(r, d, &tz));
         }
     }
-    store
-        .put_cells(account, read.as_ref(), &mark, runs.as_deref(), &out)
-        .await?;
+    let mut days: Vec<String> = whole
+        .iter()
+        .flat_map(|(start, end)| cells::quarters(*start, *end))
+        .filter_map(|q| local_date(q.start, &tz).map(|d| d.to_string()))
+        .collect();
+    days.dedup();
+    let runs = runs.as_deref().map(|runs| (runs, &days[..]));
+    store.put_cells(account, read.as_ref(), &mark, runs, &out).await?;
     Ok(out.len())
 }
 
@@ -246,9 +255,16 @@ pub async fn run(
     let (settings, tz, _) = rules(store, account).await?;
     let ivs = cut(&tz, &ask)?;
     count(store, account, ask.now).await?;
-    let (start, end) = (ivs[0].start, ivs[ivs.len() - 1].end);
-    let by_day = matches!(ask.granularity, Granularity::Day | Granularity::Week);
-    let found = store.cells(account, ask.dimension, start, end, by_day).await?;
+    let found = match ask.granularity {
+        Granularity::Day | Granularity::Week => {
+            let (first, last) = (ask.from.to_string(), ask.to.to_string());
+            store.day_cells(account, ask.dimension, &first, &last).await?
+        }
+        Granularity::QuarterHour | Granularity::Hour => {
+            let (start, end) = (ivs[0].start, ivs[ivs.len() - 1].end);
+            store.cells(account, ask.dimension, start, end).await?
+        }
+    };
     Ok((settings, cells::report(found, &ivs)))
 }
 

@@ -75,7 +75,7 @@ pub struct Visit {
     pub ended_at: Option<Millis>,
 }
 
-/// One report cell: a quarter-hour's tally of one key (or a day's, summed by the store).
+/// One report cell: a quarter-hour's tally of one key, or a day's sum of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     pub dimension: Dimension,
@@ -120,26 +120,34 @@ pub trait ReportStore: Send + Sync + 'static {
         rescan_from: Millis,
     ) -> Result<(Vec<NewLine>, Vec<NewPresence>)>;
     /// In one transaction, if the account's mark is still `read`: replaces every cell of the
-    /// account (`runs` = `None`) or those of the quarter-hours in `runs` (`[start, end)` each) by
-    /// `cells`, and sets the mark to `mark`. `false` when the mark had moved (another node
-    /// counted meanwhile): nothing is written.
+    /// account (`runs` = `None`) or those of the quarter-hours in the runs (`[start, end)` each)
+    /// by `cells`, rolls up again the days' sums (all, or the local days the runs touch), and sets
+    /// the mark to `mark`. `false` when the mark had moved (another node counted meanwhile):
+    /// nothing is written.
     async fn put_cells(
         &self,
         account: AccountId,
         read: Option<&CellMark>,
         mark: &CellMark,
-        runs: Option<&[(Millis, Millis)]>,
+        runs: Option<(&[(Millis, Millis)], &[String])>,
         cells: &[Cell],
     ) -> Result<bool>;
-    /// The cells of `dimension` whose quarter-hour starts in `[from, to)`, ordered by key; with
-    /// `by_day`, summed per key and local day.
+    /// The cells of `dimension` whose quarter-hour starts in `[from, to)`, ordered by key.
     async fn cells(
         &self,
         account: AccountId,
         dimension: Dimension,
         from: Millis,
         to: Millis,
-        by_day: bool,
+    ) -> Result<Vec<Cell>>;
+    /// The days' sums of `dimension` from local day `first` to `last` (`YYYY-MM-DD`), ordered by
+    /// key.
+    async fn day_cells(
+        &self,
+        account: AccountId,
+        dimension: Dimension,
+        first: &str,
+        last: &str,
     ) -> Result<Vec<Cell>>;
     /// The account's teams, by name.
     async fn teams(&self, account: AccountId) -> Result<Vec<Team>>;

@@ -87,20 +87,24 @@ mod q {
     pub const NEW_LINES: &str = concat!(
         "SELECT e.id, e.interaction_id, i.customer_id, i.arrived_at, e.at FROM interaction_events AS e \
          JOIN interactions AS i ON i.account_id = e.account_id AND i.id = e.interaction_id \
-         WHERE e.account_id = $1 AND (e.id > $2 OR e.at >= $3) AND ",
+         WHERE e.account_id = $1 AND e.id IN (SELECT id FROM interaction_events WHERE id > $2 \
+         UNION SELECT id FROM interaction_events WHERE account_id = $1 AND at >= $3) AND ",
         counted!(),
         " ORDER BY e.id"
     );
-    pub const NEW_PRESENCE: &str = "SELECT id, agent_id, at FROM agent_events \
-         WHERE account_id = $1 AND (id > $2 OR at >= $3) ORDER BY id";
+    /// Either way in by an index (an `OR` of the two would read the whole log).
+    pub const NEW_PRESENCE: &str = "SELECT id, agent_id, at FROM agent_events WHERE account_id = $1 \
+         AND id IN (SELECT id FROM agent_events WHERE id > $2 \
+         UNION SELECT id FROM agent_events WHERE account_id = $1 AND at >= $3) ORDER BY id";
     pub const INSERT_MARK: &str = "INSERT INTO report_marks (account_id, rules, event_mark, presence_mark, \
          counted_to) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id) DO NOTHING";
     pub const MOVE_MARK: &str = "UPDATE report_marks SET rules = $2, event_mark = $3, presence_mark = $4, \
          counted_to = $5 WHERE account_id = $1 AND rules = $6 AND event_mark = $7 AND presence_mark = $8 \
          AND counted_to = $9";
     pub const CLEAR_CELLS: &str = "DELETE FROM report_cells WHERE account_id = $1";
-    pub const CLEAR_RUN: &str =
-        "DELETE FROM report_cells WHERE account_id = $1 AND quarter >= $2 AND quarter < $3";
+    /// Each dimension named, so the primary key finds the run's rows.
+    pub const CLEAR_RUN: &str = "DELETE FROM report_cells WHERE account_id = $1 \
+         AND dimension IN ('queue', 'agent', 'channel') AND quarter >= $2 AND quarter < $3";
     macro_rules! figures {
         () => {
             "offered, answered, answered_in_sl, abandoned, short_abandoned, answer_wait_ms, abandon_wait_ms, \
@@ -137,21 +141,41 @@ mod q {
         ", breaks FROM report_cells WHERE account_id = $1 AND dimension = $2 AND quarter >= $3 AND quarter < $4 \
          ORDER BY key, quarter"
     );
-    pub const DAY_CELLS: &str = "SELECT key, MIN(quarter) AS quarter, day, CAST(SUM(offered) AS BIGINT) AS offered, \
-         CAST(SUM(answered) AS BIGINT) AS answered, CAST(SUM(answered_in_sl) AS BIGINT) AS answered_in_sl, \
-         CAST(SUM(abandoned) AS BIGINT) AS abandoned, CAST(SUM(short_abandoned) AS BIGINT) AS short_abandoned, \
-         CAST(SUM(answer_wait_ms) AS BIGINT) AS answer_wait_ms, CAST(SUM(abandon_wait_ms) AS BIGINT) AS abandon_wait_ms, \
-         CAST(MAX(longest_wait_ms) AS BIGINT) AS longest_wait_ms, CAST(SUM(handled) AS BIGINT) AS handled, \
-         CAST(SUM(talk_ms) AS BIGINT) AS talk_ms, CAST(SUM(hold_ms) AS BIGINT) AS hold_ms, \
-         CAST(SUM(wrap_up_ms) AS BIGINT) AS wrap_up_ms, CAST(SUM(transfers) AS BIGINT) AS transfers, \
-         CAST(SUM(fcr_judged) AS BIGINT) AS fcr_judged, CAST(SUM(fcr_resolved) AS BIGINT) AS fcr_resolved, \
-         CAST(SUM(available_ms) AS BIGINT) AS available_ms, CAST(SUM(busy_ms) AS BIGINT) AS busy_ms, \
-         CAST(SUM(wrap_up_state_ms) AS BIGINT) AS wrap_up_state_ms, CAST(SUM(break_ms) AS BIGINT) AS break_ms, '{}' AS breaks \
-         FROM report_cells WHERE account_id = $1 AND dimension = $2 AND quarter >= $3 AND quarter < $4 \
-         GROUP BY key, day ORDER BY key, day";
+    /// A day's sums, by day (`YYYY-MM-DD`, from `$3` to `$4`).
+    pub const DAY_CELLS: &str = concat!(
+        "SELECT key, quarter, day, ",
+        figures!(),
+        ", '{}' AS breaks FROM report_days WHERE account_id = $1 AND dimension = $2 AND day >= $3 \
+         AND day <= $4 ORDER BY key, day"
+    );
     /// The break time per reason of a day's sum: its quarter-hours' with any.
     pub const DAY_BREAKS: &str = "SELECT key, day, breaks FROM report_cells WHERE account_id = $1 \
-         AND dimension = $2 AND quarter >= $3 AND quarter < $4 AND break_ms > 0";
+         AND day >= $3 AND day <= $4 AND dimension = $2 AND break_ms > 0";
+    macro_rules! roll_up {
+        ($days:literal) => {
+            concat!(
+                "INSERT INTO report_days (account_id, dimension, day, key, quarter, ",
+                figures!(),
+                ") SELECT account_id, dimension, day, key, MIN(quarter), \
+                 SUM(offered), SUM(answered), SUM(answered_in_sl), SUM(abandoned), SUM(short_abandoned), \
+                 SUM(answer_wait_ms), SUM(abandon_wait_ms), MAX(longest_wait_ms), SUM(handled), SUM(talk_ms), \
+                 SUM(hold_ms), SUM(wrap_up_ms), SUM(transfers), SUM(fcr_judged), SUM(fcr_resolved), \
+                 SUM(available_ms), SUM(busy_ms), SUM(wrap_up_state_ms), SUM(break_ms) \
+                 FROM report_cells WHERE account_id = $1",
+                $days,
+                " GROUP BY account_id, dimension, day, key"
+            )
+        };
+    }
+    pub const CLEAR_DAYS: &str = "DELETE FROM report_days WHERE account_id = $1";
+    pub const ROLL_UP_ALL: &str = roll_up!("");
+    pub const SQLITE_CLEAR_SOME_DAYS: &str =
+        "DELETE FROM report_days WHERE account_id = $1 AND day IN (SELECT value FROM json_each($2))";
+    pub const POSTGRES_CLEAR_SOME_DAYS: &str = "DELETE FROM report_days WHERE account_id = $1 \
+         AND day IN (SELECT jsonb_array_elements_text(CAST($2 AS jsonb)))";
+    pub const SQLITE_ROLL_UP_SOME: &str = roll_up!(" AND day IN (SELECT value FROM json_each($2))");
+    pub const POSTGRES_ROLL_UP_SOME: &str =
+        roll_up!(" AND day IN (SELECT jsonb_array_elements_text(CAST($2 AS jsonb)))");
     pub const PRESENCE: &str = "SELECT agent_id, state, reason, at FROM agent_events \
          WHERE account_id = $1 AND ((at >= $2 AND at < $3) OR id IN \
          (SELECT MAX(id) FROM agent_events WHERE account_id = $1 AND at < $2 GROUP BY agent_id)) \
@@ -198,6 +222,8 @@ struct Sql {
     arrivals: &'static str,
     visits: &'static str,
     put_cells: &'static str,
+    clear_some_days: &'static str,
+    roll_up_some: &'static str,
 }
 
 const SQLITE: Sql = Sql {
@@ -205,6 +231,8 @@ const SQLITE: Sql = Sql {
     arrivals: q::SQLITE_ARRIVALS,
     visits: q::SQLITE_VISITS,
     put_cells: q::SQLITE_PUT_CELLS,
+    clear_some_days: q::SQLITE_CLEAR_SOME_DAYS,
+    roll_up_some: q::SQLITE_ROLL_UP_SOME,
 };
 
 const POSTGRES: Sql = Sql {
@@ -212,6 +240,8 @@ const POSTGRES: Sql = Sql {
     arrivals: q::POSTGRES_ARRIVALS,
     visits: q::POSTGRES_VISITS,
     put_cells: q::POSTGRES_PUT_CELLS,
+    clear_some_days: q::POSTGRES_CLEAR_SOME_DAYS,
+    roll_up_some: q::POSTGRES_ROLL_UP_SOME,
 };
 
 /// A `report_cells` row (`CELLS` and `DAY_CELLS` name their columns alike).
@@ -497,7 +527,7 @@ macro_rules! impl_report_store {
                 account: AccountId,
                 read: Option<&CellMark>,
                 mark: &CellMark,
-                runs: Option<&[(Millis, Millis)]>,
+                runs: Option<(&[(Millis, Millis)], &[String])>,
                 cells: &[Cell],
             ) -> Result<bool> {
                 let mut tx = self.write().await?;
@@ -525,13 +555,15 @@ macro_rules! impl_report_store {
                 }
                 match runs {
                     None => {
-                        sqlx::query(q::CLEAR_CELLS)
-                            .bind(account.to_string())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        for clear in [q::CLEAR_CELLS, q::CLEAR_DAYS] {
+                            sqlx::query(clear)
+                                .bind(account.to_string())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db)?;
+                        }
                     }
-                    Some(runs) => {
+                    Some((runs, days)) => {
                         for (from, to) in runs {
                             sqlx::query(q::CLEAR_RUN)
                                 .bind(account.to_string())
@@ -541,6 +573,12 @@ macro_rules! impl_report_store {
                                 .await
                                 .map_err(db)?;
                         }
+                        sqlx::query($sql.clear_some_days)
+                            .bind(account.to_string())
+                            .bind(to_json(&days))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
                     }
                 }
                 // A few thousand cells a statement keeps each JSON argument small.
@@ -552,6 +590,15 @@ macro_rules! impl_report_store {
                         .await
                         .map_err(db)?;
                 }
+                match runs {
+                    None => sqlx::query(q::ROLL_UP_ALL).bind(account.to_string()),
+                    Some((_, days)) => sqlx::query($sql.roll_up_some)
+                        .bind(account.to_string())
+                        .bind(to_json(&days)),
+                }
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
                 tx.commit().await.map_err(db)?;
                 Ok(true)
             }
@@ -562,9 +609,8 @@ macro_rules! impl_report_store {
                 dimension: Dimension,
                 from: Millis,
                 to: Millis,
-                by_day: bool,
             ) -> Result<Vec<Cell>> {
-                let rows: Vec<CellRow> = sqlx::query_as(if by_day { q::DAY_CELLS } else { q::CELLS })
+                let rows: Vec<CellRow> = sqlx::query_as(q::CELLS)
                     .bind(account.to_string())
                     .bind(dimension.as_str())
                     .bind(from)
@@ -572,16 +618,34 @@ macro_rules! impl_report_store {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db)?;
+                rows.into_iter().map(|r| r.cell(dimension)).collect()
+            }
+
+            async fn day_cells(
+                &self,
+                account: AccountId,
+                dimension: Dimension,
+                first: &str,
+                last: &str,
+            ) -> Result<Vec<Cell>> {
+                let rows: Vec<CellRow> = sqlx::query_as(q::DAY_CELLS)
+                    .bind(account.to_string())
+                    .bind(dimension.as_str())
+                    .bind(first)
+                    .bind(last)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
                 let mut cells = rows
                     .into_iter()
                     .map(|r| r.cell(dimension))
                     .collect::<Result<Vec<_>>>()?;
-                if by_day && dimension == Dimension::Agent {
+                if dimension == Dimension::Agent {
                     let breaks: Vec<(String, String, String)> = sqlx::query_as(q::DAY_BREAKS)
                         .bind(account.to_string())
                         .bind(dimension.as_str())
-                        .bind(from)
-                        .bind(to)
+                        .bind(first)
+                        .bind(last)
                         .fetch_all(&self.pool)
                         .await
                         .map_err(db)?;
