@@ -37,7 +37,12 @@ fn args() -> anyhow::Result<Args> {
         db: "sqlite:///tmp/plugboard-reports.db".into(),
         interactions: 1_000_000,
         runs: 5,
-        json: "bench/reports/results/latest.jsonl".into(),
+        // The workspace's bench/ (cargo runs benches from the package's directory).
+        json: concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../bench/reports/results/latest.jsonl"
+        )
+        .into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
