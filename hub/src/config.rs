@@ -215,12 +215,15 @@ pub struct Sip {
     /// then open on the `listen` address, where the NAT forwards them.
     pub media_ip: Option<std::net::IpAddr>,
     /// A folder of 8 kHz mono WAV files replacing the built-in prompts and music:
-    /// `greeting.wav`, `menu.wav`, `position.wav`, `0.wav`…`9.wav`, `music.wav`.
+    /// `greeting.wav`, `menu.wav`, `position.wav`, `closed.wav`, `beep.wav`, `0.wav`…`9.wav`, `music.wav`.
     pub prompts: Option<PathBuf>,
     /// Record bridged calls (stereo WAV under `data_dir/recordings`).
     pub record: bool,
     /// Every this many seconds a waiting caller hears their place in the queue; 0: never.
     pub announce_position_secs: u32,
+    /// The longest voicemail a caller may leave when the queue is closed (its business hours),
+    /// in seconds, the closed message included; then we hang up and keep what was said.
+    pub voicemail_max_secs: u32,
     /// The carrier's trunk that click-to-call dials through (e.g. "203.0.113.5:5060"); unset:
     /// agents cannot call out.
     pub outbound_trunk: Option<std::net::SocketAddr>,
@@ -251,6 +254,7 @@ impl Default for Sip {
             prompts: None,
             record: true,
             announce_position_secs: 30,
+            voicemail_max_secs: 180,
             outbound_trunk: None,
             outbound_queue: "Support".into(),
             max_calls: 800,

@@ -98,6 +98,7 @@ mod tests {
             overflow_queue: None,
             offer_timeout_secs: 20,
             wrap_up_secs: 60,
+            hours: None,
         }
     }
 

@@ -63,6 +63,17 @@ pub struct QueueLive {
     pub sl_target_secs: u32,
 }
 
+/// Who could take a contact in a queue right now: the chat widget offers the offline form unless
+/// someone is `available`; a call to a queue that closes when unstaffed goes to voicemail unless
+/// someone is `staffed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Staffing {
+    /// Some agent with the queue's skills is available.
+    pub available: bool,
+    /// Some agent with the queue's skills is signed in (available, busy or on a break).
+    pub staffed: bool,
+}
+
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AgentLive {
     #[schema(value_type = String)]
@@ -156,7 +167,7 @@ pub(crate) enum Request {
     UpsertAgent(AccountId, Agent),
     AgentView(AgentId),
     Live(AccountId),
-    CanServe(AccountId, QueueId),
+    Staffing(AccountId, QueueId),
     Positions(AccountId),
     /// The agent started this interaction (click-to-call): theirs at once.
     Dialled(AccountId, AgentId, Interaction),
@@ -177,7 +188,7 @@ pub(crate) enum Response {
     Interaction(Box<Interaction>),
     View(AgentState, Vec<Offer>),
     Live(Live),
-    CanServe(bool),
+    Staffing(Staffing),
     Positions(Vec<(InteractionId, usize)>),
     Agent(Option<AgentId>),
 }
@@ -711,10 +722,10 @@ impl Dispatcher {
         }
     }
 
-    /// Whether some agent is available with the queue's skills right now.
-    pub async fn can_serve(&self, account: AccountId, queue: QueueId) -> Result<bool, DispatchError> {
-        match self.ask(Request::CanServe(account, queue)).await? {
-            Response::CanServe(yes) => Ok(yes),
+    /// Who could take a contact in the queue right now.
+    pub async fn staffing(&self, account: AccountId, queue: QueueId) -> Result<Staffing, DispatchError> {
+        match self.ask(Request::Staffing(account, queue)).await? {
+            Response::Staffing(s) => Ok(s),
             other => Err(unexpected(other)),
         }
     }
@@ -1449,8 +1460,13 @@ impl Task {
             Request::Live(account) => {
                 let _ = reply.send(Ok(Response::Live(self.live_figures(account))));
             }
-            Request::CanServe(account, queue) => {
-                let _ = reply.send(Ok(Response::CanServe(self.router(account).can_serve(queue))));
+            Request::Staffing(account, queue) => {
+                let router = self.router(account);
+                let staffing = Staffing {
+                    available: router.can_serve(queue),
+                    staffed: router.queue_stats(queue).agents_staffed > 0,
+                };
+                let _ = reply.send(Ok(Response::Staffing(staffing)));
             }
             Request::Dialled(account, agent, i) => {
                 let input = Input::Restore {

@@ -4,6 +4,11 @@
 //!
 //! - a caller the B2BUA answered (`CallEvent::Incoming`) is resolved to a customer by their
 //!   number and queued through the dispatcher like any contact;
+//! - unless the queue is closed (its business hours, or nobody staffed when its hours say so):
+//!   then the caller hears the closed message and leaves a voicemail, and once they hang up the
+//!   call becomes a voice interaction with `offline` set, waiting in the queue like an offline
+//!   chat message, its recording where a call's would be. No phone rings for it: the agent
+//!   offered it listens in the console and calls back;
 //! - the router's offer of a call rings the agent's registered phone; the phone answering is the
 //!   agent accepting, a phone that refuses declines, and an offer that times out (RONA) or is
 //!   declined in the console cancels the ringing;
@@ -247,7 +252,9 @@ async fn lost_calls(store: &DynStore, bus: &Bus) -> anyhow::Result<Vec<(AccountI
         .into_iter()
         .chain(held)
         .filter(|(_, i)| {
+            // A voicemail (`offline`) has no call left to lose.
             i.channel == Channel::Voice
+                && !i.offline
                 && i.state != crate::domain::InteractionState::WrapUp
                 && bus.call_nodes(i.id) == 0
         })
@@ -424,10 +431,9 @@ pub async fn start(
         Some(dir) => Audio::load(dir).context("sip.prompts")?,
         None => Audio::builtin(),
     };
+    // Voicemails are kept here too, whether calls are recorded or not.
     let recordings = config.data_dir.join("recordings");
-    if sip.record {
-        std::fs::create_dir_all(&recordings).with_context(|| format!("creating {}", recordings.display()))?;
-    }
+    std::fs::create_dir_all(&recordings).with_context(|| format!("creating {}", recordings.display()))?;
     let service = ServiceConfig {
         realm: sip.realm.clone(),
         algorithms,
@@ -501,7 +507,9 @@ pub async fn start(
         dispatcher,
         phones,
         intake,
-        recordings: sip.record.then_some(recordings),
+        recordings: sip.record.then(|| recordings.clone()),
+        voicemails: recordings,
+        voicemail_max: std::time::Duration::from_secs(u64::from(sip.voicemail_max_secs)),
         announce_every: std::time::Duration::from_secs(u64::from(sip.announce_position_secs)),
         calls: HashMap::new(),
         by_interaction: HashMap::new(),
@@ -537,6 +545,9 @@ struct Call {
     /// The agents who had the call before this one (a transfer ends a leg).
     legs: Vec<AgentLeg>,
     recording: Option<PathBuf>,
+    /// Set when the queue was found closed: the caller leaves a voicemail, filed as the call's
+    /// interaction once they hang up (by the task that found it closed, or the call's end).
+    closed: Arc<std::sync::OnceLock<Closed>>,
     /// The agent's browser leg, when their console carries the call's audio, with its number
     /// (so the news of an older leg's end is not taken for this one's).
     browser: Option<(u64, BrowserLeg)>,
@@ -592,8 +603,24 @@ impl Call {
     }
 }
 
+/// A caller who found their queue closed: what their voicemail is filed with.
+struct Closed {
+    caller: Caller,
+    queue: crate::domain::Queue,
+}
+
+/// Who called which number, as the B2BUA said.
+struct Caller {
+    call: CallId,
+    number: Option<String>,
+    display_name: Option<String>,
+    dialled: String,
+}
+
 /// What a request handed off (`Calls::in_order`) tells the loop when it did not go through.
 enum Later {
+    /// The queue is closed: the caller leaves a voicemail.
+    Closed { call: CallId },
     /// The call could not be queued: nobody can take it.
     HangUp { call: CallId, error: anyhow::Error },
     /// The phone answered but the dispatcher did not give the agent the call.
@@ -611,6 +638,9 @@ struct Calls {
     phones: Arc<Phones>,
     intake: crate::intake::Intake,
     recordings: Option<PathBuf>,
+    /// Where voicemails go (as `<interaction id>.wav`, like recordings), and the longest one.
+    voicemails: PathBuf,
+    voicemail_max: std::time::Duration,
     /// Zero: no position announcements.
     announce_every: std::time::Duration,
     calls: HashMap<CallId, Call>,
@@ -664,6 +694,16 @@ impl Calls {
 
     fn later(&mut self, news: Later) {
         match news {
+            Later::Closed { call } => {
+                if let Some(c) = self.calls.get(&call) {
+                    tracing::info!(interaction = %c.interaction, "the queue is closed: voicemail");
+                    self.server.command(CallCommand::Voicemail {
+                        call,
+                        record: self.voicemails.join(format!("{}.wav", c.interaction)),
+                        max: self.voicemail_max,
+                    });
+                }
+            }
             Later::HangUp { call, error } => {
                 // Nobody can take it: say so with a hang-up rather than music for ever.
                 tracing::error!(error = %format!("{error:#}"), "a call could not be queued");
@@ -721,13 +761,31 @@ impl Calls {
                 let id = InteractionId::new();
                 let recording = self.recordings.as_ref().map(|dir| dir.join(format!("{id}.wav")));
                 self.track(call, account, id, None, recording);
-                let intake = self.intake.clone();
-                let later = self.later.clone();
+                let (intake, dispatcher, later) =
+                    (self.intake.clone(), self.dispatcher.clone(), self.later.clone());
+                let closed = self
+                    .calls
+                    .get(&call)
+                    .map(|c| c.closed.clone())
+                    .unwrap_or_default();
+                let caller = Caller {
+                    call,
+                    number: caller,
+                    display_name,
+                    dialled,
+                };
                 self.in_order(call, async move {
-                    let queued =
-                        queue_call(&intake, account, id, call, caller, display_name, &dialled, &queue).await;
-                    if let Err(e) = queued {
-                        let error = e.context(format!("queueing a call to {dialled} for {queue:?}"));
+                    let queued = async {
+                        let queue = intake.store.queue_by_name(account, &queue).await?;
+                        if is_closed(&dispatcher, account, &queue, now_millis()).await? {
+                            let _ = closed.set(Closed { caller, queue });
+                            let _ = later.send(Later::Closed { call });
+                            return Ok(());
+                        }
+                        queue_call(&intake, account, id, &caller, &queue, false).await
+                    };
+                    if let Err(e) = queued.await {
+                        let error = e.context(format!("queueing a call for {queue:?}"));
                         let _ = later.send(Later::HangUp { call, error });
                     }
                 });
@@ -790,14 +848,23 @@ impl Calls {
                     data,
                 };
                 // One commit: the call's log line and the interaction's end, after the call's
-                // requests still under way.
-                let dispatcher = self.dispatcher.clone();
+                // requests still under way. A voicemail's call only now becomes an interaction.
+                let (dispatcher, intake) = (self.dispatcher.clone(), self.intake.clone());
                 tokio::spawn(async move {
                     if let Some(before) = c.last {
                         let _ = before.await;
                     }
-                    if let Err(e) = dispatcher.leave(c.account, c.interaction, Some(line)).await {
-                        tracing::error!(error = %e, "ending a call's interaction");
+                    let ended = match c.closed.get() {
+                        Some(Closed { caller, queue }) => {
+                            queue_call(&intake, c.account, c.interaction, caller, queue, true).await
+                        }
+                        None => dispatcher
+                            .leave(c.account, c.interaction, Some(line))
+                            .await
+                            .map_err(anyhow::Error::from),
+                    };
+                    if let Err(e) = ended {
+                        tracing::error!(error = %format!("{e:#}"), "ending a call's interaction");
                     }
                 });
             }
@@ -968,6 +1035,7 @@ impl Calls {
             hold_ms: 0,
             legs: Vec::new(),
             recording,
+            closed: Arc::default(),
             browser: None,
             _held_here: self.bus.hold_call(interaction),
             last: None,
@@ -1224,18 +1292,40 @@ fn media_error(interaction: InteractionId, message: String) -> crate::bus::Agent
 /// unreadable caller id is known by what the network called it), the interaction created and
 /// routed in one commit, under the id the call is already tracked by.
 #[allow(clippy::too_many_arguments)]
+/// Whether a call to `queue` now goes to voicemail: outside its business hours, or with nobody
+/// staffed when its hours close it then.
+async fn is_closed(
+    dispatcher: &Dispatcher,
+    account: AccountId,
+    queue: &crate::domain::Queue,
+    now: i64,
+) -> anyhow::Result<bool> {
+    let Some(hours) = &queue.hours else {
+        return Ok(false);
+    };
+    if !hours.open_at(now) {
+        return Ok(true);
+    }
+    Ok(hours.closed_when_unstaffed && !dispatcher.staffing(account, queue.id).await?.staffed)
+}
+
+/// The call's interaction, queued as `id`: the caller waiting on the line, or (`offline`) the
+/// voicemail they left.
 async fn queue_call(
     intake: &crate::intake::Intake,
     account: AccountId,
     id: InteractionId,
-    call: CallId,
-    caller: Option<String>,
-    display_name: Option<String>,
-    dialled: &str,
-    queue: &str,
+    caller: &Caller,
+    queue: &crate::domain::Queue,
+    offline: bool,
 ) -> anyhow::Result<()> {
-    let queue = intake.store.queue_by_name(account, queue).await?;
-    let (identities, fallback) = match caller.as_deref().filter(|c| !c.is_empty()) {
+    let Caller {
+        call,
+        number,
+        display_name,
+        dialled,
+    } = caller;
+    let (identities, fallback) = match number.as_deref().filter(|c| !c.is_empty()) {
         Some(number) => (
             vec![RawIdentity::Phone(number.to_owned())],
             RawIdentity::Visitor(format!("sip:{number}")),
@@ -1249,16 +1339,17 @@ async fn queue_call(
         channel: Channel::Voice,
         entry_point: format!("sip:{dialled}"),
         identities,
-        display_name,
+        display_name: display_name.clone(),
         thread: Default::default(),
         automated: None,
         message: None,
     };
     let entry = crate::intake::Entry {
         id: Some(id),
+        offline,
         commit: crate::intake::Commit::WithRouting,
         fallback: Some(&fallback),
-        ..crate::intake::Entry::on(&queue)
+        ..crate::intake::Entry::on(queue)
     };
     intake
         .take(account, inbound, entry, crate::intake::no_preparation)

@@ -6,7 +6,7 @@
 // the right, with the browser's side silent for the mute (sox). Then: keys from the console's
 // keypad reaching the caller as RFC 4733 events, click-to-call with the browser as the phone (a
 // baresip callee on the outbound trunk), a browser that disappears mid-call, and a microphone
-// refused or missing.
+// refused or missing; and a voicemail left outside business hours, played in the console.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -385,6 +385,63 @@ test('a browser that disappears mid-call is the agent hanging up', { skip, timeo
     const until = Date.now() + 5000;
     while (!byeSeen.test(readFileSync(callerLog, 'utf8')) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     assert.match(readFileSync(callerLog, 'utf8'), byeSeen);
+  } catch (e) {
+    throw explained(e, hub, callerLog);
+  } finally {
+    await closeDown(caller, browser, hub, work);
+  }
+});
+
+// Closed hours, as an admin sets them and an agent finds them: the admin gives Support business
+// hours in the console (no day open: closed now), a baresip caller hears the closed message and
+// talks until the hub hangs up at the longest voicemail allowed (14 s here). Bob, his browser as
+// his phone, comes in: he is offered the voicemail (not a call to answer), no softphone starts, he
+// plays the message in the page and is offered to call the customer back; Done ends it.
+test('outside business hours a caller leaves a voicemail, played in the console with a call back', { skip, timeout: 120_000 }, async () => {
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(30, null, {
+    PLUGBOARD_SIP__VOICEMAIL_MAX_SECS: '14',
+    // Click-to-call on (nobody answers there; the button is only looked at).
+    PLUGBOARD_SIP__OUTBOUND_TRUNK: '127.0.0.1:9',
+  });
+  let caller = null;
+  const errors = [];
+  try {
+    const admin = await (await browser.newContext()).newPage();
+    watch(admin, 'admin', errors);
+    await signIn(admin, hub.base, 'admin@plugboard.example');
+    await admin.goto(`${hub.base}/#/admin/queues`);
+    const support = admin.locator('[data-testid="queue-row"]', { hasText: 'Support' });
+    await support.getByTestId('queue-edit').click();
+    await admin.getByTestId('queue-hours-on').check();
+    await admin.getByTestId('queue-time-zone').fill('Asia/Shanghai');
+    await admin.getByTestId('queue-holidays').fill('2027-01-01, 2027-02-17');
+    await shot(admin, 'queue-hours-form');
+    await admin.getByTestId('queue-save').click();
+    await support.getByTestId('queue-hours').filter({ hasText: 'Asia/Shanghai' }).waitFor();
+
+    caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+    await logSays(callerLog, /Call established/, 20_000);
+    // The hub hangs up at 14 s: the message is kept, and then it waits in Support.
+    await logSays(callerLog, /terminated|closed/i, 30_000);
+
+    const { bob } = await bobInTheBrowser(hub, browser, errors);
+    const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
+    await offer.waitFor({ timeout: 20_000 });
+    assert.match(await offer.getByTestId('offer-voicemail').innerText(), /voicemail/);
+    assert.equal(await offer.getByTestId('offer-phone').count(), 0);
+    await offer.getByTestId('offer-accept').click();
+    const pane = bob.getByTestId('voicemail');
+    await pane.waitFor();
+    assert.equal(await bob.getByTestId('softphone-status').count(), 0, 'no softphone for a voicemail');
+    assert.equal(await bob.getByTestId('call-hold').count(), 0);
+    assert.match(await bob.getByTestId('voicemail-call-back').innerText(), /\+14155550123/);
+    await pane.getByTestId('recording-play').click();
+    await pane.getByTestId('recording-audio').waitFor();
+    await shot(bob, 'voicemail');
+    assert.match(await bob.getByTestId('end-chat').innerText(), /Done/);
+    await bob.getByTestId('end-chat').click();
+    await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+    assert.deepEqual(errors, []);
   } catch (e) {
     throw explained(e, hub, callerLog);
   } finally {

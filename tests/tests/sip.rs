@@ -187,9 +187,18 @@ async fn hub_with_a_desk_phone(dir: &Path) -> (Hub, String, u16) {
 }
 
 async fn hub_with_a_desk_phone_and(dir: &Path, extra: &[(&str, &str)]) -> (Hub, String, u16) {
+    let mut env = vec![("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]")];
+    env.extend_from_slice(extra);
+    let (hub, target) = hub_on_the_trunk(dir, &env).await;
+    let port = give_a_desk_phone(&hub, &target, "Bob Martin", "bob-desk", "desk-phone-1").await;
+    (hub, target, port)
+}
+
+/// A hub taking calls from the trunk at 127.0.0.1 (over UDP too), 100 dialling Support, with
+/// `extra` settings; and its SIP address.
+async fn hub_on_the_trunk(dir: &Path, extra: &[(&str, &str)]) -> (Hub, String) {
     let mut env = vec![
         ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
         ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
         ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
         ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
@@ -197,8 +206,7 @@ async fn hub_with_a_desk_phone_and(dir: &Path, extra: &[(&str, &str)]) -> (Hub, 
     env.extend_from_slice(extra);
     let hub = Hub::start(dir, &env).await.unwrap();
     let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
-    let port = give_a_desk_phone(&hub, &target, "Bob Martin", "bob-desk", "desk-phone-1").await;
-    (hub, target, port)
+    (hub, target)
 }
 
 /// The admin gives the agent named `agent` a desk phone `username`, and it registers through
@@ -697,21 +705,245 @@ fn baresip_secure(dir: &Path, ca: &Path) {
     std::fs::write(dir.join("config"), config).unwrap();
 }
 
+/// Gives the queue named `name` these business hours (PUT /queues/{id} with the rest as it is).
+async fn set_hours(hub: &Hub, admin: &str, name: &str, hours: Value) -> Value {
+    let mut queue = hub.named(admin, "/queues", name).await.unwrap();
+    queue["hours"] = hours;
+    let path = format!("/queues/{}", queue["id"].as_str().unwrap());
+    let (status, saved) = hub.call("PUT", &path, Some(admin), Some(queue)).await.unwrap();
+    assert_eq!(status, 200, "{saved}");
+    saved
+}
+
+/// Outside business hours a baresip caller hears the closed message and leaves a message; once
+/// they hang up it is a voice interaction marked offline that waits in Support, and the first
+/// agent to come back is offered it (no phone rings: Bob has none) with the caller's voice in the
+/// recording.
+#[tokio::test]
+async fn a_caller_outside_business_hours_leaves_a_voicemail_that_waits_for_an_agent() {
+    if sipp().is_none() || baresip().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Recording calls off: a voicemail is kept all the same.
+    let (hub, target) = hub_on_the_trunk(dir.path(), &[("PLUGBOARD_SIP__RECORD", "false")]).await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    // Bad hours are refused with what is wrong, and change nothing.
+    let mut queue = hub.named(&admin, "/queues", "Support").await.unwrap();
+    let path = format!("/queues/{}", queue["id"].as_str().unwrap());
+    queue["hours"] = json!({"time_zone": "Asia/Shanghai", "open": {"mon": ["9-18"]}});
+    let (status, error) = hub
+        .call("PUT", &path, Some(&admin), Some(queue.clone()))
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{error}");
+    assert!(error.to_string().contains("09:00-18:00"), "{error}");
+    queue["hours"] = json!({"time_zone": "Asia/Beijing", "open": {}});
+    let (status, error) = hub.call("PUT", &path, Some(&admin), Some(queue)).await.unwrap();
+    assert_eq!(status, 400, "{error}");
+    assert!(error.to_string().contains("time zone"), "{error}");
+    // Open no day of the week, and New Year's Day a holiday besides.
+    let saved = set_hours(
+        &hub,
+        &admin,
+        "Support",
+        json!({"time_zone": "Asia/Shanghai", "open": {}, "holidays": ["2027-01-01"]}),
+    )
+    .await;
+    assert_eq!(saved["hours"]["holidays"], json!(["2027-01-01"]));
+
+    // The caller says a 440 Hz tone for 16 s and hangs up: the closed message and the beep take
+    // about 9 s, so some 6 s are the message.
+    let work = tempfile::tempdir().unwrap();
+    tone(&work.path().join("caller.wav"), 440, 20);
+    baresip_profile(
+        work.path(),
+        &work.path().join("caller.wav"),
+        "<sip:+14155550123@127.0.0.1>;regint=0",
+        31_000 + (std::process::id() % 50) as u16 * 20,
+    );
+    let caller_log = work.path().join("caller.log");
+    let calling = Command::new("baresip")
+        .arg("-f")
+        .arg(work.path())
+        .args(["-e", &format!("/dial sip:100@{target}"), "-t", "16"])
+        .stdout(std::fs::File::create(&caller_log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::task::spawn_blocking(move || calling.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let log = std::fs::read_to_string(&caller_log).unwrap_or_default();
+    assert!(log.contains("Call established"), "{log}");
+
+    // Bob comes in: the voicemail is offered to him like any waiting contact, and no phone rings.
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let Some(offer) = bob.gets_within("offer", Duration::from_secs(10)).await else {
+        panic!("no offer; the caller said:\n{log}");
+    };
+    let interaction = offer["interaction"].clone();
+    assert_eq!(
+        (
+            &interaction["channel"],
+            &interaction["offline"],
+            &interaction["entry_point"]
+        ),
+        (&json!("voice"), &json!(true), &json!("sip:100")),
+        "{offer}"
+    );
+    let id = interaction["id"].as_str().unwrap().to_owned();
+    bob.send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["state"], "active");
+    assert!(
+        bob.gets_within("error", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "nothing tried to ring Bob's (missing) phone"
+    );
+    // The message: the caller's tone on the left, for about as long as they spoke after the beep.
+    let file = dir.path().join("recordings").join(format!("{id}.wav"));
+    let (length, caller_rms) = sox_stat(&file, 1);
+    assert!((3.0..9.0).contains(&length), "the voicemail lasts {length} s");
+    assert!(
+        caller_rms > 0.05,
+        "the caller is silent in the voicemail: {caller_rms}"
+    );
+    let (status, _) = hub
+        .call(
+            "GET",
+            &format!("/interactions/{id}/recording"),
+            Some(&hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "Bob, who holds it, may listen to it");
+    // Done with it: it ends like a call, into wrap-up, and stays on the customer's timeline.
+    bob.send(json!({"type": "interaction.end", "interaction_id": id}))
+        .await
+        .unwrap();
+    let updated = bob.expect("interaction.updated").await.unwrap();
+    assert_eq!(updated["interaction"]["state"], "wrap_up");
+}
+
+/// A queue that closes while nobody is staffed: a sipp caller hears the closed message, talks,
+/// presses # (SIP INFO) and the hub hangs up, keeping the message; once Bob is signed in (on a
+/// break), the next caller waits in the queue as usual, and when he is available the voicemail,
+/// which waited longest, is offered to him first.
+#[tokio::test]
+async fn a_queue_nobody_staffs_takes_a_voicemail_ended_with_hash_and_queues_callers_once_staffed() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target) = hub_on_the_trunk(dir.path(), &[]).await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let every_day: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!(["00:00-24:00"])))
+        .collect();
+    set_hours(
+        &hub,
+        &admin,
+        "Support",
+        json!({"time_zone": "UTC", "open": every_day, "closed_when_unstaffed": true}),
+    )
+    .await;
+    let (ok, log) = tokio::task::spawn_blocking({
+        let target = target.clone();
+        move || {
+            let media_port = free_port().to_string();
+            run_with(
+                &target,
+                "caller_voicemail.xml",
+                "100",
+                "",
+                &["-d", "13000", "-mp", &media_port, "-timeout", "30s"],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(ok, "the hub hung up after #:\n{log}");
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut voicemail = Value::Null;
+    for _ in 0..50 {
+        let (_, found) = hub
+            .call("GET", "/customers?q=%2B8613800138000", Some(&token), None)
+            .await
+            .unwrap();
+        if let Some(customer) = found.as_array().and_then(|c| c.first()) {
+            let path = format!("/customers/{}/timeline", customer["id"].as_str().unwrap());
+            let (_, timeline) = hub.call("GET", &path, Some(&token), None).await.unwrap();
+            if let Some(entry) = timeline["entries"].as_array().and_then(|t| t.first()) {
+                voicemail = entry["interaction"].clone();
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (&voicemail["channel"], &voicemail["offline"], &voicemail["state"]),
+        (&json!("voice"), &json!(true), &json!("queued")),
+        "{voicemail}"
+    );
+    let file = dir
+        .path()
+        .join("recordings")
+        .join(format!("{}.wav", voicemail["id"].as_str().unwrap()));
+    let (length, rms) = sox_stat(&file, 1);
+    assert!((2.0..6.0).contains(&length), "the voicemail lasts {length} s");
+    assert!(rms > 0.02, "the caller is silent in the voicemail: {rms}");
+
+    // Bob signs in on a break (staffed, not available): the next caller waits in the queue.
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    bob.send(json!({"type": "state.set", "state": "break", "reason": "lunch"}))
+        .await
+        .unwrap();
+    bob.expect("agent.state").await.unwrap();
+    let caller = call(&target, "100", 4000);
+    let mut waiting = Value::Null;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (_, found) = hub
+            .call("GET", "/customers?q=%2B14155552671", Some(&token), None)
+            .await
+            .unwrap();
+        if found.as_array().is_some_and(|f| !f.is_empty()) {
+            waiting = timeline_of_the_caller(&hub, &token).await["entries"][0]["interaction"].clone();
+            break;
+        }
+    }
+    assert_eq!(
+        (&waiting["channel"], &waiting["offline"], &waiting["state"]),
+        (&json!("voice"), &json!(false), &json!("queued")),
+        "{waiting}"
+    );
+    // Back from the break: the voicemail waited longest, so it comes first.
+    available(&mut bob).await;
+    let first = bob.gets_within("offer", Duration::from_secs(10)).await.unwrap();
+    assert_eq!(first["interaction"]["id"], voicemail["id"]);
+    let (ok, log) = caller.await.unwrap();
+    assert!(ok, "{log}");
+}
+
 #[tokio::test]
 async fn the_ivr_menu_sends_a_caller_who_presses_2_to_support() {
     if sipp().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+    let menu = [
         ("PLUGBOARD_SIP__MENUS__200__1", "Sales"),
         ("PLUGBOARD_SIP__MENUS__200__2", "Support"),
     ];
-    let hub = Hub::start(dir.path(), &env).await.unwrap();
-    let target = hub.sip_udp.clone().unwrap();
+    let (hub, target) = hub_on_the_trunk(dir.path(), &menu).await;
     let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let support = hub.named(&token, "/queues", "Support").await.unwrap()["id"].clone();
     // Bob (support) is available but has no phone: the offer reaches his console, and since his

@@ -1,12 +1,16 @@
-// Admin: queues and their rules (GET/POST/PUT /queues). Skills are typed as "support:2, sales".
+// Admin: queues and their rules (GET/POST/PUT /queues). Skills are typed as "support:2, sales";
+// business hours as spans per weekday ("09:00-12:30, 13:30-18:00") in the queue's time zone,
+// holidays as dates. Outside them a caller leaves a voicemail and the chat widget offers its
+// offline form.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { formatSkillRequirements, parseSkillRequirements } from '../skills.js';
 import { useForm } from '../forms.js';
+import { DAYS, hoursToForm, formToHours, localTimeZone } from '../hours.js';
 
-const EMPTY = { name: '', skills: '', priority: '0', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60' };
+const EMPTY = { name: '', skills: '', priority: '0', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60', hours: hoursToForm(null) };
 
 function toForm(q) {
   return {
@@ -18,6 +22,7 @@ function toForm(q) {
     overflow_queue: q.overflow_queue || '',
     offer_timeout_secs: String(q.offer_timeout_secs),
     wrap_up_secs: String(q.wrap_up_secs),
+    hours: hoursToForm(q.hours),
   };
 }
 
@@ -31,13 +36,19 @@ function toSpec(f) {
     overflow_queue: f.overflow_queue || null,
     offer_timeout_secs: Number(f.offer_timeout_secs) || 1,
     wrap_up_secs: Number(f.wrap_up_secs) || 0,
+    hours: formToHours(f.hours),
   };
 }
 
 export function AdminQueues({ onChanged }) {
   const [queues, setQueues] = useState([]);
   const [editing, setEditing] = useState(null); // null: new queue; else the queue's id
-  const { form, reset: setForm, field, pick } = useForm(EMPTY);
+  const { form, reset: setForm, field, pick, set } = useForm(EMPTY);
+  const hoursOn = form.hours.on;
+  const turnHours = (on) => {
+    set('hours.on', on);
+    if (on && !form.hours.time_zone) set('hours.time_zone', localTimeZone());
+  };
   const [error, setError] = useState(null);
 
   const load = () => api.listQueues().then((qs) => { setQueues(qs); onChanged(qs); }).catch(() => setError(t('error.generic')));
@@ -65,12 +76,13 @@ export function AdminQueues({ onChanged }) {
       <table class="table">
         <thead><tr>
           <th>${t('admin.name')}</th><th>${t('admin.skills')}</th><th>${t('admin.priority')}</th>
-          <th>${t('admin.sl_target')}</th><th>${t('admin.offer_timeout')}</th><th>${t('admin.wrap_up')}</th><th></th>
+          <th>${t('admin.sl_target')}</th><th>${t('admin.offer_timeout')}</th><th>${t('admin.wrap_up')}</th><th>${t('admin.hours')}</th><th></th>
         </tr></thead>
         <tbody>
           ${queues.map((q) => html`<tr key=${q.id} data-testid="queue-row">
             <td>${q.name}</td><td>${formatSkillRequirements(q.required_skills)}</td><td>${q.priority}</td>
             <td>${q.sl_target_secs}</td><td>${q.offer_timeout_secs}</td><td>${q.wrap_up_secs}</td>
+            <td data-testid="queue-hours">${q.hours ? q.hours.time_zone : t('admin.hours_always')}</td>
             <td class="row-actions"><button class="link" onClick=${() => { setEditing(q.id); setForm(toForm(q)); }} data-testid="queue-edit">${t('action.edit')}</button></td>
           </tr>`)}
         </tbody>
@@ -89,6 +101,16 @@ export function AdminQueues({ onChanged }) {
           </select></label>
         <label><span>${t('admin.offer_timeout')}</span><input type="number" min="1" ...${field('offer_timeout_secs')} data-testid="queue-offer-timeout" /></label>
         <label><span>${t('admin.wrap_up')}</span><input type="number" min="0" ...${field('wrap_up_secs')} data-testid="queue-wrap-up" /></label>
+        <fieldset class="fieldset full hours-fields" data-testid="queue-hours-form">
+          <legend>${t('admin.hours')}</legend>
+          <label class="check"><input type="checkbox" checked=${hoursOn} onChange=${(e) => turnHours(e.currentTarget.checked)} data-testid="queue-hours-on" />${t('admin.hours_on')}</label>
+          ${hoursOn && html`
+            <label><span>${t('admin.time_zone')}</span><input required placeholder="Asia/Shanghai" ...${field('hours.time_zone')} data-testid="queue-time-zone" /></label>
+            ${DAYS.map((day) => html`<label key=${day}><span>${t(`day.${day}`)}</span><input placeholder=${day === 'sat' || day === 'sun' ? t('admin.day_closed') : '09:00-18:00'} ...${field(`hours.${day}`)} data-testid=${`queue-day-${day}`} /></label>`)}
+            <label><span>${t('admin.holidays')}</span><input placeholder="2026-10-01, 2026-10-02" ...${field('hours.holidays')} data-testid="queue-holidays" /></label>
+            <label class="check"><input type="checkbox" checked=${form.hours.unstaffed} onChange=${(e) => set('hours.unstaffed', e.currentTarget.checked)} data-testid="queue-unstaffed" />${t('admin.closed_when_unstaffed')}</label>
+            <p class="muted small-text">${t('admin.hours_help')}</p>`}
+        </fieldset>
         <div class="form-actions full">
           <button class="primary" type="submit" data-testid="queue-save">${editing ? t('action.save') : t('action.add')}</button>
           ${editing && html`<button type="button" onClick=${() => { setEditing(null); setForm(EMPTY); }} data-testid="queue-cancel">${t('action.cancel')}</button>`}

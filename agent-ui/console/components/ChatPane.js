@@ -1,8 +1,8 @@
 // The selected chat or call: a chat's messages, the customer's typing, the composer and "End
 // chat"; a call's hold and hang-up buttons (the talking happens on the agent's phone, or in this
 // console with the browser softphone: then its state, a mute button and a keypad, which the
-// keyboard's digits press too while this card has focus). Once it has ended, the wrap-up form
-// takes their place.
+// keyboard's digits press too while this card has focus); a voicemail's message, played here,
+// and a button to call the customer back. Once it has ended, the wrap-up form takes their place.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { conversation } from '../state.js';
@@ -15,13 +15,16 @@ import { QueuedNote } from './QueuedNote.js';
 import { queuedAction } from '../state.js';
 import { Keypad } from './Keypad.js';
 import { keypadKey } from '../softphone.js';
+import { Recording } from './Recording.js';
 
-export function ChatPane({ state, entry, actions, queues, queueName, softphone }) {
+export function ChatPane({ state, entry, actions, queues, queueName, softphone, onDial }) {
   const it = entry.interaction;
   const customer = entry.card.customer;
   const active = it.state === 'active';
   const call = it.channel === 'voice';
-  const phoneStatus = call && active && softphone ? softphone.status[it.id] || 'connecting' : null;
+  // A voicemail: a call left while the queue was closed, with no caller on the line any more.
+  const voicemail = call && it.offline;
+  const phoneStatus = call && !voicemail && active && softphone ? softphone.status[it.id] || 'connecting' : null;
   const keypad = phoneStatus === 'connected' && !entry.onHold;
   const onKeyDown = keypad
     ? (e) => {
@@ -37,22 +40,28 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone }
       <header class="chat-head">
         <div>
           <div class="chat-title" data-testid="chat-title">${customer.name}</div>
-          <div class="muted small-text">${label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
+          <div class="muted small-text">${voicemail ? t('timeline.voicemail') : label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
         </div>
         ${active && html`<div class="chat-actions">
           ${phoneStatus === 'connected' && html`<button onClick=${() => actions.mute(it.id, !softphone.muted)} data-testid="call-mute"
             aria-pressed=${softphone.muted ? 'true' : 'false'}>${softphone.muted ? t('call.unmute') : t('call.mute')}</button>`}
-          ${call && html`<button onClick=${() => actions.hold(it.id, !entry.onHold)} data-testid="call-hold"
+          ${call && !voicemail && html`<button onClick=${() => actions.hold(it.id, !entry.onHold)} data-testid="call-hold"
             aria-pressed=${entry.onHold ? 'true' : 'false'}>${entry.onHold ? t('call.resume') : t('call.hold')}</button>`}
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
           <button class="danger-outline" onClick=${() => actions.end(it.id)} disabled=${Boolean(queuedAction(state, it.id, 'end'))}
-            data-testid="end-chat">${call ? t('call.hang_up') : t('chat.end')}</button>
+            data-testid="end-chat">${voicemail ? t('voicemail.done') : call ? t('call.hang_up') : t('chat.end')}</button>
         </div>`}
       </header>
       <${QueuedNote} state=${state} interactionId=${it.id} />
       ${phoneStatus && html`<p class=${`softphone-status softphone-${phoneStatus}`} data-testid="softphone-status" data-status=${phoneStatus} role="status">${t(`softphone.${phoneStatus}`)}</p>`}
       ${keypad && html`<${Keypad} sent=${softphone.keys[it.id] || ''} onKey=${(key) => actions.dtmf(it.id, key)} />`}
-      ${call
+      ${voicemail
+        ? html`<div class="voicemail" data-testid="voicemail">
+            <p>${t('voicemail.left', { name: customer.name })}</p>
+            <${Recording} id=${it.id} />
+            ${onDial && customer.phone && html`<button class="primary small" onClick=${() => onDial(customer.id)} data-testid="voicemail-call-back">${t('voicemail.call_back', { number: customer.phone })}</button>`}
+          </div>`
+        : call
         ? html`<p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
         : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />`}
       <div class="typing-line" aria-live="polite">

@@ -26,7 +26,9 @@ export function OfferCard({ offer, queueName, queued, onAccept, onDecline, answe
       ${email && html`<div class="offer-subject" data-testid="offer-subject">${threadSubject(offer.preview || []) || t('email.no_subject')}</div>`}
       ${offer.earlier_messages > 0 && html`<p class="offer-earlier muted" data-testid="offer-earlier">${t('offer.earlier', { count: offer.earlier_messages })}</p>`}
       ${preview && html`<p class="offer-preview" data-testid="offer-preview">${preview}</p>`}
-      ${it.channel === 'voice' && html`<p class="offer-preview" data-testid="offer-phone">${t(answerHere ? 'offer.answer_here' : 'offer.pick_up')}</p>`}
+      ${it.channel === 'voice' && (it.offline
+        ? html`<p class="offer-preview" data-testid="offer-voicemail">${t('offer.voicemail')}</p>`
+        : html`<p class="offer-preview" data-testid="offer-phone">${t(answerHere ? 'offer.answer_here' : 'offer.pick_up')}</p>`)}
       <div class="offer-actions">
         <button class="primary" onClick=${() => onAccept(it.id)} aria-pressed=${queued ? String(queued.type === 'offer.accept') : undefined}
           data-testid="offer-accept">${t('offer.accept')}</button>

@@ -111,10 +111,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   }, [token]);
 
   // With the browser as the agent's phone: a call they hold (accepted, talking) gets this
-  // console's audio; a call that ended (or went elsewhere) lets the microphone go.
+  // console's audio (a voicemail has no caller to talk to); a call that ended (or went
+  // elsewhere) lets the microphone go.
   const device = me ? me.device : 'desk';
   const talking = Object.values(state.held)
-    .filter((h) => h.interaction.channel === 'voice' && h.interaction.state === 'active')
+    .filter((h) => h.interaction.channel === 'voice' && !h.interaction.offline && h.interaction.state === 'active')
     .map((h) => h.interaction.id);
   const talkingKey = talking.join(',');
   useEffect(() => {
@@ -472,7 +473,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${AdminAudit} />`;
       break;
     default:
-      page = html`<${Workspace} state=${state} actions=${actions} softphone=${device === 'browser' ? { status: phoneStatus, muted, keys: keysSent } : null} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} />`;
+      page = html`<${Workspace} state=${state} actions=${actions} softphone=${device === 'browser' ? { status: phoneStatus, muted, keys: keysSent } : null} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} onDial=${canDial ? actions.dial : null} />`;
   }
 
   return html`

@@ -10,7 +10,7 @@ import { isEmail } from '../email.js';
 import { CustomerCard } from './CustomerCard.js';
 import { queuedAction } from '../state.js';
 
-export function Workspace({ state, actions, queues, queueName, dispositionName, ownAddresses, softphone }) {
+export function Workspace({ state, actions, queues, queueName, dispositionName, ownAddresses, softphone, onDial }) {
   const selected = state.selected ? state.held[state.selected] : null;
   return html`
     <div class="workspace">
@@ -23,7 +23,7 @@ export function Workspace({ state, actions, queues, queueName, dispositionName, 
         ${selected && isEmail(selected.interaction)
           ? html`<${EmailPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} ownAddresses=${ownAddresses} />`
           : selected
-          ? html`<${ChatPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} softphone=${softphone} />`
+          ? html`<${ChatPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} softphone=${softphone} onDial=${onDial} />`
           : html`<div class="empty-state" data-testid="no-chat">
               <p class="empty-title">${t('workspace.empty_title')}</p>
               <p class="muted">${state.agentState.state === 'available' ? t('workspace.empty_available') : t('workspace.empty_unavailable')}</p>

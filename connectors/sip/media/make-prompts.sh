@@ -14,10 +14,14 @@ say() { # name text
 say greeting "Thank you for calling. Please hold, an agent will be with you shortly."
 say menu "For sales, press 1. For support, press 2."
 say position "You are number"
+say closed "Thank you for calling. We are closed right now. Please leave a message after the tone, and press the pound key when you are done."
 for d in 0 1 2 3 4 5 6 7 8 9; do
   words=(zero one two three four five six seven eight nine)
   say "$d" "${words[$d]}"
 done
+
+# The tone a voicemail starts after: half a second of 1 kHz.
+sox -n -r 8000 -c 1 -t ul beep.ul synth 0.5 sine 1000 gain -6
 
 # Twelve seconds of a slow arpeggio, soft enough to hold under.
 notes=()

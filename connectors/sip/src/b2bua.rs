@@ -137,6 +137,14 @@ pub enum CallCommand {
     },
     /// The agent's own leg (see `Attach`) is gone: the call ends as if their phone hung up.
     AgentLeft { call: CallId },
+    /// The queue is closed: the waiting caller hears the closed message and a beep, and what
+    /// they say next is recorded to `record` until they hang up, press `#`, or `max` has passed
+    /// (then we hang up). Only a call waiting in its queue with no phone ringing.
+    Voicemail {
+        call: CallId,
+        record: PathBuf,
+        max: Duration,
+    },
 }
 
 /// What the media shell does for a call. Ports come from [`MediaPorts::open`].
@@ -181,6 +189,12 @@ pub enum MediaCommand {
         sending: bool,
         /// The leg's SRTP keys after the renegotiation (a phone may re-key, RFC 4568 §7.1.4).
         srtp: Option<LegKeys>,
+    },
+    /// The caller hears the closed message and the beep, then silence while what they say is
+    /// recorded (the left channel of `record`) until the call closes.
+    Voicemail {
+        call: CallId,
+        record: PathBuf,
     },
     /// The agent's leg is gone: the caller hears music again.
     Unbridge {
@@ -447,6 +461,10 @@ enum Stage {
     /// Click-to-call, before the bridge.
     Dialling,
     Bridged,
+    /// Leaving a voicemail, until then at the latest.
+    Voicemail {
+        until: Instant,
+    },
 }
 
 #[derive(Debug)]
@@ -835,7 +853,7 @@ impl B2bua {
             // §9.2: the INVITE was answered at once, so there is nothing left to cancel.
             (Method::Cancel, _) => Some(ResponseBuilder::new(200, "OK")),
             (Method::Invite | Method::Update, _) => Some(self.reinvite(id, side, request, cx.now)),
-            (Method::Info, Side::Caller | Side::Callee) => Some(self.info(id, request)),
+            (Method::Info, Side::Caller | Side::Callee) => Some(self.info(id, request, cx.now)),
             (Method::Options, _) => Some(ResponseBuilder::new(200, "OK")),
             _ => Some(ResponseBuilder::new(405, "Method Not Allowed").header("Allow", ALLOW_IN_DIALOG)),
         }
@@ -935,7 +953,7 @@ impl B2bua {
 
     /// SIP INFO carrying a key the caller pressed (`application/dtmf-relay` as Cisco phones and
     /// carriers send it, or `application/dtmf`), taken like an RFC 4733 event.
-    fn info(&mut self, id: CallId, request: &SipRequest) -> ResponseBuilder {
+    fn info(&mut self, id: CallId, request: &SipRequest, now: Instant) -> ResponseBuilder {
         let content_type = request
             .header("Content-Type")
             .or(request.header("c"))
@@ -965,7 +983,7 @@ impl B2bua {
             .filter(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'));
         match key {
             Some(key) => {
-                self.digit(id, key);
+                self.digit(id, key, now);
                 ResponseBuilder::new(200, "OK")
             }
             None => ResponseBuilder::new(400, "No DTMF key in the INFO body"),
@@ -1520,6 +1538,16 @@ impl B2bua {
                     srtp: None,
                 }));
             }
+            CallCommand::Voicemail { call, record, max } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if c.stage != Stage::Queued || c.agent.is_some() || !c.forks.is_empty() {
+                    return;
+                }
+                c.stage = Stage::Voicemail { until: now + max };
+                self.emit(Action::Media(MediaCommand::Voicemail { call, record }));
+            }
             CallCommand::AgentLeft { call } => {
                 // No phone leg, bridged or (from a browser) dialling: the hub's own leg.
                 let attached = self.calls.get(&call).is_some_and(|c| {
@@ -1577,7 +1605,7 @@ impl B2bua {
     ) {
         let local = self.config.local;
         let Some(call) = self.calls.get(&id) else { return };
-        if call.agent.is_some() {
+        if call.agent.is_some() || matches!(call.stage, Stage::Voicemail { .. }) {
             return;
         }
         let reachable: Vec<(&String, (SocketAddr, Transport))> = targets
@@ -1781,10 +1809,17 @@ impl B2bua {
     }
 
     /// A DTMF key the caller pressed (the media shell detects them).
-    pub fn digit(&mut self, id: CallId, key: char) {
+    pub fn digit(&mut self, id: CallId, key: char, now: Instant) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
+        if matches!(call.stage, Stage::Voicemail { .. }) {
+            // `#`: the message is complete; we hang up for the caller.
+            if key == '#' {
+                self.end(id, Party::Hub, now);
+            }
+            return;
+        }
         if call.stage != Stage::Menu {
             return;
         }
@@ -1870,7 +1905,11 @@ impl B2bua {
         let mut no_answer = Vec::new();
         let mut unrefreshed = Vec::new();
         let mut lapsed_forks = Vec::new();
+        let mut full = Vec::new();
         for (id, call) in &mut self.calls {
+            if matches!(call.stage, Stage::Voicemail { until } if now >= until) {
+                full.push(*id);
+            }
             if let Some(r) = call.caller.as_mut().and_then(|c| c.unacked.as_mut()) {
                 if now >= r.until {
                     unacked.push(*id);
@@ -1943,6 +1982,10 @@ impl B2bua {
         }
         for id in unrefreshed {
             // RFC 4028 §10: the caller stopped refreshing the session; its network lost the call.
+            self.end(id, Party::Hub, now);
+        }
+        for id in full {
+            // The longest voicemail there is room for: kept as it is.
             self.end(id, Party::Hub, now);
         }
     }
@@ -2585,7 +2628,7 @@ pub(crate) mod tests {
         };
         assert_eq!(prompts, &vec!["greeting", "menu"]);
         assert_eq!(actions.len(), 1, "no interaction before a choice");
-        h.b2bua.digit(CallId(1), '7');
+        h.b2bua.digit(CallId(1), '7', h.t0);
         assert_eq!(
             h.b2bua.take_actions(),
             vec![Action::Media(MediaCommand::Play {
@@ -2593,12 +2636,12 @@ pub(crate) mod tests {
                 prompts: vec!["menu"]
             })]
         );
-        h.b2bua.digit(CallId(1), '1');
+        h.b2bua.digit(CallId(1), '1', h.t0);
         let actions = summary(&h.b2bua.take_actions());
         assert_eq!(actions[0], "Play");
         assert!(actions[1].contains("queue: \"Sales\""), "{actions:?}");
         // Keys after the choice are not the menu's any more.
-        h.b2bua.digit(CallId(1), '2');
+        h.b2bua.digit(CallId(1), '2', h.t0);
         assert!(h.b2bua.take_actions().is_empty());
     }
 
@@ -2623,6 +2666,83 @@ pub(crate) mod tests {
                 prompts: vec!["position", "1", "2"]
             })]
         );
+    }
+
+    #[test]
+    fn a_closed_queue_records_a_voicemail_until_hash_or_the_longest_allowed() {
+        let voicemail = |h: &mut Harness| {
+            queued(h);
+            h.b2bua
+                .in_dialog(&in_dialog("ACK", "caller-1", true), cx(h, CALLER, 5));
+            h.b2bua.take_actions();
+            let command = CallCommand::Voicemail {
+                call: CallId(1),
+                record: "/rec/1.wav".into(),
+                max: Duration::from_secs(120),
+            };
+            h.b2bua.command(command, h.t0, 1, &mut h.ports);
+            assert_eq!(
+                h.b2bua.take_actions(),
+                vec![Action::Media(MediaCommand::Voicemail {
+                    call: CallId(1),
+                    record: "/rec/1.wav".into(),
+                })]
+            );
+        };
+        // `#` ends it: we hang up, the media closes (finishing the file), the hub hears.
+        let mut h = harness();
+        voicemail(&mut h);
+        h.b2bua.digit(CallId(1), '5', h.t0);
+        assert!(h.b2bua.take_actions().is_empty(), "only # ends a message");
+        // Nothing a queued call takes while its message is recorded.
+        for command in [
+            CallCommand::Announce {
+                call: CallId(1),
+                position: 1,
+            },
+            CallCommand::Ring {
+                call: CallId(1),
+                contacts: vec![format!("<sip:1001@{PHONE}>")],
+                record: None,
+            },
+        ] {
+            h.b2bua.command(command, h.t0, 2, &mut h.ports);
+            assert!(h.b2bua.take_actions().is_empty());
+        }
+        assert_eq!(h.b2bua.attachable(CallId(1)), None, "no agent joins a voicemail");
+        h.b2bua.digit(CallId(1), '#', h.t0);
+        let actions = summary(&h.b2bua.take_actions());
+        assert!(actions[0].starts_with("BYE "), "{actions:?}");
+        assert_eq!(actions[1..], ["Close", "Ended { call: CallId(1), by: Hub }"]);
+
+        // The longest message: hung up at `max`, not a moment before.
+        let mut h = harness();
+        voicemail(&mut h);
+        h.b2bua.tick(h.t0 + Duration::from_secs(119));
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.tick(h.t0 + Duration::from_secs(120));
+        let actions = summary(&h.b2bua.take_actions());
+        assert!(actions[0].starts_with("BYE "), "{actions:?}");
+        assert_eq!(actions[1..], ["Close", "Ended { call: CallId(1), by: Hub }"]);
+
+        // The caller hanging up is the usual end of a message.
+        let mut h = harness();
+        voicemail(&mut h);
+        h.b2bua
+            .in_dialog(&in_dialog("BYE", "caller-1", true), cx(&h, CALLER, 10));
+        let actions = summary(&h.b2bua.take_actions());
+        assert_eq!(actions, ["Close", "Ended { call: CallId(1), by: Caller }"]);
+
+        // A call already ringing an agent is not sent to voicemail.
+        let mut h = harness();
+        ringing(&mut h);
+        let command = CallCommand::Voicemail {
+            call: CallId(1),
+            record: "/rec/1.wav".into(),
+            max: Duration::from_secs(120),
+        };
+        h.b2bua.command(command, h.t0, 1, &mut h.ports);
+        assert!(h.b2bua.take_actions().is_empty());
     }
 
     /// Click-to-call: the customer's 200 to `invite` is ACKed, their stream started and bridged

@@ -40,8 +40,8 @@ pub struct Audio {
 }
 
 /// Every prompt name the B2BUA uses.
-const PROMPTS: [Prompt; 13] = [
-    "greeting", "menu", "position", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+const PROMPTS: [Prompt; 15] = [
+    "greeting", "menu", "position", "closed", "beep", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
 ];
 
 fn builtin(name: &str) -> &'static [u8] {
@@ -49,6 +49,8 @@ fn builtin(name: &str) -> &'static [u8] {
         "greeting" => include_bytes!("../media/greeting.ul"),
         "menu" => include_bytes!("../media/menu.ul"),
         "position" => include_bytes!("../media/position.ul"),
+        "closed" => include_bytes!("../media/closed.ul"),
+        "beep" => include_bytes!("../media/beep.ul"),
         "0" => include_bytes!("../media/0.ul"),
         "1" => include_bytes!("../media/1.ul"),
         "2" => include_bytes!("../media/2.ul"),
@@ -93,8 +95,8 @@ impl Audio {
         }
     }
 
-    /// The built-ins, with any of `greeting.wav`, `menu.wav`, `position.wav`, `0.wav`…`9.wav`
-    /// and `music.wav` found in `dir` used instead.
+    /// The built-ins, with any of `greeting.wav`, `menu.wav`, `position.wav`, `closed.wav`,
+    /// `beep.wav`, `0.wav`…`9.wav` and `music.wav` found in `dir` used instead.
     pub fn load(dir: &Path) -> io::Result<Self> {
         let mut audio = Audio::builtin();
         for name in PROMPTS.iter().chain(&["music"]) {
@@ -271,6 +273,7 @@ impl Media {
                         rand::random(),
                     ),
                     recorder: None,
+                    voicemail: None,
                     keypad: Keypad::new(rand::random()),
                     keypad_header: RtpHeader::new(0, rand::random(), 0, rand::random()),
                     dtmf: DtmfDetector::new(),
@@ -293,6 +296,7 @@ impl Media {
                     | MediaCommand::Bridge { call, .. }
                     | MediaCommand::Unbridge { call }
                     | MediaCommand::Update { call, .. }
+                    | MediaCommand::Voicemail { call, .. }
                     | MediaCommand::Hold { call, .. }
                     | MediaCommand::Keys { call, .. } => *call,
                     MediaCommand::Start { .. } | MediaCommand::Close { .. } => unreachable!("matched above"),
@@ -383,6 +387,8 @@ enum Mode {
     Bridged,
     /// Bridged, but the caller hears music and the agent nothing.
     Hold,
+    /// The closed message and the beep, then silence while the caller's message is recorded.
+    Voicemail,
 }
 
 /// How long after a leg's media is (re)negotiated its RTP may still latch onto another port of
@@ -447,6 +453,8 @@ struct Stream {
     /// The header of our own (music) packets before rewriting.
     music_header: RtpHeader,
     recorder: Option<(PathBuf, StereoRecorder<std::io::BufWriter<std::fs::File>>)>,
+    /// Where the caller's voicemail goes, once the prompts before the beep are over.
+    voicemail: Option<PathBuf>,
     /// The agent's keys on their way to the customer; the agent's audio waits meanwhile.
     keypad: Keypad,
     /// The header of those key packets before rewriting (their own SSRC: the caller's phone
@@ -510,7 +518,17 @@ impl Stream {
                         }
                         continue;
                     }
-                    self.player.frame(&mut samples);
+                    if self.mode == Mode::Voicemail && !self.player.in_prompt() {
+                        // After the beep: the message is recorded from here, the caller hears
+                        // silence (still sent, so their phone and NAT keep the stream).
+                        if let Some(path) = self.voicemail.take() {
+                            self.record_to(path);
+                        }
+                        samples.clear();
+                        samples.resize(FRAME, 0);
+                    } else {
+                        self.player.frame(&mut samples);
+                    }
                     self.music_header.write(&[], &mut packet);
                     self.codec.encode_into(&samples, &mut packet);
                     self.music_header.sequence = self.music_header.sequence.wrapping_add(1);
@@ -549,12 +567,13 @@ impl Stream {
                         .as_ref()
                         .is_none_or(|(recording, _)| *recording != path)
                 {
-                    self.finish_recording();
-                    match StereoRecorder::create(&path, Instant::now()) {
-                        Ok(r) => self.recorder = Some((path, r)),
-                        Err(e) => tracing::warn!(call = %self.call, error = %e, "cannot record"),
-                    }
+                    self.record_to(path);
                 }
+            }
+            MediaCommand::Voicemail { record, .. } if self.mode == Mode::Music => {
+                self.mode = Mode::Voicemail;
+                self.player.play(vec!["closed", "beep"]);
+                self.voicemail = Some(record);
             }
             MediaCommand::Unbridge { .. } => {
                 // The recording goes on (the caller waiting, then the next agent) until Close.
@@ -562,7 +581,7 @@ impl Stream {
                 self.agent_remote = None;
                 self.agent_srtp = None;
             }
-            MediaCommand::Hold { on, .. } if self.mode != Mode::Music => {
+            MediaCommand::Hold { on, .. } if matches!(self.mode, Mode::Bridged | Mode::Hold) => {
                 self.mode = if on { Mode::Hold } else { Mode::Bridged };
             }
             MediaCommand::Update {
@@ -594,7 +613,10 @@ impl Stream {
                 self.keypad_header.payload_type = payload_type;
                 self.keypad.press(events);
             }
-            MediaCommand::Hold { .. } | MediaCommand::Start { .. } | MediaCommand::Close { .. } => {}
+            MediaCommand::Hold { .. }
+            | MediaCommand::Voicemail { .. }
+            | MediaCommand::Start { .. }
+            | MediaCommand::Close { .. } => {}
         }
     }
 
@@ -668,6 +690,15 @@ impl Stream {
                 self.caller_remote.remote,
             )
             .await;
+        }
+    }
+
+    /// Records from now on to `path` (the caller left, the agent right), finishing any other.
+    fn record_to(&mut self, path: PathBuf) {
+        self.finish_recording();
+        match StereoRecorder::create(&path, Instant::now()) {
+            Ok(r) => self.recorder = Some((path, r)),
+            Err(e) => tracing::warn!(call = %self.call, error = %e, "cannot record"),
         }
     }
 

@@ -705,7 +705,7 @@ async fn run_timers(shared: Arc<Shared>) {
 async fn forward_digits(mut digits: mpsc::UnboundedReceiver<(CallId, char)>, shared: Arc<Shared>) {
     while let Some((call, key)) = digits.recv().await {
         tracing::debug!(%call, %key, "DTMF");
-        let ((), actions) = shared.with_service(|s| s.digit(call, key));
+        let ((), actions) = shared.with_service(|s| s.digit(call, key, Instant::now()));
         shared.perform(actions);
     }
 }

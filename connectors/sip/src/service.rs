@@ -298,8 +298,8 @@ impl SipService {
         self.b2bua.send_keys(call, events)
     }
 
-    pub fn digit(&mut self, call: CallId, key: char) {
-        self.b2bua.digit(call, key);
+    pub fn digit(&mut self, call: CallId, key: char, now: Instant) {
+        self.b2bua.digit(call, key, now);
     }
 
     /// Calls in progress.

@@ -329,6 +329,11 @@ async fn validate_queue(
             "offer_timeout_secs must be at least 1".into(),
         ));
     }
+    if let Some(hours) = &spec.hours {
+        hours
+            .check()
+            .map_err(|e| ApiError::BadRequest(format!("hours: {e}")))?;
+    }
     if let Some(overflow) = spec.overflow_queue {
         if Some(overflow) == this {
             return Err(ApiError::BadRequest("a queue cannot overflow into itself".into()));

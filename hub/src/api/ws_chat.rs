@@ -228,7 +228,15 @@ async fn handle(
                 .store
                 .queue_by_name(conversation.account, &conversation.queue)
                 .await?;
-            let agents_available = state.dispatcher.can_serve(conversation.account, queue.id).await?;
+            // Outside the queue's business hours nobody is, whoever is signed in: the widget
+            // offers its offline form.
+            let open = queue.hours.as_ref().is_none_or(|h| h.open_at(now_millis()));
+            let agents_available = open
+                && state
+                    .dispatcher
+                    .staffing(conversation.account, queue.id)
+                    .await?
+                    .available;
             ws::send(
                 sink,
                 &ChatFrame::Ready {

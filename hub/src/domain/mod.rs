@@ -1,9 +1,11 @@
 //! Plain types every part of the hub shares: ids, agents, queues, customers, interactions and
 //! their state machine. No IO here; the router, the store and the API all speak these.
 
+mod hours;
 mod identity;
 mod interaction;
 
+pub use hours::{BusinessHours, Day, Span};
 pub use identity::{EmailAddress, IdentityError, PhoneE164, normalise_identity};
 pub use interaction::{
     CALL_HELD, CALL_RESUMED, InteractionEvent, InteractionState, InvalidTransition, QUEUED, WATCHED,
@@ -273,6 +275,9 @@ pub struct Queue {
     pub offer_timeout_secs: u32,
     /// How long after an interaction ends the agent's slot stays held for wrap-up, at most.
     pub wrap_up_secs: u32,
+    /// When it takes calls; none: always. A caller outside them leaves a voicemail.
+    #[serde(default)]
+    pub hours: Option<BusinessHours>,
 }
 
 /// A disposition (wrap-up) code an agent picks when closing an interaction.

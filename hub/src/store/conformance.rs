@@ -609,6 +609,15 @@ async fn queues(store: DynStore) {
         overflow_queue: Some(overflow.id),
         offer_timeout_secs: 15,
         wrap_up_secs: 90,
+        hours: Some(
+            serde_json::from_value(serde_json::json!({
+                "time_zone": "Asia/Shanghai",
+                "open": {"mon": ["09:00-18:00"], "sat": ["22:00-02:00"]},
+                "holidays": ["2026-10-01"],
+                "closed_when_unstaffed": true,
+            }))
+            .unwrap(),
+        ),
         ..QueueSpec::named("sales")
     };
     let sales = store.create_queue(DEFAULT, spec).await.unwrap();
@@ -625,8 +634,13 @@ async fn queues(store: DynStore) {
         .unwrap();
     assert_eq!(renamed.id, sales.id);
     assert_eq!(
-        (renamed.max_wait_secs, renamed.overflow_queue, renamed.priority),
-        (None, None, 0)
+        (
+            renamed.max_wait_secs,
+            renamed.overflow_queue,
+            renamed.priority,
+            &renamed.hours
+        ),
+        (None, None, 0, &None)
     );
     assert_eq!(store.queue(DEFAULT, sales.id).await.unwrap(), renamed);
     not_found(store.queue_by_name(DEFAULT, "sales").await);

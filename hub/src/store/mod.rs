@@ -142,6 +142,9 @@ pub struct QueueSpec {
     pub offer_timeout_secs: u32,
     #[serde(default = "QueueSpec::default_wrap_up")]
     pub wrap_up_secs: u32,
+    /// When it takes calls; none (the default): always.
+    #[serde(default)]
+    pub hours: Option<crate::domain::BusinessHours>,
 }
 
 impl QueueSpec {
@@ -164,6 +167,7 @@ impl QueueSpec {
             overflow_queue: None,
             offer_timeout_secs: Self::default_offer_timeout(),
             wrap_up_secs: Self::default_wrap_up(),
+            hours: None,
         }
     }
 }

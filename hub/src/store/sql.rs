@@ -1343,6 +1343,7 @@ macro_rules! impl_store {
                     .bind(s.overflow_queue.map(|q| q.to_string()))
                     .bind(i64::from(s.offer_timeout_secs))
                     .bind(i64::from(s.wrap_up_secs))
+                    .bind(s.hours.as_ref().map(to_json))
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -1384,6 +1385,7 @@ fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
         overflow_queue: s.overflow_queue,
         offer_timeout_secs: s.offer_timeout_secs,
         wrap_up_secs: s.wrap_up_secs,
+        hours: s.hours,
     }
 }
 

@@ -12,7 +12,7 @@ macro_rules! agent_columns {
 macro_rules! queue_columns {
     () => {
         "id, account_id, name, required_skills, priority, sl_target_secs, max_wait_secs, overflow_queue, \
-         offer_timeout_secs, wrap_up_secs"
+         offer_timeout_secs, wrap_up_secs, hours"
     };
 }
 
@@ -99,10 +99,10 @@ pub const PRUNE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 
 pub const INSERT_QUEUE: &str = "INSERT INTO queues \
      (id, account_id, name, required_skills, priority, sl_target_secs, max_wait_secs, overflow_queue, \
-     offer_timeout_secs, wrap_up_secs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+     offer_timeout_secs, wrap_up_secs, hours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 pub const UPDATE_QUEUE: &str = "UPDATE queues SET name = $3, required_skills = $4, priority = $5, \
      sl_target_secs = $6, max_wait_secs = $7, overflow_queue = $8, offer_timeout_secs = $9, \
-     wrap_up_secs = $10 WHERE account_id = $2 AND id = $1";
+     wrap_up_secs = $10, hours = $11 WHERE account_id = $2 AND id = $1";
 pub const QUEUE: &str = concat!(
     "SELECT ",
     queue_columns!(),

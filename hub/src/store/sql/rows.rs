@@ -129,6 +129,7 @@ pub(super) struct QueueRow {
     overflow_queue: Option<String>,
     offer_timeout_secs: i64,
     wrap_up_secs: i64,
+    hours: Option<String>,
 }
 
 impl TryFrom<QueueRow> for Queue {
@@ -147,6 +148,7 @@ impl TryFrom<QueueRow> for Queue {
             overflow_queue: parse_opt("queues.overflow_queue", r.overflow_queue.as_deref())?,
             offer_timeout_secs: secs("queues.offer_timeout_secs", r.offer_timeout_secs)?,
             wrap_up_secs: secs("queues.wrap_up_secs", r.wrap_up_secs)?,
+            hours: r.hours.map(|h| json("queues.hours", &h)).transpose()?,
             name: r.name,
         })
     }
