@@ -192,7 +192,7 @@ async fn today(
         .as_ref()
         .is_none_or(|d| d.refreshed.elapsed() >= AGENT_TIME_EVERY)
     {
-        let (_, tz, rules) = load::rules(store, account).await?;
+        let load::Loaded { tz, rules, .. } = load::rules(store, account).await?;
         let date = local_date(now, &tz).ok_or(LoadError::Range(crate::reports::RangeError::Backwards))?;
         let today = intervals(&tz, date, date, Granularity::Day)?.remove(0);
         let quarters = intervals(&tz, date, date, Granularity::QuarterHour)?;

@@ -5,9 +5,9 @@
 use super::erlang::{self, Load, Outcome};
 use super::{
     Dimension, Figures, Granularity, Interval, Key, RangeError, Report, Rules, Tally, cells, intervals,
-    local_date, report, time_zone,
+    local_date, reports, time_zone,
 };
-use crate::domain::{AccountId, InteractionId, Millis, QueueId, has_skills};
+use crate::domain::{AccountId, InteractionId, Millis, Queue, QueueId, has_skills};
 use crate::store::{CellMark, DynStore, ReportSettings, StoreError};
 use crate::teams::Scope;
 use jiff::civil::Date;
@@ -62,11 +62,16 @@ pub struct Ask {
     pub now: Millis,
 }
 
-/// The account's settings, its time zone and the rules reports count by.
-pub async fn rules(
-    store: &DynStore,
-    account: AccountId,
-) -> Result<(ReportSettings, TimeZone, Rules), LoadError> {
+/// What reports of an account are counted and named by, read once per report.
+pub struct Loaded {
+    pub settings: ReportSettings,
+    pub tz: TimeZone,
+    pub rules: Rules,
+    pub queues: Vec<Queue>,
+}
+
+/// The account's settings, its time zone, the rules reports count by and its queues.
+pub async fn rules(store: &DynStore, account: AccountId) -> Result<Loaded, LoadError> {
     let settings = store.report_settings(account).await?;
     let tz = time_zone(&settings.time_zone)?;
     let queues = store.queues(account).await?;
@@ -79,7 +84,12 @@ pub async fn rules(
             .collect(),
         default_sl_threshold_ms: 20_000,
     };
-    Ok((settings, tz, rules))
+    Ok(Loaded {
+        settings,
+        tz,
+        rules,
+        queues,
+    })
 }
 
 /// The intervals `ask` cuts its range into, checked against `MAX_INTERVALS`.
@@ -120,10 +130,7 @@ pub async fn from_logs(
     customers.dedup();
     let later = store.arrivals(account, &customers, end).await?;
     let presence = store.presence_lines(account, start, end).await?;
-    Ok(dimensions
-        .iter()
-        .map(|d| report(&logs, &later, &presence, rules, ivs, *d, now))
-        .collect())
+    Ok(reports(&logs, &later, &presence, rules, ivs, dimensions, now))
 }
 
 /// The rules as the cells remember them: other rules (or another time zone) count them anew.
@@ -148,10 +155,27 @@ fn fingerprint(settings: &ReportSettings, rules: &Rules) -> String {
 /// count yet or it was made by other rules. When another node counted meanwhile, its count
 /// stands and this one is dropped. Gives how many cells it wrote.
 pub async fn count(store: &DynStore, account: AccountId, now: Millis) -> Result<usize, LoadError> {
-    let (settings, tz, rules) = rules(store, account).await?;
-    let fingerprint = fingerprint(&settings, &rules);
+    count_by(store, account, &rules(store, account).await?, now).await
+}
+
+/// `count` with the account's rules already read. Each run of quarter-hours (a day at most) is
+/// written in a transaction of its own, so counting a long history (the first count after an
+/// upgrade, or new rules) never holds the store's writer for long: the runs before the last keep
+/// the mark as it was read (or, counting everything anew, move it to the end of the run), and
+/// only the last moves it to `now`. Stopped halfway, the next count goes on from there.
+async fn count_by(
+    store: &DynStore,
+    account: AccountId,
+    loaded: &Loaded,
+    now: Millis,
+) -> Result<usize, LoadError> {
+    let Loaded {
+        settings, tz, rules, ..
+    } = loaded;
+    let fingerprint = fingerprint(settings, rules);
     let read = store.cell_mark(account).await?;
-    let (runs, whole, mark) = match read.as_ref().filter(|m| m.rules == fingerprint) {
+    // `hold`: where the mark stays between runs; none when counting anew (it follows the runs).
+    let (runs, whole, mark, hold) = match read.as_ref().filter(|m| m.rules == fingerprint) {
         Some(m) => {
             let (lines, presence) = store
                 .news(account, m, m.counted_to.min(now) - cells::RESCAN_MS)
@@ -198,7 +222,7 @@ pub async fn count(store: &DynStore, account: AccountId, now: Millis) -> Result<
                 counted_to: now,
             };
             let runs = cells::recount(&changes, now);
-            (Some(runs.clone()), runs, mark)
+            (Some(runs.clone()), runs, mark, Some(m.clone()))
         }
         None => {
             // Read the marks first: a line written while counting is read again next time.
@@ -219,42 +243,61 @@ pub async fn count(store: &DynStore, account: AccountId, now: Millis) -> Result<
                 ),
                 None => Vec::new(),
             };
-            (None, whole, mark)
+            (None, whole, mark, None)
         }
     };
-    let mut out = Vec::new();
     let dimensions = [Dimension::Queue, Dimension::Agent, Dimension::Channel];
-    for (start, end) in &whole {
-        let ivs = cells::quarters(*start, *end);
-        for (r, d) in from_logs(store, account, &rules, &ivs, &dimensions, now)
-            .await?
+    let mut read = read;
+    let mut written = 0;
+    let last = whole.len().saturating_sub(1);
+    for (n, run) in whole.iter().enumerate() {
+        let ivs = cells::quarters(run.0, run.1);
+        let counted = from_logs(store, account, rules, &ivs, &dimensions, now).await?;
+        let out: Vec<_> = counted
             .iter()
             .zip(dimensions)
+            .flat_map(|(r, d)| cells::cells(r, d, tz))
+            .collect();
+        let mut days: Vec<String> = ivs
+            .iter()
+            .filter_map(|q| local_date(q.start, tz).map(|d| d.to_string()))
+            .collect();
+        days.dedup();
+        let step = match &hold {
+            _ if n == last => mark.clone(),
+            Some(hold) => hold.clone(),
+            None => CellMark {
+                counted_to: run.1,
+                ..mark.clone()
+            },
+        };
+        // Counting everything anew, the first run clears the cells of the rules before.
+        let replace = (runs.is_some() || n > 0).then_some((std::slice::from_ref(run), &days[..]));
+        if !store
+            .put_cells(account, read.as_ref(), &step, replace, &out)
+            .await?
         {
-            out.extend(cells::cells(r, d, &tz));
+            return Ok(written);
         }
+        written += out.len();
+        read = Some(step);
     }
-    let mut days: Vec<String> = whole
-        .iter()
-        .flat_map(|(start, end)| cells::quarters(*start, *end))
-        .filter_map(|q| local_date(q.start, &tz).map(|d| d.to_string()))
-        .collect();
-    days.dedup();
-    let runs = runs.as_deref().map(|runs| (runs, &days[..]));
-    store.put_cells(account, read.as_ref(), &mark, runs, &out).await?;
-    Ok(out.len())
+    if whole.is_empty() {
+        // Nothing to count: the mark moves all the same.
+        let replace = runs.as_ref().map(|_| (&[][..], &[][..]));
+        store
+            .put_cells(account, read.as_ref(), &mark, replace, &[])
+            .await?;
+    }
+    Ok(written)
 }
 
 /// The account's rules and the report they give from the cells, counted up to `ask.now` first,
 /// rows unnamed.
-pub async fn run(
-    store: &DynStore,
-    account: AccountId,
-    ask: Ask,
-) -> Result<(ReportSettings, Report), LoadError> {
-    let (settings, tz, _) = rules(store, account).await?;
-    let ivs = cut(&tz, &ask)?;
-    count(store, account, ask.now).await?;
+pub async fn run(store: &DynStore, account: AccountId, ask: Ask) -> Result<(Loaded, Report), LoadError> {
+    let loaded = rules(store, account).await?;
+    let ivs = cut(&loaded.tz, &ask)?;
+    count_by(store, account, &loaded, ask.now).await?;
     let found = match ask.granularity {
         Granularity::Day | Granularity::Week => {
             let (first, last) = (ask.from.to_string(), ask.to.to_string());
@@ -265,13 +308,13 @@ pub async fn run(
             store.cells(account, ask.dimension, start, end).await?
         }
     };
-    Ok((settings, cells::report(found, &ivs)))
+    Ok((loaded, cells::report(found, &ivs)))
 }
 
 /// The report counted straight from the raw logs, as `named` would give it from the cells: what
 /// the cells are checked against (tests, the reports benchmark).
 pub async fn recount(store: &DynStore, account: AccountId, ask: Ask) -> Result<Report, LoadError> {
-    let (_, tz, rules) = rules(store, account).await?;
+    let Loaded { tz, rules, .. } = rules(store, account).await?;
     let ivs = cut(&tz, &ask)?;
     let mut reports = from_logs(store, account, &rules, &ivs, &[ask.dimension], ask.now).await?;
     Ok(reports.remove(0))
@@ -284,12 +327,12 @@ pub async fn named(
     ask: Ask,
     scope: &Scope,
 ) -> Result<Named, LoadError> {
-    let (settings, r) = run(store, account, ask).await?;
+    let (loaded, r) = run(store, account, ask).await?;
     let mut names: HashMap<String, String> = HashMap::new();
     match ask.dimension {
         Dimension::Queue => {
-            for q in store.queues(account).await? {
-                names.insert(q.id.to_string(), q.name);
+            for q in &loaded.queues {
+                names.insert(q.id.to_string(), q.name.clone());
             }
         }
         Dimension::Agent => {
@@ -324,7 +367,7 @@ pub async fn named(
     };
     rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.key.cmp(&b.key)));
     Ok(Named {
-        time_zone: settings.time_zone,
+        time_zone: loaded.settings.time_zone,
         dimension: ask.dimension,
         granularity: ask.granularity,
         intervals: r.intervals,
@@ -432,7 +475,7 @@ pub async fn staffing(
     target: f64,
 ) -> Result<Staffing, LoadError> {
     let q = store.queue(account, queue).await?;
-    let (settings, by_queue) = run(
+    let (loaded, by_queue) = run(
         store,
         account,
         Ask {
@@ -508,7 +551,7 @@ pub async fn staffing(
         })
         .collect();
     Ok(Staffing {
-        time_zone: settings.time_zone,
+        time_zone: loaded.settings.time_zone,
         model: if patience_secs.is_some() {
             "erlang_a"
         } else {

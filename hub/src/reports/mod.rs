@@ -598,11 +598,41 @@ pub fn report(
     dimension: Dimension,
     until: Millis,
 ) -> Report {
-    let mut rows: BTreeMap<Key, Vec<Tally>> = BTreeMap::new();
-    let blank = || vec![Tally::default(); ivs.len()];
+    let mut one = reports(logs, later, presence, rules, ivs, &[dimension], until);
+    one.remove(0)
+}
+
+/// The reports by each of `dimensions` (as [`report`] gives each), the logs read and first
+/// contacts judged once for all of them.
+pub fn reports(
+    logs: &[ContactLog],
+    later: &[(CustomerId, Millis)],
+    presence: &[PresenceLine],
+    rules: &Rules,
+    ivs: &[Interval],
+    dimensions: &[Dimension],
+    until: Millis,
+) -> Vec<Report> {
     let mut contacts: Vec<(CustomerId, Contact)> = logs.iter().map(|log| (log.customer, read(log))).collect();
     judge_fcr(&mut contacts, logs, later, rules.fcr_window_ms);
+    dimensions
+        .iter()
+        .map(|d| tally(&contacts, logs, presence, rules, ivs, *d, until))
+        .collect()
+}
 
+/// One dimension's report of contacts already read and judged.
+fn tally(
+    contacts: &[(CustomerId, Contact)],
+    logs: &[ContactLog],
+    presence: &[PresenceLine],
+    rules: &Rules,
+    ivs: &[Interval],
+    dimension: Dimension,
+    until: Millis,
+) -> Report {
+    let mut rows: BTreeMap<Key, Vec<Tally>> = BTreeMap::new();
+    let blank = || vec![Tally::default(); ivs.len()];
     for ((_, c), log) in contacts.iter().zip(logs) {
         for s in &c.segments {
             let Some(n) = find(ivs, s.entered) else { continue };
@@ -657,7 +687,7 @@ pub fn report(
     }
 
     if dimension == Dimension::Agent {
-        agent_time(&contacts, presence, ivs, until, &mut rows);
+        agent_time(contacts, presence, ivs, until, &mut rows);
     }
     Report {
         intervals: ivs.to_vec(),
