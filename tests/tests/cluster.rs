@@ -2,7 +2,7 @@
 //! an agent on one node serves a customer whose widget is on the other; then the node leading
 //! the routers is killed with 100 chats queued and messages in flight, and the other takes over
 //! within 5 s with every chat still queued in order, every acknowledged message there once and
-//! no chat offered twice.
+//! no chat offered twice. A supervisor's wallboard on either node follows what happens on the other.
 
 use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
 use serde_json::{Value, json};
@@ -208,4 +208,94 @@ async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss()
         takeover.as_secs_f64() * 1e3,
         first_routed.unwrap().as_secs_f64() * 1e3
     );
+}
+
+/// The next `queues` board on `wallboard` for which `shows` holds, within `wait`; the last board
+/// seen otherwise, in the failure.
+async fn board_showing(wallboard: &mut Socket, wait: Duration, shows: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + wait;
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        let Some(board) = wallboard.gets_within("queues", deadline - Instant::now()).await else {
+            break;
+        };
+        if shows(&board) {
+            return board;
+        }
+        last = board;
+    }
+    panic!("no such board within {wait:?}; the last was {last}");
+}
+
+/// The entry named `name` of a board's list.
+fn entry<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|x| x["name"] == name))
+        .unwrap_or(&Value::Null)
+}
+
+/// A supervisor's wallboard on one node follows what happens on the other: agents changing state
+/// there (through the leader and through the follower), a chat queued there, and its answer.
+#[tokio::test]
+async fn a_wallboard_on_one_node_follows_agents_and_contacts_on_the_other() {
+    let Some(site) = SharedSite::fresh().await.unwrap() else {
+        return;
+    };
+    let env = site.env();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Hub::start(dir_a.path(), &env).await.unwrap();
+    router_is(&a, "here", Duration::from_secs(10)).await;
+    let b = Hub::start(dir_b.path(), &env).await.unwrap();
+    assert_eq!(b.readyz().await.unwrap().1["router"], "elsewhere");
+    for (node, hub) in [("leader", &a), ("follower", &b)] {
+        let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+        let mut wallboard = Socket::connect(&hub.ws_url("/ws/supervisor")).await.unwrap();
+        wallboard
+            .send(json!({"type": "auth", "token": sam}))
+            .await
+            .unwrap();
+        wallboard.expect("queues").await.unwrap();
+        // Dana's console on the other node.
+        let other = if node == "leader" { &b } else { &a };
+        let mut dana = other.agent("dana@plugboard.example").await.unwrap();
+        set_state(&mut dana, "available").await;
+        board_showing(&mut wallboard, Duration::from_secs(3), |b| {
+            entry(&b["agents"], "Dana Silva")["state"] == "available"
+        })
+        .await;
+        set_state(&mut dana, "break").await;
+        board_showing(&mut wallboard, Duration::from_secs(3), |b| {
+            entry(&b["agents"], "Dana Silva")["state"] == "break"
+        })
+        .await;
+        // A customer's chat through the other node waits in Support, then Dana answers it.
+        let mut widget = other.widget().await.unwrap();
+        let started = start(&mut widget, 1, &format!("Hello, {node}'s board")).await;
+        board_showing(&mut wallboard, Duration::from_secs(3), |b| {
+            entry(&b["queues"], "Support")["waiting"] == 1
+        })
+        .await;
+        set_state(&mut dana, "available").await;
+        let offer = dana.expect("offer").await.unwrap();
+        assert_eq!(offer["interaction"]["id"], started["interaction_id"]);
+        dana.send(json!({"type": "offer.accept", "interaction_id": started["interaction_id"]}))
+            .await
+            .unwrap();
+        dana.expect("interaction.assigned").await.unwrap();
+        let board = board_showing(&mut wallboard, Duration::from_secs(3), |b| {
+            entry(&b["queues"], "Support")["waiting"] == 0
+                && entry(&b["agents"], "Dana Silva")["holds"]["chat"] == 1
+        })
+        .await;
+        assert!(entry(&board["queues"], "Support")["today"]["answered"].as_u64() >= Some(1));
+        dana.send(json!({"type": "interaction.end", "interaction_id": started["interaction_id"]}))
+            .await
+            .unwrap();
+        widget.expect("ended").await.unwrap();
+        dana.send(json!({"type": "wrap_up", "interaction_id": started["interaction_id"], "disposition": "resolved"}))
+            .await
+            .unwrap();
+        while dana.expect("interaction.updated").await.unwrap()["interaction"]["state"] != "closed" {}
+        set_state(&mut dana, "offline").await;
+    }
 }
