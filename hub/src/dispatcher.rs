@@ -827,6 +827,9 @@ struct Staged {
     writes: Vec<Write>,
     effects: Vec<Effect>,
     answer: Answer,
+    /// The live figures changed though nothing may be written: a contact committed by its
+    /// intake (a chat, an email) now waits in the router's queue.
+    live: bool,
 }
 
 impl Staged {
@@ -1065,6 +1068,7 @@ impl Task {
             writes: Vec::new(),
             effects: Vec::new(),
             answer,
+            live: false,
         }
     }
 
@@ -1103,6 +1107,7 @@ impl Task {
                 match self.decide(account, input) {
                     Ok(decisions) => {
                         let mut s = self.stage(Answer::Done(reply));
+                        s.live = true;
                         s.writes.extend(opened);
                         self.stage_decisions(account, decisions, &mut s);
                         self.send(s).await;
@@ -2125,7 +2130,7 @@ impl Publisher {
             if done.iter().any(Option::is_some) {
                 self.published.conversations_changed();
             }
-            let touched = !staged.effects.is_empty() || !done.is_empty();
+            let touched = staged.live || !staged.effects.is_empty() || !done.is_empty();
             for effect in staged.effects {
                 let health = self.health.clone();
                 match health

@@ -609,6 +609,36 @@ async fn the_wallboard_is_pushed_when_something_changes_and_only_then() {
     assert_eq!(dana_row["today"]["answered"], 1);
 }
 
+/// A chat that waits because nobody is available is on the board at once: supervisors see a
+/// queue building before customers give up. Before, only a write or an offer pushed a board, and a
+/// chat the widget had committed, queued with nobody to offer it to, pushed nothing.
+#[tokio::test]
+async fn a_queue_building_with_nobody_available_is_on_the_board_at_once() {
+    let (hub, _dir) = hub_with_metrics().await;
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut wallboard = Socket::connect(&hub.ws_url("/ws/supervisor")).await.unwrap();
+    wallboard
+        .send(json!({"type": "auth", "token": sam}))
+        .await
+        .unwrap();
+    board_within(&mut wallboard, Duration::from_secs(5))
+        .await
+        .expect("a first board");
+    while board_within(&mut wallboard, Duration::from_millis(700))
+        .await
+        .is_some()
+    {}
+    for (n, name) in ["Ada Byron", "Grace Hopper"].iter().enumerate() {
+        let mut widget = hub.widget().await.unwrap();
+        let email = format!("customer{n}@example.com");
+        plugboard_tests::start_chat(&mut widget, name, &email, "Hello?").await;
+        let board = board_within(&mut wallboard, Duration::from_secs(1))
+            .await
+            .unwrap_or_else(|| panic!("no board for the {} chat waiting", n + 1));
+        assert_eq!(named(&board["queues"], "Support")["waiting"], n + 1);
+    }
+}
+
 #[tokio::test]
 async fn a_supervisor_moves_a_waiting_chat_to_another_queue_then_to_a_named_agent() {
     let (hub, _dir) = hub_with_metrics().await;
