@@ -1288,10 +1288,6 @@ fn media_error(interaction: InteractionId, message: String) -> crate::bus::Agent
     }
 }
 
-/// Queues a new call through the intake: the caller resolved by their number (an anonymous or
-/// unreadable caller id is known by what the network called it), the interaction created and
-/// routed in one commit, under the id the call is already tracked by.
-#[allow(clippy::too_many_arguments)]
 /// Whether a call to `queue` now goes to voicemail: outside its business hours, or with nobody
 /// staffed when its hours close it then.
 async fn is_closed(
@@ -1309,8 +1305,10 @@ async fn is_closed(
     Ok(hours.closed_when_unstaffed && !dispatcher.staffing(account, queue.id).await?.staffed)
 }
 
-/// The call's interaction, queued as `id`: the caller waiting on the line, or (`offline`) the
-/// voicemail they left.
+/// Queues a call through the intake: the caller resolved by their number (an anonymous or
+/// unreadable caller id is known by what the network called it), the interaction created and
+/// routed in one commit, under the id the call is already tracked by: the caller waiting on the
+/// line, or (`offline`) the voicemail they left.
 async fn queue_call(
     intake: &crate::intake::Intake,
     account: AccountId,
