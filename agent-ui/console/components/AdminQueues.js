@@ -106,7 +106,7 @@ export function AdminQueues({ onChanged }) {
           <label class="check"><input type="checkbox" checked=${hoursOn} onChange=${(e) => turnHours(e.currentTarget.checked)} data-testid="queue-hours-on" />${t('admin.hours_on')}</label>
           ${hoursOn && html`
             <label><span>${t('admin.time_zone')}</span><input required placeholder="Asia/Shanghai" ...${field('hours.time_zone')} data-testid="queue-time-zone" /></label>
-            ${DAYS.map((day) => html`<label key=${day}><span>${t(`day.${day}`)}</span><input placeholder=${day === 'sat' || day === 'sun' ? t('admin.day_closed') : '09:00-18:00'} ...${field(`hours.${day}`)} data-testid=${`queue-day-${day}`} /></label>`)}
+            ${DAYS.map((day) => html`<label key=${day}><span>${t(`day.${day}`)}</span><input placeholder=${t('admin.day_closed')} ...${field(`hours.${day}`)} data-testid=${`queue-day-${day}`} /></label>`)}
             <label><span>${t('admin.holidays')}</span><input placeholder="2026-10-01, 2026-10-02" ...${field('hours.holidays')} data-testid="queue-holidays" /></label>
             <label class="check"><input type="checkbox" checked=${form.hours.unstaffed} onChange=${(e) => set('hours.unstaffed', e.currentTarget.checked)} data-testid="queue-unstaffed" />${t('admin.closed_when_unstaffed')}</label>
             <p class="muted small-text">${t('admin.hours_help')}</p>`}
