@@ -528,9 +528,8 @@ fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {list}"))
 }
 
-#[tokio::test]
-async fn the_wallboard_is_pushed_when_something_changes_and_only_then() {
-    let (hub, _dir) = hub_with_metrics().await;
+/// Sam's wallboard socket, signed in, and its first board.
+async fn sams_wallboard(hub: &Hub) -> (Socket, Value) {
     let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let mut wallboard = Socket::connect(&hub.ws_url("/ws/supervisor")).await.unwrap();
     wallboard
@@ -540,6 +539,13 @@ async fn the_wallboard_is_pushed_when_something_changes_and_only_then() {
     let first = board_within(&mut wallboard, Duration::from_secs(5))
         .await
         .expect("a first board");
+    (wallboard, first)
+}
+
+#[tokio::test]
+async fn the_wallboard_is_pushed_when_something_changes_and_only_then() {
+    let (hub, _dir) = hub_with_metrics().await;
+    let (mut wallboard, first) = sams_wallboard(&hub).await;
     // The demo's three closed Sales chats are today's (the demo dates them in the past days, so
     // Sales may show none today); Support has had nothing yet.
     assert_eq!(named(&first["queues"], "Support")["today"]["offered"], 0);
@@ -615,15 +621,7 @@ async fn the_wallboard_is_pushed_when_something_changes_and_only_then() {
 #[tokio::test]
 async fn a_queue_building_with_nobody_available_is_on_the_board_at_once() {
     let (hub, _dir) = hub_with_metrics().await;
-    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let mut wallboard = Socket::connect(&hub.ws_url("/ws/supervisor")).await.unwrap();
-    wallboard
-        .send(json!({"type": "auth", "token": sam}))
-        .await
-        .unwrap();
-    board_within(&mut wallboard, Duration::from_secs(5))
-        .await
-        .expect("a first board");
+    let (mut wallboard, _) = sams_wallboard(&hub).await;
     while board_within(&mut wallboard, Duration::from_millis(700))
         .await
         .is_some()
