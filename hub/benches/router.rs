@@ -52,6 +52,7 @@ impl Hub {
             priority: (n % 3) as i32,
             arrived_at: self.now,
             owner: None,
+            due_at: None,
         })
     }
 

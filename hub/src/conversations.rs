@@ -99,6 +99,7 @@ mod tests {
             offer_timeout_secs: 20,
             wrap_up_secs: 60,
             hours: None,
+            callbacks: None,
         }
     }
 

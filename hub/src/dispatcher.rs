@@ -17,8 +17,8 @@
 use crate::bus::frames::{Held, Offer, StateView};
 use crate::bus::{AgentFrame, Bus, ChatFrame, ConnectorFrame};
 use crate::domain::{
-    AccountId, Agent, AgentId, AgentState, CALL_HELD, CALL_RESUMED, Channel, Interaction, InteractionEvent,
-    InteractionId, InteractionState, Millis, Queue, QueueId, now_millis,
+    AccountId, Agent, AgentId, AgentState, CALL_HELD, CALL_RESUMED, Callback, Channel, Interaction,
+    InteractionEvent, InteractionId, InteractionState, Millis, Queue, QueueId, now_millis,
 };
 use crate::health::Health;
 use crate::profile;
@@ -179,6 +179,10 @@ pub(crate) enum Request {
     /// The customer wrote again in this closed interaction: it waits again, kept for the agent
     /// who had it if they are free.
     Reopen(AccountId, Interaction),
+    /// The caller chose a callback: it waits on in its place, with nobody on the line.
+    CallbackRequested(AccountId, InteractionId, Callback),
+    /// The agent's call back went unanswered: it waits again once the next attempt is due.
+    Reschedule(AccountId, AgentId, InteractionId, Callback),
 }
 
 /// The answer to a `Request`.
@@ -569,6 +573,27 @@ impl Dispatcher {
     ) -> Result<(), DispatchError> {
         self.done(Request::Transfer(account, agent, id, queue)).await
     }
+    /// A waiting caller chose to be called back: refused unless it still waits unoffered (an
+    /// agent being offered the call is about to take it live).
+    pub async fn callback_requested(
+        &self,
+        account: AccountId,
+        id: InteractionId,
+        callback: Callback,
+    ) -> Result<(), DispatchError> {
+        self.done(Request::CallbackRequested(account, id, callback)).await
+    }
+    /// The agent's call back was not answered: it waits in its queue again, set aside until
+    /// `callback.due_at`.
+    pub async fn reschedule(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        id: InteractionId,
+        callback: Callback,
+    ) -> Result<(), DispatchError> {
+        self.done(Request::Reschedule(account, agent, id, callback)).await
+    }
     /// A blind transfer to a named, Available colleague; if they do not take it, anyone may.
     pub async fn transfer_to(
         &self,
@@ -921,6 +946,7 @@ impl Task {
             let id = i.id;
             let (queue, channel, priority, arrived_at, offered_to) =
                 (i.queue_id, i.channel, i.priority, i.arrived_at, i.agent_id);
+            let due_at = i.callback.as_ref().and_then(|c| c.due_at);
             self.live.insert(id, (account, i));
             if let Some(agent) = offered_to.filter(|_| self.live[&id].1.state == InteractionState::Offered) {
                 // The offer's decision is gone with the router that made it; it waits again in
@@ -945,6 +971,7 @@ impl Task {
                 priority,
                 arrived_at,
                 owner: None,
+                due_at,
             };
             if let Err(e) = self.router(account).handle(input, now) {
                 tracing::warn!(interaction = %id, error = %e, "could not requeue a waiting interaction");
@@ -1100,6 +1127,7 @@ impl Task {
                     priority: i.priority,
                     arrived_at: i.arrived_at,
                     owner: owner.map(|(agent, wait_ms)| crate::routing::OwnerFirst { agent, wait_ms }),
+                    due_at: i.callback.as_ref().and_then(|c| c.due_at),
                 };
                 let id = i.id;
                 self.live.insert(id, (account, i));
@@ -1540,6 +1568,62 @@ impl Task {
                     }
                     Err(e) => {
                         self.live.remove(&id);
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Request::CallbackRequested(account, interaction, callback) => {
+                let waiting = self
+                    .live
+                    .get(&interaction)
+                    .is_some_and(|(a, i)| *a == account && i.state == InteractionState::Queued);
+                if !waiting {
+                    let refused = DispatchError::Refused("it no longer waits unoffered in its queue".into());
+                    let _ = reply.send(Err(refused));
+                    return;
+                }
+                let mut s = self.stage(Answer::Done(reply));
+                s.live = true;
+                // The number is the interaction's (`callback`), not the log's: an erasure clears it.
+                let details = TransitionDetails {
+                    callback: Some(callback),
+                    ..Default::default()
+                };
+                let event = InteractionEvent::CallbackRequested;
+                self.transition(account, interaction, event, details, now_millis(), &mut s);
+                self.send(s).await;
+            }
+            Request::Reschedule(account, agent, interaction, callback) => {
+                if !self.holds(agent, interaction) {
+                    let _ = reply.send(Err(DispatchError::NotYours));
+                    return;
+                }
+                let until = callback.due_at.unwrap_or_else(now_millis);
+                match self.decide(account, Input::Defer { interaction, until }) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        s.live = true;
+                        let queue = self.live[&interaction].1.queue_id;
+                        let details = TransitionDetails {
+                            data: json!({"agent_id": agent, "to": queue, "due_at": until,
+                                "attempts": callback.attempts}),
+                            callback: Some(callback),
+                            ..Default::default()
+                        };
+                        let w = self.transition(
+                            account,
+                            interaction,
+                            InteractionEvent::Rescheduled,
+                            details,
+                            now_millis(),
+                            &mut s,
+                        );
+                        s.effect(Effect::Unassigned(interaction));
+                        s.effect(Effect::Updated { agent, write: w });
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
                         let _ = reply.send(Err(e));
                     }
                 }

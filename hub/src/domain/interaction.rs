@@ -64,6 +64,8 @@ impl InteractionState {
             (S::Active | S::WrapUp, E::WrappedUp) => S::Closed,
             (S::Closed | S::Abandoned, E::Reopened) => S::Queued,
             (S::Queued, E::Filed) => S::Closed,
+            (S::Queued, E::CallbackRequested) => S::Queued,
+            (S::Active, E::Rescheduled) => S::Queued,
             (from, event) => return Err(InvalidTransition { from, event }),
         };
         Ok(next)
@@ -103,10 +105,15 @@ pub enum InteractionEvent {
     Reopened,
     /// Kept on the timeline but never routed: it came from a machine (an auto-reply, a bounce).
     Filed,
+    /// The caller chose to be called back: they hang up and it waits on in its place.
+    CallbackRequested,
+    /// The customer did not answer the agent's call back: it waits again, set aside until the
+    /// next attempt is due.
+    Rescheduled,
 }
 
 impl InteractionEvent {
-    pub const ALL: [InteractionEvent; 14] = [
+    pub const ALL: [InteractionEvent; 16] = [
         InteractionEvent::Offered,
         InteractionEvent::Declined,
         InteractionEvent::OfferTimedOut,
@@ -121,6 +128,8 @@ impl InteractionEvent {
         InteractionEvent::Started,
         InteractionEvent::Reopened,
         InteractionEvent::Filed,
+        InteractionEvent::CallbackRequested,
+        InteractionEvent::Rescheduled,
     ];
 
     /// The event a log line's type names, if it is a state-machine step.
@@ -144,6 +153,8 @@ impl InteractionEvent {
             InteractionEvent::Started => "interaction.started",
             InteractionEvent::Reopened => "interaction.reopened",
             InteractionEvent::Filed => "interaction.filed",
+            InteractionEvent::CallbackRequested => "interaction.callback_requested",
+            InteractionEvent::Rescheduled => "interaction.rescheduled",
         }
     }
 }
@@ -182,6 +193,8 @@ mod tests {
             (S::Closed, E::Reopened, S::Queued),
             (S::Abandoned, E::Reopened, S::Queued),
             (S::Queued, E::Filed, S::Closed),
+            (S::Queued, E::CallbackRequested, S::Queued),
+            (S::Active, E::Rescheduled, S::Queued),
         ];
         let states = [
             S::Queued,
@@ -192,6 +205,8 @@ mod tests {
             S::Abandoned,
         ];
         let events = [
+            E::CallbackRequested,
+            E::Rescheduled,
             E::Reopened,
             E::Filed,
             E::Dialled,

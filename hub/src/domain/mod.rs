@@ -1,10 +1,12 @@
 //! Plain types every part of the hub shares: ids, agents, queues, customers, interactions and
 //! their state machine. No IO here; the router, the store and the API all speak these.
 
+mod callback;
 mod hours;
 mod identity;
 mod interaction;
 
+pub use callback::{Callback, CallbackPolicy, Missed};
 pub use hours::{BusinessHours, Day, Span};
 pub use identity::{EmailAddress, IdentityError, PhoneE164, normalise_identity};
 pub use interaction::{
@@ -278,6 +280,9 @@ pub struct Queue {
     /// When it takes calls; none: always. A caller outside them leaves a voicemail.
     #[serde(default)]
     pub hours: Option<BusinessHours>,
+    /// Whether its callers are offered a callback, and how one is tried; none: never offered.
+    #[serde(default)]
+    pub callbacks: Option<CallbackPolicy>,
 }
 
 /// A disposition (wrap-up) code an agent picks when closing an interaction.
@@ -345,8 +350,12 @@ pub struct Interaction {
     #[schema(value_type = Option<String>)]
     pub agent_id: Option<AgentId>,
     pub entry_point: String,
-    /// Left while nobody could take it (the widget's offline form).
+    /// Left while nobody could take it (the widget's offline form, a voicemail), or waiting with
+    /// nobody on the line (a callback).
     pub offline: bool,
+    /// The customer is to be called back: whom to call, not before when.
+    #[serde(default)]
+    pub callback: Option<Callback>,
     pub disposition: Option<String>,
     pub wrap_up_note: Option<String>,
     pub ended_at: Option<Millis>,

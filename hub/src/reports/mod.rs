@@ -72,13 +72,15 @@ impl Step {
             // same queue it changes no stay.
             E::Moved => Step::Overflowed(id(data, "to")?),
             E::Transferred => Step::Transferred(id(data, "to")),
+            // A callback nobody answered waits again in its queue.
+            E::Rescheduled => Step::Transferred(id(data, "to")),
             E::Accepted => Step::Answered(id(data, "agent_id")?),
             E::Abandoned => Step::Abandoned,
             E::Ended => Step::Ended,
             E::WrappedUp => Step::WrappedUp,
             E::Dialled | E::Started => Step::Outbound(id(data, "agent_id")?),
             E::Filed => Step::Filed,
-            E::Offered | E::Declined | E::OfferTimedOut => return None,
+            E::Offered | E::Declined | E::OfferTimedOut | E::CallbackRequested => return None,
         })
     }
 }

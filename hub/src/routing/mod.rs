@@ -78,6 +78,9 @@ pub enum Input {
         priority: i32,
         arrived_at: Millis,
         owner: Option<OwnerFirst>,
+        /// Not offered to anyone before then (a scheduled callback): set aside until it is due,
+        /// then waiting in its place like any arrival.
+        due_at: Option<Millis>,
     },
     Accept {
         interaction: InteractionId,
@@ -104,6 +107,12 @@ pub enum Input {
     Transfer {
         interaction: InteractionId,
         queue: QueueId,
+    },
+    /// The agent's attempt at a callback failed (nobody answered): their slot is free at once,
+    /// and the contact is set aside in its queue until `until`, then waits in its place again.
+    Defer {
+        interaction: InteractionId,
+        until: Millis,
     },
     /// A blind transfer to a named agent: like `Transfer` into the same queue, but only `to` is
     /// offered it (whatever their skills). If `to` declines or misses it, it waits for anyone.
@@ -226,6 +235,8 @@ pub enum RouterError {
     AlreadyAssigned(InteractionId),
     #[error("interaction {0} has already ended")]
     AlreadyEnded(InteractionId),
+    #[error("interaction {0} is set aside until later (a callback not yet due)")]
+    NotDue(InteractionId),
     #[error("invalid rules for queue {queue}: {reason}")]
     InvalidRules { queue: QueueId, reason: &'static str },
     #[error("agent {0} is not available")]
@@ -259,9 +270,21 @@ struct WaitKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Waiting,
-    Offered { agent: AgentId, expires_at: Millis },
-    Active { agent: AgentId },
-    WrappingUp { agent: AgentId, release_at: Millis },
+    Offered {
+        agent: AgentId,
+        expires_at: Millis,
+    },
+    Active {
+        agent: AgentId,
+    },
+    WrappingUp {
+        agent: AgentId,
+        release_at: Millis,
+    },
+    /// Set aside until then (a callback not yet due): in no waiting set, never offered.
+    Deferred {
+        until: Millis,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +355,8 @@ enum DeadlineKind {
     OfferExpiry,
     Overflow,
     OwnerWait,
+    /// A deferred contact is due.
+    Due,
 }
 
 fn slot(channel: Channel) -> usize {
@@ -536,6 +561,7 @@ impl Router {
                 priority,
                 arrived_at,
                 owner,
+                due_at,
             } => {
                 if self.interactions.contains_key(&id) {
                     return Err(RouterError::AlreadyKnown(id));
@@ -548,8 +574,10 @@ impl Router {
                     id,
                 };
                 let mut inter = new_interaction(queue, channel, key, Stage::Waiting);
+                // A contact set aside until later waits for anyone once due.
                 let owner = owner.filter(|o| {
                     o.wait_ms > 0
+                        && due_at.is_none_or(|due| due <= now)
                         && self
                             .agents
                             .get(&o.agent)
@@ -564,9 +592,15 @@ impl Router {
                     self.fresh_agents.insert(o.agent);
                 }
                 self.interactions.insert(id, inter);
-                // After a restart the hub re-sends waiting contacts: time already waited counts.
-                self.enter_queue(id, queue, arrived_at);
-                self.put_waiting(id);
+                match due_at.filter(|due| *due > now) {
+                    Some(until) => self.set_stage(id, Stage::Deferred { until }),
+                    None => {
+                        // After a restart the hub re-sends waiting contacts: time already waited
+                        // counts.
+                        self.enter_queue(id, queue, arrived_at);
+                        self.put_waiting(id);
+                    }
+                }
             }
             Input::Return {
                 interaction: id,
@@ -641,18 +675,15 @@ impl Router {
                     Stage::Active { .. } | Stage::WrappingUp { .. } => {
                         return Err(RouterError::AlreadyAssigned(id));
                     }
+                    Stage::Deferred { .. } => self.unschedule_stage(id),
                 }
                 self.unschedule_overflow(id);
                 self.interactions.remove(&id);
             }
             Input::End { interaction: id } => {
-                let inter = self.interaction(id)?;
-                let agent = match inter.stage {
-                    Stage::Active { agent } => agent,
-                    Stage::WrappingUp { .. } => return Err(RouterError::AlreadyEnded(id)),
-                    Stage::Waiting | Stage::Offered { .. } => return Err(RouterError::NotAssigned(id)),
-                };
-                let wrap_up = self.queues.get(&inter.queue).map_or(0, |q| q.rules.wrap_up_ms);
+                let agent = self.assigned_agent(id)?;
+                let queue = self.interactions[&id].queue;
+                let wrap_up = self.queues.get(&queue).map_or(0, |q| q.rules.wrap_up_ms);
                 self.set_stage(
                     id,
                     Stage::WrappingUp {
@@ -663,17 +694,15 @@ impl Router {
             }
             Input::WrapUpDone { interaction: id } => match self.interaction(id)?.stage {
                 Stage::Active { .. } | Stage::WrappingUp { .. } => self.release(id, now, out),
-                Stage::Waiting | Stage::Offered { .. } => return Err(RouterError::NotAssigned(id)),
+                Stage::Waiting | Stage::Offered { .. } | Stage::Deferred { .. } => {
+                    return Err(RouterError::NotAssigned(id));
+                }
             },
             Input::Transfer {
                 interaction: id,
                 queue,
             } => {
-                let agent = match self.interaction(id)?.stage {
-                    Stage::Active { agent } => agent,
-                    Stage::WrappingUp { .. } => return Err(RouterError::AlreadyEnded(id)),
-                    Stage::Waiting | Stage::Offered { .. } => return Err(RouterError::NotAssigned(id)),
-                };
+                let agent = self.assigned_agent(id)?;
                 self.require_live_queue(queue)?;
                 let channel = self.interactions[&id].channel;
                 self.free_slot(agent, channel, now);
@@ -684,12 +713,27 @@ impl Router {
                 self.enter_queue(id, queue, now);
                 self.put_waiting(id);
             }
+            Input::Defer {
+                interaction: id,
+                until,
+            } => {
+                let agent = self.assigned_agent(id)?;
+                let channel = self.interactions[&id].channel;
+                self.free_slot(agent, channel, now);
+                let inter = self.interactions.get_mut(&id).expect("checked");
+                inter.declined.clear();
+                inter.reserved = None;
+                if until > now {
+                    self.set_stage(id, Stage::Deferred { until });
+                } else {
+                    self.set_stage(id, Stage::Waiting);
+                    let queue = self.interactions[&id].queue;
+                    self.enter_queue(id, queue, now);
+                    self.put_waiting(id);
+                }
+            }
             Input::TransferTo { interaction: id, to } => {
-                let agent = match self.interaction(id)?.stage {
-                    Stage::Active { agent } => agent,
-                    Stage::WrappingUp { .. } => return Err(RouterError::AlreadyEnded(id)),
-                    Stage::Waiting | Stage::Offered { .. } => return Err(RouterError::NotAssigned(id)),
-                };
+                let agent = self.assigned_agent(id)?;
                 let channel = self.interactions[&id].channel;
                 let open =
                     self.agents.get(&to).ok_or(RouterError::UnknownAgent(to))?.state == AgentState::Available;
@@ -718,6 +762,7 @@ impl Router {
                     Stage::Offered { .. } => true,
                     Stage::Active { .. } => return Err(RouterError::AlreadyAssigned(id)),
                     Stage::WrappingUp { .. } => return Err(RouterError::AlreadyEnded(id)),
+                    Stage::Deferred { .. } => return Err(RouterError::NotDue(id)),
                 };
                 self.require_live_queue(queue)?;
                 let channel = self.interactions[&id].channel;
@@ -811,6 +856,17 @@ impl Router {
         Ok(())
     }
 
+    /// The agent handling the interaction, not yet wrapping it up.
+    fn assigned_agent(&self, id: InteractionId) -> Result<AgentId, RouterError> {
+        match self.interaction(id)?.stage {
+            Stage::Active { agent } => Ok(agent),
+            Stage::WrappingUp { .. } => Err(RouterError::AlreadyEnded(id)),
+            Stage::Waiting | Stage::Offered { .. } | Stage::Deferred { .. } => {
+                Err(RouterError::NotAssigned(id))
+            }
+        }
+    }
+
     fn require_offered_to(&self, id: InteractionId, agent: AgentId) -> Result<(), RouterError> {
         let inter = self.interaction(id)?;
         self.require_agent(agent)?;
@@ -839,8 +895,24 @@ impl Router {
                 DeadlineKind::OfferExpiry => self.time_out(id, out),
                 DeadlineKind::Overflow => self.overflow(id, now, out),
                 DeadlineKind::OwnerWait => self.owner_wait_over(id, at),
+                DeadlineKind::Due => self.due(id, now),
             }
         }
+    }
+
+    /// A contact set aside is due: it waits in its place, its overflow timed from now.
+    fn due(&mut self, id: InteractionId, now: Millis) {
+        let Some(inter) = self
+            .interactions
+            .get_mut(&id)
+            .filter(|i| matches!(i.stage, Stage::Deferred { .. }))
+        else {
+            return;
+        };
+        inter.stage = Stage::Waiting;
+        let queue = inter.queue;
+        self.enter_queue(id, queue, now);
+        self.put_waiting(id);
     }
 
     /// The owner's turn at a contact ends: anyone may be offered it (unless it is offered to the
@@ -907,7 +979,7 @@ impl Router {
             Stage::Offered { .. } => {
                 self.revoke(id, RevokeReason::Overflowed, out);
             }
-            Stage::Active { .. } | Stage::WrappingUp { .. } => return,
+            Stage::Active { .. } | Stage::WrappingUp { .. } | Stage::Deferred { .. } => return,
         }
         out.push(Decision::Overflowed {
             interaction: id,
@@ -928,7 +1000,7 @@ impl Router {
         };
         let agent = match inter.stage {
             Stage::Active { agent } | Stage::WrappingUp { agent, .. } => agent,
-            Stage::Waiting | Stage::Offered { .. } => return,
+            Stage::Waiting | Stage::Offered { .. } | Stage::Deferred { .. } => return,
         };
         let channel = inter.channel;
         self.unschedule_stage(id);
@@ -1027,7 +1099,7 @@ impl Router {
                 .overflow_target(inter.queue)
                 .and(self.live_rules(inter.queue).and_then(|r| r.max_wait_ms))
                 .map(|wait| inter.entered_queue_at.saturating_add(wait)),
-            Stage::Active { .. } | Stage::WrappingUp { .. } => None,
+            Stage::Active { .. } | Stage::WrappingUp { .. } | Stage::Deferred { .. } => None,
         };
         if due != inter.overflow_at {
             self.unschedule_overflow(id);
@@ -1068,6 +1140,9 @@ impl Router {
             Some(Stage::WrappingUp { release_at, .. }) => {
                 self.deadlines.remove(&(release_at, DeadlineKind::Release, id));
             }
+            Some(Stage::Deferred { until }) => {
+                self.deadlines.remove(&(until, DeadlineKind::Due, id));
+            }
             _ => {}
         }
     }
@@ -1081,6 +1156,9 @@ impl Router {
             }
             Stage::WrappingUp { release_at, .. } => {
                 self.deadlines.insert((release_at, DeadlineKind::Release, id));
+            }
+            Stage::Deferred { until } => {
+                self.deadlines.insert((until, DeadlineKind::Due, id));
             }
             Stage::Waiting | Stage::Active { .. } => {}
         }

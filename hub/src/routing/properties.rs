@@ -381,6 +381,7 @@ fn input_for(action: &Action, shadow: &Shadow, now: Millis) -> Option<Input> {
             priority,
             arrived_at: now - waited,
             owner: None,
+            due_at: None,
         },
         Action::AcceptOffered(n) => {
             let id = nth(&offered(), n)?;
@@ -479,6 +480,7 @@ fn record_input(shadow: &mut Shadow, input: &Input, now: Millis) {
         Input::SetReachable { .. } => {
             unreachable!("no action sets reachability: the scenario tables cover it")
         }
+        Input::Defer { .. } => unreachable!("no action defers a callback: the scenario tables cover it"),
         Input::Arrive {
             interaction,
             queue,
@@ -486,6 +488,7 @@ fn record_input(shadow: &mut Shadow, input: &Input, now: Millis) {
             priority,
             arrived_at,
             owner: _,
+            due_at: _,
         } => {
             shadow.seq += 1;
             let key = (Reverse(*priority), *arrived_at, shadow.seq);
@@ -620,6 +623,12 @@ fn check_router(r: &Router, now: Millis) -> Result<(), String> {
                 }
             }
             Stage::Active { .. } => {}
+            Stage::Deferred { until } => {
+                deadlines.insert((until, DeadlineKind::Due, *id));
+                if inter.overflow_at.is_some() {
+                    return Err(format!("{id} set aside with an overflow timed"));
+                }
+            }
         }
         if let Some(at) = inter.overflow_at {
             deadlines.insert((at, DeadlineKind::Overflow, *id));

@@ -81,6 +81,7 @@ fn arrive(n: u128, queue: u128, channel: Channel, priority: i32, arrived_at: Mil
         priority,
         arrived_at,
         owner: None,
+        due_at: None,
     }
 }
 fn chat(n: u128, queue: u128, arrived_at: Millis) -> Input {
@@ -1022,6 +1023,7 @@ fn owned_chat(n: u128, queue: u128, arrived_at: Millis, owner: u128, wait_ms: Mi
             agent: a(owner),
             wait_ms,
         }),
+        due_at: None,
     }
 }
 
@@ -1141,4 +1143,90 @@ fn an_owned_contact_goes_to_anyone_when_the_owner_is_away_leaves_or_declines() {
         ),
     ]);
     play(declines);
+}
+
+/// A callback booked for later, due at `due_at`.
+fn scheduled_call(n: u128, queue: u128, arrived_at: Millis, due_at: Millis) -> Input {
+    Input::Arrive {
+        interaction: i(n),
+        queue: q(queue),
+        channel: Channel::Voice,
+        priority: 0,
+        arrived_at,
+        owner: None,
+        due_at: Some(due_at),
+    }
+}
+fn defer(n: u128, until: Millis) -> Input {
+    Input::Defer {
+        interaction: i(n),
+        until,
+    }
+}
+
+#[test]
+fn a_callback_set_aside_is_offered_only_once_due_and_keeps_its_place() {
+    let e = OFFER_TIMEOUT;
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 0)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        // Booked for 5 s from now: an idle agent is not offered it yet.
+        (0, scheduled_call(1, 1, 0, 5_000), Ok(vec![])),
+        (4_999, Input::Tick, Ok(vec![])),
+        (5_000, Input::Tick, Ok(vec![offer(1, 1, 1, 5_000 + e)])),
+        (5_100, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        // Nobody answered the call back: the slot is free at once, and it is tried again at 65 s.
+        (6_000, defer(1, 65_000), Ok(vec![])),
+        (6_000, call(2, 1, 6_000), Ok(vec![offer(2, 1, 1, 6_000 + e)])),
+        (6_100, accept(2, 1), Ok(vec![assigned(2, 1)])),
+        (7_000, end(2), Ok(vec![])),
+        (7_100, wrap_up_done(2), Ok(vec![released(2, 1)])),
+        (64_999, Input::Tick, Ok(vec![])),
+        (65_000, Input::Tick, Ok(vec![offer(1, 1, 1, 65_000 + e)])),
+    ]);
+    assert_eq!(router.queue_stats(q(1)).waiting, 0);
+
+    // Due, it is served in its place: before a call that arrived after it.
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 0)), Ok(vec![])),
+        (0, scheduled_call(1, 1, 100, 1_000), Ok(vec![])),
+        (500, call(2, 1, 500), Ok(vec![])),
+        (2_000, available(1), Ok(vec![offer(1, 1, 1, 2_000 + e)])),
+    ]);
+}
+
+#[test]
+fn a_callback_set_aside_is_not_waiting_and_can_only_be_abandoned() {
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, queue(2), Ok(vec![])),
+        (0, agent(1, cap(1, 0)), Ok(vec![])),
+        (0, scheduled_call(1, 1, 0, 60_000), Ok(vec![])),
+        (
+            10,
+            Input::Move {
+                interaction: i(1),
+                queue: q(2),
+                to: None,
+            },
+            Err(RouterError::NotDue(i(1))),
+        ),
+        (10, end(1), Err(RouterError::NotAssigned(i(1)))),
+        (10, defer(1, 90_000), Err(RouterError::NotAssigned(i(1)))),
+    ]);
+    let stats = router.queue_stats(q(1));
+    assert_eq!((stats.waiting, stats.oldest_arrived_at), (0, None));
+    assert!(router.waiting(q(1)).is_empty());
+    assert_eq!(router.next_deadline(), Some(60_000));
+
+    let mut router = router;
+    assert_eq!(
+        router.handle(Input::Abandon { interaction: i(1) }, 20),
+        Ok(vec![])
+    );
+    assert_eq!(router.next_deadline(), None, "its due time goes with it");
+    router.handle(available(1), 70_000).unwrap();
+    assert_eq!(router.handle(Input::Tick, 70_000), Ok(vec![]));
 }

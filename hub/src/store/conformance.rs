@@ -12,9 +12,9 @@ use super::{
 use crate::crm::followups::{FollowUp, FollowUpKind, FollowUpState};
 use crate::crm::rules::{AssignmentRule, Condition, WeightedAgent};
 use crate::domain::{
-    AccountId, Agent, AgentId, Capacity, Channel, Customer, CustomerId, Disposition, HandoverId, Interaction,
-    InteractionEvent, InteractionId, InteractionState, InvalidTransition, Queue, QueueId, Role, Sender,
-    SkillRequirement,
+    AccountId, Agent, AgentId, Callback, CallbackPolicy, Capacity, Channel, Customer, CustomerId,
+    Disposition, HandoverId, Interaction, InteractionEvent, InteractionId, InteractionState,
+    InvalidTransition, Queue, QueueId, Role, Sender, SkillRequirement,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -194,6 +194,7 @@ scenarios!(
     update_customer,
     waiting_interactions_in_arrival_order,
     transitions,
+    callbacks,
     event_log,
     a_group_commits_in_order_and_all_or_none,
     a_deposed_leaders_commits_are_refused,
@@ -1360,6 +1361,90 @@ async fn log_line(
         at,
     };
     store.commit(None, &[write]).await.map(|_| ())
+}
+
+/// A queue's callback policy, and an interaction's callback: chosen by the caller (it waits on,
+/// offline), called and set aside until its next attempt, listed with it for a restart, and
+/// booked for later in the commit that opens it.
+async fn callbacks(store: DynStore) {
+    use InteractionEvent as E;
+    let fixture = setup(&store, DEFAULT).await;
+    let policy = CallbackPolicy {
+        offer_after_secs: 90,
+        attempts: 2,
+        retry_after_secs: 300,
+    };
+    let spec = QueueSpec {
+        callbacks: Some(policy),
+        ..QueueSpec::named("callbacks")
+    };
+    let queue = store.create_queue(DEFAULT, spec).await.unwrap();
+    assert_eq!(
+        store.queue(DEFAULT, queue.id).await.unwrap().callbacks,
+        Some(policy)
+    );
+    let agent = store
+        .create_agent(DEFAULT, new_agent("callbacks@example.com"))
+        .await
+        .unwrap()
+        .id;
+    let waiting = arrive(&store, DEFAULT, &fixture, 1_000).await;
+    let booked = Callback {
+        number: "+14155552671".into(),
+        due_at: None,
+        attempts: 0,
+    };
+    let with = |callback: &Callback| TransitionDetails {
+        callback: Some(callback.clone()),
+        ..Default::default()
+    };
+    let requested = store
+        .transition(DEFAULT, waiting.id, E::CallbackRequested, with(&booked), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (requested.state, requested.offline, requested.callback),
+        (InteractionState::Queued, true, Some(booked.clone()))
+    );
+    take(&store, DEFAULT, waiting.id, agent).await;
+    let next = Callback {
+        due_at: Some(302_000),
+        attempts: 1,
+        ..booked
+    };
+    store
+        .transition(DEFAULT, waiting.id, E::Rescheduled, with(&next), 3_000)
+        .await
+        .unwrap();
+    let stored = store.interaction(DEFAULT, waiting.id).await.unwrap();
+    assert_eq!(
+        (stored.state, stored.agent_id, stored.callback.clone()),
+        (InteractionState::Queued, None, Some(next))
+    );
+    let listed = store.waiting_interactions().await.unwrap();
+    assert!(listed.iter().any(|(_, i)| *i == stored), "{listed:?}");
+
+    let mut later = NewInteraction {
+        customer_id: fixture.1.id,
+        channel: Channel::Voice,
+        queue_id: queue.id,
+        priority: 0,
+        entry_point: "callback".into(),
+        offline: true,
+        arrived_at: 10_000,
+    }
+    .queued();
+    later.callback = Some(Callback {
+        number: "+14155552671".into(),
+        due_at: Some(10_000),
+        attempts: 0,
+    });
+    let open = Write::Open {
+        account: DEFAULT,
+        interaction: later.clone(),
+    };
+    store.commit(None, &[open]).await.unwrap();
+    assert_eq!(store.interaction(DEFAULT, later.id).await.unwrap(), later);
 }
 
 /// The dispatcher's group commit: many interactions' steps in one transaction, in order, all
@@ -4195,10 +4280,34 @@ async fn an_erased_customer_leaves_a_tombstone_and_nothing_else(store: DynStore,
         store.erase_customer(DEFAULT, customer, 2_000).await,
         "customer_has_open_contacts",
     );
-    for i in [chat_i, mail_i] {
+    // A callback's number is theirs too.
+    let callback_i = arrive(&store, DEFAULT, &fixture, 1_300).await.id;
+    let booked = TransitionDetails {
+        callback: Some(Callback {
+            number: "+4930999999".into(),
+            due_at: None,
+            attempts: 0,
+        }),
+        ..Default::default()
+    };
+    store
+        .transition(
+            DEFAULT,
+            callback_i,
+            InteractionEvent::CallbackRequested,
+            booked,
+            1_301,
+        )
+        .await
+        .unwrap();
+    for i in [chat_i, mail_i, callback_i] {
         step(&store, DEFAULT, i, InteractionEvent::Abandoned, None, 1_500).await;
     }
     let erased = store.erase_customer(DEFAULT, customer, 2_000).await.unwrap();
+    assert_eq!(
+        store.interaction(DEFAULT, callback_i).await.unwrap().callback,
+        None
+    );
     assert_eq!(erased.messages, 3);
     assert!(erased.calls.is_empty());
     // The shared file stays for the other customer's mail; their own goes.
@@ -4241,7 +4350,7 @@ async fn an_erased_customer_leaves_a_tombstone_and_nothing_else(store: DynStore,
             .all(|c| c.id != customer)
     );
     let kept = store.customer_interactions(DEFAULT, customer, 10).await.unwrap();
-    assert_eq!(kept.len(), 2);
+    assert_eq!(kept.len(), 3);
     for i in [chat_i, mail_i] {
         for m in store.messages(DEFAULT, i, 0).await.unwrap() {
             assert_eq!(m.body, "");

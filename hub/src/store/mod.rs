@@ -145,6 +145,9 @@ pub struct QueueSpec {
     /// When it takes calls; none (the default): always.
     #[serde(default)]
     pub hours: Option<crate::domain::BusinessHours>,
+    /// Whether callers are offered a callback; none (the default): never.
+    #[serde(default)]
+    pub callbacks: Option<crate::domain::CallbackPolicy>,
 }
 
 impl QueueSpec {
@@ -168,6 +171,7 @@ impl QueueSpec {
             offer_timeout_secs: Self::default_offer_timeout(),
             wrap_up_secs: Self::default_wrap_up(),
             hours: None,
+            callbacks: None,
         }
     }
 }
@@ -210,6 +214,7 @@ impl NewInteraction {
             agent_id: None,
             entry_point: self.entry_point,
             offline: self.offline,
+            callback: None,
             disposition: None,
             wrap_up_note: None,
             ended_at: None,
@@ -225,6 +230,8 @@ pub struct TransitionDetails {
     pub queue_id: Option<QueueId>,
     pub disposition: Option<String>,
     pub wrap_up_note: Option<String>,
+    /// Makes it a callback, or changes its next attempt (it waits with nobody on the line).
+    pub callback: Option<crate::domain::Callback>,
     /// Extra facts for the event log (reason, from/to queue...).
     pub data: serde_json::Value,
 }
@@ -383,6 +390,10 @@ pub fn apply_transition(
     }
     if let Some(note) = &details.wrap_up_note {
         i.wrap_up_note = Some(note.clone());
+    }
+    if let Some(callback) = &details.callback {
+        i.callback = Some(callback.clone());
+        i.offline = true;
     }
     match event {
         InteractionEvent::Abandoned | InteractionEvent::Ended => i.ended_at = Some(at),

@@ -382,6 +382,7 @@ macro_rules! impl_store {
                                 "c": i.customer_id.to_string(), "ch": i.channel.as_str(),
                                 "q": i.queue_id.to_string(), "s": i.state.as_str(), "p": i.priority,
                                 "t": i.arrived_at, "e": i.entry_point, "o": i.offline,
+                                "cb": i.callback.as_ref().map(to_json),
                             }));
                             events.push(json!({
                                 "a": account.to_string(), "i": i.id.to_string(),
@@ -432,6 +433,7 @@ macro_rules! impl_store {
                                 "a": k.0, "i": k.1, "s": i.state.as_str(),
                                 "q": i.queue_id.to_string(), "g": i.agent_id.map(|a| a.to_string()),
                                 "d": i.disposition, "w": i.wrap_up_note, "x": i.ended_at,
+                                "o": i.offline, "cb": i.callback.as_ref().map(to_json),
                             })
                         })
                         .collect();
@@ -1344,6 +1346,7 @@ macro_rules! impl_store {
                     .bind(i64::from(s.offer_timeout_secs))
                     .bind(i64::from(s.wrap_up_secs))
                     .bind(s.hours.as_ref().map(to_json))
+                    .bind(s.callbacks.as_ref().map(to_json))
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -1386,6 +1389,7 @@ fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
         offer_timeout_secs: s.offer_timeout_secs,
         wrap_up_secs: s.wrap_up_secs,
         hours: s.hours,
+        callbacks: s.callbacks,
     }
 }
 

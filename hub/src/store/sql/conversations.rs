@@ -19,7 +19,7 @@ macro_rules! conversation_select {
     ($labels:literal) => {
         concat!(
             "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
-             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.disposition, i.wrap_up_note, \
+             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.callback, i.disposition, i.wrap_up_note, \
              i.ended_at, i.arrival_seq, c.name AS customer_name, lm.seq AS last_seq, \
              lm.sender AS last_sender, lm.body AS last_body, lm.created_at AS last_at, \
              (SELECT COUNT(*) FROM messages u WHERE u.interaction_id = i.id AND u.sender = 'customer' \
@@ -136,7 +136,7 @@ macro_rules! message_hits {
     ($from:literal, $join:literal, $match:literal, $doc:literal, $ids:ident) => {
         concat!(
             "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
-             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.disposition, i.wrap_up_note, \
+             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.callback, i.disposition, i.wrap_up_note, \
              i.ended_at, c.name AS customer_name, m.seq AS m_seq, m.sender AS m_sender, \
              m.body AS m_body, m.created_at AS m_at, ",
             $doc,

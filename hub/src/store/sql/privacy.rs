@@ -60,7 +60,7 @@ mod q {
             interactions!(),
             ")"
         ),
-        "UPDATE interactions SET wrap_up_note = NULL WHERE account_id = $1 AND customer_id = $2",
+        "UPDATE interactions SET wrap_up_note = NULL, callback = NULL WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM notes WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM customer_events WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM follow_ups WHERE account_id = $1 AND customer_id = $2",

@@ -12,7 +12,7 @@ macro_rules! agent_columns {
 macro_rules! queue_columns {
     () => {
         "id, account_id, name, required_skills, priority, sl_target_secs, max_wait_secs, overflow_queue, \
-         offer_timeout_secs, wrap_up_secs, hours"
+         offer_timeout_secs, wrap_up_secs, hours, callbacks"
     };
 }
 
@@ -27,7 +27,7 @@ macro_rules! customer_columns {
 macro_rules! interaction_columns {
     () => {
         "id, account_id, customer_id, channel, queue_id, state, priority, arrived_at, agent_id, entry_point, \
-         offline, disposition, wrap_up_note, ended_at"
+         offline, callback, disposition, wrap_up_note, ended_at"
     };
 }
 
@@ -99,10 +99,11 @@ pub const PRUNE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 
 pub const INSERT_QUEUE: &str = "INSERT INTO queues \
      (id, account_id, name, required_skills, priority, sl_target_secs, max_wait_secs, overflow_queue, \
-     offer_timeout_secs, wrap_up_secs, hours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+     offer_timeout_secs, wrap_up_secs, hours, callbacks) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 pub const UPDATE_QUEUE: &str = "UPDATE queues SET name = $3, required_skills = $4, priority = $5, \
      sl_target_secs = $6, max_wait_secs = $7, overflow_queue = $8, offer_timeout_secs = $9, \
-     wrap_up_secs = $10, hours = $11 WHERE account_id = $2 AND id = $1";
+     wrap_up_secs = $10, hours = $11, callbacks = $12 WHERE account_id = $2 AND id = $1";
 pub const QUEUE: &str = concat!(
     "SELECT ",
     queue_columns!(),
@@ -238,9 +239,10 @@ macro_rules! write_batch {
         WriteBatch {
             open: concat!(
                 "INSERT INTO interactions (id, account_id, customer_id, channel, queue_id, state, priority, \
-                 arrived_at, entry_point, offline) SELECT j.value ->> 'i', j.value ->> 'a', j.value ->> 'c', \
-                 j.value ->> 'ch', j.value ->> 'q', j.value ->> 's', CAST(j.value ->> 'p' AS INTEGER), \
-                 CAST(j.value ->> 't' AS BIGINT), j.value ->> 'e', CAST(j.value ->> 'o' AS BOOLEAN) FROM ",
+                 arrived_at, entry_point, offline, callback) SELECT j.value ->> 'i', j.value ->> 'a', \
+                 j.value ->> 'c', j.value ->> 'ch', j.value ->> 'q', j.value ->> 's', \
+                 CAST(j.value ->> 'p' AS INTEGER), CAST(j.value ->> 't' AS BIGINT), j.value ->> 'e', \
+                 CAST(j.value ->> 'o' AS BOOLEAN), j.value ->> 'cb' FROM ",
                 $rows,
                 " ORDER BY j.key"
             ),
@@ -254,7 +256,8 @@ macro_rules! write_batch {
             update: concat!(
                 "UPDATE interactions SET state = j.value ->> 's', queue_id = j.value ->> 'q', \
                  agent_id = j.value ->> 'g', disposition = j.value ->> 'd', wrap_up_note = j.value ->> 'w', \
-                 ended_at = CAST(j.value ->> 'x' AS BIGINT) FROM ",
+                 ended_at = CAST(j.value ->> 'x' AS BIGINT), offline = CAST(j.value ->> 'o' AS BOOLEAN), \
+                 callback = j.value ->> 'cb' FROM ",
                 $rows,
                 " WHERE interactions.account_id = j.value ->> 'a' AND interactions.id = j.value ->> 'i'"
             ),

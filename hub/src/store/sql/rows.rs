@@ -130,6 +130,7 @@ pub(super) struct QueueRow {
     offer_timeout_secs: i64,
     wrap_up_secs: i64,
     hours: Option<String>,
+    callbacks: Option<String>,
 }
 
 impl TryFrom<QueueRow> for Queue {
@@ -149,6 +150,7 @@ impl TryFrom<QueueRow> for Queue {
             offer_timeout_secs: secs("queues.offer_timeout_secs", r.offer_timeout_secs)?,
             wrap_up_secs: secs("queues.wrap_up_secs", r.wrap_up_secs)?,
             hours: r.hours.map(|h| json("queues.hours", &h)).transpose()?,
+            callbacks: r.callbacks.map(|c| json("queues.callbacks", &c)).transpose()?,
             name: r.name,
         })
     }
@@ -292,6 +294,7 @@ pub(super) struct InteractionRow {
     agent_id: Option<String>,
     entry_point: String,
     offline: bool,
+    callback: Option<String>,
     disposition: Option<String>,
     wrap_up_note: Option<String>,
     ended_at: Option<i64>,
@@ -320,6 +323,10 @@ impl TryFrom<InteractionRow> for Interaction {
             agent_id: parse_opt("interactions.agent_id", r.agent_id.as_deref())?,
             entry_point: r.entry_point,
             offline: r.offline,
+            callback: r
+                .callback
+                .map(|c| json("interactions.callback", &c))
+                .transpose()?,
             disposition: r.disposition,
             wrap_up_note: r.wrap_up_note,
             ended_at: r.ended_at,
@@ -468,6 +475,7 @@ pub(super) struct KnownRow {
     i_agent_id: Option<String>,
     i_entry_point: Option<String>,
     i_offline: Option<bool>,
+    i_callback: Option<String>,
     i_disposition: Option<String>,
     i_wrap_up_note: Option<String>,
     i_ended_at: Option<i64>,
@@ -516,6 +524,7 @@ impl KnownRow {
                     .i_entry_point
                     .ok_or_else(|| missing("interactions.entry_point"))?,
                 offline: self.i_offline.ok_or_else(|| missing("interactions.offline"))?,
+                callback: self.i_callback,
                 disposition: self.i_disposition,
                 wrap_up_note: self.i_wrap_up_note,
                 ended_at: self.i_ended_at,
