@@ -123,6 +123,7 @@ export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
 export const reassignCustomers = (customerIds, ownerId, reason) => request('POST', '/customers/reassign', { customer_ids: customerIds, owner_id: ownerId, reason });
 /** A task or callback on a customer: `{kind, title, due_at, owner_id?}`. */
 export const createFollowUp = (customerId, followUp) => request('POST', `/customers/${enc(customerId)}/follow-ups`, followUp);
+export const scheduleCallback = (customerId, callback) => request('POST', `/customers/${enc(customerId)}/callbacks`, callback);
 /** Closes a follow-up, done (true) or cancelled (false). */
 export const closeFollowUp = (id, done) => request('POST', `/follow-ups/${enc(id)}/close`, { done });
 

@@ -38,7 +38,10 @@
 use crate::bus::{Bus, ConnectorFrame};
 use crate::config::Config;
 use crate::dispatcher::{Dispatcher, LogLine};
-use crate::domain::{AccountId, AgentId, Channel, Device, InteractionId, RawIdentity, now_millis};
+use crate::domain::{
+    AccountId, AgentId, Callback, CallbackPolicy, Channel, Device, InteractionId, Missed, RawIdentity,
+    now_millis,
+};
 use crate::store::{BindingUpdate, DynStore, NewInteraction, NewPhone, PhoneBinding, StoreError};
 use anyhow::Context;
 use plugboard_channel::Inbound;
@@ -79,13 +82,15 @@ pub struct Phones {
     registered: std::sync::OnceLock<mpsc::UnboundedSender<String>>,
 }
 
-/// A click-to-call, from an agent's console on this node.
+/// A click-to-call, from an agent's console on this node; or the agent accepting a callback
+/// offered to them (`callback`: its interaction), which is the hub calling the customer back.
 #[derive(Debug)]
 pub struct Dial {
     pub account: AccountId,
     pub agent: AgentId,
     pub customer: crate::domain::CustomerId,
     pub number: String,
+    pub callback: Option<(InteractionId, Callback)>,
 }
 
 /// How often a node reads every phone again, to let in phones added through another node (and
@@ -252,9 +257,10 @@ async fn lost_calls(store: &DynStore, bus: &Bus) -> anyhow::Result<Vec<(AccountI
         .into_iter()
         .chain(held)
         .filter(|(_, i)| {
-            // A voicemail (`offline`) has no call left to lose.
+            // A voicemail, or a callback still waiting (`offline`), has no call left to lose.
+            let no_call = i.offline && (i.callback.is_none() || i.state.is_waiting());
             i.channel == Channel::Voice
-                && !i.offline
+                && !no_call
                 && i.state != crate::domain::InteractionState::WrapUp
                 && bus.call_nodes(i.id) == 0
         })
@@ -511,6 +517,7 @@ pub async fn start(
         voicemails: recordings,
         voicemail_max: std::time::Duration::from_secs(u64::from(sip.voicemail_max_secs)),
         announce_every: std::time::Duration::from_secs(u64::from(sip.announce_position_secs)),
+        can_call_back: sip.outbound_trunk.is_some(),
         calls: HashMap::new(),
         by_interaction: HashMap::new(),
         later: later_tx,
@@ -551,6 +558,14 @@ struct Call {
     /// The agent's browser leg, when their console carries the call's audio, with its number
     /// (so the news of an older leg's end is not taken for this one's).
     browser: Option<(u64, BrowserLeg)>,
+    /// The caller may choose a callback: to this number, offered again this often.
+    callback_offer: Option<(String, std::time::Duration)>,
+    /// The caller chose a callback and it is booked: they are saying goodbye, and the
+    /// interaction waits on without them.
+    booked: bool,
+    /// This call is the agent calling a customer back, as booked; `true` once the customer's
+    /// number refused or did not answer.
+    calling_back: Option<(Callback, bool)>,
     /// Tells every node this one holds the call's media.
     _held_here: crate::bus::Subscription<InteractionId, ()>,
     /// The call's latest request to the dispatcher, still under way: the next waits for it, so
@@ -617,6 +632,51 @@ struct Caller {
     dialled: String,
 }
 
+/// The agent's call back that never reached the customer.
+struct Unanswered {
+    account: AccountId,
+    agent: AgentId,
+    interaction: InteractionId,
+    callback: Callback,
+    /// The customer's number refused or did not answer (else the agent's own phone did not).
+    missed: bool,
+}
+
+impl Unanswered {
+    /// A customer who did not answer is called again when the queue's policy says (the
+    /// interaction waits in its queue until then), or, after the last attempt, the call ends for
+    /// the agent to wrap up. A call the agent's own phone never took goes back to its queue, in
+    /// its place, for the next agent. `line` is the call's `call.ended`.
+    async fn follow_up(self, dispatcher: &Dispatcher, store: &DynStore, line: LogLine) -> anyhow::Result<()> {
+        let Unanswered {
+            account,
+            agent,
+            interaction: id,
+            callback,
+            missed,
+        } = self;
+        let queue = store.interaction(account, id).await?.queue_id;
+        if !missed {
+            dispatcher.log(account, id, line).await?;
+            dispatcher.transfer(account, agent, id, queue).await?;
+            return Ok(());
+        }
+        let policy = store
+            .queue(account, queue)
+            .await?
+            .callbacks
+            .unwrap_or(CallbackPolicy::BOOKED);
+        match callback.missed(&policy, now_millis()) {
+            Missed::Retry(next) => {
+                dispatcher.log(account, id, line).await?;
+                dispatcher.reschedule(account, agent, id, next).await?;
+            }
+            Missed::GiveUp => dispatcher.leave(account, id, Some(line)).await?,
+        }
+        Ok(())
+    }
+}
+
 /// What a request handed off (`Calls::in_order`) tells the loop when it did not go through.
 enum Later {
     /// The queue is closed: the caller leaves a voicemail.
@@ -627,6 +687,16 @@ enum Later {
     NotAccepted { call: CallId },
     /// The browser leg numbered `leg` is gone (closed tab, lost network, never connected).
     BrowserGone { call: CallId, leg: u64 },
+    /// The call is queued where callers are offered a callback to `number` after every `after`.
+    CallbackOffered {
+        call: CallId,
+        number: String,
+        after: std::time::Duration,
+    },
+    /// Time to offer the waiting caller a callback (again).
+    OfferCallback { call: CallId },
+    /// The callback the caller chose is booked.
+    CallbackBooked { call: CallId },
 }
 
 struct Calls {
@@ -643,6 +713,8 @@ struct Calls {
     voicemail_max: std::time::Duration,
     /// Zero: no position announcements.
     announce_every: std::time::Duration,
+    /// There is a trunk to call customers back through: callers may be offered a callback.
+    can_call_back: bool,
     calls: HashMap<CallId, Call>,
     by_interaction: HashMap<InteractionId, CallId>,
     later: mpsc::UnboundedSender<Later>,
@@ -718,6 +790,32 @@ impl Calls {
                 }
                 self.server.command(CallCommand::Release { call });
             }
+            Later::CallbackOffered { call, number, after } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.callback_offer = Some((number, after));
+                    self.offer_callback_in(call, after);
+                }
+            }
+            Later::OfferCallback { call } => {
+                let Some(c) = self.calls.get(&call) else {
+                    return;
+                };
+                let waiting =
+                    !c.booked && c.ringing.is_none() && c.agent().is_none() && c.closed.get().is_none();
+                if let (true, Some((_, after))) = (waiting, &c.callback_offer) {
+                    let after = *after;
+                    self.server.command(CallCommand::OfferCallback { call });
+                    self.offer_callback_in(call, after);
+                }
+            }
+            Later::CallbackBooked { call } => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    tracing::info!(interaction = %c.interaction, "the caller chose a callback");
+                    c.booked = true;
+                    c.ringing = None;
+                    self.server.command(CallCommand::CallbackBooked { call });
+                }
+            }
             Later::BrowserGone { call, leg } => {
                 let Some(c) = self.calls.get_mut(&call) else {
                     return;
@@ -729,6 +827,15 @@ impl Calls {
                 }
             }
         }
+    }
+
+    /// Offers the caller a callback `after` from now, if they are still waiting then.
+    fn offer_callback_in(&self, call: CallId, after: std::time::Duration) {
+        let later = self.later.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = later.send(Later::OfferCallback { call });
+        });
     }
 
     /// Hands a dispatcher request for `call` off to a task of its own, after the call's earlier
@@ -763,6 +870,7 @@ impl Calls {
                 self.track(call, account, id, None, recording);
                 let (intake, dispatcher, later) =
                     (self.intake.clone(), self.dispatcher.clone(), self.later.clone());
+                let can_call_back = self.can_call_back;
                 let closed = self
                     .calls
                     .get(&call)
@@ -780,9 +888,16 @@ impl Calls {
                         if is_closed(&dispatcher, account, &queue, now_millis()).await? {
                             let _ = closed.set(Closed { caller, queue });
                             let _ = later.send(Later::Closed { call });
-                            return Ok(());
+                            return anyhow::Ok(());
                         }
-                        queue_call(&intake, account, id, &caller, &queue, false).await
+                        queue_call(&intake, account, id, &caller, &queue, false).await?;
+                        // Only a caller whose number we know can be called back.
+                        let number = caller.number.clone().filter(|n| !n.is_empty());
+                        if let (Some(policy), Some(number), true) = (queue.callbacks, number, can_call_back) {
+                            let after = std::time::Duration::from_secs(u64::from(policy.offer_after_secs));
+                            let _ = later.send(Later::CallbackOffered { call, number, after });
+                        }
+                        Ok(())
                     };
                     if let Err(e) = queued.await {
                         let error = e.context(format!("queueing a call for {queue:?}"));
@@ -821,7 +936,10 @@ impl Calls {
                 }
             }
             CallEvent::CustomerFailed { call, status } => {
-                if let Some(c) = self.calls.get(&call) {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    if let Some((_, missed)) = &mut c.calling_back {
+                        *missed = true;
+                    }
                     let line = LogLine {
                         kind: "call.failed".into(),
                         data: json!({ "status": status }),
@@ -835,13 +953,49 @@ impl Calls {
                     });
                 }
             }
+            CallEvent::CallbackChosen { call } => {
+                let Some(c) = self.calls.get(&call) else {
+                    return Ok(());
+                };
+                let Some((number, _)) = c.callback_offer.clone() else {
+                    return Ok(());
+                };
+                let (account, interaction) = (c.account, c.interaction);
+                let (dispatcher, later) = (self.dispatcher.clone(), self.later.clone());
+                self.in_order(call, async move {
+                    let callback = Callback {
+                        number,
+                        due_at: None,
+                        attempts: 0,
+                    };
+                    // Booked only while it waits unoffered: a phone ringing for it now is about
+                    // to put the caller through.
+                    match dispatcher.callback_requested(account, interaction, callback).await {
+                        Ok(()) => {
+                            let _ = later.send(Later::CallbackBooked { call });
+                        }
+                        Err(e) => {
+                            tracing::info!(%interaction, error = %e, "a callback the caller chose was not booked: they wait on");
+                        }
+                    }
+                });
+            }
             CallEvent::AgentFailed { call, status } => self.agent_failed(call, Some(status)),
             CallEvent::AgentUnreachable { call } => self.agent_failed(call, None),
             CallEvent::Ended { call, by } => {
                 let Some(mut c) = self.calls.remove(&call) else {
                     return Ok(());
                 };
-                self.by_interaction.remove(&c.interaction);
+                // A callback's call may have started for the interaction meanwhile.
+                if self.by_interaction.get(&c.interaction) == Some(&call) {
+                    self.by_interaction.remove(&c.interaction);
+                }
+                if c.booked {
+                    // The caller said goodbye: the interaction waits on for the agent to call.
+                    return Ok(());
+                }
+                // Whether the customer was put through to an agent at all.
+                let reached = c.answered.is_some() || !c.legs.is_empty();
                 let data = c.ended(now_millis(), by);
                 let line = LogLine {
                     kind: "call.ended".into(),
@@ -849,16 +1003,27 @@ impl Calls {
                 };
                 // One commit: the call's log line and the interaction's end, after the call's
                 // requests still under way. A voicemail's call only now becomes an interaction.
-                let (dispatcher, intake) = (self.dispatcher.clone(), self.intake.clone());
+                let (dispatcher, intake, store) =
+                    (self.dispatcher.clone(), self.intake.clone(), self.store.clone());
                 tokio::spawn(async move {
                     if let Some(before) = c.last {
                         let _ = before.await;
                     }
-                    let ended = match c.closed.get() {
-                        Some(Closed { caller, queue }) => {
+                    let ended = match (c.closed.get(), c.calling_back, c.dialled_by) {
+                        (Some(Closed { caller, queue }), _, _) => {
                             queue_call(&intake, c.account, c.interaction, caller, queue, true).await
                         }
-                        None => dispatcher
+                        (None, Some((callback, missed)), Some(agent)) if !reached => {
+                            let unanswered = Unanswered {
+                                account: c.account,
+                                agent,
+                                interaction: c.interaction,
+                                callback,
+                                missed,
+                            };
+                            unanswered.follow_up(&dispatcher, &store, line).await
+                        }
+                        _ => dispatcher
                             .leave(c.account, c.interaction, Some(line))
                             .await
                             .map_err(anyhow::Error::from),
@@ -924,14 +1089,17 @@ impl Calls {
     }
 
     /// Click-to-call: the agent's registered phone first, then the customer; the interaction is
-    /// the agent's at once (it takes their voice slot) and is logged like an inbound call.
-    async fn dial(
-        &mut self,
-        account: AccountId,
-        agent: AgentId,
-        customer: crate::domain::CustomerId,
-        number: &str,
-    ) -> anyhow::Result<()> {
+    /// the agent's at once (it takes their voice slot) and is logged like an inbound call. A
+    /// callback is called the same way, under its own interaction, which the agent accepts once
+    /// the call is placed.
+    async fn dial(&mut self, dial: Dial) -> anyhow::Result<()> {
+        let Dial {
+            account,
+            agent,
+            customer,
+            number,
+            callback,
+        } = dial;
         let busy = self.calls.values().any(|c| {
             c.dialled_by == Some(agent)
                 || c.ringing == Some(agent)
@@ -949,21 +1117,48 @@ impl Calls {
                     .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?,
             ),
         };
-        let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
-        let (interaction, recording) = self
-            .open(account, customer, &queue, format!("sip:outbound:{number}"))
-            .await?;
+        let (interaction, opened, recording) = match &callback {
+            Some((id, _)) => {
+                let recording = self.recordings.as_ref().map(|dir| dir.join(format!("{id}.wav")));
+                (*id, None, recording)
+            }
+            None => {
+                let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
+                let (i, recording) = self
+                    .open(account, customer, &queue, format!("sip:outbound:{number}"))
+                    .await?;
+                (i.id, Some(i), recording)
+            }
+        };
         let placed = match &contact {
-            Some(contact) => self.server.dial(contact, number, recording.clone()),
-            None => self.server.dial_from_browser(number),
+            Some(contact) => self.server.dial(contact, &number, recording.clone()),
+            None => self.server.dial_from_browser(&number),
         };
         let Some(call) = placed else {
-            // It never started: closed as abandoned, not left waiting in a queue.
-            self.dispatcher.leave(account, interaction.id, None).await?;
+            if callback.is_none() {
+                // It never started: closed as abandoned, not left waiting in a queue.
+                self.dispatcher.leave(account, interaction, None).await?;
+            }
             anyhow::bail!("{number} cannot be dialled, or no port is free for the call");
         };
-        self.track(call, account, interaction.id, Some(agent), recording);
-        self.dispatcher.dialled(account, agent, interaction).await?;
+        self.track(call, account, interaction, Some(agent), recording);
+        let Some((_, booked)) = callback else {
+            if let Some(opened) = opened {
+                self.dispatcher.dialled(account, agent, opened).await?;
+            }
+            return Ok(());
+        };
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.calling_back = Some((booked, false));
+        }
+        if let Err(e) = self.dispatcher.accept(account, agent, interaction).await {
+            // Taken back meanwhile (timed out, the agent left): nobody is called.
+            if let Some(c) = self.calls.remove(&call) {
+                self.by_interaction.remove(&c.interaction);
+            }
+            self.server.command(CallCommand::Hangup { call });
+            return Err(e.into());
+        }
         Ok(())
     }
 
@@ -1037,6 +1232,9 @@ impl Calls {
             recording,
             closed: Arc::default(),
             browser: None,
+            callback_offer: None,
+            booked: false,
+            calling_back: None,
             _held_here: self.bus.hold_call(interaction),
             last: None,
         };
@@ -1084,12 +1282,10 @@ impl Calls {
 
     /// A click from this node's console: the call starts here, or the agent hears why not.
     async fn click(&mut self, dial: Dial) {
-        if let Err(e) = self
-            .dial(dial.account, dial.agent, dial.customer, &dial.number)
-            .await
-        {
+        let agent = dial.agent;
+        if let Err(e) = self.dial(dial).await {
             self.bus.to_agent(
-                dial.agent,
+                agent,
                 crate::bus::AgentFrame::Error {
                     code: "call_failed".into(),
                     message: format!("{e:#}"),
@@ -1113,6 +1309,10 @@ impl Calls {
         let Some(&call) = self.by_interaction.get(&interaction) else {
             return Ok(());
         };
+        if self.calls.get(&call).is_some_and(|c| c.booked) {
+            // The caller is saying goodbye; the interaction is a callback now.
+            return Ok(());
+        }
         // Found before the call is borrowed: the shared table is a read away.
         let (contacts, device) = match (frame, self.calls.get(&call)) {
             (ConnectorFrame::Offered { agent, .. }, Some(c)) => {

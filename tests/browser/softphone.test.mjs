@@ -6,7 +6,8 @@
 // the right, with the browser's side silent for the mute (sox). Then: keys from the console's
 // keypad reaching the caller as RFC 4733 events, click-to-call with the browser as the phone (a
 // baresip callee on the outbound trunk), a browser that disappears mid-call, and a microphone
-// refused or missing; and a voicemail left outside business hours, played in the console.
+// refused or missing; a voicemail left outside business hours, played in the console; and a
+// callback Bob books from the customer's page, offered to him as one, and called from the browser.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -350,6 +351,86 @@ test('click-to-call from the browser: the customer is called through the trunk, 
     const ended = body.events.find((e) => e.type === 'call.ended');
     assert.ok(ended, `no call.ended in ${kinds}`);
     assert.equal(ended.data.recording, `${interaction}.wav`);
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    throw explained(e, hub, callerLog);
+  } finally {
+    await closeDown(callee, browser, hub, work);
+  }
+});
+
+test('a callback booked in the console is offered as one and called from the browser through the trunk', { skip, timeout: 120_000 }, async () => {
+  const carrier = await freePort();
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(30, null, { PLUGBOARD_SIP__OUTBOUND_TRUNK: `127.0.0.1:${carrier}` });
+  let callee = null;
+  const errors = [];
+  try {
+    callee = await baresip(path.join(work, 'callee'), {
+      wav: callerWav,
+      account: '<sip:+14155552671@127.0.0.1>;regint=0;answermode=auto',
+      sip: `127.0.0.1:${carrier}`,
+      args: [],
+      log: callerLog,
+    });
+    // The admin turns callbacks on for Support: offered after 90 s of waiting, two calls at most.
+    const admin = await (await browser.newContext()).newPage();
+    watch(admin, 'admin', errors);
+    await signIn(admin, hub.base, 'admin@plugboard.example');
+    await admin.goto(`${hub.base}/#/admin/queues`);
+    await admin.locator('[data-testid="queue-row"]', { hasText: 'Support' }).getByTestId('queue-edit').click();
+    await admin.getByTestId('queue-callbacks-on').check();
+    await admin.getByTestId('queue-callback-after').fill('90');
+    await admin.getByTestId('queue-callback-attempts').fill('2');
+    await shot(admin, 'queue-callbacks-form');
+    await admin.getByTestId('queue-save').click();
+    const adminToken = await login(hub.base, 'admin@plugboard.example');
+    let policy = null;
+    for (let i = 0; i < 50 && !policy; i += 1) {
+      const { body: queues } = await call(hub.base, 'GET', '/queues', adminToken);
+      policy = queues.find((q) => q.name === 'Support').callbacks;
+      if (!policy) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(policy, { offer_after_secs: 90, attempts: 2, retry_after_secs: 600 });
+
+    const { token, bob } = await bobInTheBrowser(hub, browser, errors);
+    const { body: found } = await call(hub.base, 'GET', '/customers?q=Maria%20Garcia', token);
+    const maria = found.find((c) => c.name === 'Maria Garcia');
+    await bob.goto(`${hub.base}/#/customers/${maria.id}`);
+    // Booked for this minute (a time already past is at once), in Support, to her own number.
+    const now = new Date();
+    const local = new Date(now.getTime() - now.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    const form = bob.getByTestId('callback-form');
+    const support = await form.getByTestId('callback-queue').locator('option', { hasText: 'Support' }).getAttribute('value');
+    await form.getByTestId('callback-queue').selectOption(support);
+    await form.getByTestId('callback-when').fill(local);
+    assert.equal(await form.getByTestId('callback-number').inputValue(), '+14155552671');
+    await form.getByTestId('callback-book').click();
+    await form.getByTestId('callback-booked').waitFor();
+    await shot(bob, 'callback-booked');
+    await bob.goto(`${hub.base}/#/`);
+    const offer = bob.locator('[data-testid="offer-card"][data-channel="voice"]');
+    await offer.waitFor({ timeout: 20_000 });
+    assert.match(await offer.getByTestId('offer-callback').textContent(), /\+14155552671/);
+    await shot(bob, 'callback-offer');
+    const interaction = await acceptCall(bob);
+    await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+    assert.match(await bob.getByTestId('callback-attempt').textContent(), /\+14155552671/);
+    await logSays(callerLog, /Call established/i, 20_000);
+    await bob.waitForTimeout(3000);
+    await bob.getByTestId('end-chat').click();
+    await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+
+    const file = path.join(hub.dataDir, 'recordings', `${interaction}.wav`);
+    const deadline = Date.now() + 10_000;
+    while (!(existsSync(file) && statSync(file).size > 44) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const [customerTone, browserTone] = [stat(file, 1, 2), stat(file, 2, 2)];
+    assert.ok(customerTone.rms > 0.05 && Math.abs(customerTone.hz - 440) < 40, `the customer's side is not their 440 Hz tone: ${JSON.stringify(customerTone)}`);
+    assert.ok(browserTone.rms > 0.01 && Math.abs(browserTone.hz - 1000) < 80, `the agent's side is not the browser's 1000 Hz tone: ${JSON.stringify(browserTone)}`);
+    const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);
+    const kinds = body.events.map((e) => e.type);
+    for (const kind of ['callback.scheduled', 'interaction.accepted', 'call.ended']) {
+      assert.ok(kinds.includes(kind), `no ${kind} in ${kinds}`);
+    }
     assert.deepEqual(errors, []);
   } catch (e) {
     throw explained(e, hub, callerLog);

@@ -116,6 +116,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/handovers", Supervisor),
     ("POST", "/api/v1/handovers/{id}/return", Supervisor),
     ("GET", "/api/v1/customers/{id}/follow-ups", Agent),
+    ("POST", "/api/v1/customers/{id}/callbacks", Agent),
     ("POST", "/api/v1/customers/{id}/follow-ups", Agent),
     ("GET", "/api/v1/follow-ups", Agent),
     ("GET", "/api/v1/follow-ups/overdue", Supervisor),

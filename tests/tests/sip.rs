@@ -153,6 +153,11 @@ fn desk_phone(target: &str, port: u16, dir: &Path) -> Child {
 
 /// A sipp device on `port` playing one call of `name`.
 fn phone_device(target: &str, port: u16, dir: &Path, name: &str) -> Child {
+    sipp_peer(target, port, dir, name, &[])
+}
+
+/// A sipp UAS on `port` playing one call of `name` (echoing the audio), with `extra` arguments.
+fn sipp_peer(target: &str, port: u16, dir: &Path, name: &str, extra: &[&str]) -> Child {
     Command::new("sipp")
         .arg(target)
         .args(["-sf", scenario(name).to_str().unwrap()])
@@ -173,6 +178,7 @@ fn phone_device(target: &str, port: u16, dir: &Path, name: &str) -> Child {
             "-timeout_error",
             "-nostdin",
         ])
+        .args(extra)
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -207,6 +213,16 @@ async fn hub_on_the_trunk(dir: &Path, extra: &[(&str, &str)]) -> (Hub, String) {
     let hub = Hub::start(dir, &env).await.unwrap();
     let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
     (hub, target)
+}
+
+/// [`hub_with_a_desk_phone`] calling out through a trunk to the carrier's port (returned last),
+/// where a test's sipp plays the customer's line.
+async fn hub_calling_out(dir: &Path) -> (Hub, String, u16, u16) {
+    let carrier = free_sip_port();
+    let trunk = format!("127.0.0.1:{carrier}");
+    let (hub, target, port) =
+        hub_with_a_desk_phone_and(dir, &[("PLUGBOARD_SIP__OUTBOUND_TRUNK", &trunk)]).await;
+    (hub, target, port, carrier)
 }
 
 /// The admin gives the agent named `agent` a desk phone `username`, and it registers through
@@ -976,6 +992,275 @@ async fn the_ivr_menu_sends_a_caller_who_presses_2_to_support() {
     assert!(ok, "{log}");
 }
 
+/// A caller from `number` who waits in Support and presses 1 when offered a callback, then
+/// expects our goodbye and hang-up.
+fn caller_choosing_a_callback(target: &str, number: &str) -> tokio::task::JoinHandle<(bool, String)> {
+    let (target, number) = (target.to_owned(), number.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let media_port = free_port().to_string();
+        run_with(
+            &target,
+            "caller_callback.xml",
+            "100",
+            "",
+            &[
+                "-d",
+                "2500",
+                "-mp",
+                &media_port,
+                "-key",
+                "caller",
+                &number,
+                "-timeout",
+                "30s",
+            ],
+        )
+    })
+}
+
+/// The carrier as the customer's phone, a sipp UAS on `port` playing `name` once (hanging up
+/// 1.5 s after answering, where it answers).
+fn customer_line(target: &str, port: u16, dir: &Path, name: &str) -> Child {
+    sipp_peer(target, port, dir, name, &["-d", "1500"])
+}
+
+/// The interaction with its log (GET /interactions/{id}) and its log's types.
+async fn interaction_log(hub: &Hub, token: &str, id: &str) -> (Value, Vec<String>) {
+    let (_, detail) = hub
+        .call("GET", &format!("/interactions/{id}"), Some(token), None)
+        .await
+        .unwrap();
+    let kinds = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str().map(str::to_owned))
+        .collect();
+    (detail, kinds)
+}
+
+/// Virtual hold: with nobody free, a caller who has waited a second is offered a callback,
+/// presses 1, hears goodbye and is hung up on, and the call waits on in its place as a callback.
+/// Bob accepting it is the hub calling: his desk phone first, then the customer through the
+/// trunk. A busy line is tried again when the queue's policy says (not before: Bob is not
+/// offered it meanwhile); a customer who answers talks to Bob, and it ends like any call.
+#[tokio::test]
+async fn a_caller_who_presses_1_is_called_back_through_the_trunk_once_an_agent_accepts() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, port, carrier) = hub_calling_out(dir.path()).await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut support = hub.named(&admin, "/queues", "Support").await.unwrap();
+    support["callbacks"] = json!({"offer_after_secs": 1, "attempts": 2, "retry_after_secs": 30});
+    let path = format!("/queues/{}", support["id"].as_str().unwrap());
+    let (status, saved) = hub.call("PUT", &path, Some(&admin), Some(support)).await.unwrap();
+    assert_eq!(status, 200, "{saved}");
+
+    // Wei calls with nobody signed in, and chooses a callback.
+    let (ok, log) = caller_choosing_a_callback(&target, "+8613800138000")
+        .await
+        .unwrap();
+    assert!(ok, "the hub said goodbye and hung up after 1:\n{log}");
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, found) = hub
+        .call("GET", "/customers?q=%2B8613800138000", Some(&token), None)
+        .await
+        .unwrap();
+    let wei = found[0]["id"].as_str().expect("Wei is a customer now").to_owned();
+    let (_, timeline) = hub
+        .call("GET", &format!("/customers/{wei}/timeline"), Some(&token), None)
+        .await
+        .unwrap();
+    let booked = timeline["entries"][0]["interaction"].clone();
+    assert_eq!(
+        (&booked["state"], &booked["offline"], &booked["callback"]),
+        (
+            &json!("queued"),
+            &json!(true),
+            &json!({"number": "+8613800138000", "due_at": null, "attempts": 0})
+        ),
+        "{booked}"
+    );
+    let id = booked["id"].as_str().unwrap().to_owned();
+
+    // Bob comes in: he is offered the callback, and accepting it calls Wei, whose line is busy.
+    let work = tempfile::tempdir().unwrap();
+    let desk = desk_phone(&target, port, work.path());
+    let busy = customer_line(&target, carrier, work.path(), "phone_busy.xml");
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let offer = bob.gets_within("offer", Duration::from_secs(10)).await.unwrap();
+    assert_eq!(offer["interaction"]["id"], id.as_str());
+    assert_eq!(offer["interaction"]["callback"]["number"], "+8613800138000");
+    bob.send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    let assigned = bob.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], id.as_str());
+    let requeued = bob
+        .gets_within("interaction.updated", Duration::from_secs(20))
+        .await
+        .expect("the busy line puts it back");
+    assert_eq!(requeued["interaction"]["state"], "queued", "{requeued}");
+    for (name, child) in [("Bob's desk phone", desk), ("the busy line", busy)] {
+        passes(name, child).await;
+    }
+    let (detail, kinds) = interaction_log(&hub, &token, &id).await;
+    for kind in [
+        "interaction.callback_requested",
+        "interaction.accepted",
+        "call.failed",
+        "interaction.rescheduled",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+    let callback = &detail["interaction"]["callback"];
+    assert_eq!(callback["attempts"], 1, "{detail}");
+    let due = callback["due_at"].as_i64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        (now + 20_000..=now + 31_000).contains(&due),
+        "next attempt at {due}, now {now}"
+    );
+    assert!(
+        bob.gets_within("offer", Duration::from_secs(2)).await.is_none(),
+        "not offered again before it is due"
+    );
+
+    // Maria waits while Bob is on a break, and chooses a callback too; this time she answers.
+    bob.send(json!({"type": "state.set", "state": "break", "reason": "coffee"}))
+        .await
+        .unwrap();
+    bob.expect("agent.state").await.unwrap();
+    let (ok, log) = caller_choosing_a_callback(&target, "+14155552671").await.unwrap();
+    assert!(ok, "{log}");
+    let desk = desk_phone(&target, port, work.path());
+    let answers = customer_line(&target, carrier, work.path(), "phone_hangs_up.xml");
+    available(&mut bob).await;
+    let offer = bob.gets_within("offer", Duration::from_secs(10)).await.unwrap();
+    assert_eq!(offer["interaction"]["callback"]["number"], "+14155552671");
+    assert_eq!(offer["card"]["customer"]["name"], "Maria Garcia");
+    let maria = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    bob.send(json!({"type": "offer.accept", "interaction_id": maria}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+    let ended = bob
+        .gets_within("interaction.updated", Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(ended["interaction"]["state"], "wrap_up", "{ended}");
+    for (name, child) in [("Bob's desk phone", desk), ("Maria", answers)] {
+        passes(name, child).await;
+    }
+    let (detail, _) = interaction_log(&hub, &token, &maria).await;
+    let call_ended = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "call.ended")
+        .unwrap();
+    assert_eq!(call_ended["data"]["by"], "caller", "Maria hung up");
+    assert!(
+        call_ended["data"]["talk_ms"].as_i64().unwrap() >= 1000,
+        "{call_ended}"
+    );
+}
+
+/// A supervisor books a callback for a customer at a time: it is offered to nobody before then,
+/// and once due Bob is offered it as a callback to her number, like one a caller chose. A number
+/// that is not one, and a hub with no trunk to call through, are refused with the reason.
+#[tokio::test]
+async fn a_callback_booked_for_later_is_offered_once_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, _) = hub_on_the_trunk(dir.path(), &[("PLUGBOARD_SIP__OUTBOUND_TRUNK", "127.0.0.1:5999")]).await;
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let support = hub.named(&sam, "/queues", "Support").await.unwrap();
+    let (_, found) = hub
+        .call("GET", "/customers?q=Maria", Some(&sam), None)
+        .await
+        .unwrap();
+    let path = format!("/customers/{}/callbacks", found[0]["id"].as_str().unwrap());
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let (status, refused) = hub
+        .call(
+            "POST",
+            &path,
+            Some(&sam),
+            Some(json!({"queue_id": support["id"], "due_at": 0, "number": "call me"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{refused}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let body = json!({"queue_id": support["id"], "due_at": now + 3_000});
+    let (status, booked) = hub.call("POST", &path, Some(&sam), Some(body)).await.unwrap();
+    assert_eq!(status, 200, "{booked}");
+    assert_eq!(
+        (
+            &booked["channel"],
+            &booked["state"],
+            &booked["callback"]["number"]
+        ),
+        (&json!("voice"), &json!("queued"), &json!("+14155552671"))
+    );
+    assert!(
+        bob.gets_within("offer", Duration::from_millis(2_000))
+            .await
+            .is_none(),
+        "offered before it is due"
+    );
+    let offer = bob
+        .gets_within("offer", Duration::from_secs(5))
+        .await
+        .expect("offered once due");
+    assert_eq!(offer["interaction"]["id"], booked["id"]);
+    assert_eq!(offer["interaction"]["callback"]["number"], "+14155552671");
+    let (_, detail) = hub
+        .call(
+            "GET",
+            &format!("/interactions/{}", booked["id"].as_str().unwrap()),
+            Some(&sam),
+            None,
+        )
+        .await
+        .unwrap();
+    let scheduled = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "callback.scheduled")
+        .unwrap();
+    assert_eq!(scheduled["data"]["by_name"], "Sam Lee", "{scheduled}");
+
+    // No trunk, no callbacks.
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, _) = hub_on_the_trunk(dir.path(), &[]).await;
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let support = hub.named(&sam, "/queues", "Support").await.unwrap();
+    let (_, found) = hub
+        .call("GET", "/customers?q=Maria", Some(&sam), None)
+        .await
+        .unwrap();
+    let path = format!("/customers/{}/callbacks", found[0]["id"].as_str().unwrap());
+    let body = json!({"queue_id": support["id"], "due_at": now});
+    let (status, refused) = hub.call("POST", &path, Some(&sam), Some(body)).await.unwrap();
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("trunk"),
+        "{refused}"
+    );
+}
+
 #[tokio::test]
 async fn click_to_call_rings_the_agents_phone_then_the_customer() {
     if sipp().is_none() {
@@ -983,38 +1268,10 @@ async fn click_to_call_rings_the_agents_phone_then_the_customer() {
     }
     let dir = tempfile::tempdir().unwrap();
     // The carrier: a sipp UAS that answers as the customer and hangs up after 1.5 s.
-    let carrier = free_sip_port();
-    let trunk = format!("127.0.0.1:{carrier}");
-    let (hub, target, port) =
-        hub_with_a_desk_phone_and(dir.path(), &[("PLUGBOARD_SIP__OUTBOUND_TRUNK", &trunk)]).await;
+    let (hub, target, port, carrier) = hub_calling_out(dir.path()).await;
     let work = tempfile::tempdir().unwrap();
     let desk = desk_phone(&target, port, work.path());
-    let customer = Command::new("sipp")
-        .arg(&target)
-        .args(["-sf", scenario("phone_hangs_up.xml").to_str().unwrap()])
-        .args([
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &carrier.to_string(),
-            "-mp",
-            &free_port().to_string(),
-        ])
-        .args([
-            "-m",
-            "1",
-            "-d",
-            "1500",
-            "-timeout",
-            "30s",
-            "-timeout_error",
-            "-nostdin",
-        ])
-        .current_dir(work.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let customer = customer_line(&target, carrier, work.path(), "phone_hangs_up.xml");
 
     let token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let (status, calling) = hub.call("GET", "/me/calling", Some(&token), None).await.unwrap();
@@ -1306,32 +1563,7 @@ async fn a_phone_registered_through_one_node_is_rung_from_another() {
     // Click-to-call from a console Bob opens on node B: the phone (registered through A) rings
     // once, then Maria, once.
     let desk = desk_phone(&sip_a, port, work.path());
-    let customer = Command::new("sipp")
-        .arg(&sip_b)
-        .args(["-sf", scenario("phone_hangs_up.xml").to_str().unwrap()])
-        .args([
-            "-i",
-            "127.0.0.1",
-            "-p",
-            &carrier.to_string(),
-            "-mp",
-            &free_port().to_string(),
-        ])
-        .args([
-            "-m",
-            "1",
-            "-d",
-            "1500",
-            "-timeout",
-            "30s",
-            "-timeout_error",
-            "-nostdin",
-        ])
-        .current_dir(work.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let customer = customer_line(&sip_b, carrier, work.path(), "phone_hangs_up.xml");
     let token = b.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let maria = offer["card"]["customer"]["id"].clone();
     let mut bob_b = b.agent("bob@plugboard.example").await.unwrap();

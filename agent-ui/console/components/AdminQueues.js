@@ -1,7 +1,8 @@
 // Admin: queues and their rules (GET/POST/PUT /queues). Skills are typed as "support:2, sales";
 // business hours as spans per weekday ("09:00-12:30, 13:30-18:00") in the queue's time zone,
 // holidays as dates. Outside them a caller leaves a voicemail and the chat widget offers its
-// offline form.
+// offline form. With callbacks on, a caller who has waited long enough is offered to press 1 and
+// be called back, tried as many times as the queue says.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -10,7 +11,18 @@ import { formatSkillRequirements, parseSkillRequirements } from '../skills.js';
 import { useForm } from '../forms.js';
 import { DAYS, hoursToForm, formToHours, localTimeZone } from '../hours.js';
 
-const EMPTY = { name: '', skills: '', priority: '0', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60', hours: hoursToForm(null) };
+const EMPTY = { name: '', skills: '', priority: '0', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60', hours: hoursToForm(null), callbacks: callbacksToForm(null) };
+
+function callbacksToForm(c) {
+  return c
+    ? { on: true, offer_after_secs: String(c.offer_after_secs), attempts: String(c.attempts), retry_after_secs: String(c.retry_after_secs) }
+    : { on: false, offer_after_secs: '120', attempts: '3', retry_after_secs: '600' };
+}
+
+function formToCallbacks(c) {
+  if (!c.on) return null;
+  return { offer_after_secs: Number(c.offer_after_secs) || 0, attempts: Number(c.attempts) || 0, retry_after_secs: Number(c.retry_after_secs) || 0 };
+}
 
 function toForm(q) {
   return {
@@ -23,6 +35,7 @@ function toForm(q) {
     offer_timeout_secs: String(q.offer_timeout_secs),
     wrap_up_secs: String(q.wrap_up_secs),
     hours: hoursToForm(q.hours),
+    callbacks: callbacksToForm(q.callbacks),
   };
 }
 
@@ -37,6 +50,7 @@ function toSpec(f) {
     offer_timeout_secs: Number(f.offer_timeout_secs) || 1,
     wrap_up_secs: Number(f.wrap_up_secs) || 0,
     hours: formToHours(f.hours),
+    callbacks: formToCallbacks(f.callbacks),
   };
 }
 
@@ -110,6 +124,14 @@ export function AdminQueues({ onChanged }) {
             <label><span>${t('admin.holidays')}</span><input placeholder="2026-10-01, 2026-10-02" ...${field('hours.holidays')} data-testid="queue-holidays" /></label>
             <label class="check"><input type="checkbox" checked=${form.hours.unstaffed} onChange=${(e) => set('hours.unstaffed', e.currentTarget.checked)} data-testid="queue-unstaffed" />${t('admin.closed_when_unstaffed')}</label>
             <p class="muted small-text">${t('admin.hours_help')}</p>`}
+        </fieldset>
+        <fieldset class="fieldset full" data-testid="queue-callbacks-form">
+          <legend>${t('admin.callbacks')}</legend>
+          <label class="check"><input type="checkbox" checked=${form.callbacks.on} onChange=${(e) => set('callbacks.on', e.currentTarget.checked)} data-testid="queue-callbacks-on" />${t('admin.callbacks_on')}</label>
+          ${form.callbacks.on && html`
+            <label><span>${t('admin.callback_offer_after')}</span><input type="number" min="1" required ...${field('callbacks.offer_after_secs')} data-testid="queue-callback-after" /></label>
+            <label><span>${t('admin.callback_attempts')}</span><input type="number" min="1" max="10" required ...${field('callbacks.attempts')} data-testid="queue-callback-attempts" /></label>
+            <label><span>${t('admin.callback_retry_after')}</span><input type="number" min="30" required ...${field('callbacks.retry_after_secs')} data-testid="queue-callback-retry" /></label>`}
         </fieldset>
         <div class="form-actions full">
           <button class="primary" type="submit" data-testid="queue-save">${editing ? t('action.save') : t('action.add')}</button>

@@ -2,7 +2,8 @@
 // chat"; a call's hold and hang-up buttons (the talking happens on the agent's phone, or in this
 // console with the browser softphone: then its state, a mute button and a keypad, which the
 // keyboard's digits press too while this card has focus); a voicemail's message, played here,
-// and a button to call the customer back. Once it has ended, the wrap-up form takes their place.
+// and a button to call the customer back; a callback is a call the hub places to the customer's
+// number, with the attempt it is. Once it has ended, the wrap-up form takes their place.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { conversation } from '../state.js';
@@ -23,7 +24,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
   const active = it.state === 'active';
   const call = it.channel === 'voice';
   // A voicemail: a call left while the queue was closed, with no caller on the line any more.
-  const voicemail = call && it.offline;
+  const voicemail = call && it.offline && !it.callback;
   const phoneStatus = call && !voicemail && active && softphone ? softphone.status[it.id] || 'connecting' : null;
   const keypad = phoneStatus === 'connected' && !entry.onHold;
   const onKeyDown = keypad
@@ -62,7 +63,8 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
             ${onDial && customer.phone && html`<button class="primary small" onClick=${() => onDial(customer.id)} data-testid="voicemail-call-back">${t('voicemail.call_back', { number: customer.phone })}</button>`}
           </div>`
         : call
-        ? html`<p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
+        ? html`${it.callback && html`<p class="muted small-text" data-testid="callback-attempt">${t('callback.attempt', { number: it.callback.number, attempt: it.callback.attempts + 1 })}</p>`}
+            <p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
         : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />`}
       <div class="typing-line" aria-live="polite">
         ${active && entry.customerOnline === false && html`<span class="customer-away" data-testid="customer-away">${t('chat.customer_away', { name: customer.name })}</span>`}

@@ -1,7 +1,7 @@
 // One customer's page: the editable profile, a button to call them (click-to-call: the agent's
 // phone rings first), one to write them a new email (NewEmailForm: the thread it opens is the
-// agent's, in the workspace), and the timeline of every interaction
-// (GET /customers/{id}/timeline), newest first.
+// agent's, in the workspace), a form to book a callback for later where the hub can call out, and
+// the timeline of every interaction (GET /customers/{id}/timeline), newest first.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -12,9 +12,10 @@ import { NoteList } from './NoteList.js';
 import { NewEmailForm } from './NewEmailForm.js';
 import { OwnerControl } from './OwnerControl.js';
 import { FollowUps } from './FollowUps.js';
+import { CallbackForm } from './CallbackForm.js';
 import { CustomerEvents } from './CustomerEvents.js';
 
-export function CustomerProfile({ id, queueName, dispositionName, onDial, mailboxes = [], canReassign = false }) {
+export function CustomerProfile({ id, queues = [], queueName, dispositionName, onDial, mailboxes = [], canReassign = false }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [writing, setWriting] = useState(false);
@@ -51,6 +52,8 @@ export function CustomerProfile({ id, queueName, dispositionName, onDial, mailbo
         ${mailboxes.length > 0 && html`<button class="small" aria-expanded=${writing ? 'true' : 'false'} disabled=${writing}
           onClick=${() => { setWriting(true); setSent(false); }} data-testid="profile-new-email">✉ ${t('email.new')}</button>`}
         <${CustomerEditForm} customer=${c} onSaved=${(updated) => setData({ ...data, customer: updated })} />
+        ${onDial && html`<h2 class="section-title">${t('callback.title')}</h2>
+          <${CallbackForm} customer=${c} queues=${queues} onBooked=${load} />`}
         <h2 class="section-title">${t('followups.title_section')}</h2>
         <${FollowUps} customerId=${c.id} followUps=${data.follow_ups || []} onChanged=${load} />
         <h2 class="section-title">${t('notes.title')}</h2>

@@ -1,6 +1,7 @@
 // One offer: who, from which queue, what they wrote so far, and how long is left to answer. An
 // email offer says so with an envelope and shows the thread's subject and the customer's latest
-// mail without its quoted history (the offer's preview is the thread's messages so far). An answer
+// mail without its quoted history (the offer's preview is the thread's messages so far). A callback
+// says whom accepting calls. An answer
 // given while the socket is down is shown as waiting to be sent (`queued`, an action frame).
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
@@ -18,7 +19,7 @@ export function OfferCard({ offer, queueName, queued, onAccept, onDecline, answe
   return html`
     <article class=${`offer-card offer-${it.channel}`} data-testid="offer-card" data-interaction-id=${it.id} data-channel=${it.channel}>
       <header class="offer-head">
-        <span class="offer-label">${email && html`<span class="channel-mark" aria-hidden="true">✉ </span>`}${t('offer.incoming', { channel: label('channel', it.channel) })}</span>
+        <span class="offer-label">${email && html`<span class="channel-mark" aria-hidden="true">✉ </span>`}${it.callback ? t('timeline.callback') : t('offer.incoming', { channel: label('channel', it.channel) })}</span>
         <${Countdown} until=${offer.expires_at} />
       </header>
       <div class="offer-customer" data-testid="offer-customer">${customer.name || t('customer.unknown')}</div>
@@ -26,7 +27,9 @@ export function OfferCard({ offer, queueName, queued, onAccept, onDecline, answe
       ${email && html`<div class="offer-subject" data-testid="offer-subject">${threadSubject(offer.preview || []) || t('email.no_subject')}</div>`}
       ${offer.earlier_messages > 0 && html`<p class="offer-earlier muted" data-testid="offer-earlier">${t('offer.earlier', { count: offer.earlier_messages })}</p>`}
       ${preview && html`<p class="offer-preview" data-testid="offer-preview">${preview}</p>`}
-      ${it.channel === 'voice' && (it.offline
+      ${it.channel === 'voice' && (it.callback
+        ? html`<p class="offer-preview" data-testid="offer-callback">${t('offer.callback', { number: it.callback.number })}</p>`
+        : it.offline
         ? html`<p class="offer-preview" data-testid="offer-voicemail">${t('offer.voicemail')}</p>`
         : html`<p class="offer-preview" data-testid="offer-phone">${t(answerHere ? 'offer.answer_here' : 'offer.pick_up')}</p>`)}
       <div class="offer-actions">

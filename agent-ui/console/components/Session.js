@@ -111,11 +111,12 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   }, [token]);
 
   // With the browser as the agent's phone: a call they hold (accepted, talking) gets this
-  // console's audio (a voicemail has no caller to talk to); a call that ended (or went
-  // elsewhere) lets the microphone go.
+  // console's audio (a voicemail has no caller to talk to; a callback is called once accepted); a
+  // call that ended (or went elsewhere) lets the microphone go.
   const device = me ? me.device : 'desk';
   const talking = Object.values(state.held)
-    .filter((h) => h.interaction.channel === 'voice' && !h.interaction.offline && h.interaction.state === 'active')
+    .filter((h) => h.interaction.channel === 'voice' && (!h.interaction.offline || h.interaction.callback)
+      && h.interaction.state === 'active')
     .map((h) => h.interaction.id);
   const talkingKey = talking.join(',');
   useEffect(() => {
@@ -439,7 +440,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${CustomerSearch} canReassign=${role !== 'agent'} />`;
       break;
     case 'customer':
-      page = html`<${CustomerProfile} id=${route.id} queueName=${queueName} dispositionName=${dispositionName} onDial=${canDial ? actions.dial : null}
+      page = html`<${CustomerProfile} id=${route.id} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} onDial=${canDial ? actions.dial : null}
         mailboxes=${mailboxes} canReassign=${role !== 'agent'} key=${route.id} />`;
       break;
     case 'supervisor':

@@ -1,6 +1,7 @@
 // Every interaction of a customer, newest first: channel, how it ended, its messages and events,
 // a call's talk and hold time with its recording (and each agent's part of a transferred call),
-// a voicemail's message, and an email thread's mails as the workspace shows them.
+// a voicemail's message (a callback's number instead: nobody left a message), and an email
+// thread's mails as the workspace shows them.
 import { html } from '../html.js';
 import { t, label, formatDateTime, formatTime } from '../i18n.js';
 import { mailOf, threadSubject, filedKind } from '../email.js';
@@ -39,12 +40,13 @@ export function Timeline({ entries, queueName, dispositionName, customerName }) 
             <span>${formatDateTime(i.arrived_at)}</span>
             <span class="muted">${queueName(i.queue_id)}</span>
             <span class=${`badge badge-${i.state}`} data-testid="timeline-state">${label('istate', i.state)}</span>
-            ${i.offline && html`<span class="badge" data-testid="timeline-offline">${t(i.channel === 'voice' ? 'timeline.voicemail' : 'timeline.offline')}</span>`}
+            ${i.offline && html`<span class="badge" data-testid="timeline-offline">${t(i.callback ? 'timeline.callback' : i.channel === 'voice' ? 'timeline.voicemail' : 'timeline.offline')}</span>`}
             ${i.disposition && html`<span class="badge badge-disposition" data-testid="timeline-disposition">${dispositionName(i.disposition)}</span>`}
           </header>
           ${i.channel === 'email' && threadSubject(messages) && html`<p class="timeline-subject" data-testid="timeline-subject">${threadSubject(messages)}</p>`}
           ${i.wrap_up_note && html`<p class="wrapup-note">${i.wrap_up_note}</p>`}
-          ${i.channel === 'voice' && i.offline && html`<div class="call-summary" data-testid="timeline-voicemail"><${Recording} id=${i.id} /></div>`}
+          ${i.callback && html`<p class="muted small-text" data-testid="timeline-callback">${t('callback.to', { number: i.callback.number, attempts: i.callback.attempts })}</p>`}
+          ${i.channel === 'voice' && i.offline && !i.callback && html`<div class="call-summary" data-testid="timeline-voicemail"><${Recording} id=${i.id} /></div>`}
           ${(events || []).filter((e) => e.type === 'call.ended' && e.data && e.data.talk_ms !== undefined).map((e) => html`
             <div key=${e.id} class="call-summary" data-testid="call-summary">
               ${t('call.summary', { talk: seconds(e.data.talk_ms), hold: seconds(e.data.hold_ms) })}

@@ -15,6 +15,8 @@ say greeting "Thank you for calling. Please hold, an agent will be with you shor
 say menu "For sales, press 1. For support, press 2."
 say position "You are number"
 say closed "Thank you for calling. We are closed right now. Please leave a message after the tone, and press the pound key when you are done."
+say callback "To keep your place in line and have us call you back, press 1."
+say callback_booked "Thank you. We will call you back. Goodbye."
 for d in 0 1 2 3 4 5 6 7 8 9; do
   words=(zero one two three four five six seven eight nine)
   say "$d" "${words[$d]}"

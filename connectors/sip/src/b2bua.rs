@@ -38,6 +38,9 @@ use crate::transaction::T1;
 const T2: Duration = Duration::from_secs(4);
 /// Timers B, F and the wait for the ACK of a 2xx: 64*T1.
 const GIVE_UP: Duration = Duration::from_secs(32);
+/// How long a caller whose callback is booked has to hear so before we hang up: the
+/// `callback_booked` prompt, with a moment to spare.
+const FAREWELL: Duration = Duration::from_secs(6);
 
 /// The B2BUA's handle on one call (both legs), shared with the hub and the media shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,6 +95,9 @@ pub enum CallEvent {
     /// gone and none could be opened (a transport error, RFC 3261 §8.1.3.1). It stays so until
     /// the phone registers again.
     AgentUnreachable { call: CallId },
+    /// The caller pressed 1 after the callback offer: they want to be called back rather than
+    /// wait. They hear music on until the hub says it is booked (`CallCommand::CallbackBooked`).
+    CallbackChosen { call: CallId },
     /// The call is over; `by` hung up first.
     Ended { call: CallId, by: Party },
 }
@@ -137,6 +143,12 @@ pub enum CallCommand {
     },
     /// The agent's own leg (see `Attach`) is gone: the call ends as if their phone hung up.
     AgentLeft { call: CallId },
+    /// Offer the waiting caller a callback: they hear the `callback` prompt, and pressing 1
+    /// until their call is put through is `CallEvent::CallbackChosen`. Only a call waiting in its
+    /// queue with no phone ringing.
+    OfferCallback { call: CallId },
+    /// The callback the caller chose is booked: they hear so, then we hang up.
+    CallbackBooked { call: CallId },
     /// The queue is closed: the waiting caller hears the closed message and a beep, and what
     /// they say next is recorded to `record` until they hang up, press `#`, or `max` has passed
     /// (then we hang up). Only a call waiting in its queue with no phone ringing.
@@ -465,6 +477,10 @@ enum Stage {
     Voicemail {
         until: Instant,
     },
+    /// A callback is booked: the caller hears so, and we hang up then.
+    Farewell {
+        until: Instant,
+    },
 }
 
 #[derive(Debug)]
@@ -487,6 +503,8 @@ struct Call {
     telephone_event: Option<u8>,
     stage: Stage,
     menu: Option<Menu>,
+    /// The caller was offered a callback (pressing 1 chooses it) while waiting.
+    callback_offered: bool,
     dialled: String,
     identity: (Option<String>, Option<String>),
     codec: Codec,
@@ -688,6 +706,7 @@ impl B2bua {
                 telephone_event: None,
                 stage,
                 menu,
+                callback_offered: false,
                 dialled,
                 identity,
                 codec: negotiated.as_ref().map_or(Codec::Pcmu, |n| n.codec),
@@ -1548,6 +1567,32 @@ impl B2bua {
                 c.stage = Stage::Voicemail { until: now + max };
                 self.emit(Action::Media(MediaCommand::Voicemail { call, record }));
             }
+            CallCommand::OfferCallback { call } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if c.stage == Stage::Queued && c.agent.is_none() && c.forks.is_empty() {
+                    c.callback_offered = true;
+                    self.emit(Action::Media(MediaCommand::Play {
+                        call,
+                        prompts: vec!["callback"],
+                    }));
+                }
+            }
+            CallCommand::CallbackBooked { call } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if c.stage == Stage::Queued && c.agent.is_none() && c.forks.is_empty() {
+                    c.stage = Stage::Farewell {
+                        until: now + FAREWELL,
+                    };
+                    self.emit(Action::Media(MediaCommand::Play {
+                        call,
+                        prompts: vec!["callback_booked"],
+                    }));
+                }
+            }
             CallCommand::AgentLeft { call } => {
                 // No phone leg, bridged or (from a browser) dialling: the hub's own leg.
                 let attached = self.calls.get(&call).is_some_and(|c| {
@@ -1605,7 +1650,7 @@ impl B2bua {
     ) {
         let local = self.config.local;
         let Some(call) = self.calls.get(&id) else { return };
-        if call.agent.is_some() || matches!(call.stage, Stage::Voicemail { .. }) {
+        if call.agent.is_some() || matches!(call.stage, Stage::Voicemail { .. } | Stage::Farewell { .. }) {
             return;
         }
         let reachable: Vec<(&String, (SocketAddr, Transport))> = targets
@@ -1774,6 +1819,7 @@ impl B2bua {
                 telephone_event: None,
                 stage: Stage::Dialling,
                 menu: None,
+                callback_offered: false,
                 dialled: number.to_owned(),
                 // The agent's phone shows the number it is about to call.
                 identity: (Some(number.to_owned()), Some(format!("Calling {number}"))),
@@ -1817,6 +1863,14 @@ impl B2bua {
             // `#`: the message is complete; we hang up for the caller.
             if key == '#' {
                 self.end(id, Party::Hub, now);
+            }
+            return;
+        }
+        if call.stage == Stage::Queued {
+            // The callback offer stands while the caller waits with no phone ringing for them.
+            if key == '1' && call.callback_offered && call.agent.is_none() && call.forks.is_empty() {
+                call.callback_offered = false;
+                self.emit(Action::Event(CallEvent::CallbackChosen { call: id }));
             }
             return;
         }
@@ -1907,7 +1961,7 @@ impl B2bua {
         let mut lapsed_forks = Vec::new();
         let mut full = Vec::new();
         for (id, call) in &mut self.calls {
-            if matches!(call.stage, Stage::Voicemail { until } if now >= until) {
+            if matches!(call.stage, Stage::Voicemail { until } | Stage::Farewell { until } if now >= until) {
                 full.push(*id);
             }
             if let Some(r) = call.caller.as_mut().and_then(|c| c.unacked.as_mut()) {
@@ -1985,7 +2039,8 @@ impl B2bua {
             self.end(id, Party::Hub, now);
         }
         for id in full {
-            // The longest voicemail there is room for: kept as it is.
+            // The longest voicemail there is room for (kept as it is), or a booked callback's
+            // goodbye said.
             self.end(id, Party::Hub, now);
         }
     }
@@ -2742,6 +2797,99 @@ pub(crate) mod tests {
             max: Duration::from_secs(120),
         };
         h.b2bua.command(command, h.t0, 1, &mut h.ports);
+        assert!(h.b2bua.take_actions().is_empty());
+    }
+
+    #[test]
+    fn a_waiting_caller_who_presses_1_after_the_offer_is_called_back_and_hears_goodbye() {
+        let offered = |h: &mut Harness| {
+            queued(h);
+            h.b2bua
+                .in_dialog(&in_dialog("ACK", "caller-1", true), cx(h, CALLER, 5));
+            h.b2bua.take_actions();
+            // Before the offer, 1 is just a key.
+            h.b2bua.digit(CallId(1), '1', h.t0);
+            assert!(h.b2bua.take_actions().is_empty());
+            h.b2bua.command(
+                CallCommand::OfferCallback { call: CallId(1) },
+                h.t0,
+                1,
+                &mut h.ports,
+            );
+            assert_eq!(
+                h.b2bua.take_actions(),
+                vec![Action::Media(MediaCommand::Play {
+                    call: CallId(1),
+                    prompts: vec!["callback"],
+                })]
+            );
+        };
+        let mut h = harness();
+        offered(&mut h);
+        h.b2bua.digit(CallId(1), '2', h.t0);
+        assert!(h.b2bua.take_actions().is_empty(), "only 1 chooses the callback");
+        h.b2bua.digit(CallId(1), '1', h.t0);
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            ["CallbackChosen { call: CallId(1) }"]
+        );
+        h.b2bua.digit(CallId(1), '1', h.t0);
+        assert!(h.b2bua.take_actions().is_empty(), "chosen once");
+        // Music on until the hub has booked it; then the goodbye, and we hang up after it.
+        h.b2bua.command(
+            CallCommand::CallbackBooked { call: CallId(1) },
+            h.t0,
+            2,
+            &mut h.ports,
+        );
+        assert_eq!(summary(&h.b2bua.take_actions()), ["Play"]);
+        let ring = CallCommand::Ring {
+            call: CallId(1),
+            contacts: vec![format!("<sip:1001@{PHONE}>")],
+            record: None,
+        };
+        h.b2bua.command(ring, h.t0, 3, &mut h.ports);
+        assert!(
+            h.b2bua.take_actions().is_empty(),
+            "no phone rings for a caller saying goodbye"
+        );
+        assert_eq!(h.b2bua.attachable(CallId(1)), None);
+        h.b2bua.tick(h.t0 + FAREWELL - Duration::from_millis(1));
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.tick(h.t0 + FAREWELL);
+        let actions = summary(&h.b2bua.take_actions());
+        assert!(actions[0].starts_with("BYE "), "{actions:?}");
+        assert_eq!(actions[1..], ["Close", "Ended { call: CallId(1), by: Hub }"]);
+
+        // A phone ringing for the caller takes the offer back: 1 does nothing, nor does booking.
+        let mut h = harness();
+        offered(&mut h);
+        let ring = CallCommand::Ring {
+            call: CallId(1),
+            contacts: vec![format!("<sip:1001@{PHONE}>")],
+            record: None,
+        };
+        h.b2bua.command(ring, h.t0, 2, &mut h.ports);
+        h.b2bua.take_actions();
+        h.b2bua.digit(CallId(1), '1', h.t0);
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.command(
+            CallCommand::CallbackBooked { call: CallId(1) },
+            h.t0,
+            3,
+            &mut h.ports,
+        );
+        assert!(h.b2bua.take_actions().is_empty());
+
+        // No offer to a call already ringing an agent.
+        let mut h = harness();
+        ringing(&mut h);
+        h.b2bua.command(
+            CallCommand::OfferCallback { call: CallId(1) },
+            h.t0,
+            1,
+            &mut h.ports,
+        );
         assert!(h.b2bua.take_actions().is_empty());
     }
 

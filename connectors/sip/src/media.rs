@@ -40,8 +40,24 @@ pub struct Audio {
 }
 
 /// Every prompt name the B2BUA uses.
-const PROMPTS: [Prompt; 15] = [
-    "greeting", "menu", "position", "closed", "beep", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+const PROMPTS: [Prompt; 17] = [
+    "greeting",
+    "menu",
+    "position",
+    "closed",
+    "beep",
+    "callback",
+    "callback_booked",
+    "0",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
 ];
 
 fn builtin(name: &str) -> &'static [u8] {
@@ -51,6 +67,8 @@ fn builtin(name: &str) -> &'static [u8] {
         "position" => include_bytes!("../media/position.ul"),
         "closed" => include_bytes!("../media/closed.ul"),
         "beep" => include_bytes!("../media/beep.ul"),
+        "callback" => include_bytes!("../media/callback.ul"),
+        "callback_booked" => include_bytes!("../media/callback_booked.ul"),
         "0" => include_bytes!("../media/0.ul"),
         "1" => include_bytes!("../media/1.ul"),
         "2" => include_bytes!("../media/2.ul"),
@@ -96,7 +114,8 @@ impl Audio {
     }
 
     /// The built-ins, with any of `greeting.wav`, `menu.wav`, `position.wav`, `closed.wav`,
-    /// `beep.wav`, `0.wav`…`9.wav` and `music.wav` found in `dir` used instead.
+    /// `beep.wav`, `callback.wav`, `callback_booked.wav`, `0.wav`…`9.wav` and `music.wav` found
+    /// in `dir` used instead.
     pub fn load(dir: &Path) -> io::Result<Self> {
         let mut audio = Audio::builtin();
         for name in PROMPTS.iter().chain(&["music"]) {

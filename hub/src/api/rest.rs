@@ -8,15 +8,16 @@ use crate::auth::{self, Admin, AuthAgent, MIN_PASSWORD_LEN, RequireRole, Supervi
 use crate::bus::AgentFrame;
 use crate::bus::frames::Card;
 use crate::crm::followups::FollowUp;
+use crate::dispatcher::LogLine;
 use crate::dispatcher::{AgentLive, QueueLive};
 use crate::domain::{
-    Agent, AgentId, Capacity, Customer, CustomerId, Disposition, EmailAddress, Interaction, InteractionId,
-    Message, PhoneE164, Queue, QueueId, Role, Skills, now_millis,
+    Agent, AgentId, Callback, Capacity, Channel, Customer, CustomerId, Disposition, EmailAddress,
+    Interaction, InteractionId, Message, Millis, PhoneE164, Queue, QueueId, Role, Skills, now_millis,
 };
 use crate::profile;
 use crate::store::{
-    AgentPatch, CustomerEvent, CustomerPatch, DynStore, EventRecord, NewAgent, NewPhone, NewSession, Note,
-    Phone, QueueSpec, SessionInfo, StoreError,
+    AgentPatch, CustomerEvent, CustomerPatch, DynStore, EventRecord, NewAgent, NewInteraction, NewPhone,
+    NewSession, Note, Phone, QueueSpec, SessionInfo, StoreError,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -78,6 +79,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customer_timeline))
         .routes(routes!(interaction_detail))
         .routes(routes!(interaction_recording))
+        .routes(routes!(schedule_callback))
         .routes(routes!(link_customer))
         .merge(super::email::routes())
         .merge(super::reports::routes())
@@ -333,6 +335,11 @@ async fn validate_queue(
         hours
             .check()
             .map_err(|e| ApiError::BadRequest(format!("hours: {e}")))?;
+    }
+    if let Some(policy) = &spec.callbacks {
+        policy
+            .check()
+            .map_err(|e| ApiError::BadRequest(format!("callbacks: {e}")))?;
     }
     if let Some(overflow) = spec.overflow_queue {
         if Some(overflow) == this {
@@ -1084,6 +1091,82 @@ pub(super) async fn may_have_files(
             _ => false,
         });
     if handled { Ok(()) } else { Err(ApiError::Forbidden) }
+}
+
+#[derive(Deserialize, ToSchema)]
+struct CallbackRequest {
+    /// The queue whose agents call; it is offered to them once due, like any call.
+    #[schema(value_type = String)]
+    queue_id: QueueId,
+    /// When to call (epoch ms); a time already past is at once.
+    due_at: Millis,
+    /// The number to call; the customer's own when absent.
+    number: Option<String>,
+}
+
+/// The longest ahead a callback may be booked.
+const CALLBACK_HORIZON_MS: Millis = 366 * 24 * 3_600_000;
+
+/// Book a callback for a customer at a time: a voice interaction waiting in the queue, offered to
+/// its agents only once due, and then called through the outbound trunk like a callback a caller
+/// chose (tried again as the queue's policy says, 3 calls 10 minutes apart without one).
+#[utoipa::path(post, path = "/customers/{id}/callbacks", request_body = CallbackRequest,
+    responses((status = 200, body = Interaction), (status = 400), (status = 404), (status = 409)))]
+async fn schedule_callback(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CallbackRequest>,
+) -> Result<ApiJson<Interaction>, ApiError> {
+    let account = me.account_id;
+    let customer = state.store.customer(account, parse_id(&id)?).await?;
+    if !state.phones.can_dial() {
+        return Err(ApiError::InvalidState(
+            "calling out is not set up on this hub: a callback needs a carrier trunk to call through (sip.outbound_trunk)".into(),
+        ));
+    }
+    let number = match req.number.as_deref().or(customer.phone.as_deref()) {
+        Some(n) => PhoneE164::parse(n, &state.config.default_region)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?
+            .as_str()
+            .to_owned(),
+        None => {
+            return Err(ApiError::BadRequest(
+                "this customer has no phone number: give one".into(),
+            ));
+        }
+    };
+    let now = now_millis();
+    if req.due_at > now + CALLBACK_HORIZON_MS {
+        return Err(ApiError::BadRequest(
+            "a callback is booked at most a year ahead".into(),
+        ));
+    }
+    let queue = state.store.queue(account, req.queue_id).await?;
+    let due_at = req.due_at.max(now);
+    let mut booked = NewInteraction {
+        customer_id: customer.id,
+        channel: Channel::Voice,
+        queue_id: queue.id,
+        priority: queue.priority,
+        entry_point: "callback".into(),
+        offline: true,
+        // Its wait counts from when it is due.
+        arrived_at: due_at,
+    }
+    .queued();
+    booked.callback = Some(Callback {
+        number,
+        due_at: Some(due_at),
+        attempts: 0,
+    });
+    state.dispatcher.open(account, booked.clone()).await?;
+    let line = LogLine {
+        kind: "callback.scheduled".into(),
+        data: serde_json::json!({"by": me.id, "by_name": me.name}),
+    };
+    state.dispatcher.log(account, booked.id, line).await?;
+    Ok(ApiJson(booked))
 }
 
 /// A call's recording: stereo WAV, the caller left and the agent right. Only for those who may

@@ -23,6 +23,9 @@ pub async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -
     ws::configure(upgrade).on_upgrade(move |socket| session(socket, state))
 }
 
+/// Why a call cannot be placed from this node.
+const CANNOT_DIAL: &str = "calling out is not set up on this hub: it needs SIP and a carrier trunk to call through (sip.outbound_trunk)";
+
 #[derive(Deserialize)]
 #[serde(tag = "type")]
 enum ClientFrame {
@@ -405,7 +408,24 @@ async fn handle(
                 .await?;
         }
         ClientFrame::Accept { interaction_id } => {
-            dispatcher.accept(account, agent.id, interaction_id).await?
+            let offered = state.store.interaction(account, interaction_id).await?;
+            match offered.callback {
+                // Accepting a callback is calling the customer: this node's telephony places the
+                // call, then accepts for the agent.
+                Some(callback) if offered.channel == crate::domain::Channel::Voice => {
+                    let dial = crate::telephony::Dial {
+                        account,
+                        agent: agent.id,
+                        customer: offered.customer_id,
+                        number: callback.number.clone(),
+                        callback: Some((interaction_id, callback)),
+                    };
+                    if !state.phones.dial(dial).await {
+                        return Err(ApiError::InvalidState(CANNOT_DIAL.into()));
+                    }
+                }
+                _ => dispatcher.accept(account, agent.id, interaction_id).await?,
+            }
         }
         ClientFrame::Decline { interaction_id } => {
             dispatcher.decline(account, agent.id, interaction_id).await?
@@ -470,12 +490,10 @@ async fn handle(
                 agent: agent.id,
                 customer: customer_id,
                 number,
+                callback: None,
             };
             if !state.phones.dial(dial).await {
-                return Err(ApiError::InvalidState(
-                    "calling out is not set up on this hub: it needs SIP and a carrier trunk to call through (sip.outbound_trunk)"
-                        .into(),
-                ));
+                return Err(ApiError::InvalidState(CANNOT_DIAL.into()));
             }
         }
         ClientFrame::Hold { interaction_id, on } => {
