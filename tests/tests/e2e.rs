@@ -1448,3 +1448,39 @@ async fn a_slowloris_client_is_cut_off_after_the_header_timeout() {
         "the silent connection is still open: {ended:?}"
     );
 }
+
+/// A visitor whose widget stops reading while the agent writes to it cannot grow the hub's
+/// memory: 1,500 messages of 60 KB (90 MB) go to a socket nobody reads; the hub holds at most its
+/// bus buffer of them, drops the subscriber that fell behind and closes its socket, while the
+/// agent's own socket, which reads, is answered throughout. The widget reconnects and reads the
+/// conversation from the store.
+#[tokio::test]
+async fn a_client_that_stops_reading_cannot_grow_the_hubs_memory() {
+    let (hub, _dir) = hub().await;
+    let (mut bob, mut widget, interaction) =
+        accepted_chat(&hub, "bob@plugboard.example", "Sid", "sid@example.com", "hello").await;
+    let body = "x".repeat(60 * 1024);
+    let (before, _) = plugboard_tests::rss_mib(hub.pid());
+    for n in 0..1500 {
+        let client_id = format!("flood-{n}");
+        bob.send(
+            json!({"type": "message", "interaction_id": interaction, "client_id": client_id, "body": body}),
+        )
+        .await
+        .unwrap();
+        let ack = bob.expect("message.ack").await.unwrap();
+        assert_eq!(ack["client_id"], client_id.as_str());
+    }
+    let (after, peak) = plugboard_tests::rss_mib(hub.pid());
+    eprintln!("hub RSS {before:.1} MiB before, {after:.1} MiB after, peak {peak:.1} MiB");
+    assert!(
+        peak - before < 48.0,
+        "90 MB written to a client that does not read grew the hub from {before:.1} to {peak:.1} MiB"
+    );
+    // What the kernel had taken in before the hub stopped, then the close.
+    widget
+        .close_code(Duration::from_secs(30))
+        .await
+        .expect("the hub closes the socket that fell behind");
+    assert_eq!(hub.readyz().await.unwrap().0, 200);
+}
