@@ -6,6 +6,7 @@
 export const COLUMNS = [
   { key: 'offered', kind: 'count' },
   { key: 'answered', kind: 'count' },
+  { key: 'answered_offline', kind: 'count' },
   { key: 'abandoned', kind: 'count' },
   { key: 'service_level', kind: 'ratio' },
   { key: 'abandon_rate', kind: 'ratio' },

@@ -642,6 +642,7 @@ export default {
   'reports.chart_sl': 'Service level (0–100 %)',
   'reports.col.offered': 'Offered',
   'reports.col.answered': 'Answered',
+  'reports.col.answered_offline': 'Callbacks and messages',
   'reports.col.abandoned': 'Abandoned',
   'reports.col.service_level': 'Service level',
   'reports.col.abandon_rate': 'Abandon rate',

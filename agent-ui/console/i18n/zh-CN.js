@@ -642,6 +642,7 @@ export default {
   'reports.chart_sl': '服务水平（0–100 %）',
   'reports.col.offered': '进线',
   'reports.col.answered': '接通',
+  'reports.col.answered_offline': '回拨与留言',
   'reports.col.abandoned': '放弃',
   'reports.col.service_level': '服务水平',
   'reports.col.abandon_rate': '放弃率',

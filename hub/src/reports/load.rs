@@ -380,7 +380,8 @@ pub fn csv(named: &Named) -> String {
     let mut out = String::from(
         "key,name,interval,offered,answered,answered_in_sl,abandoned,short_abandoned,service_level,\
          service_level_answered,abandon_rate,asa_s,aht_s,avg_talk_s,avg_hold_s,avg_wrap_up_s,\
-         longest_wait_s,handled,transfers,fcr_rate,occupancy,available_s,busy_s,wrap_up_state_s,break_s\n",
+         longest_wait_s,handled,transfers,fcr_rate,occupancy,available_s,busy_s,wrap_up_state_s,break_s,\
+         answered_offline\n",
     );
     let field = |s: &str| {
         if s.contains([',', '"', '\n', '\r']) {
@@ -427,6 +428,8 @@ pub fn csv(named: &Named) -> String {
                 whole(t.busy_ms),
                 whole(t.wrap_up_state_ms),
                 whole(t.break_ms),
+                // Last, so the columns before it keep their places for scripts reading them.
+                t.answered_offline.to_string(),
             ];
             out.push_str(&cells.join(","));
             out.push('\n');

@@ -35,6 +35,10 @@ pub struct Line {
 pub enum Step {
     /// It waits in a queue: its arrival, or (`None`) reopened in the queue it was in last.
     Queued(Option<QueueId>),
+    /// It arrived in a queue with nobody on the line (a voicemail, an offline chat message).
+    QueuedOffline(Option<QueueId>),
+    /// Nobody waits on the line from here on (the caller chose a callback).
+    Offline,
     /// Moved to another queue while waiting (overflow).
     Overflowed(QueueId),
     /// The agent handling it handed it on: to a queue, or (`None`) to a named colleague, through
@@ -59,6 +63,10 @@ impl Step {
             data.get(k).and_then(|v| v.as_str()).and_then(|s| s.parse().ok())
         }
         match kind {
+            // A voicemail or an offline chat message: nobody waits on the line for it.
+            QUEUED if data.get("offline").and_then(|o| o.as_bool()) == Some(true) => {
+                return Some(Step::QueuedOffline(id(data, "queue_id")));
+            }
             QUEUED => return Some(Step::Queued(id(data, "queue_id"))),
             CALL_HELD => return Some(Step::Held),
             CALL_RESUMED => return Some(Step::Resumed),
@@ -80,7 +88,8 @@ impl Step {
             E::WrappedUp => Step::WrappedUp,
             E::Dialled | E::Started => Step::Outbound(id(data, "agent_id")?),
             E::Filed => Step::Filed,
-            E::Offered | E::Declined | E::OfferTimedOut | E::CallbackRequested => return None,
+            E::CallbackRequested => Step::Offline,
+            E::Offered | E::Declined | E::OfferTimedOut => return None,
         })
     }
 }
@@ -183,7 +192,12 @@ impl Key {
 pub struct Tally {
     /// Entered the queue (once per queue waited in).
     pub offered: u64,
+    /// Answered while someone waited on the line.
     pub answered: u64,
+    /// Answered with nobody waiting on the line (a voicemail, an offline message, a callback):
+    /// apart from `answered`, so the service level and the speed of answer are the waits of
+    /// people holding on.
+    pub answered_offline: u64,
     /// Answered within the queue's service-level threshold.
     pub answered_in_sl: u64,
     pub abandoned: u64,
@@ -219,6 +233,7 @@ impl Tally {
     pub fn add(&mut self, o: &Tally) {
         self.offered += o.offered;
         self.answered += o.answered;
+        self.answered_offline += o.answered_offline;
         self.answered_in_sl += o.answered_in_sl;
         self.abandoned += o.abandoned;
         self.short_abandoned += o.short_abandoned;
@@ -290,7 +305,7 @@ impl From<&Tally> for Figures {
             service_level_answered: ratio(t.answered_in_sl as f64, t.answered as f64),
             abandon_rate: ratio(
                 (t.abandoned - t.short_abandoned) as f64,
-                (t.offered - t.short_abandoned) as f64,
+                t.offered.saturating_sub(t.short_abandoned + t.answered_offline) as f64,
             ),
             asa_ms: ratio(t.answer_wait_ms as f64, t.answered as f64),
             aht_ms: ratio((t.talk_ms + t.hold_ms + t.wrap_up_ms) as f64, handled),
@@ -358,6 +373,9 @@ enum Outcome {
 struct Segment {
     queue: QueueId,
     entered: Millis,
+    /// Nobody waited on the line for it (a voicemail, an offline message, a callback): its answer
+    /// is counted apart, out of the service level and the speed of answer.
+    offline: bool,
     left: Option<(Millis, Outcome)>,
     /// The handle that followed its answer.
     handle: Option<usize>,
@@ -432,9 +450,12 @@ fn read(log: &ContactLog) -> Contact {
     let mut queue: Option<QueueId> = None;
     let mut waiting: Option<Segment> = None;
     let mut handling: Option<usize> = None;
-    let enter = |q: QueueId, at: Millis| Segment {
+    // Whether the contact waits with nobody on the line from here on.
+    let mut offline = false;
+    let enter = |q: QueueId, at: Millis, offline: bool| Segment {
         queue: q,
         entered: at,
+        offline,
         left: None,
         handle: None,
         fcr: None,
@@ -442,20 +463,27 @@ fn read(log: &ContactLog) -> Contact {
     for line in &log.lines {
         let at = line.at;
         match &line.step {
-            Step::Queued(q) => {
+            Step::Queued(q) | Step::QueuedOffline(q) => {
                 if q.is_none() {
                     c.reopened.push(at);
                 }
+                offline = matches!(line.step, Step::QueuedOffline(_));
                 if let Some(q) = q.or(queue) {
                     queue = Some(q);
-                    if let Some(mut s) = waiting.replace(enter(q, at)) {
+                    if let Some(mut s) = waiting.replace(enter(q, at, offline)) {
                         s.left = Some((at, Outcome::Moved));
                         c.segments.push(s);
                     }
                 }
             }
+            Step::Offline => {
+                offline = true;
+                if let Some(s) = &mut waiting {
+                    s.offline = true;
+                }
+            }
             Step::Overflowed(to) | Step::Transferred(Some(to)) if waiting.is_some() => {
-                if let Some(mut s) = waiting.replace(enter(*to, at)) {
+                if let Some(mut s) = waiting.replace(enter(*to, at, offline)) {
                     s.left = Some((at, Outcome::Moved));
                     c.segments.push(s);
                 }
@@ -463,7 +491,7 @@ fn read(log: &ContactLog) -> Contact {
             }
             Step::Overflowed(to) => {
                 queue = Some(*to);
-                waiting = Some(enter(*to, at));
+                waiting = Some(enter(*to, at, offline));
             }
             Step::Transferred(to) => {
                 if let Some(h) = handling.take() {
@@ -472,7 +500,7 @@ fn read(log: &ContactLog) -> Contact {
                 }
                 if let Some(q) = to.or(queue) {
                     queue = Some(q);
-                    waiting = Some(enter(q, at));
+                    waiting = Some(enter(q, at, offline));
                 }
             }
             Step::Answered(agent) => {
@@ -658,6 +686,9 @@ fn tally(
                 .copied()
                 .unwrap_or(rules.default_sl_threshold_ms);
             match s.left {
+                // Nobody waited on the line: counted apart, and never an abandon.
+                Some((_, Outcome::Answered(_))) if s.offline => cell.answered_offline += 1,
+                Some((_, Outcome::Abandoned)) if s.offline => {}
                 Some((at, Outcome::Answered(_))) => {
                     let wait = at - s.entered;
                     cell.answered += 1;

@@ -336,6 +336,21 @@ fn log_lines_are_read_by_their_type() {
             Some(Step::Queued(None)),
         ),
         (
+            "interaction.queued",
+            serde_json::json!({"queue_id": q, "offline": true}),
+            Some(Step::QueuedOffline(Some(q))),
+        ),
+        (
+            "interaction.callback_requested",
+            serde_json::json!({}),
+            Some(Step::Offline),
+        ),
+        (
+            "interaction.rescheduled",
+            serde_json::json!({"to": q}),
+            Some(Step::Transferred(Some(q))),
+        ),
+        (
             "interaction.overflowed",
             serde_json::json!({"from": q, "to": q}),
             Some(Step::Overflowed(q)),
@@ -378,6 +393,82 @@ fn log_lines_are_read_by_their_type() {
     for (kind, data, want) in cases {
         assert_eq!(Step::parse(kind, &data), want, "{kind}");
     }
+}
+
+/// A voicemail, and a caller who chose a callback after waiting 40 s whose first call back was not
+/// answered: both are offered and answered, counted apart from the contacts answered while someone
+/// held on, so neither lowers the service level nor lengthens the speed of answer, and neither is
+/// an abandon. A caller answered in 10 s is the only wait counted.
+#[test]
+fn contacts_nobody_waits_on_the_line_for_are_answered_apart() {
+    let (q, bob) = (queue(1), agent(2));
+    let at = |s: &str| t(&format!("2026-10-24T{s}+02:00"));
+    let logs = [
+        log(
+            1,
+            customer(1),
+            Channel::Voice,
+            &[
+                (at("09:00:00"), Step::QueuedOffline(Some(q))),
+                (at("10:00:00"), Step::Answered(bob)),
+                (at("10:00:30"), Step::Ended),
+                (at("10:01:00"), Step::WrappedUp),
+            ],
+        ),
+        log(
+            2,
+            customer(2),
+            Channel::Voice,
+            &[
+                (at("09:10:00"), Step::Queued(Some(q))),
+                (at("09:10:40"), Step::Offline),
+                (at("09:30:00"), Step::Answered(bob)),
+                (at("09:30:40"), Step::Transferred(Some(q))),
+                (at("09:40:40"), Step::Answered(bob)),
+                (at("09:45:00"), Step::Ended),
+                (at("09:46:00"), Step::WrappedUp),
+            ],
+        ),
+        log(
+            3,
+            customer(3),
+            Channel::Voice,
+            &[
+                (at("11:00:00"), Step::Queued(Some(q))),
+                (at("11:00:10"), Step::Answered(bob)),
+                (at("11:02:00"), Step::Ended),
+                (at("11:02:30"), Step::WrappedUp),
+            ],
+        ),
+    ];
+    let ivs = intervals(
+        &berlin(),
+        date(2026, 10, 24),
+        date(2026, 10, 24),
+        Granularity::Day,
+    )
+    .unwrap();
+    let r = report(&logs, &[], &[], &rules(), &ivs, Dimension::Queue, at("23:00:00"));
+    let day = &r.rows[&Key::Queue(q)][0];
+    assert_eq!(
+        (day.offered, day.answered, day.answered_offline, day.abandoned),
+        (4, 1, 3, 0),
+        "{day:?}"
+    );
+    assert_eq!(
+        (day.answered_in_sl, day.answer_wait_ms, day.longest_wait_ms),
+        (1, 10 * S, 10 * S)
+    );
+    let figures = Figures::from(day);
+    assert_eq!(
+        (figures.service_level, figures.asa_ms),
+        (Some(1.0), Some(10_000.0))
+    );
+    assert_eq!(figures.abandon_rate, Some(0.0));
+    assert_eq!(
+        day.handled, 4,
+        "each call back and the voicemail are work all the same"
+    );
 }
 
 // --- the property ---

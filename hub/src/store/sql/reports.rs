@@ -111,7 +111,7 @@ mod q {
         () => {
             "offered, answered, answered_in_sl, abandoned, short_abandoned, answer_wait_ms, abandon_wait_ms, \
              longest_wait_ms, handled, talk_ms, hold_ms, wrap_up_ms, transfers, fcr_judged, fcr_resolved, \
-             available_ms, busy_ms, wrap_up_state_ms, break_ms"
+             available_ms, busy_ms, wrap_up_state_ms, break_ms, answered_offline"
         };
     }
     macro_rules! put_cells {
@@ -130,7 +130,8 @@ mod q {
                  CAST(j.value ->> 'transfers' AS BIGINT), CAST(j.value ->> 'fcr_judged' AS BIGINT), \
                  CAST(j.value ->> 'fcr_resolved' AS BIGINT), CAST(j.value ->> 'available_ms' AS BIGINT), \
                  CAST(j.value ->> 'busy_ms' AS BIGINT), CAST(j.value ->> 'wrap_up_state_ms' AS BIGINT), \
-                 CAST(j.value ->> 'break_ms' AS BIGINT), j.value ->> 'breaks' FROM ",
+                 CAST(j.value ->> 'break_ms' AS BIGINT), CAST(j.value ->> 'answered_offline' AS BIGINT), \
+                 j.value ->> 'breaks' FROM ",
                 $rows
             )
         };
@@ -166,7 +167,7 @@ mod q {
                  SUM(offered), SUM(answered), SUM(answered_in_sl), SUM(abandoned), SUM(short_abandoned), \
                  SUM(answer_wait_ms), SUM(abandon_wait_ms), MAX(longest_wait_ms), SUM(handled), SUM(talk_ms), \
                  SUM(hold_ms), SUM(wrap_up_ms), SUM(transfers), SUM(fcr_judged), SUM(fcr_resolved), \
-                 SUM(available_ms), SUM(busy_ms), SUM(wrap_up_state_ms), SUM(break_ms) \
+                 SUM(available_ms), SUM(busy_ms), SUM(wrap_up_state_ms), SUM(break_ms), SUM(answered_offline) \
                  FROM ",
                 $cells,
                 " WHERE account_id = $1",
@@ -272,6 +273,7 @@ struct CellRow {
     offered: i64,
     answered: i64,
     answered_in_sl: i64,
+    answered_offline: i64,
     abandoned: i64,
     short_abandoned: i64,
     answer_wait_ms: i64,
@@ -303,6 +305,7 @@ impl CellRow {
                 offered: n(self.offered)?,
                 answered: n(self.answered)?,
                 answered_in_sl: n(self.answered_in_sl)?,
+                answered_offline: n(self.answered_offline)?,
                 abandoned: n(self.abandoned)?,
                 short_abandoned: n(self.short_abandoned)?,
                 answer_wait_ms: self.answer_wait_ms,
