@@ -1172,9 +1172,10 @@ async fn a_caller_who_presses_1_is_called_back_through_the_trunk_once_an_agent_a
     );
 }
 
-/// A supervisor books a callback for a customer at a time: it is offered to nobody before then,
-/// and once due Bob is offered it as a callback to her number, like one a caller chose. A number
-/// that is not one, and a hub with no trunk to call through, are refused with the reason.
+/// A supervisor books a callback for a customer at a time, for Bob: it is offered to nobody before
+/// then, and once due to Bob first (though Dana has been free longer) as a callback to her number,
+/// like one a caller chose. An agent booking one for a colleague, a number that is not one, and a
+/// hub with no trunk to call through are refused with the reason.
 #[tokio::test]
 async fn a_callback_booked_for_later_is_offered_once_due() {
     let dir = tempfile::tempdir().unwrap();
@@ -1186,8 +1187,20 @@ async fn a_callback_booked_for_later_is_offered_once_due() {
         .await
         .unwrap();
     let path = format!("/customers/{}/callbacks", found[0]["id"].as_str().unwrap());
+    // Dana has been free longer, but Sam books it for Bob.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
     let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
     available(&mut bob).await;
+    let bob_id = hub.named(&sam, "/agents", "Bob Martin").await.unwrap()["id"].clone();
+    let dana_id = hub.named(&sam, "/agents", "Dana Silva").await.unwrap()["id"].clone();
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let for_dana = json!({"queue_id": support["id"], "due_at": 0, "agent_id": dana_id});
+    let (status, _) = hub
+        .call("POST", &path, Some(&bob_token), Some(for_dana))
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "an agent books callbacks for themselves only");
     let (status, refused) = hub
         .call(
             "POST",
@@ -1202,7 +1215,7 @@ async fn a_callback_booked_for_later_is_offered_once_due() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let body = json!({"queue_id": support["id"], "due_at": now + 3_000});
+    let body = json!({"queue_id": support["id"], "due_at": now + 3_000, "agent_id": bob_id});
     let (status, booked) = hub.call("POST", &path, Some(&sam), Some(body)).await.unwrap();
     assert_eq!(status, 200, "{booked}");
     assert_eq!(
@@ -1225,6 +1238,12 @@ async fn a_callback_booked_for_later_is_offered_once_due() {
         .expect("offered once due");
     assert_eq!(offer["interaction"]["id"], booked["id"]);
     assert_eq!(offer["interaction"]["callback"]["number"], "+14155552671");
+    assert!(
+        dana.gets_within("offer", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "Bob's callback went to Dana"
+    );
     let (_, detail) = hub
         .call(
             "GET",

@@ -15,7 +15,7 @@ import { FollowUps } from './FollowUps.js';
 import { CallbackForm } from './CallbackForm.js';
 import { CustomerEvents } from './CustomerEvents.js';
 
-export function CustomerProfile({ id, queues = [], queueName, dispositionName, onDial, mailboxes = [], canReassign = false }) {
+export function CustomerProfile({ id, me = null, queues = [], queueName, dispositionName, onDial, mailboxes = [], canReassign = false }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [writing, setWriting] = useState(false);
@@ -53,7 +53,7 @@ export function CustomerProfile({ id, queues = [], queueName, dispositionName, o
           onClick=${() => { setWriting(true); setSent(false); }} data-testid="profile-new-email">✉ ${t('email.new')}</button>`}
         <${CustomerEditForm} customer=${c} onSaved=${(updated) => setData({ ...data, customer: updated })} />
         ${onDial && html`<h2 class="section-title">${t('callback.title')}</h2>
-          <${CallbackForm} customer=${c} queues=${queues} onBooked=${load} />`}
+          <${CallbackForm} customer=${c} me=${me} queues=${queues} onBooked=${load} />`}
         <h2 class="section-title">${t('followups.title_section')}</h2>
         <${FollowUps} customerId=${c.id} followUps=${data.follow_ups || []} onChanged=${load} />
         <h2 class="section-title">${t('notes.title')}</h2>

@@ -440,7 +440,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       page = html`<${CustomerSearch} canReassign=${role !== 'agent'} />`;
       break;
     case 'customer':
-      page = html`<${CustomerProfile} id=${route.id} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} onDial=${canDial ? actions.dial : null}
+      page = html`<${CustomerProfile} id=${route.id} me=${me} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} onDial=${canDial ? actions.dial : null}
         mailboxes=${mailboxes} canReassign=${role !== 'agent'} key=${route.id} />`;
       break;
     case 'supervisor':

@@ -74,6 +74,7 @@ export default {
   'callback.when': 'When',
   'callback.number': 'Number',
   'callback.book': 'Book callback',
+  'callback.mine': 'Offer it to me first when it is due',
   'callback.booked': 'Booked: it is offered to the queue’s agents when due.',
   'timeline.callback': 'Callback',
   'admin.callbacks': 'Callbacks',

@@ -74,6 +74,7 @@ export default {
   'callback.when': '时间',
   'callback.number': '号码',
   'callback.book': '预约回拨',
+  'callback.mine': '到时优先分配给我',
   'callback.booked': '已预约：到时将分配给该队列的坐席。',
   'timeline.callback': '回拨',
   'admin.callbacks': '回拨',

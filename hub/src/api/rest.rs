@@ -1102,14 +1102,19 @@ struct CallbackRequest {
     due_at: Millis,
     /// The number to call; the customer's own when absent.
     number: Option<String>,
+    /// Offered to this agent alone first once due (for `crm.owner_first_secs`, while they are
+    /// Available), then to anyone: yourself, or for supervisors any active colleague.
+    #[schema(value_type = Option<String>)]
+    agent_id: Option<AgentId>,
 }
 
 /// The longest ahead a callback may be booked.
 const CALLBACK_HORIZON_MS: Millis = 366 * 24 * 3_600_000;
 
 /// Book a callback for a customer at a time: a voice interaction waiting in the queue, offered to
-/// its agents only once due, and then called through the outbound trunk like a callback a caller
-/// chose (tried again as the queue's policy says, 3 calls 10 minutes apart without one).
+/// its agents only once due (to `agent_id` first when given), and then called through the
+/// outbound trunk like a callback a caller chose (tried again as the queue's policy says, 3 calls
+/// 10 minutes apart without one).
 #[utoipa::path(post, path = "/customers/{id}/callbacks", request_body = CallbackRequest,
     responses((status = 200, body = Interaction), (status = 400), (status = 404), (status = 409)))]
 async fn schedule_callback(
@@ -1143,6 +1148,17 @@ async fn schedule_callback(
         ));
     }
     let queue = state.store.queue(account, req.queue_id).await?;
+    if let Some(agent) = req.agent_id {
+        if agent != me.id && me.role < Role::Supervisor {
+            return Err(ApiError::Forbidden);
+        }
+        if !state.store.agent(account, agent).await?.active {
+            return Err(ApiError::BadRequest("that user is deactivated".into()));
+        }
+    }
+    let owner = req
+        .agent_id
+        .map(|agent| (agent, i64::from(state.config.crm.owner_first_secs) * 1000));
     let due_at = req.due_at.max(now);
     let mut booked = NewInteraction {
         customer_id: customer.id,
@@ -1160,7 +1176,10 @@ async fn schedule_callback(
         due_at: Some(due_at),
         attempts: 0,
     });
-    state.dispatcher.open(account, booked.clone()).await?;
+    state
+        .dispatcher
+        .route_contact(account, booked.clone(), true, owner)
+        .await?;
     let line = LogLine {
         kind: "callback.scheduled".into(),
         data: serde_json::json!({"by": me.id, "by_name": me.name}),

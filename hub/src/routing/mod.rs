@@ -302,6 +302,8 @@ struct Interaction {
     reserved: Option<AgentId>,
     /// Reserved for the customer's owner until then (`OwnerFirst`); `None` otherwise.
     owner_until: Option<Millis>,
+    /// Set aside until later with an owner: their turn, which starts when it is due.
+    owner_when_due: Option<OwnerFirst>,
     stage: Stage,
 }
 
@@ -573,28 +575,19 @@ impl Router {
                     seq: self.take_seq(),
                     id,
                 };
-                let mut inter = new_interaction(queue, channel, key, Stage::Waiting);
-                // A contact set aside until later waits for anyone once due.
-                let owner = owner.filter(|o| {
-                    o.wait_ms > 0
-                        && due_at.is_none_or(|due| due <= now)
-                        && self
-                            .agents
-                            .get(&o.agent)
-                            .is_some_and(|a| a.state == AgentState::Available)
-                });
-                if let Some(o) = owner {
-                    let until = now.saturating_add(o.wait_ms);
-                    inter.reserved = Some(o.agent);
-                    inter.owner_until = Some(until);
-                    self.reserved.insert(id);
-                    self.deadlines.insert((until, DeadlineKind::OwnerWait, id));
-                    self.fresh_agents.insert(o.agent);
-                }
+                let inter = new_interaction(queue, channel, key, Stage::Waiting);
                 self.interactions.insert(id, inter);
+                let owner = owner.filter(|o| o.wait_ms > 0);
                 match due_at.filter(|due| *due > now) {
-                    Some(until) => self.set_stage(id, Stage::Deferred { until }),
+                    // The owner's turn starts when it is due.
+                    Some(until) => {
+                        self.interactions.get_mut(&id).expect("inserted").owner_when_due = owner;
+                        self.set_stage(id, Stage::Deferred { until });
+                    }
                     None => {
+                        if let Some(o) = owner {
+                            self.reserve_for_owner(id, o, now);
+                        }
                         // After a restart the hub re-sends waiting contacts: time already waited
                         // counts.
                         self.enter_queue(id, queue, arrived_at);
@@ -910,9 +903,30 @@ impl Router {
             return;
         };
         inter.stage = Stage::Waiting;
-        let queue = inter.queue;
+        let (queue, owner) = (inter.queue, inter.owner_when_due.take());
+        if let Some(o) = owner {
+            self.reserve_for_owner(id, o, now);
+        }
         self.enter_queue(id, queue, now);
         self.put_waiting(id);
+    }
+
+    /// Offers the contact to its owner alone for their turn, if they are Available now.
+    fn reserve_for_owner(&mut self, id: InteractionId, o: OwnerFirst, now: Millis) {
+        if !self
+            .agents
+            .get(&o.agent)
+            .is_some_and(|a| a.state == AgentState::Available)
+        {
+            return;
+        }
+        let until = now.saturating_add(o.wait_ms);
+        let inter = self.interactions.get_mut(&id).expect("present");
+        inter.reserved = Some(o.agent);
+        inter.owner_until = Some(until);
+        self.reserved.insert(id);
+        self.deadlines.insert((until, DeadlineKind::OwnerWait, id));
+        self.fresh_agents.insert(o.agent);
     }
 
     /// The owner's turn at a contact ends: anyone may be offered it (unless it is offered to the
@@ -1353,6 +1367,7 @@ fn new_interaction(queue: QueueId, channel: Channel, key: WaitKey, stage: Stage)
         declined: BTreeSet::new(),
         reserved: None,
         owner_until: None,
+        owner_when_due: None,
         stage,
     }
 }

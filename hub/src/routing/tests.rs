@@ -1230,3 +1230,40 @@ fn a_callback_set_aside_is_not_waiting_and_can_only_be_abandoned() {
     router.handle(available(1), 70_000).unwrap();
     assert_eq!(router.handle(Input::Tick, 70_000), Ok(vec![]));
 }
+
+#[test]
+fn a_callback_booked_by_an_agent_is_theirs_first_once_due() {
+    let e = OFFER_TIMEOUT;
+    let booked = |n: u128, due_at: Millis| Input::Arrive {
+        interaction: i(n),
+        queue: q(1),
+        channel: Channel::Voice,
+        priority: 0,
+        arrived_at: due_at,
+        owner: Some(OwnerFirst {
+            agent: a(2),
+            wait_ms: 20_000,
+        }),
+        due_at: Some(due_at),
+    };
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 0)), Ok(vec![])),
+        (0, agent(2, cap(1, 0)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        // Agent 2 is not even signed in when it is booked: their turn starts when it is due.
+        (0, booked(1, 60_000), Ok(vec![])),
+        (30_000, available(2), Ok(vec![])),
+        // Agent 1 has been idle longer, but it is agent 2's callback.
+        (60_000, Input::Tick, Ok(vec![offer(1, 2, 1, 60_000 + e)])),
+    ]);
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(1, 0)), Ok(vec![])),
+        (0, agent(2, cap(1, 0)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (0, booked(1, 60_000), Ok(vec![])),
+        // Agent 2 is away when it is due: anyone takes it.
+        (60_000, Input::Tick, Ok(vec![offer(1, 1, 1, 60_000 + e)])),
+    ]);
+}
