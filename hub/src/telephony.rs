@@ -1281,17 +1281,24 @@ impl Calls {
     }
 
     /// A click from this node's console: the call starts here, or the agent hears why not.
+    /// A callback the agent could not call (no phone registered, already on a call) is declined
+    /// for them, so the next agent is offered it now rather than after their offer times out.
     async fn click(&mut self, dial: Dial) {
-        let agent = dial.agent;
+        let (account, agent) = (dial.account, dial.agent);
+        let callback = dial.callback.as_ref().map(|(id, _)| *id);
         if let Err(e) = self.dial(dial).await {
             self.bus.to_agent(
                 agent,
                 crate::bus::AgentFrame::Error {
                     code: "call_failed".into(),
                     message: format!("{e:#}"),
-                    r#ref: None,
+                    r#ref: callback.map(|id| id.to_string()),
                 },
             );
+            if let Some(id) = callback {
+                // Accepted meanwhile, or taken back already: nothing left to decline.
+                let _ = self.dispatcher.decline(account, agent, id).await;
+            }
         }
     }
 

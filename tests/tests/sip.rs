@@ -1174,8 +1174,9 @@ async fn a_caller_who_presses_1_is_called_back_through_the_trunk_once_an_agent_a
 
 /// A supervisor books a callback for a customer at a time, for Bob: it is offered to nobody before
 /// then, and once due to Bob first (though Dana has been free longer) as a callback to her number,
-/// like one a caller chose. An agent booking one for a colleague, a number that is not one, and a
-/// hub with no trunk to call through are refused with the reason.
+/// like one a caller chose; Bob, with no phone registered, cannot call it and it goes to Dana at
+/// once. An agent booking one for a colleague, a number that is not one, and a hub with no trunk
+/// to call through are refused with the reason.
 #[tokio::test]
 async fn a_callback_booked_for_later_is_offered_once_due() {
     let dir = tempfile::tempdir().unwrap();
@@ -1260,6 +1261,22 @@ async fn a_callback_booked_for_later_is_offered_once_due() {
         .find(|e| e["type"] == "callback.scheduled")
         .unwrap();
     assert_eq!(scheduled["data"]["by_name"], "Sam Lee", "{scheduled}");
+    // Bob's desk phone is not registered: accepting cannot call her, so he is told and it goes
+    // to Dana at once, not after his offer times out.
+    bob.send(json!({"type": "offer.accept", "interaction_id": booked["id"]}))
+        .await
+        .unwrap();
+    let refused = bob.expect_error().await;
+    assert_eq!(refused["code"], "call_failed", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("not registered"),
+        "{refused}"
+    );
+    let offer = dana
+        .gets_within("offer", Duration::from_secs(5))
+        .await
+        .expect("Dana is offered it");
+    assert_eq!(offer["interaction"]["id"], booked["id"]);
 
     // No trunk, no callbacks.
     let dir = tempfile::tempdir().unwrap();
