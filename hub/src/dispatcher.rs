@@ -61,6 +61,9 @@ pub struct QueueLive {
     pub agents_available: usize,
     pub agents_staffed: usize,
     pub sl_target_secs: u32,
+    /// Callbacks booked or to be tried again, not yet due.
+    #[serde(default)]
+    pub callbacks_scheduled: usize,
 }
 
 /// Who could take a contact in a queue right now: the chat widget offers the offline form unless
@@ -1954,6 +1957,8 @@ impl Task {
                     );
                 }
                 Decision::Released { .. } => {}
+                // One more waiting: the wallboard hears of it even when nobody can take it yet.
+                Decision::Due { .. } => s.live = true,
             }
         }
     }
@@ -2005,6 +2010,7 @@ impl Task {
                     oldest_arrived_at,
                     agents_available,
                     agents_staffed,
+                    scheduled,
                 } = router.queue_stats(q.id);
                 QueueLive {
                     id: q.id,
@@ -2014,6 +2020,7 @@ impl Task {
                     agents_available,
                     agents_staffed,
                     sl_target_secs: q.sl_target_secs,
+                    callbacks_scheduled: scheduled,
                 }
             })
             .collect();

@@ -1172,6 +1172,12 @@ async fn a_caller_who_presses_1_is_called_back_through_the_trunk_once_an_agent_a
     );
 }
 
+/// Callbacks booked in Support and not yet due, as the live figures say.
+async fn booked_in_support(hub: &Hub, sam: &str) -> Value {
+    let (_, live) = hub.call("GET", "/queues/stats", Some(sam), None).await.unwrap();
+    plugboard_tests::named(&live["queues"], "Support")["callbacks_scheduled"].clone()
+}
+
 /// A supervisor books a callback for a customer at a time, for Bob: it is offered to nobody before
 /// then, and once due to Bob first (though Dana has been free longer) as a callback to her number,
 /// like one a caller chose; Bob, with no phone registered, cannot call it and it goes to Dana at
@@ -1227,6 +1233,11 @@ async fn a_callback_booked_for_later_is_offered_once_due() {
         ),
         (&json!("voice"), &json!("queued"), &json!("+14155552671"))
     );
+    assert_eq!(
+        booked_in_support(&hub, &sam).await,
+        1,
+        "the wallboard shows it booked"
+    );
     assert!(
         bob.gets_within("offer", Duration::from_millis(2_000))
             .await
@@ -1245,6 +1256,7 @@ async fn a_callback_booked_for_later_is_offered_once_due() {
             .is_none(),
         "Bob's callback went to Dana"
     );
+    assert_eq!(booked_in_support(&hub, &sam).await, 0, "due now");
     let (_, detail) = hub
         .call(
             "GET",

@@ -73,6 +73,7 @@ export function SupervisorView({ token }) {
                   <div><dt>${t('supervisor.longest_wait')}</dt><dd data-testid="queue-longest">${waited == null ? '—' : formatDuration(waited)}</dd></div>
                   <div><dt>${t('supervisor.agents')}</dt><dd>${t('supervisor.available_of_staffed', { available: q.agents_available, staffed: q.agents_staffed })}</dd></div>
                   <div><dt>${t('supervisor.sl_target')}</dt><dd>${t('supervisor.seconds', { n: q.sl_target_secs })}</dd></div>
+                  ${q.callbacks_scheduled > 0 && html`<div><dt>${t('supervisor.callbacks_scheduled')}</dt><dd data-testid="queue-callbacks">${q.callbacks_scheduled}</dd></div>`}
                 </dl>
                 <h3 class="tile-today">${t('supervisor.today')}</h3>
                 <dl class="tile-facts">

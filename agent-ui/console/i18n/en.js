@@ -368,6 +368,7 @@ export default {
   'supervisor.agents': 'Agents',
   'supervisor.available_of_staffed': '{available} available of {staffed}',
   'supervisor.sl_target': 'Service level target',
+  'supervisor.callbacks_scheduled': 'Callbacks booked for later',
   'supervisor.seconds': '{n} s',
   'supervisor.agent_states': 'Agents',
   'supervisor.held': 'Holding',

@@ -368,6 +368,7 @@ export default {
   'supervisor.agents': '坐席',
   'supervisor.available_of_staffed': '{staffed} 人在岗，{available} 人空闲',
   'supervisor.sl_target': '服务水平目标',
+  'supervisor.callbacks_scheduled': '已预约的回拨',
   'supervisor.seconds': '{n} 秒',
   'supervisor.agent_states': '坐席状态',
   'supervisor.held': '处理中',

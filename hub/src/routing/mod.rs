@@ -211,6 +211,8 @@ pub enum Decision {
         interaction: InteractionId,
         agent: AgentId,
     },
+    /// A contact set aside until later is due: it waits in its queue now.
+    Due { interaction: InteractionId },
 }
 
 /// An input the router refused; the router's state is unchanged when one is returned.
@@ -255,6 +257,8 @@ pub struct QueueStats {
     pub agents_available: usize,
     /// Agents not Offline with the queue's skills.
     pub agents_staffed: usize,
+    /// Contacts set aside until later (callbacks not yet due).
+    pub scheduled: usize,
 }
 
 /// Service order inside a queue: higher priority, then earlier arrival, then arrival sequence
@@ -428,6 +432,13 @@ impl Router {
             stats.waiting = sets.iter().map(BTreeSet::len).sum();
             stats.oldest_arrived_at = sets.iter().flatten().map(|k| k.arrived_at).min();
         }
+        stats.scheduled = self
+            .deadlines
+            .iter()
+            .filter(|(_, kind, id)| {
+                *kind == DeadlineKind::Due && self.interactions.get(id).is_some_and(|i| i.queue == queue)
+            })
+            .count();
         if let Some(rules) = self.live_rules(queue) {
             for agent in self.agents.values() {
                 if agent.state != AgentState::Offline && has_skills(&agent.skills, &rules.required_skills) {
@@ -888,13 +899,13 @@ impl Router {
                 DeadlineKind::OfferExpiry => self.time_out(id, out),
                 DeadlineKind::Overflow => self.overflow(id, now, out),
                 DeadlineKind::OwnerWait => self.owner_wait_over(id, at),
-                DeadlineKind::Due => self.due(id, now),
+                DeadlineKind::Due => self.due(id, now, out),
             }
         }
     }
 
     /// A contact set aside is due: it waits in its place, its overflow timed from now.
-    fn due(&mut self, id: InteractionId, now: Millis) {
+    fn due(&mut self, id: InteractionId, now: Millis, out: &mut Vec<Decision>) {
         let Some(inter) = self
             .interactions
             .get_mut(&id)
@@ -909,6 +920,7 @@ impl Router {
         }
         self.enter_queue(id, queue, now);
         self.put_waiting(id);
+        out.push(Decision::Due { interaction: id });
     }
 
     /// Offers the contact to its owner alone for their turn, if they are Available now.

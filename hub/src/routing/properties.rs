@@ -315,6 +315,11 @@ impl Shadow {
                     return Err(format!("released {interaction} which was {:?}", inter.stage));
                 }
             }
+            Decision::Due { interaction } => {
+                return Err(format!(
+                    "{interaction} came due, but no action sets a contact aside"
+                ));
+            }
         }
         Ok(())
     }

@@ -211,7 +211,8 @@ fn skills_filter_agents() {
             waiting: 0,
             oldest_arrived_at: None,
             agents_available: 1,
-            agents_staffed: 1
+            agents_staffed: 1,
+            scheduled: 0,
         }
     );
 }
@@ -1157,6 +1158,9 @@ fn scheduled_call(n: u128, queue: u128, arrived_at: Millis, due_at: Millis) -> I
         due_at: Some(due_at),
     }
 }
+fn due(n: u128) -> Decision {
+    Decision::Due { interaction: i(n) }
+}
 fn defer(n: u128, until: Millis) -> Input {
     Input::Defer {
         interaction: i(n),
@@ -1174,7 +1178,7 @@ fn a_callback_set_aside_is_offered_only_once_due_and_keeps_its_place() {
         // Booked for 5 s from now: an idle agent is not offered it yet.
         (0, scheduled_call(1, 1, 0, 5_000), Ok(vec![])),
         (4_999, Input::Tick, Ok(vec![])),
-        (5_000, Input::Tick, Ok(vec![offer(1, 1, 1, 5_000 + e)])),
+        (5_000, Input::Tick, Ok(vec![due(1), offer(1, 1, 1, 5_000 + e)])),
         (5_100, accept(1, 1), Ok(vec![assigned(1, 1)])),
         // Nobody answered the call back: the slot is free at once, and it is tried again at 65 s.
         (6_000, defer(1, 65_000), Ok(vec![])),
@@ -1183,7 +1187,7 @@ fn a_callback_set_aside_is_offered_only_once_due_and_keeps_its_place() {
         (7_000, end(2), Ok(vec![])),
         (7_100, wrap_up_done(2), Ok(vec![released(2, 1)])),
         (64_999, Input::Tick, Ok(vec![])),
-        (65_000, Input::Tick, Ok(vec![offer(1, 1, 1, 65_000 + e)])),
+        (65_000, Input::Tick, Ok(vec![due(1), offer(1, 1, 1, 65_000 + e)])),
     ]);
     assert_eq!(router.queue_stats(q(1)).waiting, 0);
 
@@ -1193,7 +1197,7 @@ fn a_callback_set_aside_is_offered_only_once_due_and_keeps_its_place() {
         (0, agent(1, cap(1, 0)), Ok(vec![])),
         (0, scheduled_call(1, 1, 100, 1_000), Ok(vec![])),
         (500, call(2, 1, 500), Ok(vec![])),
-        (2_000, available(1), Ok(vec![offer(1, 1, 1, 2_000 + e)])),
+        (2_000, available(1), Ok(vec![due(1), offer(1, 1, 1, 2_000 + e)])),
     ]);
 }
 
@@ -1217,7 +1221,11 @@ fn a_callback_set_aside_is_not_waiting_and_can_only_be_abandoned() {
         (10, defer(1, 90_000), Err(RouterError::NotAssigned(i(1)))),
     ]);
     let stats = router.queue_stats(q(1));
-    assert_eq!((stats.waiting, stats.oldest_arrived_at), (0, None));
+    assert_eq!(
+        (stats.waiting, stats.oldest_arrived_at, stats.scheduled),
+        (0, None, 1)
+    );
+    assert_eq!(router.queue_stats(q(2)).scheduled, 0);
     assert!(router.waiting(q(1)).is_empty());
     assert_eq!(router.next_deadline(), Some(60_000));
 
@@ -1255,7 +1263,7 @@ fn a_callback_booked_by_an_agent_is_theirs_first_once_due() {
         (0, booked(1, 60_000), Ok(vec![])),
         (30_000, available(2), Ok(vec![])),
         // Agent 1 has been idle longer, but it is agent 2's callback.
-        (60_000, Input::Tick, Ok(vec![offer(1, 2, 1, 60_000 + e)])),
+        (60_000, Input::Tick, Ok(vec![due(1), offer(1, 2, 1, 60_000 + e)])),
     ]);
     play(vec![
         (0, queue(1), Ok(vec![])),
@@ -1264,6 +1272,6 @@ fn a_callback_booked_by_an_agent_is_theirs_first_once_due() {
         (0, available(1), Ok(vec![])),
         (0, booked(1, 60_000), Ok(vec![])),
         // Agent 2 is away when it is due: anyone takes it.
-        (60_000, Input::Tick, Ok(vec![offer(1, 1, 1, 60_000 + e)])),
+        (60_000, Input::Tick, Ok(vec![due(1), offer(1, 1, 1, 60_000 + e)])),
     ]);
 }
