@@ -632,6 +632,13 @@ struct Caller {
     dialled: String,
 }
 
+/// What a dial places: a new call out (its interaction just opened), or a callback's call under
+/// the callback's own interaction.
+enum Placing {
+    Out(crate::domain::Interaction),
+    Back(Callback),
+}
+
 /// The agent's call back that never reached the customer.
 struct Unanswered {
     account: AccountId,
@@ -1117,17 +1124,17 @@ impl Calls {
                     .ok_or_else(|| anyhow::anyhow!("your phone is not registered"))?,
             ),
         };
-        let (interaction, opened, recording) = match &callback {
-            Some((id, _)) => {
+        let (interaction, placing, recording) = match callback {
+            Some((id, booked)) => {
                 let recording = self.recordings.as_ref().map(|dir| dir.join(format!("{id}.wav")));
-                (*id, None, recording)
+                (id, Placing::Back(booked), recording)
             }
             None => {
                 let queue = self.store.queue_by_name(account, &self.outbound_queue).await?;
                 let (i, recording) = self
                     .open(account, customer, &queue, format!("sip:outbound:{number}"))
                     .await?;
-                (i.id, Some(i), recording)
+                (i.id, Placing::Out(i), recording)
             }
         };
         let placed = match &contact {
@@ -1135,29 +1142,28 @@ impl Calls {
             None => self.server.dial_from_browser(&number),
         };
         let Some(call) = placed else {
-            if callback.is_none() {
+            if let Placing::Out(_) = placing {
                 // It never started: closed as abandoned, not left waiting in a queue.
                 self.dispatcher.leave(account, interaction, None).await?;
             }
             anyhow::bail!("{number} cannot be dialled, or no port is free for the call");
         };
         self.track(call, account, interaction, Some(agent), recording);
-        let Some((_, booked)) = callback else {
-            if let Some(opened) = opened {
-                self.dispatcher.dialled(account, agent, opened).await?;
+        match placing {
+            Placing::Out(opened) => self.dispatcher.dialled(account, agent, opened).await?,
+            Placing::Back(booked) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.calling_back = Some((booked, false));
+                }
+                if let Err(e) = self.dispatcher.accept(account, agent, interaction).await {
+                    // Taken back meanwhile (timed out, the agent left): nobody is called.
+                    if let Some(c) = self.calls.remove(&call) {
+                        self.by_interaction.remove(&c.interaction);
+                    }
+                    self.server.command(CallCommand::Hangup { call });
+                    return Err(e.into());
+                }
             }
-            return Ok(());
-        };
-        if let Some(c) = self.calls.get_mut(&call) {
-            c.calling_back = Some((booked, false));
-        }
-        if let Err(e) = self.dispatcher.accept(account, agent, interaction).await {
-            // Taken back meanwhile (timed out, the agent left): nobody is called.
-            if let Some(c) = self.calls.remove(&call) {
-                self.by_interaction.remove(&c.interaction);
-            }
-            self.server.command(CallCommand::Hangup { call });
-            return Err(e.into());
         }
         Ok(())
     }
