@@ -1257,6 +1257,11 @@ async fn a_callback_booked_for_later_is_offered_once_due() {
         "Bob's callback went to Dana"
     );
     assert_eq!(booked_in_support(&hub, &sam).await, 0, "due now");
+    // Dana cannot take Bob's offer by accepting it: no phone rings for her.
+    dana.send(json!({"type": "offer.accept", "interaction_id": booked["id"]}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect_error().await["code"], "forbidden");
     let (_, detail) = hub
         .call(
             "GET",

@@ -413,6 +413,10 @@ async fn handle(
                 // Accepting a callback is calling the customer: this node's telephony places the
                 // call, then accepts for the agent.
                 Some(callback) if offered.channel == crate::domain::Channel::Voice => {
+                    // Only the agent it rings for: nobody's phone rings for another's offer.
+                    if dispatcher.watcher(interaction_id).await != Some(agent.id) {
+                        return Err(ApiError::Forbidden);
+                    }
                     let dial = crate::telephony::Dial {
                         account,
                         agent: agent.id,
