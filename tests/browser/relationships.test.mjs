@@ -5,7 +5,8 @@
 // profile (Alice's customer in the demo data), reassigns her to Bob with a reason, and the new
 // owner and the change (from, to, who, why) show on the profile; from a search he gives Tom Baker
 // to Dana. Bob schedules a callback on Maria
-// due a few seconds later: at the due time a reminder pops up in his console, and Done closes it,
+// due a few seconds later: at the due time a reminder pops up in his console (its Call button
+// calls Maria through the hub: Bob has no phone registered, and is told), and Done closes it,
 // on Maria's history.
 
 import { test, before, after } from 'node:test';
@@ -34,7 +35,8 @@ async function page(who) {
 
 before(async () => {
   if (skip) return;
-  hub = await startHub();
+  // Calling out is on (nobody answers at the trunk): a callback's reminder has a Call button.
+  hub = await startHub({ env: { PLUGBOARD_SIP__LISTEN: '127.0.0.1:0', PLUGBOARD_SIP__OUTBOUND_TRUNK: '127.0.0.1:9' } });
   base = hub.base;
   browser = await launchBrowser();
   bob = await page('bob');
@@ -115,6 +117,9 @@ test('Bob schedules a callback and is reminded when it is due; Done closes it', 
   assert.match(await reminder.innerText(), /Callback due/);
   assert.match(await reminder.getByTestId('reminder-customer').innerText(), /Maria Garcia/);
   await shot(bob, 'relationships-reminder');
+  // Call rings Bob's desk phone first; he has none registered, and the console says so.
+  await reminder.getByTestId('reminder-call').click();
+  await bob.getByTestId('socket-error').filter({ hasText: 'not registered' }).waitFor();
   await reminder.getByTestId('reminder-done').click();
   await reminder.waitFor({ state: 'detached' });
   await bob.reload();

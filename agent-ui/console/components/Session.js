@@ -499,7 +499,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       />
       <${ErrorBar} errors=${state.errors} onDismiss=${actions.dismissError} />
       <${QueuedBanner} connection=${state.connection} actions=${state.actions} />
-      <${Reminders} reminders=${state.reminders} onDismiss=${closeReminder}
+      <${Reminders} reminders=${state.reminders} onDismiss=${closeReminder} onDial=${canDial ? actions.dial : null}
         onDone=${(id) => api.closeFollowUp(id, true).catch(() => {}).finally(() => closeReminder(id))} />
       <main class="page">${page}</main>
       ${help && html`<${ShortcutHelp} onClose=${() => setHelp(false)} />`}

@@ -258,6 +258,7 @@ export default {
   'followups.due': 'Due',
   'followups.add': 'Schedule',
   'followups.done': 'Done',
+  'followups.call': 'Call',
   'followups.dismiss': 'Later',
   'followups.due_callback': 'Callback due',
   'followups.due_task': 'Task due',

@@ -258,6 +258,7 @@ export default {
   'followups.due': '到期时间',
   'followups.add': '安排',
   'followups.done': '完成',
+  'followups.call': '拨打',
   'followups.dismiss': '稍后',
   'followups.due_callback': '回电到期',
   'followups.due_task': '任务到期',
