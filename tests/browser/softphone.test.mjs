@@ -53,6 +53,22 @@ function windowRms(wav, channel, start, seconds) {
   return Number(line.split(':').pop().trim());
 }
 
+/** The call's recording, once its media closed and wrote it (within 10 s). */
+async function recordingOf(hub, interaction) {
+  const file = path.join(hub.dataDir, 'recordings', `${interaction}.wav`);
+  const deadline = Date.now() + 10_000;
+  while (!(existsSync(file) && statSync(file).size > 44) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(existsSync(file), `no recording at ${file}:\n${hub.log()}`);
+  return file;
+}
+
+/** The customer's 440 Hz on the recording's left and the browser's 1000 Hz on its right, in its first two seconds. */
+function customerAndBrowserTones(file) {
+  const [customerTone, browserTone] = [stat(file, 1, 2), stat(file, 2, 2)];
+  assert.ok(customerTone.rms > 0.05 && Math.abs(customerTone.hz - 440) < 40, `the customer's side is not their 440 Hz tone: ${JSON.stringify(customerTone)}`);
+  assert.ok(browserTone.rms > 0.01 && Math.abs(browserTone.hz - 1000) < 80, `the agent's side is not the browser's 1000 Hz tone: ${JSON.stringify(browserTone)}`);
+}
+
 /** A UDP and TCP port nothing listens on (baresip's SIP port). */
 async function freePort() {
   return new Promise((resolve) => {
@@ -187,10 +203,7 @@ test('a caller is answered in the browser: both tones in the recording, mute and
     await bob.getByTestId('softphone-status').waitFor({ state: 'detached' });
 
     // The recording is written when the call's media closes.
-    const file = path.join(hub.dataDir, 'recordings', `${interaction}.wav`);
-    const deadline = Date.now() + 10_000;
-    while (!(existsSync(file) && statSync(file).size > 44) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(existsSync(file), `no recording at ${file}:\n${hub.log()}`);
+    const file = await recordingOf(hub, interaction);
     const left = stat(file, 1);
     const right = stat(file, 2);
     assert.ok(left.length >= 5 && left.length < 20, `the recording lasts ${left.length} s`);
@@ -331,13 +344,8 @@ test('click-to-call from the browser: the customer is called through the trunk, 
     await bob.getByTestId('end-chat').click();
     await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
 
-    const file = path.join(hub.dataDir, 'recordings', `${interaction}.wav`);
-    const deadline = Date.now() + 10_000;
-    while (!(existsSync(file) && statSync(file).size > 44) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(existsSync(file), `no recording at ${file}:\n${hub.log()}`);
-    const [customerTone, browserTone] = [stat(file, 1, 2), stat(file, 2, 2)];
-    assert.ok(customerTone.rms > 0.05 && Math.abs(customerTone.hz - 440) < 40, `the customer's side is not their 440 Hz tone: ${JSON.stringify(customerTone)}`);
-    assert.ok(browserTone.rms > 0.01 && Math.abs(browserTone.hz - 1000) < 80, `the agent's side is not the browser's 1000 Hz tone: ${JSON.stringify(browserTone)}`);
+    const file = await recordingOf(hub, interaction);
+    customerAndBrowserTones(file);
     // What Maria's phone heard: the browser.
     if (callee.exitCode === null) callee.kill('SIGTERM');
     await new Promise((r) => (callee.exitCode === null ? callee.once('exit', r) : r()));
@@ -420,12 +428,8 @@ test('a callback booked in the console is offered as one and called from the bro
     await bob.getByTestId('end-chat').click();
     await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
 
-    const file = path.join(hub.dataDir, 'recordings', `${interaction}.wav`);
-    const deadline = Date.now() + 10_000;
-    while (!(existsSync(file) && statSync(file).size > 44) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const [customerTone, browserTone] = [stat(file, 1, 2), stat(file, 2, 2)];
-    assert.ok(customerTone.rms > 0.05 && Math.abs(customerTone.hz - 440) < 40, `the customer's side is not their 440 Hz tone: ${JSON.stringify(customerTone)}`);
-    assert.ok(browserTone.rms > 0.01 && Math.abs(browserTone.hz - 1000) < 80, `the agent's side is not the browser's 1000 Hz tone: ${JSON.stringify(browserTone)}`);
+    const file = await recordingOf(hub, interaction);
+    customerAndBrowserTones(file);
     const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);
     const kinds = body.events.map((e) => e.type);
     for (const kind of ['callback.scheduled', 'interaction.accepted', 'call.ended']) {
