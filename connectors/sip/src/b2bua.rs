@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::g711::Codec;
 use crate::message::{self, Body, Method, RequestBuilder, ResponseBuilder, SipRequest, SipResponse};
+use crate::mix::Monitoring;
 use crate::recording::Leg;
 use crate::registrar::Flow;
 use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
@@ -98,6 +99,15 @@ pub enum CallEvent {
     /// The caller pressed 1 after the callback offer: they want to be called back rather than
     /// wait. They hear music on until the hub says it is booked (`CallCommand::CallbackBooked`).
     CallbackChosen { call: CallId },
+    /// The supervisor's phone answered (or their browser's leg is on): they hear the call.
+    MonitorJoined { call: CallId },
+    /// The supervisor could not join: their phone refused, was busy or did not answer (the SIP
+    /// status; 408 for no answer), or the call is not one they can join now (486: not bridged
+    /// to an agent, or someone else listens already; 503: no port).
+    MonitorFailed { call: CallId, status: u16 },
+    /// The supervisor is off the call while it goes on: their phone hung up, the hub asked
+    /// ([`CallCommand::StopMonitor`]), or the agent's leg went (a transfer).
+    MonitorLeft { call: CallId },
     /// The call is over; `by` hung up first.
     Ended { call: CallId, by: Party },
 }
@@ -157,6 +167,26 @@ pub enum CallCommand {
         record: PathBuf,
         max: Duration,
     },
+    /// A supervisor joins a call bridged to an agent, from `listener`, taking part as `mode`.
+    /// One supervisor at a time; `CallEvent::MonitorJoined` or `MonitorFailed` follows.
+    Monitor {
+        call: CallId,
+        listener: Listener,
+        mode: Monitoring,
+    },
+    /// The supervisor on the call now takes part as `mode`.
+    MonitorMode { call: CallId, mode: Monitoring },
+    /// The supervisor leaves the call (their phone is hung up); the call goes on.
+    StopMonitor { call: CallId },
+}
+
+/// Where a supervisor listens from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listener {
+    /// Their desk phone, by the Contact it registered: rung like an agent's.
+    Phone(String),
+    /// A leg of the hub's own (their browser's WebRTC leg), sending plain RTP from this address.
+    Leg(SocketAddr),
 }
 
 /// What the media shell does for a call. Ports come from [`MediaPorts::open`].
@@ -223,6 +253,24 @@ pub enum MediaCommand {
         events: Vec<u8>,
         payload_type: u8,
     },
+    /// A supervisor's phone (at `remote`, SRTP with `srtp`) joins the call on its supervisor
+    /// port (see [`MediaPorts::open_supervisor`]), taking part as `mode` (see [`crate::mix`]).
+    Join {
+        call: CallId,
+        remote: SocketAddr,
+        peer: IpAddr,
+        srtp: Option<LegKeys>,
+        mode: Monitoring,
+    },
+    /// The supervisor now takes part as `mode`.
+    Monitor {
+        call: CallId,
+        mode: Monitoring,
+    },
+    /// The supervisor is off the call: the caller and the agent hear each other alone again.
+    Leave {
+        call: CallId,
+    },
     /// The call is over: stop, finish the recording, free the ports.
     Close {
         call: CallId,
@@ -253,6 +301,10 @@ pub enum Action {
 /// bound and kept until [`MediaCommand::Close`]. `None` when none are free.
 pub trait MediaPorts: Send {
     fn open(&mut self, call: CallId) -> Option<(u16, u16)>;
+
+    /// A third RTP port for a running call, where a supervisor's phone joins it; kept until
+    /// [`MediaCommand::Close`]. `None` when none is free.
+    fn open_supervisor(&mut self, call: CallId) -> Option<u16>;
 
     /// A fresh SRTP master key for one leg of ours (RFC 3711 §8: random, never reused): drawn
     /// by the shell, like ports, so the B2BUA stays deterministic.
@@ -517,6 +569,12 @@ struct Call {
     announced: bool,
     /// A leg whose re-INVITE had no offer: we offered in the 200, its answer comes in the ACK.
     reoffered: Option<Side>,
+    /// A supervisor's desk phone, ringing or on the call.
+    monitor: Option<UacLeg>,
+    /// How the supervisor takes part, from the moment they are asked to join until they leave.
+    monitoring: Option<Monitoring>,
+    /// The call's supervisor port, once one joined (kept for the next).
+    monitor_port: Option<u16>,
 }
 
 /// Which leg a Call-ID belongs to.
@@ -529,6 +587,8 @@ enum Side {
     /// Another device of the agent's, rung beside the first (a parallel fork): it becomes the
     /// agent's leg if it answers first.
     Fork,
+    /// A supervisor's desk phone, monitoring the call.
+    Monitor,
 }
 
 pub struct B2bua {
@@ -720,6 +780,9 @@ impl B2bua {
                 }),
                 announced: false,
                 reoffered: None,
+                monitor: None,
+                monitoring: None,
+                monitor_port: None,
             },
         );
         response
@@ -802,11 +865,11 @@ impl B2bua {
             },
             // A device still ringing has no dialog yet.
             Side::Fork => return false,
-            Side::Agent | Side::Callee => {
-                let leg = if side == Side::Agent {
-                    &call.agent
-                } else {
-                    &call.callee
+            Side::Agent | Side::Callee | Side::Monitor => {
+                let leg = match side {
+                    Side::Agent => &call.agent,
+                    Side::Callee => &call.callee,
+                    _ => &call.monitor,
                 };
                 match leg {
                     Some(leg) => (&leg.remote, &leg.local),
@@ -852,6 +915,12 @@ impl B2bua {
                 }
                 None
             }
+            // The supervisor hanging up leaves the call as it was.
+            (Method::Bye, Side::Monitor) => {
+                self.drop_leg(id, Side::Monitor);
+                self.monitor_left(id);
+                Some(ResponseBuilder::new(200, "OK"))
+            }
             // A BYE on either leg ends both.
             (Method::Bye, side) => {
                 // A caller's BYE overtaking their ACK (a proxy's workers can reorder them) still
@@ -892,6 +961,7 @@ impl B2bua {
             Side::Caller => call.caller.as_ref().map(|l| l.transport),
             Side::Agent => call.agent.as_ref().map(|l| l.transport),
             Side::Callee => call.callee.as_ref().map(|l| l.transport),
+            Side::Monitor => call.monitor.as_ref().map(|l| l.transport),
             Side::Fork => None,
         }
         .unwrap_or(Transport::Udp);
@@ -910,11 +980,7 @@ impl B2bua {
             }),
             _ => None,
         };
-        let port = if side == Side::Agent {
-            call.ports.1
-        } else {
-            call.ports.0
-        };
+        let port = port_of(call, side);
         let mut response = ResponseBuilder::new(200, "OK").header("Contact", contact);
         if let Some(timer) = &timer {
             response = timer.headers(response);
@@ -952,7 +1018,9 @@ impl B2bua {
         let running = match side {
             Side::Caller => call.pending.is_none(),
             Side::Agent | Side::Callee => call.stage == Stage::Bridged,
-            Side::Fork => false,
+            // A supervisor's phone moving its media keeps what it was given (they listen in for
+            // a moment; a phone that holds them hears us anyway).
+            Side::Fork | Side::Monitor => false,
         };
         if running {
             let leg = if side == Side::Agent {
@@ -1053,6 +1121,7 @@ impl B2bua {
                 _ => {}
             },
             200..=299 if side == Side::Agent => self.agent_answered(id, response, cx),
+            200..=299 if side == Side::Monitor => self.monitor_answered(id, response, cx.now),
             200..=299 => self.callee_answered(id, response, cx.now),
             status => {
                 let state = self.drop_leg(id, side);
@@ -1064,7 +1133,9 @@ impl B2bua {
                     // Another of the agent's devices still rings.
                     return;
                 }
-                if side == Side::Agent {
+                if side == Side::Monitor {
+                    self.monitor_failed(id, status);
+                } else if side == Side::Agent {
                     self.emit(Action::Event(CallEvent::AgentFailed { call: id, status }));
                 } else {
                     self.emit(Action::Event(CallEvent::CustomerFailed { call: id, status }));
@@ -1177,6 +1248,7 @@ impl B2bua {
         match side {
             Side::Agent => call.agent.as_mut(),
             Side::Callee => call.callee.as_mut(),
+            Side::Monitor => call.monitor.as_mut(),
             Side::Caller | Side::Fork => None,
         }
     }
@@ -1346,6 +1418,7 @@ impl B2bua {
         let leg = match side {
             Side::Agent => call.agent.take(),
             Side::Callee => call.callee.take(),
+            Side::Monitor => call.monitor.take(),
             Side::Caller | Side::Fork => None,
         }?;
         self.dialogs.remove(&leg.call_id);
@@ -1418,6 +1491,7 @@ impl B2bua {
         if !self.calls.contains_key(&id) {
             return;
         }
+        self.hang_up_leg(id, Side::Monitor, now);
         if by != Party::Agent {
             self.hang_up_leg(id, Side::Agent, now);
         } else {
@@ -1432,7 +1506,7 @@ impl B2bua {
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
-        for leg in [call.agent.as_ref(), call.callee.as_ref()]
+        for leg in [call.agent.as_ref(), call.callee.as_ref(), call.monitor.as_ref()]
             .into_iter()
             .flatten()
             .chain(&call.forks)
@@ -1511,6 +1585,7 @@ impl B2bua {
             }
             CallCommand::Release { call } => {
                 let bridged = self.calls.get(&call).is_some_and(|c| c.stage == Stage::Bridged);
+                self.stop_monitor(call, now);
                 self.hang_up_leg(call, Side::Agent, now);
                 if bridged {
                     if let Some(c) = self.calls.get_mut(&call) {
@@ -1593,6 +1668,19 @@ impl B2bua {
                     }));
                 }
             }
+            CallCommand::Monitor { call, listener, mode } => {
+                self.monitor(call, listener, None, mode, now, entropy, ports)
+            }
+            CallCommand::MonitorMode { call, mode } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return;
+                };
+                if c.monitoring.is_some() {
+                    c.monitoring = Some(mode);
+                    self.emit(Action::Media(MediaCommand::Monitor { call, mode }));
+                }
+            }
+            CallCommand::StopMonitor { call } => self.stop_monitor(call, now),
             CallCommand::AgentLeft { call } => {
                 // No phone leg, bridged or (from a browser) dialling: the hub's own leg.
                 let attached = self.calls.get(&call).is_some_and(|c| {
@@ -1636,9 +1724,7 @@ impl B2bua {
     }
 
     /// Rings every device of the agent's phones at once (a parallel fork: the first to answer
-    /// takes the call): each over the TCP connection it registered on when its flow is one (RFC
-    /// 5626 §5.3: its Contact port may be one nothing listens on), else at the Contact's address
-    /// over the transport its `transport` parameter names (RFC 3261 §19.1.1, UDP when none).
+    /// takes the call), each reached as [`reach`] says.
     pub fn ring(
         &mut self,
         id: CallId,
@@ -1655,13 +1741,7 @@ impl B2bua {
         }
         let reachable: Vec<(&String, (SocketAddr, Transport))> = targets
             .iter()
-            .filter_map(|(contact, flow)| {
-                let target = match flow.filter(|f| f.transport.reliable()) {
-                    Some(flow) => (flow.source, flow.transport),
-                    None => (message::uri_socket(contact)?, message::uri_transport(contact)),
-                };
-                Some((contact, target))
-            })
+            .filter_map(|(contact, flow)| Some((contact, reach(contact, *flow)?)))
             .collect();
         if reachable.is_empty() {
             self.emit(Action::Event(CallEvent::AgentFailed {
@@ -1694,6 +1774,124 @@ impl B2bua {
         }
     }
 
+    /// A supervisor joins a call bridged to an agent (see [`CallCommand::Monitor`]): their
+    /// browser's leg at once, their desk phone once it answers (reached like an agent's, on
+    /// `flow` when it registered over TCP or TLS). Their phone shows whom they listen to.
+    #[allow(clippy::too_many_arguments)]
+    pub fn monitor(
+        &mut self,
+        id: CallId,
+        listener: Listener,
+        flow: Option<Flow>,
+        mode: Monitoring,
+        now: Instant,
+        entropy: u64,
+        ports: &mut dyn MediaPorts,
+    ) {
+        let local = self.config.local;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let target = match &listener {
+            Listener::Phone(contact) => match reach(contact, flow) {
+                Some(target) => Some(target),
+                None => return self.monitor_failed(id, 404),
+            },
+            Listener::Leg(_) => None,
+        };
+        if call.stage != Stage::Bridged || call.monitoring.is_some() {
+            // Whoever listens already goes on listening.
+            let refused = CallEvent::MonitorFailed {
+                call: id,
+                status: 486,
+            };
+            return self.emit(Action::Event(refused));
+        }
+        if call.monitor_port.is_none() {
+            call.monitor_port = ports.open_supervisor(id);
+        }
+        if call.monitor_port.is_none() {
+            return self.monitor_failed(id, 503);
+        }
+        call.monitoring = Some(mode);
+        match listener {
+            Listener::Phone(contact) => {
+                let Some(target) = target else { return };
+                let user = call.identity.0.as_deref().unwrap_or("anonymous");
+                let from = format!("\"Monitor\" <sip:{user}@{}>", local.ip());
+                let srtp = (target.1 == Transport::Tls).then(|| ports.srtp_key());
+                let leg = NewLeg {
+                    side: Side::Monitor,
+                    uri: message::addr_uri(&contact).to_owned(),
+                    target,
+                    from,
+                    record: None,
+                    srtp,
+                };
+                self.invite_leg(id, leg, now, entropy);
+            }
+            Listener::Leg(remote) => {
+                self.emit(Action::Media(MediaCommand::Join {
+                    call: id,
+                    remote,
+                    // Our own leg sends from exactly `remote` (see `Attach`).
+                    peer: IpAddr::from([0, 0, 0, 0]),
+                    srtp: None,
+                    mode,
+                }));
+                self.emit(Action::Event(CallEvent::MonitorJoined { call: id }));
+            }
+        }
+    }
+
+    /// The supervisor's phone answered: it joins the call's audio, unless it agreed on nothing.
+    fn monitor_answered(&mut self, id: CallId, response: &SipResponse, now: Instant) {
+        let Some(media) = self.answered(id, Side::Monitor, response, now) else {
+            return;
+        };
+        let Some((remote, srtp)) = media else {
+            self.hang_up_leg(id, Side::Monitor, now);
+            return self.monitor_failed(id, 488);
+        };
+        let Some(call) = self.calls.get(&id) else { return };
+        let (Some(mode), Some(leg)) = (call.monitoring, &call.monitor) else {
+            return;
+        };
+        let peer = leg.to.ip();
+        self.emit(Action::Media(MediaCommand::Join {
+            call: id,
+            remote,
+            peer,
+            srtp,
+            mode,
+        }));
+        self.emit(Action::Event(CallEvent::MonitorJoined { call: id }));
+    }
+
+    fn monitor_failed(&mut self, id: CallId, status: u16) {
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.monitoring = None;
+        }
+        self.emit(Action::Event(CallEvent::MonitorFailed { call: id, status }));
+    }
+
+    /// The supervisor is off the call (their leg already gone): the media forgets them.
+    fn monitor_left(&mut self, id: CallId) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.monitoring.take().is_some() {
+            self.emit(Action::Media(MediaCommand::Leave { call: id }));
+            self.emit(Action::Event(CallEvent::MonitorLeft { call: id }));
+        }
+    }
+
+    /// Takes the supervisor off the call: their phone hung up (or no longer rung).
+    fn stop_monitor(&mut self, id: CallId, now: Instant) {
+        self.hang_up_leg(id, Side::Monitor, now);
+        self.monitor_left(id);
+    }
+
     /// Sends an INVITE of ours (agent or callee leg) offering the call's codec on that leg's port.
     fn invite_leg(&mut self, id: CallId, leg: NewLeg, now: Instant, entropy: u64) {
         let NewLeg {
@@ -1711,11 +1909,7 @@ impl B2bua {
         let call_id = format!("{}@plugboard", token(entropy, 1));
         let branch = format!("z9hG4bK{}", token(entropy, 2));
         let from = format!("{from};tag={}", token(entropy, 3));
-        let port = if side == Side::Agent {
-            call.ports.1
-        } else {
-            call.ports.0
-        };
+        let port = port_of(call, side);
         let offer = sdp::offer(
             &LocalMedia {
                 addr: SocketAddr::new(media_ip, port),
@@ -1756,6 +1950,7 @@ impl B2bua {
             Side::Agent => call.agent = Some(leg),
             Side::Fork => call.forks.push(leg),
             Side::Callee => call.callee = Some(leg),
+            Side::Monitor => call.monitor = Some(leg),
             Side::Caller => return,
         }
         self.dialogs.insert(call_id, (id, side));
@@ -1775,9 +1970,7 @@ impl B2bua {
         entropy: u64,
         ports: &mut dyn MediaPorts,
     ) -> Option<CallId> {
-        flow.filter(|f| f.transport.reliable())
-            .map(|f| f.source)
-            .or_else(|| message::uri_socket(contact))?;
+        reach(contact, flow)?;
         let id = self.outbound(number, entropy, ports)?;
         self.ring(id, &[(contact.to_owned(), flow)], record, now, entropy, ports);
         Some(id)
@@ -1831,6 +2024,9 @@ impl B2bua {
                 // The hub placed it.
                 announced: true,
                 reoffered: None,
+                monitor: None,
+                monitoring: None,
+                monitor_port: None,
             },
         );
         Some(id)
@@ -1991,7 +2187,11 @@ impl B2bua {
                 lapsed_forks.push(fork.call_id.clone());
                 false
             });
-            for (side, leg) in [(Side::Agent, &mut call.agent), (Side::Callee, &mut call.callee)] {
+            for (side, leg) in [
+                (Side::Agent, &mut call.agent),
+                (Side::Callee, &mut call.callee),
+                (Side::Monitor, &mut call.monitor),
+            ] {
                 if let Some(leg) = leg
                     && matches!(leg.state, LegState::Calling | LegState::Cancelling)
                 {
@@ -2017,6 +2217,7 @@ impl B2bua {
             match (side, state) {
                 (_, LegState::Cancelling) => {}
                 (Side::Agent, _) if self.next_fork(id) => {}
+                (Side::Monitor, _) => self.monitor_failed(id, 408),
                 (Side::Callee, _) => {
                     self.emit(Action::Event(CallEvent::CustomerFailed {
                         call: id,
@@ -2124,12 +2325,33 @@ fn contact(transport: Transport, local: SocketAddr) -> String {
     }
 }
 
+/// Where a phone is reached: over the TCP or TLS connection it registered on when `flow` is one
+/// (RFC 5626 §5.3: its Contact port may be one nothing listens on), else at its Contact's
+/// address over the transport its `transport` parameter names (RFC 3261 §19.1.1, UDP when none).
+fn reach(contact: &str, flow: Option<Flow>) -> Option<(SocketAddr, Transport)> {
+    match flow.filter(|f| f.transport.reliable()) {
+        Some(flow) => Some((flow.source, flow.transport)),
+        None => Some((message::uri_socket(contact)?, message::uri_transport(contact))),
+    }
+}
+
+/// Our RTP port facing one leg of a call: the agent's, the supervisor's, or the caller's (which
+/// a click-to-call's callee takes too).
+fn port_of(call: &Call, side: Side) -> u16 {
+    match side {
+        Side::Agent | Side::Fork => call.ports.1,
+        Side::Monitor => call.monitor_port.unwrap_or(call.ports.1),
+        Side::Caller | Side::Callee => call.ports.0,
+    }
+}
+
 /// Our SRTP key on one leg of a call, when that leg is TLS.
 fn our_key(call: &Call, side: Side) -> Option<MasterKey> {
     match side {
         Side::Caller => call.caller.as_ref().and_then(|l| l.srtp.clone()),
         Side::Agent => call.agent.as_ref().and_then(|l| l.srtp.clone()),
         Side::Callee => call.callee.as_ref().and_then(|l| l.srtp.clone()),
+        Side::Monitor => call.monitor.as_ref().and_then(|l| l.srtp.clone()),
         Side::Fork => None,
     }
 }
@@ -2164,6 +2386,11 @@ pub(crate) mod tests {
         fn open(&mut self, _call: CallId) -> Option<(u16, u16)> {
             self.0 += 1;
             Some((40_000 + 4 * self.0, 40_002 + 4 * self.0))
+        }
+
+        fn open_supervisor(&mut self, _call: CallId) -> Option<u16> {
+            self.0 += 1;
+            Some(40_000 + 4 * self.0)
         }
 
         fn srtp_key(&mut self) -> MasterKey {
@@ -2536,6 +2763,128 @@ pub(crate) mod tests {
         h.b2bua.tick(h.t0 + Duration::from_secs(5));
         assert!(h.b2bua.take_actions().is_empty());
         assert_eq!(h.b2bua.calls(), 0);
+    }
+
+    /// A supervisor's desk phone joins a bridged call on its own port, changes how it takes part,
+    /// hangs up while the call goes on, and is hung up when the call ends; a second supervisor,
+    /// or one on a call nobody answered yet, is refused and changes nothing.
+    #[test]
+    fn a_supervisors_phone_monitors_whispers_and_leaves_a_bridged_call() {
+        const DESK: &str = "127.0.0.1:5070";
+        let mut h = harness();
+        let monitor = |h: &mut Harness, mode| {
+            h.b2bua.command(
+                CallCommand::Monitor {
+                    call: CallId(1),
+                    listener: Listener::Phone(format!("<sip:sam@{DESK}>")),
+                    mode,
+                },
+                h.t0,
+                9,
+                &mut h.ports,
+            );
+            h.b2bua.take_actions()
+        };
+        // Not bridged yet: refused.
+        let invite = ringing(&mut h);
+        assert_eq!(
+            summary(&monitor(&mut h, Monitoring::Monitor)),
+            vec!["MonitorFailed { call: CallId(1), status: 486 }"]
+        );
+        h.b2bua
+            .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 20));
+        h.b2bua.take_actions();
+
+        let actions = monitor(&mut h, Monitoring::Monitor);
+        let ring = sent(&actions, "INVITE");
+        let text = String::from_utf8_lossy(&ring);
+        assert!(
+            text.starts_with(&format!("INVITE sip:sam@{DESK} SIP/2.0")),
+            "{text}"
+        );
+        assert!(
+            text.contains("From: \"Monitor\" <sip:+15551230001@127.0.0.1>"),
+            "{text}"
+        );
+        // Its own port, not the agent's (40006) nor the caller's.
+        assert!(text.contains("m=audio 40008 RTP/AVP 0"), "{text}");
+        // Another supervisor meanwhile is refused.
+        assert_eq!(
+            summary(&monitor(&mut h, Monitoring::Barge)),
+            vec!["MonitorFailed { call: CallId(1), status: 486 }"]
+        );
+
+        let sdp = answer_sdp().replace("31000", "32000");
+        h.b2bua
+            .response(&response_from(&ring, 200, &sdp, DESK), cx(&h, DESK, 40));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("ACK sip:x@{DESK} SIP/2.0 -> {DESK}"),
+                "Join".into(),
+                "MonitorJoined { call: CallId(1) }".into()
+            ]
+        );
+        assert!(actions.contains(&Action::Media(MediaCommand::Join {
+            call: CallId(1),
+            remote: "127.0.0.1:32000".parse().unwrap(),
+            peer: "127.0.0.1".parse().unwrap(),
+            srtp: None,
+            mode: Monitoring::Monitor,
+        })));
+
+        let whisper = CallCommand::MonitorMode {
+            call: CallId(1),
+            mode: Monitoring::Whisper,
+        };
+        h.b2bua.command(whisper, h.t0, 10, &mut h.ports);
+        assert_eq!(
+            h.b2bua.take_actions(),
+            vec![Action::Media(MediaCommand::Monitor {
+                call: CallId(1),
+                mode: Monitoring::Whisper
+            })]
+        );
+
+        // The supervisor hangs up: the call goes on without them.
+        let bye = request(&format!(
+            "BYE sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {DESK};branch=z9hG4bKsb\r\n\
+             From: <sip:sam@{DESK}>;tag=p\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 9 BYE\r\nContent-Length: 0\r\n\r\n",
+            header_of(&ring, "From"),
+            header_of(&ring, "Call-ID"),
+        ));
+        let response = h.b2bua.in_dialog(&bye, cx(&h, DESK, 60));
+        assert_eq!(response.map(|r| r.status()), Some(200));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec!["Leave", "MonitorLeft { call: CallId(1) }"]
+        );
+        assert_eq!(h.b2bua.calls(), 1);
+
+        // Again, on the port it had; then the caller hangs up and the supervisor's phone with it.
+        let actions = monitor(&mut h, Monitoring::Barge);
+        let ring = sent(&actions, "INVITE");
+        assert!(String::from_utf8_lossy(&ring).contains("m=audio 40008 RTP/AVP 0"));
+        h.b2bua
+            .response(&response_from(&ring, 200, &sdp, DESK), cx(&h, DESK, 80));
+        h.b2bua.take_actions();
+        h.b2bua
+            .in_dialog(&in_dialog("BYE", "caller-1", true), cx(&h, CALLER, 100));
+        let actions = summary(&h.b2bua.take_actions());
+        assert!(
+            actions.contains(&format!("BYE sip:x@{DESK} SIP/2.0 -> {DESK}")),
+            "{actions:?}"
+        );
+        assert!(actions.contains(&"Ended { call: CallId(1), by: Caller }".to_owned()));
+    }
+
+    /// One header of a message we sent.
+    fn header_of(sent: &[u8], name: &str) -> String {
+        let SipMessage::Request(request) = parse(sent).unwrap() else {
+            panic!("not a request")
+        };
+        request.header(name).unwrap().to_owned()
     }
 
     #[test]
@@ -3612,6 +3961,12 @@ pub(crate) mod tests {
             .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
         h.b2bua.take_actions();
         let (phone, desk) = ring_both(&mut h, 1);
+        // Both are offered the call's agent port: the one that answers sends its audio there (a
+        // second device used to be offered the caller's port, where its audio was dropped).
+        for invite in [&phone, &desk] {
+            let text = String::from_utf8_lossy(invite);
+            assert!(text.contains("m=audio 40006 RTP/AVP 0"), "{text}");
+        }
         for invite in [&phone, &desk] {
             h.b2bua
                 .response(&phone_response(invite, 180, ""), cx(&h, PHONE, 10));

@@ -16,6 +16,7 @@
 //! - [`digest`]: server-side digest authentication with stateless, expiring nonces.
 //! - [`registrar`]: the RFC 3261 §10.3 bindings table.
 //! - [`recording`]: stereo WAV recording of a bridged call.
+//! - [`mix`]: who hears whom when a supervisor monitors, whispers or barges, and the mixing.
 //! - [`message`]: SIP request parsing (rsipstack's rsip fork, kept inside) and response writing.
 //! - [`framing`]: Content-Length framing of stream transports.
 //! - [`transaction`]: non-INVITE server transactions (retransmissions, Timer J).
@@ -36,6 +37,7 @@ pub mod g711;
 pub mod limiter;
 pub mod media;
 pub mod message;
+pub mod mix;
 pub mod recording;
 pub mod registrar;
 pub mod rtp;

@@ -11,6 +11,10 @@
 //!
 //! A leg keyed for SRTP ([`crate::srtp`]) is decrypted as it arrives and encrypted as it leaves:
 //! in between, the relay, the DTMF detector and the recording see plain RTP.
+//!
+//! A supervisor on the call has a third port. What each party hears follows [`crate::mix`]: one
+//! party's packets are relayed as they come, two are decoded, mixed and encoded on the 20 ms
+//! clock (on a barge, that mix is what the recording's right channel holds: what the caller heard).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -25,12 +29,12 @@ use tokio::sync::mpsc;
 use crate::b2bua::{CallId, MediaCommand, MediaPorts, Prompt};
 use crate::dtmf::{DtmfDetector, Keypad};
 use crate::g711::{self, Codec};
+use crate::mix::{self, Mixer, Monitoring, Party};
 use crate::recording::{Leg, StereoRecorder};
 use crate::rtp::{Rewriter, RtpHeader, RtpPacket};
 use crate::srtp::{self, LegKeys, MasterKey};
 
-/// Samples in one 20 ms packet at 8 kHz.
-const FRAME: usize = 160;
+use crate::mix::FRAME;
 
 /// The sounds a caller hears, as 8 kHz linear samples: the prompts by name, and the music.
 #[derive(Debug, Clone)]
@@ -201,7 +205,13 @@ impl Player {
 /// A call's sockets until its media task starts, then the task's mailbox.
 enum Slot {
     Bound(std::net::UdpSocket, std::net::UdpSocket),
-    Running(mpsc::UnboundedSender<MediaCommand>),
+    Running(mpsc::UnboundedSender<Order>),
+}
+
+/// What a call's media task is told: the B2BUA's commands, and the supervisor's port once bound.
+enum Order {
+    Command(MediaCommand),
+    SupervisorPort(std::net::UdpSocket),
 }
 
 /// Every call's media; shared by the SIP server (commands) and the port allocator.
@@ -300,13 +310,17 @@ impl Media {
                     caller_srtp: srtp.map(Srtp::new),
                     agent_srtp: None,
                     plain: Vec::with_capacity(2048),
+                    supervisor_socket: None,
+                    supervisor: None,
+                    mixer: Mixer::default(),
+                    decoded: Vec::with_capacity(FRAME * 2),
                 };
                 tokio::spawn(stream.run(rx));
                 slots.insert(call, Slot::Running(tx));
             }
             MediaCommand::Close { call } => {
                 if let Some(Slot::Running(tx)) = slots.remove(&call) {
-                    let _ = tx.send(MediaCommand::Close { call });
+                    let _ = tx.send(Order::Command(MediaCommand::Close { call }));
                 }
             }
             other => {
@@ -317,11 +331,14 @@ impl Media {
                     | MediaCommand::Update { call, .. }
                     | MediaCommand::Voicemail { call, .. }
                     | MediaCommand::Hold { call, .. }
-                    | MediaCommand::Keys { call, .. } => *call,
+                    | MediaCommand::Keys { call, .. }
+                    | MediaCommand::Join { call, .. }
+                    | MediaCommand::Monitor { call, .. }
+                    | MediaCommand::Leave { call } => *call,
                     MediaCommand::Start { .. } | MediaCommand::Close { .. } => unreachable!("matched above"),
                 };
                 if let Some(Slot::Running(tx)) = slots.get(&call) {
-                    let _ = tx.send(other);
+                    let _ = tx.send(Order::Command(other));
                 }
             }
         }
@@ -339,14 +356,17 @@ fn opened(srtp: &mut Option<Srtp>, datagram: &[u8], plain: &mut Vec<u8>) -> bool
 /// Binds a call's two RTP ports on the media address (the kernel picks free ones).
 pub struct PortOpener(pub Arc<Media>);
 
+impl PortOpener {
+    fn bind(&self) -> io::Result<std::net::UdpSocket> {
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(self.0.ip, 0))?;
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    }
+}
+
 impl MediaPorts for PortOpener {
     fn open(&mut self, call: CallId) -> Option<(u16, u16)> {
-        let bind = || -> io::Result<std::net::UdpSocket> {
-            let socket = std::net::UdpSocket::bind(SocketAddr::new(self.0.ip, 0))?;
-            socket.set_nonblocking(true)?;
-            Ok(socket)
-        };
-        let (caller, agent) = match (bind(), bind()) {
+        let (caller, agent) = match (self.bind(), self.bind()) {
             (Ok(c), Ok(a)) => (c, a),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(error = %e, "no RTP port for a new call");
@@ -356,6 +376,20 @@ impl MediaPorts for PortOpener {
         let ports = (caller.local_addr().ok()?.port(), agent.local_addr().ok()?.port());
         self.0.slots().insert(call, Slot::Bound(caller, agent));
         Some(ports)
+    }
+
+    fn open_supervisor(&mut self, call: CallId) -> Option<u16> {
+        let socket = self
+            .bind()
+            .inspect_err(|e| tracing::warn!(%call, error = %e, "no RTP port for a supervisor"))
+            .ok()?;
+        let port = socket.local_addr().ok()?.port();
+        let slots = self.0.slots();
+        let Some(Slot::Running(tx)) = slots.get(&call) else {
+            return None;
+        };
+        tx.send(Order::SupervisorPort(socket)).ok()?;
+        Some(port)
     }
 
     fn srtp_key(&mut self) -> MasterKey {
@@ -486,12 +520,58 @@ struct Stream {
     agent_srtp: Option<Srtp>,
     /// The packet being handled, decrypted when its leg is SRTP.
     plain: Vec<u8>,
+    /// The supervisor's port, once one joined the call (kept for the next).
+    supervisor_socket: Option<UdpSocket>,
+    supervisor: Option<Supervisor>,
+    /// What each party said, for the listeners who hear two at once.
+    mixer: Mixer,
+    /// The samples of the packet being handled, when they go to the mixer.
+    decoded: Vec<i16>,
+}
+
+/// A supervisor on the call: their phone, and the streams we make by mixing.
+struct Supervisor {
+    remote: Latch,
+    srtp: Option<Srtp>,
+    mode: Monitoring,
+    /// What they hear.
+    header: RtpHeader,
+    /// What the agent hears while the supervisor is heard too.
+    agent_header: RtpHeader,
+    /// What the caller hears on a barge, before the caller's rewriter.
+    caller_header: RtpHeader,
+}
+
+impl Supervisor {
+    /// Whether `listener` hears two parties now (so gets our mix, not relayed packets).
+    fn mixes_for(supervisor: &Option<Supervisor>, listener: Party) -> bool {
+        supervisor.as_ref().is_some_and(|s| mix::mixed(s.mode, listener))
+    }
+}
+
+/// Writes the next packet of a stream we make (`header`, then advanced) with `samples` encoded.
+fn mixed_packet(header: &mut RtpHeader, codec: Codec, samples: &[i16], packet: &mut Vec<u8>) {
+    packet.clear();
+    header.write(&[], packet);
+    codec.encode_into(samples, packet);
+    header.marker = false;
+    header.sequence = header.sequence.wrapping_add(1);
+    header.timestamp = header.timestamp.wrapping_add(FRAME as u32);
+}
+
+/// Waits for a datagram on a socket that may not be there yet (then forever).
+async fn recv_on(socket: &Option<UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(socket) => socket.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Stream {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<MediaCommand>) {
+    async fn run(mut self, mut orders: mpsc::UnboundedReceiver<Order>) {
         let mut from_caller = vec![0u8; 2048];
         let mut from_agent = vec![0u8; 2048];
+        let mut from_supervisor = vec![0u8; 2048];
         let mut clock = tokio::time::interval(Duration::from_millis(20));
         // Paced: after a stretch bridged (the clock not polled), music resumes at one packet per
         // 20 ms, not with a burst of every tick missed meanwhile.
@@ -500,9 +580,24 @@ impl Stream {
         let mut packet = Vec::with_capacity(FRAME + 12);
         loop {
             tokio::select! {
-                command = commands.recv() => match command {
-                    Some(MediaCommand::Close { .. }) | None => break,
-                    Some(command) => self.command(command),
+                order = orders.recv() => match order {
+                    Some(Order::Command(MediaCommand::Close { .. })) | None => break,
+                    Some(Order::Command(command)) => self.command(command),
+                    Some(Order::SupervisorPort(socket)) => match UdpSocket::from_std(socket) {
+                        Ok(socket) => self.supervisor_socket = Some(socket),
+                        Err(e) => tracing::warn!(call = %self.call, error = %e, "no supervisor port"),
+                    },
+                },
+                received = recv_on(&self.supervisor_socket, &mut from_supervisor) => {
+                    if let Ok((len, source)) = received
+                        && let Some(supervisor) = &mut self.supervisor
+                    {
+                        let mut plain = std::mem::take(&mut self.plain);
+                        if opened(&mut supervisor.srtp, &from_supervisor[..len], &mut plain) {
+                            self.supervisor_packet(&plain, source);
+                        }
+                        self.plain = plain;
+                    }
                 },
                 received = self.caller.recv_from(&mut from_caller) => {
                     if let Ok((len, source)) = received {
@@ -522,7 +617,13 @@ impl Stream {
                         self.plain = plain;
                     }
                 },
-                _ = clock.tick(), if self.keypad.busy() || self.mode != Mode::Bridged || self.player.in_prompt() => {
+                _ = clock.tick(), if self.keypad.busy() || self.mode != Mode::Bridged || self.player.in_prompt() || self.supervisor.is_some() => {
+                    if self.supervisor.is_some() {
+                        self.mix(&mut packet).await;
+                        if self.mode == Mode::Bridged && !self.keypad.busy() && !self.player.in_prompt() {
+                            continue;
+                        }
+                    }
                     packet.clear();
                     if self.keypad.busy() {
                         // Keys go first (music waits for them); a tick of their gap sends nothing.
@@ -632,10 +733,116 @@ impl Stream {
                 self.keypad_header.payload_type = payload_type;
                 self.keypad.press(events);
             }
+            MediaCommand::Join {
+                remote,
+                peer,
+                srtp,
+                mode,
+                ..
+            } if self.supervisor_socket.is_some() => {
+                self.mixer.clear();
+                self.supervisor = Some(Supervisor {
+                    remote: Latch::new(remote, peer, Instant::now()),
+                    srtp: srtp.map(Srtp::new),
+                    mode,
+                    header: RtpHeader::new(self.payload_type, rand::random(), rand::random(), rand::random()),
+                    agent_header: RtpHeader::new(
+                        self.payload_type,
+                        rand::random(),
+                        rand::random(),
+                        rand::random(),
+                    ),
+                    caller_header: RtpHeader::new(
+                        self.payload_type,
+                        rand::random(),
+                        rand::random(),
+                        rand::random(),
+                    ),
+                });
+            }
+            MediaCommand::Monitor { mode, .. } => {
+                if let Some(supervisor) = &mut self.supervisor {
+                    supervisor.mode = mode;
+                }
+            }
+            MediaCommand::Leave { .. } => {
+                self.supervisor = None;
+                self.mixer.clear();
+            }
             MediaCommand::Hold { .. }
             | MediaCommand::Voicemail { .. }
+            | MediaCommand::Join { .. }
             | MediaCommand::Start { .. }
             | MediaCommand::Close { .. } => {}
+        }
+    }
+
+    /// The next 20 ms for whoever hears two parties: the supervisor always, the agent while the
+    /// supervisor whispers or barges, the caller on a barge (recorded as what they heard). Only
+    /// while the call is bridged do the caller and the agent hear anything of it.
+    async fn mix(&mut self, packet: &mut Vec<u8>) {
+        let frames = self.mixer.take();
+        let Some(supervisor) = &mut self.supervisor else {
+            return;
+        };
+        let mode = supervisor.mode;
+        let mut heard = [0i16; FRAME];
+        mix::heard(&frames, mode, Party::Supervisor, &mut heard);
+        mixed_packet(&mut supervisor.header, self.codec, &heard, packet);
+        if let Some(socket) = &self.supervisor_socket {
+            send(socket, supervisor.srtp.as_mut(), packet, supervisor.remote.remote).await;
+        }
+        if self.mode != Mode::Bridged {
+            return;
+        }
+        if mix::mixed(mode, Party::Agent)
+            && self.agent_sending
+            && let Some(agent) = self.agent_remote
+        {
+            mix::heard(&frames, mode, Party::Agent, &mut heard);
+            mixed_packet(&mut supervisor.agent_header, self.codec, &heard, packet);
+            send(&self.agent, self.agent_srtp.as_mut(), packet, agent.remote).await;
+        }
+        if mix::mixed(mode, Party::Caller) {
+            mix::heard(&frames, mode, Party::Caller, &mut heard);
+            let header = &mut supervisor.caller_header;
+            let now = Instant::now();
+            if let Some((_, recorder)) = &mut self.recorder {
+                let _ = recorder.push(Leg::Agent, header.ssrc, header.timestamp, &heard, now);
+            }
+            mixed_packet(header, self.codec, &heard, packet);
+            let relay = self.caller_sending && !self.player.in_prompt() && !self.keypad.busy();
+            if relay && self.out.rewrite(packet, now).is_ok() {
+                send(
+                    &self.caller,
+                    self.caller_srtp.as_mut(),
+                    packet,
+                    self.caller_remote.remote,
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Audio from a leg, for the mixer, when a supervisor is on the call.
+    fn mix_in(&mut self, from: Party, payload: &[u8]) {
+        if self.supervisor.is_some() {
+            self.decoded.clear();
+            self.codec.decode_into(payload, &mut self.decoded);
+            self.mixer.push(from, &self.decoded);
+        }
+    }
+
+    fn supervisor_packet(&mut self, packet: &[u8], source: SocketAddr) {
+        let Ok(parsed) = RtpPacket::parse(packet) else {
+            return;
+        };
+        let accepted = self
+            .supervisor
+            .as_mut()
+            .is_some_and(|s| s.remote.accept(source, Instant::now()));
+        if accepted && parsed.header.payload_type == self.payload_type {
+            self.mix_in(Party::Supervisor, parsed.payload);
         }
     }
 
@@ -653,20 +860,22 @@ impl Stream {
                     let _ = self.digits.send((self.call, digit.key));
                 }
             }
-        } else if header.payload_type == self.payload_type
-            && let Some((_, recorder)) = &mut self.recorder
-        {
-            let _ = recorder.push_g711(
-                Leg::Caller,
-                self.codec,
-                header.ssrc,
-                header.timestamp,
-                parsed.payload,
-                Instant::now(),
-            );
+        } else if header.payload_type == self.payload_type {
+            if let Some((_, recorder)) = &mut self.recorder {
+                let _ = recorder.push_g711(
+                    Leg::Caller,
+                    self.codec,
+                    header.ssrc,
+                    header.timestamp,
+                    parsed.payload,
+                    Instant::now(),
+                );
+            }
+            self.mix_in(Party::Caller, parsed.payload);
         }
         if self.mode == Mode::Bridged
             && self.agent_sending
+            && !Supervisor::mixes_for(&self.supervisor, Party::Agent)
             && let Some(agent) = self.agent_remote
         {
             send(&self.agent, self.agent_srtp.as_mut(), packet, agent.remote).await;
@@ -685,19 +894,23 @@ impl Stream {
             return;
         }
         let header = parsed.header;
-        if header.payload_type == self.payload_type
-            && let Some((_, recorder)) = &mut self.recorder
-        {
-            let _ = recorder.push_g711(
-                Leg::Agent,
-                self.codec,
-                header.ssrc,
-                header.timestamp,
-                parsed.payload,
-                Instant::now(),
-            );
+        // On a barge the right channel is the mix the caller hears (see `mix`).
+        let barged = Supervisor::mixes_for(&self.supervisor, Party::Caller);
+        if header.payload_type == self.payload_type {
+            if !barged && let Some((_, recorder)) = &mut self.recorder {
+                let _ = recorder.push_g711(
+                    Leg::Agent,
+                    self.codec,
+                    header.ssrc,
+                    header.timestamp,
+                    parsed.payload,
+                    Instant::now(),
+                );
+            }
+            self.mix_in(Party::Agent, parsed.payload);
         }
         let relay = self.mode == Mode::Bridged
+            && !barged
             && self.caller_sending
             && !self.player.in_prompt()
             && !self.keypad.busy();
@@ -988,6 +1201,101 @@ mod tests {
             "the second agent is missing: {}",
             loud(second)
         );
+    }
+
+    /// Sends a constant level from `socket` to the hub's `port` every 20 ms, as a phone would.
+    fn speaks(socket: UdpSocket, port: u16, level: i16) -> tokio::task::JoinHandle<()> {
+        let hub = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+        tokio::spawn(async move {
+            let ssrc = rand::random();
+            for sequence in 0u16.. {
+                let mut packet = Vec::new();
+                RtpHeader::new(0, sequence, u32::from(sequence) * 160, ssrc).write(&[], &mut packet);
+                packet.extend(std::iter::repeat_n(g711::ulaw_encode(level), FRAME));
+                let _ = socket.send_to(&packet, hub).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    }
+
+    /// The level most of the packets `socket` receives within 400 ms carry (0 when none came),
+    /// once what waited in its buffer is gone.
+    async fn level_heard(socket: &UdpSocket) -> i16 {
+        let mut buf = [0u8; 2048];
+        while socket.try_recv(&mut buf).is_ok() {}
+        let mut levels: Vec<i16> = Loopback::heard(socket, Duration::from_millis(400))
+            .await
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| g711::ulaw_decode(p[0]))
+            .collect();
+        levels.sort_unstable();
+        levels.get(levels.len() / 2).copied().unwrap_or(0)
+    }
+
+    /// Who hears whom, by level: the caller says 1000, the agent 2000, the supervisor 4000; each
+    /// hears the sum of whom [`crate::mix`] says they hear, as the supervisor monitors, whispers,
+    /// barges and leaves.
+    #[tokio::test]
+    async fn a_supervisor_hears_both_and_is_heard_as_their_mode_says() {
+        let call = loopback(vec![]).await;
+        call.bridge();
+        let supervisor = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = PortOpener(call.media.clone()).open_supervisor(CALL).unwrap();
+        call.media.execute(MediaCommand::Join {
+            call: CALL,
+            remote: supervisor.local_addr().unwrap(),
+            peer: "127.0.0.1".parse().unwrap(),
+            srtp: None,
+            mode: Monitoring::Monitor,
+        });
+        let sockets = |s: &UdpSocket| UdpSocket::from_std(clone_socket(s)).unwrap();
+        let talkers = [
+            speaks(sockets(&call.caller), call.ports.0, 1000),
+            speaks(sockets(&call.agent), call.ports.1, 2000),
+            speaks(sockets(&supervisor), port, 4000),
+        ];
+        let near = |heard: i16, expected: i16| {
+            (i32::from(heard) - i32::from(expected)).abs() <= expected as i32 / 10
+        };
+        // (mode, what the caller hears, the agent, the supervisor)
+        let rows = [
+            (Monitoring::Monitor, 2000, 1000, 3000),
+            (Monitoring::Whisper, 2000, 5000, 3000),
+            (Monitoring::Barge, 6000, 5000, 3000),
+        ];
+        for (mode, caller, agent, by_supervisor) in rows {
+            call.media.execute(MediaCommand::Monitor { call: CALL, mode });
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let heard = (
+                level_heard(&call.caller).await,
+                level_heard(&call.agent).await,
+                level_heard(&supervisor).await,
+            );
+            assert!(
+                near(heard.0, caller) && near(heard.1, agent) && near(heard.2, by_supervisor),
+                "{mode:?}: caller, agent, supervisor heard {heard:?}, not {:?}",
+                (caller, agent, by_supervisor)
+            );
+        }
+        call.media.execute(MediaCommand::Leave { call: CALL });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            level_heard(&supervisor).await,
+            0,
+            "the supervisor still hears the call"
+        );
+        assert!(near(level_heard(&call.caller).await, 2000));
+        assert!(near(level_heard(&call.agent).await, 1000));
+        for talker in talkers {
+            talker.abort();
+        }
+    }
+
+    /// A second handle on a test's socket, so one task talks on it while the test listens.
+    fn clone_socket(socket: &UdpSocket) -> std::net::UdpSocket {
+        use std::os::fd::AsFd;
+        std::net::UdpSocket::from(socket.as_fd().try_clone_to_owned().unwrap())
     }
 
     #[test]

@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::b2bua::{Action, B2bua, B2buaConfig, CallCommand, CallId, Destination, KeysRefused, MediaPorts};
+use crate::b2bua::{
+    Action, B2bua, B2buaConfig, CallCommand, CallId, Destination, KeysRefused, Listener, MediaPorts,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -264,6 +266,14 @@ impl SipService {
                     .collect();
                 self.b2bua
                     .ring(call, &targets, record, now, entropy, &mut *self.ports);
+            }
+            CallCommand::Monitor { call, listener, mode } => {
+                let flow = match &listener {
+                    Listener::Phone(contact) => self.registrar.flow_of(contact, now),
+                    Listener::Leg(_) => None,
+                };
+                self.b2bua
+                    .monitor(call, listener, flow, mode, now, entropy, &mut *self.ports);
             }
             command => self.b2bua.command(command, now, entropy, &mut *self.ports),
         }
