@@ -45,9 +45,10 @@ use crate::domain::{
 use crate::store::{BindingUpdate, DynStore, NewInteraction, NewPhone, PhoneBinding, StoreError};
 use anyhow::Context;
 use plugboard_channel::Inbound;
-use plugboard_sip::b2bua::{CallCommand, CallEvent, CallId, Destination, Menu, Party};
+use plugboard_sip::b2bua::{CallCommand, CallEvent, CallId, Destination, Listener, Menu, Party};
 use plugboard_sip::digest::Algorithm;
 use plugboard_sip::media::Audio;
+use plugboard_sip::mix::Monitoring;
 use plugboard_sip::registrar::BindingChange;
 use plugboard_sip::server::{ServerConfig, SipServer, TlsSettings};
 use plugboard_sip::service::{PhoneCredentials, PhoneDirectory, ServiceConfig};
@@ -566,11 +567,31 @@ struct Call {
     /// This call is the agent calling a customer back, as booked; `true` once the customer's
     /// number refused or did not answer.
     calling_back: Option<(Callback, bool)>,
+    /// A supervisor listening to the call (asked to join, or on it).
+    monitor: Option<Listening>,
     /// Tells every node this one holds the call's media.
     _held_here: crate::bus::Subscription<InteractionId, ()>,
     /// The call's latest request to the dispatcher, still under way: the next waits for it, so
     /// a call's requests arrive in order while the loop goes on with other calls.
     last: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A supervisor on a call: who, how, and from where.
+struct Listening {
+    supervisor: AgentId,
+    name: String,
+    mode: Monitoring,
+    /// Their phone answered (or their browser's leg is on).
+    joined: bool,
+    /// Their browser's leg, when it carries their audio, with its number (see `Call::browser`).
+    browser: Option<(u64, BrowserLeg)>,
+}
+
+impl Listening {
+    /// Whether the agent hears them (and so is told).
+    fn heard(&self) -> bool {
+        self.mode != Monitoring::Monitor
+    }
 }
 
 /// One agent's part of a call: from their phone's answer to their hang-up or transfer.
@@ -694,6 +715,8 @@ enum Later {
     NotAccepted { call: CallId },
     /// The browser leg numbered `leg` is gone (closed tab, lost network, never connected).
     BrowserGone { call: CallId, leg: u64 },
+    /// The supervisor's browser leg numbered `leg` is gone.
+    MonitorGone { call: CallId, leg: u64 },
     /// The call is queued where callers are offered a callback to `number` after every `after`.
     CallbackOffered {
         call: CallId,
@@ -821,6 +844,16 @@ impl Calls {
                     c.booked = true;
                     c.ringing = None;
                     self.server.command(CallCommand::CallbackBooked { call });
+                }
+            }
+            Later::MonitorGone { call, leg } => {
+                let gone = self
+                    .calls
+                    .get(&call)
+                    .and_then(|c| c.monitor.as_ref())
+                    .is_some_and(|l| l.browser.as_ref().is_some_and(|(n, _)| *n == leg));
+                if gone {
+                    self.server.command(CallCommand::StopMonitor { call });
                 }
             }
             Later::BrowserGone { call, leg } => {
@@ -987,12 +1020,65 @@ impl Calls {
                     }
                 });
             }
+            CallEvent::MonitorJoined { call } => {
+                if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.monitor.as_mut()) {
+                    l.joined = true;
+                    self.monitoring_changed(call, false);
+                }
+            }
+            CallEvent::MonitorFailed { call, status } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return Ok(());
+                };
+                let Some(l) = c.monitor.take_if(|l| !l.joined) else {
+                    return Ok(());
+                };
+                let why = match status {
+                    408 => "your desk phone did not answer".to_owned(),
+                    486 => "this call cannot be listened to now: it is not connected to an agent, or someone else listens".to_owned(),
+                    status => format!("your desk phone did not take the call (SIP {status})"),
+                };
+                self.bus.to_agent(l.supervisor, monitor_error(c.interaction, why));
+                self.bus
+                    .to_agent(l.supervisor, monitor_frame(c.interaction, None, &l.name));
+            }
+            CallEvent::MonitorLeft { call } => {
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return Ok(());
+                };
+                let Some(l) = c.monitor.take() else {
+                    return Ok(());
+                };
+                let (account, interaction) = (c.account, c.interaction);
+                self.bus
+                    .to_agent(l.supervisor, monitor_frame(interaction, None, &l.name));
+                if l.heard()
+                    && let Some(agent) = c.agent()
+                {
+                    self.bus
+                        .to_agent(agent, monitor_frame(interaction, None, &l.name));
+                }
+                let line = LogLine {
+                    kind: "call.monitor_ended".into(),
+                    data: json!({ "by": l.supervisor, "by_name": l.name }),
+                };
+                let dispatcher = self.dispatcher.clone();
+                self.in_order(call, async move {
+                    if let Err(e) = dispatcher.log(account, interaction, line).await {
+                        tracing::error!(error = %e, "logging a supervisor's leaving a call");
+                    }
+                });
+            }
             CallEvent::AgentFailed { call, status } => self.agent_failed(call, Some(status)),
             CallEvent::AgentUnreachable { call } => self.agent_failed(call, None),
             CallEvent::Ended { call, by } => {
                 let Some(mut c) = self.calls.remove(&call) else {
                     return Ok(());
                 };
+                if let Some(l) = c.monitor.take() {
+                    self.bus
+                        .to_agent(l.supervisor, monitor_frame(c.interaction, None, &l.name));
+                }
                 // A callback's call may have started for the interaction meanwhile.
                 if self.by_interaction.get(&c.interaction) == Some(&call) {
                     self.by_interaction.remove(&c.interaction);
@@ -1241,6 +1327,7 @@ impl Calls {
             callback_offer: None,
             booked: false,
             calling_back: None,
+            monitor: None,
             _held_here: self.bus.hold_call(interaction),
             last: None,
         };
@@ -1317,6 +1404,7 @@ impl Calls {
             | ConnectorFrame::Hold { interaction, .. }
             | ConnectorFrame::MediaOffer { interaction, .. }
             | ConnectorFrame::MediaCandidate { interaction, .. }
+            | ConnectorFrame::Monitor { interaction, .. }
             | ConnectorFrame::Keys { interaction, .. } => *interaction,
         };
         let Some(&call) = self.by_interaction.get(&interaction) else {
@@ -1337,6 +1425,24 @@ impl Calls {
             }
             (ConnectorFrame::MediaOffer { agent, sdp, .. }, Some(_)) => {
                 return self.media_offer(call, interaction, *agent, sdp).await;
+            }
+            (
+                ConnectorFrame::Monitor {
+                    supervisor,
+                    name,
+                    mode,
+                    sdp,
+                    ..
+                },
+                Some(_),
+            ) => {
+                let asked = Asked {
+                    supervisor: *supervisor,
+                    name: name.clone(),
+                    mode: *mode,
+                    sdp: sdp.clone(),
+                };
+                return self.monitor(call, interaction, asked).await;
             }
             (ConnectorFrame::MediaCandidate { agent, candidate, .. }, Some(c)) => {
                 // Only the agent whose leg it is: the socket checked they hold the call.
@@ -1428,9 +1534,146 @@ impl Calls {
             }
             ConnectorFrame::MediaOffer { .. }
             | ConnectorFrame::MediaCandidate { .. }
+            | ConnectorFrame::Monitor { .. }
             | ConnectorFrame::Keys { .. } => {}
         }
         Ok(())
+    }
+
+    /// A supervisor asks to listen to a call (or to change how, or to leave it): their browser's
+    /// leg opens at once (our answer goes back to their console), their desk phone rings; the
+    /// call hears of them once it answers (`CallEvent::MonitorJoined`). One supervisor at a time,
+    /// on a call connected to an agent who is not them.
+    async fn monitor(
+        &mut self,
+        call: CallId,
+        interaction: InteractionId,
+        asked: Asked,
+    ) -> anyhow::Result<()> {
+        let Asked {
+            supervisor,
+            name,
+            mode,
+            sdp,
+        } = asked;
+        let refuse = |bus: &Bus, why: &str| bus.to_agent(supervisor, monitor_error(interaction, why.into()));
+        let Some(c) = self.calls.get(&call) else {
+            return Ok(());
+        };
+        let account = c.account;
+        let Some(mode) = mode else {
+            if c.monitor.as_ref().is_some_and(|l| l.supervisor == supervisor) {
+                self.server.command(CallCommand::StopMonitor { call });
+            }
+            return Ok(());
+        };
+        match &c.monitor {
+            Some(l) if l.supervisor != supervisor => {
+                refuse(
+                    &self.bus,
+                    &format!("{} is listening to this call already", l.name),
+                );
+                return Ok(());
+            }
+            Some(l) => {
+                if l.mode != mode {
+                    self.server.command(CallCommand::MonitorMode { call, mode });
+                    let was_heard = l.heard();
+                    if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.monitor.as_mut()) {
+                        l.mode = mode;
+                        if l.joined {
+                            self.monitoring_changed(call, was_heard);
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            None => {}
+        }
+        if c.answered.is_none() {
+            refuse(&self.bus, "this call is not connected to an agent now");
+            return Ok(());
+        }
+        if c.agent() == Some(supervisor) {
+            refuse(&self.bus, "this is your own call");
+            return Ok(());
+        }
+        let (listener, browser) = match sdp {
+            Some(sdp) => match self.server.open_supervisor_leg(call, &sdp) {
+                Some(Ok(opened)) => {
+                    let (leg, gone) = (self.next_leg, opened.gone);
+                    self.next_leg += 1;
+                    let later = self.later.clone();
+                    tokio::spawn(async move {
+                        let _ = gone.await;
+                        let _ = later.send(Later::MonitorGone { call, leg });
+                    });
+                    let answer = crate::bus::AgentFrame::CallMediaAnswer {
+                        interaction_id: interaction,
+                        sdp: opened.answer,
+                    };
+                    self.bus.to_agent(supervisor, answer);
+                    (Listener::Leg(opened.leg.rtp_addr()), Some((leg, opened.leg)))
+                }
+                Some(Err(e)) => {
+                    refuse(&self.bus, &e.to_string());
+                    return Ok(());
+                }
+                None => {
+                    refuse(&self.bus, "this call cannot be listened to now");
+                    return Ok(());
+                }
+            },
+            None => match self.contacts_of(account, supervisor).await.into_iter().next() {
+                Some(contact) => (Listener::Phone(contact), None),
+                None => {
+                    refuse(
+                        &self.bus,
+                        "you have no desk phone registered: register one, or choose the browser as your device",
+                    );
+                    return Ok(());
+                }
+            },
+        };
+        if let Some(c) = self.calls.get_mut(&call) {
+            c.monitor = Some(Listening {
+                supervisor,
+                name,
+                mode,
+                joined: false,
+                browser,
+            });
+            self.server.command(CallCommand::Monitor { call, listener, mode });
+        }
+        Ok(())
+    }
+
+    /// The supervisor on the call joined it or changed how they take part (`was_heard`: whether
+    /// the agent heard them before): it is logged with who and how, the supervisor's console
+    /// told, and the agent's whenever whether they hear the supervisor changed.
+    fn monitoring_changed(&mut self, call: CallId, was_heard: bool) {
+        let Some(c) = self.calls.get(&call) else { return };
+        let Some(l) = &c.monitor else { return };
+        let (account, interaction) = (c.account, c.interaction);
+        self.bus
+            .to_agent(l.supervisor, monitor_frame(interaction, Some(l.mode), &l.name));
+        if (l.heard() || was_heard)
+            && let Some(agent) = c.agent()
+        {
+            let heard = l.heard().then_some(l.mode);
+            self.bus
+                .to_agent(agent, monitor_frame(interaction, heard, &l.name));
+        }
+        let line = LogLine {
+            kind: "call.monitored".into(),
+            data: json!({ "by": l.supervisor, "by_name": l.name, "mode": l.mode }),
+        };
+        let dispatcher = self.dispatcher.clone();
+        self.in_order(call, async move {
+            if let Err(e) = dispatcher.log(account, interaction, line).await {
+                tracing::error!(error = %e, "logging a supervisor on a call");
+            }
+        });
     }
 
     /// The console of the agent holding a waiting call offers to carry its audio: a browser leg
@@ -1489,6 +1732,36 @@ impl Calls {
             },
         );
         Ok(())
+    }
+}
+
+/// What a supervisor asked of a call (`ConnectorFrame::Monitor`).
+struct Asked {
+    supervisor: AgentId,
+    name: String,
+    mode: Option<Monitoring>,
+    sdp: Option<String>,
+}
+
+/// `call.monitor`: how `by_name` takes part in the call now (`None`: not at all).
+fn monitor_frame(
+    interaction: InteractionId,
+    mode: Option<Monitoring>,
+    by_name: &str,
+) -> crate::bus::AgentFrame {
+    crate::bus::AgentFrame::CallMonitor {
+        interaction_id: interaction,
+        mode,
+        by_name: by_name.to_owned(),
+    }
+}
+
+/// What a supervisor hears when they cannot listen to a call as they asked.
+fn monitor_error(interaction: InteractionId, message: String) -> crate::bus::AgentFrame {
+    crate::bus::AgentFrame::Error {
+        code: "call_monitor".into(),
+        message,
+        r#ref: Some(interaction.to_string()),
     }
 }
 

@@ -385,6 +385,8 @@ const AGENT_FRAMES: &[(&str, &str)] = &[
     ("call.media.offer", "forbidden"),
     ("call.media.candidate", "forbidden"),
     ("call.dtmf", "forbidden"),
+    // Listening to a call is for supervisors of the agent's teams.
+    ("call.monitor", "forbidden"),
     ("wrap_up", "forbidden"),
     ("note.add", "note.added"),
     // Watching one's own inbox needs no right; its frames carry nothing.

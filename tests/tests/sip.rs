@@ -2573,3 +2573,255 @@ async fn only_the_agent_holding_a_call_gives_it_browser_audio_and_bad_media_fram
     assert_eq!(ended["data"]["by"], "agent", "{ended}");
     assert_eq!(ended["data"]["agent_id"], me["id"], "{ended}");
 }
+
+/// A baresip desk phone of `agent`'s (a phone account given them now) that answers by itself,
+/// says `hz`, and writes what it hears to `dir/dump-*-dec.wav` (baresip's sndfile module).
+/// Returns once the hub has its registration.
+async fn listening_desk_phone(
+    hub: &Hub,
+    target: &str,
+    (agent, username): (&str, &str),
+    hz: u32,
+    dir: &Path,
+    rtp: u16,
+) -> Child {
+    give_phone(hub, agent, username, "desk-phone-9").await;
+    let voice = dir.join("voice.wav");
+    tone(&voice, hz, 40);
+    baresip_profile(
+        dir,
+        &voice,
+        &format!("<sip:{username}@{target}>;auth_pass=desk-phone-9;answermode=auto;regint=300"),
+        rtp,
+    );
+    hears_to(dir);
+    let mut phone = Command::new("baresip")
+        .arg("-f")
+        .arg(dir)
+        .args(["-t", "60"])
+        .stdout(std::fs::File::create(dir.join("log")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if !registered_contacts(hub, username).await.is_empty() {
+            return phone;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = phone.kill();
+    let _ = phone.wait();
+    panic!(
+        "{username} did not register:\n{}",
+        std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+    );
+}
+
+/// A baresip profile's phone also writes what it hears into its directory.
+fn hears_to(dir: &Path) {
+    let mut config = std::fs::read_to_string(dir.join("config")).unwrap();
+    config.push_str(&format!("module sndfile.so\nsnd_path {}\n", dir.display()));
+    std::fs::write(dir.join("config"), config).unwrap();
+}
+
+/// What a baresip phone heard (its sndfile dump of decoded audio).
+fn heard_by(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .unwrap_or_else(|| panic!("nothing heard in {}", dir.display()))
+}
+
+/// The RMS amplitude of `hz` (a narrow band around it) in `channel` of `wav`, over `from`
+/// seconds for `seconds`.
+fn tone_in(wav: &Path, channel: u32, from: f64, seconds: f64, hz: u32) -> f64 {
+    let out = Command::new("sox")
+        .arg(wav)
+        .args(["-n", "remix", &channel.to_string()])
+        .args(["trim", &format!("{from:.2}"), &format!("{seconds:.2}")])
+        .args(["bandpass", &hz.to_string(), "30h", "stat"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("RMS     amplitude"))
+        .unwrap_or_else(|| panic!("{text}"));
+    line.rsplit(':').next().unwrap().trim().parse().unwrap()
+}
+
+/// Issue 14's supervisor on a call, checked by which tones each party hears: the caller says
+/// 440 Hz, Bob's desk phone 660 Hz, Sam's (a supervisor's) 880 Hz. Sam monitors (he hears both,
+/// nobody hears him), whispers (Bob hears him, the caller does not), barges (both do), and leaves;
+/// Bob's console is told when he is heard, and the interaction's log says who did what.
+#[tokio::test]
+async fn a_supervisor_monitors_whispers_to_and_barges_into_a_call_and_each_hears_what_they_should() {
+    if sipp().is_none() || baresip().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let target = hub.sip_udp.clone().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let [bob_dir, sam_dir, caller_dir] = ["bob", "sam", "caller"].map(|d| {
+        let path = work.path().join(d);
+        std::fs::create_dir_all(&path).unwrap();
+        path
+    });
+    let rtp = 36_000 + (std::process::id() % 40) as u16 * 600;
+    let bob_phone = listening_desk_phone(&hub, &target, ("Bob Martin", "bob-desk"), 660, &bob_dir, rtp).await;
+    let sam_phone =
+        listening_desk_phone(&hub, &target, ("Sam Lee", "sam-desk"), 880, &sam_dir, rtp + 200).await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let mut sam = hub.agent("sam@plugboard.example").await.unwrap();
+
+    tone(&caller_dir.join("voice.wav"), 440, 40);
+    baresip_profile(
+        &caller_dir,
+        &caller_dir.join("voice.wav"),
+        "<sip:+14155550123@127.0.0.1>;regint=0",
+        rtp + 400,
+    );
+    hears_to(&caller_dir);
+    let caller = Command::new("baresip")
+        .arg("-f")
+        .arg(&caller_dir)
+        .args(["-e", &format!("/dial sip:100@{target}"), "-t", "40"])
+        .stdout(std::fs::File::create(caller_dir.join("log")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let offer = bob.expect("offer").await.unwrap();
+    // The caller's audio starts about now (they hear music until Bob's phone answers).
+    let caller_zero = std::time::Instant::now();
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    bob.expect("interaction.assigned").await.unwrap();
+    let bob_zero = std::time::Instant::now();
+    // The caller hears the greeting to its end (five seconds) before Bob.
+    tokio::time::sleep_until((caller_zero + Duration::from_millis(5500)).into()).await;
+
+    // Each mode for four seconds; Sam's console hears when his phone is on.
+    let mut at = Vec::new();
+    for mode in ["monitor", "whisper", "barge"] {
+        sam.send(json!({"type": "call.monitor", "interaction_id": interaction, "mode": mode}))
+            .await
+            .unwrap();
+        let on = sam.expect("call.monitor").await.unwrap();
+        assert_eq!(on["mode"], mode, "{on}");
+        at.push(std::time::Instant::now());
+        if mode != "monitor" {
+            let told = bob.expect("call.monitor").await.unwrap();
+            assert_eq!(
+                (&told["mode"], &told["by_name"]),
+                (&json!(mode), &json!("Sam Lee"))
+            );
+        }
+        if mode == "whisper" {
+            // One supervisor at a time; an offer that is not SDP changes nothing either.
+            let mut admin = hub.agent("admin@plugboard.example").await.unwrap();
+            for (sdp, code, says) in [
+                (
+                    Value::Null,
+                    "call_monitor",
+                    "Sam Lee is listening to this call already",
+                ),
+                (json!("v=0 nonsense"), "bad_request", "not valid SDP"),
+            ] {
+                admin
+                    .send(json!({"type": "call.monitor", "interaction_id": interaction, "mode": "barge", "sdp": sdp}))
+                    .await
+                    .unwrap();
+                let refused = admin.expect("error").await.unwrap();
+                assert_eq!(refused["code"], code, "{refused}");
+                assert!(refused["message"].as_str().unwrap().contains(says), "{refused}");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(4)).await;
+    }
+    sam.send(json!({"type": "call.monitor", "interaction_id": interaction, "mode": null}))
+        .await
+        .unwrap();
+    assert_eq!(sam.expect("call.monitor").await.unwrap()["mode"], Value::Null);
+    assert_eq!(bob.expect("call.monitor").await.unwrap()["mode"], Value::Null);
+    let sam_zero = at[0];
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    bob.send(json!({"type": "interaction.end", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.updated").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for mut phone in [bob_phone, sam_phone, caller] {
+        let _ = phone.kill();
+        let _ = phone.wait();
+    }
+
+    // The middle two seconds of each mode, on each phone's own clock.
+    let window = |zero: std::time::Instant, phase: usize| at[phase].duration_since(zero).as_secs_f64() + 1.0;
+    let (present, absent) = (0.08, 0.04);
+    let (bob_heard, sam_heard, caller_heard) =
+        (heard_by(&bob_dir), heard_by(&sam_dir), heard_by(&caller_dir));
+    let mut wrong = Vec::new();
+    // (phase, who, file, clock, hz, heard)
+    let rows = [
+        (0, "Sam", &sam_heard, sam_zero, 440, true),
+        (0, "Sam", &sam_heard, sam_zero, 660, true),
+        (0, "Sam", &sam_heard, sam_zero, 880, false),
+        (0, "Bob", &bob_heard, bob_zero, 440, true),
+        (0, "Bob", &bob_heard, bob_zero, 880, false),
+        (0, "the caller", &caller_heard, caller_zero, 660, true),
+        (0, "the caller", &caller_heard, caller_zero, 880, false),
+        (1, "Sam", &sam_heard, sam_zero, 440, true),
+        (1, "Sam", &sam_heard, sam_zero, 660, true),
+        (1, "Bob", &bob_heard, bob_zero, 440, true),
+        (1, "Bob", &bob_heard, bob_zero, 880, true),
+        (1, "the caller", &caller_heard, caller_zero, 660, true),
+        (1, "the caller", &caller_heard, caller_zero, 880, false),
+        (2, "Bob", &bob_heard, bob_zero, 880, true),
+        (2, "the caller", &caller_heard, caller_zero, 660, true),
+        (2, "the caller", &caller_heard, caller_zero, 880, true),
+    ];
+    for (phase, who, file, zero, hz, heard) in rows {
+        let level = tone_in(file, 1, window(zero, phase), 2.0, hz);
+        if heard != (level > present) || (!heard && level > absent) {
+            wrong.push(format!(
+                "{}: {who} hears {hz} Hz at {level:.3}",
+                ["monitor", "whisper", "barge"][phase]
+            ));
+        }
+    }
+    // The recording's right channel is what the caller heard: Sam too, on the barge only.
+    let recording = dir.path().join("recordings").join(format!("{interaction}.wav"));
+    let whisper = tone_in(&recording, 2, window(bob_zero, 1), 2.0, 880);
+    let barge = tone_in(&recording, 2, window(bob_zero, 2), 2.0, 880);
+    if whisper > absent || barge < present {
+        wrong.push(format!(
+            "recording: Sam at {whisper:.3} on the whisper, {barge:.3} on the barge"
+        ));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    let sam_token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (detail, kinds) = interaction_log(&hub, &sam_token, &interaction).await;
+    let monitored: Vec<&Value> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "call.monitored")
+        .map(|e| &e["data"]["mode"])
+        .collect();
+    assert_eq!(
+        monitored,
+        [&json!("monitor"), &json!("whisper"), &json!("barge")],
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"call.monitor_ended".to_owned()), "{kinds:?}");
+}

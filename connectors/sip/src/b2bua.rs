@@ -1709,6 +1709,20 @@ impl B2bua {
         (confirmed && waiting || dialling).then_some((call.codec, call.ports.1))
     }
 
+    /// What a supervisor's leg of the hub's own needs to join a call (see [`CallCommand::Monitor`]
+    /// with [`Listener::Leg`]): the call's codec and its supervisor port, bound now if it was not.
+    /// `None` unless the call is bridged to an agent and nobody listens to it yet.
+    pub fn supervisor_port(&mut self, id: CallId, ports: &mut dyn MediaPorts) -> Option<(Codec, u16)> {
+        let call = self.calls.get_mut(&id)?;
+        if call.stage != Stage::Bridged || call.monitoring.is_some() {
+            return None;
+        }
+        if call.monitor_port.is_none() {
+            call.monitor_port = ports.open_supervisor(id);
+        }
+        Some((call.codec, call.monitor_port?))
+    }
+
     /// Sends keys the agent pressed (RFC 4733 event codes, see [`crate::dtmf::event_of`]) to the
     /// customer, while the two are bridged and the customer's phone takes telephone-events.
     pub fn send_keys(&mut self, id: CallId, events: Vec<u8>) -> Result<(), KeysRefused> {

@@ -425,6 +425,21 @@ impl SipServer {
         Some(BrowserLeg::open(offer, settings))
     }
 
+    /// Opens a supervisor's browser leg onto a call bridged to an agent, answering the browser's
+    /// `offer`; the hub then joins it with [`CallCommand::Monitor`] at the leg's RTP address.
+    /// `None` when the call is not bridged, or someone listens to it already.
+    pub fn open_supervisor_leg(&self, call: CallId, offer: &str) -> Option<Result<Opened, LegError>> {
+        let (port, _) = self.shared.with_service(|s| s.supervisor_port(call));
+        let (codec, port) = port?;
+        let ip = self.shared.media.ip();
+        let settings = LegSettings {
+            ip,
+            codec,
+            stream: SocketAddr::new(ip, port),
+        };
+        Some(BrowserLeg::open(offer, settings))
+    }
+
     /// Calls in progress, and calls with media open (the same, unless something leaks).
     pub fn calls(&self) -> (usize, usize) {
         let (calls, _) = self.shared.with_service(|s| s.calls());

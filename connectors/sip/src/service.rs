@@ -322,6 +322,11 @@ impl SipService {
         self.b2bua.attachable(call)
     }
 
+    /// See [`B2bua::supervisor_port`].
+    pub fn supervisor_port(&mut self, call: CallId) -> Option<(crate::g711::Codec, u16)> {
+        self.b2bua.supervisor_port(call, &mut *self.ports)
+    }
+
     pub fn handle(&mut self, bytes: &[u8], cx: Context) -> Outcome {
         let request = match message::parse(bytes) {
             Ok(SipMessage::Request(r)) => r,

@@ -72,6 +72,15 @@ enum ClientFrame {
         interaction_id: InteractionId,
         digits: String,
     },
+    /// A supervisor listens to a call of their teams' as `mode` (`monitor`, `whisper`,
+    /// `barge`), changes how, or leaves it (`mode: null`). With `sdp` (a WebRTC offer with its
+    /// candidates) their browser carries the audio; without, their desk phone rings.
+    #[serde(rename = "call.monitor")]
+    Monitor {
+        interaction_id: InteractionId,
+        mode: Option<plugboard_sip::mix::Monitoring>,
+        sdp: Option<String>,
+    },
     /// To a queue (`queue_id`) or to a named colleague (`agent_id`).
     #[serde(rename = "interaction.transfer")]
     Transfer {
@@ -233,22 +242,28 @@ async fn session(socket: WebSocket, state: AppState) {
                     }
                 }
                 Incoming::Frame(frame) => {
-                    // Going available is checked against the session as it stands: a user
-                    // deactivated a moment ago must not come back into the routing.
-                    if matches!(frame, ClientFrame::SetState { .. })
-                        && let Err(e) = signed_in.recheck(&state).await
-                    {
-                        turn_away(&mut sink, &e).await;
-                        break;
+                    // Going available, and listening to a call, are checked against the session
+                    // as it stands: a user deactivated a moment ago must not come back into the
+                    // routing, nor a supervisor no longer one hear a call.
+                    let mut current = None;
+                    if matches!(frame, ClientFrame::SetState { .. } | ClientFrame::Monitor { .. }) {
+                        match signed_in.recheck(&state).await {
+                            Ok(live) => current = Some(live),
+                            Err(e) => {
+                                turn_away(&mut sink, &e).await;
+                                break;
+                            }
+                        }
                     }
                     let client_id = match &frame {
                         ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
                         ClientFrame::MediaOffer { interaction_id, .. }
                         | ClientFrame::MediaCandidate { interaction_id, .. }
+                        | ClientFrame::Monitor { interaction_id, .. }
                         | ClientFrame::Dtmf { interaction_id, .. } => Some(interaction_id.to_string()),
                         _ => None,
                     };
-                    if let Err(e) = handle(&state, &agent, &mut sink, frame).await
+                    if let Err(e) = handle(&state, current.as_ref().unwrap_or(&agent), &mut sink, frame).await
                         && !ws::send_error(&mut sink, &e, client_id).await
                     {
                         break;
@@ -335,6 +350,33 @@ async fn held_call(state: &AppState, agent: &Agent, interaction: InteractionId) 
         return Err(ApiError::BadRequest("only a call carries audio".into()));
     }
     Ok(())
+}
+
+/// A supervisor asking to listen to a call: one of their teams' they may see (else 404), on the
+/// line with an agent now. Answers the supervisor as their session stands.
+async fn monitorable_call(
+    state: &AppState,
+    agent: &Agent,
+    interaction: InteractionId,
+) -> Result<Agent, ApiError> {
+    if agent.role < Role::Supervisor {
+        return Err(ApiError::Forbidden);
+    }
+    let viewer = super::conversations::viewer(state, agent).await?;
+    let line = state
+        .store
+        .conversation(agent.account_id, &viewer, interaction)
+        .await?;
+    let call = line.interaction;
+    if call.channel != crate::domain::Channel::Voice {
+        return Err(ApiError::BadRequest("only a call can be listened to".into()));
+    }
+    if call.state != crate::domain::InteractionState::Active {
+        return Err(ApiError::InvalidState(
+            "this call is not connected to an agent now: it can be listened to while they talk".into(),
+        ));
+    }
+    Ok(agent.clone())
 }
 
 /// How long `conversations.changed` waits for more changes before it goes out.
@@ -538,6 +580,29 @@ async fn handle(
                 interaction: interaction_id,
                 agent: agent.id,
                 candidate,
+            };
+            state.bus.to_connector(crate::domain::Channel::Voice, frame);
+        }
+        ClientFrame::Monitor {
+            interaction_id,
+            mode,
+            sdp,
+        } => {
+            if let Some(sdp) = &sdp {
+                if sdp.len() > MAX_SDP {
+                    return Err(ApiError::BadRequest(format!(
+                        "an SDP offer has at most {MAX_SDP} bytes"
+                    )));
+                }
+                plugboard_sip::webrtc::parse_offer(sdp).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            }
+            let me = monitorable_call(state, agent, interaction_id).await?;
+            let frame = crate::bus::ConnectorFrame::Monitor {
+                interaction: interaction_id,
+                supervisor: me.id,
+                name: me.name,
+                mode,
+                sdp,
             };
             state.bus.to_connector(crate::domain::Channel::Voice, frame);
         }

@@ -4,6 +4,7 @@ use crate::domain::{
     AgentState, Capacity, Customer, Disposition, Interaction, InteractionId, Message, Skills,
 };
 use crate::store::Note;
+use plugboard_sip::mix::Monitoring;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// What a channel's connector hears from the dispatcher about its interactions: the phone
@@ -52,6 +53,16 @@ pub enum ConnectorFrame {
         interaction: InteractionId,
         agent: crate::domain::AgentId,
         digits: String,
+    },
+    /// A supervisor (already checked: one who may see the call) listens to it as `mode`, or
+    /// leaves it (`None`). With `sdp` their browser carries the audio; without, their desk phone
+    /// rings.
+    Monitor {
+        interaction: InteractionId,
+        supervisor: crate::domain::AgentId,
+        name: String,
+        mode: Option<Monitoring>,
+        sdp: Option<String>,
     },
 }
 
@@ -230,8 +241,17 @@ pub enum AgentFrame {
     /// A call the agent holds was put on hold (the caller hears music) or taken off it.
     #[serde(rename = "call.hold")]
     CallHold { interaction_id: InteractionId, on: bool },
-    /// The hub's SDP answer to the console's `call.media.offer`: the call's audio now flows
-    /// between this console and the caller.
+    /// How a supervisor takes part in a call: to the supervisor, as it starts (`mode`), changes,
+    /// or ends (`null`); to the agent on the call, only whether the supervisor is heard
+    /// (`whisper` or `barge`; `null` once they are not).
+    #[serde(rename = "call.monitor")]
+    CallMonitor {
+        interaction_id: InteractionId,
+        mode: Option<Monitoring>,
+        by_name: String,
+    },
+    /// The hub's SDP answer to the console's `call.media.offer` (or to a supervisor's
+    /// `call.monitor` from the browser): the call's audio now flows to this console.
     #[serde(rename = "call.media.answer")]
     CallMediaAnswer {
         interaction_id: InteractionId,
