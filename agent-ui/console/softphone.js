@@ -3,7 +3,9 @@
 // (`call.media.offer`, then `call.media.candidate` for each ICE candidate); the hub's answer
 // (`call.media.answer`) connects the audio to the caller. G.711 only: the hub relays the caller's
 // audio as it comes, nothing is transcoded. Keys pressed on the keypad go as `call.dtmf`: the hub
-// sends them to the other party as RFC 4733 events. The pure parts (what a microphone error means,
+// sends them to the other party as RFC 4733 events. A supervisor listening in from the browser
+// opens the same kind of leg, offered in their `call.monitor` frame with every ICE candidate in it
+// (`offerFrame`). The pure parts (what a microphone error means,
 // which codecs to keep, which key a key press is) are exported for tests; the rest touches the
 // browser's media and network.
 
@@ -36,13 +38,25 @@ export function g711First(codecs) {
   return wanted.flatMap((mime) => codecs.filter((c) => c.mimeType === mime && c.clockRate === 8000));
 }
 
+/** Resolves once the connection has gathered its ICE candidates (at most `ms` later). */
+function gathered(pc, ms = 3000) {
+  return new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    const done = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+    pc.addEventListener('icegatheringstatechange', done);
+    setTimeout(resolve, ms);
+  });
+}
+
 /**
  * One call's audio in this browser.
  * - send(frame): sends a frame on the agent's socket; false when it is down
  * - onStatus(status): "connecting" | "connected" | "mic_denied" | "mic_no_device" | "mic_busy" |
  *   "mic_failed" | "failed" | "lost"
+ * - offerFrame(sdp): the frame that carries the offer, once every candidate is in it; without,
+ *   `call.media.offer` goes at once and the candidates follow as `call.media.candidate`
  */
-export function startCall(interactionId, { send, onStatus }) {
+export function startCall(interactionId, { send, onStatus, offerFrame = null }) {
   let pc = null;
   let stream = null;
   let audio = null;
@@ -85,7 +99,7 @@ export function startCall(interactionId, { send, onStatus }) {
     document.body.appendChild(audio);
     pc.ontrack = (ev) => { audio.srcObject = ev.streams[0] || new MediaStream([ev.track]); };
     pc.onicecandidate = (ev) => {
-      if (ev.candidate && ev.candidate.candidate) {
+      if (!offerFrame && ev.candidate && ev.candidate.candidate) {
         send({ type: 'call.media.candidate', interaction_id: interactionId, candidate: ev.candidate.candidate });
       }
     };
@@ -98,7 +112,10 @@ export function startCall(interactionId, { send, onStatus }) {
     };
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
-    if (!send({ type: 'call.media.offer', interaction_id: interactionId, sdp: pc.localDescription.sdp })) {
+    if (offerFrame) await gathered(pc);
+    if (stopped || !pc) return;
+    const sdp = pc.localDescription.sdp;
+    if (!send(offerFrame ? offerFrame(sdp) : { type: 'call.media.offer', interaction_id: interactionId, sdp })) {
       onStatus('failed');
     }
   }

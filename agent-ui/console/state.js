@@ -133,6 +133,8 @@ function heldEntry(h, previous) {
     customerTyping: previous ? previous.customerTyping : false,
     customerOnline: h.customer_online ?? null,
     onHold: previous ? previous.onHold : false,
+    // A supervisor the agent hears on this call: {mode: "whisper" | "barge", by}.
+    monitor: previous ? previous.monitor : null,
   };
 }
 
@@ -410,6 +412,14 @@ function step(state, event) {
       const entry = state.held[event.interaction_id];
       if (!entry) return state;
       return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, onHold: Boolean(event.on) } } };
+    }
+    case 'call.monitor': {
+      // On a call the agent holds: a supervisor they hear, or no longer (a supervisor's own
+      // listening is Session's).
+      const entry = state.held[event.interaction_id];
+      if (!entry) return state;
+      const monitor = event.mode ? { mode: event.mode, by: event.by_name } : null;
+      return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, monitor } } };
     }
     case 'agent.state':
       return { ...state, agentState: { state: event.state, reason: event.reason ?? null } };

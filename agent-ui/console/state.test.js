@@ -237,6 +237,18 @@ test('a call on hold is shown as such, on every tab, until resumed', () => {
   assert.equal(apply(s, { type: 'call.hold', interaction_id: 'nope', on: true }), s);
 });
 
+test('a supervisor the agent hears on a call is shown until they are not, and kept across updates', () => {
+  const held = { interaction: { ...interaction('c1'), channel: 'voice' }, card: card(), messages: [] };
+  let s = run(snapshot({ interactions: [held] }), { type: 'call.monitor', interaction_id: 'c1', mode: 'whisper', by_name: 'Sam Lee' });
+  assert.deepEqual(s.held.c1.monitor, { mode: 'whisper', by: 'Sam Lee' });
+  s = apply(s, { type: 'interaction.assigned', ...held });
+  assert.deepEqual(s.held.c1.monitor, { mode: 'whisper', by: 'Sam Lee' });
+  s = apply(s, { type: 'call.monitor', interaction_id: 'c1', mode: null, by_name: 'Sam Lee' });
+  assert.equal(s.held.c1.monitor, null);
+  // A call the agent does not hold (a supervisor's own listening) changes nothing here.
+  assert.equal(apply(s, { type: 'call.monitor', interaction_id: 'nope', mode: 'monitor', by_name: 'Sam Lee' }), s);
+});
+
 // Email: a thread is an interaction whose messages carry `channel`; the agent's reply is posted
 // over REST and its delivery state arrives later as the same message again.
 const mailThread = () => ({ interaction: { ...interaction('e1'), channel: 'email', entry_point: 'mailbox:mb1' }, card: card(), messages: [

@@ -482,6 +482,82 @@ test('a browser that disappears mid-call is the agent hanging up', { skip, timeo
 // talks until the hub hangs up at the longest voicemail allowed (14 s here). Bob, his browser as
 // his phone, comes in: he is offered the voicemail (not a call to answer), no softphone starts, he
 // plays the message in the page and is offered to call the customer back; Done ends it.
+/** RMS amplitude of a narrow band around `hz` in one channel of a WAV, over `seconds` from `start`. */
+function toneRms(wav, channel, start, seconds, hz) {
+  const out = spawnSync('sox', [wav, '-n', 'remix', String(channel), 'trim', start.toFixed(2), seconds.toFixed(2), 'bandpass', String(hz), '30h', 'stat'], { encoding: 'utf8' });
+  const line = out.stderr.split('\n').find((l) => l.startsWith('RMS     amplitude'));
+  assert.ok(line, out.stderr);
+  return Number(line.split(':').pop().trim());
+}
+
+// A supervisor listening in from the browser (issue 14): Bob talks to a baresip caller in his
+// browser (1000 Hz); Sam, whose device is the browser too (a second Chromium saying 1500 Hz),
+// opens the call from the inbox's Watch and barges in: Bob's console says Sam is on the call, and
+// what the caller heard (the recording's right channel) has Sam's tone. Whispering, Bob's console
+// says so and the caller no longer hears Sam. Sam leaves; Bob's banner goes.
+test('a supervisor barges into and whispers on a call from the browser', { skip, timeout: 120_000 }, async () => {
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(40);
+  const samWav = path.join(work, 'sam.wav');
+  tone(samWav, 1500, 40, 48000);
+  const samBrowser = await launchBrowser(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${samWav}`]);
+  let caller = null;
+  const errors = [];
+  try {
+    const { bob } = await bobInTheBrowser(hub, browser, errors);
+    caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+    const interaction = await acceptCall(bob);
+    await byTestId(bob, 'softphone-status', 'data-status', 'connected').waitFor({ timeout: 20_000 });
+    const bridged = Date.now();
+
+    const samToken = await login(hub.base, 'sam@plugboard.example');
+    assert.equal((await call(hub.base, 'PATCH', '/me', samToken, { device: 'browser' })).status, 200);
+    const sam = await (await samBrowser.newContext()).newPage();
+    watch(sam, 'sam', errors);
+    await signIn(sam, hub.base, 'sam@plugboard.example');
+    await sam.goto(`${hub.base}/#/inbox`);
+    await sam.getByTestId('inbox-folder-all').click();
+    await sam.locator(`[data-testid="inbox-watch"][href="#/watch/${interaction}"]`).click();
+    await sam.getByTestId('listen-in').waitFor();
+    assert.match(await sam.getByTestId('listen-status').innerText(), /not on this call/);
+
+    await sam.getByTestId('listen-barge').click();
+    await sam.locator('[data-testid="listen-status"][data-on="true"][data-mode="barge"]').waitFor({ timeout: 20_000 });
+    await byTestId(bob, 'monitor-banner', 'data-mode', 'barge').waitFor();
+    assert.match(await bob.getByTestId('monitor-banner').innerText(), /Sam Lee has joined the call/);
+    const barged = (Date.now() - bridged) / 1000;
+    await shot(sam, 'supervisor-barge');
+    await shot(bob, 'agent-sees-barge');
+    await sam.waitForTimeout(4000);
+
+    await sam.getByTestId('listen-whisper').click();
+    await sam.locator('[data-testid="listen-status"][data-on="true"][data-mode="whisper"]').waitFor();
+    await byTestId(bob, 'monitor-banner', 'data-mode', 'whisper').waitFor();
+    const whispered = (Date.now() - bridged) / 1000;
+    await sam.waitForTimeout(4000);
+
+    await sam.getByTestId('listen-leave').click();
+    await sam.locator('[data-testid="listen-status"][data-on="false"]').waitFor();
+    await bob.getByTestId('monitor-banner').waitFor({ state: 'detached' });
+    await bob.getByTestId('end-chat').click();
+    await byTestId(bob, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+
+    // What the caller heard: Sam while he barged, not while he whispered.
+    const file = await recordingOf(hub, interaction);
+    const onBarge = toneRms(file, 2, barged + 1, 2, 1500);
+    const onWhisper = toneRms(file, 2, whispered + 1, 2, 1500);
+    assert.ok(onBarge > 0.01 && onWhisper < onBarge / 4, `Sam's 1500 Hz in what the caller heard: ${onBarge} on the barge, ${onWhisper} on the whisper`);
+    const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, samToken);
+    const monitored = body.events.filter((e) => e.type === 'call.monitored').map((e) => `${e.data.mode} by ${e.data.by_name}`);
+    assert.deepEqual(monitored, ['barge by Sam Lee', 'whisper by Sam Lee']);
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    throw explained(e, hub, callerLog);
+  } finally {
+    await samBrowser.close();
+    await closeDown(caller, browser, hub, work);
+  }
+});
+
 test('outside business hours a caller leaves a voicemail, played in the console with a call back', { skip, timeout: 120_000 }, async () => {
   const { work, callerWav, hub, browser, callerLog } = await callCenter(30, null, {
     PLUGBOARD_SIP__VOICEMAIL_MAX_SECS: '14',

@@ -487,6 +487,17 @@ fn baresip_profile(dir: &Path, wav: &Path, account: &str, rtp: u16) {
     std::fs::write(dir.join("accounts"), format!("{account}\n")).unwrap();
 }
 
+/// A site baresip phones can use over UDP: trunk calls from 127.0.0.1 to 100 (Support), and MD5
+/// digests only (baresip 1.0, libre, fails on any SHA-256 challenge in the 401, even after an MD5
+/// one: "Register: Function not implemented").
+const BARESIP_SITE: [(&str, &str); 5] = [
+    ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
+    ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
+    ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
+    ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
+    ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
+];
+
 /// A tone as a caller's or an agent's voice: `seconds` of `hz`, 8 kHz mono.
 fn tone(path: &Path, hz: u32, seconds: u32) {
     let status = Command::new("sox")
@@ -551,15 +562,7 @@ async fn baresip_call_is_recorded(tls: bool) {
         certs.join("server.key"),
         certs.join("ca.pem"),
     );
-    // baresip 1.0 (libre) fails on any SHA-256 challenge in the 401, even after an MD5 one
-    // ("Register: Function not implemented"), so this site offers MD5 only.
-    let mut env = vec![
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
-        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
-    ];
+    let mut env = BARESIP_SITE.to_vec();
     if tls {
         plugboard_tests::make_certificates(&certs);
         env.extend([
@@ -2230,14 +2233,7 @@ async fn an_agent_with_no_registered_phone_is_told_and_offered_calls_once_it_reg
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
-        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
-    ];
-    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let hub = Hub::start(dir.path(), &BARESIP_SITE).await.unwrap();
     let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
     give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
     let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
@@ -2661,14 +2657,7 @@ async fn a_supervisor_monitors_whispers_to_and_barges_into_a_call_and_each_hears
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("PLUGBOARD_SIP__LISTEN", "127.0.0.1:0"),
-        ("PLUGBOARD_SIP__ALGORITHMS", "[\"MD5\"]"),
-        ("PLUGBOARD_SIP__TRUNKS", "[\"127.0.0.1\"]"),
-        ("PLUGBOARD_SIP__TRUST_TRUNKS_OVER_UDP", "true"),
-        ("PLUGBOARD_SIP__NUMBERS__100", "Support"),
-    ];
-    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let hub = Hub::start(dir.path(), &BARESIP_SITE).await.unwrap();
     let target = hub.sip_udp.clone().unwrap();
     let work = tempfile::tempdir().unwrap();
     let [bob_dir, sam_dir, caller_dir] = ["bob", "sam", "caller"].map(|d| {

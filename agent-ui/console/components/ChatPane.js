@@ -3,7 +3,8 @@
 // console with the browser softphone: then its state, a mute button and a keypad, which the
 // keyboard's digits press too while this card has focus); a voicemail's message, played here,
 // and a button to call the customer back; a callback is a call the hub places to the customer's
-// number, with the attempt it is. Once it has ended, the wrap-up form takes their place.
+// number, with the attempt it is; a supervisor the agent hears (whispering, or on the call) is
+// said above it all. Once it has ended, the wrap-up form takes their place.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
 import { conversation } from '../state.js';
@@ -54,6 +55,8 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
         </div>`}
       </header>
       <${QueuedNote} state=${state} interactionId=${it.id} />
+      ${call && active && entry.monitor && html`<p class="monitor-banner" role="status" data-testid="monitor-banner" data-mode=${entry.monitor.mode}>
+        ${t(`call.monitor_${entry.monitor.mode}`, { name: entry.monitor.by })}</p>`}
       ${phoneStatus && html`<p class=${`softphone-status softphone-${phoneStatus}`} data-testid="softphone-status" data-status=${phoneStatus} role="status">${t(`softphone.${phoneStatus}`)}</p>`}
       ${keypad && html`<${Keypad} sent=${softphone.keys[it.id] || ''} onKey=${(key) => actions.dtmf(it.id, key)} />`}
       ${voicemail

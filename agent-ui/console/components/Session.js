@@ -66,6 +66,18 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const [inboxTick, setInboxTick] = useState(0);
   // The conversation a supervisor watches read-only ({interaction, messages}), on #/watch/<id>.
   const [watched, setWatched] = useState(null);
+  // The call a supervisor listens to ({id, mode, on}: on once their phone or browser is on the
+  // call), its browser leg when their device is the browser, and that leg's status.
+  const [listening, setListening] = useState(null);
+  const listeningNow = useRef(null);
+  listeningNow.current = listening;
+  const listenLeg = useRef(null);
+  const [listenStatus, setListenStatus] = useState(null);
+  const stopListenLeg = () => {
+    if (listenLeg.current) listenLeg.current.call.stop();
+    listenLeg.current = null;
+    setListenStatus(null);
+  };
   // The model before the latest change, to tell what is new (attention.js).
   const previous = useRef(state);
   // The model as last rendered, for actions that run after an await.
@@ -93,6 +105,18 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         if (call && frame.type === 'error' && frame.code === 'call_media' && frame.ref === call.id) {
           setPhoneStatus((s) => ({ ...s, [call.id]: 'failed' }));
         }
+        const leg = listenLeg.current;
+        if (leg && frame.type === 'call.media.answer' && frame.interaction_id === leg.id) leg.call.answer(frame.sdp);
+        // A supervisor's own listening (on a call they hold it is the agent's banner, state.js).
+        if (frame.type === 'call.monitor' && !latest.current.held[frame.interaction_id]) {
+          setListening(frame.mode ? { id: frame.interaction_id, mode: frame.mode, on: true } : null);
+          if (!frame.mode) stopListenLeg();
+        }
+        const asked = listeningNow.current;
+        if (frame.type === 'error' && frame.code === 'call_monitor' && asked && asked.id === frame.ref && !asked.on) {
+          setListening(null);
+          stopListenLeg();
+        }
         if (frame.type === 'watched') setWatched({ interaction: frame.interaction, messages: frame.messages });
         if (frame.type === 'watched.message') setWatched((w) => withWatchedMessage(w, frame.message));
         if (frame.type === 'watched.updated') setWatched((w) => withWatchedUpdate(w, frame.interaction));
@@ -107,6 +131,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       socket.current.close();
       if (phone.current) phone.current.call.stop();
       phone.current = null;
+      stopListenLeg();
     };
   }, [token]);
 
@@ -165,6 +190,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     if (!snapshots || (!watchId && !wasWatching.current)) return;
     wasWatching.current = Boolean(watchId);
     if (!watchId) setWatched(null);
+    // Leaving the page leaves the call it listens to.
+    const on = listeningNow.current;
+    if (on && on.id !== watchId) actions.listen(on.id, null);
     send({ type: 'conversation.watch', interaction_id: watchId });
   }, [watchId, snapshots]);
 
@@ -274,6 +302,33 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         : { type: 'interaction.transfer', interaction_id: id, queue_id: targetId });
     },
     hold: (id, on) => act({ type: 'call.hold', interaction_id: id, on }),
+    // A supervisor takes part in a call as `mode` ("monitor", "whisper", "barge"), or leaves it
+    // (null): from this browser when it is their device (the offer in the frame), else their desk phone.
+    listen: (id, mode) => {
+      const now = listeningNow.current;
+      if (!mode) {
+        send({ type: 'call.monitor', interaction_id: id, mode: null });
+        stopListenLeg();
+        setListening(null);
+        return;
+      }
+      if (now && now.id === id) {
+        if (send({ type: 'call.monitor', interaction_id: id, mode })) setListening({ ...now, mode });
+        return;
+      }
+      setListening({ id, mode, on: false });
+      stopListenLeg();
+      if (device !== 'browser') {
+        if (!send({ type: 'call.monitor', interaction_id: id, mode })) setListening(null);
+        return;
+      }
+      const call = startCall(id, {
+        send: (frame) => Boolean(socket.current && socket.current.send(frame)),
+        onStatus: setListenStatus,
+        offerFrame: (sdp) => ({ type: 'call.monitor', interaction_id: id, mode, sdp }),
+      });
+      listenLeg.current = { id, call };
+    },
     mute: (id, on) => {
       if (!phone.current || phone.current.id !== id) return;
       phone.current.call.mute(on);
@@ -434,7 +489,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         onOpenHeld=${(id) => { actions.select(id); location.hash = '#/'; }} />`;
       break;
     case 'watch':
-      page = html`<${WatchView} watched=${watched} id=${route.id} />`;
+      page = html`<${WatchView} watched=${watched} id=${route.id}
+        listen=${{ listening, status: listenStatus, device, onMode: actions.listen }} />`;
       break;
     case 'customers':
       page = html`<${CustomerSearch} canReassign=${role !== 'agent'} />`;

@@ -23,7 +23,11 @@ function eventText(e) {
     const reason = e.data && e.data.reason;
     return `${name}: ${t(`filed.${filedKind(reason)}`)}${reason ? ` (${reason})` : ''}`;
   }
-  // A supervisor's intervention (moved, watched) says who.
+  // A supervisor on a call says how they took part, and who they were.
+  if (e.type === 'call.monitored' && e.data && e.data.mode) {
+    return t('event.by', { event: t(`monitor.logged.${e.data.mode}`), name: e.data.by_name || '' });
+  }
+  // A supervisor's intervention (moved, watched, left a call) says who.
   if (e.data && e.data.by_name) return t('event.by', { event: name, name: e.data.by_name });
   return name;
 }

@@ -811,16 +811,23 @@ impl Stream {
                 let _ = recorder.push(Leg::Agent, header.ssrc, header.timestamp, &heard, now);
             }
             mixed_packet(header, self.codec, &heard, packet);
-            let relay = self.caller_sending && !self.player.in_prompt() && !self.keypad.busy();
-            if relay && self.out.rewrite(packet, now).is_ok() {
-                send(
-                    &self.caller,
-                    self.caller_srtp.as_mut(),
-                    packet,
-                    self.caller_remote.remote,
-                )
-                .await;
+            if self.caller_sending && !self.player.in_prompt() && !self.keypad.busy() {
+                self.send_to_caller(packet, now).await;
             }
+        }
+    }
+
+    /// Sends a packet to the caller through their rewriter: whatever it comes from, their phone
+    /// hears one stream.
+    async fn send_to_caller(&mut self, packet: &mut Vec<u8>, now: Instant) {
+        if self.out.rewrite(packet, now).is_ok() {
+            send(
+                &self.caller,
+                self.caller_srtp.as_mut(),
+                packet,
+                self.caller_remote.remote,
+            )
+            .await;
         }
     }
 
@@ -914,14 +921,8 @@ impl Stream {
             && self.caller_sending
             && !self.player.in_prompt()
             && !self.keypad.busy();
-        if relay && self.out.rewrite(packet, now).is_ok() {
-            send(
-                &self.caller,
-                self.caller_srtp.as_mut(),
-                packet,
-                self.caller_remote.remote,
-            )
-            .await;
+        if relay {
+            self.send_to_caller(packet, now).await;
         }
     }
 

@@ -415,14 +415,7 @@ impl SipServer {
     /// `None` when the call is not waiting (gone, ringing a phone, or already answered).
     pub fn open_browser_leg(&self, call: CallId, offer: &str) -> Option<Result<Opened, LegError>> {
         let (attachable, _) = self.shared.with_service(|s| s.attachable(call));
-        let (codec, port) = attachable?;
-        let ip = self.shared.media.ip();
-        let settings = LegSettings {
-            ip,
-            codec,
-            stream: SocketAddr::new(ip, port),
-        };
-        Some(BrowserLeg::open(offer, settings))
+        Some(self.browser_leg(attachable?, offer))
     }
 
     /// Opens a supervisor's browser leg onto a call bridged to an agent, answering the browser's
@@ -430,14 +423,18 @@ impl SipServer {
     /// `None` when the call is not bridged, or someone listens to it already.
     pub fn open_supervisor_leg(&self, call: CallId, offer: &str) -> Option<Result<Opened, LegError>> {
         let (port, _) = self.shared.with_service(|s| s.supervisor_port(call));
-        let (codec, port) = port?;
+        Some(self.browser_leg(port?, offer))
+    }
+
+    /// A browser leg carrying `codec`, relayed to the call's media at `port`.
+    fn browser_leg(&self, (codec, port): (crate::g711::Codec, u16), offer: &str) -> Result<Opened, LegError> {
         let ip = self.shared.media.ip();
         let settings = LegSettings {
             ip,
             codec,
             stream: SocketAddr::new(ip, port),
         };
-        Some(BrowserLeg::open(offer, settings))
+        BrowserLeg::open(offer, settings)
     }
 
     /// Calls in progress, and calls with media open (the same, unless something leaks).
