@@ -89,6 +89,10 @@ pub struct AgentLive {
     pub held: usize,
     /// What they hold per channel (channels with none left out).
     pub holds: std::collections::BTreeMap<String, usize>,
+    /// The call they are talking on, when they are: where a supervisor listens in.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub on_call: Option<InteractionId>,
 }
 
 /// Live figures of one channel: contacts waiting for an agent, and held by one.
@@ -2025,6 +2029,7 @@ impl Task {
             })
             .collect();
         let mut held: HashMap<AgentId, std::collections::BTreeMap<String, usize>> = HashMap::new();
+        let mut on_call: HashMap<AgentId, InteractionId> = HashMap::new();
         let mut channels: Vec<ChannelLive> = Channel::ALL
             .iter()
             .map(|c| ChannelLive {
@@ -2040,6 +2045,10 @@ impl Task {
                     .or_default()
                     .entry(i.channel.as_str().to_string())
                     .or_default() += 1;
+                // A voicemail has nobody on the line; a callback being placed has.
+                if i.channel == Channel::Voice && (!i.offline || i.callback.is_some()) {
+                    on_call.insert(agent, i.id);
+                }
             }
             let Some(n) = Channel::ALL.iter().position(|c| *c == i.channel) else {
                 continue;
@@ -2068,6 +2077,7 @@ impl Task {
                     since: a.since,
                     held: holds.values().sum(),
                     holds,
+                    on_call: on_call.remove(id),
                 }
             })
             .collect();

@@ -492,7 +492,7 @@ function toneRms(wav, channel, start, seconds, hz) {
 
 // A supervisor listening in from the browser (issue 14): Bob talks to a baresip caller in his
 // browser (1000 Hz); Sam, whose device is the browser too (a second Chromium saying 1500 Hz),
-// opens the call from the inbox's Watch and barges in: Bob's console says Sam is on the call, and
+// opens the call from Bob's row on the wallboard and barges in: Bob's console says Sam is on the call, and
 // what the caller heard (the recording's right channel) has Sam's tone. Whispering, Bob's console
 // says so and the caller no longer hears Sam. Sam leaves; Bob's banner goes.
 test('a supervisor barges into and whispers on a call from the browser', { skip, timeout: 120_000 }, async () => {
@@ -514,9 +514,10 @@ test('a supervisor barges into and whispers on a call from the browser', { skip,
     const sam = await (await samBrowser.newContext()).newPage();
     watch(sam, 'sam', errors);
     await signIn(sam, hub.base, 'sam@plugboard.example');
-    await sam.goto(`${hub.base}/#/inbox`);
-    await sam.getByTestId('inbox-folder-all').click();
-    await sam.locator(`[data-testid="inbox-watch"][href="#/watch/${interaction}"]`).click();
+    // From the wallboard: Bob's row has a way in to his call.
+    await sam.goto(`${hub.base}/#/supervisor`);
+    await sam.locator('[data-testid="supervisor-agent-row"][data-agent="Bob Martin"] [data-testid="agent-listen"]').click();
+    await sam.waitForURL(`**/#/watch/${interaction}`);
     await sam.getByTestId('listen-in').waitFor();
     assert.match(await sam.getByTestId('listen-status').innerText(), /not on this call/);
 

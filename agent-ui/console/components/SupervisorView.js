@@ -13,6 +13,7 @@ import { formatFigure } from '../reports.js';
 import { since, queueAlert, holdsText, dayCells } from '../wallboard.js';
 import { ReportChart } from './ReportChart.js';
 import { AgentStateControl } from './AgentStateControl.js';
+import { watchHref } from '../route.js';
 
 /** protocol.md gives an agent's state as an AgentState object; accept a flat string as well. */
 function agentStateOf(a) {
@@ -113,7 +114,9 @@ export function SupervisorView({ token }) {
                 <td data-testid="agent-handled">${today.handled ?? 0}</td>
                 <td>${duration(today.aht_ms)}</td>
                 <td>${ratio(today.occupancy)}</td>
-                <td>${!big && html`<${AgentStateControl} agent=${a} current=${s.state} />`}</td>
+                <td class="agent-actions">${!big && a.on_call && html`<a class="button-like small" href=${watchHref(a.on_call)} data-testid="agent-listen"
+                  aria-label=${t('supervisor.listen_to', { name: a.name })}>${t('supervisor.listen')}</a>`}
+                  ${!big && html`<${AgentStateControl} agent=${a} current=${s.state} />`}</td>
               </tr>`;
             })}
           </tbody>

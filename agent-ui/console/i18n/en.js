@@ -393,6 +393,8 @@ export default {
   'supervisor.seconds': '{n} s',
   'supervisor.agent_states': 'Agents',
   'supervisor.held': 'Holding',
+  'supervisor.listen': 'Listen in',
+  'supervisor.listen_to': 'Listen in on {name}’s call',
   'supervisor.today': 'Today',
   'supervisor.for': 'For',
   'supervisor.handled_today': 'Handled today',

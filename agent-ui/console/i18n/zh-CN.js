@@ -393,6 +393,8 @@ export default {
   'supervisor.seconds': '{n} 秒',
   'supervisor.agent_states': '坐席状态',
   'supervisor.held': '处理中',
+  'supervisor.listen': '旁听',
+  'supervisor.listen_to': '旁听 {name} 的通话',
   'supervisor.today': '今日',
   'supervisor.for': '持续',
   'supervisor.handled_today': '今日处理',
