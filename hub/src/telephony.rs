@@ -48,7 +48,7 @@ use plugboard_channel::Inbound;
 use plugboard_sip::b2bua::{CallCommand, CallEvent, CallId, Destination, Listener, Menu, Party};
 use plugboard_sip::digest::Algorithm;
 use plugboard_sip::media::Audio;
-use plugboard_sip::mix::Monitoring;
+use plugboard_sip::mix::Mix;
 use plugboard_sip::registrar::BindingChange;
 use plugboard_sip::server::{ServerConfig, SipServer, TlsSettings};
 use plugboard_sip::service::{PhoneCredentials, PhoneDirectory, ServiceConfig};
@@ -567,8 +567,11 @@ struct Call {
     /// This call is the agent calling a customer back, as booked; `true` once the customer's
     /// number refused or did not answer.
     calling_back: Option<(Callback, bool)>,
-    /// A supervisor listening to the call (asked to join, or on it).
-    monitor: Option<Listening>,
+    /// A supervisor listening in, or a colleague the agent consults (asked to join, or on it).
+    party: Option<ThirdParty>,
+    /// The consulted colleague who took the call over, until the dispatcher offers it to them
+    /// (then it is theirs at once: they are talking already).
+    promoted_to: Option<AgentId>,
     /// Tells every node this one holds the call's media.
     _held_here: crate::bus::Subscription<InteractionId, ()>,
     /// The call's latest request to the dispatcher, still under way: the next waits for it, so
@@ -576,21 +579,34 @@ struct Call {
     last: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// A supervisor on a call: who, how, and from where.
-struct Listening {
-    supervisor: AgentId,
+/// A third party on a call: a supervisor listening in or a consulted colleague, how they take
+/// part, and from where.
+struct ThirdParty {
+    who: AgentId,
     name: String,
-    mode: Monitoring,
+    mode: Mix,
     /// Their phone answered (or their browser's leg is on).
     joined: bool,
     /// Their browser's leg, when it carries their audio, with its number (see `Call::browser`).
     browser: Option<(u64, BrowserLeg)>,
+    /// A consult's: who asked, why and about whom.
+    consult: Option<Consult>,
+    /// The agent handed the call to the consulted colleague: it is theirs once it is moved.
+    completing: bool,
 }
 
-impl Listening {
-    /// Whether the agent hears them (and so is told).
+/// What a consulted colleague is told.
+struct Consult {
+    by: AgentId,
+    by_name: String,
+    note: Option<String>,
+    customer: String,
+}
+
+impl ThirdParty {
+    /// Whether the agent hears a supervisor (and so is told).
     fn heard(&self) -> bool {
-        self.mode != Monitoring::Monitor
+        self.mode != Mix::Monitor
     }
 }
 
@@ -606,6 +622,19 @@ impl Call {
     /// The agent on the call: who answered it, or whose click-to-call it is.
     fn agent(&self) -> Option<AgentId> {
         self.answered.map(|(_, agent)| agent).or(self.dialled_by)
+    }
+
+    /// The caller goes on hold (`on`) or comes off it now; false when they already were so.
+    fn hold(&mut self, on: bool, now: i64) -> bool {
+        match (on, self.held_since) {
+            (true, None) => self.held_since = Some(now),
+            (false, Some(since)) => {
+                self.hold_ms += now - since;
+                self.held_since = None;
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// The agent's part ends now (a transfer, or the end of the call): counted into `legs`.
@@ -850,10 +879,10 @@ impl Calls {
                 let gone = self
                     .calls
                     .get(&call)
-                    .and_then(|c| c.monitor.as_ref())
+                    .and_then(|c| c.party.as_ref())
                     .is_some_and(|l| l.browser.as_ref().is_some_and(|(n, _)| *n == leg));
                 if gone {
-                    self.server.command(CallCommand::StopMonitor { call });
+                    self.server.command(CallCommand::DropParty { call });
                 }
             }
             Later::BrowserGone { call, leg } => {
@@ -1020,38 +1049,75 @@ impl Calls {
                     }
                 });
             }
-            CallEvent::MonitorJoined { call } => {
-                if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.monitor.as_mut()) {
+            CallEvent::PartyJoined { call } => {
+                if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.party.as_mut()) {
                     l.joined = true;
-                    self.monitoring_changed(call, false);
+                    if l.consult.is_some() {
+                        self.consult_changed(call, Some("call.consulted"));
+                    } else {
+                        self.monitoring_changed(call, false);
+                    }
                 }
             }
-            CallEvent::MonitorFailed { call, status } => {
+            CallEvent::PartyFailed { call, status } => {
                 let Some(c) = self.calls.get_mut(&call) else {
                     return Ok(());
                 };
-                let Some(l) = c.monitor.take_if(|l| !l.joined) else {
+                let Some(l) = c.party.take_if(|l| !l.joined) else {
                     return Ok(());
                 };
+                if let Some(consult) = &l.consult {
+                    // Back with the caller: say why to the agent, and that it is over to both.
+                    c.hold(false, now_millis());
+                    let why = match status {
+                        408 => format!("{}'s desk phone did not answer", l.name),
+                        status => format!("{}'s desk phone did not take the call (SIP {status})", l.name),
+                    };
+                    self.bus.to_agent(consult.by, consult_error(c.interaction, why));
+                    for to in [consult.by, l.who] {
+                        self.bus
+                            .to_agent(to, consult_frame(c.interaction, None, false, &l, consult, to));
+                    }
+                    return Ok(());
+                }
                 let why = match status {
                     408 => "your desk phone did not answer".to_owned(),
                     486 => "this call cannot be listened to now: it is not connected to an agent, or someone else listens".to_owned(),
                     status => format!("your desk phone did not take the call (SIP {status})"),
                 };
-                self.bus.to_agent(l.supervisor, monitor_error(c.interaction, why));
+                self.bus.to_agent(l.who, monitor_error(c.interaction, why));
                 self.bus
-                    .to_agent(l.supervisor, monitor_frame(c.interaction, None, &l.name));
+                    .to_agent(l.who, monitor_frame(c.interaction, None, &l.name));
             }
-            CallEvent::MonitorLeft { call } => {
+            CallEvent::PartyLeft { call } => {
                 let Some(c) = self.calls.get_mut(&call) else {
                     return Ok(());
                 };
-                let Some(l) = c.monitor.take() else {
+                let Some(l) = c.party.take() else {
                     return Ok(());
                 };
                 let (account, interaction) = (c.account, c.interaction);
+                if let Some(consult) = &l.consult {
+                    // The colleague hung up, or the agent went back to the caller.
+                    c.hold(false, now_millis());
+                    for to in [consult.by, l.who] {
+                        self.bus
+                            .to_agent(to, consult_frame(interaction, None, false, &l, consult, to));
+                    }
+                    let line = LogLine {
+                        kind: "call.consult_ended".into(),
+                        data: json!({ "by": consult.by, "by_name": consult.by_name, "to": l.who, "to_name": l.name }),
+                    };
+                    let dispatcher = self.dispatcher.clone();
+                    self.in_order(call, async move {
+                        if let Err(e) = dispatcher.log(account, interaction, line).await {
+                            tracing::error!(error = %e, "logging a consult's end");
+                        }
+                    });
+                    return Ok(());
+                }
                 self.bus
-                    .to_agent(l.supervisor, monitor_frame(interaction, None, &l.name));
+                    .to_agent(l.who, monitor_frame(interaction, None, &l.name));
                 if l.heard()
                     && let Some(agent) = c.agent()
                 {
@@ -1060,7 +1126,7 @@ impl Calls {
                 }
                 let line = LogLine {
                     kind: "call.monitor_ended".into(),
-                    data: json!({ "by": l.supervisor, "by_name": l.name }),
+                    data: json!({ "by": l.who, "by_name": l.name }),
                 };
                 let dispatcher = self.dispatcher.clone();
                 self.in_order(call, async move {
@@ -1075,9 +1141,18 @@ impl Calls {
                 let Some(mut c) = self.calls.remove(&call) else {
                     return Ok(());
                 };
-                if let Some(l) = c.monitor.take() {
-                    self.bus
-                        .to_agent(l.supervisor, monitor_frame(c.interaction, None, &l.name));
+                if let Some(l) = c.party.take() {
+                    match &l.consult {
+                        Some(consult) => {
+                            for to in [consult.by, l.who] {
+                                self.bus
+                                    .to_agent(to, consult_frame(c.interaction, None, false, &l, consult, to));
+                            }
+                        }
+                        None => self
+                            .bus
+                            .to_agent(l.who, monitor_frame(c.interaction, None, &l.name)),
+                    }
                 }
                 // A callback's call may have started for the interaction meanwhile.
                 if self.by_interaction.get(&c.interaction) == Some(&call) {
@@ -1327,7 +1402,8 @@ impl Calls {
             callback_offer: None,
             booked: false,
             calling_back: None,
-            monitor: None,
+            party: None,
+            promoted_to: None,
             _held_here: self.bus.hold_call(interaction),
             last: None,
         };
@@ -1405,6 +1481,7 @@ impl Calls {
             | ConnectorFrame::MediaOffer { interaction, .. }
             | ConnectorFrame::MediaCandidate { interaction, .. }
             | ConnectorFrame::Monitor { interaction, .. }
+            | ConnectorFrame::Consult { interaction, .. }
             | ConnectorFrame::Keys { interaction, .. } => *interaction,
         };
         let Some(&call) = self.by_interaction.get(&interaction) else {
@@ -1412,6 +1489,20 @@ impl Calls {
         };
         if self.calls.get(&call).is_some_and(|c| c.booked) {
             // The caller is saying goodbye; the interaction is a callback now.
+            return Ok(());
+        }
+        if let ConnectorFrame::Offered { agent, .. } = frame
+            && let Some(c) = self.calls.get_mut(&call)
+            && c.promoted_to == Some(*agent)
+        {
+            // The consulted colleague who took the call over is talking already: it is theirs.
+            c.promoted_to = None;
+            let (account, agent, dispatcher) = (c.account, *agent, self.dispatcher.clone());
+            self.in_order(call, async move {
+                if let Err(e) = dispatcher.accept(account, agent, interaction).await {
+                    tracing::warn!(%interaction, error = %e, "a colleague who took a call over was not given it");
+                }
+            });
             return Ok(());
         }
         // Found before the call is borrowed: the shared table is a read away.
@@ -1425,6 +1516,9 @@ impl Calls {
             }
             (ConnectorFrame::MediaOffer { agent, sdp, .. }, Some(_)) => {
                 return self.media_offer(call, interaction, *agent, sdp).await;
+            }
+            (ConnectorFrame::Consult { agent, step, .. }, Some(_)) => {
+                return self.consult(call, interaction, *agent, step.clone()).await;
             }
             (
                 ConnectorFrame::Monitor {
@@ -1513,28 +1607,41 @@ impl Calls {
             }
             ConnectorFrame::Ended { .. } => self.server.command(CallCommand::Hangup { call }),
             ConnectorFrame::Transferred { .. } => {
-                // From here on it is an ordinary queued call, whoever started it.
+                // From here on it is an ordinary queued call, whoever started it; unless the
+                // agent handed it to the colleague they consulted, who takes it over at once.
+                let now = now_millis();
                 c.ringing = None;
                 c.dialled_by = None;
-                c.browser = None;
-                c.close_leg(now_millis());
-                self.server.command(CallCommand::Release { call });
+                c.close_leg(now);
+                match c.party.take_if(|l| l.completing && l.joined) {
+                    Some(mut l) => {
+                        tracing::info!(interaction = %c.interaction, "a consulted colleague takes the call over");
+                        c.browser = l.browser.take();
+                        c.promoted_to = Some(l.who);
+                        c.answered = Some((now, l.who));
+                        if let Some(consult) = &l.consult {
+                            for to in [consult.by, l.who] {
+                                self.bus
+                                    .to_agent(to, consult_frame(c.interaction, None, false, &l, consult, to));
+                            }
+                        }
+                        self.server.command(CallCommand::Promote { call });
+                    }
+                    None => {
+                        c.browser = None;
+                        self.server.command(CallCommand::Release { call });
+                    }
+                }
             }
             ConnectorFrame::Hold { on, .. } => {
-                let now = now_millis();
-                match (*on, c.held_since) {
-                    (true, None) => c.held_since = Some(now),
-                    (false, Some(since)) => {
-                        c.hold_ms += now - since;
-                        c.held_since = None;
-                    }
-                    _ => return Ok(()),
+                if c.hold(*on, now_millis()) {
+                    self.server.command(CallCommand::Hold { call, on: *on });
                 }
-                self.server.command(CallCommand::Hold { call, on: *on });
             }
             ConnectorFrame::MediaOffer { .. }
             | ConnectorFrame::MediaCandidate { .. }
             | ConnectorFrame::Monitor { .. }
+            | ConnectorFrame::Consult { .. }
             | ConnectorFrame::Keys { .. } => {}
         }
         Ok(())
@@ -1542,7 +1649,7 @@ impl Calls {
 
     /// A supervisor asks to listen to a call (or to change how, or to leave it): their browser's
     /// leg opens at once (our answer goes back to their console), their desk phone rings; the
-    /// call hears of them once it answers (`CallEvent::MonitorJoined`). One supervisor at a time,
+    /// call hears of them once it answers (`CallEvent::PartyJoined`). One supervisor at a time,
     /// on a call connected to an agent who is not them.
     async fn monitor(
         &mut self,
@@ -1562,13 +1669,13 @@ impl Calls {
         };
         let account = c.account;
         let Some(mode) = mode else {
-            if c.monitor.as_ref().is_some_and(|l| l.supervisor == supervisor) {
-                self.server.command(CallCommand::StopMonitor { call });
+            if c.party.as_ref().is_some_and(|l| l.who == supervisor) {
+                self.server.command(CallCommand::DropParty { call });
             }
             return Ok(());
         };
-        match &c.monitor {
-            Some(l) if l.supervisor != supervisor => {
+        match &c.party {
+            Some(l) if l.who != supervisor => {
                 refuse(
                     &self.bus,
                     &format!("{} is listening to this call already", l.name),
@@ -1577,9 +1684,9 @@ impl Calls {
             }
             Some(l) => {
                 if l.mode != mode {
-                    self.server.command(CallCommand::MonitorMode { call, mode });
+                    self.server.command(CallCommand::PartyMode { call, mode });
                     let was_heard = l.heard();
-                    if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.monitor.as_mut()) {
+                    if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.party.as_mut()) {
                         l.mode = mode;
                         if l.joined {
                             self.monitoring_changed(call, was_heard);
@@ -1599,7 +1706,7 @@ impl Calls {
             return Ok(());
         }
         let (listener, browser) = match sdp {
-            Some(sdp) => match self.server.open_supervisor_leg(call, &sdp) {
+            Some(sdp) => match self.server.open_party_leg(call, &sdp) {
                 Some(Ok(opened)) => {
                     let (leg, gone) = (self.next_leg, opened.gone);
                     self.next_leg += 1;
@@ -1636,14 +1743,17 @@ impl Calls {
             },
         };
         if let Some(c) = self.calls.get_mut(&call) {
-            c.monitor = Some(Listening {
-                supervisor,
+            c.party = Some(ThirdParty {
+                who: supervisor,
                 name,
                 mode,
                 joined: false,
                 browser,
+                consult: None,
+                completing: false,
             });
-            self.server.command(CallCommand::Monitor { call, listener, mode });
+            self.server
+                .command(CallCommand::AddParty { call, listener, mode });
         }
         Ok(())
     }
@@ -1653,10 +1763,10 @@ impl Calls {
     /// told, and the agent's whenever whether they hear the supervisor changed.
     fn monitoring_changed(&mut self, call: CallId, was_heard: bool) {
         let Some(c) = self.calls.get(&call) else { return };
-        let Some(l) = &c.monitor else { return };
+        let Some(l) = &c.party else { return };
         let (account, interaction) = (c.account, c.interaction);
         self.bus
-            .to_agent(l.supervisor, monitor_frame(interaction, Some(l.mode), &l.name));
+            .to_agent(l.who, monitor_frame(interaction, Some(l.mode), &l.name));
         if (l.heard() || was_heard)
             && let Some(agent) = c.agent()
         {
@@ -1666,12 +1776,167 @@ impl Calls {
         }
         let line = LogLine {
             kind: "call.monitored".into(),
-            data: json!({ "by": l.supervisor, "by_name": l.name, "mode": l.mode }),
+            data: json!({ "by": l.who, "by_name": l.name, "mode": l.mode }),
         };
         let dispatcher = self.dispatcher.clone();
         self.in_order(call, async move {
             if let Err(e) = dispatcher.log(account, interaction, line).await {
                 tracing::error!(error = %e, "logging a supervisor on a call");
+            }
+        });
+    }
+
+    /// A step of the agent's consult (see `Consulting`). Anything that cannot be done is said to
+    /// the agent and changes nothing.
+    async fn consult(
+        &mut self,
+        call: CallId,
+        interaction: InteractionId,
+        agent: AgentId,
+        step: crate::bus::frames::Consulting,
+    ) -> anyhow::Result<()> {
+        use crate::bus::frames::Consulting;
+        let refuse = |bus: &Bus, why: String| bus.to_agent(agent, consult_error(interaction, why));
+        let Some(c) = self.calls.get(&call) else {
+            return Ok(());
+        };
+        if c.answered.is_none() || c.agent() != Some(agent) {
+            refuse(&self.bus, "this call is not connected to you now".into());
+            return Ok(());
+        }
+        let account = c.account;
+        let consulted = c.party.as_ref().filter(|l| l.consult.is_some());
+        match step {
+            Consulting::Start { colleague, note } => {
+                if let Some(l) = &c.party {
+                    refuse(&self.bus, format!("{} is on this call already", l.name));
+                    return Ok(());
+                }
+                if colleague == agent {
+                    refuse(&self.bus, "consult a colleague, not yourself".into());
+                    return Ok(());
+                }
+                let Ok(them) = self.store.agent(account, colleague).await else {
+                    refuse(&self.bus, "there is no such colleague".into());
+                    return Ok(());
+                };
+                if them.device == Device::Browser {
+                    refuse(
+                        &self.bus,
+                        format!(
+                            "{} takes calls in the browser: a consult rings a desk phone",
+                            them.name
+                        ),
+                    );
+                    return Ok(());
+                }
+                let Some(contact) = self.contacts_of(account, colleague).await.into_iter().next() else {
+                    refuse(&self.bus, format!("{} has no desk phone registered", them.name));
+                    return Ok(());
+                };
+                let me = self.store.agent(account, agent).await?;
+                let customer_id = self.store.interaction(account, interaction).await?.customer_id;
+                let customer = self.store.customer(account, customer_id).await?.name;
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return Ok(());
+                };
+                c.hold(true, now_millis());
+                c.party = Some(ThirdParty {
+                    who: colleague,
+                    name: them.name,
+                    mode: Mix::Consult,
+                    joined: false,
+                    browser: None,
+                    consult: Some(Consult {
+                        by: agent,
+                        by_name: me.name,
+                        note,
+                        customer,
+                    }),
+                    completing: false,
+                });
+                self.server.command(CallCommand::AddParty {
+                    call,
+                    listener: Listener::Phone(contact),
+                    mode: Mix::Consult,
+                });
+                self.consult_changed(call, None);
+            }
+            Consulting::Conference => {
+                if !consulted.is_some_and(|l| l.joined && l.mode == Mix::Consult) {
+                    refuse(
+                        &self.bus,
+                        "a conference needs the colleague you consult on the line".into(),
+                    );
+                    return Ok(());
+                }
+                if let Some(c) = self.calls.get_mut(&call)
+                    && let Some(l) = c.party.as_mut()
+                {
+                    l.mode = Mix::Conference;
+                    c.hold(false, now_millis());
+                    self.server.command(CallCommand::PartyMode {
+                        call,
+                        mode: Mix::Conference,
+                    });
+                    self.consult_changed(call, Some("call.conferenced"));
+                }
+            }
+            Consulting::End => {
+                if consulted.is_some() {
+                    self.server.command(CallCommand::DropParty { call });
+                }
+            }
+            Consulting::Transfer => {
+                let Some(colleague) = consulted.filter(|l| l.joined).map(|l| l.who) else {
+                    refuse(
+                        &self.bus,
+                        "the colleague you consult is not on the line yet".into(),
+                    );
+                    return Ok(());
+                };
+                if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.party.as_mut()) {
+                    l.completing = true;
+                }
+                // The call is theirs once the dispatcher moved it (`Transferred`, then `Offered`).
+                let (dispatcher, bus) = (self.dispatcher.clone(), self.bus.clone());
+                self.in_order(call, async move {
+                    if let Err(e) = dispatcher
+                        .transfer_to(account, agent, interaction, colleague)
+                        .await
+                    {
+                        bus.to_agent(
+                            agent,
+                            consult_error(interaction, format!("the call could not be handed over: {e}")),
+                        );
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The consult's state, to the agent and the colleague; logged as `kind` when given.
+    fn consult_changed(&mut self, call: CallId, kind: Option<&'static str>) {
+        let Some(c) = self.calls.get(&call) else { return };
+        let Some(l) = &c.party else { return };
+        let Some(consult) = &l.consult else { return };
+        let (account, interaction) = (c.account, c.interaction);
+        for to in [consult.by, l.who] {
+            self.bus.to_agent(
+                to,
+                consult_frame(interaction, Some(l.mode), l.joined, l, consult, to),
+            );
+        }
+        let Some(kind) = kind else { return };
+        let line = LogLine {
+            kind: kind.into(),
+            data: json!({ "by": consult.by, "by_name": consult.by_name, "to": l.who, "to_name": l.name, "note": consult.note }),
+        };
+        let dispatcher = self.dispatcher.clone();
+        self.in_order(call, async move {
+            if let Err(e) = dispatcher.log(account, interaction, line).await {
+                tracing::error!(error = %e, "logging a consult");
             }
         });
     }
@@ -1739,20 +2004,50 @@ impl Calls {
 struct Asked {
     supervisor: AgentId,
     name: String,
-    mode: Option<Monitoring>,
+    mode: Option<Mix>,
     sdp: Option<String>,
 }
 
 /// `call.monitor`: how `by_name` takes part in the call now (`None`: not at all).
-fn monitor_frame(
-    interaction: InteractionId,
-    mode: Option<Monitoring>,
-    by_name: &str,
-) -> crate::bus::AgentFrame {
+fn monitor_frame(interaction: InteractionId, mode: Option<Mix>, by_name: &str) -> crate::bus::AgentFrame {
     crate::bus::AgentFrame::CallMonitor {
         interaction_id: interaction,
         mode,
         by_name: by_name.to_owned(),
+    }
+}
+
+/// `call.consult` to `to`: the agent who consults (told about the colleague) or the colleague
+/// (told about the agent).
+fn consult_frame(
+    interaction: InteractionId,
+    mode: Option<Mix>,
+    on: bool,
+    party: &ThirdParty,
+    consult: &Consult,
+    to: AgentId,
+) -> crate::bus::AgentFrame {
+    let other = if to == consult.by {
+        &party.name
+    } else {
+        &consult.by_name
+    };
+    crate::bus::AgentFrame::CallConsult {
+        interaction_id: interaction,
+        mode,
+        on,
+        with_name: other.clone(),
+        note: consult.note.clone(),
+        customer_name: consult.customer.clone(),
+    }
+}
+
+/// What an agent hears when a step of their consult cannot be done.
+fn consult_error(interaction: InteractionId, message: String) -> crate::bus::AgentFrame {
+    crate::bus::AgentFrame::Error {
+        code: "call_consult".into(),
+        message,
+        r#ref: Some(interaction.to_string()),
     }
 }
 

@@ -387,6 +387,8 @@ const AGENT_FRAMES: &[(&str, &str)] = &[
     ("call.dtmf", "forbidden"),
     // Listening to a call is for supervisors of the agent's teams.
     ("call.monitor", "forbidden"),
+    // Consulting a colleague is for the agent holding the call.
+    ("call.consult", "forbidden"),
     ("wrap_up", "forbidden"),
     ("note.add", "note.added"),
     // Watching one's own inbox needs no right; its frames carry nothing.
@@ -440,7 +442,7 @@ async fn an_agent_cannot_act_on_a_contact_another_agent_holds() {
             "type": kind, "interaction_id": interaction, "customer_id": customer,
             "token": "x", "state": "break", "client_id": "b1", "body": "mine now",
             "typing": true, "on": true, "disposition": "resolved",
-            "queue_id": queue, "sdp": BROWSER_OFFER, "digits": "12#",
+            "queue_id": queue, "sdp": BROWSER_OFFER, "digits": "12#", "step": "start",
             "candidate": "candidate:1 1 udp 2113937151 192.0.2.7 54321 typ host",
         });
         bob.send(frame).await.unwrap();

@@ -2814,3 +2814,201 @@ async fn a_supervisor_monitors_whispers_to_and_barges_into_a_call_and_each_hears
     );
     assert!(kinds.contains(&"call.monitor_ended".to_owned()), "{kinds:?}");
 }
+
+/// Issue 14's consult, conference and attended transfer, checked by the tones each phone hears:
+/// the caller says 440 Hz, Bob's desk phone 660 Hz, Dana's 880 Hz. Bob consults Dana with a note
+/// (the caller hears hold music, Bob and Dana each other), brings the caller in (all three hear
+/// the other two), then hands Dana the call: his phone is hung up, the call is hers at once, the
+/// caller hears her alone, and the one recording holds both agents' legs.
+#[tokio::test]
+async fn an_agent_consults_a_colleague_confers_and_hands_over_the_call() {
+    if sipp().is_none() || baresip().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &BARESIP_SITE).await.unwrap();
+    let target = hub.sip_udp.clone().unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let dana_id = hub.named(&admin, "/agents", "Dana Silva").await.unwrap()["id"].clone();
+    let work = tempfile::tempdir().unwrap();
+    let [bob_dir, dana_dir, caller_dir] = ["bob", "dana", "caller"].map(|d| {
+        let path = work.path().join(d);
+        std::fs::create_dir_all(&path).unwrap();
+        path
+    });
+    let rtp = 38_000 + (std::process::id() % 40) as u16 * 600;
+    let bob_phone = listening_desk_phone(&hub, &target, ("Bob Martin", "bob-desk"), 660, &bob_dir, rtp).await;
+    let dana_phone = listening_desk_phone(
+        &hub,
+        &target,
+        ("Dana Silva", "dana-desk"),
+        880,
+        &dana_dir,
+        rtp + 200,
+    )
+    .await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+
+    tone(&caller_dir.join("voice.wav"), 440, 40);
+    baresip_profile(
+        &caller_dir,
+        &caller_dir.join("voice.wav"),
+        "<sip:+14155550123@127.0.0.1>;regint=0",
+        rtp + 400,
+    );
+    hears_to(&caller_dir);
+    let caller = Command::new("baresip")
+        .arg("-f")
+        .arg(&caller_dir)
+        .args(["-e", &format!("/dial sip:100@{target}"), "-t", "40"])
+        .stdout(std::fs::File::create(caller_dir.join("log")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let offer = bob.expect("offer").await.unwrap();
+    let caller_zero = std::time::Instant::now();
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    bob.expect("interaction.assigned").await.unwrap();
+    let bob_zero = std::time::Instant::now();
+    // Dana comes in now, so the call was Bob's; the caller hears the greeting out first.
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+    tokio::time::sleep_until((caller_zero + Duration::from_millis(5500)).into()).await;
+
+    let note = "Wants a refund over 500: yours to approve";
+    bob.send(json!({"type": "call.consult", "interaction_id": interaction, "step": "start", "agent_id": dana_id, "note": note}))
+        .await
+        .unwrap();
+    let mut at = Vec::new();
+    let on = |frame: &Value| frame["on"] == true;
+    let told = loop {
+        let frame = dana.expect("call.consult").await.unwrap();
+        if on(&frame) {
+            break frame;
+        }
+    };
+    at.push(std::time::Instant::now());
+    let dana_zero = at[0];
+    assert_eq!(
+        (
+            &told["mode"],
+            &told["with_name"],
+            &told["note"],
+            &told["customer_name"]
+        ),
+        (
+            &json!("consult"),
+            &json!("Bob Martin"),
+            &json!(note),
+            &json!("+14155550123")
+        ),
+        "{told}"
+    );
+    loop {
+        let frame = bob.expect("call.consult").await.unwrap();
+        if on(&frame) {
+            assert_eq!(frame["with_name"], "Dana Silva", "{frame}");
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    bob.send(json!({"type": "call.consult", "interaction_id": interaction, "step": "conference"}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect("call.consult").await.unwrap()["mode"], "conference");
+    at.push(std::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    bob.send(json!({"type": "call.consult", "interaction_id": interaction, "step": "transfer"}))
+        .await
+        .unwrap();
+    let assigned = dana.expect("interaction.assigned").await.unwrap();
+    assert_eq!(assigned["interaction"]["id"], interaction.as_str());
+    at.push(std::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    dana.send(json!({"type": "interaction.end", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    dana.expect("interaction.updated").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for mut phone in [bob_phone, dana_phone, caller] {
+        let _ = phone.kill();
+        let _ = phone.wait();
+    }
+
+    let window = |zero: std::time::Instant, phase: usize| at[phase].duration_since(zero).as_secs_f64() + 1.0;
+    let (present, absent) = (0.08, 0.04);
+    let (bob_heard, dana_heard, caller_heard) =
+        (heard_by(&bob_dir), heard_by(&dana_dir), heard_by(&caller_dir));
+    let mut wrong = Vec::new();
+    // (phase, who, file, clock, hz, heard)
+    let rows = [
+        (0, "the caller", &caller_heard, caller_zero, 660, false),
+        (0, "the caller", &caller_heard, caller_zero, 880, false),
+        (0, "Bob", &bob_heard, bob_zero, 880, true),
+        (0, "Bob", &bob_heard, bob_zero, 440, false),
+        (0, "Dana", &dana_heard, dana_zero, 660, true),
+        (0, "Dana", &dana_heard, dana_zero, 440, false),
+        (1, "the caller", &caller_heard, caller_zero, 660, true),
+        (1, "the caller", &caller_heard, caller_zero, 880, true),
+        (1, "Bob", &bob_heard, bob_zero, 440, true),
+        (1, "Bob", &bob_heard, bob_zero, 880, true),
+        (1, "Dana", &dana_heard, dana_zero, 440, true),
+        (1, "Dana", &dana_heard, dana_zero, 660, true),
+        (2, "the caller", &caller_heard, caller_zero, 880, true),
+        (2, "the caller", &caller_heard, caller_zero, 660, false),
+        (2, "Dana", &dana_heard, dana_zero, 440, true),
+    ];
+    for (phase, who, file, zero, hz, heard) in rows {
+        let level = tone_in(file, 1, window(zero, phase), 2.0, hz);
+        if heard != (level > present) || (!heard && level > absent) {
+            wrong.push(format!(
+                "{}: {who} hears {hz} Hz at {level:.3}",
+                ["consult", "conference", "transfer"][phase]
+            ));
+        }
+    }
+    // One recording: what the caller heard on the right, Dana's voice in the conference and after.
+    let recording = dir.path().join("recordings").join(format!("{interaction}.wav"));
+    for (phase, hz, heard) in [(1, 880, true), (1, 660, true), (2, 880, true), (2, 660, false)] {
+        let level = tone_in(&recording, 2, window(bob_zero, phase), 2.0, hz);
+        if heard != (level > present) {
+            wrong.push(format!("recording, phase {phase}: {hz} Hz at {level:.3}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut kinds = Vec::new();
+    let mut detail = Value::Null;
+    for _ in 0..50 {
+        (detail, kinds) = interaction_log(&hub, &sam, &interaction).await;
+        if kinds.contains(&"call.ended".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for kind in [
+        "call.consulted",
+        "call.conferenced",
+        "interaction.transferred",
+        "call.ended",
+    ] {
+        assert!(kinds.contains(&kind.to_owned()), "no {kind} in {kinds:?}");
+    }
+    let ended = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "call.ended")
+        .unwrap();
+    let legs = ended["data"]["legs"].as_array().unwrap();
+    assert_eq!(legs.len(), 2, "{ended}");
+    assert_eq!(legs[1]["agent_id"], dana_id, "{ended}");
+    assert!(
+        legs[0]["hold_ms"].as_i64().unwrap() >= 3000,
+        "the consult is hold: {ended}"
+    );
+}

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::g711::Codec;
 use crate::message::{self, Body, Method, RequestBuilder, ResponseBuilder, SipRequest, SipResponse};
-use crate::mix::Monitoring;
+use crate::mix::Mix;
 use crate::recording::Leg;
 use crate::registrar::Flow;
 use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
@@ -100,14 +100,14 @@ pub enum CallEvent {
     /// wait. They hear music on until the hub says it is booked (`CallCommand::CallbackBooked`).
     CallbackChosen { call: CallId },
     /// The supervisor's phone answered (or their browser's leg is on): they hear the call.
-    MonitorJoined { call: CallId },
+    PartyJoined { call: CallId },
     /// The supervisor could not join: their phone refused, was busy or did not answer (the SIP
     /// status; 408 for no answer), or the call is not one they can join now (486: not bridged
     /// to an agent, or someone else listens already; 503: no port).
-    MonitorFailed { call: CallId, status: u16 },
+    PartyFailed { call: CallId, status: u16 },
     /// The supervisor is off the call while it goes on: their phone hung up, the hub asked
-    /// ([`CallCommand::StopMonitor`]), or the agent's leg went (a transfer).
-    MonitorLeft { call: CallId },
+    /// ([`CallCommand::DropParty`]), or the agent's leg went (a transfer).
+    PartyLeft { call: CallId },
     /// The call is over; `by` hung up first.
     Ended { call: CallId, by: Party },
 }
@@ -167,17 +167,22 @@ pub enum CallCommand {
         record: PathBuf,
         max: Duration,
     },
-    /// A supervisor joins a call bridged to an agent, from `listener`, taking part as `mode`.
-    /// One supervisor at a time; `CallEvent::MonitorJoined` or `MonitorFailed` follows.
-    Monitor {
+    /// A third party joins a call bridged to an agent, from `listener`, taking part as `mode`:
+    /// a supervisor listening in, or a colleague the agent consults (the caller waits on hold
+    /// meanwhile). One at a time; `CallEvent::PartyJoined` or `PartyFailed` follows.
+    AddParty {
         call: CallId,
         listener: Listener,
-        mode: Monitoring,
+        mode: Mix,
     },
-    /// The supervisor on the call now takes part as `mode`.
-    MonitorMode { call: CallId, mode: Monitoring },
-    /// The supervisor leaves the call (their phone is hung up); the call goes on.
-    StopMonitor { call: CallId },
+    /// The third party now takes part as `mode` (a consult becomes a conference: the caller
+    /// is off hold).
+    PartyMode { call: CallId, mode: Mix },
+    /// The third party leaves the call (their phone is hung up); the call goes on, off hold.
+    DropParty { call: CallId },
+    /// The third party (a consulted colleague) takes the call over: the agent's leg is hung up
+    /// and the caller, off hold, talks to them; the recording goes on in the same file.
+    Promote { call: CallId },
 }
 
 /// Where a supervisor listens from.
@@ -254,21 +259,25 @@ pub enum MediaCommand {
         payload_type: u8,
     },
     /// A supervisor's phone (at `remote`, SRTP with `srtp`) joins the call on its supervisor
-    /// port (see [`MediaPorts::open_supervisor`]), taking part as `mode` (see [`crate::mix`]).
+    /// port (see [`MediaPorts::open_party`]), taking part as `mode` (see [`crate::mix`]).
     Join {
         call: CallId,
         remote: SocketAddr,
         peer: IpAddr,
         srtp: Option<LegKeys>,
-        mode: Monitoring,
+        mode: Mix,
     },
-    /// The supervisor now takes part as `mode`.
-    Monitor {
+    /// The third party now takes part as `mode`.
+    Mix {
         call: CallId,
-        mode: Monitoring,
+        mode: Mix,
     },
-    /// The supervisor is off the call: the caller and the agent hear each other alone again.
+    /// The third party is off the call: the caller and the agent hear each other alone again.
     Leave {
+        call: CallId,
+    },
+    /// The third party becomes the agent's leg (their port the agent's); the agent's leg is gone.
+    Promote {
         call: CallId,
     },
     /// The call is over: stop, finish the recording, free the ports.
@@ -304,7 +313,7 @@ pub trait MediaPorts: Send {
 
     /// A third RTP port for a running call, where a supervisor's phone joins it; kept until
     /// [`MediaCommand::Close`]. `None` when none is free.
-    fn open_supervisor(&mut self, call: CallId) -> Option<u16>;
+    fn open_party(&mut self, call: CallId) -> Option<u16>;
 
     /// A fresh SRTP master key for one leg of ours (RFC 3711 §8: random, never reused): drawn
     /// by the shell, like ports, so the B2BUA stays deterministic.
@@ -570,11 +579,11 @@ struct Call {
     /// A leg whose re-INVITE had no offer: we offered in the 200, its answer comes in the ACK.
     reoffered: Option<Side>,
     /// A supervisor's desk phone, ringing or on the call.
-    monitor: Option<UacLeg>,
+    party: Option<UacLeg>,
     /// How the supervisor takes part, from the moment they are asked to join until they leave.
-    monitoring: Option<Monitoring>,
+    mixing: Option<Mix>,
     /// The call's supervisor port, once one joined (kept for the next).
-    monitor_port: Option<u16>,
+    party_port: Option<u16>,
 }
 
 /// Which leg a Call-ID belongs to.
@@ -587,8 +596,8 @@ enum Side {
     /// Another device of the agent's, rung beside the first (a parallel fork): it becomes the
     /// agent's leg if it answers first.
     Fork,
-    /// A supervisor's desk phone, monitoring the call.
-    Monitor,
+    /// A third party's phone: a supervisor listening in, or a consulted colleague.
+    Party,
 }
 
 pub struct B2bua {
@@ -780,9 +789,9 @@ impl B2bua {
                 }),
                 announced: false,
                 reoffered: None,
-                monitor: None,
-                monitoring: None,
-                monitor_port: None,
+                party: None,
+                mixing: None,
+                party_port: None,
             },
         );
         response
@@ -865,11 +874,11 @@ impl B2bua {
             },
             // A device still ringing has no dialog yet.
             Side::Fork => return false,
-            Side::Agent | Side::Callee | Side::Monitor => {
+            Side::Agent | Side::Callee | Side::Party => {
                 let leg = match side {
                     Side::Agent => &call.agent,
                     Side::Callee => &call.callee,
-                    _ => &call.monitor,
+                    _ => &call.party,
                 };
                 match leg {
                     Some(leg) => (&leg.remote, &leg.local),
@@ -916,9 +925,9 @@ impl B2bua {
                 None
             }
             // The supervisor hanging up leaves the call as it was.
-            (Method::Bye, Side::Monitor) => {
-                self.drop_leg(id, Side::Monitor);
-                self.monitor_left(id);
+            (Method::Bye, Side::Party) => {
+                self.drop_leg(id, Side::Party);
+                self.party_left(id);
                 Some(ResponseBuilder::new(200, "OK"))
             }
             // A BYE on either leg ends both.
@@ -961,7 +970,7 @@ impl B2bua {
             Side::Caller => call.caller.as_ref().map(|l| l.transport),
             Side::Agent => call.agent.as_ref().map(|l| l.transport),
             Side::Callee => call.callee.as_ref().map(|l| l.transport),
-            Side::Monitor => call.monitor.as_ref().map(|l| l.transport),
+            Side::Party => call.party.as_ref().map(|l| l.transport),
             Side::Fork => None,
         }
         .unwrap_or(Transport::Udp);
@@ -1020,7 +1029,7 @@ impl B2bua {
             Side::Agent | Side::Callee => call.stage == Stage::Bridged,
             // A supervisor's phone moving its media keeps what it was given (they listen in for
             // a moment; a phone that holds them hears us anyway).
-            Side::Fork | Side::Monitor => false,
+            Side::Fork | Side::Party => false,
         };
         if running {
             let leg = if side == Side::Agent {
@@ -1121,7 +1130,7 @@ impl B2bua {
                 _ => {}
             },
             200..=299 if side == Side::Agent => self.agent_answered(id, response, cx),
-            200..=299 if side == Side::Monitor => self.monitor_answered(id, response, cx.now),
+            200..=299 if side == Side::Party => self.party_answered(id, response, cx.now),
             200..=299 => self.callee_answered(id, response, cx.now),
             status => {
                 let state = self.drop_leg(id, side);
@@ -1133,8 +1142,8 @@ impl B2bua {
                     // Another of the agent's devices still rings.
                     return;
                 }
-                if side == Side::Monitor {
-                    self.monitor_failed(id, status);
+                if side == Side::Party {
+                    self.party_failed(id, status);
                 } else if side == Side::Agent {
                     self.emit(Action::Event(CallEvent::AgentFailed { call: id, status }));
                 } else {
@@ -1248,7 +1257,7 @@ impl B2bua {
         match side {
             Side::Agent => call.agent.as_mut(),
             Side::Callee => call.callee.as_mut(),
-            Side::Monitor => call.monitor.as_mut(),
+            Side::Party => call.party.as_mut(),
             Side::Caller | Side::Fork => None,
         }
     }
@@ -1418,7 +1427,7 @@ impl B2bua {
         let leg = match side {
             Side::Agent => call.agent.take(),
             Side::Callee => call.callee.take(),
-            Side::Monitor => call.monitor.take(),
+            Side::Party => call.party.take(),
             Side::Caller | Side::Fork => None,
         }?;
         self.dialogs.remove(&leg.call_id);
@@ -1491,7 +1500,7 @@ impl B2bua {
         if !self.calls.contains_key(&id) {
             return;
         }
-        self.hang_up_leg(id, Side::Monitor, now);
+        self.hang_up_leg(id, Side::Party, now);
         if by != Party::Agent {
             self.hang_up_leg(id, Side::Agent, now);
         } else {
@@ -1506,7 +1515,7 @@ impl B2bua {
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
-        for leg in [call.agent.as_ref(), call.callee.as_ref(), call.monitor.as_ref()]
+        for leg in [call.agent.as_ref(), call.callee.as_ref(), call.party.as_ref()]
             .into_iter()
             .flatten()
             .chain(&call.forks)
@@ -1585,7 +1594,7 @@ impl B2bua {
             }
             CallCommand::Release { call } => {
                 let bridged = self.calls.get(&call).is_some_and(|c| c.stage == Stage::Bridged);
-                self.stop_monitor(call, now);
+                self.drop_party(call, now);
                 self.hang_up_leg(call, Side::Agent, now);
                 if bridged {
                     if let Some(c) = self.calls.get_mut(&call) {
@@ -1668,19 +1677,22 @@ impl B2bua {
                     }));
                 }
             }
-            CallCommand::Monitor { call, listener, mode } => {
-                self.monitor(call, listener, None, mode, now, entropy, ports)
+            CallCommand::AddParty { call, listener, mode } => {
+                self.add_party(call, listener, None, mode, now, entropy, ports)
             }
-            CallCommand::MonitorMode { call, mode } => {
+            CallCommand::PartyMode { call, mode } => {
                 let Some(c) = self.calls.get_mut(&call) else {
                     return;
                 };
-                if c.monitoring.is_some() {
-                    c.monitoring = Some(mode);
-                    self.emit(Action::Media(MediaCommand::Monitor { call, mode }));
+                if let Some(was) = c.mixing.replace(mode) {
+                    self.emit(Action::Media(MediaCommand::Mix { call, mode }));
+                    self.consult_hold(call, was, Some(mode));
+                } else {
+                    c.mixing = None;
                 }
             }
-            CallCommand::StopMonitor { call } => self.stop_monitor(call, now),
+            CallCommand::DropParty { call } => self.drop_party(call, now),
+            CallCommand::Promote { call } => self.promote(call, now),
             CallCommand::AgentLeft { call } => {
                 // No phone leg, bridged or (from a browser) dialling: the hub's own leg.
                 let attached = self.calls.get(&call).is_some_and(|c| {
@@ -1709,18 +1721,18 @@ impl B2bua {
         (confirmed && waiting || dialling).then_some((call.codec, call.ports.1))
     }
 
-    /// What a supervisor's leg of the hub's own needs to join a call (see [`CallCommand::Monitor`]
+    /// What a supervisor's leg of the hub's own needs to join a call (see [`CallCommand::AddParty`]
     /// with [`Listener::Leg`]): the call's codec and its supervisor port, bound now if it was not.
     /// `None` unless the call is bridged to an agent and nobody listens to it yet.
-    pub fn supervisor_port(&mut self, id: CallId, ports: &mut dyn MediaPorts) -> Option<(Codec, u16)> {
+    pub fn party_port_for(&mut self, id: CallId, ports: &mut dyn MediaPorts) -> Option<(Codec, u16)> {
         let call = self.calls.get_mut(&id)?;
-        if call.stage != Stage::Bridged || call.monitoring.is_some() {
+        if call.stage != Stage::Bridged || call.mixing.is_some() {
             return None;
         }
-        if call.monitor_port.is_none() {
-            call.monitor_port = ports.open_supervisor(id);
+        if call.party_port.is_none() {
+            call.party_port = ports.open_party(id);
         }
-        Some((call.codec, call.monitor_port?))
+        Some((call.codec, call.party_port?))
     }
 
     /// Sends keys the agent pressed (RFC 4733 event codes, see [`crate::dtmf::event_of`]) to the
@@ -1788,16 +1800,16 @@ impl B2bua {
         }
     }
 
-    /// A supervisor joins a call bridged to an agent (see [`CallCommand::Monitor`]): their
+    /// A supervisor joins a call bridged to an agent (see [`CallCommand::AddParty`]): their
     /// browser's leg at once, their desk phone once it answers (reached like an agent's, on
     /// `flow` when it registered over TCP or TLS). Their phone shows whom they listen to.
     #[allow(clippy::too_many_arguments)]
-    pub fn monitor(
+    pub fn add_party(
         &mut self,
         id: CallId,
         listener: Listener,
         flow: Option<Flow>,
-        mode: Monitoring,
+        mode: Mix,
         now: Instant,
         entropy: u64,
         ports: &mut dyn MediaPorts,
@@ -1809,33 +1821,43 @@ impl B2bua {
         let target = match &listener {
             Listener::Phone(contact) => match reach(contact, flow) {
                 Some(target) => Some(target),
-                None => return self.monitor_failed(id, 404),
+                None => return self.party_failed(id, 404),
             },
             Listener::Leg(_) => None,
         };
-        if call.stage != Stage::Bridged || call.monitoring.is_some() {
+        if call.stage != Stage::Bridged || call.mixing.is_some() {
             // Whoever listens already goes on listening.
-            let refused = CallEvent::MonitorFailed {
+            let refused = CallEvent::PartyFailed {
                 call: id,
                 status: 486,
             };
             return self.emit(Action::Event(refused));
         }
-        if call.monitor_port.is_none() {
-            call.monitor_port = ports.open_supervisor(id);
+        if call.party_port.is_none() {
+            call.party_port = ports.open_party(id);
         }
-        if call.monitor_port.is_none() {
-            return self.monitor_failed(id, 503);
+        if call.party_port.is_none() {
+            return self.party_failed(id, 503);
         }
-        call.monitoring = Some(mode);
+        call.mixing = Some(mode);
+        // The caller waits on hold while the agent consults, from the moment the colleague rings.
+        if mode == Mix::Consult {
+            self.emit(Action::Media(MediaCommand::Hold { call: id, on: true }));
+        }
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         match listener {
             Listener::Phone(contact) => {
                 let Some(target) = target else { return };
                 let user = call.identity.0.as_deref().unwrap_or("anonymous");
-                let from = format!("\"Monitor\" <sip:{user}@{}>", local.ip());
+                // Their phone shows who calls: a supervisor's says it is a monitor, a colleague's
+                // that it is a consult about this caller.
+                let shown = if mode.supervising() { "Monitor" } else { "Consult" };
+                let from = format!("\"{shown}\" <sip:{user}@{}>", local.ip());
                 let srtp = (target.1 == Transport::Tls).then(|| ports.srtp_key());
                 let leg = NewLeg {
-                    side: Side::Monitor,
+                    side: Side::Party,
                     uri: message::addr_uri(&contact).to_owned(),
                     target,
                     from,
@@ -1853,22 +1875,22 @@ impl B2bua {
                     srtp: None,
                     mode,
                 }));
-                self.emit(Action::Event(CallEvent::MonitorJoined { call: id }));
+                self.emit(Action::Event(CallEvent::PartyJoined { call: id }));
             }
         }
     }
 
     /// The supervisor's phone answered: it joins the call's audio, unless it agreed on nothing.
-    fn monitor_answered(&mut self, id: CallId, response: &SipResponse, now: Instant) {
-        let Some(media) = self.answered(id, Side::Monitor, response, now) else {
+    fn party_answered(&mut self, id: CallId, response: &SipResponse, now: Instant) {
+        let Some(media) = self.answered(id, Side::Party, response, now) else {
             return;
         };
         let Some((remote, srtp)) = media else {
-            self.hang_up_leg(id, Side::Monitor, now);
-            return self.monitor_failed(id, 488);
+            self.hang_up_leg(id, Side::Party, now);
+            return self.party_failed(id, 488);
         };
         let Some(call) = self.calls.get(&id) else { return };
-        let (Some(mode), Some(leg)) = (call.monitoring, &call.monitor) else {
+        let (Some(mode), Some(leg)) = (call.mixing, &call.party) else {
             return;
         };
         let peer = leg.to.ip();
@@ -1879,31 +1901,67 @@ impl B2bua {
             srtp,
             mode,
         }));
-        self.emit(Action::Event(CallEvent::MonitorJoined { call: id }));
+        self.emit(Action::Event(CallEvent::PartyJoined { call: id }));
     }
 
-    fn monitor_failed(&mut self, id: CallId, status: u16) {
-        if let Some(call) = self.calls.get_mut(&id) {
-            call.monitoring = None;
+    fn party_failed(&mut self, id: CallId, status: u16) {
+        if let Some(was) = self.calls.get_mut(&id).and_then(|c| c.mixing.take()) {
+            self.consult_hold(id, was, None);
         }
-        self.emit(Action::Event(CallEvent::MonitorFailed { call: id, status }));
+        self.emit(Action::Event(CallEvent::PartyFailed { call: id, status }));
     }
 
-    /// The supervisor is off the call (their leg already gone): the media forgets them.
-    fn monitor_left(&mut self, id: CallId) {
+    /// The third party is off the call (their leg already gone): the media forgets them, and a
+    /// caller held for a consult is back with the agent.
+    fn party_left(&mut self, id: CallId) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        if call.monitoring.take().is_some() {
+        if let Some(was) = call.mixing.take() {
             self.emit(Action::Media(MediaCommand::Leave { call: id }));
-            self.emit(Action::Event(CallEvent::MonitorLeft { call: id }));
+            self.consult_hold(id, was, None);
+            self.emit(Action::Event(CallEvent::PartyLeft { call: id }));
         }
     }
 
+    /// The caller is held while, and only while, the agent consults: from `was` to `now`.
+    fn consult_hold(&mut self, id: CallId, was: Mix, now: Option<Mix>) {
+        let (held, holds) = (was == Mix::Consult, now == Some(Mix::Consult));
+        if held != holds {
+            self.emit(Action::Media(MediaCommand::Hold { call: id, on: holds }));
+        }
+    }
+
+    /// The consulted colleague takes the call over (see [`CallCommand::Promote`]): only one on
+    /// the call now (their phone answered, or their browser's leg is on).
+    fn promote(&mut self, id: CallId, now: Instant) {
+        let on = self.calls.get(&id).is_some_and(|c| {
+            c.stage == Stage::Bridged
+                && c.mixing.is_some_and(|m| !m.supervising())
+                && c.party.as_ref().is_none_or(|l| l.state == LegState::Talking)
+        });
+        if !on {
+            return;
+        }
+        self.hang_up_leg(id, Side::Agent, now);
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.agent = call.party.take();
+        call.mixing = None;
+        if let Some(port) = call.party_port.as_mut() {
+            std::mem::swap(port, &mut call.ports.1);
+        }
+        if let Some(leg) = &call.agent {
+            self.dialogs.insert(leg.call_id.clone(), (id, Side::Agent));
+        }
+        self.emit(Action::Media(MediaCommand::Promote { call: id }));
+    }
+
     /// Takes the supervisor off the call: their phone hung up (or no longer rung).
-    fn stop_monitor(&mut self, id: CallId, now: Instant) {
-        self.hang_up_leg(id, Side::Monitor, now);
-        self.monitor_left(id);
+    fn drop_party(&mut self, id: CallId, now: Instant) {
+        self.hang_up_leg(id, Side::Party, now);
+        self.party_left(id);
     }
 
     /// Sends an INVITE of ours (agent or callee leg) offering the call's codec on that leg's port.
@@ -1964,7 +2022,7 @@ impl B2bua {
             Side::Agent => call.agent = Some(leg),
             Side::Fork => call.forks.push(leg),
             Side::Callee => call.callee = Some(leg),
-            Side::Monitor => call.monitor = Some(leg),
+            Side::Party => call.party = Some(leg),
             Side::Caller => return,
         }
         self.dialogs.insert(call_id, (id, side));
@@ -2038,9 +2096,9 @@ impl B2bua {
                 // The hub placed it.
                 announced: true,
                 reoffered: None,
-                monitor: None,
-                monitoring: None,
-                monitor_port: None,
+                party: None,
+                mixing: None,
+                party_port: None,
             },
         );
         Some(id)
@@ -2204,7 +2262,7 @@ impl B2bua {
             for (side, leg) in [
                 (Side::Agent, &mut call.agent),
                 (Side::Callee, &mut call.callee),
-                (Side::Monitor, &mut call.monitor),
+                (Side::Party, &mut call.party),
             ] {
                 if let Some(leg) = leg
                     && matches!(leg.state, LegState::Calling | LegState::Cancelling)
@@ -2231,7 +2289,7 @@ impl B2bua {
             match (side, state) {
                 (_, LegState::Cancelling) => {}
                 (Side::Agent, _) if self.next_fork(id) => {}
-                (Side::Monitor, _) => self.monitor_failed(id, 408),
+                (Side::Party, _) => self.party_failed(id, 408),
                 (Side::Callee, _) => {
                     self.emit(Action::Event(CallEvent::CustomerFailed {
                         call: id,
@@ -2354,7 +2412,7 @@ fn reach(contact: &str, flow: Option<Flow>) -> Option<(SocketAddr, Transport)> {
 fn port_of(call: &Call, side: Side) -> u16 {
     match side {
         Side::Agent | Side::Fork => call.ports.1,
-        Side::Monitor => call.monitor_port.unwrap_or(call.ports.1),
+        Side::Party => call.party_port.unwrap_or(call.ports.1),
         Side::Caller | Side::Callee => call.ports.0,
     }
 }
@@ -2365,7 +2423,7 @@ fn our_key(call: &Call, side: Side) -> Option<MasterKey> {
         Side::Caller => call.caller.as_ref().and_then(|l| l.srtp.clone()),
         Side::Agent => call.agent.as_ref().and_then(|l| l.srtp.clone()),
         Side::Callee => call.callee.as_ref().and_then(|l| l.srtp.clone()),
-        Side::Monitor => call.monitor.as_ref().and_then(|l| l.srtp.clone()),
+        Side::Party => call.party.as_ref().and_then(|l| l.srtp.clone()),
         Side::Fork => None,
     }
 }
@@ -2402,7 +2460,7 @@ pub(crate) mod tests {
             Some((40_000 + 4 * self.0, 40_002 + 4 * self.0))
         }
 
-        fn open_supervisor(&mut self, _call: CallId) -> Option<u16> {
+        fn open_party(&mut self, _call: CallId) -> Option<u16> {
             self.0 += 1;
             Some(40_000 + 4 * self.0)
         }
@@ -2788,7 +2846,7 @@ pub(crate) mod tests {
         let mut h = harness();
         let monitor = |h: &mut Harness, mode| {
             h.b2bua.command(
-                CallCommand::Monitor {
+                CallCommand::AddParty {
                     call: CallId(1),
                     listener: Listener::Phone(format!("<sip:sam@{DESK}>")),
                     mode,
@@ -2802,14 +2860,14 @@ pub(crate) mod tests {
         // Not bridged yet: refused.
         let invite = ringing(&mut h);
         assert_eq!(
-            summary(&monitor(&mut h, Monitoring::Monitor)),
-            vec!["MonitorFailed { call: CallId(1), status: 486 }"]
+            summary(&monitor(&mut h, Mix::Monitor)),
+            vec!["PartyFailed { call: CallId(1), status: 486 }"]
         );
         h.b2bua
             .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 20));
         h.b2bua.take_actions();
 
-        let actions = monitor(&mut h, Monitoring::Monitor);
+        let actions = monitor(&mut h, Mix::Monitor);
         let ring = sent(&actions, "INVITE");
         let text = String::from_utf8_lossy(&ring);
         assert!(
@@ -2824,8 +2882,8 @@ pub(crate) mod tests {
         assert!(text.contains("m=audio 40008 RTP/AVP 0"), "{text}");
         // Another supervisor meanwhile is refused.
         assert_eq!(
-            summary(&monitor(&mut h, Monitoring::Barge)),
-            vec!["MonitorFailed { call: CallId(1), status: 486 }"]
+            summary(&monitor(&mut h, Mix::Barge)),
+            vec!["PartyFailed { call: CallId(1), status: 486 }"]
         );
 
         let sdp = answer_sdp().replace("31000", "32000");
@@ -2837,7 +2895,7 @@ pub(crate) mod tests {
             vec![
                 format!("ACK sip:x@{DESK} SIP/2.0 -> {DESK}"),
                 "Join".into(),
-                "MonitorJoined { call: CallId(1) }".into()
+                "PartyJoined { call: CallId(1) }".into()
             ]
         );
         assert!(actions.contains(&Action::Media(MediaCommand::Join {
@@ -2845,19 +2903,19 @@ pub(crate) mod tests {
             remote: "127.0.0.1:32000".parse().unwrap(),
             peer: "127.0.0.1".parse().unwrap(),
             srtp: None,
-            mode: Monitoring::Monitor,
+            mode: Mix::Monitor,
         })));
 
-        let whisper = CallCommand::MonitorMode {
+        let whisper = CallCommand::PartyMode {
             call: CallId(1),
-            mode: Monitoring::Whisper,
+            mode: Mix::Whisper,
         };
         h.b2bua.command(whisper, h.t0, 10, &mut h.ports);
         assert_eq!(
             h.b2bua.take_actions(),
-            vec![Action::Media(MediaCommand::Monitor {
+            vec![Action::Media(MediaCommand::Mix {
                 call: CallId(1),
-                mode: Monitoring::Whisper
+                mode: Mix::Whisper
             })]
         );
 
@@ -2872,12 +2930,12 @@ pub(crate) mod tests {
         assert_eq!(response.map(|r| r.status()), Some(200));
         assert_eq!(
             summary(&h.b2bua.take_actions()),
-            vec!["Leave", "MonitorLeft { call: CallId(1) }"]
+            vec!["Leave", "PartyLeft { call: CallId(1) }"]
         );
         assert_eq!(h.b2bua.calls(), 1);
 
         // Again, on the port it had; then the caller hangs up and the supervisor's phone with it.
-        let actions = monitor(&mut h, Monitoring::Barge);
+        let actions = monitor(&mut h, Mix::Barge);
         let ring = sent(&actions, "INVITE");
         assert!(String::from_utf8_lossy(&ring).contains("m=audio 40008 RTP/AVP 0"));
         h.b2bua
@@ -2891,6 +2949,100 @@ pub(crate) mod tests {
             "{actions:?}"
         );
         assert!(actions.contains(&"Ended { call: CallId(1), by: Caller }".to_owned()));
+    }
+
+    /// A consult: the caller is held while the colleague's phone rings and talks with the agent,
+    /// then all three confer, then the colleague takes the call over: the agent's phone gets a
+    /// BYE, the colleague's leg is the agent's (on the port it had), and their BYE ends the call.
+    #[test]
+    fn a_consulted_colleague_confers_and_takes_the_call_over() {
+        const DANA: &str = "127.0.0.1:5072";
+        let mut h = harness();
+        let invite = ringing(&mut h);
+        h.b2bua
+            .response(&phone_response(&invite, 200, &answer_sdp()), cx(&h, PHONE, 20));
+        h.b2bua.take_actions();
+        // Promoting nobody does nothing.
+        h.b2bua
+            .command(CallCommand::Promote { call: CallId(1) }, h.t0, 8, &mut h.ports);
+        assert!(h.b2bua.take_actions().is_empty());
+
+        let consult = CallCommand::AddParty {
+            call: CallId(1),
+            listener: Listener::Phone(format!("<sip:dana@{DANA}>")),
+            mode: Mix::Consult,
+        };
+        h.b2bua.command(consult, h.t0, 9, &mut h.ports);
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                "Hold".to_owned(),
+                format!("INVITE sip:dana@{DANA} SIP/2.0 -> {DANA}")
+            ]
+        );
+        let ring = sent(&actions, "INVITE");
+        assert!(String::from_utf8_lossy(&ring).contains("From: \"Consult\" <sip:+15551230001@127.0.0.1>"));
+        let sdp = answer_sdp().replace("31000", "33000");
+        h.b2bua
+            .response(&response_from(&ring, 200, &sdp, DANA), cx(&h, DANA, 40));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("ACK sip:x@{DANA} SIP/2.0 -> {DANA}"),
+                "Join".into(),
+                "PartyJoined { call: CallId(1) }".into()
+            ]
+        );
+        let conference = CallCommand::PartyMode {
+            call: CallId(1),
+            mode: Mix::Conference,
+        };
+        h.b2bua.command(conference, h.t0, 10, &mut h.ports);
+        assert_eq!(
+            h.b2bua.take_actions(),
+            vec![
+                Action::Media(MediaCommand::Mix {
+                    call: CallId(1),
+                    mode: Mix::Conference
+                }),
+                Action::Media(MediaCommand::Hold {
+                    call: CallId(1),
+                    on: false
+                })
+            ]
+        );
+
+        h.b2bua
+            .command(CallCommand::Promote { call: CallId(1) }, h.t0, 11, &mut h.ports);
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![format!("BYE sip:x@{PHONE} SIP/2.0 -> {PHONE}"), "Promote".into()]
+        );
+        // Dana's re-INVITE is answered in her dialog, the agent's leg's now.
+        let reinvite = request(&format!(
+            "INVITE sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {DANA};branch=z9hG4bKdr\r\n\
+             From: <sip:dana@{DANA}>;tag=p\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 10 INVITE\r\n\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            header_of(&ring, "From"),
+            header_of(&ring, "Call-ID"),
+            sdp.len(),
+        ));
+        let answer = h.b2bua.in_dialog(&reinvite, cx(&h, DANA, 60)).unwrap();
+        assert_eq!(answer.status(), 200);
+        h.b2bua.take_actions();
+        let bye = request(&format!(
+            "BYE sip:plugboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {DANA};branch=z9hG4bKdb\r\n\
+             From: <sip:dana@{DANA}>;tag=p\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 11 BYE\r\nContent-Length: 0\r\n\r\n",
+            header_of(&ring, "From"),
+            header_of(&ring, "Call-ID"),
+        ));
+        h.b2bua.in_dialog(&bye, cx(&h, DANA, 80));
+        let ended = summary(&h.b2bua.take_actions());
+        assert!(
+            ended.contains(&"Ended { call: CallId(1), by: Agent }".to_owned()),
+            "{ended:?}"
+        );
     }
 
     /// One header of a message we sent.

@@ -12,9 +12,11 @@
 //! A leg keyed for SRTP ([`crate::srtp`]) is decrypted as it arrives and encrypted as it leaves:
 //! in between, the relay, the DTMF detector and the recording see plain RTP.
 //!
-//! A supervisor on the call has a third port. What each party hears follows [`crate::mix`]: one
-//! party's packets are relayed as they come, two are decoded, mixed and encoded on the 20 ms
-//! clock (on a barge, that mix is what the recording's right channel holds: what the caller heard).
+//! A third party on the call (a supervisor listening in, a colleague the agent consults) has a
+//! third port. What each party hears follows [`crate::mix`]: the other party's packets are relayed
+//! as they come, anything else is decoded, mixed and encoded on the 20 ms clock (on a barge or a
+//! conference, that mix is what the recording's right channel holds: what the caller heard). A
+//! consulted colleague who takes the call over becomes the agent's leg, their port the agent's.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -29,7 +31,7 @@ use tokio::sync::mpsc;
 use crate::b2bua::{CallId, MediaCommand, MediaPorts, Prompt};
 use crate::dtmf::{DtmfDetector, Keypad};
 use crate::g711::{self, Codec};
-use crate::mix::{self, Mixer, Monitoring, Party};
+use crate::mix::{self, Mix, Mixer, Party};
 use crate::recording::{Leg, StereoRecorder};
 use crate::rtp::{Rewriter, RtpHeader, RtpPacket};
 use crate::srtp::{self, LegKeys, MasterKey};
@@ -208,10 +210,10 @@ enum Slot {
     Running(mpsc::UnboundedSender<Order>),
 }
 
-/// What a call's media task is told: the B2BUA's commands, and the supervisor's port once bound.
+/// What a call's media task is told: the B2BUA's commands, and the third party's port once bound.
 enum Order {
     Command(MediaCommand),
-    SupervisorPort(std::net::UdpSocket),
+    PartyPort(std::net::UdpSocket),
 }
 
 /// Every call's media; shared by the SIP server (commands) and the port allocator.
@@ -310,8 +312,8 @@ impl Media {
                     caller_srtp: srtp.map(Srtp::new),
                     agent_srtp: None,
                     plain: Vec::with_capacity(2048),
-                    supervisor_socket: None,
-                    supervisor: None,
+                    party_socket: None,
+                    party: None,
                     mixer: Mixer::default(),
                     decoded: Vec::with_capacity(FRAME * 2),
                 };
@@ -333,8 +335,9 @@ impl Media {
                     | MediaCommand::Hold { call, .. }
                     | MediaCommand::Keys { call, .. }
                     | MediaCommand::Join { call, .. }
-                    | MediaCommand::Monitor { call, .. }
-                    | MediaCommand::Leave { call } => *call,
+                    | MediaCommand::Mix { call, .. }
+                    | MediaCommand::Leave { call }
+                    | MediaCommand::Promote { call } => *call,
                     MediaCommand::Start { .. } | MediaCommand::Close { .. } => unreachable!("matched above"),
                 };
                 if let Some(Slot::Running(tx)) = slots.get(&call) {
@@ -378,17 +381,17 @@ impl MediaPorts for PortOpener {
         Some(ports)
     }
 
-    fn open_supervisor(&mut self, call: CallId) -> Option<u16> {
+    fn open_party(&mut self, call: CallId) -> Option<u16> {
         let socket = self
             .bind()
-            .inspect_err(|e| tracing::warn!(%call, error = %e, "no RTP port for a supervisor"))
+            .inspect_err(|e| tracing::warn!(%call, error = %e, "no RTP port for a third party"))
             .ok()?;
         let port = socket.local_addr().ok()?.port();
         let slots = self.0.slots();
         let Some(Slot::Running(tx)) = slots.get(&call) else {
             return None;
         };
-        tx.send(Order::SupervisorPort(socket)).ok()?;
+        tx.send(Order::PartyPort(socket)).ok()?;
         Some(port)
     }
 
@@ -520,32 +523,32 @@ struct Stream {
     agent_srtp: Option<Srtp>,
     /// The packet being handled, decrypted when its leg is SRTP.
     plain: Vec<u8>,
-    /// The supervisor's port, once one joined the call (kept for the next).
-    supervisor_socket: Option<UdpSocket>,
-    supervisor: Option<Supervisor>,
+    /// The third party's port, once one joined the call (kept for the next).
+    party_socket: Option<UdpSocket>,
+    party: Option<ThirdParty>,
     /// What each party said, for the listeners who hear two at once.
     mixer: Mixer,
     /// The samples of the packet being handled, when they go to the mixer.
     decoded: Vec<i16>,
 }
 
-/// A supervisor on the call: their phone, and the streams we make by mixing.
-struct Supervisor {
+/// A third party on the call: their phone, and the streams we make by mixing.
+struct ThirdParty {
     remote: Latch,
     srtp: Option<Srtp>,
-    mode: Monitoring,
+    mode: Mix,
     /// What they hear.
     header: RtpHeader,
-    /// What the agent hears while the supervisor is heard too.
+    /// What the agent hears while it is mixed.
     agent_header: RtpHeader,
     /// What the caller hears on a barge, before the caller's rewriter.
     caller_header: RtpHeader,
 }
 
-impl Supervisor {
+impl ThirdParty {
     /// Whether `listener` hears two parties now (so gets our mix, not relayed packets).
-    fn mixes_for(supervisor: &Option<Supervisor>, listener: Party) -> bool {
-        supervisor.as_ref().is_some_and(|s| mix::mixed(s.mode, listener))
+    fn mixes_for(party: &Option<ThirdParty>, listener: Party) -> bool {
+        party.as_ref().is_some_and(|p| mix::mixed(p.mode, listener))
     }
 }
 
@@ -571,7 +574,7 @@ impl Stream {
     async fn run(mut self, mut orders: mpsc::UnboundedReceiver<Order>) {
         let mut from_caller = vec![0u8; 2048];
         let mut from_agent = vec![0u8; 2048];
-        let mut from_supervisor = vec![0u8; 2048];
+        let mut from_party = vec![0u8; 2048];
         let mut clock = tokio::time::interval(Duration::from_millis(20));
         // Paced: after a stretch bridged (the clock not polled), music resumes at one packet per
         // 20 ms, not with a burst of every tick missed meanwhile.
@@ -583,18 +586,18 @@ impl Stream {
                 order = orders.recv() => match order {
                     Some(Order::Command(MediaCommand::Close { .. })) | None => break,
                     Some(Order::Command(command)) => self.command(command),
-                    Some(Order::SupervisorPort(socket)) => match UdpSocket::from_std(socket) {
-                        Ok(socket) => self.supervisor_socket = Some(socket),
-                        Err(e) => tracing::warn!(call = %self.call, error = %e, "no supervisor port"),
+                    Some(Order::PartyPort(socket)) => match UdpSocket::from_std(socket) {
+                        Ok(socket) => self.party_socket = Some(socket),
+                        Err(e) => tracing::warn!(call = %self.call, error = %e, "no third party's port"),
                     },
                 },
-                received = recv_on(&self.supervisor_socket, &mut from_supervisor) => {
+                received = recv_on(&self.party_socket, &mut from_party) => {
                     if let Ok((len, source)) = received
-                        && let Some(supervisor) = &mut self.supervisor
+                        && let Some(party) = &mut self.party
                     {
                         let mut plain = std::mem::take(&mut self.plain);
-                        if opened(&mut supervisor.srtp, &from_supervisor[..len], &mut plain) {
-                            self.supervisor_packet(&plain, source);
+                        if opened(&mut party.srtp, &from_party[..len], &mut plain) {
+                            self.party_packet(&plain, source);
                         }
                         self.plain = plain;
                     }
@@ -617,8 +620,8 @@ impl Stream {
                         self.plain = plain;
                     }
                 },
-                _ = clock.tick(), if self.keypad.busy() || self.mode != Mode::Bridged || self.player.in_prompt() || self.supervisor.is_some() => {
-                    if self.supervisor.is_some() {
+                _ = clock.tick(), if self.keypad.busy() || self.mode != Mode::Bridged || self.player.in_prompt() || self.party.is_some() => {
+                    if self.party.is_some() {
                         self.mix(&mut packet).await;
                         if self.mode == Mode::Bridged && !self.keypad.busy() && !self.player.in_prompt() {
                             continue;
@@ -739,9 +742,9 @@ impl Stream {
                 srtp,
                 mode,
                 ..
-            } if self.supervisor_socket.is_some() => {
+            } if self.party_socket.is_some() => {
                 self.mixer.clear();
-                self.supervisor = Some(Supervisor {
+                self.party = Some(ThirdParty {
                     remote: Latch::new(remote, peer, Instant::now()),
                     srtp: srtp.map(Srtp::new),
                     mode,
@@ -760,13 +763,26 @@ impl Stream {
                     ),
                 });
             }
-            MediaCommand::Monitor { mode, .. } => {
-                if let Some(supervisor) = &mut self.supervisor {
-                    supervisor.mode = mode;
+            MediaCommand::Mix { mode, .. } => {
+                if let Some(party) = &mut self.party {
+                    party.mode = mode;
                 }
             }
             MediaCommand::Leave { .. } => {
-                self.supervisor = None;
+                self.party = None;
+                self.mixer.clear();
+            }
+            MediaCommand::Promote { .. } => {
+                // The colleague's port and phone become the agent's; the agent's port is kept
+                // for the next third party.
+                let (Some(party), Some(socket)) = (self.party.take(), self.party_socket.as_mut()) else {
+                    return;
+                };
+                std::mem::swap(&mut self.agent, socket);
+                self.agent_remote = Some(party.remote);
+                self.agent_srtp = party.srtp;
+                self.agent_sending = true;
+                self.mode = Mode::Bridged;
                 self.mixer.clear();
             }
             MediaCommand::Hold { .. }
@@ -777,22 +793,24 @@ impl Stream {
         }
     }
 
-    /// The next 20 ms for whoever hears two parties: the supervisor always, the agent while the
-    /// supervisor whispers or barges, the caller on a barge (recorded as what they heard). Only
-    /// while the call is bridged do the caller and the agent hear anything of it.
+    /// The next 20 ms for whoever hears other than the caller and the agent hear of each other:
+    /// the third party always, the agent while a supervisor whispers or barges or a colleague
+    /// consults or confers, the caller on a barge or a conference (recorded as what they heard).
+    /// On hold the caller hears music and the agent only a colleague they consult.
     async fn mix(&mut self, packet: &mut Vec<u8>) {
         let frames = self.mixer.take();
-        let Some(supervisor) = &mut self.supervisor else {
+        let Some(party) = &mut self.party else {
             return;
         };
-        let mode = supervisor.mode;
+        let mode = party.mode;
         let mut heard = [0i16; FRAME];
-        mix::heard(&frames, mode, Party::Supervisor, &mut heard);
-        mixed_packet(&mut supervisor.header, self.codec, &heard, packet);
-        if let Some(socket) = &self.supervisor_socket {
-            send(socket, supervisor.srtp.as_mut(), packet, supervisor.remote.remote).await;
+        mix::heard(&frames, mode, Party::Third, &mut heard);
+        mixed_packet(&mut party.header, self.codec, &heard, packet);
+        if let Some(socket) = &self.party_socket {
+            send(socket, party.srtp.as_mut(), packet, party.remote.remote).await;
         }
-        if self.mode != Mode::Bridged {
+        let bridged = self.mode == Mode::Bridged;
+        if !bridged && mode != Mix::Consult {
             return;
         }
         if mix::mixed(mode, Party::Agent)
@@ -800,12 +818,12 @@ impl Stream {
             && let Some(agent) = self.agent_remote
         {
             mix::heard(&frames, mode, Party::Agent, &mut heard);
-            mixed_packet(&mut supervisor.agent_header, self.codec, &heard, packet);
+            mixed_packet(&mut party.agent_header, self.codec, &heard, packet);
             send(&self.agent, self.agent_srtp.as_mut(), packet, agent.remote).await;
         }
-        if mix::mixed(mode, Party::Caller) {
+        if bridged && mix::mixed(mode, Party::Caller) {
             mix::heard(&frames, mode, Party::Caller, &mut heard);
-            let header = &mut supervisor.caller_header;
+            let header = &mut party.caller_header;
             let now = Instant::now();
             if let Some((_, recorder)) = &mut self.recorder {
                 let _ = recorder.push(Leg::Agent, header.ssrc, header.timestamp, &heard, now);
@@ -831,25 +849,25 @@ impl Stream {
         }
     }
 
-    /// Audio from a leg, for the mixer, when a supervisor is on the call.
+    /// Audio from a leg, for the mixer, when a third party is on the call.
     fn mix_in(&mut self, from: Party, payload: &[u8]) {
-        if self.supervisor.is_some() {
+        if self.party.is_some() {
             self.decoded.clear();
             self.codec.decode_into(payload, &mut self.decoded);
             self.mixer.push(from, &self.decoded);
         }
     }
 
-    fn supervisor_packet(&mut self, packet: &[u8], source: SocketAddr) {
+    fn party_packet(&mut self, packet: &[u8], source: SocketAddr) {
         let Ok(parsed) = RtpPacket::parse(packet) else {
             return;
         };
         let accepted = self
-            .supervisor
+            .party
             .as_mut()
             .is_some_and(|s| s.remote.accept(source, Instant::now()));
         if accepted && parsed.header.payload_type == self.payload_type {
-            self.mix_in(Party::Supervisor, parsed.payload);
+            self.mix_in(Party::Third, parsed.payload);
         }
     }
 
@@ -882,7 +900,7 @@ impl Stream {
         }
         if self.mode == Mode::Bridged
             && self.agent_sending
-            && !Supervisor::mixes_for(&self.supervisor, Party::Agent)
+            && !ThirdParty::mixes_for(&self.party, Party::Agent)
             && let Some(agent) = self.agent_remote
         {
             send(&self.agent, self.agent_srtp.as_mut(), packet, agent.remote).await;
@@ -902,7 +920,7 @@ impl Stream {
         }
         let header = parsed.header;
         // On a barge the right channel is the mix the caller hears (see `mix`).
-        let barged = Supervisor::mixes_for(&self.supervisor, Party::Caller);
+        let barged = ThirdParty::mixes_for(&self.party, Party::Caller);
         if header.payload_type == self.payload_type {
             if !barged && let Some((_, recorder)) = &mut self.recorder {
                 let _ = recorder.push_g711(
@@ -1242,13 +1260,13 @@ mod tests {
         let call = loopback(vec![]).await;
         call.bridge();
         let supervisor = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let port = PortOpener(call.media.clone()).open_supervisor(CALL).unwrap();
+        let port = PortOpener(call.media.clone()).open_party(CALL).unwrap();
         call.media.execute(MediaCommand::Join {
             call: CALL,
             remote: supervisor.local_addr().unwrap(),
             peer: "127.0.0.1".parse().unwrap(),
             srtp: None,
-            mode: Monitoring::Monitor,
+            mode: Mix::Monitor,
         });
         let sockets = |s: &UdpSocket| UdpSocket::from_std(clone_socket(s)).unwrap();
         let talkers = [
@@ -1261,12 +1279,12 @@ mod tests {
         };
         // (mode, what the caller hears, the agent, the supervisor)
         let rows = [
-            (Monitoring::Monitor, 2000, 1000, 3000),
-            (Monitoring::Whisper, 2000, 5000, 3000),
-            (Monitoring::Barge, 6000, 5000, 3000),
+            (Mix::Monitor, 2000, 1000, 3000),
+            (Mix::Whisper, 2000, 5000, 3000),
+            (Mix::Barge, 6000, 5000, 3000),
         ];
         for (mode, caller, agent, by_supervisor) in rows {
-            call.media.execute(MediaCommand::Monitor { call: CALL, mode });
+            call.media.execute(MediaCommand::Mix { call: CALL, mode });
             tokio::time::sleep(Duration::from_millis(200)).await;
             let heard = (
                 level_heard(&call.caller).await,
@@ -1288,6 +1306,73 @@ mod tests {
         );
         assert!(near(level_heard(&call.caller).await, 2000));
         assert!(near(level_heard(&call.agent).await, 1000));
+        for talker in talkers {
+            talker.abort();
+        }
+    }
+
+    /// A consult and what follows, by level as above (the caller 1000, the agent 2000, the
+    /// colleague 4000): held, the caller hears music while the agent and the colleague hear each
+    /// other; in conference everyone hears the other two; promoted, the colleague is the agent:
+    /// the caller hears them alone, and the agent's old port is nobody's.
+    #[tokio::test]
+    async fn a_consulted_colleague_is_heard_by_the_agent_then_by_all_then_instead_of_the_agent() {
+        let call = loopback(vec![]).await;
+        call.bridge();
+        let colleague = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = PortOpener(call.media.clone()).open_party(CALL).unwrap();
+        call.media.execute(MediaCommand::Hold { call: CALL, on: true });
+        call.media.execute(MediaCommand::Join {
+            call: CALL,
+            remote: colleague.local_addr().unwrap(),
+            peer: "127.0.0.1".parse().unwrap(),
+            srtp: None,
+            mode: Mix::Consult,
+        });
+        let sockets = |s: &UdpSocket| UdpSocket::from_std(clone_socket(s)).unwrap();
+        let talkers = [
+            speaks(sockets(&call.caller), call.ports.0, 1000),
+            speaks(sockets(&call.agent), call.ports.1, 2000),
+            speaks(sockets(&colleague), port, 4000),
+        ];
+        let near = |heard: i16, expected: i16| {
+            (i32::from(heard) - i32::from(expected)).abs() <= expected as i32 / 10
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (agent, by_colleague) = (level_heard(&call.agent).await, level_heard(&colleague).await);
+        assert!(
+            near(agent, 4000) && near(by_colleague, 2000),
+            "consult: {agent}, {by_colleague}"
+        );
+
+        call.media.execute(MediaCommand::Mix {
+            call: CALL,
+            mode: Mix::Conference,
+        });
+        call.media.execute(MediaCommand::Hold {
+            call: CALL,
+            on: false,
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let heard = (
+            level_heard(&call.caller).await,
+            level_heard(&call.agent).await,
+            level_heard(&colleague).await,
+        );
+        assert!(
+            near(heard.0, 6000) && near(heard.1, 5000) && near(heard.2, 3000),
+            "conference: {heard:?}"
+        );
+
+        call.media.execute(MediaCommand::Promote { call: CALL });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let heard = (level_heard(&call.caller).await, level_heard(&colleague).await);
+        assert!(near(heard.0, 4000) && near(heard.1, 1000), "promoted: {heard:?}");
+        assert_eq!(
+            level_heard(&call.agent).await,
+            0,
+            "the agent still hears the call"
+        );
         for talker in talkers {
             talker.abort();
         }

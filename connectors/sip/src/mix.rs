@@ -1,5 +1,6 @@
 //! Who hears whom on a call with a third party: a supervisor who monitors (listens, unheard),
-//! whispers (heard by the agent only) or barges (heard by both). Pure: [`sources`] is the rule,
+//! whispers (heard by the agent only) or barges (heard by both); a colleague the agent consults
+//! (the caller on hold meanwhile) or brings into a conference. Pure: [`sources`] is the rule,
 //! [`Mixer`] turns what each party said into the next 20 ms each listener hears. The media shell
 //! ([`crate::media`]) relays packets untouched where a listener hears one party only, and mixes
 //! on its 20 ms clock where it hears two.
@@ -13,16 +14,28 @@ pub const FRAME: usize = 160;
 /// (network jitter, and phones sending 30 ms packets). The delay it adds is bounded by this.
 const MOST_WAITING: usize = 3 * FRAME;
 
-/// How a supervisor takes part in a call (the field's monitor, whisper and barge).
+/// How a third party takes part in a call: a supervisor's monitor, whisper and barge, a
+/// colleague's consult and conference, as the field names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Monitoring {
+pub enum Mix {
     /// Hears the caller and the agent; nobody hears them.
     Monitor,
     /// Hears both; only the agent hears them (coaching).
     Whisper,
     /// Hears both and both hear them: a three-way call.
     Barge,
+    /// Talks with the agent alone; the caller is on hold (music, from the media shell).
+    Consult,
+    /// The agent's colleague on a three-way call: everyone hears everyone.
+    Conference,
+}
+
+impl Mix {
+    /// A supervisor's way in (the others are a colleague's).
+    pub fn supervising(self) -> bool {
+        matches!(self, Mix::Monitor | Mix::Whisper | Mix::Barge)
+    }
 }
 
 /// The parties of a call's audio, as indexes into a [`Mixer`].
@@ -30,26 +43,34 @@ pub enum Monitoring {
 pub enum Party {
     Caller = 0,
     Agent = 1,
-    Supervisor = 2,
+    /// A supervisor, or a colleague the agent consults.
+    Third = 2,
 }
 
-/// Whom `listener` hears while a supervisor takes part as `mode`.
-pub fn sources(mode: Monitoring, listener: Party) -> &'static [Party] {
-    use Monitoring::*;
+/// Whom `listener` hears while a third party takes part as `mode`.
+pub fn sources(mode: Mix, listener: Party) -> &'static [Party] {
+    use Mix::*;
     use Party::*;
     match (mode, listener) {
-        (_, Supervisor) => &[Caller, Agent],
+        (Consult, Third) => &[Agent],
+        (_, Third) => &[Caller, Agent],
         (Monitor | Whisper, Caller) => &[Agent],
-        (Barge, Caller) => &[Agent, Supervisor],
+        (Barge | Conference, Caller) => &[Agent, Third],
+        (Consult, Caller) => &[],
         (Monitor, Agent) => &[Caller],
-        (Whisper | Barge, Agent) => &[Caller, Supervisor],
+        (Whisper | Barge | Conference, Agent) => &[Caller, Third],
+        (Consult, Agent) => &[Third],
     }
 }
 
-/// Whether `listener` hears more than one party, so its audio must be mixed (else the one
-/// party's packets are relayed as they come).
-pub fn mixed(mode: Monitoring, listener: Party) -> bool {
-    sources(mode, listener).len() > 1
+/// Whether `listener` hears other than what the caller and the agent hear of each other alone,
+/// so gets our mix (else the other's packets are relayed as they come).
+pub fn mixed(mode: Mix, listener: Party) -> bool {
+    match listener {
+        Party::Caller => sources(mode, listener) != [Party::Agent],
+        Party::Agent => sources(mode, listener) != [Party::Caller],
+        Party::Third => true,
+    }
 }
 
 /// What each party said that no frame has taken yet.
@@ -86,7 +107,7 @@ impl Mixer {
 }
 
 /// What `listener` hears of `frames` (from [`Mixer::take`]): the sum of its sources, clipped.
-pub fn heard(frames: &[[i16; FRAME]; 3], mode: Monitoring, listener: Party, out: &mut [i16; FRAME]) {
+pub fn heard(frames: &[[i16; FRAME]; 3], mode: Mix, listener: Party, out: &mut [i16; FRAME]) {
     out.fill(0);
     for source in sources(mode, listener) {
         for (o, s) in out.iter_mut().zip(&frames[*source as usize]) {
@@ -98,30 +119,39 @@ pub fn heard(frames: &[[i16; FRAME]; 3], mode: Monitoring, listener: Party, out:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Monitoring::*;
+    use Mix::*;
     use Party::*;
 
-    /// The rule as a table: nobody ever hears themselves, the supervisor always hears both, the
-    /// caller hears the supervisor only on a barge, the agent on a whisper or a barge.
+    /// The rule as a table: nobody ever hears themselves; a supervisor always hears both, the
+    /// caller hears them only on a barge, the agent on a whisper or a barge; a consulted colleague
+    /// and the agent hear each other only while the caller holds, and all three hear the others
+    /// in a conference.
     #[test]
     fn who_hears_whom() {
-        let rows: [(Monitoring, Party, &[Party]); 9] = [
+        let rows: [(Mix, Party, &[Party]); 15] = [
             (Monitor, Caller, &[Agent]),
             (Monitor, Agent, &[Caller]),
-            (Monitor, Supervisor, &[Caller, Agent]),
+            (Monitor, Third, &[Caller, Agent]),
             (Whisper, Caller, &[Agent]),
-            (Whisper, Agent, &[Caller, Supervisor]),
-            (Whisper, Supervisor, &[Caller, Agent]),
-            (Barge, Caller, &[Agent, Supervisor]),
-            (Barge, Agent, &[Caller, Supervisor]),
-            (Barge, Supervisor, &[Caller, Agent]),
+            (Whisper, Agent, &[Caller, Third]),
+            (Whisper, Third, &[Caller, Agent]),
+            (Barge, Caller, &[Agent, Third]),
+            (Barge, Agent, &[Caller, Third]),
+            (Barge, Third, &[Caller, Agent]),
+            (Consult, Caller, &[]),
+            (Consult, Agent, &[Third]),
+            (Consult, Third, &[Agent]),
+            (Conference, Caller, &[Agent, Third]),
+            (Conference, Agent, &[Caller, Third]),
+            (Conference, Third, &[Caller, Agent]),
         ];
         for (mode, listener, expected) in rows {
             assert_eq!(sources(mode, listener), expected, "{mode:?} {listener:?}");
             assert!(!sources(mode, listener).contains(&listener));
         }
         assert!(!mixed(Monitor, Caller) && !mixed(Monitor, Agent) && !mixed(Whisper, Caller));
-        assert!(mixed(Whisper, Agent) && mixed(Barge, Caller) && mixed(Monitor, Supervisor));
+        assert!(mixed(Whisper, Agent) && mixed(Barge, Caller) && mixed(Monitor, Third));
+        assert!(mixed(Consult, Caller) && mixed(Consult, Agent) && mixed(Conference, Caller));
     }
 
     #[test]
@@ -130,7 +160,7 @@ mod tests {
         mixer.push(Caller, &[1000; FRAME]);
         mixer.push(Agent, &[30_000; FRAME]);
         // The supervisor's packet is 30 ms: a frame and a half.
-        mixer.push(Supervisor, &[5000; FRAME + FRAME / 2]);
+        mixer.push(Third, &[5000; FRAME + FRAME / 2]);
         let frames = mixer.take();
         let mut out = [0; FRAME];
         heard(&frames, Barge, Caller, &mut out);

@@ -419,10 +419,10 @@ impl SipServer {
     }
 
     /// Opens a supervisor's browser leg onto a call bridged to an agent, answering the browser's
-    /// `offer`; the hub then joins it with [`CallCommand::Monitor`] at the leg's RTP address.
+    /// `offer`; the hub then joins it with [`CallCommand::AddParty`] at the leg's RTP address.
     /// `None` when the call is not bridged, or someone listens to it already.
-    pub fn open_supervisor_leg(&self, call: CallId, offer: &str) -> Option<Result<Opened, LegError>> {
-        let (port, _) = self.shared.with_service(|s| s.supervisor_port(call));
+    pub fn open_party_leg(&self, call: CallId, offer: &str) -> Option<Result<Opened, LegError>> {
+        let (port, _) = self.shared.with_service(|s| s.party_port_for(call));
         Some(self.browser_leg(port?, offer))
     }
 

@@ -267,13 +267,13 @@ impl SipService {
                 self.b2bua
                     .ring(call, &targets, record, now, entropy, &mut *self.ports);
             }
-            CallCommand::Monitor { call, listener, mode } => {
+            CallCommand::AddParty { call, listener, mode } => {
                 let flow = match &listener {
                     Listener::Phone(contact) => self.registrar.flow_of(contact, now),
                     Listener::Leg(_) => None,
                 };
                 self.b2bua
-                    .monitor(call, listener, flow, mode, now, entropy, &mut *self.ports);
+                    .add_party(call, listener, flow, mode, now, entropy, &mut *self.ports);
             }
             command => self.b2bua.command(command, now, entropy, &mut *self.ports),
         }
@@ -322,9 +322,9 @@ impl SipService {
         self.b2bua.attachable(call)
     }
 
-    /// See [`B2bua::supervisor_port`].
-    pub fn supervisor_port(&mut self, call: CallId) -> Option<(crate::g711::Codec, u16)> {
-        self.b2bua.supervisor_port(call, &mut *self.ports)
+    /// See [`B2bua::party_port_for`].
+    pub fn party_port_for(&mut self, call: CallId) -> Option<(crate::g711::Codec, u16)> {
+        self.b2bua.party_port_for(call, &mut *self.ports)
     }
 
     pub fn handle(&mut self, bytes: &[u8], cx: Context) -> Outcome {

@@ -72,13 +72,23 @@ enum ClientFrame {
         interaction_id: InteractionId,
         digits: String,
     },
+    /// The agent holding a call consults a colleague about it: `step` `start` (with `agent_id`
+    /// and an optional `note`: the caller is held, the colleague's phone rings), `conference`,
+    /// `transfer` (the colleague takes the call) or `end` (back to the caller).
+    #[serde(rename = "call.consult")]
+    Consult {
+        interaction_id: InteractionId,
+        step: ConsultStep,
+        agent_id: Option<AgentId>,
+        note: Option<String>,
+    },
     /// A supervisor listens to a call of their teams' as `mode` (`monitor`, `whisper`,
     /// `barge`), changes how, or leaves it (`mode: null`). With `sdp` (a WebRTC offer with its
     /// candidates) their browser carries the audio; without, their desk phone rings.
     #[serde(rename = "call.monitor")]
     Monitor {
         interaction_id: InteractionId,
-        mode: Option<plugboard_sip::mix::Monitoring>,
+        mode: Option<plugboard_sip::mix::Mix>,
         sdp: Option<String>,
     },
     /// To a queue (`queue_id`) or to a named colleague (`agent_id`).
@@ -260,6 +270,7 @@ async fn session(socket: WebSocket, state: AppState) {
                         ClientFrame::MediaOffer { interaction_id, .. }
                         | ClientFrame::MediaCandidate { interaction_id, .. }
                         | ClientFrame::Monitor { interaction_id, .. }
+                        | ClientFrame::Consult { interaction_id, .. }
                         | ClientFrame::Dtmf { interaction_id, .. } => Some(interaction_id.to_string()),
                         _ => None,
                     };
@@ -350,6 +361,19 @@ async fn held_call(state: &AppState, agent: &Agent, interaction: InteractionId) 
         return Err(ApiError::BadRequest("only a call carries audio".into()));
     }
     Ok(())
+}
+
+/// The longest note a consult carries to the colleague.
+const MAX_CONSULT_NOTE: usize = 500;
+
+/// A step of `call.consult`.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum ConsultStep {
+    Start,
+    Conference,
+    Transfer,
+    End,
 }
 
 /// A supervisor asking to listen to a call: one of their teams' they may see (else 404), on the
@@ -583,11 +607,52 @@ async fn handle(
             };
             state.bus.to_connector(crate::domain::Channel::Voice, frame);
         }
+        ClientFrame::Consult {
+            interaction_id,
+            step,
+            agent_id,
+            note,
+        } => {
+            let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+            if note
+                .as_ref()
+                .is_some_and(|n| n.chars().count() > MAX_CONSULT_NOTE)
+            {
+                return Err(ApiError::BadRequest(format!(
+                    "a consult's note has at most {MAX_CONSULT_NOTE} characters"
+                )));
+            }
+            held_call(state, agent, interaction_id).await?;
+            let step = match (step, agent_id) {
+                (ConsultStep::Start, Some(colleague)) => {
+                    crate::bus::frames::Consulting::Start { colleague, note }
+                }
+                (ConsultStep::Start, None) => {
+                    return Err(ApiError::BadRequest(
+                        "name the colleague to consult (agent_id)".into(),
+                    ));
+                }
+                (ConsultStep::Conference, _) => crate::bus::frames::Consulting::Conference,
+                (ConsultStep::Transfer, _) => crate::bus::frames::Consulting::Transfer,
+                (ConsultStep::End, _) => crate::bus::frames::Consulting::End,
+            };
+            let frame = crate::bus::ConnectorFrame::Consult {
+                interaction: interaction_id,
+                agent: agent.id,
+                step,
+            };
+            state.bus.to_connector(crate::domain::Channel::Voice, frame);
+        }
         ClientFrame::Monitor {
             interaction_id,
             mode,
             sdp,
         } => {
+            if mode.is_some_and(|m| !m.supervising()) {
+                return Err(ApiError::BadRequest(
+                    "a supervisor's mode is monitor, whisper or barge".into(),
+                ));
+            }
             if let Some(sdp) = &sdp {
                 if sdp.len() > MAX_SDP {
                     return Err(ApiError::BadRequest(format!(

@@ -4,7 +4,7 @@ use crate::domain::{
     AgentState, Capacity, Customer, Disposition, Interaction, InteractionId, Message, Skills,
 };
 use crate::store::Note;
-use plugboard_sip::mix::Monitoring;
+use plugboard_sip::mix::Mix;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// What a channel's connector hears from the dispatcher about its interactions: the phone
@@ -54,6 +54,13 @@ pub enum ConnectorFrame {
         agent: crate::domain::AgentId,
         digits: String,
     },
+    /// The agent holding a call (already checked) consults a colleague about it, brings them into
+    /// a conference, hands them the call, or goes back to the caller.
+    Consult {
+        interaction: InteractionId,
+        agent: crate::domain::AgentId,
+        step: Consulting,
+    },
     /// A supervisor (already checked: one who may see the call) listens to it as `mode`, or
     /// leaves it (`None`). With `sdp` their browser carries the audio; without, their desk phone
     /// rings.
@@ -61,9 +68,25 @@ pub enum ConnectorFrame {
         interaction: InteractionId,
         supervisor: crate::domain::AgentId,
         name: String,
-        mode: Option<Monitoring>,
+        mode: Option<Mix>,
         sdp: Option<String>,
     },
+}
+
+/// A step of a consult (attended transfer): see `ConnectorFrame::Consult`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Consulting {
+    /// The caller is held and the colleague's phone rings, the note shown to them.
+    Start {
+        colleague: crate::domain::AgentId,
+        note: Option<String>,
+    },
+    /// All three on the call.
+    Conference,
+    /// The colleague takes the call; the agent is off it.
+    Transfer,
+    /// The colleague is hung up; the agent is back with the caller.
+    End,
 }
 
 /// The screen pop: who the customer is and what happened before.
@@ -247,8 +270,20 @@ pub enum AgentFrame {
     #[serde(rename = "call.monitor")]
     CallMonitor {
         interaction_id: InteractionId,
-        mode: Option<Monitoring>,
+        mode: Option<Mix>,
         by_name: String,
+    },
+    /// A consult, to the agent who asked and to the colleague: `mode` `consult` (the caller on
+    /// hold) or `conference`, `on` once the colleague's phone answered, `null` once it is over;
+    /// `with_name` is the other of the two, `note` and `customer_name` what the call is about.
+    #[serde(rename = "call.consult")]
+    CallConsult {
+        interaction_id: InteractionId,
+        mode: Option<Mix>,
+        on: bool,
+        with_name: String,
+        note: Option<String>,
+        customer_name: String,
     },
     /// The hub's SDP answer to the console's `call.media.offer` (or to a supervisor's
     /// `call.monitor` from the browser): the call's audio now flows to this console.
