@@ -61,6 +61,9 @@ export function initialState() {
     // Follow-ups the hub said are due (the agent's) or overdue past escalation (anyone's, for a
     // supervisor), oldest first: [{follow_up, escalated}], one per follow-up.
     reminders: [],
+    // A colleague's call the agent is consulted about: {interaction_id, mode, on, with, note,
+    // customer} (the agent who consults keeps theirs on the held call: entry.consult).
+    consulted: null,
   };
 }
 
@@ -135,6 +138,8 @@ function heldEntry(h, previous) {
     onHold: previous ? previous.onHold : false,
     // A supervisor the agent hears on this call: {mode: "whisper" | "barge", by}.
     monitor: previous ? previous.monitor : null,
+    // The colleague this agent consults about the call: {mode, on, with, note, customer}.
+    consult: previous ? previous.consult : null,
   };
 }
 
@@ -420,6 +425,15 @@ function step(state, event) {
       if (!entry) return state;
       const monitor = event.mode ? { mode: event.mode, by: event.by_name } : null;
       return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, monitor } } };
+    }
+    case 'call.consult': {
+      const consult = event.mode
+        ? { mode: event.mode, on: Boolean(event.on), with: event.with_name, note: event.note ?? null, customer: event.customer_name }
+        : null;
+      const entry = state.held[event.interaction_id];
+      if (entry) return { ...state, held: { ...state.held, [event.interaction_id]: { ...entry, consult } } };
+      if (!consult) return state.consulted && state.consulted.interaction_id === event.interaction_id ? { ...state, consulted: null } : state;
+      return { ...state, consulted: { interaction_id: event.interaction_id, ...consult } };
     }
     case 'agent.state':
       return { ...state, agentState: { state: event.state, reason: event.reason ?? null } };

@@ -249,6 +249,23 @@ test('a supervisor the agent hears on a call is shown until they are not, and ke
   assert.equal(apply(s, { type: 'call.monitor', interaction_id: 'nope', mode: 'monitor', by_name: 'Sam Lee' }), s);
 });
 
+test('a consult is shown on the held call to the agent who asked, and as a card to the colleague', () => {
+  const held = { interaction: { ...interaction('c1'), channel: 'voice' }, card: card(), messages: [] };
+  const frame = { type: 'call.consult', interaction_id: 'c1', mode: 'consult', on: false, with_name: 'Dana Silva', note: 'refund', customer_name: 'Maria Garcia' };
+  let s = run(snapshot({ interactions: [held] }), frame);
+  assert.deepEqual(s.held.c1.consult, { mode: 'consult', on: false, with: 'Dana Silva', note: 'refund', customer: 'Maria Garcia' });
+  s = apply(s, { ...frame, mode: 'conference', on: true });
+  assert.equal(s.held.c1.consult.mode, 'conference');
+  s = apply(s, { ...frame, mode: null, on: false });
+  assert.equal(s.held.c1.consult, null);
+  assert.equal(s.consulted, null);
+  // The colleague, who does not hold the call.
+  let dana = run(snapshot({}), { ...frame, interaction_id: 'c9', with_name: 'Bob Martin', on: true });
+  assert.deepEqual(dana.consulted, { interaction_id: 'c9', mode: 'consult', on: true, with: 'Bob Martin', note: 'refund', customer: 'Maria Garcia' });
+  dana = apply(dana, { ...frame, interaction_id: 'c9', mode: null });
+  assert.equal(dana.consulted, null);
+});
+
 // Email: a thread is an interaction whose messages carry `channel`; the agent's reply is posted
 // over REST and its delivery state arrives later as the same message again.
 const mailThread = () => ({ interaction: { ...interaction('e1'), channel: 'email', entry_point: 'mailbox:mb1' }, card: card(), messages: [

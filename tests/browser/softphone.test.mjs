@@ -8,6 +8,7 @@
 // baresip callee on the outbound trunk), a browser that disappears mid-call, and a microphone
 // refused or missing; a voicemail left outside business hours, played in the console; and a
 // callback Bob books from the customer's page, offered to him as one, and called from the browser.
+// Then calls on desk phones driven from the console: Bob consults Dana, confers and hands over.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,9 +86,9 @@ async function freePort() {
  * dial, or nothing to wait for a call). With `record`, what it hears is written there (sndfile:
  * a `*-dec.wav` per call).
  */
-async function baresip(dir, { wav, account, sip, args, log, record = null }) {
+async function baresip(dir, { wav, account, sip, args, log, record = null, ports = 0 }) {
   await mkdir(dir, { recursive: true });
-  const rtp = 32_000 + (process.pid % 50) * 20 + (record ? 1000 : 0);
+  const rtp = 32_000 + (process.pid % 50) * 20 + (record ? 1000 : 0) + ports * 2000;
   await writeFile(path.join(dir, 'config'), [
     'poll_method epoll',
     `sip_listen ${sip}`,
@@ -645,3 +646,99 @@ for (const [media, status, words] of [
     }
   });
 }
+
+/** A desk phone of `agent`'s (a phone account given them now): baresip answering by itself. */
+async function deskPhone(hub, admin, work, { agent, username, hz, ports }) {
+  const { body: agents } = await call(hub.base, 'GET', '/agents', admin);
+  const id = agents.find((a) => a.name === agent).id;
+  assert.equal((await call(hub.base, 'POST', '/phones', admin, { agent_id: id, username, password: 'desk-phone-7' })).status, 200);
+  const wav = path.join(work, `${username}.wav`);
+  tone(wav, hz, 40, 8000);
+  const log = path.join(work, `${username}.log`);
+  const phone = await baresip(path.join(work, username), {
+    wav,
+    account: `<sip:${username}@${hub.sip}>;auth_pass=desk-phone-7;answermode=auto;regint=300`,
+    sip: `127.0.0.1:${await freePort()}`,
+    args: [],
+    log,
+    ports,
+  });
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const { body: phones } = await call(hub.base, 'GET', '/phones', admin);
+    if ((phones.find((p) => p.username === username) || {}).contacts?.length) return phone;
+    assert.ok(Date.now() < until, `${username} did not register:\n${readFileSync(log, 'utf8')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Consult and hand over from the console, with desk phones: Bob answers a caller on his desk
+// phone, picks Dana under "Consult a colleague" with a note and consults her: her console shows
+// who asks, about whom and why; his shows the caller waits on hold. He makes it a conference,
+// then hands the call over: it leaves his console and is in Dana's, talking. The timeline of the
+// call says so.
+test('an agent consults a colleague from the console, confers and hands the call over', { skip, timeout: 120_000 }, async () => {
+  const { work, callerWav, hub, browser, callerLog } = await callCenter(40, null, { PLUGBOARD_SIP__ALGORITHMS: '["MD5"]' });
+  const phones = [];
+  let caller = null;
+  const errors = [];
+  try {
+    const admin = await login(hub.base, 'admin@plugboard.example');
+    phones.push(await deskPhone(hub, admin, work, { agent: 'Bob Martin', username: 'bob-desk', hz: 660, ports: 1 }));
+    phones.push(await deskPhone(hub, admin, work, { agent: 'Dana Silva', username: 'dana-desk', hz: 880, ports: 2 }));
+    const bob = await (await browser.newContext()).newPage();
+    watch(bob, 'bob', errors);
+    await signIn(bob, hub.base, 'bob@plugboard.example');
+    await bob.getByTestId('state-available').click();
+    await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+    caller = await baresipCaller(path.join(work, 'caller'), callerWav, hub.sip, callerLog);
+    // His desk phone answers: the call is his.
+    await byTestId(bob, 'chat-pane', 'data-state', 'active').waitFor({ timeout: 20_000 });
+    const interaction = await bob.getByTestId('chat-pane').getAttribute('data-interaction-id');
+
+    const dana = await (await browser.newContext()).newPage();
+    watch(dana, 'dana', errors);
+    await signIn(dana, hub.base, 'dana@plugboard.example');
+    await dana.getByTestId('state-available').click();
+    await byTestId(dana, 'state-current', 'data-state', 'available').waitFor();
+
+    await bob.getByTestId('consult-who').focus();
+    await bob.locator('[data-testid="consult-who"] option', { hasText: 'Dana Silva' }).waitFor({ state: 'attached' });
+    await bob.getByTestId('consult-who').selectOption({ label: 'Dana Silva' });
+    await bob.getByTestId('consult-note').fill('Wants a refund over 500');
+    await bob.getByTestId('consult-start').click();
+    await byTestId(bob, 'consult', 'data-on', 'true').waitFor({ timeout: 20_000 });
+    assert.match(await bob.getByTestId('consult-status').innerText(), /Talking with Dana Silva: \+14155550123 is on hold/);
+    const card = dana.getByTestId('consulted-card');
+    await card.waitFor();
+    assert.match(await card.innerText(), /Bob Martin is consulting you about \+14155550123/);
+    assert.equal(await dana.getByTestId('consulted-note').innerText(), '“Wants a refund over 500”');
+    await shot(bob, 'consult-agent');
+    await shot(dana, 'consult-colleague');
+
+    await bob.getByTestId('consult-conference').click();
+    await byTestId(bob, 'consult', 'data-mode', 'conference').waitFor();
+    await byTestId(dana, 'consulted-card', 'data-mode', 'conference').waitFor();
+    await bob.waitForTimeout(1000);
+    await bob.getByTestId('consult-transfer').click();
+    // The call is Dana's, talking; it leaves Bob's console.
+    await byTestId(dana, 'chat-pane', 'data-interaction-id', interaction).waitFor({ timeout: 10_000 });
+    await dana.getByTestId('consulted-card').waitFor({ state: 'detached' });
+    await bob.locator(`[data-testid="chat-pane"][data-interaction-id="${interaction}"]`).waitFor({ state: 'detached' });
+    await shot(dana, 'consult-handed-over');
+    await dana.getByTestId('end-chat').click();
+    await byTestId(dana, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+
+    const token = await login(hub.base, 'sam@plugboard.example');
+    const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);
+    const kinds = body.events.map((e) => e.type);
+    for (const kind of ['call.consulted', 'call.conferenced', 'interaction.transferred']) assert.ok(kinds.includes(kind), `no ${kind} in ${kinds}`);
+    assert.equal(body.events.find((e) => e.type === 'call.consulted').data.note, 'Wants a refund over 500');
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    throw explained(e, hub, callerLog);
+  } finally {
+    for (const phone of phones) if (phone.exitCode === null) phone.kill('SIGTERM');
+    await closeDown(caller, browser, hub, work);
+  }
+});

@@ -3,7 +3,7 @@
 // console with the browser softphone: then its state, a mute button and a keypad, which the
 // keyboard's digits press too while this card has focus); a voicemail's message, played here,
 // and a button to call the customer back; a callback is a call the hub places to the customer's
-// number, with the attempt it is; a supervisor the agent hears (whispering, or on the call) is
+// number, with the attempt it is; consulting a colleague (see ConsultControl); a supervisor the agent hears (whispering, or on the call) is
 // said above it all. Once it has ended, the wrap-up form takes their place.
 import { html } from '../html.js';
 import { t, label } from '../i18n.js';
@@ -18,6 +18,7 @@ import { queuedAction } from '../state.js';
 import { Keypad } from './Keypad.js';
 import { keypadKey } from '../softphone.js';
 import { Recording } from './Recording.js';
+import { ConsultControl } from './ConsultControl.js';
 
 export function ChatPane({ state, entry, actions, queues, queueName, softphone, onDial }) {
   const it = entry.interaction;
@@ -57,6 +58,8 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
       <${QueuedNote} state=${state} interactionId=${it.id} />
       ${call && active && entry.monitor && html`<p class="monitor-banner" role="status" data-testid="monitor-banner" data-mode=${entry.monitor.mode}>
         ${t(`call.monitor_${entry.monitor.mode}`, { name: entry.monitor.by })}</p>`}
+      ${call && !voicemail && active && it.agent_id && html`<${ConsultControl} consult=${entry.consult} customerName=${customer.name}
+        onStep=${(step, more) => actions.consult(it.id, step, more)} />`}
       ${phoneStatus && html`<p class=${`softphone-status softphone-${phoneStatus}`} data-testid="softphone-status" data-status=${phoneStatus} role="status">${t(`softphone.${phoneStatus}`)}</p>`}
       ${keypad && html`<${Keypad} sent=${softphone.keys[it.id] || ''} onKey=${(key) => actions.dtmf(it.id, key)} />`}
       ${voicemail

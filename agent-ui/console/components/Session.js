@@ -302,6 +302,14 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         : { type: 'interaction.transfer', interaction_id: id, queue_id: targetId });
     },
     hold: (id, on) => act({ type: 'call.hold', interaction_id: id, on }),
+    // A step of consulting a colleague: "start" (with agent_id and a note), "conference",
+    // "transfer", "end".
+    consult: (id, step, more = {}) => {
+      const frame = { type: 'call.consult', interaction_id: id, step };
+      if (more.agent_id) frame.agent_id = more.agent_id;
+      if (more.note && more.note.trim()) frame.note = more.note.trim();
+      send(frame);
+    },
     // A supervisor takes part in a call as `mode` ("monitor", "whisper", "barge"), or leaves it
     // (null): from this browser when it is their device (the offer in the frame), else their desk phone.
     listen: (id, mode) => {

@@ -1,5 +1,6 @@
 // The agent's main page: offers waiting for an answer, the chats, calls and email threads held,
-// the selected one (an email thread in its own pane) and the card of its customer.
+// the selected one (an email thread in its own pane) and the card of its customer; above it all, a
+// colleague's call the agent is consulted about.
 import { html } from '../html.js';
 import { t } from '../i18n.js';
 import { OfferList } from './OfferList.js';
@@ -9,6 +10,7 @@ import { EmailPane } from './EmailPane.js';
 import { isEmail } from '../email.js';
 import { CustomerCard } from './CustomerCard.js';
 import { queuedAction } from '../state.js';
+import { ConsultedCard } from './ConsultControl.js';
 
 export function Workspace({ state, actions, queues, queueName, dispositionName, ownAddresses, softphone, onDial }) {
   const selected = state.selected ? state.held[state.selected] : null;
@@ -20,6 +22,7 @@ export function Workspace({ state, actions, queues, queueName, dispositionName, 
         <${InteractionList} state=${state} onSelect=${actions.select} />
       </aside>
       <section class="column column-main">
+        ${state.consulted && html`<${ConsultedCard} consulted=${state.consulted} />`}
         ${selected && isEmail(selected.interaction)
           ? html`<${EmailPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} ownAddresses=${ownAddresses} />`
           : selected
