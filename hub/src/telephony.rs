@@ -1066,6 +1066,13 @@ impl Calls {
                 let Some(l) = c.party.take_if(|l| !l.joined) else {
                     return Ok(());
                 };
+                let account = c.account;
+                if l.browser.is_none() {
+                    self.party_phone(call, account, l.who, false);
+                }
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return Ok(());
+                };
                 if let Some(consult) = &l.consult {
                     // Back with the caller: say why to the agent, and that it is over to both.
                     c.hold(false, now_millis());
@@ -1097,9 +1104,18 @@ impl Calls {
                     return Ok(());
                 };
                 let (account, interaction) = (c.account, c.interaction);
+                if l.mode == Mix::Consult {
+                    // The caller waited while the agent consulted; no longer.
+                    c.hold(false, now_millis());
+                }
+                if l.browser.is_none() {
+                    self.party_phone(call, account, l.who, false);
+                }
+                let Some(c) = self.calls.get_mut(&call) else {
+                    return Ok(());
+                };
                 if let Some(consult) = &l.consult {
                     // The colleague hung up, or the agent went back to the caller.
-                    c.hold(false, now_millis());
                     for to in [consult.by, l.who] {
                         self.bus
                             .to_agent(to, consult_frame(interaction, None, false, &l, consult, to));
@@ -1142,6 +1158,9 @@ impl Calls {
                     return Ok(());
                 };
                 if let Some(l) = c.party.take() {
+                    if l.browser.is_none() {
+                        self.party_phone(call, c.account, l.who, false);
+                    }
                     match &l.consult {
                         Some(consult) => {
                             for to in [consult.by, l.who] {
@@ -1440,7 +1459,15 @@ impl Calls {
             .unwrap_or_else(|p| p.into_inner())
             .get(username)
             .map(|(agent, _)| *agent);
-        if let Some(agent) = agent {
+        // A phone on a call as a third party stays taken until that ends, refreshed or not.
+        let taken = |agent: AgentId| {
+            self.calls.values().any(|c| {
+                c.party
+                    .as_ref()
+                    .is_some_and(|l| l.who == agent && l.browser.is_none())
+            })
+        };
+        if let Some(agent) = agent.filter(|a| !taken(*a)) {
             self.dispatcher
                 .set_reachable(AccountId::DEFAULT, agent, Channel::Voice, true)
                 .await
@@ -1742,6 +1769,9 @@ impl Calls {
                 }
             },
         };
+        if matches!(listener, Listener::Phone(_)) {
+            self.party_phone(call, account, supervisor, true);
+        }
         if let Some(c) = self.calls.get_mut(&call) {
             c.party = Some(ThirdParty {
                 who: supervisor,
@@ -1860,6 +1890,7 @@ impl Calls {
                     listener: Listener::Phone(contact),
                     mode: Mix::Consult,
                 });
+                self.party_phone(call, account, colleague, true);
                 self.consult_changed(call, None);
             }
             Consulting::Conference => {
@@ -1914,6 +1945,20 @@ impl Calls {
             }
         }
         Ok(())
+    }
+
+    /// A third party's desk phone is on a call (`taken`) or free again: the router offers them no
+    /// call meanwhile (their phone is busy), as for an agent with no phone.
+    fn party_phone(&mut self, call: CallId, account: AccountId, agent: AgentId, taken: bool) {
+        let dispatcher = self.dispatcher.clone();
+        self.in_order(call, async move {
+            if let Err(e) = dispatcher
+                .set_reachable(account, agent, Channel::Voice, !taken)
+                .await
+            {
+                tracing::debug!(error = %e, "a third party's phone is not in the routing");
+            }
+        });
     }
 
     /// The consult's state, to the agent and the colleague; logged as `kind` when given.

@@ -243,17 +243,18 @@ async fn give_a_desk_phone(hub: &Hub, target: &str, agent: &str, username: &str,
 }
 
 /// A caller from +1 415 555 2671 (the demo's Maria Garcia) dialling `number`, staying `ms` after the answer.
+/// Each on its own SIP and media ports, so two can call at once.
 fn call(target: &str, number: &str, ms: u64) -> tokio::task::JoinHandle<(bool, String)> {
     let target = target.to_owned();
     let number = number.to_owned();
     tokio::task::spawn_blocking(move || {
-        let media_port = free_port().to_string();
+        let (sip_port, media_port) = (free_port().to_string(), free_port().to_string());
         run_with(
             &target,
             "caller.xml",
             &number,
             "",
-            &["-d", &ms.to_string(), "-mp", &media_port],
+            &["-d", &ms.to_string(), "-p", &sip_port, "-mp", &media_port],
         )
     })
 }
@@ -3011,4 +3012,60 @@ async fn an_agent_consults_a_colleague_confers_and_hands_over_the_call() {
         legs[0]["hold_ms"].as_i64().unwrap() >= 3000,
         "the consult is hold: {ended}"
     );
+}
+
+/// A colleague being consulted has their desk phone on a call: no caller is offered to them
+/// until the consult ends (the router used to offer them the next caller, ringing a busy phone).
+#[tokio::test]
+async fn a_colleague_on_a_consult_is_offered_no_call_until_it_ends() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, bob_port) = hub_with_a_desk_phone(dir.path()).await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let dana_id = hub.named(&admin, "/agents", "Dana Silva").await.unwrap()["id"].clone();
+    let dana_port = give_a_desk_phone(&hub, &target, "Dana Silva", "dana-desk", "desk-phone-2").await;
+    let (bob_dir, dana_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut phones = [
+        desk_phone(&target, bob_port, bob_dir.path()),
+        desk_phone(&target, dana_port, dana_dir.path()),
+    ];
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let first = call(&target, "100", 15_000);
+    let offer = bob.expect("offer").await.unwrap();
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    bob.expect("interaction.assigned").await.unwrap();
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+
+    bob.send(
+        json!({"type": "call.consult", "interaction_id": interaction, "step": "start", "agent_id": dana_id}),
+    )
+    .await
+    .unwrap();
+    while dana.expect("call.consult").await.unwrap()["on"] != true {}
+    // The second caller waits in the queue (the hub answers with music) for up to 8 seconds.
+    let second = call(&target, "100", 8000);
+    assert!(
+        dana.gets_within("offer", Duration::from_secs(3)).await.is_none(),
+        "Dana was offered a call while her phone is on the consult"
+    );
+    bob.send(json!({"type": "call.consult", "interaction_id": interaction, "step": "end"}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect("call.consult").await.unwrap()["mode"], Value::Null);
+    let offered = dana.expect("offer").await.unwrap();
+    assert_ne!(
+        offered["interaction"]["id"],
+        interaction.as_str(),
+        "the second caller"
+    );
+    for phone in &mut phones {
+        let _ = phone.kill();
+        let _ = phone.wait();
+    }
+    first.abort();
+    second.abort();
 }
