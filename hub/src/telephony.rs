@@ -1929,7 +1929,9 @@ impl Calls {
                 if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.party.as_mut()) {
                     l.completing = true;
                 }
-                // The call is theirs once the dispatcher moved it (`Transferred`, then `Offered`).
+                // The call is theirs once the dispatcher moved it (`Transferred`, then `Offered`):
+                // their phone, on the consult, is theirs to be offered it on again.
+                self.party_phone(call, account, colleague, false);
                 let (dispatcher, bus) = (self.dispatcher.clone(), self.bus.clone());
                 self.in_order(call, async move {
                     if let Err(e) = dispatcher
