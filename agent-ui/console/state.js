@@ -376,7 +376,9 @@ function step(state, event) {
       const next = dropOffer(state, id);
       const held = { ...next.held, [id]: heldEntry(event, next.held[id]) };
       const heldOrder = next.heldOrder.includes(id) ? next.heldOrder : [...next.heldOrder, id];
-      return { ...next, held, heldOrder, selected: next.selected || id };
+      // A call the agent was consulted about, handed over to them: theirs now, no longer a consult.
+      const consulted = next.consulted && next.consulted.interaction_id === id ? null : next.consulted;
+      return { ...next, held, heldOrder, selected: next.selected || id, consulted };
     }
     case 'interaction.updated': {
       const it = event.interaction;

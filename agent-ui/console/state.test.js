@@ -264,6 +264,11 @@ test('a consult is shown on the held call to the agent who asked, and as a card 
   assert.deepEqual(dana.consulted, { interaction_id: 'c9', mode: 'consult', on: true, with: 'Bob Martin', note: 'refund', customer: 'Maria Garcia' });
   dana = apply(dana, { ...frame, interaction_id: 'c9', mode: null });
   assert.equal(dana.consulted, null);
+  // Handed over: the call is hers, and the card goes.
+  dana = apply(dana, { ...frame, interaction_id: 'c9', on: true });
+  dana = apply(dana, { type: 'interaction.assigned', interaction: { ...interaction('c9'), channel: 'voice' }, card: card(), messages: [] });
+  assert.equal(dana.consulted, null);
+  assert.ok(dana.held.c9);
 });
 
 // Email: a thread is an interaction whose messages carry `channel`; the agent's reply is posted

@@ -589,6 +589,8 @@ struct ThirdParty {
     joined: bool,
     /// Their browser's leg, when it carries their audio, with its number (see `Call::browser`).
     browser: Option<(u64, BrowserLeg)>,
+    /// Their desk phone is rung (else their browser joins when it offers its audio).
+    via_phone: bool,
     /// A consult's: who asked, why and about whom.
     consult: Option<Consult>,
     /// The agent handed the call to the consulted colleague: it is theirs once it is moved.
@@ -742,10 +744,9 @@ enum Later {
     HangUp { call: CallId, error: anyhow::Error },
     /// The phone answered but the dispatcher did not give the agent the call.
     NotAccepted { call: CallId },
-    /// The browser leg numbered `leg` is gone (closed tab, lost network, never connected).
+    /// The browser leg numbered `leg` is gone (closed tab, lost network, never connected): the
+    /// agent's, or a third party's.
     BrowserGone { call: CallId, leg: u64 },
-    /// The supervisor's browser leg numbered `leg` is gone.
-    MonitorGone { call: CallId, leg: u64 },
     /// The call is queued where callers are offered a callback to `number` after every `after`.
     CallbackOffered {
         call: CallId,
@@ -875,24 +876,19 @@ impl Calls {
                     self.server.command(CallCommand::CallbackBooked { call });
                 }
             }
-            Later::MonitorGone { call, leg } => {
-                let gone = self
-                    .calls
-                    .get(&call)
-                    .and_then(|c| c.party.as_ref())
-                    .is_some_and(|l| l.browser.as_ref().is_some_and(|(n, _)| *n == leg));
-                if gone {
-                    self.server.command(CallCommand::DropParty { call });
-                }
-            }
             Later::BrowserGone { call, leg } => {
                 let Some(c) = self.calls.get_mut(&call) else {
                     return;
                 };
-                if c.browser.as_ref().is_some_and(|(n, _)| *n == leg) {
+                let ours =
+                    |browser: &Option<(u64, BrowserLeg)>| browser.as_ref().is_some_and(|(n, _)| *n == leg);
+                if ours(&c.browser) {
                     tracing::info!(interaction = %c.interaction, "the agent's browser left the call");
                     c.browser = None;
                     self.server.command(CallCommand::AgentLeft { call });
+                } else if c.party.as_ref().is_some_and(|l| ours(&l.browser)) {
+                    // A third party's browser (a supervisor's, a consulted colleague's) left.
+                    self.server.command(CallCommand::DropParty { call });
                 }
             }
         }
@@ -1067,7 +1063,7 @@ impl Calls {
                     return Ok(());
                 };
                 let account = c.account;
-                if l.browser.is_none() {
+                if l.via_phone {
                     self.party_phone(call, account, l.who, false);
                 }
                 let Some(c) = self.calls.get_mut(&call) else {
@@ -1104,34 +1100,17 @@ impl Calls {
                     return Ok(());
                 };
                 let (account, interaction) = (c.account, c.interaction);
-                if l.mode == Mix::Consult {
-                    // The caller waited while the agent consulted; no longer.
-                    c.hold(false, now_millis());
+                if l.consult.is_some() {
+                    // The colleague hung up, or the agent went back to the caller.
+                    self.consult_over(call, l);
+                    return Ok(());
                 }
-                if l.browser.is_none() {
+                if l.via_phone {
                     self.party_phone(call, account, l.who, false);
                 }
                 let Some(c) = self.calls.get_mut(&call) else {
                     return Ok(());
                 };
-                if let Some(consult) = &l.consult {
-                    // The colleague hung up, or the agent went back to the caller.
-                    for to in [consult.by, l.who] {
-                        self.bus
-                            .to_agent(to, consult_frame(interaction, None, false, &l, consult, to));
-                    }
-                    let line = LogLine {
-                        kind: "call.consult_ended".into(),
-                        data: json!({ "by": consult.by, "by_name": consult.by_name, "to": l.who, "to_name": l.name }),
-                    };
-                    let dispatcher = self.dispatcher.clone();
-                    self.in_order(call, async move {
-                        if let Err(e) = dispatcher.log(account, interaction, line).await {
-                            tracing::error!(error = %e, "logging a consult's end");
-                        }
-                    });
-                    return Ok(());
-                }
                 self.bus
                     .to_agent(l.who, monitor_frame(interaction, None, &l.name));
                 if l.heard()
@@ -1158,7 +1137,7 @@ impl Calls {
                     return Ok(());
                 };
                 if let Some(l) = c.party.take() {
-                    if l.browser.is_none() {
+                    if l.via_phone {
                         self.party_phone(call, c.account, l.who, false);
                     }
                     match &l.consult {
@@ -1461,11 +1440,9 @@ impl Calls {
             .map(|(agent, _)| *agent);
         // A phone on a call as a third party stays taken until that ends, refreshed or not.
         let taken = |agent: AgentId| {
-            self.calls.values().any(|c| {
-                c.party
-                    .as_ref()
-                    .is_some_and(|l| l.who == agent && l.browser.is_none())
-            })
+            self.calls
+                .values()
+                .any(|c| c.party.as_ref().is_some_and(|l| l.who == agent && l.via_phone))
         };
         if let Some(agent) = agent.filter(|a| !taken(*a)) {
             self.dispatcher
@@ -1646,11 +1623,12 @@ impl Calls {
                         c.browser = l.browser.take();
                         c.promoted_to = Some(l.who);
                         c.answered = Some((now, l.who));
+                        // The agent's consult is over; the colleague's console learns the call is
+                        // theirs when it is given them (their browser's leg carries it on).
                         if let Some(consult) = &l.consult {
-                            for to in [consult.by, l.who] {
-                                self.bus
-                                    .to_agent(to, consult_frame(c.interaction, None, false, &l, consult, to));
-                            }
+                            let to = consult.by;
+                            self.bus
+                                .to_agent(to, consult_frame(c.interaction, None, false, &l, consult, to));
                         }
                         self.server.command(CallCommand::Promote { call });
                     }
@@ -1733,28 +1711,10 @@ impl Calls {
             return Ok(());
         }
         let (listener, browser) = match sdp {
-            Some(sdp) => match self.server.open_party_leg(call, &sdp) {
-                Some(Ok(opened)) => {
-                    let (leg, gone) = (self.next_leg, opened.gone);
-                    self.next_leg += 1;
-                    let later = self.later.clone();
-                    tokio::spawn(async move {
-                        let _ = gone.await;
-                        let _ = later.send(Later::MonitorGone { call, leg });
-                    });
-                    let answer = crate::bus::AgentFrame::CallMediaAnswer {
-                        interaction_id: interaction,
-                        sdp: opened.answer,
-                    };
-                    self.bus.to_agent(supervisor, answer);
-                    (Listener::Leg(opened.leg.rtp_addr()), Some((leg, opened.leg)))
-                }
-                Some(Err(e)) => {
-                    refuse(&self.bus, &e.to_string());
-                    return Ok(());
-                }
-                None => {
-                    refuse(&self.bus, "this call cannot be listened to now");
+            Some(sdp) => match self.open_party_browser(call, interaction, supervisor, &sdp) {
+                Ok((listener, browser)) => (listener, Some(browser)),
+                Err(why) => {
+                    refuse(&self.bus, &why);
                     return Ok(());
                 }
             },
@@ -1778,6 +1738,7 @@ impl Calls {
                 name,
                 mode,
                 joined: false,
+                via_phone: browser.is_none(),
                 browser,
                 consult: None,
                 completing: false,
@@ -1786,6 +1747,40 @@ impl Calls {
                 .command(CallCommand::AddParty { call, listener, mode });
         }
         Ok(())
+    }
+
+    /// Opens a third party's browser leg onto the call, answering their console's `sdp` (the
+    /// answer goes back to `who`): where the B2BUA joins it, and the leg with its number. A leg
+    /// that goes away is `Later::BrowserGone`.
+    fn open_party_browser(
+        &mut self,
+        call: CallId,
+        interaction: InteractionId,
+        who: AgentId,
+        sdp: &str,
+    ) -> Result<(Listener, (u64, BrowserLeg)), String> {
+        match self.server.open_party_leg(call, sdp) {
+            Some(Ok(opened)) => {
+                let (leg, gone) = (self.next_leg, opened.gone);
+                self.next_leg += 1;
+                let later = self.later.clone();
+                tokio::spawn(async move {
+                    let _ = gone.await;
+                    let _ = later.send(Later::BrowserGone { call, leg });
+                });
+                let answer = crate::bus::AgentFrame::CallMediaAnswer {
+                    interaction_id: interaction,
+                    sdp: opened.answer,
+                };
+                self.bus.to_agent(who, answer);
+                Ok((Listener::Leg(opened.leg.rtp_addr()), (leg, opened.leg)))
+            }
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err(
+                "this call cannot be joined now: it is not connected to an agent, or someone else is on it"
+                    .into(),
+            ),
+        }
     }
 
     /// The supervisor on the call joined it or changed how they take part (`was_heard`: whether
@@ -1830,12 +1825,20 @@ impl Calls {
         let Some(c) = self.calls.get(&call) else {
             return Ok(());
         };
-        if c.answered.is_none() || c.agent() != Some(agent) {
+        let account = c.account;
+        let consulted = c.party.as_ref().filter(|l| l.consult.is_some());
+        // The agent on the call takes every step; the colleague consulted may join or leave.
+        let colleague = consulted.is_some_and(|l| l.who == agent);
+        let theirs = c.answered.is_some() && c.agent() == Some(agent);
+        let allowed = match step {
+            Consulting::Join { .. } => colleague,
+            Consulting::End => theirs || colleague,
+            _ => theirs,
+        };
+        if !allowed {
             refuse(&self.bus, "this call is not connected to you now".into());
             return Ok(());
         }
-        let account = c.account;
-        let consulted = c.party.as_ref().filter(|l| l.consult.is_some());
         match step {
             Consulting::Start { colleague, note } => {
                 if let Some(l) = &c.party {
@@ -1850,19 +1853,16 @@ impl Calls {
                     refuse(&self.bus, "there is no such colleague".into());
                     return Ok(());
                 };
-                if them.device == Device::Browser {
-                    refuse(
-                        &self.bus,
-                        format!(
-                            "{} takes calls in the browser: a consult rings a desk phone",
-                            them.name
-                        ),
-                    );
-                    return Ok(());
-                }
-                let Some(contact) = self.contacts_of(account, colleague).await.into_iter().next() else {
-                    refuse(&self.bus, format!("{} has no desk phone registered", them.name));
-                    return Ok(());
+                // A desk phone rings; a browser joins once its console offers its audio (`Join`).
+                let contact = match them.device {
+                    Device::Browser => None,
+                    Device::Desk => match self.contacts_of(account, colleague).await.into_iter().next() {
+                        Some(contact) => Some(contact),
+                        None => {
+                            refuse(&self.bus, format!("{} has no desk phone registered", them.name));
+                            return Ok(());
+                        }
+                    },
                 };
                 let me = self.store.agent(account, agent).await?;
                 let customer_id = self.store.interaction(account, interaction).await?.customer_id;
@@ -1877,6 +1877,7 @@ impl Calls {
                     mode: Mix::Consult,
                     joined: false,
                     browser: None,
+                    via_phone: contact.is_some(),
                     consult: Some(Consult {
                         by: agent,
                         by_name: me.name,
@@ -1885,13 +1886,36 @@ impl Calls {
                     }),
                     completing: false,
                 });
-                self.server.command(CallCommand::AddParty {
-                    call,
-                    listener: Listener::Phone(contact),
-                    mode: Mix::Consult,
-                });
-                self.party_phone(call, account, colleague, true);
+                if let Some(contact) = contact {
+                    self.server.command(CallCommand::AddParty {
+                        call,
+                        listener: Listener::Phone(contact),
+                        mode: Mix::Consult,
+                    });
+                    self.party_phone(call, account, colleague, true);
+                }
                 self.consult_changed(call, None);
+            }
+            Consulting::Join { sdp } => {
+                if consulted.is_some_and(|l| l.via_phone || l.browser.is_some()) {
+                    refuse(&self.bus, "you are on this consult already".into());
+                    return Ok(());
+                }
+                let (listener, browser) = match self.open_party_browser(call, interaction, agent, &sdp) {
+                    Ok(opened) => opened,
+                    Err(why) => {
+                        refuse(&self.bus, why);
+                        return Ok(());
+                    }
+                };
+                if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.party.as_mut()) {
+                    l.browser = Some(browser);
+                    self.server.command(CallCommand::AddParty {
+                        call,
+                        listener,
+                        mode: Mix::Consult,
+                    });
+                }
             }
             Consulting::Conference => {
                 if !consulted.is_some_and(|l| l.joined && l.mode == Mix::Consult) {
@@ -1914,8 +1938,15 @@ impl Calls {
                 }
             }
             Consulting::End => {
-                if consulted.is_some() {
-                    self.server.command(CallCommand::DropParty { call });
+                match consulted {
+                    // A browser that never joined: nothing to hang up, the consult is over.
+                    Some(l) if !l.via_phone && l.browser.is_none() => {
+                        if let Some(l) = self.calls.get_mut(&call).and_then(|c| c.party.take()) {
+                            self.consult_over(call, l);
+                        }
+                    }
+                    Some(_) => self.server.command(CallCommand::DropParty { call }),
+                    None => {}
                 }
             }
             Consulting::Transfer => {
@@ -1959,6 +1990,36 @@ impl Calls {
                 .await
             {
                 tracing::debug!(error = %e, "a third party's phone is not in the routing");
+            }
+        });
+    }
+
+    /// The consult `l` is over (already off the call): the caller's wait on hold ends, the
+    /// colleague's phone is free, both consoles are told and it is logged.
+    fn consult_over(&mut self, call: CallId, l: ThirdParty) {
+        let Some(c) = self.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(consult) = &l.consult else { return };
+        let (account, interaction) = (c.account, c.interaction);
+        if l.mode == Mix::Consult {
+            c.hold(false, now_millis());
+        }
+        if l.via_phone {
+            self.party_phone(call, account, l.who, false);
+        }
+        for to in [consult.by, l.who] {
+            self.bus
+                .to_agent(to, consult_frame(interaction, None, false, &l, consult, to));
+        }
+        let line = LogLine {
+            kind: "call.consult_ended".into(),
+            data: json!({ "by": consult.by, "by_name": consult.by_name, "to": l.who, "to_name": l.name }),
+        };
+        let dispatcher = self.dispatcher.clone();
+        self.in_order(call, async move {
+            if let Err(e) = dispatcher.log(account, interaction, line).await {
+                tracing::error!(error = %e, "logging a consult's end");
             }
         });
     }

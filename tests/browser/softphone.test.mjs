@@ -672,12 +672,13 @@ async function deskPhone(hub, admin, work, { agent, username, hz, ports }) {
   }
 }
 
-// Consult and hand over from the console, with desk phones: Bob answers a caller on his desk
-// phone, picks Dana under "Consult a colleague" with a note and consults her: her console shows
-// who asks, about whom and why; his shows the caller waits on hold. He makes it a conference,
-// then hands the call over: it leaves his console and is in Dana's, talking. The timeline of the
-// call says so.
-test('an agent consults a colleague from the console, confers and hands the call over', { skip, timeout: 120_000 }, async () => {
+// Consult and hand over from the console: Bob answers a caller on his desk phone, picks Dana
+// under "Consult a colleague" with a note and consults her: her console shows who asks, about
+// whom and why; his shows the caller waits on hold. He makes it a conference, then hands the call
+// over: it leaves his console and is in Dana's, talking. The timeline of the call says so. Dana
+// takes it on her desk phone, or in her browser (its 1000 Hz is then what the caller hears after
+// the hand-over, in the recording's right channel, over the leg that joined the consult).
+for (const device of ['desk', 'browser']) test(`an agent consults a colleague (${device}) from the console, confers and hands the call over`, { skip, timeout: 120_000 }, async () => {
   const { work, callerWav, hub, browser, callerLog } = await callCenter(40, null, { PLUGBOARD_SIP__ALGORITHMS: '["MD5"]' });
   const phones = [];
   let caller = null;
@@ -685,7 +686,8 @@ test('an agent consults a colleague from the console, confers and hands the call
   try {
     const admin = await login(hub.base, 'admin@plugboard.example');
     phones.push(await deskPhone(hub, admin, work, { agent: 'Bob Martin', username: 'bob-desk', hz: 660, ports: 1 }));
-    phones.push(await deskPhone(hub, admin, work, { agent: 'Dana Silva', username: 'dana-desk', hz: 880, ports: 2 }));
+    if (device === 'desk') phones.push(await deskPhone(hub, admin, work, { agent: 'Dana Silva', username: 'dana-desk', hz: 880, ports: 2 }));
+    else assert.equal((await call(hub.base, 'PATCH', '/me', await login(hub.base, 'dana@plugboard.example'), { device: 'browser' })).status, 200);
     const bob = await (await browser.newContext()).newPage();
     watch(bob, 'bob', errors);
     await signIn(bob, hub.base, 'bob@plugboard.example');
@@ -713,8 +715,8 @@ test('an agent consults a colleague from the console, confers and hands the call
     await card.waitFor();
     assert.match(await card.innerText(), /Bob Martin is consulting you about \+14155550123/);
     assert.equal(await dana.getByTestId('consulted-note').innerText(), '“Wants a refund over 500”');
-    await shot(bob, 'consult-agent');
-    await shot(dana, 'consult-colleague');
+    await shot(bob, `consult-agent-${device}`);
+    await shot(dana, `consult-colleague-${device}`);
 
     await bob.getByTestId('consult-conference').click();
     await byTestId(bob, 'consult', 'data-mode', 'conference').waitFor();
@@ -723,11 +725,22 @@ test('an agent consults a colleague from the console, confers and hands the call
     await bob.getByTestId('consult-transfer').click();
     // The call is Dana's, talking; it leaves Bob's console.
     await byTestId(dana, 'chat-pane', 'data-interaction-id', interaction).waitFor({ timeout: 10_000 });
+    const handedOver = Date.now();
     await dana.getByTestId('consulted-card').waitFor({ state: 'detached' });
     await bob.locator(`[data-testid="chat-pane"][data-interaction-id="${interaction}"]`).waitFor({ state: 'detached' });
-    await shot(dana, 'consult-handed-over');
+    if (device === 'browser') await byTestId(dana, 'softphone-status', 'data-status', 'connected').waitFor();
+    await shot(dana, `consult-handed-over-${device}`);
+    await dana.waitForTimeout(3000);
     await dana.getByTestId('end-chat').click();
     await byTestId(dana, 'chat-pane', 'data-state', 'wrap_up').waitFor({ timeout: 10_000 });
+    if (device === 'browser') {
+      // What the caller heard once it was Dana's: her browser, not Bob's phone.
+      const file = await recordingOf(hub, interaction);
+      const { length } = stat(file, 2);
+      const after = length - (Date.now() - handedOver) / 1000 + 0.5;
+      const [dana1000, bob660] = [toneRms(file, 2, after, 2, 1000), toneRms(file, 2, after, 2, 660)];
+      assert.ok(dana1000 > 0.01 && bob660 < dana1000 / 4, `after the hand-over the caller heard 1000 Hz at ${dana1000}, Bob's 660 Hz at ${bob660}`);
+    }
 
     const token = await login(hub.base, 'sam@plugboard.example');
     const { body } = await call(hub.base, 'GET', `/interactions/${interaction}`, token);

@@ -2614,6 +2614,54 @@ async fn listening_desk_phone(
     );
 }
 
+/// A directory `name` in `work`, made.
+fn dir_in(work: &tempfile::TempDir, name: &str) -> PathBuf {
+    let path = work.path().join(name);
+    std::fs::create_dir_all(&path).unwrap();
+    path
+}
+
+/// A baresip caller through the trunk, saying 440 Hz for 40 s to 100 (Support) and writing what
+/// it hears into `dir`.
+fn caller_hearing(dir: &Path, target: &str, rtp: u16) -> Child {
+    tone(&dir.join("voice.wav"), 440, 40);
+    baresip_profile(
+        dir,
+        &dir.join("voice.wav"),
+        "<sip:+14155550123@127.0.0.1>;regint=0",
+        rtp,
+    );
+    hears_to(dir);
+    Command::new("baresip")
+        .arg("-f")
+        .arg(dir)
+        .args(["-e", &format!("/dial sip:100@{target}"), "-t", "40"])
+        .stdout(std::fs::File::create(dir.join("log")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// What is wrong with what each phone heard, by `rows` of (phase, who, what they heard, when
+/// their audio began, a tone, whether it should be heard): the middle two seconds of each phase
+/// (phases begin at `at`, named by `phases`), a tone heard above 0.08 RMS, unheard below 0.04.
+fn tones_heard(
+    rows: &[(usize, &str, &PathBuf, std::time::Instant, u32, bool)],
+    at: &[std::time::Instant],
+    phases: &[&str],
+) -> Vec<String> {
+    let (present, absent) = (0.08, 0.04);
+    let mut wrong = Vec::new();
+    for &(phase, who, file, zero, hz, heard) in rows {
+        let from = at[phase].duration_since(zero).as_secs_f64() + 1.0;
+        let level = tone_in(file, 1, from, 2.0, hz);
+        if heard != (level > present) || (!heard && level > absent) {
+            wrong.push(format!("{}: {who} hears {hz} Hz at {level:.3}", phases[phase]));
+        }
+    }
+    wrong
+}
+
 /// A baresip profile's phone also writes what it hears into its directory.
 fn hears_to(dir: &Path) {
     let mut config = std::fs::read_to_string(dir.join("config")).unwrap();
@@ -2661,11 +2709,7 @@ async fn a_supervisor_monitors_whispers_to_and_barges_into_a_call_and_each_hears
     let hub = Hub::start(dir.path(), &BARESIP_SITE).await.unwrap();
     let target = hub.sip_udp.clone().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let [bob_dir, sam_dir, caller_dir] = ["bob", "sam", "caller"].map(|d| {
-        let path = work.path().join(d);
-        std::fs::create_dir_all(&path).unwrap();
-        path
-    });
+    let [bob_dir, sam_dir, caller_dir] = ["bob", "sam", "caller"].map(|d| dir_in(&work, d));
     let rtp = 36_000 + (std::process::id() % 40) as u16 * 600;
     let bob_phone = listening_desk_phone(&hub, &target, ("Bob Martin", "bob-desk"), 660, &bob_dir, rtp).await;
     let sam_phone =
@@ -2674,22 +2718,7 @@ async fn a_supervisor_monitors_whispers_to_and_barges_into_a_call_and_each_hears
     available(&mut bob).await;
     let mut sam = hub.agent("sam@plugboard.example").await.unwrap();
 
-    tone(&caller_dir.join("voice.wav"), 440, 40);
-    baresip_profile(
-        &caller_dir,
-        &caller_dir.join("voice.wav"),
-        "<sip:+14155550123@127.0.0.1>;regint=0",
-        rtp + 400,
-    );
-    hears_to(&caller_dir);
-    let caller = Command::new("baresip")
-        .arg("-f")
-        .arg(&caller_dir)
-        .args(["-e", &format!("/dial sip:100@{target}"), "-t", "40"])
-        .stdout(std::fs::File::create(caller_dir.join("log")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let caller = caller_hearing(&caller_dir, &target, rtp + 400);
     let offer = bob.expect("offer").await.unwrap();
     // The caller's audio starts about now (they hear music until Bob's phone answers).
     let caller_zero = std::time::Instant::now();
@@ -2779,15 +2808,7 @@ async fn a_supervisor_monitors_whispers_to_and_barges_into_a_call_and_each_hears
         (2, "the caller", &caller_heard, caller_zero, 660, true),
         (2, "the caller", &caller_heard, caller_zero, 880, true),
     ];
-    for (phase, who, file, zero, hz, heard) in rows {
-        let level = tone_in(file, 1, window(zero, phase), 2.0, hz);
-        if heard != (level > present) || (!heard && level > absent) {
-            wrong.push(format!(
-                "{}: {who} hears {hz} Hz at {level:.3}",
-                ["monitor", "whisper", "barge"][phase]
-            ));
-        }
-    }
+    wrong.extend(tones_heard(&rows, &at, &["monitor", "whisper", "barge"]));
     // The recording's right channel is what the caller heard: Sam too, on the barge only.
     let recording = dir.path().join("recordings").join(format!("{interaction}.wav"));
     let whisper = tone_in(&recording, 2, window(bob_zero, 1), 2.0, 880);
@@ -2832,11 +2853,7 @@ async fn an_agent_consults_a_colleague_confers_and_hands_over_the_call() {
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let dana_id = hub.named(&admin, "/agents", "Dana Silva").await.unwrap()["id"].clone();
     let work = tempfile::tempdir().unwrap();
-    let [bob_dir, dana_dir, caller_dir] = ["bob", "dana", "caller"].map(|d| {
-        let path = work.path().join(d);
-        std::fs::create_dir_all(&path).unwrap();
-        path
-    });
+    let [bob_dir, dana_dir, caller_dir] = ["bob", "dana", "caller"].map(|d| dir_in(&work, d));
     let rtp = 38_000 + (std::process::id() % 40) as u16 * 600;
     let bob_phone = listening_desk_phone(&hub, &target, ("Bob Martin", "bob-desk"), 660, &bob_dir, rtp).await;
     let dana_phone = listening_desk_phone(
@@ -2851,22 +2868,7 @@ async fn an_agent_consults_a_colleague_confers_and_hands_over_the_call() {
     let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
     available(&mut bob).await;
 
-    tone(&caller_dir.join("voice.wav"), 440, 40);
-    baresip_profile(
-        &caller_dir,
-        &caller_dir.join("voice.wav"),
-        "<sip:+14155550123@127.0.0.1>;regint=0",
-        rtp + 400,
-    );
-    hears_to(&caller_dir);
-    let caller = Command::new("baresip")
-        .arg("-f")
-        .arg(&caller_dir)
-        .args(["-e", &format!("/dial sip:100@{target}"), "-t", "40"])
-        .stdout(std::fs::File::create(caller_dir.join("log")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let caller = caller_hearing(&caller_dir, &target, rtp + 400);
     let offer = bob.expect("offer").await.unwrap();
     let caller_zero = std::time::Instant::now();
     let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
@@ -2940,7 +2942,7 @@ async fn an_agent_consults_a_colleague_confers_and_hands_over_the_call() {
     }
 
     let window = |zero: std::time::Instant, phase: usize| at[phase].duration_since(zero).as_secs_f64() + 1.0;
-    let (present, absent) = (0.08, 0.04);
+    let present = 0.08;
     let (bob_heard, dana_heard, caller_heard) =
         (heard_by(&bob_dir), heard_by(&dana_dir), heard_by(&caller_dir));
     let mut wrong = Vec::new();
@@ -2962,15 +2964,7 @@ async fn an_agent_consults_a_colleague_confers_and_hands_over_the_call() {
         (2, "the caller", &caller_heard, caller_zero, 660, false),
         (2, "Dana", &dana_heard, dana_zero, 440, true),
     ];
-    for (phase, who, file, zero, hz, heard) in rows {
-        let level = tone_in(file, 1, window(zero, phase), 2.0, hz);
-        if heard != (level > present) || (!heard && level > absent) {
-            wrong.push(format!(
-                "{}: {who} hears {hz} Hz at {level:.3}",
-                ["consult", "conference", "transfer"][phase]
-            ));
-        }
-    }
+    wrong.extend(tones_heard(&rows, &at, &["consult", "conference", "transfer"]));
     // One recording: what the caller heard on the right, Dana's voice in the conference and after.
     let recording = dir.path().join("recordings").join(format!("{interaction}.wav"));
     for (phase, hz, heard) in [(1, 880, true), (1, 660, true), (2, 880, true), (2, 660, false)] {

@@ -46,7 +46,7 @@ export function ConsultControl({ consult, customerName, onStep }) {
 }
 
 /** To the colleague consulted: who asks, about whom, why, and where the consult stands. */
-export function ConsultedCard({ consulted }) {
+export function ConsultedCard({ consulted, onLeave }) {
   const status = !consulted.on
     ? t('consulted.ringing')
     : consulted.mode === 'conference'
@@ -57,5 +57,6 @@ export function ConsultedCard({ consulted }) {
       <p class="consulted-title">${t('consulted.title', { name: consulted.with, customer: consulted.customer })}</p>
       ${consulted.note && html`<p class="consulted-note" data-testid="consulted-note">“${consulted.note}”</p>`}
       <p class="muted small-text">${status}</p>
+      <button class="small" onClick=${onLeave} data-testid="consulted-leave">${t('consulted.leave')}</button>
     </div>`;
 }

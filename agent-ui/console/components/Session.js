@@ -71,7 +71,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const [listening, setListening] = useState(null);
   const listeningNow = useRef(null);
   listeningNow.current = listening;
+  // The browser leg of a supervisor listening in, or of a colleague consulted (device browser).
   const listenLeg = useRef(null);
+  const deviceNow = useRef('desk');
   const [listenStatus, setListenStatus] = useState(null);
   const stopListenLeg = () => {
     if (listenLeg.current) listenLeg.current.call.stop();
@@ -108,6 +110,23 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         const leg = listenLeg.current;
         if (leg && frame.type === 'call.media.answer' && frame.interaction_id === leg.id) leg.call.answer(frame.sdp);
         // A supervisor's own listening (on a call they hold it is the agent's banner, state.js).
+        // Consulted with the browser as the device: this console joins with its audio, and lets
+        // go when the consult is over (unless the call became this agent's: see the softphone).
+        if (frame.type === 'call.consult' && !latest.current.held[frame.interaction_id]) {
+          const id = frame.interaction_id;
+          if (frame.mode && !frame.on && deviceNow.current === 'browser' && !listenLeg.current) {
+            const call = startCall(id, {
+              send: (f) => Boolean(socket.current && socket.current.send(f)),
+              onStatus: (status) => {
+                setListenStatus(status);
+                setPhoneStatus((s) => ({ ...s, [id]: status }));
+              },
+              offerFrame: (sdp) => ({ type: 'call.consult', interaction_id: id, step: 'join', sdp }),
+            });
+            listenLeg.current = { id, call };
+          }
+          if (!frame.mode && listenLeg.current && listenLeg.current.id === id && !latest.current.held[id]) stopListenLeg();
+        }
         if (frame.type === 'call.monitor' && !latest.current.held[frame.interaction_id]) {
           setListening(frame.mode ? { id: frame.interaction_id, mode: frame.mode, on: true } : null);
           if (!frame.mode) stopListenLeg();
@@ -139,6 +158,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   // console's audio (a voicemail has no caller to talk to; a callback is called once accepted); a
   // call that ended (or went elsewhere) lets the microphone go.
   const device = me ? me.device : 'desk';
+  deviceNow.current = device;
   const talking = Object.values(state.held)
     .filter((h) => h.interaction.channel === 'voice' && (!h.interaction.offline || h.interaction.callback)
       && h.interaction.state === 'active')
@@ -150,6 +170,12 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       current.call.stop();
       phone.current = null;
       setMuted(false);
+    }
+    // A call handed over by the agent who consulted us goes on over the consult's leg.
+    const handed = listenLeg.current;
+    if (!phone.current && handed && talking.includes(handed.id)) {
+      phone.current = handed;
+      listenLeg.current = null;
     }
     if (!phone.current && device === 'browser' && talking.length && snapshots) {
       const id = talking[0];

@@ -22,7 +22,8 @@ export function Workspace({ state, actions, queues, queueName, dispositionName, 
         <${InteractionList} state=${state} onSelect=${actions.select} />
       </aside>
       <section class="column column-main">
-        ${state.consulted && html`<${ConsultedCard} consulted=${state.consulted} />`}
+        ${state.consulted && html`<${ConsultedCard} consulted=${state.consulted}
+          onLeave=${() => actions.consult(state.consulted.interaction_id, 'end')} />`}
         ${selected && isEmail(selected.interaction)
           ? html`<${EmailPane} key=${selected.interaction.id} state=${state} entry=${selected} actions=${actions} queues=${queues} queueName=${queueName} ownAddresses=${ownAddresses} />`
           : selected

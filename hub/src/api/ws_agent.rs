@@ -74,13 +74,15 @@ enum ClientFrame {
     },
     /// The agent holding a call consults a colleague about it: `step` `start` (with `agent_id`
     /// and an optional `note`: the caller is held, the colleague's phone rings), `conference`,
-    /// `transfer` (the colleague takes the call) or `end` (back to the caller).
+    /// `transfer` (the colleague takes the call) or `end` (back to the caller). The colleague
+    /// may `end` it too, and with the browser as their device `join` it (with `sdp`).
     #[serde(rename = "call.consult")]
     Consult {
         interaction_id: InteractionId,
         step: ConsultStep,
         agent_id: Option<AgentId>,
         note: Option<String>,
+        sdp: Option<String>,
     },
     /// A supervisor listens to a call of their teams' as `mode` (`monitor`, `whisper`,
     /// `barge`), changes how, or leaves it (`mode: null`). With `sdp` (a WebRTC offer with its
@@ -363,6 +365,17 @@ async fn held_call(state: &AppState, agent: &Agent, interaction: InteractionId) 
     Ok(())
 }
 
+/// A browser's WebRTC offer, refused with a clear error when too big or not SDP.
+fn offer_checked(sdp: &str) -> Result<(), ApiError> {
+    if sdp.len() > MAX_SDP {
+        return Err(ApiError::BadRequest(format!(
+            "an SDP offer has at most {MAX_SDP} bytes"
+        )));
+    }
+    plugboard_sip::webrtc::parse_offer(sdp).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(())
+}
+
 /// The longest note a consult carries to the colleague.
 const MAX_CONSULT_NOTE: usize = 500;
 
@@ -374,6 +387,7 @@ enum ConsultStep {
     Conference,
     Transfer,
     End,
+    Join,
 }
 
 /// A supervisor asking to listen to a call: one of their teams' they may see (else 404), on the
@@ -570,12 +584,7 @@ async fn handle(
             dispatcher.hold(account, agent.id, interaction_id, on).await?
         }
         ClientFrame::MediaOffer { interaction_id, sdp } => {
-            if sdp.len() > MAX_SDP {
-                return Err(ApiError::BadRequest(format!(
-                    "an SDP offer has at most {MAX_SDP} bytes"
-                )));
-            }
-            plugboard_sip::webrtc::parse_offer(&sdp).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            offer_checked(&sdp)?;
             held_call(state, agent, interaction_id).await?;
             let frame = crate::bus::ConnectorFrame::MediaOffer {
                 interaction: interaction_id,
@@ -612,7 +621,9 @@ async fn handle(
             step,
             agent_id,
             note,
+            sdp,
         } => {
+            use crate::bus::frames::Consulting;
             let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
             if note
                 .as_ref()
@@ -622,19 +633,30 @@ async fn handle(
                     "a consult's note has at most {MAX_CONSULT_NOTE} characters"
                 )));
             }
-            held_call(state, agent, interaction_id).await?;
-            let step = match (step, agent_id) {
-                (ConsultStep::Start, Some(colleague)) => {
-                    crate::bus::frames::Consulting::Start { colleague, note }
-                }
-                (ConsultStep::Start, None) => {
+            // The colleague joins or leaves a call they do not hold: the node holding it checks
+            // they are the one consulted.
+            if !matches!(step, ConsultStep::Join | ConsultStep::End) {
+                held_call(state, agent, interaction_id).await?;
+            }
+            let step = match (step, agent_id, sdp) {
+                (ConsultStep::Start, Some(colleague), _) => Consulting::Start { colleague, note },
+                (ConsultStep::Start, None, _) => {
                     return Err(ApiError::BadRequest(
                         "name the colleague to consult (agent_id)".into(),
                     ));
                 }
-                (ConsultStep::Conference, _) => crate::bus::frames::Consulting::Conference,
-                (ConsultStep::Transfer, _) => crate::bus::frames::Consulting::Transfer,
-                (ConsultStep::End, _) => crate::bus::frames::Consulting::End,
+                (ConsultStep::Conference, ..) => Consulting::Conference,
+                (ConsultStep::Transfer, ..) => Consulting::Transfer,
+                (ConsultStep::End, ..) => Consulting::End,
+                (ConsultStep::Join, _, Some(sdp)) => {
+                    offer_checked(&sdp)?;
+                    Consulting::Join { sdp }
+                }
+                (ConsultStep::Join, _, None) => {
+                    return Err(ApiError::BadRequest(
+                        "joining a consult takes the browser's offer (sdp)".into(),
+                    ));
+                }
             };
             let frame = crate::bus::ConnectorFrame::Consult {
                 interaction: interaction_id,
@@ -654,12 +676,7 @@ async fn handle(
                 ));
             }
             if let Some(sdp) = &sdp {
-                if sdp.len() > MAX_SDP {
-                    return Err(ApiError::BadRequest(format!(
-                        "an SDP offer has at most {MAX_SDP} bytes"
-                    )));
-                }
-                plugboard_sip::webrtc::parse_offer(sdp).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                offer_checked(sdp)?;
             }
             let me = monitorable_call(state, agent, interaction_id).await?;
             let frame = crate::bus::ConnectorFrame::Monitor {

@@ -87,6 +87,9 @@ pub enum Consulting {
     Transfer,
     /// The colleague is hung up; the agent is back with the caller.
     End,
+    /// The colleague's console carries their side (their device is the browser): its WebRTC
+    /// offer, every candidate in it.
+    Join { sdp: String },
 }
 
 /// The screen pop: who the customer is and what happened before.
