@@ -1639,6 +1639,11 @@ impl Calls {
                 }
             }
             ConnectorFrame::Hold { on, .. } => {
+                // A consult holds the caller itself until it ends: a hold or resume meanwhile
+                // would take the caller off its music.
+                if c.party.as_ref().is_some_and(|l| l.mode == Mix::Consult) {
+                    return Ok(());
+                }
                 if c.hold(*on, now_millis()) {
                     self.server.command(CallCommand::Hold { call, on: *on });
                 }

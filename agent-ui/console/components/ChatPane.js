@@ -49,6 +49,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
           ${phoneStatus === 'connected' && html`<button onClick=${() => actions.mute(it.id, !softphone.muted)} data-testid="call-mute"
             aria-pressed=${softphone.muted ? 'true' : 'false'}>${softphone.muted ? t('call.unmute') : t('call.mute')}</button>`}
           ${call && !voicemail && html`<button onClick=${() => actions.hold(it.id, !entry.onHold)} data-testid="call-hold"
+            disabled=${Boolean(entry.consult)} title=${entry.consult ? t('consult.holding') : undefined}
             aria-pressed=${entry.onHold ? 'true' : 'false'}>${entry.onHold ? t('call.resume') : t('call.hold')}</button>`}
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
           <button class="danger-outline" onClick=${() => actions.end(it.id)} disabled=${Boolean(queuedAction(state, it.id, 'end'))}

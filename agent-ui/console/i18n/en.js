@@ -235,6 +235,7 @@ export default {
   'consult.who': 'Consult a colleague…',
   'consult.note': 'Why (they see this)',
   'consult.start': 'Consult',
+  'consult.holding': 'The caller is on hold while you consult, back with you when the consult ends',
   'consult.ringing': 'Calling {name}… the caller is on hold.',
   'consult.talking': 'Talking with {name}: {customer} is on hold.',
   'consult.conference': 'Conference: you, {name} and {customer}.',

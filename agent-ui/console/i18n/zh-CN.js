@@ -314,6 +314,7 @@ export default {
   'consult.who': '咨询同事…',
   'consult.note': '原因（对方可见）',
   'consult.start': '咨询',
+  'consult.holding': '咨询期间来电者处于保持状态，咨询结束后回到您这里',
   'consult.ringing': '正在呼叫 {name}… 来电者正在保持。',
   'consult.talking': '正在与 {name} 通话：{customer} 正在保持。',
   'consult.conference': '三方通话：您、{name} 和 {customer}。',
