@@ -903,6 +903,17 @@ impl Calls {
         });
     }
 
+    /// Logs `line` on the call's interaction after the call's earlier requests.
+    fn log_on_call(&mut self, call: CallId, account: AccountId, interaction: InteractionId, line: LogLine) {
+        let dispatcher = self.dispatcher.clone();
+        self.in_order(call, async move {
+            let kind = line.kind.clone();
+            if let Err(e) = dispatcher.log(account, interaction, line).await {
+                tracing::error!(error = %e, %kind, "logging on a call");
+            }
+        });
+    }
+
     /// Hands a dispatcher request for `call` off to a task of its own, after the call's earlier
     /// requests: the loop never waits for a commit, so the calls arriving meanwhile share it.
     fn in_order(&mut self, call: CallId, work: impl std::future::Future<Output = ()> + Send + 'static) {
@@ -1010,12 +1021,7 @@ impl Calls {
                         data: json!({ "status": status }),
                     };
                     let (account, interaction) = (c.account, c.interaction);
-                    let dispatcher = self.dispatcher.clone();
-                    self.in_order(call, async move {
-                        if let Err(e) = dispatcher.log(account, interaction, line).await {
-                            tracing::error!(error = %e, "logging a failed call");
-                        }
-                    });
+                    self.log_on_call(call, account, interaction, line);
                 }
             }
             CallEvent::CallbackChosen { call } => {
@@ -1123,12 +1129,7 @@ impl Calls {
                     kind: "call.monitor_ended".into(),
                     data: json!({ "by": l.who, "by_name": l.name }),
                 };
-                let dispatcher = self.dispatcher.clone();
-                self.in_order(call, async move {
-                    if let Err(e) = dispatcher.log(account, interaction, line).await {
-                        tracing::error!(error = %e, "logging a supervisor's leaving a call");
-                    }
-                });
+                self.log_on_call(call, account, interaction, line);
             }
             CallEvent::AgentFailed { call, status } => self.agent_failed(call, Some(status)),
             CallEvent::AgentUnreachable { call } => self.agent_failed(call, None),
@@ -1808,12 +1809,7 @@ impl Calls {
             kind: "call.monitored".into(),
             data: json!({ "by": l.who, "by_name": l.name, "mode": l.mode }),
         };
-        let dispatcher = self.dispatcher.clone();
-        self.in_order(call, async move {
-            if let Err(e) = dispatcher.log(account, interaction, line).await {
-                tracing::error!(error = %e, "logging a supervisor on a call");
-            }
-        });
+        self.log_on_call(call, account, interaction, line);
     }
 
     /// A step of the agent's consult (see `Consulting`). Anything that cannot be done is said to
@@ -2021,12 +2017,7 @@ impl Calls {
             kind: "call.consult_ended".into(),
             data: json!({ "by": consult.by, "by_name": consult.by_name, "to": l.who, "to_name": l.name }),
         };
-        let dispatcher = self.dispatcher.clone();
-        self.in_order(call, async move {
-            if let Err(e) = dispatcher.log(account, interaction, line).await {
-                tracing::error!(error = %e, "logging a consult's end");
-            }
-        });
+        self.log_on_call(call, account, interaction, line);
     }
 
     /// The consult's state, to the agent and the colleague; logged as `kind` when given.
@@ -2046,12 +2037,7 @@ impl Calls {
             kind: kind.into(),
             data: json!({ "by": consult.by, "by_name": consult.by_name, "to": l.who, "to_name": l.name, "note": consult.note }),
         };
-        let dispatcher = self.dispatcher.clone();
-        self.in_order(call, async move {
-            if let Err(e) = dispatcher.log(account, interaction, line).await {
-                tracing::error!(error = %e, "logging a consult");
-            }
-        });
+        self.log_on_call(call, account, interaction, line);
     }
 
     /// The console of the agent holding a waiting call offers to carry its audio: a browser leg

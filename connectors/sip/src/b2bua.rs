@@ -99,13 +99,13 @@ pub enum CallEvent {
     /// The caller pressed 1 after the callback offer: they want to be called back rather than
     /// wait. They hear music on until the hub says it is booked (`CallCommand::CallbackBooked`).
     CallbackChosen { call: CallId },
-    /// The supervisor's phone answered (or their browser's leg is on): they hear the call.
+    /// The third party's phone answered (or their browser's leg is on): they are on the call.
     PartyJoined { call: CallId },
-    /// The supervisor could not join: their phone refused, was busy or did not answer (the SIP
+    /// The third party could not join: their phone refused, was busy or did not answer (the SIP
     /// status; 408 for no answer), or the call is not one they can join now (486: not bridged
     /// to an agent, or someone else listens already; 503: no port).
     PartyFailed { call: CallId, status: u16 },
-    /// The supervisor is off the call while it goes on: their phone hung up, the hub asked
+    /// The third party is off the call while it goes on: their phone hung up, the hub asked
     /// ([`CallCommand::DropParty`]), or the agent's leg went (a transfer).
     PartyLeft { call: CallId },
     /// The call is over; `by` hung up first.
@@ -185,7 +185,7 @@ pub enum CallCommand {
     Promote { call: CallId },
 }
 
-/// Where a supervisor listens from.
+/// Where a third party (a supervisor, a consulted colleague) joins from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Listener {
     /// Their desk phone, by the Contact it registered: rung like an agent's.
@@ -258,7 +258,7 @@ pub enum MediaCommand {
         events: Vec<u8>,
         payload_type: u8,
     },
-    /// A supervisor's phone (at `remote`, SRTP with `srtp`) joins the call on its supervisor
+    /// A third party's phone (at `remote`, SRTP with `srtp`) joins the call on its own
     /// port (see [`MediaPorts::open_party`]), taking part as `mode` (see [`crate::mix`]).
     Join {
         call: CallId,
@@ -311,7 +311,7 @@ pub enum Action {
 pub trait MediaPorts: Send {
     fn open(&mut self, call: CallId) -> Option<(u16, u16)>;
 
-    /// A third RTP port for a running call, where a supervisor's phone joins it; kept until
+    /// A third RTP port for a running call, where a third party's phone joins it; kept until
     /// [`MediaCommand::Close`]. `None` when none is free.
     fn open_party(&mut self, call: CallId) -> Option<u16>;
 
@@ -578,11 +578,11 @@ struct Call {
     announced: bool,
     /// A leg whose re-INVITE had no offer: we offered in the 200, its answer comes in the ACK.
     reoffered: Option<Side>,
-    /// A supervisor's desk phone, ringing or on the call.
+    /// A third party's desk phone, ringing or on the call.
     party: Option<UacLeg>,
-    /// How the supervisor takes part, from the moment they are asked to join until they leave.
+    /// How the third party takes part, from the moment they are asked to join until they leave.
     mixing: Option<Mix>,
-    /// The call's supervisor port, once one joined (kept for the next).
+    /// The call's third party's port, once one joined (kept for the next).
     party_port: Option<u16>,
 }
 
@@ -924,7 +924,7 @@ impl B2bua {
                 }
                 None
             }
-            // The supervisor hanging up leaves the call as it was.
+            // The third party hanging up leaves the call as it was.
             (Method::Bye, Side::Party) => {
                 self.drop_leg(id, Side::Party);
                 self.party_left(id);
@@ -1027,7 +1027,7 @@ impl B2bua {
         let running = match side {
             Side::Caller => call.pending.is_none(),
             Side::Agent | Side::Callee => call.stage == Stage::Bridged,
-            // A supervisor's phone moving its media keeps what it was given (they listen in for
+            // A third party's phone moving its media keeps what it was given (they are on for
             // a moment; a phone that holds them hears us anyway).
             Side::Fork | Side::Party => false,
         };
@@ -1721,8 +1721,8 @@ impl B2bua {
         (confirmed && waiting || dialling).then_some((call.codec, call.ports.1))
     }
 
-    /// What a supervisor's leg of the hub's own needs to join a call (see [`CallCommand::AddParty`]
-    /// with [`Listener::Leg`]): the call's codec and its supervisor port, bound now if it was not.
+    /// What a third party's leg of the hub's own needs to join a call (see [`CallCommand::AddParty`]
+    /// with [`Listener::Leg`]): the call's codec and its third party's port, bound now if it was not.
     /// `None` unless the call is bridged to an agent and nobody listens to it yet.
     pub fn party_port_for(&mut self, id: CallId, ports: &mut dyn MediaPorts) -> Option<(Codec, u16)> {
         let call = self.calls.get_mut(&id)?;
@@ -1800,7 +1800,7 @@ impl B2bua {
         }
     }
 
-    /// A supervisor joins a call bridged to an agent (see [`CallCommand::AddParty`]): their
+    /// A third party joins a call bridged to an agent (see [`CallCommand::AddParty`]): their
     /// browser's leg at once, their desk phone once it answers (reached like an agent's, on
     /// `flow` when it registered over TCP or TLS). Their phone shows whom they listen to.
     #[allow(clippy::too_many_arguments)]
@@ -1880,7 +1880,7 @@ impl B2bua {
         }
     }
 
-    /// The supervisor's phone answered: it joins the call's audio, unless it agreed on nothing.
+    /// The third party's phone answered: it joins the call's audio, unless it agreed on nothing.
     fn party_answered(&mut self, id: CallId, response: &SipResponse, now: Instant) {
         let Some(media) = self.answered(id, Side::Party, response, now) else {
             return;
@@ -1958,7 +1958,7 @@ impl B2bua {
         self.emit(Action::Media(MediaCommand::Promote { call: id }));
     }
 
-    /// Takes the supervisor off the call: their phone hung up (or no longer rung).
+    /// Takes the third party off the call: their phone hung up (or no longer rung).
     fn drop_party(&mut self, id: CallId, now: Instant) {
         self.hang_up_leg(id, Side::Party, now);
         self.party_left(id);
@@ -2407,7 +2407,7 @@ fn reach(contact: &str, flow: Option<Flow>) -> Option<(SocketAddr, Transport)> {
     }
 }
 
-/// Our RTP port facing one leg of a call: the agent's, the supervisor's, or the caller's (which
+/// Our RTP port facing one leg of a call: the agent's, the third party's, or the caller's (which
 /// a click-to-call's callee takes too).
 fn port_of(call: &Call, side: Side) -> u16 {
     match side {
