@@ -175,6 +175,8 @@ pub(crate) enum Request {
     AgentView(AgentId),
     Live(AccountId),
     Staffing(AccountId, QueueId),
+    /// Whom an agent (not them) consulting the queue about a call reaches.
+    Consultant(AccountId, QueueId, AgentId),
     Positions(AccountId),
     /// The agent started this interaction (click-to-call): theirs at once.
     Dialled(AccountId, AgentId, Interaction),
@@ -761,6 +763,20 @@ impl Dispatcher {
             other => Err(unexpected(other)),
         }
     }
+
+    /// The colleague an agent consulting `queue` reaches now (`Router::consultant`), if anyone.
+    pub async fn consultant(
+        &self,
+        account: AccountId,
+        queue: QueueId,
+        asking: AgentId,
+    ) -> Result<Option<AgentId>, DispatchError> {
+        match self.ask(Request::Consultant(account, queue, asking)).await? {
+            Response::Agent(a) => Ok(a),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// The agent holding an active interaction, if any.
     pub async fn holder(&self, id: InteractionId) -> Option<AgentId> {
         self.watching(id, false).await
@@ -1507,6 +1523,10 @@ impl Task {
                     staffed: router.queue_stats(queue).agents_staffed > 0,
                 };
                 let _ = reply.send(Ok(Response::Staffing(staffing)));
+            }
+            Request::Consultant(account, queue, asking) => {
+                let colleague = self.router(account).consultant(queue, asking);
+                let _ = reply.send(Ok(Response::Agent(colleague)));
             }
             Request::Dialled(account, agent, i) => {
                 let input = Input::Restore {

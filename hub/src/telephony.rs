@@ -2142,7 +2142,7 @@ fn consult_frame(
 }
 
 /// What an agent hears when a step of their consult cannot be done.
-fn consult_error(interaction: InteractionId, message: String) -> crate::bus::AgentFrame {
+pub(crate) fn consult_error(interaction: InteractionId, message: String) -> crate::bus::AgentFrame {
     crate::bus::AgentFrame::Error {
         code: "call_consult".into(),
         message,

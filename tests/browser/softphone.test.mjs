@@ -673,7 +673,8 @@ async function deskPhone(hub, admin, work, { agent, username, hz, ports }) {
 }
 
 // Consult and hand over from the console: Bob answers a caller on his desk phone, picks Dana
-// under "Consult a colleague" with a note and consults her: her console shows who asks, about
+// under "Consult a colleague or a queue" (by name, or the Support queue she is the one free in)
+// with a note and consults her: her console shows who asks, about
 // whom and why; his shows the caller waits on hold. He makes it a conference, then hands the call
 // over: it leaves his console and is in Dana's, talking. The timeline of the call says so. Dana
 // takes it on her desk phone, or in her browser (its 1000 Hz is then what the caller hears after
@@ -704,9 +705,11 @@ for (const device of ['desk', 'browser']) test(`an agent consults a colleague ($
     await dana.getByTestId('state-available').click();
     await byTestId(dana, 'state-current', 'data-state', 'available').waitFor();
 
+    // By name, or (with Dana in the browser) the Support queue, which reaches her: the one free in it.
+    const consulted = device === 'desk' ? 'Dana Silva' : 'Support';
     await bob.getByTestId('consult-who').focus();
-    await bob.locator('[data-testid="consult-who"] option', { hasText: 'Dana Silva' }).waitFor({ state: 'attached' });
-    await bob.getByTestId('consult-who').selectOption({ label: 'Dana Silva' });
+    await bob.locator('[data-testid="consult-who"] option', { hasText: consulted }).waitFor({ state: 'attached' });
+    await bob.getByTestId('consult-who').selectOption({ label: consulted });
     await bob.getByTestId('consult-note').fill('Wants a refund over 500');
     await bob.getByTestId('consult-start').click();
     await byTestId(bob, 'consult', 'data-on', 'true').waitFor({ timeout: 20_000 });

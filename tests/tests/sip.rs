@@ -3063,3 +3063,85 @@ async fn a_colleague_on_a_consult_is_offered_no_call_until_it_ends() {
     first.abort();
     second.abort();
 }
+
+/// Consulting a queue reaches whoever it would offer its next call to: nobody while no colleague
+/// with its skills is free (the agent is told, still with the caller), then Dana once she is
+/// Available. A queue of no account the agent can see is not found; a colleague not consulted
+/// takes no step of the consult, and a supervisor's mode is never a consult.
+#[tokio::test]
+async fn an_agent_consults_a_queue_and_reaches_whoever_it_would_offer_next() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (hub, target, bob_port) = hub_with_a_desk_phone(dir.path()).await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let support = hub.named(&admin, "/queues", "Support").await.unwrap()["id"].clone();
+    let dana_port = give_a_desk_phone(&hub, &target, "Dana Silva", "dana-desk", "desk-phone-2").await;
+    let (bob_dir, dana_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut phones = [
+        desk_phone(&target, bob_port, bob_dir.path()),
+        desk_phone(&target, dana_port, dana_dir.path()),
+    ];
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let caller = call(&target, "100", 15_000);
+    let offer = bob.expect("offer").await.unwrap();
+    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+    bob.expect("interaction.assigned").await.unwrap();
+
+    let consult = |queue: &Value| json!({"type": "call.consult", "interaction_id": interaction, "step": "start", "queue_id": queue, "note": "billing question"});
+    bob.send(consult(&support)).await.unwrap();
+    let refused = bob.expect_error().await;
+    assert_eq!(
+        (&refused["code"], &refused["ref"]),
+        (&json!("call_consult"), &json!(interaction)),
+        "{refused}"
+    );
+    assert!(
+        refused["message"].as_str().unwrap().contains("Support"),
+        "{refused}"
+    );
+    bob.send(consult(&json!(uuid::Uuid::now_v7()))).await.unwrap();
+    assert_eq!(bob.expect_error().await["code"], "not_found");
+
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+    // Nobody but the agent on the call, or the colleague consulted, takes a step of it.
+    dana.send(json!({"type": "call.consult", "interaction_id": interaction, "step": "end"}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect_error().await["code"], "call_consult");
+    dana.send(json!({"type": "call.consult", "interaction_id": interaction, "step": "conference"}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect_error().await["code"], "forbidden");
+    // A supervisor listens in; consulting is the agent's.
+    let mut sam = hub.agent("sam@plugboard.example").await.unwrap();
+    sam.send(json!({"type": "call.monitor", "interaction_id": interaction, "mode": "consult"}))
+        .await
+        .unwrap();
+    assert_eq!(sam.expect_error().await["code"], "bad_request");
+
+    bob.send(consult(&support)).await.unwrap();
+    let told = loop {
+        let frame = dana.expect("call.consult").await.unwrap();
+        if frame["on"] == true {
+            break frame;
+        }
+    };
+    assert_eq!(
+        (&told["with_name"], &told["note"]),
+        (&json!("Bob Martin"), &json!("billing question")),
+        "{told}"
+    );
+    bob.send(json!({"type": "call.consult", "interaction_id": interaction, "step": "end"}))
+        .await
+        .unwrap();
+    assert_eq!(dana.expect("call.consult").await.unwrap()["mode"], Value::Null);
+    for phone in &mut phones {
+        let _ = phone.kill();
+        let _ = phone.wait();
+    }
+    caller.abort();
+}

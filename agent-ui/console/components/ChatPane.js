@@ -59,7 +59,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
       <${QueuedNote} state=${state} interactionId=${it.id} />
       ${call && active && entry.monitor && html`<p class="monitor-banner" role="status" data-testid="monitor-banner" data-mode=${entry.monitor.mode}>
         ${t(`call.monitor_${entry.monitor.mode}`, { name: entry.monitor.by })}</p>`}
-      ${call && !voicemail && active && it.agent_id && html`<${ConsultControl} consult=${entry.consult} customerName=${customer.name}
+      ${call && !voicemail && active && it.agent_id && html`<${ConsultControl} consult=${entry.consult} customerName=${customer.name} queues=${queues || []}
         onStep=${(step, more) => actions.consult(it.id, step, more)} />`}
       ${phoneStatus && html`<p class=${`softphone-status softphone-${phoneStatus}`} data-testid="softphone-status" data-status=${phoneStatus} role="status">${t(`softphone.${phoneStatus}`)}</p>`}
       ${keypad && html`<${Keypad} sent=${softphone.keys[it.id] || ''} onKey=${(key) => actions.dtmf(it.id, key)} />`}

@@ -1,5 +1,6 @@
-// On a call the agent talks on: consult an Available colleague (the caller waits on hold while
-// the colleague's desk phone rings and the two talk, a note telling them why), then bring them
+// On a call the agent talks on: consult an Available colleague, or a queue (whoever it would offer
+// its next call to; the caller waits on hold while the colleague's phone rings and the two talk, a
+// note telling them why), then bring them
 // into a conference, hand them the call, or go back to the caller. The hub does each step
 // (`call.consult`) and says where the consult stands (`entry.consult`).
 import { useState, useEffect } from 'preact/hooks';
@@ -7,7 +8,13 @@ import { html } from '../html.js';
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 
-export function ConsultControl({ consult, customerName, onStep }) {
+/** What the picker's value asks the hub: `agent:ID` or `queue:ID`. */
+function consultTarget(value) {
+  const [kind, id] = value.split(':');
+  return kind === 'queue' ? { queue_id: id } : { agent_id: id };
+}
+
+export function ConsultControl({ consult, customerName, queues, onStep }) {
   const [people, setPeople] = useState([]);
   const [who, setWho] = useState('');
   const [note, setNote] = useState('');
@@ -19,10 +26,15 @@ export function ConsultControl({ consult, customerName, onStep }) {
     // Shown even with nobody Available: opening the list asks again.
     return html`
       <form class="consult" data-testid="consult-form"
-        onSubmit=${(e) => { e.preventDefault(); if (who) onStep('start', { agent_id: who, note }); }}>
+        onSubmit=${(e) => { e.preventDefault(); if (who) onStep('start', { ...consultTarget(who), note }); }}>
         <select value=${who} onFocus=${loadPeople} onChange=${(e) => setWho(e.currentTarget.value)} aria-label=${t('consult.who')} data-testid="consult-who">
           <option value="" disabled>${t('consult.who')}</option>
-          ${people.map((a) => html`<option key=${a.id} value=${a.id}>${a.name}</option>`)}
+          ${people.length > 0 && html`<optgroup label=${t('chat.transfer_people')}>
+            ${people.map((a) => html`<option key=${a.id} value=${`agent:${a.id}`}>${a.name}</option>`)}
+          </optgroup>`}
+          ${(queues || []).length > 0 && html`<optgroup label=${t('chat.transfer_queues')}>
+            ${queues.map((q) => html`<option key=${q.id} value=${`queue:${q.id}`}>${q.name}</option>`)}
+          </optgroup>`}
         </select>
         <input type="text" value=${note} maxLength=${500} onInput=${(e) => setNote(e.currentTarget.value)}
           placeholder=${t('consult.note')} aria-label=${t('consult.note')} data-testid="consult-note" />

@@ -328,11 +328,12 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         : { type: 'interaction.transfer', interaction_id: id, queue_id: targetId });
     },
     hold: (id, on) => act({ type: 'call.hold', interaction_id: id, on }),
-    // A step of consulting a colleague: "start" (with agent_id and a note), "conference",
-    // "transfer", "end".
+    // A step of consulting a colleague: "start" (with agent_id or queue_id, and a note),
+    // "conference", "transfer", "end".
     consult: (id, step, more = {}) => {
       const frame = { type: 'call.consult', interaction_id: id, step };
       if (more.agent_id) frame.agent_id = more.agent_id;
+      if (more.queue_id) frame.queue_id = more.queue_id;
       if (more.note && more.note.trim()) frame.note = more.note.trim();
       send(frame);
     },

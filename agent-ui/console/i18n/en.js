@@ -232,7 +232,7 @@ export default {
   'monitor.logged.barge': 'Joined the call',
   'call.monitor_whisper': '{name} is whispering to you: the customer does not hear them',
   'call.monitor_barge': '{name} has joined the call: you and the customer hear them',
-  'consult.who': 'Consult a colleague…',
+  'consult.who': 'Consult a colleague or a queue…',
   'consult.note': 'Why (they see this)',
   'consult.start': 'Consult',
   'consult.holding': 'The caller is on hold while you consult, back with you when the consult ends',

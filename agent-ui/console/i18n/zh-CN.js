@@ -311,7 +311,7 @@ export default {
   'monitor.logged.barge': '加入通话',
   'call.monitor_whisper': '{name} 正在对您耳语：客户听不到',
   'call.monitor_barge': '{name} 已加入通话：您和客户都能听到',
-  'consult.who': '咨询同事…',
+  'consult.who': '咨询同事或队列…',
   'consult.note': '原因（对方可见）',
   'consult.start': '咨询',
   'consult.holding': '咨询期间来电者处于保持状态，咨询结束后回到您这里',

@@ -72,8 +72,9 @@ enum ClientFrame {
         interaction_id: InteractionId,
         digits: String,
     },
-    /// The agent holding a call consults a colleague about it: `step` `start` (with `agent_id`
-    /// and an optional `note`: the caller is held, the colleague's phone rings), `conference`,
+    /// The agent holding a call consults a colleague about it: `step` `start` (with `agent_id`,
+    /// or `queue_id` for whoever that queue would offer its next call to, and an optional
+    /// `note`: the caller is held, the colleague's phone rings), `conference`,
     /// `transfer` (the colleague takes the call) or `end` (back to the caller). The colleague
     /// may `end` it too, and with the browser as their device `join` it (with `sdp`).
     #[serde(rename = "call.consult")]
@@ -81,6 +82,7 @@ enum ClientFrame {
         interaction_id: InteractionId,
         step: ConsultStep,
         agent_id: Option<AgentId>,
+        queue_id: Option<QueueId>,
         note: Option<String>,
         sdp: Option<String>,
     },
@@ -376,6 +378,29 @@ fn offer_checked(sdp: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Whom an agent consulting `queue` about a call reaches: the colleague the queue would offer its
+/// next call to. A queue of another account is not found; with nobody free in it now the agent
+/// hears so as from any consult the hub cannot start (`call_consult`: `None`), still with the caller.
+async fn consultant(
+    state: &AppState,
+    agent: &Agent,
+    interaction: InteractionId,
+    queue: QueueId,
+) -> Result<Option<AgentId>, ApiError> {
+    let queue = state.store.queue(agent.account_id, queue).await?;
+    let colleague = state
+        .dispatcher
+        .consultant(agent.account_id, queue.id, agent.id)
+        .await?;
+    if colleague.is_none() {
+        let why = format!("nobody in {} is free to take a consult now", queue.name);
+        state
+            .bus
+            .to_agent(agent.id, crate::telephony::consult_error(interaction, why));
+    }
+    Ok(colleague)
+}
+
 /// The longest note a consult carries to the colleague.
 const MAX_CONSULT_NOTE: usize = 500;
 
@@ -620,6 +645,7 @@ async fn handle(
             interaction_id,
             step,
             agent_id,
+            queue_id,
             note,
             sdp,
         } => {
@@ -638,11 +664,20 @@ async fn handle(
             if !matches!(step, ConsultStep::Join | ConsultStep::End) {
                 held_call(state, agent, interaction_id).await?;
             }
+            let agent_id = match (step, agent_id, queue_id) {
+                (ConsultStep::Start, None, Some(queue)) => {
+                    match consultant(state, agent, interaction_id, queue).await? {
+                        Some(colleague) => Some(colleague),
+                        None => return Ok(()),
+                    }
+                }
+                _ => agent_id,
+            };
             let step = match (step, agent_id, sdp) {
                 (ConsultStep::Start, Some(colleague), _) => Consulting::Start { colleague, note },
                 (ConsultStep::Start, None, _) => {
                     return Err(ApiError::BadRequest(
-                        "name the colleague to consult (agent_id)".into(),
+                        "name the colleague (agent_id) or the queue (queue_id) to consult".into(),
                     ));
                 }
                 (ConsultStep::Conference, ..) => Consulting::Conference,

@@ -462,6 +462,22 @@ impl Router {
         })
     }
 
+    /// Whom an agent consulting `queue` about a call reaches: the longest-idle Available agent
+    /// with the queue's skills and room for a call, other than `except` (the one asking), as
+    /// the queue would offer its next call.
+    pub fn consultant(&self, queue: QueueId, except: AgentId) -> Option<AgentId> {
+        let rules = self.live_rules(queue)?;
+        self.open
+            .iter()
+            .filter(|a| **a != except)
+            .filter_map(|a| self.agents.get(a).map(|agent| (*a, agent)))
+            .filter(|(_, agent)| {
+                agent.has_room(Channel::Voice) && has_skills(&agent.skills, &rules.required_skills)
+            })
+            .min_by_key(|(a, agent)| (agent.held(), agent.idle_since, *a))
+            .map(|(a, _)| a)
+    }
+
     fn live_rules(&self, queue: QueueId) -> Option<&QueueRules> {
         self.queues.get(&queue).filter(|q| q.live).map(|q| &q.rules)
     }

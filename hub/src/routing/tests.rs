@@ -235,6 +235,29 @@ fn can_serve_follows_skilled_available_agents() {
 }
 
 #[test]
+fn a_consult_to_a_queue_reaches_the_longest_idle_skilled_agent_free_for_a_call() {
+    let mut router = play(vec![
+        (0, skilled_queue(1, &[("billing", 5)]), Ok(vec![])),
+        (0, skilled_agent(1, &[("billing", 5)], cap(1, 3)), Ok(vec![])),
+        (0, skilled_agent(2, &[("billing", 9)], cap(1, 3)), Ok(vec![])),
+        (0, skilled_agent(3, &[("billing", 9)], cap(0, 3)), Ok(vec![])),
+        (0, agent(4, cap(1, 3)), Ok(vec![])),
+        (10, available(3), Ok(vec![])),
+        (10, available(4), Ok(vec![])),
+    ]);
+    // Only one with no room for a call and one without the skills are Available.
+    assert_eq!(router.consultant(q(1), a(9)), None);
+    router.handle(available(2), 20).unwrap();
+    router.handle(available(1), 30).unwrap();
+    // Idle longest: agent 2; never the one asking; nobody for an unknown queue.
+    assert_eq!(router.consultant(q(1), a(9)), Some(a(2)));
+    assert_eq!(router.consultant(q(1), a(2)), Some(a(1)));
+    assert_eq!(router.consultant(q(9), a(9)), None);
+    router.handle(on_break(2, "lunch"), 40).unwrap();
+    assert_eq!(router.consultant(q(1), a(9)), Some(a(1)));
+}
+
+#[test]
 fn priority_then_fifo_then_arrival_order() {
     let router = play(vec![
         (0, queue(1), Ok(vec![])),
