@@ -6,7 +6,7 @@
 //! SRTP, as callers and as agents' phones.
 
 use plugboard_tests::linphone::{self, Linphone, Transport};
-use plugboard_tests::{BROWSER_OFFER, DEMO_PASSWORD, Hub, SUPPORT_LINE, SharedSite, available};
+use plugboard_tests::{BROWSER_OFFER, DEMO_PASSWORD, Hub, SUPPORT_LINE, SharedSite, Socket, available};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -3008,6 +3008,56 @@ async fn an_agent_consults_a_colleague_confers_and_hands_over_the_call() {
     );
 }
 
+/// Bob talking on a call from the trunk (his sipp desk phone answered it), and Dana with a sipp
+/// desk phone of her own, not logged in yet: where the consult tests start.
+struct BobOnACall {
+    hub: Hub,
+    target: String,
+    admin: String,
+    bob: Socket,
+    interaction: String,
+    phones: [Child; 2],
+    caller: tokio::task::JoinHandle<(bool, String)>,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+impl BobOnACall {
+    async fn start(dir: &Path) -> BobOnACall {
+        let (hub, target, bob_port) = hub_with_a_desk_phone(dir).await;
+        let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+        let dana_port = give_a_desk_phone(&hub, &target, "Dana Silva", "dana-desk", "desk-phone-2").await;
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let phones = [
+            desk_phone(&target, bob_port, dirs[0].path()),
+            desk_phone(&target, dana_port, dirs[1].path()),
+        ];
+        let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+        available(&mut bob).await;
+        let caller = call(&target, "100", 15_000);
+        let offer = bob.expect("offer").await.unwrap();
+        let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
+        bob.expect("interaction.assigned").await.unwrap();
+        BobOnACall {
+            hub,
+            target,
+            admin,
+            bob,
+            interaction,
+            phones,
+            caller,
+            _dirs: dirs,
+        }
+    }
+
+    fn hang_up(mut self) {
+        for phone in &mut self.phones {
+            let _ = phone.kill();
+            let _ = phone.wait();
+        }
+        self.caller.abort();
+    }
+}
+
 /// A colleague being consulted has their desk phone on a call: no caller is offered to them
 /// until the consult ends (the router used to offer them the next caller, ringing a busy phone).
 #[tokio::test]
@@ -3016,23 +3066,12 @@ async fn a_colleague_on_a_consult_is_offered_no_call_until_it_ends() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (hub, target, bob_port) = hub_with_a_desk_phone(dir.path()).await;
-    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let dana_id = hub.named(&admin, "/agents", "Dana Silva").await.unwrap()["id"].clone();
-    let dana_port = give_a_desk_phone(&hub, &target, "Dana Silva", "dana-desk", "desk-phone-2").await;
-    let (bob_dir, dana_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut phones = [
-        desk_phone(&target, bob_port, bob_dir.path()),
-        desk_phone(&target, dana_port, dana_dir.path()),
-    ];
-    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
-    available(&mut bob).await;
-    let first = call(&target, "100", 15_000);
-    let offer = bob.expect("offer").await.unwrap();
-    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
-    bob.expect("interaction.assigned").await.unwrap();
+    let mut on_call = BobOnACall::start(dir.path()).await;
+    let (hub, interaction) = (&on_call.hub, on_call.interaction.clone());
+    let dana_id = hub.named(&on_call.admin, "/agents", "Dana Silva").await.unwrap()["id"].clone();
     let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
     available(&mut dana).await;
+    let bob = &mut on_call.bob;
 
     bob.send(
         json!({"type": "call.consult", "interaction_id": interaction, "step": "start", "agent_id": dana_id}),
@@ -3041,7 +3080,7 @@ async fn a_colleague_on_a_consult_is_offered_no_call_until_it_ends() {
     .unwrap();
     while dana.expect("call.consult").await.unwrap()["on"] != true {}
     // The second caller waits in the queue (the hub answers with music) for up to 8 seconds.
-    let second = call(&target, "100", 8000);
+    let second = call(&on_call.target, "100", 8000);
     assert!(
         dana.gets_within("offer", Duration::from_secs(3)).await.is_none(),
         "Dana was offered a call while her phone is on the consult"
@@ -3056,11 +3095,7 @@ async fn a_colleague_on_a_consult_is_offered_no_call_until_it_ends() {
         interaction.as_str(),
         "the second caller"
     );
-    for phone in &mut phones {
-        let _ = phone.kill();
-        let _ = phone.wait();
-    }
-    first.abort();
+    on_call.hang_up();
     second.abort();
 }
 
@@ -3074,21 +3109,10 @@ async fn an_agent_consults_a_queue_and_reaches_whoever_it_would_offer_next() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (hub, target, bob_port) = hub_with_a_desk_phone(dir.path()).await;
-    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let support = hub.named(&admin, "/queues", "Support").await.unwrap()["id"].clone();
-    let dana_port = give_a_desk_phone(&hub, &target, "Dana Silva", "dana-desk", "desk-phone-2").await;
-    let (bob_dir, dana_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut phones = [
-        desk_phone(&target, bob_port, bob_dir.path()),
-        desk_phone(&target, dana_port, dana_dir.path()),
-    ];
-    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
-    available(&mut bob).await;
-    let caller = call(&target, "100", 15_000);
-    let offer = bob.expect("offer").await.unwrap();
-    let interaction = offer["interaction"]["id"].as_str().unwrap().to_owned();
-    bob.expect("interaction.assigned").await.unwrap();
+    let mut on_call = BobOnACall::start(dir.path()).await;
+    let (hub, interaction) = (&on_call.hub, on_call.interaction.clone());
+    let support = hub.named(&on_call.admin, "/queues", "Support").await.unwrap()["id"].clone();
+    let bob = &mut on_call.bob;
 
     let consult = |queue: &Value| json!({"type": "call.consult", "interaction_id": interaction, "step": "start", "queue_id": queue, "note": "billing question"});
     bob.send(consult(&support)).await.unwrap();
@@ -3139,9 +3163,5 @@ async fn an_agent_consults_a_queue_and_reaches_whoever_it_would_offer_next() {
         .await
         .unwrap();
     assert_eq!(dana.expect("call.consult").await.unwrap()["mode"], Value::Null);
-    for phone in &mut phones {
-        let _ = phone.kill();
-        let _ = phone.wait();
-    }
-    caller.abort();
+    on_call.hang_up();
 }
