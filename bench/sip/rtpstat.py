@@ -13,10 +13,24 @@ hub and as it leaves:
   output packet is comes from the payload (unchanged by the relay): the shift most pairs of
   identical payloads agree on.
 
+A browser agent's call has one more hop each way: the hub's "phone" is its own WebRTC leg, which
+sends each packet on to the browser over SRTP and gets the browser's echo back the same way
+(plugboard-callload --device browser). SRTP leaves the RTP header in the clear and the leg keeps
+each packet's RTP timestamp both ways. The benchmark's browser echoes with the timestamp shifted
+by a constant of its own (sipp's callers share one clock, so unshifted timestamps would not tell
+calls apart), so the SRTP flow a call's echo came in on is the one whose timestamps the leg's
+plain copies carry, and its reverse is the flow to that browser. A packet is then followed
+through the leg by its timestamp: caller -> hub -> (leg) -> browser, and browser -> (leg) -> hub
+-> caller. The figures are the hub's whole way, WebRTC leg included.
+
 Which flow is which is read from the packets themselves: for every caller packet seen twice, the
 first copy is caller -> hub and the second hub -> phone, so the hub's two ports and both peers of
-each call are known, and the other direction is the reverse flows. Per direction, over the span
-from the first to the last packet the hub relayed: packets in, relayed, lost (went in, never came
+each call are known, and the other direction is the reverse flows. An echo packet is relayed
+when the caller's stream has its payload at the shifted sequence number (the hub plays its
+greeting to the caller before the agent is heard; the benchmark's caller says that same greeting,
+so the shift is the one most packets agree on, and calls must outlast the greeting). Per
+direction, over the span from the first of 5 packets relayed in a row (silence in the greeting
+can look relayed) to the last packet the hub relayed: packets in, relayed, lost (went in, never came
 out); forwarding delay (out - in); the RFC 3550 A.8 interarrival jitter estimate of the stream
 going in and of the stream coming out at every packet (the first 16 packets of a stream, while
 the 1/16-gain estimator settles, are left out), and the jitter the hub added at each packet (the
@@ -36,6 +50,7 @@ Packet = namedtuple("Packet", "t src dst pt seq ts ssrc payload")
 PCMU = 0
 CLOCK = 8000
 SETTLE = 16
+RUN = 5
 
 
 def packets(path):
@@ -113,7 +128,11 @@ class Direction:
         relayed = [i for i, (_, q) in enumerate(pairs) if q is not None]
         if not relayed:
             return
-        span = pairs[relayed[0]:relayed[-1] + 1]
+        # The relay starts with the first of RUN packets relayed in a row: before it the caller
+        # hears the hub's greeting, and a packet of silence there can look like a relayed one.
+        ok = [q is not None for _, q in pairs]
+        start = next((i for i in relayed if all(ok[i:i + RUN])), relayed[0])
+        span = pairs[start:relayed[-1] + 1]
         self.into += len(span)
         done = [(p, q) for p, q in span if q is not None]
         self.relayed += len(done)
@@ -148,6 +167,46 @@ def shift(ins, outs):
     return (outs[0].seq - ins[0].seq) % 65536 if ins and outs else None
 
 
+def first_by_ts(flow):
+    """A flow's packets by RTP timestamp, the first of each."""
+    out = {}
+    for q in flow:
+        out.setdefault(q.ts, q)
+    return out
+
+
+def after(q, p):
+    """`q` if it left after `p` came in (within 5 s), else None."""
+    return q if q is not None and 0 <= q.t - p.t < 5.0 else None
+
+
+def srtp_index(flows, in_calls):
+    """The flows no call's plain legs explain (the WebRTC legs' SRTP, whose headers are in the
+    clear), as RTP timestamp -> [(flow, packet)]."""
+    index = defaultdict(list)
+    for key, flow in flows.items():
+        if key not in in_calls:
+            for q in flow:
+                index[q.ts].append((key, q))
+    return index
+
+
+def browser_flows(echo, srtp):
+    """A WebRTC leg's two SRTP flows, (to the browser, from it), found by the browser's echo: the
+    leg relays it to the call with the timestamps it came with, which the benchmark's browser
+    shifted by a constant of that call's own. The flow that carried most of `echo`'s timestamps
+    within 50 ms before it is the one from the browser; None for a desk phone's call."""
+    votes = Counter()
+    for q in echo:
+        for key, r in srtp.get(q.ts, ()):
+            if 0 <= q.t - r.t < 0.05:
+                votes[key] += 1
+    if not votes:
+        return None
+    key, n = votes.most_common(1)[0]
+    return ((key[1], key[0]), key) if n * 2 >= len(echo) else None
+
+
 def analyse(pkts):
     """Per direction, the figures over every call found in the packets."""
     pcmu = sorted((p for p in pkts if p.pt == PCMU), key=lambda p: p.t)
@@ -168,17 +227,28 @@ def analyse(pkts):
         if n > calls.get(into, (None, 0))[1]:
             calls[into] = (out, n)
     to_agent, to_caller = Direction(), Direction()
+    in_calls = set()
+    for (caller, hub_caller), ((hub_agent, phone), _) in calls.items():
+        in_calls.update([(caller, hub_caller), (hub_caller, caller), (hub_agent, phone), (phone, hub_agent)])
+    srtp = srtp_index(flows, in_calls)
     for (caller, hub_caller), ((hub_agent, phone), _) in calls.items():
         ins, outs = flows[(caller, hub_caller)], flows[(hub_agent, phone)]
         first_out = {}
         for q in outs:
             first_out.setdefault((q.ssrc, q.seq, q.ts), q)
+        # A browser agent: the phone is the hub's own WebRTC leg, which sends each packet on to
+        # the browser over SRTP and gets the browser's echo back the same way.
+        browser = browser_flows(flows.get((phone, hub_agent), []), srtp)
 
         def forwarded(p, first_out=first_out):
             q = first_out.get((p.ssrc, p.seq, p.ts))
             return q if q is not None and q.t >= p.t else None
 
-        to_agent.add(ins, forwarded)
+        if browser is None:
+            to_agent.add(ins, forwarded)
+        else:
+            to_browser = first_by_ts(flows[browser[0]])
+            to_agent.add(ins, lambda p, b=to_browser: after(b.get(p.ts), p))
         # The other way: the phone's echo in, the caller's stream out once bridged (before the
         # first packet to the phone the hub was playing its own music to the caller).
         bridged = outs[0].t if outs else float("inf")
@@ -191,11 +261,24 @@ def analyse(pkts):
         for q in back:
             by_seq.setdefault(q.seq, q)
 
+        # The relay leaves payloads as they are: a packet of the caller's stream with another
+        # payload is something else the hub played (a greeting the agent was held back for).
         def returned(p, by_seq=by_seq, k=k):
             q = by_seq.get((p.seq + k) % 65536)
-            return q if q is not None and 0 <= q.t - p.t < 5.0 else None
+            return q if q is not None and q.payload == p.payload and 0 <= q.t - p.t < 5.0 else None
 
-        to_caller.add(echo, returned)
+        if browser is None:
+            to_caller.add(echo, returned)
+        else:
+            # The browser's echo into the leg, the leg's plain copy (same timestamp) to the call,
+            # and that copy's way on to the caller.
+            from_leg = first_by_ts(echo)
+
+            def relayed(p, from_leg=from_leg, returned=returned):
+                copy = after(from_leg.get(p.ts), p)
+                return copy and after(returned(copy), p)
+
+            to_caller.add(flows[browser[1]], relayed)
     return len(calls), {"caller → agent": to_agent, "agent → caller": to_caller}
 
 

@@ -30,6 +30,36 @@ def call(n=100, lost_to_agent=(), lost_to_caller=(), first_seq=65530):
     return pkts
 
 
+LEG_ICE, BROWSER = (IP, 31000), (IP, 7000)
+SHIFT = 3_000_000_000
+
+
+def browser_call(n=100, lost_to_browser=(), lost_to_caller=()):
+    """The same call with a browser agent: the hub's "phone" is its WebRTC leg (PHONE), which
+    sends each packet on to the browser over SRTP 0.5 ms later (its own SSRC and sequence
+    numbers, the same timestamp, an encrypted payload), and relays the browser's echo, sent
+    0.5 ms after that with its timestamp shifted by SHIFT, to the call 0.5 ms later as plain RTP
+    (its own SSRC and sequence numbers, the echo's timestamp), which the hub relays to the caller
+    1 ms later."""
+    pkts = []
+    for p in call(n, lost_to_caller=lost_to_caller):
+        if p.src == PHONE:
+            i = (p.ts - 7000) // 160
+            if i in lost_to_browser:
+                continue
+            ts = (p.ts + SHIFT) % 2**32
+            pkts.append(Packet(p.t + 0.0005, BROWSER, LEG_ICE, 0, 40 + i, ts, 555, b"x%d" % (i * 7)))
+            pkts.append(p._replace(t=p.t + 0.001, ssrc=777, seq=9000 + i, ts=ts))
+        elif p.dst == PHONE:
+            pkts.append(p)
+            i = (p.ts - 7000) // 160
+            if i not in lost_to_browser:
+                pkts.append(Packet(p.t + 0.0005, LEG_ICE, BROWSER, 0, 300 + i, p.ts, 333, b"y%d" % i))
+        else:
+            pkts.append(p)
+    return sorted(pkts, key=lambda p: p.t)
+
+
 class Percentiles(unittest.TestCase):
     def test_nearest_rank(self):
         v = list(range(1, 101))
@@ -82,6 +112,32 @@ class Directions(unittest.TestCase):
         added = d["caller → agent"].added
         self.assertGreater(rtpstat.pct(added, 0.5), 1.0)
         self.assertLess(abs(rtpstat.pct(d["caller → agent"].jitter_in, 0.99)), 1e-6)
+
+    def test_a_browser_agents_call_is_followed_through_its_webrtc_leg(self):
+        calls, d = rtpstat.analyse(browser_call(lost_to_browser={30}, lost_to_caller={70}))
+        self.assertEqual(calls, 1)
+        to_agent, to_caller = d["caller → agent"], d["agent → caller"]
+        # Lost between the leg and the browser: counted, since the browser is the far end.
+        self.assertEqual((to_agent.into, to_agent.relayed, to_agent.lost), (100, 99, 1))
+        for ms in to_agent.delay:
+            self.assertAlmostEqual(ms, 1.5, places=6)
+        self.assertEqual((to_caller.into, to_caller.relayed, to_caller.lost), (99, 98, 1))
+        for ms in to_caller.delay:
+            self.assertAlmostEqual(ms, 1.5, places=6)
+        self.assertLess(max(abs(a) for a in to_agent.added + to_caller.added), 1e-6)
+
+    def test_the_greeting_before_the_agent_is_heard_is_not_loss(self):
+        # The hub's greeting goes to the caller for the first 30 echoes (one of its packets
+        # happens to carry the same silence as the echo it stands in for), then the relay starts.
+        pkts = []
+        for p in call():
+            i = (p.ts - 5000 - 7000) // 160
+            if p.src == HUB_CALLER and p.ssrc == 999 and p.payload != b"music" and 0 <= i < 30:
+                p = p._replace(payload=b"p10" if i == 10 else b"greeting")
+            pkts.append(p)
+        _, d = rtpstat.analyse(pkts)
+        to_caller = d["agent → caller"]
+        self.assertEqual((to_caller.into, to_caller.relayed, to_caller.lost), (70, 70, 0))
 
     def test_the_shift_without_payloads_falls_back_to_the_first_packets(self):
         pkts = [p._replace(payload=b"") for p in call()]

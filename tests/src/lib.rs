@@ -19,6 +19,7 @@ pub mod linphone;
 pub mod mail;
 pub mod measure;
 pub mod sipp;
+pub mod webrtc_peer;
 
 pub const DEMO_PASSWORD: &str = "plugboard-demo";
 

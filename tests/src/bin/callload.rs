@@ -37,6 +37,14 @@
 //! (`sip.tls_listen`, a certificate made with openssl for the run); socat's CPU is not the hub's.
 //! Only the caller's leg changes: the desk phones stay on UDP.
 //!
+//! `--device browser`: the agents take calls in the console instead (`device: browser`): no desk
+//! phones, and each agent's console answers its offer, sends a WebRTC offer (`call.media.offer`,
+//! a str0m peer per call: tests/src/webrtc_peer.rs) and hangs up (`interaction.end`) after the
+//! talk time; with `--media 1` the peer echoes the caller's audio as the desk phones do, over
+//! DTLS-SRTP. `--capture` then takes every UDP packet on the loopback, since the browser legs'
+//! ports are chosen at run time; `rtpstat.py` follows each packet through the WebRTC leg by its
+//! RTP timestamp.
+//!
 //! `--max-calls N` sets the hub's ceiling on calls held at once (`sip.max_calls`): callers beyond
 //! it are answered 503 and count as never answered.
 //!
@@ -50,7 +58,8 @@ use futures_util::StreamExt;
 use plugboard_sip::digest::{self, Algorithm, NonceCount};
 use plugboard_tests::measure::percentile;
 use plugboard_tests::sipp::{self, CallTimes};
-use plugboard_tests::{DEMO_PASSWORD, Hub, cpu_secs, rss_mib, scratch_dir};
+use plugboard_tests::webrtc_peer;
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, cpu_secs, rss_mib, scratch_dir};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -76,6 +85,14 @@ struct Args {
     max_calls: Option<u64>,
     redis: bool,
     caller: CallerTransport,
+    device: Device,
+}
+
+/// Where the agents take their calls (`--device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Device {
+    Desk,
+    Browser,
 }
 
 /// How the carrier's sipp reaches the hub (`--caller`).
@@ -103,6 +120,7 @@ fn args() -> Result<Args> {
         max_calls: None,
         redis: true,
         caller: CallerTransport::Udp,
+        device: Device::Desk,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -131,6 +149,13 @@ fn args() -> Result<Args> {
                     "tcp" => CallerTransport::Tcp,
                     "tls" => CallerTransport::Tls,
                     other => bail!("--caller {other}: udp, tcp or tls"),
+                }
+            }
+            "--device" => {
+                a.device = match value.as_str() {
+                    "desk" => Device::Desk,
+                    "browser" => Device::Browser,
+                    other => bail!("--device {other}: desk or browser"),
                 }
             }
             other => bail!("unknown flag {other}"),
@@ -261,6 +286,81 @@ fn record(detail: &Value) -> Record {
         }
     }
     r
+}
+
+/// One agent's console for the run. It counts every offer (a desk phone picking up accepts it);
+/// with the browser as the agent's device it also accepts the offer, brings the call's audio up
+/// over WebRTC (a peer that echoes what it hears) and hangs up after the talk time.
+struct Console {
+    browser: bool,
+    talk: Duration,
+    /// Packets of audio the browser peers heard, over all their calls.
+    heard: Arc<AtomicU64>,
+}
+
+impl Console {
+    /// Until the hub closes the socket (the end of the run).
+    async fn run(self, mut socket: Socket, mut offered: impl FnMut(&Value)) -> Result<()> {
+        let mut offering: HashMap<String, webrtc_peer::Offered> = HashMap::new();
+        let mut talking: HashMap<String, webrtc_peer::Echo> = HashMap::new();
+        let (hang_up, mut to_hang_up) = tokio::sync::mpsc::unbounded_channel::<String>();
+        loop {
+            let frame = tokio::select! {
+                frame = socket.recv_within(Duration::from_secs(3600)) => match frame {
+                    Ok(frame) => frame,
+                    Err(_) => return Ok(()),
+                },
+                Some(id) = to_hang_up.recv() => {
+                    socket.send(json!({"type": "interaction.end", "interaction_id": id})).await?;
+                    continue;
+                }
+            };
+            let interaction = &frame["interaction"];
+            let id = interaction["id"]
+                .as_str()
+                .or(frame["interaction_id"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            match frame["type"].as_str().unwrap_or_default() {
+                "offer" => {
+                    offered(&frame);
+                    if self.browser {
+                        socket
+                            .send(json!({"type": "offer.accept", "interaction_id": id}))
+                            .await?;
+                    }
+                }
+                "interaction.assigned" if self.browser && interaction["channel"] == "voice" => {
+                    let peer = webrtc_peer::offer([127, 0, 0, 1].into())?;
+                    socket
+                        .send(json!({"type": "call.media.offer", "interaction_id": id, "sdp": peer.sdp}))
+                        .await?;
+                    offering.insert(id, peer);
+                }
+                "call.media.answer" => {
+                    let Some(peer) = offering.remove(&id) else {
+                        continue;
+                    };
+                    let sdp = frame["sdp"].as_str().context("an answer without SDP")?;
+                    talking.insert(id.clone(), peer.answered(sdp)?);
+                    let (hang_up, talk) = (hang_up.clone(), self.talk);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(talk).await;
+                        let _ = hang_up.send(id);
+                    });
+                }
+                "interaction.updated" if interaction["state"] != "active" => {
+                    offering.remove(&id);
+                    if let Some(echo) = talking.remove(&id) {
+                        self.heard
+                            .fetch_add(echo.heard.load(Ordering::Relaxed), Ordering::Relaxed);
+                    }
+                }
+                "error" => eprintln!("the hub refused a console's frame: {frame}"),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Reads back every interaction the consoles were offered (`GET /api/v1/interactions/{id}`);
@@ -428,15 +528,24 @@ async fn main() -> Result<()> {
 
     let phone_port = free_port()?;
     let registrar = UdpSocket::bind("127.0.0.1:0").await?;
+    let desk = a.device == Device::Desk;
     eprintln!(
-        "creating {} agents with desk phones on port {phone_port}",
-        a.agents
+        "creating {} agents, {}",
+        a.agents,
+        if desk {
+            format!("with desk phones on port {phone_port}")
+        } else {
+            "taking calls in the browser".to_owned()
+        }
     );
     for n in 0..a.agents {
         let agent = json!({"email": format!("bench{n}@plugboard.example"), "name": format!("Bench {n}"),
             "password": DEMO_PASSWORD, "skills": {"bench": 1}});
         let (status, body) = hub.call("POST", "/agents", Some(&admin), Some(agent)).await?;
         ensure!(status == 200, "creating an agent: {body}");
+        if !desk {
+            continue;
+        }
         let phone =
             json!({"agent_id": body["id"], "username": format!("desk{n}"), "password": "desk-secret"});
         let (status, body) = hub.call("POST", "/phones", Some(&admin), Some(phone)).await?;
@@ -444,7 +553,7 @@ async fn main() -> Result<()> {
     }
     // Through Kamailio a phone may reach a node that has not read the new phones yet (every
     // node reads them again every 5 s): it registers again, as a phone would.
-    for n in 0..a.agents {
+    for n in (0..a.agents).filter(|_| desk) {
         let until = Instant::now() + Duration::from_secs(15);
         loop {
             match register(
@@ -469,27 +578,44 @@ async fn main() -> Result<()> {
     let offers = Arc::new(AtomicU64::new(0));
     // Every interaction the consoles were offered, and the caller's number on its card.
     let offered_calls = Arc::new(Mutex::new(HashMap::<String, Option<String>>::new()));
+    // The browser agents' audio: packets heard (and echoed) over all their calls.
+    let heard = Arc::new(AtomicU64::new(0));
     eprintln!("agents log in and go Available");
     for n in 0..a.agents {
-        let mut socket = hubs[n % a.nodes]
-            .agent(&format!("bench{n}@plugboard.example"))
+        let node = &hubs[n % a.nodes];
+        let token = node
+            .login(&format!("bench{n}@plugboard.example"), DEMO_PASSWORD)
             .await?;
+        if !desk {
+            let (status, body) = node
+                .call("PATCH", "/me", Some(&token), Some(json!({"device": "browser"})))
+                .await?;
+            ensure!(status == 200, "choosing the browser: {body}");
+        }
+        let mut socket = node.agent_with(&token).await?;
         socket
             .send(json!({"type": "state.set", "state": "available"}))
             .await?;
         let (offers, offered_calls) = (offers.clone(), offered_calls.clone());
+        let console = Console {
+            browser: !desk,
+            talk: Duration::from_millis(a.talk_ms),
+            heard: heard.clone(),
+        };
         tokio::spawn(async move {
-            while let Ok(frame) = socket.recv_within(Duration::from_secs(3600)).await {
-                if frame["type"] == "offer"
-                    && let Some(id) = frame["interaction"]["id"].as_str()
-                {
-                    offers.fetch_add(1, Ordering::Relaxed);
-                    let phone = frame["card"]["customer"]["phone"].as_str().map(str::to_owned);
-                    offered_calls
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(id.to_owned(), phone);
-                }
+            let record = |frame: &Value| {
+                let Some(id) = frame["interaction"]["id"].as_str() else {
+                    return;
+                };
+                offers.fetch_add(1, Ordering::Relaxed);
+                let phone = frame["card"]["customer"]["phone"].as_str().map(str::to_owned);
+                offered_calls
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id.to_owned(), phone);
+            };
+            if let Err(e) = console.run(socket, record).await {
+                eprintln!("bench{n}'s console: {e:#}");
             }
         });
     }
@@ -502,22 +628,34 @@ async fn main() -> Result<()> {
     )?;
     let calls = a.rate * a.seconds;
     std::fs::write(work.join("calls.csv"), sipp::injection_file(calls))?;
-    let mut phones = Command::new("sipp");
-    phones
-        .args(["-sf", scenario("phone_hangs_up.xml").to_str().unwrap_or_default()])
-        .args(["-i", "127.0.0.1", "-p", &phone_port.to_string(), "-nostdin"])
-        .args(["-d", &a.talk_ms.to_string()])
-        .arg(&target);
-    // The two sipps' RTP ports: every relayed packet goes to or from one of them.
+    // The two sipps' RTP ports: every relayed packet goes to or from one of them (with desk
+    // phones; a browser leg's ports are the hub's and the peer's, chosen per call).
     let (phone_media, caller_media) = (free_port()?, free_port()?);
-    if a.media {
-        phones.args(["-rtp_echo", "-mp", &phone_media.to_string()]);
-    }
-    let mut phones = phones
-        .current_dir(&work)
-        .stdout(Stdio::null())
-        .spawn()
-        .context("the sipp desk phones")?;
+    let phones = if desk {
+        let mut phones = Command::new("sipp");
+        phones
+            .args(["-sf", scenario("phone_hangs_up.xml").to_str().unwrap_or_default()])
+            .args(["-i", "127.0.0.1", "-p", &phone_port.to_string(), "-nostdin"])
+            .args(["-d", &a.talk_ms.to_string()])
+            .arg(&target);
+        if a.media {
+            phones.args(["-rtp_echo", "-mp", &phone_media.to_string()]);
+        }
+        Some(
+            phones
+                .current_dir(&work)
+                .stdout(Stdio::null())
+                .spawn()
+                .context("the sipp desk phones")?,
+        )
+    } else {
+        None
+    };
+    let filter = if desk {
+        format!("udp and (port {phone_media} or port {caller_media})")
+    } else {
+        "udp".to_owned()
+    };
     let capture = match &a.capture {
         Some(file) => Some(
             Command::new("tcpdump")
@@ -525,7 +663,7 @@ async fn main() -> Result<()> {
                 .arg(file)
                 .args(["-s", "96", "-B", "16384"])
                 // Only this run's calls: other programs on the machine may be talking RTP too.
-                .arg(format!("udp and (port {phone_media} or port {caller_media})"))
+                .arg(&filter)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -570,6 +708,9 @@ async fn main() -> Result<()> {
             .map_or_else(Vec::new, |(k, _)| plugboard_tests::kamailio::processes(k))
     };
     let cpu_before = cpu_of(&pids);
+    // This process's own: the consoles, and with the browser as the device every call's peer.
+    let me = [std::process::id()];
+    let load_before = cpu_of(&me);
     let proxy_before = cpu_of(&proxy_pids());
     let started = Instant::now();
     // No cap on calls in flight: `-l` is the whole run, so a hub that falls behind is still
@@ -588,6 +729,7 @@ async fn main() -> Result<()> {
         .output()?;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_of(&pids) - cpu_before;
+    let load_cpu = cpu_of(&me) - load_before;
     let proxy_cpu = cpu_of(&proxy_pids()) - proxy_before;
     let (rss, peak) = pids
         .iter()
@@ -599,8 +741,10 @@ async fn main() -> Result<()> {
             .status();
         let _ = tcpdump.wait();
     }
-    let _ = phones.kill();
-    let _ = phones.wait();
+    if let Some(mut phones) = phones {
+        let _ = phones.kill();
+        let _ = phones.wait();
+    }
     if let Some(mut socat) = socat {
         let _ = socat.kill();
         let _ = socat.wait();
@@ -661,6 +805,10 @@ async fn main() -> Result<()> {
         CallerTransport::Tcp => format!("{site}caller over TCP, "),
         CallerTransport::Tls => format!("{site}caller over TLS, "),
     };
+    let site = match a.device {
+        Device::Desk => site,
+        Device::Browser => format!("{site}agents in the browser, "),
+    };
     let proxy = if kamailio.is_some() {
         format!(" (nodes together; Kamailio {:.0} %)", proxy_cpu / elapsed * 100.0)
     } else {
@@ -681,6 +829,13 @@ async fn main() -> Result<()> {
         cpu / elapsed * 100.0,
         cpu * 1000.0 / answered.len().max(1) as f64,
     );
+    if !desk {
+        eprintln!(
+            "the browser agents heard {} packets of audio (and sent each back); this load client used {:.0} % of one core",
+            heard.load(Ordering::Relaxed),
+            load_cpu / elapsed * 100.0
+        );
+    }
     if unmatched > 0 {
         eprintln!("{unmatched} answered interactions had no caller number of ours on their card");
     }
@@ -701,7 +856,7 @@ async fn main() -> Result<()> {
     if let Some(path) = &a.json {
         let p = |q: f64| percentile(&setups, q);
         let record = json!({
-            "tool": "plugboard-callload", "caller": format!("{:?}", a.caller).to_lowercase(), "nodes": a.nodes, "max_calls": a.max_calls, "redis": a.redis, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
+            "tool": "plugboard-callload", "device": format!("{:?}", a.device).to_lowercase(), "browser_heard": heard.load(Ordering::Relaxed), "caller": format!("{:?}", a.caller).to_lowercase(), "nodes": a.nodes, "max_calls": a.max_calls, "redis": a.redis, "kamailio": kamailio.is_some(), "rate": a.rate, "seconds": a.seconds, "talk_ms": a.talk_ms,
             "agents": a.agents, "media": a.media, "recording": a.record,
             "calls": calls, "invites": offered.invites, "offered_per_s": offered.per_sec,
             "sipp_lag_p99_us": percentile(&offered.lag_us, 0.99),
@@ -714,7 +869,7 @@ async fn main() -> Result<()> {
             "hub_cpu_pct": cpu / elapsed * 100.0,
             "hub_cpu_ms_per_answered": cpu * 1000.0 / answered.len().max(1) as f64,
             "kamailio_cpu_pct": kamailio.as_ref().map(|_| proxy_cpu / elapsed * 100.0),
-            "hub_rss_mib": rss, "hub_peak_rss_mib": peak,
+            "hub_rss_mib": rss, "hub_peak_rss_mib": peak, "load_client_cpu_pct": load_cpu / elapsed * 100.0,
         });
         plugboard_tests::append_json_line(path, &record)?;
     }
