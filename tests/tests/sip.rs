@@ -3165,3 +3165,56 @@ async fn an_agent_consults_a_queue_and_reaches_whoever_it_would_offer_next() {
     assert_eq!(dana.expect("call.consult").await.unwrap()["mode"], Value::Null);
     on_call.hang_up();
 }
+
+/// A supervisor listens only to calls of their own teams': Sue, who leads the Sales floor, is not
+/// told that Bob's Support call exists.
+#[tokio::test]
+async fn a_supervisor_of_another_team_cannot_listen_in() {
+    if sipp().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let on_call = BobOnACall::start(dir.path()).await;
+    let (hub, admin) = (&on_call.hub, &on_call.admin);
+    let id = |v: Value| v["id"].as_str().unwrap().to_owned();
+    let (status, sue) = hub
+        .call(
+            "POST",
+            "/agents",
+            Some(admin),
+            Some(json!({"email": "sue@plugboard.example", "name": "Sue Park",
+                "password": "sue-password-1", "role": "supervisor"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{sue}");
+    let mut people = Vec::new();
+    for name in ["Sam Lee", "Bob Martin", "Alice Wong"] {
+        people.push(id(hub.named(admin, "/agents", name).await.unwrap()));
+    }
+    let [sam, bob, alice] = <[String; 3]>::try_from(people).unwrap();
+    let support = id(hub.named(admin, "/queues", "Support").await.unwrap());
+    let sales = id(hub.named(admin, "/queues", "Sales").await.unwrap());
+    for team in [
+        json!({"name": "Support desk", "leads": [sam], "members": [bob], "queues": [support]}),
+        json!({"name": "Sales floor", "leads": [id(sue)], "members": [alice], "queues": [sales]}),
+    ] {
+        let (status, body) = hub.call("POST", "/teams", Some(admin), Some(team)).await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let token = hub
+        .login("sue@plugboard.example", "sue-password-1")
+        .await
+        .unwrap();
+    let mut sue = hub.agent_with(&token).await.unwrap();
+    sue.send(json!({"type": "call.monitor", "interaction_id": on_call.interaction, "mode": "monitor"}))
+        .await
+        .unwrap();
+    let refused = sue.expect_error().await;
+    assert_eq!(
+        (&refused["code"], &refused["ref"]),
+        (&json!("not_found"), &json!(on_call.interaction)),
+        "{refused}"
+    );
+    on_call.hang_up();
+}
