@@ -265,7 +265,7 @@ def analyse(pkts):
         # payload is something else the hub played (a greeting the agent was held back for).
         def returned(p, by_seq=by_seq, k=k):
             q = by_seq.get((p.seq + k) % 65536)
-            return q if q is not None and q.payload == p.payload and 0 <= q.t - p.t < 5.0 else None
+            return after(q, p) if q is not None and q.payload == p.payload else None
 
         if browser is None:
             to_caller.add(echo, returned)

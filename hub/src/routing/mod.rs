@@ -466,16 +466,7 @@ impl Router {
     /// with the queue's skills and room for a call, other than `except` (the one asking), as
     /// the queue would offer its next call.
     pub fn consultant(&self, queue: QueueId, except: AgentId) -> Option<AgentId> {
-        let rules = self.live_rules(queue)?;
-        self.open
-            .iter()
-            .filter(|a| **a != except)
-            .filter_map(|a| self.agents.get(a).map(|agent| (*a, agent)))
-            .filter(|(_, agent)| {
-                agent.has_room(Channel::Voice) && has_skills(&agent.skills, &rules.required_skills)
-            })
-            .min_by_key(|(a, agent)| (agent.held(), agent.idle_since, *a))
-            .map(|(a, _)| a)
+        self.longest_idle(queue, Channel::Voice, |a| *a != except)
     }
 
     fn live_rules(&self, queue: QueueId) -> Option<&QueueRules> {
@@ -1239,14 +1230,23 @@ impl Router {
         if let Some(r) = inter.reserved {
             return (self.open.contains(&r) && self.can_take(r, id)).then_some(r);
         }
-        let rules = self.live_rules(inter.queue)?;
+        self.longest_idle(inter.queue, inter.channel, |a| !inter.declined.contains(a))
+    }
+
+    /// The open agent with `queue`'s skills and room on `channel`, among those `eligible`, who
+    /// should be offered next: fewest held interactions, then earliest idle_since, then id.
+    fn longest_idle(
+        &self,
+        queue: QueueId,
+        channel: Channel,
+        eligible: impl Fn(&AgentId) -> bool,
+    ) -> Option<AgentId> {
+        let rules = self.live_rules(queue)?;
         self.open
             .iter()
-            .filter(|a| !inter.declined.contains(a))
+            .filter(|a| eligible(a))
             .filter_map(|a| self.agents.get(a).map(|agent| (*a, agent)))
-            .filter(|(_, agent)| {
-                agent.has_room(inter.channel) && has_skills(&agent.skills, &rules.required_skills)
-            })
+            .filter(|(_, agent)| agent.has_room(channel) && has_skills(&agent.skills, &rules.required_skills))
             .min_by_key(|(a, agent)| (agent.held(), agent.idle_since, *a))
             .map(|(a, _)| a)
     }
