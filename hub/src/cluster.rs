@@ -3,11 +3,14 @@
 //! calls) and hands them to the dispatcher through `Node::ask`, which runs them here while this
 //! node leads and forwards them to the leader otherwise.
 //!
-//! Forwarding goes through Redis: a request is pushed onto one list that only the leader pops,
-//! in order, and its answer is published on the asking node's reply channel. A request pushed
-//! while no node leads waits in the list for the next leader, which is why a takeover loses no
-//! arrival; one older than `FORWARD_TIMEOUT` when popped is answered "stopped" rather than
-//! carried out, since its caller has already given up on it.
+//! Forwarding goes through Redis: a request is pushed onto one list that only the leader takes
+//! from, in order, and its answer is published on the asking node's reply channel. A request
+//! pushed while no node leads waits in the list for the next leader, and one the leader took
+//! waits on its term's in-flight list until answered, so a takeover loses no request: the next
+//! leader carries out what its predecessor had taken, except what the store says was carried out
+//! already (the commit that carries out a forwarded request records it). One older than
+//! `FORWARD_TIMEOUT` when taken is answered "stopped" rather than carried out, since its caller
+//! has already given up on it.
 //!
 //! Taking the lease, the new leader raises the store's fence to its token (so a deposed leader
 //! that has not noticed yet cannot commit anything more), restores the agents' presence from
@@ -117,6 +120,8 @@ impl From<WireError> for DispatchError {
 /// Redis key and channel names.
 struct Names {
     requests: String,
+    /// The set of in-flight lists, one per term (`Serving`).
+    inflight: String,
     watching: String,
     presence: String,
     lease: String,
@@ -127,6 +132,7 @@ impl Names {
     fn new(prefix: &str) -> Names {
         Names {
             requests: format!("{prefix}router:requests"),
+            inflight: format!("{prefix}router:inflight"),
             watching: format!("{prefix}router:watching"),
             presence: format!("{prefix}router:presence"),
             lease: router_key(prefix),
@@ -135,6 +141,10 @@ impl Names {
     }
     fn replies(&self, node: &str) -> String {
         format!("{}router:replies:{node}", self.prefix)
+    }
+    /// The requests a term has taken and not yet answered.
+    fn inflight(&self, term: FencingToken) -> String {
+        format!("{}router:inflight:{}", self.prefix, term.0)
     }
 }
 
@@ -226,7 +236,9 @@ pub async fn start(
         conn: conn.clone(),
         leading: RwLock::new(None),
         pending: Mutex::new(HashMap::new()),
-        next: AtomicU64::new(0),
+        // Numbered on from the start time, so a node started again under its name does not
+        // reuse a number an earlier run's requests were recorded under.
+        next: AtomicU64::new((now_millis() as u64) << 20),
         term: AtomicU64::new(0),
     });
     let (presence_tx, presence_rx) = mpsc::unbounded_channel();
@@ -491,13 +503,19 @@ impl Leadership {
         self.node.set_leading(Some(pipeline.tx.clone()));
         tracing::warn!(token = token.0, node = %self.node.name, "this node leads the routers");
         metrics::counter!("plugboard_cluster_terms_total").increment(1);
-        let serving = tokio::spawn(serve_forwarded(
-            self.client.clone(),
-            self.node.conn.clone(),
-            self.node.names.requests.clone(),
-            self.node.names.prefix.clone(),
-            pipeline.tx.clone(),
-        ));
+        let serving = tokio::spawn(
+            Serving {
+                client: self.client.clone(),
+                conn: self.node.conn.clone(),
+                store: self.store.clone(),
+                tx: pipeline.tx.clone(),
+                requests: self.node.names.requests.clone(),
+                inflight: self.node.names.inflight(token),
+                terms: self.node.names.inflight.clone(),
+                prefix: self.node.names.prefix.clone(),
+            }
+            .run(),
+        );
         let stopped = async {
             // A pipeline task that died (it is not restarted mid-term) ends the term, so another
             // node, or this one afresh, rebuilds.
@@ -533,83 +551,241 @@ enum Refusal {
 
 /// Takes forwarded requests off the list in order and hands them to the router task; each
 /// answer is published to the node that asked.
-async fn serve_forwarded(
+///
+/// A request taken is moved, not popped, onto this term's in-flight list, and removed from it
+/// once answered, so a leader that dies with requests in hand loses none: the next leader first
+/// takes over every earlier term's in-flight list (`take_over`), then serves the list as usual.
+struct Serving {
     client: redis::Client,
     conn: ConnectionManager,
-    key: String,
-    prefix: String,
+    store: DynStore,
     tx: mpsc::Sender<Command>,
-) {
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(3)))
-        .set_response_timeout(Some(Duration::from_secs(5)));
-    let mut blocking = None;
-    loop {
-        let mut link = match blocking.take() {
-            Some(link) => link,
-            None => match client.get_multiplexed_async_connection_with_config(&config).await {
-                Ok(link) => link,
+    requests: String,
+    /// This term's in-flight list.
+    inflight: String,
+    /// Every term's in-flight list not yet taken over.
+    terms: String,
+    prefix: String,
+}
+
+/// Moves every earlier term's in-flight list, the oldest term's first, to the head of this
+/// term's (KEYS[2]) and registers this term's in the set of them (KEYS[1]); returns what this
+/// term now holds.
+const TAKE_OVER: &str = r"
+local lists = redis.call('SMEMBERS', KEYS[1])
+local function term(list) return tonumber(string.match(list, '(%d+)$')) or 0 end
+table.sort(lists, function(a, b) return term(a) > term(b) end)
+for _, list in ipairs(lists) do
+  if list ~= KEYS[2] then
+    local items = redis.call('LRANGE', list, 0, -1)
+    for i = #items, 1, -1 do redis.call('LPUSH', KEYS[2], items[i]) end
+    redis.call('DEL', list)
+    redis.call('SREM', KEYS[1], list)
+  end
+end
+redis.call('SADD', KEYS[1], KEYS[2])
+return redis.call('LRANGE', KEYS[2], 0, -1)
+";
+
+/// Moves up to ARGV[1] requests from the head of KEYS[1] to the tail of KEYS[2], in order.
+const TAKE: &str = r"
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items > 0 then
+  redis.call('LTRIM', KEYS[1], #items, -1)
+  redis.call('RPUSH', KEYS[2], unpack(items))
+end
+return items
+";
+
+/// How long a forwarded request's record is kept after it was carried out: well past the time
+/// its node waits for the answer.
+const KEEP_FORWARDED: Duration = Duration::from_secs(60);
+
+impl Serving {
+    async fn run(self) {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(5)));
+        let mut blocking = None;
+        let mut taken_over = false;
+        let mut pruned = tokio::time::Instant::now();
+        loop {
+            let mut link = match blocking.take() {
+                Some(link) => link,
+                None => match self
+                    .client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                {
+                    Ok(link) => link,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "connecting to Redis for forwarded requests");
+                        tokio::time::sleep(RETRY).await;
+                        continue;
+                    }
+                },
+            };
+            if !taken_over {
+                let held: redis::RedisResult<Vec<Vec<u8>>> = redis::Script::new(TAKE_OVER)
+                    .key(&self.terms)
+                    .key(&self.inflight)
+                    .invoke_async(&mut link)
+                    .await;
+                match held {
+                    Ok(held) => {
+                        if !held.is_empty() {
+                            tracing::warn!(
+                                requests = held.len(),
+                                "taking over requests an earlier leader had not answered"
+                            );
+                            metrics::counter!("plugboard_cluster_taken_over_total")
+                                .increment(held.len() as u64);
+                        }
+                        for item in held {
+                            if !self.serve(item, true).await {
+                                return;
+                            }
+                        }
+                        taken_over = true;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "taking over an earlier leader's requests");
+                        tokio::time::sleep(RETRY).await;
+                        continue;
+                    }
+                }
+            }
+            if pruned.elapsed() > KEEP_FORWARDED {
+                pruned = tokio::time::Instant::now();
+                let store = self.store.clone();
+                tokio::spawn(async move {
+                    let before = now_millis() - KEEP_FORWARDED.as_millis() as i64;
+                    if let Err(e) = store.prune_forwarded(before).await {
+                        tracing::warn!(error = %e, "forgetting old forwarded requests");
+                    }
+                });
+            }
+            let first: redis::RedisResult<Option<Vec<u8>>> = redis::cmd("BLMOVE")
+                .arg(&self.requests)
+                .arg(&self.inflight)
+                .arg("LEFT")
+                .arg("RIGHT")
+                .arg(1.0)
+                .query_async(&mut link)
+                .await;
+            let mut items = match first {
+                Ok(Some(item)) => vec![item],
+                Ok(None) => {
+                    blocking = Some(link);
+                    continue;
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "connecting to Redis for forwarded requests");
+                    tracing::warn!(error = %e, "waiting for forwarded requests");
                     tokio::time::sleep(RETRY).await;
                     continue;
                 }
-            },
-        };
-        let first: redis::RedisResult<Option<(String, Vec<u8>)>> = redis::cmd("BLPOP")
-            .arg(&key)
-            .arg(1.0)
-            .query_async(&mut link)
-            .await;
-        let mut items = match first {
-            Ok(Some((_, item))) => vec![item],
-            Ok(None) => {
-                blocking = Some(link);
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "waiting for forwarded requests");
-                tokio::time::sleep(RETRY).await;
-                continue;
-            }
-        };
-        let more: redis::RedisResult<Option<Vec<Vec<u8>>>> = redis::cmd("LPOP")
-            .arg(&key)
-            .arg(BATCH)
-            .query_async(&mut link)
-            .await;
-        items.extend(more.ok().flatten().unwrap_or_default());
-        blocking = Some(link);
-        for item in items {
-            let forwarded: Forwarded = match serde_json::from_slice(&item) {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::error!(error = %e, "an unreadable forwarded request");
-                    continue;
+            };
+            let more: redis::RedisResult<Vec<Vec<u8>>> = redis::Script::new(TAKE)
+                .key(&self.requests)
+                .key(&self.inflight)
+                .arg(BATCH - 1)
+                .invoke_async(&mut link)
+                .await;
+            items.extend(more.unwrap_or_default());
+            blocking = Some(link);
+            for item in items {
+                if !self.serve(item, false).await {
+                    return;
                 }
-            };
-            let channel = format!("{prefix}router:replies:{}", forwarded.node);
-            let conn = conn.clone();
-            let id = forwarded.id;
-            if forwarded.until < now_millis() {
-                // Its caller gave up on it: carrying it out now would surprise everyone.
-                metrics::counter!("plugboard_cluster_stale_requests_total").increment(1);
-                answer(conn, channel, id, Err(DispatchError::Stopped)).await;
-                continue;
             }
-            let (reply, answered) = oneshot::channel();
-            let command = Command {
-                request: forwarded.request,
-                reply,
-            };
-            if tx.send(command).await.is_err() {
-                return;
-            }
-            tokio::spawn(async move {
-                let outcome = answered.await.unwrap_or(Err(DispatchError::Stopped));
-                answer(conn, channel, id, outcome).await;
-            });
         }
+    }
+
+    /// Hands one request to the router task and answers it once carried out; `false` once the
+    /// router task has stopped. One taken over from an earlier term may have been carried out
+    /// already: the store says so, and it is answered without being carried out again.
+    async fn serve(&self, item: Vec<u8>, taken_over: bool) -> bool {
+        let forwarded: Forwarded = match serde_json::from_slice(&item) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "an unreadable forwarded request");
+                self.done(item);
+                return true;
+            }
+        };
+        let channel = format!("{}router:replies:{}", self.prefix, forwarded.node);
+        let id = forwarded.id;
+        if forwarded.until < now_millis() {
+            // Its caller gave up on it: carrying it out now would surprise everyone.
+            metrics::counter!("plugboard_cluster_stale_requests_total").increment(1);
+            answer(self.conn.clone(), channel, id, Err(DispatchError::Stopped)).await;
+            self.done(item);
+            return true;
+        }
+        if taken_over {
+            match self.store.forwarded(&forwarded.node, id).await {
+                Ok(true) => {
+                    let outcome = carried_out(&self.store, &forwarded.request).await;
+                    answer(self.conn.clone(), channel, id, outcome).await;
+                    self.done(item);
+                    return true;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    // Not known to be carried out: carrying it out could do it twice.
+                    tracing::warn!(error = %e, "reading whether a forwarded request was carried out");
+                    answer(self.conn.clone(), channel, id, Err(e.into())).await;
+                    self.done(item);
+                    return true;
+                }
+            }
+        }
+        let (reply, answered) = oneshot::channel();
+        let command = Command {
+            request: forwarded.request,
+            reply,
+            forwarded: Some((forwarded.node, id)),
+        };
+        if self.tx.send(command).await.is_err() {
+            return false;
+        }
+        let (conn, inflight) = (self.conn.clone(), self.inflight.clone());
+        tokio::spawn(async move {
+            match answered.await {
+                // The term ended before it was carried out, or its commit was fenced: it stays
+                // in flight for the next leader.
+                Err(_)
+                | Ok(Err(DispatchError::Stopped | DispatchError::Store(StoreError::Deposed { .. }))) => {}
+                Ok(outcome) => {
+                    answer(conn.clone(), channel, id, outcome).await;
+                    forget(conn, inflight, item).await;
+                }
+            }
+        });
+        true
+    }
+
+    /// Takes an answered request off this term's in-flight list.
+    fn done(&self, item: Vec<u8>) {
+        tokio::spawn(forget(self.conn.clone(), self.inflight.clone(), item));
+    }
+}
+
+async fn forget(mut conn: ConnectionManager, inflight: String, item: Vec<u8>) {
+    let removed: redis::RedisResult<i64> = conn.lrem(&inflight, 1, item).await;
+    if let Err(e) = removed {
+        tracing::warn!(error = %e, "could not take an answered request off the in-flight list");
+    }
+}
+
+/// The answer to a request an earlier leader carried out and did not answer: what it answers
+/// when carried out, read back from the store.
+async fn carried_out(store: &DynStore, request: &Request) -> Result<Response, DispatchError> {
+    match request {
+        Request::WrapUp(account, _, id, _) => Ok(Response::Interaction(Box::new(
+            store.interaction(*account, *id).await?,
+        ))),
+        _ => Ok(Response::Done),
     }
 }
 
@@ -640,8 +816,10 @@ mod tests {
     //! with its own Redis connections, as two hub processes would have.
 
     use super::*;
+    use crate::dispatcher::LogLine;
     use crate::dispatcher::tests::{new_chat, site};
     use crate::domain::{AccountId, Interaction, InteractionId};
+    use crate::store::Write;
     use crate::test_redis::TestRedis;
 
     const TAKEOVER: Duration = Duration::from_secs(5);
@@ -764,5 +942,142 @@ mod tests {
         ));
         // The new leader still serves.
         b.open(account, chat()).await.expect("the new leader routes");
+    }
+
+    /// A leader that dies with forwarded requests in hand (taken off the list, handed to its
+    /// router task, not answered) loses none of them: the next leader carries out the one it had
+    /// not carried out, answers the one it had without doing it twice, and answers one whose
+    /// caller gave up "stopped" without doing it at all.
+    #[tokio::test]
+    async fn requests_a_dead_leader_had_taken_are_answered_by_the_next_and_carried_out_once() {
+        let Some(redis) = TestRedis::get() else { return };
+        let site = site().await;
+        let (store, account) = (site.store.clone(), AccountId::DEFAULT);
+        let names = Names::new(&redis.prefix);
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let conn = client.get_connection_manager().await.unwrap();
+        let chat = new_chat(&site).queued();
+        let open = Write::Open {
+            account,
+            interaction: chat.clone(),
+        };
+        store.commit(None, &[open]).await.unwrap();
+        let line = |kind: &'static str| LogLine {
+            kind: kind.into(),
+            data: serde_json::json!({}),
+        };
+        let asked = |id, until, kind| {
+            let request = Request::Log(account, chat.id, line(kind));
+            let node = "node-asking".to_string();
+            serde_json::to_vec(&Forwarded {
+                node,
+                id,
+                until,
+                request,
+            })
+            .unwrap()
+        };
+        let waiting = now_millis() + 30_000;
+        let mut answers = client.get_async_pubsub().await.unwrap();
+        answers.subscribe(names.replies("node-asking")).await.unwrap();
+        let _: () = conn
+            .clone()
+            .rpush(
+                &names.requests,
+                vec![asked(1, waiting, "test.done"), asked(2, waiting, "test.not_yet")],
+            )
+            .await
+            .unwrap();
+
+        // The dying leader takes both and hands them to its router task, which carries out the
+        // first (its commit records it) and dies before answering either.
+        let (tx, mut router) = mpsc::channel(8);
+        let dying = tokio::spawn(
+            Serving {
+                client: client.clone(),
+                conn: conn.clone(),
+                store: store.clone(),
+                tx,
+                requests: names.requests.clone(),
+                inflight: names.inflight(FencingToken(0)),
+                terms: names.inflight.clone(),
+                prefix: redis.prefix.clone(),
+            }
+            .run(),
+        );
+        let (first, second) = (router.recv().await.unwrap(), router.recv().await.unwrap());
+        assert_eq!(first.forwarded, Some(("node-asking".into(), 1)));
+        let Request::Log(_, _, done) = first.request else {
+            panic!("not the first request")
+        };
+        let carried_out = [
+            Write::Log {
+                account,
+                id: chat.id,
+                kind: done.kind,
+                data: done.data,
+                at: now_millis(),
+            },
+            Write::Forwarded {
+                node: "node-asking".into(),
+                id: 1,
+                at: now_millis(),
+            },
+        ];
+        store.commit(None, &carried_out).await.unwrap();
+        dying.abort();
+        drop((first.reply, second, router));
+        // A third it had taken when its caller was still waiting; by now the caller gave up.
+        let _: () = conn
+            .clone()
+            .rpush(
+                names.inflight(FencingToken(0)),
+                asked(3, now_millis() - 1, "test.stale"),
+            )
+            .await
+            .unwrap();
+
+        let next = node(&redis, redis.url.clone(), "node-next", &store).await;
+        until("the next node leads", TAKEOVER, || next.router() == "here").await;
+        let mut heard = HashMap::new();
+        let mut messages = answers.on_message();
+        while heard.len() < 3 {
+            let message = tokio::time::timeout(TAKEOVER, messages.next())
+                .await
+                .expect("every request answered")
+                .unwrap();
+            let answered: Answered = serde_json::from_slice(message.get_payload_bytes()).unwrap();
+            heard.insert(answered.id, answered.result);
+        }
+        assert!(matches!(heard[&1], Ok(Response::Done)), "{:?}", heard[&1]);
+        assert!(matches!(heard[&2], Ok(Response::Done)), "{:?}", heard[&2]);
+        assert!(matches!(heard[&3], Err(WireError::Stopped)), "{:?}", heard[&3]);
+
+        let logged: Vec<String> = store
+            .events(account, chat.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|k| k.starts_with("test."))
+            .collect();
+        assert_eq!(logged, ["test.done", "test.not_yet"]);
+        // Nothing is left in flight, and the dead term's list is gone.
+        let mut conn = conn.clone();
+        let lists: Vec<String> = conn.smembers(&names.inflight).await.unwrap();
+        assert_eq!(lists.len(), 1, "{lists:?}");
+        assert_ne!(lists[0], names.inflight(FencingToken(0)));
+        let left = async {
+            loop {
+                let n: usize = conn.clone().llen(&lists[0]).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(TAKEOVER, left)
+            .await
+            .expect("answered requests leave the in-flight list");
     }
 }

@@ -210,6 +210,9 @@ pub(crate) enum Response {
 pub(crate) struct Command {
     pub request: Request,
     pub reply: Reply,
+    /// Another node's request (`cluster.rs`), by that node and its number there: recorded in
+    /// the commit that carries it out, so a new leader given it again knows it was.
+    pub forwarded: Option<(String, u64)>,
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -394,6 +397,7 @@ impl Pipeline {
             backoff: std::time::Duration::ZERO,
             staged: staged_tx,
             published: published.clone(),
+            forwarded: None,
         };
         let committer = Committer {
             store: store.clone(),
@@ -449,9 +453,13 @@ pub(crate) async fn ask_local(
     request: Request,
 ) -> Result<Response, DispatchError> {
     let (reply, answer) = oneshot::channel();
-    tx.send(Command { request, reply })
-        .await
-        .map_err(|_| DispatchError::Stopped)?;
+    tx.send(Command {
+        request,
+        reply,
+        forwarded: None,
+    })
+    .await
+    .map_err(|_| DispatchError::Stopped)?;
     answer.await.map_err(|_| DispatchError::Stopped)?
 }
 
@@ -911,6 +919,8 @@ struct Task {
     backoff: std::time::Duration,
     staged: mpsc::Sender<Staged>,
     published: Arc<Published>,
+    /// The forwarded request being carried out, if the one at hand is another node's.
+    forwarded: Option<(String, u64)>,
 }
 
 fn rules(q: &Queue) -> QueueRules {
@@ -1065,9 +1075,12 @@ impl Task {
                 },
                 command = rx.recv() => match command {
                     Some(command) => {
+                        self.forwarded = command.forwarded.clone();
                         // A panic left the routers half-way through a decision: start again
                         // from the store.
-                        if health.guard("dispatcher.router", self.command(command)).await.is_none() {
+                        let handled = health.guard("dispatcher.router", self.command(command)).await;
+                        self.forwarded = None;
+                        if handled.is_none() {
                             self.rebuild().await;
                         }
                     }
@@ -1123,14 +1136,23 @@ impl Task {
     }
 
     /// Hands staged work to the committer; waits while it is behind (back-pressure).
-    async fn send(&self, staged: Staged) {
+    async fn send(&self, mut staged: Staged) {
+        if let Some((node, id)) = &self.forwarded
+            && !staged.writes.is_empty()
+        {
+            staged.writes.push(Write::Forwarded {
+                node: node.clone(),
+                id: *id,
+                at: now_millis(),
+            });
+        }
         if self.staged.send(staged).await.is_err() {
             tracing::error!("the committer has stopped");
         }
     }
 
     async fn command(&mut self, command: Command) {
-        let Command { request, reply } = command;
+        let Command { request, reply, .. } = command;
         match request {
             Request::Arrive(account, i, open, owner) => {
                 // Already routed: a rebuild found it in the store before its arrival reached

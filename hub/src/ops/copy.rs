@@ -106,10 +106,12 @@ const TABLES: [Table; 32] = [
 ];
 
 /// Bookkeeping tables that are the database's or the migrator's, not the site's; and the routers'
-/// fencing token, which belongs to the nodes running on a database (a new one starts at 0 with the
-/// row its migration made).
+/// fencing token and the record of requests forwarded to them, which belong to the nodes running
+/// on a database (a new one starts at 0 with the row its migration made, and with no requests).
 fn bookkeeping(table: &str) -> bool {
-    table == "_sqlx_migrations" || table == "router_lease" || table.starts_with("sqlite_") || derived(table)
+    ["_sqlx_migrations", "router_lease", "forwarded_requests"].contains(&table)
+        || table.starts_with("sqlite_")
+        || derived(table)
 }
 
 /// Derived tables, not copied: the search index (with FTS5's own tables on SQLite), which the

@@ -198,6 +198,7 @@ scenarios!(
     event_log,
     a_group_commits_in_order_and_all_or_none,
     a_deposed_leaders_commits_are_refused,
+    a_forwarded_request_is_recorded_with_what_it_did,
     held_and_agent_interactions,
     messages,
     concurrent_messages,
@@ -1961,6 +1962,40 @@ async fn a_deposed_leaders_commits_are_refused(store: DynStore) {
         .map(|e| e.at)
         .collect();
     assert_eq!(at, [1_000, 2_000, 2_002]);
+}
+
+/// A request forwarded to the routers' leader is recorded in the commit that carries it out, and
+/// not by one that is refused; recorded twice it changes nothing; old records are forgotten.
+async fn a_forwarded_request_is_recorded_with_what_it_did(store: DynStore) {
+    let fixture = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await;
+    let line = Write::Log {
+        account: DEFAULT,
+        id: i.id,
+        kind: "call.held".into(),
+        data: json!({}),
+        at: 2_000,
+    };
+    let forwarded = |id: u64, at| Write::Forwarded {
+        node: "node-b".into(),
+        id,
+        at,
+    };
+    store.fence(5).await.unwrap();
+    let done = store
+        .commit(Some(5), &[line.clone(), forwarded(1 << 61, 3_000)])
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 2);
+    assert!(store.forwarded("node-b", 1 << 61).await.unwrap());
+    assert!(!store.forwarded("node-a", 1 << 61).await.unwrap());
+    store.commit(Some(5), &[forwarded(1 << 61, 3_001)]).await.unwrap();
+    store.fence(7).await.unwrap();
+    assert!(store.commit(Some(5), &[line, forwarded(2, 4_000)]).await.is_err());
+    assert!(!store.forwarded("node-b", 2).await.unwrap());
+    assert_eq!(store.prune_forwarded(3_000).await.unwrap(), 0);
+    assert_eq!(store.prune_forwarded(3_001).await.unwrap(), 1);
+    assert!(!store.forwarded("node-b", 1 << 61).await.unwrap());
 }
 
 // --- channels (email) ---

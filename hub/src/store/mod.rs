@@ -267,6 +267,9 @@ pub enum Write {
         data: serde_json::Value,
         at: Millis,
     },
+    /// The request another node forwarded to the routers' leader (`cluster.rs`) is carried out
+    /// by this commit: a new leader that finds it again does not carry it out twice.
+    Forwarded { node: String, id: u64, at: Millis },
 }
 
 #[derive(Debug, Clone)]
@@ -561,6 +564,10 @@ pub trait Store:
     /// PostgreSQL it waits for the previous leader's commits under way, so the read that follows
     /// sees them, and every later commit of the previous leader is refused.
     async fn fence(&self, token: i64) -> Result<()>;
+    /// Whether a commit recorded the forwarded request (`Write::Forwarded`).
+    async fn forwarded(&self, node: &str, id: u64) -> Result<bool>;
+    /// Forgets the forwarded requests recorded before `before`; no node waits for them now.
+    async fn prune_forwarded(&self, before: Millis) -> Result<u64>;
     /// One transition, committed alone (set-up, tests); the dispatcher groups them with `commit`.
     async fn transition(
         &self,

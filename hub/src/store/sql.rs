@@ -354,7 +354,7 @@ macro_rules! impl_store {
                                 wanted.insert(k);
                             }
                         }
-                        Write::Log { .. } | Write::Presence { .. } => {}
+                        Write::Log { .. } | Write::Presence { .. } | Write::Forwarded { .. } => {}
                     }
                 }
                 let mut current: HashMap<(String, String), Interaction> = HashMap::new();
@@ -372,7 +372,7 @@ macro_rules! impl_store {
                     }
                 }
                 let (mut opens, mut events, mut changed) = (Vec::new(), Vec::new(), HashSet::new());
-                let mut presence = Vec::new();
+                let (mut presence, mut forwarded) = (Vec::new(), Vec::new());
                 let mut done = Vec::with_capacity(writes.len());
                 for w in writes {
                     match w {
@@ -403,6 +403,10 @@ macro_rules! impl_store {
                                 "a": account.to_string(), "g": agent.to_string(),
                                 "s": state.word(), "r": state.reason(), "t": at,
                             }));
+                            done.push(None);
+                        }
+                        Write::Forwarded { node, id, at } => {
+                            forwarded.push(json!({"n": node, "r": id, "t": at}));
                             done.push(None);
                         }
                         Write::Transition { account, id, event, details, at } => {
@@ -444,6 +448,9 @@ macro_rules! impl_store {
                 }
                 if !presence.is_empty() {
                     run($writes.presence, presence).execute(&mut *tx).await.map_err(db)?;
+                }
+                if !forwarded.is_empty() {
+                    run($writes.forwarded, forwarded).execute(&mut *tx).await.map_err(db)?;
                 }
                 Ok(done)
             }
@@ -1220,6 +1227,25 @@ macro_rules! impl_store {
                     return Err(StoreError::Deposed { token, current });
                 }
                 Ok(())
+            }
+
+            async fn forwarded(&self, node: &str, id: u64) -> Result<bool> {
+                let found: i64 = sqlx::query_scalar(q::FORWARDED)
+                    .bind(node)
+                    .bind(id as i64)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(found > 0)
+            }
+
+            async fn prune_forwarded(&self, before: Millis) -> Result<u64> {
+                let pruned = sqlx::query(q::PRUNE_FORWARDED)
+                    .bind(before)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(db)?;
+                Ok(pruned.rows_affected())
             }
 
             async fn events(&self, account: AccountId, id: InteractionId) -> Result<Vec<EventRecord>> {

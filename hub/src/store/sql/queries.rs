@@ -231,6 +231,9 @@ pub struct WriteBatch {
     pub events: &'static str,
     /// The agents' presence lines, in the order of the writes.
     pub presence: &'static str,
+    /// The forwarded requests carried out (`cluster.rs`); one redelivered after a takeover may
+    /// be recorded again, which changes nothing.
+    pub forwarded: &'static str,
 }
 
 /// `WriteBatch` over `$rows`, the backend's table function over a JSON array.
@@ -275,6 +278,13 @@ macro_rules! write_batch {
                 $rows,
                 " ORDER BY j.key"
             ),
+            // SQLite reads `ON CONFLICT` after a bare `FROM` as a join's; the `WHERE` ends the join.
+            forwarded: concat!(
+                "INSERT INTO forwarded_requests (node, id, at) SELECT j.value ->> 'n', \
+                 CAST(j.value ->> 'r' AS BIGINT), CAST(j.value ->> 't' AS BIGINT) FROM ",
+                $rows,
+                " WHERE true ON CONFLICT DO NOTHING"
+            ),
         }
     };
 }
@@ -302,6 +312,8 @@ pub const AGENT_INTERACTIONS: &str = concat!(
 pub const FENCE_TOKEN: &str = "SELECT token FROM router_lease WHERE id = 1";
 /// PostgreSQL: held until commit, so raising the fence waits for commits under way.
 pub const FENCE_TOKEN_SHARED: &str = "SELECT token FROM router_lease WHERE id = 1 FOR SHARE";
+pub const FORWARDED: &str = "SELECT COUNT(*) FROM forwarded_requests WHERE node = $1 AND id = $2";
+pub const PRUNE_FORWARDED: &str = "DELETE FROM forwarded_requests WHERE at < $1";
 pub const RAISE_FENCE: &str = "UPDATE router_lease SET token = $1 WHERE id = 1 AND token <= $1";
 
 // --- messages ---
