@@ -1,8 +1,9 @@
 //! Two hub nodes on one PostgreSQL and one Redis, as a site that outgrew one machine runs them:
 //! an agent on one node serves a customer whose widget is on the other; then the node leading
-//! the routers is killed with 100 chats queued and messages in flight, and the other takes over
-//! within 5 s with every chat still queued in order, every acknowledged message there once and
-//! no chat offered twice. A supervisor's wallboard on either node follows what happens on the other.
+//! the routers is killed with 100 chats queued, messages in flight and chats starting (their
+//! arrivals on their way to it or in its hands), and the other takes over within 5 s with every
+//! chat still queued in order, every acknowledged message there once, every chat started
+//! promptly and none offered twice. A supervisor's wallboard on either node follows what happens on the other.
 
 use plugboard_tests::{DEMO_PASSWORD, Hub, SharedSite, Socket};
 use serde_json::{Value, json};
@@ -11,6 +12,9 @@ use std::time::{Duration, Instant};
 
 const QUEUED: usize = 100;
 const BURST: usize = 60;
+/// Chats started on node B around the kill: their arrivals are on their way to node A, or in
+/// its hands, when it dies.
+const DURING: usize = 60;
 
 /// Waits until the node says where the routers run; answers how long that took.
 async fn router_is(hub: &Hub, want: &str, within: Duration) -> Duration {
@@ -140,6 +144,34 @@ async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss()
         acked.push(ack["client_id"].as_str().unwrap().to_string());
     }
     drop(bob);
+    let mut during = Vec::new();
+    let (go, _) = tokio::sync::broadcast::channel::<()>(1);
+    let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
+    for n in 0..DURING {
+        let mut w = b.widget().await.unwrap();
+        w.send(json!({"type": "hello", "queue": "Support"}))
+            .await
+            .unwrap();
+        w.expect("ready").await.unwrap();
+        let (mut go, started_tx) = (go.subscribe(), started_tx.clone());
+        during.push(tokio::spawn(async move {
+            let _ = go.recv().await;
+            tokio::time::sleep(Duration::from_millis(2 * n as u64)).await;
+            let n = QUEUED + 1 + n;
+            let start = json!({"type": "start", "name": format!("Customer {n}"), "email": format!("c{n}@example.com"),
+                "message": "started as the leader died", "client_id": "open"});
+            w.send(start).await.unwrap();
+            let started = w.expect("started").await.expect("a chat started during the takeover");
+            let _ = started_tx.send(());
+            (w, started["interaction_id"].as_str().unwrap().to_string(), Instant::now())
+        }));
+    }
+    // The leader dies while these arrivals stream in: some answered, some in its hands, some
+    // not yet forwarded.
+    go.send(()).unwrap();
+    for _ in 0..DURING / 4 {
+        started_rx.recv().await.unwrap();
+    }
     let killed = Instant::now();
     a.kill9();
     let takeover = router_is(&b, "here", Duration::from_secs(5)).await;
@@ -151,6 +183,20 @@ async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss()
         }
     }
     let token = token.clone();
+    // Every chat started around the kill started, whether its arrival reached node A or not.
+    let mut started_during = Vec::new();
+    let mut widgets_during = Vec::new();
+    for task in during {
+        let (w, id, at) = task.await.unwrap();
+        started_during.push(id);
+        widgets_during.push(w);
+        // Not after the asking node gave up on a request the dead leader had taken (10 s).
+        let after = at.saturating_duration_since(killed);
+        assert!(
+            after < Duration::from_secs(7),
+            "a chat started {after:?} after the kill"
+        );
+    }
 
     // Every acknowledged message is there exactly once.
     let mut check = b.widget().await.unwrap();
@@ -176,7 +222,7 @@ async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss()
         .as_str()
         .unwrap()
         .to_string();
-    let capacity = json!({"capacity": {"voice": 1, "chat": QUEUED, "email": 5, "messaging": 5}});
+    let capacity = json!({"capacity": {"voice": 1, "chat": QUEUED + DURING, "email": 5, "messaging": 5}});
     let (status, body) = b
         .call(
             "PATCH",
@@ -191,12 +237,23 @@ async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss()
     set_state(&mut bob, "available").await;
     let mut offered = Vec::new();
     let mut first_routed = None;
-    while offered.len() < QUEUED {
+    while offered.len() < QUEUED + DURING {
         let offer = bob.expect("offer").await.unwrap();
         first_routed.get_or_insert_with(|| killed.elapsed());
         offered.push(offer["interaction"]["id"].as_str().unwrap().to_string());
     }
-    assert_eq!(offered, order, "the queue's order survived the takeover");
+    assert_eq!(
+        offered[..QUEUED],
+        order,
+        "the queue's order survived the takeover"
+    );
+    let mut late = offered[QUEUED..].to_vec();
+    late.sort();
+    started_during.sort();
+    assert_eq!(
+        late, started_during,
+        "each chat started around the kill, offered once"
+    );
     assert!(
         bob.gets_within("offer", Duration::from_millis(500))
             .await
