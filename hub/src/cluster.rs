@@ -749,18 +749,19 @@ impl Serving {
         if self.tx.send(command).await.is_err() {
             return false;
         }
-        let (conn, inflight) = (self.conn.clone(), self.inflight.clone());
+        let (conn, inflight, router) = (self.conn.clone(), self.inflight.clone(), self.tx.clone());
         tokio::spawn(async move {
-            match answered.await {
-                // The term ended before it was carried out, or its commit was fenced: it stays
+            let outcome = match answered.await {
+                // Its commit was fenced, or the term ended before it was carried out: it stays
                 // in flight for the next leader.
-                Err(_)
-                | Ok(Err(DispatchError::Stopped | DispatchError::Store(StoreError::Deposed { .. }))) => {}
-                Ok(outcome) => {
-                    answer(conn.clone(), channel, id, outcome).await;
-                    forget(conn, inflight, item).await;
-                }
-            }
+                Ok(Err(DispatchError::Store(StoreError::Deposed { .. }))) => return,
+                Err(_) | Ok(Err(DispatchError::Stopped)) if router.is_closed() => return,
+                // Its handler failed and the term goes on: carrying it out again could fail again.
+                Err(_) => Err(DispatchError::Stopped),
+                Ok(outcome) => outcome,
+            };
+            answer(conn.clone(), channel, id, outcome).await;
+            forget(conn, inflight, item).await;
         });
         true
     }
@@ -1079,5 +1080,66 @@ mod tests {
         tokio::time::timeout(TAKEOVER, left)
             .await
             .expect("answered requests leave the in-flight list");
+    }
+
+    /// A request whose handler fails while the term goes on (the router task rebuilt after a
+    /// panic) is answered "stopped" at once and leaves the in-flight list, instead of waiting
+    /// there, unanswered, for a takeover.
+    #[tokio::test]
+    async fn a_request_whose_handler_failed_is_answered_stopped_and_not_kept() {
+        let Some(redis) = TestRedis::get() else { return };
+        let site = site().await;
+        let names = Names::new(&redis.prefix);
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        let mut conn = client.get_connection_manager().await.unwrap();
+        let mut answers = client.get_async_pubsub().await.unwrap();
+        answers.subscribe(names.replies("node-asking")).await.unwrap();
+        let asked = Forwarded {
+            node: "node-asking".into(),
+            id: 7,
+            until: now_millis() + 30_000,
+            request: Request::Positions(AccountId::DEFAULT),
+        };
+        let _: () = conn
+            .rpush(&names.requests, serde_json::to_vec(&asked).unwrap())
+            .await
+            .unwrap();
+        let (tx, mut router) = mpsc::channel(8);
+        let inflight = names.inflight(FencingToken(3));
+        let serving = tokio::spawn(
+            Serving {
+                client: client.clone(),
+                conn: conn.clone(),
+                store: site.store.clone(),
+                tx,
+                requests: names.requests.clone(),
+                inflight: inflight.clone(),
+                terms: names.inflight.clone(),
+                prefix: redis.prefix.clone(),
+            }
+            .run(),
+        );
+        // Its handler panics: the reply goes, the router task lives on.
+        drop(router.recv().await.unwrap().reply);
+        let message = tokio::time::timeout(TAKEOVER, answers.on_message().next())
+            .await
+            .expect("answered")
+            .unwrap();
+        let answered: Answered = serde_json::from_slice(message.get_payload_bytes()).unwrap();
+        assert_eq!(answered.id, 7);
+        assert!(
+            matches!(answered.result, Err(WireError::Stopped)),
+            "{:?}",
+            answered.result
+        );
+        until("it leaves the in-flight list", TAKEOVER, || {
+            redis::Client::open(redis.url.as_str())
+                .and_then(|c| c.get_connection())
+                .and_then(|mut c| redis::cmd("LLEN").arg(&inflight).query::<usize>(&mut c))
+                .is_ok_and(|n| n == 0)
+        })
+        .await;
+        serving.abort();
+        drop(router);
     }
 }

@@ -266,14 +266,14 @@ async fn dump(url: &str, tables: &[(String, Vec<String>)]) -> Vec<(String, Vec<S
     out
 }
 
-/// The site's tables in a SQLite database (the migrator's and SQLite's own left out, and the
-/// derived ones: the search index, in a form each database has its own of, and the reports'
+/// The site's tables in a SQLite database (the migrator's and SQLite's own left out, the record of
+/// requests forwarded between nodes, which `copy` leaves behind, and the derived ones: the search index, in a form each database has its own of, and the reports'
 /// cells, counted again from the copied logs), each with its columns.
 async fn sqlite_tables(url: &str) -> Vec<(String, Vec<String>)> {
     let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name <> '_sqlx_migrations' AND name NOT LIKE 'message_search%' \
+         AND name NOT IN ('_sqlx_migrations', 'forwarded_requests') AND name NOT LIKE 'message_search%' \
          AND name NOT LIKE 'search_%' AND name NOT LIKE 'report_%' ORDER BY name",
     )
     .fetch_all(&mut conn)
