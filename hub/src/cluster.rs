@@ -118,6 +118,7 @@ impl From<WireError> for DispatchError {
 }
 
 /// Redis key and channel names.
+#[derive(Clone)]
 struct Names {
     requests: String,
     /// The set of in-flight lists, one per term (`Serving`).
@@ -509,10 +510,8 @@ impl Leadership {
                 conn: self.node.conn.clone(),
                 store: self.store.clone(),
                 tx: pipeline.tx.clone(),
-                requests: self.node.names.requests.clone(),
                 inflight: self.node.names.inflight(token),
-                terms: self.node.names.inflight.clone(),
-                prefix: self.node.names.prefix.clone(),
+                names: self.node.names.clone(),
             }
             .run(),
         );
@@ -554,18 +553,15 @@ enum Refusal {
 ///
 /// A request taken is moved, not popped, onto this term's in-flight list, and removed from it
 /// once answered, so a leader that dies with requests in hand loses none: the next leader first
-/// takes over every earlier term's in-flight list (`take_over`), then serves the list as usual.
+/// takes over every earlier term's in-flight list (`TAKE_OVER`), then serves the list as usual.
 struct Serving {
     client: redis::Client,
     conn: ConnectionManager,
     store: DynStore,
     tx: mpsc::Sender<Command>,
-    requests: String,
+    names: Names,
     /// This term's in-flight list.
     inflight: String,
-    /// Every term's in-flight list not yet taken over.
-    terms: String,
-    prefix: String,
 }
 
 /// Moves every earlier term's in-flight list, the oldest term's first, to the head of this
@@ -627,7 +623,7 @@ impl Serving {
             };
             if !taken_over {
                 let held: redis::RedisResult<Vec<Vec<u8>>> = redis::Script::new(TAKE_OVER)
-                    .key(&self.terms)
+                    .key(&self.names.inflight)
                     .key(&self.inflight)
                     .invoke_async(&mut link)
                     .await;
@@ -666,7 +662,7 @@ impl Serving {
                 });
             }
             let first: redis::RedisResult<Option<Vec<u8>>> = redis::cmd("BLMOVE")
-                .arg(&self.requests)
+                .arg(&self.names.requests)
                 .arg(&self.inflight)
                 .arg("LEFT")
                 .arg("RIGHT")
@@ -686,7 +682,7 @@ impl Serving {
                 }
             };
             let more: redis::RedisResult<Vec<Vec<u8>>> = redis::Script::new(TAKE)
-                .key(&self.requests)
+                .key(&self.names.requests)
                 .key(&self.inflight)
                 .arg(BATCH - 1)
                 .invoke_async(&mut link)
@@ -713,7 +709,7 @@ impl Serving {
                 return true;
             }
         };
-        let channel = format!("{}router:replies:{}", self.prefix, forwarded.node);
+        let channel = self.names.replies(&forwarded.node);
         let id = forwarded.id;
         if forwarded.until < now_millis() {
             // Its caller gave up on it: carrying it out now would surprise everyone.
@@ -999,10 +995,8 @@ mod tests {
                 conn: conn.clone(),
                 store: store.clone(),
                 tx,
-                requests: names.requests.clone(),
                 inflight: names.inflight(FencingToken(0)),
-                terms: names.inflight.clone(),
-                prefix: redis.prefix.clone(),
+                names: names.clone(),
             }
             .run(),
         );
@@ -1112,10 +1106,8 @@ mod tests {
                 conn: conn.clone(),
                 store: site.store.clone(),
                 tx,
-                requests: names.requests.clone(),
                 inflight: inflight.clone(),
-                terms: names.inflight.clone(),
-                prefix: redis.prefix.clone(),
+                names: names.clone(),
             }
             .run(),
         );

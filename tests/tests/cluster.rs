@@ -185,6 +185,7 @@ async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss()
     let token = token.clone();
     // Every chat started around the kill started, whether its arrival reached node A or not.
     let mut started_during = Vec::new();
+    // Their widgets stay open: a chat whose last widget closed is abandoned, not offered.
     let mut widgets_during = Vec::new();
     for task in during {
         let (w, id, at) = task.await.unwrap();
