@@ -1488,6 +1488,36 @@ mod tests {
         assert!(dir.path().join("a/b/hub.db").is_file());
     }
 
+    /// The reads every contact makes find their rows by the customer's or the agent's index, not
+    /// by walking the account's arrival index: without statistics SQLite's planner prefers an
+    /// index that spares it a sort, and a call cost twice the CPU once the database held a few
+    /// thousand contacts (docs/benchmarks.md, "Calls").
+    #[tokio::test]
+    async fn contact_reads_do_not_walk_the_accounts_history() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        SQLITE_MIGRATIONS.run(&mut conn).await.unwrap();
+        for (query, index) in [
+            (q::CUSTOMER_INTERACTIONS, "interactions_customer"),
+            (q::AGENT_INTERACTIONS, "interactions_agent"),
+            (channels::q::OPEN_CONVERSATION, "interactions_customer"),
+        ] {
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {query}")))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let plan = rows
+                .into_iter()
+                .map(|(.., detail)| detail)
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                plan.contains(&format!("USING INDEX {index} ")) && !plan.contains("interactions_arrival"),
+                "{query}\n{plan}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn unknown_url_schemes_are_refused() {
         assert!(matches!(

@@ -17,7 +17,7 @@ use sqlx::{Database, Pool, Sqlite};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-mod q {
+pub(super) mod q {
     pub const DETAILS_BY_EXTERNAL: &str = "SELECT message_id FROM message_details \
          WHERE account_id = $1 AND entry_point = $2 AND external_id = $3";
     pub const THREAD_OF: &str = "SELECT interaction_id FROM message_details \

@@ -300,11 +300,15 @@ pub const INTERACTIONS_IN_STATES: &str = concat!(
     interaction_columns!(),
     " FROM interactions WHERE state IN ($1, $2) ORDER BY arrived_at, arrival_seq"
 );
+/// Found by the agent's index first, then put in arrival order: asked for both at once, SQLite's
+/// planner walks the account's whole arrival index (which needs no sort) instead.
 pub const AGENT_INTERACTIONS: &str = concat!(
-    "SELECT ",
+    "WITH held AS MATERIALIZED (SELECT ",
     interaction_columns!(),
-    " FROM interactions WHERE account_id = $1 AND agent_id = $2 AND state IN ($3, $4) \
-     ORDER BY arrived_at, arrival_seq"
+    ", arrival_seq FROM interactions WHERE account_id = $1 AND agent_id = $2 AND state IN ($3, $4)) \
+     SELECT ",
+    interaction_columns!(),
+    " FROM held ORDER BY arrived_at, arrival_seq"
 );
 
 // --- the routers' leader ---
