@@ -232,6 +232,7 @@ scenarios!(
 // Scenarios that also read the database behind the store's back (`async fn x(store, url)`).
 scenarios!(@with_url
     the_audit_log_is_paged_filtered_and_append_only,
+    two_nodes_write_one_conversation,
     an_erased_customer_leaves_a_tombstone_and_nothing_else,
     a_generated_week_reports_as_a_plain_group_by_counts_it,
     report_cells_count_what_the_raw_log_counts,
@@ -1780,6 +1781,43 @@ async fn concurrent_messages(store: DynStore) {
         stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
         (1..=21).collect::<Vec<i64>>()
     );
+}
+
+/// Two nodes on one database, each with its own group commit, write to one conversation at once:
+/// every message takes its own seq, and a resend that reaches both nodes together (a widget that
+/// reconnected to the other node while its message was in flight) is stored once.
+async fn two_nodes_write_one_conversation(store: DynStore, url: String) {
+    let other = crate::store::connect(&url).await.unwrap();
+    let fixture = setup(&store, DEFAULT).await;
+    let i = arrive(&store, DEFAULT, &fixture, 1_000).await.id;
+    let send = |node: &DynStore, client_id: String| {
+        let node = node.clone();
+        tokio::spawn(async move {
+            node.append_message(DEFAULT, chat(i, Sender::Customer, &client_id, "hi"), 1_000)
+                .await
+                .unwrap()
+        })
+    };
+    let sends = (0..40).flat_map(|n| {
+        let node = if n % 2 == 0 { &store } else { &other };
+        [send(node, format!("m{n}")), send(node, format!("same{}", n / 2))]
+    });
+    let answers: Vec<(crate::domain::Message, bool)> =
+        futures_util::future::join_all(sends.collect::<Vec<_>>())
+            .await
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
+    let stored = store.messages(DEFAULT, i, 0).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=60).collect::<Vec<i64>>(),
+        "40 messages and 20 sent twice, each stored once"
+    );
+    assert_eq!(answers.iter().filter(|(_, new)| *new).count(), 60);
+    for (m, _) in &answers {
+        assert!(stored.iter().any(|s| s.id == m.id && s.seq == m.seq), "{m:?}");
+    }
 }
 
 /// Messages committed together (SQLite's group commit) still succeed or fail one by one: a

@@ -52,7 +52,7 @@ const RESOLVE_ATTEMPTS: usize = 4;
 pub async fn connect(url: &str) -> Result<DynStore> {
     if url.starts_with("sqlite:") {
         let (pool, writer) = sqlite_pools(url).await?;
-        let group = Some(GroupWriter::spawn(writer.clone()));
+        let group = GroupWriter::sqlite(writer.clone());
         Ok(Arc::new(SqlStore {
             pool,
             writer,
@@ -68,11 +68,13 @@ pub async fn connect(url: &str) -> Result<DynStore> {
             .connect(url)
             .await
             .map_err(db)?;
-        // PostgreSQL already commits concurrent connections as a group.
+        // PostgreSQL commits concurrent connections' WAL together already, but each message in
+        // its own transaction cost the server six statements: the group commit sends a group's
+        // messages in a few.
         Ok(Arc::new(SqlStore {
             writer: pool.clone(),
+            group: GroupWriter::postgres(pool.clone()),
             pool,
-            group: None,
             audit: None,
         }))
     } else {
@@ -120,16 +122,10 @@ struct SqlStore<DB: Database> {
     pool: Pool<DB>,
     /// For writes: on SQLite a pool of one connection, on PostgreSQL the same pool.
     writer: Pool<DB>,
-    /// SQLite's group commit (see `GroupWriter`).
-    group: Option<GroupWriter>,
+    /// The group commit for messages and new customers (see `GroupWriter`).
+    group: GroupWriter,
     /// The audit line this view writes with its next audited write (`Store::audited`).
     audit: Option<Arc<super::AuditEntry>>,
-}
-
-impl<DB: Database> SqlStore<DB> {
-    fn group_writer(&self) -> Option<&GroupWriter> {
-        self.group.as_ref()
-    }
 }
 
 /// Maps sqlx errors onto the store's: a missing row is `NotFound`, a broken unique constraint a
@@ -1023,23 +1019,19 @@ macro_rules! impl_store {
                 identities: &[(String, String)],
                 name: Option<&str>,
             ) -> Result<Customer> {
-                if let Some(group) = &self.group {
+                // A customer another node inserted meanwhile (PostgreSQL) makes this one's insert
+                // fail on the identity; the next attempt finds it.
+                let mut attempt = 1;
+                loop {
                     // Most contacts come from customers already known: a read tells, and only
                     // what must change waits for the writer.
                     if let Some(known) = self.known_customer(account, identities, name).await? {
                         return Ok(known);
                     }
-                    return group
+                    let result = self
+                        .group
                         .resolve(account, identities.to_vec(), name.map(str::to_owned))
                         .await;
-                }
-                let mut attempt = 1;
-                loop {
-                    let mut tx = self.write().await?;
-                    let result = match Self::resolve_in(&mut tx, account, identities, name).await {
-                        Ok(customer) => tx.commit().await.map_err(db).map(|()| customer),
-                        Err(e) => Err(e),
-                    };
                     match result {
                         Err(StoreError::Conflict { .. }) if attempt < RESOLVE_ATTEMPTS => attempt += 1,
                         result => return result,
@@ -1292,13 +1284,7 @@ macro_rules! impl_store {
                 m: NewMessage,
                 at: Millis,
             ) -> Result<(Message, bool)> {
-                if let Some(group) = &self.group {
-                    return group.append_chat(account, m, at).await;
-                }
-                let mut tx = self.write().await?;
-                let result = Self::append_in(&mut tx, account, m, at).await?;
-                tx.commit().await.map_err(db)?;
-                Ok(result)
+                self.group.append_chat(account, m, at).await
             }
 
             async fn messages(

@@ -603,15 +603,7 @@ macro_rules! impl_channel_store {
                 m: NewChannelMessage,
                 at: Millis,
             ) -> Result<(Message, bool)> {
-                let (mut message, created) = match self.group_writer() {
-                    Some(group) => group.append_channel(account, m, at).await?,
-                    None => {
-                        let mut tx = self.write().await?;
-                        let appended = Self::append_channel_in(&mut tx, account, m, at).await?;
-                        tx.commit().await.map_err(db)?;
-                        appended
-                    }
-                };
+                let (mut message, created) = self.group.append_channel(account, m, at).await?;
                 if !created {
                     let interaction = message.interaction_id;
                     Self::with_parts(

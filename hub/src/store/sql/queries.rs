@@ -339,51 +339,106 @@ pub const MESSAGE_BY_CLIENT_ID: &str = concat!(
 pub const INSERT_MESSAGE: &str = "INSERT INTO messages \
      (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-// A group of messages in a few statements, whatever its size (SQLite's group commit): each takes
-// the whole group as one JSON array, so the statements stay prepared and the writer thread is
-// handed a few statements a group instead of several a message.
+/// A group of messages in a few statements, whatever its size (the group commit,
+/// `group.rs`): each takes the whole group as one JSON array `$1`, read as rows `j(value, key)`,
+/// so the statements stay prepared and the writer is handed a few statements a group instead of
+/// several a message.
+pub struct GroupBatch {
+    /// PostgreSQL's row locks on the group's interactions `[{a: account, i: interaction}]`,
+    /// taken in one order before anything is read. Two nodes' groups that write to one
+    /// conversation (its customer on one node, its agent on another) then wait for each other;
+    /// without it both take the same next seq, and the later one fails whole on the seq's unique
+    /// key and is done again one message at a time. SQLite has one writer (`BEGIN IMMEDIATE`).
+    pub lock: Option<&'static str>,
+    /// Messages of the group already stored, by `[{a: account, i: interaction, s: sender, c:
+    /// client_id, e: entry point, x: external id}]`: each row names the job it answers (`k`, its
+    /// index from 0) and whether it was found by its external id (a channel's message) or by its
+    /// client id (a resend).
+    pub stored: &'static str,
+    /// The interactions a group's first messages open, in the group's order (`arrival_seq`).
+    pub open: &'static str,
+    pub events: &'static str,
+    /// The newest seq (0 for none) of each interaction of `[{a: account, i: interaction}]` that
+    /// is in that account; an interaction that is not answers no row.
+    pub last_seqs: &'static str,
+    pub insert: &'static str,
+    /// A channel's messages' details (what arrived: no delivery state).
+    pub details: &'static str,
+    pub attachments: &'static str,
+    pub media_fetches: &'static str,
+}
 
-/// Messages of the group already stored, by `[{a: account, i: interaction, s: sender, c: client_id,
-/// e: entry point, x: external id}]`: each row names the job it answers (`k`, its index) and
-/// whether it was found by its external id (a channel's message) or by its client id (a resend).
-pub const GROUP_STORED: &str = "SELECT j.key AS k, m.id, m.interaction_id, m.seq, m.sender, m.agent_id, \
-     m.body, m.client_id, m.created_at, 0 AS by_external FROM json_each($1) AS j JOIN messages AS m \
-     ON m.interaction_id = j.value ->> 'i' AND m.sender = j.value ->> 's' AND m.client_id = j.value ->> 'c' \
-     AND m.account_id = j.value ->> 'a' \
-     UNION ALL SELECT j.key, m.id, m.interaction_id, m.seq, m.sender, m.agent_id, m.body, m.client_id, \
-     m.created_at, 1 FROM json_each($1) AS j JOIN message_details AS d ON d.account_id = j.value ->> 'a' \
-     AND d.entry_point = j.value ->> 'e' AND d.external_id = j.value ->> 'x' JOIN messages AS m \
-     ON m.id = d.message_id";
-/// The interactions a group's first messages open, in the group's order (`arrival_seq`).
-pub const GROUP_OPEN: &str = "INSERT INTO interactions \
-     (id, account_id, customer_id, channel, queue_id, state, priority, arrived_at, entry_point, offline) \
-     SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'c', j.value ->> 'ch', j.value ->> 'q', \
-     j.value ->> 's', j.value ->> 'p', j.value ->> 't', j.value ->> 'e', j.value ->> 'o' \
-     FROM json_each($1) AS j ORDER BY j.key";
-pub const GROUP_EVENTS: &str = "INSERT INTO interaction_events (account_id, interaction_id, type, data, at) \
-     SELECT j.value ->> 'a', j.value ->> 'i', j.value ->> 'k', j.value ->> 'd', j.value ->> 't' \
-     FROM json_each($1) AS j ORDER BY j.key";
-/// The newest seq (0 for none) of each interaction of `[{a: account, i: interaction}]` that is in
-/// that account; an interaction that is not answers no row.
-pub const GROUP_LAST_SEQS: &str = "SELECT i.id, COALESCE((SELECT MAX(m.seq) FROM messages AS m \
-     WHERE m.interaction_id = i.id), 0) FROM json_each($1) AS j JOIN interactions AS i \
-     ON i.account_id = j.value ->> 'a' AND i.id = j.value ->> 'i'";
-pub const GROUP_INSERT: &str = "INSERT INTO messages \
-     (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
-     SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', j.value ->> 'q', j.value ->> 's', \
-     j.value ->> 'g', j.value ->> 'b', j.value ->> 'c', j.value ->> 't' FROM json_each($1) AS j";
-/// A channel's messages' details (what arrived: no delivery state).
-pub const GROUP_DETAILS: &str = "INSERT INTO message_details \
-     (message_id, account_id, interaction_id, entry_point, external_id, details) \
-     SELECT j.value ->> 'm', j.value ->> 'a', j.value ->> 'i', j.value ->> 'e', j.value ->> 'x', \
-     j.value ->> 'd' FROM json_each($1) AS j";
-pub const GROUP_ATTACHMENTS: &str = "INSERT INTO attachments \
-     (id, account_id, interaction_id, message_id, filename, content_type, size, sha256, content_id) \
-     SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', j.value ->> 'm', j.value ->> 'f', \
-     j.value ->> 'ct', j.value ->> 'z', j.value ->> 'h', j.value ->> 'cid' FROM json_each($1) AS j";
-/// The files those messages name, to be fetched (`NewChannelMessage::fetch_media`).
-pub const GROUP_MEDIA_FETCHES: &str = "INSERT INTO media_fetches (message_id, account_id, entry_point, next_at) \
-     SELECT j.value ->> 'm', j.value ->> 'a', j.value ->> 'e', j.value ->> 't' FROM json_each($1) AS j";
+/// `GroupBatch` over `$rows`, the backend's table function over a JSON array, whose `key` is
+/// `$index` from 0.
+macro_rules! group_batch {
+    ($rows:literal, $index:literal, $lock:expr) => {
+        GroupBatch {
+            lock: $lock,
+            stored: concat!(
+                "SELECT ", $index, " AS k, m.id, m.interaction_id, m.seq, m.sender, m.agent_id, \
+                 m.body, m.client_id, m.created_at, false AS by_external FROM ", $rows, " JOIN messages AS m \
+                 ON m.interaction_id = j.value ->> 'i' AND m.sender = j.value ->> 's' \
+                 AND m.client_id = j.value ->> 'c' AND m.account_id = j.value ->> 'a' \
+                 UNION ALL SELECT ", $index, ", m.id, m.interaction_id, m.seq, m.sender, m.agent_id, m.body, \
+                 m.client_id, m.created_at, true FROM ", $rows, " JOIN message_details AS d \
+                 ON d.account_id = j.value ->> 'a' AND d.entry_point = j.value ->> 'e' \
+                 AND d.external_id = j.value ->> 'x' JOIN messages AS m ON m.id = d.message_id"
+            ),
+            open: concat!(
+                "INSERT INTO interactions \
+                 (id, account_id, customer_id, channel, queue_id, state, priority, arrived_at, entry_point, offline) \
+                 SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'c', j.value ->> 'ch', j.value ->> 'q', \
+                 j.value ->> 's', CAST(j.value ->> 'p' AS INTEGER), CAST(j.value ->> 't' AS BIGINT), \
+                 j.value ->> 'e', CAST(j.value ->> 'o' AS BOOLEAN) FROM ", $rows, " ORDER BY j.key"
+            ),
+            events: concat!(
+                "INSERT INTO interaction_events (account_id, interaction_id, type, data, at) \
+                 SELECT j.value ->> 'a', j.value ->> 'i', j.value ->> 'k', j.value ->> 'd', \
+                 CAST(j.value ->> 't' AS BIGINT) FROM ", $rows, " ORDER BY j.key"
+            ),
+            last_seqs: concat!(
+                "SELECT i.id, COALESCE((SELECT MAX(m.seq) FROM messages AS m \
+                 WHERE m.interaction_id = i.id), 0) FROM ", $rows, " JOIN interactions AS i \
+                 ON i.account_id = j.value ->> 'a' AND i.id = j.value ->> 'i'"
+            ),
+            insert: concat!(
+                "INSERT INTO messages \
+                 (id, account_id, interaction_id, seq, sender, agent_id, body, client_id, created_at) \
+                 SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', CAST(j.value ->> 'q' AS BIGINT), \
+                 j.value ->> 's', j.value ->> 'g', j.value ->> 'b', j.value ->> 'c', \
+                 CAST(j.value ->> 't' AS BIGINT) FROM ", $rows
+            ),
+            details: concat!(
+                "INSERT INTO message_details \
+                 (message_id, account_id, interaction_id, entry_point, external_id, details) \
+                 SELECT j.value ->> 'm', j.value ->> 'a', j.value ->> 'i', j.value ->> 'e', j.value ->> 'x', \
+                 j.value ->> 'd' FROM ", $rows
+            ),
+            attachments: concat!(
+                "INSERT INTO attachments \
+                 (id, account_id, interaction_id, message_id, filename, content_type, size, sha256, content_id) \
+                 SELECT j.value ->> 'id', j.value ->> 'a', j.value ->> 'i', j.value ->> 'm', j.value ->> 'f', \
+                 j.value ->> 'ct', CAST(j.value ->> 'z' AS BIGINT), j.value ->> 'h', j.value ->> 'cid' FROM ",
+                $rows
+            ),
+            media_fetches: concat!(
+                "INSERT INTO media_fetches (message_id, account_id, entry_point, next_at) \
+                 SELECT j.value ->> 'm', j.value ->> 'a', j.value ->> 'e', CAST(j.value ->> 't' AS BIGINT) FROM ",
+                $rows
+            ),
+        }
+    };
+}
+
+pub const SQLITE_GROUP: GroupBatch = group_batch!("json_each($1) AS j", "j.key", None);
+pub const POSTGRES_GROUP: GroupBatch = group_batch!(
+    "json_array_elements(CAST($1 AS json)) WITH ORDINALITY AS j(value, key)",
+    "j.key - 1",
+    Some(
+        "SELECT 1 FROM interactions WHERE (account_id, id) IN (SELECT j.value ->> 'a', j.value ->> 'i' \
+         FROM json_array_elements(CAST($1 AS json)) AS j) ORDER BY account_id, id FOR UPDATE"
+    )
+);
 pub const MESSAGES: &str = concat!(
     "SELECT ",
     message_columns!(),

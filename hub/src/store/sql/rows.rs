@@ -370,7 +370,7 @@ pub(super) struct MessageRow {
 }
 
 /// A message a group commit finds already stored, with the index of the job it answers (see
-/// `GROUP_STORED`).
+/// `GroupBatch::stored`).
 #[derive(sqlx::FromRow)]
 pub(super) struct StoredRow {
     pub k: i64,
