@@ -1820,7 +1820,7 @@ async fn two_nodes_write_one_conversation(store: DynStore, url: String) {
     }
 }
 
-/// Messages committed together (SQLite's group commit) still succeed or fail one by one: a
+/// Messages committed together (the group commit) still succeed or fail one by one: a
 /// message for an unknown interaction among good ones fails alone and takes no seq.
 async fn a_failing_message_fails_alone(store: DynStore) {
     let fixture = setup(&store, DEFAULT).await;
@@ -2518,7 +2518,7 @@ async fn a_known_contact_is_read_at_once(store: DynStore) {
     );
 }
 
-/// Many conversations' first mails committed at once (SQLite's group commit takes them in a few
+/// Many conversations' first mails committed at once (the group commit takes them in a few
 /// statements): each opens its interaction with its log line, in arrival order; a mail for an
 /// unknown interaction fails alone, and a mail filed on arrival commits beside them.
 async fn first_mails_of_many_conversations_commit_together(store: DynStore) {

@@ -42,7 +42,7 @@ enum Job {
     },
 }
 
-/// The most writes one SQLite transaction commits.
+/// The most writes one group commits.
 /// A group is as large as what piled up during the previous commit: an fsync here takes tens of
 /// milliseconds when the disk is busy, and a cap of 128 held the hub at about 3,000 messages/s
 /// with a core to spare.
@@ -304,7 +304,7 @@ macro_rules! group_commit {
         }
 
         /// Every message of `batch` (jobs `Job::at_once` takes) in a few statements, whatever their
-        /// number (`GROUP_*`): those already stored found, the interactions they open inserted with
+        /// number (`GroupBatch`): those already stored found, the interactions they open inserted with
         /// their first log line, seqs taken, messages inserted with their details and attachments.
         /// Answers one result per job, in order. It runs first in its transaction and without a
         /// savepoint (SQLite copies every page a savepoint touches): after an error the caller rolls the
