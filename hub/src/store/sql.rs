@@ -1023,15 +1023,22 @@ macro_rules! impl_store {
                 // fail on the identity; the next attempt finds it.
                 let mut attempt = 1;
                 loop {
-                    // Most contacts come from customers already known: a read tells, and only
-                    // what must change waits for the writer.
-                    if let Some(known) = self.known_customer(account, identities, name).await? {
-                        return Ok(known);
-                    }
-                    let result = self
-                        .group
-                        .resolve(account, identities.to_vec(), name.map(str::to_owned))
-                        .await;
+                    let result = if self.group.resolves() {
+                        // Most contacts come from customers already known: a read tells, and only
+                        // what must change waits for the writer.
+                        if let Some(known) = self.known_customer(account, identities, name).await? {
+                            return Ok(known);
+                        }
+                        self.group
+                            .resolve(account, identities.to_vec(), name.map(str::to_owned))
+                            .await
+                    } else {
+                        let mut tx = self.write().await?;
+                        match Self::resolve_in(&mut tx, account, identities, name).await {
+                            Ok(customer) => tx.commit().await.map_err(db).map(|()| customer),
+                            Err(e) => Err(e),
+                        }
+                    };
                     match result {
                         Err(StoreError::Conflict { .. }) if attempt < RESOLVE_ATTEMPTS => attempt += 1,
                         result => return result,

@@ -57,18 +57,37 @@ const MAX_GROUP: usize = 4096;
 /// rows, are the cost); anything unusual goes one write at a time, each in a savepoint, so one
 /// that fails (an unknown interaction) fails alone.
 #[derive(Clone)]
-pub(super) struct GroupWriter(mpsc::Sender<Job>);
+pub(super) struct GroupWriter {
+    jobs: mpsc::Sender<Job>,
+    /// Whether new customers are resolved in the group too (SQLite). On PostgreSQL each is its
+    /// own transaction, side by side with the others: in the group they went one at a time, each
+    /// in a savepoint of seven statements, and held one node at 164 calls/s (every call a new
+    /// caller) where it had answered 252/s.
+    resolves: bool,
+}
 
 impl GroupWriter {
     pub(super) fn sqlite(writer: Pool<Sqlite>) -> GroupWriter {
-        GroupWriter::spawn(move |group| Box::pin(sqlite::commit_group(writer.clone(), group)))
+        GroupWriter::spawn(true, move |group| {
+            Box::pin(sqlite::commit_group(writer.clone(), group))
+        })
     }
 
     pub(super) fn postgres(pool: Pool<Postgres>) -> GroupWriter {
-        GroupWriter::spawn(move |group| Box::pin(postgres::commit_group(pool.clone(), group)))
+        GroupWriter::spawn(false, move |group| {
+            Box::pin(postgres::commit_group(pool.clone(), group))
+        })
     }
 
-    fn spawn(commit: impl Fn(Vec<Job>) -> BoxFuture<'static, ()> + Send + 'static) -> GroupWriter {
+    /// Whether `resolve` is the way to create a customer on this backend (see `resolves`).
+    pub(super) fn resolves(&self) -> bool {
+        self.resolves
+    }
+
+    fn spawn(
+        resolves: bool,
+        commit: impl Fn(Vec<Job>) -> BoxFuture<'static, ()> + Send + 'static,
+    ) -> GroupWriter {
         let (tx, mut rx) = mpsc::channel::<Job>(2 * MAX_GROUP);
         tokio::spawn(async move {
             let mut group = Vec::with_capacity(MAX_GROUP);
@@ -83,13 +102,13 @@ impl GroupWriter {
                 commit(std::mem::take(&mut group)).await;
             }
         });
-        GroupWriter(tx)
+        GroupWriter { jobs: tx, resolves }
     }
 
     async fn run<T>(&self, job: impl FnOnce(oneshot::Sender<Result<T>>) -> Job) -> Result<T> {
         let (done, result) = oneshot::channel();
         let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
-        self.0.send(job(done)).await.map_err(|_| stopped())?;
+        self.jobs.send(job(done)).await.map_err(|_| stopped())?;
         result.await.map_err(|_| stopped())?
     }
 
