@@ -55,7 +55,7 @@ pub fn processes(kamailio: &Kamailio) -> Vec<u32> {
 }
 
 /// deploy/kamailio.cfg with this machine's addresses: everything on loopback, the carriers'
-/// network being 127.0.0.1 alone, listening on `port`, the hub nodes at `hubs`.
+/// network being 127.0.0.1 alone, listening on `port`, the hub nodes at `hubs`; sessions of 90 s.
 fn configure(dir: &Path, port: u16, hubs: &[&str]) -> PathBuf {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kamailio.cfg");
     let text = std::fs::read_to_string(example).unwrap();
@@ -83,6 +83,12 @@ fn configure(dir: &Path, port: u16, hubs: &[&str]) -> PathBuf {
         &format!("alias=\"PUBLIC_IP:{port}\""),
     );
     text = replace(text, "/etc/kamailio/dispatcher.list", &list.display().to_string());
+    // The shortest session RFC 4028 allows, so a test sees it refreshed within 45 s.
+    text = replace(
+        text,
+        "modparam(\"sst\", \"min_se\", 1800)",
+        "modparam(\"sst\", \"min_se\", 90)",
+    );
     text = replace(
         text,
         "# Set 1 holds the hub nodes.",

@@ -50,6 +50,41 @@ impl Peer {
         }
     }
 
+    /// The next request that reaches this peer within `wait` (responses are skipped).
+    fn request_within(&self, wait: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + wait;
+        let mut buf = vec![0; 65_535];
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            self.socket
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .unwrap();
+            let (len, _) = self.socket.recv_from(&mut buf).ok()?;
+            let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+            if !text.starts_with("SIP/2.0 ") {
+                return Some(text);
+            }
+        }
+    }
+
+    /// Answers `request` with `status`, back through the proxy (its Vias, as RFC 3261 §8.2.6.2).
+    fn respond(&self, request: &str, status: u16) {
+        let copied: String = request
+            .split("\r\n")
+            .filter(|line| {
+                let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+                matches!(
+                    name.as_str(),
+                    "via" | "v" | "from" | "f" | "to" | "t" | "call-id" | "i" | "cseq"
+                )
+            })
+            .map(|line| format!("{line}\r\n"))
+            .collect();
+        self.send(&format!(
+            "SIP/2.0 {status} OK\r\n{copied}Content-Length: 0\r\n\r\n"
+        ));
+    }
+
     /// Waits until the proxy answers its own keep-alive OPTIONS: it has started.
     fn wait_for_proxy(&self) {
         for n in 0..100 {
@@ -68,6 +103,8 @@ impl Peer {
         panic!("kamailio never answered");
     }
 
+    /// An INVITE from a carrier that lists UPDATE in its Allow and knows nothing of session
+    /// timers.
     fn invite(&self, call_id: &str) -> String {
         let sdp = format!(
             "v=0\r\no=c 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio 41000 RTP/AVP 0\r\n",
@@ -77,6 +114,7 @@ impl Peer {
             "INVITE sip:100@{proxy} SIP/2.0\r\nVia: SIP/2.0/UDP {ip}:{port};branch=z9hG4bK{call_id}\r\n\
              From: <sip:+14155552671@{ip}>;tag=f{call_id}\r\nTo: <sip:100@{proxy}>\r\nCall-ID: {call_id}\r\n\
              CSeq: 1 INVITE\r\nContact: <sip:caller@{ip}:{port}>\r\nMax-Forwards: 70\r\n\
+             Allow: INVITE, ACK, CANCEL, BYE, UPDATE\r\n\
              Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
             sdp.len(),
             proxy = self.proxy,
@@ -186,4 +224,73 @@ async fn the_example_kamailio_config_fronts_the_hub() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(states, ["abandoned"]);
+}
+
+/// A carrier that knows nothing of session timers, behind Kamailio keeping them (sst, as carriers'
+/// proxies do): Kamailio asks the hub for a 90 s session on the carrier's behalf, so the hub is
+/// the one that refreshes it (RFC 4028 §9: `refresher=uas`, and no `Require: timer` the carrier did
+/// not list); its UPDATE reaches the carrier through Kamailio at half the interval, and the call
+/// goes on until the carrier hangs up.
+#[tokio::test]
+async fn the_hub_refreshes_a_session_kamailio_asked_for_on_a_carriers_behalf() {
+    if kamailio().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &SUPPORT_LINE).await.unwrap();
+    let hub_sip = hub.sip_udp.clone().expect("the hub says where SIP listens");
+    let port = free_port();
+    let _kamailio = start_kamailio(port, &[&hub_sip]);
+    let proxy = format!("127.0.0.1:{port}");
+    let carrier = Peer::new("127.0.0.1", &proxy);
+    carrier.wait_for_proxy();
+
+    carrier.send(&carrier.invite("kam-timer-1"));
+    let ok = carrier.answer();
+    assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
+    assert_eq!(header(&ok, "Session-Expires"), ["90;refresher=uas"], "{ok}");
+    assert!(
+        !header(&ok, "Require").iter().any(|r| r.contains("timer")),
+        "{ok}"
+    );
+    let route = header(&ok, "Record-Route")[0].to_string();
+    let contact = header(&ok, "Contact")[0].trim_matches(['<', '>']).to_string();
+    let to = header(&ok, "To")[0].to_string();
+    let in_dialog = |method: &str, cseq: u32| {
+        format!(
+            "{method} {contact} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{method}{cseq}\r\n\
+             Route: {route}\r\nFrom: <sip:+14155552671@127.0.0.1>;tag=fkam-timer-1\r\nTo: {to}\r\n\
+             Call-ID: kam-timer-1\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            port = carrier.port,
+        )
+    };
+    carrier.send(&in_dialog("ACK", 1));
+    let asked = std::time::Instant::now();
+
+    let update = carrier
+        .request_within(Duration::from_secs(55))
+        .expect("the hub refreshes the session");
+    assert!(update.starts_with("UPDATE "), "{update}");
+    let waited = asked.elapsed();
+    assert!(
+        (Duration::from_secs(40)..Duration::from_secs(55)).contains(&waited),
+        "at half the interval: {waited:?}"
+    );
+    assert_eq!(
+        header(&update, "Session-Expires"),
+        ["90;refresher=uac"],
+        "{update}"
+    );
+    assert_eq!(header(&update, "Call-ID"), ["kam-timer-1"], "{update}");
+    assert!(
+        header(&update, "Via").iter().any(|v| v.contains(&proxy)),
+        "relayed by Kamailio: {update}"
+    );
+    carrier.respond(&update, 200);
+    // Nothing ends the call meanwhile.
+    let quiet = carrier.request_within(Duration::from_secs(3));
+    assert!(quiet.is_none(), "{quiet:?}");
+    carrier.send(&in_dialog("BYE", 2));
+    let bye = carrier.answer();
+    assert!(bye.starts_with("SIP/2.0 200"), "{bye}");
 }

@@ -413,69 +413,169 @@ struct CallerLeg {
     cseq: u32,
     /// The 200 OK, sent again until the ACK (§13.3.1.4).
     unacked: Option<Retransmit>,
-    /// RFC 4028, when the caller asked for it: the caller refreshes the session by this deadline.
+    /// RFC 4028, when the caller (or a proxy on its way) asked for it.
     timer: Option<SessionTimer>,
+    /// Whether the caller's INVITE listed UPDATE in its Allow: how we refresh the session.
+    allows_update: bool,
+    /// The ACK of the 2xx to our refreshing re-INVITE, sent again if the 2xx is.
+    refresh_ack: Option<(u32, Vec<u8>)>,
     /// Our SRTP key on this leg, which is TLS; none on any other.
     srtp: Option<MasterKey>,
 }
 
-/// A session timer (RFC 4028) on the caller's dialog. We always let the caller refresh
-/// (`refresher=uac`): a re-INVITE or UPDATE within `interval`, or the call is ended.
-#[derive(Debug, Clone, Copy)]
+/// Who refreshes a session (RFC 4028 §9's table): the caller, or we do, with an UPDATE (or a
+/// re-INVITE where the caller does not allow UPDATE) every half interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refresher {
+    Caller,
+    Us,
+}
+
+/// A session timer (RFC 4028) on the caller's dialog: refreshed by whoever §9 says, or the
+/// call is ended.
+#[derive(Debug, Clone)]
 struct SessionTimer {
     interval: Duration,
     refreshed: Instant,
+    refresher: Refresher,
+    /// Whether the caller supports the extension: when it does not, a proxy on the way (a
+    /// carrier's SBC, Kamailio's sst) asked for the timer, and we are the refresher.
+    supported: bool,
+    /// When we send our next refresh (when we are the refresher).
+    next_refresh: Instant,
+    /// Our refresh on its way: its branch and CSeq.
+    in_flight: Option<(String, u32)>,
 }
 
 /// RFC 4028 §4: the smallest session interval we accept, and our Min-SE.
 const MIN_SE_SECS: u32 = 90;
 
+/// How soon a refresh of ours that failed (491, no answer) is tried again.
+const REFRESH_RETRY: Duration = Duration::from_secs(5);
+
 impl SessionTimer {
+    fn new(asked: Asked, now: Instant) -> Self {
+        let mut timer = SessionTimer {
+            interval: asked.interval,
+            refreshed: now,
+            refresher: asked.refresher(),
+            supported: asked.supported,
+            next_refresh: now,
+            in_flight: None,
+        };
+        timer.refreshed_at(now);
+        timer
+    }
+
+    /// A refresh went through (either side's): the session lives another interval.
+    fn refreshed_at(&mut self, now: Instant) {
+        self.refreshed = now;
+        // §7.2: the refresher refreshes at half the interval.
+        self.next_refresh = now + self.interval / 2;
+    }
+
+    /// The caller asked again (a re-INVITE or UPDATE of theirs), with or without a timer. A caller
+    /// that said it supports the extension still does, whether or not it says so again.
+    fn asked_again(&mut self, asked: Option<Asked>, now: Instant) {
+        if let Some(mut asked) = asked {
+            asked.supported |= self.supported;
+            self.interval = asked.interval;
+            self.refresher = asked.refresher();
+            self.supported = asked.supported;
+        }
+        self.refreshed_at(now);
+    }
+
     /// §10: without a refresh, the non-refresher ends the session min(32 s, interval/3) before
-    /// it expires.
+    /// it expires (and so do we when our own refreshes keep failing).
     fn expired(&self, now: Instant) -> bool {
         let margin = (self.interval / 3).min(Duration::from_secs(32));
         now >= self.refreshed + self.interval - margin
     }
 
-    /// The headers a 2xx carries to keep the timer on (§9).
+    /// Whether our refresh is due now.
+    fn due(&self, now: Instant) -> bool {
+        self.refresher == Refresher::Us && self.in_flight.is_none() && now >= self.next_refresh
+    }
+
+    /// The headers a 2xx carries to keep the timer on (§9): who refreshes, and `Require: timer`
+    /// only to a caller that supports it (§8.2.2 of RFC 3261: nothing it did not list).
     fn headers(&self, response: ResponseBuilder) -> ResponseBuilder {
-        response
-            .header(
-                "Session-Expires",
-                format!("{};refresher=uac", self.interval.as_secs()),
-            )
-            .header("Require", "timer")
+        let refresher = match self.refresher {
+            Refresher::Caller => "uac",
+            Refresher::Us => "uas",
+        };
+        let response = response.header(
+            "Session-Expires",
+            format!("{};refresher={refresher}", self.interval.as_secs()),
+        );
+        if self.supported {
+            response.header("Require", "timer")
+        } else {
+            response
+        }
     }
 }
 
-/// What a request asks of the session timer (RFC 4028 §9): none when it has no Session-Expires
-/// or the caller does not support the extension (then neither do we, for this call); `Err` when
-/// the interval is below our Min-SE (answered 422).
-fn requested_timer(request: &SipRequest) -> Result<Option<Duration>, ResponseBuilder> {
+/// What a request asks of the session timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Asked {
+    interval: Duration,
+    /// It said `refresher=uas`.
+    asks_us: bool,
+    /// It supports the extension (`timer` in its Supported or Require).
+    supported: bool,
+}
+
+impl Asked {
+    /// Who refreshes, by §9's table: the caller when it supports the extension and asked for
+    /// `refresher=uac` or said nothing (our choice), we when it asked for `refresher=uas` or
+    /// does not support the extension at all (a proxy inserted the header, and only we can keep
+    /// it).
+    fn refresher(&self) -> Refresher {
+        if self.supported && !self.asks_us {
+            Refresher::Caller
+        } else {
+            Refresher::Us
+        }
+    }
+}
+
+/// What a request asks of the session timer (RFC 4028 §9): none when it has no Session-Expires;
+/// `Err` when a caller that supports the extension asks for less than our Min-SE (answered 422).
+fn requested_timer(request: &SipRequest) -> Result<Option<Asked>, ResponseBuilder> {
     let Some(value) = request.header("Session-Expires").or(request.header("x")) else {
         return Ok(None);
     };
-    let secs: u32 = value
-        .split(';')
+    let mut parts = value.split(';');
+    let secs: u32 = parts
         .next()
         .unwrap_or("")
         .trim()
         .parse()
         .map_err(|_| ResponseBuilder::new(400, "Bad Session-Expires header"))?;
-    if secs < MIN_SE_SECS {
-        return Err(
-            ResponseBuilder::new(422, "Session Interval Too Small").header("Min-SE", MIN_SE_SECS.to_string())
-        );
-    }
-    let supports = ["Supported", "k", "Require"].iter().any(|name| {
+    let asks_us = parts
+        .filter_map(|p| p.split_once('='))
+        .any(|(k, v)| k.trim().eq_ignore_ascii_case("refresher") && v.trim().eq_ignore_ascii_case("uas"));
+    let supported = ["Supported", "k", "Require"].iter().any(|name| {
         request
             .headers
             .all(name)
             .flat_map(|v| v.split(','))
             .any(|o| o.trim().eq_ignore_ascii_case("timer"))
     });
-    Ok(supports.then(|| Duration::from_secs(u64::from(secs))))
+    if secs < MIN_SE_SECS && supported {
+        return Err(
+            ResponseBuilder::new(422, "Session Interval Too Small").header("Min-SE", MIN_SE_SECS.to_string())
+        );
+    }
+    // A caller that does not support the extension would not understand a 422 (§9): we take
+    // the interval up to our Min-SE and refresh it ourselves.
+    Ok(Some(Asked {
+        interval: Duration::from_secs(u64::from(secs.max(MIN_SE_SECS))),
+        asks_us,
+        supported,
+    }))
 }
 
 /// A caller's call between our 200 and their ACK (§13.3.1.4): nothing starts before the dialog
@@ -729,10 +829,7 @@ impl B2bua {
         for rr in &route {
             response = response.header("Record-Route", rr.clone());
         }
-        let timer = timer.map(|interval| SessionTimer {
-            interval,
-            refreshed: cx.now,
-        });
+        let timer = timer.map(|asked| SessionTimer::new(asked, cx.now));
         if let Some(timer) = &timer {
             response = timer.headers(response);
         }
@@ -756,6 +853,12 @@ impl B2bua {
                 cx.now,
             )),
             timer,
+            allows_update: request
+                .headers
+                .all("Allow")
+                .flat_map(|v| v.split(','))
+                .any(|m| m.trim().eq_ignore_ascii_case("UPDATE")),
+            refresh_ack: None,
             srtp: local.srtp.clone(),
         };
         let (stage, menu, prompts, queue) = match destination {
@@ -979,13 +1082,21 @@ impl B2bua {
             // §14.2: the INVITE that made the dialog is not acknowledged yet.
             return ResponseBuilder::new(491, "Request Pending");
         }
+        if side == Side::Caller
+            && request.method == Method::Invite
+            && call.caller.as_ref().is_some_and(|leg| {
+                !leg.allows_update && leg.timer.as_ref().is_some_and(|t| t.in_flight.is_some())
+            })
+        {
+            // §14.2: our refreshing re-INVITE is on its way (glare).
+            return ResponseBuilder::new(491, "Request Pending");
+        }
         let timer = match (side, requested_timer(request)) {
             (_, Err(refusal)) => return refusal,
             (Side::Caller, Ok(asked)) => call.caller.as_mut().and_then(|leg| {
                 let timer = leg.timer.as_mut()?;
-                timer.interval = asked.unwrap_or(timer.interval);
-                timer.refreshed = now;
-                Some(*timer)
+                timer.asked_again(asked, now);
+                Some(timer.clone())
             }),
             _ => None,
         };
@@ -1091,6 +1202,10 @@ impl B2bua {
         let Ok((_, method)) = response.headers.cseq() else {
             return;
         };
+        if let Some(&(id, Side::Caller)) = response.headers.get("Call-ID").and_then(|c| self.dialogs.get(c)) {
+            self.caller_response(id, response, cx);
+            return;
+        }
         if method != "INVITE" {
             // BYE or CANCEL: their transaction is done.
             if let Some(branch) = response.branch() {
@@ -1466,33 +1581,205 @@ impl B2bua {
 
     /// A BYE to the caller on our side of its dialog (§15.1.1), through its Record-Route.
     fn bye_caller(&mut self, id: CallId, now: Instant) {
+        self.caller_request(id, Method::Bye, |request| request, now);
+    }
+
+    /// Sends a request of ours on the caller's dialog (its next CSeq, `finish` adding what the
+    /// method needs), kept for retransmission until its response; answers its branch and CSeq.
+    fn caller_request(
+        &mut self,
+        id: CallId,
+        method: Method,
+        finish: impl FnOnce(RequestBuilder) -> RequestBuilder,
+        now: Instant,
+    ) -> Option<(String, u32)> {
         let (local, tls) = (self.config.local, self.config.tls);
-        let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.caller.as_mut()) else {
-            return;
-        };
+        let leg = self.calls.get_mut(&id).and_then(|c| c.caller.as_mut())?;
         leg.cseq += 1;
         let branch = format!(
             "z9hG4bK{}-{}",
             leg.call_id.len(),
             token(id.0, u64::from(leg.cseq))
         );
-        let mut request = RequestBuilder::new(Method::Bye, message::addr_uri(&leg.target).to_owned()).header(
-            "Via",
-            via(leg.transport, sent_by(local, tls, leg.transport), &branch),
-        );
-        for route in &leg.route {
-            request = request.header("Route", route.clone());
-        }
-        let bytes = request
-            .header("From", leg.local.clone())
-            .header("To", leg.remote.clone())
-            .header("Call-ID", leg.call_id.clone())
-            .header("CSeq", format!("{} BYE", leg.cseq))
-            .build();
-        let (to, transport) = (leg.source, leg.transport);
+        let bytes = finish(on_caller_dialog(
+            leg,
+            sent_by(local, tls, leg.transport),
+            &method,
+            &branch,
+            leg.cseq,
+        ))
+        .build();
+        let (to, transport, cseq) = (leg.source, leg.transport, leg.cseq);
         self.requests
-            .insert(branch, Retransmit::new(to, transport, bytes.clone(), now));
+            .insert(branch.clone(), Retransmit::new(to, transport, bytes.clone(), now));
         self.send(to, transport, bytes);
+        Some((branch, cseq))
+    }
+
+    /// Our refresh of the caller's session, we being its refresher (RFC 4028 §7.4): an UPDATE
+    /// without a body where the caller allows UPDATE, else a re-INVITE offering the codec the
+    /// call has.
+    fn refresh(&mut self, id: CallId, now: Instant) {
+        let (local, tls, media_ip) = (self.config.local, self.config.tls, self.config.media_ip);
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let port = port_of(call, Side::Caller);
+        let Some(leg) = call.caller.as_ref() else {
+            return;
+        };
+        let Some(timer) = leg.timer.as_ref() else {
+            return;
+        };
+        let method = if leg.allows_update {
+            Method::Update
+        } else {
+            Method::Invite
+        };
+        let offer = (method == Method::Invite).then(|| {
+            call.session_version += 1;
+            let local = LocalMedia {
+                addr: SocketAddr::new(media_ip, port),
+                session_id: call.session_id,
+                session_version: call.session_version,
+                srtp: leg.srtp.clone(),
+            };
+            Body::sdp(&sdp::offer(&local, &[call.codec]))
+        });
+        let ours = contact(leg.transport, sent_by(local, tls, leg.transport));
+        // We are the UAC of this transaction: `refresher=uac` names us (§7.4).
+        let expires = format!("{};refresher=uac", timer.interval.as_secs());
+        let sent = self.caller_request(
+            id,
+            method,
+            |request| {
+                request
+                    .header("Contact", ours)
+                    .header("Session-Expires", expires)
+                    .header("Min-SE", MIN_SE_SECS.to_string())
+                    .header("Supported", "timer")
+                    .body(offer)
+            },
+            now,
+        );
+        if let Some(timer) = self
+            .calls
+            .get_mut(&id)
+            .and_then(|c| c.caller.as_mut())
+            .and_then(|l| l.timer.as_mut())
+        {
+            timer.in_flight = sent;
+        }
+    }
+
+    /// A response on the caller's dialog: to our BYE (its transaction is done), or to our
+    /// refresh. A 2xx refreshes the session (a re-INVITE's is ACKed, and its answer taken); 408
+    /// or 481 say the caller's side is gone (§10), and the call ends; 422 raises the interval,
+    /// 405 or 501 to an UPDATE makes the next refresh a re-INVITE; anything else is tried again
+    /// shortly (the session lasts until the deadline in any case).
+    fn caller_response(&mut self, id: CallId, response: &SipResponse, cx: Context) {
+        let Ok((cseq, method)) = response.headers.cseq() else {
+            return;
+        };
+        let branch = response.branch().unwrap_or_default().to_owned();
+        if response.status >= 200 {
+            self.requests.remove(&branch);
+        }
+        let (local, tls, media_ip) = (self.config.local, self.config.tls, self.config.media_ip);
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let port = port_of(call, Side::Caller);
+        let Some(leg) = call.caller.as_mut() else {
+            return;
+        };
+        if let Some((acked, ack)) = &leg.refresh_ack
+            && *acked == cseq
+            && method == "INVITE"
+            && (200..300).contains(&response.status)
+        {
+            // The 2xx again: it did not hear our ACK (§13.2.2.4).
+            let (to, transport, ack) = (leg.source, leg.transport, ack.clone());
+            self.send(to, transport, ack);
+            return;
+        }
+        let Some(timer) = leg.timer.as_mut() else {
+            return;
+        };
+        if response.status < 200 || timer.in_flight.as_ref().map(|(b, _)| b.as_str()) != Some(branch.as_str())
+        {
+            return;
+        }
+        timer.in_flight = None;
+        let now = cx.now;
+        match response.status {
+            200..=299 => {
+                if let Some(value) = response.headers.get("Session-Expires") {
+                    let mut parts = value.split(';');
+                    if let Some(secs) = parts.next().and_then(|s| s.trim().parse::<u32>().ok()) {
+                        timer.interval = Duration::from_secs(u64::from(secs.max(MIN_SE_SECS)));
+                    }
+                    // `uas` in the answer to our request names the caller.
+                    if parts.filter_map(|p| p.split_once('=')).any(|(k, v)| {
+                        k.trim().eq_ignore_ascii_case("refresher") && v.trim().eq_ignore_ascii_case("uas")
+                    }) {
+                        timer.refresher = Refresher::Caller;
+                    }
+                }
+                timer.refreshed_at(now);
+                if method != "INVITE" {
+                    return;
+                }
+                let ack_branch = format!("{branch}-ack");
+                let ack = on_caller_dialog(
+                    leg,
+                    sent_by(local, tls, leg.transport),
+                    &Method::Ack,
+                    &ack_branch,
+                    cseq,
+                )
+                .build();
+                leg.refresh_ack = Some((cseq, ack.clone()));
+                let (to, transport) = (leg.source, leg.transport);
+                let local = LocalMedia {
+                    addr: SocketAddr::new(media_ip, port),
+                    session_id: call.session_id,
+                    session_version: call.session_version,
+                    srtp: leg.srtp.clone(),
+                };
+                let answer = std::str::from_utf8(&response.body)
+                    .ok()
+                    .filter(|b| !b.trim().is_empty())
+                    .and_then(|b| SessionDescription::parse(b).ok())
+                    .and_then(|answer| sdp::negotiate(&answer, &local).ok());
+                self.send(to, transport, ack);
+                if let Some(answer) = answer {
+                    self.renegotiate(id, Side::Caller, &answer);
+                }
+            }
+            408 | 481 => self.end(id, Party::Hub, now),
+            status => {
+                if status == 422
+                    && let Some(min) = response
+                        .headers
+                        .get("Min-SE")
+                        .and_then(|v| v.split(';').next())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                {
+                    timer.interval = timer.interval.max(Duration::from_secs(min));
+                    timer.next_refresh = now;
+                } else if matches!(status, 405 | 501) && method == "UPDATE" {
+                    leg.allows_update = false;
+                    timer.next_refresh = now;
+                } else {
+                    timer.next_refresh = now + REFRESH_RETRY;
+                }
+                if method == "INVITE" {
+                    // A final error to an INVITE is ACKed on its own branch (§17.1.1.3).
+                    self.orphan_response(response, cx.source, cx.transport);
+                }
+            }
+        }
     }
 
     /// The call is over: the other legs are hung up, the media closed, the hub told.
@@ -2226,6 +2513,7 @@ impl B2bua {
         let mut unacked = Vec::new();
         let mut no_answer = Vec::new();
         let mut unrefreshed = Vec::new();
+        let mut refresh = Vec::new();
         let mut lapsed_forks = Vec::new();
         let mut full = Vec::new();
         for (id, call) in &mut self.calls {
@@ -2239,13 +2527,23 @@ impl B2bua {
                     sends.extend(r.due(now));
                 }
             }
-            if call
-                .caller
-                .as_ref()
-                .and_then(|c| c.timer)
-                .is_some_and(|t| t.expired(now))
-            {
-                unrefreshed.push(*id);
+            if let Some(timer) = call.caller.as_mut().and_then(|c| c.timer.as_mut()) {
+                if timer.expired(now) {
+                    unrefreshed.push(*id);
+                } else {
+                    // Our refresh got no answer at all (Timer F): try again shortly.
+                    if timer
+                        .in_flight
+                        .as_ref()
+                        .is_some_and(|(branch, _)| !self.requests.contains_key(branch))
+                    {
+                        timer.in_flight = None;
+                        timer.next_refresh = now + REFRESH_RETRY;
+                    }
+                    if timer.due(now) {
+                        refresh.push(*id);
+                    }
+                }
             }
             // Timer B on a fork: that device is forgotten, the others ring on.
             call.forks.retain_mut(|fork| {
@@ -2308,8 +2606,11 @@ impl B2bua {
             self.end(id, Party::Hub, now);
         }
         for id in unrefreshed {
-            // RFC 4028 §10: the caller stopped refreshing the session; its network lost the call.
+            // RFC 4028 §10: the session was not refreshed in time; the call is lost.
             self.end(id, Party::Hub, now);
+        }
+        for id in refresh {
+            self.refresh(id, now);
         }
         for id in full {
             // The longest voicemail there is room for (kept as it is), or a booked callback's
@@ -2358,6 +2659,27 @@ fn leg_request(
         .header("CSeq", format!("{cseq} {}", method.as_str()))
         .build();
     (branch, leg.to, leg.transport, bytes)
+}
+
+/// A request of ours on a caller's dialog (RFC 3261 §12.2.1.1): to its Contact, through its
+/// Record-Route, from us to them.
+fn on_caller_dialog(
+    leg: &CallerLeg,
+    local: SocketAddr,
+    method: &Method,
+    branch: &str,
+    cseq: u32,
+) -> RequestBuilder {
+    let mut request = RequestBuilder::new(method.clone(), message::addr_uri(&leg.target).to_owned())
+        .header("Via", via(leg.transport, local, branch));
+    for route in &leg.route {
+        request = request.header("Route", route.clone());
+    }
+    request
+        .header("From", leg.local.clone())
+        .header("To", leg.remote.clone())
+        .header("Call-ID", leg.call_id.clone())
+        .header("CSeq", format!("{cseq} {}", method.as_str()))
 }
 
 /// What we allow inside a call's dialogs (RFC 3261 §20.5).
@@ -4059,6 +4381,208 @@ pub(crate) mod tests {
                 "Ended { call: CallId(1), by: Hub }".into()
             ]
         );
+    }
+
+    /// The response `status` to a request we sent, with `extra` headers and a body.
+    fn answer_to(sent: &[u8], status: u16, extra: &str, body: &str) -> SipResponse {
+        let SipMessage::Request(request) = parse(sent).unwrap() else {
+            panic!("not a request")
+        };
+        let (cseq, method) = request.cseq().unwrap();
+        let typed = if body.is_empty() {
+            ""
+        } else {
+            "Content-Type: application/sdp\r\n"
+        };
+        let text = format!(
+            "SIP/2.0 {status} X\r\nVia: {}\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n\
+             {extra}{typed}Content-Length: {}\r\n\r\n{body}",
+            request.header("Via").unwrap(),
+            request.header("From").unwrap(),
+            request.header("To").unwrap(),
+            request.call_id(),
+            body.len()
+        );
+        let SipMessage::Response(r) = parse(text.as_bytes()).unwrap() else {
+            panic!("not a response")
+        };
+        r
+    }
+
+    /// RFC 4028 §9's table of who refreshes: the caller when it supports the extension and asks
+    /// to or leaves it to us; we when it asks us to, or when it does not support the extension (a
+    /// proxy inserted the header): then the interval is raised to our Min-SE rather than refused
+    /// with a 422 it would not understand, and nothing it did not list is required of it.
+    #[test]
+    fn who_refreshes_follows_rfc_4028s_table() {
+        // Supported, Session-Expires asked, status, Session-Expires answered, Require: timer.
+        type Row = (&'static str, Option<&'static str>, u16, Option<&'static str>, bool);
+        let rows: [Row; 8] = [
+            ("timer", Some("600"), 200, Some("600;refresher=uac"), true),
+            (
+                "timer",
+                Some("600;refresher=uac"),
+                200,
+                Some("600;refresher=uac"),
+                true,
+            ),
+            (
+                "timer",
+                Some("600;refresher=uas"),
+                200,
+                Some("600;refresher=uas"),
+                true,
+            ),
+            ("timer", Some("60"), 422, None, false),
+            ("100rel", Some("600"), 200, Some("600;refresher=uas"), false),
+            (
+                "100rel",
+                Some("600;refresher=uac"),
+                200,
+                Some("600;refresher=uas"),
+                false,
+            ),
+            ("100rel", Some("60"), 200, Some("90;refresher=uas"), false),
+            ("timer", None, 200, None, false),
+        ];
+        for (n, (supported, expires, status, answered, required)) in rows.into_iter().enumerate() {
+            let mut h = harness();
+            let asked = expires.map_or(String::new(), |e| format!("Session-Expires: {e}\r\n"));
+            let invite = request(&format!(
+                "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bKt{n}\r\n\
+                 From: <sip:+15551230001@carrier>;tag=a\r\nTo: <sip:100@pbx>\r\nCall-ID: t{n}\r\n\
+                 CSeq: 1 INVITE\r\nContact: <sip:ann@{CALLER}>\r\nSupported: {supported}\r\n{asked}\
+                 Content-Length: {}\r\n\r\n{OFFER}",
+                OFFER.len()
+            ));
+            let response = h.b2bua.invite(&invite, cx(&h, CALLER, 0), "t", &mut h.ports);
+            let text = String::from_utf8(response.build(&invite, "t")).unwrap();
+            let row = format!("row {n} ({supported}, {expires:?}):\n{text}");
+            assert_eq!(response.status(), status, "{row}");
+            assert_eq!(
+                text.lines().find_map(|l| l.strip_prefix("Session-Expires: ")),
+                answered,
+                "{row}"
+            );
+            assert_eq!(text.contains("Require: timer\r\n"), required, "{row}");
+        }
+    }
+
+    /// A caller whose carrier's proxy asked for a session timer it cannot keep itself: we refresh
+    /// it at half the interval, by UPDATE where the caller allows it, and each 2xx moves the
+    /// deadline; when the caller's side says the dialog is gone (481) the call ends.
+    #[test]
+    fn we_refresh_a_session_the_caller_cannot() {
+        let mut h = harness();
+        let invite = request(&format!(
+            "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bKc1\r\n\
+             From: <sip:+15551230001@carrier>;tag=a\r\nTo: <sip:100@pbx>\r\nCall-ID: caller-1\r\n\
+             CSeq: 1 INVITE\r\nContact: <sip:ann@{CALLER}>\r\nRecord-Route: <sip:{TRUNK};lr>\r\n\
+             Allow: INVITE, ACK, BYE, CANCEL, UPDATE\r\nSession-Expires: 90\r\n\
+             Content-Length: {}\r\n\r\n{OFFER}",
+            OFFER.len()
+        ));
+        let response = h.b2bua.invite(&invite, cx(&h, CALLER, 0), "ours", &mut h.ports);
+        let text = String::from_utf8(response.build(&invite, "ours")).unwrap();
+        assert!(text.contains("Session-Expires: 90;refresher=uas\r\n"), "{text}");
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        h.b2bua.tick(h.t0 + Duration::from_millis(44_000));
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.tick(h.t0 + Duration::from_millis(45_000));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![format!("UPDATE sip:ann@{CALLER} SIP/2.0 -> {CALLER}")]
+        );
+        let update = sent(&actions, "UPDATE");
+        let text = String::from_utf8_lossy(&update).into_owned();
+        for line in [
+            format!("Route: <sip:{TRUNK};lr>"),
+            "From: <sip:100@pbx>;tag=ours".into(),
+            "To: <sip:+15551230001@carrier>;tag=a".into(),
+            "CSeq: 1 UPDATE".into(),
+            "Session-Expires: 90;refresher=uac".into(),
+            "Supported: timer".into(),
+        ] {
+            assert!(text.contains(&format!("{line}\r\n")), "{line}: {text}");
+        }
+        // Unanswered, it is sent again (UDP); not refreshed a second time meanwhile.
+        h.b2bua.tick(h.t0 + Duration::from_millis(45_600));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![format!("UPDATE sip:ann@{CALLER} SIP/2.0 -> {CALLER}")]
+        );
+        h.b2bua
+            .response(&answer_to(&update, 200, "", ""), cx(&h, CALLER, 46_000));
+        assert!(h.b2bua.take_actions().is_empty());
+        // Past the first deadline (60 s), the call goes on: refreshed at 46 s.
+        h.b2bua.tick(h.t0 + Duration::from_millis(90_000));
+        assert!(h.b2bua.take_actions().is_empty());
+        h.b2bua.tick(h.t0 + Duration::from_millis(91_000));
+        let actions = h.b2bua.take_actions();
+        let second = sent(&actions, "UPDATE");
+        assert!(String::from_utf8_lossy(&second).contains("CSeq: 2 UPDATE\r\n"));
+        h.b2bua
+            .response(&answer_to(&second, 481, "", ""), cx(&h, CALLER, 91_100));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![
+                format!("BYE sip:ann@{CALLER} SIP/2.0 -> {CALLER}"),
+                "Close".into(),
+                "Ended { call: CallId(1), by: Hub }".into()
+            ]
+        );
+    }
+
+    /// A caller that allows no UPDATE (its INVITE lists none) is refreshed by re-INVITE: it offers
+    /// the call's codec, its 2xx is ACKed (again when it comes again), its answer is taken, and a
+    /// re-INVITE of the caller's crossing ours gets 491.
+    #[test]
+    fn a_caller_without_update_is_refreshed_by_reinvite() {
+        let mut h = harness();
+        let invite = request(&format!(
+            "INVITE sip:100@pbx SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch=z9hG4bKc1\r\n\
+             From: <sip:+15551230001@carrier>;tag=a\r\nTo: <sip:100@pbx>\r\nCall-ID: caller-1\r\n\
+             CSeq: 1 INVITE\r\nContact: <sip:ann@{CALLER}>\r\nSupported: timer\r\n\
+             Session-Expires: 120;refresher=uas\r\nContent-Length: {}\r\n\r\n{OFFER}",
+            OFFER.len()
+        ));
+        h.b2bua.invite(&invite, cx(&h, CALLER, 0), "ours", &mut h.ports);
+        h.b2bua
+            .in_dialog(&in_dialog("ACK", "caller-1", true), cx(&h, CALLER, 5));
+        h.b2bua.take_actions();
+        h.b2bua.tick(h.t0 + Duration::from_secs(60));
+        let actions = h.b2bua.take_actions();
+        let reinvite = sent(&actions, "INVITE");
+        let text = String::from_utf8_lossy(&reinvite).into_owned();
+        assert!(text.contains("CSeq: 1 INVITE\r\n"), "{text}");
+        assert!(text.contains("m=audio 40004 RTP/AVP 0"), "{text}");
+        let crossing = from_caller("INVITE", "", "application/sdp", OFFER);
+        let glare = h.b2bua.in_dialog(&crossing, cx(&h, CALLER, 60_010)).unwrap();
+        assert_eq!(glare.status(), 491);
+        let answer = "v=0\r\no=- 1 2 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n\
+                      m=audio 30002 RTP/AVP 0\r\n";
+        let ok = answer_to(&reinvite, 200, "Session-Expires: 120;refresher=uac\r\n", answer);
+        h.b2bua.response(&ok, cx(&h, CALLER, 60_100));
+        let actions = h.b2bua.take_actions();
+        assert_eq!(
+            summary(&actions),
+            vec![
+                format!("ACK sip:ann@{CALLER} SIP/2.0 -> {CALLER}"),
+                "Update".into()
+            ]
+        );
+        assert!(String::from_utf8_lossy(&sent(&actions, "ACK")).contains("CSeq: 1 ACK\r\n"));
+        h.b2bua.response(&ok, cx(&h, CALLER, 60_600));
+        assert_eq!(
+            summary(&h.b2bua.take_actions()),
+            vec![format!("ACK sip:ann@{CALLER} SIP/2.0 -> {CALLER}")]
+        );
+        // Refreshed at 60.1 s: nothing ends at the first deadline (120 - 32 s).
+        h.b2bua.tick(h.t0 + Duration::from_secs(100));
+        assert!(h.b2bua.take_actions().is_empty());
     }
 
     /// DTMF by SIP INFO, in both bodies phones and carriers use, drives the IVR like RFC 4733.
