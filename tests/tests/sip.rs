@@ -2033,6 +2033,77 @@ async fn registered_contacts(hub: &Hub, username: &str) -> Vec<String> {
     Vec::new()
 }
 
+/// Bob's baresip desk phone registers over TCP with RFC 5626 outbound (`sipnat=outbound`): the
+/// hub answers `Require: outbound` with a Flow-Timer (baresip then keeps the flow alive with CRLFs
+/// and registers again on a new one if it fails), and when the phone dies (kill -9: its connection
+/// drops) its registration goes at once, not at its expiry five minutes on.
+#[tokio::test]
+async fn a_phone_on_an_outbound_flow_is_unregistered_when_its_connection_drops() {
+    if baresip().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &BARESIP_SITE).await.unwrap();
+    let registrar = hub
+        .sip_tcp
+        .clone()
+        .expect("the hub says where SIP listens on TCP");
+    give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
+    let work = tempfile::tempdir().unwrap();
+    let wav = work.path().join("agent.wav");
+    tone(&wav, 660, 3);
+    let rtp = 33_000 + (std::process::id() % 50) as u16 * 100;
+    baresip_profile(
+        work.path(),
+        &wav,
+        &format!(
+            "<sip:bob-desk@{registrar};transport=tcp>;auth_pass=desk-phone-1;regint=300;\
+             sipnat=outbound;outbound=\"sip:{registrar};transport=tcp\""
+        ),
+        rtp,
+    );
+    // baresip's outbound needs an instance id, which its uuid module keeps.
+    let config = work.path().join("config");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("module_app account.so", "module uuid.so\nmodule_app account.so"),
+    )
+    .unwrap();
+    let log = work.path().join("desk.log");
+    let mut phone = Command::new("baresip")
+        .arg("-f")
+        .arg(work.path())
+        .args(["-t", "60"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let contacts = registered_contacts(&hub, "bob-desk").await;
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(contacts.len(), 1, "{}", said());
+    assert!(contacts[0].contains("transport=tcp"), "{contacts:?}");
+    assert!(said().contains("Using sipnat: 'outbound'"), "{}", said());
+
+    phone.kill().unwrap();
+    phone.wait().unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let gone = tokio::time::Instant::now();
+    let mut left = contacts;
+    while !left.is_empty() && gone.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (_, phones) = hub.call("GET", "/phones", Some(&admin), None).await.unwrap();
+        left = phones[0]["contacts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(Value::to_string)
+            .collect();
+    }
+    assert!(left.is_empty(), "still registered: {left:?}");
+}
+
 /// A Linphone desk phone (linphonec, auto-answer) registered by digest for Bob, over UDP and
 /// over TCP, is rung when a caller is offered to Bob and answers: the answer is Bob accepting.
 /// Its Contact carries `+sip.instance` (in quotes, with `<` and `>` inside), which the registrar

@@ -4416,7 +4416,13 @@ pub(crate) mod tests {
     #[test]
     fn who_refreshes_follows_rfc_4028s_table() {
         // Supported, Session-Expires asked, status, Session-Expires answered, Require: timer.
-        type Row = (&'static str, Option<&'static str>, u16, Option<&'static str>, bool);
+        type Row = (
+            &'static str,
+            Option<&'static str>,
+            u16,
+            Option<&'static str>,
+            bool,
+        );
         let rows: [Row; 8] = [
             ("timer", Some("600"), 200, Some("600;refresher=uac"), true),
             (

@@ -643,6 +643,7 @@ pub fn contacts(request: &SipRequest) -> Result<Vec<ContactParam>, ContactError>
             }
             // RFC 5626 §6: one device's flow is its instance and reg-id, whatever address it
             // registers from this time.
+            parsed.reg_id = instance.is_some() && reg_id.is_some();
             parsed.instance = instance.map(|i| match reg_id {
                 Some(r) => format!("{i};reg-id={r}"),
                 None => i,
@@ -1074,6 +1075,7 @@ mod tests {
                 q: None,
                 params: ";+sip.instance=\"<urn:uuid:9b2e-11>\";reg-id=1;+sip.ice".into(),
                 instance: Some("urn:uuid:9b2e-11;reg-id=1".into()),
+                reg_id: true,
             },
             ContactParam {
                 uri: "<sip:1001@192.0.2.21>".into(),
@@ -1081,6 +1083,7 @@ mod tests {
                 q: Some(700),
                 params: ";+sip.instance=\"<urn:uuid:x;y>\";+org.linphone.specs=\"groupchat,lime\"".into(),
                 instance: Some("urn:uuid:x;y".into()),
+                reg_id: false,
             },
             ContactParam {
                 uri: "<sip:1001@[2001:db8::2]:5062;transport=tcp>".into(),

@@ -21,6 +21,9 @@ pub struct ContactParam {
     /// The device behind it (`+sip.instance`, with `reg-id` when given): a device that
     /// registers again from another address replaces its binding rather than adding one.
     pub instance: Option<String>,
+    /// It names its flow (`reg-id` beside `+sip.instance`): with outbound (RFC 5626), the
+    /// binding lives as long as the connection it came on.
+    pub reg_id: bool,
 }
 
 /// Where a REGISTER came from and over what: the flow a phone is rung back on (RFC 5626 §5.3,
@@ -45,6 +48,9 @@ pub struct RegisterRequest {
     pub cseq: u32,
     /// The flow it arrived on.
     pub flow: Option<Flow>,
+    /// The phone asked for RFC 5626 outbound on this flow (`Supported: outbound`, straight to us
+    /// over TCP or TLS): its contacts that name their flow are bound to the connection.
+    pub outbound: bool,
 }
 
 /// A binding as the 200 OK lists it: the contact and the seconds it has left.
@@ -124,6 +130,8 @@ struct Binding {
     uri: String,
     params: String,
     flow: Option<Flow>,
+    /// Bound to its flow (RFC 5626 outbound): removed when the connection closes.
+    outbound: bool,
     key: String,
     call_id: String,
     cseq: u32,
@@ -243,6 +251,10 @@ impl Registrar {
                     uri: contact.uri.trim().to_owned(),
                     params: contact.params.clone(),
                     flow: request.flow,
+                    outbound: request.outbound
+                        && contact.reg_id
+                        && contact.instance.is_some()
+                        && request.flow.is_some_and(|f| f.transport.reliable()),
                     key,
                     call_id: request.call_id.clone(),
                     cseq: request.cseq,
@@ -293,6 +305,27 @@ impl Registrar {
                 uri: uri.clone(),
             }));
         lapsed
+    }
+
+    /// A connection closed (RFC 5626 §5.4: its flow failed): the bindings registered with
+    /// outbound on it are removed, for the phone registers again on a new flow; the hub stops
+    /// ringing a device that cannot be reached. Other bindings on it stay until they lapse.
+    pub fn flow_failed(&mut self, flow: Flow) {
+        let mut gone = Vec::new();
+        self.bindings.retain(|aor, list| {
+            list.retain(|b| {
+                let failed = b.outbound && b.flow == Some(flow);
+                if failed {
+                    gone.push(BindingChange::Removed {
+                        aor: aor.clone(),
+                        uri: b.uri.clone(),
+                    });
+                }
+                !failed
+            });
+            !list.is_empty()
+        });
+        self.changes.extend(gone);
     }
 
     /// Where to ring `aor` now: its live bindings, highest `q` first (no `q` counts as 1.0).
@@ -390,6 +423,7 @@ mod tests {
             call_id: call_id.into(),
             cseq,
             flow: None,
+            outbound: false,
         }
     }
 
@@ -764,6 +798,55 @@ mod tests {
             panic!("refused");
         };
         assert_eq!(bindings.len(), 2);
+    }
+
+    /// RFC 5626 §5.4: a binding registered with outbound lives as long as its connection. The
+    /// device that registered again on a new connection keeps its binding when the old one
+    /// closes; a binding registered without outbound stays until it lapses.
+    #[test]
+    fn an_outbound_binding_goes_with_its_connection() {
+        let t0 = Instant::now();
+        let mut r = Registrar::new(RegistrarConfig::default());
+        let flow = |port: u16| Flow {
+            source: ([192, 0, 2, 20], port).into(),
+            transport: crate::service::Transport::Tcp,
+        };
+        let device = |instance: &str, port: u16, outbound: bool, cseq: u32| RegisterRequest {
+            flow: Some(flow(port)),
+            outbound,
+            ..register(
+                vec![ContactParam {
+                    uri: format!("<sip:1001@192.0.2.20:{port};transport=tcp>"),
+                    instance: Some(format!("urn:uuid:{instance};reg-id=1")),
+                    reg_id: true,
+                    ..ContactParam::default()
+                }],
+                None,
+                instance,
+                cseq,
+            )
+        };
+        r.handle(&device("a", 40001, true, 1), t0);
+        r.handle(&device("b", 40002, false, 1), t0);
+        r.take_changes();
+        r.flow_failed(flow(40002));
+        assert!(r.take_changes().is_empty(), "no outbound on that connection");
+        r.flow_failed(flow(40001));
+        assert_eq!(
+            r.take_changes(),
+            [BindingChange::Removed {
+                aor: AOR.into(),
+                uri: "<sip:1001@192.0.2.20:40001;transport=tcp>".into()
+            }]
+        );
+        let left: Vec<String> = r.lookup(AOR, t0).into_iter().map(|c| c.uri).collect();
+        assert_eq!(left, ["<sip:1001@192.0.2.20:40002;transport=tcp>"]);
+        // Registered again on a new connection before the old one is seen to close.
+        r.handle(&device("a", 40003, true, 2), t0);
+        r.take_changes();
+        r.flow_failed(flow(40001));
+        assert!(r.take_changes().is_empty());
+        assert_eq!(r.lookup(AOR, t0).len(), 2);
     }
 
     #[test]

@@ -38,7 +38,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::b2bua::{Action, CallCommand, CallEvent, CallId, KeysRefused};
 use crate::framing::{self, Frame};
 use crate::media::{Audio, Media, PortOpener};
-use crate::registrar::ContactView;
+use crate::registrar::{ContactView, Flow};
 use crate::service::{Context, Outcome, PhoneDirectory, ServiceConfig, SipService, Transport};
 use crate::webrtc::{BrowserLeg, LegError, LegSettings, Opened};
 
@@ -599,6 +599,8 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
         .insert(source, tx);
     read_connection(stream, source, transport, &shared, rx).await;
     shared.forget(source);
+    let ((), actions) = shared.with_service(|s| s.flow_failed(Flow { source, transport }));
+    shared.perform(actions);
 }
 
 /// Reads and answers messages on a connection, and writes what is queued for it, until the peer

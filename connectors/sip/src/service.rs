@@ -194,6 +194,10 @@ pub struct Context {
 /// Methods answered here, for `Allow` (RFC 3261 §20.5).
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO";
 
+/// The Flow-Timer of RFC 5626 §4.4.1 we give phones on outbound flows: how often they send a
+/// CRLF keep-alive, within the 95-120 s that keeps a NAT's TCP mapping open.
+const FLOW_TIMER_SECS: u32 = 120;
+
 pub struct SipService {
     directory: Arc<dyn PhoneDirectory>,
     auth: DigestAuth,
@@ -277,6 +281,12 @@ impl SipService {
             }
             command => self.b2bua.command(command, now, entropy, &mut *self.ports),
         }
+    }
+
+    /// A phone's TCP or TLS connection closed: the bindings registered with outbound on it go.
+    pub fn flow_failed(&mut self, flow: Flow) {
+        self.registrar.flow_failed(flow);
+        self.report_changes();
     }
 
     /// The shell could not reach `to` over TCP or TLS: what we were sending there failed.
@@ -400,7 +410,7 @@ impl SipService {
                 .header("Allow", ALLOW)
                 .header("Accept", "application/sdp")
                 .header("Accept-Encoding", "identity")
-                .header("Supported", "timer"),
+                .header("Supported", "timer, outbound"),
             Method::Register => self.register(request, cx),
             // §12.2.2: a re-INVITE of a dialog we do not have.
             Method::Invite if request.to_tag().is_some() => {
@@ -495,6 +505,22 @@ impl SipService {
             Err(e) => return ResponseBuilder::new(400, e.to_string()),
         };
         let cseq = request.cseq().map_or(0, |(n, _)| n);
+        // The phone's own connection, unless a proxy stands between (RFC 5626 §5.3 applies to
+        // the first hop only).
+        let flow = (request.headers.all("Via").flat_map(message::split_list).count() == 1).then_some(Flow {
+            source: cx.source,
+            transport: cx.transport,
+        });
+        // RFC 5626 §6: outbound where the phone supports it and reaches us straight over TCP or
+        // TLS (its keep-alives are CRLFs there; we answer no STUN on UDP).
+        let outbound = flow.is_some_and(|f| f.transport.reliable())
+            && request
+                .headers
+                .all("Supported")
+                .chain(request.headers.all("k"))
+                .flat_map(|v| v.split(','))
+                .any(|o| o.trim().eq_ignore_ascii_case("outbound"));
+        let bound_to_flow = outbound && contacts.iter().any(|c| c.reg_id);
         let outcome = self.registrar.handle(
             &RegisterRequest {
                 aor,
@@ -502,14 +528,8 @@ impl SipService {
                 expires,
                 call_id: request.call_id().to_owned(),
                 cseq,
-                // The phone's own connection, unless a proxy stands between (RFC 5626 §5.3
-                // applies to the first hop only).
-                flow: (request.headers.all("Via").flat_map(message::split_list).count() == 1).then_some(
-                    Flow {
-                        source: cx.source,
-                        transport: cx.transport,
-                    },
-                ),
+                flow,
+                outbound,
             },
             cx.now,
         );
@@ -519,6 +539,13 @@ impl SipService {
                 let mut response = ResponseBuilder::new(200, "OK");
                 for binding in bindings {
                     response = response.header("Contact", contact_value(&binding));
+                }
+                if bound_to_flow {
+                    // The phone keeps the flow alive with a CRLF this often and registers again
+                    // on a new one when it fails; we drop its binding when the connection closes.
+                    response = response
+                        .header("Require", "outbound")
+                        .header("Flow-Timer", FLOW_TIMER_SECS.to_string());
                 }
                 response
             }
@@ -795,6 +822,67 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    /// RFC 5626 outbound: a phone that supports it, registering straight over TCP (or TLS) with a
+    /// contact naming its flow, is told `Require: outbound` and how often to keep the flow alive;
+    /// its binding goes when the connection closes. Over UDP (we answer no STUN), through a proxy,
+    /// or from a phone that did not ask, nothing of it; those bindings outlive their connection.
+    #[test]
+    fn outbound_binds_a_phone_to_its_connection() {
+        let contact = "Contact: <sip:1001@192.0.2.1:5060>\r\n";
+        let flowed = "Contact: <sip:1001@192.0.2.1:40312;transport=tcp>;+sip.instance=\"<urn:uuid:5b1a-42>\";reg-id=1\r\n";
+        let rows = [
+            (
+                "TCP, Supported: outbound",
+                Transport::Tcp,
+                "Supported: path, outbound\r\n",
+                1,
+                true,
+            ),
+            ("TLS, compact k:", Transport::Tls, "k: outbound\r\n", 1, true),
+            ("UDP", Transport::Udp, "Supported: outbound\r\n", 1, false),
+            ("TCP, not asked", Transport::Tcp, "Supported: path\r\n", 1, false),
+            (
+                "TCP, through a proxy",
+                Transport::Tcp,
+                "Supported: outbound\r\n",
+                2,
+                false,
+            ),
+        ];
+        for (n, (what, transport, supported, vias, bound)) in rows.into_iter().enumerate() {
+            let t0 = Instant::now();
+            let mut s = service(10);
+            let phone = "192.0.2.1:40312";
+            let at = |secs: u64, entropy: u64| Context {
+                transport,
+                ..cx(phone, t0, secs, entropy)
+            };
+            let proxy = if vias == 2 {
+                "Via: SIP/2.0/TCP 198.51.100.9;branch=z9hG4bKproxy\r\n"
+            } else {
+                ""
+            };
+            let request = |branch: &str, cseq: u32, extra: &str| {
+                register("1001", branch, cseq, &format!("{supported}{extra}"))
+                    .replace(contact, flowed)
+                    .replacen("Via:", &format!("{proxy}Via:"), 1)
+            };
+            let (_, text) = status(&s.handle(request("z9hG4bK1", 1, "").as_bytes(), at(0, 1)));
+            let auth = authorization("1001", "s3cret", &nonce(&text), 1);
+            let (code, text) = status(&s.handle(request("z9hG4bK2", 2, &auth).as_bytes(), at(1, 2)));
+            assert_eq!(code, 200, "{what}: {text}");
+            assert_eq!(text.contains("Require: outbound\r\n"), bound, "{what}: {text}");
+            assert_eq!(text.contains("Flow-Timer: 120\r\n"), bound, "{what}: {text}");
+            s.registrar.take_changes();
+            s.flow_failed(Flow {
+                source: phone.parse().unwrap(),
+                transport,
+            });
+            let left = s.lookup("sip:1001@pbx", t0 + Duration::from_secs(2)).len();
+            assert_eq!(left, usize::from(!bound), "row {n}, {what}");
+        }
     }
 
     /// A trunk's address lets its INVITE in over TCP or TLS; over UDP, where the source address is
