@@ -604,8 +604,10 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Reads and answers messages on a connection, and writes what is queued for it, until the peer
-/// closes it, breaks the framing, stays idle past the limits, or stops reading. Requests still
-/// queued then never reach the peer: the B2BUA hears so.
+/// closes it, breaks the framing, stays idle past the limits, or stops reading. Then the B2BUA
+/// hears that the peer is out of reach (RFC 3261 §17.1.4): what was still queued never reaches
+/// it, and an INVITE written to it but not answered at all never will be on this connection, so
+/// such a ring fails now rather than at Timer B.
 async fn read_connection<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     source: SocketAddr,
@@ -615,9 +617,7 @@ async fn read_connection<S: AsyncRead + AsyncWrite + Unpin>(
 ) {
     serve_stream(stream, source, transport, shared, &mut outgoing).await;
     outgoing.close();
-    if outgoing.try_recv().is_ok() {
-        shared.unreachable(source);
-    }
+    shared.unreachable(source);
 }
 
 async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(

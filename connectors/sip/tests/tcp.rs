@@ -1,6 +1,7 @@
 //! The SIP server's TCP and TLS side over real sockets: a phone registered over TCP or TLS is
 //! rung on its own connection (over TLS with an SRTP offer); a connection from an address past its
-//! limit, or idle too long, is closed; a panic while handling one message leaves both listeners
+//! limit, or idle too long, is closed; a phone that stops reading is disconnected and the calls
+//! rung on it fail at once; a panic while handling one message leaves both listeners
 //! serving; and a TLS handshake that never ends, garbage, plain SIP on the TLS port or a client
 //! without SNI leave the TLS listener serving. The certificate is made with openssl at test time.
 
@@ -475,22 +476,7 @@ async fn a_tcp_phone_whose_connection_is_gone_fails_the_call_at_once() {
     assert_eq!(status(&next_message(&mut phone, &mut buf).await), "200");
     drop(phone);
 
-    let carrier = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    carrier.connect(server.udp_addr()).await.unwrap();
-    let invite = format!(
-        "INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKc2\r\n\
-         From: <sip:+15550100@127.0.0.1>;tag=c\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: c2@carrier\r\n\
-         CSeq: 1 INVITE\r\nContact: <sip:carrier@{0}>\r\nMax-Forwards: 70\r\n\
-         Content-Type: application/sdp\r\nContent-Length: {1}\r\n\r\n{SDP}",
-        carrier.local_addr().unwrap(),
-        SDP.len()
-    );
-    carrier.send(invite.as_bytes()).await.unwrap();
-    ack_the_answer(&carrier).await;
-    let call = match tokio::time::timeout(ANSWER, events.recv()).await {
-        Ok(Some(CallEvent::Incoming { call, .. })) => call,
-        other => panic!("no incoming call: {other:?}"),
-    };
+    let (_carrier, call) = queued_call(&server, &mut events, 2).await;
     let contact = server.bindings_of(USER)[0].uri.clone();
     server.command(CallCommand::Ring {
         call,
@@ -502,6 +488,129 @@ async fn a_tcp_phone_whose_connection_is_gone_fails_the_call_at_once() {
         matches!(failed, Ok(Some(CallEvent::AgentUnreachable { call: c })) if c == call),
         "{failed:?}"
     );
+}
+
+/// A carrier's call to 100 over UDP (Call-ID `c{n}@carrier`), answered, ACKed and queued: the
+/// carrier's socket and the call.
+async fn queued_call(
+    server: &SipServer,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<CallEvent>,
+    n: u32,
+) -> (UdpSocket, plugboard_sip::b2bua::CallId) {
+    let carrier = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    carrier.connect(server.udp_addr()).await.unwrap();
+    let invite = format!(
+        "INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {0};branch=z9hG4bKc{n}\r\n\
+         From: <sip:+15550100@127.0.0.1>;tag=c\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: c{n}@carrier\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:carrier@{0}>\r\nMax-Forwards: 70\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {1}\r\n\r\n{SDP}",
+        carrier.local_addr().unwrap(),
+        SDP.len()
+    );
+    carrier.send(invite.as_bytes()).await.unwrap();
+    ack_the_answer(&carrier).await;
+    match tokio::time::timeout(ANSWER, events.recv()).await {
+        Ok(Some(CallEvent::Incoming { call, .. })) => (carrier, call),
+        other => panic!("no incoming call: {other:?}"),
+    }
+}
+
+/// A phone on TCP that stops reading while it keeps sending (a stalled network, or a hostile
+/// client) holds nothing for long: the server's write to it waits at most the write timeout, the
+/// INVITEs queued for it past its queue of 2 are not kept, and once the connection is closed
+/// every call rung on it fails at once (not after Timer B's 32 s); other clients are answered
+/// throughout.
+#[tokio::test]
+async fn a_phone_that_stops_reading_is_disconnected_and_its_calls_fail_at_once() {
+    let limits = TcpLimits {
+        queue: 2,
+        write_timeout: Duration::from_secs(4),
+        ..TcpLimits::default()
+    };
+    let directory = Arc::new(InMemoryDirectory::default().with_phone(USER, REALM, PASSWORD));
+    let (server, mut events) = server(queue_service(), limits, directory).await;
+    // A small receive buffer: the server's writes wait after a few hundred answers.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut phone = socket.connect(server.tcp_addr()).await.unwrap();
+    let local = phone.local_addr().unwrap();
+    let mut buf = Vec::new();
+    phone
+        .write_all(register(local, "TCP", USER, 1, None).as_bytes())
+        .await
+        .unwrap();
+    let challenge = next_message(&mut phone, &mut buf).await;
+    phone
+        .write_all(register(local, "TCP", USER, 2, Some(&nonce(&challenge))).as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status(&next_message(&mut phone, &mut buf).await), "200");
+    let contact = server.bindings_of(USER)[0].uri.clone();
+
+    // From now on the phone only writes: OPTIONS, until the server's answers fill the buffers
+    // and it stops reading too (its write waits), then until the server closes the connection.
+    let options = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKo\r\n\
+                   From: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: o\r\n\
+                   CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    let (reader, mut writer) = phone.into_split();
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let flood = {
+        let written = written.clone();
+        let batch = options.repeat(500);
+        tokio::spawn(async move {
+            while writer.write_all(batch.as_bytes()).await.is_ok() {
+                written.fetch_add(batch.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    let mut last = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = written.load(std::sync::atomic::Ordering::Relaxed);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+
+    // Three calls rung on it meanwhile: more than its queue holds.
+    let mut calls = Vec::new();
+    for n in 10..13 {
+        let (carrier, call) = queued_call(&server, &mut events, n).await;
+        server.command(CallCommand::Ring {
+            call,
+            contacts: vec![contact.clone()],
+            record: None,
+        });
+        calls.push((carrier, call));
+    }
+    // Another client is answered while the phone's connection is stuck.
+    let mut other = TcpStream::connect(server.tcp_addr()).await.unwrap();
+    other.write_all(options.as_bytes()).await.unwrap();
+    assert_eq!(status(&next_message(&mut other, &mut Vec::new()).await), "200");
+
+    let rung = tokio::time::Instant::now();
+    let mut failed = Vec::new();
+    while failed.len() < calls.len() {
+        match tokio::time::timeout(Duration::from_secs(8), events.recv()).await {
+            Ok(Some(CallEvent::AgentUnreachable { call } | CallEvent::AgentFailed { call, .. })) => {
+                failed.push(call);
+            }
+            Ok(Some(_)) => {}
+            other => panic!("the calls rung on it did not fail: {failed:?}, then {other:?}"),
+        }
+    }
+    // Within the write timeout, not Timer B's 32 s.
+    assert!(rung.elapsed() < Duration::from_secs(8), "{:?}", rung.elapsed());
+    let mut want: Vec<_> = calls.iter().map(|(_, call)| *call).collect();
+    want.sort_by_key(|c| c.0);
+    failed.sort_by_key(|c| c.0);
+    assert_eq!(failed, want);
+    tokio::time::timeout(Duration::from_secs(5), flood)
+        .await
+        .expect("the connection was closed")
+        .unwrap();
+    drop(reader);
 }
 
 /// A directory whose lookup of one user panics, standing in for any bug met while handling one
