@@ -162,10 +162,17 @@ impl<W: Write + Seek> StereoRecorder<W> {
             }
         }
         let ready = left.buf.len().min(right.buf.len());
-        for (l, r) in left.buf.drain(..ready).zip(right.buf.drain(..ready)) {
-            self.writer.write_sample(l)?;
-            self.writer.write_sample(r)?;
+        if ready == 0 {
+            return Ok(());
         }
+        // hound's 16-bit writer fills its buffer directly: writing sample by sample through
+        // `write_sample` was most of the recording's cost.
+        let mut frames = self.writer.get_i16_writer(2 * ready as u32);
+        for (l, r) in left.buf.drain(..ready).zip(right.buf.drain(..ready)) {
+            frames.write_sample(l);
+            frames.write_sample(r);
+        }
+        frames.flush()?;
         self.written += ready as u64;
         Ok(())
     }
