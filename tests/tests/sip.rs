@@ -2033,6 +2033,87 @@ async fn registered_contacts(hub: &Hub, username: &str) -> Vec<String> {
     Vec::new()
 }
 
+/// sipsak, the SIP Swiss army knife, as an operator probes a hub: its OPTIONS ping is answered 200
+/// (with the extensions we support), its digest REGISTER (MD5, as sipsak does it) binds the contact
+/// it names, a wrong password binds nothing and its exit code says so, and after a flood of 3,000
+/// OPTIONS sent as fast as it can the hub still answers and reports ready.
+#[tokio::test]
+async fn sipsak_probes_registers_and_floods_and_the_hub_answers_throughout() {
+    let found = Command::new("sipsak").arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "sipsak is missing (apt-get install sipsak)"
+        );
+        eprintln!("skipped: sipsak is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &BARESIP_SITE).await.unwrap();
+    let target = hub.sip_udp.clone().expect("the hub says where SIP listens");
+    give_phone(&hub, "Bob Martin", "bob-desk", "desk-phone-1").await;
+    let sipsak = |args: &[&str]| {
+        let out = Command::new("sipsak").args(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let probe = format!("sip:probe@{target}");
+
+    let (ok, text) = sipsak(&["-v", "-s", &probe]);
+    assert!(ok && text.contains("SIP/2.0 200 OK"), "{text}");
+    assert!(text.contains("Supported: timer, outbound"), "{text}");
+
+    let desk = format!("sip:bob-desk@{target}");
+    let (ok, text) = sipsak(&[
+        "-U",
+        "-i",
+        "-x",
+        "120",
+        "-C",
+        "sip:bob-desk@127.0.0.1:9999",
+        "-s",
+        &desk,
+        "-u",
+        "bob-desk",
+        "-a",
+        "wrong",
+    ]);
+    assert!(!ok, "a wrong password: {text}");
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, phones) = hub.call("GET", "/phones", Some(&admin), None).await.unwrap();
+    assert_eq!(phones[0]["contacts"], json!([]), "{phones}");
+    let (ok, text) = sipsak(&[
+        "-U",
+        "-i",
+        "-x",
+        "120",
+        "-C",
+        "sip:bob-desk@127.0.0.1:9999",
+        "-s",
+        &desk,
+        "-u",
+        "bob-desk",
+        "-a",
+        "desk-phone-1",
+    ]);
+    assert!(ok, "{text}");
+    assert_eq!(
+        registered_contacts(&hub, "bob-desk").await,
+        ["<sip:bob-desk@127.0.0.1:9999>"]
+    );
+
+    let (ok, text) = sipsak(&["-F", "-e", "3000", "-s", &probe]);
+    assert!(ok, "{text}");
+    let (ok, text) = sipsak(&["-v", "-s", &probe]);
+    assert!(ok && text.contains("SIP/2.0 200 OK"), "after the flood: {text}");
+    let (status, ready) = hub.readyz().await.unwrap();
+    assert_eq!(status, 200, "{ready}");
+}
+
 /// Bob's baresip desk phone registers over TCP with RFC 5626 outbound (`sipnat=outbound`): the
 /// hub answers `Require: outbound` with a Flow-Timer (baresip then keeps the flow alive with CRLFs
 /// and registers again on a new one if it fails), and when the phone dies (kill -9: its connection
