@@ -85,6 +85,21 @@ impl Peer {
         ));
     }
 
+    /// A request of the caller's inside the call `ok` (the hub's 200 to its INVITE on `call_id`)
+    /// made: to the hub's Contact, along the route Kamailio recorded.
+    fn in_dialog(&self, ok: &str, call_id: &str, method: &str, cseq: u32) -> String {
+        format!(
+            "{method} {contact} SIP/2.0\r\nVia: SIP/2.0/UDP {ip}:{port};branch=z9hG4bK{method}{cseq}\r\n\
+             Route: {route}\r\nFrom: <sip:+14155552671@{ip}>;tag=f{call_id}\r\nTo: {to}\r\n\
+             Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            contact = header(ok, "Contact")[0].trim_matches(['<', '>']),
+            route = header(ok, "Record-Route")[0],
+            to = header(ok, "To")[0],
+            ip = self.ip,
+            port = self.port,
+        )
+    }
+
     /// Waits until the proxy answers its own keep-alive OPTIONS: it has started.
     fn wait_for_proxy(&self) {
         for n in 0..100 {
@@ -133,46 +148,57 @@ fn header<'a>(message: &'a str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_example_kamailio_config_fronts_the_hub() {
-    if kamailio().is_none() {
-        return;
-    }
+/// A hub with the Support line behind deploy/kamailio.cfg, and a carrier on the proxy's network.
+struct Fronted {
+    hub: Hub,
+    proxy: String,
+    carrier: Peer,
+    _kamailio: plugboard_tests::kamailio::Kamailio,
+    _dir: tempfile::TempDir,
+}
+
+/// [`Fronted`], once Kamailio answers; none without Kamailio (a failure when CI=true).
+async fn fronted() -> Option<Fronted> {
+    kamailio()?;
     let dir = tempfile::tempdir().unwrap();
     let hub = Hub::start(dir.path(), &SUPPORT_LINE).await.unwrap();
     let hub_sip = hub.sip_udp.clone().expect("the hub says where SIP listens");
     let port = free_port();
-    let _kamailio = start_kamailio(port, &[&hub_sip]);
+    let kamailio = start_kamailio(port, &[&hub_sip]);
     let proxy = format!("127.0.0.1:{port}");
-
-    // A carrier's call: the hub answers through Kamailio, which record-routes it.
     let carrier = Peer::new("127.0.0.1", &proxy);
     carrier.wait_for_proxy();
+    Some(Fronted {
+        hub,
+        proxy,
+        carrier,
+        _kamailio: kamailio,
+        _dir: dir,
+    })
+}
+
+#[tokio::test]
+async fn the_example_kamailio_config_fronts_the_hub() {
+    // Bound whole: its Kamailio and directory live as long as the test.
+    let Some(site) = fronted().await else {
+        return;
+    };
+    let (hub, proxy, carrier) = (&site.hub, site.proxy.as_str(), &site.carrier);
+    // A carrier's call: the hub answers through Kamailio, which record-routes it.
     carrier.send(&carrier.invite("kam-call-1"));
     let ok = carrier.answer();
     assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
     let record_route = header(&ok, "Record-Route");
     assert_eq!(record_route.len(), 1, "{ok}");
-    assert!(record_route[0].contains(&proxy), "{ok}");
-    let contact = header(&ok, "Contact")[0].trim_matches(['<', '>']).to_string();
-    let to = header(&ok, "To")[0].to_string();
+    assert!(record_route[0].contains(proxy), "{ok}");
     // The rest of the call follows the recorded route back through Kamailio to the same node.
-    let in_dialog = |method: &str, cseq: u32| {
-        format!(
-            "{method} {contact} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{method}{cseq}\r\n\
-             Route: {route}\r\nFrom: <sip:+14155552671@127.0.0.1>;tag=fkam-call-1\r\nTo: {to}\r\n\
-             Call-ID: kam-call-1\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-            port = carrier.port,
-            route = record_route[0]
-        )
-    };
-    carrier.send(&in_dialog("ACK", 1));
-    carrier.send(&in_dialog("BYE", 2));
+    carrier.send(&carrier.in_dialog(&ok, "kam-call-1", "ACK", 1));
+    carrier.send(&carrier.in_dialog(&ok, "kam-call-1", "BYE", 2));
     let bye = carrier.answer();
     assert!(bye.starts_with("SIP/2.0 200"), "{bye}");
 
     // A REGISTER reaches the hub's registrar: the challenge is the hub's realm.
-    let phone = Peer::new("127.0.0.1", &proxy);
+    let phone = Peer::new("127.0.0.1", proxy);
     phone.send(&format!(
         "REGISTER sip:{proxy} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKreg\r\n\
          From: <sip:bob-desk@{proxy}>;tag=r\r\nTo: <sip:bob-desk@{proxy}>\r\nCall-ID: kam-reg\r\nCSeq: 1 REGISTER\r\n\
@@ -187,7 +213,7 @@ async fn the_example_kamailio_config_fronts_the_hub() {
     );
 
     // An INVITE from outside the carriers' network is turned away at the proxy.
-    let stranger = Peer::new("127.0.0.2", &proxy);
+    let stranger = Peer::new("127.0.0.2", proxy);
     stranger.send(&stranger.invite("kam-call-2"));
     let refused = stranger.answer();
     assert!(refused.starts_with("SIP/2.0 403"), "{refused}");
@@ -233,18 +259,10 @@ async fn the_example_kamailio_config_fronts_the_hub() {
 /// goes on until the carrier hangs up.
 #[tokio::test]
 async fn the_hub_refreshes_a_session_kamailio_asked_for_on_a_carriers_behalf() {
-    if kamailio().is_none() {
+    let Some(site) = fronted().await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let hub = Hub::start(dir.path(), &SUPPORT_LINE).await.unwrap();
-    let hub_sip = hub.sip_udp.clone().expect("the hub says where SIP listens");
-    let port = free_port();
-    let _kamailio = start_kamailio(port, &[&hub_sip]);
-    let proxy = format!("127.0.0.1:{port}");
-    let carrier = Peer::new("127.0.0.1", &proxy);
-    carrier.wait_for_proxy();
-
+    };
+    let (proxy, carrier) = (site.proxy.as_str(), &site.carrier);
     carrier.send(&carrier.invite("kam-timer-1"));
     let ok = carrier.answer();
     assert!(ok.starts_with("SIP/2.0 200"), "{ok}");
@@ -253,18 +271,7 @@ async fn the_hub_refreshes_a_session_kamailio_asked_for_on_a_carriers_behalf() {
         !header(&ok, "Require").iter().any(|r| r.contains("timer")),
         "{ok}"
     );
-    let route = header(&ok, "Record-Route")[0].to_string();
-    let contact = header(&ok, "Contact")[0].trim_matches(['<', '>']).to_string();
-    let to = header(&ok, "To")[0].to_string();
-    let in_dialog = |method: &str, cseq: u32| {
-        format!(
-            "{method} {contact} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{method}{cseq}\r\n\
-             Route: {route}\r\nFrom: <sip:+14155552671@127.0.0.1>;tag=fkam-timer-1\r\nTo: {to}\r\n\
-             Call-ID: kam-timer-1\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-            port = carrier.port,
-        )
-    };
-    carrier.send(&in_dialog("ACK", 1));
+    carrier.send(&carrier.in_dialog(&ok, "kam-timer-1", "ACK", 1));
     let asked = std::time::Instant::now();
 
     let update = carrier
@@ -283,14 +290,14 @@ async fn the_hub_refreshes_a_session_kamailio_asked_for_on_a_carriers_behalf() {
     );
     assert_eq!(header(&update, "Call-ID"), ["kam-timer-1"], "{update}");
     assert!(
-        header(&update, "Via").iter().any(|v| v.contains(&proxy)),
+        header(&update, "Via").iter().any(|v| v.contains(proxy)),
         "relayed by Kamailio: {update}"
     );
     carrier.respond(&update, 200);
     // Nothing ends the call meanwhile.
     let quiet = carrier.request_within(Duration::from_secs(3));
     assert!(quiet.is_none(), "{quiet:?}");
-    carrier.send(&in_dialog("BYE", 2));
+    carrier.send(&carrier.in_dialog(&ok, "kam-timer-1", "BYE", 2));
     let bye = carrier.answer();
     assert!(bye.starts_with("SIP/2.0 200"), "{bye}");
 }

@@ -2068,38 +2068,18 @@ async fn sipsak_probes_registers_and_floods_and_the_hub_answers_throughout() {
     assert!(text.contains("Supported: timer, outbound"), "{text}");
 
     let desk = format!("sip:bob-desk@{target}");
-    let (ok, text) = sipsak(&[
-        "-U",
-        "-i",
-        "-x",
-        "120",
-        "-C",
-        "sip:bob-desk@127.0.0.1:9999",
-        "-s",
-        &desk,
-        "-u",
-        "bob-desk",
-        "-a",
-        "wrong",
-    ]);
+    let register = |password: &str| {
+        let contact = "sip:bob-desk@127.0.0.1:9999";
+        sipsak(&[
+            "-U", "-i", "-x", "120", "-C", contact, "-s", &desk, "-u", "bob-desk", "-a", password,
+        ])
+    };
+    let (ok, text) = register("wrong");
     assert!(!ok, "a wrong password: {text}");
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
     let (_, phones) = hub.call("GET", "/phones", Some(&admin), None).await.unwrap();
     assert_eq!(phones[0]["contacts"], json!([]), "{phones}");
-    let (ok, text) = sipsak(&[
-        "-U",
-        "-i",
-        "-x",
-        "120",
-        "-C",
-        "sip:bob-desk@127.0.0.1:9999",
-        "-s",
-        &desk,
-        "-u",
-        "bob-desk",
-        "-a",
-        "desk-phone-1",
-    ]);
+    let (ok, text) = register("desk-phone-1");
     assert!(ok, "{text}");
     assert_eq!(
         registered_contacts(&hub, "bob-desk").await,

@@ -2909,22 +2909,7 @@ pub(crate) mod tests {
 
     /// A response to an INVITE we sent, from whoever is at `contact`.
     fn response_from(sent: &[u8], status: u16, body: &str, contact: &str) -> SipResponse {
-        let SipMessage::Request(invite) = parse(sent).unwrap() else {
-            panic!("not a request")
-        };
-        let text = format!(
-            "SIP/2.0 {status} X\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=p\r\nCall-ID: {}\r\nCSeq: 1 INVITE\r\n\
-             Contact: <sip:x@{contact}>\r\nContent-Length: {}\r\n\r\n{body}",
-            invite.header("Via").unwrap(),
-            invite.header("From").unwrap(),
-            invite.header("To").unwrap(),
-            invite.call_id(),
-            body.len()
-        );
-        let SipMessage::Response(r) = parse(text.as_bytes()).unwrap() else {
-            panic!("not a response")
-        };
-        r
+        answer_to(sent, status, &format!("Contact: <sip:x@{contact}>\r\n"), body)
     }
 
     /// The start line of every message sent, and the events and media commands, in order.
@@ -4383,10 +4368,17 @@ pub(crate) mod tests {
         );
     }
 
-    /// The response `status` to a request we sent, with `extra` headers and a body.
+    /// The response `status` to a request we sent, with `extra` headers and a body; outside a
+    /// dialog, the far end's To tag is `p`.
     fn answer_to(sent: &[u8], status: u16, extra: &str, body: &str) -> SipResponse {
         let SipMessage::Request(request) = parse(sent).unwrap() else {
             panic!("not a request")
+        };
+        let to = request.header("To").unwrap();
+        let to = if request.to_tag().is_some() {
+            to.to_owned()
+        } else {
+            format!("{to};tag=p")
         };
         let (cseq, method) = request.cseq().unwrap();
         let typed = if body.is_empty() {
@@ -4395,11 +4387,10 @@ pub(crate) mod tests {
             "Content-Type: application/sdp\r\n"
         };
         let text = format!(
-            "SIP/2.0 {status} X\r\nVia: {}\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n\
+            "SIP/2.0 {status} X\r\nVia: {}\r\nFrom: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n\
              {extra}{typed}Content-Length: {}\r\n\r\n{body}",
             request.header("Via").unwrap(),
             request.header("From").unwrap(),
-            request.header("To").unwrap(),
             request.call_id(),
             body.len()
         );

@@ -463,17 +463,7 @@ async fn a_tcp_phone_whose_connection_is_gone_fails_the_call_at_once() {
     let (server, mut events) = server(service, TcpLimits::default(), directory).await;
     let mut phone = TcpStream::connect(server.tcp_addr()).await.unwrap();
     let local = phone.local_addr().unwrap();
-    let mut buf = Vec::new();
-    phone
-        .write_all(register(local, "TCP", USER, 1, None).as_bytes())
-        .await
-        .unwrap();
-    let challenge = next_message(&mut phone, &mut buf).await;
-    phone
-        .write_all(register(local, "TCP", USER, 2, Some(&nonce(&challenge))).as_bytes())
-        .await
-        .unwrap();
-    assert_eq!(status(&next_message(&mut phone, &mut buf).await), "200");
+    register_over_tcp(&mut phone, local).await;
     drop(phone);
 
     let (_carrier, call) = queued_call(&server, &mut events, 2).await;
@@ -488,6 +478,21 @@ async fn a_tcp_phone_whose_connection_is_gone_fails_the_call_at_once() {
         matches!(failed, Ok(Some(CallEvent::AgentUnreachable { call: c })) if c == call),
         "{failed:?}"
     );
+}
+
+/// The phone on `phone` (from `local`) registers over TCP, answering the challenge.
+async fn register_over_tcp(phone: &mut TcpStream, local: std::net::SocketAddr) {
+    let mut buf = Vec::new();
+    phone
+        .write_all(register(local, "TCP", USER, 1, None).as_bytes())
+        .await
+        .unwrap();
+    let challenge = next_message(phone, &mut buf).await;
+    phone
+        .write_all(register(local, "TCP", USER, 2, Some(&nonce(&challenge))).as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status(&next_message(phone, &mut buf).await), "200");
 }
 
 /// A carrier's call to 100 over UDP (Call-ID `c{n}@carrier`), answered, ACKed and queued: the
@@ -534,17 +539,7 @@ async fn a_phone_that_stops_reading_is_disconnected_and_its_calls_fail_at_once()
     socket.set_recv_buffer_size(4096).unwrap();
     let mut phone = socket.connect(server.tcp_addr()).await.unwrap();
     let local = phone.local_addr().unwrap();
-    let mut buf = Vec::new();
-    phone
-        .write_all(register(local, "TCP", USER, 1, None).as_bytes())
-        .await
-        .unwrap();
-    let challenge = next_message(&mut phone, &mut buf).await;
-    phone
-        .write_all(register(local, "TCP", USER, 2, Some(&nonce(&challenge))).as_bytes())
-        .await
-        .unwrap();
-    assert_eq!(status(&next_message(&mut phone, &mut buf).await), "200");
+    register_over_tcp(&mut phone, local).await;
     let contact = server.bindings_of(USER)[0].uri.clone();
 
     // From now on the phone only writes: OPTIONS, until the server's answers fill the buffers
