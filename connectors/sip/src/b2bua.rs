@@ -443,8 +443,8 @@ struct SessionTimer {
     supported: bool,
     /// When we send our next refresh (when we are the refresher).
     next_refresh: Instant,
-    /// Our refresh on its way: its branch and CSeq.
-    in_flight: Option<(String, u32)>,
+    /// Our refresh on its way: its branch.
+    in_flight: Option<String>,
 }
 
 /// RFC 4028 §4: the smallest session interval we accept, and our Min-SE.
@@ -1585,14 +1585,14 @@ impl B2bua {
     }
 
     /// Sends a request of ours on the caller's dialog (its next CSeq, `finish` adding what the
-    /// method needs), kept for retransmission until its response; answers its branch and CSeq.
+    /// method needs), kept for retransmission until its response; answers its branch.
     fn caller_request(
         &mut self,
         id: CallId,
         method: Method,
         finish: impl FnOnce(RequestBuilder) -> RequestBuilder,
         now: Instant,
-    ) -> Option<(String, u32)> {
+    ) -> Option<String> {
         let (local, tls) = (self.config.local, self.config.tls);
         let leg = self.calls.get_mut(&id).and_then(|c| c.caller.as_mut())?;
         leg.cseq += 1;
@@ -1609,11 +1609,11 @@ impl B2bua {
             leg.cseq,
         ))
         .build();
-        let (to, transport, cseq) = (leg.source, leg.transport, leg.cseq);
+        let (to, transport) = (leg.source, leg.transport);
         self.requests
             .insert(branch.clone(), Retransmit::new(to, transport, bytes.clone(), now));
         self.send(to, transport, bytes);
-        Some((branch, cseq))
+        Some(branch)
     }
 
     /// Our refresh of the caller's session, we being its refresher (RFC 4028 §7.4): an UPDATE
@@ -1706,8 +1706,7 @@ impl B2bua {
         let Some(timer) = leg.timer.as_mut() else {
             return;
         };
-        if response.status < 200 || timer.in_flight.as_ref().map(|(b, _)| b.as_str()) != Some(branch.as_str())
-        {
+        if response.status < 200 || timer.in_flight.as_deref() != Some(branch.as_str()) {
             return;
         }
         timer.in_flight = None;
@@ -2535,7 +2534,7 @@ impl B2bua {
                     if timer
                         .in_flight
                         .as_ref()
-                        .is_some_and(|(branch, _)| !self.requests.contains_key(branch))
+                        .is_some_and(|branch| !self.requests.contains_key(branch))
                     {
                         timer.in_flight = None;
                         timer.next_refresh = now + REFRESH_RETRY;

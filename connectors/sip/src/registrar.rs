@@ -251,10 +251,7 @@ impl Registrar {
                     uri: contact.uri.trim().to_owned(),
                     params: contact.params.clone(),
                     flow: request.flow,
-                    outbound: request.outbound
-                        && contact.reg_id
-                        && contact.instance.is_some()
-                        && request.flow.is_some_and(|f| f.transport.reliable()),
+                    outbound: request.outbound && contact.reg_id,
                     key,
                     call_id: request.call_id.clone(),
                     cseq: request.cseq,

@@ -599,15 +599,11 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
         .insert(source, tx);
     read_connection(stream, source, transport, &shared, rx).await;
     shared.forget(source);
-    let ((), actions) = shared.with_service(|s| s.flow_failed(Flow { source, transport }));
-    shared.perform(actions);
 }
 
 /// Reads and answers messages on a connection, and writes what is queued for it, until the peer
-/// closes it, breaks the framing, stays idle past the limits, or stops reading. Then the B2BUA
-/// hears that the peer is out of reach (RFC 3261 §17.1.4): what was still queued never reaches
-/// it, and an INVITE written to it but not answered at all never will be on this connection, so
-/// such a ring fails now rather than at Timer B.
+/// closes it, breaks the framing, stays idle past the limits, or stops reading. Then the service
+/// hears that the connection is gone (`SipService::connection_closed`).
 async fn read_connection<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     source: SocketAddr,
@@ -617,7 +613,9 @@ async fn read_connection<S: AsyncRead + AsyncWrite + Unpin>(
 ) {
     serve_stream(stream, source, transport, shared, &mut outgoing).await;
     outgoing.close();
-    shared.unreachable(source);
+    let flow = Flow { source, transport };
+    let ((), actions) = shared.with_service(|s| s.connection_closed(flow, Instant::now()));
+    shared.perform(actions);
 }
 
 async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(

@@ -283,10 +283,14 @@ impl SipService {
         }
     }
 
-    /// A phone's TCP or TLS connection closed: the bindings registered with outbound on it go.
-    pub fn flow_failed(&mut self, flow: Flow) {
+    /// A TCP or TLS connection ended, for whatever reason. The bindings registered with outbound
+    /// on it go (RFC 5626 §5.4). Its peer is out of reach (RFC 3261 §17.1.4): what was still
+    /// queued for it never reaches it, and an INVITE written to it but not answered at all never
+    /// will be on this connection, so such a ring fails now rather than at Timer B.
+    pub fn connection_closed(&mut self, flow: Flow, now: Instant) {
         self.registrar.flow_failed(flow);
         self.report_changes();
+        self.b2bua.unreachable(flow.source, now);
     }
 
     /// The shell could not reach `to` over TCP or TLS: what we were sending there failed.
@@ -876,10 +880,13 @@ mod tests {
             assert_eq!(text.contains("Require: outbound\r\n"), bound, "{what}: {text}");
             assert_eq!(text.contains("Flow-Timer: 120\r\n"), bound, "{what}: {text}");
             s.registrar.take_changes();
-            s.flow_failed(Flow {
-                source: phone.parse().unwrap(),
-                transport,
-            });
+            s.connection_closed(
+                Flow {
+                    source: phone.parse().unwrap(),
+                    transport,
+                },
+                t0,
+            );
             let left = s.lookup("sip:1001@pbx", t0 + Duration::from_secs(2)).len();
             assert_eq!(left, usize::from(!bound), "row {n}, {what}");
         }

@@ -254,6 +254,26 @@ enum Done {
     Customer(oneshot::Sender<Result<Customer>>, Result<Customer>),
 }
 
+impl Done {
+    /// Tells the job its result once the commit made it durable, or the commit's error.
+    fn answer(self, committed: &std::result::Result<(), sqlx::Error>) {
+        fn decided<T>(result: Result<T>, committed: &std::result::Result<(), sqlx::Error>) -> Result<T> {
+            match committed {
+                Ok(()) => result,
+                Err(e) => Err(StoreError::Database(sqlx::Error::Protocol(e.to_string()))),
+            }
+        }
+        match self {
+            Done::Message(done, result) => {
+                let _ = done.send(decided(result, committed));
+            }
+            Done::Customer(done, result) => {
+                let _ = done.send(decided(result, committed));
+            }
+        }
+    }
+}
+
 /// The group commit's work on one backend, `$db` (its transactions begin with `$begin`, its
 /// statements are `$sql`): the same code for both, as `impl_store!` does for the store.
 macro_rules! group_commit {
@@ -305,20 +325,7 @@ macro_rules! group_commit {
             results.extend(one_by_one(&mut tx, slow).await);
             let committed = tx.commit().await;
             for done in results {
-                match (done, &committed) {
-                    (Done::Message(done, result), Ok(())) => {
-                        let _ = done.send(result);
-                    }
-                    (Done::Customer(done, result), Ok(())) => {
-                        let _ = done.send(result);
-                    }
-                    (Done::Message(done, _), Err(e)) => {
-                        let _ = done.send(Err(fail(e)));
-                    }
-                    (Done::Customer(done, _), Err(e)) => {
-                        let _ = done.send(Err(fail(e)));
-                    }
-                }
+                done.answer(&committed);
             }
         }
 
