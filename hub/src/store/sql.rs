@@ -85,10 +85,10 @@ pub async fn connect(url: &str) -> Result<DynStore> {
     }
 }
 
-/// Readers, one writer and a checkpointer (`checkpoint_forever`). SQLite runs one write at a time anyway; with several writing
-/// connections the losers sleep in SQLite's busy handler (up to 100 ms a nap: 58 ms p99 and
-/// 1.5 s worst message latency measured at 1,000 messages/s), while one writer connection makes
-/// them queue in the pool, first come first served.
+/// Readers, one writer and a checkpointer (`checkpoint_forever`). SQLite runs one write at a
+/// time anyway; with several writing connections the losers sleep in SQLite's busy handler (up to
+/// 100 ms a nap: 58 ms p99 and 1.5 s worst message latency measured at 1,000 messages/s), while
+/// one writer connection makes them queue in the pool, first come first served.
 async fn sqlite_pools(url: &str) -> Result<(Pool<Sqlite>, Pool<Sqlite>)> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(StoreError::Database)?
@@ -131,8 +131,8 @@ async fn sqlite_pools(url: &str) -> Result<(Pool<Sqlite>, Pool<Sqlite>)> {
 /// the disk took 87 MB/s with a checkpoint a second against 199 MB/s with five.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// What the write-ahead log is cut back to once a checkpoint has emptied it (a busy hub's log
-/// between two checkpoints is about 90 MB at 10,000 messages a second).
+/// What the write-ahead log is cut back to once a checkpoint has emptied it: room for a busy
+/// second of log (at 10,000 messages a second the disk took 60-80 MB/s, log and copies together).
 const JOURNAL_SIZE_LIMIT: &str = "134217728";
 
 /// Copies the write-ahead log back into the database file, on a connection of its own, beside
