@@ -60,6 +60,11 @@ pub struct QueueLive {
     pub oldest_wait_ms: Option<Millis>,
     pub agents_available: usize,
     pub agents_staffed: usize,
+    /// Staffed agents holding a contact (an Available one with room for more counts here too).
+    #[serde(default)]
+    pub agents_busy: usize,
+    #[serde(default)]
+    pub agents_on_break: usize,
     pub sl_target_secs: u32,
     /// Callbacks booked or to be tried again, not yet due.
     #[serde(default)]
@@ -2056,6 +2061,8 @@ impl Task {
                     oldest_arrived_at,
                     agents_available,
                     agents_staffed,
+                    agents_busy,
+                    agents_on_break,
                     scheduled,
                 } = router.queue_stats(q.id);
                 QueueLive {
@@ -2065,6 +2072,8 @@ impl Task {
                     oldest_wait_ms: oldest_arrived_at.map(|t| now - t),
                     agents_available,
                     agents_staffed,
+                    agents_busy,
+                    agents_on_break,
                     sl_target_secs: q.sl_target_secs,
                     callbacks_scheduled: scheduled,
                 }

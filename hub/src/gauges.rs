@@ -70,8 +70,12 @@ impl Gauges {
                         .set(longest);
                     metrics::gauge!("plugboard_queue_agents_available", "queue" => queue.clone())
                         .set(q.agents_available as f64);
-                    metrics::gauge!("plugboard_queue_agents_staffed", "queue" => queue)
+                    metrics::gauge!("plugboard_queue_agents_staffed", "queue" => queue.clone())
                         .set(q.agents_staffed as f64);
+                    metrics::gauge!("plugboard_queue_agents_busy", "queue" => queue.clone())
+                        .set(q.agents_busy as f64);
+                    metrics::gauge!("plugboard_queue_agents_on_break", "queue" => queue)
+                        .set(q.agents_on_break as f64);
                 }
                 for state in AGENT_STATES {
                     let n = live

@@ -72,7 +72,9 @@ export function SupervisorView({ token }) {
                 <div class="tile-figure"><span data-testid="queue-waiting">${q.waiting}</span><span class="muted small-text">${t('supervisor.waiting')}</span></div>
                 <dl class="tile-facts">
                   <div><dt>${t('supervisor.longest_wait')}</dt><dd data-testid="queue-longest">${waited == null ? '—' : formatDuration(waited)}</dd></div>
-                  <div><dt>${t('supervisor.agents')}</dt><dd>${t('supervisor.available_of_staffed', { available: q.agents_available, staffed: q.agents_staffed })}</dd></div>
+                  <div><dt>${t('supervisor.agents')}</dt><dd data-testid="queue-agents">${t('supervisor.available_of_staffed', { available: q.agents_available, staffed: q.agents_staffed })}</dd></div>
+                  <div><dt>${t('supervisor.agents_busy')}</dt><dd data-testid="queue-busy">${q.agents_busy ?? 0}</dd></div>
+                  <div><dt>${t('supervisor.agents_on_break')}</dt><dd data-testid="queue-on-break">${q.agents_on_break ?? 0}</dd></div>
                   <div><dt>${t('supervisor.sl_target')}</dt><dd>${t('supervisor.seconds', { n: q.sl_target_secs })}</dd></div>
                   ${q.callbacks_scheduled > 0 && html`<div><dt>${t('supervisor.callbacks_scheduled')}</dt><dd data-testid="queue-callbacks">${q.callbacks_scheduled}</dd></div>`}
                 </dl>

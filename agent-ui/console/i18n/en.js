@@ -407,6 +407,8 @@ export default {
   'supervisor.longest_wait': 'Longest wait',
   'supervisor.agents': 'Agents',
   'supervisor.available_of_staffed': '{available} available of {staffed}',
+  'supervisor.agents_busy': 'Busy',
+  'supervisor.agents_on_break': 'On a break',
   'supervisor.sl_target': 'Service level target',
   'supervisor.callbacks_scheduled': 'Callbacks booked for later',
   'supervisor.seconds': '{n} s',

@@ -407,6 +407,8 @@ export default {
   'supervisor.longest_wait': '最长等待',
   'supervisor.agents': '坐席',
   'supervisor.available_of_staffed': '{staffed} 人在岗，{available} 人空闲',
+  'supervisor.agents_busy': '忙碌',
+  'supervisor.agents_on_break': '小休',
   'supervisor.sl_target': '服务水平目标',
   'supervisor.callbacks_scheduled': '已预约的回拨',
   'supervisor.seconds': '{n} 秒',

@@ -257,6 +257,11 @@ pub struct QueueStats {
     pub agents_available: usize,
     /// Agents not Offline with the queue's skills.
     pub agents_staffed: usize,
+    /// Of those staffed, agents holding a contact (offered, active or in wrap-up), whatever their
+    /// state: an Available agent with a chat and room for another is both available and busy.
+    pub agents_busy: usize,
+    /// Of those staffed, agents on a break.
+    pub agents_on_break: usize,
     /// Contacts set aside until later (callbacks not yet due).
     pub scheduled: usize,
 }
@@ -443,8 +448,13 @@ impl Router {
             for agent in self.agents.values() {
                 if agent.state != AgentState::Offline && has_skills(&agent.skills, &rules.required_skills) {
                     stats.agents_staffed += 1;
-                    if agent.state == AgentState::Available {
-                        stats.agents_available += 1;
+                    match agent.state {
+                        AgentState::Available => stats.agents_available += 1,
+                        AgentState::Break(_) => stats.agents_on_break += 1,
+                        AgentState::Offline => {}
+                    }
+                    if agent.held() > 0 {
+                        stats.agents_busy += 1;
                     }
                 }
             }

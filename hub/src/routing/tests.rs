@@ -212,9 +212,53 @@ fn skills_filter_agents() {
             oldest_arrived_at: None,
             agents_available: 1,
             agents_staffed: 1,
+            // The offer counts: it holds one of agent 2's slots.
+            agents_busy: 1,
+            agents_on_break: 0,
             scheduled: 0,
         }
     );
+}
+
+/// The wallboard's agents per queue: staffed splits into available and on a break, and busy
+/// counts whoever holds a contact, an Available agent with room for more as well; agents
+/// without the queue's skills and those logged out are not counted.
+#[test]
+fn a_queues_agents_are_counted_available_busy_and_on_break() {
+    let mut router = play(vec![
+        (0, skilled_queue(1, &[("billing", 5)]), Ok(vec![])),
+        (0, skilled_agent(1, &[("billing", 5)], cap(0, 3)), Ok(vec![])),
+        (0, skilled_agent(2, &[("billing", 5)], cap(0, 3)), Ok(vec![])),
+        (0, skilled_agent(3, &[("billing", 5)], cap(0, 3)), Ok(vec![])),
+        (0, skilled_agent(4, &[("billing", 5)], cap(0, 3)), Ok(vec![])),
+        (0, agent(5, cap(0, 3)), Ok(vec![])),
+        (0, available(5), Ok(vec![])),
+        (10, available(1), Ok(vec![])),
+        (20, available(2), Ok(vec![])),
+        (30, on_break(3, "lunch"), Ok(vec![])),
+        (
+            100,
+            chat(1, 1, 100),
+            Ok(vec![offer(1, 1, 1, 100 + OFFER_TIMEOUT)]),
+        ),
+        (110, accept(1, 1), Ok(vec![assigned(1, 1)])),
+    ]);
+    let counts = |r: &Router| {
+        let s = r.queue_stats(q(1));
+        (
+            s.agents_staffed,
+            s.agents_available,
+            s.agents_busy,
+            s.agents_on_break,
+        )
+    };
+    assert_eq!(counts(&router), (3, 2, 1, 1));
+    // Agent 1 goes on a break holding the chat: still busy until it is wrapped up.
+    router.handle(on_break(1, "coffee"), 200).unwrap();
+    assert_eq!(counts(&router), (3, 1, 1, 2));
+    router.handle(end(1), 300).unwrap();
+    router.handle(wrap_up_done(1), 400).unwrap();
+    assert_eq!(counts(&router), (3, 1, 0, 2));
 }
 
 #[test]
