@@ -56,6 +56,30 @@ test('the report downloads as CSV', { skip }, async () => {
   assert.ok(lines.some((l) => l.includes(',Sales,total,3,3,3,0,0,1.0000,')), csv);
 });
 
+test('staffing reads the week as it happened, then tomorrow as forecast from the weeks before', { skip }, async () => {
+  const section = page.getByTestId('staffing');
+  const sales = await section.locator('[data-testid="staffing-queue"] option', { hasText: 'Sales' }).getAttribute('value');
+  await page.getByTestId('staffing-queue').selectOption(sales);
+  await page.getByTestId('staffing-load').click();
+  // The demo's three Sales chats, an hour each with one contact, and the agents it needed.
+  await page.getByTestId('staffing-row').first().waitFor();
+  assert.equal(await page.getByTestId('staffing-row').count(), 3);
+  assert.match(await section.locator('thead').textContent(), /Offered/);
+  for (const row of await page.getByTestId('staffing-row').all()) {
+    assert.equal(await row.locator('td').nth(1).textContent(), '1');
+    assert.match(await row.locator('td').nth(3).textContent(), /^[1-9]\d*$/);
+  }
+  // Tomorrow, forecast: the demo has no history on tomorrow's weekday in the weeks before, so
+  // nothing is forecast; the table says what it is.
+  await page.getByTestId('staffing-basis').selectOption('tomorrow');
+  await page.getByTestId('staffing-weeks').fill('4');
+  await page.getByTestId('staffing-load').click();
+  await section.getByText('over the 4 weeks before').waitFor();
+  assert.match(await section.locator('thead').textContent(), /Forecast contacts/);
+  assert.equal(await page.getByTestId('staffing-row').count(), 0);
+  await shot(page, 'reports-staffing-forecast');
+});
+
 test('the what-if calculator staffs the published example with 14 agents', { skip }, async () => {
   await page.getByTestId('what-if-compute').click();
   const answer = page.getByTestId('what-if-answer');

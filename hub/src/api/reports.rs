@@ -163,6 +163,10 @@ struct StaffingQuery {
     granularity: Option<String>,
     /// The share answered within the queue's threshold to staff for, 0–1 (0.8 if not given).
     target: Option<f64>,
+    /// Staff for a forecast instead of what happened: each interval's contacts are the average
+    /// of the same local time on the same weekday over this many weeks before (1–12), so the
+    /// range may be tomorrow.
+    weeks: Option<u32>,
 }
 
 fn target(t: Option<f64>) -> Result<f64, ApiError> {
@@ -173,9 +177,10 @@ fn target(t: Option<f64>) -> Result<f64, ApiError> {
     Ok(t)
 }
 
-/// Agents a queue needed per interval for a service-level target (Erlang C, or Erlang A when
-/// abandonment was significant), computed from each interval's offered contacts and handle time,
-/// next to the agents who could take its contacts and were staffed.
+/// Agents a queue needs per interval for a service-level target (Erlang C, or Erlang A when
+/// abandonment was significant), computed from each interval's offered contacts and handle time
+/// or, with `weeks`, from a forecast of them out of the weeks before, next to the agents who
+/// could take its contacts and were staffed.
 #[utoipa::path(get, path = "/staffing/{queue}", params(("queue" = String, Path), StaffingQuery),
     responses((status = 200, body = Staffing), (status = 400), (status = 403), (status = 404)))]
 async fn staffing(
@@ -200,8 +205,16 @@ async fn staffing(
         return Err(ApiError::BadRequest("staffing is per 15m or hour".into()));
     }
     let target = target(query.target)?;
+    if let Some(weeks) = query.weeks
+        && !(1..=load::MAX_FORECAST_WEEKS).contains(&weeks)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "weeks must be 1 to {}",
+            load::MAX_FORECAST_WEEKS
+        )));
+    }
     Ok(ApiJson(
-        load::staffing(&state.store, me.account_id, queue, ask, target).await?,
+        load::staffing(&state.store, me.account_id, queue, ask, target, query.weeks).await?,
     ))
 }
 

@@ -159,10 +159,77 @@ pub fn add_days(date: Date, days: i64) -> Option<Date> {
     date.checked_add(days.days()).ok()
 }
 
+/// For each interval of `target`, the intervals of `history` at the same local time on the same
+/// weekday in each of the `weeks` weeks before it (indexes into `history`, the nearest week
+/// first): what a forecast of that interval averages. Matched by local start time, so a forecast
+/// follows the clock across a DST change; a time a day lacks (the hour the clocks skip) is simply
+/// not found for that week, and of an hour a day has twice the first is taken.
+pub fn same_time_weeks_before(target: &[Interval], history: &[Interval], weeks: u32) -> Vec<Vec<usize>> {
+    fn local(label: &str) -> Option<(Date, &str)> {
+        Some((label.get(..10)?.parse().ok()?, label.get(11..19)?))
+    }
+    let mut at: std::collections::HashMap<(Date, &str), usize> = std::collections::HashMap::new();
+    for (n, iv) in history.iter().enumerate() {
+        if let Some(key) = local(&iv.label) {
+            at.entry(key).or_insert(n);
+        }
+    }
+    target
+        .iter()
+        .map(|iv| {
+            let Some((date, time)) = local(&iv.label) else {
+                return Vec::new();
+            };
+            (1..=i64::from(weeks))
+                .filter_map(|k| add_days(date, -7 * k))
+                .filter_map(|day| at.get(&(day, time)).copied())
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use jiff::civil::date;
+
+    /// A forecast for Monday 2 November 2026 (Berlin, the week after the clocks went back)
+    /// from the three Mondays before, by the hour: each hour finds the same hour of each Monday,
+    /// nearest first, though 26 October's hours are an hour later in UTC than 12 October's.
+    #[test]
+    fn a_forecast_interval_is_the_same_local_time_on_the_same_weekday_of_the_weeks_before() {
+        let tz = berlin();
+        let target = intervals(&tz, date(2026, 11, 2), date(2026, 11, 2), Granularity::Hour).unwrap();
+        let history = intervals(&tz, date(2026, 10, 12), date(2026, 10, 26), Granularity::Hour).unwrap();
+        let found = same_time_weeks_before(&target, &history, 3);
+        assert_eq!(found.len(), 24);
+        for (hour, indexes) in found.iter().enumerate() {
+            let labels: Vec<&str> = indexes.iter().map(|&n| &history[n].label[..19]).collect();
+            let at = |d: u8| format!("2026-10-{d}T{hour:02}:00:00");
+            assert_eq!(labels, [at(26), at(19), at(12)], "hour {hour}");
+        }
+        assert_ne!(
+            history[found[9][0]].start - history[found[9][2]].start,
+            14 * 86_400_000,
+            "the same local hour, not the same UTC hour"
+        );
+        // Fewer weeks of history than asked: only those there are.
+        let found = same_time_weeks_before(&target, &history, 5);
+        assert!(found.iter().all(|weeks| weeks.len() == 3));
+        // 5 April 2026 from the Sundays before: 29 March has no 02:00 (the clocks skipped it).
+        let sunday = intervals(&tz, date(2026, 4, 5), date(2026, 4, 5), Granularity::QuarterHour).unwrap();
+        let before = intervals(
+            &tz,
+            date(2026, 3, 22),
+            date(2026, 3, 29),
+            Granularity::QuarterHour,
+        )
+        .unwrap();
+        let found = same_time_weeks_before(&sunday, &before, 2);
+        assert_eq!(found[8].len(), 1, "02:00 only on 22 March");
+        assert_eq!(&before[found[8][0]].label[..16], "2026-03-22T02:00");
+        assert_eq!(found[12].len(), 2, "03:00 on both Sundays");
+    }
 
     fn berlin() -> TimeZone {
         time_zone("Europe/Berlin").unwrap()

@@ -441,12 +441,20 @@ pub fn csv(named: &Named) -> String {
 /// Abandonment above this share makes staffing use Erlang A (callers who give up free agents).
 pub const SIGNIFICANT_ABANDONMENT: f64 = 0.05;
 
+/// The most weeks of history a staffing forecast averages.
+pub const MAX_FORECAST_WEEKS: u32 = 12;
+
 /// One interval of a staffing report.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StaffingInterval {
     pub interval: Interval,
+    /// Contacts offered in the interval (none yet for one still to come).
     pub offered: u64,
-    /// The AHT used: the interval's own, or the range's where it handled nothing.
+    /// With `forecast_weeks`: the contacts forecast, the average of the same local time on the
+    /// same weekday over the weeks before.
+    pub forecast: Option<f64>,
+    /// The AHT used: the interval's own (or its weeks' when forecast), or the range's where it
+    /// handled nothing.
     pub aht_secs: Option<f64>,
     /// Agents needed for the target, and what they would achieve.
     pub needed: Option<Outcome>,
@@ -460,45 +468,71 @@ pub struct Staffing {
     pub time_zone: String,
     /// `erlang_c`, or `erlang_a` when abandonment was significant.
     pub model: &'static str,
-    /// The callers' average patience estimated from the range (waiting time ÷ abandons), when
+    /// The callers' average patience estimated from the history (waiting time ÷ abandons), when
     /// Erlang A is used.
     pub patience_secs: Option<f64>,
     pub target: f64,
     pub threshold_secs: u32,
+    /// When set, the agents needed are for a forecast from this many weeks before each day
+    /// (the range may lie ahead: tomorrow); otherwise for what each interval was offered.
+    pub forecast_weeks: Option<u32>,
     pub intervals: Vec<StaffingInterval>,
 }
 
-/// Staffing for `queue` over a range: each interval's offered contacts and AHT through Erlang C
-/// (or A), beside the agents who could take the queue's contacts and were staffed.
+/// Staffing for `queue` over a range: each interval's contacts and AHT through Erlang C (or A),
+/// beside the agents who could take the queue's contacts and were staffed. The contacts are
+/// what each interval was offered or, with `forecast_weeks`, the average of the same local time
+/// on the same weekday over that many weeks before it, with those weeks' handle times and
+/// abandons: how many agents tomorrow needs.
 pub async fn staffing(
     store: &DynStore,
     account: AccountId,
     queue: QueueId,
     ask: Ask,
     target: f64,
+    forecast_weeks: Option<u32>,
 ) -> Result<Staffing, LoadError> {
     let q = store.queue(account, queue).await?;
-    let (loaded, by_queue) = run(
-        store,
-        account,
-        Ask {
-            dimension: Dimension::Queue,
-            ..ask
-        },
-    )
-    .await?;
-    let (_, by_agent) = run(
-        store,
-        account,
-        Ask {
-            dimension: Dimension::Agent,
-            ..ask
-        },
-    )
-    .await?;
+    let by = |dimension| Ask { dimension, ..ask };
+    let (loaded, by_queue) = run(store, account, by(Dimension::Queue)).await?;
+    let (_, by_agent) = run(store, account, by(Dimension::Agent)).await?;
     let blank = vec![Tally::default(); by_queue.intervals.len()];
     let cells = by_queue.rows.get(&Key::Queue(queue)).unwrap_or(&blank);
-    let total = Report::total(cells);
+    // Per interval: the contacts to staff for, and the tally their handle times and waits
+    // come from.
+    let basis: Vec<(f64, Tally)> = match forecast_weeks {
+        None => cells.iter().map(|c| (c.offered as f64, c.clone())).collect(),
+        Some(weeks) => {
+            let back = |date, days| super::add_days(date, days).ok_or(RangeError::OutOfRange);
+            let history = Ask {
+                dimension: Dimension::Queue,
+                from: back(ask.from, -7 * i64::from(weeks))?,
+                to: back(ask.to, -7)?,
+                ..ask
+            };
+            let (_, past) = run(store, account, history).await?;
+            let none = vec![Tally::default(); past.intervals.len()];
+            let past_cells = past.rows.get(&Key::Queue(queue)).unwrap_or(&none);
+            super::same_time_weeks_before(&by_queue.intervals, &past.intervals, weeks)
+                .into_iter()
+                .map(|found| {
+                    let mut sum = Tally::default();
+                    for &n in &found {
+                        sum.add(&past_cells[n]);
+                    }
+                    let contacts = sum.offered as f64 / found.len().max(1) as f64;
+                    (contacts, sum)
+                })
+                .collect()
+        }
+    };
+    let total = {
+        let mut total = Tally::default();
+        for (_, tally) in &basis {
+            total.add(tally);
+        }
+        total
+    };
     let range_aht = Figures::from(&total).aht_ms.map(|ms| ms / 1000.0);
     let abandonment = Figures::from(&total).abandon_rate.unwrap_or(0.0);
     let waited_ms = total.answer_wait_ms + total.abandon_wait_ms;
@@ -516,18 +550,18 @@ pub async fn staffing(
         .iter()
         .enumerate()
         .map(|(n, iv)| {
-            let cell = &cells[n];
-            let aht_secs = Figures::from(cell).aht_ms.map(|ms| ms / 1000.0).or(range_aht);
+            let (contacts, tally) = &basis[n];
+            let aht_secs = Figures::from(tally).aht_ms.map(|ms| ms / 1000.0).or(range_aht);
             let length_ms = (iv.end - iv.start) as f64;
             let load = aht_secs.map(|aht| Load {
-                contacts: cell.offered as f64,
+                contacts: *contacts,
                 interval_secs: length_ms / 1000.0,
                 aht_secs: aht,
                 patience_secs,
             });
             let needed = match load {
                 Some(load) => erlang::agents_needed(&load, target, f64::from(q.sl_target_secs)),
-                None if cell.offered == 0 => erlang::agents_needed(
+                None if *contacts == 0.0 => erlang::agents_needed(
                     &Load {
                         contacts: 0.0,
                         interval_secs: length_ms / 1000.0,
@@ -546,7 +580,8 @@ pub async fn staffing(
                 .sum();
             StaffingInterval {
                 interval: iv.clone(),
-                offered: cell.offered,
+                offered: cells[n].offered,
+                forecast: forecast_weeks.map(|_| *contacts),
                 aht_secs,
                 needed,
                 staffed: staffed_ms as f64 / length_ms,
@@ -563,6 +598,7 @@ pub async fn staffing(
         patience_secs,
         target,
         threshold_secs: q.sl_target_secs,
+        forecast_weeks,
         intervals,
     })
 }

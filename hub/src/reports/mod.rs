@@ -14,7 +14,10 @@ pub mod load;
 #[cfg(test)]
 mod tests;
 
-pub use intervals::{Granularity, Interval, RangeError, add_days, find, intervals, local_date, time_zone};
+pub use intervals::{
+    Granularity, Interval, RangeError, add_days, find, intervals, local_date, same_time_weeks_before,
+    time_zone,
+};
 
 use crate::domain::{
     AgentId, AgentState, CALL_HELD, CALL_RESUMED, Channel, CustomerId, InteractionEvent, InteractionId,

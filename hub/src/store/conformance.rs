@@ -236,6 +236,7 @@ scenarios!(@with_url
     an_erased_customer_leaves_a_tombstone_and_nothing_else,
     a_generated_week_reports_as_a_plain_group_by_counts_it,
     report_cells_count_what_the_raw_log_counts,
+    staffing_forecasts_a_day_from_the_same_weekday_of_the_weeks_before,
 );
 
 // --- helpers ---
@@ -3612,6 +3613,14 @@ async fn a_generated_week_reports_as_a_plain_group_by_counts_it(store: DynStore,
 /// 2 November 2026 (UTC), 5 queues and 20 agents, to write day by day (`write_generated_day`).
 /// Gives the generator, the first day and its start.
 async fn generated_week(store: &DynStore) -> (crate::reports::generate::Traffic, jiff::civil::Date, i64) {
+    generated_weeks(store, 1).await
+}
+
+/// As `generated_week`, `weeks` of it.
+async fn generated_weeks(
+    store: &DynStore,
+    weeks: u32,
+) -> (crate::reports::generate::Traffic, jiff::civil::Date, i64) {
     use crate::reports::generate::{Month, Traffic};
     let mut queues = Vec::new();
     for n in 0..5 {
@@ -3639,8 +3648,8 @@ async fn generated_week(store: &DynStore) -> (crate::reports::generate::Traffic,
     let traffic = Traffic::new(Month {
         account: DEFAULT,
         start,
-        days: 7,
-        interactions: 2_000,
+        days: 7 * weeks,
+        interactions: 2_000 * u64::from(weeks),
         seed: 1,
         queues,
         agents,
@@ -3717,6 +3726,73 @@ async fn report_cells_count_what_the_raw_log_counts(store: DynStore, url: String
     settings.time_zone = "Asia/Shanghai".into();
     store.set_report_settings(DEFAULT, &settings).await.unwrap();
     compare("in another time zone").await;
+}
+
+/// Three generated weeks, then staffing for the Monday after them with `weeks=3`: each hour is
+/// forecast as the average of that hour on the three Mondays before (each counted by the report
+/// of its own day), with nothing offered or staffed on the day itself yet; without `weeks` the
+/// same day is staffed for what it was offered: nothing.
+async fn staffing_forecasts_a_day_from_the_same_weekday_of_the_weeks_before(store: DynStore, url: String) {
+    use crate::reports::load::{Ask, run, staffing};
+    use crate::reports::{Dimension, Granularity, add_days};
+    let (mut traffic, first, start) = generated_weeks(&store, 3).await;
+    for d in 0..21 {
+        write_generated_day(&url, &mut traffic, d).await;
+    }
+    let now = start + 21 * crate::reports::generate::DAY;
+    let day = |n: i64| add_days(first, n).unwrap();
+    let queue = store.queues(DEFAULT).await.unwrap()[0].id;
+    let hourly = |date| Ask {
+        dimension: Dimension::Queue,
+        granularity: Granularity::Hour,
+        from: date,
+        to: date,
+        now,
+    };
+    let mut mondays = Vec::new();
+    for week in 0..3 {
+        let (_, report) = run(&store, DEFAULT, hourly(day(7 * week))).await.unwrap();
+        mondays.push(report.rows[&crate::reports::Key::Queue(queue)].clone());
+    }
+    let plan = staffing(&store, DEFAULT, queue, hourly(day(21)), 0.8, Some(3))
+        .await
+        .unwrap();
+    assert_eq!(plan.forecast_weeks, Some(3));
+    assert_eq!(plan.intervals.len(), 24);
+    let mut busy_hours = 0;
+    for (hour, iv) in plan.intervals.iter().enumerate() {
+        let offered: u64 = mondays.iter().map(|cells| cells[hour].offered).sum();
+        let expected = offered as f64 / 3.0;
+        assert!(
+            (iv.forecast.unwrap() - expected).abs() < 1e-9,
+            "hour {hour}: {:?} against {expected}",
+            iv.forecast
+        );
+        assert_eq!(
+            (iv.offered, iv.staffed),
+            (0, 0.0),
+            "hour {hour}: the day is still to come"
+        );
+        if expected >= 1.0 {
+            busy_hours += 1;
+            let agents = iv.needed.as_ref().map(|n| n.agents).unwrap_or(0);
+            assert!(agents >= 1, "hour {hour}: {expected} contacts need someone");
+        }
+    }
+    assert!(
+        busy_hours >= 8,
+        "the generated Mondays have a working day ({busy_hours} hours)"
+    );
+    let actual = staffing(&store, DEFAULT, queue, hourly(day(21)), 0.8, None)
+        .await
+        .unwrap();
+    assert_eq!(actual.forecast_weeks, None);
+    assert!(
+        actual
+            .intervals
+            .iter()
+            .all(|iv| iv.forecast.is_none() && iv.offered == 0)
+    );
 }
 
 // --- the inbox and search ---
