@@ -951,3 +951,145 @@ async fn a_new_email_to_a_customer_opens_a_thread_that_their_answer_joins() {
         assert_eq!(status, 400, "{answer}");
     }
 }
+
+/// The next `watched.message` on a supervisor's console that `pick` accepts (others, such as an
+/// earlier mail's delivery, are skipped).
+async fn watched_message(
+    console: &mut Socket,
+    pick: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    loop {
+        let frame = console.expect("watched.message").await.unwrap();
+        if pick(&frame["message"]) {
+            return frame["message"].clone();
+        }
+    }
+}
+
+/// Issue 13, interventions: Sam, a supervisor, watches Bob's email thread read-only as it
+/// happens: the thread as it stands, then the customer's next mail and Bob's reply (and its
+/// sending) as they come. He cannot write into it, over his console or over REST: the customer
+/// gets Bob's mail alone.
+#[tokio::test]
+async fn a_supervisor_watches_an_email_thread_read_only() {
+    let Some(s) = site().await else { return };
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    s.dovecot
+        .append(&gmail(
+            "watch.77@mail.example",
+            "ines@mail.example",
+            "Order 77",
+            "Where is my order?",
+            "",
+        ))
+        .await;
+    let id = offered(&mut bob).await;
+    bob.send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+
+    let sam_token = s.hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut sam = s.hub.agent_with(&sam_token).await.unwrap();
+    sam.send(json!({"type": "conversation.watch", "interaction_id": id}))
+        .await
+        .unwrap();
+    let watched = sam.expect("watched").await.unwrap();
+    assert_eq!(watched["interaction"]["id"], id.as_str());
+    assert_eq!(watched["interaction"]["channel"], "email");
+    let bodies: Vec<&str> = watched["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["body"].as_str().map(str::trim))
+        .collect();
+    assert_eq!(bodies, ["Where is my order?"]);
+
+    // The customer writes again in the thread: Sam hears it.
+    s.dovecot
+        .append(&gmail(
+            "watch.78@mail.example",
+            "ines@mail.example",
+            "Re: Order 77",
+            "It was due Monday",
+            "In-Reply-To: <watch.77@mail.example>\r\nReferences: <watch.77@mail.example>\r\n",
+        ))
+        .await;
+    let heard = watched_message(&mut sam, |m| m["sender"] == "customer").await;
+    assert_eq!(heard["interaction_id"], id.as_str());
+    assert_eq!(heard["body"].as_str().unwrap().trim(), "It was due Monday");
+
+    // Bob answers: Sam hears the reply, then its sending.
+    let bob_token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, sent) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&bob_token),
+            Some(json!({"client_id": "watch-r1", "body": "It ships today."})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{sent}");
+    let heard = watched_message(&mut sam, |m| m["sender"] == "agent").await;
+    assert_eq!(heard["id"], sent["id"]);
+    assert!(
+        heard["body"].as_str().unwrap().contains("It ships today."),
+        "{heard}"
+    );
+    watched_message(&mut sam, |m| {
+        m["id"] == sent["id"] && m["channel"]["delivery"] == "sent"
+    })
+    .await;
+    assert!(
+        bob.gets_within("watched.message", Duration::from_millis(300))
+            .await
+            .is_none(),
+        "the agent hears only his own frames"
+    );
+
+    // Watching is reading: Sam's message over his console and his mail over REST are refused.
+    sam.send(json!({"type": "message", "interaction_id": id, "client_id": "sam-1", "body": "Sam here"}))
+        .await
+        .unwrap();
+    let refused = sam.expect_error().await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["ref"].as_str()),
+        (Some("forbidden"), Some("sam-1")),
+        "{refused}"
+    );
+    let (status, body) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&sam_token),
+            Some(json!({"client_id": "sam-2", "body": "Sam here"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{body}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(s.sink.messages().len(), 1, "the customer got Bob's mail alone");
+    let (_, detail) = s
+        .hub
+        .call("GET", &format!("/interactions/{id}"), Some(&s.admin), None)
+        .await
+        .unwrap();
+    let messages = detail["messages"].as_array().unwrap();
+    assert!(
+        messages
+            .iter()
+            .all(|m| !m["body"].as_str().unwrap_or_default().contains("Sam here")),
+        "{messages:?}"
+    );
+    let logged = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "interaction.watched")
+        .expect("no watch on the log");
+    assert_eq!(logged["data"]["by_name"], "Sam Lee");
+}

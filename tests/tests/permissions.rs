@@ -560,3 +560,250 @@ async fn an_agent_never_sees_a_conversation_they_may_not() {
     assert_eq!(mine["conversations"][0]["labels"], json!(["mine"]));
     assert_eq!(mine["conversations"][0]["unread"], 0);
 }
+
+/// Who asks, in the supervisors' matrix below.
+#[derive(Debug, Clone, Copy)]
+enum Asker {
+    Admin,
+    /// Sam, who leads the team whose queue holds the target (Support desk).
+    Lead,
+    /// Sue, a supervisor leading another team (Sales floor).
+    OtherLead,
+    /// Bob, an agent of the target's team.
+    Agent,
+}
+
+const ASKERS: [Asker; 4] = [Asker::Admin, Asker::Lead, Asker::OtherLead, Asker::Agent];
+
+/// What a matrix frame is aimed at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Aim {
+    /// The socket's first frame, with the asker's token.
+    SignIn,
+    /// The chat Dana holds in Support.
+    Chat,
+    /// `interaction_id: null` (stop).
+    Nothing,
+}
+
+/// A row for any frame `/ws/supervisor` does not document (it sends `conversation.watch`, the
+/// frame a supervisor's console is likeliest to send the wrong socket).
+const ANY_OTHER: &str = "*";
+
+/// Every client frame of `/ws/supervisor` and every supervisor-only frame of `/ws/agent`, as each
+/// kind of asker sends it: the type of the frame that answers, the error's code, or "nothing".
+/// Columns: admin, the target's team lead, another team's lead, an agent. The supervisor-only
+/// frames of docs/protocol.md (those its `/ws/agent` table says are for supervisors) and every
+/// client frame of its `/ws/supervisor` section need a row.
+const SUPERVISOR_MATRIX: &[(&str, &str, Aim, [&str; 4])] = &[
+    // The wallboard: any supervisor or admin gets their board (what it holds is their teams':
+    // reports.rs, `teams_decide_which_queues_and_agents_each_supervisor_sees`).
+    (
+        "/ws/supervisor",
+        "auth",
+        Aim::SignIn,
+        ["queues", "queues", "queues", "forbidden"],
+    ),
+    // Supervisors only listen there; an agent never got in.
+    (
+        "/ws/supervisor",
+        ANY_OTHER,
+        Aim::Chat,
+        ["bad_request", "bad_request", "bad_request", "forbidden"],
+    ),
+    // Watching read-only: a conversation of one's own teams (the admin's are all).
+    (
+        "/ws/agent",
+        "conversation.watch",
+        Aim::Chat,
+        ["watched", "watched", "not_found", "forbidden"],
+    ),
+    // Stopping a watch asks nothing of anyone.
+    (
+        "/ws/agent",
+        "conversation.watch",
+        Aim::Nothing,
+        ["nothing", "nothing", "nothing", "nothing"],
+    ),
+    // Listening in: past the role and the team, a chat is not a call (a real call, and another
+    // team's lead turned away from it, are in sip.rs).
+    (
+        "/ws/agent",
+        "call.monitor",
+        Aim::Chat,
+        ["bad_request", "bad_request", "not_found", "forbidden"],
+    ),
+];
+
+/// The client frame types a socket's section of docs/protocol.md lists (up to the next `## `
+/// heading), with their fields: the table after "Client → server", and the `auth` every console
+/// socket takes first.
+fn client_frames(heading: &str) -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md")).unwrap();
+    let after = doc.split(heading).nth(1).expect("the socket's section");
+    let section = after.split("\n## ").next().unwrap();
+    assert!(
+        section.contains("auth"),
+        "{heading}: a console socket's first frame is auth"
+    );
+    let mut frames = vec![("auth".to_string(), String::new())];
+    if let Some(client) = section.split("Client → server").nth(1) {
+        for line in client
+            .lines()
+            .skip_while(|l| !l.starts_with("| `"))
+            .take_while(|l| l.starts_with('|'))
+        {
+            if let Some(rest) = line.strip_prefix("| `")
+                && let Some((kind, fields)) = rest.split_once('`')
+                && kind != "auth"
+            {
+                frames.push((kind.to_string(), fields.to_string()));
+            }
+        }
+    }
+    frames
+}
+
+/// The first frame that answers what a socket sent, skipping what it pushes on its own; "nothing"
+/// when none comes within `wait`.
+async fn answer_of(socket: &mut Socket, wait: Duration) -> String {
+    let until = tokio::time::Instant::now() + wait;
+    loop {
+        let Some(left) = until.checked_duration_since(tokio::time::Instant::now()) else {
+            return "nothing".into();
+        };
+        let Ok(frame) = socket.recv_within(left).await else {
+            return "nothing".into();
+        };
+        let kind = frame["type"].as_str().unwrap_or_default();
+        if kind == "queues" || kind.starts_with("follow_up.") || kind == "conversations.changed" {
+            continue;
+        }
+        if kind == "error" {
+            return frame["code"].as_str().unwrap_or_default().to_string();
+        }
+        return kind.to_string();
+    }
+}
+
+/// Issue 13: every supervisor socket message, for every role. Dana holds a Support chat; Sam
+/// leads the Support desk (Support, Bob, Dana), Sue the Sales floor (Sales, Alice); each frame
+/// of the matrix goes to its socket as the admin, Sam, Sue and Bob.
+#[tokio::test]
+async fn every_supervisor_frame_answers_each_role_and_team_as_the_table_says() {
+    let mut documented: BTreeSet<(String, String)> = client_frames("## `/ws/supervisor`")
+        .into_iter()
+        .map(|(kind, _)| ("/ws/supervisor".to_string(), kind))
+        .collect();
+    documented.extend(
+        client_frames("## `/ws/agent`")
+            .into_iter()
+            .filter(|(_, fields)| fields.contains("(supervisors"))
+            .map(|(kind, _)| ("/ws/agent".to_string(), kind)),
+    );
+    let listed: BTreeSet<(String, String)> = SUPERVISOR_MATRIX
+        .iter()
+        .filter(|(_, kind, ..)| *kind != ANY_OTHER)
+        .map(|(socket, kind, ..)| (socket.to_string(), kind.to_string()))
+        .collect();
+    assert_eq!(
+        documented, listed,
+        "every supervisor frame docs/protocol.md lists needs a row, and every row a documented frame"
+    );
+
+    let (hub, _dir) = hub().await;
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, sue) = hub
+        .call(
+            "POST",
+            "/agents",
+            Some(&admin),
+            Some(json!({"email": "sue@plugboard.example", "name": "Sue Park",
+                "password": DEMO_PASSWORD, "role": "supervisor"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{sue}");
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    let mut people = Vec::new();
+    for name in ["Sam Lee", "Bob Martin", "Dana Silva", "Alice Wong"] {
+        people.push(id(&hub.named(&admin, "/agents", name).await.unwrap()));
+    }
+    let [sam, bob, dana, alice] = <[String; 4]>::try_from(people).unwrap();
+    let support = id(&hub.named(&admin, "/queues", "Support").await.unwrap());
+    let sales = id(&hub.named(&admin, "/queues", "Sales").await.unwrap());
+    for team in [
+        json!({"name": "Support desk", "leads": [sam], "members": [bob, dana], "queues": [support]}),
+        json!({"name": "Sales floor", "leads": [id(&sue)], "members": [alice], "queues": [sales]}),
+    ] {
+        let (status, body) = hub
+            .call("POST", "/teams", Some(&admin), Some(team))
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_dana, _widget, chat) =
+        accepted_chat(&hub, "dana@plugboard.example", "Ines", "ines@example.com", "hi").await;
+
+    let mut tokens = Vec::new();
+    for asker in ASKERS {
+        let email = match asker {
+            Asker::Admin => "admin@plugboard.example",
+            Asker::Lead => "sam@plugboard.example",
+            Asker::OtherLead => "sue@plugboard.example",
+            Asker::Agent => "bob@plugboard.example",
+        };
+        tokens.push(hub.login(email, DEMO_PASSWORD).await.unwrap());
+    }
+    // Each asker's console, opened once: its answers come in the order of the rows.
+    let mut consoles = Vec::new();
+    for token in &tokens {
+        consoles.push(hub.agent_with(token).await.unwrap());
+    }
+
+    let mut wrong = Vec::new();
+    for (socket, kind, aim, expected) in SUPERVISOR_MATRIX {
+        for (n, asker) in ASKERS.into_iter().enumerate() {
+            let target = match aim {
+                Aim::Chat => json!(chat),
+                Aim::SignIn | Aim::Nothing => Value::Null,
+            };
+            let sent = if *kind == ANY_OTHER {
+                "conversation.watch"
+            } else {
+                kind
+            };
+            let frame = json!({"type": sent, "interaction_id": target, "mode": "monitor"});
+            let answer = match (*socket, aim) {
+                ("/ws/supervisor", Aim::SignIn) => socket_answer(&hub, socket, Some(&tokens[n])).await,
+                ("/ws/supervisor", _) => {
+                    let mut board = Socket::connect(&hub.ws_url(socket)).await.unwrap();
+                    board
+                        .send(json!({"type": "auth", "token": tokens[n]}))
+                        .await
+                        .unwrap();
+                    // The board answers a supervisor's sign-in at once; anyone else an error.
+                    let first = board.recv_within(Duration::from_secs(5)).await.unwrap();
+                    match first["type"].as_str() {
+                        Some("queues") => {
+                            board.send(frame).await.unwrap();
+                            answer_of(&mut board, Duration::from_secs(1)).await
+                        }
+                        _ => first["code"].as_str().unwrap_or("nothing").to_string(),
+                    }
+                }
+                _ => {
+                    consoles[n].send(frame).await.unwrap();
+                    answer_of(&mut consoles[n], Duration::from_secs(1)).await
+                }
+            };
+            if answer != expected[n] {
+                wrong.push(format!(
+                    "{socket} {kind} ({aim:?}) as {asker:?}: {answer}, expected {}",
+                    expected[n]
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

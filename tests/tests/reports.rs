@@ -2,7 +2,7 @@
 //! consoles, and a supervisor reads it back as figures (JSON and CSV); the settings, the what-if
 //! calculator and staffing as a manager uses them.
 
-use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat, utc_date};
+use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat, start_chat, utc_date};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -146,6 +146,29 @@ async fn a_handled_chat_shows_in_the_reports_and_staffing() {
     let busy = hours.iter().find(|h| h["offered"] == 1).expect("the chat's hour");
     assert_eq!(busy["needed"]["agents"], 1);
     assert!(hours.iter().any(|h| h["staffed"].as_f64().unwrap() > 0.0));
+    // A week from today, forecast from the week before: today's chat is that hour's forecast,
+    // with nothing offered or staffed yet; weeks outside 1-12 are refused.
+    let next_week = utc_date(7);
+    let forecast = |weeks: u32| {
+        format!("/staffing/{support_id}?from={next_week}&to={next_week}&granularity=hour&weeks={weeks}")
+    };
+    let (status, plan) = hub.call("GET", &forecast(1), Some(&sam), None).await.unwrap();
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["forecast_weeks"], 1);
+    let hours = plan["intervals"].as_array().unwrap();
+    let busy = hours
+        .iter()
+        .find(|h| h["forecast"] == 1.0)
+        .expect("the chat's hour, a week on");
+    assert_eq!(
+        (busy["offered"].as_u64(), busy["staffed"].as_f64()),
+        (Some(0), Some(0.0))
+    );
+    assert_eq!(busy["needed"]["agents"], 1);
+    for weeks in [0, 13] {
+        let (status, body) = hub.call("GET", &forecast(weeks), Some(&sam), None).await.unwrap();
+        assert_eq!(status, 400, "{weeks}: {body}");
+    }
 
     // The what-if calculator on the worked example published with Erlang C.
     let ask =
@@ -268,6 +291,8 @@ async fn metrics_carry_the_live_figures_from_the_start() {
         "plugboard_queue_waiting{queue=\"Support\"} 0",
         "plugboard_queue_longest_wait_seconds{queue=\"Sales\"} 0",
         "plugboard_queue_agents_available{queue=\"Support\"} 0",
+        "plugboard_queue_agents_busy{queue=\"Support\"} 0",
+        "plugboard_queue_agents_on_break{queue=\"Support\"} 0",
         "plugboard_agents{state=\"available\"} 0",
         "plugboard_channel_active{channel=\"voice\"} 0",
         "plugboard_channel_waiting{channel=\"chat\"} 0",
@@ -288,6 +313,7 @@ async fn metrics_carry_the_live_figures_from_the_start() {
     let live = scrape(&hub).await;
     for line in [
         "plugboard_agents{state=\"busy\"} 1",
+        "plugboard_queue_agents_busy{queue=\"Support\"} 1",
         "plugboard_channel_active{channel=\"chat\"} 1",
         "plugboard_agent_sockets 1",
         "plugboard_chat_sockets 1",
@@ -295,6 +321,16 @@ async fn metrics_carry_the_live_figures_from_the_start() {
         assert!(
             live.contains(&format!("{line}\n")),
             "{line} missing from:\n{live}"
+        );
+    }
+    // The store's commit latencies, as summaries (rendered once they hold a sample).
+    for name in [
+        "plugboard_dispatch_commit_seconds",
+        "plugboard_message_commit_seconds",
+    ] {
+        assert!(
+            live.contains(&format!("{name}{{quantile=\"0.99\"}} ")),
+            "{name} missing from:\n{live}"
         );
     }
 }
@@ -496,6 +532,31 @@ async fn teams_decide_which_queues_and_agents_each_supervisor_sees() {
     let staffing = format!("/staffing/{support}?from={0}&to={0}", utc_date(0));
     assert_eq!(status_of(&hub, "GET", &staffing, Some(&sue), None).await, 404);
     assert_eq!(status_of(&hub, "GET", &staffing, Some(&sam), None).await, 200);
+
+    // A new Support chat, waiting (or ringing Dana): another team's lead cannot move it, and its
+    // own lead cannot move it into another team's queue or to another team's agent.
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Ines", "ines@example.com", "Hello").await;
+    let waiting = format!(
+        "/interactions/{}/move",
+        started["interaction_id"].as_str().unwrap()
+    );
+    let why = |to: Value| {
+        let mut body = to;
+        body["reason"] = json!("a pricing question");
+        Some(body)
+    };
+    for (token, to) in [
+        (&sue, json!({"queue_id": sales})),
+        (&sam, json!({"queue_id": sales})),
+        (&sam, json!({"agent_id": alice})),
+    ] {
+        assert_eq!(
+            status_of(&hub, "POST", &waiting, Some(token), why(to.clone())).await,
+            404,
+            "{to}"
+        );
+    }
 
     // Moving Sue to lead Support too shows it to her at once; deleting the teams, everything.
     let both = json!({"name": "Support desk", "leads": [sam_id, sue_id], "members": [bob, dana],
@@ -910,4 +971,180 @@ async fn a_supervisor_signs_out_an_agent_who_left_and_their_chat_goes_back_to_th
         status_of(&hub, "PUT", &path, Some(&sam), Some(available)).await,
         404
     );
+}
+
+/// Support's total over yesterday to tomorrow (the test may cross midnight), once the hub has
+/// counted `offered` contacts and `abandoned` abandons.
+async fn support_total(hub: &Hub, sam: &str, offered: u64, abandoned: u64) -> Value {
+    let range = format!("from={}&to={}", utc_date(-1), utc_date(1));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, report) = hub
+            .call("GET", &format!("/reports/queue?{range}"), Some(sam), None)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{report}");
+        let total = report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "Support")
+            .map(|r| r["total"].clone());
+        if let Some(total) = total
+            && total["offered"] == offered
+            && total["abandoned"] == abandoned
+            && total["handled"] == 1
+        {
+            return total;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Support never counted {offered} offered and {abandoned} abandoned: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Staffing for Support, hour by hour over yesterday to tomorrow.
+async fn support_staffing(hub: &Hub, sam: &str, support: &str) -> Value {
+    let path = format!(
+        "/staffing/{support}?from={}&to={}&granularity=hour",
+        utc_date(-1),
+        utc_date(1)
+    );
+    let (status, staffing) = hub.call("GET", &path, Some(sam), None).await.unwrap();
+    assert_eq!(status, 200, "{staffing}");
+    staffing
+}
+
+/// What the what-if calculator answers for one staffing interval's load, with a patience
+/// (Erlang A) or without (Erlang C).
+async fn what_if(hub: &Hub, sam: &str, staffing: &Value, interval: &Value, patience: Value) -> Value {
+    let ask = json!({
+        "contacts": interval["offered"], "interval_secs": 3600, "aht_secs": interval["aht_secs"],
+        "target": staffing["target"], "threshold_secs": staffing["threshold_secs"],
+        "patience_secs": patience,
+    });
+    let (status, answer) = hub
+        .call("POST", "/staffing/what-if", Some(sam), Some(ask))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+/// The intervals of a staffing answer that had contacts.
+fn busy_hours(staffing: &Value) -> Vec<Value> {
+    staffing["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["offered"].as_u64().unwrap() > 0)
+        .cloned()
+        .collect()
+}
+
+/// Issue 13, staffing: Erlang A once abandonment is significant (at least 5 % of the range's
+/// contacts, short abandons aside; docs/metrics.md), Erlang C below. Through real contacts in
+/// Support: Dana handles one chat (the handle time), goes offline, and 20 visitors wait with
+/// nobody there. One who gives up is 1 in 21 (4.8 %): Erlang C. A second is 2 in 21 (9.5 %):
+/// Erlang A, with the patience estimated from the waits, and each interval's agents are what the
+/// what-if calculator gives for its load with that patience. Counted as short abandons (a
+/// threshold above their waits), the same two are not significant: Erlang C again.
+#[tokio::test]
+async fn staffing_turns_to_erlang_a_when_abandonment_is_significant() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "100")])
+        .await
+        .unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let support = hub.named(&sam, "/queues", "Support").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let short_abandons_under = |secs: u32| {
+        let (hub, admin) = (&hub, &admin);
+        async move {
+            let settings = json!({"time_zone": "UTC", "short_abandon_secs": secs, "fcr_window_hours": 48});
+            status_of(hub, "PUT", "/reports/settings", Some(admin), Some(settings)).await
+        }
+    };
+    // Every abandon counts, however short its wait.
+    assert_eq!(short_abandons_under(0).await, 200);
+
+    let (mut dana, _ada, chat) = adas_chat(&hub).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    dana.send(json!({"type": "interaction.end", "interaction_id": chat}))
+        .await
+        .unwrap();
+    dana.send(json!({"type": "wrap_up", "interaction_id": chat, "disposition": "resolved"}))
+        .await
+        .unwrap();
+    dana.send(json!({"type": "state.set", "state": "offline"}))
+        .await
+        .unwrap();
+    while dana.expect("agent.state").await.unwrap()["state"] != "offline" {}
+
+    let mut waiting = Vec::new();
+    for n in 0..20 {
+        let mut widget = hub.widget().await.unwrap();
+        let started = start_chat(
+            &mut widget,
+            &format!("Visitor {n}"),
+            &format!("visitor{n}@example.com"),
+            "Anyone there?",
+        )
+        .await;
+        assert_eq!(started["offline"], false, "a live chat: {started}");
+        waiting.push(widget);
+    }
+    let give_up = async |widget: &mut Socket| {
+        widget.send(json!({"type": "leave"})).await.unwrap();
+        widget.expect("ended").await.unwrap();
+    };
+
+    // Few abandons: 1 in 21.
+    give_up(&mut waiting[0]).await;
+    let total = support_total(&hub, &sam, 21, 1).await;
+    assert!(
+        (total["abandon_rate"].as_f64().unwrap() - 1.0 / 21.0).abs() < 1e-9,
+        "{total}"
+    );
+    let few = support_staffing(&hub, &sam, &support).await;
+    assert_eq!(few["model"], "erlang_c", "{few}");
+    assert_eq!(few["patience_secs"], Value::Null);
+    let hours = busy_hours(&few);
+    assert!(!hours.is_empty(), "{few}");
+    for hour in &hours {
+        assert_eq!(hour["needed"]["abandon_rate"], 0.0, "{hour}");
+        let c = what_if(&hub, &sam, &few, hour, Value::Null).await;
+        assert_eq!(c["model"], "erlang_c");
+        assert_eq!(hour["needed"], c["needed"], "{hour}");
+    }
+
+    // Significant: 2 in 21.
+    give_up(&mut waiting[1]).await;
+    let total = support_total(&hub, &sam, 21, 2).await;
+    assert!(total["abandon_rate"].as_f64().unwrap() >= 0.05, "{total}");
+    let many = support_staffing(&hub, &sam, &support).await;
+    assert_eq!(many["model"], "erlang_a", "{many}");
+    let patience = many["patience_secs"].as_f64().expect("a patience with Erlang A");
+    assert!(patience > 0.0 && patience < 600.0, "{many}");
+    for hour in &busy_hours(&many) {
+        let a = what_if(&hub, &sam, &many, hour, json!(patience)).await;
+        assert_eq!(a["model"], "erlang_a");
+        assert_eq!(hour["needed"], a["needed"], "{hour}");
+        let c = what_if(&hub, &sam, &many, hour, Value::Null).await;
+        assert_ne!(
+            hour["needed"], c["needed"],
+            "Erlang A's figures differ from Erlang C's for the same load: {hour}"
+        );
+    }
+
+    // The same two abandons, short under a 600-second threshold, are not significant.
+    assert_eq!(short_abandons_under(600).await, 200);
+    let short = support_staffing(&hub, &sam, &support).await;
+    assert_eq!(short["model"], "erlang_c", "{short}");
+    assert_eq!(short["patience_secs"], Value::Null);
 }
