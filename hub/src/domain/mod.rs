@@ -24,11 +24,38 @@ use uuid::Uuid;
 /// and the state machines can be driven by a test clock.
 pub type Millis = i64;
 
+/// The hub's clock: what the shells stamp their writes with. In tests, the time a thread set with
+/// `test_clock::set` (so a whole day can be replayed through the dispatcher at the times it
+/// names), else the system's.
 pub fn now_millis() -> Millis {
+    #[cfg(test)]
+    if let Some(at) = test_clock::now() {
+        return at;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// A clock a test sets for the thread it runs on (a `#[tokio::test]` runs the dispatcher's tasks
+/// on that same thread).
+#[cfg(test)]
+pub mod test_clock {
+    use super::Millis;
+    use std::cell::Cell;
+
+    thread_local! {
+        static NOW: Cell<Option<Millis>> = const { Cell::new(None) };
+    }
+
+    pub fn set(at: Millis) {
+        NOW.set(Some(at));
+    }
+
+    pub fn now() -> Option<Millis> {
+        NOW.get()
+    }
 }
 
 macro_rules! id_type {

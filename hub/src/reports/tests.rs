@@ -1,5 +1,6 @@
-//! A day worked out by hand (across midnight and the autumn DST change in Berlin), and a property
-//! that any report equals the sum of its intervals and a recomputation from the raw lines.
+//! A day worked out by hand (across midnight and the autumn DST change in Berlin), the same day
+//! replayed through the dispatcher into a store and reported from there, and a property that any
+//! report equals the sum of its intervals and a recomputation from the raw lines.
 
 use super::*;
 use jiff::civil::date;
@@ -676,4 +677,196 @@ fn a_customer_back_after_the_range_unresolves_their_first_contact() {
     assert_eq!(run(&[(customer(1), t("2026-10-31T00:00:00+01:00"))]), (1, 0));
     // Eight days after: too late to count against it.
     assert_eq!(run(&[(customer(1), t("2026-11-02T00:10:00+01:00"))]), (1, 1));
+}
+
+/// The same day replayed through the dispatcher (the router deciding, the group commit writing
+/// the event and presence logs at the times the day names, on SQLite), then reported from the
+/// store: every report of the day by queue, agent and channel, by day and by hour, is the
+/// hand-worked one. What the dispatcher writes (offers, holds, a transfer's second stay, the
+/// presence of agents who are offered and answer) is what the hand-worked logs say happened.
+#[tokio::test]
+async fn the_hand_worked_day_replayed_through_the_dispatcher_reports_the_same() {
+    use crate::bus::Bus;
+    use crate::dispatcher::Dispatcher;
+    use crate::domain::{AccountId, Capacity, Role, test_clock};
+    use crate::health::Health;
+    use crate::store::{NewAgent, NewInteraction, QueueSpec, ReportSettings};
+    let account = AccountId::DEFAULT;
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::connect(&format!("sqlite://{}", dir.path().join("hub.db").display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+        .set_report_settings(
+            account,
+            &ReportSettings {
+                time_zone: "Europe/Berlin".into(),
+                short_abandon_secs: 5,
+                fcr_window_hours: 7 * 24,
+            },
+        )
+        .await
+        .unwrap();
+    let mut queues = Vec::new();
+    for (name, sl) in [("Sales", 20), ("Support", 30)] {
+        let mut spec = QueueSpec::named(name);
+        spec.sl_target_secs = sl;
+        // Long enough that no offer lapses and no wrap-up ends on its own in the replay: the
+        // day's agents answer and wrap up when it says.
+        spec.offer_timeout_secs = 300;
+        spec.wrap_up_secs = 3600;
+        queues.push(store.create_queue(account, spec).await.unwrap().id);
+    }
+    let (sales, support) = (queues[0], queues[1]);
+    let mut agents = Vec::new();
+    for name in ["alice", "bob"] {
+        let new = NewAgent {
+            email: format!("{name}@example.com"),
+            name: name.into(),
+            role: Role::Agent,
+            locale: "en".into(),
+            skills: Default::default(),
+            capacity: Capacity::default(),
+            password_hash: "$argon2id$v=19$stub".into(),
+        };
+        agents.push(store.create_agent(account, new).await.unwrap().id);
+    }
+    let (alice, bob) = (agents[0], agents[1]);
+    let mut customers = Vec::new();
+    for n in 1..=4 {
+        let identity = [("email".to_string(), format!("c{n}@example.com"))];
+        customers.push(store.resolve_customer(account, &identity, None).await.unwrap().id);
+    }
+    test_clock::set(t("2026-10-24T23:00:00+02:00"));
+    let d = Dispatcher::start(store.clone(), Bus::default(), Health::default())
+        .await
+        .unwrap();
+    for agent in [alice, bob] {
+        d.set_reachable(account, agent, Channel::Voice, true)
+            .await
+            .unwrap();
+    }
+    let state = |agent, state| {
+        let d = d.clone();
+        async move { d.set_state(account, agent, state).await.unwrap() }
+    };
+    let arrive = |customer: usize, channel, queue| {
+        let (d, store) = (d.clone(), store.clone());
+        let customer_id = customers[customer - 1];
+        async move {
+            let new = NewInteraction {
+                customer_id,
+                channel,
+                queue_id: queue,
+                priority: 0,
+                entry_point: "replay".into(),
+                offline: false,
+                arrived_at: crate::domain::now_millis(),
+            };
+            let i = store.create_interaction(account, new).await.unwrap();
+            d.arrive(account, i.clone()).await.unwrap();
+            i.id
+        }
+    };
+    let at = test_clock::set;
+
+    at(t("2026-10-24T23:45:00+02:00"));
+    state(alice, AgentState::Available).await;
+    at(t("2026-10-24T23:50:00+02:00"));
+    let c1 = arrive(1, Channel::Chat, sales).await;
+    at(t("2026-10-24T23:50:15+02:00"));
+    d.accept(account, alice, c1).await.unwrap();
+    at(t("2026-10-25T00:05:15+02:00"));
+    d.end(account, alice, c1).await.unwrap();
+    at(t("2026-10-25T00:06:15+02:00"));
+    d.wrap_up(account, alice, c1, "resolved".into(), None)
+        .await
+        .unwrap();
+    at(t("2026-10-25T00:30:00+02:00"));
+    state(alice, AgentState::Offline).await;
+
+    at(t("2026-10-25T02:20:00+02:00"));
+    state(bob, AgentState::Available).await;
+    let c2_at = t("2026-10-25T02:30:00+02:00");
+    at(c2_at);
+    let c2 = arrive(2, Channel::Voice, sales).await;
+    at(c2_at + 40 * S);
+    d.accept(account, bob, c2).await.unwrap();
+    at(c2_at + 100 * S);
+    d.hold(account, bob, c2, true).await.unwrap();
+    at(c2_at + 160 * S);
+    d.hold(account, bob, c2, false).await.unwrap();
+    at(c2_at + 340 * S);
+    d.end(account, bob, c2).await.unwrap();
+    at(c2_at + 370 * S);
+    d.wrap_up(account, bob, c2, "resolved".into(), None)
+        .await
+        .unwrap();
+    at(t("2026-10-25T02:50:00+02:00"));
+    state(bob, AgentState::Offline).await;
+
+    at(t("2026-10-25T02:10:00+01:00"));
+    let c3 = arrive(3, Channel::Voice, sales).await;
+    at(t("2026-10-25T02:10:03+01:00"));
+    d.leave(account, c3, None).await.unwrap();
+
+    at(t("2026-10-25T09:00:00+01:00"));
+    let c4 = arrive(2, Channel::Chat, support).await;
+    at(t("2026-10-25T09:00:45+01:00"));
+    d.leave(account, c4, None).await.unwrap();
+
+    at(t("2026-10-25T09:55:00+01:00"));
+    state(alice, AgentState::Available).await;
+    let c5_at = t("2026-10-25T10:00:00+01:00");
+    at(c5_at);
+    state(bob, AgentState::Available).await;
+    let c5 = arrive(4, Channel::Voice, support).await;
+    at(c5_at + 10 * S);
+    d.accept(account, alice, c5).await.unwrap();
+    at(c5_at + 130 * S);
+    d.transfer(account, alice, c5, sales).await.unwrap();
+    at(c5_at + 155 * S);
+    d.accept(account, bob, c5).await.unwrap();
+    at(t("2026-10-25T10:20:00+01:00"));
+    state(alice, AgentState::Break("lunch".into())).await;
+    at(t("2026-10-25T10:30:00+01:00"));
+    state(bob, AgentState::Offline).await;
+    at(c5_at + 335 * S);
+    d.end(account, bob, c5).await.unwrap();
+    at(c5_at + 395 * S);
+    d.wrap_up(account, bob, c5, "resolved".into(), None)
+        .await
+        .unwrap();
+    at(t("2026-10-25T10:50:00+01:00"));
+    state(alice, AgentState::Offline).await;
+
+    // The hand-worked report's ids, as the store named them.
+    let rename = |key: &Key| {
+        let queue = |q: QueueId| if q == queue(1) { sales } else { support };
+        match key {
+            Key::Queue(q) => Key::Queue(queue(*q)),
+            Key::Agent(a) => Key::Agent(if *a == agent(1) { alice } else { bob }),
+            Key::Channel(c, q) => Key::Channel(*c, queue(*q)),
+        }
+    };
+    for granularity in [Granularity::Day, Granularity::Hour] {
+        for dimension in [Dimension::Queue, Dimension::Agent, Dimension::Channel] {
+            let ask = load::Ask {
+                dimension,
+                granularity,
+                from: date(2026, 10, 24),
+                to: date(2026, 10, 25),
+                now: t("2026-10-26T00:00:00+01:00"),
+            };
+            let (_, replayed) = load::run(&store, account, ask).await.unwrap();
+            let worked = run(granularity, dimension);
+            let worked: BTreeMap<Key, Vec<Tally>> = worked
+                .rows
+                .iter()
+                .map(|(k, cells)| (rename(k), cells.clone()))
+                .collect();
+            assert_eq!(replayed.rows, worked, "{dimension:?} by {granularity:?}");
+        }
+    }
 }
