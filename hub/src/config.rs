@@ -123,6 +123,14 @@ pub struct Http {
     /// proxy in front that speaks TLS.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// How long one websocket frame may take to reach its client; a client that stops reading
+    /// for longer is disconnected (its queued frames dropped with it).
+    pub socket_write_timeout_secs: u32,
+    /// A console socket (`/ws/agent`, `/ws/supervisor`) must send its `auth` within this long.
+    pub console_auth_timeout_secs: u32,
+    /// A console socket the hub hears nothing from (not even the pong a browser answers its
+    /// pings with) for this long is closed; the console reconnects when it is alive.
+    pub console_idle_timeout_secs: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,9 +176,32 @@ pub struct Chat {
     /// hex HMAC-SHA256 of the value): such a visitor is that customer. Without a signature what a
     /// visitor types is only a claim.
     pub identity_secrets: std::collections::BTreeMap<String, String>,
+    /// Per widget (its queue's name, matched without regard to case), the sites whose pages may
+    /// use it: their origins (`https://shop.example`, with the port if it is not the scheme's).
+    /// A browser names the page's origin when it opens the widget's socket; any other is refused
+    /// with `forbidden`, so another site cannot embed a company's chat. A widget not listed may
+    /// be used from anywhere.
+    pub allowed_origins: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Chat {
+    /// Whether a page from `origin` (none: the client named none, as no browser does) may use
+    /// the widget on `queue`.
+    pub fn origin_allowed(&self, queue: &str, origin: Option<&str>) -> bool {
+        match self
+            .allowed_origins
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(queue))
+        {
+            None => true,
+            Some((_, sites)) => origin.is_some_and(|origin| {
+                sites
+                    .iter()
+                    .any(|site| site.trim_end_matches('/').eq_ignore_ascii_case(origin))
+            }),
+        }
+    }
+
     /// The identity secret of the widget on `queue`, if it has one.
     pub fn identity_secret(&self, queue: &str) -> Option<&str> {
         self.identity_secrets
@@ -290,6 +321,9 @@ impl Default for Http {
             metrics_listen: None,
             tls_cert: None,
             tls_key: None,
+            socket_write_timeout_secs: 10,
+            console_auth_timeout_secs: 30,
+            console_idle_timeout_secs: 90,
         }
     }
 }
@@ -318,6 +352,7 @@ impl Default for Chat {
             idle_timeout_secs: 90,
             token_grace_secs: 3600,
             identity_secrets: Default::default(),
+            allowed_origins: Default::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, accepted_chat, available, named, start_chat};
 use serde_json::{Value, json};
+use sqlx::Connection;
 use std::time::Duration;
 
 async fn hub() -> (Hub, tempfile::TempDir) {
@@ -828,6 +829,42 @@ async fn frames_over_64_kib_are_refused_and_past_the_cap_the_socket_closes_with_
     assert_eq!(agent.close_code(WAIT_CLOSE).await.unwrap(), Some(1009));
 }
 
+/// A session that runs out while its console is open: the console is told and closed when it
+/// ends (an agent's socket used to go on until something else made it check), and the token
+/// opens nothing after. The session is made to end two seconds from now in the database, as
+/// `auth.session_hours` would have it end hours later.
+#[tokio::test]
+async fn an_expiring_session_ends_its_open_console_at_once() {
+    let (hub, _dir) = hub().await;
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let url = format!("sqlite://{}", hub.data_dir.join("plugboard.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let ends_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 2_000;
+    let changed = sqlx::query(
+        "UPDATE sessions SET expires_at = ? WHERE agent_id = (SELECT id FROM agents WHERE email = ?)",
+    )
+    .bind(ends_at)
+    .bind("bob@plugboard.example")
+    .execute(&mut db)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(changed, 1);
+    let mut console = Socket::connect(&hub.ws_url("/ws/agent")).await.unwrap();
+    console.send(json!({"type": "auth", "token": bob})).await.unwrap();
+    console.expect("snapshot").await.unwrap();
+    let told = console
+        .gets_within("error", Duration::from_secs(5))
+        .await
+        .expect("the console went on past its session's end");
+    assert_eq!(told["code"], "unauthorized");
+    assert_eq!(console.close_code(WAIT_CLOSE).await.unwrap(), Some(1008));
+    assert_eq!(hub.call("GET", "/me", Some(&bob), None).await.unwrap().0, 401);
+}
 /// Issue 11: logging out left the console's socket working, a demoted supervisor kept their
 /// live figures, and a new password left old sessions valid.
 #[tokio::test]
@@ -1185,6 +1222,43 @@ async fn a_widget_socket_that_never_says_hello_or_stops_answering_is_closed() {
     awake.expect("ready").await.unwrap();
 }
 
+/// Issue 11's socket timeouts, for the consoles as for the widget (each a setting): a console
+/// socket that never sends `auth` is closed; so is a signed-in one that stops answering pings;
+/// one that reads stays.
+#[tokio::test]
+async fn a_console_socket_that_never_signs_in_or_stops_answering_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("PLUGBOARD_HTTP__CONSOLE_AUTH_TIMEOUT_SECS", "1"),
+        ("PLUGBOARD_HTTP__CONSOLE_IDLE_TIMEOUT_SECS", "3"),
+    ];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    for path in ["/ws/agent", "/ws/supervisor"] {
+        let mut silent = Socket::connect(&hub.ws_url(path)).await.unwrap();
+        assert_eq!(silent.close_code(WAIT_CLOSE).await.unwrap(), Some(1008), "{path}");
+    }
+    let mut asleep = hub.agent("bob@plugboard.example").await.unwrap();
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let mut board = Socket::connect(&hub.ws_url("/ws/supervisor")).await.unwrap();
+    board.send(json!({"type": "auth", "token": sam})).await.unwrap();
+    board.expect("queues").await.unwrap();
+    let mut awake = hub.agent("dana@plugboard.example").await.unwrap();
+    // `awake` reads (its client answers the hub's pings); the others read nothing meanwhile.
+    assert!(
+        awake
+            .gets_within("nothing", Duration::from_secs(5))
+            .await
+            .is_none()
+    );
+    for (who, socket) in [("bob", &mut asleep), ("sam", &mut board)] {
+        socket
+            .close_code(WAIT_CLOSE)
+            .await
+            .unwrap_or_else(|e| panic!("{who}'s idle console stayed open: {e}"));
+    }
+    available(&mut awake).await;
+}
+
 /// Issue 11: any agent could download any call's recording.
 #[tokio::test]
 async fn only_the_agent_who_handled_a_contact_and_supervisors_may_fetch_its_recording() {
@@ -1483,4 +1557,66 @@ async fn a_client_that_stops_reading_cannot_grow_the_hubs_memory() {
         .await
         .expect("the hub closes the socket that fell behind");
     assert_eq!(hub.readyz().await.unwrap().0, 200);
+}
+
+/// Issue 11: a widget's origins are restricted to an allow-list. With Support's widget allowed
+/// on one shop only, a page of another site (or a client naming no site) is refused at `hello`
+/// and at `start`, and nothing is started; the shop's page chats as before, and Sales' widget,
+/// listing no sites, still works anywhere.
+#[tokio::test]
+async fn a_widget_is_refused_on_a_site_its_allow_list_does_not_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [(
+        "PLUGBOARD_CHAT__ALLOWED_ORIGINS__SUPPORT",
+        r#"["https://shop.example", "http://localhost:8080/"]"#,
+    )];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let url = hub.ws_url("/ws/chat");
+    let start = json!({"type": "start", "name": "Eve", "email": "eve@example.com",
+        "message": "hello", "client_id": "s1"});
+    for origin in [
+        Some("https://evil.example"),
+        Some("https://shop.example.evil"),
+        None,
+    ] {
+        let mut widget = match origin {
+            Some(origin) => Socket::connect_from(&url, origin).await.unwrap(),
+            None => Socket::connect(&url).await.unwrap(),
+        };
+        widget
+            .send(json!({"type": "hello", "queue": "Support"}))
+            .await
+            .unwrap();
+        let refused = widget.expect("error").await.unwrap();
+        assert_eq!(refused["code"], "forbidden", "{origin:?}: {refused}");
+        assert!(
+            refused["message"].as_str().unwrap().contains("website"),
+            "{refused}"
+        );
+        widget.send(start.clone()).await.unwrap();
+        let refused = widget.expect("error").await.unwrap();
+        assert_eq!(refused["code"], "forbidden", "{origin:?}: {refused}");
+    }
+    let token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, found) = hub
+        .call("GET", "/customers?q=eve%40example.com", Some(&token), None)
+        .await
+        .unwrap();
+    assert_eq!(found, json!([]), "a refused widget started nothing");
+
+    for (origin, queue) in [
+        ("https://shop.example", "Support"),
+        ("http://LOCALHOST:8080", "Support"),
+        ("https://evil.example", "Sales"),
+    ] {
+        let mut widget = Socket::connect_from(&url, origin).await.unwrap();
+        widget
+            .send(json!({"type": "hello", "queue": queue}))
+            .await
+            .unwrap();
+        widget.expect("ready").await.unwrap();
+    }
+    let mut widget = Socket::connect_from(&url, "https://shop.example").await.unwrap();
+    let started = start_chat(&mut widget, "Ada Byron", "ada@example.com", "Hello").await;
+    assert!(started["interaction_id"].is_string(), "{started}");
 }

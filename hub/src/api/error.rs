@@ -29,6 +29,8 @@ pub enum ApiError {
     SessionEnded,
     #[error("your role does not allow this")]
     Forbidden,
+    #[error("this chat may not be used on this website")]
+    OriginRefused,
     /// The right password for a user an admin deactivated.
     #[error("this user is deactivated; ask an admin to reactivate it")]
     Deactivated,
@@ -62,7 +64,7 @@ impl ApiError {
             | ApiError::ConversationFull(_)
             | ApiError::FileTooLarge(_) => ("too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::Unauthorized | ApiError::SessionEnded => ("unauthorized", StatusCode::UNAUTHORIZED),
-            ApiError::Forbidden => ("forbidden", StatusCode::FORBIDDEN),
+            ApiError::Forbidden | ApiError::OriginRefused => ("forbidden", StatusCode::FORBIDDEN),
             ApiError::Deactivated => ("deactivated", StatusCode::FORBIDDEN),
             ApiError::NotFound => ("not_found", StatusCode::NOT_FOUND),
             ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),

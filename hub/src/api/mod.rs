@@ -26,7 +26,7 @@ use crate::bus::Bus;
 use crate::config::Config;
 use crate::dispatcher::Dispatcher;
 use crate::domain::{Agent, now_millis};
-use crate::store::{DynStore, StoreError};
+use crate::store::{DynStore, LiveSession, StoreError};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -158,6 +158,11 @@ impl AppState {
     /// The agent behind a session token, or 401. Notes the session's use for its admin's list,
     /// at most once every `SESSION_TOUCH_MS`.
     pub async fn agent_for_token(&self, token: &str) -> Result<Agent, ApiError> {
+        Ok(self.session_for_token(token).await?.agent)
+    }
+
+    /// The live session `token` opens, noting its use.
+    pub async fn session_for_token(&self, token: &str) -> Result<LiveSession, ApiError> {
         let hash = crate::auth::hash_token(token);
         let now = now_millis();
         match self.store.session_agent(&hash, now).await {
@@ -167,7 +172,7 @@ impl AppState {
                 {
                     tracing::warn!(error = %e, "could not note a session's use");
                 }
-                Ok(live.agent)
+                Ok(live)
             }
             Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
             Err(e) => Err(e.into()),

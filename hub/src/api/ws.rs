@@ -4,8 +4,8 @@
 
 use super::ApiError;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use futures_util::SinkExt;
-use futures_util::stream::SplitSink;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -17,13 +17,6 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// A frame past this is not read at all: the socket is closed with 1009 (RFC 6455 §7.4.1,
 /// "message too big"), so a client cannot make the hub buffer megabytes to refuse them.
 const HARD_CAP: usize = 1024 * 1024;
-
-/// How long a new socket may take to say who it is.
-pub const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long one frame may take to reach a client: a client that stops reading (its TCP window
-/// full) is let go rather than holding the session's task and its queued frames.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// RFC 6455 §7.4.1: the message was too big to process.
 pub const CLOSE_TOO_BIG: u16 = 1009;
@@ -38,7 +31,45 @@ pub fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_frame_size(HARD_CAP)
 }
 
-pub type Sink = SplitSink<WebSocket, WsMessage>;
+/// A socket's writing half, with how long one frame may take to reach the client
+/// (`http.socket_write_timeout_secs`): a client that stops reading (its TCP window full) is let
+/// go rather than holding the session's task and its queued frames.
+pub struct Sink {
+    inner: SplitSink<WebSocket, WsMessage>,
+    write_timeout: Duration,
+}
+
+/// An upgraded socket's writing half (with the site's write deadline) and reading half.
+pub fn split(socket: WebSocket, http: &crate::config::Http) -> (Sink, SplitStream<WebSocket>) {
+    let (inner, stream) = socket.split();
+    let write_timeout = Duration::from_secs(u64::from(http.socket_write_timeout_secs.max(1)));
+    (Sink { inner, write_timeout }, stream)
+}
+
+/// What a console socket (`/ws/agent`, `/ws/supervisor`) is allowed: its `auth` within
+/// `http.console_auth_timeout_secs`, and pings every third of `http.console_idle_timeout_secs`,
+/// closed when nothing (not even a pong) was heard for that long.
+pub struct ConsoleTimeouts {
+    pub auth: Duration,
+    pub idle: Duration,
+}
+
+impl ConsoleTimeouts {
+    pub fn of(http: &crate::config::Http) -> ConsoleTimeouts {
+        let secs = |s: u32| Duration::from_secs(u64::from(s.max(1)));
+        ConsoleTimeouts {
+            auth: secs(http.console_auth_timeout_secs),
+            idle: secs(http.console_idle_timeout_secs),
+        }
+    }
+
+    /// The keep-alive's ticks: every third of the idle limit, so a live browser's pongs always
+    /// land within it.
+    pub fn keepalive(&self) -> tokio::time::Interval {
+        let every = self.idle / 3;
+        tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+    }
+}
 
 /// What a client sent, read as far as it could be.
 pub enum Incoming<T> {
@@ -95,7 +126,8 @@ pub fn read_text<T: DeserializeOwned>(text: &str) -> Incoming<T> {
     }
 }
 
-/// Writes one frame within `WRITE_TIMEOUT`; false when the socket is gone or too slow to keep.
+/// Writes one frame within the sink's write deadline; false when the socket is gone or too slow
+/// to keep.
 pub async fn send<T: Serialize + ?Sized>(sink: &mut Sink, frame: &T) -> bool {
     match serde_json::to_string(frame) {
         Ok(text) => write(sink, WsMessage::Text(Utf8Bytes::from(text))).await,
@@ -108,9 +140,16 @@ pub async fn send<T: Serialize + ?Sized>(sink: &mut Sink, frame: &T) -> bool {
 
 async fn write(sink: &mut Sink, message: WsMessage) -> bool {
     matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await,
+        tokio::time::timeout(sink.write_timeout, sink.inner.send(message)).await,
         Ok(Ok(()))
     )
+}
+
+/// Notes that the client was just heard from (anything it sent, a pong included), passing on
+/// what it sent.
+pub fn heard<T>(sent: T, at: &mut tokio::time::Instant) -> T {
+    *at = tokio::time::Instant::now();
+    sent
 }
 
 /// A keep-alive: a browser answers it with a pong, which counts as the client being there.

@@ -8,7 +8,7 @@ use crate::bus::frames::{AgentProfile, Held, StateView};
 use crate::bus::{AgentFrame, ChatFrame, Subscription};
 use crate::dispatcher::LogLine;
 use crate::domain::{
-    Agent, AgentId, AgentState, CustomerId, InteractionId, QueueId, Role, Sender, WATCHED, now_millis,
+    Agent, AgentId, AgentState, CustomerId, InteractionId, Millis, QueueId, Role, Sender, WATCHED, now_millis,
 };
 use crate::profile;
 use crate::store::NewMessage;
@@ -18,6 +18,7 @@ use axum::response::Response;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     ws::configure(upgrade).on_upgrade(move |socket| session(socket, state))
@@ -127,6 +128,8 @@ enum ClientFrame {
 pub(super) struct SignedIn {
     pub agent: Agent,
     session: Vec<u8>,
+    /// When the session ends by itself: the socket is turned away then, as at a logout.
+    pub expires_at: Millis,
 }
 
 impl SignedIn {
@@ -147,14 +150,17 @@ pub(super) async fn authenticate(
     sink: &mut Sink,
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
 ) -> Option<SignedIn> {
-    let first = tokio::time::timeout(ws::HELLO_TIMEOUT, stream.next())
-        .await
-        .ok()?;
+    let auth = ws::ConsoleTimeouts::of(&state.config.http).auth;
+    let Ok(first) = tokio::time::timeout(auth, stream.next()).await else {
+        ws::close(sink, ws::CLOSE_POLICY, "no auth").await;
+        return None;
+    };
     let signed_in = match ws::parse::<ClientFrame>(first) {
         Incoming::Frame(ClientFrame::Auth { token }) => {
-            state.agent_for_token(&token).await.map(|agent| SignedIn {
-                agent,
+            state.session_for_token(&token).await.map(|live| SignedIn {
+                agent: live.agent,
                 session: crate::auth::hash_token(&token),
+                expires_at: live.expires_at,
             })
         }
         Incoming::TooBig => {
@@ -179,10 +185,13 @@ pub(super) async fn turn_away(sink: &mut Sink, error: &ApiError) {
 }
 
 async fn session(socket: WebSocket, state: AppState) {
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, mut stream) = ws::split(socket, &state.config.http);
     let Some(signed_in) = authenticate(&state, &mut sink, &mut stream).await else {
         return;
     };
+    let timeouts = ws::ConsoleTimeouts::of(&state.config.http);
+    let mut keepalive = timeouts.keepalive();
+    let mut heard = tokio::time::Instant::now();
     let agent = signed_in.agent.clone();
     // Subscribe before reading the snapshot so nothing falls between the two.
     let mut subscription = state.bus.subscribe_agent(agent.id);
@@ -206,8 +215,16 @@ async fn session(socket: WebSocket, state: AppState) {
     let mut watched: Option<Subscription<InteractionId, AgentFrame>> = None;
     // A change heard: `conversations.changed` goes out when this comes, so a burst of changes is one frame.
     let mut changes_due: Option<tokio::time::Instant> = None;
+    // The session's own end: checked again then (and turned away, its session being over).
+    let mut expires = tokio::time::Instant::now()
+        + Duration::from_millis(u64::try_from(signed_in.expires_at - now_millis()).unwrap_or(0));
     loop {
         tokio::select! {
+            () = tokio::time::sleep_until(expires) => match signed_in.recheck(&state).await {
+                Err(e) => { turn_away(&mut sink, &e).await; break }
+                // Not over by this node's clock yet: look again in a while.
+                Ok(_) => expires = tokio::time::Instant::now() + Duration::from_secs(1),
+            },
             heard = changes.changed(), if watching && changes_due.is_none() => match heard {
                 Ok(()) => changes_due = Some(tokio::time::Instant::now() + CONVERSATIONS_COALESCE),
                 Err(_) => watching = false,
@@ -233,7 +250,14 @@ async fn session(socket: WebSocket, state: AppState) {
                 // As above: the console reconnects and asks to watch again.
                 None => break,
             },
-            message = stream.next() => match ws::parse::<ClientFrame>(message) {
+            _ = keepalive.tick() => {
+                if heard.elapsed() >= timeouts.idle {
+                    ws::close(&mut sink, ws::CLOSE_POLICY, "idle").await;
+                    break;
+                }
+                if !ws::ping(&mut sink).await { break }
+            }
+            message = stream.next() => match ws::parse::<ClientFrame>(ws::heard(message, &mut heard)) {
                 Incoming::Closed => break,
                 Incoming::TooBig => { ws::close_too_big(&mut sink).await; break }
                 Incoming::Skip => {}
@@ -443,7 +467,7 @@ async fn monitorable_call(
 }
 
 /// How long `conversations.changed` waits for more changes before it goes out.
-const CONVERSATIONS_COALESCE: std::time::Duration = std::time::Duration::from_millis(300);
+const CONVERSATIONS_COALESCE: Duration = Duration::from_millis(300);
 
 async fn snapshot(state: &AppState, agent: &Agent) -> Result<AgentFrame, ApiError> {
     let account = agent.account_id;

@@ -23,9 +23,16 @@ use tokio::time::Instant;
 pub async fn upgrade(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    ws::configure(upgrade).on_upgrade(move |socket| session(socket, state, ip))
+    // The page the widget runs on, as the browser names it: checked against the widget's
+    // `chat.allowed_origins` once the socket says which widget it is.
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_string);
+    ws::configure(upgrade).on_upgrade(move |socket| session(socket, state, ip, origin))
 }
 
 #[derive(Deserialize)]
@@ -71,10 +78,27 @@ struct Conversation {
     /// read from the store when the socket takes the conversation up (and before each message
     /// while another widget is open on it), else counted here.
     sent_bytes: usize,
+    /// The `Origin` the socket was opened from.
+    origin: Option<String>,
 }
 
-async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
-    let (mut sink, mut stream) = socket.split();
+impl Conversation {
+    /// Refuses a widget used on a site its `chat.allowed_origins` does not list.
+    fn check_origin(&self, state: &AppState) -> Result<(), ApiError> {
+        if state
+            .config
+            .chat
+            .origin_allowed(&self.queue, self.origin.as_deref())
+        {
+            Ok(())
+        } else {
+            Err(ApiError::OriginRefused)
+        }
+    }
+}
+
+async fn session(socket: WebSocket, state: AppState, ip: IpAddr, origin: Option<String>) {
+    let (mut sink, mut stream) = ws::split(socket, &state.config.http);
     let mut conversation = Conversation {
         account: AccountId::DEFAULT,
         queue: state.config.chat.default_queue.clone(),
@@ -82,6 +106,7 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr) {
         subscription: None,
         ended: false,
         sent_bytes: 0,
+        origin,
     };
     let chat = &state.config.chat;
     let secs = |s: u32| Duration::from_secs(u64::from(s.max(1)));
@@ -196,6 +221,7 @@ async fn handle(
             if let Some(queue) = queue.filter(|q| !q.trim().is_empty()) {
                 conversation.queue = queue;
             }
+            conversation.check_origin(state)?;
             if let Some(token) = token {
                 match state.store.chat_session(&auth::hash_token(&token)).await {
                     Ok(session) => {
@@ -260,6 +286,7 @@ async fn handle(
                     "this socket already has a conversation".into(),
                 ));
             }
+            conversation.check_origin(state)?;
             if state.start_limiter.check_key(&ip).is_err() {
                 return Err(ApiError::RateLimited);
             }

@@ -25,10 +25,13 @@ pub async fn upgrade(State(state): State<AppState>, upgrade: WebSocketUpgrade) -
 enum ClientFrame {}
 
 async fn session(socket: WebSocket, state: AppState) {
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, mut stream) = ws::split(socket, &state.config.http);
     let Some(signed_in) = super::ws_agent::authenticate(&state, &mut sink, &mut stream).await else {
         return;
     };
+    let timeouts = ws::ConsoleTimeouts::of(&state.config.http);
+    let mut keepalive = timeouts.keepalive();
+    let mut heard = tokio::time::Instant::now();
     let me = &signed_in.agent;
     if me.role < Role::Supervisor {
         ws::send_error(&mut sink, &ApiError::Forbidden, None).await;
@@ -75,7 +78,14 @@ async fn session(socket: WebSocket, state: AppState) {
                     break;
                 }
             }
-            message = stream.next() => match ws::parse::<ClientFrame>(message) {
+            _ = keepalive.tick() => {
+                if heard.elapsed() >= timeouts.idle {
+                    ws::close(&mut sink, ws::CLOSE_POLICY, "idle").await;
+                    break;
+                }
+                if !ws::ping(&mut sink).await { break }
+            }
+            message = stream.next() => match ws::parse::<ClientFrame>(ws::heard(message, &mut heard)) {
                 Incoming::Closed => break,
                 Incoming::TooBig => { ws::close_too_big(&mut sink).await; break }
                 Incoming::Frame(never) => match never {},

@@ -110,6 +110,8 @@ pub struct NewSession<'a> {
 pub struct LiveSession {
     pub agent: Agent,
     pub last_seen_at: Millis,
+    /// When it ends by itself (`auth.session_hours` after it was issued).
+    pub expires_at: Millis,
 }
 
 /// A session as an admin sees it: never its token, nor the token's hash.

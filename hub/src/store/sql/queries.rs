@@ -79,8 +79,9 @@ pub const INSERT_SESSION: &str = "INSERT INTO sessions \
 pub const SESSION_AGENT: &str = concat!(
     "SELECT ",
     agent_columns!(),
-    ", last_seen_at FROM agents, \
-     (SELECT account_id AS session_account, agent_id AS session_agent, last_seen_at FROM sessions \
+    ", last_seen_at, expires_at FROM agents, \
+     (SELECT account_id AS session_account, agent_id AS session_agent, last_seen_at, expires_at \
+      FROM sessions \
       WHERE token_hash = $1 AND expires_at > $2) AS s \
      WHERE account_id = session_account AND id = session_agent AND deactivated_at IS NULL"
 );

@@ -75,6 +75,7 @@ pub(super) struct LiveSessionRow {
     #[sqlx(flatten)]
     agent: AgentRow,
     last_seen_at: i64,
+    expires_at: i64,
 }
 
 impl TryFrom<LiveSessionRow> for LiveSession {
@@ -83,6 +84,7 @@ impl TryFrom<LiveSessionRow> for LiveSession {
         Ok(LiveSession {
             agent: r.agent.try_into()?,
             last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
         })
     }
 }
