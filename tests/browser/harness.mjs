@@ -4,9 +4,12 @@
 //
 // The hub binary is $PLUGBOARD_BIN, else ../../target/debug/plugboard (cargo build --bin plugboard).
 // PLUGBOARD_URL=http://127.0.0.1:PORT uses a hub that is already running (seeded like --demo).
+// Each hub started here also writes its output (stdout and stderr) to a file of its own in
+// $PLUGBOARD_TEST_LOGS, else ../../target/test-logs, which .ci/run greps for the suite's secrets
+// (tests/log-grep.sh); its log level is the hub's default (info) unless RUST_LOG says otherwise.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +22,18 @@ export const BIN = process.env.PLUGBOARD_BIN ? path.resolve(process.env.PLUGBOAR
 export const ARTIFACTS = path.join(HERE, 'artifacts');
 export const IN_CI = process.env.CI === 'true';
 export const DEMO_PASSWORD = 'plugboard-demo';
+export const LOG_DIR = process.env.PLUGBOARD_TEST_LOGS
+  ? path.resolve(process.env.PLUGBOARD_TEST_LOGS)
+  : path.resolve(process.env.CARGO_TARGET_DIR || path.resolve(HERE, '../../target'), 'test-logs');
+let hubsStarted = 0;
+
+/** A new file in LOG_DIR for one hub, named after the test file, this process and a count. */
+function openHubLog() {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const file = path.basename(process.argv[1] || 'browser', '.mjs').replace(/[^A-Za-z0-9_.-]/g, '.');
+  const logPath = path.join(LOG_DIR, `browser.${file}.${process.pid}-${hubsStarted++}.serve.log`);
+  return { logPath, fd: openSync(logPath, 'a') };
+}
 
 /**
  * Why a test file cannot run here, or false. A missing peer skips on a developer's machine and
@@ -35,8 +50,8 @@ export const chromiumSkip = () => missing(CHROMIUM, existsSync(CHROMIUM), "insta
 /**
  * Starts the hub (or takes PLUGBOARD_URL) and resolves once /healthz answers 200. `env` is added to
  * the hub's environment. Returns `{ base, stop }`; `log()` is the tail of its output; `sip` is
- * where SIP listens over UDP (with `PLUGBOARD_SIP__LISTEN`) and `dataDir` the hub's data directory
- * (removed by `stop`).
+ * where SIP listens over UDP (with `PLUGBOARD_SIP__LISTEN`), `dataDir` the hub's data directory
+ * (removed by `stop`) and `logPath` its whole output's file in LOG_DIR.
  */
 export async function startHub({ env = {} } = {}) {
   if (process.env.PLUGBOARD_URL) {
@@ -46,11 +61,23 @@ export async function startHub({ env = {} } = {}) {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'plugboard-browser-'));
   let hubLog = '';
   let sip = null;
+  // Everything it says goes to its file (appended as it comes, synchronously: nothing to flush).
+  const { logPath, fd: logFd } = openHubLog();
+  const toFile = (d) => {
+    try {
+      writeSync(logFd, d);
+    } catch {
+      // closed after the hub's end
+    }
+  };
   const hub = spawn(BIN, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info', ...env },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'info,sqlx=warn,tower_http=warn', ...env },
   });
+  // 'close': its output has ended, all of it written.
+  const closed = new Promise((resolve) => hub.once('close', resolve)).then(() => closeSync(logFd));
   hub.stderr.on('data', (d) => {
+    toFile(d);
     // Keep the tail only: enough to explain a failure without drowning it.
     hubLog = (hubLog + d).slice(-8000);
   });
@@ -58,6 +85,7 @@ export async function startHub({ env = {} } = {}) {
   exited.catch(() => {}); // after start-up, an exit is ours (stop)
   const listening = new Promise((resolve) => {
     createInterface({ input: hub.stdout }).on('line', (line) => {
+      toFile(`${line}\n`);
       hubLog += `${line}\n`;
       const udp = line.match(/^plugboard sip on udp:\/\/(\S+)/);
       if (udp) sip = udp[1];
@@ -73,6 +101,7 @@ export async function startHub({ env = {} } = {}) {
       await gone;
       clearTimeout(timer);
     }
+    await closed;
     await rm(dataDir, { recursive: true, force: true });
   }
   let timer;
@@ -103,7 +132,7 @@ export async function startHub({ env = {} } = {}) {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { base, stop, log: () => hubLog, own: true, sip, dataDir };
+  return { base, stop, log: () => hubLog, own: true, sip, dataDir, logPath };
 }
 
 /** Chromium, headless; `args` are added to the usual flags (fake media devices, say). */

@@ -52,14 +52,116 @@ pub fn binary() -> PathBuf {
     target.join("debug/plugboard")
 }
 
+/// The hub's log filter in tests, unless `PLUGBOARD_TEST_LOG` says otherwise: the hub's own default
+/// (`info`), so that the suite logs what a deployment does and the secrets grep means something.
+pub const HUB_LOG_LEVEL: &str = "info,sqlx=warn,tower_http=warn";
+
+/// What a load tool's hubs log (`PLUGBOARD_TEST_LOG` in the env they are started with): warnings
+/// only, so a benchmark measures the hub and not its log.
+pub const QUIET: (&str, &str) = ("PLUGBOARD_TEST_LOG", "warn");
+
+/// The directory every hub the tests start writes its log to, one file each (stdout and stderr):
+/// `$PLUGBOARD_TEST_LOGS`, else `target/test-logs` of this workspace. `.ci/run` greps it for the
+/// suite's secrets after the tests (`tests/log-grep.sh`).
+pub fn log_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("PLUGBOARD_TEST_LOGS") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("test-logs")
+}
+
+/// A new log file in `log_dir()` for one hub (or command) of this test: named after the test
+/// binary, the test (libtest names its thread after it), this process and a count, so that a hit of
+/// the secrets grep points at its test.
+fn log_file(what: &str) -> Result<(PathBuf, std::fs::File)> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                    c
+                } else {
+                    '.'
+                }
+            })
+            .take(120)
+            .collect()
+    };
+    let exe = std::env::current_exe().ok();
+    let exe = exe
+        .as_deref()
+        .and_then(Path::file_stem)
+        .and_then(|s| s.to_str())
+        .unwrap_or("tests");
+    // Cargo's test binaries end in `-<16 hex digits>`.
+    let exe = match exe.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => name,
+        _ => exe,
+    };
+    // A runtime's worker thread does not say which test it runs for; nextest runs one test per
+    // process, named on its command line (`--exact NAME`).
+    let thread = std::thread::current();
+    let named = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let test = thread
+        .name()
+        .filter(|n| *n != "main" && !n.starts_with("tokio-"))
+        .or(named.as_deref())
+        .unwrap_or(what);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = log_dir();
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating the test log directory {}", dir.display()))?;
+    let path = dir.join(format!(
+        "{}.{}.{}-{n}.{}.log",
+        clean(exe),
+        clean(&test.replace("::", ".")),
+        std::process::id(),
+        clean(what)
+    ));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    Ok((path, file))
+}
+
+/// Copies a hub's stderr line by line to its log file in `log_dir()` and to `also` (the test's own
+/// stderr, as when it was inherited, or the file a test asked for).
+fn tee_stderr(
+    from: std::process::ChildStderr,
+    log: std::sync::Arc<std::fs::File>,
+    mut also: Box<dyn std::io::Write + Send>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut from = BufReader::new(from);
+        let mut line = Vec::new();
+        while matches!(from.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            let _ = (&*log).write_all(&line);
+            let _ = also.write_all(&line);
+            line.clear();
+        }
+        let _ = also.flush();
+    })
+}
+
 /// Runs `plugboard ARGS` (an operator's command: migrate, backup, copy...) to its end; answers what
 /// it printed, or fails with what it said on stderr.
 pub fn plugboard(args: &[&str]) -> Result<String> {
     let output = Command::new(binary())
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", HUB_LOG_LEVEL)
         .output()
         .with_context(|| format!("running plugboard {args:?}"))?;
+    // What it said goes to the run's log directory too, for the secrets grep.
+    let command = args.first().copied().unwrap_or("plugboard");
+    let (_, mut log) = log_file(command)?;
+    std::io::Write::write_all(&mut log, &output.stdout)?;
+    std::io::Write::write_all(&mut log, &output.stderr)?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         bail!(
@@ -189,7 +291,10 @@ pub async fn start_site(
     redis: bool,
 ) -> Result<(Option<SharedSite>, Vec<std::sync::Arc<Hub>>)> {
     ensure!(redis || nodes == 1, "several nodes need Redis");
-    let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut env: Vec<(String, String)> = std::iter::once(&QUIET)
+        .chain(env)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let mut site = None;
     if nodes > 1 || shared {
         let fresh = SharedSite::fresh()
@@ -361,6 +466,10 @@ pub struct Hub {
     /// The Prometheus URL, when started with `PLUGBOARD_HTTP__METRICS_LISTEN`.
     pub metrics: Option<String>,
     pub data_dir: PathBuf,
+    /// The hub's log in `log_dir()`.
+    pub log: PathBuf,
+    /// The threads copying its stdout and stderr there, joined once it has exited.
+    copiers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Hub {
@@ -369,7 +478,8 @@ impl Hub {
         Ok(Hub::launch(data_dir, env, true, None).await?.0)
     }
 
-    /// As `start`, with the hub's log (its stderr) written to `log` instead of the test's output.
+    /// As `start`, with the hub's log (its stderr) written to `log` instead of the test's output
+    /// (as well as to its file in `log_dir()`, as every hub's).
     pub async fn start_logged(data_dir: &Path, env: &[(&str, &str)], log: &Path) -> Result<Hub> {
         Ok(Hub::launch(data_dir, env, true, Some(log)).await?.0)
     }
@@ -400,28 +510,43 @@ impl Hub {
             .args(demo.then_some("--demo"))
             .env(
                 "RUST_LOG",
-                std::env::var("PLUGBOARD_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+                // `PLUGBOARD_TEST_LOG` given for this hub (a load tool's `QUIET`), else the
+                // test run's, else the hub's default.
+                env.iter()
+                    .find(|(k, _)| *k == QUIET.0)
+                    .map(|(_, v)| v.to_string())
+                    .or_else(|| std::env::var(QUIET.0).ok())
+                    .unwrap_or_else(|| HUB_LOG_LEVEL.into()),
             )
             .stdout(Stdio::piped())
-            .stderr(match log {
-                Some(path) => Stdio::from(std::fs::File::create(path)?),
-                None => Stdio::inherit(),
-            });
+            .stderr(Stdio::piped());
         for (k, v) in env {
             command.env(k, v);
         }
+        // Its stderr goes where it went before (the test's output, or `log`) and, with its
+        // stdout, to a file of the run's log directory that `tests/log-grep.sh` reads.
+        let also: Box<dyn std::io::Write + Send> = match log {
+            Some(path) => Box::new(std::fs::File::create(path)?),
+            None => Box::new(std::io::stderr()),
+        };
+        let (log_path, log_file) = log_file("serve")?;
+        let log_file = std::sync::Arc::new(log_file);
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let mut copiers = vec![tee_stderr(stderr, log_file.clone(), also)];
         // The hub prints its addresses (SIP first, then HTTP once it listens); keep draining
         // stdout afterwards.
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        copiers.push(std::thread::spawn(move || {
+            use std::io::Write;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = (&*log_file).write_all(format!("{line}\n").as_bytes());
                 let _ = tx.send(line);
             }
-        });
+        }));
         let (base, (sip_udp, sip_tcp, sip_tls), metrics, printed) = tokio::task::spawn_blocking(move || {
             let (mut sip_udp, mut sip_tcp, mut sip_tls, mut metrics) = (None, None, None, None);
             let mut printed = Vec::new();
@@ -463,6 +588,8 @@ impl Hub {
             sip_tls,
             metrics,
             data_dir: data_dir.to_path_buf(),
+            log: log_path,
+            copiers,
         };
         hub.wait_healthy().await?;
         Ok((hub, printed))
@@ -591,6 +718,17 @@ impl Drop for Hub {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Its last lines are in the pipes: let the copiers write them before the test reads a log
+        // (briefly: the hub starts no processes that could hold its pipes open).
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        for copier in std::mem::take(&mut self.copiers) {
+            while !copier.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if copier.is_finished() {
+                let _ = copier.join();
+            }
+        }
     }
 }
 
@@ -606,6 +744,17 @@ impl Socket {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .with_context(|| format!("connecting {url}"))?;
+        Ok(Socket { ws })
+    }
+
+    /// As a browser showing a page of `origin` opens it (the `Origin` header).
+    pub async fn connect_from(url: &str, origin: &str) -> Result<Socket> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert("origin", origin.parse()?);
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .with_context(|| format!("connecting {url} from {origin}"))?;
         Ok(Socket { ws })
     }
 

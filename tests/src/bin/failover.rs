@@ -48,7 +48,10 @@ async fn main() -> Result<()> {
         .context("PLUGBOARD_TEST_POSTGRES and PLUGBOARD_TEST_REDIS are needed")?;
     let env = [
         site.env().as_slice(),
-        &[("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "10000")],
+        &[
+            ("PLUGBOARD_CHAT__STARTS_PER_MINUTE", "10000"),
+            plugboard_tests::QUIET,
+        ],
     ]
     .concat();
     let dirs = [scratch_dir("failover-a")?, scratch_dir("failover-b")?];

@@ -246,7 +246,7 @@ async fn main() -> Result<()> {
     let dir = scratch_dir("hookload")?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let hub = Hub::start(&dir, &[]).await?;
+    let hub = Hub::start(&dir, &[plugboard_tests::QUIET]).await?;
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await?;
     let support = hub.named(&admin, "/queues", "Support").await?;
     let (status, inbox) = hub

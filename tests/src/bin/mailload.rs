@@ -208,7 +208,11 @@ async fn main() -> Result<()> {
     let dir = scratch_dir("mailload")?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let hub = Hub::start(&dir, &[("PLUGBOARD_EMAIL__POLL_SECS", "1")]).await?;
+    let hub = Hub::start(
+        &dir,
+        &[("PLUGBOARD_EMAIL__POLL_SECS", "1"), plugboard_tests::QUIET],
+    )
+    .await?;
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await?;
     let support = hub.named(&admin, "/queues", "Support").await?;
     let imap = dovecot.server();

@@ -215,7 +215,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() -> Result<()> {
     let a = args()?;
     let dir = scratch_dir("searchload")?;
-    let mut env: Vec<(&str, String)> = vec![("PLUGBOARD_TEST_LOG", "warn".into())];
+    let mut env: Vec<(&str, String)> = vec![(plugboard_tests::QUIET.0, plugboard_tests::QUIET.1.into())];
     let mut drop_db = None;
     let url = match &a.postgres {
         Some(server) => {

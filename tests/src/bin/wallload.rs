@@ -237,7 +237,7 @@ async fn main() -> Result<()> {
     let dir = scratch_dir("wallload")?;
     let env = [
         ("PLUGBOARD_AUTH__LOGIN_PER_MINUTE", "1000000"),
-        ("PLUGBOARD_TEST_LOG", "warn"),
+        plugboard_tests::QUIET,
     ];
     let hub = Arc::new(Hub::start(&dir, &env).await?);
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await?;
