@@ -289,6 +289,37 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
 }
 
 #[cfg(test)]
+mod limit_tests {
+    use super::per_minute;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    /// A flood from 10,000 addresses grows a limit table by as many entries; once each one's
+    /// allowance is full again, the housekeeping's `retain_recent` forgets them all, while an
+    /// address still spending its allowance is kept (and still limited).
+    #[test]
+    fn a_limit_table_forgets_addresses_whose_allowance_is_full_again() {
+        // 60,000 a minute: an allowance refills in a millisecond, so the test need not wait
+        // a minute; the pruning is the same at any rate.
+        let limiter = per_minute::<IpAddr>(60_000);
+        for n in 0..10_000u32 {
+            let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n));
+            assert!(limiter.check_key(&ip).is_ok());
+        }
+        assert_eq!(limiter.len(), 10_000);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        limiter.retain_recent();
+        assert_eq!(limiter.len(), 0);
+
+        let tight = per_minute::<IpAddr>(1);
+        let busy = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        assert!(tight.check_key(&busy).is_ok());
+        tight.retain_recent();
+        assert_eq!(tight.len(), 1, "an address still limited is kept");
+        assert!(tight.check_key(&busy).is_err());
+    }
+}
+
+#[cfg(test)]
 mod client_ip_tests {
     use super::client_ip;
     use axum::http::HeaderMap;
