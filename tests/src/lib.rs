@@ -712,6 +712,58 @@ impl Hub {
     pub async fn widget(&self) -> Result<Socket> {
         Socket::connect(&self.ws_url("/ws/chat")).await
     }
+
+    /// The first line of type `kind` on an interaction's log, as `token` reads it.
+    pub async fn logged(&self, token: &str, interaction: &str, kind: &str) -> Value {
+        let (status, detail) = self
+            .call("GET", &format!("/interactions/{interaction}"), Some(token), None)
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{detail}");
+        detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} on the log: {detail}"))
+            .clone()
+    }
+
+    /// A supervisor watching a conversation (on `console`, signed in with `token`) cannot write
+    /// into it: a `message` frame is refused `forbidden` (naming its `client_id`), and so is a
+    /// POST to `rest` (`/interactions/{id}/messages`, `/emails`) with 403.
+    pub async fn watcher_cannot_write(
+        &self,
+        console: &mut Socket,
+        token: &str,
+        interaction: &str,
+        rest: &str,
+    ) {
+        console
+            .send(
+                json!({"type": "message", "interaction_id": interaction, "client_id": "watcher-1",
+                "body": "Sam here"}),
+            )
+            .await
+            .unwrap();
+        let refused = console.expect_error().await;
+        assert_eq!(
+            (refused["code"].as_str(), refused["ref"].as_str()),
+            (Some("forbidden"), Some("watcher-1")),
+            "{refused}"
+        );
+        let body = json!({"client_id": "watcher-2", "body": "Sam here"});
+        let (status, answer) = self
+            .call(
+                "POST",
+                &format!("/interactions/{interaction}{rest}"),
+                Some(token),
+                Some(body),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 403, "{answer}");
+    }
 }
 
 impl Drop for Hub {
@@ -818,7 +870,6 @@ impl Socket {
         }
     }
 
-    /// Whether a frame of type `kind` arrives within `wait` (others are skipped).
     /// Reads until an `error` frame, skipping others.
     pub async fn expect_error(&mut self) -> Value {
         loop {
@@ -829,6 +880,18 @@ impl Socket {
         }
     }
 
+    /// The next `watched.message` (on a supervisor's console watching a conversation) whose
+    /// message `pick` accepts; others, such as an earlier message's delivery, are skipped.
+    pub async fn watched_message(&mut self, pick: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let frame = self.expect("watched.message").await.unwrap();
+            if pick(&frame["message"]) {
+                return frame["message"].clone();
+            }
+        }
+    }
+
+    /// Whether a frame of type `kind` arrives within `wait` (others are skipped).
     pub async fn gets_within(&mut self, kind: &str, wait: Duration) -> Option<Value> {
         let until = tokio::time::Instant::now() + wait;
         loop {

@@ -1136,17 +1136,6 @@ async fn an_agent_links_a_whatsapp_conversation_to_a_known_customer() {
 
 // --- a supervisor watching ---
 
-/// The next `watched.message` on a supervisor's console that `pick` accepts (others, such as an
-/// earlier message's delivery, are skipped).
-async fn watched_message(console: &mut Socket, pick: impl Fn(&Value) -> bool) -> Value {
-    loop {
-        let frame = console.expect("watched.message").await.unwrap();
-        if pick(&frame["message"]) {
-            return frame["message"].clone();
-        }
-    }
-}
-
 /// Issue 13, interventions: Sam, a supervisor, watches Bob's WhatsApp conversation read-only as
 /// it happens: the conversation as it stands, then the customer's next message and Bob's reply
 /// (and its delivery) as they come. He cannot write into it, over his console or over REST:
@@ -1181,7 +1170,7 @@ async fn a_supervisor_watches_a_whatsapp_conversation_read_only() {
     // The customer writes again: Sam hears it.
     let (status, _) = whatsapp(&url, whatsapp_text("wamid.watch2", "It was due Monday")).await;
     assert_eq!(status, 200);
-    let heard = watched_message(&mut sam, |m| m["sender"] == "customer").await;
+    let heard = sam.watched_message(|m| m["sender"] == "customer").await;
     assert_eq!(
         (heard["body"].as_str(), heard["interaction_id"].as_str()),
         (Some("It was due Monday"), Some(id.as_str()))
@@ -1190,12 +1179,10 @@ async fn a_supervisor_watches_a_whatsapp_conversation_read_only() {
     // Bob answers: Sam hears the reply, then WhatsApp taking it.
     let (status, queued) = reply(&s, &id, "watch-r1", "It ships today.").await;
     assert_eq!(status, 202, "{queued}");
-    let heard = watched_message(&mut sam, |m| m["sender"] == "agent").await;
+    let heard = sam.watched_message(|m| m["sender"] == "agent").await;
     assert_eq!(heard["body"], "It ships today.");
-    watched_message(&mut sam, |m| {
-        m["id"] == heard["id"] && m["channel"]["delivery"] == "sent"
-    })
-    .await;
+    sam.watched_message(|m| m["id"] == heard["id"] && m["channel"]["delivery"] == "sent")
+        .await;
     assert!(
         bob.gets_within("watched.message", Duration::from_millis(300))
             .await
@@ -1204,40 +1191,13 @@ async fn a_supervisor_watches_a_whatsapp_conversation_read_only() {
     );
 
     // Watching is reading: Sam's message over his console and over REST are both refused.
-    sam.send(json!({"type": "message", "interaction_id": id, "client_id": "sam-1", "body": "Sam here"}))
-        .await
-        .unwrap();
-    let refused = sam.expect_error().await;
-    assert_eq!(
-        (refused["code"].as_str(), refused["ref"].as_str()),
-        (Some("forbidden"), Some("sam-1")),
-        "{refused}"
-    );
-    let (status, body) = s
-        .hub
-        .call(
-            "POST",
-            &format!("/interactions/{id}/messages"),
-            Some(&sam_token),
-            Some(json!({"client_id": "sam-2", "body": "Sam here"})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 403, "{body}");
+    s.hub
+        .watcher_cannot_write(&mut sam, &sam_token, &id, "/messages")
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(fake.requests().len(), 1, "WhatsApp got Bob's reply alone");
     let stored = s.messages(&id).await;
     assert!(stored.iter().all(|m| m["body"] != "Sam here"), "{stored:?}");
-    let (_, detail) = s
-        .hub
-        .call("GET", &format!("/interactions/{id}"), Some(&s.admin), None)
-        .await
-        .unwrap();
-    let logged = detail["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["type"] == "interaction.watched")
-        .expect("no watch on the log");
+    let logged = s.hub.logged(&s.admin, &id, "interaction.watched").await;
     assert_eq!(logged["data"]["by_name"], "Sam Lee");
 }

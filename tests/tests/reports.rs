@@ -845,16 +845,7 @@ async fn a_supervisor_watches_a_live_chat_read_only_within_their_teams() {
 
     // Watching is an intervention: on the interaction's log with who.
     let sam_token = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let (_, detail) = hub
-        .call("GET", &format!("/interactions/{chat}"), Some(&sam_token), None)
-        .await
-        .unwrap();
-    let logged = detail["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["type"] == "interaction.watched")
-        .expect("no watch on the log");
+    let logged = hub.logged(&sam_token, &chat, "interaction.watched").await;
     assert_eq!(logged["data"]["by_name"], "Sam Lee");
 
     // Stopping: nothing more comes.

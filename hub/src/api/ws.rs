@@ -152,6 +152,16 @@ pub fn heard<T>(sent: T, at: &mut tokio::time::Instant) -> T {
     sent
 }
 
+/// A keep-alive's tick: closes a socket heard from last at `heard`, longer than `idle` ago,
+/// else pings it. False when the socket is done with (closed, gone or too slow).
+pub async fn keep_alive(sink: &mut Sink, heard: tokio::time::Instant, idle: Duration) -> bool {
+    if heard.elapsed() >= idle {
+        close(sink, CLOSE_POLICY, "idle").await;
+        return false;
+    }
+    ping(sink).await
+}
+
 /// A keep-alive: a browser answers it with a pong, which counts as the client being there.
 pub async fn ping(sink: &mut Sink) -> bool {
     write(sink, WsMessage::Ping(Default::default())).await

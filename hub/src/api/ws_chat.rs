@@ -136,13 +136,7 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr, origin: Option<
                 ws::close(&mut sink, ws::CLOSE_POLICY, "no hello").await;
                 break;
             }
-            _ = keepalive.tick() => {
-                if heard.elapsed() >= idle {
-                    ws::close(&mut sink, ws::CLOSE_POLICY, "idle").await;
-                    break;
-                }
-                if !ws::ping(&mut sink).await { break }
-            }
+            _ = keepalive.tick() => if !ws::keep_alive(&mut sink, heard, idle).await { break },
             message = stream.next() => {
                 heard = Instant::now();
                 match ws::parse::<ClientFrame>(message) {

@@ -78,13 +78,7 @@ async fn session(socket: WebSocket, state: AppState) {
                     break;
                 }
             }
-            _ = keepalive.tick() => {
-                if heard.elapsed() >= timeouts.idle {
-                    ws::close(&mut sink, ws::CLOSE_POLICY, "idle").await;
-                    break;
-                }
-                if !ws::ping(&mut sink).await { break }
-            }
+            _ = keepalive.tick() => if !ws::keep_alive(&mut sink, heard, timeouts.idle).await { break },
             message = stream.next() => match ws::parse::<ClientFrame>(ws::heard(message, &mut heard)) {
                 Incoming::Closed => break,
                 Incoming::TooBig => { ws::close_too_big(&mut sink).await; break }
