@@ -2,6 +2,7 @@
 """Writes the committed seed corpus (fuzz/corpus/TARGET/) from the test fixtures and the protocol
 examples: each target starts from inputs that reach deep into what it reads. Run from fuzz/."""
 import hashlib
+import hmac
 import os
 import struct
 
@@ -122,6 +123,31 @@ for body in files("connectors/im/tests/payloads/wechat", ".xml"):
     write("wechat", b"\x00" + body)
     write("wechat", b"\x01" + body)
 write("wechat", b"\x02" + b"not base64 at all")
+
+for body in files("connectors/im/tests/payloads/sms", ".form"):
+    # 0: the body, signed by the target.
+    write("sms", b"\x00" + body)
+sms_text = next(files("connectors/im/tests/payloads/sms", "inbound_sms.form"))
+# 1: query, header, body; an empty header is signed by the target over the URL with the query.
+write("sms", b"\x01" + b"foo=1&bar=2\n\n" + sms_text)
+write("sms", b"\x01" + b"\n0/KCTR6DLpKmkAf8muzZqo1nDgQ=\n" + sms_text)
+
+WEBHOOK_SECRET = b"fuzz-webhook-secret"  # and the time, as in fuzz_targets/webhook.rs
+WEBHOOK_T = 1718035200
+
+
+def webhook_v1(t, body):
+    return hmac.new(WEBHOOK_SECRET, str(t).encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+for body in files("connectors/im/tests/payloads/webhook", ".json"):
+    # 0: the skew (a signed byte, times 5 s), then the body, signed by the target.
+    write("webhook", b"\x00\x00" + body)
+webhook_text = next(files("connectors/im/tests/payloads/webhook", "text.json"))
+write("webhook", b"\x00" + bytes([61]) + webhook_text)  # 305 s late: stale
+# 1: the header as sent (a secret being changed: two v1, one right), then the body.
+header = f"t={WEBHOOK_T},v1={'0' * 64},v1={webhook_v1(WEBHOOK_T, webhook_text)}"
+write("webhook", b"\x01" + header.encode() + b"\n" + webhook_text)
 
 agent_frames = [
     '{"type":"auth","token":"abc"}',
