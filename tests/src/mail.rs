@@ -306,9 +306,54 @@ impl Dovecot {
         self.counts("INBOX").await.1
     }
 
+    /// Deletes `folder` and the mail in it.
+    pub async fn delete_folder(&self, folder: &str) {
+        let mut session = self.session().await;
+        session.delete(folder).await.expect("DELETE works");
+        session.logout().await.ok();
+    }
+
+    /// Deletes `folder` and makes it again holding `raws`, in that order, all at once over one
+    /// session: a mailbox rebuilt or restored from backup under a client that has it selected,
+    /// with a new UIDVALIDITY and UIDs from 1 again. Answers the new UIDVALIDITY.
+    pub async fn recreate_folder(&self, folder: &str, raws: &[Vec<u8>]) -> u32 {
+        let mut session = self.session().await;
+        session.delete(folder).await.expect("DELETE works");
+        session.create(folder).await.expect("CREATE works");
+        for raw in raws {
+            session
+                .append(folder, None, None, raw)
+                .await
+                .expect("APPEND works");
+        }
+        let status = session
+            .status(folder, "(UIDVALIDITY)")
+            .await
+            .expect("STATUS works");
+        session.logout().await.ok();
+        status.uid_validity.expect("a UIDVALIDITY")
+    }
+
+    /// The UIDVALIDITY of `folder` now.
+    pub async fn uid_validity(&self, folder: &str) -> u32 {
+        let mut session = self.session().await;
+        let status = session
+            .status(folder, "(UIDVALIDITY)")
+            .await
+            .expect("STATUS works");
+        session.logout().await.ok();
+        status.uid_validity.expect("a UIDVALIDITY")
+    }
+
     /// Gives INBOX a new UIDVALIDITY, as a server restored from backup or a rebuilt mailbox
     /// does: the UIDs a client stored mean nothing any more. Answers the new value.
     pub fn reset_uidvalidity(&self) -> u32 {
+        self.reset_uidvalidity_of("INBOX")
+    }
+
+    /// As `reset_uidvalidity`, for any folder. A client that has it selected is disconnected
+    /// ("IMAP session state is inconsistent, please relogin").
+    pub fn reset_uidvalidity_of(&self, folder: &str) -> u32 {
         let doveadm = |args: &[&str]| {
             let out = Command::new("doveadm")
                 .arg("-c")
@@ -331,7 +376,7 @@ impl Dovecot {
             "-u",
             USER,
             "uidvalidity",
-            "INBOX",
+            folder,
         ]);
         let old: u32 = status
             .split_whitespace()
@@ -346,7 +391,7 @@ impl Dovecot {
             USER,
             "--uid-validity",
             &new.to_string(),
-            "INBOX",
+            folder,
         ]);
         new
     }

@@ -8,6 +8,7 @@
 use plugboard_tests::mail::{Dovecot, SmtpSink};
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, available};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 struct Site {
@@ -24,6 +25,16 @@ async fn site() -> Option<Site> {
 }
 
 async fn site_with(env: &[(&str, &str)]) -> Option<Site> {
+    site_where(env, json!({}), async |_| {}).await
+}
+
+/// A site whose mailbox has `extra` settings besides the usual (a folder, a done folder), and
+/// whose Dovecot `before` prepares (folders, mail already waiting) before the mailbox is added.
+async fn site_where(
+    env: &[(&str, &str)],
+    extra: serde_json::Value,
+    before: impl AsyncFnOnce(&Dovecot),
+) -> Option<Site> {
     let dovecot = Dovecot::start()?;
     let sink = SmtpSink::start()?;
     let dir = tempfile::tempdir().unwrap();
@@ -32,16 +43,11 @@ async fn site_with(env: &[(&str, &str)]) -> Option<Site> {
     env.push(("PLUGBOARD_EMAIL__POLL_SECS", "1"));
     let hub = Hub::start(dir.path(), &env).await.unwrap();
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
-    let support = hub.named(&admin, "/queues", "Support").await.unwrap();
-    let imap = dovecot.server();
-    let settings = json!({
-        "address": "support@shop.example",
-        "display_name": "Shop Support",
-        "queue_id": support["id"],
-        "imap": {"host": imap.host, "port": imap.port, "security": "plain", "user": imap.user, "password": imap.password},
-        "smtp": {"host": "127.0.0.1", "port": sink.server().port, "security": "plain", "user": "", "password": ""},
-        "signature": "Shop Support team",
-    });
+    before(&dovecot).await;
+    let mut settings = mailbox_settings(&hub, &admin, "support@shop.example", dovecot.port(), &sink).await;
+    for (k, v) in extra.as_object().unwrap() {
+        settings[k] = v.clone();
+    }
     let (status, body) = hub
         .call("POST", "/mailboxes", Some(&admin), Some(settings))
         .await
@@ -59,6 +65,27 @@ async fn site_with(env: &[(&str, &str)]) -> Option<Site> {
         admin,
         mailbox,
         _dir: dir,
+    })
+}
+
+/// A mailbox's settings as an admin gives them: IMAP on 127.0.0.1:`imap_port` as the test
+/// account, SMTP to `sink`, routing to Support.
+async fn mailbox_settings(
+    hub: &Hub,
+    admin: &str,
+    address: &str,
+    imap_port: u16,
+    sink: &SmtpSink,
+) -> serde_json::Value {
+    let support = hub.named(admin, "/queues", "Support").await.unwrap();
+    json!({
+        "address": address,
+        "display_name": "Shop Support",
+        "queue_id": support["id"],
+        "imap": {"host": "127.0.0.1", "port": imap_port, "security": "plain",
+                 "user": plugboard_tests::mail::USER, "password": plugboard_tests::mail::PASSWORD},
+        "smtp": {"host": "127.0.0.1", "port": sink.server().port, "security": "plain", "user": "", "password": ""},
+        "signature": "Shop Support team",
     })
 }
 
@@ -353,23 +380,30 @@ async fn assert_no_frame(socket: &mut Socket, kind: &str) {
     }
 }
 
+/// The kill lands in the middle of a fetch's intake: the burst (60 customers answering one
+/// announcement) waits on the server before the mailbox is added, so the hub fetches it in one
+/// batch, and since every mail quotes the same Message-ID the intake takes them one after another
+/// (`intake::independent_runs`) and marks them seen only once all are in. The hub is killed once
+/// its metrics count a mail taken in and most are still to come: some mails are committed, none
+/// is seen on the server. The restarted hub fetches all again and finds those it had.
 #[tokio::test]
 async fn a_kill_during_a_burst_loses_no_mail_and_stores_none_twice() {
-    let Some(s) = site().await else { return };
     const MAILS: usize = 60;
-    for n in 0..MAILS {
-        let mail = gmail(
-            &format!("burst.{n}@mail.example"),
-            &format!("c{n}@mail.example"),
-            &format!("Burst {n}"),
-            "hello",
-            "",
-        );
-        s.dovecot.append(&mail).await;
-        if n == MAILS / 3 {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
+    let env = [("PLUGBOARD_HTTP__METRICS_LISTEN", "127.0.0.1:0")];
+    let burst: Vec<Vec<u8>> = (0..MAILS)
+        .map(|n| {
+            gmail(
+                &format!("burst.{n}@mail.example"),
+                &format!("c{n}@mail.example"),
+                &format!("Re: Our summer sale {n}"),
+                "hello",
+                "In-Reply-To: <announce.1@shop.example>\r\n",
+            )
+        })
+        .collect();
+    let Some(s) = site_where(&env, json!({}), async |dovecot| dovecot.append_all(&burst).await).await else {
+        return;
+    };
     let Site {
         hub,
         dovecot,
@@ -378,8 +412,26 @@ async fn a_kill_during_a_burst_loses_no_mail_and_stores_none_twice() {
         mailbox: _,
         _dir,
     } = s;
+    let mut taken = 0;
+    for _ in 0..3000 {
+        taken = emails_total(&hub, "new").await;
+        if taken >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(
+        (1..=MAILS as u64 / 2).contains(&taken),
+        "the kill must land mid-intake, but {taken} of {MAILS} mails were in"
+    );
     hub.kill9();
-    let hub = Hub::start(_dir.path(), &[("PLUGBOARD_EMAIL__POLL_SECS", "1")])
+    assert_eq!(
+        dovecot.unseen_count().await,
+        MAILS as u32,
+        "killed before the fetch was marked seen"
+    );
+
+    let hub = Hub::start(_dir.path(), &[env[0], ("PLUGBOARD_EMAIL__POLL_SECS", "1")])
         .await
         .unwrap();
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
@@ -387,13 +439,33 @@ async fn a_kill_during_a_burst_loses_no_mail_and_stores_none_twice() {
         (dovecot.unseen_count().await == 0).then_some(())
     })
     .await;
-    let mut seen = std::collections::BTreeMap::<String, usize>::new();
-    for n in 0..MAILS {
+    // Fetched again, every one: those committed before the kill are found, the rest taken in.
+    let (new, duplicate) = (
+        emails_total(&hub, "new").await,
+        emails_total(&hub, "duplicate").await,
+    );
+    assert_eq!(new + duplicate, MAILS as u64, "new {new}, duplicate {duplicate}");
+    assert!(
+        duplicate >= taken,
+        "the {taken} mails in before the kill are found again, not stored twice: {duplicate}"
+    );
+    let customers: Vec<String> = (0..MAILS).map(|n| format!("c{n}@mail.example")).collect();
+    let want: BTreeMap<String, usize> = (0..MAILS)
+        .map(|n| (format!("burst.{n}@mail.example"), 1))
+        .collect();
+    assert_eq!(on_timelines(&hub, &admin, &customers).await, want);
+}
+
+/// How many times each mail (by Message-ID) is on the timelines of the customers at `emails`;
+/// each of them has one conversation.
+async fn on_timelines(hub: &Hub, admin: &str, emails: &[String]) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::<String, usize>::new();
+    for email in emails {
         let (_, found) = hub
             .call(
                 "GET",
-                &format!("/customers?q=c{n}%40mail.example"),
-                Some(&admin),
+                &format!("/customers?q={}", email.replace('@', "%40")),
+                Some(admin),
                 None,
             )
             .await
@@ -403,30 +475,34 @@ async fn a_kill_during_a_burst_loses_no_mail_and_stores_none_twice() {
             .call(
                 "GET",
                 &format!("/customers/{customer}/timeline"),
-                Some(&admin),
+                Some(admin),
                 None,
             )
             .await
             .unwrap();
-        for entry in timeline["entries"].as_array().unwrap() {
-            for m in entry["messages"].as_array().unwrap() {
-                let id = m["channel"]["external_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                *seen.entry(id).or_default() += 1;
-            }
+        let entries = timeline["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "one conversation for {email}: {timeline}");
+        for m in entries[0]["messages"].as_array().unwrap() {
+            let id = m["channel"]["external_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            *seen.entry(id).or_default() += 1;
         }
-        assert_eq!(
-            timeline["entries"].as_array().unwrap().len(),
-            1,
-            "one conversation for c{n}"
-        );
     }
-    let want: std::collections::BTreeMap<String, usize> = (0..MAILS)
-        .map(|n| (format!("burst.{n}@mail.example"), 1))
-        .collect();
-    assert_eq!(seen, want);
+    seen
+}
+
+/// The hub's `plugboard_emails_total` for one outcome (`new`, `duplicate`, …), from its
+/// Prometheus listener (started with `PLUGBOARD_HTTP__METRICS_LISTEN`).
+async fn emails_total(hub: &Hub, outcome: &str) -> u64 {
+    let url = hub.metrics.as_deref().expect("a metrics listener");
+    let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let label = format!("outcome=\"{outcome}\"");
+    text.lines()
+        .filter(|l| l.starts_with("plugboard_emails_total{") && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 /// A mail as Gmail sends one with a file: text and a PDF.
@@ -1054,4 +1130,487 @@ async fn a_supervisor_watches_an_email_thread_read_only() {
     );
     let logged = s.hub.logged(&s.admin, &id, "interaction.watched").await;
     assert_eq!(logged["data"]["by_name"], "Sam Lee");
+}
+
+/// Waits on `console` for `interaction.updated` frames until `id` is in `state`.
+async fn until_state(console: &mut Socket, id: &str, state: &str) {
+    loop {
+        let frame = console.expect("interaction.updated").await.unwrap();
+        if frame["interaction"]["id"] == id && frame["interaction"]["state"] == state {
+            return;
+        }
+    }
+}
+
+/// The agent on `console` ends and wraps up `id`: it is closed.
+async fn close(console: &mut Socket, id: &str) {
+    console
+        .send(json!({"type": "interaction.end", "interaction_id": id}))
+        .await
+        .unwrap();
+    until_state(console, id, "wrap_up").await;
+    console
+        .send(json!({"type": "wrap_up", "interaction_id": id, "disposition": "resolved"}))
+        .await
+        .unwrap();
+    until_state(console, id, "closed").await;
+}
+
+/// The next offer on `console`, accepted: its interaction's id.
+async fn accept_offer(console: &mut Socket) -> String {
+    let id = offered(console).await;
+    console
+        .send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    console.expect("interaction.assigned").await.unwrap();
+    id
+}
+
+/// `/readyz` names a mailbox whose server cannot be reached (and keeps the node in service: the
+/// mail server's fault is not the node's), the admin page shows it failing with the reason, and
+/// once an admin points it at a server that answers it is named no more.
+#[tokio::test]
+async fn readyz_names_a_mailbox_it_cannot_reach_until_it_can() {
+    let Some(s) = site().await else { return };
+    // A port nobody listens on.
+    let dead = plugboard_tests::kamailio::free_port();
+    let mut settings = mailbox_settings(&s.hub, &s.admin, "sales@shop.example", dead, &s.sink).await;
+    let (status, created) = s
+        .hub
+        .call("POST", "/mailboxes", Some(&s.admin), Some(settings.clone()))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{created}");
+    let sales = created["id"].as_str().unwrap().to_owned();
+
+    let (status, ready, named) = eventually("/readyz to name the mailbox", || async {
+        let (status, body) = s.hub.readyz().await.ok()?;
+        let named = body["mailboxes_failing"]
+            .as_array()?
+            .iter()
+            .find(|m| m["address"] == "sales@shop.example")?
+            .clone();
+        Some((status, body.clone(), named))
+    })
+    .await;
+    assert_eq!(status, 200, "still in service: {ready}");
+    assert_eq!(ready["ready"], true, "{ready}");
+    assert_eq!(
+        ready["mailboxes_failing"].as_array().unwrap().len(),
+        1,
+        "the mailbox that works is not named: {ready}"
+    );
+    let reason = named["error"].as_str().unwrap();
+    assert!(!reason.is_empty(), "with its reason: {ready}");
+    let (_, boxes) = s
+        .hub
+        .call("GET", "/mailboxes", Some(&s.admin), None)
+        .await
+        .unwrap();
+    let shown = boxes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == sales.as_str())
+        .unwrap();
+    assert_eq!(shown["status"]["state"], "failing", "{shown}");
+    assert_eq!(shown["status"]["last_error"], reason, "{shown}");
+
+    // Pointed at Dovecot (the passwords left out stay as they were): connected, named no more.
+    settings["imap"]["port"] = json!(s.dovecot.port());
+    settings["imap"].as_object_mut().unwrap().remove("password");
+    settings["smtp"].as_object_mut().unwrap().remove("password");
+    let (status, updated) = s
+        .hub
+        .call(
+            "PUT",
+            &format!("/mailboxes/{sales}"),
+            Some(&s.admin),
+            Some(settings),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{updated}");
+    eventually("the mailbox connected and /readyz naming none", || async {
+        let (_, body) = s.hub.readyz().await.ok()?;
+        let (_, boxes) = s.hub.call("GET", "/mailboxes", Some(&s.admin), None).await.ok()?;
+        let connected = boxes
+            .as_array()?
+            .iter()
+            .all(|b| b["status"]["state"] == "connected");
+        (connected && body["mailboxes_failing"].as_array()?.is_empty()).then_some(())
+    })
+    .await;
+}
+
+/// A reply to a closed thread reopens it (`email.closed_reply = "reopen"`, the default): for the
+/// agent who had it while they are available, else for whoever the queue offers it to. An
+/// auto-reply to it is kept on it and reopens nothing.
+#[tokio::test]
+async fn a_reply_to_a_closed_thread_reopens_it_for_its_agent_else_the_queue() {
+    let Some(s) = site().await else { return };
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let (id, _) = held_by(
+        &s,
+        &mut bob,
+        &gmail(
+            "reopen.1@mail.example",
+            "olga@mail.example",
+            "Order 31",
+            "Where is it?",
+            "",
+        ),
+    )
+    .await;
+    let token = s.hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, _) = s
+        .hub
+        .call(
+            "POST",
+            &format!("/interactions/{id}/emails"),
+            Some(&token),
+            Some(json!({"client_id": "r1", "body": "It is on its way."})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 202);
+    let ours = mail_at_sink(&s.sink, "Re: Order 31").await.message_id;
+    close(&mut bob, &id).await;
+    let messages = async |id: &str| {
+        let (_, detail) = s
+            .hub
+            .call("GET", &format!("/interactions/{id}"), Some(&s.admin), None)
+            .await
+            .unwrap();
+        detail
+    };
+
+    // An out-of-office answering our reply: kept on the thread, which stays closed.
+    s.dovecot
+        .append(&gmail(
+            "reopen.ooo@mail.example",
+            "olga@mail.example",
+            "Automatic reply: Re: Order 31",
+            "I am away until Monday.",
+            &format!("In-Reply-To: <{ours}>\r\nAuto-Submitted: auto-replied\r\n"),
+        ))
+        .await;
+    eventually("the auto-reply on the thread", || async {
+        let detail = messages(&id).await;
+        (detail["messages"].as_array()?.len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(messages(&id).await["interaction"]["state"], "closed");
+    assert_no_frame(&mut bob, "offer").await;
+
+    // Olga answers our reply: the same thread is offered to Bob, who had it.
+    s.dovecot
+        .append(&gmail(
+            "reopen.2@mail.example",
+            "olga@mail.example",
+            "Re: Order 31",
+            "It has not come.",
+            &format!("In-Reply-To: <{ours}>\r\nReferences: <reopen.1@mail.example> <{ours}>\r\n"),
+        ))
+        .await;
+    assert_eq!(accept_offer(&mut bob).await, id);
+    let detail = messages(&id).await;
+    assert_eq!(detail["interaction"]["state"], "active", "{detail}");
+    let bodies: Vec<&str> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().trim())
+        .collect();
+    assert_eq!(bodies.len(), 4, "{bodies:?}");
+    assert_eq!(bodies[3], "It has not come.");
+    let reopened = s.hub.logged(&s.admin, &id, "interaction.reopened").await;
+    assert!(!reopened["data"]["last_agent"].is_null(), "{reopened}");
+
+    // Closed again, and Bob on a break: Olga's next mail reopens it for Dana.
+    close(&mut bob, &id).await;
+    bob.send(json!({"type": "state.set", "state": "break", "reason": "lunch"}))
+        .await
+        .unwrap();
+    bob.expect("agent.state").await.unwrap();
+    let mut dana = s.hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+    s.dovecot
+        .append(&gmail(
+            "reopen.3@mail.example",
+            "olga@mail.example",
+            "Re: Order 31",
+            "Still nothing.",
+            "In-Reply-To: <reopen.2@mail.example>\r\n",
+        ))
+        .await;
+    assert_eq!(accept_offer(&mut dana).await, id);
+    assert_no_frame(&mut bob, "offer").await;
+    let detail = messages(&id).await;
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 5);
+    let (_, found) = s
+        .hub
+        .call("GET", "/customers?q=olga%40mail.example", Some(&s.admin), None)
+        .await
+        .unwrap();
+    let (_, timeline) = s
+        .hub
+        .call(
+            "GET",
+            &format!("/customers/{}/timeline", found[0]["id"].as_str().unwrap()),
+            Some(&s.admin),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        timeline["entries"].as_array().unwrap().len(),
+        1,
+        "one conversation: {timeline}"
+    );
+}
+
+/// With `email.closed_reply = "new"`, a reply to a closed thread starts a new one whose first
+/// message names the old one (`follows`); the old thread stays closed and unchanged.
+#[tokio::test]
+async fn with_closed_reply_new_a_reply_to_a_closed_thread_starts_one_that_follows_it() {
+    let Some(s) = site_with(&[("PLUGBOARD_EMAIL__CLOSED_REPLY", "new")]).await else {
+        return;
+    };
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let (old, _) = held_by(
+        &s,
+        &mut bob,
+        &gmail(
+            "follow.1@mail.example",
+            "pia@mail.example",
+            "Order 32",
+            "Where is it?",
+            "",
+        ),
+    )
+    .await;
+    close(&mut bob, &old).await;
+    s.dovecot
+        .append(&gmail(
+            "follow.2@mail.example",
+            "pia@mail.example",
+            "Re: Order 32",
+            "One more thing.",
+            "In-Reply-To: <follow.1@mail.example>\r\nReferences: <follow.1@mail.example>\r\n",
+        ))
+        .await;
+    let new = accept_offer(&mut bob).await;
+    assert_ne!(new, old);
+    let (_, detail) = s
+        .hub
+        .call("GET", &format!("/interactions/{new}"), Some(&s.admin), None)
+        .await
+        .unwrap();
+    let first = &detail["messages"][0];
+    assert_eq!(first["body"].as_str().unwrap().trim(), "One more thing.");
+    assert_eq!(first["channel"]["details"]["follows"], old.as_str(), "{first}");
+    let (_, before) = s
+        .hub
+        .call("GET", &format!("/interactions/{old}"), Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(before["interaction"]["state"], "closed");
+    assert_eq!(before["messages"].as_array().unwrap().len(), 1, "{before}");
+}
+
+/// When the folder's UIDVALIDITY changes, the hub fetches all of it again: the mails it has are
+/// found by their Message-ID and not stored twice, and a new one is taken in. First in place
+/// (the server drops the session, the UIDs stay); then the folder is deleted and made again,
+/// the new mail first, so its UID 1 is one the hub had long passed: only a fetch from the start
+/// finds it.
+#[tokio::test]
+async fn a_new_uidvalidity_refetches_the_folder_and_stores_nothing_twice() {
+    const MAILS: u64 = 3;
+    let Some(s) = site_where(&[], json!({"folder": "Support"}), async |dovecot| {
+        dovecot.create_folder("Support").await
+    })
+    .await
+    else {
+        return;
+    };
+    let mail = |n: u64| {
+        gmail(
+            &format!("uv.{n}@mail.example"),
+            &format!("uv{n}@mail.example"),
+            &format!("Question {n}"),
+            "hello",
+            "",
+        )
+    };
+    let status = async || {
+        let (_, boxes) = s
+            .hub
+            .call("GET", "/mailboxes", Some(&s.admin), None)
+            .await
+            .unwrap();
+        boxes[0]["status"].clone()
+    };
+    // Every mail of the folder seen, and `fetched` (mails taken in, found again included) at `n`.
+    let fetched = async |what: &str, n: u64, mails: u32| {
+        eventually(what, || async {
+            let done = status().await["fetched"] == n && s.dovecot.counts("Support").await == (mails, 0);
+            done.then_some(())
+        })
+        .await
+    };
+    for n in 0..MAILS {
+        s.dovecot.append_to("Support", &mail(n)).await;
+    }
+    fetched("the first mails", MAILS, MAILS as u32).await;
+
+    let before = s.dovecot.uid_validity("Support").await;
+    s.dovecot.reset_uidvalidity_of("Support");
+    // The new mail once the session has been dropped: the hub takes it under the new value.
+    eventually("the hub to be disconnected", || async {
+        (status().await["state"] != "connected").then_some(())
+    })
+    .await;
+    s.dovecot.append_to("Support", &mail(MAILS)).await;
+    fetched("the folder fetched again", 2 * MAILS + 1, MAILS as u32 + 1).await;
+
+    s.dovecot.delete_folder("Support").await;
+    eventually("the hub to find the folder gone", || async {
+        (status().await["state"] != "connected").then_some(())
+    })
+    .await;
+    s.dovecot.create_folder("Support").await;
+    s.dovecot.append_to("Support", &mail(MAILS + 1)).await;
+    for n in 0..=MAILS {
+        s.dovecot.append_to("Support", &mail(n)).await;
+    }
+    assert_ne!(s.dovecot.uid_validity("Support").await, before);
+    fetched("the rebuilt folder", 3 * MAILS + 3, MAILS as u32 + 2).await;
+
+    let customers: Vec<String> = (0..MAILS + 2).map(|n| format!("uv{n}@mail.example")).collect();
+    let want: BTreeMap<String, usize> = (0..MAILS + 2)
+        .map(|n| (format!("uv.{n}@mail.example"), 1))
+        .collect();
+    assert_eq!(on_timelines(&s.hub, &s.admin, &customers).await, want);
+}
+
+/// A mailbox with a `done_folder` moves the mail it took in there instead of marking it seen.
+/// While that folder is missing, the mail is taken in (once) and stays in the inbox, and the
+/// mailbox shows why; once the folder exists the mail is moved.
+#[tokio::test]
+async fn a_mailbox_with_a_done_folder_moves_taken_in_mail_there() {
+    let Some(s) = site_where(&[], json!({"done_folder": "Processed"}), async |_| {}).await else {
+        return;
+    };
+    let (_, boxes) = s
+        .hub
+        .call("GET", "/mailboxes", Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(boxes[0]["done_folder"], "Processed", "{boxes}");
+    let mail = |n: usize| {
+        gmail(
+            &format!("done.{n}@mail.example"),
+            &format!("done{n}@mail.example"),
+            &format!("Question {n}"),
+            "hello",
+            "",
+        )
+    };
+    s.dovecot.append(&mail(0)).await;
+    let error = eventually("the mailbox failing to move the mail", || async {
+        let (_, boxes) = s.hub.call("GET", "/mailboxes", Some(&s.admin), None).await.ok()?;
+        let status = &boxes[0]["status"];
+        (status["state"] == "failing").then(|| status["last_error"].as_str().unwrap_or_default().to_owned())
+    })
+    .await;
+    assert!(!error.is_empty());
+    assert_eq!(s.dovecot.counts("INBOX").await, (1, 1), "still there, unseen");
+
+    s.dovecot.create_folder("Processed").await;
+    eventually("the mail moved", || async {
+        (s.dovecot.counts("INBOX").await.0 == 0 && s.dovecot.counts("Processed").await.0 == 1).then_some(())
+    })
+    .await;
+    for n in 1..3 {
+        s.dovecot.append(&mail(n)).await;
+    }
+    eventually("every mail moved", || async {
+        (s.dovecot.counts("INBOX").await.0 == 0 && s.dovecot.counts("Processed").await.0 == 3).then_some(())
+    })
+    .await;
+    let (_, boxes) = s
+        .hub
+        .call("GET", "/mailboxes", Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(boxes[0]["status"]["state"], "connected", "{boxes}");
+    let customers: Vec<String> = (0..3).map(|n| format!("done{n}@mail.example")).collect();
+    let want: BTreeMap<String, usize> = (0..3).map(|n| (format!("done.{n}@mail.example"), 1)).collect();
+    assert_eq!(on_timelines(&s.hub, &s.admin, &customers).await, want);
+}
+
+/// A folder deleted and made again at once under the hub's live IMAP session (a mailbox restored
+/// from backup, a rebuilt folder): Dovecot keeps the old session on its stale view of the
+/// folder, answering `* NO Internal error occurred`, neither dropping it nor showing the new
+/// mail. The hub used to spin (IDLE woke at once on the untagged NO, the UID SEARCH found nothing
+/// above the old last UID; `last_fetch_at` moved 425 times in a second) and never took the
+/// rebuilt folder's mail in (failed 5 runs in 6). Now the session ends on an untagged NO, BAD or
+/// BYE and the next one re-syncs under the new UIDVALIDITY.
+#[tokio::test]
+async fn a_folder_made_again_under_a_live_session_is_fetched_again() {
+    let Some(s) = site_where(&[], json!({"folder": "Support"}), async |dovecot| {
+        dovecot.create_folder("Support").await
+    })
+    .await
+    else {
+        return;
+    };
+    let mail = |n: u64| {
+        gmail(
+            &format!("live.{n}@mail.example"),
+            &format!("live{n}@mail.example"),
+            &format!("Question {n}"),
+            "hello",
+            "",
+        )
+    };
+    for n in 0..3 {
+        s.dovecot.append_to("Support", &mail(n)).await;
+    }
+    let status = async || {
+        let (_, boxes) = s
+            .hub
+            .call("GET", "/mailboxes", Some(&s.admin), None)
+            .await
+            .unwrap();
+        boxes[0]["status"].clone()
+    };
+    eventually("the first mails taken in", || async {
+        (status().await["fetched"] == 3 && s.dovecot.counts("Support").await == (3, 0)).then_some(())
+    })
+    .await;
+    let rebuilt: Vec<Vec<u8>> = [3, 0, 1, 2].into_iter().map(mail).collect();
+    s.dovecot.recreate_folder("Support", &rebuilt).await;
+    let mut last = status().await;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if s.dovecot.counts("Support").await == (4, 0) {
+            let customers: Vec<String> = (0..4).map(|n| format!("live{n}@mail.example")).collect();
+            let want: BTreeMap<String, usize> =
+                (0..4).map(|n| (format!("live.{n}@mail.example"), 1)).collect();
+            assert_eq!(on_timelines(&s.hub, &s.admin, &customers).await, want);
+            return;
+        }
+        last = status().await;
+    }
+    panic!(
+        "the rebuilt folder's mail was not taken in within 10 s; the mailbox: {last}; \
+         the folder: {:?}\n{}",
+        s.dovecot.counts("Support").await,
+        s.dovecot.log()
+    );
 }

@@ -1,5 +1,6 @@
-// Admin: console users, their role, language, skills and chat capacity (GET/POST/PATCH /agents);
-// deactivating and reactivating them, and the sessions of the one being edited.
+// Admin: console users, their role, language, skills and how many chats and email threads each
+// takes at once (GET/POST/PATCH /agents); deactivating and reactivating them, and the sessions of
+// the one being edited.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -9,7 +10,7 @@ import { useForm } from '../forms.js';
 import { AgentSessions } from './AgentSessions.js';
 
 const ROLES = ['agent', 'supervisor', 'admin'];
-const EMPTY = { email: '', name: '', password: '', role: 'agent', locale: 'en', skills: '', chat: '3' };
+const EMPTY = { email: '', name: '', password: '', role: 'agent', locale: 'en', skills: '', chat: '3', mail: '5' };
 
 export function AdminAgents() {
   const [agents, setAgents] = useState([]);
@@ -24,7 +25,7 @@ export function AdminAgents() {
 
   function edit(a) {
     setEditing(a);
-    setForm({ email: a.email, name: a.name, password: '', role: a.role, locale: a.locale, skills: formatSkills(a.skills), chat: String(a.capacity.chat) });
+    setForm({ email: a.email, name: a.name, password: '', role: a.role, locale: a.locale, skills: formatSkills(a.skills), chat: String(a.capacity.chat), mail: String(a.capacity.email ?? 0) });
   }
 
   async function setActive(a, active) {
@@ -43,13 +44,13 @@ export function AdminAgents() {
     const skills = parseSkills(form.skills);
     try {
       if (editing) {
-        const patch = { name: form.name.trim(), role: form.role, locale: form.locale, skills, capacity: { ...editing.capacity, chat: Number(form.chat) || 0 } };
+        const patch = { name: form.name.trim(), role: form.role, locale: form.locale, skills, capacity: { ...editing.capacity, chat: Number(form.chat) || 0, email: Number(form.mail) || 0 } };
         if (form.password) patch.password = form.password;
         await api.updateAgent(editing.id, patch);
       } else {
         await api.createAgent({
           email: form.email.trim(), name: form.name.trim(), password: form.password, role: form.role, locale: form.locale, skills,
-          capacity: { voice: 1, chat: Number(form.chat) || 0, email: 5, messaging: 3 },
+          capacity: { voice: 1, chat: Number(form.chat) || 0, email: Number(form.mail) || 0, messaging: 3 },
         });
       }
       setEditing(null);
@@ -64,11 +65,11 @@ export function AdminAgents() {
     <div class="wide-page" data-testid="admin-agents">
       <h1>${t('nav.agents')}</h1>
       <table class="table">
-        <thead><tr><th>${t('admin.name')}</th><th>${t('admin.email')}</th><th>${t('admin.role')}</th><th>${t('admin.locale')}</th><th>${t('admin.skills')}</th><th>${t('admin.chat_capacity')}</th><th>${t('admin.status')}</th><th></th></tr></thead>
+        <thead><tr><th>${t('admin.name')}</th><th>${t('admin.email')}</th><th>${t('admin.role')}</th><th>${t('admin.locale')}</th><th>${t('admin.skills')}</th><th>${t('admin.chat_capacity')}</th><th>${t('admin.email_capacity')}</th><th>${t('admin.status')}</th><th></th></tr></thead>
         <tbody>
           ${agents.map((a) => html`<tr key=${a.id} data-testid="agent-row">
             <td>${a.name}</td><td>${a.email}</td><td>${t(`role.${a.role}`)}</td><td>${a.locale}</td>
-            <td>${formatSkills(a.skills)}</td><td>${a.capacity.chat}</td>
+            <td>${formatSkills(a.skills)}</td><td>${a.capacity.chat}</td><td data-testid="agent-email-capacity-cell">${a.capacity.email}</td>
             <td data-testid="agent-status">${a.active ? t('admin.active') : t('admin.deactivated')}</td>
             <td class="row-actions"><button class="link" onClick=${() => edit(a)} data-testid="agent-edit">${t('action.edit')}</button>
               <button class="link" onClick=${() => setActive(a, !a.active)} data-testid=${a.active ? 'agent-deactivate' : 'agent-reactivate'}>
@@ -88,6 +89,7 @@ export function AdminAgents() {
           ${LOCALES.map((l) => html`<option key=${l.code} value=${l.code}>${l.label}</option>`)}</select></label>
         <label><span>${t('admin.skills')}</span><input placeholder="support:5, sales:3" ...${field('skills')} data-testid="agent-skills" /></label>
         <label><span>${t('admin.chat_capacity')}</span><input type="number" min="0" ...${field('chat')} data-testid="agent-chat-capacity" /></label>
+        <label><span>${t('admin.email_capacity')}</span><input type="number" min="0" ...${field('mail')} data-testid="agent-email-capacity" /></label>
         <div class="form-actions full">
           <button class="primary" type="submit" data-testid="agent-save">${editing ? t('action.save') : t('action.add')}</button>
           ${editing && html`<button type="button" onClick=${() => { setEditing(null); setForm(EMPTY); }} data-testid="agent-cancel">${t('action.cancel')}</button>`}

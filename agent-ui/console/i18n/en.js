@@ -428,6 +428,7 @@ export default {
   'admin.locale': 'Language',
   'admin.skills': 'Skills',
   'admin.chat_capacity': 'Chats at once',
+  'admin.email_capacity': 'Email threads at once',
   'admin.password': 'Password',
   'admin.new_password': 'New password (optional)',
   'admin.new_agent': 'New agent',

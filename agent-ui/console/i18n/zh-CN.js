@@ -428,6 +428,7 @@ export default {
   'admin.locale': '语言',
   'admin.skills': '技能',
   'admin.chat_capacity': '同时会话数',
+  'admin.email_capacity': '同时处理邮件数',
   'admin.password': '密码',
   'admin.new_password': '新密码（可选）',
   'admin.new_agent': '新建坐席',

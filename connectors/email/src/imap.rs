@@ -7,6 +7,7 @@
 use crate::server::tls_config;
 pub use crate::server::{Security, Server};
 use async_imap::error::Error as ImapError;
+use async_imap::extensions::idle::IdleResponse;
 use async_imap::imap_proto::{Response, Status};
 use async_imap::types::UnsolicitedResponse;
 use futures_util::StreamExt;
@@ -264,6 +265,9 @@ impl Session {
         let session = self.session()?;
         let mut changed = false;
         while let Ok(news) = session.unsolicited_responses.try_recv() {
+            if let UnsolicitedResponse::Other(data) = &news {
+                stale(data.parsed())?;
+            }
             changed |= matches!(
                 news,
                 UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
@@ -284,6 +288,7 @@ impl Session {
         self.session = Some(session);
         match outcome {
             Ok(Err(e)) => Err(imap_error(e)),
+            Ok(Ok(IdleResponse::NewData(data))) => stale(data.parsed()),
             Ok(Ok(_)) | Err(_) => Ok(()),
         }
     }
@@ -414,6 +419,24 @@ fn imap_error(e: ImapError) -> MailError {
         // Never echo what could not be sent: it may have been part of a credential.
         ImapError::Validate(_) => MailError::Protocol("an argument has a character IMAP cannot send".into()),
         other => MailError::Protocol(other.to_string()),
+    }
+}
+
+/// An untagged NO, BAD or BYE while the session waits: the server can no longer serve the folder
+/// this session selected (Dovecot says `NO Internal error` to a session whose folder was deleted
+/// and made again under it, and shows it nothing new after). The session ends, so the next one
+/// selects the folder afresh and, finding a new UIDVALIDITY, fetches it all again; without this
+/// the loop woke at once, fetched nothing and waited again, for ever.
+fn stale(response: &Response<'_>) -> Result<(), MailError> {
+    match response {
+        Response::Data {
+            status: Status::No | Status::Bad | Status::Bye,
+            outcome,
+        } => Err(MailError::Connect(format!(
+            "the server can no longer serve the folder: {}",
+            outcome.information.as_deref().unwrap_or("(no reason given)")
+        ))),
+        _ => Ok(()),
     }
 }
 
