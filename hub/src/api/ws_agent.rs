@@ -225,7 +225,7 @@ async fn session(socket: WebSocket, state: AppState) {
                 // Not over by this node's clock yet: look again in a while.
                 Ok(_) => expires = tokio::time::Instant::now() + Duration::from_secs(1),
             },
-            heard = changes.changed(), if watching && changes_due.is_none() => match heard {
+            seen = changes.changed(), if watching && changes_due.is_none() => match seen {
                 Ok(()) => changes_due = Some(tokio::time::Instant::now() + CONVERSATIONS_COALESCE),
                 Err(_) => watching = false,
             },
