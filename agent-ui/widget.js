@@ -61,6 +61,7 @@
       waiting: 'Thanks! An agent will be with you shortly.',
       joined: '{name} joined the chat',
       chattingWith: 'You are chatting with {name}',
+      chattedWith: 'You chatted with {name}',
       agentTyping: '{name} is typing…',
       someone: 'Agent',
       you: 'You',
@@ -93,6 +94,7 @@
       waiting: '谢谢！客服马上为您服务。',
       joined: '{name} 已加入会话',
       chattingWith: '正在为您服务：{name}',
+      chattedWith: '本次为您服务的是：{name}',
       agentTyping: '{name} 正在输入…',
       someone: '客服',
       you: '我',
@@ -354,7 +356,10 @@
   }
 
   function renderHeader() {
-    headerSub.textContent = store.agentName && (phase === 'chat' || phase === 'ended') ? t('chattingWith', { name: store.agentName }) : '';
+    // Once the chat has ended nobody is chatting any more: the header says who it was.
+    var name = store.agentName;
+    headerSub.textContent = !name ? '' : phase === 'chat' ? t('chattingWith', { name: name })
+      : phase === 'ended' ? t('chattedWith', { name: name }) : '';
   }
 
   function render() {

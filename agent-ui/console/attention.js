@@ -1,9 +1,9 @@
 // What pulls the agent back to the console from another tab: the page title and favicon badge
 // (ringing offers first, else unread customer messages), and the announcements (a desktop
-// notification, the ring) that one model change calls for. Pure: Session.js does the DOM,
-// notifications.js the Notification API, sound.js the ring.
+// notification, the ring, the line a screen reader says) that one model change calls for. Pure:
+// Session.js does the DOM, notifications.js the Notification API, sound.js the ring.
 
-import { t } from './i18n.js';
+import { t, label } from './i18n.js';
 import { totalUnread } from './state.js';
 
 /** What the tab shows: `{ringing, unread}` counts of the model. */
@@ -68,4 +68,16 @@ export function announcements(prev, next) {
     out.push({ kind: 'message', id, name: after.card.customer.name, body: fresh[fresh.length - 1].body });
   }
   return out;
+}
+
+/**
+ * What a screen reader says of the new offers among `news` (`announcements`), for the console's
+ * live region: "Incoming chat: Ann. Open the console to accept or decline." per offer; empty
+ * when none began to ring. Messages are left to the unread counts (read out with the list).
+ */
+export function spokenOffers(news) {
+  return news
+    .filter((n) => n.kind === 'offer')
+    .map((n) => `${t('attention.notify_offer', { channel: label('channel', n.channel), name: n.name })}. ${t('attention.spoken_offer_how')}`)
+    .join(' ');
 }

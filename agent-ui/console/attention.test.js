@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apply, initialState } from './state.js';
-import { attentionCounts, pageTitle, badgeIcon, iconHref, announcements } from './attention.js';
+import { attentionCounts, pageTitle, badgeIcon, iconHref, announcements, spokenOffers } from './attention.js';
 import { setLocale } from './i18n.js';
 
 const customer = (name) => ({ id: `c-${name}`, name });
@@ -52,4 +52,16 @@ test('announcements: a new offer, and the newest new customer line per held conv
   // A conversation just accepted brings no message announcement (its lines were the offer's).
   const accepted = apply(after, { type: 'interaction.assigned', ...held('o1', 'Ann', [msg('x', 'o1', 1)]) });
   assert.deepEqual(announcements(after, accepted), []);
+});
+
+test('a screen reader is told of each offer that begins to ring, and not of messages', () => {
+  const before = apply(initialState(), snapshot([], [held('h1', 'Li', [msg('m1', 'h1', 1)])]));
+  let after = apply(before, { type: 'offer', ...offer('o1', 'Ann') });
+  after = apply(after, { type: 'message', message: msg('m2', 'h1', 2) });
+  setLocale('en');
+  assert.equal(spokenOffers(announcements(before, after)), 'Incoming Chat: Ann. Alt+A accepts, Alt+D declines.');
+  assert.equal(spokenOffers(announcements(after, after)), '');
+  setLocale('zh-CN');
+  assert.match(spokenOffers(announcements(before, after)), /^新的.+：Ann。?\. 按 Alt\+A 接受/);
+  setLocale('en');
 });

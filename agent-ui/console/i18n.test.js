@@ -21,6 +21,30 @@ test('every literal key the components use is in the catalogue', () => {
   }
 });
 
+test('every error code the hub can send has a label in both languages', () => {
+  // The REST and socket codes of ApiError, and the codes of the error frames the hub's shells
+  // build themselves (telephony's call_* codes); a file's tests (after its #[cfg(test)]) aside.
+  const hub = new URL('../../hub/src/', import.meta.url);
+  const codes = new Set();
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const url = new URL(entry.name + (entry.isDirectory() ? '/' : ''), dir);
+      if (entry.isDirectory()) walk(url);
+      else if (entry.name.endsWith('.rs')) {
+        const src = readFileSync(url, 'utf8').split('#[cfg(test)]')[0];
+        for (const [, code] of src.matchAll(/\("([a-z_]+)", StatusCode::/g)) codes.add(code);
+        for (const [, code] of src.matchAll(/Error \{\s*code: "([a-z_]+)"/g)) codes.add(code);
+      }
+    }
+  };
+  walk(hub);
+  assert.ok(codes.has('rate_limited') && codes.has('call_failed'), [...codes].join(' '));
+  for (const code of codes) {
+    assert.ok(`error.${code}` in en, `error.${code} missing from en`);
+    assert.ok(`error.${code}` in zhCN, `error.${code} missing from zh-CN`);
+  }
+});
+
 test('locales: zh* becomes zh-CN, the rest English; placeholders are filled', () => {
   assert.equal(normalizeLocale('zh-TW'), 'zh-CN');
   assert.equal(normalizeLocale('zh'), 'zh-CN');

@@ -128,6 +128,10 @@ test('an offer while the tab is hidden: the title rings, the favicon has a badge
   await agent.waitForFunction(() => window.recordedNotifications.length === 1);
   const [n] = await notifications();
   assert.equal(n.title, 'Incoming Chat: Mia Fischer');
+  // And a screen reader hears it: the console's assertive live region says the offer.
+  const live = agent.getByTestId('offer-announce');
+  assert.equal(await live.getAttribute('aria-live'), 'assertive');
+  assert.equal(await live.textContent(), 'Incoming Chat: Mia Fischer. Alt+A accepts, Alt+D declines.');
   first = await offerFor('Mia Fischer').getAttribute('data-interaction-id');
   assert.equal(n.tag, `offer:${first}`);
   await setHidden(agent, false);

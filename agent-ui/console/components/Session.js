@@ -7,7 +7,7 @@ import { html } from '../html.js';
 import * as api from '../api.js';
 import { connect } from '../socket.js';
 import { apply, initialState, unsent } from '../state.js';
-import { attentionCounts, pageTitle, iconHref, announcements } from '../attention.js';
+import { attentionCounts, pageTitle, iconHref, announcements, spokenOffers } from '../attention.js';
 import { loadPrefs, savePrefs } from '../prefs.js';
 import { notify, askPermission, permission } from '../notifications.js';
 import { shortcutFor, neighbour } from '../shortcuts.js';
@@ -82,6 +82,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   };
   // The model before the latest change, to tell what is new (attention.js).
   const previous = useRef(state);
+  // The live region's line: the newest offers, read out by screen readers as they ring.
+  const [offerSaid, setOfferSaid] = useState('');
   // The model as last rendered, for actions that run after an await.
   const latest = useRef(state);
   latest.current = state;
@@ -245,6 +247,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     const news = announcements(previous.current, state);
     previous.current = state;
     if (!news.length) return;
+    const spoken = spokenOffers(news);
+    if (spoken) setOfferSaid(spoken);
     if (prefs.sound && news.some((n) => n.kind === 'offer')) chime();
     if (prefs.notify && document.visibilityState === 'hidden') {
       for (const item of news) {
@@ -570,6 +574,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
 
   return html`
     <div class="console" data-testid="console">
+      <p class="visually-hidden" aria-live="assertive" data-testid="offer-announce">${offerSaid}</p>
       <${TopBar}
         agent=${agent}
         role=${role}
