@@ -326,12 +326,8 @@ impl Dovecot {
                 .await
                 .expect("APPEND works");
         }
-        let status = session
-            .status(folder, "(UIDVALIDITY)")
-            .await
-            .expect("STATUS works");
         session.logout().await.ok();
-        status.uid_validity.expect("a UIDVALIDITY")
+        self.uid_validity(folder).await
     }
 
     /// The UIDVALIDITY of `folder` now.

@@ -24,6 +24,26 @@ async fn site() -> Option<Site> {
     site_with(&[]).await
 }
 
+/// A site whose mailbox reads the folder `Support` (made in Dovecot first), not the inbox.
+async fn support_folder_site() -> Option<Site> {
+    site_where(&[], json!({"folder": "Support"}), async |dovecot| {
+        dovecot.create_folder("Support").await
+    })
+    .await
+}
+
+impl Site {
+    /// The mailbox's `status` as `GET /mailboxes` has it.
+    async fn mailbox_status(&self) -> serde_json::Value {
+        let (_, boxes) = self
+            .hub
+            .call("GET", "/mailboxes", Some(&self.admin), None)
+            .await
+            .unwrap();
+        boxes[0]["status"].clone()
+    }
+}
+
 async fn site_with(env: &[(&str, &str)]) -> Option<Site> {
     site_where(env, json!({}), async |_| {}).await
 }
@@ -104,6 +124,18 @@ fn foxmail(message_id: &str, from: &str, subject_b64: &str, body_b64: &str, extr
          {body_b64}\r\n"
     )
     .into_bytes()
+}
+
+/// Question `n` from a customer of its own, `{prefix}{n}@mail.example`, its Message-ID
+/// `{prefix}.{n}@mail.example`: the mails of the folder tests.
+fn question(prefix: &str, n: u64) -> Vec<u8> {
+    gmail(
+        &format!("{prefix}.{n}@mail.example"),
+        &format!("{prefix}{n}@mail.example"),
+        &format!("Question {n}"),
+        "hello",
+        "",
+    )
 }
 
 /// A plain UTF-8 mail as Gmail sends a short one.
@@ -1430,34 +1462,15 @@ async fn with_closed_reply_new_a_reply_to_a_closed_thread_starts_one_that_follow
 #[tokio::test]
 async fn a_new_uidvalidity_refetches_the_folder_and_stores_nothing_twice() {
     const MAILS: u64 = 3;
-    let Some(s) = site_where(&[], json!({"folder": "Support"}), async |dovecot| {
-        dovecot.create_folder("Support").await
-    })
-    .await
-    else {
+    let Some(s) = support_folder_site().await else {
         return;
     };
-    let mail = |n: u64| {
-        gmail(
-            &format!("uv.{n}@mail.example"),
-            &format!("uv{n}@mail.example"),
-            &format!("Question {n}"),
-            "hello",
-            "",
-        )
-    };
-    let status = async || {
-        let (_, boxes) = s
-            .hub
-            .call("GET", "/mailboxes", Some(&s.admin), None)
-            .await
-            .unwrap();
-        boxes[0]["status"].clone()
-    };
+    let mail = |n: u64| question("uv", n);
     // Every mail of the folder seen, and `fetched` (mails taken in, found again included) at `n`.
     let fetched = async |what: &str, n: u64, mails: u32| {
         eventually(what, || async {
-            let done = status().await["fetched"] == n && s.dovecot.counts("Support").await == (mails, 0);
+            let done =
+                s.mailbox_status().await["fetched"] == n && s.dovecot.counts("Support").await == (mails, 0);
             done.then_some(())
         })
         .await
@@ -1471,7 +1484,7 @@ async fn a_new_uidvalidity_refetches_the_folder_and_stores_nothing_twice() {
     s.dovecot.reset_uidvalidity_of("Support");
     // The new mail once the session has been dropped: the hub takes it under the new value.
     eventually("the hub to be disconnected", || async {
-        (status().await["state"] != "connected").then_some(())
+        (s.mailbox_status().await["state"] != "connected").then_some(())
     })
     .await;
     s.dovecot.append_to("Support", &mail(MAILS)).await;
@@ -1479,7 +1492,7 @@ async fn a_new_uidvalidity_refetches_the_folder_and_stores_nothing_twice() {
 
     s.dovecot.delete_folder("Support").await;
     eventually("the hub to find the folder gone", || async {
-        (status().await["state"] != "connected").then_some(())
+        (s.mailbox_status().await["state"] != "connected").then_some(())
     })
     .await;
     s.dovecot.create_folder("Support").await;
@@ -1511,15 +1524,7 @@ async fn a_mailbox_with_a_done_folder_moves_taken_in_mail_there() {
         .await
         .unwrap();
     assert_eq!(boxes[0]["done_folder"], "Processed", "{boxes}");
-    let mail = |n: usize| {
-        gmail(
-            &format!("done.{n}@mail.example"),
-            &format!("done{n}@mail.example"),
-            &format!("Question {n}"),
-            "hello",
-            "",
-        )
-    };
+    let mail = |n: usize| question("done", n as u64);
     s.dovecot.append(&mail(0)).await;
     let error = eventually("the mailbox failing to move the mail", || async {
         let (_, boxes) = s.hub.call("GET", "/mailboxes", Some(&s.admin), None).await.ok()?;
@@ -1562,40 +1567,21 @@ async fn a_mailbox_with_a_done_folder_moves_taken_in_mail_there() {
 /// BYE and the next one re-syncs under the new UIDVALIDITY.
 #[tokio::test]
 async fn a_folder_made_again_under_a_live_session_is_fetched_again() {
-    let Some(s) = site_where(&[], json!({"folder": "Support"}), async |dovecot| {
-        dovecot.create_folder("Support").await
-    })
-    .await
-    else {
+    let Some(s) = support_folder_site().await else {
         return;
     };
-    let mail = |n: u64| {
-        gmail(
-            &format!("live.{n}@mail.example"),
-            &format!("live{n}@mail.example"),
-            &format!("Question {n}"),
-            "hello",
-            "",
-        )
-    };
+    let mail = |n: u64| question("live", n);
     for n in 0..3 {
         s.dovecot.append_to("Support", &mail(n)).await;
     }
-    let status = async || {
-        let (_, boxes) = s
-            .hub
-            .call("GET", "/mailboxes", Some(&s.admin), None)
-            .await
-            .unwrap();
-        boxes[0]["status"].clone()
-    };
     eventually("the first mails taken in", || async {
-        (status().await["fetched"] == 3 && s.dovecot.counts("Support").await == (3, 0)).then_some(())
+        (s.mailbox_status().await["fetched"] == 3 && s.dovecot.counts("Support").await == (3, 0))
+            .then_some(())
     })
     .await;
     let rebuilt: Vec<Vec<u8>> = [3, 0, 1, 2].into_iter().map(mail).collect();
     s.dovecot.recreate_folder("Support", &rebuilt).await;
-    let mut last = status().await;
+    let mut last = s.mailbox_status().await;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if s.dovecot.counts("Support").await == (4, 0) {
@@ -1605,7 +1591,7 @@ async fn a_folder_made_again_under_a_live_session_is_fetched_again() {
             assert_eq!(on_timelines(&s.hub, &s.admin, &customers).await, want);
             return;
         }
-        last = status().await;
+        last = s.mailbox_status().await;
     }
     panic!(
         "the rebuilt folder's mail was not taken in within 10 s; the mailbox: {last}; \

@@ -500,7 +500,7 @@ pub async fn staffing(
     let cells = by_queue.rows.get(&Key::Queue(queue)).unwrap_or(&blank);
     // Per interval: the contacts to staff for, and the tally their handle times and waits
     // come from.
-    let basis: Vec<(f64, Tally)> = match forecast_weeks {
+    let (contacts, tallies): (Vec<f64>, Vec<Tally>) = match forecast_weeks {
         None => cells.iter().map(|c| (c.offered as f64, c.clone())).collect(),
         Some(weeks) => {
             let back = |date, days| super::add_days(date, days).ok_or(RangeError::OutOfRange);
@@ -526,13 +526,7 @@ pub async fn staffing(
                 .collect()
         }
     };
-    let total = {
-        let mut total = Tally::default();
-        for (_, tally) in &basis {
-            total.add(tally);
-        }
-        total
-    };
+    let total = Report::total(&tallies);
     let range_aht = Figures::from(&total).aht_ms.map(|ms| ms / 1000.0);
     let abandonment = Figures::from(&total).abandon_rate.unwrap_or(0.0);
     let waited_ms = total.answer_wait_ms + total.abandon_wait_ms;
@@ -550,7 +544,7 @@ pub async fn staffing(
         .iter()
         .enumerate()
         .map(|(n, iv)| {
-            let (contacts, tally) = &basis[n];
+            let (contacts, tally) = (&contacts[n], &tallies[n]);
             let aht_secs = Figures::from(tally).aht_ms.map(|ms| ms / 1000.0).or(range_aht);
             let length_ms = (iv.end - iv.start) as f64;
             let load = aht_secs.map(|aht| Load {
