@@ -121,7 +121,8 @@
   // ---- persistence -----------------------------------------------------------------------
 
   function emptyStore() {
-    return { token: null, interactionId: null, phase: null, agentName: null, messages: [], outbox: [], open: false };
+    // agent: who holds the chat now; authors: every agent who wrote in it, by id ({id, name, avatar}).
+    return { token: null, interactionId: null, phase: null, agent: null, authors: {}, messages: [], outbox: [], open: false };
   }
   function load() {
     try {
@@ -159,12 +160,17 @@
     return max;
   }
 
+  /** Remembers an agent as the hub names them to the customer, for the lines they wrote. */
+  function known(author) {
+    if (author && author.id) store.authors[author.id] = { id: author.id, name: author.name, avatar: author.avatar || null };
+  }
+
   /** Keep one copy of each message (by id, and by client_id), in seq order; drop acked outbox. */
   function addMessages(list) {
     var byId = {};
     store.messages.forEach(function (m) { byId[m.id] = m; });
     list.forEach(function (m) {
-      if (m && m.id) byId[m.id] = { id: m.id, seq: m.seq, sender: m.sender, body: m.body, client_id: m.client_id || '', created_at: m.created_at };
+      if (m && m.id) byId[m.id] = { id: m.id, seq: m.seq, sender: m.sender, agent_id: m.agent_id || null, body: m.body, client_id: m.client_id || '', created_at: m.created_at };
     });
     var seen = {};
     store.messages = Object.keys(byId).map(function (k) { return byId[k]; })
@@ -314,21 +320,31 @@
     return el('div', { class: 'pb-chat' }, children);
   }
 
+  /** Who wrote an agent's message, as the hub named them to the customer. */
+  function authorOf(m) {
+    return (m.agent_id && store.authors[m.agent_id]) || store.agent || null;
+  }
+
+  function notice(text) {
+    return el('li', { class: 'pb-note', 'data-testid': 'widget-notice', text: text });
+  }
+
   function renderMessages() {
     if (!messageList) return;
     var items = [];
-    var noticeShown = false;
-    function notice() {
-      noticeShown = true;
-      items.push(el('li', { class: 'pb-note', 'data-testid': 'widget-notice', text: store.agentName ? t('joined', { name: store.agentName }) : t('waiting') }));
-    }
+    // Who joined goes just before each agent's first line (a transfer brings a second one).
+    var lastAgent = null;
     store.messages.forEach(function (m) {
-      // Who joined goes just before the agent's first line.
-      if (!noticeShown && m.sender === 'agent') notice();
-      items.push(messageItem(m.sender, m.body, m.id, null));
+      var author = m.sender === 'agent' ? authorOf(m) : null;
+      if (m.sender === 'agent' && (m.agent_id || null) !== lastAgent) {
+        lastAgent = m.agent_id || null;
+        items.push(notice(t('joined', { name: author ? author.name : t('someone') })));
+      }
+      items.push(messageItem(m.sender, m.body, m.id, null, null, author));
     });
     store.outbox.forEach(function (p) { items.push(messageItem('customer', p.body, null, p.failed ? 'failed' : 'pending', p.failed)); });
-    if (!noticeShown && phase === 'chat') notice();
+    if (phase === 'chat' && store.agent && store.agent.id !== lastAgent) items.push(notice(t('joined', { name: store.agent.name })));
+    else if (phase === 'chat' && !store.agent && !lastAgent) items.push(notice(t('waiting')));
     messageList.textContent = '';
     items.forEach(function (i) { messageList.appendChild(i); });
     messageList.scrollTop = messageList.scrollHeight;
@@ -341,10 +357,16 @@
     return t('notSent');
   }
 
-  function messageItem(sender, text, id, pending, failedCode) {
-    var who = sender === 'customer' ? t('you') : sender === 'agent' ? (store.agentName || t('someone')) : '';
+  /** An agent's picture, from the hub (a path it gave), beside their name. */
+  function avatar(author) {
+    if (!author || !author.avatar || author.avatar.charAt(0) !== '/') return null;
+    return el('img', { class: 'pb-avatar', src: HUB + author.avatar, alt: '', width: 20, height: 20, 'data-testid': 'widget-avatar' });
+  }
+
+  function messageItem(sender, text, id, pending, failedCode, author) {
+    var who = sender === 'customer' ? t('you') : sender === 'agent' ? (author ? author.name : t('someone')) : '';
     return el('li', { class: 'pb-message pb-' + sender + (pending ? ' pb-' + pending : ''), 'data-testid': 'widget-message', 'data-sender': sender, 'data-message-id': id || '' }, [
-      who ? el('span', { class: 'pb-author', text: who }) : null,
+      who ? el('span', { class: 'pb-author', 'data-testid': 'widget-author' }, [avatar(author), who]) : null,
       el('div', { class: 'pb-bubble', text: text }),
       pending ? el('span', { class: 'pb-meta', text: pending === 'failed' ? notSent(failedCode) : t('sending') }) : null,
     ]);
@@ -352,14 +374,19 @@
 
   function renderTyping() {
     if (!typingLine) return;
-    typingLine.textContent = agentTyping ? t('agentTyping', { name: store.agentName || t('someone') }) : '';
+    typingLine.textContent = agentTyping ? t('agentTyping', { name: store.agent ? store.agent.name : t('someone') }) : '';
   }
 
   function renderHeader() {
     // Once the chat has ended nobody is chatting any more: the header says who it was.
-    var name = store.agentName;
-    headerSub.textContent = !name ? '' : phase === 'chat' ? t('chattingWith', { name: name })
+    var name = store.agent && store.agent.name;
+    var line = !name ? '' : phase === 'chat' ? t('chattingWith', { name: name })
       : phase === 'ended' ? t('chattedWith', { name: name }) : '';
+    headerSub.textContent = '';
+    if (line) {
+      headerSub.appendChild(avatar(store.agent) || document.createTextNode(''));
+      headerSub.appendChild(document.createTextNode(line));
+    }
   }
 
   function render() {
@@ -493,7 +520,8 @@
         return;
       case 'resumed':
         store.interactionId = f.interaction_id;
-        if (f.agent_name) store.agentName = f.agent_name;
+        (f.authors || []).forEach(known);
+        if (f.agent) store.agent = f.agent;
         addMessages(f.messages || []);
         var live = f.state === 'queued' || f.state === 'offered' || f.state === 'active';
         if (live) {
@@ -517,6 +545,7 @@
           agentTyping = false;
           renderTyping();
         }
+        if (f.author) known(f.author);
         addMessages([f.message]);
         renderMessages();
         return;
@@ -527,7 +556,8 @@
         renderTyping();
         return;
       case 'agent.joined':
-        store.agentName = f.agent_name;
+        known(f.agent);
+        store.agent = f.agent;
         save();
         renderHeader();
         renderMessages();
@@ -567,7 +597,8 @@
     if (SIGNED_USER) frame.identity = SIGNED_USER;
     store.messages = [];
     store.outbox = [];
-    store.agentName = null;
+    store.agent = null;
+    store.authors = {};
     if (send(frame)) {
       formBusy = true;
       showStatus('');

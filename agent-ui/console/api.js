@@ -37,10 +37,12 @@ async function request(method, path, body) {
   const headers = { Accept: 'application/json' };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A Blob (a picture) goes as it is, anything else as JSON.
+  const raw = typeof Blob !== 'undefined' && body instanceof Blob;
+  if (body !== undefined) headers['Content-Type'] = raw ? body.type || 'application/octet-stream' : 'application/json';
   let res;
   try {
-    res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
   } catch (e) {
     throw new ApiError(0, 'unavailable', e.message);
   }
@@ -68,6 +70,11 @@ export const logout = () => request('POST', '/auth/logout');
 export const me = () => request('GET', '/me');
 export const calling = () => request('GET', '/me/calling');
 export const updateMe = (patch) => request('PATCH', '/me', patch);
+/** The logged-in agent's picture, already scaled down (a Blob); answers the agent. */
+export const setAvatar = (blob) => request('PUT', '/me/avatar', blob);
+export const removeAvatar = () => request('DELETE', '/me/avatar');
+/** Every agent of the account: `{id, name, shown_name, avatar, active}`. */
+export const agentNames = () => request('GET', '/agents/names');
 
 export const listQueues = () => request('GET', '/queues');
 export const createQueue = (spec) => request('POST', '/queues', spec);

@@ -1,6 +1,6 @@
 // Hash routes, so the hub serves one index.html for every page:
 //   #/ workspace · #/inbox · #/customers · #/customers/<id> · #/watch/<interaction id>
-//   #/supervisor · #/reports
+//   #/supervisor · #/reports · #/profile (the agent's own name and picture)
 //   #/admin/queues · #/admin/agents · #/admin/dispositions · #/admin/phones · #/admin/mailboxes
 //   #/admin/inboxes · #/admin/teams · #/admin/audit
 
@@ -10,6 +10,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'supervisor') return { name: 'supervisor' };
   if (parts[0] === 'reports') return { name: 'reports' };
   if (parts[0] === 'inbox') return { name: 'inbox' };
+  if (parts[0] === 'profile') return { name: 'profile' };
   if (parts[0] === 'watch' && parts[1]) return { name: 'watch', id: parts[1] };
   if (parts[0] === 'admin' && ['queues', 'agents', 'teams', 'dispositions', 'phones', 'mailboxes', 'inboxes', 'audit'].includes(parts[1])) return { name: `admin-${parts[1]}` };
   return { name: 'workspace' };

@@ -77,6 +77,8 @@ mod tests {
             capacity: Capacity::default(),
             active: true,
             device: Default::default(),
+            display_name: None,
+            avatar_at: None,
         }
     }
 

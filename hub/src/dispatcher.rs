@@ -17,7 +17,7 @@
 use crate::bus::frames::{Held, Offer, StateView};
 use crate::bus::{AgentFrame, Bus, ChatFrame, ConnectorFrame};
 use crate::domain::{
-    AccountId, Agent, AgentId, AgentState, CALL_HELD, CALL_RESUMED, Callback, Channel, Interaction,
+    AccountId, Agent, AgentId, AgentState, Author, CALL_HELD, CALL_RESUMED, Callback, Channel, Interaction,
     InteractionEvent, InteractionId, InteractionState, Millis, Queue, QueueId, now_millis,
 };
 use crate::health::Health;
@@ -859,7 +859,7 @@ enum Effect {
         account: AccountId,
         agent: AgentId,
         write: usize,
-        joined: Option<String>,
+        joined: Option<Author>,
     },
     /// Restored from the store: the agent holds it (their consoles load it themselves).
     Holder(InteractionId, AgentId),
@@ -904,6 +904,8 @@ impl Staged {
 struct AgentEntry {
     account: AccountId,
     name: String,
+    /// Who they are to customers: the widget hears it when they join a chat.
+    author: Author,
     state: AgentState,
     /// When they took that state (since the router started, for those it found already in it).
     since: Millis,
@@ -1974,12 +1976,7 @@ impl Task {
                     };
                     let write =
                         self.transition(account, interaction, InteractionEvent::Accepted, details, now, s);
-                    let joined = Some(
-                        self.agents
-                            .get(&agent)
-                            .map(|a| a.name.clone())
-                            .unwrap_or_default(),
-                    );
+                    let joined = self.agents.get(&agent).map(|a| a.author.clone());
                     s.effect(Effect::Assigned {
                         account,
                         agent,
@@ -2032,12 +2029,17 @@ impl Task {
             capacity: agent.capacity,
         };
         let _ = self.router(account).handle(input, now_millis());
+        let author = agent.author();
         self.agents
             .entry(agent.id)
-            .and_modify(|e| e.name = agent.name.clone())
+            .and_modify(|e| {
+                e.name = agent.name.clone();
+                e.author = author.clone();
+            })
             .or_insert(AgentEntry {
                 account,
                 name: agent.name,
+                author,
                 state: AgentState::Offline,
                 since: now_millis(),
             });
@@ -2417,9 +2419,8 @@ impl Publisher {
                     interaction: i,
                 };
                 self.bus.to_agent(agent, AgentFrame::Assigned(held));
-                if let Some(agent_name) = joined {
-                    self.bus
-                        .to_chat(interaction, ChatFrame::AgentJoined { agent_name });
+                if let Some(agent) = joined {
+                    self.bus.to_chat(interaction, ChatFrame::AgentJoined { agent });
                 }
             }
             Effect::Holder(interaction, agent) => self.published.hold(interaction, Some(agent)),

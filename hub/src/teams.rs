@@ -96,6 +96,8 @@ mod tests {
             capacity: Capacity::default(),
             active: true,
             device: Default::default(),
+            display_name: None,
+            avatar_at: None,
         }
     }
 

@@ -168,7 +168,7 @@ test('Bob ends the chat and wraps it up with a disposition', { skip }, async () 
   await agent.getByTestId('wrapup-form').waitFor();
   await visitor.getByTestId('widget-ended').waitFor();
   // Over: the header no longer says the visitor is chatting with anyone.
-  assert.equal(await visitor.getByTestId('widget-agent').textContent(), 'You chatted with Bob Martin');
+  assert.equal(await visitor.getByTestId('widget-agent').textContent(), 'You chatted with Bob');
   await agent.getByTestId('wrapup-disposition').selectOption('resolved');
   await agent.getByTestId('wrapup-note').fill('Found the parcel at the depot');
   await shot(agent, 'console-wrapup');

@@ -87,8 +87,8 @@ async fn two_nodes_share_the_work_and_a_killed_leader_is_replaced_without_loss()
         .unwrap();
     bob.expect("interaction.assigned").await.unwrap();
     assert_eq!(
-        widget.expect("agent.joined").await.unwrap()["agent_name"],
-        "Bob Martin"
+        widget.expect("agent.joined").await.unwrap()["agent"]["name"],
+        "Bob"
     );
     widget
         .send(json!({"type": "message", "client_id": "c1", "body": "Is my order on its way?"}))

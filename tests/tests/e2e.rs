@@ -90,8 +90,8 @@ async fn a_chat_goes_to_the_longest_idle_agent_moves_on_when_missed_and_lands_on
     assert_eq!(held["interaction"]["state"], "active");
     assert_eq!(held["messages"][0]["body"], "Where is my parcel?");
     assert_eq!(
-        widget.expect("agent.joined").await.unwrap()["agent_name"],
-        "Dana Silva"
+        widget.expect("agent.joined").await.unwrap()["agent"]["name"],
+        "Dana"
     );
 
     // 4. Messages both ways, each acked after commit, typing relayed.
@@ -581,8 +581,8 @@ async fn an_agent_transfers_a_chat_to_another_queue_and_it_keeps_its_place() {
         .unwrap();
     bob.expect("interaction.assigned").await.unwrap();
     assert_eq!(
-        widget.expect("agent.joined").await.unwrap()["agent_name"],
-        "Bob Martin"
+        widget.expect("agent.joined").await.unwrap()["agent"]["name"],
+        "Bob"
     );
 
     let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
@@ -612,8 +612,8 @@ async fn an_agent_transfers_a_chat_to_another_queue_and_it_keeps_its_place() {
         .unwrap();
     alice.expect("interaction.assigned").await.unwrap();
     assert_eq!(
-        widget.expect("agent.joined").await.unwrap()["agent_name"],
-        "Alice Wong"
+        widget.expect("agent.joined").await.unwrap()["agent"]["name"],
+        "Alice"
     );
 
     let (_, detail) = hub
@@ -1619,4 +1619,232 @@ async fn a_widget_is_refused_on_a_site_its_allow_list_does_not_name() {
     let mut widget = Socket::connect_from(&url, "https://shop.example").await.unwrap();
     let started = start_chat(&mut widget, "Ada Byron", "ada@example.com", "Hello").await;
     assert!(started["interaction_id"].is_string(), "{started}");
+}
+
+/// A 1×1 PNG: what the console sends once it has scaled a picture down.
+const TINY_PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90\x77\x53\xde\x00\x00\x00\x0c\x49\x44\x41\x54\x78\x9c\x63\xb8\x60\x90\x00\x00\x03\x34\x01\x61\x5f\xc1\xfb\xca\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
+
+/// `PUT /me/avatar` with raw bytes: (status, body).
+async fn put_avatar(hub: &Hub, token: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .put(format!("{}/api/v1/me/avatar", hub.base))
+        .bearer_auth(token)
+        .header("Content-Type", "image/png")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+/// Every frame the widget has been sent until `kind` comes (kept, to look through them all).
+async fn frames_until(widget: &mut Socket, kind: &str, seen: &mut Vec<Value>) -> Value {
+    loop {
+        let frame = widget.recv().await.unwrap();
+        seen.push(frame.clone());
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_customer_sees_each_agents_chosen_name_and_picture_on_each_line_and_never_a_legal_name() {
+    let (hub, _dir) = hub().await;
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let alice_token = hub.login("alice@plugboard.example", DEMO_PASSWORD).await.unwrap();
+
+    // Bob picks the name and picture customers see; what is not a small image is refused.
+    let (status, me) = hub
+        .call(
+            "PATCH",
+            "/me",
+            Some(&bob_token),
+            Some(json!({"display_name": "  Bobby  "})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["display_name"], "Bobby");
+    let (status, refused) = hub
+        .call(
+            "PATCH",
+            "/me",
+            Some(&bob_token),
+            Some(json!({"display_name": "B".repeat(41)})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("bad_request")),
+        "{refused}"
+    );
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>".to_vec();
+    let (status, refused) = put_avatar(&hub, &bob_token, svg).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("bad_request")),
+        "{refused}"
+    );
+    let mut huge = TINY_PNG.to_vec();
+    huge.resize(64 * 1024 + 1, 0);
+    let (status, refused) = put_avatar(&hub, &bob_token, huge).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (413, Some("too_large")),
+        "{refused}"
+    );
+    let (status, me) = put_avatar(&hub, &bob_token, TINY_PNG.to_vec()).await;
+    assert_eq!(status, 200, "{me}");
+    let bob_id = me["id"].as_str().unwrap().to_string();
+
+    // The picture is served to anyone (the widget has no login), as the image it was checked to be.
+    let picture = reqwest::get(format!("{}/avatars/{bob_id}", hub.base))
+        .await
+        .unwrap();
+    assert_eq!(picture.status(), 200);
+    let header = |name: &str| picture.headers()[name].to_str().unwrap().to_string();
+    assert_eq!(header("content-type"), "image/png");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("cross-origin-resource-policy"), "cross-origin");
+    assert_eq!(picture.bytes().await.unwrap().as_ref(), TINY_PNG);
+    let alice_id = hub.call("GET", "/me", Some(&alice_token), None).await.unwrap().1["id"].clone();
+    let none = reqwest::get(format!("{}/avatars/{}", hub.base, alice_id.as_str().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404, "Alice has no picture");
+
+    // Bob answers a chat: the customer hears "Bobby" with his picture, on the join and on his line.
+    let mut bob = hub.agent_with(&bob_token).await.unwrap();
+    available(&mut bob).await;
+    let mut alice = hub.agent_with(&alice_token).await.unwrap();
+    available(&mut alice).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Lee", "lee@example.com", "Where is my order?").await;
+    let token = started["token"].as_str().unwrap().to_string();
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    bob.expect("offer").await.unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+    let mut seen = Vec::new();
+    let joined = frames_until(&mut widget, "agent.joined", &mut seen).await;
+    assert_eq!(joined["agent"]["name"], "Bobby");
+    let avatar = joined["agent"]["avatar"].as_str().unwrap().to_string();
+    assert!(avatar.starts_with(&format!("/avatars/{bob_id}?v=")), "{avatar}");
+    bob.send(
+        json!({"type": "message", "interaction_id": interaction, "client_id": "b1", "body": "Let me look."}),
+    )
+    .await
+    .unwrap();
+    let line = frames_until(&mut widget, "message", &mut seen).await;
+    assert_eq!(line["author"]["name"], "Bobby");
+    assert_eq!(line["message"]["agent_id"], bob_id.as_str());
+
+    // Bob renames himself mid-chat: his open console sends the next line under the new name.
+    let (status, _) = hub
+        .call(
+            "PATCH",
+            "/me",
+            Some(&bob_token),
+            Some(json!({"display_name": "Robert"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bob.send(
+        json!({"type": "message", "interaction_id": interaction, "client_id": "b2", "body": "Found it."}),
+    )
+    .await
+    .unwrap();
+    let line = frames_until(&mut widget, "message", &mut seen).await;
+    assert_eq!(line["author"]["name"], "Robert");
+
+    // Transferred to Sales, Alice (no display name) answers: the customer sees her first name only.
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let sales = hub.named(&admin, "/queues", "Sales").await.unwrap()["id"].clone();
+    bob.send(json!({"type": "interaction.transfer", "interaction_id": interaction, "queue_id": sales}))
+        .await
+        .unwrap();
+    alice.expect("offer").await.unwrap();
+    alice
+        .send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    alice.expect("interaction.assigned").await.unwrap();
+    let joined = frames_until(&mut widget, "agent.joined", &mut seen).await;
+    assert_eq!(joined["agent"]["name"], "Alice");
+    assert_eq!(joined["agent"]["avatar"], Value::Null);
+    alice
+        .send(json!({"type": "message", "interaction_id": interaction, "client_id": "a1", "body": "Sales here."}))
+        .await
+        .unwrap();
+    let line = frames_until(&mut widget, "message", &mut seen).await;
+    assert_eq!(line["author"]["name"], "Alice");
+
+    // A reload: the whole conversation comes back with each line's author, Alice holding it.
+    drop(widget);
+    let mut again = hub.widget().await.unwrap();
+    again
+        .send(json!({"type": "hello", "token": token}))
+        .await
+        .unwrap();
+    let resumed = frames_until(&mut again, "resumed", &mut seen).await;
+    assert_eq!(resumed["agent"]["name"], "Alice");
+    let authors: std::collections::HashMap<&str, &str> = resumed["authors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap(), a["name"].as_str().unwrap()))
+        .collect();
+    let by_line: Vec<(&str, &str)> = resumed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["sender"] == "agent")
+        .map(|m| {
+            (
+                m["body"].as_str().unwrap(),
+                authors[m["agent_id"].as_str().unwrap()],
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_line,
+        [
+            ("Let me look.", "Robert"),
+            ("Found it.", "Robert"),
+            ("Sales here.", "Alice")
+        ],
+        "each line names who wrote it, as they are now called"
+    );
+
+    // Nothing the customer was sent carries an agent's legal name.
+    let everything = serde_json::to_string(&seen).unwrap();
+    for surname in ["Martin", "Wong", "Bob Martin"] {
+        assert!(
+            !everything.contains(surname),
+            "{surname} reached the widget: {everything}"
+        );
+    }
+
+    // Colleagues see both names and the picture, deactivated users included.
+    let (status, names) = hub
+        .call("GET", "/agents/names", Some(&alice_token), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{names}");
+    let bob_entry = names
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == bob_id.as_str())
+        .unwrap();
+    assert_eq!(bob_entry["name"], "Bob Martin");
+    assert_eq!(bob_entry["shown_name"], "Robert");
+    assert!(bob_entry["avatar"].as_str().unwrap().starts_with("/avatars/"));
 }

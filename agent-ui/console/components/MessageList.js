@@ -1,9 +1,11 @@
-// A conversation's messages, oldest first, scrolled to the newest. Bodies are text: Preact
-// escapes them, and nothing here ever sets HTML.
+// A conversation's messages, oldest first, scrolled to the newest, each agent's line under its
+// author ("You" for the agent's own). Bodies are text: Preact escapes them, and nothing here ever
+// sets HTML.
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import { t, label, formatTime } from '../i18n.js';
 import { MessageMedia } from './MessageMedia.js';
+import { AgentAuthor, usePeople } from './People.js';
 
 /** Where an agent's message on a messaging app stands (queued, sent, delivered, read, or failed
  * with the platform's reason); chat lines have no delivery. */
@@ -20,6 +22,7 @@ const hasMedia = (m) => Boolean(m.channel && m.channel.details && Array.isArray(
 
 export function MessageList({ messages, customerName }) {
   const end = useRef(null);
+  const people = usePeople(messages);
   useEffect(() => {
     if (end.current) end.current.scrollIntoView({ block: 'end' });
   }, [messages.length]);
@@ -28,7 +31,7 @@ export function MessageList({ messages, customerName }) {
       ${messages.map((m) => html`
         <li key=${m.id} class=${`message message-${m.sender}${m.pending ? ' pending' : ''}${m.failed ? ' failed' : ''}`}
           data-testid="message" data-sender=${m.sender} data-message-id=${m.pending ? '' : m.id}>
-          ${m.sender !== 'system' && html`<span class="message-author">${m.sender === 'customer' ? customerName : t('chat.you')}</span>`}
+          ${m.sender !== 'system' && html`<span class="message-author" data-testid="message-author">${m.sender === 'customer' ? customerName : html`<${AgentAuthor} id=${m.agent_id} people=${people} />`}</span>`}
           ${(m.body || !hasMedia(m)) && html`<div class="message-body" data-testid="message-body">${m.body}</div>`}
           <${MessageMedia} message=${m} />
           ${m.channel && m.channel.details && m.channel.details.edited && html`<span class="message-edited" data-testid="message-edited">${t('chat.edited')}</span>`}

@@ -2,7 +2,7 @@
 // page the hash route asks for, and what reaches the agent beyond the page: the tab's title and
 // favicon, desktop notifications, the ring and the keyboard shortcuts. Components below only render
 // and call the actions passed down.
-import { useState, useEffect, useReducer, useRef } from 'preact/hooks';
+import { useState, useEffect, useReducer, useRef, useMemo } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { connect } from '../socket.js';
@@ -37,6 +37,9 @@ import { AdminPhones } from './AdminPhones.js';
 import { AdminMailboxes } from './AdminMailboxes.js';
 import { AdminInboxes } from './AdminInboxes.js';
 import { AdminAudit } from './AdminAudit.js';
+import { ProfileSettings } from './ProfileSettings.js';
+import { People } from './People.js';
+import { byId } from '../people.js';
 import { parseAddressList } from '../email.js';
 import { uploadIds } from '../attachments.js';
 
@@ -44,6 +47,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const [state, dispatch] = useReducer(apply, undefined, initialState);
   const [route, setRoute] = useState(parseRoute(location.hash));
   const [me, setMe] = useState(null);
+  // Every agent of the account by id, to name each message's and note's author (people.js).
+  const [names, setNames] = useState({});
+  const askedNames = useRef(new Set());
   const [queues, setQueues] = useState([]);
   const [snapshots, setSnapshots] = useState(0);
   // The account's mailboxes as any agent sees them ({id, address, display_name}): to write a new
@@ -99,6 +105,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       setMe(agent);
       if (agent.locale) onLocale(agent.locale);
     }).catch(() => {});
+    api.agentNames().then((list) => setNames(byId(list))).catch(() => {});
     api.mailboxAddresses().then(setMailboxes).catch(() => {});
     api.calling().then((c) => setCanDial(c.click_to_call === true)).catch(() => {});
     api.listQueues().then(setQueues).catch(() => {});
@@ -515,6 +522,22 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     onSignedOut();
   }
 
+  // An author the list lacks (a colleague added since): loaded again, once for each such id.
+  const people = useMemo(() => ({
+    me,
+    names,
+    refresh: (ids) => {
+      const fresh = ids.filter((id) => !askedNames.current.has(id));
+      if (!fresh.length) return;
+      fresh.forEach((id) => askedNames.current.add(id));
+      api.agentNames().then((list) => setNames(byId(list))).catch(() => {});
+    },
+  }), [me, names]);
+  const profileChanged = (agent) => {
+    setMe(agent);
+    api.agentNames().then((list) => setNames(byId(list))).catch(() => {});
+  };
+
   const closeReminder = (id) => dispatch({ type: 'local.reminder_closed', id });
   const role = (state.agent && state.agent.role) || (me && me.role) || 'agent';
   const agent = state.agent || me;
@@ -568,15 +591,19 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     case 'admin-audit':
       page = html`<${AdminAudit} />`;
       break;
+    case 'profile':
+      page = html`<${ProfileSettings} me=${me} onChanged=${profileChanged} key=${me ? me.id : ''} />`;
+      break;
     default:
       page = html`<${Workspace} state=${state} actions=${actions} softphone=${device === 'browser' ? { status: phoneStatus, muted, keys: keysSent } : null} queues=${queues} queueName=${queueName} dispositionName=${dispositionName} ownAddresses=${ownAddresses} onDial=${canDial ? actions.dial : null} />`;
   }
 
   return html`
+    <${People.Provider} value=${people}>
     <div class="console" data-testid="console">
       <p class="visually-hidden" aria-live="assertive" data-testid="offer-announce">${offerSaid}</p>
       <${TopBar}
-        agent=${agent}
+        agent=${me || agent}
         role=${role}
         route=${route}
         agentState=${state.agentState}
@@ -600,6 +627,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       <main class="page">${page}</main>
       ${help && html`<${ShortcutHelp} onClose=${() => setHelp(false)} />`}
     </div>
+    <//>
   `;
 }
 

@@ -7,6 +7,7 @@ import { t, label, formatDateTime, formatTime } from '../i18n.js';
 import { mailOf, threadSubject, filedKind } from '../email.js';
 import { EmailCard } from './EmailCard.js';
 import { Recording } from './Recording.js';
+import { AgentAuthor, usePeople } from './People.js';
 
 function seconds(ms) {
   return Math.round((ms || 0) / 1000);
@@ -33,6 +34,7 @@ function eventText(e) {
 }
 
 export function Timeline({ entries, queueName, dispositionName, customerName }) {
+  const people = usePeople(entries.flatMap((e) => e.messages || []));
   if (!entries.length) return html`<p class="muted">${t('timeline.none')}</p>`;
   return html`
     <ol class="timeline">
@@ -68,7 +70,7 @@ export function Timeline({ entries, queueName, dispositionName, customerName }) 
                   ? html`<li key=${m.id} class="tl-mail"><${EmailCard} message=${m} customerName=${customerName} /></li>`
                   : html`
                   <li key=${m.id} class=${`tl-message tl-${m.sender}`}>
-                    <span class="muted small-text">${formatTime(m.created_at)} · ${label('sender', m.sender)}</span>
+                    <span class="muted small-text">${formatTime(m.created_at)} · ${m.sender === 'agent' ? html`<${AgentAuthor} id=${m.agent_id} people=${people} />` : m.sender === 'customer' ? (customerName || label('sender', m.sender)) : label('sender', m.sender)}</span>
                     <div class="message-body">${m.body}</div>
                   </li>`))}
               </ol>

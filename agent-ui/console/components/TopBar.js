@@ -1,5 +1,5 @@
 // The bar across the top: brand, navigation, the agent's presence, where their calls ring,
-// alerts, language, who is logged in.
+// alerts, language, who is logged in (a link to their own page: the name and picture customers see).
 import { html } from '../html.js';
 import { t } from '../i18n.js';
 import { Nav } from './Nav.js';
@@ -20,7 +20,8 @@ export function TopBar({ agent, role, route, agentState, connection, locale, onS
         ${device && html`<${DevicePicker} device=${device} onDevice=${onDevice} />`}
         <${AlertSettings} prefs=${prefs} permission=${notifyPermission} onNotify=${onNotify} onSound=${onSound} onHelp=${onHelp} />
         <${LocalePicker} locale=${locale} onLocale=${onLocale} />
-        <span class="whoami" data-testid="agent-name">${agent ? agent.name : ''}</span>
+        <a class="whoami" href="#/profile" title=${t('nav.profile')} data-testid="agent-name">${agent && agent.avatar_at
+          ? html`<img class="avatar" src=${`/avatars/${agent.id}?v=${agent.avatar_at}`} alt="" width="18" height="18" />` : ''}${agent ? agent.name : ''}</a>
         <button class="link" onClick=${onLogout} data-testid="logout">${t('nav.logout')}</button>
       </div>
     </header>

@@ -21,6 +21,7 @@ export default {
   'nav.mailboxes': 'Mailboxes',
   'nav.inboxes': 'Inboxes',
   'nav.audit': 'Audit log',
+  'nav.profile': 'My profile: the name and picture customers see',
   'nav.logout': 'Sign out',
 
   'connection.connecting': 'Connecting…',
@@ -129,6 +130,7 @@ export default {
   'chat.sending': 'Sending…',
   'chat.not_sent': 'Not sent',
   'chat.you': 'You',
+  'chat.colleague': 'A colleague',
   'chat.customer_typing': '{name} is typing…',
   'chat.transfer_to': 'Transfer to…',
   'chat.transfer_queues': 'Queues',
@@ -742,4 +744,15 @@ export default {
   'supervisor.channels': 'Channels',
   'supervisor.channel': 'Channel',
   'supervisor.active': 'With an agent',
+
+  'profile.title': 'How customers see you',
+  'profile.display_name': 'Name customers see',
+  'profile.display_name_hint': 'Shown in the chat window beside your messages. Leave it empty to show your first name, {name}.',
+  'profile.preview': 'Customers see: {name}',
+  'profile.picture': 'Your picture',
+  'profile.choose_picture': 'Choose a picture',
+  'profile.remove_picture': 'Remove the picture',
+  'profile.save': 'Save',
+  'profile.saved': 'Saved',
+  'profile.bad_picture': 'That file is not a picture this browser can read.',
 };

@@ -21,6 +21,7 @@ export default {
   'nav.mailboxes': '邮箱',
   'nav.inboxes': '消息收件箱',
   'nav.audit': '审计日志',
+  'nav.profile': '我的资料：客户看到的名字和头像',
   'nav.logout': '退出登录',
 
   'connection.connecting': '正在连接…',
@@ -129,6 +130,7 @@ export default {
   'chat.sending': '发送中…',
   'chat.not_sent': '未发送',
   'chat.you': '我',
+  'chat.colleague': '同事',
   'chat.customer_typing': '{name} 正在输入…',
   'chat.transfer_to': '转接到…',
   'chat.transfer_queues': '队列',
@@ -742,4 +744,15 @@ export default {
   'supervisor.channels': '渠道',
   'supervisor.channel': '渠道',
   'supervisor.active': '坐席处理中',
+
+  'profile.title': '客户看到的您',
+  'profile.display_name': '客户看到的名字',
+  'profile.display_name_hint': '显示在聊天窗口中您的消息旁。留空则显示您的名：{name}。',
+  'profile.preview': '客户看到：{name}',
+  'profile.picture': '您的头像',
+  'profile.choose_picture': '选择图片',
+  'profile.remove_picture': '移除头像',
+  'profile.save': '保存',
+  'profile.saved': '已保存',
+  'profile.bad_picture': '浏览器无法读取该图片。',
 };

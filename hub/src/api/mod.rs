@@ -11,6 +11,7 @@ mod error;
 #[cfg(fuzzing)]
 pub mod fuzz;
 mod messaging;
+mod people;
 mod privacy;
 mod reports;
 mod rest;
@@ -251,6 +252,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(messaging::webhook_routes())
+        .merge(people::avatar_route())
         .merge(ui::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         // After the layer above: REST sets its own limits (`rest::router`), uploads a larger one.

@@ -88,6 +88,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(super::conversations::routes())
         .merge(super::audit::routes())
         .merge(super::privacy::routes())
+        .merge(super::people::routes())
 }
 
 pub(super) fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, ApiError> {
@@ -107,6 +108,25 @@ pub(super) fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
         return Err(ApiError::BadRequest(format!("{field} must not be blank")));
     }
     check_length(field, value, MAX_NAME_BYTES)
+}
+
+/// The longest display name, in characters: it heads the customer's chat window.
+const MAX_DISPLAY_NAME_CHARS: usize = 40;
+
+/// A display name fits the widget's header and is text; empty is allowed (it takes the name away).
+fn check_display_name(name: &str) -> Result<(), ApiError> {
+    let chars = name.trim().chars().count();
+    if chars > MAX_DISPLAY_NAME_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "a display name may have at most {MAX_DISPLAY_NAME_CHARS} characters (it has {chars})"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(
+            "a display name may not hold control characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_length(field: &str, value: &str, most: usize) -> Result<(), ApiError> {
@@ -276,9 +296,12 @@ struct MePatch {
     /// Where their calls ring: `desk` (their SIP phone) or `browser` (the console).
     #[schema(value_type = Option<String>)]
     device: Option<crate::domain::Device>,
+    /// The name customers see (at most `MAX_DISPLAY_NAME_CHARS`); empty: their first name again.
+    display_name: Option<String>,
 }
 
-/// Change the logged-in user's own settings (the console's language, where calls ring).
+/// Change the logged-in user's own settings (the console's language, where calls ring, the name
+/// customers see).
 #[utoipa::path(patch, path = "/me", request_body = MePatch, responses((status = 200, body = Agent)))]
 async fn update_me(
     State(state): State<AppState>,
@@ -288,16 +311,30 @@ async fn update_me(
     if let Some(locale) = &patch.locale {
         check_locale(locale)?;
     }
+    if let Some(name) = &patch.display_name {
+        check_display_name(name)?;
+    }
     let device = patch.device;
+    let renamed = patch.display_name.is_some();
     let patch = AgentPatch {
         locale: patch.locale,
         device,
+        display_name: patch.display_name,
         ..Default::default()
     };
     let updated = state
         .store
         .update_agent(agent.account_id, agent.id, patch)
         .await?;
+    if renamed {
+        // Their consoles' sockets look again, so what they send next carries the new name, and
+        // the next chat they join tells the customer the same.
+        state.bus.to_agent(agent.id, AgentFrame::SessionsChanged);
+        state
+            .dispatcher
+            .upsert_agent(agent.account_id, updated.clone())
+            .await;
+    }
     if device == Some(crate::domain::Device::Browser) {
         // The console answers from now on: no registered phone is needed to be offered calls.
         state
@@ -537,6 +574,10 @@ async fn update_agent(
     if let Some(name) = &patch.name {
         check_name("name", name)?;
     }
+    if let Some(name) = &patch.display_name {
+        check_display_name(name)?;
+    }
+    let renamed = patch.name.is_some() || patch.display_name.is_some();
     let new_password = req.password.is_some();
     if let Some(password) = req.password {
         check_password(&password)?;
@@ -552,8 +593,8 @@ async fn update_agent(
         // Whoever held the old password (or a token got with it) is out.
         end_sessions_of(&state.store, &me, id, &headers).await?;
     }
-    if new_password || new_role {
-        // Open sockets check their session (and role) again at once.
+    if new_password || new_role || renamed {
+        // Open sockets check their session (and role, and name) again at once.
         state.bus.to_agent(id, AgentFrame::SessionsChanged);
     }
     state.dispatcher.upsert_agent(me.account_id, agent.clone()).await;

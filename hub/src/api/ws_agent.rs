@@ -192,7 +192,7 @@ async fn session(socket: WebSocket, state: AppState) {
     let timeouts = ws::ConsoleTimeouts::of(&state.config.http);
     let mut keepalive = timeouts.keepalive();
     let mut heard = tokio::time::Instant::now();
-    let agent = signed_in.agent.clone();
+    let mut agent = signed_in.agent.clone();
     // Subscribe before reading the snapshot so nothing falls between the two.
     let mut subscription = state.bus.subscribe_agent(agent.id);
     // With Redis, until the subscription is confirmed a frame could pass unseen.
@@ -235,12 +235,11 @@ async fn session(socket: WebSocket, state: AppState) {
                 if !ws::send(&mut sink, &AgentFrame::ConversationsChanged).await { break }
             },
             frame = subscription.rx.recv() => match frame {
-                Some(frame) if matches!(*frame, AgentFrame::SessionsChanged) => {
-                    if let Err(e) = signed_in.recheck(&state).await {
-                        turn_away(&mut sink, &e).await;
-                        break;
-                    }
-                }
+                Some(frame) if matches!(*frame, AgentFrame::SessionsChanged) => match signed_in.recheck(&state).await {
+                    // Their name or picture may have changed: what they send from now on shows it.
+                    Ok(now) => agent = now,
+                    Err(e) => { turn_away(&mut sink, &e).await; break }
+                },
                 Some(frame) => if !ws::send(&mut sink, frame.as_ref()).await { break },
                 // Dropped for falling behind: the console reconnects and gets a fresh snapshot.
                 None => break,
@@ -591,6 +590,7 @@ async fn handle(
                     interaction_id,
                     ChatFrame::Message {
                         message: message.clone(),
+                        author: Some(agent.author()),
                     },
                 );
                 state.bus.to_agent_and_watchers(Some(agent.id), message);

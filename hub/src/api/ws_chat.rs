@@ -7,7 +7,9 @@ use super::{ApiError, AppState, ClientIp};
 use crate::auth;
 use crate::bus::frames::ChatFrame;
 use crate::bus::{AgentFrame, Subscription};
-use crate::domain::{AccountId, Channel, InteractionId, InteractionState, Message, Sender, now_millis};
+use crate::domain::{
+    AccountId, Author, Channel, InteractionId, InteractionState, Message, Sender, now_millis,
+};
 use crate::intake::{Arrived, Entry};
 use crate::store::{ChatSession, NewMessage, StoreError};
 use axum::extract::State;
@@ -477,12 +479,6 @@ async fn resume(
     interaction: crate::domain::Interaction,
     after: i64,
 ) -> Result<(), ApiError> {
-    let agent_name = match interaction.agent_id {
-        Some(agent) if interaction.state == InteractionState::Active => {
-            Some(state.store.agent(account, agent).await?.name)
-        }
-        _ => None,
-    };
     conversation.account = account;
     conversation.interaction = Some(interaction.id);
     conversation.ended = interaction.state.is_terminal() || interaction.state == InteractionState::WrapUp;
@@ -496,10 +492,20 @@ async fn resume(
     let mut messages = state.store.messages(account, interaction.id, 0).await?;
     conversation.sent_bytes = visitor_bytes(&messages);
     messages.retain(|m| m.seq > after);
+    let holder = interaction
+        .agent_id
+        .filter(|_| interaction.state == InteractionState::Active);
+    let mut authors = Vec::new();
+    for id in messages.iter().filter_map(|m| m.agent_id).chain(holder) {
+        if authors.iter().all(|a: &Author| a.id != id) {
+            authors.push(state.store.agent(account, id).await?.author());
+        }
+    }
     let frame = ChatFrame::Resumed {
         interaction_id: interaction.id,
         state: interaction.state,
-        agent_name,
+        agent: holder.and_then(|id| authors.iter().find(|a| a.id == id).cloned()),
+        authors,
         messages,
     };
     ws::send(sink, &frame).await;

@@ -1,7 +1,7 @@
 //! What the server sends on `/ws/agent` and `/ws/chat`, as typed frames (docs/protocol.md).
 
 use crate::domain::{
-    AgentState, Capacity, Customer, Disposition, Interaction, InteractionId, Message, Skills,
+    AgentState, Author, Capacity, Customer, Disposition, Interaction, InteractionId, Message, Skills,
 };
 use crate::store::Note;
 use plugboard_sip::mix::Mix;
@@ -325,8 +325,9 @@ pub enum AgentFrame {
     /// The watched conversation changed (answered, moved, transferred, ended, wrapped up...).
     #[serde(rename = "watched.updated")]
     WatchedUpdated { interaction: Interaction },
-    /// The agent's sessions changed (a logout, a new password, a new role): each open socket of
-    /// theirs checks its own session again, and closes if it has ended. Never sent to a browser.
+    /// The agent's sessions or profile changed (a logout, a new password, a new role, a new display
+    /// name or picture): each open socket of theirs checks its own session again, closes if it has
+    /// ended, and otherwise acts as the agent now stands. Never sent to a browser.
     #[serde(rename = "sessions.changed")]
     SessionsChanged,
     #[serde(rename = "error")]
@@ -349,21 +350,28 @@ pub enum ChatFrame {
         offline: bool,
         message: Option<Message>,
     },
+    /// The conversation as it stands: `agent` holds it now (when it is active); `authors` are
+    /// the agents who wrote any of `messages`, as the customer sees them.
     #[serde(rename = "resumed")]
     Resumed {
         interaction_id: InteractionId,
         state: crate::domain::InteractionState,
-        agent_name: Option<String>,
+        agent: Option<Author>,
+        authors: Vec<Author>,
         messages: Vec<Message>,
     },
     #[serde(rename = "message.ack")]
     MessageAck { client_id: String, message: Message },
+    /// A message from the agent (`author`: who wrote it, as the customer sees them).
     #[serde(rename = "message")]
-    Message { message: Message },
+    Message {
+        message: Message,
+        author: Option<Author>,
+    },
     #[serde(rename = "typing")]
     Typing { typing: bool },
     #[serde(rename = "agent.joined")]
-    AgentJoined { agent_name: String },
+    AgentJoined { agent: Author },
     #[serde(rename = "ended")]
     Ended,
     #[serde(rename = "error")]

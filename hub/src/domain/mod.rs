@@ -277,10 +277,42 @@ pub struct Agent {
     /// Where calls offered to them ring.
     #[serde(default)]
     pub device: Device,
+    /// The name customers see, chosen by the agent (`Author`); none: the first word of `name`.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// When they last set their picture (`GET /avatars/{id}`); none: they have no picture.
+    #[serde(default)]
+    pub avatar_at: Option<Millis>,
 }
 
 fn active() -> bool {
     true
+}
+
+impl Agent {
+    /// Who they are to a customer: their display name (else their first name alone, never the
+    /// whole legal name) and their picture's address.
+    pub fn author(&self) -> Author {
+        let name = match self.display_name.as_deref() {
+            Some(shown) => shown.to_owned(),
+            None => self.name.split_whitespace().next().unwrap_or_default().to_owned(),
+        };
+        Author {
+            id: self.id,
+            name,
+            avatar: self.avatar_at.map(|at| format!("/avatars/{}?v={at}", self.id)),
+        }
+    }
+}
+
+/// An agent as a customer sees them, in the widget and wherever they write to a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Author {
+    #[schema(value_type = String)]
+    pub id: AgentId,
+    pub name: String,
+    /// The picture's path on the hub (`/avatars/{id}?v=…`), when they have one.
+    pub avatar: Option<String>,
 }
 
 /// A waiting line with the rules for what waits in it.

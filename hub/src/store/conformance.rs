@@ -423,6 +423,50 @@ async fn agents(store: DynStore) {
         crate::domain::Device::Browser
     );
 
+    // The name customers see: set, kept through other changes, taken away by an empty one.
+    let shown = |name: &str| AgentPatch {
+        display_name: Some(name.into()),
+        ..Default::default()
+    };
+    let updated = store
+        .update_agent(DEFAULT, alice.id, shown(" Ali "))
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.display_name.as_deref(), updated.author().name.as_str()),
+        (Some("Ali"), "Ali")
+    );
+    let updated = store
+        .update_agent(DEFAULT, alice.id, AgentPatch::default())
+        .await
+        .unwrap();
+    assert_eq!(updated.display_name.as_deref(), Some("Ali"));
+    let updated = store.update_agent(DEFAULT, alice.id, shown("")).await.unwrap();
+    assert_eq!(
+        (updated.display_name.as_deref(), updated.author().name.as_str()),
+        (None, "Alice")
+    );
+    // Her picture: kept with its type, found by her id alone, its time in her address; taken away.
+    not_found(store.avatar(alice.id).await);
+    let picture = crate::store::Avatar {
+        content_type: "image/png".into(),
+        bytes: vec![0x89, b'P', b'N', b'G', 0, 255],
+    };
+    let updated = store
+        .set_avatar(DEFAULT, alice.id, Some(picture.clone()), 42)
+        .await
+        .unwrap();
+    assert_eq!(updated.avatar_at, Some(42));
+    assert_eq!(
+        updated.author().avatar,
+        Some(format!("/avatars/{}?v=42", alice.id))
+    );
+    assert_eq!(store.avatar(alice.id).await.unwrap(), picture);
+    not_found(store.set_avatar(OTHER, alice.id, None, 43).await);
+    let updated = store.set_avatar(DEFAULT, alice.id, None, 44).await.unwrap();
+    assert_eq!((updated.avatar_at, updated.author().avatar), (None, None));
+    not_found(store.avatar(alice.id).await);
+
     let bob = store
         .create_agent(DEFAULT, new_agent("bob@example.com"))
         .await

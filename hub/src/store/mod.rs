@@ -89,6 +89,15 @@ pub struct AgentPatch {
     pub password_hash: Option<String>,
     #[schema(value_type = Option<String>)]
     pub device: Option<crate::domain::Device>,
+    /// The name customers see; empty takes it away (they see the first word of `name` again).
+    pub display_name: Option<String>,
+}
+
+/// An agent's picture as it is served: its type (`image/png`, `image/jpeg` or `image/webp`) and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Avatar {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A login about to become a session: where it came from, as an admin will see it.
@@ -441,6 +450,16 @@ pub trait Store:
         id: AgentId,
         at: Option<Millis>,
     ) -> Result<Agent>;
+    /// Sets (`Some`) or takes away an agent's picture, stamping `avatar_at` with `at`.
+    async fn set_avatar(
+        &self,
+        account: AccountId,
+        id: AgentId,
+        avatar: Option<Avatar>,
+        at: Millis,
+    ) -> Result<Agent>;
+    /// An agent's picture, by their id alone (`NotFound` when they have none).
+    async fn avatar(&self, id: AgentId) -> Result<Avatar>;
     async fn create_session(&self, session: NewSession<'_>) -> Result<()>;
     /// The agent a live (unexpired) session token hash belongs to, unless deactivated.
     async fn session_agent(&self, token_hash: &[u8], now: Millis) -> Result<LiveSession>;

@@ -18,9 +18,9 @@ mod reports;
 mod rows;
 
 use super::{
-    AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, EventRecord, LiveSession, NewAgent,
-    NewMessage, NewPhone, NewSession, Note, Phone, PhoneBinding, QueueSpec, Result, SessionInfo, Store,
-    StoreError, Write, apply_transition,
+    AgentPatch, Avatar, BindingUpdate, ChatSession, CustomerPatch, DynStore, EventRecord, LiveSession,
+    NewAgent, NewMessage, NewPhone, NewSession, Note, Phone, PhoneBinding, QueueSpec, Result, SessionInfo,
+    Store, StoreError, Write, apply_transition,
 };
 use crate::domain::{
     AccountId, Agent, AgentId, Customer, CustomerId, Disposition, Interaction, InteractionId,
@@ -703,6 +703,8 @@ macro_rules! impl_store {
                     capacity: new.capacity,
                     active: true,
                     device: Default::default(),
+                    display_name: None,
+                    avatar_at: None,
                 };
                 sqlx::query(q::INSERT_AGENT)
                     .bind(agent.id.to_string())
@@ -738,6 +740,7 @@ macro_rules! impl_store {
                     .bind(patch.capacity.as_ref().map(to_json))
                     .bind(patch.password_hash)
                     .bind(patch.device.map(|d| d.as_str()))
+                    .bind(patch.display_name.map(|n| n.trim().to_owned()))
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?
@@ -789,6 +792,38 @@ macro_rules! impl_store {
                     .try_into()?;
                 self.commit_audited(tx).await?;
                 Ok(agent)
+            }
+
+            async fn set_avatar(
+                &self,
+                account: AccountId,
+                id: AgentId,
+                avatar: Option<Avatar>,
+                at: Millis,
+            ) -> Result<Agent> {
+                let (content_type, bytes) = avatar.map(|a| (a.content_type, a.bytes)).unzip();
+                let mut tx = self.write().await?;
+                let agent: Agent = sqlx::query_as::<_, AgentRow>(q::SET_AVATAR)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .bind(bytes)
+                    .bind(&content_type)
+                    .bind(content_type.as_ref().map(|_| at))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .try_into()?;
+                self.commit_audited(tx).await?;
+                Ok(agent)
+            }
+
+            async fn avatar(&self, id: AgentId) -> Result<Avatar> {
+                let (content_type, bytes): (String, Vec<u8>) = sqlx::query_as(q::AVATAR)
+                    .bind(id.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(Avatar { content_type, bytes })
             }
 
             async fn create_session(&self, session: NewSession<'_>) -> Result<()> {

@@ -5,7 +5,7 @@
 
 macro_rules! agent_columns {
     () => {
-        "id, account_id, email, name, role, locale, skills, capacity, deactivated_at, device"
+        "id, account_id, email, name, role, locale, skills, capacity, deactivated_at, device, display_name, avatar_at"
     };
 }
 
@@ -48,7 +48,8 @@ pub const INSERT_AGENT: &str = "INSERT INTO agents \
 pub const UPDATE_AGENT: &str = concat!(
     "UPDATE agents SET name = COALESCE($3, name), role = COALESCE($4, role), locale = COALESCE($5, locale), \
      skills = COALESCE($6, skills), capacity = COALESCE($7, capacity), \
-     password_hash = COALESCE($8, password_hash), device = COALESCE($9, device) \
+     password_hash = COALESCE($8, password_hash), device = COALESCE($9, device), \
+     display_name = NULLIF(COALESCE($10, display_name), '') \
      WHERE account_id = $1 AND id = $2 RETURNING ",
     agent_columns!()
 );
@@ -72,6 +73,13 @@ pub const SET_AGENT_DEACTIVATED: &str = concat!(
     "UPDATE agents SET deactivated_at = $3 WHERE account_id = $1 AND id = $2 RETURNING ",
     agent_columns!()
 );
+/// `$3` none takes the picture away.
+pub const SET_AVATAR: &str = concat!(
+    "UPDATE agents SET avatar = $3, avatar_type = $4, avatar_at = $5 WHERE account_id = $1 AND id = $2 RETURNING ",
+    agent_columns!()
+);
+/// A picture by its agent alone: the widget shows it to customers, who have no account.
+pub const AVATAR: &str = "SELECT avatar_type, avatar FROM agents WHERE id = $1 AND avatar IS NOT NULL";
 pub const INSERT_SESSION: &str = "INSERT INTO sessions \
      (token_hash, account_id, agent_id, expires_at, id, created_at, last_seen_at, client_addr, user_agent) \
      VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)";

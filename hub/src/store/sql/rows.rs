@@ -50,6 +50,8 @@ pub(super) struct AgentRow {
     capacity: String,
     deactivated_at: Option<i64>,
     device: String,
+    display_name: Option<String>,
+    avatar_at: Option<i64>,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -66,6 +68,8 @@ impl TryFrom<AgentRow> for Agent {
             locale: r.locale,
             active: r.deactivated_at.is_none(),
             device: Device::parse(&r.device).ok_or_else(|| corrupt("agents.device", &r.device))?,
+            display_name: r.display_name,
+            avatar_at: r.avatar_at,
         })
     }
 }

@@ -1,0 +1,146 @@
+// Who wrote each line, in Chromium against the real hub (issue 12, "right names everywhere").
+//
+// Scenario: Bob opens his profile from the top bar, picks the name customers see ("Bobby") and a
+// picture (scaled down in the browser before it is sent). A visitor starts a chat; Bob answers,
+// then transfers it to Sales, where Alice (no display name) answers. The widget names each line
+// by the agent who wrote it, with Bob's picture, and shows no legal name, before and after a
+// reload; Alice's console shows Bob's line under his name and hers as "You"; her note names her
+// on the customer's profile, which Bob sees under her name; the timeline names each line's author.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn, startChat } from './harness.mjs';
+
+const skip = chromiumSkip();
+
+// A 24×16 PNG (an orange field): wider than tall, so the console crops it to its middle square.
+const PICTURE = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAABgAAAAQCAIAAACDRijCAAAAGklEQVR4nGP4UCFHFcQwatCoQaMGjRpEGQIAFdhJH+RuhtQAAAAASUVORK5CYII=',
+  'base64',
+);
+
+let hub;
+let base;
+let browser;
+const contexts = [];
+let bob;
+let alice;
+let visitor;
+const pageErrors = [];
+const watch = (page, who) => watchPage(page, who, pageErrors);
+
+async function openConsole(name, email) {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 860 }, locale: 'en-US' });
+  ctx.setDefaultTimeout(15_000);
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  watch(page, name);
+  await signIn(page, base, email);
+  return page;
+}
+
+/** The widget's lines from agents: [author, text]. */
+const widgetLines = () => visitor.locator('[data-testid="widget-message"][data-sender="agent"]').evaluateAll((items) =>
+  items.map((li) => [li.querySelector('[data-testid="widget-author"]').textContent, li.querySelector('.pb-bubble').textContent]));
+
+/** A console's open chat's lines from agents: [author, text]. */
+const consoleLines = (page) => page.locator('[data-testid="messages"] [data-testid="message"][data-sender="agent"]:not(.pending)').evaluateAll((items) =>
+  items.map((li) => [li.querySelector('[data-testid="message-author"]').textContent, li.querySelector('[data-testid="message-body"]').textContent]));
+
+before(async () => {
+  if (skip) return;
+  hub = await startHub();
+  base = hub.base;
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  for (const ctx of contexts) await ctx.close().catch(() => {});
+  if (browser) await browser.close().catch(() => {});
+  if (hub) await hub.stop();
+});
+
+test('Bob picks the name and picture customers see, from the top bar', { skip }, async () => {
+  bob = await openConsole('bob', 'bob@plugboard.example');
+  await bob.getByTestId('agent-name').filter({ hasText: 'Bob Martin' }).click();
+  await bob.getByTestId('profile').waitFor();
+  assert.match(await bob.getByTestId('profile-preview').textContent(), /Customers see: Bob(?!by)/);
+  await bob.getByTestId('profile-display-name').fill('Bobby');
+  await bob.getByTestId('profile-save').click();
+  await bob.getByTestId('profile-status').filter({ hasText: 'Saved' }).waitFor();
+  await bob.getByTestId('profile-picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: PICTURE });
+  await bob.getByTestId('profile-avatar').waitFor();
+  // What the hub keeps is the browser's 128-pixel square, not the file picked.
+  const size = await bob.getByTestId('profile-avatar').evaluate((img) => img.complete && [img.naturalWidth, img.naturalHeight]);
+  assert.deepEqual(size, [128, 128]);
+  assert.match(await bob.getByTestId('profile-preview').textContent(), /Customers see: Bobby/);
+  await bob.getByTestId('agent-name').locator('img.avatar').waitFor();
+  await shot(bob, 'names-profile');
+});
+
+test('Bob answers a chat: the widget names him Bobby, with his picture', { skip }, async () => {
+  await bob.getByTestId('nav-workspace').click();
+  await bob.getByTestId('state-available').click();
+  await byTestId(bob, 'state-current', 'data-state', 'available').waitFor();
+  alice = await openConsole('alice', 'alice@plugboard.example');
+  await alice.getByTestId('state-available').click();
+  await byTestId(alice, 'state-current', 'data-state', 'available').waitFor();
+
+  visitor = await startChat(browser, base, contexts, watch, 'Ada Lovelace', 'ada@example.net', 'My engine will not start');
+  await bob.getByTestId('offer-accept').click();
+  await bob.getByTestId('composer-input').fill('Bob here, looking now');
+  await bob.getByTestId('composer-input').press('Enter');
+  await byTestId(visitor, 'widget-message', 'data-sender', 'agent').filter({ hasText: 'Bob here' }).waitFor();
+  await visitor.getByTestId('widget-agent').filter({ hasText: 'You are chatting with Bobby' }).waitFor();
+  const avatar = visitor.getByTestId('widget-message').filter({ hasText: 'Bob here' }).getByTestId('widget-avatar');
+  await avatar.waitFor();
+  assert.equal(await avatar.evaluate((img) => img.complete && img.naturalWidth), 128, 'the picture loads in the widget');
+});
+
+test('transferred to Sales, Alice answers: each line keeps its author on both sides', { skip }, async () => {
+  await bob.getByTestId('transfer-queue').selectOption({ label: 'Sales' });
+  await bob.getByTestId('transfer-submit').click();
+  await alice.getByTestId('offer-accept').click();
+  await alice.getByTestId('composer-input').fill('Alice from Sales, I can help');
+  await alice.getByTestId('composer-input').press('Enter');
+  await byTestId(visitor, 'widget-message', 'data-sender', 'agent').filter({ hasText: 'Alice from Sales' }).waitFor();
+  await visitor.getByTestId('widget-agent').filter({ hasText: 'You are chatting with Alice' }).waitFor();
+
+  assert.deepEqual(await widgetLines(), [['Bobby', 'Bob here, looking now'], ['Alice', 'Alice from Sales, I can help']]);
+  const notices = await visitor.getByTestId('widget-notice').allTextContents();
+  assert.deepEqual(notices, ['Bobby joined the chat', 'Alice joined the chat']);
+  await alice.locator('[data-testid="message"][data-sender="agent"]:not(.pending)').filter({ hasText: 'Alice from Sales' }).waitFor();
+  assert.deepEqual(await consoleLines(alice), [['Bob Martin', 'Bob here, looking now'], ['You', 'Alice from Sales, I can help']]);
+  await shot(visitor, 'names-widget');
+  await shot(alice, 'names-console');
+
+  // A reload keeps each line's author.
+  await visitor.reload();
+  await byTestId(visitor, 'widget-message', 'data-sender', 'agent').filter({ hasText: 'Alice from Sales' }).waitFor();
+  assert.deepEqual(await widgetLines(), [['Bobby', 'Bob here, looking now'], ['Alice', 'Alice from Sales, I can help']]);
+  const page = await visitor.locator('#plugboard-chat-widget').evaluate((host) => host.shadowRoot.textContent);
+  for (const legal of ['Bob Martin', 'Martin', 'Wong']) assert.ok(!page.includes(legal), `${legal} shown to the customer`);
+});
+
+test("Alice's note names her; Bob sees it, and each timeline line, under its author", { skip }, async () => {
+  await alice.getByTestId('note-input').fill('Wants the Pro plan');
+  await alice.getByTestId('note-add').click();
+  const note = alice.getByTestId('note-item').filter({ hasText: 'Wants the Pro plan' });
+  await note.getByTestId('author').filter({ hasText: 'You' }).waitFor();
+
+  const name = await alice.getByTestId('card-name').textContent();
+  await bob.getByTestId('nav-customers').click();
+  await bob.getByTestId('customer-search-input').fill(name);
+  await bob.getByTestId('customer-search-submit').click();
+  await bob.getByTestId('customer-result').first().click();
+  const bobsNote = bob.getByTestId('note-item').filter({ hasText: 'Wants the Pro plan' });
+  await bobsNote.getByTestId('author').filter({ hasText: 'Alice Wong' }).waitFor();
+  await bob.getByTestId('timeline-toggle').first().click();
+  const authors = await bob.locator('.timeline-messages li.tl-agent [data-testid="author"]').allTextContents();
+  assert.deepEqual(authors, ['You', 'Alice Wong']);
+  await shot(bob, 'names-timeline');
+});
+
+test('no page logged an error (CSP violations included)', { skip }, () => {
+  assert.deepEqual(pageErrors, []);
+});
