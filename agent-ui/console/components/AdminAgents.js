@@ -65,7 +65,7 @@ export function AdminAgents() {
     <div class="wide-page" data-testid="admin-agents">
       <h1>${t('nav.agents')}</h1>
       <table class="table">
-        <thead><tr><th>${t('admin.name')}</th><th>${t('admin.email')}</th><th>${t('admin.role')}</th><th>${t('admin.locale')}</th><th>${t('admin.skills')}</th><th>${t('admin.chat_capacity')}</th><th>${t('admin.email_capacity')}</th><th>${t('admin.status')}</th><th></th></tr></thead>
+        <thead><tr><th>${t('admin.name')}</th><th>${t('admin.email')}</th><th>${t('admin.role')}</th><th>${t('admin.locale')}</th><th>${t('admin.skills')}</th><th>${t('admin.chat_capacity')}</th><th>${t('admin.email_capacity')}</th><th>${t('admin.status')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th></tr></thead>
         <tbody>
           ${agents.map((a) => html`<tr key=${a.id} data-testid="agent-row">
             <td>${a.name}</td><td>${a.email}</td><td>${t(`role.${a.role}`)}</td><td>${a.locale}</td>

@@ -42,7 +42,7 @@ export function AdminDispositions() {
     <div class="narrow-page" data-testid="admin-dispositions">
       <h1>${t('nav.dispositions')}</h1>
       <table class="table">
-        <thead><tr><th>${t('admin.code')}</th><th>${t('admin.label')}</th><th></th></tr></thead>
+        <thead><tr><th>${t('admin.code')}</th><th>${t('admin.label')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th></tr></thead>
         <tbody>
           ${list.map((d) => html`<tr key=${d.code} data-testid="disposition-row">
             <td><code>${d.code}</code></td><td>${d.label}</td>

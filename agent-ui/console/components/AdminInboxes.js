@@ -97,7 +97,7 @@ export function AdminInboxes({ queues }) {
       ${list.length > 0 && html`
         <table class="table inbox-table">
           <thead><tr>
-            <th>${t('inboxes.name')}</th><th>${t('inboxes.platform')}</th><th>${t('inboxes.queue')}</th><th>${t('inboxes.webhook_url')}</th><th></th>
+            <th>${t('inboxes.name')}</th><th>${t('inboxes.platform')}</th><th>${t('inboxes.queue')}</th><th>${t('inboxes.webhook_url')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th>
           </tr></thead>
           <tbody>
             ${list.map((m) => html`

@@ -89,7 +89,7 @@ export function AdminMailboxes({ queues, onChanged }) {
       ${list.length > 0 && html`
         <table class="table">
           <thead><tr>
-            <th>${t('mailboxes.address')}</th><th>${t('mailboxes.queue')}</th><th>${t('mailboxes.status')}</th><th>${t('mailboxes.fetched')}</th><th></th>
+            <th>${t('mailboxes.address')}</th><th>${t('mailboxes.queue')}</th><th>${t('mailboxes.status')}</th><th>${t('mailboxes.fetched')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th>
           </tr></thead>
           <tbody>
             ${list.map((m) => html`

@@ -54,7 +54,7 @@ export function AdminPhones() {
     <div class="narrow-page" data-testid="admin-phones">
       <h1>${t('nav.phones')}</h1>
       <table class="table">
-        <thead><tr><th>${t('phones.username')}</th><th>${t('phones.agent')}</th><th>${t('phones.registered')}</th><th></th></tr></thead>
+        <thead><tr><th>${t('phones.username')}</th><th>${t('phones.agent')}</th><th>${t('phones.registered')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th></tr></thead>
         <tbody>
           ${phones.map((p) => html`<tr key=${p.id} data-testid="phone-row">
             <td><code>${p.username}</code></td><td>${agentName(p.agent_id)}</td>

@@ -90,7 +90,7 @@ export function AdminQueues({ onChanged }) {
       <table class="table">
         <thead><tr>
           <th>${t('admin.name')}</th><th>${t('admin.skills')}</th><th>${t('admin.priority')}</th>
-          <th>${t('admin.sl_target')}</th><th>${t('admin.offer_timeout')}</th><th>${t('admin.wrap_up')}</th><th>${t('admin.hours')}</th><th></th>
+          <th>${t('admin.sl_target')}</th><th>${t('admin.offer_timeout')}</th><th>${t('admin.wrap_up')}</th><th>${t('admin.hours')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th>
         </tr></thead>
         <tbody>
           ${queues.map((q) => html`<tr key=${q.id} data-testid="queue-row">

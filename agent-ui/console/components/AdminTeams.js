@@ -68,7 +68,7 @@ export function AdminTeams({ queues }) {
       <h1>${t('nav.teams')}</h1>
       <p class="muted">${t('admin.teams_hint')}</p>
       <table class="table">
-        <thead><tr><th>${t('admin.name')}</th><th>${t('admin.leads')}</th><th>${t('admin.members')}</th><th>${t('admin.team_queues')}</th><th></th></tr></thead>
+        <thead><tr><th>${t('admin.name')}</th><th>${t('admin.leads')}</th><th>${t('admin.members')}</th><th>${t('admin.team_queues')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th></tr></thead>
         <tbody>
           ${teams.map((tm) => html`<tr key=${tm.id} data-testid="team-row">
             <td>${tm.name}</td>

@@ -30,7 +30,7 @@ export function AgentSessions({ agent }) {
       ${sessions.length === 0
         ? html`<p class="muted" data-testid="sessions-none">${t('sessions.none')}</p>`
         : html`<table class="table">
-            <thead><tr><th>${t('sessions.created')}</th><th>${t('sessions.last_seen')}</th><th>${t('sessions.from')}</th><th>${t('sessions.browser')}</th><th></th></tr></thead>
+            <thead><tr><th>${t('sessions.created')}</th><th>${t('sessions.last_seen')}</th><th>${t('sessions.from')}</th><th>${t('sessions.browser')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th></tr></thead>
             <tbody>
               ${sessions.map((s) => html`<tr key=${s.id} data-testid="session-row">
                 <td>${formatDateTime(s.created_at)}</td><td>${formatDateTime(s.last_seen_at)}</td>

@@ -24,9 +24,9 @@ export function Login({ locale, onLocale, onLoggedIn }) {
   }
 
   return html`
-    <div class="login-screen">
+    <main class="login-screen">
       <form class="login-card" onSubmit=${submit} data-testid="login-form">
-        <div class="brand brand-large"><span class="brand-mark"></span>${t('app.name')}</div>
+        <h1 class="brand brand-large"><span class="brand-mark"></span>${t('app.name')}</h1>
         <p class="muted">${t('login.subtitle')}</p>
         <label>
           <span>${t('login.email')}</span>
@@ -42,6 +42,6 @@ export function Login({ locale, onLocale, onLoggedIn }) {
         <button class="primary" type="submit" disabled=${busy} data-testid="login-submit">${t('login.submit')}</button>
         <div class="login-footer"><${LocalePicker} locale=${locale} onLocale=${onLocale} /></div>
       </form>
-    </div>
+    </main>
   `;
 }

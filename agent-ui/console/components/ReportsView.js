@@ -94,7 +94,7 @@ export function ReportsView({ queues }) {
           ${row && html`
             <h2 class="section-title">${row.name}</h2>
             <${ReportChart} row=${row} />
-            <div class="table-scroll"><table class="table report-table" data-testid="report-intervals">
+            <div class="table-scroll" tabindex="0" role="region" aria-label=${row.name}><table class="table report-table" data-testid="report-intervals">
               <thead><tr><th>${t('reports.interval')}</th>${columns.map((c) => html`<th key=${c.key}>${t(`reports.col.${c.key}`)}</th>`)}</tr></thead>
               <tbody>${row.intervals.map((f, i) => html`<tr key=${data.intervals[i].start}>
                 <td>${intervalLabel(data.intervals[i].label, data.granularity)}</td>

@@ -55,7 +55,7 @@ export function StaffingTable({ queues, range }) {
       ${error && html`<p class="form-error" role="alert">${error}</p>`}
       ${data && html`
         <p class="muted small-text">${t(`staffing.model.${data.model}`)}${forecast ? ` ${t('staffing.forecast_note', { weeks: data.forecast_weeks })}` : ''}</p>
-        <div class="table-scroll"><table class="table">
+        <div class="table-scroll" tabindex="0" role="region" aria-label=${t('staffing.title')}><table class="table">
           <thead><tr><th>${t('reports.interval')}</th><th>${forecast ? t('staffing.forecast_col') : t('reports.col.offered')}</th><th>${t('reports.col.aht_ms')}</th>
             <th>${t('staffing.needed_col')}</th><th>${t('staffing.staffed')}</th></tr></thead>
           <tbody>${data.intervals.filter((i) => contacts(i) > 0 || i.staffed > 0).map((i) => {

@@ -102,7 +102,7 @@ export function SupervisorView({ token }) {
         <table class="table" data-testid="supervisor-agents">
           <thead><tr>
             <th>${t('admin.name')}</th><th>${t('state.label')}</th><th>${t('supervisor.for')}</th><th>${t('supervisor.held')}</th>
-            <th>${t('supervisor.handled_today')}</th><th>${t('reports.col.aht_ms')}</th><th>${t('reports.col.occupancy')}</th><th></th>
+            <th>${t('supervisor.handled_today')}</th><th>${t('reports.col.aht_ms')}</th><th>${t('reports.col.occupancy')}</th><th><span class="visually-hidden">${t('common.actions')}</span></th>
           </tr></thead>
           <tbody>
             ${(data.agents || []).map((a) => {

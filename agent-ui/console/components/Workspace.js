@@ -16,7 +16,8 @@ export function Workspace({ state, actions, queues, queueName, dispositionName, 
   const selected = state.selected ? state.held[state.selected] : null;
   return html`
     <div class="workspace">
-      <aside class="column column-left">
+      <h1 class="visually-hidden">${t('nav.workspace')}</h1>
+      <aside class="column column-left" aria-label=${t('workspace.list_label')}>
         <${OfferList} offers=${state.offerOrder.map((id) => state.offers[id])} queueName=${queueName}
           queuedFor=${(id) => queuedAction(state, id, 'offer')} onAccept=${actions.accept} onDecline=${actions.decline} answerHere=${Boolean(softphone)} />
         <${InteractionList} state=${state} onSelect=${actions.select} />
@@ -33,7 +34,7 @@ export function Workspace({ state, actions, queues, queueName, dispositionName, 
               <p class="muted">${state.agentState.state === 'available' ? t('workspace.empty_available') : t('workspace.empty_unavailable')}</p>
             </div>`}
       </section>
-      <aside class="column column-right">
+      <aside class="column column-right" aria-label=${t('workspace.card_label')}>
         ${selected && html`<${CustomerCard} card=${selected.card} interactionId=${selected.interaction.id}
           queueName=${queueName} dispositionName=${dispositionName} onAddNote=${actions.addNote} onLink=${actions.linkCustomer} />`}
       </aside>

@@ -44,6 +44,8 @@ export default {
   'workspace.empty_title': 'No chat selected',
   'workspace.empty_available': 'You are available. New chats will appear on the left.',
   'workspace.empty_unavailable': 'Set yourself Available to receive chats.',
+  'workspace.list_label': 'Offers and conversations',
+  'workspace.card_label': 'Customer details',
 
   'offer.title': 'Offers',
   'offer.incoming': 'Incoming {channel}',
@@ -616,6 +618,7 @@ export default {
   'action.dismiss': 'Dismiss',
 
   'common.loading': 'Loading…',
+  'common.actions': 'Actions',
 
   'error.generic': 'Something went wrong. Try again.',
   'error.forbidden': 'You do not have access to this page.',

@@ -44,6 +44,8 @@ export default {
   'workspace.empty_title': '未选择会话',
   'workspace.empty_available': '您处于空闲状态，新会话会出现在左侧。',
   'workspace.empty_unavailable': '将状态设为“空闲”即可接收会话。',
+  'workspace.list_label': '待接请求与会话',
+  'workspace.card_label': '客户详情',
 
   'offer.title': '待接入',
   'offer.incoming': '新的{channel}',
@@ -616,6 +618,7 @@ export default {
   'action.dismiss': '关闭',
 
   'common.loading': '加载中…',
+  'common.actions': '操作',
 
   'error.generic': '出了点问题，请重试。',
   'error.forbidden': '您无权访问此页面。',
