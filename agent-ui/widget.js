@@ -77,6 +77,8 @@
       connecting: 'Connecting…',
       reconnecting: 'Reconnecting…',
       error: 'Something went wrong. Please try again.',
+      tooFast: 'Too many attempts. Wait a minute and try again.',
+      notHere: 'This chat is not available on this website.',
     },
     'zh-CN': {
       launcher: '在线咨询',
@@ -110,6 +112,8 @@
       connecting: '正在连接…',
       reconnecting: '正在重新连接…',
       error: '出了点问题，请重试。',
+      tooFast: '尝试次数过多，请稍等一分钟后再试。',
+      notHere: '本网站无法使用此在线客服。',
     },
   };
   var LOCALE = /^zh/i.test(navigator.language || '') ? 'zh-CN' : 'en';
@@ -350,6 +354,15 @@
     messageList.scrollTop = messageList.scrollHeight;
   }
 
+  // Why the hub refused what the visitor did (the error's code), in their words: the hub's own
+  // text is English, and never shown to them.
+  function refused(code) {
+    if (code === 'rate_limited') return t('tooFast');
+    if (code === 'too_large') return t('notSentTooLarge');
+    if (code === 'forbidden') return t('notHere');
+    return t('error');
+  }
+
   // Why the hub refused a message (the error's code), in the visitor's words.
   function notSent(code) {
     if (code === 'rate_limited') return t('notSentTooFast');
@@ -576,7 +589,7 @@
           save();
           renderMessages();
         } else {
-          showStatus(f.message || t('error'));
+          showStatus(refused(f.code));
         }
         return;
       default:

@@ -45,6 +45,18 @@ export function label(prefix, value) {
 }
 
 /**
+ * What went wrong, for the agent: the label of the hub's error code in the console's language
+ * (an unknown code, or none: "something went wrong"). The hub's own text is English; it follows
+ * as the detail in the English console only, never inside another language.
+ */
+export function errorText(err) {
+  const code = err && err.code;
+  const known = code && (catalogues[current][`error.${code}`] ?? en[`error.${code}`]);
+  const text = known || t('error.generic');
+  return current === 'en' && err && err.message && known ? `${text} — ${err.message}` : text;
+}
+
+/**
  * A disposition's label: the admin's own label, unless the agent reads another language and the
  * catalogue translates that code.
  */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import en from './i18n/en.js';
 import zhCN from './i18n/zh-CN.js';
-import { t, setLocale, normalizeLocale, label, dispositionLabel, formatDuration } from './i18n.js';
+import { t, setLocale, normalizeLocale, label, dispositionLabel, formatDuration, errorText } from './i18n.js';
 
 const placeholders = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -83,4 +83,16 @@ test('every word the hub sends for email has a label in both languages', async (
     assert.ok(key in en, `en: ${key}`);
     assert.ok(key in zhCN, `zh-CN: ${key}`);
   }
+});
+
+test("the hub's English text never shows inside the Chinese console; in English it follows the label", () => {
+  const refused = { code: 'bad_request', message: 'name must not be blank' };
+  setLocale('zh-CN');
+  assert.equal(errorText(refused), zhCN['error.bad_request']);
+  assert.equal(errorText({ code: 'no_such_code', message: 'boom' }), zhCN['error.generic']);
+  assert.equal(errorText(null), zhCN['error.generic']);
+  setLocale('en');
+  assert.equal(errorText(refused), 'Request refused — name must not be blank');
+  assert.equal(errorText({ code: 'no_such_code', message: 'boom' }), en['error.generic'], 'an unknown code says nothing raw');
+  assert.equal(errorText({ code: 'rate_limited' }), en['error.rate_limited']);
 });

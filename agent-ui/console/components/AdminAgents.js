@@ -4,7 +4,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, LOCALES } from '../i18n.js';
+import { t, LOCALES, errorText } from '../i18n.js';
 import { formatSkills, parseSkills } from '../skills.js';
 import { useForm } from '../forms.js';
 import { AgentSessions } from './AgentSessions.js';
@@ -33,7 +33,7 @@ export function AdminAgents() {
     try {
       await (active ? api.reactivateAgent(a.id) : api.deactivateAgent(a.id));
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
     load();
   }
@@ -57,7 +57,7 @@ export function AdminAgents() {
       setForm(EMPTY);
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 

@@ -3,7 +3,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, formatDateTime } from '../i18n.js';
+import { t, formatDateTime, errorText } from '../i18n.js';
 
 export function AdminAudit() {
   const [agents, setAgents] = useState([]);
@@ -25,7 +25,7 @@ export function AdminAudit() {
         setEntries((shown) => (before ? [...shown, ...page.entries] : page.entries));
         setNext(page.next);
       })
-      .catch((err) => setError(err.message || t('error.generic')));
+      .catch((err) => setError(errorText(err)));
   }
 
   useEffect(() => {

@@ -2,7 +2,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 export function AdminDispositions() {
   const [list, setList] = useState([]);
@@ -24,7 +24,7 @@ export function AdminDispositions() {
       setLabelText('');
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 
@@ -34,7 +34,7 @@ export function AdminDispositions() {
       await api.deleteDisposition(c);
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 

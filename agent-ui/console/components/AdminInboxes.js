@@ -5,20 +5,16 @@
 import { useState, useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, label } from '../i18n.js';
+import { t, label, errorText } from '../i18n.js';
 import { inboxSpec, webhookUrl, fieldOfError, HANDED_OVER } from '../inboxes.js';
 import { InboxForm } from './InboxForm.js';
 import { InboxAdded } from './InboxAdded.js';
 import { CopyField } from './CopyField.js';
 import { WebhookRegistration } from './WebhookRegistration.js';
 
-/**
- * The hub's refusal in words: the code's label where the console has one, and its message. Kept
- * as the error and put in words when shown, so a change of language reaches it.
- */
-const explain = (err) => `${label('error', err.code)}${err.message ? ` — ${err.message}` : ''}`;
-
-const words = (state) => (state && state.error ? { error: explain(state.error) } : state);
+/** The hub's refusal, kept as the error and put in words (`errorText`) when shown, so a change of
+ * language reaches it. */
+const words = (state) => (state && state.error ? { error: errorText(state.error) } : state);
 
 export function AdminInboxes({ queues }) {
   const [list, setList] = useState([]);
@@ -123,11 +119,11 @@ export function AdminInboxes({ queues }) {
               </tr>`)}
           </tbody>
         </table>`}
-      ${error && html`<p class="form-error" role="alert" data-testid="inboxes-error">${explain(error)}</p>`}
+      ${error && html`<p class="form-error" role="alert" data-testid="inboxes-error">${errorText(error)}</p>`}
       ${added && html`<${InboxAdded} inbox=${added.inbox} url=${urlOf(added.inbox)} verifyToken=${added.verifyToken}
         registration=${words(registrations[added.inbox.id])} onRegister=${() => register(added.inbox)} onDismiss=${() => setAdded(null)} />`}
       <${InboxForm} key=${formKey} queues=${queues} onSave=${save} saving=${saving}
-        error=${formError} errorText=${formError && explain(formError.err)} />
+        error=${formError} errorText=${formError && errorText(formError.err)} />
     </div>
   `;
 }

@@ -5,7 +5,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, label, formatDateTime } from '../i18n.js';
+import { t, label, formatDateTime, errorText } from '../i18n.js';
 import { mailboxSpec } from '../mailboxes.js';
 import { MailboxForm } from './MailboxForm.js';
 import { MailboxFailures } from './MailboxFailures.js';
@@ -63,7 +63,7 @@ export function AdminMailboxes({ queues, onChanged }) {
       closeForm();
       load();
     } catch (err) {
-      setFormError(err.message || t('error.generic'));
+      setFormError(errorText(err));
     }
   }
 
@@ -76,7 +76,7 @@ export function AdminMailboxes({ queues, onChanged }) {
       if (editing && editing.id === m.id) closeForm();
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 

@@ -4,7 +4,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 export function AdminPhones() {
   const [phones, setPhones] = useState([]);
@@ -36,7 +36,7 @@ export function AdminPhones() {
       setPassword('');
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 
@@ -46,7 +46,7 @@ export function AdminPhones() {
       await api.deletePhone(id);
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 

@@ -6,7 +6,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 import { formatSkillRequirements, parseSkillRequirements } from '../skills.js';
 import { useForm } from '../forms.js';
 import { DAYS, hoursToForm, formToHours, localTimeZone } from '../hours.js';
@@ -80,7 +80,7 @@ export function AdminQueues({ onChanged }) {
       setForm(EMPTY);
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 

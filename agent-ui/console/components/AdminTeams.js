@@ -3,7 +3,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 const EMPTY = { name: '', leads: [], members: [], queues: [] };
 
@@ -47,7 +47,7 @@ export function AdminTeams({ queues }) {
       setForm(EMPTY);
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 
@@ -58,7 +58,7 @@ export function AdminTeams({ queues }) {
       if (editing === id) { setEditing(null); setForm(EMPTY); }
       load();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 

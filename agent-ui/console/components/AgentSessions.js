@@ -3,13 +3,13 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, formatDateTime } from '../i18n.js';
+import { t, formatDateTime, errorText } from '../i18n.js';
 
 export function AgentSessions({ agent }) {
   const [sessions, setSessions] = useState([]);
   const [error, setError] = useState(null);
 
-  const load = () => api.agentSessions(agent.id).then(setSessions).catch((e) => setError(e.message || t('error.generic')));
+  const load = () => api.agentSessions(agent.id).then(setSessions).catch((e) => setError(errorText(e)));
   useEffect(() => {
     load();
   }, [agent.id]);
@@ -19,7 +19,7 @@ export function AgentSessions({ agent }) {
     try {
       await (session ? api.endAgentSession(agent.id, session.id) : api.endAgentSessions(agent.id));
     } catch (e) {
-      setError(e.message || t('error.generic'));
+      setError(errorText(e));
     }
     load();
   }

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 const STATES = ['offline', 'available'];
 
@@ -23,7 +23,7 @@ export function AgentStateControl({ agent, current }) {
       await api.setAgentState(agent.id, { state: to, reason: reason.trim() });
       setOpen(false);
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }

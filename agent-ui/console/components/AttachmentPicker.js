@@ -3,7 +3,7 @@
 // its size, its upload's progress, why it failed if it did, and a button to take it off. The
 // list (attachments.js) lives with the draft; this only renders it and reports the agent's picks.
 import { html } from '../html.js';
-import { t, label } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 import { formatSize } from '../email.js';
 import { percent } from '../attachments.js';
 
@@ -11,7 +11,7 @@ function reason(error) {
   if (!error) return '';
   if (error.code === 'too_large') return t('email.attach_too_large');
   if (error.code === 'unavailable') return t('email.send_offline');
-  return `${label('error', error.code)}${error.message ? ` — ${error.message}` : ''}`;
+  return errorText(error);
 }
 
 export function AttachmentPicker({ idPrefix, attachments, disabled, onPick, onRemove }) {

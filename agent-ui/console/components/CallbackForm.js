@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 export function CallbackForm({ customer, me, queues, onBooked }) {
   const [queue, setQueue] = useState('');
@@ -25,7 +25,7 @@ export function CallbackForm({ customer, me, queues, onBooked }) {
       setBooked(true);
       onBooked();
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 

@@ -5,7 +5,7 @@
 // switching threads, and a failed send keeps it with its client_id: sending again cannot send the
 // mail twice.
 import { html } from '../html.js';
-import { t, label } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 import { parseAddressList, looksLikeAddress, mailOf, formatAddress } from '../email.js';
 import { blocking } from '../attachments.js';
 import { AttachmentPicker } from './AttachmentPicker.js';
@@ -65,7 +65,7 @@ export function EmailComposer({ interactionId, draft, forwarded, customerName, r
 
   const error = draft.error && (draft.error.code === 'unavailable'
     ? t('email.send_offline')
-    : `${label('error', draft.error.code)}${draft.error.message ? ` — ${draft.error.message}` : ''}`);
+    : errorText(draft.error));
 
   return html`
     <form class="email-composer" aria-label=${forwarding ? t('email.forward_form') : t('email.reply_form')} data-testid="email-composer"

@@ -1,6 +1,6 @@
 // Errors the server sent on the socket, each dismissable.
 import { html } from '../html.js';
-import { t, label } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 export function ErrorBar({ errors, onDismiss }) {
   if (!errors.length) return null;
@@ -8,7 +8,7 @@ export function ErrorBar({ errors, onDismiss }) {
     <div class="error-bar" role="alert">
       ${errors.map((e, i) => html`
         <div class="error-item" key=${i} data-testid="socket-error">
-          <span>${label('error', e.code)}${e.message ? ` — ${e.message}` : ''}</span>
+          <span>${errorText(e)}</span>
           <button class="link" onClick=${() => onDismiss(i)} data-testid="error-dismiss">${t('action.dismiss')}</button>
         </div>`)}
     </div>

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 export function LinkCustomer({ current, onLink }) {
   const [open, setOpen] = useState(false);
@@ -40,7 +40,7 @@ export function LinkCustomer({ current, onLink }) {
       await onLink(id);
       setOpen(false);
     } catch (e) {
-      setError(e && e.code === 'forbidden' ? t('link.forbidden') : (e && e.message) || t('error.generic'));
+      setError(e && e.code === 'forbidden' ? t('link.forbidden') : errorText(e));
     } finally {
       setBusy(false);
     }

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 
 export function MoveControl({ interaction, queues, people }) {
   const [open, setOpen] = useState(false);
@@ -26,7 +26,7 @@ export function MoveControl({ interaction, queues, people }) {
       });
       setOpen(false);
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, label } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
 import { newId } from '../ids.js';
 import { parseAddressList, looksLikeAddress } from '../email.js';
 import { addFiles, progress, uploaded, failed, removeFile, blocking, uploadIds } from '../attachments.js';
@@ -58,7 +58,7 @@ export function NewEmailForm({ customer, mailboxes, onSent, onCancel }) {
   const explained = error && (error.code === 'unavailable'
     ? t('email.send_offline')
     : error.code === 'no_room' ? t('email.no_room')
-      : `${label('error', error.code)}${error.message ? ` — ${error.message}` : ''}`);
+      : errorText(error));
 
   return html`
     <form class="new-email" aria-labelledby=${id('title')} onSubmit=${send} data-testid="new-email-form">

@@ -4,7 +4,7 @@
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, formatDuration } from '../i18n.js';
+import { t, formatDuration, errorText } from '../i18n.js';
 import { columnsFor, formatFigure, intervalLabel, isoDate, reportQuery } from '../reports.js';
 import { ReportChart } from './ReportChart.js';
 import { StaffingTable } from './StaffingTable.js';
@@ -37,7 +37,7 @@ export function ReportsView({ queues }) {
       setData(await api.report(dimension, reportQuery(range)));
       setChosen(0);
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -53,7 +53,7 @@ export function ReportsView({ queues }) {
       a.click();
       URL.revokeObjectURL(a.href);
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, formatDuration } from '../i18n.js';
+import { t, formatDuration, errorText } from '../i18n.js';
 import { intervalLabel, isoDate, reportQuery } from '../reports.js';
 
 export function StaffingTable({ queues, range }) {
@@ -32,7 +32,7 @@ export function StaffingTable({ queues, range }) {
       const extra = basis === 'actual' ? {} : { weeks };
       setData(await api.staffing(queue, reportQuery({ ...dates, granularity }, extra)));
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
   const forecast = data && data.forecast_weeks != null;

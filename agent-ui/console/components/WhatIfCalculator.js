@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, formatDuration } from '../i18n.js';
+import { t, formatDuration, errorText } from '../i18n.js';
 import { formatFigure } from '../reports.js';
 
 export function WhatIfCalculator() {
@@ -30,7 +30,7 @@ export function WhatIfCalculator() {
       if (form.patience_secs) load.patience_secs = Number(form.patience_secs);
       setAnswer(await api.whatIf(load));
     } catch (err) {
-      setError(err.message || t('error.generic'));
+      setError(errorText(err));
     }
   }
 
