@@ -118,6 +118,10 @@ export const deleteDisposition = (code) => request('DELETE', `/dispositions/${en
 export const conversations = (query) => request('GET', `/conversations?${query}`);
 export const searchConversations = (q, before) => request('GET', `/conversations/search?q=${enc(q)}${before ? `&before=${enc(before)}` : ''}`);
 export const markRead = (id, seq) => request('POST', `/conversations/${enc(id)}/read`, { seq });
+/** One conversation as an inbox line (its labels among them). */
+export const conversation = (id) => request('GET', `/conversations/${enc(id)}`);
+/** Replaces a conversation's labels; answers its line. */
+export const setLabels = (id, labels) => request('PUT', `/conversations/${enc(id)}/labels`, { labels });
 export const searchCustomers = (q) => request('GET', `/customers?q=${enc(q)}`);
 export const customerCard = (id) => request('GET', `/customers/${enc(id)}`);
 export const updateCustomer = (id, patch) => request('PATCH', `/customers/${enc(id)}`, patch);

@@ -82,3 +82,24 @@ export function withWatchedMessage(watched, message) {
   const messages = others.concat([message]).sort((a, b) => a.seq - b.seq);
   return { ...watched, messages };
 }
+
+/** The most labels on a conversation and the longest label in bytes, as the hub allows. */
+export const MAX_LABELS = 20;
+export const MAX_LABEL_BYTES = 40;
+
+/** A label as the hub keeps it: trimmed and lower-cased. */
+export const normalLabel = (text) => String(text || '').trim().toLowerCase();
+
+/** The labels with `text` added, sorted and once each; `null` when it cannot be added (blank,
+ * too long, one too many), so the console refuses it before asking the hub. */
+export function withLabel(labels, text) {
+  const added = normalLabel(text);
+  const list = labels || [];
+  if (!added || new TextEncoder().encode(added).length > MAX_LABEL_BYTES) return null;
+  if (list.includes(added)) return list;
+  if (list.length >= MAX_LABELS) return null;
+  return [...list, added].sort();
+}
+
+/** The labels without `label`. */
+export const withoutLabel = (labels, label) => (labels || []).filter((l) => l !== label);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon, watchable, withWatchedMessage, withWatchedUpdate } from './conversations.js';
+import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon, watchable, withWatchedMessage, withWatchedUpdate, withLabel, withoutLabel, MAX_LABELS } from './conversations.js';
 import { parseRoute, watchHref } from './route.js';
 
 const line = (id, unread = 0, customer = `c-${id}`) => ({ interaction: { id, customer_id: customer }, unread });
@@ -70,4 +70,16 @@ test('a watched conversation takes its new state, and ignores another', () => {
   assert.deepEqual(ended.messages, watched.messages);
   assert.equal(withWatchedUpdate(watched, { id: 'i2', state: 'closed' }), watched);
   assert.equal(withWatchedUpdate(null, { id: 'i1', state: 'closed' }), null);
+});
+
+test('labels are added trimmed and lower-cased, once, in order; what the hub would refuse is refused here', () => {
+  assert.deepEqual(withLabel(['vip'], '  Refund '), ['refund', 'vip']);
+  assert.deepEqual(withLabel(['refund', 'vip'], 'VIP'), ['refund', 'vip'], 'once');
+  assert.equal(withLabel(['vip'], '   '), null);
+  assert.equal(withLabel([], 'x'.repeat(41)), null);
+  assert.deepEqual(withLabel([], '退款'), ['退款']);
+  assert.equal(withLabel([], '退'.repeat(14)), null, '14 Chinese characters are 42 bytes');
+  const full = Array.from({ length: MAX_LABELS }, (_, i) => `l${String(i).padStart(2, '0')}`);
+  assert.equal(withLabel(full, 'one-more'), null);
+  assert.deepEqual(withoutLabel(['refund', 'vip'], 'vip'), ['refund']);
 });

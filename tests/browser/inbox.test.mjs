@@ -102,6 +102,36 @@ test('opening Mia’s line takes Bob to her conversation and clears its unread c
   await agent.waitForFunction(() => !document.querySelector('[data-testid="inbox-line"] [data-testid="inbox-unread"]'));
 });
 
+test('Bob labels Mia’s chat from its pane; the inbox shows the label and filters by it', { skip }, async () => {
+  await lineOf('Mia Fischer').click();
+  const pane = byTestId(agent, 'chat-pane', 'data-interaction-id', miaId);
+  await pane.getByTestId('label-input').fill('  Refund ');
+  await pane.getByTestId('label-input').press('Enter');
+  await pane.getByTestId('label-input').fill('退款');
+  await pane.getByTestId('label-input').press('Enter');
+  await byTestId(pane, 'label-chip', 'data-label', '退款').waitFor();
+  assert.deepEqual(await pane.getByTestId('label-chip').evaluateAll((chips) => chips.map((c) => c.dataset.label)), ['refund', '退款']);
+  // Too long for the hub: refused here, with a reason, and nothing sent.
+  await pane.getByTestId('label-input').fill('x'.repeat(41));
+  await pane.getByTestId('label-input').press('Enter');
+  await pane.getByTestId('label-error').waitFor();
+  await pane.getByRole('button', { name: 'Remove the label 退款' }).click();
+  await pane.getByTestId('label-chip').filter({ hasText: '退款' }).waitFor({ state: 'detached' });
+  await shot(agent, 'labels-pane');
+
+  await agent.getByTestId('nav-inbox').click();
+  await lineOf('Mia Fischer').filter({ hasText: 'refund' }).waitFor();
+  await agent.getByTestId('inbox-filter-label').fill('refund');
+  await agent.getByTestId('inbox-filter-label').press('Enter');
+  await lineOf('Mia Fischer').waitFor();
+  await agent.getByTestId('inbox-filter-label').fill('vip');
+  await agent.getByTestId('inbox-filter-label').press('Enter');
+  await agent.getByTestId('inbox-empty').waitFor();
+  await agent.getByTestId('inbox-filter-label').fill('');
+  await agent.getByTestId('inbox-filter-label').press('Enter');
+  await lineOf('Mia Fischer').waitFor();
+});
+
 test('a new chat shows under Unassigned as it rings', { skip }, async () => {
   await agent.getByTestId('inbox-folder-unassigned').click();
   await agent.getByTestId('inbox-empty').waitFor();

@@ -81,6 +81,9 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/me", Agent),
     ("PATCH", "/api/v1/me", Agent),
     ("GET", "/api/v1/me/calling", Agent),
+    ("PUT", "/api/v1/me/avatar", Agent),
+    ("DELETE", "/api/v1/me/avatar", Agent),
+    ("GET", "/api/v1/agents/names", Agent),
     ("GET", "/api/v1/queues", Agent),
     ("POST", "/api/v1/queues", Admin),
     ("PUT", "/api/v1/queues/{id}", Admin),
@@ -154,6 +157,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     // `an_agent_never_sees_a_conversation_they_may_not`).
     ("GET", "/api/v1/conversations", Agent),
     ("GET", "/api/v1/conversations/search", Agent),
+    ("GET", "/api/v1/conversations/{id}", Agent),
     ("POST", "/api/v1/conversations/{id}/read", Agent),
     ("PUT", "/api/v1/conversations/{id}/labels", Agent),
     // Data protection: the audit log, and one customer's data exported or erased.
@@ -534,6 +538,7 @@ async fn an_agent_never_sees_a_conversation_they_may_not() {
     );
 
     for (method, path, body) in [
+        ("GET", format!("/conversations/{interaction}"), Value::Null),
         (
             "POST",
             format!("/conversations/{interaction}/read"),

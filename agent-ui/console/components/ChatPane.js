@@ -11,6 +11,7 @@ import { conversation } from '../state.js';
 import { MessageList } from './MessageList.js';
 import { Composer } from './Composer.js';
 import { WrapUpForm } from './WrapUpForm.js';
+import { LabelEditor } from './LabelEditor.js';
 import { TransferControl } from './TransferControl.js';
 import { ReplyWindow } from './ReplyWindow.js';
 import { QueuedNote } from './QueuedNote.js';
@@ -44,6 +45,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
         <div>
           <div class="chat-title" data-testid="chat-title">${customer.name}</div>
           <div class="muted small-text">${voicemail ? t('timeline.voicemail') : label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
+          <${LabelEditor} interactionId=${it.id} key=${it.id} />
         </div>
         ${active && html`<div class="chat-actions">
           ${phoneStatus === 'connected' && html`<button onClick=${() => actions.mute(it.id, !softphone.muted)} data-testid="call-mute"

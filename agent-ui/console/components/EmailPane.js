@@ -7,6 +7,7 @@ import { threadSubject, draftDefaults, mailOf, forwardSubject } from '../email.j
 import { EmailThread } from './EmailThread.js';
 import { EmailComposer } from './EmailComposer.js';
 import { WrapUpForm } from './WrapUpForm.js';
+import { LabelEditor } from './LabelEditor.js';
 import { TransferControl } from './TransferControl.js';
 import { QueuedNote } from './QueuedNote.js';
 
@@ -33,6 +34,7 @@ export function EmailPane({ state, entry, actions, queues, queueName, ownAddress
             <span class="channel-mark" aria-hidden="true">✉</span> ${subject || t('email.no_subject')}
           </div>
           <div class="muted small-text"><span data-testid="chat-title">${customer.name}</span> · ${label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
+          <${LabelEditor} interactionId=${it.id} key=${it.id} />
         </div>
         ${active && html`<div class="chat-actions">
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />

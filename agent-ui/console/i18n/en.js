@@ -758,4 +758,9 @@ export default {
   'profile.save': 'Save',
   'profile.saved': 'Saved',
   'profile.bad_picture': 'That file is not a picture this browser can read.',
+
+  'labels.title': 'Labels',
+  'labels.add': 'Add a label',
+  'labels.remove': 'Remove the label {label}',
+  'labels.refused': 'A label is 1 to {bytes} bytes long, and a conversation has at most 20.',
 };

@@ -758,4 +758,9 @@ export default {
   'profile.save': '保存',
   'profile.saved': '已保存',
   'profile.bad_picture': '浏览器无法读取该图片。',
+
+  'labels.title': '标签',
+  'labels.add': '添加标签',
+  'labels.remove': '移除标签 {label}',
+  'labels.refused': '标签长度为 1 至 {bytes} 字节，每个会话最多 20 个。',
 };

@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_conversations))
         .routes(routes!(search_conversations))
         .routes(routes!(mark_read))
+        .routes(routes!(conversation))
         .routes(routes!(set_labels))
 }
 
@@ -171,6 +172,21 @@ async fn mark_read(
     state.store.conversation(me.account_id, &viewer, id).await?;
     state.store.mark_read(me.account_id, me.id, id, mark.seq).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// One conversation as a line of the caller's inbox (its labels, its unread count): what the
+/// console's pane shows beside the messages.
+#[utoipa::path(get, path = "/conversations/{id}", responses((status = 200, body = Conversation), (status = 404)))]
+async fn conversation(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Conversation>, ApiError> {
+    let id: InteractionId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let viewer = viewer(&state, &me).await?;
+    Ok(ApiJson(
+        state.store.conversation(me.account_id, &viewer, id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
