@@ -79,6 +79,10 @@
       error: 'Something went wrong. Please try again.',
       tooFast: 'Too many attempts. Wait a minute and try again.',
       notHere: 'This chat is not available on this website.',
+      attach: 'Send a picture or a PDF',
+      sendingFile: 'Sending {name}…',
+      fileRefused: 'Only pictures and PDF files can be sent.',
+      download: 'Download {name}',
     },
     'zh-CN': {
       launcher: '在线咨询',
@@ -114,6 +118,10 @@
       error: '出了点问题，请重试。',
       tooFast: '尝试次数过多，请稍等一分钟后再试。',
       notHere: '本网站无法使用此在线客服。',
+      attach: '发送图片或 PDF',
+      sendingFile: '正在发送 {name}…',
+      fileRefused: '只能发送图片和 PDF 文件。',
+      download: '下载 {name}',
     },
   };
   var LOCALE = /^zh/i.test(navigator.language || '') ? 'zh-CN' : 'en';
@@ -164,6 +172,12 @@
     return max;
   }
 
+  /** The files a message carries (a picture or a PDF sent in the chat): `{id, filename, content_type, size}`. */
+  function filesOf(m) {
+    var list = (m.channel && m.channel.attachments) || m.files || [];
+    return list.map(function (a) { return { id: a.id, filename: a.filename, content_type: a.content_type, size: a.size }; });
+  }
+
   /** Remembers an agent as the hub names them to the customer, for the lines they wrote. */
   function known(author) {
     if (author && author.id) store.authors[author.id] = { id: author.id, name: author.name, avatar: author.avatar || null };
@@ -174,7 +188,7 @@
     var byId = {};
     store.messages.forEach(function (m) { byId[m.id] = m; });
     list.forEach(function (m) {
-      if (m && m.id) byId[m.id] = { id: m.id, seq: m.seq, sender: m.sender, agent_id: m.agent_id || null, body: m.body, client_id: m.client_id || '', created_at: m.created_at };
+      if (m && m.id) byId[m.id] = { id: m.id, seq: m.seq, sender: m.sender, agent_id: m.agent_id || null, body: m.body, client_id: m.client_id || '', created_at: m.created_at, files: filesOf(m) };
     });
     var seen = {};
     store.messages = Object.keys(byId).map(function (k) { return byId[k]; })
@@ -309,7 +323,11 @@
             sendComposer();
           }
         } });
+      var picker = el('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf', class: 'pb-hidden', 'data-testid': 'widget-file-input', tabindex: '-1', 'aria-hidden': 'true',
+        onchange: function (e) { var f = e.target.files && e.target.files[0]; e.target.value = ''; if (f) sendFile(f); } });
       children.push(el('form', { class: 'pb-composer', onsubmit: function (e) { e.preventDefault(); sendComposer(); } }, [
+        el('button', { class: 'pb-icon-button pb-attach', type: 'button', 'aria-label': t('attach'), title: t('attach'), 'data-testid': 'widget-attach', onclick: function () { picker.click(); } }, [el('span', { class: 'pb-clip', 'aria-hidden': 'true' })]),
+        picker,
         composerInput,
         el('button', { class: 'pb-primary', type: 'submit', 'data-testid': 'widget-send', text: t('send') }),
       ]));
@@ -344,7 +362,7 @@
         lastAgent = m.agent_id || null;
         items.push(notice(t('joined', { name: author ? author.name : t('someone') })));
       }
-      items.push(messageItem(m.sender, m.body, m.id, null, null, author));
+      items.push(messageItem(m.sender, m.body, m.id, null, null, author, m.files));
     });
     store.outbox.forEach(function (p) { items.push(messageItem('customer', p.body, null, p.failed ? 'failed' : 'pending', p.failed)); });
     if (phase === 'chat' && store.agent && store.agent.id !== lastAgent) items.push(notice(t('joined', { name: store.agent.name })));
@@ -376,11 +394,39 @@
     return el('img', { class: 'pb-avatar', src: HUB + author.avatar, alt: '', width: 20, height: 20, 'data-testid': 'widget-avatar' });
   }
 
-  function messageItem(sender, text, id, pending, failedCode, author) {
+  // Files are read with the chat's token and shown from blob URLs (an <img src> cannot send
+  // the token); each is read once.
+  var fileUrls = {};
+  function fileUrl(file) {
+    if (!fileUrls[file.id]) {
+      fileUrls[file.id] = fetch(HUB + '/chat/files/' + encodeURIComponent(file.id), { headers: { Authorization: 'Bearer ' + store.token } })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
+        .then(function (b) { return URL.createObjectURL(new Blob([b], { type: file.content_type })); });
+      fileUrls[file.id].catch(function () { delete fileUrls[file.id]; });
+    }
+    return fileUrls[file.id];
+  }
+
+  function fileItem(file) {
+    var image = /^image\/(png|jpeg|gif|webp)$/.test(file.content_type);
+    var node = image
+      ? el('img', { class: 'pb-image', alt: file.filename, 'data-testid': 'widget-image' })
+      : el('a', { class: 'pb-file', href: '#', download: file.filename, 'data-testid': 'widget-file', text: '\u2913 ' + file.filename, 'aria-label': t('download', { name: file.filename }) });
+    if (store.token) {
+      fileUrl(file).then(function (url) {
+        if (image) node.src = url;
+        else node.href = url;
+      }, function () {});
+    }
+    return node;
+  }
+
+  function messageItem(sender, text, id, pending, failedCode, author, files) {
     var who = sender === 'customer' ? t('you') : sender === 'agent' ? (author ? author.name : t('someone')) : '';
     return el('li', { class: 'pb-message pb-' + sender + (pending ? ' pb-' + pending : ''), 'data-testid': 'widget-message', 'data-sender': sender, 'data-message-id': id || '' }, [
       who ? el('span', { class: 'pb-author', 'data-testid': 'widget-author' }, [avatar(author), who]) : null,
-      el('div', { class: 'pb-bubble', text: text }),
+      text || !(files && files.length) ? el('div', { class: 'pb-bubble', text: text }) : null,
+      files && files.length ? el('div', { class: 'pb-files' }, files.map(fileItem)) : null,
       pending ? el('span', { class: 'pb-meta', text: pending === 'failed' ? notSent(failedCode) : t('sending') }) : null,
     ]);
   }
@@ -618,6 +664,27 @@
     } else {
       showStatus(t('reconnecting'));
     }
+  }
+
+  /** Sends a file the visitor picked: committed by the hub before it shows as sent. */
+  function sendFile(file) {
+    if (!store.token) return;
+    showStatus(t('sendingFile', { name: file.name }));
+    var url = HUB + '/chat/files?filename=' + encodeURIComponent(file.name) + '&client_id=' + encodeURIComponent(newId());
+    fetch(url, { method: 'POST', headers: { Authorization: 'Bearer ' + store.token }, body: file })
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          if (!r.ok) throw { code: body.code || (r.status === 413 ? 'too_large' : 'internal') };
+          return body;
+        });
+      })
+      .then(function (body) {
+        showStatus('');
+        addMessages([body.message]);
+        renderMessages();
+      }, function (err) {
+        showStatus(err && err.code === 'bad_request' ? t('fileRefused') : refused(err && err.code));
+      });
   }
 
   function sendComposer() {

@@ -44,13 +44,15 @@ export function mediaKind(contentType) {
  * The files a messaging app's message names (`channel.details.media`), each as the console shows
  * it: `{key, state, kind, attachment, reason}`. `state` is "fetching" (the hub is getting it;
  * `reason` says why the last attempt failed, if one did), "failed" (`reason` is why), or "kept"
- * (`attachment` is the file the hub serves; `kind` how to show it).
+ * (`attachment` is the file the hub serves; `kind` how to show it). A file sent in a web chat
+ * is kept with its message from the start: its attachments, each kept.
  */
 export function mediaItems(message) {
   const channel = message && message.channel;
   const media = channel && channel.details && Array.isArray(channel.details.media) ? channel.details.media : [];
   const retry = channel && channel.details && channel.details.media_retry;
   const attachments = (channel && channel.attachments) || [];
+  if (!media.length) return attachments.map((a) => ({ key: a.id, state: 'kept', kind: mediaKind(a.content_type), attachment: a, reason: null }));
   return media.map((m, i) => {
     const key = `${i}:${m.id || ''}`;
     if (m.error) return { key, state: 'failed', kind: null, attachment: null, reason: m.error };

@@ -57,3 +57,8 @@ test('an SVG is never shown inline: it is a file to download', () => {
   assert.equal(mediaKind('video/mp4'), 'video');
   assert.equal(mediaKind(undefined), 'file');
 });
+
+test("a web chat's file is shown from its attachments, kept from the start", () => {
+  const m = { body: '', channel: { details: {}, attachments: [{ id: 'a1', content_type: 'image/png', filename: 'p.png' }, { id: 'a2', content_type: 'application/pdf', filename: 'r.pdf' }] } };
+  assert.deepEqual(mediaItems(m).map((i) => [i.state, i.kind, i.attachment.id]), [['kept', 'image', 'a1'], ['kept', 'file', 'a2']]);
+});

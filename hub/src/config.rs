@@ -163,6 +163,8 @@ pub struct Chat {
     /// The most a visitor's messages in one conversation may add up to, in bytes; past it each
     /// message is refused with `too_large` (the conversation is full).
     pub max_conversation_bytes: usize,
+    /// The largest file (a picture or a PDF) a visitor may send in a chat, in bytes.
+    pub max_file_bytes: usize,
     /// A widget socket must say `hello` within this many seconds, or it is closed.
     pub hello_timeout_secs: u32,
     /// A widget socket the hub hears nothing from (not even the pong a browser answers its pings
@@ -348,6 +350,7 @@ impl Default for Chat {
             abandon_after_secs: 60,
             messages_per_minute: 30,
             max_conversation_bytes: 256 * 1024,
+            max_file_bytes: 10 * 1024 * 1024,
             hello_timeout_secs: 30,
             idle_timeout_secs: 90,
             token_grace_secs: 3600,

@@ -6,6 +6,8 @@
 // by the agent who wrote it, with Bob's picture, and shows no legal name, before and after a
 // reload; Alice's console shows Bob's line under his name and hers as "You"; her note names her
 // on the customer's profile, which Bob sees under her name; the timeline names each line's author.
+// Then the visitor sends a picture and a PDF from the widget: shown in the widget and in Alice's
+// console (the picture inline), and an SVG is refused in words.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,7 +88,9 @@ test('Bob answers a chat: the widget names him Bobby, with his picture', { skip 
   await alice.getByTestId('state-available').click();
   await byTestId(alice, 'state-current', 'data-state', 'available').waitFor();
 
-  visitor = await startChat(browser, base, contexts, watch, 'Ada Lovelace', 'ada@example.net', 'My engine will not start');
+  // The SVG refused below is a 400 the browser logs: the one error expected on the widget's page.
+  const refusedFile = (page, who) => watchPage(page, who, pageErrors, (m) => /status of 400/.test(m.text()));
+  visitor = await startChat(browser, base, contexts, refusedFile, 'Ada Lovelace', 'ada@example.net', 'My engine will not start');
   await bob.getByTestId('offer-accept').click();
   await bob.getByTestId('composer-input').fill('Bob here, looking now');
   await bob.getByTestId('composer-input').press('Enter');
@@ -139,6 +143,32 @@ test("Alice's note names her; Bob sees it, and each timeline line, under its aut
   const authors = await bob.locator('.timeline-messages li.tl-agent [data-testid="author"]').allTextContents();
   assert.deepEqual(authors, ['You', 'Alice Wong']);
   await shot(bob, 'names-timeline');
+});
+
+test('the visitor sends a picture and a PDF from the widget; both show on both sides', { skip }, async () => {
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF');
+  await visitor.getByTestId('widget-file-input').setInputFiles({ name: 'dent.png', mimeType: 'image/png', buffer: PICTURE });
+  const picture = visitor.getByTestId('widget-image');
+  await picture.waitFor();
+  await visitor.waitForFunction(() => {
+    const img = document.querySelector('#plugboard-chat-widget').shadowRoot.querySelector('[data-testid="widget-image"]');
+    return img && img.complete && img.naturalWidth === 24;
+  });
+  await visitor.getByTestId('widget-file-input').setInputFiles({ name: 'receipt.pdf', mimeType: 'application/pdf', buffer: pdf });
+  await visitor.getByTestId('widget-file').filter({ hasText: 'receipt.pdf' }).waitFor();
+  // A file that is neither is refused, in words.
+  await visitor.getByTestId('widget-file-input').setInputFiles({ name: 'x.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg onload="alert(1)"/>') });
+  await visitor.getByTestId('widget-status').filter({ hasText: 'Only pictures and PDF files can be sent.' }).waitFor();
+  await shot(visitor, 'chat-files-widget');
+
+  const image = alice.getByTestId('messages').getByTestId('media-image');
+  await image.waitFor();
+  await alice.waitForFunction(() => {
+    const img = document.querySelector('[data-testid="messages"] [data-testid="media-image"]');
+    return img && img.complete && img.naturalWidth === 24;
+  });
+  await alice.getByTestId('messages').getByTestId('media-download').filter({ hasText: 'receipt.pdf' }).waitFor();
+  await shot(alice, 'chat-files-console');
 });
 
 test('no page logged an error (CSP violations included)', { skip }, () => {

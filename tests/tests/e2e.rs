@@ -1848,3 +1848,163 @@ async fn the_customer_sees_each_agents_chosen_name_and_picture_on_each_line_and_
     assert_eq!(bob_entry["shown_name"], "Robert");
     assert!(bob_entry["avatar"].as_str().unwrap().starts_with("/avatars/"));
 }
+
+/// `POST /chat/files` as the widget sends a file: (status, body).
+async fn send_file(
+    hub: &Hub,
+    token: Option<&str>,
+    client_id: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/chat/files", hub.base))
+        .query(&[("filename", name), ("client_id", client_id)])
+        .body(bytes);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_visitor_sends_a_picture_the_agent_sees_it_and_only_that_chat_reads_it_back() {
+    let (hub, _dir) = hub().await;
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let mut widget = hub.widget().await.unwrap();
+    let started = start_chat(&mut widget, "Mia", "mia@example.net", "The box came dented").await;
+    let token = started["token"].as_str().unwrap().to_string();
+    let interaction = started["interaction_id"].as_str().unwrap().to_string();
+    bob.expect("offer").await.unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+
+    // Sent, committed, answered; a retry of the same send is the same message.
+    let (status, sent) = send_file(
+        &hub,
+        Some(&token),
+        "f1",
+        "C:\\photos\\dent.png",
+        TINY_PNG.to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let message = &sent["message"];
+    let file = &message["channel"]["attachments"][0];
+    assert_eq!(
+        (file["filename"].as_str(), file["content_type"].as_str()),
+        (Some("dent.png"), Some("image/png"))
+    );
+    assert_eq!(message["sender"], "customer");
+    let (_, again) = send_file(&hub, Some(&token), "f1", "dent.png", TINY_PNG.to_vec()).await;
+    assert_eq!(again["message"]["id"], message["id"], "stored once");
+
+    // Bob sees it at once, and may read the file.
+    let seen = bob.expect("message").await.unwrap();
+    assert_eq!(seen["message"]["id"], message["id"]);
+    assert_eq!(seen["message"]["channel"]["attachments"][0]["id"], file["id"]);
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bytes = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/attachments/{}",
+            hub.base,
+            file["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.as_ref(), TINY_PNG);
+
+    // The widget reads it back with its token, as a download; another chat's token finds nothing.
+    let read = |token: Option<String>| {
+        let url = format!("{}/chat/files/{}", hub.base, file["id"].as_str().unwrap());
+        async move {
+            let mut r = reqwest::Client::new().get(url);
+            if let Some(token) = token {
+                r = r.bearer_auth(token);
+            }
+            r.send().await.unwrap()
+        }
+    };
+    let own = read(Some(token.clone())).await;
+    assert_eq!(own.status(), 200);
+    assert_eq!(own.headers()["content-type"], "application/octet-stream");
+    assert_eq!(own.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(own.bytes().await.unwrap().as_ref(), TINY_PNG);
+    let mut stranger = hub.widget().await.unwrap();
+    let other = start_chat(&mut stranger, "Eve", "eve@example.net", "hi").await;
+    let other_token = other["token"].as_str().unwrap().to_string();
+    assert_eq!(read(Some(other_token)).await.status(), 404);
+    assert_eq!(read(None).await.status(), 401);
+    assert_eq!(read(Some("not-a-token".into())).await.status(), 401);
+
+    // What is not a picture or a PDF, nothing, too much, or no token: refused, nothing stored.
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec();
+    let (status, body) = send_file(&hub, Some(&token), "f2", "x.svg", svg).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let (status, _) = send_file(&hub, Some(&token), "f3", "empty.png", Vec::new()).await;
+    assert_eq!(status, 400);
+    let mut huge = TINY_PNG.to_vec();
+    huge.resize(10 * 1024 * 1024 + 1, 0);
+    let (status, body) = send_file(&hub, Some(&token), "f4", "huge.png", huge).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
+    let (status, _) = send_file(&hub, None, "f5", "a.png", TINY_PNG.to_vec()).await;
+    assert_eq!(status, 401);
+    let pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF".to_vec();
+    let (status, body) = send_file(&hub, Some(&token), "f6", "receipt.pdf", pdf).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Any site's page may send one (the token is the key; no cookies): the preflight says so.
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("{}/chat/files", hub.base))
+        .header("Origin", "https://shop.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+
+    // A reload shows both files on the conversation; once it has ended, no more.
+    let mut reloaded = hub.widget().await.unwrap();
+    reloaded
+        .send(json!({"type": "hello", "token": token}))
+        .await
+        .unwrap();
+    let resumed = reloaded.expect("resumed").await.unwrap();
+    let names: Vec<&str> = resumed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["channel"]["attachments"][0]["filename"].as_str())
+        .collect();
+    assert_eq!(names, ["dent.png", "receipt.pdf"]);
+    bob.send(json!({"type": "interaction.end", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    bob.expect("interaction.updated").await.unwrap();
+    let (status, body) = send_file(&hub, Some(&token), "f7", "late.png", TINY_PNG.to_vec()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("invalid_state")),
+        "{body}"
+    );
+}

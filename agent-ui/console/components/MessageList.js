@@ -5,6 +5,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import { t, label, formatTime } from '../i18n.js';
 import { MessageMedia } from './MessageMedia.js';
+import { mediaItems } from '../messaging.js';
 import { AgentAuthor, usePeople } from './People.js';
 
 /** Where an agent's message on a messaging app stands (queued, sent, delivered, read, or failed
@@ -17,8 +18,8 @@ function delivery(m) {
     title=${reason || ''}>${label('delivery', state)}${reason ? `: ${reason}` : ''}</span>`;
 }
 
-/** A photo or voice note sent alone has no text to show above it. */
-const hasMedia = (m) => Boolean(m.channel && m.channel.details && Array.isArray(m.channel.details.media) && m.channel.details.media.length);
+/** A photo, voice note or file sent alone has no text to show above it. */
+const hasMedia = (m) => mediaItems(m).length > 0;
 
 export function MessageList({ messages, customerName }) {
   const end = useRef(null);

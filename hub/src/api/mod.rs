@@ -4,6 +4,7 @@
 //! Handlers validate and delegate; routing and state live in the dispatcher and the store.
 
 mod audit;
+mod chat_files;
 mod conversations;
 mod crm;
 mod email;
@@ -255,8 +256,10 @@ pub fn app(state: AppState) -> Router {
         .merge(people::avatar_route())
         .merge(ui::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
-        // After the layer above: REST sets its own limits (`rest::router`), uploads a larger one.
+        // After the layer above: REST sets its own limits (`rest::router`), uploads and a chat's
+        // files a larger one.
         .merge(api)
+        .merge(chat_files::routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
