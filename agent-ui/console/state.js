@@ -5,8 +5,9 @@
 // Local events (never sent by the server) have a `type` starting with "local.":
 //   local.connection {status}            the socket's status: "connecting" | "open" | "closed"
 //   local.select {interaction_id}        the agent picked a held interaction
-//   local.send {interaction_id, client_id, body, at}   a message the agent is sending (pending
-//                                        until the server's ack; resent after a reconnect)
+//   local.send {interaction_id, client_id, body, at, attachments?}   a message the agent is sending
+//                                        (pending until the server's ack; resent after a reconnect;
+//                                        `attachments`: a chat's files, by upload id)
 //   local.dismiss_error {index}
 //   local.draft {interaction_id, patch, defaults}   the agent edits an email reply: `patch` over
 //                                        the draft there is, else over `defaults` (the thread's
@@ -479,6 +480,7 @@ function step(state, event) {
       const pending = { interaction_id: event.interaction_id, client_id: event.client_id, body: event.body, at: event.at };
       // Sent over REST (a messaging app's reply): never resent on the socket.
       if (event.rest) pending.rest = true;
+      if (event.attachments && event.attachments.length) pending.attachments = event.attachments;
       return { ...state, outbox: { ...state.outbox, [event.client_id]: pending } };
     }
     case 'local.draft': {

@@ -116,6 +116,13 @@ test('a snapshot keeps unacknowledged messages to resend, and drops the ones it 
   assert.deepEqual(conversation(s, 'i1').map((m) => m.body), ['one', 'two']);
 });
 
+test("a chat's file waits with its upload id and is resent with it after a reconnect", () => {
+  let s = run(snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [] }] }));
+  s = apply(s, { type: 'local.send', interaction_id: 'i1', client_id: 'k1', body: '', at: 1, attachments: ['u1'] });
+  s = apply(s, { type: 'local.send', interaction_id: 'i1', client_id: 'k2', body: 'text', at: 2 });
+  assert.deepEqual(unsent(s).map((p) => [p.client_id, p.attachments]), [['k1', ['u1']], ['k2', undefined]]);
+});
+
 test('customer typing shows until it stops or the customer\'s message arrives', () => {
   let s = run(snapshot({ interactions: [{ interaction: interaction('i1'), card: card(), messages: [] }] }), { type: 'typing', interaction_id: 'i1', typing: true });
   assert.equal(s.held.i1.customerTyping, true);

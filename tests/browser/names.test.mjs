@@ -7,7 +7,7 @@
 // reload; Alice's console shows Bob's line under his name and hers as "You"; her note names her
 // on the customer's profile, which Bob sees under her name; the timeline names each line's author.
 // Then the visitor sends a picture and a PDF from the widget: shown in the widget and in Alice's
-// console (the picture inline), and an SVG is refused in words.
+// console (the picture inline), and an SVG is refused in words; Alice sends a picture back.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -145,7 +145,7 @@ test("Alice's note names her; Bob sees it, and each timeline line, under its aut
   await shot(bob, 'names-timeline');
 });
 
-test('the visitor sends a picture and a PDF from the widget; both show on both sides', { skip }, async () => {
+test('files both ways: a picture and a PDF from the widget, a picture back from the console', { skip }, async () => {
   const pdf = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF');
   await visitor.getByTestId('widget-file-input').setInputFiles({ name: 'dent.png', mimeType: 'image/png', buffer: PICTURE });
   const picture = visitor.getByTestId('widget-image');
@@ -168,7 +168,17 @@ test('the visitor sends a picture and a PDF from the widget; both show on both s
     return img && img.complete && img.naturalWidth === 24;
   });
   await alice.getByTestId('messages').getByTestId('media-download').filter({ hasText: 'receipt.pdf' }).waitFor();
+
+  // Alice sends one back from the console: the widget shows it under her name.
+  await alice.getByTestId('composer-file').setInputFiles({ name: 'label.png', mimeType: 'image/png', buffer: PICTURE });
+  await alice.locator('[data-testid="message"][data-sender="agent"]:not(.pending) [data-testid="media-image"]').waitFor();
+  const fromAlice = visitor.locator('[data-testid="widget-message"][data-sender="agent"]').filter({ has: visitor.getByTestId('widget-image') });
+  await fromAlice.waitFor();
+  assert.equal(await fromAlice.getByTestId('widget-author').textContent(), 'Alice');
+  await visitor.waitForFunction(() => [...document.querySelector('#plugboard-chat-widget').shadowRoot
+    .querySelectorAll('[data-sender="agent"] [data-testid="widget-image"]')].some((img) => img.complete && img.naturalWidth === 24));
   await shot(alice, 'chat-files-console');
+  await shot(visitor, 'chat-files-widget-back');
 });
 
 test('no page logged an error (CSP violations included)', { skip }, () => {

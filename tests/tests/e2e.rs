@@ -1870,7 +1870,7 @@ async fn send_file(
 }
 
 #[tokio::test]
-async fn a_visitor_sends_a_picture_the_agent_sees_it_and_only_that_chat_reads_it_back() {
+async fn files_go_both_ways_in_a_chat_and_only_that_chat_reads_them_back() {
     let (hub, _dir) = hub().await;
     let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
     available(&mut bob).await;
@@ -1983,7 +1983,48 @@ async fn a_visitor_sends_a_picture_the_agent_sees_it_and_only_that_chat_reads_it
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
 
-    // A reload shows both files on the conversation; once it has ended, no more.
+    // Bob sends a file back: uploaded, then a message naming it; the widget hears it with his
+    // name and reads it with its token. Another agent's upload is no key for him.
+    let (status, upload) = hub
+        .upload(&bob_token, "label.png", "image/png", TINY_PNG.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{upload}");
+    bob.send(json!({"type": "message", "interaction_id": interaction, "client_id": "b1", "body": "", "attachments": [upload["id"]]}))
+        .await
+        .unwrap();
+    let ack = bob.expect("message.ack").await.unwrap();
+    let back = ack["message"]["channel"]["attachments"][0].clone();
+    assert_eq!(back["filename"], "label.png");
+    let heard = widget.expect("message").await.unwrap();
+    assert_eq!(heard["message"]["channel"]["attachments"][0]["id"], back["id"]);
+    assert_eq!(heard["author"]["name"], "Bob");
+    let got = reqwest::Client::new()
+        .get(format!(
+            "{}/chat/files/{}",
+            hub.base,
+            back["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.bytes().await.unwrap().as_ref(), TINY_PNG);
+    let alice_token = hub.login("alice@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, hers) = hub
+        .upload(&alice_token, "hers.png", "image/png", TINY_PNG.to_vec())
+        .await
+        .unwrap();
+    bob.send(json!({"type": "message", "interaction_id": interaction, "client_id": "b2", "attachments": [hers["id"]]}))
+        .await
+        .unwrap();
+    assert_eq!(bob.expect_error().await["code"], "not_found");
+    bob.send(json!({"type": "message", "interaction_id": interaction, "client_id": "b3", "body": ""}))
+        .await
+        .unwrap();
+    assert_eq!(bob.expect_error().await["code"], "bad_request");
+
+    // A reload shows the files on the conversation; once it has ended, no more.
     let mut reloaded = hub.widget().await.unwrap();
     reloaded
         .send(json!({"type": "hello", "token": token}))
@@ -1996,7 +2037,7 @@ async fn a_visitor_sends_a_picture_the_agent_sees_it_and_only_that_chat_reads_it
         .iter()
         .filter_map(|m| m["channel"]["attachments"][0]["filename"].as_str())
         .collect();
-    assert_eq!(names, ["dent.png", "receipt.pdf"]);
+    assert_eq!(names, ["dent.png", "receipt.pdf", "label.png"]);
     bob.send(json!({"type": "interaction.end", "interaction_id": interaction}))
         .await
         .unwrap();

@@ -83,7 +83,8 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
       ${active && call
         ? null
         : active
-        ? html`<${Composer} onSend=${(body) => actions.sendMessage(it.id, body)} onTyping=${(typing) => actions.typing(it.id, typing)} />`
+        ? html`<${Composer} onSend=${(body) => actions.sendMessage(it.id, body)} onTyping=${(typing) => actions.typing(it.id, typing)}
+            onFile=${it.channel === 'chat' ? (file) => actions.sendFile(it.id, file) : null} />`
         : it.state === 'wrap_up'
           ? html`<${WrapUpForm} dispositions=${state.dispositions} queued=${Boolean(queuedAction(state, it.id, 'wrap_up'))} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`
           : null}

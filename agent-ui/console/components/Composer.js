@@ -1,5 +1,6 @@
 // The reply box: Enter sends, Shift+Enter starts a new line. Tells the customer the agent is
-// typing (at most every few seconds) and that they stopped.
+// typing (at most every few seconds) and that they stopped. In a chat, a file picked beside it
+// is sent at once (`onFile`).
 import { useState, useRef, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import { t } from '../i18n.js';
@@ -7,7 +8,7 @@ import { t } from '../i18n.js';
 const TYPING_REFRESH_MS = 3000;
 const TYPING_IDLE_MS = 2500;
 
-export function Composer({ onSend, onTyping }) {
+export function Composer({ onSend, onTyping, onFile }) {
   const [text, setText] = useState('');
   const typingSent = useRef(0);
   const idle = useRef(null);
@@ -47,6 +48,10 @@ export function Composer({ onSend, onTyping }) {
 
   return html`
     <form class="composer" onSubmit=${(e) => { e.preventDefault(); send(); }}>
+      ${onFile && html`<label class="button-like composer-attach" title=${t('chat.attach')}>
+        <span class="clip" aria-hidden="true"></span><span class="visually-hidden">${t('chat.attach')}</span>
+        <input type="file" class="visually-hidden" data-testid="composer-file"
+          onChange=${(e) => { const f = e.currentTarget.files && e.currentTarget.files[0]; e.currentTarget.value = ''; if (f) onFile(f); }} /></label>`}
       <textarea rows="2" value=${text} placeholder=${t('chat.placeholder')} aria-label=${t('chat.placeholder')}
         onInput=${input}
         onKeyDown=${(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); } }}

@@ -202,7 +202,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   useEffect(() => {
     if (!snapshots) return;
     if (state.agent && state.agent.locale) onLocale(state.agent.locale);
-    for (const p of unsent(state)) socket.current.send({ type: 'message', interaction_id: p.interaction_id, client_id: p.client_id, body: p.body });
+    for (const p of unsent(state)) socket.current.send({ type: 'message', interaction_id: p.interaction_id, client_id: p.client_id, body: p.body, ...(p.attachments ? { attachments: p.attachments } : {}) });
     const keys = [];
     for (const a of state.actions) {
       if (!socket.current.send(a.frame)) break;
@@ -321,6 +321,17 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       }
       dispatch({ type: 'local.send', interaction_id: id, client_id, body, at: Date.now() });
       send({ type: 'message', interaction_id: id, client_id, body });
+    },
+    // A file into a chat: uploaded first, then sent as a message naming it (pending, and resent
+    // after a reconnect, like any line).
+    sendFile: (id, file) => {
+      api.uploadFile(file)
+        .then((upload) => {
+          const client_id = newId();
+          dispatch({ type: 'local.send', interaction_id: id, client_id, body: '', at: Date.now(), attachments: [upload.id] });
+          send({ type: 'message', interaction_id: id, client_id, body: '', attachments: [upload.id] });
+        })
+        .catch((e) => dispatch({ type: 'error', code: e.code, message: e.message }));
     },
     // An approved WhatsApp template, for a conversation whose 24 hours have passed.
     sendTemplate: (id, template) => {

@@ -133,6 +133,7 @@ export default {
   'chat.not_sent': 'Not sent',
   'chat.you': 'You',
   'chat.colleague': 'A colleague',
+  'chat.attach': 'Send a file',
   'chat.customer_typing': '{name} is typing…',
   'chat.transfer_to': 'Transfer to…',
   'chat.transfer_queues': 'Queues',

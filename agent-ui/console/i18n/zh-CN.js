@@ -133,6 +133,7 @@ export default {
   'chat.not_sent': '未发送',
   'chat.you': '我',
   'chat.colleague': '同事',
+  'chat.attach': '发送文件',
   'chat.customer_typing': '{name} 正在输入…',
   'chat.transfer_to': '转接到…',
   'chat.transfer_queues': '队列',

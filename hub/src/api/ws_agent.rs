@@ -42,7 +42,11 @@ enum ClientFrame {
     Message {
         interaction_id: InteractionId,
         client_id: String,
+        #[serde(default)]
         body: String,
+        /// Files the agent uploaded (`POST /uploads`) to send with it, by upload id.
+        #[serde(default)]
+        attachments: Vec<crate::domain::UploadId>,
     },
     #[serde(rename = "typing")]
     Typing {
@@ -307,6 +311,54 @@ async fn session(socket: WebSocket, state: AppState) {
     metrics::gauge!("plugboard_agent_sockets").decrement(1.0);
 }
 
+/// The most files an agent sends in one chat message.
+const MAX_CHAT_FILES: usize = 10;
+
+/// An agent's chat message carrying files they uploaded (only theirs: an upload id is not a key
+/// to another agent's file), committed with the files named on it.
+async fn with_files(
+    state: &AppState,
+    agent: &Agent,
+    message: NewMessage,
+    uploads: &[crate::domain::UploadId],
+) -> Result<(crate::domain::Message, bool), ApiError> {
+    let account = agent.account_id;
+    let mut files = Vec::with_capacity(uploads.len());
+    for id in uploads {
+        let upload = state.store.upload(account, *id).await?;
+        if upload.agent_id != agent.id {
+            return Err(ApiError::NotFound);
+        }
+        files.push(crate::store::NewAttachment {
+            filename: upload.filename,
+            content_type: upload.content_type,
+            size: upload.size,
+            sha256: upload.sha256,
+            content_id: None,
+        });
+    }
+    let interaction = state.store.interaction(account, message.interaction_id).await?;
+    if interaction.channel != crate::domain::Channel::Chat {
+        return Err(ApiError::BadRequest(
+            "files go with a chat message here; a mail or a messaging reply carries its own".into(),
+        ));
+    }
+    let new = crate::store::NewChannelMessage {
+        opening: Vec::new(),
+        message,
+        entry_point: interaction.entry_point,
+        external_id: None,
+        details: serde_json::json!({}),
+        attachments: files,
+        outbound: None,
+        fetch_media: false,
+    };
+    Ok(state
+        .store
+        .append_channel_message(account, new, now_millis())
+        .await?)
+}
+
 async fn next_watched(
     watched: &mut Option<Subscription<InteractionId, AgentFrame>>,
 ) -> Option<Arc<AgentFrame>> {
@@ -560,9 +612,17 @@ async fn handle(
             interaction_id,
             client_id,
             body,
+            attachments,
         } => {
-            ws::check_body(&body)?;
+            if attachments.is_empty() || !body.is_empty() {
+                ws::check_body(&body)?;
+            }
             ws::check_client_id(&client_id)?;
+            if attachments.len() > MAX_CHAT_FILES {
+                return Err(ApiError::BadRequest(format!(
+                    "at most {MAX_CHAT_FILES} files in one message"
+                )));
+            }
             if dispatcher.holder(interaction_id).await != Some(agent.id) {
                 return Err(ApiError::Forbidden);
             }
@@ -574,7 +634,11 @@ async fn handle(
                 body,
                 client_id: client_id.clone(),
             };
-            let (message, created) = state.store.append_message(account, new, now_millis()).await?;
+            let (message, created) = if attachments.is_empty() {
+                state.store.append_message(account, new, now_millis()).await?
+            } else {
+                with_files(state, agent, new, &attachments).await?
+            };
             metrics::histogram!("plugboard_message_commit_seconds").record(started.elapsed().as_secs_f64());
             ws::send(
                 sink,
