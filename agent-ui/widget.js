@@ -421,11 +421,31 @@
     return node;
   }
 
+  // Web addresses in a line become links (http, https and www. only), the rest stays text; the
+  // same rule as the console's links.js.
+  var ADDRESS = /\b(?:https?:\/\/|www\.)[^\s<>"'。，；：！？、（）【】「」『』]+/gi;
+  var TRAILING = /[.,;:!?'")\]}>。，；：！？）】」』]+$/;
+  function bubble(text) {
+    var node = el('div', { class: 'pb-bubble' });
+    var last = 0;
+    String(text || '').replace(ADDRESS, function (found, at) {
+      var shown = found.replace(TRAILING, '');
+      if (!shown || /^www\.$/i.test(shown)) return found;
+      if (at > last) node.appendChild(document.createTextNode(text.slice(last, at)));
+      var href = /^www\./i.test(shown) ? 'https://' + shown : shown;
+      node.appendChild(el('a', { href: href, target: '_blank', rel: 'noopener noreferrer nofollow', 'data-testid': 'widget-link', text: shown }));
+      last = at + shown.length;
+      return found;
+    });
+    if (last < String(text || '').length) node.appendChild(document.createTextNode(text.slice(last)));
+    return node;
+  }
+
   function messageItem(sender, text, id, pending, failedCode, author, files) {
     var who = sender === 'customer' ? t('you') : sender === 'agent' ? (author ? author.name : t('someone')) : '';
     return el('li', { class: 'pb-message pb-' + sender + (pending ? ' pb-' + pending : ''), 'data-testid': 'widget-message', 'data-sender': sender, 'data-message-id': id || '' }, [
       who ? el('span', { class: 'pb-author', 'data-testid': 'widget-author' }, [avatar(author), who]) : null,
-      text || !(files && files.length) ? el('div', { class: 'pb-bubble', text: text }) : null,
+      text || !(files && files.length) ? bubble(text) : null,
       files && files.length ? el('div', { class: 'pb-files' }, files.map(fileItem)) : null,
       pending ? el('span', { class: 'pb-meta', text: pending === 'failed' ? notSent(failedCode) : t('sending') }) : null,
     ]);

@@ -1,4 +1,5 @@
-// Who wrote each line, in Chromium against the real hub (issue 12, "right names everywhere").
+// Who wrote each line, and what a line can carry (links, files), in Chromium against the real hub
+// (issue 12, items 5 and 6).
 //
 // Scenario: Bob opens his profile from the top bar, picks the name customers see ("Bobby") and a
 // picture (scaled down in the browser before it is sent). A visitor starts a chat; Bob answers,
@@ -7,11 +8,12 @@
 // reload; Alice's console shows Bob's line under his name and hers as "You"; her note names her
 // on the customer's profile, which Bob sees under her name; the timeline names each line's author.
 // Then the visitor sends a picture and a PDF from the widget: shown in the widget and in Alice's
-// console (the picture inline), and an SVG is refused in words; Alice sends a picture back.
+// console (the picture inline), and an SVG is refused in words; Alice sends a picture back. Web
+// addresses on either side are links that open apart; a javascript: one stays text.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn, startChat } from './harness.mjs';
+import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn, startChat, widgetSays } from './harness.mjs';
 
 const skip = chromiumSkip();
 
@@ -143,6 +145,20 @@ test("Alice's note names her; Bob sees it, and each timeline line, under its aut
   const authors = await bob.locator('.timeline-messages li.tl-agent [data-testid="author"]').allTextContents();
   assert.deepEqual(authors, ['You', 'Alice Wong']);
   await shot(bob, 'names-timeline');
+});
+
+test('web addresses are links on both sides, opened apart; other schemes stay text', { skip }, async () => {
+  await alice.getByTestId('composer-input').fill('Track it at https://shop.example/t/17. Not javascript:alert(1)');
+  await alice.getByTestId('composer-input').press('Enter');
+  const link = visitor.getByTestId('widget-link').filter({ hasText: 'https://shop.example/t/17' });
+  await link.waitFor();
+  assert.deepEqual(await link.evaluate((a) => [a.getAttribute('href'), a.target, a.rel]), ['https://shop.example/t/17', '_blank', 'noopener noreferrer nofollow']);
+  assert.equal(await visitor.getByTestId('widget-link').count(), 1, 'javascript: stays text');
+  await widgetSays(visitor, '看这里www.example.com/x，谢谢');
+  const back = alice.getByTestId('message-link').filter({ hasText: 'www.example.com/x' });
+  await back.waitFor();
+  assert.equal(await back.getAttribute('href'), 'https://www.example.com/x');
+  assert.equal(await alice.getByTestId('message-link').count(), 2);
 });
 
 test('files both ways: a picture and a PDF from the widget, a picture back from the console', { skip }, async () => {

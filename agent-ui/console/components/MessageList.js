@@ -1,11 +1,12 @@
 // A conversation's messages, oldest first, scrolled to the newest, each agent's line under its
 // author ("You" for the agent's own). Bodies are text: Preact escapes them, and nothing here ever
-// sets HTML.
+// sets HTML; web addresses in them are links (links.js), opened in a new tab with no referrer.
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import { t, label, formatTime } from '../i18n.js';
 import { MessageMedia } from './MessageMedia.js';
 import { mediaItems } from '../messaging.js';
+import { linkParts } from '../links.js';
 import { AgentAuthor, usePeople } from './People.js';
 
 /** Where an agent's message on a messaging app stands (queued, sent, delivered, read, or failed
@@ -33,7 +34,9 @@ export function MessageList({ messages, customerName }) {
         <li key=${m.id} class=${`message message-${m.sender}${m.pending ? ' pending' : ''}${m.failed ? ' failed' : ''}`}
           data-testid="message" data-sender=${m.sender} data-message-id=${m.pending ? '' : m.id}>
           ${m.sender !== 'system' && html`<span class="message-author" data-testid="message-author">${m.sender === 'customer' ? customerName : html`<${AgentAuthor} id=${m.agent_id} people=${people} />`}</span>`}
-          ${(m.body || !hasMedia(m)) && html`<div class="message-body" data-testid="message-body">${m.body}</div>`}
+          ${(m.body || !hasMedia(m)) && html`<div class="message-body" data-testid="message-body">${linkParts(m.body).map((p, i) => (p.href
+            ? html`<a key=${i} href=${p.href} target="_blank" rel="noopener noreferrer nofollow" data-testid="message-link">${p.text}</a>`
+            : p.text))}</div>`}
           <${MessageMedia} message=${m} />
           ${m.channel && m.channel.details && m.channel.details.edited && html`<span class="message-edited" data-testid="message-edited">${t('chat.edited')}</span>`}
           <span class="message-time">${m.failed ? t('chat.not_sent') : m.pending ? t('chat.sending') : formatTime(m.created_at)}</span>
