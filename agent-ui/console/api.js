@@ -228,6 +228,20 @@ export async function attachmentBlob(id, type) {
   return type ? new Blob([blob], { type }) : blob;
 }
 
+/** A conversation's transcript (plain text) as a Blob, with the name the hub gives it. */
+export async function transcript(id) {
+  let res;
+  try {
+    res = await fetch(`${BASE}/interactions/${enc(id)}/transcript`, { headers: { Authorization: `Bearer ${getToken()}` } });
+  } catch (e) {
+    throw new ApiError(0, 'unavailable', e.message);
+  }
+  if (res.status === 401) onUnauthorized();
+  if (!res.ok) throw new ApiError(res.status, res.status === 404 ? 'not_found' : 'internal');
+  const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '');
+  return { blob: await res.blob(), filename: named ? named[1] : 'conversation.txt' };
+}
+
 /** A call's recording as an object URL for an <audio> element (the request needs the token). */
 export async function recordingUrl(id) {
   const res = await fetch(`${BASE}/interactions/${enc(id)}/recording`, {

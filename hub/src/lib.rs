@@ -33,5 +33,6 @@ pub mod telephony;
 #[cfg(test)]
 mod test_redis;
 pub mod tokenize;
+pub mod transcript;
 pub mod visitor;
 pub mod wallboard;

@@ -9,10 +9,12 @@
 // on the customer's profile, which Bob sees under her name; the timeline names each line's author.
 // Then the visitor sends a picture and a PDF from the widget: shown in the widget and in Alice's
 // console (the picture inline), and an SVG is refused in words; Alice sends a picture back. Web
-// addresses on either side are links that open apart; a javascript: one stays text.
+// addresses on either side are links that open apart; a javascript: one stays text. Alice
+// downloads the transcript: each line under the name the customer saw, the files named.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, byTestId, signIn, startChat, widgetSays } from './harness.mjs';
 
 const skip = chromiumSkip();
@@ -195,6 +197,14 @@ test('files both ways: a picture and a PDF from the widget, a picture back from 
     .querySelectorAll('[data-sender="agent"] [data-testid="widget-image"]')].some((img) => img.complete && img.naturalWidth === 24));
   await shot(alice, 'chat-files-console');
   await shot(visitor, 'chat-files-widget-back');
+
+  // The transcript, downloaded from the pane: each line with its author, the files named.
+  const [download] = await Promise.all([alice.waitForEvent('download'), alice.getByTestId('transcript-download').first().click()]);
+  assert.match(download.suggestedFilename(), /^conversation-\d{4}-\d{2}-\d{2}\.txt$/);
+  const text = readFileSync(await download.path(), 'utf8');
+  for (const line of ['Ada Lovelace: My engine will not start', 'Bobby: Bob here, looking now', 'Alice: Alice from Sales, I can help', 'Ada Lovelace: [file: dent.png]', 'Alice: [file: label.png]']) {
+    assert.ok(text.includes(line), `${line} in:\n${text}`);
+  }
 });
 
 test('no page logged an error (CSP violations included)', { skip }, () => {

@@ -1832,6 +1832,38 @@ async fn the_customer_sees_each_agents_chosen_name_and_picture_on_each_line_and_
         );
     }
 
+    // The transcript names each line's author as the customer saw them.
+    let transcript = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/interactions/{interaction}/transcript",
+            hub.base
+        ))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(transcript.headers()["content-type"], "text/plain; charset=utf-8");
+    let text = transcript.text().await.unwrap();
+    let said: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "Lee: Where is my order?",
+            "Robert: Let me look.",
+            "Robert: Found it.",
+            "Alice: Sales here."
+        ],
+        "{text}"
+    );
+    assert!(
+        text.starts_with("Conversation with Lee\nChannel: chat\n"),
+        "{text}"
+    );
+
     // Colleagues see both names and the picture, deactivated users included.
     let (status, names) = hub
         .call("GET", "/agents/names", Some(&alice_token), None)

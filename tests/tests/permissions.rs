@@ -109,6 +109,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/customers/{id}/timeline", Agent),
     ("GET", "/api/v1/interactions/{id}", Agent),
     ("GET", "/api/v1/interactions/{id}/recording", Agent),
+    ("GET", "/api/v1/interactions/{id}/transcript", Agent),
     ("POST", "/api/v1/interactions/{id}/customer", Agent),
     // Customer relationships: owners, hand-overs, follow-ups.
     ("POST", "/api/v1/customers/reassign", Supervisor),

@@ -8,11 +8,15 @@ import { formatSize } from '../email.js';
 
 /** Saves an attachment (`{id, filename}`) under its own name. */
 export async function saveAttachment(a) {
-  const blob = await api.attachmentBlob(a.id);
+  saveBlob(await api.attachmentBlob(a.id), a.filename);
+}
+
+/** Saves bytes fetched with the token as a download named `filename`. */
+export function saveBlob(blob, filename) {
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;
-  link.download = a.filename;
+  link.download = filename;
   document.body.append(link);
   link.click();
   link.remove();

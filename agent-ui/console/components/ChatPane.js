@@ -12,6 +12,7 @@ import { MessageList } from './MessageList.js';
 import { Composer } from './Composer.js';
 import { WrapUpForm } from './WrapUpForm.js';
 import { LabelEditor } from './LabelEditor.js';
+import { TranscriptButton } from './TranscriptButton.js';
 import { TransferControl } from './TransferControl.js';
 import { ReplyWindow } from './ReplyWindow.js';
 import { QueuedNote } from './QueuedNote.js';
@@ -46,6 +47,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
           <div class="chat-title" data-testid="chat-title">${customer.name}</div>
           <div class="muted small-text">${voicemail ? t('timeline.voicemail') : label('channel', it.channel)} · ${queueName(it.queue_id)} · ${label('istate', it.state)}</div>
           <${LabelEditor} interactionId=${it.id} key=${it.id} />
+          ${!call && html`<${TranscriptButton} interactionId=${it.id} />`}
         </div>
         ${active && html`<div class="chat-actions">
           ${phoneStatus === 'connected' && html`<button onClick=${() => actions.mute(it.id, !softphone.muted)} data-testid="call-mute"

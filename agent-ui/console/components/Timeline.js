@@ -8,6 +8,7 @@ import { mailOf, threadSubject, filedKind } from '../email.js';
 import { EmailCard } from './EmailCard.js';
 import { Recording } from './Recording.js';
 import { AgentAuthor, usePeople } from './People.js';
+import { TranscriptButton } from './TranscriptButton.js';
 
 function seconds(ms) {
   return Math.round((ms || 0) / 1000);
@@ -62,6 +63,7 @@ export function Timeline({ entries, queueName, dispositionName, customerName }) 
                   ${e.data.legs.map((leg, n) => html`<li key=${n}>${t('call.leg', { n: n + 1, talk: seconds(leg.talk_ms), hold: seconds(leg.hold_ms) })}</li>`)}
                 </ol>`}
             </div>`)}
+          ${messages && messages.length > 0 && (i.channel === 'chat' || i.channel === 'messaging') && html`<${TranscriptButton} interactionId=${i.id} />`}
           ${messages && messages.length > 0 && html`
             <details class="timeline-messages">
               <summary data-testid="timeline-toggle">${t('timeline.messages', { n: messages.length })}</summary>

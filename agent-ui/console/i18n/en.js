@@ -764,4 +764,6 @@ export default {
   'labels.add': 'Add a label',
   'labels.remove': 'Remove the label {label}',
   'labels.refused': 'A label is 1 to {bytes} bytes long, and a conversation has at most 20.',
+
+  'transcript.download': 'Download the transcript',
 };

@@ -764,4 +764,6 @@ export default {
   'labels.add': '添加标签',
   'labels.remove': '移除标签 {label}',
   'labels.refused': '标签长度为 1 至 {bytes} 字节，每个会话最多 20 个。',
+
+  'transcript.download': '下载聊天记录',
 };

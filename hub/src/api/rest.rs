@@ -78,6 +78,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customer_card, update_customer))
         .routes(routes!(customer_timeline))
         .routes(routes!(interaction_detail))
+        .routes(routes!(interaction_transcript))
         .routes(routes!(interaction_recording))
         .routes(routes!(schedule_callback))
         .routes(routes!(link_customer))
@@ -1062,6 +1063,47 @@ async fn interaction_detail(
         messages: state.store.messages(account, id, 0).await?,
         events: state.store.events(account, id).await?,
     }))
+}
+
+/// A conversation as plain text (`crate::transcript`): each line with its local time (the
+/// account's report time zone) and its author as the customer saw them; a download.
+#[utoipa::path(get, path = "/interactions/{id}/transcript",
+    responses((status = 200, content_type = "text/plain", body = String), (status = 404)))]
+async fn interaction_transcript(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let id: InteractionId = parse_id(&id)?;
+    let account = me.account_id;
+    let interaction = state.store.interaction(account, id).await?;
+    let customer = state.store.customer(account, interaction.customer_id).await?;
+    let messages = state.store.messages(account, id, 0).await?;
+    let mut authors: Vec<crate::domain::Author> = Vec::new();
+    for agent in messages.iter().filter_map(|m| m.agent_id) {
+        if authors.iter().all(|a| a.id != agent) {
+            authors.push(state.store.agent(account, agent).await?.author());
+        }
+    }
+    let settings = state.store.report_settings(account).await?;
+    let zone = crate::reports::time_zone(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let text = crate::transcript::render(&interaction, &customer.name, &messages, &authors, &zone);
+    let day = jiff::Timestamp::from_millisecond(interaction.arrived_at)
+        .map(|t| t.to_zoned_datetime(zone).strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    let disposition = format!("attachment; filename=\"conversation-{day}.txt\"");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 /// Which customer a conversation is with.
