@@ -393,7 +393,7 @@ impl Email {
     }
 
     async fn send_one(&self, item: OutboxItem) {
-        let update = crate::outbox::next_step(&item, self.try_send(&item).await, None);
+        let update = crate::outbox::next_step(item.attempts, self.try_send(&item).await, None, now_millis());
         crate::outbox::record(&self.store, &self.dispatcher, &self.bus, &item, update).await;
     }
 

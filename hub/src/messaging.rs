@@ -239,6 +239,13 @@ impl Messaging {
         Ok(answer)
     }
 
+    /// How the inbox's platform posts to its webhook: what a delivery to `id` is checked against
+    /// before it is read.
+    pub async fn posts(&self, id: InboxId) -> Result<plugboard_im::Posts, MessagingError> {
+        let opened = self.opened(id).await?;
+        plugboard_im::posts(&opened.inbox.inbox.platform).ok_or(MessagingError::Method("POST"))
+    }
+
     async fn take(&self, opened: &Opened, event: Event) -> Result<(), MessagingError> {
         let inbox = &opened.inbox;
         let account = inbox.account;
@@ -479,7 +486,7 @@ impl Messaging {
             SendOutcome::Retry { after, .. } => *after,
             _ => None,
         };
-        let update = crate::outbox::next_step(&item, outcome.delivery(), after);
+        let update = crate::outbox::next_step(item.attempts, outcome.delivery(), after, now_millis());
         crate::outbox::record(&self.store, &self.dispatcher, &self.bus, &item, update).await;
     }
 

@@ -87,23 +87,23 @@ pub async fn work_forever<T, C, F>(
     }
 }
 
-/// What a send's outcome makes of a message tried `item.attempts` times before: sent; tried again
-/// when the connector said when (`after`), else on the shared schedule (`retry_delay`) while it
-/// lasts and the failure may pass; failed for good otherwise.
-pub fn next_step(item: &OutboxItem, delivery: Delivery, after: Option<Duration>) -> DeliveryUpdate {
-    let attempts = item.attempts + 1;
+/// What a send's outcome makes of a message tried `tried` times before, at `now`: sent; failed
+/// for good when the failure cannot pass, or when the shared schedule (`retry_delay`) has no
+/// attempt left; else tried again after the wait the platform asked for (`after`: Telegram's
+/// `retry_after`, a `Retry-After`), never sooner, or the schedule's own when it asked none. A
+/// platform that answers 429 to every attempt gets as many as any other failure, not endless ones.
+pub fn next_step(tried: u32, delivery: Delivery, after: Option<Duration>, now: Millis) -> DeliveryUpdate {
+    let attempts = tried + 1;
     match delivery {
         Delivery::Sent { external_id } => DeliveryUpdate::Sent { external_id },
-        Delivery::Failed { reason, permanent } => {
-            match after.or_else(|| retry_delay(attempts).filter(|_| !permanent)) {
-                Some(wait) => DeliveryUpdate::Retry {
-                    attempts,
-                    next_at: now_millis() + wait.as_millis() as Millis,
-                    reason,
-                },
-                None => DeliveryUpdate::Failed { reason },
-            }
-        }
+        Delivery::Failed { reason, permanent } => match retry_delay(attempts).filter(|_| !permanent) {
+            Some(scheduled) => DeliveryUpdate::Retry {
+                attempts,
+                next_at: now + after.unwrap_or(scheduled).as_millis() as Millis,
+                reason,
+            },
+            None => DeliveryUpdate::Failed { reason },
+        },
     }
 }
 
@@ -128,4 +128,92 @@ pub async fn record(
 pub async fn tell_watcher(dispatcher: &Dispatcher, bus: &Bus, message: Message) {
     let agent = dispatcher.watcher(message.interaction_id).await;
     bus.to_agent_and_watchers(agent, message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_700_000_000_000;
+    const REASON: &str = "429: Too Many Requests";
+
+    fn failed(permanent: bool) -> Delivery {
+        Delivery::Failed {
+            reason: REASON.into(),
+            permanent,
+        }
+    }
+
+    fn retry(attempts: u32, wait_secs: Millis) -> DeliveryUpdate {
+        DeliveryUpdate::Retry {
+            attempts,
+            next_at: NOW + wait_secs * 1_000,
+            reason: REASON.into(),
+        }
+    }
+
+    fn gone() -> DeliveryUpdate {
+        DeliveryUpdate::Failed {
+            reason: REASON.into(),
+        }
+    }
+
+    #[test]
+    fn a_send_is_retried_when_the_platform_asks_but_no_more_often_than_the_schedule_allows() {
+        let sent = || Delivery::Sent {
+            external_id: "wamid.1".into(),
+        };
+        let was_sent = || DeliveryUpdate::Sent {
+            external_id: "wamid.1".into(),
+        };
+        let secs = |n| Some(Duration::from_secs(n));
+        let (transient, permanent) = (|| failed(false), || failed(true));
+        // (what, attempts made before, outcome, the platform's wait, what becomes of the message).
+        // The schedule waits 30 s, 60 s… 1,920 s after attempts 1 to 7, and gives up after the 8th.
+        let cases = [
+            ("sent", 0, sent(), None, was_sent()),
+            ("sent, a wait asked", 2, sent(), secs(5), was_sent()),
+            ("transient: 1st wait", 0, transient(), None, retry(1, 30)),
+            ("transient: 4th wait", 3, transient(), None, retry(4, 240)),
+            ("transient, 5 s asked", 0, transient(), secs(5), retry(1, 5)),
+            ("2 h asked", 2, transient(), secs(7_200), retry(3, 7_200)),
+            ("permanent", 0, permanent(), None, gone()),
+            ("permanent, 5 s asked", 0, permanent(), secs(5), gone()),
+            ("last retry", 6, transient(), None, retry(7, 1_920)),
+            ("last retry, 5 s asked", 6, transient(), secs(5), retry(7, 5)),
+            ("last attempt", 7, transient(), None, gone()),
+            ("last attempt, 5 s asked", 7, transient(), secs(5), gone()),
+        ];
+        for (what, tried, delivery, after, expected) in cases {
+            assert_eq!(next_step(tried, delivery, after, NOW), expected, "{what}");
+        }
+    }
+
+    /// A platform that answers every attempt with a 429 and `retry_after` ends the message's
+    /// attempts where a platform that is down does: after as many as the schedule allows.
+    #[test]
+    fn a_platform_that_always_says_wait_gets_as_many_attempts_as_the_schedule() {
+        let attempts_until_failed = |after: Option<Duration>| {
+            let asked = after.map_or(0, |a| a.as_millis() as Millis);
+            let mut tried = 0;
+            while tried < 100 {
+                match next_step(tried, failed(false), after, NOW) {
+                    DeliveryUpdate::Retry {
+                        attempts: n, next_at, ..
+                    } => {
+                        assert!(next_at >= NOW + asked, "never sooner than asked");
+                        tried = n;
+                    }
+                    DeliveryUpdate::Failed { .. } => return tried + 1,
+                    DeliveryUpdate::Sent { .. } => unreachable!(),
+                }
+            }
+            tried
+        };
+        let (second, day) = (Duration::from_secs(1), Duration::from_secs(86_400));
+        let scheduled = attempts_until_failed(None);
+        assert_eq!(scheduled, 8);
+        assert_eq!(attempts_until_failed(Some(second)), scheduled);
+        assert_eq!(attempts_until_failed(Some(day)), scheduled);
+    }
 }

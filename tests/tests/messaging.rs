@@ -1,9 +1,10 @@
 //! Messaging apps end to end: the real binary, a fake of each platform's API (`plugboard_tests::im`)
 //! and the documented webhook payloads, signed as the platforms sign them. A WhatsApp or Telegram
 //! message is offered to an agent, the customer's next message joins the conversation, the
-//! agent's reply reaches the platform and its delivery reports show on it; forged deliveries
-//! store nothing, a delivery made twice stores one message, a platform that refuses a reply leaves
-//! it failed with its reason, and a kill -9 in a burst loses nothing and stores nothing twice.
+//! agent's reply reaches the platform and its delivery reports show on it; forged deliveries,
+//! deliveries of another media type and deliveries over their platform's size store nothing, a
+//! delivery made twice stores one message, a platform that refuses a reply leaves it failed with
+//! its reason, and a kill -9 in a burst loses nothing and stores nothing twice.
 
 use plugboard_tests::im::{FakePlatform, payload};
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, available};
@@ -80,6 +81,22 @@ impl Site {
         format!("{}{}", self.hub.base, body["webhook_path"].as_str().unwrap())
     }
 
+    /// How many messaging conversations the account has, whatever their state.
+    async fn conversations(&self) -> usize {
+        let (status, page) = self
+            .hub
+            .call(
+                "GET",
+                "/conversations?folder=all&channel=messaging",
+                Some(&self.admin),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{page}");
+        page["conversations"].as_array().unwrap().len()
+    }
+
     async fn messages(&self, id: &str) -> Vec<Value> {
         let (_, detail) = self
             .hub
@@ -92,10 +109,20 @@ impl Site {
 
 /// POSTs a delivery as a platform does: (status, body).
 async fn deliver(url: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, String) {
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body);
+    post_as(url, Some("application/json"), headers, body).await
+}
+
+/// POSTs `body` with this Content-Type (`None`: no header at all): (status, body).
+async fn post_as(
+    url: &str,
+    content_type: Option<&str>,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (u16, String) {
+    let mut request = reqwest::Client::new().post(url).body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
     for (name, value) in headers {
         request = request.header(*name, value);
     }
@@ -422,7 +449,10 @@ async fn a_kill_during_a_burst_of_deliveries_loses_none_and_stores_none_twice() 
                     let (url, secret, answered) = (url.clone(), secret.clone(), answered.clone());
                     async move {
                         let client = reqwest::Client::new();
-                        let mut request = client.post(&url).body(body);
+                        let mut request = client
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .body(body);
                         for (name, value) in &secret {
                             request = request.header(*name, value);
                         }
@@ -599,10 +629,7 @@ async fn a_wechat_conversation_in_safe_mode_with_its_access_token() {
 
     let post = |(query, body): (String, Vec<u8>)| {
         let url = format!("{url}?{query}");
-        async move {
-            let r = reqwest::Client::new().post(url).body(body).send().await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
+        async move { post_as(&url, Some("text/xml"), &[], body).await }
     };
     assert_eq!(
         post(wechat_push(1001, "你好，我的订单还没到")).await,
@@ -769,6 +796,183 @@ async fn a_signed_webhook_conversation_both_ways() {
     assert_eq!(sent.body["text"], "It ships today.");
     let m = delivery(&mut bob, "h1", "sent").await;
     assert_eq!(m["channel"]["external_id"], "ext-1");
+}
+
+// --- what a webhook takes: its platform's media type, and no more than its platform's size ---
+
+/// A documented message as `platform` posts it to `url`: the URL with its query, the headers
+/// that sign it, and the body, padded to `size` bytes when given (trailing whitespace; a form
+/// gets a field of its own), then signed.
+struct Posted {
+    url: String,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+impl Posted {
+    fn new(platform: &str, url: &str, size: Option<usize>) -> Posted {
+        use plugboard_im::{sms, webhook, whatsapp};
+        let pad = |mut body: Vec<u8>| {
+            if let Some(size) = size {
+                assert!(body.len() <= size, "{platform}: {} bytes already", body.len());
+                body.resize(size, b' ');
+            }
+            body
+        };
+        let url = url.to_owned();
+        match platform {
+            "whatsapp" => {
+                let body = pad(whatsapp_text("wamid.posted", "Is it in stock?"));
+                let headers = vec![("x-hub-signature-256", whatsapp::sign(APP_SECRET, &body))];
+                Posted { url, headers, body }
+            }
+            "telegram" => Posted {
+                url,
+                headers: vec![("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.into())],
+                body: pad(telegram_text(70, 70, "Is it in stock?")),
+            },
+            "wechat" => {
+                let (query, body) = wechat_push(7001, "有货吗？");
+                Posted {
+                    url: format!("{url}?{query}"),
+                    headers: vec![],
+                    body: pad(body),
+                }
+            }
+            "sms" => {
+                let mut body = payload("sms", "inbound_sms.form");
+                if let Some(size) = size {
+                    body.extend_from_slice(b"&Padding=");
+                    body.resize(size, b'x');
+                }
+                let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+                let signature = sms::signature(SMS_AUTH_TOKEN, &url, &params);
+                Posted {
+                    url,
+                    headers: vec![("x-twilio-signature", signature)],
+                    body,
+                }
+            }
+            "webhook" => {
+                let body = pad(payload("webhook", "text.json"));
+                let signature = webhook::sign(WEBHOOK_SECRET, &body, std::time::SystemTime::now());
+                Posted {
+                    url,
+                    headers: vec![("x-plugboard-signature", signature)],
+                    body,
+                }
+            }
+            other => panic!("no platform {other}"),
+        }
+    }
+
+    /// As a stranger would post it: no signature header, no signed query.
+    fn unsigned(mut self) -> Posted {
+        self.headers.clear();
+        self.url.truncate(self.url.find('?').unwrap_or(self.url.len()));
+        self
+    }
+
+    async fn post(self, content_type: Option<&str>) -> (u16, String) {
+        post_as(&self.url, content_type, &self.headers, self.body).await
+    }
+}
+
+/// One site with an inbox on each platform: (platform, its webhook URL); the fakes kept alive.
+async fn every_platform(s: &Site) -> (Vec<(&'static str, String)>, Vec<FakePlatform>) {
+    let mut inboxes = Vec::new();
+    let mut fakes = Vec::new();
+    for platform in ["whatsapp", "telegram", "wechat", "sms", "webhook"] {
+        let fake = match platform {
+            "whatsapp" => FakePlatform::whatsapp().await,
+            "telegram" => FakePlatform::telegram().await,
+            "wechat" => FakePlatform::wechat().await,
+            "sms" => FakePlatform::sms().await,
+            _ => FakePlatform::receiver().await,
+        };
+        inboxes.push((platform, s.inbox(platform, &fake).await));
+        fakes.push(fake);
+    }
+    (inboxes, fakes)
+}
+
+/// Each platform posts one media type (any parameters): a delivery of another, or of none, is
+/// refused with 415 naming the type expected, before its signature is looked at, and stores
+/// nothing; the platform's own type with `; charset=…` is taken in.
+#[tokio::test]
+async fn a_delivery_of_another_media_type_is_refused_before_its_signature_is_read() {
+    let s = site().await;
+    let (inboxes, _fakes) = every_platform(&s).await;
+    let (signed, unsigned) = (true, false);
+    let form = "application/x-www-form-urlencoded; charset=UTF-8";
+    // (platform, Content-Type, signed, status): each platform's refusals before the one it takes.
+    let cases = [
+        ("whatsapp", Some("text/plain"), signed, 415),
+        ("whatsapp", None, signed, 415),
+        ("whatsapp", Some("text/plain"), unsigned, 415),
+        ("whatsapp", Some("application/json; charset=utf-8"), signed, 200),
+        ("telegram", Some("application/x-www-form-urlencoded"), signed, 415),
+        ("telegram", Some("application/json"), signed, 200),
+        ("wechat", Some("application/json"), signed, 415),
+        ("wechat", Some("text/html"), unsigned, 415),
+        ("wechat", Some("text/xml; charset=utf-8"), signed, 200),
+        ("sms", Some("application/json"), signed, 415),
+        ("sms", None, unsigned, 415),
+        ("sms", Some(form), signed, 200),
+        ("webhook", Some("text/plain; charset=utf-8"), signed, 415),
+        ("webhook", Some("multipart/form-data; boundary=x"), unsigned, 415),
+        ("webhook", Some("Application/JSON; charset=utf-8"), signed, 200),
+    ];
+    let mut taken = 0;
+    for (platform, content_type, signed, expected) in cases {
+        let url = &inboxes.iter().find(|(p, _)| *p == platform).unwrap().1;
+        let posted = Posted::new(platform, url, None);
+        let posted = if signed { posted } else { posted.unsigned() };
+        let (status, text) = posted.post(content_type).await;
+        let case = format!("{platform} {content_type:?} signed={signed}");
+        assert_eq!(status, expected, "{case}: {text}");
+        if expected == 415 {
+            let refusal: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(refusal["code"], "unsupported_media_type", "{case}: {refusal}");
+            let expected_type = plugboard_im::posts(platform).unwrap().content_types[0];
+            let message = refusal["message"].as_str().unwrap();
+            assert!(message.contains(expected_type), "{case}: {message}");
+        } else {
+            taken += 1;
+        }
+        assert_eq!(s.conversations().await, taken, "{case}: stored only if taken");
+    }
+}
+
+/// The hub reads a delivery up to its platform's limit (`plugboard_im::Posts`, the one its
+/// connector checks): one byte over is refused with 413 and stores nothing; at the limit it is
+/// taken in (a WhatsApp batch over 1 MiB, our webhook's files inside its JSON).
+#[tokio::test]
+async fn a_delivery_is_read_up_to_its_platforms_limit_and_no_further() {
+    let s = site().await;
+    let (inboxes, _fakes) = every_platform(&s).await;
+    let mut taken = 0;
+    for (platform, url) in &inboxes {
+        let posts = plugboard_im::posts(platform).unwrap();
+        let content_type = Some(posts.content_types[0]);
+        let over = Posted::new(platform, url, Some(posts.max_body + 1));
+        let (status, text) = over.post(content_type).await;
+        assert_eq!(status, 413, "{platform}, one byte over: {text}");
+        let refusal: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(refusal["code"], "too_large", "{platform}: {refusal}");
+        let message = refusal["message"].as_str().unwrap();
+        assert!(
+            message.contains(&posts.max_body.to_string()),
+            "{platform}: {message}"
+        );
+        assert_eq!(s.conversations().await, taken, "{platform}: nothing stored");
+
+        let at = Posted::new(platform, url, Some(posts.max_body));
+        let (status, text) = at.post(content_type).await;
+        assert_eq!(status, 200, "{platform}, at the limit: {text}");
+        taken += 1;
+        assert_eq!(s.conversations().await, taken, "{platform}: stored");
+    }
 }
 
 // --- media in, and linking a conversation to a known customer ---

@@ -625,6 +625,7 @@ export default {
   'error.forbidden': 'You do not have access to this page.',
   'error.bad_request': 'Request refused',
   'error.too_large': 'Too long',
+  'error.unsupported_media_type': 'Unsupported content type',
   'error.unauthorized': 'Not signed in',
   'error.not_found': 'Not found',
   'error.conflict': 'Conflict',

@@ -137,7 +137,7 @@ pub enum SendOutcome {
     Sent { external_id: String },
     /// Not taken, for a reason that may pass (a rate limit, the platform being down). `after`:
     /// the platform said how long to wait, and the hub waits exactly that instead of its
-    /// `retry_delay` schedule.
+    /// `retry_delay` schedule's wait, for no more attempts than that schedule allows.
     Retry { reason: String, after: Option<Duration> },
     /// The access token is no longer accepted: fetch a new one, then send again at once (this is
     /// not a failed attempt).
@@ -192,6 +192,13 @@ pub struct MediaRef {
 pub enum Error {
     #[error("the body is {size} bytes, over the limit of {limit}")]
     TooLarge { size: usize, limit: usize },
+    /// The platform posts only these media types: a body of another is not read.
+    #[error("the Content-Type must be {}{}", expected.join(" or "),
+        given.as_ref().map_or("; the request has none".into(), |g| format!(", not {g}")))]
+    ContentType {
+        expected: &'static [&'static str],
+        given: Option<String>,
+    },
     #[error("the request has no {0}")]
     MissingSignature(&'static str),
     #[error("the {0} does not match the body")]
@@ -219,6 +226,7 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Error::TooLarge { .. } => 413,
+            Error::ContentType { .. } => 415,
             Error::MissingSignature(_) | Error::BadSignature(_) | Error::Stale { .. } => 401,
             Error::VerificationFailed(_) => 403,
             Error::Malformed { .. } | Error::Doctype | Error::Decrypt(_) | Error::WrongAppId { .. } => 400,
@@ -230,6 +238,31 @@ impl Error {
         Error::Malformed {
             format: "JSON",
             detail: e.to_string(),
+        }
+    }
+}
+
+/// How a platform posts to its webhook, for the hub to check before it reads a delivery: the most
+/// one may carry (the platform module's `MAX_BODY`, which its `receive` holds to as well) and the
+/// media types it is sent as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posts {
+    pub max_body: usize,
+    /// The first is the one the platform documents.
+    pub content_types: &'static [&'static str],
+}
+
+impl Posts {
+    /// A delivery's `Content-Type` must name one of the platform's media types; case and
+    /// parameters (`; charset=utf-8`) aside (RFC 9110 §8.3.1).
+    pub fn check_content_type(&self, header: Option<&str>) -> Result<(), Error> {
+        let given = header.map(|h| h.split(';').next().unwrap_or_default().trim());
+        match given {
+            Some(given) if self.content_types.iter().any(|t| t.eq_ignore_ascii_case(given)) => Ok(()),
+            _ => Err(Error::ContentType {
+                expected: self.content_types,
+                given: given.filter(|g| !g.is_empty()).map(short),
+            }),
         }
     }
 }

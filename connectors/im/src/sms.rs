@@ -7,8 +7,8 @@
 //! status callback parameters) and "Message resource" (the send) pages.
 
 use crate::common::{
-    Answer, Body, DeliveryState, Error, Event, HttpRequest, MediaRef, Method, SendOutcome, check_size, ct_eq,
-    enc, form_pairs, hmac_sha1, https_host_in, short, str_of, url_host,
+    Answer, Body, DeliveryState, Error, Event, HttpRequest, MediaRef, Method, Posts, SendOutcome, check_size,
+    ct_eq, enc, form_pairs, hmac_sha1, https_host_in, short, str_of, url_host,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -20,6 +20,11 @@ pub const PLATFORM: &str = "sms";
 pub const SIGNATURE_HEADER: &str = "X-Twilio-Signature";
 /// A webhook is a few dozen short form fields.
 pub const MAX_BODY: usize = 64 * 1024;
+/// The provider posts an HTML form.
+pub const POSTS: Posts = Posts {
+    max_body: MAX_BODY,
+    content_types: &["application/x-www-form-urlencoded"],
+};
 /// An MMS carries at most ten media.
 const MAX_MEDIA: usize = 10;
 

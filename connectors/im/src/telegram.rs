@@ -7,8 +7,8 @@
 //! Shapes follow the Bot API reference ("Update", "Message", "Making requests", "setWebhook").
 
 use crate::common::{
-    Answer, Body, Error, Event, HttpRequest, MediaRef, Method, Part, SendOutcome, check_size, ct_eq, id_of,
-    json_request, parse_json, short, str_of,
+    Answer, Body, Error, Event, HttpRequest, MediaRef, Method, Part, Posts, SendOutcome, check_size, ct_eq,
+    id_of, json_request, parse_json, short, str_of,
 };
 use plugboard_channel::{Attachment, Channel, Inbound, InboundMessage, Outbound, RawIdentity, Thread};
 use serde_json::{Value, json};
@@ -18,6 +18,11 @@ pub const PLATFORM: &str = "telegram";
 pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
 /// One update per request; even a long message with entities is a few kilobytes.
 pub const MAX_BODY: usize = 1024 * 1024;
+/// Telegram posts JSON ("setWebhook").
+pub const POSTS: Posts = Posts {
+    max_body: MAX_BODY,
+    content_types: &["application/json"],
+};
 /// Telegram's limit on a photo's or document's caption.
 pub const MAX_CAPTION: usize = 1024;
 

@@ -4,6 +4,8 @@
 //!
 //! # Inbound: `POST` to the inbox's webhook URL
 //!
+//! `Content-Type: application/json`, at most `MAX_BODY` bytes:
+//!
 //! ```json
 //! {
 //!   "id": "msg-8841",                       // required: the sender's id for the message; a
@@ -40,7 +42,7 @@
 //! answer fails with its status.
 
 use crate::common::{
-    Answer, Body, Error, Event, HttpRequest, Method, SendOutcome, check_size, ct_eq, hex, hmac_sha256,
+    Answer, Body, Error, Event, HttpRequest, Method, Posts, SendOutcome, check_size, ct_eq, hex, hmac_sha256,
     parse_json, short, str_of, unhex, unix_millis, unix_secs,
 };
 use base64::Engine;
@@ -53,6 +55,11 @@ pub const PLATFORM: &str = "webhook";
 pub const SIGNATURE_HEADER: &str = "X-Plugboard-Signature";
 /// Files travel inside the body, so it may be large; a chat message's files stay under this.
 pub const MAX_BODY: usize = 25 * 1024 * 1024;
+/// Signed JSON, as above.
+pub const POSTS: Posts = Posts {
+    max_body: MAX_BODY,
+    content_types: &["application/json"],
+};
 /// How far a signature's time may be from ours.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(5 * 60);
 

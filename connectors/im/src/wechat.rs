@@ -10,7 +10,7 @@
 //! service message" (custom/send), "Get access token" and "Get temporary material" (media/get).
 
 use crate::common::{
-    Answer, Body, Error, Event, HttpRequest, MediaRef, Method, SendOutcome, check_size, ct_eq, enc,
+    Answer, Body, Error, Event, HttpRequest, MediaRef, Method, Posts, SendOutcome, check_size, ct_eq, enc,
     form_pairs, hex, https_host_in, json_request, reply_window, short,
 };
 use base64::Engine;
@@ -27,6 +27,11 @@ use std::time::{Duration, SystemTime};
 pub const PLATFORM: &str = "wechat";
 /// A push is one small XML document (a text message is at most 2048 bytes of content).
 pub const MAX_BODY: usize = 64 * 1024;
+/// WeChat posts XML as `text/xml`; `application/xml` (RFC 7303) means the same.
+pub const POSTS: Posts = Posts {
+    max_body: MAX_BODY,
+    content_types: &["text/xml", "application/xml"],
+};
 /// Customer-service messages reach a user only within 48 hours of their last message.
 pub const WINDOW_HOURS: i64 = 48;
 /// Refresh a token this long before WeChat says it expires.

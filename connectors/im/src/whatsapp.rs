@@ -7,9 +7,9 @@
 //! Payload shapes follow Meta's "messages webhook reference"; error codes its "Error codes" page.
 
 use crate::common::{
-    Answer, Body, DeliveryState, Error, Event, HttpRequest, MediaRef, Method, Part, SendOutcome, check_size,
-    ct_eq, enc, form_pairs, hex, hmac_sha256, https_host_in, id_of, json_request, parse_json, reply_window,
-    secs_to_millis, short, str_of, unhex, url_host,
+    Answer, Body, DeliveryState, Error, Event, HttpRequest, MediaRef, Method, Part, Posts, SendOutcome,
+    check_size, ct_eq, enc, form_pairs, hex, hmac_sha256, https_host_in, id_of, json_request, parse_json,
+    reply_window, secs_to_millis, short, str_of, unhex, url_host,
 };
 use plugboard_channel::{Attachment, Channel, Inbound, InboundMessage, Outbound, RawIdentity, Thread};
 use serde_json::{Value, json};
@@ -18,6 +18,11 @@ pub const PLATFORM: &str = "whatsapp";
 pub const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
 /// Meta batches deliveries; a batch of a thousand messages fits well within this.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Meta posts JSON.
+pub const POSTS: Posts = Posts {
+    max_body: MAX_BODY,
+    content_types: &["application/json"],
+};
 /// The customer-service window: free-form replies only within 24 hours of the customer's last
 /// message, a template after that.
 pub const WINDOW_HOURS: i64 = 24;

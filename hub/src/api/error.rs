@@ -22,6 +22,10 @@ pub enum ApiError {
     /// A file, or a mail's files together, over `email.max_bytes`.
     #[error("{0}")]
     FileTooLarge(String),
+    /// A body of a media type the route does not take (a webhook delivery not as its platform
+    /// posts): the message names the type expected.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("missing or invalid credentials")]
     Unauthorized,
     /// A socket's session was ended (logged out, a new password) or expired.
@@ -63,6 +67,9 @@ impl ApiError {
             | ApiError::FrameTooLarge(_)
             | ApiError::ConversationFull(_)
             | ApiError::FileTooLarge(_) => ("too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
             ApiError::Unauthorized | ApiError::SessionEnded => ("unauthorized", StatusCode::UNAUTHORIZED),
             ApiError::Forbidden | ApiError::OriginRefused => ("forbidden", StatusCode::FORBIDDEN),
             ApiError::Deactivated => ("deactivated", StatusCode::FORBIDDEN),

@@ -9,7 +9,6 @@ use crate::auth::{Admin, AuthAgent, RequireRole};
 use crate::domain::{InboxId, InteractionId, Message, QueueId, now_millis};
 use crate::messaging::{MessagingError, PLATFORMS, RegisterError};
 use crate::store::{Inbox, InboxSecrets, StoreError};
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -388,30 +387,63 @@ async fn webhook_get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    webhook_answer(&state, &id, false, query.as_deref().unwrap_or(""), &headers, &[]).await
+    let Ok(id) = id.parse::<InboxId>() else {
+        return no_such_inbox();
+    };
+    webhook_answer(&state, id, false, query.as_deref().unwrap_or(""), &headers, &[]).await
 }
 
+/// A delivery, refused before it is read when its media type is not the one its platform posts
+/// (415) or it is larger than the platform's deliveries may be (413); else read, verified and
+/// taken in.
 async fn webhook_post(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
-    webhook_answer(&state, &id, true, query.as_deref().unwrap_or(""), &headers, &body).await
+    let Ok(id) = id.parse::<InboxId>() else {
+        return no_such_inbox();
+    };
+    let posts = match state.messaging.posts(id).await {
+        Ok(posts) => posts,
+        Err(e) => return refusal(id, e),
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if let Err(e) = posts.check_content_type(content_type) {
+        tracing::warn!(inbox = %id, error = %e, "a webhook delivery was refused");
+        return ApiError::UnsupportedMediaType(e.to_string()).into_response();
+    }
+    let too_large = || {
+        tracing::warn!(inbox = %id, limit = posts.max_body, "a webhook delivery was too large");
+        ApiError::TooLarge(posts.max_body).into_response()
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > posts.max_body as u64) {
+        return too_large();
+    }
+    let Ok(body) = axum::body::to_bytes(body, posts.max_body).await else {
+        return too_large();
+    };
+    webhook_answer(&state, id, true, query.as_deref().unwrap_or(""), &headers, &body).await
+}
+
+fn no_such_inbox() -> Response {
+    (StatusCode::NOT_FOUND, "no such inbox").into_response()
 }
 
 async fn webhook_answer(
     state: &AppState,
-    id: &str,
+    id: InboxId,
     post: bool,
     query: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
-    let Ok(id) = id.parse::<InboxId>() else {
-        return (StatusCode::NOT_FOUND, "no such inbox").into_response();
-    };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     match state.messaging.receive(id, post, query, header, body).await {
         Ok(answer) => (
@@ -420,23 +452,26 @@ async fn webhook_answer(
             answer.body,
         )
             .into_response(),
-        Err(e) => {
-            let status = match &e {
-                MessagingError::Refused(refused) => {
-                    tracing::warn!(inbox = %id, error = %refused, "a webhook delivery was refused");
-                    StatusCode::from_u16(refused.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
-                }
-                MessagingError::NoSuchInbox => StatusCode::NOT_FOUND,
-                MessagingError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
-                other => {
-                    // The platform retries what it did not get a 200 for: nothing is lost.
-                    tracing::error!(inbox = %id, error = %other, "a webhook delivery could not be taken in");
-                    return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-                }
-            };
-            (status, e.to_string()).into_response()
-        }
+        Err(e) => refusal(id, e),
     }
+}
+
+/// What the platform is told when a request to `id` was not taken in.
+fn refusal(id: InboxId, e: MessagingError) -> Response {
+    let status = match &e {
+        MessagingError::Refused(refused) => {
+            tracing::warn!(inbox = %id, error = %refused, "a webhook delivery was refused");
+            StatusCode::from_u16(refused.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+        }
+        MessagingError::NoSuchInbox => StatusCode::NOT_FOUND,
+        MessagingError::Method(_) => StatusCode::METHOD_NOT_ALLOWED,
+        other => {
+            // The platform retries what it did not get a 200 for: nothing is lost.
+            tracing::error!(inbox = %id, error = %other, "a webhook delivery could not be taken in");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+        }
+    };
+    (status, e.to_string()).into_response()
 }
 
 impl From<MessagingError> for ApiError {

@@ -252,14 +252,14 @@ pub fn app(state: AppState) -> Router {
         .route("/ws/supervisor", get(ws_supervisor::upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .merge(messaging::webhook_routes())
         .merge(people::avatar_route())
         .merge(ui::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         // After the layer above: REST sets its own limits (`rest::router`), uploads and a chat's
-        // files a larger one.
+        // files a larger one, and a webhook delivery its platform's (`plugboard_im::Posts`).
         .merge(api)
         .merge(chat_files::routes())
+        .merge(messaging::webhook_routes())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
