@@ -103,3 +103,12 @@ export function withLabel(labels, text) {
 
 /** The labels without `label`. */
 export const withoutLabel = (labels, label) => (labels || []).filter((l) => l !== label);
+
+/** A conversation's lines with the notes agents left on it (never sent to the customer), in the
+ * order they were written: each item `{ message }` or `{ note }`. */
+export function thread(messages, notes, interactionId) {
+  const mine = (notes || []).filter((n) => n.interaction_id === interactionId).map((note) => ({ note, at: note.created_at }));
+  const lines = (messages || []).map((message) => ({ message, at: message.created_at == null ? Infinity : message.created_at }));
+  // A pending line (no time yet) stays last; equal times keep lines before notes.
+  return [...lines, ...mine].sort((a, b) => a.at - b.at).map(({ message, note }) => (message ? { message } : { note }));
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon, watchable, withWatchedMessage, withWatchedUpdate, withLabel, withoutLabel, MAX_LABELS } from './conversations.js';
+import { defaultFilters, listQuery, changesInbox, waitedMinutes, openTarget, unreadTotal, appendPage, channelIcon, watchable, withWatchedMessage, withWatchedUpdate, withLabel, withoutLabel, MAX_LABELS, thread } from './conversations.js';
 import { parseRoute, watchHref } from './route.js';
 
 const line = (id, unread = 0, customer = `c-${id}`) => ({ interaction: { id, customer_id: customer }, unread });
@@ -82,4 +82,11 @@ test('labels are added trimmed and lower-cased, once, in order; what the hub wou
   const full = Array.from({ length: MAX_LABELS }, (_, i) => `l${String(i).padStart(2, '0')}`);
   assert.equal(withLabel(full, 'one-more'), null);
   assert.deepEqual(withoutLabel(['refund', 'vip'], 'vip'), ['refund']);
+});
+
+test("a conversation's notes sit among its lines by time; another conversation's are not there", () => {
+  const m = (id, at) => ({ id, created_at: at });
+  const n = (id, at, interaction_id = 'i1') => ({ id, created_at: at, interaction_id });
+  const items = thread([m('m1', 10), m('m2', 30), { id: 'p', pending: true }], [n(1, 20), n(2, 30), n(3, 15, 'i2'), n(4, 5, null)], 'i1');
+  assert.deepEqual(items.map((i) => (i.message ? i.message.id : `note ${i.note.id}`)), ['m1', 'note 1', 'm2', 'note 2', 'p']);
 });

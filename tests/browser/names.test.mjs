@@ -5,8 +5,8 @@
 // picture (scaled down in the browser before it is sent). A visitor starts a chat; Bob answers,
 // then transfers it to Sales, where Alice (no display name) answers. The widget names each line
 // by the agent who wrote it, with Bob's picture, and shows no legal name, before and after a
-// reload; Alice's console shows Bob's line under his name and hers as "You"; her note names her
-// on the customer's profile, which Bob sees under her name; the timeline names each line's author.
+// reload; Alice's console shows Bob's line under his name and hers as "You"; her note sits in the
+// thread marked private (never in the widget) and names her on the customer's profile, which Bob sees under her name; the timeline names each line's author.
 // Then the visitor sends a picture and a PDF from the widget: shown in the widget and in Alice's
 // console (the picture inline), and an SVG is refused in words; Alice sends a picture back. Web
 // addresses on either side are links that open apart; a javascript: one stays text. Alice
@@ -130,11 +130,15 @@ test('transferred to Sales, Alice answers: each line keeps its author on both si
   for (const legal of ['Bob Martin', 'Martin', 'Wong']) assert.ok(!page.includes(legal), `${legal} shown to the customer`);
 });
 
-test("Alice's note names her; Bob sees it, and each timeline line, under its author", { skip }, async () => {
+test("Alice's note names her, in the thread and on the card; Bob sees it, and each timeline line, under its author", { skip }, async () => {
   await alice.getByTestId('note-input').fill('Wants the Pro plan');
   await alice.getByTestId('note-add').click();
   const note = alice.getByTestId('note-item').filter({ hasText: 'Wants the Pro plan' });
   await note.getByTestId('author').filter({ hasText: 'You' }).waitFor();
+  // In the conversation's thread too, marked private; never in the widget.
+  await alice.getByTestId('messages').getByTestId('thread-note').filter({ hasText: 'Wants the Pro plan' }).waitFor();
+  const widgetText = await visitor.locator('#plugboard-chat-widget').evaluate((host) => host.shadowRoot.textContent);
+  assert.ok(!widgetText.includes('Pro plan'), 'a note never reaches the customer');
 
   const name = await alice.getByTestId('card-name').textContent();
   await bob.getByTestId('nav-customers').click();

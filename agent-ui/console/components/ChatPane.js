@@ -76,7 +76,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
         : call
         ? html`${it.callback && html`<p class="muted small-text" data-testid="callback-attempt">${t('callback.attempt', { number: it.callback.number, attempt: it.callback.attempts + 1 })}</p>`}
             <p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
-        : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} />`}
+        : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} notes=${entry.card.notes || []} interactionId=${it.id} />`}
       <div class="typing-line" aria-live="polite">
         ${active && entry.customerOnline === false && html`<span class="customer-away" data-testid="customer-away">${t('chat.customer_away', { name: customer.name })}</span>`}
         ${entry.customerTyping && html`<span data-testid="typing-indicator">${t('chat.customer_typing', { name: customer.name })}</span>`}
