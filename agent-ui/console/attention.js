@@ -67,6 +67,10 @@ export function announcements(prev, next) {
     if (!fresh.length) continue;
     out.push({ kind: 'message', id, name: after.card.customer.name, body: fresh[fresh.length - 1].body });
   }
+  const known = new Set((prev.mentions || []).map((m) => m.note.id));
+  for (const m of next.mentions || []) {
+    if (!known.has(m.note.id)) out.push({ kind: 'mention', id: m.note.id, name: m.by_name, body: m.note.body, customer_id: m.note.customer_id });
+  }
   return out;
 }
 

@@ -54,6 +54,14 @@ test('announcements: a new offer, and the newest new customer line per held conv
   assert.deepEqual(announcements(after, accepted), []);
 });
 
+test("a colleague's note naming the agent is announced once", () => {
+  const before = apply(initialState(), snapshot([], []));
+  const note = { id: 9, customer_id: 'c1', body: '@bob can you check?' };
+  const after = apply(before, { type: 'note.mentioned', note, by_name: 'Alice Wong', customer_name: 'Kim' });
+  assert.deepEqual(announcements(before, after), [{ kind: 'mention', id: 9, name: 'Alice Wong', body: '@bob can you check?', customer_id: 'c1' }]);
+  assert.deepEqual(announcements(after, after), []);
+});
+
 test('a screen reader is told of each offer that begins to ring, and not of messages', () => {
   const before = apply(initialState(), snapshot([], [held('h1', 'Li', [msg('m1', 'h1', 1)])]));
   let after = apply(before, { type: 'offer', ...offer('o1', 'Ann') });

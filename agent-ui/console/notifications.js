@@ -30,7 +30,9 @@ export function notify(item, onClick) {
   if (permission() !== 'granted') return;
   const title = item.kind === 'offer'
     ? t('attention.notify_offer', { channel: label('channel', item.channel), name: item.name })
-    : t('attention.notify_message', { name: item.name });
+    : item.kind === 'mention'
+      ? t('notes.mentioned', { name: item.name })
+      : t('attention.notify_message', { name: item.name });
   const body = item.kind === 'offer' ? t('attention.notify_offer_body') : item.body;
   try {
     const n = new Notification(title, { body, tag: `${item.kind}:${item.id}`, icon: '/favicon.svg' });

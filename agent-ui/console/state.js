@@ -31,6 +31,7 @@
 //                                        whether it still applies (see ACTION_GROUPS)
 //   local.acted {keys}                   those queued actions went out on the socket
 //   local.reminder_closed {id}           the agent dismissed (or completed) a follow-up reminder
+//   local.mention_closed {id}            the agent dismissed a colleague's note naming them
 
 import { addFiles, progress, uploaded, failed, removeFile } from './attachments.js';
 
@@ -62,6 +63,9 @@ export function initialState() {
     // Follow-ups the hub said are due (the agent's) or overdue past escalation (anyone's, for a
     // supervisor), oldest first: [{follow_up, escalated}], one per follow-up.
     reminders: [],
+    // Colleagues' notes naming the agent (`note.mentioned`), oldest first, one per note:
+    // [{note, by_name, customer_name}].
+    mentions: [],
     // A colleague's call the agent is consulted about: {interaction_id, mode, on, with, note,
     // customer} (the agent who consults keeps theirs on the held call: entry.consult).
     consulted: null,
@@ -456,6 +460,13 @@ function step(state, event) {
       const reminder = { follow_up: f, escalated: event.type === 'follow_up.escalated' };
       return { ...state, reminders: [...state.reminders.filter((r) => r.follow_up.id !== f.id), reminder] };
     }
+    case 'note.mentioned': {
+      const note = event.note;
+      if (!note || state.mentions.some((m) => m.note.id === note.id)) return state;
+      return { ...state, mentions: [...state.mentions, { note, by_name: event.by_name || '', customer_name: event.customer_name || '' }] };
+    }
+    case 'local.mention_closed':
+      return { ...state, mentions: state.mentions.filter((m) => m.note.id !== event.id) };
     case 'local.reminder_closed':
       return { ...state, reminders: state.reminders.filter((r) => r.follow_up.id !== event.id) };
     case 'error': {

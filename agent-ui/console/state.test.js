@@ -553,3 +553,12 @@ test('a due follow-up pops a reminder once; its escalation replaces it; closing 
   s = apply(s, { type: 'local.reminder_closed', id: 'f1' });
   assert.deepEqual(s.reminders.map((r) => r.follow_up.id), ['f2']);
 });
+
+test("a colleague's note naming the agent is kept once until dismissed", () => {
+  const note = { id: 7, customer_id: 'c1', interaction_id: 'i1', body: '@bob can you check?' };
+  let s = run(snapshot({ interactions: [] }), { type: 'note.mentioned', note, by_name: 'Alice Wong', customer_name: 'Kim' });
+  s = apply(s, { type: 'note.mentioned', note, by_name: 'Alice Wong', customer_name: 'Kim' });
+  assert.deepEqual(s.mentions, [{ note, by_name: 'Alice Wong', customer_name: 'Kim' }]);
+  s = apply(s, { type: 'local.mention_closed', id: 7 });
+  assert.deepEqual(s.mentions, []);
+});

@@ -6,7 +6,8 @@
 // then transfers it to Sales, where Alice (no display name) answers. The widget names each line
 // by the agent who wrote it, with Bob's picture, and shows no legal name, before and after a
 // reload; Alice's console shows Bob's line under his name and hers as "You"; her note sits in the
-// thread marked private (never in the widget) and names her on the customer's profile, which Bob sees under her name; the timeline names each line's author.
+// thread marked private (never in the widget), names her on the customer's profile, and, naming
+// @bob, tells Bob, who opens the customer from it; the timeline names each line's author.
 // Then the visitor sends a picture and a PDF from the widget: shown in the widget and in Alice's
 // console (the picture inline), and an SVG is refused in words; Alice sends a picture back. Web
 // addresses on either side are links that open apart; a javascript: one stays text. Alice
@@ -130,8 +131,8 @@ test('transferred to Sales, Alice answers: each line keeps its author on both si
   for (const legal of ['Bob Martin', 'Martin', 'Wong']) assert.ok(!page.includes(legal), `${legal} shown to the customer`);
 });
 
-test("Alice's note names her, in the thread and on the card; Bob sees it, and each timeline line, under its author", { skip }, async () => {
-  await alice.getByTestId('note-input').fill('Wants the Pro plan');
+test("Alice's note names her, in the thread and on the card; it tells Bob, who opens the customer from it", { skip }, async () => {
+  await alice.getByTestId('note-input').fill('Wants the Pro plan, @bob knows the account');
   await alice.getByTestId('note-add').click();
   const note = alice.getByTestId('note-item').filter({ hasText: 'Wants the Pro plan' });
   await note.getByTestId('author').filter({ hasText: 'You' }).waitFor();
@@ -140,11 +141,14 @@ test("Alice's note names her, in the thread and on the card; Bob sees it, and ea
   const widgetText = await visitor.locator('#plugboard-chat-widget').evaluate((host) => host.shadowRoot.textContent);
   assert.ok(!widgetText.includes('Pro plan'), 'a note never reaches the customer');
 
-  const name = await alice.getByTestId('card-name').textContent();
-  await bob.getByTestId('nav-customers').click();
-  await bob.getByTestId('customer-search-input').fill(name);
-  await bob.getByTestId('customer-search-submit').click();
-  await bob.getByTestId('customer-result').first().click();
+  // Bob is named: his console shows who and about whom, and takes him to the customer.
+  const mention = bob.getByTestId('mention').filter({ hasText: 'Wants the Pro plan' });
+  await mention.filter({ hasText: 'Alice Wong mentioned you in a note' }).waitFor();
+  await shot(bob, 'names-mention');
+  await mention.getByTestId('mention-customer').filter({ hasText: 'Ada Lovelace' }).click();
+  await bob.getByTestId('customer-profile').waitFor();
+  await mention.getByTestId('mention-dismiss').click();
+  await bob.getByTestId('mentions').waitFor({ state: 'detached' });
   const bobsNote = bob.getByTestId('note-item').filter({ hasText: 'Wants the Pro plan' });
   await bobsNote.getByTestId('author').filter({ hasText: 'Alice Wong' }).waitFor();
   await bob.getByTestId('timeline-toggle').first().click();

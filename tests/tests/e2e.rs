@@ -2081,3 +2081,68 @@ async fn files_go_both_ways_in_a_chat_and_only_that_chat_reads_them_back() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_note_that_names_a_colleague_tells_them_and_no_one_else() {
+    let (hub, _dir) = hub().await;
+    let (mut bob, _widget, interaction) = accepted_chat(
+        &hub,
+        "bob@plugboard.example",
+        "Kim",
+        "kim@example.com",
+        "Invoice question",
+    )
+    .await;
+    let mut alice = hub.agent("alice@plugboard.example").await.unwrap();
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_, detail) = hub
+        .call(
+            "GET",
+            &format!("/interactions/{interaction}"),
+            Some(&bob_token),
+            None,
+        )
+        .await
+        .unwrap();
+    let customer = detail["interaction"]["customer_id"].clone();
+    let note = |body: &str| json!({"type": "note.add", "customer_id": customer, "interaction_id": interaction, "body": body});
+
+    bob.send(note("@alice can you check the invoice? Or mail kim@example.com"))
+        .await
+        .unwrap();
+    bob.expect("note.added").await.unwrap();
+    let heard = alice.expect("note.mentioned").await.unwrap();
+    assert_eq!(heard["by_name"], "Bob Martin");
+    assert_eq!(heard["customer_name"], "Kim");
+    assert_eq!(heard["note"]["interaction_id"], interaction.as_str());
+    assert!(
+        heard["note"]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("@alice can you")
+    );
+    assert!(
+        dana.gets_within("note.mentioned", Duration::from_millis(500))
+            .await
+            .is_none(),
+        "Dana was not named"
+    );
+
+    // An address is no mention, and naming yourself tells nobody.
+    bob.send(note("sent to alice@plugboard.example; @bob to do"))
+        .await
+        .unwrap();
+    bob.expect("note.added").await.unwrap();
+    assert!(
+        alice
+            .gets_within("note.mentioned", Duration::from_millis(500))
+            .await
+            .is_none()
+    );
+    assert!(
+        bob.gets_within("note.mentioned", Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+}

@@ -11,7 +11,7 @@ import { attentionCounts, pageTitle, iconHref, announcements, spokenOffers } fro
 import { loadPrefs, savePrefs } from '../prefs.js';
 import { notify, askPermission, permission } from '../notifications.js';
 import { shortcutFor, neighbour } from '../shortcuts.js';
-import { parseRoute } from '../route.js';
+import { parseRoute, customerHref } from '../route.js';
 import { newId } from '../ids.js';
 import { dispositionLabel } from '../i18n.js';
 import { chime } from '../sound.js';
@@ -21,6 +21,7 @@ import { ErrorBar } from './ErrorBar.js';
 import { QueuedBanner } from './QueuedBanner.js';
 import { ShortcutHelp } from './ShortcutHelp.js';
 import { Reminders } from './Reminders.js';
+import { Mentions } from './Mentions.js';
 import { Workspace } from './Workspace.js';
 import { CustomerSearch } from './CustomerSearch.js';
 import { Inbox } from './Inbox.js';
@@ -260,6 +261,10 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
     if (prefs.notify && document.visibilityState === 'hidden') {
       for (const item of news) {
         notify(item, (it) => {
+          if (it.kind === 'mention') {
+            location.hash = customerHref(it.customer_id);
+            return;
+          }
           if (it.kind === 'message') dispatch({ type: 'local.select', interaction_id: it.id });
           location.hash = '#/';
         });
@@ -633,6 +638,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       />
       <${ErrorBar} errors=${state.errors} onDismiss=${actions.dismissError} />
       <${QueuedBanner} connection=${state.connection} actions=${state.actions} />
+      <${Mentions} mentions=${state.mentions} onDismiss=${(id) => dispatch({ type: 'local.mention_closed', id })} />
       <${Reminders} reminders=${state.reminders} onDismiss=${closeReminder} onDial=${canDial ? actions.dial : null}
         onDone=${(id) => api.closeFollowUp(id, true).catch(() => {}).finally(() => closeReminder(id))} />
       <main class="page">${page}</main>

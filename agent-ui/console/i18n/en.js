@@ -319,6 +319,7 @@ export default {
   'notes.title': 'Notes',
   'notes.none': 'No notes yet.',
   'notes.private': 'Private note: the customer does not see it',
+  'notes.mentioned': '{name} mentioned you in a note',
   'notes.placeholder': 'Add a note about this customer',
   'notes.add': 'Add note',
 

@@ -280,6 +280,7 @@ export default {
   'notes.title': '备注',
   'notes.none': '暂无备注。',
   'notes.private': '内部备注：客户看不到',
+  'notes.mentioned': '{name} 在备注中提到了您',
   'notes.placeholder': '为该客户添加备注',
   'notes.add': '添加备注',
 

@@ -880,6 +880,22 @@ async fn handle(
                 .store
                 .add_note(account, customer_id, interaction_id, agent.id, body.trim())
                 .await?;
+            // The colleagues it names (`@bob`) hear of it, with whom it is about.
+            if note.body.contains('@') {
+                let agents = state.store.agents(account).await?;
+                let named = crate::crm::mentions::mentioned(&note.body, &agents, agent.id);
+                if !named.is_empty() {
+                    let customer_name = state.store.customer(account, customer_id).await?.name;
+                    for colleague in named {
+                        let frame = AgentFrame::NoteMentioned {
+                            note: note.clone(),
+                            by_name: agent.name.clone(),
+                            customer_name: customer_name.clone(),
+                        };
+                        state.bus.to_agent(colleague, frame);
+                    }
+                }
+            }
             state.bus.to_agent(agent.id, AgentFrame::NoteAdded { note });
         }
     }

@@ -299,6 +299,13 @@ pub enum AgentFrame {
     State(StateView),
     #[serde(rename = "note.added")]
     NoteAdded { note: Note },
+    /// A colleague's note names this agent (`@name`): who wrote it, and about whom.
+    #[serde(rename = "note.mentioned")]
+    NoteMentioned {
+        note: Note,
+        by_name: String,
+        customer_name: String,
+    },
     /// A follow-up of the agent's is due now: the console reminds them.
     #[serde(rename = "follow_up.due")]
     FollowUpDue {

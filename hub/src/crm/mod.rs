@@ -5,6 +5,7 @@
 //! The decisions are the pure `rules` and `followups`; this is the IO around them.
 
 pub mod followups;
+pub mod mentions;
 pub mod rules;
 
 use crate::bus::{AgentFrame, Bus};
