@@ -80,6 +80,7 @@
       tooFast: 'Too many attempts. Wait a minute and try again.',
       notHere: 'This chat is not available on this website.',
       attach: 'Send a picture or a PDF',
+      emoji: 'Emoji',
       sendingFile: 'Sending {name}…',
       fileRefused: 'Only pictures and PDF files can be sent.',
       download: 'Download {name}',
@@ -119,6 +120,7 @@
       tooFast: '尝试次数过多，请稍等一分钟后再试。',
       notHere: '本网站无法使用此在线客服。',
       attach: '发送图片或 PDF',
+      emoji: '表情',
       sendingFile: '正在发送 {name}…',
       fileRefused: '只能发送图片和 PDF 文件。',
       download: '下载 {name}',
@@ -325,8 +327,23 @@
         } });
       var picker = el('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf', class: 'pb-hidden', 'data-testid': 'widget-file-input', tabindex: '-1', 'aria-hidden': 'true',
         onchange: function (e) { var f = e.target.files && e.target.files[0]; e.target.value = ''; if (f) sendFile(f); } });
+      // The emoji row: one picked goes in at the caret (the console's emoji.js offers the same).
+      var grid = el('div', { class: 'pb-emoji-grid', role: 'group', 'aria-label': t('emoji'), hidden: true, 'data-testid': 'widget-emoji-grid',
+        onkeydown: function (e) { if (e.key === 'Escape') { grid.setAttribute('hidden', ''); composerInput.focus(); } } },
+        EMOJI.map(function (emoji) {
+          return el('button', { type: 'button', 'data-testid': 'widget-emoji', text: emoji, onclick: function () {
+            var at = composerInput.selectionStart, to = composerInput.selectionEnd, v = composerInput.value;
+            composerInput.value = v.slice(0, at) + emoji + v.slice(to);
+            grid.setAttribute('hidden', '');
+            composerInput.focus();
+            composerInput.setSelectionRange(at + emoji.length, at + emoji.length);
+          } });
+        }));
+      children.push(grid);
       children.push(el('form', { class: 'pb-composer', onsubmit: function (e) { e.preventDefault(); sendComposer(); } }, [
-        el('button', { class: 'pb-icon-button pb-attach', type: 'button', 'aria-label': t('attach'), title: t('attach'), 'data-testid': 'widget-attach', onclick: function () { picker.click(); } }, [el('span', { class: 'pb-clip', 'aria-hidden': 'true' })]),
+        el('button', { class: 'pb-icon-button pb-tool', type: 'button', 'aria-label': t('emoji'), title: t('emoji'), 'data-testid': 'widget-emoji-open',
+          onclick: function () { if (grid.hasAttribute('hidden')) grid.removeAttribute('hidden'); else grid.setAttribute('hidden', ''); } }, [el('span', { class: 'pb-smile', 'aria-hidden': 'true', text: '☺' })]),
+        el('button', { class: 'pb-icon-button pb-tool', type: 'button', 'aria-label': t('attach'), title: t('attach'), 'data-testid': 'widget-attach', onclick: function () { picker.click(); } }, [el('span', { class: 'pb-clip', 'aria-hidden': 'true' })]),
         picker,
         composerInput,
         el('button', { class: 'pb-primary', type: 'submit', 'data-testid': 'widget-send', text: t('send') }),
@@ -393,6 +410,8 @@
     if (!author || !author.avatar || author.avatar.charAt(0) !== '/') return null;
     return el('img', { class: 'pb-avatar', src: HUB + author.avatar, alt: '', width: 20, height: 20, 'data-testid': 'widget-avatar' });
   }
+
+  var EMOJI = ['😀', '😂', '😊', '😍', '🙏', '👍', '👎', '👏', '🎉', '❤️', '😢', '😮', '🤔', '👋', '✅', '❌'];
 
   // Files are read with the chat's token and shown from blob URLs (an <img src> cannot send
   // the token); each is read once.

@@ -10,7 +10,8 @@
 // @bob, tells Bob, who opens the customer from it; the timeline names each line's author.
 // Then the visitor sends a picture and a PDF from the widget: shown in the widget and in Alice's
 // console (the picture inline), and an SVG is refused in words; Alice sends a picture back. Web
-// addresses on either side are links that open apart; a javascript: one stays text. Alice
+// addresses on either side are links that open apart; a javascript: one stays text; emoji from
+// either picker go in at the caret. Alice
 // downloads the transcript: each line under the name the customer saw, the files named.
 
 import { test, before, after } from 'node:test';
@@ -157,7 +158,7 @@ test("Alice's note names her, in the thread and on the card; it tells Bob, who o
   await shot(bob, 'names-timeline');
 });
 
-test('web addresses are links on both sides, opened apart; other schemes stay text', { skip }, async () => {
+test('web addresses are links on both sides, opened apart; other schemes stay text; emoji go in at the caret', { skip }, async () => {
   await alice.getByTestId('composer-input').fill('Track it at https://shop.example/t/17. Not javascript:alert(1)');
   await alice.getByTestId('composer-input').press('Enter');
   const link = visitor.getByTestId('widget-link').filter({ hasText: 'https://shop.example/t/17' });
@@ -169,6 +170,21 @@ test('web addresses are links on both sides, opened apart; other schemes stay te
   await back.waitFor();
   assert.equal(await back.getAttribute('href'), 'https://www.example.com/x');
   assert.equal(await alice.getByTestId('message-link').count(), 2);
+
+  // Emoji from the pickers go in at the caret, on both sides.
+  await visitor.getByTestId('widget-input').fill('thanks');
+  await visitor.getByTestId('widget-input').evaluate((box) => box.setSelectionRange(0, 0));
+  await visitor.getByTestId('widget-emoji-open').click();
+  await visitor.getByTestId('widget-emoji').filter({ hasText: '👍' }).click();
+  assert.equal(await visitor.getByTestId('widget-input').inputValue(), '👍thanks');
+  await visitor.getByTestId('widget-input').press('Enter');
+  await alice.getByTestId('message-body').filter({ hasText: '👍thanks' }).waitFor();
+  await alice.getByTestId('composer-input').fill('Glad to help ');
+  await alice.getByTestId('composer-emoji').click();
+  await alice.getByTestId('emoji').filter({ hasText: '🙏' }).click();
+  assert.equal(await alice.getByTestId('composer-input').inputValue(), 'Glad to help 🙏');
+  await alice.getByTestId('composer-input').press('Enter');
+  await byTestId(visitor, 'widget-message', 'data-sender', 'agent').filter({ hasText: 'Glad to help 🙏' }).waitFor();
 });
 
 test('files both ways: a picture and a PDF from the widget, a picture back from the console', { skip }, async () => {

@@ -134,6 +134,7 @@ export default {
   'chat.you': 'You',
   'chat.colleague': 'A colleague',
   'chat.attach': 'Send a file',
+  'chat.emoji': 'Emoji',
   'chat.customer_typing': '{name} is typing…',
   'chat.transfer_to': 'Transfer to…',
   'chat.transfer_queues': 'Queues',

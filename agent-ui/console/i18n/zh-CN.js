@@ -134,6 +134,7 @@ export default {
   'chat.you': '我',
   'chat.colleague': '同事',
   'chat.attach': '发送文件',
+  'chat.emoji': '表情',
   'chat.customer_typing': '{name} 正在输入…',
   'chat.transfer_to': '转接到…',
   'chat.transfer_queues': '队列',
