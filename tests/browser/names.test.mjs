@@ -82,7 +82,7 @@ test('Bob picks the name and picture customers see, from the top bar', { skip },
   const size = await bob.getByTestId('profile-avatar').evaluate((img) => img.complete && [img.naturalWidth, img.naturalHeight]);
   assert.deepEqual(size, [128, 128]);
   assert.match(await bob.getByTestId('profile-preview').textContent(), /Customers see: Bobby/);
-  await bob.getByTestId('agent-name').locator('img.avatar').waitFor();
+  await bob.getByTestId('agent-name').locator('img.face').waitFor();
   await shot(bob, 'names-profile');
 });
 

@@ -23,5 +23,5 @@ export function usePeople(items) {
 export function AgentAuthor({ id, people }) {
   const author = agentOf(id, people);
   const src = avatarSrc(author);
-  return html`<span class="author" data-testid="author" data-agent-id=${id || ''}>${src && html`<img class="avatar" src=${src} alt="" width="18" height="18" />`}${author ? (author.me ? t('chat.you') : author.name) : t('chat.colleague')}</span>`;
+  return html`<span class="author" data-testid="author" data-agent-id=${id || ''}>${src && html`<img class="face" src=${src} alt="" width="18" height="18" />`}${author ? (author.me ? t('chat.you') : author.name) : t('chat.colleague')}</span>`;
 }

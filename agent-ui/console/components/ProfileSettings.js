@@ -55,8 +55,8 @@ export function ProfileSettings({ me, onChanged }) {
     <div class="narrow-page profile" data-testid="profile">
       <h1>${t('profile.title')}</h1>
       <div class="profile-preview" data-testid="profile-preview">
-        ${picture ? html`<img class="avatar avatar-large" src=${picture} alt=${t('profile.picture')} width="64" height="64" data-testid="profile-avatar" />`
-          : html`<span class="avatar avatar-large avatar-empty" aria-hidden="true">${shown.slice(0, 1)}</span>`}
+        ${picture ? html`<img class="face face-large" src=${picture} alt=${t('profile.picture')} width="64" height="64" data-testid="profile-avatar" />`
+          : html`<span class="face face-large face-empty" aria-hidden="true">${shown.slice(0, 1)}</span>`}
         <div>
           <p>${t('profile.preview', { name: shown })}</p>
           <div class="profile-picture">

@@ -21,7 +21,7 @@ export function TopBar({ agent, role, route, agentState, connection, locale, onS
         <${AlertSettings} prefs=${prefs} permission=${notifyPermission} onNotify=${onNotify} onSound=${onSound} onHelp=${onHelp} />
         <${LocalePicker} locale=${locale} onLocale=${onLocale} />
         <a class="whoami" href="#/profile" title=${t('nav.profile')} data-testid="agent-name">${agent && agent.avatar_at
-          ? html`<img class="avatar" src=${`/avatars/${agent.id}?v=${agent.avatar_at}`} alt="" width="18" height="18" />` : ''}${agent ? agent.name : ''}</a>
+          ? html`<img class="face" src=${`/avatars/${agent.id}?v=${agent.avatar_at}`} alt="" width="18" height="18" />` : ''}${agent ? agent.name : ''}</a>
         <button class="link" onClick=${onLogout} data-testid="logout">${t('nav.logout')}</button>
       </div>
     </header>
