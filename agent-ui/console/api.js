@@ -75,6 +75,9 @@ export const setAvatar = (blob) => request('PUT', '/me/avatar', blob);
 export const removeAvatar = () => request('DELETE', '/me/avatar');
 /** Every agent of the account: `{id, name, shown_name, avatar, active}`. */
 export const agentNames = () => request('GET', '/agents/names');
+/** The account's own customer fields `[{key, label, kind, choices}]`; admins replace them whole. */
+export const customerFields = () => request('GET', '/customer-fields');
+export const setCustomerFields = (fields) => request('PUT', '/customer-fields', fields);
 
 export const listQueues = () => request('GET', '/queues');
 export const createQueue = (spec) => request('POST', '/queues', spec);

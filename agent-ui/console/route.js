@@ -2,7 +2,7 @@
 //   #/ workspace · #/inbox · #/customers · #/customers/<id> · #/watch/<interaction id>
 //   #/supervisor · #/reports · #/profile (the agent's own name and picture)
 //   #/admin/queues · #/admin/agents · #/admin/dispositions · #/admin/phones · #/admin/mailboxes
-//   #/admin/inboxes · #/admin/teams · #/admin/audit
+//   #/admin/inboxes · #/admin/teams · #/admin/audit · #/admin/fields
 
 export function parseRoute(hash) {
   const parts = (hash || '').replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -12,7 +12,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'inbox') return { name: 'inbox' };
   if (parts[0] === 'profile') return { name: 'profile' };
   if (parts[0] === 'watch' && parts[1]) return { name: 'watch', id: parts[1] };
-  if (parts[0] === 'admin' && ['queues', 'agents', 'teams', 'dispositions', 'phones', 'mailboxes', 'inboxes', 'audit'].includes(parts[1])) return { name: `admin-${parts[1]}` };
+  if (parts[0] === 'admin' && ['queues', 'agents', 'teams', 'dispositions', 'fields', 'phones', 'mailboxes', 'inboxes', 'audit'].includes(parts[1])) return { name: `admin-${parts[1]}` };
   return { name: 'workspace' };
 }
 

@@ -115,6 +115,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/customers/reassign", Supervisor),
     ("GET", "/api/v1/assignment-rules", Supervisor),
     ("PUT", "/api/v1/assignment-rules", Admin),
+    ("GET", "/api/v1/customer-fields", Agent),
+    ("PUT", "/api/v1/customer-fields", Admin),
     ("POST", "/api/v1/agents/{id}/handover", Supervisor),
     ("GET", "/api/v1/agents/{id}/holdings", Supervisor),
     ("GET", "/api/v1/handovers", Supervisor),

@@ -381,3 +381,90 @@ async fn a_contact_from_an_owned_customer_is_offered_to_the_owner_first_then_to_
     assert_eq!(offer["interaction"]["id"], interaction.as_str());
     assert_eq!(offer["interaction"]["arrived_at"], arrived_at);
 }
+
+#[tokio::test]
+async fn an_admin_defines_customer_fields_agents_fill_them_and_search_finds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let defs = json!([
+        {"key": "plan", "label": " Plan ", "kind": "choice", "choices": ["Free", "Pro", "企业版"]},
+        {"key": "renewal", "label": "Renewal", "kind": "date"},
+        {"key": "seats", "label": "Seats", "kind": "number"},
+        {"key": "products", "label": "Products", "kind": "multi_choice", "choices": ["Phones", "Chat", "Mail"]}
+    ]);
+    // An agent may read them, not change them; a malformed list is refused whole.
+    let (status, _) = hub
+        .call("PUT", "/customer-fields", Some(&bob), Some(defs.clone()))
+        .await
+        .unwrap();
+    assert_eq!(status, 403);
+    let twice =
+        json!([{"key": "plan", "label": "A", "kind": "text"}, {"key": "plan", "label": "B", "kind": "text"}]);
+    let (status, body) = hub
+        .call("PUT", "/customer-fields", Some(&admin), Some(twice))
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let (status, saved) = hub
+        .call("PUT", "/customer-fields", Some(&admin), Some(defs))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved[0]["label"], "Plan", "trimmed");
+    assert_eq!(get(&hub, &bob, "/customer-fields").await, saved);
+
+    // Bob fills them in on a customer; a value not of its kind is refused, naming the field.
+    let (_widget, interaction) = chat(&hub, "Mia Fischer").await;
+    let customer = customer_of(&hub, &bob, &interaction).await;
+    let path = format!("/customers/{customer}");
+    let patch = |fields: Value| Some(json!({ "fields": fields }));
+    for (bad, field) in [
+        (json!({"plan": "Gold"}), "Plan"),
+        (json!({"renewal": "next week"}), "Renewal"),
+        (json!({"nope": 1}), "nope"),
+    ] {
+        let (status, body) = hub
+            .call("PATCH", &path, Some(&bob), patch(bad.clone()))
+            .await
+            .unwrap();
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(field), "{body}");
+    }
+    let set = json!({"plan": "企业版", "renewal": "2027-01-31", "seats": 40, "products": ["Mail", "Phones"]});
+    let (status, updated) = hub.call("PATCH", &path, Some(&bob), patch(set)).await.unwrap();
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        updated["fields"],
+        json!({"plan": "企业版", "renewal": "2027-01-31", "seats": 40, "products": ["Phones", "Mail"]})
+    );
+    assert_eq!(
+        get(&hub, &bob, &path).await["customer"]["fields"],
+        updated["fields"],
+        "on the card"
+    );
+
+    // Search finds a customer by a value; a value taken away is no longer found.
+    let found = get(&hub, &bob, "/customers?q=企业版").await;
+    assert_eq!(
+        found.as_array().unwrap().iter().map(id).collect::<Vec<_>>(),
+        std::slice::from_ref(&customer)
+    );
+    let (status, _) = hub
+        .call("PATCH", &path, Some(&bob), patch(json!({"plan": null})))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        get(&hub, &bob, "/customers?q=企业版")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,6 +1,7 @@
 // The screen pop beside a chat: who the customer is, their last contacts on every channel, and
 // the notes agents left, with a box to add one.
 import { html } from '../html.js';
+import { CustomerFields } from './CustomerFields.js';
 import { t } from '../i18n.js';
 import { customerHref } from '../route.js';
 import { RecentContacts } from './RecentContacts.js';
@@ -34,6 +35,7 @@ export function CustomerCard({ card, interactionId, queueName, dispositionName, 
         ${field('phone', c.phone, 'card-phone')}
         ${field('owner', c.owner_name, 'card-owner')}
       </dl>
+      <${CustomerFields} customer=${c} />
       ${claimed(c.claimed)}
       ${onLink && interactionId && html`<${LinkCustomer} current=${c} onLink=${(customerId) => onLink(interactionId, customerId)} />`}
       <div class="tags" data-testid="card-tags">

@@ -7,6 +7,7 @@ import { html } from '../html.js';
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { CustomerEditForm } from './CustomerEditForm.js';
+import { CustomerFields } from './CustomerFields.js';
 import { Timeline } from './Timeline.js';
 import { NoteList } from './NoteList.js';
 import { NewEmailForm } from './NewEmailForm.js';
@@ -46,6 +47,7 @@ export function CustomerProfile({ id, me = null, queues = [], queueName, disposi
         <p class="muted">${[c.email, c.phone].filter(Boolean).join(' · ')}</p>
         <p data-testid="profile-owner">${t('customer.owner')}: ${c.owner_name || html`<span class="muted">—</span>`}
           ${c.former_owner && html` <span class="muted small-text">${t('owner.former', { name: c.former_owner })}</span>`}</p>
+        <${CustomerFields} customer=${c} />
         ${canReassign && html`<${OwnerControl} customerIds=${[c.id]} current=${c.owner_id || ''} onChanged=${load} />`}
         ${c.phone && onDial && html`<button class="primary small" onClick=${() => setDialUnsent(!onDial(c.id))} data-testid="profile-call">${t('call.dial', { number: c.phone })}</button>`}
         ${dialUnsent && html`<p class="form-error" role="alert" data-testid="profile-call-unsent">${t('call.dial_not_sent')}</p>`}

@@ -17,6 +17,7 @@ export function Nav({ role, route }) {
     links.push({ href: '#/admin/agents', name: 'admin-agents', label: t('nav.agents') });
     links.push({ href: '#/admin/teams', name: 'admin-teams', label: t('nav.teams') });
     links.push({ href: '#/admin/dispositions', name: 'admin-dispositions', label: t('nav.dispositions') });
+    links.push({ href: '#/admin/fields', name: 'admin-fields', label: t('nav.fields') });
     links.push({ href: '#/admin/phones', name: 'admin-phones', label: t('nav.phones') });
     links.push({ href: '#/admin/mailboxes', name: 'admin-mailboxes', label: t('nav.mailboxes') });
     links.push({ href: '#/admin/inboxes', name: 'admin-inboxes', label: t('nav.inboxes') });

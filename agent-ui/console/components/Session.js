@@ -38,6 +38,7 @@ import { AdminPhones } from './AdminPhones.js';
 import { AdminMailboxes } from './AdminMailboxes.js';
 import { AdminInboxes } from './AdminInboxes.js';
 import { AdminAudit } from './AdminAudit.js';
+import { AdminFields } from './AdminFields.js';
 import { ProfileSettings } from './ProfileSettings.js';
 import { People } from './People.js';
 import { byId } from '../people.js';
@@ -606,6 +607,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       break;
     case 'admin-audit':
       page = html`<${AdminAudit} />`;
+      break;
+    case 'admin-fields':
+      page = html`<${AdminFields} />`;
       break;
     case 'profile':
       page = html`<${ProfileSettings} me=${me} onChanged=${profileChanged} key=${me ? me.id : ''} />`;

@@ -16,6 +16,7 @@ export default {
   'nav.queues': 'Queues',
   'nav.agents': 'Agents',
   'nav.dispositions': 'Dispositions',
+  'nav.fields': 'Customer fields',
   'nav.teams': 'Teams',
   'nav.phones': 'Phones',
   'nav.mailboxes': 'Mailboxes',
@@ -770,4 +771,18 @@ export default {
   'labels.refused': 'A label is 1 to {bytes} bytes long, and a conversation has at most 20.',
 
   'transcript.download': 'Download the transcript',
+
+  'fields.intro': "Your own fields on every customer, shown and edited on the customer's card, and found by the customer search.",
+  'fields.label': 'Label',
+  'fields.key': 'Key',
+  'fields.key_hint': '1 to 40 of a-z, 0-9 and _; fixed once saved',
+  'fields.kind': 'Kind',
+  'fields.choices': 'Choices',
+  'fields.choices_hint': 'One per line',
+  'fields.add': 'Add a field',
+  'fields.kind.text': 'Text',
+  'fields.kind.number': 'Number',
+  'fields.kind.date': 'Date',
+  'fields.kind.choice': 'One of a list',
+  'fields.kind.multi_choice': 'Several of a list',
 };

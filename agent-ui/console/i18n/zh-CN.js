@@ -16,6 +16,7 @@ export default {
   'nav.queues': '队列',
   'nav.agents': '坐席',
   'nav.dispositions': '处理结果',
+  'nav.fields': '客户字段',
   'nav.teams': '团队',
   'nav.phones': '话机',
   'nav.mailboxes': '邮箱',
@@ -770,4 +771,18 @@ export default {
   'labels.refused': '标签长度为 1 至 {bytes} 字节，每个会话最多 20 个。',
 
   'transcript.download': '下载聊天记录',
+
+  'fields.intro': '每个客户都有的自定义字段，在客户卡片上显示和编辑，客户搜索也能找到。',
+  'fields.label': '名称',
+  'fields.key': '键',
+  'fields.key_hint': '1 至 40 个 a-z、0-9 和 _；保存后不可更改',
+  'fields.kind': '类型',
+  'fields.choices': '选项',
+  'fields.choices_hint': '每行一个',
+  'fields.add': '添加字段',
+  'fields.kind.text': '文本',
+  'fields.kind.number': '数字',
+  'fields.kind.date': '日期',
+  'fields.kind.choice': '单选',
+  'fields.kind.multi_choice': '多选',
 };

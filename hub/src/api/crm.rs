@@ -8,6 +8,7 @@ use super::reports::scope_of;
 use super::rest::{MAX_NAME_BYTES, parse_id};
 use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, AuthAgent, RequireRole, Supervisor};
+use crate::crm::fields::{self, FieldDef};
 use crate::crm::followups::{FollowUp, FollowUpKind};
 use crate::crm::rules::{self, AssignmentRule};
 use crate::crm::{self as relationships, CrmError, HandoverRequest};
@@ -23,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(reassign))
         .routes(routes!(get_rules, set_rules))
+        .routes(routes!(get_fields, set_fields))
         .routes(routes!(handover))
         .routes(routes!(list_handovers))
         .routes(routes!(end_leave))
@@ -128,6 +130,40 @@ async fn set_rules(
         .set_assignment_rules(account, &rules, now_millis())
         .await?;
     Ok(ApiJson(rules))
+}
+
+/// The account's own fields on customers, in the order the card shows them.
+#[utoipa::path(get, path = "/customer-fields", responses((status = 200, body = [FieldDef])))]
+async fn get_fields(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+) -> Result<ApiJson<Vec<FieldDef>>, ApiError> {
+    Ok(ApiJson(state.store.customer_fields(me.account_id).await?))
+}
+
+/// Replace the account's customer fields (admins): typed (text, number, date, choice,
+/// multi-choice), each under a key its values keep. A field taken away hides its values; put
+/// back under the same key, they show again.
+#[utoipa::path(put, path = "/customer-fields", request_body = [FieldDef],
+    responses((status = 200, body = [FieldDef]), (status = 400), (status = 403)))]
+async fn set_fields(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Admin>,
+    ClientIp(ip): ClientIp,
+    ApiJson(mut defs): ApiJson<Vec<FieldDef>>,
+) -> Result<ApiJson<Vec<FieldDef>>, ApiError> {
+    for d in &mut defs {
+        d.label = d.label.trim().to_owned();
+        for c in &mut d.choices {
+            *c = c.trim().to_owned();
+        }
+    }
+    fields::check_defs(&defs).map_err(ApiError::BadRequest)?;
+    let detail = serde_json::json!({"fields": defs});
+    audited(&state, &me, ip, "customer_fields.set", None, detail)
+        .set_customer_fields(me.account_id, &defs, now_millis())
+        .await?;
+    Ok(ApiJson(defs))
 }
 
 /// Move all or some (a filter) of an agent's customers to one or several others (supervisors),

@@ -992,6 +992,10 @@ async fn update_customer(
         tags.sort();
         tags.dedup();
     }
+    if let Some(values) = &patch.fields {
+        let defs = state.store.customer_fields(me.account_id).await?;
+        patch.fields = Some(crate::crm::fields::check_values(&defs, values).map_err(ApiError::BadRequest)?);
+    }
     Ok(ApiJson(
         state.store.update_customer(me.account_id, id, patch).await?,
     ))

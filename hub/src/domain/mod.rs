@@ -379,6 +379,10 @@ pub struct Customer {
     #[serde(default)]
     pub former_owner: Option<String>,
     pub tags: Vec<String>,
+    /// The values of the account's own fields (`crm::fields`), by field key.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: BTreeMap<String, serde_json::Value>,
     pub created_at: Millis,
 }
 

@@ -1088,6 +1088,7 @@ async fn update_customer(store: DynStore) {
         name: Some("Wei Li".into()),
         tier: Some("gold".into()),
         tags: Some(vec!["vip".into(), "beta".into()]),
+        ..Default::default()
     };
     let updated = store.update_customer(DEFAULT, li.id, patch).await.unwrap();
     let want = Customer {
@@ -1122,7 +1123,52 @@ async fn update_customer(store: DynStore) {
     let updated = store.update_customer(DEFAULT, li.id, clear_tier).await.unwrap();
     assert_eq!(updated, Customer { tier: None, ..want });
     let found = store.search_customers(DEFAULT, "wei li", 10).await.unwrap();
-    assert_eq!(found, vec![updated]);
+    assert_eq!(found, vec![updated.clone()]);
+
+    // The account's own fields: set, kept beside the others, found by search, taken away by null.
+    let fields = |v: serde_json::Value| CustomerPatch {
+        fields: Some(v.as_object().unwrap().clone()),
+        ..Default::default()
+    };
+    let patch = fields(serde_json::json!({"plan": "企业版", "seats": 12, "products": ["Phones", "Mail"]}));
+    let with = store.update_customer(DEFAULT, li.id, patch).await.unwrap();
+    assert_eq!(with.fields["plan"], "企业版");
+    assert_eq!(store.customer(DEFAULT, li.id).await.unwrap(), with);
+    for q in ["企业版", "phones", "wei"] {
+        assert_eq!(
+            store.search_customers(DEFAULT, q, 10).await.unwrap(),
+            vec![with.clone()],
+            "{q}"
+        );
+    }
+    let patch = fields(serde_json::json!({"plan": null, "seats": 14}));
+    let less = store.update_customer(DEFAULT, li.id, patch).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&less.fields).unwrap(),
+        serde_json::json!({"products": ["Phones", "Mail"], "seats": 14})
+    );
+    assert!(
+        store
+            .search_customers(DEFAULT, "企业版", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let updated = store
+        .update_customer(
+            DEFAULT,
+            li.id,
+            fields(serde_json::json!({"products": null, "seats": null})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        updated,
+        Customer {
+            fields: Default::default(),
+            ..less
+        }
+    );
     assert!(
         store
             .search_customers(DEFAULT, "li wei", 10)

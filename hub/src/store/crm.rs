@@ -163,6 +163,16 @@ pub trait CrmStore: Send + Sync {
         at: Millis,
     ) -> Result<()>;
 
+    // --- the account's own customer fields ---
+    async fn customer_fields(&self, account: AccountId) -> Result<Vec<crate::crm::fields::FieldDef>>;
+    /// Replaces the account's field definitions (checked by `crm::fields::check_defs`).
+    async fn set_customer_fields(
+        &self,
+        account: AccountId,
+        fields: &[crate::crm::fields::FieldDef],
+        at: Millis,
+    ) -> Result<()>;
+
     // --- hand-overs ---
     async fn create_handover(&self, account: AccountId, handover: &Handover) -> Result<()>;
     async fn handover(&self, account: AccountId, id: HandoverId) -> Result<Handover>;

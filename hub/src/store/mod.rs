@@ -193,6 +193,10 @@ pub struct CustomerPatch {
     pub name: Option<String>,
     pub tier: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// Values of the account's own fields to set (`null`: to take away), by field key; the
+    /// others stay as they are.
+    #[schema(value_type = Option<Object>)]
+    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone)]

@@ -251,6 +251,7 @@ fn resolved_customer(
         home_owner_id: None,
         former_owner: None,
         tags: vec![],
+        fields: Default::default(),
         created_at: now,
         claimed: None,
     });
@@ -538,12 +539,13 @@ macro_rules! impl_store {
                     .bind(account.to_string())
                     .bind(c.id.to_string())
                     .bind(&c.name)
-                    .bind(c.name.to_lowercase())
+                    .bind(c.name.to_lowercase() + &crate::crm::fields::search_text(&c.fields))
                     .bind(&c.email)
                     .bind(&c.phone)
                     .bind(&c.tier)
                     .bind(to_json(&c.tags))
                     .bind(now)
+                    .bind(to_json(&c.fields))
                     .execute(executor)
                     .await
                     .map_err(db)?;
@@ -1502,6 +1504,14 @@ fn patch_customer(c: &mut Customer, patch: CustomerPatch) {
             .collect();
         tags.dedup();
         c.tags = tags;
+    }
+    // Checked by the caller (`crm::fields::check_values`); null takes a value away.
+    for (key, value) in patch.fields.unwrap_or_default() {
+        if value.is_null() {
+            c.fields.remove(&key);
+        } else {
+            c.fields.insert(key, value);
+        }
     }
 }
 

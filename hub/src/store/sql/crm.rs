@@ -57,6 +57,9 @@ mod q {
     pub const RULES: &str = "SELECT rules FROM assignment_rules WHERE account_id = $1";
     pub const SET_RULES: &str = "INSERT INTO assignment_rules (account_id, rules, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (account_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at";
+    pub const FIELDS: &str = "SELECT fields FROM customer_fields WHERE account_id = $1";
+    pub const SET_FIELDS: &str = "INSERT INTO customer_fields (account_id, fields, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (account_id) DO UPDATE SET fields = excluded.fields, updated_at = excluded.updated_at";
     pub const INSERT_HANDOVER: &str = "INSERT INTO handovers \
          (id, account_id, from_agent, spec, reason, created_by, created_at, until, returned_at, moved) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
@@ -426,6 +429,32 @@ macro_rules! impl_crm_store {
                 sqlx::query(q::SET_RULES)
                     .bind(account.to_string())
                     .bind(to_json(&rules))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                self.commit_audited(tx).await
+            }
+
+            async fn customer_fields(&self, account: AccountId) -> Result<Vec<crate::crm::fields::FieldDef>> {
+                let stored: Option<String> = sqlx::query_scalar(q::FIELDS)
+                    .bind(account.to_string())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                stored.map_or(Ok(vec![]), |s| json("customer_fields.fields", &s))
+            }
+
+            async fn set_customer_fields(
+                &self,
+                account: AccountId,
+                fields: &[crate::crm::fields::FieldDef],
+                at: Millis,
+            ) -> Result<()> {
+                let mut tx = self.write().await?;
+                sqlx::query(q::SET_FIELDS)
+                    .bind(account.to_string())
+                    .bind(to_json(&fields))
                     .bind(at)
                     .execute(&mut *tx)
                     .await

@@ -20,7 +20,7 @@ macro_rules! customer_columns {
     () => {
         "id, name, email, phone, tier, owner_id, \
          (SELECT a.name FROM agents a WHERE a.account_id = customers.account_id AND a.id = customers.owner_id) \
-         AS owner_name, home_owner_id, former_owner, tags, created_at, claimed"
+         AS owner_name, home_owner_id, former_owner, tags, created_at, claimed, fields"
     };
 }
 
@@ -169,7 +169,7 @@ pub const INSERT_CUSTOMER: &str = "INSERT INTO customers \
 /// Writes back every editable field: callers read the row in the same transaction first. The
 /// owner is not one: it changes only through `CrmStore::move_owners`, which logs who and why.
 pub const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = $3, name_search = $4, email = $5, phone = $6, \
-     tier = $7, tags = $8, updated_at = $9 WHERE account_id = $1 AND id = $2";
+     tier = $7, tags = $8, updated_at = $9, fields = $10 WHERE account_id = $1 AND id = $2";
 /// `MERGE_CUSTOMER`'s statements, in order, each taking the account, `from` and `into`: what was
 /// `from`'s becomes `into`'s, then `from` goes.
 pub const MERGE_CUSTOMER: [&str; 8] = [

@@ -261,6 +261,7 @@ pub(super) struct CustomerRow {
     tags: String,
     created_at: i64,
     claimed: Option<String>,
+    fields: String,
 }
 
 impl TryFrom<CustomerRow> for Customer {
@@ -269,6 +270,7 @@ impl TryFrom<CustomerRow> for Customer {
         Ok(Customer {
             id: parse("customers.id", &r.id)?,
             tags: json("customers.tags", &r.tags)?,
+            fields: json("customers.fields", &r.fields)?,
             claimed: r
                 .claimed
                 .as_deref()
@@ -468,6 +470,7 @@ pub(super) struct KnownRow {
     tags: Option<String>,
     created_at: Option<i64>,
     claimed: Option<String>,
+    fields: Option<String>,
     pub owned: i64,
     pub stored: bool,
     i_id: Option<String>,
@@ -506,6 +509,7 @@ impl KnownRow {
                 tags: self.tags.ok_or_else(|| missing("customers.tags"))?,
                 created_at: self.created_at.ok_or_else(|| missing("customers.created_at"))?,
                 claimed: self.claimed,
+                fields: self.fields.ok_or_else(|| missing("customers.fields"))?,
             })?),
         };
         let open = match self.i_id {
