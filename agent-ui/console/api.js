@@ -231,19 +231,24 @@ export async function attachmentBlob(id, type) {
   return type ? new Blob([blob], { type }) : blob;
 }
 
-/** A conversation's transcript (plain text) as a Blob, with the name the hub gives it. */
-export async function transcript(id) {
+/** A file the hub makes to download (a transcript, an export) as a Blob, with the name it gives. */
+async function download(path, fallback) {
   let res;
   try {
-    res = await fetch(`${BASE}/interactions/${enc(id)}/transcript`, { headers: { Authorization: `Bearer ${getToken()}` } });
+    res = await fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${getToken()}` } });
   } catch (e) {
     throw new ApiError(0, 'unavailable', e.message);
   }
   if (res.status === 401) onUnauthorized();
-  if (!res.ok) throw new ApiError(res.status, res.status === 404 ? 'not_found' : 'internal');
+  if (!res.ok) throw new ApiError(res.status, res.status === 404 ? 'not_found' : res.status === 403 ? 'forbidden' : 'internal');
   const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '');
-  return { blob: await res.blob(), filename: named ? named[1] : 'conversation.txt' };
+  return { blob: await res.blob(), filename: named ? named[1] : fallback };
 }
+
+/** A conversation's transcript (plain text). */
+export const transcript = (id) => download(`/interactions/${enc(id)}/transcript`, 'conversation.txt');
+/** The customers a search finds (all for an empty one) as CSV, for supervisors. */
+export const exportCustomers = (q) => download(`/customers/export?q=${enc(q || '')}`, 'customers.csv');
 
 /** A call's recording as an object URL for an <audio> element (the request needs the token). */
 export async function recordingUrl(id) {

@@ -1,10 +1,12 @@
 // The account's own customer fields, in Chromium against the real hub (issue 15, item 3): the
 // admin defines a choice, a date, a number and a multi-choice; Bob fills them in on Maria
 // Garcia's profile (a wrong number refused in words), sees them on her card, and finds her by a
-// value; the page in Chinese shows no catalogue key.
+// value; the admin exports the search as CSV (a phone number kept as text); the page in Chinese
+// shows no catalogue key.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startHub, launchBrowser, chromiumSkip, watch as watchPage, shot, signIn } from './harness.mjs';
 
 const skip = chromiumSkip();
@@ -92,7 +94,23 @@ test("Bob fills them in on Maria's profile, sees them on her card and finds her 
   assert.equal(await bob.getByTestId('customer-result').count(), 1);
 });
 
+test('the admin exports what a search finds as CSV, the fields as columns; Bob has no export', { skip }, async () => {
+  assert.equal(await bob.getByTestId('customer-export').count(), 0, 'an agent does not export');
+  await admin.getByTestId('nav-customers').click();
+  await admin.getByTestId('customer-search-input').fill('企业版');
+  await admin.getByTestId('customer-search-submit').click();
+  await admin.getByTestId('customer-result').filter({ hasText: 'Maria Garcia' }).waitFor();
+  const [download] = await Promise.all([admin.waitForEvent('download'), admin.getByTestId('customer-export').click()]);
+  assert.equal(download.suggestedFilename(), 'customers.csv');
+  const lines = readFileSync(await download.path(), 'utf8').split('\r\n').filter(Boolean);
+  assert.equal(lines[0], 'id,name,email,phone,tier,owner,tags,created,Plan,Renewal,Seats,Products');
+  assert.equal(lines.length, 2);
+  assert.match(lines[1], /,Maria Garcia,maria\.garcia@example\.com,'\+\d+,/);
+  assert.match(lines[1], /,企业版,2027-01-31,40,Phones; Mail$/);
+});
+
 test('the fields page in Chinese shows no catalogue key', { skip }, async () => {
+  await admin.getByTestId('nav-admin-fields').click();
   await admin.getByTestId('locale-select').selectOption('zh-CN');
   await admin.getByRole('heading', { name: '客户字段' }).waitFor();
   const text = await admin.locator('main').innerText();

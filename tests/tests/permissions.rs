@@ -116,6 +116,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/assignment-rules", Supervisor),
     ("PUT", "/api/v1/assignment-rules", Admin),
     ("GET", "/api/v1/customer-fields", Agent),
+    ("GET", "/api/v1/customers/export", Supervisor),
     ("PUT", "/api/v1/customer-fields", Admin),
     ("POST", "/api/v1/agents/{id}/handover", Supervisor),
     ("GET", "/api/v1/agents/{id}/holdings", Supervisor),

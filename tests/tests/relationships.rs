@@ -467,4 +467,28 @@ async fn an_admin_defines_customer_fields_agents_fill_them_and_search_finds_them
             .unwrap()
             .is_empty()
     );
+
+    // A supervisor exports what a search finds as CSV, the fields as columns; a name that would
+    // run as a formula in a spreadsheet is kept as text.
+    let rename = json!({"name": "=HYPERLINK(\"http://x.example\")", "fields": {"plan": "Pro"}});
+    let (status, _) = hub.call("PATCH", &path, Some(&bob), Some(rename)).await.unwrap();
+    assert_eq!(status, 200);
+    let export = reqwest::Client::new()
+        .get(format!("{}/api/v1/customers/export", hub.base))
+        .query(&[("q", "pro")])
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = export.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "id,name,email,phone,tier,owner,tags,created,Plan,Renewal,Seats,Products"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    let formula = format!("{customer},\"'=HYPERLINK(\"\"http://x.example\"\")\",");
+    assert!(lines[1].starts_with(&formula), "{csv}");
+    assert!(lines[1].ends_with(",Pro,2027-01-31,40,Phones; Mail"), "{csv}");
 }

@@ -1,9 +1,11 @@
-// Find a customer by name, email or phone (GET /customers?q=); a supervisor may pick some of the
-// results and give them to another owner at once.
+// Find a customer by name, email, phone or a value of the account's own fields (GET
+// /customers?q=); a supervisor may pick some of the results and give them to another owner at
+// once, or export what the search finds (every customer for an empty one) as CSV.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t } from '../i18n.js';
+import { t, errorText } from '../i18n.js';
+import { saveBlob } from './AttachmentList.js';
 import { customerHref } from '../route.js';
 import { OwnerControl } from './OwnerControl.js';
 
@@ -14,6 +16,16 @@ export function CustomerSearch({ canReassign = false }) {
   const [picked, setPicked] = useState([]);
 
   const pick = (id, on) => setPicked((ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));
+
+  async function exportFound() {
+    setError(null);
+    try {
+      const { blob, filename } = await api.exportCustomers(q.trim());
+      saveBlob(blob, filename);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
 
   async function search(e) {
     if (e) e.preventDefault();
@@ -33,6 +45,7 @@ export function CustomerSearch({ canReassign = false }) {
         <input type="search" value=${q} placeholder=${t('customers.search_placeholder')} aria-label=${t('customers.search_placeholder')}
           onInput=${(e) => setQ(e.currentTarget.value)} data-testid="customer-search-input" />
         <button class="primary" type="submit" data-testid="customer-search-submit">${t('customers.search')}</button>
+        ${canReassign && html`<button type="button" onClick=${exportFound} data-testid="customer-export">${t('customers.export')}</button>`}
       </form>
       ${error && html`<p class="form-error" role="alert">${error}</p>`}
       ${results && results.length === 0 && html`<p class="muted" data-testid="customer-search-empty">${t('customers.none')}</p>`}

@@ -369,6 +369,7 @@ export default {
   'customers.title': 'Customers',
   'customers.search_placeholder': 'Name, email or phone',
   'customers.search': 'Search',
+  'customers.export': 'Export CSV',
   'customers.none': 'No customer matches.',
   'customers.not_found': 'This customer does not exist.',
   'customers.back': 'Back to search',

@@ -369,6 +369,7 @@ export default {
   'customers.title': '客户',
   'customers.search_placeholder': '姓名、邮箱或电话',
   'customers.search': '搜索',
+  'customers.export': '导出 CSV',
   'customers.none': '没有匹配的客户。',
   'customers.not_found': '该客户不存在。',
   'customers.back': '返回搜索',

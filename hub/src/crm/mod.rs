@@ -4,6 +4,7 @@
 //! `Scheduler` (on every node, each due item claimed by one) reminds, escalates and ends leaves.
 //! The decisions are the pure `rules` and `followups`; this is the IO around them.
 
+pub mod export;
 pub mod fields;
 pub mod followups;
 pub mod mentions;
