@@ -70,17 +70,10 @@ async fn agent_names(
     ))
 }
 
-/// The image types a picture may be, told by their first bytes (whatever the request claims).
+/// The image types a picture may be, told by their first bytes (whatever the request claims):
+/// those of a chat's files that every browser shows, GIF (animated) and PDF aside.
 fn image_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
+    super::chat_files::file_type(bytes).filter(|t| matches!(*t, "image/png" | "image/jpeg" | "image/webp"))
 }
 
 /// The logged-in agent sets their picture: the body is the image (PNG, JPEG or WebP, at most
@@ -176,7 +169,7 @@ mod tests {
     use super::image_type;
 
     #[test]
-    fn a_picture_is_told_by_its_bytes() {
+    fn a_picture_is_a_png_a_jpeg_or_a_webp() {
         let cases: [(&[u8], Option<&str>); 6] = [
             (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", Some("image/png")),
             (&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10], Some("image/jpeg")),
@@ -186,7 +179,7 @@ mod tests {
                 None,
             ),
             (b"GIF89a", None),
-            (b"RIFF", None),
+            (b"%PDF-1.7", None),
         ];
         for (bytes, expected) in cases {
             assert_eq!(image_type(bytes), expected, "{bytes:?}");
