@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 32] = [
+const TABLES: [Table; 33] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -91,9 +91,11 @@ const TABLES: [Table; 32] = [
     table("media_fetches", "message_id"),
     // The agents' presence log, which reports read agent time from.
     counted("agent_events", "id"),
-    // Customer relationships: customers' own logs, assignment rules, hand-overs, follow-ups.
+    // Customer relationships: customers' own logs, assignment rules, the account's own customer
+    // fields, hand-overs, follow-ups.
     counted("customer_events", "id"),
     table("assignment_rules", "account_id"),
+    table("customer_fields", "account_id"),
     table("handovers", "id"),
     table("follow_ups", "id"),
     // Teams: who each supervisor oversees.
@@ -807,6 +809,22 @@ mod tests {
         };
         store
             .set_assignment_rules(ACCOUNT, &[rule], now_millis())
+            .await
+            .unwrap();
+        let plan: crate::crm::fields::FieldDef =
+            serde_json::from_value(serde_json::json!({"key": "plan", "label": "Plan", "kind": "text"}))
+                .unwrap();
+        store
+            .set_customer_fields(ACCOUNT, &[plan], now_millis())
+            .await
+            .unwrap();
+        // An agent's picture: bytes in a BLOB that must arrive as BYTEA.
+        let picture = crate::store::Avatar {
+            content_type: "image/png".into(),
+            bytes: vec![0x89, b'P', b'N', b'G', 0, 255, 1],
+        };
+        store
+            .set_avatar(ACCOUNT, bob.id, Some(picture), now_millis())
             .await
             .unwrap();
         let team = crate::teams::Team {

@@ -2984,6 +2984,19 @@ async fn a_customer_merged_into_another_leaves_them_one(store: DynStore) {
         .add_note(DEFAULT, wa.id, Some(i.id), agent.id, "asked about 1001")
         .await
         .unwrap();
+    // Each has values of the account's own fields; the kept one's win where both have one.
+    let fields = |v: serde_json::Value| CustomerPatch {
+        fields: v.as_object().cloned(),
+        ..Default::default()
+    };
+    store
+        .update_customer(DEFAULT, wa.id, fields(json!({"plan": "Free", "seats": 3})))
+        .await
+        .unwrap();
+    store
+        .update_customer(DEFAULT, li.id, fields(json!({"plan": "Pro"})))
+        .await
+        .unwrap();
     let other = setup(&store, OTHER).await.1;
     not_found(store.merge_customer(DEFAULT, wa.id, other.id, &[]).await);
     conflict(
@@ -3001,6 +3014,10 @@ async fn a_customer_merged_into_another_leaves_them_one(store: DynStore) {
     assert_eq!(kept.id, li.id);
     assert_eq!(kept.email.as_deref(), Some("li.wei@example.com"));
     assert_eq!(kept.phone.as_deref(), Some("+8613800138000"));
+    assert_eq!(
+        serde_json::to_value(&kept.fields).unwrap(),
+        json!({"plan": "Pro", "seats": 3})
+    );
     assert_eq!(store.customer(DEFAULT, li.id).await.unwrap(), kept);
     not_found(store.customer(DEFAULT, wa.id).await);
     let again = store
@@ -4445,6 +4462,9 @@ async fn an_erased_customer_leaves_a_tombstone_and_nothing_else(store: DynStore,
     let patch = CustomerPatch {
         tier: Some("gold".into()),
         tags: Some(vec!["vip".into()]),
+        fields: serde_json::json!({"contract": "Li Wei, 12 Main St"})
+            .as_object()
+            .cloned(),
         ..Default::default()
     };
     store.update_customer(DEFAULT, customer, patch).await.unwrap();
@@ -4562,9 +4582,10 @@ async fn an_erased_customer_leaves_a_tombstone_and_nothing_else(store: DynStore,
             &tomb.phone,
             &tomb.tier,
             tomb.tags.is_empty(),
-            &tomb.claimed
+            &tomb.claimed,
+            tomb.fields.is_empty()
         ),
-        ("", &None, &None, &None, true, &None)
+        ("", &None, &None, &None, true, &None, true)
     );
     assert!(
         store

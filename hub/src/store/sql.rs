@@ -1154,6 +1154,10 @@ macro_rules! impl_store {
                 }
                 kept.email = kept.email.or(gone.email);
                 kept.phone = kept.phone.or(gone.phone);
+                // The account's own fields: the kept customer's values win, the others join them.
+                for (key, value) in gone.fields {
+                    kept.fields.entry(key).or_insert(value);
+                }
                 if kept.owner_id.is_none() {
                     kept.owner_id = gone.owner_id;
                     kept.owner_name = gone.owner_name;

@@ -68,7 +68,7 @@ mod q {
         "DELETE FROM identities WHERE account_id = $1 AND customer_id = $2",
         // `$3` the time. The tombstone: no name, no contact details, nobody's customer.
         "UPDATE customers SET name = '', name_search = '', email = NULL, phone = NULL, tier = NULL, \
-         former_owner = NULL, tags = '[]', claimed = NULL, owner_id = NULL, home_owner_id = NULL, \
+         former_owner = NULL, tags = '[]', fields = '{}', claimed = NULL, owner_id = NULL, home_owner_id = NULL, \
          handover_id = NULL, erased_at = $3, updated_at = $3 WHERE account_id = $1 AND id = $2",
         // Last, so the search index could still be told each message's old terms. A message's
         // client id may be a mail's Message-ID: it becomes the message's own id.
