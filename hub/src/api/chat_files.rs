@@ -9,7 +9,7 @@ use crate::auth;
 use crate::domain::{AttachmentId, Message, Sender, now_millis};
 use crate::store::{ChatSession, NewChannelMessage, NewMessage, StoreError};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -171,23 +171,7 @@ async fn download(
     if stored.interaction_id != session.interaction_id {
         return Err(ApiError::NotFound);
     }
-    let bytes = tokio::fs::read(state.email.files().path(&stored.sha256))
-        .await
-        .map_err(|_| ApiError::NotFound)?;
-    let mut out = HeaderMap::new();
-    out.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    out.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment"),
-    );
-    out.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok((out, bytes).into_response())
+    super::email::attachment_response(&state, &stored).await
 }
 
 #[cfg(test)]

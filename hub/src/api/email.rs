@@ -444,7 +444,6 @@ async fn download_attachment(
     AuthAgent(me): AuthAgent,
     Path(id): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
     let id: AttachmentId = id.parse().map_err(|_| ApiError::NotFound)?;
     let stored = state.store.attachment(me.account_id, id).await?;
     let interaction = state
@@ -452,10 +451,19 @@ async fn download_attachment(
         .interaction(me.account_id, stored.interaction_id)
         .await?;
     super::rest::may_have_files(&state, &me, &interaction).await?;
+    attachment_response(&state, &stored).await
+}
+
+/// A kept file's bytes as a download under its name: never rendered by the hub's origin (HTML or
+/// SVG from a stranger would run as the console). The agents' route and the widget's share it.
+pub(super) async fn attachment_response(
+    state: &AppState,
+    stored: &crate::store::StoredAttachment,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let bytes = tokio::fs::read(state.email.files().path(&stored.sha256))
         .await
         .map_err(|_| ApiError::NotFound)?;
-    // Never rendered by the hub's origin: HTML or SVG from a stranger would run as the console.
     let disposition = format!("attachment; filename*=UTF-8''{}", percent(&stored.info.filename));
     Ok((
         [

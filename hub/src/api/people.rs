@@ -124,12 +124,32 @@ async fn remove_avatar(
 /// The agent as they now are; their consoles' sockets look again, so what they send next shows
 /// them as they now are, and so does the next chat they join.
 async fn changed(state: &AppState, agent: Agent) -> Result<ApiJson<Agent>, ApiError> {
+    profile_changed(state, &agent).await;
+    Ok(ApiJson(agent))
+}
+
+/// An agent's name or picture changed: their open sockets and the router take it up.
+pub(super) async fn profile_changed(state: &AppState, agent: &Agent) {
     state.bus.to_agent(agent.id, AgentFrame::SessionsChanged);
     state
         .dispatcher
         .upsert_agent(agent.account_id, agent.clone())
         .await;
-    Ok(ApiJson(agent))
+}
+
+/// The agents `ids` name (each once, in the order first named), as the customer sees them.
+pub(super) async fn authors(
+    state: &AppState,
+    account: crate::domain::AccountId,
+    ids: Vec<AgentId>,
+) -> Result<Vec<crate::domain::Author>, ApiError> {
+    let mut authors: Vec<crate::domain::Author> = Vec::new();
+    for id in ids {
+        if authors.iter().all(|a| a.id != id) {
+            authors.push(state.store.agent(account, id).await?.author());
+        }
+    }
+    Ok(authors)
 }
 
 /// An agent's picture. Its address changes with it (`?v=`), so it may be cached for good; it is

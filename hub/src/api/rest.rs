@@ -328,13 +328,8 @@ async fn update_me(
         .update_agent(agent.account_id, agent.id, patch)
         .await?;
     if renamed {
-        // Their consoles' sockets look again, so what they send next carries the new name, and
-        // the next chat they join tells the customer the same.
-        state.bus.to_agent(agent.id, AgentFrame::SessionsChanged);
-        state
-            .dispatcher
-            .upsert_agent(agent.account_id, updated.clone())
-            .await;
+        // What they send next, and the next chat they join, carry the new name.
+        super::people::profile_changed(&state, &updated).await;
     }
     if device == Some(crate::domain::Device::Browser) {
         // The console answers from now on: no registered phone is needed to be offered calls.
@@ -1084,12 +1079,12 @@ async fn interaction_transcript(
     let interaction = state.store.interaction(account, id).await?;
     let customer = state.store.customer(account, interaction.customer_id).await?;
     let messages = state.store.messages(account, id, 0).await?;
-    let mut authors: Vec<crate::domain::Author> = Vec::new();
-    for agent in messages.iter().filter_map(|m| m.agent_id) {
-        if authors.iter().all(|a| a.id != agent) {
-            authors.push(state.store.agent(account, agent).await?.author());
-        }
-    }
+    let authors = super::people::authors(
+        &state,
+        account,
+        messages.iter().filter_map(|m| m.agent_id).collect(),
+    )
+    .await?;
     let settings = state.store.report_settings(account).await?;
     let zone = crate::reports::time_zone(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let text = crate::transcript::render(&interaction, &customer.name, &messages, &authors, &zone);

@@ -7,9 +7,7 @@ use super::{ApiError, AppState, ClientIp};
 use crate::auth;
 use crate::bus::frames::ChatFrame;
 use crate::bus::{AgentFrame, Subscription};
-use crate::domain::{
-    AccountId, Author, Channel, InteractionId, InteractionState, Message, Sender, now_millis,
-};
+use crate::domain::{AccountId, Channel, InteractionId, InteractionState, Message, Sender, now_millis};
 use crate::intake::{Arrived, Entry};
 use crate::store::{ChatSession, NewMessage, StoreError};
 use axum::extract::State;
@@ -495,12 +493,12 @@ async fn resume(
     let holder = interaction
         .agent_id
         .filter(|_| interaction.state == InteractionState::Active);
-    let mut authors = Vec::new();
-    for id in messages.iter().filter_map(|m| m.agent_id).chain(holder) {
-        if authors.iter().all(|a: &Author| a.id != id) {
-            authors.push(state.store.agent(account, id).await?.author());
-        }
-    }
+    let authors = super::people::authors(
+        state,
+        account,
+        messages.iter().filter_map(|m| m.agent_id).chain(holder).collect(),
+    )
+    .await?;
     let frame = ChatFrame::Resumed {
         interaction_id: interaction.id,
         state: interaction.state,
