@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import en from './i18n/en.js';
 import zhCN from './i18n/zh-CN.js';
-import { t, setLocale, normalizeLocale, label, dispositionLabel, formatDuration, errorText } from './i18n.js';
+import { t, setLocale, normalizeLocale, label, dispositionLabel, formatDuration, formatTime, formatDateTime, errorText } from './i18n.js';
 
 const placeholders = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
@@ -95,4 +95,17 @@ test("the hub's English text never shows inside the Chinese console; in English 
   assert.equal(errorText(refused), 'Request refused — name must not be blank');
   assert.equal(errorText({ code: 'no_such_code', message: 'boom' }), en['error.generic'], 'an unknown code says nothing raw');
   assert.equal(errorText({ code: 'rate_limited' }), en['error.rate_limited']);
+});
+
+test('times follow the locale, also after switching back and forth (formatters are kept per locale)', () => {
+  const at = Date.UTC(2026, 10, 30, 20, 5);
+  const time = (locale) => new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' }).format(new Date(at));
+  const dateTime = (locale) => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(at));
+  for (const locale of ['en', 'zh-CN', 'en']) {
+    setLocale(locale);
+    assert.equal(formatTime(at), time(locale));
+    assert.equal(formatDateTime(at), dateTime(locale));
+  }
+  assert.notEqual(time('en'), time('zh-CN'), 'the two locales write a time differently');
+  assert.equal(formatTime(null), '');
 });
