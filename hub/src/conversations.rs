@@ -44,14 +44,14 @@ pub const INDEX_BATCH: u32 = 2000;
 /// How long the indexer rests when nothing is left to index: how stale search may be.
 pub const INDEX_IDLE: Duration = Duration::from_millis(500);
 
-/// Files new messages in the search index for as long as the hub runs. A whole batch means more
-/// is waiting (a backlog after a migration or a copy) and goes on at once; on an error it logs
+/// Files new messages in the search index for as long as the hub runs. While more is waiting (a
+/// busy second, a backlog after a migration or a copy) it goes on at once; on an error it logs
 /// and tries again later, since the messages stay unindexed until it succeeds.
 pub async fn index_forever(store: DynStore) {
     loop {
         match store.index_messages(INDEX_BATCH).await {
-            Ok(n) if n == INDEX_BATCH as usize => continue,
-            Ok(_) => tokio::time::sleep(INDEX_IDLE).await,
+            Ok((_, true)) => continue,
+            Ok((_, false)) => tokio::time::sleep(INDEX_IDLE).await,
             Err(e) => {
                 tracing::warn!(error = %e, "indexing messages for search");
                 tokio::time::sleep(Duration::from_secs(5)).await;

@@ -194,7 +194,8 @@ pub trait ConversationStore: Send + Sync {
     async fn set_labels(&self, account: AccountId, id: InteractionId, labels: &[String]) -> Result<()>;
     /// Conversations and messages matching a search, as `viewer` may see them.
     async fn search(&self, account: AccountId, viewer: &Viewer, query: &SearchQuery) -> Result<SearchPage>;
-    /// Files up to `limit` messages not yet in the search index; answers how many. The indexer
-    /// calls it until it answers 0, then waits.
-    async fn index_messages(&self, limit: u32) -> Result<usize>;
+    /// Files messages not yet in the search index, up to `limit` of them (and on SQLite up to
+    /// `INDEX_BATCH_BYTES` of text); answers how many, and whether more are waiting (the
+    /// indexer then goes on at once instead of resting).
+    async fn index_messages(&self, limit: u32) -> Result<(usize, bool)>;
 }

@@ -51,11 +51,12 @@ const RESOLVE_ATTEMPTS: usize = 4;
 /// missing) or `postgres://user@host/db`. Does not migrate; call `Store::migrate` next.
 pub async fn connect(url: &str) -> Result<DynStore> {
     if url.starts_with("sqlite:") {
-        let (pool, writer) = sqlite_pools(url).await?;
+        let (pool, writer, indexing) = sqlite_pools(url).await?;
         let group = GroupWriter::sqlite(writer.clone());
         Ok(Arc::new(SqlStore {
             pool,
             writer,
+            indexing,
             group,
             audit: None,
         }))
@@ -73,6 +74,7 @@ pub async fn connect(url: &str) -> Result<DynStore> {
         // messages in a few.
         Ok(Arc::new(SqlStore {
             writer: pool.clone(),
+            indexing: pool.clone(),
             group: GroupWriter::postgres(pool.clone()),
             pool,
             audit: None,
@@ -85,11 +87,12 @@ pub async fn connect(url: &str) -> Result<DynStore> {
     }
 }
 
-/// Readers, one writer and a checkpointer (`checkpoint_forever`). SQLite runs one write at a
+/// Readers, one writer, the search indexer's reader and a checkpointer (`checkpoint_forever`).
+/// SQLite runs one write at a
 /// time anyway; with several writing connections the losers sleep in SQLite's busy handler (up to
 /// 100 ms a nap: 58 ms p99 and 1.5 s worst message latency measured at 1,000 messages/s), while
 /// one writer connection makes them queue in the pool, first come first served.
-async fn sqlite_pools(url: &str) -> Result<(Pool<Sqlite>, Pool<Sqlite>)> {
+async fn sqlite_pools(url: &str) -> Result<(Pool<Sqlite>, Pool<Sqlite>, Pool<Sqlite>)> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(StoreError::Database)?
         .create_if_missing(true)
@@ -122,8 +125,19 @@ async fn sqlite_pools(url: &str) -> Result<(Pool<Sqlite>, Pool<Sqlite>)> {
         let checkpointer = options.connect().await.map_err(db)?;
         tokio::spawn(checkpoint_forever(checkpointer));
     }
+    // One connection with SQLite's default cache: the indexer's batches are read in the order
+    // they were written, so a bigger cache would only hold pages it has passed.
+    let indexing = if in_memory {
+        writer.clone()
+    } else {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(db)?
+    };
     let readers = SqlitePoolOptions::new().connect_with(options).await.map_err(db)?;
-    Ok((readers, writer))
+    Ok((readers, writer, indexing))
 }
 
 /// How often the write-ahead log is copied back into the database file (`checkpoint_forever`).
@@ -161,6 +175,10 @@ struct SqlStore<DB: Database> {
     pool: Pool<DB>,
     /// For writes: on SQLite a pool of one connection, on PostgreSQL the same pool.
     writer: Pool<DB>,
+    /// For the search indexer's reads: on SQLite a connection of its own beside the writer and
+    /// the readers (its batches never wait for a reader, nor fill the readers' caches), on
+    /// PostgreSQL the same pool.
+    indexing: Pool<DB>,
     /// The group commit for messages and new customers (see `GroupWriter`).
     group: GroupWriter,
     /// The audit line this view writes with its next audited write (`Store::audited`).
@@ -673,6 +691,7 @@ macro_rules! impl_store {
                 Arc::new(SqlStore {
                     pool: self.pool.clone(),
                     writer: self.writer.clone(),
+                    indexing: self.indexing.clone(),
                     group: self.group.clone(),
                     audit: Some(Arc::new(entry)),
                 })
@@ -1544,7 +1563,7 @@ mod tests {
     async fn sqlite_connections_are_durable() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/a/b/hub.db", dir.path().display());
-        let (_, pool) = sqlite_pools(&url).await.unwrap();
+        let (_, pool, _) = sqlite_pools(&url).await.unwrap();
         let mut conn = pool.acquire().await.unwrap();
         let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&mut *conn)
@@ -1575,7 +1594,7 @@ mod tests {
     async fn the_writer_leaves_checkpoints_to_the_checkpointer() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hub.db");
-        let (_, pool) = sqlite_pools(&format!("sqlite://{}", file.display()))
+        let (_, pool, _) = sqlite_pools(&format!("sqlite://{}", file.display()))
             .await
             .unwrap();
         let mut conn = pool.acquire().await.unwrap();
