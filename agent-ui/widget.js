@@ -657,6 +657,12 @@
         known(f.agent);
         store.agent = f.agent;
         save();
+        // An agent reopened the chat while this page was still on it: the visitor may write
+        // again (a reload starts a new chat: the ended chat's token was let go).
+        if (phase === 'ended' && store.interactionId) {
+          setPhase('chat');
+          return;
+        }
         renderHeader();
         renderMessages();
         return;

@@ -125,6 +125,10 @@ export const markRead = (id, seq) => request('POST', `/conversations/${enc(id)}/
 export const conversation = (id) => request('GET', `/conversations/${enc(id)}`);
 /** Replaces a conversation's labels; answers its line. */
 export const setLabels = (id, labels) => request('PUT', `/conversations/${enc(id)}/labels`, { labels });
+/** The agent snoozes a conversation they hold until `until` (ms); again with the same time changes nothing. */
+export const snooze = (id, until) => request('POST', `/conversations/${enc(id)}/snooze`, { until });
+/** The agent reopens a closed conversation for themselves: theirs at once. */
+export const reopen = (id) => request('POST', `/conversations/${enc(id)}/reopen`);
 export const searchCustomers = (q) => request('GET', `/customers?q=${enc(q)}`);
 export const customerCard = (id) => request('GET', `/customers/${enc(id)}`);
 export const updateCustomer = (id, patch) => request('PATCH', `/customers/${enc(id)}`, patch);

@@ -2,7 +2,7 @@
 // the list again after a socket frame, how long a customer has waited, and what opening a line
 // does. No network, no DOM: Inbox.js renders, api.js fetches.
 
-export const FOLDERS = ['mine', 'unassigned', 'all', 'closed'];
+export const FOLDERS = ['mine', 'snoozed', 'unassigned', 'all', 'closed'];
 export const CHANNELS = ['chat', 'email', 'messaging', 'voice'];
 export const STATES = ['queued', 'offered', 'active', 'wrap_up', 'closed', 'abandoned'];
 export const ORDERS = ['newest', 'oldest'];

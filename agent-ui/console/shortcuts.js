@@ -16,6 +16,8 @@ export const SHORTCUTS = [
   { action: 'end', key: null, chord: 'KeyE' },
   { action: 'wrapup', key: 'w', chord: 'KeyW' },
   { action: 'composer', key: 'r', chord: 'KeyR' },
+  // Opens the snooze menu of the selected chat or email; choosing is a second step.
+  { action: 'snooze', key: 'z', chord: 'KeyZ' },
   { action: 'search', key: '/', chord: 'KeyS' },
   { action: 'help', key: '?', chord: null },
 ];

@@ -16,6 +16,7 @@ test('plain keys act outside inputs', () => {
   assert.equal(shortcutFor(key('j')), 'next');
   assert.equal(shortcutFor(key('k')), 'previous');
   assert.equal(shortcutFor(key('w')), 'wrapup');
+  assert.equal(shortcutFor(key('z')), 'snooze');
   assert.equal(shortcutFor(key('r')), 'composer');
   assert.equal(shortcutFor(key('/')), 'search');
   assert.equal(shortcutFor(key('?', { shiftKey: true })), 'help');

@@ -22,7 +22,9 @@ use crate::domain::{
 };
 use crate::health::Health;
 use crate::profile;
-use crate::routing::{Decision, Input, QueueRules, QueueStats, RevokeReason, Router, RouterError};
+use crate::routing::{
+    Decision, Input, OwnerFirst, QueueRules, QueueStats, RevokeReason, Router, RouterError,
+};
 use crate::store::{DynStore, StoreError, TransitionDetails, Write, apply_transition};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -197,7 +199,17 @@ pub(crate) enum Request {
     CallbackRequested(AccountId, InteractionId, Callback),
     /// The agent's call back went unanswered: it waits again once the next attempt is due.
     Reschedule(AccountId, AgentId, InteractionId, Callback),
+    /// The agent snoozes the conversation they hold until then (not a call).
+    Snooze(AccountId, AgentId, InteractionId, Millis),
+    /// The customer wrote: a snoozed conversation is back at once (nothing if it is not snoozed).
+    Wake(AccountId, InteractionId),
+    /// An agent reopens a closed conversation (not a call) for themselves: theirs at once.
+    ReopenFor(AccountId, AgentId, Interaction),
 }
+
+/// How long a snoozed conversation, once due, waits for the agent who snoozed it alone (if they
+/// are Available) before anyone may be offered it.
+pub const SNOOZE_OWNER_TURN_MS: Millis = 2 * 60 * 1000;
 
 /// The answer to a `Request`.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -616,6 +628,37 @@ impl Dispatcher {
     ) -> Result<(), DispatchError> {
         self.done(Request::Reschedule(account, agent, id, callback)).await
     }
+    /// The agent sets the chat or email they hold aside until `until`: their slot is free at
+    /// once; then it comes back to them first (`SNOOZE_OWNER_TURN_MS`), else to the queue. A
+    /// retry of a snooze already carried out (same agent, same time) changes nothing.
+    pub async fn snooze(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        id: InteractionId,
+        until: Millis,
+    ) -> Result<(), DispatchError> {
+        self.done(Request::Snooze(account, agent, id, until)).await
+    }
+    /// The customer wrote to the conversation: if it is snoozed, it is back now, for its agent
+    /// first. Asked only when nobody holds or is offered the conversation.
+    pub async fn wake(&self, account: AccountId, id: InteractionId) -> Result<(), DispatchError> {
+        if self.watching(id, true).await.is_some() {
+            return Ok(());
+        }
+        self.done(Request::Wake(account, id)).await
+    }
+    /// An agent reopens a closed chat or email: it is theirs at once (if they have room), with
+    /// `interaction.reopened` and `interaction.started` on its log. Again for the same agent
+    /// once it is theirs: nothing more.
+    pub async fn reopen_for(
+        &self,
+        account: AccountId,
+        agent: AgentId,
+        interaction: Interaction,
+    ) -> Result<(), DispatchError> {
+        self.done(Request::ReopenFor(account, agent, interaction)).await
+    }
     /// A blind transfer to a named, Available colleague; if they do not take it, anyone may.
     pub async fn transfer_to(
         &self,
@@ -987,6 +1030,14 @@ impl Task {
             let (queue, channel, priority, arrived_at, offered_to) =
                 (i.queue_id, i.channel, i.priority, i.arrived_at, i.agent_id);
             let due_at = i.callback.as_ref().and_then(|c| c.due_at);
+            // A snoozed conversation is due at its time, for the agent who snoozed it first.
+            let snooze = i.snoozed_until.map(|until| {
+                let owner = i.agent_id.map(|agent| OwnerFirst {
+                    agent,
+                    wait_ms: SNOOZE_OWNER_TURN_MS,
+                });
+                (until, owner)
+            });
             self.live.insert(id, (account, i));
             if let Some(agent) = offered_to.filter(|_| self.live[&id].1.state == InteractionState::Offered) {
                 // The offer's decision is gone with the router that made it; it waits again in
@@ -1004,17 +1055,34 @@ impl Task {
                 });
             }
             // After a restart an owner's turn is not given again: the contact waited already.
+            // A snoozed one has not had its agent's turn yet: it gets it when it is due.
+            let (due_at, owner) = match snooze {
+                Some((until, owner)) => (Some(until), owner),
+                None => (due_at, None),
+            };
             let input = Input::Arrive {
                 interaction: id,
                 queue,
                 channel,
                 priority,
                 arrived_at,
-                owner: None,
+                owner,
                 due_at,
             };
-            if let Err(e) = self.router(account).handle(input, now) {
-                tracing::warn!(interaction = %id, error = %e, "could not requeue a waiting interaction");
+            match self.router(account).handle(input, now) {
+                Err(e) => {
+                    tracing::warn!(interaction = %id, error = %e, "could not requeue a waiting interaction")
+                }
+                // Due while the hub was down: it is back now.
+                Ok(_) if snooze.is_some_and(|(until, _)| until <= now) => {
+                    let details = TransitionDetails {
+                        data: json!({"reason": "due", "until": snooze.map(|(u, _)| u),
+                            "agent_id": snooze.and_then(|(_, o)| o.map(|o| o.agent))}),
+                        ..Default::default()
+                    };
+                    self.transition(account, id, InteractionEvent::Woken, details, now, &mut s);
+                }
+                Ok(_) => {}
             }
         }
         // Agents keep their published presence (empty at start: everyone is Offline).
@@ -1393,6 +1461,16 @@ impl Task {
                         return;
                     }
                 };
+                // The visitor closed the tab of a chat its agent snoozed: it stays theirs, to
+                // come back to them at its time (they end it then). Leaving outright ends it.
+                let snoozed = self
+                    .live
+                    .get(&interaction)
+                    .is_some_and(|(_, i)| i.snoozed_until.is_some());
+                if snoozed && leaving.only_waiting {
+                    let _ = reply.send(Ok(Response::Done));
+                    return;
+                }
                 let mut s = self.stage(Answer::Done(reply));
                 let now = now_millis();
                 match state {
@@ -1680,6 +1758,149 @@ impl Task {
                         self.send(s).await;
                     }
                     Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Request::Snooze(account, agent, interaction, until) => {
+                let already = self.live.get(&interaction).is_some_and(|(a, i)| {
+                    *a == account && i.snoozed_until == Some(until) && i.agent_id == Some(agent)
+                });
+                if already {
+                    let _ = reply.send(Ok(Response::Done));
+                    return;
+                }
+                if !self.holds(agent, interaction) {
+                    let _ = reply.send(Err(DispatchError::NotYours));
+                    return;
+                }
+                if self.live[&interaction].1.channel == Channel::Voice {
+                    let refused = DispatchError::Refused("a call cannot be snoozed".into());
+                    let _ = reply.send(Err(refused));
+                    return;
+                }
+                let input = Input::Snooze {
+                    interaction,
+                    until,
+                    owner_wait_ms: SNOOZE_OWNER_TURN_MS,
+                };
+                match self.decide(account, input) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        s.live = true;
+                        // It stays the agent's while it sleeps: their snoozed list shows it.
+                        let by_name = self.agents.get(&agent).map(|a| a.name.clone());
+                        let details = TransitionDetails {
+                            agent_id: Some(agent),
+                            snoozed_until: Some(until),
+                            data: json!({"agent_id": agent, "until": until, "by_name": by_name}),
+                            ..Default::default()
+                        };
+                        let w = self.transition(
+                            account,
+                            interaction,
+                            InteractionEvent::Snoozed,
+                            details,
+                            now_millis(),
+                            &mut s,
+                        );
+                        s.effect(Effect::Unassigned(interaction));
+                        s.effect(Effect::Updated { agent, write: w });
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Request::Wake(account, interaction) => {
+                let snoozed = self
+                    .live
+                    .get(&interaction)
+                    .filter(|(a, i)| *a == account && i.snoozed_until.is_some())
+                    .map(|(_, i)| (i.snoozed_until, i.agent_id));
+                let Some((until, agent)) = snoozed else {
+                    let _ = reply.send(Ok(Response::Done));
+                    return;
+                };
+                match self.decide(account, Input::Wake { interaction }) {
+                    Ok(decisions) => {
+                        let mut s = self.stage(Answer::Done(reply));
+                        s.live = true;
+                        let details = TransitionDetails {
+                            data: json!({"reason": "customer_replied", "until": until, "agent_id": agent}),
+                            ..Default::default()
+                        };
+                        let now = now_millis();
+                        self.transition(
+                            account,
+                            interaction,
+                            InteractionEvent::Woken,
+                            details,
+                            now,
+                            &mut s,
+                        );
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Request::ReopenFor(account, agent, i) => {
+                if let Some((a, _)) = self.live.get(&i.id) {
+                    // Reopened for them already (a retry): nothing more to do.
+                    let result = if *a == account && self.holds(agent, i.id) {
+                        Ok(Response::Done)
+                    } else {
+                        Err(DispatchError::Refused("this conversation is open already".into()))
+                    };
+                    let _ = reply.send(result);
+                    return;
+                }
+                if i.channel == Channel::Voice {
+                    let refused = DispatchError::Refused("a call cannot be reopened".into());
+                    let _ = reply.send(Err(refused));
+                    return;
+                }
+                let input = Input::Start {
+                    interaction: i.id,
+                    agent,
+                    queue: i.queue_id,
+                    channel: i.channel,
+                };
+                let (id, last_agent) = (i.id, i.agent_id);
+                self.live.insert(id, (account, i));
+                match self.decide(account, input) {
+                    Ok(decisions) => {
+                        let now = now_millis();
+                        let mut s = self.stage(Answer::Done(reply));
+                        let by_name = self.agents.get(&agent).map(|a| a.name.clone());
+                        let details = TransitionDetails {
+                            data: json!({"last_agent": last_agent, "by": agent, "by_name": by_name}),
+                            ..Default::default()
+                        };
+                        self.transition(account, id, InteractionEvent::Reopened, details, now, &mut s);
+                        let details = TransitionDetails {
+                            agent_id: Some(agent),
+                            data: json!({"agent_id": agent}),
+                            ..Default::default()
+                        };
+                        let w = self.transition(account, id, InteractionEvent::Started, details, now, &mut s);
+                        let joined = self.agents.get(&agent).map(|a| a.author.clone());
+                        s.effect(Effect::Assigned {
+                            account,
+                            agent,
+                            write: w,
+                            joined,
+                        });
+                        self.stage_decisions(account, decisions, &mut s);
+                        self.send(s).await;
+                    }
+                    Err(e) => {
+                        self.live.remove(&id);
                         let _ = reply.send(Err(e));
                     }
                 }
@@ -2006,7 +2227,22 @@ impl Task {
                 }
                 Decision::Released { .. } => {}
                 // One more waiting: the wallboard hears of it even when nobody can take it yet.
-                Decision::Due { .. } => s.live = true,
+                Decision::Due { interaction } => {
+                    s.live = true;
+                    // A snoozed conversation whose time came: back on its timeline (one the
+                    // customer woke was logged so before its decisions were staged).
+                    let snoozed = self
+                        .live
+                        .get(&interaction)
+                        .and_then(|(_, i)| i.snoozed_until.map(|until| (until, i.agent_id)));
+                    if let Some((until, agent)) = snoozed {
+                        let details = TransitionDetails {
+                            data: json!({"reason": "due", "until": until, "agent_id": agent}),
+                            ..Default::default()
+                        };
+                        self.transition(account, interaction, InteractionEvent::Woken, details, now, s);
+                    }
+                }
             }
         }
     }
@@ -2806,5 +3042,198 @@ pub(crate) mod tests {
                 .is_err()
         );
         assert_eq!(dispatcher.holder(first.id).await, Some(site.agent));
+    }
+
+    async fn kinds(site: &Site, id: InteractionId) -> Vec<String> {
+        let events = site.store.events(AccountId::DEFAULT, id).await.unwrap();
+        events.into_iter().map(|e| e.kind).collect()
+    }
+
+    /// Skips frames up to the one telling the agent the interaction is snoozed.
+    async fn until_snoozed(rx: &mut crate::bus::Receiver<AgentFrame>, id: InteractionId) {
+        loop {
+            if let AgentFrame::Updated { interaction } = &*next_frame(rx).await
+                && interaction.id == id
+                && interaction.snoozed_until.is_some()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Bob snoozes the chat he holds: his slot is free at once, the chat stays his (his snoozed
+    /// list) with its time in the store; a hub that restarts meanwhile finds it there, and when
+    /// the time comes it is offered to Bob again, before anyone else.
+    #[tokio::test]
+    async fn a_snoozed_chat_frees_the_slot_survives_a_restart_and_comes_back_to_its_agent() {
+        let site = site().await;
+        let account = AccountId::DEFAULT;
+        let bus = Bus::default();
+        let mut consoles = bus.subscribe_agent(site.agent);
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default())
+            .await
+            .unwrap();
+        dispatcher
+            .set_state(account, site.agent, AgentState::Available)
+            .await
+            .unwrap();
+        let i = chat(&site).await;
+        dispatcher.arrive(account, i.clone()).await.unwrap();
+        dispatcher.accept(account, site.agent, i.id).await.unwrap();
+        let until = now_millis() + 1_500;
+        dispatcher.snooze(account, site.agent, i.id, until).await.unwrap();
+        // A retry of the same snooze changes nothing.
+        dispatcher.snooze(account, site.agent, i.id, until).await.unwrap();
+        let stored = site.store.interaction(account, i.id).await.unwrap();
+        assert_eq!(
+            (stored.state, stored.agent_id, stored.snoozed_until),
+            (InteractionState::Queued, Some(site.agent), Some(until))
+        );
+        assert_eq!(dispatcher.holder(i.id).await, None);
+        until_snoozed(&mut consoles.rx, i.id).await;
+        let live = dispatcher.live(account).await.unwrap();
+        assert_eq!(live.queues[0].waiting, 0, "a snoozed chat waits for nobody");
+        drop(dispatcher);
+
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default())
+            .await
+            .unwrap();
+        dispatcher
+            .set_state(account, site.agent, AgentState::Available)
+            .await
+            .unwrap();
+        loop {
+            if let AgentFrame::Offer(offer) = &*next_frame(&mut consoles.rx).await
+                && offer.interaction.id == i.id
+            {
+                break;
+            }
+        }
+        assert!(now_millis() >= until, "offered before its time");
+        let stored = site.store.interaction(account, i.id).await.unwrap();
+        assert_eq!(
+            (stored.state, stored.agent_id, stored.snoozed_until),
+            (InteractionState::Offered, Some(site.agent), None)
+        );
+        assert_eq!(
+            kinds(&site, i.id).await[2..],
+            [
+                "interaction.accepted",
+                "interaction.snoozed",
+                "interaction.woken",
+                "interaction.offered"
+            ]
+        );
+        let events = site.store.events(account, i.id).await.unwrap();
+        assert_eq!(events[4].data["reason"], "due");
+    }
+
+    /// The customer writes to a snoozed conversation: it comes back to its agent at once. A call
+    /// cannot be snoozed.
+    #[tokio::test]
+    async fn the_customer_writing_wakes_a_snoozed_chat_and_a_call_cannot_be_snoozed() {
+        let site = site().await;
+        let account = AccountId::DEFAULT;
+        let bus = Bus::default();
+        let mut consoles = bus.subscribe_agent(site.agent);
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default())
+            .await
+            .unwrap();
+        dispatcher
+            .set_state(account, site.agent, AgentState::Available)
+            .await
+            .unwrap();
+        let i = chat(&site).await;
+        dispatcher.arrive(account, i.clone()).await.unwrap();
+        dispatcher.accept(account, site.agent, i.id).await.unwrap();
+        let until = now_millis() + 3_600_000;
+        dispatcher.snooze(account, site.agent, i.id, until).await.unwrap();
+        until_snoozed(&mut consoles.rx, i.id).await;
+        dispatcher.wake(account, i.id).await.unwrap();
+        loop {
+            if let AgentFrame::Offer(offer) = &*next_frame(&mut consoles.rx).await
+                && offer.interaction.id == i.id
+            {
+                break;
+            }
+        }
+        // Once more (a second message): nothing more.
+        dispatcher.wake(account, i.id).await.unwrap();
+        let events = site.store.events(account, i.id).await.unwrap();
+        let woken: Vec<_> = events.iter().filter(|e| e.kind == "interaction.woken").collect();
+        assert_eq!(woken.len(), 1);
+        assert_eq!(woken[0].data["reason"], "customer_replied");
+        dispatcher.accept(account, site.agent, i.id).await.unwrap();
+
+        let call = site
+            .store
+            .create_interaction(
+                account,
+                NewInteraction {
+                    channel: Channel::Voice,
+                    entry_point: "sip:+4930123".into(),
+                    ..new_chat(&site)
+                },
+            )
+            .await
+            .unwrap();
+        dispatcher.arrive(account, call.clone()).await.unwrap();
+        dispatcher.accept(account, site.agent, call.id).await.unwrap();
+        let refused = dispatcher.snooze(account, site.agent, call.id, until).await;
+        assert!(matches!(refused, Err(DispatchError::Refused(_))), "{refused:?}");
+        assert_eq!(dispatcher.holder(call.id).await, Some(site.agent));
+    }
+
+    /// Bob reopens a chat he closed: his at once, never queued, reopened and started on its log;
+    /// asked again, nothing more.
+    #[tokio::test]
+    async fn an_agent_reopens_a_closed_chat_for_themselves() {
+        let site = site().await;
+        let account = AccountId::DEFAULT;
+        let bus = Bus::default();
+        let mut consoles = bus.subscribe_agent(site.agent);
+        let dispatcher = Dispatcher::start(site.store.clone(), bus.clone(), Health::default())
+            .await
+            .unwrap();
+        dispatcher
+            .set_state(account, site.agent, AgentState::Available)
+            .await
+            .unwrap();
+        let i = chat(&site).await;
+        dispatcher.arrive(account, i.clone()).await.unwrap();
+        dispatcher.accept(account, site.agent, i.id).await.unwrap();
+        dispatcher.end(account, site.agent, i.id).await.unwrap();
+        let closed = dispatcher
+            .wrap_up(account, site.agent, i.id, "resolved".into(), None)
+            .await
+            .unwrap();
+        dispatcher
+            .reopen_for(account, site.agent, closed.clone())
+            .await
+            .unwrap();
+        loop {
+            if let AgentFrame::Assigned(held) = &*next_frame(&mut consoles.rx).await
+                && held.interaction.id == i.id
+            {
+                break;
+            }
+        }
+        let stored = site.store.interaction(account, i.id).await.unwrap();
+        assert_eq!(
+            (stored.state, stored.agent_id, stored.disposition),
+            (InteractionState::Active, Some(site.agent), None)
+        );
+        assert_eq!(dispatcher.holder(i.id).await, Some(site.agent));
+        dispatcher.reopen_for(account, site.agent, closed).await.unwrap();
+        let kinds = kinds(&site, i.id).await;
+        assert_eq!(
+            kinds[kinds.len() - 3..],
+            [
+                "interaction.wrapped_up",
+                "interaction.reopened",
+                "interaction.started"
+            ]
+        );
+        dispatcher.end(account, site.agent, i.id).await.unwrap();
     }
 }

@@ -365,6 +365,10 @@ impl Intake {
             self.dispatcher.reopen(account, interaction.clone()).await?;
             outcome = Outcome::Reopened;
         } else if created {
+            // The customer wrote to a snoozed conversation: it is back now, for its agent first.
+            if interaction.snoozed_until.is_some() && !automated {
+                self.dispatcher.wake(account, interaction.id).await?;
+            }
             let agent = self.dispatcher.watcher(interaction.id).await;
             self.bus.to_agent_and_watchers(agent, stored.clone());
         }

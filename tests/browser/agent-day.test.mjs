@@ -202,7 +202,7 @@ test('? lists the shortcuts; Escape closes the list', { skip }, async () => {
   await help.waitFor();
   assert.equal(await agent.evaluate(() => document.activeElement.dataset.testid), 'shortcut-help-close');
   const actions = await help.getByTestId('shortcut-row').evaluateAll((rows) => rows.map((r) => r.dataset.action));
-  assert.deepEqual(actions, ['accept', 'decline', 'next', 'previous', 'end', 'wrapup', 'composer', 'search', 'help']);
+  assert.deepEqual(actions, ['accept', 'decline', 'next', 'previous', 'end', 'wrapup', 'composer', 'snooze', 'search', 'help']);
   assert.match(await byTestId(agent, 'shortcut-row', 'data-action', 'end').textContent(), /Alt\+E/);
   await shot(agent, 'day-shortcuts');
   // Behind the open list the other shortcuts wait: J does not move to Noah.

@@ -2146,3 +2146,252 @@ async fn a_note_that_names_a_colleague_tells_them_and_no_one_else() {
             .is_none()
     );
 }
+
+/// The conversation ids of one of `token`'s inbox lists.
+async fn folder(hub: &Hub, token: &str, folder: &str) -> Vec<String> {
+    let (status, page) = hub
+        .call(
+            "GET",
+            &format!("/conversations?folder={folder}"),
+            Some(token),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{page}");
+    page["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["interaction"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn snooze(hub: &Hub, token: &str, interaction: &str, until: i64) -> (u16, Value) {
+    hub.call(
+        "POST",
+        &format!("/conversations/{interaction}/snooze"),
+        Some(token),
+        Some(json!({"until": until})),
+    )
+    .await
+    .unwrap()
+}
+
+/// Skips frames until `kind` for this interaction arrives (an offer names it under `interaction`).
+async fn expect_for(console: &mut Socket, kind: &str, interaction: &str) -> Value {
+    loop {
+        let frame = console.expect(kind).await.unwrap();
+        let id = frame["interaction"]["id"]
+            .as_str()
+            .or(frame["interaction_id"].as_str());
+        if id == Some(interaction) {
+            return frame;
+        }
+    }
+}
+
+/// Bob snoozes a chat for two seconds: his slot is free at once, it sits in his snoozed list (not
+/// in anyone's unassigned), and at its time it is offered to him, though Dana has been idle
+/// longer. Snoozed again for an hour, the customer's next line brings it back to him at once.
+#[tokio::test]
+async fn a_snoozed_chat_comes_back_to_its_agent_at_its_time_or_when_the_customer_writes() {
+    let (hub, _dir) = hub().await;
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (mut bob, mut widget, interaction) = accepted_chat(
+        &hub,
+        "bob@plugboard.example",
+        "Li Wei",
+        "li.wei@example.com",
+        "Can you check my refund?",
+    )
+    .await;
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    available(&mut dana).await;
+
+    let until = plugboard_tests::now_ms() + 2_000;
+    let (status, line) = snooze(&hub, &bob_token, &interaction, until).await;
+    assert_eq!(status, 200, "{line}");
+    assert_eq!(line["interaction"]["state"], "queued");
+    assert_eq!(line["interaction"]["snoozed_until"], until);
+    let updated = expect_for(&mut bob, "interaction.updated", &interaction).await;
+    assert_eq!(updated["interaction"]["snoozed_until"], until);
+    // A retry applies once: same answer, one line on the log.
+    let (status, _) = snooze(&hub, &bob_token, &interaction, until).await;
+    assert_eq!(status, 200);
+    assert!(folder(&hub, &bob_token, "snoozed").await.contains(&interaction));
+    assert!(!folder(&hub, &bob_token, "mine").await.contains(&interaction));
+    assert!(
+        !folder(&hub, &bob_token, "unassigned")
+            .await
+            .contains(&interaction)
+    );
+    // Bob's slot is free: a new chat can be offered to him (he and Dana are both Available).
+    let snoozed = hub.logged(&bob_token, &interaction, "interaction.snoozed").await;
+    assert_eq!(snoozed["data"]["until"], until);
+
+    let offer = expect_for(&mut bob, "offer", &interaction).await;
+    assert!(plugboard_tests::now_ms() >= until, "offered before its time");
+    assert_eq!(offer["interaction"]["snoozed_until"], Value::Null);
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    expect_for(&mut bob, "interaction.assigned", &interaction).await;
+    let woken = hub.logged(&bob_token, &interaction, "interaction.woken").await;
+    assert_eq!(woken["data"]["reason"], "due");
+    assert!(
+        dana.gets_within("offer", Duration::from_millis(200))
+            .await
+            .is_none()
+    );
+
+    // Snoozed for an hour: the customer writes, and it is Bob's offer at once.
+    let until = plugboard_tests::now_ms() + 3_600_000;
+    let (status, line) = snooze(&hub, &bob_token, &interaction, until).await;
+    assert_eq!(status, 200, "{line}");
+    widget
+        .send(json!({"type": "message", "client_id": "c1", "body": "Any news?"}))
+        .await
+        .unwrap();
+    widget.expect("message.ack").await.unwrap();
+    let offer = expect_for(&mut bob, "offer", &interaction).await;
+    assert_eq!(offer["interaction"]["id"], interaction.as_str());
+    let (_, detail) = hub
+        .call(
+            "GET",
+            &format!("/interactions/{interaction}"),
+            Some(&bob_token),
+            None,
+        )
+        .await
+        .unwrap();
+    let reasons: Vec<&Value> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "interaction.woken")
+        .map(|e| &e["data"]["reason"])
+        .collect();
+    assert_eq!(reasons, [&json!("due"), &json!("customer_replied")]);
+    // Dana may not snooze what she does not hold; a time in the past is refused.
+    let dana_token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    expect_for(&mut bob, "interaction.assigned", &interaction).await;
+    let (status, _) = snooze(&hub, &bob_token, &interaction, plugboard_tests::now_ms() - 1).await;
+    assert_eq!(status, 400);
+    let (status, body) = snooze(&hub, &dana_token, &interaction, until).await;
+    assert!(status == 403 || status == 404, "{status} {body}");
+}
+
+/// A hub that restarts while a chat is snoozed finds its time in the store: at that time it is
+/// offered to the agent who snoozed it.
+#[tokio::test]
+async fn a_snoozed_chat_comes_back_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (_bob, _widget, interaction) = accepted_chat(
+        &hub,
+        "bob@plugboard.example",
+        "Chen Jie",
+        "chen.jie@example.com",
+        "Please call me tomorrow",
+    )
+    .await;
+    let until = plugboard_tests::now_ms() + 3_000;
+    let (status, line) = snooze(&hub, &bob_token, &interaction, until).await;
+    assert_eq!(status, 200, "{line}");
+    drop(hub);
+
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    let mut bob = hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let offer = expect_for(&mut bob, "offer", &interaction).await;
+    assert!(plugboard_tests::now_ms() >= until, "offered before its time");
+    assert_eq!(offer["interaction"]["state"], "offered");
+}
+
+/// Bob reopens a chat he closed from his closed list: his at once, with the events on its log;
+/// the widget still open on it hears him join and its visitor may write again. Dana, who may not
+/// see it, cannot reopen it.
+#[tokio::test]
+async fn an_agent_reopens_a_closed_chat_from_the_inbox() {
+    let (hub, _dir) = hub().await;
+    let bob_token = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (mut bob, mut widget, interaction) = accepted_chat(
+        &hub,
+        "bob@plugboard.example",
+        "Zhao Min",
+        "zhao.min@example.com",
+        "Thanks, that is all",
+    )
+    .await;
+    bob.send(json!({"type": "interaction.end", "interaction_id": interaction}))
+        .await
+        .unwrap();
+    widget.expect("ended").await.unwrap();
+    bob.send(json!({"type": "wrap_up", "interaction_id": interaction, "disposition": "resolved"}))
+        .await
+        .unwrap();
+    while expect_for(&mut bob, "interaction.updated", &interaction).await["interaction"]["state"] != "closed"
+    {
+    }
+    assert!(folder(&hub, &bob_token, "closed").await.contains(&interaction));
+
+    let reopen = |token: String| {
+        let hub = &hub;
+        let path = format!("/conversations/{interaction}/reopen");
+        async move { hub.call("POST", &path, Some(&token), None).await.unwrap() }
+    };
+    let dana_token = hub.login("dana@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let (status, _) = reopen(dana_token).await;
+    assert_eq!(status, 404, "Dana may not see Bob's closed chat");
+
+    let (status, line) = reopen(bob_token.clone()).await;
+    assert_eq!(status, 200, "{line}");
+    assert_eq!(line["interaction"]["state"], "active");
+    assert_eq!(line["interaction"]["disposition"], Value::Null);
+    let assigned = expect_for(&mut bob, "interaction.assigned", &interaction).await;
+    assert_eq!(assigned["interaction"]["state"], "active");
+    let (status, _) = reopen(bob_token.clone()).await;
+    assert_eq!(status, 200, "a retry changes nothing");
+    let reopened = hub.logged(&bob_token, &interaction, "interaction.reopened").await;
+    assert_eq!(reopened["data"]["by_name"], "Bob Martin");
+    assert!(folder(&hub, &bob_token, "mine").await.contains(&interaction));
+
+    // The widget still on the chat hears Bob join, and its visitor writes to him again.
+    widget.expect("agent.joined").await.unwrap();
+    widget
+        .send(json!({"type": "message", "client_id": "c9", "body": "One more thing"}))
+        .await
+        .unwrap();
+    widget.expect("message.ack").await.unwrap();
+    let message = bob.expect("message").await.unwrap();
+    assert_eq!(message["message"]["body"], "One more thing");
+    let (_, detail) = hub
+        .call(
+            "GET",
+            &format!("/interactions/{interaction}"),
+            Some(&bob_token),
+            None,
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .filter(|k| k.starts_with("interaction."))
+        .collect();
+    assert!(
+        kinds.ends_with(&[
+            "interaction.wrapped_up",
+            "interaction.reopened",
+            "interaction.started"
+        ]),
+        "{kinds:?}"
+    );
+}

@@ -164,6 +164,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/conversations/{id}", Agent),
     ("POST", "/api/v1/conversations/{id}/read", Agent),
     ("PUT", "/api/v1/conversations/{id}/labels", Agent),
+    ("POST", "/api/v1/conversations/{id}/snooze", Agent),
+    ("POST", "/api/v1/conversations/{id}/reopen", Agent),
     // Data protection: the audit log, and one customer's data exported or erased.
     ("GET", "/api/v1/audit", Admin),
     ("GET", "/api/v1/customers/{id}/export", Admin),
@@ -564,6 +566,15 @@ async fn an_agent_never_sees_a_conversation_they_may_not() {
             status == 200 || status == 204,
             "{method} {path} by Dana: {status}"
         );
+    }
+    // Nor may he snooze or reopen it: it is not there for him.
+    for (path, body) in [
+        ("snooze", json!({"until": plugboard_tests::now_ms() + 60_000})),
+        ("reopen", Value::Null),
+    ] {
+        let path = format!("/conversations/{interaction}/{path}");
+        let (status, _) = hub.call("POST", &path, Some(&bob), Some(body)).await.unwrap();
+        assert_eq!(status, 404, "POST {path} by Bob");
     }
     let (_, mine) = list(&hub, &dana, "mine").await.unwrap();
     assert_eq!(mine["conversations"][0]["labels"], json!(["mine"]));

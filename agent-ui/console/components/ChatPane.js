@@ -14,6 +14,8 @@ import { WrapUpForm } from './WrapUpForm.js';
 import { LabelEditor } from './LabelEditor.js';
 import { TranscriptButton } from './TranscriptButton.js';
 import { TransferControl } from './TransferControl.js';
+import { SnoozeControl } from './SnoozeControl.js';
+import { snoozable } from '../snooze.js';
 import { ReplyWindow } from './ReplyWindow.js';
 import { QueuedNote } from './QueuedNote.js';
 import { queuedAction } from '../state.js';
@@ -56,6 +58,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
             disabled=${Boolean(entry.consult)} title=${entry.consult ? t('consult.holding') : undefined}
             aria-pressed=${entry.onHold ? 'true' : 'false'}>${entry.onHold ? t('call.resume') : t('call.hold')}</button>`}
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
+          ${snoozable(it) && html`<${SnoozeControl} interactionId=${it.id} key=${it.id} />`}
           <button class="danger-outline" onClick=${() => actions.end(it.id)} disabled=${Boolean(queuedAction(state, it.id, 'end'))}
             data-testid="end-chat">${voicemail ? t('voicemail.done') : call ? t('call.hang_up') : t('chat.end')}</button>
         </div>`}

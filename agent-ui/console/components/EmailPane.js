@@ -9,6 +9,8 @@ import { EmailComposer } from './EmailComposer.js';
 import { WrapUpForm } from './WrapUpForm.js';
 import { LabelEditor } from './LabelEditor.js';
 import { TransferControl } from './TransferControl.js';
+import { SnoozeControl } from './SnoozeControl.js';
+import { snoozable } from '../snooze.js';
 import { QueuedNote } from './QueuedNote.js';
 
 export function EmailPane({ state, entry, actions, queues, queueName, ownAddresses }) {
@@ -38,6 +40,7 @@ export function EmailPane({ state, entry, actions, queues, queueName, ownAddress
         </div>
         ${active && html`<div class="chat-actions">
           <${TransferControl} queues=${queues || []} currentQueueId=${it.queue_id} onTransfer=${(q) => actions.transfer(it.id, q)} />
+          ${snoozable(it) && html`<${SnoozeControl} interactionId=${it.id} key=${it.id} />`}
           <button class="danger-outline" onClick=${() => actions.end(it.id)} disabled=${Boolean(queuedAction(state, it.id, 'end'))}
             data-testid="end-chat">${t('email.end')}</button>
         </div>`}

@@ -1,12 +1,14 @@
-// The agent's inbox (#/inbox): the conversations they work from (theirs, the unassigned ones of
-// their queues, all they may see, the closed ones) with unread counts, the last message, the
+// The agent's inbox (#/inbox): the conversations they work from (theirs, those they snoozed and
+// until when, the unassigned ones of their queues, all they may see, the closed ones, which they
+// may reopen for themselves) with unread counts, the last message, the
 // channel and how long the customer has waited; filters, order, and search across conversations
 // (Chinese or English). The list is read again whenever the socket says it may have changed
 // (`tick`); what each agent sees is decided by the hub.
 import { useState, useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
-import { t, label, formatTime } from '../i18n.js';
+import { t, label, formatTime, formatDateTime, errorText } from '../i18n.js';
+import { reopenable } from '../snooze.js';
 import { customerHref, watchHref } from '../route.js';
 import { MoveControl } from './MoveControl.js';
 import { FOLDERS, CHANNELS, STATES, ORDERS, defaultFilters, listQuery, waitedMinutes, channelIcon, openTarget, appendPage, watchable } from '../conversations.js';
@@ -73,6 +75,16 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
     }
   }
 
+  async function reopen(line) {
+    try {
+      await api.reopen(line.interaction.id);
+      // Theirs now: the workspace shows it once the hub's `interaction.assigned` is in.
+      onOpenHeld(line.interaction.id);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  }
+
   function open(line) {
     const last = line.last_message;
     if (last && line.unread) api.markRead(line.interaction.id, last.seq).catch(() => {});
@@ -120,6 +132,7 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
         ${lines && lines.length > 0 && html`
           <ul class="result-list" data-testid="inbox-list">
             ${lines.map((line) => html`<${Line} key=${line.interaction.id} line=${line} now=${now} onOpen=${open}
+              onReopen=${reopenable(line.interaction) ? () => reopen(line) : null}
               move=${supervising && ['queued', 'offered'].includes(line.interaction.state) && html`<${MoveControl} interaction=${line.interaction} queues=${queues} people=${people} />`}
               watch=${supervising && watchable(line, heldIds)} />`)}
           </ul>`}
@@ -129,9 +142,10 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
   `;
 }
 
-function Line({ line, now, onOpen, move, watch }) {
+function Line({ line, now, onOpen, onReopen, move, watch }) {
   const i = line.interaction;
-  const waited = waitedMinutes(line.waiting_since, now);
+  // A snoozed conversation waits for its time, not for an agent.
+  const waited = i.snoozed_until ? null : waitedMinutes(line.waiting_since, now);
   const last = line.last_message;
   return html`
     <li>
@@ -143,13 +157,17 @@ function Line({ line, now, onOpen, move, watch }) {
         </span>
         <span class="inbox-meta small-text">
           <span class="muted">${label('channel', i.channel)}</span>
-          <span class="badge">${label('istate', i.state)}</span>
+          ${i.snoozed_until
+            ? html`<span class="badge badge-snoozed" data-testid="inbox-snoozed">${t('inbox.snoozed_until', { time: formatDateTime(i.snoozed_until) })}</span>`
+            : html`<span class="badge">${label('istate', i.state)}</span>`}
           ${line.labels.map((l) => html`<span key=${l} class="badge badge-tier">${l}</span>`)}
           ${waited != null && html`<span class="inbox-waiting" data-testid="inbox-waiting">${t('inbox.waiting', { minutes: waited })}</span>`}
           ${last && html`<span class="muted">${formatTime(last.created_at)}</span>`}
           ${line.unread > 0 && html`<span class="badge badge-unread" data-testid="inbox-unread" aria-label=${t('inbox.unread', { count: line.unread })}>${line.unread}</span>`}
         </span>
       </button>
+      ${onReopen && html`<button type="button" class="small inbox-watch" onClick=${onReopen} data-testid="inbox-reopen"
+        aria-label=${t('inbox.reopen_label', { name: line.customer_name })}>${t('inbox.reopen')}</button>`}
       ${watch && html`<a class="button-like small inbox-watch" href=${watchHref(i.id)} data-testid="inbox-watch"
         aria-label=${t('inbox.watch_label', { name: line.customer_name })}>${t('inbox.watch')}</a>`}
       ${move}

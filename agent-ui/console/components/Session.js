@@ -493,6 +493,11 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         toWorkspace();
         focusSoon('[data-testid="composer-input"], [data-testid="email-body-input"]');
         break;
+      case 'snooze':
+        if (selectedState !== 'active') return;
+        toWorkspace();
+        focusSoon('[data-testid="snooze-choice"]');
+        break;
       case 'search':
         location.hash = '#/customers';
         focusSoon('[data-testid="customer-search-input"]');

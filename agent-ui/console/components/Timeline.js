@@ -25,6 +25,16 @@ function eventText(e) {
     const reason = e.data && e.data.reason;
     return `${name}: ${t(`filed.${filedKind(reason)}`)}${reason ? ` (${reason})` : ''}`;
   }
+  // A snooze says until when and who; the wake why; an agent's reopening who.
+  if (e.type === 'interaction.snoozed' && e.data && e.data.until) {
+    return t('event.interaction.snoozed_until', { time: formatDateTime(e.data.until), name: e.data.by_name || '' });
+  }
+  if (e.type === 'interaction.woken' && e.data && e.data.reason) {
+    return t(e.data.reason === 'due' ? 'event.interaction.woken_due' : 'event.interaction.woken_customer');
+  }
+  if (e.type === 'interaction.reopened' && e.data && e.data.by_name) {
+    return t('event.interaction.reopened_by', { name: e.data.by_name });
+  }
   // A supervisor on a call says how they took part, and who they were.
   if (e.type === 'call.monitored' && e.data && e.data.mode) {
     return t('event.by', { event: t(`monitor.logged.${e.data.mode}`), name: e.data.by_name || '' });

@@ -6,7 +6,7 @@
 use super::error::ApiJson;
 use super::{ApiError, AppState};
 use crate::auth::AuthAgent;
-use crate::domain::{Agent, Channel, InteractionId, InteractionState};
+use crate::domain::{Agent, Channel, InteractionId, InteractionState, Millis, now_millis};
 use crate::store::{
     Conversation, ConversationCursor, ConversationOrder, ConversationPage, ConversationQuery, Folder,
     SearchPage, SearchQuery, Viewer,
@@ -25,7 +25,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_read))
         .routes(routes!(conversation))
         .routes(routes!(set_labels))
+        .routes(routes!(snooze))
+        .routes(routes!(reopen))
 }
+
+/// The furthest ahead a conversation may be snoozed: 90 days.
+pub const MAX_SNOOZE_MS: Millis = 90 * 86_400_000;
 
 /// The most labels on one conversation, and the longest label, in bytes.
 pub const MAX_LABELS: usize = 20;
@@ -224,4 +229,92 @@ async fn set_labels(
     let conversation = state.store.conversation(me.account_id, &viewer, id).await?;
     state.conversations_changed();
     Ok(ApiJson(conversation))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct SnoozeUntil {
+    /// When it comes back (milliseconds since the epoch): after now, at most 90 days ahead.
+    until: Millis,
+}
+
+/// The caller snoozes the chat or email they hold until a time: their slot is free at once, it
+/// waits in their snoozed list, and it comes back to them first when the time comes or the
+/// customer writes (to the queue if they are not Available). A call cannot be snoozed
+/// (`not_for_calls`). Sent again with the same time, it changes nothing (a retry applies once).
+#[utoipa::path(post, path = "/conversations/{id}/snooze", request_body = SnoozeUntil,
+    responses((status = 200, body = Conversation), (status = 400), (status = 403), (status = 404),
+        (status = 409)))]
+async fn snooze(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SnoozeUntil>,
+) -> Result<ApiJson<Conversation>, ApiError> {
+    let id: InteractionId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let viewer = viewer(&state, &me).await?;
+    let found = state.store.conversation(me.account_id, &viewer, id).await?;
+    let i = &found.interaction;
+    if i.channel == Channel::Voice {
+        return Err(ApiError::NotForCalls("a call cannot be snoozed".into()));
+    }
+    if i.snoozed_until == Some(body.until) && i.agent_id == Some(me.id) {
+        return Ok(ApiJson(found));
+    }
+    let now = now_millis();
+    if body.until <= now || body.until > now + MAX_SNOOZE_MS {
+        return Err(ApiError::BadRequest(
+            "until must be after now and at most 90 days ahead".into(),
+        ));
+    }
+    state
+        .dispatcher
+        .snooze(me.account_id, me.id, id, body.until)
+        .await?;
+    state.conversations_changed();
+    Ok(ApiJson(
+        state.store.conversation(me.account_id, &viewer, id).await?,
+    ))
+}
+
+/// The caller reopens a closed (or abandoned) chat or email they may see: it is theirs at once,
+/// active, never queued for anyone (`409 no_room` past their capacity), with
+/// `interaction.reopened` and `interaction.started` on its timeline. A supervisor reopens a
+/// conversation of their scope for themselves, as an agent does. A call cannot be reopened
+/// (`not_for_calls`). Again once it is the caller's: nothing more (a retry applies once).
+#[utoipa::path(post, path = "/conversations/{id}/reopen",
+    responses((status = 200, body = Conversation), (status = 404), (status = 409)))]
+async fn reopen(
+    State(state): State<AppState>,
+    AuthAgent(me): AuthAgent,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Conversation>, ApiError> {
+    let id: InteractionId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let viewer = viewer(&state, &me).await?;
+    let found = state.store.conversation(me.account_id, &viewer, id).await?;
+    let i = found.interaction.clone();
+    if i.channel == Channel::Voice {
+        return Err(ApiError::NotForCalls("a call cannot be reopened".into()));
+    }
+    if !i.state.is_terminal() {
+        if i.state == InteractionState::Active && i.agent_id == Some(me.id) {
+            return Ok(ApiJson(found));
+        }
+        return Err(ApiError::InvalidState("this conversation is open already".into()));
+    }
+    state
+        .dispatcher
+        .reopen_for(me.account_id, me.id, i)
+        .await
+        .map_err(|e| match e {
+            crate::dispatcher::DispatchError::Router(crate::routing::RouterError::NoRoom { .. }) => {
+                ApiError::NoRoom(
+                    "you hold as many conversations of this kind as you may; close one first".into(),
+                )
+            }
+            e => e.into(),
+        })?;
+    state.conversations_changed();
+    Ok(ApiJson(
+        state.store.conversation(me.account_id, &viewer, id).await?,
+    ))
 }

@@ -47,6 +47,9 @@ pub enum ApiError {
     /// The agent has no room for another interaction of that channel (capacity).
     #[error("{0}")]
     NoRoom(String),
+    /// What only a chat or an email can be (snoozed, reopened), asked of a call.
+    #[error("{0}")]
+    NotForCalls(String),
     #[error("too many requests; try again in a minute")]
     RateLimited,
     /// Too many wrong passwords for one login (`crate::lockout`): this many seconds more.
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
             ApiError::InvalidState(_) => ("invalid_state", StatusCode::CONFLICT),
             ApiError::NoRoom(_) => ("no_room", StatusCode::CONFLICT),
+            ApiError::NotForCalls(_) => ("not_for_calls", StatusCode::CONFLICT),
             ApiError::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
             ApiError::LockedOut(_) => ("locked_out", StatusCode::TOO_MANY_REQUESTS),
             ApiError::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),

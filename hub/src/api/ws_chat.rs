@@ -128,6 +128,8 @@ async fn session(socket: WebSocket, state: AppState, ip: IpAddr, origin: Option<
             frame = next_frame => match frame {
                 Some(frame) => {
                     conversation.ended |= matches!(*frame, ChatFrame::Ended);
+                    // An agent reopened the chat while this widget was still on it: it goes on.
+                    conversation.ended &= !matches!(*frame, ChatFrame::AgentJoined { .. });
                     if !ws::send(&mut sink, frame.as_ref()).await { break }
                 }
                 None => break,
@@ -397,6 +399,10 @@ async fn handle(
             .await;
             if created {
                 let agent = state.dispatcher.watcher(id).await;
+                // Nobody holds it: if it is snoozed, the customer's message brings it back now.
+                if agent.is_none() {
+                    state.dispatcher.wake(conversation.account, id).await?;
+                }
                 state.bus.to_agent_and_watchers(agent, message);
             }
         }

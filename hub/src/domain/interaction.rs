@@ -66,6 +66,8 @@ impl InteractionState {
             (S::Queued, E::Filed) => S::Closed,
             (S::Queued, E::CallbackRequested) => S::Queued,
             (S::Active, E::Rescheduled) => S::Queued,
+            (S::Active, E::Snoozed) => S::Queued,
+            (S::Queued, E::Woken) => S::Queued,
             (from, event) => return Err(InvalidTransition { from, event }),
         };
         Ok(next)
@@ -110,10 +112,15 @@ pub enum InteractionEvent {
     /// The customer did not answer the agent's call back: it waits again, set aside until the
     /// next attempt is due.
     Rescheduled,
+    /// The agent set the conversation aside until a time (a chat or an email): their slot is
+    /// free; it waits with nobody offered it until then, then comes back to them first.
+    Snoozed,
+    /// A snoozed conversation is back: its time came, or the customer wrote (`reason`).
+    Woken,
 }
 
 impl InteractionEvent {
-    pub const ALL: [InteractionEvent; 16] = [
+    pub const ALL: [InteractionEvent; 18] = [
         InteractionEvent::Offered,
         InteractionEvent::Declined,
         InteractionEvent::OfferTimedOut,
@@ -130,6 +137,8 @@ impl InteractionEvent {
         InteractionEvent::Filed,
         InteractionEvent::CallbackRequested,
         InteractionEvent::Rescheduled,
+        InteractionEvent::Snoozed,
+        InteractionEvent::Woken,
     ];
 
     /// The event a log line's type names, if it is a state-machine step.
@@ -155,6 +164,8 @@ impl InteractionEvent {
             InteractionEvent::Filed => "interaction.filed",
             InteractionEvent::CallbackRequested => "interaction.callback_requested",
             InteractionEvent::Rescheduled => "interaction.rescheduled",
+            InteractionEvent::Snoozed => "interaction.snoozed",
+            InteractionEvent::Woken => "interaction.woken",
         }
     }
 }
@@ -195,6 +206,8 @@ mod tests {
             (S::Queued, E::Filed, S::Closed),
             (S::Queued, E::CallbackRequested, S::Queued),
             (S::Active, E::Rescheduled, S::Queued),
+            (S::Active, E::Snoozed, S::Queued),
+            (S::Queued, E::Woken, S::Queued),
         ];
         let states = [
             S::Queued,
@@ -205,6 +218,8 @@ mod tests {
             S::Abandoned,
         ];
         let events = [
+            E::Snoozed,
+            E::Woken,
             E::CallbackRequested,
             E::Rescheduled,
             E::Reopened,

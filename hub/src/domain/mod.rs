@@ -419,6 +419,10 @@ pub struct Interaction {
     /// The customer is to be called back: whom to call, not before when.
     #[serde(default)]
     pub callback: Option<Callback>,
+    /// Snoozed by `agent_id` (who keeps it) until then: it waits with nobody offered it, and
+    /// comes back to them first when it is due or the customer writes. `None`: not snoozed.
+    #[serde(default)]
+    pub snoozed_until: Option<Millis>,
     pub disposition: Option<String>,
     pub wrap_up_note: Option<String>,
     pub ended_at: Option<Millis>,

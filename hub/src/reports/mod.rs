@@ -57,6 +57,9 @@ pub enum Step {
     Outbound(AgentId),
     /// Kept on the timeline but never routed (an auto-reply, a bounce).
     Filed,
+    /// The agent set it aside until later: their handling stops here, and until it is answered
+    /// again it is no stay in a queue (no second offer, no abandon).
+    Snoozed,
 }
 
 impl Step {
@@ -92,7 +95,9 @@ impl Step {
             E::Dialled | E::Started => Step::Outbound(id(data, "agent_id")?),
             E::Filed => Step::Filed,
             E::CallbackRequested => Step::Offline,
-            E::Offered | E::Declined | E::OfferTimedOut => return None,
+            E::Snoozed => Step::Snoozed,
+            // Back for its agent first: they answer it again (a handle), it waits in no queue.
+            E::Offered | E::Declined | E::OfferTimedOut | E::Woken => return None,
         })
     }
 }
@@ -551,6 +556,12 @@ fn read(log: &ContactLog) -> Contact {
                 handling = Some(c.handles.len() - 1);
             }
             Step::Filed => waiting = None,
+            Step::Snoozed => {
+                if let Some(h) = handling.take() {
+                    c.handles[h].close(at);
+                }
+                waiting = None;
+            }
         }
     }
     c.segments.extend(waiting);

@@ -387,6 +387,12 @@ fn log_lines_are_read_by_their_type() {
             serde_json::json!({"agent_id": a}),
             Some(Step::Outbound(a)),
         ),
+        (
+            "interaction.snoozed",
+            serde_json::json!({"agent_id": a, "until": 1}),
+            Some(Step::Snoozed),
+        ),
+        ("interaction.woken", serde_json::json!({"reason": "due"}), None),
         ("call.held", serde_json::json!({}), Some(Step::Held)),
         ("interaction.offered", serde_json::json!({"agent_id": a}), None),
         ("interaction.note_added", serde_json::json!({}), None),
@@ -869,4 +875,55 @@ async fn the_hand_worked_day_replayed_through_the_dispatcher_reports_the_same() 
             assert_eq!(replayed.rows, worked, "{dimension:?} by {granularity:?}");
         }
     }
+}
+
+/// A chat Bob snoozes and answers again when it comes back, and one whose customer leaves while it
+/// is snoozed: each was offered and answered once, neither is an abandon. In the queue's figures
+/// the handle ends at the snooze (its talk counts); answering it again after it woke is a handle
+/// of Bob's that no queue stay led to, as one he starts himself is.
+#[test]
+fn a_snoozed_conversation_is_offered_once_and_never_abandoned() {
+    let (q, bob) = (queue(1), agent(2));
+    let at = |s: &str| t(&format!("2026-10-24T{s}+02:00"));
+    let logs = [
+        log(
+            1,
+            customer(1),
+            Channel::Chat,
+            &[
+                (at("09:00:00"), Step::Queued(Some(q))),
+                (at("09:00:10"), Step::Answered(bob)),
+                (at("09:01:10"), Step::Snoozed),
+                (at("10:00:00"), Step::Answered(bob)),
+                (at("10:01:00"), Step::Ended),
+                (at("10:01:30"), Step::WrappedUp),
+            ],
+        ),
+        log(
+            2,
+            customer(2),
+            Channel::Chat,
+            &[
+                (at("11:00:00"), Step::Queued(Some(q))),
+                (at("11:00:20"), Step::Answered(bob)),
+                (at("11:00:50"), Step::Snoozed),
+                (at("11:30:00"), Step::Abandoned),
+            ],
+        ),
+    ];
+    let ivs = intervals(
+        &berlin(),
+        date(2026, 10, 24),
+        date(2026, 10, 24),
+        Granularity::Day,
+    )
+    .unwrap();
+    let r = report(&logs, &[], &[], &rules(), &ivs, Dimension::Queue, at("23:00:00"));
+    let day = &r.rows[&Key::Queue(q)][0];
+    assert_eq!(
+        (day.offered, day.answered, day.abandoned, day.answer_wait_ms),
+        (2, 2, 0, 30 * S),
+        "{day:?}"
+    );
+    assert_eq!((day.handled, day.talk_ms), (2, (60 + 30) * S), "{day:?}");
 }

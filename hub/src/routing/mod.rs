@@ -114,6 +114,19 @@ pub enum Input {
         interaction: InteractionId,
         until: Millis,
     },
+    /// The agent snoozes the contact they hold (a chat, an email): their slot is free at once,
+    /// and it is set aside in its queue until `until`; then it is theirs alone for
+    /// `owner_wait_ms` if they are Available (as an owner's turn, `OwnerFirst`), else anyone's.
+    Snooze {
+        interaction: InteractionId,
+        until: Millis,
+        owner_wait_ms: Millis,
+    },
+    /// A contact set aside is due now (the customer wrote to a snoozed conversation): as if its
+    /// time had come. One that is not set aside is left as it is.
+    Wake {
+        interaction: InteractionId,
+    },
     /// A blind transfer to a named agent: like `Transfer` into the same queue, but only `to` is
     /// offered it (whatever their skills). If `to` declines or misses it, it waits for anyone.
     /// `to` must be Available now.
@@ -751,6 +764,39 @@ impl Router {
                     let queue = self.interactions[&id].queue;
                     self.enter_queue(id, queue, now);
                     self.put_waiting(id);
+                }
+            }
+            Input::Snooze {
+                interaction: id,
+                until,
+                owner_wait_ms,
+            } => {
+                let agent = self.assigned_agent(id)?;
+                let channel = self.interactions[&id].channel;
+                self.free_slot(agent, channel, now);
+                let inter = self.interactions.get_mut(&id).expect("checked");
+                inter.declined.clear();
+                inter.reserved = None;
+                inter.owner_when_due = Some(OwnerFirst {
+                    agent,
+                    wait_ms: owner_wait_ms,
+                })
+                .filter(|o| o.wait_ms > 0);
+                self.set_stage(
+                    id,
+                    Stage::Deferred {
+                        until: until.max(now),
+                    },
+                );
+                if until <= now {
+                    self.unschedule_stage(id);
+                    self.due(id, now, out);
+                }
+            }
+            Input::Wake { interaction: id } => {
+                if matches!(self.interaction(id)?.stage, Stage::Deferred { .. }) {
+                    self.unschedule_stage(id);
+                    self.due(id, now, out);
                 }
             }
             Input::TransferTo { interaction: id, to } => {

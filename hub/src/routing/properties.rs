@@ -486,6 +486,9 @@ fn record_input(shadow: &mut Shadow, input: &Input, now: Millis) {
             unreachable!("no action sets reachability: the scenario tables cover it")
         }
         Input::Defer { .. } => unreachable!("no action defers a callback: the scenario tables cover it"),
+        Input::Snooze { .. } | Input::Wake { .. } => {
+            unreachable!("no action snoozes a contact: the scenario tables cover it")
+        }
         Input::Arrive {
             interaction,
             queue,

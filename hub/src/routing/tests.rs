@@ -1342,3 +1342,120 @@ fn a_callback_booked_by_an_agent_is_theirs_first_once_due() {
         (60_000, Input::Tick, Ok(vec![due(1), offer(1, 1, 1, 60_000 + e)])),
     ]);
 }
+
+fn snooze(n: u128, until: Millis) -> Input {
+    Input::Snooze {
+        interaction: i(n),
+        until,
+        owner_wait_ms: OWNER_TURN,
+    }
+}
+fn wake(n: u128) -> Input {
+    Input::Wake { interaction: i(n) }
+}
+const OWNER_TURN: Millis = 30_000;
+
+#[test]
+fn a_snoozed_chat_frees_the_slot_and_comes_back_to_its_agent_first_when_due() {
+    let e = OFFER_TIMEOUT;
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 1)), Ok(vec![])),
+        (0, agent(2, cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (0, chat(1, 1, 0), Ok(vec![offer(1, 1, 1, e)])),
+        (10, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        // Agent 1 holds one chat, all their capacity: snoozed, the slot is free for the next.
+        (1_000, snooze(1, 60_000), Ok(vec![])),
+        (1_000, chat(2, 1, 1_000), Ok(vec![offer(2, 1, 1, 1_000 + e)])),
+        (1_100, accept(2, 1), Ok(vec![assigned(2, 1)])),
+        // Agent 2 is idle and skilled, but a snoozed chat is offered to nobody.
+        (2_000, available(2), Ok(vec![])),
+        (59_999, Input::Tick, Ok(vec![])),
+        // Due: agent 1's turn. They are full, so it waits for them (not for agent 2)...
+        (60_000, Input::Tick, Ok(vec![due(1)])),
+        // ...until they have room,
+        (61_000, end(2), Ok(vec![])),
+        (
+            61_100,
+            wrap_up_done(2),
+            Ok(vec![released(2, 1), offer(1, 1, 1, 61_100 + e)]),
+        ),
+    ]);
+    assert_eq!(router.queue_stats(q(1)).scheduled, 0);
+
+    // Their turn runs out while they are full: anyone may take it.
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 1)), Ok(vec![])),
+        (0, agent(2, cap(0, 1)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (0, chat(1, 1, 0), Ok(vec![offer(1, 1, 1, e)])),
+        (10, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (1_000, snooze(1, 60_000), Ok(vec![])),
+        (1_000, chat(2, 1, 1_000), Ok(vec![offer(2, 1, 1, 1_000 + e)])),
+        (1_100, accept(2, 1), Ok(vec![assigned(2, 1)])),
+        (2_000, available(2), Ok(vec![])),
+        (60_000, Input::Tick, Ok(vec![due(1)])),
+        (
+            60_000 + OWNER_TURN,
+            Input::Tick,
+            Ok(vec![offer(1, 2, 1, 60_000 + OWNER_TURN + e)]),
+        ),
+    ]);
+
+    // Not Available when it is due: straight to the queue.
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 2)), Ok(vec![])),
+        (0, agent(2, cap(0, 2)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (0, chat(1, 1, 0), Ok(vec![offer(1, 1, 1, e)])),
+        (10, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (1_000, snooze(1, 60_000), Ok(vec![])),
+        (2_000, on_break(1, "lunch"), Ok(vec![])),
+        (2_000, available(2), Ok(vec![])),
+        (60_000, Input::Tick, Ok(vec![due(1), offer(1, 2, 1, 60_000 + e)])),
+    ]);
+}
+
+#[test]
+fn the_customer_writing_wakes_a_snoozed_chat_for_its_agent_at_once() {
+    let e = OFFER_TIMEOUT;
+    let router = play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 2)), Ok(vec![])),
+        (0, agent(2, cap(0, 2)), Ok(vec![])),
+        (0, available(1), Ok(vec![])),
+        (0, available(2), Ok(vec![])),
+        (0, chat(1, 1, 0), Ok(vec![offer(1, 1, 1, e)])),
+        (10, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (1_000, snooze(1, 3_600_000), Ok(vec![])),
+        // Agent 2 has been idle longer, yet agent 1 (who snoozed it) is offered it.
+        (5_000, wake(1), Ok(vec![due(1), offer(1, 1, 1, 5_000 + e)])),
+        // Woken already: a second message changes nothing, and the old time is forgotten.
+        (5_001, wake(1), Ok(vec![])),
+        (5_100, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (3_600_000, Input::Tick, Ok(vec![])),
+    ]);
+    assert_eq!(router.queue_stats(q(1)).scheduled, 0);
+}
+
+#[test]
+fn only_a_held_contact_can_be_snoozed_and_only_a_known_one_woken() {
+    let e = OFFER_TIMEOUT;
+    play(vec![
+        (0, queue(1), Ok(vec![])),
+        (0, agent(1, cap(0, 2)), Ok(vec![])),
+        (0, chat(1, 1, 0), Ok(vec![])),
+        (10, snooze(1, 60_000), Err(RouterError::NotAssigned(i(1)))),
+        (10, wake(2), Err(RouterError::UnknownInteraction(i(2)))),
+        // Waiting, not set aside: waking changes nothing.
+        (10, wake(1), Ok(vec![])),
+        (20, available(1), Ok(vec![offer(1, 1, 1, 20 + e)])),
+        (30, accept(1, 1), Ok(vec![assigned(1, 1)])),
+        (40, end(1), Ok(vec![])),
+        // In wrap-up the conversation is over: nothing to snooze.
+        (50, snooze(1, 60_000), Err(RouterError::AlreadyEnded(i(1)))),
+    ]);
+}

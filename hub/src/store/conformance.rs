@@ -225,6 +225,7 @@ scenarios!(
     teams_are_kept_per_account,
     report_settings_and_lines,
     the_inbox_lists_what_each_viewer_may_see,
+    a_snoozed_conversation_keeps_its_time_and_agent_and_lists_apart,
     search_finds_chinese_and_english_as_each_viewer_may_see,
     an_audited_write_commits_its_line_and_a_failed_one_none,
 );
@@ -4000,6 +4001,75 @@ async fn list_ids(
 ) -> Vec<InteractionId> {
     let page = store.conversations(DEFAULT, viewer, query).await.unwrap();
     page.conversations.iter().map(|c| c.interaction.id).collect()
+}
+
+/// Ann snoozes her chat: it waits again (queued) but stays hers, with its time, in her snoozed
+/// list and nobody's unassigned one; the restart list has it with its time. Woken, it is an
+/// ordinary waiting conversation again.
+async fn a_snoozed_conversation_keeps_its_time_and_agent_and_lists_apart(store: DynStore) {
+    use super::Folder::*;
+    let f = inbox_fixture(&store).await;
+    let [held, waiting, _, _, _] = f.c.clone().map(|i| i.id);
+    let ann = crate::conversations::viewer_of(&f.ann, &f.queues, &crate::teams::Scope::All);
+    let sue = crate::conversations::viewer_of(&f.sue, &f.queues, &crate::teams::Scope::All);
+    let details = TransitionDetails {
+        agent_id: Some(f.ann.id),
+        snoozed_until: Some(90_000),
+        ..Default::default()
+    };
+    let snoozed = store
+        .transition(DEFAULT, held, InteractionEvent::Snoozed, details, 20_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (snoozed.state, snoozed.agent_id, snoozed.snoozed_until),
+        (InteractionState::Queued, Some(f.ann.id), Some(90_000))
+    );
+    let again = store.interaction(DEFAULT, held).await.unwrap();
+    assert_eq!(
+        (again.agent_id, again.snoozed_until),
+        (Some(f.ann.id), Some(90_000))
+    );
+    let restart = store.waiting_interactions().await.unwrap();
+    let found = restart
+        .iter()
+        .find(|(_, i)| i.id == held)
+        .expect("in the restart list");
+    assert_eq!(found.1.snoozed_until, Some(90_000));
+    assert_eq!(list_ids(&store, &ann, &listing(Snoozed)).await, vec![held]);
+    assert_eq!(
+        list_ids(&store, &ann, &listing(Mine)).await,
+        Vec::<InteractionId>::new()
+    );
+    assert_eq!(list_ids(&store, &ann, &listing(Unassigned)).await, vec![waiting]);
+    assert!(!list_ids(&store, &sue, &listing(Unassigned)).await.contains(&held));
+    assert_eq!(
+        list_ids(&store, &sue, &listing(Snoozed)).await,
+        Vec::<InteractionId>::new()
+    );
+    let line = store.conversation(DEFAULT, &ann, held).await.unwrap();
+    assert_eq!(line.interaction.snoozed_until, Some(90_000));
+
+    let woken = step(&store, DEFAULT, held, InteractionEvent::Woken, None, 30_000).await;
+    assert_eq!(
+        (woken.state, woken.snoozed_until),
+        (InteractionState::Queued, None)
+    );
+    assert_eq!(
+        list_ids(&store, &ann, &listing(Snoozed)).await,
+        Vec::<InteractionId>::new()
+    );
+    assert!(list_ids(&store, &ann, &listing(Unassigned)).await.contains(&held));
+    let offered = step(
+        &store,
+        DEFAULT,
+        held,
+        InteractionEvent::Offered,
+        Some(f.ann.id),
+        31_000,
+    )
+    .await;
+    assert_eq!(offered.snoozed_until, None);
 }
 
 async fn the_inbox_lists_what_each_viewer_may_see(store: DynStore) {

@@ -35,8 +35,10 @@ pub enum Folder {
     /// Held by the viewer now (active or in wrap-up).
     #[default]
     Mine,
-    /// Waiting for an agent (queued, or ringing for someone).
+    /// Waiting for an agent (queued, or ringing for someone); not what is snoozed.
     Unassigned,
+    /// The viewer's snoozed conversations: set aside until a time, theirs again then.
+    Snoozed,
     /// Everything the viewer may see, whatever its state.
     All,
     /// Over: wrapped up or abandoned.
@@ -48,6 +50,7 @@ impl Folder {
         match self {
             Folder::Mine => "mine",
             Folder::Unassigned => "unassigned",
+            Folder::Snoozed => "snoozed",
             Folder::All => "all",
             Folder::Closed => "closed",
         }

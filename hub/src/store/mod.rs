@@ -230,6 +230,7 @@ impl NewInteraction {
             entry_point: self.entry_point,
             offline: self.offline,
             callback: None,
+            snoozed_until: None,
             disposition: None,
             wrap_up_note: None,
             ended_at: None,
@@ -247,6 +248,8 @@ pub struct TransitionDetails {
     pub wrap_up_note: Option<String>,
     /// Makes it a callback, or changes its next attempt (it waits with nobody on the line).
     pub callback: Option<crate::domain::Callback>,
+    /// Snoozes it until then (`InteractionEvent::Snoozed`); any other step wakes it.
+    pub snoozed_until: Option<Millis>,
     /// Extra facts for the event log (reason, from/to queue...).
     pub data: serde_json::Value,
 }
@@ -409,6 +412,11 @@ pub fn apply_transition(
     if let Some(note) = &details.wrap_up_note {
         i.wrap_up_note = Some(note.clone());
     }
+    // Snoozed: it stays its agent's (`details.agent_id`) while it sleeps. Any other step ends
+    // the snooze.
+    i.snoozed_until = details
+        .snoozed_until
+        .filter(|_| event == InteractionEvent::Snoozed);
     if let Some(callback) = &details.callback {
         i.callback = Some(callback.clone());
         i.offline = true;

@@ -492,6 +492,7 @@ macro_rules! impl_store {
                                 "q": i.queue_id.to_string(), "g": i.agent_id.map(|a| a.to_string()),
                                 "d": i.disposition, "w": i.wrap_up_note, "x": i.ended_at,
                                 "o": i.offline, "cb": i.callback.as_ref().map(to_json),
+                                "z": i.snoozed_until,
                             })
                         })
                         .collect();

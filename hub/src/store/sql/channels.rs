@@ -132,7 +132,7 @@ static KNOWN_CONTACT: LazyLock<Vec<String>> = LazyLock::new(|| {
                  i.channel AS i_channel, i.queue_id AS i_queue_id, \
                  i.state AS i_state, i.priority AS i_priority, i.arrived_at AS i_arrived_at, \
                  i.agent_id AS i_agent_id, i.entry_point AS i_entry_point, i.offline AS i_offline, \
-                 i.callback AS i_callback, \
+                 i.callback AS i_callback, i.snoozed_until AS i_snoozed_until, \
                  i.disposition AS i_disposition, i.wrap_up_note AS i_wrap_up_note, i.ended_at AS i_ended_at \
                  FROM (SELECT 1 AS one) AS one \
                  LEFT JOIN identities AS o ON o.account_id = $1 AND o.kind = $5 AND o.value = $6 \

@@ -19,7 +19,7 @@ macro_rules! conversation_select {
     ($labels:literal) => {
         concat!(
             "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
-             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.callback, i.disposition, i.wrap_up_note, \
+             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.callback, i.snoozed_until, i.disposition, i.wrap_up_note, \
              i.ended_at, i.arrival_seq, c.name AS customer_name, lm.seq AS last_seq, \
              lm.sender AS last_sender, lm.body AS last_body, lm.created_at AS last_at, \
              (SELECT COUNT(*) FROM messages u WHERE u.interaction_id = i.id AND u.sender = 'customer' \
@@ -85,7 +85,8 @@ macro_rules! inbox_list {
             "WHERE i.account_id = $1 AND",
             visible!($ids, "$2", "$3", "$4"),
             "AND ($5 <> 'mine' OR (i.agent_id = $2 AND i.state IN ('active', 'wrap_up'))) \
-             AND ($5 <> 'unassigned' OR i.state IN ('queued', 'offered')) \
+             AND ($5 <> 'unassigned' OR (i.state IN ('queued', 'offered') AND i.snoozed_until IS NULL)) \
+             AND ($5 <> 'snoozed' OR (i.agent_id = $2 AND i.snoozed_until IS NOT NULL)) \
              AND ($5 <> 'closed' OR i.state IN ('closed', 'abandoned')) \
              AND ($6 IS NULL OR i.channel = $6) AND ($7 IS NULL OR i.queue_id = $7) \
              AND ($8 IS NULL OR EXISTS (SELECT 1 FROM interaction_labels fl \
@@ -136,7 +137,7 @@ macro_rules! message_hits {
     ($from:literal, $join:literal, $match:literal, $doc:literal, $ids:ident) => {
         concat!(
             "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
-             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.callback, i.disposition, i.wrap_up_note, \
+             i.arrived_at, i.agent_id, i.entry_point, i.offline, i.callback, i.snoozed_until, i.disposition, i.wrap_up_note, \
              i.ended_at, c.name AS customer_name, m.seq AS m_seq, m.sender AS m_sender, \
              m.body AS m_body, m.created_at AS m_at, ",
             $doc,
@@ -701,7 +702,10 @@ mod tests {
         assert_eq!(store.index_batch(2000).await.unwrap(), (2, true));
         assert_eq!(store.index_batch(2000).await.unwrap(), (2, false));
         assert_eq!(store.index_batch(2000).await.unwrap(), (0, false));
-        assert_eq!((hits(&store, "zanzibar").await, hits(&store, "refund").await), (3, 1));
+        assert_eq!(
+            (hits(&store, "zanzibar").await, hits(&store, "refund").await),
+            (3, 1)
+        );
     }
 
     /// The bodies are read outside the write: a message erased in between (its body emptied
@@ -719,7 +723,10 @@ mod tests {
             .await
             .unwrap();
         store.file(&docs).await.unwrap();
-        assert_eq!((hits(&store, "zanzibar").await, hits(&store, "refund").await), (1, 0));
+        assert_eq!(
+            (hits(&store, "zanzibar").await, hits(&store, "refund").await),
+            (1, 0)
+        );
         assert_eq!(store.index_batch(2000).await.unwrap(), (0, false));
     }
 

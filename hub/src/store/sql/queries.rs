@@ -27,7 +27,7 @@ macro_rules! customer_columns {
 macro_rules! interaction_columns {
     () => {
         "id, account_id, customer_id, channel, queue_id, state, priority, arrived_at, agent_id, entry_point, \
-         offline, callback, disposition, wrap_up_note, ended_at"
+         offline, callback, snoozed_until, disposition, wrap_up_note, ended_at"
     };
 }
 
@@ -269,7 +269,7 @@ macro_rules! write_batch {
                 "UPDATE interactions SET state = j.value ->> 's', queue_id = j.value ->> 'q', \
                  agent_id = j.value ->> 'g', disposition = j.value ->> 'd', wrap_up_note = j.value ->> 'w', \
                  ended_at = CAST(j.value ->> 'x' AS BIGINT), offline = CAST(j.value ->> 'o' AS BOOLEAN), \
-                 callback = j.value ->> 'cb' FROM ",
+                 callback = j.value ->> 'cb', snoozed_until = CAST(j.value ->> 'z' AS BIGINT) FROM ",
                 $rows,
                 " WHERE interactions.account_id = j.value ->> 'a' AND interactions.id = j.value ->> 'i'"
             ),

@@ -303,6 +303,7 @@ pub(super) struct InteractionRow {
     entry_point: String,
     offline: bool,
     callback: Option<String>,
+    snoozed_until: Option<i64>,
     disposition: Option<String>,
     wrap_up_note: Option<String>,
     ended_at: Option<i64>,
@@ -335,6 +336,7 @@ impl TryFrom<InteractionRow> for Interaction {
                 .callback
                 .map(|c| json("interactions.callback", &c))
                 .transpose()?,
+            snoozed_until: r.snoozed_until,
             disposition: r.disposition,
             wrap_up_note: r.wrap_up_note,
             ended_at: r.ended_at,
@@ -485,6 +487,7 @@ pub(super) struct KnownRow {
     i_entry_point: Option<String>,
     i_offline: Option<bool>,
     i_callback: Option<String>,
+    i_snoozed_until: Option<i64>,
     i_disposition: Option<String>,
     i_wrap_up_note: Option<String>,
     i_ended_at: Option<i64>,
@@ -535,6 +538,7 @@ impl KnownRow {
                     .ok_or_else(|| missing("interactions.entry_point"))?,
                 offline: self.i_offline.ok_or_else(|| missing("interactions.offline"))?,
                 callback: self.i_callback,
+                snoozed_until: self.i_snoozed_until,
                 disposition: self.i_disposition,
                 wrap_up_note: self.i_wrap_up_note,
                 ended_at: self.i_ended_at,
