@@ -547,7 +547,11 @@ async fn a_telegram_webhook_is_registered_from_the_hub() {
         json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
     );
     let (status, body) = register("https://hub.example.com", id).await;
-    assert_eq!(status, 502, "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("platform_refused")),
+        "{body}"
+    );
     assert!(
         body["message"].as_str().unwrap().contains("Unauthorized"),
         "{body}"

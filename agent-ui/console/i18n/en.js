@@ -649,6 +649,7 @@ export default {
   'error.forbidden': 'You do not have access to this page.',
   'error.bad_request': 'Request refused',
   'error.too_large': 'Too long',
+  'error.platform_refused': 'The platform refused it',
   'error.unsupported_media_type': 'Unsupported content type',
   'error.unauthorized': 'Not signed in',
   'error.not_found': 'Not found',

@@ -649,6 +649,7 @@ export default {
   'error.forbidden': '您无权访问此页面。',
   'error.bad_request': '请求被拒绝',
   'error.too_large': '内容过长',
+  'error.platform_refused': '平台拒绝了请求',
   'error.unsupported_media_type': '不支持的内容类型',
   'error.unauthorized': '未登录',
   'error.not_found': '未找到',

@@ -55,6 +55,9 @@ pub enum ApiError {
     /// Too many wrong passwords for one login (`crate::lockout`): this many seconds more.
     #[error("too many wrong passwords for this login; try again in {0} seconds")]
     LockedOut(i64),
+    /// A platform (Telegram, say) refused what the hub asked of it for an admin: its words.
+    #[error("{0}")]
+    PlatformRefused(String),
     #[error("the service is not ready")]
     Unavailable,
     #[error("internal error")]
@@ -83,6 +86,7 @@ impl ApiError {
             ApiError::NotForCalls(_) => ("not_for_calls", StatusCode::CONFLICT),
             ApiError::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
             ApiError::LockedOut(_) => ("locked_out", StatusCode::TOO_MANY_REQUESTS),
+            ApiError::PlatformRefused(_) => ("platform_refused", StatusCode::BAD_GATEWAY),
             ApiError::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }

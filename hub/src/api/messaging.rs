@@ -309,10 +309,7 @@ async fn register_webhook(
             }))
         }
         Err(RegisterError::ByHand(why)) => Err(ApiError::BadRequest(why).into_response()),
-        Err(RegisterError::Refused(why)) => {
-            let body = serde_json::json!({"code": "platform_refused", "message": why});
-            Err((StatusCode::BAD_GATEWAY, axum::Json(body)).into_response())
-        }
+        Err(RegisterError::Refused(why)) => Err(ApiError::PlatformRefused(why).into_response()),
     }
 }
 
