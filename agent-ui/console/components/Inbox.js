@@ -31,8 +31,13 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
   }, [supervising, tick]);
 
   // The first page for the filters; a later answer replaces an earlier one, never the reverse.
+  // A folder or filter chosen is asked for at once; a label being typed, or the socket's news
+  // (`tick`, in bursts), waits 150 ms so that one request answers them all.
+  const shown = useRef(null);
   useEffect(() => {
     const n = ++asked.current;
+    const chosen = shown.current !== null && shown.current !== filters && shown.current.label === filters.label;
+    shown.current = filters;
     const timer = setTimeout(() => {
       api.conversations(listQuery(filters))
         .then((page) => {
@@ -42,7 +47,7 @@ export function Inbox({ tick, queues, heldIds, onOpenHeld, supervising }) {
           setError(null);
         })
         .catch(() => n === asked.current && setError(t('error.generic')));
-    }, lines ? 150 : 0);
+    }, lines && !chosen ? 150 : 0);
     return () => clearTimeout(timer);
   }, [filters, tick]);
 
