@@ -113,19 +113,24 @@ macro_rules! one_conversation {
 }
 
 /// Conversations whose customer matches by name (`$5`, a LIKE pattern) or identity (`$6`), or
-/// that carry the label `$7`; newest first, `$8` of them.
+/// that carry the label `$7`; newest first, `$8` of them. The matches are found first (customers,
+/// identities and labels by their indexes) and only they are read and sorted: walking the
+/// account's conversations newest first and testing each cost 37 ms a search at 50,000
+/// conversations when nothing matched. `$account` is how the outer query names the account:
+/// SQLite's `+i.account_id` keeps its planner off the arrival index, which it would otherwise
+/// walk to spare itself the sort.
 macro_rules! by_customer_or_label {
-    ($labels:literal, $ids:ident) => {
+    ($labels:literal, $ids:ident, $account:literal) => {
         concat!(
             conversation_select!($labels),
-            "WHERE i.account_id = $1 AND",
+            "WHERE ",
+            $account,
+            " = $1 AND",
             visible!($ids, "$2", "$3", "$4"),
-            "AND (i.customer_id IN (SELECT cs.id FROM customers cs WHERE cs.account_id = $1 \
-               AND cs.name_search LIKE $5 ESCAPE '\\') \
-             OR i.customer_id IN (SELECT ci.customer_id FROM identities ci WHERE ci.account_id = $1 \
-               AND ci.value = $6) \
-             OR EXISTS (SELECT 1 FROM interaction_labels ml WHERE ml.interaction_id = i.id \
-               AND ml.label = $7)) \
+            "AND i.id IN (SELECT i2.id FROM interactions i2 WHERE i2.account_id = $1 AND i2.customer_id IN \
+               (SELECT cs.id FROM customers cs WHERE cs.account_id = $1 AND cs.name_search LIKE $5 ESCAPE '\\' \
+                UNION SELECT ci.customer_id FROM identities ci WHERE ci.account_id = $1 AND ci.value = $6) \
+              UNION SELECT ml.interaction_id FROM interaction_labels ml WHERE ml.account_id = $1 AND ml.label = $7) \
              ORDER BY i.arrived_at DESC, i.arrival_seq DESC LIMIT $8"
         )
     };
@@ -184,7 +189,11 @@ const SQLITE: Sql = Sql {
         "i.arrived_at, i.arrival_seq"
     ),
     one: one_conversation!("group_concat(l.label, char(31))", sqlite_ids),
-    by_customer_or_label: by_customer_or_label!("group_concat(l.label, char(31))", sqlite_ids),
+    by_customer_or_label: by_customer_or_label!(
+        "group_concat(l.label, char(31))",
+        sqlite_ids,
+        "+i.account_id"
+    ),
     // FTS5 walks its matches by rowid, newest first, and the walk stops at the limit. CROSS JOIN
     // keeps it the outer loop: SQLite's planner otherwise put it inside a scan of the
     // interactions, one full-text query per conversation (a minute on 50,000 messages).
@@ -212,7 +221,7 @@ const POSTGRES: Sql = Sql {
         "i.arrived_at, i.arrival_seq"
     ),
     one: one_conversation!("string_agg(l.label, chr(31))", postgres_ids),
-    by_customer_or_label: by_customer_or_label!("string_agg(l.label, chr(31))", postgres_ids),
+    by_customer_or_label: by_customer_or_label!("string_agg(l.label, chr(31))", postgres_ids, "i.account_id"),
     message_hits: message_hits!(
         "message_search s JOIN messages m ON m.id = s.message_id",
         "JOIN",
