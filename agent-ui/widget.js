@@ -74,6 +74,9 @@
       leave: 'End chat',
       ended: 'This chat has ended.',
       newChat: 'Start a new chat',
+      transcriptAsk: 'Email me this conversation',
+      transcriptSend: 'Send',
+      transcriptSent: 'The conversation is on its way to {email}.',
       connecting: 'Connecting…',
       reconnecting: 'Reconnecting…',
       error: 'Something went wrong. Please try again.',
@@ -114,6 +117,9 @@
       leave: '结束会话',
       ended: '本次会话已结束。',
       newChat: '开始新的会话',
+      transcriptAsk: '将本次聊天记录发到我的邮箱',
+      transcriptSend: '发送',
+      transcriptSent: '聊天记录正在发往 {email}。',
       connecting: '正在连接…',
       reconnecting: '正在重新连接…',
       error: '出了点问题，请重试。',
@@ -272,6 +278,9 @@
   var phase = 'connecting'; // connecting | prechat | offline | offline_sent | chat | ended
   var draft = { name: '', email: '', phone: '', message: '' };
   var formBusy = false;
+  // The transcript by email: whether the hub offers it, whether this socket holds the
+  // conversation (a socket that said `ready` holds none), and where it went once asked.
+  var transcript = { offered: false, onSocket: false, sentTo: null };
   var agentTyping = false;
   var agentTypingTimer = null;
   var messageList = null;
@@ -353,10 +362,28 @@
       composerInput = null;
       children.push(el('div', { class: 'pb-ended', 'data-testid': 'widget-ended' }, [
         el('p', { text: t('ended') }),
+        transcriptOffer(),
         el('button', { class: 'pb-primary', type: 'button', 'data-testid': 'widget-new-chat', text: t('newChat'), onclick: newChat }),
       ]));
     }
     return el('div', { class: 'pb-chat' }, children);
+  }
+
+  /** After the end, while this socket still holds the conversation and a mailbox can send it:
+   * the transcript by email (once), to the address given before the chat or another. */
+  function transcriptOffer() {
+    if (transcript.sentTo) return el('p', { 'data-testid': 'widget-transcript-sent', text: t('transcriptSent', { email: transcript.sentTo }) });
+    if (!transcript.offered || !transcript.onSocket) return null;
+    var input = el('input', { class: 'pb-input', type: 'email', name: 'transcript-email', required: true, autocomplete: 'email', 'data-testid': 'widget-transcript-email' });
+    input.value = draft.email || '';
+    return el('form', { class: 'pb-transcript', 'data-testid': 'widget-transcript', onsubmit: function (e) {
+      e.preventDefault();
+      if (send({ type: 'transcript', email: input.value.trim(), locale: LOCALE })) showStatus('');
+      else showStatus(t('reconnecting'));
+    } }, [
+      el('label', { class: 'pb-field' }, [el('span', { text: t('transcriptAsk') }), input]),
+      el('button', { class: 'pb-primary', type: 'submit', 'data-testid': 'widget-transcript-send', text: t('transcriptSend') }),
+    ]);
   }
 
   /** Who wrote an agent's message, as the hub named them to the customer. */
@@ -588,6 +615,7 @@
       case 'ready':
         ready = f;
         formBusy = false;
+        transcript = { offered: Boolean(f.transcript_by_email), onSocket: false, sentTo: null };
         if (store.token) {
           // The token no longer opens a conversation: start afresh, keeping nothing unsent.
           store = emptyStore();
@@ -612,12 +640,15 @@
         }
         store.token = f.token;
         store.interactionId = f.interaction_id;
+        transcript.onSocket = true;
         if (f.message) addMessages([f.message]);
         save();
         setPhase('chat');
         return;
       case 'resumed':
         store.interactionId = f.interaction_id;
+        transcript.offered = Boolean(f.transcript_by_email);
+        transcript.onSocket = true;
         (f.authors || []).forEach(known);
         if (f.agent) store.agent = f.agent;
         addMessages(f.messages || []);
@@ -672,6 +703,10 @@
         store.outbox = [];
         save();
         setPhase('ended');
+        return;
+      case 'transcript.queued':
+        transcript.sentTo = f.email;
+        render();
         return;
       case 'error':
         formBusy = false;

@@ -249,8 +249,8 @@ async function download(path, fallback) {
   return { blob: await res.blob(), filename: named ? named[1] : fallback };
 }
 
-/** A conversation's transcript (plain text). */
-export const transcript = (id) => download(`/interactions/${enc(id)}/transcript`, 'conversation.txt');
+/** A conversation's transcript (plain text), its own words in the console's language. */
+export const transcript = (id, locale) => download(`/interactions/${enc(id)}/transcript?locale=${enc(locale)}`, 'conversation.txt');
 /** The customers a search finds (all for an empty one) as CSV, for supervisors. */
 export const exportCustomers = (q) => download(`/customers/export?q=${enc(q || '')}`, 'customers.csv');
 

@@ -453,7 +453,10 @@ impl Email {
             channel: Channel::Email,
             entry_point: item.entry_point.clone(),
             to,
-            body: item.message.body.clone(),
+            // A chat's transcript is mailed as itself; its message only records that it went.
+            body: (item.payload.get("body").and_then(|b| b.as_str()))
+                .unwrap_or(&item.message.body)
+                .to_owned(),
             details: item.payload.clone(),
             attachments,
         };

@@ -107,7 +107,9 @@ pub fn next_step(tried: u32, delivery: Delivery, after: Option<Duration>, now: M
     }
 }
 
-/// Records what became of a send; the agent holding the conversation sees it.
+/// Records what became of a send; the agent holding the conversation sees it, or, once nobody
+/// holds it (a chat's transcript mailed while its agent wraps up, a reply failing after the
+/// thread was closed), the agent who last did.
 pub async fn record(
     store: &DynStore,
     dispatcher: &Dispatcher,
@@ -116,10 +118,19 @@ pub async fn record(
     update: DeliveryUpdate,
 ) {
     tracing::info!(message = %item.message.id, entry_point = %item.entry_point, ?update, "delivery");
-    match store.record_delivery(item.account, item.message.id, update).await {
-        Ok(message) => tell_watcher(dispatcher, bus, message).await,
-        Err(e) => tracing::error!(error = %e, message = %item.message.id, "recording a delivery"),
+    let message = match store.record_delivery(item.account, item.message.id, update).await {
+        Ok(message) => message,
+        Err(e) => return tracing::error!(error = %e, message = %item.message.id, "recording a delivery"),
+    };
+    let mut agent = dispatcher.watcher(message.interaction_id).await;
+    if agent.is_none() {
+        agent = store
+            .interaction(item.account, message.interaction_id)
+            .await
+            .ok()
+            .and_then(|i| i.agent_id);
     }
+    bus.to_agent_and_watchers(agent, message);
 }
 
 /// The agent whose console shows the interaction (its holder, or the agent it rings for) sees the

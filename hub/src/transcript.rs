@@ -1,18 +1,57 @@
-//! A conversation's transcript as plain text, for the agent to download (and keep or pass on):
-//! who wrote each line as the customer saw them, at what local time, and the files named. Pure:
-//! the REST handler (`GET /interactions/{id}/transcript`) reads what it needs and calls `render`.
+//! A conversation's transcript as plain text, for the agent to download (and keep or pass on) and
+//! for the customer to have by email when a chat ends: who wrote each line as the customer saw
+//! them, at what local time, and the files named, in English or Chinese. Pure: the REST handler
+//! (`GET /interactions/{id}/transcript`) and the widget's socket read what it needs and call
+//! `render`.
 
-use crate::domain::{AgentId, Author, Interaction, Message, Sender};
+use crate::domain::{AgentId, Author, Channel, Interaction, Message, Sender};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-/// The transcript: a head (customer, channel, start and end) and a line per message.
+/// The language a transcript's own words are in (the lines are as they were written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    Chinese,
+}
+
+impl Language {
+    /// From a browser's locale (`zh-CN`, `zh-TW`, `en-GB`): Chinese for any `zh`, else English.
+    pub fn of_locale(locale: Option<&str>) -> Language {
+        match locale {
+            Some(l) if l.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("zh")) => Language::Chinese,
+            _ => Language::English,
+        }
+    }
+
+    /// The subject of the mail that carries a chat's transcript to its customer.
+    pub fn mail_subject(self, company: &str) -> String {
+        match self {
+            Language::English => format!("Your conversation with {company}"),
+            Language::Chinese => format!("您与{company}的聊天记录"),
+        }
+    }
+
+    fn channel(self, channel: Channel) -> &'static str {
+        match (self, channel) {
+            (Language::English, c) => c.as_str(),
+            (Language::Chinese, Channel::Chat) => "在线咨询",
+            (Language::Chinese, Channel::Email) => "邮件",
+            (Language::Chinese, Channel::Voice) => "电话",
+            (Language::Chinese, Channel::Messaging) => "消息",
+        }
+    }
+}
+
+/// The transcript: a head (customer, channel, start and end) and a line per message. A line
+/// the hub wrote itself (a sent transcript's record) is not part of the conversation.
 pub fn render(
     interaction: &Interaction,
     customer: &str,
     messages: &[Message],
     authors: &[Author],
     zone: &TimeZone,
+    language: Language,
 ) -> String {
     let at = |ms: i64| {
         Timestamp::from_millisecond(ms)
@@ -23,24 +62,35 @@ pub fn render(
             })
             .unwrap_or_default()
     };
-    let mut out = format!(
-        "Conversation with {customer}\nChannel: {}\nStarted: {}\n",
-        interaction.channel.as_str(),
-        at(interaction.arrived_at)
-    );
+    let channel = language.channel(interaction.channel);
+    let started = at(interaction.arrived_at);
+    let mut out = match language {
+        Language::English => {
+            format!("Conversation with {customer}\nChannel: {channel}\nStarted: {started}\n")
+        }
+        Language::Chinese => format!("与{customer}的会话\n渠道：{channel}\n开始：{started}\n"),
+    };
     if let Some(ended) = interaction.ended_at {
-        out.push_str(&format!("Ended: {}\n", at(ended)));
+        let ended = at(ended);
+        out.push_str(&match language {
+            Language::English => format!("Ended: {ended}\n"),
+            Language::Chinese => format!("结束：{ended}\n"),
+        });
     }
     out.push('\n');
+    let someone = match language {
+        Language::English => "Agent",
+        Language::Chinese => "客服",
+    };
     let name_of = |id: Option<AgentId>| {
         id.and_then(|id| authors.iter().find(|a| a.id == id))
-            .map_or("Agent", |a| a.name.as_str())
+            .map_or(someone, |a| a.name.as_str())
     };
     for m in messages {
         let who = match m.sender {
             Sender::Customer => customer,
             Sender::Agent => name_of(m.agent_id),
-            Sender::System => "—",
+            Sender::System => continue,
         };
         let time = Timestamp::from_millisecond(m.created_at)
             .map(|t| t.to_zoned_datetime(zone.clone()).strftime("%H:%M").to_string())
@@ -50,7 +100,10 @@ pub fn render(
             if !text.is_empty() {
                 text.push(' ');
             }
-            text.push_str(&format!("[file: {}]", file.filename));
+            text.push_str(&match language {
+                Language::English => format!("[file: {}]", file.filename),
+                Language::Chinese => format!("[文件：{}]", file.filename),
+            });
         }
         out.push_str(&format!("[{time}] {who}: {text}\n"));
     }
@@ -130,7 +183,14 @@ mod tests {
             ),
         ];
         let berlin = TimeZone::get("Europe/Berlin").unwrap();
-        let text = render(&interaction, "Mia Fischer", &messages, &[bob], &berlin);
+        let text = render(
+            &interaction,
+            "Mia Fischer",
+            &messages,
+            std::slice::from_ref(&bob),
+            &berlin,
+            Language::English,
+        );
         assert_eq!(
             text,
             "Conversation with Mia Fischer\nChannel: chat\nStarted: 2025-11-30 15:20:00 CET\n\
@@ -140,5 +200,35 @@ mod tests {
              [15:23] Mia Fischer: [file: dent.png]\n\
              [15:25] Agent: Refunded.\n"
         );
+        // In Chinese, the hub's own words are; the hub's record of a mailed transcript is no line.
+        let mut with_record = messages.to_vec();
+        with_record.push(line(
+            5,
+            Sender::System,
+            None,
+            "Transcript emailed",
+            1_764_513_060_000,
+        ));
+        let shanghai = TimeZone::get("Asia/Shanghai").unwrap();
+        let text = render(
+            &interaction,
+            "李伟",
+            &with_record,
+            &[bob],
+            &shanghai,
+            Language::of_locale(Some("zh-CN")),
+        );
+        assert_eq!(
+            text,
+            "与李伟的会话\n渠道：在线咨询\n开始：2025-11-30 22:20:00 CST\n\
+             结束：2025-11-30 22:30:00 CST\n\n\
+             [22:20] 李伟: The box came dented\n    and wet\n\
+             [22:21] Bobby: Sorry! A photo?\n\
+             [22:23] 李伟: [文件：dent.png]\n\
+             [22:25] 客服: Refunded.\n"
+        );
+        assert_eq!(Language::of_locale(Some("en-GB")), Language::English);
+        assert_eq!(Language::of_locale(Some("ZH-tw")), Language::Chinese);
+        assert_eq!(Language::of_locale(None), Language::English);
     }
 }

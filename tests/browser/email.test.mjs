@@ -15,7 +15,8 @@
 // explained and taken off) and the customer receives it; he forwards the customer's first mail to
 // the warehouse with its PDF. An out-of-office reply is filed on the timeline, not offered. From the
 // customer's page Bob writes them a new email with a file: it goes out, and the thread it opens is
-// his in the workspace.
+// his in the workspace. A chat's customer (widget in Chinese) asks at the end for the transcript
+// by email: it reaches the sink, and Bob's console shows where it went.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -537,6 +538,51 @@ test('from the customer\'s page Bob writes a new email with a file; the thread i
   assert.equal(await bob.getByTestId('offer-card').count(), 0, 'never offered: his from the start');
   assert.equal(await pane.getByTestId('email-to-input').inputValue(), CUSTOMER, 'a follow-up goes where the first mail went');
   await shot(bob, 'email-new-thread');
+});
+
+test('a chat\'s customer asks at the end for the transcript by email; Bob sees where it went', { skip }, async (t) => {
+  if (gate(t)) return;
+  const vctx = await browser.newContext({ viewport: { width: 1000, height: 760 }, locale: 'zh-CN' });
+  vctx.setDefaultTimeout(20_000);
+  const visitor = await vctx.newPage();
+  watch(visitor, 'widget', pageErrors);
+  await visitor.goto(`${hub.base}/demo`);
+  await visitor.getByTestId('widget-launcher').click();
+  await visitor.getByTestId('prechat-name').fill('王芳');
+  await visitor.getByTestId('prechat-email').fill('wang.fang@qq.example');
+  await visitor.getByTestId('prechat-message').fill('发票还没收到');
+  await visitor.getByTestId('prechat-submit').click();
+  const offer = bob.getByTestId('offer-card');
+  await offer.waitFor();
+  const chat = await offer.getAttribute('data-interaction-id');
+  await offer.getByTestId('offer-accept').click();
+  // Bob holds the email thread of the test before too: he opens the chat.
+  await byTestId(bob, 'held-item', 'data-interaction-id', chat).click();
+  await bob.getByTestId('composer-input').fill('发票今天补发。');
+  await bob.getByTestId('composer-input').press('Enter');
+  await byTestId(visitor, 'widget-message', 'data-sender', 'agent').filter({ hasText: '发票今天补发' }).waitFor();
+  assert.equal(await visitor.getByTestId('widget-transcript').count(), 0, 'offered only once the chat has ended');
+  await bob.getByTestId('end-chat').click();
+  await bob.getByTestId('wrapup-form').waitFor();
+  // The widget offers it, to the address given before the chat.
+  await visitor.getByTestId('widget-transcript').waitFor();
+  assert.equal(await visitor.getByTestId('widget-transcript-email').inputValue(), 'wang.fang@qq.example');
+  await shot(visitor, 'widget-transcript');
+  await visitor.getByTestId('widget-transcript-send').click();
+  assert.match(await visitor.getByTestId('widget-transcript-sent').textContent(), /wang\.fang@qq\.example/);
+  const out = await eventually('the transcript at the sink', () => sink.messages.find((m) => m.to.includes('wang.fang@qq.example')));
+  const text = textOf(out.raw);
+  assert.match(text, /与王芳的会话/);
+  assert.match(text, /王芳: 发票还没收到/);
+  assert.match(text, /: 发票今天补发。/);
+  // On the conversation, in Bob's language, where it went and that it went.
+  const record = bob.locator('[data-testid="message"][data-sender="system"]');
+  await record.filter({ hasText: 'emailed to wang.fang@qq.example' }).waitFor();
+  await record.locator('[data-testid="message-delivery"][data-delivery="sent"]').waitFor();
+  await shot(bob, 'chat-transcript-emailed');
+  await bob.getByTestId('wrapup-disposition').selectOption('resolved');
+  await bob.getByTestId('wrapup-submit').click();
+  await vctx.close();
 });
 
 test('no page logged an error (CSP violations outside the mail frame included)', { skip }, (t) => {

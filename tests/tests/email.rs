@@ -3,7 +3,8 @@
 //! in its thread, and the customer's answer joins it; machines' mail, broken mail and a forged
 //! thread are kept apart; a kill -9 in a burst loses nothing and shows nothing twice. Agents
 //! attach files they upload (only their own), forward a thread's mail with its files, and write a
-//! new email to a customer whose answer joins the thread it opened.
+//! new email to a customer whose answer joins the thread it opened. A chat's customer gets its
+//! transcript by email once, after the end.
 
 use plugboard_tests::mail::{Dovecot, SmtpSink};
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, available};
@@ -241,20 +242,7 @@ async fn a_mail_is_offered_answered_in_its_thread_and_the_customers_answer_joins
     assert_eq!(s.sink.messages().len(), 1, "sent once");
 
     // The console hears the delivery.
-    let delivered = eventually("the delivery state", || async {
-        let (_, d) = s
-            .hub
-            .call("GET", &format!("/interactions/{id}"), Some(&s.admin), None)
-            .await
-            .ok()?;
-        let m = d["messages"]
-            .as_array()?
-            .iter()
-            .find(|m| m["sender"] == "agent")?
-            .clone();
-        (m["channel"]["delivery"] == "sent").then_some(m)
-    })
-    .await;
+    let delivered = sent_by(&s, &id, "agent").await;
     assert_eq!(delivered["channel"]["external_id"], out.message_id.as_str());
 
     // The customer answers our reply: same interaction, straight to Bob who holds it.
@@ -587,6 +575,24 @@ async fn mail_at_sink(sink: &SmtpSink, subject: &str) -> plugboard_email::Mail {
             .into_iter()
             .filter_map(|raw| plugboard_email::parse(&raw, 64 << 20).ok())
             .find(|m| m.subject == subject)
+    })
+    .await
+}
+
+/// Waits until the first message of `sender` in interaction `id` shows as sent; answers it.
+async fn sent_by(s: &Site, id: &str, sender: &str) -> serde_json::Value {
+    eventually(&format!("the {sender}'s message sent"), || async {
+        let (_, d) = s
+            .hub
+            .call("GET", &format!("/interactions/{id}"), Some(&s.admin), None)
+            .await
+            .ok()?;
+        let m = d["messages"]
+            .as_array()?
+            .iter()
+            .find(|m| m["sender"] == sender)?
+            .clone();
+        (m["channel"]["delivery"] == "sent").then_some(m)
     })
     .await
 }
@@ -1599,4 +1605,139 @@ async fn a_folder_made_again_under_a_live_session_is_fetched_again() {
         s.dovecot.counts("Support").await,
         s.dovecot.log()
     );
+}
+
+/// Issue 12: a chat's customer asks at the end for the conversation by email. It goes out once,
+/// from the mailbox on the chat's queue, in the customer's language, each line named as they saw
+/// it; the agents see that it went and where; a reloaded widget never shows the hub's own line;
+/// before the end it is refused, and without a mailbox the widget is not offered it.
+#[tokio::test]
+async fn a_chats_customer_gets_its_transcript_by_email_once_after_the_end() {
+    let Some(s) = site().await else { return };
+    let mut bob = s.hub.agent("bob@plugboard.example").await.unwrap();
+    available(&mut bob).await;
+    let mut widget = s.hub.widget().await.unwrap();
+    widget
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    let ready = widget.expect("ready").await.unwrap();
+    assert_eq!(ready["transcript_by_email"], true, "{ready}");
+    widget
+        .send(
+            json!({"type": "start", "name": "李伟", "email": "li.wei@qq.example",
+                     "message": "我的订单还没到", "client_id": "c0"}),
+        )
+        .await
+        .unwrap();
+    let started = widget.expect("started").await.unwrap();
+    let (id, token) = (
+        started["interaction_id"].as_str().unwrap().to_owned(),
+        started["token"].as_str().unwrap().to_owned(),
+    );
+    bob.expect("offer").await.unwrap();
+    bob.send(json!({"type": "offer.accept", "interaction_id": id}))
+        .await
+        .unwrap();
+    bob.expect("interaction.assigned").await.unwrap();
+    bob.send(json!({"type": "message", "interaction_id": id, "client_id": "a1", "body": "今天发货。"}))
+        .await
+        .unwrap();
+    widget.expect("message").await.unwrap();
+
+    let ask = |email: &str| json!({"type": "transcript", "email": email, "locale": "zh-CN"});
+    widget.send(ask("li.wei@qq.example")).await.unwrap();
+    assert_eq!(
+        widget.expect_error().await["code"],
+        "invalid_state",
+        "not before the end"
+    );
+
+    bob.send(json!({"type": "interaction.end", "interaction_id": id}))
+        .await
+        .unwrap();
+    widget.expect("ended").await.unwrap();
+    widget.send(ask("not an address")).await.unwrap();
+    assert_eq!(widget.expect_error().await["code"], "bad_request");
+    widget.send(ask(" Li.Wei@QQ.example ")).await.unwrap();
+    let queued = widget.expect("transcript.queued").await.unwrap();
+    assert_eq!(queued["email"], "li.wei@qq.example");
+    // A second click (or another address) sends nothing more: one transcript a conversation.
+    widget.send(ask("someone.else@qq.example")).await.unwrap();
+    assert_eq!(
+        widget.expect("transcript.queued").await.unwrap()["email"],
+        "li.wei@qq.example"
+    );
+
+    let mail = mail_at_sink(&s.sink, "您与Shop Support的聊天记录").await;
+    assert_eq!(mail.from.email, "support@shop.example");
+    assert_eq!(
+        mail.to.iter().map(|a| a.email.as_str()).collect::<Vec<_>>(),
+        ["li.wei@qq.example"]
+    );
+    assert!(mail.text.contains("与李伟的会话"), "{}", mail.text);
+    assert!(mail.text.contains("] 李伟: 我的订单还没到"), "{}", mail.text);
+    assert!(mail.text.contains(": 今天发货。"), "{}", mail.text);
+    assert!(
+        !mail.text.contains("Transcript emailed"),
+        "the hub's own line is not the chat's"
+    );
+
+    // The agents see where it went, and that it went.
+    let record = sent_by(&s, &id, "system").await;
+    assert_eq!(
+        record["channel"]["details"]["to"][0]["email"],
+        "li.wei@qq.example"
+    );
+    assert_eq!(record["channel"]["details"]["transcript"], true);
+    // The inbox's line shows the last thing someone wrote, not the hub's record.
+    let (_, line) = s
+        .hub
+        .call("GET", &format!("/conversations/{id}"), Some(&s.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(line["last_message"]["body"], "今天发货。", "{line}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let sent = s
+        .sink
+        .messages()
+        .into_iter()
+        .filter_map(|raw| plugboard_email::parse(&raw, 1 << 20).ok())
+        .filter(|m| m.subject.contains("聊天记录"))
+        .count();
+    assert_eq!(sent, 1, "one transcript a conversation");
+
+    // A reload within the grace period shows the chat, not the hub's line.
+    let mut reload = s.hub.widget().await.unwrap();
+    reload
+        .send(json!({"type": "hello", "token": token}))
+        .await
+        .unwrap();
+    let resumed = reload.expect("resumed").await.unwrap();
+    let senders: Vec<&str> = resumed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["sender"].as_str().unwrap())
+        .collect();
+    assert_eq!(senders, ["customer", "agent"], "{resumed}");
+
+    // Without a mailbox the widget is not offered it.
+    let (status, body) = s
+        .hub
+        .call(
+            "DELETE",
+            &format!("/mailboxes/{}", s.mailbox),
+            Some(&s.admin),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let mut later = s.hub.widget().await.unwrap();
+    later
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    assert_eq!(later.expect("ready").await.unwrap()["transcript_by_email"], false);
 }

@@ -15,8 +15,8 @@ export function InteractionList({ state, onSelect }) {
       <ul>
         ${state.heldOrder.map((id) => {
           const h = state.held[id];
-          const msgs = conversation(state, id);
-          const last = msgs[msgs.length - 1];
+          // The last line someone wrote: the hub's own (a mailed transcript's record) is not one.
+          const last = conversation(state, id).findLast((m) => m.sender !== 'system');
           const s = h.interaction.state;
           const email = isEmail(h.interaction);
           const lastReply = email ? [...h.messages].reverse().find((m) => m.sender === 'agent' && deliveryOf(m)) : null;

@@ -15,10 +15,18 @@ import { AgentAuthor, usePeople } from './People.js';
  * with the platform's reason); chat lines have no delivery. */
 function delivery(m) {
   const state = m.channel && m.channel.delivery;
-  if (!state || m.sender !== 'agent') return null;
+  if (!state || m.sender === 'customer') return null;
   const reason = state === 'failed' && m.channel.delivery_error;
   return html`<span class=${`delivery delivery-${state}`} data-testid="message-delivery" data-delivery=${state}
     title=${reason || ''}>${label('delivery', state)}${reason ? `: ${reason}` : ''}</span>`;
+}
+
+/** What a message says: a line of the hub's own (a chat's transcript mailed to its customer) in
+ * the agent's language, anything else as written. */
+function bodyText(m) {
+  const details = m.sender === 'system' && m.channel && m.channel.details;
+  if (details && details.transcript) return t('chat.transcript_emailed', { email: (details.to[0] || {}).email || '' });
+  return m.body;
 }
 
 /** A photo, voice note or file sent alone has no text to show above it. */
@@ -46,7 +54,7 @@ export function MessageList({ messages, customerName, notes = [], interactionId 
         <li key=${m.id} class=${`message message-${m.sender}${m.pending ? ' pending' : ''}${m.failed ? ' failed' : ''}`}
           data-testid="message" data-sender=${m.sender} data-message-id=${m.pending ? '' : m.id}>
           ${m.sender !== 'system' && html`<span class="message-author" data-testid="message-author">${m.sender === 'customer' ? customerName : html`<${AgentAuthor} id=${m.agent_id} people=${people} />`}</span>`}
-          ${(m.body || !hasMedia(m)) && html`<div class="message-body" data-testid="message-body">${linkParts(m.body).map((p, i) => (p.href
+          ${(m.body || !hasMedia(m)) && html`<div class="message-body" data-testid="message-body">${linkParts(bodyText(m)).map((p, i) => (p.href
             ? html`<a key=${i} href=${p.href} target="_blank" rel="noopener noreferrer nofollow" data-testid="message-link">${p.text}</a>`
             : p.text))}</div>`}
           <${MessageMedia} message=${m} />

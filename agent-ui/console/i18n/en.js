@@ -229,6 +229,7 @@ export default {
   'messaging.template_language': 'Language code (en_US, zh_CN)',
   'messaging.template_params': 'Values for {{1}}, {{2}}… one per line',
   'messaging.template_send': 'Send template',
+  'chat.transcript_emailed': 'The customer asked for the transcript: emailed to {email}',
   'chat.edited': 'edited: the customer changed their message',
   'delivery.read': 'Read',
   'event.interaction.reopened': 'Reopened: the customer wrote again',

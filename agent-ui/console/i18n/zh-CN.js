@@ -229,6 +229,7 @@ export default {
   'messaging.template_language': '语言代码（en_US、zh_CN）',
   'messaging.template_params': '{{1}}、{{2}}…的值，每行一个',
   'messaging.template_send': '发送模板',
+  'chat.transcript_emailed': '客户索取了聊天记录：已发往 {email}',
   'chat.edited': '已编辑：客户修改了这条消息',
   'delivery.read': '已读',
   'event.interaction.reopened': '重新打开：客户再次来信',

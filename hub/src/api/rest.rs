@@ -11,7 +11,7 @@ use crate::crm::followups::FollowUp;
 use crate::dispatcher::LogLine;
 use crate::dispatcher::{AgentLive, QueueLive};
 use crate::domain::{
-    Agent, AgentId, Callback, Capacity, Channel, Customer, CustomerId, Disposition, EmailAddress,
+    AccountId, Agent, AgentId, Callback, Capacity, Channel, Customer, CustomerId, Disposition, EmailAddress,
     Interaction, InteractionId, Message, Millis, PhoneE164, Queue, QueueId, Role, Skills, now_millis,
 };
 use crate::profile;
@@ -1064,30 +1064,29 @@ async fn interaction_detail(
     }))
 }
 
+/// Which language a transcript's own words are in.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct TranscriptQuery {
+    /// The reader's locale (`zh-CN`: Chinese; otherwise English).
+    locale: Option<String>,
+}
+
 /// A conversation as plain text (`crate::transcript`): each line with its local time (the
 /// account's report time zone) and its author as the customer saw them; a download.
-#[utoipa::path(get, path = "/interactions/{id}/transcript",
+#[utoipa::path(get, path = "/interactions/{id}/transcript", params(TranscriptQuery),
     responses((status = 200, content_type = "text/plain", body = String), (status = 404)))]
 async fn interaction_transcript(
     State(state): State<AppState>,
     AuthAgent(me): AuthAgent,
     Path(id): Path<String>,
+    Query(query): Query<TranscriptQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let id: InteractionId = parse_id(&id)?;
     let account = me.account_id;
     let interaction = state.store.interaction(account, id).await?;
-    let customer = state.store.customer(account, interaction.customer_id).await?;
-    let messages = state.store.messages(account, id, 0).await?;
-    let authors = super::people::authors(
-        &state,
-        account,
-        messages.iter().filter_map(|m| m.agent_id).collect(),
-    )
-    .await?;
-    let settings = state.store.report_settings(account).await?;
-    let zone = crate::reports::time_zone(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let text = crate::transcript::render(&interaction, &customer.name, &messages, &authors, &zone);
+    let language = crate::transcript::Language::of_locale(query.locale.as_deref());
+    let (text, zone) = transcript(&state, account, &interaction, language).await?;
     let day = jiff::Timestamp::from_millisecond(interaction.arrived_at)
         .map(|t| t.to_zoned_datetime(zone).strftime("%Y-%m-%d").to_string())
         .unwrap_or_default();
@@ -1103,6 +1102,29 @@ async fn interaction_transcript(
         text,
     )
         .into_response())
+}
+
+/// A conversation's transcript (`crate::transcript::render`) read from the store, with the time
+/// zone its times are in (the account's report time zone): the agent's download and the mail a
+/// chat's customer asks for.
+pub(super) async fn transcript(
+    state: &AppState,
+    account: AccountId,
+    interaction: &Interaction,
+    language: crate::transcript::Language,
+) -> Result<(String, jiff::tz::TimeZone), ApiError> {
+    let customer = state.store.customer(account, interaction.customer_id).await?;
+    let messages = state.store.messages(account, interaction.id, 0).await?;
+    let authors = super::people::authors(
+        state,
+        account,
+        messages.iter().filter_map(|m| m.agent_id).collect(),
+    )
+    .await?;
+    let settings = state.store.report_settings(account).await?;
+    let zone = crate::reports::time_zone(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let text = crate::transcript::render(interaction, &customer.name, &messages, &authors, &zone, language);
+    Ok((text, zone))
 }
 
 /// Which customer a conversation is with.

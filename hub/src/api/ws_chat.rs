@@ -63,6 +63,9 @@ enum ClientFrame {
     Typing { typing: bool },
     #[serde(rename = "leave")]
     Leave,
+    /// After the end: the transcript mailed to `email` (in the visitor's `locale`).
+    #[serde(rename = "transcript")]
+    Transcript { email: String, locale: Option<String> },
 }
 
 /// One widget connection: which queue it talks to, and its conversation once there is one.
@@ -263,6 +266,10 @@ async fn handle(
                 sink,
                 &ChatFrame::Ready {
                     agents_available,
+                    transcript_by_email: state
+                        .email
+                        .transcript_mailbox(conversation.account, queue.id)
+                        .is_some(),
                     queue: queue.name,
                 },
             )
@@ -422,6 +429,29 @@ async fn handle(
             let id = conversation.interaction.ok_or_else(no_conversation)?;
             state.dispatcher.leave(conversation.account, id, None).await?;
         }
+        ClientFrame::Transcript { email, locale } => {
+            let id = conversation.interaction.ok_or_else(no_conversation)?;
+            if !conversation.ended {
+                return Err(ApiError::InvalidState(
+                    "the transcript is sent once the chat has ended".into(),
+                ));
+            }
+            let account = conversation.account;
+            let interaction = state.store.interaction(account, id).await?;
+            let language = crate::transcript::Language::of_locale(locale.as_deref());
+            let (text, _) = super::rest::transcript(state, account, &interaction, language).await?;
+            let (message, _) = state
+                .email
+                .send_transcript(account, &interaction, &email, text, language)
+                .await?;
+            let to = message
+                .channel
+                .as_ref()
+                .and_then(|c| c.details["to"][0]["email"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            ws::send(sink, &ChatFrame::TranscriptQueued { email: to }).await;
+        }
     }
     Ok(())
 }
@@ -495,7 +525,8 @@ async fn resume(
     // All of them, to count what the visitor has sent (bounded by the very limit counted).
     let mut messages = state.store.messages(account, interaction.id, 0).await?;
     conversation.sent_bytes = visitor_bytes(&messages);
-    messages.retain(|m| m.seq > after);
+    // The hub's own lines (a mailed transcript's record) are for the agents.
+    messages.retain(|m| m.seq > after && m.sender != Sender::System);
     let holder = interaction
         .agent_id
         .filter(|_| interaction.state == InteractionState::Active);
@@ -507,6 +538,10 @@ async fn resume(
     .await?;
     let frame = ChatFrame::Resumed {
         interaction_id: interaction.id,
+        transcript_by_email: state
+            .email
+            .transcript_mailbox(account, interaction.queue_id)
+            .is_some(),
         state: interaction.state,
         agent: holder.and_then(|id| authors.iter().find(|a| a.id == id).cloned()),
         authors,

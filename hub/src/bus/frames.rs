@@ -348,8 +348,13 @@ pub enum AgentFrame {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ChatFrame {
+    /// `transcript_by_email`: a mailbox can send the chat's transcript when it ends.
     #[serde(rename = "ready")]
-    Ready { agents_available: bool, queue: String },
+    Ready {
+        agents_available: bool,
+        transcript_by_email: bool,
+        queue: String,
+    },
     #[serde(rename = "started")]
     Started {
         token: String,
@@ -362,6 +367,7 @@ pub enum ChatFrame {
     #[serde(rename = "resumed")]
     Resumed {
         interaction_id: InteractionId,
+        transcript_by_email: bool,
         state: crate::domain::InteractionState,
         agent: Option<Author>,
         authors: Vec<Author>,
@@ -381,6 +387,9 @@ pub enum ChatFrame {
     AgentJoined { agent: Author },
     #[serde(rename = "ended")]
     Ended,
+    /// The transcript asked for is queued to be mailed to `email`.
+    #[serde(rename = "transcript.queued")]
+    TranscriptQueued { email: String },
     #[serde(rename = "error")]
     Error {
         code: String,

@@ -1,5 +1,6 @@
-//! What agents send by email: a reply or a forward in a thread they hold, and a new mail to a
-//! customer that opens a thread of its own, already theirs. Each becomes one message committed as
+//! What goes out by email from the console and the widget: a reply or a forward in a thread an
+//! agent holds, a new mail to a customer that opens a thread of its own, already theirs, and a
+//! chat's transcript that its customer asked for at the end. Each becomes one message committed as
 //! queued together with its outbox row (the sender in `email` sends it and records what became of
 //! it), carrying the files the agent uploaded and, for a forward, the forwarded mail's files.
 //!
@@ -11,11 +12,13 @@
 use super::Email;
 use crate::dispatcher::DispatchError;
 use crate::domain::{
-    Agent, Channel, CustomerId, EmailAddress, InteractionId, MailboxId, Message, MessageId, Sender, UploadId,
-    now_millis,
+    AccountId, Agent, Channel, CustomerId, EmailAddress, Interaction, InteractionId, MailboxId, Message,
+    MessageId, QueueId, Sender, UploadId, now_millis,
 };
 use crate::routing::RouterError;
-use crate::store::{NewAttachment, NewChannelMessage, NewInteraction, NewMessage, StoreError, Upload};
+use crate::store::{
+    Mailbox, NewAttachment, NewChannelMessage, NewInteraction, NewMessage, StoreError, Upload,
+};
 use plugboard_email::Address;
 use plugboard_email::forward;
 use serde_json::{Value, json};
@@ -541,6 +544,78 @@ impl Email {
         if created {
             metrics::counter!("plugboard_interactions_total", "channel" => "email").increment(1);
             self.queued(agent, &message);
+        }
+        Ok((message, created))
+    }
+
+    /// The mailbox a chat's transcript goes out from: the account's mailbox on the chat's queue,
+    /// else its first. None: the widget does not offer the transcript by email.
+    pub fn transcript_mailbox(&self, account: AccountId, queue: QueueId) -> Option<Mailbox> {
+        let loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
+        let mut theirs: Vec<&Mailbox> = loops
+            .values()
+            .filter(|(m, _)| m.account == account)
+            .map(|(m, _)| &m.mailbox)
+            .collect();
+        theirs.sort_by_key(|m| (m.queue_id != queue, m.created_at, m.id));
+        theirs.first().map(|m| (*m).clone())
+    }
+
+    /// A chat's transcript mailed to the address its customer gave when it ended. On the
+    /// conversation it is one line of the hub's (`Sender::System`: who it went to, and its
+    /// delivery, for the agents; the widget never shows it); the transcript itself rides in the
+    /// outbox row. Once per conversation: asking again answers the first (and `false`).
+    pub async fn send_transcript(
+        &self,
+        account: AccountId,
+        interaction: &Interaction,
+        to: &str,
+        transcript: String,
+        language: crate::transcript::Language,
+    ) -> Result<(Message, bool), ComposeError> {
+        let to = EmailAddress::parse(to.trim())
+            .map_err(|_| ComposeError::Address(to.to_owned()))?
+            .as_str()
+            .to_owned();
+        let mailbox = self
+            .transcript_mailbox(account, interaction.queue_id)
+            .ok_or(ComposeError::NoSuchMailbox)?;
+        let company = if mailbox.display_name.is_empty() {
+            &mailbox.address
+        } else {
+            &mailbox.display_name
+        };
+        let subject = language.mail_subject(company);
+        let new = NewChannelMessage {
+            opening: vec![],
+            message: NewMessage {
+                interaction_id: interaction.id,
+                sender: Sender::System,
+                agent_id: None,
+                body: format!("Transcript emailed to {to}"),
+                client_id: "transcript".into(),
+            },
+            entry_point: mailbox.entry_point(),
+            external_id: None,
+            details: json!({"transcript": true, "subject": subject, "to": [{"email": to}]}),
+            attachments: vec![],
+            outbound: Some(json!({
+                "interaction_id": interaction.id,
+                "to": [to],
+                "cc": [],
+                "subject": subject,
+                "body": transcript,
+            })),
+            fetch_media: false,
+        };
+        let (message, created) = self
+            .store
+            .append_channel_message(account, new, now_millis())
+            .await?;
+        if created {
+            self.wake_sender();
+            self.bus
+                .to_agent_and_watchers(interaction.agent_id, message.clone());
         }
         Ok((message, created))
     }

@@ -14,7 +14,9 @@ use crate::tokenize::QueryTerm;
 use sqlx::postgres::Postgres;
 use sqlx::{Row, Sqlite};
 
-/// The columns of a conversation line. `$2` is the viewer (for their unread count).
+/// The columns of a conversation line. `$2` is the viewer (for their unread count). The last
+/// message shown is the last one written by someone: the hub's own lines (a mailed transcript's
+/// record) are not the conversation.
 macro_rules! conversation_select {
     ($labels:literal) => {
         concat!(
@@ -30,7 +32,8 @@ macro_rules! conversation_select {
             " FROM interaction_labels l WHERE l.interaction_id = i.id) AS labels \
              FROM interactions i JOIN customers c ON c.id = i.customer_id \
              LEFT JOIN messages lm ON lm.interaction_id = i.id \
-               AND lm.seq = (SELECT MAX(mx.seq) FROM messages mx WHERE mx.interaction_id = i.id) "
+               AND lm.seq = (SELECT mx.seq FROM messages mx WHERE mx.interaction_id = i.id \
+               AND mx.sender <> 'system' ORDER BY mx.seq DESC LIMIT 1) "
         )
     };
 }
