@@ -10,6 +10,9 @@
 mod audit;
 mod channels;
 mod conversations;
+/// A test forces one way to a search's hits on PostgreSQL (`conversations::planned`).
+#[cfg(test)]
+pub(crate) use conversations::planned::{FORCED as FORCED_SEARCH_WAY, Way as SearchWay};
 mod crm;
 mod group;
 mod privacy;

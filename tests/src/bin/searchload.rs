@@ -13,10 +13,11 @@
 //! cargo build --release --bin plugboard --bin plugboard-searchload
 //! PLUGBOARD_BIN=target/release/plugboard target/release/plugboard-searchload --messages 1000000
 //! (add --postgres postgres://root@127.0.0.1:5432/test for PostgreSQL: a database of its own is
-//! created and dropped)
+//! created and dropped; the queries wait until the index's statistics are fresh, which the hub's
+//! indexer sees to after a bulk load, since the planner needs to know how common a term is)
 //!
 //! Flags (optional): --messages N (1000000) --conversations N (50000) --rounds N (30 per query)
-//! --json FILE (appends one JSON object).
+//! --json FILE (appends one JSON object) --keep true (PostgreSQL: keep the database, for psql).
 
 use anyhow::{Context, Result, bail};
 use plugboard_tests::{DEMO_PASSWORD, Hub, append_json_line, scratch_dir};
@@ -88,6 +89,7 @@ struct Args {
     rounds: usize,
     postgres: Option<String>,
     json: Option<PathBuf>,
+    keep: bool,
 }
 
 fn args() -> Result<Args> {
@@ -97,6 +99,7 @@ fn args() -> Result<Args> {
         rounds: 30,
         postgres: None,
         json: None,
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -107,6 +110,7 @@ fn args() -> Result<Args> {
             "--rounds" => a.rounds = value.parse()?,
             "--postgres" => a.postgres = Some(value),
             "--json" => a.json = Some(value.into()),
+            "--keep" => a.keep = value.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -319,6 +323,20 @@ async fn main() -> Result<()> {
     let index_secs = started.elapsed().as_secs_f64();
     let left = db.scalar(backlog).await?;
     eprintln!("indexed {total} in {index_secs:.1} s from the first insert ({left} left)");
+    if a.postgres.is_some() {
+        // The indexer takes the index's statistics once a tenth of it is new (the statistics
+        // counters reach the view within a second or so of each commit).
+        let waited = Instant::now();
+        let analyzed = "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'message_search' \
+             AND n_mod_since_analyze <= 1000 + n_live_tup / 10";
+        while db.scalar(analyzed).await? == 0 {
+            if waited.elapsed() > Duration::from_secs(120) {
+                bail!("message_search's statistics were not taken within two minutes");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        eprintln!("statistics fresh {:.0} s later", waited.elapsed().as_secs_f64());
+    }
 
     let client = reqwest::Client::new();
     let token = |email: &'static str| {
@@ -457,7 +475,12 @@ async fn main() -> Result<()> {
     }
     drop(hub);
     drop(db);
-    if let Some((server, name)) = drop_db {
+    if let Some((server, name)) = drop_db.filter(|(server, name)| {
+        if a.keep {
+            eprintln!("kept the database {name} on {server}");
+        }
+        !a.keep
+    }) {
         let mut admin = sqlx::PgConnection::connect(&server).await?;
         admin
             .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))

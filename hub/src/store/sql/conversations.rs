@@ -139,17 +139,27 @@ macro_rules! by_customer_or_label {
     };
 }
 
-/// Messages matching `$1`, newest indexed first, before the doc `$2`, as the viewer may see
-/// them; `$3` the account, `$7` the limit. Visibility uses `$4`-`$6` like `visible!` does `$2`-`$4`.
-macro_rules! message_hits {
-    ($from:literal, $join:literal, $match:literal, $doc:literal, $ids:ident) => {
+/// The columns of a search's message hit (`HitRow`), its doc being `$doc`.
+macro_rules! hit_columns {
+    ($doc:literal) => {
         concat!(
             "SELECT i.id, i.account_id, i.customer_id, i.channel, i.queue_id, i.state, i.priority, \
              i.arrived_at, i.agent_id, i.entry_point, i.offline, i.callback, i.snoozed_until, i.disposition, i.wrap_up_note, \
              i.ended_at, c.name AS customer_name, m.seq AS m_seq, m.sender AS m_sender, \
              m.body AS m_body, m.created_at AS m_at, ",
             $doc,
-            " AS doc FROM ",
+            " AS doc "
+        )
+    };
+}
+
+/// Messages matching `$1`, newest indexed first, before the doc `$2`, as the viewer may see
+/// them; `$3` the account, `$7` the limit. Visibility uses `$4`-`$6` like `visible!` does `$2`-`$4`.
+macro_rules! message_hits {
+    ($from:literal, $join:literal, $match:literal, $doc:literal, $ids:ident) => {
+        concat!(
+            hit_columns!($doc),
+            "FROM ",
             $from,
             " ",
             $join,
@@ -228,11 +238,84 @@ const POSTGRES: Sql = Sql {
     message_hits: message_hits!(
         "message_search s JOIN messages m ON m.id = s.message_id",
         "JOIN",
-        "s.terms @@ $1::tsquery AND s.account_id = $3",
+        // `ts_match_vq` is `@@` that the terms' index cannot serve: this is the walk (`planned`).
+        "ts_match_vq(s.terms, $1::tsquery) AND s.account_id = $3",
         "s.doc",
         postgres_ids
     ),
 };
+
+/// PostgreSQL's other ways to a search's messages. Asked for the newest 20 matches, its planner
+/// walks the index newest first whatever the term: 5 ms for a common word a supervisor sees, but
+/// 370 ms for a word in no message and 2.2 s for a common word in few of an agent's conversations
+/// (a million messages, docs/benchmarks.md); and where it guesses a phrase of common words rare
+/// it reads all their matches (8,697 for 申请退款) to sort them, 255 ms. So the search chooses:
+/// an agent who sees few conversations has only their messages matched (`SEEN`, then
+/// `IN_SEEN`); otherwise a term with few matches (`MATCHES`) has them all read by its index and
+/// the newest kept (`FEW`), and a common one walks (`POSTGRES.message_hits`, which the terms'
+/// index cannot serve), where matches are dense. Each is planned with its values (never a
+/// generic plan, which guesses how common a term is).
+pub(super) mod planned {
+    /// The matches of `$1` in the account `$2` before the doc `$3`, counted up to `$4`.
+    pub const MATCHES: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM message_search s \
+         WHERE s.terms @@ $1::tsquery AND s.account_id = $2 AND s.doc < $3 LIMIT $4) x";
+    /// `message_hits` over every match, read by the terms' index first.
+    pub const FEW: &str = concat!(
+        "WITH hits AS MATERIALIZED (SELECT s.doc, s.message_id FROM message_search s \
+         WHERE s.terms @@ $1::tsquery AND s.account_id = $3 AND s.doc < $2) ",
+        message_hits!(
+            "hits s JOIN messages m ON m.id = s.message_id",
+            "JOIN",
+            "true",
+            "s.doc",
+            postgres_ids
+        )
+    );
+    /// The conversations the viewer sees (`visible!` with `$2`-`$4`) in account `$1`, up to `$5`.
+    pub const SEEN: &str = concat!(
+        "SELECT i.id FROM interactions i WHERE i.account_id = $1 AND",
+        visible!(postgres_ids, "$2", "$3", "$4"),
+        "LIMIT $5"
+    );
+    /// The matches of `$1` before the doc `$2` in account `$3`'s conversations `$4`, newest first,
+    /// `$5` of them: found by their interaction, the term tested on each (`ts_match_vq` is `@@`
+    /// that the terms' index cannot serve, so the planner does not read every match first).
+    pub const IN_SEEN: &str = concat!(
+        hit_columns!("s.doc"),
+        "FROM message_search s JOIN messages m ON m.id = s.message_id \
+         JOIN interactions i ON i.id = m.interaction_id JOIN customers c ON c.id = i.customer_id \
+         WHERE s.interaction_id = ANY($4) AND ts_match_vq(s.terms, $1::tsquery) AND s.doc < $2 \
+         AND s.account_id = $3 ORDER BY s.doc + 0 DESC LIMIT $5"
+    );
+    /// Up to this many conversations seen, an agent's search starts from them.
+    pub const SEEN_MOST: i64 = 5_000;
+
+    /// The three ways; a test forces each in turn and sees each finds what the others do (on
+    /// small data the choice would always be the same).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Way {
+        InSeen,
+        Few,
+        Walk,
+    }
+
+    #[cfg(test)]
+    pub static FORCED: std::sync::Mutex<Option<Way>> = std::sync::Mutex::new(None);
+
+    /// The way a test forced, if any.
+    pub fn forced() -> Option<Way> {
+        #[cfg(test)]
+        return *FORCED.lock().unwrap_or_else(|p| p.into_inner());
+        #[cfg(not(test))]
+        None
+    }
+    /// Under this many matches, a term's are all read by its index.
+    pub const FEW_MOST: i64 = 1_000;
+    /// Whether a tenth of the index (and a thousand rows) changed since its statistics were
+    /// taken (`analyze_if_stale`).
+    pub const STALE: &str = "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'message_search' \
+         AND n_mod_since_analyze > 1000 + n_live_tup / 10";
+}
 
 const MARK_READ: &str = "INSERT INTO conversation_reads (account_id, agent_id, interaction_id, read_seq) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (agent_id, interaction_id) \
@@ -258,9 +341,11 @@ const SQLITE_INSERT_TERMS: &str = "INSERT INTO message_search (rowid, terms) \
 const POSTGRES_CLAIM: &str = "DELETE FROM search_pending WHERE message_id IN \
      (SELECT message_id FROM search_pending LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING message_id";
 const POSTGRES_BODIES: &str = "SELECT id, account_id, body FROM messages WHERE id = ANY($1)";
-const POSTGRES_INSERT_TERMS: &str = "INSERT INTO message_search (message_id, account_id, terms) \
-     SELECT j ->> 'id', j ->> 'a', array_to_tsvector(ARRAY(SELECT jsonb_array_elements_text(j -> 't'))) \
-     FROM jsonb_array_elements($1::jsonb) AS j WHERE true ON CONFLICT (message_id) DO NOTHING";
+const POSTGRES_INSERT_TERMS: &str = "INSERT INTO message_search (message_id, account_id, interaction_id, terms) \
+     SELECT j ->> 'id', j ->> 'a', m.interaction_id, \
+     array_to_tsvector(ARRAY(SELECT jsonb_array_elements_text(j -> 't'))) \
+     FROM jsonb_array_elements($1::jsonb) AS j JOIN messages m ON m.id = j ->> 'id' \
+     ON CONFLICT (message_id) DO NOTHING";
 
 /// An FTS5 query: every term required, quoted (a term is letters and digits, but a quote stays
 /// a quote), a prefix term starred.
@@ -513,17 +598,15 @@ macro_rules! impl_conversation_store {
                 let mut messages = Vec::new();
                 let mut next = None;
                 if !query.terms.is_empty() {
-                    let rows = sqlx::query_as::<_, HitRow>($sql.message_hits)
-                        .bind($match(&query.terms))
-                        .bind(query.before.unwrap_or(i64::MAX))
-                        .bind(account.to_string())
-                        .bind(viewer.agent.to_string())
-                        .bind(viewer.sees_all)
-                        .bind(&visible)
-                        .bind(i64::from(limit) + 1)
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(db)?;
+                    let hits = Hits {
+                        account,
+                        viewer,
+                        visible: &visible,
+                        terms: $match(&query.terms),
+                        before: query.before.unwrap_or(i64::MAX),
+                        limit: i64::from(limit) + 1,
+                    };
+                    let rows = self.message_hits(&hits).await?;
                     let more = rows.len() > limit as usize;
                     for row in rows.into_iter().take(limit as usize) {
                         next = Some(row.doc);
@@ -567,7 +650,43 @@ fn doc(id: &str, account: Option<&str>, body: &str) -> serde_json::Value {
     }
 }
 
+/// What a search's message hits are asked with.
+struct Hits<'a> {
+    account: AccountId,
+    viewer: &'a Viewer,
+    /// `viewer_json`.
+    visible: &'a str,
+    /// The backend's match (`fts5_query`, `tsquery`).
+    terms: String,
+    /// Docs before this one.
+    before: i64,
+    limit: i64,
+}
+
+/// `message_hits!`'s statement `$sql`, bound from `Hits`, run on `$pool`; kept prepared where
+/// `$persistent` (PostgreSQL plans each search with its values: see `planned`).
+macro_rules! walk {
+    ($hits:expr, $sql:expr, $pool:expr, $persistent:literal) => {
+        sqlx::query_as::<_, HitRow>($sql)
+            .bind(&$hits.terms)
+            .bind($hits.before)
+            .bind($hits.account.to_string())
+            .bind($hits.viewer.agent.to_string())
+            .bind($hits.viewer.sees_all)
+            .bind($hits.visible)
+            .bind($hits.limit)
+            .persistent($persistent)
+            .fetch_all($pool)
+            .await
+            .map_err(db)
+    };
+}
+
 impl SqlStore<Sqlite> {
+    async fn message_hits(&self, hits: &Hits<'_>) -> Result<Vec<HitRow>> {
+        walk!(hits, SQLITE.message_hits, &self.pool, true)
+    }
+
     /// Indexes the next messages in the order they were written. Their bodies are read and cut
     /// into terms on the indexer's own connection, beside the writer; only the inserts take the
     /// writer's turn between the chat group commits (reading and cutting 2,000 messages inside
@@ -616,6 +735,61 @@ impl SqlStore<Sqlite> {
 const INDEX_BATCH_BYTES: usize = 1 << 20;
 
 impl SqlStore<Postgres> {
+    /// A search's message hits, the way `planned` chooses (or a test forced).
+    async fn message_hits(&self, hits: &Hits<'_>) -> Result<Vec<HitRow>> {
+        use planned::Way;
+        let forced = planned::forced();
+        let mut seen = None;
+        if !hits.viewer.sees_all && forced.is_none_or(|w| w == Way::InSeen) {
+            let ids: Vec<String> = sqlx::query_scalar(planned::SEEN)
+                .bind(hits.account.to_string())
+                .bind(hits.viewer.agent.to_string())
+                .bind(hits.viewer.sees_all)
+                .bind(hits.visible)
+                .bind(planned::SEEN_MOST + 1)
+                .persistent(false)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+            seen = Some(ids).filter(|ids| ids.len() as i64 <= planned::SEEN_MOST);
+        }
+        let way = match (forced, &seen) {
+            (Some(way), _) => way,
+            (None, Some(_)) => Way::InSeen,
+            (None, None) => {
+                let matches: i64 = sqlx::query_scalar(planned::MATCHES)
+                    .bind(&hits.terms)
+                    .bind(hits.account.to_string())
+                    .bind(hits.before)
+                    .bind(planned::FEW_MOST)
+                    .persistent(false)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+                if matches < planned::FEW_MOST {
+                    Way::Few
+                } else {
+                    Way::Walk
+                }
+            }
+        };
+        match (way, seen) {
+            (Way::InSeen, Some(seen)) => sqlx::query_as::<_, HitRow>(planned::IN_SEEN)
+                .bind(&hits.terms)
+                .bind(hits.before)
+                .bind(hits.account.to_string())
+                .bind(&seen)
+                .bind(hits.limit)
+                .persistent(false)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db),
+            // Forced to start from what a viewer who sees everything sees: the few way.
+            (Way::InSeen | Way::Few, _) => walk!(hits, planned::FEW, &self.pool, false),
+            (Way::Walk, _) => walk!(hits, POSTGRES.message_hits, &self.pool, false),
+        }
+    }
+
     /// Claims pending messages (skipping those another node holds), files their terms, and
     /// commits both at once: a node that dies mid-way leaves them pending.
     async fn index_batch(&self, limit: i64) -> Result<(usize, bool)> {
@@ -626,6 +800,7 @@ impl SqlStore<Postgres> {
             .await
             .map_err(db)?;
         if ids.is_empty() {
+            self.analyze_if_stale().await?;
             return Ok((0, false));
         }
         let rows = sqlx::query(POSTGRES_BODIES)
@@ -649,7 +824,28 @@ impl SqlStore<Postgres> {
             .await
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok((ids.len(), ids.len() as i64 == limit))
+        let more = ids.len() as i64 == limit;
+        if !more {
+            self.analyze_if_stale().await?;
+        }
+        Ok((ids.len(), more))
+    }
+
+    /// The search asks the planner how common a term is: once a tenth of the index is new
+    /// since its statistics were taken, the indexer takes them again (when no backlog waits, so
+    /// a bulk load is analyzed once it is in), whether autovacuum runs or not.
+    async fn analyze_if_stale(&self) -> Result<()> {
+        let stale: i64 = sqlx::query_scalar(planned::STALE)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        if stale > 0 {
+            sqlx::query("ANALYZE message_search")
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
     }
 }
 
