@@ -12,8 +12,8 @@
 use super::Email;
 use crate::dispatcher::DispatchError;
 use crate::domain::{
-    AccountId, Agent, Channel, CustomerId, EmailAddress, Interaction, InteractionId, MailboxId, Message,
-    MessageId, QueueId, Sender, UploadId, now_millis,
+    AccountId, Agent, AgentId, Channel, CustomerId, EmailAddress, Interaction, InteractionId, MailboxId,
+    Message, MessageId, QueueId, Sender, UploadId, now_millis,
 };
 use crate::routing::RouterError;
 use crate::store::{
@@ -443,7 +443,7 @@ impl Email {
             .append_channel_message(account, new, now_millis())
             .await?;
         if created {
-            self.queued(agent, &message);
+            self.queued(Some(agent.id), &message);
         }
         Ok((message, created))
     }
@@ -543,7 +543,7 @@ impl Email {
             })?;
         if created {
             metrics::counter!("plugboard_interactions_total", "channel" => "email").increment(1);
-            self.queued(agent, &message);
+            self.queued(Some(agent.id), &message);
         }
         Ok((message, created))
     }
@@ -613,17 +613,15 @@ impl Email {
             .append_channel_message(account, new, now_millis())
             .await?;
         if created {
-            self.wake_sender();
-            self.bus
-                .to_agent_and_watchers(interaction.agent_id, message.clone());
+            self.queued(interaction.agent_id, &message);
         }
         Ok((message, created))
     }
 
     /// A mail was queued: the sender sends it now, and the agent's consoles show it.
-    fn queued(&self, agent: &Agent, message: &Message) {
+    fn queued(&self, agent: Option<AgentId>, message: &Message) {
         self.wake_sender();
-        self.bus.to_agent_and_watchers(Some(agent.id), message.clone());
+        self.bus.to_agent_and_watchers(agent, message.clone());
     }
 }
 

@@ -289,6 +289,8 @@ pub(super) mod planned {
     );
     /// Up to this many conversations seen, an agent's search starts from them.
     pub const SEEN_MOST: i64 = 5_000;
+    /// Under this many matches, a term's are all read by its index.
+    pub const FEW_MOST: i64 = 1_000;
 
     /// The three ways; a test forces each in turn and sees each finds what the others do (on
     /// small data the choice would always be the same).
@@ -309,8 +311,7 @@ pub(super) mod planned {
         #[cfg(not(test))]
         None
     }
-    /// Under this many matches, a term's are all read by its index.
-    pub const FEW_MOST: i64 = 1_000;
+
     /// Whether a tenth of the index (and a thousand rows) changed since its statistics were
     /// taken (`analyze_if_stale`).
     pub const STALE: &str = "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'message_search' \
