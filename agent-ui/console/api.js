@@ -138,7 +138,14 @@ export const customerTimeline = (id) => request('GET', `/customers/${enc(id)}/ti
 export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
 
 /** Gives customers to `ownerId` (null: nobody), with a reason for their timelines (supervisors). */
-export const reassignCustomers = (customerIds, ownerId, reason) => request('POST', '/customers/reassign', { customer_ids: customerIds, owner_id: ownerId, reason });
+/** Gives customers (or, with `segmentId`, every customer of that segment) to `ownerId`. */
+export const reassignCustomers = (customerIds, ownerId, reason, segmentId = null) =>
+  request('POST', '/customers/reassign', segmentId ? { segment_id: segmentId, owner_id: ownerId, reason } : { customer_ids: customerIds, owner_id: ownerId, reason });
+export const listSegments = () => request('GET', '/segments');
+/** `{name, q, tiers, tags, regions, owner}`: answers the segment with its count. */
+export const createSegment = (segment) => request('POST', '/segments', segment);
+export const deleteSegment = (id) => request('DELETE', `/segments/${enc(id)}`);
+export const segmentCustomers = (id) => request('GET', `/segments/${enc(id)}/customers`);
 /** A task or callback on a customer: `{kind, title, due_at, owner_id?}`. */
 export const createFollowUp = (customerId, followUp) => request('POST', `/customers/${enc(customerId)}/follow-ups`, followUp);
 export const scheduleCallback = (customerId, callback) => request('POST', `/customers/${enc(customerId)}/callbacks`, callback);
@@ -253,6 +260,7 @@ async function download(path, fallback) {
 export const transcript = (id, locale) => download(`/interactions/${enc(id)}/transcript?locale=${enc(locale)}`, 'conversation.txt');
 /** The customers a search finds (all for an empty one) as CSV, for supervisors. */
 export const exportCustomers = (q) => download(`/customers/export?q=${enc(q || '')}`, 'customers.csv');
+export const exportSegment = (id) => download(`/customers/export?segment=${enc(id)}`, 'customers.csv');
 
 /** A call's recording as an object URL for an <audio> element (the request needs the token). */
 export async function recordingUrl(id) {

@@ -401,7 +401,7 @@ impl Intake {
             customer_id: customer.id,
             channel,
             queue_id: queue.id,
-            priority: queue.priority,
+            priority: queue.priority_for(customer.tier.as_deref()),
             entry_point: entry_point.to_owned(),
             offline: entry.offline,
             arrived_at: now,

@@ -2,7 +2,9 @@
 //! account's rules, a supervisor reassigns them, an agent with 300 customers, 40 follow-ups and
 //! 5 open contacts goes on leave and comes back, then leaves for good and is deactivated with
 //! nothing left owned by them anywhere in the store; a follow-up reminds its owner when due; a
-//! contact from an owned customer is offered to the owner first, then to the queue.
+//! contact from an owned customer is offered to the owner first, then to the queue; a VIP's
+//! contact is served before earlier ones where the queue gives their tier a priority; a
+//! supervisor's saved segment is counted, exported and given to another owner at once.
 
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named, start_chat};
 use serde_json::{Value, json};
@@ -383,6 +385,95 @@ async fn a_contact_from_an_owned_customer_is_offered_to_the_owner_first_then_to_
 }
 
 #[tokio::test]
+async fn a_vip_customer_is_served_before_those_who_came_earlier_where_the_queue_says_so() {
+    const SECRET: &str = "widget-secret-for-support";
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PLUGBOARD_CHAT__IDENTITY_SECRETS__SUPPORT", SECRET)];
+    let hub = Hub::start(dir.path(), &env).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let queues = get(&hub, &admin, "/queues").await;
+    let support = named(&queues, "Support").clone();
+    let mut spec = support.clone();
+    spec["tier_priority"] = json!({"VIP": 10});
+    let (status, body) = hub
+        .call(
+            "PUT",
+            &format!("/queues/{}", id(&support)),
+            Some(&admin),
+            Some(spec.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, &body["tier_priority"]),
+        (200, &json!({"VIP": 10})),
+        "{body}"
+    );
+    spec["tier_priority"] = json!({"": 1});
+    let (status, _) = hub
+        .call(
+            "PUT",
+            &format!("/queues/{}", id(&support)),
+            Some(&admin),
+            Some(spec),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "a blank tier");
+
+    // Maria is a VIP (in lower case: tiers match in any case).
+    const MARIA: &str = "maria.garcia@example.com";
+    let maria = id(&get(&hub, &admin, &format!("/customers?q={MARIA}")).await[0]);
+    let (status, _) = hub
+        .call(
+            "PATCH",
+            &format!("/customers/{maria}"),
+            Some(&admin),
+            Some(json!({"tier": "vip"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+
+    // Nobody is Available: Ann asks first, Maria after her, signed in on the site (a typed
+    // address is only a claim and would not make her Maria).
+    let (_ann, ann_chat) = chat(&hub, "Ann Lee").await;
+    let mut signed_in = hub.widget().await.unwrap();
+    signed_in
+        .send(json!({"type": "hello", "queue": "Support"}))
+        .await
+        .unwrap();
+    signed_in.expect("ready").await.unwrap();
+    let hash = plugboard_im::whatsapp::sign(SECRET, MARIA.as_bytes())
+        .trim_start_matches("sha256=")
+        .to_string();
+    signed_in
+        .send(
+            json!({"type": "start", "name": "Maria Garcia", "email": MARIA, "message": "Hi",
+            "identity": {"email": MARIA, "hash": hash}}),
+        )
+        .await
+        .unwrap();
+    let maria_chat = signed_in.expect("started").await.unwrap()["interaction_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(customer_of(&hub, &admin, &maria_chat).await, maria);
+    let mut dana = hub.agent("dana@plugboard.example").await.unwrap();
+    plugboard_tests::available(&mut dana).await;
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], maria_chat.as_str(), "the VIP first");
+    assert_eq!(offer["interaction"]["priority"], 10);
+    dana.send(json!({"type": "offer.accept", "interaction_id": maria_chat}))
+        .await
+        .unwrap();
+    // Ann's next, as she came: the queue's own priority.
+    let offer = dana.expect("offer").await.unwrap();
+    assert_eq!(offer["interaction"]["id"], ann_chat.as_str());
+    assert_eq!(offer["interaction"]["priority"], 0);
+}
+
+#[tokio::test]
 async fn an_admin_defines_customer_fields_agents_fill_them_and_search_finds_them() {
     let dir = tempfile::tempdir().unwrap();
     let hub = Hub::start(dir.path(), &[]).await.unwrap();
@@ -491,4 +582,102 @@ async fn an_admin_defines_customer_fields_agents_fill_them_and_search_finds_them
     let formula = format!("{customer},\"'=HYPERLINK(\"\"http://x.example\"\")\",");
     assert!(lines[1].starts_with(&formula), "{csv}");
     assert!(lines[1].ends_with(",Pro,2027-01-31,40,Phones; Mail"), "{csv}");
+}
+
+#[tokio::test]
+async fn a_supervisor_saves_a_segment_counts_it_exports_it_and_gives_it_to_another_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let agents = get(&hub, &sam, "/agents").await;
+    let alice = id(named(&agents, "Alice Wong"));
+    let chen = id(named(&agents, "Chen Jing 陈静"));
+    let post = |body: Value| {
+        let (hub, sam) = (&hub, &sam);
+        async move {
+            hub.call("POST", "/segments", Some(sam), Some(body))
+                .await
+                .unwrap()
+        }
+    };
+
+    // The demo's customers are Alice's: Li Wei (gold, a Chinese number), Maria Garcia (silver,
+    // an American one) and Tom Baker (bronze, no number).
+    let (status, abroad) = post(json!({"name": "Gold and silver in the US",
+        "tiers": ["Gold", "silver"], "regions": ["US"]}))
+    .await;
+    assert_eq!(status, 200, "{abroad}");
+    assert_eq!((&abroad["count"], &abroad["more"]), (&json!(1), &json!(false)));
+    let (status, alices) =
+        post(json!({"name": "Alice's", "owner": {"type": "agent", "agent_id": alice}})).await;
+    assert_eq!((status, &alices["count"]), (200, &json!(3)), "{alices}");
+    assert_eq!(post(json!({"name": "Gold and silver in the US"})).await.0, 409);
+    let (status, bad) = post(json!({"name": "Asia", "regions": ["China"]})).await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad["message"].as_str().unwrap().contains("regions"), "{bad}");
+    assert_eq!(post(json!({"name": " "})).await.0, 400);
+    let (status, _) = hub.call("GET", "/segments", Some(&bob), None).await.unwrap();
+    assert_eq!(status, 403, "an agent");
+
+    let listed = get(&hub, &sam, "/segments").await;
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Alice's", "Gold and silver in the US"]);
+    let members = get(&hub, &sam, &format!("/segments/{}/customers", id(&abroad))).await;
+    assert_eq!(members["customers"][0]["name"], "Maria Garcia");
+    let export = reqwest::Client::new()
+        .get(format!("{}/api/v1/customers/export", hub.base))
+        .query(&[("segment", id(&abroad))])
+        .bearer_auth(&sam)
+        .send()
+        .await
+        .unwrap();
+    let csv = export.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].contains("Maria Garcia"), "{csv}");
+
+    // The segment goes to Chen at once; Alice keeps the others.
+    let give = json!({"segment_id": id(&abroad), "owner_id": chen, "reason": "US accounts"});
+    let (status, moved) = hub
+        .call("POST", "/customers/reassign", Some(&sam), Some(give))
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, moved["moved"].as_array().unwrap().len()),
+        (200, 1),
+        "{moved}"
+    );
+    let both =
+        json!({"segment_id": id(&abroad), "customer_ids": [members["customers"][0]["id"]], "owner_id": chen});
+    let (status, _) = hub
+        .call("POST", "/customers/reassign", Some(&sam), Some(both))
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "customers and a segment");
+    let listed = get(&hub, &sam, "/segments").await;
+    assert_eq!(named(&listed, "Alice's")["count"], 2);
+
+    // Renamed, then forgotten; its customers stay as they are.
+    let path = format!("/segments/{}", id(&abroad));
+    let rename = json!({"name": "美国的金银客户", "tiers": ["gold", "silver"], "regions": ["US"]});
+    let (status, renamed) = hub.call("PUT", &path, Some(&sam), Some(rename)).await.unwrap();
+    assert_eq!(
+        (status, &renamed["name"], &renamed["count"]),
+        (200, &json!("美国的金银客户"), &json!(1))
+    );
+    assert_eq!(hub.call("DELETE", &path, Some(&sam), None).await.unwrap().0, 204);
+    assert_eq!(hub.call("DELETE", &path, Some(&sam), None).await.unwrap().0, 404);
+    let maria = get(
+        &hub,
+        &sam,
+        &format!("/customers/{}", members["customers"][0]["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(maria["customer"]["owner_name"], "Chen Jing 陈静");
 }

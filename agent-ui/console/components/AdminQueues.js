@@ -2,16 +2,17 @@
 // business hours as spans per weekday ("09:00-12:30, 13:30-18:00") in the queue's time zone,
 // holidays as dates. Outside them a caller leaves a voicemail and the chat widget offers its
 // offline form. With callbacks on, a caller who has waited long enough is offered to press 1 and
-// be called back, tried as many times as the queue says.
+// be called back, tried as many times as the queue says. A customer's tier can add to the priority
+// ("vip:10": VIP first).
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t, errorText } from '../i18n.js';
-import { formatSkillRequirements, parseSkillRequirements } from '../skills.js';
+import { formatSkillRequirements, parseSkillRequirements, formatTierPriority, parseTierPriority } from '../skills.js';
 import { useForm } from '../forms.js';
 import { DAYS, hoursToForm, formToHours, localTimeZone } from '../hours.js';
 
-const EMPTY = { name: '', skills: '', priority: '0', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60', hours: hoursToForm(null), callbacks: callbacksToForm(null) };
+const EMPTY = { name: '', skills: '', priority: '0', tier_priority: '', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60', hours: hoursToForm(null), callbacks: callbacksToForm(null) };
 
 function callbacksToForm(c) {
   return c
@@ -29,6 +30,7 @@ function toForm(q) {
     name: q.name,
     skills: formatSkillRequirements(q.required_skills),
     priority: String(q.priority),
+    tier_priority: formatTierPriority(q.tier_priority),
     sl_target_secs: String(q.sl_target_secs),
     max_wait_secs: q.max_wait_secs == null ? '' : String(q.max_wait_secs),
     overflow_queue: q.overflow_queue || '',
@@ -44,6 +46,7 @@ function toSpec(f) {
     name: f.name.trim(),
     required_skills: parseSkillRequirements(f.skills),
     priority: Number(f.priority) || 0,
+    tier_priority: parseTierPriority(f.tier_priority),
     sl_target_secs: Number(f.sl_target_secs) || 0,
     max_wait_secs: f.max_wait_secs === '' ? null : Number(f.max_wait_secs),
     overflow_queue: f.overflow_queue || null,
@@ -106,6 +109,8 @@ export function AdminQueues({ onChanged }) {
         <label><span>${t('admin.name')}</span><input required ...${field('name')} data-testid="queue-name" /></label>
         <label><span>${t('admin.skills')}</span><input placeholder="support:2, sales" ...${field('skills')} data-testid="queue-skills" /></label>
         <label><span>${t('admin.priority')}</span><input type="number" ...${field('priority')} data-testid="queue-priority" /></label>
+        <label><span>${t('admin.tier_priority')}</span><input placeholder="vip:10, gold:5" aria-describedby="tier-priority-help" ...${field('tier_priority')} data-testid="queue-tier-priority" />
+          <small id="tier-priority-help" class="muted">${t('admin.tier_priority_help')}</small></label>
         <label><span>${t('admin.sl_target')}</span><input type="number" min="0" ...${field('sl_target_secs')} data-testid="queue-sl" /></label>
         <label><span>${t('admin.max_wait')}</span><input type="number" min="0" ...${field('max_wait_secs')} data-testid="queue-max-wait" /></label>
         <label><span>${t('admin.overflow')}</span>

@@ -1,6 +1,7 @@
 // Find a customer by name, email, phone or a value of the account's own fields (GET
 // /customers?q=); a supervisor may pick some of the results and give them to another owner at
-// once, or export what the search finds (every customer for an empty one) as CSV.
+// once, or export what the search finds (every customer for an empty one) as CSV, and keeps
+// segments (saved searches) below it.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -8,6 +9,7 @@ import { t, errorText } from '../i18n.js';
 import { saveBlob } from './AttachmentList.js';
 import { customerHref } from '../route.js';
 import { OwnerControl } from './OwnerControl.js';
+import { Segments } from './Segments.js';
 
 export function CustomerSearch({ canReassign = false }) {
   const [q, setQ] = useState('');
@@ -64,6 +66,7 @@ export function CustomerSearch({ canReassign = false }) {
             </li>`)}
         </ul>
         ${canReassign && html`<${OwnerControl} customerIds=${picked} onChanged=${() => search()} />`}`}
+      ${canReassign && html`<${Segments} q=${q} />`}
     </div>
   `;
 }

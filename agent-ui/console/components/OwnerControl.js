@@ -1,11 +1,11 @@
-// A supervisor gives customers (the one on a profile, or those picked from a search) to another
+// A supervisor gives customers (the one on a profile, those picked from a search, or a segment) to another
 // agent (POST /customers/reassign), with a reason that goes on each one's timeline beside their name.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t } from '../i18n.js';
 
-export function OwnerControl({ customerIds, current = '', onChanged }) {
+export function OwnerControl({ customerIds, segmentId = null, current = '', onChanged }) {
   const [agents, setAgents] = useState([]);
   const [owner, setOwner] = useState(current);
   const [reason, setReason] = useState('');
@@ -19,7 +19,7 @@ export function OwnerControl({ customerIds, current = '', onChanged }) {
     e.preventDefault();
     setStatus(null);
     try {
-      await api.reassignCustomers(customerIds, owner || null, reason.trim());
+      await api.reassignCustomers(customerIds, owner || null, reason.trim(), segmentId);
       setReason('');
       setStatus('saved');
       onChanged();
@@ -38,7 +38,7 @@ export function OwnerControl({ customerIds, current = '', onChanged }) {
       <label><span>${t('owner.reason')}</span>
         <input value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} data-testid="owner-reason" /></label>
       <div class="form-actions">
-        <button class="primary" type="submit" disabled=${!customerIds.length || owner === current} data-testid="owner-save">${t('owner.reassign')}</button>
+        <button class="primary" type="submit" disabled=${(!customerIds.length && !segmentId) || owner === current} data-testid="owner-save">${t('owner.reassign')}</button>
         ${status === 'saved' && html`<span class="ok-text" data-testid="owner-saved">${t('action.saved')}</span>`}
         ${status === 'error' && html`<span class="form-error">${t('error.generic')}</span>`}
       </div>

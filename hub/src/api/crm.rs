@@ -11,8 +11,11 @@ use crate::auth::{Admin, AuthAgent, RequireRole, Supervisor};
 use crate::crm::fields::{self, FieldDef};
 use crate::crm::followups::{FollowUp, FollowUpKind};
 use crate::crm::rules::{self, AssignmentRule};
+use crate::crm::segments::{self, Definition, Segment};
 use crate::crm::{self as relationships, CrmError, HandoverRequest};
-use crate::domain::{AgentId, CustomerId, FollowUpId, HandoverId, Millis, Role, now_millis};
+use crate::domain::{
+    AgentId, Customer, CustomerId, FollowUpId, HandoverId, Millis, Role, SegmentId, now_millis,
+};
 use crate::store::{Handover, Holdings, NewFollowUp};
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
@@ -26,6 +29,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_rules, set_rules))
         .routes(routes!(get_fields, set_fields))
         .routes(routes!(export_customers))
+        .routes(routes!(list_segments, create_segment))
+        .routes(routes!(update_segment, delete_segment))
+        .routes(routes!(segment_customers))
         .routes(routes!(handover))
         .routes(routes!(list_handovers))
         .routes(routes!(end_leave))
@@ -61,9 +67,14 @@ pub(super) fn check_reason(reason: &str) -> Result<(), ApiError> {
 /// Customers to give to an agent (or to nobody).
 #[derive(Debug, Deserialize, ToSchema)]
 struct ReassignRequest {
-    /// One customer, or a selection (from a search).
+    /// One customer, or a selection (from a search); or none with `segment_id`.
     #[schema(value_type = Vec<String>)]
+    #[serde(default)]
     customer_ids: Vec<CustomerId>,
+    /// Every customer of a segment (at most 10,000), instead of `customer_ids`.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    segment_id: Option<SegmentId>,
     /// The new owner; null leaves them without one.
     #[schema(value_type = Option<String>)]
     owner_id: Option<AgentId>,
@@ -90,14 +101,32 @@ async fn reassign(
     ApiJson(req): ApiJson<ReassignRequest>,
 ) -> Result<ApiJson<Reassigned>, ApiError> {
     check_reason(&req.reason)?;
-    if req.customer_ids.is_empty() || req.customer_ids.len() > MAX_SELECTION {
+    let customers = match req.segment_id {
+        Some(_) if !req.customer_ids.is_empty() => {
+            return Err(ApiError::BadRequest(
+                "name customers or a segment, not both".into(),
+            ));
+        }
+        Some(id) => {
+            let segment = state.store.segment(me.account_id, id).await?;
+            let (members, more) = segment_members(&state, &me, &segment.definition).await?;
+            if more || members.len() > MAX_SELECTION {
+                return Err(ApiError::BadRequest(format!(
+                    "the segment holds more than {MAX_SELECTION} customers: narrow it"
+                )));
+            }
+            members.into_iter().map(|c| c.id).collect()
+        }
+        None => req.customer_ids,
+    };
+    if customers.is_empty() && req.segment_id.is_none() || customers.len() > MAX_SELECTION {
         return Err(ApiError::BadRequest(format!(
             "name between 1 and {MAX_SELECTION} customers"
         )));
     }
-    let moved =
-        relationships::reassign(&state.store, &me, &req.customer_ids, req.owner_id, &req.reason).await?;
-    let detail = serde_json::json!({"customers": moved, "owner_id": req.owner_id, "reason": req.reason});
+    let moved = relationships::reassign(&state.store, &me, &customers, req.owner_id, &req.reason).await?;
+    let detail = serde_json::json!({"customers": moved, "owner_id": req.owner_id, "reason": req.reason,
+        "segment_id": req.segment_id});
     record(&state, &me, ip, "customers.reassigned", None, detail).await?;
     Ok(ApiJson(Reassigned { moved }))
 }
@@ -171,10 +200,12 @@ async fn set_fields(
 struct ExportQuery {
     /// As the customer search takes it; empty: every customer.
     q: Option<String>,
+    /// A segment's customers instead.
+    segment: Option<String>,
 }
 
 /// The most customers one export holds.
-const MAX_EXPORT: u32 = 100_000;
+const MAX_EXPORT: u32 = segments::MAX_MEMBERS;
 
 /// The customers a search finds (or all), as CSV with the account's own fields as columns, for a
 /// spreadsheet (supervisors). No cell runs as a formula there (`crm::export`). Audited.
@@ -187,13 +218,24 @@ async fn export_customers(
     Query(query): Query<ExportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let q = super::rest::identity_or_text(&state, query.q.unwrap_or_default().trim());
-    let customers = state
-        .store
-        .search_customers(me.account_id, &q, MAX_EXPORT)
-        .await?;
+    let (customers, detail) = match query.segment {
+        Some(id) => {
+            let segment = state.store.segment(me.account_id, parse_id(&id)?).await?;
+            let (customers, _) = segment_members(&state, &me, &segment.definition).await?;
+            let detail = serde_json::json!({"segment_id": segment.id, "customers": customers.len()});
+            (customers, detail)
+        }
+        None => {
+            let q = super::rest::identity_or_text(&state, query.q.unwrap_or_default().trim());
+            let customers = state
+                .store
+                .search_customers(me.account_id, &q, MAX_EXPORT)
+                .await?;
+            let detail = serde_json::json!({"q": q, "customers": customers.len()});
+            (customers, detail)
+        }
+    };
     let defs = state.store.customer_fields(me.account_id).await?;
-    let detail = serde_json::json!({"q": q, "customers": customers.len()});
     record(&state, &me, ip, "customers.exported", None, detail).await?;
     let csv = crate::crm::export::csv(&customers, &defs);
     Ok((
@@ -207,6 +249,181 @@ async fn export_customers(
         csv,
     )
         .into_response())
+}
+
+/// A segment's customers, the search's words normalised as the customer search takes them.
+async fn segment_members(
+    state: &AppState,
+    me: &crate::domain::Agent,
+    definition: &Definition,
+) -> Result<(Vec<Customer>, bool), ApiError> {
+    let q = super::rest::identity_or_text(state, definition.q.trim());
+    Ok(segments::members(&state.store, me.account_id, &q, definition).await?)
+}
+
+/// A segment as a supervisor saves it.
+#[derive(Debug, Deserialize, ToSchema)]
+struct SegmentRequest {
+    name: String,
+    #[serde(flatten)]
+    definition: Definition,
+}
+
+/// A segment with how many customers it holds now.
+#[derive(Debug, Serialize, ToSchema)]
+struct CountedSegment {
+    #[serde(flatten)]
+    segment: Segment,
+    count: usize,
+    /// The count stopped at the most a segment is read to: there are more.
+    more: bool,
+}
+
+async fn counted(
+    state: &AppState,
+    me: &crate::domain::Agent,
+    segment: Segment,
+) -> Result<CountedSegment, ApiError> {
+    let (members, more) = segment_members(state, me, &segment.definition).await?;
+    Ok(CountedSegment {
+        count: members.len(),
+        more,
+        segment,
+    })
+}
+
+/// The account's segments (saved customer searches) with their counts now (supervisors).
+#[utoipa::path(get, path = "/segments", responses((status = 200, body = [CountedSegment]), (status = 403)))]
+async fn list_segments(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+) -> Result<ApiJson<Vec<CountedSegment>>, ApiError> {
+    let mut out = vec![];
+    for segment in state.store.segments(me.account_id).await? {
+        out.push(counted(&state, &me, segment).await?);
+    }
+    Ok(ApiJson(out))
+}
+
+fn checked(req: SegmentRequest) -> Result<(String, Definition), ApiError> {
+    super::rest::check_name("a segment's name", &req.name)?;
+    req.definition.check().map_err(ApiError::BadRequest)?;
+    Ok((req.name.trim().to_owned(), req.definition))
+}
+
+/// Save a customer search as a segment (supervisors): its words as the customer search takes
+/// them, and tags, tiers, regions (two-letter countries, of the phone number) and owner that
+/// every customer in it must have. Audited.
+#[utoipa::path(post, path = "/segments", request_body = SegmentRequest,
+    responses((status = 200, body = CountedSegment), (status = 400), (status = 403), (status = 409)))]
+async fn create_segment(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<SegmentRequest>,
+) -> Result<ApiJson<CountedSegment>, ApiError> {
+    let (name, definition) = checked(req)?;
+    let segment = Segment {
+        id: SegmentId::new(),
+        name,
+        definition,
+        created_by: Some(me.id),
+        updated_at: now_millis(),
+    };
+    let detail = serde_json::to_value(&segment).unwrap_or_default();
+    audited(
+        &state,
+        &me,
+        ip,
+        "segment.created",
+        Some(segment.id.to_string()),
+        detail,
+    )
+    .save_segment(me.account_id, &segment)
+    .await?;
+    Ok(ApiJson(counted(&state, &me, segment).await?))
+}
+
+/// Change a segment's name or what it holds (supervisors). Audited.
+#[utoipa::path(put, path = "/segments/{id}", request_body = SegmentRequest,
+    responses((status = 200, body = CountedSegment), (status = 400), (status = 403), (status = 404), (status = 409)))]
+async fn update_segment(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SegmentRequest>,
+) -> Result<ApiJson<CountedSegment>, ApiError> {
+    let before = state.store.segment(me.account_id, parse_id(&id)?).await?;
+    let (name, definition) = checked(req)?;
+    let segment = Segment {
+        name,
+        definition,
+        updated_at: now_millis(),
+        ..before
+    };
+    let detail = serde_json::to_value(&segment).unwrap_or_default();
+    audited(
+        &state,
+        &me,
+        ip,
+        "segment.updated",
+        Some(segment.id.to_string()),
+        detail,
+    )
+    .save_segment(me.account_id, &segment)
+    .await?;
+    Ok(ApiJson(counted(&state, &me, segment).await?))
+}
+
+/// Forget a segment (supervisors); its customers stay as they are. Audited.
+#[utoipa::path(delete, path = "/segments/{id}",
+    responses((status = 204), (status = 403), (status = 404)))]
+async fn delete_segment(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let id: SegmentId = parse_id(&id)?;
+    audited(
+        &state,
+        &me,
+        ip,
+        "segment.deleted",
+        Some(id.to_string()),
+        serde_json::json!({}),
+    )
+    .delete_segment(me.account_id, id)
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// A segment's customers now: the count and the newest 50.
+#[derive(Debug, Serialize, ToSchema)]
+struct SegmentCustomers {
+    count: usize,
+    more: bool,
+    customers: Vec<Customer>,
+}
+
+/// The customers a segment holds now (supervisors).
+#[utoipa::path(get, path = "/segments/{id}/customers",
+    responses((status = 200, body = SegmentCustomers), (status = 403), (status = 404)))]
+async fn segment_customers(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<SegmentCustomers>, ApiError> {
+    let segment = state.store.segment(me.account_id, parse_id(&id)?).await?;
+    let (mut customers, more) = segment_members(&state, &me, &segment.definition).await?;
+    let count = customers.len();
+    customers.truncate(50);
+    Ok(ApiJson(SegmentCustomers {
+        count,
+        more,
+        customers,
+    }))
 }
 
 /// Move all or some (a filter) of an agent's customers to one or several others (supervisors),

@@ -352,6 +352,9 @@ async fn list_queues(
     Ok(ApiJson(state.store.queues(me.account_id).await?))
 }
 
+/// The most tiers a queue gives a priority to.
+const MAX_TIERS: usize = 50;
+
 async fn validate_queue(
     state: &AppState,
     me: &Agent,
@@ -373,6 +376,14 @@ async fn validate_queue(
         policy
             .check()
             .map_err(|e| ApiError::BadRequest(format!("callbacks: {e}")))?;
+    }
+    if spec.tier_priority.len() > MAX_TIERS {
+        return Err(ApiError::BadRequest(format!(
+            "tier_priority: at most {MAX_TIERS} tiers"
+        )));
+    }
+    for tier in spec.tier_priority.keys() {
+        check_name("a tier", tier)?;
     }
     if let Some(overflow) = spec.overflow_queue {
         if Some(overflow) == this {
@@ -1268,7 +1279,7 @@ async fn schedule_callback(
         customer_id: customer.id,
         channel: Channel::Voice,
         queue_id: queue.id,
-        priority: queue.priority,
+        priority: queue.priority_for(customer.tier.as_deref()),
         entry_point: "callback".into(),
         offline: true,
         // Its wait counts from when it is due.

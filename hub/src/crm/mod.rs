@@ -9,6 +9,7 @@ pub mod fields;
 pub mod followups;
 pub mod mentions;
 pub mod rules;
+pub mod segments;
 
 use crate::bus::{AgentFrame, Bus};
 use crate::domain::{AccountId, Agent, AgentId, Customer, CustomerId, HandoverId, Millis, Role, now_millis};

@@ -342,6 +342,23 @@ pub struct Queue {
     /// Whether its callers are offered a callback, and how one is tried; none: never offered.
     #[serde(default)]
     pub callbacks: Option<CallbackPolicy>,
+    /// What a customer's tier adds to `priority` here (VIP first), by tier name in any case.
+    #[serde(default)]
+    pub tier_priority: BTreeMap<String, i32>,
+}
+
+impl Queue {
+    /// The priority a contact from a customer of this tier enters the queue with.
+    pub fn priority_for(&self, tier: Option<&str>) -> i32 {
+        let boost = tier
+            .and_then(|tier| {
+                self.tier_priority
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(tier.trim()))
+            })
+            .map_or(0, |(_, boost)| *boost);
+        self.priority.saturating_add(boost)
+    }
 }
 
 /// A disposition (wrap-up) code an agent picks when closing an interaction.
@@ -559,6 +576,8 @@ id_type!(
     FollowUpId,
     /// Agents a supervisor leads, and the queues they serve.
     TeamId,
+    /// A saved customer search.
+    SegmentId,
 );
 
 /// A file attached to a message, as the console lists it (its bytes are fetched by id).

@@ -510,7 +510,7 @@ impl Email {
             customer_id: customer.id,
             channel: Channel::Email,
             queue_id: queue.id,
-            priority: queue.priority,
+            priority: queue.priority_for(customer.tier.as_deref()),
             entry_point: entry_point.clone(),
             offline: false,
             arrived_at: now_millis(),

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 33] = [
+const TABLES: [Table; 34] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -96,6 +96,8 @@ const TABLES: [Table; 33] = [
     counted("customer_events", "id"),
     table("assignment_rules", "account_id"),
     table("customer_fields", "account_id"),
+    // Saved customer searches.
+    table("segments", "account_id, id"),
     table("handovers", "id"),
     table("follow_ups", "id"),
     // Teams: who each supervisor oversees.
@@ -818,6 +820,15 @@ mod tests {
             .set_customer_fields(ACCOUNT, &[plan], now_millis())
             .await
             .unwrap();
+        let segment = crate::crm::segments::Segment {
+            id: crate::domain::SegmentId::new(),
+            name: "Gold in China".into(),
+            definition: serde_json::from_value(serde_json::json!({"tiers": ["gold"], "regions": ["CN"]}))
+                .unwrap(),
+            created_by: Some(bob.id),
+            updated_at: now_millis(),
+        };
+        store.save_segment(ACCOUNT, &segment).await.unwrap();
         // An agent's picture: bytes in a BLOB that must arrive as BYTEA.
         let picture = crate::store::Avatar {
             content_type: "image/png".into(),

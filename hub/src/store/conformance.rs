@@ -222,6 +222,7 @@ scenarios!(
     a_leave_lends_customers_and_their_return_brings_them_back,
     follow_ups_are_claimed_by_one_scheduler_stepped_and_closed,
     assignment_rules_are_kept_per_account,
+    segments_are_kept_per_account_by_name,
     teams_are_kept_per_account,
     report_settings_and_lines,
     the_inbox_lists_what_each_viewer_may_see,
@@ -667,6 +668,7 @@ async fn queues(store: DynStore) {
             }))
             .unwrap(),
         ),
+        tier_priority: [("VIP".to_string(), 10)].into(),
         ..QueueSpec::named("sales")
     };
     let sales = store.create_queue(DEFAULT, spec).await.unwrap();
@@ -676,6 +678,14 @@ async fn queues(store: DynStore) {
     );
     assert_eq!(store.queue(DEFAULT, sales.id).await.unwrap(), sales);
     assert_eq!(store.queue_by_name(DEFAULT, "sales").await.unwrap(), sales);
+    assert_eq!(
+        (
+            sales.priority_for(Some("vip")),
+            sales.priority_for(Some("gold")),
+            sales.priority_for(None)
+        ),
+        (15, 5, 5)
+    );
 
     let renamed = store
         .update_queue(DEFAULT, sales.id, QueueSpec::named("sales-cn"))
@@ -687,9 +697,10 @@ async fn queues(store: DynStore) {
             renamed.max_wait_secs,
             renamed.overflow_queue,
             renamed.priority,
-            &renamed.hours
+            &renamed.hours,
+            renamed.tier_priority.len()
         ),
-        (None, None, 0, &None)
+        (None, None, 0, &None, 0)
     );
     assert_eq!(store.queue(DEFAULT, sales.id).await.unwrap(), renamed);
     not_found(store.queue_by_name(DEFAULT, "sales").await);
@@ -3464,6 +3475,53 @@ async fn assignment_rules_are_kept_per_account(store: DynStore) {
     assert!(store.assignment_rules(OTHER).await.unwrap().is_empty());
     store.set_assignment_rules(DEFAULT, &[], 2).await.unwrap();
     assert!(store.assignment_rules(DEFAULT).await.unwrap().is_empty());
+}
+
+async fn segments_are_kept_per_account_by_name(store: DynStore) {
+    use crate::crm::segments::Segment;
+    use crate::domain::SegmentId;
+    let [ann] = <[Agent; 1]>::try_from(agents_named(&store, DEFAULT, &["ann"]).await).unwrap();
+    let segment = |name: &str, definition: serde_json::Value| Segment {
+        id: SegmentId::new(),
+        name: name.into(),
+        definition: serde_json::from_value(definition).unwrap(),
+        created_by: Some(ann.id),
+        updated_at: 1,
+    };
+    let vip = segment(
+        "VIP in China",
+        serde_json::json!({"q": "王", "tiers": ["vip"], "regions": ["CN"]}),
+    );
+    let mine = segment(
+        "Ann's",
+        serde_json::json!({"owner": {"type": "agent", "agent_id": ann.id}}),
+    );
+    store.save_segment(DEFAULT, &vip).await.unwrap();
+    store.save_segment(DEFAULT, &mine).await.unwrap();
+    assert_eq!(
+        store.segments(DEFAULT).await.unwrap(),
+        vec![mine.clone(), vip.clone()]
+    );
+    assert_eq!(store.segment(DEFAULT, vip.id).await.unwrap(), vip);
+    assert!(store.segments(OTHER).await.unwrap().is_empty());
+    not_found(store.segment(OTHER, vip.id).await);
+    // Another one by the same name is refused; the same one renamed is kept.
+    conflict(
+        store
+            .save_segment(DEFAULT, &segment("VIP in China", serde_json::json!({})))
+            .await,
+        "segments_account_id_name_key",
+    );
+    let renamed = Segment {
+        name: "VIP 中国".into(),
+        updated_at: 2,
+        ..vip.clone()
+    };
+    store.save_segment(DEFAULT, &renamed).await.unwrap();
+    assert_eq!(store.segment(DEFAULT, vip.id).await.unwrap(), renamed);
+    store.delete_segment(DEFAULT, vip.id).await.unwrap();
+    not_found(store.delete_segment(DEFAULT, vip.id).await);
+    assert_eq!(store.segments(DEFAULT).await.unwrap(), vec![mine]);
 }
 
 async fn teams_are_kept_per_account(store: DynStore) {

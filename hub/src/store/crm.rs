@@ -5,7 +5,7 @@
 use super::Result;
 use crate::crm::followups::{FollowUp, FollowUpKind};
 use crate::crm::rules::AssignmentRule;
-use crate::domain::{AccountId, AgentId, Customer, CustomerId, FollowUpId, HandoverId, Millis};
+use crate::domain::{AccountId, AgentId, Customer, CustomerId, FollowUpId, HandoverId, Millis, SegmentId};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -172,6 +172,15 @@ pub trait CrmStore: Send + Sync {
         fields: &[crate::crm::fields::FieldDef],
         at: Millis,
     ) -> Result<()>;
+
+    // --- segments ---
+    /// The account's segments, by name.
+    async fn segments(&self, account: AccountId) -> Result<Vec<crate::crm::segments::Segment>>;
+    async fn segment(&self, account: AccountId, id: SegmentId) -> Result<crate::crm::segments::Segment>;
+    /// Adds a segment or replaces the one with its id; `Conflict` for a name another one has.
+    async fn save_segment(&self, account: AccountId, segment: &crate::crm::segments::Segment) -> Result<()>;
+    /// `NotFound` when there is none.
+    async fn delete_segment(&self, account: AccountId, id: SegmentId) -> Result<()>;
 
     // --- hand-overs ---
     async fn create_handover(&self, account: AccountId, handover: &Handover) -> Result<()>;

@@ -159,6 +159,9 @@ pub struct QueueSpec {
     /// Whether callers are offered a callback; none (the default): never.
     #[serde(default)]
     pub callbacks: Option<crate::domain::CallbackPolicy>,
+    /// What a customer's tier adds to `priority` (`{"vip": 10}`: VIP first); none by default.
+    #[serde(default)]
+    pub tier_priority: std::collections::BTreeMap<String, i32>,
 }
 
 impl QueueSpec {
@@ -183,6 +186,7 @@ impl QueueSpec {
             wrap_up_secs: Self::default_wrap_up(),
             hours: None,
             callbacks: None,
+            tier_priority: Default::default(),
         }
     }
 }

@@ -1469,6 +1469,7 @@ macro_rules! impl_store {
                     .bind(i64::from(s.wrap_up_secs))
                     .bind(s.hours.as_ref().map(to_json))
                     .bind(s.callbacks.as_ref().map(to_json))
+                    .bind(to_json(&s.tier_priority))
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -1512,6 +1513,7 @@ fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
         wrap_up_secs: s.wrap_up_secs,
         hours: s.hours,
         callbacks: s.callbacks,
+        tier_priority: s.tier_priority,
     }
 }
 

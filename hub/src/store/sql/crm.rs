@@ -10,7 +10,8 @@ use super::rows::{CustomerRow, all, json, parse, parse_opt, to_json};
 use super::{SqlStore, db};
 use crate::crm::followups::{FollowUp, FollowUpKind, FollowUpState};
 use crate::crm::rules::AssignmentRule;
-use crate::domain::{AccountId, AgentId, Customer, CustomerId, FollowUpId, HandoverId, Millis};
+use crate::crm::segments::Segment;
+use crate::domain::{AccountId, AgentId, Customer, CustomerId, FollowUpId, HandoverId, Millis, SegmentId};
 use sqlx::Sqlite;
 use sqlx::postgres::Postgres;
 use std::collections::HashMap;
@@ -60,6 +61,14 @@ mod q {
     pub const FIELDS: &str = "SELECT fields FROM customer_fields WHERE account_id = $1";
     pub const SET_FIELDS: &str = "INSERT INTO customer_fields (account_id, fields, updated_at) VALUES ($1, $2, $3) \
          ON CONFLICT (account_id) DO UPDATE SET fields = excluded.fields, updated_at = excluded.updated_at";
+    pub const SEGMENTS: &str = "SELECT id, name, definition, created_by, updated_at FROM segments \
+         WHERE account_id = $1 ORDER BY name";
+    pub const SEGMENT: &str = "SELECT id, name, definition, created_by, updated_at FROM segments \
+         WHERE account_id = $1 AND id = $2";
+    pub const SAVE_SEGMENT: &str = "INSERT INTO segments (account_id, id, name, definition, created_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, id) DO UPDATE SET name = excluded.name, \
+         definition = excluded.definition, updated_at = excluded.updated_at";
+    pub const DELETE_SEGMENT: &str = "DELETE FROM segments WHERE account_id = $1 AND id = $2";
     pub const INSERT_HANDOVER: &str = "INSERT INTO handovers \
          (id, account_id, from_agent, spec, reason, created_by, created_at, until, returned_at, moved) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
@@ -162,6 +171,28 @@ impl TryFrom<HandoverRow> for Handover {
             until: r.until,
             returned_at: r.returned_at,
             moved: u64::try_from(r.moved).unwrap_or(0),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SegmentRow {
+    id: String,
+    name: String,
+    definition: String,
+    created_by: Option<String>,
+    updated_at: i64,
+}
+
+impl TryFrom<SegmentRow> for Segment {
+    type Error = StoreError;
+    fn try_from(r: SegmentRow) -> Result<Segment> {
+        Ok(Segment {
+            id: parse("segments.id", &r.id)?,
+            name: r.name,
+            definition: json("segments.definition", &r.definition)?,
+            created_by: parse_opt("segments.created_by", r.created_by.as_deref())?,
+            updated_at: r.updated_at,
         })
     }
 }
@@ -459,6 +490,54 @@ macro_rules! impl_crm_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                self.commit_audited(tx).await
+            }
+
+            async fn segments(&self, account: AccountId) -> Result<Vec<Segment>> {
+                let rows = sqlx::query_as::<_, SegmentRow>(q::SEGMENTS)
+                    .bind(account.to_string())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)?;
+                all(rows)
+            }
+
+            async fn segment(&self, account: AccountId, id: SegmentId) -> Result<Segment> {
+                sqlx::query_as::<_, SegmentRow>(q::SEGMENT)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?
+                    .try_into()
+            }
+
+            async fn save_segment(&self, account: AccountId, s: &Segment) -> Result<()> {
+                let mut tx = self.write().await?;
+                sqlx::query(q::SAVE_SEGMENT)
+                    .bind(account.to_string())
+                    .bind(s.id.to_string())
+                    .bind(&s.name)
+                    .bind(to_json(&s.definition))
+                    .bind(s.created_by.map(|a| a.to_string()))
+                    .bind(s.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                self.commit_audited(tx).await
+            }
+
+            async fn delete_segment(&self, account: AccountId, id: SegmentId) -> Result<()> {
+                let mut tx = self.write().await?;
+                let done = sqlx::query(q::DELETE_SEGMENT)
+                    .bind(account.to_string())
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
                 self.commit_audited(tx).await
             }
 
