@@ -118,6 +118,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/customer-fields", Agent),
     ("GET", "/api/v1/customers/export", Supervisor),
     ("PUT", "/api/v1/customer-fields", Admin),
+    ("POST", "/api/v1/customers/import", Supervisor),
     ("GET", "/api/v1/segments", Supervisor),
     ("POST", "/api/v1/segments", Supervisor),
     ("PUT", "/api/v1/segments/{id}", Supervisor),

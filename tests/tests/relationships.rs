@@ -4,7 +4,8 @@
 //! nothing left owned by them anywhere in the store; a follow-up reminds its owner when due; a
 //! contact from an owned customer is offered to the owner first, then to the queue; a VIP's
 //! contact is served before earlier ones where the queue gives their tier a priority; a
-//! supervisor's saved segment is counted, exported and given to another owner at once.
+//! supervisor's saved segment is counted, exported and given to another owner at once; a
+//! spreadsheet of customers is previewed, then imported with its bad rows reported.
 
 use plugboard_tests::{DEMO_PASSWORD, Hub, Socket, named, start_chat};
 use serde_json::{Value, json};
@@ -680,4 +681,135 @@ async fn a_supervisor_saves_a_segment_counts_it_exports_it_and_gives_it_to_anoth
     )
     .await;
     assert_eq!(maria["customer"]["owner_name"], "Chen Jing 陈静");
+}
+
+/// A CSV posted to `/customers/import` with this query: (status, body).
+async fn import(hub: &Hub, token: &str, query: &str, csv: Vec<u8>) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/customers/import?{query}", hub.base))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_spreadsheet_of_customers_is_previewed_then_imported_with_its_bad_rows_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(dir.path(), &[]).await.unwrap();
+    let admin = hub.login("admin@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let sam = hub.login("sam@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let bob = hub.login("bob@plugboard.example", DEMO_PASSWORD).await.unwrap();
+    let fields = json!([{"key": "seats", "label": "席位", "kind": "number"}]);
+    let (status, _) = hub
+        .call("PUT", "/customer-fields", Some(&admin), Some(fields))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    // As Chinese Excel saves it: GB18030, Chinese headers, a quoted cell with a comma, the
+    // export's guard before a phone number, and four rows that can't be customers.
+    let csv = "姓名,邮箱,手机,等级,标签,席位,备注\r\n\
+        王芳,wang.fang@example.cn,'+8613912345678,VIP,批发; 华东,12,\"老客户, 电话联系\"\r\n\
+        Maria Garcia,MARIA.GARCIA@example.com,,gold,,,\r\n\
+        ,nobody@example.com,,,,,\r\n\
+        无联系方式,,,,,,\r\n\
+        坏号码,,12,,,,\r\n\
+        Wang Again,wang.fang@example.cn,,,,,\r\n\
+        席位不对,seats@example.com,,,,很多,\r\n";
+    let (gb, _, _) = encoding_rs::GB18030.encode(csv);
+    let gb = gb.into_owned();
+    assert_eq!(
+        import(&hub, &bob, "dry_run=true", gb.clone()).await.0,
+        403,
+        "an agent"
+    );
+
+    let (status, preview) = import(&hub, &sam, "dry_run=true", gb.clone()).await;
+    assert_eq!(status, 200, "{preview}");
+    let taken: Vec<&Value> = preview["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["taken_as"])
+        .collect();
+    assert_eq!(
+        taken,
+        [
+            &json!({"type": "name"}),
+            &json!({"type": "email"}),
+            &json!({"type": "phone"}),
+            &json!({"type": "tier"}),
+            &json!({"type": "tags"}),
+            &json!({"type": "field", "key": "seats"}),
+            &json!({"type": "ignore"})
+        ]
+    );
+    assert_eq!(
+        (&preview["rows"], &preview["created"], &preview["dry_run"]),
+        (&json!(7), &json!(1), &json!(true))
+    );
+    assert_eq!(preview["skipped"][0]["line"], 3, "Maria is known: {preview}");
+    let rejected: Vec<(i64, &str)> = preview["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_i64().unwrap(), r["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [4, 5, 6, 7, 8],
+        "{preview}"
+    );
+    assert_eq!(rejected[0].1, "no name");
+    assert_eq!(rejected[1].1, "no email or phone");
+    assert_eq!(rejected[3].1, "the same email or phone as line 2");
+    assert!(rejected[4].1.contains("席位"), "{preview}");
+    let (_, found) = hub
+        .call("GET", "/customers?q=wang.fang%40example.cn", Some(&sam), None)
+        .await
+        .unwrap();
+    assert_eq!(found, json!([]), "a dry run writes nothing");
+
+    // Imported, Maria updated rather than skipped.
+    let (status, done) = import(&hub, &sam, "duplicates=update", gb).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(
+        (
+            &done["created"],
+            &done["updated"],
+            done["rejected"].as_array().unwrap().len()
+        ),
+        (&json!(1), &json!(1), 5)
+    );
+    let (_, found) = hub
+        .call("GET", "/customers?q=wang.fang%40example.cn", Some(&sam), None)
+        .await
+        .unwrap();
+    let wang = &found[0];
+    assert_eq!(
+        (&wang["name"], &wang["phone"], &wang["tier"]),
+        (&json!("王芳"), &json!("+8613912345678"), &json!("VIP"))
+    );
+    assert_eq!(
+        (&wang["tags"], &wang["fields"]["seats"]),
+        (&json!(["批发", "华东"]), &json!(12.0))
+    );
+    let (_, maria) = hub
+        .call("GET", "/customers?q=maria.garcia%40example.com", Some(&sam), None)
+        .await
+        .unwrap();
+    assert_eq!(maria[0]["tier"], "gold");
+
+    // A mapping given by hand; one naming no field is refused.
+    let csv = b"who,mail\nTom Li,tom.li@example.com\n".to_vec();
+    let (status, done) = import(&hub, &sam, "columns=name,email", csv.clone()).await;
+    assert_eq!((status, &done["created"]), (200, &json!(1)), "{done}");
+    let (status, bad) = import(&hub, &sam, "columns=name,field:nope", csv).await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, _) = import(&hub, &sam, "", b"name,email\n\"open".to_vec()).await;
+    assert_eq!(status, 400, "an unclosed quote");
 }

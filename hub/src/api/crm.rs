@@ -10,6 +10,7 @@ use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, AuthAgent, RequireRole, Supervisor};
 use crate::crm::fields::{self, FieldDef};
 use crate::crm::followups::{FollowUp, FollowUpKind};
+use crate::crm::import;
 use crate::crm::rules::{self, AssignmentRule};
 use crate::crm::segments::{self, Definition, Segment};
 use crate::crm::{self as relationships, CrmError, HandoverRequest};
@@ -40,6 +41,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(my_follow_ups))
         .routes(routes!(overdue_follow_ups))
         .routes(routes!(close_follow_up))
+}
+
+/// Routes whose body is a file rather than JSON: outside `BODY_LIMIT`, each with its own.
+pub fn import_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(import_customers))
 }
 
 impl From<CrmError> for ApiError {
@@ -424,6 +430,112 @@ async fn segment_customers(
         more,
         customers,
     }))
+}
+
+/// The largest spreadsheet an import takes.
+const IMPORT_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct ImportQuery {
+    /// What each column holds, in order, comma-separated: `name`, `email`, `phone`, `tier`,
+    /// `tags`, `field:<key>`, or empty to leave it out. Without it, suggested from the headers.
+    columns: Option<String>,
+    /// `skip` (the default) or `update` a customer who has a row's email or phone already.
+    #[serde(default)]
+    duplicates: relationships::Duplicates,
+    /// Only say what would happen.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// What an import read and did.
+#[derive(Debug, Serialize, ToSchema)]
+struct Imported {
+    /// Each column's header and what it was taken as.
+    columns: Vec<ImportedColumn>,
+    #[serde(flatten)]
+    report: relationships::ImportReport,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ImportedColumn {
+    header: String,
+    taken_as: import::Column,
+}
+
+/// Customers from a spreadsheet saved as CSV (supervisors): the body is the file (UTF-8, or
+/// GB18030 as Chinese Excel saves it; at most 16 MiB and 100,000 rows), its first line the
+/// headers. `dry_run=true` is the preview: the columns as taken and what each row would become.
+/// A row without a name or without an email or phone, with one unreadable, with a field value
+/// its field refuses, or repeating an earlier row's email or phone is rejected with the reason;
+/// known customers (by email or phone) are skipped or updated. Audited.
+#[utoipa::path(post, path = "/customers/import", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = Imported), (status = 400), (status = 403), (status = 413)))]
+async fn import_customers(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    ClientIp(ip): ClientIp,
+    Query(query): Query<ImportQuery>,
+    body: axum::body::Body,
+) -> Result<ApiJson<Imported>, ApiError> {
+    let bytes = axum::body::to_bytes(body, IMPORT_BYTES)
+        .await
+        .map_err(|_| ApiError::FileTooLarge(format!("a spreadsheet may be at most {IMPORT_BYTES} bytes")))?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => encoding_rs::GB18030.decode(&bytes).0,
+    };
+    let mut rows = import::parse_csv(&text).map_err(ApiError::BadRequest)?;
+    if rows.is_empty() {
+        return Err(ApiError::BadRequest(
+            "the file is empty: its first line names the columns".into(),
+        ));
+    }
+    let headers = rows.remove(0);
+    if rows.len() > import::MAX_ROWS {
+        return Err(ApiError::BadRequest(format!(
+            "at most {} rows at once",
+            import::MAX_ROWS
+        )));
+    }
+    let defs = state.store.customer_fields(me.account_id).await?;
+    let columns: Vec<import::Column> = match &query.columns {
+        Some(given) => given
+            .split(',')
+            .map(|c| import::Column::parse(c, &defs))
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::BadRequest)?,
+        None => headers
+            .iter()
+            .map(|h| import::Column::suggest(h, &defs))
+            .collect(),
+    };
+    let report = relationships::import_customers(
+        &state.store,
+        me.account_id,
+        &rows,
+        &columns,
+        query.duplicates,
+        query.dry_run,
+        &state.config.default_region,
+    )
+    .await?;
+    if !query.dry_run {
+        let detail = serde_json::json!({"rows": report.rows, "created": report.created,
+            "updated": report.updated, "skipped": report.skipped.len(), "rejected": report.rejected.len()});
+        record(&state, &me, ip, "customers.imported", None, detail).await?;
+    }
+    let columns = headers
+        .into_iter()
+        .zip(
+            columns
+                .into_iter()
+                .chain(std::iter::repeat(import::Column::Ignore)),
+        )
+        .map(|(header, taken_as)| ImportedColumn { header, taken_as })
+        .collect();
+    Ok(ApiJson(Imported { columns, report }))
 }
 
 /// Move all or some (a filter) of an agent's customers to one or several others (supervisors),

@@ -47,11 +47,16 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// Every REST route under `/api/v1`, with the OpenAPI document describing them. Request bodies
-/// are JSON of at most `BODY_LIMIT`, except uploads', which are files (their own limit).
+/// are JSON of at most `BODY_LIMIT`, except uploads' and customer imports', which are files
+/// (their own limits).
 pub fn router() -> OpenApiRouter<AppState> {
     let limited = routes().layer(tower_http::limit::RequestBodyLimitLayer::new(super::BODY_LIMIT));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", limited.merge(super::email::upload_routes()))
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(
+        "/api/v1",
+        limited
+            .merge(super::email::upload_routes())
+            .merge(super::crm::import_routes()),
+    )
 }
 
 fn routes() -> OpenApiRouter<AppState> {

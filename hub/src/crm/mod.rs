@@ -7,6 +7,7 @@
 pub mod export;
 pub mod fields;
 pub mod followups;
+pub mod import;
 pub mod mentions;
 pub mod rules;
 pub mod segments;
@@ -356,4 +357,139 @@ impl Scheduler {
         }
         Ok(())
     }
+}
+
+/// What an import did (or, tried dry, would do) with each row.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// The data rows read (the header not counted).
+    pub rows: usize,
+    pub created: usize,
+    /// Known customers (by email or phone) given the row's tier, tags and fields.
+    pub updated: usize,
+    /// Known customers left as they were.
+    pub skipped: Vec<ImportRow>,
+    pub rejected: Vec<ImportRow>,
+}
+
+/// One row an import left out, by its line in the spreadsheet (the header is line 1).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportRow {
+    pub line: usize,
+    #[schema(value_type = Option<String>)]
+    pub customer_id: Option<CustomerId>,
+    pub reason: String,
+}
+
+/// What an import does with a row whose email or phone a customer already has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Duplicates {
+    #[default]
+    Skip,
+    Update,
+}
+
+/// The customer one of these normalised identities belongs to already.
+async fn known_by(
+    store: &DynStore,
+    account: AccountId,
+    identities: &[(String, String)],
+) -> Result<Option<Customer>> {
+    for (kind, value) in identities {
+        for c in store.search_customers(account, value, 5).await? {
+            let theirs = store.customer_identities(account, c.id).await?;
+            if theirs.iter().any(|(k, v)| k == kind && v == value) {
+                return Ok(Some(c));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Imports rows (after the header) as customers by the column mapping: a row refused by
+/// `import::candidate`, with an unreadable email or phone, or repeating an earlier row's is
+/// rejected with the reason; one a customer has already is skipped or updated; the rest become
+/// new customers, owned by the account's rules. `dry_run` writes nothing.
+pub async fn import_customers(
+    store: &DynStore,
+    account: AccountId,
+    rows: &[Vec<String>],
+    columns: &[import::Column],
+    duplicates: Duplicates,
+    dry_run: bool,
+    default_region: &str,
+) -> Result<ImportReport> {
+    let defs = store.customer_fields(account).await?;
+    let mut report = ImportReport {
+        dry_run,
+        rows: rows.len(),
+        ..Default::default()
+    };
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for (n, row) in rows.iter().enumerate() {
+        let line = n + 2;
+        let reject = |reason: String| ImportRow {
+            line,
+            customer_id: None,
+            reason,
+        };
+        let candidate = match import::candidate(row, columns, &defs) {
+            Ok(c) => c,
+            Err(why) => {
+                report.rejected.push(reject(why));
+                continue;
+            }
+        };
+        let identities = match crate::profile::normalise(&candidate.identities, default_region, false) {
+            Ok(i) => i,
+            Err(e) => {
+                report.rejected.push(reject(e.to_string()));
+                continue;
+            }
+        };
+        if let Some(first) = identities.iter().find_map(|i| seen.get(i)) {
+            report
+                .rejected
+                .push(reject(format!("the same email or phone as line {first}")));
+            continue;
+        }
+        for i in &identities {
+            seen.insert(i.clone(), line);
+        }
+        let patch = crate::store::CustomerPatch {
+            name: None,
+            tier: candidate.tier.clone(),
+            tags: (!candidate.tags.is_empty()).then(|| candidate.tags.clone()),
+            fields: (!candidate.fields.is_empty()).then(|| candidate.fields.clone()),
+        };
+        let changes = patch.tier.is_some() || patch.tags.is_some() || patch.fields.is_some();
+        match known_by(store, account, &identities).await? {
+            Some(known) if duplicates == Duplicates::Skip => report.skipped.push(ImportRow {
+                line,
+                customer_id: Some(known.id),
+                reason: format!("already a customer: {}", known.name),
+            }),
+            Some(known) => {
+                if !dry_run && changes {
+                    store.update_customer(account, known.id, patch).await?;
+                }
+                report.updated += 1;
+            }
+            None => {
+                if !dry_run {
+                    let mut customer = store
+                        .resolve_customer(account, &identities, Some(&candidate.name))
+                        .await?;
+                    if changes {
+                        customer = store.update_customer(account, customer.id, patch).await?;
+                    }
+                    assign_new(store, account, &customer, None).await?;
+                }
+                report.created += 1;
+            }
+        }
+    }
+    Ok(report)
 }
