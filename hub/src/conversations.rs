@@ -102,6 +102,7 @@ mod tests {
             wrap_up_secs: 60,
             hours: None,
             callbacks: None,
+            csat: false,
         }
     }
 

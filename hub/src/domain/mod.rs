@@ -342,6 +342,9 @@ pub struct Queue {
     /// Whether its callers are offered a callback, and how one is tried; none: never offered.
     #[serde(default)]
     pub callbacks: Option<CallbackPolicy>,
+    /// Whether its customers are asked to rate a conversation when it ends (`crate::csat`).
+    #[serde(default)]
+    pub csat: bool,
 }
 
 /// A disposition (wrap-up) code an agent picks when closing an interaction.

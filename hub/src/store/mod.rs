@@ -8,6 +8,7 @@ mod channels;
 mod conformance;
 mod conversations;
 mod crm;
+mod csat;
 mod privacy;
 mod reports;
 mod sql;
@@ -18,6 +19,7 @@ pub use channels::{
     MailboxSecrets, MediaFetch, MediaOutcome, MediaUpdate, NewAttachment, NewChannelMessage, OutboxItem,
     StoredAttachment, Upload,
 };
+pub use csat::CsatStore;
 pub use privacy::{Erased, PrivacyStore};
 pub use reports::{Cell, CellMark, LogSpan, NewLine, NewPresence, ReportSettings, ReportStore, Visit};
 
@@ -159,6 +161,9 @@ pub struct QueueSpec {
     /// Whether callers are offered a callback; none (the default): never.
     #[serde(default)]
     pub callbacks: Option<crate::domain::CallbackPolicy>,
+    /// Whether its customers are asked to rate a conversation when it ends; off by default.
+    #[serde(default)]
+    pub csat: bool,
 }
 
 impl QueueSpec {
@@ -183,6 +188,7 @@ impl QueueSpec {
             wrap_up_secs: Self::default_wrap_up(),
             hours: None,
             callbacks: None,
+            csat: false,
         }
     }
 }
@@ -437,7 +443,16 @@ pub fn apply_transition(
 
 #[async_trait::async_trait]
 pub trait Store:
-    ChannelStore + ConversationStore + CrmStore + ReportStore + AuditStore + PrivacyStore + Send + Sync + 'static
+    ChannelStore
+    + ConversationStore
+    + CrmStore
+    + CsatStore
+    + ReportStore
+    + AuditStore
+    + PrivacyStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;

@@ -14,6 +14,7 @@ mod conversations;
 #[cfg(test)]
 pub(crate) use conversations::planned::{FORCED as FORCED_SEARCH_WAY, Way as SearchWay};
 mod crm;
+mod csat;
 mod group;
 mod privacy;
 mod queries;
@@ -1469,6 +1470,7 @@ macro_rules! impl_store {
                     .bind(i64::from(s.wrap_up_secs))
                     .bind(s.hours.as_ref().map(to_json))
                     .bind(s.callbacks.as_ref().map(to_json))
+                    .bind(s.csat)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -1512,6 +1514,7 @@ fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
         wrap_up_secs: s.wrap_up_secs,
         hours: s.hours,
         callbacks: s.callbacks,
+        csat: s.csat,
     }
 }
 

@@ -137,6 +137,7 @@ pub(super) struct QueueRow {
     wrap_up_secs: i64,
     hours: Option<String>,
     callbacks: Option<String>,
+    csat: bool,
 }
 
 impl TryFrom<QueueRow> for Queue {
@@ -157,6 +158,7 @@ impl TryFrom<QueueRow> for Queue {
             wrap_up_secs: secs("queues.wrap_up_secs", r.wrap_up_secs)?,
             hours: r.hours.map(|h| json("queues.hours", &h)).transpose()?,
             callbacks: r.callbacks.map(|c| json("queues.callbacks", &c)).transpose()?,
+            csat: r.csat,
             name: r.name,
         })
     }
