@@ -77,6 +77,12 @@
       transcriptAsk: 'Email me this conversation',
       transcriptSend: 'Send',
       transcriptSent: 'The conversation is on its way to {email}.',
+      csatAsk: 'How was your conversation?',
+      csatScore: '{n} of 5',
+      csatComment: 'Anything you would like to add? (optional)',
+      csatSend: 'Send rating',
+      csatThanks: 'Thank you for your rating.',
+      csatAlready: 'You rated this conversation already ({n} of 5). Thank you!',
       connecting: 'Connecting…',
       reconnecting: 'Reconnecting…',
       error: 'Something went wrong. Please try again.',
@@ -120,6 +126,12 @@
       transcriptAsk: '将本次聊天记录发到我的邮箱',
       transcriptSend: '发送',
       transcriptSent: '聊天记录正在发往 {email}。',
+      csatAsk: '您对本次服务满意吗？',
+      csatScore: '{n} 分（满分 5 分）',
+      csatComment: '还有什么想告诉我们的吗？（可选）',
+      csatSend: '提交评价',
+      csatThanks: '感谢您的评价。',
+      csatAlready: '您已评价过本次会话（{n} 分），谢谢！',
       connecting: '正在连接…',
       reconnecting: '正在重新连接…',
       error: '出了点问题，请重试。',
@@ -281,6 +293,9 @@
   // The transcript by email: whether the hub offers it, whether this socket holds the
   // conversation (a socket that said `ready` holds none), and where it went once asked.
   var transcript = { offered: false, onSocket: false, sentTo: null };
+  // The rating at the end: whether the queue asks, and the score kept once sent (`already`: the
+  // hub kept an earlier one). Asked on the socket that holds the conversation, like the transcript.
+  var csat = { asked: false, score: null, already: false, busy: false };
   var agentTyping = false;
   var agentTypingTimer = null;
   var messageList = null;
@@ -362,11 +377,41 @@
       composerInput = null;
       children.push(el('div', { class: 'pb-ended', 'data-testid': 'widget-ended' }, [
         el('p', { text: t('ended') }),
+        csatQuestion(),
         transcriptOffer(),
         el('button', { class: 'pb-primary', type: 'button', 'data-testid': 'widget-new-chat', text: t('newChat'), onclick: newChat }),
       ]));
     }
     return el('div', { class: 'pb-chat' }, children);
+  }
+
+  /** After the end of a chat an agent answered, on a queue that asks: 1 to 5 (radio buttons,
+   * so arrows and space work) and an optional comment, sent once; then the thanks. */
+  function csatQuestion() {
+    if (csat.score) return el('p', { class: 'pb-csat-done', role: 'status', 'data-testid': 'widget-csat-thanks',
+      text: csat.already ? t('csatAlready', { n: csat.score }) : t('csatThanks') });
+    var answered = store.agent || Object.keys(store.authors).length > 0;
+    if (!csat.asked || !transcript.onSocket || !answered) return null;
+    var stars = [1, 2, 3, 4, 5].map(function (n) {
+      return el('label', { class: 'pb-star', title: t('csatScore', { n: n }) }, [
+        el('input', { type: 'radio', name: 'pb-csat-score', value: String(n), required: true, 'data-testid': 'widget-csat-' + n,
+          'aria-label': t('csatScore', { n: n }) }),
+        el('span', { 'aria-hidden': 'true', text: '★' }),
+      ]);
+    });
+    var comment = el('textarea', { class: 'pb-input', name: 'csat-comment', rows: '2', maxlength: '2000', 'data-testid': 'widget-csat-comment' });
+    return el('form', { class: 'pb-csat', 'data-testid': 'widget-csat', onsubmit: function (e) {
+      e.preventDefault();
+      var picked = e.currentTarget.querySelector('input[name="pb-csat-score"]:checked');
+      if (!picked || csat.busy) return;
+      var frame = { type: 'csat', score: Number(picked.value) };
+      if (comment.value.trim()) frame.comment = comment.value.trim();
+      if (send(frame)) { csat.busy = true; showStatus(''); } else showStatus(t('reconnecting'));
+    } }, [
+      el('fieldset', { class: 'pb-stars' }, [el('legend', { text: t('csatAsk') })].concat(stars)),
+      el('label', { class: 'pb-field' }, [el('span', { text: t('csatComment') }), comment]),
+      el('button', { class: 'pb-primary', type: 'submit', 'data-testid': 'widget-csat-send', text: t('csatSend') }),
+    ]);
   }
 
   /** After the end, while this socket still holds the conversation and a mailbox can send it:
@@ -616,6 +661,7 @@
         ready = f;
         formBusy = false;
         transcript = { offered: Boolean(f.transcript_by_email), onSocket: false, sentTo: null };
+        csat = { asked: Boolean(f.csat), score: null, already: false, busy: false };
         if (store.token) {
           // The token no longer opens a conversation: start afresh, keeping nothing unsent.
           store = emptyStore();
@@ -649,6 +695,7 @@
         store.interactionId = f.interaction_id;
         transcript.offered = Boolean(f.transcript_by_email);
         transcript.onSocket = true;
+        csat = { asked: Boolean(f.csat), score: f.csat_score || null, already: Boolean(f.csat_score), busy: false };
         (f.authors || []).forEach(known);
         if (f.agent) store.agent = f.agent;
         addMessages(f.messages || []);
@@ -708,8 +755,13 @@
         transcript.sentTo = f.email;
         render();
         return;
+      case 'csat.recorded':
+        csat = { asked: true, score: f.score, already: Boolean(f.already), busy: false };
+        render();
+        return;
       case 'error':
         formBusy = false;
+        csat.busy = false;
         if (f.ref) {
           store.outbox.forEach(function (p) { if (p.client_id === f.ref) p.failed = f.code || true; });
           save();

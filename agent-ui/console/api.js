@@ -286,6 +286,12 @@ export async function reportCsv(dimension, query) {
   return res.blob();
 }
 export const reportSettings = () => request('GET', '/reports/settings');
+/** Ratings per agent and per queue over local days `from`–`to`. */
+export const csatReport = (from, to) => request('GET', `/reports/csat?from=${enc(from)}&to=${enc(to)}`);
+/** Each agent's KPIs over local days `from`–`to`. */
+export const agentKpis = (from, to) => request('GET', `/reports/agent-kpis?from=${enc(from)}&to=${enc(to)}`);
+/** The same as a CSV file (a Blob). */
+export const agentKpisCsv = (from, to) => reportCsv('agent-kpis', `from=${enc(from)}&to=${enc(to)}`);
 /** `{contacts, interval_secs, aht_secs, target, threshold_secs, patience_secs?}` → agents needed and neighbours. */
 export const whatIf = (load) => request('POST', '/staffing/what-if', load);
 /** Agents a queue needed per interval next to those staffed. */

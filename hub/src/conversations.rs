@@ -103,6 +103,7 @@ mod tests {
             hours: None,
             callbacks: None,
             tier_priority: Default::default(),
+            csat: false,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod config;
 pub mod conversations;
 pub mod crm;
+pub mod csat;
 pub mod demo;
 pub mod dispatcher;
 pub mod domain;

@@ -58,6 +58,7 @@ pub async fn export(
         "notes": store.notes(account, id).await?,
         "events": store.customer_events(account, id).await?,
         "follow_ups": store.customer_follow_ups(account, id).await?,
+        "csat_ratings": store.customer_ratings(account, id).await?,
     }))
 }
 

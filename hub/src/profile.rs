@@ -103,15 +103,17 @@ pub async fn link(
 
 pub async fn card(store: &DynStore, account: AccountId, customer: CustomerId) -> Result<Card, StoreError> {
     // Read side by side: the dispatcher's publisher waits for the card before the next frame.
-    let (customer, recent, notes) = futures_util::try_join!(
+    let (customer, recent, notes, ratings) = futures_util::try_join!(
         store.customer(account, customer),
         store.customer_interactions(account, customer, CARD_RECENT),
         store.notes(account, customer),
+        store.customer_ratings(account, customer),
     )?;
     Ok(Card {
         customer,
         recent,
         notes,
+        csat: crate::csat::customer(&ratings),
     })
 }
 

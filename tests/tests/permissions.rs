@@ -155,6 +155,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/reports/settings", Supervisor),
     ("PUT", "/api/v1/reports/settings", Admin),
     ("GET", "/api/v1/reports/{dimension}", Supervisor),
+    ("GET", "/api/v1/reports/csat", Supervisor),
+    ("GET", "/api/v1/reports/agent-kpis", Supervisor),
     ("GET", "/api/v1/staffing/{queue}", Supervisor),
     ("POST", "/api/v1/staffing/what-if", Supervisor),
     ("GET", "/api/v1/teams", Supervisor),

@@ -12,7 +12,7 @@ import { formatSkillRequirements, parseSkillRequirements, formatTierPriority, pa
 import { useForm } from '../forms.js';
 import { DAYS, hoursToForm, formToHours, localTimeZone } from '../hours.js';
 
-const EMPTY = { name: '', skills: '', priority: '0', tier_priority: '', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60', hours: hoursToForm(null), callbacks: callbacksToForm(null) };
+const EMPTY = { name: '', skills: '', priority: '0', tier_priority: '', sl_target_secs: '20', max_wait_secs: '', overflow_queue: '', offer_timeout_secs: '20', wrap_up_secs: '60', hours: hoursToForm(null), callbacks: callbacksToForm(null), csat: false };
 
 function callbacksToForm(c) {
   return c
@@ -38,6 +38,7 @@ function toForm(q) {
     wrap_up_secs: String(q.wrap_up_secs),
     hours: hoursToForm(q.hours),
     callbacks: callbacksToForm(q.callbacks),
+    csat: Boolean(q.csat),
   };
 }
 
@@ -54,6 +55,7 @@ function toSpec(f) {
     wrap_up_secs: Number(f.wrap_up_secs) || 0,
     hours: formToHours(f.hours),
     callbacks: formToCallbacks(f.callbacks),
+    csat: Boolean(f.csat),
   };
 }
 
@@ -138,6 +140,7 @@ export function AdminQueues({ onChanged }) {
             <label><span>${t('admin.callback_attempts')}</span><input type="number" min="1" max="10" required ...${field('callbacks.attempts')} data-testid="queue-callback-attempts" /></label>
             <label><span>${t('admin.callback_retry_after')}</span><input type="number" min="30" required ...${field('callbacks.retry_after_secs')} data-testid="queue-callback-retry" /></label>`}
         </fieldset>
+        <label class="check full"><input type="checkbox" checked=${form.csat} onChange=${(e) => set('csat', e.currentTarget.checked)} data-testid="queue-csat" />${t('admin.csat_on')}</label>
         <div class="form-actions full">
           <button class="primary" type="submit" data-testid="queue-save">${editing ? t('action.save') : t('action.add')}</button>
           ${editing && html`<button type="button" onClick=${() => { setEditing(null); setForm(EMPTY); }} data-testid="queue-cancel">${t('action.cancel')}</button>`}

@@ -34,6 +34,7 @@ export function CustomerCard({ card, interactionId, queueName, dispositionName, 
         ${field('email', c.email, 'card-email')}
         ${field('phone', c.phone, 'card-phone')}
         ${field('owner', c.owner_name, 'card-owner')}
+        ${card.csat && field('csat', t('customer.csat_value', { average: card.csat.average.toFixed(1), count: card.csat.count, last: card.csat.last.score }), 'card-csat')}
       </dl>
       <${CustomerFields} customer=${c} />
       ${claimed(c.claimed)}

@@ -1,5 +1,5 @@
 // What happened to a customer outside their interactions, oldest first: owner changes (from, to,
-// who, why) and follow-ups scheduled and closed.
+// who, why), follow-ups scheduled and closed, and the customer's ratings.
 import { html } from '../html.js';
 import { t } from '../i18n.js';
 
@@ -19,6 +19,10 @@ function describe(e) {
       return t('customer_event.follow_up_created', { title: d.title || '' });
     case 'follow_up.done':
       return t('customer_event.follow_up_done', { title: d.title || '', by: (d.by && d.by.name) || '' });
+    case 'csat.rated':
+      return t(d.comment ? 'customer_event.csat_rated_comment' : 'customer_event.csat_rated', {
+        score: d.score, agent: (d.agent && d.agent.name) || '—', comment: d.comment || '',
+      });
     case 'follow_up.cancelled':
       return t('customer_event.follow_up_cancelled', { title: d.title || '', by: (d.by && d.by.name) || '' });
     default:

@@ -1,6 +1,7 @@
 // Reports for supervisors and managers: per queue, agent or channel over a date range, in 15-minute,
 // hourly, daily or weekly intervals of the account's time zone; a table of totals, the intervals
-// of the chosen row with a chart, a CSV download, then staffing and the what-if calculator.
+// of the chosen row with a chart, a CSV download, then agents' KPIs and satisfaction, staffing and
+// the what-if calculator.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -9,6 +10,7 @@ import { columnsFor, formatFigure, intervalLabel, isoDate, reportQuery } from '.
 import { ReportChart } from './ReportChart.js';
 import { StaffingTable } from './StaffingTable.js';
 import { WhatIfCalculator } from './WhatIfCalculator.js';
+import { AgentKpis } from './AgentKpis.js';
 
 function defaultRange() {
   const to = new Date();
@@ -101,6 +103,7 @@ export function ReportsView({ queues }) {
                 ${columns.map((c) => html`<td key=${c.key}>${cell(f, c)}</td>`)}
               </tr>`)}</tbody>
             </table></div>`}`}`}
+      <${AgentKpis} range=${range} />
       <${StaffingTable} queues=${overseen ? queues.filter((q) => overseen.has(q.id)) : queues} range=${range} />
       <${WhatIfCalculator} />
     </div>

@@ -49,7 +49,7 @@ export function Timeline({ entries, queueName, dispositionName, customerName }) 
   if (!entries.length) return html`<p class="muted">${t('timeline.none')}</p>`;
   return html`
     <ol class="timeline">
-      ${entries.map(({ interaction: i, messages, events }) => html`
+      ${entries.map(({ interaction: i, messages, events, csat }) => html`
         <li key=${i.id} class="timeline-entry" data-testid="timeline-entry" data-interaction-id=${i.id}
           data-state=${i.state} data-disposition=${i.disposition || ''}>
           <header class="timeline-head">
@@ -59,7 +59,9 @@ export function Timeline({ entries, queueName, dispositionName, customerName }) 
             <span class=${`badge badge-${i.state}`} data-testid="timeline-state">${label('istate', i.state)}</span>
             ${i.offline && html`<span class="badge" data-testid="timeline-offline">${t(i.callback ? 'timeline.callback' : i.channel === 'voice' ? 'timeline.voicemail' : 'timeline.offline')}</span>`}
             ${i.disposition && html`<span class="badge badge-disposition" data-testid="timeline-disposition">${dispositionName(i.disposition)}</span>`}
+            ${csat && html`<span class="badge badge-csat" data-testid="timeline-csat" data-score=${csat.score}>${t('timeline.csat', { score: csat.score })}</span>`}
           </header>
+          ${csat && csat.comment && html`<p class="csat-comment" data-testid="timeline-csat-comment">“${csat.comment}”</p>`}
           ${i.channel === 'email' && threadSubject(messages) && html`<p class="timeline-subject" data-testid="timeline-subject">${threadSubject(messages)}</p>`}
           ${i.wrap_up_note && html`<p class="wrapup-note">${i.wrap_up_note}</p>`}
           ${i.callback && html`<p class="muted small-text" data-testid="timeline-callback">${t('callback.to', { number: i.callback.number, attempts: i.callback.attempts })}</p>`}

@@ -7,6 +7,7 @@ mod audit;
 mod chat_files;
 mod conversations;
 mod crm;
+mod csat;
 mod email;
 mod error;
 #[cfg(fuzzing)]

@@ -8,7 +8,8 @@ use super::audit::audited;
 use super::error::ApiJson;
 use super::{ApiError, AppState, ClientIp};
 use crate::auth::{Admin, RequireRole, Supervisor};
-use crate::domain::{Agent, AgentId, InteractionId, QueueId, Role, TeamId, now_millis};
+use crate::csat;
+use crate::domain::{Agent, AgentId, InteractionId, Millis, QueueId, Role, TeamId, now_millis};
 use crate::reports::erlang::{self, Load, Outcome};
 use crate::reports::load::{self, Ask, LoadError, Named, Staffing};
 use crate::reports::{Dimension, Granularity, time_zone};
@@ -18,6 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(report_settings, set_report_settings))
         .routes(routes!(report))
+        .routes(routes!(csat_report))
+        .routes(routes!(agent_kpis))
         .routes(routes!(staffing))
         .routes(routes!(what_if))
         .routes(routes!(list_teams, create_team))
@@ -153,6 +157,183 @@ async fn report(
         return Ok((headers, load::csv(&named)).into_response());
     }
     Ok(ApiJson(named).into_response())
+}
+
+/// A range of whole local days with an optional CSV answer.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+struct DaysQuery {
+    /// The first local day, `YYYY-MM-DD`, in the account's time zone.
+    from: String,
+    /// The last local day, included.
+    to: String,
+    /// `csv` for a CSV file; JSON otherwise.
+    format: Option<String>,
+}
+
+impl DaysQuery {
+    /// The range as a report asks it (whole, as one total: weeks are the fewest intervals).
+    fn ask(&self, dimension: Dimension) -> Result<Ask, ApiError> {
+        let range = RangeQuery {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            granularity: Some("week".into()),
+            format: None,
+        };
+        ask(&range, dimension)
+    }
+
+    /// The range's first and last moments `[start, end)` in the account's time zone.
+    async fn span(&self, state: &AppState, me: &Agent) -> Result<(String, Millis, Millis), ApiError> {
+        let ask = self.ask(Dimension::Agent)?;
+        let zone = state.store.report_settings(me.account_id).await?.time_zone;
+        let tz = time_zone(&zone).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let cut = crate::reports::intervals(&tz, ask.from, ask.to, Granularity::Week)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        match (cut.first(), cut.last()) {
+            (Some(first), Some(last)) => Ok((zone, first.start, last.end)),
+            _ => Err(ApiError::BadRequest("the range is empty".into())),
+        }
+    }
+}
+
+/// One row of the satisfaction report: an agent or a queue.
+#[derive(Debug, Serialize, ToSchema)]
+struct CsatRow {
+    key: String,
+    name: String,
+    #[serde(flatten)]
+    summary: csat::Summary,
+}
+
+/// Customer satisfaction over a range, per agent (who handled the rated contact) and per queue.
+#[derive(Debug, Serialize, ToSchema)]
+struct CsatReport {
+    time_zone: String,
+    /// Every rating of the queues in view.
+    total: csat::Summary,
+    agents: Vec<CsatRow>,
+    queues: Vec<CsatRow>,
+}
+
+/// Ratings given over local days `from`–`to`: count, average and share satisfied (4 or 5 of 5)
+/// per agent and per queue, within the caller's teams.
+#[utoipa::path(get, path = "/reports/csat", params(DaysQuery),
+    responses((status = 200, body = CsatReport), (status = 400), (status = 403)))]
+async fn csat_report(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    Query(query): Query<DaysQuery>,
+) -> Result<ApiJson<CsatReport>, ApiError> {
+    let (time_zone, start, end) = query.span(&state, &me).await?;
+    let scope = scope_of(&state, &me).await?;
+    let ratings = state.store.ratings_between(me.account_id, start, end).await?;
+    let agents: HashMap<AgentId, String> = state
+        .store
+        .agents(me.account_id)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let queues: HashMap<QueueId, String> = state
+        .store
+        .queues(me.account_id)
+        .await?
+        .into_iter()
+        .map(|q| (q.id, q.name))
+        .collect();
+    let row = |key: String, name: Option<&String>, summary| CsatRow {
+        name: name.cloned().unwrap_or_else(|| key.clone()),
+        key,
+        summary,
+    };
+    let mut agent_rows: Vec<CsatRow> = csat::by(&ratings, |r| r.agent_id.filter(|a| scope.agent(*a)))
+        .into_iter()
+        .map(|(id, s)| row(id.to_string(), agents.get(&id), s))
+        .collect();
+    let mut queue_rows: Vec<CsatRow> = csat::by(&ratings, |r| Some(r.queue_id).filter(|q| scope.queue(*q)))
+        .into_iter()
+        .map(|(id, s)| row(id.to_string(), queues.get(&id), s))
+        .collect();
+    for rows in [&mut agent_rows, &mut queue_rows] {
+        rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.key.cmp(&b.key)));
+    }
+    let total = csat::summarize(
+        ratings
+            .iter()
+            .filter(|r| scope.queue(r.queue_id))
+            .map(|r| r.score),
+    );
+    Ok(ApiJson(CsatReport {
+        time_zone,
+        total,
+        agents: agent_rows,
+        queues: queue_rows,
+    }))
+}
+
+/// Per agent over a range: contacts handled, handle time, follow-ups done, customers owned.
+#[derive(Debug, Serialize, ToSchema)]
+struct KpiReport {
+    time_zone: String,
+    agents: Vec<csat::AgentKpis>,
+}
+
+/// Each agent's KPIs over local days `from`–`to` (supervisors: the people of their teams):
+/// contacts answered and average handle time (as `/reports/agent` counts them), follow-ups done
+/// and done by their due time, customers owned now, and the ratings of their contacts.
+/// `format=csv` answers the same as CSV, cells that would be formulas kept as text.
+#[utoipa::path(get, path = "/reports/agent-kpis", params(DaysQuery),
+    responses((status = 200, body = KpiReport, content_type = "application/json"),
+        (status = 200, body = String, content_type = "text/csv"),
+        (status = 400), (status = 403)))]
+async fn agent_kpis(
+    State(state): State<AppState>,
+    RequireRole(me, ..): RequireRole<Supervisor>,
+    Query(query): Query<DaysQuery>,
+) -> Result<Response, ApiError> {
+    let account = me.account_id;
+    let (time_zone, start, end) = query.span(&state, &me).await?;
+    let scope = scope_of(&state, &me).await?;
+    let report = load::named(&state.store, account, query.ask(Dimension::Agent)?, &scope).await?;
+    let mut inputs = csat::KpiInputs::default();
+    for row in &report.rows {
+        if let Ok(id) = row.key.parse::<AgentId>() {
+            let t = &row.total.tally;
+            inputs
+                .handled
+                .insert(id, (t.answered + t.answered_offline, row.total.aht_ms));
+        }
+    }
+    let done = state.store.follow_ups_done_between(account, start, end).await?;
+    inputs.follow_ups = csat::follow_ups_done(&done);
+    let ratings = state.store.ratings_between(account, start, end).await?;
+    inputs.csat = csat::by(&ratings, |r| r.agent_id);
+    let people: Vec<(AgentId, String)> = state
+        .store
+        .agents(account)
+        .await?
+        .into_iter()
+        .filter(|a| scope.agent(a.id))
+        .filter(|a| a.active || inputs.handled.contains_key(&a.id))
+        .map(|a| (a.id, a.name))
+        .collect();
+    let ids: Vec<AgentId> = people.iter().map(|(id, _)| *id).collect();
+    inputs.owned = state.store.owner_loads(account, &ids).await?;
+    // Opportunities won (issue 15 item 4) join `inputs` here once the pipeline is merged.
+    let mut agents = csat::kpis(&people, &inputs);
+    agents.sort_by(|a, b| a.name.cmp(&b.name).then(a.agent_id.cmp(&b.agent_id)));
+    if query.format.as_deref() == Some("csv") {
+        let file = format!(
+            "attachment; filename=\"plugboard-agent-kpis-{}-{}.csv\"",
+            query.from, query.to
+        );
+        let headers = [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, file),
+        ];
+        return Ok((headers, csat::kpi_csv(&agents)).into_response());
+    }
+    Ok(ApiJson(KpiReport { time_zone, agents }).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1017,6 +1017,8 @@ struct TimelineEntry {
     interaction: Interaction,
     messages: Vec<Message>,
     events: Vec<EventRecord>,
+    /// The customer's rating of it, if they gave one.
+    csat: Option<crate::csat::Rating>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1043,10 +1045,13 @@ async fn customer_timeline(
     let account = me.account_id;
     let customer = state.store.customer(account, id).await?;
     let mut entries = Vec::new();
+    let mut ratings = state.store.customer_ratings(account, id).await?;
     for interaction in state.store.customer_interactions(account, id, 200).await? {
+        let rated = ratings.iter().position(|r| r.interaction_id == interaction.id);
         entries.push(TimelineEntry {
             messages: state.store.messages(account, interaction.id, 0).await?,
             events: state.store.events(account, interaction.id).await?,
+            csat: rated.map(|i| ratings.swap_remove(i)),
             interaction,
         });
     }
@@ -1077,6 +1082,7 @@ async fn interaction_detail(
         interaction: state.store.interaction(account, id).await?,
         messages: state.store.messages(account, id, 0).await?,
         events: state.store.events(account, id).await?,
+        csat: state.store.rating(account, id).await?,
     }))
 }
 

@@ -66,6 +66,9 @@ enum ClientFrame {
     /// After the end: the transcript mailed to `email` (in the visitor's `locale`).
     #[serde(rename = "transcript")]
     Transcript { email: String, locale: Option<String> },
+    /// After the end, on a queue that asks: the customer's rating, 1 to 5, and what they add.
+    #[serde(rename = "csat")]
+    Csat { score: i64, comment: Option<String> },
 }
 
 /// One widget connection: which queue it talks to, and its conversation once there is one.
@@ -270,6 +273,7 @@ async fn handle(
                         .email
                         .transcript_mailbox(conversation.account, queue.id)
                         .is_some(),
+                    csat: queue.csat,
                     queue: queue.name,
                 },
             )
@@ -452,6 +456,19 @@ async fn handle(
                 .to_owned();
             ws::send(sink, &ChatFrame::TranscriptQueued { email: to }).await;
         }
+        ClientFrame::Csat { score, comment } => {
+            let id = conversation.interaction.ok_or_else(no_conversation)?;
+            if !conversation.ended {
+                return Err(crate::csat::Refusal::NotEnded.into());
+            }
+            let (kept, new) =
+                super::csat::rate(state, conversation.account, id, score, comment.as_deref()).await?;
+            let frame = ChatFrame::CsatRecorded {
+                score: kept.score.get(),
+                already: !new,
+            };
+            ws::send(sink, &frame).await;
+        }
     }
     Ok(())
 }
@@ -536,8 +553,15 @@ async fn resume(
         messages.iter().filter_map(|m| m.agent_id).chain(holder).collect(),
     )
     .await?;
+    let csat = state.store.queue(account, interaction.queue_id).await?.csat;
+    let rated = match csat {
+        true => state.store.rating(account, interaction.id).await?,
+        false => None,
+    };
     let frame = ChatFrame::Resumed {
         interaction_id: interaction.id,
+        csat,
+        csat_score: rated.map(|r| r.score.get()),
         transcript_by_email: state
             .email
             .transcript_mailbox(account, interaction.queue_id)

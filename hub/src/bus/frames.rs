@@ -99,6 +99,9 @@ pub struct Card {
     /// Last contacts across every channel, newest first.
     pub recent: Vec<Interaction>,
     pub notes: Vec<Note>,
+    /// Their satisfaction ratings: how many, the average, the latest; `None`: never rated.
+    #[serde(default)]
+    pub csat: Option<crate::csat::CustomerCsat>,
 }
 
 /// How many of a contact's latest messages an offer carries: enough to see what it is about,
@@ -348,11 +351,13 @@ pub enum AgentFrame {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ChatFrame {
-    /// `transcript_by_email`: a mailbox can send the chat's transcript when it ends.
+    /// `transcript_by_email`: a mailbox can send the chat's transcript when it ends; `csat`: the
+    /// customer is asked to rate the chat when it ends.
     #[serde(rename = "ready")]
     Ready {
         agents_available: bool,
         transcript_by_email: bool,
+        csat: bool,
         queue: String,
     },
     #[serde(rename = "started")]
@@ -368,6 +373,9 @@ pub enum ChatFrame {
     Resumed {
         interaction_id: InteractionId,
         transcript_by_email: bool,
+        /// Its queue asks for a rating at the end; `csat_score`: the one given already.
+        csat: bool,
+        csat_score: Option<u8>,
         state: crate::domain::InteractionState,
         agent: Option<Author>,
         authors: Vec<Author>,
@@ -390,6 +398,9 @@ pub enum ChatFrame {
     /// The transcript asked for is queued to be mailed to `email`.
     #[serde(rename = "transcript.queued")]
     TranscriptQueued { email: String },
+    /// The rating is kept; `already`: this conversation was rated before, and that rating stays.
+    #[serde(rename = "csat.recorded")]
+    CsatRecorded { score: u8, already: bool },
     #[serde(rename = "error")]
     Error {
         code: String,

@@ -53,13 +53,13 @@ fn value_text(value: Option<&serde_json::Value>) -> String {
     }
 }
 
-fn row(out: &mut String, cells: &[String]) {
+pub(crate) fn row(out: &mut String, cells: &[String]) {
     let line: Vec<String> = cells.iter().map(|c| cell(c)).collect();
     out.push_str(&line.join(","));
     out.push_str("\r\n");
 }
 
-fn cell(value: &str) -> String {
+pub(crate) fn cell(value: &str) -> String {
     let safe = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

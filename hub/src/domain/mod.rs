@@ -345,6 +345,9 @@ pub struct Queue {
     /// What a customer's tier adds to `priority` here (VIP first), by tier name in any case.
     #[serde(default)]
     pub tier_priority: BTreeMap<String, i32>,
+    /// Whether its customers are asked to rate a conversation when it ends (`crate::csat`).
+    #[serde(default)]
+    pub csat: bool,
 }
 
 impl Queue {

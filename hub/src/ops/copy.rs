@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 34] = [
+const TABLES: [Table; 35] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -100,6 +100,8 @@ const TABLES: [Table; 34] = [
     table("segments", "account_id, id"),
     table("handovers", "id"),
     table("follow_ups", "id"),
+    // Customers' satisfaction ratings.
+    table("csat_ratings", "account_id, interaction_id"),
     // Teams: who each supervisor oversees.
     table("teams", "id"),
     // The inbox: labels on conversations, and how far each agent has read each.
@@ -880,6 +882,10 @@ mod tests {
             arrived_at: now_millis(),
         };
         let waiting = store.create_interaction(ACCOUNT, new).await.unwrap();
+        // A rating (the store keeps what it is given; whether it may be given is `csat::may_rate`'s).
+        let score = crate::csat::Score::try_from(5).unwrap();
+        let rating = crate::csat::Rating::of(&waiting, bob.id, score, Some("很好".into()), 6);
+        store.rate(ACCOUNT, &rating, &bob.name).await.unwrap();
         let message = NewMessage {
             interaction_id: waiting.id,
             sender: Sender::Customer,

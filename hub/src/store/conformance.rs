@@ -229,6 +229,7 @@ scenarios!(
     a_snoozed_conversation_keeps_its_time_and_agent_and_lists_apart,
     search_finds_chinese_and_english_as_each_viewer_may_see,
     an_audited_write_commits_its_line_and_a_failed_one_none,
+    one_rating_per_interaction_on_the_customers_log_and_moved_by_a_merge,
 );
 
 // Scenarios that also read the database behind the store's back (`async fn x(store, url)`).
@@ -242,6 +243,10 @@ scenarios!(@with_url
 );
 
 // --- helpers ---
+
+fn score(n: i64) -> crate::csat::Score {
+    crate::csat::Score::try_from(n).unwrap()
+}
 
 fn not_found<T: Debug>(result: Result<T, StoreError>) {
     assert!(
@@ -669,9 +674,12 @@ async fn queues(store: DynStore) {
             .unwrap(),
         ),
         tier_priority: [("VIP".to_string(), 10)].into(),
+        csat: true,
         ..QueueSpec::named("sales")
     };
     let sales = store.create_queue(DEFAULT, spec).await.unwrap();
+    assert!(sales.csat);
+    assert!(!overflow.csat, "off unless asked");
     assert_eq!(
         (sales.max_wait_secs, sales.overflow_queue),
         (Some(120), Some(overflow.id))
@@ -698,9 +706,10 @@ async fn queues(store: DynStore) {
             renamed.overflow_queue,
             renamed.priority,
             &renamed.hours,
-            renamed.tier_priority.len()
+            renamed.tier_priority.len(),
+            renamed.csat
         ),
-        (None, None, 0, &None, 0)
+        (None, None, 0, &None, 0, false)
     );
     assert_eq!(store.queue(DEFAULT, sales.id).await.unwrap(), renamed);
     not_found(store.queue_by_name(DEFAULT, "sales").await);
@@ -4647,6 +4656,16 @@ async fn an_erased_customer_leaves_a_tombstone_and_nothing_else(store: DynStore,
         .add_note(DEFAULT, customer, Some(chat_i), agent.id, "zanzibar trip in May")
         .await
         .unwrap();
+    // A rating whose comment says something about them: the score stays, the words go.
+    let chat_interaction = store.interaction(DEFAULT, chat_i).await.unwrap();
+    let rating = crate::csat::Rating::of(
+        &chat_interaction,
+        agent.id,
+        score(4),
+        Some("zanzibar!".into()),
+        1_300,
+    );
+    store.rate(DEFAULT, &rating, &agent.name).await.unwrap();
     while store.index_messages(100).await.unwrap().1 {}
     let viewer = super::Viewer {
         agent: agent.id,
@@ -4766,6 +4785,8 @@ async fn an_erased_customer_leaves_a_tombstone_and_nothing_else(store: DynStore,
         }
     }
     assert!(store.notes(DEFAULT, customer).await.unwrap().is_empty());
+    let kept_rating = store.rating(DEFAULT, chat_i).await.unwrap().unwrap();
+    assert_eq!((kept_rating.score, kept_rating.comment), (score(4), None));
     assert_eq!(search("zanzibar").await, 0);
     assert_eq!(
         search("invoice").await,
@@ -4849,4 +4870,100 @@ async fn raw_contains(url: &str, needle: &str) -> Option<String> {
         }
         None
     }
+}
+
+async fn one_rating_per_interaction_on_the_customers_log_and_moved_by_a_merge(store: DynStore) {
+    use crate::csat::{DoneFollowUp, Rating};
+    let fixture = setup(&store, DEFAULT).await;
+    let agent = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    let first = arrive(&store, DEFAULT, &fixture, 1_000).await;
+    let second = arrive(&store, DEFAULT, &fixture, 2_000).await;
+    let rating = Rating::of(&first, agent.id, score(5), Some("很好，谢谢".into()), 5_000);
+    let (kept, new) = store.rate(DEFAULT, &rating, &agent.name).await.unwrap();
+    assert!(new);
+    assert_eq!(kept, rating);
+    // A second answer changes nothing: the first stays and is answered.
+    let again = Rating::of(&first, agent.id, score(1), None, 6_000);
+    let (kept, new) = store.rate(DEFAULT, &again, &agent.name).await.unwrap();
+    assert!(!new);
+    assert_eq!(kept, rating);
+    assert_eq!(
+        store.rating(DEFAULT, first.id).await.unwrap(),
+        Some(rating.clone())
+    );
+    assert_eq!(store.rating(DEFAULT, second.id).await.unwrap(), None);
+    let later = Rating::of(&second, agent.id, score(3), None, 7_000);
+    store.rate(DEFAULT, &later, &agent.name).await.unwrap();
+    // On the customer's log once per rating, naming the agent.
+    let events = store.customer_events(DEFAULT, fixture.1.id).await.unwrap();
+    let rated: Vec<_> = events.iter().filter(|e| e.kind == "csat.rated").collect();
+    assert_eq!(rated.len(), 2);
+    assert_eq!(rated[0].data["score"], 5);
+    assert_eq!(rated[0].data["comment"], "很好，谢谢");
+    assert_eq!(rated[0].data["agent"]["name"], agent.name.as_str());
+    assert_eq!(rated[0].at, 5_000);
+    // Newest first for the card; by time for reports, `[from, to)`.
+    let theirs = store.customer_ratings(DEFAULT, fixture.1.id).await.unwrap();
+    assert_eq!(
+        theirs.iter().map(|r| r.at).collect::<Vec<_>>(),
+        vec![7_000, 5_000]
+    );
+    let between = store.ratings_between(DEFAULT, 5_000, 7_000).await.unwrap();
+    assert_eq!(between, vec![rating.clone()]);
+    // Another account sees none of it.
+    assert_eq!(store.rating(OTHER, first.id).await.unwrap(), None);
+    assert!(store.ratings_between(OTHER, 0, 10_000).await.unwrap().is_empty());
+    // A merge moves the ratings to the customer kept.
+    let other = customer(&store, DEFAULT, "wei@example.com", "Wei").await;
+    store
+        .merge_customer(DEFAULT, fixture.1.id, other.id, &[])
+        .await
+        .unwrap();
+    let moved = store.customer_ratings(DEFAULT, other.id).await.unwrap();
+    assert_eq!(moved.len(), 2);
+    assert!(moved.iter().all(|r| r.customer_id == other.id));
+    // Follow-ups done in a range, with their owner: on time or late.
+    let due = crate::domain::now_millis() + 60_000;
+    let mut done_at = Vec::new();
+    for title in ["Call back", "Send the quote"] {
+        let new = NewFollowUp {
+            customer: other.id,
+            owner: agent.id,
+            kind: FollowUpKind::Task,
+            title: title.into(),
+            due_at: due,
+            created_by: agent.id,
+        };
+        let f = store.create_follow_up(DEFAULT, new, 1).await.unwrap();
+        let at = if title == "Call back" { due - 1 } else { due + 1 };
+        store
+            .close_follow_up(DEFAULT, f.id, true, (agent.id, &agent.name), at)
+            .await
+            .unwrap();
+        done_at.push(at);
+    }
+    let mut got = store
+        .follow_ups_done_between(DEFAULT, due - 1, due + 2)
+        .await
+        .unwrap();
+    got.sort_by_key(|f| f.done_at);
+    let want: Vec<DoneFollowUp> = done_at
+        .iter()
+        .map(|at| DoneFollowUp {
+            owner: agent.id,
+            due_at: due,
+            done_at: *at,
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        store
+            .follow_ups_done_between(DEFAULT, 0, due - 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

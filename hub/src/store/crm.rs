@@ -19,6 +19,8 @@ pub enum CustomerEventKind {
     /// `{follow_up_id, kind, title, due_at, by}`.
     FollowUpDone,
     FollowUpCancelled,
+    /// `{interaction_id, score, comment, agent: {id, name}, queue_id, channel}`.
+    CsatRated,
 }
 
 impl CustomerEventKind {
@@ -28,6 +30,7 @@ impl CustomerEventKind {
             CustomerEventKind::FollowUpCreated => "follow_up.created",
             CustomerEventKind::FollowUpDone => "follow_up.done",
             CustomerEventKind::FollowUpCancelled => "follow_up.cancelled",
+            CustomerEventKind::CsatRated => "csat.rated",
         }
     }
 }

@@ -8,6 +8,7 @@ mod channels;
 mod conformance;
 mod conversations;
 mod crm;
+mod csat;
 mod privacy;
 mod reports;
 mod sql;
@@ -18,6 +19,7 @@ pub use channels::{
     MailboxSecrets, MediaFetch, MediaOutcome, MediaUpdate, NewAttachment, NewChannelMessage, OutboxItem,
     StoredAttachment, Upload,
 };
+pub use csat::CsatStore;
 pub use privacy::{Erased, PrivacyStore};
 pub use reports::{Cell, CellMark, LogSpan, NewLine, NewPresence, ReportSettings, ReportStore, Visit};
 
@@ -162,6 +164,9 @@ pub struct QueueSpec {
     /// What a customer's tier adds to `priority` (`{"vip": 10}`: VIP first); none by default.
     #[serde(default)]
     pub tier_priority: std::collections::BTreeMap<String, i32>,
+    /// Whether its customers are asked to rate a conversation when it ends; off by default.
+    #[serde(default)]
+    pub csat: bool,
 }
 
 impl QueueSpec {
@@ -187,6 +192,7 @@ impl QueueSpec {
             hours: None,
             callbacks: None,
             tier_priority: Default::default(),
+            csat: false,
         }
     }
 }
@@ -441,7 +447,16 @@ pub fn apply_transition(
 
 #[async_trait::async_trait]
 pub trait Store:
-    ChannelStore + ConversationStore + CrmStore + ReportStore + AuditStore + PrivacyStore + Send + Sync + 'static
+    ChannelStore
+    + ConversationStore
+    + CrmStore
+    + CsatStore
+    + ReportStore
+    + AuditStore
+    + PrivacyStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;

@@ -14,6 +14,7 @@ mod conversations;
 #[cfg(test)]
 pub(crate) use conversations::planned::{FORCED as FORCED_SEARCH_WAY, Way as SearchWay};
 mod crm;
+mod csat;
 mod group;
 mod privacy;
 mod queries;
@@ -1470,6 +1471,7 @@ macro_rules! impl_store {
                     .bind(s.hours.as_ref().map(to_json))
                     .bind(s.callbacks.as_ref().map(to_json))
                     .bind(to_json(&s.tier_priority))
+                    .bind(s.csat)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -1514,6 +1516,7 @@ fn queue_from_spec(account: AccountId, id: QueueId, s: QueueSpec) -> Queue {
         hours: s.hours,
         callbacks: s.callbacks,
         tier_priority: s.tier_priority,
+        csat: s.csat,
     }
 }
 

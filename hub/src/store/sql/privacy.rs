@@ -42,7 +42,7 @@ mod q {
     pub const FILE_USED: &str = "SELECT (SELECT COUNT(*) FROM attachments WHERE sha256 = $1) \
          + (SELECT COUNT(*) FROM uploads WHERE sha256 = $1)";
     /// Writes, in this order.
-    pub const ERASE: [&str; 12] = [
+    pub const ERASE: [&str; 13] = [
         concat!(
             "DELETE FROM attachments WHERE account_id = $1 AND interaction_id IN (",
             interactions!(),
@@ -63,6 +63,8 @@ mod q {
         "UPDATE interactions SET wrap_up_note = NULL, callback = NULL WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM notes WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM customer_events WHERE account_id = $1 AND customer_id = $2",
+        // The scores stay for the reports; what the customer wrote goes.
+        "UPDATE csat_ratings SET comment = NULL WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM follow_ups WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM chat_sessions WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM identities WHERE account_id = $1 AND customer_id = $2",

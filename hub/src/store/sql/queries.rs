@@ -12,7 +12,7 @@ macro_rules! agent_columns {
 macro_rules! queue_columns {
     () => {
         "id, account_id, name, required_skills, priority, sl_target_secs, max_wait_secs, overflow_queue, \
-         offer_timeout_secs, wrap_up_secs, hours, callbacks, tier_priority"
+         offer_timeout_secs, wrap_up_secs, hours, callbacks, tier_priority, csat"
     };
 }
 
@@ -108,11 +108,12 @@ pub const PRUNE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 
 pub const INSERT_QUEUE: &str = "INSERT INTO queues \
      (id, account_id, name, required_skills, priority, sl_target_secs, max_wait_secs, overflow_queue, \
-     offer_timeout_secs, wrap_up_secs, hours, callbacks, tier_priority) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     offer_timeout_secs, wrap_up_secs, hours, callbacks, tier_priority, csat) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 pub const UPDATE_QUEUE: &str = "UPDATE queues SET name = $3, required_skills = $4, priority = $5, \
      sl_target_secs = $6, max_wait_secs = $7, overflow_queue = $8, offer_timeout_secs = $9, \
-     wrap_up_secs = $10, hours = $11, callbacks = $12, tier_priority = $13 WHERE account_id = $2 AND id = $1";
+     wrap_up_secs = $10, hours = $11, callbacks = $12, tier_priority = $13, csat = $14 \
+     WHERE account_id = $2 AND id = $1";
 pub const QUEUE: &str = concat!(
     "SELECT ",
     queue_columns!(),
@@ -172,10 +173,11 @@ pub const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = $3, name_search =
      tier = $7, tags = $8, updated_at = $9, fields = $10 WHERE account_id = $1 AND id = $2";
 /// `MERGE_CUSTOMER`'s statements, in order, each taking the account, `from` and `into`: what was
 /// `from`'s becomes `into`'s, then `from` goes.
-pub const MERGE_CUSTOMER: [&str; 8] = [
+pub const MERGE_CUSTOMER: [&str; 9] = [
     "UPDATE identities SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE customer_events SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE follow_ups SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    "UPDATE csat_ratings SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE interactions SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE notes SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE chat_sessions SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",

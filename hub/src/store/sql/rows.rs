@@ -138,6 +138,7 @@ pub(super) struct QueueRow {
     hours: Option<String>,
     callbacks: Option<String>,
     tier_priority: String,
+    csat: bool,
 }
 
 impl TryFrom<QueueRow> for Queue {
@@ -159,6 +160,7 @@ impl TryFrom<QueueRow> for Queue {
             hours: r.hours.map(|h| json("queues.hours", &h)).transpose()?,
             callbacks: r.callbacks.map(|c| json("queues.callbacks", &c)).transpose()?,
             tier_priority: json("queues.tier_priority", &r.tier_priority)?,
+            csat: r.csat,
             name: r.name,
         })
     }
