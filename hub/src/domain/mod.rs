@@ -559,6 +559,10 @@ id_type!(
     FollowUpId,
     /// Agents a supervisor leads, and the queues they serve.
     TeamId,
+    /// A knowledge base article.
+    ArticleId,
+    /// A canned response agents insert from the composer.
+    CannedId,
 );
 
 /// A file attached to a message, as the console lists it (its bytes are fetched by id).

@@ -8,6 +8,7 @@ mod channels;
 mod conformance;
 mod conversations;
 mod crm;
+mod knowledge;
 mod privacy;
 mod reports;
 mod sql;
@@ -37,6 +38,7 @@ pub use crm::{
     CrmStore, CustomerEvent, CustomerEventKind, Handover, Holdings, Lending, NewFollowUp, OwnerChangeBy,
     OwnerMove,
 };
+pub use knowledge::KnowledgeStore;
 pub use sql::connect;
 
 #[derive(Debug, thiserror::Error)]
@@ -437,7 +439,16 @@ pub fn apply_transition(
 
 #[async_trait::async_trait]
 pub trait Store:
-    ChannelStore + ConversationStore + CrmStore + ReportStore + AuditStore + PrivacyStore + Send + Sync + 'static
+    ChannelStore
+    + ConversationStore
+    + CrmStore
+    + KnowledgeStore
+    + ReportStore
+    + AuditStore
+    + PrivacyStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;

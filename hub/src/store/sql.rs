@@ -15,6 +15,7 @@ mod conversations;
 pub(crate) use conversations::planned::{FORCED as FORCED_SEARCH_WAY, Way as SearchWay};
 mod crm;
 mod group;
+mod knowledge;
 mod privacy;
 mod queries;
 mod reports;
