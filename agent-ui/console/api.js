@@ -79,6 +79,34 @@ export const agentNames = () => request('GET', '/agents/names');
 export const customerFields = () => request('GET', '/customer-fields');
 export const setCustomerFields = (fields) => request('PUT', '/customer-fields', fields);
 
+// The knowledge base: everyone reads what their queues show; supervisors and admins write.
+export function articles({ q, category, queue, stage } = {}) {
+  const params = new URLSearchParams();
+  if (q) params.set('q', q);
+  if (category) params.set('category', category);
+  if (queue) params.set('queue', queue);
+  if (stage) params.set('stage', stage);
+  const query = params.toString();
+  return request('GET', `/knowledge/articles${query ? `?${query}` : ''}`);
+}
+export function suggestArticles(text, queue) {
+  const params = new URLSearchParams({ text });
+  if (queue) params.set('queue', queue);
+  return request('GET', `/knowledge/suggestions?${params}`);
+}
+export const article = (id) => request('GET', `/knowledge/articles/${encodeURIComponent(id)}`);
+export const createArticle = (draft) => request('POST', '/knowledge/articles', draft);
+export const updateArticle = (id, draft) => request('PUT', `/knowledge/articles/${encodeURIComponent(id)}`, draft);
+export const deleteArticle = (id) => request('DELETE', `/knowledge/articles/${encodeURIComponent(id)}`);
+export const previewArticle = (body) => request('POST', '/knowledge/preview', { body });
+
+// Canned responses: the account's and the agent's own, the most used first.
+export const cannedResponses = () => request('GET', '/canned-responses');
+export const createCanned = (draft) => request('POST', '/canned-responses', draft);
+export const updateCanned = (id, draft) => request('PUT', `/canned-responses/${encodeURIComponent(id)}`, draft);
+export const deleteCanned = (id) => request('DELETE', `/canned-responses/${encodeURIComponent(id)}`);
+export const usedCanned = (id) => request('POST', `/canned-responses/${encodeURIComponent(id)}/use`);
+
 export const listQueues = () => request('GET', '/queues');
 export const createQueue = (spec) => request('POST', '/queues', spec);
 export const updateQueue = (id, spec) => request('PUT', `/queues/${enc(id)}`, spec);

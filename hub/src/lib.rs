@@ -17,6 +17,7 @@ pub mod gauges;
 pub mod health;
 pub mod http;
 pub mod intake;
+pub mod knowledge;
 pub mod lease;
 pub mod lockout;
 pub mod messaging;

@@ -212,6 +212,8 @@ test('the admin: wallboard, watching a chat, reports and every admin page', { sk
     ['admin-mailboxes', '[data-testid="admin-mailboxes"]'],
     ['admin-inboxes', '[data-testid="admin-inboxes"]'],
     ['admin-audit', '[data-testid="admin-audit"]'],
+    ['knowledge', '[data-testid="knowledge"]'],
+    ['canned', '[data-testid="canned-page"]'],
   ];
   for (const [name, ready] of tour) {
     await page.getByTestId(`nav-${name}`).click();

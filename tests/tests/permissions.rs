@@ -134,6 +134,20 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/follow-ups", Agent),
     ("GET", "/api/v1/follow-ups/overdue", Supervisor),
     ("POST", "/api/v1/follow-ups/{id}/close", Agent),
+    // The knowledge base: everyone reads, supervisors write; canned responses: everyone keeps
+    // their own (an agent changing the account's is refused by the handler, not by the route).
+    ("GET", "/api/v1/knowledge/articles", Agent),
+    ("POST", "/api/v1/knowledge/articles", Supervisor),
+    ("GET", "/api/v1/knowledge/articles/{id}", Agent),
+    ("PUT", "/api/v1/knowledge/articles/{id}", Supervisor),
+    ("DELETE", "/api/v1/knowledge/articles/{id}", Supervisor),
+    ("POST", "/api/v1/knowledge/preview", Supervisor),
+    ("GET", "/api/v1/knowledge/suggestions", Agent),
+    ("GET", "/api/v1/canned-responses", Agent),
+    ("POST", "/api/v1/canned-responses", Agent),
+    ("PUT", "/api/v1/canned-responses/{id}", Agent),
+    ("DELETE", "/api/v1/canned-responses/{id}", Agent),
+    ("POST", "/api/v1/canned-responses/{id}/use", Agent),
     // Mail.
     ("GET", "/api/v1/mailboxes", Admin),
     ("POST", "/api/v1/mailboxes", Admin),

@@ -10,6 +10,7 @@ import { t, label } from '../i18n.js';
 import { conversation } from '../state.js';
 import { MessageList } from './MessageList.js';
 import { Composer } from './Composer.js';
+import { SuggestedArticles } from './SuggestedArticles.js';
 import { WrapUpForm } from './WrapUpForm.js';
 import { LabelEditor } from './LabelEditor.js';
 import { TranscriptButton } from './TranscriptButton.js';
@@ -23,6 +24,12 @@ import { Keypad } from './Keypad.js';
 import { keypadKey } from '../softphone.js';
 import { Recording } from './Recording.js';
 import { ConsultControl } from './ConsultControl.js';
+
+/** The text of the customer's latest message: what suggested articles are looked up by. */
+function lastFromCustomer(messages) {
+  for (let i = messages.length - 1; i >= 0; i -= 1) if (messages[i].sender === 'customer') return messages[i].body || '';
+  return '';
+}
 
 export function ChatPane({ state, entry, actions, queues, queueName, softphone, onDial }) {
   const it = entry.interaction;
@@ -80,6 +87,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
         ? html`${it.callback && html`<p class="muted small-text" data-testid="callback-attempt">${t('callback.attempt', { number: it.callback.number, attempt: it.callback.attempts + 1 })}</p>`}
             <p class="call-status" data-testid="call-status">${active ? (entry.onHold ? t('call.on_hold', { name: customer.name }) : t('call.talking', { name: customer.name })) : t('call.ended')}</p>`
         : html`<${MessageList} messages=${conversation(state, it.id)} customerName=${customer.name} notes=${entry.card.notes || []} interactionId=${it.id} />`}
+      ${!call && active && html`<${SuggestedArticles} text=${lastFromCustomer(conversation(state, it.id))} queueId=${it.queue_id} />`}
       <div class="typing-line" aria-live="polite">
         ${active && entry.customerOnline === false && html`<span class="customer-away" data-testid="customer-away">${t('chat.customer_away', { name: customer.name })}</span>`}
         ${entry.customerTyping && html`<span data-testid="typing-indicator">${t('chat.customer_typing', { name: customer.name })}</span>`}
@@ -88,7 +96,7 @@ export function ChatPane({ state, entry, actions, queues, queueName, softphone, 
       ${active && call
         ? null
         : active
-        ? html`<${Composer} onSend=${(body) => actions.sendMessage(it.id, body)} onTyping=${(typing) => actions.typing(it.id, typing)}
+        ? html`<${Composer} customer=${customer} agent=${state.agent} onSend=${(body) => actions.sendMessage(it.id, body)} onTyping=${(typing) => actions.typing(it.id, typing)}
             onFile=${it.channel === 'chat' ? (file) => actions.sendFile(it.id, file) : null} />`
         : it.state === 'wrap_up'
           ? html`<${WrapUpForm} dispositions=${state.dispositions} queued=${Boolean(queuedAction(state, it.id, 'wrap_up'))} onSubmit=${(code, note) => actions.wrapUp(it.id, code, note)} />`

@@ -7,6 +7,8 @@ export function Nav({ role, route }) {
     { href: '#/', name: 'workspace', label: t('nav.workspace') },
     { href: '#/inbox', name: 'inbox', label: t('nav.conversations') },
     { href: '#/customers', name: 'customers', label: t('nav.customers'), also: ['customer'] },
+    { href: '#/knowledge', name: 'knowledge', label: t('nav.knowledge') },
+    { href: '#/canned', name: 'canned', label: t('nav.canned') },
   ];
   if (role === 'supervisor' || role === 'admin') {
     links.push({ href: '#/supervisor', name: 'supervisor', label: t('nav.supervisor') });

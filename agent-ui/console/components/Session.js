@@ -39,6 +39,8 @@ import { AdminMailboxes } from './AdminMailboxes.js';
 import { AdminInboxes } from './AdminInboxes.js';
 import { AdminAudit } from './AdminAudit.js';
 import { AdminFields } from './AdminFields.js';
+import { Knowledge } from './Knowledge.js';
+import { CannedResponses } from './CannedResponses.js';
 import { ProfileSettings } from './ProfileSettings.js';
 import { People } from './People.js';
 import { byId } from '../people.js';
@@ -615,6 +617,12 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       break;
     case 'admin-fields':
       page = html`<${AdminFields} />`;
+      break;
+    case 'knowledge':
+      page = html`<${Knowledge} id=${route.id} role=${role} queues=${queues} />`;
+      break;
+    case 'canned':
+      page = html`<${CannedResponses} role=${role} me=${me} />`;
       break;
     case 'profile':
       page = html`<${ProfileSettings} me=${me} onChanged=${profileChanged} key=${me ? me.id : ''} />`;

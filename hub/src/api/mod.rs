@@ -12,6 +12,7 @@ mod email;
 mod error;
 #[cfg(fuzzing)]
 pub mod fuzz;
+mod knowledge;
 mod messaging;
 mod people;
 mod privacy;

@@ -91,6 +91,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(super::reports::routes())
         .merge(super::messaging::routes())
         .merge(super::crm::routes())
+        .merge(super::knowledge::routes())
         .merge(super::conversations::routes())
         .merge(super::audit::routes())
         .merge(super::privacy::routes())

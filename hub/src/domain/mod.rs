@@ -581,6 +581,10 @@ id_type!(
     TeamId,
     /// A saved customer search.
     SegmentId,
+    /// A knowledge base article.
+    ArticleId,
+    /// A canned response agents insert from the composer.
+    CannedId,
 );
 
 /// A file attached to a message, as the console lists it (its bytes are fetched by id).

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 35] = [
+const TABLES: [Table; 38] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -104,6 +104,11 @@ const TABLES: [Table; 35] = [
     table("csat_ratings", "account_id, interaction_id"),
     // Teams: who each supervisor oversees.
     table("teams", "id"),
+    // The knowledge base (articles with the terms they are found by, written with them) and
+    // canned responses.
+    table("kb_articles", "id"),
+    table("kb_terms", "account_id, term, article_id"),
+    table("canned_responses", "id"),
     // The inbox: labels on conversations, and how far each agent has read each.
     table("interaction_labels", "interaction_id, label"),
     table("conversation_reads", "agent_id, interaction_id"),
@@ -848,6 +853,31 @@ mod tests {
             queues: vec![],
         };
         store.put_team(ACCOUNT, &team, now_millis()).await.unwrap();
+        let article = crate::knowledge::Article {
+            id: crate::domain::ArticleId::new(),
+            title: "退款政策".into(),
+            body: "Refunds within 30 days.".into(),
+            category: "billing".into(),
+            tags: vec!["refund".into()],
+            queues: vec![],
+            stages: vec!["customer".into()],
+            author_id: bob.id,
+            author_name: None,
+            created_at: now_millis(),
+            updated_at: now_millis(),
+        };
+        store.put_article(ACCOUNT, &article).await.unwrap();
+        let canned = crate::knowledge::Canned {
+            id: crate::domain::CannedId::new(),
+            owner_id: Some(bob.id),
+            shortcut: "refund".into(),
+            title: "Refund".into(),
+            body: "Hello {{customer.name}}".into(),
+            uses: 3,
+            updated_at: now_millis(),
+        };
+        store.put_canned(ACCOUNT, &canned).await.unwrap();
+        store.use_canned(ACCOUNT, canned.id).await.unwrap();
         let leave = crate::store::Handover {
             id: crate::domain::HandoverId::new(),
             from_agent: bob.id,

@@ -192,6 +192,8 @@ scenarios!(
     concurrent_resolves_make_one_customer,
     search_customers,
     update_customer,
+    knowledge_articles,
+    canned_responses,
     waiting_interactions_in_arrival_order,
     transitions,
     callbacks,
@@ -4966,4 +4968,275 @@ async fn one_rating_per_interaction_on_the_customers_log_and_moved_by_a_merge(st
             .unwrap()
             .is_empty()
     );
+}
+
+/// Articles: written with their terms, found in Chinese (pairs) and English (the last word a
+/// prefix), title hits counted, rewritten terms replacing the old, deleted with their terms, and
+/// never another account's.
+async fn knowledge_articles(store: DynStore) {
+    use crate::domain::ArticleId;
+    use crate::knowledge::{Article, Filter, Reader, select};
+    use crate::tokenize::query;
+    let alice = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    let (sales, support) = (QueueId::new(), QueueId::new());
+    let article = |title: &str, body: &str, queues: Vec<QueueId>, stages: &[&str], at: i64| Article {
+        id: ArticleId::new(),
+        title: title.into(),
+        body: body.into(),
+        category: "billing".into(),
+        tags: vec!["money".into()],
+        queues,
+        stages: stages.iter().map(|s| s.to_string()).collect(),
+        author_id: alice.id,
+        author_name: Some("alice".into()),
+        created_at: at,
+        updated_at: at,
+    };
+    let refund_cn = article("退款政策", "我们在三十天内办理退款。", vec![], &[], 1_000);
+    let refund_en = article(
+        "Refund policy",
+        "Refunds within **30 days**.",
+        vec![sales],
+        &["lead"],
+        2_000,
+    );
+    let shipping = article(
+        "Shipping",
+        "We ship refunds of postage too",
+        vec![support],
+        &["customer"],
+        3_000,
+    );
+    for a in [&refund_cn, &refund_en, &shipping] {
+        store.put_article(DEFAULT, a).await.unwrap();
+    }
+    assert_eq!(store.article(DEFAULT, refund_en.id).await.unwrap(), refund_en);
+    let all = store.articles(DEFAULT).await.unwrap();
+    assert_eq!(all, vec![shipping.clone(), refund_en.clone(), refund_cn.clone()]);
+
+    let found = |q: &str| {
+        let store = store.clone();
+        let terms = query(q);
+        async move { store.search_articles(DEFAULT, &terms).await.unwrap() }
+    };
+    let titles = |hits: &std::collections::HashMap<ArticleId, u32>, reader: &Reader, filter: &Filter| {
+        select(all.clone(), Some(hits), reader, filter, 10)
+            .into_iter()
+            .map(|a| a.title)
+            .collect::<Vec<_>>()
+    };
+    let none = Filter::default();
+    let table: Vec<(&str, Vec<&str>)> = vec![
+        ("退款", vec!["退款政策"]),
+        ("退", vec!["退款政策"]),
+        ("办理退款", vec!["退款政策"]),
+        ("退款 政策", vec!["退款政策"]),
+        ("款退", vec![]),
+        // The title's hit first, then the body's.
+        ("refund", vec!["Refund policy", "Shipping"]),
+        // "refunds" is not the title's word (refund): two body hits, the newest first.
+        ("REFUNDS", vec!["Shipping", "Refund policy"]),
+        ("refu", vec!["Refund policy", "Shipping"]),
+        ("refund policy", vec!["Refund policy"]),
+        ("30 days", vec!["Refund policy"]),
+        ("money", vec!["Shipping", "Refund policy", "退款政策"]),
+        ("postage", vec!["Shipping"]),
+        ("nothing", vec![]),
+    ];
+    for (q, want) in table {
+        assert_eq!(titles(&found(q).await, &Reader::All, &none), want, "{q}");
+    }
+    let hits = found("refund").await;
+    assert_eq!(hits[&refund_en.id], 1);
+    assert_eq!(hits[&shipping.id], 0);
+    // Visibility by queue and stage over the store's articles.
+    assert_eq!(titles(&hits, &Reader::Queues(vec![support]), &none), ["Shipping"]);
+    assert_eq!(
+        titles(&hits, &Reader::Queues(vec![]), &none),
+        Vec::<String>::new()
+    );
+    let lead = Filter {
+        stage: Some("lead".into()),
+        ..none.clone()
+    };
+    assert_eq!(titles(&hits, &Reader::All, &lead), ["Refund policy"]);
+    let in_sales = Filter {
+        queue: Some(sales),
+        ..none.clone()
+    };
+    assert_eq!(
+        titles(&found("money").await, &Reader::All, &in_sales),
+        ["Refund policy", "退款政策"]
+    );
+
+    // Rewritten: the old terms go, the new are found.
+    let moved = Article {
+        title: "Returns".into(),
+        body: "退货流程".into(),
+        updated_at: 4_000,
+        ..refund_en.clone()
+    };
+    store.put_article(DEFAULT, &moved).await.unwrap();
+    assert_eq!(store.article(DEFAULT, moved.id).await.unwrap(), moved);
+    assert!(!found("policy").await.contains_key(&moved.id));
+    assert_eq!(found("退货").await.keys().collect::<Vec<_>>(), [&moved.id]);
+
+    // Another account sees none of it, and cannot overwrite it.
+    assert!(store.articles(OTHER).await.unwrap().is_empty());
+    assert!(
+        store
+            .search_articles(OTHER, &query("退款"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.article(OTHER, moved.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.put_article(OTHER, &moved).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_article(OTHER, moved.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    store.delete_article(DEFAULT, refund_cn.id).await.unwrap();
+    assert!(found("退款").await.is_empty());
+    assert!(matches!(
+        store.article(DEFAULT, refund_cn.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_article(DEFAULT, refund_cn.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.articles(DEFAULT).await.unwrap().len(), 2);
+
+    // A long article: more terms than one insert writes.
+    let long_body: String = (0..1000).map(|i| format!("word{i} ")).collect();
+    let long = article("Long", &long_body, vec![], &[], 5_000);
+    store.put_article(DEFAULT, &long).await.unwrap();
+    assert_eq!(found("word999").await.keys().collect::<Vec<_>>(), [&long.id]);
+}
+
+/// Canned responses: the account's and an agent's own, the most used first, a shortcut once per
+/// owner, the use count kept across edits.
+async fn canned_responses(store: DynStore) {
+    use crate::domain::CannedId;
+    use crate::knowledge::Canned;
+    let alice = store
+        .create_agent(DEFAULT, new_agent("alice@example.com"))
+        .await
+        .unwrap();
+    let bob = store
+        .create_agent(DEFAULT, new_agent("bob@example.com"))
+        .await
+        .unwrap();
+    let canned = |owner: Option<AgentId>, shortcut: &str| Canned {
+        id: CannedId::new(),
+        owner_id: owner,
+        shortcut: shortcut.into(),
+        title: format!("The {shortcut} reply"),
+        body: "Hello {{customer.name}}".into(),
+        uses: 0,
+        updated_at: 1_000,
+    };
+    let refund = canned(None, "refund");
+    let hello = canned(None, "hello");
+    let mine = canned(Some(alice.id), "refund");
+    let bobs = canned(Some(bob.id), "bye");
+    for c in [&refund, &hello, &mine, &bobs] {
+        store.put_canned(DEFAULT, c).await.unwrap();
+    }
+    assert_eq!(store.canned_response(DEFAULT, mine.id).await.unwrap(), mine);
+    let shortcuts = |list: Vec<Canned>| {
+        list.into_iter()
+            .map(|c| (c.shortcut, c.owner_id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        shortcuts(store.canned_responses(DEFAULT, alice.id).await.unwrap()),
+        [
+            ("hello".to_string(), None),
+            ("refund".into(), None),
+            ("refund".into(), Some(alice.id))
+        ]
+        .into_iter()
+        .collect::<Vec<_>>()
+    );
+    // The most used first.
+    assert_eq!(store.use_canned(DEFAULT, refund.id).await.unwrap(), 1);
+    assert_eq!(store.use_canned(DEFAULT, refund.id).await.unwrap(), 2);
+    assert_eq!(store.use_canned(DEFAULT, mine.id).await.unwrap(), 1);
+    let list = store.canned_responses(DEFAULT, alice.id).await.unwrap();
+    assert_eq!(
+        list.iter().map(|c| (c.id, c.uses)).collect::<Vec<_>>(),
+        [(refund.id, 2), (mine.id, 1), (hello.id, 0)]
+    );
+    assert_eq!(
+        shortcuts(store.canned_responses(DEFAULT, bob.id).await.unwrap()),
+        [
+            ("refund".to_string(), None),
+            ("bye".into(), Some(bob.id)),
+            ("hello".into(), None)
+        ]
+    );
+    // A shortcut once per owner.
+    assert!(matches!(
+        store.put_canned(DEFAULT, &canned(None, "refund")).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store.put_canned(DEFAULT, &canned(Some(alice.id), "refund")).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    store
+        .put_canned(DEFAULT, &canned(Some(bob.id), "refund"))
+        .await
+        .unwrap();
+    // An edit keeps the count.
+    let edited = Canned {
+        shortcut: "refunds".into(),
+        body: "Dear {{customer.name}}".into(),
+        updated_at: 2_000,
+        ..refund.clone()
+    };
+    store.put_canned(DEFAULT, &edited).await.unwrap();
+    assert_eq!(
+        store.canned_response(DEFAULT, refund.id).await.unwrap(),
+        Canned { uses: 2, ..edited }
+    );
+    // Another account's: not found.
+    assert!(store.canned_responses(OTHER, alice.id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.use_canned(OTHER, refund.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.canned_response(OTHER, refund.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_canned(OTHER, refund.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.put_canned(OTHER, &refund).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_canned(DEFAULT, refund.id).await.unwrap();
+    assert!(matches!(
+        store.use_canned(DEFAULT, refund.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_canned(DEFAULT, refund.id).await,
+        Err(StoreError::NotFound)
+    ));
 }

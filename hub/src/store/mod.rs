@@ -9,6 +9,7 @@ mod conformance;
 mod conversations;
 mod crm;
 mod csat;
+mod knowledge;
 mod privacy;
 mod reports;
 mod sql;
@@ -39,6 +40,7 @@ pub use crm::{
     CrmStore, CustomerEvent, CustomerEventKind, Handover, Holdings, Lending, NewFollowUp, OwnerChangeBy,
     OwnerMove,
 };
+pub use knowledge::KnowledgeStore;
 pub use sql::connect;
 
 #[derive(Debug, thiserror::Error)]
@@ -451,6 +453,7 @@ pub trait Store:
     + ConversationStore
     + CrmStore
     + CsatStore
+    + KnowledgeStore
     + ReportStore
     + AuditStore
     + PrivacyStore

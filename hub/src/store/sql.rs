@@ -16,6 +16,7 @@ pub(crate) use conversations::planned::{FORCED as FORCED_SEARCH_WAY, Way as Sear
 mod crm;
 mod csat;
 mod group;
+mod knowledge;
 mod privacy;
 mod queries;
 mod reports;
