@@ -392,7 +392,7 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
     let (theirs, ours) = (dump(&sqlite, &tables).await, dump(&pg.url, &tables).await);
     for ((table, a), (_, b)) in theirs.iter().zip(&ours) {
         // The site has no SIP phones (so nothing registered), no mailbox (so no mail), no
-        // messaging inbox, no assignment rules, customer fields, hand-overs, follow-ups or teams:
+        // messaging inbox, no assignment rules, customer fields, hand-overs, follow-ups, pipeline or teams:
         // the copy of those tables is covered by `ops::copy`'s own fixture.
         let unused = [
             "phones",
@@ -410,6 +410,8 @@ async fn a_sqlite_site_copied_into_postgresql_keeps_every_row_and_serves_from_th
             "customer_fields",
             "handovers",
             "follow_ups",
+            "pipeline_settings",
+            "opportunities",
             "teams",
             // Nobody used the inbox: labels and read marks are in `ops::copy`'s fixture too.
             "interaction_labels",

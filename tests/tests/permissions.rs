@@ -128,6 +128,17 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/follow-ups", Agent),
     ("GET", "/api/v1/follow-ups/overdue", Supervisor),
     ("POST", "/api/v1/follow-ups/{id}/close", Agent),
+    // The pipeline: lifecycle stages and opportunities (who sees which is the route's business).
+    ("GET", "/api/v1/pipeline/settings", Agent),
+    ("PUT", "/api/v1/pipeline/settings", Admin),
+    ("PUT", "/api/v1/customers/{id}/stage", Agent),
+    ("GET", "/api/v1/customers/{id}/opportunities", Agent),
+    ("POST", "/api/v1/customers/{id}/opportunities", Agent),
+    ("GET", "/api/v1/opportunities", Agent),
+    ("GET", "/api/v1/opportunities/{id}", Agent),
+    ("PATCH", "/api/v1/opportunities/{id}", Agent),
+    ("POST", "/api/v1/opportunities/{id}/move", Agent),
+    ("POST", "/api/v1/opportunities/{id}/checklist", Agent),
     // Mail.
     ("GET", "/api/v1/mailboxes", Admin),
     ("POST", "/api/v1/mailboxes", Admin),

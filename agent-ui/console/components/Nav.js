@@ -7,6 +7,7 @@ export function Nav({ role, route }) {
     { href: '#/', name: 'workspace', label: t('nav.workspace') },
     { href: '#/inbox', name: 'inbox', label: t('nav.conversations') },
     { href: '#/customers', name: 'customers', label: t('nav.customers'), also: ['customer'] },
+    { href: '#/pipeline', name: 'pipeline', label: t('nav.pipeline') },
   ];
   if (role === 'supervisor' || role === 'admin') {
     links.push({ href: '#/supervisor', name: 'supervisor', label: t('nav.supervisor') });

@@ -13,6 +13,7 @@ mod error;
 pub mod fuzz;
 mod messaging;
 mod people;
+mod pipeline;
 mod privacy;
 mod reports;
 mod rest;

@@ -8,6 +8,7 @@ mod channels;
 mod conformance;
 mod conversations;
 mod crm;
+mod pipeline;
 mod privacy;
 mod reports;
 mod sql;
@@ -18,6 +19,7 @@ pub use channels::{
     MailboxSecrets, MediaFetch, MediaOutcome, MediaUpdate, NewAttachment, NewChannelMessage, OutboxItem,
     StoredAttachment, Upload,
 };
+pub use pipeline::{NewOpportunity, OpportunityPatch, PipelineStore};
 pub use privacy::{Erased, PrivacyStore};
 pub use reports::{Cell, CellMark, LogSpan, NewLine, NewPresence, ReportSettings, ReportStore, Visit};
 
@@ -437,7 +439,16 @@ pub fn apply_transition(
 
 #[async_trait::async_trait]
 pub trait Store:
-    ChannelStore + ConversationStore + CrmStore + ReportStore + AuditStore + PrivacyStore + Send + Sync + 'static
+    ChannelStore
+    + ConversationStore
+    + CrmStore
+    + PipelineStore
+    + ReportStore
+    + AuditStore
+    + PrivacyStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Applies pending migrations and makes sure the default account exists.
     async fn migrate(&self) -> Result<()>;

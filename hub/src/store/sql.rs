@@ -15,6 +15,7 @@ mod conversations;
 pub(crate) use conversations::planned::{FORCED as FORCED_SEARCH_WAY, Way as SearchWay};
 mod crm;
 mod group;
+mod pipeline;
 mod privacy;
 mod queries;
 mod reports;
@@ -273,6 +274,7 @@ fn resolved_customer(
         former_owner: None,
         tags: vec![],
         fields: Default::default(),
+        stage: None,
         created_at: now,
         claimed: None,
     });
@@ -1181,6 +1183,7 @@ macro_rules! impl_store {
                 for (key, value) in gone.fields {
                     kept.fields.entry(key).or_insert(value);
                 }
+                kept.stage = kept.stage.or(gone.stage);
                 if kept.owner_id.is_none() {
                     kept.owner_id = gone.owner_id;
                     kept.owner_name = gone.owner_name;
