@@ -324,3 +324,13 @@ export const agentKpisCsv = (from, to) => reportCsv('agent-kpis', `from=${enc(fr
 export const whatIf = (load) => request('POST', '/staffing/what-if', load);
 /** Agents a queue needed per interval next to those staffed. */
 export const staffing = (queueId, query) => request('GET', `/staffing/${enc(queueId)}?${query}`);
+
+// The pipeline: lifecycle stages and opportunities.
+export const pipelineSettings = () => request('GET', '/pipeline/settings');
+export const setPipelineSettings = (settings) => request('PUT', '/pipeline/settings', settings);
+export const setCustomerStage = (customerId, stage) => request('PUT', `/customers/${enc(customerId)}/stage`, { stage });
+export const pipelineBoard = (owner) => request('GET', owner ? `/opportunities?owner=${enc(owner)}` : '/opportunities');
+export const customerOpportunities = (customerId) => request('GET', `/customers/${enc(customerId)}/opportunities`);
+export const createOpportunity = (customerId, opportunity) => request('POST', `/customers/${enc(customerId)}/opportunities`, opportunity);
+export const moveOpportunity = (id, stage, from) => request('POST', `/opportunities/${enc(id)}/move`, { stage, from });
+export const tickOpportunity = (id, item, done) => request('POST', `/opportunities/${enc(id)}/checklist`, { item, done });

@@ -1,5 +1,5 @@
 // Hash routes, so the hub serves one index.html for every page:
-//   #/ workspace · #/inbox · #/customers · #/customers/<id> · #/watch/<interaction id>
+//   #/ workspace · #/inbox · #/pipeline · #/customers · #/customers/<id> · #/watch/<interaction id>
 //   #/supervisor · #/reports · #/profile (the agent's own name and picture)
 //   #/admin/queues · #/admin/agents · #/admin/dispositions · #/admin/phones · #/admin/mailboxes
 //   #/admin/inboxes · #/admin/teams · #/admin/audit · #/admin/fields
@@ -13,6 +13,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'inbox') return { name: 'inbox' };
   if (parts[0] === 'knowledge') return { name: 'knowledge', id: parts[1] || null };
   if (parts[0] === 'canned') return { name: 'canned' };
+  if (parts[0] === 'pipeline') return { name: 'pipeline' };
   if (parts[0] === 'profile') return { name: 'profile' };
   if (parts[0] === 'watch' && parts[1]) return { name: 'watch', id: parts[1] };
   if (parts[0] === 'admin' && ['queues', 'agents', 'teams', 'dispositions', 'fields', 'phones', 'mailboxes', 'inboxes', 'audit'].includes(parts[1])) return { name: `admin-${parts[1]}` };

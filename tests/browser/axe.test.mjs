@@ -202,6 +202,7 @@ test('the admin: wallboard, watching a chat, reports and every admin page', { sk
   const tour = [
     ['inbox', '[data-testid="inbox-list"], [data-testid="inbox-empty"]'],
     ['customers', '[data-testid="customer-search-input"]'],
+    ['pipeline', '[data-testid="pipeline"]'],
     ['supervisor', '[data-testid="queue-tile"]'],
     ['reports', '[data-testid="reports-view"]'],
     ['admin-queues', '[data-testid="queue-row"]'],

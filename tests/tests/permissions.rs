@@ -148,6 +148,17 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("PUT", "/api/v1/canned-responses/{id}", Agent),
     ("DELETE", "/api/v1/canned-responses/{id}", Agent),
     ("POST", "/api/v1/canned-responses/{id}/use", Agent),
+    // The pipeline: lifecycle stages and opportunities (who sees which is the route's business).
+    ("GET", "/api/v1/pipeline/settings", Agent),
+    ("PUT", "/api/v1/pipeline/settings", Admin),
+    ("PUT", "/api/v1/customers/{id}/stage", Agent),
+    ("GET", "/api/v1/customers/{id}/opportunities", Agent),
+    ("POST", "/api/v1/customers/{id}/opportunities", Agent),
+    ("GET", "/api/v1/opportunities", Agent),
+    ("GET", "/api/v1/opportunities/{id}", Agent),
+    ("PATCH", "/api/v1/opportunities/{id}", Agent),
+    ("POST", "/api/v1/opportunities/{id}/move", Agent),
+    ("POST", "/api/v1/opportunities/{id}/checklist", Agent),
     // Mail.
     ("GET", "/api/v1/mailboxes", Admin),
     ("POST", "/api/v1/mailboxes", Admin),

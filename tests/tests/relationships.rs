@@ -56,8 +56,9 @@ async fn user(hub: &Hub, admin: &str, login: &str, name: &str, role: &str) -> (S
     (id(&created), token)
 }
 
-/// Over the whole store, what is owned by a deactivated user: (customers, open follow-ups).
-async fn orphans(hub: &Hub) -> (i64, i64) {
+/// Over the whole store, what is owned by a deactivated user: (customers, open follow-ups,
+/// open opportunities).
+async fn orphans(hub: &Hub) -> (i64, i64, i64) {
     let url = format!("sqlite://{}", hub.data_dir.join("plugboard.db").display());
     let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let customers: i64 = sqlx::query_scalar(
@@ -74,7 +75,14 @@ async fn orphans(hub: &Hub) -> (i64, i64) {
     .fetch_one(&mut db)
     .await
     .unwrap();
-    (customers, follow_ups)
+    let opportunities: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM opportunities AS o JOIN agents AS a ON a.id = o.owner_id \
+         WHERE a.deactivated_at IS NOT NULL AND o.status = 'open'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    (customers, follow_ups, opportunities)
 }
 
 #[tokio::test]
@@ -134,9 +142,43 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
             .unwrap();
         assert_eq!(status, 200, "{f}");
     }
+    // And opens five opportunities on them; a sixth, won, stays theirs (it is closed).
+    for (n, customer) in customers.iter().take(6).enumerate() {
+        let body = json!({"name": format!("deal {n}"), "amount": 10_000, "currency": "EUR"});
+        let (status, o) = hub
+            .call(
+                "POST",
+                &format!("/customers/{customer}/opportunities"),
+                Some(&lee_token),
+                Some(body),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{o}");
+        if n == 5 {
+            let won = json!({"stage": "won"});
+            let path = format!("/opportunities/{}/move", id(&o));
+            let (status, o) = hub
+                .call("POST", &path, Some(&lee_token), Some(won))
+                .await
+                .unwrap();
+            assert_eq!((status, o["status"].as_str()), (200, Some("won")), "{o}");
+        }
+    }
+    // And one on a demo customer of Alice's: not Lee's customer, so it stays Lee's on a leave,
+    // and goes to Alice when Lee leaves for good.
+    let found = get(&hub, &sam, "/customers?q=Maria").await;
+    let maria = id(&found[0]);
+    let body = json!({"name": "Maria's upgrade", "amount": 500, "currency": "USD"});
+    let path = format!("/customers/{maria}/opportunities");
+    let (status, marias) = hub
+        .call("POST", &path, Some(&lee_token), Some(body))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{marias}");
     assert_eq!(
         holdings(&hub, &sam, &lee).await,
-        json!({"customers": 300, "lent_out": 0, "follow_ups": 40})
+        json!({"customers": 300, "lent_out": 0, "follow_ups": 40, "opportunities": 6})
     );
     // An agent may not hand over, nor may Lee be deactivated while holding customers.
     let leave = json!({"to": takers, "spread": "even", "until": plugboard_tests::now_ms() + 4_000, "reason": "holiday"});
@@ -160,7 +202,7 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
     assert_eq!(handover["moved"], 300);
     assert_eq!(
         holdings(&hub, &sam, &lee).await,
-        json!({"customers": 0, "lent_out": 300, "follow_ups": 40})
+        json!({"customers": 0, "lent_out": 300, "follow_ups": 40, "opportunities": 1})
     );
     let mut follow_ups = 0;
     for taker in &takers {
@@ -203,7 +245,10 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(back, json!({"customers": 300, "lent_out": 0, "follow_ups": 40}));
+    assert_eq!(
+        back,
+        json!({"customers": 300, "lent_out": 0, "follow_ups": 40, "opportunities": 6})
+    );
     let mine = get(&hub, &lee_token, &format!("/follow-ups?before={}", due + 1)).await;
     assert_eq!(mine.as_array().unwrap().len(), 40);
     let list = get(&hub, &sam, "/handovers").await;
@@ -219,7 +264,9 @@ async fn a_leave_moves_300_customers_and_40_follow_ups_and_brings_them_back_and_
         .await
         .unwrap();
     assert_eq!(status, 200, "{gone}");
-    assert_eq!(orphans(&hub).await, (0, 0));
+    assert_eq!(orphans(&hub).await, (0, 0, 0));
+    let upgrade = get(&hub, &sam, &format!("/opportunities/{}", id(&marias))).await;
+    assert_eq!(upgrade["owner_name"], "Alice Wong");
     let mut owners: HashMap<String, usize> = HashMap::new();
     for customer in &customers {
         let card = get(&hub, &sam, &format!("/customers/{customer}")).await;

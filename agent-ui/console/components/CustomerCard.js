@@ -1,6 +1,8 @@
 // The screen pop beside a chat: who the customer is, their last contacts on every channel, and
 // the notes agents left, with a box to add one.
+import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { lifecycleLabel, loadPipelineSettings } from '../pipeline.js';
 import { CustomerFields } from './CustomerFields.js';
 import { t } from '../i18n.js';
 import { customerHref } from '../route.js';
@@ -21,6 +23,12 @@ function claimed(claim) {
 
 export function CustomerCard({ card, interactionId, queueName, dispositionName, onAddNote, onLink }) {
   const c = card.customer;
+  const [pipeline, setPipeline] = useState(null);
+  useEffect(() => {
+    let live = true;
+    if (c.stage) loadPipelineSettings().then((s) => live && setPipeline(s));
+    return () => { live = false; };
+  }, [c.stage]);
   return html`
     <div class="customer-card" data-testid="customer-card" data-customer-id=${c.id}>
       <header class="card-head">
@@ -28,6 +36,7 @@ export function CustomerCard({ card, interactionId, queueName, dispositionName, 
         <div>
           <div class="card-name" data-testid="card-name">${c.name}</div>
           ${c.tier && html`<span class="badge badge-tier" data-testid="card-tier">${c.tier}</span>`}
+          ${c.stage && html` <span class="badge" data-testid="card-lifecycle" title=${t('lifecycle.label')}>${lifecycleLabel(pipeline, c.stage)}</span>`}
         </div>
       </header>
       <dl class="fields">

@@ -1,7 +1,8 @@
 // What happened to a customer outside their interactions, oldest first: owner changes (from, to,
-// who, why), follow-ups scheduled and closed, and the customer's ratings.
+// who, why), follow-ups scheduled and closed, the customer's ratings, lifecycle stages and
+// opportunities' moves.
 import { html } from '../html.js';
-import { t } from '../i18n.js';
+import { label, t } from '../i18n.js';
 
 const nobody = () => t('owner.nobody');
 
@@ -25,6 +26,23 @@ function describe(e) {
       });
     case 'follow_up.cancelled':
       return t('customer_event.follow_up_cancelled', { title: d.title || '', by: (d.by && d.by.name) || '' });
+    case 'customer.stage_changed':
+      return t('customer_event.stage_changed', {
+        from: d.from ? label('lifecycle', d.from) : '—',
+        to: d.to ? label('lifecycle', d.to) : '—',
+        by: (d.by && d.by.name) || '',
+      });
+    case 'opportunity.created':
+      return t('customer_event.opportunity_created', { name: d.name || '', stage: label('pipeline.stage', d.stage), by: (d.by && d.by.name) || '' });
+    case 'opportunity.stage_changed':
+    case 'opportunity.won':
+    case 'opportunity.lost':
+      return t(`customer_event.${e.type.replace('.', '_')}`, {
+        name: d.name || '',
+        from: label('pipeline.stage', d.from),
+        to: label('pipeline.stage', d.to),
+        by: (d.by && d.by.name) || '',
+      });
     default:
       return e.type;
   }

@@ -15,6 +15,8 @@ import { OwnerControl } from './OwnerControl.js';
 import { FollowUps } from './FollowUps.js';
 import { CallbackForm } from './CallbackForm.js';
 import { CustomerEvents } from './CustomerEvents.js';
+import { LifecycleControl } from './LifecycleControl.js';
+import { CustomerOpportunities } from './CustomerOpportunities.js';
 
 export function CustomerProfile({ id, me = null, queues = [], queueName, dispositionName, onDial, mailboxes = [], canReassign = false }) {
   const [data, setData] = useState(null);
@@ -23,6 +25,11 @@ export function CustomerProfile({ id, me = null, queues = [], queueName, disposi
   const [sent, setSent] = useState(false);
   // The call button's click could not go out (the socket is down): said, to click again later.
   const [dialUnsent, setDialUnsent] = useState(false);
+  // The account's pipeline (stages, lifecycle labels): for the stage list and the opportunities.
+  const [pipeline, setPipeline] = useState(null);
+  useEffect(() => {
+    api.pipelineSettings().then(setPipeline).catch(() => setPipeline(null));
+  }, []);
 
   async function load() {
     try {
@@ -47,6 +54,7 @@ export function CustomerProfile({ id, me = null, queues = [], queueName, disposi
         <p class="muted">${[c.email, c.phone].filter(Boolean).join(' · ')}</p>
         <p data-testid="profile-owner">${t('customer.owner')}: ${c.owner_name || html`<span class="muted">—</span>`}
           ${c.former_owner && html` <span class="muted small-text">${t('owner.former', { name: c.former_owner })}</span>`}</p>
+        <${LifecycleControl} customer=${c} settings=${pipeline} onChanged=${() => load()} />
         <${CustomerFields} customer=${c} />
         ${canReassign && html`<${OwnerControl} customerIds=${[c.id]} current=${c.owner_id || ''} onChanged=${load} />`}
         ${c.phone && onDial && html`<button class="primary small" onClick=${() => setDialUnsent(!onDial(c.id))} data-testid="profile-call">${t('call.dial', { number: c.phone })}</button>`}
@@ -58,6 +66,8 @@ export function CustomerProfile({ id, me = null, queues = [], queueName, disposi
           <${CallbackForm} customer=${c} me=${me} queues=${queues} onBooked=${load} />`}
         <h2 class="section-title">${t('followups.title_section')}</h2>
         <${FollowUps} customerId=${c.id} followUps=${data.follow_ups || []} onChanged=${load} />
+        <h2 class="section-title">${t('pipeline.opportunities')}</h2>
+        <${CustomerOpportunities} customerId=${c.id} settings=${pipeline} onChanged=${load} />
         <h2 class="section-title">${t('notes.title')}</h2>
         <${NoteList} notes=${data.notes || []} />
         <h2 class="section-title">${t('customer_event.title')}</h2>

@@ -9,6 +9,7 @@ export function Nav({ role, route }) {
     { href: '#/customers', name: 'customers', label: t('nav.customers'), also: ['customer'] },
     { href: '#/knowledge', name: 'knowledge', label: t('nav.knowledge') },
     { href: '#/canned', name: 'canned', label: t('nav.canned') },
+    { href: '#/pipeline', name: 'pipeline', label: t('nav.pipeline') },
   ];
   if (role === 'supervisor' || role === 'admin') {
     links.push({ href: '#/supervisor', name: 'supervisor', label: t('nav.supervisor') });

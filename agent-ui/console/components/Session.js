@@ -41,6 +41,7 @@ import { AdminAudit } from './AdminAudit.js';
 import { AdminFields } from './AdminFields.js';
 import { Knowledge } from './Knowledge.js';
 import { CannedResponses } from './CannedResponses.js';
+import { PipelineBoard } from './PipelineBoard.js';
 import { ProfileSettings } from './ProfileSettings.js';
 import { People } from './People.js';
 import { byId } from '../people.js';
@@ -74,6 +75,8 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
   const [help, setHelp] = useState(false);
   // Counts socket frames after which the inbox may have changed: the inbox page reads it again.
   const [inboxTick, setInboxTick] = useState(0);
+  // Counts `pipeline.changed` frames: the pipeline board reads itself again.
+  const [pipelineTick, setPipelineTick] = useState(0);
   // The conversation a supervisor watches read-only ({interaction, messages}), on #/watch/<id>.
   const [watched, setWatched] = useState(null);
   // The call a supervisor listens to ({id, mode, on}: on once their phone or browser is on the
@@ -155,6 +158,7 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
         dispatch(frame);
         if (frame.type === 'snapshot') setSnapshots((n) => n + 1);
         if (changesInbox(frame)) setInboxTick((n) => n + 1);
+        if (frame.type === 'pipeline.changed') setPipelineTick((n) => n + 1);
       },
       onStatus: (status) => dispatch({ type: 'local.connection', status }),
       onUnauthorized: onSignedOut,
@@ -614,6 +618,9 @@ export function Session({ token, locale, onLocale, onSignedOut }) {
       break;
     case 'admin-audit':
       page = html`<${AdminAudit} />`;
+      break;
+    case 'pipeline':
+      page = html`<${PipelineBoard} tick=${pipelineTick} />`;
       break;
     case 'admin-fields':
       page = html`<${AdminFields} />`;

@@ -15,6 +15,7 @@ pub mod fuzz;
 mod knowledge;
 mod messaging;
 mod people;
+mod pipeline;
 mod privacy;
 mod reports;
 mod rest;

@@ -92,6 +92,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(super::messaging::routes())
         .merge(super::crm::routes())
         .merge(super::knowledge::routes())
+        .merge(super::pipeline::routes())
         .merge(super::conversations::routes())
         .merge(super::audit::routes())
         .merge(super::privacy::routes())
@@ -715,8 +716,8 @@ async fn deactivate_agent(
     let held = state.store.holdings(account, id).await?;
     if held != crate::store::Holdings::default() {
         return Err(ApiError::Conflict(format!(
-            "this user still owns {} customers ({} more lent out for a leave) and {} open follow-ups: hand them over first",
-            held.customers, held.lent_out, held.follow_ups
+            "this user still owns {} customers ({} more lent out for a leave), {} open follow-ups and {} open opportunities: hand them over first",
+            held.customers, held.lent_out, held.follow_ups, held.opportunities
         )));
     }
     let agent = audited(

@@ -323,6 +323,10 @@ pub enum AgentFrame {
     /// most every `CONVERSATIONS_COALESCE`): the console reads its list again, cut to what it may see.
     #[serde(rename = "conversations.changed")]
     ConversationsChanged,
+    /// An opportunity this agent may see was created, moved or changed: a console showing the
+    /// pipeline reads its board again, cut to what it may see.
+    #[serde(rename = "pipeline.changed")]
+    PipelineChanged,
     /// To a supervisor who asked to watch a conversation (`conversation.watch`): it as it stands,
     /// then each of its messages as `watched.message`.
     #[serde(rename = "watched")]

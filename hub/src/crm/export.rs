@@ -120,6 +120,7 @@ mod tests {
                 json!({"plan": "Pro", "seats": 40, "products": ["Phones", "Mail"]}),
             )
             .unwrap(),
+            stage: None,
             created_at: 1_764_512_400_000,
         };
         let text = csv(std::slice::from_ref(&mia), &defs);

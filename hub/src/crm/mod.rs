@@ -9,6 +9,7 @@ pub mod fields;
 pub mod followups;
 pub mod import;
 pub mod mentions;
+pub mod pipeline;
 pub mod rules;
 pub mod segments;
 
@@ -238,7 +239,34 @@ pub async fn handover(
         .move_owners(account, &moves, lending, &by_agent(me, reason), now)
         .await?;
     record.moved = moved.len() as u64;
+    if req.until.is_none() {
+        give_opportunities_to_customer_owners(store, account, from, now).await?;
+    }
     Ok(record)
+}
+
+/// For good: the open opportunities `from` still owns on customers someone else owns go to that
+/// owner (those on `from`'s own customers moved with them), so nothing is left to a leaver.
+async fn give_opportunities_to_customer_owners(
+    store: &DynStore,
+    account: AccountId,
+    from: AgentId,
+    at: Millis,
+) -> Result<()> {
+    use crate::crm::pipeline::OpportunityStatus;
+    for o in store.opportunities(account, None).await? {
+        let Some(owner) = o.customer_owner_id.filter(|&c| c != from) else {
+            continue;
+        };
+        if o.owner_id == from && o.status == OpportunityStatus::Open {
+            let patch = crate::store::OpportunityPatch {
+                owner: Some(owner),
+                ..Default::default()
+            };
+            store.update_opportunity(account, o.id, patch, at).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Ends a leave: every customer still lent by hand-over `id` goes back to its home owner with its

@@ -129,6 +129,7 @@ mod tests {
             former_owner: None,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             fields: Default::default(),
+            stage: None,
             created_at: 0,
         }
     }

@@ -403,7 +403,43 @@ pub struct Customer {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub fields: BTreeMap<String, serde_json::Value>,
+    /// Their lifecycle stage (`crm::pipeline`); none until someone sets one.
+    #[serde(default)]
+    pub stage: Option<Lifecycle>,
     pub created_at: Millis,
+}
+
+/// Where a customer is in their relationship with the business. The keys are stable (the
+/// knowledge base tags articles with them); the labels are the account's (`PipelineSettings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    Lead,
+    Prospect,
+    Customer,
+    Churned,
+}
+
+impl Lifecycle {
+    pub const ALL: [Lifecycle; 4] = [
+        Lifecycle::Lead,
+        Lifecycle::Prospect,
+        Lifecycle::Customer,
+        Lifecycle::Churned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Lead => "lead",
+            Lifecycle::Prospect => "prospect",
+            Lifecycle::Customer => "customer",
+            Lifecycle::Churned => "churned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lifecycle> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
+    }
 }
 
 /// An email address and a phone number a visitor typed, normalised like identities but not one:
@@ -577,6 +613,8 @@ id_type!(
     HandoverId,
     /// A task or callback on a customer.
     FollowUpId,
+    /// A sale in the making with a customer, on the account's pipeline.
+    OpportunityId,
     /// Agents a supervisor leads, and the queues they serve.
     TeamId,
     /// A saved customer search.

@@ -55,7 +55,7 @@ const fn counted(name: &'static str, counter: &'static str) -> Table {
 }
 
 /// Every table of migrations/sqlite and migrations/postgres, each after the tables it refers to.
-const TABLES: [Table; 38] = [
+const TABLES: [Table; 40] = [
     table("accounts", "id"),
     table("agents", "id"),
     // Login sessions come along: consoles stay logged in across the move.
@@ -102,6 +102,9 @@ const TABLES: [Table; 38] = [
     table("follow_ups", "id"),
     // Customers' satisfaction ratings.
     table("csat_ratings", "account_id, interaction_id"),
+    // The pipeline: the account's stages and who sees what, and the opportunities.
+    table("pipeline_settings", "account_id"),
+    table("opportunities", "id"),
     // Teams: who each supervisor oversees.
     table("teams", "id"),
     // The knowledge base (articles with the terms they are found by, written with them) and
@@ -900,6 +903,39 @@ mod tests {
         };
         store
             .create_follow_up(ACCOUNT, callback, now_millis())
+            .await
+            .unwrap();
+        // The pipeline: settings, a lifecycle stage and an opportunity.
+        store
+            .set_pipeline_settings(
+                ACCOUNT,
+                &crate::crm::pipeline::PipelineSettings::default(),
+                now_millis(),
+            )
+            .await
+            .unwrap();
+        store
+            .set_customer_stage(
+                ACCOUNT,
+                maria.id,
+                Some(crate::domain::Lifecycle::Prospect),
+                (bob.id, "Bob"),
+                now_millis(),
+            )
+            .await
+            .unwrap();
+        let deal = crate::store::NewOpportunity {
+            customer: maria.id,
+            name: "Renewal 续约".into(),
+            amount: 1_250_000,
+            currency: "EUR".into(),
+            stage: "proposal".into(),
+            status: crate::crm::pipeline::OpportunityStatus::Open,
+            expected_close: Some("2027-01-31".into()),
+            owner: bob.id,
+        };
+        store
+            .create_opportunity(ACCOUNT, deal, (bob.id, "Bob"), now_millis())
             .await
             .unwrap();
         let new = NewInteraction {

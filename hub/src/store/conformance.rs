@@ -6,10 +6,13 @@
 
 use super::{
     AgentPatch, BindingUpdate, ChatSession, CustomerPatch, DynStore, Handover, Holdings, Lending, NewAgent,
-    NewFollowUp, NewInteraction, NewMessage, NewPhone, NewSession, OwnerChangeBy, OwnerMove, PhoneBinding,
-    QueueSpec, StoreError, TransitionDetails, Write,
+    NewFollowUp, NewInteraction, NewMessage, NewOpportunity, NewPhone, NewSession, OpportunityPatch,
+    OwnerChangeBy, OwnerMove, PhoneBinding, QueueSpec, StoreError, TransitionDetails, Write,
 };
 use crate::crm::followups::{FollowUp, FollowUpKind, FollowUpState};
+use crate::crm::pipeline::{
+    Lifecycle, Opportunity, OpportunityStatus, PipelineSettings, StageMove, Visibility,
+};
 use crate::crm::rules::{AssignmentRule, Condition, WeightedAgent};
 use crate::domain::{
     AccountId, Agent, AgentId, Callback, CallbackPolicy, Capacity, Channel, Customer, CustomerId,
@@ -222,6 +225,7 @@ scenarios!(
     a_customer_merged_into_another_leaves_them_one,
     owners_move_with_their_follow_ups_and_every_move_is_logged,
     a_leave_lends_customers_and_their_return_brings_them_back,
+    the_pipeline_keeps_stages_and_opportunities_and_logs_every_move,
     follow_ups_are_claimed_by_one_scheduler_stepped_and_closed,
     assignment_rules_are_kept_per_account,
     segments_are_kept_per_account_by_name,
@@ -3189,7 +3193,8 @@ async fn owners_move_with_their_follow_ups_and_every_move_is_logged(store: DynSt
         Holdings {
             customers: 1,
             lent_out: 0,
-            follow_ups: 2
+            follow_ups: 2,
+            opportunities: 0,
         }
     );
     // Every move is on Li's log, with who, why, from and to by name.
@@ -3211,12 +3216,12 @@ async fn owners_move_with_their_follow_ups_and_every_move_is_logged(store: DynSt
             .any(|e| e.kind == "follow_up.done" && e.data["by"]["name"] == "ann")
     );
     // A deactivated owner is an orphan, over the whole store, until their customers move.
-    assert_eq!(store.orphans().await.unwrap(), (0, 0));
+    assert_eq!(store.orphans().await.unwrap(), (0, 0, 0));
     store
         .set_agent_deactivated(DEFAULT, bob.id, Some(40))
         .await
         .unwrap();
-    assert_eq!(store.orphans().await.unwrap(), (1, 2));
+    assert_eq!(store.orphans().await.unwrap(), (1, 2, 0));
     // A customer merged into one without an owner brings theirs.
     let wa = customer(&store, DEFAULT, "wei@example.com", "Wei").await;
     store
@@ -3295,7 +3300,8 @@ async fn a_leave_lends_customers_and_their_return_brings_them_back(store: DynSto
         Holdings {
             customers: 0,
             lent_out: 2,
-            follow_ups: 1
+            follow_ups: 1,
+            opportunities: 0,
         }
     );
     // While away, a supervisor gives Mo to Cat for good: Mo stays with Cat after the leave.
@@ -3350,9 +3356,298 @@ async fn a_leave_lends_customers_and_their_return_brings_them_back(store: DynSto
         Holdings {
             customers: 1,
             lent_out: 0,
-            follow_ups: 2
+            follow_ups: 2,
+            opportunities: 0,
         }
     );
+}
+
+fn deal(customer: CustomerId, owner: AgentId, stage: &str, amount: i64) -> NewOpportunity {
+    NewOpportunity {
+        customer,
+        name: format!("deal {amount}"),
+        amount,
+        currency: "EUR".into(),
+        stage: stage.into(),
+        status: OpportunityStatus::Open,
+        expected_close: Some("2027-03-31".into()),
+        owner,
+    }
+}
+
+async fn the_pipeline_keeps_stages_and_opportunities_and_logs_every_move(store: DynStore) {
+    let [ann, bob] = <[Agent; 2]>::try_from(agents_named(&store, DEFAULT, &["ann", "bob"]).await).unwrap();
+    // Settings: the defaults until an admin sets them, then theirs, per account.
+    assert_eq!(
+        store.pipeline_settings(DEFAULT).await.unwrap(),
+        PipelineSettings::default()
+    );
+    let mut settings = PipelineSettings::default();
+    settings.stages[1].checklist = vec!["Send the proposal".into(), "发报价".into()];
+    settings.lifecycle_labels.insert("lead".into(), "Suspect".into());
+    settings.pipeline_visibility = Visibility::Team;
+    store.set_pipeline_settings(DEFAULT, &settings, 1).await.unwrap();
+    assert_eq!(store.pipeline_settings(DEFAULT).await.unwrap(), settings);
+    assert_eq!(
+        store.pipeline_settings(OTHER).await.unwrap(),
+        PipelineSettings::default()
+    );
+
+    // A lifecycle stage: set, logged once per change, read with the customer.
+    let li = customer(&store, DEFAULT, "li.wei@example.com", "Li Wei").await;
+    assert_eq!(li.stage, None);
+    let set = |stage| store.set_customer_stage(DEFAULT, li.id, stage, (ann.id, "ann"), 5);
+    assert_eq!(
+        set(Some(Lifecycle::Prospect)).await.unwrap().stage,
+        Some(Lifecycle::Prospect)
+    );
+    set(Some(Lifecycle::Prospect)).await.unwrap();
+    assert_eq!(
+        set(Some(Lifecycle::Customer)).await.unwrap().stage,
+        Some(Lifecycle::Customer)
+    );
+    assert_eq!(
+        store.customer(DEFAULT, li.id).await.unwrap().stage,
+        Some(Lifecycle::Customer)
+    );
+    let changes: Vec<_> = store
+        .customer_events(DEFAULT, li.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "customer.stage_changed")
+        .map(|e| e.data)
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            json!({"from": null, "to": "prospect", "by": {"id": ann.id, "name": "ann"}}),
+            json!({"from": "prospect", "to": "customer", "by": {"id": ann.id, "name": "ann"}}),
+        ]
+    );
+    not_found(
+        store
+            .set_customer_stage(OTHER, li.id, None, (ann.id, "ann"), 6)
+            .await,
+    );
+
+    // Opportunities: created with their customer's and owner's names, listed newest first.
+    let first = store
+        .create_opportunity(
+            DEFAULT,
+            deal(li.id, ann.id, "proposal", 125_000),
+            (ann.id, "ann"),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.customer_name.as_str(),
+            first.owner_name.as_str(),
+            first.amount
+        ),
+        ("Li Wei", "ann", 125_000)
+    );
+    assert_eq!(first.expected_close.as_deref(), Some("2027-03-31"));
+    assert_eq!(first.status, OpportunityStatus::Open);
+    let second = store
+        .create_opportunity(
+            DEFAULT,
+            deal(li.id, bob.id, "qualification", 5_000),
+            (ann.id, "ann"),
+            11,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.opportunity(DEFAULT, first.id).await.unwrap(), first);
+    let ids = |v: Vec<Opportunity>| v.into_iter().map(|o| o.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.opportunities(DEFAULT, Some(li.id)).await.unwrap()),
+        [second.id, first.id]
+    );
+    assert_eq!(ids(store.opportunities(DEFAULT, None).await.unwrap()).len(), 2);
+    assert!(store.opportunities(OTHER, None).await.unwrap().is_empty());
+    not_found(store.opportunity(OTHER, first.id).await);
+    // Another account's customer or owner is not found.
+    let stranger = agents_named(&store, OTHER, &["eve"]).await.remove(0);
+    not_found(
+        store
+            .create_opportunity(
+                DEFAULT,
+                deal(li.id, stranger.id, "proposal", 1),
+                (ann.id, "ann"),
+                12,
+            )
+            .await,
+    );
+
+    // A move from the stage it is at; a stale one is a conflict and changes nothing.
+    let mv = |from: &str, to: &str, status| StageMove {
+        from: from.into(),
+        to: to.into(),
+        status,
+    };
+    let moved = store
+        .move_opportunity(
+            DEFAULT,
+            first.id,
+            &mv("proposal", "negotiation", OpportunityStatus::Open),
+            (bob.id, "bob"),
+            20,
+        )
+        .await
+        .unwrap();
+    assert_eq!((moved.stage.as_str(), moved.updated_at), ("negotiation", 20));
+    conflict(
+        store
+            .move_opportunity(
+                DEFAULT,
+                first.id,
+                &mv("proposal", "won", OpportunityStatus::Won),
+                (bob.id, "bob"),
+                21,
+            )
+            .await,
+        "opportunities_stage",
+    );
+    let won = store
+        .move_opportunity(
+            DEFAULT,
+            first.id,
+            &mv("negotiation", "won", OpportunityStatus::Won),
+            (bob.id, "bob"),
+            22,
+        )
+        .await
+        .unwrap();
+    assert_eq!(won.status, OpportunityStatus::Won);
+    let logged: Vec<(String, serde_json::Value)> = store
+        .customer_events(DEFAULT, li.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind.starts_with("opportunity."))
+        .map(|e| (e.kind, e.data))
+        .collect();
+    let kinds: Vec<&str> = logged.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opportunity.created",
+            "opportunity.created",
+            "opportunity.stage_changed",
+            "opportunity.won"
+        ]
+    );
+    assert_eq!(logged[0].1["owner"]["name"], "ann");
+    assert_eq!(logged[2].1["from"], "proposal");
+    assert_eq!(logged[2].1["to"], "negotiation");
+    assert_eq!(logged[3].1["by"], json!({"id": bob.id, "name": "bob"}));
+    assert_eq!(logged[3].1["amount"], 125_000);
+
+    // A patch: checklist, amount, owner; an owner of another account is not found.
+    let mut checked = std::collections::BTreeMap::new();
+    checked.insert("proposal".to_string(), vec!["发报价".to_string()]);
+    let patch = OpportunityPatch {
+        amount: Some(99),
+        currency: Some("CNY".into()),
+        expected_close: Some(None),
+        owner: Some(bob.id),
+        checked: Some(checked.clone()),
+        ..OpportunityPatch::default()
+    };
+    let patched = store
+        .update_opportunity(DEFAULT, second.id, patch, 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            patched.amount,
+            patched.currency.as_str(),
+            patched.expected_close.as_deref()
+        ),
+        (99, "CNY", None)
+    );
+    assert_eq!((patched.owner_name.as_str(), &patched.checked), ("bob", &checked));
+    let patch = OpportunityPatch {
+        owner: Some(stranger.id),
+        ..OpportunityPatch::default()
+    };
+    not_found(store.update_opportunity(DEFAULT, second.id, patch, 31).await);
+
+    // Owners: a customer's open opportunities its owner had follow it; won ones stay.
+    store
+        .move_owners(
+            DEFAULT,
+            &[owner_move(li.id, None, Some(bob.id))],
+            Lending::None,
+            &by_hub("rules"),
+            40,
+        )
+        .await
+        .unwrap();
+    let third = store
+        .create_opportunity(DEFAULT, deal(li.id, bob.id, "proposal", 7), (bob.id, "bob"), 41)
+        .await
+        .unwrap();
+    assert_eq!(store.holdings(DEFAULT, bob.id).await.unwrap().opportunities, 2);
+    store
+        .move_owners(
+            DEFAULT,
+            &[owner_move(li.id, Some(bob.id), Some(ann.id))],
+            Lending::None,
+            &by_hub("x"),
+            42,
+        )
+        .await
+        .unwrap();
+    let owner_of = |o: Opportunity| o.owner_id;
+    assert_eq!(
+        owner_of(store.opportunity(DEFAULT, third.id).await.unwrap()),
+        ann.id
+    );
+    assert_eq!(
+        owner_of(store.opportunity(DEFAULT, second.id).await.unwrap()),
+        ann.id
+    );
+    assert_eq!(
+        owner_of(store.opportunity(DEFAULT, first.id).await.unwrap()),
+        ann.id,
+        "won, and ann's anyway"
+    );
+    assert_eq!(
+        store.holdings(DEFAULT, bob.id).await.unwrap(),
+        Holdings::default()
+    );
+    assert_eq!(store.holdings(DEFAULT, ann.id).await.unwrap().opportunities, 2);
+    // A deactivated owner of an open opportunity is an orphan.
+    let (_, _, before) = store.orphans().await.unwrap();
+    store
+        .set_agent_deactivated(DEFAULT, ann.id, Some(50))
+        .await
+        .unwrap();
+    let (_, _, after) = store.orphans().await.unwrap();
+    assert_eq!(after - before, 2);
+    store.set_agent_deactivated(DEFAULT, ann.id, None).await.unwrap();
+
+    // A merge brings the opportunities (and the stage, when the kept one has none).
+    let wa = customer(&store, DEFAULT, "wa@example.com", "Wa").await;
+    let kept = store.merge_customer(DEFAULT, li.id, wa.id, &[]).await.unwrap();
+    assert_eq!(kept.stage, Some(Lifecycle::Customer));
+    assert_eq!(
+        store.customer(DEFAULT, wa.id).await.unwrap().stage,
+        Some(Lifecycle::Customer)
+    );
+    assert_eq!(store.opportunities(DEFAULT, Some(wa.id)).await.unwrap().len(), 3);
+    assert_eq!(
+        store.opportunity(DEFAULT, first.id).await.unwrap().customer_name,
+        "Wa"
+    );
+    // An erasure deletes them, and the stage.
+    store.erase_customer(DEFAULT, wa.id, 60).await.unwrap();
+    assert!(store.opportunities(DEFAULT, None).await.unwrap().is_empty());
+    not_found(store.opportunity(DEFAULT, first.id).await);
 }
 
 async fn follow_ups_are_claimed_by_one_scheduler_stepped_and_closed(store: DynStore) {

@@ -21,6 +21,16 @@ pub enum CustomerEventKind {
     FollowUpCancelled,
     /// `{interaction_id, score, comment, agent: {id, name}, queue_id, channel}`.
     CsatRated,
+    /// `{from, to, by}`: lifecycle stage keys (or null) and the agent as `{id, name}`.
+    StageChanged,
+    /// `{opportunity_id, name, amount, currency, stage, owner, by}`.
+    OpportunityCreated,
+    /// `{opportunity_id, name, amount, currency, from, to, by}`: to an open stage.
+    OpportunityMoved,
+    /// The same, to a stage that wins it.
+    OpportunityWon,
+    /// The same, to a stage that loses it.
+    OpportunityLost,
 }
 
 impl CustomerEventKind {
@@ -31,6 +41,11 @@ impl CustomerEventKind {
             CustomerEventKind::FollowUpDone => "follow_up.done",
             CustomerEventKind::FollowUpCancelled => "follow_up.cancelled",
             CustomerEventKind::CsatRated => "csat.rated",
+            CustomerEventKind::StageChanged => "customer.stage_changed",
+            CustomerEventKind::OpportunityCreated => "opportunity.created",
+            CustomerEventKind::OpportunityMoved => "opportunity.stage_changed",
+            CustomerEventKind::OpportunityWon => "opportunity.won",
+            CustomerEventKind::OpportunityLost => "opportunity.lost",
         }
     }
 }
@@ -111,6 +126,8 @@ pub struct Holdings {
     pub lent_out: u64,
     /// Open follow-ups they own or will get back after a leave.
     pub follow_ups: u64,
+    /// Open opportunities they own.
+    pub opportunities: u64,
 }
 
 /// A new follow-up.
@@ -128,8 +145,8 @@ pub struct NewFollowUp {
 pub trait CrmStore: Send + Sync {
     // --- owners ---
     /// Applies owner moves in one transaction and writes `customer.owner_changed` (with `by`)
-    /// on each moved customer's log; open follow-ups of a moved customer owned by its `from`
-    /// move with it. Answers the customers that moved (those whose owner was still `from`).
+    /// on each moved customer's log; open follow-ups and open opportunities of a moved customer
+    /// owned by its `from` move with it. Answers the customers that moved (those whose owner was still `from`).
     async fn move_owners(
         &self,
         account: AccountId,
@@ -143,9 +160,10 @@ pub trait CrmStore: Send + Sync {
     /// How many customers each of these agents owns.
     async fn owner_loads(&self, account: AccountId, agents: &[AgentId]) -> Result<HashMap<AgentId, u64>>;
     async fn holdings(&self, account: AccountId, agent: AgentId) -> Result<Holdings>;
-    /// Over every account: customers owned (or lent out) by a deactivated agent, and open
-    /// follow-ups owned by one. What a hand-over before deactivation must leave at zero.
-    async fn orphans(&self) -> Result<(u64, u64)>;
+    /// Over every account: customers owned (or lent out) by a deactivated agent, open
+    /// follow-ups owned by one, and open opportunities owned by one. What a hand-over before
+    /// deactivation must leave at zero.
+    async fn orphans(&self) -> Result<(u64, u64, u64)>;
     async fn customer_events(&self, account: AccountId, customer: CustomerId) -> Result<Vec<CustomerEvent>>;
     /// Appends a line to a customer's own log.
     async fn log_customer(

@@ -10,6 +10,7 @@ mod conversations;
 mod crm;
 mod csat;
 mod knowledge;
+mod pipeline;
 mod privacy;
 mod reports;
 mod sql;
@@ -21,6 +22,7 @@ pub use channels::{
     StoredAttachment, Upload,
 };
 pub use csat::CsatStore;
+pub use pipeline::{NewOpportunity, OpportunityPatch, PipelineStore};
 pub use privacy::{Erased, PrivacyStore};
 pub use reports::{Cell, CellMark, LogSpan, NewLine, NewPresence, ReportSettings, ReportStore, Visit};
 
@@ -454,6 +456,7 @@ pub trait Store:
     + CrmStore
     + CsatStore
     + KnowledgeStore
+    + PipelineStore
     + ReportStore
     + AuditStore
     + PrivacyStore

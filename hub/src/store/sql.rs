@@ -17,6 +17,7 @@ mod crm;
 mod csat;
 mod group;
 mod knowledge;
+mod pipeline;
 mod privacy;
 mod queries;
 mod reports;
@@ -275,6 +276,7 @@ fn resolved_customer(
         former_owner: None,
         tags: vec![],
         fields: Default::default(),
+        stage: None,
         created_at: now,
         claimed: None,
     });
@@ -1183,6 +1185,7 @@ macro_rules! impl_store {
                 for (key, value) in gone.fields {
                     kept.fields.entry(key).or_insert(value);
                 }
+                kept.stage = kept.stage.or(gone.stage);
                 if kept.owner_id.is_none() {
                     kept.owner_id = gone.owner_id;
                     kept.owner_name = gone.owner_name;

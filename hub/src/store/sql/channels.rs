@@ -123,7 +123,7 @@ static KNOWN_CONTACT: LazyLock<Vec<String>> = LazyLock::new(|| {
             format!(
                 "SELECT c.id, c.name, c.email, c.phone, c.tier, c.owner_id, \
                  (SELECT a.name FROM agents AS a WHERE a.account_id = c.account_id AND a.id = c.owner_id) AS owner_name, \
-                 c.home_owner_id, c.former_owner, c.tags, c.created_at, c.claimed, c.fields, \
+                 c.home_owner_id, c.former_owner, c.tags, c.created_at, c.claimed, c.fields, c.stage, \
                  (SELECT COUNT(*) FROM identities AS k WHERE k.account_id = $1 AND k.customer_id = c.id \
                  AND ({theirs})) AS owned, \
                  EXISTS (SELECT 1 FROM message_details AS d WHERE d.account_id = $1 AND d.entry_point = $2 \

@@ -16,7 +16,7 @@ use sqlx::Sqlite;
 use sqlx::postgres::Postgres;
 use std::collections::HashMap;
 
-mod q {
+pub(super) mod q {
     macro_rules! follow_up_columns {
         () => {
             "f.id, f.customer_id, c.name AS customer_name, f.owner_id, f.kind, f.title, f.due_at, f.state, \
@@ -40,6 +40,15 @@ mod q {
     pub const RETURN_FOLLOW_UPS: &str = "UPDATE follow_ups SET owner_id = $4, home_owner_id = NULL, \
          handover_id = NULL WHERE account_id = $1 AND customer_id = $2 AND state = 'open' \
          AND (handover_id = $5 OR owner_id = $3)";
+    /// A moved customer's open opportunities its previous owner had: the owner follows the
+    /// customer (for a leave too, and back at its end).
+    pub const MOVE_OPPORTUNITIES: &str = "UPDATE opportunities SET owner_id = $4, updated_at = $5 \
+         WHERE account_id = $1 AND customer_id = $2 AND owner_id = $3 AND status = 'open'";
+    pub const OPEN_OPPORTUNITIES_OF: &str = "SELECT COUNT(*) FROM opportunities WHERE account_id = $1 \
+         AND owner_id = $2 AND status = 'open'";
+    pub const ORPHAN_OPPORTUNITIES: &str = "SELECT COUNT(*) FROM opportunities AS o JOIN agents AS a \
+         ON a.account_id = o.account_id AND a.id = o.owner_id \
+         WHERE a.deactivated_at IS NOT NULL AND o.status = 'open'";
     pub const AGENT_NAME: &str = "SELECT name FROM agents WHERE account_id = $1 AND id = $2";
     pub const INSERT_EVENT: &str = "INSERT INTO customer_events (account_id, customer_id, type, data, at) \
          VALUES ($1, $2, $3, $4, $5)";
@@ -277,7 +286,7 @@ macro_rules! impl_crm_store {
                 all(query.fetch_all(&self.pool).await.map_err(db)?)
             }
 
-            async fn insert_event<'e, E>(
+            pub(super) async fn insert_event<'e, E>(
                 executor: E,
                 account: AccountId,
                 customer: CustomerId,
@@ -380,6 +389,17 @@ macro_rules! impl_crm_store {
                         }
                         _ => {}
                     }
+                    if let (Some(from), Some(to)) = (m.from, m.to) {
+                        sqlx::query(q::MOVE_OPPORTUNITIES)
+                            .bind(account.to_string())
+                            .bind(m.customer.to_string())
+                            .bind(from.to_string())
+                            .bind(to.to_string())
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
                     let data = serde_json::json!({
                         "from": named(m.from, &names),
                         "to": named(m.to, &names),
@@ -413,10 +433,11 @@ macro_rules! impl_crm_store {
                     customers: self.count(q::LOAD, account, agent).await?,
                     lent_out: self.count(q::LENT_OUT, account, agent).await?,
                     follow_ups: self.count(q::OPEN_FOLLOW_UPS_OF, account, agent).await?,
+                    opportunities: self.count(q::OPEN_OPPORTUNITIES_OF, account, agent).await?,
                 })
             }
 
-            async fn orphans(&self) -> Result<(u64, u64)> {
+            async fn orphans(&self) -> Result<(u64, u64, u64)> {
                 let customers: i64 = sqlx::query_scalar(q::ORPHAN_CUSTOMERS)
                     .fetch_one(&self.pool)
                     .await
@@ -425,9 +446,14 @@ macro_rules! impl_crm_store {
                     .fetch_one(&self.pool)
                     .await
                     .map_err(db)?;
+                let opportunities: i64 = sqlx::query_scalar(q::ORPHAN_OPPORTUNITIES)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
                 Ok((
                     u64::try_from(customers).unwrap_or(0),
                     u64::try_from(follow_ups).unwrap_or(0),
+                    u64::try_from(opportunities).unwrap_or(0),
                 ))
             }
 

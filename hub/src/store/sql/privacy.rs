@@ -42,7 +42,7 @@ mod q {
     pub const FILE_USED: &str = "SELECT (SELECT COUNT(*) FROM attachments WHERE sha256 = $1) \
          + (SELECT COUNT(*) FROM uploads WHERE sha256 = $1)";
     /// Writes, in this order.
-    pub const ERASE: [&str; 13] = [
+    pub const ERASE: [&str; 14] = [
         concat!(
             "DELETE FROM attachments WHERE account_id = $1 AND interaction_id IN (",
             interactions!(),
@@ -66,12 +66,13 @@ mod q {
         // The scores stay for the reports; what the customer wrote goes.
         "UPDATE csat_ratings SET comment = NULL WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM follow_ups WHERE account_id = $1 AND customer_id = $2",
+        "DELETE FROM opportunities WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM chat_sessions WHERE account_id = $1 AND customer_id = $2",
         "DELETE FROM identities WHERE account_id = $1 AND customer_id = $2",
         // `$3` the time. The tombstone: no name, no contact details, nobody's customer.
         "UPDATE customers SET name = '', name_search = '', email = NULL, phone = NULL, tier = NULL, \
          former_owner = NULL, tags = '[]', fields = '{}', claimed = NULL, owner_id = NULL, home_owner_id = NULL, \
-         handover_id = NULL, erased_at = $3, updated_at = $3 WHERE account_id = $1 AND id = $2",
+         handover_id = NULL, stage = NULL, erased_at = $3, updated_at = $3 WHERE account_id = $1 AND id = $2",
         // Last, so the search index could still be told each message's old terms. A message's
         // client id may be a mail's Message-ID: it becomes the message's own id.
         concat!(

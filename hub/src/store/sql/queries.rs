@@ -20,7 +20,7 @@ macro_rules! customer_columns {
     () => {
         "id, name, email, phone, tier, owner_id, \
          (SELECT a.name FROM agents a WHERE a.account_id = customers.account_id AND a.id = customers.owner_id) \
-         AS owner_name, home_owner_id, former_owner, tags, created_at, claimed, fields"
+         AS owner_name, home_owner_id, former_owner, tags, created_at, claimed, fields, stage"
     };
 }
 
@@ -173,11 +173,15 @@ pub const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = $3, name_search =
      tier = $7, tags = $8, updated_at = $9, fields = $10 WHERE account_id = $1 AND id = $2";
 /// `MERGE_CUSTOMER`'s statements, in order, each taking the account, `from` and `into`: what was
 /// `from`'s becomes `into`'s, then `from` goes.
-pub const MERGE_CUSTOMER: [&str; 9] = [
+pub const MERGE_CUSTOMER: [&str; 11] = [
     "UPDATE identities SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE customer_events SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE follow_ups SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE csat_ratings SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    "UPDATE opportunities SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
+    // `into` takes `from`'s lifecycle stage when it has none.
+    "UPDATE customers SET stage = (SELECT f.stage FROM customers AS f WHERE f.account_id = $1 AND f.id = $2) \
+     WHERE account_id = $1 AND id = $3 AND stage IS NULL",
     "UPDATE interactions SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE notes SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",
     "UPDATE chat_sessions SET customer_id = $3 WHERE account_id = $1 AND customer_id = $2",

@@ -266,6 +266,7 @@ pub(super) struct CustomerRow {
     created_at: i64,
     claimed: Option<String>,
     fields: String,
+    stage: Option<String>,
 }
 
 impl TryFrom<CustomerRow> for Customer {
@@ -288,6 +289,13 @@ impl TryFrom<CustomerRow> for Customer {
             owner_name: r.owner_name,
             home_owner_id: parse_opt("customers.home_owner_id", r.home_owner_id.as_deref())?,
             former_owner: r.former_owner,
+            stage: match r.stage.as_deref() {
+                None => None,
+                Some(s) => Some(
+                    crate::domain::Lifecycle::parse(s)
+                        .ok_or_else(|| StoreError::Corrupt(format!("customers.stage: {s:?}")))?,
+                ),
+            },
             created_at: r.created_at,
         })
     }
@@ -477,6 +485,7 @@ pub(super) struct KnownRow {
     created_at: Option<i64>,
     claimed: Option<String>,
     fields: Option<String>,
+    stage: Option<String>,
     pub owned: i64,
     pub stored: bool,
     i_id: Option<String>,
@@ -517,6 +526,7 @@ impl KnownRow {
                 created_at: self.created_at.ok_or_else(|| missing("customers.created_at"))?,
                 claimed: self.claimed,
                 fields: self.fields.ok_or_else(|| missing("customers.fields"))?,
+                stage: self.stage,
             })?),
         };
         let open = match self.i_id {
