@@ -228,8 +228,11 @@ pub struct AgentKpis {
     pub customers_owned: u64,
     /// Ratings of the contacts they handled, given in the range.
     pub csat: Summary,
-    // Opportunities won go here once the pipeline (issue 15 item 4) is merged: a count and an
-    // amount per currency, filled in `api::reports::agent_kpis` and written by `kpi_csv`.
+    /// Opportunities they own that are won and were last changed in the range (a win is their
+    /// last move), and their amounts in minor units by currency (the CSV writes `EUR 125000`:
+    /// minor units too).
+    pub opportunities_won: u64,
+    pub won_amounts: BTreeMap<String, i64>,
 }
 
 /// The figures one agent's KPIs are made of, by agent id.
@@ -240,6 +243,8 @@ pub struct KpiInputs {
     pub follow_ups: HashMap<AgentId, (u64, u64)>,
     pub owned: HashMap<AgentId, u64>,
     pub csat: BTreeMap<AgentId, Summary>,
+    /// Opportunities won per owner: how many, and their amounts by currency.
+    pub won: HashMap<AgentId, (u64, BTreeMap<String, i64>)>,
 }
 
 /// The KPIs of `agents` (id and name, in the order wanted) from their figures.
@@ -261,6 +266,8 @@ pub fn kpis(agents: &[(AgentId, String)], inputs: &KpiInputs) -> Vec<AgentKpis> 
                 follow_ups_on_time,
                 customers_owned: get(&inputs.owned, id),
                 csat: inputs.csat.get(id).copied().unwrap_or_default(),
+                opportunities_won: inputs.won.get(id).map_or(0, |w| w.0),
+                won_amounts: inputs.won.get(id).map(|w| w.1.clone()).unwrap_or_default(),
             }
         })
         .collect()
@@ -281,6 +288,8 @@ pub fn kpi_csv(rows: &[AgentKpis]) -> String {
         "csat_count",
         "csat_average",
         "csat_satisfied",
+        "opportunities_won",
+        "won_amounts",
     ];
     crate::crm::export::row(&mut out, &head.map(str::to_string));
     let opt = |v: Option<f64>, places: usize| v.map(|v| format!("{v:.places$}")).unwrap_or_default();
@@ -296,6 +305,12 @@ pub fn kpi_csv(rows: &[AgentKpis]) -> String {
             k.csat.count.to_string(),
             opt(k.csat.average, 2),
             opt(k.csat.satisfied, 4),
+            k.opportunities_won.to_string(),
+            k.won_amounts
+                .iter()
+                .map(|(currency, minor)| format!("{currency} {minor}"))
+                .collect::<Vec<_>>()
+                .join("; "),
         ];
         crate::crm::export::row(&mut out, &cells);
     }
@@ -475,6 +490,13 @@ mod tests {
         inputs.follow_ups.insert(ann, (3, 2));
         inputs.owned.insert(bo, 7);
         inputs.csat.insert(ann, summarize([s(5), s(3)]));
+        inputs.won.insert(
+            ann,
+            (
+                2,
+                [("EUR".to_string(), 150_000), ("USD".to_string(), 5_000)].into(),
+            ),
+        );
         let rows = kpis(&[(ann, "Ann".into()), (bo, "=HYPERLINK(\"x\")".into())], &inputs);
         assert_eq!(rows[0].contacts_handled, 12);
         assert_eq!(rows[0].aht_secs, Some(90.5));
@@ -484,7 +506,13 @@ mod tests {
         let csv = kpi_csv(&rows);
         let lines: Vec<&str> = csv.lines().collect();
         assert!(lines[0].starts_with("agent_id,name,contacts_handled,aht_s,"));
-        assert_eq!(lines[1], format!("{ann},Ann,12,90.5,3,2,0,2,4.00,0.5000"));
-        assert_eq!(lines[2], format!("{bo},\"'=HYPERLINK(\"\"x\"\")\",0,,0,0,7,0,,"));
+        assert_eq!(
+            lines[1],
+            format!("{ann},Ann,12,90.5,3,2,0,2,4.00,0.5000,2,EUR 150000; USD 5000")
+        );
+        assert_eq!(
+            lines[2],
+            format!("{bo},\"'=HYPERLINK(\"\"x\"\")\",0,,0,0,7,0,,,0,")
+        );
     }
 }

@@ -131,5 +131,5 @@ test("a supervisor reads the agents' KPIs and satisfaction and downloads them", 
   assert.match(download.suggestedFilename(), /^plugboard-agent-kpis-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv$/);
   const csv = await readFile(await download.path(), 'utf8');
   assert.ok(csv.startsWith('agent_id,name,contacts_handled,aht_s,'), csv);
-  assert.ok(csv.split('\r\n').some((l) => l.includes(',Bob Martin,') && l.endsWith(',1,5.00,1.0000')), csv);
+  assert.ok(csv.split('\r\n').some((l) => l.includes(',Bob Martin,') && l.endsWith(',1,5.00,1.0000,0,')), csv);
 });

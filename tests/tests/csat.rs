@@ -162,7 +162,7 @@ async fn a_rated_chat_shows_on_the_customer_and_in_the_reports_and_kpis() {
         .lines()
         .find(|l| l.contains("Bob Martin"))
         .expect("Bob's line");
-    assert!(line.ends_with(",1,5.00,1.0000"), "{line}");
+    assert!(line.ends_with(",1,5.00,1.0000,0,"), "{line}");
 
     // Bad ranges are a clear 400.
     let (status, body) = hub

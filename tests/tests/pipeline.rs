@@ -222,6 +222,24 @@ async fn an_opportunity_moves_to_won_on_the_timeline_and_only_its_team_sees_it()
     let board = get(&hub, &alice, "/opportunities").await;
     assert_eq!(board["forecast"]["weighted"], json!({"EUR": 125_000}));
     assert_eq!(board["forecast"]["stages"][3]["count"], 1);
+    // The win counts for its owner in the agents' KPIs.
+    let range = format!(
+        "from={}&to={}",
+        plugboard_tests::utc_date(-1),
+        plugboard_tests::utc_date(1)
+    );
+    let kpis = get(&hub, &admin, &format!("/reports/agent-kpis?{range}")).await;
+    let owner = won["owner_name"].as_str().unwrap();
+    let theirs = kpis["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == owner)
+        .unwrap();
+    assert_eq!(
+        (&theirs["opportunities_won"], &theirs["won_amounts"]),
+        (&json!(1), &json!({"EUR": 125_000}))
+    );
 
     // Lifecycle: a bad key refused, a good one set and logged.
     let stage = format!("/customers/{maria}/stage");

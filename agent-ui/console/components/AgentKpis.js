@@ -1,11 +1,12 @@
 // Agents' KPIs and customer satisfaction over the report's days (supervisors: their teams):
-// contacts handled, average handle time, follow-ups done and on time, customers owned, and the
-// ratings of their contacts (GET /reports/agent-kpis, with a CSV download); then satisfaction per
-// queue (GET /reports/csat).
+// contacts handled, average handle time, follow-ups done and on time, customers owned, the
+// ratings of their contacts and the opportunities they won (GET /reports/agent-kpis, with a CSV
+// download); then satisfaction per queue (GET /reports/csat).
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
 import { t, formatDuration, errorText } from '../i18n.js';
+import { totalsText } from '../pipeline.js';
 
 const share = (v) => (v == null ? '—' : `${Math.round(v * 100)}%`);
 const average = (v) => (v == null ? '—' : v.toFixed(2));
@@ -58,7 +59,7 @@ export function AgentKpis({ range }) {
           <thead><tr>
             <th>${t('reports.by.agent')}</th><th>${t('kpis.handled')}</th><th>${t('reports.col.aht_ms')}</th>
             <th>${t('kpis.follow_ups_done')}</th><th>${t('kpis.follow_ups_on_time')}</th><th>${t('kpis.owned')}</th>
-            <th>${t('kpis.csat_count')}</th><th>${t('kpis.csat_average')}</th><th>${t('kpis.csat_satisfied')}</th>
+            <th>${t('kpis.csat_count')}</th><th>${t('kpis.csat_average')}</th><th>${t('kpis.csat_satisfied')}</th><th>${t('kpis.opportunities_won')}</th>
           </tr></thead>
           <tbody>${data.kpis.agents.map((k) => html`<tr key=${k.agent_id} data-testid="kpis-row" data-name=${k.name}>
             <td>${k.name}</td>
@@ -70,6 +71,7 @@ export function AgentKpis({ range }) {
             <td data-figure="csat_count">${k.csat.count}</td>
             <td data-figure="csat_average">${average(k.csat.average)}</td>
             <td data-figure="csat_satisfied">${share(k.csat.satisfied)}</td>
+            <td data-figure="opportunities_won">${k.opportunities_won}${k.opportunities_won ? ` · ${totalsText(k.won_amounts)}` : ''}</td>
           </tr>`)}</tbody>
         </table></div>`}
       ${data && html`

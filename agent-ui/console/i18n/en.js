@@ -755,6 +755,7 @@ export default {
   'kpis.csat_count': 'Ratings',
   'kpis.csat_average': 'Average (of 5)',
   'kpis.csat_satisfied': 'Satisfied (4–5)',
+  'kpis.opportunities_won': 'Opportunities won',
   'kpis.csat_by_queue': 'Satisfaction per queue',
   'kpis.csat_total': 'Ratings: {count} · average {average} · satisfied {satisfied}',
   'reports.time_zone': 'Days and intervals in {zone}',

@@ -755,6 +755,7 @@ export default {
   'kpis.csat_count': '评价数',
   'kpis.csat_average': '平均分（满分 5）',
   'kpis.csat_satisfied': '满意率（4–5 分）',
+  'kpis.opportunities_won': '赢单商机',
   'kpis.csat_by_queue': '各队列满意度',
   'kpis.csat_total': '评价数：{count} · 平均 {average} · 满意率 {satisfied}',
   'reports.time_zone': '日期与间隔按 {zone} 时区划分',

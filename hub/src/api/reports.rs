@@ -280,7 +280,8 @@ struct KpiReport {
 
 /// Each agent's KPIs over local days `from`–`to` (supervisors: the people of their teams):
 /// contacts answered and average handle time (as `/reports/agent` counts them), follow-ups done
-/// and done by their due time, customers owned now, and the ratings of their contacts.
+/// and done by their due time, customers owned now, the ratings of their contacts, and the
+/// opportunities they own won in the range (won and last changed then), amounts by currency.
 /// `format=csv` answers the same as CSV, cells that would be formulas kept as text.
 #[utoipa::path(get, path = "/reports/agent-kpis", params(DaysQuery),
     responses((status = 200, body = KpiReport, content_type = "application/json"),
@@ -319,7 +320,14 @@ async fn agent_kpis(
         .collect();
     let ids: Vec<AgentId> = people.iter().map(|(id, _)| *id).collect();
     inputs.owned = state.store.owner_loads(account, &ids).await?;
-    // Opportunities won (issue 15 item 4) join `inputs` here once the pipeline is merged.
+    for o in state.store.opportunities(account, None).await? {
+        let won = o.status == crate::crm::pipeline::OpportunityStatus::Won;
+        if won && (start..end).contains(&o.updated_at) {
+            let e = inputs.won.entry(o.owner_id).or_default();
+            e.0 += 1;
+            *e.1.entry(o.currency).or_default() += o.amount;
+        }
+    }
     let mut agents = csat::kpis(&people, &inputs);
     agents.sort_by(|a, b| a.name.cmp(&b.name).then(a.agent_id.cmp(&b.agent_id)));
     if query.format.as_deref() == Some("csv") {
