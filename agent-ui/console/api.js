@@ -169,6 +169,12 @@ export const interaction = (id) => request('GET', `/interactions/${enc(id)}`);
 /** Gives customers (or, with `segmentId`, every customer of that segment) to `ownerId`. */
 export const reassignCustomers = (customerIds, ownerId, reason, segmentId = null) =>
   request('POST', '/customers/reassign', segmentId ? { segment_id: segmentId, owner_id: ownerId, reason } : { customer_ids: customerIds, owner_id: ownerId, reason });
+/** A spreadsheet (a File) of customers: `{columns, duplicates, dryRun}` as the hub's query takes them. */
+export function importCustomers(file, { columns = null, duplicates = 'skip', dryRun = true } = {}) {
+  const q = new URLSearchParams({ duplicates, dry_run: String(dryRun) });
+  if (columns != null) q.set('columns', columns);
+  return request('POST', `/customers/import?${q}`, file);
+}
 export const listSegments = () => request('GET', '/segments');
 /** `{name, q, tiers, tags, regions, owner}`: answers the segment with its count. */
 export const createSegment = (segment) => request('POST', '/segments', segment);

@@ -1,7 +1,8 @@
 // Segments and tier priority in Chromium against the real hub (issue 15, items 2 and 3): the
 // admin gives VIPs a priority on the Support queue and sees it kept; Sam (a supervisor) saves
 // the search "gold and silver in the US" as a segment, sees Maria Garcia in it, gives the whole
-// segment to Chen at once, and her profile says Chen owns her now.
+// segment to Chen at once, and her profile says Chen owns her now; then imports a spreadsheet
+// after its preview.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,5 +71,24 @@ test('a supervisor saves a segment and gives it to another owner', { skip }, asy
   await open.getByTestId('owner-saved').waitFor();
   await open.getByTestId('segment-member').first().click();
   await sam.getByText('Chen Jing 陈静').first().waitFor();
+  assert.deepEqual(pageErrors, []);
+});
+
+test('a supervisor previews a spreadsheet, then imports it', { skip }, async () => {
+  const sam = await page('sam-import', 'sam@plugboard.example');
+  await sam.goto(`${hub.base}/#/customers`);
+  const csv = '姓名,邮箱,电话,备注\r\n王芳,wang.fang@example.cn,+8613912345678,老客户\r\n,nobody@example.com,,\r\n';
+  await sam.getByTestId('import-file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  const summary = sam.getByTestId('import-summary');
+  await summary.waitFor();
+  assert.equal(await summary.textContent(), 'Rows read: 2. New customers: 1; already known: 0; refused: 1.');
+  assert.deepEqual(await sam.getByTestId('import-column').evaluateAll((s) => s.map((x) => x.value)), ['name', 'email', 'phone', '']);
+  assert.equal(await sam.getByTestId('import-rejected').textContent(), 'Line 3: no name');
+  await shot(sam, 'customer-import');
+  await sam.getByTestId('import-run').click();
+  await sam.getByText('Imported. Rows read: 2. New customers: 1; already known: 0; refused: 1.').waitFor();
+  await sam.getByTestId('customer-search-input').fill('王芳');
+  await sam.getByTestId('customer-search-submit').click();
+  await sam.getByTestId('customer-result').filter({ hasText: '王芳' }).waitFor();
   assert.deepEqual(pageErrors, []);
 });

@@ -1,7 +1,7 @@
 // Find a customer by name, email, phone or a value of the account's own fields (GET
 // /customers?q=); a supervisor may pick some of the results and give them to another owner at
 // once, or export what the search finds (every customer for an empty one) as CSV, and keeps
-// segments (saved searches) below it.
+// segments (saved searches) and the import of a spreadsheet below it.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -10,6 +10,7 @@ import { saveBlob } from './AttachmentList.js';
 import { customerHref } from '../route.js';
 import { OwnerControl } from './OwnerControl.js';
 import { Segments } from './Segments.js';
+import { CustomerImport } from './CustomerImport.js';
 
 export function CustomerSearch({ canReassign = false }) {
   const [q, setQ] = useState('');
@@ -67,6 +68,7 @@ export function CustomerSearch({ canReassign = false }) {
         </ul>
         ${canReassign && html`<${OwnerControl} customerIds=${picked} onChanged=${() => search()} />`}`}
       ${canReassign && html`<${Segments} q=${q} />`}
+      ${canReassign && html`<${CustomerImport} />`}
     </div>
   `;
 }
