@@ -11,6 +11,7 @@ export function segmentDefinition(q, form) {
     tags: list(form.tags),
     regions: list(form.regions).map((r) => r.toUpperCase()),
     owner,
+    stages: form.stage ? [form.stage] : [],
   };
 }
 
@@ -21,6 +22,7 @@ export function describeSegment(s, names, t) {
   if (s.tiers?.length) parts.push(`${t('segments.tiers')}: ${s.tiers.join(', ')}`);
   if (s.tags?.length) parts.push(`${t('segments.tags')}: ${s.tags.join(', ')}`);
   if (s.regions?.length) parts.push(`${t('segments.regions')}: ${s.regions.join(', ')}`);
+  if (s.stages?.length) parts.push(`${t('lifecycle.label')}: ${s.stages.map((k) => t(`lifecycle.${k}`)).join(', ')}`);
   if (s.owner?.type === 'nobody') parts.push(`${t('owner.new')}: ${t('owner.nobody')}`);
   if (s.owner?.type === 'agent') parts.push(`${t('owner.new')}: ${names[s.owner.agent_id] || '?'}`);
   return parts.length ? parts.join(' · ') : t('segments.every_customer');

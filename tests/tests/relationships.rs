@@ -711,6 +711,23 @@ async fn a_supervisor_saves_a_segment_counts_it_exports_it_and_gives_it_to_anoth
     let listed = get(&hub, &sam, "/segments").await;
     assert_eq!(named(&listed, "Alice's")["count"], 2);
 
+    // By lifecycle stage: Maria is a prospect now.
+    let maria_id = members["customers"][0]["id"].as_str().unwrap().to_string();
+    let (status, _) = hub
+        .call(
+            "PUT",
+            &format!("/customers/{maria_id}/stage"),
+            Some(&sam),
+            Some(json!({"stage": "prospect"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let (status, prospects) = post(json!({"name": "Prospects", "stages": ["prospect", "lead"]})).await;
+    assert_eq!((status, &prospects["count"]), (200, &json!(1)), "{prospects}");
+    let (status, _) = post(json!({"name": "VIP stage", "stages": ["vip"]})).await;
+    assert!(status == 400 || status == 422, "no such stage: {status}");
+
     // Renamed, then forgotten; its customers stay as they are.
     let path = format!("/segments/{}", id(&abroad));
     let rename = json!({"name": "美国的金银客户", "tiers": ["gold", "silver"], "regions": ["US"]});

@@ -1,7 +1,8 @@
 // A supervisor's segments on the customers page: saved customer searches (GET/POST/PUT/DELETE
 // /segments) with how many customers each holds now; one opened shows its newest customers and
 // can be exported as CSV or given to another owner at once (POST /customers/reassign with the
-// segment). A new one takes the search box's words and the tiers, tags, regions and owner typed here.
+// segment). A new one takes the search box's words and the tiers, tags, regions, owner and
+// lifecycle stage chosen here.
 import { useState, useEffect } from 'preact/hooks';
 import { html } from '../html.js';
 import * as api from '../api.js';
@@ -11,7 +12,8 @@ import { customerHref } from '../route.js';
 import { OwnerControl } from './OwnerControl.js';
 import { segmentDefinition, describeSegment } from '../segments.js';
 
-const EMPTY = { name: '', tiers: '', tags: '', regions: '', owner: '' };
+const EMPTY = { name: '', tiers: '', tags: '', regions: '', owner: '', stage: '' };
+const STAGES = ['lead', 'prospect', 'customer', 'churned'];
 
 export function Segments({ q }) {
   const [segments, setSegments] = useState([]);
@@ -121,6 +123,11 @@ export function Segments({ q }) {
             <option value="">${t('segments.anyone')}</option>
             <option value="none">${t('owner.nobody')}</option>
             ${agents.map((a) => html`<option key=${a.id} value=${a.id}>${a.name}</option>`)}
+          </select></label>
+        <label><span>${t('lifecycle.label')}</span>
+          <select value=${form.stage} onChange=${(e) => setForm({ ...form, stage: e.currentTarget.value })} data-testid="segment-stage">
+            <option value="">${t('segments.any_stage')}</option>
+            ${STAGES.map((k) => html`<option key=${k} value=${k}>${t(`lifecycle.${k}`)}</option>`)}
           </select></label>
         <div class="form-actions full"><button class="primary" type="submit" data-testid="segment-save">${t('segments.save')}</button></div>
       </form>

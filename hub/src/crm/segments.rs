@@ -1,10 +1,10 @@
-//! Segments: an account's saved customer searches (the search's words, tags, tiers, regions and
-//! owner), counted on the customer pages and used to reassign or export their customers at once.
-//! The REST API keeps them in the store; `members` reads a segment's customers through the
-//! customer search and `Definition::admits` (pure) keeps those the rest of it names.
+//! Segments: an account's saved customer searches (the search's words, tags, tiers, regions, owner
+//! and lifecycle stages), counted on the customer pages and used to reassign or export their
+//! customers at once. The REST API keeps them in the store; `members` reads a segment's customers
+//! through the customer search and `Definition::admits` (pure) keeps those the rest of it names.
 
 use super::rules::HandoverFilter;
-use crate::domain::{AccountId, AgentId, Customer, Millis, SegmentId};
+use crate::domain::{AccountId, AgentId, Customer, Lifecycle, Millis, SegmentId};
 use crate::store::{DynStore, Result};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,9 @@ pub struct Definition {
     pub filter: HandoverFilter,
     #[serde(default)]
     pub owner: OwnerPick,
+    /// Customers at one of these lifecycle stages.
+    #[serde(default)]
+    pub stages: Vec<Lifecycle>,
 }
 
 impl Definition {
@@ -43,7 +46,8 @@ impl Definition {
             OwnerPick::Nobody => customer.owner_id.is_none(),
             OwnerPick::Agent { agent_id } => customer.owner_id == Some(agent_id),
         };
-        owner && self.filter.admits(&super::facts(customer, None))
+        let stage = self.stages.is_empty() || customer.stage.is_some_and(|s| self.stages.contains(&s));
+        owner && stage && self.filter.admits(&super::facts(customer, None))
     }
 
     /// What a supervisor may save: the parts within bounds.
@@ -69,6 +73,9 @@ impl Definition {
         let country = |r: &String| r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic());
         if let Some(bad) = self.filter.regions.iter().find(|r| !country(r)) {
             return Err(format!("regions: {bad:?} is not a two-letter country code"));
+        }
+        if self.stages.len() > Lifecycle::ALL.len() {
+            return Err(format!("stages: at most {}", Lifecycle::ALL.len()));
         }
         if self.q.len() > MAX_PART_BYTES {
             return Err(format!("q: at most {MAX_PART_BYTES} bytes"));
@@ -115,7 +122,13 @@ pub async fn members(
 mod tests {
     use super::*;
 
-    fn customer(tier: Option<&str>, tags: &[&str], phone: Option<&str>, owner: Option<AgentId>) -> Customer {
+    fn customer(
+        tier: Option<&str>,
+        tags: &[&str],
+        phone: Option<&str>,
+        owner: Option<AgentId>,
+        stage: Option<Lifecycle>,
+    ) -> Customer {
         Customer {
             id: crate::domain::CustomerId::new(),
             name: "Li Wei".into(),
@@ -129,7 +142,7 @@ mod tests {
             former_owner: None,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             fields: Default::default(),
-            stage: None,
+            stage,
             created_at: 0,
         }
     }
@@ -138,8 +151,14 @@ mod tests {
     fn a_segment_keeps_the_customers_every_part_admits() {
         let chen = AgentId::new();
         let def = |json: serde_json::Value| serde_json::from_value::<Definition>(json).unwrap();
-        let vip_cn = customer(Some("VIP"), &["wholesale"], Some("+8613800138000"), Some(chen));
-        let gold_us = customer(Some("gold"), &[], Some("+14155550123"), None);
+        let vip_cn = customer(
+            Some("VIP"),
+            &["wholesale"],
+            Some("+8613800138000"),
+            Some(chen),
+            Some(Lifecycle::Customer),
+        );
+        let gold_us = customer(Some("gold"), &[], Some("+14155550123"), None, None);
         let cases = [
             (def(serde_json::json!({})), [true, true]),
             (def(serde_json::json!({"tiers": ["vip"]})), [true, false]),
