@@ -123,13 +123,13 @@ async fn reassign(
             }
             members.into_iter().map(|c| c.id).collect()
         }
+        None if req.customer_ids.is_empty() || req.customer_ids.len() > MAX_SELECTION => {
+            return Err(ApiError::BadRequest(format!(
+                "name between 1 and {MAX_SELECTION} customers"
+            )));
+        }
         None => req.customer_ids,
     };
-    if customers.is_empty() && req.segment_id.is_none() || customers.len() > MAX_SELECTION {
-        return Err(ApiError::BadRequest(format!(
-            "name between 1 and {MAX_SELECTION} customers"
-        )));
-    }
     let moved = relationships::reassign(&state.store, &me, &customers, req.owner_id, &req.reason).await?;
     let detail = serde_json::json!({"customers": moved, "owner_id": req.owner_id, "reason": req.reason,
         "segment_id": req.segment_id});
@@ -516,8 +516,8 @@ async fn import_customers(
         me.account_id,
         &rows,
         &columns,
-        query.duplicates,
-        query.dry_run,
+        &defs,
+        (query.duplicates, query.dry_run),
         &state.config.default_region,
     )
     .await?;

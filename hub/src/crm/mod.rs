@@ -439,17 +439,17 @@ async fn known_by(
 /// Imports rows (after the header) as customers by the column mapping: a row refused by
 /// `import::candidate`, with an unreadable email or phone, or repeating an earlier row's is
 /// rejected with the reason; one a customer has already is skipped or updated; the rest become
-/// new customers, owned by the account's rules. `dry_run` writes nothing.
+/// new customers, owned by the account's rules. `defs`: the account's customer fields, which
+/// `columns` were read against. A dry run writes nothing.
 pub async fn import_customers(
     store: &DynStore,
     account: AccountId,
     rows: &[Vec<String>],
     columns: &[import::Column],
-    duplicates: Duplicates,
-    dry_run: bool,
+    defs: &[fields::FieldDef],
+    (duplicates, dry_run): (Duplicates, bool),
     default_region: &str,
 ) -> Result<ImportReport> {
-    let defs = store.customer_fields(account).await?;
     let mut report = ImportReport {
         dry_run,
         rows: rows.len(),
@@ -463,7 +463,7 @@ pub async fn import_customers(
             customer_id: None,
             reason,
         };
-        let candidate = match import::candidate(row, columns, &defs) {
+        let candidate = match import::candidate(row, columns, defs) {
             Ok(c) => c,
             Err(why) => {
                 report.rejected.push(reject(why));
